@@ -1,0 +1,45 @@
+/**
+ * `lvsfleet` CLI entry. Each command lives in ./commands/<name>.ts and exports
+ * `run(argv, io): Promise<number>` returning the exit code (0 ok, 1 runtime failure, 2 bad input).
+ */
+import type { CliIO } from './io.ts';
+import { defaultIO } from './io.ts';
+
+type Command = { summary: string; load: () => Promise<{ run: (argv: string[], io: CliIO) => Promise<number> }> };
+
+export const COMMANDS: Record<string, Command> = {
+  serve: { summary: 'run the API, status pages, publisher, ingest and embedded broker', load: () => import('./commands/serve.ts') },
+  validate: { summary: 'validate -f FILE: check a site spec offline', load: () => import('./commands/validate.ts') },
+  apply: { summary: 'apply -f FILE [--dry-run] [--message M] [--force]: store a new revision', load: () => import('./commands/apply.ts') },
+  diff: { summary: 'diff -f FILE: show what applying FILE would change', load: () => import('./commands/diff.ts') },
+  get: { summary: 'get sites|nodes|services [--site S] [-o table|json|yaml]', load: () => import('./commands/get.ts') },
+  status: { summary: 'status [SITE] [-o table|json|yaml]: nodes, VRRP states, real-server health', load: () => import('./commands/status.ts') },
+  'enroll-token': { summary: 'enroll-token --site S --node N: one-time enrollment token', load: () => import('./commands/enroll-token.ts') },
+  import: { summary: 'import keepalived FILE… | import ipvsadm FILE: produce a site spec', load: () => import('./commands/import.ts') },
+  export: { summary: 'export keepalived|ipvsadm (--site S | --spec FILE) --node N', load: () => import('./commands/export.ts') },
+};
+
+export function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(13)} ${c.summary}`);
+  return `usage: lvsfleet <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nLVSFLEET_URL and LVSFLEET_TOKEN select the server and the bearer token.\n`;
+}
+
+export async function main(argv: string[], io: CliIO = defaultIO()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '-h' || name === '--help' || name === 'help') {
+    io.stdout(usage());
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    io.stderr(`lvsfleet: unknown command "${name}"\n${usage()}`);
+    return 2;
+  }
+  try {
+    const mod = await cmd.load();
+    return await mod.run(rest, io);
+  } catch (err) {
+    io.stderr(`lvsfleet ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}

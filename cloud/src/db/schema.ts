@@ -1,0 +1,151 @@
+import { sql } from 'drizzle-orm';
+import { bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+
+/**
+ * Persistence for the control plane (drizzle, identical on PGlite and PostgreSQL).
+ * Revisions are immutable; every write is audited; the outbox is written in the same
+ * transaction as the revision it publishes (DESIGN.md "Flow of desired state").
+ */
+const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
+
+export const orgs = pgTable('orgs', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  createdAt: createdAt(),
+});
+
+export const apiTokens = pgTable('api_tokens', {
+  id: text('id').primaryKey(),
+  orgId: text('org_id').notNull().references(() => orgs.id),
+  name: text('name').notNull(),
+  /** SHA-256 of the token, hex; the token itself is shown once. */
+  tokenHash: text('token_hash').notNull().unique(),
+  scope: text('scope', { enum: ['admin', 'operator', 'viewer'] }).notNull(),
+  createdAt: createdAt(),
+  lastUsedAt: timestamp('last_used_at', { withTimezone: true, mode: 'date' }),
+  revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
+});
+
+export const sites = pgTable(
+  'sites',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id').notNull().references(() => orgs.id),
+    name: text('name').notNull(),
+    currentRevision: integer('current_revision').notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('sites_org_name').on(t.orgId, t.name)],
+);
+
+export const siteRevisions = pgTable(
+  'site_revisions',
+  {
+    siteId: text('site_id').notNull().references(() => sites.id),
+    revision: integer('revision').notNull(),
+    spec: jsonb('spec').notNull(),
+    specHash: text('spec_hash').notNull(),
+    author: text('author').notNull(),
+    message: text('message').notNull().default(''),
+    /** Set when this revision was made by a rollback to an earlier one. */
+    rolledBackFrom: integer('rolled_back_from'),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.siteId, t.revision] })],
+);
+
+export const nodes = pgTable(
+  'nodes',
+  {
+    /** nodeId = `${site}.${node}`: the MQTT identity and topic segment. */
+    id: text('id').primaryKey(),
+    siteId: text('site_id').notNull().references(() => sites.id),
+    name: text('name').notNull(),
+    role: text('role', { enum: ['director', 'realserver'] }).notNull(),
+    address: text('address').notNull(),
+    /** Revision whose compiled config this node must run, and that config's hash. */
+    desiredRevision: integer('desired_revision').notNull().default(0),
+    configHash: text('config_hash').notNull().default(''),
+    createdAt: createdAt(),
+    removedAt: timestamp('removed_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [uniqueIndex('nodes_site_name').on(t.siteId, t.name)],
+);
+
+export const nodeCredentials = pgTable('node_credentials', {
+  nodeId: text('node_id').primaryKey().references(() => nodes.id),
+  /** scrypt hash of the broker password: `scrypt$salt$hash`. */
+  passwordHash: text('password_hash').notNull(),
+  enrolledAt: createdAt(),
+});
+
+export const enrollmentTokens = pgTable('enrollment_tokens', {
+  tokenHash: text('token_hash').primaryKey(),
+  siteId: text('site_id').notNull().references(() => sites.id),
+  nodeName: text('node_name').notNull(),
+  createdBy: text('created_by').notNull(),
+  expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+  usedAt: timestamp('used_at', { withTimezone: true, mode: 'date' }),
+  createdAt: createdAt(),
+});
+
+export const outbox = pgTable(
+  'outbox',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    nodeId: text('node_id').notNull().references(() => nodes.id),
+    siteId: text('site_id').notNull().references(() => sites.id),
+    revision: integer('revision').notNull(),
+    /** DesiredClaims (shared/wire/desired.ts); signed when published. */
+    claims: jsonb('claims').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    publishedAt: timestamp('published_at', { withTimezone: true, mode: 'date' }),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('outbox_pending').on(t.publishedAt, t.nextAttemptAt), index('outbox_node').on(t.nodeId, t.revision)],
+);
+
+export const signingKeys = pgTable('signing_keys', {
+  kid: text('kid').primaryKey(),
+  alg: text('alg').notNull().default('EdDSA'),
+  publicJwk: jsonb('public_jwk').notNull(),
+  privateJwk: jsonb('private_jwk').notNull(),
+  createdAt: createdAt(),
+  retiredAt: timestamp('retired_at', { withTimezone: true, mode: 'date' }),
+});
+
+export const nodeStatus = pgTable('node_status', {
+  nodeId: text('node_id').primaryKey(),
+  online: boolean('online').notNull().default(false),
+  appliedRevision: integer('applied_revision'),
+  /** The last NodeStatus (shared/wire/status.ts) as reported. */
+  status: jsonb('status').notNull().default(sql`'{}'::jsonb`),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});
+
+export const events = pgTable(
+  'events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    siteId: text('site_id'),
+    nodeId: text('node_id'),
+    type: text('type').notNull(),
+    data: jsonb('data').notNull(),
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [index('events_site_at').on(t.siteId, t.at), index('events_node_at').on(t.nodeId, t.at)],
+);
+
+export const auditLog = pgTable('audit_log', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  orgId: text('org_id').notNull(),
+  actor: text('actor').notNull(),
+  action: text('action').notNull(),
+  target: text('target').notNull(),
+  detail: jsonb('detail').notNull().default(sql`'{}'::jsonb`),
+  at: createdAt(),
+});

@@ -1,0 +1,146 @@
+import type { NodeConfig, ResolvedInstance, ResolvedService, RealServerVip } from '../config/node-config.ts';
+import { DEFAULTS } from '../spec/defaults.ts';
+import type { Node, Site } from '../spec/site.ts';
+import type { VrrpInstance } from '../spec/vrrp.ts';
+import { durationMs } from '../util/duration.ts';
+import { inSubnet, splitCidr } from '../util/ip.ts';
+import { resolveService } from './resolve-service.ts';
+import { resolveNotify, resolveVip } from './resolve-vrrp.ts';
+
+const ms = (d: string | undefined, dflt: number): number => (d === undefined ? dflt : durationMs(d));
+
+function resolveInstance(site: Site, inst: VrrpInstance, self: Node, nodes: Map<string, Node>, syncGroup: string | null): ResolvedInstance {
+  const me = inst.members.find((m) => m.node === self.name)!;
+  const iface = me.interface ?? inst.interface ?? self.interface ?? DEFAULTS.nodeInterface;
+  const version = inst.version ?? DEFAULTS.vrrpVersion;
+  const peers = inst.members
+    .filter((m) => m.node !== self.name)
+    .map((m) => ({ node: m.node as string | null, address: nodes.get(m.node)!.address, priority: m.priority as number | null }));
+  for (const address of inst.unicastPeers ?? []) peers.push({ node: null, address, priority: null });
+  const g = inst.garp ?? {};
+  const scripts = new Map((site.spec.vrrpScripts ?? []).map((s) => [s.name, s]));
+  return {
+    name: inst.name,
+    vrid: inst.vrid,
+    version,
+    interface: iface,
+    sourceAddress: self.address,
+    advertIntervalMs: ms(inst.advertInterval, DEFAULTS.advertIntervalMs),
+    priority: me.priority,
+    // keepalived: priority 255 always starts MASTER; otherwise the configured `state`, default BACKUP.
+    initialState: me.priority === 255 ? 'MASTER' : (me.initialState ?? 'BACKUP'),
+    auth: inst.auth && inst.auth.type === 'PASS' ? { type: 'PASS', password: inst.auth.password } : null,
+    preempt: inst.preempt ?? DEFAULTS.preempt,
+    preemptDelayMs: ms(inst.preemptDelay, 0),
+    vips: inst.vips.map((v) => resolveVip(v, iface)),
+    excludedVips: (inst.excludedVips ?? []).map((v) => resolveVip(v, iface)),
+    peers,
+    unicast: inst.unicast ?? false,
+    trackInterfaces: (inst.trackInterfaces ?? []).map((t) => ({ interface: t.interface, weight: t.weight ?? 0 })),
+    trackScripts: (inst.trackScripts ?? []).map((t) => ({
+      script: t.script,
+      weight: t.weight ?? scripts.get(t.script)?.weight ?? DEFAULTS.script.weight,
+    })),
+    notify: resolveNotify(inst.notify),
+    garp: {
+      masterDelayMs: ms(g.masterDelay, DEFAULTS.garp.masterDelayMs),
+      masterRepeat: g.masterRepeat ?? DEFAULTS.garp.masterRepeat,
+      masterRefreshMs: ms(g.masterRefresh, DEFAULTS.garp.masterRefreshMs),
+      masterRefreshRepeat: g.masterRefreshRepeat ?? DEFAULTS.garp.masterRefreshRepeat,
+      intervalMs: ms(g.interval, DEFAULTS.garp.intervalMs),
+    },
+    dontTrackPrimary: inst.dontTrackPrimary ?? false,
+    syncGroup,
+  };
+}
+
+/** The VIPs a real-server node must set up, one per address, from every service that uses it. */
+function realServerVips(site: Site, self: Node): RealServerVip[] {
+  const byVip = new Map<string, RealServerVip>();
+  const directors = site.spec.nodes.filter((n) => n.role === 'director');
+  const vrrpVips = (site.spec.vrrp ?? []).flatMap((i) => i.vips.map((v) => splitCidr(typeof v === 'string' ? v : v.address)));
+  for (const svc of site.spec.services ?? []) {
+    if (svc.vip === undefined) continue; // fwmark services: the operator marks packets; no VIP to hold
+    for (const rs of svc.realServers) {
+      if (rs.node !== self.name) continue;
+      const forwarding = rs.forwarding ?? svc.forwarding ?? DEFAULTS.service.forwarding;
+      const key = `${svc.vip}/${forwarding}`;
+      let entry = byVip.get(key);
+      if (!entry) {
+        let expectedGateways: string[] = [];
+        if (forwarding === 'nat') {
+          const onSubnet = vrrpVips.filter((v) => v.prefix < 32 && inSubnet(self.address, v.address, v.prefix)).map((v) => v.address);
+          const serving = svc.directors ? directors.filter((d) => svc.directors!.includes(d.name)) : directors;
+          expectedGateways = onSubnet.length ? onSubnet : serving.map((d) => d.address);
+        }
+        entry = { address: svc.vip, forwarding, services: [], expectedGateways: [...new Set(expectedGateways)].sort() };
+        byVip.set(key, entry);
+      }
+      entry.services.push(svc.name);
+    }
+  }
+  return [...byVip.values()].sort((a, b) => (a.address + a.forwarding).localeCompare(b.address + b.forwarding));
+}
+
+/** Compiles one node's share of a validated site. Pure: same input → same output. */
+export function compileNode(site: Site, nodeName: string): NodeConfig {
+  const nodes = new Map(site.spec.nodes.map((n) => [n.name, n]));
+  const self = nodes.get(nodeName);
+  if (!self) throw new RangeError(`no node named ${nodeName}`);
+  const groupOf = new Map<string, string>();
+  for (const g of site.spec.syncGroups ?? []) for (const i of g.instances) groupOf.set(i, g.name);
+
+  const instances = self.role === 'director'
+    ? (site.spec.vrrp ?? []).filter((i) => i.members.some((m) => m.node === nodeName)).map((i) => resolveInstance(site, i, self, nodes, groupOf.get(i.name) ?? null))
+    : [];
+  const myInstances = new Set(instances.map((i) => i.name));
+  const usedScripts = new Set(instances.flatMap((i) => i.trackScripts.map((t) => t.script)));
+  const services: ResolvedService[] = self.role === 'director'
+    ? (site.spec.services ?? []).filter((s) => !s.directors || s.directors.includes(nodeName)).map((s) => resolveService(s, nodes))
+    : [];
+  const sysctls: Record<string, string> = {};
+  if (services.length) {
+    // A director forwarding NAT must route; none of them should send ICMP redirects for the VIP subnet.
+    if (services.some((s) => s.realServers.some((r) => r.forwarding === 'nat') || s.sorryServer?.forwarding === 'nat')) sysctls['net.ipv4.ip_forward'] = '1';
+    sysctls['net.ipv4.conf.all.send_redirects'] = '0';
+    sysctls['net.ipv4.conf.default.send_redirects'] = '0';
+  }
+  const cs = site.spec.connectionSync;
+  const csInstance = cs && myInstances.has(cs.instance) ? instances.find((i) => i.name === cs.instance)! : null;
+  return {
+    apiVersion: 'lvsfleet/v1',
+    kind: 'NodeConfig',
+    site: site.metadata.name,
+    node: { name: self.name, role: self.role, address: self.address, interface: self.interface ?? DEFAULTS.nodeInterface },
+    vrrp: {
+      instances,
+      scripts: (site.spec.vrrpScripts ?? [])
+        .filter((s) => usedScripts.has(s.name))
+        .map((s) => ({
+          name: s.name,
+          command: s.script,
+          intervalMs: ms(s.interval, DEFAULTS.script.intervalMs),
+          // keepalived: a script's timeout defaults to its interval.
+          timeoutMs: ms(s.timeout, ms(s.interval, DEFAULTS.script.intervalMs)),
+          weight: s.weight ?? DEFAULTS.script.weight,
+          rise: s.rise ?? DEFAULTS.script.rise,
+          fall: s.fall ?? DEFAULTS.script.fall,
+          user: s.user ?? null,
+        })),
+      syncGroups: (site.spec.syncGroups ?? [])
+        .filter((g) => g.instances.some((i) => myInstances.has(i)))
+        .map((g) => ({ name: g.name, instances: g.instances.filter((i) => myInstances.has(i)), notify: resolveNotify(g.notify) })),
+      connectionSync: cs && csInstance ? { instance: cs.instance, interface: cs.interface ?? csInstance.interface, syncId: cs.syncId ?? DEFAULTS.syncId } : null,
+    },
+    services,
+    sysctls,
+    realServer: { vips: self.role === 'realserver' ? realServerVips(site, self) : [] },
+    allowMassDelete: site.spec.allowMassDelete ?? false,
+  };
+}
+
+/** Every node's config, keyed by node name in sorted order (DESIGN.md: site spec → one config per node). */
+export function compileSite(site: Site): Map<string, NodeConfig> {
+  const names = site.spec.nodes.map((n) => n.name).sort();
+  return new Map(names.map((n) => [n, compileNode(site, n)]));
+}

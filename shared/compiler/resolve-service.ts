@@ -1,0 +1,89 @@
+import type { ResolvedCheck, ResolvedService } from '../config/node-config.ts';
+import { DEFAULTS } from '../spec/defaults.ts';
+import type { HealthCheck } from '../spec/health-check.ts';
+import type { Service } from '../spec/service.ts';
+import type { Node } from '../spec/site.ts';
+import { durationMs } from '../util/duration.ts';
+
+const ms = (d: string | undefined, dflt: number): number => (d === undefined ? dflt : durationMs(d));
+
+/** Resolves a check against its real server: keepalived's defaults, connect_ip/connect_port, type params. */
+export function resolveCheck(hc: HealthCheck, address: string, port: number): ResolvedCheck {
+  const c = DEFAULTS.check;
+  const { type, interval, timeout, retries, retryDelay, warmup, port: cport, address: caddr, bindTo, ...rest } = hc;
+  const params: Record<string, unknown> = { ...rest };
+  if (type === 'http' || type === 'https') {
+    const h = hc as Extract<HealthCheck, { type: 'http' | 'https' }>;
+    params.urls = h.urls ?? [{ path: h.path ?? c.httpPath, ...(h.digest ? { digest: h.digest } : {}), expectStatus: h.expectStatus ?? c.httpExpectStatus }];
+    params.urls = (params.urls as { path: string; digest?: string; expectStatus?: unknown[] }[]).map((u) => ({ ...u, expectStatus: u.expectStatus ?? c.httpExpectStatus }));
+    delete params.path;
+    delete params.digest;
+    delete params.expectStatus;
+  }
+  if (type === 'dns') {
+    params.queryType = (hc as Extract<HealthCheck, { type: 'dns' }>).queryType ?? c.dnsQueryType;
+    params.name = (hc as Extract<HealthCheck, { type: 'dns' }>).name ?? c.dnsName;
+  }
+  return {
+    type,
+    intervalMs: ms(interval, c.intervalMs),
+    timeoutMs: ms(timeout, c.timeoutMs),
+    retries: retries ?? c.retries,
+    retryDelayMs: ms(retryDelay, c.retryDelayMs),
+    warmupMs: ms(warmup, c.warmupMs),
+    address: caddr ?? address,
+    port: cport ?? port,
+    bindTo: bindTo ?? null,
+    params,
+  };
+}
+
+export function resolveService(svc: Service, nodes: Map<string, Node>): ResolvedService {
+  const d = DEFAULTS.service;
+  const port = svc.port ?? 0;
+  return {
+    name: svc.name,
+    protocol: svc.protocol ?? d.protocol,
+    vip: svc.vip ?? null,
+    port,
+    fwmark: svc.fwmark ?? 0,
+    scheduler: svc.scheduler ?? d.scheduler,
+    schedulerFlags: [...(svc.schedulerFlags ?? [])].sort(),
+    persistence: svc.persistence
+      ? { timeoutS: durationMs(svc.persistence.timeout) / 1000, netmask: svc.persistence.netmask ?? DEFAULTS.persistenceNetmask }
+      : null,
+    onePacket: svc.onePacket ?? false,
+    sorryServer: svc.sorryServer
+      ? {
+          address: svc.sorryServer.address,
+          port: svc.sorryServer.port ?? port,
+          forwarding: svc.sorryServer.forwarding ?? svc.forwarding ?? d.forwarding,
+          inhibit: svc.sorryServer.inhibit ?? false,
+        }
+      : null,
+    quorum: svc.quorum ?? d.quorum,
+    hysteresis: svc.hysteresis ?? d.hysteresis,
+    quorumUp: svc.quorumUp ?? null,
+    quorumDown: svc.quorumDown ?? null,
+    alpha: svc.alpha ?? false,
+    omega: svc.omega ?? false,
+    realServers: svc.realServers.map((rs) => {
+      const address = rs.address ?? nodes.get(rs.node!)!.address;
+      const rsPort = rs.port ?? port;
+      const hc = rs.healthCheck ?? svc.healthCheck;
+      return {
+        node: rs.node ?? null,
+        address,
+        port: rsPort,
+        weight: rs.weight ?? DEFAULTS.realServerWeight,
+        forwarding: rs.forwarding ?? svc.forwarding ?? d.forwarding,
+        inhibitOnFailure: rs.inhibitOnFailure ?? svc.inhibitOnFailure ?? false,
+        upperThreshold: rs.upperThreshold ?? 0,
+        lowerThreshold: rs.lowerThreshold ?? 0,
+        healthCheck: hc ? resolveCheck(hc, address, rsPort) : null,
+        notifyUp: rs.notifyUp ?? null,
+        notifyDown: rs.notifyDown ?? null,
+      };
+    }),
+  };
+}

@@ -1,0 +1,163 @@
+import { z } from 'zod';
+import { Ipv4 } from '../util/ip.ts';
+import { FORWARDING, SCHEDULERS, SchedulerFlag } from '../spec/service.ts';
+import { CHECK_TYPES } from '../spec/health-check.ts';
+
+/**
+ * What one node runs: the compiler's output, fully resolved (defaults applied, durations in ms,
+ * addresses resolved). The agent validates it with this schema on intake; nothing in it needs
+ * the rest of the site.
+ */
+const Ms = z.number().int().min(0);
+const Iface = z.string().min(1).max(15);
+
+export const ResolvedVip = z.strictObject({
+  address: Ipv4,
+  prefix: z.number().int().min(0).max(32),
+  interface: Iface,
+  label: z.string().max(15).nullable(),
+});
+export type ResolvedVip = z.infer<typeof ResolvedVip>;
+
+export const ResolvedNotify = z.strictObject({
+  master: z.string().nullable(),
+  backup: z.string().nullable(),
+  fault: z.string().nullable(),
+  stop: z.string().nullable(),
+  any: z.string().nullable(),
+});
+
+export const ResolvedInstance = z.strictObject({
+  name: z.string(),
+  vrid: z.number().int().min(1).max(255),
+  version: z.union([z.literal(2), z.literal(3)]),
+  interface: Iface,
+  /** This node's own address on `interface`: the advert source and the tie-break key. */
+  sourceAddress: Ipv4,
+  advertIntervalMs: Ms,
+  priority: z.number().int().min(1).max(255),
+  initialState: z.enum(['MASTER', 'BACKUP']),
+  auth: z.strictObject({ type: z.literal('PASS'), password: z.string().max(8) }).nullable(),
+  preempt: z.boolean(),
+  preemptDelayMs: Ms,
+  vips: z.array(ResolvedVip),
+  excludedVips: z.array(ResolvedVip),
+  /** Other routers of the group: members (with their node) and extra unicast peers (node null). */
+  peers: z.array(z.strictObject({ node: z.string().nullable(), address: Ipv4, priority: z.number().int().nullable() })),
+  unicast: z.boolean(),
+  trackInterfaces: z.array(z.strictObject({ interface: Iface, weight: z.number().int() })),
+  trackScripts: z.array(z.strictObject({ script: z.string(), weight: z.number().int() })),
+  notify: ResolvedNotify,
+  garp: z.strictObject({
+    masterDelayMs: Ms,
+    masterRepeat: z.number().int().min(1),
+    masterRefreshMs: Ms,
+    masterRefreshRepeat: z.number().int().min(1),
+    intervalMs: Ms,
+  }),
+  dontTrackPrimary: z.boolean(),
+  syncGroup: z.string().nullable(),
+});
+export type ResolvedInstance = z.infer<typeof ResolvedInstance>;
+
+export const ResolvedScript = z.strictObject({
+  name: z.string(),
+  command: z.string(),
+  intervalMs: Ms,
+  timeoutMs: Ms,
+  weight: z.number().int(),
+  rise: z.number().int().min(1),
+  fall: z.number().int().min(1),
+  user: z.string().nullable(),
+});
+export type ResolvedScript = z.infer<typeof ResolvedScript>;
+
+/** A health check with every keepalived timing field resolved; type-specific fields in `params`. */
+export const ResolvedCheck = z.strictObject({
+  type: z.enum(CHECK_TYPES),
+  intervalMs: Ms,
+  timeoutMs: Ms,
+  retries: z.number().int().min(0),
+  retryDelayMs: Ms,
+  warmupMs: Ms,
+  /** Where the probe goes (connect_ip / connect_port, defaulting to the real server's). */
+  address: Ipv4,
+  port: z.number().int().min(0).max(65535),
+  bindTo: Ipv4.nullable(),
+  params: z.record(z.string(), z.unknown()),
+});
+export type ResolvedCheck = z.infer<typeof ResolvedCheck>;
+
+export const ResolvedRealServer = z.strictObject({
+  /** The realserver node, when it runs an agent. */
+  node: z.string().nullable(),
+  address: Ipv4,
+  port: z.number().int().min(0).max(65535),
+  weight: z.number().int().min(0).max(65535),
+  forwarding: z.enum(FORWARDING),
+  inhibitOnFailure: z.boolean(),
+  upperThreshold: z.number().int().min(0),
+  lowerThreshold: z.number().int().min(0),
+  healthCheck: ResolvedCheck.nullable(),
+  notifyUp: z.string().nullable(),
+  notifyDown: z.string().nullable(),
+});
+export type ResolvedRealServer = z.infer<typeof ResolvedRealServer>;
+
+export const ResolvedService = z.strictObject({
+  name: z.string(),
+  protocol: z.enum(['tcp', 'udp', 'sctp']),
+  /** null for an fwmark service. */
+  vip: Ipv4.nullable(),
+  port: z.number().int().min(0).max(65535),
+  fwmark: z.number().int().min(0),
+  scheduler: z.enum(SCHEDULERS),
+  schedulerFlags: z.array(SchedulerFlag),
+  persistence: z.strictObject({ timeoutS: z.number().int().min(1), netmask: Ipv4 }).nullable(),
+  onePacket: z.boolean(),
+  sorryServer: z
+    .strictObject({ address: Ipv4, port: z.number().int(), forwarding: z.enum(FORWARDING), inhibit: z.boolean() })
+    .nullable(),
+  quorum: z.number().int().min(1),
+  hysteresis: z.number().int().min(0),
+  quorumUp: z.string().nullable(),
+  quorumDown: z.string().nullable(),
+  alpha: z.boolean(),
+  omega: z.boolean(),
+  realServers: z.array(ResolvedRealServer),
+});
+export type ResolvedService = z.infer<typeof ResolvedService>;
+
+/** What a real server sets up for one VIP (DR: lo + ARP sysctls; TUN: tunl0 + rp_filter; NAT: gateway check). */
+export const RealServerVip = z.strictObject({
+  address: Ipv4,
+  forwarding: z.enum(FORWARDING),
+  services: z.array(z.string()),
+  /** NAT only: addresses the default route should go through (director VIPs on this subnet, else directors). */
+  expectedGateways: z.array(Ipv4),
+});
+export type RealServerVip = z.infer<typeof RealServerVip>;
+
+export const NodeConfig = z.strictObject({
+  apiVersion: z.literal('lvsfleet/v1'),
+  kind: z.literal('NodeConfig'),
+  site: z.string(),
+  node: z.strictObject({
+    name: z.string(),
+    role: z.enum(['director', 'realserver']),
+    address: Ipv4,
+    interface: Iface,
+  }),
+  vrrp: z.strictObject({
+    instances: z.array(ResolvedInstance),
+    scripts: z.array(ResolvedScript),
+    syncGroups: z.array(z.strictObject({ name: z.string(), instances: z.array(z.string()), notify: ResolvedNotify })),
+    connectionSync: z.strictObject({ instance: z.string(), interface: Iface, syncId: z.number().int() }).nullable(),
+  }),
+  services: z.array(ResolvedService),
+  /** Director sysctls its services need (net.ipv4.ip_forward=1 for NAT, send_redirects=0). */
+  sysctls: z.record(z.string(), z.string()),
+  realServer: z.strictObject({ vips: z.array(RealServerVip) }),
+  allowMassDelete: z.boolean(),
+});
+export type NodeConfig = z.infer<typeof NodeConfig>;

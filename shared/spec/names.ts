@@ -1,0 +1,8 @@
+import { z } from 'zod';
+
+/** Names of sites, nodes, instances and services: DNS-label-like, safe in MQTT topics and URLs. */
+export const Name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, {
+    message: 'expected a name of letters, digits, "_", "." and "-" (at most 63, starting with a letter or digit)',
+  });

@@ -1,0 +1,107 @@
+import { durationMs } from '../util/duration.ts';
+import { maskToPrefix } from '../util/ip.ts';
+import { DEFAULTS } from './defaults.ts';
+import { uniqueNames, type SpecIssue } from './issues.ts';
+import type { HealthCheck } from './health-check.ts';
+import type { Node, Site } from './site.ts';
+
+function checkHealth(hc: HealthCheck | undefined, path: string, out: SpecIssue[]): void {
+  if (!hc) return;
+  if (hc.interval !== undefined && durationMs(hc.interval) < 10)
+    out.push({ path: `${path}.interval`, message: 'interval is at least 10ms' });
+  if (hc.timeout !== undefined && durationMs(hc.timeout) < 1)
+    out.push({ path: `${path}.timeout`, message: 'timeout must be positive' });
+  if ((hc.type === 'http' || hc.type === 'https') && hc.urls && (hc.path || hc.digest || hc.expectStatus))
+    out.push({ path: `${path}.urls`, message: 'use either urls or path/digest/expectStatus, not both' });
+  if (hc.type === 'https' && hc.sni === true && !hc.virtualhost)
+    out.push({ path: `${path}.sni`, message: 'sni: true sends the virtualhost; set virtualhost or give the name' });
+  const statuses = hc.type === 'http' || hc.type === 'https' ? [hc.expectStatus, ...(hc.urls ?? []).map((u) => u.expectStatus)] : [];
+  statuses.forEach((list) =>
+    (list ?? []).forEach((code, k) => {
+      if (typeof code === 'string') {
+        const [lo, hi] = code.split('-').map(Number);
+        if (lo > hi) out.push({ path: `${path}.expectStatus[${k}]`, message: `range ${code} is empty` });
+      }
+    }),
+  );
+}
+
+/** Service rules: VIP:port once, DR/TUN without port mapping, node references and roles. */
+export function checkServices(site: Site, nodes: Map<string, Node>, out: SpecIssue[]): void {
+  const services = site.spec.services ?? [];
+  uniqueNames(services, 'spec.services', 'service', out);
+  const served = new Map<string, string>();
+  services.forEach((svc, i) => {
+    const p = `spec.services[${i}]`;
+    const proto = svc.protocol ?? DEFAULTS.service.protocol;
+    if (svc.fwmark !== undefined) {
+      if (svc.vip !== undefined) out.push({ path: `${p}.vip`, message: 'an fwmark service has no vip; remove vip or fwmark' });
+      if (svc.port !== undefined) out.push({ path: `${p}.port`, message: 'an fwmark service has no port; remove port or fwmark' });
+    } else {
+      if (svc.vip === undefined) out.push({ path: `${p}.vip`, message: 'vip is required (or fwmark)' });
+      if (svc.port === undefined) out.push({ path: `${p}.port`, message: 'port is required (or fwmark)' });
+      if (svc.port === 0 && !svc.persistence) out.push({ path: `${p}.port`, message: 'port 0 (all ports) needs persistence' });
+    }
+    const key = svc.fwmark !== undefined ? `fwmark ${svc.fwmark}` : `${proto} ${svc.vip}:${svc.port}`;
+    const prev = served.get(key);
+    if (prev) out.push({ path: svc.fwmark !== undefined ? `${p}.fwmark` : `${p}.port`, message: `${key} is already served by ${prev}` });
+    else served.set(key, p);
+
+    const sched = svc.scheduler ?? DEFAULTS.service.scheduler;
+    (svc.schedulerFlags ?? []).forEach((f, j) => {
+      if (!f.startsWith(`${sched}-`)) out.push({ path: `${p}.schedulerFlags[${j}]`, message: `flag ${f} is for the ${f.split('-')[0]} scheduler, not ${sched}` });
+    });
+    if (svc.persistence) {
+      const ms = durationMs(svc.persistence.timeout);
+      if (ms % 1000 !== 0 || ms < 1000) out.push({ path: `${p}.persistence.timeout`, message: 'persistence timeout is whole seconds, at least 1s' });
+      if (svc.persistence.netmask && maskToPrefix(svc.persistence.netmask) === null)
+        out.push({ path: `${p}.persistence.netmask`, message: `${svc.persistence.netmask} is not a contiguous netmask` });
+    }
+    if (svc.onePacket && proto !== 'udp') out.push({ path: `${p}.onePacket`, message: 'one-packet scheduling is for UDP services' });
+    if (svc.hysteresis !== undefined && svc.hysteresis >= (svc.quorum ?? DEFAULTS.service.quorum))
+      out.push({ path: `${p}.hysteresis`, message: 'hysteresis must be smaller than quorum' });
+    (svc.directors ?? []).forEach((d, j) => {
+      const n = nodes.get(d);
+      if (!n) out.push({ path: `${p}.directors[${j}]`, message: `no node named "${d}" in spec.nodes` });
+      else if (n.role !== 'director') out.push({ path: `${p}.directors[${j}]`, message: `node "${d}" is a ${n.role}, not a director` });
+    });
+    if (!svc.directors && ![...nodes.values()].some((n) => n.role === 'director'))
+      out.push({ path: `${p}`, message: 'no director in spec.nodes can serve this service' });
+    checkHealth(svc.healthCheck, `${p}.healthCheck`, out);
+
+    const svcFwd = svc.forwarding ?? DEFAULTS.service.forwarding;
+    const rsSeen = new Map<string, number>();
+    svc.realServers.forEach((rs, j) => {
+      const rp = `${p}.realServers[${j}]`;
+      let address = rs.address;
+      if (rs.node !== undefined && rs.address !== undefined) out.push({ path: `${rp}.address`, message: 'give node or address, not both' });
+      else if (rs.node === undefined && rs.address === undefined) out.push({ path: rp, message: 'node or address is required' });
+      if (rs.node !== undefined) {
+        const n = nodes.get(rs.node);
+        if (!n) out.push({ path: `${rp}.node`, message: `no node named "${rs.node}" in spec.nodes` });
+        else if (n.role !== 'realserver') out.push({ path: `${rp}.node`, message: `node "${rs.node}" is a ${n.role}; real servers must have role realserver` });
+        else address = n.address;
+      }
+      const fwd = rs.forwarding ?? svcFwd;
+      const port = rs.port ?? svc.port;
+      if ((fwd === 'dr' || fwd === 'tun') && rs.port !== undefined && svc.fwmark === undefined && rs.port !== svc.port && svc.port !== 0)
+        out.push({ path: `${rp}.port`, message: `${fwd.toUpperCase()} forwarding cannot map ports: use ${svc.port} or NAT` });
+      if (rs.lowerThreshold !== undefined && rs.upperThreshold !== undefined && rs.lowerThreshold > rs.upperThreshold)
+        out.push({ path: `${rp}.lowerThreshold`, message: 'lowerThreshold must not exceed upperThreshold' });
+      checkHealth(rs.healthCheck, `${rp}.healthCheck`, out);
+      if (address) {
+        const key = `${address}:${port ?? 0}`;
+        const first = rsSeen.get(key);
+        if (first !== undefined) out.push({ path: rp, message: `real server ${key} is listed twice (also at ${p}.realServers[${first}])` });
+        else rsSeen.set(key, j);
+      }
+      if (svc.fwmark !== undefined && rs.port === undefined && fwd === 'nat')
+        out.push({ path: `${rp}.port`, message: 'NAT real servers of an fwmark service need a port' });
+    });
+    if (svc.sorryServer) {
+      const fwd = svc.sorryServer.forwarding ?? svcFwd;
+      if ((fwd === 'dr' || fwd === 'tun') && svc.sorryServer.port !== undefined && svc.fwmark === undefined && svc.sorryServer.port !== svc.port && svc.port !== 0)
+        out.push({ path: `${p}.sorryServer.port`, message: `${fwd.toUpperCase()} forwarding cannot map ports: use ${svc.port} or NAT` });
+    }
+  });
+}

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { Duration } from '../util/duration.ts';
+import { Ipv4 } from '../util/ip.ts';
+import { HealthCheck } from './health-check.ts';
+import { Name } from './names.ts';
+
+/** The 14 IPVS schedulers ipvsadm knows. */
+export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'mh', 'fo', 'ovf', 'twos'] as const;
+export const Scheduler = z.enum(SCHEDULERS);
+export type Scheduler = z.infer<typeof Scheduler>;
+
+/** ipvsadm -b flags: sh-fallback/sh-port for sh, mh-fallback/mh-port for mh. */
+export const SchedulerFlag = z.enum(['sh-fallback', 'sh-port', 'mh-fallback', 'mh-port']);
+
+export const FORWARDING = ['dr', 'nat', 'tun'] as const;
+export const Forwarding = z.enum(FORWARDING);
+export type Forwarding = z.infer<typeof Forwarding>;
+
+export const Port = z.number().int().min(0).max(65535);
+
+export const RealServer = z.strictObject({
+  /** A realserver node with an agent; its address comes from the node. */
+  node: Name.optional(),
+  /** A host without an agent. Exactly one of node/address. */
+  address: Ipv4.optional(),
+  /** Default: the service port. DR/TUN cannot map ports. */
+  port: Port.optional(),
+  weight: z.number().int().min(0).max(65535).optional(),
+  forwarding: Forwarding.optional(),
+  healthCheck: HealthCheck.optional(),
+  inhibitOnFailure: z.boolean().optional(),
+  /** ipvsadm -x / -y connection thresholds. */
+  upperThreshold: z.number().int().min(0).max(4294967295).optional(),
+  lowerThreshold: z.number().int().min(0).max(4294967295).optional(),
+  /** keepalived notify_up / notify_down. */
+  notifyUp: z.string().min(1).optional(),
+  notifyDown: z.string().min(1).optional(),
+});
+export type RealServer = z.infer<typeof RealServer>;
+
+export const Persistence = z.strictObject({
+  timeout: Duration,
+  /** persistence_granularity: netmask grouping clients, default 255.255.255.255. */
+  netmask: Ipv4.optional(),
+});
+
+export const SorryServer = z.strictObject({
+  address: Ipv4,
+  port: Port.optional(),
+  forwarding: Forwarding.optional(),
+  /** sorry_server_inhibit: keep it at weight 0 instead of removing it. */
+  inhibit: z.boolean().optional(),
+});
+
+export const Service = z.strictObject({
+  name: Name,
+  vip: Ipv4.optional(),
+  port: Port.optional(),
+  protocol: z.enum(['tcp', 'udp', 'sctp']).optional(),
+  /** Instead of vip/port: an fwmark service (ipvsadm -f). */
+  fwmark: z.number().int().min(1).max(4294967295).optional(),
+  scheduler: Scheduler.optional(),
+  schedulerFlags: z.array(SchedulerFlag).optional(),
+  forwarding: Forwarding.optional(),
+  persistence: Persistence.optional(),
+  /** One-packet scheduling (ipvsadm -o, keepalived ops) for UDP. */
+  onePacket: z.boolean().optional(),
+  sorryServer: SorryServer.optional(),
+  /** Minimum total weight of healthy real servers (keepalived quorum). */
+  quorum: z.number().int().min(1).optional(),
+  hysteresis: z.number().int().min(0).optional(),
+  quorumUp: z.string().min(1).optional(),
+  quorumDown: z.string().min(1).optional(),
+  /** alpha: real servers start down until their first check passes. */
+  alpha: z.boolean().optional(),
+  /** omega: run notify_down / quorum_down when the service is removed. */
+  omega: z.boolean().optional(),
+  inhibitOnFailure: z.boolean().optional(),
+  healthCheck: HealthCheck.optional(),
+  realServers: z.array(RealServer),
+  /** Directors that serve it; default every director of the site. */
+  directors: z.array(Name).min(1).optional(),
+});
+export type Service = z.infer<typeof Service>;

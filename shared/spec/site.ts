@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { Ipv4 } from '../util/ip.ts';
+import { Name } from './names.ts';
+import { Service } from './service.ts';
+import { ConnectionSync, SyncGroup, VrrpInstance, VrrpScript } from './vrrp.ts';
+
+export const Node = z.strictObject({
+  name: Name,
+  role: z.enum(['director', 'realserver']),
+  address: Ipv4,
+  /** The interface that carries `address`; VRRP and GARP use it unless an instance says otherwise. */
+  interface: z.string().min(1).max(15).optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+});
+export type Node = z.infer<typeof Node>;
+
+export const SiteSpec = z.strictObject({
+  nodes: z.array(Node).min(1),
+  vrrp: z.array(VrrpInstance).optional(),
+  vrrpScripts: z.array(VrrpScript).optional(),
+  syncGroups: z.array(SyncGroup).optional(),
+  services: z.array(Service).optional(),
+  connectionSync: ConnectionSync.optional(),
+  /** Guard (DESIGN.md style rule 6): allow a revision that removes most services or real servers. */
+  allowMassDelete: z.boolean().optional(),
+});
+export type SiteSpec = z.infer<typeof SiteSpec>;
+
+export const Site = z.strictObject({
+  apiVersion: z.literal('lvsfleet/v1'),
+  kind: z.literal('Site'),
+  metadata: z.strictObject({
+    name: Name,
+    labels: z.record(z.string(), z.string()).optional(),
+    /** Free-form notes; the keepalived importer keeps global_defs notification settings here. */
+    annotations: z.record(z.string(), z.string()).optional(),
+  }),
+  spec: SiteSpec,
+});
+export type Site = z.infer<typeof Site>;

@@ -1,0 +1,16 @@
+import { Site } from './site.ts';
+import { fromZod, type SpecIssue } from './issues.ts';
+import { semanticIssues } from './semantic.ts';
+
+export type ValidationResult = { ok: true; site: Site } | { ok: false; issues: SpecIssue[] };
+
+/**
+ * Validates a site object: shape first (zod, unknown fields are errors), then meaning
+ * (DESIGN.md "Validation"). Semantic rules run only on a well-shaped spec.
+ */
+export function validateSite(input: unknown): ValidationResult {
+  const parsed = Site.safeParse(input);
+  if (!parsed.success) return { ok: false, issues: fromZod(parsed.error) };
+  const issues = semanticIssues(parsed.data);
+  return issues.length ? { ok: false, issues } : { ok: true, site: parsed.data };
+}

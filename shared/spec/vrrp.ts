@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import { Duration } from '../util/duration.ts';
+import { Cidr4, Ipv4 } from '../util/ip.ts';
+import { Name } from './names.ts';
+
+/** virtual_ipaddress entry: `192.168.1.150/32`, or with keepalived's `dev` and `label`. */
+export const Vip = z.union([
+  Cidr4,
+  z.strictObject({
+    address: Cidr4,
+    interface: z.string().min(1).max(15).optional(),
+    label: z.string().min(1).max(15).optional(),
+  }),
+]);
+export type Vip = z.infer<typeof Vip>;
+
+export const VrrpMember = z.strictObject({
+  node: Name,
+  /** 1–254; 255 only for the address owner (RFC 5798 §5.2.4). */
+  priority: z.number().int().min(1).max(255),
+  /** Overrides the instance's (and the node's) interface on this node. */
+  interface: z.string().min(1).max(15).optional(),
+  /** keepalived `state`: the initial state; BACKUP with nopreempt is the usual pairing. */
+  initialState: z.enum(['MASTER', 'BACKUP']).optional(),
+});
+
+export const TrackInterface = z.strictObject({
+  interface: z.string().min(1).max(15),
+  /** 0 (default): link down → FAULT; otherwise the priority changes by weight. */
+  weight: z.number().int().min(-253).max(253).optional(),
+});
+
+export const TrackScriptRef = z.strictObject({
+  script: Name,
+  /** Overrides the vrrp_script's weight for this instance. */
+  weight: z.number().int().min(-253).max(253).optional(),
+});
+
+/** keepalived notify_master / notify_backup / notify_fault / notify_stop / notify. */
+export const Notify = z.strictObject({
+  master: z.string().min(1).optional(),
+  backup: z.string().min(1).optional(),
+  fault: z.string().min(1).optional(),
+  stop: z.string().min(1).optional(),
+  /** keepalived `notify`: called with `INSTANCE name STATE priority`. */
+  any: z.string().min(1).optional(),
+});
+
+/** Gratuitous ARP knobs: garp_master_delay, garp_master_repeat, garp_master_refresh(_repeat), garp_interval. */
+export const Garp = z.strictObject({
+  masterDelay: Duration.optional(),
+  masterRepeat: z.number().int().min(1).max(255).optional(),
+  masterRefresh: Duration.optional(),
+  masterRefreshRepeat: z.number().int().min(1).max(255).optional(),
+  interval: Duration.optional(),
+});
+
+export const VrrpAuth = z.strictObject({
+  /** PASS (RFC 3768 simple text). AH is accepted by the schema and refused by validation. */
+  type: z.enum(['PASS', 'AH']),
+  password: z.string().min(1),
+});
+
+export const VrrpInstance = z.strictObject({
+  name: Name,
+  vrid: z.number().int().min(1).max(255),
+  version: z.union([z.literal(2), z.literal(3)]).optional(),
+  /** Default: each member node's interface. */
+  interface: z.string().min(1).max(15).optional(),
+  advertInterval: Duration.optional(),
+  auth: VrrpAuth.optional(),
+  /** false = keepalived nopreempt. */
+  preempt: z.boolean().optional(),
+  preemptDelay: Duration.optional(),
+  vips: z.array(Vip).min(1),
+  /** virtual_ipaddress_excluded: moved with the instance but not in adverts. */
+  excludedVips: z.array(Vip).optional(),
+  members: z.array(VrrpMember).min(1),
+  /** unicast_peer: advertise to the other members' addresses instead of 224.0.0.18. */
+  unicast: z.boolean().optional(),
+  /** Extra unicast peers that are not lvsfleet nodes (for instance a keepalived being migrated). */
+  unicastPeers: z.array(Ipv4).optional(),
+  trackInterfaces: z.array(TrackInterface).optional(),
+  trackScripts: z.array(TrackScriptRef).optional(),
+  notify: Notify.optional(),
+  garp: Garp.optional(),
+  /** keepalived use_vmac is not supported; dont_track_primary is. */
+  dontTrackPrimary: z.boolean().optional(),
+});
+export type VrrpInstance = z.infer<typeof VrrpInstance>;
+
+/** keepalived vrrp_script. */
+export const VrrpScript = z.strictObject({
+  name: Name,
+  script: z.string().min(1),
+  interval: Duration.optional(),
+  timeout: Duration.optional(),
+  weight: z.number().int().min(-253).max(253).optional(),
+  rise: z.number().int().min(1).max(100).optional(),
+  fall: z.number().int().min(1).max(100).optional(),
+  user: z.string().min(1).optional(),
+});
+export type VrrpScript = z.infer<typeof VrrpScript>;
+
+/** keepalived vrrp_sync_group: the instances change state together. */
+export const SyncGroup = z.strictObject({
+  name: Name,
+  instances: z.array(Name).min(2),
+  notify: Notify.optional(),
+});
+
+/** keepalived lvs_sync_daemon: IPVS connection sync following the VRRP state. */
+export const ConnectionSync = z.strictObject({
+  instance: Name,
+  /** Default: the instance's interface. */
+  interface: z.string().min(1).max(15).optional(),
+  syncId: z.number().int().min(0).max(255).optional(),
+});

@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { VrrpState } from './status.ts';
+
+/** Events an agent publishes on `.../events` (QoS 1) and the cloud's own (DESIGN.md "Events"). */
+const base = { nodeId: z.string().min(1), at: z.string().datetime() };
+
+export const NodeEvent = z.discriminatedUnion('type', [
+  z.object({ ...base, type: z.literal('vrrp.transition'), data: z.object({ instance: z.string(), from: VrrpState, to: VrrpState, reason: z.string() }) }),
+  z.object({
+    ...base,
+    type: z.enum(['realserver.down', 'realserver.up']),
+    data: z.object({ service: z.string(), address: z.string(), port: z.number().int(), check: z.string(), detail: z.string() }),
+  }),
+  z.object({ ...base, type: z.enum(['service.quorum_lost', 'service.quorum_restored']), data: z.object({ service: z.string(), weight: z.number().int(), quorum: z.number().int() }) }),
+  z.object({ ...base, type: z.literal('apply.succeeded'), data: z.object({ revision: z.number().int() }) }),
+  z.object({ ...base, type: z.literal('apply.failed'), data: z.object({ revision: z.number().int(), error: z.string() }) }),
+  z.object({
+    ...base,
+    type: z.literal('config.rejected'),
+    data: z.object({ why: z.enum(['signature', 'replay', 'schema', 'node', 'key']), detail: z.string(), revision: z.number().int().optional() }),
+  }),
+  z.object({ ...base, type: z.literal('realserver.drift'), data: z.object({ what: z.string(), repaired: z.boolean() }) }),
+]);
+export type NodeEvent = z.infer<typeof NodeEvent>;
+export type NodeEventType = NodeEvent['type'];
+
+/** Events only the cloud raises (cross-node facts and broker presence). */
+export const CLOUD_EVENT_TYPES = ['node.offline', 'node.online', 'site.split_brain', 'site.no_master', 'node.stale_revision'] as const;

@@ -1,0 +1,23 @@
+/** MQTT topics (DESIGN.md "Flow of desired state"). A nodeId is `${site}.${node}`. */
+export const TOPIC_PREFIX = 'lvsfleet/v1/nodes';
+
+export const topics = {
+  desired: (nodeId: string) => `${TOPIC_PREFIX}/${nodeId}/desired`,
+  status: (nodeId: string) => `${TOPIC_PREFIX}/${nodeId}/status`,
+  events: (nodeId: string) => `${TOPIC_PREFIX}/${nodeId}/events`,
+  /** What the cloud subscribes to for ingest. */
+  allStatus: `${TOPIC_PREFIX}/+/status`,
+  allEvents: `${TOPIC_PREFIX}/+/events`,
+} as const;
+
+/** Splits `lvsfleet/v1/nodes/{nodeId}/{kind}`, or null for any other topic. */
+export function parseNodeTopic(topic: string): { nodeId: string; kind: 'desired' | 'status' | 'events' } | null {
+  const m = /^lvsfleet\/v1\/nodes\/([^/+#]+)\/(desired|status|events)$/.exec(topic);
+  return m ? { nodeId: m[1], kind: m[2] as 'desired' | 'status' | 'events' } : null;
+}
+
+export function nodeIdOf(site: string, node: string): string {
+  return `${site}.${node}`;
+}
+
+export const NODE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
