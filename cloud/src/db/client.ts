@@ -1,0 +1,46 @@
+import { fileURLToPath } from 'node:url';
+import { mkdirSync } from 'node:fs';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import * as schema from './schema.ts';
+
+/** Either engine behind one drizzle type: PGlite (embedded default) or PostgreSQL (postgres.js). */
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export interface Database {
+  db: Db;
+  kind: 'pglite' | 'postgres';
+  close(): Promise<void>;
+}
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations', import.meta.url));
+
+/**
+ * Opens the database and applies migrations/ (the same SQL on both engines).
+ * `url` (postgres://…) selects PostgreSQL; otherwise PGlite in `dataDir`, or in memory when
+ * dataDir is undefined (tests).
+ */
+export async function openDatabase(opts: { url?: string; dataDir?: string; migrate?: boolean }): Promise<Database> {
+  const migrate = opts.migrate ?? true;
+  if (opts.url) {
+    const { default: postgres } = await import('postgres');
+    const { drizzle } = await import('drizzle-orm/postgres-js');
+    const client = postgres(opts.url, { max: 5, onnotice: () => {} });
+    const db = drizzle(client, { schema }) as unknown as Db;
+    if (migrate) {
+      const { migrate: run } = await import('drizzle-orm/postgres-js/migrator');
+      await run(db as never, { migrationsFolder: MIGRATIONS_DIR });
+    }
+    return { db, kind: 'postgres', close: () => client.end({ timeout: 5 }) };
+  }
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { drizzle } = await import('drizzle-orm/pglite');
+  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+  const client = new PGlite(opts.dataDir);
+  await client.waitReady;
+  const db = drizzle(client, { schema }) as unknown as Db;
+  if (migrate) {
+    const { migrate: run } = await import('drizzle-orm/pglite/migrator');
+    await run(db as never, { migrationsFolder: MIGRATIONS_DIR });
+  }
+  return { db, kind: 'pglite', close: () => client.close() };
+}
