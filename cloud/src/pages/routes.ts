@@ -1,0 +1,44 @@
+import { Hono } from 'hono';
+import { renderDashboard } from './dashboard.ts';
+import { renderStatusPage } from './status-page.ts';
+import type { SiteStatusView } from './status-view.ts';
+import { layout, esc } from './layout.ts';
+
+export interface PagesDeps {
+  /** The site's view, or null when there is no such site (or it has no revision yet). */
+  loadView: (site: string) => Promise<SiteStatusView | null>;
+  /** True when the request's bearer token may read sites (viewer scope or above). */
+  canView: (authorization: string | undefined) => Promise<boolean>;
+}
+
+/** The public view leaves out real-server addresses. */
+function publicView(v: SiteStatusView) {
+  return { ...v, services: v.services.map(({ realServers: _rs, ...s }) => s) };
+}
+
+/** Status pages (public) and the dashboard (token in the browser) — DESIGN.md `/status/{site}` and `/`. */
+export function createPagesRouter(deps: PagesDeps): Hono {
+  const app = new Hono();
+  app.get('/', (c) => c.html(renderDashboard()));
+  app.get('/status/:site{[A-Za-z0-9][A-Za-z0-9_.-]*}', async (c) => {
+    let site = c.req.param('site');
+    const json = site.endsWith('.json');
+    if (json) site = site.slice(0, -'.json'.length);
+    const view = await deps.loadView(site);
+    if (!view) {
+      if (json) return c.json({ error: { code: 'not_found', message: `no site ${site}` } }, 404);
+      return c.html(layout('Not found', `<h1>No status page for ${esc(site)}</h1>`), 404);
+    }
+    c.header('cache-control', 'no-store');
+    return json ? c.json(publicView(view)) : c.html(renderStatusPage(view));
+  });
+  app.get('/dashboard/sites/:file{[A-Za-z0-9][A-Za-z0-9_.-]*\\.json}', async (c) => {
+    if (!(await deps.canView(c.req.header('authorization')))) {
+      return c.json({ error: { code: 'unauthorized', message: 'a viewer token is required' } }, 401);
+    }
+    const site = c.req.param('file').slice(0, -'.json'.length);
+    const view = await deps.loadView(site);
+    return view ? c.json(view) : c.json({ error: { code: 'not_found', message: `no site ${site}` } }, 404);
+  });
+  return app;
+}
