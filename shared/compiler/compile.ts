@@ -1,9 +1,9 @@
-import type { NodeConfig, ResolvedInstance, ResolvedService, RealServerVip } from '../config/node-config.ts';
+import type { NodeConfig, ResolvedInstance, ResolvedService } from '../config/node-config.ts';
 import { DEFAULTS } from '../spec/defaults.ts';
 import type { Node, Site } from '../spec/site.ts';
 import type { VrrpInstance } from '../spec/vrrp.ts';
 import { durationMs } from '../util/duration.ts';
-import { inSubnet, splitCidr } from '../util/ip.ts';
+import { realServerSysctls, realServerVips } from './resolve-realserver.ts';
 import { resolveService } from './resolve-service.ts';
 import { resolveNotify, resolveVip } from './resolve-vrrp.ts';
 
@@ -54,34 +54,6 @@ function resolveInstance(site: Site, inst: VrrpInstance, self: Node, nodes: Map<
   };
 }
 
-/** The VIPs a real-server node must set up, one per address, from every service that uses it. */
-function realServerVips(site: Site, self: Node): RealServerVip[] {
-  const byVip = new Map<string, RealServerVip>();
-  const directors = site.spec.nodes.filter((n) => n.role === 'director');
-  const vrrpVips = (site.spec.vrrp ?? []).flatMap((i) => i.vips.map((v) => splitCidr(typeof v === 'string' ? v : v.address)));
-  for (const svc of site.spec.services ?? []) {
-    if (svc.vip === undefined) continue; // fwmark services: the operator marks packets; no VIP to hold
-    for (const rs of svc.realServers) {
-      if (rs.node !== self.name) continue;
-      const forwarding = rs.forwarding ?? svc.forwarding ?? DEFAULTS.service.forwarding;
-      const key = `${svc.vip}/${forwarding}`;
-      let entry = byVip.get(key);
-      if (!entry) {
-        let expectedGateways: string[] = [];
-        if (forwarding === 'nat') {
-          const onSubnet = vrrpVips.filter((v) => v.prefix < 32 && inSubnet(self.address, v.address, v.prefix)).map((v) => v.address);
-          const serving = svc.directors ? directors.filter((d) => svc.directors!.includes(d.name)) : directors;
-          expectedGateways = onSubnet.length ? onSubnet : serving.map((d) => d.address);
-        }
-        entry = { address: svc.vip, forwarding, services: [], expectedGateways: [...new Set(expectedGateways)].sort() };
-        byVip.set(key, entry);
-      }
-      entry.services.push(svc.name);
-    }
-  }
-  return [...byVip.values()].sort((a, b) => (a.address + a.forwarding).localeCompare(b.address + b.forwarding));
-}
-
 /** Compiles one node's share of a validated site. Pure: same input → same output. */
 export function compileNode(site: Site, nodeName: string): NodeConfig {
   const nodes = new Map(site.spec.nodes.map((n) => [n.name, n]));
@@ -105,6 +77,7 @@ export function compileNode(site: Site, nodeName: string): NodeConfig {
     sysctls['net.ipv4.conf.all.send_redirects'] = '0';
     sysctls['net.ipv4.conf.default.send_redirects'] = '0';
   }
+  const rsVips = self.role === 'realserver' ? realServerVips(site, self) : [];
   const cs = site.spec.connectionSync;
   const csInstance = cs && myInstances.has(cs.instance) ? instances.find((i) => i.name === cs.instance)! : null;
   return {
@@ -134,7 +107,7 @@ export function compileNode(site: Site, nodeName: string): NodeConfig {
     },
     services,
     sysctls,
-    realServer: { vips: self.role === 'realserver' ? realServerVips(site, self) : [] },
+    realServer: { vips: rsVips, sysctls: realServerSysctls(rsVips) },
     allowMassDelete: site.spec.allowMassDelete ?? false,
   };
 }

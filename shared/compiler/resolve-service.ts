@@ -1,5 +1,5 @@
 import type { ResolvedCheck, ResolvedService } from '../config/node-config.ts';
-import { DEFAULTS } from '../spec/defaults.ts';
+import { DEFAULTS, checkDefaults } from '../spec/defaults.ts';
 import type { HealthCheck } from '../spec/health-check.ts';
 import type { Service } from '../spec/service.ts';
 import type { Node } from '../spec/site.ts';
@@ -24,13 +24,15 @@ export function resolveCheck(hc: HealthCheck, address: string, port: number): Re
     params.queryType = (hc as Extract<HealthCheck, { type: 'dns' }>).queryType ?? c.dnsQueryType;
     params.name = (hc as Extract<HealthCheck, { type: 'dns' }>).name ?? c.dnsName;
   }
+  const intervalMs = ms(interval, c.intervalMs);
+  const byType = checkDefaults(type, intervalMs);
   return {
     type,
-    intervalMs: ms(interval, c.intervalMs),
+    intervalMs,
     timeoutMs: ms(timeout, c.timeoutMs),
-    retries: retries ?? c.retries,
-    retryDelayMs: ms(retryDelay, c.retryDelayMs),
-    warmupMs: ms(warmup, c.warmupMs),
+    retries: retries ?? byType.retries,
+    retryDelayMs: ms(retryDelay, byType.retryDelayMs),
+    warmupMs: ms(warmup, byType.warmupMs),
     address: caddr ?? address,
     port: cport ?? port,
     bindTo: bindTo ?? null,
@@ -50,7 +52,10 @@ export function resolveService(svc: Service, nodes: Map<string, Node>): Resolved
     scheduler: svc.scheduler ?? d.scheduler,
     schedulerFlags: [...(svc.schedulerFlags ?? [])].sort(),
     persistence: svc.persistence
-      ? { timeoutS: durationMs(svc.persistence.timeout) / 1000, netmask: svc.persistence.netmask ?? DEFAULTS.persistenceNetmask }
+      ? {
+          timeoutS: svc.persistence.timeout === undefined ? DEFAULTS.persistenceTimeoutS : durationMs(svc.persistence.timeout) / 1000,
+          netmask: svc.persistence.netmask ?? DEFAULTS.persistenceNetmask,
+        }
       : null,
     onePacket: svc.onePacket ?? false,
     sorryServer: svc.sorryServer

@@ -79,6 +79,7 @@ export const ResolvedCheck = z.strictObject({
   timeoutMs: Ms,
   retries: z.number().int().min(0),
   retryDelayMs: Ms,
+  /** keepalived warmup: the first check starts after a random delay in [0, warmupMs]. */
   warmupMs: Ms,
   /** Where the probe goes (connect_ip / connect_port, defaulting to the real server's). */
   address: Ipv4,
@@ -157,7 +158,15 @@ export const NodeConfig = z.strictObject({
   services: z.array(ResolvedService),
   /** Director sysctls its services need (net.ipv4.ip_forward=1 for NAT, send_redirects=0). */
   sysctls: z.record(z.string(), z.string()),
-  realServer: z.strictObject({ vips: z.array(RealServerVip) }),
+  realServer: z.strictObject({
+    vips: z.array(RealServerVip),
+    /**
+     * Sysctls the real-server role needs (DR: arp_ignore=1/arp_announce=2 on all and lo; TUN: the same
+     * on all and tunl0 plus rp_filter=0). The compiler always sets it ({} on directors); optional
+     * only so configs written before it existed still parse.
+     */
+    sysctls: z.record(z.string(), z.string()).optional(),
+  }),
   allowMassDelete: z.boolean(),
 });
 export type NodeConfig = z.infer<typeof NodeConfig>;

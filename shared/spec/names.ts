@@ -6,3 +6,8 @@ export const Name = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, {
     message: 'expected a name of letters, digits, "_", "." and "-" (at most 63, starting with a letter or digit)',
   });
+
+/** A Linux interface name (IFNAMSIZ 16 with the NUL: at most 15 bytes, no whitespace, "/" or ":"). */
+export const InterfaceName = z
+  .string()
+  .regex(/^[^\s/:]{1,15}$/, { message: 'expected an interface name of 1–15 characters without spaces, "/" or ":"' });

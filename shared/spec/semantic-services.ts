@@ -15,15 +15,18 @@ function checkHealth(hc: HealthCheck | undefined, path: string, out: SpecIssue[]
     out.push({ path: `${path}.urls`, message: 'use either urls or path/digest/expectStatus, not both' });
   if (hc.type === 'https' && hc.sni === true && !hc.virtualhost)
     out.push({ path: `${path}.sni`, message: 'sni: true sends the virtualhost; set virtualhost or give the name' });
-  const statuses = hc.type === 'http' || hc.type === 'https' ? [hc.expectStatus, ...(hc.urls ?? []).map((u) => u.expectStatus)] : [];
-  statuses.forEach((list) =>
+  if (hc.type !== 'http' && hc.type !== 'https') return;
+  const lists: [string, (number | string)[] | undefined][] = [
+    [`${path}.expectStatus`, hc.expectStatus],
+    ...(hc.urls ?? []).map((u, k): [string, (number | string)[] | undefined] => [`${path}.urls[${k}].expectStatus`, u.expectStatus]),
+  ];
+  for (const [base, list] of lists)
     (list ?? []).forEach((code, k) => {
       if (typeof code === 'string') {
         const [lo, hi] = code.split('-').map(Number);
-        if (lo > hi) out.push({ path: `${path}.expectStatus[${k}]`, message: `range ${code} is empty` });
+        if (lo > hi) out.push({ path: `${base}[${k}]`, message: `range ${code} is empty` });
       }
-    }),
-  );
+    });
 }
 
 /** Service rules: VIP:port once, DR/TUN without port mapping, node references and roles. */
@@ -52,8 +55,10 @@ export function checkServices(site: Site, nodes: Map<string, Node>, out: SpecIss
       if (!f.startsWith(`${sched}-`)) out.push({ path: `${p}.schedulerFlags[${j}]`, message: `flag ${f} is for the ${f.split('-')[0]} scheduler, not ${sched}` });
     });
     if (svc.persistence) {
-      const ms = durationMs(svc.persistence.timeout);
+      const ms = svc.persistence.timeout === undefined ? DEFAULTS.persistenceTimeoutS * 1000 : durationMs(svc.persistence.timeout);
+      // keepalived persistence_timeout: whole seconds, 1 to LVS_MAX_TIMEOUT (31 days).
       if (ms % 1000 !== 0 || ms < 1000) out.push({ path: `${p}.persistence.timeout`, message: 'persistence timeout is whole seconds, at least 1s' });
+      else if (ms > DEFAULTS.persistenceTimeoutMaxS * 1000) out.push({ path: `${p}.persistence.timeout`, message: 'persistence timeout is at most 31 days (744h)' });
       if (svc.persistence.netmask && maskToPrefix(svc.persistence.netmask) === null)
         out.push({ path: `${p}.persistence.netmask`, message: `${svc.persistence.netmask} is not a contiguous netmask` });
     }

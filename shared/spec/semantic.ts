@@ -26,7 +26,8 @@ export function semanticIssues(site: Site): SpecIssue[] {
   uniqueNames(spec.vrrpScripts, 'spec.vrrpScripts', 'vrrp script', out);
   uniqueNames(spec.syncGroups, 'spec.syncGroups', 'sync group', out);
   const scripts = new Set((spec.vrrpScripts ?? []).map((s) => s.name));
-  const vridOn = new Map<string, string>(); // `${iface}/${vrid}` -> path
+  const vridOn = new Map<string, string>(); // `${node}/${iface}/${vrid}` -> path
+  const vipHeldBy = new Map<string, string>(); // VIP address -> path of the entry holding it
 
   (spec.vrrp ?? []).forEach((inst, i) => {
     const p = `spec.vrrp[${i}]`;
@@ -46,11 +47,19 @@ export function semanticIssues(site: Site): SpecIssue[] {
     }
     if (inst.preemptDelay !== undefined && inst.preempt === false)
       out.push({ path: `${p}.preemptDelay`, message: 'preemptDelay has no effect with preempt: false' });
-    if (inst.preemptDelay !== undefined && durationMs(inst.preemptDelay) > 1_000_000)
+    if (inst.preemptDelay !== undefined && durationMs(inst.preemptDelay) > DEFAULTS.preemptDelayMaxMs)
       out.push({ path: `${p}.preemptDelay`, message: 'preemptDelay is at most 1000s' });
 
     const vipAddrs = new Set([...inst.vips, ...(inst.excludedVips ?? [])].map((v) => splitCidr(typeof v === 'string' ? v : v.address).address));
+    [...inst.vips, ...(inst.excludedVips ?? [])].forEach((v, j) => {
+      const address = splitCidr(typeof v === 'string' ? v : v.address).address;
+      const vp = j < inst.vips.length ? `${p}.vips[${j}]` : `${p}.excludedVips[${j - inst.vips.length}]`;
+      const prev = vipHeldBy.get(address);
+      if (prev) out.push({ path: vp, message: `virtual address ${address} is already held by ${prev}` });
+      else vipHeldBy.set(address, vp);
+    });
     const memberSeen = new Set<string>();
+    let vridClash = false;
     inst.members.forEach((m, j) => {
       const mp = `${p}.members[${j}]`;
       const node = nodes.get(m.node);
@@ -63,8 +72,11 @@ export function semanticIssues(site: Site): SpecIssue[] {
       const iface = m.interface ?? inst.interface ?? node?.interface ?? DEFAULTS.nodeInterface;
       const key = `${m.node}/${iface}/${inst.vrid}`;
       const prev = vridOn.get(key);
-      if (prev && prev !== p) out.push({ path: `${p}.vrid`, message: `VRID ${inst.vrid} is already used on ${m.node} ${iface} by ${prev}` });
-      else vridOn.set(key, p);
+      if (prev && prev !== p) {
+        // One issue per instance, naming the first clash (RFC 5798 §7.1: a VRID is unique on a LAN).
+        if (!vridClash) out.push({ path: `${p}.vrid`, message: `VRID ${inst.vrid} is already used on ${m.node} ${iface} by ${prev}` });
+        vridClash = true;
+      } else vridOn.set(key, p);
     });
     (inst.trackScripts ?? []).forEach((t, j) => {
       if (!scripts.has(t.script)) out.push({ path: `${p}.trackScripts[${j}].script`, message: `no vrrp script named "${t.script}" in spec.vrrpScripts` });
@@ -84,8 +96,9 @@ export function semanticIssues(site: Site): SpecIssue[] {
     });
   });
   (spec.vrrpScripts ?? []).forEach((s, i) => {
-    if (s.timeout && s.interval && durationMs(s.timeout) > durationMs(s.interval))
-      out.push({ path: `spec.vrrpScripts[${i}].timeout`, message: 'timeout must not exceed interval' });
+    // keepalived vrrp_script: interval and timeout are at least 1ms (resolution milliseconds).
+    if (s.interval !== undefined && durationMs(s.interval) < 1) out.push({ path: `spec.vrrpScripts[${i}].interval`, message: 'interval must be at least 1ms' });
+    if (s.timeout !== undefined && durationMs(s.timeout) < 1) out.push({ path: `spec.vrrpScripts[${i}].timeout`, message: 'timeout must be at least 1ms' });
   });
   if (spec.connectionSync && !instanceNames.has(spec.connectionSync.instance))
     out.push({ path: 'spec.connectionSync.instance', message: `no VRRP instance named "${spec.connectionSync.instance}"` });

@@ -39,7 +39,8 @@ export const RealServer = z.strictObject({
 export type RealServer = z.infer<typeof RealServer>;
 
 export const Persistence = z.strictObject({
-  timeout: Duration,
+  /** persistence_timeout; default 360s (keepalived's value for a bare `persistence_timeout`). */
+  timeout: Duration.optional(),
   /** persistence_granularity: netmask grouping clients, default 255.255.255.255. */
   netmask: Ipv4.optional(),
 });

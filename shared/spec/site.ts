@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Ipv4 } from '../util/ip.ts';
-import { Name } from './names.ts';
+import { InterfaceName, Name } from './names.ts';
 import { Service } from './service.ts';
 import { ConnectionSync, SyncGroup, VrrpInstance, VrrpScript } from './vrrp.ts';
 
@@ -9,7 +9,7 @@ export const Node = z.strictObject({
   role: z.enum(['director', 'realserver']),
   address: Ipv4,
   /** The interface that carries `address`; VRRP and GARP use it unless an instance says otherwise. */
-  interface: z.string().min(1).max(15).optional(),
+  interface: InterfaceName.optional(),
   labels: z.record(z.string(), z.string()).optional(),
 });
 export type Node = z.infer<typeof Node>;

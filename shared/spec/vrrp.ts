@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import { Duration } from '../util/duration.ts';
 import { Cidr4, Ipv4 } from '../util/ip.ts';
-import { Name } from './names.ts';
+import { InterfaceName, Name } from './names.ts';
 
 /** virtual_ipaddress entry: `192.168.1.150/32`, or with keepalived's `dev` and `label`. */
 export const Vip = z.union([
   Cidr4,
   z.strictObject({
     address: Cidr4,
-    interface: z.string().min(1).max(15).optional(),
+    interface: InterfaceName.optional(),
     label: z.string().min(1).max(15).optional(),
   }),
 ]);
@@ -19,13 +19,13 @@ export const VrrpMember = z.strictObject({
   /** 1–254; 255 only for the address owner (RFC 5798 §5.2.4). */
   priority: z.number().int().min(1).max(255),
   /** Overrides the instance's (and the node's) interface on this node. */
-  interface: z.string().min(1).max(15).optional(),
+  interface: InterfaceName.optional(),
   /** keepalived `state`: the initial state; BACKUP with nopreempt is the usual pairing. */
   initialState: z.enum(['MASTER', 'BACKUP']).optional(),
 });
 
 export const TrackInterface = z.strictObject({
-  interface: z.string().min(1).max(15),
+  interface: InterfaceName,
   /** 0 (default): link down → FAULT; otherwise the priority changes by weight. */
   weight: z.number().int().min(-253).max(253).optional(),
 });
@@ -66,7 +66,7 @@ export const VrrpInstance = z.strictObject({
   vrid: z.number().int().min(1).max(255),
   version: z.union([z.literal(2), z.literal(3)]).optional(),
   /** Default: each member node's interface. */
-  interface: z.string().min(1).max(15).optional(),
+  interface: InterfaceName.optional(),
   advertInterval: Duration.optional(),
   auth: VrrpAuth.optional(),
   /** false = keepalived nopreempt. */
@@ -113,6 +113,6 @@ export const SyncGroup = z.strictObject({
 export const ConnectionSync = z.strictObject({
   instance: Name,
   /** Default: the instance's interface. */
-  interface: z.string().min(1).max(15).optional(),
+  interface: InterfaceName.optional(),
   syncId: z.number().int().min(0).max(255).optional(),
 });

@@ -1,0 +1,40 @@
+/** What one director's keepalived.conf says, before several files are merged into a site. */
+import type { Token } from './lexer.ts';
+import type { ConnectionSync, SyncGroup, VrrpInstance, VrrpScript } from '../spec/vrrp.ts';
+import type { Service } from '../spec/service.ts';
+
+/** A vrrp_instance as one director sees it: the shared part plus this director's own values. */
+export interface FileInstance {
+  at: Token;
+  /** Everything but members / unicast peers, which depend on the other files. */
+  shared: Omit<VrrpInstance, 'members' | 'unicastPeers' | 'unicast' | 'vips'> & { vips: VrrpInstance['vips'] };
+  priority?: number;
+  state?: 'MASTER' | 'BACKUP';
+  interface?: string;
+  unicastSrcIp?: string;
+  /** unicast_peer addresses; null when the instance is multicast. */
+  unicastPeers: string[] | null;
+}
+
+export interface FileService {
+  at: Token;
+  service: Service;
+}
+
+export interface FileImport {
+  file: string;
+  routerId?: Token;
+  /** global_defs notification settings, kept as site annotations. */
+  annotations: Record<string, string>;
+  /** global_defs vrrp_version: the default for instances without `version`. */
+  vrrpVersion?: 2 | 3;
+  instances: FileInstance[];
+  scripts: { at: Token; script: VrrpScript }[];
+  syncGroups: { at: Token; group: SyncGroup }[];
+  services: FileService[];
+  connectionSync?: { at: Token; sync: ConnectionSync };
+}
+
+export function emptyFileImport(file: string): FileImport {
+  return { file, annotations: {}, instances: [], scripts: [], syncGroups: [], services: [] };
+}

@@ -1,0 +1,85 @@
+/**
+ * Walks one block with a table of keyword handlers. Every statement is either mapped, or
+ * reported: a keepalived keyword the spec cannot express → warning; a word close to a known
+ * keyword (`HTTP[_GET`, `perssisstence_timeout`) → error with "did you mean"; a top-level
+ * block inside another block → error naming the likely missing `}`; other unknown words →
+ * warning. Nothing is dropped silently.
+ */
+import { suggest, type Diagnostic } from './diagnostics.ts';
+import type { Token } from './lexer.ts';
+import type { Stmt } from './parser.ts';
+
+export interface Cx {
+  diags: Diagnostic[];
+}
+
+export function error(cx: Cx, tok: Token, message: string): void {
+  cx.diags.push({ severity: 'error', file: tok.file, line: tok.line, message });
+}
+
+export function warn(cx: Cx, tok: Token, message: string): void {
+  cx.diags.push({ severity: 'warning', file: tok.file, line: tok.line, message });
+}
+
+export type Handler<S> = (st: Stmt, state: S, cx: Cx) => void;
+
+/** Blocks that only exist at the top level of keepalived.conf. */
+export const TOP_LEVEL_BLOCKS = [
+  'global_defs', 'vrrp_script', 'vrrp_instance', 'vrrp_sync_group', 'virtual_server', 'virtual_server_group',
+  'static_ipaddress', 'static_routes', 'static_rules', 'vrrp_track_process', 'track_file', 'vrrp_track_file',
+  'linkbeat_interfaces', 'garp_group', 'bfd_instance',
+] as const;
+
+export interface WalkOptions<S> {
+  /** How the block is named in messages: `vrrp_instance VI_1`. */
+  what: string;
+  handlers: Record<string, Handler<S>>;
+  /** keepalived keywords of this block that the spec cannot express (warned, ignored). */
+  unsupported?: readonly string[];
+  /** Called for a top-level block found inside this one (after the error is reported). */
+  onMisplacedTopLevel?: (st: Stmt) => void;
+}
+
+/** Walks `body`; `owner` is the statement that opened the block (for messages). */
+export function walk<S>(body: Stmt[] | undefined, owner: Stmt | null, state: S, cx: Cx, opts: WalkOptions<S>): void {
+  for (let i = 0; i < (body ?? []).length; i++) {
+    const st = body![i];
+    const kw = st.keyword.text;
+    const handler = Object.hasOwn(opts.handlers, kw) ? opts.handlers[kw] : undefined;
+    if (handler) {
+      handler(st, state, cx);
+      continue;
+    }
+    if ((opts.unsupported ?? []).includes(kw)) {
+      warn(cx, st.keyword, `${kw} in ${opts.what} cannot be expressed in a site spec; ignored`);
+      continue;
+    }
+    if (owner && (TOP_LEVEL_BLOCKS as readonly string[]).includes(kw)) {
+      const open = owner.keyword;
+      error(cx, st.keyword, `${kw} is not allowed inside ${opts.what} (opened at line ${open.line}): a "}" is probably missing before line ${st.keyword.line}`);
+      opts.onMisplacedTopLevel?.(st);
+      continue;
+    }
+    unknownKeyword(st, cx, opts);
+  }
+}
+
+function unknownKeyword<S>(st: Stmt, cx: Cx, opts: WalkOptions<S>): void {
+  const kw = st.keyword.text;
+  const known = [...Object.keys(opts.handlers), ...(opts.unsupported ?? [])];
+  // Prose glued to a keyword (`soory_server可以…`): suggest from the ASCII head.
+  const head = /^[\x21-\x7e]+/.exec(kw)?.[0] ?? '';
+  const prose = head !== kw;
+  const candidate = suggest(prose ? head : kw, known);
+  if (candidate && head.length >= 3) {
+    const tail = prose ? ' (the text after it looks like a comment without "#")' : '';
+    error(cx, st.keyword, `unknown keyword "${kw}" in ${opts.what}${tail}; did you mean ${candidate}?`);
+    return;
+  }
+  if (st.block) {
+    error(cx, st.keyword, `unknown block "${kw}" in ${opts.what}`);
+    return;
+  }
+  if (prose || head === '') warn(cx, st.keyword, `ignored text "${[kw, ...st.args.map((a) => a.text)].join(' ')}" in ${opts.what} (a comment without "#"?)`);
+  else warn(cx, st.keyword, `unknown keyword "${kw}" in ${opts.what}; ignored`);
+}
