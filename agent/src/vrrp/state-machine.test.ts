@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { initialState, nextDeadline, step } from './state-machine.ts';
+import { masterDownIntervalMs, skewMs } from './timers.ts';
+import type { Event, InstanceParams, InstanceState } from './types.ts';
+
+const P: InstanceParams = {
+  name: 'VI_1',
+  vrid: 51,
+  version: 2,
+  priority: 100,
+  primaryAddress: '10.99.0.11',
+  advertIntervalMs: 1000,
+  initialState: 'BACKUP',
+  preempt: true,
+  preemptDelayMs: 0,
+  garp: { masterDelayMs: 5000, masterRepeat: 5, masterRefreshMs: 0, masterRefreshRepeat: 1 },
+  connectionSync: false,
+};
+
+/** Runs events in order, returning the final state and all actions. */
+function run(p: InstanceParams, events: [number, Event][], s0?: InstanceState) {
+  let s = s0 ?? initialState(p, 0);
+  const actions = [];
+  for (const [t, e] of events) {
+    const r = step(p, s, e, t);
+    s = r.state;
+    actions.push(...r.actions);
+  }
+  return { s, actions };
+}
+const adv = (source: string, priority: number, intervalMs = 1000): Event => ({ type: 'advert', source, priority, intervalMs });
+
+describe('timers', () => {
+  it('v2 and v3 master-down intervals (RFC 3768 §6.1, RFC 5798 §6.1)', () => {
+    expect(skewMs(2, 100, 1000)).toBeCloseTo(609.375);
+    expect(masterDownIntervalMs(2, 100, 1000)).toBeCloseTo(3609.375);
+    expect(skewMs(3, 100, 100)).toBeCloseTo(60.9375);
+    expect(masterDownIntervalMs(3, 100, 30)).toBeCloseTo(90 + 18.28125);
+  });
+});
+
+describe('VRRP state machine', () => {
+  it('starts in BACKUP and becomes MASTER after the master-down interval with no master', () => {
+    const { s, actions } = run(P, [[0, { type: 'start' }], [3609, { type: 'timer' }]]);
+    expect(s.state).toBe('BACKUP');
+    const r = step(P, s, { type: 'timer' }, 3610);
+    expect(r.state.state).toBe('MASTER');
+    expect(r.actions.map((a) => a.type)).toEqual(['transition', 'notify', 'send-advert', 'add-vips', 'garp']);
+    expect(r.actions[0]).toMatchObject({ from: 'BACKUP', to: 'MASTER', reason: 'no master heard' });
+    expect(actions.find((a) => a.type === 'transition')).toMatchObject({ from: 'INIT', to: 'BACKUP' });
+  });
+  it('priority 255 (owner) goes straight to MASTER', () => {
+    const { s } = run({ ...P, priority: 255 }, [[0, { type: 'start' }]]);
+    expect(s.state).toBe('MASTER');
+  });
+  it('state MASTER takes over after one interval plus skew', () => {
+    const p = { ...P, initialState: 'MASTER' as const };
+    expect(nextDeadline(run(p, [[0, { type: 'start' }]]).s)).toBeCloseTo(1609.375);
+  });
+  it('a backup hearing the master keeps resetting the down timer, then reports how long it waited', () => {
+    const { s, actions } = run(P, [[0, { type: 'start' }], [100, adv('10.99.0.12', 200)], [1100, adv('10.99.0.12', 200)], [4800, { type: 'timer' }]]);
+    expect(s.state).toBe('MASTER');
+    expect(actions.find((a) => a.type === 'transition' && a.to === 'MASTER')).toMatchObject({ reason: 'master down, 3700 ms' });
+  });
+  it('priority 0 from the master: takeover after Skew_Time only', () => {
+    const { s } = run(P, [[0, { type: 'start' }], [100, adv('10.99.0.12', 200)], [500, adv('10.99.0.12', 0)]]);
+    expect(s.masterDownAt).toBeCloseTo(500 + 609.375);
+    const r = step(P, s, { type: 'timer' }, 1110);
+    expect(r.state.state).toBe('MASTER');
+    expect(r.actions[0]).toMatchObject({ reason: 'master released (priority 0), 1010 ms' });
+  });
+  it('v3 learns the master interval and computes skew from it (RFC 5798 §6.4.2)', () => {
+    const p3 = { ...P, version: 3 as const, advertIntervalMs: 100 };
+    const { s } = run(p3, [[0, { type: 'start' }], [10, adv('10.99.0.12', 200, 30)]]);
+    expect(s.masterAdverIntervalMs).toBe(30);
+    expect(s.masterDownAt).toBeCloseTo(10 + 90 + (156 * 30) / 256);
+  });
+  it('preempt: a backup discards a lower master and takes over at the down interval', () => {
+    const { s } = run(P, [[0, { type: 'start' }], [100, adv('10.99.0.12', 50)], [1100, adv('10.99.0.12', 50)]]);
+    expect(s.masterDownAt).toBeCloseTo(3609.375); // never reset by the lower master
+    const r = step(P, s, { type: 'timer' }, 3610);
+    expect(r.actions[0]).toMatchObject({ to: 'MASTER', reason: 'preempting lower priority 50' });
+  });
+  it('nopreempt: a lower master is accepted', () => {
+    const { s } = run({ ...P, preempt: false }, [[0, { type: 'start' }], [3000, adv('10.99.0.12', 50)]]);
+    expect(s.masterDownAt).toBeCloseTo(3000 + 3609.375);
+  });
+  it('preempt_delay: a lower master is tolerated for the delay, then preempted', () => {
+    const p = { ...P, preemptDelayMs: 5000 };
+    const { s } = run(p, [[0, { type: 'start' }], [100, adv('10.99.0.12', 50)], [4000, adv('10.99.0.12', 50)]]);
+    expect(s.masterDownAt).toBeCloseTo(4000 + 3609.375);
+    const after = run(p, [[5200, adv('10.99.0.12', 50)]], s).s;
+    expect(after.masterDownAt).toBeCloseTo(4000 + 3609.375);
+  });
+  it('a master steps down for a higher priority, and for an equal priority with a higher address', () => {
+    const m = run({ ...P, priority: 255 }, [[0, { type: 'start' }]]).s;
+    const p = { ...P, priority: 100 };
+    const master = { ...m, effectivePriority: 100 };
+    expect(step(p, master, adv('10.99.0.12', 150), 10).state.state).toBe('BACKUP');
+    const eqHigher = step(p, master, adv('10.99.0.12', 100), 10);
+    expect(eqHigher.state.state).toBe('BACKUP');
+    expect(eqHigher.actions.map((a) => a.type)).toContain('remove-vips');
+    const eqLower = step(p, master, adv('10.99.0.10', 100), 10);
+    expect(eqLower.state.state).toBe('MASTER');
+    expect(eqLower.actions).toEqual([{ type: 'send-advert', priority: 100 }]);
+  });
+  it('a master sends adverts every interval and the GARP bursts (garp_master_delay, refresh)', () => {
+    const p = { ...P, priority: 255, garp: { masterDelayMs: 5000, masterRepeat: 5, masterRefreshMs: 60000, masterRefreshRepeat: 2 } };
+    const { actions } = run(p, [[0, { type: 'start' }], [1000, { type: 'timer' }], [2001, { type: 'timer' }], [5000, { type: 'timer' }], [65000, { type: 'timer' }]]);
+    expect(actions.filter((a) => a.type === 'garp')).toEqual([{ type: 'garp', count: 5 }, { type: 'garp', count: 5 }, { type: 'garp', count: 2 }]);
+    expect(actions.filter((a) => a.type === 'send-advert').length).toBe(5);
+  });
+  it('graceful stop: MASTER sends priority 0, removes VIPs, notifies STOP', () => {
+    const m = run({ ...P, priority: 255, connectionSync: true }, [[0, { type: 'start' }]]).s;
+    const r = step({ ...P, priority: 255, connectionSync: true }, m, { type: 'shutdown' }, 5);
+    expect(r.state.state).toBe('STOP');
+    expect(r.actions).toEqual([
+      { type: 'send-advert', priority: 0 },
+      { type: 'remove-vips' },
+      { type: 'transition', from: 'MASTER', to: 'STOP', reason: 'shutdown', sync: false },
+      { type: 'notify', state: 'STOP', priority: 255 },
+      { type: 'sync-daemon', role: 'stop' },
+    ]);
+    expect(step(P, r.state, { type: 'timer' }, 10).actions).toEqual([]);
+  });
+  it('tracking: fault on link loss releases the VRID, recovery returns to BACKUP; priority changes are advertised', () => {
+    const p = { ...P, priority: 255 };
+    const m = run(p, [[0, { type: 'start' }]]).s;
+    const f = step(p, m, { type: 'track', effectivePriority: 255, fault: 'interface eth0 down', reason: 'link' }, 10);
+    expect(f.state.state).toBe('FAULT');
+    expect(f.actions.slice(0, 2)).toEqual([{ type: 'send-advert', priority: 0 }, { type: 'remove-vips' }]);
+    const back = step(P, { ...f.state }, { type: 'track', effectivePriority: 100, fault: null, reason: 'link up' }, 20);
+    expect(back.state.state).toBe('BACKUP');
+    const m2 = run(P, [[0, { type: 'start' }], [4000, { type: 'timer' }]]).s;
+    const lowered = step(P, m2, { type: 'track', effectivePriority: 70, fault: null, reason: 'script' }, 4100);
+    expect(lowered.actions).toEqual([{ type: 'send-advert', priority: 70 }]);
+    expect(lowered.state.effectivePriority).toBe(70);
+  });
+  it('sync group: FAULT of a member faults us; CLEAR returns us to BACKUP; MASTER/BACKUP follow', () => {
+    const b = run(P, [[0, { type: 'start' }]]).s;
+    const f = step(P, b, { type: 'sync', to: 'FAULT', member: 'VI_2' }, 10);
+    expect(f.state.state).toBe('FAULT');
+    expect(f.actions[0]).toMatchObject({ type: 'transition', sync: true, reason: 'sync group: VI_2 went FAULT' });
+    expect(step(P, f.state, { type: 'sync', to: 'CLEAR', member: 'VI_2' }, 20).state.state).toBe('BACKUP');
+    const m = step(P, b, { type: 'sync', to: 'MASTER', member: 'VI_2' }, 30);
+    expect(m.state.state).toBe('MASTER');
+    expect(step(P, m.state, { type: 'sync', to: 'BACKUP', member: 'VI_2' }, 40).state.state).toBe('BACKUP');
+  });
+  it('connection sync daemon follows the state', () => {
+    const p = { ...P, connectionSync: true };
+    const { actions } = run(p, [[0, { type: 'start' }], [4000, { type: 'timer' }]]);
+    expect(actions.filter((a) => a.type === 'sync-daemon')).toEqual([{ type: 'sync-daemon', role: 'backup' }, { type: 'sync-daemon', role: 'master' }]);
+  });
+});

@@ -1,0 +1,224 @@
+import { compareIp } from '../../../shared/util/ip.ts';
+import { masterDownIntervalMs, skewMs } from './timers.ts';
+import type { Action, Event, InstanceParams, InstanceState, StepResult, VrrpState } from './types.ts';
+
+/** A fresh instance in Initialize (RFC 5798 §6.4.1). */
+export function initialState(p: InstanceParams, now: number): InstanceState {
+  return {
+    state: 'INIT',
+    since: now,
+    effectivePriority: p.priority,
+    ownFault: null,
+    groupFault: null,
+    masterAdverIntervalMs: p.advertIntervalMs,
+    masterDownAt: null,
+    advertAt: null,
+    preemptAt: null,
+    garpAt: null,
+    garpNext: null,
+    masterAddress: null,
+    lastAdvertAt: null,
+    preempting: null,
+  };
+}
+
+/** The earliest armed deadline, or null: the driver sets one timer for it. */
+export function nextDeadline(s: InstanceState): number | null {
+  const ds = [s.masterDownAt, s.advertAt, s.garpAt].filter((d): d is number => d !== null);
+  return ds.length ? Math.min(...ds) : null;
+}
+
+/** Priority 255 is the address owner's and is never changed by tracking (RFC 5798 §6.1). */
+function isOwner(p: InstanceParams, s: InstanceState): boolean {
+  return p.priority === 255 && s.effectivePriority === 255;
+}
+
+type Out = { s: InstanceState; a: Action[] };
+
+function leave(o: Out, p: InstanceParams, to: VrrpState, now: number, reason: string, sync: boolean): void {
+  const from = o.s.state;
+  if (from === 'MASTER') o.a.push({ type: 'remove-vips' });
+  o.a.push({ type: 'transition', from, to, reason, sync });
+  o.s = { ...o.s, state: to, since: now, masterDownAt: null, advertAt: null, preemptAt: null, garpAt: null, garpNext: null };
+  if (to !== 'INIT') o.a.push({ type: 'notify', state: to as 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP', priority: o.s.effectivePriority });
+  if (p.connectionSync && to !== 'STOP') o.a.push({ type: 'sync-daemon', role: to === 'MASTER' ? 'master' : 'backup' });
+}
+
+function toMaster(o: Out, p: InstanceParams, now: number, reason: string, sync = false): void {
+  leave(o, p, 'MASTER', now, reason, sync);
+  // RFC 5798 §6.4.1/§6.4.2: send an advert, then announce the VIPs (gratuitous ARP).
+  o.a.push({ type: 'send-advert', priority: o.s.effectivePriority }, { type: 'add-vips' }, { type: 'garp', count: p.garp.masterRepeat });
+  const g = p.garp;
+  // keepalived garp_master_delay: a second burst after the delay; garp_master_refresh: then periodically.
+  const [garpAt, garpNext] = g.masterDelayMs > 0 ? [now + g.masterDelayMs, 'delay' as const] : g.masterRefreshMs > 0 ? [now + g.masterRefreshMs, 'refresh' as const] : [null, null];
+  o.s = { ...o.s, advertAt: now + p.advertIntervalMs, masterAdverIntervalMs: p.advertIntervalMs, masterAddress: p.primaryAddress, preempting: null, garpAt, garpNext };
+}
+
+function toBackup(o: Out, p: InstanceParams, now: number, reason: string, sync = false, downMs?: number): void {
+  leave(o, p, 'BACKUP', now, reason, sync);
+  const mdi = downMs ?? masterDownIntervalMs(p.version, o.s.effectivePriority, o.s.masterAdverIntervalMs);
+  o.s = { ...o.s, masterDownAt: now + mdi };
+}
+
+function toFault(o: Out, p: InstanceParams, now: number, reason: string, sync = false): void {
+  // keepalived: a master going to FAULT releases the VRID with a priority-0 advert.
+  if (o.s.state === 'MASTER') o.a.push({ type: 'send-advert', priority: 0 });
+  leave(o, p, 'FAULT', now, reason, sync);
+}
+
+const faultReason = (s: InstanceState) => s.ownFault ?? s.groupFault;
+
+function onStart(o: Out, p: InstanceParams, now: number): void {
+  if (faultReason(o.s)) return toFault(o, p, now, faultReason(o.s)!);
+  if (isOwner(p, o.s)) return toMaster(o, p, now, 'address owner (priority 255)');
+  // keepalived `state MASTER`: time out of BACKUP after one advert interval plus skew.
+  const wait = p.initialState === 'MASTER' ? p.advertIntervalMs + skewMs(p.version, o.s.effectivePriority, p.advertIntervalMs) : undefined;
+  toBackup(o, p, now, 'start', false, wait);
+}
+
+function onAdvert(o: Out, p: InstanceParams, e: Extract<Event, { type: 'advert' }>, now: number): void {
+  const s = o.s;
+  if (s.state === 'BACKUP') {
+    if (e.priority === 0) {
+      // RFC 5798 §6.4.2: the master is leaving; take over after Skew_Time only.
+      o.s = { ...s, masterDownAt: now + skewMs(p.version, s.effectivePriority, s.masterAdverIntervalMs), masterAddress: null, preempting: null };
+      return;
+    }
+    const lower = e.priority < s.effectivePriority;
+    let preemptAt = s.preemptAt;
+    if (lower && p.preempt && p.preemptDelayMs > 0 && preemptAt === null) preemptAt = now + p.preemptDelayMs;
+    const tolerated = !p.preempt || !lower || (preemptAt !== null && now < preemptAt);
+    if (!tolerated) {
+      // Preempting: discard the lower-priority advert and let Master_Down_Timer run out.
+      o.s = { ...s, preemptAt, preempting: e.priority };
+      return;
+    }
+    const interval = p.version === 3 ? e.intervalMs : s.masterAdverIntervalMs;
+    o.s = {
+      ...s,
+      preemptAt: lower ? preemptAt : null,
+      preempting: null,
+      masterAdverIntervalMs: interval,
+      masterDownAt: now + masterDownIntervalMs(p.version, s.effectivePriority, interval),
+      masterAddress: e.source,
+      lastAdvertAt: now,
+    };
+    return;
+  }
+  if (s.state !== 'MASTER') return;
+  if (e.priority === 0) {
+    // RFC 5798 §6.4.3: another router released the VRID: assert ours at once.
+    o.a.push({ type: 'send-advert', priority: s.effectivePriority });
+    o.s = { ...s, advertAt: now + p.advertIntervalMs };
+    return;
+  }
+  const higher = e.priority > s.effectivePriority || (e.priority === s.effectivePriority && compareIp(e.source, p.primaryAddress) > 0);
+  if (higher) {
+    o.s = { ...s, masterAdverIntervalMs: p.version === 3 ? e.intervalMs : s.masterAdverIntervalMs, lastAdvertAt: now };
+    toBackup(o, p, now, `higher priority ${e.priority} from ${e.source}`);
+    o.s = { ...o.s, masterAddress: e.source };
+    return;
+  }
+  // keepalived: a master hearing a lower master answers at once, so the other steps down sooner.
+  o.a.push({ type: 'send-advert', priority: s.effectivePriority });
+  o.s = { ...s, advertAt: now + p.advertIntervalMs };
+}
+
+function onTimer(o: Out, p: InstanceParams, now: number): void {
+  const s = o.s;
+  if (s.state === 'BACKUP' && s.masterDownAt !== null && now >= s.masterDownAt) {
+    const ago = s.lastAdvertAt === null ? '' : `, ${Math.round(now - s.lastAdvertAt)} ms`;
+    const reason = s.preempting !== null ? `preempting lower priority ${s.preempting}`
+      : s.lastAdvertAt === null ? 'no master heard'
+      : s.masterAddress === null ? `master released (priority 0)${ago}`
+      : `master down${ago}`;
+    return toMaster(o, p, now, reason);
+  }
+  if (s.state !== 'MASTER') return;
+  let next = { ...s };
+  if (s.advertAt !== null && now >= s.advertAt) {
+    o.a.push({ type: 'send-advert', priority: s.effectivePriority });
+    // Keep the cadence, but never burst to catch up after a stall.
+    const due = s.advertAt + p.advertIntervalMs;
+    next.advertAt = due > now ? due : now + p.advertIntervalMs;
+  }
+  if (s.garpAt !== null && now >= s.garpAt) {
+    const g = p.garp;
+    o.a.push({ type: 'garp', count: s.garpNext === 'delay' ? g.masterRepeat : g.masterRefreshRepeat });
+    next = { ...next, garpAt: g.masterRefreshMs > 0 ? now + g.masterRefreshMs : null, garpNext: g.masterRefreshMs > 0 ? 'refresh' : null };
+  }
+  o.s = next;
+}
+
+function onTrack(o: Out, p: InstanceParams, e: Extract<Event, { type: 'track' }>, now: number): void {
+  const before = o.s;
+  // RFC 5798 §6.1: the owner's 255 is not adjustable; keepalived clamps others to 1–254.
+  const eff = p.priority === 255 ? 255 : Math.max(1, Math.min(254, e.effectivePriority));
+  o.s = { ...before, effectivePriority: eff, ownFault: e.fault };
+  if (before.state === 'INIT' || before.state === 'STOP') return;
+  const fault = faultReason(o.s);
+  if (fault && before.state !== 'FAULT') return toFault(o, p, now, fault);
+  if (!fault && before.state === 'FAULT') {
+    if (isOwner(p, o.s)) return toMaster(o, p, now, `fault cleared (${e.reason}), address owner`);
+    return toBackup(o, p, now, `fault cleared (${e.reason})`);
+  }
+  if (before.state === 'MASTER' && eff !== before.effectivePriority) {
+    // Advertise the new priority at once so a preempting backup need not wait a full interval.
+    o.a.push({ type: 'send-advert', priority: eff });
+    o.s = { ...o.s, advertAt: now + p.advertIntervalMs };
+  }
+}
+
+function onSync(o: Out, p: InstanceParams, e: Extract<Event, { type: 'sync' }>, now: number): void {
+  const s = o.s;
+  if (s.state === 'INIT' || s.state === 'STOP') return;
+  const why = `sync group: ${e.member} ${e.to === 'CLEAR' ? 'left FAULT' : `went ${e.to}`}`;
+  if (e.to === 'FAULT') {
+    o.s = { ...s, groupFault: why };
+    if (s.state !== 'FAULT') toFault(o, p, now, why, true);
+  } else if (e.to === 'CLEAR') {
+    o.s = { ...s, groupFault: null };
+    if (s.state === 'FAULT' && !s.ownFault) toBackup(o, p, now, why, true);
+  } else if (e.to === 'MASTER' && s.state === 'BACKUP') toMaster(o, p, now, why, true);
+  else if (e.to === 'BACKUP' && s.state === 'MASTER') toBackup(o, p, now, why, true);
+}
+
+function onShutdown(o: Out, p: InstanceParams, now: number): void {
+  if (o.s.state === 'STOP') return;
+  // RFC 5798 §6.4.3 Shutdown: a master sends an advert with priority 0 so backups skip the down interval.
+  if (o.s.state === 'MASTER') o.a.push({ type: 'send-advert', priority: 0 });
+  leave(o, p, 'STOP', now, 'shutdown', false);
+  if (p.connectionSync) o.a.push({ type: 'sync-daemon', role: 'stop' });
+}
+
+/**
+ * The VRRP state machine of one instance (RFC 3768 §6.4 / RFC 5798 §6.4, keepalived semantics for
+ * preempt, nopreempt, preempt_delay, sync groups and FAULT). Pure: no clock, sockets or timers;
+ * `now` is the driver's monotonic time in ms. Returns the new state and the actions to perform,
+ * in order.
+ */
+export function step(p: InstanceParams, state: InstanceState, event: Event, now: number): StepResult {
+  const o: Out = { s: state, a: [] };
+  if (state.state === 'STOP' && event.type !== 'start') return { state, actions: [] };
+  switch (event.type) {
+    case 'start':
+      if (state.state === 'INIT' || state.state === 'STOP') onStart(o, p, now);
+      break;
+    case 'advert':
+      onAdvert(o, p, event, now);
+      break;
+    case 'timer':
+      onTimer(o, p, now);
+      break;
+    case 'track':
+      onTrack(o, p, event, now);
+      break;
+    case 'sync':
+      onSync(o, p, event, now);
+      break;
+    case 'shutdown':
+      onShutdown(o, p, now);
+      break;
+  }
+  return { state: o.s, actions: o.a };
+}

@@ -1,0 +1,76 @@
+import type { VrrpState } from '../../../shared/wire/status.ts';
+
+export type { VrrpState };
+
+/** What the pure machine needs to know about one instance (from NodeConfig's ResolvedInstance). */
+export interface InstanceParams {
+  name: string;
+  vrid: number;
+  version: 2 | 3;
+  /** Configured priority (1–255). 255 = address owner (RFC 5798 §6.4.1). */
+  priority: number;
+  /** This router's primary address: advert source and tie-break key (RFC 5798 §6.4.3). */
+  primaryAddress: string;
+  advertIntervalMs: number;
+  /** keepalived `state MASTER`: take over after one advert interval instead of the full down interval. */
+  initialState: 'MASTER' | 'BACKUP';
+  preempt: boolean;
+  /** keepalived preempt_delay: how long a lower-priority master is tolerated before preempting. */
+  preemptDelayMs: number;
+  garp: { masterDelayMs: number; masterRepeat: number; masterRefreshMs: number; masterRefreshRepeat: number };
+  /** keepalived lvs_sync_daemon follows this instance. */
+  connectionSync: boolean;
+}
+
+/** The whole state of one instance: plain data, so tests and the simulator can inspect it. */
+export interface InstanceState {
+  state: VrrpState;
+  since: number;
+  /** Priority after track scripts and track interfaces (keepalived effective_priority). */
+  effectivePriority: number;
+  /** The instance's own fault (tracked interface with weight 0 down) and its sync group's. */
+  ownFault: string | null;
+  groupFault: string | null;
+  /** v3: the interval learned from the current master; v2: ours. */
+  masterAdverIntervalMs: number;
+  /** Deadlines on the monotonic clock (ms), null = not armed. */
+  masterDownAt: number | null;
+  advertAt: number | null;
+  /** When a tolerated lower-priority master may be preempted (preempt_delay). */
+  preemptAt: number | null;
+  garpAt: number | null;
+  /** Which GARP round is next: 'delay' = the second burst after garp_master_delay, 'refresh' = periodic. */
+  garpNext: 'delay' | 'refresh' | null;
+  /** Primary address of the master we last accepted adverts from. */
+  masterAddress: string | null;
+  /** When we last heard the master, for the "master down, N ms" log line. */
+  lastAdvertAt: number | null;
+  /** Priority of the lower master whose adverts we are discarding to preempt it. */
+  preempting: number | null;
+}
+
+export type Event =
+  | { type: 'start' }
+  | { type: 'advert'; source: string; priority: number; intervalMs: number }
+  /** The driver fires this at (or after) the earliest deadline; step works out which expired. */
+  | { type: 'timer' }
+  /** Tracking changed: new effective priority and/or own fault reason (null = healthy). */
+  | { type: 'track'; effectivePriority: number; fault: string | null; reason: string }
+  /** Sync group: another member moved (keepalived vrrp_sync_group). */
+  | { type: 'sync'; to: 'MASTER' | 'BACKUP' | 'FAULT' | 'CLEAR'; member: string }
+  /** Graceful stop: MASTER sends priority 0 (RFC 5798 §6.4.3 Shutdown). */
+  | { type: 'shutdown' };
+
+export type Action =
+  | { type: 'send-advert'; priority: number }
+  | { type: 'add-vips' }
+  | { type: 'remove-vips' }
+  | { type: 'garp'; count: number }
+  | { type: 'notify'; state: 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP'; priority: number }
+  | { type: 'transition'; from: VrrpState; to: VrrpState; reason: string; sync: boolean }
+  | { type: 'sync-daemon'; role: 'master' | 'backup' | 'stop' };
+
+export interface StepResult {
+  state: InstanceState;
+  actions: Action[];
+}
