@@ -1,0 +1,81 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { calculateJwkThumbprint, compactVerify, createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
+import { eq } from 'drizzle-orm';
+import { openDatabase, type Database } from '../db/client.ts';
+import { loadSigner, SigningError } from './signing.ts';
+import { signingKeys } from '../db/schema.ts';
+import { claimsFor, seedsSite } from '../../test/fixtures.ts';
+import { JWS_TYP } from '../../../shared/wire/desired.ts';
+
+const open: Database[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const d of open.splice(0)) await d.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('loadSigner', () => {
+  it('signs validated claims as an EdDSA JWS that verifies with the public JWKs', async () => {
+    const d = await openDatabase({});
+    open.push(d);
+    const signer = await loadSigner(d.db);
+    const claims = claimsFor(seedsSite(), 'dr1', 1);
+    const jws = await signer.sign(claims);
+    const header = decodeProtectedHeader(jws);
+    expect(header).toEqual({ alg: 'EdDSA', kid: signer.kid, typ: JWS_TYP });
+    const jwks = await signer.publicJwks();
+    expect(jwks).toHaveLength(1);
+    expect(jwks[0]).toMatchObject({ kty: 'OKP', crv: 'Ed25519', kid: signer.kid });
+    expect(jwks[0]).not.toHaveProperty('d');
+    const { payload } = await compactVerify(jws, createLocalJWKSet({ keys: jwks }));
+    expect(JSON.parse(new TextDecoder().decode(payload))).toEqual(claims);
+  });
+
+  it('refuses claims that fail the DesiredClaims schema, naming the field', async () => {
+    const d = await openDatabase({});
+    open.push(d);
+    const signer = await loadSigner(d.db);
+    const bad = { ...claimsFor(seedsSite(), 'dr1', 1), revision: 0 };
+    await expect(signer.sign(bad)).rejects.toBeInstanceOf(SigningError);
+    await expect(signer.sign(bad)).rejects.toThrow(/claims\.revision/);
+  });
+
+  it('keeps the key across a restart of the same data dir', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvsfleet-keys-'));
+    dirs.push(dir);
+    const a = await openDatabase({ dataDir: dir });
+    const first = await loadSigner(a.db);
+    const jws = await first.sign(claimsFor(seedsSite(), 'dr2', 3));
+    await a.close();
+    const b = await openDatabase({ dataDir: dir });
+    open.push(b);
+    const second = await loadSigner(b.db);
+    expect(second.kid).toBe(first.kid);
+    await expect(compactVerify(jws, createLocalJWKSet({ keys: await second.publicJwks() }))).resolves.toBeTruthy();
+    expect(await b.db.select().from(signingKeys)).toHaveLength(1);
+  });
+
+  it('lists every non-retired key, signs with the newest, and drops retired keys (rotation)', async () => {
+    const d = await openDatabase({});
+    open.push(d);
+    const old = await loadSigner(d.db);
+    const oldJws = await old.sign(claimsFor(seedsSite(), 'dr1', 1));
+    // What a rotation inserts: a newer key; the old one stays published until retired.
+    const { publicKey, privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+    const pub = await exportJWK(publicKey);
+    const kid = await calculateJwkThumbprint(pub);
+    await d.db.insert(signingKeys).values({ kid, publicJwk: pub, privateJwk: await exportJWK(privateKey), createdAt: new Date(Date.now() + 1000) });
+    const rotated = await loadSigner(d.db);
+    expect(rotated.kid).toBe(kid);
+    const both = await rotated.publicJwks();
+    expect(both.map((k) => k.kid).sort()).toEqual([old.kid, kid].sort());
+    await expect(compactVerify(oldJws, createLocalJWKSet({ keys: both }))).resolves.toBeTruthy();
+    await d.db.update(signingKeys).set({ retiredAt: new Date() }).where(eq(signingKeys.kid, old.kid));
+    const after = await rotated.publicJwks();
+    expect(after.map((k) => k.kid)).toEqual([kid]);
+    await expect(compactVerify(oldJws, createLocalJWKSet({ keys: after }))).rejects.toThrow();
+  });
+});
