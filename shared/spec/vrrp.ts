@@ -108,6 +108,7 @@ export const SyncGroup = z.strictObject({
   instances: z.array(Name).min(2),
   notify: Notify.optional(),
 });
+export type SyncGroup = z.infer<typeof SyncGroup>;
 
 /** keepalived lvs_sync_daemon: IPVS connection sync following the VRRP state. */
 export const ConnectionSync = z.strictObject({
@@ -116,3 +117,4 @@ export const ConnectionSync = z.strictObject({
   interface: InterfaceName.optional(),
   syncId: z.number().int().min(0).max(255).optional(),
 });
+export type ConnectionSync = z.infer<typeof ConnectionSync>;
