@@ -77,7 +77,7 @@ describe('embedded broker', () => {
 
     for (const topic of [topics.status(dr2), topics.events(dr2), topics.desired(dr1)]) {
       const bad = await connect(broker.url, dr1, cred1.password);
-      const closed = new Promise((r) => bad.once('close', r));
+      const closed = new Promise<void>((r) => bad.once('close', () => r()));
       bad.publish(topic, 'forged', { qos: 1, retain: true });
       await closed;
     }
@@ -107,7 +107,7 @@ describe('embedded broker', () => {
   it('close() ends connected clients', async () => {
     const other = await startEmbeddedBroker({ port: 0, db: d.db });
     const c = await connectAs(other.url, dr2, cred2.password);
-    const closed = new Promise((r) => c.once('close', r));
+    const closed = new Promise<void>((r) => c.once('close', () => r()));
     await other.close();
     await closed;
     await expect(connectAs(other.url, dr2, cred2.password)).rejects.toThrow();
