@@ -1,0 +1,108 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { sql } from 'drizzle-orm';
+import { fromZod } from '../../../shared/spec/issues.ts';
+import { findToken, scopeAllows, type Scope } from '../auth/tokens.ts';
+import { loadStatusView } from '../pages/load-view.ts';
+import { createPagesRouter } from '../pages/routes.ts';
+import type { App, AppDeps, AppEnv } from './context.ts';
+import { ApiError, type ErrorStatus } from './errors.ts';
+import { registerEnrollmentRoutes } from './routes/enrollment.ts';
+import { registerSiteRoutes } from './routes/sites.ts';
+import { registerSpecRoutes } from './routes/spec.ts';
+import { registerStatusRoutes } from './routes/status.ts';
+import { registerTokenRoutes } from './routes/tokens.ts';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Routes that take no bearer token: the agent authenticates with its one-time enrollment token. */
+const PUBLIC_V1 = new Set(['/v1/agent/enroll']);
+
+/** The scope a request needs: GETs read (viewer), tokens are admin's, every other write operator's. */
+function neededScope(method: string, path: string): Scope {
+  if (path === '/v1/tokens' || path.startsWith('/v1/tokens/')) return 'admin';
+  return method === 'GET' || method === 'HEAD' ? 'viewer' : 'operator';
+}
+
+function bearer(header: string | undefined): string | null {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return m ? m[1] : null;
+}
+
+/**
+ * The HTTP API (DESIGN.md "Interfaces users touch"), runtime-agnostic: no Node-only imports,
+ * so the Node `serve` command and the Workers entry host the same app.
+ */
+export function createApp(deps: AppDeps): App {
+  const app: App = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw new ApiError(400, 'bad_request', 'invalid request', fromZod(result.error));
+    },
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return c.json(err.body(), err.status);
+    if (err instanceof HTTPException) {
+      const status = err.status as ErrorStatus;
+      const code = status === 415 ? 'unsupported_media_type' : status === 413 ? 'payload_too_large' : 'bad_request';
+      return c.json({ error: { code, message: err.message || 'bad request' } }, status);
+    }
+    deps.log?.(`api ${c.req.method} ${c.req.path} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
+  });
+  app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+
+  const maxSize = deps.maxBodyBytes ?? MAX_BODY_BYTES;
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize,
+      onError: () => {
+        throw new ApiError(413, 'payload_too_large', `request body is larger than ${maxSize} bytes`);
+      },
+    }),
+  );
+
+  app.use('/v1/*', async (c, next) => {
+    if (PUBLIC_V1.has(c.req.path)) return next();
+    const secret = bearer(c.req.header('authorization'));
+    if (!secret) throw new ApiError(401, 'unauthorized', 'missing bearer token (Authorization: Bearer …)');
+    const who = await findToken(deps.db, secret);
+    if (!who) throw new ApiError(401, 'unauthorized', 'unknown or revoked token');
+    const need = neededScope(c.req.method, c.req.path);
+    if (!scopeAllows(who.scope, need)) throw new ApiError(403, 'forbidden', `this needs a token of scope ${need}; yours is ${who.scope}`);
+    c.set('auth', who);
+    return next();
+  });
+
+  app.get('/healthz', async (c) => {
+    await deps.db.execute(sql`select 1`);
+    return c.json({ ok: true });
+  });
+
+  registerSpecRoutes(app, deps);
+  registerSiteRoutes(app, deps);
+  registerStatusRoutes(app, deps);
+  registerEnrollmentRoutes(app, deps);
+  registerTokenRoutes(app, deps);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'lvsfleet', version: '1', description: 'Control plane for LVS/IPVS load-balancer fleets' },
+    security: [{ bearer: [] }],
+  });
+
+  app.route(
+    '/',
+    createPagesRouter({
+      loadView: (site) => loadStatusView(deps.db, site),
+      canView: async (authorization) => {
+        const secret = bearer(authorization);
+        return secret ? (await findToken(deps.db, secret)) !== null : false;
+      },
+    }),
+  );
+  return app;
+}

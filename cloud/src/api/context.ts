@@ -1,0 +1,24 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { JWK } from 'jose';
+import type { TokenIdentity } from '../auth/tokens.ts';
+import type { Db } from '../db/client.ts';
+
+/** What the app core needs from its host (Node `serve` or the Workers entry). */
+export interface AppDeps {
+  db: Db;
+  /** Wakes the publisher after an apply committed (absent on Workers: no publishing there yet). */
+  kick?: () => void;
+  /** Public signing keys agents pin at enrollment (cloud/src/keys/signing.ts `Signer`). */
+  signer?: { publicJwks(): Promise<JWK[]> };
+  /** Issues broker credentials for a node, inside the enrollment transaction (cloud/src/mqtt/credentials.ts). */
+  issueNodeCredentials?: (db: Db, nodeId: string) => Promise<{ username: string; password: string }>;
+  /** The broker URL agents connect to, answered at enrollment. */
+  mqttUrl?: string;
+  enrollmentTtlMs?: number;
+  /** Largest accepted request body; default 1 MiB. */
+  maxBodyBytes?: number;
+  log?: (line: string) => void;
+}
+
+export type AppEnv = { Variables: { auth: TokenIdentity } };
+export type App = OpenAPIHono<AppEnv>;

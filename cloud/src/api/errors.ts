@@ -1,0 +1,39 @@
+import type { SpecIssue } from '../../../shared/spec/issues.ts';
+
+/** Stable error codes of the API (DESIGN.md: `{"error": {"code", "message", "issues?"}}`). */
+export type ErrorCode =
+  | 'bad_request'
+  | 'parse_error'
+  | 'invalid_spec'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'stale_revision'
+  | 'mass_delete'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'invalid_token'
+  | 'unavailable'
+  | 'internal';
+
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 500 | 503;
+
+/** The one error type of the API boundary; the app's error handler renders it. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: ErrorStatus,
+    readonly code: ErrorCode,
+    message: string,
+    readonly issues?: SpecIssue[],
+    readonly extra?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  body(): { error: { code: ErrorCode; message: string; issues?: SpecIssue[] } & Record<string, unknown> } {
+    return { error: { code: this.code, message: this.message, ...(this.issues ? { issues: this.issues } : {}), ...(this.extra ?? {}) } };
+  }
+}
+
+export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);

@@ -1,0 +1,62 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { EnrollmentTokenResponse, EnrollRequest, EnrollResponse } from '../../../../shared/wire/enroll.ts';
+import { createEnrollmentToken, redeemEnrollmentToken } from '../../sites/enrollment.ts';
+import { requireSite } from '../../sites/queries.ts';
+import type { App, AppDeps } from '../context.ts';
+import { ApiError } from '../errors.ts';
+import { EnrollmentBody, NodeParam } from '../schemas.ts';
+import { authErrors, badRequest, errorResponse, notFoundError } from './common.ts';
+
+const makeToken = createRoute({
+  method: 'post',
+  path: '/v1/sites/{site}/nodes/{node}/enrollment',
+  summary: 'A one-time enrollment token for a node (default lifetime 1 h)',
+  request: { params: NodeParam, body: { content: { 'application/json': { schema: EnrollmentBody } } } },
+  responses: {
+    200: { content: { 'application/json': { schema: EnrollmentTokenResponse.openapi('EnrollmentToken') } }, description: 'token, shown once' },
+    ...badRequest,
+    ...authErrors,
+    ...notFoundError,
+  },
+});
+
+const enroll = createRoute({
+  method: 'post',
+  path: '/v1/agent/enroll',
+  summary: 'An agent trades its enrollment token for broker credentials and the signing keys to pin',
+  security: [],
+  request: { body: { content: { 'application/json': { schema: EnrollRequest.openapi('EnrollRequest') } }, required: true } },
+  responses: {
+    200: { content: { 'application/json': { schema: EnrollResponse.openapi('EnrollResponse') } }, description: 'credentials and keys' },
+    ...badRequest,
+    401: errorResponse('unknown, used or expired token (invalid_token)'),
+    503: errorResponse('this deployment has no broker credentials or signing keys to hand out'),
+  },
+});
+
+export function registerEnrollmentRoutes(app: App, deps: AppDeps): void {
+  app.openapi(makeToken, async (c) => {
+    const { site, node } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const who = c.get('auth');
+    const row = await requireSite(deps.db, who.orgId, site);
+    const ttlMs = body.ttlSeconds !== undefined ? body.ttlSeconds * 1000 : deps.enrollmentTtlMs;
+    return c.json(await createEnrollmentToken(deps.db, { orgId: who.orgId, site: row, node, actor: who.name, ttlMs }), 200);
+  });
+
+  app.openapi(enroll, async (c) => {
+    const { signer, issueNodeCredentials, mqttUrl } = deps;
+    if (!signer || !issueNodeCredentials || !mqttUrl) throw new ApiError(503, 'unavailable', 'enrollment is not available on this deployment');
+    const { token } = c.req.valid('json');
+    const keys = await signer.publicJwks();
+    const done = await redeemEnrollmentToken(deps.db, token, (tx, who) => issueNodeCredentials(tx, who.nodeId));
+    const body: z.infer<typeof EnrollResponse> = {
+      nodeId: done.nodeId,
+      site: done.site,
+      node: done.node,
+      mqtt: { url: mqttUrl, username: done.result.username, password: done.result.password },
+      keys: EnrollResponse.shape.keys.parse(keys),
+    };
+    return c.json(body, 200);
+  });
+}

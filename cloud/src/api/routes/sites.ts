@@ -1,0 +1,102 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { resolveService } from '../../../../shared/compiler/resolve-service.ts';
+import type { Site } from '../../../../shared/spec/site.ts';
+import { getRevision, listNodes, listRevisions, listSites, requireSite } from '../../sites/queries.ts';
+import type { App, AppDeps } from '../context.ts';
+import { NodeRow, RevisionFull, RevisionMeta, RevisionParam, ServiceRow, SiteDetail, SiteParam, SiteSummary } from '../schemas.ts';
+import { authErrors, notFoundError } from './common.ts';
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ 200: { content: { 'application/json': { schema } }, description } });
+
+const routes = {
+  list: createRoute({ method: 'get', path: '/v1/sites', summary: 'Sites of the token\'s org', responses: { ...json(z.object({ sites: z.array(SiteSummary) }), 'sites'), ...authErrors } }),
+  get: createRoute({
+    method: 'get',
+    path: '/v1/sites/{site}',
+    summary: 'The current spec and revision',
+    request: { params: SiteParam },
+    responses: { ...json(SiteDetail, 'site'), ...authErrors, ...notFoundError },
+  }),
+  revisions: createRoute({
+    method: 'get',
+    path: '/v1/sites/{site}/revisions',
+    summary: 'Every revision, newest first',
+    request: { params: SiteParam },
+    responses: { ...json(z.object({ revisions: z.array(RevisionMeta) }), 'revisions'), ...authErrors, ...notFoundError },
+  }),
+  revision: createRoute({
+    method: 'get',
+    path: '/v1/sites/{site}/revisions/{n}',
+    summary: 'One revision with its spec',
+    request: { params: RevisionParam },
+    responses: { ...json(RevisionFull, 'revision'), ...authErrors, ...notFoundError },
+  }),
+  nodes: createRoute({
+    method: 'get',
+    path: '/v1/sites/{site}/nodes',
+    summary: 'Live nodes with desired and applied revisions',
+    request: { params: SiteParam },
+    responses: { ...json(z.object({ nodes: z.array(NodeRow) }), 'nodes'), ...authErrors, ...notFoundError },
+  }),
+  services: createRoute({
+    method: 'get',
+    path: '/v1/sites/{site}/services',
+    summary: 'Virtual services of the current revision, resolved',
+    request: { params: SiteParam },
+    responses: { ...json(z.object({ services: z.array(ServiceRow) }), 'services'), ...authErrors, ...notFoundError },
+  }),
+};
+
+/** Services of a spec as `lvsfleet get services` shows them (defaults applied, addresses resolved). */
+export function servicesOf(site: Site): z.infer<typeof ServiceRow>[] {
+  const nodes = new Map(site.spec.nodes.map((n) => [n.name, n]));
+  const directors = site.spec.nodes.filter((n) => n.role === 'director').map((n) => n.name);
+  return (site.spec.services ?? []).map((svc) => {
+    const r = resolveService(svc, nodes);
+    return {
+      name: r.name,
+      vip: r.vip,
+      port: r.vip === null ? null : r.port,
+      protocol: r.protocol,
+      fwmark: r.fwmark || null,
+      scheduler: r.scheduler,
+      forwarding: svc.forwarding ?? r.realServers[0]?.forwarding ?? 'dr',
+      directors: svc.directors ?? directors,
+      realServers: r.realServers.map((rs) => ({ node: rs.node, address: rs.address, port: rs.port, weight: rs.weight, forwarding: rs.forwarding })),
+    };
+  });
+}
+
+export function registerSiteRoutes(app: App, deps: AppDeps): void {
+  app.openapi(routes.list, async (c) => c.json({ sites: await listSites(deps.db, c.get('auth').orgId) }, 200));
+
+  app.openapi(routes.get, async (c) => {
+    const row = await requireSite(deps.db, c.get('auth').orgId, c.req.valid('param').site);
+    const rev = await getRevision(deps.db, row, row.currentRevision);
+    c.header('ETag', `"${row.currentRevision}"`);
+    return c.json({ name: row.name, revision: row.currentRevision, updatedAt: row.updatedAt.toISOString(), spec: rev.spec as unknown as Record<string, unknown> }, 200);
+  });
+
+  app.openapi(routes.revisions, async (c) => {
+    const row = await requireSite(deps.db, c.get('auth').orgId, c.req.valid('param').site);
+    return c.json({ revisions: await listRevisions(deps.db, row) }, 200);
+  });
+
+  app.openapi(routes.revision, async (c) => {
+    const { site, n } = c.req.valid('param');
+    const row = await requireSite(deps.db, c.get('auth').orgId, site);
+    const rev = await getRevision(deps.db, row, n);
+    return c.json({ ...rev, spec: rev.spec as unknown as Record<string, unknown> }, 200);
+  });
+
+  app.openapi(routes.nodes, async (c) => {
+    const row = await requireSite(deps.db, c.get('auth').orgId, c.req.valid('param').site);
+    return c.json({ nodes: await listNodes(deps.db, row) }, 200);
+  });
+
+  app.openapi(routes.services, async (c) => {
+    const row = await requireSite(deps.db, c.get('auth').orgId, c.req.valid('param').site);
+    const rev = await getRevision(deps.db, row, row.currentRevision);
+    return c.json({ services: servicesOf(rev.spec) }, 200);
+  });
+}

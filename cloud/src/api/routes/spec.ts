@@ -1,0 +1,136 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { parseSite } from '../../../../shared/spec/parse.ts';
+import type { Site } from '../../../../shared/spec/site.ts';
+import { applySite } from '../../sites/apply.ts';
+import { getRevision, requireSite } from '../../sites/queries.ts';
+import type { App, AppDeps } from '../context.ts';
+import { ApiError } from '../errors.ts';
+import { ApplyResultSchema, RollbackBody, SiteParam } from '../schemas.ts';
+import { authErrors, badRequest, errorResponse, notFoundError } from './common.ts';
+
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain'];
+const flag = z.enum(['0', '1', 'true', 'false']).optional();
+const on = (v: string | undefined) => v === '1' || v === 'true';
+
+const putSpec = createRoute({
+  method: 'put',
+  path: '/v1/sites/{site}/spec',
+  summary: 'Validate and store a new revision of a site (or, with dryRun, only answer the diff)',
+  request: {
+    params: SiteParam,
+    query: z.object({ dryRun: flag, force: flag, message: z.string().max(1000).optional() }),
+    headers: z.object({ 'if-match': z.string().optional() }),
+    body: {
+      description: 'The site spec (DESIGN.md "The site spec") as JSON or YAML',
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/SiteSpecDocument' } }, 'application/yaml': { schema: { type: 'string' } } },
+    },
+  },
+  responses: {
+    200: { content: { 'application/json': { schema: ApplyResultSchema } }, description: 'the stored (or unchanged, or dry-run) revision and its diff' },
+    ...badRequest,
+    ...authErrors,
+    409: errorResponse('stale If-Match revision (stale_revision) or a mass delete without force (mass_delete)'),
+    413: errorResponse('body over 1 MiB'),
+    415: errorResponse('neither JSON nor YAML'),
+    422: errorResponse('the spec is invalid; issues carry path and line'),
+  },
+});
+
+const rollback = createRoute({
+  method: 'post',
+  path: '/v1/sites/{site}/rollback',
+  summary: 'Make a new revision that repeats an earlier revision\'s spec',
+  request: { params: SiteParam, body: { content: { 'application/json': { schema: RollbackBody } }, required: true } },
+  responses: {
+    200: { content: { 'application/json': { schema: ApplyResultSchema } }, description: 'the new revision' },
+    ...badRequest,
+    ...authErrors,
+    ...notFoundError,
+    409: errorResponse('mass delete without force'),
+  },
+});
+
+/** If-Match: `3`, `"3"` or `W/"3"`. */
+function parseIfMatch(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === '' || header.trim() === '*') return undefined;
+  const m = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(header);
+  if (!m) throw new ApiError(400, 'bad_request', 'If-Match must be a revision number');
+  return Number(m[1]);
+}
+
+/** Body text → validated Site, or 400 (unparsable, with the line) / 415 / 422 (invalid, with path and line). */
+async function readSpec(contentType: string | undefined, text: string, siteName: string): Promise<Site> {
+  const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  if (type && type !== 'application/json' && !YAML_TYPES.includes(type)) {
+    throw new ApiError(415, 'unsupported_media_type', `send the spec as application/json or application/yaml, not ${type}`);
+  }
+  if (text.trim() === '') throw new ApiError(400, 'parse_error', 'empty body: send a site spec');
+  if (type === 'application/json') {
+    try {
+      JSON.parse(text);
+    } catch (e) {
+      // JSON is YAML: let the YAML parser find the line for the message below.
+      const parsed = parseSite(text);
+      const issues = !parsed.ok && parsed.issues.every((i) => i.path === '') ? parsed.issues : [{ path: '', message: (e as Error).message }];
+      throw new ApiError(400, 'parse_error', 'the body is not valid JSON', issues);
+    }
+  }
+  const result = parseSite(text);
+  if (!result.ok) {
+    const syntax = result.issues.length > 0 && result.issues.every((i) => i.path === '' && i.message.startsWith('line '));
+    if (syntax) throw new ApiError(400, 'parse_error', 'the body is not valid YAML', result.issues);
+    throw new ApiError(422, 'invalid_spec', `the spec has ${result.issues.length} problem(s)`, result.issues);
+  }
+  if (result.site.metadata.name !== siteName) {
+    throw new ApiError(422, 'invalid_spec', 'metadata.name must equal the site in the URL', [
+      { path: 'metadata.name', message: `is "${result.site.metadata.name}" but the URL names site "${siteName}"` },
+    ]);
+  }
+  return result.site;
+}
+
+export function registerSpecRoutes(app: App, deps: AppDeps): void {
+  app.openAPIRegistry.registerComponent('schemas', 'SiteSpecDocument', {
+    type: 'object',
+    description: 'apiVersion lvsfleet/v1, kind Site, metadata {name}, spec {nodes, vrrp, services, …}',
+    required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  });
+
+  app.openapi(putSpec, async (c) => {
+    const { site } = c.req.valid('param');
+    const q = c.req.valid('query');
+    const spec = await readSpec(c.req.header('content-type'), await c.req.text(), site);
+    const who = c.get('auth');
+    const result = await applySite(deps.db, {
+      orgId: who.orgId,
+      site: spec,
+      author: who.name,
+      message: q.message,
+      ifMatch: parseIfMatch(c.req.header('if-match')),
+      force: on(q.force),
+      dryRun: on(q.dryRun),
+    });
+    if (!result.dryRun && !result.unchanged) deps.kick?.();
+    c.header('ETag', `"${result.revision}"`);
+    return c.json(result, 200);
+  });
+
+  app.openapi(rollback, async (c) => {
+    const { site } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const who = c.get('auth');
+    const row = await requireSite(deps.db, who.orgId, site);
+    const old = await getRevision(deps.db, row, body.revision);
+    const result = await applySite(deps.db, {
+      orgId: who.orgId,
+      site: old.spec,
+      author: who.name,
+      message: body.message ?? `rollback to revision ${body.revision}`,
+      force: body.force,
+      rolledBackFrom: body.revision,
+    });
+    if (!result.unchanged) deps.kick?.();
+    return c.json(result, 200);
+  });
+}
+

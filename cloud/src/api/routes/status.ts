@@ -1,0 +1,39 @@
+import { createRoute, type z } from '@hono/zod-openapi';
+import { NodeStatus } from '../../../../shared/wire/status.ts';
+import { listNodes, recentEvents, requireSite } from '../../sites/queries.ts';
+import type { App, AppDeps } from '../context.ts';
+import { SiteParam, SiteStatus, type StatusNode } from '../schemas.ts';
+import { authErrors, notFoundError } from './common.ts';
+
+const route = createRoute({
+  method: 'get',
+  path: '/v1/sites/{site}/status',
+  summary: 'Nodes (online, applied vs desired revision, VRRP states, real-server health) and recent events',
+  request: { params: SiteParam },
+  responses: { 200: { content: { 'application/json': { schema: SiteStatus } }, description: 'status' }, ...authErrors, ...notFoundError },
+});
+
+export function registerStatusRoutes(app: App, deps: AppDeps): void {
+  app.openapi(route, async (c) => {
+    const row = await requireSite(deps.db, c.get('auth').orgId, c.req.valid('param').site);
+    const nodes = (await listNodes(deps.db, row)).map((n): z.infer<typeof StatusNode> => {
+      // node_status.status holds what the agent reported; a malformed report shows as nothing.
+      const reported = NodeStatus.safeParse({ ...n.status, nodeId: n.nodeId, online: n.online });
+      const s = reported.success ? reported.data : null;
+      return {
+        nodeId: n.nodeId,
+        name: n.name,
+        role: n.role,
+        online: n.online,
+        desiredRevision: n.desiredRevision,
+        appliedRevision: n.appliedRevision,
+        inSync: n.inSync,
+        lastSeen: n.lastSeen,
+        vrrp: s?.vrrp ?? [],
+        services: s?.services ?? [],
+        errors: s?.errors ?? [],
+      };
+    });
+    return c.json({ site: row.name, revision: row.currentRevision, nodes, events: await recentEvents(deps.db, row) }, 200);
+  });
+}

@@ -1,0 +1,123 @@
+import { z } from '@hono/zod-openapi';
+import { Name } from '../../../shared/spec/names.ts';
+
+/** Request/response shapes of the API, for validation and for /openapi.json. */
+
+export const Issue = z.object({ path: z.string(), message: z.string(), line: z.number().int().optional() }).openapi('Issue');
+export const ErrorBody = z
+  .object({ error: z.object({ code: z.string(), message: z.string(), issues: z.array(Issue).optional() }).passthrough() })
+  .openapi('Error');
+
+export const SiteParam = z.object({ site: Name.openapi({ param: { name: 'site', in: 'path' }, example: 'bj-dc1' }) });
+export const NodeParam = SiteParam.extend({ node: Name.openapi({ param: { name: 'node', in: 'path' }, example: 'dr1' }) });
+export const RevisionParam = SiteParam.extend({
+  n: z.coerce.number().int().min(1).openapi({ param: { name: 'n', in: 'path' }, example: 1 }),
+});
+
+const Change = z.object({ added: z.array(z.string()), removed: z.array(z.string()), changed: z.array(z.string()) });
+export const SiteDiffSchema = z
+  .object({
+    unchanged: z.boolean(),
+    nodes: Change,
+    services: Change,
+    realServers: Change,
+    vrrp: Change,
+    nodeConfigs: Change,
+    massDelete: z.object({
+      services: z.object({ removed: z.number(), total: z.number() }),
+      realServers: z.object({ removed: z.number(), total: z.number() }),
+      exceeded: z.boolean(),
+    }),
+  })
+  .openapi('SiteDiff');
+
+export const ApplyResultSchema = z
+  .object({
+    site: z.string(),
+    revision: z.number().int(),
+    previousRevision: z.number().int(),
+    unchanged: z.boolean(),
+    dryRun: z.boolean(),
+    publishedNodes: z.array(z.string()),
+    diff: SiteDiffSchema,
+  })
+  .openapi('ApplyResult');
+
+export const SiteSummary = z.object({ name: z.string(), revision: z.number().int(), nodes: z.number().int(), updatedAt: z.string() }).openapi('SiteSummary');
+
+export const RevisionMeta = z.object({
+  revision: z.number().int(),
+  author: z.string(),
+  message: z.string(),
+  rolledBackFrom: z.number().int().nullable(),
+  createdAt: z.string(),
+});
+export const RevisionFull = RevisionMeta.extend({ spec: z.record(z.string(), z.unknown()) }).openapi('Revision');
+
+export const SiteDetail = z
+  .object({ name: z.string(), revision: z.number().int(), updatedAt: z.string(), spec: z.record(z.string(), z.unknown()) })
+  .openapi('SiteDetail');
+
+export const NodeRow = z
+  .object({
+    nodeId: z.string(),
+    name: z.string(),
+    role: z.enum(['director', 'realserver']),
+    address: z.string(),
+    desiredRevision: z.number().int(),
+    appliedRevision: z.number().int().nullable(),
+    online: z.boolean(),
+    inSync: z.boolean(),
+    lastSeen: z.string().nullable(),
+    status: z.record(z.string(), z.unknown()),
+  })
+  .openapi('Node');
+
+export const ServiceRow = z
+  .object({
+    name: z.string(),
+    vip: z.string().nullable(),
+    port: z.number().int().nullable(),
+    protocol: z.string(),
+    fwmark: z.number().int().nullable(),
+    scheduler: z.string(),
+    forwarding: z.string(),
+    directors: z.array(z.string()),
+    realServers: z.array(z.object({ node: z.string().nullable(), address: z.string(), port: z.number().int(), weight: z.number().int(), forwarding: z.string() })),
+  })
+  .openapi('Service');
+
+export const EventRow = z.object({ nodeId: z.string().nullable(), type: z.string(), at: z.string(), data: z.record(z.string(), z.unknown()) });
+
+export const StatusNode = z.object({
+  nodeId: z.string(),
+  name: z.string(),
+  role: z.enum(['director', 'realserver']),
+  online: z.boolean(),
+  desiredRevision: z.number().int(),
+  appliedRevision: z.number().int().nullable(),
+  inSync: z.boolean(),
+  lastSeen: z.string().nullable(),
+  vrrp: z.array(z.object({ instance: z.string(), vrid: z.number().int(), state: z.string(), priority: z.number().int(), effectivePriority: z.number().int() }).passthrough()),
+  services: z.array(
+    z.object({
+      name: z.string(),
+      quorum: z.boolean(),
+      realServers: z.array(z.object({ address: z.string(), port: z.number().int(), healthy: z.boolean(), weight: z.number().int() }).passthrough()),
+    }),
+  ),
+  errors: z.array(z.string()),
+});
+export const SiteStatus = z
+  .object({ site: z.string(), revision: z.number().int(), nodes: z.array(StatusNode), events: z.array(EventRow) })
+  .openapi('SiteStatus');
+
+export const RollbackBody = z.object({ revision: z.number().int().min(1), message: z.string().max(1000).optional(), force: z.boolean().optional() }).strict();
+
+export const EnrollmentBody = z
+  .object({ ttlSeconds: z.number().int().min(60).max(7 * 24 * 3600).optional() })
+  .strict()
+  .openapi('EnrollmentRequest');
+
+export const TokenCreateBody = z.object({ name: z.string().min(1).max(100), scope: z.enum(['viewer', 'operator', 'admin']) }).strict();
+export const TokenRow = z.object({ id: z.string(), name: z.string(), scope: z.string(), createdAt: z.string(), revokedAt: z.string().nullable() });

@@ -1,0 +1,85 @@
+import { and, eq, isNull } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { apiTokens, orgs } from '../db/schema.ts';
+
+/** Token scopes, each including the ones after it: admin ⊃ operator ⊃ viewer. */
+export const SCOPES = ['viewer', 'operator', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export const DEFAULT_ORG = 'default';
+
+/** True when a token of scope `have` may do what needs `need`. */
+export function scopeAllows(have: Scope, need: Scope): boolean {
+  return SCOPES.indexOf(have) >= SCOPES.indexOf(need);
+}
+
+/** SHA-256 hex of a secret (Web Crypto, so the same code runs on Node and Workers). */
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** A random secret: prefix + 32 random bytes, base64url. */
+export function randomSecret(prefix: string): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  let bin = '';
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return prefix + btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export interface TokenIdentity {
+  id: string;
+  orgId: string;
+  name: string;
+  scope: Scope;
+}
+
+/** The live (not revoked) token a bearer secret belongs to, or null. */
+export async function findToken(db: Db, secret: string): Promise<TokenIdentity | null> {
+  const hash = await sha256Hex(secret);
+  const rows = await db
+    .select({ id: apiTokens.id, orgId: apiTokens.orgId, name: apiTokens.name, scope: apiTokens.scope })
+    .from(apiTokens)
+    .where(and(eq(apiTokens.tokenHash, hash), isNull(apiTokens.revokedAt)))
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+export async function ensureOrg(db: Db, orgId = DEFAULT_ORG): Promise<void> {
+  await db.insert(orgs).values({ id: orgId, name: orgId }).onConflictDoNothing();
+}
+
+/** Stores a new token (hash only) and returns its secret, shown once. */
+export async function createApiToken(
+  db: Db,
+  opts: { orgId?: string; name: string; scope: Scope; secret?: string },
+): Promise<{ id: string; secret: string }> {
+  const orgId = opts.orgId ?? DEFAULT_ORG;
+  await ensureOrg(db, orgId);
+  const secret = opts.secret ?? randomSecret('lvf_');
+  const id = crypto.randomUUID();
+  await db.insert(apiTokens).values({ id, orgId, name: opts.name, scope: opts.scope, tokenHash: await sha256Hex(secret) });
+  return { id, secret };
+}
+
+/**
+ * Makes sure the bootstrap admin token exists. With `secret` (LVSFLEET_ADMIN_TOKEN) that very
+ * token is registered if new; without it, one is generated only when the org has no admin token.
+ * Returns the secret when one was created now (to print once), else null.
+ */
+export async function ensureBootstrapAdmin(db: Db, secret?: string): Promise<{ created: boolean; secret: string | null }> {
+  await ensureOrg(db);
+  if (secret) {
+    if (await findToken(db, secret)) return { created: false, secret: null };
+    await createApiToken(db, { name: 'bootstrap-admin', scope: 'admin', secret });
+    return { created: true, secret };
+  }
+  const admins = await db
+    .select({ id: apiTokens.id })
+    .from(apiTokens)
+    .where(and(eq(apiTokens.orgId, DEFAULT_ORG), eq(apiTokens.scope, 'admin'), isNull(apiTokens.revokedAt)))
+    .limit(1);
+  if (admins.length) return { created: false, secret: null };
+  const made = await createApiToken(db, { name: 'bootstrap-admin', scope: 'admin' });
+  return { created: true, secret: made.secret };
+}
