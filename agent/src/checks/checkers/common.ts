@@ -1,0 +1,58 @@
+import type { ResolvedCheck } from '../../../../shared/config/node-config.ts';
+import { z } from 'zod';
+import { CheckError, type ProbeOutcome } from '../types.ts';
+
+/** The detail every checker reports when connect_timeout expires. */
+export const timeoutDetail = (check: ResolvedCheck): string => `timeout after ${check.timeoutMs} ms`;
+
+/** `connect ECONNREFUSED` from a Node socket error (errno code when there is one). */
+export function errorDetail(what: string, err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return `${what} ${e?.code ?? e?.message ?? String(err)}`;
+}
+
+/**
+ * Runs one attempt: `start` opens sockets or processes and calls `settle` once; it returns the
+ * cleanup that closes them. Abort (connect_timeout) settles with a timeout failure. Never rejects:
+ * every failure is an outcome with a detail.
+ */
+export function attempt(
+  check: ResolvedCheck,
+  signal: AbortSignal,
+  start: (settle: (o: ProbeOutcome) => void) => () => void,
+): Promise<ProbeOutcome> {
+  return new Promise((resolve) => {
+    let done = false;
+    let cleanup: () => void = () => {};
+    const settle = (o: ProbeOutcome) => {
+      if (done) return;
+      done = true;
+      signal.removeEventListener('abort', onAbort);
+      try {
+        cleanup();
+      } finally {
+        resolve(o);
+      }
+    };
+    const onAbort = () => settle({ ok: false, detail: timeoutDetail(check) });
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      cleanup = start(settle);
+      if (done) cleanup();
+    } catch (err) {
+      settle({ ok: false, detail: err instanceof CheckError ? err.message : errorDetail('error', err) });
+    }
+  });
+}
+
+/** Validates a check's type-specific params at the edge; bad params are a BAD_PARAMS CheckError. */
+export function parseParams<T extends z.ZodType>(schema: T, check: ResolvedCheck): z.infer<T> {
+  const r = schema.safeParse(check.params);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  throw new CheckError('BAD_PARAMS', `bad ${check.type} check params: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+}
+
+/** Hex string (already validated by the spec) to bytes. */
+export const hexBytes = (hex: string | undefined): Buffer => Buffer.from(hex ?? '', 'hex');

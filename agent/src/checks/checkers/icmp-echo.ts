@@ -1,0 +1,45 @@
+/** ICMP echo request (RFC 792, type 8 code 0) with the Internet checksum (RFC 1071). */
+export function encodeEchoRequest(id: number, seq: number, payload: Buffer = Buffer.from('lvsfleet')): Buffer {
+  const b = Buffer.alloc(8 + payload.length);
+  b.writeUInt8(8, 0);
+  b.writeUInt8(0, 1);
+  b.writeUInt16BE(id & 0xffff, 4);
+  b.writeUInt16BE(seq & 0xffff, 6);
+  payload.copy(b, 8);
+  b.writeUInt16BE(internetChecksum(b), 2);
+  return b;
+}
+
+/** RFC 1071 one's-complement sum of 16-bit words. */
+export function internetChecksum(b: Buffer): number {
+  let sum = 0;
+  for (let i = 0; i + 1 < b.length; i += 2) sum += b.readUInt16BE(i);
+  if (b.length % 2) sum += b[b.length - 1] << 8;
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return ~sum & 0xffff;
+}
+
+export type IcmpReading =
+  | { kind: 'reply'; from: string; id: number; seq: number }
+  | { kind: 'unreachable'; id: number; seq: number; code: number }
+  | { kind: 'other' };
+
+/**
+ * Reads an IPv4 datagram from a raw ICMP socket (the IP header is included): an echo reply
+ * (type 0), or a destination unreachable (type 3) quoting one of our echo requests.
+ */
+export function readIcmp(packet: Buffer): IcmpReading {
+  if (packet.length < 20) return { kind: 'other' };
+  const ihl = (packet[0] & 0x0f) * 4;
+  const icmp = packet.subarray(ihl);
+  if (icmp.length < 8) return { kind: 'other' };
+  const from = `${packet[12]}.${packet[13]}.${packet[14]}.${packet[15]}`;
+  if (icmp[0] === 0) return { kind: 'reply', from, id: icmp.readUInt16BE(4), seq: icmp.readUInt16BE(6) };
+  if (icmp[0] === 3 && icmp.length >= 8 + 20 + 8) {
+    const inner = icmp.subarray(8);
+    const innerIhl = (inner[0] & 0x0f) * 4;
+    const q = inner.subarray(innerIhl);
+    if (inner[9] === 1 && q.length >= 8 && q[0] === 8) return { kind: 'unreachable', id: q.readUInt16BE(4), seq: q.readUInt16BE(6), code: icmp[1] };
+  }
+  return { kind: 'other' };
+}

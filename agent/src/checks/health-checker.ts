@@ -1,0 +1,126 @@
+import { performance } from 'node:perf_hooks';
+import { z } from 'zod';
+import { ResolvedService } from '../../../shared/config/node-config.ts';
+import { runCheck } from './run-check.ts';
+import { initialState, nextWakeAt, step, type SchedulerAction, type SchedulerEvent } from './scheduler.ts';
+import { CheckError, type Checker, type TargetHealth, type Transition } from './types.ts';
+
+export interface HealthCheckerOptions {
+  services: ResolvedService[];
+  /** Called for every up/down change (and dynamic weight change while up). */
+  onTransition(t: Transition): void;
+  log?: (line: string) => void;
+  /** Test seams: a monotonic clock in ms, other checkers, the warmup PRNG seed. */
+  now?: () => number;
+  checkers?: Record<string, Checker>;
+  seed?: number;
+}
+
+export interface HealthChecker {
+  update(services: ResolvedService[]): void;
+  /** `${service}|${address}:${port}` → health; real servers without a check are always up. */
+  state(): Map<string, TargetHealth>;
+  /** Stops scheduling, aborts probes in flight and waits for them to wind down. */
+  stop(): Promise<void>;
+}
+
+const Services = z.array(ResolvedService);
+
+function validate(services: unknown): ResolvedService[] {
+  const r = Services.safeParse(services);
+  if (r.success) return r.data;
+  const i = r.error.issues[0];
+  throw new CheckError('BAD_PARAMS', `invalid services: ${i.path.join('.')}: ${i.message}`);
+}
+
+/**
+ * Runs the health checks of `services`: the only place with real timers. It feeds the pure
+ * scheduler (step) with ticks when something is due and with checker outcomes, runs the probes
+ * it asks for (each aborted at connect_timeout) and reports transitions. Initial states (up, or
+ * down with alpha) are visible in state() at once; they are not reported as transitions.
+ */
+export function startHealthChecker(opts: HealthCheckerOptions): HealthChecker {
+  const now = opts.now ?? (() => performance.now());
+  const log = opts.log ?? (() => {});
+  const sched = initialState(opts.seed ?? Math.floor(Math.random() * 2 ** 32));
+  const inFlight = new Map<string, { attempt: number; abort: AbortController; done: Promise<void> }>();
+  let timer: NodeJS.Timeout | null = null;
+  let timerAt = Infinity;
+  let stopped = false;
+
+  const dispatch = (event: SchedulerEvent) => {
+    if (stopped) return;
+    perform(step(sched, event, now()).actions);
+    arm();
+  };
+
+  const arm = () => {
+    const at = nextWakeAt(sched);
+    if (at === null || stopped) {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      timerAt = Infinity;
+      return;
+    }
+    if (timer && at >= timerAt) return; // the armed timer fires first; tick re-arms
+    if (timer) clearTimeout(timer);
+    timerAt = at;
+    timer = setTimeout(() => {
+      timer = null;
+      timerAt = Infinity;
+      dispatch({ type: 'tick' });
+    }, Math.max(0, Math.ceil(at - now())));
+  };
+
+  const perform = (actions: SchedulerAction[]) => {
+    for (const a of actions) {
+      if (a.type === 'probe') {
+        const abort = new AbortController();
+        const t = setTimeout(() => abort.abort(), a.check.timeoutMs);
+        const done = runCheck(a.check, abort.signal, opts.checkers).then((outcome) => {
+          clearTimeout(t);
+          const cur = inFlight.get(a.probe);
+          if (cur?.attempt === a.attempt) inFlight.delete(a.probe);
+          dispatch({ type: 'result', probe: a.probe, attempt: a.attempt, outcome });
+        });
+        inFlight.set(a.probe, { attempt: a.attempt, abort, done });
+      } else if (a.type === 'cancel') {
+        const cur = inFlight.get(a.probe);
+        if (cur?.attempt === a.attempt) {
+          cur.abort.abort();
+          inFlight.delete(a.probe);
+        }
+      } else {
+        const t = a.transition;
+        log(`realserver ${t.service} ${t.address}:${t.port} ${t.up ? 'up' : 'down'} (${t.check}): ${t.detail}`);
+        try {
+          opts.onTransition(t);
+        } catch (err) {
+          log(`onTransition failed: ${(err as Error).message}`);
+        }
+      }
+    }
+  };
+
+  dispatch({ type: 'config', services: validate(opts.services) });
+
+  return {
+    update(services) {
+      dispatch({ type: 'config', services: validate(services) });
+    },
+    state() {
+      const out = new Map<string, TargetHealth>();
+      for (const [key, t] of sched.targets) out.set(key, { up: t.up, weight: t.weight, detail: t.detail });
+      return out;
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = null;
+      const pending = [...inFlight.values()];
+      for (const p of pending) p.abort.abort();
+      inFlight.clear();
+      await Promise.allSettled(pending.map((p) => p.done));
+    },
+  };
+}
