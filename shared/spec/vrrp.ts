@@ -64,7 +64,7 @@ export const VrrpAuth = z.strictObject({
 export const VrrpInstance = z.strictObject({
   name: Name,
   vrid: z.number().int().min(1).max(255),
-  version: z.union([z.literal(2), z.literal(3)]).optional(),
+  version: z.union([z.literal(2), z.literal(3)], { error: 'expected VRRP version 2 or 3' }).optional(),
   /** Default: each member node's interface. */
   interface: InterfaceName.optional(),
   advertInterval: Duration.optional(),

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { parseSite, parseSpecText } from './parse.ts';
+import { BASE_YAML } from './test-fixtures.ts';
+
+/** 1-based line of the first line of BASE_YAML containing `needle` (after `from`, if given). */
+function lineOf(text: string, needle: string, from = ''): number {
+  const lines = text.split('\n');
+  const start = from ? lines.findIndex((l) => l.includes(from)) : 0;
+  const i = lines.findIndex((l, k) => k >= start && l.includes(needle));
+  if (i < 0) throw new Error(`no line with ${needle}`);
+  return i + 1;
+}
+
+describe('parseSite', () => {
+  it('accepts the base site as YAML and as JSON', () => {
+    expect(parseSite(BASE_YAML).ok).toBe(true);
+    const json = JSON.stringify((parseSpecText(BASE_YAML) as { value: unknown }).value, null, 2);
+    expect(parseSite(json).ok).toBe(true);
+  });
+
+  it('reports a YAML syntax error with its line', () => {
+    const text = BASE_YAML.replace('    - { name: rs1, role: realserver, address: 10.99.0.11 }', '    - { name: rs1, role: realserver, address: 10.99.0.11');
+    const r = parseSite(text);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const line = lineOf(text, 'name: rs1');
+    expect(r.issues[0].path).toBe('');
+    expect(r.issues[0].line).toBeGreaterThanOrEqual(line);
+    expect(r.issues[0].line).toBeLessThanOrEqual(line + 1);
+    expect(r.issues[0].message).toMatch(new RegExp(`^line ${r.issues[0].line}: `));
+  });
+
+  it('reports a bad indentation at the line of the value it continues', () => {
+    const text = 'apiVersion: lvsfleet/v1\nkind: Site\nmetadata:\n  name: a\n   bad: 1\nspec: {}\n';
+    const r = parseSite(text);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.issues[0]).toEqual({ path: '', line: 4, message: 'line 4: Nested mappings are not allowed in compact mappings' });
+  });
+
+  it('refuses a key given twice, at the second one', () => {
+    const text = BASE_YAML.replace('kind: Site\n', 'kind: Site\nkind: Site\n');
+    const r = parseSite(text);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.issues).toEqual([{ path: '', line: 3, message: 'line 3: Map keys must be unique' }]);
+  });
+
+  it('puts the line of the field on a shape issue', () => {
+    const text = BASE_YAML.replace('vrid: 51', 'vrid: 300');
+    const r = parseSite(text);
+    expect(r.ok ? [] : r.issues).toEqual([{ path: 'spec.vrrp[1].vrid', message: 'Too big: expected number to be <=255', line: lineOf(text, 'vrid: 300') }]);
+  });
+
+  it('puts the line of an unknown field on its issue', () => {
+    const text = BASE_YAML.replace('      scheduler: sh\n', '      scheduler: sh\n      lb_algo: sh\n');
+    const r = parseSite(text);
+    expect(r.ok ? [] : r.issues).toEqual([{ path: 'spec.services[1].lb_algo', message: 'unknown field', line: lineOf(text, 'lb_algo') }]);
+  });
+
+  it('puts the line of the offending field on a semantic issue', () => {
+    const text = BASE_YAML.replace('password: "1111"', 'password: "123456789"');
+    const r = parseSite(text);
+    expect(r.ok ? [] : r.issues).toEqual([
+      { path: 'spec.vrrp[0].auth.password', message: 'PASS passwords are at most 8 bytes (RFC 3768 §5.3.10)', line: lineOf(text, '123456789') },
+    ]);
+  });
+
+  it('puts the line of a reference on a semantic issue deep in a list', () => {
+    const text = BASE_YAML.replace('        - { node: rs2, weight: 1 }', '        - { node: rs7, weight: 1 }');
+    const r = parseSite(text);
+    expect(r.ok ? [] : r.issues).toEqual([{ path: 'spec.services[0].realServers[1].node', message: 'no node named "rs7" in spec.nodes', line: lineOf(text, 'rs7') }]);
+  });
+
+  it('gives the line of the enclosing item when the issue names an item', () => {
+    const text = BASE_YAML.replace('        - { address: 10.99.0.13, port: 80 }', '        - { port: 80 }');
+    const r = parseSite(text);
+    expect(r.ok ? [] : r.issues).toEqual([{ path: 'spec.services[0].realServers[2]', message: 'node or address is required', line: lineOf(text, '- { port: 80 }') }]);
+  });
+
+  it('falls back to the nearest parent line for a missing field', () => {
+    const text = BASE_YAML.replace('      fwmark: 7\n', '');
+    const r = parseSite(text);
+    const line = lineOf(text, 'name: mail');
+    expect(r.ok ? [] : r.issues).toEqual([
+      { path: 'spec.services[1].vip', message: 'vip is required (or fwmark)', line },
+      { path: 'spec.services[1].port', message: 'port is required (or fwmark)', line },
+    ]);
+  });
+
+  it('reports JSON syntax errors with their line', () => {
+    const r = parseSite('{\n  "apiVersion": "lvsfleet/v1",\n  "kind": "Site"\n  "metadata": {}\n}\n');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.issues[0].line).toBe(4);
+  });
+
+  it('an empty document is one root issue', () => {
+    expect(parseSite('')).toEqual({ ok: false, issues: [{ path: '', message: 'Invalid input: expected object, received null', line: undefined }] });
+  });
+});

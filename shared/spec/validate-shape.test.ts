@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { validateSite } from './validate.ts';
+import { baseDoc, type Doc } from './test-fixtures.ts';
+
+type Row = [name: string, mutate: (d: Doc) => void, issues: [path: string, message: string][]];
+
+const svc0 = 'spec.services[0]';
+const unknown = 'unknown field';
+const durationMsg = 'expected a duration with a unit, like 100ms, 1s or 2m';
+const ipMsg = 'expected an IPv4 address like 192.168.1.150';
+const nameMsg = 'expected a name of letters, digits, "_", "." and "-" (at most 63, starting with a letter or digit)';
+const ifaceMsg = 'expected an interface name of 1–15 characters without spaces, "/" or ":"';
+
+/** Shape errors (zod): one small mutation of the valid base per row, with the exact issues. */
+export const SHAPE_CASES: Row[] = [
+  ['unknown field at the root', (d) => (d.extra = 1), [['extra', unknown]]],
+  ['unknown field in metadata', (d) => (d.metadata.owner = 'me'), [['metadata.owner', unknown]]],
+  ['unknown field in spec', (d) => (d.spec.vips = []), [['spec.vips', unknown]]],
+  ['unknown field in a node', (d) => (d.spec.nodes[0].mac = 'aa'), [['spec.nodes[0].mac', unknown]]],
+  ['unknown field in a member', (d) => (d.spec.vrrp[0].members[1].weight = 2), [['spec.vrrp[0].members[1].weight', unknown]]],
+  ['unknown field in a VIP object', (d) => (d.spec.vrrp[0].vips = [{ address: '10.99.0.100/32', dev: 'eth0' }]), [['spec.vrrp[0].vips[0].dev', unknown]]],
+  ['http field in a tcp check', (d) => (d.spec.services[0].healthCheck = { type: 'tcp', path: '/' }), [[`${svc0}.healthCheck.path`, unknown]]],
+  ['unknown field in a real server check', (d) => (d.spec.services[0].realServers[0].healthCheck = { type: 'ping', count: 3 }), [[`${svc0}.realServers[0].healthCheck.count`, unknown]]],
+  ['two unknown fields, one issue each', (d) => Object.assign(d.spec.services[0].persistence, { a: 1, b: 2 }), [[`${svc0}.persistence.a`, unknown], [`${svc0}.persistence.b`, unknown]]],
+  ['document is not an object', (d) => { for (const k of Object.keys(d)) delete d[k]; d.apiVersion = 'lvsfleet/v1'; d.kind = 'Site'; d.metadata = { name: 'x' }; d.spec = []; }, [['spec', 'Invalid input: expected object, received array']]],
+  ['wrong apiVersion', (d) => (d.apiVersion = 'lvsfleet/v2'), [['apiVersion', 'Invalid input: expected "lvsfleet/v1"']]],
+  ['wrong kind', (d) => (d.kind = 'Cluster'), [['kind', 'Invalid input: expected "Site"']]],
+  ['missing metadata', (d) => delete d.metadata, [['metadata', 'Invalid input: expected object, received undefined']]],
+  ['site name with a space', (d) => (d.metadata.name = 'bj dc1'), [['metadata.name', nameMsg]]],
+  ['no nodes', (d) => (d.spec.nodes = []), [['spec.nodes', 'Too small: expected array to have >=1 items']]],
+  ['unknown role', (d) => (d.spec.nodes[2].role = 'backend'), [['spec.nodes[2].role', 'Invalid option: expected one of "director"|"realserver"']]],
+  ['node address out of range', (d) => (d.spec.nodes[0].address = '10.99.0.256'), [['spec.nodes[0].address', ipMsg]]],
+  ['node address with a prefix', (d) => (d.spec.nodes[0].address = '10.99.0.1/24'), [['spec.nodes[0].address', ipMsg]]],
+  ['interface name too long', (d) => (d.spec.nodes[0].interface = 'enp0s31f6-uplink'), [['spec.nodes[0].interface', ifaceMsg]]],
+  ['interface name with a colon', (d) => (d.spec.vrrp[0].interface = 'eth0:1'), [['spec.vrrp[0].interface', ifaceMsg]]],
+  ['VRID as a string', (d) => (d.spec.vrrp[0].vrid = '50'), [['spec.vrrp[0].vrid', 'Invalid input: expected number, received string']]],
+  ['VRID 0', (d) => (d.spec.vrrp[0].vrid = 0), [['spec.vrrp[0].vrid', 'Too small: expected number to be >=1']]],
+  ['VRID 256', (d) => (d.spec.vrrp[0].vrid = 256), [['spec.vrrp[0].vrid', 'Too big: expected number to be <=255']]],
+  ['VRID not an integer', (d) => (d.spec.vrrp[0].vrid = 50.5), [['spec.vrrp[0].vrid', 'Invalid input: expected int, received number']]],
+  ['VRRP version 4', (d) => (d.spec.vrrp[0].version = 4), [['spec.vrrp[0].version', 'expected VRRP version 2 or 3']]],
+  ['priority 0', (d) => (d.spec.vrrp[0].members[0].priority = 0), [['spec.vrrp[0].members[0].priority', 'Too small: expected number to be >=1']]],
+  ['priority 256', (d) => (d.spec.vrrp[0].members[0].priority = 256), [['spec.vrrp[0].members[0].priority', 'Too big: expected number to be <=255']]],
+  ['advert interval without a unit', (d) => (d.spec.vrrp[0].advertInterval = '1'), [['spec.vrrp[0].advertInterval', durationMsg]]],
+  ['advert interval as a number', (d) => (d.spec.vrrp[0].advertInterval = 1), [['spec.vrrp[0].advertInterval', 'Invalid input: expected string, received number']]],
+  ['duration with an unknown unit', (d) => (d.spec.services[0].persistence.timeout = '2d'), [[`${svc0}.persistence.timeout`, durationMsg]]],
+  ['negative duration', (d) => (d.spec.vrrpScripts[0].interval = '-2s'), [['spec.vrrpScripts[0].interval', durationMsg]]],
+  ['auth type MD5', (d) => (d.spec.vrrp[0].auth.type = 'MD5'), [['spec.vrrp[0].auth.type', 'Invalid option: expected one of "PASS"|"AH"']]],
+  ['empty PASS password', (d) => (d.spec.vrrp[0].auth.password = ''), [['spec.vrrp[0].auth.password', 'Too small: expected string to have >=1 characters']]],
+  ['VIP prefix /33', (d) => (d.spec.vrrp[0].vips = ['10.99.0.100/33']), [['spec.vrrp[0].vips[0]', 'expected an IPv4 address with an optional prefix, like 192.168.1.150/32']]],
+  ['no VIPs', (d) => (d.spec.vrrp[0].vips = []), [['spec.vrrp[0].vips', 'Too small: expected array to have >=1 items']]],
+  ['unicast peer not an address', (d) => (d.spec.vrrp[0].unicastPeers = ['dr3.example']), [['spec.vrrp[0].unicastPeers[0]', ipMsg]]],
+  ['track interface weight 254', (d) => (d.spec.vrrp[0].trackInterfaces = [{ interface: 'eth1', weight: 254 }]), [['spec.vrrp[0].trackInterfaces[0].weight', 'Too big: expected number to be <=253']]],
+  ['track script weight -254', (d) => (d.spec.vrrpScripts[0].weight = -254), [['spec.vrrpScripts[0].weight', 'Too small: expected number to be >=-253']]],
+  ['script rise 0', (d) => (d.spec.vrrpScripts[0].rise = 0), [['spec.vrrpScripts[0].rise', 'Too small: expected number to be >=1']]],
+  ['garp repeat 0', (d) => (d.spec.vrrp[0].garp = { masterRepeat: 0 }), [['spec.vrrp[0].garp.masterRepeat', 'Too small: expected number to be >=1']]],
+  ['sync group of one instance', (d) => (d.spec.syncGroups[0].instances = ['VI_1']), [['spec.syncGroups[0].instances', 'Too small: expected array to have >=2 items']]],
+  ['service VIP with three octets', (d) => (d.spec.services[0].vip = '10.99.0'), [[`${svc0}.vip`, ipMsg]]],
+  ['service port 65536', (d) => (d.spec.services[0].port = 65536), [[`${svc0}.port`, 'Too big: expected number to be <=65535']]],
+  ['service port -1', (d) => (d.spec.services[0].port = -1), [[`${svc0}.port`, 'Too small: expected number to be >=0']]],
+  ['protocol icmp', (d) => (d.spec.services[0].protocol = 'icmp'), [[`${svc0}.protocol`, 'Invalid option: expected one of "tcp"|"udp"|"sctp"']]],
+  ['fwmark 0', (d) => (d.spec.services[1].fwmark = 0), [['spec.services[1].fwmark', 'Too small: expected number to be >=1']]],
+  ['unknown scheduler', (d) => (d.spec.services[0].scheduler = 'random'), [[`${svc0}.scheduler`, 'Invalid option: expected one of "rr"|"wrr"|"lc"|"wlc"|"lblc"|"lblcr"|"dh"|"sh"|"sed"|"nq"|"mh"|"fo"|"ovf"|"twos"']]],
+  ['unknown scheduler flag', (d) => (d.spec.services[1].schedulerFlags = ['sh-random']), [['spec.services[1].schedulerFlags[0]', 'Invalid option: expected one of "sh-fallback"|"sh-port"|"mh-fallback"|"mh-port"']]],
+  ['forwarding masq', (d) => (d.spec.services[0].forwarding = 'masq'), [[`${svc0}.forwarding`, 'Invalid option: expected one of "dr"|"nat"|"tun"']]],
+  ['real server weight 65536', (d) => (d.spec.services[0].realServers[0].weight = 65536), [[`${svc0}.realServers[0].weight`, 'Too big: expected number to be <=65535']]],
+  ['real server weight -30 (the seeds\' typo)', (d) => (d.spec.services[0].realServers[0].weight = -30), [[`${svc0}.realServers[0].weight`, 'Too small: expected number to be >=0']]],
+  ['quorum 0', (d) => (d.spec.services[0].quorum = 0), [[`${svc0}.quorum`, 'Too small: expected number to be >=1']]],
+  ['persistence netmask not an address', (d) => (d.spec.services[0].persistence.netmask = '/24'), [[`${svc0}.persistence.netmask`, ipMsg]]],
+  ['check type icmp', (d) => (d.spec.services[0].healthCheck.type = 'icmp'), [[`${svc0}.healthCheck.type`, "Invalid discriminator value. Expected 'tcp' | 'http' | 'https' | 'smtp' | 'dns' | 'misc' | 'udp' | 'ping'"]]],
+  ['check without type', (d) => delete d.spec.services[0].healthCheck.type, [[`${svc0}.healthCheck.type`, "Invalid discriminator value. Expected 'tcp' | 'http' | 'https' | 'smtp' | 'dns' | 'misc' | 'udp' | 'ping'"]]],
+  ['check path without a slash', (d) => (d.spec.services[0].healthCheck.path = 'health'), [[`${svc0}.healthCheck.path`, 'path must start with /']]],
+  ['check digest not MD5', (d) => (d.spec.services[0].healthCheck.digest = 'abc'), [[`${svc0}.healthCheck.digest`, 'expected an MD5 digest of 32 hex digits']]],
+  ['status code as a pattern', (d) => (d.spec.services[0].healthCheck.expectStatus = ['2xx']), [[`${svc0}.healthCheck.expectStatus[0]`, 'expected a status code or a range like 200-299']]],
+  ['check retries -1', (d) => (d.spec.services[0].healthCheck.retries = -1), [[`${svc0}.healthCheck.retries`, 'Too small: expected number to be >=0']]],
+  ['check connect port 0', (d) => (d.spec.services[0].healthCheck.port = 0), [[`${svc0}.healthCheck.port`, 'Too small: expected number to be >=1']]],
+  ['misc check without command', (d) => (d.spec.services[0].healthCheck = { type: 'misc' }), [[`${svc0}.healthCheck.command`, 'Invalid input: expected string, received undefined']]],
+  ['dns query type PTR', (d) => (d.spec.services[0].healthCheck = { type: 'dns', queryType: 'PTR' }), [[`${svc0}.healthCheck.queryType`, 'Invalid option: expected one of "A"|"NS"|"CNAME"|"SOA"|"MX"|"TXT"|"AAAA"']]],
+  ['udp payload not hex', (d) => (d.spec.services[0].healthCheck = { type: 'udp', payload: 'xyz' }), [[`${svc0}.healthCheck.payload`, 'expected hex bytes']]],
+  ['connection sync id 256', (d) => (d.spec.connectionSync.syncId = 256), [['spec.connectionSync.syncId', 'Too big: expected number to be <=255']]],
+];
+
+describe('validateSite: shape', () => {
+  it('accepts the base site', () => {
+    const r = validateSite(baseDoc());
+    expect(r.ok ? [] : r.issues).toEqual([]);
+  });
+
+  it.each(SHAPE_CASES)('%s', (_name, mutate, issues) => {
+    const doc = baseDoc();
+    mutate(doc);
+    const r = validateSite(doc);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.issues.map((i) => [i.path, i.message])).toEqual(issues);
+  });
+
+  it('null input is one issue at the root', () => {
+    expect(validateSite(null)).toEqual({ ok: false, issues: [{ path: '', message: 'Invalid input: expected object, received null' }] });
+  });
+});
