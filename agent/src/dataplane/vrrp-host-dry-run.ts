@@ -1,0 +1,44 @@
+import { performance } from 'node:perf_hooks';
+import type { ResolvedVip } from '../../../shared/config/node-config.ts';
+import type { VrrpChannel, VrrpHost } from './vrrp-host.ts';
+
+const fmt = (v: ResolvedVip) => `${v.address}/${v.prefix} dev ${v.interface}${v.label ? ` label ${v.label}` : ''}`;
+
+/**
+ * A VrrpHost that changes nothing: it logs what the Linux host would do. Channels send and hear
+ * nothing, so every instance ends up MASTER after its master-down interval; links are reported up
+ * and track scripts as succeeding (they are not run).
+ */
+export function createDryRunVrrpHost(log: (line: string) => void): VrrpHost {
+  return {
+    now: () => performance.now(),
+    async openChannel(o): Promise<VrrpChannel> {
+      log(`dry-run: open VRRP socket on ${o.interface} from ${o.sourceAddress}${o.multicast ? ', join 224.0.0.18' : ''}`);
+      return { send: () => {}, close: async () => log(`dry-run: close VRRP socket on ${o.interface}`) };
+    },
+    async addVips(vips) {
+      for (const v of vips) log(`dry-run: ip addr add ${fmt(v)}`);
+    },
+    async removeVips(vips) {
+      for (const v of vips) log(`dry-run: ip addr del ${fmt(v)}`);
+    },
+    async garp(iface, addresses, count) {
+      log(`dry-run: gratuitous ARP ×${count} on ${iface} for ${addresses.join(' ')}`);
+    },
+    async links() {
+      return new Map();
+    },
+    watchLinks: () => () => {},
+    async runScript(command) {
+      log(`dry-run: track script not run: ${command}`);
+      return true;
+    },
+    notify(command, args) {
+      log(`dry-run: notify ${command} ${args.join(' ')}`);
+    },
+    async syncDaemon(role, iface, syncId) {
+      log(role === 'stop' ? 'dry-run: ipvsadm --stop-daemon' : `dry-run: ipvsadm --start-daemon ${role} --mcast-interface ${iface} --syncid ${syncId}`);
+    },
+    async close() {},
+  };
+}

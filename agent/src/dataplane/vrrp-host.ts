@@ -1,0 +1,58 @@
+import type { ResolvedVip } from '../../../shared/config/node-config.ts';
+
+/** Options of one VRRP channel: a raw protocol-112 socket bound to one interface. */
+export interface VrrpChannelOptions {
+  interface: string;
+  /** Our primary address on the interface: multicast source and IP_MULTICAST_IF. */
+  sourceAddress: string;
+  /** Join 224.0.0.18 (false when every instance on the interface is unicast). */
+  multicast: boolean;
+}
+
+export interface VrrpChannel {
+  /** Sends one VRRP message (no IP header; the kernel writes TTL 255, TOS 0xc0). */
+  send(vrrp: Buffer, destination: string): void;
+  /** Closes after queued sends went out (a shutdown's priority-0 advert must leave first). */
+  close(): Promise<void>;
+}
+
+/** Role of the IPVS connection-sync daemon (keepalived lvs_sync_daemon). */
+export type SyncDaemonRole = 'master' | 'backup' | 'stop';
+
+/**
+ * Everything the VRRP driver does to the host. The Linux implementation shells out to `ip`,
+ * `arping`, `ipvsadm` and uses raw sockets; the dry-run one only logs; tests use an in-memory one.
+ * Methods that change the host are idempotent (adding a present VIP or removing an absent one is fine).
+ */
+export interface VrrpHost {
+  /** Monotonic milliseconds (never wall-clock). */
+  now(): number;
+  /** Opens the raw channel; `onPacket` gets whole IPv4 packets (header included). */
+  openChannel(opts: VrrpChannelOptions, onPacket: (packet: Buffer) => void, onError: (err: Error) => void): Promise<VrrpChannel>;
+  addVips(vips: ResolvedVip[]): Promise<void>;
+  removeVips(vips: ResolvedVip[]): Promise<void>;
+  /** Gratuitous ARP burst for the addresses (keepalived garp_master_repeat). */
+  garp(iface: string, addresses: string[], count: number): Promise<void>;
+  /** Current link states (true = up with carrier). */
+  links(): Promise<Map<string, boolean>>;
+  /** Calls back on every link change; returns the unsubscribe function. */
+  watchLinks(onChange: (links: Map<string, boolean>) => void): () => void;
+  /** Runs a vrrp_script; resolves true on exit 0 within the timeout. */
+  runScript(command: string, timeoutMs: number): Promise<boolean>;
+  /** Fires a notify hook with keepalived's arguments; never waits for it. */
+  notify(command: string, args: string[]): void;
+  /** Starts/stops the IPVS connection-sync daemon; rejects (the driver reports it) where ip_vs is absent. */
+  syncDaemon(role: SyncDaemonRole, iface: string, syncId: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The one error type of the VRRP host boundary, with stable codes. */
+export class VrrpHostError extends Error {
+  constructor(
+    readonly code: 'socket' | 'ip_addr' | 'garp' | 'links' | 'script' | 'ipvs_sync',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'VrrpHostError';
+  }
+}

@@ -1,0 +1,139 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { compileNode } from '../../../shared/compiler/compile.ts';
+import { validateSite } from '../../../shared/spec/validate.ts';
+import type { NodeEvent } from '../../../shared/wire/events.ts';
+import { createDryRunVrrpHost } from '../dataplane/vrrp-host-dry-run.ts';
+import { startVrrp, type VrrpRunner } from './driver.ts';
+import { MemoryLan } from './sim/memory-lan.ts';
+
+function site(extra: Record<string, unknown> = {}, vrrp: Record<string, unknown> = {}) {
+  const r = validateSite({
+    apiVersion: 'lvsfleet/v1',
+    kind: 'Site',
+    metadata: { name: 'lab' },
+    spec: {
+      nodes: [
+        { name: 'd1', role: 'director', address: '10.99.0.11', interface: 'eth0' },
+        { name: 'd2', role: 'director', address: '10.99.0.12', interface: 'eth0' },
+      ],
+      vrrp: [{ name: 'VI_1', vrid: 51, version: 3, advertInterval: '50ms', vips: ['10.99.0.50/32'], members: [{ node: 'd1', priority: 150 }, { node: 'd2', priority: 100 }], garp: { masterDelay: '0s' }, ...vrrp }],
+      ...extra,
+    },
+  });
+  if (!r.ok) throw new Error(JSON.stringify(r.issues));
+  return r.site;
+}
+
+const until = async (cond: () => boolean, ms = 5000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+const runners: VrrpRunner[] = [];
+afterEach(async () => {
+  await Promise.all(runners.splice(0).map((r) => r.stop()));
+});
+
+async function pair(s: ReturnType<typeof site>) {
+  const lan = new MemoryLan();
+  const events: NodeEvent[] = [];
+  const logs: string[] = [];
+  const start = async (name: 'd1' | 'd2', addr: string) => {
+    const cfg = compileNode(s, name);
+    const r = await startVrrp({ nodeId: `lab.${name}`, node: cfg.node, config: cfg.vrrp, host: lan.host(addr), emit: (e) => events.push(e), log: (l) => logs.push(`${name} ${l}`) });
+    runners.push(r);
+    return r;
+  };
+  return { lan, events, logs, start };
+}
+
+describe('startVrrp on an in-memory LAN', () => {
+  it('with no instances opens nothing', async () => {
+    const lines: string[] = [];
+    const r = await startVrrp({ nodeId: 'x.y', node: { name: 'y', role: 'director', address: '10.0.0.1', interface: 'eth0' }, config: { instances: [], scripts: [], syncGroups: [], connectionSync: null }, host: createDryRunVrrpHost((l) => lines.push(l)), emit: () => {}, log: () => {} });
+    expect(r.status()).toEqual([]);
+    await r.stop();
+    expect(lines).toEqual([]);
+  });
+
+  it('elects the higher priority, fails over on graceful stop with priority 0, logs the transition', async () => {
+    const { lan, events, logs, start } = await pair(site());
+    const d2 = await start('d2', '10.99.0.12');
+    const d1 = await start('d1', '10.99.0.11');
+    await until(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP');
+    expect(lan.records.get('10.99.0.11')!.vips).toEqual(new Set(['10.99.0.50/32@eth0']));
+    await d1.stop();
+    runners.splice(runners.indexOf(d1), 1);
+    expect(lan.records.get('10.99.0.11')!.vips.size).toBe(0);
+    await until(() => d2.status()[0].state === 'MASTER');
+    expect(logs.some((l) => /^d2 vrrp VI_1 BACKUP→MASTER \(master released \(priority 0\)/.test(l))).toBe(true);
+    expect(events.some((e) => e.type === 'vrrp.transition' && e.nodeId === 'lab.d1' && e.data.to === 'STOP')).toBe(true);
+    expect(lan.records.get('10.99.0.12')!.vips.size).toBe(1);
+  });
+
+  it('a failing track script with negative weight moves the master; recovery moves it back (preempt)', async () => {
+    const s = site({ vrrpScripts: [{ name: 'chk', script: 'check-nginx', interval: '20ms', weight: -60, fall: 2, rise: 2 }] }, { trackScripts: [{ script: 'chk' }] });
+    const { lan, start } = await pair(s);
+    const d1 = await start('d1', '10.99.0.11');
+    const d2 = await start('d2', '10.99.0.12');
+    await until(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP');
+    lan.records.get('10.99.0.11')!.scripts.set('check-nginx', false);
+    await until(() => d2.status()[0].state === 'MASTER' && d1.status()[0].state === 'BACKUP');
+    expect(d1.status()[0].effectivePriority).toBe(90);
+    lan.records.get('10.99.0.11')!.scripts.set('check-nginx', true);
+    await until(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP');
+  });
+
+  it('link down → FAULT (VIPs gone, priority-0 lets the backup in), link up → BACKUP; notify gets keepalived arguments', async () => {
+    const { lan, start } = await pair(site({}, { notify: { any: '/usr/local/bin/vrrp-notify' } }));
+    const d1 = await start('d1', '10.99.0.11');
+    const d2 = await start('d2', '10.99.0.12');
+    await until(() => d1.status()[0].state === 'MASTER');
+    lan.setLink('10.99.0.11', 'eth0', false);
+    await until(() => d1.status()[0].state === 'FAULT' && d2.status()[0].state === 'MASTER');
+    expect(lan.records.get('10.99.0.11')!.vips.size).toBe(0);
+    expect(lan.records.get('10.99.0.11')!.notifications).toContainEqual(['/usr/local/bin/vrrp-notify', 'INSTANCE', 'VI_1', 'FAULT', '150']);
+    lan.setLink('10.99.0.11', 'eth0', true);
+    await until(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP');
+  });
+
+  it('split (no adverts either way) makes two masters; healing leaves the higher one', async () => {
+    const { lan, start } = await pair(site());
+    const d1 = await start('d1', '10.99.0.11');
+    const d2 = await start('d2', '10.99.0.12');
+    await until(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP');
+    lan.records.get('10.99.0.12')!.connected = false;
+    await until(() => d2.status()[0].state === 'MASTER');
+    expect(d1.status()[0].state).toBe('MASTER');
+    lan.records.get('10.99.0.12')!.connected = true;
+    await until(() => d2.status()[0].state === 'BACKUP');
+    expect(d1.status()[0].state).toBe('MASTER');
+  });
+
+  it('sync group: one member faulting moves the other; connection sync follows the state', async () => {
+    const s = validateSite({
+      apiVersion: 'lvsfleet/v1', kind: 'Site', metadata: { name: 'lab' },
+      spec: {
+        nodes: [{ name: 'd1', role: 'director', address: '10.99.0.11', interface: 'eth0' }],
+        vrrp: [
+          { name: 'VI_1', vrid: 51, version: 3, advertInterval: '50ms', vips: ['10.99.0.50/32'], members: [{ node: 'd1', priority: 150 }], trackInterfaces: [{ interface: 'eth1' }] },
+          { name: 'VI_2', vrid: 52, version: 3, advertInterval: '50ms', vips: ['10.99.0.51/32'], members: [{ node: 'd1', priority: 150 }] },
+        ],
+        syncGroups: [{ name: 'G1', instances: ['VI_1', 'VI_2'] }],
+        connectionSync: { instance: 'VI_2', syncId: 7 },
+      },
+    });
+    if (!s.ok) throw new Error(JSON.stringify(s.issues));
+    const { lan, start } = await pair(s.site);
+    const d1 = await start('d1', '10.99.0.11');
+    await until(() => d1.status().every((i) => i.state === 'MASTER'));
+    lan.setLink('10.99.0.11', 'eth1', false);
+    await until(() => d1.status().every((i) => i.state === 'FAULT'));
+    lan.setLink('10.99.0.11', 'eth1', true);
+    await until(() => d1.status().every((i) => i.state === 'MASTER'));
+    expect(lan.records.get('10.99.0.11')!.syncDaemon.slice(0, 3)).toEqual(['backup', 'master', 'backup']);
+  });
+});

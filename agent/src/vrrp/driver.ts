@@ -1,0 +1,154 @@
+import type { NodeConfig, ResolvedInstance } from '../../../shared/config/node-config.ts';
+import type { NodeEvent } from '../../../shared/wire/events.ts';
+import type { NodeStatus } from '../../../shared/wire/status.ts';
+import type { VrrpHost } from '../dataplane/vrrp-host.ts';
+import { ChannelMux } from './channels.ts';
+import type { DropCounters } from './codec.ts';
+import { InstanceRuntime } from './instance.ts';
+import { instanceParams, type VrrpConfig } from './params.ts';
+import { TrackRunner } from './track-runner.ts';
+import { evaluateTracking } from './tracking.ts';
+import type { Action } from './types.ts';
+
+export interface StartVrrpOptions {
+  nodeId: string;
+  node: NodeConfig['node'];
+  config: VrrpConfig;
+  host: VrrpHost;
+  emit(e: NodeEvent): void;
+  log(line: string): void;
+}
+
+export interface VrrpRunner {
+  /** Applies a new configuration: unchanged instances keep their state. */
+  update(config: VrrpConfig): Promise<void>;
+  status(): NonNullable<NodeStatus['vrrp']>;
+  /** Graceful: priority-0 advert from masters, VIPs removed, sockets closed. */
+  stop(): Promise<void>;
+  /** Received packets dropped, per reason (RFC 5798 §7.1 checks). */
+  drops(): DropCounters;
+}
+
+/** Parts of an instance that need a fresh runtime when they change (others are swapped in place). */
+const identity = (i: ResolvedInstance) => JSON.stringify([i.vrid, i.version, i.interface, i.sourceAddress, i.unicast, i.peers, i.vips, i.excludedVips, i.auth, i.advertIntervalMs]);
+
+/**
+ * Starts the VRRP engine (RFC 3768/5798 with keepalived's extensions) for one node. With no
+ * instances it opens nothing. Every protocol decision is made by the pure state machine; this
+ * wires it to the host's sockets, timers, tracking, sync groups and hooks.
+ */
+export async function startVrrp(opts: StartVrrpOptions): Promise<VrrpRunner> {
+  const { host, log } = opts;
+  let config = opts.config;
+  const mux = new ChannelMux(host, log);
+  const runtimes = new Map<string, InstanceRuntime>();
+  let tracker: TrackRunner | null = null;
+  const lastTrack = new Map<string, string>();
+
+  const retrack = (why: string) => {
+    if (!tracker) return;
+    for (const rt of runtimes.values()) {
+      const t = evaluateTracking({ ...rt.cfg, priority: rt.params.priority }, tracker.scriptResults(), tracker.links);
+      const key = `${t.effectivePriority}|${t.fault}`;
+      if (lastTrack.get(rt.cfg.name) === key) continue;
+      lastTrack.set(rt.cfg.name, key);
+      rt.feed({ type: 'track', effectivePriority: t.effectivePriority, fault: t.fault, reason: `${why}; ${t.detail}` });
+    }
+  };
+
+  // keepalived vrrp_sync_group: a member's own move drags the others along.
+  const onTransition = (rt: InstanceRuntime, a: Extract<Action, { type: 'transition' }>) => {
+    const group = config.syncGroups.find((g) => g.instances.includes(rt.cfg.name));
+    if (!group) return;
+    const to = a.to === 'FAULT' ? 'FAULT' : a.from === 'FAULT' ? 'CLEAR' : a.to === 'MASTER' ? 'MASTER' : a.to === 'BACKUP' && a.from === 'MASTER' ? 'BACKUP' : null;
+    if (to) for (const name of group.instances) if (name !== rt.cfg.name) runtimes.get(name)?.feed({ type: 'sync', to, member: rt.cfg.name });
+    const n = group.notify;
+    const state = a.to as 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
+    const specific = { MASTER: n.master, BACKUP: n.backup, FAULT: n.fault, STOP: n.stop, INIT: null }[a.to];
+    if (specific) host.notify(specific, []);
+    if (n.any && a.to !== 'INIT') host.notify(n.any, ['GROUP', group.name, state]);
+  };
+
+  const create = (i: ResolvedInstance, cfg: VrrpConfig) =>
+    new InstanceRuntime(instanceParams(i, cfg), i, {
+      host,
+      nodeId: opts.nodeId,
+      log,
+      emit: opts.emit,
+      channel: () => mux.channel(i.interface),
+      onTransition,
+      connectionSync: cfg.connectionSync && cfg.connectionSync.instance === i.name ? { interface: cfg.connectionSync.interface, syncId: cfg.connectionSync.syncId } : null,
+    });
+
+  const start = (rt: InstanceRuntime) => {
+    runtimes.set(rt.cfg.name, rt);
+    if (tracker) {
+      const t = evaluateTracking(rt.cfg, tracker.scriptResults(), tracker.links);
+      lastTrack.set(rt.cfg.name, `${t.effectivePriority}|${t.fault}`);
+      rt.state = { ...rt.state, effectivePriority: t.effectivePriority, ownFault: t.fault };
+    }
+    rt.feed({ type: 'start' });
+  };
+
+  const stopOne = async (rt: InstanceRuntime) => {
+    rt.feed({ type: 'shutdown' });
+    rt.dispose();
+    runtimes.delete(rt.cfg.name);
+    lastTrack.delete(rt.cfg.name);
+    await rt.settled();
+  };
+
+  const apply = async (next: VrrpConfig) => {
+    config = next;
+    const wanted = new Map(next.instances.map((i) => [i.name, i]));
+    for (const rt of [...runtimes.values()]) {
+      const w = wanted.get(rt.cfg.name);
+      if (!w || identity(w) !== identity(rt.cfg)) await stopOne(rt);
+    }
+    if (next.instances.length && !tracker) {
+      tracker = new TrackRunner(host, retrack, log);
+      await tracker.startLinks();
+    }
+    const fresh: InstanceRuntime[] = [];
+    for (const i of next.instances) {
+      const rt = runtimes.get(i.name);
+      if (rt) {
+        // Same identity: new priorities, preempt, tracking or hooks apply without a transition.
+        rt.cfg = i;
+        rt.params = instanceParams(i, next);
+        lastTrack.delete(i.name);
+      } else fresh.push(create(i, next));
+    }
+    await mux.sync([...runtimes.values(), ...fresh]);
+    for (const rt of fresh) start(rt);
+    tracker?.setScripts(next.scripts);
+    retrack('configuration');
+  };
+
+  await apply(config);
+  let stopped = false;
+  return {
+    update: (c) => (stopped ? Promise.resolve() : apply(c)),
+    status() {
+      const wallNow = Date.now();
+      const now = host.now();
+      return [...runtimes.values()].map((rt) => ({
+        instance: rt.cfg.name,
+        vrid: rt.cfg.vrid,
+        state: rt.state.state,
+        priority: rt.params.priority,
+        effectivePriority: rt.state.effectivePriority,
+        since: new Date(wallNow - (now - rt.state.since)).toISOString(),
+      }));
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      tracker?.stop();
+      await Promise.all([...runtimes.values()].map(stopOne));
+      await mux.close();
+      await host.close();
+    },
+    drops: () => ({ ...mux.drops }),
+  };
+}

@@ -1,0 +1,130 @@
+import type { ResolvedInstance } from '../../../shared/config/node-config.ts';
+import type { NodeEvent } from '../../../shared/wire/events.ts';
+import type { VrrpChannel, VrrpHost } from '../dataplane/vrrp-host.ts';
+import { encodeAdvert } from './codec.ts';
+import { advertDestinations } from './params.ts';
+import { initialState, nextDeadline, step } from './state-machine.ts';
+import type { Action, Event, InstanceParams, InstanceState } from './types.ts';
+
+export interface InstanceDeps {
+  host: VrrpHost;
+  nodeId: string;
+  log(line: string): void;
+  emit(e: NodeEvent): void;
+  /** The channel of the instance's interface (looked up at send time: channels can be reopened). */
+  channel(): VrrpChannel | undefined;
+  /** Called after every transition the instance made on its own (sync groups, connection sync). */
+  onTransition(rt: InstanceRuntime, a: Extract<Action, { type: 'transition' }>): void;
+  connectionSync: { interface: string; syncId: number } | null;
+}
+
+/**
+ * One running VRRP instance: feeds events to the pure `step`, performs its actions, and keeps a
+ * single timer armed at the next deadline. Host changes (VIPs, GARP) run in order on a promise
+ * chain, off the packet/timer path, so slow `ip`/`arping` never delays an advert.
+ */
+export class InstanceRuntime {
+  state: InstanceState;
+  private timer: NodeJS.Timeout | null = null;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    public params: InstanceParams,
+    public cfg: ResolvedInstance,
+    private deps: InstanceDeps,
+  ) {
+    this.state = initialState(params, deps.host.now());
+  }
+
+  /** Steps the machine with one event at the current monotonic time. */
+  feed(e: Event): void {
+    const now = this.deps.host.now();
+    const r = step(this.params, this.state, e, now);
+    this.state = r.state;
+    for (const a of r.actions) this.exec(a);
+    this.arm(now);
+  }
+
+  private arm(now: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const d = nextDeadline(this.state);
+    if (d === null) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.feed({ type: 'timer' });
+    }, Math.max(0, Math.ceil(d - now)));
+  }
+
+  private later(what: string, fn: () => Promise<void>): void {
+    this.chain = this.chain.then(fn).catch((e: Error) => this.deps.log(`vrrp ${this.cfg.name}: ${what} failed: ${e.message}`));
+  }
+
+  private exec(a: Action): void {
+    const { host, log } = this.deps;
+    const c = this.cfg;
+    switch (a.type) {
+      case 'send-advert':
+        return this.sendAdvert(a.priority);
+      case 'add-vips':
+        return this.later('adding VIPs', () => host.addVips([...c.vips, ...c.excludedVips]));
+      case 'remove-vips':
+        return this.later('removing VIPs', () => host.removeVips([...c.vips, ...c.excludedVips]));
+      case 'garp': {
+        const byIface = new Map<string, string[]>();
+        for (const v of [...c.vips, ...c.excludedVips]) byIface.set(v.interface, [...(byIface.get(v.interface) ?? []), v.address]);
+        for (const [iface, addrs] of byIface) this.later('gratuitous ARP', () => host.garp(iface, addrs, a.count));
+        return;
+      }
+      case 'notify': {
+        const n = c.notify;
+        const specific = { MASTER: n.master, BACKUP: n.backup, FAULT: n.fault, STOP: n.stop }[a.state];
+        if (specific) host.notify(specific, []);
+        // keepalived `notify`: INSTANCE name STATE priority.
+        if (n.any) host.notify(n.any, ['INSTANCE', c.name, a.state, String(a.priority)]);
+        return;
+      }
+      case 'transition':
+        log(`vrrp ${c.name} ${a.from}→${a.to} (${a.reason})`);
+        this.deps.emit({ type: 'vrrp.transition', nodeId: this.deps.nodeId, at: new Date().toISOString(), data: { instance: c.name, from: a.from, to: a.to, reason: a.reason } });
+        if (!a.sync) this.deps.onTransition(this, a);
+        return;
+      case 'sync-daemon': {
+        const cs = this.deps.connectionSync;
+        if (!cs) return;
+        // keepalived lvs_sync_daemon: a host without ip_vs reports the failure and keeps doing VRRP.
+        host.syncDaemon(a.role, cs.interface, cs.syncId).catch((e: Error) => log(`vrrp ${c.name}: connection sync ${a.role} failed: ${e.message}`));
+        return;
+      }
+    }
+  }
+
+  private sendAdvert(priority: number): void {
+    const ch = this.deps.channel();
+    if (!ch) return;
+    const c = this.cfg;
+    for (const destination of advertDestinations(c)) {
+      const pkt = encodeAdvert({
+        version: c.version,
+        vrid: c.vrid,
+        priority,
+        intervalMs: c.advertIntervalMs,
+        addresses: c.vips.map((v) => v.address),
+        password: c.auth?.password ?? null,
+        source: c.sourceAddress,
+        destination,
+      });
+      ch.send(pkt, destination);
+    }
+  }
+
+  /** Resolves when every queued host change (VIPs, GARP) has finished. */
+  settled(): Promise<void> {
+    return this.chain;
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

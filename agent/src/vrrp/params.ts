@@ -1,0 +1,26 @@
+import type { NodeConfig, ResolvedInstance } from '../../../shared/config/node-config.ts';
+import type { InstanceParams } from './types.ts';
+
+export type VrrpConfig = NodeConfig['vrrp'];
+
+/** The state machine's view of a compiled instance. */
+export function instanceParams(i: ResolvedInstance, cfg: VrrpConfig): InstanceParams {
+  return {
+    name: i.name,
+    vrid: i.vrid,
+    version: i.version,
+    priority: i.priority,
+    primaryAddress: i.sourceAddress,
+    advertIntervalMs: i.advertIntervalMs,
+    initialState: i.initialState,
+    preempt: i.preempt,
+    preemptDelayMs: i.preemptDelayMs,
+    garp: { masterDelayMs: i.garp.masterDelayMs, masterRepeat: i.garp.masterRepeat, masterRefreshMs: i.garp.masterRefreshMs, masterRefreshRepeat: i.garp.masterRefreshRepeat },
+    connectionSync: cfg.connectionSync?.instance === i.name,
+  };
+}
+
+/** Where an instance's adverts go: its unicast peers (keepalived unicast_peer) or 224.0.0.18. */
+export function advertDestinations(i: ResolvedInstance): string[] {
+  return i.unicast ? i.peers.map((p) => p.address) : ['224.0.0.18'];
+}
