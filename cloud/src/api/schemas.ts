@@ -8,8 +8,10 @@ export const ErrorBody = z
   .object({ error: z.object({ code: z.string(), message: z.string(), issues: z.array(Issue).optional() }).passthrough() })
   .openapi('Error');
 
-export const SiteParam = z.object({ site: Name.openapi({ param: { name: 'site', in: 'path' }, example: 'bj-dc1' }) });
-export const NodeParam = SiteParam.extend({ node: Name.openapi({ param: { name: 'node', in: 'path' }, example: 'dr1' }) });
+// Name comes from shared/ and may be built before @hono/zod-openapi extends zod, so it carries
+// no .openapi(); the object keys alone make the path parameters.
+export const SiteParam = z.object({ site: Name });
+export const NodeParam = SiteParam.extend({ node: Name });
 export const RevisionParam = SiteParam.extend({
   n: z.coerce.number().int().min(1).openapi({ param: { name: 'n', in: 'path' }, example: 1 }),
 });

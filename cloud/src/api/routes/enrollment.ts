@@ -13,7 +13,7 @@ const makeToken = createRoute({
   summary: 'A one-time enrollment token for a node (default lifetime 1 h)',
   request: { params: NodeParam, body: { content: { 'application/json': { schema: EnrollmentBody } } } },
   responses: {
-    200: { content: { 'application/json': { schema: EnrollmentTokenResponse.openapi('EnrollmentToken') } }, description: 'token, shown once' },
+    200: { content: { 'application/json': { schema: EnrollmentTokenResponse } }, description: 'token, shown once' },
     ...badRequest,
     ...authErrors,
     ...notFoundError,
@@ -25,9 +25,9 @@ const enroll = createRoute({
   path: '/v1/agent/enroll',
   summary: 'An agent trades its enrollment token for broker credentials and the signing keys to pin',
   security: [],
-  request: { body: { content: { 'application/json': { schema: EnrollRequest.openapi('EnrollRequest') } }, required: true } },
+  request: { body: { content: { 'application/json': { schema: EnrollRequest } }, required: true } },
   responses: {
-    200: { content: { 'application/json': { schema: EnrollResponse.openapi('EnrollResponse') } }, description: 'credentials and keys' },
+    200: { content: { 'application/json': { schema: EnrollResponse } }, description: 'credentials and keys' },
     ...badRequest,
     401: errorResponse('unknown, used or expired token (invalid_token)'),
     503: errorResponse('this deployment has no broker credentials or signing keys to hand out'),

@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { asc } from 'drizzle-orm';
+import { auditLog } from '../db/schema.ts';
+import { openTestApp, SEEDS_YAML, type TestApp } from './test-app.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await openTestApp();
+});
+afterAll(async () => {
+  await t.db.close();
+});
+beforeEach(async () => {
+  await t.reset();
+});
+
+describe('auth', () => {
+  it('answers 401 unauthorized without a token or with an unknown one', async () => {
+    const none = await t.req('/v1/sites', { as: null });
+    expect(none.status).toBe(401);
+    expect(await none.json()).toEqual({ error: { code: 'unauthorized', message: expect.stringContaining('missing bearer token') } });
+    const bad = await t.req('/v1/sites', { as: null, headers: { authorization: 'Bearer lvf_nope' } });
+    expect(bad.status).toBe(401);
+  });
+
+  it('orders scopes admin ⊃ operator ⊃ viewer', async () => {
+    expect((await t.req('/v1/sites', { as: 'viewer' })).status).toBe(200);
+    expect((await t.req('/v1/sites/bj-dc1/spec', { method: 'PUT', yaml: SEEDS_YAML, as: 'viewer' })).status).toBe(403);
+    expect((await t.req('/v1/sites/bj-dc1/spec', { method: 'PUT', yaml: SEEDS_YAML, as: 'operator' })).status).toBe(200);
+    expect((await t.req('/v1/tokens', { as: 'operator' })).status).toBe(403);
+    expect((await t.req('/v1/tokens', { as: 'admin' })).status).toBe(200);
+  });
+
+  it('lets an admin make and revoke tokens, audited; a revoked token answers 401', async () => {
+    const made = await t.req('/v1/tokens', { method: 'POST', json: { name: 'ci', scope: 'viewer' } });
+    expect(made.status).toBe(200);
+    const { id, token, scope } = await made.json();
+    expect(scope).toBe('viewer');
+    expect((await t.app.request('/v1/sites', { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    const list = await (await t.req('/v1/tokens')).json();
+    expect(list.tokens.map((x: { name: string }) => x.name)).toContain('ci');
+    expect(JSON.stringify(list)).not.toContain(token);
+    expect((await t.req(`/v1/tokens/${id}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await t.app.request('/v1/sites', { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+    expect((await t.req(`/v1/tokens/${id}`, { method: 'DELETE' })).status).toBe(404);
+    const audits = await t.db.db.select().from(auditLog).orderBy(asc(auditLog.id));
+    expect(audits.map((a) => a.action)).toEqual(['token.create', 'token.revoke']);
+  });
+});
+
+describe('service routes', () => {
+  it('GET /healthz answers ok without a token', async () => {
+    const res = await t.app.request('/healthz');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: true });
+  });
+
+  it('GET /openapi.json describes every route from the zod schemas', async () => {
+    const res = await t.app.request('/openapi.json');
+    expect(res.status).toBe(200);
+    const doc = await res.json();
+    expect(doc.openapi).toBe('3.1.0');
+    for (const path of [
+      '/v1/sites',
+      '/v1/sites/{site}',
+      '/v1/sites/{site}/spec',
+      '/v1/sites/{site}/revisions',
+      '/v1/sites/{site}/revisions/{n}',
+      '/v1/sites/{site}/rollback',
+      '/v1/sites/{site}/nodes',
+      '/v1/sites/{site}/services',
+      '/v1/sites/{site}/status',
+      '/v1/sites/{site}/nodes/{node}/enrollment',
+      '/v1/agent/enroll',
+    ]) {
+      expect(doc.paths[path], path).toBeDefined();
+    }
+    expect(doc.components.schemas.ApplyResult.properties.revision).toEqual({ type: 'integer' });
+    expect(Object.keys(doc.paths['/v1/sites/{site}/spec'].put.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403', '409', '413', '422']));
+  });
+
+  it('answers unknown routes with the error shape', async () => {
+    const res = await t.req('/v1/nothing-here');
+    expect(res.status).toBe(404);
+    expect((await res.json()).error.code).toBe('not_found');
+  });
+
+  it('serves the public status page of an applied site', async () => {
+    await t.req('/v1/sites/bj-dc1/spec', { method: 'PUT', yaml: SEEDS_YAML });
+    const res = await t.app.request('/status/bj-dc1.json');
+    expect(res.status).toBe(200);
+    expect((await t.app.request('/status/nope.json')).status).toBe(404);
+  });
+});

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { Site } from '../../../shared/spec/site.ts';
+import { SEEDS_YAML } from '../api/test-app.ts';
+import { diffSites, formatDiff } from './diff.ts';
+
+const seeds = (): Site => Site.parse(parse(SEEDS_YAML));
+
+describe('diffSites', () => {
+  it('a new site: everything added, no mass delete', () => {
+    const d = diffSites(null, seeds());
+    expect(d.unchanged).toBe(false);
+    expect(d.nodes).toEqual({ added: ['dr1', 'dr2', 'rs1', 'rs2'], removed: [], changed: [] });
+    expect(d.services.added).toEqual(['web']);
+    expect(d.realServers.added).toEqual(['web/192.168.1.113:80', 'web/192.168.1.132:80', 'web/192.168.1.133:80']);
+    expect(d.vrrp.added).toEqual(['VI_1']);
+    expect(d.nodeConfigs.added).toEqual(['dr1', 'dr2', 'rs1', 'rs2']);
+    expect(d.massDelete.exceeded).toBe(false);
+  });
+
+  it('the same spec: unchanged, nothing listed', () => {
+    const d = diffSites(seeds(), seeds());
+    expect(d.unchanged).toBe(true);
+    expect(formatDiff(d)).toBe('no changes');
+  });
+
+  it('a VRRP priority change touches that instance and both directors, not the real servers', () => {
+    const next = seeds();
+    next.spec.vrrp![0].members[1].priority = 80;
+    const d = diffSites(seeds(), next);
+    expect(d.vrrp.changed).toEqual(['VI_1']);
+    expect(d.nodeConfigs.changed).toEqual(['dr1', 'dr2']);
+    expect(d.nodes.changed).toEqual([]);
+    expect(formatDiff(d)).toBe('~ vrrp VI_1\n~ config dr1\n~ config dr2');
+  });
+
+  it('a node address change shows on the node and on its real-server key', () => {
+    const next = seeds();
+    next.spec.nodes[2].address = '192.168.1.142';
+    const d = diffSites(seeds(), next);
+    expect(d.nodes.changed).toEqual(['rs1']);
+    expect(d.realServers).toEqual({ added: ['web/192.168.1.142:80'], removed: ['web/192.168.1.132:80'], changed: [] });
+    expect(d.massDelete).toMatchObject({ realServers: { removed: 1, total: 3 }, exceeded: false });
+  });
+
+  it('removing more than half of the real servers or services exceeds the guard; half does not', () => {
+    const two = seeds();
+    two.spec.services![0].realServers = two.spec.services![0].realServers.slice(0, 1);
+    expect(diffSites(seeds(), two).massDelete).toEqual({ services: { removed: 0, total: 1 }, realServers: { removed: 2, total: 3 }, exceeded: true });
+    const base = seeds();
+    base.spec.services!.push({ ...base.spec.services![0], name: 'web2', port: 81 });
+    const oneOfTwo = seeds();
+    expect(diffSites(base, oneOfTwo).massDelete).toMatchObject({ services: { removed: 1, total: 2 }, exceeded: false });
+    const none = seeds();
+    delete none.spec.services;
+    expect(diffSites(base, none).massDelete.exceeded).toBe(true);
+  });
+});
