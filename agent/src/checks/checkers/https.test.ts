@@ -20,7 +20,7 @@ beforeAll(async () => {
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=svc.test', '-addext', 'subjectAltName=DNS:svc.test',
     '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
   server = https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (req, res) => {
-    seen.push({ sni: (req.socket as TLSSocket).servername, host: req.headers.host });
+    seen.push({ sni: (req.socket as TLSSocket & { servername: string | false }).servername, host: req.headers.host });
     res.writeHead(req.url === '/ok' ? 200 : 500).end('secure');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
