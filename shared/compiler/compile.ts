@@ -15,7 +15,7 @@ function resolveInstance(site: Site, inst: VrrpInstance, self: Node, nodes: Map<
   const version = inst.version ?? DEFAULTS.vrrpVersion;
   const peers = inst.members
     .filter((m) => m.node !== self.name)
-    .map((m) => ({ node: m.node as string | null, address: nodes.get(m.node)!.address, priority: m.priority as number | null }));
+    .map((m) => ({ node: m.node as string | null, address: m.sourceAddress ?? nodes.get(m.node)!.address, priority: m.priority as number | null }));
   for (const address of inst.unicastPeers ?? []) peers.push({ node: null, address, priority: null });
   const g = inst.garp ?? {};
   const scripts = new Map((site.spec.vrrpScripts ?? []).map((s) => [s.name, s]));
@@ -24,7 +24,7 @@ function resolveInstance(site: Site, inst: VrrpInstance, self: Node, nodes: Map<
     vrid: inst.vrid,
     version,
     interface: iface,
-    sourceAddress: self.address,
+    sourceAddress: me.sourceAddress ?? self.address,
     advertIntervalMs: ms(inst.advertInterval, DEFAULTS.advertIntervalMs),
     priority: me.priority,
     // keepalived: priority 255 always starts MASTER; otherwise the configured `state`, default BACKUP.

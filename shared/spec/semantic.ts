@@ -67,7 +67,7 @@ export function semanticIssues(site: Site): SpecIssue[] {
       else if (node.role !== 'director') out.push({ path: `${mp}.node`, message: `node "${m.node}" is a ${node.role}; VRRP members must be directors` });
       if (memberSeen.has(m.node)) out.push({ path: `${mp}.node`, message: `node "${m.node}" is a member twice` });
       memberSeen.add(m.node);
-      if (m.priority === 255 && node && !vipAddrs.has(node.address))
+      if (m.priority === 255 && node && !vipAddrs.has(node.address) && !(m.sourceAddress && vipAddrs.has(m.sourceAddress)))
         out.push({ path: `${mp}.priority`, message: 'priority 255 is only for the owner of the virtual addresses (RFC 5798 §5.2.4); use 1–254' });
       const iface = m.interface ?? inst.interface ?? node?.interface ?? DEFAULTS.nodeInterface;
       const key = `${m.node}/${iface}/${inst.vrid}`;

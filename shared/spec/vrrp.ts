@@ -20,6 +20,11 @@ export const VrrpMember = z.strictObject({
   priority: z.number().int().min(1).max(255),
   /** Overrides the instance's (and the node's) interface on this node. */
   interface: InterfaceName.optional(),
+  /**
+   * keepalived mcast_src_ip / unicast_src_ip: this router's address on the instance's interface,
+   * when that is not the node's address (an instance on a second NIC). Default: the node's address.
+   */
+  sourceAddress: Ipv4.optional(),
   /** keepalived `state`: the initial state; BACKUP with nopreempt is the usual pairing. */
   initialState: z.enum(['MASTER', 'BACKUP']).optional(),
 });
