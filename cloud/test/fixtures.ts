@@ -12,10 +12,16 @@ import { nodes, orgs, outbox, sites } from '../src/db/schema.ts';
 /** Test data shared by the MQTT-side tests: the seeds' DR site and rows that make nodes exist. */
 export const SEEDS_PATH = fileURLToPath(new URL('../../examples/seeds-lvs-dr.yaml', import.meta.url));
 
-export function seedsSite(): Site {
+/** The seeds' site; `name` renames it (unique topics on a broker other tests share). */
+export function seedsSite(name?: string): Site {
   const r = parseSite(readFileSync(SEEDS_PATH, 'utf8'));
   if (!r.ok) throw new Error(`seeds spec invalid: ${JSON.stringify(r.issues)}`);
-  return r.site;
+  return name ? { ...r.site, metadata: { ...r.site.metadata, name } } : r.site;
+}
+
+/** A short random site name for one test run. */
+export function runName(prefix = 't'): string {
+  return `${prefix}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 }
 
 /** Claims for one node of a site at a revision, as apply writes them into the outbox. */

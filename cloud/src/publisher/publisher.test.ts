@@ -1,0 +1,176 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { compactVerify, createLocalJWKSet } from 'jose';
+import type { MqttClient } from 'mqtt';
+import { openDatabase, type Database } from '../db/client.ts';
+import { outbox } from '../db/schema.ts';
+import { loadSigner, type Signer } from '../keys/signing.ts';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../mqtt/broker.ts';
+import { startPublisher, type Publisher } from './publisher.ts';
+import { claimsFor, insertSite, runName, seedsSite } from '../../test/fixtures.ts';
+import { collect, connectAs, endQuietly } from '../../test/mqtt-client.ts';
+import { freePort, waitFor } from '../../test/net.ts';
+import { MOSQUITTO_BIN, OwnMosquitto } from '../../test/mosquitto.ts';
+import { freshPostgres } from '../../test/pg.ts';
+import { nodeIdOf, topics } from '../../../shared/wire/topics.ts';
+
+/** A broker the test can stop and start again on the same port. */
+interface TestBroker {
+  url: string;
+  username?: string;
+  password?: string;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+async function aedesBroker(db: Database['db']): Promise<TestBroker> {
+  const port = await freePort();
+  const password = 'test-internal-password-0123456789';
+  let b: EmbeddedBroker | null = null;
+  const tb: TestBroker = {
+    url: `mqtt://127.0.0.1:${port}`,
+    username: 'lvsfleet-cloud',
+    password,
+    async start() {
+      b = await startEmbeddedBroker({ port, db, internalPassword: password });
+    },
+    async stop() {
+      await b?.close();
+      b = null;
+    },
+    dispose: () => tb.stop(),
+  };
+  await tb.start();
+  return tb;
+}
+
+async function mosquittoBroker(): Promise<TestBroker> {
+  const m = await OwnMosquitto.create(() => 'allow_anonymous true');
+  await m.start();
+  return { url: m.url, start: () => m.start(), stop: () => m.stop(), dispose: () => m.dispose() };
+}
+
+const variants: { name: string; skip: string | false; broker: (db: Database['db']) => Promise<TestBroker>; db: 'pglite' | 'postgres'; fixed?: boolean }[] = [
+  { name: 'PGlite + aedes', skip: false, broker: aedesBroker, db: 'pglite' },
+  { name: 'PostgreSQL + own Mosquitto', skip: !process.env.DATABASE_URL ? 'DATABASE_URL not set' : !MOSQUITTO_BIN ? 'mosquitto not installed' : false, broker: mosquittoBroker, db: 'postgres' },
+  { name: 'PGlite + own Mosquitto', skip: !MOSQUITTO_BIN ? 'mosquitto not installed' : false, broker: mosquittoBroker, db: 'pglite' },
+  // The machine's broker (anonymous, shared): publishing only; it is not ours to stop.
+  { name: 'PGlite + MQTT_URL', skip: !process.env.MQTT_URL ? 'MQTT_URL not set' : false, broker: urlBroker, db: 'pglite', fixed: true },
+];
+
+async function urlBroker(): Promise<TestBroker> {
+  const url = process.env.MQTT_URL!;
+  const fail = () => Promise.reject(new Error('the MQTT_URL broker is not ours to stop'));
+  return { url, start: fail, stop: fail, dispose: () => Promise.resolve() };
+}
+
+for (const v of variants) {
+  if (v.skip) console.log(`publisher on ${v.name}: skipped (${v.skip})`);
+  describe.skipIf(!!v.skip)(`publisher on ${v.name}`, () => {
+    const site = seedsSite(runName('pub'));
+    const name = site.metadata.name;
+    const id = (n: string) => nodeIdOf(name, n);
+    let d: Database;
+    let pg: Awaited<ReturnType<typeof freshPostgres>> | undefined;
+    let signer: Signer;
+    let broker: TestBroker;
+    let pub: Publisher;
+    const clients: MqttClient[] = [];
+    const logs: string[] = [];
+
+    async function watcher(): Promise<Map<string, Buffer[]>> {
+      const c = await connectAs(broker.url, broker.username, broker.password, { clientId: `watch-${Math.random().toString(36).slice(2)}` });
+      clients.push(c);
+      const got = collect(c);
+      await c.subscribeAsync(site.spec.nodes.map((n) => topics.desired(id(n.name))), { qos: 1 });
+      return got;
+    }
+    async function revisionsOf(payloads: Buffer[] | undefined): Promise<number[]> {
+      const keys = createLocalJWKSet({ keys: await signer.publicJwks() });
+      const out: number[] = [];
+      for (const p of payloads ?? []) {
+        const { payload } = await compactVerify(p.toString(), keys);
+        out.push(JSON.parse(new TextDecoder().decode(payload)).revision);
+      }
+      return out;
+    }
+    const rowsOf = (nodeId: string) => d.db.select().from(outbox).where(eq(outbox.nodeId, nodeId)).orderBy(outbox.id);
+
+    beforeAll(async () => {
+      if (v.db === 'postgres') pg = await freshPostgres(process.env.DATABASE_URL!);
+      d = await openDatabase({ url: pg?.url });
+      await insertSite(d.db, site);
+      signer = await loadSigner(d.db);
+      broker = await v.broker(d.db);
+      pub = await startPublisher({ db: d.db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer, pollMs: 100, log: (l) => logs.push(l) });
+    });
+    afterAll(async () => {
+      // Clear the retained documents this run left on a shared broker.
+      if (v.fixed && broker) {
+        const c = await connectAs(broker.url, undefined, undefined);
+        for (const n of site.spec.nodes) await c.publishAsync(topics.desired(id(n.name)), '', { qos: 1, retain: true });
+        await endQuietly(c);
+      }
+      for (const c of clients) await endQuietly(c);
+      await pub?.close();
+      await broker?.dispose();
+      await d?.close();
+      await pg?.drop();
+    });
+
+    it('publishes each node its newest revision, signed and retained, and marks older rows skipped', async () => {
+      const seen = await watcher();
+      // One statement, as apply writes them in one transaction (the poll must not see half).
+      await d.db.insert(outbox).values([
+        ...site.spec.nodes.map((n) => ({ nodeId: id(n.name), siteId: `site_${name}`, revision: 1, claims: claimsFor(site, n.name, 1) })),
+        { nodeId: id('dr1'), siteId: `site_${name}`, revision: 2, claims: claimsFor(site, 'dr1', 2) },
+      ]);
+      await pub.drain();
+      await waitFor(() => site.spec.nodes.every((n) => seen.get(topics.desired(id(n.name)))), 10_000, 'all four documents');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await revisionsOf(seen.get(topics.desired(id('dr1'))))).toEqual([2]);
+      expect(await revisionsOf(seen.get(topics.desired(id('rs2'))))).toEqual([1]);
+      const rows = await rowsOf(id('dr1'));
+      expect(rows.map((r) => [r.revision, r.publishedAt !== null, r.lastError])).toEqual([
+        [1, true, 'skipped: superseded by revision 2'],
+        [2, true, null],
+      ]);
+      // A late subscriber gets the retained document.
+      const late = await watcher();
+      await waitFor(() => late.get(topics.desired(id('dr1'))), 5000, 'retained');
+      expect(await revisionsOf(late.get(topics.desired(id('dr1'))))).toEqual([2]);
+      const { payload } = await compactVerify(late.get(topics.desired(id('dr1')))![0].toString(), createLocalJWKSet({ keys: await signer.publicJwks() }));
+      expect(JSON.parse(new TextDecoder().decode(payload))).toMatchObject({ nodeId: id('dr1'), site: name, revision: 2 });
+    });
+
+    it('skips a revision older than the one already published', async () => {
+      const seen = await watcher();
+      await waitFor(() => seen.get(topics.desired(id('dr1'))), 5000, 'retained');
+      await d.db.insert(outbox).values({ nodeId: id('dr1'), siteId: `site_${name}`, revision: 1, claims: claimsFor(site, 'dr1', 1) });
+      expect(await pub.drain()).toBe(0);
+      const rows = await rowsOf(id('dr1'));
+      expect(rows.at(-1)).toMatchObject({ revision: 1, lastError: 'skipped: revision 2 already published' });
+      expect(await revisionsOf(seen.get(topics.desired(id('dr1'))))).toEqual([2]);
+    });
+
+    it.skipIf(v.fixed)('keeps rows while the broker is down, backs off, and publishes when it is back', async () => {
+      await broker.stop();
+      await d.db.insert(outbox).values({ nodeId: id('dr1'), siteId: `site_${name}`, revision: 3, claims: claimsFor(site, 'dr1', 3) });
+      expect(await pub.drain()).toBe(0);
+      const [row] = (await rowsOf(id('dr1'))).filter((r) => r.revision === 3);
+      expect(row.publishedAt).toBeNull();
+      expect(row.attempts).toBe(1);
+      expect(row.lastError).toMatch(/broker unreachable|broker not connected|Connection closed/i);
+      expect(row.nextAttemptAt.getTime()).toBeGreaterThan(Date.now() - 100);
+      await new Promise((r) => setTimeout(r, 1200));
+      await broker.start();
+      await waitFor(async () => (await rowsOf(id('dr1'))).find((r) => r.revision === 3)?.publishedAt, 20_000, 'revision 3 published');
+      const seen = await watcher();
+      await waitFor(() => seen.get(topics.desired(id('dr1'))) && seen.get(topics.desired(id('rs1'))), 10_000, 'retained after restart');
+      expect(await revisionsOf(seen.get(topics.desired(id('dr1'))))).toEqual([3]);
+      // Nodes without news still have their last document (republished if the broker forgot it).
+      expect(await revisionsOf(seen.get(topics.desired(id('rs1'))))).toEqual([1]);
+    });
+  });
+}

@@ -1,0 +1,136 @@
+import type { Db } from '../db/client.ts';
+import type { Signer } from '../keys/signing.ts';
+import { createPublishLink } from '../mqtt/link.ts';
+import { topics } from '../../../shared/wire/topics.ts';
+import type { DesiredClaims } from '../../../shared/wire/desired.ts';
+import { backoffMs, planDrain } from './plan.ts';
+import { lastPublished, latestPublishedRows, markFailed, markPublished, markSkipped, pendingForDueNodes, type OutboxRow } from './outbox-store.ts';
+
+export interface Publisher {
+  /** Asks for a drain soon (apply calls this after its transaction commits). */
+  kick(): void;
+  /** Runs one drain that starts after this call; answers how many documents reached the broker. */
+  drain(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface PublisherOptions {
+  db: Db;
+  mqttUrl: string;
+  username?: string;
+  password?: string;
+  signer: Signer;
+  log?: (line: string) => void;
+  /** Poll period for rows whose back-off ended (default 1000 ms). */
+  pollMs?: number;
+  /** Rows read per drain (default 5000). */
+  batch?: number;
+  /** In-flight publishes at once (default 200). */
+  concurrency?: number;
+  /**
+   * After every (re)connect, publish again each node's newest published document (default true):
+   * an in-memory broker (the embedded aedes) forgets retained messages when it restarts.
+   */
+  republishOnConnect?: boolean;
+}
+
+/**
+ * Drains the outbox to `lvsfleet/v1/nodes/{nodeId}/desired` (retained, QoS 1, signed at publish).
+ * A row is marked published only after the broker's PUBACK; a failure backs the row off
+ * (attempts, next_attempt_at, last_error). Drains never overlap, so per node the order holds.
+ * Run one publisher per database.
+ */
+export async function startPublisher(opts: PublisherOptions): Promise<Publisher> {
+  const { db, signer } = opts;
+  const log = opts.log ?? (() => {});
+  const link = createPublishLink({ url: opts.mqttUrl, username: opts.username, password: opts.password, clientIdPrefix: 'lvsfleet-publisher', log });
+  let republishDue = false;
+  if (opts.republishOnConnect ?? true) link.onConnect(() => (republishDue = true));
+
+  let chain: Promise<unknown> = Promise.resolve();
+  let closed = false;
+  let kickTimer: NodeJS.Timeout | undefined;
+
+  async function publishRow(row: OutboxRow): Promise<void> {
+    const jws = await signer.sign(row.claims as DesiredClaims);
+    await link.publish(topics.desired(row.nodeId), jws, { retain: true });
+  }
+
+  /** Runs `fn` over items with at most `n` in flight. */
+  async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < items.length) await fn(items[next++]);
+    };
+    await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+  }
+
+  async function drainOnce(): Promise<number> {
+    if (closed) return 0;
+    const now = new Date();
+    const pending = await pendingForDueNodes(db, now, opts.batch ?? 5000);
+    // Connect even with nothing pending, so a restarted in-memory broker gets its documents back.
+    const connected = await link.ensure();
+    if (connected && republishDue) {
+      republishDue = false;
+      const again = await latestPublishedRows(db);
+      let n = 0;
+      await pool(again, opts.concurrency ?? 200, (row) => publishRow(row).then(() => void n++, (e: Error) => log(`publisher: republish ${row.nodeId} r${row.revision} failed: ${e.message}`)));
+      if (again.length) log(`publisher: republished ${n}/${again.length} retained documents after connecting`);
+    }
+    if (!pending.length) return 0;
+    const floors = await lastPublished(db, [...new Set(pending.map((r) => r.nodeId))]);
+    const plan = planDrain(pending, floors, now);
+    for (const s of plan.skip) if (s.after === null) await markSkipped(db, s.row.id, s.reason, now);
+
+    const done: number[] = [];
+    await pool(plan.publish, opts.concurrency ?? 200, async (row) => {
+      try {
+        if (!connected) throw new Error(`broker unreachable: ${link.lastError ?? 'unknown'}`);
+        await publishRow(row);
+        done.push(row.id);
+      } catch (err) {
+        const attempts = row.attempts + 1;
+        const wait = backoffMs(attempts, Math.random());
+        await markFailed(db, row.id, attempts, new Date(Date.now() + wait), (err as Error).message);
+        log(`publisher: ${row.nodeId} r${row.revision} attempt ${attempts} failed (${(err as Error).message}); retry in ${wait} ms`);
+      }
+    });
+    const at = new Date();
+    await markPublished(db, done, at);
+    const ok = new Set(done);
+    for (const s of plan.skip) if (s.after !== null && ok.has(s.after)) await markSkipped(db, s.row.id, s.reason, at);
+    if (done.length) log(`publisher: published ${done.length} desired document(s)`);
+    return done.length;
+  }
+
+  function drain(): Promise<number> {
+    const run = chain.then(drainOnce, drainOnce);
+    chain = run.catch((err: Error) => log(`publisher: drain failed: ${err.message}`));
+    return run;
+  }
+
+  function kick(): void {
+    if (closed || kickTimer) return;
+    kickTimer = setTimeout(() => {
+      kickTimer = undefined;
+      drain().catch(() => {});
+    }, 0);
+  }
+
+  const poll = setInterval(kick, opts.pollMs ?? 1000);
+  poll.unref();
+  kick();
+
+  return {
+    kick,
+    drain,
+    async close() {
+      closed = true;
+      clearInterval(poll);
+      if (kickTimer) clearTimeout(kickTimer);
+      await chain.catch(() => {});
+      await link.close();
+    },
+  };
+}
