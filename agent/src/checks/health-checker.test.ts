@@ -1,0 +1,150 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startHealthChecker, type HealthChecker } from './health-checker.ts';
+import { check, service } from './scheduler-sim.test-helpers.ts';
+import { targetKey, type Transition } from './types.ts';
+
+const fast = { intervalMs: 100, timeoutMs: 300, retries: 2, retryDelayMs: 40 };
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function waitFor(pred: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function start(services: Parameters<typeof startHealthChecker>[0]['services']): { hc: HealthChecker; transitions: (Transition & { at: number })[] } {
+  const transitions: (Transition & { at: number })[] = [];
+  const hc = startHealthChecker({ services, onTransition: (t) => transitions.push({ ...t, at: Date.now() }), seed: 3 });
+  cleanups.push(() => hc.stop());
+  return { hc, transitions };
+}
+
+/** An HTTP server whose answer is decided per request; records request times. */
+async function httpServer(answer: (n: number) => number | 'hang'): Promise<{ port: number; hits: number[] }> {
+  const hits: number[] = [];
+  const server = http.createServer((req, res) => {
+    hits.push(Date.now());
+    const a = answer(hits.length);
+    if (a !== 'hang') res.writeHead(a).end('x');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanups.push(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { port: (server.address() as AddressInfo).port, hits };
+}
+
+const httpCheck = (over = {}) => check({ ...fast, type: 'http', params: { urls: [{ path: '/', expectStatus: ['200-299'] }] }, ...over });
+
+describe('startHealthChecker with real timers and real servers', () => {
+  it('TCP: up, down after the retries when the server stops, up again when it returns', async () => {
+    const listen = (port = 0) => new Promise<net.Server>((r) => { const s = net.createServer((c) => c.destroy()); s.listen(port, '127.0.0.1', () => r(s)); });
+    let server = await listen();
+    const port = (server.address() as AddressInfo).port;
+    const { hc, transitions } = start([service('db', [port], check({ ...fast, port }))]);
+    const key = targetKey('db', '127.0.0.1', port);
+    await waitFor(() => hc.state().get(key)!.detail.startsWith('connected'));
+    expect(hc.state().get(key)!.up).toBe(true);
+    await new Promise<void>((r) => server.close(() => r()));
+    await waitFor(() => transitions.length === 1);
+    expect(transitions[0]).toMatchObject({ service: 'db', port, check: 'tcp', up: false, weight: null, detail: 'connect ECONNREFUSED' });
+    server = await listen(port);
+    cleanups.push(() => server.close());
+    await waitFor(() => transitions.length === 2);
+    expect(transitions[1]).toMatchObject({ up: true, detail: `connected to 127.0.0.1:${port}` });
+  });
+
+  it('HTTP: goes down after exactly 1 + retries failed requests, retryDelay apart', async () => {
+    const s = await httpServer((n) => (n <= 2 ? 200 : 503));
+    const { transitions } = start([service('web', [s.port], httpCheck())]);
+    await waitFor(() => transitions.length === 1);
+    expect(transitions[0]).toMatchObject({ up: false, detail: 'HTTP 503 on /' });
+    // requests 3, 4, 5 failed: the first failure and 2 retries; the transition came with the 5th
+    expect(s.hits.length).toBe(5);
+    expect(s.hits[3] - s.hits[2]).toBeGreaterThanOrEqual(40);
+    expect(s.hits[2] - s.hits[1]).toBeGreaterThanOrEqual(100);
+  });
+
+  it('HTTP flapping: retries absorb single failures; with retries 0 every flap is a transition', async () => {
+    const a = await httpServer((n) => (n % 2 === 0 ? 503 : 200));
+    const b = await httpServer((n) => (n % 2 === 0 ? 503 : 200));
+    const { transitions } = start([service('tolerant', [a.port], httpCheck({ retries: 1 })), service('strict', [b.port], httpCheck({ retries: 0 }))]);
+    await waitFor(() => a.hits.length >= 8 && transitions.filter((t) => t.service === 'strict').length >= 4);
+    expect(transitions.filter((t) => t.service === 'tolerant')).toEqual([]);
+    const strict = transitions.filter((t) => t.service === 'strict').map((t) => t.up);
+    expect(strict.slice(0, 4)).toEqual([false, true, false, true]);
+  });
+
+  it('times out on a server that accepts and never answers', async () => {
+    const s = await httpServer(() => 'hang');
+    const { transitions } = start([service('web', [s.port], httpCheck({ retries: 0, timeoutMs: 150 }))]);
+    await waitFor(() => transitions.length === 1);
+    expect(transitions[0]).toMatchObject({ up: false, detail: 'timeout after 150 ms' });
+  });
+
+  it('alpha starts down and comes up on the first success; no check means always up', async () => {
+    const s = await httpServer(() => 200);
+    const { hc, transitions } = start([service('web', [s.port], httpCheck(), { alpha: true }), service('plain', [1], null)]);
+    expect(hc.state().get(targetKey('web', '127.0.0.1', s.port))).toMatchObject({ up: false });
+    expect(hc.state().get(targetKey('plain', '127.0.0.1', 1))).toEqual({ up: true, weight: null, detail: 'no health check' });
+    await waitFor(() => transitions.length === 1);
+    expect(transitions[0]).toMatchObject({ service: 'web', up: true, detail: 'HTTP 200 on /' });
+  });
+
+  it('shares one probe between two services with the same check', async () => {
+    const s = await httpServer((n) => (n <= 3 ? 200 : 503));
+    const hc1 = httpCheck({ retries: 0 });
+    const { transitions } = start([service('a', [s.port], hc1), service('b', [s.port], hc1)]);
+    await waitFor(() => transitions.length === 2);
+    expect(transitions.map((t) => t.service).sort()).toEqual(['a', 'b']);
+    expect(s.hits.length).toBe(4); // one request per round, not two
+  });
+
+  it('misc_dynamic: weight follows the exit code; update() keeps state', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvsfleet-hc-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const code = join(dir, 'code');
+    writeFileSync(code, '7');
+    const misc = check({ ...fast, type: 'misc', params: { command: `exit $(cat ${code})`, dynamic: true } });
+    const { hc, transitions } = start([service('app', [8080], misc)]);
+    await waitFor(() => transitions.length === 1);
+    expect(transitions[0]).toMatchObject({ up: true, weight: 5, detail: 'exit 7: weight 5' });
+    writeFileSync(code, '1');
+    await waitFor(() => transitions.length === 2);
+    expect(transitions[1]).toMatchObject({ up: false, detail: 'exit 1' });
+    hc.update([service('app', [8080], misc), service('other', [9], null)]);
+    expect(hc.state().get(targetKey('app', '127.0.0.1', 8080))!.up).toBe(false);
+    expect(hc.state().size).toBe(2);
+    writeFileSync(code, '0');
+    await waitFor(() => transitions.length === 3);
+    expect(transitions[2]).toMatchObject({ up: true, weight: null });
+  });
+
+  it('stop() aborts probes in flight and nothing runs afterwards', async () => {
+    const s = await httpServer(() => 'hang');
+    const { hc } = start([service('web', [s.port], httpCheck({ timeoutMs: 5000 }))]);
+    await waitFor(() => s.hits.length === 1);
+    const t0 = Date.now();
+    await hc.stop();
+    expect(Date.now() - t0).toBeLessThan(1000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(s.hits.length).toBe(1);
+  });
+
+  it('rejects invalid services with the field path', () => {
+    const bad = [{ ...service('x', [1], null), realServers: [{ address: 'nope' }] }];
+    expect(() => startHealthChecker({ services: bad as never, onTransition: () => {} })).toThrow(/invalid services: 0\.realServers\.0/);
+  });
+});
