@@ -38,8 +38,6 @@ export const DEFAULTS = {
   persistenceNetmask: '255.255.255.255',
   /** persistence_timeout with no value: 360 s (IPVS_SVC_PERSISTENT_TIMEOUT). */
   persistenceTimeoutS: 360,
-  /** persistence_timeout upper bound: 31 days (LVS_MAX_TIMEOUT). */
-  persistenceTimeoutMaxS: 86_400 * 31,
   check: {
     intervalMs: 60_000, // delay_loop: 60 s (KEEPALIVED_DEFAULT_DELAY)
     timeoutMs: 5_000, // connect_timeout: 5 s

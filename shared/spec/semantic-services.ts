@@ -56,9 +56,8 @@ export function checkServices(site: Site, nodes: Map<string, Node>, out: SpecIss
     });
     if (svc.persistence) {
       const ms = svc.persistence.timeout === undefined ? DEFAULTS.persistenceTimeoutS * 1000 : durationMs(svc.persistence.timeout);
-      // keepalived persistence_timeout: whole seconds, 1 to LVS_MAX_TIMEOUT (31 days).
+      // keepalived persistence_timeout: whole seconds, 1 to LVS_MAX_TIMEOUT (31 days; the Duration schema's cap).
       if (ms % 1000 !== 0 || ms < 1000) out.push({ path: `${p}.persistence.timeout`, message: 'persistence timeout is whole seconds, at least 1s' });
-      else if (ms > DEFAULTS.persistenceTimeoutMaxS * 1000) out.push({ path: `${p}.persistence.timeout`, message: 'persistence timeout is at most 31 days (744h)' });
       if (svc.persistence.netmask && maskToPrefix(svc.persistence.netmask) === null)
         out.push({ path: `${p}.persistence.netmask`, message: `${svc.persistence.netmask} is not a contiguous netmask` });
     }

@@ -43,6 +43,7 @@ export const SHAPE_CASES: Row[] = [
   ['advert interval without a unit', (d) => (d.spec.vrrp[0].advertInterval = '1'), [['spec.vrrp[0].advertInterval', durationMsg]]],
   ['advert interval as a number', (d) => (d.spec.vrrp[0].advertInterval = 1), [['spec.vrrp[0].advertInterval', 'Invalid input: expected string, received number']]],
   ['duration with an unknown unit', (d) => (d.spec.services[0].persistence.timeout = '2d'), [[`${svc0}.persistence.timeout`, durationMsg]]],
+  ['duration over 31 days (LVS_MAX_TIMEOUT)', (d) => (d.spec.services[0].persistence.timeout = '745h'), [[`${svc0}.persistence.timeout`, 'at most 744h (31 days)']]],
   ['negative duration', (d) => (d.spec.vrrpScripts[0].interval = '-2s'), [['spec.vrrpScripts[0].interval', durationMsg]]],
   ['auth type MD5', (d) => (d.spec.vrrp[0].auth.type = 'MD5'), [['spec.vrrp[0].auth.type', 'Invalid option: expected one of "PASS"|"AH"']]],
   ['empty PASS password', (d) => (d.spec.vrrp[0].auth.password = ''), [['spec.vrrp[0].auth.password', 'Too small: expected string to have >=1 characters']]],

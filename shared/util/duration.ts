@@ -28,6 +28,13 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
+/**
+ * Longest duration a spec may hold: 31 days, keepalived's LVS_MAX_TIMEOUT (the longest persistence
+ * timeout). It also keeps every resolved millisecond value a safe integer.
+ */
+export const MAX_DURATION_MS = 31 * 86_400_000;
+
 export const Duration = z
   .string()
-  .regex(DURATION_RE, { message: 'expected a duration with a unit, like 100ms, 1s or 2m' });
+  .regex(DURATION_RE, { message: 'expected a duration with a unit, like 100ms, 1s or 2m' })
+  .refine((text) => (parseDuration(text) ?? 0) <= MAX_DURATION_MS, { message: 'at most 744h (31 days)' });

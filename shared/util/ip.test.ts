@@ -1,0 +1,105 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CIDR4_RE, Cidr4, IPV4_RE, Ipv4, compareIp, inSubnet, intToIp, ipToInt, maskToPrefix, prefixToMask, splitCidr } from './ip.ts';
+
+describe('IPv4 and CIDR syntax', () => {
+  it.each(['0.0.0.0', '255.255.255.255', '192.168.1.150', '10.0.0.1', '127.0.0.1'])('accepts %s', (ip) => {
+    expect(IPV4_RE.test(ip)).toBe(true);
+    expect(Ipv4.safeParse(ip).success).toBe(true);
+  });
+
+  it.each(['256.0.0.1', '1.2.3', '1.2.3.4.5', '01.2.3.4', '1.2.3.04', '1.2.3.4/32', ' 1.2.3.4', 'a.b.c.d', '', '::1'])('refuses %j', (ip) => {
+    expect(IPV4_RE.test(ip)).toBe(false);
+  });
+
+  it.each(['10.0.0.0/0', '10.0.0.1/32', '10.0.0.1', '192.168.1.150/24', '1.2.3.4/9'])('CIDR accepts %s', (c) => {
+    expect(CIDR4_RE.test(c)).toBe(true);
+    expect(Cidr4.safeParse(c).success).toBe(true);
+  });
+
+  it.each(['10.0.0.1/33', '10.0.0.1/-1', '10.0.0.1/', '10.0.0.1/01', '10.0.0.1/3a', '10.0.0.256/24'])('CIDR refuses %j', (c) => {
+    expect(CIDR4_RE.test(c)).toBe(false);
+  });
+});
+
+describe('integer conversions', () => {
+  it('converts the edges', () => {
+    expect(ipToInt('0.0.0.0')).toBe(0);
+    expect(ipToInt('255.255.255.255')).toBe(0xffffffff);
+    expect(ipToInt('192.168.1.150')).toBe(0xc0a80196);
+    expect(intToIp(0)).toBe('0.0.0.0');
+    expect(intToIp(0xffffffff)).toBe('255.255.255.255');
+  });
+
+  it('round-trips every 32-bit value', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 0xffffffff }), (n) => {
+      expect(ipToInt(intToIp(n))).toBe(n);
+    }));
+  });
+
+  it('orders addresses numerically, not as text (RFC 5798 §6.4.3 tie-break)', () => {
+    expect(compareIp('10.0.0.9', '10.0.0.10')).toBe(-1);
+    expect(compareIp('192.168.1.1', '10.0.0.1')).toBe(1);
+    expect(compareIp('255.255.255.255', '0.0.0.0')).toBe(1);
+    expect(compareIp('1.2.3.4', '1.2.3.4')).toBe(0);
+  });
+});
+
+describe('prefixes and masks', () => {
+  it('splits a CIDR, a bare address being a /32', () => {
+    expect(splitCidr('10.0.0.1/24')).toEqual({ address: '10.0.0.1', prefix: 24 });
+    expect(splitCidr('10.0.0.1')).toEqual({ address: '10.0.0.1', prefix: 32 });
+    expect(splitCidr('0.0.0.0/0')).toEqual({ address: '0.0.0.0', prefix: 0 });
+  });
+
+  it.each([
+    [0, '0.0.0.0'],
+    [1, '128.0.0.0'],
+    [8, '255.0.0.0'],
+    [20, '255.255.240.0'],
+    [24, '255.255.255.0'],
+    [31, '255.255.255.254'],
+    [32, '255.255.255.255'],
+  ])('/%d ⇄ %s', (prefix, mask) => {
+    expect(prefixToMask(prefix)).toBe(mask);
+    expect(maskToPrefix(mask)).toBe(prefix);
+  });
+
+  it.each(['255.0.255.0', '0.255.255.255', '255.255.255.253', '128.0.0.1'])('%s is not contiguous', (mask) => {
+    expect(maskToPrefix(mask)).toBeNull();
+  });
+
+  it('maskToPrefix inverts prefixToMask for every prefix', () => {
+    for (let p = 0; p <= 32; p++) expect(maskToPrefix(prefixToMask(p))).toBe(p);
+  });
+});
+
+describe('inSubnet', () => {
+  it('/0 holds everything', () => {
+    expect(inSubnet('1.2.3.4', '0.0.0.0', 0)).toBe(true);
+    expect(inSubnet('255.255.255.255', '10.0.0.0', 0)).toBe(true);
+  });
+
+  it('/32 holds only the address itself', () => {
+    expect(inSubnet('10.0.0.1', '10.0.0.1', 32)).toBe(true);
+    expect(inSubnet('10.0.0.2', '10.0.0.1', 32)).toBe(false);
+  });
+
+  it('compares the network bits only', () => {
+    expect(inSubnet('172.17.1.152', '172.17.1.150', 20)).toBe(true);
+    expect(inSubnet('172.17.16.1', '172.17.1.150', 20)).toBe(false);
+    expect(inSubnet('10.77.0.21', '10.77.0.254', 24)).toBe(true);
+    expect(inSubnet('10.77.1.21', '10.77.0.254', 24)).toBe(false);
+    expect(inSubnet('127.255.0.1', '128.0.0.0', 1)).toBe(false);
+    expect(inSubnet('200.0.0.1', '128.0.0.0', 1)).toBe(true);
+  });
+
+  it('agrees with integer arithmetic for random inputs', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 32 }), (a, b, p) => {
+        const expected = p === 0 || Math.floor(a / 2 ** (32 - p)) === Math.floor(b / 2 ** (32 - p));
+        expect(inSubnet(intToIp(a), intToIp(b), p)).toBe(expected);
+      }),
+    );
+  });
+});
