@@ -11,6 +11,8 @@ import type { Stmt } from './parser.ts';
 
 export interface Cx {
   diags: Diagnostic[];
+  /** The blocks being walked, outermost first (walk maintains it). */
+  scopes?: { what: string; open: Token | null; keys: string[] }[];
 }
 
 export function error(cx: Cx, tok: Token, message: string): void {
@@ -42,11 +44,22 @@ export interface WalkOptions<S> {
 
 /** Walks `body`; `owner` is the statement that opened the block (for messages). */
 export function walk<S>(body: Stmt[] | undefined, owner: Stmt | null, state: S, cx: Cx, opts: WalkOptions<S>): void {
+  const scopes = (cx.scopes ??= []);
+  scopes.push({ what: opts.what, open: owner?.keyword ?? null, keys: [...Object.keys(opts.handlers), ...(opts.unsupported ?? [])] });
+  try {
+    walkBody(body, owner, state, cx, opts);
+  } finally {
+    scopes.pop();
+  }
+}
+
+function walkBody<S>(body: Stmt[] | undefined, owner: Stmt | null, state: S, cx: Cx, opts: WalkOptions<S>): void {
   for (let i = 0; i < (body ?? []).length; i++) {
     const st = body![i];
     const kw = st.keyword.text;
     const handler = Object.hasOwn(opts.handlers, kw) ? opts.handlers[kw] : undefined;
     if (handler) {
+      sameLineKeywords(st, cx, opts);
       handler(st, state, cx);
       continue;
     }
@@ -60,11 +73,26 @@ export function walk<S>(body: Stmt[] | undefined, owner: Stmt | null, state: S, 
       opts.onMisplacedTopLevel?.(st);
       continue;
     }
-    unknownKeyword(st, cx, opts);
+    // A keyword of an enclosing block: this block was not closed where it should have been.
+    const outer = (cx.scopes ?? []).slice(0, -1).reverse().find((sc) => sc.keys.includes(kw));
+    if (owner && outer) {
+      error(cx, st.keyword, `${kw} belongs to ${outer.what}, not inside ${opts.what} (opened at line ${owner.keyword.line}): a "}" is probably missing before line ${st.keyword.line}`);
+      continue;
+    }
+    unknownKeyword(st, state, cx, opts);
   }
 }
 
-function unknownKeyword<S>(st: Stmt, cx: Cx, opts: WalkOptions<S>): void {
+/**
+ * keepalived takes one keyword per line; a line like `state MASTER priority 100 interface eth1`
+ * (a config flattened by a web page) silently loses everything after the first value.
+ */
+function sameLineKeywords<S>(st: Stmt, cx: Cx, opts: WalkOptions<S>): void {
+  const other = st.args.find((a) => !a.quoted && a !== st.args[0] && Object.hasOwn(opts.handlers, a.text) && a.text !== st.keyword.text);
+  if (other) error(cx, other, `"${other.text}" follows "${st.keyword.text}" on the same line: keepalived reads one keyword per line`);
+}
+
+function unknownKeyword<S>(st: Stmt, state: S, cx: Cx, opts: WalkOptions<S>): void {
   const kw = st.keyword.text;
   const known = [...Object.keys(opts.handlers), ...(opts.unsupported ?? [])];
   // Prose glued to a keyword (`soory_server可以…`): suggest from the ASCII head.
@@ -74,6 +102,14 @@ function unknownKeyword<S>(st: Stmt, cx: Cx, opts: WalkOptions<S>): void {
   if (candidate && head.length >= 3) {
     const tail = prose ? ' (the text after it looks like a comment without "#")' : '';
     error(cx, st.keyword, `unknown keyword "${kw}" in ${opts.what}${tail}; did you mean ${candidate}?`);
+    // Read it as the keyword it most likely is, so mistakes inside it are reported too.
+    const h = Object.hasOwn(opts.handlers, candidate) ? opts.handlers[candidate] : undefined;
+    if (h && !prose) h({ ...st, keyword: { ...st.keyword, text: candidate } }, state, cx);
+    return;
+  }
+  const outerHint = head.length >= 3 ? suggest(head, (cx.scopes ?? []).slice(0, -1).flatMap((sc) => sc.keys)) : undefined;
+  if (outerHint) {
+    error(cx, st.keyword, `unknown keyword "${kw}" in ${opts.what}${prose ? ' (the text after it looks like a comment without "#")' : ''}; did you mean ${outerHint} (a "}" missing before it)?`);
     return;
   }
   if (st.block) {

@@ -1,0 +1,200 @@
+/**
+ * virtual_server / real_server / virtual_server_group → spec services (keepalived.conf(5),
+ * "LVS CONFIGURATION"). keepalived's defaults are made explicit where the spec's differ:
+ * keepalived forwards with NAT unless lb_kind says otherwise, the spec defaults to DR.
+ */
+import { SCHEDULERS, type RealServer, type Service } from '../spec/service.ts';
+import { canonicalJson } from '../util/canonical-json.ts';
+import { intToIp, ipToInt, IPV4_RE } from '../util/ip.ts';
+import type { FileImport } from './model.ts';
+import type { Stmt } from './parser.ts';
+import { suggest } from './diagnostics.ts';
+import { CHECKERS, UNSUPPORTED_CHECKERS, mapChecker } from './map-checks.ts';
+import { strip } from './map-vrrp.ts';
+import { entries, flag, int, ipv4, one, rest, seconds, needsBlock } from './values.ts';
+import { error, walk, warn, type Cx, type Handler } from './walk.ts';
+
+type Fwd = 'dr' | 'nat' | 'tun';
+type Draft = Partial<Service> & { checkDefaults: Record<string, unknown>; realServers: RealServer[] };
+
+function forwarding(st: Stmt, cx: Cx): Fwd | undefined {
+  const v = one(st, cx);
+  if (v === undefined) return undefined;
+  const m = v.toUpperCase();
+  if (m === 'DR' || m === 'NAT' || m === 'TUN') return m.toLowerCase() as Fwd;
+  error(cx, st.args[0], `${st.keyword.text} must be NAT, DR or TUN, not "${v}"`);
+  return undefined;
+}
+
+const SERVICE_UNSUPPORTED = ['ha_suspend', 'smtp_alert', 'ip_family', 'flag-1', 'flag-2', 'flag-3', 'persistence_engine', 'lvs_flush_on_stop', 'retry', 'lb_flags', 'alive_delay'];
+const RS_UNSUPPORTED = ['smtp_alert', 'retry', 'delay_before_retry', 'connect_timeout', 'warmup', 'alpha'];
+
+function realServer(st: Stmt, svc: Draft, cx: Cx): void {
+  if (!needsBlock(st, cx)) return;
+  const address = ipv4(st, cx, st.args[0]?.text);
+  if (!address) return;
+  const port = st.args[1] ? int(st, cx, 0, 65535, st.args[1].text) : undefined;
+  const rs: RealServer & { checks?: unknown[] } = { address, ...(port !== undefined ? { port } : {}) };
+  const checks: NonNullable<RealServer['healthCheck']>[] = [];
+  const rsDefaults: Record<string, unknown> = {};
+  const handlers: Record<string, Handler<typeof rs>> = {
+    weight: (x, r, c) => {
+      const v = one(x, c);
+      if (v !== undefined && /^-\d+$/.test(v)) error(c, x.args[0], `real_server weight ${v} is negative: weights are 0–65535 (a negative weight belongs to vrrp_script or track_interface)`);
+      else r.weight = int(x, c, 0, 65535, v);
+    },
+    inhibit_on_failure: (x, r, c) => { flag(x, c); r.inhibitOnFailure = true; },
+    notify_up: (x, r, c) => { r.notifyUp = rest(x, c); },
+    notify_down: (x, r, c) => { r.notifyDown = rest(x, c); },
+    uthreshold: (x, r, c) => { r.upperThreshold = int(x, c, 0, 4294967295); },
+    lthreshold: (x, r, c) => { r.lowerThreshold = int(x, c, 0, 4294967295); },
+    lvs_method: (x, r, c) => { r.forwarding = forwarding(x, c); },
+    lb_kind: (x, r, c) => { r.forwarding = forwarding(x, c); },
+    delay_loop: (x, _r, c) => { rsDefaults.interval = seconds(x, c); },
+    virtualhost: (x, _r, c) => { rsDefaults.virtualhost = one(x, c); },
+  };
+  for (const name of Object.keys(CHECKERS)) {
+    handlers[name] = (x, _r, c) => {
+      const d = { ...svc.checkDefaults, ...rsDefaults };
+      if (CHECKERS[name] !== 'http' && CHECKERS[name] !== 'https') delete d.virtualhost;
+      const hc = mapChecker(x, c, d);
+      if (hc) {
+        if (checks.length === 1) warn(c, x.keyword, `real_server ${address} has several checkers; the site spec keeps one, so only the first is used`);
+        checks.push(hc);
+      }
+    };
+  }
+  walk(st.block, st, rs, cx, { what: `real_server ${address}`, handlers, unsupported: [...RS_UNSUPPORTED, ...UNSUPPORTED_CHECKERS] });
+  if (checks.length) rs.healthCheck = checks[0];
+  if (rs.forwarding !== undefined && rs.forwarding === svc.forwarding) delete rs.forwarding;
+  svc.realServers.push(strip(rs));
+}
+
+const serviceHandlers: Record<string, Handler<Draft>> = {
+  delay_loop: (st, s, cx) => { s.checkDefaults.interval = seconds(st, cx); },
+  connect_timeout: (st, s, cx) => { s.checkDefaults.timeout = seconds(st, cx); },
+  delay_before_retry: (st, s, cx) => { s.checkDefaults.retryDelay = seconds(st, cx); },
+  warmup: (st, s, cx) => { s.checkDefaults.warmup = seconds(st, cx); },
+  virtualhost: (st, s, cx) => { s.checkDefaults.virtualhost = one(st, cx); },
+  lb_algo: (st, s, cx) => scheduler(st, s, cx),
+  lvs_sched: (st, s, cx) => scheduler(st, s, cx),
+  lb_kind: (st, s, cx) => { s.forwarding = forwarding(st, cx); },
+  lvs_method: (st, s, cx) => { s.forwarding = forwarding(st, cx); },
+  persistence_timeout: (st, s, cx) => {
+    const v = int(st, cx, 0, 2678400);
+    if (v) s.persistence = { ...s.persistence, timeout: `${v}s` };
+  },
+  persistence_granularity: (st, s, cx) => {
+    const v = ipv4(st, cx);
+    if (v) s.persistence = { timeout: s.persistence?.timeout ?? '', netmask: v };
+  },
+  protocol: (st, s, cx) => {
+    const v = one(st, cx)?.toLowerCase();
+    if (v === 'tcp' || v === 'udp' || v === 'sctp') s.protocol = v;
+    else if (v !== undefined) error(cx, st.args[0], `protocol must be TCP, UDP or SCTP, not "${v}"`);
+  },
+  sorry_server: (st, s, cx) => {
+    const address = ipv4(st, cx, st.args[0]?.text);
+    const port = st.args[1] ? int(st, cx, 0, 65535, st.args[1].text) : undefined;
+    if (address) s.sorryServer = { ...s.sorryServer, address, ...(port !== undefined ? { port } : {}) };
+  },
+  sorry_server_inhibit: (st, s, cx) => { flag(st, cx); s.sorryServer = { ...s.sorryServer!, inhibit: true }; },
+  sorry_server_lvs_method: (st, s, cx) => { s.sorryServer = { ...s.sorryServer!, forwarding: forwarding(st, cx) }; },
+  quorum: (st, s, cx) => { s.quorum = int(st, cx, 1, 2 ** 31); },
+  hysteresis: (st, s, cx) => { s.hysteresis = int(st, cx, 0, 2 ** 31); },
+  quorum_up: (st, s, cx) => { s.quorumUp = rest(st, cx); },
+  quorum_down: (st, s, cx) => { s.quorumDown = rest(st, cx); },
+  alpha: (st, s, cx) => { flag(st, cx); s.alpha = true; },
+  omega: (st, s, cx) => { flag(st, cx); s.omega = true; },
+  inhibit_on_failure: (st, s, cx) => { flag(st, cx); s.inhibitOnFailure = true; },
+  ops: (st, s, cx) => { flag(st, cx); s.onePacket = true; },
+  nat_mask: (st, _s, cx) => { warn(cx, st.keyword, 'nat_mask is obsolete and ignored by keepalived; dropped'); },
+  real_server: (st, s, cx) => realServer(st, s, cx),
+};
+for (const f of ['sh-port', 'sh-fallback', 'mh-port', 'mh-fallback'] as const) {
+  serviceHandlers[f] = (st, s, cx) => { flag(st, cx); s.schedulerFlags = [...(s.schedulerFlags ?? []), f]; };
+}
+
+function scheduler(st: Stmt, s: Draft, cx: Cx): void {
+  const v = one(st, cx);
+  if (v === undefined) return;
+  if ((SCHEDULERS as readonly string[]).includes(v)) s.scheduler = v as Service['scheduler'];
+  else {
+    const hint = suggest(v, SCHEDULERS);
+    error(cx, st.args[0], `unknown scheduler "${v}"${hint ? `; did you mean ${hint}?` : ` (one of ${SCHEDULERS.join(' ')})`}`);
+  }
+}
+
+/** One virtual_server_group entry: `IP PORT`, `IP-LAST PORT` (address range) or `fwmark N`. */
+type Endpoint = { vip: string; port: number } | { fwmark: number };
+
+/** virtual_server_group NAME { … } → its endpoints, by group name. */
+export function mapServerGroup(st: Stmt, groups: Map<string, Endpoint[]>, cx: Cx): void {
+  if (!needsBlock(st, cx) || !st.args[0]) return void (st.args[0] || error(cx, st.keyword, 'virtual_server_group needs a name'));
+  const out: Endpoint[] = [];
+  for (const e of entries(st, cx)) {
+    if (e.keyword.text === 'fwmark') {
+      const m = int(e, cx, 1, 4294967295);
+      if (m !== undefined) out.push({ fwmark: m });
+      continue;
+    }
+    const m = /^(\d+\.\d+\.\d+\.)(\d+)(?:-(\d+))?$/.exec(e.keyword.text);
+    const port = int(e, cx, 0, 65535, e.args[0]?.text);
+    if (!m || !IPV4_RE.test(m[1] + m[2]) || port === undefined) {
+      if (!m) error(cx, e.keyword, `"${e.keyword.text}" is not an IPv4 address or range (IPv6 is not supported)`);
+      continue;
+    }
+    const first = ipToInt(m[1] + m[2]);
+    const last = m[3] === undefined ? first : ipToInt(m[1] + m[3]);
+    if (last < first || Number(m[3]) > 255) error(cx, e.keyword, `address range ${e.keyword.text} is empty or invalid`);
+    for (let a = first; a <= last; a++) out.push({ vip: intToIp(a), port });
+  }
+  groups.set(st.args[0].text, out);
+}
+
+/** virtual_server IP PORT | fwmark N | group NAME { … } → one service per endpoint. */
+export function mapVirtualServer(st: Stmt, f: FileImport, groups: Map<string, Endpoint[]>, cx: Cx): void {
+  if (!needsBlock(st, cx)) return;
+  const [a0, a1] = st.args;
+  let endpoints: Endpoint[] = [];
+  if (a0?.text === 'fwmark') {
+    const m = int(st, cx, 1, 4294967295, a1?.text);
+    if (m === undefined) return;
+    endpoints = [{ fwmark: m }];
+  } else if (a0?.text === 'group') {
+    const g = a1 && groups.get(a1.text);
+    if (!g) return void error(cx, a1 ?? st.keyword, `no virtual_server_group named "${a1?.text ?? ''}"`);
+    warn(cx, st.keyword, `virtual_server group ${a1.text} becomes ${g.length} services (the site spec has no server groups)`);
+    endpoints = g;
+  } else {
+    const vip = ipv4(st, cx, a0?.text);
+    const port = int(st, cx, 0, 65535, a1?.text);
+    if (!vip || port === undefined) return;
+    endpoints = [{ vip, port }];
+  }
+  const d: Draft = { checkDefaults: {}, realServers: [] };
+  walk(st.block, st, d, cx, { what: `virtual_server ${st.args.map((t) => t.text).join(' ')}`, handlers: serviceHandlers, unsupported: SERVICE_UNSUPPORTED });
+  if (d.persistence && !d.persistence.timeout) d.persistence.timeout = '360s'; // keepalived's default with granularity alone
+  if (d.sorryServer && !d.sorryServer.address) return void error(cx, st.keyword, 'sorry_server_inhibit / sorry_server_lvs_method without sorry_server');
+  const { checkDefaults: _c, ...svc } = d;
+  svc.forwarding ??= 'nat'; // keepalived's default lb_kind
+  svc.protocol ??= 'tcp';
+  hoist(svc as Service);
+  for (const ep of endpoints) {
+    const name = 'fwmark' in ep ? `fwmark-${ep.fwmark}` : `${svc.protocol}-${ep.vip}-${ep.port}`;
+    f.services.push({ at: st.keyword, service: strip({ name, ...ep, ...structuredClone(svc), realServers: structuredClone(svc.realServers) }) as Service });
+  }
+}
+
+/** The same check (or inhibit_on_failure) on every real server → one on the service. */
+function hoist(svc: Service): void {
+  const rss = svc.realServers;
+  if (rss.length && rss.every((r) => r.healthCheck && canonicalJson(r.healthCheck) === canonicalJson(rss[0].healthCheck))) {
+    svc.healthCheck = rss[0].healthCheck;
+    for (const r of rss) delete r.healthCheck;
+  }
+  if (rss.length && rss.every((r) => r.inhibitOnFailure)) {
+    svc.inhibitOnFailure = true;
+    for (const r of rss) delete r.inhibitOnFailure;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Several directors' keepalived.conf files → one site spec. VRRP instances are joined by
+ * name (each file adds its director as a member with its priority and state); services,
+ * scripts and sync groups are joined by identity and conflicts are reported as warnings
+ * naming both places (the first file wins).
+ */
+import type { Service } from '../spec/service.ts';
+import type { Node, Site } from '../spec/site.ts';
+import type { VrrpInstance } from '../spec/vrrp.ts';
+import { canonicalJson } from '../util/canonical-json.ts';
+import type { Diagnostic } from './diagnostics.ts';
+import type { FileImport } from './model.ts';
+import type { Token } from './lexer.ts';
+import { directorNodes, nodeAddresses, nodeNames } from './merge-nodes.ts';
+
+export interface MergeOptions {
+  site: string;
+  /** `--address NAME=IP`: director addresses keepalived.conf does not state. */
+  addresses?: Record<string, string>;
+  /** Make every real server a realserver node (for hosts that will run an agent). */
+  realserversAsNodes?: boolean;
+}
+
+function differingKeys(a: object, b: object): string[] {
+  const ka = a as Record<string, unknown>;
+  const kb = b as Record<string, unknown>;
+  return [...new Set([...Object.keys(ka), ...Object.keys(kb)])].filter((k) => canonicalJson(ka[k]) !== canonicalJson(kb[k])).sort();
+}
+
+function conflict(diags: Diagnostic[], at: Token, what: string, first: Token, keys: string[]): void {
+  diags.push({ severity: 'warning', file: at.file, line: at.line, message: `${what} differs from ${first.file}:${first.line} (${keys.join(', ')}); keeping the first` });
+}
+
+/** Joins FileImports into a site; errors (missing addresses) go to `diags`. */
+export function mergeFiles(files: FileImport[], opts: MergeOptions, diags: Diagnostic[]): Site {
+  const names = nodeNames(files, diags);
+  const addresses = nodeAddresses(files, names, opts.addresses ?? {}, diags);
+  const nodes: Node[] = directorNodes(files, names, addresses);
+  const directorAddrs = new Set(nodes.map((n) => n.address));
+
+  const vrrp = new Map<string, { at: Token; inst: VrrpInstance; peers: Set<string> }>();
+  files.forEach((f, i) => {
+    for (const x of f.instances) {
+      const shared = { ...x.shared, version: x.shared.version ?? f.vrrpVersion };
+      if (shared.version === undefined) delete shared.version;
+      const member = {
+        node: names[i],
+        priority: x.priority ?? 100, // keepalived's default priority
+        ...(x.interface && x.interface !== nodes[i].interface ? { interface: x.interface } : {}),
+        ...(x.state === 'MASTER' ? { initialState: 'MASTER' as const } : {}),
+      };
+      const seen = vrrp.get(shared.name);
+      if (!seen) {
+        vrrp.set(shared.name, { at: x.at, inst: { ...shared, members: [member] }, peers: new Set(x.unicastPeers ?? []) });
+        if (x.unicastPeers) vrrp.get(shared.name)!.inst.unicast = true;
+        continue;
+      }
+      const { members, unicast: _u, ...firstShared } = seen.inst;
+      const keys = differingKeys(firstShared, shared);
+      if (keys.length) conflict(diags, x.at, `vrrp_instance ${shared.name}`, seen.at, keys);
+      if (members.some((m) => m.node === member.node)) diags.push({ severity: 'error', file: x.at.file, line: x.at.line, message: `vrrp_instance ${shared.name} appears twice for director ${member.node}` });
+      else members.push(member);
+      if (x.unicastPeers) {
+        seen.inst.unicast = true;
+        x.unicastPeers.forEach((p) => seen.peers.add(p));
+      }
+    }
+  });
+  const instances = [...vrrp.values()].map(({ inst, peers }) => {
+    const extra = [...peers].filter((p) => !directorAddrs.has(p));
+    return extra.length ? { ...inst, unicastPeers: extra } : inst;
+  });
+
+  const services = new Map<string, { at: Token; svc: Service; nodes: Set<string> }>();
+  files.forEach((f, i) => {
+    for (const { at, service } of f.services) {
+      const key = service.fwmark !== undefined ? `fwmark ${service.fwmark}` : `${service.protocol} ${service.vip}:${service.port}`;
+      const seen = services.get(key);
+      if (!seen) services.set(key, { at, svc: service, nodes: new Set([names[i]]) });
+      else {
+        seen.nodes.add(names[i]);
+        const keys = differingKeys(seen.svc, service);
+        if (keys.length) conflict(diags, at, `virtual_server ${key}`, seen.at, keys);
+      }
+    }
+  });
+  const svcList = [...services.values()].map(({ svc, nodes: on }) => (on.size < files.length ? { ...svc, directors: names.filter((n) => on.has(n)) } : svc));
+
+  const byName = <T extends { name: string }>(lists: { at: Token; item: T }[], what: string): T[] => {
+    const m = new Map<string, { at: Token; item: T }>();
+    for (const e of lists) {
+      const seen = m.get(e.item.name);
+      if (!seen) m.set(e.item.name, e);
+      else if (canonicalJson(seen.item) !== canonicalJson(e.item)) conflict(diags, e.at, `${what} ${e.item.name}`, seen.at, differingKeys(seen.item, e.item));
+    }
+    return [...m.values()].map((e) => e.item);
+  };
+  const scripts = byName(files.flatMap((f) => f.scripts.map((s) => ({ at: s.at, item: s.script }))), 'vrrp_script');
+  const groups = byName(files.flatMap((f) => f.syncGroups.map((s) => ({ at: s.at, item: s.group }))), 'vrrp_sync_group');
+
+  const annotations: Record<string, string> = {};
+  for (const f of files) {
+    for (const [k, v] of Object.entries(f.annotations)) {
+      if (annotations[k] !== undefined && annotations[k] !== v) diags.push({ severity: 'warning', file: f.file, line: 0, message: `global_defs ${k.split('/')[1]} differs between files; keeping "${annotations[k]}"` });
+      annotations[k] ??= v;
+    }
+  }
+  const sync = files.find((f) => f.connectionSync)?.connectionSync?.sync;
+
+  if (opts.realserversAsNodes) realserverNodes(svcList, nodes, diags, files[0]?.file ?? '');
+  const spec: Site['spec'] = { nodes };
+  if (instances.length) spec.vrrp = instances;
+  if (scripts.length) spec.vrrpScripts = scripts;
+  if (groups.length) spec.syncGroups = groups;
+  if (svcList.length) spec.services = svcList;
+  if (sync) spec.connectionSync = sync;
+  return {
+    apiVersion: 'lvsfleet/v1',
+    kind: 'Site',
+    metadata: { name: opts.site, ...(Object.keys(annotations).length ? { annotations } : {}) },
+    spec,
+  };
+}
+
+/** --realservers-as-nodes: one realserver node per real server address (`rs-10-0-0-1`). */
+function realserverNodes(services: Service[], nodes: Node[], diags: Diagnostic[], file: string): void {
+  const byAddr = new Map(nodes.map((n) => [n.address, n]));
+  for (const svc of services) {
+    for (const rs of svc.realServers) {
+      if (!rs.address) continue;
+      let node = byAddr.get(rs.address);
+      if (!node) {
+        node = { name: `rs-${rs.address.replace(/\./g, '-')}`, role: 'realserver', address: rs.address };
+        nodes.push(node);
+        byAddr.set(rs.address, node);
+      }
+      if (node.role !== 'realserver') {
+        diags.push({ severity: 'warning', file, line: 0, message: `real server ${rs.address} is director ${node.name}; it stays an address (a node has one role)` });
+        continue;
+      }
+      rs.node = node.name;
+      delete rs.address;
+    }
+  }
+}
