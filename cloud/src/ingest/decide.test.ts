@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { classify, mergeStatus } from './decide.ts';
+
+const enc = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
+const T = (id: string, kind: string) => `lvsfleet/v1/nodes/${id}/${kind}`;
+const at = '2026-01-01T00:00:00.000Z';
+
+describe('classify', () => {
+  it('takes a valid status and event for the node of the topic', () => {
+    expect(classify(T('s.a', 'status'), enc({ nodeId: 's.a', online: true, appliedRevision: 3 }))).toEqual({ kind: 'status', nodeId: 's.a', status: { nodeId: 's.a', online: true, appliedRevision: 3 } });
+    const ev = { nodeId: 's.a', at, type: 'apply.succeeded', data: { revision: 3 } };
+    expect(classify(T('s.a', 'events'), enc(ev))).toEqual({ kind: 'event', nodeId: 's.a', event: ev });
+  });
+  it('refuses a payload that names another node', () => {
+    expect(classify(T('s.a', 'status'), enc({ nodeId: 's.b', online: true }))).toMatchObject({ kind: 'reject', reason: 'node_mismatch' });
+    expect(classify(T('s.a', 'events'), enc({ nodeId: 's.b', at, type: 'apply.succeeded', data: { revision: 1 } }))).toMatchObject({ kind: 'reject', reason: 'node_mismatch' });
+  });
+  it.each([
+    ['not json', T('s.a', 'status'), enc('{nope'), 'json'],
+    ['bad utf-8', T('s.a', 'status'), new Uint8Array([0xff, 0xfe]), 'json'],
+    ['missing online', T('s.a', 'status'), enc({ nodeId: 's.a' }), 'schema'],
+    ['unknown event type', T('s.a', 'events'), enc({ nodeId: 's.a', at, type: 'x', data: {} }), 'schema'],
+    ['event without data', T('s.a', 'events'), enc({ nodeId: 's.a', at, type: 'apply.failed' }), 'schema'],
+    ['foreign topic', 'other/topic', enc({}), 'topic'],
+    ['injected topic', 'lvsfleet/v1/nodes/s.a/../s.b/status', enc({ nodeId: 's.b', online: true }), 'topic'],
+  ])('refuses %s', (_name, topic, payload, reason) => {
+    expect(classify(topic as string, payload as Uint8Array)).toMatchObject({ kind: 'reject', reason });
+  });
+  it('ignores desired documents and cleared retained topics', () => {
+    expect(classify(T('s.a', 'desired'), enc('x.y.z'))).toEqual({ kind: 'ignore' });
+    expect(classify(T('s.a', 'status'), new Uint8Array())).toEqual({ kind: 'ignore' });
+  });
+});
+
+describe('mergeStatus', () => {
+  it('raises node.online the first time and on return, node.offline on the will', () => {
+    const first = mergeStatus(undefined, { nodeId: 's.a', online: true, appliedRevision: 2, agentVersion: '1' });
+    expect(first).toMatchObject({ online: true, appliedRevision: 2, presence: 'node.online' });
+    const same = mergeStatus(first, { nodeId: 's.a', online: true, appliedRevision: 3 });
+    expect(same).toMatchObject({ appliedRevision: 3, presence: null });
+    const will = mergeStatus(same, { nodeId: 's.a', online: false });
+    expect(will).toEqual({ online: false, appliedRevision: 3, status: { nodeId: 's.a', online: false, appliedRevision: 3 }, presence: 'node.offline' });
+    expect(mergeStatus(will, { nodeId: 's.a', online: false })).toMatchObject({ presence: null });
+    expect(mergeStatus(will, { nodeId: 's.a', online: true })).toMatchObject({ presence: 'node.online', appliedRevision: 3 });
+  });
+  it('a first report of offline raises nothing', () => {
+    expect(mergeStatus(undefined, { nodeId: 's.a', online: false })).toMatchObject({ presence: null, appliedRevision: null });
+  });
+});

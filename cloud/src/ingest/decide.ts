@@ -1,0 +1,52 @@
+import { parseNodeTopic } from '../../../shared/wire/topics.ts';
+import { NodeStatus } from '../../../shared/wire/status.ts';
+import { NodeEvent } from '../../../shared/wire/events.ts';
+
+/** Why an incoming message was not taken (counted per reason). */
+export type RejectReason = 'topic' | 'json' | 'schema' | 'node_mismatch' | 'unknown_node';
+
+export type Incoming =
+  | { kind: 'status'; nodeId: string; status: NodeStatus }
+  | { kind: 'event'; nodeId: string; event: NodeEvent }
+  | { kind: 'ignore' }
+  | { kind: 'reject'; reason: RejectReason; detail: string };
+
+/**
+ * Classifies one MQTT message on `lvsfleet/v1/nodes/{id}/status|events`. The node id comes from the
+ * topic (the broker's ACL ties a topic to the node that logged in); a payload that names another
+ * node is refused, so a node can never report for another.
+ */
+export function classify(topic: string, payload: Uint8Array): Incoming {
+  const t = parseNodeTopic(topic);
+  if (!t) return { kind: 'reject', reason: 'topic', detail: `not a node topic: ${topic}` };
+  if (t.kind === 'desired') return { kind: 'ignore' };
+  // An empty retained message clears the topic (MQTT 3.1.1 §3.3.1.3); nothing to record.
+  if (payload.length === 0) return { kind: 'ignore' };
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+  } catch (err) {
+    return { kind: 'reject', reason: 'json', detail: `${topic}: ${(err as Error).message}` };
+  }
+  const parsed = t.kind === 'status' ? NodeStatus.safeParse(json) : NodeEvent.safeParse(json);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    return { kind: 'reject', reason: 'schema', detail: `${topic}: ${first?.path.join('.') || '(root)'}: ${first?.message}` };
+  }
+  if (parsed.data.nodeId !== t.nodeId) return { kind: 'reject', reason: 'node_mismatch', detail: `${topic}: payload nodeId ${JSON.stringify(parsed.data.nodeId)}` };
+  return t.kind === 'status' ? { kind: 'status', nodeId: t.nodeId, status: parsed.data as NodeStatus } : { kind: 'event', nodeId: t.nodeId, event: parsed.data as NodeEvent };
+}
+
+/** The stored row after a status report, and the presence event to raise, if any. */
+export function mergeStatus(
+  previous: { online: boolean; appliedRevision: number | null; status: Record<string, unknown> } | undefined,
+  incoming: NodeStatus,
+): { online: boolean; appliedRevision: number | null; status: Record<string, unknown>; presence: 'node.online' | 'node.offline' | null } {
+  const wasOnline = previous?.online ?? false;
+  // The last will is only {nodeId, online:false}: keep what the node last said about itself.
+  const isWill = !incoming.online && Object.keys(incoming).every((k) => k === 'nodeId' || k === 'online');
+  const status = isWill ? { ...(previous?.status ?? {}), nodeId: incoming.nodeId, online: false } : (incoming as Record<string, unknown>);
+  const appliedRevision = incoming.appliedRevision !== undefined ? incoming.appliedRevision : (previous?.appliedRevision ?? null);
+  const presence = incoming.online === wasOnline ? null : incoming.online ? 'node.online' : 'node.offline';
+  return { online: incoming.online, appliedRevision, status, presence };
+}

@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asc, eq } from 'drizzle-orm';
+import type { MqttClient } from 'mqtt';
+import { openDatabase, type Database } from '../db/client.ts';
+import { events, nodeStatus } from '../db/schema.ts';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../mqtt/broker.ts';
+import { issueNodeCredentials } from '../mqtt/credentials.ts';
+import { startIngest, type Ingest } from './ingest.ts';
+import { insertSite, runName, seedsSite } from '../../test/fixtures.ts';
+import { connectAs, endQuietly } from '../../test/mqtt-client.ts';
+import { waitFor } from '../../test/net.ts';
+import { MOSQUITTO_BIN, OwnMosquitto } from '../../test/mosquitto.ts';
+import { freshPostgres } from '../../test/pg.ts';
+import { lastWill } from '../../../shared/wire/status.ts';
+import { nodeIdOf, topics } from '../../../shared/wire/topics.ts';
+
+const variants = [
+  { name: 'PGlite + aedes', skip: false as string | false, mosquitto: false, postgres: false },
+  { name: 'PostgreSQL + own Mosquitto', skip: !process.env.DATABASE_URL ? 'DATABASE_URL not set' : !MOSQUITTO_BIN ? 'mosquitto not installed' : false, mosquitto: true, postgres: true },
+];
+
+for (const v of variants) {
+  if (v.skip) console.log(`ingest on ${v.name}: skipped (${v.skip})`);
+  describe.skipIf(!!v.skip)(`ingest on ${v.name}`, () => {
+    const site = seedsSite(runName('ing'));
+    const dr1 = nodeIdOf(site.metadata.name, 'dr1');
+    let d: Database;
+    let pg: Awaited<ReturnType<typeof freshPostgres>> | undefined;
+    let aedes: EmbeddedBroker | undefined;
+    let mosq: OwnMosquitto | undefined;
+    let url: string;
+    let ingest: Ingest;
+    let node: { username?: string; password?: string } = {};
+    const clients: MqttClient[] = [];
+
+    beforeAll(async () => {
+      if (v.postgres) pg = await freshPostgres(process.env.DATABASE_URL!);
+      d = await openDatabase({ url: pg?.url });
+      await insertSite(d.db, site);
+      let internal: { username?: string; password?: string } = {};
+      if (v.mosquitto) {
+        mosq = await OwnMosquitto.create(() => 'allow_anonymous true');
+        await mosq.start();
+        url = mosq.url;
+      } else {
+        aedes = await startEmbeddedBroker({ port: 0, db: d.db });
+        url = aedes.url;
+        internal = aedes.internal;
+        node = await issueNodeCredentials(d.db, dr1);
+      }
+      ingest = await startIngest({ db: d.db, mqttUrl: url, ...internal });
+      await ingest.ready;
+    });
+    afterAll(async () => {
+      for (const c of clients) await endQuietly(c);
+      await ingest?.close();
+      await aedes?.close();
+      await mosq?.dispose();
+      await d?.close();
+      await pg?.drop();
+    });
+
+    const statusRow = async () => (await d.db.select().from(nodeStatus).where(eq(nodeStatus.nodeId, dr1)))[0];
+    const eventTypes = async () => (await d.db.select().from(events).where(eq(events.nodeId, dr1)).orderBy(asc(events.id))).map((e) => e.type);
+
+    it('stores status, events and presence; refuses bad payloads; marks the node offline from its last will', async () => {
+      const c = await connectAs(url, node.username, node.password, { clientId: dr1, will: { topic: topics.status(dr1), payload: Buffer.from(JSON.stringify(lastWill(dr1))), qos: 1, retain: true } });
+      clients.push(c);
+      await c.publishAsync(topics.status(dr1), JSON.stringify({ nodeId: dr1, online: true, appliedRevision: 4, agentVersion: '0.1.0' }), { qos: 1, retain: true });
+      await waitFor(async () => (await statusRow())?.online, 10_000, 'online status');
+      expect(await statusRow()).toMatchObject({ online: true, appliedRevision: 4 });
+      await c.publishAsync(topics.events(dr1), JSON.stringify({ nodeId: dr1, at: new Date().toISOString(), type: 'vrrp.transition', data: { instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'higher priority' } }), { qos: 1 });
+      await c.publishAsync(topics.events(dr1), '{"nodeId":', { qos: 1 });
+      await c.publishAsync(topics.events(dr1), JSON.stringify({ nodeId: dr1, at: new Date().toISOString(), type: 'made.up', data: {} }), { qos: 1 });
+      await c.publishAsync(topics.status(dr1), JSON.stringify({ nodeId: nodeIdOf(site.metadata.name, 'dr2'), online: true }), { qos: 1 });
+      await waitFor(async () => (await eventTypes()).includes('vrrp.transition'), 10_000, 'event stored');
+      await waitFor(() => ingest.stats().rejected.node_mismatch === 1, 10_000, 'mismatch counted');
+      expect(ingest.stats().rejected).toMatchObject({ json: 1, schema: 1, node_mismatch: 1 });
+      expect((await d.db.select().from(nodeStatus)).map((r) => r.nodeId)).toEqual([dr1]);
+
+      // Vanish without DISCONNECT: the broker publishes the will.
+      c.stream.destroy();
+      await waitFor(async () => (await statusRow())?.online === false, 15_000, 'offline from will');
+      expect(await statusRow()).toMatchObject({ online: false, appliedRevision: 4 });
+      expect((await statusRow()).status).toMatchObject({ agentVersion: '0.1.0', online: false });
+      expect(await eventTypes()).toEqual(['node.online', 'vrrp.transition', 'node.offline']);
+      const [ev] = await d.db.select().from(events).where(eq(events.type, 'vrrp.transition'));
+      expect(ev.siteId).toBe(`site_${site.metadata.name}`);
+    });
+  });
+}

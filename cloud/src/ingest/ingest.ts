@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import mqtt from 'mqtt';
+import type { Db } from '../db/client.ts';
+import { events, nodes, nodeStatus } from '../db/schema.ts';
+import { topics } from '../../../shared/wire/topics.ts';
+import { classify, mergeStatus, type RejectReason } from './decide.ts';
+
+export interface Ingest {
+  /** Resolves once the first subscription is acknowledged (tests and start-up logs). */
+  ready: Promise<void>;
+  /** Messages taken and refused (by reason) since start. */
+  stats(): { accepted: number; rejected: Record<RejectReason, number> };
+  close(): Promise<void>;
+}
+
+/**
+ * Status ingest (DESIGN.md "Flow of desired state" 4–5): subscribes to every node's status and
+ * events, keeps the latest status per node in `node_status` and the event history in `events`,
+ * and raises `node.online` / `node.offline` when presence changes (the last will included).
+ * Messages are handled one at a time, in arrival order, so a node's reports never race.
+ */
+export async function startIngest(opts: { db: Db; mqttUrl: string; username?: string; password?: string; log?: (line: string) => void }): Promise<Ingest> {
+  const { db } = opts;
+  const log = opts.log ?? (() => {});
+  const counts = { accepted: 0, rejected: { topic: 0, json: 0, schema: 0, node_mismatch: 0, unknown_node: 0 } as Record<RejectReason, number> };
+  const siteOf = new Map<string, string>();
+
+  async function siteIdOf(nodeId: string): Promise<string | null> {
+    const known = siteOf.get(nodeId);
+    if (known) return known;
+    const [row] = await db.select({ siteId: nodes.siteId }).from(nodes).where(eq(nodes.id, nodeId)).limit(1);
+    if (row) siteOf.set(nodeId, row.siteId);
+    return row?.siteId ?? null;
+  }
+
+  function reject(reason: RejectReason, detail: string): void {
+    counts.rejected[reason]++;
+    log(`ingest: refused (${reason}) ${detail}`);
+  }
+
+  async function handle(topic: string, payload: Buffer): Promise<void> {
+    const msg = classify(topic, payload);
+    if (msg.kind === 'ignore') return;
+    if (msg.kind === 'reject') return reject(msg.reason, msg.detail);
+    const siteId = await siteIdOf(msg.nodeId);
+    if (!siteId) return reject('unknown_node', `${topic}: no node ${msg.nodeId}`);
+    const now = new Date();
+    if (msg.kind === 'event') {
+      await db.insert(events).values({ siteId, nodeId: msg.nodeId, type: msg.event.type, data: msg.event.data, at: new Date(msg.event.at) });
+      counts.accepted++;
+      return;
+    }
+    await db.transaction(async (tx) => {
+      const [prev] = await tx.select().from(nodeStatus).where(eq(nodeStatus.nodeId, msg.nodeId)).for('update');
+      const next = mergeStatus(prev ? { online: prev.online, appliedRevision: prev.appliedRevision, status: prev.status as Record<string, unknown> } : undefined, msg.status);
+      const row = { online: next.online, appliedRevision: next.appliedRevision, status: next.status, updatedAt: now };
+      await tx.insert(nodeStatus).values({ nodeId: msg.nodeId, ...row }).onConflictDoUpdate({ target: nodeStatus.nodeId, set: row });
+      if (next.presence) await tx.insert(events).values({ siteId, nodeId: msg.nodeId, type: next.presence, data: {}, at: now });
+    });
+    counts.accepted++;
+  }
+
+  let chain: Promise<void> = Promise.resolve();
+  const client = mqtt.connect(opts.mqttUrl, {
+    clientId: `lvsfleet-ingest-${randomBytes(4).toString('hex')}`,
+    username: opts.username,
+    password: opts.password,
+    reconnectPeriod: 1000,
+    connectTimeout: 5_000,
+    clean: true,
+  });
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((r) => (markReady = r));
+  client.on('connect', () => {
+    client.subscribe([topics.allStatus, topics.allEvents], { qos: 1 }, (err, granted) => {
+      const refused = granted?.filter((g) => g.qos === 128) ?? [];
+      if (err || refused.length) log(`ingest: subscribe refused: ${err?.message ?? refused.map((g) => g.topic).join(', ')}`);
+      else {
+        log(`ingest: subscribed on ${opts.mqttUrl}`);
+        markReady();
+      }
+    });
+  });
+  client.on('error', (err) => log(`ingest: ${err.message}`));
+  client.on('message', (topic, payload) => {
+    chain = chain.then(() => handle(topic, payload)).catch((err: Error) => log(`ingest: ${topic}: ${err.message}`));
+  });
+
+  return {
+    ready,
+    stats: () => ({ accepted: counts.accepted, rejected: { ...counts.rejected } }),
+    async close() {
+      await client.endAsync(true).catch(() => {});
+      await chain;
+    },
+  };
+}
