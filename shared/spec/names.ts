@@ -11,3 +11,13 @@ export const Name = z
 export const InterfaceName = z
   .string()
   .regex(/^[^\s/:]{1,15}$/, { message: 'expected an interface name of 1–15 characters without spaces, "/" or ":"' });
+
+/**
+ * Site names: a Name without ".", because a nodeId is `${site}.${node}` (MQTT username and topic
+ * level) and must split back unambiguously at its first ".".
+ */
+export const SiteName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, {
+    message: 'expected a site name of letters, digits, "_" and "-" (at most 63, starting with a letter or digit; no ".")',
+  });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Ipv4 } from '../util/ip.ts';
-import { InterfaceName, Name } from './names.ts';
+import { InterfaceName, Name, SiteName } from './names.ts';
 import { Service } from './service.ts';
 import { ConnectionSync, SyncGroup, VrrpInstance, VrrpScript } from './vrrp.ts';
 
@@ -30,7 +30,7 @@ export const Site = z.strictObject({
   apiVersion: z.literal('lvsfleet/v1'),
   kind: z.literal('Site'),
   metadata: z.strictObject({
-    name: Name,
+    name: SiteName,
     labels: z.record(z.string(), z.string()).optional(),
     /** Free-form notes; the keepalived importer keeps global_defs notification settings here. */
     annotations: z.record(z.string(), z.string()).optional(),

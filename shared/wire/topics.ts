@@ -20,4 +20,12 @@ export function nodeIdOf(site: string, node: string): string {
   return `${site}.${node}`;
 }
 
+/** Splits a nodeId at its first "." (site names have none), or null when it is not one. */
+export function splitNodeId(nodeId: string): { site: string; node: string } | null {
+  if (!NODE_ID_RE.test(nodeId)) return null;
+  const dot = nodeId.indexOf('.');
+  if (dot <= 0 || dot === nodeId.length - 1) return null;
+  return { site: nodeId.slice(0, dot), node: nodeId.slice(dot + 1) };
+}
+
 export const NODE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
