@@ -9,6 +9,7 @@ const unknown = 'unknown field';
 const durationMsg = 'expected a duration with a unit, like 100ms, 1s or 2m';
 const ipMsg = 'expected an IPv4 address like 192.168.1.150';
 const nameMsg = 'expected a name of letters, digits, "_", "." and "-" (at most 63, starting with a letter or digit)';
+const siteNameMsg = 'expected a site name of letters, digits, "_" and "-" (at most 63, starting with a letter or digit; no ".")';
 const ifaceMsg = 'expected an interface name of 1–15 characters without spaces, "/" or ":"';
 
 /** Shape errors (zod): one small mutation of the valid base per row, with the exact issues. */
@@ -26,7 +27,9 @@ export const SHAPE_CASES: Row[] = [
   ['wrong apiVersion', (d) => (d.apiVersion = 'lvsfleet/v2'), [['apiVersion', 'Invalid input: expected "lvsfleet/v1"']]],
   ['wrong kind', (d) => (d.kind = 'Cluster'), [['kind', 'Invalid input: expected "Site"']]],
   ['missing metadata', (d) => delete d.metadata, [['metadata', 'Invalid input: expected object, received undefined']]],
-  ['site name with a space', (d) => (d.metadata.name = 'bj dc1'), [['metadata.name', nameMsg]]],
+  ['site name with a space', (d) => (d.metadata.name = 'bj dc1'), [['metadata.name', siteNameMsg]]],
+  ['site name with a dot (nodeId = site.node)', (d) => (d.metadata.name = 'bj.dc1'), [['metadata.name', siteNameMsg]]],
+  ['node name with a slash (MQTT topic level)', (d) => (d.spec.nodes[0].name = 'dr/1'), [['spec.nodes[0].name', nameMsg]]],
   ['no nodes', (d) => (d.spec.nodes = []), [['spec.nodes', 'Too small: expected array to have >=1 items']]],
   ['unknown role', (d) => (d.spec.nodes[2].role = 'backend'), [['spec.nodes[2].role', 'Invalid option: expected one of "director"|"realserver"']]],
   ['node address out of range', (d) => (d.spec.nodes[0].address = '10.99.0.256'), [['spec.nodes[0].address', ipMsg]]],
