@@ -1,0 +1,101 @@
+import { readFile } from 'node:fs/promises';
+import type { JWK } from 'jose';
+import { AgentConfig } from '../cloud/agent-config.ts';
+import { startMqttLink, type MqttLink } from '../cloud/mqtt-link.ts';
+import { Engine } from '../engine/engine.ts';
+import { Intake } from '../intake/intake.ts';
+import { DEFAULT_STATE_DIR, statePaths } from '../state/paths.ts';
+import { hostParts, type DataplaneKind } from './host-parts.ts';
+import { AGENT_VERSION, EXIT, type AgentIO } from './io.ts';
+import { runUntilSignal, timestamped } from './lifecycle.ts';
+
+export interface CloudRunOptions {
+  configPath: string;
+  stateDir?: string;
+  dataplane: DataplaneKind;
+  /** Test seam: shorter reconnect back-off. */
+  backoff?: { baseMs: number; maxMs: number };
+}
+
+/** Reads and validates the enrolled agent config; errors name the file and field. */
+export async function loadAgentConfig(path: string): Promise<{ ok: true; config: AgentConfig } | { ok: false; error: string }> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    return { ok: false, error: `${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found (run `lvsfleet-agent enroll` first)' : (e as Error).message}` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, error: `${path}: not valid JSON` };
+  }
+  const r = AgentConfig.safeParse(json);
+  if (!r.success) return { ok: false, error: r.error.issues.map((i) => `${path}: ${i.path.join('.')}: ${i.message}`).join('\n') };
+  return { ok: true, config: r.data };
+}
+
+/**
+ * Cloud mode: apply the cached verified document first, then connect to the broker and take
+ * new revisions through the verified intake. The broker may be gone for ever; the engine keeps
+ * running what it has.
+ */
+export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number> {
+  const loaded = await loadAgentConfig(o.configPath);
+  if (!loaded.ok) {
+    io.err(loaded.error);
+    return EXIT.invalid;
+  }
+  const cfg = loaded.config;
+  const stateDir = o.stateDir ?? cfg.stateDir ?? DEFAULT_STATE_DIR;
+  const log = timestamped(io.out);
+  let link: MqttLink | null = null;
+  const engine = new Engine({
+    nodeId: cfg.nodeId,
+    stateDir,
+    log,
+    agentVersion: AGENT_VERSION,
+    ...hostParts(o.dataplane, io.out, log),
+    emit: (e) => {
+      log(`event ${e.type} ${JSON.stringify(e.data)}`);
+      link?.publishEvent(e);
+    },
+    onStatus: (s) => link?.publishStatus(s),
+  });
+  const intake = new Intake({
+    nodeId: cfg.nodeId,
+    keys: cfg.keys as JWK[],
+    paths: statePaths(stateDir),
+    log,
+    onReject: (r) => engine.event({ type: 'config.rejected', data: r }),
+  });
+  log(`lvsfleet-agent ${AGENT_VERSION}: ${cfg.nodeId}, broker ${cfg.mqtt.url}, dataplane ${o.dataplane}, state ${stateDir}`);
+  const cached = await intake.boot();
+  if (cached) await engine.apply(cached.config, cached.revision);
+  else log('no cached configuration yet; waiting for the broker');
+  link = startMqttLink({
+    url: cfg.mqtt.url,
+    username: cfg.mqtt.username,
+    password: cfg.mqtt.password,
+    nodeId: cfg.nodeId,
+    log,
+    baseDelayMs: o.backoff?.baseMs,
+    maxDelayMs: o.backoff?.maxMs,
+    onDesired: async (payload) => {
+      const claims = await intake.receive(payload.trim());
+      if (claims) {
+        log(`received revision ${claims.revision}`);
+        await engine.apply(claims.config, claims.revision);
+      }
+    },
+  });
+  link.publishStatus(engine.status());
+  return runUntilSignal(engine, log, {
+    cleanup: async () => {
+      const s = { ...engine.status(), online: false };
+      await link?.close(s);
+    },
+  });
+}
+

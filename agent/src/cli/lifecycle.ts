@@ -1,0 +1,32 @@
+import type { Engine } from '../engine/engine.ts';
+
+/**
+ * Resolves when SIGTERM or SIGINT arrives, after the engine stopped gracefully (VRRP priority 0,
+ * VIPs released; IPVS, real-server VIPs and sysctls kept). SIGHUP calls `reload`.
+ */
+export function runUntilSignal(engine: Engine, log: (line: string) => void, opts: { reload?: () => Promise<void>; cleanup?: () => Promise<void> } = {}): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = async (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      log(`${sig}: stopping (IPVS rules, real-server VIPs and sysctls stay)`);
+      await engine.stop();
+      await opts.cleanup?.();
+      process.off('SIGTERM', onTerm).off('SIGINT', onInt).off('SIGHUP', onHup);
+      resolve(0);
+    };
+    const onTerm = () => void stop('SIGTERM');
+    const onInt = () => void stop('SIGINT');
+    const onHup = () => {
+      log('SIGHUP: reloading');
+      opts.reload?.().catch((e: Error) => log(`reload failed: ${e.message}`));
+    };
+    process.on('SIGTERM', onTerm).on('SIGINT', onInt).on('SIGHUP', onHup);
+  });
+}
+
+/** A log function with an ISO timestamp, one line each. */
+export function timestamped(write: (line: string) => void): (line: string) => void {
+  return (line) => write(`${new Date().toISOString()} ${line}`);
+}

@@ -1,0 +1,41 @@
+import { errorText } from '../errors.ts';
+import { runEnroll } from './enroll.ts';
+import { EXIT, processIO, UsageError, type AgentIO } from './io.ts';
+import { runCommand } from './run.ts';
+import { runStatus } from './status.ts';
+
+const USAGE = `usage:
+  lvsfleet-agent run [--config FILE] [--state-dir DIR] [--dataplane linux|dry-run]
+  lvsfleet-agent run --spec FILE --node NAME [--state-dir DIR] [--dataplane linux|dry-run]
+  lvsfleet-agent enroll --url URL --token TOKEN [--config FILE]
+  lvsfleet-agent status [--state-dir DIR] [-o table|json]`;
+
+const COMMANDS: Record<string, (argv: string[], io: AgentIO) => Promise<number>> = {
+  run: runCommand,
+  enroll: runEnroll,
+  status: runStatus,
+};
+
+/** Entry point of `lvsfleet-agent`; resolves to the exit code. */
+export async function main(argv: string[], io: AgentIO = processIO): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    io.out(USAGE);
+    return cmd ? EXIT.ok : EXIT.invalid;
+  }
+  const f = COMMANDS[cmd];
+  if (!f) {
+    io.err(`unknown command "${cmd}"\n${USAGE}`);
+    return EXIT.invalid;
+  }
+  try {
+    return await f(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`${e.message}\n${USAGE}`);
+      return EXIT.invalid;
+    }
+    io.err(`error: ${errorText(e)}`);
+    return EXIT.failure;
+  }
+}

@@ -1,0 +1,55 @@
+import { readFile } from 'node:fs/promises';
+import { compileNode } from '../../../shared/compiler/compile.ts';
+import type { NodeConfig } from '../../../shared/config/node-config.ts';
+import { parseSite } from '../../../shared/spec/parse.ts';
+import { canonicalJson } from '../../../shared/util/canonical-json.ts';
+import { nodeIdOf } from '../../../shared/wire/topics.ts';
+import { Engine } from '../engine/engine.ts';
+import { AGENT_VERSION, EXIT, type AgentIO } from './io.ts';
+import { hostParts, type DataplaneKind } from './host-parts.ts';
+import { runUntilSignal, timestamped } from './lifecycle.ts';
+
+export interface StandaloneOptions {
+  spec: string;
+  node: string;
+  stateDir: string;
+  dataplane: DataplaneKind;
+}
+
+/** Reads and compiles one node's config from a site spec; issues are `path: message` lines. */
+export async function compileFromSpec(file: string, node: string): Promise<{ ok: true; config: NodeConfig } | { ok: false; errors: string[] }> {
+  const text = await readFile(file, 'utf8');
+  const r = parseSite(text);
+  if (!r.ok) return { ok: false, errors: r.issues.map((i) => `${file}:${i.line ?? 0}: ${i.path ? `${i.path}: ` : ''}${i.message}`) };
+  if (!r.site.spec.nodes.some((n) => n.name === node)) return { ok: false, errors: [`--node: no node named "${node}" in ${file} (have ${r.site.spec.nodes.map((n) => n.name).join(', ')})`] };
+  return { ok: true, config: compileNode(r.site, node) };
+}
+
+/**
+ * Standalone mode (DESIGN.md): no cloud, the node's config compiled locally from the spec, the
+ * same engine. SIGHUP re-reads the spec; a changed config is applied as the next local revision.
+ */
+export async function runStandalone(o: StandaloneOptions, io: AgentIO): Promise<number> {
+  const first = await compileFromSpec(o.spec, o.node);
+  if (!first.ok) {
+    for (const e of first.errors) io.err(e);
+    return EXIT.invalid;
+  }
+  const log = timestamped(io.out);
+  const nodeId = nodeIdOf(first.config.site, o.node);
+  const parts = hostParts(o.dataplane, io.out, log);
+  const engine = new Engine({ nodeId, stateDir: o.stateDir, log, agentVersion: AGENT_VERSION, ...parts, emit: (e) => log(`event ${e.type} ${JSON.stringify(e.data)}`) });
+  let revision = 1;
+  let current = canonicalJson(first.config);
+  log(`lvsfleet-agent ${AGENT_VERSION} standalone: ${nodeId} (${first.config.node.role}) from ${o.spec}, dataplane ${o.dataplane}, state ${o.stateDir}`);
+  await engine.apply(first.config, revision);
+  return runUntilSignal(engine, log, {
+    reload: async () => {
+      const next = await compileFromSpec(o.spec, o.node);
+      if (!next.ok) return void next.errors.forEach((e) => log(`reload rejected: ${e}`));
+      if (canonicalJson(next.config) === current) return void log('reload: config unchanged');
+      current = canonicalJson(next.config);
+      await engine.apply(next.config, ++revision);
+    },
+  });
+}

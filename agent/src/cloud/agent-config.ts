@@ -1,0 +1,16 @@
+import { z } from 'zod';
+import { NODE_ID_RE } from '../../../shared/wire/topics.ts';
+
+/** /etc/lvsfleet/agent.json, written by `lvsfleet-agent enroll` (mode 0600: it holds broker credentials). */
+export const AgentConfig = z.strictObject({
+  url: z.string().url(),
+  nodeId: z.string().regex(NODE_ID_RE),
+  site: z.string().min(1),
+  node: z.string().min(1),
+  mqtt: z.strictObject({ url: z.string().min(1), username: z.string().min(1), password: z.string().min(1) }),
+  /** The cloud's public signing keys, pinned at enrollment. */
+  keys: z.array(z.object({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string(), kid: z.string() }).passthrough()).min(1),
+  stateDir: z.string().min(1).optional(),
+  enrolledAt: z.string().datetime(),
+});
+export type AgentConfig = z.infer<typeof AgentConfig>;

@@ -1,0 +1,107 @@
+import { connect, type MqttClient } from 'mqtt';
+import type { NodeEvent } from '../../../shared/wire/events.ts';
+import { lastWill, type NodeStatus } from '../../../shared/wire/status.ts';
+import { topics } from '../../../shared/wire/topics.ts';
+import { backoffDelay } from './backoff.ts';
+
+export interface MqttLinkOptions {
+  url: string;
+  username: string;
+  password: string;
+  nodeId: string;
+  /** A payload arrived on our `desired` topic (retained on connect, or a new revision). */
+  onDesired: (payload: string) => Promise<void>;
+  log: (line: string) => void;
+  /** Back-off bounds; tests shorten them. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+export interface MqttLink {
+  publishStatus(s: NodeStatus): void;
+  publishEvent(e: NodeEvent): void;
+  connected(): boolean;
+  /** Publishes `final` retained (online:false) when connected, then disconnects cleanly. */
+  close(final?: NodeStatus): Promise<void>;
+}
+
+const MAX_QUEUED_EVENTS = 1000;
+
+/**
+ * The agent's broker link (DESIGN.md step 4): subscribes its own `desired`, publishes status
+ * retained with a last will `{nodeId, online:false}`, events at QoS 1 (queued, bounded, while
+ * the broker is away). It reconnects forever with exponential back-off and full jitter; the
+ * engine never waits for it.
+ */
+export function startMqttLink(o: MqttLinkOptions): MqttLink {
+  let attempt = 0;
+  let closed = false;
+  let retry: NodeJS.Timeout | null = null;
+  let lastStatus: NodeStatus | null = null;
+  const events: NodeEvent[] = [];
+  let desiredChain: Promise<void> = Promise.resolve();
+
+  const client: MqttClient = connect(o.url, {
+    username: o.username,
+    password: o.password,
+    clientId: o.nodeId,
+    protocolVersion: 4,
+    clean: true,
+    reconnectPeriod: 0, // reconnects are ours: back-off with jitter
+    connectTimeout: 10_000,
+    keepalive: 30,
+    will: { topic: topics.status(o.nodeId), payload: Buffer.from(JSON.stringify(lastWill(o.nodeId))), qos: 1, retain: true },
+  });
+
+  const flush = () => {
+    if (!client.connected) return;
+    if (lastStatus) client.publish(topics.status(o.nodeId), JSON.stringify(lastStatus), { qos: 1, retain: true });
+    while (events.length && client.connected) client.publish(topics.events(o.nodeId), JSON.stringify(events.shift()), { qos: 1 });
+  };
+
+  client.on('connect', () => {
+    attempt = 0;
+    o.log(`mqtt connected to ${o.url} as ${o.username}`);
+    client.subscribe(topics.desired(o.nodeId), { qos: 1 }, (err) => {
+      if (err) o.log(`mqtt subscribe failed: ${err.message}`);
+    });
+    flush();
+  });
+  client.on('message', (topic, payload) => {
+    if (topic !== topics.desired(o.nodeId)) return;
+    const text = payload.toString('utf8');
+    desiredChain = desiredChain.then(() => o.onDesired(text)).catch((e: Error) => o.log(`desired handling failed: ${e.message}`));
+  });
+  client.on('error', (e) => o.log(`mqtt error: ${e.message}`));
+  client.on('close', () => {
+    if (closed || retry) return;
+    const delay = backoffDelay(attempt++, Math.random(), o.baseDelayMs, o.maxDelayMs);
+    o.log(`mqtt disconnected; reconnecting in ${delay} ms`);
+    retry = setTimeout(() => {
+      retry = null;
+      if (!closed) client.reconnect();
+    }, delay);
+  });
+
+  return {
+    publishStatus(s) {
+      lastStatus = s;
+      flush();
+    },
+    publishEvent(e) {
+      events.push(e);
+      if (events.length > MAX_QUEUED_EVENTS) events.splice(0, events.length - MAX_QUEUED_EVENTS);
+      flush();
+    },
+    connected: () => client.connected,
+    async close(final) {
+      closed = true;
+      if (retry) clearTimeout(retry);
+      if (final && client.connected) {
+        await new Promise<void>((resolve) => client.publish(topics.status(o.nodeId), JSON.stringify(final), { qos: 1, retain: true }, () => resolve()));
+      }
+      await desiredChain;
+      await client.endAsync();
+    },
+  };
+}

@@ -1,0 +1,71 @@
+/** IPVS as ipvsadm sees it: virtual services with their destinations (real servers). */
+export type IpvsProtocol = 'tcp' | 'udp' | 'sctp';
+export type IpvsForwarding = 'dr' | 'nat' | 'tun';
+
+/** A virtual service without its destinations: `-A`/`-E` arguments. */
+export interface IpvsService {
+  protocol: IpvsProtocol;
+  /** null for an fwmark service (`-f`). */
+  address: string | null;
+  port: number;
+  fwmark: number;
+  scheduler: string;
+  /** `-b` flags, sorted: sh-fallback, sh-port, mh-fallback, mh-port. */
+  flags: string[];
+  persistence: { timeoutS: number; netmask: string } | null;
+  onePacket: boolean;
+}
+
+/** A destination: `-a`/`-e` arguments. */
+export interface IpvsDest {
+  address: string;
+  port: number;
+  forwarding: IpvsForwarding;
+  weight: number;
+  /** `-x` / `-y` connection thresholds; 0 = none. */
+  upperThreshold: number;
+  lowerThreshold: number;
+}
+
+export interface IpvsServiceState extends IpvsService {
+  dests: IpvsDest[];
+}
+
+export type IpvsTable = IpvsServiceState[];
+
+/** One ipvsadm-restore line. */
+export type IpvsOp =
+  | { op: 'add-service'; service: IpvsService }
+  | { op: 'edit-service'; service: IpvsService }
+  | { op: 'delete-service'; service: IpvsService }
+  | { op: 'add-dest'; service: IpvsService; dest: IpvsDest }
+  | { op: 'edit-dest'; service: IpvsService; dest: IpvsDest }
+  | { op: 'delete-dest'; service: IpvsService; dest: IpvsDest };
+
+/** Identity of a service in the kernel: fwmark, or protocol + VIP + port. */
+export function serviceKey(s: Pick<IpvsService, 'protocol' | 'address' | 'port' | 'fwmark'>): string {
+  return s.fwmark > 0 ? `fwmark:${s.fwmark}` : `${s.protocol}:${s.address}:${s.port}`;
+}
+
+/** Identity of a destination inside its service. */
+export function destKey(d: Pick<IpvsDest, 'address' | 'port'>): string {
+  return `${d.address}:${d.port}`;
+}
+
+/** True when `-E` would change nothing. */
+export function sameServiceAttrs(a: IpvsService, b: IpvsService): boolean {
+  return (
+    a.scheduler === b.scheduler &&
+    a.flags.join(',') === b.flags.join(',') &&
+    a.onePacket === b.onePacket &&
+    (a.persistence?.timeoutS ?? null) === (b.persistence?.timeoutS ?? null) &&
+    (a.persistence?.netmask ?? null) === (b.persistence?.netmask ?? null)
+  );
+}
+
+/** True when `-e` would change nothing. */
+export function sameDestAttrs(a: IpvsDest, b: IpvsDest): boolean {
+  return a.forwarding === b.forwarding && a.weight === b.weight && a.upperThreshold === b.upperThreshold && a.lowerThreshold === b.lowerThreshold;
+}
+
+export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'mh', 'fo', 'ovf', 'twos'];

@@ -1,0 +1,107 @@
+import { AgentError } from '../errors.ts';
+import { exec as realExec, execOk, type Exec } from './exec.ts';
+import { parseSave, renderBatch } from './ipvsadm-codec.ts';
+import type { IpvsOp } from './ipvs-types.ts';
+import { parseProcIpvs } from './proc-ip-vs.ts';
+import type { Dataplane, HostAddress, HostLink, HostRoute, IpvsSnapshot } from './types.ts';
+
+export interface LinuxDataplaneOptions {
+  /** Drive a host inside a network namespace (`ip netns exec NAME …`). */
+  netns?: string;
+  timeoutMs?: number;
+  exec?: Exec;
+}
+
+const NO_IPVS = /Protocol not available|Can't initialize ipvs|Module ip_vs not found/i;
+
+interface IpAddrJson {
+  ifname: string;
+  flags?: string[];
+  addr_info?: { family: string; local: string; prefixlen: number; label?: string }[];
+}
+
+/**
+ * The Linux dataplane: `ip -j` for addresses/links/routes, `sysctl` for sysctls, `ipvsadm -Sn`
+ * plus /proc/net/ip_vs to read IPVS and one `ipvsadm-restore` batch to change it.
+ */
+export function createLinuxDataplane(opts: LinuxDataplaneOptions = {}): Dataplane {
+  const run = opts.exec ?? realExec;
+  const o = { netns: opts.netns, timeoutMs: opts.timeoutMs ?? 10_000 };
+  const ip = async (...args: string[]): Promise<string> => execOk(run, 'ip', args, o);
+  const ipJson = async <T>(...args: string[]): Promise<T> => JSON.parse((await ip('-j', ...args)) || '[]') as T;
+
+  return {
+    kind: 'linux',
+    async listAddresses(): Promise<HostAddress[]> {
+      const links = await ipJson<IpAddrJson[]>('-4', 'addr', 'show');
+      return links.flatMap((l) =>
+        (l.addr_info ?? [])
+          .filter((a) => a.family === 'inet')
+          .map((a) => ({ ifname: l.ifname, address: a.local, prefix: a.prefixlen, label: a.label && a.label !== l.ifname ? a.label : null })),
+      );
+    },
+    async addAddress(a): Promise<void> {
+      await ip('addr', 'add', `${a.address}/${a.prefix}`, 'dev', a.ifname, ...(a.label ? ['label', a.label] : []));
+    },
+    async deleteAddress(a): Promise<void> {
+      await ip('addr', 'del', `${a.address}/${a.prefix}`, 'dev', a.ifname);
+    },
+    async listLinks(): Promise<HostLink[]> {
+      const links = await ipJson<IpAddrJson[]>('link', 'show');
+      return links.map((l) => ({ ifname: l.ifname, up: (l.flags ?? []).includes('UP') }));
+    },
+    async ensureTunl0(): Promise<void> {
+      const links = await ipJson<IpAddrJson[]>('link', 'show');
+      if (!links.some((l) => l.ifname === 'tunl0')) {
+        // Loading ipip creates tunl0 in every namespace; `ip link add … type ipip` loads it on demand.
+        const r = await run('ip', ['link', 'add', 'name', 'tunl0', 'type', 'ipip'], o);
+        if (r.code !== 0 && !/File exists/.test(r.stderr)) throw new AgentError('EXEC_FAILED', `ip link add tunl0 type ipip: ${r.stderr.trim()}`);
+      }
+      await ip('link', 'set', 'tunl0', 'up');
+    },
+    async defaultRoutes(): Promise<HostRoute[]> {
+      const routes = await ipJson<{ gateway?: string; dev: string }[]>('-4', 'route', 'show', 'default');
+      return routes.map((r) => ({ gateway: r.gateway ?? null, dev: r.dev }));
+    },
+    async readSysctl(key): Promise<string | null> {
+      const r = await run('sysctl', ['-n', key], o);
+      return r.code === 0 ? r.stdout.trim() : null;
+    },
+    async writeSysctl(key, value): Promise<void> {
+      await execOk(run, 'sysctl', ['-q', '-w', `${key}=${value}`], o);
+    },
+    async ipvsRead(): Promise<IpvsSnapshot> {
+      let r;
+      try {
+        r = await run('ipvsadm', ['-Sn'], o);
+      } catch (e) {
+        if (e instanceof AgentError && e.code === 'EXEC_NOT_FOUND') throw new AgentError('IPVS_UNAVAILABLE', 'ipvsadm is not installed');
+        throw e;
+      }
+      if (r.code !== 0) {
+        const msg = (r.stderr || r.stdout).trim();
+        throw new AgentError(NO_IPVS.test(msg) ? 'IPVS_UNAVAILABLE' : 'EXEC_FAILED', `ipvsadm -Sn: ${msg}`);
+      }
+      const proc = await run('cat', ['/proc/net/ip_vs'], o);
+      return { table: parseSave(r.stdout), activeConns: proc.code === 0 ? parseProcIpvs(proc.stdout) : new Map() };
+    },
+    async ipvsApply(ops: IpvsOp[]): Promise<void> {
+      if (!ops.length) return;
+      const input = renderBatch(ops);
+      let r;
+      try {
+        r = await run('ipvsadm-restore', [], { ...o, input });
+      } catch (e) {
+        if (!(e instanceof AgentError && e.code === 'EXEC_NOT_FOUND')) throw e;
+        r = await run('ipvsadm', ['-R'], { ...o, input }).catch((e2: unknown) => {
+          if (e2 instanceof AgentError && e2.code === 'EXEC_NOT_FOUND') throw new AgentError('IPVS_UNAVAILABLE', 'ipvsadm is not installed');
+          throw e2;
+        });
+      }
+      if (r.code !== 0) {
+        const msg = (r.stderr || r.stdout).trim();
+        throw new AgentError(NO_IPVS.test(msg) ? 'IPVS_UNAVAILABLE' : 'IPVS_REJECTED', `ipvsadm-restore: ${msg}`);
+      }
+    },
+  };
+}

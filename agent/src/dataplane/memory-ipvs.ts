@@ -1,0 +1,97 @@
+import { AgentError } from '../errors.ts';
+import { parseLine, renderSave } from './ipvsadm-codec.ts';
+import type { IpvsDest, IpvsOp, IpvsServiceState, IpvsTable } from './ipvs-types.ts';
+import { IPVS_SCHEDULERS, destKey, serviceKey } from './ipvs-types.ts';
+
+const clone = <T>(v: T): T => structuredClone(v);
+
+/**
+ * An in-memory model of the kernel's IPVS table that rejects what the kernel and ipvsadm reject,
+ * with ipvsadm's own messages (ipvsadm.c ipvs_strerror). Batches behave like `ipvsadm-restore`:
+ * lines apply in order and the first failing line stops the batch, earlier lines stay applied.
+ */
+export class MemoryIpvs {
+  private table: IpvsTable = [];
+  /** Active connections per `${serviceKey}|${destKey}`, set by tests to exercise draining. */
+  readonly activeConns = new Map<string, number>();
+  /** Every batch received, for tests that count processes/ops. */
+  readonly batches: string[] = [];
+
+  save(): string {
+    return renderSave(this.table);
+  }
+
+  snapshot(): IpvsTable {
+    return clone(this.table);
+  }
+
+  /** Applies an ipvsadm-restore batch; throws IPVS_REJECTED naming the line that failed. */
+  restore(text: string): void {
+    this.batches.push(text);
+    const lines = text.split('\n').filter((l) => l.trim());
+    lines.forEach((line, i) => {
+      try {
+        this.applyOp(parseLine(line));
+      } catch (e) {
+        throw new AgentError('IPVS_REJECTED', `ipvsadm-restore line ${i + 1} "${line}": ${(e as Error).message}`);
+      }
+    });
+  }
+
+  private find(key: string): IpvsServiceState | undefined {
+    return this.table.find((s) => serviceKey(s) === key);
+  }
+
+  private validateService(s: IpvsServiceState | IpvsOp['service']): void {
+    if (!IPVS_SCHEDULERS.includes(s.scheduler)) throw new Error('Scheduler or persistence engine not found');
+    if (s.fwmark === 0 && (s.address === null || s.port === 0) && !s.persistence) throw new Error('Zero port specified for non-persistent service');
+    if (s.persistence && s.persistence.timeoutS < 1) throw new Error('illegal timeout for persistent service');
+  }
+
+  private validateDest(s: IpvsServiceState, d: IpvsDest): void {
+    if (!Number.isInteger(d.weight) || d.weight < 0 || d.weight > 65535) throw new Error('illegal weight specified');
+    if (d.forwarding !== 'nat' && d.port !== s.port) throw new Error('port mapping is only possible with masquerading (NAT)');
+    if (d.upperThreshold && d.lowerThreshold > d.upperThreshold) throw new Error('lower threshold above upper threshold');
+  }
+
+  private applyOp(op: IpvsOp): void {
+    const key = serviceKey(op.service);
+    const svc = this.find(key);
+    switch (op.op) {
+      case 'add-service':
+        if (svc) throw new Error('Service already exists');
+        this.validateService(op.service);
+        this.table.push({ ...clone(op.service), dests: [] });
+        return;
+      case 'edit-service':
+        if (!svc) throw new Error('No such service');
+        this.validateService(op.service);
+        Object.assign(svc, clone(op.service), { dests: svc.dests });
+        return;
+      case 'delete-service':
+        if (!svc) throw new Error('No such service');
+        this.table = this.table.filter((s) => s !== svc);
+        return;
+    }
+    if (!svc) throw new Error(op.op === 'add-dest' ? 'Service not defined' : 'No such service');
+    const dk = destKey(op.dest);
+    const idx = svc.dests.findIndex((d) => destKey(d) === dk);
+    switch (op.op) {
+      case 'add-dest':
+        if (idx >= 0) throw new Error('Destination already exists');
+        this.validateDest(svc, op.dest);
+        svc.dests.push(clone(op.dest));
+        return;
+      case 'edit-dest':
+        if (idx < 0) throw new Error('No such destination');
+        this.validateDest(svc, op.dest);
+        svc.dests[idx] = clone(op.dest);
+        return;
+      case 'delete-dest':
+        if (idx < 0) throw new Error('No such destination');
+        svc.dests.splice(idx, 1);
+        this.activeConns.delete(`${key}|${dk}`);
+        return;
+    }
+  }
+}

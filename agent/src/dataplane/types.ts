@@ -1,0 +1,49 @@
+import type { IpvsOp, IpvsTable } from './ipvs-types.ts';
+
+/** An IPv4 address on an interface, as `ip -j addr` reports it. */
+export interface HostAddress {
+  ifname: string;
+  address: string;
+  prefix: number;
+  /** `lo:lvs`-style label, or null. */
+  label: string | null;
+}
+
+export interface HostLink {
+  ifname: string;
+  up: boolean;
+}
+
+export interface HostRoute {
+  gateway: string | null;
+  dev: string;
+}
+
+/** What `ipvsadm -Sn` and /proc/net/ip_vs say, read in one go. */
+export interface IpvsSnapshot {
+  table: IpvsTable;
+  /** Active connections per `${serviceKey}|${destKey}` (for draining). */
+  activeConns: Map<string, number>;
+}
+
+/**
+ * Everything the agent does to a host, in one small interface (DESIGN.md style rule 4). The
+ * Linux implementation shells out; the dry-run one prints; the memory one is the tests' kernel.
+ */
+export interface Dataplane {
+  readonly kind: 'linux' | 'dry-run' | 'memory';
+  listAddresses(): Promise<HostAddress[]>;
+  addAddress(a: HostAddress): Promise<void>;
+  deleteAddress(a: HostAddress): Promise<void>;
+  listLinks(): Promise<HostLink[]>;
+  /** Brings `tunl0` up, creating it (ipip) when the module has not made it yet. */
+  ensureTunl0(): Promise<void>;
+  defaultRoutes(): Promise<HostRoute[]>;
+  /** null when the key does not exist (e.g. conf.<ifname> of a missing interface). */
+  readSysctl(key: string): Promise<string | null>;
+  writeSysctl(key: string, value: string): Promise<void>;
+  /** Throws AgentError IPVS_UNAVAILABLE on a host without ip_vs. */
+  ipvsRead(): Promise<IpvsSnapshot>;
+  /** One ipvsadm-restore batch, in order; never a flush. */
+  ipvsApply(ops: IpvsOp[]): Promise<void>;
+}

@@ -1,0 +1,248 @@
+import { performance } from 'node:perf_hooks';
+import type { NodeConfig } from '../../../shared/config/node-config.ts';
+import type { NodeEvent } from '../../../shared/wire/events.ts';
+import type { NodeStatus } from '../../../shared/wire/status.ts';
+import type { Dataplane } from '../dataplane/types.ts';
+import { errorText } from '../errors.ts';
+import { IpvsReconciler } from '../ipvs/reconciler.ts';
+import { RealServerRole, type RoleResult } from '../realserver/role.ts';
+import { convergeSysctls } from '../realserver/sysctl-keeper.ts';
+import { readJson, writeFileAtomic } from '../state/atomic-file.ts';
+import { statePaths } from '../state/paths.ts';
+import { makeEvent, type EventBody } from './events.ts';
+import type { HealthCheckerPart, StartHealthChecker, StartVrrpPart, VrrpPart } from './parts.ts';
+import { buildStatus } from './status.ts';
+
+export interface EngineOptions {
+  nodeId: string;
+  dataplane: Dataplane;
+  stateDir: string;
+  log: (line: string) => void;
+  /** Every event, enveloped (cloud mode publishes them on `.../events`). */
+  emit?: (e: NodeEvent) => void;
+  /** Called whenever the status changes (cloud mode publishes it retained). */
+  onStatus?: (s: NodeStatus) => void;
+  startHealthChecker?: StartHealthChecker;
+  startVrrp?: StartVrrpPart;
+  /** Re-verification period (IPVS drift, drains, real-server drift). */
+  verifyIntervalMs?: number;
+  drainTimeoutMs?: number;
+  agentVersion?: string;
+  now?: () => number;
+}
+
+export interface ApplyOutcome {
+  ok: boolean;
+  errors: string[];
+}
+
+/**
+ * The agent's engine, the same for cloud and standalone mode: takes a verified NodeConfig and
+ * keeps the host converged to it — director sysctls, IPVS (with health, quorum, sorry server,
+ * draining), VRRP, and the real-server role — re-verifying periodically. Each part fails on
+ * its own: a host without ip_vs reports IPVS failed and keeps VRRP and checks running.
+ */
+export class Engine {
+  private config: NodeConfig | null = null;
+  private revision: number | null = null;
+  private appliedRevision: number | null = null;
+  private pendingRevision: number | null = null;
+  private readonly paths;
+  private readonly ipvs: IpvsReconciler;
+  private readonly role: RealServerRole;
+  private checker: HealthCheckerPart | null = null;
+  private vrrp: VrrpPart | null = null;
+  private roleResult: RoleResult | null = null;
+  private sysctlError: string | null = null;
+  private errors: string[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private chain: Promise<unknown> = Promise.resolve();
+  private kickQueued = false;
+  private stopped = false;
+  private lastStatusJson = '';
+
+  constructor(private readonly o: EngineOptions) {
+    this.paths = statePaths(o.stateDir);
+    const now = o.now ?? (() => performance.now());
+    this.ipvs = new IpvsReconciler({
+      dataplane: o.dataplane,
+      ownedPath: this.paths.ipvsOwned,
+      now,
+      log: o.log,
+      emit: (e) => this.event(e),
+      drainTimeoutMs: o.drainTimeoutMs,
+    });
+    this.role = new RealServerRole(o.dataplane, this.paths.realServer, o.log);
+  }
+
+  /** Raises an event (enveloped with nodeId and time). */
+  event(body: EventBody): void {
+    this.o.emit?.(makeEvent(this.o.nodeId, body));
+  }
+
+  /** Serialises host work: applies, health-driven reconciles and periodic checks never overlap. */
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(f, f);
+    this.chain = p.catch(() => {});
+    return p;
+  }
+
+  /** Takes a verified config and converges the host to it. */
+  apply(config: NodeConfig, revision: number | null): Promise<ApplyOutcome> {
+    return this.serial(async () => {
+      this.config = config;
+      this.revision = revision;
+      this.pendingRevision = revision;
+      const errors: string[] = [];
+      if (config.node.role === 'director') await this.applyDirectorParts(config, errors);
+      const outcome = await this.converge(errors);
+      if (!this.timer && !this.stopped) {
+        // Not unref'd: this timer is what keeps a running agent alive between events.
+        this.timer = setInterval(() => void this.verify(), this.o.verifyIntervalMs ?? 5_000);
+      }
+      return outcome;
+    });
+  }
+
+  private async applyDirectorParts(config: NodeConfig, errors: string[]): Promise<void> {
+    this.ipvs.setConfig(config.services, config.allowMassDelete);
+    if (this.o.startHealthChecker) {
+      try {
+        if (this.checker) this.checker.update(config.services);
+        else {
+          this.checker = this.o.startHealthChecker({
+            services: config.services,
+            onTransition: (t) => {
+              this.o.log(`check ${t.service} ${t.address}:${t.port} ${t.up ? 'DOWN→UP' : 'UP→DOWN'} (${t.check}: ${t.detail})`);
+              this.event({ type: t.up ? 'realserver.up' : 'realserver.down', data: { service: t.service, address: t.address, port: t.port, check: t.check, detail: t.detail } });
+              this.kick();
+            },
+            log: this.o.log,
+          });
+        }
+        const checker = this.checker;
+        this.ipvs.setHealth((k) => checker.state().get(k) ?? { up: true, weight: null });
+      } catch (e) {
+        errors.push(`checks: ${errorText(e)}`);
+      }
+    }
+    if (this.o.startVrrp) {
+      try {
+        if (this.vrrp) await this.vrrp.update(config.vrrp);
+        else this.vrrp = await this.o.startVrrp({ nodeId: this.o.nodeId, node: config.node, config: config.vrrp, emit: (e) => this.o.emit?.(e), log: this.o.log });
+      } catch (e) {
+        errors.push(`vrrp: ${errorText(e)}`);
+      }
+    }
+  }
+
+  /** Sysctls, IPVS and the real-server role; updates revision bookkeeping and status. */
+  private async converge(extraErrors: string[] = []): Promise<ApplyOutcome> {
+    const config = this.config;
+    if (!config) return { ok: true, errors: [] };
+    const errors = [...extraErrors];
+    if (config.node.role === 'director') {
+      try {
+        const saved = await readJson<Record<string, string>>(this.paths.directorSysctls, {});
+        const r = await convergeSysctls(this.o.dataplane, config.sysctls, saved);
+        if (r.changed.length || r.restored.length) await writeFileAtomic(this.paths.directorSysctls, JSON.stringify(r.saved, null, 2));
+        this.sysctlError = null;
+      } catch (e) {
+        this.sysctlError = errorText(e);
+        errors.push(`sysctls: ${this.sysctlError}`);
+      }
+      const r = await this.ipvs.reconcile();
+      if (!r.ok && (config.services.length || r.code !== 'IPVS_UNAVAILABLE')) errors.push(`ipvs: ${r.error}`);
+    }
+    const vips = config.realServer.vips;
+    if (vips.length || config.node.role === 'realserver') {
+      const r = await this.role.converge(vips, config.realServer.sysctls ?? {});
+      if (this.roleResult && r.warnings.join() !== this.roleResult.warnings.join()) for (const w of r.warnings) this.o.log(`realserver warning: ${w}`);
+      if (!this.roleResult) for (const w of r.warnings) this.o.log(`realserver warning: ${w}`);
+      this.roleResult = r;
+      for (const d of r.drift) {
+        this.o.log(`realserver drift: ${d} (repaired: ${r.ok})`);
+        this.event({ type: 'realserver.drift', data: { what: d, repaired: r.ok } });
+      }
+      if (!r.ok) errors.push(`realserver: ${r.error}`);
+    }
+    this.settle(errors);
+    return { ok: errors.length === 0, errors };
+  }
+
+  /** apply.succeeded once per revision when every part converged; apply.failed when one did not. */
+  private settle(errors: string[]): void {
+    const rev = this.revision;
+    const prevErrors = this.errors.join('\n');
+    this.errors = errors;
+    if (errors.length === 0 && this.pendingRevision !== null) {
+      this.appliedRevision = this.pendingRevision;
+      this.pendingRevision = null;
+      this.o.log(`apply revision ${rev} succeeded`);
+      if (rev !== null) this.event({ type: 'apply.succeeded', data: { revision: rev } });
+    } else if (errors.length && errors.join('\n') !== prevErrors) {
+      this.o.log(`apply revision ${rev} failed: ${errors.join('; ')}`);
+      if (rev !== null) this.event({ type: 'apply.failed', data: { revision: rev, error: errors.join('; ') } });
+    } else if (errors.length === 0 && this.appliedRevision === null && this.revision === null) {
+      this.appliedRevision = null;
+    }
+    void this.publishStatus();
+  }
+
+  /** Re-plans IPVS at once (a health transition); coalesces bursts into one pass. */
+  kick(): void {
+    if (this.kickQueued || this.stopped) return;
+    this.kickQueued = true;
+    void this.serial(async () => {
+      this.kickQueued = false;
+      if (this.config?.node.role !== 'director') return;
+      const r = await this.ipvs.reconcile();
+      this.settle(r.ok || !this.config.services.length ? this.errors.filter((e) => !e.startsWith('ipvs:')) : [...this.errors.filter((e) => !e.startsWith('ipvs:')), `ipvs: ${r.error}`]);
+    });
+  }
+
+  /** Periodic re-verification: drift in IPVS or on the real server is repaired and reported. */
+  verify(): Promise<ApplyOutcome> {
+    return this.serial(() => this.converge(this.errors.filter((e) => e.startsWith('checks:') || e.startsWith('vrrp:'))));
+  }
+
+  status(): NodeStatus {
+    return buildStatus({
+      nodeId: this.o.nodeId,
+      config: this.config,
+      appliedRevision: this.appliedRevision,
+      pendingRevision: this.pendingRevision,
+      agentVersion: this.o.agentVersion,
+      vrrp: this.vrrp?.status() ?? null,
+      health: this.checker?.state() ?? null,
+      quorumUp: (n) => this.ipvs.quorumUp(n),
+      ipvs: this.ipvs.last,
+      role: this.roleResult,
+      errors: this.errors,
+    });
+  }
+
+  /** Writes the status file and tells onStatus when anything but the timestamp changed. */
+  async publishStatus(): Promise<void> {
+    const s = this.status();
+    const { at: _at, ...rest } = s;
+    const json = JSON.stringify(rest);
+    if (json === this.lastStatusJson) return;
+    this.lastStatusJson = json;
+    this.o.onStatus?.(s);
+    await writeFileAtomic(this.paths.status, JSON.stringify(s, null, 2)).catch((e) => this.o.log(`status file: ${errorText(e)}`));
+  }
+
+  /**
+   * Graceful stop: VRRP sends priority 0 and drops its VIPs; IPVS rules, real-server VIPs and
+   * sysctls stay as they are, so a restart is hitless (DESIGN.md "Stopping or restarting").
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.chain;
+    await Promise.allSettled([this.vrrp?.stop(), this.checker?.stop()]);
+    this.vrrp = null;
+    this.checker = null;
+  }
+}

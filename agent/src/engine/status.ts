@@ -1,0 +1,50 @@
+import type { NodeConfig } from '../../../shared/config/node-config.ts';
+import type { NodeStatus } from '../../../shared/wire/status.ts';
+import { healthKey } from '../ipvs/desired.ts';
+import type { IpvsResult } from '../ipvs/reconciler.ts';
+import type { RoleResult } from '../realserver/role.ts';
+
+export interface StatusInput {
+  nodeId: string;
+  config: NodeConfig | null;
+  appliedRevision: number | null;
+  pendingRevision: number | null;
+  agentVersion?: string;
+  vrrp: NonNullable<NodeStatus['vrrp']> | null;
+  health: Map<string, { up: boolean; weight: number | null; detail: string }> | null;
+  quorumUp: (service: string) => boolean;
+  ipvs: IpvsResult | null;
+  role: RoleResult | null;
+  errors: string[];
+}
+
+/** The retained status (shared/wire/status.ts) from the engine's parts. Pure. */
+export function buildStatus(i: StatusInput, at = new Date()): NodeStatus {
+  const c = i.config;
+  const s: NodeStatus = {
+    nodeId: i.nodeId,
+    online: true,
+    at: at.toISOString(),
+    appliedRevision: i.appliedRevision,
+    pendingRevision: i.pendingRevision,
+    errors: i.errors,
+  };
+  if (i.agentVersion) s.agentVersion = i.agentVersion;
+  if (!c) return s;
+  s.site = c.site;
+  s.node = c.node.name;
+  if (c.node.role === 'director') {
+    s.vrrp = i.vrrp ?? [];
+    s.services = c.services.map((svc) => ({
+      name: svc.name,
+      quorum: i.quorumUp(svc.name),
+      realServers: svc.realServers.map((rs) => {
+        const h = i.health?.get(healthKey(svc.name, rs.address, rs.port)) ?? { up: true, weight: null, detail: rs.healthCheck ? 'not checked yet' : 'no health check' };
+        return { address: rs.address, port: rs.port, healthy: h.up, weight: h.up ? (h.weight ?? rs.weight) : 0, detail: h.detail };
+      }),
+    }));
+    s.ipvs = i.ipvs ? (i.ipvs.ok ? { ok: true } : { ok: false, error: i.ipvs.error }) : { ok: c.services.length === 0 };
+  }
+  if (i.role) s.realServer = { ok: i.role.ok, drift: i.role.drift, warnings: i.role.warnings };
+  return s;
+}

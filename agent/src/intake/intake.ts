@@ -1,0 +1,102 @@
+import type { JWK } from 'jose';
+import type { DesiredClaims } from '../../../shared/wire/desired.ts';
+import { readFileOrNull, writeFileAtomic } from '../state/atomic-file.ts';
+import type { StatePaths } from '../state/paths.ts';
+import { verifyDesired, type RejectWhy } from './verify.ts';
+
+export interface Rejection {
+  why: RejectWhy;
+  detail: string;
+  revision?: number;
+}
+
+export interface IntakeOptions {
+  nodeId: string;
+  keys: JWK[];
+  paths: Pick<StatePaths, 'desired' | 'revision'>;
+  onReject: (r: Rejection) => void;
+  log: (line: string) => void;
+}
+
+interface CachedDoc {
+  jws: string;
+  revision: number;
+  receivedAt: string;
+}
+
+/**
+ * Verified intake with an offline cache: a document is verified, then saved atomically (one
+ * backup kept) and its revision persisted before anyone applies it. On boot, the cached document
+ * is verified again (a corrupt file falls back to the backup) and handed out before the broker
+ * is ever contacted.
+ */
+export class Intake {
+  private applied: number | null = null;
+
+  constructor(private readonly o: IntakeOptions) {}
+
+  /** The highest accepted revision, from memory or the revision file. */
+  async appliedRevision(): Promise<number | null> {
+    if (this.applied === null) {
+      const text = await readFileOrNull(this.o.paths.revision);
+      const n = text === null ? null : (JSON.parse(text) as { revision?: unknown }).revision;
+      if (n !== null && n !== undefined && !Number.isSafeInteger(n)) throw new Error(`${this.o.paths.revision}: bad revision`);
+      this.applied = (n as number | null | undefined) ?? null;
+    }
+    return this.applied;
+  }
+
+  /** The cached desired document, verified again; null when there is none usable. */
+  async boot(): Promise<DesiredClaims | null> {
+    let applied: number | null = null;
+    try {
+      applied = await this.appliedRevision();
+    } catch (e) {
+      this.o.log(`revision file unreadable (${(e as Error).message}); relying on the cached document`);
+    }
+    for (const path of [this.o.paths.desired, `${this.o.paths.desired}.bak`]) {
+      const text = await readFileOrNull(path).catch(() => null);
+      if (text === null) continue;
+      let doc: CachedDoc;
+      try {
+        doc = JSON.parse(text) as CachedDoc;
+        if (typeof doc.jws !== 'string') throw new Error('no jws');
+      } catch {
+        this.o.log(`cache ${path} is corrupt; trying the backup`);
+        continue;
+      }
+      // The backup may be one revision behind the revision file (the newest cache was corrupt).
+      // Booting from it lowers the bar to its revision, so the broker's retained newest revision
+      // (verified once already) is accepted again; anything older than the backup stays a replay.
+      const r = await verifyDesired(doc.jws, this.o.keys, { nodeId: this.o.nodeId, appliedRevision: null });
+      if (!r.ok) {
+        this.o.log(`cache ${path} rejected: ${r.why}: ${r.detail}`);
+        continue;
+      }
+      if (applied !== null && r.claims.revision > applied) this.o.log(`cache revision ${r.claims.revision} is ahead of the revision file (${applied})`);
+      await this.persistRevision(r.claims.revision);
+      this.o.log(`booting from cached revision ${r.claims.revision} (${path})`);
+      return r.claims;
+    }
+    return null;
+  }
+
+  /** Verifies and stores a document from the broker; null (and onReject) when rejected. */
+  async receive(jws: string): Promise<DesiredClaims | null> {
+    const r = await verifyDesired(jws, this.o.keys, { nodeId: this.o.nodeId, appliedRevision: await this.appliedRevision() });
+    if (!r.ok) {
+      this.o.log(`config rejected (${r.why}): ${r.detail}`);
+      this.o.onReject({ why: r.why, detail: r.detail, ...(r.revision !== undefined ? { revision: r.revision } : {}) });
+      return null;
+    }
+    const doc: CachedDoc = { jws, revision: r.claims.revision, receivedAt: new Date().toISOString() };
+    await writeFileAtomic(this.o.paths.desired, JSON.stringify(doc), { backup: true });
+    await this.persistRevision(r.claims.revision);
+    return r.claims;
+  }
+
+  private async persistRevision(revision: number): Promise<void> {
+    await writeFileAtomic(this.o.paths.revision, JSON.stringify({ revision }));
+    this.applied = revision;
+  }
+}

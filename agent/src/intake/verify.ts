@@ -1,0 +1,63 @@
+import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
+import { DesiredClaims, JWS_ALG, JWS_TYP } from '../../../shared/wire/desired.ts';
+import { nodeIdOf } from '../../../shared/wire/topics.ts';
+
+export type RejectWhy = 'signature' | 'replay' | 'schema' | 'node' | 'key';
+
+export type VerifyResult = { ok: true; claims: DesiredClaims } | { ok: false; why: RejectWhy; detail: string; revision?: number };
+
+export interface VerifyExpect {
+  nodeId: string;
+  /** Highest revision already accepted; anything not newer is a replay. null = none yet. */
+  appliedRevision: number | null;
+  /** On boot the cached document is the applied revision itself: allow equal. */
+  allowEqual?: boolean;
+}
+
+const MAX_JWS_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Verifies a desired-state JWS (DESIGN.md "Flow of desired state" step 3): key id pinned at
+ * enrollment, EdDSA signature, DesiredClaims schema, addressed to this node, revision newer
+ * than the one applied. Nothing here trusts the payload before the signature checks out.
+ */
+export async function verifyDesired(jws: string, keys: JWK[], expect: VerifyExpect): Promise<VerifyResult> {
+  if (typeof jws !== 'string' || jws.length > MAX_JWS_BYTES || jws.split('.').length !== 3) return { ok: false, why: 'schema', detail: 'not a compact JWS' };
+  let header;
+  try {
+    header = decodeProtectedHeader(jws);
+  } catch (e) {
+    return { ok: false, why: 'schema', detail: `bad JWS header: ${(e as Error).message}` };
+  }
+  if (header.alg !== JWS_ALG) return { ok: false, why: 'signature', detail: `alg ${String(header.alg)} is not ${JWS_ALG}` };
+  if (header.typ !== undefined && header.typ !== JWS_TYP) return { ok: false, why: 'schema', detail: `typ ${String(header.typ)} is not ${JWS_TYP}` };
+  const jwk = keys.find((k) => k.kid !== undefined && k.kid === header.kid);
+  if (!jwk) return { ok: false, why: 'key', detail: `unknown key id ${JSON.stringify(header.kid ?? null)}` };
+  let payload: Uint8Array;
+  try {
+    const key = await importJWK(jwk, JWS_ALG);
+    ({ payload } = await compactVerify(jws, key, { algorithms: [JWS_ALG] }));
+  } catch (e) {
+    return { ok: false, why: 'signature', detail: `signature does not verify with key ${header.kid}: ${(e as Error).message}` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(payload));
+  } catch {
+    return { ok: false, why: 'schema', detail: 'payload is not JSON' };
+  }
+  const parsed = DesiredClaims.safeParse(json);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0];
+    const rev = (json as { revision?: unknown })?.revision;
+    return { ok: false, why: 'schema', detail: `${i.path.join('.') || '(root)'}: ${i.message}`, ...(Number.isSafeInteger(rev) ? { revision: rev as number } : {}) };
+  }
+  const c = parsed.data;
+  if (c.nodeId !== expect.nodeId) return { ok: false, why: 'node', detail: `document is for ${c.nodeId}, this node is ${expect.nodeId}`, revision: c.revision };
+  if (nodeIdOf(c.config.site, c.config.node.name) !== c.nodeId) return { ok: false, why: 'node', detail: `config is for ${c.config.site}.${c.config.node.name}, claims say ${c.nodeId}`, revision: c.revision };
+  const a = expect.appliedRevision;
+  if (a !== null && (c.revision < a || (c.revision === a && !expect.allowEqual))) {
+    return { ok: false, why: 'replay', detail: `revision ${c.revision} is not newer than applied revision ${a}`, revision: c.revision };
+  }
+  return { ok: true, claims: c };
+}

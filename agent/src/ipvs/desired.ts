@@ -1,0 +1,86 @@
+import type { ResolvedService } from '../../../shared/config/node-config.ts';
+import type { IpvsDest, IpvsService, IpvsServiceState, IpvsTable } from '../dataplane/ipvs-types.ts';
+import { destKey } from '../dataplane/ipvs-types.ts';
+
+/** Health of one real server as the checkers see it; weight = misc_dynamic weight or null. */
+export interface RealServerHealth {
+  up: boolean;
+  weight: number | null;
+}
+
+/** Key the health checker uses: `${service}|${address}:${port}`. */
+export const healthKey = (service: string, address: string, port: number): string => `${service}|${address}:${port}`;
+
+/** The IPVS service a resolved service maps to (ipvsadm -A arguments). */
+export function ipvsServiceOf(s: ResolvedService): IpvsService {
+  return {
+    protocol: s.fwmark > 0 ? 'tcp' : s.protocol,
+    address: s.fwmark > 0 ? null : s.vip,
+    port: s.fwmark > 0 ? 0 : s.port,
+    fwmark: s.fwmark,
+    scheduler: s.scheduler,
+    flags: [...s.schedulerFlags].sort(),
+    persistence: s.persistence ? { timeoutS: s.persistence.timeoutS, netmask: s.persistence.netmask } : null,
+    onePacket: s.onePacket,
+  };
+}
+
+/** DR and TUN cannot map ports: the kernel uses the service port (0 for fwmark services). */
+function destPort(svc: IpvsService, forwarding: IpvsDest['forwarding'], port: number): number {
+  return forwarding === 'nat' ? port : svc.port;
+}
+
+/** Healthy weight sum of a service, as keepalived counts it for quorum. */
+export function aliveWeight(s: ResolvedService, health: (key: string) => RealServerHealth): number {
+  return s.realServers.reduce((sum, rs) => {
+    const h = health(healthKey(s.name, rs.address, rs.port));
+    return h.up ? sum + (h.weight ?? rs.weight) : sum;
+  }, 0);
+}
+
+/**
+ * The IPVS table a director should have, given health and quorum state (keepalived semantics):
+ * a healthy server at its (dynamic) weight; a failed one removed, or at weight 0 with
+ * inhibit_on_failure; with quorum lost every server leaves (inhibited ones stay at 0) and the
+ * sorry server comes in at weight 1; with quorum up the sorry server is out, or at weight 0 with
+ * sorry_server_inhibit.
+ */
+export function desiredIpvs(services: ResolvedService[], health: (key: string) => RealServerHealth, quorumUp: (service: string) => boolean): IpvsTable {
+  return services.map((s): IpvsServiceState => {
+    const svc = ipvsServiceOf(s);
+    const qUp = quorumUp(s.name);
+    const dests = new Map<string, IpvsDest>();
+    for (const rs of s.realServers) {
+      const h = health(healthKey(s.name, rs.address, rs.port));
+      const inService = qUp && h.up;
+      if (!inService && !rs.inhibitOnFailure) continue;
+      const d: IpvsDest = {
+        address: rs.address,
+        port: destPort(svc, rs.forwarding, rs.port),
+        forwarding: rs.forwarding,
+        weight: inService ? Math.min(65535, Math.max(0, h.weight ?? rs.weight)) : 0,
+        upperThreshold: rs.upperThreshold,
+        lowerThreshold: rs.lowerThreshold,
+      };
+      if (!dests.has(destKey(d))) dests.set(destKey(d), d);
+    }
+    const sorry = s.sorryServer;
+    if (sorry && (!qUp || sorry.inhibit)) {
+      const d: IpvsDest = { address: sorry.address, port: destPort(svc, sorry.forwarding, sorry.port), forwarding: sorry.forwarding, weight: qUp ? 0 : 1, upperThreshold: 0, lowerThreshold: 0 };
+      if (!dests.has(destKey(d))) dests.set(destKey(d), d);
+    }
+    return { ...svc, dests: [...dests.values()] };
+  });
+}
+
+/** Every `${serviceKey}|${destKey}` the config knows (real servers and sorry servers). */
+export function configuredDestKeys(services: ResolvedService[], serviceKeyOf: (s: IpvsService) => string): Set<string> {
+  const out = new Set<string>();
+  for (const s of services) {
+    const svc = ipvsServiceOf(s);
+    const k = serviceKeyOf(svc);
+    for (const rs of s.realServers) out.add(`${k}|${rs.address}:${destPort(svc, rs.forwarding, rs.port)}`);
+    if (s.sorryServer) out.add(`${k}|${s.sorryServer.address}:${destPort(svc, s.sorryServer.forwarding, s.sorryServer.port)}`);
+  }
+  return out;
+}

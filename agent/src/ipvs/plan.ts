@@ -1,0 +1,55 @@
+import type { IpvsDest, IpvsOp, IpvsServiceState, IpvsTable } from '../dataplane/ipvs-types.ts';
+import { destKey, sameDestAttrs, sameServiceAttrs, serviceKey } from '../dataplane/ipvs-types.ts';
+
+const strip = ({ dests: _d, ...s }: IpvsServiceState) => s;
+
+/**
+ * The IPVS planner (DESIGN.md style rule 2): (desired, actual, owned) → the ordered operations
+ * of one ipvsadm-restore batch. It never flushes: a desired service already in the kernel is
+ * adopted and diffed; a service not desired is deleted only if this agent owns it; a weight or
+ * threshold change is an edit (`-e`), never a delete and re-add.
+ */
+export function planIpvs(desired: IpvsTable, actual: IpvsTable, owned: ReadonlySet<string>): IpvsOp[] {
+  const ops: IpvsOp[] = [];
+  const actualByKey = new Map(actual.map((s) => [serviceKey(s), s]));
+  const desiredKeys = new Set(desired.map(serviceKey));
+  for (const s of actual) {
+    if (!desiredKeys.has(serviceKey(s)) && owned.has(serviceKey(s))) ops.push({ op: 'delete-service', service: strip(s) });
+  }
+  for (const want of desired) {
+    const have = actualByKey.get(serviceKey(want));
+    const service = strip(want);
+    if (!have) {
+      ops.push({ op: 'add-service', service });
+      for (const dest of want.dests) ops.push({ op: 'add-dest', service, dest });
+      continue;
+    }
+    if (!sameServiceAttrs(want, have)) ops.push({ op: 'edit-service', service });
+    const wantDests = new Map(want.dests.map((d) => [destKey(d), d]));
+    const haveDests = new Map(have.dests.map((d) => [destKey(d), d]));
+    for (const [k, dest] of haveDests) if (!wantDests.has(k)) ops.push({ op: 'delete-dest', service, dest });
+    for (const [k, dest] of wantDests) {
+      const h = haveDests.get(k);
+      if (!h) ops.push({ op: 'add-dest', service, dest });
+      else if (!sameDestAttrs(dest, h)) ops.push({ op: 'edit-dest', service, dest });
+    }
+  }
+  return ops;
+}
+
+/** Applies operations to a table the way the kernel would (for tests and the dry-run view). */
+export function applyOps(table: IpvsTable, ops: IpvsOp[]): IpvsTable {
+  let out: IpvsTable = structuredClone(table);
+  for (const op of ops) {
+    const key = serviceKey(op.service);
+    const svc = out.find((s) => serviceKey(s) === key);
+    if (op.op === 'add-service') out.push({ ...structuredClone(op.service), dests: [] });
+    else if (op.op === 'edit-service' && svc) Object.assign(svc, structuredClone(op.service), { dests: svc.dests });
+    else if (op.op === 'delete-service') out = out.filter((s) => s !== svc);
+    else if (svc && 'dest' in op) {
+      const others = svc.dests.filter((d: IpvsDest) => destKey(d) !== destKey(op.dest));
+      svc.dests = op.op === 'delete-dest' ? others : op.op === 'add-dest' ? [...svc.dests, structuredClone(op.dest)] : svc.dests.map((d) => (destKey(d) === destKey(op.dest) ? structuredClone(op.dest) : d));
+    }
+  }
+  return out;
+}

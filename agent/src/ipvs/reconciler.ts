@@ -1,0 +1,118 @@
+import type { ResolvedService } from '../../../shared/config/node-config.ts';
+import type { Dataplane } from '../dataplane/types.ts';
+import { serviceKey } from '../dataplane/ipvs-types.ts';
+import { AgentError, errorText } from '../errors.ts';
+import { readJson, writeFileAtomic } from '../state/atomic-file.ts';
+import { aliveWeight, configuredDestKeys, desiredIpvs, type RealServerHealth } from './desired.ts';
+import { withDraining } from './drain.ts';
+import { checkMassDelete } from './guard.ts';
+import { planIpvs } from './plan.ts';
+import { quorumStep } from './quorum.ts';
+
+export interface IpvsResult {
+  ok: boolean;
+  error?: string;
+  code?: string;
+  ops: number;
+  draining: string[];
+}
+
+export interface QuorumEvent {
+  type: 'service.quorum_lost' | 'service.quorum_restored';
+  data: { service: string; weight: number; quorum: number };
+}
+
+export interface IpvsReconcilerOptions {
+  dataplane: Dataplane;
+  /** Where the owned service keys are persisted. */
+  ownedPath: string;
+  now: () => number;
+  log: (line: string) => void;
+  emit: (e: QuorumEvent) => void;
+  /** How long a removed real server may drain before it is deleted anyway. */
+  drainTimeoutMs?: number;
+}
+
+/**
+ * The thin shell around the IPVS planner: reads the kernel, computes the desired table from
+ * config + health + quorum, keeps removed servers draining, plans and applies one batch, and
+ * records which services it owns. Calls are serialised by the caller (the engine).
+ */
+export class IpvsReconciler {
+  private services: ResolvedService[] = [];
+  private allowMassDelete = false;
+  private readonly quorum = new Map<string, boolean>();
+  private drain = new Map<string, number>();
+  private owned: Set<string> | null = null;
+  private health: (key: string) => RealServerHealth = () => ({ up: true, weight: null });
+  last: IpvsResult | null = null;
+
+  constructor(private readonly o: IpvsReconcilerOptions) {}
+
+  setConfig(services: ResolvedService[], allowMassDelete: boolean): void {
+    this.services = services;
+    this.allowMassDelete = allowMassDelete;
+    for (const k of [...this.quorum.keys()]) if (!services.some((s) => s.name === k)) this.quorum.delete(k);
+  }
+
+  setHealth(health: (key: string) => RealServerHealth): void {
+    this.health = health;
+  }
+
+  quorumUp(service: string): boolean {
+    return this.quorum.get(service) ?? true;
+  }
+
+  /** keepalived update_quorum_state for every service; emits on each change. */
+  private updateQuorum(): void {
+    for (const s of this.services) {
+      const weight = aliveWeight(s, this.health);
+      const r = quorumStep(this.quorum.get(s.name), weight, s.quorum, s.hysteresis);
+      this.quorum.set(s.name, r.up);
+      if (r.changed) {
+        this.o.log(`ipvs ${s.name} quorum ${r.up ? 'restored' : 'lost'} (weight ${weight}, quorum ${s.quorum}±${s.hysteresis})`);
+        this.o.emit({ type: r.up ? 'service.quorum_restored' : 'service.quorum_lost', data: { service: s.name, weight, quorum: s.quorum } });
+      }
+    }
+  }
+
+  private async loadOwned(): Promise<Set<string>> {
+    if (!this.owned) {
+      try {
+        this.owned = new Set(await readJson<string[]>(this.o.ownedPath, []));
+      } catch {
+        this.o.log(`ipvs owned-service file ${this.o.ownedPath} is corrupt; owning only what is desired`);
+        this.owned = new Set();
+      }
+    }
+    return this.owned;
+  }
+
+  /** One pass: quorum, read, plan, apply. Never throws; the result says what happened. */
+  async reconcile(): Promise<IpvsResult> {
+    this.updateQuorum();
+    try {
+      const owned = await this.loadOwned();
+      const snap = await this.o.dataplane.ipvsRead();
+      const base = desiredIpvs(this.services, this.health, (n) => this.quorumUp(n));
+      const d = withDraining(base, snap.table, configuredDestKeys(this.services, serviceKey), this.drain, snap.activeConns, this.o.now(), this.o.drainTimeoutMs ?? 60_000);
+      checkMassDelete(d.desired, snap.table, owned, this.allowMassDelete);
+      const ops = planIpvs(d.desired, snap.table, owned);
+      const before = [...owned].sort().join();
+      for (const s of d.desired) owned.add(serviceKey(s));
+      await this.o.dataplane.ipvsApply(ops);
+      for (const op of ops) if (op.op === 'delete-service') owned.delete(serviceKey(op.service));
+      if ([...owned].sort().join() !== before) await writeFileAtomic(this.o.ownedPath, JSON.stringify([...owned].sort()));
+      this.drain = d.state;
+      if (ops.length) this.o.log(`ipvs applied ${ops.length} operation(s) in one batch`);
+      this.last = { ok: true, ops: ops.length, draining: d.draining };
+    } catch (e) {
+      const code = e instanceof AgentError ? e.code : 'EXEC_FAILED';
+      // Owned keys added before a failed batch stay: the services may be half-created and are ours.
+      if (this.owned) await writeFileAtomic(this.o.ownedPath, JSON.stringify([...this.owned].sort())).catch(() => {});
+      if (this.last?.error !== errorText(e)) this.o.log(`ipvs failed: ${errorText(e)}`);
+      this.last = { ok: false, error: errorText(e), code, ops: 0, draining: [...this.drain.keys()] };
+    }
+    return this.last;
+  }
+}

@@ -1,0 +1,93 @@
+import type { RealServerVip } from '../../../shared/config/node-config.ts';
+import type { Dataplane, HostAddress } from '../dataplane/types.ts';
+import { errorText } from '../errors.ts';
+import { readJson, writeFileAtomic } from '../state/atomic-file.ts';
+import { realServerPlan } from './plan.ts';
+import { convergeSysctls, type SavedSysctls } from './sysctl-keeper.ts';
+
+interface RoleState {
+  saved: SavedSysctls;
+  /** Addresses this role added, so it removes only those. */
+  addresses: HostAddress[];
+}
+
+export interface RoleResult {
+  ok: boolean;
+  drift: string[];
+  warnings: string[];
+  error?: string;
+}
+
+const same = (a: HostAddress, b: HostAddress) => a.ifname === b.ifname && a.address === b.address;
+
+/**
+ * The real-server role's shell: converges VIPs and sysctls to the plan, removes what it set up
+ * when a VIP leaves the config (restoring previous sysctls), reports drift and repairs it, and
+ * checks NAT default routes. Run it on every apply and periodically.
+ */
+export class RealServerRole {
+  private state: RoleState | null = null;
+
+  constructor(
+    private readonly dp: Dataplane,
+    private readonly statePath: string,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  private async load(): Promise<RoleState> {
+    if (!this.state) {
+      try {
+        this.state = await readJson<RoleState>(this.statePath, { saved: {}, addresses: [] });
+      } catch {
+        this.log(`realserver state ${this.statePath} is corrupt; starting without saved sysctl values`);
+        this.state = { saved: {}, addresses: [] };
+      }
+    }
+    return this.state;
+  }
+
+  /** `sysctls` are the compiler's realServer.sysctls; they win over the role's own defaults. */
+  async converge(vips: RealServerVip[], sysctls: Record<string, string> = {}): Promise<RoleResult> {
+    const result: RoleResult = { ok: true, drift: [], warnings: [] };
+    const state = await this.load();
+    const plan = realServerPlan(vips);
+    plan.sysctls = { ...plan.sysctls, ...sysctls };
+    try {
+      if (plan.tunl0) await this.dp.ensureTunl0();
+      const present = await this.dp.listAddresses();
+      for (const a of plan.addresses) {
+        if (present.some((p) => same(p, a))) {
+          if (!state.addresses.some((s) => same(s, a))) state.addresses.push(a); // adopted after a restart
+          continue;
+        }
+        if (state.addresses.some((s) => same(s, a))) result.drift.push(`VIP ${a.address}/${a.prefix} missing from ${a.ifname}`);
+        await this.dp.addAddress(a);
+        if (!state.addresses.some((s) => same(s, a))) state.addresses.push(a);
+        this.log(`realserver added ${a.address}/${a.prefix} on ${a.ifname}`);
+      }
+      for (const a of [...state.addresses]) {
+        if (plan.addresses.some((p) => same(p, a))) continue;
+        if (present.some((p) => same(p, a))) await this.dp.deleteAddress(a);
+        state.addresses = state.addresses.filter((s) => !same(s, a));
+        this.log(`realserver removed ${a.address}/${a.prefix} from ${a.ifname}`);
+      }
+      const s = await convergeSysctls(this.dp, plan.sysctls, state.saved);
+      state.saved = s.saved;
+      result.drift.push(...s.drift.map((d) => `sysctl ${d}`));
+      for (const k of s.restored) this.log(`realserver restored ${k}`);
+      if (plan.natChecks.length) {
+        const gateways = (await this.dp.defaultRoutes()).map((r) => r.gateway).filter((g): g is string => g !== null);
+        for (const c of plan.natChecks) {
+          if (c.expectedGateways.length && !gateways.some((g) => c.expectedGateways.includes(g))) {
+            result.warnings.push(`NAT VIP ${c.vip}: default route via ${gateways.join(', ') || 'nothing'}, expected one of ${c.expectedGateways.join(', ')}`);
+          }
+        }
+      }
+    } catch (e) {
+      result.ok = false;
+      result.error = errorText(e);
+    }
+    await writeFileAtomic(this.statePath, JSON.stringify(state, null, 2));
+    return result;
+  }
+}

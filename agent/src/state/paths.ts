@@ -1,0 +1,24 @@
+import { join } from 'node:path';
+
+/** Files the agent keeps in its state dir (default /var/lib/lvsfleet). */
+export function statePaths(dir: string) {
+  return {
+    dir,
+    /** The last verified desired document (compact JWS in cloud mode, a JSON envelope standalone). */
+    desired: join(dir, 'desired.json'),
+    /** Highest revision applied; intake rejects anything not newer. */
+    revision: join(dir, 'revision.json'),
+    /** Service keys this agent created or adopted; it touches no others. */
+    ipvsOwned: join(dir, 'ipvs-owned.json'),
+    /** Previous sysctl values and the VIPs the real-server role set up. */
+    realServer: join(dir, 'realserver.json'),
+    /** Sysctl values a director replaced. */
+    directorSysctls: join(dir, 'director-sysctls.json'),
+    /** The running agent's status, read by `lvsfleet-agent status`. */
+    status: join(dir, 'status.json'),
+  };
+}
+export type StatePaths = ReturnType<typeof statePaths>;
+
+export const DEFAULT_STATE_DIR = '/var/lib/lvsfleet';
+export const DEFAULT_CONFIG = '/etc/lvsfleet/agent.json';
