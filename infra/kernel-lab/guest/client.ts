@@ -1,0 +1,158 @@
+/**
+ * The lab client, run once inside the client namespace and driven over stdin/stdout with one
+ * JSON object per line: `{id, op, ...}` → `{id, ok, result | error}`. Node starts slowly under
+ * TCG, so one long-lived process serves every scenario.
+ */
+import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
+
+interface Got {
+  ok: boolean;
+  body: string;
+  server?: string;
+  bytes: number;
+  error?: string;
+}
+
+/** One HTTP GET on a fresh connection (no keep-alive: every request is scheduled by IPVS). */
+function get(url: string, localAddress: string | undefined, timeoutMs: number): Promise<Got> {
+  return new Promise((resolve) => {
+    const req = request(url, { localAddress, agent: false, timeout: timeoutMs, headers: { connection: 'close' } }, (res) => {
+      let bytes = 0;
+      const chunks: Buffer[] = [];
+      res.on('data', (d: Buffer) => {
+        bytes += d.length;
+        if (chunks.length < 4) chunks.push(d);
+      });
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString().slice(0, 200).trim();
+        resolve({ ok: res.statusCode === 200, body, server: res.headers['x-server'] as string | undefined, bytes });
+      });
+      res.on('error', (e) => resolve({ ok: false, body: '', bytes, error: String(e) }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => resolve({ ok: false, body: '', bytes: 0, error: e.message }));
+    req.end();
+  });
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+interface Loop {
+  stop: boolean;
+  ok: number;
+  fail: number;
+  lastOk: number;
+  longestGapMs: number;
+  servers: Record<string, number>;
+  done: Promise<void>;
+}
+const loops = new Map<string, Loop>();
+const holds = new Map<string, { sock: Socket; lines: string[]; waiters: ((l: string) => void)[]; closed: boolean }>();
+
+type Req = Record<string, unknown> & { id: number; op: string };
+
+async function handle(m: Req): Promise<unknown> {
+  const url = m.url as string;
+  const local = m.localAddress as string | undefined;
+  const timeoutMs = (m.timeoutMs as number) ?? 3000;
+  switch (m.op) {
+    case 'get':
+      return get(url, local, timeoutMs);
+    case 'tally': {
+      const counts: Record<string, number> = {};
+      let fail = 0;
+      const errors: string[] = [];
+      for (let i = 0; i < (m.n as number); i++) {
+        const r = await get(url, local, timeoutMs);
+        if (r.ok) counts[r.body] = (counts[r.body] ?? 0) + 1;
+        else {
+          fail++;
+          if (errors.length < 3) errors.push(r.error ?? `status not 200`);
+        }
+      }
+      return { counts, fail, errors };
+    }
+    case 'loopStart': {
+      const loop: Loop = { stop: false, ok: 0, fail: 0, lastOk: Date.now(), longestGapMs: 0, servers: {}, done: Promise.resolve() };
+      loop.done = (async () => {
+        while (!loop.stop) {
+          const t = Date.now();
+          const r = await get(url, local, (m.timeoutMs as number) ?? 500);
+          const now = Date.now();
+          if (r.ok) {
+            loop.longestGapMs = Math.max(loop.longestGapMs, now - loop.lastOk);
+            loop.lastOk = now;
+            loop.ok++;
+            loop.servers[r.body] = (loop.servers[r.body] ?? 0) + 1;
+          } else loop.fail++;
+          const wait = (m.intervalMs as number) - (Date.now() - t);
+          if (wait > 0) await sleep(wait);
+        }
+      })();
+      loops.set(m.name as string, loop);
+      return {};
+    }
+    case 'loopStop': {
+      const loop = loops.get(m.name as string);
+      if (!loop) throw new Error(`no loop ${m.name}`);
+      loop.stop = true;
+      await loop.done;
+      loops.delete(m.name as string);
+      return { ok: loop.ok, fail: loop.fail, longestGapMs: loop.longestGapMs, servers: loop.servers };
+    }
+    case 'hold': {
+      const sock = connect({ host: m.host as string, port: m.port as number, localAddress: local });
+      const h = { sock, lines: [] as string[], waiters: [] as ((l: string) => void)[], closed: false };
+      let buf = '';
+      sock.on('data', (d) => {
+        buf += d.toString();
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          const w = h.waiters.shift();
+          if (w) w(line);
+          else h.lines.push(line);
+        }
+      });
+      sock.on('close', () => (h.closed = true));
+      sock.on('error', () => (h.closed = true));
+      await new Promise<void>((resolve, reject) => {
+        sock.once('connect', () => resolve());
+        sock.once('error', reject);
+        setTimeout(() => reject(new Error('connect timeout')), timeoutMs);
+      });
+      holds.set(m.name as string, h);
+      return { localPort: sock.localPort };
+    }
+    case 'holdPing': {
+      const h = holds.get(m.name as string);
+      if (!h) throw new Error(`no connection ${m.name}`);
+      if (h.closed) return { ok: false, error: 'connection closed' };
+      h.sock.write(`${m.text}\n`);
+      const line = h.lines.shift() ?? (await Promise.race([
+        new Promise<string>((r) => h.waiters.push(r)),
+        sleep(timeoutMs).then(() => ''),
+      ]));
+      return line ? { ok: true, reply: line } : { ok: false, error: h.closed ? 'connection closed' : 'no echo within timeout' };
+    }
+    case 'holdClose': {
+      holds.get(m.name as string)?.sock.destroy();
+      holds.delete(m.name as string);
+      return {};
+    }
+    default:
+      throw new Error(`unknown op ${m.op}`);
+  }
+}
+
+createInterface({ input: process.stdin }).on('line', (line) => {
+  const m = JSON.parse(line) as Req;
+  handle(m).then(
+    (result) => process.stdout.write(JSON.stringify({ id: m.id, ok: true, result }) + '\n'),
+    (e: unknown) => process.stdout.write(JSON.stringify({ id: m.id, ok: false, error: String(e) }) + '\n'),
+  );
+});
+process.stdout.write(JSON.stringify({ id: 0, ok: true, result: 'ready' }) + '\n');

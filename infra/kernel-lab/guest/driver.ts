@@ -1,0 +1,66 @@
+/**
+ * The kernel lab's guest driver: builds the namespaces, starts the real servers and the client,
+ * and runs every scenario with our agents on real IPVS. Exit status 0 = nothing failed.
+ * Args: `--only a+b` runs only those scenarios; `--break-agent` preloads the broken agent.
+ */
+import { Client } from './client-rpc.ts';
+import { check, Harness, LabPending } from './harness.ts';
+import { realServers } from './ipvs.ts';
+import { Lab } from './lab.ts';
+import { changeWithoutHarm, failover, natAndTun } from './scenarios-change.ts';
+import { drTraffic, health } from './scenarios-dr.ts';
+import { applyThousand, keepalivedMixed } from './scenarios-keepalived.ts';
+import { nsh } from './sh.ts';
+import { NET } from './topology.ts';
+
+async function main(argv: string[]): Promise<number> {
+  const onlyArg = argv.indexOf('--only');
+  const only = onlyArg >= 0 ? new Set(argv[onlyArg + 1].split('+')) : null;
+  const lab = new Lab({ breakAgent: argv.includes('--break-agent') });
+  const h = new Harness();
+  const hasAgent = Lab.hasAgent();
+  const noAgent = hasAgent ? undefined : 'agent bundle /lvsfleet-agent.mjs was not built into the initramfs (npm run build:agent)';
+  const t0 = Date.now();
+  await lab.build();
+  const client = await Client.start('c');
+  process.stdout.write(`kernel-lab: topology and servers up in ${Date.now() - t0} ms${lab.opts.breakAgent ? ' — BROKEN AGENT MODE' : ''}\n`);
+
+  const want = (name: string) => !only || only.has(name);
+  let drUp = false;
+  const needDr = () => {
+    if (!drUp) throw new LabPending('needs the DR site of scenario dr, which did not come up');
+  };
+  try {
+    if (want('kernel-smoke')) {
+      await h.scenario('kernel-smoke', async () => {
+        // The kernel path alone, before any agent: a NAT service by hand in a scratch director.
+        await nsh('k1', 'ipvsadm', '-A', '-t', '10.99.0.99:80', '-s', 'rr');
+        for (const rs of [NET.rs1, NET.rs2]) await nsh('k1', 'ipvsadm', '-a', '-t', '10.99.0.99:80', '-r', `${rs}:8000`, '-m');
+        check((await realServers('k1', '10.99.0.99', 80)).size === 2, 'ipvsadm did not add two real servers');
+        await nsh('k1', 'ipvsadm', '-D', '-t', '10.99.0.99:80');
+      });
+    }
+    if (want('dr')) drUp = (await h.scenario('1 dr: rr/wrr through IPVS, replies bypass the director', () => drTraffic(h, lab, client), noAgent)) === 'PASS';
+    if (want('health')) await h.scenario('2 health: out in time, back, sorry server', async () => (needDr(), health(h, lab, client)), noAgent);
+    if (want('change')) await h.scenario('4 change without harm: revision 2, agent restarts', async () => (needDr(), changeWithoutHarm(h, lab, client)), noAgent);
+    if (want('nat-tun')) await h.scenario('5 nat and tun', async () => (needDr(), natAndTun(h, lab, client)), noAgent);
+    if (want('failover')) await h.scenario('3 failover: crash d1 under traffic, connection sync', async () => (needDr(), failover(h, lab, client)), noAgent);
+    if (want('keepalived')) await h.scenario('6 keepalived on k1 + our agent on k2, one VRRP group', () => keepalivedMixed(h, lab, client), noAgent);
+    if (want('apply-1000')) await h.scenario('apply 1000 services: agent vs keepalived (TCG, function evidence)', async () => {
+      await applyThousand(h, lab, hasAgent);
+      if (!hasAgent) throw new LabPending(`keepalived half measured; ${noAgent}`);
+    });
+  } finally {
+    await client.stop().catch(() => {});
+    await lab.shutdown();
+  }
+  return h.summary();
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stdout.write(`kernel-lab: driver crashed: ${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exit(3);
+  },
+);

@@ -1,0 +1,64 @@
+/**
+ * Scenario bookkeeping: every scenario ends as PASS, FAIL or PENDING (visible and counted, with
+ * its reason), and every figure is printed as `FIGURE scenario name value`.
+ */
+
+/** A check that did not hold. */
+export class LabFailure extends Error {}
+/** The scenario cannot run yet; the reason is printed and counted, never silent. */
+export class LabPending extends Error {}
+
+/** Fail the scenario unless `cond`. */
+export function check(cond: unknown, message: string): asserts cond {
+  if (!cond) throw new LabFailure(message);
+}
+
+export type Outcome = 'PASS' | 'FAIL' | 'PENDING';
+
+export class Harness {
+  readonly results: { name: string; outcome: Outcome; detail: string; seconds: number }[] = [];
+  private current = '';
+
+  /** Print a line tagged with the running scenario. */
+  say(line: string): void {
+    process.stdout.write(`  ${this.current ? `[${this.current}] ` : ''}${line}\n`);
+  }
+
+  /** Print a figure (scenario evidence, not a performance claim under TCG). */
+  figure(name: string, value: string | number, unit = ''): void {
+    process.stdout.write(`FIGURE ${this.current} ${name} ${value}${unit ? ` ${unit}` : ''}\n`);
+  }
+
+  /** Run one scenario; a thrown LabPending marks it pending, anything else fails it. */
+  async scenario(name: string, body: () => Promise<void>, pendingReason?: string): Promise<Outcome> {
+    this.current = name;
+    const t0 = Date.now();
+    process.stdout.write(`\n=== ${name}\n`);
+    let outcome: Outcome = 'PASS';
+    let detail = '';
+    if (pendingReason) {
+      outcome = 'PENDING';
+      detail = pendingReason;
+    } else {
+      try {
+        await body();
+      } catch (e) {
+        outcome = e instanceof LabPending ? 'PENDING' : 'FAIL';
+        detail = e instanceof Error ? (e instanceof LabFailure || e instanceof LabPending ? e.message : (e.stack ?? e.message)) : String(e);
+      }
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    this.results.push({ name, outcome, detail, seconds });
+    process.stdout.write(`${outcome} ${name} (${seconds.toFixed(1)} s)${detail ? `: ${detail}` : ''}\n`);
+    this.current = '';
+    return outcome;
+  }
+
+  /** Print the summary; returns the guest's exit status (1 when anything failed). */
+  summary(): number {
+    const count = (o: Outcome) => this.results.filter((r) => r.outcome === o).length;
+    process.stdout.write(`\n=== summary: ${count('PASS')} passed, ${count('FAIL')} failed, ${count('PENDING')} pending\n`);
+    for (const r of this.results) process.stdout.write(`${r.outcome.padEnd(7)} ${r.name}${r.outcome === 'PASS' ? '' : ` — ${r.detail.split('\n')[0]}`}\n`);
+    return count('FAIL') > 0 || this.results.length === 0 ? 1 : 0;
+  }
+}

@@ -1,0 +1,120 @@
+/** The lab's hosts and processes: topology, real servers, sorry servers, agents, keepalived. */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { addressesOf, addHost, createBridge, NET } from './topology.ts';
+import { daemon, nsh, run, sh, sleep, waitFor, type Daemon } from './sh.ts';
+
+export const AGENT_BUNDLE = '/lvsfleet-agent.mjs';
+export const SPEC = '/run/lab/site.yaml';
+
+export interface LabOptions {
+  /** Preload the deliberately broken agent (self-test of the lab). */
+  breakAgent: boolean;
+}
+
+export class Lab {
+  readonly agents = new Map<string, Daemon>();
+  readonly servers = new Map<string, Daemon>();
+  readonly others: Daemon[] = [];
+  constructor(readonly opts: LabOptions) {}
+
+  static hasAgent(): boolean {
+    return existsSync(AGENT_BUNDLE);
+  }
+
+  /** Bridge, namespaces, addresses, routes; real servers and the directors' sorry servers. */
+  async build(): Promise<void> {
+    const t0 = Date.now();
+    mkdirSync('/run/lab', { recursive: true });
+    await sh('cp', '/lab/site.yaml', SPEC);
+    await createBridge();
+    await addHost('c', 'client', [`${NET.client.dr}/24`, `${NET.client.nat}/24`]);
+    for (const d of ['d1', 'd2', 'k1', 'k2'] as const) await addHost(d, 'director', [`${NET[d]}/24`]);
+    for (const r of ['rs1', 'rs2', 'rs3'] as const) await addHost(r, 'realserver', [`${NET[r]}/24`]);
+    const tNet = Date.now();
+    for (const r of ['rs1', 'rs2', 'rs3']) await this.startServer(r);
+    // The seeds' sorry server: 127.0.0.1:80 on each director, answered locally by busybox httpd.
+    for (const d of ['d1', 'd2']) {
+      mkdirSync(`/run/lab/sorry-${d}`, { recursive: true });
+      writeFileSync(`/run/lab/sorry-${d}/index.html`, `sorry-${d}\n`);
+      this.others.push(daemon(`sorry-${d}`, d, ['httpd', '-f', '-p', '80', '-h', `/run/lab/sorry-${d}`]));
+    }
+    for (const r of ['rs1', 'rs2', 'rs3']) {
+      if (!(await this.serverUp(r))) throw new Error(`real server ${r} did not start: ${this.servers.get(r)?.output()}`);
+    }
+    process.stdout.write(`kernel-lab: namespaces in ${tNet - t0} ms, real servers answering after ${Date.now() - tNet} ms more\n`);
+  }
+
+  /** Start (or restart) the HTTP/echo server of a real server namespace. */
+  async startServer(rs: string): Promise<void> {
+    this.servers.set(rs, daemon(`srv-${rs}`, rs, ['node', '/lab/rs-server.mjs', rs, '80', '8080', '8000']));
+  }
+
+  async stopServer(rs: string): Promise<void> {
+    await this.servers.get(rs)?.stop(2000);
+    this.servers.delete(rs);
+  }
+
+  /** Wait until a real server answers HTTP on port 80 inside its namespace. */
+  async serverUp(rs: string, timeoutMs = 20_000): Promise<boolean> {
+    return Boolean(await waitFor(() => nsh(rs, 'timeout', '3', 'wget', '-q', '-O', '-', 'http://127.0.0.1:80/'), timeoutMs, 300));
+  }
+
+  /** Start our agent for `node` in its namespace, standalone, from the one site spec. */
+  startAgent(node: string, spec = SPEC): Daemon {
+    const stateDir = `/run/lab/state-${node}`;
+    mkdirSync(stateDir, { recursive: true });
+    const pre = this.opts.breakAgent ? ['--import', '/lab/break-agent.mjs'] : [];
+    const d = daemon(`agent-${node}`, node, ['node', ...pre, AGENT_BUNDLE, 'run', '--spec', spec, '--node', node, '--state-dir', stateDir]);
+    this.agents.set(node, d);
+    return d;
+  }
+
+  /** Stop an agent gracefully (SIGTERM). */
+  async stopAgent(node: string): Promise<void> {
+    await this.agents.get(node)?.stop(8000);
+    this.agents.delete(node);
+  }
+
+  /** Does `ns` hold `vip` on eth0? */
+  async holds(ns: string, vip: string): Promise<boolean> {
+    return (await addressesOf(ns, 'eth0').catch((): string[] => [])).includes(vip);
+  }
+
+  /** Does `ns` have `vip` on interface `dev`? */
+  async holdsOn(ns: string, dev: string, vip: string): Promise<boolean> {
+    return (await addressesOf(ns, dev).catch((): string[] => [])).includes(vip);
+  }
+
+  /** A sysctl's value inside `ns`. */
+  async sysctl(ns: string, key: string): Promise<string> {
+    return (await nsh(ns, 'sysctl', '-n', key)).trim();
+  }
+
+  /** Wait until exactly `ns` (of `among`) holds `vip`; returns the ms it took or undefined. */
+  async waitMaster(ns: string, vip: string, among: string[], timeoutMs: number): Promise<number | undefined> {
+    const t0 = Date.now();
+    const ok = await waitFor(async () => {
+      for (const o of among) if ((await this.holds(o, vip)) !== (o === ns)) return false;
+      return true;
+    }, timeoutMs, 100);
+    return ok ? Date.now() - t0 : undefined;
+  }
+
+  /** The agent's recent output, for failure messages. */
+  tail(node: string, lines = 15): string {
+    const out = this.agents.get(node)?.output() ?? '';
+    return out.split('\n').slice(-lines).join('\n');
+  }
+
+  /** SIGSTOP then SIGKILL every process of a namespace (a crash, as LABS.md does it). */
+  async crashNamespace(ns: string): Promise<void> {
+    const pids = (await nsh(ns, 'true').then(() => sh('ip', 'netns', 'pids', ns))).split(/\s+/).filter(Boolean);
+    for (const p of pids) await run(['kill', '-STOP', p]);
+    for (const p of pids) await run(['kill', '-KILL', p]);
+    await sleep(50);
+  }
+
+  async shutdown(): Promise<void> {
+    for (const d of [...this.agents.values(), ...this.servers.values(), ...this.others]) d.kill('SIGKILL');
+  }
+}

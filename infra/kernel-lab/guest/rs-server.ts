@@ -1,0 +1,41 @@
+/**
+ * A lab real server: `node rs-server.mjs NAME PORT…` answers HTTP on every PORT with its name
+ * (`/big?n=BYTES` sends that many bytes, to measure which way replies travel) and echoes TCP
+ * lines on 9000 prefixed with its name (a long-lived connection that must survive changes).
+ */
+import { createServer as createHttp } from 'node:http';
+import { createServer as createTcp } from 'node:net';
+
+const [name, ...ports] = process.argv.slice(2);
+if (!name || ports.length === 0) {
+  process.stderr.write('usage: rs-server NAME PORT…\n');
+  process.exit(2);
+}
+
+for (const port of ports.map(Number)) {
+  const server = createHttp((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const n = url.pathname === '/big' ? Number(url.searchParams.get('n') ?? 0) : 0;
+    const body = n > 0 ? Buffer.alloc(n, 0x61) : Buffer.from(`${name}\n`);
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length, 'x-server': name, connection: 'close' });
+    res.end(body);
+  });
+  server.listen(port, '0.0.0.0');
+}
+
+createTcp((sock) => {
+  sock.setNoDelay(true);
+  let buf = '';
+  sock.on('data', (d) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      sock.write(`${name} ${buf.slice(0, i)}\n`);
+      buf = buf.slice(i + 1);
+    }
+  });
+  sock.on('error', () => {});
+}).listen(9000, '0.0.0.0');
+
+process.stdout.write(`${name} listening on ${ports.join(',')} and 9000\n`);
+process.on('SIGTERM', () => process.exit(0));
