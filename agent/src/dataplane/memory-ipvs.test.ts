@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryIpvs } from './memory-ipvs.ts';
+import { MemoryHost } from './memory-host.ts';
+
+const reject = (setup: string, line: string, msg: RegExp) => {
+  const k = new MemoryIpvs();
+  if (setup) k.restore(setup);
+  expect(() => k.restore(line)).toThrow(msg);
+};
+
+describe('in-memory kernel (IPVS)', () => {
+  const SVC = '-A -t 10.99.0.50:80 -s rr\n';
+  it('rejects what the kernel and ipvsadm reject', () => {
+    reject(SVC, SVC, /Service already exists/);
+    reject('', '-A -t 10.99.0.50:80 -s bogus', /Scheduler or persistence engine not found/);
+    reject('', '-a -t 10.99.0.50:80 -r 10.99.1.1:80 -g -w 1', /Service not defined/);
+    reject('', '-D -t 10.99.0.50:80', /No such service/);
+    reject('', '-E -t 10.99.0.50:80 -s rr', /No such service/);
+    reject(SVC, '-d -t 10.99.0.50:80 -r 10.99.1.1:80', /No such destination/);
+    reject(SVC, '-e -t 10.99.0.50:80 -r 10.99.1.1:80 -g -w 1', /No such destination/);
+    reject(SVC + '-a -t 10.99.0.50:80 -r 10.99.1.1:80 -g -w 1\n', '-a -t 10.99.0.50:80 -r 10.99.1.1:80 -g -w 1', /Destination already exists/);
+    reject(SVC, '-a -t 10.99.0.50:80 -r 10.99.1.1:80 -g -w 65536', /illegal weight/);
+    reject(SVC, '-a -t 10.99.0.50:80 -r 10.99.1.1:8080 -g -w 1', /port mapping is only possible with masquerading/);
+    reject(SVC, '-a -t 10.99.0.50:80 -r 10.99.1.1:8080 -i -w 1', /port mapping/);
+    reject('', '-A -t 10.99.0.50:0 -s rr', /Zero port specified for non-persistent service/);
+  });
+
+  it('accepts port mapping with NAT and a zero-port persistent service', () => {
+    const k = new MemoryIpvs();
+    k.restore('-A -t 10.99.0.50:80 -s rr\n-a -t 10.99.0.50:80 -r 10.99.1.1:8080 -m -w 1\n-A -t 10.99.0.51:0 -s rr -p 60\n');
+    expect(k.snapshot()).toHaveLength(2);
+  });
+
+  it('stops a batch at the first failing line, keeping earlier lines, like ipvsadm-restore', () => {
+    const k = new MemoryIpvs();
+    expect(() => k.restore('-A -t 10.99.0.50:80 -s rr\n-A -t 10.99.0.50:80 -s rr\n-A -t 10.99.0.51:80 -s rr\n')).toThrow(/line 2/);
+    expect(k.snapshot().map((s) => s.address)).toEqual(['10.99.0.50']);
+  });
+});
+
+describe('in-memory host', () => {
+  it('rejects duplicate and missing addresses, unknown devices and unknown sysctls', async () => {
+    const h = new MemoryHost();
+    const vip = { ifname: 'lo', address: '10.99.0.50', prefix: 32, label: 'lo:lvs' };
+    await h.addAddress(vip);
+    await expect(h.addAddress(vip)).rejects.toThrow(/File exists/);
+    await h.deleteAddress(vip);
+    await expect(h.deleteAddress(vip)).rejects.toThrow(/Cannot assign requested address/);
+    await expect(h.addAddress({ ...vip, ifname: 'tunl0' })).rejects.toThrow(/Cannot find device "tunl0"/);
+    await expect(h.writeSysctl('net.ipv4.conf.tunl0.rp_filter', '0')).rejects.toThrow(/No such file/);
+    await h.ensureTunl0();
+    await h.writeSysctl('net.ipv4.conf.tunl0.rp_filter', '0');
+    expect(await h.readSysctl('net.ipv4.conf.tunl0.rp_filter')).toBe('0');
+  });
+
+  it('without ip_vs, IPVS reads and writes fail with IPVS_UNAVAILABLE', async () => {
+    const h = new MemoryHost({ ipvs: false });
+    await expect(h.ipvsRead()).rejects.toMatchObject({ code: 'IPVS_UNAVAILABLE' });
+  });
+});

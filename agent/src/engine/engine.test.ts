@@ -1,0 +1,197 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { NodeEvent } from '../../../shared/wire/events.ts';
+import { renderSave } from '../dataplane/ipvsadm-codec.ts';
+import { MemoryHost } from '../dataplane/memory-host.ts';
+import { Engine, type EngineOptions } from './engine.ts';
+import { NODES, configFor, eventsOf, manualChecker, settle, tempDir } from './engine.test-helpers.ts';
+
+const web = (extra: Record<string, unknown> = {}, rs: Record<string, unknown>[] = [{ node: 'rs1', weight: 2 }, { node: 'rs2', weight: 1 }]) => ({
+  name: 'web',
+  vip: '10.99.0.50',
+  port: 80,
+  scheduler: 'wrr',
+  forwarding: 'dr',
+  healthCheck: { type: 'tcp', interval: '1s' },
+  realServers: rs,
+  ...extra,
+});
+const director = (services: unknown[], extra: Record<string, unknown> = {}) => configFor({ nodes: NODES, services, ...extra }, 'd1');
+
+describe('engine on a director (in-memory kernel)', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let host: MemoryHost;
+  let events: NodeEvent[];
+  let engines: Engine[];
+  const make = (o: Partial<EngineOptions> = {}) => {
+    const e = new Engine({ nodeId: 't.d1', dataplane: host, stateDir: dir, log: () => {}, emit: (ev) => events.push(ev), verifyIntervalMs: 60_000, ...o });
+    engines.push(e);
+    return e;
+  };
+  beforeEach(async () => {
+    ({ dir, cleanup } = await tempDir());
+    host = new MemoryHost();
+    events = [];
+    engines = [];
+  });
+  afterEach(async () => {
+    for (const e of engines) await e.stop();
+    await cleanup();
+  });
+
+  it('programs services and real servers in one batch and reports apply.succeeded', async () => {
+    const e = make();
+    const r = await e.apply(director([web()]), 3);
+    expect(r).toEqual({ ok: true, errors: [] });
+    expect(host.ipvs.batches).toHaveLength(1);
+    expect(host.ipvs.save()).toBe('-A -t 10.99.0.50:80 -s wrr\n-a -t 10.99.0.50:80 -r 10.99.0.21:80 -g -w 2\n-a -t 10.99.0.50:80 -r 10.99.0.22:80 -g -w 1\n');
+    expect(host.sysctls.get('net.ipv4.conf.all.send_redirects')).toBe('0');
+    expect(eventsOf(events, 'apply.succeeded').map((x) => x.data)).toEqual([{ revision: 3 }]);
+    expect(e.status()).toMatchObject({ appliedRevision: 3, pendingRevision: null, ipvs: { ok: true } });
+  });
+
+  it('health: down removes at once, inhibitOnFailure keeps weight 0, dynamic weight applies, events raised', async () => {
+    const chk = manualChecker();
+    const e = make({ startHealthChecker: chk.start });
+    await e.apply(director([web({}, [{ node: 'rs1', weight: 2 }, { node: 'rs2', weight: 1, inhibitOnFailure: true }])]), 1);
+    chk.set('web', '10.99.0.21', 80, false);
+    await settle();
+    expect(host.ipvs.save()).not.toContain('10.99.0.21');
+    chk.set('web', '10.99.0.22', 80, true, 7);
+    await settle();
+    expect(host.ipvs.save()).toContain('-r 10.99.0.22:80 -g -w 7');
+    chk.set('web', '10.99.0.22', 80, false);
+    chk.set('web', '10.99.0.21', 80, true);
+    await settle();
+    expect(host.ipvs.save()).toContain('-r 10.99.0.22:80 -g -w 0');
+    expect(host.ipvs.save()).toContain('-r 10.99.0.21:80 -g -w 2');
+    expect(eventsOf(events, 'realserver.down').map((x) => (x.data as { address: string }).address)).toEqual(['10.99.0.21', '10.99.0.22']);
+    expect(e.status().services?.[0].realServers.find((r) => r.address === '10.99.0.22')).toMatchObject({ healthy: false, weight: 0 });
+  });
+
+  it('sorry server comes in when no real server is healthy and leaves when one returns; quorum events', async () => {
+    const chk = manualChecker();
+    const e = make({ startHealthChecker: chk.start });
+    await e.apply(director([web({ sorryServer: { address: '10.99.0.99', port: 80 } })]), 1);
+    expect(host.ipvs.save()).not.toContain('10.99.0.99');
+    chk.set('web', '10.99.0.21', 80, false);
+    chk.set('web', '10.99.0.22', 80, false);
+    await settle();
+    expect(host.ipvs.save()).toBe('-A -t 10.99.0.50:80 -s wrr\n-a -t 10.99.0.50:80 -r 10.99.0.99:80 -g -w 1\n');
+    expect(eventsOf(events, 'service.quorum_lost').map((x) => x.data)).toEqual([{ service: 'web', weight: 0, quorum: 1 }]);
+    chk.set('web', '10.99.0.22', 80, true);
+    await settle();
+    expect(host.ipvs.save()).toBe('-A -t 10.99.0.50:80 -s wrr\n-a -t 10.99.0.50:80 -r 10.99.0.22:80 -g -w 1\n');
+    expect(eventsOf(events, 'service.quorum_restored')).toHaveLength(1);
+  });
+
+  it('quorum with hysteresis: lost below quorum-h, restored only at quorum+h; servers leave while lost', async () => {
+    const chk = manualChecker();
+    const e = make({ startHealthChecker: chk.start });
+    const rs = [1, 2, 3, 4].map((i) => ({ address: `10.99.1.${i}`, weight: 1 }));
+    await e.apply(director([web({ quorum: 3, hysteresis: 1 }, rs)]), 1);
+    chk.set('web', '10.99.1.1', 80, false); // 3 alive: ≥ 3-1, still up
+    await settle();
+    expect(eventsOf(events, 'service.quorum_lost')).toHaveLength(0);
+    chk.set('web', '10.99.1.2', 80, false); // 2 alive: still ≥ 2
+    chk.set('web', '10.99.1.3', 80, false); // 1 alive: < 2 → lost
+    await settle();
+    expect(eventsOf(events, 'service.quorum_lost')).toHaveLength(1);
+    expect(host.ipvs.save()).toBe('-A -t 10.99.0.50:80 -s wrr\n');
+    chk.set('web', '10.99.1.1', 80, true);
+    chk.set('web', '10.99.1.2', 80, true); // 3 alive: < 3+1, still lost
+    await settle();
+    expect(eventsOf(events, 'service.quorum_restored')).toHaveLength(0);
+    chk.set('web', '10.99.1.3', 80, true); // 4 alive: restored
+    await settle();
+    expect(eventsOf(events, 'service.quorum_restored')).toHaveLength(1);
+    expect(host.ipvs.snapshot()[0].dests).toHaveLength(4);
+  });
+
+  it('drains a real server removed from the config before deleting it', async () => {
+    let now = 0;
+    const e = make({ now: () => now, drainTimeoutMs: 30_000 });
+    await e.apply(director([web()]), 1);
+    host.ipvs.activeConns.set('tcp:10.99.0.50:80|10.99.0.22:80', 5);
+    await e.apply(director([web({}, [{ node: 'rs1', weight: 2 }])]), 2);
+    expect(host.ipvs.save()).toContain('-r 10.99.0.22:80 -g -w 0');
+    now = 10_000;
+    await e.verify();
+    expect(host.ipvs.save()).toContain('-r 10.99.0.22:80 -g -w 0');
+    host.ipvs.activeConns.set('tcp:10.99.0.50:80|10.99.0.22:80', 0);
+    await e.verify();
+    expect(host.ipvs.save()).not.toContain('10.99.0.22');
+  });
+
+  it('a drain ends at its timeout even with connections left', async () => {
+    let now = 0;
+    const e = make({ now: () => now, drainTimeoutMs: 30_000 });
+    await e.apply(director([web()]), 1);
+    host.ipvs.activeConns.set('tcp:10.99.0.50:80|10.99.0.22:80', 5);
+    await e.apply(director([web({}, [{ node: 'rs1', weight: 2 }])]), 2);
+    now = 30_001;
+    await e.verify();
+    expect(host.ipvs.save()).not.toContain('10.99.0.22');
+  });
+
+  it('a restart adopts by diff: no operation, foreign services untouched, owned ones removed later', async () => {
+    host.ipvs.restore('-A -t 10.99.0.77:25 -s rr\n-a -t 10.99.0.77:25 -r 10.99.5.5:25 -g -w 1\n');
+    const first = make();
+    await first.apply(director([web(), web({ name: 'api', port: 8080 })]), 1);
+    await first.stop();
+    const batches = host.ipvs.batches.length;
+    const second = make();
+    await second.apply(director([web(), web({ name: 'api', port: 8080 })]), 1);
+    expect(host.ipvs.batches.length).toBe(batches);
+    await second.apply(director([web()]), 2);
+    expect(host.ipvs.save()).toContain('-A -t 10.99.0.77:25 -s rr');
+    expect(host.ipvs.save()).not.toContain('10.99.0.50:8080');
+  });
+
+  it('refuses to delete most services without allowMassDelete', async () => {
+    const three = ['a', 'b', 'c'].map((n, i) => web({ name: n, port: 80 + i }));
+    const e = make();
+    await e.apply(director(three), 1);
+    const r = await e.apply(director([three[0]]), 2);
+    expect(r.ok).toBe(false);
+    expect(r.errors[0]).toMatch(/refusing to delete 2 of 3 services/);
+    expect(host.ipvs.snapshot()).toHaveLength(3);
+    expect(e.status().pendingRevision).toBe(2);
+    const ok = await e.apply(director([three[0]], { allowMassDelete: true }), 3);
+    expect(ok.ok).toBe(true);
+    expect(host.ipvs.snapshot()).toHaveLength(1);
+  });
+
+  it('without ip_vs: IPVS reported failed, VRRP and checks still started, never dead', async () => {
+    host = new MemoryHost({ ipvs: false });
+    const chk = manualChecker();
+    let vrrpStarted = false;
+    const e = make({
+      startHealthChecker: chk.start,
+      startVrrp: async () => {
+        vrrpStarted = true;
+        return { update: async () => {}, status: () => [{ instance: 'VI_1', vrid: 50, state: 'MASTER', priority: 100, effectivePriority: 100 }], stop: async () => {} };
+      },
+    });
+    const r = await e.apply(director([web()]), 1);
+    expect(r.ok).toBe(false);
+    expect(vrrpStarted).toBe(true);
+    const s = e.status();
+    expect(s.ipvs).toEqual({ ok: false, error: "Can't initialize ipvs: Protocol not available" });
+    expect(s.vrrp?.[0].state).toBe('MASTER');
+    expect(s.pendingRevision).toBe(1);
+    expect(eventsOf(events, 'apply.failed')).toHaveLength(1);
+    chk.set('web', '10.99.0.21', 80, false);
+    await settle();
+    expect(eventsOf(events, 'realserver.down')).toHaveLength(1);
+  });
+
+  it('keeps the IPVS table and sysctls on stop (hitless restart)', async () => {
+    const e = make();
+    await e.apply(director([web()]), 1);
+    const before = renderSave(host.ipvs.snapshot());
+    await e.stop();
+    expect(renderSave(host.ipvs.snapshot())).toBe(before);
+    expect(host.sysctls.get('net.ipv4.conf.all.send_redirects')).toBe('0');
+  });
+});

@@ -1,0 +1,77 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RealServerVip } from '../../../shared/config/node-config.ts';
+import { MemoryHost } from '../dataplane/memory-host.ts';
+import { tempDir } from '../engine/engine.test-helpers.ts';
+import { realServerPlan } from './plan.ts';
+import { RealServerRole } from './role.ts';
+
+const dr = (address: string): RealServerVip => ({ address, forwarding: 'dr', services: ['web'], expectedGateways: [] });
+
+describe('realServerPlan', () => {
+  it('DR: VIP/32 on lo with arp_ignore=1 and arp_announce=2 for all and lo', () => {
+    expect(realServerPlan([dr('10.99.0.50')])).toEqual({
+      addresses: [{ ifname: 'lo', address: '10.99.0.50', prefix: 32, label: 'lo:lvs' }],
+      sysctls: { 'net.ipv4.conf.all.arp_ignore': '1', 'net.ipv4.conf.all.arp_announce': '2', 'net.ipv4.conf.lo.arp_ignore': '1', 'net.ipv4.conf.lo.arp_announce': '2' },
+      tunl0: false,
+      natChecks: [],
+    });
+  });
+  it('TUN: tunl0 with the VIP and rp_filter=0 for all and tunl0; NAT: a gateway check only', () => {
+    const p = realServerPlan([{ address: '10.99.0.60', forwarding: 'tun', services: ['x'], expectedGateways: [] }, { address: '10.99.0.70', forwarding: 'nat', services: ['y'], expectedGateways: ['10.99.0.1'] }]);
+    expect(p.tunl0).toBe(true);
+    expect(p.addresses).toEqual([{ ifname: 'tunl0', address: '10.99.0.60', prefix: 32, label: null }]);
+    expect(p.sysctls).toEqual({ 'net.ipv4.conf.all.rp_filter': '0', 'net.ipv4.conf.tunl0.rp_filter': '0' });
+    expect(p.natChecks).toEqual([{ vip: '10.99.0.70', expectedGateways: ['10.99.0.1'] }]);
+  });
+});
+
+describe('RealServerRole (in-memory host)', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+  afterEach(() => cleanup());
+
+  it('sets up, repairs drift, and on removal restores the previous values, across a restart', async () => {
+    const host = new MemoryHost();
+    host.sysctls.set('net.ipv4.conf.all.arp_announce', '1'); // an operator's own value, to be restored
+    const role = new RealServerRole(host, `${dir}/rs.json`, () => {});
+    expect(await role.converge([dr('10.99.0.50')])).toEqual({ ok: true, drift: [], warnings: [] });
+    expect(host.addresses).toEqual([{ ifname: 'lo', address: '10.99.0.50', prefix: 32, label: 'lo:lvs' }]);
+    expect(host.sysctls.get('net.ipv4.conf.all.arp_announce')).toBe('2');
+
+    await host.deleteAddress(host.addresses[0]);
+    host.sysctls.set('net.ipv4.conf.lo.arp_ignore', '0');
+    const again = await new RealServerRole(host, `${dir}/rs.json`, () => {}).converge([dr('10.99.0.50')]);
+    expect(again.drift).toEqual(['VIP 10.99.0.50/32 missing from lo', 'sysctl net.ipv4.conf.lo.arp_ignore=0 (want 1)']);
+    expect(host.addresses).toHaveLength(1);
+
+    const removed = await new RealServerRole(host, `${dir}/rs.json`, () => {}).converge([]);
+    expect(removed.ok).toBe(true);
+    expect(host.addresses).toEqual([]);
+    expect(host.sysctls.get('net.ipv4.conf.all.arp_announce')).toBe('1');
+    expect(host.sysctls.get('net.ipv4.conf.lo.arp_ignore')).toBe('0');
+  });
+
+  it('never removes an address it did not add', async () => {
+    const host = new MemoryHost();
+    await host.addAddress({ ifname: 'lo', address: '10.99.0.51', prefix: 32, label: null });
+    await new RealServerRole(host, `${dir}/rs.json`, () => {}).converge([]);
+    expect(host.addresses).toHaveLength(1);
+  });
+
+  it('NAT: warns when the default route does not go via an expected gateway', async () => {
+    const host = new MemoryHost({ routes: [{ gateway: '10.99.0.254', dev: 'eth0' }] });
+    const r = await new RealServerRole(host, `${dir}/rs.json`, () => {}).converge([{ address: '10.99.0.70', forwarding: 'nat', services: ['y'], expectedGateways: ['10.99.0.1'] }]);
+    expect(r.warnings).toEqual(['NAT VIP 10.99.0.70: default route via 10.99.0.254, expected one of 10.99.0.1']);
+    host.routes = [{ gateway: '10.99.0.1', dev: 'eth0' }];
+    expect((await new RealServerRole(host, `${dir}/rs.json`, () => {}).converge([{ address: '10.99.0.70', forwarding: 'nat', services: ['y'], expectedGateways: ['10.99.0.1'] }])).warnings).toEqual([]);
+  });
+
+  it('TUN: brings tunl0 up before putting the VIP on it', async () => {
+    const host = new MemoryHost();
+    const r = await new RealServerRole(host, `${dir}/rs.json`, () => {}).converge([{ address: '10.99.0.60', forwarding: 'tun', services: ['x'], expectedGateways: [] }]);
+    expect(r.ok).toBe(true);
+    expect(host.links.get('tunl0')).toBe(true);
+    expect(host.sysctls.get('net.ipv4.conf.tunl0.rp_filter')).toBe('0');
+  });
+});
