@@ -25,7 +25,7 @@ const timing = {
 export const StatusCode = z.union([
   z.number().int().min(100).max(599),
   z.string().regex(/^[1-5]\d\d-[1-5]\d\d$/, { message: 'expected a status code or a range like 200-299' }),
-]);
+], { error: 'expected a status code or a range like 200-299' });
 
 /** One `url { path digest status_code }` block of HTTP_GET / SSL_GET. */
 export const HttpUrl = z.strictObject({
@@ -51,7 +51,7 @@ export const HttpsCheck = z.strictObject({
   type: z.literal('https'),
   ...httpFields,
   /** SNI server name; `true` sends the virtualhost (keepalived enable_sni). */
-  sni: z.union([z.boolean(), z.string().min(1)]).optional(),
+  sni: z.union([z.boolean(), z.string().min(1)], { error: 'expected true, false or a server name' }).optional(),
   verifyCertificate: z.boolean().optional(),
 });
 export const SmtpCheck = z.strictObject({ type: z.literal('smtp'), ...timing, helo: z.string().min(1).optional() });

@@ -78,6 +78,18 @@ export function semanticIssues(site: Site): SpecIssue[] {
         vridClash = true;
       } else vridOn.set(key, p);
     });
+    // iproute2: an address label must be the device name or start with "<dev>:" (keepalived `label`).
+    [...inst.vips, ...(inst.excludedVips ?? [])].forEach((v, j) => {
+      if (typeof v === 'string' || v.label === undefined) return;
+      const vp = j < inst.vips.length ? `${p}.vips[${j}]` : `${p}.excludedVips[${j - inst.vips.length}]`;
+      for (const m of inst.members) {
+        const dev = v.interface ?? m.interface ?? inst.interface ?? nodes.get(m.node)?.interface ?? DEFAULTS.nodeInterface;
+        if (v.label !== dev && !v.label.startsWith(`${dev}:`)) {
+          out.push({ path: `${vp}.label`, message: `label "${v.label}" must be "${dev}" or start with "${dev}:" (on ${m.node})` });
+          break;
+        }
+      }
+    });
     (inst.trackScripts ?? []).forEach((t, j) => {
       if (!scripts.has(t.script)) out.push({ path: `${p}.trackScripts[${j}].script`, message: `no vrrp script named "${t.script}" in spec.vrrpScripts` });
     });

@@ -39,6 +39,8 @@ export const SEMANTIC_CASES: Row[] = [
   ['unicast with nobody to talk to', (d) => Object.assign(d.spec.vrrp[1], { unicast: true, members: [{ node: 'dr1', priority: 100 }] }), [['spec.vrrp[1].unicast', 'unicast needs at least one peer: another member or unicastPeers']]],
   ['VIP held by two instances', (d) => d.spec.vrrp[1].vips.push('10.99.0.100/24'), [['spec.vrrp[1].vips[1]', 'virtual address 10.99.0.100 is already held by spec.vrrp[0].vips[0]']]],
   ['excluded VIP that is also a VIP', (d) => (d.spec.vrrp[0].excludedVips = [{ address: '10.99.0.101' }]), [['spec.vrrp[1].vips[0]', 'virtual address 10.99.0.101 is already held by spec.vrrp[0].excludedVips[0]']]],
+  ['VIP label not on the VIP\'s device', (d) => (d.spec.vrrp[0].vips = [{ address: '10.99.0.100/32', label: 'eth1:0' }]), [['spec.vrrp[0].vips[0].label', 'label "eth1:0" must be "eth0" or start with "eth0:" (on dr1)']]],
+  ['VIP label right on one member only', (d) => { d.spec.vrrp[0].vips = [{ address: '10.99.0.100/32', label: 'eth0:vip' }]; d.spec.vrrp[0].members[1].interface = 'bond0'; }, [['spec.vrrp[0].vips[0].label', 'label "eth0:vip" must be "bond0" or start with "bond0:" (on dr2)']]],
   ['sync group naming a missing instance', (d) => (d.spec.syncGroups[0].instances[1] = 'VI_9'), [['spec.syncGroups[0].instances[1]', 'no VRRP instance named "VI_9"']]],
   ['instance in two sync groups', (d) => d.spec.syncGroups.push({ name: 'VG_2', instances: ['VI_2', 'VI_1'] }), [['spec.syncGroups[1].instances[0]', 'instance "VI_2" is already in sync group "VG_1"'], ['spec.syncGroups[1].instances[1]', 'instance "VI_1" is already in sync group "VG_1"']]],
   ['vrrp script interval 0ms', (d) => (d.spec.vrrpScripts[0].interval = '0ms'), [['spec.vrrpScripts[0].interval', 'interval must be at least 1ms']]],
@@ -92,6 +94,7 @@ const VALID_CASES: [name: string, mutate: (d: Doc) => void][] = [
   ['sh flags on sh', (d) => (d.spec.services[1].schedulerFlags = ['sh-fallback', 'sh-port'])],
   ['script timeout longer than its interval (keepalived allows it)', (d) => Object.assign(d.spec.vrrpScripts[0], { interval: '1s', timeout: '3s' })],
   ['bare persistence: keepalived\'s 360s', (d) => (d.spec.services[0].persistence = {})],
+  ['VIP label on an explicit device', (d) => (d.spec.vrrp[0].vips = [{ address: '10.99.0.100/32', interface: 'eth1', label: 'eth1:web' }])],
   ['unicast with one member and an extra peer', (d) => Object.assign(d.spec.vrrp[1], { unicast: true, members: [{ node: 'dr1', priority: 100 }], unicastPeers: ['10.99.0.3'] })],
 ];
 

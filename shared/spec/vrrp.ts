@@ -11,7 +11,7 @@ export const Vip = z.union([
     interface: InterfaceName.optional(),
     label: z.string().min(1).max(15).optional(),
   }),
-]);
+], { error: 'expected a VIP like 192.168.1.150/32 or { address, interface?, label? }' });
 export type Vip = z.infer<typeof Vip>;
 
 export const VrrpMember = z.strictObject({
