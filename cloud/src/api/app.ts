@@ -53,6 +53,15 @@ export function createApp(deps: AppDeps): App {
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
 
+  const { metrics } = deps;
+  if (metrics) {
+    app.use('*', metrics.middleware);
+    app.get('/metrics', async (c) => {
+      const m = await metrics.render();
+      return c.body(m.body, 200, { 'content-type': m.contentType });
+    });
+  }
+
   const maxSize = deps.maxBodyBytes ?? MAX_BODY_BYTES;
   app.use(
     '*',

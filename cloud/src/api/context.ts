@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import type { JWK } from 'jose';
 import type { TokenIdentity } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
@@ -18,6 +19,8 @@ export interface AppDeps {
   /** Largest accepted request body; default 1 MiB. */
   maxBodyBytes?: number;
   log?: (line: string) => void;
+  /** Prometheus metrics (Node only: prom-client stays out of the Workers build). */
+  metrics?: { middleware: MiddlewareHandler; render(): Promise<{ contentType: string; body: string }> };
 }
 
 export type AppEnv = { Variables: { auth: TokenIdentity } };

@@ -1,0 +1,42 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** Bad flags or arguments: the command exits 2 with this message. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** node:util parseArgs in strict mode, its errors turned into UsageError (exit 2). */
+export function parseFlags<O extends Options>(argv: string[], options: O, allowPositionals = false) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+export const OUTPUT_FORMATS = ['table', 'json', 'yaml'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export function outputFormat(value: string | undefined): OutputFormat {
+  const v = value ?? 'table';
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(v)) throw new UsageError(`-o must be one of ${OUTPUT_FORMATS.join(', ')}, not "${v}"`);
+  return v as OutputFormat;
+}
+
+/** Runs a command body; a UsageError prints `lvsfleet NAME: message` and answers 2. */
+export async function withUsage(name: string, io: { stderr: (t: string) => void }, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`lvsfleet ${name}: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}

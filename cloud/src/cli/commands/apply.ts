@@ -1,0 +1,55 @@
+import type { ApplyResult } from '../../sites/apply.ts';
+import { formatDiff } from '../../sites/diff.ts';
+import { parseFlags, UsageError, withUsage } from '../args.ts';
+import { apiClient, reportApiError } from '../client.ts';
+import type { CliIO } from '../io.ts';
+import { checkSpec, readSpecFile } from '../spec-file.ts';
+
+/** What `apply` and `diff` print for an ApplyResult. */
+export function describeResult(r: ApplyResult): string {
+  const lines: string[] = [];
+  if (r.unchanged) lines.push(`${r.site}: unchanged at revision ${r.revision}`);
+  else if (r.dryRun) lines.push(`${r.site}: would store revision ${r.previousRevision + 1} (current ${r.previousRevision}); would publish to ${r.publishedNodes.join(', ') || 'no nodes'}`);
+  else lines.push(`${r.site}: revision ${r.revision} stored (was ${r.previousRevision}); publishing to ${r.publishedNodes.join(', ') || 'no nodes'}`);
+  if (!r.unchanged) lines.push(formatDiff(r.diff));
+  if (r.dryRun && r.diff.massDelete.exceeded) lines.push('note: this removes more than half of the services or real servers; apply needs --force or spec.allowMassDelete: true');
+  return lines.join('\n') + '\n';
+}
+
+/** Sends a spec file to `PUT /v1/sites/{name}/spec`; validates offline first so errors carry FILE:LINE. */
+export async function putSpec(name: string, argv: string[], io: CliIO, dryRunOnly: boolean): Promise<number> {
+  return withUsage(name, io, async () => {
+    const { values } = parseFlags(argv, {
+      file: { type: 'string', short: 'f' },
+      ...(dryRunOnly ? {} : { 'dry-run': { type: 'boolean' }, message: { type: 'string', short: 'm' }, force: { type: 'boolean' } }),
+      'if-match': { type: 'string' },
+      output: { type: 'string', short: 'o' },
+    });
+    const v = values as { file?: string; 'dry-run'?: boolean; message?: string; force?: boolean; 'if-match'?: string; output?: string };
+    if (v.output !== undefined && v.output !== 'json' && v.output !== 'text') throw new UsageError('-o must be text or json');
+    const file = await readSpecFile(v.file, io);
+    const site = checkSpec(file, io);
+    if (!site) return 2;
+    const q = new URLSearchParams();
+    if (dryRunOnly || v['dry-run']) q.set('dryRun', '1');
+    if (v.force) q.set('force', '1');
+    if (v.message) q.set('message', v.message);
+    const qs = q.toString();
+    try {
+      const result = await apiClient(io).call<ApplyResult>('PUT', `/v1/sites/${encodeURIComponent(site.metadata.name)}/spec${qs ? `?${qs}` : ''}`, {
+        body: file.text,
+        contentType: 'application/yaml',
+        headers: v['if-match'] ? { 'if-match': v['if-match'] } : {},
+      });
+      io.stdout(v.output === 'json' ? JSON.stringify(result, null, 2) + '\n' : describeResult(result));
+      return 0;
+    } catch (err) {
+      return reportApiError(name, err, io, file.name);
+    }
+  });
+}
+
+/** `lvsfleet apply -f FILE [--dry-run] [--message M] [--force] [--if-match REV]`. */
+export function run(argv: string[], io: CliIO): Promise<number> {
+  return putSpec('apply', argv, io, false);
+}

@@ -1,0 +1,85 @@
+import { resolve } from 'node:path';
+import { parseFlags, UsageError, withUsage } from '../args.ts';
+import type { CliIO } from '../io.ts';
+import { ServeError, startServer, type RunningServer } from '../../server/start.ts';
+
+function port(value: string | undefined, dflt: number, flag: string): number {
+  if (value === undefined) return dflt;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${flag} must be a port number 0–65535, not "${value}"`);
+  return n;
+}
+
+/** The banner a newcomer sees after `npm start`. */
+export function banner(s: RunningServer, o: { dataDir: string; adminFromEnv: boolean }): string {
+  const lines = [`lvsfleet serving on ${s.url}`, `  database: ${s.database === 'pglite' ? `embedded PostgreSQL (PGlite) in ${o.dataDir}` : 'PostgreSQL'}`, `  mqtt:     ${s.mqttUrl}`];
+  if (s.newAdminToken) {
+    lines.push(
+      '',
+      `admin token (shown once; saved to ${s.adminTokenFile}, mode 0600):`,
+      `  ${s.newAdminToken}`,
+      '',
+      'try:',
+      `  export LVSFLEET_URL=${s.url} LVSFLEET_TOKEN=${s.newAdminToken}`,
+      '  npx lvsfleet apply -f examples/seeds-lvs-dr.yaml',
+    );
+  } else if (o.adminFromEnv) lines.push('  admin token: LVSFLEET_ADMIN_TOKEN');
+  else lines.push(`  admin token: in ${s.adminTokenFile}`);
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * `lvsfleet serve`: API, status pages, publisher, ingest and the embedded broker in one process
+ * until SIGINT/SIGTERM. A taken port is a clear error and exit 1.
+ */
+export async function run(argv: string[], io: CliIO, signals: NodeJS.EventEmitter = process): Promise<number> {
+  return withUsage('serve', io, async () => {
+    const { values } = parseFlags(argv, {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'mqtt-port': { type: 'string' },
+      'database-url': { type: 'string' },
+      'mqtt-url': { type: 'string' },
+      'public-mqtt-url': { type: 'string' },
+    });
+    const dataDir = resolve(io.cwd, values['data-dir'] ?? '.lvsfleet');
+    const log = (line: string) => io.stderr(`${new Date().toISOString()} ${line}\n`);
+    let server: RunningServer;
+    try {
+      server = await startServer({
+        port: port(values.port, 8080, '--port'),
+        host: values.host ?? '127.0.0.1',
+        dataDir,
+        databaseUrl: values['database-url'] ?? undefined,
+        mqttUrl: values['mqtt-url'],
+        mqttPort: port(values['mqtt-port'], 18830, '--mqtt-port'),
+        publicMqttUrl: values['public-mqtt-url'],
+        adminToken: io.env.LVSFLEET_ADMIN_TOKEN || undefined,
+        log,
+      });
+    } catch (err) {
+      if (err instanceof ServeError) {
+        io.stderr(`lvsfleet serve: ${err.message}\n`);
+        return 1;
+      }
+      throw err;
+    }
+    io.stdout(banner(server, { dataDir: values['data-dir'] ?? '.lvsfleet', adminFromEnv: !!io.env.LVSFLEET_ADMIN_TOKEN }));
+    const signal = await new Promise<string>((done) => {
+      const onInt = () => stop('SIGINT');
+      const onTerm = () => stop('SIGTERM');
+      const stop = (name: string) => {
+        signals.off('SIGINT', onInt);
+        signals.off('SIGTERM', onTerm);
+        done(name);
+      };
+      signals.on('SIGINT', onInt);
+      signals.on('SIGTERM', onTerm);
+    });
+    log(`${signal}: shutting down`);
+    await server.close();
+    log('stopped');
+    return 0;
+  });
+}

@@ -1,0 +1,170 @@
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import { createApp } from '../api/app.ts';
+import { ensureBootstrapAdmin } from '../auth/tokens.ts';
+import { openDatabase, type Database } from '../db/client.ts';
+import { loadSigner } from '../keys/signing.ts';
+import { startEmbeddedBroker } from '../mqtt/broker.ts';
+import { issueNodeCredentials } from '../mqtt/credentials.ts';
+import { startPublisher } from '../publisher/publisher.ts';
+import { startStatusIngest } from './ingest-link.ts';
+import { createMetrics } from './metrics.ts';
+
+export interface ServerOptions {
+  /** HTTP port (0: any free port). */
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl?: string;
+  /** An external broker (mqtt://user:pass@host:port); otherwise the embedded one on mqttPort. */
+  mqttUrl?: string;
+  mqttPort: number;
+  /** The broker URL agents are told at enrollment (default: the broker's own URL, without credentials). */
+  publicMqttUrl?: string;
+  /** LVSFLEET_ADMIN_TOKEN: the bootstrap admin token to register. */
+  adminToken?: string;
+  log: (line: string) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  mqttUrl: string;
+  database: Database['kind'];
+  /** The generated admin token when it was made by this start (print once), else null. */
+  newAdminToken: string | null;
+  adminTokenFile: string;
+  close(): Promise<void>;
+}
+
+/** Errors of the server start: a port in use, a bad option. `serve` prints them and exits 1. */
+export class ServeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ServeError';
+  }
+}
+
+/** Reads credentials from an `mqtt://user:pass@host:port` URL and answers the URL without them. */
+export function splitMqttUrl(raw: string): { url: string; username?: string; password?: string } {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ServeError(`--mqtt-url ${raw} is not a URL`);
+  }
+  if (!/^(mqtts?|wss?):$/.test(u.protocol)) throw new ServeError(`--mqtt-url must be mqtt://, mqtts://, ws:// or wss://, not ${u.protocol}`);
+  const username = u.username ? decodeURIComponent(u.username) : undefined;
+  const password = u.password ? decodeURIComponent(u.password) : undefined;
+  u.username = '';
+  u.password = '';
+  return { url: u.toString().replace(/\/$/, ''), username, password };
+}
+
+/**
+ * Starts everything `lvsfleet serve` runs: database + migrations, bootstrap admin token, signing
+ * key, the embedded broker (unless an external one is given), publisher, status ingest and the
+ * HTTP API. Whatever started is closed again if a later part fails.
+ */
+export async function startServer(o: ServerOptions): Promise<RunningServer> {
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        o.log(`close: ${(err as Error).message}`);
+      }
+    }
+    closers.length = 0;
+  };
+  try {
+    // Fail fast on a taken HTTP port, before seconds of database start-up.
+    if (o.port !== 0) await probePort(o.port, o.host);
+    await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
+    const database = await openDatabase({ url: o.databaseUrl, dataDir: o.databaseUrl ? undefined : join(o.dataDir, 'pgdata') });
+    closers.push(() => database.close());
+    const db = database.db;
+
+    const adminTokenFile = join(o.dataDir, 'admin-token');
+    const boot = await ensureBootstrapAdmin(db, o.adminToken);
+    let newAdminToken: string | null = null;
+    if (boot.created && !o.adminToken && boot.secret) {
+      await writeFile(adminTokenFile, boot.secret + '\n', { mode: 0o600 });
+      await chmod(adminTokenFile, 0o600);
+      newAdminToken = boot.secret;
+    }
+
+    const signer = await loadSigner(db);
+    let broker = splitMqttUrl(o.mqttUrl ?? 'mqtt://127.0.0.1:1');
+    if (!o.mqttUrl) {
+      const embedded = await startEmbeddedBroker({ port: o.mqttPort, host: o.host, db, log: o.log }).catch((err: Error) => {
+        throw new ServeError(err.message);
+      });
+      closers.push(() => embedded.close());
+      broker = { url: embedded.url, ...embedded.internal };
+    }
+    const publisher = await startPublisher({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer, log: o.log });
+    closers.push(() => publisher.close());
+    const ingest = await startStatusIngest({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, log: o.log });
+    if (ingest) closers.push(() => ingest.close());
+    else o.log('status ingest is not available in this build: node status will not update');
+
+    const app = createApp({
+      db,
+      kick: () => publisher.kick(),
+      signer,
+      issueNodeCredentials,
+      mqttUrl: o.publicMqttUrl ?? broker.url,
+      metrics: createMetrics(db),
+      log: o.log,
+    });
+    const http = createAdaptorServer({ fetch: app.fetch });
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', (err: NodeJS.ErrnoException) =>
+        reject(err.code === 'EADDRINUSE' ? new ServeError(`HTTP port ${o.port} is already in use (pick another with --port)`) : err),
+      );
+      http.listen(o.port, o.host, () => resolve());
+    });
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          (http as { closeAllConnections?: () => void }).closeAllConnections?.();
+          http.close(() => resolve());
+        }),
+    );
+    const port = (http.address() as AddressInfo).port;
+    const hostForUrl = o.host.includes(':') ? `[${o.host}]` : o.host;
+    return {
+      url: `http://${hostForUrl}:${port}`,
+      mqttUrl: broker.url,
+      database: database.kind,
+      newAdminToken,
+      adminTokenFile,
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+function probePort(port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer();
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new ServeError(`HTTP port ${port} is already in use (pick another with --port)`) : err),
+    );
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
+/** The admin token saved at first start, if the data dir has one. */
+export async function savedAdminToken(dataDir: string): Promise<string | null> {
+  try {
+    return (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim() || null;
+  } catch {
+    return null;
+  }
+}
