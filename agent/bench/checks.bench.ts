@@ -109,7 +109,7 @@ async function main(): Promise<void> {
   const cpu = process.cpuUsage(steadyStart.cpu);
   const cpuAll = process.cpuUsage(cpu0);
   const rss = process.memoryUsage().rss;
-  const [doneAtEnd, okAtEnd] = [done, ok];
+  const [doneAtEnd, okAtEnd, failsAtEnd] = [done, ok, new Map(fails)];
   const up = [...hc.state().values()].filter((h) => h.up).length;
   await hc.stop(); // aborts the probes still in flight; they are not counted
   lag.disable();
@@ -127,7 +127,7 @@ async function main(): Promise<void> {
   console.log(`checker RSS             ${(rss / 2 ** 20).toFixed(0)} MiB`);
   console.log(`event-loop delay        p50 ${(lag.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(lag.percentile(99) / 1e6).toFixed(1)} ms, max ${(lag.max / 1e6).toFixed(1)} ms`);
   console.log(`server child            CPU ${((100 * childStats.cpuMs) / (t1 - t0)).toFixed(1)}% of one core, RSS ${(childStats.rss / 2 ** 20).toFixed(0)} MiB`);
-  const topFails = [...fails.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([d, n]) => `${n}× ${d}`).join('; ');
+  const topFails = [...failsAtEnd.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([d, n]) => `${n}× ${d}`).join('; ');
   console.log(`failed attempts         ${topFails || 'none'}`);
   console.log(`machine                 ${os.cpus().length} cores, load average ${load0.toFixed(1)} at start, ${os.loadavg()[0].toFixed(1)} at end (shared with other work)`);
 }
