@@ -26,7 +26,10 @@ export function semanticIssues(site: Site): SpecIssue[] {
   uniqueNames(spec.vrrpScripts, 'spec.vrrpScripts', 'vrrp script', out);
   uniqueNames(spec.syncGroups, 'spec.syncGroups', 'sync group', out);
   const scripts = new Set((spec.vrrpScripts ?? []).map((s) => s.name));
-  const vridOn = new Map<string, string>(); // `${node}/${iface}/${vrid}` -> path
+  // DESIGN.md: a VRID is unique per interface and site. A site is one L2 domain per interface name,
+  // so two instances with the same VRID on eth0 would share a virtual MAC (RFC 5798 §7.3), even
+  // with disjoint members.
+  const vridOn = new Map<string, string>(); // `${iface}/${vrid}` -> path
   const vipHeldBy = new Map<string, string>(); // VIP address -> path of the entry holding it
 
   (spec.vrrp ?? []).forEach((inst, i) => {
@@ -70,11 +73,11 @@ export function semanticIssues(site: Site): SpecIssue[] {
       if (m.priority === 255 && node && !vipAddrs.has(node.address) && !(m.sourceAddress && vipAddrs.has(m.sourceAddress)))
         out.push({ path: `${mp}.priority`, message: 'priority 255 is only for the owner of the virtual addresses (RFC 5798 §5.2.4); use 1–254' });
       const iface = m.interface ?? inst.interface ?? node?.interface ?? DEFAULTS.nodeInterface;
-      const key = `${m.node}/${iface}/${inst.vrid}`;
+      const key = `${iface}/${inst.vrid}`;
       const prev = vridOn.get(key);
       if (prev && prev !== p) {
         // One issue per instance, naming the first clash (RFC 5798 §7.1: a VRID is unique on a LAN).
-        if (!vridClash) out.push({ path: `${p}.vrid`, message: `VRID ${inst.vrid} is already used on ${m.node} ${iface} by ${prev}` });
+        if (!vridClash) out.push({ path: `${p}.vrid`, message: `VRID ${inst.vrid} is already used on ${iface} in this site by ${prev}` });
         vridClash = true;
       } else vridOn.set(key, p);
     });

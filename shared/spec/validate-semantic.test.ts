@@ -18,8 +18,12 @@ export const SEMANTIC_CASES: Row[] = [
   ['duplicate sync group name', (d) => { d.spec.syncGroups = [{ name: 'VG', instances: ['VI_1', 'VI_3'] }, { name: 'VG', instances: ['VI_2', 'VI_4'] }]; d.spec.vrrp.push({ name: 'VI_3', vrid: 53, vips: ['10.99.0.103'], members: [{ node: 'dr1', priority: 10 }] }, { name: 'VI_4', vrid: 54, vips: ['10.99.0.104'], members: [{ node: 'dr1', priority: 10 }] }); }, [['spec.syncGroups[1].name', 'duplicate sync group name "VG" (also at spec.syncGroups[0])']]],
   ['duplicate service name', (d) => (d.spec.services[1].name = 'web'), [['spec.services[1].name', 'duplicate service name "web" (also at spec.services[0])']]],
   // VRRP
-  ['VRID reused on the same interface', (d) => (d.spec.vrrp[1].vrid = 50), [['spec.vrrp[1].vrid', 'VRID 50 is already used on dr1 eth0 by spec.vrrp[0]']]],
-  ['VRID reused where only one member shares the interface', (d) => { d.spec.vrrp[1].vrid = 50; d.spec.vrrp[1].members[0].interface = 'eth1'; }, [['spec.vrrp[1].vrid', 'VRID 50 is already used on dr2 eth0 by spec.vrrp[0]']]],
+  ['VRID reused on the same interface', (d) => (d.spec.vrrp[1].vrid = 50), [['spec.vrrp[1].vrid', 'VRID 50 is already used on eth0 in this site by spec.vrrp[0]']]],
+  ['VRID reused where only one member shares the interface', (d) => { d.spec.vrrp[1].vrid = 50; d.spec.vrrp[1].members[0].interface = 'eth1'; }, [['spec.vrrp[1].vrid', 'VRID 50 is already used on eth0 in this site by spec.vrrp[0]']]],
+  ['VRID reused on the same interface by other directors', (d) => {
+    d.spec.nodes.push({ name: 'dr3', role: 'director', address: '10.99.0.3' }, { name: 'dr4', role: 'director', address: '10.99.0.4' });
+    d.spec.vrrp.push({ name: 'VI_3', vrid: 50, vips: ['10.99.0.103'], members: [{ node: 'dr3', priority: 100 }, { node: 'dr4', priority: 90 }] });
+  }, [['spec.vrrp[2].vrid', 'VRID 50 is already used on eth0 in this site by spec.vrrp[0]']]],
   ['priority 255 for a router that does not own the VIP', (d) => (d.spec.vrrp[0].members[0].priority = 255), [['spec.vrrp[0].members[0].priority', 'priority 255 is only for the owner of the virtual addresses (RFC 5798 §5.2.4); use 1–254']]],
   ['PASS password of 9 bytes', (d) => (d.spec.vrrp[0].auth.password = '123456789'), [['spec.vrrp[0].auth.password', 'PASS passwords are at most 8 bytes (RFC 3768 §5.3.10)']]],
   ['PASS password of 4 characters but 12 bytes', (d) => (d.spec.vrrp[0].auth.password = '密码密码'), [['spec.vrrp[0].auth.password', 'PASS passwords are at most 8 bytes (RFC 3768 §5.3.10)']]],
