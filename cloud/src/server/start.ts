@@ -9,7 +9,7 @@ import { loadSigner } from '../keys/signing.ts';
 import { startEmbeddedBroker } from '../mqtt/broker.ts';
 import { issueNodeCredentials } from '../mqtt/credentials.ts';
 import { startPublisher } from '../publisher/publisher.ts';
-import { startStatusIngest } from './ingest-link.ts';
+import { startIngest } from '../ingest/ingest.ts';
 import { createMetrics } from './metrics.ts';
 
 export interface ServerOptions {
@@ -107,9 +107,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     }
     const publisher = await startPublisher({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer, log: o.log });
     closers.push(() => publisher.close());
-    const ingest = await startStatusIngest({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, log: o.log });
-    if (ingest) closers.push(() => ingest.close());
-    else o.log('status ingest is not available in this build: node status will not update');
+    const ingest = await startIngest({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, log: o.log });
+    closers.push(() => ingest.close());
 
     const app = createApp({
       db,
