@@ -1,4 +1,5 @@
 import { startHealthChecker } from '../checks/index.ts';
+import { createDryRunVrrpHost, createLinuxVrrpHost, startVrrp } from '../vrrp/index.ts';
 import { createLinuxDataplane } from '../dataplane/linux.ts';
 import { createDryRunDataplane } from '../dataplane/memory-host.ts';
 import type { Dataplane } from '../dataplane/types.ts';
@@ -20,14 +21,20 @@ export interface HostParts {
 }
 
 /**
- * The real parts for `--dataplane`. linux: the host dataplane and the health checker. dry-run:
- * a simulated host that prints every command it would run and changes nothing, and no health
- * probes either (a dry run sends nothing anywhere; every real server counts as up).
+ * The real parts for `--dataplane`. linux: the host dataplane, the health checker and VRRP on
+ * raw sockets. dry-run: a simulated host that prints every command it would run and changes
+ * nothing, VRRP on the dry-run host (prints, sends nothing), and no health probes (a dry run
+ * sends nothing anywhere; every real server counts as up).
  */
 export function hostParts(kind: DataplaneKind, print: (line: string) => void, log: (line: string) => void): HostParts {
-  if (kind === 'dry-run') return { dataplane: createDryRunDataplane(print) };
+  if (kind === 'dry-run') {
+    const host = createDryRunVrrpHost(print);
+    return { dataplane: createDryRunDataplane(print), startVrrp: (o) => startVrrp({ ...o, host }) };
+  }
+  const host = createLinuxVrrpHost({ log });
   return {
     dataplane: createLinuxDataplane(),
     startHealthChecker: (o) => startHealthChecker({ ...o, log: o.log ?? log }),
+    startVrrp: (o) => startVrrp({ ...o, host }),
   };
 }

@@ -129,7 +129,18 @@ export class Engine {
     if (this.o.startVrrp) {
       try {
         if (this.vrrp) await this.vrrp.update(config.vrrp);
-        else this.vrrp = await this.o.startVrrp({ nodeId: this.o.nodeId, node: config.node, config: config.vrrp, emit: (e) => this.o.emit?.(e), log: this.o.log });
+        else {
+          this.vrrp = await this.o.startVrrp({
+            nodeId: this.o.nodeId,
+            node: config.node,
+            config: config.vrrp,
+            emit: (e) => {
+              this.o.emit?.(e);
+              void this.publishStatus(); // a VRRP transition changes the retained status at once
+            },
+            log: this.o.log,
+          });
+        }
       } catch (e) {
         errors.push(`vrrp: ${errorText(e)}`);
       }
