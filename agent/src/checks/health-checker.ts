@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { ResolvedService } from '../../../shared/config/node-config.ts';
+import { openFileLimit } from './fd-limit.ts';
 import { runCheck } from './run-check.ts';
 import { initialState, nextWakeAt, step, type SchedulerAction, type SchedulerEvent } from './scheduler.ts';
 import { CheckError, type Checker, type TargetHealth, type Transition } from './types.ts';
@@ -102,11 +103,19 @@ export function startHealthChecker(opts: HealthCheckerOptions): HealthChecker {
     }
   };
 
-  dispatch({ type: 'config', services: validate(opts.services) });
+  const fdLimit = openFileLimit();
+  const configure = (services: ResolvedService[]) => {
+    dispatch({ type: 'config', services: validate(services) });
+    // Probes that come due together each hold a descriptor; say so before EMFILE does.
+    if (fdLimit !== null && sched.probes.size > fdLimit / 2) {
+      log(`warning: ${sched.probes.size} health-check probes with an open-file limit of ${fdLimit}; raise LimitNOFILE or use warmup to spread them`);
+    }
+  };
+  configure(opts.services);
 
   return {
     update(services) {
-      dispatch({ type: 'config', services: validate(services) });
+      configure(services);
     },
     state() {
       const out = new Map<string, TargetHealth>();

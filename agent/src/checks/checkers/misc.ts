@@ -12,7 +12,7 @@ const MiscParams = z.object({ command: z.string().min(1), dynamic: z.boolean().o
  * 2–255 → up with weight = code − 2; any other exit or a signal → down. On connect_timeout the
  * whole process group is killed (SIGKILL), as keepalived does with misc_timeout.
  */
-export function miscCheck(check: ResolvedCheck, signal: AbortSignal): Promise<ProbeOutcome> {
+export async function miscCheck(check: ResolvedCheck, signal: AbortSignal): Promise<ProbeOutcome> {
   const p = parseParams(MiscParams, check);
   const ids = p.user ? lookupUser(p.user) : null;
   return attempt(check, signal, (settle) => {
