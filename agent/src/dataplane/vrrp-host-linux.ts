@@ -1,6 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import type { ResolvedVip } from '../../../shared/config/node-config.ts';
+import { startGarpHelper, type GarpHelper } from './vrrp-garp-helper.ts';
 import { openRawVrrpSocket } from './vrrp-linux-socket.ts';
 import type { VrrpHost } from './vrrp-host.ts';
 import { VrrpHostError } from './vrrp-host.ts';
@@ -10,6 +11,8 @@ export interface LinuxVrrpHostOptions {
   ip?: string;
   arping?: string;
   ipvsadm?: string;
+  /** Use the long-lived AF_PACKET helper for gratuitous ARP (default true; falls back to arping). */
+  garpHelper?: boolean;
   /** Where notify hook failures go. */
   log?: (line: string) => void;
 }
@@ -44,6 +47,7 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): VrrpHost {
   const log = opts.log ?? (() => {});
   let arpingFlavour: Promise<'habets' | 'iputils'> | null = null;
   const monitors = new Set<() => void>();
+  let helper: GarpHelper | null | undefined;
 
   async function ipAddr(op: 'add' | 'del', vips: ResolvedVip[]): Promise<void> {
     const errors: string[] = [];
@@ -61,11 +65,21 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): VrrpHost {
   return {
     now: () => performance.now(),
     async openChannel(o, onPacket, onError) {
+      // Start the GARP helper with the engine, never on the failover path.
+      if (helper === undefined) helper = opts.garpHelper === false ? null : startGarpHelper();
       return openRawVrrpSocket(o, onPacket, onError);
     },
     addVips: (vips) => ipAddr('add', vips),
     removeVips: (vips) => ipAddr('del', vips),
     async garp(iface, addresses, count) {
+      if (helper) {
+        const h = helper;
+        const sent = await Promise.all(addresses.map((a) => h.send(iface, a, count, 0))).then(
+          () => true,
+          (e: Error) => (log(`vrrp: ${e.message}; using arping`), (helper = null), false),
+        );
+        if (sent) return;
+      }
       arpingFlavour ??= run(arping, ['--help']).then((r) => (/-S\b/.test(r.out + r.err) ? 'habets' : 'iputils'), () => 'habets');
       const flavour = await arpingFlavour;
       await Promise.all(
@@ -138,6 +152,8 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): VrrpHost {
       await exec(['--start-daemon', role, '--mcast-interface', iface, '--syncid', String(syncId)]);
     },
     async close() {
+      helper?.close();
+      helper = undefined;
       for (const stop of [...monitors]) stop();
     },
   };

@@ -50,7 +50,7 @@ export class ChannelMux {
   private onPacket(iface: string, packet: Buffer): void {
     const r = decodePacket(packet);
     if (!r.ok) {
-      if (r.reason !== 'not_vrrp') this.drops[r.reason]++;
+      this.drops[r.reason]++;
       return;
     }
     const a = r.advert;

@@ -73,7 +73,12 @@ export class InstanceRuntime {
       case 'garp': {
         const byIface = new Map<string, string[]>();
         for (const v of [...c.vips, ...c.excludedVips]) byIface.set(v.interface, [...(byIface.get(v.interface) ?? []), v.address]);
-        for (const [iface, addrs] of byIface) this.later('gratuitous ARP', () => host.garp(iface, addrs, a.count));
+        // Not chained behind `ip addr add`: the GARP frames do not need the address configured, and
+        // sending both at once saves a process start on the failover path.
+        for (const [iface, addrs] of byIface) {
+          if (this.state.state !== 'MASTER') continue;
+          host.garp(iface, addrs, a.count).catch((e: Error) => log(`vrrp ${c.name}: gratuitous ARP failed: ${e.message}`));
+        }
         return;
       }
       case 'notify': {

@@ -1,0 +1,111 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Why the netns lab cannot run here, or null when it can (root, `ip netns`, the tools). */
+export function netnsUnavailable(tools: string[] = []): string | null {
+  if (process.platform !== 'linux') return 'netns lab needs Linux';
+  if (process.getuid?.() !== 0) return 'netns lab needs root';
+  const path = (process.env.PATH ?? '').split(':');
+  for (const t of ['ip', ...tools]) if (!path.some((d) => existsSync(join(d, t)))) return `netns lab needs ${t} (apt-get install keepalived iputils-ping arping nftables)`;
+  return null;
+}
+
+export function sh(cmd: string, args: string[], timeoutMs = 15_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { timeout: timeoutMs, encoding: 'utf8' }, (e, out, err) => (e ? reject(new Error(`${cmd} ${args.join(' ')}: ${err || e.message}`)) : resolve(out)));
+  });
+}
+
+export interface LabHost {
+  name: string;
+  ns: string;
+  address: string;
+}
+
+/**
+ * A throw-away L2 segment: a bridge in its own namespace and one namespace per host joined to it
+ * by a veth (`eth0` inside the host). Addresses are made up (10.99.N.0/24) and exist only inside
+ * these namespaces; names carry a per-run prefix; `destroy()` kills what we started and deletes
+ * every namespace, and is safe to call twice.
+ */
+export class NetnsLab {
+  readonly prefix = `lvf${randomBytes(3).toString('hex')}`;
+  readonly dir = mkdtempSync(join(tmpdir(), 'lvsfleet-lab-'));
+  readonly hosts = new Map<string, LabHost>();
+  private procs = new Set<ChildProcess>();
+  private namespaces: string[] = [];
+  readonly bridgeNs = `${this.prefix}-br`;
+
+  constructor(readonly subnet = `10.99.${1 + (process.pid % 250)}`) {}
+
+  async setup(hosts: { name: string; host: number }[]): Promise<void> {
+    await this.addNs(this.bridgeNs);
+    const br = ['ip', '-n', this.bridgeNs];
+    await sh(br[0], [...br.slice(1), 'link', 'add', 'br0', 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0', 'mcast_snooping', '0']);
+    await sh(br[0], [...br.slice(1), 'link', 'set', 'br0', 'up']);
+    for (const [i, h] of hosts.entries()) {
+      const ns = `${this.prefix}-${h.name}`;
+      await this.addNs(ns);
+      const port = `p${i}`;
+      await sh('ip', ['-n', this.bridgeNs, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+      await sh('ip', ['-n', this.bridgeNs, 'link', 'set', port, 'master', 'br0', 'up']);
+      const address = `${this.subnet}.${h.host}`;
+      await sh('ip', ['-n', ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
+      await sh('ip', ['-n', ns, 'link', 'set', 'eth0', 'up', 'multicast', 'on']);
+      await sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+      this.hosts.set(h.name, { name: h.name, ns, address });
+    }
+  }
+
+  private async addNs(ns: string): Promise<void> {
+    await sh('ip', ['netns', 'add', ns]);
+    this.namespaces.push(ns);
+  }
+
+  host(name: string): LabHost {
+    const h = this.hosts.get(name);
+    if (!h) throw new Error(`no lab host ${name}`);
+    return h;
+  }
+
+  /** Runs a command inside a host's namespace and returns its stdout. */
+  exec(name: string, cmd: string[], timeoutMs?: number): Promise<string> {
+    return sh('ip', ['netns', 'exec', this.host(name).ns, ...cmd], timeoutMs);
+  }
+
+  /** Starts a long-running process in a host's namespace; it is tracked and killed by destroy(). */
+  spawn(name: string, cmd: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+    const p = spawn('ip', ['netns', 'exec', this.host(name).ns, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    this.procs.add(p);
+    p.on('exit', () => this.procs.delete(p));
+    return p;
+  }
+
+  /** PIDs of every process we started that lives in the host's namespace (the crash set). */
+  async pidsIn(name: string): Promise<number[]> {
+    const out = await sh('ip', ['netns', 'pids', this.host(name).ns]).catch(() => '');
+    return out.split(/\s+/).filter(Boolean).map(Number);
+  }
+
+  /** Crash a host: SIGSTOP then SIGKILL every process in its namespace, then take its link down. */
+  async crash(name: string): Promise<void> {
+    const pids = await this.pidsIn(name);
+    for (const pid of pids) try { process.kill(pid, 'SIGSTOP'); } catch {}
+    for (const pid of pids) try { process.kill(pid, 'SIGKILL'); } catch {}
+    await this.exec(name, ['ip', 'link', 'set', 'eth0', 'down']).catch(() => {});
+  }
+
+  async destroy(): Promise<void> {
+    for (const p of this.procs) try { p.kill('SIGKILL'); } catch {}
+    // Anything still in our namespaces (keepalived children, hooks) was started by us.
+    for (const ns of this.namespaces) {
+      const out = await sh('ip', ['netns', 'pids', ns]).catch(() => '');
+      for (const pid of out.split(/\s+/).filter(Boolean).map(Number)) try { process.kill(pid, 'SIGKILL'); } catch {}
+    }
+    for (const ns of this.namespaces.splice(0).reverse()) await sh('ip', ['netns', 'del', ns]).catch(() => {});
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,63 @@
+import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { keepalivedConf, siteSpec, startKeepalived, type PairSpec } from './keepalived.ts';
+import { NetnsLab } from './netns.ts';
+
+export type Impl = 'ours' | 'keepalived';
+const ROOT = resolve(import.meta.dirname, '../..');
+
+/** Process output kept for failure messages. */
+export function capture(p: ChildProcess, into: string[]): ChildProcess {
+  const push = (d: Buffer) => into.push(...d.toString().split('\n').filter(Boolean));
+  p.stdout?.on('data', push);
+  p.stderr?.on('data', push);
+  return p;
+}
+
+/** Starts our VRRP for `node` in its namespace from a generated site spec. */
+export function startOurs(lab: NetnsLab, node: 'd1' | 'd2', spec: string, out: string[]): ChildProcess {
+  const file = join(lab.dir, `${node}-site.json`);
+  writeFileSync(file, spec);
+  return capture(lab.spawn(node, [process.execPath, '--import', 'tsx', join(ROOT, 'agent/lab/vrrp-runner.ts'), '--spec', file, '--node', node], { ...process.env, NODE_NO_WARNINGS: '1' }), out);
+}
+
+/** Does the host hold the VIP on eth0? */
+export async function holdsVip(lab: NetnsLab, node: string, vip: string): Promise<boolean> {
+  const out = await lab.exec(node, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0']).catch(() => '');
+  return out.includes(` ${vip}/`);
+}
+
+export async function waitFor(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export interface Pair {
+  lab: NetnsLab;
+  vip: string;
+  out: Record<'d1' | 'd2', string[]>;
+  procs: Record<'d1' | 'd2', ChildProcess>;
+}
+
+/**
+ * Two directors on a fresh segment plus a client: d1 (priority 150, state MASTER) and d2
+ * (priority 100), each run by our engine or keepalived with equivalent settings.
+ */
+export async function startPair(impl: Record<'d1' | 'd2', Impl>, p: Omit<PairSpec, 'vip' | 'vrid'>, lab = new NetnsLab()): Promise<Pair> {
+  if (!lab.hosts.size) await lab.setup([{ name: 'd1', host: 11 }, { name: 'd2', host: 12 }, { name: 'client', host: 100 }]);
+  const vip = `${lab.subnet}.50`;
+  const full: PairSpec = { ...p, vip, vrid: 51 };
+  const prio = { d1: 150, d2: 100 };
+  const spec = siteSpec(lab, full, prio, 'd1');
+  const out = { d1: [] as string[], d2: [] as string[] };
+  const start = (n: 'd1' | 'd2') =>
+    impl[n] === 'ours' ? startOurs(lab, n, spec, out[n]) : capture(startKeepalived(lab, n, keepalivedConf(n, full, prio[n], n === 'd1')), out[n]);
+  // The backup first, so the master's election is observed by a running peer.
+  const d2 = start('d2');
+  const d1 = start('d1');
+  return { lab, vip, out, procs: { d1, d2 } };
+}

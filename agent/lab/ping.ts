@@ -1,0 +1,48 @@
+import type { ChildProcess } from 'node:child_process';
+import type { NetnsLab } from './netns.ts';
+
+/**
+ * The lab's client: `ping -D -i 0.01` to the VIP from its own namespace. Replies carry the
+ * kernel's receive timestamps, so the longest gap between consecutive replies is the outage the
+ * client saw (with 10 ms resolution).
+ */
+export class VipPinger {
+  private proc: ChildProcess;
+  private buf = '';
+  /** Reply times, seconds since the epoch (ping -D). */
+  readonly replies: number[] = [];
+
+  constructor(lab: NetnsLab, client: string, vip: string) {
+    this.proc = lab.spawn(client, ['ping', '-n', '-D', '-i', '0.01', '-W', '1', vip]);
+    this.proc.stdout!.on('data', (d: Buffer) => {
+      this.buf += d.toString();
+      const lines = this.buf.split('\n');
+      this.buf = lines.pop()!;
+      for (const l of lines) {
+        const m = /^\[(\d+\.\d+)\] \d+ bytes from/.exec(l);
+        if (m) this.replies.push(Number(m[1]));
+      }
+    });
+  }
+
+  /** Waits until `n` more replies arrived (the VIP answers). */
+  async waitReplies(n: number, timeoutMs = 10_000): Promise<void> {
+    const target = this.replies.length + n;
+    const end = Date.now() + timeoutMs;
+    while (this.replies.length < target) {
+      if (Date.now() > end) throw new Error(`VIP did not answer ${n} pings within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Longest gap between consecutive replies from reply index `from` on, in ms. */
+  longestGapMs(from = 0): number {
+    let max = 0;
+    for (let i = Math.max(1, from + 1); i < this.replies.length; i++) max = Math.max(max, (this.replies[i] - this.replies[i - 1]) * 1000);
+    return Math.round(max);
+  }
+
+  stop(): void {
+    this.proc.kill('SIGINT');
+  }
+}
