@@ -35,6 +35,22 @@ export class OwnMosquitto {
     return m;
   }
 
+  /**
+   * A mosquitto with the dynamic-security plugin and infra/mosquitto's settings: no anonymous
+   * clients, admin client `adminUser` made by `mosquitto_ctrl dynsec init`.
+   */
+  static async createWithDynsec(adminUser: string, adminPassword: string): Promise<OwnMosquitto> {
+    if (!DYNSEC_PLUGIN) throw new Error('mosquitto_dynamic_security.so is not installed');
+    return OwnMosquitto.create((dir) => {
+      const file = join(dir, 'dynamic-security.json');
+      const r = spawnSync('mosquitto_ctrl', ['dynsec', 'init', file, adminUser, adminPassword], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`mosquitto_ctrl dynsec init failed: ${r.stderr || r.stdout}`);
+      // As root, mosquitto drops to user "mosquitto", which cannot write our 0700 temp dir.
+      const asRoot = process.getuid?.() === 0 ? 'user root\n' : '';
+      return `${asRoot}allow_anonymous false\nplugin ${DYNSEC_PLUGIN}\nplugin_opt_config_file ${file}`;
+    });
+  }
+
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
   }
