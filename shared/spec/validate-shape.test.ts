@@ -49,6 +49,8 @@ export const SHAPE_CASES: Row[] = [
   ['duration over 31 days (LVS_MAX_TIMEOUT)', (d) => (d.spec.services[0].persistence.timeout = '745h'), [[`${svc0}.persistence.timeout`, 'at most 744h (31 days)']]],
   ['negative duration', (d) => (d.spec.vrrpScripts[0].interval = '-2s'), [['spec.vrrpScripts[0].interval', durationMsg]]],
   ['auth type MD5', (d) => (d.spec.vrrp[0].auth.type = 'MD5'), [['spec.vrrp[0].auth.type', 'Invalid option: expected one of "PASS"|"AH"']]],
+  ['unquoted PASS password (a YAML number)', (d) => (d.spec.vrrp[0].auth.password = 1111), [['spec.vrrp[0].auth.password', 'expected a string: quote it, like "1111"']]],
+  ['missing PASS password', (d) => delete d.spec.vrrp[0].auth.password, [['spec.vrrp[0].auth.password', 'password is required']]],
   ['empty PASS password', (d) => (d.spec.vrrp[0].auth.password = ''), [['spec.vrrp[0].auth.password', 'Too small: expected string to have >=1 characters']]],
   ['VIP prefix /33', (d) => (d.spec.vrrp[0].vips = ['10.99.0.100/33']), [['spec.vrrp[0].vips[0]', 'expected an IPv4 address with an optional prefix, like 192.168.1.150/32']]],
   ['no VIPs', (d) => (d.spec.vrrp[0].vips = []), [['spec.vrrp[0].vips', 'Too small: expected array to have >=1 items']]],

@@ -63,7 +63,13 @@ export const Garp = z.strictObject({
 export const VrrpAuth = z.strictObject({
   /** PASS (RFC 3768 simple text). AH is accepted by the schema and refused by validation. */
   type: z.enum(['PASS', 'AH']),
-  password: z.string().min(1),
+  /** YAML reads `1111` as a number and `0123` as 123: ask for quotes rather than guess. */
+  password: z
+    .string({
+      error: (iss) =>
+        iss.code !== 'invalid_type' ? undefined : iss.input === undefined ? 'password is required' : 'expected a string: quote it, like "1111"',
+    })
+    .min(1),
 });
 
 export const VrrpInstance = z.strictObject({
