@@ -1,0 +1,104 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../engine/engine.test-helpers.ts';
+
+const BIN = join(import.meta.dirname, '../../../bin/lvsfleet-agent.mjs');
+
+const SPEC = (weight: number) => `apiVersion: lvsfleet/v1
+kind: Site
+metadata: { name: lo-site }
+spec:
+  nodes:
+    - { name: d1, role: director, address: 127.0.0.1, interface: lo }
+    - { name: r1, role: realserver, address: 127.0.0.2 }
+  services:
+    - name: web
+      vip: 127.0.0.50
+      port: 8080
+      scheduler: wrr
+      realServers:
+        - { node: r1, weight: ${weight} }
+`;
+
+/** Runs the CLI to completion. */
+function runCli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (b) => (out += b));
+    p.stderr.on('data', (b) => (err += b));
+    p.on('close', (code) => resolve({ code: code ?? -1, out, err }));
+  });
+}
+
+/** Starts the agent and collects its output; waitFor resolves when a line matches. */
+function startAgent(args: string[]) {
+  const p: ChildProcess = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  p.stdout!.on('data', (b) => (out += b));
+  p.stderr!.on('data', (b) => (out += b));
+  const exited = new Promise<number>((r) => p.on('close', (c) => r(c ?? -1)));
+  const waitFor = async (re: RegExp, from = 0, ms = 30_000) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      const m = re.exec(out.slice(from));
+      if (m) return out.length;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`timed out waiting for ${re}; output:\n${out}`);
+  };
+  return { p, exited, waitFor, output: () => out };
+}
+
+describe('lvsfleet-agent CLI', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+  afterEach(() => cleanup());
+
+  it('exits 2 on invalid flags, a bad spec (path and line) and an unknown node', async () => {
+    expect((await runCli(['run', '--bogus'])).code).toBe(2);
+    expect((await runCli(['run', '--spec', 'x.yaml'])).err).toMatch(/needs both --spec FILE and --node NAME/);
+    expect((await runCli(['run', '--spec', 'x', '--node', 'd1', '--dataplane', 'magic'])).code).toBe(2);
+    const bad = join(dir, 'bad.yaml');
+    await writeFile(bad, SPEC(1).replace('scheduler: wrr', 'scheduler: nope'));
+    const r = await runCli(['run', '--spec', bad, '--node', 'd1', '--dataplane', 'dry-run', '--state-dir', dir]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/bad\.yaml:12: spec\.services\[0\]\.scheduler/);
+    await writeFile(bad, SPEC(1));
+    const n = await runCli(['run', '--spec', bad, '--node', 'zz', '--dataplane', 'dry-run', '--state-dir', dir]);
+    expect(n.code).toBe(2);
+    expect(n.err).toMatch(/no node named "zz"/);
+  });
+
+  it('standalone dry-run prints the batch, reloads on SIGHUP with an edit only, stops on SIGTERM; status answers from the state dir', async () => {
+    const spec = join(dir, 'site.yaml');
+    await writeFile(spec, SPEC(2));
+    const a = startAgent(['run', '--spec', spec, '--node', 'd1', '--state-dir', dir, '--dataplane', 'dry-run']);
+    let at = await a.waitFor(/apply revision 1 succeeded/);
+    expect(a.output()).toContain('dry-run: ipvsadm-restore <<EOF\n-A -t 127.0.0.50:8080 -s wrr\n-a -t 127.0.0.50:8080 -r 127.0.0.2:8080 -g -w 2\nEOF');
+    await writeFile(spec, SPEC(5));
+    a.p.kill('SIGHUP');
+    at = await a.waitFor(/apply revision 2 succeeded/, at);
+    expect(a.output()).toContain('-e -t 127.0.0.50:8080 -r 127.0.0.2:8080 -g -w 5');
+    expect(a.output().match(/-A -t/g)).toHaveLength(1);
+    a.p.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+
+    const json = await runCli(['status', '--state-dir', dir, '-o', 'json']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.out)).toMatchObject({ nodeId: 'lo-site.d1', appliedRevision: 2, ipvs: { ok: true }, services: [{ name: 'web', realServers: [{ address: '127.0.0.2', weight: 5, healthy: true }] }] });
+    const table = await runCli(['status', '--state-dir', dir]);
+    expect(table.out).toMatch(/revision {2}applied 2/);
+    expect(JSON.parse(await readFile(join(dir, 'ipvs-owned.json'), 'utf8'))).toEqual(['tcp:127.0.0.50:8080']);
+  });
+
+  it('status without a state dir says so and exits 1', async () => {
+    const r = await runCli(['status', '--state-dir', join(dir, 'none')]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/has not run here yet/);
+  });
+});

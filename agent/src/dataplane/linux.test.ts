@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import type { Exec, ExecOptions } from './exec.ts';
+import { exec } from './exec.ts';
+import { createLinuxDataplane } from './linux.ts';
+
+/**
+ * ipvsadm against a kernel with ip_vs cannot run on this machine, so these tests script the
+ * tools' answers (their real output formats) and check what the dataplane runs and makes of them.
+ */
+function scripted(answers: Record<string, { code?: number; stdout?: string; stderr?: string }>) {
+  const calls: { cmd: string; args: string[]; opts?: ExecOptions }[] = [];
+  const run: Exec = async (cmd, args, opts) => {
+    calls.push({ cmd, args, opts });
+    const a = answers[`${cmd} ${args.join(' ')}`.trim()] ?? answers[cmd];
+    return { code: a?.code ?? 0, stdout: a?.stdout ?? '', stderr: a?.stderr ?? '' };
+  };
+  return { run, calls };
+}
+
+describe('Linux dataplane', () => {
+  it('reports IPVS_UNAVAILABLE when the kernel has no ip_vs (this host)', async () => {
+    const s = scripted({ 'ipvsadm -Sn': { code: 2, stderr: "Can't initialize ipvs: Protocol not available\nAre you sure that IP Virtual Server is built in the kernel or as module?\n" } });
+    await expect(createLinuxDataplane({ exec: s.run }).ipvsRead()).rejects.toMatchObject({ code: 'IPVS_UNAVAILABLE' });
+  });
+
+  it('reads -Sn plus /proc/net/ip_vs, and applies a whole plan with ONE ipvsadm-restore process', async () => {
+    const s = scripted({
+      'ipvsadm -Sn': { stdout: '-A -t 10.99.0.50:80 -s rr\n-a -t 10.99.0.50:80 -r 10.99.1.1:80 -g -w 1\n' },
+      'cat /proc/net/ip_vs': { stdout: 'TCP  0A630032:0050 rr\n  -> 0A630101:0050      Route   1      4          0\n' },
+    });
+    const dp = createLinuxDataplane({ exec: s.run, netns: 'lab1' });
+    const snap = await dp.ipvsRead();
+    expect(snap.table[0].dests[0].address).toBe('10.99.1.1');
+    expect(snap.activeConns.get('tcp:10.99.0.50:80|10.99.1.1:80')).toBe(4);
+    const service = { ...snap.table[0] };
+    await dp.ipvsApply([
+      { op: 'edit-dest', service, dest: { ...service.dests[0], weight: 5 } },
+      { op: 'add-dest', service, dest: { ...service.dests[0], address: '10.99.1.2' } },
+    ]);
+    const restores = s.calls.filter((c) => c.cmd === 'ipvsadm-restore');
+    expect(restores).toHaveLength(1);
+    expect(restores[0].opts?.input).toBe('-e -t 10.99.0.50:80 -r 10.99.1.1:80 -g -w 5\n-a -t 10.99.0.50:80 -r 10.99.1.2:80 -g -w 1\n');
+    expect(restores[0].opts?.netns).toBe('lab1');
+  });
+
+  it('turns a failed batch into IPVS_REJECTED with the tool message', async () => {
+    const s = scripted({ 'ipvsadm-restore': { code: 1, stderr: 'Service already exists\n' } });
+    const svc = { protocol: 'tcp' as const, address: '10.99.0.50', port: 80, fwmark: 0, scheduler: 'rr', flags: [], persistence: null, onePacket: false };
+    await expect(createLinuxDataplane({ exec: s.run }).ipvsApply([{ op: 'add-service', service: svc }])).rejects.toMatchObject({ code: 'IPVS_REJECTED', message: /Service already exists/ });
+  });
+
+  it('parses ip -j output for addresses (labels), links and default routes', async () => {
+    const s = scripted({
+      'ip -j -4 addr show': { stdout: JSON.stringify([{ ifname: 'lo', flags: ['LOOPBACK', 'UP'], addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8, label: 'lo' }, { family: 'inet', local: '10.99.0.50', prefixlen: 32, label: 'lo:lvs' }] }]) },
+      'ip -j link show': { stdout: JSON.stringify([{ ifname: 'lo', flags: ['LOOPBACK', 'UP'] }, { ifname: 'eth0', flags: ['BROADCAST'] }]) },
+      'ip -j -4 route show default': { stdout: JSON.stringify([{ dst: 'default', gateway: '10.99.0.1', dev: 'eth0' }]) },
+    });
+    const dp = createLinuxDataplane({ exec: s.run });
+    expect(await dp.listAddresses()).toEqual([{ ifname: 'lo', address: '127.0.0.1', prefix: 8, label: null }, { ifname: 'lo', address: '10.99.0.50', prefix: 32, label: 'lo:lvs' }]);
+    expect(await dp.listLinks()).toEqual([{ ifname: 'lo', up: true }, { ifname: 'eth0', up: false }]);
+    expect(await dp.defaultRoutes()).toEqual([{ gateway: '10.99.0.1', dev: 'eth0' }]);
+  });
+});
+
+describe('exec helper', () => {
+  it('kills a command at its timeout and reports EXEC_TIMEOUT; a missing binary is EXEC_NOT_FOUND', async () => {
+    await expect(exec('sleep', ['5'], { timeoutMs: 100 })).rejects.toMatchObject({ code: 'EXEC_TIMEOUT' });
+    await expect(exec('lvsfleet-no-such-tool', [])).rejects.toMatchObject({ code: 'EXEC_NOT_FOUND' });
+    expect(await exec('cat', [], { input: 'batch\n' })).toEqual({ code: 0, stdout: 'batch\n', stderr: '' });
+  });
+});
