@@ -46,7 +46,7 @@ function simulate(sc: Scenario) {
   }));
   const net = new SimNetwork(params, rng(sc.seed));
   params.forEach((_, i) => net.feed(i, { type: 'start' }));
-  const heals: { at: number; masters: number[]; bestPriority: number; checkedUntil: number; violation: string | null }[] = [];
+  const heals: { at: number; masters: number[]; masterPriority: number[]; bestPriority: number; checkedUntil: number; violation: string | null }[] = [];
   for (const ph of sc.phases) {
     // Chaos.
     net.cond = { loss: ph.loss, delayMinMs: 0, delayMaxMs: ph.delayMax * advertMs };
