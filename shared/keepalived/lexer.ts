@@ -67,7 +67,8 @@ function dirname(path: string): string {
 /** Resolves an include pattern against the including file's directory. */
 export function resolveInclude(pattern: string, fromFile: string): string {
   if (pattern.startsWith('/')) return pattern;
-  return `${dirname(fromFile)}/${pattern}`;
+  const dir = dirname(fromFile);
+  return dir === '.' ? pattern : `${dir}/${pattern}`;
 }
 
 /**

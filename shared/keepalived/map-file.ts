@@ -7,14 +7,14 @@ import { emptyFileImport, type FileImport } from './model.ts';
 import type { Stmt } from './parser.ts';
 import { mapInstance, mapScript, mapSyncGroup } from './map-vrrp.ts';
 import { mapServerGroup, mapVirtualServer } from './map-lvs.ts';
-import { entries, int, one, rest } from './values.ts';
-import { error, walk, type Cx, type Handler } from './walk.ts';
+import { entries, flag, int, one, rest, seconds } from './values.ts';
+import { error, walk, warn, type Cx, type Handler } from './walk.ts';
 
 export const ANNOTATION_PREFIX = 'keepalived.org/';
 const ANNOTATED = ['notification_email_from', 'smtp_server', 'smtp_connect_timeout', 'smtp_helo_name'];
 
 const GLOBAL_UNSUPPORTED = [
-  'enable_script_security', 'script_user', 'vrrp_skip_check_adv_addr', 'vrrp_strict', 'vrrp_garp_interval',
+  'vrrp_skip_check_adv_addr', 'vrrp_strict',
   'vrrp_gna_interval', 'vrrp_mcast_group4', 'vrrp_mcast_group6', 'vrrp_iptables', 'lvs_flush', 'vrrp_garp_master_delay',
   'vrrp_garp_master_repeat', 'vrrp_garp_master_refresh', 'vrrp_garp_master_refresh_repeat', 'vrrp_priority',
   'checker_priority', 'vrrp_no_swap', 'checker_no_swap', 'dynamic_interfaces', 'vrrp_check_unicast_src', 'lvs_timeouts',
@@ -31,6 +31,12 @@ const ROOT_UNSUPPORTED = [
 ];
 
 const globalHandlers: Record<string, Handler<FileImport>> = {
+  // lvsfleet runs scripts as root with their files checked, which is what these two ask for.
+  enable_script_security: (st, _f, cx) => { flag(st, cx); },
+  script_user: (st, _f, cx) => {
+    if (one(st, cx) !== 'root') warn(cx, st.keyword, 'script_user other than root cannot be expressed (lvsfleet runs scripts as root, or as the user of each script); ignored');
+  },
+  vrrp_garp_interval: (st, f, cx) => { f.garpInterval = seconds(st, cx); },
   router_id: (st, f, cx) => { if (one(st, cx) !== undefined) f.routerId = st.args[0]; },
   lvs_id: (st, f, cx) => { if (one(st, cx) !== undefined) f.routerId = st.args[0]; },
   notification_email: (st, f, cx) => {
@@ -77,5 +83,7 @@ export function mapFile(file: string, statements: Stmt[], diags: Diagnostic[]): 
     rootHandlers[st.keyword.text]?.(st, f, cx);
   }
   walk(statements, null, f, cx, { what: 'the top level', handlers: rootHandlers, unsupported: ROOT_UNSUPPORTED });
+  // vrrp_garp_interval is per director in keepalived, per instance in the spec.
+  if (f.garpInterval) for (const i of f.instances) if (!i.shared.garp?.interval) i.shared.garp = { ...i.shared.garp, interval: f.garpInterval };
   return f;
 }

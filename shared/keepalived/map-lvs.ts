@@ -86,11 +86,12 @@ const serviceHandlers: Record<string, Handler<Draft>> = {
   },
   persistence_granularity: (st, s, cx) => {
     const v = ipv4(st, cx);
-    if (v) s.persistence = { timeout: s.persistence?.timeout ?? '', netmask: v };
+    if (v) s.persistence = { ...s.persistence, netmask: v };
   },
   protocol: (st, s, cx) => {
-    const v = one(st, cx)?.toLowerCase();
-    if (v === 'tcp' || v === 'udp' || v === 'sctp') s.protocol = v;
+    const v = one(st, cx);
+    const p = v?.toLowerCase();
+    if (p === 'tcp' || p === 'udp' || p === 'sctp') s.protocol = p;
     else if (v !== undefined) error(cx, st.args[0], `protocol must be TCP, UDP or SCTP, not "${v}"`);
   },
   sorry_server: (st, s, cx) => {
@@ -174,15 +175,19 @@ export function mapVirtualServer(st: Stmt, f: FileImport, groups: Map<string, En
   }
   const d: Draft = { checkDefaults: {}, realServers: [] };
   walk(st.block, st, d, cx, { what: `virtual_server ${st.args.map((t) => t.text).join(' ')}`, handlers: serviceHandlers, unsupported: SERVICE_UNSUPPORTED });
-  if (d.persistence && !d.persistence.timeout) d.persistence.timeout = '360s'; // keepalived's default with granularity alone
   if (d.sorryServer && !d.sorryServer.address) return void error(cx, st.keyword, 'sorry_server_inhibit / sorry_server_lvs_method without sorry_server');
   const { checkDefaults: _c, ...svc } = d;
   svc.forwarding ??= 'nat'; // keepalived's default lb_kind
-  svc.protocol ??= 'tcp';
+  if (a0?.text === 'fwmark') {
+    if (svc.protocol) warn(cx, st.keyword, 'protocol is ignored by keepalived for an fwmark service; dropped');
+    delete svc.protocol;
+  } else svc.protocol ??= 'tcp';
   hoist(svc as Service);
   for (const ep of endpoints) {
-    const name = 'fwmark' in ep ? `fwmark-${ep.fwmark}` : `${svc.protocol}-${ep.vip}-${ep.port}`;
-    f.services.push({ at: st.keyword, service: strip({ name, ...ep, ...structuredClone(svc), realServers: structuredClone(svc.realServers) }) as Service });
+    const name = 'fwmark' in ep ? `fwmark-${ep.fwmark}` : `${svc.protocol ?? 'tcp'}-${ep.vip}-${ep.port}`;
+    const one = { name, ...ep, ...structuredClone(svc) };
+    if ('fwmark' in ep) delete one.protocol; // a group's fwmark entry has no protocol
+    f.services.push({ at: st.keyword, service: strip(one) as Service });
   }
 }
 

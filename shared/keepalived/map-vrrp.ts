@@ -166,8 +166,14 @@ export function mapInstance(st: Stmt, f: FileImport, cx: Cx, onMisplaced: (st: S
     unsupported: INSTANCE_UNSUPPORTED,
     onMisplacedTopLevel: onMisplaced,
   });
-  if (inst.shared.vrid === 0) return void error(cx, st.keyword, `vrrp_instance ${name} has no virtual_router_id`);
-  if (inst.shared.vips.length === 0) return void error(cx, st.keyword, `vrrp_instance ${name} has no virtual_ipaddress; a site spec needs at least one`);
+  const said = (kw: string) => st.block!.some((x) => x.keyword.text === kw);
+  // A keyword that is there with a bad value was reported already; only report one that is missing.
+  if (inst.shared.vrid === 0) return void (said('virtual_router_id') || error(cx, st.keyword, `vrrp_instance ${name} has no virtual_router_id`));
+  if (inst.shared.vips.length === 0) {
+    const reported = said('virtual_ipaddress') && cx.diags.some((d) => d.severity === 'error');
+    if (!reported) error(cx, st.keyword, `vrrp_instance ${name} has no virtual_ipaddress; a site spec needs at least one`);
+    return;
+  }
   f.instances.push(inst);
 }
 

@@ -47,6 +47,8 @@ export function mergeFiles(files: FileImport[], opts: MergeOptions, diags: Diagn
         node: names[i],
         priority: x.priority ?? 100, // keepalived's default priority
         ...(x.interface && x.interface !== nodes[i].interface ? { interface: x.interface } : {}),
+        // unicast_src_ip / mcast_src_ip other than the node's address: an instance on a second NIC.
+        ...(x.unicastSrcIp && x.unicastSrcIp !== nodes[i].address ? { sourceAddress: x.unicastSrcIp } : {}),
         ...(x.state === 'MASTER' ? { initialState: 'MASTER' as const } : {}),
       };
       const seen = vrrp.get(shared.name);
@@ -67,7 +69,8 @@ export function mergeFiles(files: FileImport[], opts: MergeOptions, diags: Diagn
     }
   });
   const instances = [...vrrp.values()].map(({ inst, peers }) => {
-    const extra = [...peers].filter((p) => !directorAddrs.has(p));
+    const own = new Set([...directorAddrs, ...inst.members.map((m) => m.sourceAddress).filter((a): a is string => !!a)]);
+    const extra = [...peers].filter((p) => !own.has(p));
     return extra.length ? { ...inst, unicastPeers: extra } : inst;
   });
 

@@ -28,6 +28,8 @@ export interface FileImport {
   annotations: Record<string, string>;
   /** global_defs vrrp_version: the default for instances without `version`. */
   vrrpVersion?: 2 | 3;
+  /** global_defs vrrp_garp_interval: applies to every instance of the file. */
+  garpInterval?: string;
   instances: FileInstance[];
   scripts: { at: Token; script: VrrpScript }[];
   syncGroups: { at: Token; group: SyncGroup }[];
