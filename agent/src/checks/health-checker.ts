@@ -19,7 +19,10 @@ export interface HealthCheckerOptions {
 
 export interface HealthChecker {
   update(services: ResolvedService[]): void;
-  /** `${service}|${address}:${port}` → health; real servers without a check are always up. */
+  /**
+   * `${service}|${address}:${port}` → health; real servers without a check are always up. The
+   * map is shared until the next change (cheap to call per real server): treat it as read-only.
+   */
   state(): Map<string, TargetHealth>;
   /** Stops scheduling, aborts probes in flight and waits for them to wind down. */
   stop(): Promise<void>;
@@ -48,6 +51,7 @@ export function startHealthChecker(opts: HealthCheckerOptions): HealthChecker {
   let timer: NodeJS.Timeout | null = null;
   let timerAt = Infinity;
   let stopped = false;
+  let view = { version: -1, map: new Map<string, TargetHealth>() };
 
   const dispatch = (event: SchedulerEvent) => {
     if (stopped) return;
@@ -92,10 +96,8 @@ export function startHealthChecker(opts: HealthCheckerOptions): HealthChecker {
           inFlight.delete(a.probe);
         }
       } else {
-        const t = a.transition;
-        log(`realserver ${t.service} ${t.address}:${t.port} ${t.up ? 'up' : 'down'} (${t.check}): ${t.detail}`);
         try {
-          opts.onTransition(t);
+          opts.onTransition(a.transition);
         } catch (err) {
           log(`onTransition failed: ${(err as Error).message}`);
         }
@@ -118,9 +120,13 @@ export function startHealthChecker(opts: HealthCheckerOptions): HealthChecker {
       configure(services);
     },
     state() {
-      const out = new Map<string, TargetHealth>();
-      for (const [key, t] of sched.targets) out.set(key, { up: t.up, weight: t.weight, detail: t.detail });
-      return out;
+      // Callers may ask once per real server; rebuild only when something changed.
+      if (view.version !== sched.version) {
+        const map = new Map<string, TargetHealth>();
+        for (const [key, t] of sched.targets) map.set(key, Object.freeze({ up: t.up, weight: t.weight, detail: t.detail }));
+        view = { version: sched.version, map };
+      }
+      return view.map;
     },
     async stop() {
       stopped = true;

@@ -12,6 +12,7 @@ import { targetKey } from './types.ts';
  */
 export function applyConfig(state: SchedulerState, services: ResolvedService[], now: number): SchedulerAction[] {
   const actions: SchedulerAction[] = [];
+  state.version += 1;
   const seen = new Set<string>();
   for (const svc of services) {
     for (const rs of svc.realServers) {

@@ -39,6 +39,8 @@ export interface SchedulerState {
   /** mulberry32 state, so warmup delays are random yet reproducible from the seed. */
   rng: number;
   lastAttempt: number;
+  /** Bumped whenever any target's up/weight/detail or the target set changes (cheap state() caching). */
+  version: number;
 }
 
 export type SchedulerEvent =
@@ -53,7 +55,7 @@ export type SchedulerAction =
 
 /** An empty scheduler; feed it a `config` event next. */
 export function initialState(seed = 1): SchedulerState {
-  return { targets: new Map(), probes: new Map(), heap: new TimerHeap(), rng: seed >>> 0, lastAttempt: 0 };
+  return { targets: new Map(), probes: new Map(), heap: new TimerHeap(), rng: seed >>> 0, lastAttempt: 0, version: 0 };
 }
 
 /** Next pseudo-random number in [0, 1) (mulberry32), advancing `state.rng`. */
