@@ -21,6 +21,10 @@ describe('canonicalJson', () => {
     expect(canonicalJson({ 'é': '密码', e: 1 })).toBe('{"e":1,"é":"密码"}');
   });
 
+  it('keeps a "__proto__" key as data', () => {
+    expect(canonicalJson(JSON.parse('{"b":2,"__proto__":{"a":1}}'))).toBe('{"__proto__":{"a":1},"b":2}');
+  });
+
   it('gives the same bytes for any key order and parses back to an equal value', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
