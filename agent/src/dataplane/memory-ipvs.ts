@@ -11,18 +11,19 @@ const clone = <T>(v: T): T => structuredClone(v);
  * lines apply in order and the first failing line stops the batch, earlier lines stay applied.
  */
 export class MemoryIpvs {
-  private table: IpvsTable = [];
+  /** Keyed by serviceKey; a Map keeps insertion order, which is the order -Sn prints. */
+  private table = new Map<string, IpvsServiceState>();
   /** Active connections per `${serviceKey}|${destKey}`, set by tests to exercise draining. */
   readonly activeConns = new Map<string, number>();
   /** Every batch received, for tests that count processes/ops. */
   readonly batches: string[] = [];
 
   save(): string {
-    return renderSave(this.table);
+    return renderSave([...this.table.values()]);
   }
 
   snapshot(): IpvsTable {
-    return clone(this.table);
+    return clone([...this.table.values()]);
   }
 
   /** Applies an ipvsadm-restore batch; throws IPVS_REJECTED naming the line that failed. */
@@ -39,7 +40,7 @@ export class MemoryIpvs {
   }
 
   private find(key: string): IpvsServiceState | undefined {
-    return this.table.find((s) => serviceKey(s) === key);
+    return this.table.get(key);
   }
 
   private validateService(s: IpvsServiceState | IpvsOp['service']): void {
@@ -61,7 +62,7 @@ export class MemoryIpvs {
       case 'add-service':
         if (svc) throw new Error('Service already exists');
         this.validateService(op.service);
-        this.table.push({ ...clone(op.service), dests: [] });
+        this.table.set(key, { ...clone(op.service), dests: [] });
         return;
       case 'edit-service':
         if (!svc) throw new Error('No such service');
@@ -70,7 +71,7 @@ export class MemoryIpvs {
         return;
       case 'delete-service':
         if (!svc) throw new Error('No such service');
-        this.table = this.table.filter((s) => s !== svc);
+        this.table.delete(key);
         return;
     }
     if (!svc) throw new Error(op.op === 'add-dest' ? 'Service not defined' : 'No such service');
