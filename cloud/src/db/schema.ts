@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 /**
  * Persistence for the control plane (drizzle, identical on PGlite and PostgreSQL).
@@ -149,3 +149,39 @@ export const auditLog = pgTable('audit_log', {
   detail: jsonb('detail').notNull().default(sql`'{}'::jsonb`),
   at: createdAt(),
 });
+
+/** Webhook subscriptions (Standard Webhooks, or Slack-shaped), per org, optionally per site. */
+export const webhooks = pgTable('webhooks', {
+  id: text('id').primaryKey(),
+  orgId: text('org_id').notNull().references(() => orgs.id),
+  url: text('url').notNull(),
+  /** `whsec_…`; shown once at creation. */
+  secret: text('secret').notNull(),
+  format: text('format', { enum: ['standard', 'slack'] }).notNull().default('standard'),
+  /** Event types to deliver; empty = all. */
+  eventTypes: jsonb('event_types').notNull().default(sql`'[]'::jsonb`),
+  siteName: text('site_name'),
+  /** Events with a larger id have not been queued for this webhook yet. */
+  lastEventId: bigint('last_event_id', { mode: 'number' }).notNull().default(0),
+  createdAt: createdAt(),
+  disabledAt: timestamp('disabled_at', { withTimezone: true, mode: 'date' }),
+});
+
+/** The delivery queue, kept in the database so retries survive restarts. */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: text('id').primaryKey(),
+    webhookId: text('webhook_id').notNull().references(() => webhooks.id),
+    eventId: integer('event_id').notNull(),
+    payload: jsonb('payload').notNull(),
+    status: text('status', { enum: ['pending', 'delivered', 'failed'] }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    lastStatus: integer('last_status'),
+    lastError: text('last_error'),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true, mode: 'date' }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('webhook_deliveries_due').on(t.status, t.nextAttemptAt)],
+);
