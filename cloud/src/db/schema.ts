@@ -173,7 +173,7 @@ export const webhookDeliveries = pgTable(
   {
     id: text('id').primaryKey(),
     webhookId: text('webhook_id').notNull().references(() => webhooks.id),
-    eventId: integer('event_id').notNull(),
+    eventId: bigint('event_id', { mode: 'number' }).notNull(),
     payload: jsonb('payload').notNull(),
     status: text('status', { enum: ['pending', 'delivered', 'failed'] }).notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
