@@ -78,6 +78,9 @@ export const UdpCheck = z.strictObject({
   /** expected reply prefix, hex; without it any reply (and no ICMP error) means up. */
   expect: z.string().regex(/^([0-9a-f]{2})*$/i, { message: 'expected hex bytes' }).optional(),
   requireReply: z.boolean().optional(),
+  /** keepalived min_reply_length / max_reply_length (defaults 0 and 255), checked with requireReply. */
+  minReplyLength: z.number().int().min(0).max(65507).optional(),
+  maxReplyLength: z.number().int().min(0).max(65507).optional(),
 });
 export const PingCheck = z.strictObject({ type: z.literal('ping'), ...timing });
 

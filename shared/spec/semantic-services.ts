@@ -13,6 +13,8 @@ function checkHealth(hc: HealthCheck | undefined, path: string, out: SpecIssue[]
     out.push({ path: `${path}.timeout`, message: 'timeout must be positive' });
   if ((hc.type === 'http' || hc.type === 'https') && hc.urls && (hc.path || hc.digest || hc.expectStatus))
     out.push({ path: `${path}.urls`, message: 'use either urls or path/digest/expectStatus, not both' });
+  if (hc.type === 'udp' && hc.minReplyLength !== undefined && hc.maxReplyLength !== undefined && hc.minReplyLength > hc.maxReplyLength)
+    out.push({ path: `${path}.minReplyLength`, message: 'minReplyLength must not exceed maxReplyLength' });
   if (hc.type === 'https' && hc.sni === true && !hc.virtualhost)
     out.push({ path: `${path}.sni`, message: 'sni: true sends the virtualhost; set virtualhost or give the name' });
   if (hc.type !== 'http' && hc.type !== 'https') return;

@@ -70,6 +70,7 @@ export const SEMANTIC_CASES: Row[] = [
   ['check timeout 0s', (d) => (d.spec.services[0].realServers[1].healthCheck = { type: 'tcp', timeout: '0s' }), [[`${rs(1)}.healthCheck.timeout`, 'timeout must be positive']]],
   ['urls and path together', (d) => (d.spec.services[0].healthCheck.urls = [{ path: '/a' }]), [[`${svc0}.healthCheck.urls`, 'use either urls or path/digest/expectStatus, not both']]],
   ['sni: true without virtualhost', (d) => (d.spec.services[0].healthCheck = { type: 'https', sni: true }), [[`${svc0}.healthCheck.sni`, 'sni: true sends the virtualhost; set virtualhost or give the name']]],
+  ['udp reply length range upside down', (d) => (d.spec.services[0].healthCheck = { type: 'udp', requireReply: true, minReplyLength: 10, maxReplyLength: 4 }), [[`${svc0}.healthCheck.minReplyLength`, 'minReplyLength must not exceed maxReplyLength']]],
   ['empty status range', (d) => (d.spec.services[0].healthCheck.expectStatus = [200, '299-200']), [[`${svc0}.healthCheck.expectStatus[1]`, 'range 299-200 is empty']]],
   ['empty status range inside urls', (d) => (d.spec.services[0].healthCheck = { type: 'http', urls: [{ path: '/' }, { path: '/b', expectStatus: ['500-400'] }] }), [[`${svc0}.healthCheck.urls[1].expectStatus[0]`, 'range 500-400 is empty']]],
   ['real server with node and address', (d) => (d.spec.services[0].realServers[0].address = '10.99.0.11'), [[`${rs(0)}.address`, 'give node or address, not both']]],
