@@ -71,7 +71,7 @@ function planFigures(n: number): { planMs: number; lines: number } {
 
 console.log(`agent: ${entry.endsWith('.mjs') && entry.includes('dist') ? 'bundle' : 'tsx'} ${entry}`);
 for (const n of [1, 100, 1000]) {
-  const runs = [];
+  const runs: { firstApplyMs: number; idleRssMiB: number }[] = [];
   for (let i = 0; i < 2; i++) runs.push(await runOnce(n));
   const best = (k: 'firstApplyMs' | 'idleRssMiB') => Math.min(...runs.map((r) => r[k]));
   console.log(`services ${String(n).padStart(5)}: start→first apply ${best('firstApplyMs').toFixed(0)} ms (best of ${runs.length}; ${runs.map((r) => r.firstApplyMs.toFixed(0)).join(', ')}), idle RSS ${best('idleRssMiB').toFixed(1)} MiB`);
