@@ -1,6 +1,6 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import { apiTokens, orgs } from '../db/schema.ts';
+import { apiTokens, auditLog, orgs } from '../db/schema.ts';
 
 /** Token scopes, each including the ones after it: admin ⊃ operator ⊃ viewer. */
 export const SCOPES = ['viewer', 'operator', 'admin'] as const;
@@ -71,7 +71,8 @@ export async function ensureBootstrapAdmin(db: Db, secret?: string): Promise<{ c
   await ensureOrg(db);
   if (secret) {
     if (await findToken(db, secret)) return { created: false, secret: null };
-    await createApiToken(db, { name: 'bootstrap-admin', scope: 'admin', secret });
+    const made = await createApiToken(db, { name: 'bootstrap-admin', scope: 'admin', secret });
+    await auditBootstrap(db, made.id, 'LVSFLEET_ADMIN_TOKEN');
     return { created: true, secret };
   }
   const admins = await db
@@ -81,5 +82,10 @@ export async function ensureBootstrapAdmin(db: Db, secret?: string): Promise<{ c
     .limit(1);
   if (admins.length) return { created: false, secret: null };
   const made = await createApiToken(db, { name: 'bootstrap-admin', scope: 'admin' });
+  await auditBootstrap(db, made.id, 'generated');
   return { created: true, secret: made.secret };
+}
+
+async function auditBootstrap(db: Db, tokenId: string, source: string): Promise<void> {
+  await db.insert(auditLog).values({ orgId: DEFAULT_ORG, actor: 'serve', action: 'token.bootstrap', target: tokenId, detail: { source } });
 }

@@ -110,6 +110,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     const ingest = await startIngest({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, log: o.log });
     closers.push(() => ingest.close());
 
+    if (!o.publicMqttUrl && /^(0\.0\.0\.0|::)$/.test(o.host)) {
+      o.log(`agents would be told ${broker.url} at enrollment: pass --public-mqtt-url with an address they can reach`);
+    }
     const app = createApp({
       db,
       kick: () => publisher.kick(),
