@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import { and, asc, eq, gt, isNull, lte } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { events, sites, webhookDeliveries, webhooks } from '../db/schema.ts';
+import type { AlertEvent } from './evaluate.ts';
+import { classifyResponse, nextDelayMs } from './retry.ts';
+import { toSlack } from './slack.ts';
+import { signWebhook } from './standard-webhooks.ts';
+import { summarize } from './summarize.ts';
+
+const BATCH = 200;
+
+/**
+ * Queues every new event for every webhook that wants it, in one transaction per webhook with
+ * the cursor (`last_event_id`), so an event is queued once even across restarts.
+ */
+export async function enqueueDeliveries(db: Db): Promise<number> {
+  let queued = 0;
+  const hooks = await db.select().from(webhooks).where(isNull(webhooks.disabledAt));
+  for (const hook of hooks) {
+    await db.transaction(async (tx) => {
+      const rows = await tx
+        .select({ e: events, siteName: sites.name })
+        .from(events)
+        .leftJoin(sites, eq(sites.id, events.siteId))
+        .where(gt(events.id, hook.lastEventId))
+        .orderBy(asc(events.id))
+        .limit(BATCH);
+      if (!rows.length) return;
+      const types = hook.eventTypes as string[];
+      for (const { e, siteName } of rows) {
+        if (types.length && !types.includes(e.type)) continue;
+        if (hook.siteName && hook.siteName !== siteName) continue;
+        const alert: AlertEvent = {
+          id: String(e.id),
+          type: e.type,
+          site: siteName,
+          nodeId: e.nodeId,
+          at: e.at.toISOString(),
+          summary: summarize(e.type, e.data as Record<string, unknown>, e.nodeId),
+          data: e.data as Record<string, unknown>,
+        };
+        // Standard Webhooks' recommended envelope: {type, timestamp, data}.
+        const payload = hook.format === 'slack' ? toSlack(alert) : { type: alert.type, timestamp: alert.at, data: alert };
+        await tx.insert(webhookDeliveries).values({ id: `msg_${randomUUID().replaceAll('-', '')}`, webhookId: hook.id, eventId: e.id, payload });
+        queued++;
+      }
+      await tx.update(webhooks).set({ lastEventId: rows[rows.length - 1].e.id }).where(eq(webhooks.id, hook.id));
+    });
+  }
+  return queued;
+}
+
+export type Fetch = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{ status: number }>;
+
+/** Sends due deliveries once each; failures are rescheduled with back-off or given up. */
+export async function deliverDue(db: Db, opts: { fetch: Fetch; now?: () => Date; timeoutMs?: number; log?: (l: string) => void }): Promise<{ delivered: number; retried: number; failed: number }> {
+  const now = opts.now ?? (() => new Date());
+  const out = { delivered: 0, retried: 0, failed: 0 };
+  const due = await db
+    .select({ d: webhookDeliveries, url: webhooks.url, secret: webhooks.secret, format: webhooks.format })
+    .from(webhookDeliveries)
+    .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
+    .where(and(eq(webhookDeliveries.status, 'pending'), lte(webhookDeliveries.nextAttemptAt, now())))
+    .orderBy(asc(webhookDeliveries.nextAttemptAt), asc(webhookDeliveries.eventId))
+    .limit(50);
+  for (const { d, url, secret, format } of due) {
+    const body = JSON.stringify(d.payload);
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'lvsfleet-webhooks/1' };
+    if (format === 'standard') Object.assign(headers, signWebhook(secret, d.id, Math.floor(now().getTime() / 1000), body));
+    let status: number | null = null;
+    let error: string | null = null;
+    try {
+      const res = await opts.fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000) });
+      status = res.status;
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err);
+    }
+    const verdict = classifyResponse(status);
+    const attempts = d.attempts + 1;
+    if (verdict === 'delivered') {
+      await db.update(webhookDeliveries).set({ status: 'delivered', attempts, lastStatus: status, lastError: null, deliveredAt: now() }).where(eq(webhookDeliveries.id, d.id));
+      out.delivered++;
+      continue;
+    }
+    const delay = verdict === 'retry' ? nextDelayMs(attempts) : null;
+    const lastError = error ?? `HTTP ${status}`;
+    if (delay === null) {
+      await db.update(webhookDeliveries).set({ status: 'failed', attempts, lastStatus: status, lastError }).where(eq(webhookDeliveries.id, d.id));
+      opts.log?.(`webhook ${url}: gave up on ${d.id} after ${attempts} attempts (${lastError})`);
+      out.failed++;
+    } else {
+      await db.update(webhookDeliveries).set({ attempts, lastStatus: status, lastError, nextAttemptAt: new Date(now().getTime() + delay) }).where(eq(webhookDeliveries.id, d.id));
+      out.retried++;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,33 @@
+/** One line a person reads in Slack or a pager, from an event's type and data. */
+export function summarize(type: string, d: Record<string, unknown>, nodeId: string | null): string {
+  const node = nodeId ? nodeId.slice(nodeId.indexOf('.') + 1) : 'a node';
+  switch (type) {
+    case 'vrrp.transition':
+      return `${node}: ${d.instance} ${d.from}→${d.to} (${d.reason})`;
+    case 'realserver.down':
+    case 'realserver.up':
+      return `${d.service}: ${d.address}:${d.port} is ${type.endsWith('down') ? 'DOWN' : 'up'} as seen from ${node} (${d.check}: ${d.detail})`;
+    case 'service.quorum_lost':
+      return `${d.service}: quorum lost on ${node} (healthy weight ${d.weight} < ${d.quorum})`;
+    case 'service.quorum_restored':
+      return `${d.service}: quorum restored on ${node}`;
+    case 'apply.failed':
+      return `${node} failed to apply revision ${d.revision}: ${d.error}`;
+    case 'apply.succeeded':
+      return `${node} applied revision ${d.revision}`;
+    case 'config.rejected':
+      return `${node} rejected a configuration (${d.why}): ${d.detail}`;
+    case 'node.offline':
+      return `${node} went offline`;
+    case 'node.online':
+      return `${node} is back online`;
+    case 'site.split_brain':
+      return `split brain: ${(d.nodes as string[] | undefined)?.join(' and ')} are all MASTER for ${d.instance} (VRID ${d.vrid})`;
+    case 'site.no_master':
+      return `no director is MASTER for ${d.instance} (VRID ${d.vrid})`;
+    case 'node.stale_revision':
+      return `${d.node} runs revision ${d.applied ?? 'none'}, desired ${d.desired}`;
+    default:
+      return `${type} on ${node}`;
+  }
+}
