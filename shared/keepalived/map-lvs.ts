@@ -5,6 +5,7 @@
  */
 import { SCHEDULERS, type RealServer, type Service } from '../spec/service.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
+import { formatDuration } from '../util/duration.ts';
 import { intToIp, ipToInt, IPV4_RE } from '../util/ip.ts';
 import type { FileImport } from './model.ts';
 import type { Stmt } from './parser.ts';
@@ -82,7 +83,7 @@ const serviceHandlers: Record<string, Handler<Draft>> = {
   lvs_method: (st, s, cx) => { s.forwarding = forwarding(st, cx); },
   persistence_timeout: (st, s, cx) => {
     const v = int(st, cx, 0, 2678400);
-    if (v) s.persistence = { ...s.persistence, timeout: `${v}s` };
+    if (v) s.persistence = { ...s.persistence, timeout: formatDuration(v * 1000) };
   },
   persistence_granularity: (st, s, cx) => {
     const v = ipv4(st, cx);

@@ -82,8 +82,9 @@ export function renderScripts(w: ConfWriter, ctx: RenderContext): void {
 export function renderInstance(w: ConfWriter, ctx: RenderContext, inst: VrrpInstance): void {
   const me = inst.members.find((m) => m.node === ctx.node.name)!;
   let state = me.initialState ?? 'BACKUP';
-  if (inst.preempt === false && state === 'MASTER') {
-    ctx.warnings.push(`vrrp_instance ${inst.name}: keepalived ignores nopreempt with state MASTER; written as state BACKUP`);
+  if ((inst.preempt === false || inst.preemptDelay) && state === 'MASTER') {
+    const what = inst.preempt === false ? 'nopreempt' : 'preempt_delay';
+    ctx.warnings.push(`vrrp_instance ${inst.name}: keepalived ignores ${what} with state MASTER; written as state BACKUP`);
     state = 'BACKUP';
   }
   w.block(`vrrp_instance ${inst.name}`, () => {
