@@ -76,6 +76,7 @@ export function checkServices(site: Site, nodes: Map<string, Node>, out: SpecIss
     checkHealth(svc.healthCheck, `${p}.healthCheck`, out);
 
     const svcFwd = svc.forwarding ?? DEFAULTS.service.forwarding;
+    let svcCheckPortIssue = false;
     const rsSeen = new Map<string, number>();
     svc.realServers.forEach((rs, j) => {
       const rp = `${p}.realServers[${j}]`;
@@ -95,6 +96,15 @@ export function checkServices(site: Site, nodes: Map<string, Node>, out: SpecIss
       if (rs.lowerThreshold !== undefined && rs.upperThreshold !== undefined && rs.lowerThreshold > rs.upperThreshold)
         out.push({ path: `${rp}.lowerThreshold`, message: 'lowerThreshold must not exceed upperThreshold' });
       checkHealth(rs.healthCheck, `${rp}.healthCheck`, out);
+      // A probe that connects needs a port; a real server of an fwmark or port-0 service has none
+      // (keepalived connect_port).
+      const hc = rs.healthCheck ?? svc.healthCheck;
+      if (hc && hc.type !== 'misc' && hc.type !== 'ping' && hc.port === undefined && !(port ?? 0)) {
+        const message = 'this real server has no port (fwmark or port 0 service): give the check a port';
+        if (rs.healthCheck) out.push({ path: `${rp}.healthCheck.port`, message });
+        else if (!svcCheckPortIssue) out.push({ path: `${p}.healthCheck.port`, message });
+        svcCheckPortIssue ||= !rs.healthCheck;
+      }
       if (address) {
         const key = `${address}:${port ?? 0}`;
         const first = rsSeen.get(key);

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validateSite } from './validate.ts';
 import { baseDoc, type Doc } from './test-fixtures.ts';
@@ -54,7 +56,7 @@ export const SEMANTIC_CASES: Row[] = [
   ['fwmark service with a vip', (d) => (d.spec.services[1].vip = '10.99.0.100'), [['spec.services[1].vip', 'an fwmark service has no vip; remove vip or fwmark']]],
   ['fwmark service with a port', (d) => (d.spec.services[1].port = 25), [['spec.services[1].port', 'an fwmark service has no port; remove port or fwmark']]],
   ['service with neither vip/port nor fwmark', (d) => delete d.spec.services[1].fwmark, [['spec.services[1].vip', 'vip is required (or fwmark)'], ['spec.services[1].port', 'port is required (or fwmark)']]],
-  ['port 0 without persistence', (d) => { d.spec.services[0].port = 0; delete d.spec.services[0].persistence; d.spec.services[0].realServers[2].port = 0; }, [[`${svc0}.port`, 'port 0 (all ports) needs persistence']]],
+  ['port 0 without persistence', (d) => { d.spec.services[0].port = 0; delete d.spec.services[0].persistence; d.spec.services[0].realServers[2].port = 0; d.spec.services[0].healthCheck.port = 80; }, [[`${svc0}.port`, 'port 0 (all ports) needs persistence']]],
   ['VIP:port served twice', (d) => d.spec.services.push({ name: 'web2', vip: '10.99.0.100', port: 80, realServers: [] }), [['spec.services[2].port', 'tcp 10.99.0.100:80 is already served by spec.services[0]']]],
   ['fwmark served twice', (d) => d.spec.services.push({ name: 'mail2', fwmark: 7, realServers: [] }), [['spec.services[2].fwmark', 'fwmark 7 is already served by spec.services[1]']]],
   ['scheduler flag of another scheduler', (d) => (d.spec.services[0].schedulerFlags = ['sh-port']), [[`${svc0}.schedulerFlags[0]`, 'flag sh-port is for the sh scheduler, not wlc']]],
@@ -71,6 +73,8 @@ export const SEMANTIC_CASES: Row[] = [
   ['urls and path together', (d) => (d.spec.services[0].healthCheck.urls = [{ path: '/a' }]), [[`${svc0}.healthCheck.urls`, 'use either urls or path/digest/expectStatus, not both']]],
   ['sni: true without virtualhost', (d) => (d.spec.services[0].healthCheck = { type: 'https', sni: true }), [[`${svc0}.healthCheck.sni`, 'sni: true sends the virtualhost; set virtualhost or give the name']]],
   ['udp reply length range upside down', (d) => (d.spec.services[0].healthCheck = { type: 'udp', requireReply: true, minReplyLength: 10, maxReplyLength: 4 }), [[`${svc0}.healthCheck.minReplyLength`, 'minReplyLength must not exceed maxReplyLength']]],
+  ['tcp check on an fwmark service without a port', (d) => (d.spec.services[1].healthCheck = { type: 'tcp' }), [['spec.services[1].healthCheck.port', 'this real server has no port (fwmark or port 0 service): give the check a port']]],
+  ['real server check on a port-0 service without a port', (d) => { d.spec.services[0].port = 0; d.spec.services[0].realServers[2].port = 0; d.spec.services[0].healthCheck.port = 80; d.spec.services[0].realServers[1].healthCheck = { type: 'smtp' }; }, [[`${rs(1)}.healthCheck.port`, 'this real server has no port (fwmark or port 0 service): give the check a port']]],
   ['empty status range', (d) => (d.spec.services[0].healthCheck.expectStatus = [200, '299-200']), [[`${svc0}.healthCheck.expectStatus[1]`, 'range 299-200 is empty']]],
   ['empty status range inside urls', (d) => (d.spec.services[0].healthCheck = { type: 'http', urls: [{ path: '/' }, { path: '/b', expectStatus: ['500-400'] }] }), [[`${svc0}.healthCheck.urls[1].expectStatus[0]`, 'range 500-400 is empty']]],
   ['real server with node and address', (d) => (d.spec.services[0].realServers[0].address = '10.99.0.11'), [[`${rs(0)}.address`, 'give node or address, not both']]],
@@ -94,12 +98,13 @@ const VALID_CASES: [name: string, mutate: (d: Doc) => void][] = [
   ['VRRPv3 at 30ms without auth', (d) => Object.assign(d.spec.vrrp[1], { version: 3, advertInterval: '30ms' })],
   ['same VIP:port over UDP', (d) => d.spec.services.push({ name: 'web-udp', vip: '10.99.0.100', port: 80, protocol: 'udp', realServers: [] })],
   ['NAT real server mapping the port', (d) => Object.assign(d.spec.services[0].realServers[2], { forwarding: 'nat', port: 8080 })],
-  ['port 0 with persistence', (d) => { d.spec.services[0].port = 0; d.spec.services[0].realServers[2].port = 0; }],
+  ['port 0 with persistence', (d) => { d.spec.services[0].port = 0; d.spec.services[0].realServers[2].port = 0; d.spec.services[0].healthCheck.port = 80; }],
   ['hysteresis below quorum', (d) => Object.assign(d.spec.services[0], { quorum: 3, hysteresis: 2 })],
   ['sh flags on sh', (d) => (d.spec.services[1].schedulerFlags = ['sh-fallback', 'sh-port'])],
   ['script timeout longer than its interval (keepalived allows it)', (d) => Object.assign(d.spec.vrrpScripts[0], { interval: '1s', timeout: '3s' })],
   ['bare persistence: keepalived\'s 360s', (d) => (d.spec.services[0].persistence = {})],
   ['VIP label on an explicit device', (d) => (d.spec.vrrp[0].vips = [{ address: '10.99.0.100/32', interface: 'eth1', label: 'eth1:web' }])],
+  ['ping and misc checks need no port on an fwmark service', (d) => { d.spec.services[1].healthCheck = { type: 'ping' }; d.spec.services[1].realServers[0].healthCheck = { type: 'misc', command: '/bin/true' }; }],
   ['unicast with one member and an extra peer', (d) => Object.assign(d.spec.vrrp[1], { unicast: true, members: [{ node: 'dr1', priority: 100 }], unicastPeers: ['10.99.0.3'] })],
 ];
 
@@ -117,5 +122,27 @@ describe('validateSite: semantic rules', () => {
     mutate(doc);
     const r = validateSite(doc);
     expect(r.ok ? [] : r.issues).toEqual([]);
+  });
+});
+
+/** Every message the semantic rules can produce, as a pattern (template holes match anything). */
+function ruleMessages(): { source: string; pattern: RegExp }[] {
+  const files = ['semantic.ts', 'semantic-services.ts', 'issues.ts'].map((f) => readFileSync(join(import.meta.dirname, f), 'utf8'));
+  const literals = files.flatMap((text) => [...text.matchAll(/message(?::| =) (`[^`]*`|'[^']*')/g)].map((m) => m[1].slice(1, -1)));
+  return literals
+    .filter((l) => l !== '${i.message}' && l !== 'unknown field' && !l.startsWith('${i.path'))
+    .map((source) => ({
+      source,
+      pattern: new RegExp(`^${source.split(/\$\{[^}]*\}/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.+')}$`),
+    }));
+}
+
+describe('rule coverage', () => {
+  it('every semantic rule message has at least one invalid case above', () => {
+    const expected = SEMANTIC_CASES.flatMap(([, , issues]) => issues.map(([, message]) => message));
+    const rules = ruleMessages();
+    expect(rules.length).toBeGreaterThan(50);
+    const uncovered = rules.filter((r) => !expected.some((m) => r.pattern.test(m))).map((r) => r.source);
+    expect(uncovered).toEqual([]);
   });
 });
