@@ -10,7 +10,7 @@ const svc0 = 'spec.services[0]';
 const rs = (j: number) => `${svc0}.realServers[${j}]`;
 
 /** Semantic rules (semantic.ts, semantic-services.ts): one row per rule, exact issues. */
-export const SEMANTIC_CASES: Row[] = [
+const SEMANTIC_CASES: Row[] = [
   // nodes
   ['duplicate node name', (d) => d.spec.nodes.push({ name: 'rs1', role: 'realserver', address: '10.99.0.14' }), [['spec.nodes[4].name', 'duplicate node name "rs1" (also at spec.nodes[2])']]],
   ['duplicate node address', (d) => d.spec.nodes.push({ name: 'rs3', role: 'realserver', address: '10.99.0.11' }), [['spec.nodes[4].address', 'address 10.99.0.11 is already used by spec.nodes[2]']]],

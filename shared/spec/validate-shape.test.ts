@@ -13,7 +13,7 @@ const siteNameMsg = 'expected a site name of letters, digits, "_" and "-" (at mo
 const ifaceMsg = 'expected an interface name of 1–15 characters without spaces, "/" or ":"';
 
 /** Shape errors (zod): one small mutation of the valid base per row, with the exact issues. */
-export const SHAPE_CASES: Row[] = [
+const SHAPE_CASES: Row[] = [
   ['unknown field at the root', (d) => (d.extra = 1), [['extra', unknown]]],
   ['unknown field in metadata', (d) => (d.metadata.owner = 'me'), [['metadata.owner', unknown]]],
   ['unknown field in spec', (d) => (d.spec.vips = []), [['spec.vips', unknown]]],
