@@ -19,9 +19,11 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** Routes that take no bearer token: the agent authenticates with its one-time enrollment token. */
 const PUBLIC_V1 = new Set(['/v1/agent/enroll']);
 
-/** The scope a request needs: GETs read (viewer), tokens are admin's, every other write operator's. */
+const ADMIN_PREFIXES = ['/v1/tokens', '/v1/webhooks'];
+
+/** The scope a request needs: tokens and webhooks are admin's, other GETs viewer's, other writes operator's. */
 function neededScope(method: string, path: string): Scope {
-  if (path === '/v1/tokens' || path.startsWith('/v1/tokens/')) return 'admin';
+  if (ADMIN_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`))) return 'admin';
   return method === 'GET' || method === 'HEAD' ? 'viewer' : 'operator';
 }
 

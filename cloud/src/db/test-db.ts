@@ -1,4 +1,5 @@
-import { getTableName, sql } from 'drizzle-orm';
+import { getTableName, is, sql } from 'drizzle-orm';
+import { PgTable } from 'drizzle-orm/pg-core';
 import { openDatabase, type Database } from './client.ts';
 import * as schema from './schema.ts';
 
@@ -14,10 +15,10 @@ export interface TestDatabase extends Database {
   url?: string;
 }
 
-const TABLES = [
-  schema.auditLog, schema.events, schema.nodeStatus, schema.signingKeys, schema.outbox, schema.enrollmentTokens,
-  schema.nodeCredentials, schema.nodes, schema.siteRevisions, schema.sites, schema.apiTokens, schema.orgs,
-].map((t) => `"${getTableName(t)}"`);
+/** Every table of the schema (tables added later are picked up by themselves). */
+const TABLES = (Object.values(schema) as unknown[])
+  .filter((v): v is PgTable => is(v, PgTable))
+  .map((t) => `"${getTableName(t)}"`);
 
 export async function openTestDatabase(env: Record<string, string | undefined> = process.env): Promise<TestDatabase> {
   const base = env.DATABASE_URL;
