@@ -1,7 +1,7 @@
 import type { Site } from '../spec/site.ts';
 import { validateSite } from '../spec/validate.ts';
 import { hasErrors, type Diagnostic } from './diagnostics.ts';
-import type { FileSource } from './lexer.ts';
+import type { FileSource, Token } from './lexer.ts';
 import { mapFile } from './map-file.ts';
 import { mergeFiles, type MergeOptions } from './merge.ts';
 import { parseFile } from './parser.ts';
@@ -36,11 +36,15 @@ function importUnsorted(files: string[], source: FileSource, opts: MergeOptions)
     return mapFile(file, parsed.statements, diagnostics);
   });
   if (hasErrors(diagnostics)) return { diagnostics };
-  const site = mergeFiles(mapped, opts, diagnostics);
+  const where = new Map<string, Token>();
+  const site = mergeFiles(mapped, opts, diagnostics, where);
   if (hasErrors(diagnostics)) return { diagnostics };
   const checked = validateSite(site);
   if (!checked.ok) {
-    for (const i of checked.issues) diagnostics.push({ severity: 'error', file: files.join(','), line: 0, message: `the imported spec is invalid: ${i.path}: ${i.message}` });
+    for (const i of checked.issues) {
+      const at = where.get(/^spec\.(vrrp|services)\[\d+\]/.exec(i.path)?.[0] ?? '');
+      diagnostics.push({ severity: 'error', file: at?.file ?? files.join(','), line: at?.line ?? 0, message: `the imported spec is invalid: ${i.path}: ${i.message}` });
+    }
     return { diagnostics };
   }
   return { site: checked.site, diagnostics };

@@ -32,7 +32,7 @@ function conflict(diags: Diagnostic[], at: Token, what: string, first: Token, ke
 }
 
 /** Joins FileImports into a site; errors (missing addresses) go to `diags`. */
-export function mergeFiles(files: FileImport[], opts: MergeOptions, diags: Diagnostic[]): Site {
+export function mergeFiles(files: FileImport[], opts: MergeOptions, diags: Diagnostic[], where?: Map<string, Token>): Site {
   const names = nodeNames(files, diags);
   const addresses = nodeAddresses(files, names, opts.addresses ?? {}, diags);
   const nodes: Node[] = directorNodes(files, names, addresses);
@@ -88,6 +88,9 @@ export function mergeFiles(files: FileImport[], opts: MergeOptions, diags: Diagn
     }
   });
   const svcList = [...services.values()].map(({ svc, nodes: on }) => (on.size < files.length ? { ...svc, directors: names.filter((n) => on.has(n)) } : svc));
+  // Where each instance and service came from, so spec-level errors can name a line.
+  [...vrrp.values()].forEach((v, i) => where?.set(`spec.vrrp[${i}]`, v.at));
+  [...services.values()].forEach((v, i) => where?.set(`spec.services[${i}]`, v.at));
 
   const byName = <T extends { name: string }>(lists: { at: Token; item: T }[], what: string): T[] => {
     const m = new Map<string, { at: Token; item: T }>();
