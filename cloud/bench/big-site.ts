@@ -1,0 +1,50 @@
+import type { Site } from '../../shared/spec/site.ts';
+
+/**
+ * A made-up DR site of `n` nodes for the publish benchmark: two directors sharing one VIP (VRRP)
+ * and n−2 real servers spread over services of at most 250 real servers each. Addresses are
+ * documentation/made-up ranges; nothing is ever sent to them.
+ */
+export function bigSiteSpec(name: string, n: number, opts: { vipBase?: number } = {}): unknown {
+  const realServers = Array.from({ length: n - 2 }, (_, i) => ({ name: `rs${i + 1}`, role: 'realserver', address: `10.99.${Math.floor(i / 250) + 1}.${(i % 250) + 2}` }));
+  const services = [];
+  for (let s = 0; s * 250 < realServers.length; s++) {
+    const members = realServers.slice(s * 250, (s + 1) * 250);
+    services.push({
+      name: `web${s + 1}`,
+      vip: `10.99.0.${s + (opts.vipBase ?? 10)}`,
+      port: 80,
+      protocol: 'tcp',
+      scheduler: 'wlc',
+      forwarding: 'dr',
+      healthCheck: { type: 'tcp', interval: '5s', timeout: '2s' },
+      realServers: members.map((m) => ({ node: m.name, port: 80, weight: 1 })),
+    });
+  }
+  return {
+    apiVersion: 'lvsfleet/v1',
+    kind: 'Site',
+    metadata: { name },
+    spec: {
+      nodes: [
+        { name: 'dr1', role: 'director', address: '10.99.0.2', interface: 'eth0' },
+        { name: 'dr2', role: 'director', address: '10.99.0.3', interface: 'eth0' },
+        ...realServers,
+      ],
+      vrrp: [
+        {
+          name: 'VI_1',
+          vrid: 51,
+          version: 2,
+          advertInterval: '1s',
+          vips: services.map((s) => `${s.vip}/32`),
+          members: [
+            { node: 'dr1', priority: 100, initialState: 'MASTER' },
+            { node: 'dr2', priority: 90 },
+          ],
+        },
+      ],
+      services,
+    },
+  } satisfies Record<string, unknown> as unknown as Site;
+}

@@ -1,0 +1,65 @@
+/**
+ * Child process of publish.bench.ts: one MQTT client per node, each subscribed to its own
+ * desired topic. Reports to the parent (IPC) when all are subscribed, then each node's receipt
+ * time of the first document of the awaited revision, checked against the signing keys.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import { compactVerify, createLocalJWKSet, type JWK } from 'jose';
+import { topics } from '../../shared/wire/topics.ts';
+
+interface Start {
+  url: string;
+  username?: string;
+  password?: string;
+  nodeIds: string[];
+  keys: JWK[];
+}
+type FromParent = { type: 'start'; start: Start } | { type: 'await'; revision: number } | { type: 'stop' };
+
+const send = (m: unknown) => process.send!(m);
+const clients: MqttClient[] = [];
+let awaited = Number.POSITIVE_INFINITY;
+const received = new Map<string, { at: number; ok: boolean; detail?: string }>();
+let keys: ReturnType<typeof createLocalJWKSet>;
+let expected = 0;
+
+async function onMessage(nodeId: string, payload: Buffer): Promise<void> {
+  const at = performance.timeOrigin + performance.now();
+  if (received.has(nodeId)) return;
+  try {
+    const { payload: body } = await compactVerify(payload.toString(), keys);
+    const claims = JSON.parse(new TextDecoder().decode(body)) as { nodeId: string; revision: number };
+    if (claims.revision < awaited) return;
+    received.set(nodeId, { at, ok: claims.nodeId === nodeId, detail: claims.nodeId === nodeId ? undefined : `got ${claims.nodeId}` });
+  } catch (err) {
+    received.set(nodeId, { at, ok: false, detail: (err as Error).message });
+  }
+  if (received.size === expected) send({ type: 'done', received: [...received] });
+}
+
+async function start(s: Start): Promise<void> {
+  keys = createLocalJWKSet({ keys: s.keys });
+  expected = s.nodeIds.length;
+  let next = 0;
+  const worker = async () => {
+    while (next < s.nodeIds.length) {
+      const nodeId = s.nodeIds[next++];
+      const c = await mqtt.connectAsync(s.url, { clientId: `bench-${nodeId}-${process.pid}`, username: s.username, password: s.password, reconnectPeriod: 0, connectTimeout: 30_000, keepalive: 120 });
+      c.on('message', (_t, p) => void onMessage(nodeId, p));
+      await c.subscribeAsync(topics.desired(nodeId), { qos: 1 });
+      clients.push(c);
+    }
+  };
+  await Promise.all(Array.from({ length: 50 }, worker));
+  send({ type: 'ready', clients: clients.length });
+}
+
+process.on('message', (m: FromParent) => {
+  if (m.type === 'start') start(m.start).catch((err: Error) => send({ type: 'error', message: err.message }));
+  else if (m.type === 'await') {
+    awaited = m.revision;
+    received.clear();
+  } else if (m.type === 'stop') {
+    Promise.all(clients.map((c) => c.endAsync(true).catch(() => {}))).then(() => process.exit(0));
+  }
+});
