@@ -16,6 +16,7 @@ export const COMMANDS: Record<string, Command> = {
   status: { summary: 'status [SITE] [-o table|json|yaml]: nodes, VRRP states, real-server health', load: () => import('./commands/status.ts') },
   'enroll-token': { summary: 'enroll-token --site S --node N: one-time enrollment token', load: () => import('./commands/enroll-token.ts') },
   import: { summary: 'import keepalived FILE… | import ipvsadm FILE: produce a site spec', load: () => import('./commands/import.ts') },
+  webhook: { summary: 'webhook add URL [--format slack] [--event T]… | list | rm ID', load: () => import('./commands/webhook.ts') },
   export: { summary: 'export keepalived|ipvsadm (--site S | --spec FILE) --node N', load: () => import('./commands/export.ts') },
 };
 
