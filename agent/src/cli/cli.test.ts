@@ -72,7 +72,7 @@ describe('lvsfleet-agent CLI', () => {
     const n = await runCli(['run', '--spec', bad, '--node', 'zz', '--dataplane', 'dry-run', '--state-dir', dir]);
     expect(n.code).toBe(2);
     expect(n.err).toMatch(/no node named "zz"/);
-  });
+  }, 120_000);
 
   it('standalone dry-run prints the batch, reloads on SIGHUP with an edit only, stops on SIGTERM; status answers from the state dir', async () => {
     const spec = join(dir, 'site.yaml');
@@ -94,7 +94,7 @@ describe('lvsfleet-agent CLI', () => {
     const table = await runCli(['status', '--state-dir', dir]);
     expect(table.out).toMatch(/revision {2}applied 2/);
     expect(JSON.parse(await readFile(join(dir, 'ipvs-owned.json'), 'utf8'))).toEqual(['tcp:127.0.0.50:8080']);
-  });
+  }, 120_000);
 
   it('status without a state dir says so and exits 1', async () => {
     const r = await runCli(['status', '--state-dir', join(dir, 'none')]);

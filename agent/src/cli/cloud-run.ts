@@ -71,9 +71,16 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
     onReject: (r) => engine.event({ type: 'config.rejected', data: r }),
   });
   log(`lvsfleet-agent ${AGENT_VERSION}: ${cfg.nodeId}, broker ${cfg.mqtt.url}, dataplane ${o.dataplane}, state ${stateDir}`);
+  const run = runUntilSignal(engine, log, {
+    cleanup: async () => {
+      const s = { ...engine.status(), online: false };
+      await link?.close(s);
+    },
+  });
   const cached = await intake.boot();
   if (cached) await engine.apply(cached.config, cached.revision);
   else log('no cached configuration yet; waiting for the broker');
+  if (run.stopping()) return run.done;
   link = startMqttLink({
     url: cfg.mqtt.url,
     username: cfg.mqtt.username,
@@ -91,11 +98,5 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
     },
   });
   link.publishStatus(engine.status());
-  return runUntilSignal(engine, log, {
-    cleanup: async () => {
-      const s = { ...engine.status(), online: false };
-      await link?.close(s);
-    },
-  });
+  return run.done;
 }
-

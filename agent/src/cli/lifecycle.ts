@@ -4,9 +4,10 @@ import type { Engine } from '../engine/engine.ts';
  * Resolves when SIGTERM or SIGINT arrives, after the engine stopped gracefully (VRRP priority 0,
  * VIPs released; IPVS, real-server VIPs and sysctls kept). SIGHUP calls `reload`.
  */
-export function runUntilSignal(engine: Engine, log: (line: string) => void, opts: { reload?: () => Promise<void>; cleanup?: () => Promise<void> } = {}): Promise<number> {
-  return new Promise((resolve) => {
-    let stopping = false;
+export function runUntilSignal(engine: Engine, log: (line: string) => void, opts: { reload?: () => Promise<void>; cleanup?: () => Promise<void> } = {}): { done: Promise<number>; stopping: () => boolean } {
+  // Installed before the first apply, so a signal during start-up is still graceful.
+  let stopping = false;
+  const done = new Promise<number>((resolve) => {
     const stop = async (sig: string) => {
       if (stopping) return;
       stopping = true;
@@ -24,6 +25,7 @@ export function runUntilSignal(engine: Engine, log: (line: string) => void, opts
     };
     process.on('SIGTERM', onTerm).on('SIGINT', onInt).on('SIGHUP', onHup);
   });
+  return { done, stopping: () => stopping };
 }
 
 /** A log function with an ISO timestamp, one line each. */

@@ -42,8 +42,7 @@ export async function runStandalone(o: StandaloneOptions, io: AgentIO): Promise<
   let revision = 1;
   let current = canonicalJson(first.config);
   log(`lvsfleet-agent ${AGENT_VERSION} standalone: ${nodeId} (${first.config.node.role}) from ${o.spec}, dataplane ${o.dataplane}, state ${o.stateDir}`);
-  await engine.apply(first.config, revision);
-  return runUntilSignal(engine, log, {
+  const run = runUntilSignal(engine, log, {
     reload: async () => {
       const next = await compileFromSpec(o.spec, o.node);
       if (!next.ok) return void next.errors.forEach((e) => log(`reload rejected: ${e}`));
@@ -52,4 +51,6 @@ export async function runStandalone(o: StandaloneOptions, io: AgentIO): Promise<
       await engine.apply(next.config, ++revision);
     },
   });
+  await engine.apply(first.config, revision);
+  return run.done;
 }

@@ -90,6 +90,7 @@ export class Engine {
   /** Takes a verified config and converges the host to it. */
   apply(config: NodeConfig, revision: number | null): Promise<ApplyOutcome> {
     return this.serial(async () => {
+      if (this.stopped) return { ok: false, errors: ['agent is stopping'] };
       this.config = config;
       this.revision = revision;
       this.pendingRevision = revision;
