@@ -26,6 +26,7 @@ export interface InstanceDeps {
 export class InstanceRuntime {
   state: InstanceState;
   private timer: NodeJS.Timeout | null = null;
+  private gen = 0;
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
@@ -48,11 +49,21 @@ export class InstanceRuntime {
   private arm(now: number): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    const gen = ++this.gen;
     const d = nextDeadline(this.state);
     if (d === null) return;
     this.timer = setTimeout(() => {
-      this.timer = null;
-      this.feed({ type: 'timer' });
+      // libuv runs timers before polling sockets: after a scheduling stall the master's advert may
+      // already sit in our receive queue. setImmediate runs after the poll phase, so the queued
+      // advert is read first and a late timer cannot declare a live master down.
+      setImmediate(() => {
+        if (gen !== this.gen) return; // re-armed meanwhile (an advert arrived): that timer rules
+        this.timer = null;
+        // A stall of half an advert interval is worth a log line: it is how spurious failovers start.
+        const late = this.deps.host.now() - d;
+        if (late > this.params.advertIntervalMs / 2) this.deps.log(`vrrp ${this.cfg.name}: timer ran ${Math.round(late)} ms late (process stalled)`);
+        this.feed({ type: 'timer' });
+      });
     }, Math.max(0, Math.ceil(d - now)));
   }
 
@@ -129,6 +140,7 @@ export class InstanceRuntime {
   }
 
   dispose(): void {
+    this.gen++;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
