@@ -3,7 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { sql } from 'drizzle-orm';
 import { fromZod } from '../../../shared/spec/issues.ts';
-import { findToken, scopeAllows, type Scope } from '../auth/tokens.ts';
+import { findToken, scopeAllows, touchToken, type Scope } from '../auth/tokens.ts';
 import { loadStatusView } from '../pages/load-view.ts';
 import { createPagesRouter } from '../pages/routes.ts';
 import type { App, AppDeps, AppEnv } from './context.ts';
@@ -83,6 +83,7 @@ export function createApp(deps: AppDeps): App {
     if (!who) throw new ApiError(401, 'unauthorized', 'unknown or revoked token');
     const need = neededScope(c.req.method, c.req.path);
     if (!scopeAllows(who.scope, need)) throw new ApiError(403, 'forbidden', `this needs a token of scope ${need}; yours is ${who.scope}`);
+    await touchToken(deps.db, who);
     c.set('auth', who);
     return next();
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { apiTokens, auditLog } from '../db/schema.ts';
 import { openTestDatabase, type TestDatabase } from '../db/test-db.ts';
-import { createApiToken, ensureBootstrapAdmin, findToken, scopeAllows, sha256Hex } from './tokens.ts';
+import { createApiToken, ensureBootstrapAdmin, findToken, LAST_USED_GRANULARITY_MS, scopeAllows, sha256Hex, touchToken } from './tokens.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -29,6 +29,18 @@ describe('API tokens', () => {
     expect(JSON.stringify(row)).not.toContain(secret);
     expect(await findToken(db.db, secret)).toMatchObject({ name: 'x', scope: 'operator', orgId: 'default' });
     expect(await findToken(db.db, secret + 'x')).toBeNull();
+  });
+
+  it('refreshes last_used_at at most once per interval', async () => {
+    const { secret } = await createApiToken(db.db, { name: 'x', scope: 'viewer' });
+    const t0 = new Date('2026-01-01T00:00:00Z');
+    await touchToken(db.db, (await findToken(db.db, secret))!, t0);
+    expect((await findToken(db.db, secret))!.lastUsedAt).toEqual(t0);
+    await touchToken(db.db, (await findToken(db.db, secret))!, new Date(t0.getTime() + 1000));
+    expect((await findToken(db.db, secret))!.lastUsedAt).toEqual(t0);
+    const later = new Date(t0.getTime() + LAST_USED_GRANULARITY_MS);
+    await touchToken(db.db, (await findToken(db.db, secret))!, later);
+    expect((await findToken(db.db, secret))!.lastUsedAt).toEqual(later);
   });
 
   it('bootstraps one generated admin token, once, audited', async () => {

@@ -32,13 +32,23 @@ export interface TokenIdentity {
   orgId: string;
   name: string;
   scope: Scope;
+  lastUsedAt: Date | null;
+}
+
+/** How stale `last_used_at` may get before a request refreshes it (one write per token per interval, not per request). */
+export const LAST_USED_GRANULARITY_MS = 5 * 60 * 1000;
+
+/** Refreshes a token's `last_used_at` when it is older than LAST_USED_GRANULARITY_MS. */
+export async function touchToken(db: Db, who: TokenIdentity, now = new Date()): Promise<void> {
+  if (who.lastUsedAt && now.getTime() - who.lastUsedAt.getTime() < LAST_USED_GRANULARITY_MS) return;
+  await db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, who.id));
 }
 
 /** The live (not revoked) token a bearer secret belongs to, or null. */
 export async function findToken(db: Db, secret: string): Promise<TokenIdentity | null> {
   const hash = await sha256Hex(secret);
   const rows = await db
-    .select({ id: apiTokens.id, orgId: apiTokens.orgId, name: apiTokens.name, scope: apiTokens.scope })
+    .select({ id: apiTokens.id, orgId: apiTokens.orgId, name: apiTokens.name, scope: apiTokens.scope, lastUsedAt: apiTokens.lastUsedAt })
     .from(apiTokens)
     .where(and(eq(apiTokens.tokenHash, hash), isNull(apiTokens.revokedAt)))
     .limit(1);
