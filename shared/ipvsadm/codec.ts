@@ -62,6 +62,7 @@ export function parseEndpoint(text: string, what: string): { address: string; po
   const portText = k < 0 ? '0' : text.slice(k + 1);
   if (!IPV4.test(host)) {
     if (host.startsWith('[')) throw new IpvsadmParseError(`${what} ${text}: IPv6 is not supported`);
+    if (/^[\d.]+$/.test(host)) throw new IpvsadmParseError(`${what} ${text}: "${host}" is not a valid IPv4 address`);
     throw new IpvsadmParseError(`${what} ${text}: "${host}" is a host name; save with ipvsadm -Sn to get addresses`);
   }
   let port: number;
