@@ -75,9 +75,11 @@ async function run(label: string, broker: { url: string; username?: string; pass
       const bad = rows.filter(([, r]) => !r.ok);
       if (bad.length) throw new Error(`${bad.length} subscriber(s) got a wrong document, e.g. ${bad[0][0]}: ${bad[0][1].detail}`);
       const lat = rows.map(([, r]) => r.at - t0).sort((a, b) => a - b);
+      const after = rows.map(([, r]) => r.at - t1).sort((a, b) => a - b);
       console.log(
         `[${label}] ${round}: revision ${body.revision}, ${body.publishedNodes.length} outbox rows, apply request ${(t1 - t0).toFixed(0)} ms; ` +
-          `apply→receipt over ${lat.length} nodes: p50 ${pct(lat, 50).toFixed(0)} ms, p99 ${pct(lat, 99).toFixed(0)} ms, max ${lat[lat.length - 1].toFixed(0)} ms`,
+          `apply→receipt over ${lat.length} nodes: p50 ${pct(lat, 50).toFixed(0)} ms, p99 ${pct(lat, 99).toFixed(0)} ms, max ${lat[lat.length - 1].toFixed(0)} ms; ` +
+          `apply response→receipt (sign + publish + fan-out): p50 ${pct(after, 50).toFixed(0)} ms, p99 ${pct(after, 99).toFixed(0)} ms, max ${after[after.length - 1].toFixed(0)} ms`,
       );
     }
   } finally {
