@@ -16,3 +16,5 @@ export * from './wire/enroll.ts';
 export * from './util/duration.ts';
 export * from './util/ip.ts';
 export * from './util/canonical-json.ts';
+export * from './spec/names.ts';
+export * from './compiler/resolve-realserver.ts';
