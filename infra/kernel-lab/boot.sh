@@ -11,7 +11,7 @@ echo "[kernel-lab] qemu accel=$accel mem=${LAB_MEM:-1536}M timeout=${timeout_s}s
 timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m "${LAB_MEM:-1536}" -smp 2 \
   -kernel "$vmlinux" -initrd "$initrd" -append "console=ttyS0 quiet panic=-1 $*" \
   -nographic -no-reboot -nic none -monitor none \
-  -device isa-debug-exit,iobase=0xf4,iosize=0x04 </dev/null 2>&1 | tr -d '\r' | tee "$logfile"
+  -device isa-debug-exit,iobase=0xf4,iosize=0x04 </dev/null 2>&1 | sed -u 's/\r$//' | tee "$logfile"
 status=${PIPESTATUS[0]}
 if [ "$status" = 124 ] || [ "$status" = 137 ]; then echo "[kernel-lab] qemu timed out after ${timeout_s}s" >&2; exit 124; fi
 # isa-debug-exit: (rc << 1) | 1; an even status means the guest never reported.

@@ -20,7 +20,11 @@ userland_pkgs=(ipvsadm busybox-static keepalived iputils-ping arping
   libnftnl11 libnl-3-200 libnl-genl-3-200 libsnmp40 libsnmp-base libpopt0 libpci3 libsensors5 libwrap0
   libnet1 libpcap0.8 libdbus-1-3)
 
-version_of() { apt-cache policy "$1" | awk '/Candidate:/{print $2; exit}'; }
+# One apt-cache call for every candidate version (each call costs seconds on a busy machine).
+declare -A candidate
+while read -r p v; do candidate[$p]=$v; done < <(apt-cache policy "$kernel_pkg" "${userland_pkgs[@]}" |
+  awk '/^[^ ]/{p=$1; sub(/:$/, "", p)} /Candidate:/{print p, $2}')
+version_of() { echo "${candidate[$1]:-}"; }
 deb_of() { # pkg ver → cached .deb path (apt-get download's file name: epoch colon as %3a)
   local f; f=$(ls "$LAB_CACHE/debs/${1}_${2//:/%3a}_"*.deb 2>/dev/null | head -1 || true); echo "$f"
 }

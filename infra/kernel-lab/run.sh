@@ -34,6 +34,7 @@ log "parts and initramfs ready after $((SECONDS - t0)) s"
 
 args=()
 [ -n "${LAB_ONLY:-}" ] && args+=("lab.arg=--only,${LAB_ONLY}")
+[ "${LAB_VERBOSE:-}" = 1 ] && args+=("lab.arg=--verbose")
 bash "$here/boot.sh" "$KERNEL_DIR/vmlinux" "$initrd" "$work/console.log" "${args[@]}"
 rc=$?
 log "guest result $rc after $((SECONDS - t0)) s (console log: $work/console.log)"

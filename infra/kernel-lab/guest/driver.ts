@@ -1,21 +1,23 @@
 /**
  * The kernel lab's guest driver: builds the namespaces, starts the real servers and the client,
  * and runs every scenario with our agents on real IPVS. Exit status 0 = nothing failed.
- * Args: `--only a+b` runs only those scenarios; `--break-agent` preloads the broken agent.
+ * Args: `--only a+b` runs only those scenarios; `--break-agent` preloads the broken agent;
+ * `--verbose` echoes every daemon's output.
  */
 import { Client } from './client-rpc.ts';
 import { check, Harness, LabPending } from './harness.ts';
 import { realServers } from './ipvs.ts';
-import { Lab } from './lab.ts';
+import { AGENT_BUNDLE, Lab } from './lab.ts';
 import { changeWithoutHarm, failover, natAndTun } from './scenarios-change.ts';
 import { drTraffic, health } from './scenarios-dr.ts';
 import { applyThousand, keepalivedMixed } from './scenarios-keepalived.ts';
-import { nsh } from './sh.ts';
+import { nsh, run } from './sh.ts';
 import { NET } from './topology.ts';
 
 async function main(argv: string[]): Promise<number> {
   const onlyArg = argv.indexOf('--only');
   const only = onlyArg >= 0 ? new Set(argv[onlyArg + 1].split('+')) : null;
+  if (argv.includes('--verbose')) process.env.LAB_VERBOSE = '1';
   const lab = new Lab({ breakAgent: argv.includes('--break-agent') });
   const h = new Harness();
   const hasAgent = Lab.hasAgent();
@@ -24,6 +26,16 @@ async function main(argv: string[]): Promise<number> {
   await lab.build();
   const client = await Client.start('c');
   process.stdout.write(`kernel-lab: topology and servers up in ${Date.now() - t0} ms${lab.opts.breakAgent ? ' — BROKEN AGENT MODE' : ''}\n`);
+
+  // Node's start-up under TCG decides how long agents take to come up; print it as context.
+  const tNode = Date.now();
+  await run(['node', '-e', '0']);
+  process.stdout.write(`kernel-lab: node -e 0 took ${Date.now() - tNode} ms\n`);
+  if (hasAgent) {
+    const tAgent = Date.now();
+    const help = await run(['node', AGENT_BUNDLE, 'help']);
+    process.stdout.write(`kernel-lab: lvsfleet-agent help took ${Date.now() - tAgent} ms (exit ${help.code})\n`);
+  }
 
   const want = (name: string) => !only || only.has(name);
   let drUp = false;

@@ -1,6 +1,6 @@
 /** The lab's hosts and processes: topology, real servers, sorry servers, agents, keepalived. */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { addressesOf, addHost, createBridge, NET } from './topology.ts';
+import { addHosts, addressesOf, createBridge, NET } from './topology.ts';
 import { daemon, nsh, run, sh, sleep, waitFor, type Daemon } from './sh.ts';
 
 export const AGENT_BUNDLE = '/lvsfleet-agent.mjs';
@@ -27,9 +27,11 @@ export class Lab {
     mkdirSync('/run/lab', { recursive: true });
     await sh('cp', '/lab/site.yaml', SPEC);
     await createBridge();
-    await addHost('c', 'client', [`${NET.client.dr}/24`, `${NET.client.nat}/24`]);
-    for (const d of ['d1', 'd2', 'k1', 'k2'] as const) await addHost(d, 'director', [`${NET[d]}/24`]);
-    for (const r of ['rs1', 'rs2', 'rs3'] as const) await addHost(r, 'realserver', [`${NET[r]}/24`]);
+    await addHosts([
+      { ns: 'c', role: 'client', addresses: [`${NET.client.dr}/24`, `${NET.client.nat}/24`] },
+      ...(['d1', 'd2', 'k1', 'k2'] as const).map((d) => ({ ns: d, role: 'director' as const, addresses: [`${NET[d]}/24`] })),
+      ...(['rs1', 'rs2', 'rs3'] as const).map((r) => ({ ns: r, role: 'realserver' as const, addresses: [`${NET[r]}/24`] })),
+    ]);
     const tNet = Date.now();
     for (const r of ['rs1', 'rs2', 'rs3']) await this.startServer(r);
     // The seeds' sorry server: 127.0.0.1:80 on each director, answered locally by busybox httpd.

@@ -3,6 +3,7 @@ import type { Client } from './client-rpc.ts';
 import { check, type Harness } from './harness.ts';
 import { connections, realServers, saveLines } from './ipvs.ts';
 import { SPEC, type Lab } from './lab.ts';
+import { START_MS } from './scenarios-dr.ts';
 import { nsh, sh, sleep, waitFor } from './sh.ts';
 import { NET, setLink } from './topology.ts';
 
@@ -35,7 +36,7 @@ export async function changeWithoutHarm(h: Harness, lab: Lab, client: Client): P
     const wrr = await realServers('d1', VIP, 8080);
     const web = await realServers('d1', VIP, 80);
     return wrr.get(`${NET.rs1}:8080`) === 5 && web.has(`${NET.rs3}:80`);
-  }, 30_000, 200);
+  }, 120_000, 200);
   h.figure('revision 2 applied on d1 after', Date.now() - t0, 'ms');
   check(applied, `d1 never applied revision 2 (wrr rs1 weight 5, rs3 in web)\n${lab.tail('d1')}`);
   const after = await saveLines('d1');
@@ -49,7 +50,7 @@ export async function changeWithoutHarm(h: Harness, lab: Lab, client: Client): P
   check(conn && conn.state === 'ESTABLISHED', 'the held connection is gone from ipvsadm -Lnc');
   const ping = await client.holdPing('c4', 'after revision 2');
   check(ping.ok && ping.reply!.startsWith(held.server), `held connection broke by the change: ${JSON.stringify(ping)}`);
-  const rs3Ready = await waitFor(() => lab.holdsOn('rs3', 'lo', VIP), 20_000);
+  const rs3Ready = await waitFor(() => lab.holdsOn('rs3', 'lo', VIP), 120_000);
   check(rs3Ready, `rs3's agent did not put ${VIP} on lo\n${lab.tail('rs3')}`);
   const three = await client.tally(`http://${VIP}/`, 30, CLIENT);
   h.say(`rr over three: ${JSON.stringify(three.counts)} failed ${three.fail}`);
@@ -61,9 +62,9 @@ export async function changeWithoutHarm(h: Harness, lab: Lab, client: Client): P
     const loBefore = await nsh(node, 'ip', '-4', '-o', 'addr', 'show', 'dev', 'lo');
     await lab.stopAgent(node);
     const ipvsStopped = node === 'd2' ? await saveLines('d2') : [];
-    lab.startAgent(node);
-    await sleep(8000);
-    check(lab.agents.get(node)!.child.exitCode === null, `${node}'s agent exited after restart\n${lab.tail(node)}`);
+    const agent = lab.startAgent(node);
+    const started = await waitFor(async () => /apply revision \d+ succeeded/.test(agent.output()), START_MS, 500);
+    check(started && agent.child.exitCode === null, `${node}'s agent did not apply after its restart\n${lab.tail(node)}`);
     if (node === 'd2') {
       const ipvsAfter = await saveLines('d2');
       h.say(`d2 ipvsadm -Sn: ${ipvsBefore.length} rules before, ${ipvsStopped.length} while stopped, ${ipvsAfter.length} after restart`);
@@ -122,7 +123,7 @@ export async function failover(h: Harness, lab: Lab, client: Client): Promise<vo
   // Bring d1 back: it preempts (priority 100) and takes the VIPs again.
   await setLink('d1', true);
   lab.startAgent('d1');
-  const back = await lab.waitMaster('d1', VIP, ['d1', 'd2'], 40_000);
+  const back = await lab.waitMaster('d1', VIP, ['d1', 'd2'], START_MS);
   h.figure('d1 master again after restart', back ?? -1, 'ms');
   check(back !== undefined, `d1 did not take the VIP back\n${lab.tail('d1')}`);
 }

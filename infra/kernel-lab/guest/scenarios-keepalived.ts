@@ -4,16 +4,17 @@ import type { Client } from './client-rpc.ts';
 import { check, type Harness } from './harness.ts';
 import { realServers, serviceCount } from './ipvs.ts';
 import type { Lab } from './lab.ts';
+import { START_MS } from './scenarios-dr.ts';
 import { daemon, sleep, waitFor, type Daemon } from './sh.ts';
 import { addHost, NET, setLink } from './topology.ts';
 
 const KVIP = '10.99.0.80';
 
 /** keepalived in a namespace, one instance per namespace (LABS.md's command line without -P: IPVS too). */
-function keepalived(ns: string, conf: string, extra: string[] = []): Daemon {
+function keepalived(ns: string, conf: string, extra: string[] = ['-l', '-D']): Daemon {
   const dir = `/run/lab/ka-${ns}`;
   mkdirSync(dir, { recursive: true });
-  return daemon(`keepalived-${ns}`, ns, ['keepalived', '-n', '-l', '-D', ...extra, '-f', conf, '-i', ns,
+  return daemon(`keepalived-${ns}`, ns, ['keepalived', '-n', ...extra, '-f', conf, '-i', ns,
     '-p', `${dir}/ka.pid`, '-r', `${dir}/vrrp.pid`, '-c', `${dir}/chk.pid`, '-b', `${dir}/bfd.pid`]);
 }
 
@@ -24,7 +25,7 @@ export async function keepalivedMixed(h: Harness, lab: Lab, client: Client): Pro
   lab.others.push(ka);
   const first = await lab.waitMaster('k1', KVIP, ['k1', 'k2'], 40_000);
   check(first !== undefined, `keepalived on k1 did not become the only master\n${ka.output().slice(-800)}\nk2: ${lab.tail('k2')}`);
-  const ipvsBoth = await waitFor(async () => (await realServers('k1', KVIP, 80)).size === 2 && (await realServers('k2', KVIP, 80)).size === 2, 30_000);
+  const ipvsBoth = await waitFor(async () => (await realServers('k1', KVIP, 80)).size === 2 && (await realServers('k2', KVIP, 80)).size === 2, START_MS);
   check(ipvsBoth, `IPVS for ${KVIP}:80 not on both k1 (keepalived) and k2 (agent)\n${lab.tail('k2')}`);
   const viaKeepalived = await client.tally(`http://${KVIP}/`, 10, NET.client.dr);
   h.say(`through keepalived (k1): ${JSON.stringify(viaKeepalived.counts)} failed ${viaKeepalived.fail}`);
@@ -68,7 +69,7 @@ const vipOf = (i: number) => `10.66.${Math.floor(i / 250)}.${(i % 250) + 1}`;
 async function timeToServices(ns: string, start: () => Daemon, h: Harness, label: string): Promise<number> {
   const t0 = Date.now();
   const d = start();
-  const done = await waitFor(async () => (await serviceCount(ns)) >= N, 180_000, 200);
+  const done = await waitFor(async () => (await serviceCount(ns)) >= N, 400_000, 250);
   const ms = Date.now() - t0;
   d.kill('SIGKILL');
   check(done, `${label}: ${await serviceCount(ns)} of ${N} services after ${ms} ms\n${d.output().slice(-600)}`);
@@ -90,7 +91,7 @@ export async function applyThousand(h: Harness, lab: Lab, withAgent: boolean): P
   const conf = services.map((s) => `virtual_server ${s.vip} 80 {\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n` +
     `  real_server ${NET.rs1} 80 {\n    weight 1\n  }\n  real_server ${NET.rs2} 80 {\n    weight 1\n  }\n}\n`).join('');
   writeFileSync('/run/lab/big-keepalived.conf', `global_defs {\n  router_id b2\n}\n${conf}`);
-  const kaMs = await timeToServices('b2', () => keepalived('b2', '/run/lab/big-keepalived.conf', ['-C']), h, 'keepalived');
+  const kaMs = await timeToServices('b2', () => keepalived('b2', '/run/lab/big-keepalived.conf', ['-C', '-G']), h, 'keepalived');
   h.figure('keepalived: 1000 services loaded in', kaMs, 'ms (TCG, process start to ipvsadm -Sn)');
   if (!withAgent) return;
   const agentMs = await timeToServices('b1', () => lab.startAgent('b1', '/run/lab/big.json'), h, 'agent');

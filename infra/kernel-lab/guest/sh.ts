@@ -60,7 +60,6 @@ export interface Daemon {
   kill(signal?: NodeJS.Signals): void;
 }
 
-const verbose = process.env.LAB_VERBOSE === '1';
 
 /** Start argv inside `ns` (or the root namespace when ns is null). */
 export function daemon(name: string, ns: string | null, argv: string[], opts: { env?: Record<string, string>; stdin?: boolean } = {}): Daemon {
@@ -71,7 +70,7 @@ export function daemon(name: string, ns: string | null, argv: string[], opts: { 
     const s = d.toString();
     out += s;
     if (out.length > 200_000) out = out.slice(-100_000);
-    if (verbose) for (const line of s.split('\n')) if (line) process.stdout.write(`  [${name}] ${line}\n`);
+    if (process.env.LAB_VERBOSE === '1') for (const line of s.split('\n')) if (line) process.stdout.write(`  [${name}] ${line}\n`);
   };
   child.stdout!.on('data', take);
   child.stderr!.on('data', take);
