@@ -76,6 +76,9 @@ describe('service routes', () => {
       expect(doc.paths[path], path).toBeDefined();
     }
     expect(doc.components.schemas.ApplyResult.properties.revision).toEqual({ type: 'integer' });
+    const site = doc.components.schemas.SiteSpecDocument;
+    expect(site.required).toEqual(['apiVersion', 'kind', 'metadata', 'spec']);
+    expect(site.properties.spec.properties.vrrp.items.properties.vrid).toMatchObject({ type: 'integer', minimum: 1, maximum: 255 });
     expect(Object.keys(doc.paths['/v1/sites/{site}/spec'].put.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403', '409', '413', '422']));
   });
 

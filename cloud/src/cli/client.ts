@@ -75,7 +75,7 @@ export function reportApiError(name: string, err: unknown, io: Pick<CliIO, 'stde
 
 /** `FILE:LINE: path: message` (file and line when known). */
 export function formatIssueLine(i: SpecIssue, file?: string): string {
-  const where = file && i.line ? `${file}:${i.line}: ` : i.line ? `line ${i.line}: ` : '';
+  const where = file ? (i.line ? `${file}:${i.line}: ` : `${file}: `) : i.line ? `line ${i.line}: ` : '';
   const message = i.message.replace(/^line \d+: /, '');
   return `${where}${i.path ? `${i.path}: ` : ''}${message}`;
 }

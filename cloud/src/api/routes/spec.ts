@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { parseSite } from '../../../../shared/spec/parse.ts';
-import type { Site } from '../../../../shared/spec/site.ts';
+import { Site as SiteSchema, type Site } from '../../../../shared/spec/site.ts';
 import { applySite } from '../../sites/apply.ts';
 import { getRevision, requireSite } from '../../sites/queries.ts';
 import type { App, AppDeps } from '../context.ts';
@@ -50,6 +50,20 @@ const rollback = createRoute({
   },
 });
 
+let siteSchemaCache: Record<string, unknown> | undefined;
+
+/**
+ * The site spec's JSON Schema, generated from the zod schema in shared/ (semantic rules such as
+ * unique VRIDs are not expressible there; the API still checks them and answers 422).
+ */
+function siteJsonSchema(): Record<string, unknown> {
+  if (!siteSchemaCache) {
+    const { $schema: _drop, ...rest } = z.toJSONSchema(SiteSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+    siteSchemaCache = { ...rest, description: 'A site spec (DESIGN.md "The site spec"), as JSON or YAML' };
+  }
+  return siteSchemaCache;
+}
+
 /** If-Match: `3`, `"3"` or `W/"3"`. */
 function parseIfMatch(header: string | undefined): number | undefined {
   if (header === undefined || header.trim() === '' || header.trim() === '*') return undefined;
@@ -90,11 +104,7 @@ async function readSpec(contentType: string | undefined, text: string, siteName:
 }
 
 export function registerSpecRoutes(app: App, deps: AppDeps): void {
-  app.openAPIRegistry.registerComponent('schemas', 'SiteSpecDocument', {
-    type: 'object',
-    description: 'apiVersion lvsfleet/v1, kind Site, metadata {name}, spec {nodes, vrrp, services, …}',
-    required: ['apiVersion', 'kind', 'metadata', 'spec'],
-  });
+  app.openAPIRegistry.registerComponent('schemas', 'SiteSpecDocument', siteJsonSchema() as never);
 
   app.openapi(putSpec, async (c) => {
     const { site } = c.req.valid('param');
