@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { keepalivedConf, siteSpec, startKeepalived, type PairSpec } from './keepalived.ts';
 import { NetnsLab } from './netns.ts';
@@ -15,11 +15,21 @@ export function capture(p: ChildProcess, into: string[]): ChildProcess {
   return p;
 }
 
-/** Starts our VRRP for `node` in its namespace from a generated site spec. */
+/**
+ * Starts our side for `node` in its namespace from a generated site spec: the real agent,
+ * `lvsfleet-agent run --spec FILE --node NAME --state-dir DIR` (standalone mode). Setting
+ * LVSFLEET_LAB_RUNNER=vrrp uses `agent/lab/vrrp-runner.ts` instead (VRRP alone, same engine).
+ */
 export function startOurs(lab: NetnsLab, node: 'd1' | 'd2', spec: string, out: string[]): ChildProcess {
   const file = join(lab.dir, `${node}-site.json`);
   writeFileSync(file, spec);
-  return capture(lab.spawn(node, [process.execPath, '--import', 'tsx', join(ROOT, 'agent/lab/vrrp-runner.ts'), '--spec', file, '--node', node], { ...process.env, NODE_NO_WARNINGS: '1' }), out);
+  const stateDir = join(lab.dir, `${node}-state`);
+  mkdirSync(stateDir, { recursive: true });
+  const cmd =
+    process.env.LVSFLEET_LAB_RUNNER === 'vrrp'
+      ? [process.execPath, '--import', 'tsx', join(ROOT, 'agent/lab/vrrp-runner.ts'), '--spec', file, '--node', node]
+      : [process.execPath, join(ROOT, 'bin/lvsfleet-agent.mjs'), 'run', '--spec', file, '--node', node, '--state-dir', stateDir];
+  return capture(lab.spawn(node, cmd, { ...process.env, NODE_NO_WARNINGS: '1' }), out);
 }
 
 /** Does the host hold the VIP on eth0? */
