@@ -89,7 +89,6 @@ function options(words: string[]): Map<string, string | true> {
       const eq = w.indexOf('=');
       name = eq < 0 ? w.slice(2) : w.slice(2, eq);
       if (eq >= 0) value = w.slice(eq + 1);
-      if (name === 'sctp-service') name = 'sctp-service';
     } else if (SHORT[w]) name = SHORT[w];
     else if (w === 'ipvsadm') throw new IpvsadmParseError('a second "ipvsadm" command on the same line; put each rule on its own line');
     else throw new IpvsadmParseError(`unknown option "${w}"`);
@@ -153,8 +152,11 @@ export function parseRule(line: string): Rule | null {
     if (fwds.length > 1) throw new IpvsadmParseError('give one of -g, -m, -i');
     const forwarding = fwds[0] === 'masquerading' ? 'nat' : fwds[0] === 'ipip' ? 'tun' : 'dr'; // ipvsadm's default is -g
     const rule: DestRule = { kind: 'dest', key, address: ep.address, port: ep.port, forwarding, weight: o.has('weight') ? uint(o.get('weight') as string, '-w', 65535) : 1 };
-    if (o.has('u-threshold')) rule.upperThreshold = uint(o.get('u-threshold') as string, '-x', 4294967295);
-    if (o.has('l-threshold')) rule.lowerThreshold = uint(o.get('l-threshold') as string, '-y', 4294967295);
+    // 0 means "no threshold": leave it out so rules compare equal however ipvsadm printed them.
+    const x = o.has('u-threshold') ? uint(o.get('u-threshold') as string, '-x', 4294967295) : 0;
+    const y = o.has('l-threshold') ? uint(o.get('l-threshold') as string, '-y', 4294967295) : 0;
+    if (x) rule.upperThreshold = x;
+    if (y) rule.lowerThreshold = y;
     return rule;
   }
   throw new IpvsadmParseError('not a rule: expected -A (add service) or -a (add server)');

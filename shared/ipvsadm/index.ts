@@ -1,0 +1,3 @@
+export * from './codec.ts';
+export * from './import.ts';
+export * from './render.ts';
