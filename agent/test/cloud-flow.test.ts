@@ -122,12 +122,22 @@ describe('agent with the embedded cloud', () => {
     await until(async () => (await site()).nodes.find((n) => n.name === 'd1')?.appliedRevision === 2, 'revision 2 in the site status');
     expect((await site()).events.map((e) => e.type)).toContain('apply.succeeded');
 
+    // A crashed agent: the broker publishes its last will and the site status shows it offline.
+    agent.p.kill('SIGKILL');
+    await agent.exited;
+    await until(async () => (await site()).nodes.find((n) => n.name === 'd1')?.online === false, 'd1 offline after a crash (last will)', 90_000);
+    const back = start('lvsfleet-agent.mjs', args);
+    at = await back.waitFor(/mqtt connected/);
+    await until(async () => (await site()).nodes.find((n) => n.name === 'd1')?.online === true, 'd1 online again');
+    expect(back.output()).not.toMatch(/config rejected/); // the retained revision 2 is the one it has: not a replay error
+    expect(back.output()).toMatch(/booting from cached revision 2/);
+
     // The cloud goes away: the agent keeps running, then restarts on its cached revision.
     serve.p.kill('SIGTERM');
     await serve.exited;
-    await agent.waitFor(/mqtt disconnected; reconnecting/, at);
-    agent.p.kill('SIGTERM');
-    expect(await agent.exited).toBe(0);
+    await back.waitFor(/mqtt disconnected; reconnecting/, at);
+    back.p.kill('SIGTERM');
+    expect(await back.exited).toBe(0);
     const again = start('lvsfleet-agent.mjs', args);
     await again.waitFor(/booting from cached revision 2/);
     await again.waitFor(/apply revision 2 succeeded/);

@@ -38,6 +38,8 @@ export function startMqttLink(o: MqttLinkOptions): MqttLink {
   let closed = false;
   let retry: NodeJS.Timeout | null = null;
   let lastStatus: NodeStatus | null = null;
+  /** The status not yet sent on this connection (new, or the connection is new). */
+  let statusPending = false;
   const events: NodeEvent[] = [];
   let desiredChain: Promise<void> = Promise.resolve();
 
@@ -55,12 +57,16 @@ export function startMqttLink(o: MqttLinkOptions): MqttLink {
 
   const flush = () => {
     if (!client.connected) return;
-    if (lastStatus) client.publish(topics.status(o.nodeId), JSON.stringify(lastStatus), { qos: 1, retain: true });
+    if (lastStatus && statusPending) {
+      client.publish(topics.status(o.nodeId), JSON.stringify(lastStatus), { qos: 1, retain: true });
+      statusPending = false;
+    }
     while (events.length && client.connected) client.publish(topics.events(o.nodeId), JSON.stringify(events.shift()), { qos: 1 });
   };
 
   client.on('connect', () => {
     attempt = 0;
+    statusPending = true; // the retained status may be the broker's last will by now
     o.log(`mqtt connected to ${o.url} as ${o.username}`);
     client.subscribe(topics.desired(o.nodeId), { qos: 1 }, (err) => {
       if (err) o.log(`mqtt subscribe failed: ${err.message}`);
@@ -86,6 +92,7 @@ export function startMqttLink(o: MqttLinkOptions): MqttLink {
   return {
     publishStatus(s) {
       lastStatus = s;
+      statusPending = true;
       flush();
     },
     publishEvent(e) {

@@ -71,13 +71,16 @@ describe('verified intake', () => {
   it('rejects a replayed older or equal revision, also after a restart', async () => {
     const old = await sign(k, claims(1));
     await intake().receive(old);
-    await intake().receive(await sign(k, claims(5)));
+    const five = await sign(k, claims(5));
+    await intake().receive(five);
     expect(await intake().receive(old)).toBeNull();
     const restarted = intake();
     await restarted.boot();
     expect(await restarted.receive(old)).toBeNull();
-    expect(await restarted.receive(await sign(k, claims(5)))).toBeNull();
+    expect(await restarted.receive(await sign(k, claims(5)))).toBeNull(); // same revision, another document
     expect(rejected.map((r) => r.why)).toEqual(['replay', 'replay', 'replay']);
+    expect(await restarted.receive(five)).toBeNull(); // the cached document re-delivered: nothing to do, no rejection
+    expect(rejected).toHaveLength(3);
     expect((await restarted.receive(await sign(k, claims(6))))?.revision).toBe(6);
   });
 

@@ -32,6 +32,8 @@ interface CachedDoc {
  */
 export class Intake {
   private applied: number | null = null;
+  /** The document in the cache: the broker re-delivers it (retained) on every reconnect. */
+  private current: string | null = null;
 
   constructor(private readonly o: IntakeOptions) {}
 
@@ -75,14 +77,23 @@ export class Intake {
       }
       if (applied !== null && r.claims.revision > applied) this.o.log(`cache revision ${r.claims.revision} is ahead of the revision file (${applied})`);
       await this.persistRevision(r.claims.revision);
+      this.current = doc.jws;
       this.o.log(`booting from cached revision ${r.claims.revision} (${path})`);
       return r.claims;
     }
     return null;
   }
 
-  /** Verifies and stores a document from the broker; null (and onReject) when rejected. */
+  /**
+   * Verifies and stores a document from the broker; null when there is nothing to apply: the
+   * very document already applied (a retained re-delivery, not a replay), or a rejection
+   * (reported through onReject).
+   */
   async receive(jws: string): Promise<DesiredClaims | null> {
+    if (jws === this.current) {
+      this.o.log('desired document unchanged (retained re-delivery)');
+      return null;
+    }
     const r = await verifyDesired(jws, this.o.keys, { nodeId: this.o.nodeId, appliedRevision: await this.appliedRevision() });
     if (!r.ok) {
       this.o.log(`config rejected (${r.why}): ${r.detail}`);
@@ -92,6 +103,7 @@ export class Intake {
     const doc: CachedDoc = { jws, revision: r.claims.revision, receivedAt: new Date().toISOString() };
     await writeFileAtomic(this.o.paths.desired, JSON.stringify(doc), { backup: true });
     await this.persistRevision(r.claims.revision);
+    this.current = jws;
     return r.claims;
   }
 

@@ -1,0 +1,121 @@
+import { createServer, type Server } from 'node:net';
+import { Aedes } from 'aedes';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { NodeEvent } from '../../../shared/wire/events.ts';
+import { topics } from '../../../shared/wire/topics.ts';
+import { backoffDelay } from './backoff.ts';
+import { startMqttLink, type MqttLink } from './mqtt-link.ts';
+
+/** A real aedes broker on loopback that can be stopped and started again on the same port. */
+async function broker(port = 0): Promise<{ port: number; close: () => Promise<void> }> {
+  const aedes = await Aedes.createBroker();
+  const server: Server = createServer(aedes.handle);
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  const actual = (server.address() as { port: number }).port;
+  return {
+    port: actual,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const c of Object.values((aedes as unknown as { clients: Record<string, { conn: { destroy(): void } }> }).clients)) c.conn.destroy();
+        server.close(() => aedes.close(() => r()));
+      }),
+  };
+}
+
+const until = async (f: () => boolean, what: string, ms = 15_000) => {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+const ev = (n: number): NodeEvent => ({ nodeId: 's.n1', at: new Date().toISOString(), type: 'apply.succeeded', data: { revision: n } });
+
+async function watcher(url: string) {
+  const c: MqttClient = await connectAsync(url, { protocolVersion: 4, clientId: `watch-${process.pid}-${Math.random()}` });
+  const got: { topic: string; payload: string; retain: boolean }[] = [];
+  c.on('message', (topic, payload, packet) => got.push({ topic, payload: payload.toString(), retain: packet.retain }));
+  await c.subscribeAsync([topics.status('s.n1'), topics.events('s.n1')], { qos: 1 });
+  return { c, got };
+}
+
+describe('agent MQTT link', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const f of cleanups.splice(0).reverse()) await f();
+  });
+
+  it('takes the retained desired document, publishes retained status and QoS 1 events, queues while the broker is away and delivers after reconnecting', async () => {
+    const b1 = await broker();
+    const url = `mqtt://127.0.0.1:${b1.port}`;
+    const pub = await connectAsync(url, { protocolVersion: 4 });
+    await pub.publishAsync(topics.desired('s.n1'), 'JWS-1', { qos: 1, retain: true });
+    await pub.endAsync();
+
+    const desired: string[] = [];
+    const logs: string[] = [];
+    const link: MqttLink = startMqttLink({ url, username: 's.n1', password: 'x', nodeId: 's.n1', onDesired: async (p) => void desired.push(p), log: (l) => logs.push(l), baseDelayMs: 50, maxDelayMs: 200 });
+    cleanups.push(() => link.close());
+    await until(() => desired.length === 1, 'retained desired');
+    expect(desired).toEqual(['JWS-1']);
+
+    const w = await watcher(url);
+    link.publishStatus({ nodeId: 's.n1', online: true, appliedRevision: 1 });
+    link.publishEvent(ev(1));
+    await until(() => w.got.length >= 2, 'status and event');
+    expect(w.got.map((g) => g.topic).sort()).toEqual([topics.events('s.n1'), topics.status('s.n1')].sort());
+    await w.c.endAsync();
+
+    await b1.close();
+    await until(() => logs.some((l) => /reconnecting in \d+ ms/.test(l)), 'disconnect noticed');
+    link.publishEvent(ev(2)); // while the broker is away
+    const b2 = await broker(b1.port);
+    cleanups.push(b2.close);
+    const w2 = await watcher(url);
+    cleanups.push(() => w2.c.endAsync());
+    await until(() => link.connected(), 'reconnected');
+    await until(() => w2.got.some((g) => g.topic === topics.events('s.n1') && JSON.parse(g.payload).data.revision === 2), 'queued event delivered');
+    await until(() => w2.got.some((g) => g.topic === topics.status('s.n1')), 'status republished');
+  });
+
+  it('close() publishes the final status retained', async () => {
+    const b = await broker();
+    cleanups.push(b.close);
+    const url = `mqtt://127.0.0.1:${b.port}`;
+    const link = startMqttLink({ url, username: 's.n1', password: 'x', nodeId: 's.n1', onDesired: async () => {}, log: () => {} });
+    await until(() => link.connected(), 'connected');
+    await link.close({ nodeId: 's.n1', online: false });
+    const w = await watcher(url);
+    cleanups.push(() => w.c.endAsync());
+    await until(() => w.got.length > 0, 'retained status');
+    expect(w.got[0]).toMatchObject({ retain: true });
+    expect(JSON.parse(w.got[0].payload)).toEqual({ nodeId: 's.n1', online: false });
+  });
+
+  it.skipIf(!process.env.MQTT_URL)('works against Mosquitto (MQTT_URL)', async () => {
+    const url = process.env.MQTT_URL!;
+    const id = `s${process.pid}.n1`; // unique: the broker is shared
+    const desired: string[] = [];
+    const pub = await connectAsync(url, { protocolVersion: 4 });
+    await pub.publishAsync(topics.desired(id), `JWS-${process.pid}`, { qos: 1, retain: true });
+    const link = startMqttLink({ url, username: id, password: 'x', nodeId: id, onDesired: async (p) => void desired.push(p), log: () => {} });
+    cleanups.push(async () => {
+      await link.close();
+      await pub.publishAsync(topics.desired(id), '', { qos: 1, retain: true }); // clear the retained message
+      await pub.endAsync();
+    });
+    await until(() => desired.includes(`JWS-${process.pid}`), 'retained desired from Mosquitto');
+  });
+});
+
+describe('reconnect back-off', () => {
+  it('grows exponentially to the cap, with jitter in [cap/2, cap)', () => {
+    expect(backoffDelay(0, 0)).toBe(500);
+    expect(backoffDelay(0, 0.999)).toBe(999);
+    expect(backoffDelay(3, 0)).toBe(4000);
+    expect(backoffDelay(30, 0.5)).toBe(45_000);
+    for (let a = 0; a < 40; a++) expect(backoffDelay(a, Math.random())).toBeLessThanOrEqual(60_000);
+  });
+});
