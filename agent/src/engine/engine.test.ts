@@ -195,3 +195,20 @@ describe('engine on a director (in-memory kernel)', () => {
     expect(host.sysctls.get('net.ipv4.conf.all.send_redirects')).toBe('0');
   });
 });
+
+describe('engine periodic verification', () => {
+  it('repairs IPVS drift (a real server deleted by hand) on the next pass', async () => {
+    const { dir, cleanup } = await tempDir();
+    const host = new MemoryHost();
+    const e = new Engine({ nodeId: 't.d1', dataplane: host, stateDir: dir, log: () => {}, verifyIntervalMs: 60_000 });
+    try {
+      await e.apply(director([web()]), 1);
+      host.ipvs.restore('-d -t 10.99.0.50:80 -r 10.99.0.21:80\n-e -t 10.99.0.50:80 -r 10.99.0.22:80 -g -w 9\n');
+      await e.verify();
+      expect(host.ipvs.save()).toBe('-A -t 10.99.0.50:80 -s wrr\n-a -t 10.99.0.50:80 -r 10.99.0.22:80 -g -w 1\n-a -t 10.99.0.50:80 -r 10.99.0.21:80 -g -w 2\n');
+    } finally {
+      await e.stop();
+      await cleanup();
+    }
+  });
+});
