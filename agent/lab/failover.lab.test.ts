@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { netnsUnavailable } from './netns.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { destroyAllLabs, netnsUnavailable } from './netns.ts';
 import { runFailover, type FailoverCase } from './scenario.ts';
 
 const skip = netnsUnavailable(['keepalived', 'ping', 'arping']);
@@ -14,6 +14,8 @@ const timers = [
   { version: 2 as const, advertMs: 1000, label: 'VRRPv2 PASS 1 s' },
   { version: 3 as const, advertMs: 100, label: 'VRRPv3 100 ms' },
 ];
+
+afterAll(destroyAllLabs);
 
 describe.skipIf(!!skip)('VRRP failover in network namespaces (client pings the VIP every 10 ms)', () => {
   for (const [d1, d2] of pairs)

@@ -32,6 +32,8 @@ export interface LabHost {
  * every namespace, and is safe to call twice.
  */
 export class NetnsLab {
+  /** Labs not yet destroyed, for an afterAll safety net when a test dies mid-way. */
+  static readonly live = new Set<NetnsLab>();
   readonly prefix = `lvf${randomBytes(3).toString('hex')}`;
   readonly dir = mkdtempSync(join(tmpdir(), 'lvsfleet-lab-'));
   readonly hosts = new Map<string, LabHost>();
@@ -39,7 +41,9 @@ export class NetnsLab {
   private namespaces: string[] = [];
   readonly bridgeNs = `${this.prefix}-br`;
 
-  constructor(readonly subnet = `10.99.${1 + (process.pid % 250)}`) {}
+  constructor(readonly subnet = `10.99.${1 + (process.pid % 250)}`) {
+    NetnsLab.live.add(this);
+  }
 
   async setup(hosts: { name: string; host: number }[]): Promise<void> {
     await this.addNs(this.bridgeNs);
@@ -99,6 +103,7 @@ export class NetnsLab {
   }
 
   async destroy(): Promise<void> {
+    NetnsLab.live.delete(this);
     for (const p of this.procs) try { p.kill('SIGKILL'); } catch {}
     // Anything still in our namespaces (keepalived children, hooks) was started by us.
     for (const ns of this.namespaces) {
@@ -108,4 +113,9 @@ export class NetnsLab {
     for (const ns of this.namespaces.splice(0).reverse()) await sh('ip', ['netns', 'del', ns]).catch(() => {});
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Destroys every lab still alive in this process (afterAll of each lab test file). */
+export async function destroyAllLabs(): Promise<void> {
+  await Promise.all([...NetnsLab.live].map((l) => l.destroy()));
 }

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { NetnsLab, netnsUnavailable } from './netns.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { destroyAllLabs, NetnsLab, netnsUnavailable } from './netns.ts';
 import { holdsVip, startPair, waitFor, type Impl } from './pair.ts';
 import { backupReady } from './scenario.ts';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +9,8 @@ const skip = netnsUnavailable(['keepalived', 'nft', 'arping']);
 if (skip) console.log(`netns VRRP split/track lab skipped: ${skip}`);
 
 const both = async (lab: NetnsLab, vip: string) => [await holdsVip(lab, 'd1', vip), await holdsVip(lab, 'd2', vip)];
+
+afterAll(destroyAllLabs);
 
 describe.skipIf(!!skip)('VRRP split brain and track scripts in network namespaces', () => {
   for (const d2 of ['ours', 'keepalived'] as Impl[])
