@@ -81,7 +81,9 @@ export function startHealthChecker(opts: HealthCheckerOptions): HealthChecker {
     for (const a of actions) {
       if (a.type === 'probe') {
         const abort = new AbortController();
-        const t = setTimeout(() => abort.abort(), a.check.timeoutMs);
+        // setImmediate: after a stalled loop the timers phase runs before the poll phase, so an
+        // answer already waiting in the socket would lose to its own timeout; let I/O go first.
+        const t = setTimeout(() => setImmediate(() => abort.abort()), a.check.timeoutMs);
         const done = runCheck(a.check, abort.signal, opts.checkers).then((outcome) => {
           clearTimeout(t);
           const cur = inFlight.get(a.probe);

@@ -46,10 +46,17 @@ export function attempt(
   });
 }
 
+/** Parsed params per check object: the scheduler passes the same object on every attempt. */
+const parsed = new WeakMap<ResolvedCheck, unknown>();
+
 /** Validates a check's type-specific params at the edge; bad params are a BAD_PARAMS CheckError. */
 export function parseParams<T extends z.ZodType>(schema: T, check: ResolvedCheck): z.infer<T> {
+  if (parsed.has(check)) return parsed.get(check) as z.infer<T>;
   const r = schema.safeParse(check.params);
-  if (r.success) return r.data;
+  if (r.success) {
+    parsed.set(check, r.data);
+    return r.data;
+  }
   const issue = r.error.issues[0];
   throw new CheckError('BAD_PARAMS', `bad ${check.type} check params: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
 }
