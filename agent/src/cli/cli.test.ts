@@ -93,6 +93,8 @@ describe('lvsfleet-agent CLI', () => {
     expect(JSON.parse(json.out)).toMatchObject({ nodeId: 'lo-site.d1', appliedRevision: 2, ipvs: { ok: true }, services: [{ name: 'web', realServers: [{ address: '127.0.0.2', weight: 5, healthy: true }] }] });
     const table = await runCli(['status', '--state-dir', dir]);
     expect(table.out).toMatch(/revision {2}applied 2/);
+    expect(table.out).toMatch(/agent {5}stopped/);
+    expect(JSON.parse(json.out)).toMatchObject({ online: false, running: false });
     expect(JSON.parse(await readFile(join(dir, 'ipvs-owned.json'), 'utf8'))).toEqual(['tcp:127.0.0.50:8080']);
   }, 120_000);
 

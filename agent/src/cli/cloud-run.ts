@@ -7,7 +7,7 @@ import { Intake } from '../intake/intake.ts';
 import { DEFAULT_STATE_DIR, statePaths } from '../state/paths.ts';
 import { hostParts, type DataplaneKind } from './host-parts.ts';
 import { AGENT_VERSION, EXIT, type AgentIO } from './io.ts';
-import { runUntilSignal, timestamped } from './lifecycle.ts';
+import { runUntilSignal, timestamped, writePidFile } from './lifecycle.ts';
 
 export interface CloudRunOptions {
   configPath: string;
@@ -71,10 +71,12 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
     onReject: (r) => engine.event({ type: 'config.rejected', data: r }),
   });
   log(`lvsfleet-agent ${AGENT_VERSION}: ${cfg.nodeId}, broker ${cfg.mqtt.url}, dataplane ${o.dataplane}, state ${stateDir}`);
+  const removePid = await writePidFile(statePaths(stateDir).pid);
   const run = runUntilSignal(engine, log, {
     cleanup: async () => {
       const s = { ...engine.status(), online: false };
       await link?.close(s);
+      await removePid();
     },
   });
   const cached = await intake.boot();

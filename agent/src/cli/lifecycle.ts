@@ -1,4 +1,12 @@
+import { rm } from 'node:fs/promises';
 import type { Engine } from '../engine/engine.ts';
+import { writeFileAtomic } from '../state/atomic-file.ts';
+
+/** Records this process's PID in the state dir (read by `lvsfleet-agent status`). */
+export async function writePidFile(path: string): Promise<() => Promise<void>> {
+  await writeFileAtomic(path, `${process.pid}\n`);
+  return () => rm(path, { force: true });
+}
 
 /**
  * Resolves when SIGTERM or SIGINT arrives, after the engine stopped gracefully (VRRP priority 0,

@@ -4,11 +4,24 @@ import { DEFAULT_STATE_DIR, statePaths } from '../state/paths.ts';
 import { parseFlags } from './args.ts';
 import { EXIT, UsageError, type AgentIO } from './io.ts';
 
+/** Whether the PID in the state dir is a live process. */
+async function agentPid(path: string): Promise<number | null> {
+  const pid = Number((await readFileOrNull(path))?.trim());
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
+  }
+}
+
 /** Human view of a status. Pure. */
-export function formatStatus(s: NodeStatus, now = Date.now()): string {
+export function formatStatus(s: NodeStatus, pid: number | null, now = Date.now()): string {
   const age = s.at ? `${Math.round((now - Date.parse(s.at)) / 1000)} s ago` : 'unknown';
   const lines = [
-    `node      ${s.nodeId}${s.online ? '' : ' (stopped)'}`,
+    `node      ${s.nodeId}`,
+    `agent     ${pid ? `running (pid ${pid})` : s.online ? 'not running (it did not stop cleanly)' : 'stopped'}`,
     `updated   ${s.at ?? '-'} (${age})`,
     `revision  applied ${s.appliedRevision ?? '-'}${s.pendingRevision ? `, pending ${s.pendingRevision}` : ''}`,
   ];
@@ -32,7 +45,8 @@ export async function runStatus(argv: string[], io: AgentIO): Promise<number> {
   const f = parseFlags(argv, { 'state-dir': { type: 'string' }, output: { type: 'string', short: 'o' } });
   const fmt = f.output ?? 'table';
   if (fmt !== 'table' && fmt !== 'json') throw new UsageError(`-o: expected table or json, got "${fmt}"`);
-  const path = statePaths(f['state-dir'] ?? DEFAULT_STATE_DIR).status;
+  const paths = statePaths(f['state-dir'] ?? DEFAULT_STATE_DIR);
+  const path = paths.status;
   const text = await readFileOrNull(path);
   if (text === null) {
     io.err(`no status at ${path}: the agent has not run here yet`);
@@ -43,6 +57,7 @@ export async function runStatus(argv: string[], io: AgentIO): Promise<number> {
     io.err(`${path}: not a valid status file`);
     return EXIT.failure;
   }
-  io.out(fmt === 'json' ? JSON.stringify(parsed.data, null, 2) : formatStatus(parsed.data));
+  const pid = await agentPid(paths.pid);
+  io.out(fmt === 'json' ? JSON.stringify({ ...parsed.data, running: pid !== null, ...(pid ? { pid } : {}) }, null, 2) : formatStatus(parsed.data, pid));
   return EXIT.ok;
 }

@@ -256,5 +256,6 @@ export class Engine {
     await Promise.allSettled([this.vrrp?.stop(), this.checker?.stop()]);
     this.vrrp = null;
     this.checker = null;
+    await writeFileAtomic(this.paths.status, JSON.stringify({ ...this.status(), online: false }, null, 2)).catch(() => {});
   }
 }

@@ -16,6 +16,8 @@ export function statePaths(dir: string) {
     directorSysctls: join(dir, 'director-sysctls.json'),
     /** The running agent's status, read by `lvsfleet-agent status`. */
     status: join(dir, 'status.json'),
+    /** PID of the running agent, so `status` can tell a live agent from a stale file. */
+    pid: join(dir, 'agent.pid'),
   };
 }
 export type StatePaths = ReturnType<typeof statePaths>;
