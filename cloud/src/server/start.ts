@@ -8,6 +8,7 @@ import { openDatabase, type Database } from '../db/client.ts';
 import { loadSigner } from '../keys/signing.ts';
 import { startEmbeddedBroker } from '../mqtt/broker.ts';
 import { issueNodeCredentials } from '../mqtt/credentials.ts';
+import { connectDynsec, issueWithDynsec } from '../mqtt/dynsec.ts';
 import { startPublisher } from '../publisher/publisher.ts';
 import { startIngest } from '../ingest/ingest.ts';
 import { createMetrics } from './metrics.ts';
@@ -23,6 +24,11 @@ export interface ServerOptions {
   mqttPort: number;
   /** The broker URL agents are told at enrollment (default: the broker's own URL, without credentials). */
   publicMqttUrl?: string;
+  /**
+   * With an external Mosquitto: provision every enrolled node as a dynamic-security client
+   * (infra/mosquitto), through the admin client named in mqttUrl.
+   */
+  mqttDynsec?: boolean;
   /** LVSFLEET_ADMIN_TOKEN: the bootstrap admin token to register. */
   adminToken?: string;
   log: (line: string) => void;
@@ -105,6 +111,16 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       closers.push(() => embedded.close());
       broker = { url: embedded.url, ...embedded.internal };
     }
+    let issue = issueNodeCredentials;
+    if (o.mqttDynsec) {
+      if (!o.mqttUrl || !broker.username || !broker.password) throw new ServeError('--mqtt-dynsec needs --mqtt-url mqtt://ADMIN:PASSWORD@host:port (the dynamic-security admin client)');
+      const dynsec = await connectDynsec({ mqttUrl: broker.url, username: broker.username, password: broker.password, log: o.log }).catch((err: Error) => {
+        throw new ServeError(`dynamic security on ${broker.url}: ${err.message}`);
+      });
+      closers.push(() => dynsec.close());
+      await dynsec.bootstrap(broker.username);
+      issue = issueWithDynsec(issueNodeCredentials, dynsec);
+    }
     const publisher = await startPublisher({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer, log: o.log });
     closers.push(() => publisher.close());
     const ingest = await startIngest({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, log: o.log });
@@ -117,7 +133,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       db,
       kick: () => publisher.kick(),
       signer,
-      issueNodeCredentials,
+      issueNodeCredentials: issue,
       mqttUrl: o.publicMqttUrl ?? broker.url,
       metrics: createMetrics(db),
       log: o.log,

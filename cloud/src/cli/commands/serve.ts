@@ -42,6 +42,7 @@ export async function run(argv: string[], io: CliIO, signals: NodeJS.EventEmitte
       'database-url': { type: 'string' },
       'mqtt-url': { type: 'string' },
       'public-mqtt-url': { type: 'string' },
+      'mqtt-dynsec': { type: 'boolean' },
     });
     const dataDir = resolve(io.cwd, values['data-dir'] ?? '.lvsfleet');
     const log = (line: string) => io.stderr(`${new Date().toISOString()} ${line}\n`);
@@ -55,6 +56,7 @@ export async function run(argv: string[], io: CliIO, signals: NodeJS.EventEmitte
         mqttUrl: values['mqtt-url'],
         mqttPort: port(values['mqtt-port'], 18830, '--mqtt-port'),
         publicMqttUrl: values['public-mqtt-url'],
+        mqttDynsec: values['mqtt-dynsec'],
         adminToken: io.env.LVSFLEET_ADMIN_TOKEN || undefined,
         log,
       });

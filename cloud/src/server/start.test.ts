@@ -1,0 +1,75 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
+import mqtt from 'mqtt';
+import { SEEDS_YAML } from '../api/test-app.ts';
+import { DYNSEC_PLUGIN, MOSQUITTO_BIN, OwnMosquitto } from '../../test/mosquitto.ts';
+import { startServer, type RunningServer } from './start.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'lvsfleet-start-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const mosquittoSkip = !MOSQUITTO_BIN ? 'mosquitto not installed' : !DYNSEC_PLUGIN ? 'mosquitto_dynamic_security.so not installed' : false;
+if (mosquittoSkip) console.log(`serve on Mosquitto skipped: ${mosquittoSkip}`);
+
+/** apply the seeds → enroll dr1 → dr1's MQTT client gets its signed document (what `serve` wires together). */
+async function enrollAndReceive(s: RunningServer, token: string): Promise<void> {
+  const auth = { authorization: `Bearer ${token}` };
+  const applied = await fetch(`${s.url}/v1/sites/bj-dc1/spec`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/yaml' }, body: SEEDS_YAML });
+  expect(applied.status).toBe(200);
+  const { token: one } = await (await fetch(`${s.url}/v1/sites/bj-dc1/nodes/dr1/enrollment`, { method: 'POST', headers: auth })).json();
+  const res = await fetch(`${s.url}/v1/agent/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: one }) });
+  expect(res.status).toBe(200);
+  const enrolled = (await res.json()) as { nodeId: string; mqtt: { url: string; username: string; password: string }; keys: JWK[] };
+  const client = await mqtt.connectAsync(enrolled.mqtt.url, { username: enrolled.mqtt.username, password: enrolled.mqtt.password, clientId: enrolled.nodeId, reconnectPeriod: 0 });
+  try {
+    const got = new Promise<string>((resolve) => client.on('message', (_t, payload) => resolve(payload.toString())));
+    await client.subscribeAsync(`lvsfleet/v1/nodes/${enrolled.nodeId}/desired`, { qos: 1 });
+    const jws = await got;
+    const key = enrolled.keys.find((k) => k.kid === decodeProtectedHeader(jws).kid);
+    expect(key).toBeDefined();
+    const { payload, protectedHeader } = await compactVerify(jws, await importJWK(key!, 'EdDSA'));
+    expect(protectedHeader.alg).toBe('EdDSA');
+    expect(JSON.parse(new TextDecoder().decode(payload))).toMatchObject({ nodeId: 'bj-dc1.dr1', site: 'bj-dc1', revision: 1 });
+  } finally {
+    await client.endAsync();
+  }
+}
+
+describe('startServer (what `lvsfleet serve` runs)', () => {
+  it('with the embedded broker: apply, enroll, the node receives its signed document', async () => {
+    const s = await startServer({ port: 0, host: '127.0.0.1', dataDir: join(dir, 'aedes'), mqttPort: 0, log: () => {} });
+    try {
+      expect(s.newAdminToken).toMatch(/^lvf_/);
+      await enrollAndReceive(s, s.newAdminToken!);
+    } finally {
+      await s.close();
+    }
+  }, 120_000);
+
+  it.skipIf(mosquittoSkip)('with --mqtt-url and --mqtt-dynsec on Mosquitto: enrollment provisions the node there', async () => {
+    const password = randomBytes(12).toString('hex');
+    const mosq = await OwnMosquitto.createWithDynsec('lvsfleet-cloud', password);
+    await mosq.start();
+    let s: RunningServer | undefined;
+    try {
+      s = await startServer({
+        port: 0,
+        host: '127.0.0.1',
+        dataDir: join(dir, 'mosquitto'),
+        mqttPort: 0,
+        mqttUrl: `mqtt://lvsfleet-cloud:${password}@127.0.0.1:${mosq.port}`,
+        mqttDynsec: true,
+        log: () => {},
+      });
+      expect(s.mqttUrl).toBe(mosq.url);
+      await enrollAndReceive(s, s.newAdminToken!);
+    } finally {
+      await s?.close();
+      await mosq.dispose();
+    }
+  }, 120_000);
+});
