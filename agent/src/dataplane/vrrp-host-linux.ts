@@ -116,9 +116,11 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): VrrpHost {
       monitors.add(stop);
       return stop;
     },
-    runScript(command, timeoutMs) {
+    runScript(command, timeoutMs, user) {
       return new Promise((resolve) => {
-        const child = spawn('sh', ['-c', command], { stdio: 'ignore', detached: true });
+        // keepalived vrrp_script `user`: util-linux runuser drops to that user for the script only.
+        const argv = user ? ['runuser', '-u', user, '--', 'sh', '-c', command] : ['sh', '-c', command];
+        const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore', detached: true });
         const timer = setTimeout(() => {
           // keepalived: a script that outlives its timeout counts as failed; kill its process group.
           try {

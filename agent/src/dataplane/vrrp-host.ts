@@ -37,8 +37,8 @@ export interface VrrpHost {
   links(): Promise<Map<string, boolean>>;
   /** Calls back on every link change; returns the unsubscribe function. */
   watchLinks(onChange: (links: Map<string, boolean>) => void): () => void;
-  /** Runs a vrrp_script; resolves true on exit 0 within the timeout. */
-  runScript(command: string, timeoutMs: number): Promise<boolean>;
+  /** Runs a vrrp_script (as `user` when given, keepalived's `user`); resolves true on exit 0 within the timeout. */
+  runScript(command: string, timeoutMs: number, user?: string | null): Promise<boolean>;
   /** Fires a notify hook with keepalived's arguments; never waits for it. */
   notify(command: string, args: string[]): void;
   /** Starts/stops the IPVS connection-sync daemon; rejects (the driver reports it) where ip_vs is absent. */

@@ -66,7 +66,7 @@ export interface EncodeInput {
 /** Error from encoding: a parameter the wire format cannot carry. */
 export class VrrpCodecError extends Error {
   constructor(
-    readonly code: 'interval' | 'priority' | 'vrid' | 'addresses' | 'password' | 'auth_ah',
+    readonly code: 'interval' | 'priority' | 'vrid' | 'addresses' | 'password',
     message: string,
   ) {
     super(message);

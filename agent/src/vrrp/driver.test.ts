@@ -136,4 +136,30 @@ describe('startVrrp on an in-memory LAN', () => {
     await until(() => d1.status().every((i) => i.state === 'MASTER'));
     expect(lan.records.get('10.99.0.11')!.syncDaemon.slice(0, 3)).toEqual(['backup', 'master', 'backup']);
   });
+
+  it('unicast peers (keepalived unicast_peer): adverts go only to the peers and still elect one master', async () => {
+    const { lan, start } = await pair(site({}, { unicast: true }));
+    const d1 = await start('d1', '10.99.0.11');
+    const d2 = await start('d2', '10.99.0.12');
+    await until(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP');
+    await d1.stop();
+    runners.splice(runners.indexOf(d1), 1);
+    await until(() => d2.status()[0].state === 'MASTER');
+    expect(lan.records.get('10.99.0.12')!.vips.size).toBe(1);
+  });
+
+  it('update() applies a new priority without restarting the instance; removing the instance releases it', async () => {
+    const s = site();
+    const { start } = await pair(s);
+    const d1 = await start('d1', '10.99.0.11');
+    const d2 = await start('d2', '10.99.0.12');
+    await until(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP');
+    const cfg = compileNode(s, 'd2').vrrp;
+    await d2.update({ ...cfg, instances: cfg.instances.map((i) => ({ ...i, priority: 200 })) });
+    await until(() => d2.status()[0].state === 'MASTER' && d1.status()[0].state === 'BACKUP');
+    expect(d2.status()[0]).toMatchObject({ priority: 200, effectivePriority: 200 });
+    await d2.update({ ...cfg, instances: [] });
+    expect(d2.status()).toEqual([]);
+    await until(() => d1.status()[0].state === 'MASTER');
+  });
 });

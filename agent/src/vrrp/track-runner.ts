@@ -56,7 +56,7 @@ export class TrackRunner {
 
   private loop(def: ResolvedScript, delay: number): void {
     const t = setTimeout(async () => {
-      const ok = await this.host.runScript(def.command, def.timeoutMs);
+      const ok = await this.host.runScript(def.command, def.timeoutMs, def.user);
       if (this.stopped || this.defs.get(def.name) !== def) return;
       const before = this.scripts.get(def.name) ?? initialScriptState();
       const after = scriptRun(before, ok, def.rise, def.fall);
