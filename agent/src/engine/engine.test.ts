@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NodeEvent } from '../../../shared/wire/events.ts';
 import { renderSave } from '../dataplane/ipvsadm-codec.ts';
@@ -193,6 +195,29 @@ describe('engine on a director (in-memory kernel)', () => {
     await e.stop();
     expect(renderSave(host.ipvs.snapshot())).toBe(before);
     expect(host.sysctls.get('net.ipv4.conf.all.send_redirects')).toBe('0');
+  });
+});
+
+describe('engine notify hooks', () => {
+  it('runs notify_down/notify_up of a real server and quorum_down/quorum_up of its service', async () => {
+    const { dir, cleanup } = await tempDir();
+    const host = new MemoryHost();
+    const chk = manualChecker();
+    const log = join(dir, 'hooks.log');
+    const e = new Engine({ nodeId: 't.d1', dataplane: host, stateDir: dir, log: () => {}, startHealthChecker: chk.start, verifyIntervalMs: 60_000 });
+    try {
+      await e.apply(director([web({ quorumDown: `echo qdown >> ${log}`, quorumUp: `echo qup >> ${log}` }, [{ node: 'rs1', notifyDown: `echo down $0 >> ${log}`, notifyUp: `echo up >> ${log}` }])]), 1);
+      chk.set('web', '10.99.0.21', 80, false);
+      await settle();
+      chk.set('web', '10.99.0.21', 80, true);
+      const lines = async () => (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').sort();
+      const end = Date.now() + 10_000;
+      while ((await lines()).length < 4 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      expect(await lines()).toEqual(['down /bin/sh', 'qdown', 'qup', 'up']);
+    } finally {
+      await e.stop();
+      await cleanup();
+    }
   });
 });
 

@@ -11,6 +11,7 @@ import { readJson, writeFileAtomic } from '../state/atomic-file.ts';
 import { statePaths } from '../state/paths.ts';
 import { makeEvent, type EventBody } from './events.ts';
 import type { HealthCheckerPart, StartHealthChecker, StartVrrpPart, VrrpPart } from './parts.ts';
+import { runNotify } from './notify.ts';
 import { buildStatus } from './status.ts';
 
 export interface EngineOptions {
@@ -69,7 +70,12 @@ export class Engine {
       ownedPath: this.paths.ipvsOwned,
       now,
       log: o.log,
-      emit: (e) => this.event(e),
+      emit: (e) => {
+        this.event(e);
+        const svc = this.config?.services.find((s) => s.name === e.data.service);
+        const lost = e.type === 'service.quorum_lost';
+        void runNotify(lost ? (svc?.quorumDown ?? null) : (svc?.quorumUp ?? null), `${e.data.service} quorum ${lost ? 'down' : 'up'}`, o.log);
+      },
       drainTimeoutMs: o.drainTimeoutMs,
     });
     this.role = new RealServerRole(o.dataplane, this.paths.realServer, o.log);
@@ -116,6 +122,8 @@ export class Engine {
             onTransition: (t) => {
               this.o.log(`check ${t.service} ${t.address}:${t.port} ${t.up ? 'DOWN→UP' : 'UP→DOWN'} (${t.check}: ${t.detail})`);
               this.event({ type: t.up ? 'realserver.up' : 'realserver.down', data: { service: t.service, address: t.address, port: t.port, check: t.check, detail: t.detail } });
+              const rs = this.config?.services.find((s) => s.name === t.service)?.realServers.find((r) => r.address === t.address && r.port === t.port);
+              void runNotify((t.up ? rs?.notifyUp : rs?.notifyDown) ?? null, `${t.service} ${t.address}:${t.port} ${t.up ? 'up' : 'down'}`, this.o.log);
               this.kick();
             },
             log: this.o.log,
