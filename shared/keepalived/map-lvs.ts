@@ -27,8 +27,21 @@ function forwarding(st: Stmt, cx: Cx): Fwd | undefined {
   return undefined;
 }
 
-const SERVICE_UNSUPPORTED = ['ha_suspend', 'smtp_alert', 'ip_family', 'flag-1', 'flag-2', 'flag-3', 'persistence_engine', 'lvs_flush_on_stop', 'retry', 'lb_flags', 'alive_delay'];
-const RS_UNSUPPORTED = ['smtp_alert', 'retry', 'delay_before_retry', 'connect_timeout', 'warmup', 'alpha'];
+const SERVICE_UNSUPPORTED = ['ha_suspend', 'smtp_alert', 'ip_family', 'flag-1', 'flag-2', 'flag-3', 'persistence_engine', 'lvs_flush_on_stop', 'lb_flags', 'alive_delay'];
+const RS_UNSUPPORTED = ['smtp_alert', 'alpha'];
+
+/** Checker timing given on a virtual_server or real_server: the default for its checkers. */
+function timingDefaults(): Record<string, (st: Stmt, into: Record<string, unknown>, cx: Cx) => void> {
+  return {
+    delay_loop: (st, d, cx) => { d.interval = seconds(st, cx); },
+    connect_timeout: (st, d, cx) => { d.timeout = seconds(st, cx); },
+    retry: (st, d, cx) => { d.retries = int(st, cx, 0, 100); },
+    nb_get_retry: (st, d, cx) => { d.retries = int(st, cx, 0, 100); },
+    delay_before_retry: (st, d, cx) => { d.retryDelay = seconds(st, cx); },
+    warmup: (st, d, cx) => { d.warmup = seconds(st, cx); },
+    virtualhost: (st, d, cx) => { d.virtualhost = one(st, cx); },
+  };
+}
 
 function realServer(st: Stmt, svc: Draft, cx: Cx): void {
   if (!needsBlock(st, cx)) return;
@@ -51,9 +64,9 @@ function realServer(st: Stmt, svc: Draft, cx: Cx): void {
     lthreshold: (x, r, c) => { r.lowerThreshold = int(x, c, 0, 4294967295); },
     lvs_method: (x, r, c) => { r.forwarding = forwarding(x, c); },
     lb_kind: (x, r, c) => { r.forwarding = forwarding(x, c); },
-    delay_loop: (x, _r, c) => { rsDefaults.interval = seconds(x, c); },
-    virtualhost: (x, _r, c) => { rsDefaults.virtualhost = one(x, c); },
   };
+  for (const [k, h] of Object.entries(timingDefaults())) handlers[k] = (x, _r, c) => h(x, rsDefaults, c);
+  presetDefaults(st.block!, rsDefaults);
   for (const name of Object.keys(CHECKERS)) {
     handlers[name] = (x, _r, c) => {
       const d = { ...svc.checkDefaults, ...rsDefaults };
@@ -72,11 +85,6 @@ function realServer(st: Stmt, svc: Draft, cx: Cx): void {
 }
 
 const serviceHandlers: Record<string, Handler<Draft>> = {
-  delay_loop: (st, s, cx) => { s.checkDefaults.interval = seconds(st, cx); },
-  connect_timeout: (st, s, cx) => { s.checkDefaults.timeout = seconds(st, cx); },
-  delay_before_retry: (st, s, cx) => { s.checkDefaults.retryDelay = seconds(st, cx); },
-  warmup: (st, s, cx) => { s.checkDefaults.warmup = seconds(st, cx); },
-  virtualhost: (st, s, cx) => { s.checkDefaults.virtualhost = one(st, cx); },
   lb_algo: (st, s, cx) => scheduler(st, s, cx),
   lvs_sched: (st, s, cx) => scheduler(st, s, cx),
   lb_kind: (st, s, cx) => { s.forwarding = forwarding(st, cx); },
@@ -113,6 +121,7 @@ const serviceHandlers: Record<string, Handler<Draft>> = {
   nat_mask: (st, _s, cx) => { warn(cx, st.keyword, 'nat_mask is obsolete and ignored by keepalived; dropped'); },
   real_server: (st, s, cx) => realServer(st, s, cx),
 };
+for (const [k, h] of Object.entries(timingDefaults())) serviceHandlers[k] = (st, s, cx) => h(st, s.checkDefaults, cx);
 for (const f of ['sh-port', 'sh-fallback', 'mh-port', 'mh-fallback'] as const) {
   serviceHandlers[f] = (st, s, cx) => { flag(st, cx); s.schedulerFlags = [...(s.schedulerFlags ?? []), f]; };
 }
@@ -125,6 +134,16 @@ function scheduler(st: Stmt, s: Draft, cx: Cx): void {
     const hint = suggest(v, SCHEDULERS);
     error(cx, st.args[0], `unknown scheduler "${v}"${hint ? `; did you mean ${hint}?` : ` (one of ${SCHEDULERS.join(' ')})`}`);
   }
+}
+
+/**
+ * keepalived applies block-level checker timing however late in the block it is written,
+ * so it is read before the checkers (quietly: the walk reports its mistakes).
+ */
+function presetDefaults(block: Stmt[], into: Record<string, unknown>): void {
+  const quiet: Cx = { diags: [] };
+  const table = timingDefaults();
+  for (const x of block) if (Object.hasOwn(table, x.keyword.text)) table[x.keyword.text](x, into, quiet);
 }
 
 /** One virtual_server_group entry: `IP PORT`, `IP-LAST PORT` (address range) or `fwmark N`. */
@@ -175,6 +194,7 @@ export function mapVirtualServer(st: Stmt, f: FileImport, groups: Map<string, En
     endpoints = [{ vip, port }];
   }
   const d: Draft = { checkDefaults: {}, realServers: [] };
+  presetDefaults(st.block!, d.checkDefaults);
   walk(st.block, st, d, cx, { what: `virtual_server ${st.args.map((t) => t.text).join(' ')}`, handlers: serviceHandlers, unsupported: SERVICE_UNSUPPORTED });
   if (d.sorryServer && !d.sorryServer.address) return void error(cx, st.keyword, 'sorry_server_inhibit / sorry_server_lvs_method without sorry_server');
   const { checkDefaults: _c, ...svc } = d;

@@ -90,6 +90,9 @@ export function renderService(w: ConfWriter, svc: Service, ctx: RenderContext): 
     if (svc.quorumDown) w.line(`quorum_down ${word(svc.quorumDown)}`);
     if (svc.alpha) w.line('alpha');
     if (svc.omega) w.line('omega');
+    const total = svc.realServers.reduce((a, rs) => a + (rs.weight ?? DEFAULTS.realServerWeight), 0);
+    const quorum = svc.quorum ?? DEFAULTS.service.quorum;
+    if (total < quorum) ctx.warnings.push(`service ${svc.name}: real server weights add up to ${total}, below quorum ${quorum}; keepalived lowers the quorum to ${total}`);
     for (const rs of svc.realServers) realServer(w, svc, rs, ctx);
   });
 }

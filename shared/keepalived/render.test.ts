@@ -78,7 +78,7 @@ describe.skipIf(!!skipReason)('keepalived -t accepts exported files', () => {
           expect(r.status, `${r.output}\n${text}`).toBe(0);
         }
       }),
-      { numRuns: 40 },
+      { numRuns: Number(process.env.KT_RUNS ?? 40) },
     );
   }, 120_000);
 

@@ -87,7 +87,11 @@ function walkBody<S>(body: Stmt[] | undefined, owner: Stmt | null, state: S, cx:
  * keepalived takes one keyword per line; a line like `state MASTER priority 100 interface eth1`
  * (a config flattened by a web page) silently loses everything after the first value.
  */
+/** Keywords whose value is free text (a command line), where any word may follow. */
+const FREE_TEXT = new Set(['script', 'misc_path', 'notify', 'notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify_up', 'notify_down', 'quorum_up', 'quorum_down', 'user']);
+
 function sameLineKeywords<S>(st: Stmt, cx: Cx, opts: WalkOptions<S>): void {
+  if (FREE_TEXT.has(st.keyword.text)) return;
   const other = st.args.find((a) => !a.quoted && a !== st.args[0] && Object.hasOwn(opts.handlers, a.text) && a.text !== st.keyword.text);
   if (other) error(cx, other, `"${other.text}" follows "${st.keyword.text}" on the same line: keepalived reads one keyword per line`);
 }

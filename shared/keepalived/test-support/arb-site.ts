@@ -125,6 +125,9 @@ function arbService(i: number, directors: string[]): fc.Arbitrary<Service> {
           healthCheck: r.checkOn === 'first' && j === 0 && r.rs.length > 1 ? check : undefined,
         });
       });
+      // keepalived warns (and lowers the quorum) when the weights cannot reach it.
+      const total = svc.realServers.reduce((a, x) => a + (x.weight ?? 1), 0);
+      if (total < (svc.quorum ?? 1)) svc.realServers[0].weight = (svc.realServers[0].weight ?? 0) + (svc.quorum ?? 1) - total;
       if (r.on.length < directors.length) svc.directors = directors.filter((d) => r.on.includes(d));
       return svc;
     });
