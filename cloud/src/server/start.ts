@@ -11,6 +11,7 @@ import { issueNodeCredentials } from '../mqtt/credentials.ts';
 import { connectDynsec, issueWithDynsec } from '../mqtt/dynsec.ts';
 import { startPublisher } from '../publisher/publisher.ts';
 import { startIngest } from '../ingest/ingest.ts';
+import { startAlerter } from '../alerts/alerter.ts';
 import { createMetrics } from './metrics.ts';
 
 export interface ServerOptions {
@@ -70,8 +71,9 @@ export function splitMqttUrl(raw: string): { url: string; username?: string; pas
 
 /**
  * Starts everything `lvsfleet serve` runs: database + migrations, bootstrap admin token, signing
- * key, the embedded broker (unless an external one is given), publisher, status ingest and the
- * HTTP API. Whatever started is closed again if a later part fails.
+ * key, the embedded broker (unless an external one is given), publisher, status ingest, the
+ * alerting loop (cross-node findings, webhooks) and the HTTP API. Whatever started is closed
+ * again if a later part fails.
  */
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const closers: (() => Promise<void>)[] = [];
@@ -125,6 +127,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     closers.push(() => publisher.close());
     const ingest = await startIngest({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, log: o.log });
     closers.push(() => ingest.close());
+    const alerter = startAlerter({ db, log: o.log });
+    closers.push(() => alerter.close());
 
     if (!o.publicMqttUrl && /^(0\.0\.0\.0|::)$/.test(o.host)) {
       o.log(`agents would be told ${broker.url} at enrollment: pass --public-mqtt-url with an address they can reach`);
