@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CliIO } from '../io.ts';
+import { ApiCallError, apiClient, reportApiError } from '../client.ts';
 import { parseSite } from '../../../../shared/spec/parse.ts';
 import { validateSite } from '../../../../shared/spec/validate.ts';
 import { formatIssues } from '../../../../shared/spec/issues.ts';
@@ -19,22 +20,19 @@ const USAGE = 'usage: lvsfleet export keepalived|ipvsadm (--site S | --spec FILE
 
 class InputError extends Error {}
 
-/** GET /v1/sites/{site}: the answer's `spec` (or the site document itself) validated as a Site. */
+/** GET /v1/sites/{site} (the cloud API's route): the answer's `spec`, validated as a Site. */
 async function fetchSite(io: CliIO, site: string): Promise<Site> {
-  const base = io.env.LVSFLEET_URL ?? 'http://127.0.0.1:8080';
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (io.env.LVSFLEET_TOKEN) headers.authorization = `Bearer ${io.env.LVSFLEET_TOKEN}`;
-  const res = await fetch(new URL(`/v1/sites/${encodeURIComponent(site)}`, base), { headers });
-  const body = (await res.json().catch(() => null)) as Record<string, unknown> | null;
-  if (res.status === 404) throw new InputError(`site "${site}" not found at ${base}`);
-  if (!res.ok) throw new Error(`GET /v1/sites/${site}: HTTP ${res.status} ${JSON.stringify((body as { error?: unknown } | null)?.error ?? '')}`);
-  // Accept the Site itself or an envelope carrying it.
-  const candidates = [body, body?.spec, body?.site, (body?.revision as Record<string, unknown> | undefined)?.spec];
-  for (const c of candidates) {
-    const v = validateSite(c);
-    if (v.ok) return v.site;
+  const client = apiClient(io);
+  let body: Record<string, unknown> | undefined;
+  try {
+    body = await client.call<Record<string, unknown>>('GET', `/v1/sites/${encodeURIComponent(site)}`);
+  } catch (err) {
+    if (err instanceof ApiCallError && err.status === 404) throw new InputError(`site "${site}" not found at ${client.baseUrl}`);
+    throw err;
   }
-  throw new Error(`GET /v1/sites/${site}: the answer holds no valid site spec`);
+  const v = validateSite(body?.spec);
+  if (!v.ok) throw new Error(`GET /v1/sites/${site}: the answer holds no valid site spec (${formatIssues(v.issues).split('\n')[0]})`);
+  return v.site;
 }
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
@@ -74,6 +72,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       io.stderr(`lvsfleet export: ${(err as Error).message}\n`);
       return 2;
     }
+    if (err instanceof ApiCallError) return reportApiError('export', err, io);
     throw err;
   }
 }
