@@ -46,6 +46,7 @@ export async function run(argv: string[], io: CliIO, signals: NodeJS.EventEmitte
     });
     const dataDir = resolve(io.cwd, values['data-dir'] ?? '.lvsfleet');
     const log = (line: string) => io.stderr(`${new Date().toISOString()} ${line}\n`);
+    log(values['database-url'] ? 'starting' : `starting; embedded database in ${dataDir} (a first start takes a few seconds)`);
     let server: RunningServer;
     try {
       server = await startServer({
