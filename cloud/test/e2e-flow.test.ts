@@ -41,7 +41,7 @@ const variants: { name: string; skip: string | false; pg: boolean; mosquitto: bo
 
 for (const v of variants) {
   describe.skipIf(!!v.skip)(`end-to-end flow on ${v.name}`, () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'lvsfleet-e2e-'));
+    let dataDir = '';
     let pg: Awaited<ReturnType<typeof freshPostgres>> | undefined;
     let mosq: OwnMosquitto | undefined;
     let aedesPort = 0;
@@ -83,6 +83,7 @@ for (const v of variants) {
     }
 
     beforeAll(async () => {
+      dataDir = mkdtempSync(join(tmpdir(), 'lvsfleet-e2e-'));
       if (v.pg) pg = await freshPostgres(process.env.DATABASE_URL!);
       if (v.mosquitto) {
         adminPassword = randomPassword();
@@ -98,7 +99,7 @@ for (const v of variants) {
       await cloud?.close();
       await mosq?.dispose();
       await pg?.drop();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     });
 
     it('applies the seeds site and enrolls dr1', async () => {
