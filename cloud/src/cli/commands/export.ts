@@ -1,15 +1,16 @@
 /**
- * `lvsfleet export keepalived|ipvsadm (--site S | --spec FILE) --node N [-o FILE]`: one
+ * `lvsfleet export keepalived|ipvsadm (--site S | --spec FILE|-) --node N [--out FILE]`: one
  * director's keepalived.conf or ipvsadm-restore rules. `--site` reads the current spec from
  * the API (GET /v1/sites/{site} with LVSFLEET_URL / LVSFLEET_TOKEN); `--spec` works offline.
  * Exit 0 ok, 2 invalid input (bad spec, unknown node, bad flags), 1 runtime failure (API).
  */
 import { parseArgs } from 'node:util';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CliIO } from '../io.ts';
 import { ApiCallError, apiClient, reportApiError } from '../client.ts';
-import { parseSite } from '../../../../shared/spec/parse.ts';
+import { checkSpec, readSpecFile } from '../spec-file.ts';
+import { UsageError } from '../args.ts';
 import { validateSite } from '../../../../shared/spec/validate.ts';
 import { formatIssues } from '../../../../shared/spec/issues.ts';
 import type { Site } from '../../../../shared/spec/site.ts';
@@ -51,12 +52,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   let site: Site;
   try {
     if (v.spec) {
-      const parsed = parseSite(readFileSync(resolve(io.cwd, v.spec), 'utf8'));
-      if (!parsed.ok) {
-        io.stderr(formatIssues(parsed.issues.map((i) => ({ ...i, path: `${v.spec}${i.line ? `:${i.line}` : ''}: ${i.path}` }))) + '\n');
-        return 2;
-      }
-      site = parsed.site;
+      const checked = checkSpec(await readSpecFile(v.spec, io), io);
+      if (!checked) return 2;
+      site = checked;
     } else site = await fetchSite(io, v.site!);
     const out = kind === 'keepalived' ? renderKeepalived(site, v.node) : renderIpvsadm(site, v.node);
     for (const w of out.warnings) io.stderr(`warning: ${w}\n`);
@@ -68,7 +66,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     } else io.stdout(out.text);
     return 0;
   } catch (err) {
-    if (err instanceof InputError || err instanceof RenderError || err instanceof IpvsadmRenderError || (err as NodeJS.ErrnoException).code === 'ENOENT') {
+    if (err instanceof InputError || err instanceof UsageError || err instanceof RenderError || err instanceof IpvsadmRenderError) {
       io.stderr(`lvsfleet export: ${(err as Error).message}\n`);
       return 2;
     }
