@@ -46,21 +46,22 @@ export async function run(argv: string[], io: CliIO, signals: NodeJS.EventEmitte
     });
     const dataDir = resolve(io.cwd, values['data-dir'] ?? '.lvsfleet');
     const log = (line: string) => io.stderr(`${new Date().toISOString()} ${line}\n`);
-    log(values['database-url'] ? 'starting' : `starting; embedded database in ${dataDir} (a first start takes a few seconds)`);
+    const options = {
+      port: port(values.port, 8080, '--port'),
+      host: values.host ?? '127.0.0.1',
+      dataDir,
+      databaseUrl: values['database-url'] ?? undefined,
+      mqttUrl: values['mqtt-url'],
+      mqttPort: port(values['mqtt-port'], 18830, '--mqtt-port'),
+      publicMqttUrl: values['public-mqtt-url'],
+      mqttDynsec: values['mqtt-dynsec'],
+      adminToken: io.env.LVSFLEET_ADMIN_TOKEN || undefined,
+      log,
+    };
+    log(options.databaseUrl ? 'starting' : `starting; embedded database in ${dataDir} (a first start takes a few seconds)`);
     let server: RunningServer;
     try {
-      server = await startServer({
-        port: port(values.port, 8080, '--port'),
-        host: values.host ?? '127.0.0.1',
-        dataDir,
-        databaseUrl: values['database-url'] ?? undefined,
-        mqttUrl: values['mqtt-url'],
-        mqttPort: port(values['mqtt-port'], 18830, '--mqtt-port'),
-        publicMqttUrl: values['public-mqtt-url'],
-        mqttDynsec: values['mqtt-dynsec'],
-        adminToken: io.env.LVSFLEET_ADMIN_TOKEN || undefined,
-        log,
-      });
+      server = await startServer(options);
     } catch (err) {
       if (err instanceof ServeError) {
         io.stderr(`lvsfleet serve: ${err.message}\n`);
