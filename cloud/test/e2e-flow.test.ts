@@ -161,8 +161,10 @@ for (const v of variants) {
       expect(again.status).toBe(401);
       await expect(compactVerify(firstJws, createLocalJWKSet({ keys: await cloud.signer.publicJwks() }))).resolves.toBeTruthy();
       // dr1's credentials still log in, and its document is there (again) after the restart.
-      const { claims } = await receive(1);
+      // Byte-identical (Ed25519 is deterministic): the agent sees a re-delivery, not a replay.
+      const { claims, jws } = await receive(1);
       expect(claims.revision).toBe(1);
+      expect(jws).toBe(firstJws);
     });
 
     it('broker down → apply → broker up: the new revision arrives', async () => {

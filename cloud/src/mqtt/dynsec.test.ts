@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { connectDynsec, issueWithDynsec, type Dynsec } from './dynsec.ts';
+import { connectDynsec, issueWithDynsec, probeDynsec, type Dynsec } from './dynsec.ts';
 import { mayPublish, maySubscribe } from './acl.ts';
 import { DYNSEC_PLUGIN, MOSQUITTO_BIN, OwnMosquitto } from '../../test/mosquitto.ts';
 import { collect, connectAs, endQuietly, subscribeCodes } from '../../test/mqtt-client.ts';
@@ -108,6 +108,27 @@ describe.skipIf(!!skip)('infra/mosquitto/setup-dynsec.sh', () => {
       await endQuietly(cloud);
     } finally {
       await m.dispose();
+    }
+  });
+});
+
+describe.skipIf(!!skip)('probeDynsec', () => {
+  it('finds the plugin on a dynsec broker and answers null on a plain one', async () => {
+    const pw = 'probe-' + Math.random().toString(36).slice(2);
+    const withPlugin = await OwnMosquitto.createWithDynsec('lvsfleet-cloud', pw);
+    const plain = await OwnMosquitto.create(() => 'allow_anonymous true');
+    try {
+      await withPlugin.start();
+      await plain.start();
+      const d = await probeDynsec({ mqttUrl: withPlugin.url, username: 'lvsfleet-cloud', password: pw });
+      expect(d).not.toBeNull();
+      await d!.close();
+      expect(await probeDynsec({ mqttUrl: withPlugin.url, username: 'lvsfleet-cloud', password: 'wrong' })).toBeNull();
+      expect(await probeDynsec({ mqttUrl: plain.url, username: 'someone', password: 'x' })).toBeNull();
+      expect(await probeDynsec({ mqttUrl: plain.url })).toBeNull();
+    } finally {
+      await withPlugin.dispose();
+      await plain.dispose();
     }
   });
 });

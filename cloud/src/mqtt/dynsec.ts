@@ -153,3 +153,26 @@ export function issueWithDynsec(
     return creds;
   };
 }
+
+/**
+ * For `--mqtt-url`: answers a Dynsec when the broker runs Mosquitto's dynamic-security plugin
+ * and this user may administer it, else null (any other broker: credentials then have to be
+ * provisioned on that broker by other means).
+ */
+export async function probeDynsec(opts: { mqttUrl: string; username?: string; password?: string; log?: (l: string) => void }): Promise<Dynsec | null> {
+  if (!opts.username || !opts.password) return null;
+  let d: Dynsec;
+  try {
+    d = await connectDynsec({ mqttUrl: opts.mqttUrl, username: opts.username, password: opts.password, timeoutMs: 2000, log: opts.log });
+  } catch {
+    return null;
+  }
+  try {
+    const [err] = await d.send([{ command: 'getDefaultACLAccess' }]);
+    if (err) throw new Error(err);
+    return d;
+  } catch {
+    await d.close();
+    return null;
+  }
+}
