@@ -23,7 +23,7 @@ describe('Linux dataplane', () => {
     await expect(createLinuxDataplane({ exec: s.run }).ipvsRead()).rejects.toMatchObject({ code: 'IPVS_UNAVAILABLE' });
   });
 
-  it('reads -Sn plus /proc/net/ip_vs, and applies a whole plan with ONE ipvsadm-restore process', async () => {
+  it('reads -Sn plus /proc/net/ip_vs, and applies a whole plan with ONE ipvsadm -R process (not the flushing ipvsadm-restore wrapper)', async () => {
     const s = scripted({
       'ipvsadm -Sn': { stdout: '-A -t 10.99.0.50:80 -s rr\n-a -t 10.99.0.50:80 -r 10.99.1.1:80 -g -w 1\n' },
       'cat /proc/net/ip_vs': { stdout: 'TCP  0A630032:0050 rr\n  -> 0A630101:0050      Route   1      4          0\n' },
@@ -37,14 +37,15 @@ describe('Linux dataplane', () => {
       { op: 'edit-dest', service, dest: { ...service.dests[0], weight: 5 } },
       { op: 'add-dest', service, dest: { ...service.dests[0], address: '10.99.1.2' } },
     ]);
-    const restores = s.calls.filter((c) => c.cmd === 'ipvsadm-restore');
+    const restores = s.calls.filter((c) => c.cmd === 'ipvsadm' && c.args.join(' ') === '-R');
+    expect(s.calls.some((c) => c.cmd === 'ipvsadm-restore' || c.args.includes('-C'))).toBe(false);
     expect(restores).toHaveLength(1);
     expect(restores[0].opts?.input).toBe('-e -t 10.99.0.50:80 -r 10.99.1.1:80 -g -w 5\n-a -t 10.99.0.50:80 -r 10.99.1.2:80 -g -w 1\n');
     expect(restores[0].opts?.netns).toBe('lab1');
   });
 
   it('turns a failed batch into IPVS_REJECTED with the tool message', async () => {
-    const s = scripted({ 'ipvsadm-restore': { code: 1, stderr: 'Service already exists\n' } });
+    const s = scripted({ 'ipvsadm -R': { code: 1, stderr: 'Service already exists\n' } });
     const svc = { protocol: 'tcp' as const, address: '10.99.0.50', port: 80, fwmark: 0, scheduler: 'rr', flags: [], persistence: null, onePacket: false };
     await expect(createLinuxDataplane({ exec: s.run }).ipvsApply([{ op: 'add-service', service: svc }])).rejects.toMatchObject({ code: 'IPVS_REJECTED', message: /Service already exists/ });
   });

@@ -22,7 +22,7 @@ interface IpAddrJson {
 
 /**
  * The Linux dataplane: `ip -j` for addresses/links/routes, `sysctl` for sysctls, `ipvsadm -Sn`
- * plus /proc/net/ip_vs to read IPVS and one `ipvsadm-restore` batch to change it.
+ * plus /proc/net/ip_vs to read IPVS and one `ipvsadm -R` batch to change it (never a flush).
  */
 export function createLinuxDataplane(opts: LinuxDataplaneOptions = {}): Dataplane {
   const run = opts.exec ?? realExec;
@@ -88,19 +88,15 @@ export function createLinuxDataplane(opts: LinuxDataplaneOptions = {}): Dataplan
     async ipvsApply(ops: IpvsOp[]): Promise<void> {
       if (!ops.length) return;
       const input = renderBatch(ops);
-      let r;
-      try {
-        r = await run('ipvsadm-restore', [], { ...o, input });
-      } catch (e) {
-        if (!(e instanceof AgentError && e.code === 'EXEC_NOT_FOUND')) throw e;
-        r = await run('ipvsadm', ['-R'], { ...o, input }).catch((e2: unknown) => {
-          if (e2 instanceof AgentError && e2.code === 'EXEC_NOT_FOUND') throw new AgentError('IPVS_UNAVAILABLE', 'ipvsadm is not installed');
-          throw e2;
-        });
-      }
+      // `ipvsadm -R` reads the batch itself. Not the `ipvsadm-restore` wrapper: Debian's runs
+      // `ipvsadm -C` first, which would flush every service before each diff.
+      const r = await run('ipvsadm', ['-R'], { ...o, input }).catch((e: unknown) => {
+        if (e instanceof AgentError && e.code === 'EXEC_NOT_FOUND') throw new AgentError('IPVS_UNAVAILABLE', 'ipvsadm is not installed');
+        throw e;
+      });
       if (r.code !== 0) {
         const msg = (r.stderr || r.stdout).trim();
-        throw new AgentError(NO_IPVS.test(msg) ? 'IPVS_UNAVAILABLE' : 'IPVS_REJECTED', `ipvsadm-restore: ${msg}`);
+        throw new AgentError(NO_IPVS.test(msg) ? 'IPVS_UNAVAILABLE' : 'IPVS_REJECTED', `ipvsadm -R: ${msg}`);
       }
     },
   };
