@@ -5,7 +5,8 @@
 import type { Diagnostic } from './diagnostics.ts';
 import { emptyFileImport, type FileImport } from './model.ts';
 import type { Stmt } from './parser.ts';
-import { mapInstance, mapScript, mapSyncGroup } from './map-vrrp.ts';
+import { mapInstance } from './map-instance.ts';
+import { mapScript, mapSyncGroup } from './map-vrrp.ts';
 import { mapServerGroup, mapVirtualServer } from './map-lvs.ts';
 import { entries, flag, int, one, rest, seconds } from './values.ts';
 import { error, walk, warn, type Cx, type Handler } from './walk.ts';
@@ -24,6 +25,13 @@ const GLOBAL_UNSUPPORTED = [
   'no_email_faults', 'smtp_alert', 'smtp_alert_vrrp', 'smtp_alert_checker', 'use_pid_dir', 'linkbeat_use_polling',
   'startup_script', 'shutdown_script', 'umask', 'nftables', 'vrrp_version_strict', 'lvs_sync_daemon_interface',
   'vrrp_min_garp', 'vrrp_netlink_cmd_rcv_bufs', 'vrrp_netlink_monitor_rcv_bufs', 'checker_log_all_failures',
+  'vrrp_process_name', 'checker_process_name', 'bfd_process_name', 'lvs_netlink_cmd_rcv_bufs', 'lvs_netlink_monitor_rcv_bufs',
+  'vrrp_ipsets', 'vrrp_notify_priority_changes', 'random_seed', 'reload_time_file', 'reload_repeat', 'reload_file',
+  'config_save_dir', 'vrrp_cpu_affinity', 'checker_cpu_affinity', 'vrrp_rlimit_rttime', 'checker_rlimit_rttime',
+  'vrrp_rt_priority', 'checker_rt_priority', 'data_use_instance', 'vrrp_owner_ignore_adverts', 'vrrp_log_unknown_vrids',
+  'notify_fifo_script', 'vrrp_notify_fifo_script', 'lvs_notify_fifo_script', 'fifo_write_vrrp_states_on_reload',
+  'vrrp_garp_extra_if', 'vrrp_gna_interval', 'no_checker_emails', 'max_auto_priority', 'min_auto_priority_delay',
+  'tmp_config_directory', 'script_security', 'vrrp_symlinks',
 ];
 const ROOT_UNSUPPORTED = [
   'static_ipaddress', 'static_routes', 'static_rules', 'vrrp_track_process', 'track_file', 'vrrp_track_file',
