@@ -13,6 +13,7 @@ import { registerSiteRoutes } from './routes/sites.ts';
 import { registerSpecRoutes } from './routes/spec.ts';
 import { registerStatusRoutes } from './routes/status.ts';
 import { registerTokenRoutes } from './routes/tokens.ts';
+import { registerWebhookRoutes } from './routes/webhooks.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -98,6 +99,7 @@ export function createApp(deps: AppDeps): App {
   registerStatusRoutes(app, deps);
   registerEnrollmentRoutes(app, deps);
   registerTokenRoutes(app, deps);
+  registerWebhookRoutes(app, deps);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {
