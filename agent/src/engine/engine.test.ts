@@ -164,6 +164,22 @@ describe('engine on a director (in-memory kernel)', () => {
     expect(host.ipvs.snapshot()).toHaveLength(1);
   });
 
+  it('refuses to take most real servers out of the config without allowMassDelete; failed checks do not count', async () => {
+    const chk = manualChecker();
+    const four = [1, 2, 3, 4].map((i) => ({ address: `10.99.1.${i}`, weight: 1 }));
+    const e = make({ startHealthChecker: chk.start });
+    await e.apply(director([web({}, four)]), 1);
+    for (const rs of four.slice(0, 3)) chk.set('web', rs.address, 80, false);
+    await settle();
+    expect(host.ipvs.snapshot()[0].dests).toHaveLength(1); // health removals are not a mass delete
+    for (const rs of four.slice(0, 3)) chk.set('web', rs.address, 80, true);
+    await settle();
+    const r = await e.apply(director([web({}, four.slice(0, 1))]), 2);
+    expect(r.errors[0]).toMatch(/refusing to remove 3 of 4 real servers/);
+    expect(host.ipvs.snapshot()[0].dests).toHaveLength(4);
+    expect((await e.apply(director([web({}, four.slice(0, 3))]), 3)).ok).toBe(true);
+  });
+
   it('without ip_vs: IPVS reported failed, VRRP and checks still started, never dead', async () => {
     host = new MemoryHost({ ipvs: false });
     const chk = manualChecker();
@@ -186,6 +202,14 @@ describe('engine on a director (in-memory kernel)', () => {
     chk.set('web', '10.99.0.21', 80, false);
     await settle();
     expect(eventsOf(events, 'realserver.down')).toHaveLength(1);
+  });
+
+  it('a VRRP-only director on a kernel without ip_vs is not degraded', async () => {
+    host = new MemoryHost({ ipvs: false });
+    const e = make();
+    expect(await e.apply(director([]), 1)).toEqual({ ok: true, errors: [] });
+    expect(e.status().ipvs).toBeUndefined();
+    expect(e.status().appliedRevision).toBe(1);
   });
 
   it('keeps the IPVS table and sysctls on stop (hitless restart)', async () => {

@@ -95,8 +95,9 @@ export class IpvsReconciler {
       const owned = await this.loadOwned();
       const snap = await this.o.dataplane.ipvsRead();
       const base = desiredIpvs(this.services, this.health, (n) => this.quorumUp(n));
-      const d = withDraining(base, snap.table, configuredDestKeys(this.services, serviceKey), this.drain, snap.activeConns, this.o.now(), this.o.drainTimeoutMs ?? 60_000);
-      checkMassDelete(d.desired, snap.table, owned, this.allowMassDelete);
+      const configured = configuredDestKeys(this.services, serviceKey);
+      checkMassDelete(base, snap.table, owned, this.allowMassDelete, configured);
+      const d = withDraining(base, snap.table, configured, this.drain, snap.activeConns, this.o.now(), this.o.drainTimeoutMs ?? 60_000);
       const ops = planIpvs(d.desired, snap.table, owned);
       const before = [...owned].sort().join();
       for (const s of d.desired) owned.add(serviceKey(s));
