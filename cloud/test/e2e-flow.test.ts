@@ -93,7 +93,7 @@ for (const v of variants) {
       cloud = await start();
       expect(cloud.newAdminToken).toBeTruthy();
       token = cloud.newAdminToken!;
-    });
+    }, 120_000);
     afterAll(async () => {
       for (const c of clients) await endQuietly(c);
       await cloud?.close();
@@ -165,7 +165,7 @@ for (const v of variants) {
       const { claims, jws } = await receive(1);
       expect(claims.revision).toBe(1);
       expect(jws).toBe(firstJws);
-    });
+    }, 120_000);
 
     it('broker down → apply → broker up: the new revision arrives', async () => {
       await cloud!.stopBroker();

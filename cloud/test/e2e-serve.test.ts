@@ -69,7 +69,7 @@ describe('lvsfleet serve (spawned) with the embedded broker', () => {
     httpPort = await freePort();
     mqttPort = await freePort();
     await start();
-  });
+  }, 120_000);
   afterAll(async () => {
     for (const c of clients) await endQuietly(c);
     await stop(s);
@@ -98,5 +98,5 @@ describe('lvsfleet serve (spawned) with the embedded broker', () => {
     expect((await call(base, null, 'POST', '/v1/agent/enroll', { json: { token: t.json.token } })).status).toBe(401);
     const again = await receiveAsDr1(e.json.mqtt.url, e.json.mqtt, e.json.keys);
     expect(again).toMatchObject({ nodeId: dr1, revision: 1 });
-  });
+  }, 240_000);
 });

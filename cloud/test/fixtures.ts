@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseSite } from '../../shared/spec/parse.ts';
@@ -44,7 +45,7 @@ export async function insertSite(db: Db, site: Site, opts: { revision?: number; 
   for (const n of site.spec.nodes) {
     await db
       .insert(nodes)
-      .values({ id: nodeIdOf(name, n.name), siteId, name: n.name, role: n.role, address: n.address, desiredRevision: opts.revision ?? 0, configHash: canonicalJson(compiled.get(n.name)).length.toString() })
+      .values({ id: nodeIdOf(name, n.name), siteId, name: n.name, role: n.role, address: n.address, desiredRevision: opts.revision ?? 0, configHash: createHash('sha256').update(canonicalJson(compiled.get(n.name))).digest('hex') })
       .onConflictDoNothing();
     if (opts.outbox && opts.revision) {
       await db.insert(outbox).values({ nodeId: nodeIdOf(name, n.name), siteId, revision: opts.revision, claims: claimsFor(site, n.name, opts.revision) });
