@@ -32,6 +32,10 @@ describe('ipvsadm save-line codec', () => {
     ['-a -t 10.0.0.1:https -r 10.0.0.2:https', '-a -t 10.0.0.1:443 -r 10.0.0.2:443 -g -w 1'],
     ['--add-server -t 10.0.0.1:80 --real-server 10.0.0.2:8080 --masquerading --weight 3 --u-threshold 0', '-a -t 10.0.0.1:80 -r 10.0.0.2:8080 -m -w 3'],
     ['-A -t 10.0.0.1:80', '-A -t 10.0.0.1:80 -s wlc'],
+    // what ipvsadm -Sn itself prints for one-packet scheduling and a persistence engine
+    ['-A -u 10.0.0.1:5060 -s rr -p 60 pe sip ops', '-A -u 10.0.0.1:5060 -s rr -p 60 --pe sip -o'],
+    ['-A -u 10.0.0.1:53 -s rr --ops', '-A -u 10.0.0.1:53 -s rr -o'],
+    ['-a -t 10.0.0.1:80 -r 10.0.0.2:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-nocsum', '-a -t 10.0.0.1:80 -r 10.0.0.2:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-nocsum'],
   ])('reads %s', (input, canonical) => {
     expect(formatRule(parseRule(input)!)).toBe(canonical);
   });

@@ -1,7 +1,9 @@
 /**
  * ipvsadm save-line codec: one line of `ipvsadm -S` / `-Sn` output (the `ipvsadm-restore`
- * input) ↔ a typed rule. Reads the short and long option spellings (ipvsadm(8)); writes the
- * canonical `-Sn` form, so `formatRule(parseRule(l))` is `l` for every line ipvsadm -Sn prints.
+ * input) ↔ a typed rule. Reads the short and long option spellings of ipvsadm(8), and what
+ * `-S` itself prints: `ops` / `--ops` as bare words, `pe NAME`, `--tun-type …`. Writes the
+ * `-Sn` order (`-A … -s S [-b F] [-p T [-M MASK]] [-o]`, `-a … -r D -g|-m|-i -w W [-x U] [-y L]`);
+ * the only differences from `-Sn` text are `-o` for ops and `-x`/`-y`, which `-S` leaves out.
  */
 export type Protocol = 'tcp' | 'udp' | 'sctp';
 export type VirtualKey = { protocol: Protocol; address: string; port: number } | { fwmark: number };
@@ -18,6 +20,8 @@ export interface ServiceRule {
   onePacket?: boolean;
   /** -b: scheduler flags (sh-fallback, sh-port, mh-fallback, mh-port, flag-1…). */
   schedFlags?: string[];
+  /** `pe NAME` / --pe: a persistence engine (sip). */
+  pe?: string;
 }
 
 export interface DestRule {
@@ -28,6 +32,8 @@ export interface DestRule {
   /** -g gatewaying (DR), -m masquerading (NAT), -i ipip (TUN). */
   forwarding: 'dr' | 'nat' | 'tun';
   weight: number;
+  /** --tun-type ipip|gue|gre (and its options, kept as written): TUN encapsulation. */
+  tunnel?: string;
   /** -x / -y connection thresholds; 0 = none. */
   upperThreshold?: number;
   lowerThreshold?: number;
@@ -51,7 +57,9 @@ const SHORT: Record<string, string> = {
   '-f': 'fwmark-service', '-s': 'scheduler', '-p': 'persistent', '-M': 'netmask', '-r': 'real-server', '-g': 'gatewaying',
   '-m': 'masquerading', '-i': 'ipip', '-w': 'weight', '-x': 'u-threshold', '-y': 'l-threshold', '-o': 'ops', '-b': 'sched-flags',
 };
-const NO_VALUE = new Set(['add-service', 'edit-service', 'add-server', 'edit-server', 'gatewaying', 'masquerading', 'ipip', 'ops']);
+const NO_VALUE = new Set(['add-service', 'edit-service', 'add-server', 'edit-server', 'gatewaying', 'masquerading', 'ipip', 'ops', 'tun-nocsum', 'tun-csum', 'tun-remcsum']);
+/** Words `ipvsadm -S` prints without dashes. */
+const BARE: Record<string, string> = { ops: 'ops', pe: 'pe' };
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
@@ -90,6 +98,7 @@ function options(words: string[]): Map<string, string | true> {
       name = eq < 0 ? w.slice(2) : w.slice(2, eq);
       if (eq >= 0) value = w.slice(eq + 1);
     } else if (SHORT[w]) name = SHORT[w];
+    else if (BARE[w]) name = BARE[w];
     else if (w === 'ipvsadm') throw new IpvsadmParseError('a second "ipvsadm" command on the same line; put each rule on its own line');
     else throw new IpvsadmParseError(`unknown option "${w}"`);
     if (!NO_VALUE.has(name) && value === undefined) {
@@ -131,7 +140,7 @@ export function parseRule(line: string): Rule | null {
     for (const k of o.keys()) if (!names.includes(k)) throw new IpvsadmParseError(`option --${k} does not belong in this rule`);
   };
   if (o.has('add-service') || o.has('edit-service')) {
-    allowed(['add-service', 'edit-service', 'tcp-service', 'udp-service', 'sctp-service', 'fwmark-service', 'scheduler', 'persistent', 'netmask', 'ops', 'sched-flags']);
+    allowed(['add-service', 'edit-service', 'tcp-service', 'udp-service', 'sctp-service', 'fwmark-service', 'scheduler', 'persistent', 'netmask', 'ops', 'sched-flags', 'pe']);
     const rule: ServiceRule = { kind: 'service', key, scheduler: (o.get('scheduler') as string | undefined) ?? 'wlc' };
     if (o.has('persistent')) rule.persistent = uint(o.get('persistent') as string, '-p', 2678400);
     if (o.has('netmask')) {
@@ -141,10 +150,12 @@ export function parseRule(line: string): Rule | null {
     }
     if (o.has('ops')) rule.onePacket = true;
     if (o.has('sched-flags')) rule.schedFlags = (o.get('sched-flags') as string).split(',').filter(Boolean);
+    if (o.has('pe')) rule.pe = o.get('pe') as string;
     return rule;
   }
   if (o.has('add-server') || o.has('edit-server')) {
-    allowed(['add-server', 'edit-server', 'tcp-service', 'udp-service', 'sctp-service', 'fwmark-service', 'real-server', 'gatewaying', 'masquerading', 'ipip', 'weight', 'u-threshold', 'l-threshold']);
+    const tun = ['tun-type', 'tun-port', 'tun-nocsum', 'tun-csum', 'tun-remcsum'];
+    allowed(['add-server', 'edit-server', 'tcp-service', 'udp-service', 'sctp-service', 'fwmark-service', 'real-server', 'gatewaying', 'masquerading', 'ipip', 'weight', 'u-threshold', 'l-threshold', ...tun]);
     const rs = o.get('real-server');
     if (typeof rs !== 'string') throw new IpvsadmParseError('-a needs -r SERVER:PORT');
     const ep = parseEndpoint(rs, 'real server');
@@ -157,6 +168,8 @@ export function parseRule(line: string): Rule | null {
     const y = o.has('l-threshold') ? uint(o.get('l-threshold') as string, '-y', 4294967295) : 0;
     if (x) rule.upperThreshold = x;
     if (y) rule.lowerThreshold = y;
+    const t = tun.filter((k) => o.has(k)).map((k) => (o.get(k) === true ? `--${k}` : `--${k} ${o.get(k)}`));
+    if (t.length) rule.tunnel = t.join(' ');
     return rule;
   }
   throw new IpvsadmParseError('not a rule: expected -A (add service) or -a (add server)');
@@ -175,11 +188,13 @@ export function formatRule(r: Rule): string {
     if (r.schedFlags?.length) s += ` -b ${r.schedFlags.join(',')}`;
     if (r.persistent !== undefined) s += ` -p ${r.persistent}`;
     if (r.netmask !== undefined && r.netmask !== '255.255.255.255') s += ` -M ${r.netmask}`;
+    if (r.pe) s += ` --pe ${r.pe}`;
     if (r.onePacket) s += ' -o';
     return s;
   }
   const fwd = r.forwarding === 'nat' ? '-m' : r.forwarding === 'tun' ? '-i' : '-g';
   let s = `-a ${keyArgs(r.key)} -r ${r.address}:${r.port} ${fwd} -w ${r.weight}`;
+  if (r.tunnel) s += ` ${r.tunnel}`;
   if (r.upperThreshold) s += ` -x ${r.upperThreshold}`;
   if (r.lowerThreshold) s += ` -y ${r.lowerThreshold}`;
   return s;

@@ -47,11 +47,13 @@ export function importIpvsadm(text: string, file: string, opts: IpvsadmImportOpt
           realServers: [],
         };
         if (rule.persistent === 0) throw new IpvsadmParseError('-p 0 is not a persistence timeout');
+        if (rule.pe) diagnostics.push({ severity: 'warning', file, line, message: `persistence engine ${rule.pe} cannot be expressed in a site spec; ignored` });
         services.set(key, { rule, svc });
         return;
       }
       const owner = services.get(key);
       if (!owner) throw new IpvsadmParseError(`real server for ${key}, which no -A line before it adds`);
+      if (rule.tunnel) diagnostics.push({ severity: 'warning', file, line, message: `tunnel options "${rule.tunnel}" cannot be expressed in a site spec (IPIP is assumed); ignored` });
       owner.svc.realServers.push({
         address: rule.address,
         port: rule.port,
