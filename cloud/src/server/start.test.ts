@@ -7,6 +7,7 @@ import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose'
 import mqtt from 'mqtt';
 import { SEEDS_YAML } from '../api/test-app.ts';
 import { DYNSEC_PLUGIN, MOSQUITTO_BIN, OwnMosquitto } from '../../test/mosquitto.ts';
+import { openTestDatabase } from '../db/test-db.ts';
 import { startServer, type RunningServer } from './start.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lvsfleet-start-'));
@@ -47,6 +48,31 @@ describe('startServer (what `lvsfleet serve` runs)', () => {
       await enrollAndReceive(s, s.newAdminToken!);
     } finally {
       await s.close();
+    }
+  }, 120_000);
+
+  it.skipIf(!process.env.DATABASE_URL)('with --database-url (PostgreSQL): the same flow, and data survives a restart', async () => {
+    const pg = await openTestDatabase();
+    try {
+      const opts = { port: 0, host: '127.0.0.1', dataDir: join(dir, 'pg'), mqttPort: 0, databaseUrl: pg.url, log: () => {} };
+      const s = await startServer(opts);
+      expect(s.database).toBe('postgres');
+      const token = s.newAdminToken!;
+      try {
+        await enrollAndReceive(s, token);
+      } finally {
+        await s.close();
+      }
+      const again = await startServer(opts);
+      try {
+        expect(again.newAdminToken).toBeNull();
+        const res = await fetch(`${again.url}/v1/sites/bj-dc1`, { headers: { authorization: `Bearer ${token}` } });
+        expect(((await res.json()) as { revision: number }).revision).toBe(1);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await pg.close();
     }
   }, 120_000);
 
