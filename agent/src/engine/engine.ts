@@ -203,8 +203,6 @@ export class Engine {
     } else if (errors.length && errors.join('\n') !== prevErrors) {
       this.o.log(`apply revision ${rev} failed: ${errors.join('; ')}`);
       if (rev !== null) this.event({ type: 'apply.failed', data: { revision: rev, error: errors.join('; ') } });
-    } else if (errors.length === 0 && this.appliedRevision === null && this.revision === null) {
-      this.appliedRevision = null;
     }
     void this.publishStatus();
   }
@@ -217,7 +215,8 @@ export class Engine {
       this.kickQueued = false;
       if (this.config?.node.role !== 'director') return;
       const r = await this.ipvs.reconcile();
-      this.settle(r.ok || !this.config.services.length ? this.errors.filter((e) => !e.startsWith('ipvs:')) : [...this.errors.filter((e) => !e.startsWith('ipvs:')), `ipvs: ${r.error}`]);
+      const others = this.errors.filter((e) => !e.startsWith('ipvs:'));
+      this.settle(r.ok || !this.config.services.length ? others : [...others, `ipvs: ${r.error}`]);
     });
   }
 
