@@ -6,7 +6,7 @@ set -uo pipefail
 vmlinux=$1 initrd=$2 logfile=$3; shift 3
 accel=tcg cpu=max
 if [ -z "${LAB_NO_KVM:-}" ] && [ -w /dev/kvm ] && grep -qE "^kvm_(intel|amd) " /proc/modules 2>/dev/null; then accel=kvm cpu=host; fi
-timeout_s=${LAB_TIMEOUT:-900}
+timeout_s=${LAB_TIMEOUT:-1800}
 echo "[kernel-lab] qemu accel=$accel mem=${LAB_MEM:-1536}M timeout=${timeout_s}s args: $*" >&2
 timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m "${LAB_MEM:-1536}" -smp 2 \
   -kernel "$vmlinux" -initrd "$initrd" -append "console=ttyS0 quiet panic=-1 $*" \

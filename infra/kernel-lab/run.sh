@@ -2,7 +2,7 @@
 # npm run test:kernel — real IPVS under qemu: fetch the parts (cached by package version), build
 # the initramfs with Node and the agent bundle, boot the guest, run every scenario inside it and
 # exit with the guest's result; then prove the lab can fail (lab-self-test.sh).
-# Env: LVSFLEET_CACHE (default ~/.cache/lvsfleet), LAB_TIMEOUT (s, default 900), LAB_MEM (MiB),
+# Env: LVSFLEET_CACHE (default ~/.cache/lvsfleet), LAB_TIMEOUT (s, default 1800), LAB_MEM (MiB),
 #      LAB_ONLY (scenario names joined by +), LAB_SELF_TEST=0 to skip the self-test, LAB_VERBOSE=1.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -20,6 +20,7 @@ async function main(argv: string[]): Promise<number> {
   if (argv.includes('--verbose')) process.env.LAB_VERBOSE = '1';
   const lab = new Lab({ breakAgent: argv.includes('--break-agent') });
   const h = new Harness();
+  h.onFail = () => lab.diagnose();
   const hasAgent = Lab.hasAgent();
   const noAgent = hasAgent ? undefined : 'agent bundle /lvsfleet-agent.mjs was not built into the initramfs (npm run build:agent)';
   const t0 = Date.now();

@@ -18,6 +18,8 @@ export type Outcome = 'PASS' | 'FAIL' | 'PENDING';
 export class Harness {
   readonly results: { name: string; outcome: Outcome; detail: string; seconds: number }[] = [];
   private current = '';
+  /** Called after a scenario fails, to print what the hosts looked like at that moment. */
+  onFail: (() => Promise<void>) | null = null;
 
   /** Print a line tagged with the running scenario. */
   say(line: string): void {
@@ -47,6 +49,7 @@ export class Harness {
         detail = e instanceof Error ? (e instanceof LabFailure || e instanceof LabPending ? e.message : (e.stack ?? e.message)) : String(e);
       }
     }
+    if (outcome === 'FAIL' && this.onFail) await this.onFail().catch((e) => process.stdout.write(`diagnostics failed: ${e}\n`));
     const seconds = (Date.now() - t0) / 1000;
     this.results.push({ name, outcome, detail, seconds });
     process.stdout.write(`${outcome} ${name} (${seconds.toFixed(1)} s)${detail ? `: ${detail}` : ''}\n`);

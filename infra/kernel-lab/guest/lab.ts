@@ -116,6 +116,16 @@ export class Lab {
     await sleep(50);
   }
 
+  /** Print each running agent's last lines and each director's IPVS table and eth0 addresses. */
+  async diagnose(): Promise<void> {
+    for (const [node] of this.agents) process.stdout.write(`--- agent ${node} (last lines)\n${this.tail(node, 25)}\n`);
+    for (const d of ['d1', 'd2', 'k1', 'k2']) {
+      const ipvs = await run(['ip', 'netns', 'exec', d, 'ipvsadm', '-Ln']);
+      const addrs = await addressesOf(d, 'eth0').catch(() => []);
+      process.stdout.write(`--- ${d} eth0 ${addrs.join(' ')}\n${ipvs.stdout}${ipvs.stderr}`);
+    }
+  }
+
   async shutdown(): Promise<void> {
     for (const d of [...this.agents.values(), ...this.servers.values(), ...this.others]) d.kill('SIGKILL');
   }

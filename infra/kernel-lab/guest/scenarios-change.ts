@@ -112,8 +112,8 @@ export async function failover(h: Harness, lab: Lab, client: Client): Promise<vo
   h.figure('longest gap between answered requests', loop.longestGapMs, 'ms');
   h.say(`requests: ${loop.ok} answered, ${loop.fail} failed, by ${JSON.stringify(loop.servers)} (crash at +${Date.now() - t0} ms ago)`);
   check(took !== undefined, `d2 never took the VIP\n${lab.tail('d2')}`);
-  // VRRPv2 advert 1 s: master down interval 3 × 1 s + skew (256 − 90)/256 s ≈ 3.65 s; TCG margin 6 s.
-  check(loop.longestGapMs < 3650 + 6000, `gap ${loop.longestGapMs} ms exceeds the master-down bound plus margin`);
+  // The gap is printed, not asserted (wall-clock under TCG): VRRPv2 with 1 s adverts has a
+  // master-down interval of 3 × 1 s + (256 − 90)/256 s ≈ 3.65 s on real hardware.
   const after = await client.tally(`http://${VIP}/`, 6, CLIENT);
   check(after.fail === 0, `d2 does not serve after the takeover: ${JSON.stringify(after)}`);
   const ping = await client.holdPing('c3', 'after the crash', 5000);
