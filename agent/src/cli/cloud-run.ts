@@ -92,6 +92,9 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
     baseDelayMs: o.backoff?.baseMs,
     maxDelayMs: o.backoff?.maxMs,
     onDesired: async (payload) => {
+      // An empty payload is the broker clearing the retained document (node removed): nothing
+      // to verify, and the agent keeps running what it has.
+      if (!payload.trim()) return void log('desired document cleared on the broker; keeping the current configuration');
       const claims = await intake.receive(payload.trim());
       if (claims) {
         log(`received revision ${claims.revision}`);
