@@ -42,4 +42,12 @@ describe('keepalived lexer', () => {
     expect(resolveInclude('conf.d/*.conf', '/etc/keepalived/keepalived.conf')).toBe('/etc/keepalived/conf.d/*.conf');
     expect(resolveInclude('x.conf', 'keepalived.conf')).toBe('x.conf');
   });
+
+  it('applies $NAME=value definitions and refuses @conditional lines', () => {
+    const diags: Diagnostic[] = [];
+    const text = '$IF=eth1\n$VRID= 42\nvrrp_instance V {\n interface $IF\n virtual_router_id ${VRID}\n notify "/x.sh $1"\n}\n@dr1 priority 100\n';
+    const lines = lexText(text, 'k.conf', null, diags);
+    expect(lines.map((l) => l.tokens.map((t) => t.text).join(' '))).toEqual(['vrrp_instance V {', 'interface eth1', 'virtual_router_id 42', 'notify /x.sh $1', '}']);
+    expect(diags).toEqual([{ severity: 'error', file: 'k.conf', line: 8, message: 'conditional configuration lines (@name …) are not supported: give each director its own file' }]);
+  });
 });

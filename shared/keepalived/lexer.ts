@@ -31,6 +31,30 @@ export interface FileSource {
 
 const MAX_INCLUDE_DEPTH = 8;
 
+/** keepalived configuration definitions: `$NAME=value`, used later as `$NAME` or `${NAME}`. */
+export type Defs = Map<string, string>;
+
+/**
+ * Applies keepalived's `$NAME=value` definitions: a definition line is consumed (null), other
+ * lines get defined names replaced (undefined ones, like a shell's "$1" in a script, stay).
+ * Conditional lines (`@dr1 priority 100`) select per keepalived instance; one file per
+ * director is what the importer reads, so they are refused rather than guessed.
+ */
+function definitions(row: string, file: string, line: number, defs: Defs, diags: Diagnostic[]): string | null {
+  const def = /^\s*\$([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/.exec(row);
+  if (def) {
+    if (def[2].trimEnd().endsWith('\\')) diags.push({ severity: 'error', file, line, message: `multi-line definition $${def[1]} is not supported` });
+    defs.set(def[1], def[2].trim());
+    return null;
+  }
+  if (/^\s*@\^?[A-Za-z0-9_]/.test(row)) {
+    diags.push({ severity: 'error', file, line, message: 'conditional configuration lines (@name …) are not supported: give each director its own file' });
+    return null;
+  }
+  if (!row.includes('$') || defs.size === 0) return row;
+  return row.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (m, a: string | undefined, b: string | undefined) => defs.get((a ?? b)!) ?? m);
+}
+
 /** Splits one line into words; null when a quote is left open. */
 export function splitLine(text: string, file: string, line: number): Token[] | null {
   const out: Token[] = [];
@@ -76,7 +100,7 @@ export function resolveInclude(pattern: string, fromFile: string): string {
  * `include`: glob, relative to the including file). Diagnostics collect unreadable files,
  * open quotes and include loops; the lines read so far are still returned.
  */
-export function lexFile(file: string, source: FileSource, diags: Diagnostic[], depth = 0, stack: string[] = []): Line[] {
+export function lexFile(file: string, source: FileSource, diags: Diagnostic[], depth = 0, stack: string[] = [], defs: Defs = new Map()): Line[] {
   let text: string;
   try {
     text = source.read(file);
@@ -84,15 +108,17 @@ export function lexFile(file: string, source: FileSource, diags: Diagnostic[], d
     diags.push({ severity: 'error', file, line: 0, message: `cannot read: ${err instanceof Error ? err.message : String(err)}` });
     return [];
   }
-  return lexText(text, file, source, diags, depth, [...stack, file]);
+  return lexText(text, file, source, diags, depth, [...stack, file], defs);
 }
 
 /** Same as lexFile for text already in hand (`file` names it in diagnostics). */
-export function lexText(text: string, file: string, source: FileSource | null, diags: Diagnostic[], depth = 0, stack: string[] = [file]): Line[] {
+export function lexText(text: string, file: string, source: FileSource | null, diags: Diagnostic[], depth = 0, stack: string[] = [file], defs: Defs = new Map()): Line[] {
   const out: Line[] = [];
   const rows = text.replace(/^\uFEFF/, '').split('\n');
-  rows.forEach((row, idx) => {
+  rows.forEach((raw, idx) => {
     const line = idx + 1;
+    const row = definitions(raw, file, line, defs, diags);
+    if (row === null) return;
     const tokens = splitLine(row, file, line);
     if (tokens === null) {
       diags.push({ severity: 'error', file, line, message: 'unterminated quoted string' });
@@ -120,7 +146,7 @@ export function lexText(text: string, file: string, source: FileSource | null, d
           diags.push({ severity: 'error', file, line, message: `include loop: ${f} includes itself` });
           continue;
         }
-        out.push(...lexFile(f, source, diags, depth + 1, stack));
+        out.push(...lexFile(f, source, diags, depth + 1, stack, defs));
       }
       return;
     }
