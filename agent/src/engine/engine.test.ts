@@ -245,6 +245,25 @@ describe('engine notify hooks', () => {
   });
 });
 
+describe('engine omega', () => {
+  it('runs notify_down and quorum_down of a removed omega service', async () => {
+    const { dir, cleanup } = await tempDir();
+    const log = join(dir, 'omega.log');
+    const e = new Engine({ nodeId: 't.d1', dataplane: new MemoryHost(), stateDir: dir, log: () => {}, verifyIntervalMs: 60_000 });
+    try {
+      await e.apply(director([web({ omega: true, quorumDown: `echo qdown >> ${log}` }, [{ node: 'rs1', notifyDown: `echo down >> ${log}` }]), web({ name: 'api', port: 81 })]), 1);
+      await e.apply(director([web({ name: 'api', port: 81 })]), 2);
+      const lines = async () => (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').sort();
+      const end = Date.now() + 10_000;
+      while ((await lines()).length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      expect(await lines()).toEqual(['down', 'qdown']);
+    } finally {
+      await e.stop();
+      await cleanup();
+    }
+  });
+});
+
 describe('engine periodic verification', () => {
   it('repairs IPVS drift (a real server deleted by hand) on the next pass', async () => {
     const { dir, cleanup } = await tempDir();

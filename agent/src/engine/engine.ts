@@ -97,11 +97,12 @@ export class Engine {
   apply(config: NodeConfig, revision: number | null): Promise<ApplyOutcome> {
     return this.serial(async () => {
       if (this.stopped) return { ok: false, errors: ['agent is stopping'] };
+      const previous = this.config;
       this.config = config;
       this.revision = revision;
       this.pendingRevision = revision;
       const errors: string[] = [];
-      if (config.node.role === 'director') await this.applyDirectorParts(config, errors);
+      if (config.node.role === 'director') await this.applyDirectorParts(config, errors, previous);
       const outcome = await this.converge(errors);
       if (!this.timer && !this.stopped) {
         // Not unref'd: this timer is what keeps a running agent alive between events.
@@ -111,7 +112,13 @@ export class Engine {
     });
   }
 
-  private async applyDirectorParts(config: NodeConfig, errors: string[]): Promise<void> {
+  private async applyDirectorParts(config: NodeConfig, errors: string[], previous: NodeConfig | null): Promise<void> {
+    // keepalived omega: a virtual server removed from the config runs its real servers'
+    // notify_down and its quorum_down.
+    for (const gone of previous?.services.filter((s) => s.omega && !config.services.some((n) => n.name === s.name)) ?? []) {
+      for (const rs of gone.realServers) void runNotify(rs.notifyDown, `${gone.name} ${rs.address}:${rs.port} down (omega)`, this.o.log);
+      void runNotify(gone.quorumDown, `${gone.name} quorum down (omega)`, this.o.log);
+    }
     this.ipvs.setConfig(config.services, config.allowMassDelete);
     if (this.o.startHealthChecker) {
       try {
