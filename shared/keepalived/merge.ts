@@ -111,7 +111,12 @@ export function mergeFiles(files: FileImport[], opts: MergeOptions, diags: Diagn
       annotations[k] ??= v;
     }
   }
-  const sync = files.find((f) => f.connectionSync)?.connectionSync?.sync;
+  const syncs = files.map((f) => f.connectionSync).filter((c): c is NonNullable<typeof c> => !!c);
+  const sync = syncs[0]?.sync;
+  for (const c of syncs.slice(1)) {
+    const keys = differingKeys(syncs[0].sync, c.sync);
+    if (keys.length) conflict(diags, c.at, 'lvs_sync_daemon', syncs[0].at, keys);
+  }
 
   if (opts.realserversAsNodes) realserverNodes(svcList, nodes, diags, files[0]?.file ?? '');
   const spec: Site['spec'] = { nodes };

@@ -48,6 +48,7 @@ export function renderGlobal(w: ConfWriter, ctx: RenderContext, instances: VrrpI
     }
     const sync = ctx.site.spec.connectionSync;
     const inst = sync && instances.find((i) => i.name === sync.instance);
+    if (sync && !inst) ctx.warnings.push(`connectionSync follows ${sync.instance}, which ${ctx.node.name} is not a member of; lvs_sync_daemon is left out`);
     if (sync && inst) {
       const iface = sync.interface ?? ifaceOf(inst, ctx);
       w.line(`lvs_sync_daemon ${iface} ${sync.instance}${sync.syncId !== undefined ? ` id ${sync.syncId}` : ''}`);
