@@ -8,7 +8,7 @@ const USAGE = `usage:
   lvsfleet-agent run [--config FILE] [--state-dir DIR] [--dataplane linux|dry-run]
   lvsfleet-agent run --spec FILE --node NAME [--state-dir DIR] [--dataplane linux|dry-run]
   lvsfleet-agent enroll --url URL --token TOKEN [--config FILE]
-  lvsfleet-agent status [--state-dir DIR] [-o table|json]`;
+  lvsfleet-agent status [--state-dir DIR | --config FILE] [-o table|json]`;
 
 const COMMANDS: Record<string, (argv: string[], io: AgentIO) => Promise<number>> = {
   run: runCommand,

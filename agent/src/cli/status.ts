@@ -1,6 +1,6 @@
 import { NodeStatus } from '../../../shared/wire/status.ts';
 import { readFileOrNull } from '../state/atomic-file.ts';
-import { DEFAULT_STATE_DIR, statePaths } from '../state/paths.ts';
+import { DEFAULT_CONFIG, DEFAULT_STATE_DIR, statePaths } from '../state/paths.ts';
 import { parseFlags } from './args.ts';
 import { EXIT, UsageError, type AgentIO } from './io.ts';
 
@@ -42,10 +42,12 @@ export function formatStatus(s: NodeStatus, pid: number | null, now = Date.now()
 
 /** `lvsfleet-agent status [-o json]`: answered from the state dir alone, cloud or not. */
 export async function runStatus(argv: string[], io: AgentIO): Promise<number> {
-  const f = parseFlags(argv, { 'state-dir': { type: 'string' }, output: { type: 'string', short: 'o' } });
+  const f = parseFlags(argv, { 'state-dir': { type: 'string' }, config: { type: 'string' }, output: { type: 'string', short: 'o' } });
   const fmt = f.output ?? 'table';
   if (fmt !== 'table' && fmt !== 'json') throw new UsageError(`-o: expected table or json, got "${fmt}"`);
-  const paths = statePaths(f['state-dir'] ?? DEFAULT_STATE_DIR);
+  // Without --state-dir: the one the enrolled config names, else the default.
+  const fromConfig = f['state-dir'] ? undefined : await readFileOrNull(f.config ?? DEFAULT_CONFIG).then((t) => (t ? (JSON.parse(t) as { stateDir?: string }).stateDir : undefined)).catch(() => undefined);
+  const paths = statePaths(f['state-dir'] ?? fromConfig ?? DEFAULT_STATE_DIR);
   const path = paths.status;
   const text = await readFileOrNull(path);
   if (text === null) {
