@@ -70,7 +70,7 @@ export function mergeFiles(files: FileImport[], opts: MergeOptions, diags: Diagn
   });
   for (const { at, inst } of vrrp.values()) {
     const masters = inst.members.filter((m) => m.initialState === 'MASTER').map((m) => m.node);
-    if (masters.length > 1) diags.push({ severity: 'warning', file: at.file, line: at.line, message: `vrrp_instance ${inst.name}: ${masters.join(' and ')} all start as MASTER; the highest priority wins after the first adverts` });
+    if (masters.length > 1) diags.push({ severity: 'warning', file: at.file, line: at.line, message: `vrrp_instance ${inst.name}: more than one director starts as MASTER (${masters.join(', ')}); the highest priority wins after the first adverts` });
     const prios = inst.members.map((m) => m.priority);
     if (new Set(prios).size < prios.length) diags.push({ severity: 'warning', file: at.file, line: at.line, message: `vrrp_instance ${inst.name}: directors share a priority; the higher address wins ties (RFC 5798 §6.4.3)` });
   }
