@@ -2,6 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import type { ResolvedVip } from '../../../shared/config/node-config.ts';
 import { startGarpHelper, type GarpHelper } from './vrrp-garp-helper.ts';
+import { IpBatch } from './vrrp-ip-batch.ts';
 import { openRawVrrpSocket } from './vrrp-linux-socket.ts';
 import type { VrrpHost } from './vrrp-host.ts';
 import { VrrpHostError } from './vrrp-host.ts';
@@ -26,6 +27,9 @@ function run(cmd: string, args: string[], timeoutMs = 10_000): Promise<{ code: n
   });
 }
 
+/** What `ip addr add` of a present / `del` of an absent address says (old and new iproute2). */
+const IDEMPOTENT = /File exists|already assigned|Cannot assign requested address|Address not found/;
+
 const vipArgs = (v: ResolvedVip) => [`${v.address}/${v.prefix}`, 'dev', v.interface];
 
 /** Parses `ip -j link show`: up = administratively UP and LOWER_UP (carrier). */
@@ -48,15 +52,17 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): VrrpHost {
   let arpingFlavour: Promise<'habets' | 'iputils'> | null = null;
   const monitors = new Set<() => void>();
   let helper: GarpHelper | null | undefined;
+  const batch = new IpBatch(ip);
 
   async function ipAddr(op: 'add' | 'del', vips: ResolvedVip[]): Promise<void> {
     const errors: string[] = [];
     await Promise.all(
       vips.map(async (v) => {
-        const args = ['-4', 'addr', op, ...vipArgs(v), ...(op === 'add' && v.label ? ['label', v.label] : [])];
-        const r = await run(ip, args);
+        const args = ['addr', op, ...vipArgs(v), ...(op === 'add' && v.label ? ['label', v.label] : [])];
+        const errs = await batch.run(args);
         // Idempotent: present on add / absent on del is the state we wanted.
-        if (r.code !== 0 && !/File exists|Cannot assign requested address/.test(r.err)) errors.push(`ip ${args.join(' ')}: ${r.err.trim()}`);
+        const real = errs.filter((e) => !IDEMPOTENT.test(e));
+        if (real.length) errors.push(`ip ${args.join(' ')}: ${real.join('; ')}`);
       }),
     );
     if (errors.length) throw new VrrpHostError('ip_addr', errors.join('; '));
@@ -67,6 +73,7 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): VrrpHost {
     async openChannel(o, onPacket, onError) {
       // Start the GARP helper with the engine, never on the failover path.
       if (helper === undefined) helper = opts.garpHelper === false ? null : startGarpHelper();
+      batch.warm();
       return openRawVrrpSocket(o, onPacket, onError);
     },
     addVips: (vips) => ipAddr('add', vips),
@@ -156,6 +163,7 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): VrrpHost {
     async close() {
       helper?.close();
       helper = undefined;
+      batch.close();
       for (const stop of [...monitors]) stop();
     },
   };

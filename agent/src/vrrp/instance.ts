@@ -59,9 +59,9 @@ export class InstanceRuntime {
       setImmediate(() => {
         if (gen !== this.gen) return; // re-armed meanwhile (an advert arrived): that timer rules
         this.timer = null;
-        // A stall of half an advert interval is worth a log line: it is how spurious failovers start.
+        // A stall of a whole advert interval is worth a log line: it is how spurious failovers start.
         const late = this.deps.host.now() - d;
-        if (late > this.params.advertIntervalMs / 2) this.deps.log(`vrrp ${this.cfg.name}: timer ran ${Math.round(late)} ms late (process stalled)`);
+        if (late > this.params.advertIntervalMs) this.deps.log(`vrrp ${this.cfg.name}: timer ran ${Math.round(late)} ms late (process stalled)`);
         this.feed({ type: 'timer' });
       });
     }, Math.max(0, Math.ceil(d - now)));
