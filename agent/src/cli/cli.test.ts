@@ -79,7 +79,7 @@ describe('lvsfleet-agent CLI', () => {
     await writeFile(spec, SPEC(2));
     const a = startAgent(['run', '--spec', spec, '--node', 'd1', '--state-dir', dir, '--dataplane', 'dry-run']);
     let at = await a.waitFor(/apply revision 1 succeeded/);
-    expect(a.output()).toContain('dry-run: ipvsadm-restore <<EOF\n-A -t 127.0.0.50:8080 -s wrr\n-a -t 127.0.0.50:8080 -r 127.0.0.2:8080 -g -w 2\nEOF');
+    expect(a.output()).toContain('dry-run: ipvsadm -R <<EOF\n-A -t 127.0.0.50:8080 -s wrr\n-a -t 127.0.0.50:8080 -r 127.0.0.2:8080 -g -w 2\nEOF');
     await writeFile(spec, SPEC(5));
     a.p.kill('SIGHUP');
     at = await a.waitFor(/apply revision 2 succeeded/, at);

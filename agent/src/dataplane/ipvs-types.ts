@@ -33,7 +33,7 @@ export interface IpvsServiceState extends IpvsService {
 
 export type IpvsTable = IpvsServiceState[];
 
-/** One ipvsadm-restore line. */
+/** One `ipvsadm -R` (restore) line. */
 export type IpvsOp =
   | { op: 'add-service'; service: IpvsService }
   | { op: 'edit-service'; service: IpvsService }

@@ -3,7 +3,7 @@ import type { IpvsDest, IpvsForwarding, IpvsOp, IpvsProtocol, IpvsService, IpvsT
 import { serviceKey } from './ipvs-types.ts';
 
 /**
- * The ipvsadm rule-line codec: `ipvsadm -Sn` output in, `ipvsadm-restore` lines out. Both use
+ * The ipvsadm rule-line codec: `ipvsadm -Sn` output in, `ipvsadm -R` lines out. Both use
  * the same grammar (ipvsadm(8) "-A -t VIP:PORT -s SCHED [-p T [-M MASK]] [-o] [-b FLAGS]",
  * "-a -t VIP:PORT -r RIP:PORT -g|-m|-i -w W [-x U] [-y L]").
  */
@@ -36,7 +36,7 @@ function destArgs(s: IpvsService, d: IpvsDest): string {
   return line;
 }
 
-/** One ipvsadm-restore line for an operation. */
+/** One `ipvsadm -R` line for an operation. */
 export function renderOp(op: IpvsOp): string {
   switch (op.op) {
     case 'add-service':
@@ -54,7 +54,7 @@ export function renderOp(op: IpvsOp): string {
   }
 }
 
-/** The whole batch fed to one `ipvsadm-restore` process. */
+/** The whole batch fed to one `ipvsadm -R` process (never the ipvsadm-restore wrapper: Debian's flushes first). */
 export function renderBatch(ops: IpvsOp[]): string {
   return ops.map((o) => renderOp(o) + '\n').join('');
 }

@@ -93,7 +93,7 @@ export class MemoryHost implements Dataplane {
     if (!this.ipvsAvailable) throw new AgentError('IPVS_UNAVAILABLE', 'Can\'t initialize ipvs: Protocol not available');
     if (!ops.length) return;
     const batch = renderBatch(ops);
-    this.journal.push(`ipvsadm-restore <<EOF\n${batch}EOF`);
+    this.journal.push(`ipvsadm -R <<EOF\n${batch}EOF`);
     this.ipvs.restore(batch);
   }
 }

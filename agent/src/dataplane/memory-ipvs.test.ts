@@ -31,7 +31,7 @@ describe('in-memory kernel (IPVS)', () => {
     expect(k.snapshot()).toHaveLength(2);
   });
 
-  it('stops a batch at the first failing line, keeping earlier lines, like ipvsadm-restore', () => {
+  it('stops a batch at the first failing line, keeping earlier lines, like ipvsadm -R', () => {
     const k = new MemoryIpvs();
     expect(() => k.restore('-A -t 10.99.0.50:80 -s rr\n-A -t 10.99.0.50:80 -s rr\n-A -t 10.99.0.51:80 -s rr\n')).toThrow(/line 2/);
     expect(k.snapshot().map((s) => s.address)).toEqual(['10.99.0.50']);

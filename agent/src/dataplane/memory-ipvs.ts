@@ -7,7 +7,7 @@ const clone = <T>(v: T): T => structuredClone(v);
 
 /**
  * An in-memory model of the kernel's IPVS table that rejects what the kernel and ipvsadm reject,
- * with ipvsadm's own messages (ipvsadm.c ipvs_strerror). Batches behave like `ipvsadm-restore`:
+ * with ipvsadm's own messages (ipvsadm.c ipvs_strerror). Batches behave like `ipvsadm -R`:
  * lines apply in order and the first failing line stops the batch, earlier lines stay applied.
  */
 export class MemoryIpvs {
@@ -26,7 +26,7 @@ export class MemoryIpvs {
     return clone([...this.table.values()]);
   }
 
-  /** Applies an ipvsadm-restore batch; throws IPVS_REJECTED naming the line that failed. */
+  /** Applies an `ipvsadm -R` batch; throws IPVS_REJECTED naming the line that failed. */
   restore(text: string): void {
     this.batches.push(text);
     const lines = text.split('\n').filter((l) => l.trim());
@@ -34,7 +34,7 @@ export class MemoryIpvs {
       try {
         this.applyOp(parseLine(line));
       } catch (e) {
-        throw new AgentError('IPVS_REJECTED', `ipvsadm-restore line ${i + 1} "${line}": ${(e as Error).message}`);
+        throw new AgentError('IPVS_REJECTED', `ipvsadm -R line ${i + 1} "${line}": ${(e as Error).message}`);
       }
     });
   }

@@ -44,6 +44,6 @@ export interface Dataplane {
   writeSysctl(key: string, value: string): Promise<void>;
   /** Throws AgentError IPVS_UNAVAILABLE on a host without ip_vs. */
   ipvsRead(): Promise<IpvsSnapshot>;
-  /** One ipvsadm-restore batch, in order; never a flush. */
+  /** One `ipvsadm -R` batch, in order; never a flush. */
   ipvsApply(ops: IpvsOp[]): Promise<void>;
 }
