@@ -4,6 +4,7 @@
  * and the ratio ours/keepalived. Then a soak at 30 ms adverts with both cores busy, counting
  * spurious transitions.
  *   npm run bench:failover -- [--runs 5] [--soak-seconds 600] [--skip-failover] [--skip-soak]
+ *     [--soak-impl ours|keepalived]   (LVSFLEET_LAB_RUNNER=vrrp LVSFLEET_LAB_NICE=-10: VRRP alone, reniced)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';

@@ -18,7 +18,8 @@ export function capture(p: ChildProcess, into: string[]): ChildProcess {
 /**
  * Starts our side for `node` in its namespace from a generated site spec: the real agent,
  * `lvsfleet-agent run --spec FILE --node NAME --state-dir DIR` (standalone mode). Setting
- * LVSFLEET_LAB_RUNNER=vrrp uses `agent/lab/vrrp-runner.ts` instead (VRRP alone, same engine).
+ * LVSFLEET_LAB_RUNNER=vrrp uses `agent/lab/vrrp-runner.ts` instead (VRRP alone, same engine;
+ * LVSFLEET_LAB_NICE=N passes keepalived's vrrp_priority equivalent to it).
  */
 export function startOurs(lab: NetnsLab, node: 'd1' | 'd2', spec: string, out: string[]): ChildProcess {
   const file = join(lab.dir, `${node}-site.json`);
@@ -27,7 +28,7 @@ export function startOurs(lab: NetnsLab, node: 'd1' | 'd2', spec: string, out: s
   mkdirSync(stateDir, { recursive: true });
   const cmd =
     process.env.LVSFLEET_LAB_RUNNER === 'vrrp'
-      ? [process.execPath, '--import', 'tsx', join(ROOT, 'agent/lab/vrrp-runner.ts'), '--spec', file, '--node', node]
+      ? [process.execPath, '--import', 'tsx', join(ROOT, 'agent/lab/vrrp-runner.ts'), '--spec', file, '--node', node, ...(process.env.LVSFLEET_LAB_NICE ? ['--nice', process.env.LVSFLEET_LAB_NICE] : [])]
       : [process.execPath, join(ROOT, 'bin/lvsfleet-agent.mjs'), 'run', '--spec', file, '--node', node, '--state-dir', stateDir];
   return capture(lab.spawn(node, cmd, { ...process.env, NODE_NO_WARNINGS: '1' }), out);
 }

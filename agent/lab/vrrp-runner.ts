@@ -2,7 +2,7 @@
  * Minimal standalone VRRP process for the lab and the failover bench: compiles one node of a site
  * spec and runs startVrrp on the Linux host. `lvsfleet-agent run --spec` does the same inside the
  * full engine; this runner exists so the lab can time VRRP alone.
- * Usage: node --import tsx agent/lab/vrrp-runner.ts --spec FILE --node NAME
+ * Usage: node --import tsx agent/lab/vrrp-runner.ts --spec FILE --node NAME [--nice N]
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -11,7 +11,7 @@ import { compileNode } from '../../shared/compiler/compile.ts';
 import { parseSite } from '../../shared/spec/parse.ts';
 import { createLinuxVrrpHost, startVrrp } from '../src/vrrp/index.ts';
 
-const { values } = parseArgs({ options: { spec: { type: 'string' }, node: { type: 'string' } } });
+const { values } = parseArgs({ options: { spec: { type: 'string' }, node: { type: 'string' }, nice: { type: 'string' } } });
 if (!values.spec || !values.node) {
   process.stderr.write('usage: vrrp-runner --spec FILE --node NAME\n');
   process.exit(2);
@@ -27,7 +27,7 @@ const runner = await startVrrp({
   nodeId: `${cfg.site}.${cfg.node.name}`,
   node: cfg.node,
   config: cfg.vrrp,
-  host: createLinuxVrrpHost({ log }),
+  host: createLinuxVrrpHost({ log, ...(values.nice ? { nice: Number(values.nice) } : {}) }),
   emit: () => {},
   log,
 });

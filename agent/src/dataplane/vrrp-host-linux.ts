@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { ResolvedVip } from '../../../shared/config/node-config.ts';
 import { startGarpHelper, type GarpHelper } from './vrrp-garp-helper.ts';
@@ -14,6 +15,12 @@ export interface LinuxVrrpHostOptions {
   ipvsadm?: string;
   /** Use the long-lived AF_PACKET helper for gratuitous ARP (default true; falls back to arping). */
   garpHelper?: boolean;
+  /**
+   * keepalived `vrrp_priority`: nice value for the process running VRRP (-20…19), applied when the
+   * first VRRP socket opens. Default: unchanged (keepalived's default too). A negative value keeps
+   * adverts on time when the host's CPUs are saturated.
+   */
+  nice?: number;
   /** Where notify hook failures go. */
   log?: (line: string) => void;
 }
@@ -53,6 +60,7 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): VrrpHost {
   const monitors = new Set<() => void>();
   let helper: GarpHelper | null | undefined;
   const batch = new IpBatch(ip);
+  let niced = false;
 
   async function ipAddr(op: 'add' | 'del', vips: ResolvedVip[]): Promise<void> {
     const errors: string[] = [];
@@ -74,6 +82,14 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): VrrpHost {
       // Start the GARP helper with the engine, never on the failover path.
       if (helper === undefined) helper = opts.garpHelper === false ? null : startGarpHelper();
       batch.warm();
+      if (opts.nice !== undefined && !niced) {
+        niced = true;
+        try {
+          setPriority(opts.nice);
+        } catch (e) {
+          log(`vrrp: cannot set nice ${opts.nice}: ${(e as Error).message}`);
+        }
+      }
       return openRawVrrpSocket(o, onPacket, onError);
     },
     addVips: (vips) => ipAddr('add', vips),
