@@ -103,6 +103,12 @@ function unknownKeyword<S>(st: Stmt, state: S, cx: Cx, opts: WalkOptions<S>): vo
   const head = /^[\x21-\x7e]+/.exec(kw)?.[0] ?? '';
   const prose = head !== kw;
   const candidate = suggest(prose ? head : kw, known);
+  if (candidate && head.length >= 3 && opts.what === 'global_defs' && !st.block && !prose) {
+    // keepalived itself only logs an unknown global_defs keyword, and nothing there reaches the
+    // data plane here (it becomes an annotation at most): warn, so a working config still imports.
+    warn(cx, st.keyword, `unknown keyword "${kw}" in global_defs; did you mean ${candidate}? ignored`);
+    return;
+  }
   if (candidate && head.length >= 3) {
     const tail = prose ? ' (the text after it looks like a comment without "#")' : '';
     error(cx, st.keyword, `unknown keyword "${kw}" in ${opts.what}${tail}; did you mean ${candidate}?`);
