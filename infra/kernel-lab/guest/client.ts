@@ -99,6 +99,8 @@ async function handle(m: Req): Promise<unknown> {
       if (!loop) throw new Error(`no loop ${m.name}`);
       loop.stop = true;
       await loop.done;
+      // A gap still open when the loop stops counts too (no answer since the last success).
+      loop.longestGapMs = Math.max(loop.longestGapMs, Date.now() - loop.lastOk);
       loops.delete(m.name as string);
       return { ok: loop.ok, fail: loop.fail, longestGapMs: loop.longestGapMs, servers: loop.servers };
     }

@@ -56,6 +56,11 @@ export async function changeWithoutHarm(h: Harness, lab: Lab, client: Client): P
   h.say(`rr over three: ${JSON.stringify(three.counts)} failed ${three.fail}`);
   check(three.fail === 0 && ['rs1', 'rs2', 'rs3'].every((r) => (three.counts[r] ?? 0) >= 7), `not spread over rs1..rs3: ${JSON.stringify(three)}`);
 
+  // d2 serves the same services: it must reach the same table from the same revision.
+  const d1Lines = JSON.stringify(after);
+  const d2Same = await waitFor(async () => JSON.stringify(await saveLines('d2')) === d1Lines, 120_000, 500);
+  check(d2Same, `d2 did not apply revision 2: ${JSON.stringify(await saveLines('d2'))}\n${lab.tail('d2')}`);
+
   // Restarting agents is hitless: a director's IPVS and a real server's lo/sysctls stay as they were.
   for (const node of ['d2', 'rs1']) {
     const ipvsBefore = node === 'd2' ? await saveLines('d2') : [];
@@ -114,6 +119,7 @@ export async function failover(h: Harness, lab: Lab, client: Client): Promise<vo
   check(took !== undefined, `d2 never took the VIP\n${lab.tail('d2')}`);
   // The gap is printed, not asserted (wall-clock under TCG): VRRPv2 with 1 s adverts has a
   // master-down interval of 3 × 1 s + (256 − 90)/256 s ≈ 3.65 s on real hardware.
+  await waitFor(async () => (await client.get(`http://${VIP}/`, CLIENT, 2000)).ok, 20_000, 200);
   const after = await client.tally(`http://${VIP}/`, 6, CLIENT);
   check(after.fail === 0, `d2 does not serve after the takeover: ${JSON.stringify(after)}`);
   const ping = await client.holdPing('c3', 'after the crash', 5000);

@@ -42,8 +42,9 @@ export async function keepalivedMixed(h: Harness, lab: Lab, client: Client): Pro
   h.figure('keepalived→agent: agent holds the VIP after', toAgent ?? -1, 'ms');
   h.figure('keepalived→agent: longest gap', loop1.longestGapMs, 'ms');
   check(toAgent !== undefined, `our agent on k2 never took ${KVIP} from the crashed keepalived\n${lab.tail('k2')}`);
+  await waitFor(async () => (await client.get(`http://${KVIP}/`, NET.client.dr, 2000)).ok, 20_000, 200);
   const viaAgent = await client.tally(`http://${KVIP}/`, 10, NET.client.dr);
-  h.say(`through our agent (k2): ${JSON.stringify(viaAgent.counts)} failed ${viaAgent.fail}`);
+  h.say(`through our agent (k2): ${JSON.stringify(viaAgent.counts)} failed ${viaAgent.fail} ${viaAgent.errors.join('; ')}`);
   check(viaAgent.fail === 0 && (viaAgent.counts.rs1 ?? 0) > 0 && (viaAgent.counts.rs2 ?? 0) > 0, 'k2 does not serve both real servers');
 
   // agent → keepalived: k1 comes back with the higher priority and preempts our agent.
@@ -58,6 +59,7 @@ export async function keepalivedMixed(h: Harness, lab: Lab, client: Client): Pro
   h.figure('agent→keepalived: keepalived holds the VIP after', toKa ?? -1, 'ms (incl. keepalived start)');
   h.figure('agent→keepalived: longest gap', loop2.longestGapMs, 'ms');
   check(toKa !== undefined, `keepalived on k1 did not take ${KVIP} back from our agent\n${ka.output().slice(-800)}\n${lab.tail('k2')}`);
+  await waitFor(async () => (await client.get(`http://${KVIP}/`, NET.client.dr, 2000)).ok, 20_000, 200);
   const back = await client.tally(`http://${KVIP}/`, 10, NET.client.dr);
   check(back.fail === 0 && (back.counts.rs1 ?? 0) > 0 && (back.counts.rs2 ?? 0) > 0, `k1 does not serve after taking back: ${JSON.stringify(back)}`);
 }
