@@ -69,6 +69,8 @@ describe('engine on a director (in-memory kernel)', () => {
     expect(host.ipvs.save()).toContain('-r 10.99.0.21:80 -g -w 2');
     expect(eventsOf(events, 'realserver.down').map((x) => (x.data as { address: string }).address)).toEqual(['10.99.0.21', '10.99.0.22']);
     expect(e.status().services?.[0].realServers.find((r) => r.address === '10.99.0.22')).toMatchObject({ healthy: false, weight: 0 });
+    // The weight change of rs2 (up → up, misc_dynamic) is not an up event; rs1's return is.
+    expect(eventsOf(events, 'realserver.up').map((x) => (x.data as { address: string }).address)).toEqual(['10.99.0.21']);
   });
 
   it('sorry server comes in when no real server is healthy and leaves when one returns; quorum events', async () => {

@@ -52,6 +52,8 @@ export class Engine {
   private readonly ipvs: IpvsReconciler;
   private readonly role: RealServerRole;
   private checker: HealthCheckerPart | null = null;
+  /** Last known up/down per `service|address:port`, to tell a misc_dynamic weight change from an up/down. */
+  private readonly upOf = new Map<string, boolean>();
   private vrrp: VrrpPart | null = null;
   private roleResult: RoleResult | null = null;
   private sysctlError: string | null = null;
@@ -127,6 +129,17 @@ export class Engine {
           this.checker = this.o.startHealthChecker({
             services: config.services,
             onTransition: (t) => {
+              const key = `${t.service}|${t.address}:${t.port}`;
+              const svc = this.config?.services.find((s) => s.name === t.service);
+              // Initial states are not sent as transitions: up, or down with alpha (keepalived).
+              const wasUp = this.upOf.get(key) ?? !(svc?.alpha ?? false);
+              this.upOf.set(key, t.up);
+              if (t.up === wasUp) {
+                // Same state, new weight: keepalived misc_dynamic. IPVS changes; no up/down event.
+                this.o.log(`check ${t.service} ${t.address}:${t.port} weight → ${t.weight} (${t.check}: ${t.detail})`);
+                this.kick();
+                return;
+              }
               this.o.log(`check ${t.service} ${t.address}:${t.port} ${t.up ? 'DOWN→UP' : 'UP→DOWN'} (${t.check}: ${t.detail})`);
               this.event({ type: t.up ? 'realserver.up' : 'realserver.down', data: { service: t.service, address: t.address, port: t.port, check: t.check, detail: t.detail } });
               const rs = this.config?.services.find((s) => s.name === t.service)?.realServers.find((r) => r.address === t.address && r.port === t.port);
