@@ -1,21 +1,15 @@
 import type { NodeConfig, ResolvedService } from '../../../shared/config/node-config.ts';
 import type { NodeEvent } from '../../../shared/wire/events.ts';
 import type { NodeStatus } from '../../../shared/wire/status.ts';
+import type { Transition } from '../checks/types.ts';
 
 /**
  * The engine's view of the health checker and the VRRP runner (interfaces between parts:
  * agent/src/checks/index.ts startHealthChecker, agent/src/vrrp/index.ts startVrrp). Injected, so
  * the engine runs and is tested without either, and the CLI binds the real ones.
  */
-export interface HealthTransition {
-  service: string;
-  address: string;
-  port: number;
-  check: string;
-  up: boolean;
-  weight: number | null;
-  detail: string;
-}
+/** What the health checker reports (agent/src/checks/types.ts). */
+export type HealthTransition = Transition;
 
 export interface HealthCheckerPart {
   update(services: ResolvedService[]): void;
