@@ -3,22 +3,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../engine/engine.test-helpers.ts';
+import { netnsSkipReason } from '../../test-support/netns-reason.ts';
 
 /**
  * The real agent process (`lvsfleet-agent run --spec … --dataplane linux`) on real hosts: one
  * network namespace per node, real `ip`, `sysctl`, `ipvsadm`. This kernel has no ip_vs, so the
  * director must come up degraded (IPVS failed, the rest applied) and keep running.
  */
-function netnsReason(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root for network namespaces';
-  try {
-    execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' });
-    return null;
-  } catch {
-    return 'ip netns is not available';
-  }
-}
-const reason = netnsReason();
+const reason = netnsSkipReason();
 if (reason) console.log(`skipping agent netns lab: ${reason}`);
 
 const BIN = join(import.meta.dirname, '../../../bin/lvsfleet-agent.mjs');

@@ -3,18 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLinuxDataplane } from '../dataplane/linux.ts';
 import { tempDir } from '../engine/engine.test-helpers.ts';
 import { RealServerRole } from './role.ts';
+import { netnsSkipReason } from '../../test-support/netns-reason.ts';
 
 /** Root and `ip netns` are needed; the reason is printed when the test cannot run. */
-function netnsReason(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root for network namespaces';
-  try {
-    execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' });
-    return null;
-  } catch {
-    return 'ip netns is not available';
-  }
-}
-const reason = netnsReason();
+const reason = netnsSkipReason();
 if (reason) console.log(`skipping real-server netns lab: ${reason}`);
 
 const NS = `lvsf-rs-${process.pid}-${Date.now().toString(36)}`;
