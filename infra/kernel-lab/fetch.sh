@@ -7,6 +7,11 @@ LAB_CACHE=${LAB_CACHE:-${LVSFLEET_CACHE:-$HOME/.cache/lvsfleet}/kernel-lab}
 mkdir -p "$LAB_CACHE/debs"
 log() { printf '[kernel-lab] %s\n' "$*" >&2; }
 
+# A machine whose apt lists were never fetched offers no candidates: fetch them once.
+if ! apt-cache policy busybox-static 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+  log "apt-get update (no package lists)"; apt-get update -qq >&2 || true
+fi
+
 # Debian's own choice of 6.1 kernel (the linux-image-amd64 metapackage), unless overridden.
 kernel_pkg=${LAB_KERNEL_PKG:-$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-6\.1\./{print $2; exit}')}
 if [ -z "$kernel_pkg" ]; then

@@ -98,4 +98,5 @@ export async function applyThousand(h: Harness, lab: Lab, withAgent: boolean): P
   if (!withAgent) return;
   const agentMs = await timeToServices('b1', () => lab.startAgent('b1', '/run/lab/big.json'), h, 'agent');
   h.figure('agent: 1000 services applied in', agentMs, 'ms (TCG, process start to ipvsadm -Sn)');
+  h.say(`agent b1's log:\n${lab.tail('b1', 12)}`);
 }
