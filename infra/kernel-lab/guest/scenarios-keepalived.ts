@@ -18,9 +18,12 @@ function keepalived(ns: string, conf: string, extra: string[] = ['-l', '-D']): D
     '-p', `${dir}/ka.pid`, '-r', `${dir}/vrrp.pid`, '-c', `${dir}/chk.pid`, '-b', `${dir}/bfd.pid`]);
 }
 
-/** Scenario 6: keepalived on k1, our agent on k2; the VIP moves both ways with traffic. */
+/** Scenario 6: keepalived on k1, our agent on k2; each survives the other's crash under traffic. */
 export async function keepalivedMixed(h: Harness, lab: Lab, client: Client): Promise<void> {
+  // The real servers' agents put the VIP on lo (already running when scenario 1 ran).
+  for (const rs of ['rs1', 'rs2']) if (!lab.agents.has(rs)) lab.startAgent(rs);
   lab.startAgent('k2');
+  for (const rs of ['rs1', 'rs2']) check(await waitFor(() => lab.holdsOn(rs, 'lo', KVIP), START_MS), `${rs}: no ${KVIP} on lo\n${lab.tail(rs)}`);
   let ka = keepalived('k1', '/lab/keepalived-k1.conf');
   lab.others.push(ka);
   const first = await lab.waitMaster('k1', KVIP, ['k1', 'k2'], 40_000);
@@ -47,21 +50,30 @@ export async function keepalivedMixed(h: Harness, lab: Lab, client: Client): Pro
   h.say(`through our agent (k2): ${JSON.stringify(viaAgent.counts)} failed ${viaAgent.fail} ${viaAgent.errors.join('; ')}`);
   check(viaAgent.fail === 0 && (viaAgent.counts.rs1 ?? 0) > 0 && (viaAgent.counts.rs2 ?? 0) > 0, 'k2 does not serve both real servers');
 
-  // agent → keepalived: k1 comes back with the higher priority and preempts our agent.
+  // agent → keepalived: keepalived returns on k1 as BACKUP (priority 80 < 90), then our agent
+  // on k2 crashes (SIGKILL, link down) and keepalived must take the VIP.
   await setLink('k1', true);
   await lab.crashNamespace('k1');
-  ka = keepalived('k1', '/lab/keepalived-k1.conf');
+  ka = keepalived('k1', '/lab/keepalived-k1-backup.conf');
   lab.others.push(ka);
+  const kaBackup = await waitFor(async () => /Entering BACKUP STATE/.test(ka.output()) || !(await lab.holds('k1', KVIP)), 30_000, 300);
+  await sleep(4000);
+  check(kaBackup && (await lab.holds('k2', KVIP)) && !(await lab.holds('k1', KVIP)), `our agent did not stay MASTER over keepalived as BACKUP\n${lab.tail('k2')}`);
   await client.loopStart('k', `http://${KVIP}/`, 50, NET.client.dr, 500);
-  const toKa = await lab.waitMaster('k1', KVIP, ['k1', 'k2'], 40_000);
-  await sleep(2000);
+  await sleep(1000);
+  lab.agents.get('k2')!.kill('SIGKILL');
+  await setLink('k2', false);
+  const toKa = await lab.waitMaster('k1', KVIP, ['k1'], 20_000);
+  await sleep(3000);
   const loop2 = await client.loopStop('k');
-  h.figure('agent→keepalived: keepalived holds the VIP after', toKa ?? -1, 'ms (incl. keepalived start)');
+  h.figure('agent→keepalived: keepalived holds the VIP after', toKa ?? -1, 'ms');
   h.figure('agent→keepalived: longest gap', loop2.longestGapMs, 'ms');
-  check(toKa !== undefined, `keepalived on k1 did not take ${KVIP} back from our agent\n${ka.output().slice(-800)}\n${lab.tail('k2')}`);
+  check(toKa !== undefined, `keepalived on k1 did not take ${KVIP} from our crashed agent\n${ka.output().slice(-800)}`);
   await waitFor(async () => (await client.get(`http://${KVIP}/`, NET.client.dr, 2000)).ok, 20_000, 200);
   const back = await client.tally(`http://${KVIP}/`, 10, NET.client.dr);
-  check(back.fail === 0 && (back.counts.rs1 ?? 0) > 0 && (back.counts.rs2 ?? 0) > 0, `k1 does not serve after taking back: ${JSON.stringify(back)}`);
+  h.say(`through keepalived (k1) after our agent crashed: ${JSON.stringify(back.counts)} failed ${back.fail}`);
+  check(back.fail === 0 && (back.counts.rs1 ?? 0) > 0 && (back.counts.rs2 ?? 0) > 0, `k1 does not serve after taking over: ${JSON.stringify(back)}`);
+  await setLink('k2', true);
 }
 
 const N = 1000;
