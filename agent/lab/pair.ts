@@ -28,7 +28,7 @@ export function startOurs(lab: NetnsLab, node: 'd1' | 'd2', spec: string, out: s
   mkdirSync(stateDir, { recursive: true });
   const cmd =
     process.env.LVSFLEET_LAB_RUNNER === 'vrrp'
-      ? [process.execPath, '--import', 'tsx', join(ROOT, 'agent/lab/vrrp-runner.ts'), '--spec', file, '--node', node, ...(process.env.LVSFLEET_LAB_NICE ? ['--nice', process.env.LVSFLEET_LAB_NICE] : [])]
+      ? [process.execPath, '--import', 'tsx', join(ROOT, 'agent/lab/vrrp-runner.ts'), '--spec', file, '--node', node, ...(process.env.LVSFLEET_LAB_NICE ? [`--nice=${process.env.LVSFLEET_LAB_NICE}`] : [])]
       : [process.execPath, join(ROOT, 'bin/lvsfleet-agent.mjs'), 'run', '--spec', file, '--node', node, '--state-dir', stateDir];
   return capture(lab.spawn(node, cmd, { ...process.env, NODE_NO_WARNINGS: '1' }), out);
 }
