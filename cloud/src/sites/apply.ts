@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { compileSite } from '../../../shared/compiler/compile.ts';
 import type { Site } from '../../../shared/spec/site.ts';
 import { canonicalJson } from '../../../shared/util/canonical-json.ts';
@@ -39,6 +39,9 @@ export interface ApplyResult {
   publishedNodes: string[];
   diff: SiteDiff;
 }
+
+/** Rows per multi-row insert. */
+const CHUNK = 500;
 
 /**
  * Stores a new immutable revision of a site, in ONE transaction: the site row's
@@ -83,6 +86,10 @@ export async function applySite(db: Db, input: ApplyInput): Promise<ApplyResult>
       });
       const existing = await tx.select().from(nodes).where(eq(nodes.siteId, siteId));
       const byId = new Map(existing.map((n) => [n.id, n]));
+      // One statement per table for the whole site, not one per node: a 1,000-node site is one
+      // upsert and one outbox insert (chunked to stay well under PostgreSQL's parameter limit).
+      const upserts: (typeof nodes.$inferInsert)[] = [];
+      const rows: (typeof outbox.$inferInsert)[] = [];
       for (const [nodeName, cfg] of compiled) {
         const id = nodeIdOf(name, nodeName);
         const row = byId.get(id);
@@ -91,14 +98,26 @@ export async function applySite(db: Db, input: ApplyInput): Promise<ApplyResult>
           if (row && (row.role !== fields.role || row.address !== fields.address)) await tx.update(nodes).set(fields).where(eq(nodes.id, id));
           continue;
         }
-        const desired = { ...fields, desiredRevision: result.revision, configHash: hashes.get(nodeName)!, removedAt: null };
+        upserts.push({ id, siteId, name: nodeName, ...fields, desiredRevision: result.revision, configHash: hashes.get(nodeName)!, removedAt: null });
+        const claims: DesiredClaims = { nodeId: id, site: name, revision: result.revision, issuedAt: now.toISOString(), config: cfg };
+        rows.push({ nodeId: id, siteId, revision: result.revision, claims });
+      }
+      for (let i = 0; i < upserts.length; i += CHUNK) {
         await tx
           .insert(nodes)
-          .values({ id, siteId, name: nodeName, ...desired })
-          .onConflictDoUpdate({ target: nodes.id, set: desired });
-        const claims: DesiredClaims = { nodeId: id, site: name, revision: result.revision, issuedAt: now.toISOString(), config: cfg };
-        await tx.insert(outbox).values({ nodeId: id, siteId, revision: result.revision, claims });
+          .values(upserts.slice(i, i + CHUNK))
+          .onConflictDoUpdate({
+            target: nodes.id,
+            set: {
+              role: sql`excluded.role`,
+              address: sql`excluded.address`,
+              desiredRevision: sql`excluded.desired_revision`,
+              configHash: sql`excluded.config_hash`,
+              removedAt: sql`NULL`,
+            },
+          });
       }
+      for (let i = 0; i < rows.length; i += CHUNK) await tx.insert(outbox).values(rows.slice(i, i + CHUNK));
       for (const row of existing) {
         if (!row.removedAt && !compiled.has(row.name)) await tx.update(nodes).set({ removedAt: now }).where(eq(nodes.id, row.id));
       }
