@@ -6,9 +6,12 @@ import { dirname } from 'node:path';
  * temp over the target, fsync the directory. A crash at any point leaves either the old or the
  * new file whole, and the backup one version behind.
  */
+let seq = 0;
+
 export async function writeFileAtomic(path: string, data: string, opts: { backup?: boolean; mode?: number } = {}): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.tmp-${process.pid}`;
+  // Unique per call: two writes of one file in flight (status reports) must not share a temp.
+  const tmp = `${path}.tmp-${process.pid}-${++seq}`;
   const fh = await open(tmp, 'w', opts.mode ?? 0o600);
   try {
     await fh.writeFile(data);
