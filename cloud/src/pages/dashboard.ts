@@ -20,11 +20,11 @@ function siteNames(body) {
   return list.map((s) => typeof s === 'string' ? s : s.name);
 }
 function renderSite(v) {
-  const nodes = v.nodes.map((n) => '<tr><td>' + esc(n.name) + '</td><td>' + esc(n.role) + '</td><td><span class="badge ' + (n.online ? 'up' : 'down') + '">' + (n.online === null ? 'never seen' : n.online ? 'online' : 'offline') + '</span></td><td>' + esc(n.appliedRevision ?? '–') + ' / ' + esc(n.desiredRevision) + (n.stale ? ' ⚠' : '') + '</td></tr>').join('');
+  const nodes = v.nodes.map((n) => '<tr><td>' + esc(n.name) + '</td><td>' + esc(n.role) + '</td><td><span class="badge ' + (n.online ? 'up' : n.online === null ? 'unknown' : 'down') + '">' + (n.online === null ? 'never seen' : n.online ? 'online' : 'offline') + '</span></td><td>' + esc(n.appliedRevision ?? '–') + ' / ' + esc(n.desiredRevision) + (n.stale ? ' ⚠' : '') + '</td></tr>').join('');
   const vrrp = v.vrrp.map((i) => '<li class="row" data-instance="' + esc(i.instance) + '"><span class="name">' + esc(i.instance) + ' <small>VRID ' + i.vrid + '</small></span>' + i.states.map((s) => '<span class="badge ' + esc(s.state) + '">' + esc(s.node) + ' ' + esc(s.state) + '</span>').join(' ') + (i.problem ? '<span class="detail">' + esc(i.problem.replace('_', ' ')) + '</span>' : '') + '</li>').join('');
   const svcs = v.services.map((s) => '<li class="row ' + s.state + '" data-service="' + esc(s.name) + '"><span class="name">' + esc(s.name) + ' <small>' + esc(s.endpoint) + '</small></span><span class="badge ' + s.state + '">' + s.state + '</span><span class="detail">' + s.realServers.map((r) => esc(r.address + ':' + r.port) + ' ' + (r.healthy === null ? '?' : r.healthy ? '✓' : '✗')).join(' · ') + '</span></li>').join('');
   return '<section class="site" data-site="' + esc(v.site) + '"><header class="overall ' + v.overall + '"><h1>' + esc(v.site) + '</h1><p>' + esc(v.overall) + ' · revision ' + v.revision + '</p></header>' +
-    '<h2>Nodes</h2><table><thead><tr><th>node</th><th>role</th><th>state</th><th>applied / desired</th></tr></thead><tbody>' + nodes + '</tbody></table>' +
+    '<h2>Nodes</h2><table><thead><tr><th>node</th><th>role</th><th>state</th><th title="applied / desired">rev</th></tr></thead><tbody>' + nodes + '</tbody></table>' +
     '<h2>VRRP</h2><ul class="list">' + vrrp + '</ul><h2>Services</h2><ul class="list">' + svcs + '</ul></section>';
 }
 async function load() {

@@ -1,0 +1,73 @@
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeStatus } from '../db/schema.ts';
+import { openTestApp, SEEDS_YAML, type TestApp } from '../api/test-app.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) console.log(`skip: dashboard e2e needs Chromium at ${CHROMIUM} (apt-get install chromium)`);
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** The operator dashboard at `/`, on the real API (auth, /v1/sites) over a real database. */
+describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
+  let t: TestApp;
+  let server: ServerType;
+  let base: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    t = await openTestApp();
+    await t.reset();
+    const put = await t.req('/v1/sites/bj-dc1/spec', { method: 'PUT', yaml: SEEDS_YAML });
+    expect(put.status).toBe(200);
+    await t.db.db.insert(nodeStatus).values({
+      nodeId: 'bj-dc1.dr1',
+      online: true,
+      appliedRevision: 1,
+      status: {
+        appliedRevision: 1,
+        vrrp: [{ instance: 'VI_1', vrid: 50, state: 'MASTER', priority: 100, effectivePriority: 100 }],
+        services: [{ name: 'web', quorum: true, realServers: [{ address: '192.168.1.132', port: 80, healthy: true, weight: 2 }, { address: '192.168.1.133', port: 80, healthy: false, weight: 0 }, { address: '192.168.1.113', port: 80, healthy: true, weight: 1 }] }],
+      },
+    });
+    server = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' });
+    await new Promise((r) => server.once('listening', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    server?.close();
+    await t?.db.close();
+  });
+
+  it('asks for a token, refuses a bad one, then shows nodes, VRRP and real-server health', async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await page.goto(base + '/');
+    await page.waitForSelector('#login:not([hidden])');
+    await page.fill('#token', 'lvf_not-a-token');
+    await page.click('#login button');
+    await expect.poll(() => page.textContent('#error')).toContain('token refused (401)');
+
+    await page.fill('#token', t.tokens.viewer);
+    await page.click('#login button');
+    await page.waitForSelector('[data-site="bj-dc1"]');
+    expect(await page.isHidden('#login')).toBe(true);
+    const site = page.locator('[data-site="bj-dc1"]');
+    expect(await site.locator('[data-instance="VI_1"]').textContent()).toContain('dr1 MASTER');
+    expect(await site.locator('[data-instance="VI_1"]').textContent()).toContain('dr2 OFFLINE');
+    expect(await site.locator('[data-service="web"] .badge').textContent()).toBe('degraded');
+    expect(await site.locator('[data-service="web"] .detail').textContent()).toContain('192.168.1.133:80 ✗');
+    expect(await site.locator('tbody tr').count()).toBe(4);
+    await page.screenshot({ path: `${process.env.TMPDIR ?? '/tmp'}/lvsfleet-dashboard.png`, fullPage: true });
+
+    // The token stays in the browser: a reload goes straight to the sites.
+    await page.reload();
+    await page.waitForSelector('[data-site="bj-dc1"]');
+    await page.close();
+  });
+});
