@@ -17,6 +17,12 @@ describe.skipIf(noIp)('IpBatch', () => {
       expect(a).toHaveLength(1);
       expect(c).toHaveLength(1);
       expect(await b.run(['addr', 'del', 'bad arg'])).toEqual([expect.stringMatching(/unsafe/)]);
+      // Success, failure and success interleaved, many in flight: each result is its own.
+      const mixed = await Promise.all(
+        Array.from({ length: 60 }, (_, i) => (i % 2 ? b.run(['addr', 'del', `10.250.251.${i}/32`, 'dev', 'lo']) : b.run(['link', 'show', 'dev', 'lo']))),
+      );
+      mixed.forEach((errors, i) => expect(errors).toHaveLength(i % 2));
+      expect(mixed[1][0]).not.toContain('lvsf-no-such0');
     } finally {
       b.close();
     }
