@@ -1,15 +1,12 @@
-import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { CHROMIUM, haveChromium, launchChromium } from './chromium.test-helpers.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeStatus } from '../db/schema.ts';
 import { openTestApp, SEEDS_YAML, type TestApp } from '../api/test-app.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.log(`skip: dashboard e2e needs Chromium at ${CHROMIUM} (apt-get install chromium)`);
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** The operator dashboard at `/`, on the real API (auth, /v1/sites) over a real database. */
 describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
@@ -36,7 +33,7 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     server = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' });
     await new Promise((r) => server.once('listening', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

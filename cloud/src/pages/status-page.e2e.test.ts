@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { CHROMIUM, haveChromium, launchChromium } from './chromium.test-helpers.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../db/client.ts';
 import { nodes, nodeStatus, orgs, siteRevisions, sites } from '../db/schema.ts';
@@ -9,12 +10,7 @@ import { parseSite } from '../../../shared/spec/parse.ts';
 import { createPagesRouter } from './routes.ts';
 import { loadStatusView } from './load-view.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.log(`skip: status page e2e needs Chromium at ${CHROMIUM} (apt-get install chromium)`);
-
-/** Chromium flags for a closed network (no background fetches). */
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 describe.skipIf(!haveChromium)('public status page in Chromium', () => {
   let database: Database;
@@ -50,7 +46,7 @@ describe.skipIf(!haveChromium)('public status page in Chromium', () => {
     server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
     await new Promise((r) => server.once('listening', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
