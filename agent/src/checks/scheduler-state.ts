@@ -1,6 +1,7 @@
 import type { ResolvedCheck } from '../../../shared/config/node-config.ts';
 import { TimerHeap } from './timer-heap.ts';
 import type { ProbeOutcome, Transition } from './types.ts';
+import { mulberry32Step } from '../../../shared/util/random.ts';
 
 /** One real server of one service (keepalived: a real_server and its checker's is_up). */
 export interface TargetState {
@@ -60,10 +61,9 @@ export function initialState(seed = 1): SchedulerState {
 
 /** Next pseudo-random number in [0, 1) (mulberry32), advancing `state.rng`. */
 export function nextRandom(state: SchedulerState): number {
-  let t = (state.rng = (state.rng + 0x6d2b79f5) >>> 0);
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  const r = mulberry32Step(state.rng);
+  state.rng = r.state;
+  return r.value;
 }
 
 /** Puts the probe's next due time on the heap, superseding any earlier one. */

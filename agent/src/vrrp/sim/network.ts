@@ -1,18 +1,10 @@
 import { checkAdvert, decodePacket, encodeAdvert, encodeIpPacket, VRRP_GROUP } from '../codec.ts';
 import { initialState, nextDeadline, step } from '../state-machine.ts';
 import type { Event, InstanceParams, InstanceState } from '../types.ts';
+import { seededRandom } from '../../../../shared/util/random.ts';
 
 /** Deterministic PRNG (mulberry32): the whole simulation is a function of its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = seededRandom;
 
 export interface SimRouter {
   p: InstanceParams;
