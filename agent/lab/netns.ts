@@ -1,6 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -80,9 +81,13 @@ export class NetnsLab {
     return sh('ip', ['netns', 'exec', this.host(name).ns, ...cmd], timeoutMs);
   }
 
-  /** Starts a long-running process in a host's namespace; it is tracked and killed by destroy(). */
+  /**
+   * Starts a long-running process in a host's namespace; it is tracked and killed by destroy().
+   * It leads its own process group (`ip netns exec` execs the command), as a daemon started from
+   * a shell or a supervisor does, so a test can signal the whole group: `signalGroup`.
+   */
   spawn(name: string, cmd: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
-    const p = spawn('ip', ['netns', 'exec', this.host(name).ns, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const p = spawn('ip', ['netns', 'exec', this.host(name).ns, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
     this.procs.add(p);
     p.on('exit', () => this.procs.delete(p));
     return p;
@@ -92,6 +97,21 @@ export class NetnsLab {
   async pidsIn(name: string): Promise<number[]> {
     const out = await sh('ip', ['netns', 'pids', this.host(name).ns]).catch(() => '');
     return out.split(/\s+/).filter(Boolean).map(Number);
+  }
+
+  /** Sends a signal to the process group `p` leads (what Ctrl-C or `kill -- -PGID` does). */
+  signalGroup(p: ChildProcess, signal: NodeJS.Signals): void {
+    process.kill(-p.pid!, signal);
+  }
+
+  /** PIDs in the host's namespace whose command line matches (e.g. an agent's helper). */
+  async pidsMatching(name: string, re: RegExp): Promise<number[]> {
+    const pids: number[] = [];
+    for (const pid of await this.pidsIn(name)) {
+      const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      if (re.test(cmd.split('\0').join(' '))) pids.push(pid);
+    }
+    return pids;
   }
 
   /** Crash a host: SIGSTOP then SIGKILL every process in its namespace, then take its link down. */

@@ -8,14 +8,27 @@ export interface FailoverCase {
   d2: Impl; // the backup (priority 100)
   version: 2 | 3;
   advertMs: number;
-  kind: 'crash' | 'graceful';
+  kind: FailoverKind;
 }
+
+/**
+ * How the master goes away. `graceful`: SIGTERM to the main process (systemd KillMode=mixed,
+ * docker stop). `group-sigterm` / `group-sigint`: the signal to the whole process group (a
+ * supervisor signalling the group, Ctrl-C in a terminal), which reaches every helper at once.
+ * `helper-killed`: our `ip -batch` helper is killed first, then SIGTERM to the main process.
+ * All but `crash` are planned stops: the master must release the VIP and send priority 0.
+ */
+export type FailoverKind = 'crash' | 'graceful' | 'group-sigterm' | 'group-sigint' | 'helper-killed';
 
 export interface FailoverResult {
   /** Longest gap between the client's ping replies around the failover, ms. */
   gapMs: number;
   /** Upper bound the lab asserts (see `failoverBoundMs`). */
   boundMs: number;
+  /** Did the stopped master still hold the VIP once its process was gone? (two hosts answering) */
+  stoppedHoldsVip: boolean;
+  /** How the stopped master's process ended ('crash' kills it). */
+  stoppedExit: string;
   logs: { d1: string[]; d2: string[] };
 }
 
@@ -29,7 +42,7 @@ export interface FailoverResult {
  * 1 s adverts: well under one extra advert interval at 1 s, and what an SRE would still call
  * "the timers we configured" (keepalived itself measured 3.58–3.62 s against a 3.61 s interval).
  */
-export function failoverBoundMs(c: Pick<FailoverCase, 'version' | 'advertMs' | 'kind'>): number {
+export function failoverBoundMs(c: { version: 2 | 3; advertMs: number; kind: FailoverKind }): number {
   const margin = c.advertMs >= 1000 ? 400 : 150;
   const skew = skewMs(c.version, 100, c.advertMs);
   return Math.round((c.kind === 'crash' ? 3 * c.advertMs + skew : skew) + margin);
@@ -49,12 +62,28 @@ export async function runFailover(c: FailoverCase): Promise<FailoverResult> {
     const ping = new VipPinger(lab, 'client', pair.vip);
     await ping.waitReplies(30);
     const from = ping.replies.length - 1;
+    const d1 = pair.procs.d1;
+    const exited = new Promise<string>((r) => d1.once('exit', (code, sig) => r(sig ?? `exit ${code}`)));
     if (c.kind === 'crash') await lab.crash('d1');
-    else pair.procs.d1.kill('SIGTERM');
+    else if (c.kind === 'group-sigterm') lab.signalGroup(d1, 'SIGTERM');
+    else if (c.kind === 'group-sigint') lab.signalGroup(d1, 'SIGINT');
+    else if (c.kind === 'helper-killed') {
+      const helpers = await lab.pidsMatching('d1', /\bip -o -force -batch\b/);
+      if (c.d1 === 'ours' && !helpers.length) throw new Error('no ip -batch helper found on d1');
+      for (const pid of helpers) process.kill(pid, 'SIGKILL');
+      d1.kill('SIGTERM');
+    } else d1.kill('SIGTERM');
     await waitFor(() => holdsVip(lab, 'd2', pair.vip), 20_000, 'd2 to take the VIP');
     await ping.waitReplies(50);
     ping.stop();
-    return { gapMs: ping.longestGapMs(from), boundMs: failoverBoundMs(c), logs: pair.out };
+    // A planned stop has finished when the process has exited; only then is the VIP's fate final.
+    let stoppedHoldsVip = false;
+    let stoppedExit = 'SIGKILL';
+    if (c.kind !== 'crash') {
+      stoppedExit = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running after 10 s'), 10_000))]);
+      stoppedHoldsVip = await holdsVip(lab, 'd1', pair.vip);
+    }
+    return { gapMs: ping.longestGapMs(from), boundMs: failoverBoundMs(c), stoppedHoldsVip, stoppedExit, logs: pair.out };
   } catch (e) {
     throw new Error(`${(e as Error).message}\nd1:\n${pair.out.d1.slice(-15).join('\n')}\nd2:\n${pair.out.d2.slice(-15).join('\n')}`);
   } finally {

@@ -20,10 +20,21 @@ export function runUntilSignal(engine: Engine, log: (line: string) => void, opts
       if (stopping) return;
       stopping = true;
       log(`${sig}: stopping (IPVS rules, real-server VIPs and sysctls stay)`);
-      await engine.stop();
-      await opts.cleanup?.();
+      // Stop never throws: whatever failed is logged and the process still exits.
+      let code = 0;
+      try {
+        await engine.stop();
+      } catch (e) {
+        code = 1;
+        log(`stop: ${(e as Error).message}`);
+      }
+      try {
+        await opts.cleanup?.();
+      } catch (e) {
+        log(`stop: cleanup failed: ${(e as Error).message}`);
+      }
       process.off('SIGTERM', onTerm).off('SIGINT', onInt).off('SIGHUP', onHup);
-      resolve(0);
+      resolve(code);
     };
     const onTerm = () => void stop('SIGTERM');
     const onInt = () => void stop('SIGINT');

@@ -41,7 +41,8 @@ export interface GarpHelper {
 /** Starts the helper, or returns null when no python3 is available. */
 export function startGarpHelper(python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : null): GarpHelper | null {
   if (!python) return null;
-  let child: ChildProcess | null = spawn(python, ['-u', '-c', SCRIPT], { stdio: ['pipe', 'pipe', 'ignore'] });
+  // Own process group: a signal to the agent's group must not take GARP away mid-failover.
+  let child: ChildProcess | null = spawn(python, ['-u', '-c', SCRIPT], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
   const waiting: { resolve(): void; reject(e: Error): void }[] = [];
   let buf = '';
   const fail = (why: string) => {
@@ -50,6 +51,8 @@ export function startGarpHelper(python = existsSync('/usr/bin/python3') ? '/usr/
   };
   child.on('error', (e) => fail(`GARP helper: ${e.message}`));
   child.on('exit', (code) => fail(`GARP helper exited (${code})`));
+  // EPIPE once the helper is gone: reported through 'exit', never thrown at the agent.
+  child.stdin!.on('error', (e) => fail(`GARP helper: ${e.message}`));
   child.stdout!.on('data', (d: Buffer) => {
     buf += d.toString();
     const lines = buf.split('\n');

@@ -59,7 +59,7 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): VrrpHost {
   let arpingFlavour: Promise<'habets' | 'iputils'> | null = null;
   const monitors = new Set<() => void>();
   let helper: GarpHelper | null | undefined;
-  const batch = new IpBatch(ip);
+  const batch = new IpBatch(ip, log);
   let niced = false;
 
   async function ipAddr(op: 'add' | 'del', vips: ResolvedVip[]): Promise<void> {

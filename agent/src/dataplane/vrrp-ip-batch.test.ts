@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { IpBatch } from './vrrp-ip-batch.ts';
 
@@ -23,6 +23,45 @@ describe.skipIf(noIp)('IpBatch', () => {
       );
       mixed.forEach((errors, i) => expect(errors).toHaveLength(i % 2));
       expect(mixed[1][0]).not.toContain('lvsf-no-such0');
+    } finally {
+      b.close();
+    }
+  });
+});
+
+describe.skipIf(noIp)('IpBatch when its helper dies', () => {
+  const helperPid = (b: IpBatch) => (b as unknown as { child: { pid: number } | null }).child?.pid;
+
+  it('runs in its own process group, so a signal to the agent group does not reach it', async () => {
+    const b = new IpBatch();
+    try {
+      b.warm();
+      const pid = helperPid(b)!;
+      const pgrp = (p: number | 'self') => readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ')[2];
+      expect(pgrp(pid)).toBe(String(pid));
+      expect(pgrp(pid)).not.toBe(pgrp('self'));
+    } finally {
+      b.close();
+    }
+  });
+
+  it('answers every command after the helper is killed (fallback, then a fresh helper), never throws', async () => {
+    const logs: string[] = [];
+    const b = new IpBatch('ip', (l) => logs.push(l));
+    try {
+      b.warm();
+      const first = helperPid(b)!;
+      // Killed while commands are in flight and before the next write: EPIPE must not escape.
+      const inflight = b.run(['addr', 'del', '10.250.252.1/32', 'dev', 'lo']);
+      process.kill(first, 'SIGKILL');
+      const after = await Promise.all([inflight, ...Array.from({ length: 5 }, (_, i) => b.run(['addr', 'del', `10.250.252.${i + 2}/32`, 'dev', 'lo']))]);
+      // Each command got its own answer: the absent address (or no permission when not root).
+      for (const errors of after) expect(errors).toHaveLength(1);
+      expect(await b.run(['link', 'show', 'dev', 'lo'])).toEqual([]);
+      const second = helperPid(b);
+      expect(second).toBeDefined();
+      expect(second).not.toBe(first);
+      expect(logs.some((l) => /ip -batch helper (exited|stdin)/.test(l))).toBe(true);
     } finally {
       b.close();
     }

@@ -1,7 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 
 /** A device name that never exists: `link show dev` on it always fails, on stderr. */
 const MARKER_DEV = 'lvsf-no-such0';
+
+/** What a waiter gets when the batch process died before answering (then the one-shot runs). */
+const DIED = Symbol('ip -batch died');
 
 /**
  * One long-lived `ip -o -force -batch -` for VIP changes. Starting `ip` costs 10–30 ms on a
@@ -11,20 +14,34 @@ const MARKER_DEV = 'lvsf-no-such0';
  * stderr: a failed command prints its message and "Command failed -:LINE", then its marker's
  * "Command failed -:LINE+1" closes the command. (Reading errors on stderr and markers on stdout
  * raced: a marker could overtake its command's error.)
+ *
+ * The helper must never be what keeps a VIP on a stopped director:
+ * - it runs in its own process group, so a signal to the agent's group (Ctrl-C, `kill -- -PGID`,
+ *   a supervisor signalling the group) does not take it away while the agent releases its VIPs;
+ * - every stream error is handled (a dead helper's stdin answers EPIPE), never thrown;
+ * - a command the helper could not answer (it died, or could not be written to) is run once more
+ *   as a one-shot `ip` process, and the next command starts a fresh helper.
  */
 export class IpBatch {
   private child: ChildProcess | null = null;
   private line = 0;
   /** Waiters by their marker's line number. */
-  private waiting = new Map<number, { cmdLine: number; resolve(errors: string[]): void }>();
+  private waiting = new Map<number, { cmdLine: number; resolve(errors: string[] | typeof DIED): void }>();
   private errors = new Map<number, string>();
   private errBuf = '';
+  private closed = false;
 
-  constructor(private ip = 'ip') {}
+  constructor(
+    private ip = 'ip',
+    private log: (line: string) => void = () => {},
+  ) {}
 
   private start(): ChildProcess {
-    const c = spawn(this.ip, ['-o', '-force', '-batch', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    // Own process group (detached), but still ends with us: stdin reaches EOF when we die.
+    const c = spawn(this.ip, ['-o', '-force', '-batch', '-'], { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
     this.line = 0;
+    this.errBuf = '';
+    this.errors.clear();
     let message: string[] = [];
     c.stderr!.on('data', (d: Buffer) => {
       this.errBuf += d.toString();
@@ -48,38 +65,68 @@ export class IpBatch {
         message = [];
       }
     });
-    const fail = () => {
-      this.child = null;
-      for (const w of this.waiting.values()) w.resolve(['ip -batch exited']);
+    let gone = false;
+    const fail = (why: string) => {
+      if (gone) return;
+      gone = true;
+      if (this.child === c) this.child = null;
+      if (!this.closed) this.log(`vrrp: ip -batch helper ${why}; VIP changes fall back to one-shot ip until a new helper starts`);
+      for (const w of this.waiting.values()) w.resolve(DIED);
       this.waiting.clear();
     };
-    c.on('exit', fail);
-    c.on('error', fail);
+    c.on('exit', (code, signal) => fail(`exited (${signal ?? code})`));
+    c.on('error', (e) => fail(`failed: ${e.message}`));
+    // EPIPE after the helper died: reported through 'exit'; unhandled, it would crash the agent.
+    c.stdin!.on('error', (e) => fail(`stdin: ${e.message}`));
+    c.stderr!.on('error', () => {});
     return c;
   }
 
   /** Starts the process ahead of need (at engine start, not on the failover path). */
   warm(): void {
+    this.closed = false;
     this.child ??= this.start();
   }
 
   /**
    * Runs one `ip` command that prints nothing on success (addr add/del), without the leading
-   * `ip`; resolves with its error messages (none = ok).
+   * `ip`; resolves with its error messages (none = ok). Never rejects.
    */
-  run(args: string[]): Promise<string[]> {
-    if (args.some((a) => /[\s"'\\]/.test(a) || a === '')) return Promise.resolve([`refusing unsafe ip argument in ${JSON.stringify(args)}`]);
-    this.child ??= this.start();
+  async run(args: string[]): Promise<string[]> {
+    if (args.some((a) => /[\s"'\\]/.test(a) || a === '')) return [`refusing unsafe ip argument in ${JSON.stringify(args)}`];
+    this.closed = false;
+    const r = await this.viaBatch(args);
+    return r === DIED ? this.oneShot(args) : r;
+  }
+
+  private viaBatch(args: string[]): Promise<string[] | typeof DIED> {
+    const c = (this.child ??= this.start());
+    if (!c.stdin || c.stdin.destroyed || !c.stdin.writable) return Promise.resolve(DIED);
     const cmdLine = ++this.line;
     const markerLine = ++this.line;
     return new Promise((resolve) => {
       this.waiting.set(markerLine, { cmdLine, resolve });
-      this.child!.stdin!.write(`${args.join(' ')}\nlink show dev ${MARKER_DEV}\n`);
+      c.stdin!.write(`${args.join(' ')}\nlink show dev ${MARKER_DEV}\n`, (e) => {
+        if (!e) return;
+        if (this.waiting.delete(markerLine)) resolve(DIED);
+      });
     });
   }
 
+  /** The fallback: the same command as its own `ip` process. */
+  private oneShot(args: string[]): Promise<string[]> {
+    return new Promise((resolve) => {
+      execFile(this.ip, ['-o', ...args], { timeout: 5_000, encoding: 'utf8' }, (e, _out, err) => resolve(e ? [(err || e.message).trim()] : []));
+    });
+  }
+
+  /** Ends the helper (its group included); later commands start a new one. */
   close(): void {
-    this.child?.kill();
+    this.closed = true;
+    const c = this.child;
     this.child = null;
+    if (c?.pid) try {
+      process.kill(c.pid, 'SIGTERM');
+    } catch {}
   }
 }
