@@ -24,7 +24,9 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
   // Bundled CommonJS dependencies call require() for Node built-ins; give them one.
-  banner: { js: "#!/usr/bin/env node\nimport { createRequire as __lvsfleetCreateRequire } from 'node:module';\nconst require = __lvsfleetCreateRequire(import.meta.url);" },
+  banner: {
+    js: "#!/usr/bin/env node\nimport { createRequire as __lvsfleetCreateRequire } from 'node:module';\nconst require = __lvsfleetCreateRequire(import.meta.url);",
+  },
 });
 await chmod(outfile, 0o755);
 const { size } = await stat(outfile);

@@ -17,10 +17,20 @@ const entry = existsSync(bundle) ? bundle : join(root, 'bin', 'lvsfleet-agent.mj
 
 /** A site with `n` services of two real servers each, all on loopback addresses (never probed: dry-run). */
 function spec(n: number): string {
-  const lines = ['apiVersion: lvsfleet/v1', 'kind: Site', 'metadata: { name: bench }', 'spec:', '  nodes:', '    - { name: d1, role: director, address: 127.0.0.1, interface: lo }', '  services:'];
+  const lines = [
+    'apiVersion: lvsfleet/v1',
+    'kind: Site',
+    'metadata: { name: bench }',
+    'spec:',
+    '  nodes:',
+    '    - { name: d1, role: director, address: 127.0.0.1, interface: lo }',
+    '  services:',
+  ];
   for (let i = 0; i < n; i++) {
     const vip = `127.1.${Math.floor(i / 250)}.${(i % 250) + 1}`;
-    lines.push(`    - { name: s${i}, vip: ${vip}, port: 80, scheduler: wrr, realServers: [{ address: 127.2.0.1, weight: 1 }, { address: 127.2.0.2, weight: 2 }] }`);
+    lines.push(
+      `    - { name: s${i}, vip: ${vip}, port: 80, scheduler: wrr, realServers: [{ address: 127.2.0.1, weight: 1 }, { address: 127.2.0.2, weight: 2 }] }`,
+    );
   }
   return lines.join('\n') + '\n';
 }
@@ -36,7 +46,9 @@ async function runOnce(services: number): Promise<{ firstApplyMs: number; compil
     const file = join(dir, 'site.yaml');
     await writeFile(file, spec(services));
     const t0 = performance.now();
-    const p = spawn(process.execPath, [entry, 'run', '--spec', file, '--node', 'd1', '--dataplane', 'dry-run', '--state-dir', join(dir, 'state')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, [entry, 'run', '--spec', file, '--node', 'd1', '--dataplane', 'dry-run', '--state-dir', join(dir, 'state')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let buf = '';
     let compiledMs = NaN;
     const firstApplyMs = await new Promise<number>((resolve, reject) => {
@@ -64,7 +76,14 @@ async function runOnce(services: number): Promise<{ firstApplyMs: number; compil
 
 function planFigures(n: number): { planMs: number; lines: number } {
   const desired: IpvsTable = Array.from({ length: n }, (_, i) => ({
-    protocol: 'tcp' as const, address: `127.1.${Math.floor(i / 250)}.${(i % 250) + 1}`, port: 80, fwmark: 0, scheduler: 'wrr', flags: [], persistence: null, onePacket: false,
+    protocol: 'tcp' as const,
+    address: `127.1.${Math.floor(i / 250)}.${(i % 250) + 1}`,
+    port: 80,
+    fwmark: 0,
+    scheduler: 'wrr',
+    flags: [],
+    persistence: null,
+    onePacket: false,
     dests: [1, 2].map((j) => ({ address: `127.2.0.${j}`, port: 80, forwarding: 'dr' as const, weight: j, upperThreshold: 0, lowerThreshold: 0 })),
   }));
   const t0 = performance.now();

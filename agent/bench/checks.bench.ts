@@ -12,7 +12,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { ResolvedCheck, ResolvedService } from '../../shared/config/node-config.ts';
+import type { ResolvedCheck, ResolvedService } from '#shared/config/node-config.ts';
 import { CHECKERS, startHealthChecker, type Checker } from '../src/checks/index.ts';
 
 const TARGETS = Number(process.env.BENCH_TARGETS ?? 5000);
@@ -22,7 +22,9 @@ const INTERVAL_MS = 1000;
 
 /** Soft limit on open files, from /proc/self/limits (Node has no getrlimit). */
 function openFileLimit(): number {
-  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+  const line = readFileSync('/proc/self/limits', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Max open files'));
   return Number(line?.trim().split(/\s+/)[3] ?? 1024);
 }
 
@@ -43,12 +45,42 @@ async function serve(tcpCount: number): Promise<void> {
 
 function services(tcpPorts: number[], httpPorts: number[], httpCount: number): ResolvedService[] {
   const timing = { intervalMs: INTERVAL_MS, timeoutMs: 3000, retries: 1, retryDelayMs: 1000, warmupMs: INTERVAL_MS, address: '127.0.0.1', bindTo: null };
-  const rs = (port: number, hc: ResolvedCheck) => ({ node: null, address: '127.0.0.1', port, weight: 1, forwarding: 'dr' as const, inhibitOnFailure: false, upperThreshold: 0, lowerThreshold: 0, healthCheck: hc, notifyUp: null, notifyDown: null });
-  const svc = (name: string, realServers: ReturnType<typeof rs>[]): ResolvedService => ({
-    name, protocol: 'tcp', vip: '10.0.0.1', port: 80, fwmark: 0, scheduler: 'wlc', schedulerFlags: [], persistence: null, onePacket: false,
-    sorryServer: null, quorum: 1, hysteresis: 0, quorumUp: null, quorumDown: null, alpha: false, omega: false, realServers,
+  const rs = (port: number, hc: ResolvedCheck) => ({
+    node: null,
+    address: '127.0.0.1',
+    port,
+    weight: 1,
+    forwarding: 'dr' as const,
+    inhibitOnFailure: false,
+    upperThreshold: 0,
+    lowerThreshold: 0,
+    healthCheck: hc,
+    notifyUp: null,
+    notifyDown: null,
   });
-  const tcp = svc('bench-tcp', tcpPorts.map((port) => rs(port, { ...timing, type: 'tcp', port, params: {} })));
+  const svc = (name: string, realServers: ReturnType<typeof rs>[]): ResolvedService => ({
+    name,
+    protocol: 'tcp',
+    vip: '10.0.0.1',
+    port: 80,
+    fwmark: 0,
+    scheduler: 'wlc',
+    schedulerFlags: [],
+    persistence: null,
+    onePacket: false,
+    sorryServer: null,
+    quorum: 1,
+    hysteresis: 0,
+    quorumUp: null,
+    quorumDown: null,
+    alpha: false,
+    omega: false,
+    realServers,
+  });
+  const tcp = svc(
+    'bench-tcp',
+    tcpPorts.map((port) => rs(port, { ...timing, type: 'tcp', port, params: {} })),
+  );
   // HTTP targets: distinct (service, port) keys and distinct paths, so each is its own probe.
   const out: ResolvedService[] = [tcp];
   for (let i = 0; i < httpCount; i++) {
@@ -91,7 +123,9 @@ async function main(): Promise<void> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const hc = startHealthChecker({ services: services(tcpPorts, httpPorts, httpCount), onTransition: () => transitions++, checkers: counting });
-  console.log(`${TARGETS} targets (${tcpCount} tcp on ${tcpCount} ports, ${httpCount} http on ${HTTP_SERVERS} servers), interval ${INTERVAL_MS} ms, ${SECONDS} s`);
+  console.log(
+    `${TARGETS} targets (${tcpCount} tcp on ${tcpCount} ports, ${httpCount} http on ${HTTP_SERVERS} servers), interval ${INTERVAL_MS} ms, ${SECONDS} s`,
+  );
 
   // Steady state is measured from 2 s on, when every target has had its first (warmup) check.
   // Wall-clock bounded: a starved machine stretches timers, not the run.
@@ -102,7 +136,9 @@ async function main(): Promise<void> {
     const t = performance.now();
     if (steadyStart.t === 0 && t - t0 >= 2000) steadyStart = { t, done, cpu: process.cpuUsage() };
     if (t - last.t >= 5000) {
-      console.log(`  t=${((t - t0) / 1000).toFixed(0)}s checks/s ${(((done - last.done) * 1000) / (t - last.t)).toFixed(0)}  ok ${ok}/${done}  rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+      console.log(
+        `  t=${((t - t0) / 1000).toFixed(0)}s checks/s ${(((done - last.done) * 1000) / (t - last.t)).toFixed(0)}  ok ${ok}/${done}  rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
+      );
       last = { t, done };
     }
   }
@@ -122,15 +158,31 @@ async function main(): Promise<void> {
   const expected = TARGETS / (INTERVAL_MS / 1000);
   console.log('--- bench:checks ---');
   console.log(`targets                 ${TARGETS} distinct probes (no sharing)`);
-  console.log(`checks/s (steady)       ${achieved.toFixed(0)} achieved vs ${expected} expected (${((100 * achieved) / expected).toFixed(1)}%); interval is counted from each check's end, as keepalived does`);
-  console.log(`checks total            ${doneAtEnd} in ${((t1 - t0) / 1000).toFixed(1)} s, ${okAtEnd} ok, ${transitions} transitions, ${up}/${TARGETS} up at the end`);
-  console.log(`checker CPU             ${((100 * (cpu.user + cpu.system)) / 1000 / (steadySec * 1000)).toFixed(1)}% of one core steady (${((100 * (cpuAll.user + cpuAll.system)) / 1000 / (t1 - t0)).toFixed(1)}% incl. start-up)`);
+  console.log(
+    `checks/s (steady)       ${achieved.toFixed(0)} achieved vs ${expected} expected (${((100 * achieved) / expected).toFixed(1)}%); interval is counted from each check's end, as keepalived does`,
+  );
+  console.log(
+    `checks total            ${doneAtEnd} in ${((t1 - t0) / 1000).toFixed(1)} s, ${okAtEnd} ok, ${transitions} transitions, ${up}/${TARGETS} up at the end`,
+  );
+  console.log(
+    `checker CPU             ${((100 * (cpu.user + cpu.system)) / 1000 / (steadySec * 1000)).toFixed(1)}% of one core steady (${((100 * (cpuAll.user + cpuAll.system)) / 1000 / (t1 - t0)).toFixed(1)}% incl. start-up)`,
+  );
   console.log(`checker RSS             ${(rss / 2 ** 20).toFixed(0)} MiB`);
-  console.log(`event-loop delay        p50 ${(lag.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(lag.percentile(99) / 1e6).toFixed(1)} ms, max ${(lag.max / 1e6).toFixed(1)} ms`);
-  console.log(`server child            CPU ${((100 * childStats.cpuMs) / (t1 - t0)).toFixed(1)}% of one core, RSS ${(childStats.rss / 2 ** 20).toFixed(0)} MiB`);
-  const topFails = [...failsAtEnd.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([d, n]) => `${n}× ${d}`).join('; ');
+  console.log(
+    `event-loop delay        p50 ${(lag.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(lag.percentile(99) / 1e6).toFixed(1)} ms, max ${(lag.max / 1e6).toFixed(1)} ms`,
+  );
+  console.log(
+    `server child            CPU ${((100 * childStats.cpuMs) / (t1 - t0)).toFixed(1)}% of one core, RSS ${(childStats.rss / 2 ** 20).toFixed(0)} MiB`,
+  );
+  const topFails = [...failsAtEnd.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([d, n]) => `${n}× ${d}`)
+    .join('; ');
   console.log(`failed attempts         ${topFails || 'none'}`);
-  console.log(`machine                 ${os.cpus().length} cores, load average ${load0.toFixed(1)} at start, ${os.loadavg()[0].toFixed(1)} at end (shared with other work)`);
+  console.log(
+    `machine                 ${os.cpus().length} cores, load average ${load0.toFixed(1)} at start, ${os.loadavg()[0].toFixed(1)} at end (shared with other work)`,
+  );
 }
 
 if (process.argv[2] === '--serve') void serve(Number(process.argv[3]));

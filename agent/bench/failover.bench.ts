@@ -77,7 +77,11 @@ if (!values['skip-soak']) {
   const burners: ChildProcess[] = [];
   try {
     const pair = await startPair({ d1: impl, d2: impl }, { version: 3, advertMs: 30 }, lab);
-    await waitFor(async () => backupReady(pair.out.d2) && (await holdsVip(lab, 'd1', pair.vip)) && !(await holdsVip(lab, 'd2', pair.vip)), 20_000, 'settled pair');
+    await waitFor(
+      async () => backupReady(pair.out.d2) && (await holdsVip(lab, 'd1', pair.vip)) && !(await holdsVip(lab, 'd2', pair.vip)),
+      20_000,
+      'settled pair',
+    );
     await new Promise((r) => setTimeout(r, 500));
     const transitions = (out: string[]) => out.filter((l) => /vrrp VI_1 \w+→\w+|\(VI_1\) Entering \w+ STATE/.test(l)).length;
     const before = { d1: transitions(pair.out.d1), d2: transitions(pair.out.d2) };

@@ -40,7 +40,26 @@ ${p.trackScript ? `  track_script {\n    ${p.trackScript.name}\n  }\n` : ''}}
 export function startKeepalived(lab: NetnsLab, host: string, conf: string) {
   const d = (f: string) => join(lab.dir, `${host}-${f}`);
   writeFileSync(d('keepalived.conf'), conf);
-  return lab.spawn(host, ['keepalived', '-P', '-n', '-l', '-D', '-G', '-f', d('keepalived.conf'), '-i', host, '-p', d('k.pid'), '-r', d('vrrp.pid'), '-c', d('chk.pid'), '-b', d('bfd.pid')]);
+  return lab.spawn(host, [
+    'keepalived',
+    '-P',
+    '-n',
+    '-l',
+    '-D',
+    '-G',
+    '-f',
+    d('keepalived.conf'),
+    '-i',
+    host,
+    '-p',
+    d('k.pid'),
+    '-r',
+    d('vrrp.pid'),
+    '-c',
+    d('chk.pid'),
+    '-b',
+    d('bfd.pid'),
+  ]);
 }
 
 /** Our site spec for the same pair: d1 and d2 on the lab segment. */
@@ -51,7 +70,11 @@ export function siteSpec(lab: NetnsLab, p: PairSpec, prio: { d1: number; d2: num
     metadata: { name: 'lab' },
     spec: {
       nodes: ['d1', 'd2'].map((n) => ({ name: n, role: 'director', address: lab.host(n).address, interface: 'eth0' })),
-      ...(p.trackScript ? { vrrpScripts: [{ name: p.trackScript.name, script: p.trackScript.command, interval: `${p.trackScript.intervalMs}ms`, weight: p.trackScript.weight }] } : {}),
+      ...(p.trackScript
+        ? {
+            vrrpScripts: [{ name: p.trackScript.name, script: p.trackScript.command, interval: `${p.trackScript.intervalMs}ms`, weight: p.trackScript.weight }],
+          }
+        : {}),
       vrrp: [
         {
           name: 'VI_1',

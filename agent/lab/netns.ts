@@ -10,13 +10,16 @@ export function netnsUnavailable(tools: string[] = []): string | null {
   if (process.platform !== 'linux') return 'netns lab needs Linux';
   if (process.getuid?.() !== 0) return 'netns lab needs root';
   const path = (process.env.PATH ?? '').split(':');
-  for (const t of ['ip', ...tools]) if (!path.some((d) => existsSync(join(d, t)))) return `netns lab needs ${t} (apt-get install keepalived iputils-ping arping nftables)`;
+  for (const t of ['ip', ...tools])
+    if (!path.some((d) => existsSync(join(d, t)))) return `netns lab needs ${t} (apt-get install keepalived iputils-ping arping nftables)`;
   return null;
 }
 
 export function sh(cmd: string, args: string[], timeoutMs = 15_000): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: timeoutMs, encoding: 'utf8' }, (e, out, err) => (e ? reject(new Error(`${cmd} ${args.join(' ')}: ${err || e.message}`)) : resolve(out)));
+    execFile(cmd, args, { timeout: timeoutMs, encoding: 'utf8' }, (e, out, err) =>
+      e ? reject(new Error(`${cmd} ${args.join(' ')}: ${err || e.message}`)) : resolve(out),
+    );
   });
 }
 
@@ -117,18 +120,30 @@ export class NetnsLab {
   /** Crash a host: SIGSTOP then SIGKILL every process in its namespace, then take its link down. */
   async crash(name: string): Promise<void> {
     const pids = await this.pidsIn(name);
-    for (const pid of pids) try { process.kill(pid, 'SIGSTOP'); } catch {}
-    for (const pid of pids) try { process.kill(pid, 'SIGKILL'); } catch {}
+    for (const pid of pids)
+      try {
+        process.kill(pid, 'SIGSTOP');
+      } catch {}
+    for (const pid of pids)
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
     await this.exec(name, ['ip', 'link', 'set', 'eth0', 'down']).catch(() => {});
   }
 
   async destroy(): Promise<void> {
     NetnsLab.live.delete(this);
-    for (const p of this.procs) try { p.kill('SIGKILL'); } catch {}
+    for (const p of this.procs)
+      try {
+        p.kill('SIGKILL');
+      } catch {}
     // Anything still in our namespaces (keepalived children, hooks) was started by us.
     for (const ns of this.namespaces) {
       const out = await sh('ip', ['netns', 'pids', ns]).catch(() => '');
-      for (const pid of out.split(/\s+/).filter(Boolean).map(Number)) try { process.kill(pid, 'SIGKILL'); } catch {}
+      for (const pid of out.split(/\s+/).filter(Boolean).map(Number))
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {}
     }
     for (const ns of this.namespaces.splice(0).reverse()) await sh('ip', ['netns', 'del', ns]).catch(() => {});
     rmSync(this.dir, { recursive: true, force: true });

@@ -28,7 +28,17 @@ export function startOurs(lab: NetnsLab, node: 'd1' | 'd2', spec: string, out: s
   mkdirSync(stateDir, { recursive: true });
   const cmd =
     process.env.LVSFLEET_LAB_RUNNER === 'vrrp'
-      ? [process.execPath, '--import', 'tsx', join(ROOT, 'agent/lab/vrrp-runner.ts'), '--spec', file, '--node', node, ...(process.env.LVSFLEET_LAB_NICE ? [`--nice=${process.env.LVSFLEET_LAB_NICE}`] : [])]
+      ? [
+          process.execPath,
+          '--import',
+          'tsx',
+          join(ROOT, 'agent/lab/vrrp-runner.ts'),
+          '--spec',
+          file,
+          '--node',
+          node,
+          ...(process.env.LVSFLEET_LAB_NICE ? [`--nice=${process.env.LVSFLEET_LAB_NICE}`] : []),
+        ]
       : [process.execPath, join(ROOT, 'bin/lvsfleet-agent.mjs'), 'run', '--spec', file, '--node', node, '--state-dir', stateDir];
   return capture(lab.spawn(node, cmd, { ...process.env, NODE_NO_WARNINGS: '1' }), out);
 }
@@ -59,7 +69,12 @@ export interface Pair {
  * (priority 100), each run by our engine or keepalived with equivalent settings.
  */
 export async function startPair(impl: Record<'d1' | 'd2', Impl>, p: Omit<PairSpec, 'vip' | 'vrid'>, lab = new NetnsLab()): Promise<Pair> {
-  if (!lab.hosts.size) await lab.setup([{ name: 'd1', host: 11 }, { name: 'd2', host: 12 }, { name: 'client', host: 100 }]);
+  if (!lab.hosts.size)
+    await lab.setup([
+      { name: 'd1', host: 11 },
+      { name: 'd2', host: 12 },
+      { name: 'client', host: 100 },
+    ]);
   const vip = `${lab.subnet}.50`;
   const full: PairSpec = { ...p, vip, vrid: 51 };
   const prio = { d1: 150, d2: 100 };

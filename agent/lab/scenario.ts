@@ -56,7 +56,11 @@ export async function runFailover(c: FailoverCase): Promise<FailoverResult> {
   const lab = new NetnsLab();
   const pair = await startPair({ d1: c.d1, d2: c.d2 }, { version: c.version, advertMs: c.advertMs }, lab);
   try {
-    await waitFor(async () => backupReady(pair.out.d2) && (await holdsVip(lab, 'd1', pair.vip)) && !(await holdsVip(lab, 'd2', pair.vip)), 20_000, 'd1 MASTER with the VIP, d2 a running BACKUP');
+    await waitFor(
+      async () => backupReady(pair.out.d2) && (await holdsVip(lab, 'd1', pair.vip)) && !(await holdsVip(lab, 'd2', pair.vip)),
+      20_000,
+      'd1 MASTER with the VIP, d2 a running BACKUP',
+    );
     // Let the backup hear a few adverts so it is a settled BACKUP, not still initialising.
     await new Promise((r) => setTimeout(r, 3 * c.advertMs + 200));
     const ping = new VipPinger(lab, 'client', pair.vip);
@@ -85,7 +89,7 @@ export async function runFailover(c: FailoverCase): Promise<FailoverResult> {
     }
     return { gapMs: ping.longestGapMs(from), boundMs: failoverBoundMs(c), stoppedHoldsVip, stoppedExit, logs: pair.out };
   } catch (e) {
-    throw new Error(`${(e as Error).message}\nd1:\n${pair.out.d1.slice(-15).join('\n')}\nd2:\n${pair.out.d2.slice(-15).join('\n')}`);
+    throw new Error(`${(e as Error).message}\nd1:\n${pair.out.d1.slice(-15).join('\n')}\nd2:\n${pair.out.d2.slice(-15).join('\n')}`, { cause: e });
   } finally {
     await lab.destroy();
   }

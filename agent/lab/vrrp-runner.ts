@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { compileNode } from '../../shared/compiler/compile.ts';
-import { parseSite } from '../../shared/spec/parse.ts';
+import { compileNode } from '#shared/compiler/compile.ts';
+import { parseSite } from '#shared/site/parse.ts';
 import { createLinuxVrrpHost, startVrrp } from '../src/vrrp/index.ts';
 
 const { values } = parseArgs({ options: { spec: { type: 'string' }, node: { type: 'string' }, nice: { type: 'string' } } });
@@ -36,7 +36,10 @@ log('vrrp runner started');
 let lastReport = '';
 setInterval(() => {
   const d = Object.entries(runner.drops()).filter(([, n]) => n > 0);
-  const line = `drops ${d.map(([k, n]) => `${k}=${n}`).join(' ') || 'none'}; ${runner.status().map((s) => `${s.instance} ${s.state} ${s.effectivePriority}`).join(', ')}`;
+  const line = `drops ${d.map(([k, n]) => `${k}=${n}`).join(' ') || 'none'}; ${runner
+    .status()
+    .map((s) => `${s.instance} ${s.state} ${s.effectivePriority}`)
+    .join(', ')}`;
   if (line !== lastReport) log(line);
   lastReport = line;
 }, 1000).unref();

@@ -90,7 +90,9 @@ describe('agent with the embedded cloud', () => {
       expect(r.status).toBe(200);
     };
 
-    const serve = start('lvsfleet.mjs', ['serve', '--port', String(port), '--mqtt-port', String(mqttPort), '--data-dir', join(dir, 'cloud')], { LVSFLEET_ADMIN_TOKEN: ADMIN });
+    const serve = start('lvsfleet.mjs', ['serve', '--port', String(port), '--mqtt-port', String(mqttPort), '--data-dir', join(dir, 'cloud')], {
+      LVSFLEET_ADMIN_TOKEN: ADMIN,
+    });
     await serve.waitFor(/lvsfleet serving on/, 0, 90_000);
     await put(SPEC(2));
     const tok = (await (await api('/v1/sites/e2e/nodes/d1/enrollment', { method: 'POST' })).json()) as { token: string };
@@ -108,7 +110,10 @@ describe('agent with the embedded cloud', () => {
     let at = await agent.waitFor(/apply revision 1 succeeded/);
     expect(agent.output()).toContain('-a -t 127.0.0.50:8080 -r 127.0.0.2:8080 -g -w 2');
 
-    type SiteStatus = { nodes: { name: string; online: boolean; appliedRevision: number | null; services: { realServers: { weight: number }[] }[] }[]; events: { type: string }[] };
+    type SiteStatus = {
+      nodes: { name: string; online: boolean; appliedRevision: number | null; services: { realServers: { weight: number }[] }[] }[];
+      events: { type: string }[];
+    };
     const site = () => api('/v1/sites/e2e/status').then((r) => r.json() as Promise<SiteStatus>);
     await until(async () => {
       const d1 = (await site()).nodes.find((n) => n.name === 'd1');

@@ -1,4 +1,4 @@
-import type { Site } from '../../shared/spec/site.ts';
+import type { Site } from '#shared/site/site.ts';
 
 /**
  * A made-up DR site of `n` nodes for the publish benchmark: two directors sharing one VIP (VRRP)
@@ -6,7 +6,11 @@ import type { Site } from '../../shared/spec/site.ts';
  * documentation/made-up ranges; nothing is ever sent to them.
  */
 export function bigSiteSpec(name: string, n: number, opts: { vipBase?: number } = {}): unknown {
-  const realServers = Array.from({ length: n - 2 }, (_, i) => ({ name: `rs${i + 1}`, role: 'realserver', address: `10.99.${Math.floor(i / 250) + 1}.${(i % 250) + 2}` }));
+  const realServers = Array.from({ length: n - 2 }, (_, i) => ({
+    name: `rs${i + 1}`,
+    role: 'realserver',
+    address: `10.99.${Math.floor(i / 250) + 1}.${(i % 250) + 2}`,
+  }));
   const services = [];
   for (let s = 0; s * 250 < realServers.length; s++) {
     const members = realServers.slice(s * 250, (s + 1) * 250);

@@ -13,7 +13,7 @@ import { openDatabase } from '../src/db/client.ts';
 import { loadSigner } from '../src/keys/signing.ts';
 import { startEmbeddedBroker } from '../src/mqtt/broker.ts';
 import { startPublisher } from '../src/publisher/publisher.ts';
-import { nodeIdOf } from '../../shared/wire/topics.ts';
+import { nodeIdOf } from '#shared/wire/topics.ts';
 import { MOSQUITTO_BIN, OwnMosquitto } from '../test/mosquitto.ts';
 import { bigSiteSpec } from './big-site.ts';
 
@@ -29,17 +29,28 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-async function run(label: string, broker: { url: string; username?: string; password?: string; close(): Promise<void> }, db: Awaited<ReturnType<typeof openDatabase>>): Promise<void> {
+async function run(
+  label: string,
+  broker: { url: string; username?: string; password?: string; close(): Promise<void> },
+  db: Awaited<ReturnType<typeof openDatabase>>,
+): Promise<void> {
   const signer = await loadSigner(db.db);
   const admin = await ensureBootstrapAdmin(db.db);
   const publisher = await startPublisher({ db: db.db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer });
   const app = createApp({ db: db.db, kick: () => publisher.kick(), signer });
   const apply = async (vipBase: number) =>
-    app.request(`/v1/sites/${SITE}/spec`, { method: 'PUT', headers: { authorization: `Bearer ${admin.secret}`, 'content-type': 'application/json' }, body: JSON.stringify(bigSiteSpec(SITE, N, { vipBase })) });
+    app.request(`/v1/sites/${SITE}/spec`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${admin.secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify(bigSiteSpec(SITE, N, { vipBase })),
+    });
 
   const spec = bigSiteSpec(SITE, N) as { spec: { nodes: { name: string }[] } };
   const nodeIds = spec.spec.nodes.map((n) => nodeIdOf(SITE, n.name));
-  const child = fork(fileURLToPath(new URL('./subscribers.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(new URL('./subscribers.ts', import.meta.url)), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const next = (type: string) =>
     new Promise<any>((resolve, reject) => {
       const on = (m: any) => {
@@ -70,7 +81,10 @@ async function run(label: string, broker: { url: string; username?: string; pass
       if (res.status !== 200) throw new Error(`apply answered ${res.status}: ${await res.text()}`);
       const body = (await res.json()) as { revision: number; publishedNodes: string[] };
       if (body.publishedNodes.length !== N) throw new Error(`apply published ${body.publishedNodes.length} of ${N} nodes`);
-      const result = await Promise.race([done, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('not every subscriber got its document within 90 s')), 90_000))]);
+      const result = await Promise.race([
+        done,
+        new Promise<never>((_, rej) => setTimeout(() => rej(new Error('not every subscriber got its document within 90 s')), 90_000)),
+      ]);
       const rows = result.received as [string, { at: number; ok: boolean; detail?: string }][];
       const bad = rows.filter(([, r]) => !r.ok);
       if (bad.length) throw new Error(`${bad.length} subscriber(s) got a wrong document, e.g. ${bad[0][0]}: ${bad[0][1].detail}`);

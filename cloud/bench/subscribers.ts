@@ -5,7 +5,7 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { compactVerify, createLocalJWKSet, type JWK } from 'jose';
-import { topics } from '../../shared/wire/topics.ts';
+import { topics } from '#shared/wire/topics.ts';
 
 interface Start {
   url: string;
@@ -44,7 +44,14 @@ async function start(s: Start): Promise<void> {
   const worker = async () => {
     while (next < s.nodeIds.length) {
       const nodeId = s.nodeIds[next++];
-      const c = await mqtt.connectAsync(s.url, { clientId: `bench-${nodeId}-${process.pid}`, username: s.username, password: s.password, reconnectPeriod: 0, connectTimeout: 30_000, keepalive: 120 });
+      const c = await mqtt.connectAsync(s.url, {
+        clientId: `bench-${nodeId}-${process.pid}`,
+        username: s.username,
+        password: s.password,
+        reconnectPeriod: 0,
+        connectTimeout: 30_000,
+        keepalive: 120,
+      });
       c.on('message', (_t, p) => void onMessage(nodeId, p));
       await c.subscribeAsync(topics.desired(nodeId), { qos: 1 });
       clients.push(c);
@@ -60,6 +67,6 @@ process.on('message', (m: FromParent) => {
     awaited = m.revision;
     received.clear();
   } else if (m.type === 'stop') {
-    Promise.all(clients.map((c) => c.endAsync(true).catch(() => {}))).then(() => process.exit(0));
+    void Promise.all(clients.map((c) => c.endAsync(true).catch(() => {}))).then(() => process.exit(0));
   }
 });

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { createApiToken } from '../src/auth/tokens.ts';
 import { openTestDatabase, type TestDatabase } from '../src/db/test-db.ts';
 import { applySite } from '../src/sites/apply.ts';
-import { Site } from '../../shared/spec/site.ts';
+import { Site } from '#shared/site/site.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

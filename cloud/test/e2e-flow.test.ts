@@ -12,11 +12,11 @@ import { collect, connectAs, endQuietly, subscribeCodes } from './mqtt-client.ts
 import { freePort, waitFor } from './net.ts';
 import { DYNSEC_PLUGIN, MOSQUITTO_BIN, OwnMosquitto } from './mosquitto.ts';
 import { freshPostgres } from './pg.ts';
-import { parseSite } from '../../shared/spec/parse.ts';
-import { compileNode } from '../../shared/compiler/compile.ts';
-import { topics } from '../../shared/wire/topics.ts';
-import { EnrollResponse } from '../../shared/wire/enroll.ts';
-import { JWS_TYP } from '../../shared/wire/desired.ts';
+import { parseSite } from '#shared/site/parse.ts';
+import { compileNode } from '#shared/compiler/compile.ts';
+import { topics } from '#shared/wire/topics.ts';
+import { EnrollResponse } from '#shared/wire/enroll.ts';
+import { JWS_TYP } from '#shared/wire/desired.ts';
 
 /**
  * Issue 2 "Prove it": serve → apply the seeds' DR site → enroll dr1 → dr1 receives a JWS that
@@ -31,7 +31,13 @@ const CHANGED = SEEDS.replace('{ node: dr1, priority: 100, initialState: MASTER 
 const dr1 = 'bj-dc1.dr1';
 const dr2 = 'bj-dc1.dr2';
 
-const pgSkip = !process.env.DATABASE_URL ? 'DATABASE_URL not set' : !MOSQUITTO_BIN ? 'mosquitto not installed' : !DYNSEC_PLUGIN ? 'mosquitto_dynamic_security.so not installed' : false;
+const pgSkip = !process.env.DATABASE_URL
+  ? 'DATABASE_URL not set'
+  : !MOSQUITTO_BIN
+    ? 'mosquitto not installed'
+    : !DYNSEC_PLUGIN
+      ? 'mosquitto_dynamic_security.so not installed'
+      : false;
 if (pgSkip) console.log(`e2e flow on PostgreSQL + Mosquitto: skipped (${pgSkip})`);
 
 const variants: { name: string; skip: string | false; pg: boolean; mosquitto: boolean }[] = [
@@ -55,7 +61,8 @@ for (const v of variants) {
     const clients: MqttClient[] = [];
     const logs: string[] = [];
 
-    const plan = (): BrokerPlan => (v.mosquitto ? { kind: 'mosquitto', mosquitto: mosq!, adminPassword } : { kind: 'aedes', port: aedesPort, internalPassword: randomPassword() });
+    const plan = (): BrokerPlan =>
+      v.mosquitto ? { kind: 'mosquitto', mosquitto: mosq!, adminPassword } : { kind: 'aedes', port: aedesPort, internalPassword: randomPassword() };
     const start = () => startCloud({ dataDir, databaseUrl: pg?.url, broker: plan(), log: (l) => logs.push(l) });
     const asDr1 = async () => {
       const c = await connectAs(cloud!.mqttUrl, creds.username, creds.password);

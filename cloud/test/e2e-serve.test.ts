@@ -10,7 +10,7 @@ import { call } from './harness.ts';
 import { SEEDS_PATH } from './fixtures.ts';
 import { collect, connectAs, endQuietly } from './mqtt-client.ts';
 import { freePort, waitFor } from './net.ts';
-import { topics } from '../../shared/wire/topics.ts';
+import { topics } from '#shared/wire/topics.ts';
 
 /**
  * The same flow through the real `lvsfleet serve` process (embedded PGlite + aedes): what a user
@@ -51,7 +51,11 @@ describe('lvsfleet serve (spawned) with the embedded broker', () => {
 
   const start = async () => {
     s = serve(['--port', String(httpPort), '--mqtt-port', String(mqttPort), '--data-dir', dataDir], { LVSFLEET_ADMIN_TOKEN: admin });
-    await waitFor(() => /lvsfleet serving on (http:\S+)/.exec(s!.out) ?? (s!.proc.exitCode !== null ? Promise.reject(new Error(s!.out)) : null), 60_000, 'serve banner');
+    await waitFor(
+      () => /lvsfleet serving on (http:\S+)/.exec(s!.out) ?? (s!.proc.exitCode !== null ? Promise.reject(new Error(s!.out)) : null),
+      60_000,
+      'serve banner',
+    );
     base = /lvsfleet serving on (http:\S+)/.exec(s!.out)![1];
   };
 

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseSite } from '../../shared/spec/parse.ts';
-import type { Site } from '../../shared/spec/site.ts';
-import { compileSite } from '../../shared/compiler/compile.ts';
-import { canonicalJson } from '../../shared/util/canonical-json.ts';
-import { nodeIdOf } from '../../shared/wire/topics.ts';
-import type { DesiredClaims } from '../../shared/wire/desired.ts';
+import { parseSite } from '#shared/site/parse.ts';
+import type { Site } from '#shared/site/site.ts';
+import { compileSite } from '#shared/compiler/compile.ts';
+import { canonicalJson } from '#shared/util/canonical-json.ts';
+import { nodeIdOf } from '#shared/wire/topics.ts';
+import type { DesiredClaims } from '#shared/wire/desired.ts';
 import type { Db } from '../src/db/client.ts';
 import { nodes, orgs, outbox, sites } from '../src/db/schema.ts';
 
@@ -40,12 +40,25 @@ export async function insertSite(db: Db, site: Site, opts: { revision?: number; 
   const name = site.metadata.name;
   const siteId = `site_${name}`;
   await db.insert(orgs).values({ id: 'org_test', name: 'test' }).onConflictDoNothing();
-  await db.insert(sites).values({ id: siteId, orgId: 'org_test', name, currentRevision: opts.revision ?? 0 }).onConflictDoNothing();
+  await db
+    .insert(sites)
+    .values({ id: siteId, orgId: 'org_test', name, currentRevision: opts.revision ?? 0 })
+    .onConflictDoNothing();
   const compiled = compileSite(site);
   for (const n of site.spec.nodes) {
     await db
       .insert(nodes)
-      .values({ id: nodeIdOf(name, n.name), siteId, name: n.name, role: n.role, address: n.address, desiredRevision: opts.revision ?? 0, configHash: createHash('sha256').update(canonicalJson(compiled.get(n.name))).digest('hex') })
+      .values({
+        id: nodeIdOf(name, n.name),
+        siteId,
+        name: n.name,
+        role: n.role,
+        address: n.address,
+        desiredRevision: opts.revision ?? 0,
+        configHash: createHash('sha256')
+          .update(canonicalJson(compiled.get(n.name)))
+          .digest('hex'),
+      })
       .onConflictDoNothing();
     if (opts.outbox && opts.revision) {
       await db.insert(outbox).values({ nodeId: nodeIdOf(name, n.name), siteId, revision: opts.revision, claims: claimsFor(site, n.name, opts.revision) });

@@ -99,7 +99,13 @@ export async function startCloud(opts: { dataDir?: string; databaseUrl?: string;
 export const randomPassword = () => randomBytes(24).toString('base64url');
 
 /** fetch against the cloud with a bearer token; JSON or YAML bodies. */
-export async function call(base: string, token: string | null, method: string, path: string, body?: { json?: unknown; yaml?: string }): Promise<{ status: number; json: any }> {
+export async function call(
+  base: string,
+  token: string | null,
+  method: string,
+  path: string,
+  body?: { json?: unknown; yaml?: string },
+): Promise<{ status: number; json: any }> {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
   let payload: string | undefined;
@@ -112,7 +118,7 @@ export async function call(base: string, token: string | null, method: string, p
   }
   const res = await fetch(`${base}${path}`, { method, headers, body: payload });
   const text = await res.text();
-  let json: unknown = null;
+  let json: unknown;
   try {
     json = text ? JSON.parse(text) : null;
   } catch {

@@ -6,8 +6,13 @@ import { join } from 'node:path';
 import { freePort } from './net.ts';
 
 /** The mosquitto binary, or null when this machine has none (tests then skip with that reason). */
-export const MOSQUITTO_BIN = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto'].find((p) => spawnSync(p, ['-h']).status !== null && !spawnSync(p, ['-h']).error) ?? null;
-export const DYNSEC_PLUGIN = ['/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so', '/usr/lib/mosquitto_dynamic_security.so', '/usr/local/lib/mosquitto_dynamic_security.so'].find((p) => spawnSync('test', ['-f', p]).status === 0) ?? null;
+export const MOSQUITTO_BIN =
+  ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto'].find((p) => spawnSync(p, ['-h']).status !== null && !spawnSync(p, ['-h']).error) ??
+  null;
+export const DYNSEC_PLUGIN =
+  ['/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so', '/usr/lib/mosquitto_dynamic_security.so', '/usr/local/lib/mosquitto_dynamic_security.so'].find(
+    (p) => spawnSync('test', ['-f', p]).status === 0,
+  ) ?? null;
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,7 +1,12 @@
 import mqtt, { type MqttClient } from 'mqtt';
 
 /** Connects once (no reconnect) as `username` with clientId = username unless told otherwise. */
-export function connectAs(url: string, username: string | undefined, password: string | undefined, opts: { clientId?: string; protocolVersion?: 4 | 5; will?: mqtt.IClientOptions['will'] } = {}): Promise<MqttClient> {
+export function connectAs(
+  url: string,
+  username: string | undefined,
+  password: string | undefined,
+  opts: { clientId?: string; protocolVersion?: 4 | 5; will?: mqtt.IClientOptions['will'] } = {},
+): Promise<MqttClient> {
   return mqtt.connectAsync(url, {
     clientId: opts.clientId ?? username ?? `anon-${Math.random().toString(36).slice(2)}`,
     username,

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NodeConfig } from '../config/node-config.ts';
-import { SCHEDULERS } from '../spec/service.ts';
-import type { Site } from '../spec/site.ts';
-import { validateSite } from '../spec/validate.ts';
+import { SCHEDULERS } from '../site/service.ts';
+import type { Site } from '../site/site.ts';
+import { validateSite } from '../site/validate.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 import { compileSite } from './compile.ts';
 import { seededRandom } from '../util/random.ts';
@@ -40,21 +40,20 @@ const siteArb = fc
   .map((g) => {
     const directors = Array.from({ length: g.directors }, (_, i) => ({ name: `dr${i + 1}`, role: 'director', address: `10.99.0.${i + 1}`, interface: 'eth0' }));
     const realservers = Array.from({ length: g.realservers }, (_, i) => ({ name: `rs${i + 1}`, role: 'realserver', address: `10.99.1.${i + 1}` }));
-    const vrrp = g.instances
-      .map((inst, i) => {
-        const members = directors.flatMap((d, k) => (inst.priorities[k] === null ? [] : [{ node: d.name, priority: inst.priorities[k]! }]));
-        return {
-          name: `VI_${i + 1}`,
-          vrid: 10 + i,
-          version: inst.version,
-          advertInterval: inst.version === 2 ? `${inst.advertUnits}s` : `${inst.advertUnits * 10}ms`,
-          preempt: inst.preempt,
-          vips: [`10.88.0.${i + 1}/32`],
-          members: members.length ? members : [{ node: 'dr1', priority: 100 }],
-          ...(inst.unicast ? { unicast: true, unicastPeers: ['10.99.9.9'] } : {}),
-          ...(inst.tracked ? { trackScripts: [{ script: 'chk' }] } : {}),
-        };
-      });
+    const vrrp = g.instances.map((inst, i) => {
+      const members = directors.flatMap((d, k) => (inst.priorities[k] === null ? [] : [{ node: d.name, priority: inst.priorities[k]! }]));
+      return {
+        name: `VI_${i + 1}`,
+        vrid: 10 + i,
+        version: inst.version,
+        advertInterval: inst.version === 2 ? `${inst.advertUnits}s` : `${inst.advertUnits * 10}ms`,
+        preempt: inst.preempt,
+        vips: [`10.88.0.${i + 1}/32`],
+        members: members.length ? members : [{ node: 'dr1', priority: 100 }],
+        ...(inst.unicast ? { unicast: true, unicastPeers: ['10.99.9.9'] } : {}),
+        ...(inst.tracked ? { trackScripts: [{ script: 'chk' }] } : {}),
+      };
+    });
     const services = g.services.map((s, i) => ({
       name: `svc${i + 1}`,
       vip: `10.88.0.${i + 1}`,
@@ -90,7 +89,6 @@ function shuffleKeys(value: unknown, rand: () => number): unknown {
   }
   return Object.fromEntries(keys.map((k) => [k, shuffleKeys((value as Record<string, unknown>)[k], rand)]));
 }
-
 
 function valid(doc: unknown): Site {
   const r = validateSite(doc);

@@ -1,7 +1,7 @@
 import type { NodeConfig, ResolvedInstance, ResolvedService } from '../config/node-config.ts';
-import { DEFAULTS } from '../spec/defaults.ts';
-import type { Node, Site } from '../spec/site.ts';
-import type { VrrpInstance } from '../spec/vrrp.ts';
+import { DEFAULTS } from '../site/defaults.ts';
+import type { Node, Site } from '../site/site.ts';
+import type { VrrpInstance } from '../site/vrrp.ts';
 import { durationMs } from '../util/duration.ts';
 import { realServerSysctls, realServerVips } from './resolve-realserver.ts';
 import { resolveService } from './resolve-service.ts';
@@ -62,14 +62,18 @@ export function compileNode(site: Site, nodeName: string): NodeConfig {
   const groupOf = new Map<string, string>();
   for (const g of site.spec.syncGroups ?? []) for (const i of g.instances) groupOf.set(i, g.name);
 
-  const instances = self.role === 'director'
-    ? (site.spec.vrrp ?? []).filter((i) => i.members.some((m) => m.node === nodeName)).map((i) => resolveInstance(site, i, self, nodes, groupOf.get(i.name) ?? null))
-    : [];
+  const instances =
+    self.role === 'director'
+      ? (site.spec.vrrp ?? [])
+          .filter((i) => i.members.some((m) => m.node === nodeName))
+          .map((i) => resolveInstance(site, i, self, nodes, groupOf.get(i.name) ?? null))
+      : [];
   const myInstances = new Set(instances.map((i) => i.name));
   const usedScripts = new Set(instances.flatMap((i) => i.trackScripts.map((t) => t.script)));
-  const services: ResolvedService[] = self.role === 'director'
-    ? (site.spec.services ?? []).filter((s) => !s.directors || s.directors.includes(nodeName)).map((s) => resolveService(s, nodes))
-    : [];
+  const services: ResolvedService[] =
+    self.role === 'director'
+      ? (site.spec.services ?? []).filter((s) => !s.directors || s.directors.includes(nodeName)).map((s) => resolveService(s, nodes))
+      : [];
   const sysctls: Record<string, string> = {};
   if (services.length) {
     // A director forwarding NAT must route; none of them should send ICMP redirects for the VIP subnet.
@@ -103,7 +107,8 @@ export function compileNode(site: Site, nodeName: string): NodeConfig {
       syncGroups: (site.spec.syncGroups ?? [])
         .filter((g) => g.instances.some((i) => myInstances.has(i)))
         .map((g) => ({ name: g.name, instances: g.instances.filter((i) => myInstances.has(i)), notify: resolveNotify(g.notify) })),
-      connectionSync: cs && csInstance ? { instance: cs.instance, interface: cs.interface ?? csInstance.interface, syncId: cs.syncId ?? DEFAULTS.syncId } : null,
+      connectionSync:
+        cs && csInstance ? { instance: cs.instance, interface: cs.interface ?? csInstance.interface, syncId: cs.syncId ?? DEFAULTS.syncId } : null,
     },
     services,
     sysctls,

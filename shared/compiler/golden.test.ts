@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseSite } from '../spec/parse.ts';
+import { parseSite } from '../site/parse.ts';
 import { compileSite } from './compile.ts';
 
 /**
@@ -15,7 +15,15 @@ const SITES = ['seeds-lvs-dr', 'seeds-nginx-vip', 'seeds-tcp-check', 'nat', 'tun
 /** Stable, readable JSON: keys sorted at every level, two-space indent. */
 function pretty(value: unknown): string {
   const sort = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(sort) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])])) : v;
+    Array.isArray(v)
+      ? v.map(sort)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+          )
+        : v;
   return `${JSON.stringify(sort(value), null, 2)}\n`;
 }
 

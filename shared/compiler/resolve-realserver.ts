@@ -1,6 +1,6 @@
 import type { RealServerVip } from '../config/node-config.ts';
-import { DEFAULTS } from '../spec/defaults.ts';
-import type { Node, Site } from '../spec/site.ts';
+import { DEFAULTS } from '../site/defaults.ts';
+import type { Node, Site } from '../site/site.ts';
 import { inSubnet, splitCidr } from '../util/ip.ts';
 
 /** The VIPs a real-server node must set up, one per address and mode, from every service that uses it. */

@@ -1,8 +1,8 @@
 import type { ResolvedCheck, ResolvedService } from '../config/node-config.ts';
-import { DEFAULTS, checkDefaults } from '../spec/defaults.ts';
-import type { HealthCheck } from '../spec/health-check.ts';
-import type { Service } from '../spec/service.ts';
-import type { Node } from '../spec/site.ts';
+import { DEFAULTS, checkDefaults } from '../site/defaults.ts';
+import type { HealthCheck } from '../site/health-check.ts';
+import type { Service } from '../site/service.ts';
+import type { Node } from '../site/site.ts';
 import { durationMs } from '../util/duration.ts';
 
 const ms = (d: string | undefined, dflt: number): number => (d === undefined ? dflt : durationMs(d));
@@ -15,7 +15,10 @@ export function resolveCheck(hc: HealthCheck, address: string, port: number): Re
   if (type === 'http' || type === 'https') {
     const h = hc as Extract<HealthCheck, { type: 'http' | 'https' }>;
     params.urls = h.urls ?? [{ path: h.path ?? c.httpPath, ...(h.digest ? { digest: h.digest } : {}), expectStatus: h.expectStatus ?? c.httpExpectStatus }];
-    params.urls = (params.urls as { path: string; digest?: string; expectStatus?: unknown[] }[]).map((u) => ({ ...u, expectStatus: u.expectStatus ?? c.httpExpectStatus }));
+    params.urls = (params.urls as { path: string; digest?: string; expectStatus?: unknown[] }[]).map((u) => ({
+      ...u,
+      expectStatus: u.expectStatus ?? c.httpExpectStatus,
+    }));
     delete params.path;
     delete params.digest;
     delete params.expectStatus;

@@ -1,5 +1,5 @@
 import type { ResolvedVip } from '../config/node-config.ts';
-import type { Vip } from '../spec/vrrp.ts';
+import type { Vip } from '../site/vrrp.ts';
 import { splitCidr } from '../util/ip.ts';
 
 /** keepalived virtual_ipaddress: a bare address is a /32 on the instance's interface. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Ipv4 } from '../util/ip.ts';
-import { FORWARDING, SCHEDULERS, SchedulerFlag } from '../spec/service.ts';
-import { CHECK_TYPES } from '../spec/health-check.ts';
+import { FORWARDING, SCHEDULERS, SchedulerFlag } from '../site/service.ts';
+import { CHECK_TYPES } from '../site/health-check.ts';
 
 /**
  * What one node runs: the compiler's output, fully resolved (defaults applied, durations in ms,
@@ -116,9 +116,7 @@ export const ResolvedService = z.strictObject({
   schedulerFlags: z.array(SchedulerFlag),
   persistence: z.strictObject({ timeoutS: z.number().int().min(1), netmask: Ipv4 }).nullable(),
   onePacket: z.boolean(),
-  sorryServer: z
-    .strictObject({ address: Ipv4, port: z.number().int(), forwarding: z.enum(FORWARDING), inhibit: z.boolean() })
-    .nullable(),
+  sorryServer: z.strictObject({ address: Ipv4, port: z.number().int(), forwarding: z.enum(FORWARDING), inhibit: z.boolean() }).nullable(),
   quorum: z.number().int().min(1),
   hysteresis: z.number().int().min(0),
   quorumUp: z.string().nullable(),

@@ -8,12 +8,27 @@ import { formatRule, IpvsadmParseError, parseRule, type Rule } from './codec.ts'
 
 const GOLDEN: [string, Rule][] = [
   ['-A -t 192.168.1.150:80 -s rr -p 50', { kind: 'service', key: { protocol: 'tcp', address: '192.168.1.150', port: 80 }, scheduler: 'rr', persistent: 50 }],
-  ['-a -t 192.168.1.150:80 -r 192.168.1.132:80 -g -w 2', { kind: 'dest', key: { protocol: 'tcp', address: '192.168.1.150', port: 80 }, address: '192.168.1.132', port: 80, forwarding: 'dr', weight: 2 }],
+  [
+    '-a -t 192.168.1.150:80 -r 192.168.1.132:80 -g -w 2',
+    { kind: 'dest', key: { protocol: 'tcp', address: '192.168.1.150', port: 80 }, address: '192.168.1.132', port: 80, forwarding: 'dr', weight: 2 },
+  ],
   ['-A -u 10.0.0.53:53 -s wrr -o', { kind: 'service', key: { protocol: 'udp', address: '10.0.0.53', port: 53 }, scheduler: 'wrr', onePacket: true }],
-  ['-a -u 10.0.0.53:53 -r 10.0.1.5:5353 -m -w 0', { kind: 'dest', key: { protocol: 'udp', address: '10.0.0.53', port: 53 }, address: '10.0.1.5', port: 5353, forwarding: 'nat', weight: 0 }],
-  ['-A -f 7 -s sh -b sh-fallback,sh-port -p 300 -M 255.255.255.0', { kind: 'service', key: { fwmark: 7 }, scheduler: 'sh', schedFlags: ['sh-fallback', 'sh-port'], persistent: 300, netmask: '255.255.255.0' }],
-  ['-a -f 7 -r 10.0.1.6:0 -i -w 65535 -x 1000 -y 10', { kind: 'dest', key: { fwmark: 7 }, address: '10.0.1.6', port: 0, forwarding: 'tun', weight: 65535, upperThreshold: 1000, lowerThreshold: 10 }],
-  ['-A --sctp-service 10.0.0.9:3868 -s mh -b mh-port', { kind: 'service', key: { protocol: 'sctp', address: '10.0.0.9', port: 3868 }, scheduler: 'mh', schedFlags: ['mh-port'] }],
+  [
+    '-a -u 10.0.0.53:53 -r 10.0.1.5:5353 -m -w 0',
+    { kind: 'dest', key: { protocol: 'udp', address: '10.0.0.53', port: 53 }, address: '10.0.1.5', port: 5353, forwarding: 'nat', weight: 0 },
+  ],
+  [
+    '-A -f 7 -s sh -b sh-fallback,sh-port -p 300 -M 255.255.255.0',
+    { kind: 'service', key: { fwmark: 7 }, scheduler: 'sh', schedFlags: ['sh-fallback', 'sh-port'], persistent: 300, netmask: '255.255.255.0' },
+  ],
+  [
+    '-a -f 7 -r 10.0.1.6:0 -i -w 65535 -x 1000 -y 10',
+    { kind: 'dest', key: { fwmark: 7 }, address: '10.0.1.6', port: 0, forwarding: 'tun', weight: 65535, upperThreshold: 1000, lowerThreshold: 10 },
+  ],
+  [
+    '-A --sctp-service 10.0.0.9:3868 -s mh -b mh-port',
+    { kind: 'service', key: { protocol: 'sctp', address: '10.0.0.9', port: 3868 }, scheduler: 'mh', schedFlags: ['mh-port'] },
+  ],
   ['-A -t 10.10.10.213:0 -s wlc -p 360', { kind: 'service', key: { protocol: 'tcp', address: '10.10.10.213', port: 0 }, scheduler: 'wlc', persistent: 360 }],
 ];
 
@@ -35,7 +50,10 @@ describe('ipvsadm save-line codec', () => {
     // what ipvsadm -Sn itself prints for one-packet scheduling and a persistence engine
     ['-A -u 10.0.0.1:5060 -s rr -p 60 pe sip ops', '-A -u 10.0.0.1:5060 -s rr -p 60 --pe sip -o'],
     ['-A -u 10.0.0.1:53 -s rr --ops', '-A -u 10.0.0.1:53 -s rr -o'],
-    ['-a -t 10.0.0.1:80 -r 10.0.0.2:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-nocsum', '-a -t 10.0.0.1:80 -r 10.0.0.2:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-nocsum'],
+    [
+      '-a -t 10.0.0.1:80 -r 10.0.0.2:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-nocsum',
+      '-a -t 10.0.0.1:80 -r 10.0.0.2:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-nocsum',
+    ],
   ])('reads %s', (input, canonical) => {
     expect(formatRule(parseRule(input)!)).toBe(canonical);
   });

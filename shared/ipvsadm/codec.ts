@@ -47,17 +47,67 @@ export class IpvsadmParseError extends Error {
 
 /** Well-known service names `ipvsadm -S` (without -n) prints instead of port numbers. */
 export const SERVICE_PORTS: Record<string, number> = {
-  ftp: 21, ssh: 22, telnet: 23, smtp: 25, domain: 53, http: 80, www: 80, pop3: 110, ntp: 123, imap: 143, imap2: 143,
-  snmp: 161, ldap: 389, https: 443, submission: 587, ldaps: 636, imaps: 993, pop3s: 995, mysql: 3306,
-  'ms-sql-s': 1433, postgresql: 5432, 'http-alt': 8080, webcache: 8080, radius: 1812, sip: 5060,
+  ftp: 21,
+  ssh: 22,
+  telnet: 23,
+  smtp: 25,
+  domain: 53,
+  http: 80,
+  www: 80,
+  pop3: 110,
+  ntp: 123,
+  imap: 143,
+  imap2: 143,
+  snmp: 161,
+  ldap: 389,
+  https: 443,
+  submission: 587,
+  ldaps: 636,
+  imaps: 993,
+  pop3s: 995,
+  mysql: 3306,
+  'ms-sql-s': 1433,
+  postgresql: 5432,
+  'http-alt': 8080,
+  webcache: 8080,
+  radius: 1812,
+  sip: 5060,
 };
 
 const SHORT: Record<string, string> = {
-  '-A': 'add-service', '-E': 'edit-service', '-a': 'add-server', '-e': 'edit-server', '-t': 'tcp-service', '-u': 'udp-service',
-  '-f': 'fwmark-service', '-s': 'scheduler', '-p': 'persistent', '-M': 'netmask', '-r': 'real-server', '-g': 'gatewaying',
-  '-m': 'masquerading', '-i': 'ipip', '-w': 'weight', '-x': 'u-threshold', '-y': 'l-threshold', '-o': 'ops', '-b': 'sched-flags',
+  '-A': 'add-service',
+  '-E': 'edit-service',
+  '-a': 'add-server',
+  '-e': 'edit-server',
+  '-t': 'tcp-service',
+  '-u': 'udp-service',
+  '-f': 'fwmark-service',
+  '-s': 'scheduler',
+  '-p': 'persistent',
+  '-M': 'netmask',
+  '-r': 'real-server',
+  '-g': 'gatewaying',
+  '-m': 'masquerading',
+  '-i': 'ipip',
+  '-w': 'weight',
+  '-x': 'u-threshold',
+  '-y': 'l-threshold',
+  '-o': 'ops',
+  '-b': 'sched-flags',
 };
-const NO_VALUE = new Set(['add-service', 'edit-service', 'add-server', 'edit-server', 'gatewaying', 'masquerading', 'ipip', 'ops', 'tun-nocsum', 'tun-csum', 'tun-remcsum']);
+const NO_VALUE = new Set([
+  'add-service',
+  'edit-service',
+  'add-server',
+  'edit-server',
+  'gatewaying',
+  'masquerading',
+  'ipip',
+  'ops',
+  'tun-nocsum',
+  'tun-csum',
+  'tun-remcsum',
+]);
 /** Words `ipvsadm -S` prints without dashes. */
 const BARE: Record<string, string> = { ops: 'ops', pe: 'pe' };
 
@@ -140,7 +190,20 @@ export function parseRule(line: string): Rule | null {
     for (const k of o.keys()) if (!names.includes(k)) throw new IpvsadmParseError(`option --${k} does not belong in this rule`);
   };
   if (o.has('add-service') || o.has('edit-service')) {
-    allowed(['add-service', 'edit-service', 'tcp-service', 'udp-service', 'sctp-service', 'fwmark-service', 'scheduler', 'persistent', 'netmask', 'ops', 'sched-flags', 'pe']);
+    allowed([
+      'add-service',
+      'edit-service',
+      'tcp-service',
+      'udp-service',
+      'sctp-service',
+      'fwmark-service',
+      'scheduler',
+      'persistent',
+      'netmask',
+      'ops',
+      'sched-flags',
+      'pe',
+    ]);
     const rule: ServiceRule = { kind: 'service', key, scheduler: (o.get('scheduler') as string | undefined) ?? 'wlc' };
     if (o.has('persistent')) rule.persistent = uint(o.get('persistent') as string, '-p', 2678400);
     if (o.has('netmask')) {
@@ -155,14 +218,36 @@ export function parseRule(line: string): Rule | null {
   }
   if (o.has('add-server') || o.has('edit-server')) {
     const tun = ['tun-type', 'tun-port', 'tun-nocsum', 'tun-csum', 'tun-remcsum'];
-    allowed(['add-server', 'edit-server', 'tcp-service', 'udp-service', 'sctp-service', 'fwmark-service', 'real-server', 'gatewaying', 'masquerading', 'ipip', 'weight', 'u-threshold', 'l-threshold', ...tun]);
+    allowed([
+      'add-server',
+      'edit-server',
+      'tcp-service',
+      'udp-service',
+      'sctp-service',
+      'fwmark-service',
+      'real-server',
+      'gatewaying',
+      'masquerading',
+      'ipip',
+      'weight',
+      'u-threshold',
+      'l-threshold',
+      ...tun,
+    ]);
     const rs = o.get('real-server');
     if (typeof rs !== 'string') throw new IpvsadmParseError('-a needs -r SERVER:PORT');
     const ep = parseEndpoint(rs, 'real server');
     const fwds = (['gatewaying', 'masquerading', 'ipip'] as const).filter((k) => o.has(k));
     if (fwds.length > 1) throw new IpvsadmParseError('give one of -g, -m, -i');
     const forwarding = fwds[0] === 'masquerading' ? 'nat' : fwds[0] === 'ipip' ? 'tun' : 'dr'; // ipvsadm's default is -g
-    const rule: DestRule = { kind: 'dest', key, address: ep.address, port: ep.port, forwarding, weight: o.has('weight') ? uint(o.get('weight') as string, '-w', 65535) : 1 };
+    const rule: DestRule = {
+      kind: 'dest',
+      key,
+      address: ep.address,
+      port: ep.port,
+      forwarding,
+      weight: o.has('weight') ? uint(o.get('weight') as string, '-w', 65535) : 1,
+    };
     // 0 means "no threshold": leave it out so rules compare equal however ipvsadm printed them.
     const x = o.has('u-threshold') ? uint(o.get('u-threshold') as string, '-x', 4294967295) : 0;
     const y = o.has('l-threshold') ? uint(o.get('l-threshold') as string, '-y', 4294967295) : 0;

@@ -8,19 +8,27 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { formatDiagnostic } from '../keepalived/diagnostics.ts';
-import { validateSite } from '../spec/validate.ts';
+import { validateSite } from '../site/validate.ts';
 import { importIpvsadm } from './import.ts';
 import { renderIpvsadm } from './render.ts';
 
 const ROOT = resolve(import.meta.dirname, 'fixtures');
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
-const CASES = readdirSync(ROOT).filter((f) => f.endsWith('.rules')).map((f) => f.slice(0, -'.rules'.length)).sort();
+const CASES = readdirSync(ROOT)
+  .filter((f) => f.endsWith('.rules'))
+  .map((f) => f.slice(0, -'.rules'.length))
+  .sort();
 
 describe('ipvsadm import fixtures', () => {
   for (const name of CASES) {
     it(name, () => {
       const args = JSON.parse(readFileSync(join(ROOT, `${name}.args.json`), 'utf8'));
-      const r = importIpvsadm(readFileSync(join(ROOT, `${name}.rules`), 'utf8'), `${name}.rules`, { site: args.site ?? 'imported', node: args.node, address: args.address, interface: args.interface });
+      const r = importIpvsadm(readFileSync(join(ROOT, `${name}.rules`), 'utf8'), `${name}.rules`, {
+        site: args.site ?? 'imported',
+        node: args.node,
+        address: args.address,
+        interface: args.interface,
+      });
       const stderr = r.diagnostics.map((d) => `${formatDiagnostic(d)}\n`).join('');
       const yaml = r.site ? stringify(r.site, { lineWidth: 0 }) : null;
       if (UPDATE) {

@@ -5,9 +5,9 @@
  */
 import type { Diagnostic } from '../keepalived/diagnostics.ts';
 import { formatDuration } from '../util/duration.ts';
-import { SCHEDULERS, type Service } from '../spec/service.ts';
-import type { Site } from '../spec/site.ts';
-import { validateSite } from '../spec/validate.ts';
+import { SCHEDULERS, type Service } from '../site/service.ts';
+import type { Site } from '../site/site.ts';
+import { validateSite } from '../site/validate.ts';
 import { IpvsadmParseError, keyString, parseRule, type ServiceRule } from './codec.ts';
 
 export interface IpvsadmImportOptions {
@@ -36,24 +36,39 @@ export function importIpvsadm(text: string, file: string, opts: IpvsadmImportOpt
         if (services.has(key)) throw new IpvsadmParseError(`service ${key} is added twice`);
         if (!(SCHEDULERS as readonly string[]).includes(rule.scheduler)) throw new IpvsadmParseError(`unknown scheduler "${rule.scheduler}"`);
         const flags = (rule.schedFlags ?? []).filter((f) => ['sh-fallback', 'sh-port', 'mh-fallback', 'mh-port'].includes(f));
-        if (flags.length !== (rule.schedFlags ?? []).length) diagnostics.push({ severity: 'warning', file, line, message: `scheduler flags ${rule.schedFlags!.join(',')}: only sh-/mh- flags can be expressed; others ignored` });
+        if (flags.length !== (rule.schedFlags ?? []).length)
+          diagnostics.push({
+            severity: 'warning',
+            file,
+            line,
+            message: `scheduler flags ${rule.schedFlags!.join(',')}: only sh-/mh- flags can be expressed; others ignored`,
+          });
         const svc: Service = {
           name: 'fwmark' in rule.key ? `fwmark-${rule.key.fwmark}` : `${rule.key.protocol}-${rule.key.address}-${rule.key.port}`,
           ...('fwmark' in rule.key ? { fwmark: rule.key.fwmark } : { vip: rule.key.address, port: rule.key.port, protocol: rule.key.protocol }),
           scheduler: rule.scheduler as Service['scheduler'],
           ...(flags.length ? { schedulerFlags: flags as Service['schedulerFlags'] } : {}),
-          ...(rule.persistent !== undefined ? { persistence: { timeout: formatDuration(rule.persistent * 1000), ...(rule.netmask ? { netmask: rule.netmask } : {}) } } : {}),
+          ...(rule.persistent !== undefined
+            ? { persistence: { timeout: formatDuration(rule.persistent * 1000), ...(rule.netmask ? { netmask: rule.netmask } : {}) } }
+            : {}),
           ...(rule.onePacket ? { onePacket: true } : {}),
           realServers: [],
         };
         if (rule.persistent === 0) throw new IpvsadmParseError('-p 0 is not a persistence timeout');
-        if (rule.pe) diagnostics.push({ severity: 'warning', file, line, message: `persistence engine ${rule.pe} cannot be expressed in a site spec; ignored` });
+        if (rule.pe)
+          diagnostics.push({ severity: 'warning', file, line, message: `persistence engine ${rule.pe} cannot be expressed in a site spec; ignored` });
         services.set(key, { rule, svc });
         return;
       }
       const owner = services.get(key);
       if (!owner) throw new IpvsadmParseError(`real server for ${key}, which no -A line before it adds`);
-      if (rule.tunnel) diagnostics.push({ severity: 'warning', file, line, message: `tunnel options "${rule.tunnel}" cannot be expressed in a site spec (IPIP is assumed); ignored` });
+      if (rule.tunnel)
+        diagnostics.push({
+          severity: 'warning',
+          file,
+          line,
+          message: `tunnel options "${rule.tunnel}" cannot be expressed in a site spec (IPIP is assumed); ignored`,
+        });
       owner.svc.realServers.push({
         address: rule.address,
         port: rule.port,
@@ -67,7 +82,8 @@ export function importIpvsadm(text: string, file: string, opts: IpvsadmImportOpt
       diagnostics.push({ severity: 'error', file, line, message: err.message });
     }
   });
-  if (!opts.address) diagnostics.push({ severity: 'error', file, line: 0, message: `ipvsadm rules do not say the director's address: pass --address IP (and --node NAME)` });
+  if (!opts.address)
+    diagnostics.push({ severity: 'error', file, line: 0, message: `ipvsadm rules do not say the director's address: pass --address IP (and --node NAME)` });
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
   // One forwarding method for all real servers of a service → the service's.
   const svcs = [...services.values()].map(({ svc }) => {

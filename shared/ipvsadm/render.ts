@@ -3,8 +3,8 @@
  * `ipvsadm -Sn` would print them. Health checks, sorry servers and quorum are keepalived's
  * (or the agent's) job, not IPVS's: they are reported in `warnings`, not written.
  */
-import { DEFAULTS } from '../spec/defaults.ts';
-import type { Site } from '../spec/site.ts';
+import { DEFAULTS } from '../site/defaults.ts';
+import type { Site } from '../site/site.ts';
 import { durationMs } from '../util/duration.ts';
 import { formatRule, type Rule, type VirtualKey } from './codec.ts';
 
@@ -22,17 +22,23 @@ export function siteRules(site: Site, nodeName: string): { rules: Rule[]; warnin
   const warnings: string[] = [];
   for (const svc of site.spec.services ?? []) {
     if (svc.directors && !svc.directors.includes(nodeName)) continue;
-    const key: VirtualKey = svc.fwmark !== undefined ? { fwmark: svc.fwmark } : { protocol: svc.protocol ?? DEFAULTS.service.protocol, address: svc.vip ?? '', port: svc.port ?? 0 };
+    const key: VirtualKey =
+      svc.fwmark !== undefined ? { fwmark: svc.fwmark } : { protocol: svc.protocol ?? DEFAULTS.service.protocol, address: svc.vip ?? '', port: svc.port ?? 0 };
     rules.push({
       kind: 'service',
       key,
       scheduler: svc.scheduler ?? DEFAULTS.service.scheduler,
       ...(svc.schedulerFlags?.length ? { schedFlags: svc.schedulerFlags } : {}),
-      ...(svc.persistence ? { persistent: durationMs(svc.persistence.timeout ?? '360s') / 1000, ...(svc.persistence.netmask ? { netmask: svc.persistence.netmask } : {}) } : {}),
+      ...(svc.persistence
+        ? { persistent: durationMs(svc.persistence.timeout ?? '360s') / 1000, ...(svc.persistence.netmask ? { netmask: svc.persistence.netmask } : {}) }
+        : {}),
       ...(svc.onePacket ? { onePacket: true } : {}),
     });
     const left = [svc.healthCheck && 'healthCheck', svc.sorryServer && 'sorryServer', svc.quorum !== undefined && 'quorum'].filter(Boolean);
-    if (left.length || svc.realServers.some((r) => r.healthCheck)) warnings.push(`service ${svc.name}: ${[...left, ...(svc.realServers.some((r) => r.healthCheck) ? ['real server checks'] : [])].join(', ')} are not IPVS rules; left out`);
+    if (left.length || svc.realServers.some((r) => r.healthCheck))
+      warnings.push(
+        `service ${svc.name}: ${[...left, ...(svc.realServers.some((r) => r.healthCheck) ? ['real server checks'] : [])].join(', ')} are not IPVS rules; left out`,
+      );
     for (const rs of svc.realServers) {
       const fwd = rs.forwarding ?? svc.forwarding ?? DEFAULTS.service.forwarding;
       rules.push({

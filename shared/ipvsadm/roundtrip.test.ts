@@ -6,8 +6,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { RealServer, Service } from '../spec/service.ts';
-import type { Site } from '../spec/site.ts';
+import type { RealServer, Service } from '../site/service.ts';
+import type { Site } from '../site/site.ts';
 import { arbSite } from '../keepalived/test-support/arb-site.ts';
 import { formatRule, parseRule } from './codec.ts';
 import { importIpvsadm } from './import.ts';
@@ -22,7 +22,9 @@ function ipvsOnly(svc: Service): Service {
     ...(svc.fwmark !== undefined ? { fwmark: svc.fwmark } : { vip: svc.vip, port: svc.port, protocol: svc.protocol ?? 'tcp' }),
     scheduler: svc.scheduler ?? 'wlc',
     ...(svc.schedulerFlags?.length ? { schedulerFlags: svc.schedulerFlags } : {}),
-    ...(svc.persistence ? { persistence: { timeout: svc.persistence.timeout ?? '6m', ...(svc.persistence.netmask ? { netmask: svc.persistence.netmask } : {}) } } : {}),
+    ...(svc.persistence
+      ? { persistence: { timeout: svc.persistence.timeout ?? '6m', ...(svc.persistence.netmask ? { netmask: svc.persistence.netmask } : {}) } }
+      : {}),
     ...(svc.onePacket ? { onePacket: true } : {}),
     ...(uniform && svc.realServers.length ? { forwarding: fwd(svc.realServers[0]) } : {}),
     realServers: svc.realServers.map((rs) => ({
@@ -37,7 +39,7 @@ function ipvsOnly(svc: Service): Service {
 }
 
 describe('ipvsadm round trip', () => {
-  it('import(export(spec)) gives back what IPVS holds of the director\'s services', () => {
+  it("import(export(spec)) gives back what IPVS holds of the director's services", () => {
     fc.assert(
       fc.property(arbSite(['eth0']), (site: Site) => {
         for (const node of site.spec.nodes) {

@@ -9,7 +9,7 @@ import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { globFiles } from '../../cloud/src/cli/commands/fs-source.ts';
-import { validateSite } from '../spec/validate.ts';
+import { validateSite } from '../site/validate.ts';
 import { formatDiagnostic } from './diagnostics.ts';
 import { importKeepalived } from './import.ts';
 import type { FileSource } from './lexer.ts';
@@ -34,13 +34,17 @@ export interface CaseArgs {
 export function runCase(name: string): { stderr: string; yaml: string | null; ok: boolean } {
   const dir = join(ROOT, name);
   const args: CaseArgs = existsSync(join(dir, 'args.json')) ? JSON.parse(readFileSync(join(dir, 'args.json'), 'utf8')) : {};
-  const files = readdirSync(dir).filter((f) => f.endsWith('.conf')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.conf'))
+    .sort();
   const r = importKeepalived(files, caseSource(dir), { site: args.site ?? 'imported', addresses: args.addresses, realserversAsNodes: args.realserversAsNodes });
   const stderr = r.diagnostics.map((d) => `${formatDiagnostic(d)}\n`).join('');
   return { stderr, yaml: r.site ? stringify(r.site, { lineWidth: 0 }) : null, ok: !!r.site };
 }
 
-export const CASES = readdirSync(ROOT).filter((d) => !d.startsWith('.')).sort();
+export const CASES = readdirSync(ROOT)
+  .filter((d) => !d.startsWith('.'))
+  .sort();
 
 describe('keepalived import fixtures', () => {
   it('has the seeds and at least 20 more cases', () => {

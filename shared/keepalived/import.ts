@@ -1,5 +1,5 @@
-import type { Site } from '../spec/site.ts';
-import { validateSite } from '../spec/validate.ts';
+import type { Site } from '../site/site.ts';
+import { validateSite } from '../site/validate.ts';
 import { hasErrors, type Diagnostic } from './diagnostics.ts';
 import type { FileSource, Token } from './lexer.ts';
 import { mapFile } from './map-file.ts';
@@ -43,7 +43,12 @@ function importUnsorted(files: string[], source: FileSource, opts: MergeOptions)
   if (!checked.ok) {
     for (const i of checked.issues) {
       const at = where.get(/^spec\.(vrrp|services)\[\d+\]/.exec(i.path)?.[0] ?? '');
-      diagnostics.push({ severity: 'error', file: at?.file ?? files.join(','), line: at?.line ?? 0, message: `the imported spec is invalid: ${i.path}: ${i.message}` });
+      diagnostics.push({
+        severity: 'error',
+        file: at?.file ?? files.join(','),
+        line: at?.line ?? 0,
+        message: `the imported spec is invalid: ${i.path}: ${i.message}`,
+      });
     }
     return { diagnostics };
   }

@@ -19,20 +19,38 @@ describe('keepalived lexer', () => {
   it('numbers lines from 1 and reports an open quote with its line', () => {
     const diags: Diagnostic[] = [];
     const lines = lexText('\uFEFFa 1\n\n# c\nb "x\nc {\n', 'k.conf', null, diags);
-    expect(lines.map((l) => [l.line, l.tokens.map((t) => t.text)])).toEqual([[1, ['a', '1']], [5, ['c', '{']]]);
+    expect(lines.map((l) => [l.line, l.tokens.map((t) => t.text)])).toEqual([
+      [1, ['a', '1']],
+      [5, ['c', '{']],
+    ]);
     expect(diags).toEqual([{ severity: 'error', file: 'k.conf', line: 4, message: 'unterminated quoted string' }]);
   });
 
   it('splices includes in place, globbed relative to the including file', () => {
-    const files: Record<string, string> = { '/etc/k/main.conf': 'a 1\ninclude conf.d/*.conf\nz 9\n', '/etc/k/conf.d/1.conf': 'b 2\n', '/etc/k/conf.d/2.conf': 'c 3\ninclude /etc/k/abs.inc\n', '/etc/k/abs.inc': 'd 4\n' };
+    const files: Record<string, string> = {
+      '/etc/k/main.conf': 'a 1\ninclude conf.d/*.conf\nz 9\n',
+      '/etc/k/conf.d/1.conf': 'b 2\n',
+      '/etc/k/conf.d/2.conf': 'c 3\ninclude /etc/k/abs.inc\n',
+      '/etc/k/abs.inc': 'd 4\n',
+    };
     const src: FileSource = {
-      read: (p) => { if (!(p in files)) throw new Error('ENOENT'); return files[p]; },
-      glob: (pat) => Object.keys(files).filter((f) => f.startsWith(pat.replace('*.conf', '')) && f.endsWith('.conf')).sort(),
+      read: (p) => {
+        if (!(p in files)) throw new Error('ENOENT');
+        return files[p];
+      },
+      glob: (pat) =>
+        Object.keys(files)
+          .filter((f) => f.startsWith(pat.replace('*.conf', '')) && f.endsWith('.conf'))
+          .sort(),
     };
     const diags: Diagnostic[] = [];
     const lines = lexText(files['/etc/k/main.conf'], '/etc/k/main.conf', src, diags);
     expect(lines.map((l) => `${l.file}:${l.line} ${l.tokens[0].text}`)).toEqual([
-      '/etc/k/main.conf:1 a', '/etc/k/conf.d/1.conf:1 b', '/etc/k/conf.d/2.conf:1 c', '/etc/k/abs.inc:1 d', '/etc/k/main.conf:3 z',
+      '/etc/k/main.conf:1 a',
+      '/etc/k/conf.d/1.conf:1 b',
+      '/etc/k/conf.d/2.conf:1 c',
+      '/etc/k/abs.inc:1 d',
+      '/etc/k/main.conf:3 z',
     ]);
     expect(diags).toEqual([]);
   });
@@ -47,7 +65,15 @@ describe('keepalived lexer', () => {
     const diags: Diagnostic[] = [];
     const text = '$IF=eth1\n$VRID= 42\nvrrp_instance V {\n interface $IF\n virtual_router_id ${VRID}\n notify "/x.sh $1"\n}\n@dr1 priority 100\n';
     const lines = lexText(text, 'k.conf', null, diags);
-    expect(lines.map((l) => l.tokens.map((t) => t.text).join(' '))).toEqual(['vrrp_instance V {', 'interface eth1', 'virtual_router_id 42', 'notify /x.sh $1', '}']);
-    expect(diags).toEqual([{ severity: 'error', file: 'k.conf', line: 8, message: 'conditional configuration lines (@name …) are not supported: give each director its own file' }]);
+    expect(lines.map((l) => l.tokens.map((t) => t.text).join(' '))).toEqual([
+      'vrrp_instance V {',
+      'interface eth1',
+      'virtual_router_id 42',
+      'notify /x.sh $1',
+      '}',
+    ]);
+    expect(diags).toEqual([
+      { severity: 'error', file: 'k.conf', line: 8, message: 'conditional configuration lines (@name …) are not supported: give each director its own file' },
+    ]);
   });
 });

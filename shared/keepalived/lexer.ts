@@ -52,7 +52,10 @@ function definitions(row: string, file: string, line: number, defs: Defs, diags:
     return null;
   }
   if (!row.includes('$') || defs.size === 0) return row;
-  return row.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (m, a: string | undefined, b: string | undefined) => defs.get((a ?? b)!) ?? m);
+  return row.replace(
+    /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (m, a: string | undefined, b: string | undefined) => defs.get((a ?? b)!) ?? m,
+  );
 }
 
 /** Splits one line into words; null when a quote is left open. */
@@ -112,7 +115,15 @@ export function lexFile(file: string, source: FileSource, diags: Diagnostic[], d
 }
 
 /** Same as lexFile for text already in hand (`file` names it in diagnostics). */
-export function lexText(text: string, file: string, source: FileSource | null, diags: Diagnostic[], depth = 0, stack: string[] = [file], defs: Defs = new Map()): Line[] {
+export function lexText(
+  text: string,
+  file: string,
+  source: FileSource | null,
+  diags: Diagnostic[],
+  depth = 0,
+  stack: string[] = [file],
+  defs: Defs = new Map(),
+): Line[] {
   const out: Line[] = [];
   const rows = text.replace(/^\uFEFF/, '').split('\n');
   rows.forEach((raw, idx) => {

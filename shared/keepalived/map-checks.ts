@@ -3,7 +3,7 @@
  * sections). Timing: delay_loop → interval, connect_timeout → timeout, retry (old name
  * nb_get_retry) → retries, delay_before_retry → retryDelay, warmup → warmup.
  */
-import type { HealthCheck } from '../spec/health-check.ts';
+import type { HealthCheck } from '../site/health-check.ts';
 import type { Stmt } from './parser.ts';
 import { strip } from './map-vrrp.ts';
 import { flag, int, ipv4, one, rest, seconds, needsBlock } from './values.ts';
@@ -13,8 +13,14 @@ type Draft = Record<string, unknown> & { type: HealthCheck['type'] };
 
 /** Checker block keyword → spec check type. */
 export const CHECKERS: Record<string, HealthCheck['type']> = {
-  TCP_CHECK: 'tcp', HTTP_GET: 'http', SSL_GET: 'https', SMTP_CHECK: 'smtp', DNS_CHECK: 'dns',
-  MISC_CHECK: 'misc', UDP_CHECK: 'udp', PING_CHECK: 'ping',
+  TCP_CHECK: 'tcp',
+  HTTP_GET: 'http',
+  SSL_GET: 'https',
+  SMTP_CHECK: 'smtp',
+  DNS_CHECK: 'dns',
+  MISC_CHECK: 'misc',
+  UDP_CHECK: 'udp',
+  PING_CHECK: 'ping',
 };
 /** Checkers keepalived has and the spec does not. */
 export const UNSUPPORTED_CHECKERS = ['BFD_CHECK', 'FILE_CHECK'];
@@ -22,15 +28,33 @@ export const UNSUPPORTED_CHECKERS = ['BFD_CHECK', 'FILE_CHECK'];
 const COMMON_UNSUPPORTED = ['bind_port', 'bind_if', 'fwmark', 'log_all_failures', 'alpha', 'dynamic', 'source_ip'];
 
 const timing: Record<string, Handler<Draft>> = {
-  connect_timeout: (st, d, cx) => { d.timeout = seconds(st, cx); },
-  connect_port: (st, d, cx) => { d.port = int(st, cx, 1, 65535); },
-  connect_ip: (st, d, cx) => { d.address = ipv4(st, cx); },
-  bindto: (st, d, cx) => { d.bindTo = ipv4(st, cx); },
-  retry: (st, d, cx) => { d.retries = int(st, cx, 0, 100); },
-  nb_get_retry: (st, d, cx) => { d.retries = int(st, cx, 0, 100); },
-  delay_before_retry: (st, d, cx) => { d.retryDelay = seconds(st, cx); },
-  delay_loop: (st, d, cx) => { d.interval = seconds(st, cx); },
-  warmup: (st, d, cx) => { d.warmup = seconds(st, cx); },
+  connect_timeout: (st, d, cx) => {
+    d.timeout = seconds(st, cx);
+  },
+  connect_port: (st, d, cx) => {
+    d.port = int(st, cx, 1, 65535);
+  },
+  connect_ip: (st, d, cx) => {
+    d.address = ipv4(st, cx);
+  },
+  bindto: (st, d, cx) => {
+    d.bindTo = ipv4(st, cx);
+  },
+  retry: (st, d, cx) => {
+    d.retries = int(st, cx, 0, 100);
+  },
+  nb_get_retry: (st, d, cx) => {
+    d.retries = int(st, cx, 0, 100);
+  },
+  delay_before_retry: (st, d, cx) => {
+    d.retryDelay = seconds(st, cx);
+  },
+  delay_loop: (st, d, cx) => {
+    d.interval = seconds(st, cx);
+  },
+  warmup: (st, d, cx) => {
+    d.warmup = seconds(st, cx);
+  },
 };
 
 function statusCodes(st: Stmt, cx: Cx): (number | string)[] | undefined {
@@ -50,9 +74,18 @@ function urlBlock(st: Stmt, cx: Cx): Record<string, unknown> {
   walk(st.block, st, u, cx, {
     what: 'url',
     handlers: {
-      path: (x, t, c) => { t.path = one(x, c); if (t.path !== undefined && !String(t.path).startsWith('/')) error(c, x.args[0], 'url path must start with /'); },
-      digest: (x, t, c) => { const v = one(x, c); if (v && !/^[0-9a-f]{32}$/i.test(v)) error(c, x.args[0], 'digest must be an MD5 of 32 hex digits'); else t.digest = v?.toLowerCase(); },
-      status_code: (x, t, c) => { t.expectStatus = statusCodes(x, c); },
+      path: (x, t, c) => {
+        t.path = one(x, c);
+        if (t.path !== undefined && !String(t.path).startsWith('/')) error(c, x.args[0], 'url path must start with /');
+      },
+      digest: (x, t, c) => {
+        const v = one(x, c);
+        if (v && !/^[0-9a-f]{32}$/i.test(v)) error(c, x.args[0], 'digest must be an MD5 of 32 hex digits');
+        else t.digest = v?.toLowerCase();
+      },
+      status_code: (x, t, c) => {
+        t.expectStatus = statusCodes(x, c);
+      },
     },
     unsupported: ['virtualhost', 'regex', 'regex_no_match', 'regex_options', 'regex_stack', 'regex_min_offset', 'regex_max_offset'],
   });
@@ -61,8 +94,13 @@ function urlBlock(st: Stmt, cx: Cx): Record<string, unknown> {
 }
 
 const http: Record<string, Handler<Draft>> = {
-  url: (st, d, cx) => { (d.urls as unknown[] | undefined) ?? (d.urls = []); (d.urls as unknown[]).push(urlBlock(st, cx)); },
-  virtualhost: (st, d, cx) => { d.virtualhost = one(st, cx); },
+  url: (st, d, cx) => {
+    d.urls ??= [];
+    (d.urls as unknown[]).push(urlBlock(st, cx));
+  },
+  virtualhost: (st, d, cx) => {
+    d.virtualhost = one(st, cx);
+  },
 };
 
 const byType: Record<HealthCheck['type'], { handlers: Record<string, Handler<Draft>>; unsupported: string[] }> = {
@@ -72,34 +110,60 @@ const byType: Record<HealthCheck['type'], { handlers: Record<string, Handler<Dra
   https: {
     handlers: {
       ...http,
-      enable_sni: (st, d, cx) => { flag(st, cx); d.sni = true; },
+      enable_sni: (st, d, cx) => {
+        flag(st, cx);
+        d.sni = true;
+      },
     },
     unsupported: ['http_protocol', 'fast_recovery'],
   },
-  smtp: { handlers: { helo_name: (st, d, cx) => { d.helo = one(st, cx); } }, unsupported: ['host'] },
+  smtp: {
+    handlers: {
+      helo_name: (st, d, cx) => {
+        d.helo = one(st, cx);
+      },
+    },
+    unsupported: ['host'],
+  },
   dns: {
     handlers: {
       type: (st, d, cx) => {
         const v = one(st, cx)?.toUpperCase();
-        if (v && !['A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA'].includes(v)) error(cx, st.args[0], `DNS_CHECK type ${v} is not one of A NS CNAME SOA MX TXT AAAA`);
+        if (v && !['A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA'].includes(v))
+          error(cx, st.args[0], `DNS_CHECK type ${v} is not one of A NS CNAME SOA MX TXT AAAA`);
         else d.queryType = v;
       },
-      name: (st, d, cx) => { d.name = one(st, cx); },
+      name: (st, d, cx) => {
+        d.name = one(st, cx);
+      },
     },
     unsupported: [],
   },
   misc: {
     handlers: {
-      misc_path: (st, d, cx) => { d.command = rest(st, cx); },
-      misc_timeout: (st, d, cx) => { d.timeout = seconds(st, cx); },
-      misc_dynamic: (st, d, cx) => { flag(st, cx); d.dynamic = true; },
-      user: (st, d, cx) => { d.user = rest(st, cx); },
+      misc_path: (st, d, cx) => {
+        d.command = rest(st, cx);
+      },
+      misc_timeout: (st, d, cx) => {
+        d.timeout = seconds(st, cx);
+      },
+      misc_dynamic: (st, d, cx) => {
+        flag(st, cx);
+        d.dynamic = true;
+      },
+      user: (st, d, cx) => {
+        d.user = rest(st, cx);
+      },
     },
     unsupported: [],
   },
   udp: {
     handlers: {
-      payload: (st, d, cx) => { const v = one(st, cx); if (v && !/^([0-9a-f]{2})+$/i.test(v)) error(cx, st.args[0], 'payload must be hex bytes'); else d.payload = v; },
+      payload: (st, d, cx) => {
+        const v = one(st, cx);
+        if (v && !/^([0-9a-f]{2})+$/i.test(v)) error(cx, st.args[0], 'payload must be hex bytes');
+        else d.payload = v;
+      },
       require_reply: (st, d, cx) => {
         d.requireReply = true;
         const v = st.args[0]?.text;

@@ -15,43 +15,132 @@ export const ANNOTATION_PREFIX = 'keepalived.org/';
 const ANNOTATED = ['notification_email_from', 'smtp_server', 'smtp_connect_timeout', 'smtp_helo_name'];
 
 const GLOBAL_UNSUPPORTED = [
-  'vrrp_skip_check_adv_addr', 'vrrp_strict',
-  'vrrp_gna_interval', 'vrrp_mcast_group4', 'vrrp_mcast_group6', 'vrrp_iptables', 'lvs_flush', 'vrrp_garp_master_delay',
-  'vrrp_garp_master_repeat', 'vrrp_garp_master_refresh', 'vrrp_garp_master_refresh_repeat', 'vrrp_priority',
-  'checker_priority', 'vrrp_no_swap', 'checker_no_swap', 'dynamic_interfaces', 'vrrp_check_unicast_src', 'lvs_timeouts',
-  'default_interface', 'max_auto_priority', 'vrrp_startup_delay', 'vrrp_garp_lower_prio_delay', 'vrrp_garp_lower_prio_repeat',
-  'vrrp_lower_prio_no_advert', 'vrrp_higher_prio_send_advert', 'vrrp_rx_bufs_policy', 'process_names', 'vrrp_notify_fifo',
-  'notify_fifo', 'lvs_notify_fifo', 'snmp_socket', 'enable_snmp_vrrp', 'enable_snmp_checker', 'enable_snmp_rfc', 'enable_traps',
-  'no_email_faults', 'smtp_alert', 'smtp_alert_vrrp', 'smtp_alert_checker', 'use_pid_dir', 'linkbeat_use_polling',
-  'startup_script', 'shutdown_script', 'umask', 'nftables', 'vrrp_version_strict', 'lvs_sync_daemon_interface',
-  'vrrp_min_garp', 'vrrp_netlink_cmd_rcv_bufs', 'vrrp_netlink_monitor_rcv_bufs', 'checker_log_all_failures',
-  'vrrp_process_name', 'checker_process_name', 'bfd_process_name', 'lvs_netlink_cmd_rcv_bufs', 'lvs_netlink_monitor_rcv_bufs',
-  'vrrp_ipsets', 'vrrp_notify_priority_changes', 'random_seed', 'reload_time_file', 'reload_repeat', 'reload_file',
-  'config_save_dir', 'vrrp_cpu_affinity', 'checker_cpu_affinity', 'vrrp_rlimit_rttime', 'checker_rlimit_rttime',
-  'vrrp_rt_priority', 'checker_rt_priority', 'data_use_instance', 'vrrp_owner_ignore_adverts', 'vrrp_log_unknown_vrids',
-  'notify_fifo_script', 'vrrp_notify_fifo_script', 'lvs_notify_fifo_script', 'fifo_write_vrrp_states_on_reload',
-  'vrrp_garp_extra_if', 'vrrp_gna_interval', 'no_checker_emails', 'max_auto_priority', 'min_auto_priority_delay',
-  'tmp_config_directory', 'script_security', 'vrrp_symlinks',
+  'vrrp_skip_check_adv_addr',
+  'vrrp_strict',
+  'vrrp_gna_interval',
+  'vrrp_mcast_group4',
+  'vrrp_mcast_group6',
+  'vrrp_iptables',
+  'lvs_flush',
+  'vrrp_garp_master_delay',
+  'vrrp_garp_master_repeat',
+  'vrrp_garp_master_refresh',
+  'vrrp_garp_master_refresh_repeat',
+  'vrrp_priority',
+  'checker_priority',
+  'vrrp_no_swap',
+  'checker_no_swap',
+  'dynamic_interfaces',
+  'vrrp_check_unicast_src',
+  'lvs_timeouts',
+  'default_interface',
+  'max_auto_priority',
+  'vrrp_startup_delay',
+  'vrrp_garp_lower_prio_delay',
+  'vrrp_garp_lower_prio_repeat',
+  'vrrp_lower_prio_no_advert',
+  'vrrp_higher_prio_send_advert',
+  'vrrp_rx_bufs_policy',
+  'process_names',
+  'vrrp_notify_fifo',
+  'notify_fifo',
+  'lvs_notify_fifo',
+  'snmp_socket',
+  'enable_snmp_vrrp',
+  'enable_snmp_checker',
+  'enable_snmp_rfc',
+  'enable_traps',
+  'no_email_faults',
+  'smtp_alert',
+  'smtp_alert_vrrp',
+  'smtp_alert_checker',
+  'use_pid_dir',
+  'linkbeat_use_polling',
+  'startup_script',
+  'shutdown_script',
+  'umask',
+  'nftables',
+  'vrrp_version_strict',
+  'lvs_sync_daemon_interface',
+  'vrrp_min_garp',
+  'vrrp_netlink_cmd_rcv_bufs',
+  'vrrp_netlink_monitor_rcv_bufs',
+  'checker_log_all_failures',
+  'vrrp_process_name',
+  'checker_process_name',
+  'bfd_process_name',
+  'lvs_netlink_cmd_rcv_bufs',
+  'lvs_netlink_monitor_rcv_bufs',
+  'vrrp_ipsets',
+  'vrrp_notify_priority_changes',
+  'random_seed',
+  'reload_time_file',
+  'reload_repeat',
+  'reload_file',
+  'config_save_dir',
+  'vrrp_cpu_affinity',
+  'checker_cpu_affinity',
+  'vrrp_rlimit_rttime',
+  'checker_rlimit_rttime',
+  'vrrp_rt_priority',
+  'checker_rt_priority',
+  'data_use_instance',
+  'vrrp_owner_ignore_adverts',
+  'vrrp_log_unknown_vrids',
+  'notify_fifo_script',
+  'vrrp_notify_fifo_script',
+  'lvs_notify_fifo_script',
+  'fifo_write_vrrp_states_on_reload',
+  'vrrp_garp_extra_if',
+  'vrrp_gna_interval',
+  'no_checker_emails',
+  'max_auto_priority',
+  'min_auto_priority_delay',
+  'tmp_config_directory',
+  'script_security',
+  'vrrp_symlinks',
 ];
 const ROOT_UNSUPPORTED = [
-  'static_ipaddress', 'static_routes', 'static_rules', 'vrrp_track_process', 'track_file', 'vrrp_track_file',
-  'linkbeat_interfaces', 'garp_group', 'bfd_instance', 'net_namespace', 'instance', 'use_pid_dir',
+  'static_ipaddress',
+  'static_routes',
+  'static_rules',
+  'vrrp_track_process',
+  'track_file',
+  'vrrp_track_file',
+  'linkbeat_interfaces',
+  'garp_group',
+  'bfd_instance',
+  'net_namespace',
+  'instance',
+  'use_pid_dir',
 ];
 
 const globalHandlers: Record<string, Handler<FileImport>> = {
   // lvsfleet runs scripts as root with their files checked, which is what these two ask for.
-  enable_script_security: (st, _f, cx) => { flag(st, cx); },
-  script_user: (st, _f, cx) => {
-    if (one(st, cx) !== 'root') warn(cx, st.keyword, 'script_user other than root cannot be expressed (lvsfleet runs scripts as root, or as the user of each script); ignored');
+  enable_script_security: (st, _f, cx) => {
+    flag(st, cx);
   },
-  vrrp_garp_interval: (st, f, cx) => { f.garpInterval = seconds(st, cx); },
-  router_id: (st, f, cx) => { if (one(st, cx) !== undefined) f.routerId = st.args[0]; },
-  lvs_id: (st, f, cx) => { if (one(st, cx) !== undefined) f.routerId = st.args[0]; },
+  script_user: (st, _f, cx) => {
+    if (one(st, cx) !== 'root')
+      warn(cx, st.keyword, 'script_user other than root cannot be expressed (lvsfleet runs scripts as root, or as the user of each script); ignored');
+  },
+  vrrp_garp_interval: (st, f, cx) => {
+    f.garpInterval = seconds(st, cx);
+  },
+  router_id: (st, f, cx) => {
+    if (one(st, cx) !== undefined) f.routerId = st.args[0];
+  },
+  lvs_id: (st, f, cx) => {
+    if (one(st, cx) !== undefined) f.routerId = st.args[0];
+  },
   notification_email: (st, f, cx) => {
     const list = entries(st, cx).flatMap((e) => [e.keyword.text, ...e.args.map((a) => a.text)]);
     if (list.length) f.annotations[`${ANNOTATION_PREFIX}notification_email`] = list.join(',');
   },
-  vrrp_version: (st, f, cx) => { const v = int(st, cx, 2, 3); if (v === 2 || v === 3) f.vrrpVersion = v; },
+  vrrp_version: (st, f, cx) => {
+    const v = int(st, cx, 2, 3);
+    if (v === 2 || v === 3) f.vrrpVersion = v;
+  },
   lvs_sync_daemon: (st, f, cx) => {
     // lvs_sync_daemon INTERFACE VRRP_INSTANCE [id SYNC_ID] [maxlen …] [port …] [ttl …] [group …]
     const [iface, inst, ...opts] = st.args;
@@ -59,7 +148,13 @@ const globalHandlers: Record<string, Handler<FileImport>> = {
     let syncId: number | undefined;
     for (let i = 0; i < opts.length; i += 2) {
       if (opts[i].text === 'id') syncId = int(st, cx, 0, 255, opts[i + 1]?.text);
-      else cx.diags.push({ severity: 'warning', file: opts[i].file, line: opts[i].line, message: `lvs_sync_daemon option ${opts[i].text} cannot be expressed in a site spec; ignored` });
+      else
+        cx.diags.push({
+          severity: 'warning',
+          file: opts[i].file,
+          line: opts[i].line,
+          message: `lvs_sync_daemon option ${opts[i].text} cannot be expressed in a site spec; ignored`,
+        });
     }
     f.connectionSync = { at: st.keyword, sync: { instance: inst.text, interface: iface.text, ...(syncId !== undefined ? { syncId } : {}) } };
   },

@@ -3,20 +3,46 @@
  * values (state, priority, interface, unicast_src_ip) are kept apart from the shared ones so
  * several directors' files can be merged.
  */
-import type { Vip } from '../spec/vrrp.ts';
+import type { Vip } from '../site/vrrp.ts';
 import type { FileImport, FileInstance } from './model.ts';
 import type { Stmt } from './parser.ts';
 import { notifyHandlers, specName } from './map-vrrp.ts';
-import { cidr, entries, flag, int, ipv4, one, rest, seconds, needsBlock } from './values.ts';
+import { cidr, entries, flag, int, ipv4, one, seconds, needsBlock } from './values.ts';
 import { error, walk, warn, type Cx, type Handler } from './walk.ts';
 
 const INSTANCE_UNSUPPORTED = [
-  'use_vmac', 'vmac_xmit_base', 'native_ipv6', 'smtp_alert', 'strict_mode', 'accept', 'no_accept', 'debug',
-  'virtual_routes', 'virtual_rules', 'track_file', 'track_process', 'track_bfd', 'skip_check_adv_addr',
-  'check_unicast_src', 'garp_lower_prio_delay', 'garp_lower_prio_repeat', 'lower_prio_no_advert',
-  'higher_prio_send_advert', 'kernel_rx_buf_size', 'notify_master_rx_lower_pri', 'notify_deleted',
-  'promote_secondaries', 'linkbeat_use_polling', 'gna_interval', 'unicast_ttl', 'old_unicast_checksum',
-  'mcast_dst_ip', 'unicast_fault_no_peer', 'vrrp_ipsets', 'notify_priority_changes', 'track_src_ip',
+  'use_vmac',
+  'vmac_xmit_base',
+  'native_ipv6',
+  'smtp_alert',
+  'strict_mode',
+  'accept',
+  'no_accept',
+  'debug',
+  'virtual_routes',
+  'virtual_rules',
+  'track_file',
+  'track_process',
+  'track_bfd',
+  'skip_check_adv_addr',
+  'check_unicast_src',
+  'garp_lower_prio_delay',
+  'garp_lower_prio_repeat',
+  'lower_prio_no_advert',
+  'higher_prio_send_advert',
+  'kernel_rx_buf_size',
+  'notify_master_rx_lower_pri',
+  'notify_deleted',
+  'promote_secondaries',
+  'linkbeat_use_polling',
+  'gna_interval',
+  'unicast_ttl',
+  'old_unicast_checksum',
+  'mcast_dst_ip',
+  'unicast_fault_no_peer',
+  'vrrp_ipsets',
+  'notify_priority_changes',
+  'track_src_ip',
 ];
 
 type I = FileInstance;
@@ -54,11 +80,23 @@ const instanceHandlers: Record<string, Handler<I>> = {
     if (v === 'MASTER' || v === 'BACKUP') s.state = v;
     else if (v !== undefined) error(cx, st.keyword, `state must be MASTER or BACKUP (upper case), not "${v}"`);
   },
-  interface: (st, s, cx) => { s.interface = one(st, cx); },
-  virtual_router_id: (st, s, cx) => { const v = int(st, cx, 1, 255); if (v !== undefined) s.shared.vrid = v; },
-  priority: (st, s, cx) => { s.priority = int(st, cx, 1, 255); },
-  advert_int: (st, s, cx) => { s.shared.advertInterval = seconds(st, cx); },
-  version: (st, s, cx) => { const v = int(st, cx, 2, 3); if (v === 2 || v === 3) s.shared.version = v; },
+  interface: (st, s, cx) => {
+    s.interface = one(st, cx);
+  },
+  virtual_router_id: (st, s, cx) => {
+    const v = int(st, cx, 1, 255);
+    if (v !== undefined) s.shared.vrid = v;
+  },
+  priority: (st, s, cx) => {
+    s.priority = int(st, cx, 1, 255);
+  },
+  advert_int: (st, s, cx) => {
+    s.shared.advertInterval = seconds(st, cx);
+  },
+  version: (st, s, cx) => {
+    const v = int(st, cx, 2, 3);
+    if (v === 2 || v === 3) s.shared.version = v;
+  },
   authentication: (st, s, cx) => {
     if (!needsBlock(st, cx)) return;
     const a: { type?: string; password?: string } = {};
@@ -72,7 +110,8 @@ const instanceHandlers: Record<string, Handler<I>> = {
         },
         auth_pass: (x, t, c) => {
           const v = one(x, c);
-          if (v !== undefined && new TextEncoder().encode(v).length > 8) warn(c, x.args[0], 'auth_pass is longer than 8 characters; keepalived uses only the first 8 (RFC 3768 §5.3.10)');
+          if (v !== undefined && new TextEncoder().encode(v).length > 8)
+            warn(c, x.args[0], 'auth_pass is longer than 8 characters; keepalived uses only the first 8 (RFC 3768 §5.3.10)');
           t.password = v === undefined ? undefined : v.slice(0, 8);
         },
       },
@@ -80,13 +119,29 @@ const instanceHandlers: Record<string, Handler<I>> = {
     if (!a.password) error(cx, st.keyword, 'authentication needs auth_pass');
     else s.shared.auth = { type: (a.type ?? 'PASS') as 'PASS' | 'AH', password: a.password };
   },
-  virtual_ipaddress: (st, s, cx) => { s.shared.vips.push(...vipList(st, cx)); },
-  virtual_ipaddress_excluded: (st, s, cx) => { s.shared.excludedVips = [...(s.shared.excludedVips ?? []), ...vipList(st, cx)]; },
-  nopreempt: (st, s, cx) => { flag(st, cx); s.shared.preempt = false; },
-  preempt: (st, s, cx) => { flag(st, cx); s.shared.preempt = true; },
-  preempt_delay: (st, s, cx) => { s.shared.preemptDelay = seconds(st, cx); },
-  unicast_src_ip: (st, s, cx) => { s.unicastSrcIp = ipv4(st, cx); },
-  mcast_src_ip: (st, s, cx) => { s.unicastSrcIp ??= ipv4(st, cx); },
+  virtual_ipaddress: (st, s, cx) => {
+    s.shared.vips.push(...vipList(st, cx));
+  },
+  virtual_ipaddress_excluded: (st, s, cx) => {
+    s.shared.excludedVips = [...(s.shared.excludedVips ?? []), ...vipList(st, cx)];
+  },
+  nopreempt: (st, s, cx) => {
+    flag(st, cx);
+    s.shared.preempt = false;
+  },
+  preempt: (st, s, cx) => {
+    flag(st, cx);
+    s.shared.preempt = true;
+  },
+  preempt_delay: (st, s, cx) => {
+    s.shared.preemptDelay = seconds(st, cx);
+  },
+  unicast_src_ip: (st, s, cx) => {
+    s.unicastSrcIp = ipv4(st, cx);
+  },
+  mcast_src_ip: (st, s, cx) => {
+    s.unicastSrcIp ??= ipv4(st, cx);
+  },
   unicast_peer: (st, s, cx) => {
     s.unicastPeers ??= [];
     for (const e of entries(st, cx)) {
@@ -109,12 +164,25 @@ const instanceHandlers: Record<string, Handler<I>> = {
       s.shared.trackScripts.push({ script: e.keyword.text, ...(w !== undefined ? { weight: w } : {}) });
     }
   },
-  garp_master_delay: (st, s, cx) => { s.shared.garp = { ...s.shared.garp, masterDelay: seconds(st, cx) }; },
-  garp_master_repeat: (st, s, cx) => { s.shared.garp = { ...s.shared.garp, masterRepeat: int(st, cx, 1, 255) }; },
-  garp_master_refresh: (st, s, cx) => { s.shared.garp = { ...s.shared.garp, masterRefresh: seconds(st, cx) }; },
-  garp_master_refresh_repeat: (st, s, cx) => { s.shared.garp = { ...s.shared.garp, masterRefreshRepeat: int(st, cx, 1, 255) }; },
-  garp_interval: (st, s, cx) => { s.shared.garp = { ...s.shared.garp, interval: seconds(st, cx) }; },
-  dont_track_primary: (st, s, cx) => { flag(st, cx); s.shared.dontTrackPrimary = true; },
+  garp_master_delay: (st, s, cx) => {
+    s.shared.garp = { ...s.shared.garp, masterDelay: seconds(st, cx) };
+  },
+  garp_master_repeat: (st, s, cx) => {
+    s.shared.garp = { ...s.shared.garp, masterRepeat: int(st, cx, 1, 255) };
+  },
+  garp_master_refresh: (st, s, cx) => {
+    s.shared.garp = { ...s.shared.garp, masterRefresh: seconds(st, cx) };
+  },
+  garp_master_refresh_repeat: (st, s, cx) => {
+    s.shared.garp = { ...s.shared.garp, masterRefreshRepeat: int(st, cx, 1, 255) };
+  },
+  garp_interval: (st, s, cx) => {
+    s.shared.garp = { ...s.shared.garp, interval: seconds(st, cx) };
+  },
+  dont_track_primary: (st, s, cx) => {
+    flag(st, cx);
+    s.shared.dontTrackPrimary = true;
+  },
 };
 // notify* write to the shared part of the instance.
 for (const k of ['notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify']) {

@@ -3,7 +3,7 @@
  * "LVS CONFIGURATION"). keepalived's defaults are made explicit where the spec's differ:
  * keepalived forwards with NAT unless lb_kind says otherwise, the spec defaults to DR.
  */
-import { SCHEDULERS, type RealServer, type Service } from '../spec/service.ts';
+import { SCHEDULERS, type RealServer, type Service } from '../site/service.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 import { formatDuration } from '../util/duration.ts';
 import { intToIp, ipToInt, IPV4_RE } from '../util/ip.ts';
@@ -27,19 +27,44 @@ function forwarding(st: Stmt, cx: Cx): Fwd | undefined {
   return undefined;
 }
 
-const SERVICE_UNSUPPORTED = ['ha_suspend', 'smtp_alert', 'ip_family', 'flag-1', 'flag-2', 'flag-3', 'persistence_engine', 'lvs_flush_on_stop', 'lb_flags', 'alive_delay'];
+const SERVICE_UNSUPPORTED = [
+  'ha_suspend',
+  'smtp_alert',
+  'ip_family',
+  'flag-1',
+  'flag-2',
+  'flag-3',
+  'persistence_engine',
+  'lvs_flush_on_stop',
+  'lb_flags',
+  'alive_delay',
+];
 const RS_UNSUPPORTED = ['smtp_alert', 'alpha'];
 
 /** Checker timing given on a virtual_server or real_server: the default for its checkers. */
 function timingDefaults(): Record<string, (st: Stmt, into: Record<string, unknown>, cx: Cx) => void> {
   return {
-    delay_loop: (st, d, cx) => { d.interval = seconds(st, cx); },
-    connect_timeout: (st, d, cx) => { d.timeout = seconds(st, cx); },
-    retry: (st, d, cx) => { d.retries = int(st, cx, 0, 100); },
-    nb_get_retry: (st, d, cx) => { d.retries = int(st, cx, 0, 100); },
-    delay_before_retry: (st, d, cx) => { d.retryDelay = seconds(st, cx); },
-    warmup: (st, d, cx) => { d.warmup = seconds(st, cx); },
-    virtualhost: (st, d, cx) => { d.virtualhost = one(st, cx); },
+    delay_loop: (st, d, cx) => {
+      d.interval = seconds(st, cx);
+    },
+    connect_timeout: (st, d, cx) => {
+      d.timeout = seconds(st, cx);
+    },
+    retry: (st, d, cx) => {
+      d.retries = int(st, cx, 0, 100);
+    },
+    nb_get_retry: (st, d, cx) => {
+      d.retries = int(st, cx, 0, 100);
+    },
+    delay_before_retry: (st, d, cx) => {
+      d.retryDelay = seconds(st, cx);
+    },
+    warmup: (st, d, cx) => {
+      d.warmup = seconds(st, cx);
+    },
+    virtualhost: (st, d, cx) => {
+      d.virtualhost = one(st, cx);
+    },
   };
 }
 
@@ -54,16 +79,32 @@ function realServer(st: Stmt, svc: Draft, cx: Cx): void {
   const handlers: Record<string, Handler<typeof rs>> = {
     weight: (x, r, c) => {
       const v = one(x, c);
-      if (v !== undefined && /^-\d+$/.test(v)) error(c, x.args[0], `real_server weight ${v} is negative: weights are 0–65535 (a negative weight belongs to vrrp_script or track_interface)`);
+      if (v !== undefined && /^-\d+$/.test(v))
+        error(c, x.args[0], `real_server weight ${v} is negative: weights are 0–65535 (a negative weight belongs to vrrp_script or track_interface)`);
       else r.weight = int(x, c, 0, 65535, v);
     },
-    inhibit_on_failure: (x, r, c) => { flag(x, c); r.inhibitOnFailure = true; },
-    notify_up: (x, r, c) => { r.notifyUp = rest(x, c); },
-    notify_down: (x, r, c) => { r.notifyDown = rest(x, c); },
-    uthreshold: (x, r, c) => { r.upperThreshold = int(x, c, 0, 4294967295); },
-    lthreshold: (x, r, c) => { r.lowerThreshold = int(x, c, 0, 4294967295); },
-    lvs_method: (x, r, c) => { r.forwarding = forwarding(x, c); },
-    lb_kind: (x, r, c) => { r.forwarding = forwarding(x, c); },
+    inhibit_on_failure: (x, r, c) => {
+      flag(x, c);
+      r.inhibitOnFailure = true;
+    },
+    notify_up: (x, r, c) => {
+      r.notifyUp = rest(x, c);
+    },
+    notify_down: (x, r, c) => {
+      r.notifyDown = rest(x, c);
+    },
+    uthreshold: (x, r, c) => {
+      r.upperThreshold = int(x, c, 0, 4294967295);
+    },
+    lthreshold: (x, r, c) => {
+      r.lowerThreshold = int(x, c, 0, 4294967295);
+    },
+    lvs_method: (x, r, c) => {
+      r.forwarding = forwarding(x, c);
+    },
+    lb_kind: (x, r, c) => {
+      r.forwarding = forwarding(x, c);
+    },
   };
   for (const [k, h] of Object.entries(timingDefaults())) handlers[k] = (x, _r, c) => h(x, rsDefaults, c);
   presetDefaults(st.block!, rsDefaults);
@@ -87,8 +128,12 @@ function realServer(st: Stmt, svc: Draft, cx: Cx): void {
 const serviceHandlers: Record<string, Handler<Draft>> = {
   lb_algo: (st, s, cx) => scheduler(st, s, cx),
   lvs_sched: (st, s, cx) => scheduler(st, s, cx),
-  lb_kind: (st, s, cx) => { s.forwarding = forwarding(st, cx); },
-  lvs_method: (st, s, cx) => { s.forwarding = forwarding(st, cx); },
+  lb_kind: (st, s, cx) => {
+    s.forwarding = forwarding(st, cx);
+  },
+  lvs_method: (st, s, cx) => {
+    s.forwarding = forwarding(st, cx);
+  },
   persistence_timeout: (st, s, cx) => {
     const v = int(st, cx, 0, 2678400);
     if (v) s.persistence = { ...s.persistence, timeout: formatDuration(v * 1000) };
@@ -108,22 +153,52 @@ const serviceHandlers: Record<string, Handler<Draft>> = {
     const port = st.args[1] ? int(st, cx, 0, 65535, st.args[1].text) : undefined;
     if (address) s.sorryServer = { ...s.sorryServer, address, ...(port !== undefined ? { port } : {}) };
   },
-  sorry_server_inhibit: (st, s, cx) => { flag(st, cx); s.sorryServer = { ...s.sorryServer!, inhibit: true }; },
-  sorry_server_lvs_method: (st, s, cx) => { s.sorryServer = { ...s.sorryServer!, forwarding: forwarding(st, cx) }; },
-  quorum: (st, s, cx) => { s.quorum = int(st, cx, 1, 2 ** 31); },
-  hysteresis: (st, s, cx) => { s.hysteresis = int(st, cx, 0, 2 ** 31); },
-  quorum_up: (st, s, cx) => { s.quorumUp = rest(st, cx); },
-  quorum_down: (st, s, cx) => { s.quorumDown = rest(st, cx); },
-  alpha: (st, s, cx) => { flag(st, cx); s.alpha = true; },
-  omega: (st, s, cx) => { flag(st, cx); s.omega = true; },
-  inhibit_on_failure: (st, s, cx) => { flag(st, cx); s.inhibitOnFailure = true; },
-  ops: (st, s, cx) => { flag(st, cx); s.onePacket = true; },
-  nat_mask: (st, _s, cx) => { warn(cx, st.keyword, 'nat_mask is obsolete and ignored by keepalived; dropped'); },
+  sorry_server_inhibit: (st, s, cx) => {
+    flag(st, cx);
+    s.sorryServer = { ...s.sorryServer!, inhibit: true };
+  },
+  sorry_server_lvs_method: (st, s, cx) => {
+    s.sorryServer = { ...s.sorryServer!, forwarding: forwarding(st, cx) };
+  },
+  quorum: (st, s, cx) => {
+    s.quorum = int(st, cx, 1, 2 ** 31);
+  },
+  hysteresis: (st, s, cx) => {
+    s.hysteresis = int(st, cx, 0, 2 ** 31);
+  },
+  quorum_up: (st, s, cx) => {
+    s.quorumUp = rest(st, cx);
+  },
+  quorum_down: (st, s, cx) => {
+    s.quorumDown = rest(st, cx);
+  },
+  alpha: (st, s, cx) => {
+    flag(st, cx);
+    s.alpha = true;
+  },
+  omega: (st, s, cx) => {
+    flag(st, cx);
+    s.omega = true;
+  },
+  inhibit_on_failure: (st, s, cx) => {
+    flag(st, cx);
+    s.inhibitOnFailure = true;
+  },
+  ops: (st, s, cx) => {
+    flag(st, cx);
+    s.onePacket = true;
+  },
+  nat_mask: (st, _s, cx) => {
+    warn(cx, st.keyword, 'nat_mask is obsolete and ignored by keepalived; dropped');
+  },
   real_server: (st, s, cx) => realServer(st, s, cx),
 };
 for (const [k, h] of Object.entries(timingDefaults())) serviceHandlers[k] = (st, s, cx) => h(st, s.checkDefaults, cx);
 for (const f of ['sh-port', 'sh-fallback', 'mh-port', 'mh-fallback'] as const) {
-  serviceHandlers[f] = (st, s, cx) => { flag(st, cx); s.schedulerFlags = [...(s.schedulerFlags ?? []), f]; };
+  serviceHandlers[f] = (st, s, cx) => {
+    flag(st, cx);
+    s.schedulerFlags = [...(s.schedulerFlags ?? []), f];
+  };
 }
 
 function scheduler(st: Stmt, s: Draft, cx: Cx): void {
@@ -177,7 +252,7 @@ export function mapServerGroup(st: Stmt, groups: Map<string, Endpoint[]>, cx: Cx
 export function mapVirtualServer(st: Stmt, f: FileImport, groups: Map<string, Endpoint[]>, cx: Cx): void {
   if (!needsBlock(st, cx)) return;
   const [a0, a1] = st.args;
-  let endpoints: Endpoint[] = [];
+  let endpoints: Endpoint[];
   if (a0?.text === 'fwmark') {
     const m = int(st, cx, 1, 4294967295, a1?.text);
     if (m === undefined) return;

@@ -2,8 +2,8 @@
  * vrrp_script / vrrp_sync_group → spec fragments, and helpers the instance mapper shares
  * (keepalived.conf(5), VRRP section).
  */
-import { Name } from '../spec/names.ts';
-import type { VrrpInstance, VrrpScript, SyncGroup } from '../spec/vrrp.ts';
+import { Name } from '../site/names.ts';
+import type { VrrpInstance, VrrpScript, SyncGroup } from '../site/vrrp.ts';
 import type { FileImport } from './model.ts';
 import type { Stmt } from './parser.ts';
 import { entries, int, rest, seconds, needsBlock, one } from './values.ts';
@@ -13,10 +13,12 @@ export type Notifiable = { notify?: VrrpInstance['notify'] };
 
 /** notify_master / notify_backup / notify_fault / notify_stop / notify → `notify`. */
 export function notifyHandlers<S extends Notifiable>(): Record<string, Handler<S>> {
-  const set = (key: keyof NonNullable<VrrpInstance['notify']>): Handler<S> => (st, s, cx) => {
-    const v = rest(st, cx);
-    if (v !== undefined) s.notify = { ...s.notify, [key]: v };
-  };
+  const set =
+    (key: keyof NonNullable<VrrpInstance['notify']>): Handler<S> =>
+    (st, s, cx) => {
+      const v = rest(st, cx);
+      if (v !== undefined) s.notify = { ...s.notify, [key]: v };
+    };
   return { notify_master: set('master'), notify_backup: set('backup'), notify_fault: set('fault'), notify_stop: set('stop'), notify: set('any') };
 }
 
@@ -35,16 +37,28 @@ export function mapScript(st: Stmt, f: FileImport, cx: Cx): void {
   walk(st.block, st, s, cx, {
     what: `vrrp_script ${s.name}`,
     handlers: {
-      script: (x, t, c) => { t.script = rest(x, c); },
-      interval: (x, t, c) => { t.interval = seconds(x, c); },
-      timeout: (x, t, c) => { t.timeout = seconds(x, c); },
+      script: (x, t, c) => {
+        t.script = rest(x, c);
+      },
+      interval: (x, t, c) => {
+        t.interval = seconds(x, c);
+      },
+      timeout: (x, t, c) => {
+        t.timeout = seconds(x, c);
+      },
       weight: (x, t, c) => {
         if (x.args[1]?.text === 'reverse') warn(c, x.args[1], 'weight reverse cannot be expressed in a site spec; ignored');
         t.weight = int(x, c, -253, 253, x.args[0]?.text ?? one(x, c));
       },
-      rise: (x, t, c) => { t.rise = int(x, c, 1, 100); },
-      fall: (x, t, c) => { t.fall = int(x, c, 1, 100); },
-      user: (x, t, c) => { t.user = x.args.map((a) => a.text).join(' ') || one(x, c); },
+      rise: (x, t, c) => {
+        t.rise = int(x, c, 1, 100);
+      },
+      fall: (x, t, c) => {
+        t.fall = int(x, c, 1, 100);
+      },
+      user: (x, t, c) => {
+        t.user = x.args.map((a) => a.text).join(' ') || one(x, c);
+      },
     },
     unsupported: ['init_fail'],
   });
@@ -60,10 +74,21 @@ export function mapSyncGroup(st: Stmt, f: FileImport, cx: Cx): void {
   walk(st.block, st, g, cx, {
     what: `vrrp_sync_group ${g.name}`,
     handlers: {
-      group: (x, t, c) => { for (const e of entries(x, c)) t.instances!.push(e.keyword.text, ...e.args.map((a) => a.text)); },
+      group: (x, t, c) => {
+        for (const e of entries(x, c)) t.instances!.push(e.keyword.text, ...e.args.map((a) => a.text));
+      },
       ...notifyHandlers<typeof g>(),
     },
-    unsupported: ['smtp_alert', 'global_tracking', 'sync_group_tracking_weight', 'track_interface', 'track_script', 'track_file', 'track_bfd', 'notify_priority_changes'],
+    unsupported: [
+      'smtp_alert',
+      'global_tracking',
+      'sync_group_tracking_weight',
+      'track_interface',
+      'track_script',
+      'track_file',
+      'track_bfd',
+      'notify_priority_changes',
+    ],
   });
   if (g.instances!.length < 2) return void error(cx, st.keyword, `vrrp_sync_group ${g.name} needs at least two instances in group { }`);
   f.syncGroups.push({ at: st.keyword, group: strip(g) as SyncGroup });

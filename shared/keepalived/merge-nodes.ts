@@ -3,8 +3,8 @@
  * router_id is missing, clashes or is not a valid name) and addressed from unicast_src_ip /
  * mcast_src_ip or the caller's `--address NAME=IP`.
  */
-import { Name } from '../spec/names.ts';
-import type { Node } from '../spec/site.ts';
+import { Name } from '../site/names.ts';
+import type { Node } from '../site/site.ts';
 import { IPV4_RE } from '../util/ip.ts';
 import type { Diagnostic } from './diagnostics.ts';
 import type { FileImport } from './model.ts';
@@ -17,7 +17,10 @@ function baseName(file: string): string {
 }
 
 function sanitize(s: string): string {
-  return s.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63);
+  return s
+    .replace(/[^A-Za-z0-9_.-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 63);
 }
 
 /** Picks a unique, valid node name for each file. */
@@ -33,7 +36,12 @@ export function nodeNames(files: FileImport[], diags: Diagnostic[]): string[] {
     const name = candidates.find((c) => Name.safeParse(c).success && !used.has(c))!;
     if (f.routerId && name !== f.routerId.text) {
       const why = shared ? 'is used by another file too' : 'is not a valid node name';
-      diags.push({ severity: 'warning', file: f.routerId.file, line: f.routerId.line, message: `router_id ${f.routerId.text} ${why}; this director is named "${name}" after its file` });
+      diags.push({
+        severity: 'warning',
+        file: f.routerId.file,
+        line: f.routerId.line,
+        message: `router_id ${f.routerId.text} ${why}; this director is named "${name}" after its file`,
+      });
     }
     used.add(name);
     return name;
@@ -55,7 +63,13 @@ export function nodeAddresses(files: FileImport[], names: string[], given: Recor
       return given[name];
     }
     const srcs = [...new Set(f.instances.map((x) => x.unicastSrcIp).filter((x): x is string => !!x))];
-    if (srcs.length > 1) diags.push({ severity: 'warning', file: f.file, line: 0, message: `instances use different source addresses (${srcs.join(', ')}); director ${name} gets ${srcs[0]}` });
+    if (srcs.length > 1)
+      diags.push({
+        severity: 'warning',
+        file: f.file,
+        line: 0,
+        message: `instances use different source addresses (${srcs.join(', ')}); director ${name} gets ${srcs[0]}`,
+      });
     if (srcs.length) return srcs[0];
     diags.push({
       severity: 'error',

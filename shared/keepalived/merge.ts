@@ -4,9 +4,9 @@
  * scripts and sync groups are joined by identity and conflicts are reported as warnings
  * naming both places (the first file wins).
  */
-import type { Service } from '../spec/service.ts';
-import type { Node, Site } from '../spec/site.ts';
-import type { VrrpInstance } from '../spec/vrrp.ts';
+import type { Service } from '../site/service.ts';
+import type { Node, Site } from '../site/site.ts';
+import type { VrrpInstance } from '../site/vrrp.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 import type { Diagnostic } from './diagnostics.ts';
 import type { FileImport } from './model.ts';
@@ -28,7 +28,12 @@ function differingKeys(a: object, b: object): string[] {
 }
 
 function conflict(diags: Diagnostic[], at: Token, what: string, first: Token, keys: string[]): void {
-  diags.push({ severity: 'warning', file: at.file, line: at.line, message: `${what} differs from ${first.file}:${first.line} (${keys.join(', ')}); keeping the first` });
+  diags.push({
+    severity: 'warning',
+    file: at.file,
+    line: at.line,
+    message: `${what} differs from ${first.file}:${first.line} (${keys.join(', ')}); keeping the first`,
+  });
 }
 
 /** Joins FileImports into a site; errors (missing addresses) go to `diags`. */
@@ -60,7 +65,8 @@ export function mergeFiles(files: FileImport[], opts: MergeOptions, diags: Diagn
       const { members, unicast: _u, ...firstShared } = seen.inst;
       const keys = differingKeys(firstShared, shared);
       if (keys.length) conflict(diags, x.at, `vrrp_instance ${shared.name}`, seen.at, keys);
-      if (members.some((m) => m.node === member.node)) diags.push({ severity: 'error', file: x.at.file, line: x.at.line, message: `vrrp_instance ${shared.name} appears twice for director ${member.node}` });
+      if (members.some((m) => m.node === member.node))
+        diags.push({ severity: 'error', file: x.at.file, line: x.at.line, message: `vrrp_instance ${shared.name} appears twice for director ${member.node}` });
       else members.push(member);
       if (x.unicastPeers) {
         seen.inst.unicast = true;
@@ -70,9 +76,21 @@ export function mergeFiles(files: FileImport[], opts: MergeOptions, diags: Diagn
   });
   for (const { at, inst } of vrrp.values()) {
     const masters = inst.members.filter((m) => m.initialState === 'MASTER').map((m) => m.node);
-    if (masters.length > 1) diags.push({ severity: 'warning', file: at.file, line: at.line, message: `vrrp_instance ${inst.name}: more than one director starts as MASTER (${masters.join(', ')}); the highest priority wins after the first adverts` });
+    if (masters.length > 1)
+      diags.push({
+        severity: 'warning',
+        file: at.file,
+        line: at.line,
+        message: `vrrp_instance ${inst.name}: more than one director starts as MASTER (${masters.join(', ')}); the highest priority wins after the first adverts`,
+      });
     const prios = inst.members.map((m) => m.priority);
-    if (new Set(prios).size < prios.length) diags.push({ severity: 'warning', file: at.file, line: at.line, message: `vrrp_instance ${inst.name}: directors share a priority; the higher address wins ties (RFC 5798 §6.4.3)` });
+    if (new Set(prios).size < prios.length)
+      diags.push({
+        severity: 'warning',
+        file: at.file,
+        line: at.line,
+        message: `vrrp_instance ${inst.name}: directors share a priority; the higher address wins ties (RFC 5798 §6.4.3)`,
+      });
   }
   const instances = [...vrrp.values()].map(({ inst, peers }) => {
     const own = new Set([...directorAddrs, ...inst.members.map((m) => m.sourceAddress).filter((a): a is string => !!a)]);
@@ -107,13 +125,25 @@ export function mergeFiles(files: FileImport[], opts: MergeOptions, diags: Diagn
     }
     return [...m.values()].map((e) => e.item);
   };
-  const scripts = byName(files.flatMap((f) => f.scripts.map((s) => ({ at: s.at, item: s.script }))), 'vrrp_script');
-  const groups = byName(files.flatMap((f) => f.syncGroups.map((s) => ({ at: s.at, item: s.group }))), 'vrrp_sync_group');
+  const scripts = byName(
+    files.flatMap((f) => f.scripts.map((s) => ({ at: s.at, item: s.script }))),
+    'vrrp_script',
+  );
+  const groups = byName(
+    files.flatMap((f) => f.syncGroups.map((s) => ({ at: s.at, item: s.group }))),
+    'vrrp_sync_group',
+  );
 
   const annotations: Record<string, string> = {};
   for (const f of files) {
     for (const [k, v] of Object.entries(f.annotations)) {
-      if (annotations[k] !== undefined && annotations[k] !== v) diags.push({ severity: 'warning', file: f.file, line: 0, message: `global_defs ${k.split('/')[1]} differs between files; keeping "${annotations[k]}"` });
+      if (annotations[k] !== undefined && annotations[k] !== v)
+        diags.push({
+          severity: 'warning',
+          file: f.file,
+          line: 0,
+          message: `global_defs ${k.split('/')[1]} differs between files; keeping "${annotations[k]}"`,
+        });
       annotations[k] ??= v;
     }
   }
@@ -152,7 +182,12 @@ function realserverNodes(services: Service[], nodes: Node[], diags: Diagnostic[]
         byAddr.set(rs.address, node);
       }
       if (node.role !== 'realserver') {
-        diags.push({ severity: 'warning', file, line: 0, message: `real server ${rs.address} is director ${node.name}; it stays an address (a node has one role)` });
+        diags.push({
+          severity: 'warning',
+          file,
+          line: 0,
+          message: `real server ${rs.address} is director ${node.name}; it stays an address (a node has one role)`,
+        });
         continue;
       }
       rs.node = node.name;

@@ -1,7 +1,7 @@
 /** What one director's keepalived.conf says, before several files are merged into a site. */
 import type { Token } from './lexer.ts';
-import type { ConnectionSync, SyncGroup, VrrpInstance, VrrpScript } from '../spec/vrrp.ts';
-import type { Service } from '../spec/service.ts';
+import type { ConnectionSync, SyncGroup, VrrpInstance, VrrpScript } from '../site/vrrp.ts';
+import type { Service } from '../site/service.ts';
 
 /** A vrrp_instance as one director sees it: the shared part plus this director's own values. */
 export interface FileInstance {

@@ -14,7 +14,11 @@ describe('keepalived parser', () => {
   it('takes braces on the same line or the next, and text after a closing brace', () => {
     const r = parseText('global_defs\n{\n  router_id a\n}\nvrrp_instance V { interface eth0\n virtual_ipaddress { 1.2.3.4 } }\nx 1\n');
     expect(r.diagnostics).toEqual([]);
-    expect(show(r.statements)).toEqual([{ global_defs: ['router_id a'] }, { 'vrrp_instance V': ['interface eth0', { virtual_ipaddress: ['1.2.3.4'] }] }, 'x 1']);
+    expect(show(r.statements)).toEqual([
+      { global_defs: ['router_id a'] },
+      { 'vrrp_instance V': ['interface eth0', { virtual_ipaddress: ['1.2.3.4'] }] },
+      'x 1',
+    ]);
   });
 
   it('keeps the line of every keyword and value', () => {

@@ -3,14 +3,21 @@
  * keepalived's defaults differ from the spec's (NAT forwarding), so lb_algo, lb_kind and
  * protocol are always written; a service-wide check is written on every real server.
  */
-import type { HealthCheck } from '../spec/health-check.ts';
-import type { RealServer, Service } from '../spec/service.ts';
-import { DEFAULTS } from '../spec/defaults.ts';
-import { ConfWriter, secs, word } from './render-text.ts';
+import type { HealthCheck } from '../site/health-check.ts';
+import type { RealServer, Service } from '../site/service.ts';
+import { DEFAULTS } from '../site/defaults.ts';
+import { type ConfWriter, secs, word } from './render-text.ts';
 import type { RenderContext } from './render-vrrp.ts';
 
 const CHECKER: Record<HealthCheck['type'], string> = {
-  tcp: 'TCP_CHECK', http: 'HTTP_GET', https: 'SSL_GET', smtp: 'SMTP_CHECK', dns: 'DNS_CHECK', misc: 'MISC_CHECK', udp: 'UDP_CHECK', ping: 'PING_CHECK',
+  tcp: 'TCP_CHECK',
+  http: 'HTTP_GET',
+  https: 'SSL_GET',
+  smtp: 'SMTP_CHECK',
+  dns: 'DNS_CHECK',
+  misc: 'MISC_CHECK',
+  udp: 'UDP_CHECK',
+  ping: 'PING_CHECK',
 };
 
 /** Services this director serves: those naming it, or every service without `directors`. */
@@ -30,7 +37,8 @@ function checker(w: ConfWriter, hc: HealthCheck, ctx: RenderContext, where: stri
       }
       w.opt('virtualhost', hc.virtualhost);
       if (hc.type === 'https' && hc.sni === true) w.line('enable_sni');
-      if (hc.type === 'https' && typeof hc.sni === 'string') ctx.warnings.push(`${where}: keepalived sends the virtualhost as SNI; sni "${hc.sni}" is left out`);
+      if (hc.type === 'https' && typeof hc.sni === 'string')
+        ctx.warnings.push(`${where}: keepalived sends the virtualhost as SNI; sni "${hc.sni}" is left out`);
       if (hc.type === 'https' && hc.verifyCertificate) ctx.warnings.push(`${where}: keepalived does not verify certificates; verifyCertificate is left out`);
     }
     if (hc.type === 'misc') {
@@ -92,7 +100,8 @@ export function renderService(w: ConfWriter, svc: Service, ctx: RenderContext): 
     if (svc.omega) w.line('omega');
     const total = svc.realServers.reduce((a, rs) => a + (rs.weight ?? DEFAULTS.realServerWeight), 0);
     const quorum = svc.quorum ?? DEFAULTS.service.quorum;
-    if (total < quorum) ctx.warnings.push(`service ${svc.name}: real server weights add up to ${total}, below quorum ${quorum}; keepalived lowers the quorum to ${total}`);
+    if (total < quorum)
+      ctx.warnings.push(`service ${svc.name}: real server weights add up to ${total}, below quorum ${quorum}; keepalived lowers the quorum to ${total}`);
     for (const rs of svc.realServers) realServer(w, svc, rs, ctx);
   });
 }

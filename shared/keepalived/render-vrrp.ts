@@ -2,11 +2,11 @@
  * The VRRP half of a director's keepalived.conf: global_defs, vrrp_script, vrrp_instance,
  * vrrp_sync_group (keepalived.conf(5)). Only instances the node is a member of are written.
  */
-import type { Node, Site } from '../spec/site.ts';
-import type { Vip, VrrpInstance } from '../spec/vrrp.ts';
-import { DEFAULTS } from '../spec/defaults.ts';
+import type { Node, Site } from '../site/site.ts';
+import type { Vip, VrrpInstance } from '../site/vrrp.ts';
+import { DEFAULTS } from '../site/defaults.ts';
 import { ANNOTATION_PREFIX } from './map-file.ts';
-import { ConfWriter, secs, word } from './render-text.ts';
+import { type ConfWriter, secs, word } from './render-text.ts';
 
 export interface RenderContext {
   site: Site;
@@ -22,7 +22,13 @@ function vipLine(v: Vip): string {
 
 function notify(w: ConfWriter, n: VrrpInstance['notify']): void {
   if (!n) return;
-  const keys = [['master', 'notify_master'], ['backup', 'notify_backup'], ['fault', 'notify_fault'], ['stop', 'notify_stop'], ['any', 'notify']] as const;
+  const keys = [
+    ['master', 'notify_master'],
+    ['backup', 'notify_backup'],
+    ['fault', 'notify_fault'],
+    ['stop', 'notify_stop'],
+    ['any', 'notify'],
+  ] as const;
   for (const [k, kw] of keys) if (n[k] !== undefined) w.line(`${kw} ${word(n[k]!)}`);
 }
 
@@ -55,14 +61,21 @@ export function renderGlobal(w: ConfWriter, ctx: RenderContext, instances: VrrpI
     }
     const garps = new Set(instances.map((i) => i.garp?.interval));
     if (garps.size === 1 && [...garps][0] !== undefined) w.line(`vrrp_garp_interval ${secs([...garps][0])}`);
-    else if (garps.size > 1) ctx.warnings.push('garp.interval differs between instances; keepalived has one vrrp_garp_interval per director, so it is left out');
+    else if (garps.size > 1)
+      ctx.warnings.push('garp.interval differs between instances; keepalived has one vrrp_garp_interval per director, so it is left out');
   });
 }
 
 function hasScripts(ctx: RenderContext): boolean {
   const s = ctx.site.spec;
-  return (s.vrrp ?? []).some((i) => i.notify) || (s.syncGroups ?? []).some((g) => g.notify) ||
-    (s.services ?? []).some((v) => v.quorumUp || v.quorumDown || v.healthCheck?.type === 'misc' || v.realServers.some((r) => r.notifyUp || r.notifyDown || r.healthCheck?.type === 'misc'));
+  return (
+    (s.vrrp ?? []).some((i) => i.notify) ||
+    (s.syncGroups ?? []).some((g) => g.notify) ||
+    (s.services ?? []).some(
+      (v) =>
+        v.quorumUp || v.quorumDown || v.healthCheck?.type === 'misc' || v.realServers.some((r) => r.notifyUp || r.notifyDown || r.healthCheck?.type === 'misc'),
+    )
+  );
 }
 
 function ifaceOf(inst: VrrpInstance, ctx: RenderContext): string {
@@ -104,10 +117,13 @@ export function renderInstance(w: ConfWriter, ctx: RenderContext, inst: VrrpInst
       w.line(`unicast_src_ip ${me.sourceAddress ?? ctx.node.address}`);
       const peers = inst.members.filter((m) => m.node !== ctx.node.name).map((m) => m.sourceAddress ?? ctx.nodes.get(m.node)!.address);
       w.block('unicast_peer', () => [...peers, ...(inst.unicastPeers ?? [])].forEach((p) => w.line(p)));
-    }
-    else if (me.sourceAddress) w.line(`mcast_src_ip ${me.sourceAddress}`);
-    if (inst.trackInterfaces?.length) w.block('track_interface', () => inst.trackInterfaces!.forEach((t) => w.line(t.weight !== undefined ? `${t.interface} weight ${t.weight}` : t.interface)));
-    if (inst.trackScripts?.length) w.block('track_script', () => inst.trackScripts!.forEach((t) => w.line(t.weight !== undefined ? `${t.script} weight ${t.weight}` : t.script)));
+    } else if (me.sourceAddress) w.line(`mcast_src_ip ${me.sourceAddress}`);
+    if (inst.trackInterfaces?.length)
+      w.block('track_interface', () =>
+        inst.trackInterfaces!.forEach((t) => w.line(t.weight !== undefined ? `${t.interface} weight ${t.weight}` : t.interface)),
+      );
+    if (inst.trackScripts?.length)
+      w.block('track_script', () => inst.trackScripts!.forEach((t) => w.line(t.weight !== undefined ? `${t.script} weight ${t.weight}` : t.script)));
     notify(w, inst.notify);
     const g = inst.garp;
     if (g) {

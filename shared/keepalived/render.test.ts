@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { Site } from '../spec/site.ts';
+import type { Site } from '../site/site.ts';
 import { renderKeepalived } from './render.ts';
 import { arbSite } from './test-support/arb-site.ts';
 
@@ -22,7 +22,11 @@ function findKeepalived(): string | null {
 }
 const KEEPALIVED = findKeepalived();
 // keepalived -t needs existing, non-loopback interfaces.
-const IFACES = existsSync('/sys/class/net') ? readdirSync('/sys/class/net').filter((n) => n !== 'lo').sort() : [];
+const IFACES = existsSync('/sys/class/net')
+  ? readdirSync('/sys/class/net')
+      .filter((n) => n !== 'lo')
+      .sort()
+  : [];
 const skipReason = !KEEPALIVED ? 'keepalived is not installed' : IFACES.length === 0 ? 'no non-loopback network interface for keepalived -t' : null;
 if (skipReason) console.log(`render.test.ts: keepalived -t tests skipped: ${skipReason}`);
 
@@ -46,7 +50,8 @@ function onHostInterfaces(site: Site): Site {
   for (const i of s.spec.vrrp ?? []) {
     delete i.interface;
     for (const m of i.members) delete m.interface;
-    const fix = (v: (typeof i.vips)[number]) => (typeof v === 'string' ? v : { ...v, ...(v.interface ? { interface: if0 } : {}), ...(v.label ? { label: `${if0}:${v.label.split(':')[1] ?? '0'}` } : {}) });
+    const fix = (v: (typeof i.vips)[number]) =>
+      typeof v === 'string' ? v : { ...v, ...(v.interface ? { interface: if0 } : {}), ...(v.label ? { label: `${if0}:${v.label.split(':')[1] ?? '0'}` } : {}) };
     i.vips = i.vips.map(fix);
     if (i.excludedVips) i.excludedVips = i.excludedVips.map(fix);
     if (i.trackInterfaces) i.trackInterfaces = IFACES[1] ? [{ ...i.trackInterfaces[0], interface: IFACES[1] }] : undefined;
@@ -55,18 +60,27 @@ function onHostInterfaces(site: Site): Site {
     if (i.notify) i.notify = Object.fromEntries(Object.keys(i.notify).map((k) => [k, '/bin/true']));
   }
   for (const g of s.spec.syncGroups ?? []) if (g.notify) g.notify = Object.fromEntries(Object.keys(g.notify).map((k) => [k, '/bin/true']));
-  for (const sc of s.spec.vrrpScripts ?? []) { sc.script = '/bin/true'; if (sc.user) sc.user = 'root'; }
+  for (const sc of s.spec.vrrpScripts ?? []) {
+    sc.script = '/bin/true';
+    if (sc.user) sc.user = 'root';
+  }
   for (const svc of s.spec.services ?? []) {
     for (const k of ['quorumUp', 'quorumDown'] as const) if (svc[k]) svc[k] = '/bin/true';
     for (const rs of svc.realServers) for (const k of ['notifyUp', 'notifyDown'] as const) if (rs[k]) rs[k] = '/bin/true';
-    for (const hc of [svc.healthCheck, ...svc.realServers.map((r) => r.healthCheck)]) if (hc?.type === 'misc') { hc.command = '/bin/true'; delete hc.user; }
+    for (const hc of [svc.healthCheck, ...svc.realServers.map((r) => r.healthCheck)])
+      if (hc?.type === 'misc') {
+        hc.command = '/bin/true';
+        delete hc.user;
+      }
   }
   if (s.spec.connectionSync) s.spec.connectionSync.interface = if0;
   return s;
 }
 
 const FIXTURES = resolve(import.meta.dirname, 'fixtures/import');
-const GOLDEN = readdirSync(FIXTURES).filter((c) => existsSync(join(FIXTURES, c, 'expected.yaml'))).sort();
+const GOLDEN = readdirSync(FIXTURES)
+  .filter((c) => existsSync(join(FIXTURES, c, 'expected.yaml')))
+  .sort();
 
 describe.skipIf(!!skipReason)('keepalived -t accepts exported files', () => {
   it('for generated specs', () => {
@@ -98,4 +112,3 @@ describe.skipIf(!!skipReason)('keepalived -t accepts exported files', () => {
     expect(r.status).not.toBe(0);
   });
 });
-

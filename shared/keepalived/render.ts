@@ -3,7 +3,7 @@
  * says and keepalived cannot (or the other way round) is returned in `warnings`, never lost
  * silently. Debian's keepalived accepts the output (`keepalived -t -f FILE`, see render.test.ts).
  */
-import type { Site } from '../spec/site.ts';
+import type { Site } from '../site/site.ts';
 import { ConfWriter } from './render-text.ts';
 import { servedBy, renderService } from './render-lvs.ts';
 import { memberInstances, renderGlobal, renderInstance, renderScripts, renderSyncGroups, type RenderContext } from './render-vrrp.ts';

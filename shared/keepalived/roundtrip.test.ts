@@ -5,12 +5,12 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { validateSite } from '../spec/validate.ts';
+import { validateSite } from '../site/validate.ts';
 import { importKeepalived } from './import.ts';
 import type { FileSource } from './lexer.ts';
 import { renderKeepalived } from './render.ts';
 import { arbSite } from './test-support/arb-site.ts';
-import type { Site } from '../spec/site.ts';
+import type { Site } from '../site/site.ts';
 
 /** Renders every director and imports the files back. */
 export function roundTrip(site: Site): ReturnType<typeof importKeepalived> & { files: Map<string, string> } {
@@ -35,37 +35,68 @@ function sortServices(site: Site): Site {
 
 describe('keepalived round trip', () => {
   it('generated specs are valid', () => {
-    fc.assert(fc.property(arbSite(['eth0', 'eth1']), (site) => {
-      const v = validateSite(site);
-      expect(v.ok ? [] : v.issues).toEqual([]);
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(arbSite(['eth0', 'eth1']), (site) => {
+        const v = validateSite(site);
+        expect(v.ok ? [] : v.issues).toEqual([]);
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('import(export(spec)) equals spec', () => {
-    fc.assert(fc.property(arbSite(['eth0', 'eth1']), (site) => {
-      const back = roundTrip(site);
-      expect(back.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-      // keepalived.conf files carry services in their own order; merged they come in the order
-      // the files first show them, so the comparison ignores service order (IPVS has none).
-      expect(sortServices(back.site!)).toEqual(sortServices(site));
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(arbSite(['eth0', 'eth1']), (site) => {
+        const back = roundTrip(site);
+        expect(back.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+        // keepalived.conf files carry services in their own order; merged they come in the order
+        // the files first show them, so the comparison ignores service order (IPVS has none).
+        expect(sortServices(back.site!)).toEqual(sortServices(site));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('a real pair from the seeds survives the round trip', () => {
     const site: Site = {
-      apiVersion: 'lvsfleet/v1', kind: 'Site', metadata: { name: 'bj-dc1' },
+      apiVersion: 'lvsfleet/v1',
+      kind: 'Site',
+      metadata: { name: 'bj-dc1' },
       spec: {
         nodes: [
           { name: 'dr1', role: 'director', address: '192.168.1.130', interface: 'eth0' },
           { name: 'dr2', role: 'director', address: '192.168.1.131', interface: 'eth0' },
         ],
-        vrrp: [{ name: 'VI_1', vrid: 50, advertInterval: '1s', auth: { type: 'PASS', password: '1111' }, vips: ['192.168.1.150/32'], members: [{ node: 'dr1', priority: 100, initialState: 'MASTER' }, { node: 'dr2', priority: 90 }] }],
-        services: [{
-          name: 'tcp-192.168.1.150-80', vip: '192.168.1.150', port: 80, protocol: 'tcp', scheduler: 'rr', forwarding: 'dr',
-          persistence: { timeout: '50s' }, sorryServer: { address: '127.0.0.1', port: 80 },
-          healthCheck: { type: 'http', path: '/', digest: 'ff20ad2481f97b1754ef3e12ecd3a9cc', interval: '6s', timeout: '3s', retries: 3, retryDelay: '3s' },
-          realServers: [{ address: '192.168.1.132', port: 80, weight: 2 }, { address: '192.168.1.113', port: 80, weight: 1 }],
-        }],
+        vrrp: [
+          {
+            name: 'VI_1',
+            vrid: 50,
+            advertInterval: '1s',
+            auth: { type: 'PASS', password: '1111' },
+            vips: ['192.168.1.150/32'],
+            members: [
+              { node: 'dr1', priority: 100, initialState: 'MASTER' },
+              { node: 'dr2', priority: 90 },
+            ],
+          },
+        ],
+        services: [
+          {
+            name: 'tcp-192.168.1.150-80',
+            vip: '192.168.1.150',
+            port: 80,
+            protocol: 'tcp',
+            scheduler: 'rr',
+            forwarding: 'dr',
+            persistence: { timeout: '50s' },
+            sorryServer: { address: '127.0.0.1', port: 80 },
+            healthCheck: { type: 'http', path: '/', digest: 'ff20ad2481f97b1754ef3e12ecd3a9cc', interval: '6s', timeout: '3s', retries: 3, retryDelay: '3s' },
+            realServers: [
+              { address: '192.168.1.132', port: 80, weight: 2 },
+              { address: '192.168.1.113', port: 80, weight: 1 },
+            ],
+          },
+        ],
       },
     };
     const back = roundTrip(site);

@@ -11,7 +11,15 @@ export function one(st: Stmt, cx: Cx): string | undefined {
     error(cx, st.keyword, `${st.keyword.text} needs a value`);
     return undefined;
   }
-  if (st.args.length > 1) warn(cx, st.args[1], `extra values after ${st.keyword.text} ignored: ${st.args.slice(1).map((a) => a.text).join(' ')}`);
+  if (st.args.length > 1)
+    warn(
+      cx,
+      st.args[1],
+      `extra values after ${st.keyword.text} ignored: ${st.args
+        .slice(1)
+        .map((a) => a.text)
+        .join(' ')}`,
+    );
   return st.args[0].text;
 }
 

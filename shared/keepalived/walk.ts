@@ -27,9 +27,21 @@ export type Handler<S> = (st: Stmt, state: S, cx: Cx) => void;
 
 /** Blocks that only exist at the top level of keepalived.conf. */
 export const TOP_LEVEL_BLOCKS = [
-  'global_defs', 'vrrp_script', 'vrrp_instance', 'vrrp_sync_group', 'virtual_server', 'virtual_server_group',
-  'static_ipaddress', 'static_routes', 'static_rules', 'vrrp_track_process', 'track_file', 'vrrp_track_file',
-  'linkbeat_interfaces', 'garp_group', 'bfd_instance',
+  'global_defs',
+  'vrrp_script',
+  'vrrp_instance',
+  'vrrp_sync_group',
+  'virtual_server',
+  'virtual_server_group',
+  'static_ipaddress',
+  'static_routes',
+  'static_rules',
+  'vrrp_track_process',
+  'track_file',
+  'vrrp_track_file',
+  'linkbeat_interfaces',
+  'garp_group',
+  'bfd_instance',
 ] as const;
 
 export interface WalkOptions<S> {
@@ -74,9 +86,16 @@ function walkBody<S>(body: Stmt[] | undefined, owner: Stmt | null, state: S, cx:
       continue;
     }
     // A keyword of an enclosing block: this block was not closed where it should have been.
-    const outer = (cx.scopes ?? []).slice(0, -1).reverse().find((sc) => sc.keys.includes(kw));
+    const outer = (cx.scopes ?? [])
+      .slice(0, -1)
+      .reverse()
+      .find((sc) => sc.keys.includes(kw));
     if (owner && outer) {
-      error(cx, st.keyword, `${kw} belongs to ${outer.what}, not inside ${opts.what} (opened at line ${owner.keyword.line}): a "}" is probably missing before line ${st.keyword.line}`);
+      error(
+        cx,
+        st.keyword,
+        `${kw} belongs to ${outer.what}, not inside ${opts.what} (opened at line ${owner.keyword.line}): a "}" is probably missing before line ${st.keyword.line}`,
+      );
       continue;
     }
     unknownKeyword(st, state, cx, opts);
@@ -88,7 +107,20 @@ function walkBody<S>(body: Stmt[] | undefined, owner: Stmt | null, state: S, cx:
  * (a config flattened by a web page) silently loses everything after the first value.
  */
 /** Keywords whose value is free text (a command line), where any word may follow. */
-const FREE_TEXT = new Set(['script', 'misc_path', 'notify', 'notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify_up', 'notify_down', 'quorum_up', 'quorum_down', 'user']);
+const FREE_TEXT = new Set([
+  'script',
+  'misc_path',
+  'notify',
+  'notify_master',
+  'notify_backup',
+  'notify_fault',
+  'notify_stop',
+  'notify_up',
+  'notify_down',
+  'quorum_up',
+  'quorum_down',
+  'user',
+]);
 
 function sameLineKeywords<S>(st: Stmt, cx: Cx, opts: WalkOptions<S>): void {
   if (FREE_TEXT.has(st.keyword.text)) return;
@@ -117,9 +149,19 @@ function unknownKeyword<S>(st: Stmt, state: S, cx: Cx, opts: WalkOptions<S>): vo
     if (h && !prose) h({ ...st, keyword: { ...st.keyword, text: candidate } }, state, cx);
     return;
   }
-  const outerHint = head.length >= 3 ? suggest(head, (cx.scopes ?? []).slice(0, -1).flatMap((sc) => sc.keys)) : undefined;
+  const outerHint =
+    head.length >= 3
+      ? suggest(
+          head,
+          (cx.scopes ?? []).slice(0, -1).flatMap((sc) => sc.keys),
+        )
+      : undefined;
   if (outerHint) {
-    error(cx, st.keyword, `unknown keyword "${kw}" in ${opts.what}${prose ? ' (the text after it looks like a comment without "#")' : ''}; did you mean ${outerHint} (a "}" missing before it)?`);
+    error(
+      cx,
+      st.keyword,
+      `unknown keyword "${kw}" in ${opts.what}${prose ? ' (the text after it looks like a comment without "#")' : ''}; did you mean ${outerHint} (a "}" missing before it)?`,
+    );
     return;
   }
   if (st.block) {

@@ -18,7 +18,7 @@ describe('canonicalJson', () => {
     expect(canonicalJson(null)).toBe('null');
     expect(canonicalJson({})).toBe('{}');
     expect(canonicalJson([])).toBe('[]');
-    expect(canonicalJson({ 'é': '密码', e: 1 })).toBe('{"e":1,"é":"密码"}');
+    expect(canonicalJson({ é: '密码', e: 1 })).toBe('{"e":1,"é":"密码"}');
   });
 
   it('keeps a "__proto__" key as data', () => {

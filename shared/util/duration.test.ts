@@ -40,9 +40,11 @@ describe('formatDuration', () => {
   ])('%d ms → %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
 
   it('round-trips every whole millisecond value', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: MAX_DURATION_MS }), (ms) => {
-      expect(parseDuration(formatDuration(ms))).toBe(ms);
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: MAX_DURATION_MS }), (ms) => {
+        expect(parseDuration(formatDuration(ms))).toBe(ms);
+      }),
+    );
   });
 });
 

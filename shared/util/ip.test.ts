@@ -32,9 +32,11 @@ describe('integer conversions', () => {
   });
 
   it('round-trips every 32-bit value', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 0xffffffff }), (n) => {
-      expect(ipToInt(intToIp(n))).toBe(n);
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), (n) => {
+        expect(ipToInt(intToIp(n))).toBe(n);
+      }),
+    );
   });
 
   it('orders addresses numerically, not as text (RFC 5798 §6.4.3 tie-break)', () => {

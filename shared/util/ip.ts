@@ -5,9 +5,7 @@ export const IPV4_RE = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
 export const CIDR4_RE = new RegExp(`^${OCTET}(\\.${OCTET}){3}(\\/(3[0-2]|[12]?\\d))?$`);
 
 export const Ipv4 = z.string().regex(IPV4_RE, { message: 'expected an IPv4 address like 192.168.1.150' });
-export const Cidr4 = z
-  .string()
-  .regex(CIDR4_RE, { message: 'expected an IPv4 address with an optional prefix, like 192.168.1.150/32' });
+export const Cidr4 = z.string().regex(CIDR4_RE, { message: 'expected an IPv4 address with an optional prefix, like 192.168.1.150/32' });
 
 /** 32-bit unsigned integer of a dotted quad. */
 export function ipToInt(ip: string): number {
@@ -34,7 +32,7 @@ export function maskToPrefix(mask: string): number | null {
   let bits = 0;
   while (bits < 32 && ((n >>> (31 - bits)) & 1) === 1) bits++;
   if (bits === 32) return 32; // a shift by 32 is a shift by 0 in JS
-  return ((n << bits) >>> 0) === 0 ? bits : null;
+  return (n << bits) >>> 0 === 0 ? bits : null;
 }
 
 export function inSubnet(ip: string, network: string, prefix: number): boolean {

@@ -11,7 +11,11 @@ export const NodeEvent = z.discriminatedUnion('type', [
     type: z.enum(['realserver.down', 'realserver.up']),
     data: z.object({ service: z.string(), address: z.string(), port: z.number().int(), check: z.string(), detail: z.string() }),
   }),
-  z.object({ ...base, type: z.enum(['service.quorum_lost', 'service.quorum_restored']), data: z.object({ service: z.string(), weight: z.number().int(), quorum: z.number().int() }) }),
+  z.object({
+    ...base,
+    type: z.enum(['service.quorum_lost', 'service.quorum_restored']),
+    data: z.object({ service: z.string(), weight: z.number().int(), quorum: z.number().int() }),
+  }),
   z.object({ ...base, type: z.literal('apply.succeeded'), data: z.object({ revision: z.number().int() }) }),
   z.object({ ...base, type: z.literal('apply.failed'), data: z.object({ revision: z.number().int(), error: z.string() }) }),
   z.object({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileNode } from '../compiler/compile.ts';
-import { validateSite } from '../spec/validate.ts';
-import { baseDoc } from '../spec/test-fixtures.ts';
+import { validateSite } from '../site/validate.ts';
+import { baseDoc } from '../site/test-fixtures.ts';
 import { DesiredClaims } from './desired.ts';
 import { EnrollRequest, EnrollResponse, EnrollmentTokenResponse } from './enroll.ts';
 import { NodeEvent } from './events.ts';
@@ -43,7 +43,14 @@ describe('NodeStatus', () => {
 
   it('accepts a full report', () => {
     const status = {
-      nodeId: 't1.dr1', online: true, at, site: 't1', node: 'dr1', agentVersion: '0.1.0', appliedRevision: 3, pendingRevision: null,
+      nodeId: 't1.dr1',
+      online: true,
+      at,
+      site: 't1',
+      node: 'dr1',
+      agentVersion: '0.1.0',
+      appliedRevision: 3,
+      pendingRevision: null,
       vrrp: [{ instance: 'VI_1', vrid: 50, state: 'MASTER', priority: 100, effectivePriority: 70, since: at }],
       services: [{ name: 'web', quorum: true, realServers: [{ address: '10.99.0.11', port: 80, healthy: true, weight: 2 }] }],
       ipvs: { ok: false, error: 'ip_vs module not loaded' },
@@ -88,7 +95,9 @@ describe('enrollment', () => {
     expect(EnrollRequest.parse({ token })).toEqual({ token });
     expect(EnrollmentTokenResponse.parse({ token, expiresAt: at })).toEqual({ token, expiresAt: at });
     const response = {
-      nodeId: 't1.dr1', site: 't1', node: 'dr1',
+      nodeId: 't1.dr1',
+      site: 't1',
+      node: 'dr1',
       mqtt: { url: 'mqtt://127.0.0.1:1883', username: 't1.dr1', password: 'p' },
       keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'abc', kid: 'k1', alg: 'EdDSA' }],
     };

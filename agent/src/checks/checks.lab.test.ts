@@ -71,7 +71,10 @@ describe.skipIf(!ok)('health checks against a real server in a network namespace
   it('driver: a ping-checked real server goes down after its retries and comes back', async () => {
     const transitions: Transition[] = [];
     const c = check({ type: 'ping', address: rsIp, port: 0, intervalMs: 100, timeoutMs: 200, retries: 1, retryDelayMs: 50 });
-    const hc = startHealthChecker({ services: [{ ...service('icmp', [0], c), realServers: service('icmp', [0], c).realServers.map((r) => ({ ...r, address: rsIp })) }], onTransition: (t) => transitions.push(t) });
+    const hc = startHealthChecker({
+      services: [{ ...service('icmp', [0], c), realServers: service('icmp', [0], c).realServers.map((r) => ({ ...r, address: rsIp })) }],
+      onTransition: (t) => transitions.push(t),
+    });
     try {
       await new Promise((r) => setTimeout(r, 300));
       expect(transitions).toEqual([]);

@@ -50,7 +50,11 @@ const httpCheck = (over = {}) => check({ ...fast, type: 'http', params: { urls: 
 
 describe('startHealthChecker with real timers and real servers', () => {
   it('TCP: up, down after the retries when the server stops, up again when it returns', async () => {
-    const listen = (port = 0) => new Promise<net.Server>((r) => { const s = net.createServer((c) => c.destroy()); s.listen(port, '127.0.0.1', () => r(s)); });
+    const listen = (port = 0) =>
+      new Promise<net.Server>((r) => {
+        const s = net.createServer((c) => c.destroy());
+        s.listen(port, '127.0.0.1', () => r(s));
+      });
     let server = await listen();
     const port = (server.address() as AddressInfo).port;
     const { hc, transitions } = start([service('db', [port], check({ ...fast, port }))]);

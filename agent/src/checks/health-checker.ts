@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { ResolvedService } from '../../../shared/config/node-config.ts';
+import { ResolvedService } from '#shared/config/node-config.ts';
 import { openFileLimit } from './fd-limit.ts';
 import { runCheck } from './run-check.ts';
 import { initialState, nextWakeAt, step, type SchedulerAction, type SchedulerEvent } from './scheduler.ts';
@@ -70,11 +70,14 @@ export function startHealthChecker(opts: HealthCheckerOptions): HealthChecker {
     if (timer && at >= timerAt) return; // the armed timer fires first; tick re-arms
     if (timer) clearTimeout(timer);
     timerAt = at;
-    timer = setTimeout(() => {
-      timer = null;
-      timerAt = Infinity;
-      dispatch({ type: 'tick' });
-    }, Math.max(0, Math.ceil(at - now())));
+    timer = setTimeout(
+      () => {
+        timer = null;
+        timerAt = Infinity;
+        dispatch({ type: 'tick' });
+      },
+      Math.max(0, Math.ceil(at - now())),
+    );
   };
 
   const perform = (actions: SchedulerAction[]) => {

@@ -1,5 +1,5 @@
-import type { ResolvedCheck } from '../../../shared/config/node-config.ts';
-import type { CheckType } from '../../../shared/spec/health-check.ts';
+import type { ResolvedCheck } from '#shared/config/node-config.ts';
+import type { CheckType } from '#shared/site/health-check.ts';
 import { dnsCheck } from './checkers/dns.ts';
 import { httpCheck } from './checkers/http.ts';
 import { miscCheck } from './checkers/misc.ts';

@@ -1,5 +1,5 @@
-import type { ResolvedService } from '../../../shared/config/node-config.ts';
-import { canonicalJson } from '../../../shared/util/canonical-json.ts';
+import type { ResolvedService } from '#shared/config/node-config.ts';
+import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { nextRandom, scheduleProbe, type SchedulerAction, type SchedulerState, type TargetState } from './scheduler-state.ts';
 import { targetKey } from './types.ts';
 
@@ -48,7 +48,10 @@ export function applyConfig(state: SchedulerState, services: ResolvedService[], 
         if (!t.up) {
           t.up = true;
           t.detail = 'health check removed';
-          actions.push({ type: 'transition', transition: { service: t.service, address: t.address, port: t.port, check: 'none', up: true, weight: null, detail: t.detail } });
+          actions.push({
+            type: 'transition',
+            transition: { service: t.service, address: t.address, port: t.port, check: 'none', up: true, weight: null, detail: t.detail },
+          });
         }
         continue;
       }

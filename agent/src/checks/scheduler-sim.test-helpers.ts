@@ -1,20 +1,55 @@
-import type { ResolvedCheck, ResolvedService } from '../../../shared/config/node-config.ts';
+import type { ResolvedCheck, ResolvedService } from '#shared/config/node-config.ts';
 import { initialState, nextWakeAt, step, type SchedulerAction, type SchedulerState } from './scheduler.ts';
 import type { ProbeOutcome, Transition } from './types.ts';
 
 /** A check with test-friendly timing; override what a test cares about. */
 export function check(over: Partial<ResolvedCheck> = {}): ResolvedCheck {
-  return { type: 'tcp', intervalMs: 5000, timeoutMs: 1000, retries: 3, retryDelayMs: 1000, warmupMs: 0, address: '127.0.0.1', port: 80, bindTo: null, params: {}, ...over };
+  return {
+    type: 'tcp',
+    intervalMs: 5000,
+    timeoutMs: 1000,
+    retries: 3,
+    retryDelayMs: 1000,
+    warmupMs: 0,
+    address: '127.0.0.1',
+    port: 80,
+    bindTo: null,
+    params: {},
+    ...over,
+  };
 }
 
 /** A service whose real servers all use `hc` (null: no check), probing each at its own port. */
 export function service(name: string, ports: number[], hc: ResolvedCheck | null, over: Partial<ResolvedService> = {}): ResolvedService {
   return {
-    name, protocol: 'tcp', vip: '10.0.0.1', port: 80, fwmark: 0, scheduler: 'wlc', schedulerFlags: [], persistence: null, onePacket: false,
-    sorryServer: null, quorum: 1, hysteresis: 0, quorumUp: null, quorumDown: null, alpha: false, omega: false,
+    name,
+    protocol: 'tcp',
+    vip: '10.0.0.1',
+    port: 80,
+    fwmark: 0,
+    scheduler: 'wlc',
+    schedulerFlags: [],
+    persistence: null,
+    onePacket: false,
+    sorryServer: null,
+    quorum: 1,
+    hysteresis: 0,
+    quorumUp: null,
+    quorumDown: null,
+    alpha: false,
+    omega: false,
     realServers: ports.map((port) => ({
-      node: null, address: '127.0.0.1', port, weight: 1, forwarding: 'dr', inhibitOnFailure: false, upperThreshold: 0, lowerThreshold: 0,
-      healthCheck: hc ? { ...hc, port } : null, notifyUp: null, notifyDown: null,
+      node: null,
+      address: '127.0.0.1',
+      port,
+      weight: 1,
+      forwarding: 'dr',
+      inhibitOnFailure: false,
+      upperThreshold: 0,
+      lowerThreshold: 0,
+      healthCheck: hc ? { ...hc, port } : null,
+      notifyUp: null,
+      notifyDown: null,
     })),
     ...over,
   };

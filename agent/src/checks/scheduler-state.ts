@@ -1,7 +1,8 @@
-import type { ResolvedCheck } from '../../../shared/config/node-config.ts';
+import type { ResolvedService } from '#shared/config/node-config.ts';
+import type { ResolvedCheck } from '#shared/config/node-config.ts';
 import { TimerHeap } from './timer-heap.ts';
 import type { ProbeOutcome, Transition } from './types.ts';
-import { mulberry32Step } from '../../../shared/util/random.ts';
+import { mulberry32Step } from '#shared/util/random.ts';
 
 /** One real server of one service (keepalived: a real_server and its checker's is_up). */
 export interface TargetState {
@@ -45,9 +46,7 @@ export interface SchedulerState {
 }
 
 export type SchedulerEvent =
-  | { type: 'config'; services: import('../../../shared/config/node-config.ts').ResolvedService[] }
-  | { type: 'tick' }
-  | { type: 'result'; probe: string; attempt: number; outcome: ProbeOutcome };
+  { type: 'config'; services: ResolvedService[] } | { type: 'tick' } | { type: 'result'; probe: string; attempt: number; outcome: ProbeOutcome };
 
 export type SchedulerAction =
   | { type: 'probe'; probe: string; attempt: number; check: ResolvedCheck }

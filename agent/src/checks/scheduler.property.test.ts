@@ -28,7 +28,9 @@ describe('scheduler property: transitions match the keepalived model for any out
     fc.assert(
       fc.property(fc.array(fc.boolean(), { minLength: 1, maxLength: 40 }), fc.integer({ min: 0, max: 4 }), fc.boolean(), (outcomes, retries, alpha) => {
         let i = 0;
-        const sim = new Sim([service('s', [1], check({ retries, intervalMs: 1000, retryDelayMs: 300 }), { alpha })], () => (outcomes[i++] ?? true ? OK : FAIL));
+        const sim = new Sim([service('s', [1], check({ retries, intervalMs: 1000, retryDelayMs: 300 }), { alpha })], () =>
+          (outcomes[i++] ?? true) ? OK : FAIL,
+        );
         // run until every scripted outcome has been used (at most interval per attempt)
         sim.run(outcomes.length * 1000);
         const used = sim.probes.map((_, k) => outcomes[k] ?? true);

@@ -75,7 +75,10 @@ function finish(state: SchedulerState, probe: ProbeState, outcome: ProbeOutcome,
     if (`${t.up}|${t.weight}|${t.detail}` !== before) state.version += 1;
     delay = Math.min(delay, r.delay);
     if (r.changed) {
-      actions.push({ type: 'transition', transition: { service: t.service, address: t.address, port: t.port, check: t.check, up: t.up, weight: t.weight, detail: t.detail } });
+      actions.push({
+        type: 'transition',
+        transition: { service: t.service, address: t.address, port: t.port, check: t.check, up: t.up, weight: t.weight, detail: t.detail },
+      });
     }
   }
   scheduleProbe(state, probe, now + (Number.isFinite(delay) ? delay : probe.check.intervalMs));

@@ -1,4 +1,4 @@
-import type { ResolvedCheck } from '../../../shared/config/node-config.ts';
+import type { ResolvedCheck } from '#shared/config/node-config.ts';
 
 /** What a checker reports for one attempt. `weight` is set only by misc_dynamic exits 2–255. */
 export interface ProbeOutcome {

@@ -35,7 +35,10 @@ ${withRs1 ? '        - { node: rs1, weight: 1 }\n' : ''}        - { address: 10.
 `;
 
 const inNs = (ns: string, ...args: string[]) => execFileSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf8' }).trim();
-const loAddrs = (ns: string) => (JSON.parse(execFileSync('ip', ['-n', ns, '-j', '-4', 'addr', 'show', 'dev', 'lo'], { encoding: 'utf8' }))[0].addr_info as { local: string }[]).map((a) => a.local);
+const loAddrs = (ns: string) =>
+  (JSON.parse(execFileSync('ip', ['-n', ns, '-j', '-4', 'addr', 'show', 'dev', 'lo'], { encoding: 'utf8' }))[0].addr_info as { local: string }[]).map(
+    (a) => a.local,
+  );
 
 const procs = new Set<ChildProcess>();
 function agent(ns: string, args: string[]) {
@@ -85,11 +88,11 @@ describe.skipIf(reason !== null)('lvsfleet-agent in network namespaces (linux da
     expect(loAddrs(NS.rs1)).toContain('10.99.0.50'); // restarts are hitless
 
     const b = agent(NS.rs1, args);
-    let at = await b.waitFor(/apply revision 1 succeeded/);
+    const at = await b.waitFor(/apply revision 1 succeeded/);
     expect(b.output()).not.toMatch(/realserver added/); // adopted, not re-added
     await writeFile(spec, SPEC(false));
     b.p.kill('SIGHUP');
-    at = await b.waitFor(/apply revision 2 succeeded/, at);
+    await b.waitFor(/apply revision 2 succeeded/, at);
     expect(loAddrs(NS.rs1)).not.toContain('10.99.0.50');
     expect(inNs(NS.rs1, 'sysctl', '-n', 'net.ipv4.conf.all.arp_ignore')).toBe('0');
     expect(inNs(NS.rs1, 'sysctl', '-n', 'net.ipv4.conf.lo.arp_announce')).toBe('0');

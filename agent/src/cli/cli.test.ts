@@ -78,11 +78,11 @@ describe('lvsfleet-agent CLI', () => {
     const spec = join(dir, 'site.yaml');
     await writeFile(spec, SPEC(2));
     const a = startAgent(['run', '--spec', spec, '--node', 'd1', '--state-dir', dir, '--dataplane', 'dry-run']);
-    let at = await a.waitFor(/apply revision 1 succeeded/);
+    const at = await a.waitFor(/apply revision 1 succeeded/);
     expect(a.output()).toContain('dry-run: ipvsadm -R <<EOF\n-A -t 127.0.0.50:8080 -s wrr\n-a -t 127.0.0.50:8080 -r 127.0.0.2:8080 -g -w 2\nEOF');
     await writeFile(spec, SPEC(5));
     a.p.kill('SIGHUP');
-    at = await a.waitFor(/apply revision 2 succeeded/, at);
+    await a.waitFor(/apply revision 2 succeeded/, at);
     expect(a.output()).toContain('-e -t 127.0.0.50:8080 -r 127.0.0.2:8080 -g -w 5');
     expect(a.output().match(/-A -t/g)).toHaveLength(1);
     a.p.kill('SIGTERM');
@@ -90,7 +90,12 @@ describe('lvsfleet-agent CLI', () => {
 
     const json = await runCli(['status', '--state-dir', dir, '-o', 'json']);
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.out)).toMatchObject({ nodeId: 'lo-site.d1', appliedRevision: 2, ipvs: { ok: true }, services: [{ name: 'web', realServers: [{ address: '127.0.0.2', weight: 5, healthy: true }] }] });
+    expect(JSON.parse(json.out)).toMatchObject({
+      nodeId: 'lo-site.d1',
+      appliedRevision: 2,
+      ipvs: { ok: true },
+      services: [{ name: 'web', realServers: [{ address: '127.0.0.2', weight: 5, healthy: true }] }],
+    });
     const table = await runCli(['status', '--state-dir', dir]);
     expect(table.out).toMatch(/revision {2}applied 2/);
     expect(table.out).toMatch(/agent {5}stopped/);

@@ -23,7 +23,10 @@ export async function loadAgentConfig(path: string): Promise<{ ok: true; config:
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    return { ok: false, error: `${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found (run `lvsfleet-agent enroll` first)' : (e as Error).message}` };
+    return {
+      ok: false,
+      error: `${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found (run `lvsfleet-agent enroll` first)' : (e as Error).message}`,
+    };
   }
   let json: unknown;
   try {

@@ -1,4 +1,4 @@
-import { EnrollResponse } from '../../../shared/wire/enroll.ts';
+import { EnrollResponse } from '#shared/wire/enroll.ts';
 import { AgentConfig } from '../cloud/agent-config.ts';
 import { writeFileAtomic } from '../state/atomic-file.ts';
 import { DEFAULT_CONFIG } from '../state/paths.ts';

@@ -12,7 +12,11 @@ export async function writePidFile(path: string): Promise<() => Promise<void>> {
  * Resolves when SIGTERM or SIGINT arrives, after the engine stopped gracefully (VRRP priority 0,
  * VIPs released; IPVS, real-server VIPs and sysctls kept). SIGHUP calls `reload`.
  */
-export function runUntilSignal(engine: Engine, log: (line: string) => void, opts: { reload?: () => Promise<void>; cleanup?: () => Promise<void> } = {}): { done: Promise<number>; stopping: () => boolean } {
+export function runUntilSignal(
+  engine: Engine,
+  log: (line: string) => void,
+  opts: { reload?: () => Promise<void>; cleanup?: () => Promise<void> } = {},
+): { done: Promise<number>; stopping: () => boolean } {
   // Installed before the first apply, so a signal during start-up is still graceful.
   let stopping = false;
   const done = new Promise<number>((resolve) => {

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { compileNode } from '../../../shared/compiler/compile.ts';
-import type { NodeConfig } from '../../../shared/config/node-config.ts';
-import { parseSite } from '../../../shared/spec/parse.ts';
-import { canonicalJson } from '../../../shared/util/canonical-json.ts';
-import { nodeIdOf } from '../../../shared/wire/topics.ts';
+import { compileNode } from '#shared/compiler/compile.ts';
+import type { NodeConfig } from '#shared/config/node-config.ts';
+import { parseSite } from '#shared/site/parse.ts';
+import { canonicalJson } from '#shared/util/canonical-json.ts';
+import { nodeIdOf } from '#shared/wire/topics.ts';
 import { Engine } from '../engine/engine.ts';
 import { statePaths } from '../state/paths.ts';
 import { AGENT_VERSION, EXIT, type AgentIO } from './io.ts';
@@ -22,7 +22,8 @@ export async function compileFromSpec(file: string, node: string): Promise<{ ok:
   const text = await readFile(file, 'utf8');
   const r = parseSite(text);
   if (!r.ok) return { ok: false, errors: r.issues.map((i) => `${file}:${i.line ?? 0}: ${i.path ? `${i.path}: ` : ''}${i.message}`) };
-  if (!r.site.spec.nodes.some((n) => n.name === node)) return { ok: false, errors: [`--node: no node named "${node}" in ${file} (have ${r.site.spec.nodes.map((n) => n.name).join(', ')})`] };
+  if (!r.site.spec.nodes.some((n) => n.name === node))
+    return { ok: false, errors: [`--node: no node named "${node}" in ${file} (have ${r.site.spec.nodes.map((n) => n.name).join(', ')})`] };
   return { ok: true, config: compileNode(r.site, node) };
 }
 
@@ -39,7 +40,14 @@ export async function runStandalone(o: StandaloneOptions, io: AgentIO): Promise<
   const log = timestamped(io.out);
   const nodeId = nodeIdOf(first.config.site, o.node);
   const parts = hostParts(o.dataplane, io.out, log);
-  const engine = new Engine({ nodeId, stateDir: o.stateDir, log, agentVersion: AGENT_VERSION, ...parts, emit: (e) => log(`event ${e.type} ${JSON.stringify(e.data)}`) });
+  const engine = new Engine({
+    nodeId,
+    stateDir: o.stateDir,
+    log,
+    agentVersion: AGENT_VERSION,
+    ...parts,
+    emit: (e) => log(`event ${e.type} ${JSON.stringify(e.data)}`),
+  });
   let revision = 1;
   let current = canonicalJson(first.config);
   log(`lvsfleet-agent ${AGENT_VERSION} standalone: ${nodeId} (${first.config.node.role}) from ${o.spec}, dataplane ${o.dataplane}, state ${o.stateDir}`);

@@ -1,4 +1,4 @@
-import { NodeStatus } from '../../../shared/wire/status.ts';
+import { NodeStatus } from '#shared/wire/status.ts';
 import { readFileOrNull } from '../state/atomic-file.ts';
 import { DEFAULT_CONFIG, DEFAULT_STATE_DIR, statePaths } from '../state/paths.ts';
 import { parseFlags } from './args.ts';
@@ -29,7 +29,8 @@ export function formatStatus(s: NodeStatus, pid: number | null, now = Date.now()
   for (const v of s.vrrp ?? []) lines.push(`vrrp      ${v.instance} (vrid ${v.vrid}) ${v.state} priority ${v.effectivePriority}/${v.priority}`);
   for (const svc of s.services ?? []) {
     lines.push(`service   ${svc.name}${svc.quorum ? '' : ' QUORUM LOST'}`);
-    for (const rs of svc.realServers) lines.push(`  ${rs.healthy ? 'up  ' : 'DOWN'} ${rs.address}:${rs.port} weight ${rs.weight}${rs.detail ? ` (${rs.detail})` : ''}`);
+    for (const rs of svc.realServers)
+      lines.push(`  ${rs.healthy ? 'up  ' : 'DOWN'} ${rs.address}:${rs.port} weight ${rs.weight}${rs.detail ? ` (${rs.detail})` : ''}`);
   }
   if (s.realServer) {
     lines.push(`realserver ${s.realServer.ok ? 'ok' : 'FAILED'}`);
@@ -46,7 +47,11 @@ export async function runStatus(argv: string[], io: AgentIO): Promise<number> {
   const fmt = f.output ?? 'table';
   if (fmt !== 'table' && fmt !== 'json') throw new UsageError(`-o: expected table or json, got "${fmt}"`);
   // Without --state-dir: the one the enrolled config names, else the default.
-  const fromConfig = f['state-dir'] ? undefined : await readFileOrNull(f.config ?? DEFAULT_CONFIG).then((t) => (t ? (JSON.parse(t) as { stateDir?: string }).stateDir : undefined)).catch(() => undefined);
+  const fromConfig = f['state-dir']
+    ? undefined
+    : await readFileOrNull(f.config ?? DEFAULT_CONFIG)
+        .then((t) => (t ? (JSON.parse(t) as { stateDir?: string }).stateDir : undefined))
+        .catch(() => undefined);
   const paths = statePaths(f['state-dir'] ?? fromConfig ?? DEFAULT_STATE_DIR);
   const path = paths.status;
   const text = await readFileOrNull(path);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NODE_ID_RE } from '../../../shared/wire/topics.ts';
+import { NODE_ID_RE } from '#shared/wire/topics.ts';
 
 /** /etc/lvsfleet/agent.json, written by `lvsfleet-agent enroll` (mode 0600: it holds broker credentials). */
 export const AgentConfig = z.strictObject({

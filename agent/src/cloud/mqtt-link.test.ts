@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:net';
 import { Aedes } from 'aedes';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { NodeEvent } from '../../../shared/wire/events.ts';
-import { topics } from '../../../shared/wire/topics.ts';
+import type { NodeEvent } from '#shared/wire/events.ts';
+import { topics } from '#shared/wire/topics.ts';
 import { backoffDelay } from './backoff.ts';
 import { startMqttLink, type MqttLink } from './mqtt-link.ts';
 
@@ -56,7 +56,16 @@ describe('agent MQTT link', () => {
 
     const desired: string[] = [];
     const logs: string[] = [];
-    const link: MqttLink = startMqttLink({ url, username: 's.n1', password: 'x', nodeId: 's.n1', onDesired: async (p) => void desired.push(p), log: (l) => logs.push(l), baseDelayMs: 50, maxDelayMs: 200 });
+    const link: MqttLink = startMqttLink({
+      url,
+      username: 's.n1',
+      password: 'x',
+      nodeId: 's.n1',
+      onDesired: async (p) => void desired.push(p),
+      log: (l) => logs.push(l),
+      baseDelayMs: 50,
+      maxDelayMs: 200,
+    });
     cleanups.push(() => link.close());
     await until(() => desired.length === 1, 'retained desired');
     expect(desired).toEqual(['JWS-1']);

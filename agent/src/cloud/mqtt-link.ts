@@ -1,7 +1,7 @@
 import { connect, type MqttClient } from 'mqtt';
-import type { NodeEvent } from '../../../shared/wire/events.ts';
-import { lastWill, type NodeStatus } from '../../../shared/wire/status.ts';
-import { topics } from '../../../shared/wire/topics.ts';
+import type { NodeEvent } from '#shared/wire/events.ts';
+import { lastWill, type NodeStatus } from '#shared/wire/status.ts';
+import { topics } from '#shared/wire/topics.ts';
 import { backoffDelay } from './backoff.ts';
 
 export interface MqttLinkOptions {

@@ -17,8 +17,17 @@ describe('ipvsadm codec', () => {
   it('parses -Sn output with persistence, netmask, one-packet, fwmark, sctp, thresholds and flags', () => {
     const t = parseSave(SAVE);
     expect(t).toHaveLength(4);
-    expect(t[0]).toMatchObject({ protocol: 'tcp', address: '192.168.1.150', port: 80, scheduler: 'wlc', persistence: { timeoutS: 50, netmask: '255.255.255.255' } });
-    expect(t[0].dests.map((d) => [d.address, d.weight, d.forwarding])).toEqual([['192.168.1.132', 2, 'dr'], ['192.168.1.133', 1, 'dr']]);
+    expect(t[0]).toMatchObject({
+      protocol: 'tcp',
+      address: '192.168.1.150',
+      port: 80,
+      scheduler: 'wlc',
+      persistence: { timeoutS: 50, netmask: '255.255.255.255' },
+    });
+    expect(t[0].dests.map((d) => [d.address, d.weight, d.forwarding])).toEqual([
+      ['192.168.1.132', 2, 'dr'],
+      ['192.168.1.133', 1, 'dr'],
+    ]);
     expect(t[1]).toMatchObject({ protocol: 'udp', onePacket: true });
     expect(t[1].dests[0]).toEqual({ address: '10.99.1.1', port: 5353, forwarding: 'nat', weight: 1, upperThreshold: 100, lowerThreshold: 10 });
     expect(t[2]).toMatchObject({ fwmark: 7, address: null, flags: ['sh-fallback', 'sh-port'], persistence: { timeoutS: 300, netmask: '255.255.255.0' } });
@@ -33,12 +42,16 @@ describe('ipvsadm codec', () => {
   it('renders restore lines for every operation', () => {
     const service = parseSave(SAVE)[0];
     const dest = service.dests[0];
-    expect(renderBatch([
-      { op: 'edit-service', service },
-      { op: 'edit-dest', service, dest: { ...dest, weight: 0 } },
-      { op: 'delete-dest', service, dest },
-      { op: 'delete-service', service },
-    ])).toBe('-E -t 192.168.1.150:80 -s wlc -p 50\n-e -t 192.168.1.150:80 -r 192.168.1.132:80 -g -w 0\n-d -t 192.168.1.150:80 -r 192.168.1.132:80\n-D -t 192.168.1.150:80\n');
+    expect(
+      renderBatch([
+        { op: 'edit-service', service },
+        { op: 'edit-dest', service, dest: { ...dest, weight: 0 } },
+        { op: 'delete-dest', service, dest },
+        { op: 'delete-service', service },
+      ]),
+    ).toBe(
+      '-E -t 192.168.1.150:80 -s wlc -p 50\n-e -t 192.168.1.150:80 -r 192.168.1.132:80 -g -w 0\n-d -t 192.168.1.150:80 -r 192.168.1.132:80\n-D -t 192.168.1.150:80\n',
+    );
   });
 
   it('rejects unknown options and malformed addresses with the line in the message', () => {

@@ -66,10 +66,13 @@ function hostPort(text: string, line: string): { address: string; port: number }
 }
 
 function parseFlags(text: string, scheduler: string): string[] {
-  const out = text.split(',').filter(Boolean).map((f) => {
-    const g = /^flag-(\d)$/.exec(f);
-    return g ? (GENERIC_FLAGS[scheduler]?.[Number(g[1]) - 1] ?? f) : f;
-  });
+  const out = text
+    .split(',')
+    .filter(Boolean)
+    .map((f) => {
+      const g = /^flag-(\d)$/.exec(f);
+      return g ? (GENERIC_FLAGS[scheduler]?.[Number(g[1]) - 1] ?? f) : f;
+    });
   return [...new Set(out)].sort();
 }
 
@@ -96,16 +99,30 @@ export function parseLine(line: string): IpvsOp {
     else if (t === '-b' || t === '--sched-flags') flagsText = next();
     else if (t === '-r' || t === '--real-server') dest = { ...hostPort(next(), line), forwarding: 'dr', weight: 1, upperThreshold: 0, lowerThreshold: 0 };
     else if (t in SWITCH_FWD) (dest ??= { address: '', port: 0, forwarding: 'dr', weight: 1, upperThreshold: 0, lowerThreshold: 0 }).forwarding = SWITCH_FWD[t];
-    else if (t === '-w' || t === '--weight') dest && (dest.weight = Number(next()));
-    else if (t === '-x' || t === '--u-threshold') dest && (dest.upperThreshold = Number(next()));
-    else if (t === '-y' || t === '--l-threshold') dest && (dest.lowerThreshold = Number(next()));
-    else if (t === '--pe' || t === '--tun-type' || t === '--tun-port') i++; // not managed by lvsfleet; kept out of the model
+    else if (t === '-w' || t === '--weight') {
+      const v = Number(next());
+      if (dest) dest.weight = v;
+    } else if (t === '-x' || t === '--u-threshold') {
+      const v = Number(next());
+      if (dest) dest.upperThreshold = v;
+    } else if (t === '-y' || t === '--l-threshold') {
+      const v = Number(next());
+      if (dest) dest.lowerThreshold = v;
+    } else if (t === '--pe' || t === '--tun-type' || t === '--tun-port')
+      i++; // not managed by lvsfleet; kept out of the model
     else if (t === '--tun-nocsum' || t === '--tun-csum' || t === '--tun-remcsum') continue;
     else throw new AgentError('IPVS_REJECTED', `unknown option "${t}" in "${line}"`);
   }
   if (svc.fwmark > 0) svc.protocol = 'tcp';
   svc.flags = parseFlags(flagsText, svc.scheduler);
-  const ops: Record<string, IpvsOp['op']> = { '-A': 'add-service', '-E': 'edit-service', '-D': 'delete-service', '-a': 'add-dest', '-e': 'edit-dest', '-d': 'delete-dest' };
+  const ops: Record<string, IpvsOp['op']> = {
+    '-A': 'add-service',
+    '-E': 'edit-service',
+    '-D': 'delete-service',
+    '-a': 'add-dest',
+    '-e': 'edit-dest',
+    '-d': 'delete-dest',
+  };
   const op = ops[cmd];
   if (!op) throw new AgentError('IPVS_REJECTED', `unknown command "${cmd}" in "${line}"`);
   if (op.endsWith('-dest')) {

@@ -19,7 +19,12 @@ function scripted(answers: Record<string, { code?: number; stdout?: string; stde
 
 describe('Linux dataplane', () => {
   it('reports IPVS_UNAVAILABLE when the kernel has no ip_vs (this host)', async () => {
-    const s = scripted({ 'ipvsadm -Sn': { code: 2, stderr: "Can't initialize ipvs: Protocol not available\nAre you sure that IP Virtual Server is built in the kernel or as module?\n" } });
+    const s = scripted({
+      'ipvsadm -Sn': {
+        code: 2,
+        stderr: "Can't initialize ipvs: Protocol not available\nAre you sure that IP Virtual Server is built in the kernel or as module?\n",
+      },
+    });
     await expect(createLinuxDataplane({ exec: s.run }).ipvsRead()).rejects.toMatchObject({ code: 'IPVS_UNAVAILABLE' });
   });
 
@@ -47,18 +52,43 @@ describe('Linux dataplane', () => {
   it('turns a failed batch into IPVS_REJECTED with the tool message', async () => {
     const s = scripted({ 'ipvsadm -R': { code: 1, stderr: 'Service already exists\n' } });
     const svc = { protocol: 'tcp' as const, address: '10.99.0.50', port: 80, fwmark: 0, scheduler: 'rr', flags: [], persistence: null, onePacket: false };
-    await expect(createLinuxDataplane({ exec: s.run }).ipvsApply([{ op: 'add-service', service: svc }])).rejects.toMatchObject({ code: 'IPVS_REJECTED', message: /Service already exists/ });
+    await expect(createLinuxDataplane({ exec: s.run }).ipvsApply([{ op: 'add-service', service: svc }])).rejects.toMatchObject({
+      code: 'IPVS_REJECTED',
+      message: /Service already exists/,
+    });
   });
 
   it('parses ip -j output for addresses (labels), links and default routes', async () => {
     const s = scripted({
-      'ip -j -4 addr show': { stdout: JSON.stringify([{ ifname: 'lo', flags: ['LOOPBACK', 'UP'], addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8, label: 'lo' }, { family: 'inet', local: '10.99.0.50', prefixlen: 32, label: 'lo:lvs' }] }]) },
-      'ip -j link show': { stdout: JSON.stringify([{ ifname: 'lo', flags: ['LOOPBACK', 'UP'] }, { ifname: 'eth0', flags: ['BROADCAST'] }]) },
+      'ip -j -4 addr show': {
+        stdout: JSON.stringify([
+          {
+            ifname: 'lo',
+            flags: ['LOOPBACK', 'UP'],
+            addr_info: [
+              { family: 'inet', local: '127.0.0.1', prefixlen: 8, label: 'lo' },
+              { family: 'inet', local: '10.99.0.50', prefixlen: 32, label: 'lo:lvs' },
+            ],
+          },
+        ]),
+      },
+      'ip -j link show': {
+        stdout: JSON.stringify([
+          { ifname: 'lo', flags: ['LOOPBACK', 'UP'] },
+          { ifname: 'eth0', flags: ['BROADCAST'] },
+        ]),
+      },
       'ip -j -4 route show default': { stdout: JSON.stringify([{ dst: 'default', gateway: '10.99.0.1', dev: 'eth0' }]) },
     });
     const dp = createLinuxDataplane({ exec: s.run });
-    expect(await dp.listAddresses()).toEqual([{ ifname: 'lo', address: '127.0.0.1', prefix: 8, label: null }, { ifname: 'lo', address: '10.99.0.50', prefix: 32, label: 'lo:lvs' }]);
-    expect(await dp.listLinks()).toEqual([{ ifname: 'lo', up: true }, { ifname: 'eth0', up: false }]);
+    expect(await dp.listAddresses()).toEqual([
+      { ifname: 'lo', address: '127.0.0.1', prefix: 8, label: null },
+      { ifname: 'lo', address: '10.99.0.50', prefix: 32, label: 'lo:lvs' },
+    ]);
+    expect(await dp.listLinks()).toEqual([
+      { ifname: 'lo', up: true },
+      { ifname: 'eth0', up: false },
+    ]);
     expect(await dp.defaultRoutes()).toEqual([{ gateway: '10.99.0.1', dev: 'eth0' }]);
   });
 });

@@ -38,7 +38,9 @@ export class MemoryHost implements Dataplane {
   addLink(ifname: string): void {
     this.links.set(ifname, true);
     for (const [k, v] of Object.entries(SYSCTL_DEFAULTS)) this.sysctls.set(`net.ipv4.conf.${ifname}.${k}`, v);
-    for (const conf of ['all', 'default']) for (const [k, v] of Object.entries(SYSCTL_DEFAULTS)) if (!this.sysctls.has(`net.ipv4.conf.${conf}.${k}`)) this.sysctls.set(`net.ipv4.conf.${conf}.${k}`, v);
+    for (const conf of ['all', 'default'])
+      for (const [k, v] of Object.entries(SYSCTL_DEFAULTS))
+        if (!this.sysctls.has(`net.ipv4.conf.${conf}.${k}`)) this.sysctls.set(`net.ipv4.conf.${conf}.${k}`, v);
   }
 
   async listAddresses(): Promise<HostAddress[]> {
@@ -85,12 +87,12 @@ export class MemoryHost implements Dataplane {
   }
 
   async ipvsRead(): Promise<IpvsSnapshot> {
-    if (!this.ipvsAvailable) throw new AgentError('IPVS_UNAVAILABLE', 'Can\'t initialize ipvs: Protocol not available');
+    if (!this.ipvsAvailable) throw new AgentError('IPVS_UNAVAILABLE', "Can't initialize ipvs: Protocol not available");
     return { table: parseSave(this.ipvs.save()), activeConns: new Map(this.ipvs.activeConns) };
   }
 
   async ipvsApply(ops: IpvsOp[]): Promise<void> {
-    if (!this.ipvsAvailable) throw new AgentError('IPVS_UNAVAILABLE', 'Can\'t initialize ipvs: Protocol not available');
+    if (!this.ipvsAvailable) throw new AgentError('IPVS_UNAVAILABLE', "Can't initialize ipvs: Protocol not available");
     if (!ops.length) return;
     const batch = renderBatch(ops);
     this.journal.push(`ipvsadm -R <<EOF\n${batch}EOF`);
@@ -110,7 +112,10 @@ export function createDryRunDataplane(print: (line: string) => void, opts: Memor
     for (; printed < host.journal.length; printed++) print(`dry-run: ${host.journal[printed]}`);
     return v;
   };
-  const wrap = <A extends unknown[], R>(f: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => flush(await f.apply(host, a));
+  const wrap =
+    <A extends unknown[], R>(f: (...a: A) => Promise<R>) =>
+    async (...a: A): Promise<R> =>
+      flush(await f.apply(host, a));
   return {
     kind: 'dry-run',
     listAddresses: wrap(host.listAddresses),

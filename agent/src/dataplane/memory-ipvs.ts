@@ -73,6 +73,8 @@ export class MemoryIpvs {
         if (!svc) throw new Error('No such service');
         this.table.delete(key);
         return;
+      default:
+        break; // destination operations, below
     }
     if (!svc) throw new Error(op.op === 'add-dest' ? 'Service not defined' : 'No such service');
     const dk = destKey(op.dest);

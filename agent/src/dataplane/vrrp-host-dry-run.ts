@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { ResolvedVip } from '../../../shared/config/node-config.ts';
+import type { ResolvedVip } from '#shared/config/node-config.ts';
 import type { VrrpChannel, VrrpHost } from './vrrp-host.ts';
 
 const fmt = (v: ResolvedVip) => `${v.address}/${v.prefix} dev ${v.interface}${v.label ? ` label ${v.label}` : ''}`;

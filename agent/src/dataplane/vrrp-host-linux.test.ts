@@ -12,7 +12,14 @@ describe('VRRP host pieces', () => {
       { ifname: 'eth1', flags: ['NO-CARRIER', 'BROADCAST', 'MULTICAST', 'UP'] },
       { ifname: 'eth2', flags: ['BROADCAST', 'MULTICAST'] },
     ]);
-    expect(parseIpLinks(json)).toEqual(new Map([['lo', true], ['eth0', true], ['eth1', false], ['eth2', false]]));
+    expect(parseIpLinks(json)).toEqual(
+      new Map([
+        ['lo', true],
+        ['eth0', true],
+        ['eth1', false],
+        ['eth2', false],
+      ]),
+    );
   });
 
   it('the dry-run host logs what it would do and changes nothing', async () => {

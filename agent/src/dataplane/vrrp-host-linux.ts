@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { ResolvedVip } from '../../../shared/config/node-config.ts';
+import type { ResolvedVip } from '#shared/config/node-config.ts';
 import { startGarpHelper, type GarpHelper } from './vrrp-garp-helper.ts';
 import { IpBatch } from './vrrp-ip-batch.ts';
 import { openRawVrrpSocket } from './vrrp-linux-socket.ts';
@@ -103,12 +103,18 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): VrrpHost {
         );
         if (sent) return;
       }
-      arpingFlavour ??= run(arping, ['--help']).then((r) => (/-S\b/.test(r.out + r.err) ? 'habets' : 'iputils'), () => 'habets');
+      arpingFlavour ??= run(arping, ['--help']).then(
+        (r) => (/-S\b/.test(r.out + r.err) ? 'habets' : 'iputils'),
+        () => 'habets',
+      );
       const flavour = await arpingFlavour;
       await Promise.all(
         addresses.map(async (a) => {
           // No wait between requests: keepalived sends a burst (garp_interval 0).
-          const args = flavour === 'habets' ? ['-q', '-U', '-c', String(count), '-W', '0.01', '-i', iface, '-S', a, a] : ['-q', '-U', '-c', String(count), '-I', iface, '-s', a, a];
+          const args =
+            flavour === 'habets'
+              ? ['-q', '-U', '-c', String(count), '-W', '0.01', '-i', iface, '-S', a, a]
+              : ['-q', '-U', '-c', String(count), '-I', iface, '-s', a, a];
           const r = await run(arping, args, 5_000 + count * 100).catch((e: Error) => ({ code: -1, out: '', err: e.message }));
           // arping exits 1 when nobody answers an unsolicited ARP; only a missing tool or bad flags matter.
           if (r.code !== 0 && r.code !== 1) throw new VrrpHostError('garp', `arping ${args.join(' ')}: ${r.err.trim()}`);
@@ -127,7 +133,10 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): VrrpHost {
         // Debounce: one `ip monitor` line per attribute change; re-read the whole table once.
         pending ??= setTimeout(() => {
           pending = null;
-          run(ip, ['-j', 'link', 'show']).then((r) => r.code === 0 && onChange(parseIpLinks(r.out)), () => {});
+          run(ip, ['-j', 'link', 'show']).then(
+            (r) => r.code === 0 && onChange(parseIpLinks(r.out)),
+            () => {},
+          );
         }, 10);
       });
       child.on('error', (e) => log(`vrrp: ip monitor link failed: ${e.message}`));

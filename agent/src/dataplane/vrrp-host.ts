@@ -1,4 +1,4 @@
-import type { ResolvedVip } from '../../../shared/config/node-config.ts';
+import type { ResolvedVip } from '#shared/config/node-config.ts';
 
 /** Options of one VRRP channel: a raw protocol-112 socket bound to one interface. */
 export interface VrrpChannelOptions {

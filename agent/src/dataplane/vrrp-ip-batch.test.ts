@@ -9,10 +9,7 @@ describe.skipIf(noIp)('IpBatch', () => {
   it('maps each failure to its own command and keeps going', async () => {
     const b = new IpBatch();
     try {
-      const [a, c] = await Promise.all([
-        b.run(['addr', 'del', '10.250.250.250/32', 'dev', 'lo']),
-        b.run(['addr', 'del', '10.250.250.251/32', 'dev', 'lo']),
-      ]);
+      const [a, c] = await Promise.all([b.run(['addr', 'del', '10.250.250.250/32', 'dev', 'lo']), b.run(['addr', 'del', '10.250.250.251/32', 'dev', 'lo'])]);
       // Absent address, or no permission when not root: either way one error each.
       expect(a).toHaveLength(1);
       expect(c).toHaveLength(1);

@@ -125,8 +125,9 @@ export class IpBatch {
     this.closed = true;
     const c = this.child;
     this.child = null;
-    if (c?.pid) try {
-      process.kill(c.pid, 'SIGTERM');
-    } catch {}
+    if (c?.pid)
+      try {
+        process.kill(c.pid, 'SIGTERM');
+      } catch {}
   }
 }

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { ipToInt } from '../../../shared/util/ip.ts';
+import { ipToInt } from '#shared/util/ip.ts';
 import type { VrrpChannel, VrrpChannelOptions } from './vrrp-host.ts';
 import { VrrpHostError } from './vrrp-host.ts';
 

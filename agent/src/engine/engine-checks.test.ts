@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { NodeEvent } from '../../../shared/wire/events.ts';
+import type { NodeEvent } from '#shared/wire/events.ts';
 import { startHealthChecker } from '../checks/index.ts';
 import { MemoryHost } from '../dataplane/memory-host.ts';
 import { Engine } from './engine.ts';
@@ -32,17 +32,34 @@ describe('engine with the real health checker (TCP on loopback)', () => {
     const config = configFor(
       {
         nodes: [{ name: 'd1', role: 'director', address: '127.0.0.1', interface: 'lo' }],
-        services: [{
-          name: 'web', vip: '127.0.0.50', port, forwarding: 'nat', scheduler: 'rr',
-          healthCheck: { type: 'tcp', interval: '100ms', timeout: '200ms', retries: 1, retryDelay: '50ms' },
-          realServers: [{ address: '127.0.0.1', port, weight: 3 }, { address: '127.0.0.2', port, weight: 1, healthCheck: { type: 'tcp', port, address: '127.0.0.1', interval: '1s' } }],
-        }],
+        services: [
+          {
+            name: 'web',
+            vip: '127.0.0.50',
+            port,
+            forwarding: 'nat',
+            scheduler: 'rr',
+            healthCheck: { type: 'tcp', interval: '100ms', timeout: '200ms', retries: 1, retryDelay: '50ms' },
+            realServers: [
+              { address: '127.0.0.1', port, weight: 3 },
+              { address: '127.0.0.2', port, weight: 1, healthCheck: { type: 'tcp', port, address: '127.0.0.1', interval: '1s' } },
+            ],
+          },
+        ],
       },
       'd1',
     );
     const host = new MemoryHost();
     const events: NodeEvent[] = [];
-    const engine = new Engine({ nodeId: 't.d1', dataplane: host, stateDir: dir, log: () => {}, emit: (e) => events.push(e), startHealthChecker: (o) => startHealthChecker(o), verifyIntervalMs: 60_000 });
+    const engine = new Engine({
+      nodeId: 't.d1',
+      dataplane: host,
+      stateDir: dir,
+      log: () => {},
+      emit: (e) => events.push(e),
+      startHealthChecker: (o) => startHealthChecker(o),
+      verifyIntervalMs: 60_000,
+    });
     try {
       await engine.apply(config, 1);
       expect(host.ipvs.save()).toContain(`-r 127.0.0.1:${port} -m -w 3`);

@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compileNode } from '../../../shared/compiler/compile.ts';
-import type { NodeConfig } from '../../../shared/config/node-config.ts';
-import { validateSite } from '../../../shared/spec/validate.ts';
-import type { NodeEvent } from '../../../shared/wire/events.ts';
+import { compileNode } from '#shared/compiler/compile.ts';
+import type { NodeConfig } from '#shared/config/node-config.ts';
+import { validateSite } from '#shared/site/validate.ts';
+import type { NodeEvent } from '#shared/wire/events.ts';
 import type { HealthCheckerPart, HealthTransition, StartHealthChecker } from './parts.ts';
 
 /** Compiles a small site (test ranges 10.99.x.x) for one node. */

@@ -1,13 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { NodeEvent } from '../../../shared/wire/events.ts';
+import type { NodeEvent } from '#shared/wire/events.ts';
 import { renderSave } from '../dataplane/ipvsadm-codec.ts';
 import { MemoryHost } from '../dataplane/memory-host.ts';
 import { Engine, type EngineOptions } from './engine.ts';
 import { NODES, configFor, eventsOf, manualChecker, settle, tempDir } from './engine.test-helpers.ts';
 
-const web = (extra: Record<string, unknown> = {}, rs: Record<string, unknown>[] = [{ node: 'rs1', weight: 2 }, { node: 'rs2', weight: 1 }]) => ({
+const web = (
+  extra: Record<string, unknown> = {},
+  rs: Record<string, unknown>[] = [
+    { node: 'rs1', weight: 2 },
+    { node: 'rs2', weight: 1 },
+  ],
+) => ({
   name: 'web',
   vip: '10.99.0.50',
   port: 80,
@@ -55,7 +61,15 @@ describe('engine on a director (in-memory kernel)', () => {
   it('health: down removes at once, inhibitOnFailure keeps weight 0, dynamic weight applies, events raised', async () => {
     const chk = manualChecker();
     const e = make({ startHealthChecker: chk.start });
-    await e.apply(director([web({}, [{ node: 'rs1', weight: 2 }, { node: 'rs2', weight: 1, inhibitOnFailure: true }])]), 1);
+    await e.apply(
+      director([
+        web({}, [
+          { node: 'rs1', weight: 2 },
+          { node: 'rs2', weight: 1, inhibitOnFailure: true },
+        ]),
+      ]),
+      1,
+    );
     chk.set('web', '10.99.0.21', 80, false);
     await settle();
     expect(host.ipvs.save()).not.toContain('10.99.0.21');
@@ -190,7 +204,11 @@ describe('engine on a director (in-memory kernel)', () => {
       startHealthChecker: chk.start,
       startVrrp: async () => {
         vrrpStarted = true;
-        return { update: async () => {}, status: () => [{ instance: 'VI_1', vrid: 50, state: 'MASTER', priority: 100, effectivePriority: 100 }], stop: async () => {} };
+        return {
+          update: async () => {},
+          status: () => [{ instance: 'VI_1', vrid: 50, state: 'MASTER', priority: 100, effectivePriority: 100 }],
+          stop: async () => {},
+        };
       },
     });
     const r = await e.apply(director([web()]), 1);
@@ -232,7 +250,14 @@ describe('engine notify hooks', () => {
     const log = join(dir, 'hooks.log');
     const e = new Engine({ nodeId: 't.d1', dataplane: host, stateDir: dir, log: () => {}, startHealthChecker: chk.start, verifyIntervalMs: 60_000 });
     try {
-      await e.apply(director([web({ quorumDown: `echo qdown >> ${log}`, quorumUp: `echo qup >> ${log}` }, [{ node: 'rs1', notifyDown: `echo down $0 >> ${log}`, notifyUp: `echo up >> ${log}` }])]), 1);
+      await e.apply(
+        director([
+          web({ quorumDown: `echo qdown >> ${log}`, quorumUp: `echo qup >> ${log}` }, [
+            { node: 'rs1', notifyDown: `echo down $0 >> ${log}`, notifyUp: `echo up >> ${log}` },
+          ]),
+        ]),
+        1,
+      );
       chk.set('web', '10.99.0.21', 80, false);
       await settle();
       chk.set('web', '10.99.0.21', 80, true);
@@ -253,7 +278,13 @@ describe('engine omega', () => {
     const log = join(dir, 'omega.log');
     const e = new Engine({ nodeId: 't.d1', dataplane: new MemoryHost(), stateDir: dir, log: () => {}, verifyIntervalMs: 60_000 });
     try {
-      await e.apply(director([web({ omega: true, quorumDown: `echo qdown >> ${log}` }, [{ node: 'rs1', notifyDown: `echo down >> ${log}` }]), web({ name: 'api', port: 81 })]), 1);
+      await e.apply(
+        director([
+          web({ omega: true, quorumDown: `echo qdown >> ${log}` }, [{ node: 'rs1', notifyDown: `echo down >> ${log}` }]),
+          web({ name: 'api', port: 81 }),
+        ]),
+        1,
+      );
       await e.apply(director([web({ name: 'api', port: 81 })]), 2);
       const lines = async () => (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').sort();
       const end = Date.now() + 10_000;

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import type { NodeConfig } from '../../../shared/config/node-config.ts';
-import type { NodeEvent } from '../../../shared/wire/events.ts';
-import type { NodeStatus } from '../../../shared/wire/status.ts';
+import type { NodeConfig } from '#shared/config/node-config.ts';
+import type { NodeEvent } from '#shared/wire/events.ts';
+import type { NodeStatus } from '#shared/wire/status.ts';
 import type { Dataplane } from '../dataplane/types.ts';
 import { errorText } from '../errors.ts';
 import { IpvsReconciler } from '../ipvs/reconciler.ts';
@@ -141,7 +141,10 @@ export class Engine {
                 return;
               }
               this.o.log(`check ${t.service} ${t.address}:${t.port} ${t.up ? 'DOWN→UP' : 'UP→DOWN'} (${t.check}: ${t.detail})`);
-              this.event({ type: t.up ? 'realserver.up' : 'realserver.down', data: { service: t.service, address: t.address, port: t.port, check: t.check, detail: t.detail } });
+              this.event({
+                type: t.up ? 'realserver.up' : 'realserver.down',
+                data: { service: t.service, address: t.address, port: t.port, check: t.check, detail: t.detail },
+              });
               const rs = this.config?.services.find((s) => s.name === t.service)?.realServers.find((r) => r.address === t.address && r.port === t.port);
               void runNotify((t.up ? rs?.notifyUp : rs?.notifyDown) ?? null, `${t.service} ${t.address}:${t.port} ${t.up ? 'up' : 'down'}`, this.o.log);
               this.kick();

@@ -1,4 +1,4 @@
-import type { NodeEvent } from '../../../shared/wire/events.ts';
+import type { NodeEvent } from '#shared/wire/events.ts';
 
 /** A NodeEvent without the envelope the engine adds (nodeId, at). */
 export type EventBody = NodeEvent extends infer E ? (E extends NodeEvent ? Omit<E, 'nodeId' | 'at'> : never) : never;

@@ -1,6 +1,6 @@
-import type { NodeConfig, ResolvedService } from '../../../shared/config/node-config.ts';
-import type { NodeEvent } from '../../../shared/wire/events.ts';
-import type { NodeStatus } from '../../../shared/wire/status.ts';
+import type { NodeConfig, ResolvedService } from '#shared/config/node-config.ts';
+import type { NodeEvent } from '#shared/wire/events.ts';
+import type { NodeStatus } from '#shared/wire/status.ts';
 import type { Transition } from '../checks/types.ts';
 
 /**
@@ -17,7 +17,11 @@ export interface HealthCheckerPart {
   stop(): Promise<void>;
 }
 
-export type StartHealthChecker = (o: { services: ResolvedService[]; onTransition(t: HealthTransition): void; log?: (line: string) => void }) => HealthCheckerPart;
+export type StartHealthChecker = (o: {
+  services: ResolvedService[];
+  onTransition(t: HealthTransition): void;
+  log?: (line: string) => void;
+}) => HealthCheckerPart;
 
 export interface VrrpPart {
   update(config: NodeConfig['vrrp']): Promise<void>;
@@ -27,4 +31,10 @@ export interface VrrpPart {
 }
 
 /** startVrrp with its host already bound. */
-export type StartVrrpPart = (o: { nodeId: string; node: NodeConfig['node']; config: NodeConfig['vrrp']; emit(e: NodeEvent): void; log(line: string): void }) => Promise<VrrpPart>;
+export type StartVrrpPart = (o: {
+  nodeId: string;
+  node: NodeConfig['node'];
+  config: NodeConfig['vrrp'];
+  emit(e: NodeEvent): void;
+  log(line: string): void;
+}) => Promise<VrrpPart>;

@@ -1,5 +1,5 @@
-import type { NodeConfig } from '../../../shared/config/node-config.ts';
-import type { NodeStatus } from '../../../shared/wire/status.ts';
+import type { NodeConfig } from '#shared/config/node-config.ts';
+import type { NodeStatus } from '#shared/wire/status.ts';
 import { healthKey } from '../ipvs/desired.ts';
 import type { IpvsResult } from '../ipvs/reconciler.ts';
 import type { RoleResult } from '../realserver/role.ts';
@@ -39,7 +39,11 @@ export function buildStatus(i: StatusInput, at = new Date()): NodeStatus {
       name: svc.name,
       quorum: i.quorumUp(svc.name),
       realServers: svc.realServers.map((rs) => {
-        const h = i.health?.get(healthKey(svc.name, rs.address, rs.port)) ?? { up: true, weight: null, detail: rs.healthCheck ? 'not checked yet' : 'no health check' };
+        const h = i.health?.get(healthKey(svc.name, rs.address, rs.port)) ?? {
+          up: true,
+          weight: null,
+          detail: rs.healthCheck ? 'not checked yet' : 'no health check',
+        };
         return { address: rs.address, port: rs.port, healthy: h.up, weight: h.up ? (h.weight ?? rs.weight) : 0, detail: h.detail };
       }),
     }));

@@ -1,8 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { CompactSign, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { DesiredClaims } from '../../../shared/wire/desired.ts';
-import { JWS_TYP } from '../../../shared/wire/desired.ts';
+import type { DesiredClaims } from '#shared/wire/desired.ts';
+import { JWS_TYP } from '#shared/wire/desired.ts';
 import { NODES, configFor, tempDir } from '../engine/engine.test-helpers.ts';
 import { statePaths } from '../state/paths.ts';
 import { Intake, type Rejection } from './intake.ts';
@@ -16,7 +16,14 @@ const sign = (k: Key, payload: unknown, kid = k.pub.kid) =>
   new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader({ alg: 'EdDSA', kid, typ: JWS_TYP }).sign(k.priv);
 
 const config = configFor({ nodes: NODES, services: [{ name: 'web', vip: '10.99.0.50', port: 80, realServers: [{ node: 'rs1' }] }] }, 'd1');
-const claims = (revision: number, extra: Partial<DesiredClaims> = {}): DesiredClaims => ({ nodeId: 't.d1', site: 't', revision, issuedAt: new Date().toISOString(), config, ...extra });
+const claims = (revision: number, extra: Partial<DesiredClaims> = {}): DesiredClaims => ({
+  nodeId: 't.d1',
+  site: 't',
+  revision,
+  issuedAt: new Date().toISOString(),
+  config,
+  ...extra,
+});
 
 describe('verified intake', () => {
   let k: Key;

@@ -1,5 +1,5 @@
 import type { JWK } from 'jose';
-import type { DesiredClaims } from '../../../shared/wire/desired.ts';
+import type { DesiredClaims } from '#shared/wire/desired.ts';
 import { readFileOrNull, writeFileAtomic } from '../state/atomic-file.ts';
 import type { StatePaths } from '../state/paths.ts';
 import { verifyDesired, type RejectWhy } from './verify.ts';

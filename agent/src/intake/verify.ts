@@ -1,6 +1,6 @@
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
-import { DesiredClaims, JWS_ALG, JWS_TYP } from '../../../shared/wire/desired.ts';
-import { nodeIdOf } from '../../../shared/wire/topics.ts';
+import { DesiredClaims, JWS_ALG, JWS_TYP } from '#shared/wire/desired.ts';
+import { nodeIdOf } from '#shared/wire/topics.ts';
 
 export type RejectWhy = 'signature' | 'replay' | 'schema' | 'node' | 'key';
 
@@ -50,11 +50,17 @@ export async function verifyDesired(jws: string, keys: JWK[], expect: VerifyExpe
   if (!parsed.success) {
     const i = parsed.error.issues[0];
     const rev = (json as { revision?: unknown })?.revision;
-    return { ok: false, why: 'schema', detail: `${i.path.join('.') || '(root)'}: ${i.message}`, ...(Number.isSafeInteger(rev) ? { revision: rev as number } : {}) };
+    return {
+      ok: false,
+      why: 'schema',
+      detail: `${i.path.join('.') || '(root)'}: ${i.message}`,
+      ...(Number.isSafeInteger(rev) ? { revision: rev as number } : {}),
+    };
   }
   const c = parsed.data;
   if (c.nodeId !== expect.nodeId) return { ok: false, why: 'node', detail: `document is for ${c.nodeId}, this node is ${expect.nodeId}`, revision: c.revision };
-  if (nodeIdOf(c.config.site, c.config.node.name) !== c.nodeId) return { ok: false, why: 'node', detail: `config is for ${c.config.site}.${c.config.node.name}, claims say ${c.nodeId}`, revision: c.revision };
+  if (nodeIdOf(c.config.site, c.config.node.name) !== c.nodeId)
+    return { ok: false, why: 'node', detail: `config is for ${c.config.site}.${c.config.node.name}, claims say ${c.nodeId}`, revision: c.revision };
   const a = expect.appliedRevision;
   if (a !== null && (c.revision < a || (c.revision === a && !expect.allowEqual))) {
     return { ok: false, why: 'replay', detail: `revision ${c.revision} is not newer than applied revision ${a}`, revision: c.revision };

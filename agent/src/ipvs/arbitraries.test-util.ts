@@ -19,11 +19,28 @@ const serviceArb = fc
     persist: fc.option(fc.record({ timeoutS: fc.integer({ min: 1, max: 600 }), netmask: fc.constantFrom('255.255.255.255', '255.255.255.0') }), { nil: null }),
     onePacket: fc.boolean(),
     flags: fc.subarray(['sh-fallback', 'sh-port']),
-    dests: fc.array(fc.record({ address: rip, fwd: fc.constantFrom('dr' as const, 'nat' as const, 'tun' as const), nport: fc.constantFrom(80, 8080), weight: fc.integer({ min: 0, max: 65535 }), x: fc.integer({ min: 0, max: 100 }), y: fc.integer({ min: 0, max: 100 }) }), { maxLength: 4 }),
+    dests: fc.array(
+      fc.record({
+        address: rip,
+        fwd: fc.constantFrom('dr' as const, 'nat' as const, 'tun' as const),
+        nport: fc.constantFrom(80, 8080),
+        weight: fc.integer({ min: 0, max: 65535 }),
+        x: fc.integer({ min: 0, max: 100 }),
+        y: fc.integer({ min: 0, max: 100 }),
+      }),
+      { maxLength: 4 },
+    ),
   })
   .map((r): IpvsServiceState => {
     const port = r.fw ? 0 : r.port;
-    const dests: IpvsDest[] = r.dests.map((d) => ({ address: d.address, port: d.fwd === 'nat' ? d.nport : port, forwarding: d.fwd, weight: d.weight, upperThreshold: Math.max(d.x, d.y), lowerThreshold: Math.min(d.x, d.y) }));
+    const dests: IpvsDest[] = r.dests.map((d) => ({
+      address: d.address,
+      port: d.fwd === 'nat' ? d.nport : port,
+      forwarding: d.fwd,
+      weight: d.weight,
+      upperThreshold: Math.max(d.x, d.y),
+      lowerThreshold: Math.min(d.x, d.y),
+    }));
     return {
       protocol: r.fw ? 'tcp' : r.protocol,
       address: r.fw ? null : r.address,

@@ -7,11 +7,29 @@ const up = () => ({ up: true, weight: null });
 const down = () => ({ up: false, weight: null });
 
 describe('desiredIpvs', () => {
-  const svc = (extra: Record<string, unknown>) => configFor({ nodes: NODES, services: [{ name: 'web', vip: '10.99.0.50', port: 80, realServers: [{ node: 'rs1', weight: 4 }], ...extra }] }, 'd1').services;
+  const svc = (extra: Record<string, unknown>) =>
+    configFor({ nodes: NODES, services: [{ name: 'web', vip: '10.99.0.50', port: 80, realServers: [{ node: 'rs1', weight: 4 }], ...extra }] }, 'd1').services;
 
   it('maps scheduler, flags, persistence and one-packet; sorry_server_inhibit keeps the sorry server at weight 0', () => {
-    const [s] = desiredIpvs(svc({ protocol: 'udp', scheduler: 'sh', schedulerFlags: ['sh-port'], persistence: { timeout: '5m', netmask: '255.255.255.0' }, onePacket: true, sorryServer: { address: '10.99.0.99', inhibit: true } }), up, () => true);
-    expect(s).toMatchObject({ protocol: 'udp', scheduler: 'sh', flags: ['sh-port'], persistence: { timeoutS: 300, netmask: '255.255.255.0' }, onePacket: true });
+    const [s] = desiredIpvs(
+      svc({
+        protocol: 'udp',
+        scheduler: 'sh',
+        schedulerFlags: ['sh-port'],
+        persistence: { timeout: '5m', netmask: '255.255.255.0' },
+        onePacket: true,
+        sorryServer: { address: '10.99.0.99', inhibit: true },
+      }),
+      up,
+      () => true,
+    );
+    expect(s).toMatchObject({
+      protocol: 'udp',
+      scheduler: 'sh',
+      flags: ['sh-port'],
+      persistence: { timeoutS: 300, netmask: '255.255.255.0' },
+      onePacket: true,
+    });
     expect(s.dests).toEqual([
       { address: '10.99.0.21', port: 80, forwarding: 'dr', weight: 4, upperThreshold: 0, lowerThreshold: 0 },
       { address: '10.99.0.99', port: 80, forwarding: 'dr', weight: 0, upperThreshold: 0, lowerThreshold: 0 },

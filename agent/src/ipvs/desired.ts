@@ -1,4 +1,4 @@
-import type { ResolvedService } from '../../../shared/config/node-config.ts';
+import type { ResolvedService } from '#shared/config/node-config.ts';
 import type { IpvsDest, IpvsService, IpvsServiceState, IpvsTable } from '../dataplane/ipvs-types.ts';
 import { destKey } from '../dataplane/ipvs-types.ts';
 
@@ -66,7 +66,14 @@ export function desiredIpvs(services: ResolvedService[], health: (key: string) =
     }
     const sorry = s.sorryServer;
     if (sorry && (!qUp || sorry.inhibit)) {
-      const d: IpvsDest = { address: sorry.address, port: destPort(svc, sorry.forwarding, sorry.port), forwarding: sorry.forwarding, weight: qUp ? 0 : 1, upperThreshold: 0, lowerThreshold: 0 };
+      const d: IpvsDest = {
+        address: sorry.address,
+        port: destPort(svc, sorry.forwarding, sorry.port),
+        forwarding: sorry.forwarding,
+        weight: qUp ? 0 : 1,
+        upperThreshold: 0,
+        lowerThreshold: 0,
+      };
       if (!dests.has(destKey(d))) dests.set(destKey(d), d);
     }
     return { ...svc, dests: [...dests.values()] };

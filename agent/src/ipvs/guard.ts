@@ -15,13 +15,21 @@ export function checkMassDelete(desired: IpvsTable, actual: IpvsTable, owned: Re
   const present = actual.map(serviceKey).filter((k) => owned.has(k));
   const deleting = present.filter((k) => !wanted.has(k));
   if (deleting.length > 1 && deleting.length * 2 > present.length) {
-    throw new AgentError('MASS_DELETE', `refusing to delete ${deleting.length} of ${present.length} services (${deleting.slice(0, 5).join(', ')}); set spec.allowMassDelete to allow it`);
+    throw new AgentError(
+      'MASS_DELETE',
+      `refusing to delete ${deleting.length} of ${present.length} services (${deleting.slice(0, 5).join(', ')}); set spec.allowMassDelete to allow it`,
+    );
   }
   if (!configured) return;
   const kept = new Set(desired.map(serviceKey));
-  const servers = actual.filter((s) => owned.has(serviceKey(s)) && kept.has(serviceKey(s))).flatMap((s) => s.dests.map((d) => `${serviceKey(s)}|${destKey(d)}`));
+  const servers = actual
+    .filter((s) => owned.has(serviceKey(s)) && kept.has(serviceKey(s)))
+    .flatMap((s) => s.dests.map((d) => `${serviceKey(s)}|${destKey(d)}`));
   const dropped = servers.filter((k) => !configured.has(k));
   if (dropped.length > 1 && dropped.length * 2 > servers.length) {
-    throw new AgentError('MASS_DELETE', `refusing to remove ${dropped.length} of ${servers.length} real servers (${dropped.slice(0, 5).join(', ')}); set spec.allowMassDelete to allow it`);
+    throw new AgentError(
+      'MASS_DELETE',
+      `refusing to remove ${dropped.length} of ${servers.length} real servers (${dropped.slice(0, 5).join(', ')}); set spec.allowMassDelete to allow it`,
+    );
   }
 }

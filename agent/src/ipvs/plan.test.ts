@@ -75,9 +75,7 @@ describe('planIpvs examples', () => {
 
   it('adds a service and its real servers in one batch, service first', () => {
     const ops = planIpvs([{ ...svc, dests: [rs('10.99.1.1'), rs('10.99.1.2', 3)] }], [], new Set());
-    expect(renderBatch(ops)).toBe(
-      '-A -t 10.99.0.50:80 -s wlc\n-a -t 10.99.0.50:80 -r 10.99.1.1:80 -g -w 1\n-a -t 10.99.0.50:80 -r 10.99.1.2:80 -g -w 3\n',
-    );
+    expect(renderBatch(ops)).toBe('-A -t 10.99.0.50:80 -s wlc\n-a -t 10.99.0.50:80 -r 10.99.1.1:80 -g -w 1\n-a -t 10.99.0.50:80 -r 10.99.1.2:80 -g -w 3\n');
   });
 
   it('adopts an identical service left by a previous run without any operation', () => {

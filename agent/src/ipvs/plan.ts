@@ -48,7 +48,12 @@ export function applyOps(table: IpvsTable, ops: IpvsOp[]): IpvsTable {
     else if (op.op === 'delete-service') out = out.filter((s) => s !== svc);
     else if (svc && 'dest' in op) {
       const others = svc.dests.filter((d: IpvsDest) => destKey(d) !== destKey(op.dest));
-      svc.dests = op.op === 'delete-dest' ? others : op.op === 'add-dest' ? [...svc.dests, structuredClone(op.dest)] : svc.dests.map((d) => (destKey(d) === destKey(op.dest) ? structuredClone(op.dest) : d));
+      svc.dests =
+        op.op === 'delete-dest'
+          ? others
+          : op.op === 'add-dest'
+            ? [...svc.dests, structuredClone(op.dest)]
+            : svc.dests.map((d) => (destKey(d) === destKey(op.dest) ? structuredClone(op.dest) : d));
     }
   }
   return out;

@@ -1,4 +1,4 @@
-import type { ResolvedService } from '../../../shared/config/node-config.ts';
+import type { ResolvedService } from '#shared/config/node-config.ts';
 import type { Dataplane } from '../dataplane/types.ts';
 import { serviceKey } from '../dataplane/ipvs-types.ts';
 import { AgentError, errorText } from '../errors.ts';

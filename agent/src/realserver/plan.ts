@@ -1,4 +1,4 @@
-import type { RealServerVip } from '../../../shared/config/node-config.ts';
+import type { RealServerVip } from '#shared/config/node-config.ts';
 import type { HostAddress } from '../dataplane/types.ts';
 
 export interface RealServerPlan {
@@ -23,7 +23,10 @@ export function realServerPlan(vips: RealServerVip[]): RealServerPlan {
   const plan: RealServerPlan = { addresses: [], sysctls: {}, tunl0: false, natChecks: [] };
   const seen = new Set<string>();
   const addr = (a: HostAddress) => {
-    if (!seen.has(`${a.ifname}|${a.address}`)) plan.addresses.push(a), seen.add(`${a.ifname}|${a.address}`);
+    const key = `${a.ifname}|${a.address}`;
+    if (seen.has(key)) return;
+    plan.addresses.push(a);
+    seen.add(key);
   };
   for (const v of vips) {
     if (v.forwarding === 'dr') {

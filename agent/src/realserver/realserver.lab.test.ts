@@ -11,7 +11,8 @@ if (reason) console.log(`skipping real-server netns lab: ${reason}`);
 
 const NS = `lvsf-rs-${process.pid}-${Date.now().toString(36)}`;
 const sh = (...args: string[]) => execFileSync('ip', ['netns', 'exec', NS, ...args], { encoding: 'utf8' }).trim();
-const addrs = () => JSON.parse(execFileSync('ip', ['-n', NS, '-j', '-4', 'addr', 'show', 'dev', 'lo'], { encoding: 'utf8' }))[0].addr_info as { local: string; label?: string }[];
+const addrs = () =>
+  JSON.parse(execFileSync('ip', ['-n', NS, '-j', '-4', 'addr', 'show', 'dev', 'lo'], { encoding: 'utf8' }))[0].addr_info as { local: string; label?: string }[];
 
 describe.skipIf(reason !== null)('real-server role in a network namespace (real ip and sysctl)', () => {
   let dir: string;
@@ -66,7 +67,9 @@ describe.skipIf(reason !== null)('real-server role in a network namespace (real 
         return false;
       }
     })();
-    const r = await new RealServerRole(dp, `${dir}/tun.json`, () => {}).converge([{ address: '10.99.0.60', forwarding: 'tun', services: ['x'], expectedGateways: [] }]);
+    const r = await new RealServerRole(dp, `${dir}/tun.json`, () => {}).converge([
+      { address: '10.99.0.60', forwarding: 'tun', services: ['x'], expectedGateways: [] },
+    ]);
     if (hasIpip) {
       expect(r.ok).toBe(true);
       expect(sh('sysctl', '-n', 'net.ipv4.conf.tunl0.rp_filter')).toBe('0');

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RealServerVip } from '../../../shared/config/node-config.ts';
+import type { RealServerVip } from '#shared/config/node-config.ts';
 import { MemoryHost } from '../dataplane/memory-host.ts';
 import { tempDir } from '../engine/engine.test-helpers.ts';
 import { realServerPlan } from './plan.ts';
@@ -11,13 +11,21 @@ describe('realServerPlan', () => {
   it('DR: VIP/32 on lo with arp_ignore=1 and arp_announce=2 for all and lo', () => {
     expect(realServerPlan([dr('10.99.0.50')])).toEqual({
       addresses: [{ ifname: 'lo', address: '10.99.0.50', prefix: 32, label: 'lo:lvs' }],
-      sysctls: { 'net.ipv4.conf.all.arp_ignore': '1', 'net.ipv4.conf.all.arp_announce': '2', 'net.ipv4.conf.lo.arp_ignore': '1', 'net.ipv4.conf.lo.arp_announce': '2' },
+      sysctls: {
+        'net.ipv4.conf.all.arp_ignore': '1',
+        'net.ipv4.conf.all.arp_announce': '2',
+        'net.ipv4.conf.lo.arp_ignore': '1',
+        'net.ipv4.conf.lo.arp_announce': '2',
+      },
       tunl0: false,
       natChecks: [],
     });
   });
   it('TUN: tunl0 with the VIP and rp_filter=0 for all and tunl0; NAT: a gateway check only', () => {
-    const p = realServerPlan([{ address: '10.99.0.60', forwarding: 'tun', services: ['x'], expectedGateways: [] }, { address: '10.99.0.70', forwarding: 'nat', services: ['y'], expectedGateways: ['10.99.0.1'] }]);
+    const p = realServerPlan([
+      { address: '10.99.0.60', forwarding: 'tun', services: ['x'], expectedGateways: [] },
+      { address: '10.99.0.70', forwarding: 'nat', services: ['y'], expectedGateways: ['10.99.0.1'] },
+    ]);
     expect(p.tunl0).toBe(true);
     expect(p.addresses).toEqual([{ ifname: 'tunl0', address: '10.99.0.60', prefix: 32, label: null }]);
     expect(p.sysctls).toEqual({ 'net.ipv4.conf.all.rp_filter': '0', 'net.ipv4.conf.tunl0.rp_filter': '0' });
@@ -61,15 +69,25 @@ describe('RealServerRole (in-memory host)', () => {
 
   it('NAT: warns when the default route does not go via an expected gateway', async () => {
     const host = new MemoryHost({ routes: [{ gateway: '10.99.0.254', dev: 'eth0' }] });
-    const r = await new RealServerRole(host, `${dir}/rs.json`, () => {}).converge([{ address: '10.99.0.70', forwarding: 'nat', services: ['y'], expectedGateways: ['10.99.0.1'] }]);
+    const r = await new RealServerRole(host, `${dir}/rs.json`, () => {}).converge([
+      { address: '10.99.0.70', forwarding: 'nat', services: ['y'], expectedGateways: ['10.99.0.1'] },
+    ]);
     expect(r.warnings).toEqual(['NAT VIP 10.99.0.70: default route via 10.99.0.254, expected one of 10.99.0.1']);
     host.routes = [{ gateway: '10.99.0.1', dev: 'eth0' }];
-    expect((await new RealServerRole(host, `${dir}/rs.json`, () => {}).converge([{ address: '10.99.0.70', forwarding: 'nat', services: ['y'], expectedGateways: ['10.99.0.1'] }])).warnings).toEqual([]);
+    expect(
+      (
+        await new RealServerRole(host, `${dir}/rs.json`, () => {}).converge([
+          { address: '10.99.0.70', forwarding: 'nat', services: ['y'], expectedGateways: ['10.99.0.1'] },
+        ])
+      ).warnings,
+    ).toEqual([]);
   });
 
   it('TUN: brings tunl0 up before putting the VIP on it', async () => {
     const host = new MemoryHost();
-    const r = await new RealServerRole(host, `${dir}/rs.json`, () => {}).converge([{ address: '10.99.0.60', forwarding: 'tun', services: ['x'], expectedGateways: [] }]);
+    const r = await new RealServerRole(host, `${dir}/rs.json`, () => {}).converge([
+      { address: '10.99.0.60', forwarding: 'tun', services: ['x'], expectedGateways: [] },
+    ]);
     expect(r.ok).toBe(true);
     expect(host.links.get('tunl0')).toBe(true);
     expect(host.sysctls.get('net.ipv4.conf.tunl0.rp_filter')).toBe('0');

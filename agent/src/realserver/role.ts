@@ -1,4 +1,4 @@
-import type { RealServerVip } from '../../../shared/config/node-config.ts';
+import type { RealServerVip } from '#shared/config/node-config.ts';
 import type { Dataplane, HostAddress } from '../dataplane/types.ts';
 import { errorText } from '../errors.ts';
 import { readJson, writeFileAtomic } from '../state/atomic-file.ts';

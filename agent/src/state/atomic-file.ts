@@ -20,9 +20,10 @@ export async function writeFileAtomic(path: string, data: string, opts: { backup
     await fh.close();
   }
   if (opts.mode !== undefined) await chmod(tmp, opts.mode);
-  if (opts.backup) await copyFile(path, `${path}.bak`).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== 'ENOENT') throw e;
-  });
+  if (opts.backup)
+    await copyFile(path, `${path}.bak`).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
   await rename(tmp, path);
   const dir = await open(dirname(path), 'r');
   try {

@@ -25,7 +25,20 @@ describe('VRRP codec against keepalived packets', () => {
   });
   it('decodes the v2 packet', () => {
     const r = decodePacket(Buffer.concat([V2_IP, V2]));
-    expect(r).toMatchObject({ ok: true, advert: { version: 2, vrid: 51, priority: 100, intervalMs: 1000, addresses: ['10.99.0.50'], authType: 1, source: '10.99.0.11', destination: '224.0.0.18', ttl: 255 } });
+    expect(r).toMatchObject({
+      ok: true,
+      advert: {
+        version: 2,
+        vrid: 51,
+        priority: 100,
+        intervalMs: 1000,
+        addresses: ['10.99.0.50'],
+        authType: 1,
+        source: '10.99.0.11',
+        destination: '224.0.0.18',
+        ttl: 255,
+      },
+    });
     if (r.ok) expect(checkAdvert(r.advert, { version: 2, intervalMs: 1000, password: '1111' })).toBeNull();
   });
   it('decodes the v2 priority-0 packet', () => {
@@ -118,7 +131,16 @@ describe('fuzz', () => {
         fc.integer({ min: 1, max: 255 }),
         (vrid, priority, ips, v3, k) => {
           const addresses = ips.map((n) => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.'));
-          const input = { vrid, priority, addresses, source: '10.1.2.3', destination: '224.0.0.18', version: (v3 ? 3 : 2) as 2 | 3, intervalMs: v3 ? k * 10 : k * 1000, password: v3 ? null : 'pw' };
+          const input = {
+            vrid,
+            priority,
+            addresses,
+            source: '10.1.2.3',
+            destination: '224.0.0.18',
+            version: (v3 ? 3 : 2) as 2 | 3,
+            intervalMs: v3 ? k * 10 : k * 1000,
+            password: v3 ? null : 'pw',
+          };
           const r = decodePacket(encodeIpPacket(encodeAdvert(input), input.source, input.destination));
           expect(r).toMatchObject({ ok: true, advert: { vrid, priority, addresses, intervalMs: input.intervalMs, version: input.version } });
         },

@@ -1,4 +1,4 @@
-import { intToIp, ipToInt } from '../../../shared/util/ip.ts';
+import { intToIp, ipToInt } from '#shared/util/ip.ts';
 import { internetChecksum } from './checksum.ts';
 
 /** IP protocol number of VRRP (RFC 3768 §5.2.4, RFC 5798 §5.1.1.4). */
@@ -96,7 +96,8 @@ export function encodeAdvert(a: EncodeInput): Buffer {
   let buf: Buffer;
   if (a.version === 2) {
     const secs = a.intervalMs / 1000;
-    if (!Number.isInteger(secs) || secs < 1 || secs > 255) throw new VrrpCodecError('interval', `VRRPv2 advert interval must be 1-255 whole seconds, got ${a.intervalMs} ms`);
+    if (!Number.isInteger(secs) || secs < 1 || secs > 255)
+      throw new VrrpCodecError('interval', `VRRPv2 advert interval must be 1-255 whole seconds, got ${a.intervalMs} ms`);
     const pw = a.password ? Buffer.from(a.password, 'utf8') : null;
     if (pw && pw.length > 8) throw new VrrpCodecError('password', 'PASS passwords are at most 8 bytes');
     buf = Buffer.alloc(8 + 4 * n + 8);
@@ -106,7 +107,8 @@ export function encodeAdvert(a: EncodeInput): Buffer {
     if (pw) pw.copy(buf, 8 + 4 * n);
   } else {
     const cs = a.intervalMs / 10;
-    if (!Number.isInteger(cs) || cs < 1 || cs > 4095) throw new VrrpCodecError('interval', `VRRPv3 advert interval must be 10-40950 ms in steps of 10, got ${a.intervalMs} ms`);
+    if (!Number.isInteger(cs) || cs < 1 || cs > 4095)
+      throw new VrrpCodecError('interval', `VRRPv3 advert interval must be 10-40950 ms in steps of 10, got ${a.intervalMs} ms`);
     buf = Buffer.alloc(8 + 4 * n);
     buf[0] = 0x31;
     buf.writeUInt16BE(cs, 4); // 4 reserved bits stay zero

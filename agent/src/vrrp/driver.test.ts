@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { compileNode } from '../../../shared/compiler/compile.ts';
-import { validateSite } from '../../../shared/spec/validate.ts';
-import type { NodeEvent } from '../../../shared/wire/events.ts';
+import { compileNode } from '#shared/compiler/compile.ts';
+import { validateSite } from '#shared/site/validate.ts';
+import type { NodeEvent } from '#shared/wire/events.ts';
 import { createDryRunVrrpHost } from '../dataplane/vrrp-host-dry-run.ts';
 import { startVrrp, type VrrpRunner } from './driver.ts';
 import { MemoryLan } from './sim/memory-lan.ts';
@@ -16,7 +16,21 @@ function site(extra: Record<string, unknown> = {}, vrrp: Record<string, unknown>
         { name: 'd1', role: 'director', address: '10.99.0.11', interface: 'eth0' },
         { name: 'd2', role: 'director', address: '10.99.0.12', interface: 'eth0' },
       ],
-      vrrp: [{ name: 'VI_1', vrid: 51, version: 3, advertInterval: '50ms', vips: ['10.99.0.50/32'], members: [{ node: 'd1', priority: 150 }, { node: 'd2', priority: 100 }], garp: { masterDelay: '0s' }, ...vrrp }],
+      vrrp: [
+        {
+          name: 'VI_1',
+          vrid: 51,
+          version: 3,
+          advertInterval: '50ms',
+          vips: ['10.99.0.50/32'],
+          members: [
+            { node: 'd1', priority: 150 },
+            { node: 'd2', priority: 100 },
+          ],
+          garp: { masterDelay: '0s' },
+          ...vrrp,
+        },
+      ],
       ...extra,
     },
   });
@@ -43,7 +57,14 @@ async function pair(s: ReturnType<typeof site>) {
   const logs: string[] = [];
   const start = async (name: 'd1' | 'd2', addr: string) => {
     const cfg = compileNode(s, name);
-    const r = await startVrrp({ nodeId: `lab.${name}`, node: cfg.node, config: cfg.vrrp, host: lan.host(addr), emit: (e) => events.push(e), log: (l) => logs.push(`${name} ${l}`) });
+    const r = await startVrrp({
+      nodeId: `lab.${name}`,
+      node: cfg.node,
+      config: cfg.vrrp,
+      host: lan.host(addr),
+      emit: (e) => events.push(e),
+      log: (l) => logs.push(`${name} ${l}`),
+    });
     runners.push(r);
     return r;
   };
@@ -53,7 +74,14 @@ async function pair(s: ReturnType<typeof site>) {
 describe('startVrrp on an in-memory LAN', () => {
   it('with no instances opens nothing', async () => {
     const lines: string[] = [];
-    const r = await startVrrp({ nodeId: 'x.y', node: { name: 'y', role: 'director', address: '10.0.0.1', interface: 'eth0' }, config: { instances: [], scripts: [], syncGroups: [], connectionSync: null }, host: createDryRunVrrpHost((l) => lines.push(l)), emit: () => {}, log: () => {} });
+    const r = await startVrrp({
+      nodeId: 'x.y',
+      node: { name: 'y', role: 'director', address: '10.0.0.1', interface: 'eth0' },
+      config: { instances: [], scripts: [], syncGroups: [], connectionSync: null },
+      host: createDryRunVrrpHost((l) => lines.push(l)),
+      emit: () => {},
+      log: () => {},
+    });
     expect(r.status()).toEqual([]);
     await r.stop();
     expect(lines).toEqual([]);
@@ -75,7 +103,10 @@ describe('startVrrp on an in-memory LAN', () => {
   });
 
   it('a failing track script with negative weight moves the master; recovery moves it back (preempt)', async () => {
-    const s = site({ vrrpScripts: [{ name: 'chk', script: 'check-nginx', interval: '20ms', weight: -60, fall: 2, rise: 2 }] }, { trackScripts: [{ script: 'chk' }] });
+    const s = site(
+      { vrrpScripts: [{ name: 'chk', script: 'check-nginx', interval: '20ms', weight: -60, fall: 2, rise: 2 }] },
+      { trackScripts: [{ script: 'chk' }] },
+    );
     const { lan, start } = await pair(s);
     const d1 = await start('d1', '10.99.0.11');
     const d2 = await start('d2', '10.99.0.12');
@@ -115,11 +146,21 @@ describe('startVrrp on an in-memory LAN', () => {
 
   it('sync group: one member faulting moves the other; connection sync follows the state', async () => {
     const s = validateSite({
-      apiVersion: 'lvsfleet/v1', kind: 'Site', metadata: { name: 'lab' },
+      apiVersion: 'lvsfleet/v1',
+      kind: 'Site',
+      metadata: { name: 'lab' },
       spec: {
         nodes: [{ name: 'd1', role: 'director', address: '10.99.0.11', interface: 'eth0' }],
         vrrp: [
-          { name: 'VI_1', vrid: 51, version: 3, advertInterval: '50ms', vips: ['10.99.0.50/32'], members: [{ node: 'd1', priority: 150 }], trackInterfaces: [{ interface: 'eth1' }] },
+          {
+            name: 'VI_1',
+            vrid: 51,
+            version: 3,
+            advertInterval: '50ms',
+            vips: ['10.99.0.50/32'],
+            members: [{ node: 'd1', priority: 150 }],
+            trackInterfaces: [{ interface: 'eth1' }],
+          },
           { name: 'VI_2', vrid: 52, version: 3, advertInterval: '50ms', vips: ['10.99.0.51/32'], members: [{ node: 'd1', priority: 150 }] },
         ],
         syncGroups: [{ name: 'G1', instances: ['VI_1', 'VI_2'] }],

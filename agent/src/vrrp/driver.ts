@@ -1,6 +1,6 @@
-import type { NodeConfig, ResolvedInstance } from '../../../shared/config/node-config.ts';
-import type { NodeEvent } from '../../../shared/wire/events.ts';
-import type { NodeStatus } from '../../../shared/wire/status.ts';
+import type { NodeConfig, ResolvedInstance } from '#shared/config/node-config.ts';
+import type { NodeEvent } from '#shared/wire/events.ts';
+import type { NodeStatus } from '#shared/wire/status.ts';
 import type { VrrpHost } from '../dataplane/vrrp-host.ts';
 import { ChannelMux } from './channels.ts';
 import type { DropCounters } from './codec.ts';
@@ -30,7 +30,8 @@ export interface VrrpRunner {
 }
 
 /** Parts of an instance that need a fresh runtime when they change (others are swapped in place). */
-const identity = (i: ResolvedInstance) => JSON.stringify([i.vrid, i.version, i.interface, i.sourceAddress, i.unicast, i.peers, i.vips, i.excludedVips, i.auth, i.advertIntervalMs]);
+const identity = (i: ResolvedInstance) =>
+  JSON.stringify([i.vrid, i.version, i.interface, i.sourceAddress, i.unicast, i.peers, i.vips, i.excludedVips, i.auth, i.advertIntervalMs]);
 
 /**
  * Starts the VRRP engine (RFC 3768/5798 with keepalived's extensions) for one node. With no
@@ -60,7 +61,8 @@ export async function startVrrp(opts: StartVrrpOptions): Promise<VrrpRunner> {
   const onTransition = (rt: InstanceRuntime, a: Extract<Action, { type: 'transition' }>) => {
     const group = config.syncGroups.find((g) => g.instances.includes(rt.cfg.name));
     if (!group) return;
-    const to = a.to === 'FAULT' ? 'FAULT' : a.from === 'FAULT' ? 'CLEAR' : a.to === 'MASTER' ? 'MASTER' : a.to === 'BACKUP' && a.from === 'MASTER' ? 'BACKUP' : null;
+    const to =
+      a.to === 'FAULT' ? 'FAULT' : a.from === 'FAULT' ? 'CLEAR' : a.to === 'MASTER' ? 'MASTER' : a.to === 'BACKUP' && a.from === 'MASTER' ? 'BACKUP' : null;
     if (to) for (const name of group.instances) if (name !== rt.cfg.name) runtimes.get(name)?.feed({ type: 'sync', to, member: rt.cfg.name });
     const n = group.notify;
     const state = a.to as 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
@@ -77,7 +79,8 @@ export async function startVrrp(opts: StartVrrpOptions): Promise<VrrpRunner> {
       emit: opts.emit,
       channel: () => mux.channel(i.interface),
       onTransition,
-      connectionSync: cfg.connectionSync && cfg.connectionSync.instance === i.name ? { interface: cfg.connectionSync.interface, syncId: cfg.connectionSync.syncId } : null,
+      connectionSync:
+        cfg.connectionSync && cfg.connectionSync.instance === i.name ? { interface: cfg.connectionSync.interface, syncId: cfg.connectionSync.syncId } : null,
     });
 
   const start = (rt: InstanceRuntime) => {

@@ -1,5 +1,5 @@
-import type { ResolvedInstance } from '../../../shared/config/node-config.ts';
-import type { NodeEvent } from '../../../shared/wire/events.ts';
+import type { ResolvedInstance } from '#shared/config/node-config.ts';
+import type { NodeEvent } from '#shared/wire/events.ts';
 import type { VrrpChannel, VrrpHost } from '../dataplane/vrrp-host.ts';
 import { encodeAdvert } from './codec.ts';
 import { advertDestinations } from './params.ts';
@@ -52,19 +52,22 @@ export class InstanceRuntime {
     const gen = ++this.gen;
     const d = nextDeadline(this.state);
     if (d === null) return;
-    this.timer = setTimeout(() => {
-      // libuv runs timers before polling sockets: after a scheduling stall the master's advert may
-      // already sit in our receive queue. setImmediate runs after the poll phase, so the queued
-      // advert is read first and a late timer cannot declare a live master down.
-      setImmediate(() => {
-        if (gen !== this.gen) return; // re-armed meanwhile (an advert arrived): that timer rules
-        this.timer = null;
-        // A stall of a whole advert interval is worth a log line: it is how spurious failovers start.
-        const late = this.deps.host.now() - d;
-        if (late > this.params.advertIntervalMs) this.deps.log(`vrrp ${this.cfg.name}: timer ran ${Math.round(late)} ms late (process stalled)`);
-        this.feed({ type: 'timer' });
-      });
-    }, Math.max(0, Math.ceil(d - now)));
+    this.timer = setTimeout(
+      () => {
+        // libuv runs timers before polling sockets: after a scheduling stall the master's advert may
+        // already sit in our receive queue. setImmediate runs after the poll phase, so the queued
+        // advert is read first and a late timer cannot declare a live master down.
+        setImmediate(() => {
+          if (gen !== this.gen) return; // re-armed meanwhile (an advert arrived): that timer rules
+          this.timer = null;
+          // A stall of a whole advert interval is worth a log line: it is how spurious failovers start.
+          const late = this.deps.host.now() - d;
+          if (late > this.params.advertIntervalMs) this.deps.log(`vrrp ${this.cfg.name}: timer ran ${Math.round(late)} ms late (process stalled)`);
+          this.feed({ type: 'timer' });
+        });
+      },
+      Math.max(0, Math.ceil(d - now)),
+    );
   }
 
   private later(what: string, fn: () => Promise<void>): void {
@@ -102,7 +105,12 @@ export class InstanceRuntime {
       }
       case 'transition':
         log(`vrrp ${c.name} ${a.from}→${a.to} (${a.reason})`);
-        this.deps.emit({ type: 'vrrp.transition', nodeId: this.deps.nodeId, at: new Date().toISOString(), data: { instance: c.name, from: a.from, to: a.to, reason: a.reason } });
+        this.deps.emit({
+          type: 'vrrp.transition',
+          nodeId: this.deps.nodeId,
+          at: new Date().toISOString(),
+          data: { instance: c.name, from: a.from, to: a.to, reason: a.reason },
+        });
         if (!a.sync) this.deps.onTransition(this, a);
         return;
       case 'sync-daemon': {

@@ -1,4 +1,4 @@
-import type { NodeConfig, ResolvedInstance } from '../../../shared/config/node-config.ts';
+import type { NodeConfig, ResolvedInstance } from '#shared/config/node-config.ts';
 import type { InstanceParams } from './types.ts';
 
 export type VrrpConfig = NodeConfig['vrrp'];
@@ -15,7 +15,12 @@ export function instanceParams(i: ResolvedInstance, cfg: VrrpConfig): InstancePa
     initialState: i.initialState,
     preempt: i.preempt,
     preemptDelayMs: i.preemptDelayMs,
-    garp: { masterDelayMs: i.garp.masterDelayMs, masterRepeat: i.garp.masterRepeat, masterRefreshMs: i.garp.masterRefreshMs, masterRefreshRepeat: i.garp.masterRefreshRepeat },
+    garp: {
+      masterDelayMs: i.garp.masterDelayMs,
+      masterRepeat: i.garp.masterRepeat,
+      masterRefreshMs: i.garp.masterRefreshMs,
+      masterRefreshRepeat: i.garp.masterRefreshRepeat,
+    },
     connectionSync: cfg.connectionSync?.instance === i.name,
   };
 }

@@ -41,7 +41,10 @@ describe('timers', () => {
 
 describe('VRRP state machine', () => {
   it('starts in BACKUP and becomes MASTER after the master-down interval with no master', () => {
-    const { s, actions } = run(P, [[0, { type: 'start' }], [3609, { type: 'timer' }]]);
+    const { s, actions } = run(P, [
+      [0, { type: 'start' }],
+      [3609, { type: 'timer' }],
+    ]);
     expect(s.state).toBe('BACKUP');
     const r = step(P, s, { type: 'timer' }, 3610);
     expect(r.state.state).toBe('MASTER');
@@ -58,12 +61,21 @@ describe('VRRP state machine', () => {
     expect(nextDeadline(run(p, [[0, { type: 'start' }]]).s)).toBeCloseTo(1609.375);
   });
   it('a backup hearing the master keeps resetting the down timer, then reports how long it waited', () => {
-    const { s, actions } = run(P, [[0, { type: 'start' }], [100, adv('10.99.0.12', 200)], [1100, adv('10.99.0.12', 200)], [4800, { type: 'timer' }]]);
+    const { s, actions } = run(P, [
+      [0, { type: 'start' }],
+      [100, adv('10.99.0.12', 200)],
+      [1100, adv('10.99.0.12', 200)],
+      [4800, { type: 'timer' }],
+    ]);
     expect(s.state).toBe('MASTER');
     expect(actions.find((a) => a.type === 'transition' && a.to === 'MASTER')).toMatchObject({ reason: 'master down, 3700 ms' });
   });
   it('priority 0 from the master: takeover after Skew_Time only', () => {
-    const { s } = run(P, [[0, { type: 'start' }], [100, adv('10.99.0.12', 200)], [500, adv('10.99.0.12', 0)]]);
+    const { s } = run(P, [
+      [0, { type: 'start' }],
+      [100, adv('10.99.0.12', 200)],
+      [500, adv('10.99.0.12', 0)],
+    ]);
     expect(s.masterDownAt).toBeCloseTo(500 + 609.375);
     const r = step(P, s, { type: 'timer' }, 1110);
     expect(r.state.state).toBe('MASTER');
@@ -71,23 +83,37 @@ describe('VRRP state machine', () => {
   });
   it('v3 learns the master interval and computes skew from it (RFC 5798 §6.4.2)', () => {
     const p3 = { ...P, version: 3 as const, advertIntervalMs: 100 };
-    const { s } = run(p3, [[0, { type: 'start' }], [10, adv('10.99.0.12', 200, 30)]]);
+    const { s } = run(p3, [
+      [0, { type: 'start' }],
+      [10, adv('10.99.0.12', 200, 30)],
+    ]);
     expect(s.masterAdverIntervalMs).toBe(30);
     expect(s.masterDownAt).toBeCloseTo(10 + 90 + (156 * 30) / 256);
   });
   it('preempt: a backup discards a lower master and takes over at the down interval', () => {
-    const { s } = run(P, [[0, { type: 'start' }], [100, adv('10.99.0.12', 50)], [1100, adv('10.99.0.12', 50)]]);
+    const { s } = run(P, [
+      [0, { type: 'start' }],
+      [100, adv('10.99.0.12', 50)],
+      [1100, adv('10.99.0.12', 50)],
+    ]);
     expect(s.masterDownAt).toBeCloseTo(3609.375); // never reset by the lower master
     const r = step(P, s, { type: 'timer' }, 3610);
     expect(r.actions[0]).toMatchObject({ to: 'MASTER', reason: 'preempting lower priority 50' });
   });
   it('nopreempt: a lower master is accepted', () => {
-    const { s } = run({ ...P, preempt: false }, [[0, { type: 'start' }], [3000, adv('10.99.0.12', 50)]]);
+    const { s } = run({ ...P, preempt: false }, [
+      [0, { type: 'start' }],
+      [3000, adv('10.99.0.12', 50)],
+    ]);
     expect(s.masterDownAt).toBeCloseTo(3000 + 3609.375);
   });
   it('preempt_delay: a lower master is tolerated for the delay, then preempted', () => {
     const p = { ...P, preemptDelayMs: 5000 };
-    const { s } = run(p, [[0, { type: 'start' }], [100, adv('10.99.0.12', 50)], [4000, adv('10.99.0.12', 50)]]);
+    const { s } = run(p, [
+      [0, { type: 'start' }],
+      [100, adv('10.99.0.12', 50)],
+      [4000, adv('10.99.0.12', 50)],
+    ]);
     expect(s.masterDownAt).toBeCloseTo(4000 + 3609.375);
     const after = run(p, [[5200, adv('10.99.0.12', 50)]], s).s;
     expect(after.masterDownAt).toBeCloseTo(4000 + 3609.375);
@@ -106,8 +132,18 @@ describe('VRRP state machine', () => {
   });
   it('a master sends adverts every interval and the GARP bursts (garp_master_delay, refresh)', () => {
     const p = { ...P, priority: 255, garp: { masterDelayMs: 5000, masterRepeat: 5, masterRefreshMs: 60000, masterRefreshRepeat: 2 } };
-    const { actions } = run(p, [[0, { type: 'start' }], [1000, { type: 'timer' }], [2001, { type: 'timer' }], [5000, { type: 'timer' }], [65000, { type: 'timer' }]]);
-    expect(actions.filter((a) => a.type === 'garp')).toEqual([{ type: 'garp', count: 5 }, { type: 'garp', count: 5 }, { type: 'garp', count: 2 }]);
+    const { actions } = run(p, [
+      [0, { type: 'start' }],
+      [1000, { type: 'timer' }],
+      [2001, { type: 'timer' }],
+      [5000, { type: 'timer' }],
+      [65000, { type: 'timer' }],
+    ]);
+    expect(actions.filter((a) => a.type === 'garp')).toEqual([
+      { type: 'garp', count: 5 },
+      { type: 'garp', count: 5 },
+      { type: 'garp', count: 2 },
+    ]);
     expect(actions.filter((a) => a.type === 'send-advert').length).toBe(5);
   });
   it('graceful stop: MASTER sends priority 0, removes VIPs, notifies STOP', () => {
@@ -131,7 +167,10 @@ describe('VRRP state machine', () => {
     expect(f.actions.slice(0, 2)).toEqual([{ type: 'send-advert', priority: 0 }, { type: 'remove-vips' }]);
     const back = step(P, { ...f.state }, { type: 'track', effectivePriority: 100, fault: null, reason: 'link up' }, 20);
     expect(back.state.state).toBe('BACKUP');
-    const m2 = run(P, [[0, { type: 'start' }], [4000, { type: 'timer' }]]).s;
+    const m2 = run(P, [
+      [0, { type: 'start' }],
+      [4000, { type: 'timer' }],
+    ]).s;
     const lowered = step(P, m2, { type: 'track', effectivePriority: 70, fault: null, reason: 'script' }, 4100);
     expect(lowered.actions).toEqual([{ type: 'send-advert', priority: 70 }]);
     expect(lowered.state.effectivePriority).toBe(70);
@@ -148,7 +187,13 @@ describe('VRRP state machine', () => {
   });
   it('connection sync daemon follows the state', () => {
     const p = { ...P, connectionSync: true };
-    const { actions } = run(p, [[0, { type: 'start' }], [4000, { type: 'timer' }]]);
-    expect(actions.filter((a) => a.type === 'sync-daemon')).toEqual([{ type: 'sync-daemon', role: 'backup' }, { type: 'sync-daemon', role: 'master' }]);
+    const { actions } = run(p, [
+      [0, { type: 'start' }],
+      [4000, { type: 'timer' }],
+    ]);
+    expect(actions.filter((a) => a.type === 'sync-daemon')).toEqual([
+      { type: 'sync-daemon', role: 'backup' },
+      { type: 'sync-daemon', role: 'master' },
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-import { compareIp } from '../../../shared/util/ip.ts';
+import { compareIp } from '#shared/util/ip.ts';
 import { masterDownIntervalMs, skewMs } from './timers.ts';
 import type { Action, Event, InstanceParams, InstanceState, StepResult, VrrpState } from './types.ts';
 
@@ -50,8 +50,17 @@ function toMaster(o: Out, p: InstanceParams, now: number, reason: string, sync =
   o.a.push({ type: 'send-advert', priority: o.s.effectivePriority }, { type: 'add-vips' }, { type: 'garp', count: p.garp.masterRepeat });
   const g = p.garp;
   // keepalived garp_master_delay: a second burst after the delay; garp_master_refresh: then periodically.
-  const [garpAt, garpNext] = g.masterDelayMs > 0 ? [now + g.masterDelayMs, 'delay' as const] : g.masterRefreshMs > 0 ? [now + g.masterRefreshMs, 'refresh' as const] : [null, null];
-  o.s = { ...o.s, advertAt: now + p.advertIntervalMs, masterAdverIntervalMs: p.advertIntervalMs, masterAddress: p.primaryAddress, preempting: null, garpAt, garpNext };
+  const [garpAt, garpNext] =
+    g.masterDelayMs > 0 ? [now + g.masterDelayMs, 'delay' as const] : g.masterRefreshMs > 0 ? [now + g.masterRefreshMs, 'refresh' as const] : [null, null];
+  o.s = {
+    ...o.s,
+    advertAt: now + p.advertIntervalMs,
+    masterAdverIntervalMs: p.advertIntervalMs,
+    masterAddress: p.primaryAddress,
+    preempting: null,
+    garpAt,
+    garpNext,
+  };
 }
 
 function toBackup(o: Out, p: InstanceParams, now: number, reason: string, sync = false, downMs?: number): void {
@@ -128,10 +137,14 @@ function onTimer(o: Out, p: InstanceParams, now: number): void {
   const s = o.s;
   if (s.state === 'BACKUP' && s.masterDownAt !== null && now >= s.masterDownAt) {
     const ago = s.lastAdvertAt === null ? '' : `, ${Math.round(now - s.lastAdvertAt)} ms`;
-    const reason = s.preempting !== null ? `preempting lower priority ${s.preempting}`
-      : s.lastAdvertAt === null ? 'no master heard'
-      : s.masterAddress === null ? `master released (priority 0)${ago}`
-      : `master down${ago}`;
+    const reason =
+      s.preempting !== null
+        ? `preempting lower priority ${s.preempting}`
+        : s.lastAdvertAt === null
+          ? 'no master heard'
+          : s.masterAddress === null
+            ? `master released (priority 0)${ago}`
+            : `master down${ago}`;
     return toMaster(o, p, now, reason);
   }
   if (s.state !== 'MASTER') return;

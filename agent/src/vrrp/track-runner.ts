@@ -1,4 +1,4 @@
-import type { ResolvedScript } from '../../../shared/config/node-config.ts';
+import type { ResolvedScript } from '#shared/config/node-config.ts';
 import type { VrrpHost } from '../dataplane/vrrp-host.ts';
 import { initialScriptState, scriptRun, type ScriptState } from './tracking.ts';
 
@@ -55,16 +55,19 @@ export class TrackRunner {
   }
 
   private loop(def: ResolvedScript, delay: number): void {
-    const t = setTimeout(async () => {
-      const ok = await this.host.runScript(def.command, def.timeoutMs, def.user);
-      if (this.stopped || this.defs.get(def.name) !== def) return;
-      const before = this.scripts.get(def.name) ?? initialScriptState();
-      const after = scriptRun(before, ok, def.rise, def.fall);
-      this.scripts.set(def.name, after);
-      if (after.ok !== before.ok) this.onChange(`script ${def.name} ${after.ok ? 'succeeded' : 'failed'}`);
-      this.loop(def, def.intervalMs);
-    }, delay);
+    const t = setTimeout(() => void this.runOnce(def), delay);
     this.timers.set(def.name, t);
+  }
+
+  private async runOnce(def: ResolvedScript): Promise<void> {
+    // runScript resolves false on any failure; it never rejects.
+    const ok = await this.host.runScript(def.command, def.timeoutMs, def.user);
+    if (this.stopped || this.defs.get(def.name) !== def) return;
+    const before = this.scripts.get(def.name) ?? initialScriptState();
+    const after = scriptRun(before, ok, def.rise, def.fall);
+    this.scripts.set(def.name, after);
+    if (after.ok !== before.ok) this.onChange(`script ${def.name} ${after.ok ? 'succeeded' : 'failed'}`);
+    this.loop(def, def.intervalMs);
   }
 
   /** Script results as seen by evaluateTracking. */

@@ -23,7 +23,13 @@ describe('tracking', () => {
     expect(evaluateTracking(inst, new Map([['chk_nginx', false]]), new Map())).toMatchObject({ effectivePriority: 70, fault: null });
   });
   it('positive weights add while healthy; weight 0 faults; clamps to 1-254; owner stays 255', () => {
-    const i = { ...inst, trackScripts: [{ script: 'a', weight: 200 }, { script: 'b', weight: 0 }] };
+    const i = {
+      ...inst,
+      trackScripts: [
+        { script: 'a', weight: 200 },
+        { script: 'b', weight: 0 },
+      ],
+    };
     expect(evaluateTracking(i, new Map(), new Map()).effectivePriority).toBe(254);
     expect(evaluateTracking(i, new Map([['b', false]]), new Map()).fault).toBe('script b failed');
     expect(evaluateTracking({ ...i, priority: 255 }, new Map([['a', false]]), new Map()).effectivePriority).toBe(255);
@@ -31,7 +37,14 @@ describe('tracking', () => {
     expect(evaluateTracking(low, new Map([['a', false]]), new Map()).effectivePriority).toBe(1);
   });
   it('track interfaces: weight 0 down → FAULT, primary interface tracked unless dont_track_primary', () => {
-    const i = { ...inst, trackScripts: [], trackInterfaces: [{ interface: 'eth1', weight: 0 }, { interface: 'eth2', weight: -20 }] };
+    const i = {
+      ...inst,
+      trackScripts: [],
+      trackInterfaces: [
+        { interface: 'eth1', weight: 0 },
+        { interface: 'eth2', weight: -20 },
+      ],
+    };
     expect(evaluateTracking(i, new Map(), new Map([['eth1', false]])).fault).toBe('interface eth1 down');
     expect(evaluateTracking(i, new Map(), new Map([['eth2', false]])).effectivePriority).toBe(80);
     expect(evaluateTracking(i, new Map(), new Map([['eth0', false]])).fault).toBe('interface eth0 down');

@@ -49,7 +49,7 @@ export function evaluateTracking(inst: TrackedInstance, scripts: ReadonlyMap<str
     const up = links.get(t.interface) !== false;
     if (t.weight === 0) {
       if (!up) faults.push(`interface ${t.interface} down`);
-    } else if ((t.weight > 0) === up) {
+    } else if (t.weight > 0 === up) {
       prio += t.weight;
       notes.push(`${t.interface} ${up ? 'up' : 'down'} ${t.weight > 0 ? '+' : ''}${t.weight}`);
     }
@@ -58,7 +58,7 @@ export function evaluateTracking(inst: TrackedInstance, scripts: ReadonlyMap<str
     const ok = scripts.get(t.script) !== false;
     if (t.weight === 0) {
       if (!ok) faults.push(`script ${t.script} failed`);
-    } else if ((t.weight > 0) === ok) {
+    } else if (t.weight > 0 === ok) {
       prio += t.weight;
       notes.push(`script ${t.script} ${ok ? 'ok' : 'failed'} ${t.weight > 0 ? '+' : ''}${t.weight}`);
     }

@@ -1,4 +1,4 @@
-import type { VrrpState } from '../../../shared/wire/status.ts';
+import type { VrrpState } from '#shared/wire/status.ts';
 
 export type { VrrpState };
 

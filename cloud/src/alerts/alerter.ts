@@ -15,7 +15,14 @@ export interface Alerter {
  * The cloud's alerting loop: cross-node findings become rows in `events` (so they show in the
  * status API and history like agent events), and every event reaches the webhooks that want it.
  */
-export function startAlerter(opts: { db: Db; fetch?: Fetch; intervalMs?: number; evaluate?: EvaluateOptions; log?: (l: string) => void; now?: () => Date }): Alerter {
+export function startAlerter(opts: {
+  db: Db;
+  fetch?: Fetch;
+  intervalMs?: number;
+  evaluate?: EvaluateOptions;
+  log?: (l: string) => void;
+  now?: () => Date;
+}): Alerter {
   const { db } = opts;
   const now = opts.now ?? (() => new Date());
   const fetchImpl: Fetch = opts.fetch ?? ((url, init) => fetch(url, init));

@@ -29,25 +29,48 @@ export const DEFAULT_EVALUATE: EvaluateOptions = { splitBrainAfterMs: 5_000, noM
  * (`node.stale_revision`). Pure: (state, view, now) → (state, events). A condition is raised once
  * when it has lasted long enough and is forgotten when it clears, so it can be raised again.
  */
-export function evaluateSite(prev: AlertState, view: SiteStatusView, now: number, opts: EvaluateOptions = DEFAULT_EVALUATE): { state: AlertState; events: AlertEvent[] } {
+export function evaluateSite(
+  prev: AlertState,
+  view: SiteStatusView,
+  now: number,
+  opts: EvaluateOptions = DEFAULT_EVALUATE,
+): { state: AlertState; events: AlertEvent[] } {
   const conditions = new Map<string, { after: number; event: Omit<AlertEvent, 'id' | 'at'> }>();
   for (const v of view.vrrp) {
     if (v.problem === 'split_brain')
       conditions.set(`split_brain:${v.instance}`, {
         after: opts.splitBrainAfterMs,
-        event: { type: 'site.split_brain', site: view.site, nodeId: null, summary: `${v.masters.join(' and ')} are all MASTER for ${v.instance} (VRID ${v.vrid})`, data: { instance: v.instance, vrid: v.vrid, nodes: v.masters } },
+        event: {
+          type: 'site.split_brain',
+          site: view.site,
+          nodeId: null,
+          summary: `${v.masters.join(' and ')} are all MASTER for ${v.instance} (VRID ${v.vrid})`,
+          data: { instance: v.instance, vrid: v.vrid, nodes: v.masters },
+        },
       });
     if (v.problem === 'no_master')
       conditions.set(`no_master:${v.instance}`, {
         after: opts.noMasterAfterMs,
-        event: { type: 'site.no_master', site: view.site, nodeId: null, summary: `no director is MASTER for ${v.instance} (VRID ${v.vrid})`, data: { instance: v.instance, vrid: v.vrid, states: v.states } },
+        event: {
+          type: 'site.no_master',
+          site: view.site,
+          nodeId: null,
+          summary: `no director is MASTER for ${v.instance} (VRID ${v.vrid})`,
+          data: { instance: v.instance, vrid: v.vrid, states: v.states },
+        },
       });
   }
   for (const n of view.nodes) {
     if (n.stale)
       conditions.set(`stale:${n.name}`, {
         after: opts.staleAfterMs,
-        event: { type: 'node.stale_revision', site: view.site, nodeId: `${view.site}.${n.name}`, summary: `${n.name} runs revision ${n.appliedRevision ?? 'none'}, desired ${n.desiredRevision}`, data: { node: n.name, applied: n.appliedRevision, desired: n.desiredRevision } },
+        event: {
+          type: 'node.stale_revision',
+          site: view.site,
+          nodeId: `${view.site}.${n.name}`,
+          summary: `${n.name} runs revision ${n.appliedRevision ?? 'none'}, desired ${n.desiredRevision}`,
+          data: { node: n.name, applied: n.appliedRevision, desired: n.desiredRevision },
+        },
       });
   }
   const state: AlertState = {};

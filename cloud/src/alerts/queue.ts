@@ -45,7 +45,10 @@ export async function enqueueDeliveries(db: Db): Promise<number> {
         await tx.insert(webhookDeliveries).values({ id: `msg_${randomUUID().replaceAll('-', '')}`, webhookId: hook.id, eventId: e.id, payload });
         queued++;
       }
-      await tx.update(webhooks).set({ lastEventId: rows[rows.length - 1].e.id }).where(eq(webhooks.id, hook.id));
+      await tx
+        .update(webhooks)
+        .set({ lastEventId: rows[rows.length - 1].e.id })
+        .where(eq(webhooks.id, hook.id));
     });
   }
   return queued;
@@ -54,7 +57,10 @@ export async function enqueueDeliveries(db: Db): Promise<number> {
 export type Fetch = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{ status: number }>;
 
 /** Sends due deliveries once each; failures are rescheduled with back-off or given up. */
-export async function deliverDue(db: Db, opts: { fetch: Fetch; now?: () => Date; timeoutMs?: number; log?: (l: string) => void }): Promise<{ delivered: number; retried: number; failed: number }> {
+export async function deliverDue(
+  db: Db,
+  opts: { fetch: Fetch; now?: () => Date; timeoutMs?: number; log?: (l: string) => void },
+): Promise<{ delivered: number; retried: number; failed: number }> {
   const now = opts.now ?? (() => new Date());
   const out = { delivered: 0, retried: 0, failed: 0 };
   const due = await db
@@ -79,7 +85,10 @@ export async function deliverDue(db: Db, opts: { fetch: Fetch; now?: () => Date;
     const verdict = classifyResponse(status);
     const attempts = d.attempts + 1;
     if (verdict === 'delivered') {
-      await db.update(webhookDeliveries).set({ status: 'delivered', attempts, lastStatus: status, lastError: null, deliveredAt: now() }).where(eq(webhookDeliveries.id, d.id));
+      await db
+        .update(webhookDeliveries)
+        .set({ status: 'delivered', attempts, lastStatus: status, lastError: null, deliveredAt: now() })
+        .where(eq(webhookDeliveries.id, d.id));
       out.delivered++;
       continue;
     }
@@ -90,7 +99,10 @@ export async function deliverDue(db: Db, opts: { fetch: Fetch; now?: () => Date;
       opts.log?.(`webhook ${url}: gave up on ${d.id} after ${attempts} attempts (${lastError})`);
       out.failed++;
     } else {
-      await db.update(webhookDeliveries).set({ attempts, lastStatus: status, lastError, nextAttemptAt: new Date(now().getTime() + delay) }).where(eq(webhookDeliveries.id, d.id));
+      await db
+        .update(webhookDeliveries)
+        .set({ attempts, lastStatus: status, lastError, nextAttemptAt: new Date(now().getTime() + delay) })
+        .where(eq(webhookDeliveries.id, d.id));
       out.retried++;
     }
   }

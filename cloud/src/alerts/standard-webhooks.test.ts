@@ -31,7 +31,16 @@ describe('delivery retry', () => {
   });
   it('retries timeouts, throttling and server errors only', () => {
     expect([200, 204, 408, 429, 500, 503, 400, 404, 410, null].map(classifyResponse)).toEqual([
-      'delivered', 'delivered', 'retry', 'retry', 'retry', 'retry', 'failed', 'failed', 'failed', 'retry',
+      'delivered',
+      'delivered',
+      'retry',
+      'retry',
+      'retry',
+      'retry',
+      'failed',
+      'failed',
+      'failed',
+      'retry',
     ]);
   });
 });

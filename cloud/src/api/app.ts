@@ -2,7 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { sql } from 'drizzle-orm';
-import { fromZod } from '../../../shared/spec/issues.ts';
+import { fromZod } from '#shared/site/issues.ts';
 import { findToken, scopeAllows, touchToken, type Scope } from '../auth/tokens.ts';
 import { loadStatusView } from '../pages/load-view.ts';
 import { createPagesRouter } from '../pages/routes.ts';

@@ -1,4 +1,4 @@
-import type { SpecIssue } from '../../../shared/spec/issues.ts';
+import type { SpecIssue } from '#shared/site/issues.ts';
 
 /** Stable error codes of the API (DESIGN.md: `{"error": {"code", "message", "issues?"}}`). */
 export type ErrorCode =

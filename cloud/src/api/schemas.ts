@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { Name } from '../../../shared/spec/names.ts';
+import { Name } from '#shared/site/names.ts';
 
 /** Request/response shapes of the API, for validation and for /openapi.json. */
 
@@ -13,7 +13,11 @@ export const ErrorBody = z
 export const SiteParam = z.object({ site: Name });
 export const NodeParam = SiteParam.extend({ node: Name });
 export const RevisionParam = SiteParam.extend({
-  n: z.coerce.number().int().min(1).openapi({ param: { name: 'n', in: 'path' }, example: 1 }),
+  n: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .openapi({ param: { name: 'n', in: 'path' }, example: 1 }),
 });
 
 const Change = z.object({ added: z.array(z.string()), removed: z.array(z.string()), changed: z.array(z.string()) });
@@ -85,7 +89,9 @@ export const ServiceRow = z
     scheduler: z.string(),
     forwarding: z.string(),
     directors: z.array(z.string()),
-    realServers: z.array(z.object({ node: z.string().nullable(), address: z.string(), port: z.number().int(), weight: z.number().int(), forwarding: z.string() })),
+    realServers: z.array(
+      z.object({ node: z.string().nullable(), address: z.string(), port: z.number().int(), weight: z.number().int(), forwarding: z.string() }),
+    ),
   })
   .openapi('Service');
 
@@ -100,7 +106,11 @@ export const StatusNode = z.object({
   appliedRevision: z.number().int().nullable(),
   inSync: z.boolean(),
   lastSeen: z.string().nullable(),
-  vrrp: z.array(z.object({ instance: z.string(), vrid: z.number().int(), state: z.string(), priority: z.number().int(), effectivePriority: z.number().int() }).passthrough()),
+  vrrp: z.array(
+    z
+      .object({ instance: z.string(), vrid: z.number().int(), state: z.string(), priority: z.number().int(), effectivePriority: z.number().int() })
+      .passthrough(),
+  ),
   services: z.array(
     z.object({
       name: z.string(),
@@ -117,7 +127,14 @@ export const SiteStatus = z
 export const RollbackBody = z.object({ revision: z.number().int().min(1), message: z.string().max(1000).optional(), force: z.boolean().optional() }).strict();
 
 export const EnrollmentBody = z
-  .object({ ttlSeconds: z.number().int().min(60).max(7 * 24 * 3600).optional() })
+  .object({
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 24 * 3600)
+      .optional(),
+  })
   .strict()
   .openapi('EnrollmentRequest');
 

@@ -60,10 +60,7 @@ export async function ensureOrg(db: Db, orgId = DEFAULT_ORG): Promise<void> {
 }
 
 /** Stores a new token (hash only) and returns its secret, shown once. */
-export async function createApiToken(
-  db: Db,
-  opts: { orgId?: string; name: string; scope: Scope; secret?: string },
-): Promise<{ id: string; secret: string }> {
+export async function createApiToken(db: Db, opts: { orgId?: string; name: string; scope: Scope; secret?: string }): Promise<{ id: string; secret: string }> {
   const orgId = opts.orgId ?? DEFAULT_ORG;
   await ensureOrg(db, orgId);
   const secret = opts.secret ?? randomSecret('lvf_');

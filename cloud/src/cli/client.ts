@@ -1,4 +1,4 @@
-import type { SpecIssue } from '../../../shared/spec/issues.ts';
+import type { SpecIssue } from '#shared/site/issues.ts';
 import type { CliIO } from './io.ts';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
@@ -56,7 +56,8 @@ export function apiClient(io: Pick<CliIO, 'env'>, fetchImpl: typeof fetch = fetc
       }
       if (!res.ok) {
         const e = (parsed as { error?: { code?: string; message?: string; issues?: SpecIssue[] } } | undefined)?.error;
-        if (res.status === 401 && !token) throw new ApiCallError(401, e?.code ?? 'unauthorized', 'no token: set LVSFLEET_TOKEN (serve printed an admin token at first start)');
+        if (res.status === 401 && !token)
+          throw new ApiCallError(401, e?.code ?? 'unauthorized', 'no token: set LVSFLEET_TOKEN (serve printed an admin token at first start)');
         throw new ApiCallError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? `HTTP ${res.status}`, e?.issues ?? []);
       }
       if (parsed === undefined && text) throw new ApiCallError(res.status, 'bad_response', `the server answered ${path} with something that is not JSON`);

@@ -19,7 +19,7 @@ writeFileSync(seedsFile, SEEDS_YAML);
 
 beforeAll(async () => {
   t = await openTestApp();
-  server = createServer(getRequestListener(t.app.fetch));
+  server = createServer((req, res) => void getRequestListener(t.app.fetch)(req, res));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseSite } from '../../../shared/spec/parse.ts';
-import type { Site } from '../../../shared/spec/site.ts';
+import { parseSite } from '#shared/site/parse.ts';
+import type { Site } from '#shared/site/site.ts';
 import { UsageError } from './args.ts';
 import { formatIssueLine } from './client.ts';
 import type { CliIO } from './io.ts';

@@ -16,7 +16,9 @@ export const orgs = pgTable('orgs', {
 
 export const apiTokens = pgTable('api_tokens', {
   id: text('id').primaryKey(),
-  orgId: text('org_id').notNull().references(() => orgs.id),
+  orgId: text('org_id')
+    .notNull()
+    .references(() => orgs.id),
   name: text('name').notNull(),
   /** SHA-256 of the token, hex; the token itself is shown once. */
   tokenHash: text('token_hash').notNull().unique(),
@@ -30,7 +32,9 @@ export const sites = pgTable(
   'sites',
   {
     id: text('id').primaryKey(),
-    orgId: text('org_id').notNull().references(() => orgs.id),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => orgs.id),
     name: text('name').notNull(),
     currentRevision: integer('current_revision').notNull().default(0),
     createdAt: createdAt(),
@@ -42,7 +46,9 @@ export const sites = pgTable(
 export const siteRevisions = pgTable(
   'site_revisions',
   {
-    siteId: text('site_id').notNull().references(() => sites.id),
+    siteId: text('site_id')
+      .notNull()
+      .references(() => sites.id),
     revision: integer('revision').notNull(),
     spec: jsonb('spec').notNull(),
     specHash: text('spec_hash').notNull(),
@@ -60,7 +66,9 @@ export const nodes = pgTable(
   {
     /** nodeId = `${site}.${node}`: the MQTT identity and topic segment. */
     id: text('id').primaryKey(),
-    siteId: text('site_id').notNull().references(() => sites.id),
+    siteId: text('site_id')
+      .notNull()
+      .references(() => sites.id),
     name: text('name').notNull(),
     role: text('role', { enum: ['director', 'realserver'] }).notNull(),
     address: text('address').notNull(),
@@ -74,7 +82,9 @@ export const nodes = pgTable(
 );
 
 export const nodeCredentials = pgTable('node_credentials', {
-  nodeId: text('node_id').primaryKey().references(() => nodes.id),
+  nodeId: text('node_id')
+    .primaryKey()
+    .references(() => nodes.id),
   /** scrypt hash of the broker password: `scrypt$salt$hash`. */
   passwordHash: text('password_hash').notNull(),
   enrolledAt: createdAt(),
@@ -82,7 +92,9 @@ export const nodeCredentials = pgTable('node_credentials', {
 
 export const enrollmentTokens = pgTable('enrollment_tokens', {
   tokenHash: text('token_hash').primaryKey(),
-  siteId: text('site_id').notNull().references(() => sites.id),
+  siteId: text('site_id')
+    .notNull()
+    .references(() => sites.id),
   nodeName: text('node_name').notNull(),
   createdBy: text('created_by').notNull(),
   expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
@@ -94,8 +106,12 @@ export const outbox = pgTable(
   'outbox',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    nodeId: text('node_id').notNull().references(() => nodes.id),
-    siteId: text('site_id').notNull().references(() => sites.id),
+    nodeId: text('node_id')
+      .notNull()
+      .references(() => nodes.id),
+    siteId: text('site_id')
+      .notNull()
+      .references(() => sites.id),
     revision: integer('revision').notNull(),
     /** DesiredClaims (shared/wire/desired.ts); signed when published. */
     claims: jsonb('claims').notNull(),
@@ -122,7 +138,9 @@ export const nodeStatus = pgTable('node_status', {
   online: boolean('online').notNull().default(false),
   appliedRevision: integer('applied_revision'),
   /** The last NodeStatus (shared/wire/status.ts) as reported. */
-  status: jsonb('status').notNull().default(sql`'{}'::jsonb`),
+  status: jsonb('status')
+    .notNull()
+    .default(sql`'{}'::jsonb`),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 });
 
@@ -146,20 +164,28 @@ export const auditLog = pgTable('audit_log', {
   actor: text('actor').notNull(),
   action: text('action').notNull(),
   target: text('target').notNull(),
-  detail: jsonb('detail').notNull().default(sql`'{}'::jsonb`),
+  detail: jsonb('detail')
+    .notNull()
+    .default(sql`'{}'::jsonb`),
   at: createdAt(),
 });
 
 /** Webhook subscriptions (Standard Webhooks, or Slack-shaped), per org, optionally per site. */
 export const webhooks = pgTable('webhooks', {
   id: text('id').primaryKey(),
-  orgId: text('org_id').notNull().references(() => orgs.id),
+  orgId: text('org_id')
+    .notNull()
+    .references(() => orgs.id),
   url: text('url').notNull(),
   /** `whsec_…`; shown once at creation. */
   secret: text('secret').notNull(),
-  format: text('format', { enum: ['standard', 'slack'] }).notNull().default('standard'),
+  format: text('format', { enum: ['standard', 'slack'] })
+    .notNull()
+    .default('standard'),
   /** Event types to deliver; empty = all. */
-  eventTypes: jsonb('event_types').notNull().default(sql`'[]'::jsonb`),
+  eventTypes: jsonb('event_types')
+    .notNull()
+    .default(sql`'[]'::jsonb`),
   siteName: text('site_name'),
   /** Events with a larger id have not been queued for this webhook yet. */
   lastEventId: bigint('last_event_id', { mode: 'number' }).notNull().default(0),
@@ -172,10 +198,14 @@ export const webhookDeliveries = pgTable(
   'webhook_deliveries',
   {
     id: text('id').primaryKey(),
-    webhookId: text('webhook_id').notNull().references(() => webhooks.id),
+    webhookId: text('webhook_id')
+      .notNull()
+      .references(() => webhooks.id),
     eventId: bigint('event_id', { mode: 'number' }).notNull(),
     payload: jsonb('payload').notNull(),
-    status: text('status', { enum: ['pending', 'delivered', 'failed'] }).notNull().default('pending'),
+    status: text('status', { enum: ['pending', 'delivered', 'failed'] })
+      .notNull()
+      .default('pending'),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     lastStatus: integer('last_status'),

@@ -16,9 +16,7 @@ export interface TestDatabase extends Database {
 }
 
 /** Every table of the schema (tables added later are picked up by themselves). */
-const TABLES = (Object.values(schema) as unknown[])
-  .filter((v): v is PgTable => is(v, PgTable))
-  .map((t) => `"${getTableName(t)}"`);
+const TABLES = (Object.values(schema) as unknown[]).filter((v): v is PgTable => is(v, PgTable)).map((t) => `"${getTableName(t)}"`);
 
 export async function openTestDatabase(env: Record<string, string | undefined> = process.env): Promise<TestDatabase> {
   const base = env.DATABASE_URL;

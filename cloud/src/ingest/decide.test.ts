@@ -7,13 +7,20 @@ const at = '2026-01-01T00:00:00.000Z';
 
 describe('classify', () => {
   it('takes a valid status and event for the node of the topic', () => {
-    expect(classify(T('s.a', 'status'), enc({ nodeId: 's.a', online: true, appliedRevision: 3 }))).toEqual({ kind: 'status', nodeId: 's.a', status: { nodeId: 's.a', online: true, appliedRevision: 3 } });
+    expect(classify(T('s.a', 'status'), enc({ nodeId: 's.a', online: true, appliedRevision: 3 }))).toEqual({
+      kind: 'status',
+      nodeId: 's.a',
+      status: { nodeId: 's.a', online: true, appliedRevision: 3 },
+    });
     const ev = { nodeId: 's.a', at, type: 'apply.succeeded', data: { revision: 3 } };
     expect(classify(T('s.a', 'events'), enc(ev))).toEqual({ kind: 'event', nodeId: 's.a', event: ev });
   });
   it('refuses a payload that names another node', () => {
     expect(classify(T('s.a', 'status'), enc({ nodeId: 's.b', online: true }))).toMatchObject({ kind: 'reject', reason: 'node_mismatch' });
-    expect(classify(T('s.a', 'events'), enc({ nodeId: 's.b', at, type: 'apply.succeeded', data: { revision: 1 } }))).toMatchObject({ kind: 'reject', reason: 'node_mismatch' });
+    expect(classify(T('s.a', 'events'), enc({ nodeId: 's.b', at, type: 'apply.succeeded', data: { revision: 1 } }))).toMatchObject({
+      kind: 'reject',
+      reason: 'node_mismatch',
+    });
   });
   it.each([
     ['not json', T('s.a', 'status'), enc('{nope'), 'json'],

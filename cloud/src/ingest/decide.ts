@@ -1,6 +1,6 @@
-import { parseNodeTopic } from '../../../shared/wire/topics.ts';
-import { NodeStatus } from '../../../shared/wire/status.ts';
-import { NodeEvent } from '../../../shared/wire/events.ts';
+import { parseNodeTopic } from '#shared/wire/topics.ts';
+import { NodeStatus } from '#shared/wire/status.ts';
+import { NodeEvent } from '#shared/wire/events.ts';
 
 /** Why an incoming message was not taken (counted per reason). */
 export type RejectReason = 'topic' | 'json' | 'schema' | 'node_mismatch' | 'unknown_node';
@@ -33,8 +33,11 @@ export function classify(topic: string, payload: Uint8Array): Incoming {
     const first = parsed.error.issues[0];
     return { kind: 'reject', reason: 'schema', detail: `${topic}: ${first?.path.join('.') || '(root)'}: ${first?.message}` };
   }
-  if (parsed.data.nodeId !== t.nodeId) return { kind: 'reject', reason: 'node_mismatch', detail: `${topic}: payload nodeId ${JSON.stringify(parsed.data.nodeId)}` };
-  return t.kind === 'status' ? { kind: 'status', nodeId: t.nodeId, status: parsed.data as NodeStatus } : { kind: 'event', nodeId: t.nodeId, event: parsed.data as NodeEvent };
+  if (parsed.data.nodeId !== t.nodeId)
+    return { kind: 'reject', reason: 'node_mismatch', detail: `${topic}: payload nodeId ${JSON.stringify(parsed.data.nodeId)}` };
+  return t.kind === 'status'
+    ? { kind: 'status', nodeId: t.nodeId, status: parsed.data as NodeStatus }
+    : { kind: 'event', nodeId: t.nodeId, event: parsed.data as NodeEvent };
 }
 
 /** The stored row after a status report, and the presence event to raise, if any. */

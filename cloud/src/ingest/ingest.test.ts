@@ -11,12 +11,17 @@ import { connectAs, endQuietly } from '../../test/mqtt-client.ts';
 import { waitFor } from '../../test/net.ts';
 import { MOSQUITTO_BIN, OwnMosquitto } from '../../test/mosquitto.ts';
 import { freshPostgres } from '../../test/pg.ts';
-import { lastWill } from '../../../shared/wire/status.ts';
-import { nodeIdOf, topics } from '../../../shared/wire/topics.ts';
+import { lastWill } from '#shared/wire/status.ts';
+import { nodeIdOf, topics } from '#shared/wire/topics.ts';
 
 const variants = [
   { name: 'PGlite + aedes', skip: false as string | false, mosquitto: false, postgres: false },
-  { name: 'PostgreSQL + own Mosquitto', skip: !process.env.DATABASE_URL ? 'DATABASE_URL not set' : !MOSQUITTO_BIN ? 'mosquitto not installed' : false, mosquitto: true, postgres: true },
+  {
+    name: 'PostgreSQL + own Mosquitto',
+    skip: !process.env.DATABASE_URL ? 'DATABASE_URL not set' : !MOSQUITTO_BIN ? 'mosquitto not installed' : false,
+    mosquitto: true,
+    postgres: true,
+  },
 ];
 
 for (const v of variants) {
@@ -64,12 +69,27 @@ for (const v of variants) {
     const eventTypes = async () => (await d.db.select().from(events).where(eq(events.nodeId, dr1)).orderBy(asc(events.id))).map((e) => e.type);
 
     it('stores status, events and presence; refuses bad payloads; marks the node offline from its last will', async () => {
-      const c = await connectAs(url, node.username, node.password, { clientId: dr1, will: { topic: topics.status(dr1), payload: Buffer.from(JSON.stringify(lastWill(dr1))), qos: 1, retain: true } });
+      const c = await connectAs(url, node.username, node.password, {
+        clientId: dr1,
+        will: { topic: topics.status(dr1), payload: Buffer.from(JSON.stringify(lastWill(dr1))), qos: 1, retain: true },
+      });
       clients.push(c);
-      await c.publishAsync(topics.status(dr1), JSON.stringify({ nodeId: dr1, online: true, appliedRevision: 4, agentVersion: '0.1.0' }), { qos: 1, retain: true });
+      await c.publishAsync(topics.status(dr1), JSON.stringify({ nodeId: dr1, online: true, appliedRevision: 4, agentVersion: '0.1.0' }), {
+        qos: 1,
+        retain: true,
+      });
       await waitFor(async () => (await statusRow())?.online, 10_000, 'online status');
       expect(await statusRow()).toMatchObject({ online: true, appliedRevision: 4 });
-      await c.publishAsync(topics.events(dr1), JSON.stringify({ nodeId: dr1, at: new Date().toISOString(), type: 'vrrp.transition', data: { instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'higher priority' } }), { qos: 1 });
+      await c.publishAsync(
+        topics.events(dr1),
+        JSON.stringify({
+          nodeId: dr1,
+          at: new Date().toISOString(),
+          type: 'vrrp.transition',
+          data: { instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'higher priority' },
+        }),
+        { qos: 1 },
+      );
       await c.publishAsync(topics.events(dr1), '{"nodeId":', { qos: 1 });
       await c.publishAsync(topics.events(dr1), JSON.stringify({ nodeId: dr1, at: new Date().toISOString(), type: 'made.up', data: {} }), { qos: 1 });
       await c.publishAsync(topics.status(dr1), JSON.stringify({ nodeId: nodeIdOf(site.metadata.name, 'dr2'), online: true }), { qos: 1 });

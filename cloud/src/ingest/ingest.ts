@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import mqtt from 'mqtt';
 import type { Db } from '../db/client.ts';
 import { events, nodes, nodeStatus } from '../db/schema.ts';
-import { topics } from '../../../shared/wire/topics.ts';
+import { topics } from '#shared/wire/topics.ts';
 import { classify, mergeStatus, type RejectReason } from './decide.ts';
 
 export interface Ingest {
@@ -53,9 +53,15 @@ export async function startIngest(opts: { db: Db; mqttUrl: string; username?: st
     }
     await db.transaction(async (tx) => {
       const [prev] = await tx.select().from(nodeStatus).where(eq(nodeStatus.nodeId, msg.nodeId)).for('update');
-      const next = mergeStatus(prev ? { online: prev.online, appliedRevision: prev.appliedRevision, status: prev.status as Record<string, unknown> } : undefined, msg.status);
+      const next = mergeStatus(
+        prev ? { online: prev.online, appliedRevision: prev.appliedRevision, status: prev.status as Record<string, unknown> } : undefined,
+        msg.status,
+      );
       const row = { online: next.online, appliedRevision: next.appliedRevision, status: next.status, updatedAt: now };
-      await tx.insert(nodeStatus).values({ nodeId: msg.nodeId, ...row }).onConflictDoUpdate({ target: nodeStatus.nodeId, set: row });
+      await tx
+        .insert(nodeStatus)
+        .values({ nodeId: msg.nodeId, ...row })
+        .onConflictDoUpdate({ target: nodeStatus.nodeId, set: row });
       if (next.presence) await tx.insert(events).values({ siteId, nodeId: msg.nodeId, type: next.presence, data: {}, at: now });
     });
     counts.accepted++;

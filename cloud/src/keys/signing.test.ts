@@ -8,7 +8,7 @@ import { openDatabase, type Database } from '../db/client.ts';
 import { loadSigner, SigningError } from './signing.ts';
 import { signingKeys } from '../db/schema.ts';
 import { claimsFor, seedsSite } from '../../test/fixtures.ts';
-import { JWS_TYP } from '../../../shared/wire/desired.ts';
+import { JWS_TYP } from '#shared/wire/desired.ts';
 
 const open: Database[] = [];
 const dirs: string[] = [];

@@ -2,8 +2,8 @@ import { CompactSign, calculateJwkThumbprint, exportJWK, generateKeyPair, import
 import { asc, desc, isNull } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { signingKeys } from '../db/schema.ts';
-import { DesiredClaims, JWS_ALG, JWS_TYP } from '../../../shared/wire/desired.ts';
-import { canonicalJson } from '../../../shared/util/canonical-json.ts';
+import { DesiredClaims, JWS_ALG, JWS_TYP } from '#shared/wire/desired.ts';
+import { canonicalJson } from '#shared/util/canonical-json.ts';
 
 /** Signs desired-state documents with the cloud's Ed25519 key (DESIGN.md "Flow of desired state" 2). */
 export interface Signer {
@@ -60,12 +60,7 @@ export async function loadSigner(db: Db): Promise<Signer> {
 }
 
 async function newestActiveKey(db: Db) {
-  const rows = await db
-    .select()
-    .from(signingKeys)
-    .where(isNull(signingKeys.retiredAt))
-    .orderBy(desc(signingKeys.createdAt), asc(signingKeys.kid))
-    .limit(1);
+  const rows = await db.select().from(signingKeys).where(isNull(signingKeys.retiredAt)).orderBy(desc(signingKeys.createdAt), asc(signingKeys.kid)).limit(1);
   return rows[0];
 }
 

@@ -1,4 +1,4 @@
-import { NODE_ID_RE, topics } from '../../../shared/wire/topics.ts';
+import { NODE_ID_RE, topics } from '#shared/wire/topics.ts';
 
 /**
  * Broker ACLs (DESIGN.md "Broker ACLs"), pure so aedes, the Mosquitto dynamic-security roles and

@@ -7,7 +7,7 @@ import { issueNodeCredentials } from './credentials.ts';
 import { insertSite, seedsSite } from '../../test/fixtures.ts';
 import { collect, connectAs, endQuietly, subscribeCodes } from '../../test/mqtt-client.ts';
 import { waitFor } from '../../test/net.ts';
-import { topics } from '../../../shared/wire/topics.ts';
+import { topics } from '#shared/wire/topics.ts';
 
 const dr1 = 'bj-dc1.dr1';
 const dr2 = 'bj-dc1.dr2';
@@ -59,7 +59,14 @@ describe('embedded broker', () => {
     await cloud.publishAsync(topics.desired(dr2), 'doc-for-dr2', { qos: 1, retain: true });
     const node = await connect(broker.url, dr1, cred1.password);
     const got = collect(node);
-    const codes = await subscribeCodes(node, [topics.desired(dr1), topics.desired(dr2), '#', 'lvsfleet/v1/nodes/+/desired', '$SYS/#', `lvsfleet/v1/nodes/${dr1}/../${dr2}/desired`]);
+    const codes = await subscribeCodes(node, [
+      topics.desired(dr1),
+      topics.desired(dr2),
+      '#',
+      'lvsfleet/v1/nodes/+/desired',
+      '$SYS/#',
+      `lvsfleet/v1/nodes/${dr1}/../${dr2}/desired`,
+    ]);
     expect(codes).toEqual([1, 128, 128, 128, 128, 128]);
     await waitFor(() => got.get(topics.desired(dr1)), 5000, 'retained desired');
     await new Promise((r) => setTimeout(r, 300));

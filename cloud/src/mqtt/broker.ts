@@ -40,7 +40,13 @@ const users = new WeakMap<Client, string>();
  * enrollment and must use clientId = username (a node cannot take over another node's session or
  * last will); ACLs come from acl.ts.
  */
-export async function startEmbeddedBroker(opts: { port: number; host?: string; db: Db; log?: (line: string) => void; /** Tests that restart the broker in one process keep the password; otherwise random. */ internalPassword?: string }): Promise<EmbeddedBroker> {
+export async function startEmbeddedBroker(opts: {
+  port: number;
+  host?: string;
+  db: Db;
+  log?: (line: string) => void;
+  /** Tests that restart the broker in one process keep the password; otherwise random. */ internalPassword?: string;
+}): Promise<EmbeddedBroker> {
   const host = opts.host ?? '127.0.0.1';
   const log = opts.log ?? (() => {});
   const internalPassword = opts.internalPassword ?? randomBytes(32).toString('base64url');

@@ -12,7 +12,10 @@ describe('dynamic-security commands', () => {
       if (a.acltype === 'publishClientSend') expect(mayPublish(me, a.topic)).toBe(true);
       else expect(maySubscribe(me, a.topic)).toBe(true);
     }
-    expect(acls.filter((a) => a.acltype === 'publishClientSend').map((a) => a.topic)).toEqual([`lvsfleet/v1/nodes/${me}/status`, `lvsfleet/v1/nodes/${me}/events`]);
+    expect(acls.filter((a) => a.acltype === 'publishClientSend').map((a) => a.topic)).toEqual([
+      `lvsfleet/v1/nodes/${me}/status`,
+      `lvsfleet/v1/nodes/${me}/events`,
+    ]);
     expect(acls.filter((a) => a.acltype === 'subscribeLiteral').map((a) => a.topic)).toEqual([`lvsfleet/v1/nodes/${me}/desired`]);
   });
 

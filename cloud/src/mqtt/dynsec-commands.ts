@@ -1,4 +1,4 @@
-import { TOPIC_PREFIX, topics } from '../../../shared/wire/topics.ts';
+import { TOPIC_PREFIX, topics } from '#shared/wire/topics.ts';
 
 /**
  * Mosquitto dynamic-security commands (mosquitto ≥ 2.0, `$CONTROL/dynamic-security/v1`) that
@@ -63,7 +63,14 @@ export function bootstrapCommands(cloudUsername: string): DynsecCommand[] {
 export function enrollCommands(nodeId: string, password: string): DynsecCommand[] {
   return [
     { command: 'createRole', rolename: nodeRole(nodeId), textname: `lvsfleet node ${nodeId}`, acls: nodeAcls(nodeId) },
-    { command: 'createClient', username: nodeId, password, clientid: nodeId, textname: `lvsfleet node ${nodeId}`, roles: [{ rolename: nodeRole(nodeId), priority: 10 }] },
+    {
+      command: 'createClient',
+      username: nodeId,
+      password,
+      clientid: nodeId,
+      textname: `lvsfleet node ${nodeId}`,
+      roles: [{ rolename: nodeRole(nodeId), priority: 10 }],
+    },
   ];
 }
 

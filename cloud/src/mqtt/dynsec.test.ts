@@ -5,7 +5,7 @@ import { mayPublish, maySubscribe } from './acl.ts';
 import { DYNSEC_PLUGIN, MOSQUITTO_BIN, OwnMosquitto } from '../../test/mosquitto.ts';
 import { collect, connectAs, endQuietly, subscribeCodes } from '../../test/mqtt-client.ts';
 import { waitFor } from '../../test/net.ts';
-import { topics } from '../../../shared/wire/topics.ts';
+import { topics } from '#shared/wire/topics.ts';
 
 const skip = !MOSQUITTO_BIN ? 'mosquitto is not installed' : !DYNSEC_PLUGIN ? 'mosquitto_dynamic_security.so is not installed' : false;
 if (skip) console.log(`dynsec tests skipped: ${skip}`);
@@ -48,7 +48,19 @@ describe.skipIf(!!skip)('Mosquitto dynamic security (own mosquitto, infra/mosqui
   });
 
   it('refuses what acl.ts refuses: the same subscribe decisions, SUBACK 0x80 for the rest', async () => {
-    const filters = [topics.desired(dr1), topics.desired(dr2), '#', '+/+/+/+/+', 'lvsfleet/#', 'lvsfleet/v1/nodes/+/desired', `lvsfleet/v1/nodes/${dr1}/#`, topics.status(dr1), '$SYS/#', '$CONTROL/dynamic-security/v1/response', `lvsfleet/v1/nodes/${dr1}/../${dr2}/desired`];
+    const filters = [
+      topics.desired(dr1),
+      topics.desired(dr2),
+      '#',
+      '+/+/+/+/+',
+      'lvsfleet/#',
+      'lvsfleet/v1/nodes/+/desired',
+      `lvsfleet/v1/nodes/${dr1}/#`,
+      topics.status(dr1),
+      '$SYS/#',
+      '$CONTROL/dynamic-security/v1/response',
+      `lvsfleet/v1/nodes/${dr1}/../${dr2}/desired`,
+    ];
     const c = await connect(m.url, dr1, `pw-${dr1}`);
     const codes = await subscribeCodes(c, filters);
     expect(codes).toEqual(filters.map((f) => (maySubscribe(dr1, f) ? 1 : 128)));

@@ -31,7 +31,13 @@ export interface Dynsec {
  * Talks to Mosquitto's dynamic-security plugin as the cloud's admin client (the one
  * `mosquitto_ctrl dynsec init` made). See infra/mosquitto/README.md.
  */
-export async function connectDynsec(opts: { mqttUrl: string; username: string; password: string; timeoutMs?: number; log?: (l: string) => void }): Promise<Dynsec> {
+export async function connectDynsec(opts: {
+  mqttUrl: string;
+  username: string;
+  password: string;
+  timeoutMs?: number;
+  log?: (l: string) => void;
+}): Promise<Dynsec> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   let client: MqttClient;
   try {

@@ -19,7 +19,14 @@ export interface PublishLink {
   close(): Promise<void>;
 }
 
-export function createPublishLink(opts: { url: string; username?: string; password?: string; clientIdPrefix: string; timeoutMs?: number; log?: (l: string) => void }): PublishLink {
+export function createPublishLink(opts: {
+  url: string;
+  username?: string;
+  password?: string;
+  clientIdPrefix: string;
+  timeoutMs?: number;
+  log?: (l: string) => void;
+}): PublishLink {
   const log = opts.log ?? (() => {});
   const timeoutMs = opts.timeoutMs ?? 10_000;
   let client: MqttClient | null = null;

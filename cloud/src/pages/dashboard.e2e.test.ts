@@ -27,7 +27,17 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
       status: {
         appliedRevision: 1,
         vrrp: [{ instance: 'VI_1', vrid: 50, state: 'MASTER', priority: 100, effectivePriority: 100 }],
-        services: [{ name: 'web', quorum: true, realServers: [{ address: '192.168.1.132', port: 80, healthy: true, weight: 2 }, { address: '192.168.1.133', port: 80, healthy: false, weight: 0 }, { address: '192.168.1.113', port: 80, healthy: true, weight: 1 }] }],
+        services: [
+          {
+            name: 'web',
+            quorum: true,
+            realServers: [
+              { address: '192.168.1.132', port: 80, healthy: true, weight: 2 },
+              { address: '192.168.1.133', port: 80, healthy: false, weight: 0 },
+              { address: '192.168.1.113', port: 80, healthy: true, weight: 1 },
+            ],
+          },
+        ],
       },
     });
     server = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' });

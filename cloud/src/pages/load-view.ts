@@ -1,8 +1,8 @@
 import { and, eq, inArray, isNull } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { nodes, nodeStatus, siteRevisions, sites } from '../db/schema.ts';
-import { Site } from '../../../shared/spec/site.ts';
-import { NodeStatus } from '../../../shared/wire/status.ts';
+import { Site } from '#shared/site/site.ts';
+import { NodeStatus } from '#shared/wire/status.ts';
 import { buildStatusView, type SiteStatusView } from './status-view.ts';
 
 /** Reads a site's current revision, its nodes and their last status, and builds the page view. */
@@ -15,7 +15,10 @@ export async function loadStatusView(db: Db, siteName: string, now = new Date())
     .where(and(eq(siteRevisions.siteId, site.id), eq(siteRevisions.revision, site.currentRevision)));
   const spec = rev ? Site.safeParse(rev.spec) : null;
   if (!spec?.success) return null;
-  const nodeRows = await db.select().from(nodes).where(and(eq(nodes.siteId, site.id), isNull(nodes.removedAt)));
+  const nodeRows = await db
+    .select()
+    .from(nodes)
+    .where(and(eq(nodes.siteId, site.id), isNull(nodes.removedAt)));
   const ids = nodeRows.map((n) => n.id);
   const statusRows = ids.length ? await db.select().from(nodeStatus).where(inArray(nodeStatus.nodeId, ids)) : [];
   const statusOf = new Map(statusRows.map((s) => [s.nodeId, s]));

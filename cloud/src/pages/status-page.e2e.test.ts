@@ -6,7 +6,7 @@ import { CHROMIUM, haveChromium, launchChromium } from './chromium.test-helpers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../db/client.ts';
 import { nodes, nodeStatus, orgs, siteRevisions, sites } from '../db/schema.ts';
-import { parseSite } from '../../../shared/spec/parse.ts';
+import { parseSite } from '#shared/site/parse.ts';
 import { createPagesRouter } from './routes.ts';
 import { loadStatusView } from './load-view.ts';
 
@@ -37,7 +37,11 @@ describe.skipIf(!haveChromium)('public status page in Chromium', () => {
     const report = (name: string, state: string) => ({
       nodeId: `bj-dc1.${name}`,
       online: true,
-      status: { appliedRevision: 1, vrrp: [{ instance: 'VI_1', vrid: 50, state, priority: 100, effectivePriority: 100 }], services: [{ name: 'web', quorum: true, realServers: rsHealth(false) }] },
+      status: {
+        appliedRevision: 1,
+        vrrp: [{ instance: 'VI_1', vrid: 50, state, priority: 100, effectivePriority: 100 }],
+        services: [{ name: 'web', quorum: true, realServers: rsHealth(false) }],
+      },
     });
     for (const r of [report('dr1', 'MASTER'), report('dr2', 'BACKUP')]) {
       await db.insert(nodeStatus).values({ nodeId: r.nodeId, online: true, appliedRevision: 1, status: r.status });

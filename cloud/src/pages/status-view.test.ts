@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseSite } from '../../../shared/spec/parse.ts';
-import type { NodeStatus } from '../../../shared/wire/status.ts';
+import { parseSite } from '#shared/site/parse.ts';
+import type { NodeStatus } from '#shared/wire/status.ts';
 import { buildStatusView, type NodeReport } from './status-view.ts';
 import { renderStatusPage } from './status-page.ts';
 
@@ -26,19 +26,40 @@ function director(name: string, state: 'MASTER' | 'BACKUP', healthy: Record<stri
   };
   return { name, role: 'director', desiredRevision: 3, status };
 }
-const rs = (name: string): NodeReport => ({ name, role: 'realserver', desiredRevision: 3, status: { nodeId: `bj-dc1.${name}`, online: true, appliedRevision: 3 } });
+const rs = (name: string): NodeReport => ({
+  name,
+  role: 'realserver',
+  desiredRevision: 3,
+  status: { nodeId: `bj-dc1.${name}`, online: true, appliedRevision: 3 },
+});
 const allUp = { '192.168.1.132': true, '192.168.1.133': true, '192.168.1.113': true };
 
 describe('buildStatusView', () => {
   it('is operational when one master reports every real server healthy', () => {
     const v = buildStatusView(site, 3, [director('dr1', 'MASTER', allUp), director('dr2', 'BACKUP', allUp), rs('rs1'), rs('rs2')], now);
     expect(v.overall).toBe('operational');
-    expect(v.vrrp).toEqual([{ instance: 'VI_1', vrid: 50, masters: ['dr1'], states: [{ node: 'dr1', state: 'MASTER' }, { node: 'dr2', state: 'BACKUP' }], problem: null }]);
+    expect(v.vrrp).toEqual([
+      {
+        instance: 'VI_1',
+        vrid: 50,
+        masters: ['dr1'],
+        states: [
+          { node: 'dr1', state: 'MASTER' },
+          { node: 'dr2', state: 'BACKUP' },
+        ],
+        problem: null,
+      },
+    ]);
     expect(v.services[0]).toMatchObject({ name: 'web', endpoint: 'tcp 192.168.1.150:80', state: 'up', healthy: 3, total: 3, reportedBy: 'dr1' });
   });
 
   it("takes the master's report over the backup's", () => {
-    const v = buildStatusView(site, 3, [director('dr1', 'BACKUP', allUp), director('dr2', 'MASTER', { ...allUp, '192.168.1.133': false }), rs('rs1'), rs('rs2')], now);
+    const v = buildStatusView(
+      site,
+      3,
+      [director('dr1', 'BACKUP', allUp), director('dr2', 'MASTER', { ...allUp, '192.168.1.133': false }), rs('rs1'), rs('rs2')],
+      now,
+    );
     expect(v.services[0]).toMatchObject({ state: 'degraded', healthy: 2, reportedBy: 'dr2' });
     expect(v.overall).toBe('degraded');
   });

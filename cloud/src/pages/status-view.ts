@@ -1,5 +1,5 @@
-import type { NodeStatus } from '../../../shared/wire/status.ts';
-import type { Site } from '../../../shared/spec/site.ts';
+import type { NodeStatus } from '#shared/wire/status.ts';
+import type { Site } from '#shared/site/site.ts';
 
 /** What a status page shows of one site: derived from the spec and the nodes' last reports. Pure. */
 export interface SiteStatusView {
@@ -35,7 +35,7 @@ export function buildStatusView(site: Site, revision: number, reports: NodeRepor
   const vrrp = (site.spec.vrrp ?? []).map((inst) => {
     const states = inst.members.map((m) => {
       const r = byName.get(m.node);
-      const s = online(r) ? r!.status!.vrrp?.find((v) => v.instance === inst.name)?.state ?? 'UNKNOWN' : 'OFFLINE';
+      const s = online(r) ? (r!.status!.vrrp?.find((v) => v.instance === inst.name)?.state ?? 'UNKNOWN') : 'OFFLINE';
       return { node: m.node, state: s };
     });
     const masters = states.filter((s) => s.state === 'MASTER').map((s) => s.node);
@@ -82,7 +82,8 @@ export function buildStatusView(site: Site, revision: number, reports: NodeRepor
   const states = services.map((s) => s.state);
   if (!reports.some((r) => online(r))) overall = 'unknown';
   else if (states.includes('down') || vrrp.some((v) => v.problem === 'no_master')) overall = 'outage';
-  else if (states.includes('degraded') || states.includes('unknown') || vrrp.some((v) => v.problem) || nodes.some((n) => n.online === false || n.stale)) overall = 'degraded';
+  else if (states.includes('degraded') || states.includes('unknown') || vrrp.some((v) => v.problem) || nodes.some((n) => n.online === false || n.stale))
+    overall = 'degraded';
   else overall = 'operational';
 
   return { site: site.metadata.name, revision, generatedAt: now.toISOString(), overall, nodes, vrrp, services };

@@ -51,9 +51,15 @@ export async function markPublished(db: Db, ids: number[], at: Date): Promise<vo
 }
 
 export async function markSkipped(db: Db, id: number, reason: string, at: Date): Promise<void> {
-  await db.update(outbox).set({ publishedAt: at, lastError: reason }).where(and(eq(outbox.id, id), isNull(outbox.publishedAt)));
+  await db
+    .update(outbox)
+    .set({ publishedAt: at, lastError: reason })
+    .where(and(eq(outbox.id, id), isNull(outbox.publishedAt)));
 }
 
 export async function markFailed(db: Db, id: number, attempts: number, nextAttemptAt: Date, error: string): Promise<void> {
-  await db.update(outbox).set({ attempts, nextAttemptAt, lastError: error.slice(0, 500) }).where(eq(outbox.id, id));
+  await db
+    .update(outbox)
+    .set({ attempts, nextAttemptAt, lastError: error.slice(0, 500) })
+    .where(eq(outbox.id, id));
 }

@@ -32,27 +32,36 @@ describe('planDrain', () => {
   });
 
   it('property: for every node at most one row, the newest above the floor, and everything else is accounted for', () => {
-    const rowArb = fc.record({ id: fc.integer({ min: 1, max: 10_000 }), nodeId: fc.constantFrom('s.a', 's.b', 's.c'), revision: fc.integer({ min: 1, max: 20 }), late: fc.boolean() });
+    const rowArb = fc.record({
+      id: fc.integer({ min: 1, max: 10_000 }),
+      nodeId: fc.constantFrom('s.a', 's.b', 's.c'),
+      revision: fc.integer({ min: 1, max: 20 }),
+      late: fc.boolean(),
+    });
     fc.assert(
-      fc.property(fc.uniqueArray(rowArb, { selector: (r) => r.id, maxLength: 40 }), fc.dictionary(fc.constantFrom('s.a', 's.b'), fc.integer({ min: 0, max: 20 })), (raw, floors) => {
-        const rows = raw.map((r) => row(r.id, r.nodeId, r.revision, r.late ? later : due));
-        const lastPublished = new Map(Object.entries(floors));
-        const p = planDrain(rows, lastPublished, now);
-        const nodesOut = p.publish.map((r) => r.nodeId);
-        expect(new Set(nodesOut).size).toBe(nodesOut.length);
-        for (const pub of p.publish) {
-          const mine = rows.filter((r) => r.nodeId === pub.nodeId);
-          expect(pub.revision).toBe(Math.max(...mine.map((r) => r.revision)));
-          expect(pub.revision).toBeGreaterThan(lastPublished.get(pub.nodeId) ?? 0);
-          expect(pub.nextAttemptAt.getTime()).toBeLessThanOrEqual(now.getTime());
-        }
-        for (const s of p.skip) {
-          const floor = lastPublished.get(s.row.nodeId) ?? 0;
-          if (s.after === null) expect(s.row.revision).toBeLessThanOrEqual(floor);
-          else expect(p.publish.find((r) => r.id === s.after)!.nodeId).toBe(s.row.nodeId);
-          expect(p.publish.includes(s.row)).toBe(false);
-        }
-      }),
+      fc.property(
+        fc.uniqueArray(rowArb, { selector: (r) => r.id, maxLength: 40 }),
+        fc.dictionary(fc.constantFrom('s.a', 's.b'), fc.integer({ min: 0, max: 20 })),
+        (raw, floors) => {
+          const rows = raw.map((r) => row(r.id, r.nodeId, r.revision, r.late ? later : due));
+          const lastPublished = new Map(Object.entries(floors));
+          const p = planDrain(rows, lastPublished, now);
+          const nodesOut = p.publish.map((r) => r.nodeId);
+          expect(new Set(nodesOut).size).toBe(nodesOut.length);
+          for (const pub of p.publish) {
+            const mine = rows.filter((r) => r.nodeId === pub.nodeId);
+            expect(pub.revision).toBe(Math.max(...mine.map((r) => r.revision)));
+            expect(pub.revision).toBeGreaterThan(lastPublished.get(pub.nodeId) ?? 0);
+            expect(pub.nextAttemptAt.getTime()).toBeLessThanOrEqual(now.getTime());
+          }
+          for (const s of p.skip) {
+            const floor = lastPublished.get(s.row.nodeId) ?? 0;
+            if (s.after === null) expect(s.row.revision).toBeLessThanOrEqual(floor);
+            else expect(p.publish.find((r) => r.id === s.after)!.nodeId).toBe(s.row.nodeId);
+            expect(p.publish.includes(s.row)).toBe(false);
+          }
+        },
+      ),
     );
   });
 });

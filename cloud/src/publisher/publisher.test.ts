@@ -12,7 +12,7 @@ import { collect, connectAs, endQuietly } from '../../test/mqtt-client.ts';
 import { freePort, waitFor } from '../../test/net.ts';
 import { MOSQUITTO_BIN, OwnMosquitto } from '../../test/mosquitto.ts';
 import { freshPostgres } from '../../test/pg.ts';
-import { nodeIdOf, topics } from '../../../shared/wire/topics.ts';
+import { nodeIdOf, topics } from '#shared/wire/topics.ts';
 
 /** A broker the test can stop and start again on the same port. */
 interface TestBroker {
@@ -53,7 +53,12 @@ async function mosquittoBroker(): Promise<TestBroker> {
 
 const variants: { name: string; skip: string | false; broker: (db: Database['db']) => Promise<TestBroker>; db: 'pglite' | 'postgres'; fixed?: boolean }[] = [
   { name: 'PGlite + aedes', skip: false, broker: aedesBroker, db: 'pglite' },
-  { name: 'PostgreSQL + own Mosquitto', skip: !process.env.DATABASE_URL ? 'DATABASE_URL not set' : !MOSQUITTO_BIN ? 'mosquitto not installed' : false, broker: mosquittoBroker, db: 'postgres' },
+  {
+    name: 'PostgreSQL + own Mosquitto',
+    skip: !process.env.DATABASE_URL ? 'DATABASE_URL not set' : !MOSQUITTO_BIN ? 'mosquitto not installed' : false,
+    broker: mosquittoBroker,
+    db: 'postgres',
+  },
   { name: 'PGlite + own Mosquitto', skip: !MOSQUITTO_BIN ? 'mosquitto not installed' : false, broker: mosquittoBroker, db: 'pglite' },
   // The machine's broker (anonymous, shared): publishing only; it is not ours to stop.
   { name: 'PGlite + MQTT_URL', skip: !process.env.MQTT_URL ? 'MQTT_URL not set' : false, broker: urlBroker, db: 'pglite', fixed: true },
@@ -83,7 +88,10 @@ for (const v of variants) {
       const c = await connectAs(broker.url, broker.username, broker.password, { clientId: `watch-${Math.random().toString(36).slice(2)}` });
       clients.push(c);
       const got = collect(c);
-      await c.subscribeAsync(site.spec.nodes.map((n) => topics.desired(id(n.name))), { qos: 1 });
+      await c.subscribeAsync(
+        site.spec.nodes.map((n) => topics.desired(id(n.name))),
+        { qos: 1 },
+      );
       return got;
     }
     async function revisionsOf(payloads: Buffer[] | undefined): Promise<number[]> {
@@ -103,7 +111,15 @@ for (const v of variants) {
       await insertSite(d.db, site);
       signer = await loadSigner(d.db);
       broker = await v.broker(d.db);
-      pub = await startPublisher({ db: d.db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer, pollMs: 100, log: (l) => logs.push(l) });
+      pub = await startPublisher({
+        db: d.db,
+        mqttUrl: broker.url,
+        username: broker.username,
+        password: broker.password,
+        signer,
+        pollMs: 100,
+        log: (l) => logs.push(l),
+      });
     });
     afterAll(async () => {
       // Clear the retained documents this run left on a shared broker.
@@ -122,10 +138,12 @@ for (const v of variants) {
     it('publishes each node its newest revision, signed and retained, and marks older rows skipped', async () => {
       const seen = await watcher();
       // One statement, as apply writes them in one transaction (the poll must not see half).
-      await d.db.insert(outbox).values([
-        ...site.spec.nodes.map((n) => ({ nodeId: id(n.name), siteId: `site_${name}`, revision: 1, claims: claimsFor(site, n.name, 1) })),
-        { nodeId: id('dr1'), siteId: `site_${name}`, revision: 2, claims: claimsFor(site, 'dr1', 2) },
-      ]);
+      await d.db
+        .insert(outbox)
+        .values([
+          ...site.spec.nodes.map((n) => ({ nodeId: id(n.name), siteId: `site_${name}`, revision: 1, claims: claimsFor(site, n.name, 1) })),
+          { nodeId: id('dr1'), siteId: `site_${name}`, revision: 2, claims: claimsFor(site, 'dr1', 2) },
+        ]);
       await pub.drain();
       await waitFor(() => site.spec.nodes.every((n) => seen.get(topics.desired(id(n.name)))), 10_000, 'all four documents');
       await new Promise((r) => setTimeout(r, 200));

@@ -1,8 +1,8 @@
 import type { Db } from '../db/client.ts';
 import type { Signer } from '../keys/signing.ts';
 import { createPublishLink } from '../mqtt/link.ts';
-import { topics } from '../../../shared/wire/topics.ts';
-import type { DesiredClaims } from '../../../shared/wire/desired.ts';
+import { topics } from '#shared/wire/topics.ts';
+import type { DesiredClaims } from '#shared/wire/desired.ts';
 import { backoffMs, planDrain } from './plan.ts';
 import { lastPublished, latestPublishedRows, markFailed, markPublished, markSkipped, pendingForDueNodes, type OutboxRow } from './outbox-store.ts';
 
@@ -75,7 +75,12 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
       republishDue = false;
       const again = await latestPublishedRows(db);
       let n = 0;
-      await pool(again, opts.concurrency ?? 200, (row) => publishRow(row).then(() => void n++, (e: Error) => log(`publisher: republish ${row.nodeId} r${row.revision} failed: ${e.message}`)));
+      await pool(again, opts.concurrency ?? 200, (row) =>
+        publishRow(row).then(
+          () => void n++,
+          (e: Error) => log(`publisher: republish ${row.nodeId} r${row.revision} failed: ${e.message}`),
+        ),
+      );
       if (again.length) log(`publisher: republished ${n}/${again.length} retained documents after connecting`);
     }
     if (!pending.length) return 0;

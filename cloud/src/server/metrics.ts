@@ -11,7 +11,12 @@ import { outbox } from '../db/schema.ts';
 export function createMetrics(db: Db): { registry: Registry; middleware: MiddlewareHandler; render(): Promise<{ contentType: string; body: string }> } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'lvsfleet_' });
-  const requests = new Counter({ name: 'lvsfleet_http_requests_total', help: 'HTTP requests', labelNames: ['method', 'route', 'status'], registers: [registry] });
+  const requests = new Counter({
+    name: 'lvsfleet_http_requests_total',
+    help: 'HTTP requests',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: 'lvsfleet_http_request_duration_seconds',
     help: 'HTTP request duration',
@@ -24,7 +29,10 @@ export function createMetrics(db: Db): { registry: Registry; middleware: Middlew
     help: 'desired-state documents stored but not yet published',
     registers: [registry],
     async collect() {
-      const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(outbox).where(isNull(outbox.publishedAt));
+      const [row] = await db
+        .select({ n: sql<number>`count(*)::int` })
+        .from(outbox)
+        .where(isNull(outbox.publishedAt));
       this.set(row?.n ?? 0);
     },
   });

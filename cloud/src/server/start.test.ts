@@ -22,10 +22,19 @@ async function enrollAndReceive(s: RunningServer, token: string): Promise<void> 
   const applied = await fetch(`${s.url}/v1/sites/bj-dc1/spec`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/yaml' }, body: SEEDS_YAML });
   expect(applied.status).toBe(200);
   const { token: one } = await (await fetch(`${s.url}/v1/sites/bj-dc1/nodes/dr1/enrollment`, { method: 'POST', headers: auth })).json();
-  const res = await fetch(`${s.url}/v1/agent/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: one }) });
+  const res = await fetch(`${s.url}/v1/agent/enroll`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token: one }),
+  });
   expect(res.status).toBe(200);
   const enrolled = (await res.json()) as { nodeId: string; mqtt: { url: string; username: string; password: string }; keys: JWK[] };
-  const client = await mqtt.connectAsync(enrolled.mqtt.url, { username: enrolled.mqtt.username, password: enrolled.mqtt.password, clientId: enrolled.nodeId, reconnectPeriod: 0 });
+  const client = await mqtt.connectAsync(enrolled.mqtt.url, {
+    username: enrolled.mqtt.username,
+    password: enrolled.mqtt.password,
+    clientId: enrolled.nodeId,
+    reconnectPeriod: 0,
+  });
   try {
     const got = new Promise<string>((resolve) => client.on('message', (_t, payload) => resolve(payload.toString())));
     await client.subscribeAsync(`lvsfleet/v1/nodes/${enrolled.nodeId}/desired`, { qos: 1 });
@@ -51,51 +60,59 @@ describe('startServer (what `lvsfleet serve` runs)', () => {
     }
   }, 120_000);
 
-  it.skipIf(!process.env.DATABASE_URL)('with --database-url (PostgreSQL): the same flow, and data survives a restart', async () => {
-    const pg = await openTestDatabase();
-    try {
-      const opts = { port: 0, host: '127.0.0.1', dataDir: join(dir, 'pg'), mqttPort: 0, databaseUrl: pg.url, log: () => {} };
-      const s = await startServer(opts);
-      expect(s.database).toBe('postgres');
-      const token = s.newAdminToken!;
+  it.skipIf(!process.env.DATABASE_URL)(
+    'with --database-url (PostgreSQL): the same flow, and data survives a restart',
+    async () => {
+      const pg = await openTestDatabase();
       try {
-        await enrollAndReceive(s, token);
+        const opts = { port: 0, host: '127.0.0.1', dataDir: join(dir, 'pg'), mqttPort: 0, databaseUrl: pg.url, log: () => {} };
+        const s = await startServer(opts);
+        expect(s.database).toBe('postgres');
+        const token = s.newAdminToken!;
+        try {
+          await enrollAndReceive(s, token);
+        } finally {
+          await s.close();
+        }
+        const again = await startServer(opts);
+        try {
+          expect(again.newAdminToken).toBeNull();
+          const res = await fetch(`${again.url}/v1/sites/bj-dc1`, { headers: { authorization: `Bearer ${token}` } });
+          expect(((await res.json()) as { revision: number }).revision).toBe(1);
+        } finally {
+          await again.close();
+        }
       } finally {
-        await s.close();
+        await pg.close();
       }
-      const again = await startServer(opts);
-      try {
-        expect(again.newAdminToken).toBeNull();
-        const res = await fetch(`${again.url}/v1/sites/bj-dc1`, { headers: { authorization: `Bearer ${token}` } });
-        expect(((await res.json()) as { revision: number }).revision).toBe(1);
-      } finally {
-        await again.close();
-      }
-    } finally {
-      await pg.close();
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 
-  it.skipIf(mosquittoSkip)('with --mqtt-url and --mqtt-dynsec on Mosquitto: enrollment provisions the node there', async () => {
-    const password = randomBytes(12).toString('hex');
-    const mosq = await OwnMosquitto.createWithDynsec('lvsfleet-cloud', password);
-    await mosq.start();
-    let s: RunningServer | undefined;
-    try {
-      s = await startServer({
-        port: 0,
-        host: '127.0.0.1',
-        dataDir: join(dir, 'mosquitto'),
-        mqttPort: 0,
-        mqttUrl: `mqtt://lvsfleet-cloud:${password}@127.0.0.1:${mosq.port}`,
-        mqttDynsec: true,
-        log: () => {},
-      });
-      expect(s.mqttUrl).toBe(mosq.url);
-      await enrollAndReceive(s, s.newAdminToken!);
-    } finally {
-      await s?.close();
-      await mosq.dispose();
-    }
-  }, 120_000);
+  it.skipIf(mosquittoSkip)(
+    'with --mqtt-url and --mqtt-dynsec on Mosquitto: enrollment provisions the node there',
+    async () => {
+      const password = randomBytes(12).toString('hex');
+      const mosq = await OwnMosquitto.createWithDynsec('lvsfleet-cloud', password);
+      await mosq.start();
+      let s: RunningServer | undefined;
+      try {
+        s = await startServer({
+          port: 0,
+          host: '127.0.0.1',
+          dataDir: join(dir, 'mosquitto'),
+          mqttPort: 0,
+          mqttUrl: `mqtt://lvsfleet-cloud:${password}@127.0.0.1:${mosq.port}`,
+          mqttDynsec: true,
+          log: () => {},
+        });
+        expect(s.mqttUrl).toBe(mosq.url);
+        await enrollAndReceive(s, s.newAdminToken!);
+      } finally {
+        await s?.close();
+        await mosq.dispose();
+      }
+    },
+    120_000,
+  );
 });

@@ -115,7 +115,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     }
     let issue = issueNodeCredentials;
     if (o.mqttDynsec) {
-      if (!o.mqttUrl || !broker.username || !broker.password) throw new ServeError('--mqtt-dynsec needs --mqtt-url mqtt://ADMIN:PASSWORD@host:port (the dynamic-security admin client)');
+      if (!o.mqttUrl || !broker.username || !broker.password)
+        throw new ServeError('--mqtt-dynsec needs --mqtt-url mqtt://ADMIN:PASSWORD@host:port (the dynamic-security admin client)');
       const dynsec = await connectDynsec({ mqttUrl: broker.url, username: broker.username, password: broker.password, log: o.log }).catch((err: Error) => {
         throw new ServeError(`dynamic security on ${broker.url}: ${err.message}`);
       });

@@ -1,9 +1,9 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { compileSite } from '../../../shared/compiler/compile.ts';
-import type { Site } from '../../../shared/spec/site.ts';
-import { canonicalJson } from '../../../shared/util/canonical-json.ts';
-import { nodeIdOf } from '../../../shared/wire/topics.ts';
-import type { DesiredClaims } from '../../../shared/wire/desired.ts';
+import { compileSite } from '#shared/compiler/compile.ts';
+import type { Site } from '#shared/site/site.ts';
+import { canonicalJson } from '#shared/util/canonical-json.ts';
+import { nodeIdOf } from '#shared/wire/topics.ts';
+import type { DesiredClaims } from '#shared/wire/desired.ts';
 import { ApiError } from '../api/errors.ts';
 import { sha256Hex } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
@@ -126,7 +126,12 @@ export async function applySite(db: Db, input: ApplyInput): Promise<ApplyResult>
         actor: input.author,
         action: input.rolledBackFrom ? 'site.rollback' : 'site.apply',
         target: name,
-        detail: { revision: result.revision, message: input.message ?? '', publishedNodes: result.publishedNodes, rolledBackFrom: input.rolledBackFrom ?? null },
+        detail: {
+          revision: result.revision,
+          message: input.message ?? '',
+          publishedNodes: result.publishedNodes,
+          rolledBackFrom: input.rolledBackFrom ?? null,
+        },
       });
     });
   });
@@ -142,11 +147,17 @@ interface CurrentState {
 }
 
 async function currentState(db: Db, orgId: string, name: string, lock = false): Promise<CurrentState> {
-  const q = db.select({ id: sites.id, rev: sites.currentRevision }).from(sites).where(and(eq(sites.orgId, orgId), eq(sites.name, name)));
+  const q = db
+    .select({ id: sites.id, rev: sites.currentRevision })
+    .from(sites)
+    .where(and(eq(sites.orgId, orgId), eq(sites.name, name)));
   const [row] = lock ? await q.for('update') : await q;
   if (!row) return { siteId: null, revision: 0, spec: null, specHash: null, configHashes: new Map() };
   const [rev] = row.rev
-    ? await db.select({ spec: siteRevisions.spec, hash: siteRevisions.specHash }).from(siteRevisions).where(and(eq(siteRevisions.siteId, row.id), eq(siteRevisions.revision, row.rev)))
+    ? await db
+        .select({ spec: siteRevisions.spec, hash: siteRevisions.specHash })
+        .from(siteRevisions)
+        .where(and(eq(siteRevisions.siteId, row.id), eq(siteRevisions.revision, row.rev)))
     : [];
   const live = await db.select({ name: nodes.name, hash: nodes.configHash, removedAt: nodes.removedAt }).from(nodes).where(eq(nodes.siteId, row.id));
   return {

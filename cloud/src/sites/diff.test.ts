@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { Site } from '../../../shared/spec/site.ts';
+import { Site } from '#shared/site/site.ts';
 import { SEEDS_YAML } from '../api/test-app.ts';
 import { diffSites, formatDiff } from './diff.ts';
 

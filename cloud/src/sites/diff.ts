@@ -1,6 +1,6 @@
-import { compileSite } from '../../../shared/compiler/compile.ts';
-import type { Site } from '../../../shared/spec/site.ts';
-import { canonicalJson } from '../../../shared/util/canonical-json.ts';
+import { compileSite } from '#shared/compiler/compile.ts';
+import type { Site } from '#shared/site/site.ts';
+import { canonicalJson } from '#shared/util/canonical-json.ts';
 
 /** Names added, removed and changed between two revisions of one kind of thing. */
 export interface Change {

@@ -1,5 +1,5 @@
 import { and, eq, gt, isNull } from 'drizzle-orm';
-import { nodeIdOf } from '../../../shared/wire/topics.ts';
+import { nodeIdOf } from '#shared/wire/topics.ts';
 import { ApiError, notFound } from '../api/errors.ts';
 import { randomSecret, sha256Hex } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
@@ -25,8 +25,16 @@ export async function createEnrollmentToken(
   const token = randomSecret('lve_');
   const expiresAt = new Date((opts.now ?? new Date()).getTime() + (opts.ttlMs ?? DEFAULT_ENROLLMENT_TTL_MS));
   await db.transaction(async (tx) => {
-    await tx.insert(enrollmentTokens).values({ tokenHash: await sha256Hex(token), siteId: opts.site.id, nodeName: opts.node, createdBy: opts.actor, expiresAt });
-    await audit(tx, { orgId: opts.orgId, actor: opts.actor, action: 'enrollment.create', target: nodeIdOf(opts.site.name, opts.node), detail: { expiresAt: expiresAt.toISOString() } });
+    await tx
+      .insert(enrollmentTokens)
+      .values({ tokenHash: await sha256Hex(token), siteId: opts.site.id, nodeName: opts.node, createdBy: opts.actor, expiresAt });
+    await audit(tx, {
+      orgId: opts.orgId,
+      actor: opts.actor,
+      action: 'enrollment.create',
+      target: nodeIdOf(opts.site.name, opts.node),
+      detail: { expiresAt: expiresAt.toISOString() },
+    });
   });
   return { token, expiresAt: expiresAt.toISOString() };
 }

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, inArray, isNull } from 'drizzle-orm';
-import type { Site } from '../../../shared/spec/site.ts';
+import type { Site } from '#shared/site/site.ts';
 import { notFound } from '../api/errors.ts';
 import type { Db } from '../db/client.ts';
 import { events, nodes, nodeStatus, siteRevisions, sites } from '../db/schema.ts';
@@ -27,14 +27,23 @@ export async function listSites(db: Db, orgId: string) {
     .from(sites)
     .where(eq(sites.orgId, orgId))
     .orderBy(asc(sites.name));
-  const live = await db.select({ siteId: nodes.siteId, name: sites.name }).from(nodes).innerJoin(sites, eq(nodes.siteId, sites.id)).where(and(eq(sites.orgId, orgId), isNull(nodes.removedAt)));
+  const live = await db
+    .select({ siteId: nodes.siteId, name: sites.name })
+    .from(nodes)
+    .innerJoin(sites, eq(nodes.siteId, sites.id))
+    .where(and(eq(sites.orgId, orgId), isNull(nodes.removedAt)));
   const count = new Map<string, number>();
   for (const n of live) count.set(n.name, (count.get(n.name) ?? 0) + 1);
-  return rows.filter((r) => r.revision > 0).map((r) => ({ name: r.name, revision: r.revision, nodes: count.get(r.name) ?? 0, updatedAt: r.updatedAt.toISOString() }));
+  return rows
+    .filter((r) => r.revision > 0)
+    .map((r) => ({ name: r.name, revision: r.revision, nodes: count.get(r.name) ?? 0, updatedAt: r.updatedAt.toISOString() }));
 }
 
 export async function getRevision(db: Db, site: SiteRow, revision: number) {
-  const [row] = await db.select().from(siteRevisions).where(and(eq(siteRevisions.siteId, site.id), eq(siteRevisions.revision, revision)));
+  const [row] = await db
+    .select()
+    .from(siteRevisions)
+    .where(and(eq(siteRevisions.siteId, site.id), eq(siteRevisions.revision, revision)));
   if (!row) throw notFound(`revision ${revision} of site "${site.name}"`);
   return {
     revision: row.revision,
@@ -48,7 +57,13 @@ export async function getRevision(db: Db, site: SiteRow, revision: number) {
 
 export async function listRevisions(db: Db, site: SiteRow) {
   const rows = await db
-    .select({ revision: siteRevisions.revision, author: siteRevisions.author, message: siteRevisions.message, rolledBackFrom: siteRevisions.rolledBackFrom, createdAt: siteRevisions.createdAt })
+    .select({
+      revision: siteRevisions.revision,
+      author: siteRevisions.author,
+      message: siteRevisions.message,
+      rolledBackFrom: siteRevisions.rolledBackFrom,
+      createdAt: siteRevisions.createdAt,
+    })
     .from(siteRevisions)
     .where(eq(siteRevisions.siteId, site.id))
     .orderBy(desc(siteRevisions.revision));
@@ -57,7 +72,11 @@ export async function listRevisions(db: Db, site: SiteRow) {
 
 /** Live nodes of a site with what the agents last reported (node_status). */
 export async function listNodes(db: Db, site: SiteRow) {
-  const rows = await db.select().from(nodes).where(and(eq(nodes.siteId, site.id), isNull(nodes.removedAt))).orderBy(asc(nodes.name));
+  const rows = await db
+    .select()
+    .from(nodes)
+    .where(and(eq(nodes.siteId, site.id), isNull(nodes.removedAt)))
+    .orderBy(asc(nodes.name));
   const ids = rows.map((r) => r.id);
   const statuses = ids.length ? await db.select().from(nodeStatus).where(inArray(nodeStatus.nodeId, ids)) : [];
   const byId = new Map(statuses.map((s) => [s.nodeId, s]));

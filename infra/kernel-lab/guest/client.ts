@@ -134,10 +134,7 @@ async function handle(m: Req): Promise<unknown> {
       if (!h) throw new Error(`no connection ${m.name}`);
       if (h.closed) return { ok: false, error: 'connection closed' };
       h.sock.write(`${m.text}\n`);
-      const line = h.lines.shift() ?? (await Promise.race([
-        new Promise<string>((r) => h.waiters.push(r)),
-        sleep(timeoutMs).then(() => ''),
-      ]));
+      const line = h.lines.shift() ?? (await Promise.race([new Promise<string>((r) => h.waiters.push(r)), sleep(timeoutMs).then(() => '')]));
       return line ? { ok: true, reply: line } : { ok: false, error: h.closed ? 'connection closed' : 'no echo within timeout' };
     }
     case 'holdClose': {

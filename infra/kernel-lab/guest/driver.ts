@@ -55,14 +55,16 @@ async function main(argv: string[]): Promise<number> {
     }
     if (want('dr')) drUp = (await h.scenario('1 dr: rr/wrr through IPVS, replies bypass the director', () => drTraffic(h, lab, client), noAgent)) === 'PASS';
     if (want('health')) await h.scenario('2 health: out in time, back, sorry server', async () => (needDr(), health(h, lab, client)), noAgent);
-    if (want('change')) await h.scenario('4 change without harm: revision 2, agent restarts', async () => (needDr(), changeWithoutHarm(h, lab, client)), noAgent);
+    if (want('change'))
+      await h.scenario('4 change without harm: revision 2, agent restarts', async () => (needDr(), changeWithoutHarm(h, lab, client)), noAgent);
     if (want('nat-tun')) await h.scenario('5 nat and tun', async () => (needDr(), natAndTun(h, lab, client)), noAgent);
     if (want('failover')) await h.scenario('3 failover: crash d1 under traffic, connection sync', async () => (needDr(), failover(h, lab, client)), noAgent);
     if (want('keepalived')) await h.scenario('6 keepalived on k1 + our agent on k2, one VRRP group', () => keepalivedMixed(h, lab, client), noAgent);
-    if (want('apply-1000')) await h.scenario('apply 1000 services: agent vs keepalived (TCG, function evidence)', async () => {
-      await applyThousand(h, lab, hasAgent);
-      if (!hasAgent) throw new LabPending(`keepalived half measured; ${noAgent}`);
-    });
+    if (want('apply-1000'))
+      await h.scenario('apply 1000 services: agent vs keepalived (TCG, function evidence)', async () => {
+        await applyThousand(h, lab, hasAgent);
+        if (!hasAgent) throw new LabPending(`keepalived half measured; ${noAgent}`);
+      });
   } finally {
     await client.stop().catch(() => {});
     await lab.shutdown();

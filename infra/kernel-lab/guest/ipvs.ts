@@ -3,7 +3,11 @@ import { nsh } from './sh.ts';
 
 /** `ipvsadm -Sn` lines, sorted (the kernel's order is a hash order). */
 export async function saveLines(ns: string): Promise<string[]> {
-  return (await nsh(ns, 'ipvsadm', '-Sn')).split('\n').map((l) => l.trim()).filter(Boolean).sort();
+  return (await nsh(ns, 'ipvsadm', '-Sn'))
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .sort();
 }
 
 /** Real servers (`addr:port` → weight) of one virtual service, from `-Sn`. */

@@ -95,10 +95,14 @@ export class Lab {
   /** Wait until exactly `ns` (of `among`) holds `vip`; returns the ms it took or undefined. */
   async waitMaster(ns: string, vip: string, among: string[], timeoutMs: number): Promise<number | undefined> {
     const t0 = Date.now();
-    const ok = await waitFor(async () => {
-      for (const o of among) if ((await this.holds(o, vip)) !== (o === ns)) return false;
-      return true;
-    }, timeoutMs, 100);
+    const ok = await waitFor(
+      async () => {
+        for (const o of among) if ((await this.holds(o, vip)) !== (o === ns)) return false;
+        return true;
+      },
+      timeoutMs,
+      100,
+    );
     return ok ? Date.now() - t0 : undefined;
   }
 

@@ -32,11 +32,15 @@ export async function changeWithoutHarm(h: Harness, lab: Lab, client: Client): P
   // Standalone agents reload their spec file on SIGHUP, as keepalived reloads its config.
   for (const [, d] of lab.agents) d.kill('SIGHUP');
   const t0 = Date.now();
-  const applied = await waitFor(async () => {
-    const wrr = await realServers('d1', VIP, 8080);
-    const web = await realServers('d1', VIP, 80);
-    return wrr.get(`${NET.rs1}:8080`) === 5 && web.has(`${NET.rs3}:80`);
-  }, 120_000, 200);
+  const applied = await waitFor(
+    async () => {
+      const wrr = await realServers('d1', VIP, 8080);
+      const web = await realServers('d1', VIP, 80);
+      return wrr.get(`${NET.rs1}:8080`) === 5 && web.has(`${NET.rs3}:80`);
+    },
+    120_000,
+    200,
+  );
   h.figure('revision 2 applied on d1 after', Date.now() - t0, 'ms');
   check(applied, `d1 never applied revision 2 (wrr rs1 weight 5, rs3 in web)\n${lab.tail('d1')}`);
   const after = await saveLines('d1');
@@ -87,7 +91,10 @@ export async function changeWithoutHarm(h: Harness, lab: Lab, client: Client): P
 
 /** Scenario 5: NAT and TUN services reach both real servers through IPVS. */
 export async function natAndTun(h: Harness, lab: Lab, client: Client): Promise<void> {
-  for (const [name, vip, src, port] of [['nat', '10.99.0.60', NET.client.nat, 8000], ['tun', '10.99.0.70', NET.client.dr, 80]] as const) {
+  for (const [name, vip, src, port] of [
+    ['nat', '10.99.0.60', NET.client.nat, 8000],
+    ['tun', '10.99.0.70', NET.client.dr, 80],
+  ] as const) {
     const ready = await waitFor(async () => (await realServers('d1', vip, 80)).size === 2, 20_000);
     check(ready, `${name}: d1 does not list two real servers for ${vip}:80\n${lab.tail('d1')}`);
     const t = await client.tally(`http://${vip}/`, 20, src);

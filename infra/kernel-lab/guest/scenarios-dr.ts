@@ -29,13 +29,17 @@ export async function startDrSite(h: Harness, lab: Lab): Promise<void> {
   check(tookMs !== undefined, `d1 never became the only holder of ${VIP}`);
   h.figure('d1 sole MASTER after', Date.now() - t0, 'ms');
   // Start-up on loaded emulated CPUs can delay adverts; measure only once the pair is steady.
-  const steady = await waitFor(async () => {
-    for (let i = 0; i < 10; i++) {
-      if (!(await lab.holds('d1', VIP)) || (await lab.holds('d2', VIP))) return false;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    return true;
-  }, 60_000, 0);
+  const steady = await waitFor(
+    async () => {
+      for (let i = 0; i < 10; i++) {
+        if (!(await lab.holds('d1', VIP)) || (await lab.holds('d2', VIP))) return false;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      return true;
+    },
+    60_000,
+    0,
+  );
   check(steady, 'd1/d2 did not settle with d1 the only holder of the VIP for 5 s');
   const both = await waitFor(async () => {
     const rs = await realServers('d1', VIP, 80);
@@ -113,10 +117,14 @@ export async function health(h: Harness, lab: Lab, client: Client): Promise<void
 
   await lab.stopServer('rs1');
   await lab.stopServer('rs2');
-  const sorry = await waitFor(async () => {
-    const g = await client.get(`http://${VIP}/`, CLIENT, 2000);
-    return g.ok && g.body.startsWith('sorry') ? g : undefined;
-  }, boundMs + marginMs + 10_000, 300);
+  const sorry = await waitFor(
+    async () => {
+      const g = await client.get(`http://${VIP}/`, CLIENT, 2000);
+      return g.ok && g.body.startsWith('sorry') ? g : undefined;
+    },
+    boundMs + marginMs + 10_000,
+    300,
+  );
   h.say(`all real servers down: ${JSON.stringify(sorry)} ; d1 web: ${JSON.stringify([...(await realServers('d1', VIP, 80))])}`);
   check(sorry, `the sorry server never answered with every real server down\n${lab.tail('d1')}`);
   await lab.startServer('rs1');

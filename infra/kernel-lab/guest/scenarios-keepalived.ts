@@ -14,8 +14,23 @@ const KVIP = '10.99.0.80';
 function keepalived(ns: string, conf: string, extra: string[] = ['-l', '-D']): Daemon {
   const dir = `/run/lab/ka-${ns}`;
   mkdirSync(dir, { recursive: true });
-  return daemon(`keepalived-${ns}`, ns, ['keepalived', '-n', ...extra, '-f', conf, '-i', ns,
-    '-p', `${dir}/ka.pid`, '-r', `${dir}/vrrp.pid`, '-c', `${dir}/chk.pid`, '-b', `${dir}/bfd.pid`]);
+  return daemon(`keepalived-${ns}`, ns, [
+    'keepalived',
+    '-n',
+    ...extra,
+    '-f',
+    conf,
+    '-i',
+    ns,
+    '-p',
+    `${dir}/ka.pid`,
+    '-r',
+    `${dir}/vrrp.pid`,
+    '-c',
+    `${dir}/chk.pid`,
+    '-b',
+    `${dir}/bfd.pid`,
+  ]);
 }
 
 /** Scenario 6: keepalived on k1, our agent on k2; each survives the other's crash under traffic. */
@@ -58,7 +73,10 @@ export async function keepalivedMixed(h: Harness, lab: Lab, client: Client): Pro
   lab.others.push(ka);
   const kaBackup = await waitFor(async () => /Entering BACKUP STATE/.test(ka.output()) || !(await lab.holds('k1', KVIP)), 30_000, 300);
   await sleep(4000);
-  check(kaBackup && (await lab.holds('k2', KVIP)) && !(await lab.holds('k1', KVIP)), `our agent did not stay MASTER over keepalived as BACKUP\n${lab.tail('k2')}`);
+  check(
+    kaBackup && (await lab.holds('k2', KVIP)) && !(await lab.holds('k1', KVIP)),
+    `our agent did not stay MASTER over keepalived as BACKUP\n${lab.tail('k2')}`,
+  );
   await client.loopStart('k', `http://${KVIP}/`, 50, NET.client.dr, 500);
   await sleep(1000);
   lab.agents.get('k2')!.kill('SIGKILL');
@@ -95,15 +113,29 @@ export async function applyThousand(h: Harness, lab: Lab, withAgent: boolean): P
   await addHost('b1', 'director', ['10.99.0.41/24']);
   await addHost('b2', 'director', ['10.99.0.42/24']);
   const services = Array.from({ length: N }, (_, i) => ({
-    name: `s${i}`, vip: vipOf(i), port: 80, scheduler: 'rr', forwarding: 'dr',
+    name: `s${i}`,
+    vip: vipOf(i),
+    port: 80,
+    scheduler: 'rr',
+    forwarding: 'dr',
     realServers: [{ address: NET.rs1 }, { address: NET.rs2 }],
   }));
-  writeFileSync('/run/lab/big.json', JSON.stringify({
-    apiVersion: 'lvsfleet/v1', kind: 'Site', metadata: { name: 'bench' },
-    spec: { nodes: [{ name: 'b1', role: 'director', address: '10.99.0.41', interface: 'eth0' }], services, allowMassDelete: true },
-  }));
-  const conf = services.map((s) => `virtual_server ${s.vip} 80 {\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n` +
-    `  real_server ${NET.rs1} 80 {\n    weight 1\n  }\n  real_server ${NET.rs2} 80 {\n    weight 1\n  }\n}\n`).join('');
+  writeFileSync(
+    '/run/lab/big.json',
+    JSON.stringify({
+      apiVersion: 'lvsfleet/v1',
+      kind: 'Site',
+      metadata: { name: 'bench' },
+      spec: { nodes: [{ name: 'b1', role: 'director', address: '10.99.0.41', interface: 'eth0' }], services, allowMassDelete: true },
+    }),
+  );
+  const conf = services
+    .map(
+      (s) =>
+        `virtual_server ${s.vip} 80 {\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n` +
+        `  real_server ${NET.rs1} 80 {\n    weight 1\n  }\n  real_server ${NET.rs2} 80 {\n    weight 1\n  }\n}\n`,
+    )
+    .join('');
   writeFileSync('/run/lab/big-keepalived.conf', `global_defs {\n  router_id b2\n}\n${conf}`);
   const kaMs = await timeToServices('b2', () => keepalived('b2', '/run/lab/big-keepalived.conf', ['-C', '-G']), h, 'keepalived');
   h.figure('keepalived: 1000 services loaded in', kaMs, 'ms (TCG, process start to ipvsadm -Sn)');

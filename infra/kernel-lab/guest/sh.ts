@@ -10,7 +10,10 @@ export interface RunResult {
 
 /** Thrown by {@link sh} when a command exits non-zero. */
 export class CommandError extends Error {
-  constructor(readonly argv: string[], readonly result: RunResult) {
+  constructor(
+    readonly argv: string[],
+    readonly result: RunResult,
+  ) {
     super(`${argv.join(' ')} exited ${result.code}: ${result.stderr.trim() || result.stdout.trim()}`);
   }
 }
@@ -59,7 +62,6 @@ export interface Daemon {
   stop(graceMs?: number): Promise<void>;
   kill(signal?: NodeJS.Signals): void;
 }
-
 
 /** Start argv inside `ns` (or the root namespace when ns is null). */
 export function daemon(name: string, ns: string | null, argv: string[], opts: { env?: Record<string, string>; stdin?: boolean } = {}): Daemon {

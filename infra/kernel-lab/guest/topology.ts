@@ -43,11 +43,9 @@ export async function createBridge(): Promise<void> {
 
 /** Create namespaces with `eth0` on the bridge, their addresses and the routes each role needs. */
 export async function addHosts(hosts: HostSpec[]): Promise<void> {
-  await ipBatch(hosts.flatMap(({ ns }) => [
-    `netns add ${ns}`,
-    `link add v-${ns} type veth peer name eth0 netns ${ns}`,
-    `link set v-${ns} master ${BRIDGE} up`,
-  ]));
+  await ipBatch(
+    hosts.flatMap(({ ns }) => [`netns add ${ns}`, `link add v-${ns} type veth peer name eth0 netns ${ns}`, `link set v-${ns} master ${BRIDGE} up`]),
+  );
   for (const { ns, role, addresses } of hosts) {
     const lines = ['link set lo up', 'link set eth0 up', ...addresses.map((a) => `addr add ${a} dev eth0`)];
     const sysctls: string[] = [];

@@ -27,9 +27,7 @@ describe('parseModinfo', () => {
 describe('loadOrder', () => {
   it('puts every dependency before its user and each module once', () => {
     const order = loadOrder(['ip_vs_rr', 'bridge'], (n) => tree[n]);
-    expect(order).toEqual([
-      'nf_defrag_ipv4', 'nf_defrag_ipv6', 'crc32c_generic', 'libcrc32c', 'nf_conntrack', 'ip_vs', 'ip_vs_rr', 'llc', 'stp', 'bridge',
-    ]);
+    expect(order).toEqual(['nf_defrag_ipv4', 'nf_defrag_ipv6', 'crc32c_generic', 'libcrc32c', 'nf_conntrack', 'ip_vs', 'ip_vs_rr', 'llc', 'stp', 'bridge']);
     for (const [i, m] of order.entries()) for (const d of tree[m].depends) expect(order.indexOf(d)).toBeLessThan(i);
   });
   it('skips soft dependencies that are not in the tree but fails on missing hard ones', () => {

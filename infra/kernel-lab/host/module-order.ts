@@ -36,7 +36,10 @@ export function parseModinfo(raw: Buffer | string): ModInfo {
 
 /** Thrown when a wanted module or one of its dependencies is not in the tree. */
 export class ModuleOrderError extends Error {
-  constructor(readonly code: 'missing' | 'cycle', message: string) {
+  constructor(
+    readonly code: 'missing' | 'cycle',
+    message: string,
+  ) {
     super(message);
   }
 }

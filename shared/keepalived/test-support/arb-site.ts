@@ -9,22 +9,27 @@
  * sync group, tracking the instance's own interface).
  */
 import fc from 'fast-check';
-import type { HealthCheck } from '../../spec/health-check.ts';
-import type { RealServer, Service } from '../../spec/service.ts';
-import type { Site } from '../../spec/site.ts';
-import type { VrrpInstance, VrrpScript } from '../../spec/vrrp.ts';
+import type { HealthCheck } from '../../site/health-check.ts';
+import type { RealServer, Service } from '../../site/service.ts';
+import type { Site } from '../../site/site.ts';
+import type { VrrpInstance, VrrpScript } from '../../site/vrrp.ts';
 import { formatDuration } from '../../util/duration.ts';
 
 const secs = (min: number, max: number) => fc.integer({ min, max }).map((s) => formatDuration(s * 1000));
 const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
 const cmd = fc.constantFrom('/bin/true', '/bin/echo', '/bin/echo with args');
-const word = fc.stringMatching(/^[a-z][a-z0-9]{0,7}$/);
 
 function clean<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
-const timing = { interval: opt(secs(1, 120)), timeout: opt(secs(1, 30)), retries: opt(fc.integer({ min: 0, max: 10 })), retryDelay: opt(secs(1, 10)), warmup: opt(secs(1, 10)) };
+const timing = {
+  interval: opt(secs(1, 120)),
+  timeout: opt(secs(1, 30)),
+  retries: opt(fc.integer({ min: 0, max: 10 })),
+  retryDelay: opt(secs(1, 10)),
+  warmup: opt(secs(1, 10)),
+};
 const probe = { port: opt(fc.integer({ min: 1, max: 65535 })), address: opt(fc.constant('10.55.0.9')), bindTo: opt(fc.constant('10.55.0.8')) };
 const status = fc.oneof(fc.constantFrom(200, 204, 301), fc.constantFrom('200-299', '200-399'));
 const digest = fc.stringMatching(/^[0-9a-f]{32}$/);
@@ -36,21 +41,43 @@ const httpish = {
   virtualhost: opt(fc.constantFrom('www.example.com', 'api.example.com')),
 };
 const single = fc.record({ path, digest: opt(digest), expectStatus: opt(fc.uniqueArray(status, { minLength: 1, maxLength: 2 })) });
-const urls = fc.uniqueArray(fc.record({ path, digest: opt(digest), expectStatus: opt(fc.uniqueArray(status, { minLength: 1, maxLength: 2 })) }).map(clean), { minLength: 2, maxLength: 3, selector: (u) => u.path });
+const urls = fc.uniqueArray(fc.record({ path, digest: opt(digest), expectStatus: opt(fc.uniqueArray(status, { minLength: 1, maxLength: 2 })) }).map(clean), {
+  minLength: 2,
+  maxLength: 3,
+  selector: (u) => u.path,
+});
 
-export const arbCheck: fc.Arbitrary<HealthCheck> = fc.oneof(
-  fc.record({ type: fc.constant('tcp' as const), ...timing, ...probe }),
-  fc.record({ type: fc.constant('http' as const), ...httpish, u: fc.oneof(single, urls) }).map(({ u, ...c }) => (Array.isArray(u) ? { ...c, urls: u } : { ...c, ...clean(u) })),
-  fc.record({ type: fc.constant('https' as const), ...httpish, u: fc.oneof(single, urls), sni: opt(fc.constant(true as const)) })
-    .map(({ u, ...c }) => (Array.isArray(u) ? { ...c, urls: u } : { ...c, ...clean(u) }))
-    .map((c) => (c.sni && !c.virtualhost ? { ...c, virtualhost: 'www.example.com' } : c)),
-  fc.record({ type: fc.constant('smtp' as const), ...timing, ...probe, helo: opt(fc.constant('lb.example.com')) }),
-  fc.record({ type: fc.constant('dns' as const), ...timing, ...probe, queryType: opt(fc.constantFrom('A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA' as const)), name: opt(fc.constantFrom('example.com', 'www.example.com')) }),
-  fc.record({ type: fc.constant('misc' as const), ...timing, command: cmd, dynamic: opt(fc.constant(true)) }),
-  fc.record({ type: fc.constant('udp' as const), ...timing, ...probe, payload: opt(fc.constantFrom('0a0b', '4f5054494f4e53')), reply: fc.constantFrom('none', 'any', 'expect') }).map(({ reply, ...c }) =>
-    reply === 'none' ? c : reply === 'any' ? { ...c, requireReply: true } : { ...c, requireReply: true, expect: '5349502f' }),
-  fc.record({ type: fc.constant('ping' as const), ...timing }),
-).map((c) => clean(c) as HealthCheck);
+export const arbCheck: fc.Arbitrary<HealthCheck> = fc
+  .oneof(
+    fc.record({ type: fc.constant('tcp' as const), ...timing, ...probe }),
+    fc
+      .record({ type: fc.constant('http' as const), ...httpish, u: fc.oneof(single, urls) })
+      .map(({ u, ...c }) => (Array.isArray(u) ? { ...c, urls: u } : { ...c, ...clean(u) })),
+    fc
+      .record({ type: fc.constant('https' as const), ...httpish, u: fc.oneof(single, urls), sni: opt(fc.constant(true as const)) })
+      .map(({ u, ...c }) => (Array.isArray(u) ? { ...c, urls: u } : { ...c, ...clean(u) }))
+      .map((c) => (c.sni && !c.virtualhost ? { ...c, virtualhost: 'www.example.com' } : c)),
+    fc.record({ type: fc.constant('smtp' as const), ...timing, ...probe, helo: opt(fc.constant('lb.example.com')) }),
+    fc.record({
+      type: fc.constant('dns' as const),
+      ...timing,
+      ...probe,
+      queryType: opt(fc.constantFrom('A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA' as const)),
+      name: opt(fc.constantFrom('example.com', 'www.example.com')),
+    }),
+    fc.record({ type: fc.constant('misc' as const), ...timing, command: cmd, dynamic: opt(fc.constant(true)) }),
+    fc
+      .record({
+        type: fc.constant('udp' as const),
+        ...timing,
+        ...probe,
+        payload: opt(fc.constantFrom('0a0b', '4f5054494f4e53')),
+        reply: fc.constantFrom('none', 'any', 'expect'),
+      })
+      .map(({ reply, ...c }) => (reply === 'none' ? c : reply === 'any' ? { ...c, requireReply: true } : { ...c, requireReply: true, expect: '5349502f' })),
+    fc.record({ type: fc.constant('ping' as const), ...timing }),
+  )
+  .map((c) => clean(c) as HealthCheck);
 
 function arbService(i: number, directors: string[]): fc.Arbitrary<Service> {
   const fwmark = i === 3;
@@ -99,7 +126,12 @@ function arbService(i: number, directors: string[]): fc.Arbitrary<Service> {
       if (r.onePacket && !fwmark && r.protocol === 'udp') svc.onePacket = true;
       if (r.sorry) {
         const f = r.sorry.forwarding ?? r.forwarding;
-        svc.sorryServer = clean({ address: '10.88.1.99', port: fwmark && f !== 'nat' ? undefined : f === 'nat' ? 8080 : port, inhibit: r.sorry.inhibit, forwarding: r.sorry.forwarding });
+        svc.sorryServer = clean({
+          address: '10.88.1.99',
+          port: fwmark && f !== 'nat' ? undefined : f === 'nat' ? 8080 : port,
+          inhibit: r.sorry.inhibit,
+          forwarding: r.sorry.forwarding,
+        });
       }
       if (r.quorum) {
         svc.quorum = r.quorum;
@@ -142,7 +174,16 @@ export function arbSite(ifaces: string[]): fc.Arbitrary<Site> {
       nInst: fc.integer({ min: 0, max: 3 }),
       nSvc: fc.integer({ min: 0, max: 4 }),
       scripts: fc.uniqueArray(
-        fc.record({ name: fc.constantFrom('chk_a', 'chk_b'), script: cmd, interval: opt(secs(2, 10)), timeout: opt(secs(1, 2)), weight: opt(fc.integer({ min: -50, max: 50 })), rise: opt(fc.integer({ min: 1, max: 5 })), fall: opt(fc.integer({ min: 1, max: 5 })), user: opt(fc.constant('root')) }),
+        fc.record({
+          name: fc.constantFrom('chk_a', 'chk_b'),
+          script: cmd,
+          interval: opt(secs(2, 10)),
+          timeout: opt(secs(1, 2)),
+          weight: opt(fc.integer({ min: -50, max: 50 })),
+          rise: opt(fc.integer({ min: 1, max: 5 })),
+          fall: opt(fc.integer({ min: 1, max: 5 })),
+          user: opt(fc.constant('root')),
+        }),
         { maxLength: 2, selector: (s) => s.name },
       ),
       inst: fc.array(
@@ -159,7 +200,16 @@ export function arbSite(ifaces: string[]): fc.Arbitrary<Site> {
           unicast: fc.constantFrom('no', 'yes', 'extra'),
           trackIf: fc.boolean(),
           notify: opt(fc.record({ master: opt(cmd), backup: opt(cmd), fault: opt(cmd), stop: opt(cmd), any: opt(cmd) }).map(clean)),
-          garp: opt(fc.record({ masterDelay: opt(secs(1, 10)), masterRepeat: opt(fc.integer({ min: 1, max: 10 })), masterRefresh: opt(secs(1, 60)), masterRefreshRepeat: opt(fc.integer({ min: 1, max: 5 })) }).map(clean)),
+          garp: opt(
+            fc
+              .record({
+                masterDelay: opt(secs(1, 10)),
+                masterRepeat: opt(fc.integer({ min: 1, max: 10 })),
+                masterRefresh: opt(secs(1, 60)),
+                masterRefreshRepeat: opt(fc.integer({ min: 1, max: 5 })),
+              })
+              .map(clean),
+          ),
           dontTrackPrimary: fc.boolean(),
           track: fc.boolean(),
           trackWeight: opt(fc.integer({ min: -20, max: 20 })),
@@ -176,11 +226,20 @@ export function arbSite(ifaces: string[]): fc.Arbitrary<Site> {
       // keepalived.conf names a director's interface only in its vrrp_instances.
       const nodes = names.map((name, i) => ({ name, role: 'director' as const, address: `10.77.0.${i + 1}`, ...(r.nInst ? { interface: if0 } : {}) }));
       const syncGroup = r.sync && r.nInst >= 2;
-      const scripts: VrrpScript[] = r.scripts.map((s) => clean({ ...s, weight: syncGroup ? undefined : s.weight, timeout: s.interval ? s.timeout : undefined }));
+      const scripts: VrrpScript[] = r.scripts.map((s) =>
+        clean({ ...s, weight: syncGroup ? undefined : s.weight, timeout: s.interval ? s.timeout : undefined }),
+      );
       const vrrp: VrrpInstance[] = r.inst.slice(0, r.nInst).map((x, k) => {
         const version = x.version;
         const vip = `10.66.${k}.1`;
-        const v = x.vipStyle === 'plain' ? `${vip}/32` : x.vipStyle === 'slash24' ? `${vip}/24` : x.vipStyle === 'dev' ? { address: `${vip}/32`, interface: if0 } : { address: `${vip}/32`, interface: if0, label: `${if0}:${k}` };
+        const v =
+          x.vipStyle === 'plain'
+            ? `${vip}/32`
+            : x.vipStyle === 'slash24'
+              ? `${vip}/24`
+              : x.vipStyle === 'dev'
+                ? { address: `${vip}/32`, interface: if0 }
+                : { address: `${vip}/32`, interface: if0, label: `${if0}:${k}` };
         const inst: VrrpInstance = clean({
           name: `VI_${k + 1}`,
           vrid: 10 + k,
@@ -191,7 +250,9 @@ export function arbSite(ifaces: string[]): fc.Arbitrary<Site> {
           preemptDelay: x.nopreempt ? undefined : x.preemptDelay,
           vips: [v],
           excludedVips: x.excluded ? [`10.66.${k}.200/32`] : undefined,
-          members: names.map((node, i) => clean({ node, priority: x.priorities[i], initialState: x.master && !x.nopreempt && !x.preemptDelay && i === 0 ? ('MASTER' as const) : undefined })),
+          members: names.map((node, i) =>
+            clean({ node, priority: x.priorities[i], initialState: x.master && !x.nopreempt && !x.preemptDelay && i === 0 ? ('MASTER' as const) : undefined }),
+          ),
           unicast: x.unicast !== 'no' && names.length > 1 ? true : x.unicast === 'extra' ? true : undefined,
           unicastPeers: x.unicast === 'extra' ? ['10.66.9.9'] : undefined,
           trackInterfaces: x.trackIf && if1 ? [clean({ interface: if1, weight: syncGroup ? undefined : x.trackWeight })] : undefined,
@@ -207,7 +268,9 @@ export function arbSite(ifaces: string[]): fc.Arbitrary<Site> {
       if (scripts.length) spec.vrrpScripts = scripts;
       if (syncGroup) spec.syncGroups = [{ name: 'G1', instances: vrrp.map((v) => v.name) }];
       const services = r.svcs.slice(0, r.nSvc).map((s) => (s.directors ? { ...s, directors: s.directors.filter((d) => names.includes(d)) } : s));
-      const fixed = services.map((s) => (s.directors && (s.directors.length === 0 || s.directors.length === names.length) ? (({ directors: _d, ...rest }) => rest)(s) : s));
+      const fixed = services.map((s) =>
+        s.directors && (s.directors.length === 0 || s.directors.length === names.length) ? (({ directors: _d, ...rest }) => rest)(s) : s,
+      );
       if (fixed.length) spec.services = fixed;
       if (r.connSync && vrrp.length) spec.connectionSync = clean({ instance: vrrp[0].name, interface: if0, syncId: r.connSync.syncId });
       const site: Site = { apiVersion: 'lvsfleet/v1', kind: 'Site', metadata: { name: 'rt' }, spec };

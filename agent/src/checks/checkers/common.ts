@@ -1,5 +1,5 @@
-import type { ResolvedCheck } from '../../../../shared/config/node-config.ts';
-import { z } from 'zod';
+import type { ResolvedCheck } from '#shared/config/node-config.ts';
+import { type z } from 'zod';
 import { CheckError, type ProbeOutcome } from '../types.ts';
 
 /** The detail every checker reports when connect_timeout expires. */
@@ -16,11 +16,7 @@ export function errorDetail(what: string, err: unknown): string {
  * cleanup that closes them. Abort (connect_timeout) settles with a timeout failure. Never rejects:
  * every failure is an outcome with a detail.
  */
-export function attempt(
-  check: ResolvedCheck,
-  signal: AbortSignal,
-  start: (settle: (o: ProbeOutcome) => void) => () => void,
-): Promise<ProbeOutcome> {
+export function attempt(check: ResolvedCheck, signal: AbortSignal, start: (settle: (o: ProbeOutcome) => void) => () => void): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
     let done = false;
     let cleanup: () => void = () => {};

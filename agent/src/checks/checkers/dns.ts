@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
-import type { ResolvedCheck } from '../../../../shared/config/node-config.ts';
+import type { ResolvedCheck } from '#shared/config/node-config.ts';
 import type { ProbeOutcome } from '../types.ts';
 import { attempt, errorDetail, parseParams } from './common.ts';
 import { closeQuietly } from './udp.ts';

@@ -59,7 +59,10 @@ describe('HTTP checker against a real server', () => {
   });
 
   it('needs every url to pass', async () => {
-    const r = await http1([{ path: '/ok', expectStatus: [200] }, { path: '/missing', expectStatus: [200] }]);
+    const r = await http1([
+      { path: '/ok', expectStatus: [200] },
+      { path: '/missing', expectStatus: [200] },
+    ]);
     expect(r).toEqual({ ok: false, detail: 'HTTP 404 on /missing' });
   });
 

@@ -2,13 +2,15 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { z } from 'zod';
-import type { ResolvedCheck } from '../../../../shared/config/node-config.ts';
+import type { ResolvedCheck } from '#shared/config/node-config.ts';
 import type { ProbeOutcome } from '../types.ts';
 import { attempt, errorDetail, parseParams } from './common.ts';
 import { statusMatches } from './http-status.ts';
 
 const HttpParams = z.object({
-  urls: z.array(z.object({ path: z.string().startsWith('/'), digest: z.string().optional(), expectStatus: z.array(z.union([z.number(), z.string()])).min(1) })).min(1),
+  urls: z
+    .array(z.object({ path: z.string().startsWith('/'), digest: z.string().optional(), expectStatus: z.array(z.union([z.number(), z.string()])).min(1) }))
+    .min(1),
   virtualhost: z.string().optional(),
   sni: z.union([z.boolean(), z.string()]).optional(),
   verifyCertificate: z.boolean().optional(),
@@ -72,7 +74,11 @@ function getOne(check: ResolvedCheck, p: HttpParams, url: HttpParams['urls'][num
       res.once('end', () => {
         const got = md5.digest('hex');
         const want = url.digest!.toLowerCase();
-        settle(got === want ? { ok: true, detail: `HTTP ${status} on ${url.path}, digest ok` } : { ok: false, detail: `digest mismatch on ${url.path}: got ${got}, want ${want}` });
+        settle(
+          got === want
+            ? { ok: true, detail: `HTTP ${status} on ${url.path}, digest ok` }
+            : { ok: false, detail: `digest mismatch on ${url.path}: got ${got}, want ${want}` },
+        );
       });
     });
     req.once('error', (err) => settle({ ok: false, detail: errorDetail(tls ? 'tls/connect' : 'connect', err) }));

@@ -17,8 +17,27 @@ const seen: { sni: string | false; host: string | undefined }[] = [];
 beforeAll(async () => {
   // A fresh self-signed certificate per run (openssl CLI is on every machine that runs this).
   dir = mkdtempSync(join(tmpdir(), 'lvsfleet-https-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=svc.test', '-addext', 'subjectAltName=DNS:svc.test',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=svc.test',
+      '-addext',
+      'subjectAltName=DNS:svc.test',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   server = https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (req, res) => {
     seen.push({ sni: (req.socket as TLSSocket & { servername: string | false }).servername, host: req.headers.host });
     res.writeHead(req.url === '/ok' ? 200 : 500).end('secure');

@@ -20,9 +20,7 @@ export function internetChecksum(b: Buffer): number {
 }
 
 export type IcmpReading =
-  | { kind: 'reply'; from: string; id: number; seq: number }
-  | { kind: 'unreachable'; id: number; seq: number; code: number }
-  | { kind: 'other' };
+  { kind: 'reply'; from: string; id: number; seq: number } | { kind: 'unreachable'; id: number; seq: number; code: number } | { kind: 'other' };
 
 /**
  * Reads an IPv4 datagram from a raw ICMP socket (the IP header is included): an echo reply

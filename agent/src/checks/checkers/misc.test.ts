@@ -45,7 +45,9 @@ describe('MISC checker running real scripts', () => {
   it.skipIf(process.getuid?.() !== 0)('runs the command as `user` (root only)', async () => {
     const r = await miscCheck(check({ type: 'misc', params: { command: 'test "$(id -un)" = nobody', user: 'nobody' } }), AbortSignal.timeout(2000));
     expect(r).toEqual({ ok: true, detail: 'exit 0' });
-    await expect(miscCheck(check({ type: 'misc', params: { command: 'true', user: 'no-such-user-x' } }), AbortSignal.timeout(2000))).rejects.toThrow(/not found/);
+    await expect(miscCheck(check({ type: 'misc', params: { command: 'true', user: 'no-such-user-x' } }), AbortSignal.timeout(2000))).rejects.toThrow(
+      /not found/,
+    );
   });
 
   it('a script killed by a signal is down', () => {

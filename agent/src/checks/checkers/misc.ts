@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { ResolvedCheck } from '../../../../shared/config/node-config.ts';
+import type { ResolvedCheck } from '#shared/config/node-config.ts';
 import { CheckError, type ProbeOutcome } from '../types.ts';
 import { attempt, errorDetail, parseParams } from './common.ts';
 

@@ -8,7 +8,9 @@ if (!pingable) console.log('skip ping against loopback: a raw ICMP socket needs 
 
 describe('PING checker', () => {
   it.skipIf(!pingable)('gets an ICMP echo reply from 127.0.0.1 (raw socket, root)', async () => {
-    const results = await Promise.all(['127.0.0.1', '127.0.0.1', '127.0.0.3'].map((address) => pingCheck(check({ type: 'ping', address, port: 0 }), AbortSignal.timeout(1000))));
+    const results = await Promise.all(
+      ['127.0.0.1', '127.0.0.1', '127.0.0.3'].map((address) => pingCheck(check({ type: 'ping', address, port: 0 }), AbortSignal.timeout(1000))),
+    );
     expect(results).toEqual([
       { ok: true, detail: 'ICMP echo reply from 127.0.0.1' },
       { ok: true, detail: 'ICMP echo reply from 127.0.0.1' },

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { ResolvedCheck } from '../../../../shared/config/node-config.ts';
+import type { ResolvedCheck } from '#shared/config/node-config.ts';
 import { CheckError, type ProbeOutcome } from '../types.ts';
 import { attempt } from './common.ts';
 import { encodeEchoRequest, readIcmp } from './icmp-echo.ts';

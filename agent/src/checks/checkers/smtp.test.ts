@@ -32,7 +32,8 @@ async function smtpServer(banner: string[] | null, heloReply = '250 hi'): Promis
   return { port: (server.address() as AddressInfo).port, commands };
 }
 
-const run = (port: number, timeoutMs = 1000) => smtpCheck(check({ type: 'smtp', port, timeoutMs, params: { helo: 'director.test' } }), AbortSignal.timeout(timeoutMs));
+const run = (port: number, timeoutMs = 1000) =>
+  smtpCheck(check({ type: 'smtp', port, timeoutMs, params: { helo: 'director.test' } }), AbortSignal.timeout(timeoutMs));
 
 describe('SMTP checker against a real SMTP dialogue', () => {
   it('is up on 220 banner (multi-line) and 250 to HELO, then says QUIT', async () => {

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import type { ResolvedCheck } from '../../../../shared/config/node-config.ts';
+import type { ResolvedCheck } from '#shared/config/node-config.ts';
 import type { ProbeOutcome } from '../types.ts';
 import { attempt, errorDetail } from './common.ts';
 

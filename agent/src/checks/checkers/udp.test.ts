@@ -17,7 +17,8 @@ async function udpServer(reply: (msg: Buffer) => Buffer | null): Promise<number>
   return s.address().port;
 }
 
-const run = (port: number, params: Record<string, unknown>, timeoutMs = 500) => udpCheck(check({ type: 'udp', port, timeoutMs, params }), AbortSignal.timeout(timeoutMs));
+const run = (port: number, params: Record<string, unknown>, timeoutMs = 500) =>
+  udpCheck(check({ type: 'udp', port, timeoutMs, params }), AbortSignal.timeout(timeoutMs));
 
 describe('UDP checker against a real UDP server', () => {
   it('is up when the reply starts with the expected bytes (echo server)', async () => {

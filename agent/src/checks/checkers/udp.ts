@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import { z } from 'zod';
-import type { ResolvedCheck } from '../../../../shared/config/node-config.ts';
+import type { ResolvedCheck } from '#shared/config/node-config.ts';
 import type { ProbeOutcome } from '../types.ts';
 import { attempt, errorDetail, hexBytes, parseParams } from './common.ts';
 

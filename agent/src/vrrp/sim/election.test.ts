@@ -51,7 +51,8 @@ function simulate(sc: Scenario) {
     // Chaos.
     net.cond = { loss: ph.loss, delayMinMs: 0, delayMaxMs: ph.delayMax * advertMs };
     net.routers.forEach((r, i) => (r.group = ph.partition[i]));
-    if (ph.track && ph.track.router < params.length) net.feed(ph.track.router, { type: 'track', effectivePriority: ph.track.priority, fault: null, reason: 'sim' });
+    if (ph.track && ph.track.router < params.length)
+      net.feed(ph.track.router, { type: 'track', effectivePriority: ph.track.priority, fault: null, reason: 'sim' });
     net.runUntil(net.now + ph.lengthAdverts * advertMs);
     // Heal: one segment, no loss, delay well under an advert.
     net.cond = { loss: 0, delayMinMs: 0, delayMaxMs: advertMs / 20 };
@@ -64,7 +65,14 @@ function simulate(sc: Scenario) {
     const settle = masterDownIntervalMs(sc.version, lowest, advertMs) + advertMs + 2 * (advertMs / 20) + 1;
     net.runUntil(healAt + settle);
     const masters = net.masters();
-    const heal = { at: healAt, masters, masterPriority: masters.map((i) => net.routers[i].s.effectivePriority), bestPriority: Math.max(...prios), checkedUntil: 0, violation: null as string | null };
+    const heal = {
+      at: healAt,
+      masters,
+      masterPriority: masters.map((i) => net.routers[i].s.effectivePriority),
+      bestPriority: Math.max(...prios),
+      checkedUntil: 0,
+      violation: null as string | null,
+    };
     // And it stays so for the next ten intervals: no flapping.
     net.onEvent = () => {
       const m = net.masters();
@@ -101,7 +109,19 @@ describe('deterministic VRRP election simulation', () => {
   });
 
   it('a cut link makes two masters (split brain) and the heal leaves one', () => {
-    const p = (prio: number, i: number): InstanceParams => ({ name: 'VI_1', vrid: 7, version: 3, priority: prio, primaryAddress: `10.77.0.${10 + i}`, advertIntervalMs: 100, initialState: 'BACKUP', preempt: true, preemptDelayMs: 0, garp, connectionSync: false });
+    const p = (prio: number, i: number): InstanceParams => ({
+      name: 'VI_1',
+      vrid: 7,
+      version: 3,
+      priority: prio,
+      primaryAddress: `10.77.0.${10 + i}`,
+      advertIntervalMs: 100,
+      initialState: 'BACKUP',
+      preempt: true,
+      preemptDelayMs: 0,
+      garp,
+      connectionSync: false,
+    });
     const net = new SimNetwork([p(150, 0), p(100, 1)], rng(1));
     net.feed(0, { type: 'start' });
     net.feed(1, { type: 'start' });

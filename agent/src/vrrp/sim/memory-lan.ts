@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { ResolvedVip } from '../../../../shared/config/node-config.ts';
+import type { ResolvedVip } from '#shared/config/node-config.ts';
 import type { VrrpHost, SyncDaemonRole } from '../../dataplane/vrrp-host.ts';
 import { encodeIpPacket } from '../codec.ts';
 

@@ -1,7 +1,7 @@
 import { checkAdvert, decodePacket, encodeAdvert, encodeIpPacket, VRRP_GROUP } from '../codec.ts';
 import { initialState, nextDeadline, step } from '../state-machine.ts';
 import type { Event, InstanceParams, InstanceState } from '../types.ts';
-import { seededRandom } from '../../../../shared/util/random.ts';
+import { seededRandom } from '#shared/util/random.ts';
 
 /** Deterministic PRNG (mulberry32): the whole simulation is a function of its seed. */
 export const rng = seededRandom;
@@ -75,7 +75,16 @@ export class SimNetwork {
 
   private broadcast(from: number, priority: number): void {
     const r = this.routers[from];
-    const vrrp = encodeAdvert({ version: r.p.version, vrid: r.p.vrid, priority, intervalMs: r.p.advertIntervalMs, addresses: ['10.77.0.50'], password: r.p.version === 2 ? 'sim' : null, source: r.p.primaryAddress, destination: VRRP_GROUP });
+    const vrrp = encodeAdvert({
+      version: r.p.version,
+      vrid: r.p.vrid,
+      priority,
+      intervalMs: r.p.advertIntervalMs,
+      addresses: ['10.77.0.50'],
+      password: r.p.version === 2 ? 'sim' : null,
+      source: r.p.primaryAddress,
+      destination: VRRP_GROUP,
+    });
     const bytes = encodeIpPacket(vrrp, r.p.primaryAddress, VRRP_GROUP);
     this.routers.forEach((to, i) => {
       if (i === from || to.group !== r.group || this.random() < this.cond.loss) return;

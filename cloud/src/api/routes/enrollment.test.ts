@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { EnrollResponse } from '../../../../shared/wire/enroll.ts';
+import { EnrollResponse } from '#shared/wire/enroll.ts';
 import { loadSigner } from '../../keys/signing.ts';
 import { issueNodeCredentials, verifyNodeCredentials } from '../../mqtt/credentials.ts';
 import { auditLog, enrollmentTokens } from '../../db/schema.ts';
@@ -13,7 +13,12 @@ let t: TestApp;
 beforeAll(async () => {
   t = await openTestApp();
   // The real signer and credential store (cloud/src/keys, cloud/src/mqtt) over the same database.
-  t.app = createApp({ db: t.db.db, signer: { publicJwks: async () => (await loadSigner(t.db.db)).publicJwks() }, issueNodeCredentials, mqttUrl: 'mqtt://127.0.0.1:18830' });
+  t.app = createApp({
+    db: t.db.db,
+    signer: { publicJwks: async () => (await loadSigner(t.db.db)).publicJwks() },
+    issueNodeCredentials,
+    mqttUrl: 'mqtt://127.0.0.1:18830',
+  });
 });
 afterAll(async () => {
   await t.db.close();
@@ -24,7 +29,8 @@ beforeEach(async () => {
 });
 
 const makeToken = (node = 'dr1', as: 'operator' | 'viewer' = 'operator') => t.req(`/v1/sites/bj-dc1/nodes/${node}/enrollment`, { method: 'POST', as });
-const enroll = (token: string) => t.app.request('/v1/agent/enroll', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
+const enroll = (token: string) =>
+  t.app.request('/v1/agent/enroll', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
 
 describe('enrollment', () => {
   it('an operator gets a one-time token valid for an hour, stored only as a hash', async () => {
@@ -66,7 +72,14 @@ describe('enrollment', () => {
   it('answers 401 invalid_token for unknown and expired tokens, 400 for a malformed body', async () => {
     expect((await enroll('lve_' + 'x'.repeat(40))).status).toBe(401);
     const site = await requireSite(t.db.db, 'default', 'bj-dc1');
-    const old = await createEnrollmentToken(t.db.db, { orgId: 'default', site, node: 'dr2', actor: 'test', ttlMs: 60_000, now: new Date(Date.now() - 120_000) });
+    const old = await createEnrollmentToken(t.db.db, {
+      orgId: 'default',
+      site,
+      node: 'dr2',
+      actor: 'test',
+      ttlMs: 60_000,
+      now: new Date(Date.now() - 120_000),
+    });
     const res = await enroll(old.token);
     expect(res.status).toBe(401);
     expect((await res.json()).error.code).toBe('invalid_token');
@@ -76,7 +89,10 @@ describe('enrollment', () => {
 
   it('a token of a node removed since answers 401', async () => {
     const { token } = await (await makeToken('rs2')).json();
-    const spec = SEEDS_YAML.replace('    - { name: rs2, role: realserver, address: 192.168.1.133 }\n', '').replace('        - { node: rs2, port: 80, weight: 1 }\n', '');
+    const spec = SEEDS_YAML.replace('    - { name: rs2, role: realserver, address: 192.168.1.133 }\n', '').replace(
+      '        - { node: rs2, port: 80, weight: 1 }\n',
+      '',
+    );
     expect((await t.req('/v1/sites/bj-dc1/spec', { method: 'PUT', yaml: spec })).status).toBe(200);
     expect((await enroll(token)).status).toBe(401);
   });

@@ -1,5 +1,5 @@
-import { createRoute, z } from '@hono/zod-openapi';
-import { EnrollmentTokenResponse, EnrollRequest, EnrollResponse } from '../../../../shared/wire/enroll.ts';
+import { createRoute, type z } from '@hono/zod-openapi';
+import { EnrollmentTokenResponse, EnrollRequest, EnrollResponse } from '#shared/wire/enroll.ts';
 import { createEnrollmentToken, redeemEnrollmentToken } from '../../sites/enrollment.ts';
 import { requireSite } from '../../sites/queries.ts';
 import type { App, AppDeps } from '../context.ts';

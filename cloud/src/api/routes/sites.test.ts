@@ -46,7 +46,14 @@ describe('site reads (viewer scope)', () => {
 
   it('GET nodes answers live nodes with desired and applied revisions', async () => {
     const { nodes } = await (await t.req('/v1/sites/bj-dc1/nodes', { as: 'viewer' })).json();
-    expect(nodes.map((n: { name: string; desiredRevision: number; online: boolean; appliedRevision: null }) => [n.name, n.desiredRevision, n.online, n.appliedRevision])).toEqual([
+    expect(
+      nodes.map((n: { name: string; desiredRevision: number; online: boolean; appliedRevision: null }) => [
+        n.name,
+        n.desiredRevision,
+        n.online,
+        n.appliedRevision,
+      ]),
+    ).toEqual([
       ['dr1', 2, false, null],
       ['dr2', 2, false, null],
       ['rs1', 1, false, null],
@@ -75,7 +82,14 @@ describe('site reads (viewer scope)', () => {
   });
 
   it('answers 404 not_found for unknown sites and revisions, 400 for a bad revision number', async () => {
-    for (const path of ['/v1/sites/nope', '/v1/sites/nope/revisions', '/v1/sites/nope/nodes', '/v1/sites/nope/services', '/v1/sites/nope/status', '/v1/sites/bj-dc1/revisions/7']) {
+    for (const path of [
+      '/v1/sites/nope',
+      '/v1/sites/nope/revisions',
+      '/v1/sites/nope/nodes',
+      '/v1/sites/nope/services',
+      '/v1/sites/nope/status',
+      '/v1/sites/bj-dc1/revisions/7',
+    ]) {
       const res = await t.req(path, { as: 'viewer' });
       expect(res.status, path).toBe(404);
       expect((await res.json()).error.code).toBe('not_found');

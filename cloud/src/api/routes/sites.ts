@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { resolveService } from '../../../../shared/compiler/resolve-service.ts';
-import type { Site } from '../../../../shared/spec/site.ts';
+import { resolveService } from '#shared/compiler/resolve-service.ts';
+import type { Site } from '#shared/site/site.ts';
 import { getRevision, listNodes, listRevisions, listSites, requireSite } from '../../sites/queries.ts';
 import type { App, AppDeps } from '../context.ts';
 import { NodeRow, RevisionFull, RevisionMeta, RevisionParam, ServiceRow, SiteDetail, SiteParam, SiteSummary } from '../schemas.ts';
@@ -9,7 +9,12 @@ import { authErrors, notFoundError } from './common.ts';
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ 200: { content: { 'application/json': { schema } }, description } });
 
 const routes = {
-  list: createRoute({ method: 'get', path: '/v1/sites', summary: 'Sites of the token\'s org', responses: { ...json(z.object({ sites: z.array(SiteSummary) }), 'sites'), ...authErrors } }),
+  list: createRoute({
+    method: 'get',
+    path: '/v1/sites',
+    summary: "Sites of the token's org",
+    responses: { ...json(z.object({ sites: z.array(SiteSummary) }), 'sites'), ...authErrors },
+  }),
   get: createRoute({
     method: 'get',
     path: '/v1/sites/{site}',
@@ -74,7 +79,10 @@ export function registerSiteRoutes(app: App, deps: AppDeps): void {
     const row = await requireSite(deps.db, c.get('auth').orgId, c.req.valid('param').site);
     const rev = await getRevision(deps.db, row, row.currentRevision);
     c.header('ETag', `"${row.currentRevision}"`);
-    return c.json({ name: row.name, revision: row.currentRevision, updatedAt: row.updatedAt.toISOString(), spec: rev.spec as unknown as Record<string, unknown> }, 200);
+    return c.json(
+      { name: row.name, revision: row.currentRevision, updatedAt: row.updatedAt.toISOString(), spec: rev.spec as unknown as Record<string, unknown> },
+      200,
+    );
   });
 
   app.openapi(routes.revisions, async (c) => {

@@ -165,7 +165,11 @@ describe('PUT /v1/sites/{site}/spec', () => {
     const { error } = await res.json();
     expect(error.code).toBe('parse_error');
     expect(error.issues[0].line).toBeGreaterThanOrEqual(3);
-    const json = await t.req('/v1/sites/bj-dc1/spec', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{\n"apiVersion": "lvsfleet/v1",\n"kind": \n}' });
+    const json = await t.req('/v1/sites/bj-dc1/spec', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: '{\n"apiVersion": "lvsfleet/v1",\n"kind": \n}',
+    });
     expect(json.status).toBe(400);
     expect((await json.json()).error.code).toBe('parse_error');
   });
@@ -221,7 +225,10 @@ describe('POST /v1/sites/{site}/rollback', () => {
     const res = await t.req('/v1/sites/bj-dc1/rollback', { method: 'POST', json: { revision: 1 }, as: 'operator' });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ revision: 3, previousRevision: 2, publishedNodes: ['dr1', 'dr2'] });
-    const [r3] = await t.db.db.select().from(siteRevisions).where(and(eq(siteRevisions.revision, 3)));
+    const [r3] = await t.db.db
+      .select()
+      .from(siteRevisions)
+      .where(and(eq(siteRevisions.revision, 3)));
     expect(r3).toMatchObject({ rolledBackFrom: 1, message: 'rollback to revision 1' });
     expect(r3.specHash).toBe((await t.db.db.select().from(siteRevisions).where(eq(siteRevisions.revision, 1)))[0].specHash);
     const audits = await t.db.db.select().from(auditLog).orderBy(asc(auditLog.id));

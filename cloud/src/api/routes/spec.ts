@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { parseSite } from '../../../../shared/spec/parse.ts';
-import { Site as SiteSchema, type Site } from '../../../../shared/spec/site.ts';
+import { parseSite } from '#shared/site/parse.ts';
+import { Site as SiteSchema, type Site } from '#shared/site/site.ts';
 import { applySite } from '../../sites/apply.ts';
 import { getRevision, requireSite } from '../../sites/queries.ts';
 import type { App, AppDeps } from '../context.ts';
@@ -39,7 +39,7 @@ const putSpec = createRoute({
 const rollback = createRoute({
   method: 'post',
   path: '/v1/sites/{site}/rollback',
-  summary: 'Make a new revision that repeats an earlier revision\'s spec',
+  summary: "Make a new revision that repeats an earlier revision's spec",
   request: { params: SiteParam, body: { content: { 'application/json': { schema: RollbackBody } }, required: true } },
   responses: {
     200: { content: { 'application/json': { schema: ApplyResultSchema } }, description: 'the new revision' },
@@ -143,4 +143,3 @@ export function registerSpecRoutes(app: App, deps: AppDeps): void {
     return c.json(result, 200);
   });
 }
-

@@ -34,7 +34,13 @@ describe('GET /v1/sites/{site}/status', () => {
       },
       { nodeId: 'bj-dc1.dr2', online: false, appliedRevision: null, status: { nodeId: 'bj-dc1.dr2', online: false } },
     ]);
-    await t.db.db.insert(events).values({ siteId: site.id, nodeId: 'bj-dc1.dr1', type: 'vrrp.transition', data: { instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'master down' }, at: new Date(at) });
+    await t.db.db.insert(events).values({
+      siteId: site.id,
+      nodeId: 'bj-dc1.dr1',
+      type: 'vrrp.transition',
+      data: { instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'master down' },
+      at: new Date(at),
+    });
     const res = await t.req('/v1/sites/bj-dc1/status', { as: 'viewer' });
     expect(res.status).toBe(200);
     const body = await res.json();
@@ -46,7 +52,9 @@ describe('GET /v1/sites/{site}/status', () => {
     expect(dr2).toMatchObject({ online: false, appliedRevision: null, inSync: false, vrrp: [] });
     const rs1 = body.nodes.find((n: { name: string }) => n.name === 'rs1');
     expect(rs1).toMatchObject({ online: false, lastSeen: null });
-    expect(body.events).toEqual([{ nodeId: 'bj-dc1.dr1', type: 'vrrp.transition', at, data: { instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'master down' } }]);
+    expect(body.events).toEqual([
+      { nodeId: 'bj-dc1.dr1', type: 'vrrp.transition', at, data: { instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'master down' } },
+    ]);
   });
 
   it('needs a token', async () => {

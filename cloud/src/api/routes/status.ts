@@ -1,5 +1,5 @@
 import { createRoute, type z } from '@hono/zod-openapi';
-import { NodeStatus } from '../../../../shared/wire/status.ts';
+import { NodeStatus } from '#shared/wire/status.ts';
 import { listNodes, recentEvents, requireSite } from '../../sites/queries.ts';
 import type { App, AppDeps } from '../context.ts';
 import { SiteParam, SiteStatus, type StatusNode } from '../schemas.ts';

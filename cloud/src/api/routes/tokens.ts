@@ -12,28 +12,58 @@ const list = createRoute({
   method: 'get',
   path: '/v1/tokens',
   summary: 'API tokens of the org (admin)',
-  responses: { 200: { content: { 'application/json': { schema: z.object({ tokens: z.array(TokenRow) }) } }, description: 'tokens, without secrets' }, ...authErrors },
+  responses: {
+    200: { content: { 'application/json': { schema: z.object({ tokens: z.array(TokenRow) }) } }, description: 'tokens, without secrets' },
+    ...authErrors,
+  },
 });
 const create = createRoute({
   method: 'post',
   path: '/v1/tokens',
   summary: 'Make an API token (admin); the secret is answered once',
   request: { body: { content: { 'application/json': { schema: TokenCreateBody } }, required: true } },
-  responses: { 200: { content: { 'application/json': { schema: z.object({ id: z.string(), token: z.string(), scope: z.string() }) } }, description: 'the new token' }, ...badRequest, ...authErrors },
+  responses: {
+    200: { content: { 'application/json': { schema: z.object({ id: z.string(), token: z.string(), scope: z.string() }) } }, description: 'the new token' },
+    ...badRequest,
+    ...authErrors,
+  },
 });
 const revoke = createRoute({
   method: 'delete',
   path: '/v1/tokens/{id}',
   summary: 'Revoke an API token (admin)',
-  request: { params: z.object({ id: z.string().uuid().openapi({ param: { name: 'id', in: 'path' } }) }) },
-  responses: { 200: { content: { 'application/json': { schema: z.object({ id: z.string(), revoked: z.literal(true) }) } }, description: 'revoked' }, ...authErrors, ...notFoundError },
+  request: {
+    params: z.object({
+      id: z
+        .string()
+        .uuid()
+        .openapi({ param: { name: 'id', in: 'path' } }),
+    }),
+  },
+  responses: {
+    200: { content: { 'application/json': { schema: z.object({ id: z.string(), revoked: z.literal(true) }) } }, description: 'revoked' },
+    ...authErrors,
+    ...notFoundError,
+  },
 });
 
 export function registerTokenRoutes(app: App, deps: AppDeps): void {
   app.openapi(list, async (c) => {
-    const rows = await deps.db.select().from(apiTokens).where(eq(apiTokens.orgId, c.get('auth').orgId)).orderBy(asc(apiTokens.createdAt));
+    const rows = await deps.db
+      .select()
+      .from(apiTokens)
+      .where(eq(apiTokens.orgId, c.get('auth').orgId))
+      .orderBy(asc(apiTokens.createdAt));
     return c.json(
-      { tokens: rows.map((r) => ({ id: r.id, name: r.name, scope: r.scope, createdAt: r.createdAt.toISOString(), revokedAt: r.revokedAt?.toISOString() ?? null })) },
+      {
+        tokens: rows.map((r) => ({
+          id: r.id,
+          name: r.name,
+          scope: r.scope,
+          createdAt: r.createdAt.toISOString(),
+          revokedAt: r.revokedAt?.toISOString() ?? null,
+        })),
+      },
       200,
     );
   });

@@ -8,14 +8,28 @@ import { notFound } from '../errors.ts';
 import { authErrors, badRequest, notFoundError } from './common.ts';
 
 const EVENT_TYPES = [
-  'vrrp.transition', 'realserver.down', 'realserver.up', 'service.quorum_lost', 'service.quorum_restored',
-  'apply.succeeded', 'apply.failed', 'config.rejected', 'realserver.drift', 'node.offline', 'node.online',
-  'site.split_brain', 'site.no_master', 'node.stale_revision',
+  'vrrp.transition',
+  'realserver.down',
+  'realserver.up',
+  'service.quorum_lost',
+  'service.quorum_restored',
+  'apply.succeeded',
+  'apply.failed',
+  'config.rejected',
+  'realserver.drift',
+  'node.offline',
+  'node.online',
+  'site.split_brain',
+  'site.no_master',
+  'node.stale_revision',
 ] as const;
 
 const WebhookBody = z
   .strictObject({
-    url: z.string().url().refine((u) => /^https?:\/\//.test(u), 'url must be http(s)'),
+    url: z
+      .string()
+      .url()
+      .refine((u) => /^https?:\/\//.test(u), 'url must be http(s)'),
     format: z.enum(['standard', 'slack']).default('standard'),
     events: z.array(z.enum(EVENT_TYPES)).default([]),
     site: z.string().min(1).optional(),
@@ -30,21 +44,32 @@ const list = createRoute({
   method: 'get',
   path: '/v1/webhooks',
   summary: 'Webhooks of the org (admin)',
-  responses: { 200: { content: { 'application/json': { schema: z.object({ webhooks: z.array(WebhookRow) }) } }, description: 'webhooks, without secrets' }, ...authErrors },
+  responses: {
+    200: { content: { 'application/json': { schema: z.object({ webhooks: z.array(WebhookRow) }) } }, description: 'webhooks, without secrets' },
+    ...authErrors,
+  },
 });
 const create = createRoute({
   method: 'post',
   path: '/v1/webhooks',
   summary: 'Add a webhook (admin); the signing secret is answered once',
   request: { body: { content: { 'application/json': { schema: WebhookBody } }, required: true } },
-  responses: { 200: { content: { 'application/json': { schema: WebhookRow.extend({ secret: z.string() }) } }, description: 'the new webhook' }, ...badRequest, ...authErrors },
+  responses: {
+    200: { content: { 'application/json': { schema: WebhookRow.extend({ secret: z.string() }) } }, description: 'the new webhook' },
+    ...badRequest,
+    ...authErrors,
+  },
 });
 const remove = createRoute({
   method: 'delete',
   path: '/v1/webhooks/{id}',
   summary: 'Disable a webhook (admin)',
   request: { params: z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) }) },
-  responses: { 200: { content: { 'application/json': { schema: z.object({ id: z.string(), disabled: z.literal(true) }) } }, description: 'disabled' }, ...authErrors, ...notFoundError },
+  responses: {
+    200: { content: { 'application/json': { schema: z.object({ id: z.string(), disabled: z.literal(true) }) } }, description: 'disabled' },
+    ...authErrors,
+    ...notFoundError,
+  },
 });
 
 const rowOut = (r: typeof webhooks.$inferSelect) => ({
@@ -74,7 +99,16 @@ export function registerWebhookRoutes(app: App, deps: AppDeps): void {
       const [{ max }] = await tx.select({ max: sql<string | null>`max(${events.id})::text` }).from(events);
       const [made] = await tx
         .insert(webhooks)
-        .values({ id: crypto.randomUUID(), orgId: who.orgId, url: body.url, secret: newWebhookSecret(), format: body.format, eventTypes: body.events, siteName: body.site ?? null, lastEventId: Number(max ?? 0) })
+        .values({
+          id: crypto.randomUUID(),
+          orgId: who.orgId,
+          url: body.url,
+          secret: newWebhookSecret(),
+          format: body.format,
+          eventTypes: body.events,
+          siteName: body.site ?? null,
+          lastEventId: Number(max ?? 0),
+        })
         .returning();
       await audit(tx, { orgId: who.orgId, actor: who.name, action: 'webhook.create', target: made.id, detail: { url: body.url, format: body.format } });
       return made;

@@ -9,10 +9,14 @@ import { checkSpec, readSpecFile } from '../spec-file.ts';
 export function describeResult(r: ApplyResult): string {
   const lines: string[] = [];
   if (r.unchanged) lines.push(`${r.site}: unchanged at revision ${r.revision}`);
-  else if (r.dryRun) lines.push(`${r.site}: would store revision ${r.previousRevision + 1} (current ${r.previousRevision}); would publish to ${r.publishedNodes.join(', ') || 'no nodes'}`);
+  else if (r.dryRun)
+    lines.push(
+      `${r.site}: would store revision ${r.previousRevision + 1} (current ${r.previousRevision}); would publish to ${r.publishedNodes.join(', ') || 'no nodes'}`,
+    );
   else lines.push(`${r.site}: revision ${r.revision} stored (was ${r.previousRevision}); publishing to ${r.publishedNodes.join(', ') || 'no nodes'}`);
   if (!r.unchanged) lines.push(formatDiff(r.diff));
-  if (r.dryRun && r.diff.massDelete.exceeded) lines.push('note: this removes more than half of the services or real servers; apply needs --force or spec.allowMassDelete: true');
+  if (r.dryRun && r.diff.massDelete.exceeded)
+    lines.push('note: this removes more than half of the services or real servers; apply needs --force or spec.allowMassDelete: true');
   return lines.join('\n') + '\n';
 }
 

@@ -5,7 +5,12 @@ import type { CliIO } from '../io.ts';
 /** `lvsfleet enroll-token --site S --node N [--ttl SECONDS] [-o json]`: a one-time enrollment token. */
 export async function run(argv: string[], io: CliIO): Promise<number> {
   return withUsage('enroll-token', io, async () => {
-    const { values } = parseFlags(argv, { site: { type: 'string' }, node: { type: 'string' }, ttl: { type: 'string' }, output: { type: 'string', short: 'o' } });
+    const { values } = parseFlags(argv, {
+      site: { type: 'string' },
+      node: { type: 'string' },
+      ttl: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+    });
     if (!values.site || !values.node) throw new UsageError('--site and --node are required');
     if (values.output !== undefined && values.output !== 'json' && values.output !== 'text') throw new UsageError('-o must be text or json');
     let ttlSeconds: number | undefined;

@@ -22,7 +22,7 @@ let url: string;
 
 beforeAll(async () => {
   t = await openTestApp();
-  server = createServer(getRequestListener(t.app.fetch));
+  server = createServer((req, res) => void getRequestListener(t.app.fetch)(req, res));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -39,7 +39,7 @@ async function cli(args: string[], env: Record<string, string | undefined> = {})
 }
 
 describe('lvsfleet export keepalived', () => {
-  it('writes a director\'s keepalived.conf from a spec file', async () => {
+  it("writes a director's keepalived.conf from a spec file", async () => {
     const r = await cli(['export', 'keepalived', '--spec', seeds, '--node', 'dr2']);
     expect(r.code).toBe(0);
     expect(r.out).toContain('vrrp_instance VI_1 {\n    state BACKUP\n    interface eth0\n    virtual_router_id 50\n    priority 90\n');

@@ -11,11 +11,11 @@ import type { CliIO } from '../io.ts';
 import { ApiCallError, apiClient, reportApiError } from '../client.ts';
 import { checkSpec, readSpecFile } from '../spec-file.ts';
 import { UsageError } from '../args.ts';
-import { validateSite } from '../../../../shared/spec/validate.ts';
-import { formatIssues } from '../../../../shared/spec/issues.ts';
-import type { Site } from '../../../../shared/spec/site.ts';
-import { renderKeepalived, RenderError } from '../../../../shared/keepalived/render.ts';
-import { renderIpvsadm, IpvsadmRenderError } from '../../../../shared/ipvsadm/render.ts';
+import { validateSite } from '#shared/site/validate.ts';
+import { formatIssues } from '#shared/site/issues.ts';
+import type { Site } from '#shared/site/site.ts';
+import { renderKeepalived, RenderError } from '#shared/keepalived/render.ts';
+import { renderIpvsadm, IpvsadmRenderError } from '#shared/ipvsadm/render.ts';
 
 const USAGE = 'usage: lvsfleet export keepalived|ipvsadm (--site S | --spec FILE) --node N [--out FILE]\n';
 

@@ -3,7 +3,7 @@
  * (`include /etc/keepalived/conf.d/*.conf`); `*`, `?` and `[…]` are expanded per path segment.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import type { FileSource } from '../../../../shared/keepalived/lexer.ts';
+import type { FileSource } from '#shared/keepalived/lexer.ts';
 
 function segmentRegex(seg: string): RegExp {
   let re = '';
@@ -15,7 +15,10 @@ function segmentRegex(seg: string): RegExp {
       const end = seg.indexOf(']', i + 1);
       if (end < 0) re += '\\[';
       else {
-        re += `[${seg.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+        re += `[${seg
+          .slice(i + 1, end)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\')}]`;
         i = end;
       }
     } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
@@ -36,7 +39,7 @@ export function globFiles(pattern: string): string[] {
         next.push(join(seg));
         continue;
       }
-      let names: string[] = [];
+      let names: string[];
       try {
         names = readdirSync(base === '' ? '.' : base);
       } catch {

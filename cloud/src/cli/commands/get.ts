@@ -30,7 +30,14 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     try {
       if (kind === 'sites') {
         const { sites } = await client.call<{ sites: SiteRow[] }>('GET', '/v1/sites');
-        io.stdout(render(format, sites, () => table(['NAME', 'REVISION', 'NODES', 'UPDATED'], sites.map((s) => [s.name, s.revision, s.nodes, s.updatedAt]))));
+        io.stdout(
+          render(format, sites, () =>
+            table(
+              ['NAME', 'REVISION', 'NODES', 'UPDATED'],
+              sites.map((s) => [s.name, s.revision, s.nodes, s.updatedAt]),
+            ),
+          ),
+        );
       } else if (kind === 'nodes') {
         const { nodes } = await client.call<{ nodes: NodeRow[] }>('GET', `/v1/sites/${encodeURIComponent(values.site!)}/nodes`);
         io.stdout(

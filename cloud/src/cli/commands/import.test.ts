@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { validateSite } from '../../../../shared/spec/validate.ts';
+import { validateSite } from '#shared/site/validate.ts';
 import { main } from '../main.ts';
 import { memoryIO } from '../test-io.ts';
 
@@ -23,20 +23,45 @@ async function cli(args: string[], opts: { cwd?: string; stdin?: string } = {}) 
 }
 
 describe('lvsfleet import keepalived', () => {
-  it('merges the seeds\' two directors into a spec that lvsfleet validate accepts', async () => {
-    const r = await cli(['import', 'keepalived', 'seed-000-dr-pair-fixed/dr1.conf', 'seed-000-dr-pair-fixed/dr2.conf', '--site', 'bj-dc1', '--address', 'dr1=192.168.1.130', '--address', 'dr2=192.168.1.131']);
+  it("merges the seeds' two directors into a spec that lvsfleet validate accepts", async () => {
+    const r = await cli([
+      'import',
+      'keepalived',
+      'seed-000-dr-pair-fixed/dr1.conf',
+      'seed-000-dr-pair-fixed/dr2.conf',
+      '--site',
+      'bj-dc1',
+      '--address',
+      'dr1=192.168.1.130',
+      '--address',
+      'dr2=192.168.1.131',
+    ]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const site = parse(r.out);
     expect(validateSite(site).ok).toBe(true);
-    expect(site.spec.vrrp[0].members).toEqual([{ node: 'dr1', priority: 100, initialState: 'MASTER' }, { node: 'dr2', priority: 90 }]);
+    expect(site.spec.vrrp[0].members).toEqual([
+      { node: 'dr1', priority: 100, initialState: 'MASTER' },
+      { node: 'dr2', priority: 90 },
+    ]);
     writeFileSync(join(dir, 'imported.yaml'), r.out);
     const v = await cli(['validate', '-f', join(dir, 'imported.yaml')]);
     expect(v).toMatchObject({ code: 0, out: expect.stringContaining('ok: site bj-dc1, 2 nodes, 1 VRRP instances, 1 services') });
   });
 
   it('prints JSON with -o json', async () => {
-    const r = await cli(['import', 'keepalived', 'seed-004-nginx-pair/master.conf', 'seed-004-nginx-pair/backup.conf', '-o', 'json', '--address', 'master=192.168.2.101', '--address', 'backup=192.168.2.102']);
+    const r = await cli([
+      'import',
+      'keepalived',
+      'seed-004-nginx-pair/master.conf',
+      'seed-004-nginx-pair/backup.conf',
+      '-o',
+      'json',
+      '--address',
+      'master=192.168.2.101',
+      '--address',
+      'backup=192.168.2.102',
+    ]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out).spec.vrrpScripts[0]).toEqual({ name: 'check_http', script: '</dev/tcp/127.0.0.1/8001', interval: '2s', weight: -30 });
   });
@@ -49,7 +74,7 @@ describe('lvsfleet import keepalived', () => {
     expect(r.err).toContain('seed-000-dr1-broken/dr1.conf:15: "vrrp_instance" block is never closed');
   });
 
-  it('exits 2 and asks for --address when a director\'s address is not in its file', async () => {
+  it("exits 2 and asks for --address when a director's address is not in its file", async () => {
     const r = await cli(['import', 'keepalived', 'seed-001-apache-pair/master.conf']);
     expect(r.code).toBe(2);
     expect(r.err).toContain('cannot tell the address of director "LVS_DEVEL" (no unicast_src_ip or mcast_src_ip): pass --address LVS_DEVEL=IP');
@@ -73,12 +98,15 @@ describe('lvsfleet import keepalived', () => {
 });
 
 describe('lvsfleet import ipvsadm', () => {
-  it('reads the seeds\' /etc/sysconfig/ipvsadm into one director\'s services', async () => {
+  it("reads the seeds' /etc/sysconfig/ipvsadm into one director's services", async () => {
     const r = await cli(['import', 'ipvsadm', join(IPVS, 'seed-002-sysconfig.rules'), '--node', 'lb', '--address', '10.10.10.215']);
     expect(r.code).toBe(0);
     const site = parse(r.out);
     expect(validateSite(site).ok).toBe(true);
-    expect(site.spec.services[0].realServers).toEqual([{ address: '10.10.10.216', port: 80, weight: 1 }, { address: '10.10.10.217', port: 80, weight: 1 }]);
+    expect(site.spec.services[0].realServers).toEqual([
+      { address: '10.10.10.216', port: 80, weight: 1 },
+      { address: '10.10.10.217', port: 80, weight: 1 },
+    ]);
   });
 
   it('reads stdin with "-" and exits 2 on the seed script with two commands on a line', async () => {

@@ -8,10 +8,10 @@ import { parseArgs } from 'node:util';
 import { isAbsolute, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import type { CliIO } from '../io.ts';
-import { formatDiagnostic, type Diagnostic } from '../../../../shared/keepalived/diagnostics.ts';
-import { importKeepalived } from '../../../../shared/keepalived/import.ts';
-import { importIpvsadm } from '../../../../shared/ipvsadm/import.ts';
-import type { Site } from '../../../../shared/spec/site.ts';
+import { formatDiagnostic, type Diagnostic } from '#shared/keepalived/diagnostics.ts';
+import { importKeepalived } from '#shared/keepalived/import.ts';
+import { importIpvsadm } from '#shared/ipvsadm/import.ts';
+import type { Site } from '#shared/site/site.ts';
 import { fsSource } from './fs-source.ts';
 
 const USAGE = `usage: lvsfleet import keepalived FILE… [--site NAME] [-o yaml|json] [--realservers-as-nodes] [--address NAME=IP]…

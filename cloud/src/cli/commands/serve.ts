@@ -12,7 +12,11 @@ function port(value: string | undefined, dflt: number, flag: string): number {
 
 /** The banner a newcomer sees after `npm start`. */
 export function banner(s: RunningServer, o: { dataDir: string; adminFromEnv: boolean }): string {
-  const lines = [`lvsfleet serving on ${s.url}`, `  database: ${s.database === 'pglite' ? `embedded PostgreSQL (PGlite) in ${o.dataDir}` : 'PostgreSQL'}`, `  mqtt:     ${s.mqttUrl}`];
+  const lines = [
+    `lvsfleet serving on ${s.url}`,
+    `  database: ${s.database === 'pglite' ? `embedded PostgreSQL (PGlite) in ${o.dataDir}` : 'PostgreSQL'}`,
+    `  mqtt:     ${s.mqttUrl}`,
+  ];
   if (s.newAdminToken) {
     lines.push(
       '',

@@ -22,7 +22,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     try {
       if (verb === 'add') {
         if (!arg) throw new UsageError('webhook add needs a URL');
-        if (values.format !== undefined && values.format !== 'standard' && values.format !== 'slack') throw new UsageError('--format must be standard or slack');
+        if (values.format !== undefined && values.format !== 'standard' && values.format !== 'slack')
+          throw new UsageError('--format must be standard or slack');
         const made = await client.call<Row & { secret: string }>('POST', '/v1/webhooks', {
           json: { url: arg, format: values.format ?? 'standard', events: values.event ?? [], ...(values.site ? { site: values.site } : {}) },
         });
@@ -34,7 +35,14 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         if (arg) throw new UsageError('webhook list takes no argument');
         const format = outputFormat(values.output);
         const { webhooks } = await client.call<{ webhooks: Row[] }>('GET', '/v1/webhooks');
-        io.stdout(render(format, webhooks, () => table(['ID', 'URL', 'FORMAT', 'EVENTS', 'SITE'], webhooks.map((w) => [w.id, w.url, w.format, w.events.join(',') || 'all', w.site ?? 'all']))));
+        io.stdout(
+          render(format, webhooks, () =>
+            table(
+              ['ID', 'URL', 'FORMAT', 'EVENTS', 'SITE'],
+              webhooks.map((w) => [w.id, w.url, w.format, w.events.join(',') || 'all', w.site ?? 'all']),
+            ),
+          ),
+        );
         return 0;
       }
       if (verb === 'rm') {

@@ -7,7 +7,9 @@ import { formatIssues } from './issues.ts';
 import { parseSite } from './parse.ts';
 
 const dir = join(import.meta.dirname, '../../examples');
-const files = readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f)).sort();
+const files = readdirSync(dir)
+  .filter((f) => /\.(ya?ml|json)$/.test(f))
+  .sort();
 
 describe('examples/', () => {
   it('holds the seeds-derived examples', () => {

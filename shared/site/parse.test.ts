@@ -67,13 +67,17 @@ describe('parseSite', () => {
   it('puts the line of a reference on a semantic issue deep in a list', () => {
     const text = BASE_YAML.replace('        - { node: rs2, weight: 1 }', '        - { node: rs7, weight: 1 }');
     const r = parseSite(text);
-    expect(r.ok ? [] : r.issues).toEqual([{ path: 'spec.services[0].realServers[1].node', message: 'no node named "rs7" in spec.nodes', line: lineOf(text, 'rs7') }]);
+    expect(r.ok ? [] : r.issues).toEqual([
+      { path: 'spec.services[0].realServers[1].node', message: 'no node named "rs7" in spec.nodes', line: lineOf(text, 'rs7') },
+    ]);
   });
 
   it('gives the line of the enclosing item when the issue names an item', () => {
     const text = BASE_YAML.replace('        - { address: 10.99.0.13, port: 80 }', '        - { port: 80 }');
     const r = parseSite(text);
-    expect(r.ok ? [] : r.issues).toEqual([{ path: 'spec.services[0].realServers[2]', message: 'node or address is required', line: lineOf(text, '- { port: 80 }') }]);
+    expect(r.ok ? [] : r.issues).toEqual([
+      { path: 'spec.services[0].realServers[2]', message: 'node or address is required', line: lineOf(text, '- { port: 80 }') },
+    ]);
   });
 
   it('falls back to the nearest parent line for a missing field', () => {

@@ -7,10 +7,8 @@ import type { Node, Site } from './site.ts';
 
 function checkHealth(hc: HealthCheck | undefined, path: string, out: SpecIssue[]): void {
   if (!hc) return;
-  if (hc.interval !== undefined && durationMs(hc.interval) < 10)
-    out.push({ path: `${path}.interval`, message: 'interval is at least 10ms' });
-  if (hc.timeout !== undefined && durationMs(hc.timeout) < 1)
-    out.push({ path: `${path}.timeout`, message: 'timeout must be positive' });
+  if (hc.interval !== undefined && durationMs(hc.interval) < 10) out.push({ path: `${path}.interval`, message: 'interval is at least 10ms' });
+  if (hc.timeout !== undefined && durationMs(hc.timeout) < 1) out.push({ path: `${path}.timeout`, message: 'timeout must be positive' });
   if ((hc.type === 'http' || hc.type === 'https') && hc.urls && (hc.path || hc.digest || hc.expectStatus))
     out.push({ path: `${path}.urls`, message: 'use either urls or path/digest/expectStatus, not both' });
   if (hc.type === 'udp' && hc.minReplyLength !== undefined && hc.maxReplyLength !== undefined && hc.minReplyLength > hc.maxReplyLength)
@@ -54,7 +52,8 @@ export function checkServices(site: Site, nodes: Map<string, Node>, out: SpecIss
 
     const sched = svc.scheduler ?? DEFAULTS.service.scheduler;
     (svc.schedulerFlags ?? []).forEach((f, j) => {
-      if (!f.startsWith(`${sched}-`)) out.push({ path: `${p}.schedulerFlags[${j}]`, message: `flag ${f} is for the ${f.split('-')[0]} scheduler, not ${sched}` });
+      if (!f.startsWith(`${sched}-`))
+        out.push({ path: `${p}.schedulerFlags[${j}]`, message: `flag ${f} is for the ${f.split('-')[0]} scheduler, not ${sched}` });
     });
     if (svc.persistence) {
       const ms = svc.persistence.timeout === undefined ? DEFAULTS.persistenceTimeoutS * 1000 : durationMs(svc.persistence.timeout);
@@ -116,7 +115,13 @@ export function checkServices(site: Site, nodes: Map<string, Node>, out: SpecIss
     });
     if (svc.sorryServer) {
       const fwd = svc.sorryServer.forwarding ?? svcFwd;
-      if ((fwd === 'dr' || fwd === 'tun') && svc.sorryServer.port !== undefined && svc.fwmark === undefined && svc.sorryServer.port !== svc.port && svc.port !== 0)
+      if (
+        (fwd === 'dr' || fwd === 'tun') &&
+        svc.sorryServer.port !== undefined &&
+        svc.fwmark === undefined &&
+        svc.sorryServer.port !== svc.port &&
+        svc.port !== 0
+      )
         out.push({ path: `${p}.sorryServer.port`, message: `${fwd.toUpperCase()} forwarding cannot map ports: use ${svc.port} or NAT` });
     }
   });

@@ -9,9 +9,12 @@ describe('issues', () => {
   });
 
   it('prints one `path: message` line per issue, (root) for the document', () => {
-    expect(formatIssues([{ path: 'spec.nodes', message: 'Too small' }, { path: '', message: 'line 3: Map keys must be unique', line: 3 }])).toBe(
-      'spec.nodes: Too small\n(root): line 3: Map keys must be unique',
-    );
+    expect(
+      formatIssues([
+        { path: 'spec.nodes', message: 'Too small' },
+        { path: '', message: 'line 3: Map keys must be unique', line: 3 },
+      ]),
+    ).toBe('spec.nodes: Too small\n(root): line 3: Map keys must be unique');
   });
 
   it('uniqueNames reports every repeat against the first', () => {

@@ -4,14 +4,17 @@ import { Cidr4, Ipv4 } from '../util/ip.ts';
 import { InterfaceName, Name } from './names.ts';
 
 /** virtual_ipaddress entry: `192.168.1.150/32`, or with keepalived's `dev` and `label`. */
-export const Vip = z.union([
-  Cidr4,
-  z.strictObject({
-    address: Cidr4,
-    interface: InterfaceName.optional(),
-    label: z.string().min(1).max(15).optional(),
-  }),
-], { error: 'expected a VIP like 192.168.1.150/32 or { address, interface?, label? }' });
+export const Vip = z.union(
+  [
+    Cidr4,
+    z.strictObject({
+      address: Cidr4,
+      interface: InterfaceName.optional(),
+      label: z.string().min(1).max(15).optional(),
+    }),
+  ],
+  { error: 'expected a VIP like 192.168.1.150/32 or { address, interface?, label? }' },
+);
 export type Vip = z.infer<typeof Vip>;
 
 export const VrrpMember = z.strictObject({
@@ -66,8 +69,7 @@ export const VrrpAuth = z.strictObject({
   /** YAML reads `1111` as a number and `0123` as 123: ask for quotes rather than guess. */
   password: z
     .string({
-      error: (iss) =>
-        iss.code !== 'invalid_type' ? undefined : iss.input === undefined ? 'password is required' : 'expected a string: quote it, like "1111"',
+      error: (iss) => (iss.code !== 'invalid_type' ? undefined : iss.input === undefined ? 'password is required' : 'expected a string: quote it, like "1111"'),
     })
     .min(1),
 });

@@ -22,16 +22,19 @@ const timing = {
 };
 
 /** A status code (`200`) or an inclusive range (`"200-299"`), as keepalived's status_code. */
-export const StatusCode = z.union([
-  z.number().int().min(100).max(599),
-  z.string().regex(/^[1-5]\d\d-[1-5]\d\d$/, { message: 'expected a status code or a range like 200-299' }),
-], { error: 'expected a status code or a range like 200-299' });
+export const StatusCode = z.union(
+  [z.number().int().min(100).max(599), z.string().regex(/^[1-5]\d\d-[1-5]\d\d$/, { message: 'expected a status code or a range like 200-299' })],
+  { error: 'expected a status code or a range like 200-299' },
+);
 
 /** One `url { path digest status_code }` block of HTTP_GET / SSL_GET. */
 export const HttpUrl = z.strictObject({
   path: z.string().startsWith('/', { message: 'path must start with /' }),
   /** MD5 of the body as hex, as keepalived's genhash prints it. */
-  digest: z.string().regex(/^[0-9a-f]{32}$/i, { message: 'expected an MD5 digest of 32 hex digits' }).optional(),
+  digest: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/i, { message: 'expected an MD5 digest of 32 hex digits' })
+    .optional(),
   expectStatus: z.array(StatusCode).min(1).optional(),
 });
 
@@ -74,9 +77,15 @@ export const UdpCheck = z.strictObject({
   type: z.literal('udp'),
   ...timing,
   /** payload to send, hex. */
-  payload: z.string().regex(/^([0-9a-f]{2})*$/i, { message: 'expected hex bytes' }).optional(),
+  payload: z
+    .string()
+    .regex(/^([0-9a-f]{2})*$/i, { message: 'expected hex bytes' })
+    .optional(),
   /** expected reply prefix, hex; without it any reply (and no ICMP error) means up. */
-  expect: z.string().regex(/^([0-9a-f]{2})*$/i, { message: 'expected hex bytes' }).optional(),
+  expect: z
+    .string()
+    .regex(/^([0-9a-f]{2})*$/i, { message: 'expected hex bytes' })
+    .optional(),
   requireReply: z.boolean().optional(),
   /** keepalived min_reply_length / max_reply_length (defaults 0 and 255), checked with requireReply. */
   minReplyLength: z.number().int().min(0).max(65507).optional(),
@@ -84,16 +93,7 @@ export const UdpCheck = z.strictObject({
 });
 export const PingCheck = z.strictObject({ type: z.literal('ping'), ...timing });
 
-export const HealthCheck = z.discriminatedUnion('type', [
-  TcpCheck,
-  HttpCheck,
-  HttpsCheck,
-  SmtpCheck,
-  DnsCheck,
-  MiscCheck,
-  UdpCheck,
-  PingCheck,
-]);
+export const HealthCheck = z.discriminatedUnion('type', [TcpCheck, HttpCheck, HttpsCheck, SmtpCheck, DnsCheck, MiscCheck, UdpCheck, PingCheck]);
 export type HealthCheck = z.infer<typeof HealthCheck>;
 export const CHECK_TYPES = ['tcp', 'http', 'https', 'smtp', 'dns', 'misc', 'udp', 'ping'] as const;
 export type CheckType = (typeof CHECK_TYPES)[number];

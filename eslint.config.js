@@ -1,0 +1,38 @@
+// ESLint flat config: typescript-eslint's type-aware rules on every TypeScript file. The rules
+// named here are the ones that catch real bugs in an event-driven agent (a floating promise is
+// an error nobody sees) and keep type-only imports out of the runtime graph.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', '.wrangler/', '.lvsfleet/', 'coverage/', '**/fixtures/', '**/golden/', 'migrations/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: {
+      parserOptions: {
+        // The Worker entry and its workerd tests are outside tsconfig.json (they need Workers types).
+        projectService: { allowDefaultProject: ['cloud/src/worker.ts', 'cloud/test-workers/*.ts'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      'no-empty': ['error', { allowEmptyCatch: true }],
+    },
+  },
+  {
+    // Tests and benchmarks poke at arbitrary (also invalid) documents and untyped wire replies.
+    files: ['**/*.test.ts', '**/test/**', '**/test-support/**', '**/*.test-*.ts', '**/test-fixtures.ts', '**/bench/**', 'cloud/test-workers/**'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
+    files: ['**/*.mjs', '**/*.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+  },
+);
