@@ -117,7 +117,7 @@ export function compileNode(site: Site, nodeName: string): NodeConfig {
   };
 }
 
-/** Every node's config, keyed by node name in sorted order (DESIGN.md: site spec → one config per node). */
+/** Every node's config, keyed by node name in sorted order: one site spec → one config per node. */
 export function compileSite(site: Site): Map<string, NodeConfig> {
   const names = site.spec.nodes.map((n) => n.name).sort();
   return new Map(names.map((n) => [n, compileNode(site, n)]));

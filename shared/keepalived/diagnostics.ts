@@ -1,4 +1,4 @@
-/** A message about an imported file, printed as `FILE:LINE: message` (DESIGN.md, CLI errors). */
+/** A message about an imported file, printed as `FILE:LINE: message` (docs/architecture.md, "Validation and errors"). */
 export interface Diagnostic {
   severity: 'error' | 'warning';
   file: string;

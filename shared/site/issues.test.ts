@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatIssues, formatPath, uniqueNames, type SpecIssue } from './issues.ts';
 
 describe('issues', () => {
-  it('formats zod paths the way DESIGN.md shows them', () => {
+  it('formats zod paths the way the API and the CLI report them', () => {
     expect(formatPath(['spec', 'vrrp', 0, 'vrid'])).toBe('spec.vrrp[0].vrid');
     expect(formatPath([0, 'a'])).toBe('[0].a');
     expect(formatPath([])).toBe('');

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 
-/** One problem with an input, as the API and the CLI report it (DESIGN.md: `{path, message}`). */
+/** One problem with an input, as the API and the CLI report it (docs/architecture.md, "Validation and errors"). */
 export interface SpecIssue {
   path: string;
   message: string;

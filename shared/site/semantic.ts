@@ -6,7 +6,7 @@ import { checkServices } from './semantic-services.ts';
 import { DEFAULTS } from './defaults.ts';
 
 /**
- * Rules zod cannot express (DESIGN.md "Validation"): references, uniqueness, VRRP legality
+ * Rules zod cannot express (docs/architecture.md, "Validation and errors"): references, uniqueness, VRRP legality
  * (RFC 3768 §5.3 / RFC 5798 §5.2), IPVS legality (no VIP:port twice, DR/TUN cannot map ports).
  */
 export function semanticIssues(site: Site): SpecIssue[] {
@@ -26,7 +26,7 @@ export function semanticIssues(site: Site): SpecIssue[] {
   uniqueNames(spec.vrrpScripts, 'spec.vrrpScripts', 'vrrp script', out);
   uniqueNames(spec.syncGroups, 'spec.syncGroups', 'sync group', out);
   const scripts = new Set((spec.vrrpScripts ?? []).map((s) => s.name));
-  // DESIGN.md: a VRID is unique per interface and site. A site is one L2 domain per interface name,
+  // A VRID is unique per interface and site. A site is one L2 domain per interface name,
   // so two instances with the same VRID on eth0 would share a virtual MAC (RFC 5798 §7.3), even
   // with disjoint members.
   const vridOn = new Map<string, string>(); // `${iface}/${vrid}` -> path

@@ -21,7 +21,7 @@ export const SiteSpec = z.strictObject({
   syncGroups: z.array(SyncGroup).optional(),
   services: z.array(Service).optional(),
   connectionSync: ConnectionSync.optional(),
-  /** Guard (DESIGN.md style rule 6): allow a revision that removes most services or real servers. */
+  /** Guard (docs/architecture.md, "Blast radius"): allow a revision that removes most services or real servers. */
   allowMassDelete: z.boolean().optional(),
 });
 export type SiteSpec = z.infer<typeof SiteSpec>;

@@ -6,7 +6,7 @@ export type ValidationResult = { ok: true; site: Site } | { ok: false; issues: S
 
 /**
  * Validates a site object: shape first (zod, unknown fields are errors), then meaning
- * (DESIGN.md "Validation"). Semantic rules run only on a well-shaped spec.
+ * (docs/architecture.md, "Validation and errors"). Semantic rules run only on a well-shaped spec.
  */
 export function validateSite(input: unknown): ValidationResult {
   const parsed = Site.safeParse(input);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { VrrpState } from './status.ts';
 
-/** Events an agent publishes on `.../events` (QoS 1) and the cloud's own (DESIGN.md "Events"). */
+/** Events an agent publishes on `.../events` (QoS 1) and the cloud's own (docs/architecture.md, "Status and events"). */
 const base = { nodeId: z.string().min(1), at: z.string().datetime() };
 
 export const NodeEvent = z.discriminatedUnion('type', [

@@ -1,4 +1,4 @@
-/** MQTT topics (DESIGN.md "Flow of desired state"). A nodeId is `${site}.${node}`. */
+/** MQTT topics (docs/architecture.md, "Flow of a revision"). A nodeId is `${site}.${node}`. */
 export const TOPIC_PREFIX = 'lvsfleet/v1/nodes';
 
 export const topics = {

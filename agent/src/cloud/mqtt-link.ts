@@ -28,7 +28,7 @@ export interface MqttLink {
 const MAX_QUEUED_EVENTS = 1000;
 
 /**
- * The agent's broker link (DESIGN.md step 4): subscribes its own `desired`, publishes status
+ * The agent's broker link (docs/architecture.md, "Status and events"): subscribes its own `desired`, publishes status
  * retained with a last will `{nodeId, online:false}`, events at QoS 1 (queued, bounded, while
  * the broker is away). It reconnects forever with exponential back-off and full jitter; the
  * engine never waits for it.

@@ -27,7 +27,7 @@ export interface IpvsSnapshot {
 }
 
 /**
- * Everything the agent does to a host, in one small interface (DESIGN.md style rule 4). The
+ * Everything the agent does to a host, in one small interface (docs/architecture.md, "Pure core, thin shell"). The
  * Linux implementation shells out; the dry-run one prints; the memory one is the tests' kernel.
  */
 export interface Dataplane {

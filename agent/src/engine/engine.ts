@@ -277,7 +277,7 @@ export class Engine {
 
   /**
    * Graceful stop: VRRP sends priority 0 and drops its VIPs; IPVS rules, real-server VIPs and
-   * sysctls stay as they are, so a restart is hitless (DESIGN.md "Stopping or restarting").
+   * sysctls stay as they are, so a restart is hitless (docs/architecture.md, "Stopping and restarting").
    */
   async stop(): Promise<void> {
     this.stopped = true;

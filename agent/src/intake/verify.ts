@@ -17,7 +17,7 @@ export interface VerifyExpect {
 const MAX_JWS_BYTES = 4 * 1024 * 1024;
 
 /**
- * Verifies a desired-state JWS (DESIGN.md "Flow of desired state" step 3): key id pinned at
+ * Verifies a desired-state JWS (docs/architecture.md, "Trust model"): key id pinned at
  * enrollment, EdDSA signature, DesiredClaims schema, addressed to this node, revision newer
  * than the one applied. Nothing here trusts the payload before the signature checks out.
  */

@@ -3,7 +3,7 @@ import type { IpvsTable } from '../dataplane/ipvs-types.ts';
 import { destKey, serviceKey } from '../dataplane/ipvs-types.ts';
 
 /**
- * Blast-radius guard (DESIGN.md style rule 6): a plan that would delete more than half of the
+ * Blast-radius guard (docs/architecture.md, "Blast radius"): a plan that would delete more than half of the
  * owned services present (and more than one), or take more than half of the real servers of
  * the kept services out of the config (and more than one), needs `allowMassDelete` in the site
  * spec. Servers leaving because their health check failed do not count: that is not a config

@@ -4,7 +4,7 @@ import { destKey, sameDestAttrs, sameServiceAttrs, serviceKey } from '../datapla
 const strip = ({ dests: _d, ...s }: IpvsServiceState) => s;
 
 /**
- * The IPVS planner (DESIGN.md style rule 2): (desired, actual, owned) → the ordered operations
+ * The IPVS planner (docs/architecture.md, "Pure core, thin shell"): (desired, actual, owned) → the ordered operations
  * of one `ipvsadm -R` batch. It never flushes: a desired service already in the kernel is
  * adopted and diffed; a service not desired is deleted only if this agent owns it; a weight or
  * threshold change is an edit (`-e`), never a delete and re-add.

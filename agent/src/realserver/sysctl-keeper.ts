@@ -13,8 +13,8 @@ export interface SysctlResult {
 
 /**
  * Converges sysctls to `desired`, remembering each key's value from before our first write and
- * writing it back once the key is no longer desired (DESIGN.md: "then the previous sysctl
- * values are restored").
+ * writing it back once the key is no longer desired (docs/architecture.md, "Stopping and
+ * restarting").
  */
 export async function convergeSysctls(dp: Dataplane, desired: Record<string, string>, saved: SavedSysctls): Promise<SysctlResult> {
   const out: SysctlResult = { saved: { ...saved }, changed: [], restored: [], drift: [] };

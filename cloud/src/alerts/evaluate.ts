@@ -24,7 +24,7 @@ export interface EvaluateOptions {
 export const DEFAULT_EVALUATE: EvaluateOptions = { splitBrainAfterMs: 5_000, noMasterAfterMs: 5_000, staleAfterMs: 120_000 };
 
 /**
- * Cross-node facts only the cloud can see (DESIGN.md step 5): two directors both MASTER for one
+ * Cross-node facts only the cloud can see (docs/architecture.md, "Status and events"): two directors both MASTER for one
  * VRID (`site.split_brain`), none MASTER (`site.no_master`), a node stuck on an old revision
  * (`node.stale_revision`). Pure: (state, view, now) → (state, events). A condition is raised once
  * when it has lasted long enough and is forgotten when it clears, so it can be raised again.

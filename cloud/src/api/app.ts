@@ -34,7 +34,7 @@ function bearer(header: string | undefined): string | null {
 }
 
 /**
- * The HTTP API (DESIGN.md "Interfaces users touch"), runtime-agnostic: no Node-only imports,
+ * The HTTP API, runtime-agnostic: no Node-only imports,
  * so the Node `serve` command and the Workers entry host the same app.
  */
 export function createApp(deps: AppDeps): App {

@@ -1,6 +1,6 @@
 import type { SpecIssue } from '#shared/site/issues.ts';
 
-/** Stable error codes of the API (DESIGN.md: `{"error": {"code", "message", "issues?"}}`). */
+/** Stable error codes of the API, answered as `{"error": {"code", "message", "issues?"}}` (docs/architecture.md, "Validation and errors"). */
 export type ErrorCode =
   | 'bad_request'
   | 'parse_error'

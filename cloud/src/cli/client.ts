@@ -15,7 +15,7 @@ export class ApiCallError extends Error {
     this.name = 'ApiCallError';
   }
 
-  /** DESIGN.md exit codes: the server calling the input invalid is 2, everything else 1. */
+  /** Exit codes (docs/architecture.md, "Validation and errors"): the server calling the input invalid is 2, everything else 1. */
   get exitCode(): number {
     return [400, 413, 415, 422].includes(this.status) ? 2 : 1;
   }
@@ -66,7 +66,7 @@ export function apiClient(io: Pick<CliIO, 'env'>, fetchImpl: typeof fetch = fetc
   };
 }
 
-/** Prints an API error as DESIGN.md wants (`path: message` lines) and answers the exit code. */
+/** Prints an API error as `path: message` lines and answers the exit code. */
 export function reportApiError(name: string, err: unknown, io: Pick<CliIO, 'stderr'>, file?: string): number {
   if (!(err instanceof ApiCallError)) throw err;
   io.stderr(`lvsfleet ${name}: ${err.message}${err.code && err.status ? ` (${err.code})` : ''}\n`);

@@ -4,7 +4,7 @@ import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey,
 /**
  * Persistence for the control plane (drizzle, identical on PGlite and PostgreSQL).
  * Revisions are immutable; every write is audited; the outbox is written in the same
- * transaction as the revision it publishes (DESIGN.md "Flow of desired state").
+ * transaction as the revision it publishes (docs/architecture.md, "Flow of a revision").
  */
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
 

@@ -15,7 +15,7 @@ export interface Ingest {
 }
 
 /**
- * Status ingest (DESIGN.md "Flow of desired state" 4–5): subscribes to every node's status and
+ * Status ingest (docs/architecture.md, "Status and events"): subscribes to every node's status and
  * events, keeps the latest status per node in `node_status` and the event history in `events`,
  * and raises `node.online` / `node.offline` when presence changes (the last will included).
  * Messages are handled one at a time, in arrival order, so a node's reports never race.

@@ -5,7 +5,7 @@ import { signingKeys } from '../db/schema.ts';
 import { DesiredClaims, JWS_ALG, JWS_TYP } from '#shared/wire/desired.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 
-/** Signs desired-state documents with the cloud's Ed25519 key (DESIGN.md "Flow of desired state" 2). */
+/** Signs desired-state documents with the cloud's Ed25519 key (docs/architecture.md, "Trust model"). */
 export interface Signer {
   /** Key id of the key that signs (RFC 7638 thumbprint of its public JWK). */
   kid: string;

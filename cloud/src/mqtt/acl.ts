@@ -1,7 +1,7 @@
 import { NODE_ID_RE, topics } from '#shared/wire/topics.ts';
 
 /**
- * Broker ACLs (DESIGN.md "Broker ACLs"), pure so aedes, the Mosquitto dynamic-security roles and
+ * Broker ACLs (docs/architecture.md, "Trust model"), pure so aedes, the Mosquitto dynamic-security roles and
  * the EMQX acl.conf can all be checked against one definition.
  *
  * A node authenticates as its nodeId and may subscribe to exactly its own `desired` topic and

@@ -16,7 +16,7 @@ function publicView(v: SiteStatusView) {
   return { ...v, services: v.services.map(({ realServers: _rs, ...s }) => s) };
 }
 
-/** Status pages (public) and the dashboard (token in the browser) — DESIGN.md `/status/{site}` and `/`. */
+/** Status pages (public, `/status/{site}`) and the dashboard (`/`, token in the browser). */
 export function createPagesRouter(deps: PagesDeps): Hono {
   const app = new Hono();
   app.get('/', (c) => c.html(renderDashboard()));

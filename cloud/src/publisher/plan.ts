@@ -3,7 +3,7 @@
  *
  * The desired topic is retained, so the broker keeps only the last document per node: only the
  * newest unpublished revision of a node needs to go out, and an older revision must never follow a
- * newer one (DESIGN.md "Flow of desired state" 2: never published out of order for a node).
+ * newer one (docs/architecture.md, "Flow of a revision": never published out of order for a node).
  */
 export interface PendingRow {
   id: number;

@@ -12,7 +12,7 @@ export interface Change {
 export interface MassDelete {
   services: { removed: number; total: number };
   realServers: { removed: number; total: number };
-  /** More than half of the services or of the real servers would go (DESIGN.md style rule 6). */
+  /** More than half of the services or of the real servers would go (docs/architecture.md, "Blast radius"). */
   exceeded: boolean;
 }
 

@@ -21,7 +21,7 @@ const putSpec = createRoute({
     query: z.object({ dryRun: flag, force: flag, message: z.string().max(1000).optional() }),
     headers: z.object({ 'if-match': z.string().optional() }),
     body: {
-      description: 'The site spec (DESIGN.md "The site spec") as JSON or YAML',
+      description: 'The site spec as JSON or YAML',
       content: { 'application/json': { schema: { $ref: '#/components/schemas/SiteSpecDocument' } }, 'application/yaml': { schema: { type: 'string' } } },
     },
   },
@@ -59,7 +59,7 @@ let siteSchemaCache: Record<string, unknown> | undefined;
 function siteJsonSchema(): Record<string, unknown> {
   if (!siteSchemaCache) {
     const { $schema: _drop, ...rest } = z.toJSONSchema(SiteSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-    siteSchemaCache = { ...rest, description: 'A site spec (DESIGN.md "The site spec"), as JSON or YAML' };
+    siteSchemaCache = { ...rest, description: 'A site spec, as JSON or YAML' };
   }
   return siteSchemaCache;
 }

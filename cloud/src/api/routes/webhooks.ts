@@ -81,7 +81,7 @@ const rowOut = (r: typeof webhooks.$inferSelect) => ({
   createdAt: r.createdAt.toISOString(),
 });
 
-/** Webhook subscriptions (DESIGN.md: Standard Webhooks, retried from a queue in Postgres, Slack-shaped on request). */
+/** Webhook subscriptions (Standard Webhooks, retried from a queue in Postgres, Slack-shaped on request). */
 export function registerWebhookRoutes(app: App, deps: AppDeps): void {
   app.openapi(list, async (c) => {
     const rows = await deps.db
