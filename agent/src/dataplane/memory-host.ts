@@ -1,8 +1,7 @@
 import { AgentError } from '../errors.ts';
-import { parseSave } from './ipvsadm-codec.ts';
+import { parseSave, renderBatch } from '#shared/ipvs/codec.ts';
+import type { IpvsOp } from '#shared/ipvs/model.ts';
 import { MemoryIpvs } from './memory-ipvs.ts';
-import type { IpvsOp } from './ipvs-types.ts';
-import { renderBatch } from './ipvsadm-codec.ts';
 import type { Dataplane, HostAddress, HostLink, HostRoute, IpvsSnapshot } from './types.ts';
 
 export interface MemoryHostOptions {

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseSave, renderBatch, renderSave } from '../dataplane/ipvsadm-codec.ts';
-import type { IpvsTable } from '../dataplane/ipvs-types.ts';
-import { serviceKey } from '../dataplane/ipvs-types.ts';
+import { parseSave, renderBatch, renderSave } from '#shared/ipvs/codec.ts';
+import type { IpvsTable } from '#shared/ipvs/model.ts';
+import { serviceKey } from '#shared/ipvs/model.ts';
 import { MemoryIpvs } from '../dataplane/memory-ipvs.ts';
 import { normalize, tableArb } from './arbitraries.test-util.ts';
 import { applyOps, planIpvs } from './plan.ts';

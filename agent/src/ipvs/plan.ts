@@ -1,5 +1,5 @@
-import type { IpvsDest, IpvsOp, IpvsServiceState, IpvsTable } from '../dataplane/ipvs-types.ts';
-import { destKey, sameDestAttrs, sameServiceAttrs, serviceKey } from '../dataplane/ipvs-types.ts';
+import type { IpvsDest, IpvsOp, IpvsServiceState, IpvsTable } from '#shared/ipvs/model.ts';
+import { destKey, sameDestAttrs, sameServiceAttrs, serviceKey } from '#shared/ipvs/model.ts';
 
 const strip = ({ dests: _d, ...s }: IpvsServiceState) => s;
 
