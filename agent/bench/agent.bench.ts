@@ -7,9 +7,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { renderBatch } from '../src/dataplane/ipvsadm-codec.ts';
+import { renderBatch } from '#shared/ipvs/codec.ts';
 import { planIpvs } from '../src/ipvs/plan.ts';
-import type { IpvsTable } from '../src/dataplane/ipvs-types.ts';
+import type { IpvsTable } from '#shared/ipvs/model.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const bundle = join(root, 'dist', 'lvsfleet-agent.mjs');

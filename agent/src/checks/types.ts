@@ -1,4 +1,5 @@
 import type { ResolvedCheck } from '#shared/config/node-config.ts';
+import { realServerKey } from '#shared/ipvs/model.ts';
 
 /** What a checker reports for one attempt. `weight` is set only by misc_dynamic exits 2–255. */
 export interface ProbeOutcome {
@@ -45,5 +46,5 @@ export class CheckError extends Error {
   }
 }
 
-/** `${service}|${address}:${port}` — the key of the state map (interfaces file). */
-export const targetKey = (service: string, address: string, port: number): string => `${service}|${address}:${port}`;
+/** realServerKey(service name, real server) — the key of the state map (interfaces file). */
+export const targetKey = (service: string, address: string, port: number): string => realServerKey(service, { address, port });

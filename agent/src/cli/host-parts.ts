@@ -1,7 +1,7 @@
 import { startHealthChecker } from '../checks/index.ts';
 import { createDryRunVrrpHost, createLinuxVrrpHost, startVrrp } from '../vrrp/index.ts';
 import { createLinuxDataplane } from '../dataplane/linux.ts';
-import { createDryRunDataplane } from '../dataplane/memory-host.ts';
+import { createDryRunDataplane } from '../dataplane/dry-run.ts';
 import type { Dataplane } from '../dataplane/types.ts';
 import type { StartHealthChecker, StartVrrpPart } from '../engine/parts.ts';
 import { UsageError } from './io.ts';

@@ -1,7 +1,7 @@
 import { AgentError } from '../errors.ts';
 import { exec as realExec, execOk, type Exec } from './exec.ts';
-import { parseSave, renderBatch } from './ipvsadm-codec.ts';
-import type { IpvsOp } from './ipvs-types.ts';
+import { IpvsadmSyntaxError, parseSave, renderBatch } from '#shared/ipvs/codec.ts';
+import type { IpvsOp, IpvsTable } from '#shared/ipvs/model.ts';
 import { parseProcIpvs } from './proc-ip-vs.ts';
 import type { Dataplane, HostAddress, HostLink, HostRoute, IpvsSnapshot } from './types.ts';
 
@@ -18,6 +18,16 @@ interface IpAddrJson {
   ifname: string;
   flags?: string[];
   addr_info?: { family: string; local: string; prefixlen: number; label?: string }[];
+}
+
+/** `ipvsadm -Sn` output the codec cannot read is a rejection, like a failed batch. */
+function readSave(text: string): IpvsTable {
+  try {
+    return parseSave(text);
+  } catch (e) {
+    if (e instanceof IpvsadmSyntaxError) throw new AgentError('IPVS_REJECTED', `ipvsadm -Sn: ${e.message}`);
+    throw e;
+  }
 }
 
 /**
@@ -83,7 +93,7 @@ export function createLinuxDataplane(opts: LinuxDataplaneOptions = {}): Dataplan
         throw new AgentError(NO_IPVS.test(msg) ? 'IPVS_UNAVAILABLE' : 'EXEC_FAILED', `ipvsadm -Sn: ${msg}`);
       }
       const proc = await run('cat', ['/proc/net/ip_vs'], o);
-      return { table: parseSave(r.stdout), activeConns: proc.code === 0 ? parseProcIpvs(proc.stdout) : new Map() };
+      return { table: readSave(r.stdout), activeConns: proc.code === 0 ? parseProcIpvs(proc.stdout) : new Map() };
     },
     async ipvsApply(ops: IpvsOp[]): Promise<void> {
       if (!ops.length) return;

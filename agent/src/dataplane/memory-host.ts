@@ -1,8 +1,7 @@
 import { AgentError } from '../errors.ts';
-import { parseSave } from './ipvsadm-codec.ts';
+import { parseSave, renderBatch } from '#shared/ipvs/codec.ts';
+import type { IpvsOp } from '#shared/ipvs/model.ts';
 import { MemoryIpvs } from './memory-ipvs.ts';
-import type { IpvsOp } from './ipvs-types.ts';
-import { renderBatch } from './ipvsadm-codec.ts';
 import type { Dataplane, HostAddress, HostLink, HostRoute, IpvsSnapshot } from './types.ts';
 
 export interface MemoryHostOptions {
@@ -17,6 +16,7 @@ const SYSCTL_DEFAULTS: Record<string, string> = { arp_ignore: '0', arp_announce:
 /**
  * A host in memory: addresses, links, routes, sysctls and an IPVS table. It rejects what Linux
  * rejects ("RTNETLINK answers: File exists", "Cannot assign requested address", unknown sysctl).
+ * The tests' kernel, and the simulated host behind the dry-run dataplane (./dry-run.ts).
  */
 export class MemoryHost implements Dataplane {
   readonly kind = 'memory' as const;
@@ -26,8 +26,6 @@ export class MemoryHost implements Dataplane {
   links = new Map<string, boolean>();
   routes: HostRoute[];
   sysctls = new Map<string, string>([['net.ipv4.ip_forward', '0']]);
-  /** Mutating operations in order, as text; the dry-run dataplane prints these. */
-  readonly journal: string[] = [];
 
   constructor(opts: MemoryHostOptions = {}) {
     this.ipvsAvailable = opts.ipvs ?? true;
@@ -50,14 +48,12 @@ export class MemoryHost implements Dataplane {
   async addAddress(a: HostAddress): Promise<void> {
     if (!this.links.has(a.ifname)) throw new AgentError('HOST_REJECTED', `Cannot find device "${a.ifname}"`);
     if (this.addresses.some((x) => x.ifname === a.ifname && x.address === a.address)) throw new AgentError('HOST_REJECTED', 'RTNETLINK answers: File exists');
-    this.journal.push(`ip addr add ${a.address}/${a.prefix} dev ${a.ifname}${a.label ? ` label ${a.label}` : ''}`);
     this.addresses.push({ ...a });
   }
 
   async deleteAddress(a: HostAddress): Promise<void> {
     const i = this.addresses.findIndex((x) => x.ifname === a.ifname && x.address === a.address);
     if (i < 0) throw new AgentError('HOST_REJECTED', 'RTNETLINK answers: Cannot assign requested address');
-    this.journal.push(`ip addr del ${a.address}/${a.prefix} dev ${a.ifname}`);
     this.addresses.splice(i, 1);
   }
 
@@ -68,7 +64,6 @@ export class MemoryHost implements Dataplane {
   async ensureTunl0(): Promise<void> {
     if (this.links.get('tunl0') === true) return;
     if (!this.links.has('tunl0')) this.addLink('tunl0');
-    this.journal.push('ip link set tunl0 up');
     this.links.set('tunl0', true);
   }
 
@@ -82,7 +77,6 @@ export class MemoryHost implements Dataplane {
 
   async writeSysctl(key: string, value: string): Promise<void> {
     if (!this.sysctls.has(key)) throw new AgentError('HOST_REJECTED', `sysctl: cannot stat /proc/sys/${key.replaceAll('.', '/')}: No such file or directory`);
-    this.journal.push(`sysctl -w ${key}=${value}`);
     this.sysctls.set(key, value);
   }
 
@@ -94,39 +88,6 @@ export class MemoryHost implements Dataplane {
   async ipvsApply(ops: IpvsOp[]): Promise<void> {
     if (!this.ipvsAvailable) throw new AgentError('IPVS_UNAVAILABLE', "Can't initialize ipvs: Protocol not available");
     if (!ops.length) return;
-    const batch = renderBatch(ops);
-    this.journal.push(`ipvsadm -R <<EOF\n${batch}EOF`);
-    this.ipvs.restore(batch);
+    this.ipvs.restore(renderBatch(ops));
   }
-}
-
-/**
- * The dry-run dataplane: a simulated host that starts empty, applies nothing to the real one and
- * prints every command it would run, once (later reads see the simulated result, so an unchanged
- * config prints nothing more).
- */
-export function createDryRunDataplane(print: (line: string) => void, opts: MemoryHostOptions = {}): Dataplane {
-  const host = new MemoryHost(opts);
-  let printed = 0;
-  const flush = <T>(v: T): T => {
-    for (; printed < host.journal.length; printed++) print(`dry-run: ${host.journal[printed]}`);
-    return v;
-  };
-  const wrap =
-    <A extends unknown[], R>(f: (...a: A) => Promise<R>) =>
-    async (...a: A): Promise<R> =>
-      flush(await f.apply(host, a));
-  return {
-    kind: 'dry-run',
-    listAddresses: wrap(host.listAddresses),
-    addAddress: wrap(host.addAddress),
-    deleteAddress: wrap(host.deleteAddress),
-    listLinks: wrap(host.listLinks),
-    ensureTunl0: wrap(host.ensureTunl0),
-    defaultRoutes: wrap(host.defaultRoutes),
-    readSysctl: wrap(host.readSysctl),
-    writeSysctl: wrap(host.writeSysctl),
-    ipvsRead: wrap(host.ipvsRead),
-    ipvsApply: wrap(host.ipvsApply),
-  };
 }

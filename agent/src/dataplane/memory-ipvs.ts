@@ -1,7 +1,8 @@
 import { AgentError } from '../errors.ts';
-import { parseLine, renderSave } from './ipvsadm-codec.ts';
-import type { IpvsDest, IpvsOp, IpvsServiceState, IpvsTable } from './ipvs-types.ts';
-import { IPVS_SCHEDULERS, destKey, serviceKey } from './ipvs-types.ts';
+import { parseLine, renderSave } from '#shared/ipvs/codec.ts';
+import type { IpvsDest, IpvsOp, IpvsServiceState, IpvsTable } from '#shared/ipvs/model.ts';
+import { destKey, realServerKey, serviceKey } from '#shared/ipvs/model.ts';
+import { SCHEDULERS } from '#shared/site/service.ts';
 
 const clone = <T>(v: T): T => structuredClone(v);
 
@@ -13,7 +14,7 @@ const clone = <T>(v: T): T => structuredClone(v);
 export class MemoryIpvs {
   /** Keyed by serviceKey; a Map keeps insertion order, which is the order -Sn prints. */
   private table = new Map<string, IpvsServiceState>();
-  /** Active connections per `${serviceKey}|${destKey}`, set by tests to exercise draining. */
+  /** Active connections per realServerKey(serviceKey, dest), set by tests to exercise draining. */
   readonly activeConns = new Map<string, number>();
   /** Every batch received, for tests that count processes/ops. */
   readonly batches: string[] = [];
@@ -44,7 +45,7 @@ export class MemoryIpvs {
   }
 
   private validateService(s: IpvsServiceState | IpvsOp['service']): void {
-    if (!IPVS_SCHEDULERS.includes(s.scheduler)) throw new Error('Scheduler or persistence engine not found');
+    if (!(SCHEDULERS as readonly string[]).includes(s.scheduler)) throw new Error('Scheduler or persistence engine not found');
     if (s.fwmark === 0 && (s.address === null || s.port === 0) && !s.persistence) throw new Error('Zero port specified for non-persistent service');
     if (s.persistence && s.persistence.timeoutS < 1) throw new Error('illegal timeout for persistent service');
   }
@@ -93,7 +94,7 @@ export class MemoryIpvs {
       case 'delete-dest':
         if (idx < 0) throw new Error('No such destination');
         svc.dests.splice(idx, 1);
-        this.activeConns.delete(`${key}|${dk}`);
+        this.activeConns.delete(realServerKey(key, op.dest));
         return;
     }
   }

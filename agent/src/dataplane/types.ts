@@ -1,4 +1,4 @@
-import type { IpvsOp, IpvsTable } from './ipvs-types.ts';
+import type { IpvsOp, IpvsTable } from '#shared/ipvs/model.ts';
 
 /** An IPv4 address on an interface, as `ip -j addr` reports it. */
 export interface HostAddress {
@@ -22,7 +22,7 @@ export interface HostRoute {
 /** What `ipvsadm -Sn` and /proc/net/ip_vs say, read in one go. */
 export interface IpvsSnapshot {
   table: IpvsTable;
-  /** Active connections per `${serviceKey}|${destKey}` (for draining). */
+  /** Active connections per realServerKey(serviceKey, dest) (for draining). */
   activeConns: Map<string, number>;
 }
 

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NodeEvent } from '#shared/wire/events.ts';
-import { renderSave } from '../dataplane/ipvsadm-codec.ts';
+import { renderSave } from '#shared/ipvs/codec.ts';
 import { MemoryHost } from '../dataplane/memory-host.ts';
 import { Engine, type EngineOptions } from './engine.ts';
 import { NODES, configFor, eventsOf, manualChecker, settle, tempDir } from './engine.test-helpers.ts';

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { NodeConfig } from '#shared/config/node-config.ts';
 import type { NodeEvent } from '#shared/wire/events.ts';
 import type { NodeStatus } from '#shared/wire/status.ts';
+import { realServerKey } from '#shared/ipvs/model.ts';
 import type { Dataplane } from '../dataplane/types.ts';
 import { errorText } from '../errors.ts';
 import { IpvsReconciler } from '../ipvs/reconciler.ts';
@@ -129,7 +130,7 @@ export class Engine {
           this.checker = this.o.startHealthChecker({
             services: config.services,
             onTransition: (t) => {
-              const key = `${t.service}|${t.address}:${t.port}`;
+              const key = realServerKey(t.service, t);
               const svc = this.config?.services.find((s) => s.name === t.service);
               // Initial states are not sent as transitions: up, or down with alpha (keepalived).
               const wasUp = this.upOf.get(key) ?? !(svc?.alpha ?? false);

@@ -1,7 +1,7 @@
-import type { IpvsTable } from '../dataplane/ipvs-types.ts';
-import { destKey, serviceKey } from '../dataplane/ipvs-types.ts';
+import type { IpvsTable } from '#shared/ipvs/model.ts';
+import { destKey, realServerKey, serviceKey } from '#shared/ipvs/model.ts';
 
-/** When each draining destination (`${serviceKey}|${destKey}`) started draining, in monotonic ms. */
+/** When each draining destination (realServerKey(serviceKey, dest)) started draining, in monotonic ms. */
 export type DrainState = ReadonlyMap<string, number>;
 
 /**
@@ -27,7 +27,7 @@ export function withDraining(
     if (!have) continue;
     const wanted = new Set(want.dests.map(destKey));
     for (const d of have.dests) {
-      const k = `${serviceKey(want)}|${destKey(d)}`;
+      const k = realServerKey(serviceKey(want), d);
       if (wanted.has(destKey(d)) || configured.has(k)) continue;
       const started = state.get(k) ?? now;
       const conns = activeConns.get(k) ?? 0;

@@ -1,13 +1,13 @@
 import { AgentError } from '../errors.ts';
-import type { IpvsTable } from '../dataplane/ipvs-types.ts';
-import { destKey, serviceKey } from '../dataplane/ipvs-types.ts';
+import type { IpvsTable } from '#shared/ipvs/model.ts';
+import { realServerKey, serviceKey } from '#shared/ipvs/model.ts';
 
 /**
  * Blast-radius guard (docs/architecture.md, "Blast radius"): a plan that would delete more than half of the
  * owned services present (and more than one), or take more than half of the real servers of
  * the kept services out of the config (and more than one), needs `allowMassDelete` in the site
  * spec. Servers leaving because their health check failed do not count: that is not a config
- * change. `configured` holds `${serviceKey}|${destKey}` of every server the config names.
+ * change. `configured` holds realServerKey(serviceKey, dest) of every server the config names.
  */
 export function checkMassDelete(desired: IpvsTable, actual: IpvsTable, owned: ReadonlySet<string>, allow: boolean, configured?: ReadonlySet<string>): void {
   if (allow) return;
@@ -22,9 +22,7 @@ export function checkMassDelete(desired: IpvsTable, actual: IpvsTable, owned: Re
   }
   if (!configured) return;
   const kept = new Set(desired.map(serviceKey));
-  const servers = actual
-    .filter((s) => owned.has(serviceKey(s)) && kept.has(serviceKey(s)))
-    .flatMap((s) => s.dests.map((d) => `${serviceKey(s)}|${destKey(d)}`));
+  const servers = actual.filter((s) => owned.has(serviceKey(s)) && kept.has(serviceKey(s))).flatMap((s) => s.dests.map((d) => realServerKey(serviceKey(s), d)));
   const dropped = servers.filter((k) => !configured.has(k));
   if (dropped.length > 1 && dropped.length * 2 > servers.length) {
     throw new AgentError(

@@ -1,27 +1,30 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseSave, renderBatch, renderSave } from '../dataplane/ipvsadm-codec.ts';
-import type { IpvsTable } from '../dataplane/ipvs-types.ts';
-import { serviceKey } from '../dataplane/ipvs-types.ts';
+import { parseSave, renderBatch, renderSave } from '#shared/ipvs/codec.ts';
+import type { IpvsOp, IpvsTable } from '#shared/ipvs/model.ts';
+import { serviceKey } from '#shared/ipvs/model.ts';
 import { MemoryIpvs } from '../dataplane/memory-ipvs.ts';
-import { normalize, tableArb } from './arbitraries.test-util.ts';
-import { applyOps, planIpvs } from './plan.ts';
+import { normalize, tableArb } from './arbitraries.test-support.ts';
+import { planIpvs } from './plan.ts';
 
-/** Loads a table into the kernel model so the plan runs through the real batch codec. */
-function kernelWith(t: IpvsTable): MemoryIpvs {
+/**
+ * Runs a plan the way the agent does: `actual` loaded into the kernel model, the operations fed
+ * to it as one `ipvsadm -R` batch, the result read back with `-Sn`. The kernel model rejects
+ * what the kernel rejects, so an impossible plan fails here.
+ */
+function applyInKernel(actual: IpvsTable, ops: IpvsOp[]): IpvsTable {
   const k = new MemoryIpvs();
-  k.restore(renderSave(t));
-  return k;
+  k.restore(renderSave(actual));
+  k.restore(renderBatch(ops));
+  return parseSave(k.save());
 }
 
 describe('planIpvs properties', () => {
   it('applying plan(desired, actual) to actual gives desired (owned = all of actual), through the kernel model', () => {
     fc.assert(
       fc.property(tableArb, tableArb, (desired, actual) => {
-        const k = kernelWith(actual);
         const ops = planIpvs(desired, actual, new Set(actual.map(serviceKey)));
-        k.restore(renderBatch(ops));
-        expect(normalize(parseSave(k.save()))).toEqual(normalize(desired));
+        expect(normalize(applyInKernel(actual, ops))).toEqual(normalize(desired));
       }),
       { numRuns: 300 },
     );
@@ -31,7 +34,7 @@ describe('planIpvs properties', () => {
     fc.assert(
       fc.property(tableArb, tableArb, fc.func(fc.boolean()), (desired, actual, own) => {
         const owned = new Set(actual.map(serviceKey).filter((k) => own(k)));
-        const after = applyOps(actual, planIpvs(desired, actual, owned));
+        const after = applyInKernel(actual, planIpvs(desired, actual, owned));
         expect(planIpvs(desired, after, owned)).toEqual([]);
       }),
       { numRuns: 300 },
@@ -48,7 +51,7 @@ describe('planIpvs properties', () => {
           const k = serviceKey(op.service);
           expect(wanted.has(k) || owned.has(k)).toBe(true);
         }
-        const after = applyOps(actual, ops);
+        const after = applyInKernel(actual, ops);
         const foreign = (t: IpvsTable) => normalize(t.filter((s) => !owned.has(serviceKey(s)) && !wanted.has(serviceKey(s))));
         expect(foreign(after)).toEqual(foreign(actual));
       }),

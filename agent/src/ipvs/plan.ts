@@ -1,5 +1,5 @@
-import type { IpvsDest, IpvsOp, IpvsServiceState, IpvsTable } from '../dataplane/ipvs-types.ts';
-import { destKey, sameDestAttrs, sameServiceAttrs, serviceKey } from '../dataplane/ipvs-types.ts';
+import type { IpvsOp, IpvsServiceState, IpvsTable } from '#shared/ipvs/model.ts';
+import { destKey, sameDestAttrs, sameServiceAttrs, serviceKey } from '#shared/ipvs/model.ts';
 
 const strip = ({ dests: _d, ...s }: IpvsServiceState) => s;
 
@@ -35,26 +35,4 @@ export function planIpvs(desired: IpvsTable, actual: IpvsTable, owned: ReadonlyS
     }
   }
   return ops;
-}
-
-/** Applies operations to a table the way the kernel would (for tests and the dry-run view). */
-export function applyOps(table: IpvsTable, ops: IpvsOp[]): IpvsTable {
-  let out: IpvsTable = structuredClone(table);
-  for (const op of ops) {
-    const key = serviceKey(op.service);
-    const svc = out.find((s) => serviceKey(s) === key);
-    if (op.op === 'add-service') out.push({ ...structuredClone(op.service), dests: [] });
-    else if (op.op === 'edit-service' && svc) Object.assign(svc, structuredClone(op.service), { dests: svc.dests });
-    else if (op.op === 'delete-service') out = out.filter((s) => s !== svc);
-    else if (svc && 'dest' in op) {
-      const others = svc.dests.filter((d: IpvsDest) => destKey(d) !== destKey(op.dest));
-      svc.dests =
-        op.op === 'delete-dest'
-          ? others
-          : op.op === 'add-dest'
-            ? [...svc.dests, structuredClone(op.dest)]
-            : svc.dests.map((d) => (destKey(d) === destKey(op.dest) ? structuredClone(op.dest) : d));
-    }
-  }
-  return out;
 }

@@ -1,9 +1,9 @@
 import type { ResolvedService } from '#shared/config/node-config.ts';
 import type { Dataplane } from '../dataplane/types.ts';
-import { serviceKey } from '../dataplane/ipvs-types.ts';
+import { serviceKey } from '#shared/ipvs/model.ts';
+import { aliveWeight, configuredDestKeys, desiredIpvs, type RealServerHealth } from '#shared/ipvs/desired.ts';
 import { AgentError, errorText } from '../errors.ts';
 import { readJson, writeFileAtomic } from '../state/atomic-file.ts';
-import { aliveWeight, configuredDestKeys, desiredIpvs, type RealServerHealth } from './desired.ts';
 import { withDraining } from './drain.ts';
 import { checkMassDelete } from './guard.ts';
 import { planIpvs } from './plan.ts';
@@ -95,7 +95,7 @@ export class IpvsReconciler {
       const owned = await this.loadOwned();
       const snap = await this.o.dataplane.ipvsRead();
       const base = desiredIpvs(this.services, this.health, (n) => this.quorumUp(n));
-      const configured = configuredDestKeys(this.services, serviceKey);
+      const configured = configuredDestKeys(this.services);
       checkMassDelete(base, snap.table, owned, this.allowMassDelete, configured);
       const d = withDraining(base, snap.table, configured, this.drain, snap.activeConns, this.o.now(), this.o.drainTimeoutMs ?? 60_000);
       const ops = planIpvs(d.desired, snap.table, owned);

@@ -86,7 +86,7 @@ describe('lvsfleet export keepalived', () => {
 });
 
 describe('lvsfleet export ipvsadm', () => {
-  it('writes ipvsadm-restore rules and says what IPVS cannot hold', async () => {
+  it('writes the rules the agent programs and says what acts at run time instead', async () => {
     const r = await cli(['export', 'ipvsadm', '--spec', seeds, '--node', 'dr1']);
     expect(r.code).toBe(0);
     expect(r.out).toBe(
@@ -95,6 +95,6 @@ describe('lvsfleet export ipvsadm', () => {
         '-a -t 192.168.1.150:80 -r 192.168.1.133:80 -g -w 1\n' +
         '-a -t 192.168.1.150:80 -r 192.168.1.113:80 -g -w 1\n',
     );
-    expect(r.err).toContain('warning: service web: healthCheck, sorryServer are not IPVS rules; left out');
+    expect(r.err).toContain('warning: service web: healthCheck, sorryServer act at run time, not in IPVS rules; shown with every real server up');
   });
 });

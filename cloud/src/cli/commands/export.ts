@@ -1,7 +1,8 @@
 /**
  * `lvsfleet export keepalived|ipvsadm (--site S | --spec FILE|-) --node N [--out FILE]`: one
- * director's keepalived.conf or ipvsadm-restore rules. `--site` reads the current spec from
- * the API (GET /v1/sites/{site} with LVSFLEET_URL / LVSFLEET_TOKEN); `--spec` works offline.
+ * director's keepalived.conf, or the `ipvsadm -R` rules its agent programs (every real server up).
+ * `--site` reads the current spec from the API (GET /v1/sites/{site} with LVSFLEET_URL /
+ * LVSFLEET_TOKEN); `--spec` works offline.
  * Exit 0 ok, 2 invalid input (bad spec, unknown node, bad flags), 1 runtime failure (API).
  */
 import { parseArgs } from 'node:util';
@@ -15,7 +16,7 @@ import { validateSite } from '#shared/site/validate.ts';
 import { formatIssues } from '#shared/site/issues.ts';
 import type { Site } from '#shared/site/site.ts';
 import { renderKeepalived, RenderError } from '#shared/keepalived/render.ts';
-import { renderIpvsadm, IpvsadmRenderError } from '#shared/ipvsadm/render.ts';
+import { exportIpvsadm, IpvsadmExportError } from '#shared/ipvs/export.ts';
 
 const USAGE = 'usage: lvsfleet export keepalived|ipvsadm (--site S | --spec FILE) --node N [--out FILE]\n';
 
@@ -56,7 +57,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       if (!checked) return 2;
       site = checked;
     } else site = await fetchSite(io, v.site!);
-    const out = kind === 'keepalived' ? renderKeepalived(site, v.node) : renderIpvsadm(site, v.node);
+    const out = kind === 'keepalived' ? renderKeepalived(site, v.node) : exportIpvsadm(site, v.node);
     for (const w of out.warnings) io.stderr(`warning: ${w}\n`);
     if (v.out) {
       // Nothing half-written: write a temporary file, then rename.
@@ -66,7 +67,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     } else io.stdout(out.text);
     return 0;
   } catch (err) {
-    if (err instanceof InputError || err instanceof UsageError || err instanceof RenderError || err instanceof IpvsadmRenderError) {
+    if (err instanceof InputError || err instanceof UsageError || err instanceof RenderError || err instanceof IpvsadmExportError) {
       io.stderr(`lvsfleet export: ${(err as Error).message}\n`);
       return 2;
     }

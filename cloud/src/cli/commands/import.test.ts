@@ -12,7 +12,7 @@ import { main } from '../main.ts';
 import { memoryIO } from '../test-io.ts';
 
 const KA = resolve(import.meta.dirname, '../../../../shared/keepalived/fixtures/import');
-const IPVS = resolve(import.meta.dirname, '../../../../shared/ipvsadm/fixtures');
+const IPVS = resolve(import.meta.dirname, '../../../../shared/ipvs/fixtures');
 const dir = mkdtempSync(join(tmpdir(), 'lvsfleet-import-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import type { CliIO } from '../io.ts';
 import { formatDiagnostic, type Diagnostic } from '#shared/keepalived/diagnostics.ts';
 import { importKeepalived } from '#shared/keepalived/import.ts';
-import { importIpvsadm } from '#shared/ipvsadm/import.ts';
+import { importIpvsadm } from '#shared/ipvs/import.ts';
 import type { Site } from '#shared/site/site.ts';
 import { fsSource } from './fs-source.ts';
 

@@ -1,16 +1,23 @@
-/** IPVS as ipvsadm sees it: virtual services with their destinations (real servers). */
+/**
+ * IPVS as ipvsadm sees it: virtual services with their destinations (real servers). The one
+ * model of the kernel table: the agent reads the kernel into it and plans against it, `export
+ * ipvsadm` renders it, `import ipvsadm` reads rules into it.
+ */
 export type IpvsProtocol = 'tcp' | 'udp' | 'sctp';
 export type IpvsForwarding = 'dr' | 'nat' | 'tun';
 
 /** A virtual service without its destinations: `-A`/`-E` arguments. */
 export interface IpvsService {
+  /** 'tcp' for an fwmark service (the protocol is not part of its identity). */
   protocol: IpvsProtocol;
   /** null for an fwmark service (`-f`). */
   address: string | null;
+  /** 0 for an fwmark service. */
   port: number;
+  /** 0 unless this is an fwmark service. */
   fwmark: number;
   scheduler: string;
-  /** `-b` flags, sorted: sh-fallback, sh-port, mh-fallback, mh-port. */
+  /** `-b` flags, sorted; `flag-N` of sh/mh named (sh-fallback, sh-port, mh-fallback, mh-port). */
   flags: string[];
   persistence: { timeoutS: number; netmask: string } | null;
   onePacket: boolean;
@@ -52,6 +59,15 @@ export function destKey(d: Pick<IpvsDest, 'address' | 'port'>): string {
   return `${d.address}:${d.port}`;
 }
 
+/**
+ * Identity of one real server of one service: `service|address:port`. `service` is whatever
+ * names the service where the key is used: its name in the config (health state) or its
+ * serviceKey (kernel state: active connections, draining, the blast-radius guard).
+ */
+export function realServerKey(service: string, d: Pick<IpvsDest, 'address' | 'port'>): string {
+  return `${service}|${destKey(d)}`;
+}
+
 /** True when `-E` would change nothing. */
 export function sameServiceAttrs(a: IpvsService, b: IpvsService): boolean {
   return (
@@ -67,5 +83,3 @@ export function sameServiceAttrs(a: IpvsService, b: IpvsService): boolean {
 export function sameDestAttrs(a: IpvsDest, b: IpvsDest): boolean {
   return a.forwarding === b.forwarding && a.weight === b.weight && a.upperThreshold === b.upperThreshold && a.lowerThreshold === b.lowerThreshold;
 }
-
-export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'mh', 'fo', 'ovf', 'twos'];

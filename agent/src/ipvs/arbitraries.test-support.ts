@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import type { IpvsDest, IpvsServiceState, IpvsTable } from '../dataplane/ipvs-types.ts';
-import { destKey, serviceKey } from '../dataplane/ipvs-types.ts';
+import type { IpvsDest, IpvsServiceState, IpvsTable } from '#shared/ipvs/model.ts';
+import { destKey, serviceKey } from '#shared/ipvs/model.ts';
 
 /** Random but kernel-valid IPVS tables drawn from small pools, so desired and actual overlap. */
 const vip = fc.constantFrom('10.99.0.50', '10.99.0.51', '10.99.0.52');

@@ -1,7 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { NODES, configFor } from '../engine/engine.test-helpers.ts';
-import { desiredIpvs } from './desired.ts';
-import { quorumStep } from './quorum.ts';
+import { compileNode } from '../compiler/compile.ts';
+import type { NodeConfig } from '../config/node-config.ts';
+import { validateSite } from '../site/validate.ts';
+import { desiredIpvs, steadyIpvs } from './desired.ts';
+
+function configFor(spec: Record<string, unknown>, node: string): NodeConfig {
+  const r = validateSite({ apiVersion: 'lvsfleet/v1', kind: 'Site', metadata: { name: 't' }, spec });
+  if (!r.ok) throw new Error(JSON.stringify(r.issues));
+  return compileNode(r.site, node);
+}
+
+const NODES = [
+  { name: 'd1', role: 'director', address: '10.99.0.11', interface: 'eth0' },
+  { name: 'rs1', role: 'realserver', address: '10.99.0.21' },
+];
 
 const up = () => ({ up: true, weight: null });
 const down = () => ({ up: false, weight: null });
@@ -48,14 +60,18 @@ describe('desiredIpvs', () => {
     const [s] = desiredIpvs(svc({ realServers: [{ node: 'rs1', upperThreshold: 100, lowerThreshold: 20 }] }), up, () => true);
     expect(s.dests[0]).toMatchObject({ upperThreshold: 100, lowerThreshold: 20 });
   });
-});
 
-describe('quorumStep (keepalived quorum ± hysteresis)', () => {
-  it('first evaluation has no event; lost below q-h; restored at q+h; holds in between', () => {
-    expect(quorumStep(undefined, 1, 3, 1)).toEqual({ up: false, changed: false });
-    expect(quorumStep(true, 2, 3, 1)).toEqual({ up: true, changed: false });
-    expect(quorumStep(true, 1, 3, 1)).toEqual({ up: false, changed: true });
-    expect(quorumStep(false, 3, 3, 1)).toEqual({ up: false, changed: false });
-    expect(quorumStep(false, 4, 3, 1)).toEqual({ up: true, changed: true });
+  it('the steady state: every real server up at its configured weight, a sorry server without inhibit out', () => {
+    const services = svc({
+      sorryServer: { address: '10.99.0.99' },
+      realServers: [
+        { node: 'rs1', weight: 4, healthCheck: { type: 'tcp' } },
+        { address: '10.99.0.31', port: 8080, forwarding: 'nat', weight: 2 },
+      ],
+    });
+    expect(steadyIpvs(services)[0].dests).toEqual([
+      { address: '10.99.0.21', port: 80, forwarding: 'dr', weight: 4, upperThreshold: 0, lowerThreshold: 0 },
+      { address: '10.99.0.31', port: 8080, forwarding: 'nat', weight: 2, upperThreshold: 0, lowerThreshold: 0 },
+    ]);
   });
 });

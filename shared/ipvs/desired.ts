@@ -1,18 +1,20 @@
-import type { ResolvedService } from '#shared/config/node-config.ts';
-import type { IpvsDest, IpvsService, IpvsServiceState, IpvsTable } from '../dataplane/ipvs-types.ts';
-import { destKey } from '../dataplane/ipvs-types.ts';
+/**
+ * The IPVS table a director should have: pure, from its compiled config (NodeConfig.services)
+ * and the health and quorum state. The agent programs exactly this; `export ipvsadm` prints it
+ * with every real server up and quorum met.
+ */
+import type { ResolvedService } from '../config/node-config.ts';
+import type { IpvsDest, IpvsService, IpvsServiceState, IpvsTable } from './model.ts';
+import { destKey, realServerKey, serviceKey } from './model.ts';
 
-/** Health of one real server as the checkers see it; weight = misc_dynamic weight or null. */
+/** Health of one real server as the checkers see it (keyed by realServerKey(service name, rs)); weight = misc_dynamic weight or null. */
 export interface RealServerHealth {
   up: boolean;
   weight: number | null;
 }
 
-/** Key the health checker uses: `${service}|${address}:${port}`. */
-export const healthKey = (service: string, address: string, port: number): string => `${service}|${address}:${port}`;
-
 /** The IPVS service a resolved service maps to (ipvsadm -A arguments). */
-export function ipvsServiceOf(s: ResolvedService): IpvsService {
+function ipvsServiceOf(s: ResolvedService): IpvsService {
   return {
     protocol: s.fwmark > 0 ? 'tcp' : s.protocol,
     address: s.fwmark > 0 ? null : s.vip,
@@ -33,7 +35,7 @@ function destPort(svc: IpvsService, forwarding: IpvsDest['forwarding'], port: nu
 /** Healthy weight sum of a service, as keepalived counts it for quorum. */
 export function aliveWeight(s: ResolvedService, health: (key: string) => RealServerHealth): number {
   return s.realServers.reduce((sum, rs) => {
-    const h = health(healthKey(s.name, rs.address, rs.port));
+    const h = health(realServerKey(s.name, rs));
     return h.up ? sum + (h.weight ?? rs.weight) : sum;
   }, 0);
 }
@@ -51,7 +53,7 @@ export function desiredIpvs(services: ResolvedService[], health: (key: string) =
     const qUp = quorumUp(s.name);
     const dests = new Map<string, IpvsDest>();
     for (const rs of s.realServers) {
-      const h = health(healthKey(s.name, rs.address, rs.port));
+      const h = health(realServerKey(s.name, rs));
       const inService = qUp && h.up;
       if (!inService && !rs.inhibitOnFailure) continue;
       const d: IpvsDest = {
@@ -80,14 +82,23 @@ export function desiredIpvs(services: ResolvedService[], health: (key: string) =
   });
 }
 
-/** Every `${serviceKey}|${destKey}` the config knows (real servers and sorry servers). */
-export function configuredDestKeys(services: ResolvedService[], serviceKeyOf: (s: IpvsService) => string): Set<string> {
+/** Every realServerKey(serviceKey, dest) the config knows (real servers and sorry servers). */
+export function configuredDestKeys(services: ResolvedService[]): Set<string> {
   const out = new Set<string>();
   for (const s of services) {
     const svc = ipvsServiceOf(s);
-    const k = serviceKeyOf(svc);
-    for (const rs of s.realServers) out.add(`${k}|${rs.address}:${destPort(svc, rs.forwarding, rs.port)}`);
-    if (s.sorryServer) out.add(`${k}|${s.sorryServer.address}:${destPort(svc, s.sorryServer.forwarding, s.sorryServer.port)}`);
+    const k = serviceKey(svc);
+    for (const d of [...s.realServers, ...(s.sorryServer ? [s.sorryServer] : [])])
+      out.add(realServerKey(k, { address: d.address, port: destPort(svc, d.forwarding, d.port) }));
   }
   return out;
+}
+
+/** Every real server up at its configured weight, quorum met: the table in the steady state. */
+export function steadyIpvs(services: ResolvedService[]): IpvsTable {
+  return desiredIpvs(
+    services,
+    () => ({ up: true, weight: null }),
+    () => true,
+  );
 }

@@ -8,7 +8,9 @@ import { formatDuration } from '../util/duration.ts';
 import { SCHEDULERS, type Service } from '../site/service.ts';
 import type { Site } from '../site/site.ts';
 import { validateSite } from '../site/validate.ts';
-import { IpvsadmParseError, keyString, parseRule, type ServiceRule } from './codec.ts';
+import { IpvsadmSyntaxError } from './codec.ts';
+import { readRule } from './lenient.ts';
+import { serviceKey, type IpvsService } from './model.ts';
 
 export interface IpvsadmImportOptions {
   site: string;
@@ -17,10 +19,15 @@ export interface IpvsadmImportOptions {
   interface?: string;
 }
 
+/** How diagnostics name a service: `tcp 10.0.0.1:80`, `fwmark 7`. */
+function describe(s: IpvsService): string {
+  return s.fwmark ? `fwmark ${s.fwmark}` : `${s.protocol} ${s.address}:${s.port}`;
+}
+
 /** Parses every line; errors carry FILE:LINE. Destinations before their service are errors. */
 export function importIpvsadm(text: string, file: string, opts: IpvsadmImportOptions): { site?: Site; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
-  const services = new Map<string, { rule: ServiceRule; svc: Service }>();
+  const services = new Map<string, Service>();
   text.split('\n').forEach((raw, i) => {
     const line = i + 1;
     const trimmed = raw.trim();
@@ -29,39 +36,46 @@ export function importIpvsadm(text: string, file: string, opts: IpvsadmImportOpt
       return;
     }
     try {
-      const rule = parseRule(raw);
+      const rule = readRule(raw);
       if (!rule) return;
-      const key = keyString(rule.key);
-      if (rule.kind === 'service') {
-        if (services.has(key)) throw new IpvsadmParseError(`service ${key} is added twice`);
-        if (!(SCHEDULERS as readonly string[]).includes(rule.scheduler)) throw new IpvsadmParseError(`unknown scheduler "${rule.scheduler}"`);
-        const flags = (rule.schedFlags ?? []).filter((f) => ['sh-fallback', 'sh-port', 'mh-fallback', 'mh-port'].includes(f));
-        if (flags.length !== (rule.schedFlags ?? []).length)
+      const { op } = rule;
+      const key = describe(op.service);
+      if (op.op === 'add-service' || op.op === 'edit-service') {
+        const s = op.service;
+        if (services.has(serviceKey(s))) throw new IpvsadmSyntaxError(`service ${key} is added twice`);
+        if (!(SCHEDULERS as readonly string[]).includes(s.scheduler)) throw new IpvsadmSyntaxError(`unknown scheduler "${s.scheduler}"`);
+        const flags = s.flags.filter((f) => ['sh-fallback', 'sh-port', 'mh-fallback', 'mh-port'].includes(f));
+        if (flags.length !== s.flags.length)
           diagnostics.push({
             severity: 'warning',
             file,
             line,
-            message: `scheduler flags ${rule.schedFlags!.join(',')}: only sh-/mh- flags can be expressed; others ignored`,
+            message: `scheduler flags ${rule.schedFlags}: only sh-/mh- flags can be expressed; others ignored`,
           });
         const svc: Service = {
-          name: 'fwmark' in rule.key ? `fwmark-${rule.key.fwmark}` : `${rule.key.protocol}-${rule.key.address}-${rule.key.port}`,
-          ...('fwmark' in rule.key ? { fwmark: rule.key.fwmark } : { vip: rule.key.address, port: rule.key.port, protocol: rule.key.protocol }),
-          scheduler: rule.scheduler as Service['scheduler'],
+          name: s.fwmark ? `fwmark-${s.fwmark}` : `${s.protocol}-${s.address}-${s.port}`,
+          ...(s.fwmark ? { fwmark: s.fwmark } : { vip: s.address!, port: s.port, protocol: s.protocol }),
+          scheduler: s.scheduler as Service['scheduler'],
           ...(flags.length ? { schedulerFlags: flags as Service['schedulerFlags'] } : {}),
-          ...(rule.persistent !== undefined
-            ? { persistence: { timeout: formatDuration(rule.persistent * 1000), ...(rule.netmask ? { netmask: rule.netmask } : {}) } }
+          ...(s.persistence
+            ? {
+                persistence: {
+                  timeout: formatDuration(s.persistence.timeoutS * 1000),
+                  ...(s.persistence.netmask !== '255.255.255.255' ? { netmask: s.persistence.netmask } : {}),
+                },
+              }
             : {}),
-          ...(rule.onePacket ? { onePacket: true } : {}),
+          ...(s.onePacket ? { onePacket: true } : {}),
           realServers: [],
         };
-        if (rule.persistent === 0) throw new IpvsadmParseError('-p 0 is not a persistence timeout');
         if (rule.pe)
           diagnostics.push({ severity: 'warning', file, line, message: `persistence engine ${rule.pe} cannot be expressed in a site spec; ignored` });
-        services.set(key, { rule, svc });
+        services.set(serviceKey(s), svc);
         return;
       }
-      const owner = services.get(key);
-      if (!owner) throw new IpvsadmParseError(`real server for ${key}, which no -A line before it adds`);
+      if (op.op !== 'add-dest' && op.op !== 'edit-dest') throw new IpvsadmSyntaxError('not a rule: expected -A (add service) or -a (add server)');
+      const owner = services.get(serviceKey(op.service));
+      if (!owner) throw new IpvsadmSyntaxError(`real server for ${key}, which no -A line before it adds`);
       if (rule.tunnel)
         diagnostics.push({
           severity: 'warning',
@@ -69,16 +83,17 @@ export function importIpvsadm(text: string, file: string, opts: IpvsadmImportOpt
           line,
           message: `tunnel options "${rule.tunnel}" cannot be expressed in a site spec (IPIP is assumed); ignored`,
         });
-      owner.svc.realServers.push({
-        address: rule.address,
-        port: rule.port,
-        weight: rule.weight,
-        forwarding: rule.forwarding,
-        ...(rule.upperThreshold ? { upperThreshold: rule.upperThreshold } : {}),
-        ...(rule.lowerThreshold ? { lowerThreshold: rule.lowerThreshold } : {}),
+      const d = op.dest;
+      owner.realServers.push({
+        address: d.address,
+        port: d.port,
+        weight: d.weight,
+        forwarding: d.forwarding,
+        ...(d.upperThreshold ? { upperThreshold: d.upperThreshold } : {}),
+        ...(d.lowerThreshold ? { lowerThreshold: d.lowerThreshold } : {}),
       });
     } catch (err) {
-      if (!(err instanceof IpvsadmParseError)) throw err;
+      if (!(err instanceof IpvsadmSyntaxError)) throw err;
       diagnostics.push({ severity: 'error', file, line, message: err.message });
     }
   });
@@ -86,7 +101,7 @@ export function importIpvsadm(text: string, file: string, opts: IpvsadmImportOpt
     diagnostics.push({ severity: 'error', file, line: 0, message: `ipvsadm rules do not say the director's address: pass --address IP (and --node NAME)` });
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
   // One forwarding method for all real servers of a service → the service's.
-  const svcs = [...services.values()].map(({ svc }) => {
+  const svcs = [...services.values()].map((svc) => {
     const fwd = new Set(svc.realServers.map((r) => r.forwarding));
     if (fwd.size === 1) {
       svc.forwarding = svc.realServers[0].forwarding;

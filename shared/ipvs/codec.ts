@@ -1,0 +1,219 @@
+/**
+ * The ipvsadm rule-line codec, strict: one line of `ipvsadm -Sn` output or of an `ipvsadm -R`
+ * batch ↔ one operation on the IPVS model (./model.ts). It reads what `-Sn` prints (short
+ * options, IPv4 addresses, numeric ports; `ops` and `pe NAME` as bare words, `--tun-*` options)
+ * and writes the lines the agent pipes to `ipvsadm -R` and `export ipvsadm` prints:
+ *   -A|-E -t|-u|--sctp-service VIP:PORT|-f MARK -s SCHED [-p T [-M MASK]] [-o] [-b FLAGS]
+ *   -a|-e … -r RIP:PORT -g|-m|-i -w W [-x U] [-y L]          -D …          -d … -r RIP:PORT
+ * Anything else is an error naming the word. Hand-written rules (long options, service names,
+ * scripts) go through ./lenient.ts, which rewrites them into this grammar.
+ */
+import type { IpvsDest, IpvsForwarding, IpvsOp, IpvsProtocol, IpvsService, IpvsTable } from './model.ts';
+import { serviceKey } from './model.ts';
+
+export class IpvsadmSyntaxError extends Error {
+  readonly code = 'IPVSADM_SYNTAX';
+}
+
+const COMMANDS: Record<string, IpvsOp['op']> = {
+  '-A': 'add-service',
+  '-E': 'edit-service',
+  '-D': 'delete-service',
+  '-a': 'add-dest',
+  '-e': 'edit-dest',
+  '-d': 'delete-dest',
+};
+const COMMAND_OF = Object.fromEntries(Object.entries(COMMANDS).map(([k, v]) => [v, k])) as Record<IpvsOp['op'], string>;
+const PROTO_SWITCH: Record<IpvsProtocol, string> = { tcp: '-t', udp: '-u', sctp: '--sctp-service' };
+const SWITCH_PROTO: Record<string, IpvsProtocol> = { '-t': 'tcp', '-u': 'udp', '--sctp-service': 'sctp' };
+const FWD_SWITCH: Record<IpvsForwarding, string> = { dr: '-g', nat: '-m', tun: '-i' };
+const SWITCH_FWD: Record<string, IpvsForwarding> = { '-g': 'dr', '-m': 'nat', '-i': 'tun' };
+/** ipvsadm prints scheduler flags as flag-1..3 in some versions; their meaning depends on the scheduler. */
+const GENERIC_FLAGS: Record<string, string[]> = { sh: ['sh-fallback', 'sh-port'], mh: ['mh-fallback', 'mh-port'] };
+
+const IDENT = ['-t', '-u', '--sctp-service', '-f'];
+const SERVICE_OPTS = [...IDENT, '-s', '-p', '-M', '-o', '-b', '--pe'];
+/** Tunnel encapsulation (GUE/GRE) is not managed by lvsfleet: read, kept out of the model. */
+const TUNNEL_OPTS = ['--tun-type', '--tun-port', '--tun-nocsum', '--tun-csum', '--tun-remcsum'];
+const DEST_OPTS = [...IDENT, '-r', '-g', '-m', '-i', '-w', '-x', '-y', ...TUNNEL_OPTS];
+const ALLOWED: Record<IpvsOp['op'], string[]> = {
+  'add-service': SERVICE_OPTS,
+  'edit-service': SERVICE_OPTS,
+  'delete-service': IDENT,
+  'add-dest': DEST_OPTS,
+  'edit-dest': DEST_OPTS,
+  'delete-dest': [...IDENT, '-r'],
+};
+const TAKES_VALUE = new Set([...IDENT, '-s', '-p', '-M', '-b', '--pe', '-r', '-w', '-x', '-y', '--tun-type', '--tun-port']);
+const KNOWN = new Set([...SERVICE_OPTS, ...DEST_OPTS]);
+/** What `ipvsadm -S` prints for one-packet scheduling and a persistence engine (without dashes in some versions). */
+const SPELLINGS: Record<string, string> = { ops: '-o', '--ops': '-o', pe: '--pe' };
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** `A.B.C.D:PORT` with a numeric port. */
+function parseEndpoint(text: string, what: string): { address: string; port: number } {
+  const k = text.lastIndexOf(':');
+  if (k < 0) throw new IpvsadmSyntaxError(`${what} ${text}: expected ADDRESS:PORT`);
+  const host = text.slice(0, k);
+  const port = text.slice(k + 1);
+  if (!IPV4.test(host)) throw new IpvsadmSyntaxError(`${what} ${text}: "${host}" is not a valid IPv4 address`);
+  if (!/^\d+$/.test(port)) throw new IpvsadmSyntaxError(`${what} ${text}: port "${port}" is not a number`);
+  if (Number(port) > 65535) throw new IpvsadmSyntaxError(`${what} ${text}: port out of range`);
+  return { address: host, port: Number(port) };
+}
+
+/** A whole number in [min, max], or `message` (ipvsadm's own wording where it has one). */
+function uint(text: string | undefined, min: number, max: number, message: string): number {
+  if (text === undefined || !/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw new IpvsadmSyntaxError(message);
+  return Number(text);
+}
+
+function parseFlags(text: string, scheduler: string): string[] {
+  const out = text
+    .split(',')
+    .filter(Boolean)
+    .map((f) => {
+      const g = /^flag-(\d)$/.exec(f);
+      return g ? (GENERIC_FLAGS[scheduler]?.[Number(g[1]) - 1] ?? f) : f;
+    });
+  return [...new Set(out)].sort();
+}
+
+/** Parses one rule line (`-Sn` output or a restore line) into an operation; throws IpvsadmSyntaxError. */
+export function parseLine(line: string): IpvsOp {
+  const words = line.trim().split(/\s+/).filter(Boolean);
+  const op = COMMANDS[words[0]];
+  if (!op) throw new IpvsadmSyntaxError(words.length ? `unknown command "${words[0]}"` : 'empty line');
+  const o = new Map<string, string>();
+  for (let i = 1; i < words.length; i++) {
+    const w = SPELLINGS[words[i]] ?? words[i];
+    if (!KNOWN.has(w)) throw new IpvsadmSyntaxError(`unknown option "${words[i]}"`);
+    if (!ALLOWED[op].includes(w)) throw new IpvsadmSyntaxError(`option ${w} does not belong in a ${words[0]} line`);
+    if (o.has(w)) throw new IpvsadmSyntaxError(`option ${w} given twice`);
+    let value = '';
+    if (TAKES_VALUE.has(w)) {
+      if (words[i + 1] === undefined) throw new IpvsadmSyntaxError(`option ${w} needs a value`);
+      value = words[++i];
+    }
+    o.set(w, value);
+  }
+
+  const ident = IDENT.filter((k) => o.has(k));
+  if (ident.length !== 1) throw new IpvsadmSyntaxError('exactly one of -t, -u, --sctp-service, -f is needed');
+  const service: IpvsService = {
+    protocol: 'tcp',
+    address: null,
+    port: 0,
+    fwmark: 0,
+    scheduler: o.get('-s') ?? 'wlc',
+    flags: [],
+    persistence: null,
+    onePacket: false,
+  };
+  if (ident[0] === '-f') service.fwmark = uint(o.get('-f'), 1, 4294967295, '-f: fwmark must be at least 1');
+  else Object.assign(service, { protocol: SWITCH_PROTO[ident[0]] }, parseEndpoint(o.get(ident[0])!, 'virtual service'));
+  if (o.has('-p')) service.persistence = { timeoutS: uint(o.get('-p'), 1, 2678400, 'illegal timeout for persistent service'), netmask: '255.255.255.255' };
+  if (o.has('-M')) {
+    const mask = o.get('-M')!;
+    if (!IPV4.test(mask)) throw new IpvsadmSyntaxError(`-M expects a netmask, not "${mask}"`);
+    if (!service.persistence) throw new IpvsadmSyntaxError('-M is the persistence netmask: it needs -p');
+    service.persistence.netmask = mask;
+  }
+  service.onePacket = o.has('-o');
+  service.flags = parseFlags(o.get('-b') ?? '', service.scheduler);
+  if (op === 'add-service' || op === 'edit-service' || op === 'delete-service') return { op, service };
+
+  const rs = o.get('-r');
+  if (rs === undefined) throw new IpvsadmSyntaxError(`${words[0]} needs -r SERVER:PORT`);
+  const fwd = ['-g', '-m', '-i'].filter((k) => o.has(k));
+  if (fwd.length > 1) throw new IpvsadmSyntaxError('give one of -g, -m, -i');
+  const dest: IpvsDest = {
+    ...parseEndpoint(rs, 'real server'),
+    forwarding: fwd.length ? SWITCH_FWD[fwd[0]] : 'dr', // ipvsadm's default is -g
+    weight: o.has('-w') ? uint(o.get('-w'), 0, 65535, 'illegal weight specified') : 1,
+    upperThreshold: o.has('-x') ? uint(o.get('-x'), 0, 4294967295, 'illegal u_threshold specified') : 0,
+    lowerThreshold: o.has('-y') ? uint(o.get('-y'), 0, 4294967295, 'illegal l_threshold specified') : 0,
+  };
+  return { op, service, dest };
+}
+
+function ident(s: IpvsService): string {
+  return s.fwmark > 0 ? `-f ${s.fwmark}` : `${PROTO_SWITCH[s.protocol]} ${s.address}:${s.port}`;
+}
+
+function serviceArgs(s: IpvsService): string {
+  let line = `${ident(s)} -s ${s.scheduler}`;
+  if (s.persistence) {
+    line += ` -p ${s.persistence.timeoutS}`;
+    if (s.persistence.netmask !== '255.255.255.255') line += ` -M ${s.persistence.netmask}`;
+  }
+  if (s.onePacket) line += ' -o';
+  if (s.flags.length) line += ` -b ${s.flags.join(',')}`;
+  return line;
+}
+
+function destArgs(s: IpvsService, d: IpvsDest): string {
+  let line = `${ident(s)} -r ${d.address}:${d.port} ${FWD_SWITCH[d.forwarding]} -w ${d.weight}`;
+  if (d.upperThreshold) line += ` -x ${d.upperThreshold}`;
+  if (d.lowerThreshold) line += ` -y ${d.lowerThreshold}`;
+  return line;
+}
+
+/** One `ipvsadm -R` line for an operation. */
+export function renderOp(op: IpvsOp): string {
+  const cmd = COMMAND_OF[op.op];
+  switch (op.op) {
+    case 'add-service':
+    case 'edit-service':
+      return `${cmd} ${serviceArgs(op.service)}`;
+    case 'delete-service':
+      return `${cmd} ${ident(op.service)}`;
+    case 'add-dest':
+    case 'edit-dest':
+      return `${cmd} ${destArgs(op.service, op.dest)}`;
+    case 'delete-dest':
+      return `${cmd} ${ident(op.service)} -r ${op.dest.address}:${op.dest.port}`;
+  }
+}
+
+/** The whole batch fed to one `ipvsadm -R` process (never the ipvsadm-restore wrapper: Debian's flushes first). */
+export function renderBatch(ops: IpvsOp[]): string {
+  return ops.map((o) => renderOp(o) + '\n').join('');
+}
+
+/** Parses `ipvsadm -Sn` output: `-A` lines open a service, `-a` lines add to it. */
+export function parseSave(text: string): IpvsTable {
+  const table: IpvsTable = [];
+  const byKey = new Map<string, IpvsTable[number]>();
+  for (const raw of text.split('\n')) {
+    if (!raw.trim() || raw.startsWith('#')) continue;
+    let op: IpvsOp;
+    try {
+      op = parseLine(raw);
+    } catch (e) {
+      throw new IpvsadmSyntaxError(`${(e as Error).message} in "${raw}"`);
+    }
+    if (op.op === 'add-service') {
+      const s = { ...op.service, dests: [] };
+      table.push(s);
+      byKey.set(serviceKey(s), s);
+    } else if (op.op === 'add-dest') {
+      const s = byKey.get(serviceKey(op.service));
+      if (!s) throw new IpvsadmSyntaxError(`real server before its service: "${raw}"`);
+      s.dests.push(op.dest);
+    } else throw new IpvsadmSyntaxError(`unexpected line in ipvsadm -S output: "${raw}"`);
+  }
+  return table;
+}
+
+/** Renders a table the way `ipvsadm -Sn` prints it: each service, then its destinations. */
+export function renderSave(table: IpvsTable): string {
+  const lines: string[] = [];
+  for (const s of table) {
+    const { dests, ...service } = s;
+    lines.push(renderOp({ op: 'add-service', service }));
+    for (const dest of dests) lines.push(renderOp({ op: 'add-dest', service, dest }));
+  }
+  return lines.map((l) => l + '\n').join('');
+}

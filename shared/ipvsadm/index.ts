@@ -1,3 +1,0 @@
-export * from './codec.ts';
-export * from './import.ts';
-export * from './render.ts';
