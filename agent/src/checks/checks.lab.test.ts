@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pingCheck } from './checkers/ping.ts';
 import { tcpCheck } from './checkers/tcp.ts';
 import { startHealthChecker } from './health-checker.ts';
-import { check, service } from './scheduler-sim.test-helpers.ts';
+import { check, service } from './scheduler-sim.test-support.ts';
 import type { Transition } from './types.ts';
 
 /**

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHealthChecker, type HealthChecker } from './health-checker.ts';
-import { check, service } from './scheduler-sim.test-helpers.ts';
+import { check, service } from './scheduler-sim.test-support.ts';
 import { targetKey, type Transition } from './types.ts';
 
 const fast = { intervalMs: 100, timeoutMs: 300, retries: 2, retryDelayMs: 40 };

@@ -2,8 +2,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../engine/engine.test-helpers.ts';
-import { netnsSkipReason } from '../../test-support/netns-reason.ts';
+import { tempDir } from '../engine/engine.test-support.ts';
+import { netnsSkipReason } from '../netns-reason.test-support.ts';
 
 /**
  * The real agent process (`lvsfleet-agent run --spec … --dataplane linux`) on real hosts: one

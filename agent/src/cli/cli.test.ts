@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../engine/engine.test-helpers.ts';
+import { tempDir } from '../engine/engine.test-support.ts';
 
 const BIN = join(import.meta.dirname, '../../../bin/lvsfleet-agent.mjs');
 

@@ -4,7 +4,7 @@ import type { NodeEvent } from '#shared/wire/events.ts';
 import { startHealthChecker } from '../checks/index.ts';
 import { MemoryHost } from '../dataplane/memory-host.ts';
 import { Engine } from './engine.ts';
-import { configFor, tempDir } from './engine.test-helpers.ts';
+import { configFor, tempDir } from './engine.test-support.ts';
 
 /** A real TCP server on loopback that the real health checker probes. */
 async function listen(port = 0): Promise<Server> {

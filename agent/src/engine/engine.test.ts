@@ -5,7 +5,7 @@ import type { NodeEvent } from '#shared/wire/events.ts';
 import { renderSave } from '../dataplane/ipvsadm-codec.ts';
 import { MemoryHost } from '../dataplane/memory-host.ts';
 import { Engine, type EngineOptions } from './engine.ts';
-import { NODES, configFor, eventsOf, manualChecker, settle, tempDir } from './engine.test-helpers.ts';
+import { NODES, configFor, eventsOf, manualChecker, settle, tempDir } from './engine.test-support.ts';
 
 const web = (
   extra: Record<string, unknown> = {},

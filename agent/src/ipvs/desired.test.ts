@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NODES, configFor } from '../engine/engine.test-helpers.ts';
+import { NODES, configFor } from '../engine/engine.test-support.ts';
 import { desiredIpvs } from './desired.ts';
 import { quorumStep } from './quorum.ts';
 
