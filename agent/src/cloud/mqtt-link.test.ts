@@ -4,7 +4,6 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NodeEvent } from '#shared/wire/events.ts';
 import { topics } from '#shared/wire/topics.ts';
-import { backoffDelay } from './backoff.ts';
 import { startMqttLink, type MqttLink } from './mqtt-link.ts';
 
 /** A real aedes broker on loopback that can be stopped and started again on the same port. */
@@ -116,15 +115,5 @@ describe('agent MQTT link', () => {
       await pub.endAsync();
     });
     await until(() => desired.includes(`JWS-${process.pid}`), 'retained desired from Mosquitto');
-  });
-});
-
-describe('reconnect back-off', () => {
-  it('grows exponentially to the cap, with jitter in [cap/2, cap)', () => {
-    expect(backoffDelay(0, 0)).toBe(500);
-    expect(backoffDelay(0, 0.999)).toBe(999);
-    expect(backoffDelay(3, 0)).toBe(4000);
-    expect(backoffDelay(30, 0.5)).toBe(45_000);
-    for (let a = 0; a < 40; a++) expect(backoffDelay(a, Math.random())).toBeLessThanOrEqual(60_000);
   });
 });
