@@ -1,10 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
+import { killTestProcesses, startProcess } from '../src/cli/process.test-support.ts';
+import { loopbackSiteYaml } from '../src/site-yaml.test-support.ts';
 
 /**
  * End to end with the embedded cloud, everything real on loopback: `lvsfleet serve` (PGlite,
@@ -13,23 +15,9 @@ import { afterAll, describe, expect, it } from 'vitest';
  * then the cloud dies and a restarted agent comes back on its cached revision.
  */
 const ROOT = join(import.meta.dirname, '..', '..');
+/** `lvsfleet` or `lvsfleet-agent` from bin/, as installed. */
+const start = (bin: string, args: string[], env: Record<string, string> = {}) => startProcess(process.execPath, [join(ROOT, 'bin', bin), ...args], env);
 const ADMIN = `lvsf_e2e_${randomBytes(16).toString('hex')}`;
-
-const SPEC = (weight: number) => `apiVersion: lvsfleet/v1
-kind: Site
-metadata: { name: e2e }
-spec:
-  nodes:
-    - { name: d1, role: director, address: 127.0.0.1, interface: lo }
-    - { name: r1, role: realserver, address: 127.0.0.2 }
-  services:
-    - name: web
-      vip: 127.0.0.50
-      port: 8080
-      scheduler: wrr
-      realServers:
-        - { node: r1, weight: ${weight} }
-`;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -42,40 +30,10 @@ async function freePort(): Promise<number> {
   });
 }
 
-const procs = new Set<ChildProcess>();
-function start(bin: string, args: string[], env: Record<string, string> = {}) {
-  const p = spawn(process.execPath, [join(ROOT, 'bin', bin), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  procs.add(p);
-  let out = '';
-  p.stdout!.on('data', (b) => (out += b));
-  p.stderr!.on('data', (b) => (out += b));
-  const exited = new Promise<number>((r) => p.on('close', (c) => (procs.delete(p), r(c ?? -1))));
-  const waitFor = async (re: RegExp, from = 0, ms = 60_000) => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      if (re.test(out.slice(from))) return out.length;
-      if (p.exitCode !== null) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`${bin}: no ${re} in time; output:\n${out}`);
-  };
-  return { p, exited, waitFor, output: () => out };
-}
-
-async function until<T>(f: () => Promise<T | null | undefined | false>, what: string, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await f().catch(() => null);
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out: ${what}`);
-}
-
 describe('agent with the embedded cloud', () => {
   const dirs: string[] = [];
   afterAll(async () => {
-    for (const p of procs) p.kill('SIGKILL');
+    killTestProcesses();
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
@@ -93,8 +51,8 @@ describe('agent with the embedded cloud', () => {
     const serve = start('lvsfleet.mjs', ['serve', '--port', String(port), '--mqtt-port', String(mqttPort), '--data-dir', join(dir, 'cloud')], {
       LVSFLEET_ADMIN_TOKEN: ADMIN,
     });
-    await serve.waitFor(/lvsfleet serving on/, 0, 90_000);
-    await put(SPEC(2));
+    await serve.waitForOutput(/lvsfleet serving on/, 0, 90_000);
+    await put(loopbackSiteYaml('e2e', 2));
     const tok = (await (await api('/v1/sites/e2e/nodes/d1/enrollment', { method: 'POST' })).json()) as { token: string };
 
     const config = join(dir, 'agent.json');
@@ -107,7 +65,7 @@ describe('agent with the embedded cloud', () => {
     const state = join(dir, 'state');
     const args = ['run', '--config', config, '--state-dir', state, '--dataplane', 'dry-run'];
     const agent = start('lvsfleet-agent.mjs', args);
-    let at = await agent.waitFor(/apply revision 1 succeeded/);
+    let at = await agent.waitForOutput(/apply revision 1 succeeded/);
     expect(agent.output()).toContain('-a -t 127.0.0.50:8080 -r 127.0.0.2:8080 -g -w 2');
 
     type SiteStatus = {
@@ -115,37 +73,46 @@ describe('agent with the embedded cloud', () => {
       events: { type: string }[];
     };
     const site = () => api('/v1/sites/e2e/status').then((r) => r.json() as Promise<SiteStatus>);
-    await until(async () => {
-      const d1 = (await site()).nodes.find((n) => n.name === 'd1');
-      return d1?.online && d1.appliedRevision === 1 && d1.services[0]?.realServers[0]?.weight === 2;
-    }, 'd1 online on revision 1 in the site status');
+    // d1 as the site status shows it; undefined while the API does not answer.
+    const d1 = () =>
+      site().then(
+        (s) => s.nodes.find((n) => n.name === 'd1'),
+        () => undefined,
+      );
+    await waitFor(
+      async () => {
+        const n = await d1();
+        return n?.online && n.appliedRevision === 1 && n.services[0]?.realServers[0]?.weight === 2;
+      },
+      { timeoutMs: 30_000, what: 'd1 online on revision 1 in the site status' },
+    );
 
-    await put(SPEC(7));
-    at = await agent.waitFor(/apply revision 2 succeeded/, at);
+    await put(loopbackSiteYaml('e2e', 7));
+    at = await agent.waitForOutput(/apply revision 2 succeeded/, at);
     expect(agent.output().slice(at - 400)).not.toContain('-A -t');
     expect(agent.output()).toContain('-e -t 127.0.0.50:8080 -r 127.0.0.2:8080 -g -w 7');
-    await until(async () => (await site()).nodes.find((n) => n.name === 'd1')?.appliedRevision === 2, 'revision 2 in the site status');
+    await waitFor(async () => (await d1())?.appliedRevision === 2, { timeoutMs: 30_000, what: 'revision 2 in the site status' });
     expect((await site()).events.map((e) => e.type)).toContain('apply.succeeded');
 
     // A crashed agent: the broker publishes its last will and the site status shows it offline.
     agent.p.kill('SIGKILL');
     await agent.exited;
-    await until(async () => (await site()).nodes.find((n) => n.name === 'd1')?.online === false, 'd1 offline after a crash (last will)', 90_000);
+    await waitFor(async () => (await d1())?.online === false, { timeoutMs: 90_000, what: 'd1 offline after a crash (last will)' });
     const back = start('lvsfleet-agent.mjs', args);
-    at = await back.waitFor(/mqtt connected/);
-    await until(async () => (await site()).nodes.find((n) => n.name === 'd1')?.online === true, 'd1 online again');
+    at = await back.waitForOutput(/mqtt connected/);
+    await waitFor(async () => (await d1())?.online === true, { timeoutMs: 30_000, what: 'd1 online again' });
     expect(back.output()).not.toMatch(/config rejected/); // the retained revision 2 is the one it has: not a replay error
     expect(back.output()).toMatch(/booting from cached revision 2/);
 
     // The cloud goes away: the agent keeps running, then restarts on its cached revision.
     serve.p.kill('SIGTERM');
     await serve.exited;
-    await back.waitFor(/mqtt disconnected; reconnecting/, at);
+    await back.waitForOutput(/mqtt disconnected; reconnecting/, at);
     back.p.kill('SIGTERM');
     expect(await back.exited).toBe(0);
     const again = start('lvsfleet-agent.mjs', args);
-    await again.waitFor(/booting from cached revision 2/);
-    await again.waitFor(/apply revision 2 succeeded/);
+    await again.waitForOutput(/booting from cached revision 2/);
+    await again.waitForOutput(/apply revision 2 succeeded/);
     again.p.kill('SIGTERM');
     expect(await again.exited).toBe(0);
     const status = start('lvsfleet-agent.mjs', ['status', '--state-dir', state, '-o', 'json']);

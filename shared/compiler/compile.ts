@@ -1,5 +1,5 @@
 import type { NodeConfig, ResolvedInstance, ResolvedService } from '../config/node-config.ts';
-import { DEFAULTS } from '../site/defaults.ts';
+import { DEFAULTS, memberInterface } from '../site/defaults.ts';
 import type { Node, Site } from '../site/site.ts';
 import type { VrrpInstance } from '../site/vrrp.ts';
 import { durationMs } from '../util/duration.ts';
@@ -11,7 +11,7 @@ const ms = (d: string | undefined, dflt: number): number => (d === undefined ? d
 
 function resolveInstance(site: Site, inst: VrrpInstance, self: Node, nodes: Map<string, Node>, syncGroup: string | null): ResolvedInstance {
   const me = inst.members.find((m) => m.node === self.name)!;
-  const iface = me.interface ?? inst.interface ?? self.interface ?? DEFAULTS.nodeInterface;
+  const iface = memberInterface(inst, me, self);
   const version = inst.version ?? DEFAULTS.vrrpVersion;
   const peers = inst.members
     .filter((m) => m.node !== self.name)

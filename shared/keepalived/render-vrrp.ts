@@ -4,7 +4,7 @@
  */
 import type { Node, Site } from '../site/site.ts';
 import type { Vip, VrrpInstance } from '../site/vrrp.ts';
-import { DEFAULTS } from '../site/defaults.ts';
+import { memberInterface } from '../site/defaults.ts';
 import { ANNOTATION_PREFIX } from './map-file.ts';
 import { type ConfWriter, secs, word } from './render-text.ts';
 
@@ -79,8 +79,11 @@ function hasScripts(ctx: RenderContext): boolean {
 }
 
 function ifaceOf(inst: VrrpInstance, ctx: RenderContext): string {
-  const m = inst.members.find((x) => x.node === ctx.node.name);
-  return m?.interface ?? inst.interface ?? ctx.node.interface ?? DEFAULTS.nodeInterface;
+  return memberInterface(
+    inst,
+    inst.members.find((x) => x.node === ctx.node.name),
+    ctx.node,
+  );
 }
 
 export function renderScripts(w: ConfWriter, ctx: RenderContext): void {

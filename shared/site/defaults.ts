@@ -53,6 +53,14 @@ export const DEFAULTS = {
 } as const;
 
 /**
+ * The interface a VRRP member runs on: the member's own, else the instance's, else its node's,
+ * else the lvsfleet default (keepalived has only the instance's `interface`).
+ */
+export function memberInterface(inst: { interface?: string }, member: { interface?: string } | undefined, node: { interface?: string } | undefined): string {
+  return member?.interface ?? inst.interface ?? node?.interface ?? DEFAULTS.nodeInterface;
+}
+
+/**
  * keepalived's per-checker timing defaults (check_api.c, check_http.c, check_dns.c, check_misc.c):
  * retry 1 (DNS_CHECK 3, MISC_CHECK 0); delay_before_retry 1 s (HTTP_GET/SSL_GET 3 s, DNS_CHECK
  * delay_loop); warmup: a random start delay of at most delay_loop.

@@ -3,7 +3,7 @@ import { splitCidr } from '../util/ip.ts';
 import { uniqueNames, type SpecIssue } from './issues.ts';
 import type { Site } from './site.ts';
 import { checkServices } from './semantic-services.ts';
-import { DEFAULTS } from './defaults.ts';
+import { DEFAULTS, memberInterface } from './defaults.ts';
 
 /**
  * Rules zod cannot express (docs/architecture.md, "Validation and errors"): references, uniqueness, VRRP legality
@@ -72,7 +72,7 @@ export function semanticIssues(site: Site): SpecIssue[] {
       memberSeen.add(m.node);
       if (m.priority === 255 && node && !vipAddrs.has(node.address) && !(m.sourceAddress && vipAddrs.has(m.sourceAddress)))
         out.push({ path: `${mp}.priority`, message: 'priority 255 is only for the owner of the virtual addresses (RFC 5798 §5.2.4); use 1–254' });
-      const iface = m.interface ?? inst.interface ?? node?.interface ?? DEFAULTS.nodeInterface;
+      const iface = memberInterface(inst, m, node);
       const key = `${iface}/${inst.vrid}`;
       const prev = vridOn.get(key);
       if (prev && prev !== p) {
@@ -86,7 +86,7 @@ export function semanticIssues(site: Site): SpecIssue[] {
       if (typeof v === 'string' || v.label === undefined) return;
       const vp = j < inst.vips.length ? `${p}.vips[${j}]` : `${p}.excludedVips[${j - inst.vips.length}]`;
       for (const m of inst.members) {
-        const dev = v.interface ?? m.interface ?? inst.interface ?? nodes.get(m.node)?.interface ?? DEFAULTS.nodeInterface;
+        const dev = v.interface ?? memberInterface(inst, m, nodes.get(m.node));
         if (v.label !== dev && !v.label.startsWith(`${dev}:`)) {
           out.push({ path: `${vp}.label`, message: `label "${v.label}" must be "${dev}" or start with "${dev}:" (on ${m.node})` });
           break;

@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { pingCheck } from './checkers/ping.ts';
 import { tcpCheck } from './checkers/tcp.ts';
 import { startHealthChecker } from './health-checker.ts';
-import { check, service } from './scheduler-sim.test-helpers.ts';
-import type { Transition } from './types.ts';
+import { check, service } from './scheduler-sim.test-support.ts';
+import { targetKey, type Transition } from './types.ts';
 
 /**
  * Ping and TCP against a real server that lives in a network namespace this test creates (veth
@@ -76,13 +77,14 @@ describe.skipIf(!ok)('health checks against a real server in a network namespace
       onTransition: (t) => transitions.push(t),
     });
     try {
-      await new Promise((r) => setTimeout(r, 300));
+      // A first answered probe: the server was up from the start, so it is not a transition.
+      await waitFor(() => hc.state().get(targetKey('icmp', rsIp, 0))?.detail === `ICMP echo reply from ${rsIp}`, { what: 'a first echo reply' });
       expect(transitions).toEqual([]);
       echoIgnore(true);
-      await waitFor(() => transitions.length === 1);
+      await waitFor(() => transitions.length === 1, { what: 'the down transition' });
       expect(transitions[0]).toMatchObject({ service: 'icmp', address: rsIp, up: false, check: 'ping', detail: 'timeout after 200 ms' });
       echoIgnore(false);
-      await waitFor(() => transitions.length === 2);
+      await waitFor(() => transitions.length === 2, { what: 'the up transition' });
       expect(transitions[1]).toMatchObject({ up: true, detail: `ICMP echo reply from ${rsIp}` });
     } finally {
       await hc.stop();
@@ -90,11 +92,3 @@ describe.skipIf(!ok)('health checks against a real server in a network namespace
     }
   });
 });
-
-async function waitFor(pred: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

@@ -4,24 +4,17 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { startHealthChecker, type HealthChecker } from './health-checker.ts';
-import { check, service } from './scheduler-sim.test-helpers.ts';
-import { targetKey, type Transition } from './types.ts';
+import { check, service } from './scheduler-sim.test-support.ts';
+import { targetKey, type Checker, type Transition } from './types.ts';
 
 const fast = { intervalMs: 100, timeoutMs: 300, retries: 2, retryDelayMs: 40 };
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-async function waitFor(pred: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function start(services: Parameters<typeof startHealthChecker>[0]['services']): { hc: HealthChecker; transitions: (Transition & { at: number })[] } {
   const transitions: (Transition & { at: number })[] = [];
@@ -30,12 +23,15 @@ function start(services: Parameters<typeof startHealthChecker>[0]['services']): 
   return { hc, transitions };
 }
 
-/** An HTTP server whose answer is decided per request; records request times. */
-async function httpServer(answer: (n: number) => number | 'hang'): Promise<{ port: number; hits: number[] }> {
+/** An HTTP server whose answer is decided per request; records request times and closed requests. */
+async function httpServer(answer: (n: number) => number | 'hang'): Promise<{ port: number; hits: number[]; closed: number[] }> {
   const hits: number[] = [];
+  const closed: number[] = [];
   const server = http.createServer((req, res) => {
     hits.push(Date.now());
-    const a = answer(hits.length);
+    const n = hits.length;
+    req.socket.on('close', () => closed.push(n));
+    const a = answer(n);
     if (a !== 'hang') res.writeHead(a).end('x');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -43,7 +39,7 @@ async function httpServer(answer: (n: number) => number | 'hang'): Promise<{ por
     server.closeAllConnections();
     server.close();
   });
-  return { port: (server.address() as AddressInfo).port, hits };
+  return { port: (server.address() as AddressInfo).port, hits, closed };
 }
 
 const httpCheck = (over = {}) => check({ ...fast, type: 'http', params: { urls: [{ path: '/', expectStatus: ['200-299'] }] }, ...over });
@@ -140,19 +136,47 @@ describe('startHealthChecker with real timers and real servers', () => {
     expect(transitions[2]).toMatchObject({ up: true, weight: null });
   });
 
-  it('stop() aborts probes in flight and nothing runs afterwards', async () => {
+  it('stop() aborts an HTTP probe in flight: the request is closed instead of waiting for its timeout', async () => {
     const s = await httpServer(() => 'hang');
-    const { hc } = start([service('web', [s.port], httpCheck({ timeoutMs: 5000 }))]);
-    await waitFor(() => s.hits.length === 1);
-    const t0 = Date.now();
+    // An hour's timeout: the probe can only end by stop()'s abort (else the test times out).
+    const { hc } = start([service('web', [s.port], httpCheck({ timeoutMs: 3_600_000 }))]);
+    await waitFor(() => s.hits.length === 1, { what: 'the first request' });
     await hc.stop();
-    expect(Date.now() - t0).toBeLessThan(1000);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(s.hits.length).toBe(1);
+    await waitFor(() => s.closed.includes(1), { what: 'the request closed by the aborted probe' });
+    expect(s.hits).toHaveLength(1);
   });
 
   it('rejects invalid services with the field path', () => {
     const bad = [{ ...service('x', [1], null), realServers: [{ address: 'nope' }] }];
     expect(() => startHealthChecker({ services: bad as never, onTransition: () => {} })).toThrow(/invalid services: 0\.realServers\.0/);
+  });
+});
+
+describe('startHealthChecker with an injected clock', () => {
+  it('stop() aborts probes in flight and nothing is scheduled afterwards ', async () => {
+    vi.useFakeTimers();
+    cleanups.push(() => vi.useRealTimers());
+    const probes: AbortSignal[] = [];
+    // Answers only when aborted, like a server that accepted and went silent.
+    const silent: Checker = (_c, signal) =>
+      new Promise((resolve) => {
+        probes.push(signal);
+        signal.addEventListener('abort', () => resolve({ ok: false, detail: 'aborted' }));
+      });
+    const hc = startHealthChecker({
+      services: [service('web', [80], check({ ...fast, type: 'http', timeoutMs: 60_000 }))],
+      onTransition: () => {},
+      now: () => Date.now(),
+      checkers: { http: silent },
+      seed: 3,
+    });
+    cleanups.push(() => hc.stop());
+    await vi.advanceTimersByTimeAsync(fast.intervalMs);
+    expect(probes).toHaveLength(1);
+    await hc.stop();
+    expect(probes[0].aborted).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    expect(probes).toHaveLength(1);
   });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { check, FAIL, OK, service, Sim } from './scheduler-sim.test-helpers.ts';
+import { check, FAIL, OK, service, Sim } from './scheduler-sim.test-support.ts';
 
 /**
  * Reference model of keepalived's checker epilog, attempt by attempt: success → up; failure while

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEADLINE_GRACE_MS, initialState, nextWakeAt, step } from './scheduler.ts';
-import { check, FAIL, OK, service, Sim } from './scheduler-sim.test-helpers.ts';
+import { check, FAIL, OK, service, Sim } from './scheduler-sim.test-support.ts';
 import { targetKey } from './types.ts';
 
 const key = (svc: string, port: number) => targetKey(svc, '127.0.0.1', port);

@@ -1,9 +1,11 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../engine/engine.test-helpers.ts';
-import { netnsSkipReason } from '../../test-support/netns-reason.ts';
+import { tempDir } from '../engine/engine.test-support.ts';
+import { netnsSkipReason } from '../netns-reason.test-support.ts';
+import { labSiteYaml } from '../site-yaml.test-support.ts';
+import { killTestProcesses, startProcess } from './process.test-support.ts';
 
 /**
  * The real agent process (`lvsfleet-agent run --spec … --dataplane linux`) on real hosts: one
@@ -17,47 +19,14 @@ const BIN = join(import.meta.dirname, '../../../bin/lvsfleet-agent.mjs');
 const TAG = `lvsf-ag-${process.pid}-${Date.now().toString(36)}`;
 const NS = { rs1: `${TAG}-rs1`, d1: `${TAG}-d1` };
 
-const SPEC = (withRs1: boolean) => `apiVersion: lvsfleet/v1
-kind: Site
-metadata: { name: lab }
-spec:
-  nodes:
-    - { name: d1, role: director, address: 10.99.0.11, interface: lo }
-    - { name: rs1, role: realserver, address: 10.99.0.21 }
-  services:
-    - name: web
-      vip: 10.99.0.50
-      port: 80
-      scheduler: rr
-      forwarding: dr
-      realServers:
-${withRs1 ? '        - { node: rs1, weight: 1 }\n' : ''}        - { address: 10.99.0.22, weight: 1 }
-`;
+/** The agent in the namespace of its node. */
+const agent = (ns: string, args: string[]) => startProcess('ip', ['netns', 'exec', ns, process.execPath, BIN, ...args]);
 
 const inNs = (ns: string, ...args: string[]) => execFileSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf8' }).trim();
 const loAddrs = (ns: string) =>
   (JSON.parse(execFileSync('ip', ['-n', ns, '-j', '-4', 'addr', 'show', 'dev', 'lo'], { encoding: 'utf8' }))[0].addr_info as { local: string }[]).map(
     (a) => a.local,
   );
-
-const procs = new Set<ChildProcess>();
-function agent(ns: string, args: string[]) {
-  const p = spawn('ip', ['netns', 'exec', ns, process.execPath, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.add(p);
-  let out = '';
-  p.stdout!.on('data', (b) => (out += b));
-  p.stderr!.on('data', (b) => (out += b));
-  const exited = new Promise<number>((r) => p.on('close', (c) => (procs.delete(p), r(c ?? -1))));
-  const waitFor = async (re: RegExp, from = 0, ms = 60_000) => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      if (re.test(out.slice(from))) return out.length;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`no ${re}; output:\n${out}`);
-  };
-  return { p, exited, waitFor, output: () => out };
-}
 
 describe.skipIf(reason !== null)('lvsfleet-agent in network namespaces (linux dataplane)', () => {
   let dir: string;
@@ -70,17 +39,17 @@ describe.skipIf(reason !== null)('lvsfleet-agent in network namespaces (linux da
     }
   });
   afterAll(async () => {
-    for (const p of procs) p.kill('SIGKILL');
+    killTestProcesses();
     for (const ns of Object.values(NS)) execFileSync('ip', ['netns', 'del', ns]);
     await cleanup();
   });
 
   it('real server: sets up the VIP, keeps it over a restart (hitless), removes it and restores sysctls when its service drops it', async () => {
     const spec = join(dir, 'site.yaml');
-    await writeFile(spec, SPEC(true));
+    await writeFile(spec, labSiteYaml(true));
     const args = ['run', '--spec', spec, '--node', 'rs1', '--state-dir', join(dir, 'rs1'), '--dataplane', 'linux'];
     const a = agent(NS.rs1, args);
-    await a.waitFor(/apply revision 1 succeeded/);
+    await a.waitForOutput(/apply revision 1 succeeded/);
     expect(loAddrs(NS.rs1)).toContain('10.99.0.50');
     expect(inNs(NS.rs1, 'sysctl', '-n', 'net.ipv4.conf.all.arp_ignore')).toBe('1');
     a.p.kill('SIGTERM');
@@ -88,11 +57,11 @@ describe.skipIf(reason !== null)('lvsfleet-agent in network namespaces (linux da
     expect(loAddrs(NS.rs1)).toContain('10.99.0.50'); // restarts are hitless
 
     const b = agent(NS.rs1, args);
-    const at = await b.waitFor(/apply revision 1 succeeded/);
+    const at = await b.waitForOutput(/apply revision 1 succeeded/);
     expect(b.output()).not.toMatch(/realserver added/); // adopted, not re-added
-    await writeFile(spec, SPEC(false));
+    await writeFile(spec, labSiteYaml(false));
     b.p.kill('SIGHUP');
-    await b.waitFor(/apply revision 2 succeeded/, at);
+    await b.waitForOutput(/apply revision 2 succeeded/, at);
     expect(loAddrs(NS.rs1)).not.toContain('10.99.0.50');
     expect(inNs(NS.rs1, 'sysctl', '-n', 'net.ipv4.conf.all.arp_ignore')).toBe('0');
     expect(inNs(NS.rs1, 'sysctl', '-n', 'net.ipv4.conf.lo.arp_announce')).toBe('0');
@@ -102,10 +71,10 @@ describe.skipIf(reason !== null)('lvsfleet-agent in network namespaces (linux da
 
   it('director on a kernel without ip_vs: IPVS reported failed, sysctls applied, the agent keeps running', async () => {
     const spec = join(dir, 'site-d.yaml');
-    await writeFile(spec, SPEC(true));
+    await writeFile(spec, labSiteYaml(true));
     const state = join(dir, 'd1');
     const a = agent(NS.d1, ['run', '--spec', spec, '--node', 'd1', '--state-dir', state, '--dataplane', 'linux']);
-    await a.waitFor(/apply revision 1 failed: ipvs: /);
+    await a.waitForOutput(/apply revision 1 failed: ipvs: /);
     expect(inNs(NS.d1, 'sysctl', '-n', 'net.ipv4.conf.all.send_redirects')).toBe('0');
     await new Promise((r) => setTimeout(r, 1000));
     expect(a.p.exitCode).toBeNull();

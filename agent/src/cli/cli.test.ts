@@ -1,26 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../engine/engine.test-helpers.ts';
+import { tempDir } from '../engine/engine.test-support.ts';
+import { loopbackSiteYaml } from '../site-yaml.test-support.ts';
+import { startProcess } from './process.test-support.ts';
 
 const BIN = join(import.meta.dirname, '../../../bin/lvsfleet-agent.mjs');
-
-const SPEC = (weight: number) => `apiVersion: lvsfleet/v1
-kind: Site
-metadata: { name: lo-site }
-spec:
-  nodes:
-    - { name: d1, role: director, address: 127.0.0.1, interface: lo }
-    - { name: r1, role: realserver, address: 127.0.0.2 }
-  services:
-    - name: web
-      vip: 127.0.0.50
-      port: 8080
-      scheduler: wrr
-      realServers:
-        - { node: r1, weight: ${weight} }
-`;
 
 /** Runs the CLI to completion. */
 function runCli(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -34,25 +20,6 @@ function runCli(args: string[]): Promise<{ code: number; out: string; err: strin
   });
 }
 
-/** Starts the agent and collects its output; waitFor resolves when a line matches. */
-function startAgent(args: string[]) {
-  const p: ChildProcess = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  p.stdout!.on('data', (b) => (out += b));
-  p.stderr!.on('data', (b) => (out += b));
-  const exited = new Promise<number>((r) => p.on('close', (c) => r(c ?? -1)));
-  const waitFor = async (re: RegExp, from = 0, ms = 30_000) => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      const m = re.exec(out.slice(from));
-      if (m) return out.length;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`timed out waiting for ${re}; output:\n${out}`);
-  };
-  return { p, exited, waitFor, output: () => out };
-}
-
 describe('lvsfleet-agent CLI', () => {
   let dir: string;
   let cleanup: () => Promise<void>;
@@ -64,11 +31,11 @@ describe('lvsfleet-agent CLI', () => {
     expect((await runCli(['run', '--spec', 'x.yaml'])).err).toMatch(/needs both --spec FILE and --node NAME/);
     expect((await runCli(['run', '--spec', 'x', '--node', 'd1', '--dataplane', 'magic'])).code).toBe(2);
     const bad = join(dir, 'bad.yaml');
-    await writeFile(bad, SPEC(1).replace('scheduler: wrr', 'scheduler: nope'));
+    await writeFile(bad, loopbackSiteYaml('lo-site', 1).replace('scheduler: wrr', 'scheduler: nope'));
     const r = await runCli(['run', '--spec', bad, '--node', 'd1', '--dataplane', 'dry-run', '--state-dir', dir]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/bad\.yaml:12: spec\.services\[0\]\.scheduler/);
-    await writeFile(bad, SPEC(1));
+    await writeFile(bad, loopbackSiteYaml('lo-site', 1));
     const n = await runCli(['run', '--spec', bad, '--node', 'zz', '--dataplane', 'dry-run', '--state-dir', dir]);
     expect(n.code).toBe(2);
     expect(n.err).toMatch(/no node named "zz"/);
@@ -76,13 +43,13 @@ describe('lvsfleet-agent CLI', () => {
 
   it('standalone dry-run prints the batch, reloads on SIGHUP with an edit only, stops on SIGTERM; status answers from the state dir', async () => {
     const spec = join(dir, 'site.yaml');
-    await writeFile(spec, SPEC(2));
-    const a = startAgent(['run', '--spec', spec, '--node', 'd1', '--state-dir', dir, '--dataplane', 'dry-run']);
-    const at = await a.waitFor(/apply revision 1 succeeded/);
+    await writeFile(spec, loopbackSiteYaml('lo-site', 2));
+    const a = startProcess(process.execPath, [BIN, 'run', '--spec', spec, '--node', 'd1', '--state-dir', dir, '--dataplane', 'dry-run']);
+    const at = await a.waitForOutput(/apply revision 1 succeeded/);
     expect(a.output()).toContain('dry-run: ipvsadm -R <<EOF\n-A -t 127.0.0.50:8080 -s wrr\n-a -t 127.0.0.50:8080 -r 127.0.0.2:8080 -g -w 2\nEOF');
-    await writeFile(spec, SPEC(5));
+    await writeFile(spec, loopbackSiteYaml('lo-site', 5));
     a.p.kill('SIGHUP');
-    await a.waitFor(/apply revision 2 succeeded/, at);
+    await a.waitForOutput(/apply revision 2 succeeded/, at);
     expect(a.output()).toContain('-e -t 127.0.0.50:8080 -r 127.0.0.2:8080 -g -w 5');
     expect(a.output().match(/-A -t/g)).toHaveLength(1);
     a.p.kill('SIGTERM');

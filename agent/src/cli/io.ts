@@ -9,7 +9,7 @@ export const processIO: AgentIO = {
   err: (line) => process.stderr.write(line + '\n'),
 };
 
-/** Exit codes: 0 success, 1 runtime failure, 2 invalid input (docs/architecture.md, "Validation and errors"). */
+/** Exit codes: 0 success, 1 runtime failure, 2 invalid input. */
 export const EXIT = { ok: 0, failure: 1, invalid: 2 } as const;
 
 export class UsageError extends Error {}

@@ -28,7 +28,7 @@ export async function compileFromSpec(file: string, node: string): Promise<{ ok:
 }
 
 /**
- * Standalone mode (docs/architecture.md, "Without the cloud"): no cloud, the node's config compiled locally from the spec, the
+ * Standalone mode: no cloud, the node's config compiled locally from the spec, the
  * same engine. SIGHUP re-reads the spec; a changed config is applied as the next local revision.
  */
 export async function runStandalone(o: StandaloneOptions, io: AgentIO): Promise<number> {

@@ -2,9 +2,9 @@ import { createServer, type Server } from 'node:net';
 import { Aedes } from 'aedes';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import type { NodeEvent } from '#shared/wire/events.ts';
 import { topics } from '#shared/wire/topics.ts';
-import { backoffDelay } from './backoff.ts';
 import { startMqttLink, type MqttLink } from './mqtt-link.ts';
 
 /** A real aedes broker on loopback that can be stopped and started again on the same port. */
@@ -22,14 +22,6 @@ async function broker(port = 0): Promise<{ port: number; close: () => Promise<vo
       }),
   };
 }
-
-const until = async (f: () => boolean, what: string, ms = 15_000) => {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 const ev = (n: number): NodeEvent => ({ nodeId: 's.n1', at: new Date().toISOString(), type: 'apply.succeeded', data: { revision: n } });
 
@@ -67,26 +59,29 @@ describe('agent MQTT link', () => {
       maxDelayMs: 200,
     });
     cleanups.push(() => link.close());
-    await until(() => desired.length === 1, 'retained desired');
+    await waitFor(() => desired.length === 1, { timeoutMs: 15_000, what: 'retained desired' });
     expect(desired).toEqual(['JWS-1']);
 
     const w = await watcher(url);
     link.publishStatus({ nodeId: 's.n1', online: true, appliedRevision: 1 });
     link.publishEvent(ev(1));
-    await until(() => w.got.length >= 2, 'status and event');
+    await waitFor(() => w.got.length >= 2, { timeoutMs: 15_000, what: 'status and event' });
     expect(w.got.map((g) => g.topic).sort()).toEqual([topics.events('s.n1'), topics.status('s.n1')].sort());
     await w.c.endAsync();
 
     await b1.close();
-    await until(() => logs.some((l) => /reconnecting in \d+ ms/.test(l)), 'disconnect noticed');
+    await waitFor(() => logs.some((l) => /reconnecting in \d+ ms/.test(l)), { timeoutMs: 15_000, what: 'disconnect noticed' });
     link.publishEvent(ev(2)); // while the broker is away
     const b2 = await broker(b1.port);
     cleanups.push(b2.close);
     const w2 = await watcher(url);
     cleanups.push(() => w2.c.endAsync());
-    await until(() => link.connected(), 'reconnected');
-    await until(() => w2.got.some((g) => g.topic === topics.events('s.n1') && JSON.parse(g.payload).data.revision === 2), 'queued event delivered');
-    await until(() => w2.got.some((g) => g.topic === topics.status('s.n1')), 'status republished');
+    await waitFor(() => link.connected(), { timeoutMs: 15_000, what: 'reconnected' });
+    await waitFor(() => w2.got.some((g) => g.topic === topics.events('s.n1') && JSON.parse(g.payload).data.revision === 2), {
+      timeoutMs: 15_000,
+      what: 'queued event delivered',
+    });
+    await waitFor(() => w2.got.some((g) => g.topic === topics.status('s.n1')), { timeoutMs: 15_000, what: 'status republished' });
   });
 
   it('close() publishes the final status retained', async () => {
@@ -94,11 +89,11 @@ describe('agent MQTT link', () => {
     cleanups.push(b.close);
     const url = `mqtt://127.0.0.1:${b.port}`;
     const link = startMqttLink({ url, username: 's.n1', password: 'x', nodeId: 's.n1', onDesired: async () => {}, log: () => {} });
-    await until(() => link.connected(), 'connected');
+    await waitFor(() => link.connected(), { timeoutMs: 15_000, what: 'connected' });
     await link.close({ nodeId: 's.n1', online: false });
     const w = await watcher(url);
     cleanups.push(() => w.c.endAsync());
-    await until(() => w.got.length > 0, 'retained status');
+    await waitFor(() => w.got.length > 0, { timeoutMs: 15_000, what: 'retained status' });
     expect(w.got[0]).toMatchObject({ retain: true });
     expect(JSON.parse(w.got[0].payload)).toEqual({ nodeId: 's.n1', online: false });
   });
@@ -115,16 +110,6 @@ describe('agent MQTT link', () => {
       await pub.publishAsync(topics.desired(id), '', { qos: 1, retain: true }); // clear the retained message
       await pub.endAsync();
     });
-    await until(() => desired.includes(`JWS-${process.pid}`), 'retained desired from Mosquitto');
-  });
-});
-
-describe('reconnect back-off', () => {
-  it('grows exponentially to the cap, with jitter in [cap/2, cap)', () => {
-    expect(backoffDelay(0, 0)).toBe(500);
-    expect(backoffDelay(0, 0.999)).toBe(999);
-    expect(backoffDelay(3, 0)).toBe(4000);
-    expect(backoffDelay(30, 0.5)).toBe(45_000);
-    for (let a = 0; a < 40; a++) expect(backoffDelay(a, Math.random())).toBeLessThanOrEqual(60_000);
+    await waitFor(() => desired.includes(`JWS-${process.pid}`), { timeoutMs: 15_000, what: 'retained desired from Mosquitto' });
   });
 });

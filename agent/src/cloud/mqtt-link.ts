@@ -1,8 +1,8 @@
 import { connect, type MqttClient } from 'mqtt';
+import { backoffDelayMs } from '#shared/util/backoff.ts';
 import type { NodeEvent } from '#shared/wire/events.ts';
 import { lastWill, type NodeStatus } from '#shared/wire/status.ts';
 import { topics } from '#shared/wire/topics.ts';
-import { backoffDelay } from './backoff.ts';
 
 export interface MqttLinkOptions {
   url: string;
@@ -28,10 +28,9 @@ export interface MqttLink {
 const MAX_QUEUED_EVENTS = 1000;
 
 /**
- * The agent's broker link (docs/architecture.md, "Status and events"): subscribes its own `desired`, publishes status
- * retained with a last will `{nodeId, online:false}`, events at QoS 1 (queued, bounded, while
- * the broker is away). It reconnects forever with exponential back-off and full jitter; the
- * engine never waits for it.
+ * The agent's broker link: subscribes its own `desired`, publishes status retained with a last
+ * will `{nodeId, online:false}`, events at QoS 1 (queued, bounded, while the broker is away). It
+ * reconnects forever with exponential back-off and equal jitter; the engine never waits for it.
  */
 export function startMqttLink(o: MqttLinkOptions): MqttLink {
   let attempt = 0;
@@ -81,7 +80,7 @@ export function startMqttLink(o: MqttLinkOptions): MqttLink {
   client.on('error', (e) => o.log(`mqtt error: ${e.message}`));
   client.on('close', () => {
     if (closed || retry) return;
-    const delay = backoffDelay(attempt++, Math.random(), o.baseDelayMs, o.maxDelayMs);
+    const delay = backoffDelayMs(attempt++, Math.random(), { baseMs: o.baseDelayMs, maxMs: o.maxDelayMs });
     o.log(`mqtt disconnected; reconnecting in ${delay} ms`);
     retry = setTimeout(() => {
       retry = null;

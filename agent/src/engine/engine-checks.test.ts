@@ -1,10 +1,11 @@
 import { createServer, type Server } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import type { NodeEvent } from '#shared/wire/events.ts';
 import { startHealthChecker } from '../checks/index.ts';
 import { MemoryHost } from '../dataplane/memory-host.ts';
 import { Engine } from './engine.ts';
-import { configFor, tempDir } from './engine.test-helpers.ts';
+import { configFor, tempDir } from './engine.test-support.ts';
 
 /** A real TCP server on loopback that the real health checker probes. */
 async function listen(port = 0): Promise<Server> {
@@ -12,13 +13,6 @@ async function listen(port = 0): Promise<Server> {
   await new Promise<void>((r) => s.listen(port, '127.0.0.1', r));
   return s;
 }
-const until = async (f: () => boolean, what: string, ms = 20_000) => {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
 
 describe('engine with the real health checker (TCP on loopback)', () => {
   let dir: string;
@@ -64,10 +58,10 @@ describe('engine with the real health checker (TCP on loopback)', () => {
       await engine.apply(config, 1);
       expect(host.ipvs.save()).toContain(`-r 127.0.0.1:${port} -m -w 3`);
       await new Promise<void>((r) => server.close(() => r()));
-      await until(() => !host.ipvs.save().includes(`-r 127.0.0.1:${port}`), 'rs removed after its port closed');
+      await waitFor(() => !host.ipvs.save().includes(`-r 127.0.0.1:${port}`), { timeoutMs: 20_000, what: 'rs removed after its port closed' });
       expect(events.find((e) => e.type === 'realserver.down')?.data).toMatchObject({ service: 'web', address: '127.0.0.1', port, check: 'tcp' });
       server = await listen(port);
-      await until(() => host.ipvs.save().includes(`-r 127.0.0.1:${port} -m -w 3`), 'rs back after it listens again');
+      await waitFor(() => host.ipvs.save().includes(`-r 127.0.0.1:${port} -m -w 3`), { timeoutMs: 20_000, what: 'rs back after it listens again' });
       expect(events.some((e) => e.type === 'realserver.up')).toBe(true);
       expect(engine.status().services?.[0].realServers[0]).toMatchObject({ healthy: true, weight: 3 });
     } finally {

@@ -5,7 +5,8 @@ import type { NodeEvent } from '#shared/wire/events.ts';
 import { renderSave } from '#shared/ipvs/codec.ts';
 import { MemoryHost } from '../dataplane/memory-host.ts';
 import { Engine, type EngineOptions } from './engine.ts';
-import { NODES, configFor, eventsOf, manualChecker, settle, tempDir } from './engine.test-helpers.ts';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
+import { NODES, configFor, eventsOf, manualChecker, tempDir } from './engine.test-support.ts';
 
 const web = (
   extra: Record<string, unknown> = {},
@@ -71,14 +72,14 @@ describe('engine on a director (in-memory kernel)', () => {
       1,
     );
     chk.set('web', '10.99.0.21', 80, false);
-    await settle();
+    await e.idle();
     expect(host.ipvs.save()).not.toContain('10.99.0.21');
     chk.set('web', '10.99.0.22', 80, true, 7);
-    await settle();
+    await e.idle();
     expect(host.ipvs.save()).toContain('-r 10.99.0.22:80 -g -w 7');
     chk.set('web', '10.99.0.22', 80, false);
     chk.set('web', '10.99.0.21', 80, true);
-    await settle();
+    await e.idle();
     expect(host.ipvs.save()).toContain('-r 10.99.0.22:80 -g -w 0');
     expect(host.ipvs.save()).toContain('-r 10.99.0.21:80 -g -w 2');
     expect(eventsOf(events, 'realserver.down').map((x) => (x.data as { address: string }).address)).toEqual(['10.99.0.21', '10.99.0.22']);
@@ -94,11 +95,11 @@ describe('engine on a director (in-memory kernel)', () => {
     expect(host.ipvs.save()).not.toContain('10.99.0.99');
     chk.set('web', '10.99.0.21', 80, false);
     chk.set('web', '10.99.0.22', 80, false);
-    await settle();
+    await e.idle();
     expect(host.ipvs.save()).toBe('-A -t 10.99.0.50:80 -s wrr\n-a -t 10.99.0.50:80 -r 10.99.0.99:80 -g -w 1\n');
     expect(eventsOf(events, 'service.quorum_lost').map((x) => x.data)).toEqual([{ service: 'web', weight: 0, quorum: 1 }]);
     chk.set('web', '10.99.0.22', 80, true);
-    await settle();
+    await e.idle();
     expect(host.ipvs.save()).toBe('-A -t 10.99.0.50:80 -s wrr\n-a -t 10.99.0.50:80 -r 10.99.0.22:80 -g -w 1\n');
     expect(eventsOf(events, 'service.quorum_restored')).toHaveLength(1);
   });
@@ -109,19 +110,19 @@ describe('engine on a director (in-memory kernel)', () => {
     const rs = [1, 2, 3, 4].map((i) => ({ address: `10.99.1.${i}`, weight: 1 }));
     await e.apply(director([web({ quorum: 3, hysteresis: 1 }, rs)]), 1);
     chk.set('web', '10.99.1.1', 80, false); // 3 alive: ≥ 3-1, still up
-    await settle();
+    await e.idle();
     expect(eventsOf(events, 'service.quorum_lost')).toHaveLength(0);
     chk.set('web', '10.99.1.2', 80, false); // 2 alive: still ≥ 2
     chk.set('web', '10.99.1.3', 80, false); // 1 alive: < 2 → lost
-    await settle();
+    await e.idle();
     expect(eventsOf(events, 'service.quorum_lost')).toHaveLength(1);
     expect(host.ipvs.save()).toBe('-A -t 10.99.0.50:80 -s wrr\n');
     chk.set('web', '10.99.1.1', 80, true);
     chk.set('web', '10.99.1.2', 80, true); // 3 alive: < 3+1, still lost
-    await settle();
+    await e.idle();
     expect(eventsOf(events, 'service.quorum_restored')).toHaveLength(0);
     chk.set('web', '10.99.1.3', 80, true); // 4 alive: restored
-    await settle();
+    await e.idle();
     expect(eventsOf(events, 'service.quorum_restored')).toHaveLength(1);
     expect(host.ipvs.snapshot()[0].dests).toHaveLength(4);
   });
@@ -186,10 +187,10 @@ describe('engine on a director (in-memory kernel)', () => {
     const e = make({ startHealthChecker: chk.start });
     await e.apply(director([web({}, four)]), 1);
     for (const rs of four.slice(0, 3)) chk.set('web', rs.address, 80, false);
-    await settle();
+    await e.idle();
     expect(host.ipvs.snapshot()[0].dests).toHaveLength(1); // health removals are not a mass delete
     for (const rs of four.slice(0, 3)) chk.set('web', rs.address, 80, true);
-    await settle();
+    await e.idle();
     const r = await e.apply(director([web({}, four.slice(0, 1))]), 2);
     expect(r.errors[0]).toMatch(/refusing to remove 3 of 4 real servers/);
     expect(host.ipvs.snapshot()[0].dests).toHaveLength(4);
@@ -220,8 +221,40 @@ describe('engine on a director (in-memory kernel)', () => {
     expect(s.pendingRevision).toBe(1);
     expect(eventsOf(events, 'apply.failed')).toHaveLength(1);
     chk.set('web', '10.99.0.21', 80, false);
-    await settle();
+    await e.idle();
     expect(eventsOf(events, 'realserver.down')).toHaveLength(1);
+  });
+
+  it('a VRRP failure stays reported through health-driven reconciles and verification; the next apply retries it', async () => {
+    const chk = manualChecker();
+    let vrrpFails = true;
+    const e = make({
+      startHealthChecker: chk.start,
+      startVrrp: async () => {
+        if (vrrpFails) throw new Error('no VRRP socket');
+        return { update: async () => {}, status: () => [], stop: async () => {} };
+      },
+    });
+    expect(await e.apply(director([web()]), 1)).toEqual({ ok: false, errors: ['vrrp: no VRRP socket'] });
+    chk.set('web', '10.99.0.21', 80, false);
+    await e.idle();
+    expect(host.ipvs.save()).not.toContain('10.99.0.21');
+    expect(e.status().errors).toEqual(['vrrp: no VRRP socket']);
+    expect((await e.verify()).errors).toEqual(['vrrp: no VRRP socket']);
+    expect(eventsOf(events, 'apply.failed')).toHaveLength(1); // the same failure is reported once
+    vrrpFails = false;
+    expect(await e.apply(director([web()]), 2)).toEqual({ ok: true, errors: [] });
+    expect(e.status()).toMatchObject({ appliedRevision: 2, errors: [] });
+  });
+
+  it('idle() waits for work queued while it waits', async () => {
+    const chk = manualChecker();
+    const e = make({ startHealthChecker: chk.start });
+    const applied = e.apply(director([web()]), 1);
+    const idle = e.idle();
+    void applied.then(() => chk.set('web', '10.99.0.22', 80, false)); // queued behind the apply
+    await idle;
+    expect(host.ipvs.save()).not.toContain('10.99.0.22');
   });
 
   it('a VRRP-only director on a kernel without ip_vs is not degraded', async () => {
@@ -259,11 +292,11 @@ describe('engine notify hooks', () => {
         1,
       );
       chk.set('web', '10.99.0.21', 80, false);
-      await settle();
+      await e.idle();
       chk.set('web', '10.99.0.21', 80, true);
+      // The hooks are child processes the engine does not wait for (keepalived runs them detached too).
       const lines = async () => (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').sort();
-      const end = Date.now() + 10_000;
-      while ((await lines()).length < 4 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      await waitFor(async () => (await lines()).length >= 4, { timeoutMs: 10_000, what: 'four hook lines' });
       expect(await lines()).toEqual(['down /bin/sh', 'qdown', 'qup', 'up']);
     } finally {
       await e.stop();
@@ -287,8 +320,7 @@ describe('engine omega', () => {
       );
       await e.apply(director([web({ name: 'api', port: 81 })]), 2);
       const lines = async () => (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').sort();
-      const end = Date.now() + 10_000;
-      while ((await lines()).length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      await waitFor(async () => (await lines()).length >= 2, { timeoutMs: 10_000, what: 'two omega hook lines' });
       expect(await lines()).toEqual(['down', 'qdown']);
     } finally {
       await e.stop();

@@ -11,7 +11,8 @@ import { convergeSysctls } from '../realserver/sysctl-keeper.ts';
 import { readJson, writeFileAtomic } from '../state/atomic-file.ts';
 import { statePaths } from '../state/paths.ts';
 import { makeEvent, type EventBody } from './events.ts';
-import type { HealthCheckerPart, StartHealthChecker, StartVrrpPart, VrrpPart } from './parts.ts';
+import { flattenErrors, pickParts, withPart, type PartErrors } from './part-errors.ts';
+import type { HealthCheckerPart, HealthTransition, StartHealthChecker, StartVrrpPart, VrrpPart } from './parts.ts';
 import { runNotify } from './notify.ts';
 import { buildStatus } from './status.ts';
 
@@ -35,6 +36,7 @@ export interface EngineOptions {
 
 export interface ApplyOutcome {
   ok: boolean;
+  /** `part: message` per failed part (the status document's form). */
   errors: string[];
 }
 
@@ -47,6 +49,7 @@ export interface ApplyOutcome {
 export class Engine {
   private config: NodeConfig | null = null;
   private revision: number | null = null;
+  /** The newest revision every part converged to (the status document's `appliedRevision`). */
   private appliedRevision: number | null = null;
   private pendingRevision: number | null = null;
   private readonly paths;
@@ -57,10 +60,11 @@ export class Engine {
   private readonly upOf = new Map<string, boolean>();
   private vrrp: VrrpPart | null = null;
   private roleResult: RoleResult | null = null;
-  private sysctlError: string | null = null;
-  private errors: string[] = [];
+  private errors: PartErrors = {};
   private timer: NodeJS.Timeout | null = null;
   private chain: Promise<unknown> = Promise.resolve();
+  /** Status file writes, in order: an older status never lands after a newer one. */
+  private statusWrites: Promise<void> = Promise.resolve();
   private kickQueued = false;
   private stopped = false;
   private lastStatusJson = '';
@@ -96,6 +100,20 @@ export class Engine {
     return p;
   }
 
+  /**
+   * Resolves when the engine has nothing left to do: applies, queued health-driven reconciles,
+   * verifications and status file writes — including work queued while it waited.
+   */
+  async idle(): Promise<void> {
+    for (;;) {
+      const chain = this.chain;
+      const writes = this.statusWrites;
+      await chain;
+      await writes;
+      if (chain === this.chain && writes === this.statusWrites) return;
+    }
+  }
+
   /** Takes a verified config and converges the host to it. */
   apply(config: NodeConfig, revision: number | null): Promise<ApplyOutcome> {
     return this.serial(async () => {
@@ -104,9 +122,9 @@ export class Engine {
       this.config = config;
       this.revision = revision;
       this.pendingRevision = revision;
-      const errors: string[] = [];
-      if (config.node.role === 'director') await this.applyDirectorParts(config, errors, previous);
-      const outcome = await this.converge(errors);
+      // Checks and VRRP are started by an apply only: their errors are this apply's, or none.
+      const started = config.node.role === 'director' ? await this.applyDirectorParts(config, previous) : {};
+      const outcome = await this.converge(started);
       if (!this.timer && !this.stopped) {
         // Not unref'd: this timer is what keeps a running agent alive between events.
         this.timer = setInterval(() => void this.verify(), this.o.verifyIntervalMs ?? 5_000);
@@ -115,7 +133,9 @@ export class Engine {
     });
   }
 
-  private async applyDirectorParts(config: NodeConfig, errors: string[], previous: NodeConfig | null): Promise<void> {
+  /** Omega hooks, IPVS config, the health checker and VRRP; returns the errors of checks and vrrp. */
+  private async applyDirectorParts(config: NodeConfig, previous: NodeConfig | null): Promise<PartErrors> {
+    let errors: PartErrors = {};
     // keepalived omega: a virtual server removed from the config runs its real servers'
     // notify_down and its quorum_down.
     for (const gone of previous?.services.filter((s) => s.omega && !config.services.some((n) => n.name === s.name)) ?? []) {
@@ -127,36 +147,12 @@ export class Engine {
       try {
         if (this.checker) this.checker.update(config.services);
         else {
-          this.checker = this.o.startHealthChecker({
-            services: config.services,
-            onTransition: (t) => {
-              const key = realServerKey(t.service, t);
-              const svc = this.config?.services.find((s) => s.name === t.service);
-              // Initial states are not sent as transitions: up, or down with alpha (keepalived).
-              const wasUp = this.upOf.get(key) ?? !(svc?.alpha ?? false);
-              this.upOf.set(key, t.up);
-              if (t.up === wasUp) {
-                // Same state, new weight: keepalived misc_dynamic. IPVS changes; no up/down event.
-                this.o.log(`check ${t.service} ${t.address}:${t.port} weight → ${t.weight} (${t.check}: ${t.detail})`);
-                this.kick();
-                return;
-              }
-              this.o.log(`check ${t.service} ${t.address}:${t.port} ${t.up ? 'DOWN→UP' : 'UP→DOWN'} (${t.check}: ${t.detail})`);
-              this.event({
-                type: t.up ? 'realserver.up' : 'realserver.down',
-                data: { service: t.service, address: t.address, port: t.port, check: t.check, detail: t.detail },
-              });
-              const rs = this.config?.services.find((s) => s.name === t.service)?.realServers.find((r) => r.address === t.address && r.port === t.port);
-              void runNotify((t.up ? rs?.notifyUp : rs?.notifyDown) ?? null, `${t.service} ${t.address}:${t.port} ${t.up ? 'up' : 'down'}`, this.o.log);
-              this.kick();
-            },
-            log: this.o.log,
-          });
+          this.checker = this.o.startHealthChecker({ services: config.services, onTransition: (t) => this.onHealthTransition(t), log: this.o.log });
         }
         const checker = this.checker;
         this.ipvs.setHealth((k) => checker.state().get(k) ?? { up: true, weight: null });
       } catch (e) {
-        errors.push(`checks: ${errorText(e)}`);
+        errors = withPart(errors, 'checks', errorText(e));
       }
     }
     if (this.o.startVrrp) {
@@ -175,28 +171,55 @@ export class Engine {
           });
         }
       } catch (e) {
-        errors.push(`vrrp: ${errorText(e)}`);
+        errors = withPart(errors, 'vrrp', errorText(e));
       }
     }
+    return errors;
   }
 
-  /** Sysctls, IPVS and the real-server role; updates revision bookkeeping and status. */
-  private async converge(extraErrors: string[] = []): Promise<ApplyOutcome> {
+  /**
+   * A real server's health changed: log, event and notify hook for an up/down (not for a weight
+   * change), then IPVS re-planned at once.
+   */
+  private onHealthTransition(t: HealthTransition): void {
+    const key = realServerKey(t.service, t);
+    const svc = this.config?.services.find((s) => s.name === t.service);
+    // Initial states are not sent as transitions: up, or down with alpha (keepalived).
+    const wasUp = this.upOf.get(key) ?? !(svc?.alpha ?? false);
+    this.upOf.set(key, t.up);
+    if (t.up === wasUp) {
+      // Same state, new weight: keepalived misc_dynamic. IPVS changes; no up/down event.
+      this.o.log(`check ${t.service} ${t.address}:${t.port} weight → ${t.weight} (${t.check}: ${t.detail})`);
+      this.kick();
+      return;
+    }
+    this.o.log(`check ${t.service} ${t.address}:${t.port} ${t.up ? 'DOWN→UP' : 'UP→DOWN'} (${t.check}: ${t.detail})`);
+    this.event({
+      type: t.up ? 'realserver.up' : 'realserver.down',
+      data: { service: t.service, address: t.address, port: t.port, check: t.check, detail: t.detail },
+    });
+    const rs = svc?.realServers.find((r) => r.address === t.address && r.port === t.port);
+    void runNotify((t.up ? rs?.notifyUp : rs?.notifyDown) ?? null, `${t.service} ${t.address}:${t.port} ${t.up ? 'up' : 'down'}`, this.o.log);
+    this.kick();
+  }
+
+  /**
+   * Sysctls, IPVS and the real-server role on top of `kept` (the errors of parts this pass does
+   * not run); updates revision bookkeeping and status.
+   */
+  private async converge(kept: PartErrors): Promise<ApplyOutcome> {
     const config = this.config;
     if (!config) return { ok: true, errors: [] };
-    const errors = [...extraErrors];
+    let errors = kept;
     if (config.node.role === 'director') {
       try {
         const saved = await readJson<Record<string, string>>(this.paths.directorSysctls, {});
         const r = await convergeSysctls(this.o.dataplane, config.sysctls, saved);
         if (r.changed.length || r.restored.length) await writeFileAtomic(this.paths.directorSysctls, JSON.stringify(r.saved, null, 2));
-        this.sysctlError = null;
       } catch (e) {
-        this.sysctlError = errorText(e);
-        errors.push(`sysctls: ${this.sysctlError}`);
+        errors = withPart(errors, 'sysctls', errorText(e));
       }
-      const r = await this.ipvs.reconcile();
-      if (!r.ok && (config.services.length || r.code !== 'IPVS_UNAVAILABLE')) errors.push(`ipvs: ${r.error}`);
+      errors = withPart(errors, 'ipvs', await this.reconcileIpvs(config));
     }
     const vips = config.realServer.vips;
     if (vips.length || config.node.role === 'realserver') {
@@ -208,27 +231,38 @@ export class Engine {
         this.o.log(`realserver drift: ${d} (repaired: ${r.ok})`);
         this.event({ type: 'realserver.drift', data: { what: d, repaired: r.ok } });
       }
-      if (!r.ok) errors.push(`realserver: ${r.error}`);
+      errors = withPart(errors, 'realserver', r.ok ? null : (r.error ?? 'failed'));
     }
-    this.settle(errors);
-    return { ok: errors.length === 0, errors };
+    const flat = this.record(errors);
+    return { ok: flat.length === 0, errors: flat };
   }
 
-  /** apply.succeeded once per revision when every part converged; apply.failed when one did not. */
-  private settle(errors: string[]): void {
+  /** One IPVS pass; its error, or null. A director with no services does not need ip_vs. */
+  private async reconcileIpvs(config: NodeConfig): Promise<string | null> {
+    const r = await this.ipvs.reconcile();
+    return r.ok || (!config.services.length && r.code === 'IPVS_UNAVAILABLE') ? null : (r.error ?? 'failed');
+  }
+
+  /**
+   * Records a pass's errors: apply.succeeded once per revision when every part converged,
+   * apply.failed when the set of failures changed. Returns them flattened.
+   */
+  private record(errors: PartErrors): string[] {
     const rev = this.revision;
-    const prevErrors = this.errors.join('\n');
+    const flat = flattenErrors(errors);
+    const changed = flat.join('\n') !== flattenErrors(this.errors).join('\n');
     this.errors = errors;
-    if (errors.length === 0 && this.pendingRevision !== null) {
+    if (flat.length === 0 && this.pendingRevision !== null) {
       this.appliedRevision = this.pendingRevision;
       this.pendingRevision = null;
       this.o.log(`apply revision ${rev} succeeded`);
       if (rev !== null) this.event({ type: 'apply.succeeded', data: { revision: rev } });
-    } else if (errors.length && errors.join('\n') !== prevErrors) {
-      this.o.log(`apply revision ${rev} failed: ${errors.join('; ')}`);
-      if (rev !== null) this.event({ type: 'apply.failed', data: { revision: rev, error: errors.join('; ') } });
+    } else if (flat.length && changed) {
+      this.o.log(`apply revision ${rev} failed: ${flat.join('; ')}`);
+      if (rev !== null) this.event({ type: 'apply.failed', data: { revision: rev, error: flat.join('; ') } });
     }
     void this.publishStatus();
+    return flat;
   }
 
   /** Re-plans IPVS at once (a health transition); coalesces bursts into one pass. */
@@ -237,16 +271,15 @@ export class Engine {
     this.kickQueued = true;
     void this.serial(async () => {
       this.kickQueued = false;
-      if (this.config?.node.role !== 'director') return;
-      const r = await this.ipvs.reconcile();
-      const others = this.errors.filter((e) => !e.startsWith('ipvs:'));
-      this.settle(r.ok || !this.config.services.length ? others : [...others, `ipvs: ${r.error}`]);
+      const config = this.config;
+      if (config?.node.role !== 'director') return;
+      this.record(withPart(this.errors, 'ipvs', await this.reconcileIpvs(config)));
     });
   }
 
   /** Periodic re-verification: drift in IPVS or on the real server is repaired and reported. */
   verify(): Promise<ApplyOutcome> {
-    return this.serial(() => this.converge(this.errors.filter((e) => e.startsWith('checks:') || e.startsWith('vrrp:'))));
+    return this.serial(() => this.converge(pickParts(this.errors, ['checks', 'vrrp'])));
   }
 
   status(): NodeStatus {
@@ -261,32 +294,35 @@ export class Engine {
       quorumUp: (n) => this.ipvs.quorumUp(n),
       ipvs: this.ipvs.last,
       role: this.roleResult,
-      errors: this.errors,
+      errors: flattenErrors(this.errors),
     });
   }
 
   /** Writes the status file and tells onStatus when anything but the timestamp changed. */
-  async publishStatus(): Promise<void> {
+  publishStatus(): Promise<void> {
     const s = this.status();
     const { at: _at, ...rest } = s;
     const json = JSON.stringify(rest);
-    if (json === this.lastStatusJson) return;
+    if (json === this.lastStatusJson) return this.statusWrites;
     this.lastStatusJson = json;
     this.o.onStatus?.(s);
-    await writeFileAtomic(this.paths.status, JSON.stringify(s, null, 2)).catch((e) => this.o.log(`status file: ${errorText(e)}`));
+    const write = () => writeFileAtomic(this.paths.status, JSON.stringify(s, null, 2)).catch((e) => this.o.log(`status file: ${errorText(e)}`));
+    this.statusWrites = this.statusWrites.then(write);
+    return this.statusWrites;
   }
 
   /**
    * Graceful stop: VRRP sends priority 0 and drops its VIPs; IPVS rules, real-server VIPs and
-   * sysctls stay as they are, so a restart is hitless (docs/architecture.md, "Stopping and restarting").
+   * sysctls stay as they are, so a restart is hitless.
    */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await this.chain;
+    await this.idle();
     await Promise.allSettled([this.vrrp?.stop(), this.checker?.stop()]);
     this.vrrp = null;
     this.checker = null;
+    await this.statusWrites;
     await writeFileAtomic(this.paths.status, JSON.stringify({ ...this.status(), online: false }, null, 2)).catch(() => {});
   }
 }

@@ -3,7 +3,7 @@ import { CompactSign, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DesiredClaims } from '#shared/wire/desired.ts';
 import { JWS_TYP } from '#shared/wire/desired.ts';
-import { NODES, configFor, tempDir } from '../engine/engine.test-helpers.ts';
+import { NODES, configFor, tempDir } from '../engine/engine.test-support.ts';
 import { statePaths } from '../state/paths.ts';
 import { Intake, type Rejection } from './intake.ts';
 

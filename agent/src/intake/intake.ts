@@ -31,28 +31,32 @@ interface CachedDoc {
  * is ever contacted.
  */
 export class Intake {
-  private applied: number | null = null;
+  /**
+   * The highest revision accepted (verified and cached). Not the engine's `appliedRevision`: a
+   * revision is accepted before the engine converges to it, and may never converge.
+   */
+  private accepted: number | null = null;
   /** The document in the cache: the broker re-delivers it (retained) on every reconnect. */
   private current: string | null = null;
 
   constructor(private readonly o: IntakeOptions) {}
 
   /** The highest accepted revision, from memory or the revision file. */
-  async appliedRevision(): Promise<number | null> {
-    if (this.applied === null) {
+  async acceptedRevision(): Promise<number | null> {
+    if (this.accepted === null) {
       const text = await readFileOrNull(this.o.paths.revision);
       const n = text === null ? null : (JSON.parse(text) as { revision?: unknown }).revision;
       if (n !== null && n !== undefined && !Number.isSafeInteger(n)) throw new Error(`${this.o.paths.revision}: bad revision`);
-      this.applied = (n as number | null | undefined) ?? null;
+      this.accepted = (n as number | null | undefined) ?? null;
     }
-    return this.applied;
+    return this.accepted;
   }
 
   /** The cached desired document, verified again; null when there is none usable. */
   async boot(): Promise<DesiredClaims | null> {
-    let applied: number | null = null;
+    let accepted: number | null = null;
     try {
-      applied = await this.appliedRevision();
+      accepted = await this.acceptedRevision();
     } catch (e) {
       this.o.log(`revision file unreadable (${(e as Error).message}); relying on the cached document`);
     }
@@ -70,12 +74,12 @@ export class Intake {
       // The backup may be one revision behind the revision file (the newest cache was corrupt).
       // Booting from it lowers the bar to its revision, so the broker's retained newest revision
       // (verified once already) is accepted again; anything older than the backup stays a replay.
-      const r = await verifyDesired(doc.jws, this.o.keys, { nodeId: this.o.nodeId, appliedRevision: null });
+      const r = await verifyDesired(doc.jws, this.o.keys, { nodeId: this.o.nodeId, acceptedRevision: null });
       if (!r.ok) {
         this.o.log(`cache ${path} rejected: ${r.why}: ${r.detail}`);
         continue;
       }
-      if (applied !== null && r.claims.revision > applied) this.o.log(`cache revision ${r.claims.revision} is ahead of the revision file (${applied})`);
+      if (accepted !== null && r.claims.revision > accepted) this.o.log(`cache revision ${r.claims.revision} is ahead of the revision file (${accepted})`);
       await this.persistRevision(r.claims.revision);
       this.current = doc.jws;
       this.o.log(`booting from cached revision ${r.claims.revision} (${path})`);
@@ -86,7 +90,7 @@ export class Intake {
 
   /**
    * Verifies and stores a document from the broker; null when there is nothing to apply: the
-   * very document already applied (a retained re-delivery, not a replay), or a rejection
+   * very document already accepted (a retained re-delivery, not a replay), or a rejection
    * (reported through onReject).
    */
   async receive(jws: string): Promise<DesiredClaims | null> {
@@ -94,7 +98,7 @@ export class Intake {
       this.o.log('desired document unchanged (retained re-delivery)');
       return null;
     }
-    const r = await verifyDesired(jws, this.o.keys, { nodeId: this.o.nodeId, appliedRevision: await this.appliedRevision() });
+    const r = await verifyDesired(jws, this.o.keys, { nodeId: this.o.nodeId, acceptedRevision: await this.acceptedRevision() });
     if (!r.ok) {
       this.o.log(`config rejected (${r.why}): ${r.detail}`);
       this.o.onReject({ why: r.why, detail: r.detail, ...(r.revision !== undefined ? { revision: r.revision } : {}) });
@@ -109,6 +113,6 @@ export class Intake {
 
   private async persistRevision(revision: number): Promise<void> {
     await writeFileAtomic(this.o.paths.revision, JSON.stringify({ revision }));
-    this.applied = revision;
+    this.accepted = revision;
   }
 }

@@ -9,17 +9,15 @@ export type VerifyResult = { ok: true; claims: DesiredClaims } | { ok: false; wh
 export interface VerifyExpect {
   nodeId: string;
   /** Highest revision already accepted; anything not newer is a replay. null = none yet. */
-  appliedRevision: number | null;
-  /** On boot the cached document is the applied revision itself: allow equal. */
-  allowEqual?: boolean;
+  acceptedRevision: number | null;
 }
 
 const MAX_JWS_BYTES = 4 * 1024 * 1024;
 
 /**
- * Verifies a desired-state JWS (docs/architecture.md, "Trust model"): key id pinned at
- * enrollment, EdDSA signature, DesiredClaims schema, addressed to this node, revision newer
- * than the one applied. Nothing here trusts the payload before the signature checks out.
+ * Verifies a desired-state JWS: key id pinned at enrollment, EdDSA signature, DesiredClaims
+ * schema, addressed to this node, revision newer than the one accepted. Nothing here trusts the
+ * payload before the signature checks out.
  */
 export async function verifyDesired(jws: string, keys: JWK[], expect: VerifyExpect): Promise<VerifyResult> {
   if (typeof jws !== 'string' || jws.length > MAX_JWS_BYTES || jws.split('.').length !== 3) return { ok: false, why: 'schema', detail: 'not a compact JWS' };
@@ -61,9 +59,9 @@ export async function verifyDesired(jws: string, keys: JWK[], expect: VerifyExpe
   if (c.nodeId !== expect.nodeId) return { ok: false, why: 'node', detail: `document is for ${c.nodeId}, this node is ${expect.nodeId}`, revision: c.revision };
   if (nodeIdOf(c.config.site, c.config.node.name) !== c.nodeId)
     return { ok: false, why: 'node', detail: `config is for ${c.config.site}.${c.config.node.name}, claims say ${c.nodeId}`, revision: c.revision };
-  const a = expect.appliedRevision;
-  if (a !== null && (c.revision < a || (c.revision === a && !expect.allowEqual))) {
-    return { ok: false, why: 'replay', detail: `revision ${c.revision} is not newer than applied revision ${a}`, revision: c.revision };
+  const a = expect.acceptedRevision;
+  if (a !== null && c.revision <= a) {
+    return { ok: false, why: 'replay', detail: `revision ${c.revision} is not newer than accepted revision ${a}`, revision: c.revision };
   }
   return { ok: true, claims: c };
 }

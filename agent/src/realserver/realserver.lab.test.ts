@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLinuxDataplane } from '../dataplane/linux.ts';
-import { tempDir } from '../engine/engine.test-helpers.ts';
+import { tempDir } from '../engine/engine.test-support.ts';
 import { RealServerRole } from './role.ts';
-import { netnsSkipReason } from '../../test-support/netns-reason.ts';
+import { netnsSkipReason } from '../netns-reason.test-support.ts';
 
 /** Root and `ip netns` are needed; the reason is printed when the test cannot run. */
 const reason = netnsSkipReason();

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RealServerVip } from '#shared/config/node-config.ts';
 import { MemoryHost } from '../dataplane/memory-host.ts';
-import { tempDir } from '../engine/engine.test-helpers.ts';
+import { tempDir } from '../engine/engine.test-support.ts';
 import { realServerPlan } from './plan.ts';
 import { RealServerRole } from './role.ts';
 

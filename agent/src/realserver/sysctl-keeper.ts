@@ -13,8 +13,7 @@ export interface SysctlResult {
 
 /**
  * Converges sysctls to `desired`, remembering each key's value from before our first write and
- * writing it back once the key is no longer desired (docs/architecture.md, "Stopping and
- * restarting").
+ * writing it back once the key is no longer desired, so a host leaves the fleet as it came.
  */
 export async function convergeSysctls(dp: Dataplane, desired: Record<string, string>, saved: SavedSysctls): Promise<SysctlResult> {
   const out: SysctlResult = { saved: { ...saved }, changed: [], restored: [], drift: [] };

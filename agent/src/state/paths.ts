@@ -6,7 +6,7 @@ export function statePaths(dir: string) {
     dir,
     /** The last verified desired document (compact JWS in cloud mode, a JSON envelope standalone). */
     desired: join(dir, 'desired.json'),
-    /** Highest revision applied; intake rejects anything not newer. */
+    /** Highest revision accepted by the intake, which rejects anything not newer. */
     revision: join(dir, 'revision.json'),
     /** Service keys this agent created or adopted; it touches no others. */
     ipvsOwned: join(dir, 'ipvs-owned.json'),

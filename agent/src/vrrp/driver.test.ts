@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { compileNode } from '#shared/compiler/compile.ts';
 import { validateSite } from '#shared/site/validate.ts';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import type { NodeEvent } from '#shared/wire/events.ts';
 import { createDryRunVrrpHost } from '../dataplane/vrrp-host-dry-run.ts';
 import { startVrrp, type VrrpRunner } from './driver.ts';
@@ -37,14 +38,6 @@ function site(extra: Record<string, unknown> = {}, vrrp: Record<string, unknown>
   if (!r.ok) throw new Error(JSON.stringify(r.issues));
   return r.site;
 }
-
-const until = async (cond: () => boolean, ms = 5000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 const runners: VrrpRunner[] = [];
 afterEach(async () => {
@@ -91,12 +84,12 @@ describe('startVrrp on an in-memory LAN', () => {
     const { lan, events, logs, start } = await pair(site());
     const d2 = await start('d2', '10.99.0.12');
     const d1 = await start('d1', '10.99.0.11');
-    await until(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP');
+    await waitFor(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP', { what: 'd1 MASTER and d2 BACKUP' });
     expect(lan.records.get('10.99.0.11')!.vips).toEqual(new Set(['10.99.0.50/32@eth0']));
     await d1.stop();
     runners.splice(runners.indexOf(d1), 1);
     expect(lan.records.get('10.99.0.11')!.vips.size).toBe(0);
-    await until(() => d2.status()[0].state === 'MASTER');
+    await waitFor(() => d2.status()[0].state === 'MASTER', { what: 'd2 MASTER' });
     expect(logs.some((l) => /^d2 vrrp VI_1 BACKUP→MASTER \(master released \(priority 0\)/.test(l))).toBe(true);
     expect(events.some((e) => e.type === 'vrrp.transition' && e.nodeId === 'lab.d1' && e.data.to === 'STOP')).toBe(true);
     expect(lan.records.get('10.99.0.12')!.vips.size).toBe(1);
@@ -110,37 +103,37 @@ describe('startVrrp on an in-memory LAN', () => {
     const { lan, start } = await pair(s);
     const d1 = await start('d1', '10.99.0.11');
     const d2 = await start('d2', '10.99.0.12');
-    await until(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP');
+    await waitFor(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP', { what: 'd1 MASTER and d2 BACKUP' });
     lan.records.get('10.99.0.11')!.scripts.set('check-nginx', false);
-    await until(() => d2.status()[0].state === 'MASTER' && d1.status()[0].state === 'BACKUP');
+    await waitFor(() => d2.status()[0].state === 'MASTER' && d1.status()[0].state === 'BACKUP', { what: 'd2 MASTER and d1 BACKUP' });
     expect(d1.status()[0].effectivePriority).toBe(90);
     lan.records.get('10.99.0.11')!.scripts.set('check-nginx', true);
-    await until(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP');
+    await waitFor(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP', { what: 'd1 MASTER and d2 BACKUP' });
   });
 
   it('link down → FAULT (VIPs gone, priority-0 lets the backup in), link up → BACKUP; notify gets keepalived arguments', async () => {
     const { lan, start } = await pair(site({}, { notify: { any: '/usr/local/bin/vrrp-notify' } }));
     const d1 = await start('d1', '10.99.0.11');
     const d2 = await start('d2', '10.99.0.12');
-    await until(() => d1.status()[0].state === 'MASTER');
+    await waitFor(() => d1.status()[0].state === 'MASTER', { what: 'd1 MASTER' });
     lan.setLink('10.99.0.11', 'eth0', false);
-    await until(() => d1.status()[0].state === 'FAULT' && d2.status()[0].state === 'MASTER');
+    await waitFor(() => d1.status()[0].state === 'FAULT' && d2.status()[0].state === 'MASTER', { what: 'd1 FAULT and d2 MASTER' });
     expect(lan.records.get('10.99.0.11')!.vips.size).toBe(0);
     expect(lan.records.get('10.99.0.11')!.notifications).toContainEqual(['/usr/local/bin/vrrp-notify', 'INSTANCE', 'VI_1', 'FAULT', '150']);
     lan.setLink('10.99.0.11', 'eth0', true);
-    await until(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP');
+    await waitFor(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP', { what: 'd1 MASTER and d2 BACKUP' });
   });
 
   it('split (no adverts either way) makes two masters; healing leaves the higher one', async () => {
     const { lan, start } = await pair(site());
     const d1 = await start('d1', '10.99.0.11');
     const d2 = await start('d2', '10.99.0.12');
-    await until(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP');
+    await waitFor(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP', { what: 'd1 MASTER and d2 BACKUP' });
     lan.records.get('10.99.0.12')!.connected = false;
-    await until(() => d2.status()[0].state === 'MASTER');
+    await waitFor(() => d2.status()[0].state === 'MASTER', { what: 'd2 MASTER' });
     expect(d1.status()[0].state).toBe('MASTER');
     lan.records.get('10.99.0.12')!.connected = true;
-    await until(() => d2.status()[0].state === 'BACKUP');
+    await waitFor(() => d2.status()[0].state === 'BACKUP', { what: 'd2 BACKUP' });
     expect(d1.status()[0].state).toBe('MASTER');
   });
 
@@ -170,11 +163,11 @@ describe('startVrrp on an in-memory LAN', () => {
     if (!s.ok) throw new Error(JSON.stringify(s.issues));
     const { lan, start } = await pair(s.site);
     const d1 = await start('d1', '10.99.0.11');
-    await until(() => d1.status().every((i) => i.state === 'MASTER'));
+    await waitFor(() => d1.status().every((i) => i.state === 'MASTER'), { what: 'every instance of d1 MASTER' });
     lan.setLink('10.99.0.11', 'eth1', false);
-    await until(() => d1.status().every((i) => i.state === 'FAULT'));
+    await waitFor(() => d1.status().every((i) => i.state === 'FAULT'), { what: 'every instance of d1 FAULT' });
     lan.setLink('10.99.0.11', 'eth1', true);
-    await until(() => d1.status().every((i) => i.state === 'MASTER'));
+    await waitFor(() => d1.status().every((i) => i.state === 'MASTER'), { what: 'every instance of d1 MASTER' });
     expect(lan.records.get('10.99.0.11')!.syncDaemon.slice(0, 3)).toEqual(['backup', 'master', 'backup']);
   });
 
@@ -182,10 +175,10 @@ describe('startVrrp on an in-memory LAN', () => {
     const { lan, start } = await pair(site({}, { unicast: true }));
     const d1 = await start('d1', '10.99.0.11');
     const d2 = await start('d2', '10.99.0.12');
-    await until(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP');
+    await waitFor(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP', { what: 'd1 MASTER and d2 BACKUP' });
     await d1.stop();
     runners.splice(runners.indexOf(d1), 1);
-    await until(() => d2.status()[0].state === 'MASTER');
+    await waitFor(() => d2.status()[0].state === 'MASTER', { what: 'd2 MASTER' });
     expect(lan.records.get('10.99.0.12')!.vips.size).toBe(1);
   });
 
@@ -194,13 +187,13 @@ describe('startVrrp on an in-memory LAN', () => {
     const { start } = await pair(s);
     const d1 = await start('d1', '10.99.0.11');
     const d2 = await start('d2', '10.99.0.12');
-    await until(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP');
+    await waitFor(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP', { what: 'd1 MASTER and d2 BACKUP' });
     const cfg = compileNode(s, 'd2').vrrp;
     await d2.update({ ...cfg, instances: cfg.instances.map((i) => ({ ...i, priority: 200 })) });
-    await until(() => d2.status()[0].state === 'MASTER' && d1.status()[0].state === 'BACKUP');
+    await waitFor(() => d2.status()[0].state === 'MASTER' && d1.status()[0].state === 'BACKUP', { what: 'd2 MASTER and d1 BACKUP' });
     expect(d2.status()[0]).toMatchObject({ priority: 200, effectivePriority: 200 });
     await d2.update({ ...cfg, instances: [] });
     expect(d2.status()).toEqual([]);
-    await until(() => d1.status()[0].state === 'MASTER');
+    await waitFor(() => d1.status()[0].state === 'MASTER', { what: 'd1 MASTER' });
   });
 });

@@ -5,6 +5,7 @@ import type { VrrpHost } from '../dataplane/vrrp-host.ts';
 import { ChannelMux } from './channels.ts';
 import type { DropCounters } from './codec.ts';
 import { InstanceRuntime } from './instance.ts';
+import { runStateHooks } from './notify.ts';
 import { instanceParams, type VrrpConfig } from './params.ts';
 import { TrackRunner } from './track-runner.ts';
 import { evaluateTracking } from './tracking.ts';
@@ -64,11 +65,8 @@ export async function startVrrp(opts: StartVrrpOptions): Promise<VrrpRunner> {
     const to =
       a.to === 'FAULT' ? 'FAULT' : a.from === 'FAULT' ? 'CLEAR' : a.to === 'MASTER' ? 'MASTER' : a.to === 'BACKUP' && a.from === 'MASTER' ? 'BACKUP' : null;
     if (to) for (const name of group.instances) if (name !== rt.cfg.name) runtimes.get(name)?.feed({ type: 'sync', to, member: rt.cfg.name });
-    const n = group.notify;
-    const state = a.to as 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
-    const specific = { MASTER: n.master, BACKUP: n.backup, FAULT: n.fault, STOP: n.stop, INIT: null }[a.to];
-    if (specific) host.notify(specific, []);
-    if (n.any && a.to !== 'INIT') host.notify(n.any, ['GROUP', group.name, state]);
+    // keepalived group `notify`: GROUP name STATE.
+    if (a.to !== 'INIT') runStateHooks(host, group.notify, a.to, ['GROUP', group.name, a.to]);
   };
 
   const create = (i: ResolvedInstance, cfg: VrrpConfig) =>

@@ -2,6 +2,7 @@ import type { ResolvedInstance } from '#shared/config/node-config.ts';
 import type { NodeEvent } from '#shared/wire/events.ts';
 import type { VrrpChannel, VrrpHost } from '../dataplane/vrrp-host.ts';
 import { encodeAdvert } from './codec.ts';
+import { runStateHooks } from './notify.ts';
 import { advertDestinations } from './params.ts';
 import { initialState, nextDeadline, step } from './state-machine.ts';
 import type { Action, Event, InstanceParams, InstanceState } from './types.ts';
@@ -95,14 +96,9 @@ export class InstanceRuntime {
         }
         return;
       }
-      case 'notify': {
-        const n = c.notify;
-        const specific = { MASTER: n.master, BACKUP: n.backup, FAULT: n.fault, STOP: n.stop }[a.state];
-        if (specific) host.notify(specific, []);
-        // keepalived `notify`: INSTANCE name STATE priority.
-        if (n.any) host.notify(n.any, ['INSTANCE', c.name, a.state, String(a.priority)]);
-        return;
-      }
+      case 'notify':
+        // keepalived instance `notify`: INSTANCE name STATE priority.
+        return runStateHooks(host, c.notify, a.state, ['INSTANCE', c.name, a.state, String(a.priority)]);
       case 'transition':
         log(`vrrp ${c.name} ${a.from}→${a.to} (${a.reason})`);
         this.deps.emit({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { backoffMs, planDrain, type PendingRow } from './plan.ts';
+import { planDrain, type PendingRow } from './plan.ts';
 
 const now = new Date('2026-01-01T00:00:10Z');
 const due = new Date('2026-01-01T00:00:00Z');
@@ -63,17 +63,5 @@ describe('planDrain', () => {
         },
       ),
     );
-  });
-});
-
-describe('backoffMs', () => {
-  it('doubles per attempt within [half, full] and stops at the cap', () => {
-    expect(backoffMs(1, 0)).toBe(500);
-    expect(backoffMs(1, 1)).toBe(1000);
-    expect(backoffMs(3, 1)).toBe(4000);
-    expect(backoffMs(3, 0)).toBe(2000);
-    expect(backoffMs(40, 1)).toBe(60_000);
-    expect(backoffMs(40, 0)).toBe(30_000);
-    expect(backoffMs(0, 0.5)).toBe(750);
   });
 });

@@ -47,12 +47,3 @@ export function planDrain<R extends PendingRow>(pending: readonly R[], lastPubli
   }
   return plan;
 }
-
-/**
- * Exponential back-off with jitter ("equal jitter"): 1 s, 2 s, 4 s … capped at `capMs`, each
- * drawn from [half, full] so that many rows failing together do not retry in lockstep.
- */
-export function backoffMs(attempts: number, random: number, baseMs = 1000, capMs = 60_000): number {
-  const full = Math.min(capMs, baseMs * 2 ** Math.max(0, Math.min(attempts - 1, 30)));
-  return Math.round(full / 2 + (full / 2) * Math.min(Math.max(random, 0), 1));
-}

@@ -2,8 +2,9 @@ import type { Db } from '../db/client.ts';
 import type { Signer } from '../keys/signing.ts';
 import { createPublishLink } from '../mqtt/link.ts';
 import { topics } from '#shared/wire/topics.ts';
+import { backoffDelayMs } from '#shared/util/backoff.ts';
 import type { DesiredClaims } from '#shared/wire/desired.ts';
-import { backoffMs, planDrain } from './plan.ts';
+import { planDrain } from './plan.ts';
 import { lastPublished, latestPublishedRows, markFailed, markPublished, markSkipped, pendingForDueNodes, type OutboxRow } from './outbox-store.ts';
 
 export interface Publisher {
@@ -96,7 +97,7 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
         done.push(row.id);
       } catch (err) {
         const attempts = row.attempts + 1;
-        const wait = backoffMs(attempts, Math.random());
+        const wait = backoffDelayMs(attempts - 1, Math.random());
         await markFailed(db, row.id, attempts, new Date(Date.now() + wait), (err as Error).message);
         log(`publisher: ${row.nodeId} r${row.revision} attempt ${attempts} failed (${(err as Error).message}); retry in ${wait} ms`);
       }

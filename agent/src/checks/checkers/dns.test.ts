@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { check } from '../scheduler-sim.test-helpers.ts';
+import { check } from '../scheduler-sim.test-support.ts';
 import { dnsCheck } from './dns.ts';
 import { encodeQuery, judgeResponse } from './dns-packet.ts';
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { check } from '../scheduler-sim.test-helpers.ts';
+import { check } from '../scheduler-sim.test-support.ts';
 import { httpCheck } from './http.ts';
 import { statusMatches } from './http-status.ts';
 

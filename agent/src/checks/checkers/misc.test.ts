@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { check } from '../scheduler-sim.test-helpers.ts';
+import { check } from '../scheduler-sim.test-support.ts';
 import { judgeExit, miscCheck } from './misc.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lvsfleet-misc-'));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { check } from '../scheduler-sim.test-helpers.ts';
+import { check } from '../scheduler-sim.test-support.ts';
 import { encodeEchoRequest, internetChecksum, readIcmp } from './icmp-echo.ts';
 import { canPing, pingCheck } from './ping.ts';
 

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { check } from '../scheduler-sim.test-helpers.ts';
+import { check } from '../scheduler-sim.test-support.ts';
 import { tcpCheck } from './tcp.ts';
 
 let server: net.Server;

@@ -48,6 +48,3 @@ export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<v
 export function eventsOf(list: NodeEvent[], type: NodeEvent['type']): NodeEvent[] {
   return list.filter((e) => e.type === type);
 }
-
-/** Waits until the engine's serialised work queue is idle (a kick runs after the current task). */
-export const settle = () => new Promise((r) => setTimeout(r, 20));

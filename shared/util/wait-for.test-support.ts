@@ -1,0 +1,25 @@
+export interface WaitForOptions {
+  /** Give up after this long (default 5 s). */
+  timeoutMs?: number;
+  /** What is awaited, for the timeout message. */
+  what?: string;
+  /** Pause between polls (default 20 ms). */
+  intervalMs?: number;
+}
+
+/**
+ * Polls `cond` until it returns a truthy value and returns that value; throws
+ * `timed out after N ms waiting for WHAT` when it does not come in time. For tests that wait on
+ * something outside the process (a socket, a child, a file); work inside it has its own
+ * completion to await. An exception from `cond` ends the wait at once.
+ */
+export async function waitFor<T>(cond: () => T | Promise<T>, o: WaitForOptions = {}): Promise<NonNullable<T>> {
+  const timeoutMs = o.timeoutMs ?? 5_000;
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await cond();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() >= end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${o.what ?? 'a condition'}`);
+    await new Promise((r) => setTimeout(r, o.intervalMs ?? 20));
+  }
+}
