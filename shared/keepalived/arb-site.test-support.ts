@@ -47,7 +47,7 @@ const urls = fc.uniqueArray(fc.record({ path, digest: opt(digest), expectStatus:
   selector: (u) => u.path,
 });
 
-export const arbCheck: fc.Arbitrary<HealthCheck> = fc
+const arbCheck: fc.Arbitrary<HealthCheck> = fc
   .oneof(
     fc.record({ type: fc.constant('tcp' as const), ...timing, ...probe }),
     fc

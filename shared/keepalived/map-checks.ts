@@ -211,6 +211,3 @@ export function mapChecker(st: Stmt, cx: Cx, defaults: Partial<Draft>): HealthCh
   }
   return strip(d) as HealthCheck;
 }
-
-/** Keywords the checker section of a real_server accepts (for suggestions). */
-export const CHECKER_NAMES = [...Object.keys(CHECKERS), ...UNSUPPORTED_CHECKERS];
