@@ -4,9 +4,11 @@
 # Usage: lab-self-test.sh VMLINUX INITRD LOGFILE
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/children.sh"
 log() { printf '[kernel-lab self-test] %s\n' "$*" >&2; }
 log "booting with the broken agent; scenario 1 must fail"
-bash "$here/boot.sh" "$1" "$2" "$3" lab.arg=--break-agent lab.arg=--only,dr >/dev/null
+start bash "$here/boot.sh" "$1" "$2" "$3" lab.arg=--break-agent lab.arg=--only,dr >/dev/null
+wait "$!"
 rc=$?
 if [ "$rc" = 1 ] && grep -q '^FAIL 1 dr' "$3" && grep -q 'BROKEN AGENT' "$3"; then
   log "ok: the broken agent made the lab fail:"

@@ -9,18 +9,25 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 export LAB_CACHE=${LAB_CACHE:-${LVSFLEET_CACHE:-$HOME/.cache/lvsfleet}/kernel-lab}
 log() { printf '[kernel-lab] %s\n' "$*" >&2; }
+# Every step runs through start/wait (children.sh): killed from outside, the lab ends what it started.
+source "$here/children.sh"
 t0=$SECONDS
 
 for tool in qemu-system-x86_64 zstd cpio objcopy strip apt-get dpkg-deb xz; do
   command -v "$tool" >/dev/null || { log "missing $tool (apt-get install -y --no-install-recommends qemu-system-x86 zstd cpio binutils xz-utils)"; exit 1; }
 done
 
-parts=$(bash "$here/fetch.sh") || { log "fetching the guest's parts failed"; exit 1; }
-eval "$parts"
+parts=$(mktemp)
+start bash "$here/fetch.sh" >"$parts"
+wait "$!" || { rm -f "$parts"; log "fetching the guest's parts failed"; exit 1; }
+eval "$(<"$parts")"
+rm -f "$parts"
 
 bundle=-
 if [ -f "$repo/agent/build.mjs" ]; then
-  (cd "$repo" && npm run -s build:agent >&2) || { log "npm run build:agent failed"; exit 1; }
+  build_agent() { cd "$repo" && npm run -s build:agent >&2; }
+  start build_agent
+  wait "$!" || { log "npm run build:agent failed"; exit 1; }
   bundle="$repo/dist/lvsfleet-agent.mjs"
   [ -f "$bundle" ] || { log "build:agent wrote no $bundle"; exit 1; }
 else
@@ -29,18 +36,21 @@ fi
 
 work="$LAB_CACHE/work"; mkdir -p "$work"
 initrd="$work/initrd.cpio.zst"
-bash "$here/build-initramfs.sh" "$initrd" "$KERNEL_DIR" "$USERLAND_DIR" "$bundle" || { log "initramfs build failed"; exit 1; }
+start bash "$here/build-initramfs.sh" "$initrd" "$KERNEL_DIR" "$USERLAND_DIR" "$bundle"
+wait "$!" || { log "initramfs build failed"; exit 1; }
 log "parts and initramfs ready after $((SECONDS - t0)) s"
 
 args=()
 [ -n "${LAB_ONLY:-}" ] && args+=("lab.arg=--only,${LAB_ONLY}")
 [ "${LAB_VERBOSE:-}" = 1 ] && args+=("lab.arg=--verbose")
-bash "$here/boot.sh" "$KERNEL_DIR/vmlinux" "$initrd" "$work/console.log" "${args[@]}"
+start bash "$here/boot.sh" "$KERNEL_DIR/vmlinux" "$initrd" "$work/console.log" "${args[@]}"
+wait "$!"
 rc=$?
 log "guest result $rc after $((SECONDS - t0)) s (console log: $work/console.log)"
 
 if [ "$rc" = 0 ] && [ "${LAB_SELF_TEST:-1}" != 0 ] && [ "$bundle" != - ]; then
-  bash "$here/lab-self-test.sh" "$KERNEL_DIR/vmlinux" "$initrd" "$work/self-test.log" || rc=1
+  start bash "$here/lab-self-test.sh" "$KERNEL_DIR/vmlinux" "$initrd" "$work/self-test.log"
+  wait "$!" || rc=1
   log "self-test done after $((SECONDS - t0)) s"
 fi
 exit "$rc"

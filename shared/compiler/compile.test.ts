@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { NodeConfig } from '../config/node-config.ts';
 import { validateSite } from '../site/validate.ts';
 import type { Site } from '../site/site.ts';
-import { baseDoc, type Doc } from '../site/test-fixtures.ts';
+import { baseDoc, type Doc } from '../site/site.test-support.ts';
 import { compileNode, compileSite } from './compile.ts';
 
 function site(mutate: (d: Doc) => void = () => {}): Site {

@@ -8,7 +8,7 @@ import { durationMs } from '../util/duration.ts';
 const ms = (d: string | undefined, dflt: number): number => (d === undefined ? dflt : durationMs(d));
 
 /** Resolves a check against its real server: keepalived's defaults, connect_ip/connect_port, type params. */
-export function resolveCheck(hc: HealthCheck, address: string, port: number): ResolvedCheck {
+function resolveCheck(hc: HealthCheck, address: string, port: number): ResolvedCheck {
   const c = DEFAULTS.check;
   const { type, interval, timeout, retries, retryDelay, warmup, port: cport, address: caddr, bindTo, ...rest } = hc;
   const params: Record<string, unknown> = { ...rest };

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RealServer, Service } from '../site/service.ts';
 import type { Site } from '../site/site.ts';
-import { arbSite } from '../keepalived/test-support/arb-site.ts';
+import { arbSite } from '../keepalived/arb-site.test-support.ts';
 import { parseSave, renderSave } from './codec.ts';
 import { exportIpvsadm } from './export.ts';
 import { importIpvsadm } from './import.ts';

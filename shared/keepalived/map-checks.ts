@@ -27,18 +27,16 @@ export const UNSUPPORTED_CHECKERS = ['BFD_CHECK', 'FILE_CHECK'];
 
 const COMMON_UNSUPPORTED = ['bind_port', 'bind_if', 'fwmark', 'log_all_failures', 'alpha', 'dynamic', 'source_ip'];
 
-const timing: Record<string, Handler<Draft>> = {
+/**
+ * Checker timing (keepalived.conf(5)). Inside a checker block it sets that checker; on a
+ * virtual_server or real_server it is the default for every checker below (see CHECK_DEFAULTS).
+ */
+const TIMING: Record<string, Handler<Record<string, unknown>>> = {
+  delay_loop: (st, d, cx) => {
+    d.interval = seconds(st, cx);
+  },
   connect_timeout: (st, d, cx) => {
     d.timeout = seconds(st, cx);
-  },
-  connect_port: (st, d, cx) => {
-    d.port = int(st, cx, 1, 65535);
-  },
-  connect_ip: (st, d, cx) => {
-    d.address = ipv4(st, cx);
-  },
-  bindto: (st, d, cx) => {
-    d.bindTo = ipv4(st, cx);
   },
   retry: (st, d, cx) => {
     d.retries = int(st, cx, 0, 100);
@@ -49,11 +47,29 @@ const timing: Record<string, Handler<Draft>> = {
   delay_before_retry: (st, d, cx) => {
     d.retryDelay = seconds(st, cx);
   },
-  delay_loop: (st, d, cx) => {
-    d.interval = seconds(st, cx);
-  },
   warmup: (st, d, cx) => {
     d.warmup = seconds(st, cx);
+  },
+};
+
+const virtualhost: Handler<Record<string, unknown>> = (st, d, cx) => {
+  d.virtualhost = one(st, cx);
+};
+
+/** What a virtual_server or real_server may set for the checkers inside it: timing and the HTTP virtualhost. */
+export const CHECK_DEFAULTS: Record<string, Handler<Record<string, unknown>>> = { ...TIMING, virtualhost };
+
+/** Keywords every checker block accepts: timing, and where and from where to probe. */
+const common: Record<string, Handler<Draft>> = {
+  ...TIMING,
+  connect_port: (st, d, cx) => {
+    d.port = int(st, cx, 1, 65535);
+  },
+  connect_ip: (st, d, cx) => {
+    d.address = ipv4(st, cx);
+  },
+  bindto: (st, d, cx) => {
+    d.bindTo = ipv4(st, cx);
   },
 };
 
@@ -98,9 +114,7 @@ const http: Record<string, Handler<Draft>> = {
     d.urls ??= [];
     (d.urls as unknown[]).push(urlBlock(st, cx));
   },
-  virtualhost: (st, d, cx) => {
-    d.virtualhost = one(st, cx);
-  },
+  virtualhost,
 };
 
 const byType: Record<HealthCheck['type'], { handlers: Record<string, Handler<Draft>>; unsupported: string[] }> = {
@@ -186,7 +200,7 @@ export function mapChecker(st: Stmt, cx: Cx, defaults: Partial<Draft>): HealthCh
   if (!needsBlock(st, cx)) return undefined;
   const d: Draft = { type, ...defaults };
   const spec = byType[type];
-  walk(st.block, st, d, cx, { what: st.keyword.text, handlers: { ...timing, ...spec.handlers }, unsupported: [...COMMON_UNSUPPORTED, ...spec.unsupported] });
+  walk(st.block, st, d, cx, { what: st.keyword.text, handlers: { ...common, ...spec.handlers }, unsupported: [...COMMON_UNSUPPORTED, ...spec.unsupported] });
   if (type === 'misc' && !d.command) return void error(cx, st.keyword, 'MISC_CHECK needs misc_path');
   if (type === 'http' || type === 'https') {
     const urls = (d.urls as Record<string, unknown>[] | undefined) ?? [];
@@ -197,6 +211,3 @@ export function mapChecker(st: Stmt, cx: Cx, defaults: Partial<Draft>): HealthCh
   }
   return strip(d) as HealthCheck;
 }
-
-/** Keywords the checker section of a real_server accepts (for suggestions). */
-export const CHECKER_NAMES = [...Object.keys(CHECKERS), ...UNSUPPORTED_CHECKERS];

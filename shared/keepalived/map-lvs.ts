@@ -10,9 +10,9 @@ import { intToIp, ipToInt, IPV4_RE } from '../util/ip.ts';
 import type { FileImport } from './model.ts';
 import type { Stmt } from './parser.ts';
 import { suggest } from './diagnostics.ts';
-import { CHECKERS, UNSUPPORTED_CHECKERS, mapChecker } from './map-checks.ts';
+import { CHECK_DEFAULTS, CHECKERS, UNSUPPORTED_CHECKERS, mapChecker } from './map-checks.ts';
 import { strip } from './map-vrrp.ts';
-import { entries, flag, int, ipv4, one, rest, seconds, needsBlock } from './values.ts';
+import { entries, flag, int, ipv4, one, rest, needsBlock } from './values.ts';
 import { error, walk, warn, type Cx, type Handler } from './walk.ts';
 
 type Fwd = 'dr' | 'nat' | 'tun';
@@ -40,33 +40,6 @@ const SERVICE_UNSUPPORTED = [
   'alive_delay',
 ];
 const RS_UNSUPPORTED = ['smtp_alert', 'alpha'];
-
-/** Checker timing given on a virtual_server or real_server: the default for its checkers. */
-function timingDefaults(): Record<string, (st: Stmt, into: Record<string, unknown>, cx: Cx) => void> {
-  return {
-    delay_loop: (st, d, cx) => {
-      d.interval = seconds(st, cx);
-    },
-    connect_timeout: (st, d, cx) => {
-      d.timeout = seconds(st, cx);
-    },
-    retry: (st, d, cx) => {
-      d.retries = int(st, cx, 0, 100);
-    },
-    nb_get_retry: (st, d, cx) => {
-      d.retries = int(st, cx, 0, 100);
-    },
-    delay_before_retry: (st, d, cx) => {
-      d.retryDelay = seconds(st, cx);
-    },
-    warmup: (st, d, cx) => {
-      d.warmup = seconds(st, cx);
-    },
-    virtualhost: (st, d, cx) => {
-      d.virtualhost = one(st, cx);
-    },
-  };
-}
 
 function realServer(st: Stmt, svc: Draft, cx: Cx): void {
   if (!needsBlock(st, cx)) return;
@@ -106,7 +79,7 @@ function realServer(st: Stmt, svc: Draft, cx: Cx): void {
       r.forwarding = forwarding(x, c);
     },
   };
-  for (const [k, h] of Object.entries(timingDefaults())) handlers[k] = (x, _r, c) => h(x, rsDefaults, c);
+  for (const [k, h] of Object.entries(CHECK_DEFAULTS)) handlers[k] = (x, _r, c) => h(x, rsDefaults, c);
   presetDefaults(st.block!, rsDefaults);
   for (const name of Object.keys(CHECKERS)) {
     handlers[name] = (x, _r, c) => {
@@ -193,7 +166,7 @@ const serviceHandlers: Record<string, Handler<Draft>> = {
   },
   real_server: (st, s, cx) => realServer(st, s, cx),
 };
-for (const [k, h] of Object.entries(timingDefaults())) serviceHandlers[k] = (st, s, cx) => h(st, s.checkDefaults, cx);
+for (const [k, h] of Object.entries(CHECK_DEFAULTS)) serviceHandlers[k] = (st, s, cx) => h(st, s.checkDefaults, cx);
 for (const f of ['sh-port', 'sh-fallback', 'mh-port', 'mh-fallback'] as const) {
   serviceHandlers[f] = (st, s, cx) => {
     flag(st, cx);
@@ -217,8 +190,7 @@ function scheduler(st: Stmt, s: Draft, cx: Cx): void {
  */
 function presetDefaults(block: Stmt[], into: Record<string, unknown>): void {
   const quiet: Cx = { diags: [] };
-  const table = timingDefaults();
-  for (const x of block) if (Object.hasOwn(table, x.keyword.text)) table[x.keyword.text](x, into, quiet);
+  for (const x of block) if (Object.hasOwn(CHECK_DEFAULTS, x.keyword.text)) CHECK_DEFAULTS[x.keyword.text](x, into, quiet);
 }
 
 /** One virtual_server_group entry: `IP PORT`, `IP-LAST PORT` (address range) or `fwmark N`. */

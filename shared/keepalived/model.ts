@@ -16,7 +16,7 @@ export interface FileInstance {
   unicastPeers: string[] | null;
 }
 
-export interface FileService {
+interface FileService {
   at: Token;
   service: Service;
 }

@@ -26,7 +26,7 @@ interface Frame {
 }
 
 /** Builds the statement tree from lexed lines; brace errors go to `diags`. */
-export function parseLines(lines: Line[], diags: Diagnostic[]): Stmt[] {
+function parseLines(lines: Line[], diags: Diagnostic[]): Stmt[] {
   const root: Frame = { owner: null, body: [] };
   const stack: Frame[] = [root];
   const top = (): Frame => stack[stack.length - 1];

@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { Site } from '../site/site.ts';
 import { renderKeepalived } from './render.ts';
-import { arbSite } from './test-support/arb-site.ts';
+import { arbSite } from './arb-site.test-support.ts';
 
 function findKeepalived(): string | null {
   for (const p of ['/usr/sbin/keepalived', '/sbin/keepalived', '/usr/local/sbin/keepalived']) if (existsSync(p)) return p;

@@ -1,6 +1,6 @@
 /**
  * Round trip: import(export(spec)) equals spec, as a fast-check property over generated valid
- * specs in the importer's canonical form (test-support/arb-site.ts says what that form is):
+ * specs in the importer's canonical form (arb-site.test-support.ts says what that form is):
  * every director's keepalived.conf is rendered, then all of them are imported together.
  */
 import fc from 'fast-check';
@@ -9,7 +9,7 @@ import { validateSite } from '../site/validate.ts';
 import { importKeepalived } from './import.ts';
 import type { FileSource } from './lexer.ts';
 import { renderKeepalived } from './render.ts';
-import { arbSite } from './test-support/arb-site.ts';
+import { arbSite } from './arb-site.test-support.ts';
 import type { Site } from '../site/site.ts';
 
 /** Renders every director and imports the files back. */

@@ -26,7 +26,7 @@ export function warn(cx: Cx, tok: Token, message: string): void {
 export type Handler<S> = (st: Stmt, state: S, cx: Cx) => void;
 
 /** Blocks that only exist at the top level of keepalived.conf. */
-export const TOP_LEVEL_BLOCKS = [
+const TOP_LEVEL_BLOCKS = [
   'global_defs',
   'vrrp_script',
   'vrrp_instance',

@@ -22,13 +22,13 @@ const timing = {
 };
 
 /** A status code (`200`) or an inclusive range (`"200-299"`), as keepalived's status_code. */
-export const StatusCode = z.union(
+const StatusCode = z.union(
   [z.number().int().min(100).max(599), z.string().regex(/^[1-5]\d\d-[1-5]\d\d$/, { message: 'expected a status code or a range like 200-299' })],
   { error: 'expected a status code or a range like 200-299' },
 );
 
 /** One `url { path digest status_code }` block of HTTP_GET / SSL_GET. */
-export const HttpUrl = z.strictObject({
+const HttpUrl = z.strictObject({
   path: z.string().startsWith('/', { message: 'path must start with /' }),
   /** MD5 of the body as hex, as keepalived's genhash prints it. */
   digest: z
@@ -48,23 +48,23 @@ const httpFields = {
   virtualhost: z.string().min(1).optional(),
 };
 
-export const TcpCheck = z.strictObject({ type: z.literal('tcp'), ...timing });
-export const HttpCheck = z.strictObject({ type: z.literal('http'), ...httpFields });
-export const HttpsCheck = z.strictObject({
+const TcpCheck = z.strictObject({ type: z.literal('tcp'), ...timing });
+const HttpCheck = z.strictObject({ type: z.literal('http'), ...httpFields });
+const HttpsCheck = z.strictObject({
   type: z.literal('https'),
   ...httpFields,
   /** SNI server name; `true` sends the virtualhost (keepalived enable_sni). */
   sni: z.union([z.boolean(), z.string().min(1)], { error: 'expected true, false or a server name' }).optional(),
   verifyCertificate: z.boolean().optional(),
 });
-export const SmtpCheck = z.strictObject({ type: z.literal('smtp'), ...timing, helo: z.string().min(1).optional() });
-export const DnsCheck = z.strictObject({
+const SmtpCheck = z.strictObject({ type: z.literal('smtp'), ...timing, helo: z.string().min(1).optional() });
+const DnsCheck = z.strictObject({
   type: z.literal('dns'),
   ...timing,
   queryType: z.enum(['A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA']).optional(),
   name: z.string().min(1).optional(),
 });
-export const MiscCheck = z.strictObject({
+const MiscCheck = z.strictObject({
   type: z.literal('misc'),
   ...timing,
   /** misc_path: run with a timeout; exit 0 up, 1 down. */
@@ -73,7 +73,7 @@ export const MiscCheck = z.strictObject({
   dynamic: z.boolean().optional(),
   user: z.string().min(1).optional(),
 });
-export const UdpCheck = z.strictObject({
+const UdpCheck = z.strictObject({
   type: z.literal('udp'),
   ...timing,
   /** payload to send, hex. */
@@ -91,7 +91,7 @@ export const UdpCheck = z.strictObject({
   minReplyLength: z.number().int().min(0).max(65507).optional(),
   maxReplyLength: z.number().int().min(0).max(65507).optional(),
 });
-export const PingCheck = z.strictObject({ type: z.literal('ping'), ...timing });
+const PingCheck = z.strictObject({ type: z.literal('ping'), ...timing });
 
 export const HealthCheck = z.discriminatedUnion('type', [TcpCheck, HttpCheck, HttpsCheck, SmtpCheck, DnsCheck, MiscCheck, UdpCheck, PingCheck]);
 export type HealthCheck = z.infer<typeof HealthCheck>;

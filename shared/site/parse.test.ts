@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseSite, parseSpecText } from './parse.ts';
-import { BASE_YAML } from './test-fixtures.ts';
+import { BASE_YAML } from './site.test-support.ts';
 
 /** 1-based line of the first line of BASE_YAML containing `needle` (after `from`, if given). */
 function lineOf(text: string, needle: string, from = ''): number {

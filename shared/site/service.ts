@@ -6,17 +6,17 @@ import { Name } from './names.ts';
 
 /** The 14 IPVS schedulers ipvsadm knows. */
 export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'mh', 'fo', 'ovf', 'twos'] as const;
-export const Scheduler = z.enum(SCHEDULERS);
-export type Scheduler = z.infer<typeof Scheduler>;
+const Scheduler = z.enum(SCHEDULERS);
+type Scheduler = z.infer<typeof Scheduler>;
 
 /** ipvsadm -b flags: sh-fallback/sh-port for sh, mh-fallback/mh-port for mh. */
 export const SchedulerFlag = z.enum(['sh-fallback', 'sh-port', 'mh-fallback', 'mh-port']);
 
 export const FORWARDING = ['dr', 'nat', 'tun'] as const;
-export const Forwarding = z.enum(FORWARDING);
-export type Forwarding = z.infer<typeof Forwarding>;
+const Forwarding = z.enum(FORWARDING);
+type Forwarding = z.infer<typeof Forwarding>;
 
-export const Port = z.number().int().min(0).max(65535);
+const Port = z.number().int().min(0).max(65535);
 
 export const RealServer = z.strictObject({
   /** A realserver node with an agent; its address comes from the node. */
@@ -38,14 +38,14 @@ export const RealServer = z.strictObject({
 });
 export type RealServer = z.infer<typeof RealServer>;
 
-export const Persistence = z.strictObject({
+const Persistence = z.strictObject({
   /** persistence_timeout; default 360s (keepalived's value for a bare `persistence_timeout`). */
   timeout: Duration.optional(),
   /** persistence_granularity: netmask grouping clients, default 255.255.255.255. */
   netmask: Ipv4.optional(),
 });
 
-export const SorryServer = z.strictObject({
+const SorryServer = z.strictObject({
   address: Ipv4,
   port: Port.optional(),
   forwarding: Forwarding.optional(),

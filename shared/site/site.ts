@@ -14,7 +14,7 @@ export const Node = z.strictObject({
 });
 export type Node = z.infer<typeof Node>;
 
-export const SiteSpec = z.strictObject({
+const SiteSpec = z.strictObject({
   nodes: z.array(Node).min(1),
   vrrp: z.array(VrrpInstance).optional(),
   vrrpScripts: z.array(VrrpScript).optional(),
@@ -24,7 +24,7 @@ export const SiteSpec = z.strictObject({
   /** Guard (docs/architecture.md, "Blast radius"): allow a revision that removes most services or real servers. */
   allowMassDelete: z.boolean().optional(),
 });
-export type SiteSpec = z.infer<typeof SiteSpec>;
+type SiteSpec = z.infer<typeof SiteSpec>;
 
 export const Site = z.strictObject({
   apiVersion: z.literal('lvsfleet/v1'),

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validateSite } from './validate.ts';
-import { baseDoc, type Doc } from './test-fixtures.ts';
+import { baseDoc, type Doc } from './site.test-support.ts';
 
 type Row = [name: string, mutate: (d: Doc) => void, issues: [path: string, message: string][]];
 
@@ -425,7 +425,8 @@ describe('validateSite: semantic rules', () => {
 
 /** Every message the semantic rules can produce, as a pattern (template holes match anything). */
 function ruleMessages(): { source: string; pattern: RegExp }[] {
-  const files = ['semantic.ts', 'semantic-services.ts', 'issues.ts'].map((f) => readFileSync(join(import.meta.dirname, f), 'utf8'));
+  const names = readdirSync(import.meta.dirname).filter((f) => /^semantic.*\.ts$/.test(f) && !f.endsWith('.test.ts'));
+  const files = [...names, 'issues.ts'].map((f) => readFileSync(join(import.meta.dirname, f), 'utf8'));
   const literals = files.flatMap((text) => [...text.matchAll(/message(?::| =) (`[^`]*`|'[^']*')/g)].map((m) => m[1].slice(1, -1)));
   return literals
     .filter((l) => l !== '${i.message}' && l !== 'unknown field' && !l.startsWith('${i.path'))
@@ -445,6 +446,7 @@ describe('rule coverage', () => {
     const expected = SEMANTIC_CASES.flatMap(([, , issues]) => issues.map(([, message]) => message));
     const rules = ruleMessages();
     expect(rules.length).toBeGreaterThan(50);
+    expect(rules.some((r) => r.source.startsWith('VRRPv2 adverts'))).toBe(true);
     const uncovered = rules.filter((r) => !expected.some((m) => r.pattern.test(m))).map((r) => r.source);
     expect(uncovered).toEqual([]);
   });

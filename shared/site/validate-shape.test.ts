@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateSite } from './validate.ts';
-import { baseDoc, type Doc } from './test-fixtures.ts';
+import { baseDoc, type Doc } from './site.test-support.ts';
 
 type Row = [name: string, mutate: (d: Doc) => void, issues: [path: string, message: string][]];
 

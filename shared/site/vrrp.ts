@@ -17,7 +17,7 @@ export const Vip = z.union(
 );
 export type Vip = z.infer<typeof Vip>;
 
-export const VrrpMember = z.strictObject({
+const VrrpMember = z.strictObject({
   node: Name,
   /** 1–254; 255 only for the address owner (RFC 5798 §5.2.4). */
   priority: z.number().int().min(1).max(255),
@@ -32,20 +32,20 @@ export const VrrpMember = z.strictObject({
   initialState: z.enum(['MASTER', 'BACKUP']).optional(),
 });
 
-export const TrackInterface = z.strictObject({
+const TrackInterface = z.strictObject({
   interface: InterfaceName,
   /** 0 (default): link down → FAULT; otherwise the priority changes by weight. */
   weight: z.number().int().min(-253).max(253).optional(),
 });
 
-export const TrackScriptRef = z.strictObject({
+const TrackScriptRef = z.strictObject({
   script: Name,
   /** Overrides the vrrp_script's weight for this instance. */
   weight: z.number().int().min(-253).max(253).optional(),
 });
 
 /** keepalived notify_master / notify_backup / notify_fault / notify_stop / notify. */
-export const Notify = z.strictObject({
+const Notify = z.strictObject({
   master: z.string().min(1).optional(),
   backup: z.string().min(1).optional(),
   fault: z.string().min(1).optional(),
@@ -55,7 +55,7 @@ export const Notify = z.strictObject({
 });
 
 /** Gratuitous ARP knobs: garp_master_delay, garp_master_repeat, garp_master_refresh(_repeat), garp_interval. */
-export const Garp = z.strictObject({
+const Garp = z.strictObject({
   masterDelay: Duration.optional(),
   masterRepeat: z.number().int().min(1).max(255).optional(),
   masterRefresh: Duration.optional(),
@@ -63,7 +63,7 @@ export const Garp = z.strictObject({
   interval: Duration.optional(),
 });
 
-export const VrrpAuth = z.strictObject({
+const VrrpAuth = z.strictObject({
   /** PASS (RFC 3768 simple text). AH is accepted by the schema and refused by validation. */
   type: z.enum(['PASS', 'AH']),
   /** YAML reads `1111` as a number and `0123` as 123: ask for quotes rather than guess. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** A duration with a unit: `20ms`, `1s`, `1.5s`, `2m`, `1h`. */
-export const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileNode } from '../compiler/compile.ts';
 import { validateSite } from '../site/validate.ts';
-import { baseDoc } from '../site/test-fixtures.ts';
+import { baseDoc } from '../site/site.test-support.ts';
 import { DesiredClaims } from './desired.ts';
 import { EnrollRequest, EnrollResponse, EnrollmentTokenResponse } from './enroll.ts';
 import { NodeEvent } from './events.ts';

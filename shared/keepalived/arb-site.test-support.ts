@@ -9,11 +9,11 @@
  * sync group, tracking the instance's own interface).
  */
 import fc from 'fast-check';
-import type { HealthCheck } from '../../site/health-check.ts';
-import type { RealServer, Service } from '../../site/service.ts';
-import type { Site } from '../../site/site.ts';
-import type { VrrpInstance, VrrpScript } from '../../site/vrrp.ts';
-import { formatDuration } from '../../util/duration.ts';
+import type { HealthCheck } from '../site/health-check.ts';
+import type { RealServer, Service } from '../site/service.ts';
+import type { Site } from '../site/site.ts';
+import type { VrrpInstance, VrrpScript } from '../site/vrrp.ts';
+import { formatDuration } from '../util/duration.ts';
 
 const secs = (min: number, max: number) => fc.integer({ min, max }).map((s) => formatDuration(s * 1000));
 const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
@@ -47,7 +47,7 @@ const urls = fc.uniqueArray(fc.record({ path, digest: opt(digest), expectStatus:
   selector: (u) => u.path,
 });
 
-export const arbCheck: fc.Arbitrary<HealthCheck> = fc
+const arbCheck: fc.Arbitrary<HealthCheck> = fc
   .oneof(
     fc.record({ type: fc.constant('tcp' as const), ...timing, ...probe }),
     fc
