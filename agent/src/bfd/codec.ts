@@ -119,19 +119,15 @@ function u32(p: ControlPacket, f: 'myDiscriminator' | 'yourDiscriminator' | 'des
  */
 export function encodeControl(p: ControlPacket): Buffer {
   if (p.diag < 0 || p.diag > 31 || !Number.isInteger(p.diag)) throw new BfdCodecError('diag', `diag ${p.diag} is outside 0-31`);
-  if (!Number.isInteger(p.detectMult) || p.detectMult < 1 || p.detectMult > 255) throw new BfdCodecError('detectMult', `detect mult ${p.detectMult} is outside 1-255`);
+  if (!Number.isInteger(p.detectMult) || p.detectMult < 1 || p.detectMult > 255)
+    throw new BfdCodecError('detectMult', `detect mult ${p.detectMult} is outside 1-255`);
   if (p.auth) throw new BfdCodecError('auth', 'BFD authentication is not supported');
   if (p.multipoint) throw new BfdCodecError('multipoint', 'the M bit must be zero');
   if (p.poll && p.final) throw new BfdCodecError('final', 'a packet never carries both P and F');
   if (u32(p, 'myDiscriminator') === 0) throw new BfdCodecError('myDiscriminator', 'my discriminator must be nonzero');
   const b = Buffer.alloc(BFD_LENGTH);
   b[0] = (1 << 5) | p.diag;
-  b[1] =
-    (BFD_STATES.indexOf(p.state) << 6) |
-    (p.poll ? 0x20 : 0) |
-    (p.final ? 0x10 : 0) |
-    (p.cpi ? 0x08 : 0) |
-    (p.demand ? 0x02 : 0);
+  b[1] = (BFD_STATES.indexOf(p.state) << 6) | (p.poll ? 0x20 : 0) | (p.final ? 0x10 : 0) | (p.cpi ? 0x08 : 0) | (p.demand ? 0x02 : 0);
   b[2] = p.detectMult;
   b[3] = BFD_LENGTH;
   b.writeUInt32BE(p.myDiscriminator, 4);
