@@ -69,7 +69,7 @@ interface Seen {
 export function evaluateSite(previous: SiteStatus | null, input: StatusInput, now: number): SiteStatus {
   const topo = topologyOf(input.site);
   const prev = previous?.site === topo.site ? previous : null;
-  const book = new ReasonBook(prev);
+  const book = new ReasonBook(prev, now);
   const ctx: Ctx = { topo, input, now, book, prev };
 
   const seen = new Map(topo.nodes.map((n) => [n.name, seeNode(ctx, n)]));
@@ -237,7 +237,8 @@ function evaluateGroup(ctx: Ctx, g: Topology['groups'][number], seen: Map<string
         subject,
         // The split began when the last of them became MASTER.
         since: Math.max(...masters.map(sinceOfMember)),
-        say: () => `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]} are all MASTER for ${g.name} (VRID ${g.vrid})`,
+        say: () =>
+          `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]} are ${names.length === 2 ? 'both' : 'all'} MASTER for ${g.name} (VRID ${g.vrid})`,
       }),
       ...unseenReasons,
     ];

@@ -32,7 +32,11 @@ export class ReasonBook {
   private readonly before = new Map<string, string | null>();
   private readonly made = new Map<string, Reason>();
 
-  constructor(previous: SiteStatus | null) {
+  /** `now` bounds every `since`: an agent whose clock runs ahead cannot date a condition in the future. */
+  constructor(
+    previous: SiteStatus | null,
+    private readonly now: number,
+  ) {
     if (!previous) return;
     const keep = (rs: Reason[]) => rs.forEach((r) => this.before.set(`${r.code}|${r.subject}`, r.since));
     keep(previous.reasons);
@@ -49,7 +53,7 @@ export class ReasonBook {
     const done = this.made.get(key);
     if (done) return done;
     const carried = this.before.get(key);
-    const since = carried !== undefined && carried !== null ? carried : d.since === null ? null : iso(d.since);
+    const since = carried !== undefined && carried !== null ? carried : d.since === null ? null : iso(Math.min(d.since, this.now));
     const r: Reason = { code: d.code, subject: d.subject, text: d.say(since), since };
     this.made.set(key, r);
     return r;
