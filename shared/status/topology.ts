@@ -1,0 +1,61 @@
+import { DEFAULTS } from '../site/defaults.ts';
+import type { Site } from '../site/site.ts';
+import { splitCidr } from '../util/ip.ts';
+
+/** What the status model needs of a site spec, resolved once per spec object. */
+export interface Topology {
+  site: string;
+  nodes: { name: string; role: 'director' | 'realserver' }[];
+  directors: string[];
+  groups: { name: string; vrid: number; members: string[]; vips: Set<string> }[];
+  services: {
+    name: string;
+    endpoint: string;
+    directors: string[];
+    group: string | null;
+    quorum: number;
+    /** Addresses and ports resolved as the compiler does, so they match what directors report. */
+    realServers: { address: string; port: number; node: string | null; checked: boolean }[];
+  }[];
+}
+
+const cache = new WeakMap<Site, Topology>();
+
+/** Memoised on the (immutable, validated) spec object: a site's spec changes once per revision, its reports every few seconds. */
+export function topologyOf(site: Site): Topology {
+  let t = cache.get(site);
+  if (!t) {
+    t = build(site);
+    cache.set(site, t);
+  }
+  return t;
+}
+
+function build(site: Site): Topology {
+  const s = site.spec;
+  const address = new Map(s.nodes.map((n) => [n.name, n.address]));
+  const directors = s.nodes.filter((n) => n.role === 'director').map((n) => n.name);
+  const groups = (s.vrrp ?? []).map((i) => ({
+    name: i.name,
+    vrid: i.vrid,
+    members: i.members.map((m) => m.node),
+    vips: new Set(i.vips.map((v) => splitCidr(typeof v === 'string' ? v : v.address).address)),
+  }));
+  const services = (s.services ?? []).map((svc) => {
+    const port = svc.port ?? 0;
+    return {
+      name: svc.name,
+      endpoint: svc.fwmark !== undefined ? `fwmark ${svc.fwmark}` : `${svc.protocol ?? DEFAULTS.service.protocol} ${svc.vip}:${port}`,
+      directors: svc.directors ?? directors,
+      group: svc.vip === undefined ? null : (groups.find((g) => g.vips.has(svc.vip!))?.name ?? null),
+      quorum: svc.quorum ?? DEFAULTS.service.quorum,
+      realServers: svc.realServers.map((rs) => ({
+        address: rs.address ?? address.get(rs.node!) ?? '',
+        port: rs.port ?? port,
+        node: rs.node ?? null,
+        checked: (rs.healthCheck ?? svc.healthCheck) !== undefined,
+      })),
+    };
+  });
+  return { site: site.metadata.name, nodes: s.nodes.map((n) => ({ name: n.name, role: n.role })), directors, groups, services };
+}
