@@ -44,6 +44,7 @@ function leave(o: Out, p: InstanceParams, to: VrrpState, now: number, reason: st
   if (p.connectionSync && to !== 'STOP') o.a.push({ type: 'sync-daemon', role: to === 'MASTER' ? 'master' : 'backup' });
 }
 
+/** Every way into MASTER goes through here, so every return to MASTER announces the VIPs. */
 function toMaster(o: Out, p: InstanceParams, now: number, reason: string, sync = false): void {
   leave(o, p, 'MASTER', now, reason, sync);
   // RFC 5798 §6.4.1/§6.4.2: send an advert, then announce the VIPs (gratuitous ARP).
@@ -128,8 +129,12 @@ function onAdvert(o: Out, p: InstanceParams, e: Extract<Event, { type: 'advert' 
     o.s = { ...o.s, masterAddress: e.source };
     return;
   }
-  // keepalived: a master hearing a lower master answers at once, so the other steps down sooner.
-  o.a.push({ type: 'send-advert', priority: s.effectivePriority });
+  // RFC 5798 §6.4.3: a lower-priority advert is discarded and we stay MASTER. keepalived ("received
+  // lower priority advert, forcing new election") answers at once, so the other steps down sooner,
+  // and sends a GARP burst (vrrp_garp_lower_prio_repeat, default garp_master_repeat): the other
+  // router announced the VIPs with its MAC while it believed itself master, and without a fresh
+  // announcement clients keep sending to it until their ARP entries expire.
+  o.a.push({ type: 'send-advert', priority: s.effectivePriority }, { type: 'garp', count: p.garp.lowerPrioRepeat ?? p.garp.masterRepeat });
   o.s = { ...s, advertAt: now + p.advertIntervalMs };
 }
 

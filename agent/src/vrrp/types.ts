@@ -17,7 +17,14 @@ export interface InstanceParams {
   preempt: boolean;
   /** keepalived preempt_delay: how long a lower-priority master is tolerated before preempting. */
   preemptDelayMs: number;
-  garp: { masterDelayMs: number; masterRepeat: number; masterRefreshMs: number; masterRefreshRepeat: number };
+  garp: {
+    masterDelayMs: number;
+    masterRepeat: number;
+    masterRefreshMs: number;
+    masterRefreshRepeat: number;
+    /** keepalived vrrp_garp_lower_prio_repeat: burst when a MASTER hears a lower-priority master; unset = masterRepeat (keepalived's default). */
+    lowerPrioRepeat?: number;
+  };
   /** keepalived lvs_sync_daemon follows this instance. */
   connectionSync: boolean;
 }
