@@ -2,7 +2,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createDryRunVrrpHost } from './vrrp-host-dry-run.ts';
 import { createLinuxVrrpHost, parseIpLinks } from './vrrp-host-linux.ts';
-import type { VrrpHostEvent } from './vrrp-host.ts';
+import { NodeEvent } from '#shared/wire/events.ts';
+import { NodeStatus } from '#shared/wire/status.ts';
+import { wireEvent, wireHealth, type VrrpHostEvent, type VrrpHostHealth } from './vrrp-host.ts';
 import { GarpHelper } from './vrrp-garp-helper.ts';
 
 describe('VRRP host pieces', () => {
@@ -137,5 +139,27 @@ describe.skipIf(noTools)('helper supervision (real processes)', () => {
       stop();
       await host.close();
     }
+  });
+});
+
+describe('host health and events on the wire', () => {
+  it('converts to the status field and node events the wire schemas accept', () => {
+    const health: VrrpHostHealth = {
+      status: 'degraded',
+      garpAvailable: false,
+      helpers: [{ name: 'garp-helper', state: 'absent', restarts: 0, lastError: 'x'.repeat(900), since: Date.UTC(2026, 0, 2) }],
+    };
+    const w = wireHealth(health);
+    expect(w.helpers[0]).toMatchObject({ since: '2026-01-02T00:00:00.000Z' });
+    expect(NodeStatus.parse({ nodeId: 'a.b', online: true, health: w }).health).toEqual(w);
+    const at = new Date(Date.UTC(2026, 0, 2));
+    const restarted = wireEvent({ type: 'helper_restarted', restart: { name: 'ip-monitor', restarts: 2, error: 'exited (SIGKILL)', delayMs: 73 } }, 'a.b', at);
+    expect(NodeEvent.parse(restarted)).toEqual({
+      nodeId: 'a.b',
+      at: '2026-01-02T00:00:00.000Z',
+      type: 'agent.helper_restarted',
+      data: { helper: 'ip-monitor', restarts: 2, error: 'exited (SIGKILL)', delayMs: 73 },
+    });
+    expect(NodeEvent.parse(wireEvent({ type: 'garp_unavailable', detail: 'no way' }, 'a.b', at))).toMatchObject({ type: 'agent.degraded' });
   });
 });
