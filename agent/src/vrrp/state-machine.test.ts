@@ -144,6 +144,15 @@ describe('VRRP state machine', () => {
       { type: 'garp', count: 5 },
     ]);
     expect(r.state.advertAt).toBe(500 + P.advertIntervalMs);
+    // Repeated one interval later, after the other router's own takeover burst; once.
+    expect(nextDeadline(r.state)).toBe(1500);
+    const repeat = step(p, r.state, { type: 'timer' }, 1500);
+    expect(repeat.actions).toEqual([
+      { type: 'send-advert', priority: 100 },
+      { type: 'garp', count: 5 },
+    ]);
+    expect(repeat.state.lowerPrioGarpAt).toBeNull();
+    expect(step(p, repeat.state, { type: 'timer' }, 2500).actions).toEqual([{ type: 'send-advert', priority: 100 }]);
     // Its own repeat count when configured.
     expect(step({ ...p, garp: { ...p.garp, lowerPrioRepeat: 2 } }, master, adv('10.99.0.12', 90), 500).actions[1]).toEqual({ type: 'garp', count: 2 });
     // A release (priority 0) is not a competing master: advert only.

@@ -48,6 +48,8 @@ export interface InstanceState {
   garpAt: number | null;
   /** Which GARP round is next: 'delay' = the second burst after garp_master_delay, 'refresh' = periodic. */
   garpNext: 'delay' | 'refresh' | null;
+  /** When to repeat the burst answering a lower-priority master (one advert interval after its last advert). */
+  lowerPrioGarpAt: number | null;
   /** Primary address of the master we last accepted adverts from. */
   masterAddress: string | null;
   /** When we last heard the master, for the "master down, N ms" log line. */
