@@ -50,6 +50,7 @@ interface Ctx {
 
 interface Outcome {
   gapMs: number;
+  /** Sum of the client's gaps longer than one advert interval (shorter ones are scheduling noise on a loaded host). */
   downtimeMs: number;
   /** Transitions into MASTER by d2 during the fault (spurious takeovers). */
   d2Masters: number;
@@ -78,7 +79,12 @@ async function runCase(impl: Impl, fault: (c: Ctx) => Promise<void>, env?: NodeJ
     // Served again, and for a while: a client stuck on a stale MAC shows as one long gap here.
     await ping.waitReplies(150, 60_000);
     ping.stop();
-    return { gapMs: ping.longestGapMs(from), downtimeMs: ping.downtimeMs(from), d2Masters: masterLines(pair.out.d2) - mastersBefore, logs: pair.out };
+    return {
+      gapMs: ping.longestGapMs(from),
+      downtimeMs: ping.downtimeMs(from, ADVERT_MS),
+      d2Masters: masterLines(pair.out.d2) - mastersBefore,
+      logs: pair.out,
+    };
   } catch (e) {
     throw new Error(`${impl}: ${(e as Error).message}\nd1:\n${pair.out.d1.slice(-20).join('\n')}\nd2:\n${pair.out.d2.slice(-20).join('\n')}`, { cause: e });
   } finally {
@@ -184,7 +190,10 @@ describe.skipIf(!!skip)('helper supervision under faults, ours vs keepalived (VR
     const perTakeover = (x: Outcome) => x.downtimeMs / Math.max(1, x.d2Masters);
     console.log(`VRRP loss: downtime per takeover ours ${Math.round(perTakeover(o))} ms, keepalived ${Math.round(perTakeover(k))} ms`);
     expect(o.d2Masters + k.d2Masters, 'no spurious takeover at all: the fault did not bite').toBeGreaterThan(0);
-    expect(perTakeover(o)).toBeLessThanOrEqual(1.5 * perTakeover(k) + MARGIN_MS);
+    // Plus one advert interval: when our answering burst loses the race to the other router's
+    // takeover burst, the repeat one interval later moves the client back (keepalived's lost race
+    // costs seconds, until the client's ARP entry expires).
+    expect(perTakeover(o)).toBeLessThanOrEqual(1.5 * perTakeover(k) + ADVERT_MS + MARGIN_MS);
   });
 
   it('`ip monitor` is killed, then the MASTER’s link goes down (2 s) and up', async () => {
