@@ -42,6 +42,19 @@ export class VipPinger {
     return Math.round(max);
   }
 
+  /**
+   * Client downtime from reply index `from` on: the sum of the gaps longer than `overMs` (a gap
+   * of a few ping intervals is scheduling noise, not an outage), in ms.
+   */
+  downtimeMs(from = 0, overMs = 30): number {
+    let sum = 0;
+    for (let i = Math.max(1, from + 1); i < this.replies.length; i++) {
+      const gap = (this.replies[i] - this.replies[i - 1]) * 1000;
+      if (gap > overMs) sum += gap;
+    }
+    return Math.round(sum);
+  }
+
   stop(): void {
     this.proc.kill('SIGINT');
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { VrrpState } from './status.ts';
+import { HelperState, VrrpState } from './status.ts';
 
 /** Events an agent publishes on `.../events` (QoS 1) and the cloud's own (docs/architecture.md, "Status and events"). */
 const base = { nodeId: z.string().min(1), at: z.string().datetime() };
@@ -24,6 +24,20 @@ export const NodeEvent = z.discriminatedUnion('type', [
     data: z.object({ why: z.enum(['signature', 'replay', 'schema', 'node', 'key']), detail: z.string(), revision: z.number().int().optional() }),
   }),
   z.object({ ...base, type: z.literal('realserver.drift'), data: z.object({ what: z.string(), repaired: z.boolean() }) }),
+  /** A helper process died and was started again (`error`: why it ended; `delayMs`: back-off waited). */
+  z.object({
+    ...base,
+    type: z.literal('agent.helper_restarted'),
+    data: z.object({
+      helper: z.string().min(1).max(64),
+      restarts: z.number().int().min(1),
+      error: z.string().max(500),
+      delayMs: z.number().int().min(0),
+      state: HelperState.optional(),
+    }),
+  }),
+  /** Something a clean failover needs cannot run on this node (e.g. no way to send gratuitous ARP); said at start. */
+  z.object({ ...base, type: z.literal('agent.degraded'), data: z.object({ what: z.string().min(1).max(64), detail: z.string().max(500) }) }),
 ]);
 export type NodeEvent = z.infer<typeof NodeEvent>;
 export type NodeEventType = NodeEvent['type'];

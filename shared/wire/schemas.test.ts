@@ -56,6 +56,11 @@ describe('NodeStatus', () => {
       ipvs: { ok: false, error: 'ip_vs module not loaded' },
       realServer: { ok: true, drift: [], warnings: [] },
       errors: [],
+      health: {
+        status: 'degraded',
+        garpAvailable: false,
+        helpers: [{ name: 'garp-helper', state: 'absent', restarts: 0, lastError: 'no python3', since: at }],
+      },
     };
     expect(NodeStatus.parse(status)).toEqual(status);
   });
@@ -63,6 +68,22 @@ describe('NodeStatus', () => {
   it.each([
     ['no nodeId', { online: true }],
     ['online as a string', { nodeId: 'a.b', online: 'yes' }],
+    [
+      'an unknown helper state',
+      {
+        nodeId: 'a.b',
+        online: true,
+        health: { status: 'ok', garpAvailable: true, helpers: [{ name: 'x', state: 'zombie', restarts: 0, lastError: null, since: at }] },
+      },
+    ],
+    [
+      'an unbounded helper error',
+      {
+        nodeId: 'a.b',
+        online: true,
+        health: { status: 'ok', garpAvailable: true, helpers: [{ name: 'x', state: 'failed', restarts: 0, lastError: 'e'.repeat(501), since: at }] },
+      },
+    ],
     ['an unknown VRRP state', { nodeId: 'a.b', online: true, vrrp: [{ instance: 'VI_1', vrid: 1, state: 'PRIMARY', priority: 1, effectivePriority: 1 }] }],
   ])('refuses %s', (_name, value) => expect(NodeStatus.safeParse(value).success).toBe(false));
 });
@@ -79,12 +100,18 @@ describe('NodeEvent', () => {
     { type: 'apply.failed', data: { revision: 3, error: 'ipvsadm-restore exited 1' } },
     { type: 'config.rejected', data: { why: 'replay', detail: 'revision 2 is not newer than 3', revision: 2 } },
     { type: 'realserver.drift', data: { what: 'VIP 10.99.0.100 missing on lo', repaired: true } },
+    { type: 'agent.helper_restarted', data: { helper: 'garp-helper', restarts: 1, error: 'exited (SIGKILL)', delayMs: 0, state: 'running' } },
+    { type: 'agent.degraded', data: { what: 'garp', detail: 'no way to send gratuitous ARP' } },
   ])('accepts $type', (event) => expect(NodeEvent.parse({ ...base, ...event })).toEqual({ ...base, ...event }));
 
   it.each([
     ['an unknown type', { type: 'node.exploded', data: {} }],
     ['a transition to an unknown state', { type: 'vrrp.transition', data: { instance: 'VI_1', from: 'BACKUP', to: 'LEADER', reason: '' } }],
     ['a rejection without a reason', { type: 'config.rejected', data: { detail: 'x' } }],
+    [
+      'a helper restart with an unbounded error',
+      { type: 'agent.helper_restarted', data: { helper: 'ip-batch', restarts: 1, error: 'e'.repeat(501), delayMs: 0 } },
+    ],
     ['a bad timestamp', { type: 'apply.succeeded', data: { revision: 1 }, at: 'now' }],
   ])('refuses %s', (_name, event) => expect(NodeEvent.safeParse({ ...base, ...event }).success).toBe(false));
 });

@@ -1,8 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createDryRunVrrpHost } from './vrrp-host-dry-run.ts';
-import { parseIpLinks } from './vrrp-host-linux.ts';
-import { startGarpHelper } from './vrrp-garp-helper.ts';
+import { createLinuxVrrpHost, parseIpLinks } from './vrrp-host-linux.ts';
+import { NodeEvent } from '#shared/wire/events.ts';
+import { NodeStatus } from '#shared/wire/status.ts';
+import { wireEvent, wireHealth, type VrrpHostEvent, type VrrpHostHealth } from './vrrp-host.ts';
+import { GarpHelper } from './vrrp-garp-helper.ts';
 
 describe('VRRP host pieces', () => {
   it('reads link state from `ip -j link`: UP and LOWER_UP both needed', () => {
@@ -38,13 +41,125 @@ describe('VRRP host pieces', () => {
   const noPython = !existsSync('/usr/bin/python3');
   if (noPython) console.log('GARP helper test skipped: no /usr/bin/python3');
   it.skipIf(noPython)('the GARP helper reports a failure instead of dying (no such interface)', async () => {
-    const h = startGarpHelper()!;
+    const h = new GarpHelper();
     try {
+      expect(await h.start()).toBeNull();
       await expect(h.send('nonexistent9', '10.77.0.1', 1, 0)).rejects.toThrow(/GARP helper/);
       // Still alive for the next request.
       await expect(h.send('nonexistent9', '10.77.0.1', 1, 0)).rejects.toThrow(/GARP helper: /);
     } finally {
       h.close();
     }
+  });
+});
+
+const waitUntil = async (cond: () => boolean, what: string) => {
+  const end = Date.now() + 5_000;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+/** PIDs of our own children whose command line matches. */
+function childPids(re: RegExp): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((pid) => {
+      try {
+        const ppid = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1];
+        return Number(ppid) === process.pid && re.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+const noTools = !existsSync('/usr/bin/python3') || !['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].some(existsSync);
+describe.skipIf(noTools)('helper supervision (real processes)', () => {
+  it('a killed GARP helper is restarted, logged and reported; sends work again', async () => {
+    const logs: string[] = [];
+    const events: VrrpHostEvent[] = [];
+    const h = new GarpHelper({ log: (l) => logs.push(l), event: (restart) => events.push({ type: 'helper_restarted', restart }) });
+    try {
+      expect(await h.start()).toBeNull();
+      const first = h.pid()!;
+      process.kill(first, 'SIGKILL');
+      await waitUntil(() => h.pid() !== undefined && h.pid() !== first, 'a new GARP helper');
+      // The new helper answers (an error for an interface that does not exist is an answer).
+      await expect(h.send('nonexistent9', '10.77.0.1', 1, 0)).rejects.toThrow(/GARP helper: /); // 'not running' would have no colon
+      expect(h.health()).toMatchObject({ name: 'garp-helper', state: 'running', restarts: 1, lastError: 'exited (SIGKILL)' });
+      expect(events).toEqual([{ type: 'helper_restarted', restart: expect.objectContaining({ name: 'garp-helper', restarts: 1 }) }]);
+      expect(logs.some((l) => /vrrp: garp-helper: restarted after exited \(SIGKILL\)/.test(l))).toBe(true);
+    } finally {
+      h.close();
+    }
+  });
+
+  it('the start-up probe: helper or arping is enough; neither = degraded at start, with an event', async () => {
+    const events: VrrpHostEvent[] = [];
+    const noArping = createLinuxVrrpHost({ arping: '/nonexistent/arping', onEvent: (e) => events.push(e) });
+    try {
+      // Not root: AF_PACKET is refused, the helper is absent and so is arping.
+      const root = process.getuid?.() === 0;
+      expect(await noArping.probeGarp()).toBe(root);
+      expect(noArping.health().status).toBe(root ? 'ok' : 'degraded');
+    } finally {
+      await noArping.close();
+    }
+    const neither = createLinuxVrrpHost({ python: null, arping: '/nonexistent/arping', onEvent: (e) => events.push(e) });
+    try {
+      expect(await neither.probeGarp()).toBe(false);
+      const health = neither.health();
+      expect(health).toMatchObject({ status: 'degraded', garpAvailable: false });
+      expect(health.helpers.find((x) => x.name === 'garp-helper')).toMatchObject({ state: 'absent', lastError: 'no python3' });
+      expect(events.at(-1)).toMatchObject({ type: 'garp_unavailable', detail: expect.stringMatching(/no way to send gratuitous ARP/) });
+      await expect(neither.garp('lo', ['10.77.0.1'], 1)).rejects.toThrow(/arping .* cannot run/);
+    } finally {
+      await neither.close();
+    }
+  });
+
+  it('a killed `ip monitor link` is restarted and the link table re-read at once', async () => {
+    const host = createLinuxVrrpHost({ garpHelper: false });
+    const seen: Map<string, boolean>[] = [];
+    const stop = host.watchLinks((l) => seen.push(l));
+    try {
+      await waitUntil(() => childPids(/^ip -o monitor link/).length === 1, 'ip monitor');
+      const [first] = childPids(/^ip -o monitor link/);
+      process.kill(first, 'SIGKILL');
+      // Nothing changed on the host's links: the table arrives because of the restart alone.
+      await waitUntil(() => seen.length > 0, 'the link table after the restart');
+      expect(seen[0].get('lo')).toBe(true);
+      const [second] = childPids(/^ip -o monitor link/);
+      expect(second).not.toBe(first);
+      expect(host.health().helpers.find((h) => h.name === 'ip-monitor')).toMatchObject({ state: 'running', restarts: 1 });
+    } finally {
+      stop();
+      await host.close();
+    }
+  });
+});
+
+describe('host health and events on the wire', () => {
+  it('converts to the status field and node events the wire schemas accept', () => {
+    const health: VrrpHostHealth = {
+      status: 'degraded',
+      garpAvailable: false,
+      helpers: [{ name: 'garp-helper', state: 'absent', restarts: 0, lastError: 'x'.repeat(900), since: Date.UTC(2026, 0, 2) }],
+    };
+    const w = wireHealth(health);
+    expect(w.helpers[0]).toMatchObject({ since: '2026-01-02T00:00:00.000Z' });
+    expect(NodeStatus.parse({ nodeId: 'a.b', online: true, health: w }).health).toEqual(w);
+    const at = new Date(Date.UTC(2026, 0, 2));
+    const restarted = wireEvent({ type: 'helper_restarted', restart: { name: 'ip-monitor', restarts: 2, error: 'exited (SIGKILL)', delayMs: 73 } }, 'a.b', at);
+    expect(NodeEvent.parse(restarted)).toEqual({
+      nodeId: 'a.b',
+      at: '2026-01-02T00:00:00.000Z',
+      type: 'agent.helper_restarted',
+      data: { helper: 'ip-monitor', restarts: 2, error: 'exited (SIGKILL)', delayMs: 73 },
+    });
+    expect(NodeEvent.parse(wireEvent({ type: 'garp_unavailable', detail: 'no way' }, 'a.b', at))).toMatchObject({ type: 'agent.degraded' });
   });
 });

@@ -1,11 +1,12 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { ResolvedVip } from '#shared/config/node-config.ts';
-import { startGarpHelper, type GarpHelper } from './vrrp-garp-helper.ts';
+import { Supervisor, type HelperRestart, type SupervisorClock } from './supervisor.ts';
+import { GarpHelper } from './vrrp-garp-helper.ts';
 import { IpBatch } from './vrrp-ip-batch.ts';
 import { openRawVrrpSocket } from './vrrp-linux-socket.ts';
-import type { VrrpHost } from './vrrp-host.ts';
+import type { VrrpHost, VrrpHostEvent, VrrpHostHealth } from './vrrp-host.ts';
 import { VrrpHostError } from './vrrp-host.ts';
 
 export interface LinuxVrrpHostOptions {
@@ -13,16 +14,31 @@ export interface LinuxVrrpHostOptions {
   ip?: string;
   arping?: string;
   ipvsadm?: string;
-  /** Use the long-lived AF_PACKET helper for gratuitous ARP (default true; falls back to arping). */
+  /** Use the long-lived AF_PACKET helper for gratuitous ARP (default true; arping is the per-send fallback). */
   garpHelper?: boolean;
+  /** python3 for the GARP helper (default /usr/bin/python3 when present; null = none). */
+  python?: string | null;
   /**
    * keepalived `vrrp_priority`: nice value for the process running VRRP (-20…19), applied when the
    * first VRRP socket opens. Default: unchanged (keepalived's default too). A negative value keeps
    * adverts on time when the host's CPUs are saturated.
    */
   nice?: number;
-  /** Where notify hook failures go. */
+  /** Where notify hook failures and helper restarts go. */
   log?: (line: string) => void;
+  /** Helper restarts and a missing GARP path, for the engine's node events. */
+  onEvent?: (e: VrrpHostEvent) => void;
+  /** Clock of the helpers' supervisors (tests). */
+  clock?: SupervisorClock;
+}
+
+export interface LinuxVrrpHost extends VrrpHost {
+  health(): VrrpHostHealth;
+  /**
+   * Finds out whether gratuitous ARP can be sent (the AF_PACKET helper, else arping); runs once,
+   * at the first channel open, and says so at start (log, `garp_unavailable` event) when neither can.
+   */
+  probeGarp(): Promise<boolean>;
 }
 
 function run(cmd: string, args: string[], timeoutMs = 10_000): Promise<{ code: number; out: string; err: string }> {
@@ -47,20 +63,62 @@ export function parseIpLinks(json: string): Map<string, boolean> {
 
 /**
  * The Linux VrrpHost: raw sockets, `ip addr` for VIPs (with keepalived's label when given),
- * `arping` for gratuitous ARP (Debian's arping: `-U -i IF -S VIP`; iputils' `-U -I IF -s VIP`
+ * the AF_PACKET helper for gratuitous ARP with `arping` as the per-burst fallback (Debian's arping: `-U -i IF -S VIP`; iputils' `-U -I IF -s VIP`
  * is detected and used instead), `ip -j link`/`ip monitor link` for tracking, `sh -c` for scripts
  * and hooks, `ipvsadm --start-daemon` for connection sync.
  */
-export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): VrrpHost {
+export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpHost {
   const ip = opts.ip ?? 'ip';
   const arping = opts.arping ?? 'arping';
   const ipvsadm = opts.ipvsadm ?? 'ipvsadm';
   const log = opts.log ?? (() => {});
-  let arpingFlavour: Promise<'habets' | 'iputils'> | null = null;
-  const monitors = new Set<() => void>();
-  let helper: GarpHelper | null | undefined;
-  const batch = new IpBatch(ip, log);
+  const event = (restart: HelperRestart) => opts.onEvent?.({ type: 'helper_restarted', restart });
+  /** arping's option dialect, or null when it cannot run here (not installed). */
+  let arpingFlavour: Promise<'habets' | 'iputils' | null> | null = null;
+  const probeArping = () =>
+    (arpingFlavour ??= run(arping, ['--help']).then(
+      (r) => (/-S\b/.test(r.out + r.err) ? 'habets' : 'iputils'),
+      () => null,
+    ));
+  const monitors = new Map<() => void, Supervisor<ChildProcess>>();
+  const helper = opts.garpHelper === false ? null : new GarpHelper({ python: opts.python, log, event, clock: opts.clock });
+  let garpProbe: Promise<boolean> | null = null;
+  let garpAvailable: boolean | null = null;
+  const batch = new IpBatch(ip, log, event, opts.clock);
+  let sync: Supervisor<object> | null = null;
   let niced = false;
+
+  const probeGarp = () =>
+    (garpProbe ??= (async () => {
+      const [helperWhy, flavour] = await Promise.all([helper ? helper.start() : Promise.resolve('disabled'), probeArping()]);
+      garpAvailable = helperWhy === null || flavour !== null;
+      if (helperWhy !== null)
+        log(`vrrp: GARP helper cannot run (${helperWhy}); ${flavour ? 'gratuitous ARP goes through arping' : 'and arping cannot run either'}`);
+      if (!garpAvailable) {
+        const detail = `no way to send gratuitous ARP: helper ${helperWhy}, arping (${arping}) not found; after a failover clients keep the old MAC until their ARP entry expires`;
+        log(`vrrp: ${detail}`);
+        opts.onEvent?.({ type: 'garp_unavailable', detail });
+      }
+      return garpAvailable;
+    })());
+
+  /** Sends through arping (a process per address; used when the helper cannot). */
+  async function arpingBurst(iface: string, addresses: string[], count: number): Promise<void> {
+    const flavour = await probeArping();
+    if (!flavour) throw new VrrpHostError('garp', `arping (${arping}) cannot run`);
+    await Promise.all(
+      addresses.map(async (a) => {
+        // No wait between requests: keepalived sends a burst (garp_interval 0).
+        const args =
+          flavour === 'habets'
+            ? ['-q', '-U', '-c', String(count), '-W', '0.01', '-i', iface, '-S', a, a]
+            : ['-q', '-U', '-c', String(count), '-I', iface, '-s', a, a];
+        const r = await run(arping, args, 5_000 + count * 100).catch((e: Error) => ({ code: -1, out: '', err: e.message }));
+        // arping exits 1 when nobody answers an unsolicited ARP; only a missing tool or bad flags matter.
+        if (r.code !== 0 && r.code !== 1) throw new VrrpHostError('garp', `arping ${args.join(' ')}: ${r.err.trim()}`);
+      }),
+    );
+  }
 
   async function ipAddr(op: 'add' | 'del', vips: ResolvedVip[]): Promise<void> {
     const errors: string[] = [];
@@ -79,8 +137,9 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): VrrpHost {
   return {
     now: () => performance.now(),
     async openChannel(o, onPacket, onError) {
-      // Start the GARP helper with the engine, never on the failover path.
-      if (helper === undefined) helper = opts.garpHelper === false ? null : startGarpHelper();
+      // Start the GARP helper with the engine, never on the failover path, and say now (not at the
+      // next failover) when no gratuitous ARP can be sent.
+      void probeGarp();
       batch.warm();
       if (opts.nice !== undefined && !niced) {
         niced = true;
@@ -95,31 +154,20 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): VrrpHost {
     addVips: (vips) => ipAddr('add', vips),
     removeVips: (vips) => ipAddr('del', vips),
     async garp(iface, addresses, count) {
+      let helperError: string | null = 'disabled';
       if (helper) {
         const h = helper;
-        const sent = await Promise.all(addresses.map((a) => h.send(iface, a, count, 0))).then(
-          () => true,
-          (e: Error) => (log(`vrrp: ${e.message}; using arping`), (helper = null), false),
+        helperError = await Promise.all(addresses.map((a) => h.send(iface, a, count, 0))).then(
+          (retried) => (retried.some(Boolean) && log(`vrrp: GARP on ${iface} sent on a fresh socket after a failed send`), null),
+          (e: Error) => e.message,
         );
-        if (sent) return;
+        if (helperError === null) return;
+        // This burst only: the helper is supervised and the next burst uses it again.
+        log(`vrrp: ${helperError}; this burst goes through arping`);
       }
-      arpingFlavour ??= run(arping, ['--help']).then(
-        (r) => (/-S\b/.test(r.out + r.err) ? 'habets' : 'iputils'),
-        () => 'habets',
-      );
-      const flavour = await arpingFlavour;
-      await Promise.all(
-        addresses.map(async (a) => {
-          // No wait between requests: keepalived sends a burst (garp_interval 0).
-          const args =
-            flavour === 'habets'
-              ? ['-q', '-U', '-c', String(count), '-W', '0.01', '-i', iface, '-S', a, a]
-              : ['-q', '-U', '-c', String(count), '-I', iface, '-s', a, a];
-          const r = await run(arping, args, 5_000 + count * 100).catch((e: Error) => ({ code: -1, out: '', err: e.message }));
-          // arping exits 1 when nobody answers an unsolicited ARP; only a missing tool or bad flags matter.
-          if (r.code !== 0 && r.code !== 1) throw new VrrpHostError('garp', `arping ${args.join(' ')}: ${r.err.trim()}`);
-        }),
-      );
+      await arpingBurst(iface, addresses, count).catch((e: Error) => {
+        throw new VrrpHostError('garp', helper ? `${helperError}; ${e.message}` : e.message);
+      });
     },
     async links() {
       const r = await run(ip, ['-j', 'link', 'show']);
@@ -127,25 +175,41 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): VrrpHost {
       return parseIpLinks(r.out);
     },
     watchLinks(onChange) {
-      const child = spawn(ip, ['-o', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] });
       let pending: NodeJS.Timeout | null = null;
-      child.stdout.on('data', () => {
-        // Debounce: one `ip monitor` line per attribute change; re-read the whole table once.
-        pending ??= setTimeout(() => {
+      // Debounce: one `ip monitor` line per attribute change; re-read the whole table once.
+      const reread = () =>
+        (pending ??= setTimeout(() => {
           pending = null;
           run(ip, ['-j', 'link', 'show']).then(
             (r) => r.code === 0 && onChange(parseIpLinks(r.out)),
             () => {},
           );
-        }, 10);
+        }, 10));
+      const sup = new Supervisor<ChildProcess>({
+        name: 'ip-monitor',
+        start(exited) {
+          // Own process group, like every helper: a signal to the agent's group leaves it be.
+          const child = spawn(ip, ['-o', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+          child.stdout.on('data', reread);
+          child.stdout.on('error', () => {});
+          child.on('error', (e) => exited(`ip monitor link failed: ${e.message}`));
+          child.on('exit', (code, signal) => exited(`ip monitor link exited (${signal ?? code})`));
+          return child;
+        },
+        stop: (c) => c.kill(),
+        // A link change while it was down would otherwise go unseen until the next one.
+        onRestart: reread,
+        log: (l) => log(`vrrp: ${l}`),
+        event,
+        clock: opts.clock,
       });
-      child.on('error', (e) => log(`vrrp: ip monitor link failed: ${e.message}`));
+      sup.ensure();
       const stop = () => {
         if (pending) clearTimeout(pending);
-        child.kill();
+        sup.stop();
         monitors.delete(stop);
       };
-      monitors.add(stop);
+      monitors.set(stop, sup);
       return stop;
     },
     runScript(command, timeoutMs, user) {
@@ -175,21 +239,60 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): VrrpHost {
         const r = await run(ipvsadm, args).catch((e: Error) => ({ code: -1, out: '', err: e.message }));
         if (r.code !== 0) throw new VrrpHostError('ipvs_sync', `ipvsadm ${args.join(' ')}: ${r.err.trim() || `exit ${r.code}`}`);
       };
-      const other = role === 'master' ? 'backup' : 'master';
+      sync?.stop();
+      sync = null;
       // Stopping a daemon that is not running fails harmlessly; starting is what must succeed.
       if (role === 'stop') {
         await Promise.allSettled([exec(['--stop-daemon', 'master']), exec(['--stop-daemon', 'backup'])]);
         return;
       }
-      await exec(['--stop-daemon', other]).catch(() => {});
-      await exec(['--stop-daemon', role]).catch(() => {});
-      await exec(['--start-daemon', role, '--mcast-interface', iface, '--syncid', String(syncId)]);
+      const other = role === 'master' ? 'backup' : 'master';
+      const startDaemon = async () => {
+        await exec(['--stop-daemon', other]).catch(() => {});
+        await exec(['--stop-daemon', role]).catch(() => {});
+        await exec(['--start-daemon', role, '--mcast-interface', iface, '--syncid', String(syncId)]);
+      };
+      // Supervised like a helper: a start that failed is retried with back-off (logged, reported)
+      // until it succeeds or the role changes; the first failure is also the caller's.
+      let first: { resolve(): void; reject(e: Error): void } | null = null;
+      const firstResult = new Promise<void>((resolve, reject) => (first = { resolve, reject }));
+      const s = new Supervisor<object>({
+        name: 'ipvs-sync',
+        start(exited) {
+          startDaemon().then(
+            () => (first?.resolve(), (first = null)),
+            (e: Error) => (first?.reject(e), (first = null), exited(e.message)),
+          );
+          return {};
+        },
+        stop: () => {},
+        log: (l) => log(`vrrp: ${l}`),
+        event,
+        clock: opts.clock,
+        baseMs: 1_000,
+        maxMs: 60_000,
+      });
+      sync = s;
+      s.ensure();
+      return firstResult;
     },
+    health() {
+      const helpers = [
+        batch.health(),
+        ...(helper ? [helper.health()] : []),
+        ...[...monitors.values()].map((m) => m.health()),
+        ...(sync ? [sync.health()] : []),
+      ];
+      const status = garpAvailable === false || helpers.some((h) => h.state === 'failed') ? 'degraded' : 'ok';
+      return { status, garpAvailable, helpers };
+    },
+    probeGarp,
     async close() {
       helper?.close();
-      helper = undefined;
+      garpProbe = null;
       batch.close();
-      for (const stop of [...monitors]) stop();
+      sync?.stop();
+      for (const stop of [...monitors.keys()]) stop();
     },
   };
 }

@@ -1,4 +1,7 @@
 import type { ResolvedVip } from '#shared/config/node-config.ts';
+import type { NodeEvent } from '#shared/wire/events.ts';
+import type { AgentHealth } from '#shared/wire/status.ts';
+import type { HelperHealth, HelperRestart } from './supervisor.ts';
 
 /** Options of one VRRP channel: a raw protocol-112 socket bound to one interface. */
 export interface VrrpChannelOptions {
@@ -43,8 +46,24 @@ export interface VrrpHost {
   notify(command: string, args: string[]): void;
   /** Starts/stops the IPVS connection-sync daemon; rejects (the driver reports it) where ip_vs is absent. */
   syncDaemon(role: SyncDaemonRole, iface: string, syncId: number): Promise<void>;
+  /** Health of the host's helper processes (hosts that run none, like the in-memory one, omit it). */
+  health?(): VrrpHostHealth;
   close(): Promise<void>;
 }
+
+/**
+ * `degraded` when gratuitous ARP cannot be sent at all (no helper, no arping: clients would keep
+ * a dead director's MAC after a failover) or a helper keeps dying. `garpAvailable` is null until
+ * the start-up probe has answered.
+ */
+export interface VrrpHostHealth {
+  status: 'ok' | 'degraded';
+  garpAvailable: boolean | null;
+  helpers: HelperHealth[];
+}
+
+/** What the host reports on its own, for the engine to turn into node events. */
+export type VrrpHostEvent = { type: 'helper_restarted'; restart: HelperRestart } | { type: 'garp_unavailable'; detail: string };
 
 /** The one error type of the VRRP host boundary, with stable codes. */
 export class VrrpHostError extends Error {
@@ -55,4 +74,25 @@ export class VrrpHostError extends Error {
     super(message);
     this.name = 'VrrpHostError';
   }
+}
+
+/** The status document's `health` field from the host's snapshot (bounded as the wire schema wants). */
+export function wireHealth(h: VrrpHostHealth): AgentHealth {
+  return {
+    status: h.status,
+    garpAvailable: h.garpAvailable,
+    helpers: h.helpers.slice(0, 32).map((x) => ({ ...x, lastError: x.lastError?.slice(0, 500) ?? null, since: new Date(x.since).toISOString() })),
+  };
+}
+
+/** The node event for a host event: `agent.helper_restarted` or `agent.degraded`. */
+export function wireEvent(e: VrrpHostEvent, nodeId: string, at = new Date()): NodeEvent {
+  const base = { nodeId, at: at.toISOString() };
+  return e.type === 'helper_restarted'
+    ? {
+        ...base,
+        type: 'agent.helper_restarted',
+        data: { helper: e.restart.name, restarts: e.restart.restarts, error: e.restart.error.slice(0, 500), delayMs: e.restart.delayMs },
+      }
+    : { ...base, type: 'agent.degraded', data: { what: 'garp', detail: e.detail.slice(0, 500) } };
 }

@@ -27,7 +27,7 @@ describe.skipIf(noIp)('IpBatch', () => {
 });
 
 describe.skipIf(noIp)('IpBatch when its helper dies', () => {
-  const helperPid = (b: IpBatch) => (b as unknown as { child: { pid: number } | null }).child?.pid;
+  const helperPid = (b: IpBatch) => b.pid();
 
   it('runs in its own process group, so a signal to the agent group does not reach it', async () => {
     const b = new IpBatch();
@@ -59,6 +59,7 @@ describe.skipIf(noIp)('IpBatch when its helper dies', () => {
       expect(second).toBeDefined();
       expect(second).not.toBe(first);
       expect(logs.some((l) => /ip -batch helper (exited|stdin)/.test(l))).toBe(true);
+      expect(b.health()).toMatchObject({ name: 'ip-batch', state: 'running', restarts: 1 });
     } finally {
       b.close();
     }

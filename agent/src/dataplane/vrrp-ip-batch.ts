@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { Supervisor, type HelperHealth, type HelperRestart, type SupervisorClock } from './supervisor.ts';
 
 /** A device name that never exists: `link show dev` on it always fails, on stderr. */
 const MARKER_DEV = 'lvsf-no-such0';
@@ -20,23 +21,40 @@ const DIED = Symbol('ip -batch died');
  *   a supervisor signalling the group) does not take it away while the agent releases its VIPs;
  * - every stream error is handled (a dead helper's stdin answers EPIPE), never thrown;
  * - a command the helper could not answer (it died, or could not be written to) is run once more
- *   as a one-shot `ip` process, and the next command starts a fresh helper.
+ *   as a one-shot `ip` process;
+ * - the helper is supervised: restarted when it dies (at once, then with back-off if it keeps
+ *   dying), logged and reported each time; commands meanwhile go one-shot.
  */
 export class IpBatch {
-  private child: ChildProcess | null = null;
   private line = 0;
   /** Waiters by their marker's line number. */
   private waiting = new Map<number, { cmdLine: number; resolve(errors: string[] | typeof DIED): void }>();
   private errors = new Map<number, string>();
   private errBuf = '';
-  private closed = false;
+  private sup: Supervisor<ChildProcess>;
 
   constructor(
     private ip = 'ip',
     private log: (line: string) => void = () => {},
-  ) {}
+    event?: (e: HelperRestart) => void,
+    clock?: SupervisorClock,
+  ) {
+    this.sup = new Supervisor<ChildProcess>({
+      name: 'ip-batch',
+      start: (exited) => this.start(exited),
+      stop: (c) => {
+        if (c.pid)
+          try {
+            process.kill(c.pid, 'SIGTERM');
+          } catch {}
+      },
+      log: (l) => this.log(`vrrp: ${l}`),
+      event,
+      clock,
+    });
+  }
 
-  private start(): ChildProcess {
+  private start(exited: (why: string) => void): ChildProcess {
     // Own process group (detached), but still ends with us: stdin reaches EOF when we die.
     const c = spawn(this.ip, ['-o', '-force', '-batch', '-'], { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
     this.line = 0;
@@ -69,10 +87,10 @@ export class IpBatch {
     const fail = (why: string) => {
       if (gone) return;
       gone = true;
-      if (this.child === c) this.child = null;
-      if (!this.closed) this.log(`vrrp: ip -batch helper ${why}; VIP changes fall back to one-shot ip until a new helper starts`);
+      // Commands it owed an answer run once more as one-shot `ip` processes (see run()).
       for (const w of this.waiting.values()) w.resolve(DIED);
       this.waiting.clear();
+      exited(`ip -batch helper ${why}`);
     };
     c.on('exit', (code, signal) => fail(`exited (${signal ?? code})`));
     c.on('error', (e) => fail(`failed: ${e.message}`));
@@ -84,8 +102,7 @@ export class IpBatch {
 
   /** Starts the process ahead of need (at engine start, not on the failover path). */
   warm(): void {
-    this.closed = false;
-    this.child ??= this.start();
+    this.sup.ensure();
   }
 
   /**
@@ -94,14 +111,14 @@ export class IpBatch {
    */
   async run(args: string[]): Promise<string[]> {
     if (args.some((a) => /[\s"'\\]/.test(a) || a === '')) return [`refusing unsafe ip argument in ${JSON.stringify(args)}`];
-    this.closed = false;
     const r = await this.viaBatch(args);
     return r === DIED ? this.oneShot(args) : r;
   }
 
   private viaBatch(args: string[]): Promise<string[] | typeof DIED> {
-    const c = (this.child ??= this.start());
-    if (!c.stdin || c.stdin.destroyed || !c.stdin.writable) return Promise.resolve(DIED);
+    // While the supervisor waits to restart a dying helper, commands go one-shot.
+    const c = this.sup.ensure();
+    if (!c?.stdin || c.stdin.destroyed || !c.stdin.writable) return Promise.resolve(DIED);
     const cmdLine = ++this.line;
     const markerLine = ++this.line;
     return new Promise((resolve) => {
@@ -120,14 +137,17 @@ export class IpBatch {
     });
   }
 
+  /** PID of the running helper, if any. */
+  pid(): number | undefined {
+    return this.sup.current()?.pid;
+  }
+
+  health(): HelperHealth {
+    return this.sup.health();
+  }
+
   /** Ends the helper (its group included); later commands start a new one. */
   close(): void {
-    this.closed = true;
-    const c = this.child;
-    this.child = null;
-    if (c?.pid)
-      try {
-        process.kill(c.pid, 'SIGTERM');
-      } catch {}
+    this.sup.stop();
   }
 }

@@ -128,7 +128,86 @@ describe('VRRP state machine', () => {
     expect(eqHigher.actions.map((a) => a.type)).toContain('remove-vips');
     const eqLower = step(p, master, adv('10.99.0.10', 100), 10);
     expect(eqLower.state.state).toBe('MASTER');
-    expect(eqLower.actions).toEqual([{ type: 'send-advert', priority: 100 }]);
+    expect(eqLower.actions).toEqual([
+      { type: 'send-advert', priority: 100 },
+      { type: 'garp', count: 5 },
+    ]);
+  });
+  it('a master hearing a lower-priority master forces a new election: advert and GARP burst (keepalived vrrp_garp_lower_prio_repeat)', () => {
+    const m = run({ ...P, priority: 255 }, [[0, { type: 'start' }]]).s;
+    const p = { ...P, priority: 100 };
+    const master = { ...m, effectivePriority: 100 };
+    const r = step(p, master, adv('10.99.0.12', 90), 500);
+    expect(r.state.state).toBe('MASTER');
+    expect(r.actions).toEqual([
+      { type: 'send-advert', priority: 100 },
+      { type: 'garp', count: 5 },
+    ]);
+    expect(r.state.advertAt).toBe(500 + P.advertIntervalMs);
+    // Repeated one interval later, after the other router's own takeover burst; once.
+    expect(nextDeadline(r.state)).toBe(1500);
+    const repeat = step(p, r.state, { type: 'timer' }, 1500);
+    expect(repeat.actions).toEqual([
+      { type: 'send-advert', priority: 100 },
+      { type: 'garp', count: 5 },
+    ]);
+    expect(repeat.state.lowerPrioGarpAt).toBeNull();
+    expect(step(p, repeat.state, { type: 'timer' }, 2500).actions).toEqual([{ type: 'send-advert', priority: 100 }]);
+    // Its own repeat count when configured.
+    expect(step({ ...p, garp: { ...p.garp, lowerPrioRepeat: 2 } }, master, adv('10.99.0.12', 90), 500).actions[1]).toEqual({ type: 'garp', count: 2 });
+    // A release (priority 0) is not a competing master: advert only.
+    expect(step(p, master, adv('10.99.0.12', 0), 500).actions).toEqual([{ type: 'send-advert', priority: 100 }]);
+  });
+  it('every way back to MASTER announces the VIPs (GARP burst)', () => {
+    const entries: [string, InstanceParams, [number, Event][]][] = [
+      [
+        'master down',
+        P,
+        [
+          [0, { type: 'start' }],
+          [4000, { type: 'timer' }],
+        ],
+      ],
+      ['owner start', { ...P, priority: 255 }, [[0, { type: 'start' }]]],
+      [
+        'owner fault cleared',
+        { ...P, priority: 255 },
+        [
+          [0, { type: 'start' }],
+          [10, { type: 'track', effectivePriority: 255, fault: 'eth0 down', reason: 'link' }],
+          [20, { type: 'track', effectivePriority: 255, fault: null, reason: 'link' }],
+        ],
+      ],
+      [
+        'sync group',
+        P,
+        [
+          [0, { type: 'start' }],
+          [10, { type: 'sync', to: 'MASTER', member: 'VI_2' }],
+        ],
+      ],
+      [
+        'preempting after a spurious takeover',
+        P,
+        [
+          [0, { type: 'start' }],
+          [100, adv('10.99.0.12', 50)],
+          [4000, { type: 'timer' }],
+          [4100, adv('10.99.0.12', 200)],
+          [8000, { type: 'timer' }],
+        ],
+      ],
+    ];
+    for (const [why, p, events] of entries) {
+      const { actions } = run(p, events);
+      const toMaster = actions.map((a, i) => [a, i] as const).filter(([a]) => a.type === 'transition' && a.to === 'MASTER');
+      expect(toMaster.length, why).toBeGreaterThan(0);
+      for (const [, i] of toMaster)
+        expect(
+          actions.slice(i).find((a) => a.type === 'garp'),
+          why,
+        ).toEqual({ type: 'garp', count: 5 });
+    }
   });
   it('a master sends adverts every interval and the GARP bursts (garp_master_delay, refresh)', () => {
     const p = { ...P, priority: 255, garp: { masterDelayMs: 5000, masterRepeat: 5, masterRefreshMs: 60000, masterRefreshRepeat: 2 } };

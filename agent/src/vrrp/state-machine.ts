@@ -16,6 +16,7 @@ export function initialState(p: InstanceParams, now: number): InstanceState {
     preemptAt: null,
     garpAt: null,
     garpNext: null,
+    lowerPrioGarpAt: null,
     masterAddress: null,
     lastAdvertAt: null,
     preempting: null,
@@ -24,7 +25,7 @@ export function initialState(p: InstanceParams, now: number): InstanceState {
 
 /** The earliest armed deadline, or null: the driver sets one timer for it. */
 export function nextDeadline(s: InstanceState): number | null {
-  const ds = [s.masterDownAt, s.advertAt, s.garpAt].filter((d): d is number => d !== null);
+  const ds = [s.masterDownAt, s.advertAt, s.garpAt, s.lowerPrioGarpAt].filter((d): d is number => d !== null);
   return ds.length ? Math.min(...ds) : null;
 }
 
@@ -35,15 +36,19 @@ function isOwner(p: InstanceParams, s: InstanceState): boolean {
 
 type Out = { s: InstanceState; a: Action[] };
 
+/** keepalived vrrp_garp_lower_prio_repeat; unset = garp_master_repeat (keepalived's default). */
+const lowerPrioRepeat = (p: InstanceParams) => p.garp.lowerPrioRepeat ?? p.garp.masterRepeat;
+
 function leave(o: Out, p: InstanceParams, to: VrrpState, now: number, reason: string, sync: boolean): void {
   const from = o.s.state;
   if (from === 'MASTER') o.a.push({ type: 'remove-vips' });
   o.a.push({ type: 'transition', from, to, reason, sync });
-  o.s = { ...o.s, state: to, since: now, masterDownAt: null, advertAt: null, preemptAt: null, garpAt: null, garpNext: null };
+  o.s = { ...o.s, state: to, since: now, masterDownAt: null, advertAt: null, preemptAt: null, garpAt: null, garpNext: null, lowerPrioGarpAt: null };
   if (to !== 'INIT') o.a.push({ type: 'notify', state: to as 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP', priority: o.s.effectivePriority });
   if (p.connectionSync && to !== 'STOP') o.a.push({ type: 'sync-daemon', role: to === 'MASTER' ? 'master' : 'backup' });
 }
 
+/** Every way into MASTER goes through here, so every return to MASTER announces the VIPs. */
 function toMaster(o: Out, p: InstanceParams, now: number, reason: string, sync = false): void {
   leave(o, p, 'MASTER', now, reason, sync);
   // RFC 5798 §6.4.1/§6.4.2: send an advert, then announce the VIPs (gratuitous ARP).
@@ -128,9 +133,17 @@ function onAdvert(o: Out, p: InstanceParams, e: Extract<Event, { type: 'advert' 
     o.s = { ...o.s, masterAddress: e.source };
     return;
   }
-  // keepalived: a master hearing a lower master answers at once, so the other steps down sooner.
-  o.a.push({ type: 'send-advert', priority: s.effectivePriority });
-  o.s = { ...s, advertAt: now + p.advertIntervalMs };
+  // RFC 5798 §6.4.3: a lower-priority advert is discarded and we stay MASTER. keepalived ("received
+  // lower priority advert, forcing new election") answers at once, so the other steps down sooner,
+  // and sends a GARP burst (vrrp_garp_lower_prio_repeat, default garp_master_repeat): the other
+  // router announced the VIPs with its MAC while it believed itself master, and without a fresh
+  // announcement clients keep sending to it until their ARP entries expire.
+  // The burst is repeated one advert interval after the last lower-priority advert: our answer and
+  // the other router's own takeover burst race to the clients (measured: its burst often lands
+  // last, leaving clients on its MAC for seconds); by then it has heard our advert and stepped down,
+  // so the repeat is the last word.
+  o.a.push({ type: 'send-advert', priority: s.effectivePriority }, { type: 'garp', count: lowerPrioRepeat(p) });
+  o.s = { ...s, advertAt: now + p.advertIntervalMs, lowerPrioGarpAt: now + p.advertIntervalMs };
 }
 
 function onTimer(o: Out, p: InstanceParams, now: number): void {
@@ -159,6 +172,10 @@ function onTimer(o: Out, p: InstanceParams, now: number): void {
     const g = p.garp;
     o.a.push({ type: 'garp', count: s.garpNext === 'delay' ? g.masterRepeat : g.masterRefreshRepeat });
     next = { ...next, garpAt: g.masterRefreshMs > 0 ? now + g.masterRefreshMs : null, garpNext: g.masterRefreshMs > 0 ? 'refresh' : null };
+  }
+  if (s.lowerPrioGarpAt !== null && now >= s.lowerPrioGarpAt) {
+    o.a.push({ type: 'garp', count: lowerPrioRepeat(p) });
+    next = { ...next, lowerPrioGarpAt: null };
   }
   o.s = next;
 }

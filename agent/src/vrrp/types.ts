@@ -17,7 +17,14 @@ export interface InstanceParams {
   preempt: boolean;
   /** keepalived preempt_delay: how long a lower-priority master is tolerated before preempting. */
   preemptDelayMs: number;
-  garp: { masterDelayMs: number; masterRepeat: number; masterRefreshMs: number; masterRefreshRepeat: number };
+  garp: {
+    masterDelayMs: number;
+    masterRepeat: number;
+    masterRefreshMs: number;
+    masterRefreshRepeat: number;
+    /** keepalived vrrp_garp_lower_prio_repeat: burst when a MASTER hears a lower-priority master; unset = masterRepeat (keepalived's default). */
+    lowerPrioRepeat?: number;
+  };
   /** keepalived lvs_sync_daemon follows this instance. */
   connectionSync: boolean;
 }
@@ -41,6 +48,8 @@ export interface InstanceState {
   garpAt: number | null;
   /** Which GARP round is next: 'delay' = the second burst after garp_master_delay, 'refresh' = periodic. */
   garpNext: 'delay' | 'refresh' | null;
+  /** When to repeat the burst answering a lower-priority master (one advert interval after its last advert). */
+  lowerPrioGarpAt: number | null;
   /** Primary address of the master we last accepted adverts from. */
   masterAddress: string | null;
   /** When we last heard the master, for the "master down, N ms" log line. */
