@@ -1,9 +1,9 @@
 import type { ReasonCode, SiteStatus } from './model.ts';
 
-export type Severity = 'critical' | 'warning' | 'info';
+type Severity = 'critical' | 'warning' | 'info';
 
 /** The event types the cloud raises from the model (each with a `.resolved` twin when the condition clears). */
-export type ConditionType =
+type ConditionType =
   'site.unreachable' | 'site.split_brain' | 'site.no_master' | 'node.offline' | 'node.stale_revision' | 'apply.failed' | 'service.down' | 'realserver.down';
 
 /** Which reasons are alert conditions, and how loud. Reasons not listed (stale_report, unchecked, …) show on pages only. */

@@ -39,7 +39,7 @@ export interface StatusInput {
   revisionGraceMs?: number;
 }
 
-export const DEFAULT_REVISION_GRACE_MS = 120_000;
+const DEFAULT_REVISION_GRACE_MS = 120_000;
 
 type VrrpEntry = NonNullable<NodeStatus['vrrp']>[number];
 

@@ -24,31 +24,25 @@ export type NodeState = (typeof NODE_STATES)[number];
 export type AnyState = SiteState | GroupState | RealServerState | NodeState;
 
 /** Stable machine codes; the text beside each one is for people and may change. */
-export const REASON_CODES = [
-  // site
-  'unreachable',
-  // node
-  'never_reported',
-  'node_offline',
-  'stale_report',
-  'stale_revision',
-  'apply_failed',
-  'ipvs_error',
-  'realserver_setup',
-  // VRRP group
-  'split_brain',
-  'no_master',
-  'instance_missing',
-  // service and real server
-  'quorum_lost',
-  'no_realservers',
-  'all_realservers_down',
-  'realserver_down',
-  'unchecked',
-  'service_missing',
-  'realserver_missing',
-] as const;
-export type ReasonCode = (typeof REASON_CODES)[number];
+export type ReasonCode =
+  | 'unreachable'
+  | 'never_reported'
+  | 'node_offline'
+  | 'stale_report'
+  | 'stale_revision'
+  | 'apply_failed'
+  | 'ipvs_error'
+  | 'realserver_setup'
+  | 'split_brain'
+  | 'no_master'
+  | 'instance_missing'
+  | 'quorum_lost'
+  | 'no_realservers'
+  | 'all_realservers_down'
+  | 'realserver_down'
+  | 'unchecked'
+  | 'service_missing'
+  | 'realserver_missing';
 
 /**
  * Why a state is not green. `subject` names what the reason is about (`site`, `node:dr2`,

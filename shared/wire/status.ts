@@ -5,14 +5,14 @@ export type VrrpState = z.infer<typeof VrrpState>;
 
 /** Supervision of one agent helper process (GARP helper, `ip -batch`, `ip monitor`, IPVS sync daemon). */
 export const HelperState = z.enum(['running', 'restarting', 'failed', 'absent']);
-export const HelperHealth = z.object({
+const HelperHealth = z.object({
   name: z.string().min(1).max(64),
   state: HelperState,
   restarts: z.number().int().min(0),
   lastError: z.string().max(500).nullable(),
   since: z.string().datetime(),
 });
-export type HelperHealth = z.infer<typeof HelperHealth>;
+type HelperHealth = z.infer<typeof HelperHealth>;
 
 /**
  * The agent's own health: `degraded` when it keeps running but a failover would not be clean

@@ -6,7 +6,7 @@ export const BFD_TTL = 255;
 export const BFD_SOURCE_PORT_MIN = 49152;
 export const BFD_SOURCE_PORT_MAX = 65535;
 /** Length of the mandatory section: what we send, with no authentication (RFC 5880 §4.1). */
-export const BFD_LENGTH = 24;
+const BFD_LENGTH = 24;
 
 /** Session states as carried in the Sta field, in wire order 0–3 (RFC 5880 §4.1). */
 export const BFD_STATES = ['AdminDown', 'Down', 'Init', 'Up'] as const;

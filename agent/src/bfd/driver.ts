@@ -37,7 +37,7 @@ export interface BfdChange {
   reason: string;
 }
 
-export interface BfdSessionStatus {
+interface BfdSessionStatus {
   name: string;
   local: string;
   peer: string;
@@ -51,7 +51,7 @@ export interface BfdSessionStatus {
   txIntervalMs: number;
 }
 
-export type BfdDropReason = RejectReason | SessionDiscard | 'unknown-peer';
+type BfdDropReason = RejectReason | SessionDiscard | 'unknown-peer';
 
 export interface BfdDriverOptions {
   onChange(c: BfdChange): void;

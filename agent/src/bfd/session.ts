@@ -2,7 +2,7 @@ import { DIAG, diagText, type BfdState, type ControlPacket } from './codec.ts';
 import type { Action, Event, SessionParams, SessionState, StepResult } from './types.ts';
 
 /** §6.8.3: while the session is not Up, bfd.DesiredMinTxInterval is at least one second. */
-export const SLOW_START_TX_US = 1_000_000;
+const SLOW_START_TX_US = 1_000_000;
 
 /** A fresh session: Down, nothing heard, slow-start TX (RFC 5880 §6.8.1 initial values). */
 export function initialState(p: SessionParams, now: number): SessionState {

@@ -38,7 +38,7 @@ export interface SupervisorClock {
   clearTimer(handle: unknown): void;
 }
 
-export const realClock: SupervisorClock = {
+const realClock: SupervisorClock = {
   now: () => Date.now(),
   setTimer: (fn, ms) => {
     const t = setTimeout(fn, ms);

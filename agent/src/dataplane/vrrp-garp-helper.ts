@@ -77,7 +77,7 @@ export interface GarpHelperOptions {
   clock?: SupervisorClock;
 }
 
-export const defaultPython = (): string | null => (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : null);
+const defaultPython = (): string | null => (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : null);
 
 /**
  * The supervised GARP helper: restarted whenever it dies (killed, crashed), with back-off when it
