@@ -150,9 +150,9 @@ for (const v of variants) {
       expect(await revisionsOf(seen.get(topics.desired(id('dr1'))))).toEqual([2]);
       expect(await revisionsOf(seen.get(topics.desired(id('rs2'))))).toEqual([1]);
       const rows = await rowsOf(id('dr1'));
-      expect(rows.map((r) => [r.revision, r.publishedAt !== null, r.lastError])).toEqual([
-        [1, true, 'skipped: superseded by revision 2'],
-        [2, true, null],
+      expect(rows.map((r) => [r.revision, r.status, r.publishedAt !== null, r.skippedReason])).toEqual([
+        [1, 'skipped', false, 'superseded by revision 2'],
+        [2, 'published', true, null],
       ]);
       // A late subscriber gets the retained document.
       const late = await watcher();
@@ -168,7 +168,7 @@ for (const v of variants) {
       await d.db.insert(outbox).values({ nodeId: id('dr1'), siteId: `site_${name}`, revision: 1, claims: claimsFor(site, 'dr1', 1) });
       expect(await pub.drain()).toBe(0);
       const rows = await rowsOf(id('dr1'));
-      expect(rows.at(-1)).toMatchObject({ revision: 1, lastError: 'skipped: revision 2 already published' });
+      expect(rows.at(-1)).toMatchObject({ revision: 1, status: 'skipped', skippedReason: 'revision 2 already published', publishedAt: null });
       expect(await revisionsOf(seen.get(topics.desired(id('dr1'))))).toEqual([2]);
     });
 
@@ -177,13 +177,12 @@ for (const v of variants) {
       await d.db.insert(outbox).values({ nodeId: id('dr1'), siteId: `site_${name}`, revision: 3, claims: claimsFor(site, 'dr1', 3) });
       expect(await pub.drain()).toBe(0);
       const [row] = (await rowsOf(id('dr1'))).filter((r) => r.revision === 3);
-      expect(row.publishedAt).toBeNull();
-      expect(row.attempts).toBe(1);
+      expect(row).toMatchObject({ status: 'failed', publishedAt: null, attempts: 1 });
       expect(row.lastError).toMatch(/broker unreachable|broker not connected|Connection closed/i);
       expect(row.nextAttemptAt.getTime()).toBeGreaterThan(Date.now() - 100);
       await new Promise((r) => setTimeout(r, 1200));
       await broker.start();
-      await waitFor(async () => (await rowsOf(id('dr1'))).find((r) => r.revision === 3)?.publishedAt, 20_000, 'revision 3 published');
+      await waitFor(async () => (await rowsOf(id('dr1'))).find((r) => r.revision === 3)?.status === 'published', 20_000, 'revision 3 published');
       const seen = await watcher();
       await waitFor(() => seen.get(topics.desired(id('dr1'))) && seen.get(topics.desired(id('rs1'))), 10_000, 'retained after restart');
       expect(await revisionsOf(seen.get(topics.desired(id('dr1'))))).toEqual([3]);
