@@ -6,12 +6,13 @@ import { eq } from 'drizzle-orm';
 import { compactVerify, createLocalJWKSet, decodeProtectedHeader, type JWK } from 'jose';
 import type { MqttClient } from 'mqtt';
 import { nodeStatus, outbox } from '../src/db/schema.ts';
-import { call, randomPassword, startCloud, type BrokerPlan, type Cloud } from './harness.ts';
-import { SEEDS_PATH } from './fixtures.ts';
-import { collect, connectAs, endQuietly, subscribeCodes } from './mqtt-client.ts';
-import { freePort, waitFor } from './net.ts';
-import { DYNSEC_PLUGIN, MOSQUITTO_BIN, OwnMosquitto } from './mosquitto.ts';
-import { freshPostgres } from './pg.ts';
+import { call, randomPassword, startCloud, type BrokerPlan, type Cloud } from './harness.test-support.ts';
+import { SEEDS_PATH } from './fixtures.test-support.ts';
+import { collect, connectAs, endQuietly, subscribeCodes } from './mqtt-client.test-support.ts';
+import { freePort } from './net.test-support.ts';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
+import { DYNSEC_PLUGIN, MOSQUITTO_BIN, OwnMosquitto } from './mosquitto.test-support.ts';
+import { freshPostgres } from './pg.test-support.ts';
 import { parseSite } from '#shared/site/parse.ts';
 import { compileNode } from '#shared/compiler/compile.ts';
 import { topics } from '#shared/wire/topics.ts';
@@ -84,8 +85,8 @@ for (const v of variants) {
           }
           return null;
         },
-        30_000,
         `dr1 desired revision ${minRevision}`,
+        30_000,
       );
     }
 
@@ -148,7 +149,7 @@ for (const v of variants) {
       const own = await asDr1();
       await own.publishAsync(topics.status(dr1), JSON.stringify({ nodeId: dr1, online: true, appliedRevision: 1 }), { qos: 1, retain: true });
       const rows = () => cloud!.db.db.select().from(nodeStatus);
-      await waitFor(async () => (await rows()).some((r) => r.nodeId === dr1), 15_000, 'dr1 status ingested');
+      await waitFor(async () => (await rows()).some((r) => r.nodeId === dr1), 'dr1 status ingested', 15_000);
       expect((await rows()).map((r) => r.nodeId)).toEqual([dr1]);
       const status = await call(cloud!.url, token, 'GET', '/v1/sites/bj-dc1/status');
       expect(status.status).toBe(200);

@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compactVerify, createLocalJWKSet, type JWK } from 'jose';
 import type { MqttClient } from 'mqtt';
-import { call } from './harness.ts';
-import { SEEDS_PATH } from './fixtures.ts';
-import { collect, connectAs, endQuietly } from './mqtt-client.ts';
-import { freePort, waitFor } from './net.ts';
+import { call } from './harness.test-support.ts';
+import { SEEDS_PATH } from './fixtures.test-support.ts';
+import { collect, connectAs, endQuietly } from './mqtt-client.test-support.ts';
+import { freePort } from './net.test-support.ts';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { topics } from '#shared/wire/topics.ts';
 
 /**
@@ -53,8 +54,8 @@ describe('lvsfleet serve (spawned) with the embedded broker', () => {
     s = serve(['--port', String(httpPort), '--mqtt-port', String(mqttPort), '--data-dir', dataDir], { LVSFLEET_ADMIN_TOKEN: admin });
     await waitFor(
       () => /lvsfleet serving on (http:\S+)/.exec(s!.out) ?? (s!.proc.exitCode !== null ? Promise.reject(new Error(s!.out)) : null),
-      60_000,
       'serve banner',
+      60_000,
     );
     base = /lvsfleet serving on (http:\S+)/.exec(s!.out)![1];
   };
@@ -64,7 +65,7 @@ describe('lvsfleet serve (spawned) with the embedded broker', () => {
     clients.push(c);
     const got = collect(c);
     await c.subscribeAsync(topics.desired(dr1), { qos: 1 });
-    const p = await waitFor(() => got.get(topics.desired(dr1))?.[0], 30_000, 'dr1 document');
+    const p = await waitFor(() => got.get(topics.desired(dr1))?.[0], 'dr1 document', 30_000);
     const { payload } = await compactVerify(p.toString(), createLocalJWKSet({ keys }));
     return JSON.parse(new TextDecoder().decode(payload));
   }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { asc, sql } from 'drizzle-orm';
 import { applyMigrations, MIGRATIONS_DIR, openDatabase, type Database } from './client.ts';
 import { outbox } from './schema.ts';
-import { freshPostgres } from '../../test/pg.ts';
+import { freshPostgres } from '../../test/pg.test-support.ts';
 
 /** A copy of migrations/ whose journal stops before `tag`: the database as it was before that migration. */
 function migrationsBefore(tag: string): string {

@@ -4,9 +4,9 @@ import type { MqttClient } from 'mqtt';
 import { openDatabase, type Database } from '../db/client.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.ts';
 import { issueNodeCredentials } from './credentials.ts';
-import { insertSite, seedsSite } from '../../test/fixtures.ts';
-import { collect, connectAs, endQuietly, subscribeCodes } from '../../test/mqtt-client.ts';
-import { waitFor } from '../../test/net.ts';
+import { insertSite, seedsSite } from '../../test/fixtures.test-support.ts';
+import { collect, connectAs, endQuietly, subscribeCodes } from '../../test/mqtt-client.test-support.ts';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { topics } from '#shared/wire/topics.ts';
 
 const dr1 = 'bj-dc1.dr1';
@@ -68,7 +68,7 @@ describe('embedded broker', () => {
       `lvsfleet/v1/nodes/${dr1}/../${dr2}/desired`,
     ]);
     expect(codes).toEqual([1, 128, 128, 128, 128, 128]);
-    await waitFor(() => got.get(topics.desired(dr1)), 5000, 'retained desired');
+    await waitFor(() => got.get(topics.desired(dr1)), 'retained desired', 5000);
     await new Promise((r) => setTimeout(r, 300));
     expect([...got.keys()]).toEqual([topics.desired(dr1)]);
     expect(got.get(topics.desired(dr1))!.map(String)).toEqual(['doc-for-dr1']);
@@ -80,7 +80,7 @@ describe('embedded broker', () => {
     await cloud.subscribeAsync(['lvsfleet/v1/nodes/#'], { qos: 1 });
     const ok = await connect(broker.url, dr1, cred1.password);
     await ok.publishAsync(topics.status(dr1), JSON.stringify({ nodeId: dr1, online: true }), { qos: 1, retain: true });
-    await waitFor(() => seen.get(topics.status(dr1)), 5000, 'own status');
+    await waitFor(() => seen.get(topics.status(dr1)), 'own status', 5000);
 
     for (const topic of [topics.status(dr2), topics.events(dr2), topics.desired(dr1)]) {
       const bad = await connect(broker.url, dr1, cred1.password);
@@ -95,7 +95,7 @@ describe('embedded broker', () => {
     const again = await connect(broker.url, dr1, cred1.password);
     const got = collect(again);
     await again.subscribeAsync(topics.desired(dr1), { qos: 1 });
-    await waitFor(() => got.get(topics.desired(dr1)), 5000, 'retained desired');
+    await waitFor(() => got.get(topics.desired(dr1)), 'retained desired', 5000);
     expect(got.get(topics.desired(dr1))!.map(String)).toEqual(['doc-for-dr1']);
     expect(lines.some((l) => l.includes(`may not publish to ${topics.status(dr2)}`))).toBe(true);
   });

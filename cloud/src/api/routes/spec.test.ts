@@ -1,19 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { and, asc, eq } from 'drizzle-orm';
 import { parse, stringify } from 'yaml';
 import { auditLog, nodes, outbox, siteRevisions } from '../../db/schema.ts';
-import { openTestApp, SEEDS_YAML, type TestApp } from '../test-app.ts';
+import { SEEDS_YAML, useTestApp } from '../test-app.test-support.ts';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await openTestApp();
-});
-afterAll(async () => {
-  await t.db.close();
-});
-beforeEach(async () => {
-  await t.reset();
-});
+const t = useTestApp();
 
 const put = (yaml: string, query = '', headers: Record<string, string> = {}) => t.req(`/v1/sites/bj-dc1/spec${query}`, { method: 'PUT', yaml, headers });
 const seeds = () => parse(SEEDS_YAML);

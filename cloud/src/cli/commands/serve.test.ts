@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../main.ts';
-import { memoryIO } from '../test-io.ts';
+import { memoryIO } from '../test-io.test-support.ts';
 
 const BIN = fileURLToPath(new URL('../../../../bin/lvsfleet.mjs', import.meta.url));
 const SEEDS = fileURLToPath(new URL('../../../../examples/seeds-lvs-dr.yaml', import.meta.url));
