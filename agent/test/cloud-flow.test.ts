@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
 
 /**
  * End to end with the embedded cloud, everything real on loopback: `lvsfleet serve` (PGlite,
@@ -47,29 +49,43 @@ function start(bin: string, args: string[], env: Record<string, string> = {}) {
   const p = spawn(process.execPath, [join(ROOT, 'bin', bin), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   procs.add(p);
   let out = '';
-  p.stdout!.on('data', (b) => (out += b));
-  p.stderr!.on('data', (b) => (out += b));
-  const exited = new Promise<number>((r) => p.on('close', (c) => (procs.delete(p), r(c ?? -1))));
-  const waitFor = async (re: RegExp, from = 0, ms = 60_000) => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      if (re.test(out.slice(from))) return out.length;
-      if (p.exitCode !== null) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`${bin}: no ${re} in time; output:\n${out}`);
+  let closed = false;
+  const changed = new EventEmitter();
+  const append = (b: Buffer) => {
+    out += b.toString();
+    changed.emit('change');
   };
-  return { p, exited, waitFor, output: () => out };
-}
-
-async function until<T>(f: () => Promise<T | null | undefined | false>, what: string, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await f().catch(() => null);
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out: ${what}`);
+  p.stdout!.on('data', append);
+  p.stderr!.on('data', append);
+  const exited = new Promise<number>((r) =>
+    p.on('close', (c) => {
+      procs.delete(p);
+      closed = true;
+      changed.emit('change');
+      r(c ?? -1);
+    }),
+  );
+  /**
+   * Settles on the process's own output: answers the output's length once `re` matches what it
+   * wrote after `from`, and fails as soon as the process exits without it (or after `ms`, with
+   * the output, rather than at the test's timeout without it).
+   */
+  const saw = (re: RegExp, from = 0, ms = 60_000) =>
+    new Promise<number>((resolve, reject) => {
+      const done = (settle: () => void) => {
+        changed.off('change', check);
+        clearTimeout(deadline);
+        settle();
+      };
+      const check = () => {
+        if (re.test(out.slice(from))) done(() => resolve(out.length));
+        else if (closed) done(() => reject(new Error(`${bin} exited without ${re}; output:\n${out}`)));
+      };
+      const deadline = setTimeout(() => done(() => reject(new Error(`${bin}: no ${re} within ${ms} ms; output:\n${out}`))), ms);
+      changed.on('change', check);
+      check();
+    });
+  return { p, exited, saw, output: () => out };
 }
 
 describe('agent with the embedded cloud', () => {
@@ -93,7 +109,7 @@ describe('agent with the embedded cloud', () => {
     const serve = start('lvsfleet.mjs', ['serve', '--port', String(port), '--mqtt-port', String(mqttPort), '--data-dir', join(dir, 'cloud')], {
       LVSFLEET_ADMIN_TOKEN: ADMIN,
     });
-    await serve.waitFor(/lvsfleet serving on/, 0, 90_000);
+    await serve.saw(/lvsfleet serving on/, 0, 90_000);
     await put(SPEC(2));
     const tok = (await (await api('/v1/sites/e2e/nodes/d1/enrollment', { method: 'POST' })).json()) as { token: string };
 
@@ -107,7 +123,7 @@ describe('agent with the embedded cloud', () => {
     const state = join(dir, 'state');
     const args = ['run', '--config', config, '--state-dir', state, '--dataplane', 'dry-run'];
     const agent = start('lvsfleet-agent.mjs', args);
-    let at = await agent.waitFor(/apply revision 1 succeeded/);
+    await agent.saw(/apply revision 1 succeeded/);
     expect(agent.output()).toContain('-a -t 127.0.0.50:8080 -r 127.0.0.2:8080 -g -w 2');
 
     type SiteStatus = {
@@ -115,37 +131,48 @@ describe('agent with the embedded cloud', () => {
       events: { type: string }[];
     };
     const site = () => api('/v1/sites/e2e/status').then((r) => r.json() as Promise<SiteStatus>);
-    await until(async () => {
-      const d1 = (await site()).nodes.find((n) => n.name === 'd1');
-      return d1?.online && d1.appliedRevision === 1 && d1.services[0]?.realServers[0]?.weight === 2;
-    }, 'd1 online on revision 1 in the site status');
+    const d1 = async () => (await site()).nodes.find((n) => n.name === 'd1');
+    await waitFor(
+      async () => {
+        const n = await d1();
+        return n?.online && n.appliedRevision === 1 && n.services[0]?.realServers[0]?.weight === 2;
+      },
+      'd1 online on revision 1 in the site status',
+      30_000,
+      200,
+    );
 
+    // What the agent wrote for revision 2: a weight edit of the real server, no service re-created.
+    const beforeRev2 = agent.output().length;
     await put(SPEC(7));
-    at = await agent.waitFor(/apply revision 2 succeeded/, at);
-    expect(agent.output().slice(at - 400)).not.toContain('-A -t');
-    expect(agent.output()).toContain('-e -t 127.0.0.50:8080 -r 127.0.0.2:8080 -g -w 7');
-    await until(async () => (await site()).nodes.find((n) => n.name === 'd1')?.appliedRevision === 2, 'revision 2 in the site status');
+    await agent.saw(/apply revision 2 succeeded/, beforeRev2);
+    const rev2 = agent.output().slice(beforeRev2);
+    expect(rev2).toContain('-e -t 127.0.0.50:8080 -r 127.0.0.2:8080 -g -w 7');
+    expect(rev2).not.toContain('-A -t');
+    await waitFor(async () => (await d1())?.appliedRevision === 2, 'revision 2 in the site status', 30_000, 200);
     expect((await site()).events.map((e) => e.type)).toContain('apply.succeeded');
 
     // A crashed agent: the broker publishes its last will and the site status shows it offline.
     agent.p.kill('SIGKILL');
     await agent.exited;
-    await until(async () => (await site()).nodes.find((n) => n.name === 'd1')?.online === false, 'd1 offline after a crash (last will)', 90_000);
+    await waitFor(async () => (await d1())?.online === false, 'd1 offline after a crash (last will)', 90_000, 200);
     const back = start('lvsfleet-agent.mjs', args);
-    at = await back.waitFor(/mqtt connected/);
-    await until(async () => (await site()).nodes.find((n) => n.name === 'd1')?.online === true, 'd1 online again');
-    expect(back.output()).not.toMatch(/config rejected/); // the retained revision 2 is the one it has: not a replay error
-    expect(back.output()).toMatch(/booting from cached revision 2/);
+    await back.saw(/booting from cached revision 2/);
+    const connected = await back.saw(/mqtt connected/);
+    // The retained revision 2 is the one it has: taken as a re-delivery, not refused as a replay.
+    await back.saw(/desired document unchanged \(retained re-delivery\)/);
+    expect(back.output()).not.toMatch(/config rejected/);
+    await waitFor(async () => (await d1())?.online === true, 'd1 online again', 30_000, 200);
 
     // The cloud goes away: the agent keeps running, then restarts on its cached revision.
     serve.p.kill('SIGTERM');
     await serve.exited;
-    await back.waitFor(/mqtt disconnected; reconnecting/, at);
+    await back.saw(/mqtt disconnected; reconnecting/, connected);
     back.p.kill('SIGTERM');
     expect(await back.exited).toBe(0);
     const again = start('lvsfleet-agent.mjs', args);
-    await again.waitFor(/booting from cached revision 2/);
-    await again.waitFor(/apply revision 2 succeeded/);
+    await again.saw(/booting from cached revision 2/);
+    await again.saw(/apply revision 2 succeeded/);
     again.p.kill('SIGTERM');
     expect(await again.exited).toBe(0);
     const status = start('lvsfleet-agent.mjs', ['status', '--state-dir', state, '-o', 'json']);
