@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
@@ -7,7 +7,7 @@ import { compactVerify, createLocalJWKSet, decodeProtectedHeader, type JWK } fro
 import type { MqttClient } from 'mqtt';
 import { nodeStatus, outbox } from '../src/db/schema.ts';
 import { call, randomPassword, startCloud, type BrokerPlan, type Cloud } from './harness.test-support.ts';
-import { SEEDS_PATH } from './fixtures.test-support.ts';
+import { SEEDS_YAML as SEEDS } from './fixtures.test-support.ts';
 import { collect, connectAs, endQuietly, subscribeCodes } from './mqtt-client.test-support.ts';
 import { freePort } from './net.test-support.ts';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
@@ -27,7 +27,6 @@ import { JWS_TYP } from '#shared/wire/desired.ts';
  * On Mosquitto the test runs its own instance with the dynamic-security plugin (infra/mosquitto):
  * the machine's broker at MQTT_URL allows anonymous clients, so ACLs could not be shown there.
  */
-const SEEDS = readFileSync(SEEDS_PATH, 'utf8');
 const CHANGED = SEEDS.replace('{ node: dr1, priority: 100, initialState: MASTER }', '{ node: dr1, priority: 120, initialState: MASTER }');
 const dr1 = 'bj-dc1.dr1';
 const dr2 = 'bj-dc1.dr2';

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compactVerify, createLocalJWKSet, type JWK } from 'jose';
 import type { MqttClient } from 'mqtt';
 import { call } from './harness.test-support.ts';
-import { SEEDS_PATH } from './fixtures.test-support.ts';
+import { SEEDS_YAML as SEEDS } from './fixtures.test-support.ts';
 import { collect, connectAs, endQuietly } from './mqtt-client.test-support.ts';
 import { freePort } from './net.test-support.ts';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
@@ -18,7 +18,6 @@ import { topics } from '#shared/wire/topics.ts';
  * gets from `npm start`. Processes are this test's own, stopped by PID.
  */
 const BIN = fileURLToPath(new URL('../../bin/lvsfleet.mjs', import.meta.url));
-const SEEDS = readFileSync(SEEDS_PATH, 'utf8');
 const dr1 = 'bj-dc1.dr1';
 
 interface Serve {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { asc } from 'drizzle-orm';
 import { auditLog } from '../db/schema.ts';
-import { SEEDS_YAML, useTestApp } from './test-app.test-support.ts';
+import { useTestApp } from './test-app.test-support.ts';
+import { SEEDS_YAML } from '../../test/fixtures.test-support.ts';
 
 const t = useTestApp();
 

@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createApiToken } from '../auth/tokens.ts';
@@ -9,9 +7,6 @@ import type { Db } from '../db/client.ts';
 import { openTestDatabase, type TestDatabase } from '../db/test-db.test-support.ts';
 import { createApp } from './app.ts';
 import type { App, AppDeps } from './context.ts';
-
-/** The seeds' DR site (examples/seeds-lvs-dr.yaml) as text. */
-export const SEEDS_YAML = readFileSync(fileURLToPath(new URL('../../../examples/seeds-lvs-dr.yaml', import.meta.url)), 'utf8');
 
 export interface TestApp {
   db: TestDatabase;

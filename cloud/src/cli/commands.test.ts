@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
-import { SEEDS_YAML, useTestApp } from '../api/test-app.test-support.ts';
+import { useTestApp } from '../api/test-app.test-support.ts';
+import { BROKEN_YAML, SEEDS_YAML } from '../../test/fixtures.test-support.ts';
 import { main } from './main.ts';
 import { memoryIO } from './test-io.test-support.ts';
 
@@ -48,7 +49,7 @@ describe('lvsfleet validate', () => {
 
   it('exits 2 with the line for broken YAML, for a missing file, a missing -f and an unknown flag', async () => {
     const broken = join(dir, 'broken.yaml');
-    writeFileSync(broken, 'apiVersion: lvsfleet/v1\nkind: Site\nmetadata: { name: x\n');
+    writeFileSync(broken, BROKEN_YAML);
     const r = await cli(['validate', '-f', broken]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(new RegExp(`^${broken}:\\d+: `));

@@ -2,7 +2,8 @@ import type { Browser } from 'playwright-core';
 import { CHROMIUM, haveChromium, launchChromium } from './chromium.test-support.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeStatus } from '../db/schema.ts';
-import { SEEDS_YAML, useTestApp } from '../api/test-app.test-support.ts';
+import { useTestApp } from '../api/test-app.test-support.ts';
+import { SEEDS_YAML } from '../../test/fixtures.test-support.ts';
 
 if (!haveChromium) console.log(`skip: dashboard e2e needs Chromium at ${CHROMIUM} (apt-get install chromium)`);
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Site } from '#shared/site/site.ts';
-import { SEEDS_YAML } from '../api/test-app.test-support.ts';
+import { SEEDS_YAML } from '../../test/fixtures.test-support.ts';
 import { decideApply, type CurrentSite, type Proposed } from './decide.ts';
 import { DomainError } from './errors.ts';
 

@@ -7,7 +7,8 @@ import { auditLog, enrollmentTokens } from '../../db/schema.ts';
 import { createEnrollmentToken } from '../../sites/enrollment.ts';
 import { requireSite } from '../../sites/queries.ts';
 import { createApp } from '../app.ts';
-import { SEEDS_YAML, useTestApp } from '../test-app.test-support.ts';
+import { useTestApp } from '../test-app.test-support.ts';
+import { SEEDS_YAML } from '../../../test/fixtures.test-support.ts';
 
 // The real signer and credential store (cloud/src/keys, cloud/src/mqtt) over the same database.
 const t = useTestApp({

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { SEEDS_YAML, useTestApp } from '../test-app.test-support.ts';
+import { useTestApp } from '../test-app.test-support.ts';
+import { SEEDS_YAML } from '../../../test/fixtures.test-support.ts';
 
 const t = useTestApp();
 beforeEach(async () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { and, asc, eq } from 'drizzle-orm';
 import { parse, stringify } from 'yaml';
 import { auditLog, nodes, outbox, siteRevisions } from '../../db/schema.ts';
-import { SEEDS_YAML, useTestApp } from '../test-app.test-support.ts';
+import { useTestApp } from '../test-app.test-support.ts';
+import { BROKEN_YAML, SEEDS_YAML } from '../../../test/fixtures.test-support.ts';
 
 const t = useTestApp();
 
@@ -151,7 +152,7 @@ describe('PUT /v1/sites/{site}/spec', () => {
   });
 
   it('answers 400 parse_error with the line for broken YAML, and for broken JSON', async () => {
-    const res = await put('apiVersion: lvsfleet/v1\nkind: Site\nmetadata: { name: bj-dc1\nspec: []\n');
+    const res = await put(BROKEN_YAML);
     expect(res.status).toBe(400);
     const { error } = await res.json();
     expect(error.code).toBe('parse_error');

@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { events, nodeStatus } from '../../db/schema.ts';
 import { requireSite } from '../../sites/queries.ts';
-import { SEEDS_YAML, useTestApp } from '../test-app.test-support.ts';
+import { useTestApp } from '../test-app.test-support.ts';
+import { SEEDS_YAML } from '../../../test/fixtures.test-support.ts';
 
 const t = useTestApp();
 beforeEach(async () => {

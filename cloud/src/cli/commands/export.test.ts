@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SEEDS_YAML, useTestApp } from '../../api/test-app.test-support.ts';
+import { useTestApp } from '../../api/test-app.test-support.ts';
+import { SEEDS_YAML } from '../../../test/fixtures.test-support.ts';
 import { main } from '../main.ts';
 import { memoryIO } from '../test-io.test-support.ts';
 
