@@ -14,7 +14,7 @@ import { loadSigner } from '../src/keys/signing.ts';
 import { startEmbeddedBroker } from '../src/mqtt/broker.ts';
 import { startPublisher } from '../src/publisher/publisher.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
-import { MOSQUITTO_BIN, OwnMosquitto } from '../test/mosquitto.ts';
+import { MOSQUITTO_BIN, OwnMosquitto } from '../test/mosquitto.test-support.ts';
 import { bigSiteSpec } from './big-site.ts';
 
 const N = Number(process.env.BENCH_NODES ?? 1000);

@@ -3,7 +3,7 @@ import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createApiToken } from '../src/auth/tokens.ts';
-import { openTestDatabase, type TestDatabase } from '../src/db/test-db.ts';
+import { openTestDatabase, type TestDatabase } from '../src/db/test-db.test-support.ts';
 import { applySite } from '../src/sites/apply.ts';
 import { Site } from '#shared/site/site.ts';
 

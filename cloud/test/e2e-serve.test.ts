@@ -1,15 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compactVerify, createLocalJWKSet, type JWK } from 'jose';
 import type { MqttClient } from 'mqtt';
-import { call } from './harness.ts';
-import { SEEDS_PATH } from './fixtures.ts';
-import { collect, connectAs, endQuietly } from './mqtt-client.ts';
-import { freePort, waitFor } from './net.ts';
+import { call } from './harness.test-support.ts';
+import { SEEDS_YAML as SEEDS } from './fixtures.test-support.ts';
+import { collect, connectAs, endQuietly } from './mqtt-client.test-support.ts';
+import { freePort } from './net.test-support.ts';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { topics } from '#shared/wire/topics.ts';
 
 /**
@@ -17,7 +18,6 @@ import { topics } from '#shared/wire/topics.ts';
  * gets from `npm start`. Processes are this test's own, stopped by PID.
  */
 const BIN = fileURLToPath(new URL('../../bin/lvsfleet.mjs', import.meta.url));
-const SEEDS = readFileSync(SEEDS_PATH, 'utf8');
 const dr1 = 'bj-dc1.dr1';
 
 interface Serve {
@@ -51,11 +51,10 @@ describe('lvsfleet serve (spawned) with the embedded broker', () => {
 
   const start = async () => {
     s = serve(['--port', String(httpPort), '--mqtt-port', String(mqttPort), '--data-dir', dataDir], { LVSFLEET_ADMIN_TOKEN: admin });
-    await waitFor(
-      () => /lvsfleet serving on (http:\S+)/.exec(s!.out) ?? (s!.proc.exitCode !== null ? Promise.reject(new Error(s!.out)) : null),
-      60_000,
-      'serve banner',
-    );
+    await waitFor(() => /lvsfleet serving on (http:\S+)/.exec(s!.out) ?? (s!.proc.exitCode !== null ? Promise.reject(new Error(s!.out)) : null), {
+      what: 'serve banner',
+      timeoutMs: 60_000,
+    });
     base = /lvsfleet serving on (http:\S+)/.exec(s!.out)![1];
   };
 
@@ -64,7 +63,7 @@ describe('lvsfleet serve (spawned) with the embedded broker', () => {
     clients.push(c);
     const got = collect(c);
     await c.subscribeAsync(topics.desired(dr1), { qos: 1 });
-    const p = await waitFor(() => got.get(topics.desired(dr1))?.[0], 30_000, 'dr1 document');
+    const p = await waitFor(() => got.get(topics.desired(dr1))?.[0], { what: 'dr1 document', timeoutMs: 30_000 });
     const { payload } = await compactVerify(p.toString(), createLocalJWKSet({ keys }));
     return JSON.parse(new TextDecoder().decode(payload));
   }

@@ -91,12 +91,32 @@ describe('parseSite', () => {
   });
 
   it('reports JSON syntax errors with their line', () => {
-    const r = parseSite('{\n  "apiVersion": "lvsfleet/v1",\n  "kind": "Site"\n  "metadata": {}\n}\n');
-    expect(r.ok).toBe(false);
+    const r = parseSite('{\n  "apiVersion": "lvsfleet/v1",\n  "kind": "Site"\n  "metadata": {}\n}\n', { format: 'json' });
+    expect(r).toMatchObject({ ok: false, kind: 'syntax' });
     if (!r.ok) expect(r.issues[0].line).toBe(4);
   });
 
   it('an empty document is one root issue', () => {
-    expect(parseSite('')).toEqual({ ok: false, issues: [{ path: '', message: 'Invalid input: expected object, received null', line: undefined }] });
+    expect(parseSite('')).toEqual({
+      ok: false,
+      kind: 'invalid',
+      issues: [{ path: '', message: 'Invalid input: expected object, received null', line: undefined }],
+    });
+  });
+
+  it('tells a syntax error from an invalid site by kind, not by message', () => {
+    expect(parseSite('a: [1,\n')).toMatchObject({ ok: false, kind: 'syntax' });
+    expect(parseSite(BASE_YAML.replace('vrid: 51', 'vrid: 300'))).toMatchObject({ ok: false, kind: 'invalid' });
+  });
+
+  it('with format json, refuses YAML that is not JSON, with the line when the YAML parser finds one', () => {
+    const yamlOnly = parseSite(BASE_YAML, { format: 'json' });
+    expect(yamlOnly).toMatchObject({ ok: false, kind: 'syntax' });
+    if (!yamlOnly.ok) expect(yamlOnly.issues).toEqual([{ path: '', message: expect.stringMatching(/JSON/) }]);
+    // YAML reads a trailing comma; JSON.parse names its position, which gives the line.
+    const trailing = parseSite('{\n"apiVersion": "lvsfleet/v1",\n"kind": "Site",\n}', { format: 'json' });
+    expect(trailing).toMatchObject({ ok: false, kind: 'syntax', issues: [{ path: '', line: 4, message: expect.stringMatching(/^line 4: /) }] });
+    const json = JSON.stringify((parseSpecText(BASE_YAML) as { value: unknown }).value);
+    expect(parseSite(json, { format: 'json' }).ok).toBe(true);
   });
 });

@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openTestDatabase, type TestDatabase } from '../db/test-db.ts';
+import { openTestDatabase, type TestDatabase } from '../db/test-db.test-support.ts';
 import { events, orgs, sites, webhookDeliveries, webhooks } from '../db/schema.ts';
 import { deliverDue, enqueueDeliveries, type Fetch } from './queue.ts';
 import { newWebhookSecret, verifyWebhook } from './standard-webhooks.ts';

@@ -1,18 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { asc } from 'drizzle-orm';
 import { auditLog } from '../db/schema.ts';
-import { openTestApp, SEEDS_YAML, type TestApp } from './test-app.ts';
+import { useTestApp } from './test-app.test-support.ts';
+import { SEEDS_YAML } from '../../test/fixtures.test-support.ts';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await openTestApp();
-});
-afterAll(async () => {
-  await t.db.close();
-});
-beforeEach(async () => {
-  await t.reset();
-});
+const t = useTestApp();
 
 describe('auth', () => {
   it('answers 401 unauthorized without a token or with an unknown one', async () => {

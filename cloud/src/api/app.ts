@@ -7,7 +7,7 @@ import { findToken, scopeAllows, touchToken, type Scope } from '../auth/tokens.t
 import { loadStatusView } from '../pages/load-view.ts';
 import { createPagesRouter } from '../pages/routes.ts';
 import type { App, AppDeps, AppEnv } from './context.ts';
-import { ApiError, type ErrorStatus } from './errors.ts';
+import { ApiError, toApiError, type ErrorStatus } from './errors.ts';
 import { registerEnrollmentRoutes } from './routes/enrollment.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
 import { registerSpecRoutes } from './routes/spec.ts';
@@ -45,7 +45,8 @@ export function createApp(deps: AppDeps): App {
   });
 
   app.onError((err, c) => {
-    if (err instanceof ApiError) return c.json(err.body(), err.status);
+    const answer = toApiError(err);
+    if (answer) return c.json(answer.body(), answer.status);
     if (err instanceof HTTPException) {
       const status = err.status as ErrorStatus;
       const code = status === 415 ? 'unsupported_media_type' : status === 413 ? 'payload_too_large' : 'bad_request';

@@ -1,4 +1,5 @@
 import type { SpecIssue } from '#shared/site/issues.ts';
+import { DomainError, type DomainCode } from '../sites/errors.ts';
 
 /** Stable error codes of the API, answered as `{"error": {"code", "message", "issues?"}}` (docs/architecture.md, "Validation and errors"). */
 export type ErrorCode =
@@ -34,6 +35,27 @@ export class ApiError extends Error {
   body(): { error: { code: ErrorCode; message: string; issues?: SpecIssue[] } & Record<string, unknown> } {
     return { error: { code: this.code, message: this.message, ...(this.issues ? { issues: this.issues } : {}), ...(this.extra ?? {}) } };
   }
+}
+
+/** The one place a domain refusal becomes an HTTP answer. */
+const DOMAIN_STATUS: Record<DomainCode, { status: ErrorStatus; code: ErrorCode }> = {
+  not_found: { status: 404, code: 'not_found' },
+  stale_revision: { status: 409, code: 'stale_revision' },
+  mass_delete: { status: 409, code: 'mass_delete' },
+  invalid: { status: 422, code: 'invalid_spec' },
+  invalid_token: { status: 401, code: 'invalid_token' },
+};
+
+export function fromDomain(err: DomainError): ApiError {
+  const { status, code } = DOMAIN_STATUS[err.code];
+  return new ApiError(status, code, err.message, err.issues, err.details);
+}
+
+/** ApiError or DomainError → ApiError; anything else is not an answer the API planned (null). */
+export function toApiError(err: unknown): ApiError | null {
+  if (err instanceof ApiError) return err;
+  if (err instanceof DomainError) return fromDomain(err);
+  return null;
 }
 
 export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);

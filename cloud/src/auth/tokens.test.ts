@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { apiTokens, auditLog } from '../db/schema.ts';
-import { openTestDatabase, type TestDatabase } from '../db/test-db.ts';
+import { openTestDatabase, type TestDatabase } from '../db/test-db.test-support.ts';
 import { createApiToken, ensureBootstrapAdmin, findToken, LAST_USED_GRANULARITY_MS, scopeAllows, sha256Hex, touchToken } from './tokens.ts';
 
 let db: TestDatabase;

@@ -1,41 +1,24 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getRequestListener } from '@hono/node-server';
 import { parse as parseYaml, stringify } from 'yaml';
-import { openTestApp, SEEDS_YAML, type TestApp } from '../api/test-app.ts';
+import { useTestApp } from '../api/test-app.test-support.ts';
+import { BROKEN_YAML, SEEDS_YAML } from '../../test/fixtures.test-support.ts';
 import { main } from './main.ts';
-import { memoryIO } from './test-io.ts';
+import { memoryIO } from './test-io.test-support.ts';
 
-let t: TestApp;
-let server: Server;
-let url: string;
 const dir = mkdtempSync(join(tmpdir(), 'lvsfleet-cli-'));
 const seedsFile = join(dir, 'seeds.yaml');
 writeFileSync(seedsFile, SEEDS_YAML);
 
-beforeAll(async () => {
-  t = await openTestApp();
-  server = createServer((req, res) => void getRequestListener(t.app.fetch)(req, res));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(async () => {
-  await new Promise((r) => server.close(r));
-  await t.db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-beforeEach(async () => {
-  await t.reset();
-});
+const t = useTestApp({ listen: true });
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs `lvsfleet ARGS` in-process against the served app. */
 async function cli(args: string[], opts: { as?: 'admin' | 'operator' | 'viewer' | null; stdin?: string; url?: string } = {}) {
   const as = opts.as === undefined ? 'admin' : opts.as;
-  const io = memoryIO({ LVSFLEET_URL: opts.url ?? url, LVSFLEET_TOKEN: as ? t.tokens[as] : undefined }, opts.stdin ?? '', dir);
+  const io = memoryIO({ LVSFLEET_URL: opts.url ?? t.url, LVSFLEET_TOKEN: as ? t.tokens[as] : undefined }, opts.stdin ?? '', dir);
   const code = await main(args, io);
   return { code, out: io.out, err: io.err };
 }
@@ -66,7 +49,7 @@ describe('lvsfleet validate', () => {
 
   it('exits 2 with the line for broken YAML, for a missing file, a missing -f and an unknown flag', async () => {
     const broken = join(dir, 'broken.yaml');
-    writeFileSync(broken, 'apiVersion: lvsfleet/v1\nkind: Site\nmetadata: { name: x\n');
+    writeFileSync(broken, BROKEN_YAML);
     const r = await cli(['validate', '-f', broken]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(new RegExp(`^${broken}:\\d+: `));

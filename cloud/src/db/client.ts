@@ -26,11 +26,9 @@ export async function openDatabase(opts: { url?: string; dataDir?: string; migra
     const { drizzle } = await import('drizzle-orm/postgres-js');
     const client = postgres(opts.url, { max: 5, onnotice: () => {} });
     const db = drizzle(client, { schema }) as unknown as Db;
-    if (migrate) {
-      const { migrate: run } = await import('drizzle-orm/postgres-js/migrator');
-      await run(db as never, { migrationsFolder: MIGRATIONS_DIR });
-    }
-    return { db, kind: 'postgres', close: () => client.end({ timeout: 5 }) };
+    const database: Database = { db, kind: 'postgres', close: () => client.end({ timeout: 5 }) };
+    if (migrate) await applyMigrations(database);
+    return database;
   }
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
@@ -38,9 +36,13 @@ export async function openDatabase(opts: { url?: string; dataDir?: string; migra
   const client = new PGlite(opts.dataDir);
   await client.waitReady;
   const db = drizzle(client, { schema }) as unknown as Db;
-  if (migrate) {
-    const { migrate: run } = await import('drizzle-orm/pglite/migrator');
-    await run(db as never, { migrationsFolder: MIGRATIONS_DIR });
-  }
-  return { db, kind: 'pglite', close: () => client.close() };
+  const database: Database = { db, kind: 'pglite', close: () => client.close() };
+  if (migrate) await applyMigrations(database);
+  return database;
+}
+
+/** Applies the migrations of `folder` not applied yet (a test points it at a cut-down copy). */
+export async function applyMigrations(database: Database, folder = MIGRATIONS_DIR): Promise<void> {
+  const { migrate } = await (database.kind === 'postgres' ? import('drizzle-orm/postgres-js/migrator') : import('drizzle-orm/pglite/migrator'));
+  await migrate(database.db as never, { migrationsFolder: folder });
 }

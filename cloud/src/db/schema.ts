@@ -102,6 +102,11 @@ export const enrollmentTokens = pgTable('enrollment_tokens', {
   createdAt: createdAt(),
 });
 
+export const OUTBOX_STATUSES = ['pending', 'published', 'skipped', 'failed'] as const;
+export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
+/** Rows still to be published. */
+export const OUTBOX_OPEN: OutboxStatus[] = ['pending', 'failed'];
+
 export const outbox = pgTable(
   'outbox',
   {
@@ -115,13 +120,21 @@ export const outbox = pgTable(
     revision: integer('revision').notNull(),
     /** DesiredClaims (shared/wire/desired.ts); signed when published. */
     claims: jsonb('claims').notNull(),
+    /**
+     * pending: not tried yet; failed: the last attempt failed, tried again at next_attempt_at;
+     * published: the broker acknowledged it (published_at); skipped: never to be sent, because a
+     * newer revision for the node went out (skipped_reason).
+     */
+    status: text('status', { enum: OUTBOX_STATUSES }).notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     publishedAt: timestamp('published_at', { withTimezone: true, mode: 'date' }),
+    /** The last failed attempt's error (kept after a later success or skip, for the record). */
     lastError: text('last_error'),
+    skippedReason: text('skipped_reason'),
     createdAt: createdAt(),
   },
-  (t) => [index('outbox_pending').on(t.publishedAt, t.nextAttemptAt), index('outbox_node').on(t.nodeId, t.revision)],
+  (t) => [index('outbox_due').on(t.status, t.nextAttemptAt), index('outbox_node').on(t.nodeId, t.revision)],
 );
 
 export const signingKeys = pgTable('signing_keys', {

@@ -6,11 +6,11 @@ import { events, nodeStatus } from '../db/schema.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../mqtt/broker.ts';
 import { issueNodeCredentials } from '../mqtt/credentials.ts';
 import { startIngest, type Ingest } from './ingest.ts';
-import { insertSite, runName, seedsSite } from '../../test/fixtures.ts';
-import { connectAs, endQuietly } from '../../test/mqtt-client.ts';
-import { waitFor } from '../../test/net.ts';
-import { MOSQUITTO_BIN, OwnMosquitto } from '../../test/mosquitto.ts';
-import { freshPostgres } from '../../test/pg.ts';
+import { insertSite, runName, seedsSite } from '../../test/fixtures.test-support.ts';
+import { connectAs, endQuietly } from '../../test/mqtt-client.test-support.ts';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
+import { MOSQUITTO_BIN, OwnMosquitto } from '../../test/mosquitto.test-support.ts';
+import { freshPostgres } from '../../test/pg.test-support.ts';
 import { lastWill } from '#shared/wire/status.ts';
 import { nodeIdOf, topics } from '#shared/wire/topics.ts';
 
@@ -78,7 +78,7 @@ for (const v of variants) {
         qos: 1,
         retain: true,
       });
-      await waitFor(async () => (await statusRow())?.online, 10_000, 'online status');
+      await waitFor(async () => (await statusRow())?.online, { what: 'online status', timeoutMs: 10_000 });
       expect(await statusRow()).toMatchObject({ online: true, appliedRevision: 4 });
       await c.publishAsync(
         topics.events(dr1),
@@ -93,14 +93,14 @@ for (const v of variants) {
       await c.publishAsync(topics.events(dr1), '{"nodeId":', { qos: 1 });
       await c.publishAsync(topics.events(dr1), JSON.stringify({ nodeId: dr1, at: new Date().toISOString(), type: 'made.up', data: {} }), { qos: 1 });
       await c.publishAsync(topics.status(dr1), JSON.stringify({ nodeId: nodeIdOf(site.metadata.name, 'dr2'), online: true }), { qos: 1 });
-      await waitFor(async () => (await eventTypes()).includes('vrrp.transition'), 10_000, 'event stored');
-      await waitFor(() => ingest.stats().rejected.node_mismatch === 1, 10_000, 'mismatch counted');
+      await waitFor(async () => (await eventTypes()).includes('vrrp.transition'), { what: 'event stored', timeoutMs: 10_000 });
+      await waitFor(() => ingest.stats().rejected.node_mismatch === 1, { what: 'mismatch counted', timeoutMs: 10_000 });
       expect(ingest.stats().rejected).toMatchObject({ json: 1, schema: 1, node_mismatch: 1 });
       expect((await d.db.select().from(nodeStatus)).map((r) => r.nodeId)).toEqual([dr1]);
 
       // Vanish without DISCONNECT: the broker publishes the will.
       c.stream.destroy();
-      await waitFor(async () => (await statusRow())?.online === false, 15_000, 'offline from will');
+      await waitFor(async () => (await statusRow())?.online === false, { what: 'offline from will', timeoutMs: 15_000 });
       expect(await statusRow()).toMatchObject({ online: false, appliedRevision: 4 });
       expect((await statusRow()).status).toMatchObject({ agentVersion: '0.1.0', online: false });
       expect(await eventTypes()).toEqual(['node.online', 'vrrp.transition', 'node.offline']);

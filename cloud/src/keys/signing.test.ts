@@ -7,7 +7,7 @@ import { eq } from 'drizzle-orm';
 import { openDatabase, type Database } from '../db/client.ts';
 import { loadSigner, SigningError } from './signing.ts';
 import { signingKeys } from '../db/schema.ts';
-import { claimsFor, seedsSite } from '../../test/fixtures.ts';
+import { claimsFor, seedsSite } from '../../test/fixtures.test-support.ts';
 import { JWS_TYP } from '#shared/wire/desired.ts';
 
 const open: Database[] = [];

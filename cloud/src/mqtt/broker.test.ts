@@ -4,9 +4,9 @@ import type { MqttClient } from 'mqtt';
 import { openDatabase, type Database } from '../db/client.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.ts';
 import { issueNodeCredentials } from './credentials.ts';
-import { insertSite, seedsSite } from '../../test/fixtures.ts';
-import { collect, connectAs, endQuietly, subscribeCodes } from '../../test/mqtt-client.ts';
-import { waitFor } from '../../test/net.ts';
+import { insertSite, seedsSite } from '../../test/fixtures.test-support.ts';
+import { collect, connectAs, endQuietly, subscribeCodes } from '../../test/mqtt-client.test-support.ts';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { topics } from '#shared/wire/topics.ts';
 
 const dr1 = 'bj-dc1.dr1';
@@ -68,10 +68,12 @@ describe('embedded broker', () => {
       `lvsfleet/v1/nodes/${dr1}/../${dr2}/desired`,
     ]);
     expect(codes).toEqual([1, 128, 128, 128, 128, 128]);
-    await waitFor(() => got.get(topics.desired(dr1)), 5000, 'retained desired');
-    await new Promise((r) => setTimeout(r, 300));
+    // A message the cloud sends after the SUBACK arrives after anything the subscriptions let
+    // through (retained messages go out with the SUBACK): once it is here, nothing else is coming.
+    await cloud.publishAsync(topics.desired(dr1), 'marker', { qos: 1 });
+    await waitFor(() => got.get(topics.desired(dr1))?.some((m) => String(m) === 'marker'), { what: 'marker after the retained desired', timeoutMs: 5000 });
     expect([...got.keys()]).toEqual([topics.desired(dr1)]);
-    expect(got.get(topics.desired(dr1))!.map(String)).toEqual(['doc-for-dr1']);
+    expect(got.get(topics.desired(dr1))!.map(String)).toEqual(['doc-for-dr1', 'marker']);
   });
 
   it('refuses a node publishing to another node, or a retained desired of its own (and disconnects it)', async () => {
@@ -80,22 +82,31 @@ describe('embedded broker', () => {
     await cloud.subscribeAsync(['lvsfleet/v1/nodes/#'], { qos: 1 });
     const ok = await connect(broker.url, dr1, cred1.password);
     await ok.publishAsync(topics.status(dr1), JSON.stringify({ nodeId: dr1, online: true }), { qos: 1, retain: true });
-    await waitFor(() => seen.get(topics.status(dr1)), 5000, 'own status');
+    await waitFor(() => seen.get(topics.status(dr1)), { what: 'own status', timeoutMs: 5000 });
 
     for (const topic of [topics.status(dr2), topics.events(dr2), topics.desired(dr1)]) {
       const bad = await connect(broker.url, dr1, cred1.password);
-      const closed = new Promise<void>((r) => bad.once('close', () => r()));
-      bad.publish(topic, 'forged', { qos: 1, retain: true });
-      await closed;
+      const closed = new Promise<'closed'>((r) => bad.once('close', () => r('closed')));
+      // Refused means disconnected before any PUBACK; an accepted publish would be acknowledged.
+      const acked = bad.publishAsync(topic, 'forged', { qos: 1, retain: true }).then(
+        () => 'acked' as const,
+        () => 'closed' as const,
+      );
+      expect(await Promise.race([closed, acked]), topic).toBe('closed');
     }
-    await new Promise((r) => setTimeout(r, 300));
+    // The broker forwards in the order it accepted: once a later status of dr1 reached the cloud,
+    // a forged message it had let through would have too. (Each connection as dr1 took over the
+    // one before, so the marker goes on a new one.)
+    const later = await connect(broker.url, dr1, cred1.password);
+    await later.publishAsync(topics.status(dr1), JSON.stringify({ nodeId: dr1, online: true, marker: true }), { qos: 1, retain: true });
+    await waitFor(() => seen.get(topics.status(dr1))?.some((m) => String(m).includes('marker')), { what: 'marker status of dr1', timeoutMs: 5000 });
     expect(seen.get(topics.status(dr2))).toBeUndefined();
     expect(seen.get(topics.events(dr2))).toBeUndefined();
     // The retained desired document is still the cloud's.
     const again = await connect(broker.url, dr1, cred1.password);
     const got = collect(again);
     await again.subscribeAsync(topics.desired(dr1), { qos: 1 });
-    await waitFor(() => got.get(topics.desired(dr1)), 5000, 'retained desired');
+    await waitFor(() => got.get(topics.desired(dr1)), { what: 'retained desired', timeoutMs: 5000 });
     expect(got.get(topics.desired(dr1))!.map(String)).toEqual(['doc-for-dr1']);
     expect(lines.some((l) => l.includes(`may not publish to ${topics.status(dr2)}`))).toBe(true);
   });

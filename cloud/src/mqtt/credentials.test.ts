@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import { openDatabase, type Database } from '../db/client.ts';
 import { nodeCredentials } from '../db/schema.ts';
 import { checkPassword, hashPassword, issueNodeCredentials, verifyNodeCredentials } from './credentials.ts';
-import { insertSite, seedsSite } from '../../test/fixtures.ts';
+import { insertSite, seedsSite } from '../../test/fixtures.test-support.ts';
 
 let d: Database;
 beforeAll(async () => {

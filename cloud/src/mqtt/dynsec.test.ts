@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { connectDynsec, issueWithDynsec, probeDynsec, type Dynsec } from './dynsec.ts';
 import { mayPublish, maySubscribe } from './acl.ts';
-import { DYNSEC_PLUGIN, MOSQUITTO_BIN, OwnMosquitto } from '../../test/mosquitto.ts';
-import { collect, connectAs, endQuietly, subscribeCodes } from '../../test/mqtt-client.ts';
-import { waitFor } from '../../test/net.ts';
+import { DYNSEC_PLUGIN, MOSQUITTO_BIN, OwnMosquitto } from '../../test/mosquitto.test-support.ts';
+import { collect, connectAs, endQuietly, subscribeCodes } from '../../test/mqtt-client.test-support.ts';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { topics } from '#shared/wire/topics.ts';
 
 const skip = !MOSQUITTO_BIN ? 'mosquitto is not installed' : !DYNSEC_PLUGIN ? 'mosquitto_dynamic_security.so is not installed' : false;
@@ -76,13 +76,13 @@ describe.skipIf(!!skip)('Mosquitto dynamic security (own mosquitto, infra/mosqui
     const node = await connect(m.url, dr1, `pw-${dr1}`);
     const got = collect(node);
     await node.subscribeAsync(topics.desired(dr1), { qos: 1 });
-    await waitFor(() => got.get(topics.desired(dr1)), 5000, 'own desired');
+    await waitFor(() => got.get(topics.desired(dr1)), { what: 'own desired', timeoutMs: 5000 });
     for (const t of [topics.status(dr2), topics.events(dr2), topics.desired(dr1), topics.desired(dr2)]) {
       expect(mayPublish(dr1, t)).toBe(false);
       await node.publishAsync(t, 'forged', { qos: 1, retain: true }).catch(() => {});
     }
     await node.publishAsync(topics.status(dr1), 'mine', { qos: 1, retain: true });
-    await waitFor(() => seen.get(topics.status(dr1)), 5000, 'own status');
+    await waitFor(() => seen.get(topics.status(dr1)), { what: 'own status', timeoutMs: 5000 });
     await new Promise((r) => setTimeout(r, 300));
     expect(seen.get(topics.status(dr2))).toBeUndefined();
     expect(seen.get(topics.events(dr2))).toBeUndefined();
@@ -116,7 +116,7 @@ describe.skipIf(!!skip)('infra/mosquitto/setup-dynsec.sh', () => {
       const got = collect(cloud);
       expect(await subscribeCodes(cloud, ['lvsfleet/v1/nodes/+/status', '#'])).toEqual([1, 1]);
       await cloud.publishAsync(topics.status('s.n'), 'x', { qos: 1 });
-      await waitFor(() => got.get(topics.status('s.n')), 5000, 'cloud receives node topics');
+      await waitFor(() => got.get(topics.status('s.n')), { what: 'cloud receives node topics', timeoutMs: 5000 });
       await endQuietly(cloud);
     } finally {
       await m.dispose();

@@ -1,23 +1,18 @@
-import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
 import type { Browser } from 'playwright-core';
-import { CHROMIUM, haveChromium, launchChromium } from './chromium.test-helpers.ts';
+import { CHROMIUM, haveChromium, launchChromium } from './chromium.test-support.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeStatus } from '../db/schema.ts';
-import { openTestApp, SEEDS_YAML, type TestApp } from '../api/test-app.ts';
+import { useTestApp } from '../api/test-app.test-support.ts';
+import { SEEDS_YAML } from '../../test/fixtures.test-support.ts';
 
 if (!haveChromium) console.log(`skip: dashboard e2e needs Chromium at ${CHROMIUM} (apt-get install chromium)`);
 
 /** The operator dashboard at `/`, on the real API (auth, /v1/sites) over a real database. */
 describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
-  let t: TestApp;
-  let server: ServerType;
-  let base: string;
+  const t = useTestApp({ listen: true, reset: 'once' });
   let browser: Browser;
 
   beforeAll(async () => {
-    t = await openTestApp();
-    await t.reset();
     const put = await t.req('/v1/sites/bj-dc1/spec', { method: 'PUT', yaml: SEEDS_YAML });
     expect(put.status).toBe(200);
     await t.db.db.insert(nodeStatus).values({
@@ -40,21 +35,16 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
         ],
       },
     });
-    server = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' });
-    await new Promise((r) => server.once('listening', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     browser = await launchChromium();
   });
 
   afterAll(async () => {
     await browser?.close();
-    server?.close();
-    await t?.db.close();
   });
 
   it('asks for a token, refuses a bad one, then shows nodes, VRRP and real-server health', async () => {
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
-    await page.goto(base + '/');
+    await page.goto(t.url + '/');
     await page.waitForSelector('#login:not([hidden])');
     await page.fill('#token', 'lvf_not-a-token');
     await page.click('#login button');

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Browser } from 'playwright-core';
-import { CHROMIUM, haveChromium, launchChromium } from './chromium.test-helpers.ts';
+import { CHROMIUM, haveChromium, launchChromium } from './chromium.test-support.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../db/client.ts';
 import { nodes, nodeStatus, orgs, siteRevisions, sites } from '../db/schema.ts';

@@ -12,8 +12,8 @@ describe('planDrain', () => {
     const p = planDrain([row(3, 'a.x', 3), row(1, 'a.x', 1), row(2, 'a.y', 1), row(4, 'a.x', 2)], new Map(), now);
     expect(p.publish.map((r) => r.id)).toEqual([3, 2]);
     expect(p.skip).toEqual([
-      { row: row(1, 'a.x', 1), after: 3, reason: 'skipped: superseded by revision 3' },
-      { row: row(4, 'a.x', 2), after: 3, reason: 'skipped: superseded by revision 3' },
+      { row: row(1, 'a.x', 1), after: 3, reason: 'superseded by revision 3' },
+      { row: row(4, 'a.x', 2), after: 3, reason: 'superseded by revision 3' },
     ]);
   });
 

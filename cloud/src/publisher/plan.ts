@@ -36,14 +36,14 @@ export function planDrain<R extends PendingRow>(pending: readonly R[], lastPubli
     const floor = lastPublished.get(nodeId) ?? 0;
     const live: R[] = [];
     for (const row of rows) {
-      if (row.revision <= floor) plan.skip.push({ row, after: null, reason: `skipped: revision ${floor} already published` });
+      if (row.revision <= floor) plan.skip.push({ row, after: null, reason: `revision ${floor} already published` });
       else live.push(row);
     }
     const newest = live.at(-1);
     // Wait for the newest one's back-off rather than publish an older one now and a newer later.
     if (!newest || newest.nextAttemptAt.getTime() > now.getTime()) continue;
     plan.publish.push(newest);
-    for (const row of live.slice(0, -1)) plan.skip.push({ row, after: newest.id, reason: `skipped: superseded by revision ${newest.revision}` });
+    for (const row of live.slice(0, -1)) plan.skip.push({ row, after: newest.id, reason: `superseded by revision ${newest.revision}` });
   }
   return plan;
 }

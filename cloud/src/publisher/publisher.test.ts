@@ -7,11 +7,12 @@ import { outbox } from '../db/schema.ts';
 import { loadSigner, type Signer } from '../keys/signing.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../mqtt/broker.ts';
 import { startPublisher, type Publisher } from './publisher.ts';
-import { claimsFor, insertSite, runName, seedsSite } from '../../test/fixtures.ts';
-import { collect, connectAs, endQuietly } from '../../test/mqtt-client.ts';
-import { freePort, waitFor } from '../../test/net.ts';
-import { MOSQUITTO_BIN, OwnMosquitto } from '../../test/mosquitto.ts';
-import { freshPostgres } from '../../test/pg.ts';
+import { claimsFor, insertSite, runName, seedsSite } from '../../test/fixtures.test-support.ts';
+import { collect, connectAs, endQuietly } from '../../test/mqtt-client.test-support.ts';
+import { freePort } from '../../test/net.test-support.ts';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
+import { MOSQUITTO_BIN, OwnMosquitto } from '../../test/mosquitto.test-support.ts';
+import { freshPostgres } from '../../test/pg.test-support.ts';
 import { nodeIdOf, topics } from '#shared/wire/topics.ts';
 
 /** A broker the test can stop and start again on the same port. */
@@ -145,18 +146,18 @@ for (const v of variants) {
           { nodeId: id('dr1'), siteId: `site_${name}`, revision: 2, claims: claimsFor(site, 'dr1', 2) },
         ]);
       await pub.drain();
-      await waitFor(() => site.spec.nodes.every((n) => seen.get(topics.desired(id(n.name)))), 10_000, 'all four documents');
+      await waitFor(() => site.spec.nodes.every((n) => seen.get(topics.desired(id(n.name)))), { what: 'all four documents', timeoutMs: 10_000 });
       await new Promise((r) => setTimeout(r, 200));
       expect(await revisionsOf(seen.get(topics.desired(id('dr1'))))).toEqual([2]);
       expect(await revisionsOf(seen.get(topics.desired(id('rs2'))))).toEqual([1]);
       const rows = await rowsOf(id('dr1'));
-      expect(rows.map((r) => [r.revision, r.publishedAt !== null, r.lastError])).toEqual([
-        [1, true, 'skipped: superseded by revision 2'],
-        [2, true, null],
+      expect(rows.map((r) => [r.revision, r.status, r.publishedAt !== null, r.skippedReason])).toEqual([
+        [1, 'skipped', false, 'superseded by revision 2'],
+        [2, 'published', true, null],
       ]);
       // A late subscriber gets the retained document.
       const late = await watcher();
-      await waitFor(() => late.get(topics.desired(id('dr1'))), 5000, 'retained');
+      await waitFor(() => late.get(topics.desired(id('dr1'))), { what: 'retained', timeoutMs: 5000 });
       expect(await revisionsOf(late.get(topics.desired(id('dr1'))))).toEqual([2]);
       const { payload } = await compactVerify(late.get(topics.desired(id('dr1')))![0].toString(), createLocalJWKSet({ keys: await signer.publicJwks() }));
       expect(JSON.parse(new TextDecoder().decode(payload))).toMatchObject({ nodeId: id('dr1'), site: name, revision: 2 });
@@ -164,11 +165,11 @@ for (const v of variants) {
 
     it('skips a revision older than the one already published', async () => {
       const seen = await watcher();
-      await waitFor(() => seen.get(topics.desired(id('dr1'))), 5000, 'retained');
+      await waitFor(() => seen.get(topics.desired(id('dr1'))), { what: 'retained', timeoutMs: 5000 });
       await d.db.insert(outbox).values({ nodeId: id('dr1'), siteId: `site_${name}`, revision: 1, claims: claimsFor(site, 'dr1', 1) });
       expect(await pub.drain()).toBe(0);
       const rows = await rowsOf(id('dr1'));
-      expect(rows.at(-1)).toMatchObject({ revision: 1, lastError: 'skipped: revision 2 already published' });
+      expect(rows.at(-1)).toMatchObject({ revision: 1, status: 'skipped', skippedReason: 'revision 2 already published', publishedAt: null });
       expect(await revisionsOf(seen.get(topics.desired(id('dr1'))))).toEqual([2]);
     });
 
@@ -177,15 +178,17 @@ for (const v of variants) {
       await d.db.insert(outbox).values({ nodeId: id('dr1'), siteId: `site_${name}`, revision: 3, claims: claimsFor(site, 'dr1', 3) });
       expect(await pub.drain()).toBe(0);
       const [row] = (await rowsOf(id('dr1'))).filter((r) => r.revision === 3);
-      expect(row.publishedAt).toBeNull();
-      expect(row.attempts).toBe(1);
+      expect(row).toMatchObject({ status: 'failed', publishedAt: null, attempts: 1 });
       expect(row.lastError).toMatch(/broker unreachable|broker not connected|Connection closed/i);
       expect(row.nextAttemptAt.getTime()).toBeGreaterThan(Date.now() - 100);
       await new Promise((r) => setTimeout(r, 1200));
       await broker.start();
-      await waitFor(async () => (await rowsOf(id('dr1'))).find((r) => r.revision === 3)?.publishedAt, 20_000, 'revision 3 published');
+      await waitFor(async () => (await rowsOf(id('dr1'))).find((r) => r.revision === 3)?.status === 'published', {
+        what: 'revision 3 published',
+        timeoutMs: 20_000,
+      });
       const seen = await watcher();
-      await waitFor(() => seen.get(topics.desired(id('dr1'))) && seen.get(topics.desired(id('rs1'))), 10_000, 'retained after restart');
+      await waitFor(() => seen.get(topics.desired(id('dr1'))) && seen.get(topics.desired(id('rs1'))), { what: 'retained after restart', timeoutMs: 10_000 });
       expect(await revisionsOf(seen.get(topics.desired(id('dr1'))))).toEqual([3]);
       // Nodes without news still have their last document (republished if the broker forgot it).
       expect(await revisionsOf(seen.get(topics.desired(id('rs1'))))).toEqual([1]);

@@ -37,8 +37,8 @@ export interface PublisherOptions {
 
 /**
  * Drains the outbox to `lvsfleet/v1/nodes/{nodeId}/desired` (retained, QoS 1, signed at publish).
- * A row is marked published only after the broker's PUBACK; a failure backs the row off
- * (attempts, next_attempt_at, last_error). Drains never overlap, so per node the order holds.
+ * A row is marked published only after the broker's PUBACK; a failure marks it failed and backs
+ * it off (attempts, next_attempt_at, last_error) until a later drain publishes or skips it. Drains never overlap, so per node the order holds.
  * Run one publisher per database.
  */
 export async function startPublisher(opts: PublisherOptions): Promise<Publisher> {
@@ -55,6 +55,13 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
   async function publishRow(row: OutboxRow): Promise<void> {
     const jws = await signer.sign(row.claims as DesiredClaims);
     await link.publish(topics.desired(row.nodeId), jws, { retain: true });
+  }
+
+  /** Marks rows skipped: one statement per distinct reason. */
+  async function skip(rows: { row: OutboxRow; reason: string }[]): Promise<void> {
+    const byReason = new Map<string, number[]>();
+    for (const s of rows) byReason.set(s.reason, [...(byReason.get(s.reason) ?? []), s.row.id]);
+    for (const [reason, ids] of byReason) await markSkipped(db, ids, reason);
   }
 
   /** Runs `fn` over items with at most `n` in flight. */
@@ -87,7 +94,7 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
     if (!pending.length) return 0;
     const floors = await lastPublished(db, [...new Set(pending.map((r) => r.nodeId))]);
     const plan = planDrain(pending, floors, now);
-    for (const s of plan.skip) if (s.after === null) await markSkipped(db, s.row.id, s.reason, now);
+    await skip(plan.skip.filter((s) => s.after === null));
 
     const done: number[] = [];
     await pool(plan.publish, opts.concurrency ?? 200, async (row) => {
@@ -105,7 +112,7 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
     const at = new Date();
     await markPublished(db, done, at);
     const ok = new Set(done);
-    for (const s of plan.skip) if (s.after !== null && ok.has(s.after)) await markSkipped(db, s.row.id, s.reason, at);
+    await skip(plan.skip.filter((s) => s.after !== null && ok.has(s.after)));
     if (done.length) log(`publisher: published ${done.length} desired document(s)`);
     return done.length;
   }

@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from 'hono';
-import { isNull, sql } from 'drizzle-orm';
+import { inArray, sql } from 'drizzle-orm';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from '../db/client.ts';
-import { outbox } from '../db/schema.ts';
+import { OUTBOX_OPEN, outbox } from '../db/schema.ts';
 
 /**
  * Prometheus metrics for the Node server (`/metrics`): process defaults, HTTP requests by route
@@ -32,7 +32,7 @@ export function createMetrics(db: Db): { registry: Registry; middleware: Middlew
       const [row] = await db
         .select({ n: sql<number>`count(*)::int` })
         .from(outbox)
-        .where(isNull(outbox.publishedAt));
+        .where(inArray(outbox.status, OUTBOX_OPEN));
       this.set(row?.n ?? 0);
     },
   });

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import mqtt from 'mqtt';
-import { SEEDS_YAML } from '../api/test-app.ts';
-import { DYNSEC_PLUGIN, MOSQUITTO_BIN, OwnMosquitto } from '../../test/mosquitto.ts';
-import { openTestDatabase } from '../db/test-db.ts';
+import { SEEDS_YAML } from '../../test/fixtures.test-support.ts';
+import { DYNSEC_PLUGIN, MOSQUITTO_BIN, OwnMosquitto } from '../../test/mosquitto.test-support.ts';
+import { openTestDatabase } from '../db/test-db.test-support.ts';
 import { startServer, type RunningServer } from './start.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lvsfleet-start-'));

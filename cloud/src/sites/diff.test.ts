@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Site } from '#shared/site/site.ts';
-import { SEEDS_YAML } from '../api/test-app.ts';
+import { SEEDS_YAML } from '../../test/fixtures.test-support.ts';
 import { diffSites, formatDiff } from './diff.ts';
 
 const seeds = (): Site => Site.parse(parse(SEEDS_YAML));

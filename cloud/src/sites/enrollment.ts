@@ -1,6 +1,6 @@
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import { nodeIdOf } from '#shared/wire/topics.ts';
-import { ApiError, notFound } from '../api/errors.ts';
+import { DomainError, notFound } from './errors.ts';
 import { randomSecret, sha256Hex } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
 import { enrollmentTokens, nodes, sites } from '../db/schema.ts';
@@ -46,11 +46,11 @@ export interface Redeemed {
   nodeId: string;
 }
 
-const invalid = () => new ApiError(401, 'invalid_token', 'enrollment token is unknown, used or expired');
+const invalid = () => new DomainError('invalid_token', 'enrollment token is unknown, used or expired');
 
 /**
  * Spends an enrollment token: marks it used (atomically, so it works exactly once) and answers
- * the node it was made for, after running `within` in the same transaction. Unknown, used and expired tokens all answer 401 invalid_token.
+ * the node it was made for, after running `within` in the same transaction. Unknown, used and expired tokens are all one invalid_token refusal.
  */
 export async function redeemEnrollmentToken<T>(
   db: Db,

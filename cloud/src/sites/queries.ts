@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, inArray, isNull } from 'drizzle-orm';
 import type { Site } from '#shared/site/site.ts';
-import { notFound } from '../api/errors.ts';
+import { notFound } from './errors.ts';
 import type { Db } from '../db/client.ts';
 import { events, nodes, nodeStatus, siteRevisions, sites } from '../db/schema.ts';
 
@@ -11,7 +11,7 @@ export interface SiteRow {
   updatedAt: Date;
 }
 
-/** The site or a 404 ApiError. */
+/** The site, or a not_found DomainError. */
 export async function requireSite(db: Db, orgId: string, name: string): Promise<SiteRow> {
   const [row] = await db
     .select({ id: sites.id, name: sites.name, currentRevision: sites.currentRevision, updatedAt: sites.updatedAt })

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { EnrollResponse } from '#shared/wire/enroll.ts';
 import { loadSigner } from '../../keys/signing.ts';
@@ -7,24 +7,14 @@ import { auditLog, enrollmentTokens } from '../../db/schema.ts';
 import { createEnrollmentToken } from '../../sites/enrollment.ts';
 import { requireSite } from '../../sites/queries.ts';
 import { createApp } from '../app.ts';
-import { openTestApp, SEEDS_YAML, type TestApp } from '../test-app.ts';
+import { useTestApp } from '../test-app.test-support.ts';
+import { SEEDS_YAML } from '../../../test/fixtures.test-support.ts';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await openTestApp();
-  // The real signer and credential store (cloud/src/keys, cloud/src/mqtt) over the same database.
-  t.app = createApp({
-    db: t.db.db,
-    signer: { publicJwks: async () => (await loadSigner(t.db.db)).publicJwks() },
-    issueNodeCredentials,
-    mqttUrl: 'mqtt://127.0.0.1:18830',
-  });
-});
-afterAll(async () => {
-  await t.db.close();
+// The real signer and credential store (cloud/src/keys, cloud/src/mqtt) over the same database.
+const t = useTestApp({
+  deps: (db) => ({ signer: { publicJwks: async () => (await loadSigner(db)).publicJwks() }, issueNodeCredentials, mqttUrl: 'mqtt://127.0.0.1:18830' }),
 });
 beforeEach(async () => {
-  await t.reset();
   expect((await t.req('/v1/sites/bj-dc1/spec', { method: 'PUT', yaml: SEEDS_YAML })).status).toBe(200);
 });
 

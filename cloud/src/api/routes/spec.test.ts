@@ -1,19 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { and, asc, eq } from 'drizzle-orm';
 import { parse, stringify } from 'yaml';
 import { auditLog, nodes, outbox, siteRevisions } from '../../db/schema.ts';
-import { openTestApp, SEEDS_YAML, type TestApp } from '../test-app.ts';
+import { useTestApp } from '../test-app.test-support.ts';
+import { BROKEN_YAML, SEEDS_YAML } from '../../../test/fixtures.test-support.ts';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await openTestApp();
-});
-afterAll(async () => {
-  await t.db.close();
-});
-beforeEach(async () => {
-  await t.reset();
-});
+const t = useTestApp();
 
 const put = (yaml: string, query = '', headers: Record<string, string> = {}) => t.req(`/v1/sites/bj-dc1/spec${query}`, { method: 'PUT', yaml, headers });
 const seeds = () => parse(SEEDS_YAML);
@@ -160,7 +152,7 @@ describe('PUT /v1/sites/{site}/spec', () => {
   });
 
   it('answers 400 parse_error with the line for broken YAML, and for broken JSON', async () => {
-    const res = await put('apiVersion: lvsfleet/v1\nkind: Site\nmetadata: { name: bj-dc1\nspec: []\n');
+    const res = await put(BROKEN_YAML);
     expect(res.status).toBe(400);
     const { error } = await res.json();
     expect(error.code).toBe('parse_error');

@@ -73,34 +73,21 @@ function parseIfMatch(header: string | undefined): number | undefined {
 }
 
 /** Body text → validated Site, or 400 (unparsable, with the line) / 415 / 422 (invalid, with path and line). */
-async function readSpec(contentType: string | undefined, text: string, siteName: string): Promise<Site> {
+function readSpec(contentType: string | undefined, text: string): Site {
   const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
   if (type && type !== 'application/json' && !YAML_TYPES.includes(type)) {
     throw new ApiError(415, 'unsupported_media_type', `send the spec as application/json or application/yaml, not ${type}`);
   }
   if (text.trim() === '') throw new ApiError(400, 'parse_error', 'empty body: send a site spec');
-  if (type === 'application/json') {
-    try {
-      JSON.parse(text);
-    } catch (e) {
-      // JSON is YAML: let the YAML parser find the line for the message below.
-      const parsed = parseSite(text);
-      const issues = !parsed.ok && parsed.issues.every((i) => i.path === '') ? parsed.issues : [{ path: '', message: (e as Error).message }];
-      throw new ApiError(400, 'parse_error', 'the body is not valid JSON', issues);
-    }
+  const format = type === 'application/json' ? 'json' : 'yaml';
+  const result = parseSite(text, { format });
+  if (result.ok) return result.site;
+  switch (result.kind) {
+    case 'syntax':
+      throw new ApiError(400, 'parse_error', `the body is not valid ${format === 'json' ? 'JSON' : 'YAML'}`, result.issues);
+    case 'invalid':
+      throw new ApiError(422, 'invalid_spec', `the spec has ${result.issues.length} problem(s)`, result.issues);
   }
-  const result = parseSite(text);
-  if (!result.ok) {
-    const syntax = result.issues.length > 0 && result.issues.every((i) => i.path === '' && i.message.startsWith('line '));
-    if (syntax) throw new ApiError(400, 'parse_error', 'the body is not valid YAML', result.issues);
-    throw new ApiError(422, 'invalid_spec', `the spec has ${result.issues.length} problem(s)`, result.issues);
-  }
-  if (result.site.metadata.name !== siteName) {
-    throw new ApiError(422, 'invalid_spec', 'metadata.name must equal the site in the URL', [
-      { path: 'metadata.name', message: `is "${result.site.metadata.name}" but the URL names site "${siteName}"` },
-    ]);
-  }
-  return result.site;
 }
 
 export function registerSpecRoutes(app: App, deps: AppDeps): void {
@@ -109,11 +96,12 @@ export function registerSpecRoutes(app: App, deps: AppDeps): void {
   app.openapi(putSpec, async (c) => {
     const { site } = c.req.valid('param');
     const q = c.req.valid('query');
-    const spec = await readSpec(c.req.header('content-type'), await c.req.text(), site);
+    const spec = readSpec(c.req.header('content-type'), await c.req.text());
     const who = c.get('auth');
     const result = await applySite(deps.db, {
       orgId: who.orgId,
       site: spec,
+      siteName: site,
       author: who.name,
       message: q.message,
       ifMatch: parseIfMatch(c.req.header('if-match')),

@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { events, nodeStatus } from '../../db/schema.ts';
 import { requireSite } from '../../sites/queries.ts';
-import { openTestApp, SEEDS_YAML, type TestApp } from '../test-app.ts';
+import { useTestApp } from '../test-app.test-support.ts';
+import { SEEDS_YAML } from '../../../test/fixtures.test-support.ts';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await openTestApp();
-});
-afterAll(async () => {
-  await t.db.close();
-});
+const t = useTestApp();
 beforeEach(async () => {
-  await t.reset();
   expect((await t.req('/v1/sites/bj-dc1/spec', { method: 'PUT', yaml: SEEDS_YAML })).status).toBe(200);
 });
 

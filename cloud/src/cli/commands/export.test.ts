@@ -2,35 +2,20 @@
  * `lvsfleet export` end to end: offline from --spec, and from the API (a real HTTP server on
  * 127.0.0.1 serving the app over PGlite, or PostgreSQL with DATABASE_URL) with --site.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getRequestListener } from '@hono/node-server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestApp, SEEDS_YAML, type TestApp } from '../../api/test-app.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { useTestApp } from '../../api/test-app.test-support.ts';
+import { SEEDS_YAML } from '../../../test/fixtures.test-support.ts';
 import { main } from '../main.ts';
-import { memoryIO } from '../test-io.ts';
+import { memoryIO } from '../test-io.test-support.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lvsfleet-export-'));
 const seeds = join(dir, 'seeds.yaml');
 writeFileSync(seeds, SEEDS_YAML);
-let t: TestApp;
-let server: Server;
-let url: string;
-
-beforeAll(async () => {
-  t = await openTestApp();
-  server = createServer((req, res) => void getRequestListener(t.app.fetch)(req, res));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(async () => {
-  await new Promise((r) => server.close(r));
-  await t.db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const t = useTestApp({ listen: true, reset: 'once' });
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function cli(args: string[], env: Record<string, string | undefined> = {}) {
   const io = memoryIO(env, '', dir);
@@ -49,7 +34,7 @@ describe('lvsfleet export keepalived', () => {
 
   it('reads the current spec from the API with --site', async () => {
     expect((await t.req('/v1/sites/bj-dc1/spec', { method: 'PUT', yaml: SEEDS_YAML })).status).toBe(200);
-    const env = { LVSFLEET_URL: url, LVSFLEET_TOKEN: t.tokens.viewer };
+    const env = { LVSFLEET_URL: t.url, LVSFLEET_TOKEN: t.tokens.viewer };
     const fromApi = await cli(['export', 'keepalived', '--site', 'bj-dc1', '--node', 'dr1'], env);
     expect(fromApi.err).toBe('');
     expect(fromApi.code).toBe(0);
@@ -57,7 +42,7 @@ describe('lvsfleet export keepalived', () => {
     expect(fromApi.out).toBe(offline.out);
     const missing = await cli(['export', 'keepalived', '--site', 'nope', '--node', 'dr1'], env);
     expect(missing.code).toBe(2);
-    const noToken = await cli(['export', 'keepalived', '--site', 'bj-dc1', '--node', 'dr1'], { LVSFLEET_URL: url });
+    const noToken = await cli(['export', 'keepalived', '--site', 'bj-dc1', '--node', 'dr1'], { LVSFLEET_URL: t.url });
     expect(noToken.code).toBe(1);
   });
 

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { validateSite } from '#shared/site/validate.ts';
 import { main } from '../main.ts';
-import { memoryIO } from '../test-io.ts';
+import { memoryIO } from '../test-io.test-support.ts';
 
 const KA = resolve(import.meta.dirname, '../../../../shared/keepalived/fixtures/import');
 const IPVS = resolve(import.meta.dirname, '../../../../shared/ipvs/fixtures');

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../main.ts';
-import { memoryIO } from '../test-io.ts';
+import { memoryIO } from '../test-io.test-support.ts';
+import { SEEDS_PATH } from '../../../test/fixtures.test-support.ts';
 
 const BIN = fileURLToPath(new URL('../../../../bin/lvsfleet.mjs', import.meta.url));
-const SEEDS = fileURLToPath(new URL('../../../../examples/seeds-lvs-dr.yaml', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'lvsfleet-serve-'));
 const children = new Set<ChildProcess>();
 afterAll(() => {
@@ -59,7 +59,7 @@ describe('lvsfleet serve (own process)', () => {
     const token = /admin token \(shown once[^\n]*\n\s+(lvf_\S+)/.exec(text)![1];
     expect(statSync(join(data, 'admin-token')).mode & 0o777).toBe(0o600);
     const env = { LVSFLEET_URL: url, LVSFLEET_TOKEN: token };
-    expect((await cli(['apply', '-f', SEEDS], env)).code).toBe(0);
+    expect((await cli(['apply', '-f', SEEDS_PATH], env)).code).toBe(0);
     const health = await fetch(`${url}/healthz`);
     expect(health.status).toBe(200);
     expect(await (await fetch(`${url}/metrics`)).text()).toContain('lvsfleet_http_requests_total');

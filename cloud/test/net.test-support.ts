@@ -11,14 +11,3 @@ export function freePort(): Promise<number> {
     });
   });
 }
-
-/** Polls `check` until it is truthy or `ms` pass. */
-export async function waitFor<T>(check: () => T | Promise<T>, ms = 15_000, what = 'condition'): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

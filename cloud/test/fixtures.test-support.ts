@@ -10,12 +10,16 @@ import type { DesiredClaims } from '#shared/wire/desired.ts';
 import type { Db } from '../src/db/client.ts';
 import { nodes, orgs, outbox, sites } from '../src/db/schema.ts';
 
-/** Test data shared by the MQTT-side tests: the seeds' DR site and rows that make nodes exist. */
+/** Test data shared by the cloud tests: the seeds' DR site (site bj-dc1) and rows that make nodes exist. */
 export const SEEDS_PATH = fileURLToPath(new URL('../../examples/seeds-lvs-dr.yaml', import.meta.url));
+export const SEEDS_YAML = readFileSync(SEEDS_PATH, 'utf8');
+
+/** Not YAML: the flow mapping opened on line 3 never closes. */
+export const BROKEN_YAML = 'apiVersion: lvsfleet/v1\nkind: Site\nmetadata: { name: bj-dc1\nspec: []\n';
 
 /** The seeds' site; `name` renames it (unique topics on a broker other tests share). */
 export function seedsSite(name?: string): Site {
-  const r = parseSite(readFileSync(SEEDS_PATH, 'utf8'));
+  const r = parseSite(SEEDS_YAML);
   if (!r.ok) throw new Error(`seeds spec invalid: ${JSON.stringify(r.issues)}`);
   return name ? { ...r.site, metadata: { ...r.site.metadata, name } } : r.site;
 }

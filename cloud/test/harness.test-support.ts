@@ -10,7 +10,7 @@ import { issueNodeCredentials } from '../src/mqtt/credentials.ts';
 import { connectDynsec, issueWithDynsec, type Dynsec } from '../src/mqtt/dynsec.ts';
 import { startPublisher, type Publisher } from '../src/publisher/publisher.ts';
 import { startIngest, type Ingest } from '../src/ingest/ingest.ts';
-import type { OwnMosquitto } from './mosquitto.ts';
+import type { OwnMosquitto } from './mosquitto.test-support.ts';
 
 /**
  * The cloud as `serve` runs it, assembled in-process from the real parts (database, signer,

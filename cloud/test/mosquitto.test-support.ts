@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './net.ts';
+import { freePort } from './net.test-support.ts';
 
 /** The mosquitto binary, or null when this machine has none (tests then skip with that reason). */
 export const MOSQUITTO_BIN =

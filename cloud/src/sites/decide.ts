@@ -1,0 +1,104 @@
+import type { Site } from '#shared/site/site.ts';
+import { diffSites, type SiteDiff } from './diff.ts';
+import { DomainError } from './errors.ts';
+
+export interface ApplyInput {
+  orgId: string;
+  site: Site;
+  /** The site the caller addressed (the URL's); when given it must equal the spec's metadata.name. */
+  siteName?: string;
+  author: string;
+  message?: string;
+  /** If-Match: the revision the caller based its change on. */
+  ifMatch?: number;
+  /** Bypass the mass-delete guard (`?force=1`). */
+  force?: boolean;
+  dryRun?: boolean;
+  /** Set by rollback: the old revision whose spec this one repeats. */
+  rolledBackFrom?: number;
+  now?: Date;
+}
+
+export interface ApplyResult {
+  site: string;
+  /** The site's current revision after the call (unchanged for a dry run or an identical spec). */
+  revision: number;
+  previousRevision: number;
+  /** The spec equals the current revision's: nothing was written (an SRE's no-op re-apply). */
+  unchanged: boolean;
+  dryRun: boolean;
+  /** Nodes that got a new outbox row (or would, on a dry run). */
+  publishedNodes: string[];
+  diff: SiteDiff;
+}
+
+/** The stored site as the decision sees it (a site never applied is revision 0 with nothing). */
+export interface CurrentSite {
+  revision: number;
+  spec: Site | null;
+  specHash: string | null;
+  /** node name → config hash, for live (not removed) nodes. */
+  configHashes: ReadonlyMap<string, string>;
+}
+
+/** The new spec, hashed: its canonical hash and each node's compiled-config hash. */
+export interface Proposed {
+  specHash: string;
+  configHashes: ReadonlyMap<string, string>;
+}
+
+export type ApplyDecision =
+  /** Write the result's revision (the caller's write(tx) does it). */
+  | { action: 'write'; result: ApplyResult }
+  /** Answer the result, write nothing: a dry run or an identical spec. */
+  | { action: 'answer'; result: ApplyResult }
+  | { action: 'refuse'; error: DomainError };
+
+/**
+ * What an apply does, decided without I/O: refuse (name mismatch, stale If-Match, mass delete
+ * without force), answer without writing (dry run, identical spec), or write revision N+1 with an
+ * outbox row for each node whose compiled config changed.
+ */
+export function decideApply(input: ApplyInput, current: CurrentSite, proposed: Proposed): ApplyDecision {
+  const name = input.site.metadata.name;
+  if (input.siteName !== undefined && input.siteName !== name) {
+    return {
+      action: 'refuse',
+      error: new DomainError('invalid', 'metadata.name must equal the site in the URL', [
+        { path: 'metadata.name', message: `is "${name}" but the URL names site "${input.siteName}"` },
+      ]),
+    };
+  }
+  if (input.ifMatch !== undefined && input.ifMatch !== current.revision) return { action: 'refuse', error: staleRevision(input.ifMatch, current.revision) };
+  const diff = diffSites(current.spec, input.site);
+  const dryRun = !!input.dryRun;
+  const base = { site: name, previousRevision: current.revision, dryRun, diff };
+  if (current.specHash === proposed.specHash) return { action: 'answer', result: { ...base, revision: current.revision, unchanged: true, publishedNodes: [] } };
+  const publishedNodes = [...proposed.configHashes].filter(([n, h]) => current.configHashes.get(n) !== h).map(([n]) => n);
+  if (dryRun) return { action: 'answer', result: { ...base, revision: current.revision, unchanged: false, publishedNodes } };
+  if (diff.massDelete.exceeded && !input.site.spec.allowMassDelete && !input.force) {
+    const m = diff.massDelete;
+    return {
+      action: 'refuse',
+      error: new DomainError(
+        'mass_delete',
+        `this revision removes ${m.services.removed} of ${m.services.total} services and ${m.realServers.removed} of ${m.realServers.total} real servers; set spec.allowMassDelete: true or pass force`,
+        undefined,
+        { massDelete: m },
+      ),
+    };
+  }
+  return { action: 'write', result: { ...base, revision: current.revision + 1, unchanged: false, publishedNodes } };
+}
+
+/** If-Match named a revision that is not the current one (`actual` unknown when a concurrent apply moved it). */
+export function staleRevision(expected: number, actual?: number): DomainError {
+  return new DomainError(
+    'stale_revision',
+    `If-Match revision ${expected} is not the current revision${actual !== undefined ? ` (${actual})` : ''}`,
+    undefined,
+    {
+      currentRevision: actual,
+    },
+  );
+}

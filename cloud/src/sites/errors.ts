@@ -1,0 +1,22 @@
+import type { SpecIssue } from '#shared/site/issues.ts';
+
+/**
+ * Why the domain refused a request. `details` are machine-readable facts the caller may show
+ * (the current revision, the mass-delete counts).
+ */
+export type DomainCode = 'not_found' | 'stale_revision' | 'mass_delete' | 'invalid' | 'invalid_token';
+
+/** The one error type of cloud/src/sites: no HTTP here; the API maps codes to statuses in one place. */
+export class DomainError extends Error {
+  constructor(
+    readonly code: DomainCode,
+    message: string,
+    readonly issues?: SpecIssue[],
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export const notFound = (what: string) => new DomainError('not_found', `${what} not found`);
