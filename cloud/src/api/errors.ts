@@ -46,7 +46,7 @@ const DOMAIN_STATUS: Record<DomainCode, { status: ErrorStatus; code: ErrorCode }
   invalid_token: { status: 401, code: 'invalid_token' },
 };
 
-export function fromDomain(err: DomainError): ApiError {
+function fromDomain(err: DomainError): ApiError {
   const { status, code } = DOMAIN_STATUS[err.code];
   return new ApiError(status, code, err.message, err.issues, err.details);
 }

@@ -31,7 +31,7 @@ export interface TestAppOptions {
 }
 
 /** One app over one test database (PGlite, or PostgreSQL when DATABASE_URL is set). */
-export async function openTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
+async function openTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const db = await openTestDatabase();
   let server: Server | undefined;
   const t: TestApp = {
