@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../engine/engine.test-support.ts';
 import { loopbackSiteYaml } from '../site-yaml.test-support.ts';
-import { startProcess } from './process.test-support.ts';
+import { canMountTmpfs, smallTmpfs } from '../state/tmpfs.test-support.ts';
+import { killTestProcesses, startProcess } from './process.test-support.ts';
 
 const BIN = join(import.meta.dirname, '../../../bin/lvsfleet-agent.mjs');
 
@@ -75,4 +76,75 @@ describe('lvsfleet-agent CLI', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/has not run here yet/);
   });
+
+  it('status names a corrupt status file', async () => {
+    await writeFile(join(dir, 'status.json'), '{"nodeId": "lo-site.d1", ');
+    const r = await runCli(['status', '--state-dir', dir]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(new RegExp(`^state file ${join(dir, 'status.json')} is corrupt \\(`));
+    await writeFile(join(dir, 'status.json'), '{"nodeId": 7}');
+    expect((await runCli(['status', '--state-dir', dir])).err).toMatch(new RegExp(`^state file ${join(dir, 'status.json')} is not a valid status \\(nodeId: `));
+  });
+});
+
+describe('one agent per node', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+  afterEach(() => cleanup());
+  afterAll(() => killTestProcesses());
+
+  it('a second agent for the same state dir is refused and the first keeps serving; once the first is SIGKILLed a new one starts', async () => {
+    const spec = join(dir, 'site.yaml');
+    await writeFile(spec, loopbackSiteYaml('lo-site', 2));
+    const args = [BIN, 'run', '--spec', spec, '--node', 'd1', '--state-dir', dir, '--dataplane', 'dry-run'];
+    const first = startProcess(process.execPath, args);
+    const at = await first.waitForOutput(/apply revision 1 succeeded/);
+
+    const second = await runCli(args.slice(1));
+    expect(second.code).toBe(1);
+    expect(second.err).toMatch(new RegExp(`^another agent \\(pid ${first.p.pid}\\) is running for this node \\(state dir ${dir}\\); not starting`));
+    expect(second.out).not.toMatch(/dry-run:|apply revision/); // it touched nothing
+    expect((await readFile(join(dir, 'agent.pid'), 'utf8')).trim()).toBe(String(first.p.pid));
+
+    await writeFile(spec, loopbackSiteYaml('lo-site', 5));
+    first.p.kill('SIGHUP');
+    await first.waitForOutput(/apply revision 2 succeeded/, at);
+    expect(first.output()).toContain('-e -t 127.0.0.50:8080 -r 127.0.0.2:8080 -g -w 5');
+
+    first.p.kill('SIGKILL');
+    expect(await first.exited).toBe(-1);
+    const third = startProcess(process.execPath, args);
+    await third.waitForOutput(/apply revision 1 succeeded/);
+    expect((await readFile(join(dir, 'agent.pid'), 'utf8')).trim()).toBe(String(third.p.pid));
+    third.p.kill('SIGTERM');
+    expect(await third.exited).toBe(0);
+    expect(await readFile(join(dir, 'agent.pid'), 'utf8')).toBe('');
+  }, 120_000);
+
+  it.skipIf(!canMountTmpfs)(
+    'on a full state dir the agent still starts and serves, names the files it cannot write, leaves no temp file and stops cleanly',
+    async () => {
+      const disk = await smallTmpfs();
+      try {
+        const spec = join(dir, 'site.yaml');
+        await writeFile(spec, loopbackSiteYaml('lo-site', 2));
+        await disk.fill();
+        const a = startProcess(process.execPath, [BIN, 'run', '--spec', spec, '--node', 'd1', '--state-dir', disk.dir, '--dataplane', 'dry-run']);
+        const at = await a.waitForOutput(/apply revision 1 failed/);
+        expect(a.output()).toContain(`ipvs: ${join(disk.dir, 'ipvs-owned.json')}: ENOSPC`);
+        expect(a.output()).toContain('-a -t 127.0.0.50:8080 -r 127.0.0.2:8080 -g -w 2'); // the kernel got it all the same
+        await writeFile(spec, loopbackSiteYaml('lo-site', 5));
+        a.p.kill('SIGHUP');
+        await a.waitForOutput(/-e -t 127\.0\.0\.50:8080 -r 127\.0\.0\.2:8080 -g -w 5/, at);
+        a.p.kill('SIGTERM');
+        expect(await a.exited).toBe(0);
+        expect(a.output()).not.toMatch(/Unhandled|unhandled/);
+        expect((await readdir(disk.dir)).filter((f) => f.includes('.tmp-'))).toEqual([]);
+      } finally {
+        await disk.unmount();
+      }
+    },
+    120_000,
+  );
 });

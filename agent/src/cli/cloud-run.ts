@@ -7,7 +7,7 @@ import { Intake } from '../intake/intake.ts';
 import { DEFAULT_STATE_DIR, statePaths } from '../state/paths.ts';
 import { hostParts, type DataplaneKind } from './host-parts.ts';
 import { AGENT_VERSION, EXIT, type AgentIO } from './io.ts';
-import { runUntilSignal, timestamped, writePidFile } from './lifecycle.ts';
+import { lockStateDir, runUntilSignal, timestamped } from './lifecycle.ts';
 
 export interface CloudRunOptions {
   configPath: string;
@@ -53,6 +53,8 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
   const cfg = loaded.config;
   const stateDir = o.stateDir ?? cfg.stateDir ?? DEFAULT_STATE_DIR;
   const log = timestamped(io.out);
+  const lock = await lockStateDir(stateDir, io, log);
+  if (!lock) return EXIT.failure;
   let link: MqttLink | null = null;
   const engine = new Engine({
     nodeId: cfg.nodeId,
@@ -74,12 +76,13 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
     onReject: (r) => engine.event({ type: 'config.rejected', data: r }),
   });
   log(`lvsfleet-agent ${AGENT_VERSION}: ${cfg.nodeId}, broker ${cfg.mqtt.url}, dataplane ${o.dataplane}, state ${stateDir}`);
-  const removePid = await writePidFile(statePaths(stateDir).pid);
   const run = runUntilSignal(engine, log, {
     cleanup: async () => {
-      const s = { ...engine.status(), online: false };
-      await link?.close(s);
-      await removePid();
+      try {
+        await link?.close({ ...engine.status(), online: false });
+      } finally {
+        await lock.release();
+      }
     },
   });
   const cached = await intake.boot();

@@ -1,11 +1,21 @@
-import { rm } from 'node:fs/promises';
 import type { Engine } from '../engine/engine.ts';
-import { writeFileAtomic } from '../state/atomic-file.ts';
+import { errorText } from '../errors.ts';
+import { lockNode, NodeLockedError, type NodeLock } from '../state/node-lock.ts';
+import { statePaths } from '../state/paths.ts';
+import type { AgentIO } from './io.ts';
 
-/** Records this process's PID in the state dir (read by `lvsfleet-agent status`). */
-export async function writePidFile(path: string): Promise<() => Promise<void>> {
-  await writeFileAtomic(path, `${process.pid}\n`);
-  return () => rm(path, { force: true });
+/**
+ * Takes the node's lock in its state dir (the pid file, read by `lvsfleet-agent status`), before
+ * anything touches VRRP or IPVS. Null, after saying so on stderr, when another agent holds it.
+ */
+export async function lockStateDir(stateDir: string, io: AgentIO, log: (line: string) => void): Promise<NodeLock | null> {
+  try {
+    return await lockNode(statePaths(stateDir).pid, log);
+  } catch (e) {
+    if (!(e instanceof NodeLockedError)) throw e;
+    io.err(`${e.message} (state dir ${stateDir}); not starting`);
+    return null;
+  }
 }
 
 /**
@@ -23,28 +33,29 @@ export function runUntilSignal(
     const stop = async (sig: string) => {
       if (stopping) return;
       stopping = true;
-      log(`${sig}: stopping (IPVS rules, real-server VIPs and sysctls stay)`);
-      // Stop never throws: whatever failed is logged and the process still exits.
+      // Stop never throws (a rejection here would be unhandled): whatever failed is logged, the
+      // exit code says so, and the process still exits.
       let code = 0;
       try {
-        await engine.stop();
-      } catch (e) {
-        code = 1;
-        log(`stop: ${(e as Error).message}`);
+        log(`${sig}: stopping (IPVS rules, real-server VIPs and sysctls stay)`);
+        await engine.stop().catch((e: unknown) => {
+          code = 1;
+          log(`stop: ${errorText(e)}`);
+        });
+        // The engine stopped; what is left (the node lock, the cloud link) cannot change the exit code.
+        await opts.cleanup?.().catch((e: unknown) => log(`stop: cleanup failed: ${errorText(e)}`));
+      } catch {
+        code = 1; // only `log` itself can land here
+      } finally {
+        process.off('SIGTERM', onTerm).off('SIGINT', onInt).off('SIGHUP', onHup);
+        resolve(code);
       }
-      try {
-        await opts.cleanup?.();
-      } catch (e) {
-        log(`stop: cleanup failed: ${(e as Error).message}`);
-      }
-      process.off('SIGTERM', onTerm).off('SIGINT', onInt).off('SIGHUP', onHup);
-      resolve(code);
     };
     const onTerm = () => void stop('SIGTERM');
     const onInt = () => void stop('SIGINT');
     const onHup = () => {
       log('SIGHUP: reloading');
-      opts.reload?.().catch((e: Error) => log(`reload failed: ${e.message}`));
+      opts.reload?.().catch((e: unknown) => log(`reload failed: ${errorText(e)}`));
     };
     process.on('SIGTERM', onTerm).on('SIGINT', onInt).on('SIGHUP', onHup);
   });

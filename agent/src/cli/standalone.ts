@@ -5,10 +5,9 @@ import { parseSite } from '#shared/site/parse.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
 import { Engine } from '../engine/engine.ts';
-import { statePaths } from '../state/paths.ts';
 import { AGENT_VERSION, EXIT, type AgentIO } from './io.ts';
 import { hostParts, type DataplaneKind } from './host-parts.ts';
-import { runUntilSignal, timestamped, writePidFile } from './lifecycle.ts';
+import { lockStateDir, runUntilSignal, timestamped } from './lifecycle.ts';
 
 export interface StandaloneOptions {
   spec: string;
@@ -38,6 +37,8 @@ export async function runStandalone(o: StandaloneOptions, io: AgentIO): Promise<
     return EXIT.invalid;
   }
   const log = timestamped(io.out);
+  const lock = await lockStateDir(o.stateDir, io, log);
+  if (!lock) return EXIT.failure;
   const nodeId = nodeIdOf(first.config.site, o.node);
   const parts = hostParts(o.dataplane, io.out, log);
   const engine = new Engine({
@@ -51,9 +52,8 @@ export async function runStandalone(o: StandaloneOptions, io: AgentIO): Promise<
   let revision = 1;
   let current = canonicalJson(first.config);
   log(`lvsfleet-agent ${AGENT_VERSION} standalone: ${nodeId} (${first.config.node.role}) from ${o.spec}, dataplane ${o.dataplane}, state ${o.stateDir}`);
-  const removePid = await writePidFile(statePaths(o.stateDir).pid);
   const run = runUntilSignal(engine, log, {
-    cleanup: removePid,
+    cleanup: () => lock.release(),
     reload: async () => {
       const next = await compileFromSpec(o.spec, o.node);
       if (!next.ok) return void next.errors.forEach((e) => log(`reload rejected: ${e}`));

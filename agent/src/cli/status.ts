@@ -4,7 +4,7 @@ import { DEFAULT_CONFIG, DEFAULT_STATE_DIR, statePaths } from '../state/paths.ts
 import { parseFlags } from './args.ts';
 import { EXIT, UsageError, type AgentIO } from './io.ts';
 
-/** Whether the PID in the state dir is a live process. */
+/** The PID in the pid file when it is a live process (a stopped agent leaves the file empty). */
 async function agentPid(path: string): Promise<number | null> {
   const pid = Number((await readFileOrNull(path))?.trim());
   if (!Number.isInteger(pid) || pid <= 0) return null;
@@ -59,9 +59,18 @@ export async function runStatus(argv: string[], io: AgentIO): Promise<number> {
     io.err(`no status at ${path}: the agent has not run here yet`);
     return EXIT.failure;
   }
-  const parsed = NodeStatus.safeParse(JSON.parse(text));
+  // Only the agent writes this file (a corrupt one is replaced by its next status); here it can
+  // only be reported, by name.
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    io.err(`state file ${path} is corrupt (${(e as Error).message}); a running agent replaces it with its next status`);
+    return EXIT.failure;
+  }
+  const parsed = NodeStatus.safeParse(json);
   if (!parsed.success) {
-    io.err(`${path}: not a valid status file`);
+    io.err(`state file ${path} is not a valid status (${parsed.error.issues.map((i) => `${i.path.join('.') || 'file'}: ${i.message}`).join('; ')})`);
     return EXIT.failure;
   }
   const pid = await agentPid(paths.pid);

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { z } from 'zod';
 import type { NodeConfig } from '#shared/config/node-config.ts';
 import type { NodeEvent } from '#shared/wire/events.ts';
 import type { NodeStatus } from '#shared/wire/status.ts';
@@ -7,9 +8,10 @@ import type { Dataplane } from '../dataplane/types.ts';
 import { errorText } from '../errors.ts';
 import { IpvsReconciler } from '../ipvs/reconciler.ts';
 import { RealServerRole, type RoleResult } from '../realserver/role.ts';
-import { convergeSysctls } from '../realserver/sysctl-keeper.ts';
-import { readJson, writeFileAtomic } from '../state/atomic-file.ts';
+import { convergeSysctls, type SavedSysctls } from '../realserver/sysctl-keeper.ts';
+import { writeFileAtomic } from '../state/atomic-file.ts';
 import { statePaths } from '../state/paths.ts';
+import { StateFile } from '../state/state-file.ts';
 import { makeEvent, type EventBody } from './events.ts';
 import { flattenErrors, pickParts, withPart, type PartErrors } from './part-errors.ts';
 import type { HealthCheckerPart, HealthTransition, StartHealthChecker, StartVrrpPart, VrrpPart } from './parts.ts';
@@ -55,6 +57,9 @@ export class Engine {
   private readonly paths;
   private readonly ipvs: IpvsReconciler;
   private readonly role: RealServerRole;
+  /** Sysctl values a director replaced, to restore when the config drops them. */
+  private readonly sysctlsFile: StateFile<SavedSysctls>;
+  private savedSysctls: SavedSysctls | null = null;
   private checker: HealthCheckerPart | null = null;
   /** Last known up/down per `service|address:port`, to tell a misc_dynamic weight change from an up/down. */
   private readonly upOf = new Map<string, boolean>();
@@ -86,6 +91,7 @@ export class Engine {
       drainTimeoutMs: o.drainTimeoutMs,
     });
     this.role = new RealServerRole(o.dataplane, this.paths.realServer, o.log);
+    this.sysctlsFile = new StateFile(this.paths.directorSysctls, { schema: z.record(z.string(), z.string()), log: o.log });
   }
 
   /** Raises an event (enveloped with nodeId and time). */
@@ -213,9 +219,12 @@ export class Engine {
     let errors = kept;
     if (config.node.role === 'director') {
       try {
-        const saved = await readJson<Record<string, string>>(this.paths.directorSysctls, {});
-        const r = await convergeSysctls(this.o.dataplane, config.sysctls, saved);
-        if (r.changed.length || r.restored.length) await writeFileAtomic(this.paths.directorSysctls, JSON.stringify(r.saved, null, 2));
+        // Read once (a corrupt file reads as empty and is logged), then kept in memory: the file
+        // is written only when the saved values change.
+        this.savedSysctls ??= await this.sysctlsFile.read({});
+        const r = await convergeSysctls(this.o.dataplane, config.sysctls, this.savedSysctls);
+        this.savedSysctls = r.saved;
+        await this.sysctlsFile.write(r.saved);
       } catch (e) {
         errors = withPart(errors, 'sysctls', errorText(e));
       }
@@ -323,6 +332,8 @@ export class Engine {
     this.vrrp = null;
     this.checker = null;
     await this.statusWrites;
-    await writeFileAtomic(this.paths.status, JSON.stringify({ ...this.status(), online: false }, null, 2)).catch(() => {});
+    await writeFileAtomic(this.paths.status, JSON.stringify({ ...this.status(), online: false }, null, 2)).catch((e) =>
+      this.o.log(`status file: ${errorText(e)}`),
+    );
   }
 }

@@ -1,10 +1,11 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { CompactSign, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DesiredClaims } from '#shared/wire/desired.ts';
 import { JWS_TYP } from '#shared/wire/desired.ts';
 import { NODES, configFor, tempDir } from '../engine/engine.test-support.ts';
 import { statePaths } from '../state/paths.ts';
+import { canMountTmpfs, smallTmpfs, type SmallDisk } from '../state/tmpfs.test-support.ts';
 import { Intake, type Rejection } from './intake.ts';
 
 type Key = { priv: CryptoKey; pub: JWK };
@@ -121,5 +122,48 @@ describe('verified intake', () => {
     doc.jws = doc.jws.slice(0, -4) + 'AAAA';
     await writeFile(statePaths(dir).desired, JSON.stringify(doc));
     expect(await intake().boot()).toBeNull();
+  });
+
+  it('a corrupt revision.json is logged by name and read as none: boot and the next revision still work, and it is rewritten', async () => {
+    const logs: string[] = [];
+    const withLog = () => new Intake({ nodeId: 't.d1', keys: [k.pub], paths: statePaths(dir), log: (l) => logs.push(l), onReject: (r) => rejected.push(r) });
+    await withLog().receive(await sign(k, claims(1)));
+    const f = statePaths(dir).revision;
+    await writeFile(f, '{"revision": "7"}');
+    const booted = withLog();
+    expect((await booted.boot())?.revision).toBe(1);
+    expect(logs).toContainEqual(expect.stringMatching(new RegExp(`^state file ${f} is corrupt \\(revision: .+\\); starting without it$`)));
+    expect(JSON.parse(await readFile(f, 'utf8'))).toEqual({ revision: 1 });
+    await writeFile(f, 'garbage');
+    expect((await withLog().receive(await sign(k, claims(2))))?.revision).toBe(2);
+    expect(JSON.parse(await readFile(f, 'utf8'))).toEqual({ revision: 2 });
+  });
+
+  it('a boot that finds its revision already recorded does not rewrite revision.json', async () => {
+    await intake().receive(await sign(k, claims(3)));
+    const f = statePaths(dir).revision;
+    const ino = (await stat(f)).ino;
+    expect((await intake().boot())?.revision).toBe(3);
+    expect((await stat(f)).ino).toBe(ino);
+  });
+
+  describe.skipIf(!canMountTmpfs)('on a full disk', () => {
+    let disk: SmallDisk;
+    beforeEach(async () => {
+      disk = await smallTmpfs();
+    });
+    afterEach(() => disk.unmount());
+
+    it('a verified document that cannot be saved is not accepted: the error names the file, no temp file stays, the old cache is whole', async () => {
+      const paths = statePaths(disk.dir);
+      const i = new Intake({ nodeId: 't.d1', keys: [k.pub], paths, log: () => {}, onReject: (r) => rejected.push(r) });
+      await i.receive(await sign(k, claims(1)));
+      await disk.fill();
+      await expect(i.receive(await sign(k, claims(2)))).rejects.toThrow(new RegExp(`^${paths.desired}: ENOSPC`));
+      expect((await readdir(disk.dir)).sort()).toEqual(['desired.json', 'filler', 'revision.json']);
+      expect(JSON.parse(await readFile(paths.revision, 'utf8'))).toEqual({ revision: 1 });
+      await disk.free();
+      expect((await i.receive(await sign(k, claims(2))))?.revision).toBe(2);
+    });
   });
 });

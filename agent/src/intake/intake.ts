@@ -1,7 +1,9 @@
 import type { JWK } from 'jose';
+import { z } from 'zod';
 import type { DesiredClaims } from '#shared/wire/desired.ts';
 import { readFileOrNull, writeFileAtomic } from '../state/atomic-file.ts';
 import type { StatePaths } from '../state/paths.ts';
+import { StateFile } from '../state/state-file.ts';
 import { verifyDesired, type RejectWhy } from './verify.ts';
 
 export interface Rejection {
@@ -38,17 +40,22 @@ export class Intake {
   private accepted: number | null = null;
   /** The document in the cache: the broker re-delivers it (retained) on every reconnect. */
   private current: string | null = null;
+  private readonly revisionFile: StateFile<{ revision: number | null }>;
 
-  constructor(private readonly o: IntakeOptions) {}
+  constructor(private readonly o: IntakeOptions) {
+    this.revisionFile = new StateFile(o.paths.revision, {
+      schema: z.object({ revision: z.number().int().nullable() }),
+      log: o.log,
+      stringify: (v) => JSON.stringify(v),
+    });
+  }
 
-  /** The highest accepted revision, from memory or the revision file. */
+  /**
+   * The highest accepted revision, from memory or the revision file. A corrupt file reads as none
+   * (logged): the agent takes the broker's next signed revision rather than none ever again.
+   */
   async acceptedRevision(): Promise<number | null> {
-    if (this.accepted === null) {
-      const text = await readFileOrNull(this.o.paths.revision);
-      const n = text === null ? null : (JSON.parse(text) as { revision?: unknown }).revision;
-      if (n !== null && n !== undefined && !Number.isSafeInteger(n)) throw new Error(`${this.o.paths.revision}: bad revision`);
-      this.accepted = (n as number | null | undefined) ?? null;
-    }
+    this.accepted ??= (await this.revisionFile.read({ revision: null })).revision;
     return this.accepted;
   }
 
@@ -67,8 +74,8 @@ export class Intake {
       try {
         doc = JSON.parse(text) as CachedDoc;
         if (typeof doc.jws !== 'string') throw new Error('no jws');
-      } catch {
-        this.o.log(`cache ${path} is corrupt; trying the backup`);
+      } catch (e) {
+        this.o.log(`state file ${path} is corrupt (${(e as Error).message}); trying the backup`);
         continue;
       }
       // The backup may be one revision behind the revision file (the newest cache was corrupt).
@@ -111,8 +118,9 @@ export class Intake {
     return r.claims;
   }
 
+  /** Written only when it changed: a boot from the cache usually finds it already there. */
   private async persistRevision(revision: number): Promise<void> {
-    await writeFileAtomic(this.o.paths.revision, JSON.stringify({ revision }));
+    await this.revisionFile.write({ revision });
     this.accepted = revision;
   }
 }

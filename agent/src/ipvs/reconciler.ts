@@ -1,9 +1,10 @@
+import { z } from 'zod';
 import type { ResolvedService } from '#shared/config/node-config.ts';
 import type { Dataplane } from '../dataplane/types.ts';
 import { serviceKey } from '#shared/ipvs/model.ts';
 import { aliveWeight, configuredDestKeys, desiredIpvs, type RealServerHealth } from '#shared/ipvs/desired.ts';
 import { AgentError, errorText } from '../errors.ts';
-import { readJson, writeFileAtomic } from '../state/atomic-file.ts';
+import { StateFile } from '../state/state-file.ts';
 import { withDraining } from './drain.ts';
 import { checkMassDelete } from './guard.ts';
 import { planIpvs } from './plan.ts';
@@ -46,8 +47,11 @@ export class IpvsReconciler {
   private owned: Set<string> | null = null;
   private health: (key: string) => RealServerHealth = () => ({ up: true, weight: null });
   last: IpvsResult | null = null;
+  private readonly ownedFile: StateFile<string[]>;
 
-  constructor(private readonly o: IpvsReconcilerOptions) {}
+  constructor(private readonly o: IpvsReconcilerOptions) {
+    this.ownedFile = new StateFile(o.ownedPath, { schema: z.array(z.string()), log: o.log, stringify: (v) => JSON.stringify(v) });
+  }
 
   setConfig(services: ResolvedService[], allowMassDelete: boolean): void {
     this.services = services;
@@ -78,12 +82,15 @@ export class IpvsReconciler {
 
   private async loadOwned(): Promise<Set<string>> {
     if (!this.owned) {
-      try {
-        this.owned = new Set(await readJson<string[]>(this.o.ownedPath, []));
-      } catch {
-        this.o.log(`ipvs owned-service file ${this.o.ownedPath} is corrupt; owning only what is desired`);
-        this.owned = new Set();
-      }
+      // A corrupt file reads as empty (StateFile logs it); an unreadable one too: owning too
+      // little only means a service removed from the config is left in place, never that a
+      // service someone else made is deleted.
+      this.owned = new Set(
+        await this.ownedFile.read([]).catch((e) => {
+          this.o.log(`ipvs owned-service file unreadable (${errorText(e)}); owning only what is desired`);
+          return [];
+        }),
+      );
     }
     return this.owned;
   }
@@ -99,18 +106,19 @@ export class IpvsReconciler {
       checkMassDelete(base, snap.table, owned, this.allowMassDelete, configured);
       const d = withDraining(base, snap.table, configured, this.drain, snap.activeConns, this.o.now(), this.o.drainTimeoutMs ?? 60_000);
       const ops = planIpvs(d.desired, snap.table, owned);
-      const before = [...owned].sort().join();
       for (const s of d.desired) owned.add(serviceKey(s));
       await this.o.dataplane.ipvsApply(ops);
       for (const op of ops) if (op.op === 'delete-service') owned.delete(serviceKey(op.service));
-      if ([...owned].sort().join() !== before) await writeFileAtomic(this.o.ownedPath, JSON.stringify([...owned].sort()));
+      await this.ownedFile.write([...owned].sort());
       this.drain = d.state;
       if (ops.length) this.o.log(`ipvs applied ${ops.length} operation(s) in one batch`);
       this.last = { ok: true, ops: ops.length, draining: d.draining };
     } catch (e) {
       const code = e instanceof AgentError ? e.code : 'EXEC_FAILED';
       // Owned keys added before a failed batch stay: the services may be half-created and are ours.
-      if (this.owned) await writeFileAtomic(this.o.ownedPath, JSON.stringify([...this.owned].sort())).catch(() => {});
+      // Written only when they changed; a failed write is retried on the next pass, and when the
+      // write itself was what failed, `e` already says so.
+      if (this.owned) await this.ownedFile.write([...this.owned].sort()).catch(() => {});
       if (this.last?.error !== errorText(e)) this.o.log(`ipvs failed: ${errorText(e)}`);
       this.last = { ok: false, error: errorText(e), code, ops: 0, draining: [...this.drain.keys()] };
     }

@@ -1,7 +1,9 @@
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RealServerVip } from '#shared/config/node-config.ts';
 import { MemoryHost } from '../dataplane/memory-host.ts';
 import { tempDir } from '../engine/engine.test-support.ts';
+import { canMountTmpfs, smallTmpfs, type SmallDisk } from '../state/tmpfs.test-support.ts';
 import { realServerPlan } from './plan.ts';
 import { RealServerRole } from './role.ts';
 
@@ -91,5 +93,57 @@ describe('RealServerRole (in-memory host)', () => {
     expect(r.ok).toBe(true);
     expect(host.links.get('tunl0')).toBe(true);
     expect(host.sysctls.get('net.ipv4.conf.tunl0.rp_filter')).toBe('0');
+  });
+});
+
+describe('RealServerRole state file', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+  afterEach(() => cleanup());
+
+  it('a corrupt realserver.json is logged by name and replaced; the role still converges', async () => {
+    const f = `${dir}/realserver.json`;
+    await writeFile(f, '{"saved": {"net.ipv4.conf.all.arp_announce": 1}, "addresses": []}');
+    const host = new MemoryHost();
+    const logs: string[] = [];
+    const r = await new RealServerRole(host, f, (l) => logs.push(l)).converge([dr('10.99.0.50')]);
+    expect(r.ok).toBe(true);
+    expect(logs.filter((l) => l.includes('corrupt'))).toEqual([
+      expect.stringMatching(new RegExp(`^state file ${f} is corrupt \\(saved\\.net\\.ipv4\\.conf\\.all\\.arp_announce: .*\\); starting without it$`)),
+    ]);
+    expect(JSON.parse(await readFile(f, 'utf8'))).toMatchObject({ addresses: [{ address: '10.99.0.50' }], saved: { 'net.ipv4.conf.all.arp_announce': '0' } });
+  });
+
+  it('a pass that changes nothing does not rewrite the file', async () => {
+    const f = `${dir}/realserver.json`;
+    const role = new RealServerRole(new MemoryHost(), f, () => {});
+    await role.converge([dr('10.99.0.50')]);
+    const ino = (await stat(f)).ino;
+    for (let i = 0; i < 3; i++) expect((await role.converge([dr('10.99.0.50')])).ok).toBe(true);
+    expect((await stat(f)).ino).toBe(ino);
+  });
+});
+
+describe.skipIf(!canMountTmpfs)('RealServerRole on a full disk', () => {
+  let disk: SmallDisk;
+  beforeEach(async () => {
+    disk = await smallTmpfs();
+  });
+  afterEach(() => disk.unmount());
+
+  it('converges the host, reports the unwritable file by name (no throw, no temp file), and writes it once there is room', async () => {
+    const f = `${disk.dir}/realserver.json`;
+    const host = new MemoryHost();
+    await disk.fill();
+    const role = new RealServerRole(host, f, () => {});
+    const r = await role.converge([dr('10.99.0.50')]);
+    expect(r.ok).toBe(false);
+    expect(r.error).toMatch(new RegExp(`^${f}: ENOSPC`));
+    expect(host.addresses).toHaveLength(1);
+    expect(await readdir(disk.dir)).toEqual(['filler']);
+    await disk.free();
+    expect(await role.converge([dr('10.99.0.50')])).toEqual({ ok: true, drift: [], warnings: [] });
+    expect(JSON.parse(await readFile(f, 'utf8'))).toMatchObject({ addresses: [{ address: '10.99.0.50' }] });
   });
 });

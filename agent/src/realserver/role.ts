@@ -1,7 +1,8 @@
+import { z } from 'zod';
 import type { RealServerVip } from '#shared/config/node-config.ts';
 import type { Dataplane, HostAddress } from '../dataplane/types.ts';
 import { errorText } from '../errors.ts';
-import { readJson, writeFileAtomic } from '../state/atomic-file.ts';
+import { StateFile } from '../state/state-file.ts';
 import { realServerPlan } from './plan.ts';
 import { convergeSysctls, type SavedSysctls } from './sysctl-keeper.ts';
 
@@ -10,6 +11,11 @@ interface RoleState {
   /** Addresses this role added, so it removes only those. */
   addresses: HostAddress[];
 }
+
+const RoleStateSchema = z.object({
+  saved: z.record(z.string(), z.string()),
+  addresses: z.array(z.object({ ifname: z.string(), address: z.string(), prefix: z.number().int(), label: z.string().nullable() })),
+});
 
 export interface RoleResult {
   ok: boolean;
@@ -27,21 +33,23 @@ const same = (a: HostAddress, b: HostAddress) => a.ifname === b.ifname && a.addr
  */
 export class RealServerRole {
   private state: RoleState | null = null;
+  private readonly file: StateFile<RoleState>;
 
   constructor(
     private readonly dp: Dataplane,
-    private readonly statePath: string,
+    statePath: string,
     private readonly log: (line: string) => void,
-  ) {}
+  ) {
+    this.file = new StateFile(statePath, { schema: RoleStateSchema, log });
+  }
 
   private async load(): Promise<RoleState> {
     if (!this.state) {
-      try {
-        this.state = await readJson<RoleState>(this.statePath, { saved: {}, addresses: [] });
-      } catch {
-        this.log(`realserver state ${this.statePath} is corrupt; starting without saved sysctl values`);
-        this.state = { saved: {}, addresses: [] };
-      }
+      // Corrupt: StateFile logs it and it reads as empty (no saved sysctl values to restore).
+      this.state = await this.file.read({ saved: {}, addresses: [] }).catch((e) => {
+        this.log(`realserver state unreadable (${errorText(e)}); starting without saved sysctl values`);
+        return { saved: {}, addresses: [] };
+      });
     }
     return this.state;
   }
@@ -87,7 +95,13 @@ export class RealServerRole {
       result.ok = false;
       result.error = errorText(e);
     }
-    await writeFileAtomic(this.statePath, JSON.stringify(state, null, 2));
+    try {
+      await this.file.write(state);
+    } catch (e) {
+      // The host is converged but what to undo later is not on disk: a failure, retried next pass.
+      result.ok = false;
+      result.error = result.error ? `${result.error}; ${errorText(e)}` : errorText(e);
+    }
     return result;
   }
 }

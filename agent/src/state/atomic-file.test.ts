@@ -1,8 +1,9 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readFileOrNull, readJson, writeFileAtomic } from './atomic-file.ts';
+import { readFileOrNull, writeFileAtomic } from './atomic-file.ts';
+import { canMountTmpfs, smallTmpfs, type SmallDisk } from './tmpfs.test-support.ts';
 
 let dir = '';
 beforeEach(async () => {
@@ -35,14 +36,52 @@ describe('writeFileAtomic', () => {
     expect(texts).toContain(await readFile(f, 'utf8'));
     expect(await readdir(dir)).toEqual(['status.json']);
   });
+
+  it('a failure after the temp file exists (the target is a directory) removes the temp and names the target', async () => {
+    const f = join(dir, 'state.json');
+    await writeFile(join(dir, 'other'), 'x');
+    await mkdir(join(f, 'inside'), { recursive: true });
+    await expect(writeFileAtomic(f, '{}')).rejects.toThrow(new RegExp(`^${f}: E(ISDIR|NOTEMPTY)`));
+    expect((await readdir(dir)).sort()).toEqual(['other', 'state.json']);
+  });
 });
 
-describe('reading state', () => {
-  it('an absent file is null (readFileOrNull) or the fallback (readJson); a corrupt one throws', async () => {
+describe.skipIf(!canMountTmpfs)('writeFileAtomic on a full disk', () => {
+  let disk: SmallDisk;
+  beforeEach(async () => {
+    disk = await smallTmpfs();
+  });
+  afterEach(() => disk.unmount());
+
+  it('fails naming the file with ENOSPC, leaves the old file and its backup whole and no temp file; works again once there is room', async () => {
+    const f = join(disk.dir, 'desired.json');
+    await writeFileAtomic(f, '{"v":1}', { backup: true });
+    await writeFileAtomic(f, '{"v":2}', { backup: true });
+    await disk.fill();
+    const big = JSON.stringify({ v: 3, pad: 'x'.repeat(16_384) });
+    for (let i = 0; i < 3; i++) {
+      const e = await writeFileAtomic(f, big, { backup: true }).then(
+        () => null,
+        (x: NodeJS.ErrnoException) => x,
+      );
+      expect(e?.message).toMatch(new RegExp(`^${f}: ENOSPC`));
+      expect(e?.code).toBe('ENOSPC');
+    }
+    expect((await readdir(disk.dir)).sort()).toEqual(['desired.json', 'desired.json.bak', 'filler']);
+    expect(await readFile(f, 'utf8')).toBe('{"v":2}');
+    expect(await readFile(`${f}.bak`, 'utf8')).toBe('{"v":1}');
+    await disk.free();
+    await writeFileAtomic(f, big, { backup: true });
+    expect(JSON.parse(await readFile(f, 'utf8'))).toMatchObject({ v: 3 });
+  });
+});
+
+describe('readFileOrNull', () => {
+  it('is null for an absent file, the text otherwise; other errors throw', async () => {
     const f = join(dir, 'state.json');
     expect(await readFileOrNull(f)).toBeNull();
-    expect(await readJson(f, { fresh: true })).toEqual({ fresh: true });
     await writeFile(f, '{"v":');
-    await expect(readJson(f, {})).rejects.toThrow(SyntaxError);
+    expect(await readFileOrNull(f)).toBe('{"v":');
+    await expect(readFileOrNull(dir)).rejects.toThrow(/EISDIR/);
   });
 });
