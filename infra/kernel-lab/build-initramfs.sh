@@ -34,7 +34,7 @@ with_libs() { # src dest-path-in-root
 # over /sbin/ip, so `ip` must not be an applet at all).
 install -m 0755 "$userland/bin/busybox" "$root/bin/busybox"
 for applet in $("$root/bin/busybox" --list-full); do
-  case ${applet##*/} in ip|ping|arping|busybox|init|linuxrc) continue;; esac
+  case ${applet##*/} in ip|ping|arping|flock|busybox|init|linuxrc) continue;; esac
   [ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
 done
 
@@ -47,6 +47,9 @@ done
 with_libs "$userland/usr/sbin/keepalived" /usr/sbin/keepalived
 with_libs "$userland/bin/ping" /bin/ping
 with_libs "$userland/usr/sbin/arping" /usr/sbin/arping
+# util-linux flock: the agent takes its one-agent-per-node lock with it (busybox's applet lacks
+# --conflict-exit-code).
+with_libs "$(command -v flock)" /usr/bin/flock
 
 # Node, stripped once per binary (98 MB → ~86 MB; the initramfs is unpacked into guest RAM).
 node_bin=$(readlink -f "$(command -v node)")
