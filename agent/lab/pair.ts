@@ -21,7 +21,7 @@ export function capture(p: ChildProcess, into: string[]): ChildProcess {
  * LVSFLEET_LAB_RUNNER=vrrp uses `agent/lab/vrrp-runner.ts` instead (VRRP alone, same engine;
  * LVSFLEET_LAB_NICE=N passes keepalived's vrrp_priority equivalent to it).
  */
-export function startOurs(lab: NetnsLab, node: 'd1' | 'd2', spec: string, out: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+export function startOurs(lab: NetnsLab, node: 'd1' | 'd2', spec: string, out: string[], o: { env?: NodeJS.ProcessEnv; args?: string[] } = {}): ChildProcess {
   const file = join(lab.dir, `${node}-site.json`);
   writeFileSync(file, spec);
   const stateDir = join(lab.dir, `${node}-state`);
@@ -39,8 +39,8 @@ export function startOurs(lab: NetnsLab, node: 'd1' | 'd2', spec: string, out: s
           node,
           ...(process.env.LVSFLEET_LAB_NICE ? [`--nice=${process.env.LVSFLEET_LAB_NICE}`] : []),
         ]
-      : [process.execPath, join(ROOT, 'bin/lvsfleet-agent.mjs'), 'run', '--spec', file, '--node', node, '--state-dir', stateDir];
-  return capture(lab.spawn(node, cmd, { ...env, NODE_NO_WARNINGS: '1' }), out);
+      : [process.execPath, join(ROOT, 'bin/lvsfleet-agent.mjs'), 'run', '--spec', file, '--node', node, '--state-dir', stateDir, ...(o.args ?? [])];
+  return capture(lab.spawn(node, cmd, { ...(o.env ?? process.env), NODE_NO_WARNINGS: '1' }), out);
 }
 
 /** Does the host hold the VIP on eth0? */
@@ -73,7 +73,11 @@ export async function startPair(
   impl: Record<'d1' | 'd2', Impl>,
   p: Omit<PairSpec, 'vip' | 'vrid'>,
   lab = new NetnsLab(),
-  env: NodeJS.ProcessEnv = process.env,
+  o: {
+    env?: NodeJS.ProcessEnv;
+    /** Extra `lvsfleet-agent run` flags for our side, per node. */
+    ourArgs?: (node: 'd1' | 'd2') => string[];
+  } = {},
 ): Promise<Pair> {
   if (!lab.hosts.size)
     await lab.setup([
@@ -87,7 +91,9 @@ export async function startPair(
   const spec = siteSpec(lab, full, prio, 'd1');
   const out = { d1: [] as string[], d2: [] as string[] };
   const start = (n: 'd1' | 'd2') =>
-    impl[n] === 'ours' ? startOurs(lab, n, spec, out[n], env) : capture(startKeepalived(lab, n, keepalivedConf(n, full, prio[n], n === 'd1')), out[n]);
+    impl[n] === 'ours'
+      ? startOurs(lab, n, spec, out[n], { env: o.env, args: o.ourArgs?.(n) })
+      : capture(startKeepalived(lab, n, keepalivedConf(n, full, prio[n], n === 'd1')), out[n]);
   // The backup first, so the master's election is observed by a running peer.
   const d2 = start('d2');
   const d1 = start('d1');

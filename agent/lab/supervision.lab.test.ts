@@ -63,7 +63,7 @@ const backupLines = (out: string[]) => out.filter((l) => /→BACKUP|Entering BAC
 /** Waits for the steady state (d1 MASTER with the VIP, d2 a running BACKUP), pings, applies the fault, measures. */
 async function runCase(impl: Impl, fault: (c: Ctx) => Promise<void>, env?: NodeJS.ProcessEnv): Promise<Outcome> {
   const lab = new NetnsLab();
-  const pair = await startPair({ d1: impl, d2: impl }, { version: 3, advertMs: ADVERT_MS }, lab, env);
+  const pair = await startPair({ d1: impl, d2: impl }, { version: 3, advertMs: ADVERT_MS }, lab, { env });
   try {
     await waitFor(
       async () => backupReady(pair.out.d2) && (await holdsVip(lab, 'd1', pair.vip)) && !(await holdsVip(lab, 'd2', pair.vip)),

@@ -77,6 +77,25 @@ describe('startHealthChecker with real timers and real servers', () => {
     expect(s.hits[2] - s.hits[1]).toBeGreaterThanOrEqual(100);
   });
 
+  it('reports each finished attempt with its check type and duration (the metrics histogram)', async () => {
+    const s = await httpServer(() => 200);
+    const done: { type: string; seconds: number; hits: number }[] = [];
+    const hc = startHealthChecker({
+      services: [service('web', [s.port], httpCheck())],
+      onTransition: () => {},
+      onProbeDone: (type, seconds) => done.push({ type, seconds, hits: s.hits.length }),
+      seed: 3,
+    });
+    cleanups.push(() => hc.stop());
+    await waitFor(() => done.length >= 2);
+    // One report per request answered, after it was answered.
+    expect(done.slice(0, 2).map((d) => [d.type, d.hits])).toEqual([
+      ['http', 1],
+      ['http', 2],
+    ]);
+    for (const d of done) expect(d.seconds).toBeGreaterThan(0);
+  });
+
   it('HTTP flapping: retries absorb single failures; with retries 0 every flap is a transition', async () => {
     const a = await httpServer((n) => (n % 2 === 0 ? 503 : 200));
     const b = await httpServer((n) => (n % 2 === 0 ? 503 : 200));

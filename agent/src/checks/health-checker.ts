@@ -11,6 +11,8 @@ export interface HealthCheckerOptions {
   /** Called for every up/down change (and dynamic weight change while up). */
   onTransition(t: Transition): void;
   log?: (line: string) => void;
+  /** Called when a probe attempt finishes (not when cancelled), with its check type and duration. */
+  onProbeDone?(type: string, seconds: number): void;
   /** Test seams: a monotonic clock in ms, other checkers, the warmup PRNG seed. */
   now?: () => number;
   checkers?: Record<string, Checker>;
@@ -87,10 +89,14 @@ export function startHealthChecker(opts: HealthCheckerOptions): HealthChecker {
         // setImmediate: after a stalled loop the timers phase runs before the poll phase, so an
         // answer already waiting in the socket would lose to its own timeout; let I/O go first.
         const t = setTimeout(() => setImmediate(() => abort.abort()), a.check.timeoutMs);
+        const startedAt = now();
         const done = runCheck(a.check, abort.signal, opts.checkers).then((outcome) => {
           clearTimeout(t);
           const cur = inFlight.get(a.probe);
-          if (cur?.attempt === a.attempt) inFlight.delete(a.probe);
+          if (cur?.attempt === a.attempt) {
+            inFlight.delete(a.probe);
+            opts.onProbeDone?.(a.check.type, (now() - startedAt) / 1000);
+          }
           dispatch({ type: 'result', probe: a.probe, attempt: a.attempt, outcome });
         });
         inFlight.set(a.probe, { attempt: a.attempt, abort, done });

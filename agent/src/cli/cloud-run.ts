@@ -4,6 +4,8 @@ import { AgentConfig } from '../cloud/agent-config.ts';
 import { startMqttLink, type MqttLink } from '../cloud/mqtt-link.ts';
 import { Engine } from '../engine/engine.ts';
 import { Intake } from '../intake/intake.ts';
+import { parseListenAddress, type ListenAddress } from '../metrics/listen-address.ts';
+import { MetricsEndpoint } from '../metrics/endpoint.ts';
 import { DEFAULT_STATE_DIR, statePaths } from '../state/paths.ts';
 import { hostParts, type DataplaneKind } from './host-parts.ts';
 import { AGENT_VERSION, EXIT, type AgentIO } from './io.ts';
@@ -13,6 +15,8 @@ export interface CloudRunOptions {
   configPath: string;
   stateDir?: string;
   dataplane: DataplaneKind;
+  /** Overrides the enrolled config's `metrics.listen`. */
+  metricsListen?: ListenAddress;
   /** Test seam: shorter reconnect back-off. */
   backoff?: { baseMs: number; maxMs: number };
 }
@@ -56,18 +60,22 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
   const lock = await lockStateDir(stateDir, io, log);
   if (!lock) return EXIT.failure;
   let link: MqttLink | null = null;
+  const listen = o.metricsListen ?? (cfg.metrics ? parseListenAddress(cfg.metrics.listen) : null);
+  const metrics = listen ? await MetricsEndpoint.start(listen, log) : null;
+  const parts = hostParts(o.dataplane, io.out, log, metrics?.taps);
   const engine = new Engine({
     nodeId: cfg.nodeId,
     stateDir,
     log,
     agentVersion: AGENT_VERSION,
-    ...hostParts(o.dataplane, io.out, log),
+    ...parts,
     emit: (e) => {
       log(`event ${e.type} ${JSON.stringify(e.data)}`);
       link?.publishEvent(e);
     },
     onStatus: (s) => link?.publishStatus(s),
   });
+  metrics?.attach({ status: () => engine.status(), dataplane: parts.dataplane });
   const intake = new Intake({
     nodeId: cfg.nodeId,
     keys: cfg.keys as JWK[],
@@ -80,6 +88,7 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
     cleanup: async () => {
       try {
         await link?.close({ ...engine.status(), online: false });
+        await metrics?.close();
       } finally {
         await lock.release();
       }

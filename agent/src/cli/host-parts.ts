@@ -1,5 +1,5 @@
 import { startHealthChecker } from '../checks/index.ts';
-import { createDryRunVrrpHost, createLinuxVrrpHost, startVrrp } from '../vrrp/index.ts';
+import { createDryRunVrrpHost, createLinuxVrrpHost, startVrrp, type VrrpRunner } from '../vrrp/index.ts';
 import { createLinuxDataplane } from '../dataplane/linux.ts';
 import { createDryRunDataplane } from '../dataplane/dry-run.ts';
 import type { Dataplane } from '../dataplane/types.ts';
@@ -20,21 +20,28 @@ export interface HostParts {
   startVrrp?: StartVrrpPart;
 }
 
+/** Taps for the metrics endpoint: probe durations as they finish, the VRRP runner once started. */
+export interface PartTaps {
+  onProbeDone(type: string, seconds: number): void;
+  onVrrpStarted(r: VrrpRunner): void;
+}
+
 /**
  * The real parts for `--dataplane`. linux: the host dataplane, the health checker and VRRP on
  * raw sockets. dry-run: a simulated host that prints every command it would run and changes
  * nothing, VRRP on the dry-run host (prints, sends nothing), and no health probes (a dry run
  * sends nothing anywhere; every real server counts as up).
  */
-export function hostParts(kind: DataplaneKind, print: (line: string) => void, log: (line: string) => void): HostParts {
+export function hostParts(kind: DataplaneKind, print: (line: string) => void, log: (line: string) => void, taps?: PartTaps): HostParts {
+  const tapped = (r: VrrpRunner) => (taps?.onVrrpStarted(r), r);
   if (kind === 'dry-run') {
     const host = createDryRunVrrpHost(print);
-    return { dataplane: createDryRunDataplane(print), startVrrp: (o) => startVrrp({ ...o, host }) };
+    return { dataplane: createDryRunDataplane(print), startVrrp: async (o) => tapped(await startVrrp({ ...o, host })) };
   }
   const host = createLinuxVrrpHost({ log });
   return {
     dataplane: createLinuxDataplane(),
-    startHealthChecker: (o) => startHealthChecker({ ...o, log: o.log ?? log }),
-    startVrrp: (o) => startVrrp({ ...o, host }),
+    startHealthChecker: (o) => startHealthChecker({ ...o, log: o.log ?? log, onProbeDone: taps?.onProbeDone }),
+    startVrrp: async (o) => tapped(await startVrrp({ ...o, host })),
   };
 }

@@ -1,3 +1,4 @@
+import { parseListenAddress, type ListenAddress } from '../metrics/listen-address.ts';
 import { DEFAULT_CONFIG, DEFAULT_STATE_DIR } from '../state/paths.ts';
 import { parseFlags } from './args.ts';
 import { runCloud } from './cloud-run.ts';
@@ -5,7 +6,10 @@ import { parseDataplaneKind } from './host-parts.ts';
 import { UsageError, type AgentIO } from './io.ts';
 import { runStandalone } from './standalone.ts';
 
-/** `lvsfleet-agent run`: cloud mode from the enrolled config, or standalone with --spec/--node. */
+/**
+ * `lvsfleet-agent run`: cloud mode from the enrolled config, or standalone with --spec/--node.
+ * `--metrics-listen ADDR:PORT` serves Prometheus metrics there (off by default).
+ */
 export async function runCommand(argv: string[], io: AgentIO): Promise<number> {
   const f = parseFlags(argv, {
     spec: { type: 'string' },
@@ -13,13 +17,20 @@ export async function runCommand(argv: string[], io: AgentIO): Promise<number> {
     config: { type: 'string' },
     'state-dir': { type: 'string' },
     dataplane: { type: 'string' },
+    'metrics-listen': { type: 'string' },
   });
   const dataplane = parseDataplaneKind(f.dataplane);
+  let metricsListen: ListenAddress | undefined;
+  if (f['metrics-listen'] !== undefined) {
+    const at = parseListenAddress(f['metrics-listen']);
+    if (!at) throw new UsageError(`--metrics-listen: expected ADDR:PORT (e.g. 127.0.0.1:9650 or [::1]:9650), got "${f['metrics-listen']}"`);
+    metricsListen = at;
+  }
   const stateDir = f['state-dir'] ?? DEFAULT_STATE_DIR;
   if (f.spec !== undefined || f.node !== undefined) {
     if (!f.spec || !f.node) throw new UsageError('standalone mode needs both --spec FILE and --node NAME');
     if (f.config) throw new UsageError('--config is for cloud mode; standalone mode takes --spec and --node');
-    return runStandalone({ spec: f.spec, node: f.node, stateDir, dataplane }, io);
+    return runStandalone({ spec: f.spec, node: f.node, stateDir, dataplane, metricsListen }, io);
   }
-  return runCloud({ configPath: f.config ?? DEFAULT_CONFIG, stateDir: f['state-dir'], dataplane }, io);
+  return runCloud({ configPath: f.config ?? DEFAULT_CONFIG, stateDir: f['state-dir'], dataplane, metricsListen }, io);
 }

@@ -5,6 +5,8 @@ import { parseSite } from '#shared/site/parse.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
 import { Engine } from '../engine/engine.ts';
+import type { ListenAddress } from '../metrics/listen-address.ts';
+import { MetricsEndpoint } from '../metrics/endpoint.ts';
 import { AGENT_VERSION, EXIT, type AgentIO } from './io.ts';
 import { hostParts, type DataplaneKind } from './host-parts.ts';
 import { lockStateDir, runUntilSignal, timestamped } from './lifecycle.ts';
@@ -14,6 +16,7 @@ export interface StandaloneOptions {
   node: string;
   stateDir: string;
   dataplane: DataplaneKind;
+  metricsListen?: ListenAddress;
 }
 
 /** Reads and compiles one node's config from a site spec; issues are `path: message` lines. */
@@ -40,7 +43,8 @@ export async function runStandalone(o: StandaloneOptions, io: AgentIO): Promise<
   const lock = await lockStateDir(o.stateDir, io, log);
   if (!lock) return EXIT.failure;
   const nodeId = nodeIdOf(first.config.site, o.node);
-  const parts = hostParts(o.dataplane, io.out, log);
+  const metrics = o.metricsListen ? await MetricsEndpoint.start(o.metricsListen, log) : null;
+  const parts = hostParts(o.dataplane, io.out, log, metrics?.taps);
   const engine = new Engine({
     nodeId,
     stateDir: o.stateDir,
@@ -49,11 +53,18 @@ export async function runStandalone(o: StandaloneOptions, io: AgentIO): Promise<
     ...parts,
     emit: (e) => log(`event ${e.type} ${JSON.stringify(e.data)}`),
   });
+  metrics?.attach({ status: () => engine.status(), dataplane: parts.dataplane });
   let revision = 1;
   let current = canonicalJson(first.config);
   log(`lvsfleet-agent ${AGENT_VERSION} standalone: ${nodeId} (${first.config.node.role}) from ${o.spec}, dataplane ${o.dataplane}, state ${o.stateDir}`);
   const run = runUntilSignal(engine, log, {
-    cleanup: () => lock.release(),
+    cleanup: async () => {
+      try {
+        await metrics?.close();
+      } finally {
+        await lock.release();
+      }
+    },
     reload: async () => {
       const next = await compileFromSpec(o.spec, o.node);
       if (!next.ok) return void next.errors.forEach((e) => log(`reload rejected: ${e}`));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { NODE_ID_RE } from '#shared/wire/topics.ts';
+import { parseListenAddress } from '../metrics/listen-address.ts';
 
 /** /etc/lvsfleet/agent.json, written by `lvsfleet-agent enroll` (mode 0600: it holds broker credentials). */
 export const AgentConfig = z.strictObject({
@@ -11,6 +12,12 @@ export const AgentConfig = z.strictObject({
   /** The cloud's public signing keys, pinned at enrollment. */
   keys: z.array(z.object({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string(), kid: z.string() }).passthrough()).min(1),
   stateDir: z.string().min(1).optional(),
+  /** Prometheus metrics on `listen` (ADDR:PORT); `run --metrics-listen` overrides it. Off when absent. */
+  metrics: z
+    .strictObject({
+      listen: z.string().refine((v) => parseListenAddress(v) !== null, 'expected ADDR:PORT, e.g. 127.0.0.1:9650 or [::1]:9650'),
+    })
+    .optional(),
   enrolledAt: z.string().datetime(),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;

@@ -18,6 +18,8 @@ export function createDryRunDataplane(print: (line: string) => void, opts: Memor
     defaultRoutes: () => host.defaultRoutes(),
     readSysctl: (key) => host.readSysctl(key),
     ipvsRead: () => host.ipvsRead(),
+    // The simulated table carries no traffic: every counter reads zero.
+    ipvsStats: () => host.ipvsStats(),
     async addAddress(a) {
       await host.addAddress(a);
       say(`ip addr add ${a.address}/${a.prefix} dev ${a.ifname}${a.label ? ` label ${a.label}` : ''}`);

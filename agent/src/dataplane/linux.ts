@@ -2,8 +2,9 @@ import { AgentError } from '../errors.ts';
 import { exec as realExec, execOk, type Exec } from './exec.ts';
 import { IpvsadmSyntaxError, parseSave, renderBatch } from '#shared/ipvs/codec.ts';
 import type { IpvsOp, IpvsTable } from '#shared/ipvs/model.ts';
+import { parseIpvsStats } from './ipvs-stats.ts';
 import { parseProcIpvs } from './proc-ip-vs.ts';
-import type { Dataplane, HostAddress, HostLink, HostRoute, IpvsSnapshot } from './types.ts';
+import type { Dataplane, HostAddress, HostLink, HostRoute, IpvsServiceStats, IpvsSnapshot } from './types.ts';
 
 export interface LinuxDataplaneOptions {
   /** Drive a host inside a network namespace (`ip netns exec NAME …`). */
@@ -94,6 +95,19 @@ export function createLinuxDataplane(opts: LinuxDataplaneOptions = {}): Dataplan
       }
       const proc = await run('cat', ['/proc/net/ip_vs'], o);
       return { table: readSave(r.stdout), activeConns: proc.code === 0 ? parseProcIpvs(proc.stdout) : new Map() };
+    },
+    async ipvsStats(): Promise<IpvsServiceStats[] | null> {
+      const r = await run('ipvsadm', ['-Ln', '--stats', '--exact'], o).catch((e: unknown) => {
+        if (e instanceof AgentError && e.code === 'EXEC_NOT_FOUND') return null;
+        throw e;
+      });
+      if (!r) return null;
+      if (r.code !== 0) {
+        const msg = (r.stderr || r.stdout).trim();
+        if (NO_IPVS.test(msg)) return null;
+        throw new AgentError('EXEC_FAILED', `ipvsadm -Ln --stats: ${msg}`);
+      }
+      return parseIpvsStats(r.stdout);
     },
     async ipvsApply(ops: IpvsOp[]): Promise<void> {
       if (!ops.length) return;

@@ -1,8 +1,9 @@
 import { AgentError } from '../errors.ts';
 import { parseSave, renderBatch } from '#shared/ipvs/codec.ts';
-import type { IpvsOp } from '#shared/ipvs/model.ts';
+import { realServerKey, serviceKey, type IpvsOp } from '#shared/ipvs/model.ts';
+import { zeroCounters } from './ipvs-stats.ts';
 import { MemoryIpvs } from './memory-ipvs.ts';
-import type { Dataplane, HostAddress, HostLink, HostRoute, IpvsSnapshot } from './types.ts';
+import type { Dataplane, HostAddress, HostLink, HostRoute, IpvsCounters, IpvsServiceStats, IpvsSnapshot } from './types.ts';
 
 export interface MemoryHostOptions {
   links?: string[];
@@ -26,6 +27,11 @@ export class MemoryHost implements Dataplane {
   links = new Map<string, boolean>();
   routes: HostRoute[];
   sysctls = new Map<string, string>([['net.ipv4.ip_forward', '0']]);
+  /**
+   * Traffic counters by serviceKey, or realServerKey(serviceKey, dest), set by tests: nothing
+   * flows through a table in memory, so every other service and real server reads zero.
+   */
+  readonly ipvsCounters = new Map<string, IpvsCounters>();
 
   constructor(opts: MemoryHostOptions = {}) {
     this.ipvsAvailable = opts.ipvs ?? true;
@@ -83,6 +89,21 @@ export class MemoryHost implements Dataplane {
   async ipvsRead(): Promise<IpvsSnapshot> {
     if (!this.ipvsAvailable) throw new AgentError('IPVS_UNAVAILABLE', "Can't initialize ipvs: Protocol not available");
     return { table: parseSave(this.ipvs.save()), activeConns: new Map(this.ipvs.activeConns) };
+  }
+
+  async ipvsStats(): Promise<IpvsServiceStats[] | null> {
+    if (!this.ipvsAvailable) return null;
+    return this.ipvs.snapshot().map((s) => {
+      const key = serviceKey(s);
+      return {
+        protocol: s.protocol,
+        address: s.address,
+        port: s.port,
+        fwmark: s.fwmark,
+        ...(this.ipvsCounters.get(key) ?? zeroCounters()),
+        dests: s.dests.map((d) => ({ address: d.address, port: d.port, ...(this.ipvsCounters.get(realServerKey(key, d)) ?? zeroCounters()) })),
+      };
+    });
   }
 
   async ipvsApply(ops: IpvsOp[]): Promise<void> {

@@ -1,4 +1,4 @@
-import type { IpvsOp, IpvsTable } from '#shared/ipvs/model.ts';
+import type { IpvsOp, IpvsService, IpvsTable } from '#shared/ipvs/model.ts';
 
 /** An IPv4 address on an interface, as `ip -j addr` reports it. */
 export interface HostAddress {
@@ -26,6 +26,19 @@ export interface IpvsSnapshot {
   activeConns: Map<string, number>;
 }
 
+/** The kernel's traffic counters of one IPVS service or real server (totals since it was added). */
+export interface IpvsCounters {
+  conns: number;
+  inPackets: number;
+  outPackets: number;
+  inBytes: number;
+  outBytes: number;
+}
+
+/** `ipvsadm -Ln --stats` per service, with its real servers. */
+export type IpvsServiceStats = Pick<IpvsService, 'protocol' | 'address' | 'port' | 'fwmark'> &
+  IpvsCounters & { dests: (IpvsCounters & { address: string; port: number })[] };
+
 /**
  * Everything the agent does to a host, in one small interface (docs/architecture.md, "Pure core, thin shell"). The
  * Linux implementation shells out; the dry-run one prints; the memory one is the tests' kernel.
@@ -44,6 +57,11 @@ export interface Dataplane {
   writeSysctl(key: string, value: string): Promise<void>;
   /** Throws AgentError IPVS_UNAVAILABLE on a host without ip_vs. */
   ipvsRead(): Promise<IpvsSnapshot>;
+  /**
+   * The kernel's traffic counters per service and real server; null on a host without IPVS
+   * (no ip_vs, no ipvsadm), where there is nothing to count, which is not the same as zero.
+   */
+  ipvsStats(): Promise<IpvsServiceStats[] | null>;
   /** One `ipvsadm -R` batch, in order; never a flush. */
   ipvsApply(ops: IpvsOp[]): Promise<void>;
 }

@@ -1,6 +1,37 @@
 import type { VrrpChannel, VrrpHost } from '../dataplane/vrrp-host.ts';
-import { checkAdvert, decodePacket, newDropCounters, type DropCounters } from './codec.ts';
-import type { InstanceRuntime } from './instance.ts';
+import { AUTH_AH, AUTH_NONE, AUTH_PASS, checkAdvert, decodePacket, newDropCounters, type Advert, type DropCounters, type DropReason } from './codec.ts';
+import type { InstanceRuntime, VrrpStat } from './instance.ts';
+
+/**
+ * The keepalived statistic a drop counts as on the instance that owns the VRID. Reasons keepalived
+ * has no per-instance statistic for (checksum, version, not VRRP, unknown VRID) stay in the
+ * per-reason drop counters only; `auth` is split by `authStat`.
+ */
+const DROP_STAT: Record<Exclude<DropReason, 'auth'>, VrrpStat | null> = {
+  ttl: 'ip_ttl_err',
+  length: 'packet_len_err',
+  type: 'invalid_type_rcvd',
+  interval: 'advert_interval_err',
+  // We never configure AH: keepalived counts an auth type other than the configured one as a mismatch.
+  auth_ah: 'authtype_mismatch',
+  checksum: null,
+  version: null,
+  not_vrrp: null,
+  vrid: null,
+};
+
+/** keepalived: an unknown auth type, then a type other than ours, then a wrong password. */
+function authStat(a: Advert, password: string | null): VrrpStat {
+  if (a.authType !== AUTH_NONE && a.authType !== AUTH_PASS && a.authType !== AUTH_AH) return 'invalid_authtype';
+  return a.authType !== (password ? AUTH_PASS : AUTH_NONE) ? 'authtype_mismatch' : 'auth_failure';
+}
+
+/** The VRID of a packet that failed decoding, when it is long enough to carry one. */
+function peekVrid(b: Buffer): number | null {
+  if (b.length < 1 || b[0] >> 4 !== 4) return null;
+  const at = (b[0] & 0x0f) * 4 + 1;
+  return b.length > at ? b[at] : null;
+}
 
 /**
  * One raw socket per interface, shared by the instances on it (keepalived does the same):
@@ -51,6 +82,11 @@ export class ChannelMux {
     const r = decodePacket(packet);
     if (!r.ok) {
       this.drops[r.reason]++;
+      // keepalived finds the instance by VRID before checking a packet, and counts its errors there.
+      const vrid = peekVrid(packet);
+      const stat = r.reason === 'auth' ? null : DROP_STAT[r.reason];
+      const owner = stat && vrid !== null ? this.instances.find((rt) => rt.cfg.interface === iface && rt.cfg.vrid === vrid) : undefined;
+      if (owner && stat) owner.counters[stat]++;
       return;
     }
     const a = r.advert;
@@ -65,11 +101,19 @@ export class ChannelMux {
       return;
     }
     const c = mine.cfg;
-    const bad = checkAdvert(a, { version: c.version, intervalMs: c.advertIntervalMs, password: c.auth?.password ?? null });
+    const password = c.auth?.password ?? null;
+    const bad = checkAdvert(a, { version: c.version, intervalMs: c.advertIntervalMs, password });
     if (bad) {
       this.drops[bad]++;
+      const stat = bad === 'auth' ? authStat(a, password) : DROP_STAT[bad];
+      if (stat) mine.counters[stat]++;
       return;
     }
+    mine.counters.advert_rcvd++;
+    if (a.priority === 0) mine.counters.pri_zero_rcvd++;
+    // keepalived drops an advert whose address count differs from its VIPs; we count it and keep
+    // the advert (the election does not depend on the list; RFC 5798 §7.1 makes the check a MAY).
+    if (a.addresses.length !== c.vips.length) mine.counters.addr_list_err++;
     mine.feed({ type: 'advert', source: a.source, priority: a.priority, intervalMs: a.intervalMs });
   }
 

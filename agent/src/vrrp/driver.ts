@@ -1,15 +1,28 @@
-import type { NodeConfig, ResolvedInstance } from '#shared/config/node-config.ts';
+import type { NodeConfig, ResolvedInstance, ResolvedVip } from '#shared/config/node-config.ts';
 import type { NodeEvent } from '#shared/wire/events.ts';
 import type { NodeStatus } from '#shared/wire/status.ts';
 import type { VrrpHost } from '../dataplane/vrrp-host.ts';
 import { ChannelMux } from './channels.ts';
 import type { DropCounters } from './codec.ts';
-import { InstanceRuntime } from './instance.ts';
+import { InstanceRuntime, type InstanceCounters } from './instance.ts';
 import { runStateHooks } from './notify.ts';
 import { instanceParams, type VrrpConfig } from './params.ts';
 import { TrackRunner } from './track-runner.ts';
 import { evaluateTracking } from './tracking.ts';
-import type { Action } from './types.ts';
+import type { Action, VrrpState } from './types.ts';
+
+/** One running instance as the metrics see it: identity, state and keepalived's statistics. */
+export interface VrrpInstanceStats {
+  instance: string;
+  interface: string;
+  vrid: number;
+  state: VrrpState;
+  vips: ResolvedVip[];
+  excludedVips: ResolvedVip[];
+  /** keepalived garp_master_delay. */
+  garpDelayMs: number;
+  counters: InstanceCounters;
+}
 
 export interface StartVrrpOptions {
   nodeId: string;
@@ -28,6 +41,10 @@ export interface VrrpRunner {
   stop(): Promise<void>;
   /** Received packets dropped, per reason (RFC 5798 §7.1 checks). */
   drops(): DropCounters;
+  /** Per running instance: state and counters (copies). */
+  instances(): VrrpInstanceStats[];
+  /** Each vrrp_script's debounced result (keepalived's GOOD/BAD), by name. */
+  scripts(): { name: string; ok: boolean }[];
 }
 
 /** Parts of an instance that need a fresh runtime when they change (others are swapped in place). */
@@ -151,5 +168,17 @@ export async function startVrrp(opts: StartVrrpOptions): Promise<VrrpRunner> {
       await host.close();
     },
     drops: () => ({ ...mux.drops }),
+    instances: () =>
+      [...runtimes.values()].map((rt) => ({
+        instance: rt.cfg.name,
+        interface: rt.cfg.interface,
+        vrid: rt.cfg.vrid,
+        state: rt.state.state,
+        vips: rt.cfg.vips,
+        excludedVips: rt.cfg.excludedVips,
+        garpDelayMs: rt.cfg.garp.masterDelayMs,
+        counters: { ...rt.counters },
+      })),
+    scripts: () => [...(tracker?.scriptResults() ?? [])].map(([name, ok]) => ({ name, ok })),
   };
 }

@@ -7,6 +7,31 @@ import { advertDestinations } from './params.ts';
 import { initialState, nextDeadline, step } from './state-machine.ts';
 import type { Action, Event, InstanceParams, InstanceState } from './types.ts';
 
+/**
+ * keepalived's per-instance VRRP statistics (its `vrrp_stats`, as `keepalived.stats` and the JSON
+ * dump name them), kept by the runtime so the metrics read counts, not logs.
+ */
+const VRRP_STATS = [
+  'advert_rcvd',
+  'advert_sent',
+  'become_master',
+  'release_master',
+  'packet_len_err',
+  'advert_interval_err',
+  'ip_ttl_err',
+  'invalid_type_rcvd',
+  'addr_list_err',
+  'invalid_authtype',
+  'authtype_mismatch',
+  'auth_failure',
+  'pri_zero_rcvd',
+  'pri_zero_sent',
+] as const;
+export type VrrpStat = (typeof VRRP_STATS)[number];
+export type InstanceCounters = Record<VrrpStat, number>;
+
+export const newInstanceCounters = (): InstanceCounters => Object.fromEntries(VRRP_STATS.map((k) => [k, 0])) as InstanceCounters;
+
 export interface InstanceDeps {
   host: VrrpHost;
   nodeId: string;
@@ -26,6 +51,8 @@ export interface InstanceDeps {
  */
 export class InstanceRuntime {
   state: InstanceState;
+  /** Since this runtime started (a changed identity starts a new one: counters restart, as on a keepalived reload). */
+  readonly counters: InstanceCounters = newInstanceCounters();
   private timer: NodeJS.Timeout | null = null;
   private gen = 0;
   private chain: Promise<void> = Promise.resolve();
@@ -101,6 +128,8 @@ export class InstanceRuntime {
         return runStateHooks(host, c.notify, a.state, ['INSTANCE', c.name, a.state, String(a.priority)]);
       case 'transition':
         log(`vrrp ${c.name} ${a.from}→${a.to} (${a.reason})`);
+        if (a.to === 'MASTER') this.counters.become_master++;
+        if (a.from === 'MASTER') this.counters.release_master++;
         this.deps.emit({
           type: 'vrrp.transition',
           nodeId: this.deps.nodeId,
@@ -123,6 +152,9 @@ export class InstanceRuntime {
     const ch = this.deps.channel();
     if (!ch) return;
     const c = this.cfg;
+    // keepalived counts one advert per interval, however many unicast peers it goes to.
+    this.counters.advert_sent++;
+    if (priority === 0) this.counters.pri_zero_sent++;
     for (const destination of advertDestinations(c)) {
       const pkt = encodeAdvert({
         version: c.version,
