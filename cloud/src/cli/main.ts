@@ -4,6 +4,7 @@
  */
 import type { CliIO } from './io.ts';
 import { defaultIO } from './io.ts';
+import { terminalIO } from './output.ts';
 
 type Command = { summary: string; load: () => Promise<{ run: (argv: string[], io: CliIO) => Promise<number> }> };
 
@@ -25,7 +26,9 @@ export function usage(): string {
   return `usage: lvsfleet <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nLVSFLEET_URL and LVSFLEET_TOKEN select the server and the bearer token.\n`;
 }
 
-export async function main(argv: string[], io: CliIO = defaultIO()): Promise<number> {
+export async function main(argv: string[], rawIO: CliIO = defaultIO()): Promise<number> {
+  // Every command prints through one filter: API answers carry text nodes wrote.
+  const io = terminalIO(rawIO);
   const [name, ...rest] = argv;
   if (!name || name === '-h' || name === '--help' || name === 'help') {
     io.stdout(usage());
