@@ -126,7 +126,15 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     }
     const publisher = await startPublisher({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer, log: o.log });
     closers.push(() => publisher.close());
-    const ingest = await startIngest({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, log: o.log });
+    const metrics = createMetrics(db);
+    const ingest = await startIngest({
+      db,
+      mqttUrl: broker.url,
+      username: broker.username,
+      password: broker.password,
+      log: o.log,
+      onReject: (reason) => metrics.ingestRejected(reason),
+    });
     closers.push(() => ingest.close());
     const alerter = startAlerter({ db, log: o.log });
     closers.push(() => alerter.close());
@@ -140,7 +148,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       signer,
       issueNodeCredentials: issue,
       mqttUrl: o.publicMqttUrl ?? broker.url,
-      metrics: createMetrics(db),
+      metrics,
       log: o.log,
     });
     const http = createAdaptorServer({ fetch: app.fetch });
