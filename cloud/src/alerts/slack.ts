@@ -1,3 +1,4 @@
+import { WARNING_EVENT_TYPES } from '#shared/wire/events.ts';
 import type { AlertEvent } from './evaluate.ts';
 
 const ICON: Record<string, string> = {
@@ -21,7 +22,8 @@ function mrkdwn(text: string): string {
 
 /** Shapes an event for a Slack incoming webhook (`{text, blocks}`). */
 export function toSlack(e: AlertEvent): { text: string; blocks: unknown[] } {
-  const text = `${ICON[e.type] ?? ':information_source:'} *${mrkdwn(e.type)}* on \`${mrkdwn(e.site ?? '?')}\`: ${mrkdwn(e.summary)}`;
+  const icon = ICON[e.type] ?? (WARNING_EVENT_TYPES.has(e.type) ? ':warning:' : ':information_source:');
+  const text = `${icon} *${mrkdwn(e.type)}* on \`${mrkdwn(e.site ?? '?')}\`: ${mrkdwn(e.summary)}`;
   return {
     text,
     blocks: [

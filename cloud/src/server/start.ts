@@ -13,6 +13,7 @@ import { startPublisher } from '../publisher/publisher.ts';
 import { startIngest } from '../ingest/ingest.ts';
 import { startAlerter } from '../alerts/alerter.ts';
 import { createMetrics } from './metrics.ts';
+import { DataDirInUseError, lockDataDir } from './data-dir-lock.ts';
 
 export interface ServerOptions {
   /** HTTP port (0: any free port). */
@@ -91,6 +92,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     // Fail fast on a taken HTTP port, before seconds of database start-up.
     if (o.port !== 0) await probePort(o.port, o.host);
     await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
+    const lock = await lockDataDir(o.dataDir).catch((err: Error) => {
+      throw err instanceof DataDirInUseError ? new ServeError(err.message) : err;
+    });
+    closers.push(() => lock.release());
     const database = await openDatabase({ url: o.databaseUrl, dataDir: o.databaseUrl ? undefined : join(o.dataDir, 'pgdata') });
     closers.push(() => database.close());
     const db = database.db;
