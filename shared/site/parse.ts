@@ -1,10 +1,12 @@
-import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
+import { CST, Lexer, LineCounter, parseDocument, isMap, isSeq, visit, type Node as YamlNode } from 'yaml';
 import type { SpecIssue } from './issues.ts';
 import type { Site } from './site.ts';
 import { validateSite } from './validate.ts';
 
 /** Parses YAML or JSON text (JSON is YAML) to a plain value; syntax errors carry their line. */
 export function parseSpecText(text: string): { ok: true; value: unknown; lineOf: (path: string) => number | undefined } | { ok: false; issues: SpecIssue[] } {
+  const deep = tooDeepAt(text);
+  if (deep !== null) return { ok: false, issues: [{ path: '', line: deep, message: `line ${deep}: nested deeper than ${MAX_DEPTH} levels` }] };
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
@@ -30,7 +32,84 @@ export function parseSpecText(text: string): { ok: true; value: unknown; lineOf:
     const range = (last as YamlNode | undefined)?.range;
     return range ? lineCounter.linePos(range[0]).line : undefined;
   };
-  return { ok: true, value: doc.toJS({ maxAliasCount: 100 }), lineOf };
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    // An alias bomb ("billion laughs"): the yaml library refuses to expand it.
+    const line = firstAliasLine(doc, lineCounter);
+    return { ok: false, issues: [{ path: '', line, message: `line ${line}: aliases expand too far (${(err as Error).message})` }] };
+  }
+  return { ok: true, value, lineOf };
+}
+
+/** How many nodes one alias may expand to, counted the yaml library's way. */
+const MAX_ALIAS_COUNT = 100;
+/** A real site nests about ten collections deep; the yaml parser recurses per level and a few thousand exhaust the stack. */
+const MAX_DEPTH = 64;
+
+/**
+ * The line where the text nests deeper than MAX_DEPTH, or null: checked on the lexer's tokens
+ * (one pass, no recursion) before the parser runs. Flow collections count their brackets; block
+ * collections count the indentation levels open on a line plus its `- ` and `? ` indicators
+ * (an upper bound: `key:` then `  - x` counts two). Scalars, block scalars and comments count nothing.
+ */
+function tooDeepAt(text: string): number | null {
+  let line = 1;
+  let flow = 0;
+  let lineStart = true;
+  let indent = 0;
+  let indicators = 0;
+  let scalarNext = false;
+  const open: number[] = [];
+  for (const tok of new Lexer().lex(text)) {
+    const newlines = tok.split('\n').length - 1;
+    if (scalarNext) {
+      // The scalar's own text: a block scalar's lines are content, whatever their indentation.
+      scalarNext = false;
+      line += newlines;
+      if (tok.endsWith('\n')) [lineStart, indent, indicators] = [true, 0, 0];
+      else lineStart = false;
+      continue;
+    }
+    const type = CST.tokenType(tok);
+    if (type === 'newline') {
+      [line, lineStart, indent, indicators] = [line + 1, true, 0, 0];
+      continue;
+    }
+    if (type === 'space' && lineStart && newlines === 0) {
+      indent = tok.length;
+      continue;
+    }
+    if (type === 'comment' || type === 'space' || type === 'doc-mode' || type === null) {
+      line += newlines;
+      continue;
+    }
+    if (lineStart && flow === 0) {
+      while (open.length && open[open.length - 1] > indent) open.pop();
+      if (!open.length || open[open.length - 1] < indent) open.push(indent);
+    }
+    lineStart = false;
+    if (type === 'scalar') scalarNext = true;
+    else if (type === 'flow-map-start' || type === 'flow-seq-start') flow++;
+    else if (type === 'flow-map-end' || type === 'flow-seq-end') flow = Math.max(0, flow - 1);
+    else if (flow === 0 && (type === 'seq-item-ind' || type === 'explicit-key-ind')) indicators++;
+    if (flow + open.length + indicators > MAX_DEPTH) return line;
+    line += newlines;
+  }
+  return null;
+}
+
+/** The line of the document's first alias (where an expansion that was refused begins). */
+function firstAliasLine(doc: ReturnType<typeof parseDocument>, lineCounter: LineCounter): number {
+  let line = 1;
+  visit(doc, {
+    Alias(_key, node) {
+      if (node.range) line = lineCounter.linePos(node.range[0]).line;
+      return visit.BREAK;
+    },
+  });
+  return line;
 }
 
 function splitPath(path: string): (string | number)[] {

@@ -1,5 +1,16 @@
 import { z } from 'zod';
 
+/*
+ * Bounds (docs/architecture.md, "Trust model"): a node's status is hostile input. The byte cap is
+ * the real limit; the array and string caps keep what fits under it cheap to parse and store.
+ * Sizing: a large director (1,000 services × 10 IPv6 real servers with long check details, 255
+ * VRRP instances, 16 errors) makes a 1.45 MiB status; 4 MiB leaves it close to 3× headroom.
+ */
+export const MAX_STATUS_BYTES = 4 * 1024 * 1024;
+const Name = z.string().max(128);
+/** Free text (an error with a command's stderr, a check's detail). */
+const Text = z.string().max(4096);
+
 export const VrrpState = z.enum(['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOP']);
 export type VrrpState = z.infer<typeof VrrpState>;
 
@@ -27,19 +38,19 @@ export type AgentHealth = z.infer<typeof AgentHealth>;
 
 /** Retained on `.../status`. The broker's last will is the short form `{nodeId, online: false}`. */
 export const NodeStatus = z.object({
-  nodeId: z.string().min(1),
+  nodeId: z.string().min(1).max(128),
   online: z.boolean(),
   at: z.string().datetime().optional(),
-  site: z.string().optional(),
-  node: z.string().optional(),
-  agentVersion: z.string().optional(),
+  site: Name.optional(),
+  node: Name.optional(),
+  agentVersion: z.string().max(64).optional(),
   appliedRevision: z.number().int().nullable().optional(),
   /** Revision received but not (yet) applied, e.g. after an apply error. */
   pendingRevision: z.number().int().nullable().optional(),
   vrrp: z
     .array(
       z.object({
-        instance: z.string(),
+        instance: Name,
         vrid: z.number().int(),
         state: VrrpState,
         priority: z.number().int(),
@@ -47,21 +58,31 @@ export const NodeStatus = z.object({
         since: z.string().datetime().optional(),
       }),
     )
+    .max(1024)
     .optional(),
   services: z
     .array(
       z.object({
-        name: z.string(),
+        name: Name,
         quorum: z.boolean(),
-        realServers: z.array(
-          z.object({ address: z.string(), port: z.number().int(), healthy: z.boolean(), weight: z.number().int(), detail: z.string().optional() }),
-        ),
+        realServers: z
+          .array(
+            z.object({
+              address: z.string().max(64),
+              port: z.number().int(),
+              healthy: z.boolean(),
+              weight: z.number().int(),
+              detail: z.string().max(500).optional(),
+            }),
+          )
+          .max(1024),
       }),
     )
+    .max(4096)
     .optional(),
-  ipvs: z.object({ ok: z.boolean(), error: z.string().optional() }).optional(),
-  realServer: z.object({ ok: z.boolean(), drift: z.array(z.string()).optional(), warnings: z.array(z.string()).optional() }).optional(),
-  errors: z.array(z.string()).optional(),
+  ipvs: z.object({ ok: z.boolean(), error: Text.optional() }).optional(),
+  realServer: z.object({ ok: z.boolean(), drift: z.array(Text).max(64).optional(), warnings: z.array(Text).max(64).optional() }).optional(),
+  errors: z.array(Text).max(64).optional(),
   /** Optional: documents from agents without supervision still parse. */
   health: AgentHealth.optional(),
 });

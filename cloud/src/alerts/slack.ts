@@ -1,3 +1,4 @@
+import { WARNING_EVENT_TYPES } from '#shared/wire/events.ts';
 import type { AlertEvent } from './evaluate.ts';
 
 const ICON: Record<string, string> = {
@@ -11,14 +12,23 @@ const ICON: Record<string, string> = {
   'vrrp.transition': ':arrows_counterclockwise:',
 };
 
+/**
+ * Slack mrkdwn's three control characters escaped, as Slack asks: node-controlled text (a VRRP
+ * reason, a check's detail) must not become `<!channel>` or a `<https://…|link>`.
+ */
+function mrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 /** Shapes an event for a Slack incoming webhook (`{text, blocks}`). */
 export function toSlack(e: AlertEvent): { text: string; blocks: unknown[] } {
-  const text = `${ICON[e.type] ?? ':information_source:'} *${e.type}* on \`${e.site ?? '?'}\`: ${e.summary}`;
+  const icon = ICON[e.type] ?? (WARNING_EVENT_TYPES.has(e.type) ? ':warning:' : ':information_source:');
+  const text = `${icon} *${mrkdwn(e.type)}* on \`${mrkdwn(e.site ?? '?')}\`: ${mrkdwn(e.summary)}`;
   return {
     text,
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text } },
-      { type: 'context', elements: [{ type: 'mrkdwn', text: `${e.at}${e.nodeId ? ` · ${e.nodeId}` : ''}` }] },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: mrkdwn(`${e.at}${e.nodeId ? ` · ${e.nodeId}` : ''}`) }] },
     ],
   };
 }

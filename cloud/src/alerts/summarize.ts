@@ -27,6 +27,10 @@ export function summarize(type: string, d: Record<string, unknown>, nodeId: stri
       return `no director is MASTER for ${d.instance} (VRID ${d.vrid})`;
     case 'node.stale_revision':
       return `${d.node} runs revision ${d.applied ?? 'none'}, desired ${d.desired}`;
+    case 'node.misbehaving':
+      return `${node} sent a message the cloud refused (${d.reason}): ${d.detail}`;
+    case 'node.reenrolled':
+      return `${node} was enrolled again: its old broker credentials no longer work`;
     default:
       return `${type} on ${node}`;
   }

@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { secureHeaders } from 'hono/secure-headers';
 import { sql } from 'drizzle-orm';
 import { fromZod } from '#shared/site/issues.ts';
 import { findToken, scopeAllows, touchToken, type Scope } from '../auth/tokens.ts';
@@ -56,6 +57,27 @@ export function createApp(deps: AppDeps): App {
     return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+
+  // Browser hardening for the pages and every answer: scripts and styles only from this server
+  // (the pages have no inline code), never framed, no MIME sniffing, no Referer to other sites.
+  app.use(
+    '*',
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+      xFrameOptions: 'DENY',
+      referrerPolicy: 'no-referrer',
+    }),
+  );
 
   const { metrics } = deps;
   if (metrics) {

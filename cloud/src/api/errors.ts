@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'invalid_token'
+  | 'already_enrolled'
   | 'unavailable'
   | 'internal';
 
@@ -44,6 +45,7 @@ const DOMAIN_STATUS: Record<DomainCode, { status: ErrorStatus; code: ErrorCode }
   mass_delete: { status: 409, code: 'mass_delete' },
   invalid: { status: 422, code: 'invalid_spec' },
   invalid_token: { status: 401, code: 'invalid_token' },
+  already_enrolled: { status: 409, code: 'already_enrolled' },
 };
 
 function fromDomain(err: DomainError): ApiError {

@@ -134,6 +134,8 @@ export const EnrollmentBody = z
       .min(60)
       .max(7 * 24 * 3600)
       .optional(),
+    /** Required for a node that is already enrolled: its agent's credentials stop working when the token is used. */
+    replace: z.boolean().optional(),
   })
   .strict()
   .openapi('EnrollmentRequest');

@@ -4,6 +4,7 @@
  */
 import type { CliIO } from './io.ts';
 import { defaultIO } from './io.ts';
+import { terminalIO } from './output.ts';
 
 type Command = { summary: string; load: () => Promise<{ run: (argv: string[], io: CliIO) => Promise<number> }> };
 
@@ -14,7 +15,7 @@ export const COMMANDS: Record<string, Command> = {
   diff: { summary: 'diff -f FILE: show what applying FILE would change', load: () => import('./commands/diff.ts') },
   get: { summary: 'get sites|nodes|services [--site S] [-o table|json|yaml]', load: () => import('./commands/get.ts') },
   status: { summary: 'status [SITE] [-o table|json|yaml]: nodes, VRRP states, real-server health', load: () => import('./commands/status.ts') },
-  'enroll-token': { summary: 'enroll-token --site S --node N: one-time enrollment token', load: () => import('./commands/enroll-token.ts') },
+  'enroll-token': { summary: 'enroll-token --site S --node N [--replace]: one-time enrollment token', load: () => import('./commands/enroll-token.ts') },
   import: { summary: 'import keepalived FILE… | import ipvsadm FILE: produce a site spec', load: () => import('./commands/import.ts') },
   webhook: { summary: 'webhook add URL [--format slack] [--event T]… | list | rm ID', load: () => import('./commands/webhook.ts') },
   export: { summary: 'export keepalived|ipvsadm (--site S | --spec FILE) --node N', load: () => import('./commands/export.ts') },
@@ -25,7 +26,9 @@ export function usage(): string {
   return `usage: lvsfleet <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nLVSFLEET_URL and LVSFLEET_TOKEN select the server and the bearer token.\n`;
 }
 
-export async function main(argv: string[], io: CliIO = defaultIO()): Promise<number> {
+export async function main(argv: string[], rawIO: CliIO = defaultIO()): Promise<number> {
+  // Every command prints through one filter: API answers carry text nodes wrote.
+  const io = terminalIO(rawIO);
   const [name, ...rest] = argv;
   if (!name || name === '-h' || name === '--help' || name === 'help') {
     io.stdout(usage());

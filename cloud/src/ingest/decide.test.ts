@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { classify, mergeStatus } from './decide.ts';
+import { MAX_EVENT_BYTES } from '#shared/wire/events.ts';
+import { MAX_STATUS_BYTES } from '#shared/wire/status.ts';
+import { classify, mergeStatus, MISBEHAVING_EVERY_MS, raiseMisbehaving } from './decide.ts';
 
 const enc = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
 const T = (id: string, kind: string) => `lvsfleet/v1/nodes/${id}/${kind}`;
@@ -52,5 +54,18 @@ describe('mergeStatus', () => {
   });
   it('a first report of offline raises nothing', () => {
     expect(mergeStatus(undefined, { nodeId: 's.a', online: false })).toMatchObject({ presence: null, appliedRevision: null });
+  });
+});
+
+describe('bounds', () => {
+  it('refuses a status over MAX_STATUS_BYTES and an event over MAX_EVENT_BYTES before parsing, naming the node', () => {
+    const big = new Uint8Array(MAX_STATUS_BYTES + 1).fill(0x20);
+    expect(classify(T('s.a', 'status'), big)).toMatchObject({ kind: 'reject', reason: 'oversize', nodeId: 's.a' });
+    expect(classify(T('s.a', 'events'), new Uint8Array(MAX_EVENT_BYTES + 1).fill(0x20))).toMatchObject({ kind: 'reject', reason: 'oversize' });
+  });
+  it('raises node.misbehaving at most once per node per window', () => {
+    expect(raiseMisbehaving(undefined, 1_000)).toBe(true);
+    expect(raiseMisbehaving(1_000, 1_000 + MISBEHAVING_EVERY_MS - 1)).toBe(false);
+    expect(raiseMisbehaving(1_000, 1_000 + MISBEHAVING_EVERY_MS)).toBe(true);
   });
 });

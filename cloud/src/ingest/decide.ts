@@ -1,15 +1,17 @@
 import { parseNodeTopic } from '#shared/wire/topics.ts';
-import { NodeStatus } from '#shared/wire/status.ts';
-import { NodeEvent } from '#shared/wire/events.ts';
+import { MAX_STATUS_BYTES, NodeStatus } from '#shared/wire/status.ts';
+import { MAX_EVENT_BYTES, NodeEvent } from '#shared/wire/events.ts';
 
 /** Why an incoming message was not taken (counted per reason). */
-export type RejectReason = 'topic' | 'json' | 'schema' | 'node_mismatch' | 'unknown_node';
+export const REJECT_REASONS = ['topic', 'oversize', 'json', 'schema', 'node_mismatch', 'unknown_node'] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
 
 export type Incoming =
   | { kind: 'status'; nodeId: string; status: NodeStatus }
   | { kind: 'event'; nodeId: string; event: NodeEvent }
   | { kind: 'ignore' }
-  | { kind: 'reject'; reason: RejectReason; detail: string };
+  /** nodeId: the node whose topic it came on, when the topic was one. */
+  | { kind: 'reject'; reason: RejectReason; detail: string; nodeId?: string };
 
 /**
  * Classifies one MQTT message on `lvsfleet/v1/nodes/{id}/status|events`. The node id comes from the
@@ -22,19 +24,23 @@ export function classify(topic: string, payload: Uint8Array): Incoming {
   if (t.kind === 'desired') return { kind: 'ignore' };
   // An empty retained message clears the topic (MQTT 3.1.1 §3.3.1.3); nothing to record.
   if (payload.length === 0) return { kind: 'ignore' };
+  const nodeId = t.nodeId;
+  // Before any parsing: a node must not make the cloud decode, parse or store megabytes.
+  const max = t.kind === 'status' ? MAX_STATUS_BYTES : MAX_EVENT_BYTES;
+  if (payload.length > max) return { kind: 'reject', reason: 'oversize', nodeId, detail: `${topic}: ${payload.length} bytes, at most ${max}` };
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
   } catch (err) {
-    return { kind: 'reject', reason: 'json', detail: `${topic}: ${(err as Error).message}` };
+    return { kind: 'reject', reason: 'json', nodeId, detail: `${topic}: ${(err as Error).message}` };
   }
   const parsed = t.kind === 'status' ? NodeStatus.safeParse(json) : NodeEvent.safeParse(json);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
-    return { kind: 'reject', reason: 'schema', detail: `${topic}: ${first?.path.join('.') || '(root)'}: ${first?.message}` };
+    return { kind: 'reject', reason: 'schema', nodeId, detail: `${topic}: ${first?.path.join('.') || '(root)'}: ${first?.message}` };
   }
   if (parsed.data.nodeId !== t.nodeId)
-    return { kind: 'reject', reason: 'node_mismatch', detail: `${topic}: payload nodeId ${JSON.stringify(parsed.data.nodeId)}` };
+    return { kind: 'reject', reason: 'node_mismatch', nodeId, detail: `${topic}: payload nodeId ${JSON.stringify(parsed.data.nodeId)}` };
   return t.kind === 'status'
     ? { kind: 'status', nodeId: t.nodeId, status: parsed.data as NodeStatus }
     : { kind: 'event', nodeId: t.nodeId, event: parsed.data as NodeEvent };
@@ -52,4 +58,12 @@ export function mergeStatus(
   const appliedRevision = incoming.appliedRevision !== undefined ? incoming.appliedRevision : (previous?.appliedRevision ?? null);
   const presence = incoming.online === wasOnline ? null : incoming.online ? 'node.online' : 'node.offline';
   return { online: incoming.online, appliedRevision, status, presence };
+}
+
+/** At most one `node.misbehaving` per node in this window, so a flood of bad messages is one alert, not a webhook storm. */
+export const MISBEHAVING_EVERY_MS = 10 * 60 * 1000;
+
+/** Whether a refused message from a node raises `node.misbehaving` now, given when the last one was raised. Pure. */
+export function raiseMisbehaving(lastRaisedAt: number | undefined, now: number): boolean {
+  return lastRaisedAt === undefined || now - lastRaisedAt >= MISBEHAVING_EVERY_MS;
 }

@@ -103,7 +103,8 @@ for (const v of variants) {
       await waitFor(async () => (await statusRow())?.online === false, { what: 'offline from will', timeoutMs: 15_000 });
       expect(await statusRow()).toMatchObject({ online: false, appliedRevision: 4 });
       expect((await statusRow()).status).toMatchObject({ agentVersion: '0.1.0', online: false });
-      expect(await eventTypes()).toEqual(['node.online', 'vrrp.transition', 'node.offline']);
+      // Three refused messages, one node.misbehaving: it is raised at most once per node per window.
+      expect(await eventTypes()).toEqual(['node.online', 'vrrp.transition', 'node.misbehaving', 'node.offline']);
       const [ev] = await d.db.select().from(events).where(eq(events.type, 'vrrp.transition'));
       expect(ev.siteId).toBe(`site_${site.metadata.name}`);
     });

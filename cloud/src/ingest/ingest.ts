@@ -4,7 +4,7 @@ import mqtt from 'mqtt';
 import type { Db } from '../db/client.ts';
 import { events, nodes, nodeStatus } from '../db/schema.ts';
 import { topics } from '#shared/wire/topics.ts';
-import { classify, mergeStatus, type RejectReason } from './decide.ts';
+import { classify, mergeStatus, raiseMisbehaving, REJECT_REASONS, type RejectReason } from './decide.ts';
 
 export interface Ingest {
   /** Resolves once the first subscription is acknowledged (tests and start-up logs). */
@@ -20,11 +20,22 @@ export interface Ingest {
  * and raises `node.online` / `node.offline` when presence changes (the last will included).
  * Messages are handled one at a time, in arrival order, so a node's reports never race.
  */
-export async function startIngest(opts: { db: Db; mqttUrl: string; username?: string; password?: string; log?: (line: string) => void }): Promise<Ingest> {
+export async function startIngest(opts: {
+  db: Db;
+  mqttUrl: string;
+  username?: string;
+  password?: string;
+  log?: (line: string) => void;
+  /** Told of every refused message (the server counts them in `lvsfleet_ingest_rejected_total`). */
+  onReject?: (reason: RejectReason) => void;
+  now?: () => Date;
+}): Promise<Ingest> {
   const { db } = opts;
   const log = opts.log ?? (() => {});
-  const counts = { accepted: 0, rejected: { topic: 0, json: 0, schema: 0, node_mismatch: 0, unknown_node: 0 } as Record<RejectReason, number> };
+  const clock = opts.now ?? (() => new Date());
+  const counts = { accepted: 0, rejected: Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number> };
   const siteOf = new Map<string, string>();
+  const misbehavingAt = new Map<string, number>();
 
   async function siteIdOf(nodeId: string): Promise<string | null> {
     const known = siteOf.get(nodeId);
@@ -36,16 +47,30 @@ export async function startIngest(opts: { db: Db; mqttUrl: string; username?: st
 
   function reject(reason: RejectReason, detail: string): void {
     counts.rejected[reason]++;
+    opts.onReject?.(reason);
     log(`ingest: refused (${reason}) ${detail}`);
+  }
+
+  /** A known node sent something refused: `node.misbehaving` (warning), at most once per node per window. */
+  async function misbehaving(nodeId: string, reason: RejectReason, detail: string): Promise<void> {
+    const siteId = await siteIdOf(nodeId);
+    const now = clock();
+    if (!siteId || !raiseMisbehaving(misbehavingAt.get(nodeId), now.getTime())) return;
+    misbehavingAt.set(nodeId, now.getTime());
+    await db.insert(events).values({ siteId, nodeId, type: 'node.misbehaving', data: { reason, detail: detail.slice(0, 500) }, at: now });
   }
 
   async function handle(topic: string, payload: Buffer): Promise<void> {
     const msg = classify(topic, payload);
     if (msg.kind === 'ignore') return;
-    if (msg.kind === 'reject') return reject(msg.reason, msg.detail);
+    if (msg.kind === 'reject') {
+      reject(msg.reason, msg.detail);
+      if (msg.nodeId) await misbehaving(msg.nodeId, msg.reason, msg.detail);
+      return;
+    }
     const siteId = await siteIdOf(msg.nodeId);
     if (!siteId) return reject('unknown_node', `${topic}: no node ${msg.nodeId}`);
-    const now = new Date();
+    const now = clock();
     if (msg.kind === 'event') {
       await db.insert(events).values({ siteId, nodeId: msg.nodeId, type: msg.event.type, data: msg.event.data, at: new Date(msg.event.at) });
       counts.accepted++;

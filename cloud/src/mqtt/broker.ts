@@ -3,6 +3,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Db } from '../db/client.ts';
 import { verifyNodeCredentials } from './credentials.ts';
+import { limitFrames, MAX_PACKET_BYTES } from './frame-limit.ts';
 import { INTERNAL_USERNAME, isNodeUsername, mayPublish, maySubscribe } from './acl.ts';
 
 export interface EmbeddedBroker {
@@ -36,7 +37,7 @@ function authError(message: string, returnCode: number): AuthenticateError {
 const users = new WeakMap<Client, string>();
 
 /**
- * Starts the embedded MQTT broker (aedes over TCP). Nodes log in with the credentials issued at
+ * Starts the embedded MQTT broker (aedes over TCP, packets capped at MAX_PACKET_BYTES). Nodes log in with the credentials issued at
  * enrollment and must use clientId = username (a node cannot take over another node's session or
  * last will); ACLs come from acl.ts.
  */
@@ -90,7 +91,13 @@ export async function startEmbeddedBroker(opts: {
     },
   });
 
-  const server: Server = createServer(broker.handle);
+  const server: Server = createServer((socket) =>
+    broker.handle(
+      limitFrames(socket, MAX_PACKET_BYTES, (length) =>
+        log(`mqtt: disconnected ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}: a packet of ${length} bytes, at most ${MAX_PACKET_BYTES}`),
+      ),
+    ),
+  );
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

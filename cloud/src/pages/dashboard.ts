@@ -1,11 +1,14 @@
 import { layout } from './layout.ts';
 
+export const DASHBOARD_SCRIPT_PATH = '/assets/dashboard.js';
+
 /**
  * The operator dashboard at `/`: a static page whose script asks for an API token once (kept in
  * localStorage), lists the sites from `GET /v1/sites` and shows each site's full view from
  * `GET /dashboard/sites/{site}.json` — nodes, VRRP states, real-server health.
  */
-const SCRIPT = `
+/** The dashboard's script, served at DASHBOARD_SCRIPT_PATH. */
+export const DASHBOARD_SCRIPT = `
 const $ = (s) => document.querySelector(s);
 const esc = (v) => String(v).replace(/[&<>"']/g, (c) => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'})[c]);
 const token = () => localStorage.getItem('lvsfleet.token') || '';
@@ -46,5 +49,5 @@ export function renderDashboard(): string {
   const body = `<form id="login" hidden><h1>lvsfleet</h1><p>Paste an API token (viewer or above).</p>
 <input id="token" type="password" autocomplete="off" placeholder="token" aria-label="API token"> <button type="submit">Open</button></form>
 <p id="error" role="alert"></p><main id="sites"></main>`;
-  return layout('lvsfleet', body, { script: SCRIPT });
+  return layout('lvsfleet', body, { scriptSrc: DASHBOARD_SCRIPT_PATH });
 }

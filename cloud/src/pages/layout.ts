@@ -3,7 +3,8 @@ export function esc(value: unknown): string {
   return String(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-const CSS = `
+/** The pages' one stylesheet, served at STYLESHEET_PATH (no inline style: the CSP allows none). */
+export const PAGE_CSS = `
 :root{color-scheme:light dark;--ok:#1a7f37;--warn:#b35900;--bad:#c62828;--muted:#6b7280;--card:rgba(127,127,127,.08)}
 *{box-sizing:border-box}body{margin:0;font:16px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:46rem;margin-inline:auto;padding:1rem}
 h1{margin:.2rem 0;font-size:1.6rem}h2{font-size:1.05rem;margin:1.4rem 0 .5rem;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
@@ -17,12 +18,17 @@ footer{margin-top:1.5rem;color:var(--muted);font-size:.85rem}input,button{font:i
 table{width:100%;border-collapse:collapse}td,th{text-align:left;padding:.35rem .4rem;border-bottom:1px solid var(--card)}
 `;
 
-/** A small, mobile-first page shell; no external assets (the pages work air-gapped). */
-export function layout(title: string, body: string, opts: { refreshSeconds?: number; script?: string } = {}): string {
+export const STYLESHEET_PATH = '/assets/lvsfleet.css';
+
+/**
+ * A small, mobile-first page shell; no external assets (the pages work air-gapped). Styles and
+ * scripts are files of this server, never inline, so the Content-Security-Policy can forbid inline code.
+ */
+export function layout(title: string, body: string, opts: { refreshSeconds?: number; scriptSrc?: string } = {}): string {
   const refresh = opts.refreshSeconds ? `<meta http-equiv="refresh" content="${opts.refreshSeconds}">` : '';
-  const script = opts.script ? `<script>${opts.script}</script>` : '';
+  const script = opts.scriptSrc ? `<script src="${esc(opts.scriptSrc)}"></script>` : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-${refresh}<title>${esc(title)}</title><style>${CSS}</style></head>
+${refresh}<title>${esc(title)}</title><link rel="stylesheet" href="${STYLESHEET_PATH}"></head>
 <body>${body}${script}</body></html>`;
 }

@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
-import { renderDashboard } from './dashboard.ts';
+import { DASHBOARD_SCRIPT, DASHBOARD_SCRIPT_PATH, renderDashboard } from './dashboard.ts';
 import { renderStatusPage } from './status-page.ts';
 import type { SiteStatusView } from './status-view.ts';
-import { layout, esc } from './layout.ts';
+import { layout, esc, PAGE_CSS, STYLESHEET_PATH } from './layout.ts';
 
 export interface PagesDeps {
   /** The site's view, or null when there is no such site (or it has no revision yet). */
@@ -20,6 +20,10 @@ function publicView(v: SiteStatusView) {
 export function createPagesRouter(deps: PagesDeps): Hono {
   const app = new Hono();
   app.get('/', (c) => c.html(renderDashboard()));
+  app.get(STYLESHEET_PATH, (c) => c.body(PAGE_CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=300' }));
+  app.get(DASHBOARD_SCRIPT_PATH, (c) =>
+    c.body(DASHBOARD_SCRIPT, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=300' }),
+  );
   app.get('/status/:site{[A-Za-z0-9][A-Za-z0-9_.-]*}', async (c) => {
     let site = c.req.param('site');
     const json = site.endsWith('.json');

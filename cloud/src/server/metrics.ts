@@ -8,7 +8,13 @@ import { OUTBOX_OPEN, outbox } from '../db/schema.ts';
  * Prometheus metrics for the Node server (`/metrics`): process defaults, HTTP requests by route
  * template and status, and the outbox backlog the publisher still has to send.
  */
-export function createMetrics(db: Db): { registry: Registry; middleware: MiddlewareHandler; render(): Promise<{ contentType: string; body: string }> } {
+export function createMetrics(db: Db): {
+  registry: Registry;
+  middleware: MiddlewareHandler;
+  render(): Promise<{ contentType: string; body: string }>;
+  /** One message from a node that ingest refused, by reason (oversize, schema, …). */
+  ingestRejected(reason: string): void;
+} {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'lvsfleet_' });
   const requests = new Counter({
@@ -36,6 +42,12 @@ export function createMetrics(db: Db): { registry: Registry; middleware: Middlew
       this.set(row?.n ?? 0);
     },
   });
+  const rejected = new Counter({
+    name: 'lvsfleet_ingest_rejected_total',
+    help: 'MQTT messages from nodes that ingest refused, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
   const middleware: MiddlewareHandler = async (c, next) => {
     const start = performance.now();
     await next();
@@ -44,5 +56,10 @@ export function createMetrics(db: Db): { registry: Registry; middleware: Middlew
     requests.inc({ method: c.req.method, route, status: String(c.res.status) });
     duration.observe({ method: c.req.method, route }, (performance.now() - start) / 1000);
   };
-  return { registry, middleware, render: async () => ({ contentType: registry.contentType, body: await registry.metrics() }) };
+  return {
+    registry,
+    middleware,
+    render: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+    ingestRejected: (reason) => rejected.inc({ reason }),
+  };
 }

@@ -13,6 +13,7 @@ import { startPublisher } from '../publisher/publisher.ts';
 import { startIngest } from '../ingest/ingest.ts';
 import { startAlerter } from '../alerts/alerter.ts';
 import { createMetrics } from './metrics.ts';
+import { DataDirInUseError, lockDataDir } from './data-dir-lock.ts';
 
 export interface ServerOptions {
   /** HTTP port (0: any free port). */
@@ -91,6 +92,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     // Fail fast on a taken HTTP port, before seconds of database start-up.
     if (o.port !== 0) await probePort(o.port, o.host);
     await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
+    const lock = await lockDataDir(o.dataDir).catch((err: Error) => {
+      throw err instanceof DataDirInUseError ? new ServeError(err.message) : err;
+    });
+    closers.push(() => lock.release());
     const database = await openDatabase({ url: o.databaseUrl, dataDir: o.databaseUrl ? undefined : join(o.dataDir, 'pgdata') });
     closers.push(() => database.close());
     const db = database.db;
@@ -126,7 +131,15 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     }
     const publisher = await startPublisher({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer, log: o.log });
     closers.push(() => publisher.close());
-    const ingest = await startIngest({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, log: o.log });
+    const metrics = createMetrics(db);
+    const ingest = await startIngest({
+      db,
+      mqttUrl: broker.url,
+      username: broker.username,
+      password: broker.password,
+      log: o.log,
+      onReject: (reason) => metrics.ingestRejected(reason),
+    });
     closers.push(() => ingest.close());
     const alerter = startAlerter({ db, log: o.log });
     closers.push(() => alerter.close());
@@ -140,7 +153,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       signer,
       issueNodeCredentials: issue,
       mqttUrl: o.publicMqttUrl ?? broker.url,
-      metrics: createMetrics(db),
+      metrics,
       log: o.log,
     });
     const http = createAdaptorServer({ fetch: app.fetch });

@@ -17,6 +17,7 @@ const makeToken = createRoute({
     ...badRequest,
     ...authErrors,
     ...notFoundError,
+    409: errorResponse('the node is already enrolled and the body does not say "replace": true (already_enrolled)'),
   },
 });
 
@@ -30,6 +31,7 @@ const enroll = createRoute({
     200: { content: { 'application/json': { schema: EnrollResponse } }, description: 'credentials and keys' },
     ...badRequest,
     401: errorResponse('unknown, used or expired token (invalid_token)'),
+    409: errorResponse('the node was enrolled after this token was made (already_enrolled)'),
     503: errorResponse('this deployment has no broker credentials or signing keys to hand out'),
   },
 });
@@ -41,7 +43,7 @@ export function registerEnrollmentRoutes(app: App, deps: AppDeps): void {
     const who = c.get('auth');
     const row = await requireSite(deps.db, who.orgId, site);
     const ttlMs = body.ttlSeconds !== undefined ? body.ttlSeconds * 1000 : deps.enrollmentTtlMs;
-    return c.json(await createEnrollmentToken(deps.db, { orgId: who.orgId, site: row, node, actor: who.name, ttlMs }), 200);
+    return c.json(await createEnrollmentToken(deps.db, { orgId: who.orgId, site: row, node, actor: who.name, ttlMs, replace: body.replace }), 200);
   });
 
   app.openapi(enroll, async (c) => {

@@ -22,6 +22,8 @@ const EVENT_TYPES = [
   'site.split_brain',
   'site.no_master',
   'node.stale_revision',
+  'node.misbehaving',
+  'node.reenrolled',
 ] as const;
 
 const WebhookBody = z

@@ -2,13 +2,17 @@ import { parseFlags, UsageError, withUsage } from '../args.ts';
 import { apiClient, reportApiError } from '../client.ts';
 import type { CliIO } from '../io.ts';
 
-/** `lvsfleet enroll-token --site S --node N [--ttl SECONDS] [-o json]`: a one-time enrollment token. */
+/**
+ * `lvsfleet enroll-token --site S --node N [--ttl SECONDS] [--replace] [-o json]`: a one-time
+ * enrollment token. `--replace` is required for a node that is already enrolled.
+ */
 export async function run(argv: string[], io: CliIO): Promise<number> {
   return withUsage('enroll-token', io, async () => {
     const { values } = parseFlags(argv, {
       site: { type: 'string' },
       node: { type: 'string' },
       ttl: { type: 'string' },
+      replace: { type: 'boolean' },
       output: { type: 'string', short: 'o' },
     });
     if (!values.site || !values.node) throw new UsageError('--site and --node are required');
@@ -23,7 +27,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       const r = await client.call<{ token: string; expiresAt: string }>(
         'POST',
         `/v1/sites/${encodeURIComponent(values.site)}/nodes/${encodeURIComponent(values.node)}/enrollment`,
-        { json: ttlSeconds ? { ttlSeconds } : {} },
+        { json: { ...(ttlSeconds ? { ttlSeconds } : {}), ...(values.replace ? { replace: true } : {}) } },
       );
       if (values.output === 'json') io.stdout(JSON.stringify(r, null, 2) + '\n');
       else io.stdout(`token:   ${r.token}\nexpires: ${r.expiresAt}\non ${values.node}: lvsfleet-agent enroll --url ${client.baseUrl} --token ${r.token}\n`);

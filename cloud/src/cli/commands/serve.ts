@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { parseFlags, UsageError, withUsage } from '../args.ts';
 import type { CliIO } from '../io.ts';
+import { logLine } from '../../server/log-line.ts';
 import { ServeError, startServer, type RunningServer } from '../../server/start.ts';
 
 function port(value: string | undefined, dflt: number, flag: string): number {
@@ -49,7 +50,7 @@ export async function run(argv: string[], io: CliIO, signals: NodeJS.EventEmitte
       'mqtt-dynsec': { type: 'boolean' },
     });
     const dataDir = resolve(io.cwd, values['data-dir'] ?? '.lvsfleet');
-    const log = (line: string) => io.stderr(`${new Date().toISOString()} ${line}\n`);
+    const log = (line: string) => io.stderr(logLine(line));
     const options = {
       port: port(values.port, 8080, '--port'),
       host: values.host ?? '127.0.0.1',

@@ -1,0 +1,77 @@
+import { Duplex, Transform, type TransformCallback } from 'node:stream';
+import type { Socket } from 'node:net';
+
+/**
+ * Largest MQTT packet the embedded broker takes, in bytes of remaining length. Sized from the
+ * largest legitimate message: a status under MAX_STATUS_BYTES (4 MiB, shared/wire/status.ts)
+ * and a signed desired document of a node compiled from a spec under the API's 1 MiB body
+ * limit, with room for the topic and properties. aedes has no such setting and buffers a whole
+ * packet before any hook sees it, so the limit is enforced on the byte stream, from the fixed
+ * header, before the packet is read. The shipped Mosquitto and EMQX configs use the same figure.
+ */
+export const MAX_PACKET_BYTES = 8 * 1024 * 1024;
+
+/** Where the scan is inside the MQTT byte stream (MQTT 3.1.1 §2.2 / 5.0 §2.1: type byte, varint length, body). */
+export interface FrameScan {
+  phase: 'type' | 'length' | 'body';
+  length: number;
+  multiplier: number;
+  left: number;
+}
+
+export const FRAME_START: FrameScan = { phase: 'type', length: 0, multiplier: 1, left: 0 };
+
+/**
+ * Advances the scan over `chunk`; answers the new scan, or the declared length of the first
+ * packet over `max` (and of a malformed length, over four bytes, as Infinity). Pure.
+ */
+export function scanFrames(scan: FrameScan, chunk: Uint8Array, max: number): { scan: FrameScan } | { oversize: number } {
+  let { phase, length, multiplier, left } = scan;
+  let i = 0;
+  while (i < chunk.length) {
+    if (phase === 'type') {
+      i++;
+      [phase, length, multiplier] = ['length', 0, 1];
+    } else if (phase === 'length') {
+      const b = chunk[i++];
+      length += (b & 0x7f) * multiplier;
+      multiplier *= 128;
+      if (b & 0x80) {
+        if (multiplier > 128 ** 3) return { oversize: Infinity };
+        continue;
+      }
+      if (length > max) return { oversize: length };
+      [phase, left] = length === 0 ? ['type', 0] : ['body', length];
+    } else {
+      const take = Math.min(left, chunk.length - i);
+      i += take;
+      left -= take;
+      if (left === 0) phase = 'type';
+    }
+  }
+  return { scan: { phase, length, multiplier, left } };
+}
+
+/**
+ * The socket as the broker should see it: the same bytes both ways, but a client that announces
+ * a packet over `max` is disconnected before the broker buffers it (`onOversize` says so).
+ */
+export function limitFrames(socket: Socket, max: number, onOversize: (length: number) => void): Duplex {
+  let scan = FRAME_START;
+  const inbound = new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      const r = scanFrames(scan, chunk, max);
+      if ('oversize' in r) {
+        onOversize(r.oversize);
+        socket.destroy();
+        return done();
+      }
+      scan = r.scan;
+      done(null, chunk);
+    },
+  });
+  socket.pipe(inbound);
+  const conn = Duplex.from({ readable: inbound, writable: socket });
+  socket.once('close', () => conn.destroy());
+  return conn;
+}
