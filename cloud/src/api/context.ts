@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { JWK } from 'jose';
 import type { TokenIdentity } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
+import type { WebhookTargetPolicy } from '../alerts/webhook-target.ts';
 
 /** What the app core needs from its host (Node `serve` or the Workers entry). */
 export interface AppDeps {
@@ -19,6 +20,8 @@ export interface AppDeps {
   /** Largest accepted request body; default 1 MiB. */
   maxBodyBytes?: number;
   log?: (line: string) => void;
+  /** Where webhooks may point (default: public addresses only; names are not resolved). */
+  webhookTargets?: WebhookTargetPolicy;
   /** Prometheus metrics (Node only: prom-client stays out of the Workers build). */
   metrics?: { middleware: MiddlewareHandler; render(): Promise<{ contentType: string; body: string }> };
 }

@@ -12,6 +12,7 @@ import { connectDynsec, issueWithDynsec } from '../mqtt/dynsec.ts';
 import { startPublisher } from '../publisher/publisher.ts';
 import { startIngest } from '../ingest/ingest.ts';
 import { startAlerter } from '../alerts/alerter.ts';
+import { systemResolve } from '../alerts/webhook-transport.ts';
 import { createMetrics } from './metrics.ts';
 
 export interface ServerOptions {
@@ -30,6 +31,8 @@ export interface ServerOptions {
    * (infra/mosquitto), through the admin client named in mqttUrl.
    */
   mqttDynsec?: boolean;
+  /** `--webhook-allow-private`: webhooks may reach private ranges and loopback (never link-local or metadata). */
+  webhookAllowPrivate?: boolean;
   /** LVSFLEET_ADMIN_TOKEN: the bootstrap admin token to register. */
   adminToken?: string;
   log: (line: string) => void;
@@ -128,7 +131,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     closers.push(() => publisher.close());
     const ingest = await startIngest({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, log: o.log });
     closers.push(() => ingest.close());
-    const alerter = startAlerter({ db, log: o.log });
+    const webhookTargets = { allowPrivate: !!o.webhookAllowPrivate, resolve: systemResolve };
+    const alerter = startAlerter({ db, log: o.log, webhookTargets });
     closers.push(() => alerter.close());
 
     if (!o.publicMqttUrl && /^(0\.0\.0\.0|::)$/.test(o.host)) {
@@ -141,6 +145,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       issueNodeCredentials: issue,
       mqttUrl: o.publicMqttUrl ?? broker.url,
       metrics: createMetrics(db),
+      webhookTargets,
       log: o.log,
     });
     const http = createAdaptorServer({ fetch: app.fetch });

@@ -47,6 +47,7 @@ export async function run(argv: string[], io: CliIO, signals: NodeJS.EventEmitte
       'mqtt-url': { type: 'string' },
       'public-mqtt-url': { type: 'string' },
       'mqtt-dynsec': { type: 'boolean' },
+      'webhook-allow-private': { type: 'boolean' },
     });
     const dataDir = resolve(io.cwd, values['data-dir'] ?? '.lvsfleet');
     const log = (line: string) => io.stderr(`${new Date().toISOString()} ${line}\n`);
@@ -59,6 +60,7 @@ export async function run(argv: string[], io: CliIO, signals: NodeJS.EventEmitte
       mqttPort: port(values['mqtt-port'], 18830, '--mqtt-port'),
       publicMqttUrl: values['public-mqtt-url'],
       mqttDynsec: values['mqtt-dynsec'],
+      webhookAllowPrivate: values['webhook-allow-private'],
       adminToken: io.env.LVSFLEET_ADMIN_TOKEN || undefined,
       log,
     };
