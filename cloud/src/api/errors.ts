@@ -44,6 +44,7 @@ const DOMAIN_STATUS: Record<DomainCode, { status: ErrorStatus; code: ErrorCode }
   mass_delete: { status: 409, code: 'mass_delete' },
   invalid: { status: 422, code: 'invalid_spec' },
   invalid_token: { status: 401, code: 'invalid_token' },
+  forbidden: { status: 403, code: 'forbidden' },
 };
 
 function fromDomain(err: DomainError): ApiError {

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { parseSite } from '#shared/site/parse.ts';
 import { Site as SiteSchema, type Site } from '#shared/site/site.ts';
+import { scopeAllows } from '../../auth/tokens.ts';
 import { applySite } from '../../sites/apply.ts';
 import { getRevision, requireSite } from '../../sites/queries.ts';
 import type { App, AppDeps } from '../context.ts';
@@ -29,6 +30,7 @@ const putSpec = createRoute({
     200: { content: { 'application/json': { schema: ApplyResultSchema } }, description: 'the stored (or unchanged, or dry-run) revision and its diff' },
     ...badRequest,
     ...authErrors,
+    403: errorResponse('token scope too low, or a command hosts execute added or changed without an admin token (issues name the fields)'),
     409: errorResponse('stale If-Match revision (stale_revision) or a mass delete without force (mass_delete)'),
     413: errorResponse('body over 1 MiB'),
     415: errorResponse('neither JSON nor YAML'),
@@ -107,6 +109,7 @@ export function registerSpecRoutes(app: App, deps: AppDeps): void {
       ifMatch: parseIfMatch(c.req.header('if-match')),
       force: on(q.force),
       dryRun: on(q.dryRun),
+      mayChangeScripts: scopeAllows(who.scope, 'admin'),
     });
     if (!result.dryRun && !result.unchanged) deps.kick?.();
     c.header('ETag', `"${result.revision}"`);
@@ -126,6 +129,7 @@ export function registerSpecRoutes(app: App, deps: AppDeps): void {
       message: body.message ?? `rollback to revision ${body.revision}`,
       force: body.force,
       rolledBackFrom: body.revision,
+      mayChangeScripts: scopeAllows(who.scope, 'admin'),
     });
     if (!result.unchanged) deps.kick?.();
     return c.json(result, 200);
