@@ -3,7 +3,9 @@ import { parseSite } from '#shared/site/parse.ts';
 import { Site as SiteSchema, type Site } from '#shared/site/site.ts';
 import { scopeAllows } from '../../auth/tokens.ts';
 import { applySite } from '../../sites/apply.ts';
+import { DomainError } from '../../sites/errors.ts';
 import { getRevision, requireSite } from '../../sites/queries.ts';
+import { REDACTED, restoreSecrets } from '../../sites/secrets.ts';
 import type { App, AppDeps } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { ApplyResultSchema, RollbackBody, SiteParam } from '../schemas.ts';
@@ -98,8 +100,17 @@ export function registerSpecRoutes(app: App, deps: AppDeps): void {
   app.openapi(putSpec, async (c) => {
     const { site } = c.req.valid('param');
     const q = c.req.valid('query');
-    const spec = readSpec(c.req.header('content-type'), await c.req.text());
+    const text = await c.req.text();
     const who = c.get('auth');
+    let spec = readSpec(c.req.header('content-type'), text);
+    // A spec read below admin scope comes back with redacted passwords: keep the stored ones.
+    if (text.includes(REDACTED)) {
+      const row = await requireSite(deps.db, who.orgId, site).catch((err: unknown) => {
+        if (err instanceof DomainError && err.code === 'not_found') return null;
+        throw err;
+      });
+      spec = restoreSecrets(spec, row ? (await getRevision(deps.db, row, row.currentRevision)).spec : null);
+    }
     const result = await applySite(deps.db, {
       orgId: who.orgId,
       site: spec,
