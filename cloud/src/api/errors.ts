@@ -15,9 +15,10 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'invalid_token'
   | 'unavailable'
+  | 'rate_limited'
   | 'internal';
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 500 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503;
 
 /** The one error type of the API boundary; the app's error handler renders it. */
 export class ApiError extends Error {

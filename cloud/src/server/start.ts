@@ -14,6 +14,7 @@ import { startIngest } from '../ingest/ingest.ts';
 import { startAlerter } from '../alerts/alerter.ts';
 import { systemResolve } from '../alerts/webhook-transport.ts';
 import { createMetrics } from './metrics.ts';
+import { DEFAULT_API_LIMITS } from '../api/rate-limit.ts';
 
 export interface ServerOptions {
   /** HTTP port (0: any free port). */
@@ -146,6 +147,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       mqttUrl: o.publicMqttUrl ?? broker.url,
       metrics: createMetrics(db),
       webhookTargets,
+      rateLimits: DEFAULT_API_LIMITS,
+      clientAddress: (c) => (c.env as { incoming?: { socket: { remoteAddress?: string } } } | undefined)?.incoming?.socket.remoteAddress,
       log: o.log,
     });
     const http = createAdaptorServer({ fetch: app.fetch });
