@@ -4,6 +4,8 @@ import { events, sites } from '../db/schema.ts';
 import { loadStatusView } from '../pages/load-view.ts';
 import { evaluateSite, type AlertState, type EvaluateOptions, DEFAULT_EVALUATE } from './evaluate.ts';
 import { deliverDue, enqueueDeliveries, type Fetch } from './queue.ts';
+import type { WebhookTargetPolicy } from './webhook-target.ts';
+import { webhookFetch } from './webhook-transport.ts';
 
 export interface Alerter {
   /** One round: evaluate every site, queue new events for webhooks, send what is due. */
@@ -18,6 +20,8 @@ export interface Alerter {
 export function startAlerter(opts: {
   db: Db;
   fetch?: Fetch;
+  /** Where the default sender may connect (default: public addresses only). */
+  webhookTargets?: WebhookTargetPolicy;
   intervalMs?: number;
   evaluate?: EvaluateOptions;
   log?: (l: string) => void;
@@ -25,7 +29,7 @@ export function startAlerter(opts: {
 }): Alerter {
   const { db } = opts;
   const now = opts.now ?? (() => new Date());
-  const fetchImpl: Fetch = opts.fetch ?? ((url, init) => fetch(url, init));
+  const fetchImpl: Fetch = opts.fetch ?? webhookFetch(opts.webhookTargets ?? { allowPrivate: false });
   const states = new Map<string, AlertState>();
   let running: Promise<void> | null = null;
   let closed = false;

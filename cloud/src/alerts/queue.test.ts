@@ -6,6 +6,7 @@ import { openTestDatabase, type TestDatabase } from '../db/test-db.test-support.
 import { events, orgs, sites, webhookDeliveries, webhooks } from '../db/schema.ts';
 import { deliverDue, enqueueDeliveries, type Fetch } from './queue.ts';
 import { newWebhookSecret, verifyWebhook } from './standard-webhooks.ts';
+import { webhookFetch } from './webhook-transport.ts';
 
 interface Received {
   headers: IncomingHttpHeaders;
@@ -19,7 +20,8 @@ describe('webhook queue (real HTTP receiver on loopback)', () => {
   const received: Received[] = [];
   let replies: number[] = [];
   const secret = newWebhookSecret();
-  const realFetch: Fetch = (u, init) => fetch(u, init);
+  // The server's own sender, allowed to reach this loopback receiver as `serve --webhook-allow-private` is.
+  const realFetch: Fetch = webhookFetch({ allowPrivate: true });
 
   beforeAll(async () => {
     tdb = await openTestDatabase();
@@ -99,6 +101,17 @@ describe('webhook queue (real HTTP receiver on loopback)', () => {
     expect(slack!.headers['webhook-signature']).toBeUndefined();
     const [done] = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, pending.id));
     expect(done).toMatchObject({ status: 'delivered', attempts: 2 });
+  });
+
+  it('refuses at delivery a receiver the server may not reach (loopback without --webhook-allow-private)', async () => {
+    const { db } = tdb;
+    await db.insert(webhooks).values({ id: 'w1', orgId: 'o', url, secret });
+    await addEvent('s1', 'node.online', {});
+    await enqueueDeliveries(db);
+    expect(await deliverDue(db, { fetch: webhookFetch({ allowPrivate: false }) })).toEqual({ delivered: 0, retried: 1, failed: 0 });
+    expect(received).toEqual([]);
+    const [row] = await db.select().from(webhookDeliveries);
+    expect(row.lastError).toMatch(/refused: 127\.0\.0\.1 is a loopback address/);
   });
 
   it('treats an unreachable receiver as retryable', async () => {

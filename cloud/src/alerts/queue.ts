@@ -93,7 +93,7 @@ export async function deliverDue(
       continue;
     }
     const delay = verdict === 'retry' ? nextDelayMs(attempts) : null;
-    const lastError = error ?? `HTTP ${status}`;
+    const lastError = error ?? (status !== null && status >= 300 && status < 400 ? `HTTP ${status} (redirects are not followed)` : `HTTP ${status}`);
     if (delay === null) {
       await db.update(webhookDeliveries).set({ status: 'failed', attempts, lastStatus: status, lastError }).where(eq(webhookDeliveries.id, d.id));
       opts.log?.(`webhook ${url}: gave up on ${d.id} after ${attempts} attempts (${lastError})`);

@@ -43,10 +43,15 @@ describe('auth', () => {
 describe('webhooks (admin)', () => {
   it('an admin adds, lists and disables a webhook, audited; an operator gets 403', async () => {
     expect((await t.req('/v1/webhooks', { as: 'operator' })).status).toBe(403);
-    const made = await t.req('/v1/webhooks', { method: 'POST', json: { url: 'http://127.0.0.1:9/hook', events: ['node.offline'] } });
+    const made = await t.req('/v1/webhooks', { method: 'POST', json: { url: 'https://hooks.example.com/lvsfleet', events: ['node.offline'] } });
     expect(made.status).toBe(200);
     const hook = await made.json();
-    expect(hook).toMatchObject({ url: 'http://127.0.0.1:9/hook', format: 'standard', events: ['node.offline'], secret: expect.stringMatching(/^whsec_/) });
+    expect(hook).toMatchObject({
+      url: 'https://hooks.example.com/lvsfleet',
+      format: 'standard',
+      events: ['node.offline'],
+      secret: expect.stringMatching(/^whsec_/),
+    });
     const list = await (await t.req('/v1/webhooks')).json();
     expect(list.webhooks).toEqual([expect.not.objectContaining({ secret: expect.anything() })]);
     expect((await t.req(`/v1/webhooks/${hook.id}`, { method: 'DELETE' })).status).toBe(200);

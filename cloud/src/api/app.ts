@@ -9,6 +9,7 @@ import { loadStatusView } from '../pages/load-view.ts';
 import { createPagesRouter } from '../pages/routes.ts';
 import type { App, AppDeps, AppEnv } from './context.ts';
 import { ApiError, toApiError, type ErrorStatus } from './errors.ts';
+import { rateLimiter } from './rate-limit.ts';
 import { registerEnrollmentRoutes } from './routes/enrollment.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
 import { registerSpecRoutes } from './routes/spec.ts';
@@ -98,6 +99,20 @@ export function createApp(deps: AppDeps): App {
       },
     }),
   );
+
+  const limits = deps.rateLimits;
+  if (limits) {
+    const [byAddress, byToken, enroll] = [rateLimiter(limits.perAddress), rateLimiter(limits.perToken), rateLimiter(limits.enrollPerAddress)];
+    app.use('/v1/*', async (c, next) => {
+      const now = Date.now();
+      const address = deps.clientAddress?.(c) ?? 'unknown';
+      const secret = bearer(c.req.header('authorization'));
+      const wait =
+        (PUBLIC_V1.has(c.req.path) ? enroll.take(address, now) : null) ?? byAddress.take(address, now) ?? (secret ? byToken.take(secret, now) : null);
+      if (wait === null) return next();
+      return c.json({ error: { code: 'rate_limited', message: `too many requests; retry in ${wait} s` } }, 429, { 'retry-after': String(wait) });
+    });
+  }
 
   app.use('/v1/*', async (c, next) => {
     if (PUBLIC_V1.has(c.req.path)) return next();

@@ -1,8 +1,10 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { JWK } from 'jose';
 import type { TokenIdentity } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
+import type { WebhookTargetPolicy } from '../alerts/webhook-target.ts';
+import type { ApiLimits } from './rate-limit.ts';
 
 /** What the app core needs from its host (Node `serve` or the Workers entry). */
 export interface AppDeps {
@@ -19,6 +21,12 @@ export interface AppDeps {
   /** Largest accepted request body; default 1 MiB. */
   maxBodyBytes?: number;
   log?: (line: string) => void;
+  /** Request limits per client address and per token (429 with Retry-After); none when absent. */
+  rateLimits?: ApiLimits;
+  /** The client's address, for the per-address limit (Node: the socket's remote address). */
+  clientAddress?: (c: Context) => string | undefined;
+  /** Where webhooks may point (default: public addresses only; names are not resolved). */
+  webhookTargets?: WebhookTargetPolicy;
   /** Prometheus metrics (Node only: prom-client stays out of the Workers build). */
   metrics?: { middleware: MiddlewareHandler; render(): Promise<{ contentType: string; body: string }> };
 }

@@ -16,9 +16,10 @@ export type ErrorCode =
   | 'invalid_token'
   | 'already_enrolled'
   | 'unavailable'
+  | 'rate_limited'
   | 'internal';
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 500 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503;
 
 /** The one error type of the API boundary; the app's error handler renders it. */
 export class ApiError extends Error {
@@ -46,6 +47,7 @@ const DOMAIN_STATUS: Record<DomainCode, { status: ErrorStatus; code: ErrorCode }
   invalid: { status: 422, code: 'invalid_spec' },
   invalid_token: { status: 401, code: 'invalid_token' },
   already_enrolled: { status: 409, code: 'already_enrolled' },
+  forbidden: { status: 403, code: 'forbidden' },
 };
 
 function fromDomain(err: DomainError): ApiError {

@@ -132,3 +132,23 @@ describe('embedded broker', () => {
     await endQuietly(c);
   });
 });
+
+describe('failed logins (scrypt stays off a CONNECT flood)', () => {
+  it('checks a bad credential once per window, and refuses an address after too many failures, even with good credentials', async () => {
+    const seen: string[] = [];
+    const b = await startEmbeddedBroker({ port: 0, db: d.db, log: (l) => seen.push(l), authLimits: { windowMs: 60_000, maxFailures: 3 } });
+    try {
+      // "refused …: bad credentials" is logged only after the real (scrypt) check.
+      const checked = () => seen.filter((l) => l.includes('bad credentials')).length;
+      for (let i = 0; i < 5; i++) await expect(connectAs(b.url, dr1, 'wrong')).rejects.toThrow(/Bad username or password|code 4/i);
+      expect(checked()).toBe(1);
+      await connect(b.url, dr1, cred1.password); // a good credential is not held back by another's failures
+      for (const bad of ['wrong-2', 'wrong-3', 'wrong-4', 'wrong-5']) await expect(connectAs(b.url, dr2, bad)).rejects.toThrow();
+      expect(checked()).toBe(3);
+      await expect(connectAs(b.url, dr2, cred2.password)).rejects.toThrow(/Bad username or password|code 4/i);
+    } finally {
+      for (const c of clients.splice(0)) await endQuietly(c);
+      await b.close();
+    }
+  });
+});

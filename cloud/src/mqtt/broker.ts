@@ -1,10 +1,11 @@
 import { createServer, type Server } from 'node:net';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Db } from '../db/client.ts';
 import { verifyNodeCredentials } from './credentials.ts';
 import { limitFrames, MAX_PACKET_BYTES } from './frame-limit.ts';
 import { INTERNAL_USERNAME, isNodeUsername, mayPublish, maySubscribe } from './acl.ts';
+import { authThrottle } from './auth-throttle.ts';
 
 export interface EmbeddedBroker {
   /** `mqtt://host:port` (the real port when 0 was asked for). */
@@ -47,11 +48,14 @@ export async function startEmbeddedBroker(opts: {
   db: Db;
   log?: (line: string) => void;
   /** Tests that restart the broker in one process keep the password; otherwise random. */ internalPassword?: string;
+  /** Failed node logins: a bad credential is refused from memory for windowMs; an address with maxFailures in the window is refused outright. */
+  authLimits?: { windowMs: number; maxFailures: number };
 }): Promise<EmbeddedBroker> {
   const host = opts.host ?? '127.0.0.1';
   const log = opts.log ?? (() => {});
   const internalPassword = opts.internalPassword ?? randomBytes(32).toString('base64url');
   const internalBuf = Buffer.from(internalPassword);
+  const throttle = authThrottle(opts.authLimits ?? { windowMs: 60_000, maxFailures: 20 });
 
   const broker = await Aedes.createBroker({
     authenticate(client, username, password, done) {
@@ -67,13 +71,24 @@ export async function startEmbeddedBroker(opts: {
         log(`mqtt: refused ${user}: clientId ${JSON.stringify(client.id)} must equal the username`);
         return done(authError('clientId must equal the username', IDENTIFIER_REJECTED), false);
       }
+      const address = (client.conn as { remoteAddress?: string }).remoteAddress ?? 'unknown';
+      const credential = createHash('sha256').update(user).update('\0').update(pass).digest('base64');
+      if (throttle.admit(address, credential, Date.now()) === 'refuse') return done(authError('bad username or password', BAD_USERNAME_OR_PASSWORD), false);
       verifyNodeCredentials(opts.db, user, pass.toString('utf8')).then(
         (ok) => {
-          if (ok) users.set(client, user);
-          else log(`mqtt: refused ${user}: bad credentials`);
+          if (ok) {
+            users.set(client, user);
+            throttle.succeeded(address, credential);
+          } else {
+            throttle.failed(address, credential, Date.now());
+            log(`mqtt: refused ${user}: bad credentials`);
+          }
           done(ok ? null : authError('bad username or password', BAD_USERNAME_OR_PASSWORD), ok);
         },
-        (err: Error) => done(authError(`credential check failed: ${err.message}`, 3), false),
+        (err: Error) => {
+          throttle.succeeded(address, credential); // not the client's failure: only end the check
+          done(authError(`credential check failed: ${err.message}`, 3), false);
+        },
       );
     },
     authorizePublish(client, packet, callback) {

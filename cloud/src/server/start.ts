@@ -12,8 +12,10 @@ import { connectDynsec, issueWithDynsec } from '../mqtt/dynsec.ts';
 import { startPublisher } from '../publisher/publisher.ts';
 import { startIngest } from '../ingest/ingest.ts';
 import { startAlerter } from '../alerts/alerter.ts';
+import { systemResolve } from '../alerts/webhook-transport.ts';
 import { createMetrics } from './metrics.ts';
 import { DataDirInUseError, lockDataDir } from './data-dir-lock.ts';
+import { DEFAULT_API_LIMITS } from '../api/rate-limit.ts';
 
 export interface ServerOptions {
   /** HTTP port (0: any free port). */
@@ -31,6 +33,8 @@ export interface ServerOptions {
    * (infra/mosquitto), through the admin client named in mqttUrl.
    */
   mqttDynsec?: boolean;
+  /** `--webhook-allow-private`: webhooks may reach private ranges and loopback (never link-local or metadata). */
+  webhookAllowPrivate?: boolean;
   /** LVSFLEET_ADMIN_TOKEN: the bootstrap admin token to register. */
   adminToken?: string;
   log: (line: string) => void;
@@ -141,7 +145,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       onReject: (reason) => metrics.ingestRejected(reason),
     });
     closers.push(() => ingest.close());
-    const alerter = startAlerter({ db, log: o.log });
+    const webhookTargets = { allowPrivate: !!o.webhookAllowPrivate, resolve: systemResolve };
+    const alerter = startAlerter({ db, log: o.log, webhookTargets });
     closers.push(() => alerter.close());
 
     if (!o.publicMqttUrl && /^(0\.0\.0\.0|::)$/.test(o.host)) {
@@ -154,6 +159,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       issueNodeCredentials: issue,
       mqttUrl: o.publicMqttUrl ?? broker.url,
       metrics,
+      webhookTargets,
+      rateLimits: DEFAULT_API_LIMITS,
+      clientAddress: (c) => (c.env as { incoming?: { socket: { remoteAddress?: string } } } | undefined)?.incoming?.socket.remoteAddress,
       log: o.log,
     });
     const http = createAdaptorServer({ fetch: app.fetch });

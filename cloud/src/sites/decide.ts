@@ -1,6 +1,7 @@
 import type { Site } from '#shared/site/site.ts';
 import { diffSites, type SiteDiff } from './diff.ts';
 import { DomainError } from './errors.ts';
+import { changedScripts } from './scripts.ts';
 
 export interface ApplyInput {
   orgId: string;
@@ -14,6 +15,11 @@ export interface ApplyInput {
   /** Bypass the mass-delete guard (`?force=1`). */
   force?: boolean;
   dryRun?: boolean;
+  /**
+   * The caller may add or change commands hosts execute (admin scope): an operator token must not
+   * be root on every director through a misc check or a notify hook. Default: may not.
+   */
+  mayChangeScripts?: boolean;
   /** Set by rollback: the old revision whose spec this one repeats. */
   rolledBackFrom?: number;
   now?: Date;
@@ -55,8 +61,8 @@ export type ApplyDecision =
   | { action: 'refuse'; error: DomainError };
 
 /**
- * What an apply does, decided without I/O: refuse (name mismatch, stale If-Match, mass delete
- * without force), answer without writing (dry run, identical spec), or write revision N+1 with an
+ * What an apply does, decided without I/O: refuse (name mismatch, stale If-Match, a script
+ * change without admin scope, mass delete without force), answer without writing (dry run, identical spec), or write revision N+1 with an
  * outbox row for each node whose compiled config changed.
  */
 export function decideApply(input: ApplyInput, current: CurrentSite, proposed: Proposed): ApplyDecision {
@@ -70,6 +76,17 @@ export function decideApply(input: ApplyInput, current: CurrentSite, proposed: P
     };
   }
   if (input.ifMatch !== undefined && input.ifMatch !== current.revision) return { action: 'refuse', error: staleRevision(input.ifMatch, current.revision) };
+  const scripts = input.mayChangeScripts ? [] : changedScripts(current.spec, input.site);
+  if (scripts.length) {
+    return {
+      action: 'refuse',
+      error: new DomainError(
+        'forbidden',
+        `adding or changing a command that hosts execute needs an admin token: ${scripts.join(', ')}`,
+        scripts.map((path) => ({ path, message: 'a command hosts execute: only an admin token may add or change it' })),
+      ),
+    };
+  }
   const diff = diffSites(current.spec, input.site);
   const dryRun = !!input.dryRun;
   const base = { site: name, previousRevision: current.revision, dryRun, diff };

@@ -93,3 +93,28 @@ describe('site reads (viewer scope)', () => {
     expect((await bad.json()).error.issues[0].path).toBe('n');
   });
 });
+
+describe('secrets in specs', () => {
+  const password = async (path: string, as: 'admin' | 'operator' | 'viewer') => (await (await t.req(path, { as })).json()).spec.spec.vrrp[0].auth.password;
+
+  it('redacts VRRP auth.password for viewer and operator reads of the site and of a revision; admin reads it', async () => {
+    for (const path of ['/v1/sites/bj-dc1', '/v1/sites/bj-dc1/revisions/1']) {
+      expect(await password(path, 'viewer')).toBe('********');
+      expect(await password(path, 'operator')).toBe('********');
+      expect(await password(path, 'admin')).toBe('1111');
+    }
+  });
+
+  it('keeps the stored password when an operator sends back a spec it read redacted', async () => {
+    const read = await (await t.req('/v1/sites/bj-dc1', { as: 'operator' })).json();
+    read.spec.spec.services[0].scheduler = 'wlc';
+    const put = await t.req('/v1/sites/bj-dc1/spec', { method: 'PUT', yaml: stringify(read.spec), as: 'operator' });
+    expect(put.status).toBe(200);
+    expect(await password('/v1/sites/bj-dc1/revisions/3', 'admin')).toBe('1111');
+    const renamed = structuredClone(read.spec);
+    renamed.spec.vrrp[0].name = 'VI_NEW';
+    const refused = await t.req('/v1/sites/bj-dc1/spec', { method: 'PUT', yaml: stringify(renamed), as: 'operator' });
+    expect(refused.status).toBe(422);
+    expect((await refused.json()).error.issues).toEqual([expect.objectContaining({ path: 'spec.vrrp[0].auth.password' })]);
+  });
+});

@@ -1,7 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { resolveService } from '#shared/compiler/resolve-service.ts';
 import type { Site } from '#shared/site/site.ts';
+import { scopeAllows, type TokenIdentity } from '../../auth/tokens.ts';
 import { getRevision, listNodes, listRevisions, listSites, requireSite } from '../../sites/queries.ts';
+import { redactSecrets } from '../../sites/secrets.ts';
 import type { App, AppDeps } from '../context.ts';
 import { NodeRow, RevisionFull, RevisionMeta, RevisionParam, ServiceRow, SiteDetail, SiteParam, SiteSummary } from '../schemas.ts';
 import { authErrors, notFoundError } from './common.ts';
@@ -72,6 +74,10 @@ export function servicesOf(site: Site): z.infer<typeof ServiceRow>[] {
   });
 }
 
+/** The spec as `who` may read it: secrets only for admin tokens. */
+const readable = (who: TokenIdentity, spec: Site): Record<string, unknown> =>
+  (scopeAllows(who.scope, 'admin') ? spec : redactSecrets(spec)) as unknown as Record<string, unknown>;
+
 export function registerSiteRoutes(app: App, deps: AppDeps): void {
   app.openapi(routes.list, async (c) => c.json({ sites: await listSites(deps.db, c.get('auth').orgId) }, 200));
 
@@ -79,10 +85,7 @@ export function registerSiteRoutes(app: App, deps: AppDeps): void {
     const row = await requireSite(deps.db, c.get('auth').orgId, c.req.valid('param').site);
     const rev = await getRevision(deps.db, row, row.currentRevision);
     c.header('ETag', `"${row.currentRevision}"`);
-    return c.json(
-      { name: row.name, revision: row.currentRevision, updatedAt: row.updatedAt.toISOString(), spec: rev.spec as unknown as Record<string, unknown> },
-      200,
-    );
+    return c.json({ name: row.name, revision: row.currentRevision, updatedAt: row.updatedAt.toISOString(), spec: readable(c.get('auth'), rev.spec) }, 200);
   });
 
   app.openapi(routes.revisions, async (c) => {
@@ -94,7 +97,7 @@ export function registerSiteRoutes(app: App, deps: AppDeps): void {
     const { site, n } = c.req.valid('param');
     const row = await requireSite(deps.db, c.get('auth').orgId, site);
     const rev = await getRevision(deps.db, row, n);
-    return c.json({ ...rev, spec: rev.spec as unknown as Record<string, unknown> }, 200);
+    return c.json({ ...rev, spec: readable(c.get('auth'), rev.spec) }, 200);
   });
 
   app.openapi(routes.nodes, async (c) => {

@@ -236,3 +236,23 @@ describe('POST /v1/sites/{site}/rollback', () => {
     expect((await bad.json()).error.issues[0].path).toBe('revision');
   });
 });
+
+describe('commands hosts execute need an admin token', () => {
+  const withMisc = (weight = 2) => {
+    const s = seeds();
+    s.spec.services[0].realServers[0] = { node: 'rs1', port: 80, weight, healthCheck: { type: 'misc', command: '/etc/lvsfleet/scripts/check-web' } };
+    return stringify(s);
+  };
+  const putAs = (as: 'admin' | 'operator', yaml: string) => t.req('/v1/sites/bj-dc1/spec', { method: 'PUT', yaml, as });
+
+  it('answers 403 naming the field when an operator adds a misc check; an admin may, and the operator may then edit around it', async () => {
+    expect((await putAs('operator', SEEDS_YAML)).status).toBe(200);
+    const refused = await putAs('operator', withMisc());
+    expect(refused.status).toBe(403);
+    const body = await refused.json();
+    expect(body.error).toMatchObject({ code: 'forbidden', issues: [{ path: 'spec.services[0].realServers[0].healthCheck.command' }] });
+    expect(body.error.message).toContain('spec.services[0].realServers[0].healthCheck.command');
+    expect((await putAs('admin', withMisc())).status).toBe(200);
+    expect((await putAs('operator', withMisc(5))).status).toBe(200);
+  });
+});

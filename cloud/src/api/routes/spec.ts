@@ -1,8 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { parseSite } from '#shared/site/parse.ts';
 import { Site as SiteSchema, type Site } from '#shared/site/site.ts';
+import { scopeAllows } from '../../auth/tokens.ts';
 import { applySite } from '../../sites/apply.ts';
+import { DomainError } from '../../sites/errors.ts';
 import { getRevision, requireSite } from '../../sites/queries.ts';
+import { REDACTED, restoreSecrets } from '../../sites/secrets.ts';
 import type { App, AppDeps } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { ApplyResultSchema, RollbackBody, SiteParam } from '../schemas.ts';
@@ -29,6 +32,7 @@ const putSpec = createRoute({
     200: { content: { 'application/json': { schema: ApplyResultSchema } }, description: 'the stored (or unchanged, or dry-run) revision and its diff' },
     ...badRequest,
     ...authErrors,
+    403: errorResponse('token scope too low, or a command hosts execute added or changed without an admin token (issues name the fields)'),
     409: errorResponse('stale If-Match revision (stale_revision) or a mass delete without force (mass_delete)'),
     413: errorResponse('body over 1 MiB'),
     415: errorResponse('neither JSON nor YAML'),
@@ -96,8 +100,17 @@ export function registerSpecRoutes(app: App, deps: AppDeps): void {
   app.openapi(putSpec, async (c) => {
     const { site } = c.req.valid('param');
     const q = c.req.valid('query');
-    const spec = readSpec(c.req.header('content-type'), await c.req.text());
+    const text = await c.req.text();
     const who = c.get('auth');
+    let spec = readSpec(c.req.header('content-type'), text);
+    // A spec read below admin scope comes back with redacted passwords: keep the stored ones.
+    if (text.includes(REDACTED)) {
+      const row = await requireSite(deps.db, who.orgId, site).catch((err: unknown) => {
+        if (err instanceof DomainError && err.code === 'not_found') return null;
+        throw err;
+      });
+      spec = restoreSecrets(spec, row ? (await getRevision(deps.db, row, row.currentRevision)).spec : null);
+    }
     const result = await applySite(deps.db, {
       orgId: who.orgId,
       site: spec,
@@ -107,6 +120,7 @@ export function registerSpecRoutes(app: App, deps: AppDeps): void {
       ifMatch: parseIfMatch(c.req.header('if-match')),
       force: on(q.force),
       dryRun: on(q.dryRun),
+      mayChangeScripts: scopeAllows(who.scope, 'admin'),
     });
     if (!result.dryRun && !result.unchanged) deps.kick?.();
     c.header('ETag', `"${result.revision}"`);
@@ -126,6 +140,7 @@ export function registerSpecRoutes(app: App, deps: AppDeps): void {
       message: body.message ?? `rollback to revision ${body.revision}`,
       force: body.force,
       rolledBackFrom: body.revision,
+      mayChangeScripts: scopeAllows(who.scope, 'admin'),
     });
     if (!result.unchanged) deps.kick?.();
     return c.json(result, 200);

@@ -1,10 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { newWebhookSecret } from '../../alerts/standard-webhooks.ts';
+import { webhookUrlRefusal } from '../../alerts/webhook-target.ts';
 import { events, webhooks } from '../../db/schema.ts';
 import { audit } from '../../sites/audit.ts';
 import type { App, AppDeps } from '../context.ts';
-import { notFound } from '../errors.ts';
+import { ApiError, notFound } from '../errors.ts';
 import { authErrors, badRequest, notFoundError } from './common.ts';
 
 const EVENT_TYPES = [
@@ -96,6 +97,9 @@ export function registerWebhookRoutes(app: App, deps: AppDeps): void {
   app.openapi(create, async (c) => {
     const who = c.get('auth');
     const body = c.req.valid('json');
+    // Checked again at every delivery (the name may resolve elsewhere by then).
+    const refused = await webhookUrlRefusal(body.url, deps.webhookTargets ?? { allowPrivate: false });
+    if (refused) throw new ApiError(400, 'bad_request', `webhook url refused: ${refused}`, [{ path: 'url', message: refused }]);
     const row = await deps.db.transaction(async (tx) => {
       // Start at the newest event: a new webhook gets what happens from now on, not the history.
       const [{ max }] = await tx.select({ max: sql<string | null>`max(${events.id})::text` }).from(events);

@@ -32,14 +32,17 @@ describe('lvsfleet export keepalived', () => {
     expect(r.out).toContain('    real_server 192.168.1.132 80 {\n        weight 2\n');
   });
 
-  it('reads the current spec from the API with --site', async () => {
+  it('reads the current spec from the API with --site; below admin scope the VRRP password is redacted', async () => {
     expect((await t.req('/v1/sites/bj-dc1/spec', { method: 'PUT', yaml: SEEDS_YAML })).status).toBe(200);
     const env = { LVSFLEET_URL: t.url, LVSFLEET_TOKEN: t.tokens.viewer };
-    const fromApi = await cli(['export', 'keepalived', '--site', 'bj-dc1', '--node', 'dr1'], env);
+    const fromApi = await cli(['export', 'keepalived', '--site', 'bj-dc1', '--node', 'dr1'], { ...env, LVSFLEET_TOKEN: t.tokens.admin });
     expect(fromApi.err).toBe('');
     expect(fromApi.code).toBe(0);
     const offline = await cli(['export', 'keepalived', '--spec', seeds, '--node', 'dr1']);
     expect(fromApi.out).toBe(offline.out);
+    const asViewer = await cli(['export', 'keepalived', '--site', 'bj-dc1', '--node', 'dr1'], env);
+    expect(asViewer.out).toContain('auth_pass ********');
+    expect(asViewer.out).not.toContain('1111');
     const missing = await cli(['export', 'keepalived', '--site', 'nope', '--node', 'dr1'], env);
     expect(missing.code).toBe(2);
     const noToken = await cli(['export', 'keepalived', '--site', 'bj-dc1', '--node', 'dr1'], { LVSFLEET_URL: t.url });

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { parseFlags, UsageError, withUsage } from '../args.ts';
 import type { CliIO } from '../io.ts';
 import { logLine } from '../../server/log-line.ts';
+import { secretOption } from '../secret-option.ts';
 import { ServeError, startServer, type RunningServer } from '../../server/start.ts';
 
 function port(value: string | undefined, dflt: number, flag: string): number {
@@ -28,7 +29,7 @@ export function banner(s: RunningServer, o: { dataDir: string; adminFromEnv: boo
       `  export LVSFLEET_URL=${s.url} LVSFLEET_TOKEN=${s.newAdminToken}`,
       '  npx lvsfleet apply -f examples/seeds-lvs-dr.yaml',
     );
-  } else if (o.adminFromEnv) lines.push('  admin token: LVSFLEET_ADMIN_TOKEN');
+  } else if (o.adminFromEnv) lines.push('  admin token: LVSFLEET_ADMIN_TOKEN or --admin-token-file');
   else lines.push(`  admin token: in ${s.adminTokenFile}`);
   return lines.join('\n') + '\n';
 }
@@ -45,22 +46,28 @@ export async function run(argv: string[], io: CliIO, signals: NodeJS.EventEmitte
       'data-dir': { type: 'string' },
       'mqtt-port': { type: 'string' },
       'database-url': { type: 'string' },
+      'database-url-file': { type: 'string' },
       'mqtt-url': { type: 'string' },
+      'mqtt-url-file': { type: 'string' },
+      'admin-token-file': { type: 'string' },
       'public-mqtt-url': { type: 'string' },
       'mqtt-dynsec': { type: 'boolean' },
+      'webhook-allow-private': { type: 'boolean' },
     });
     const dataDir = resolve(io.cwd, values['data-dir'] ?? '.lvsfleet');
     const log = (line: string) => io.stderr(logLine(line));
+    const adminToken = secretOption(io, 'admin-token', { file: values['admin-token-file'], env: 'LVSFLEET_ADMIN_TOKEN' });
     const options = {
       port: port(values.port, 8080, '--port'),
       host: values.host ?? '127.0.0.1',
       dataDir,
-      databaseUrl: values['database-url'] ?? undefined,
-      mqttUrl: values['mqtt-url'],
+      databaseUrl: secretOption(io, 'database-url', { flag: values['database-url'], file: values['database-url-file'], env: 'LVSFLEET_DATABASE_URL' }),
+      mqttUrl: secretOption(io, 'mqtt-url', { flag: values['mqtt-url'], file: values['mqtt-url-file'], env: 'LVSFLEET_MQTT_URL' }),
       mqttPort: port(values['mqtt-port'], 18830, '--mqtt-port'),
       publicMqttUrl: values['public-mqtt-url'],
       mqttDynsec: values['mqtt-dynsec'],
-      adminToken: io.env.LVSFLEET_ADMIN_TOKEN || undefined,
+      webhookAllowPrivate: values['webhook-allow-private'],
+      adminToken,
       log,
     };
     log(options.databaseUrl ? 'starting' : `starting; embedded database in ${dataDir} (a first start takes a few seconds)`);
@@ -74,7 +81,7 @@ export async function run(argv: string[], io: CliIO, signals: NodeJS.EventEmitte
       }
       throw err;
     }
-    io.stdout(banner(server, { dataDir: values['data-dir'] ?? '.lvsfleet', adminFromEnv: !!io.env.LVSFLEET_ADMIN_TOKEN }));
+    io.stdout(banner(server, { dataDir: values['data-dir'] ?? '.lvsfleet', adminFromEnv: !!adminToken }));
     const signal = await new Promise<string>((done) => {
       const onInt = () => stop('SIGINT');
       const onTerm = () => stop('SIGTERM');
