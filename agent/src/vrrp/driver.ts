@@ -28,6 +28,11 @@ export interface VrrpRunner {
   stop(): Promise<void>;
   /** Received packets dropped, per reason (RFC 5798 §7.1 checks). */
   drops(): DropCounters;
+  /**
+   * A BFD session went Up or Down (AdminDown is Down): track_bfd is re-evaluated, and a Down of
+   * an instance's peer session (`peerBfd`) while that peer is master is a master-down at once.
+   */
+  bfd(change: { name: string; up: boolean }): void;
 }
 
 /** Parts of an instance that need a fresh runtime when they change (others are swapped in place). */
@@ -46,11 +51,12 @@ export async function startVrrp(opts: StartVrrpOptions): Promise<VrrpRunner> {
   const runtimes = new Map<string, InstanceRuntime>();
   let tracker: TrackRunner | null = null;
   const lastTrack = new Map<string, string>();
+  const bfdUp = new Map<string, boolean>();
 
   const retrack = (why: string) => {
     if (!tracker) return;
     for (const rt of runtimes.values()) {
-      const t = evaluateTracking({ ...rt.cfg, priority: rt.params.priority }, tracker.scriptResults(), tracker.links);
+      const t = evaluateTracking({ ...rt.cfg, priority: rt.params.priority }, tracker.scriptResults(), tracker.links, bfdUp);
       const key = `${t.effectivePriority}|${t.fault}`;
       if (lastTrack.get(rt.cfg.name) === key) continue;
       lastTrack.set(rt.cfg.name, key);
@@ -84,7 +90,7 @@ export async function startVrrp(opts: StartVrrpOptions): Promise<VrrpRunner> {
   const start = (rt: InstanceRuntime) => {
     runtimes.set(rt.cfg.name, rt);
     if (tracker) {
-      const t = evaluateTracking(rt.cfg, tracker.scriptResults(), tracker.links);
+      const t = evaluateTracking(rt.cfg, tracker.scriptResults(), tracker.links, bfdUp);
       lastTrack.set(rt.cfg.name, `${t.effectivePriority}|${t.fault}`);
       rt.state = { ...rt.state, effectivePriority: t.effectivePriority, ownFault: t.fault };
     }
@@ -151,5 +157,14 @@ export async function startVrrp(opts: StartVrrpOptions): Promise<VrrpRunner> {
       await host.close();
     },
     drops: () => ({ ...mux.drops }),
+    bfd({ name, up }) {
+      if (stopped) return;
+      bfdUp.set(name, up);
+      if (!up)
+        for (const rt of runtimes.values())
+          if (rt.cfg.peerBfd === name && rt.cfg.peers.length === 1)
+            rt.feed({ type: 'peer-down', address: rt.cfg.peers[0].address, reason: `BFD ${name} down` });
+      retrack(`BFD ${name} ${up ? 'up' : 'down'}`);
+    },
   };
 }
