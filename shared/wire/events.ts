@@ -1,11 +1,17 @@
 import { z } from 'zod';
-import { HelperState, VrrpState } from './status.ts';
+import { BfdState, HelperState, VrrpState } from './status.ts';
 
 /** Events an agent publishes on `.../events` (QoS 1) and the cloud's own (docs/architecture.md, "Status and events"). */
 const base = { nodeId: z.string().min(1), at: z.string().datetime() };
 
 export const NodeEvent = z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('vrrp.transition'), data: z.object({ instance: z.string(), from: VrrpState, to: VrrpState, reason: z.string() }) }),
+  /** A BFD session changed state (`diag`: RFC 5880 §4.1 diagnostic code, `reason` its text and why). */
+  z.object({
+    ...base,
+    type: z.literal('bfd.transition'),
+    data: z.object({ session: z.string(), peer: z.string(), from: BfdState, to: BfdState, diag: z.number().int(), reason: z.string() }),
+  }),
   z.object({
     ...base,
     type: z.enum(['realserver.down', 'realserver.up']),

@@ -3,6 +3,10 @@ import { z } from 'zod';
 export const VrrpState = z.enum(['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOP']);
 export type VrrpState = z.infer<typeof VrrpState>;
 
+/** RFC 5880 §4.1 session states. */
+export const BfdState = z.enum(['AdminDown', 'Down', 'Init', 'Up']);
+export type BfdState = z.infer<typeof BfdState>;
+
 /** Supervision of one agent helper process (GARP helper, `ip -batch`, `ip monitor`, IPVS sync daemon). */
 export const HelperState = z.enum(['running', 'restarting', 'failed', 'absent']);
 const HelperHealth = z.object({
@@ -47,6 +51,10 @@ export const NodeStatus = z.object({
         since: z.string().datetime().optional(),
       }),
     )
+    .optional(),
+  /** BFD sessions (optional: documents from agents without BFD still parse). */
+  bfd: z
+    .array(z.object({ name: z.string(), peer: z.string(), state: BfdState, since: z.string().datetime().optional(), detectionTimeMs: z.number().optional() }))
     .optional(),
   services: z
     .array(

@@ -158,9 +158,10 @@ export async function startVrrp(opts: StartVrrpOptions): Promise<VrrpRunner> {
     },
     drops: () => ({ ...mux.drops }),
     bfd({ name, up }) {
-      if (stopped) return;
+      const was = bfdUp.get(name);
+      if (stopped || was === up) return;
       bfdUp.set(name, up);
-      if (!up)
+      if (!up && was)
         for (const rt of runtimes.values())
           if (rt.cfg.peerBfd === name && rt.cfg.peers.length === 1)
             rt.feed({ type: 'peer-down', address: rt.cfg.peers[0].address, reason: `BFD ${name} down` });
