@@ -39,7 +39,7 @@ export interface BfdEnd {
 }
 
 /** The name of the default session of a pair of directors (spec.bfdDefault), the same from either side. */
-export const pairSessionName = (a: string, b: string): string => `pair-${[a, b].sort().join('-')}`;
+const pairSessionName = (a: string, b: string): string => `pair-${[a, b].sort().join('-')}`;
 
 /**
  * Every session end of the site: the sessions of spec.bfd, then a default session for each pair of
