@@ -1,4 +1,5 @@
-import type { NodeConfig, ResolvedInstance, ResolvedService } from '../config/node-config.ts';
+import type { NodeConfig, ResolvedBfd, ResolvedInstance, ResolvedService } from '../config/node-config.ts';
+import { bfdEnds, type BfdEnd } from '../site/bfd.ts';
 import { DEFAULTS, memberInterface } from '../site/defaults.ts';
 import type { Node, Site } from '../site/site.ts';
 import type { VrrpInstance } from '../site/vrrp.ts';
@@ -9,7 +10,7 @@ import { resolveNotify, resolveVip } from './resolve-vrrp.ts';
 
 const ms = (d: string | undefined, dflt: number): number => (d === undefined ? dflt : durationMs(d));
 
-function resolveInstance(site: Site, inst: VrrpInstance, self: Node, nodes: Map<string, Node>, syncGroup: string | null): ResolvedInstance {
+function resolveInstance(site: Site, inst: VrrpInstance, self: Node, nodes: Map<string, Node>, syncGroup: string | null, myBfd: BfdEnd[]): ResolvedInstance {
   const me = inst.members.find((m) => m.node === self.name)!;
   const iface = memberInterface(inst, me, self);
   const version = inst.version ?? DEFAULTS.vrrpVersion;
@@ -51,7 +52,26 @@ function resolveInstance(site: Site, inst: VrrpInstance, self: Node, nodes: Map<
     },
     dontTrackPrimary: inst.dontTrackPrimary ?? false,
     syncGroup,
+    trackBfd: (inst.trackBfd ?? []).filter((t) => myBfd.some((e) => e.session === t.name)).map((t) => ({ name: t.name, weight: t.weight ?? 0 })),
+    peerBfd: peers.length === 1 && peers[0].node !== null ? (myBfd.find((e) => e.peerNode === peers[0].node)?.session ?? null) : null,
   };
+}
+
+/** This node's BFD sessions: spec.bfd's timers or keepalived's defaults; a default pair session uses lvsfleet's pair timers. */
+function resolveBfd(site: Site, self: Node, ends: BfdEnd[]): ResolvedBfd[] {
+  return ends.map((e) => {
+    const s = e.index === null ? undefined : site.spec.bfd?.[e.index];
+    const d = s ? DEFAULTS.bfd : DEFAULTS.pairBfd;
+    return {
+      name: e.session,
+      local: self.address,
+      peer: e.peer,
+      peerNode: e.peerNode,
+      minRxMs: ms(s?.minRx, d.minRxMs),
+      minTxMs: ms(s?.minTx, d.minTxMs),
+      multiplier: s?.multiplier ?? d.multiplier,
+    };
+  });
 }
 
 /** Compiles one node's share of a validated site. Pure: same input → same output. */
@@ -62,11 +82,12 @@ export function compileNode(site: Site, nodeName: string): NodeConfig {
   const groupOf = new Map<string, string>();
   for (const g of site.spec.syncGroups ?? []) for (const i of g.instances) groupOf.set(i, g.name);
 
+  const myBfd = self.role === 'director' ? bfdEnds(site.spec).filter((e) => e.node === nodeName) : [];
   const instances =
     self.role === 'director'
       ? (site.spec.vrrp ?? [])
           .filter((i) => i.members.some((m) => m.node === nodeName))
-          .map((i) => resolveInstance(site, i, self, nodes, groupOf.get(i.name) ?? null))
+          .map((i) => resolveInstance(site, i, self, nodes, groupOf.get(i.name) ?? null, myBfd))
       : [];
   const myInstances = new Set(instances.map((i) => i.name));
   const usedScripts = new Set(instances.flatMap((i) => i.trackScripts.map((t) => t.script)));
@@ -110,6 +131,7 @@ export function compileNode(site: Site, nodeName: string): NodeConfig {
       connectionSync:
         cs && csInstance ? { instance: cs.instance, interface: cs.interface ?? csInstance.interface, syncId: cs.syncId ?? DEFAULTS.syncId } : null,
     },
+    bfd: resolveBfd(site, self, myBfd),
     services,
     sysctls,
     realServer: { vips: rsVips, sysctls: realServerSysctls(rsVips) },

@@ -10,7 +10,7 @@ import { compileSite } from './compile.ts';
  */
 const examples = join(import.meta.dirname, '../../examples');
 const golden = join(import.meta.dirname, 'golden');
-const SITES = ['seeds-lvs-dr', 'seeds-nginx-vip', 'seeds-tcp-check', 'nat', 'tun', 'dual-master', 'vrrpv3-fast'];
+const SITES = ['seeds-lvs-dr', 'seeds-nginx-vip', 'seeds-tcp-check', 'nat', 'tun', 'dual-master', 'vrrpv3-fast', 'bfd'];
 
 /** Stable, readable JSON: keys sorted at every level, two-space indent. */
 function pretty(value: unknown): string {

@@ -57,6 +57,16 @@ export const ResolvedInstance = z.strictObject({
   }),
   dontTrackPrimary: z.boolean(),
   syncGroup: z.string().nullable(),
+  /**
+   * keepalived track_bfd, limited to sessions this node runs; weight 0: Down or AdminDown → FAULT.
+   * The compiler always sets it; optional only so configs written before it existed still parse.
+   */
+  trackBfd: z.array(z.strictObject({ name: z.string(), weight: z.number().int() })).optional(),
+  /**
+   * The BFD session to this instance's one peer, when there is one: its Down while that peer is the
+   * master we hear is a master-down at once, instead of after Master_Down_Interval. Optional as above.
+   */
+  peerBfd: z.string().nullable().optional(),
 });
 export type ResolvedInstance = z.infer<typeof ResolvedInstance>;
 
@@ -137,6 +147,20 @@ export const RealServerVip = z.strictObject({
 });
 export type RealServerVip = z.infer<typeof RealServerVip>;
 
+/** One BFD session this node runs (keepalived bfd_instance), timers in ms. */
+export const ResolvedBfd = z.strictObject({
+  name: z.string(),
+  /** This node's address: the sockets bind here (keepalived source_ip). */
+  local: Ipv4,
+  /** keepalived neighbor_ip, and the node there when it is one of the site's. */
+  peer: Ipv4,
+  peerNode: z.string().nullable(),
+  minRxMs: z.number().int().min(1),
+  minTxMs: z.number().int().min(1),
+  multiplier: z.number().int().min(1).max(255),
+});
+export type ResolvedBfd = z.infer<typeof ResolvedBfd>;
+
 export const NodeConfig = z.strictObject({
   apiVersion: z.literal('lvsfleet/v1'),
   kind: z.literal('NodeConfig'),
@@ -153,6 +177,8 @@ export const NodeConfig = z.strictObject({
     syncGroups: z.array(z.strictObject({ name: z.string(), instances: z.array(z.string()), notify: ResolvedNotify })),
     connectionSync: z.strictObject({ instance: z.string(), interface: Iface, syncId: z.number().int() }).nullable(),
   }),
+  /** BFD sessions. The compiler always sets it; optional only so configs written before it existed still parse. */
+  bfd: z.array(ResolvedBfd).optional(),
   services: z.array(ResolvedService),
   /** Director sysctls its services need (net.ipv4.ip_forward=1 for NAT, send_redirects=0). */
   sysctls: z.record(z.string(), z.string()),

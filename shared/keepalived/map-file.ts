@@ -5,6 +5,7 @@
 import type { Diagnostic } from './diagnostics.ts';
 import { emptyFileImport, type FileImport } from './model.ts';
 import type { Stmt } from './parser.ts';
+import { mapBfd } from './map-bfd.ts';
 import { mapInstance } from './map-instance.ts';
 import { mapScript, mapSyncGroup } from './map-vrrp.ts';
 import { mapServerGroup, mapVirtualServer } from './map-lvs.ts';
@@ -109,7 +110,6 @@ const ROOT_UNSUPPORTED = [
   'vrrp_track_file',
   'linkbeat_interfaces',
   'garp_group',
-  'bfd_instance',
   'net_namespace',
   'instance',
   'use_pid_dir',
@@ -180,6 +180,7 @@ export function mapFile(file: string, statements: Stmt[], diags: Diagnostic[]): 
     vrrp_sync_group: (st, s, c) => mapSyncGroup(st, s, c),
     virtual_server: (st, s, c) => mapVirtualServer(st, s, groups, c),
     virtual_server_group: () => {},
+    bfd_instance: (st, s, c) => mapBfd(st, s, c),
   };
   // A top-level block swallowed by an unclosed one is still mapped, so its own mistakes are reported too.
   function misplaced(st: Stmt): void {

@@ -3,6 +3,7 @@
  * values (state, priority, interface, unicast_src_ip) are kept apart from the shared ones so
  * several directors' files can be merged.
  */
+import { mapTrackBfd } from './map-bfd.ts';
 import type { Vip } from '../site/vrrp.ts';
 import type { FileImport, FileInstance } from './model.ts';
 import type { Stmt } from './parser.ts';
@@ -23,7 +24,6 @@ const INSTANCE_UNSUPPORTED = [
   'virtual_rules',
   'track_file',
   'track_process',
-  'track_bfd',
   'skip_check_adv_addr',
   'check_unicast_src',
   'garp_lower_prio_delay',
@@ -163,6 +163,9 @@ const instanceHandlers: Record<string, Handler<I>> = {
       const w = weightOpt(e, cx);
       s.shared.trackScripts.push({ script: e.keyword.text, ...(w !== undefined ? { weight: w } : {}) });
     }
+  },
+  track_bfd: (st, s, cx) => {
+    s.shared.trackBfd = [...(s.shared.trackBfd ?? []), ...mapTrackBfd(entries(st, cx), cx)];
   },
   garp_master_delay: (st, s, cx) => {
     s.shared.garp = { ...s.shared.garp, masterDelay: seconds(st, cx) };

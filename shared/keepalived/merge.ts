@@ -12,6 +12,7 @@ import type { Diagnostic } from './diagnostics.ts';
 import type { FileImport } from './model.ts';
 import type { Token } from './lexer.ts';
 import { directorNodes, nodeAddresses, nodeNames } from './merge-nodes.ts';
+import { mergeBfd } from './map-bfd.ts';
 
 export interface MergeOptions {
   site: string;
@@ -156,6 +157,8 @@ export function mergeFiles(files: FileImport[], opts: MergeOptions, diags: Diagn
 
   if (opts.realserversAsNodes) realserverNodes(svcList, nodes, diags, files[0]?.file ?? '');
   const spec: Site['spec'] = { nodes };
+  const bfd = mergeBfd(files, nodes, instances, diags);
+  if (bfd.length) spec.bfd = bfd;
   if (instances.length) spec.vrrp = instances;
   if (scripts.length) spec.vrrpScripts = scripts;
   if (groups.length) spec.syncGroups = groups;

@@ -35,8 +35,10 @@ export interface FileImport {
   syncGroups: { at: Token; group: SyncGroup }[];
   services: FileService[];
   connectionSync?: { at: Token; sync: ConnectionSync };
+  /** bfd_instance blocks, as written (the merge decides which are `between` two directors). */
+  bfd: { at: Token; name: string; neighbor?: string; source?: string; minRx?: string; minTx?: string; multiplier?: number }[];
 }
 
 export function emptyFileImport(file: string): FileImport {
-  return { file, annotations: {}, instances: [], scripts: [], syncGroups: [], services: [] };
+  return { file, annotations: {}, instances: [], scripts: [], syncGroups: [], services: [], bfd: [] };
 }

@@ -6,6 +6,7 @@ import type { Node, Site } from '../site/site.ts';
 import type { Vip, VrrpInstance } from '../site/vrrp.ts';
 import { memberInterface } from '../site/defaults.ts';
 import { ANNOTATION_PREFIX } from './map-file.ts';
+import { renderTrackBfd } from './render-bfd.ts';
 import { type ConfWriter, secs, word } from './render-text.ts';
 
 export interface RenderContext {
@@ -127,6 +128,7 @@ export function renderInstance(w: ConfWriter, ctx: RenderContext, inst: VrrpInst
       );
     if (inst.trackScripts?.length)
       w.block('track_script', () => inst.trackScripts!.forEach((t) => w.line(t.weight !== undefined ? `${t.script} weight ${t.weight}` : t.script)));
+    renderTrackBfd(w, ctx, inst);
     notify(w, inst.notify);
     const g = inst.garp;
     if (g) {

@@ -4,6 +4,7 @@
  * silently. Debian's keepalived accepts the output (`keepalived -t -f FILE`, see render.test.ts).
  */
 import type { Site } from '../site/site.ts';
+import { renderBfd } from './render-bfd.ts';
 import { ConfWriter } from './render-text.ts';
 import { servedBy, renderService } from './render-lvs.ts';
 import { memberInstances, renderGlobal, renderInstance, renderScripts, renderSyncGroups, type RenderContext } from './render-vrrp.ts';
@@ -24,6 +25,7 @@ export function renderKeepalived(site: Site, nodeName: string): { text: string; 
   const instances = memberInstances(ctx);
   renderGlobal(w, ctx, instances);
   renderScripts(w, ctx);
+  renderBfd(w, ctx, instances);
   for (const inst of instances) renderInstance(w, ctx, inst);
   renderSyncGroups(w, ctx, instances);
   for (const svc of servedBy(ctx)) renderService(w, svc, ctx);

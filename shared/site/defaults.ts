@@ -48,6 +48,14 @@ export const DEFAULTS = {
     dnsQueryType: 'SOA' as const, // DNS_CHECK type: SOA
     dnsName: '.', // DNS_CHECK name: .
   },
+  /** bfd_instance: min_rx 10 ms, min_tx 10 ms, multiplier 5 (BFD_MINRX_DEFAULT, BFD_MINTX_DEFAULT, BFD_MULTIPLIER_DEFAULT). */
+  bfd: { minRxMs: 10, minTxMs: 10, multiplier: 5 },
+  /**
+   * lvsfleet: the session a pair of directors gets without asking (spec.bfdDefault). Slower than
+   * keepalived's bfd_instance default so a busy host's timer lateness does not read as a dead
+   * peer: 50 ms × 5 = 250 ms detection, still a tenth of a 1 s advert's 3.6 s.
+   */
+  pairBfd: { minRxMs: 50, minTxMs: 50, multiplier: 5 },
   /** lvs_sync_daemon `id`: 0. */
   syncId: 0,
 } as const;

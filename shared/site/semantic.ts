@@ -1,11 +1,12 @@
 import { uniqueNames, type SpecIssue } from './issues.ts';
 import type { Site } from './site.ts';
+import { checkBfd } from './semantic-bfd.ts';
 import { checkServices } from './semantic-services.ts';
 import { checkVrrp } from './semantic-vrrp.ts';
 
 /**
- * Rules zod cannot express: references, uniqueness, VRRP legality (semantic-vrrp.ts) and IPVS
- * legality (semantic-services.ts), reported in that order: nodes, VRRP, services.
+ * Rules zod cannot express: references, uniqueness, VRRP legality (semantic-vrrp.ts), BFD
+ * (semantic-bfd.ts) and IPVS legality (semantic-services.ts), reported in that order.
  */
 export function semanticIssues(site: Site): SpecIssue[] {
   const out: SpecIssue[] = [];
@@ -21,6 +22,7 @@ export function semanticIssues(site: Site): SpecIssue[] {
   });
 
   checkVrrp(site, nodes, out);
+  checkBfd(site, nodes, out);
   checkServices(site, nodes, out);
   return out;
 }

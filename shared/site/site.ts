@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Ipv4 } from '../util/ip.ts';
+import { BfdSession } from './bfd.ts';
 import { InterfaceName, Name, SiteName } from './names.ts';
 import { Service } from './service.ts';
 import { ConnectionSync, SyncGroup, VrrpInstance, VrrpScript } from './vrrp.ts';
@@ -21,6 +22,13 @@ const SiteSpec = z.strictObject({
   syncGroups: z.array(SyncGroup).optional(),
   services: z.array(Service).optional(),
   connectionSync: ConnectionSync.optional(),
+  /** BFD sessions (keepalived bfd_instance). */
+  bfd: z.array(BfdSession).optional(),
+  /**
+   * Default true: a VRRP instance of exactly two directors gets a BFD session between them when
+   * spec.bfd has none, so a crashed master is detected in tens of milliseconds with 1 s adverts.
+   */
+  bfdDefault: z.boolean().optional(),
   /** Guard (docs/architecture.md, "Blast radius"): allow a revision that removes most services or real servers. */
   allowMassDelete: z.boolean().optional(),
 });

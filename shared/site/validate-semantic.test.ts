@@ -358,6 +358,73 @@ const SEMANTIC_CASES: Row[] = [
     (d) => (d.spec.services[1].realServers[0].forwarding = 'nat'),
     [['spec.services[1].realServers[0].port', 'NAT real servers of an fwmark service need a port']],
   ],
+  // BFD
+  [
+    'BFD session on a real server, and an unknown node',
+    (d) =>
+      (d.spec.bfd = [
+        { name: 'b', between: ['dr1', 'rs1'] },
+        { name: 'c', node: 'dr9', peer: '10.99.0.254' },
+      ]),
+    [
+      ['spec.bfd[0].between[1]', 'node "rs1" is a realserver; BFD sessions run on directors'],
+      ['spec.bfd[1].node', 'no node named "dr9" in spec.nodes'],
+    ],
+  ],
+  [
+    'BFD session with both forms',
+    (d) => (d.spec.bfd = [{ name: 'b', between: ['dr1', 'dr2'], node: 'dr1', peer: '10.99.0.254' }]),
+    [['spec.bfd[0]', 'give either between or node and peer, not both']],
+  ],
+  ['BFD session with neither form', (d) => (d.spec.bfd = [{ name: 'b', node: 'dr1' }]), [['spec.bfd[0]', 'give between: [nodeA, nodeB], or node and peer']]],
+  [
+    'BFD session between a node and itself',
+    (d) => (d.spec.bfd = [{ name: 'b', between: ['dr1', 'dr1'] }]),
+    [['spec.bfd[0].between[1]', 'a session needs two different nodes']],
+  ],
+  [
+    'BFD peer is the node itself',
+    (d) => (d.spec.bfd = [{ name: 'b', node: 'dr1', peer: '10.99.0.1' }]),
+    [['spec.bfd[0].peer', '10.99.0.1 is the address of dr1 itself']],
+  ],
+  [
+    'BFD interval out of range',
+    (d) => (d.spec.bfd = [{ name: 'b', between: ['dr1', 'dr2'], minRx: '0ms', minTx: '11s' }]),
+    [
+      ['spec.bfd[0].minRx', 'minRx must be from 1ms to 10s'],
+      ['spec.bfd[0].minTx', 'minTx must be from 1ms to 10s'],
+    ],
+  ],
+  [
+    'two BFD sessions between the same addresses',
+    (d) =>
+      (d.spec.bfd = [
+        { name: 'b', between: ['dr1', 'dr2'] },
+        { name: 'c', node: 'dr1', peer: '10.99.0.2' },
+      ]),
+    [['spec.bfd[1]', 'dr1 already has BFD session "b" to 10.99.0.2; one session per pair of addresses']],
+  ],
+  [
+    'duplicate BFD session name',
+    (d) =>
+      (d.spec.bfd = [
+        { name: 'b', node: 'dr1', peer: '10.99.0.254' },
+        { name: 'b', node: 'dr2', peer: '10.99.0.254' },
+      ]),
+    [['spec.bfd[1].name', 'duplicate BFD session name "b" (also at spec.bfd[0])']],
+  ],
+  [
+    'trackBfd of an unknown session, and of one no member runs',
+    (d) => {
+      d.spec.nodes.push({ name: 'dr3', role: 'director', address: '10.99.0.3' });
+      d.spec.bfd = [{ name: 'gw3', node: 'dr3', peer: '10.99.0.254' }];
+      d.spec.vrrp[0].trackBfd = [{ name: 'nope' }, { name: 'gw3', weight: -20 }];
+    },
+    [
+      ['spec.vrrp[0].trackBfd[0].name', 'no BFD session named "nope" in spec.bfd (or a default pair session)'],
+      ['spec.vrrp[0].trackBfd[1].name', 'BFD session "gw3" runs on none of this instance\'s members'],
+    ],
+  ],
 ];
 
 /** Valid variations near the rules above: each must pass, so the rules are not too broad. */
@@ -404,6 +471,15 @@ const VALID_CASES: [name: string, mutate: (d: Doc) => void][] = [
     'unicast with one member and an extra peer',
     (d) => Object.assign(d.spec.vrrp[1], { unicast: true, members: [{ node: 'dr1', priority: 100 }], unicastPeers: ['10.99.0.3'] }),
   ],
+  [
+    'BFD to a gateway, tracked with a weight',
+    (d) => {
+      d.spec.bfd = [{ name: 'gw', node: 'dr1', peer: '10.99.0.254', minRx: '10ms', minTx: '10ms', multiplier: 5 }];
+      d.spec.vrrp[0].trackBfd = [{ name: 'gw', weight: -20 }];
+    },
+  ],
+  ['tracking the default pair session', (d) => (d.spec.vrrp[1].trackBfd = [{ name: 'pair-dr1-dr2' }])],
+  ['explicit session replaces the default pair one', (d) => (d.spec.bfd = [{ name: 'dr-pair', between: ['dr2', 'dr1'] }])],
 ];
 
 describe('validateSite: semantic rules', () => {

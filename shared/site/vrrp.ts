@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Duration } from '../util/duration.ts';
 import { Cidr4, Ipv4 } from '../util/ip.ts';
+import { TrackBfdRef } from './bfd.ts';
 import { InterfaceName, Name } from './names.ts';
 
 /** virtual_ipaddress entry: `192.168.1.150/32`, or with keepalived's `dev` and `label`. */
@@ -95,6 +96,8 @@ export const VrrpInstance = z.strictObject({
   unicastPeers: z.array(Ipv4).optional(),
   trackInterfaces: z.array(TrackInterface).optional(),
   trackScripts: z.array(TrackScriptRef).optional(),
+  /** keepalived track_bfd: sessions of spec.bfd (or the default pair session) this instance tracks. */
+  trackBfd: z.array(TrackBfdRef).optional(),
   notify: Notify.optional(),
   garp: Garp.optional(),
   /** keepalived use_vmac is not supported; dont_track_primary is. */

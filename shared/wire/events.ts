@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HelperState, VrrpState } from './status.ts';
+import { BfdState, HelperState, VrrpState } from './status.ts';
 
 /** Events an agent publishes on `.../events` (QoS 1) and the cloud's own (docs/architecture.md, "Status and events"). */
 const base = { nodeId: z.string().min(1).max(128), at: z.string().datetime() };
@@ -11,6 +11,12 @@ const Text = z.string().max(4096);
 
 export const NodeEvent = z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('vrrp.transition'), data: z.object({ instance: Name, from: VrrpState, to: VrrpState, reason: Text }) }),
+  /** A BFD session changed state (`diag`: RFC 5880 §4.1 diagnostic code, `reason` its text and why). */
+  z.object({
+    ...base,
+    type: z.literal('bfd.transition'),
+    data: z.object({ session: Name, peer: z.string().max(64), from: BfdState, to: BfdState, diag: z.number().int().min(0).max(31), reason: Text }),
+  }),
   z.object({
     ...base,
     type: z.enum(['realserver.down', 'realserver.up']),

@@ -14,6 +14,10 @@ const Text = z.string().max(4096);
 export const VrrpState = z.enum(['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOP']);
 export type VrrpState = z.infer<typeof VrrpState>;
 
+/** RFC 5880 §4.1 session states. */
+export const BfdState = z.enum(['AdminDown', 'Down', 'Init', 'Up']);
+export type BfdState = z.infer<typeof BfdState>;
+
 /** Supervision of one agent helper process (GARP helper, `ip -batch`, `ip monitor`, IPVS sync daemon). */
 export const HelperState = z.enum(['running', 'restarting', 'failed', 'absent']);
 const HelperHealth = z.object({
@@ -59,6 +63,10 @@ export const NodeStatus = z.object({
       }),
     )
     .max(1024)
+    .optional(),
+  /** BFD sessions (optional: documents from agents without BFD still parse). */
+  bfd: z
+    .array(z.object({ name: z.string(), peer: z.string(), state: BfdState, since: z.string().datetime().optional(), detectionTimeMs: z.number().optional() }))
     .optional(),
   services: z
     .array(

@@ -74,4 +74,27 @@ describe('BFD driver over UDP on loopback', () => {
     expect(ca).toEqual([]);
     expect(da.status()[0]).toMatchObject({ state: 'Down', remoteState: 'Down' });
   });
+
+  it('update: new timers keep the session Up; a removed session tells its peer; an added one comes Up', async () => {
+    const ca: BfdChange[] = [];
+    const cb: BfdChange[] = [];
+    const da = await driver(A, B, ca);
+    const db = await driver(B, A, cb);
+    await until(() => da.status()[0].state === 'Up' && db.status()[0].state === 'Up', 'both Up');
+    const downsBefore = ca.filter((c) => c.to === 'Down').length;
+
+    await da.update([{ ...session('B1', A, B), minTxMs: 40, minRxMs: 40 }]);
+    await until(() => da.status()[0].txIntervalMs === 40 && db.status()[0].detectionTimeMs === 120, 'the 40 ms rate after the poll');
+    expect(ca.filter((c) => c.to === 'Down').length).toBe(downsBefore);
+
+    await da.update([]);
+    expect(da.status()).toEqual([]);
+    await until(() => db.status()[0].state === 'Down', 'b Down after a removed its session');
+    expect(cb.at(-1)).toMatchObject({ to: 'Down', diag: 3 });
+
+    await da.update([session('B2', A, B)]);
+    await until(() => da.status()[0]?.state === 'Up' && db.status()[0].state === 'Up', 'Up again under a new name');
+    expect(ca.at(-1)).toMatchObject({ name: 'B2', to: 'Up' });
+    await expect(da.update([session('B2', A, B), session('B3', A, B)])).rejects.toThrow(/two BFD sessions/);
+  });
 });

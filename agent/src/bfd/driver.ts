@@ -70,6 +70,12 @@ export interface BfdDriver {
   /** Administrative control (§6.8.16); unknown names are ignored. */
   adminDown(name: string, diag?: number): void;
   adminUp(name: string): void;
+  /**
+   * Applies a new set of sessions: a session whose addresses are unchanged keeps its state (new
+   * timers go through a Poll Sequence, RFC 5880 §6.8.3); a removed one signals AdminDown to its
+   * peer first (§6.8.16); a new one starts Down.
+   */
+  update(sessions: BfdSessionConfig[]): Promise<void>;
   /** Graceful: every session signals AdminDown to its peer, then the sockets close. */
   stop(): Promise<void>;
 }
@@ -229,15 +235,42 @@ export async function startBfd(sessions: BfdSessionConfig[], opts: BfdDriverOpti
     return ep;
   };
 
-  for (const cfg of sessions) {
-    if (byName.has(cfg.name)) throw new Error(`duplicate BFD session ${cfg.name}`);
+  const check = (list: BfdSessionConfig[]) => {
+    const names = new Set<string>();
+    const pairs = new Set<string>();
+    for (const c of list) {
+      if (names.has(c.name)) throw new Error(`duplicate BFD session ${c.name}`);
+      if (pairs.has(`${c.local}>${c.peer}`)) throw new Error(`two BFD sessions from ${c.local} to ${c.peer}`);
+      names.add(c.name);
+      pairs.add(`${c.local}>${c.peer}`);
+    }
+  };
+
+  const add = async (cfg: BfdSessionConfig): Promise<Runtime> => {
     const ep = await endpoint(cfg.local);
-    if (ep.sessions.has(cfg.peer)) throw new Error(`two BFD sessions from ${cfg.local} to ${cfg.peer}`);
     const params = toParams(cfg, newDiscriminator());
     const rt: Runtime = { cfg, params, state: initialState(params, now()), timer: null, ep };
     ep.sessions.set(cfg.peer, rt);
     byName.set(cfg.name, rt);
-  }
+    return rt;
+  };
+
+  /** A removed session tells its peer (AdminDown, §6.8.16) before it goes; an endpoint left empty closes. */
+  const remove = async (rt: Runtime) => {
+    feed(rt, { type: 'admin-down', diag: DIAG.adminDown });
+    if (rt.timer) clearTimeout(rt.timer);
+    rt.timer = null;
+    byName.delete(rt.cfg.name);
+    rt.ep.sessions.delete(rt.cfg.peer);
+    discriminators.delete(rt.params.localDiscriminator);
+    if (rt.ep.sessions.size) return;
+    endpoints.delete(rt.cfg.local);
+    await Promise.all(pending);
+    await Promise.all([rt.ep.rx, rt.ep.tx].map((sock) => new Promise<void>((r) => sock.close(() => r()))));
+  };
+
+  check(sessions);
+  for (const cfg of sessions) await add(cfg);
   for (const rt of byName.values()) feed(rt, { type: 'start' });
 
   return {
@@ -264,6 +297,26 @@ export async function startBfd(sessions: BfdSessionConfig[], opts: BfdDriverOpti
     adminUp(name) {
       const rt = byName.get(name);
       if (rt && !stopped) feed(rt, { type: 'admin-up' });
+    },
+    async update(next) {
+      if (stopped) return;
+      check(next);
+      const wanted = new Map(next.map((c) => [c.name, c]));
+      for (const rt of [...byName.values()]) {
+        const w = wanted.get(rt.cfg.name);
+        if (!w || w.local !== rt.cfg.local || w.peer !== rt.cfg.peer) await remove(rt);
+      }
+      const fresh: Runtime[] = [];
+      for (const cfg of next) {
+        const rt = byName.get(cfg.name);
+        if (!rt) fresh.push(await add(cfg));
+        else if (cfg.minTxMs !== rt.cfg.minTxMs || cfg.minRxMs !== rt.cfg.minRxMs || cfg.multiplier !== rt.cfg.multiplier) {
+          rt.cfg = cfg;
+          rt.params = toParams(cfg, rt.params.localDiscriminator);
+          feed(rt, { type: 'reconfigure' });
+        }
+      }
+      for (const rt of fresh) feed(rt, { type: 'start' });
     },
     async stop() {
       if (stopped) return;

@@ -1,9 +1,10 @@
+import { startBfd } from '../bfd/driver.ts';
 import { startHealthChecker } from '../checks/index.ts';
 import { createDryRunVrrpHost, createLinuxVrrpHost, startVrrp, type VrrpRunner } from '../vrrp/index.ts';
 import { createLinuxDataplane } from '../dataplane/linux.ts';
 import { createDryRunDataplane } from '../dataplane/dry-run.ts';
 import type { Dataplane } from '../dataplane/types.ts';
-import type { StartHealthChecker, StartVrrpPart } from '../engine/parts.ts';
+import type { StartBfdPart, StartHealthChecker, StartVrrpPart } from '../engine/parts.ts';
 import { UsageError } from './io.ts';
 
 export type DataplaneKind = 'linux' | 'dry-run';
@@ -18,6 +19,7 @@ export interface HostParts {
   dataplane: Dataplane;
   startHealthChecker?: StartHealthChecker;
   startVrrp?: StartVrrpPart;
+  startBfd?: StartBfdPart;
 }
 
 /** Taps for the metrics endpoint: probe durations as they finish, the VRRP runner once started. */
@@ -28,9 +30,9 @@ export interface PartTaps {
 
 /**
  * The real parts for `--dataplane`. linux: the host dataplane, the health checker and VRRP on
- * raw sockets. dry-run: a simulated host that prints every command it would run and changes
- * nothing, VRRP on the dry-run host (prints, sends nothing), and no health probes (a dry run
- * sends nothing anywhere; every real server counts as up).
+ * raw sockets, BFD over UDP. dry-run: a simulated host that prints every command it would run and
+ * changes nothing, VRRP on the dry-run host (prints, sends nothing), and no health probes or BFD
+ * (a dry run sends nothing anywhere; every real server counts as up).
  */
 export function hostParts(kind: DataplaneKind, print: (line: string) => void, log: (line: string) => void, taps?: PartTaps): HostParts {
   const tapped = (r: VrrpRunner) => (taps?.onVrrpStarted(r), r);
@@ -43,5 +45,6 @@ export function hostParts(kind: DataplaneKind, print: (line: string) => void, lo
     dataplane: createLinuxDataplane(),
     startHealthChecker: (o) => startHealthChecker({ ...o, log: o.log ?? log, onProbeDone: taps?.onProbeDone }),
     startVrrp: async (o) => tapped(await startVrrp({ ...o, host })),
+    startBfd: (o) => startBfd(o.sessions, { onChange: o.onChange, log: o.log }),
   };
 }

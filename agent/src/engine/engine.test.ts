@@ -209,6 +209,7 @@ describe('engine on a director (in-memory kernel)', () => {
           update: async () => {},
           status: () => [{ instance: 'VI_1', vrid: 50, state: 'MASTER', priority: 100, effectivePriority: 100 }],
           stop: async () => {},
+          bfd: () => {},
         };
       },
     });
@@ -232,7 +233,7 @@ describe('engine on a director (in-memory kernel)', () => {
       startHealthChecker: chk.start,
       startVrrp: async () => {
         if (vrrpFails) throw new Error('no VRRP socket');
-        return { update: async () => {}, status: () => [], stop: async () => {} };
+        return { update: async () => {}, status: () => [], stop: async () => {}, bfd: () => {} };
       },
     });
     expect(await e.apply(director([web()]), 1)).toEqual({ ok: false, errors: ['vrrp: no VRRP socket'] });

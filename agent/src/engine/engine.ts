@@ -14,7 +14,7 @@ import { statePaths } from '../state/paths.ts';
 import { StateFile } from '../state/state-file.ts';
 import { makeEvent, type EventBody } from './events.ts';
 import { flattenErrors, pickParts, withPart, type PartErrors } from './part-errors.ts';
-import type { HealthCheckerPart, HealthTransition, StartHealthChecker, StartVrrpPart, VrrpPart } from './parts.ts';
+import type { BfdChange, BfdPart, HealthCheckerPart, HealthTransition, StartBfdPart, StartHealthChecker, StartVrrpPart, VrrpPart } from './parts.ts';
 import { runNotify } from './notify.ts';
 import { buildStatus } from './status.ts';
 
@@ -29,6 +29,7 @@ export interface EngineOptions {
   onStatus?: (s: NodeStatus) => void;
   startHealthChecker?: StartHealthChecker;
   startVrrp?: StartVrrpPart;
+  startBfd?: StartBfdPart;
   /** Re-verification period (IPVS drift, drains, real-server drift). */
   verifyIntervalMs?: number;
   drainTimeoutMs?: number;
@@ -64,6 +65,7 @@ export class Engine {
   /** Last known up/down per `service|address:port`, to tell a misc_dynamic weight change from an up/down. */
   private readonly upOf = new Map<string, boolean>();
   private vrrp: VrrpPart | null = null;
+  private bfd: BfdPart | null = null;
   private roleResult: RoleResult | null = null;
   private errors: PartErrors = {};
   private timer: NodeJS.Timeout | null = null;
@@ -180,7 +182,25 @@ export class Engine {
         errors = withPart(errors, 'vrrp', errorText(e));
       }
     }
+    // After VRRP, which takes the session changes (track_bfd, a peer's Down).
+    const sessions = config.bfd ?? [];
+    if (this.o.startBfd && (this.bfd || sessions.length)) {
+      try {
+        if (this.bfd) await this.bfd.update(sessions);
+        else this.bfd = await this.o.startBfd({ sessions, onChange: (c) => this.onBfdChange(c), log: this.o.log });
+      } catch (e) {
+        errors = withPart(errors, 'bfd', errorText(e));
+      }
+    }
     return errors;
+  }
+
+  /** A BFD session changed: event, VRRP told (Up or not Up), status republished. Ignored while stopping: our own AdminDown is no news. */
+  private onBfdChange(c: BfdChange): void {
+    if (this.stopped) return;
+    this.event({ type: 'bfd.transition', data: { session: c.name, peer: c.peer, from: c.from, to: c.to, diag: c.diag, reason: c.reason } });
+    this.vrrp?.bfd({ name: c.name, up: c.to === 'Up' });
+    void this.publishStatus();
   }
 
   /**
@@ -288,7 +308,7 @@ export class Engine {
 
   /** Periodic re-verification: drift in IPVS or on the real server is repaired and reported. */
   verify(): Promise<ApplyOutcome> {
-    return this.serial(() => this.converge(pickParts(this.errors, ['checks', 'vrrp'])));
+    return this.serial(() => this.converge(pickParts(this.errors, ['checks', 'vrrp', 'bfd'])));
   }
 
   status(): NodeStatus {
@@ -299,6 +319,7 @@ export class Engine {
       pendingRevision: this.pendingRevision,
       agentVersion: this.o.agentVersion,
       vrrp: this.vrrp?.status() ?? null,
+      bfd: this.bfd?.status() ?? null,
       health: this.checker?.state() ?? null,
       quorumUp: (n) => this.ipvs.quorumUp(n),
       ipvs: this.ipvs.last,
@@ -328,6 +349,10 @@ export class Engine {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.idle();
+    // BFD first: its AdminDown tells a backup at once that this master is going (a peer's Down is
+    // a master-down there), ahead of the priority-0 advert, which still waits Skew_Time.
+    await this.bfd?.stop().catch((e: unknown) => this.o.log(`bfd stop: ${errorText(e)}`));
+    this.bfd = null;
     await Promise.allSettled([this.vrrp?.stop(), this.checker?.stop()]);
     this.vrrp = null;
     this.checker = null;

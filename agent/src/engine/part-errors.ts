@@ -3,7 +3,7 @@
  * the others alone: a health-driven IPVS reconcile cannot erase a VRRP failure, and a periodic
  * verification keeps the health checker's failure until the next apply retries it.
  */
-const PARTS = ['checks', 'vrrp', 'sysctls', 'ipvs', 'realserver'] as const;
+const PARTS = ['checks', 'vrrp', 'bfd', 'sysctls', 'ipvs', 'realserver'] as const;
 export type Part = (typeof PARTS)[number];
 export type PartErrors = Readonly<Partial<Record<Part, string>>>;
 

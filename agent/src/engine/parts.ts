@@ -1,6 +1,6 @@
-import type { NodeConfig, ResolvedService } from '#shared/config/node-config.ts';
+import type { NodeConfig, ResolvedBfd, ResolvedService } from '#shared/config/node-config.ts';
 import type { NodeEvent } from '#shared/wire/events.ts';
-import type { NodeStatus } from '#shared/wire/status.ts';
+import type { BfdState, NodeStatus } from '#shared/wire/status.ts';
 import type { Transition } from '../checks/types.ts';
 
 /**
@@ -28,7 +28,29 @@ export interface VrrpPart {
   status(): NonNullable<NodeStatus['vrrp']>;
   /** Graceful: priority-0 advert, VIPs removed (keepalived on SIGTERM). */
   stop(): Promise<void>;
+  /** A BFD session went Up or Down (agent/src/vrrp/driver.ts). */
+  bfd(change: { name: string; up: boolean }): void;
 }
+
+/** The BFD driver (agent/src/bfd/driver.ts startBfd) as the engine uses it. */
+export interface BfdPart {
+  update(sessions: ResolvedBfd[]): Promise<void>;
+  status(): { name: string; peer: string; state: BfdState; forMs: number; detectionTimeMs: number }[];
+  /** Graceful: every session signals AdminDown to its peer. */
+  stop(): Promise<void>;
+}
+
+export interface BfdChange {
+  name: string;
+  peer: string;
+  from: BfdState;
+  to: BfdState;
+  diag: number;
+  reason: string;
+}
+
+/** startBfd with its options bound. */
+export type StartBfdPart = (o: { sessions: ResolvedBfd[]; onChange(c: BfdChange): void; log(line: string): void }) => Promise<BfdPart>;
 
 /** startVrrp with its host already bound. */
 export type StartVrrpPart = (o: {

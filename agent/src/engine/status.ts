@@ -11,6 +11,7 @@ export interface StatusInput {
   pendingRevision: number | null;
   agentVersion?: string;
   vrrp: NonNullable<NodeStatus['vrrp']> | null;
+  bfd: { name: string; peer: string; state: NonNullable<NodeStatus['bfd']>[number]['state']; forMs: number; detectionTimeMs: number }[] | null;
   health: Map<string, { up: boolean; weight: number | null; detail: string }> | null;
   quorumUp: (service: string) => boolean;
   ipvs: IpvsResult | null;
@@ -35,6 +36,15 @@ export function buildStatus(i: StatusInput, at = new Date()): NodeStatus {
   s.node = c.node.name;
   if (c.node.role === 'director') {
     s.vrrp = i.vrrp ?? [];
+    if (c.bfd?.length) {
+      const live = new Map((i.bfd ?? []).map((b) => [b.name, b]));
+      s.bfd = c.bfd.map((b) => {
+        const l = live.get(b.name);
+        return l
+          ? { name: b.name, peer: b.peer, state: l.state, since: new Date(at.getTime() - l.forMs).toISOString(), detectionTimeMs: l.detectionTimeMs }
+          : { name: b.name, peer: b.peer, state: 'Down' };
+      });
+    }
     s.services = c.services.map((svc) => ({
       name: svc.name,
       quorum: i.quorumUp(svc.name),

@@ -196,4 +196,22 @@ describe('startVrrp on an in-memory LAN', () => {
     expect(d2.status()).toEqual([]);
     await waitFor(() => d1.status()[0].state === 'MASTER', { what: 'd1 MASTER' });
   });
+
+  it('BFD: the peer session going Down makes the backup MASTER at once (1 s adverts); track_bfd with no weight faults until Up', async () => {
+    const s = site({ bfd: [{ name: 'gw', node: 'd1', peer: '10.99.0.1' }] }, { version: 2, advertInterval: '1s', trackBfd: [{ name: 'gw' }] });
+    const { lan, logs, start } = await pair(s);
+    const d1 = await start('d1', '10.99.0.11');
+    const d2 = await start('d2', '10.99.0.12');
+    // keepalived starts a tracked bfd as down: d1 is in FAULT until its gateway session is Up.
+    await waitFor(() => d1.status()[0].state === 'FAULT', { what: 'd1 FAULT' });
+    d1.bfd({ name: 'gw', up: true });
+    d2.bfd({ name: 'pair-d1-d2', up: true });
+    await waitFor(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP', { what: 'd1 MASTER and d2 BACKUP', timeoutMs: 10_000 });
+    // d1 crashes: silent on the LAN. Without BFD d2 would wait Master_Down_Interval (3.6 s).
+    lan.records.get('10.99.0.11')!.connected = false;
+    d2.bfd({ name: 'pair-d1-d2', up: false });
+    // At once: in the same turn, not after a timer.
+    expect(d2.status()[0].state).toBe('MASTER');
+    expect(logs.some((l) => /^d2 vrrp VI_1 BACKUP→MASTER \(master down \(BFD pair-d1-d2 down/.test(l))).toBe(true);
+  });
 });

@@ -45,6 +45,11 @@ export interface VrrpRunner {
   instances(): VrrpInstanceStats[];
   /** Each vrrp_script's debounced result (keepalived's GOOD/BAD), by name. */
   scripts(): { name: string; ok: boolean }[];
+  /**
+   * A BFD session went Up or Down (AdminDown is Down): track_bfd is re-evaluated, and a Down of
+   * an instance's peer session (`peerBfd`) while that peer is master is a master-down at once.
+   */
+  bfd(change: { name: string; up: boolean }): void;
 }
 
 /** Parts of an instance that need a fresh runtime when they change (others are swapped in place). */
@@ -63,11 +68,12 @@ export async function startVrrp(opts: StartVrrpOptions): Promise<VrrpRunner> {
   const runtimes = new Map<string, InstanceRuntime>();
   let tracker: TrackRunner | null = null;
   const lastTrack = new Map<string, string>();
+  const bfdUp = new Map<string, boolean>();
 
   const retrack = (why: string) => {
     if (!tracker) return;
     for (const rt of runtimes.values()) {
-      const t = evaluateTracking({ ...rt.cfg, priority: rt.params.priority }, tracker.scriptResults(), tracker.links);
+      const t = evaluateTracking({ ...rt.cfg, priority: rt.params.priority }, tracker.scriptResults(), tracker.links, bfdUp);
       const key = `${t.effectivePriority}|${t.fault}`;
       if (lastTrack.get(rt.cfg.name) === key) continue;
       lastTrack.set(rt.cfg.name, key);
@@ -101,7 +107,7 @@ export async function startVrrp(opts: StartVrrpOptions): Promise<VrrpRunner> {
   const start = (rt: InstanceRuntime) => {
     runtimes.set(rt.cfg.name, rt);
     if (tracker) {
-      const t = evaluateTracking(rt.cfg, tracker.scriptResults(), tracker.links);
+      const t = evaluateTracking(rt.cfg, tracker.scriptResults(), tracker.links, bfdUp);
       lastTrack.set(rt.cfg.name, `${t.effectivePriority}|${t.fault}`);
       rt.state = { ...rt.state, effectivePriority: t.effectivePriority, ownFault: t.fault };
     }
@@ -180,5 +186,15 @@ export async function startVrrp(opts: StartVrrpOptions): Promise<VrrpRunner> {
         counters: { ...rt.counters },
       })),
     scripts: () => [...(tracker?.scriptResults() ?? [])].map(([name, ok]) => ({ name, ok })),
+    bfd({ name, up }) {
+      const was = bfdUp.get(name);
+      if (stopped || was === up) return;
+      bfdUp.set(name, up);
+      if (!up && was)
+        for (const rt of runtimes.values())
+          if (rt.cfg.peerBfd === name && rt.cfg.peers.length === 1)
+            rt.feed({ type: 'peer-down', address: rt.cfg.peers[0].address, reason: `BFD ${name} down` });
+      retrack(`BFD ${name} ${up ? 'up' : 'down'}`);
+    },
   };
 }

@@ -81,6 +81,19 @@ describe('VRRP state machine', () => {
     expect(r.state.state).toBe('MASTER');
     expect(r.actions[0]).toMatchObject({ reason: 'master released (priority 0), 1010 ms' });
   });
+  it('peer-down (BFD) from the master we hear: MASTER at once; from anyone else, or while MASTER: nothing', () => {
+    const { s } = run(P, [
+      [0, { type: 'start' }],
+      [100, adv('10.99.0.12', 200)],
+    ]);
+    expect(step(P, s, { type: 'peer-down', address: '10.99.0.13', reason: 'BFD x down' }, 160)).toEqual({ state: s, actions: [] });
+    const r = step(P, s, { type: 'peer-down', address: '10.99.0.12', reason: 'BFD dr-pair down' }, 160);
+    expect(r.state.state).toBe('MASTER');
+    expect(r.actions[0]).toMatchObject({ type: 'transition', to: 'MASTER', reason: 'master down (BFD dr-pair down, last advert 60 ms ago)' });
+    expect(r.actions.some((a) => a.type === 'add-vips')).toBe(true);
+    expect(step(P, r.state, { type: 'peer-down', address: '10.99.0.12', reason: 'again' }, 170).actions).toEqual([]);
+  });
+
   it('v3 learns the master interval and computes skew from it (RFC 5798 §6.4.2)', () => {
     const p3 = { ...P, version: 3 as const, advertIntervalMs: 100 };
     const { s } = run(p3, [

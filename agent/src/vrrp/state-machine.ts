@@ -213,6 +213,14 @@ function onSync(o: Out, p: InstanceParams, e: Extract<Event, { type: 'sync' }>, 
   else if (e.to === 'BACKUP' && s.state === 'MASTER') toBackup(o, p, now, why, true);
 }
 
+/** lvsfleet: the master we hear is gone (BFD): take over now rather than after Master_Down_Interval. */
+function onPeerDown(o: Out, p: InstanceParams, e: Extract<Event, { type: 'peer-down' }>, now: number): void {
+  const s = o.s;
+  if (s.state !== 'BACKUP' || s.masterAddress !== e.address) return;
+  const ago = s.lastAdvertAt === null ? '' : `, last advert ${Math.round(now - s.lastAdvertAt)} ms ago`;
+  toMaster(o, p, now, `master down (${e.reason}${ago})`);
+}
+
 function onShutdown(o: Out, p: InstanceParams, now: number): void {
   if (o.s.state === 'STOP') return;
   // RFC 5798 §6.4.3 Shutdown: a master sends an advert with priority 0 so backups skip the down interval.
@@ -248,6 +256,9 @@ export function step(p: InstanceParams, state: InstanceState, event: Event, now:
       break;
     case 'shutdown':
       onShutdown(o, p, now);
+      break;
+    case 'peer-down':
+      onPeerDown(o, p, event, now);
       break;
   }
   return { state: o.s, actions: o.a };

@@ -50,4 +50,23 @@ describe('tracking', () => {
     expect(evaluateTracking(i, new Map(), new Map([['eth0', false]])).fault).toBe('interface eth0 down');
     expect(evaluateTracking({ ...i, dontTrackPrimary: true }, new Map(), new Map([['eth0', false]])).fault).toBeNull();
   });
+  it('track_bfd: not yet Up counts as Down (keepalived); weight 0 → FAULT, a weight moves the priority', () => {
+    const i = {
+      ...inst,
+      trackScripts: [],
+      trackBfd: [
+        { name: 'gw', weight: 0 },
+        { name: 'peer', weight: -20 },
+        { name: 'up', weight: 10 },
+      ],
+    };
+    expect(evaluateTracking(i, new Map(), new Map())).toMatchObject({ fault: 'BFD gw down', effectivePriority: 80 });
+    const all = new Map([
+      ['gw', true],
+      ['peer', true],
+      ['up', true],
+    ]);
+    expect(evaluateTracking(i, new Map(), new Map(), all)).toMatchObject({ fault: null, effectivePriority: 110, detail: 'BFD up up +10' });
+    expect(evaluateTracking(i, new Map(), new Map(), new Map([...all, ['peer', false]])).effectivePriority).toBe(90);
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * keepalived's tracking (pure): vrrp_script rise/fall and the effective priority.
  * Weights follow keepalived: a positive weight is added while the script succeeds / the interface
- * is up, a negative one while it fails / is down; weight 0 means failure → FAULT.
+ * or BFD session is up, a negative one while it fails / is down; weight 0 means failure → FAULT.
  */
 
 /** A vrrp_script's debounced result: `ok` flips after `rise` successes or `fall` failures in a row. */
@@ -26,6 +26,8 @@ export interface TrackedInstance {
   dontTrackPrimary: boolean;
   trackInterfaces: { interface: string; weight: number }[];
   trackScripts: { script: string; weight: number }[];
+  /** keepalived track_bfd (absent in configs compiled before BFD). */
+  trackBfd?: { name: string; weight: number }[];
 }
 
 export interface TrackResult {
@@ -37,10 +39,16 @@ export interface TrackResult {
 }
 
 /**
- * Effective priority and fault of an instance from script results and link states.
- * Unknown scripts/links count as healthy (they have not reported yet).
+ * Effective priority and fault of an instance from script results, link states and BFD sessions.
+ * Unknown scripts/links count as healthy (they have not reported yet); a BFD session counts as Up
+ * only once it is Up (keepalived starts a tracked bfd down, and AdminDown counts as Down).
  */
-export function evaluateTracking(inst: TrackedInstance, scripts: ReadonlyMap<string, boolean>, links: ReadonlyMap<string, boolean>): TrackResult {
+export function evaluateTracking(
+  inst: TrackedInstance,
+  scripts: ReadonlyMap<string, boolean>,
+  links: ReadonlyMap<string, boolean>,
+  bfd: ReadonlyMap<string, boolean> = new Map(),
+): TrackResult {
   let prio = inst.priority;
   const faults: string[] = [];
   const notes: string[] = [];
@@ -61,6 +69,15 @@ export function evaluateTracking(inst: TrackedInstance, scripts: ReadonlyMap<str
     } else if (t.weight > 0 === ok) {
       prio += t.weight;
       notes.push(`script ${t.script} ${ok ? 'ok' : 'failed'} ${t.weight > 0 ? '+' : ''}${t.weight}`);
+    }
+  }
+  for (const t of inst.trackBfd ?? []) {
+    const up = bfd.get(t.name) === true;
+    if (t.weight === 0) {
+      if (!up) faults.push(`BFD ${t.name} down`);
+    } else if (t.weight > 0 === up) {
+      prio += t.weight;
+      notes.push(`BFD ${t.name} ${up ? 'up' : 'down'} ${t.weight > 0 ? '+' : ''}${t.weight}`);
     }
   }
   const effectivePriority = inst.priority === 255 ? 255 : Math.max(1, Math.min(254, prio));

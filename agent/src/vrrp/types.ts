@@ -68,7 +68,12 @@ export type Event =
   /** Sync group: another member moved (keepalived vrrp_sync_group). */
   | { type: 'sync'; to: 'MASTER' | 'BACKUP' | 'FAULT' | 'CLEAR'; member: string }
   /** Graceful stop: MASTER sends priority 0 (RFC 5798 §6.4.3 Shutdown). */
-  | { type: 'shutdown' };
+  | { type: 'shutdown' }
+  /**
+   * BFD says the router at `address` is gone (its session went Down). Sent only for an instance
+   * whose one peer that router is, so there is no other backup to order with Skew_Time.
+   */
+  | { type: 'peer-down'; address: string; reason: string };
 
 export type Action =
   | { type: 'send-advert'; priority: number }

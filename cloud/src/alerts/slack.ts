@@ -10,6 +10,7 @@ const ICON: Record<string, string> = {
   'realserver.up': ':white_check_mark:',
   'node.stale_revision': ':hourglass:',
   'vrrp.transition': ':arrows_counterclockwise:',
+  'bfd.transition': ':satellite_antenna:',
 };
 
 /**

@@ -4,6 +4,8 @@ export function summarize(type: string, d: Record<string, unknown>, nodeId: stri
   switch (type) {
     case 'vrrp.transition':
       return `${node}: ${d.instance} ${d.from}→${d.to} (${d.reason})`;
+    case 'bfd.transition':
+      return `${node}: BFD ${d.session} to ${d.peer} ${d.from}→${d.to} (${d.reason})`;
     case 'realserver.down':
     case 'realserver.up':
       return `${d.service}: ${d.address}:${d.port} is ${type.endsWith('down') ? 'DOWN' : 'up'} as seen from ${node} (${d.check}: ${d.detail})`;

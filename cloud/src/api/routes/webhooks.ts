@@ -10,6 +10,7 @@ import { authErrors, badRequest, notFoundError } from './common.ts';
 
 const EVENT_TYPES = [
   'vrrp.transition',
+  'bfd.transition',
   'realserver.down',
   'realserver.up',
   'service.quorum_lost',
