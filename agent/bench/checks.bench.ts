@@ -13,7 +13,9 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ResolvedCheck, ResolvedService } from '#shared/config/node-config.ts';
-import { CHECKERS, startHealthChecker, type Checker } from '../src/checks/index.ts';
+import { startHealthChecker } from '../src/checks/health-checker.ts';
+import { CHECKERS } from '../src/checks/run-check.ts';
+import type { Checker } from '../src/checks/types.ts';
 
 const TARGETS = Number(process.env.BENCH_TARGETS ?? 5000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);

@@ -9,7 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { compileNode } from '#shared/compiler/compile.ts';
 import { parseSite } from '#shared/site/parse.ts';
-import { createLinuxVrrpHost, startVrrp } from '../src/vrrp/index.ts';
+import { createLinuxVrrpHost } from '../src/dataplane/vrrp-host-linux.ts';
+import { startVrrp } from '../src/vrrp/driver.ts';
 
 const { values } = parseArgs({ options: { spec: { type: 'string' }, node: { type: 'string' }, nice: { type: 'string' } } });
 if (!values.spec || !values.node) {

@@ -19,7 +19,7 @@ export const ResolvedVip = z.strictObject({
 });
 export type ResolvedVip = z.infer<typeof ResolvedVip>;
 
-export const ResolvedNotify = z.strictObject({
+const ResolvedNotify = z.strictObject({
   master: z.string().nullable(),
   backup: z.string().nullable(),
   fault: z.string().nullable(),
@@ -99,7 +99,7 @@ export const ResolvedCheck = z.strictObject({
 });
 export type ResolvedCheck = z.infer<typeof ResolvedCheck>;
 
-export const ResolvedRealServer = z.strictObject({
+const ResolvedRealServer = z.strictObject({
   /** The realserver node, when it runs an agent. */
   node: z.string().nullable(),
   address: Ipv4,
@@ -113,7 +113,7 @@ export const ResolvedRealServer = z.strictObject({
   notifyUp: z.string().nullable(),
   notifyDown: z.string().nullable(),
 });
-export type ResolvedRealServer = z.infer<typeof ResolvedRealServer>;
+type ResolvedRealServer = z.infer<typeof ResolvedRealServer>;
 
 export const ResolvedService = z.strictObject({
   name: z.string(),

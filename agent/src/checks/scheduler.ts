@@ -3,7 +3,7 @@ import { scheduleProbe, type ProbeState, type SchedulerAction, type SchedulerEve
 import type { ProbeOutcome } from './types.ts';
 
 export { initialState } from './scheduler-state.ts';
-export type { SchedulerAction, SchedulerEvent, SchedulerState, TargetState } from './scheduler-state.ts';
+export type { SchedulerAction, SchedulerEvent, SchedulerState } from './scheduler-state.ts';
 
 /**
  * If a checker never reports (a bug, not a slow server: checkers abort at connect_timeout), the

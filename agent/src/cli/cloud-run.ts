@@ -22,7 +22,7 @@ export interface CloudRunOptions {
 }
 
 /** Reads and validates the enrolled agent config; errors name the file and field. */
-export async function loadAgentConfig(path: string): Promise<{ ok: true; config: AgentConfig } | { ok: false; error: string }> {
+async function loadAgentConfig(path: string): Promise<{ ok: true; config: AgentConfig } | { ok: false; error: string }> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');

@@ -1,6 +1,8 @@
 import { startBfd } from '../bfd/driver.ts';
-import { startHealthChecker } from '../checks/index.ts';
-import { createDryRunVrrpHost, createLinuxVrrpHost, startVrrp, type VrrpRunner } from '../vrrp/index.ts';
+import { startHealthChecker } from '../checks/health-checker.ts';
+import { createDryRunVrrpHost } from '../dataplane/vrrp-host-dry-run.ts';
+import { createLinuxVrrpHost } from '../dataplane/vrrp-host-linux.ts';
+import { startVrrp, type VrrpRunner } from '../vrrp/driver.ts';
 import { createLinuxDataplane } from '../dataplane/linux.ts';
 import { createDryRunDataplane } from '../dataplane/dry-run.ts';
 import type { Dataplane } from '../dataplane/types.ts';

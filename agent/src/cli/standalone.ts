@@ -20,7 +20,7 @@ export interface StandaloneOptions {
 }
 
 /** Reads and compiles one node's config from a site spec; issues are `path: message` lines. */
-export async function compileFromSpec(file: string, node: string): Promise<{ ok: true; config: NodeConfig } | { ok: false; errors: string[] }> {
+async function compileFromSpec(file: string, node: string): Promise<{ ok: true; config: NodeConfig } | { ok: false; errors: string[] }> {
   const text = await readFile(file, 'utf8');
   const r = parseSite(text);
   if (!r.ok) return { ok: false, errors: r.issues.map((i) => `${file}:${i.line ?? 0}: ${i.path ? `${i.path}: ` : ''}${i.message}`) };

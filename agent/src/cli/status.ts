@@ -17,7 +17,7 @@ async function agentPid(path: string): Promise<number | null> {
 }
 
 /** Human view of a status. Pure. */
-export function formatStatus(s: NodeStatus, pid: number | null, now = Date.now()): string {
+function formatStatus(s: NodeStatus, pid: number | null, now = Date.now()): string {
   const age = s.at ? `${Math.round((now - Date.parse(s.at)) / 1000)} s ago` : 'unknown';
   const lines = [
     `node      ${s.nodeId}`,

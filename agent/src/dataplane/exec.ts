@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { AgentError } from '../errors.ts';
 
-export interface ExecResult {
+interface ExecResult {
   code: number;
   stdout: string;
   stderr: string;

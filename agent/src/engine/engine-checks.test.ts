@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import type { NodeEvent } from '#shared/wire/events.ts';
-import { startHealthChecker } from '../checks/index.ts';
+import { startHealthChecker } from '../checks/health-checker.ts';
 import { MemoryHost } from '../dataplane/memory-host.ts';
 import { Engine } from './engine.ts';
 import { configFor, tempDir } from './engine.test-support.ts';

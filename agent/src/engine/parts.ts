@@ -5,7 +5,7 @@ import type { Transition } from '../checks/types.ts';
 
 /**
  * The engine's view of the health checker and the VRRP runner (interfaces between parts:
- * agent/src/checks/index.ts startHealthChecker, agent/src/vrrp/index.ts startVrrp). Injected, so
+ * agent/src/checks/health-checker.ts startHealthChecker, agent/src/vrrp/driver.ts startVrrp). Injected, so
  * the engine runs and is tested without either, and the CLI binds the real ones.
  */
 /** What the health checker reports (agent/src/checks/types.ts). */

@@ -18,7 +18,7 @@ export interface IpvsResult {
   draining: string[];
 }
 
-export interface QuorumEvent {
+interface QuorumEvent {
   type: 'service.quorum_lost' | 'service.quorum_restored';
   data: { service: string; weight: number; quorum: number };
 }

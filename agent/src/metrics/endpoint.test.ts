@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
-import { startHealthChecker } from '../checks/index.ts';
+import { startHealthChecker } from '../checks/health-checker.ts';
 import { MemoryHost } from '../dataplane/memory-host.ts';
 import { Engine } from '../engine/engine.ts';
 import { configFor, tempDir } from '../engine/engine.test-support.ts';

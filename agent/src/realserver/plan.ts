@@ -9,7 +9,7 @@ export interface RealServerPlan {
 }
 
 /** Label of the VIPs the role puts on lo, so an operator sees who put them there. */
-export const LO_LABEL = 'lo:lvs';
+const LO_LABEL = 'lo:lvs';
 
 /**
  * What a real server needs for its VIPs (LVS-HOWTO "the ARP problem"):

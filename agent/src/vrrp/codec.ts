@@ -2,11 +2,11 @@ import { intToIp, ipToInt } from '#shared/util/ip.ts';
 import { internetChecksum } from './checksum.ts';
 
 /** IP protocol number of VRRP (RFC 3768 §5.2.4, RFC 5798 §5.1.1.4). */
-export const VRRP_PROTOCOL = 112;
+const VRRP_PROTOCOL = 112;
 /** 224.0.0.18, the VRRP multicast group (RFC 5798 §5.1.1.2). */
 export const VRRP_GROUP = '224.0.0.18';
 /** The IP TTL every advert must carry and every receiver must check (RFC 5798 §5.1.1.3). */
-export const VRRP_TTL = 255;
+const VRRP_TTL = 255;
 
 /** Why a received packet was dropped; stable codes, counted per interface. */
 export type DropReason =
@@ -21,7 +21,7 @@ export type DropReason =
   | 'not_vrrp' // not IPv4 or not protocol 112
   | 'vrid'; // no instance of ours has this VRID
 
-export const DROP_REASONS: readonly DropReason[] = ['ttl', 'checksum', 'version', 'type', 'auth', 'auth_ah', 'interval', 'length', 'not_vrrp', 'vrid'];
+const DROP_REASONS: readonly DropReason[] = ['ttl', 'checksum', 'version', 'type', 'auth', 'auth_ah', 'interval', 'length', 'not_vrrp', 'vrid'];
 
 /** One decoded advertisement, independent of the instance that will judge it. */
 export interface Advert {
@@ -37,7 +37,7 @@ export interface Advert {
 }
 
 /** An advert with the IP facts a receiver needs. */
-export interface ReceivedAdvert extends Advert {
+interface ReceivedAdvert extends Advert {
   source: string;
   destination: string;
   ttl: number;

@@ -17,7 +17,7 @@ import { registerStatusRoutes } from './routes/status.ts';
 import { registerTokenRoutes } from './routes/tokens.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
 
-export const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Routes that take no bearer token: the agent authenticates with its one-time enrollment token. */
 const PUBLIC_V1 = new Set(['/v1/agent/enroll']);

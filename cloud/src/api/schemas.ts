@@ -3,7 +3,7 @@ import { Name } from '#shared/site/names.ts';
 
 /** Request/response shapes of the API, for validation and for /openapi.json. */
 
-export const Issue = z.object({ path: z.string(), message: z.string(), line: z.number().int().optional() }).openapi('Issue');
+const Issue = z.object({ path: z.string(), message: z.string(), line: z.number().int().optional() }).openapi('Issue');
 export const ErrorBody = z
   .object({ error: z.object({ code: z.string(), message: z.string(), issues: z.array(Issue).optional() }).passthrough() })
   .openapi('Error');
@@ -21,7 +21,7 @@ export const RevisionParam = SiteParam.extend({
 });
 
 const Change = z.object({ added: z.array(z.string()), removed: z.array(z.string()), changed: z.array(z.string()) });
-export const SiteDiffSchema = z
+const SiteDiffSchema = z
   .object({
     unchanged: z.boolean(),
     nodes: Change,
@@ -95,7 +95,7 @@ export const ServiceRow = z
   })
   .openapi('Service');
 
-export const EventRow = z.object({ nodeId: z.string().nullable(), type: z.string(), at: z.string(), data: z.record(z.string(), z.unknown()) });
+const EventRow = z.object({ nodeId: z.string().nullable(), type: z.string(), at: z.string(), data: z.record(z.string(), z.unknown()) });
 
 export const StatusNode = z.object({
   nodeId: z.string(),

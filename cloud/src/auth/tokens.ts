@@ -3,10 +3,10 @@ import type { Db } from '../db/client.ts';
 import { apiTokens, auditLog, orgs } from '../db/schema.ts';
 
 /** Token scopes, each including the ones after it: admin ⊃ operator ⊃ viewer. */
-export const SCOPES = ['viewer', 'operator', 'admin'] as const;
+const SCOPES = ['viewer', 'operator', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
-export const DEFAULT_ORG = 'default';
+const DEFAULT_ORG = 'default';
 
 /** True when a token of scope `have` may do what needs `need`. */
 export function scopeAllows(have: Scope, need: Scope): boolean {
@@ -55,7 +55,7 @@ export async function findToken(db: Db, secret: string): Promise<TokenIdentity |
   return rows[0] ?? null;
 }
 
-export async function ensureOrg(db: Db, orgId = DEFAULT_ORG): Promise<void> {
+async function ensureOrg(db: Db, orgId = DEFAULT_ORG): Promise<void> {
   await db.insert(orgs).values({ id: orgId, name: orgId }).onConflictDoNothing();
 }
 

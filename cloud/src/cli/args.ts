@@ -19,7 +19,7 @@ export function parseFlags<O extends Options>(argv: string[], options: O, allowP
   }
 }
 
-export const OUTPUT_FORMATS = ['table', 'json', 'yaml'] as const;
+const OUTPUT_FORMATS = ['table', 'json', 'yaml'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export function outputFormat(value: string | undefined): OutputFormat {

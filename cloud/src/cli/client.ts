@@ -1,7 +1,7 @@
 import type { SpecIssue } from '#shared/site/issues.ts';
 import type { CliIO } from './io.ts';
 
-export const DEFAULT_URL = 'http://127.0.0.1:8080';
+const DEFAULT_URL = 'http://127.0.0.1:8080';
 
 /** An API answer that was not 2xx, or a server that could not be reached (status 0). */
 export class ApiCallError extends Error {

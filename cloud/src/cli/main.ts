@@ -8,7 +8,7 @@ import { terminalIO } from './output.ts';
 
 type Command = { summary: string; load: () => Promise<{ run: (argv: string[], io: CliIO) => Promise<number> }> };
 
-export const COMMANDS: Record<string, Command> = {
+const COMMANDS: Record<string, Command> = {
   serve: { summary: 'run the API, status pages, publisher, ingest and embedded broker', load: () => import('./commands/serve.ts') },
   validate: { summary: 'validate -f FILE: check a site spec offline', load: () => import('./commands/validate.ts') },
   apply: { summary: 'apply -f FILE [--dry-run] [--message M] [--force]: store a new revision', load: () => import('./commands/apply.ts') },
@@ -21,7 +21,7 @@ export const COMMANDS: Record<string, Command> = {
   export: { summary: 'export keepalived|ipvsadm (--site S | --spec FILE) --node N', load: () => import('./commands/export.ts') },
 };
 
-export function usage(): string {
+function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(13)} ${c.summary}`);
   return `usage: lvsfleet <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nLVSFLEET_URL and LVSFLEET_TOKEN select the server and the bearer token.\n`;
 }

@@ -17,7 +17,7 @@ export interface EmbeddedBroker {
 }
 
 /** Errors of the broker boundary. */
-export class BrokerError extends Error {
+class BrokerError extends Error {
   constructor(
     readonly code: 'port_in_use' | 'listen_failed',
     message: string,

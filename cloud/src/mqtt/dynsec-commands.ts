@@ -29,7 +29,7 @@ export function nodeAcls(nodeId: string): DynsecAcl[] {
 }
 
 /** The cloud's role: everything under the node topics (publisher and ingest). */
-export function cloudAcls(): DynsecAcl[] {
+function cloudAcls(): DynsecAcl[] {
   const all = `${TOPIC_PREFIX}/#`;
   return [
     { acltype: 'publishClientSend', topic: all, allow: true },

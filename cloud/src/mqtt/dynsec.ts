@@ -7,7 +7,7 @@ const CONTROL = '$CONTROL/dynamic-security/v1';
 const RESPONSE = `${CONTROL}/response`;
 
 /** Errors of the dynamic-security boundary (a refused command, no answer). */
-export class DynsecError extends Error {
+class DynsecError extends Error {
   constructor(
     readonly code: 'refused' | 'timeout' | 'connect',
     message: string,

@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
@@ -59,7 +59,7 @@ export class ServeError extends Error {
 }
 
 /** Reads credentials from an `mqtt://user:pass@host:port` URL and answers the URL without them. */
-export function splitMqttUrl(raw: string): { url: string; username?: string; password?: string } {
+function splitMqttUrl(raw: string): { url: string; username?: string; password?: string } {
   let u: URL;
   try {
     u = new URL(raw);
@@ -202,13 +202,4 @@ function probePort(port: number, host: string): Promise<void> {
     );
     probe.listen(port, host, () => probe.close(() => resolve()));
   });
-}
-
-/** The admin token saved at first start, if the data dir has one. */
-export async function savedAdminToken(dataDir: string): Promise<string | null> {
-  try {
-    return (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim() || null;
-  } catch {
-    return null;
-  }
 }

@@ -3,13 +3,13 @@ import type { Site } from '#shared/site/site.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 
 /** Names added, removed and changed between two revisions of one kind of thing. */
-export interface Change {
+interface Change {
   added: string[];
   removed: string[];
   changed: string[];
 }
 
-export interface MassDelete {
+interface MassDelete {
   services: { removed: number; total: number };
   realServers: { removed: number; total: number };
   /** More than half of the services or of the real servers would go (docs/architecture.md, "Blast radius"). */

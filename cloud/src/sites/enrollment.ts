@@ -7,7 +7,7 @@ import { enrollmentTokens, events, nodeCredentials, nodes, sites } from '../db/s
 import { audit } from './audit.ts';
 import type { SiteRow } from './queries.ts';
 
-export const DEFAULT_ENROLLMENT_TTL_MS = 60 * 60 * 1000;
+const DEFAULT_ENROLLMENT_TTL_MS = 60 * 60 * 1000;
 
 /** When the node's current broker credentials were issued, or null when it was never enrolled. */
 async function enrolledAt(db: Db, nodeId: string): Promise<Date | null> {

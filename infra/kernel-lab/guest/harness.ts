@@ -4,7 +4,7 @@
  */
 
 /** A check that did not hold. */
-export class LabFailure extends Error {}
+class LabFailure extends Error {}
 /** The scenario cannot run yet; the reason is printed and counted, never silent. */
 export class LabPending extends Error {}
 

@@ -7,7 +7,7 @@
  */
 import { CommandError, nsh, run, sh } from './sh.ts';
 
-export const BRIDGE = 'labbr0';
+const BRIDGE = 'labbr0';
 export const NET = {
   client: { dr: '10.77.0.2', nat: '10.88.0.2' },
   d1: '10.99.0.11',

@@ -3,7 +3,7 @@ import { type z } from 'zod';
 import { CheckError, type ProbeOutcome } from '../types.ts';
 
 /** The detail every checker reports when connect_timeout expires. */
-export const timeoutDetail = (check: ResolvedCheck): string => `timeout after ${check.timeoutMs} ms`;
+const timeoutDetail = (check: ResolvedCheck): string => `timeout after ${check.timeoutMs} ms`;
 
 /** `connect ECONNREFUSED` from a Node socket error (errno code when there is one). */
 export function errorDetail(what: string, err: unknown): string {

@@ -18,7 +18,7 @@ const HttpParams = z.object({
 type HttpParams = z.infer<typeof HttpParams>;
 
 /** Bodies past this size fail the check instead of filling memory. */
-export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
 /**
  * HTTP_GET / SSL_GET: every `url` must answer with an expected status code and, when `digest` is

@@ -55,7 +55,7 @@ const routes = {
 };
 
 /** Services of a spec as `lvsfleet get services` shows them (defaults applied, addresses resolved). */
-export function servicesOf(site: Site): z.infer<typeof ServiceRow>[] {
+function servicesOf(site: Site): z.infer<typeof ServiceRow>[] {
   const nodes = new Map(site.spec.nodes.map((n) => [n.name, n]));
   const directors = site.spec.nodes.filter((n) => n.role === 'director').map((n) => n.name);
   return (site.spec.services ?? []).map((svc) => {
