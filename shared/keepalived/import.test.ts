@@ -29,6 +29,10 @@ export interface CaseArgs {
   site?: string;
   addresses?: Record<string, string>;
   realserversAsNodes?: boolean;
+  /** import --strict */
+  strict?: boolean;
+  /** import --config-id */
+  configId?: string;
 }
 
 export function runCase(name: string): { stderr: string; yaml: string | null; ok: boolean } {
@@ -37,7 +41,13 @@ export function runCase(name: string): { stderr: string; yaml: string | null; ok
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.conf'))
     .sort();
-  const r = importKeepalived(files, caseSource(dir), { site: args.site ?? 'imported', addresses: args.addresses, realserversAsNodes: args.realserversAsNodes });
+  const r = importKeepalived(files, caseSource(dir), {
+    site: args.site ?? 'imported',
+    addresses: args.addresses,
+    realserversAsNodes: args.realserversAsNodes,
+    strict: args.strict,
+    configId: args.configId,
+  });
   const stderr = r.diagnostics.map((d) => `${formatDiagnostic(d)}\n`).join('');
   return { stderr, yaml: r.site ? stringify(r.site, { lineWidth: 0 }) : null, ok: !!r.site };
 }
