@@ -210,8 +210,9 @@ export function mapChecker(st: Stmt, cx: Cx, defaults: Partial<Draft>): HealthCh
   if (type === 'http' || type === 'https') {
     const urls = (d.urls as Record<string, unknown>[] | undefined) ?? [];
     delete d.urls;
-    if (urls.length === 0) warn(cx, st.keyword, `${st.keyword.text} has no url block; checking path / for status 200-299`);
-    else if (urls.length === 1) Object.assign(d, urls[0]);
+    // keepalived drops such a checker ("no urls specified - ignoring"): the real server is then unchecked.
+    if (urls.length === 0) return void lenient(cx, st.keyword, `${st.keyword.text} has no url block: keepalived ignores this checker`);
+    if (urls.length === 1) Object.assign(d, urls[0]);
     else d.urls = urls;
   }
   return strip(d) as HealthCheck;

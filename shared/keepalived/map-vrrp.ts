@@ -101,8 +101,9 @@ export function mapSyncGroup(st: Stmt, f: FileImport, cx: Cx): void {
  * References inside one file, resolved the way keepalived resolves them when it starts:
  * a track_script naming no vrrp_script of the file is dropped ("track script … not found,
  * ignoring"); a sync group member that is no vrrp_instance of the file is dropped, a group
- * left with no member is removed, and a group of one runs as that instance alone (its notify
- * scripts move to the instance where the instance has none of its own).
+ * left with no member is removed, members start as BACKUP unless all are address owners, and
+ * a group of one runs as that instance alone (its notify scripts move to the instance where
+ * the instance has none of its own).
  */
 export function resolveVrrpReferences(f: FileImport, cx: Cx): void {
   const scripts = new Set(f.scripts.map((s) => s.script.name));
@@ -134,6 +135,19 @@ export function resolveVrrpReferences(f: FileImport, cx: Cx): void {
       inGroup.add(name);
       return true;
     });
+    // keepalived starts a sync group BACKUP unless every member is the address owner
+    // (vrrp_sync.c): `state MASTER` of a member with a lower priority does not hold.
+    if (members.length && !members.every((m) => byName.get(m)!.priority === 255))
+      for (const m of members) {
+        const fi = byName.get(m)!;
+        if (fi.state !== 'MASTER') continue;
+        lenient(
+          cx,
+          at,
+          `vrrp_sync_group ${group.name}: keepalived starts its members as BACKUP unless all are address owners (priority 255); ${m} does not start as MASTER`,
+        );
+        delete fi.state;
+      }
     if (members.length >= 2) {
       group.instances = members;
       return true;
