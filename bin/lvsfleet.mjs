@@ -1,6 +1,29 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx, so `npx lvsfleet` works right after `npm ci`.
-import { register } from 'tsx/esm/api';
-register();
-const { main } = await import('../cloud/src/cli/main.ts');
+// Starts the CLI from the pre-built bundle in dist/cli/esm/ (cloud/build.mjs, run by `npm ci`
+// as `prepare`) while it is at least as new as every source file it was built from; otherwise,
+// or with LVSFLEET_FROM_SOURCE=1, runs the TypeScript sources through tsx, so an edited
+// checkout never runs stale code. The bundle saves tsx's on-the-fly compilation at every start.
+import { readFileSync, statSync } from 'node:fs';
+
+const root = new URL('..', import.meta.url);
+const bundle = new URL('dist/cli/esm/main.js', root);
+
+function bundleIsFresh() {
+  if (process.env.LVSFLEET_FROM_SOURCE === '1') return false;
+  try {
+    const built = statSync(bundle).mtimeMs;
+    const { inputs } = JSON.parse(readFileSync(new URL('dist/cli/esm/inputs.json', root), 'utf8'));
+    return inputs.length > 0 && inputs.every((f) => statSync(new URL(f, root)).mtimeMs <= built);
+  } catch {
+    return false; // no bundle, or a source it was built from is gone
+  }
+}
+
+let main;
+if (bundleIsFresh()) ({ main } = await import(bundle.href));
+else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import('../cloud/src/cli/main.ts'));
+}
 process.exitCode = await main(process.argv.slice(2));

@@ -5,8 +5,8 @@
  * nodes carry the interface, durations are written as formatDuration writes them, services
  * state protocol/scheduler/forwarding and real servers port/weight, a check shared by every
  * real server sits on the service, addresses not nodes for real servers. It also avoids
- * what keepalived -t warns about (nopreempt with state MASTER, weighted tracking in a
- * sync group, tracking the instance's own interface).
+ * what keepalived -t warns about or overrides (nopreempt with state MASTER, state MASTER in a
+ * sync group, weighted tracking in a sync group, tracking the instance's own interface).
  */
 import fc from 'fast-check';
 import type { HealthCheck } from '../site/health-check.ts';
@@ -251,7 +251,11 @@ export function arbSite(ifaces: string[]): fc.Arbitrary<Site> {
           vips: [v],
           excludedVips: x.excluded ? [`10.66.${k}.200/32`] : undefined,
           members: names.map((node, i) =>
-            clean({ node, priority: x.priorities[i], initialState: x.master && !x.nopreempt && !x.preemptDelay && i === 0 ? ('MASTER' as const) : undefined }),
+            clean({
+              node,
+              priority: x.priorities[i],
+              initialState: x.master && !syncGroup && !x.nopreempt && !x.preemptDelay && i === 0 ? ('MASTER' as const) : undefined,
+            }),
           ),
           unicast: x.unicast !== 'no' && names.length > 1 ? true : x.unicast === 'extra' ? true : undefined,
           unicastPeers: x.unicast === 'extra' ? ['10.66.9.9'] : undefined,

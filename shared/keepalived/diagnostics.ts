@@ -5,12 +5,22 @@ export interface Diagnostic {
   /** 1-based; 0 when the message is about the whole file. */
   line: number;
   message: string;
+  /**
+   * A warning about something keepalived runs (it corrects, ignores or tolerates it) that
+   * lvsfleet imports the way keepalived reads it; `import --strict` makes it an error.
+   */
+  lenient?: true;
 }
 
 /** `FILE:LINE: message` for errors, `FILE:LINE: warning: message` for warnings. */
 export function formatDiagnostic(d: Diagnostic): string {
   const where = d.line > 0 ? `${d.file}:${d.line}` : d.file;
   return d.severity === 'warning' ? `${where}: warning: ${d.message}` : `${where}: ${d.message}`;
+}
+
+/** `--strict`: what keepalived tolerates (lenient warnings) is refused instead. */
+export function strictly(diags: readonly Diagnostic[]): Diagnostic[] {
+  return diags.map((d) => (d.lenient ? { ...d, severity: 'error' as const } : d));
 }
 
 export function hasErrors(diags: readonly Diagnostic[]): boolean {

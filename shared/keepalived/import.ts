@@ -1,10 +1,17 @@
 import type { Site } from '../site/site.ts';
 import { validateSite } from '../site/validate.ts';
-import { hasErrors, type Diagnostic } from './diagnostics.ts';
+import { hasErrors, strictly, type Diagnostic } from './diagnostics.ts';
 import type { FileSource, Token } from './lexer.ts';
 import { mapFile } from './map-file.ts';
 import { mergeFiles, type MergeOptions } from './merge.ts';
 import { parseFile } from './parser.ts';
+
+export interface ImportOptions extends MergeOptions {
+  /** `--strict`: refuse what keepalived tolerates (the lenient warnings become errors). */
+  strict?: boolean;
+  /** `--config-id`: keepalived's `-i`, which picks the `@ID` conditional lines. */
+  configId?: string;
+}
 
 export interface ImportResult {
   /** Present only when there is no error: a site that validateSite accepts. */
@@ -17,7 +24,7 @@ export interface ImportResult {
  * includes, read through `source`), maps it and merges them into one validated site spec.
  * Any error (syntax, misspelling, an unmappable value, a spec rule) means no site.
  */
-export function importKeepalived(files: string[], source: FileSource, opts: MergeOptions): ImportResult {
+export function importKeepalived(files: string[], source: FileSource, opts: ImportOptions): ImportResult {
   const result = importUnsorted(files, source, opts);
   // Report in reading order: by file as given, then by line.
   const rank = (f: string) => (files.indexOf(f) < 0 ? files.length : files.indexOf(f));
@@ -28,16 +35,18 @@ export function importKeepalived(files: string[], source: FileSource, opts: Merg
   return result;
 }
 
-function importUnsorted(files: string[], source: FileSource, opts: MergeOptions): ImportResult {
-  const diagnostics: Diagnostic[] = [];
+function importUnsorted(files: string[], source: FileSource, opts: ImportOptions): ImportResult {
+  let diagnostics: Diagnostic[] = [];
   const mapped = files.map((file) => {
-    const parsed = parseFile(file, source);
+    const parsed = parseFile(file, source, opts.configId);
     diagnostics.push(...parsed.diagnostics);
     return mapFile(file, parsed.statements, diagnostics);
   });
+  if (opts.strict) diagnostics = strictly(diagnostics);
   if (hasErrors(diagnostics)) return { diagnostics };
   const where = new Map<string, Token>();
   const site = mergeFiles(mapped, opts, diagnostics, where);
+  if (opts.strict) diagnostics = strictly(diagnostics);
   if (hasErrors(diagnostics)) return { diagnostics };
   const checked = validateSite(site);
   if (!checked.ok) {

@@ -61,9 +61,9 @@ describe('keepalived lexer', () => {
     expect(resolveInclude('x.conf', 'keepalived.conf')).toBe('x.conf');
   });
 
-  it('applies $NAME=value definitions and refuses @conditional lines', () => {
+  it('applies $NAME=value definitions', () => {
     const diags: Diagnostic[] = [];
-    const text = '$IF=eth1\n$VRID= 42\nvrrp_instance V {\n interface $IF\n virtual_router_id ${VRID}\n notify "/x.sh $1"\n}\n@dr1 priority 100\n';
+    const text = '$IF=eth1\n$VRID= 42\nvrrp_instance V {\n interface $IF\n virtual_router_id ${VRID}\n notify "/x.sh $1"\n}\n';
     const lines = lexText(text, 'k.conf', null, diags);
     expect(lines.map((l) => l.tokens.map((t) => t.text).join(' '))).toEqual([
       'vrrp_instance V {',
@@ -72,8 +72,32 @@ describe('keepalived lexer', () => {
       'notify /x.sh $1',
       '}',
     ]);
+    expect(diags).toEqual([]);
+  });
+
+  // keepalived lib/parser.c: `@ID line` is read when the config id is ID, `@^ID line` when it is not.
+  const CONDITIONAL = 'a 1\n@dr1 priority 100\n  @dr2 priority 90\n@^dr1 state BACKUP\n@dr1\n$P=7\n@dr1 weight $P\n';
+  const read = (configId: string) => {
+    const diags: Diagnostic[] = [];
+    const lines = lexText(CONDITIONAL, 'k.conf', null, diags, 0, ['k.conf'], { defs: new Map(), configId });
+    return { lines: lines.map((l) => `${l.line}: ${l.tokens.map((t) => t.text).join(' ')}`), diags };
+  };
+
+  it('keeps the @conditional lines of the config id, like keepalived -i', () => {
+    expect(read('dr1')).toEqual({ lines: ['1: a 1', '2: priority 100', '7: weight 7'], diags: [] });
+    expect(read('dr2')).toEqual({ lines: ['1: a 1', '3: priority 90', '4: state BACKUP'], diags: [] });
+  });
+
+  it('asks for --config-id rather than guess which @conditional lines keepalived reads', () => {
+    const diags: Diagnostic[] = [];
+    lexText('a 1\n@dr1 priority 100\n', 'k.conf', null, diags);
     expect(diags).toEqual([
-      { severity: 'error', file: 'k.conf', line: 8, message: 'conditional configuration lines (@name …) are not supported: give each director its own file' },
+      {
+        severity: 'error',
+        file: 'k.conf',
+        line: 2,
+        message: 'conditional line @dr1: keepalived picks these lines by its config id (-i, by default the host name); pass --config-id ID',
+      },
     ]);
   });
 });

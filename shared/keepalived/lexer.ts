@@ -31,24 +31,50 @@ export interface FileSource {
 
 const MAX_INCLUDE_DEPTH = 8;
 
-/** keepalived configuration definitions: `$NAME=value`, used later as `$NAME` or `${NAME}`. */
-export type Defs = Map<string, string>;
+/**
+ * What lexing carries from line to line and into included files: keepalived's `$NAME=value`
+ * definitions (used later as `$NAME` or `${NAME}`) and the config id that picks conditional lines.
+ */
+interface LexScope {
+  defs: Map<string, string>;
+  /** keepalived `-i CONFIG_ID` (`import --config-id`); keepalived's own default is the host name. */
+  configId?: string;
+}
+
+/**
+ * keepalived's conditional lines (lib/parser.c): `@ID rest` is read as `rest` when the config
+ * id is ID and dropped otherwise; `@^ID rest` the other way round. A line with nothing after
+ * the id is dropped. Without a config id the importer cannot know which lines keepalived reads
+ * (its default id is the host name), so it asks for one. Returns the line to read, or null.
+ */
+function conditional(row: string, file: string, line: number, scope: LexScope, diags: Diagnostic[]): string | null {
+  const m = /^[ \t]*@(\^?)([^ \t]*)(?:[ \t]+(.*))?$/.exec(row);
+  if (!m) return row;
+  if (scope.configId === undefined) {
+    diags.push({
+      severity: 'error',
+      file,
+      line,
+      message: `conditional line @${m[1]}${m[2]}: keepalived picks these lines by its config id (-i, by default the host name); pass --config-id ID`,
+    });
+    return null;
+  }
+  if (m[3] === undefined) return null;
+  return (m[2] === scope.configId) !== (m[1] === '^') ? m[3] : null;
+}
 
 /**
  * Applies keepalived's `$NAME=value` definitions: a definition line is consumed (null), other
  * lines get defined names replaced (undefined ones, like a shell's "$1" in a script, stay).
- * Conditional lines (`@dr1 priority 100`) select per keepalived instance; one file per
- * director is what the importer reads, so they are refused rather than guessed.
  */
-function definitions(row: string, file: string, line: number, defs: Defs, diags: Diagnostic[]): string | null {
+function definitions(raw: string, file: string, line: number, scope: LexScope, diags: Diagnostic[]): string | null {
+  const row = conditional(raw, file, line, scope, diags);
+  if (row === null) return null;
+  const defs = scope.defs;
   const def = /^\s*\$([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/.exec(row);
   if (def) {
     if (def[2].trimEnd().endsWith('\\')) diags.push({ severity: 'error', file, line, message: `multi-line definition $${def[1]} is not supported` });
     defs.set(def[1], def[2].trim());
-    return null;
-  }
-  if (/^\s*@\^?[A-Za-z0-9_]/.test(row)) {
-    diags.push({ severity: 'error', file, line, message: 'conditional configuration lines (@name …) are not supported: give each director its own file' });
     return null;
   }
   if (!row.includes('$') || defs.size === 0) return row;
@@ -103,7 +129,7 @@ export function resolveInclude(pattern: string, fromFile: string): string {
  * `include`: glob, relative to the including file). Diagnostics collect unreadable files,
  * open quotes and include loops; the lines read so far are still returned.
  */
-export function lexFile(file: string, source: FileSource, diags: Diagnostic[], depth = 0, stack: string[] = [], defs: Defs = new Map()): Line[] {
+export function lexFile(file: string, source: FileSource, diags: Diagnostic[], depth = 0, stack: string[] = [], scope: LexScope = { defs: new Map() }): Line[] {
   let text: string;
   try {
     text = source.read(file);
@@ -111,7 +137,7 @@ export function lexFile(file: string, source: FileSource, diags: Diagnostic[], d
     diags.push({ severity: 'error', file, line: 0, message: `cannot read: ${err instanceof Error ? err.message : String(err)}` });
     return [];
   }
-  return lexText(text, file, source, diags, depth, [...stack, file], defs);
+  return lexText(text, file, source, diags, depth, [...stack, file], scope);
 }
 
 /** Same as lexFile for text already in hand (`file` names it in diagnostics). */
@@ -122,13 +148,13 @@ export function lexText(
   diags: Diagnostic[],
   depth = 0,
   stack: string[] = [file],
-  defs: Defs = new Map(),
+  scope: LexScope = { defs: new Map() },
 ): Line[] {
   const out: Line[] = [];
   const rows = text.replace(/^\uFEFF/, '').split('\n');
   rows.forEach((raw, idx) => {
     const line = idx + 1;
-    const row = definitions(raw, file, line, defs, diags);
+    const row = definitions(raw, file, line, scope, diags);
     if (row === null) return;
     const tokens = splitLine(row, file, line);
     if (tokens === null) {
@@ -157,7 +183,7 @@ export function lexText(
           diags.push({ severity: 'error', file, line, message: `include loop: ${f} includes itself` });
           continue;
         }
-        out.push(...lexFile(f, source, diags, depth + 1, stack, defs));
+        out.push(...lexFile(f, source, diags, depth + 1, stack, scope));
       }
       return;
     }

@@ -1,13 +1,14 @@
 /**
  * Checker blocks of a real_server → spec health checks (keepalived.conf(5), "checker"
- * sections). Timing: delay_loop → interval, connect_timeout → timeout, retry (old name
- * nb_get_retry) → retries, delay_before_retry → retryDelay, warmup → warmup.
+ * sections). Timing: delay_loop → interval, connect_timeout → timeout, retry → retries,
+ * delay_before_retry → retryDelay, warmup → warmup. The old name nb_get_retry exists only in
+ * HTTP_GET and SSL_GET (keepalived's check_http.c); anywhere else keepalived ignores it.
  */
 import type { HealthCheck } from '../site/health-check.ts';
 import type { Stmt } from './parser.ts';
 import { strip } from './map-vrrp.ts';
 import { flag, int, ipv4, one, rest, seconds, needsBlock } from './values.ts';
-import { error, walk, warn, type Cx, type Handler } from './walk.ts';
+import { error, lenient, walk, warn, type Cx, type Handler } from './walk.ts';
 
 type Draft = Record<string, unknown> & { type: HealthCheck['type'] };
 
@@ -41,8 +42,8 @@ const TIMING: Record<string, Handler<Record<string, unknown>>> = {
   retry: (st, d, cx) => {
     d.retries = int(st, cx, 0, 100);
   },
-  nb_get_retry: (st, d, cx) => {
-    d.retries = int(st, cx, 0, 100);
+  nb_get_retry: (st, _d, cx) => {
+    lenient(cx, st.keyword, 'nb_get_retry is only known to HTTP_GET and SSL_GET: keepalived ignores it here (use retry)');
   },
   delay_before_retry: (st, d, cx) => {
     d.retryDelay = seconds(st, cx);
@@ -110,6 +111,10 @@ function urlBlock(st: Stmt, cx: Cx): Record<string, unknown> {
 }
 
 const http: Record<string, Handler<Draft>> = {
+  nb_get_retry: (st, d, cx) => {
+    warn(cx, st.keyword, 'nb_get_retry is deprecated in keepalived; read as retry');
+    d.retries = int(st, cx, 0, 100);
+  },
   url: (st, d, cx) => {
     d.urls ??= [];
     (d.urls as unknown[]).push(urlBlock(st, cx));
@@ -205,8 +210,9 @@ export function mapChecker(st: Stmt, cx: Cx, defaults: Partial<Draft>): HealthCh
   if (type === 'http' || type === 'https') {
     const urls = (d.urls as Record<string, unknown>[] | undefined) ?? [];
     delete d.urls;
-    if (urls.length === 0) warn(cx, st.keyword, `${st.keyword.text} has no url block; checking path / for status 200-299`);
-    else if (urls.length === 1) Object.assign(d, urls[0]);
+    // keepalived drops such a checker ("no urls specified - ignoring"): the real server is then unchecked.
+    if (urls.length === 0) return void lenient(cx, st.keyword, `${st.keyword.text} has no url block: keepalived ignores this checker`);
+    if (urls.length === 1) Object.assign(d, urls[0]);
     else d.urls = urls;
   }
   return strip(d) as HealthCheck;

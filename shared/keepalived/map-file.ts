@@ -7,10 +7,10 @@ import { emptyFileImport, type FileImport } from './model.ts';
 import type { Stmt } from './parser.ts';
 import { mapBfd } from './map-bfd.ts';
 import { mapInstance } from './map-instance.ts';
-import { mapScript, mapSyncGroup } from './map-vrrp.ts';
+import { mapScript, mapSyncGroup, resolveVrrpReferences } from './map-vrrp.ts';
 import { mapServerGroup, mapVirtualServer } from './map-lvs.ts';
 import { entries, flag, int, one, rest, seconds } from './values.ts';
-import { error, walk, warn, type Cx, type Handler } from './walk.ts';
+import { error, lenient, walk, warn, type Cx, type Handler } from './walk.ts';
 
 export const ANNOTATION_PREFIX = 'keepalived.org/';
 const ANNOTATED = ['notification_email_from', 'smtp_server', 'smtp_connect_timeout', 'smtp_helo_name'];
@@ -145,6 +145,14 @@ const globalHandlers: Record<string, Handler<FileImport>> = {
     // lvs_sync_daemon INTERFACE VRRP_INSTANCE [id SYNC_ID] [maxlen …] [port …] [ttl …] [group …]
     const [iface, inst, ...opts] = st.args;
     if (!iface || !inst) return void error(cx, st.keyword, 'lvs_sync_daemon needs an interface and a vrrp_instance name');
+    if (f.connectionSync) {
+      const first = f.connectionSync;
+      return void lenient(
+        cx,
+        st.keyword,
+        `lvs_sync_daemon has already been specified as ${first.sync.interface} (line ${first.at.line}); keepalived ignores this one`,
+      );
+    }
     let syncId: number | undefined;
     for (let i = 0; i < opts.length; i += 2) {
       if (opts[i].text === 'id') syncId = int(st, cx, 0, 255, opts[i + 1]?.text);
@@ -187,6 +195,7 @@ export function mapFile(file: string, statements: Stmt[], diags: Diagnostic[]): 
     rootHandlers[st.keyword.text]?.(st, f, cx);
   }
   walk(statements, null, f, cx, { what: 'the top level', handlers: rootHandlers, unsupported: ROOT_UNSUPPORTED });
+  resolveVrrpReferences(f, cx);
   // vrrp_garp_interval is per director in keepalived, per instance in the spec.
   if (f.garpInterval) for (const i of f.instances) if (!i.shared.garp?.interval) i.shared.garp = { ...i.shared.garp, interval: f.garpInterval };
   return f;

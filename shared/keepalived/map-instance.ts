@@ -9,7 +9,7 @@ import type { FileImport, FileInstance } from './model.ts';
 import type { Stmt } from './parser.ts';
 import { notifyHandlers, specName } from './map-vrrp.ts';
 import { cidr, entries, flag, int, ipv4, one, seconds, needsBlock } from './values.ts';
-import { error, walk, warn, type Cx, type Handler } from './walk.ts';
+import { error, lenient, walk, warn, type Cx, type Handler } from './walk.ts';
 
 const INSTANCE_UNSUPPORTED = [
   'use_vmac',
@@ -47,7 +47,12 @@ const INSTANCE_UNSUPPORTED = [
 
 type I = FileInstance;
 
-function vipList(st: Stmt, cx: Cx): Vip[] {
+/**
+ * virtual_ipaddress / virtual_ipaddress_excluded entries. keepalived does not look for
+ * repeats: it asks the kernel for each one and the second add of an address fails, so the
+ * first entry (with its label) is what runs; the import keeps that one.
+ */
+function vipList(st: Stmt, s: I, cx: Cx): Vip[] {
   const out: Vip[] = [];
   for (const e of entries(st, cx)) {
     const addr = cidr(e.keyword.text);
@@ -69,16 +74,35 @@ function vipList(st: Stmt, cx: Cx): Vip[] {
         if (['brd', 'broadcast', 'scope', 'table', 'metric', 'preferred_lft'].includes(opt)) i++;
       }
     }
+    const first = s.vipAt.get(addr);
+    if (first) {
+      lenient(
+        cx,
+        e.keyword,
+        `VIP ${addr} is listed twice (first at line ${first.line}): keepalived adds it once (the second add fails with "File exists"); this entry is dropped`,
+      );
+      continue;
+    }
+    s.vipAt.set(addr, e.keyword);
     out.push(iface || label ? { address: addr, ...(iface ? { interface: iface } : {}), ...(label ? { label } : {}) } : addr);
   }
   return out;
 }
 
 const instanceHandlers: Record<string, Handler<I>> = {
+  // keepalived compares the state case-sensitively; anything but MASTER is BACKUP, and a
+  // BACKUP after MASTER does not undo it.
   state: (st, s, cx) => {
     const v = one(st, cx);
-    if (v === 'MASTER' || v === 'BACKUP') s.state = v;
-    else if (v !== undefined) error(cx, st.keyword, `state must be MASTER or BACKUP (upper case), not "${v}"`);
+    if (v === undefined) return;
+    if (v === 'MASTER') s.state = v;
+    else if (v === 'BACKUP') {
+      if (s.state === 'MASTER') lenient(cx, st.keyword, 'state previously set as MASTER: keepalived ignores this BACKUP');
+      else s.state = v;
+    } else {
+      lenient(cx, st.args[0], `unknown state "${v}": keepalived runs the instance as BACKUP`);
+      if (s.state !== 'MASTER') s.state = 'BACKUP';
+    }
   },
   interface: (st, s, cx) => {
     s.interface = one(st, cx);
@@ -106,7 +130,8 @@ const instanceHandlers: Record<string, Handler<I>> = {
         auth_type: (x, t, c) => {
           const v = one(x, c);
           if (v === 'PASS' || v === 'AH') t.type = v;
-          else if (v !== undefined) error(c, x.keyword, `auth_type must be PASS or AH, not "${v}"`);
+          // keepalived reports it and keeps the type it had (PASS).
+          else if (v !== undefined) lenient(c, x.args[0], `unknown auth_type "${v}": keepalived keeps PASS`);
         },
         auth_pass: (x, t, c) => {
           const v = one(x, c);
@@ -117,13 +142,19 @@ const instanceHandlers: Record<string, Handler<I>> = {
       },
     });
     if (!a.password) error(cx, st.keyword, 'authentication needs auth_pass');
-    else s.shared.auth = { type: (a.type ?? 'PASS') as 'PASS' | 'AH', password: a.password };
+    else if (a.type === 'AH')
+      lenient(
+        cx,
+        st.keyword,
+        'auth_type AH cannot be expressed (lvsfleet speaks no IPsec AH); the instance is imported without authentication, so move every member of it off keepalived together: a keepalived peer still on AH ignores adverts without it',
+      );
+    else s.shared.auth = { type: 'PASS', password: a.password };
   },
   virtual_ipaddress: (st, s, cx) => {
-    s.shared.vips.push(...vipList(st, cx));
+    s.shared.vips.push(...vipList(st, s, cx));
   },
   virtual_ipaddress_excluded: (st, s, cx) => {
-    s.shared.excludedVips = [...(s.shared.excludedVips ?? []), ...vipList(st, cx)];
+    s.shared.excludedVips = [...(s.shared.excludedVips ?? []), ...vipList(st, s, cx)];
   },
   nopreempt: (st, s, cx) => {
     flag(st, cx);
@@ -162,6 +193,7 @@ const instanceHandlers: Record<string, Handler<I>> = {
     for (const e of entries(st, cx)) {
       const w = weightOpt(e, cx);
       s.shared.trackScripts.push({ script: e.keyword.text, ...(w !== undefined ? { weight: w } : {}) });
+      s.trackScriptAt.push(e.keyword);
     }
   },
   track_bfd: (st, s, cx) => {
@@ -203,19 +235,64 @@ function weightOpt(e: Stmt, cx: Cx): number | undefined {
   return int(e, cx, -253, 253, e.args[1].text);
 }
 
+/**
+ * What keepalived corrects when it completes an instance (vrrp.c, vrrp_complete_instance):
+ * nopreempt is cleared for the address owner (priority 255) and with state MASTER,
+ * preempt_delay with state MASTER and with nopreempt. Each is a warning naming the line.
+ */
+function completeInstance(inst: FileInstance, body: Stmt[], cx: Cx): void {
+  const at = (kw: string) => [...body].reverse().find((x) => x.keyword.text === kw)?.keyword ?? inst.at;
+  const name = inst.shared.name;
+  if (inst.shared.preempt === false && inst.priority === 255) {
+    lenient(cx, at('nopreempt'), `vrrp_instance ${name}: keepalived clears nopreempt for priority 255 (the address owner always preempts)`);
+    delete inst.shared.preempt;
+  }
+  if (inst.state === 'MASTER') {
+    if (inst.shared.preempt === false) {
+      lenient(cx, at('nopreempt'), `vrrp_instance ${name}: nopreempt does not work with state MASTER; keepalived clears it (this director preempts)`);
+      delete inst.shared.preempt;
+    }
+    if (inst.shared.preemptDelay !== undefined) {
+      lenient(cx, at('preempt_delay'), `vrrp_instance ${name}: preempt_delay does not work with state MASTER; keepalived clears it`);
+      delete inst.shared.preemptDelay;
+    }
+  }
+  if (inst.shared.preemptDelay !== undefined && inst.shared.preempt === false) {
+    lenient(cx, at('preempt_delay'), `vrrp_instance ${name}: preempt_delay is incompatible with nopreempt; keepalived resets it`);
+    delete inst.shared.preemptDelay;
+  }
+}
+
 /** vrrp_instance NAME { … } → one FileInstance (null when unusable). */
 export function mapInstance(st: Stmt, f: FileImport, cx: Cx, onMisplaced: (st: Stmt) => void): void {
   if (!needsBlock(st, cx)) return;
   if (st.args.length !== 1) return void error(cx, st.keyword, 'vrrp_instance needs one name');
   const name = specName(st.args[0], cx, 'vrrp_instance') ?? st.args[0].text;
-  const inst: FileInstance = { at: st.keyword, shared: { name, vrid: 0, vips: [] }, unicastPeers: null };
+  const inst: FileInstance = { at: st.keyword, shared: { name, vrid: 0, vips: [] }, unicastPeers: null, vipAt: new Map(), trackScriptAt: [] };
   walk(st.block, st, inst, cx, {
     what: `vrrp_instance ${name}`,
     handlers: {
       ...instanceHandlers,
+      // keepalived takes the first sync interface of the file (global lvs_sync_daemon or this
+      // deprecated form) and ignores later ones.
       lvs_sync_daemon_interface: (x, _s, c) => {
         const iface = one(x, c);
-        if (iface) f.connectionSync = { at: x.keyword, sync: { instance: name, interface: iface } };
+        if (!iface) return;
+        if (f.connectionSync) {
+          const first = f.connectionSync;
+          lenient(
+            c,
+            x.keyword,
+            `lvs_sync_daemon_interface has already been specified as ${first.sync.interface} (line ${first.at.line}); keepalived ignores this one`,
+          );
+          return;
+        }
+        warn(
+          c,
+          x.keyword,
+          'lvs_sync_daemon_interface in a vrrp_instance is deprecated in keepalived (global_defs lvs_sync_daemon replaces it); imported as connectionSync',
+        );
+        f.connectionSync = { at: x.keyword, sync: { instance: name, interface: iface } };
       },
     },
     unsupported: INSTANCE_UNSUPPORTED,
@@ -226,8 +303,14 @@ export function mapInstance(st: Stmt, f: FileImport, cx: Cx, onMisplaced: (st: S
   if (inst.shared.vrid === 0) return void (said('virtual_router_id') || error(cx, st.keyword, `vrrp_instance ${name} has no virtual_router_id`));
   if (inst.shared.vips.length === 0) {
     const reported = said('virtual_ipaddress') && cx.diags.some((d) => d.severity === 'error');
-    if (!reported) error(cx, st.keyword, `vrrp_instance ${name} has no virtual_ipaddress; a site spec needs at least one`);
+    if (!reported)
+      error(
+        cx,
+        st.keyword,
+        `vrrp_instance ${name} has no virtual_ipaddress: keepalived runs it (addresses added by notify scripts), but a site spec instance needs at least one VIP`,
+      );
     return;
   }
+  completeInstance(inst, st.block!, cx);
   f.instances.push(inst);
 }

@@ -13,17 +13,21 @@ import { suggest } from './diagnostics.ts';
 import { CHECK_DEFAULTS, CHECKERS, UNSUPPORTED_CHECKERS, mapChecker } from './map-checks.ts';
 import { strip } from './map-vrrp.ts';
 import { entries, flag, int, ipv4, one, rest, needsBlock } from './values.ts';
-import { error, walk, warn, type Cx, type Handler } from './walk.ts';
+import { error, lenient, walk, warn, type Cx, type Handler } from './walk.ts';
 
 type Fwd = 'dr' | 'nat' | 'tun';
 type Draft = Partial<Service> & { checkDefaults: Record<string, unknown>; realServers: RealServer[] };
 
+/**
+ * lb_kind / lvs_method: keepalived compares the value case-sensitively (`dr` is not `DR`),
+ * reports anything else and keeps the method it had: NAT unless set before.
+ */
 function forwarding(st: Stmt, cx: Cx): Fwd | undefined {
   const v = one(st, cx);
   if (v === undefined) return undefined;
-  const m = v.toUpperCase();
-  if (m === 'DR' || m === 'NAT' || m === 'TUN') return m.toLowerCase() as Fwd;
-  error(cx, st.args[0], `${st.keyword.text} must be NAT, DR or TUN, not "${v}"`);
+  if (v === 'DR' || v === 'NAT' || v === 'TUN') return v.toLowerCase() as Fwd;
+  const hint = ['DR', 'NAT', 'TUN'].includes(v.toUpperCase()) ? ` (keepalived compares it case-sensitively: write ${v.toUpperCase()})` : '';
+  lenient(cx, st.args[0], `unknown ${st.keyword.text} "${v}"${hint}: keepalived ignores it and keeps the previous method (NAT by default)`);
   return undefined;
 }
 
@@ -73,10 +77,11 @@ function realServer(st: Stmt, svc: Draft, cx: Cx): void {
       r.lowerThreshold = int(x, c, 0, 4294967295);
     },
     lvs_method: (x, r, c) => {
-      r.forwarding = forwarding(x, c);
+      r.forwarding = forwarding(x, c) ?? r.forwarding;
     },
-    lb_kind: (x, r, c) => {
-      r.forwarding = forwarding(x, c);
+    // keepalived 2.2 has lb_kind only on the virtual_server; in a real_server it is an unknown keyword.
+    lb_kind: (x, _r, c) => {
+      lenient(c, x.keyword, `lb_kind is not a real_server keyword (keepalived ignores it there); use lvs_method`);
     },
   };
   for (const [k, h] of Object.entries(CHECK_DEFAULTS)) handlers[k] = (x, _r, c) => h(x, rsDefaults, c);
@@ -102,10 +107,10 @@ const serviceHandlers: Record<string, Handler<Draft>> = {
   lb_algo: (st, s, cx) => scheduler(st, s, cx),
   lvs_sched: (st, s, cx) => scheduler(st, s, cx),
   lb_kind: (st, s, cx) => {
-    s.forwarding = forwarding(st, cx);
+    s.forwarding = forwarding(st, cx) ?? s.forwarding;
   },
   lvs_method: (st, s, cx) => {
-    s.forwarding = forwarding(st, cx);
+    s.forwarding = forwarding(st, cx) ?? s.forwarding;
   },
   persistence_timeout: (st, s, cx) => {
     const v = int(st, cx, 0, 2678400);
@@ -131,7 +136,8 @@ const serviceHandlers: Record<string, Handler<Draft>> = {
     s.sorryServer = { ...s.sorryServer!, inhibit: true };
   },
   sorry_server_lvs_method: (st, s, cx) => {
-    s.sorryServer = { ...s.sorryServer!, forwarding: forwarding(st, cx) };
+    const fwd = forwarding(st, cx);
+    if (fwd) s.sorryServer = { ...s.sorryServer!, forwarding: fwd };
   },
   quorum: (st, s, cx) => {
     s.quorum = int(st, cx, 1, 2 ** 31);

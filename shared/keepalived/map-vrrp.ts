@@ -7,7 +7,7 @@ import type { VrrpInstance, VrrpScript, SyncGroup } from '../site/vrrp.ts';
 import type { FileImport } from './model.ts';
 import type { Stmt } from './parser.ts';
 import { entries, int, rest, seconds, needsBlock, one } from './values.ts';
-import { error, walk, warn, type Cx, type Handler } from './walk.ts';
+import { error, lenient, walk, warn, type Cx, type Handler } from './walk.ts';
 
 export type Notifiable = { notify?: VrrpInstance['notify'] };
 
@@ -71,11 +71,15 @@ export function mapSyncGroup(st: Stmt, f: FileImport, cx: Cx): void {
   if (!needsBlock(st, cx)) return;
   if (st.args.length !== 1) return void error(cx, st.keyword, 'vrrp_sync_group needs one name');
   const g: Partial<SyncGroup> & Notifiable = { name: specName(st.args[0], cx, 'vrrp_sync_group') ?? st.args[0].text, instances: [] };
+  const memberAt: Stmt['keyword'][] = [];
   walk(st.block, st, g, cx, {
     what: `vrrp_sync_group ${g.name}`,
     handlers: {
       group: (x, t, c) => {
-        for (const e of entries(x, c)) t.instances!.push(e.keyword.text, ...e.args.map((a) => a.text));
+        for (const e of entries(x, c)) {
+          t.instances!.push(e.keyword.text, ...e.args.map((a) => a.text));
+          memberAt.push(e.keyword, ...e.args);
+        }
       },
       ...notifyHandlers<typeof g>(),
     },
@@ -90,8 +94,78 @@ export function mapSyncGroup(st: Stmt, f: FileImport, cx: Cx): void {
       'notify_priority_changes',
     ],
   });
-  if (g.instances!.length < 2) return void error(cx, st.keyword, `vrrp_sync_group ${g.name} needs at least two instances in group { }`);
-  f.syncGroups.push({ at: st.keyword, group: strip(g) as SyncGroup });
+  f.syncGroups.push({ at: st.keyword, group: strip(g) as SyncGroup, memberAt });
+}
+
+/**
+ * References inside one file, resolved the way keepalived resolves them when it starts:
+ * a track_script naming no vrrp_script of the file is dropped ("track script … not found,
+ * ignoring"); a sync group member that is no vrrp_instance of the file is dropped, a group
+ * left with no member is removed, members start as BACKUP unless all are address owners, and
+ * a group of one runs as that instance alone (its notify scripts move to the instance where
+ * the instance has none of its own).
+ */
+export function resolveVrrpReferences(f: FileImport, cx: Cx): void {
+  const scripts = new Set(f.scripts.map((s) => s.script.name));
+  for (const inst of f.instances) {
+    const refs = inst.shared.trackScripts;
+    if (!refs) continue;
+    const kept = refs.filter((r, i) => {
+      if (scripts.has(r.script)) return true;
+      const at = inst.trackScriptAt[i] ?? inst.at;
+      lenient(cx, at, `vrrp_instance ${inst.shared.name}: track_script ${r.script} names no vrrp_script in this file; keepalived ignores it`);
+      return false;
+    });
+    if (kept.length) inst.shared.trackScripts = kept;
+    else delete inst.shared.trackScripts;
+  }
+  const byName = new Map(f.instances.map((i) => [i.shared.name, i]));
+  const inGroup = new Set<string>();
+  f.syncGroups = f.syncGroups.filter(({ at, group, memberAt }) => {
+    const members = group.instances.filter((name, i) => {
+      const tok = memberAt[i] ?? at;
+      if (!byName.has(name)) {
+        lenient(cx, tok, `vrrp_sync_group ${group.name}: vrrp_instance ${name} does not exist in this file; keepalived ignores it`);
+        return false;
+      }
+      if (inGroup.has(name)) {
+        lenient(cx, tok, `vrrp_sync_group ${group.name}: vrrp_instance ${name} is already in another sync group; keepalived ignores it here`);
+        return false;
+      }
+      inGroup.add(name);
+      return true;
+    });
+    // keepalived starts a sync group BACKUP unless every member is the address owner
+    // (vrrp_sync.c): `state MASTER` of a member with a lower priority does not hold.
+    if (members.length && !members.every((m) => byName.get(m)!.priority === 255))
+      for (const m of members) {
+        const fi = byName.get(m)!;
+        if (fi.state !== 'MASTER') continue;
+        lenient(
+          cx,
+          at,
+          `vrrp_sync_group ${group.name}: keepalived starts its members as BACKUP unless all are address owners (priority 255); ${m} does not start as MASTER`,
+        );
+        delete fi.state;
+      }
+    if (members.length >= 2) {
+      group.instances = members;
+      return true;
+    }
+    if (members.length === 0) {
+      lenient(cx, at, `vrrp_sync_group ${group.name} has no existing vrrp_instance; keepalived removes it`);
+      return false;
+    }
+    const inst = byName.get(members[0])!.shared;
+    const moved = Object.entries(group.notify ?? {}).filter(([k]) => inst.notify?.[k as keyof NonNullable<Notifiable['notify']>] === undefined);
+    if (moved.length) inst.notify = { ...inst.notify, ...Object.fromEntries(moved) };
+    lenient(
+      cx,
+      at,
+      `vrrp_sync_group ${group.name} has only 1 instance (${members[0]}): keepalived runs it as that instance alone; imported without the group${moved.length ? `, its notify scripts (${moved.map(([k]) => k).join(', ')}) moved to ${members[0]}` : ''}`,
+    );
+    return false;
+  });
 }
 
 /** Drops keys whose value is undefined (a failed value was already reported). */

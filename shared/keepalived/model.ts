@@ -14,6 +14,10 @@ export interface FileInstance {
   unicastSrcIp?: string;
   /** unicast_peer addresses; null when the instance is multicast. */
   unicastPeers: string[] | null;
+  /** Where each VIP address was first listed (keepalived adds a repeated one once). */
+  vipAt: Map<string, Token>;
+  /** The track_script entries, in the order of shared.trackScripts (checked against the file's scripts). */
+  trackScriptAt: Token[];
 }
 
 interface FileService {
@@ -32,7 +36,8 @@ export interface FileImport {
   garpInterval?: string;
   instances: FileInstance[];
   scripts: { at: Token; script: VrrpScript }[];
-  syncGroups: { at: Token; group: SyncGroup }[];
+  /** memberAt: where each name of group { } was written, in the order of group.instances. */
+  syncGroups: { at: Token; group: SyncGroup; memberAt: Token[] }[];
   services: FileService[];
   connectionSync?: { at: Token; sync: ConnectionSync };
   /** bfd_instance blocks, as written (the merge decides which are `between` two directors). */

@@ -77,10 +77,10 @@ function parseLines(lines: Line[], diags: Diagnostic[]): Stmt[] {
   return root.body;
 }
 
-/** Parses a keepalived.conf (and what it includes) from `source`. */
-export function parseFile(file: string, source: FileSource): ParseResult {
+/** Parses a keepalived.conf (and what it includes) from `source`; `configId` is keepalived's `-i`. */
+export function parseFile(file: string, source: FileSource, configId?: string): ParseResult {
   const diagnostics: Diagnostic[] = [];
-  const lines = lexFile(file, source, diagnostics);
+  const lines = lexFile(file, source, diagnostics, 0, [], { defs: new Map(), ...(configId !== undefined ? { configId } : {}) });
   return { statements: parseLines(lines, diagnostics), diagnostics };
 }
 

@@ -105,6 +105,11 @@ export function renderInstance(w: ConfWriter, ctx: RenderContext, inst: VrrpInst
     ctx.warnings.push(`vrrp_instance ${inst.name}: keepalived ignores ${what} with state MASTER; written as state BACKUP`);
     state = 'BACKUP';
   }
+  const group = (ctx.site.spec.syncGroups ?? []).find((g) => g.instances.includes(inst.name));
+  if (group && state === 'MASTER' && me.priority !== 255) {
+    ctx.warnings.push(`vrrp_instance ${inst.name}: keepalived starts the members of sync group ${group.name} as BACKUP; written as state BACKUP`);
+    state = 'BACKUP';
+  }
   w.block(`vrrp_instance ${inst.name}`, () => {
     w.line(`state ${state}`);
     w.line(`interface ${ifaceOf(inst, ctx)}`);

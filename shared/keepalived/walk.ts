@@ -23,6 +23,14 @@ export function warn(cx: Cx, tok: Token, message: string): void {
   cx.diags.push({ severity: 'warning', file: tok.file, line: tok.line, message });
 }
 
+/**
+ * keepalived runs this (correcting, ignoring or tolerating it) and the import follows it: a
+ * warning that says what keepalived does, and an error under `import --strict`.
+ */
+export function lenient(cx: Cx, tok: Token, message: string): void {
+  cx.diags.push({ severity: 'warning', file: tok.file, line: tok.line, message, lenient: true });
+}
+
 export type Handler<S> = (st: Stmt, state: S, cx: Cx) => void;
 
 /** Blocks that only exist at the top level of keepalived.conf. */

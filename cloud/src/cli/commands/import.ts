@@ -1,5 +1,5 @@
 /**
- * `lvsfleet import keepalived FILE… [--site NAME] [-o yaml|json] [--realservers-as-nodes] [--address NAME=IP]…`
+ * `lvsfleet import keepalived FILE… [--site NAME] [-o yaml|json] [--realservers-as-nodes] [--address NAME=IP]… [--strict] [--config-id ID]`
  * `lvsfleet import ipvsadm FILE [--site NAME] [--node NAME] --address IP [--interface IF] [-o yaml|json]`
  * Prints a site spec on stdout; warnings and errors go to stderr as `FILE:LINE: …`.
  * Exit 0 ok (warnings allowed), 2 invalid input (any error), 1 runtime failure.
@@ -14,8 +14,26 @@ import { importIpvsadm } from '#shared/ipvs/import.ts';
 import type { Site } from '#shared/site/site.ts';
 import { fsSource } from './fs-source.ts';
 
-const USAGE = `usage: lvsfleet import keepalived FILE… [--site NAME] [-o yaml|json] [--realservers-as-nodes] [--address NAME=IP]…
+const USAGE = `usage: lvsfleet import keepalived FILE… [--site NAME] [-o yaml|json] [--realservers-as-nodes] [--address NAME=IP]… [--strict] [--config-id ID]
        lvsfleet import ipvsadm FILE [--site NAME] [--node NAME] --address IP [--interface IF] [-o yaml|json]
+`;
+
+const HELP = `${USAGE}
+Prints a site spec on stdout; warnings and errors go to stderr as FILE:LINE: message.
+Exit 0 ok (warnings allowed), 2 invalid input, 1 runtime failure.
+
+keepalived: one keepalived.conf per director (with its includes); the files are merged into
+one site, each director named after its router_id (or its file).
+  --site NAME              the site's name (default: imported)
+  --address NAME=IP        a director's address when its file has no unicast_src_ip / mcast_src_ip
+  --realservers-as-nodes   make every real server a realserver node
+  --config-id ID           keepalived's -i: read the @ID conditional lines (and @^OTHER ones)
+  --strict                 refuse what keepalived tolerates and corrects (state SLAVE, a VIP listed
+                           twice, nopreempt with state MASTER, …) instead of importing it as
+                           keepalived runs it with a warning
+ipvsadm: ipvsadm -S / -Sn output ("-" for stdin) → one director's services.
+  --node NAME, --address IP, --interface IF   that director
+  -o yaml|json             output format (both kinds; default yaml)
 `;
 
 /** Renders a site the way `-o` asks. */
@@ -28,6 +46,10 @@ function report(io: CliIO, diags: Diagnostic[]): void {
 }
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
+  if (argv[0] === '-h' || argv[0] === '--help' || argv[0] === 'help') {
+    io.stdout(HELP);
+    return 0;
+  }
   const [kind, ...rest] = argv;
   let parsed;
   try {
@@ -41,6 +63,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         'realservers-as-nodes': { type: 'boolean' },
         node: { type: 'string' },
         interface: { type: 'string' },
+        strict: { type: 'boolean' },
+        'config-id': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -50,7 +74,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   const { values: v, positionals: files } = parsed;
   if (v.help) {
-    io.stdout(USAGE);
+    io.stdout(HELP);
     return 0;
   }
   if (v.output !== 'yaml' && v.output !== 'json') {
@@ -68,13 +92,20 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       if (!m) return usageError(io, `--address expects NAME=IP, not "${a}"`);
       addresses[m[1]] = m[2];
     }
-    const result = importKeepalived(abs, fsSource, { site: v.site ?? 'imported', addresses, realserversAsNodes: v['realservers-as-nodes'] });
+    const result = importKeepalived(abs, fsSource, {
+      site: v.site ?? 'imported',
+      addresses,
+      realserversAsNodes: v['realservers-as-nodes'],
+      strict: v.strict,
+      configId: v['config-id'],
+    });
     report(io, result.diagnostics.map(show));
     if (!result.site) return 2;
     io.stdout(formatSite(result.site, v.output));
     return 0;
   }
   if (kind === 'ipvsadm') {
+    if (v.strict || v['config-id'] !== undefined) return usageError(io, '--strict and --config-id are for import keepalived');
     if (files.length !== 1) return usageError(io, 'import ipvsadm needs exactly one FILE (ipvsadm -S output, "-" for stdin)');
     const text = files[0] === '-' ? await io.readStdin() : fsSource.read(abs[0]);
     const result = importIpvsadm(text, files[0], { site: v.site ?? 'imported', node: v.node ?? 'director1', address: v.address?.[0], interface: v.interface });
