@@ -1,7 +1,9 @@
 import { fileURLToPath } from 'node:url';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import * as schema from './schema.ts';
+import { pgliteStartParams, readTemplate, TEMPLATE_DIR } from './pglite-template.ts';
 
 /** Either engine behind one drizzle type: PGlite (embedded default) or PostgreSQL (postgres.js). */
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -17,9 +19,11 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations', impor
 /**
  * Opens the database and applies migrations/ (the same SQL on both engines).
  * `url` (postgres://…) selects PostgreSQL; otherwise PGlite in `dataDir`, or in memory when
- * dataDir is undefined (tests).
+ * dataDir is undefined (tests). A new PGlite database starts from the pre-initialised template
+ * in `templateDir` when there is one for these migrations (`./pglite-template.ts`; false: always
+ * initdb), and is migrated from there as usual.
  */
-export async function openDatabase(opts: { url?: string; dataDir?: string; migrate?: boolean }): Promise<Database> {
+export async function openDatabase(opts: { url?: string; dataDir?: string; migrate?: boolean; templateDir?: string | false }): Promise<Database> {
   const migrate = opts.migrate ?? true;
   if (opts.url) {
     const { default: postgres } = await import('postgres');
@@ -33,7 +37,16 @@ export async function openDatabase(opts: { url?: string; dataDir?: string; migra
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
-  const client = new PGlite(opts.dataDir);
+  // A template holds every migration: only for a database that is new and will be migrated.
+  const isNew = !opts.dataDir || !existsSync(join(opts.dataDir, 'PG_VERSION'));
+  const templateDir = opts.templateDir ?? TEMPLATE_DIR;
+  const template = migrate && isNew && templateDir ? readTemplate(MIGRATIONS_DIR, templateDir) : null;
+  // One options object: `new PGlite(undefined, options)` drops the options.
+  const client = new PGlite({
+    dataDir: opts.dataDir,
+    startParams: pgliteStartParams(PGlite.defaultStartParams),
+    ...(template ? { loadDataDir: template } : {}),
+  });
   await client.waitReady;
   const db = drizzle(client, { schema }) as unknown as Db;
   const database: Database = { db, kind: 'pglite', close: () => client.close() };
