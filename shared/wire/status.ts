@@ -54,7 +54,15 @@ export const NodeStatus = z.object({
         name: z.string(),
         quorum: z.boolean(),
         realServers: z.array(
-          z.object({ address: z.string(), port: z.number().int(), healthy: z.boolean(), weight: z.number().int(), detail: z.string().optional() }),
+          z.object({
+            address: z.string(),
+            port: z.number().int(),
+            healthy: z.boolean(),
+            weight: z.number().int(),
+            detail: z.string().optional(),
+            /** False while no health check has run for it (`healthy` is then only the starting assumption); absent from older agents. */
+            checked: z.boolean().optional(),
+          }),
         ),
       }),
     )

@@ -11,7 +11,7 @@ export interface StatusInput {
   pendingRevision: number | null;
   agentVersion?: string;
   vrrp: NonNullable<NodeStatus['vrrp']> | null;
-  health: Map<string, { up: boolean; weight: number | null; detail: string }> | null;
+  health: Map<string, { up: boolean; weight: number | null; detail: string; checked: boolean }> | null;
   quorumUp: (service: string) => boolean;
   ipvs: IpvsResult | null;
   role: RoleResult | null;
@@ -43,8 +43,9 @@ export function buildStatus(i: StatusInput, at = new Date()): NodeStatus {
           up: true,
           weight: null,
           detail: rs.healthCheck ? 'not checked yet' : 'no health check',
+          checked: false,
         };
-        return { address: rs.address, port: rs.port, healthy: h.up, weight: h.up ? (h.weight ?? rs.weight) : 0, detail: h.detail };
+        return { address: rs.address, port: rs.port, healthy: h.up, weight: h.up ? (h.weight ?? rs.weight) : 0, detail: h.detail, checked: h.checked };
       }),
     }));
     // A director with no services (VRRP only, as in the seeds' nginx setup) needs nothing from
