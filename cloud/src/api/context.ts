@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { JWK } from 'jose';
 import type { TokenIdentity } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
+import type { StatusBook } from '../status/book.ts';
 
 /** What the app core needs from its host (Node `serve` or the Workers entry). */
 export interface AppDeps {
@@ -19,6 +20,8 @@ export interface AppDeps {
   /** Largest accepted request body; default 1 MiB. */
   maxBodyBytes?: number;
   log?: (line: string) => void;
+  /** Site status (one per process, shared with alerts and metrics); the app makes its own when absent. */
+  status?: StatusBook;
   /** Prometheus metrics (Node only: prom-client stays out of the Workers build). */
   metrics?: { middleware: MiddlewareHandler; render(): Promise<{ contentType: string; body: string }> };
 }
