@@ -13,6 +13,7 @@ import { startPublisher } from '../publisher/publisher.ts';
 import { startIngest } from '../ingest/ingest.ts';
 import { startAlerter } from '../alerts/alerter.ts';
 import { createMetrics } from './metrics.ts';
+import { StatusBook } from '../status/book.ts';
 
 export interface ServerOptions {
   /** HTTP port (0: any free port). */
@@ -128,7 +129,11 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     closers.push(() => publisher.close());
     const ingest = await startIngest({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, log: o.log });
     closers.push(() => ingest.close());
-    const alerter = startAlerter({ db, log: o.log });
+    // One status book: pages, API, alerts and metrics see the same evaluations.
+    const status = new StatusBook(db);
+    const metrics = createMetrics(db, status);
+    let publicUrl: string | undefined;
+    const alerter = startAlerter({ db, status, log: o.log, baseUrl: () => publicUrl, onDeliveries: (c) => metrics.countDeliveries(c) });
     closers.push(() => alerter.close());
 
     if (!o.publicMqttUrl && /^(0\.0\.0\.0|::)$/.test(o.host)) {
@@ -140,7 +145,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       signer,
       issueNodeCredentials: issue,
       mqttUrl: o.publicMqttUrl ?? broker.url,
-      metrics: createMetrics(db),
+      metrics,
+      status,
       log: o.log,
     });
     const http = createAdaptorServer({ fetch: app.fetch });
@@ -159,6 +165,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     );
     const port = (http.address() as AddressInfo).port;
     const hostForUrl = o.host.includes(':') ? `[${o.host}]` : o.host;
+    // Links in Slack messages; a wildcard address is no place to send people.
+    if (!/^(0\.0\.0\.0|::)$/.test(o.host)) publicUrl = `http://${hostForUrl}:${port}`;
     return {
       url: `http://${hostForUrl}:${port}`,
       mqttUrl: broker.url,
