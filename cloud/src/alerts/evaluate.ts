@@ -13,7 +13,7 @@ export interface AlertEvent {
 }
 
 /** A condition being watched: pending (`raisedAt` null) until it has held for the debounce, then open until it clears. */
-export interface WatchedCondition {
+interface WatchedCondition {
   key: string;
   type: ConditionType;
   severity: Severity;
@@ -38,7 +38,7 @@ export interface AlertOptions {
   debounceMs: number;
 }
 
-export const DEFAULT_ALERTS: AlertOptions = { debounceMs: 5_000 };
+const DEFAULT_ALERTS: AlertOptions = { debounceMs: 5_000 };
 
 /** `node:dr1` → `site.dr1`, the node's id in events. */
 function nodeIdOf(site: string, subject: string): string | null {

@@ -14,7 +14,7 @@ export function alertOf(e: EventRow, siteName: string | null): AlertEvent {
 }
 
 /** The event's severity: what the cloud stamped on it, else its type's. */
-export function eventSeverity(type: string, data: Record<string, unknown>): Severity {
+function eventSeverity(type: string, data: Record<string, unknown>): Severity {
   const s = data.severity;
   return typeof s === 'string' && (SEVERITIES as readonly string[]).includes(s) ? (s as Severity) : severityOf(type);
 }
