@@ -1,23 +1,18 @@
+import { CONDITION_SEVERITY, type ConditionType, type Severity } from '../wire/events.ts';
 import type { ReasonCode, SiteStatus } from './model.ts';
 
-type Severity = 'critical' | 'warning' | 'info';
-
-/** The event types the cloud raises from the model (each with a `.resolved` twin when the condition clears). */
-type ConditionType =
-  'site.unreachable' | 'site.split_brain' | 'site.no_master' | 'node.offline' | 'node.stale_revision' | 'apply.failed' | 'service.down' | 'realserver.down';
-
-/** Which reasons are alert conditions, and how loud. Reasons not listed (stale_report, unchecked, …) show on pages only. */
-const ALERTS: Partial<Record<ReasonCode, { type: ConditionType; severity: Severity }>> = {
-  unreachable: { type: 'site.unreachable', severity: 'critical' },
-  split_brain: { type: 'site.split_brain', severity: 'critical' },
-  no_master: { type: 'site.no_master', severity: 'critical' },
-  node_offline: { type: 'node.offline', severity: 'warning' },
-  stale_revision: { type: 'node.stale_revision', severity: 'warning' },
-  apply_failed: { type: 'apply.failed', severity: 'warning' },
-  all_realservers_down: { type: 'service.down', severity: 'critical' },
-  quorum_lost: { type: 'service.down', severity: 'critical' },
-  no_realservers: { type: 'service.down', severity: 'critical' },
-  realserver_down: { type: 'realserver.down', severity: 'warning' },
+/** Which reasons are alert conditions (their severity is the event type's). Reasons not listed (stale_report, unchecked, …) show on pages only. */
+const ALERTS: Partial<Record<ReasonCode, ConditionType>> = {
+  unreachable: 'site.unreachable',
+  split_brain: 'site.split_brain',
+  no_master: 'site.no_master',
+  node_offline: 'node.offline',
+  stale_revision: 'node.stale_revision',
+  apply_failed: 'apply.failed',
+  all_realservers_down: 'service.down',
+  quorum_lost: 'service.down',
+  no_realservers: 'service.down',
+  realserver_down: 'realserver.down',
 };
 
 export interface Condition {
@@ -40,12 +35,12 @@ export interface Condition {
 export function conditionsOf(status: SiteStatus): Condition[] {
   const out = new Map<string, Condition>();
   for (const r of status.reasons) {
-    const a = ALERTS[r.code];
-    if (!a || (r.code === 'unreachable' && r.subject !== 'site')) continue;
-    const key = `${a.type}|${r.subject}`;
+    const type = ALERTS[r.code];
+    if (!type || (r.code === 'unreachable' && r.subject !== 'site')) continue;
+    const key = `${type}|${r.subject}`;
     const had = out.get(key);
     if (had) had.codes.push(r.code);
-    else out.set(key, { key, type: a.type, severity: a.severity, subject: r.subject, since: r.since, summary: r.text, codes: [r.code] });
+    else out.set(key, { key, type, severity: CONDITION_SEVERITY[type], subject: r.subject, since: r.since, summary: r.text, codes: [r.code] });
   }
   return [...out.values()];
 }

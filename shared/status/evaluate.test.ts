@@ -72,6 +72,20 @@ describe('reasons in words', () => {
   });
 });
 
+describe('a check that has not run yet', () => {
+  it('is unchecked, not up, though the agent reports it healthy (keepalived starts real servers alive)', () => {
+    const nodes = healthy();
+    const dr1 = report(site, 'dr1', { vrrp: M });
+    dr1.services![0].realServers[0] = { ...dr1.services![0].realServers[0], detail: 'not checked yet', checked: false };
+    nodes.dr1 = fresh(dr1);
+    const s = evaluateSite(null, input(nodes), T0 + 1_000);
+    expect(s.services[0].realServers[0]).toMatchObject({ state: 'unchecked' });
+    expect(s.services[0].realServers[0].reasons[0].text).toBe('web 10.0.2.11:80 has not been checked yet by dr1');
+    expect(s.services[0].state).toBe('unknown');
+    expect(s.state).not.toBe('operational');
+  });
+});
+
 describe('since', () => {
   it('a condition keeps its since while it lasts, though every new report carries a new time', () => {
     const down = (at: number) => ({ ...healthy(at), dr1: fresh(report(site, 'dr1', { vrrp: M, down: ['rs2'] }, at), at) });

@@ -338,9 +338,10 @@ function evaluateService(ctx: Ctx, svc: Topology['services'][number], seen: Map<
       if (!hit) {
         st = 'unknown';
         reasons = [book.settle({ code: 'realserver_missing', subject: rsSubject, since: null, say: () => `${label} is not in ${reporter}'s report` })];
-      } else if (!rs.checked) {
+      } else if (!rs.checked || hit.checked === false) {
         st = 'unchecked';
-        reasons = [book.settle({ code: 'unchecked', subject: rsSubject, since: null, say: () => `${label} has no health check` })];
+        const why = rs.checked ? `has not been checked yet by ${reporter}` : 'has no health check';
+        reasons = [book.settle({ code: 'unchecked', subject: rsSubject, since: null, say: () => `${label} ${why}` })];
       } else if (hit.healthy) {
         st = 'up';
       } else {

@@ -51,22 +51,75 @@ export const NodeEvent = z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('agent.degraded'), data: z.object({ what: z.string().min(1).max(64), detail: z.string().max(500) }) }),
 ]);
 export type NodeEvent = z.infer<typeof NodeEvent>;
-export type NodeEventType = NodeEvent['type'];
+type NodeEventType = NodeEvent['type'];
+
+export const SEVERITIES = ['info', 'warning', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
 
 /**
- * Events only the cloud raises (cross-node facts, broker presence, and what it saw a node do:
- * `node.misbehaving` when ingest refused a node's message, `node.reenrolled` when a node's
- * credentials were replaced).
+ * Alert conditions the cloud derives from the status model (`shared/status/conditions.ts`), with
+ * how loud each is. Each is raised once it has held for a debounce and has a `….resolved` twin,
+ * with the same severity, when it clears.
  */
-export const CLOUD_EVENT_TYPES = [
-  'node.offline',
+export const CONDITION_SEVERITY = {
+  'site.unreachable': 'critical',
+  'site.split_brain': 'critical',
+  'site.no_master': 'critical',
+  'service.down': 'critical',
+  'node.offline': 'warning',
+  'node.stale_revision': 'warning',
+  'apply.failed': 'warning',
+  'realserver.down': 'warning',
+} as const satisfies Record<string, Severity>;
+export type ConditionType = keyof typeof CONDITION_SEVERITY;
+export const CONDITION_TYPES = Object.keys(CONDITION_SEVERITY) as ConditionType[];
+
+/**
+ * Events only the cloud raises: the conditions and their resolutions, presence, a webhook's test
+ * event, and what it saw a node do (`node.misbehaving` when ingest refused a node's message,
+ * `node.reenrolled` when a node's credentials were replaced).
+ */
+const CLOUD_EVENT_TYPES = [
+  ...CONDITION_TYPES,
+  ...CONDITION_TYPES.map((t) => `${t}.resolved` as const),
   'node.online',
-  'site.split_brain',
-  'site.no_master',
-  'node.stale_revision',
+  'webhook.test',
   'node.misbehaving',
   'node.reenrolled',
 ] as const;
 
-/** Events that ask a person to look (Slack marks them); the rest inform. */
-export const WARNING_EVENT_TYPES: ReadonlySet<string> = new Set(['node.misbehaving', 'node.reenrolled']);
+/** Cloud events that ask a person to look (Slack marks them); the rest inform or are conditions. */
+const CLOUD_EVENT_SEVERITY: Record<string, Severity> = { 'node.misbehaving': 'warning', 'node.reenrolled': 'warning' };
+export const WARNING_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(CLOUD_EVENT_SEVERITY));
+
+/** What agents report that is not a condition: how loud it is. Normal operation is `info`. */
+const NODE_EVENT_SEVERITY: Record<NodeEventType, Severity> = {
+  'vrrp.transition': 'info',
+  'realserver.down': 'warning',
+  'realserver.up': 'info',
+  'service.quorum_lost': 'critical',
+  'service.quorum_restored': 'info',
+  'apply.succeeded': 'info',
+  'apply.failed': 'warning',
+  'config.rejected': 'warning',
+  'realserver.drift': 'warning',
+  'agent.helper_restarted': 'warning',
+  'agent.degraded': 'warning',
+  'bfd.transition': 'info',
+};
+
+/** Every event type a webhook can ask for: the agents' (the table above is exhaustive over them) and the cloud's, each once. */
+export const EVENT_TYPES: readonly string[] = [...new Set([...Object.keys(NODE_EVENT_SEVERITY), ...CLOUD_EVENT_TYPES])];
+
+/** The severity of an event type; a `….resolved` event is as loud as what it resolves, so the subscribers that got one get the other. */
+export function severityOf(type: string): Severity {
+  const base = type.endsWith('.resolved') ? type.slice(0, -'.resolved'.length) : type;
+  if (base in CONDITION_SEVERITY) return CONDITION_SEVERITY[base as ConditionType];
+  if (base in NODE_EVENT_SEVERITY) return NODE_EVENT_SEVERITY[base as NodeEventType];
+  if (base in CLOUD_EVENT_SEVERITY) return CLOUD_EVENT_SEVERITY[base];
+  return 'info';
+}
+
+export function severityAtLeast(s: Severity, min: Severity): boolean {
+  return SEVERITIES.indexOf(s) >= SEVERITIES.indexOf(min);
+}

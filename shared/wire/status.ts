@@ -81,6 +81,8 @@ export const NodeStatus = z.object({
               healthy: z.boolean(),
               weight: z.number().int(),
               detail: z.string().max(500).optional(),
+              /** False while no health check has run for it (`healthy` is then only the starting assumption); absent from older agents. */
+              checked: z.boolean().optional(),
             }),
           )
           .max(1024),

@@ -117,13 +117,13 @@ describe('startHealthChecker with real timers and real servers', () => {
     const s = await httpServer(() => 200);
     const { hc, transitions } = start([service('web', [s.port], httpCheck(), { alpha: true }), service('plain', [1], null)]);
     expect(hc.state().get(targetKey('web', '127.0.0.1', s.port))).toMatchObject({ up: false });
-    expect(hc.state().get(targetKey('plain', '127.0.0.1', 1))).toEqual({ up: true, weight: null, detail: 'no health check' });
+    expect(hc.state().get(targetKey('plain', '127.0.0.1', 1))).toEqual({ up: true, weight: null, detail: 'no health check', checked: false });
     const before = hc.state();
     expect(hc.state()).toBe(before); // unchanged: the same view
     await waitFor(() => transitions.length === 1);
     expect(transitions[0]).toMatchObject({ service: 'web', up: true, detail: 'HTTP 200 on /' });
     expect(hc.state()).not.toBe(before);
-    expect(hc.state().get(targetKey('web', '127.0.0.1', s.port))).toEqual({ up: true, weight: null, detail: 'HTTP 200 on /' });
+    expect(hc.state().get(targetKey('web', '127.0.0.1', s.port))).toEqual({ up: true, weight: null, detail: 'HTTP 200 on /', checked: true });
   });
 
   it('shares one probe between two services with the same check', async () => {

@@ -134,7 +134,7 @@ export function startHealthChecker(opts: HealthCheckerOptions): HealthChecker {
       // Callers may ask once per real server; rebuild only when something changed.
       if (view.version !== sched.version) {
         const map = new Map<string, TargetHealth>();
-        for (const [key, t] of sched.targets) map.set(key, Object.freeze({ up: t.up, weight: t.weight, detail: t.detail }));
+        for (const [key, t] of sched.targets) map.set(key, Object.freeze({ up: t.up, weight: t.weight, detail: t.detail, checked: t.hasRun }));
         view = { version: sched.version, map };
       }
       return view.map;

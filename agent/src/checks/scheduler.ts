@@ -70,9 +70,9 @@ function finish(state: SchedulerState, probe: ProbeState, outcome: ProbeOutcome,
   let delay = Infinity;
   for (const key of probe.subscribers) {
     const t = state.targets.get(key)!;
-    const before = `${t.up}|${t.weight}|${t.detail}`;
+    const before = `${t.up}|${t.weight}|${t.detail}|${t.hasRun}`;
     const r = judge(t, outcome, probe);
-    if (`${t.up}|${t.weight}|${t.detail}` !== before) state.version += 1;
+    if (`${t.up}|${t.weight}|${t.detail}|${t.hasRun}` !== before) state.version += 1;
     delay = Math.min(delay, r.delay);
     if (r.changed) {
       actions.push({

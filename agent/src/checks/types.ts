@@ -18,6 +18,8 @@ export interface TargetHealth {
   /** misc_dynamic weight; null means "the configured weight". */
   weight: number | null;
   detail: string;
+  /** False until the health check has run once: `up` is then keepalived's starting assumption, not a finding. */
+  checked: boolean;
 }
 
 /** Emitted when a real server goes up or down, or its dynamic weight changes while up. */

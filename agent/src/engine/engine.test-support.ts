@@ -25,7 +25,7 @@ export const NODES = [
  * the way startHealthChecker does. It stands in for probes to hosts that do not exist here.
  */
 export function manualChecker(): { start: StartHealthChecker; set(service: string, address: string, port: number, up: boolean, weight?: number | null): void } {
-  const state = new Map<string, { up: boolean; weight: number | null; detail: string }>();
+  const state = new Map<string, { up: boolean; weight: number | null; detail: string; checked: boolean }>();
   let notify: ((t: HealthTransition) => void) | null = null;
   const part: HealthCheckerPart = { update: () => {}, state: () => state, stop: async () => {} };
   return {
@@ -34,7 +34,7 @@ export function manualChecker(): { start: StartHealthChecker; set(service: strin
       return part;
     },
     set(service, address, port, up, weight = null) {
-      state.set(`${service}|${address}:${port}`, { up, weight, detail: up ? 'ok' : 'connect ECONNREFUSED' });
+      state.set(`${service}|${address}:${port}`, { up, weight, detail: up ? 'ok' : 'connect ECONNREFUSED', checked: true });
       notify?.({ service, address, port, check: 'tcp', up, weight, detail: up ? 'ok' : 'connect ECONNREFUSED' });
     },
   };

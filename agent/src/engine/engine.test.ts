@@ -248,6 +248,23 @@ describe('engine on a director (in-memory kernel)', () => {
     expect(e.status()).toMatchObject({ appliedRevision: 2, errors: [] });
   });
 
+  it('republishes an unchanged status once the heartbeat is due, so a quiet healthy node does not look stale', async () => {
+    let t = 0;
+    const sent: string[] = [];
+    const e = make({ now: () => t, statusHeartbeatMs: 15_000, onStatus: (s) => sent.push(s.at ?? '') });
+    await e.apply(director([web()]), 1);
+    const afterApply = sent.length;
+    expect(afterApply).toBeGreaterThan(0);
+    t = 14_000;
+    await e.publishStatus();
+    expect(sent).toHaveLength(afterApply); // nothing changed, heartbeat not due
+    t = 15_000;
+    await e.publishStatus();
+    expect(sent).toHaveLength(afterApply + 1);
+    await e.publishStatus();
+    expect(sent).toHaveLength(afterApply + 1); // the next one is due 15 s later again
+  });
+
   it('idle() waits for work queued while it waits', async () => {
     const chk = manualChecker();
     const e = make({ startHealthChecker: chk.start });

@@ -25,8 +25,13 @@ export interface EngineOptions {
   log: (line: string) => void;
   /** Every event, enveloped (cloud mode publishes them on `.../events`). */
   emit?: (e: NodeEvent) => void;
-  /** Called whenever the status changes (cloud mode publishes it retained). */
+  /**
+   * Called whenever the status changes, and at least every `statusHeartbeatMs` while it does not
+   * (cloud mode publishes it retained): the cloud takes a report older than its window as no report.
+   */
   onStatus?: (s: NodeStatus) => void;
+  /** Default 15 s: a third of the cloud's staleness window, so one lost report is not an outage. */
+  statusHeartbeatMs?: number;
   startHealthChecker?: StartHealthChecker;
   startVrrp?: StartVrrpPart;
   startBfd?: StartBfdPart;
@@ -75,6 +80,7 @@ export class Engine {
   private kickQueued = false;
   private stopped = false;
   private lastStatusJson = '';
+  private lastStatusSentAt = -Infinity;
 
   constructor(private readonly o: EngineOptions) {
     this.paths = statePaths(o.stateDir);
@@ -328,13 +334,21 @@ export class Engine {
     });
   }
 
-  /** Writes the status file and tells onStatus when anything but the timestamp changed. */
+  /** Writes the status file and tells onStatus when anything but the timestamp changed, or the heartbeat is due. */
   publishStatus(): Promise<void> {
     const s = this.status();
     const { at: _at, ...rest } = s;
     const json = JSON.stringify(rest);
-    if (json === this.lastStatusJson) return this.statusWrites;
+    const t = (this.o.now ?? (() => performance.now()))();
+    if (json === this.lastStatusJson) {
+      if (t - this.lastStatusSentAt >= (this.o.statusHeartbeatMs ?? 15_000)) {
+        this.lastStatusSentAt = t;
+        this.o.onStatus?.(s);
+      }
+      return this.statusWrites;
+    }
     this.lastStatusJson = json;
+    this.lastStatusSentAt = t;
     this.o.onStatus?.(s);
     const write = () => writeFileAtomic(this.paths.status, JSON.stringify(s, null, 2)).catch((e) => this.o.log(`status file: ${errorText(e)}`));
     this.statusWrites = this.statusWrites.then(write);

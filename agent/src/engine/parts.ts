@@ -13,7 +13,7 @@ export type HealthTransition = Transition;
 
 export interface HealthCheckerPart {
   update(services: ResolvedService[]): void;
-  state(): Map<string, { up: boolean; weight: number | null; detail: string }>;
+  state(): Map<string, { up: boolean; weight: number | null; detail: string; checked: boolean }>;
   stop(): Promise<void>;
 }
 

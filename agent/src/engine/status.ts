@@ -12,7 +12,7 @@ export interface StatusInput {
   agentVersion?: string;
   vrrp: NonNullable<NodeStatus['vrrp']> | null;
   bfd: { name: string; peer: string; state: NonNullable<NodeStatus['bfd']>[number]['state']; forMs: number; detectionTimeMs: number }[] | null;
-  health: Map<string, { up: boolean; weight: number | null; detail: string }> | null;
+  health: Map<string, { up: boolean; weight: number | null; detail: string; checked: boolean }> | null;
   quorumUp: (service: string) => boolean;
   ipvs: IpvsResult | null;
   role: RoleResult | null;
@@ -53,8 +53,9 @@ export function buildStatus(i: StatusInput, at = new Date()): NodeStatus {
           up: true,
           weight: null,
           detail: rs.healthCheck ? 'not checked yet' : 'no health check',
+          checked: false,
         };
-        return { address: rs.address, port: rs.port, healthy: h.up, weight: h.up ? (h.weight ?? rs.weight) : 0, detail: h.detail };
+        return { address: rs.address, port: rs.port, healthy: h.up, weight: h.up ? (h.weight ?? rs.weight) : 0, detail: h.detail, checked: h.checked };
       }),
     }));
     // A director with no services (VRRP only, as in the seeds' nginx setup) needs nothing from

@@ -1,53 +1,106 @@
-import { gt } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
+import { conditionsOf } from '#shared/status/conditions.ts';
 import type { Db } from '../db/client.ts';
-import { events, sites } from '../db/schema.ts';
-import { loadStatusView } from '../pages/load-view.ts';
-import { evaluateSite, type AlertState, type EvaluateOptions, DEFAULT_EVALUATE } from './evaluate.ts';
-import { deliverDue, enqueueDeliveries, type Fetch } from './queue.ts';
+import { alerts, events } from '../db/schema.ts';
+import { StatusBook } from '../status/book.ts';
+import { stepAlerts, type AlertChange, type AlertOptions, type AlertState } from './evaluate.ts';
+import { deliverDue, enqueueDeliveries, type DeliveryCounts, type Fetch } from './queue.ts';
 import type { WebhookTargetPolicy } from './webhook-target.ts';
 import { webhookFetch } from './webhook-transport.ts';
 
 export interface Alerter {
-  /** One round: evaluate every site, queue new events for webhooks, send what is due. */
+  /** One round: evaluate every site, record raised and resolved alerts, queue events for webhooks, send what is due. */
   tick(): Promise<void>;
   close(): Promise<void>;
 }
 
 /**
- * The cloud's alerting loop: cross-node findings become rows in `events` (so they show in the
- * status API and history like agent events), and every event reaches the webhooks that want it.
+ * The cloud's alerting loop: every site's status (the same model the pages show) becomes alert
+ * conditions; raises and resolutions become rows in `events` (so they show in the status API and
+ * history like agent events) and in `alerts` (open ones survive a restart), and every event
+ * reaches the webhooks that want it.
  */
 export function startAlerter(opts: {
   db: Db;
+  status?: StatusBook;
   fetch?: Fetch;
   /** Where the default sender may connect (default: public addresses only). */
   webhookTargets?: WebhookTargetPolicy;
   intervalMs?: number;
-  evaluate?: EvaluateOptions;
+  alerts?: AlertOptions;
+  /** The public base URL, for links to status pages in Slack messages (read at each round: known once the server listens). */
+  baseUrl?: () => string | undefined;
+  /** Each round's delivery outcomes (the metrics count them). */
+  onDeliveries?: (counts: DeliveryCounts) => void;
   log?: (l: string) => void;
   now?: () => Date;
 }): Alerter {
   const { db } = opts;
+  const book = opts.status ?? new StatusBook(db);
   const now = opts.now ?? (() => new Date());
   const fetchImpl: Fetch = opts.fetch ?? webhookFetch(opts.webhookTargets ?? { allowPrivate: false });
-  const states = new Map<string, AlertState>();
+  let states: Map<string, AlertState> | null = null;
   let running: Promise<void> | null = null;
   let closed = false;
 
-  async function round(): Promise<void> {
-    const siteRows = await db.select({ id: sites.id, name: sites.name }).from(sites).where(gt(sites.currentRevision, 0));
-    for (const s of siteRows) {
-      const view = await loadStatusView(db, s.name, now());
-      if (!view) continue;
-      const r = evaluateSite(states.get(s.id) ?? {}, view, now().getTime(), opts.evaluate ?? DEFAULT_EVALUATE);
-      states.set(s.id, r.state);
-      for (const e of r.events) {
-        await db.insert(events).values({ siteId: s.id, nodeId: e.nodeId, type: e.type, data: e.data, at: new Date(e.at) });
-        opts.log?.(`alert ${e.type} ${s.name}: ${e.summary}`);
-      }
+  /** Open alerts from before a restart: they are not raised again, and their resolution is not lost. */
+  async function loadOpen(): Promise<Map<string, AlertState>> {
+    const rows = await db.select().from(alerts).where(isNull(alerts.resolvedAt));
+    const m = new Map<string, AlertState>();
+    for (const r of rows) {
+      const s = m.get(r.siteId) ?? {};
+      s[r.key] = {
+        key: r.key,
+        type: r.type as AlertChange['condition']['type'],
+        severity: r.severity,
+        subject: r.subject,
+        summary: r.summary,
+        firstSeenAt: r.firstSeenAt.getTime(),
+        raisedAt: r.raisedAt.getTime(),
+      };
+      m.set(r.siteId, s);
     }
-    await enqueueDeliveries(db);
-    await deliverDue(db, { fetch: fetchImpl, now, log: opts.log });
+    return m;
+  }
+
+  async function record(siteId: string, ch: AlertChange): Promise<void> {
+    const { event: e, condition: c } = ch;
+    await db.transaction(async (tx) => {
+      await tx.insert(events).values({ siteId, nodeId: e.nodeId, type: e.type, data: e.data, at: new Date(e.at) });
+      if (ch.kind === 'raised')
+        await tx
+          .insert(alerts)
+          .values({
+            siteId,
+            key: c.key,
+            type: c.type,
+            severity: c.severity,
+            subject: c.subject,
+            summary: c.summary,
+            firstSeenAt: new Date(c.firstSeenAt),
+            raisedAt: new Date(c.raisedAt!),
+          })
+          .onConflictDoNothing();
+      else
+        await tx
+          .update(alerts)
+          .set({ resolvedAt: new Date(e.at) })
+          .where(and(eq(alerts.siteId, siteId), eq(alerts.key, c.key), isNull(alerts.resolvedAt)));
+    });
+    opts.log?.(`alert ${e.type} ${e.site}: ${e.summary}`);
+  }
+
+  async function round(): Promise<void> {
+    states ??= await loadOpen();
+    const t = now().getTime();
+    for (const v of await book.all(t)) {
+      const r = stepAlerts(states.get(v.siteId) ?? {}, v.status.site, conditionsOf(v.status), t, opts.alerts);
+      for (const ch of r.changes) await record(v.siteId, ch);
+      states.set(v.siteId, r.state);
+    }
+    await enqueueDeliveries(db, { baseUrl: opts.baseUrl?.() });
+    const counts = await deliverDue(db, { fetch: fetchImpl, now, log: opts.log });
+    opts.onDeliveries?.(counts);
   }
 
   const tick = (): Promise<void> => {

@@ -1,6 +1,7 @@
-import type { SiteStatusView } from '../pages/status-view.ts';
+import type { Condition } from '#shared/status/conditions.ts';
+import type { ConditionType, Severity } from '#shared/wire/events.ts';
 
-/** An event as webhooks carry it: agent events and the cloud's own cross-node findings. */
+/** An event as webhooks carry it: agent events and the cloud's own alerts. */
 export interface AlertEvent {
   id: string;
   type: string;
@@ -11,76 +12,112 @@ export interface AlertEvent {
   data: Record<string, unknown>;
 }
 
-/** Conditions seen so far, by key (`split_brain:VI_1`, `stale:rs1`), with when they began. */
-export type AlertState = Record<string, { since: number; raised: boolean }>;
-
-export interface EvaluateOptions {
-  /** A condition must hold this long before it is raised (debounces VRRP's own transitions). */
-  splitBrainAfterMs: number;
-  noMasterAfterMs: number;
-  staleAfterMs: number;
+/** A condition being watched: pending (`raisedAt` null) until it has held for the debounce, then open until it clears. */
+interface WatchedCondition {
+  key: string;
+  type: ConditionType;
+  severity: Severity;
+  subject: string;
+  summary: string;
+  firstSeenAt: number;
+  raisedAt: number | null;
 }
 
-export const DEFAULT_EVALUATE: EvaluateOptions = { splitBrainAfterMs: 5_000, noMasterAfterMs: 5_000, staleAfterMs: 120_000 };
+/** One site's conditions by key. */
+export type AlertState = Record<string, WatchedCondition>;
+
+/** A raise or a resolution, for the shell to record (an `events` row, an `alerts` row). */
+export interface AlertChange {
+  kind: 'raised' | 'resolved';
+  condition: WatchedCondition;
+  event: Omit<AlertEvent, 'id'>;
+}
+
+export interface AlertOptions {
+  /** A condition must hold this long before it is raised: a VRRP failover passes through no master for an advert or two. */
+  debounceMs: number;
+}
+
+const DEFAULT_ALERTS: AlertOptions = { debounceMs: 5_000 };
+
+/** `node:dr1` → `site.dr1`, the node's id in events. */
+function nodeIdOf(site: string, subject: string): string | null {
+  return subject.startsWith('node:') ? `${site}.${subject.slice('node:'.length)}` : null;
+}
+
+/** 3h 2m, 4m 10s, 12s. */
+export function spokenDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  const [h, m, sec] = [Math.floor(s / 3600), Math.floor((s % 3600) / 60), s % 60];
+  if (h) return `${h}h ${m}m`;
+  if (m) return `${m}m ${sec}s`;
+  return `${sec}s`;
+}
 
 /**
- * Cross-node facts only the cloud can see (docs/architecture.md, "Status and events"): two directors both MASTER for one
- * VRID (`site.split_brain`), none MASTER (`site.no_master`), a node stuck on an old revision
- * (`node.stale_revision`). Pure: (state, view, now) → (state, events). A condition is raised once
- * when it has lasted long enough and is forgotten when it clears, so it can be raised again.
+ * The alert lifecycle of one site, a diff of the status model's conditions between evaluations
+ * (docs/architecture.md, "Status and events"). Pure: (state, conditions, now) → (state, changes).
+ * A new condition is watched; once it has held for the debounce it is raised (its type, its
+ * severity). An open condition that is gone raises `….resolved` with how long it lasted; one
+ * that clears before the debounce is forgotten without a word.
  */
-export function evaluateSite(
+export function stepAlerts(
   prev: AlertState,
-  view: SiteStatusView,
+  site: string,
+  conditions: Condition[],
   now: number,
-  opts: EvaluateOptions = DEFAULT_EVALUATE,
-): { state: AlertState; events: AlertEvent[] } {
-  const conditions = new Map<string, { after: number; event: Omit<AlertEvent, 'id' | 'at'> }>();
-  for (const v of view.vrrp) {
-    if (v.problem === 'split_brain')
-      conditions.set(`split_brain:${v.instance}`, {
-        after: opts.splitBrainAfterMs,
-        event: {
-          type: 'site.split_brain',
-          site: view.site,
-          nodeId: null,
-          summary: `${v.masters.join(' and ')} are all MASTER for ${v.instance} (VRID ${v.vrid})`,
-          data: { instance: v.instance, vrid: v.vrid, nodes: v.masters },
-        },
-      });
-    if (v.problem === 'no_master')
-      conditions.set(`no_master:${v.instance}`, {
-        after: opts.noMasterAfterMs,
-        event: {
-          type: 'site.no_master',
-          site: view.site,
-          nodeId: null,
-          summary: `no director is MASTER for ${v.instance} (VRID ${v.vrid})`,
-          data: { instance: v.instance, vrid: v.vrid, states: v.states },
-        },
-      });
-  }
-  for (const n of view.nodes) {
-    if (n.stale)
-      conditions.set(`stale:${n.name}`, {
-        after: opts.staleAfterMs,
-        event: {
-          type: 'node.stale_revision',
-          site: view.site,
-          nodeId: `${view.site}.${n.name}`,
-          summary: `${n.name} runs revision ${n.appliedRevision ?? 'none'}, desired ${n.desiredRevision}`,
-          data: { node: n.name, applied: n.appliedRevision, desired: n.desiredRevision },
-        },
-      });
-  }
+  opts: AlertOptions = DEFAULT_ALERTS,
+): { state: AlertState; changes: AlertChange[] } {
   const state: AlertState = {};
-  const events: AlertEvent[] = [];
-  for (const [key, c] of conditions) {
-    const was = prev[key];
-    const since = was?.since ?? now;
-    const due = !was?.raised && now - since >= c.after;
-    state[key] = { since, raised: (was?.raised ?? false) || due };
-    if (due) events.push({ ...c.event, id: `${view.site}:${key}:${since}`, at: new Date(now).toISOString() });
+  const changes: AlertChange[] = [];
+  const at = new Date(now).toISOString();
+  for (const c of conditions) {
+    const was = prev[c.key];
+    const w: WatchedCondition = was
+      ? { ...was, summary: c.summary }
+      : { key: c.key, type: c.type, severity: c.severity, subject: c.subject, summary: c.summary, firstSeenAt: now, raisedAt: null };
+    if (w.raisedAt === null && now - w.firstSeenAt >= opts.debounceMs) {
+      w.raisedAt = now;
+      changes.push({
+        kind: 'raised',
+        condition: w,
+        event: {
+          type: c.type,
+          site,
+          nodeId: nodeIdOf(site, c.subject),
+          at,
+          summary: c.summary,
+          data: { key: c.key, subject: c.subject, severity: c.severity, since: c.since, summary: c.summary, reasons: c.codes },
+        },
+      });
+    }
+    state[c.key] = w;
   }
-  return { state, events };
+  for (const w of Object.values(prev)) {
+    if (state[w.key] || w.raisedAt === null) continue;
+    // From when it was first seen: the debounce was part of it.
+    const durationMs = now - w.firstSeenAt;
+    const summary = `resolved after ${spokenDuration(durationMs)}: ${w.summary}`;
+    changes.push({
+      kind: 'resolved',
+      condition: w,
+      event: {
+        type: `${w.type}.resolved`,
+        site,
+        nodeId: nodeIdOf(site, w.subject),
+        at,
+        summary,
+        data: {
+          key: w.key,
+          subject: w.subject,
+          severity: w.severity,
+          raisedAt: new Date(w.raisedAt).toISOString(),
+          durationMs,
+          duration: spokenDuration(durationMs),
+          summary,
+        },
+      },
+    });
+  }
+  return { state, changes };
 }

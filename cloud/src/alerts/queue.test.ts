@@ -80,7 +80,7 @@ describe('webhook queue (real HTTP receiver on loopback)', () => {
       { id: 'w1', orgId: 'o', url, secret },
       { id: 'w2', orgId: 'o', url: `${url}?slack`, secret, format: 'slack' },
     ]);
-    await addEvent('s1', 'node.offline', {});
+    await addEvent('s1', 'node.offline', { key: 'node.offline|node:dr1', subject: 'node:dr1', severity: 'warning', summary: 'dr1 offline since 02:14' });
     expect(await enqueueDeliveries(db)).toBe(2);
     replies = [503, 404];
     let t = new Date('2030-01-01T00:00:00Z');
@@ -97,7 +97,7 @@ describe('webhook queue (real HTTP receiver on loopback)', () => {
     t = new Date(t.getTime() + 6_000);
     expect(await deliverDue(db, { fetch: realFetch, now: () => t })).toEqual({ delivered: 1, retried: 0, failed: 0 });
     const slack = received.find((r) => r.body.includes('"blocks"'));
-    expect(JSON.parse(slack!.body).text).toContain('*node.offline* on `bj-dc1`: dr1 went offline');
+    expect(JSON.parse(slack!.body).text).toContain('*node.offline* on `bj-dc1`: dr1 offline since 02:14');
     expect(slack!.headers['webhook-signature']).toBeUndefined();
     const [done] = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, pending.id));
     expect(done).toMatchObject({ status: 'delivered', attempts: 2 });
@@ -112,6 +112,43 @@ describe('webhook queue (real HTTP receiver on loopback)', () => {
     expect(received).toEqual([]);
     const [row] = await db.select().from(webhookDeliveries);
     expect(row.lastError).toMatch(/refused: 127\.0\.0\.1 is a loopback address/);
+  });
+
+  it("filters by minimum severity and site; an agent's own copy of a condition is history, not a delivery", async () => {
+    const { db } = tdb;
+    await db.insert(webhooks).values([
+      { id: 'loud', orgId: 'o', url, secret, minSeverity: 'warning' },
+      { id: 'crit', orgId: 'o', url, secret, minSeverity: 'critical', siteName: 'bj-dc1' },
+      { id: 'all', orgId: 'o', url, secret },
+    ]);
+    await addEvent('s1', 'vrrp.transition', { instance: 'VI_1', from: 'INIT', to: 'BACKUP', reason: 'start' }); // info
+    await addEvent('s1', 'realserver.down', { service: 'web', address: '10.0.0.1', port: 80, check: 'tcp', detail: 'refused' }); // one director's report
+    const cond = { key: 'site.split_brain|vrrp:VI_1', subject: 'vrrp:VI_1', severity: 'critical', summary: 'dr1 and dr2 are both MASTER' };
+    await addEvent('s1', 'site.split_brain', cond);
+    await addEvent('s2', 'site.split_brain', cond);
+    await addEvent('s1', 'site.split_brain.resolved', { ...cond, durationMs: 30_000, summary: 'resolved after 30s: dr1 and dr2 are both MASTER' });
+    await enqueueDeliveries(db);
+    const rows = await db.select({ w: webhookDeliveries.webhookId, e: webhookDeliveries.eventId }).from(webhookDeliveries);
+    const got = (w: string) => rows.filter((r) => r.w === w).map((r) => r.e);
+    expect(got('all')).toEqual([1, 3, 4, 5]);
+    expect(got('loud')).toEqual([3, 4, 5]);
+    expect(got('crit')).toEqual([3, 5]);
+  });
+
+  it('Slack: a resolution says so and links to the status page', async () => {
+    const { db } = tdb;
+    await db.insert(webhooks).values({ id: 'w1', orgId: 'o', url, secret, format: 'slack' });
+    await addEvent('s1', 'site.unreachable.resolved', {
+      key: 'site.unreachable|site',
+      subject: 'site',
+      severity: 'critical',
+      summary: 'resolved after 40s: bj-dc1: no director reachable',
+    });
+    await enqueueDeliveries(db, { baseUrl: 'https://fleet.example.com' });
+    await deliverDue(db, { fetch: realFetch });
+    const msg = JSON.parse(received[0].body);
+    expect(msg.text).toBe(':white_check_mark: Resolved: *site.unreachable* on `bj-dc1`: resolved after 40s: bj-dc1: no director reachable');
+    expect(JSON.stringify(msg.blocks)).toContain('<https://fleet.example.com/status/bj-dc1|status page>');
   });
 
   it('treats an unreachable receiver as retryable', async () => {

@@ -1,20 +1,18 @@
-import { randomUUID } from 'node:crypto';
 import { and, asc, eq, gt, isNull, lte } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { events, sites, webhookDeliveries, webhooks } from '../db/schema.ts';
-import type { AlertEvent } from './evaluate.ts';
+import { alertOf, newDeliveryId, payloadFor, wants } from './payload.ts';
 import { classifyResponse, nextDelayMs } from './retry.ts';
-import { toSlack } from './slack.ts';
 import { signWebhook } from './standard-webhooks.ts';
-import { summarize } from './summarize.ts';
 
 const BATCH = 200;
 
 /**
  * Queues every new event for every webhook that wants it, in one transaction per webhook with
- * the cursor (`last_event_id`), so an event is queued once even across restarts.
+ * the cursor (`last_event_id`), so an event is queued once even across restarts. `baseUrl` (the
+ * server's public URL) makes Slack messages link to the site's status page.
  */
-export async function enqueueDeliveries(db: Db): Promise<number> {
+export async function enqueueDeliveries(db: Db, opts: { baseUrl?: string } = {}): Promise<number> {
   let queued = 0;
   const hooks = await db.select().from(webhooks).where(isNull(webhooks.disabledAt));
   for (const hook of hooks) {
@@ -27,22 +25,10 @@ export async function enqueueDeliveries(db: Db): Promise<number> {
         .orderBy(asc(events.id))
         .limit(BATCH);
       if (!rows.length) return;
-      const types = hook.eventTypes as string[];
       for (const { e, siteName } of rows) {
-        if (types.length && !types.includes(e.type)) continue;
-        if (hook.siteName && hook.siteName !== siteName) continue;
-        const alert: AlertEvent = {
-          id: String(e.id),
-          type: e.type,
-          site: siteName,
-          nodeId: e.nodeId,
-          at: e.at.toISOString(),
-          summary: summarize(e.type, e.data as Record<string, unknown>, e.nodeId),
-          data: e.data as Record<string, unknown>,
-        };
-        // Standard Webhooks' recommended envelope: {type, timestamp, data}.
-        const payload = hook.format === 'slack' ? toSlack(alert) : { type: alert.type, timestamp: alert.at, data: alert };
-        await tx.insert(webhookDeliveries).values({ id: `msg_${randomUUID().replaceAll('-', '')}`, webhookId: hook.id, eventId: e.id, payload });
+        const alert = alertOf(e, siteName);
+        if (!wants(hook, alert)) continue;
+        await tx.insert(webhookDeliveries).values({ id: newDeliveryId(), webhookId: hook.id, eventId: e.id, payload: payloadFor(hook, alert, opts.baseUrl) });
         queued++;
       }
       await tx
@@ -54,13 +40,16 @@ export async function enqueueDeliveries(db: Db): Promise<number> {
   return queued;
 }
 
+export interface DeliveryCounts {
+  delivered: number;
+  retried: number;
+  failed: number;
+}
+
 export type Fetch = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{ status: number }>;
 
 /** Sends due deliveries once each; failures are rescheduled with back-off or given up. */
-export async function deliverDue(
-  db: Db,
-  opts: { fetch: Fetch; now?: () => Date; timeoutMs?: number; log?: (l: string) => void },
-): Promise<{ delivered: number; retried: number; failed: number }> {
+export async function deliverDue(db: Db, opts: { fetch: Fetch; now?: () => Date; timeoutMs?: number; log?: (l: string) => void }): Promise<DeliveryCounts> {
   const now = opts.now ?? (() => new Date());
   const out = { delivered: 0, retried: 0, failed: 0 };
   const due = await db

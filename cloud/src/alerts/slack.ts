@@ -4,6 +4,8 @@ import type { AlertEvent } from './evaluate.ts';
 const ICON: Record<string, string> = {
   'site.split_brain': ':rotating_light:',
   'site.no_master': ':rotating_light:',
+  'site.unreachable': ':rotating_light:',
+  'service.down': ':rotating_light:',
   'node.offline': ':red_circle:',
   'node.online': ':large_green_circle:',
   'realserver.down': ':warning:',
@@ -21,15 +23,21 @@ function mrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** Shapes an event for a Slack incoming webhook (`{text, blocks}`). */
-export function toSlack(e: AlertEvent): { text: string; blocks: unknown[] } {
-  const icon = ICON[e.type] ?? (WARNING_EVENT_TYPES.has(e.type) ? ':warning:' : ':information_source:');
-  const text = `${icon} *${mrkdwn(e.type)}* on \`${mrkdwn(e.site ?? '?')}\`: ${mrkdwn(e.summary)}`;
+/**
+ * Shapes an event for a Slack incoming webhook (`{text, blocks}`). A `….resolved` event says
+ * "resolved" up front; `statusUrl` (the site's status page) is linked under the message.
+ */
+export function toSlack(e: AlertEvent, statusUrl?: string): { text: string; blocks: unknown[] } {
+  const resolved = e.type.endsWith('.resolved');
+  const type = resolved ? e.type.slice(0, -'.resolved'.length) : e.type;
+  const icon = resolved ? ':white_check_mark:' : (ICON[e.type] ?? (WARNING_EVENT_TYPES.has(e.type) ? ':warning:' : ':information_source:'));
+  const text = `${icon} ${resolved ? 'Resolved: ' : ''}*${mrkdwn(type)}* on \`${mrkdwn(e.site ?? '?')}\`: ${mrkdwn(e.summary)}`;
+  const link = statusUrl ? ` · <${statusUrl}|status page>` : '';
   return {
     text,
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text } },
-      { type: 'context', elements: [{ type: 'mrkdwn', text: mrkdwn(`${e.at}${e.nodeId ? ` · ${e.nodeId}` : ''}`) }] },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: `${mrkdwn(`${e.at}${e.nodeId ? ` · ${e.nodeId}` : ''}`)}${link}` }] },
     ],
   };
 }

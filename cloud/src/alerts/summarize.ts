@@ -1,5 +1,7 @@
 /** One line a person reads in Slack or a pager, from an event's type and data. */
 export function summarize(type: string, d: Record<string, unknown>, nodeId: string | null): string {
+  // The cloud's alerts (cloud/src/alerts/evaluate.ts) carry their words, resolutions included.
+  if (typeof d.summary === 'string') return d.summary;
   const node = nodeId ? nodeId.slice(nodeId.indexOf('.') + 1) : 'a node';
   switch (type) {
     case 'vrrp.transition':
@@ -23,12 +25,6 @@ export function summarize(type: string, d: Record<string, unknown>, nodeId: stri
       return `${node} went offline`;
     case 'node.online':
       return `${node} is back online`;
-    case 'site.split_brain':
-      return `split brain: ${(d.nodes as string[] | undefined)?.join(' and ')} are all MASTER for ${d.instance} (VRID ${d.vrid})`;
-    case 'site.no_master':
-      return `no director is MASTER for ${d.instance} (VRID ${d.vrid})`;
-    case 'node.stale_revision':
-      return `${d.node} runs revision ${d.applied ?? 'none'}, desired ${d.desired}`;
     case 'node.misbehaving':
       return `${node} sent a message the cloud refused (${d.reason}): ${d.detail}`;
     case 'node.reenrolled':

@@ -5,7 +5,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import { sql } from 'drizzle-orm';
 import { fromZod } from '#shared/site/issues.ts';
 import { findToken, scopeAllows, touchToken, type Scope } from '../auth/tokens.ts';
-import { loadStatusView } from '../pages/load-view.ts';
+import { StatusBook } from '../status/book.ts';
 import { createPagesRouter } from '../pages/routes.ts';
 import type { App, AppDeps, AppEnv } from './context.ts';
 import { ApiError, toApiError, type ErrorStatus } from './errors.ts';
@@ -40,6 +40,7 @@ function bearer(header: string | undefined): string | null {
  * so the Node `serve` command and the Workers entry host the same app.
  */
 export function createApp(deps: AppDeps): App {
+  const status = deps.status ?? new StatusBook(deps.db);
   const app: App = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) throw new ApiError(400, 'bad_request', 'invalid request', fromZod(result.error));
@@ -134,7 +135,7 @@ export function createApp(deps: AppDeps): App {
 
   registerSpecRoutes(app, deps);
   registerSiteRoutes(app, deps);
-  registerStatusRoutes(app, deps);
+  registerStatusRoutes(app, deps, status);
   registerEnrollmentRoutes(app, deps);
   registerTokenRoutes(app, deps);
   registerWebhookRoutes(app, deps);
@@ -149,7 +150,7 @@ export function createApp(deps: AppDeps): App {
   app.route(
     '/',
     createPagesRouter({
-      loadView: (site) => loadStatusView(deps.db, site),
+      loadView: (site) => status.byName(site),
       canView: async (authorization) => {
         const secret = bearer(authorization);
         return secret ? (await findToken(deps.db, secret)) !== null : false;

@@ -5,6 +5,7 @@ import type { TokenIdentity } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
 import type { WebhookTargetPolicy } from '../alerts/webhook-target.ts';
 import type { ApiLimits } from './rate-limit.ts';
+import type { StatusBook } from '../status/book.ts';
 
 /** What the app core needs from its host (Node `serve` or the Workers entry). */
 export interface AppDeps {
@@ -27,6 +28,8 @@ export interface AppDeps {
   clientAddress?: (c: Context) => string | undefined;
   /** Where webhooks may point (default: public addresses only; names are not resolved). */
   webhookTargets?: WebhookTargetPolicy;
+  /** Site status (one per process, shared with alerts and metrics); the app makes its own when absent. */
+  status?: StatusBook;
   /** Prometheus metrics (Node only: prom-client stays out of the Workers build). */
   metrics?: { middleware: MiddlewareHandler; render(): Promise<{ contentType: string; body: string }> };
 }

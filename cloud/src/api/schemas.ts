@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { Name } from '#shared/site/names.ts';
+import { GROUP_STATES, NODE_STATES, REALSERVER_STATES, SITE_STATES } from '#shared/status/model.ts';
 
 /** Request/response shapes of the API, for validation and for /openapi.json. */
 
@@ -120,8 +121,60 @@ export const StatusNode = z.object({
   ),
   errors: z.array(z.string()),
 });
+const Reason = z
+  .object({ code: z.string(), subject: z.string(), text: z.string(), since: z.string().nullable() })
+  .openapi('StatusReason', { description: 'Why a part is not green: a stable code, what it is about, words for people, since when' });
+const part = <S extends readonly [string, ...string[]]>(states: S) => ({ state: z.enum(states), since: z.string(), reasons: z.array(Reason) });
+/** The status model (shared/status/model.ts `SiteStatus`), as the API answers it. */
+const SiteHealth = z
+  .object({
+    site: z.string(),
+    evaluatedAt: z.string(),
+    ...part(SITE_STATES),
+    nodes: z.array(
+      z.object({
+        name: z.string(),
+        role: z.enum(['director', 'realserver']),
+        appliedRevision: z.number().int().nullable(),
+        lastReportAt: z.string().nullable(),
+        ...part(NODE_STATES),
+      }),
+    ),
+    vrrp: z.array(
+      z.object({
+        instance: z.string(),
+        vrid: z.number().int(),
+        masters: z.array(z.string()),
+        members: z.array(z.object({ node: z.string(), state: z.string() })),
+        ...part(GROUP_STATES),
+      }),
+    ),
+    services: z.array(
+      z.object({
+        name: z.string(),
+        endpoint: z.string(),
+        group: z.string().nullable(),
+        reportedBy: z.string().nullable(),
+        realServers: z.array(
+          z.object({ address: z.string(), port: z.number().int(), node: z.string().nullable(), detail: z.string().nullable(), ...part(REALSERVER_STATES) }),
+        ),
+        ...part(SITE_STATES),
+      }),
+    ),
+  })
+  .openapi('SiteHealth');
 export const SiteStatus = z
-  .object({ site: z.string(), revision: z.number().int(), nodes: z.array(StatusNode), events: z.array(EventRow) })
+  .object({
+    site: z.string(),
+    revision: z.number().int(),
+    /** The site's state; `unknown` also when its spec cannot be evaluated. */
+    state: z.enum(SITE_STATES),
+    since: z.string().nullable(),
+    reasons: z.array(Reason),
+    health: SiteHealth.nullable(),
+    nodes: z.array(StatusNode),
+    events: z.array(EventRow),
+  })
   .openapi('SiteStatus');
 
 export const RollbackBody = z.object({ revision: z.number().int().min(1), message: z.string().max(1000).optional(), force: z.boolean().optional() }).strict();

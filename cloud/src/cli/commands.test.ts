@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import { useTestApp } from '../api/test-app.test-support.ts';
 import { BROKEN_YAML, SEEDS_YAML } from '../../test/fixtures.test-support.ts';
+import { events, nodeStatus } from '../db/schema.ts';
+import { requireSite } from '../sites/queries.ts';
 import { main } from './main.ts';
 import { memoryIO } from './test-io.test-support.ts';
 
@@ -134,12 +136,60 @@ describe('lvsfleet get / status / enroll-token', () => {
   it('status shows every site, or one, as a table or json', async () => {
     const all = await cli(['status']);
     expect(all.code).toBe(0);
-    expect(all.out).toContain('site bj-dc1  revision 1');
-    expect(all.out).toMatch(/dr1 +director +offline +1 +- +no/);
+    // No node has ever reported: the cloud cannot see the site, and says so.
+    expect(all.out).toMatch(/^site bj-dc1 {2}UNKNOWN since \S+ {2}revision 1$/m);
+    expect(all.out).toMatch(/dr1 +director +offline +1 +- +no +- +dr1 has never reported/);
+    expect(all.out).toContain('never_reported       bj-dc1: no director has ever reported');
+    expect((await cli(['status', '--exit-code'])).code).toBe(3);
     const one = JSON.parse((await cli(['status', 'bj-dc1', '-o', 'json'])).out);
     expect(one).toMatchObject({ site: 'bj-dc1', revision: 1 });
     expect(one.nodes).toHaveLength(4);
     expect((await cli(['status', 'nope'])).code).toBe(1);
+  });
+
+  it('status shows a split brain in PROBLEMS and exits 3 with --exit-code', async () => {
+    const report = (n: string) => ({
+      nodeId: `bj-dc1.${n}`,
+      online: true,
+      appliedRevision: 1,
+      status: { appliedRevision: 1, vrrp: [{ instance: 'VI_1', vrid: 50, state: 'MASTER', priority: 100, effectivePriority: 100 }] },
+    });
+    await t.db.db
+      .insert(nodeStatus)
+      .values([report('dr1'), report('dr2'), { ...report('rs1'), status: { appliedRevision: 1 } }, { ...report('rs2'), status: { appliedRevision: 1 } }]);
+    const r = await cli(['status', 'bj-dc1', '--exit-code']);
+    expect(r.code).toBe(3);
+    expect(r.out).toMatch(/^site bj-dc1 {2}MAJOR_OUTAGE/);
+    expect(r.out).toMatch(/dr1 +director +online .*VI_1=MASTER +dr1 and dr2 are both MASTER for VI_1 \(VRID 50\)/);
+    expect(r.out).toContain('split_brain          dr1 and dr2 are both MASTER for VI_1 (VRID 50)');
+    expect((await cli(['status', 'bj-dc1'])).code).toBe(0); // without --exit-code, a report is a success
+  });
+
+  it('webhook test, deliveries and redeliver', async () => {
+    const add = await cli(['webhook', 'add', 'http://127.0.0.1:9/hook', '--min-severity', 'warning', '--site', 'bj-dc1']);
+    expect(add.out).toContain('all events, warning and up');
+    const id = /webhook (\S+) →/.exec(add.out)![1];
+    expect((await cli(['webhook', 'deliveries', id])).out).toBe(`no deliveries for webhook ${id} yet\n`);
+    expect((await cli(['webhook', 'test', id])).out).toMatch(/^test event queued as msg_\w+; see: lvsfleet webhook deliveries /);
+    const site = await requireSite(t.db.db, 'default', 'bj-dc1');
+    const [e] = await t.db.db
+      .insert(events)
+      .values({
+        siteId: site.id,
+        nodeId: null,
+        type: 'site.no_master',
+        data: { key: 'site.no_master|vrrp:VI_1', severity: 'critical', summary: 'VI_1: no director is MASTER' },
+        at: new Date(),
+      })
+      .returning();
+    expect((await cli(['webhook', 'redeliver', id, String(e.id)])).out).toMatch(new RegExp(`^event ${e.id} queued again as msg_`));
+    const list = await cli(['webhook', 'deliveries', id]);
+    expect(list.out.split('\n')[0]).toMatch(/^DELIVERY +EVENT +TYPE +STATUS +CODE +ATTEMPTS +NEXT RETRY +LAST ERROR$/);
+    expect(list.out).toMatch(new RegExp(`msg_\\w+ +${e.id} +site.no_master +pending +- +0 +\\d{4}-`));
+    expect(list.out).toMatch(/msg_\w+ +test +webhook.test +pending/);
+    expect((await cli(['webhook', 'redeliver', id, '999999'])).code).toBe(1);
+    expect((await cli(['webhook', 'redeliver', id])).code).toBe(2);
+    expect((await cli(['webhook', 'add', 'http://x', '--min-severity', 'loud'])).code).toBe(2);
   });
 
   it('enroll-token prints a token and the agent command; exits 2 without --node, 1 for an unknown node', async () => {

@@ -14,10 +14,16 @@ const COMMANDS: Record<string, Command> = {
   apply: { summary: 'apply -f FILE [--dry-run] [--message M] [--force]: store a new revision', load: () => import('./commands/apply.ts') },
   diff: { summary: 'diff -f FILE: show what applying FILE would change', load: () => import('./commands/diff.ts') },
   get: { summary: 'get sites|nodes|services [--site S] [-o table|json|yaml]', load: () => import('./commands/get.ts') },
-  status: { summary: 'status [SITE] [-o table|json|yaml]: nodes, VRRP states, real-server health', load: () => import('./commands/status.ts') },
+  status: {
+    summary: 'status [SITE] [-o table|json|yaml] [--exit-code]: state and reasons, nodes, VRRP, real servers',
+    load: () => import('./commands/status.ts'),
+  },
   'enroll-token': { summary: 'enroll-token --site S --node N [--replace]: one-time enrollment token', load: () => import('./commands/enroll-token.ts') },
   import: { summary: 'import keepalived FILE… | import ipvsadm FILE: produce a site spec', load: () => import('./commands/import.ts') },
-  webhook: { summary: 'webhook add URL [--format slack] [--event T]… | list | rm ID', load: () => import('./commands/webhook.ts') },
+  webhook: {
+    summary: 'webhook add URL [--format slack] [--event T]… [--min-severity S] | list | rm | deliveries | test | redeliver',
+    load: () => import('./commands/webhook.ts'),
+  },
   export: { summary: 'export keepalived|ipvsadm (--site S | --spec FILE) --node N', load: () => import('./commands/export.ts') },
 };
 

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { SEVERITIES } from '#shared/wire/events.ts';
 import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 /**
@@ -200,6 +201,8 @@ export const webhooks = pgTable('webhooks', {
     .notNull()
     .default(sql`'[]'::jsonb`),
   siteName: text('site_name'),
+  /** The quietest severity delivered (info < warning < critical; shared/wire/events.ts). */
+  minSeverity: text('min_severity', { enum: SEVERITIES }).notNull().default('info'),
   /** Events with a larger id have not been queued for this webhook yet. */
   lastEventId: bigint('last_event_id', { mode: 'number' }).notNull().default(0),
   createdAt: createdAt(),
@@ -227,4 +230,34 @@ export const webhookDeliveries = pgTable(
     createdAt: createdAt(),
   },
   (t) => [index('webhook_deliveries_due').on(t.status, t.nextAttemptAt)],
+);
+
+/**
+ * Alerts raised from the status model's conditions (cloud/src/alerts/evaluate.ts): a row per
+ * raise, open while `resolved_at` is null. Kept so a restart neither raises an open alert again
+ * nor loses its resolution.
+ */
+export const alerts = pgTable(
+  'alerts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    siteId: text('site_id')
+      .notNull()
+      .references(() => sites.id),
+    /** `${type}|${subject}` (shared/status/conditions.ts). */
+    key: text('key').notNull(),
+    type: text('type').notNull(),
+    severity: text('severity', { enum: SEVERITIES }).notNull(),
+    subject: text('subject').notNull(),
+    summary: text('summary').notNull(),
+    /** When the condition was first seen (the debounce started). */
+    firstSeenAt: timestamp('first_seen_at', { withTimezone: true, mode: 'date' }).notNull(),
+    raisedAt: timestamp('raised_at', { withTimezone: true, mode: 'date' }).notNull(),
+    resolvedAt: timestamp('resolved_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [
+    uniqueIndex('alerts_open')
+      .on(t.siteId, t.key)
+      .where(sql`${t.resolvedAt} IS NULL`),
+  ],
 );

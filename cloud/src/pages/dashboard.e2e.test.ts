@@ -56,8 +56,9 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     expect(await page.isHidden('#login')).toBe(true);
     const site = page.locator('[data-site="bj-dc1"]');
     expect(await site.locator('[data-instance="VI_1"]').textContent()).toContain('dr1 MASTER');
-    expect(await site.locator('[data-instance="VI_1"]').textContent()).toContain('dr2 OFFLINE');
-    expect(await site.locator('[data-service="web"] .badge').textContent()).toBe('degraded');
+    expect(await site.locator('[data-instance="VI_1"]').textContent()).toContain('dr2 unseen');
+    expect(await site.locator('[data-service="web"] .badge').textContent()).toBe('degraded performance');
+    expect(await site.locator('[data-node="dr2"]').textContent()).toContain('dr2 has never reported');
     expect(await site.locator('[data-service="web"] .detail').textContent()).toContain('192.168.1.133:80 ✗');
     expect(await site.locator('tbody tr').count()).toBe(4);
     await page.screenshot({ path: `${process.env.TMPDIR ?? '/tmp'}/lvsfleet-dashboard.png`, fullPage: true });

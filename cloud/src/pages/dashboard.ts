@@ -1,11 +1,14 @@
+import { badgeColour, GROUP_STATES, NODE_STATES, REALSERVER_STATES, SITE_STATES } from '#shared/status/model.ts';
 import { layout } from './layout.ts';
 
 export const DASHBOARD_SCRIPT_PATH = '/assets/dashboard.js';
+/** The model's badge colour of every state, for the browser script. */
+const COLOURS = Object.fromEntries([...SITE_STATES, ...GROUP_STATES, ...REALSERVER_STATES, ...NODE_STATES].map((s) => [s, badgeColour(s)]));
 
 /**
  * The operator dashboard at `/`: a static page whose script asks for an API token once (kept in
- * localStorage), lists the sites from `GET /v1/sites` and shows each site's full view from
- * `GET /dashboard/sites/{site}.json` — nodes, VRRP states, real-server health.
+ * localStorage), lists the sites from `GET /v1/sites` and shows each site's status (the model's `SiteStatus`) from
+ * `GET /dashboard/sites/{site}.json` — state and reasons of the site, nodes, VRRP groups, real servers.
  */
 /** The dashboard's script, served at DASHBOARD_SCRIPT_PATH. */
 export const DASHBOARD_SCRIPT = `
@@ -22,12 +25,17 @@ function siteNames(body) {
   const list = Array.isArray(body) ? body : (body.sites || body.items || []);
   return list.map((s) => typeof s === 'string' ? s : s.name);
 }
+const COLOUR = ${JSON.stringify(COLOURS)};
+const badge = (state, text) => '<span class="badge ' + (COLOUR[state] || 'grey') + '">' + esc(text ?? state.replace('_', ' ')) + '</span>';
+const reasons = (rs) => rs.length ? '<ul class="reasons">' + rs.map((r) => '<li data-code="' + esc(r.code) + '">' + esc(r.text) + '</li>').join('') + '</ul>' : '';
 function renderSite(v) {
-  const nodes = v.nodes.map((n) => '<tr><td>' + esc(n.name) + '</td><td>' + esc(n.role) + '</td><td><span class="badge ' + (n.online ? 'up' : n.online === null ? 'unknown' : 'down') + '">' + (n.online === null ? 'never seen' : n.online ? 'online' : 'offline') + '</span></td><td>' + esc(n.appliedRevision ?? '–') + ' / ' + esc(n.desiredRevision) + (n.stale ? ' ⚠' : '') + '</td></tr>').join('');
-  const vrrp = v.vrrp.map((i) => '<li class="row" data-instance="' + esc(i.instance) + '"><span class="name">' + esc(i.instance) + ' <small>VRID ' + i.vrid + '</small></span>' + i.states.map((s) => '<span class="badge ' + esc(s.state) + '">' + esc(s.node) + ' ' + esc(s.state) + '</span>').join(' ') + (i.problem ? '<span class="detail">' + esc(i.problem.replace('_', ' ')) + '</span>' : '') + '</li>').join('');
-  const svcs = v.services.map((s) => '<li class="row ' + s.state + '" data-service="' + esc(s.name) + '"><span class="name">' + esc(s.name) + ' <small>' + esc(s.endpoint) + '</small></span><span class="badge ' + s.state + '">' + s.state + '</span><span class="detail">' + s.realServers.map((r) => esc(r.address + ':' + r.port) + ' ' + (r.healthy === null ? '?' : r.healthy ? '✓' : '✗')).join(' · ') + '</span></li>').join('');
-  return '<section class="site" data-site="' + esc(v.site) + '"><header class="overall ' + v.overall + '"><h1>' + esc(v.site) + '</h1><p>' + esc(v.overall) + ' · revision ' + v.revision + '</p></header>' +
-    '<h2>Nodes</h2><table><thead><tr><th>node</th><th>role</th><th>state</th><th title="applied / desired">rev</th></tr></thead><tbody>' + nodes + '</tbody></table>' +
+  const nodes = v.nodes.map((n) => '<tr data-node="' + esc(n.name) + '"><td>' + esc(n.name) + '</td><td>' + esc(n.role) + '</td><td>' + badge(n.state) + '</td><td>' + esc(n.appliedRevision ?? '–') + '</td><td>' + esc(n.reasons.map((r) => r.text).join('; ')) + '</td></tr>').join('');
+  const member = (m) => '<span class="badge ' + esc(m.state) + '">' + esc(m.node) + ' ' + esc(m.state) + '</span>';
+  const vrrp = v.vrrp.map((g) => '<li class="row" data-instance="' + esc(g.instance) + '" data-state="' + esc(g.state) + '"><span class="name">' + esc(g.instance) + ' <small>VRID ' + g.vrid + '</small></span>' + badge(g.state, g.state === 'ok' ? 'ok' : null) + ' ' + g.members.map(member).join(' ') + reasons(g.reasons) + '</li>').join('');
+  const rs = (r) => esc(r.address + ':' + r.port) + ' ' + ({ up: '✓', down: '✗', unchecked: 'unchecked', unknown: '?' })[r.state];
+  const svcs = v.services.map((s) => '<li class="row" data-service="' + esc(s.name) + '" data-state="' + esc(s.state) + '"><span class="name">' + esc(s.name) + ' <small>' + esc(s.endpoint) + '</small></span>' + badge(s.state) + '<span class="detail">' + s.realServers.map(rs).join(' · ') + '</span>' + reasons(s.reasons) + '</li>').join('');
+  return '<section class="site" data-site="' + esc(v.site) + '" data-state="' + esc(v.state) + '"><header class="overall ' + (COLOUR[v.state] || 'grey') + '"><h1>' + esc(v.site) + '</h1><p>' + esc(v.state.replace('_', ' ')) + ' since ' + esc(v.since) + ' · revision ' + v.revision + '</p>' + reasons(v.reasons) + '</header>' +
+    '<h2>Nodes</h2><table><thead><tr><th>node</th><th>role</th><th>state</th><th>rev</th><th>why</th></tr></thead><tbody>' + nodes + '</tbody></table>' +
     '<h2>VRRP</h2><ul class="list">' + vrrp + '</ul><h2>Services</h2><ul class="list">' + svcs + '</ul></section>';
 }
 async function load() {

@@ -9,11 +9,13 @@ export const PAGE_CSS = `
 *{box-sizing:border-box}body{margin:0;font:16px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:46rem;margin-inline:auto;padding:1rem}
 h1{margin:.2rem 0;font-size:1.6rem}h2{font-size:1.05rem;margin:1.4rem 0 .5rem;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
 .overall{border-radius:.8rem;padding:1rem 1.2rem;color:#fff;background:var(--muted)}.overall p{margin:.2rem 0 0;font-size:1.15rem}
-.overall.operational{background:var(--ok)}.overall.degraded{background:var(--warn)}.overall.outage{background:var(--bad)}
+.overall.green{background:var(--ok)}.overall.yellow{background:#a16207}.overall.orange{background:var(--warn)}.overall.red{background:var(--bad)}
 .list{list-style:none;margin:0;padding:0}.row{display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:center;padding:.75rem .9rem;margin:.4rem 0;border-radius:.6rem;background:var(--card)}
 .name{font-weight:600;flex:1 1 10rem}.detail{color:var(--muted);font-size:.9rem;flex-basis:100%}
 .badge{white-space:nowrap;font-size:.8rem;font-weight:700;padding:.15rem .55rem;border-radius:1rem;color:#fff;background:var(--muted);text-transform:uppercase}
-.badge.up,.badge.MASTER{background:var(--ok)}.badge.degraded,.badge.BACKUP{background:var(--warn)}.badge.down,.badge.FAULT,.badge.OFFLINE{background:var(--bad)}
+.badge.green,.badge.MASTER{background:var(--ok)}.badge.yellow{background:#a16207}.badge.orange{background:var(--warn)}.badge.red{background:var(--bad)}
+.reasons{margin:.2rem 0 0;padding-left:1.1rem;font-size:.9rem;flex-basis:100%}.overall .reasons{color:#fff}
+.badge.up{background:var(--ok)}.badge.degraded,.badge.BACKUP{background:var(--warn)}.badge.down,.badge.FAULT,.badge.OFFLINE{background:var(--bad)}
 footer{margin-top:1.5rem;color:var(--muted);font-size:.85rem}input,button{font:inherit;padding:.5rem .7rem;border-radius:.5rem;border:1px solid var(--muted)}
 table{width:100%;border-collapse:collapse}td,th{text-align:left;padding:.35rem .4rem;border-bottom:1px solid var(--card)}
 `;

@@ -1,19 +1,15 @@
 import { Hono } from 'hono';
+import type { SiteView } from '../status/book.ts';
 import { DASHBOARD_SCRIPT, DASHBOARD_SCRIPT_PATH, renderDashboard } from './dashboard.ts';
 import { renderStatusPage } from './status-page.ts';
-import type { SiteStatusView } from './status-view.ts';
+import { pageView, publicView } from './view.ts';
 import { layout, esc, PAGE_CSS, STYLESHEET_PATH } from './layout.ts';
 
 export interface PagesDeps {
-  /** The site's view, or null when there is no such site (or it has no revision yet). */
-  loadView: (site: string) => Promise<SiteStatusView | null>;
+  /** The site's status, or null when there is no such site (or it has no revision yet). */
+  loadView: (site: string) => Promise<SiteView | null>;
   /** True when the request's bearer token may read sites (viewer scope or above). */
   canView: (authorization: string | undefined) => Promise<boolean>;
-}
-
-/** The public view leaves out real-server addresses. */
-function publicView(v: SiteStatusView) {
-  return { ...v, services: v.services.map(({ realServers: _rs, ...s }) => s) };
 }
 
 /** Status pages (public, `/status/{site}`) and the dashboard (`/`, token in the browser). */
@@ -34,7 +30,8 @@ export function createPagesRouter(deps: PagesDeps): Hono {
       return c.html(layout('Not found', `<h1>No status page for ${esc(site)}</h1>`), 404);
     }
     c.header('cache-control', 'no-store');
-    return json ? c.json(publicView(view)) : c.html(renderStatusPage(view));
+    const pub = publicView(pageView(view));
+    return json ? c.json(pub) : c.html(renderStatusPage(pub));
   });
   app.get('/dashboard/sites/:file{[A-Za-z0-9][A-Za-z0-9_.-]*\\.json}', async (c) => {
     if (!(await deps.canView(c.req.header('authorization')))) {
@@ -42,7 +39,7 @@ export function createPagesRouter(deps: PagesDeps): Hono {
     }
     const site = c.req.param('file').slice(0, -'.json'.length);
     const view = await deps.loadView(site);
-    return view ? c.json(view) : c.json({ error: { code: 'not_found', message: `no site ${site}` } }, 404);
+    return view ? c.json(pageView(view)) : c.json({ error: { code: 'not_found', message: `no site ${site}` } }, 404);
   });
   return app;
 }

@@ -16,6 +16,7 @@ import { systemResolve } from '../alerts/webhook-transport.ts';
 import { createMetrics } from './metrics.ts';
 import { DataDirInUseError, lockDataDir } from './data-dir-lock.ts';
 import { DEFAULT_API_LIMITS } from '../api/rate-limit.ts';
+import { StatusBook } from '../status/book.ts';
 
 export interface ServerOptions {
   /** HTTP port (0: any free port). */
@@ -135,7 +136,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     }
     const publisher = await startPublisher({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer, log: o.log });
     closers.push(() => publisher.close());
-    const metrics = createMetrics(db);
+    // One status book: pages, API, alerts and metrics see the same evaluations.
+    const status = new StatusBook(db);
+    const metrics = createMetrics(db, status);
     const ingest = await startIngest({
       db,
       mqttUrl: broker.url,
@@ -146,7 +149,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     });
     closers.push(() => ingest.close());
     const webhookTargets = { allowPrivate: !!o.webhookAllowPrivate, resolve: systemResolve };
-    const alerter = startAlerter({ db, log: o.log, webhookTargets });
+    let publicUrl: string | undefined;
+    const alerter = startAlerter({ db, status, log: o.log, webhookTargets, baseUrl: () => publicUrl, onDeliveries: (c) => metrics.countDeliveries(c) });
     closers.push(() => alerter.close());
 
     if (!o.publicMqttUrl && /^(0\.0\.0\.0|::)$/.test(o.host)) {
@@ -162,6 +166,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       webhookTargets,
       rateLimits: DEFAULT_API_LIMITS,
       clientAddress: (c) => (c.env as { incoming?: { socket: { remoteAddress?: string } } } | undefined)?.incoming?.socket.remoteAddress,
+      status,
       log: o.log,
     });
     const http = createAdaptorServer({ fetch: app.fetch });
@@ -180,6 +185,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     );
     const port = (http.address() as AddressInfo).port;
     const hostForUrl = o.host.includes(':') ? `[${o.host}]` : o.host;
+    // Links in Slack messages; a wildcard address is no place to send people.
+    if (!/^(0\.0\.0\.0|::)$/.test(o.host)) publicUrl = `http://${hostForUrl}:${port}`;
     return {
       url: `http://${hostForUrl}:${port}`,
       mqttUrl: broker.url,

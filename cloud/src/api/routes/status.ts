@@ -1,19 +1,20 @@
 import { createRoute, type z } from '@hono/zod-openapi';
 import { NodeStatus } from '#shared/wire/status.ts';
+import type { StatusBook } from '../../status/book.ts';
 import { listNodes, recentEvents, requireSite } from '../../sites/queries.ts';
 import type { App, AppDeps } from '../context.ts';
-import { SiteParam, SiteStatus, type StatusNode } from '../schemas.ts';
+import { SiteStatus, SiteParam, type StatusNode } from '../schemas.ts';
 import { authErrors, notFoundError } from './common.ts';
 
 const route = createRoute({
   method: 'get',
   path: '/v1/sites/{site}/status',
-  summary: 'Nodes (online, applied vs desired revision, VRRP states, real-server health) and recent events',
+  summary: "The site's state with its reasons (the status model), each node's last report, and recent events",
   request: { params: SiteParam },
   responses: { 200: { content: { 'application/json': { schema: SiteStatus } }, description: 'status' }, ...authErrors, ...notFoundError },
 });
 
-export function registerStatusRoutes(app: App, deps: AppDeps): void {
+export function registerStatusRoutes(app: App, deps: AppDeps, book: StatusBook): void {
   app.openapi(route, async (c) => {
     const row = await requireSite(deps.db, c.get('auth').orgId, c.req.valid('param').site);
     const nodes = (await listNodes(deps.db, row)).map((n): z.infer<typeof StatusNode> => {
@@ -34,6 +35,20 @@ export function registerStatusRoutes(app: App, deps: AppDeps): void {
         errors: s?.errors ?? [],
       };
     });
-    return c.json({ site: row.name, revision: row.currentRevision, nodes, events: await recentEvents(deps.db, row) }, 200);
+    const view = await book.evaluate(row);
+    const health = view?.status ?? null;
+    return c.json(
+      {
+        site: row.name,
+        revision: row.currentRevision,
+        state: health?.state ?? 'unknown',
+        since: health?.since ?? null,
+        reasons: health?.reasons ?? [],
+        health,
+        nodes,
+        events: await recentEvents(deps.db, row),
+      },
+      200,
+    );
   });
 }

@@ -1,0 +1,60 @@
+import { and, eq, gt } from 'drizzle-orm';
+import { evaluateSite } from '#shared/status/evaluate.ts';
+import type { SiteStatus } from '#shared/status/model.ts';
+import type { Db } from '../db/client.ts';
+import { sites } from '../db/schema.ts';
+import { loadStatusInput, type SiteRef } from './load.ts';
+
+/** A report older than this is no report: three of the agents' 15 s heartbeats (agent/src/engine/engine.ts). */
+const STALE_AFTER_MS = 45_000;
+
+export interface SiteView {
+  revision: number;
+  status: SiteStatus;
+}
+
+/**
+ * The one place the cloud turns reports into status (`shared/status/evaluate.ts`): pages, the
+ * API, the CLI, alerts and metrics all read it. Keeps each site's previous evaluation in memory,
+ * so a condition's `since` survives from one evaluation to the next.
+ */
+export class StatusBook {
+  private readonly last = new Map<string, SiteStatus>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly staleAfterMs = STALE_AFTER_MS,
+  ) {}
+
+  async evaluate(site: SiteRef, now = Date.now()): Promise<SiteView | null> {
+    const input = await loadStatusInput(this.db, site, this.staleAfterMs);
+    if (!input) return null;
+    const status = evaluateSite(this.last.get(site.id) ?? null, input, now);
+    this.last.set(site.id, status);
+    return { revision: site.currentRevision, status };
+  }
+
+  /** By name, for the public status pages (the name is their key; the first site of that name, as before orgs). */
+  async byName(name: string, now = Date.now()): Promise<SiteView | null> {
+    const [row] = await this.db
+      .select({ id: sites.id, name: sites.name, currentRevision: sites.currentRevision })
+      .from(sites)
+      .where(and(eq(sites.name, name), gt(sites.currentRevision, 0)))
+      .limit(1);
+    return row ? this.evaluate(row, now) : null;
+  }
+
+  /** Every site with a revision, with its row. */
+  async all(now = Date.now()): Promise<(SiteView & { siteId: string })[]> {
+    const rows = await this.db
+      .select({ id: sites.id, name: sites.name, currentRevision: sites.currentRevision })
+      .from(sites)
+      .where(gt(sites.currentRevision, 0));
+    const out: (SiteView & { siteId: string })[] = [];
+    for (const r of rows) {
+      const v = await this.evaluate(r, now);
+      if (v) out.push({ ...v, siteId: r.id });
+    }
+    return out;
+  }
+}
