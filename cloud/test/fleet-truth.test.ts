@@ -91,7 +91,7 @@ describe('fleet truth on the embedded stack', () => {
     const [port, mqttPort] = [await freePort(), await freePort()];
     const url = `http://127.0.0.1:${port}`;
     const api = (path: string, init: RequestInit = {}) => fetch(url + path, { ...init, headers: { authorization: `Bearer ${ADMIN}`, ...init.headers } });
-    const serve = start('lvsfleet.mjs', ['serve', '--port', String(port), '--mqtt-port', String(mqttPort), '--data-dir', join(dir, 'cloud')], {
+    const serve = start('lvsfleet.mjs', ['serve', '--port', String(port), '--mqtt-port', String(mqttPort), '--data-dir', join(dir, 'cloud'), '--webhook-allow-private'], {
       LVSFLEET_ADMIN_TOKEN: ADMIN,
     });
     await serve.waitOut(/lvsfleet serving on/);
