@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { JWK } from 'jose';
 import { AgentConfig } from '../cloud/agent-config.ts';
 import { startMqttLink, type MqttLink } from '../cloud/mqtt-link.ts';
+import { wireEvent } from '../dataplane/vrrp-host.ts';
 import { Engine } from '../engine/engine.ts';
 import { Intake } from '../intake/intake.ts';
 import { parseListenAddress, type ListenAddress } from '../metrics/listen-address.ts';
@@ -75,6 +76,8 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
     },
     onStatus: (s) => link?.publishStatus(s),
   });
+  parts.onHostEvent?.((e) => engine.emitNodeEvent(wireEvent(e, cfg.nodeId)));
+
   metrics?.attach({ status: () => engine.status(), dataplane: parts.dataplane });
   const intake = new Intake({
     nodeId: cfg.nodeId,

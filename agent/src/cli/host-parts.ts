@@ -6,6 +6,8 @@ import { startVrrp, type VrrpRunner } from '../vrrp/driver.ts';
 import { createLinuxDataplane } from '../dataplane/linux.ts';
 import { createDryRunDataplane } from '../dataplane/dry-run.ts';
 import type { Dataplane } from '../dataplane/types.ts';
+import { wireHealth, type VrrpHostEvent } from '../dataplane/vrrp-host.ts';
+import type { AgentHealth } from '#shared/wire/status.ts';
 import type { StartBfdPart, StartHealthChecker, StartVrrpPart } from '../engine/parts.ts';
 import { UsageError } from './io.ts';
 
@@ -22,6 +24,10 @@ export interface HostParts {
   startHealthChecker?: StartHealthChecker;
   startVrrp?: StartVrrpPart;
   startBfd?: StartBfdPart;
+  /** The helpers' supervision snapshot for the status document's `health` field (Linux only). */
+  agentHealth?: () => AgentHealth;
+  /** Sends the host's own events (a helper restarted, no gratuitous ARP possible) to `emit`. */
+  onHostEvent?: (emit: (e: VrrpHostEvent) => void) => void;
 }
 
 /** Taps for the metrics endpoint: probe durations as they finish, the VRRP runner once started. */
@@ -42,8 +48,11 @@ export function hostParts(kind: DataplaneKind, print: (line: string) => void, lo
     const host = createDryRunVrrpHost(print);
     return { dataplane: createDryRunDataplane(print), startVrrp: async (o) => tapped(await startVrrp({ ...o, host })) };
   }
-  const host = createLinuxVrrpHost({ log });
+  let emitHost: (e: VrrpHostEvent) => void = () => {};
+  const host = createLinuxVrrpHost({ log, onEvent: (e) => emitHost(e) });
   return {
+    agentHealth: () => wireHealth(host.health()),
+    onHostEvent: (emit) => (emitHost = emit),
     dataplane: createLinuxDataplane(),
     startHealthChecker: (o) => startHealthChecker({ ...o, log: o.log ?? log, onProbeDone: taps?.onProbeDone }),
     startVrrp: async (o) => tapped(await startVrrp({ ...o, host })),

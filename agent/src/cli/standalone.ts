@@ -4,6 +4,7 @@ import type { NodeConfig } from '#shared/config/node-config.ts';
 import { parseSite } from '#shared/site/parse.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
+import { wireEvent } from '../dataplane/vrrp-host.ts';
 import { Engine } from '../engine/engine.ts';
 import type { ListenAddress } from '../metrics/listen-address.ts';
 import { MetricsEndpoint } from '../metrics/endpoint.ts';
@@ -53,6 +54,8 @@ export async function runStandalone(o: StandaloneOptions, io: AgentIO): Promise<
     ...parts,
     emit: (e) => log(`event ${e.type} ${JSON.stringify(e.data)}`),
   });
+  parts.onHostEvent?.((e) => engine.emitNodeEvent(wireEvent(e, nodeId)));
+
   metrics?.attach({ status: () => engine.status(), dataplane: parts.dataplane });
   let revision = 1;
   let current = canonicalJson(first.config);

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import type { NodeConfig } from '#shared/config/node-config.ts';
 import type { NodeEvent } from '#shared/wire/events.ts';
-import type { NodeStatus } from '#shared/wire/status.ts';
+import type { AgentHealth, NodeStatus } from '#shared/wire/status.ts';
 import { realServerKey } from '#shared/ipvs/model.ts';
 import type { Dataplane } from '../dataplane/types.ts';
 import { errorText } from '../errors.ts';
@@ -25,6 +25,8 @@ export interface EngineOptions {
   log: (line: string) => void;
   /** Every event, enveloped (cloud mode publishes them on `.../events`). */
   emit?: (e: NodeEvent) => void;
+  /** The helpers' supervision snapshot for the status document (host parts: Linux only). */
+  agentHealth?: () => AgentHealth;
   /**
    * Called whenever the status changes, and at least every `statusHeartbeatMs` while it does not
    * (cloud mode publishes it retained): the cloud takes a report older than its window as no report.
@@ -105,6 +107,11 @@ export class Engine {
   /** Raises an event (enveloped with nodeId and time). */
   event(body: EventBody): void {
     this.o.emit?.(makeEvent(this.o.nodeId, body));
+  }
+
+  /** An event built by another part (the VRRP host's own: a helper restarted, no GARP possible), sent like the engine's. */
+  emitNodeEvent(e: NodeEvent): void {
+    this.o.emit?.(e);
   }
 
   /** Serialises host work: applies, health-driven reconciles and periodic checks never overlap. */
@@ -331,6 +338,7 @@ export class Engine {
       ipvs: this.ipvs.last,
       role: this.roleResult,
       errors: flattenErrors(this.errors),
+      agentHealth: this.o.agentHealth?.() ?? null,
     });
   }
 

@@ -1,5 +1,5 @@
 import type { NodeConfig } from '#shared/config/node-config.ts';
-import type { NodeStatus } from '#shared/wire/status.ts';
+import type { AgentHealth, NodeStatus } from '#shared/wire/status.ts';
 import { realServerKey } from '#shared/ipvs/model.ts';
 import type { IpvsResult } from '../ipvs/reconciler.ts';
 import type { RoleResult } from '../realserver/role.ts';
@@ -17,6 +17,8 @@ export interface StatusInput {
   ipvs: IpvsResult | null;
   role: RoleResult | null;
   errors: string[];
+  /** The helpers' supervision (shared/wire/status.ts `health`); absent where the host has none (dry-run). */
+  agentHealth?: AgentHealth | null;
 }
 
 /** The retained status (shared/wire/status.ts) from the engine's parts. Pure. */
@@ -31,6 +33,7 @@ export function buildStatus(i: StatusInput, at = new Date()): NodeStatus {
     errors: i.errors,
   };
   if (i.agentVersion) s.agentVersion = i.agentVersion;
+  if (i.agentHealth) s.health = i.agentHealth;
   if (!c) return s;
   s.site = c.site;
   s.node = c.node.name;
