@@ -118,7 +118,9 @@ describe('a served cloud and a hostile enrolled node', () => {
     for (const format of ['table', 'json', 'yaml']) {
       const io = memoryIO(env);
       expect(await main(['status', 'bj-dc1', '-o', format], io)).toBe(0);
-      expect(io.out, format).toContain('red');
+      // json and yaml print the node's own text (escaped); the table prints the status model's
+      // reasons, which name spec objects, so there the check is only that nothing raw gets out.
+      if (format !== 'table') expect(io.out, format).toContain('red');
       expect(controls(io.out), format).toEqual([]);
     }
     const json = memoryIO(env);

@@ -166,7 +166,7 @@ describe('lvsfleet get / status / enroll-token', () => {
   });
 
   it('webhook test, deliveries and redeliver', async () => {
-    const add = await cli(['webhook', 'add', 'http://127.0.0.1:9/hook', '--min-severity', 'warning', '--site', 'bj-dc1']);
+    const add = await cli(['webhook', 'add', 'https://hooks.example.com/hook', '--min-severity', 'warning', '--site', 'bj-dc1']);
     expect(add.out).toContain('all events, warning and up');
     const id = /webhook (\S+) →/.exec(add.out)![1];
     expect((await cli(['webhook', 'deliveries', id])).out).toBe(`no deliveries for webhook ${id} yet\n`);
