@@ -153,7 +153,7 @@ describe.skipIf(!!skip)(`BFD in network namespaces (${INTERVAL_MS} ms × ${MULTI
     await lineMatching(ours, OURS_UP, 30_000);
     await lineMatching(ka, KA_UP, 30_000);
     // Let the poll sequences finish and a few hundred packets flow, then stop the capture.
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 1500));
     const exited = new Promise((r) => dump.once('exit', r));
     lab.signalGroup(dump, 'SIGINT');
     await exited;

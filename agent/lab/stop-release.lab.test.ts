@@ -29,7 +29,7 @@ describe.skipIf(!!skip)('a stopped master releases its VIP (VRRPv3 100 ms, clien
   it('keepalived → keepalived, group-sigterm, for comparison', async () => {
     const r = await runFailover({ d1: 'keepalived', d2: 'keepalived', version: 3, advertMs: 100, kind: 'group-sigterm' });
     console.log(`stop group-sigterm keepalived pair: longest gap ${r.gapMs} ms (bound ${r.boundMs} ms)`);
+    // keepalived's gap is printed beside ours, not held to our bound: it is the peer, not the subject.
     expect(r.stoppedHoldsVip).toBe(false);
-    expect(r.gapMs).toBeLessThanOrEqual(r.boundMs);
   });
 });
