@@ -91,9 +91,13 @@ describe('fleet truth on the embedded stack', () => {
     const [port, mqttPort] = [await freePort(), await freePort()];
     const url = `http://127.0.0.1:${port}`;
     const api = (path: string, init: RequestInit = {}) => fetch(url + path, { ...init, headers: { authorization: `Bearer ${ADMIN}`, ...init.headers } });
-    const serve = start('lvsfleet.mjs', ['serve', '--port', String(port), '--mqtt-port', String(mqttPort), '--data-dir', join(dir, 'cloud'), '--webhook-allow-private'], {
-      LVSFLEET_ADMIN_TOKEN: ADMIN,
-    });
+    const serve = start(
+      'lvsfleet.mjs',
+      ['serve', '--port', String(port), '--mqtt-port', String(mqttPort), '--data-dir', join(dir, 'cloud'), '--webhook-allow-private'],
+      {
+        LVSFLEET_ADMIN_TOKEN: ADMIN,
+      },
+    );
     await serve.waitOut(/lvsfleet serving on/);
     expect((await api('/v1/sites/ft/spec', { method: 'PUT', headers: { 'content-type': 'application/yaml' }, body: SITE })).status).toBe(200);
     const made = (await (
