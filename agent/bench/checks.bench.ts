@@ -12,8 +12,9 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { ResolvedCheck, ResolvedService } from '#shared/config/node-config.ts';
+import type { ResolvedService } from '#shared/config/node-config.ts';
 import { startHealthChecker } from '../src/checks/health-checker.ts';
+import { service } from '../src/checks/scheduler-sim.test-support.ts';
 import { CHECKERS } from '../src/checks/run-check.ts';
 import type { Checker } from '../src/checks/types.ts';
 
@@ -47,47 +48,13 @@ async function serve(tcpCount: number): Promise<void> {
 
 function services(tcpPorts: number[], httpPorts: number[], httpCount: number): ResolvedService[] {
   const timing = { intervalMs: INTERVAL_MS, timeoutMs: 3000, retries: 1, retryDelayMs: 1000, warmupMs: INTERVAL_MS, address: '127.0.0.1', bindTo: null };
-  const rs = (port: number, hc: ResolvedCheck) => ({
-    node: null,
-    address: '127.0.0.1',
-    port,
-    weight: 1,
-    forwarding: 'dr' as const,
-    inhibitOnFailure: false,
-    upperThreshold: 0,
-    lowerThreshold: 0,
-    healthCheck: hc,
-    notifyUp: null,
-    notifyDown: null,
-  });
-  const svc = (name: string, realServers: ReturnType<typeof rs>[]): ResolvedService => ({
-    name,
-    protocol: 'tcp',
-    vip: '10.0.0.1',
-    port: 80,
-    fwmark: 0,
-    scheduler: 'wlc',
-    schedulerFlags: [],
-    persistence: null,
-    onePacket: false,
-    sorryServer: null,
-    quorum: 1,
-    hysteresis: 0,
-    quorumUp: null,
-    quorumDown: null,
-    alpha: false,
-    omega: false,
-    realServers,
-  });
-  const tcp = svc(
-    'bench-tcp',
-    tcpPorts.map((port) => rs(port, { ...timing, type: 'tcp', port, params: {} })),
-  );
+  // Each real server is probed at its own port (service() puts the port into the check).
+  const tcp = service('bench-tcp', tcpPorts, { ...timing, type: 'tcp', port: 0, params: {} });
   // HTTP targets: distinct (service, port) keys and distinct paths, so each is its own probe.
   const out: ResolvedService[] = [tcp];
   for (let i = 0; i < httpCount; i++) {
     const port = httpPorts[i % httpPorts.length];
-    out.push(svc(`bench-http-${i}`, [rs(port, { ...timing, type: 'http', port, params: { urls: [{ path: `/t/${i}`, expectStatus: ['200-299'] }] } })]));
+    out.push(service(`bench-http-${i}`, [port], { ...timing, type: 'http', port, params: { urls: [{ path: `/t/${i}`, expectStatus: ['200-299'] }] } }));
   }
   return out;
 }
