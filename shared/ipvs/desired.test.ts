@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compileNode } from '../compiler/compile.ts';
 import type { NodeConfig } from '../config/node-config.ts';
 import { validateSite } from '../site/validate.ts';
+import { parseSave, renderSave } from './codec.ts';
 import { desiredIpvs, steadyIpvs } from './desired.ts';
 
 function configFor(spec: Record<string, unknown>, node: string): NodeConfig {
@@ -54,6 +55,24 @@ describe('desiredIpvs', () => {
     const [s] = desiredIpvs(configFor({ nodes: NODES, services: [{ name: 'fw', fwmark: 7, realServers: [{ node: 'rs1' }] }] }, 'd1').services, up, () => true);
     expect(s).toMatchObject({ fwmark: 7, address: null, port: 0 });
     expect(s.dests[0].port).toBe(0);
+  });
+
+  it('fwmark NAT real servers without a port: port 0 in the table and in the ipvsadm lines (the kernel keeps the packet port)', () => {
+    const services = configFor(
+      {
+        nodes: NODES,
+        services: [{ name: 'fw', fwmark: 36, forwarding: 'nat', persistence: {}, realServers: [{ node: 'rs1' }, { address: '10.99.0.31', port: 8443 }] }],
+      },
+      'd1',
+    ).services;
+    const table = desiredIpvs(services, up, () => true);
+    expect(table[0].dests.map((d) => [d.address, d.port, d.forwarding])).toEqual([
+      ['10.99.0.21', 0, 'nat'],
+      ['10.99.0.31', 8443, 'nat'],
+    ]);
+    const saved = renderSave(table);
+    expect(saved).toContain('-a -f 36 -r 10.99.0.21:0 -m -w 1');
+    expect(parseSave(saved)).toEqual(table);
   });
 
   it('thresholds pass through as -x/-y', () => {

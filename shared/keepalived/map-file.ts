@@ -6,7 +6,7 @@ import type { Diagnostic } from './diagnostics.ts';
 import { emptyFileImport, type FileImport } from './model.ts';
 import type { Stmt } from './parser.ts';
 import { mapBfd } from './map-bfd.ts';
-import { mapInstance } from './map-instance.ts';
+import { mapInstance, noVipVerdict } from './map-instance.ts';
 import { mapScript, mapSyncGroup, resolveVrrpReferences } from './map-vrrp.ts';
 import { mapServerGroup, mapVirtualServer } from './map-lvs.ts';
 import { entries, flag, int, one, rest, seconds } from './values.ts';
@@ -195,6 +195,8 @@ export function mapFile(file: string, statements: Stmt[], diags: Diagnostic[]): 
     rootHandlers[st.keyword.text]?.(st, f, cx);
   }
   walk(statements, null, f, cx, { what: 'the top level', handlers: rootHandlers, unsupported: ROOT_UNSUPPORTED });
+  const vrrpStrict = statements.some((st) => st.keyword.text === 'global_defs' && (st.block ?? []).some((x) => x.keyword.text === 'vrrp_strict'));
+  noVipVerdict(f, vrrpStrict, cx);
   resolveVrrpReferences(f, cx);
   // vrrp_garp_interval is per director in keepalived, per instance in the spec.
   if (f.garpInterval) for (const i of f.instances) if (!i.shared.garp?.interval) i.shared.garp = { ...i.shared.garp, interval: f.garpInterval };

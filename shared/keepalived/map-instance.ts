@@ -302,15 +302,34 @@ export function mapInstance(st: Stmt, f: FileImport, cx: Cx, onMisplaced: (st: S
   // A keyword that is there with a bad value was reported already; only report one that is missing.
   if (inst.shared.vrid === 0) return void (said('virtual_router_id') || error(cx, st.keyword, `vrrp_instance ${name} has no virtual_router_id`));
   if (inst.shared.vips.length === 0) {
-    const reported = said('virtual_ipaddress') && cx.diags.some((d) => d.severity === 'error');
-    if (!reported)
-      error(
-        cx,
-        st.keyword,
-        `vrrp_instance ${name} has no virtual_ipaddress: keepalived runs it (addresses added by notify scripts), but a site spec instance needs at least one VIP`,
-      );
-    return;
+    // Entries that were all wrong were reported already; keepalived's verdict on an instance
+    // without VIPs depends on the file's vrrp_version and vrrp_strict (noVipVerdict).
+    if (said('virtual_ipaddress') && cx.diags.some((d) => d.severity === 'error')) return;
+    inst.noVip = { strict: st.block!.some((x) => x.keyword.text === 'strict_mode' && !/^(off|false|no|0)$/i.test(x.args[0]?.text ?? '')) };
   }
   completeInstance(inst, st.block!, cx);
   f.instances.push(inst);
+}
+
+/**
+ * keepalived's verdict on the file's instances without VIPs (vrrp.c, vrrp_complete_instance),
+ * once its vrrp_version and vrrp_strict are known: VRRPv2 runs with a warning ("No VIP
+ * specified; at least one is sensible"), advertising no address; VRRPv3 and strict mode are
+ * refused ("at least one is required"), so keepalived would not start the file's VRRP at all.
+ */
+export function noVipVerdict(f: FileImport, vrrpStrict: boolean, cx: Cx): void {
+  for (const inst of f.instances) {
+    if (!inst.noVip) continue;
+    const name = inst.shared.name;
+    const version = inst.shared.version ?? f.vrrpVersion ?? 2;
+    if (version === 3 || vrrpStrict || inst.noVip.strict) {
+      const why = version === 3 ? 'VRRPv3' : inst.noVip.strict ? 'strict_mode' : 'vrrp_strict';
+      error(cx, inst.at, `vrrp_instance ${name} has no virtual_ipaddress: keepalived refuses it with ${why} ("No VIP specified; at least one is required")`);
+    } else
+      lenient(
+        cx,
+        inst.at,
+        `vrrp_instance ${name} has no virtual_ipaddress: keepalived runs it with a warning, advertising no address (notify scripts may add them); imported with vips: []`,
+      );
+  }
 }

@@ -18,6 +18,8 @@ export interface FileInstance {
   vipAt: Map<string, Token>;
   /** The track_script entries, in the order of shared.trackScripts (checked against the file's scripts). */
   trackScriptAt: Token[];
+  /** Set when the instance lists no VIP; strict: its own strict_mode (the verdict needs the whole file). */
+  noVip?: { strict: boolean };
 }
 
 interface FileService {

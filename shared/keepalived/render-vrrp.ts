@@ -120,7 +120,7 @@ export function renderInstance(w: ConfWriter, ctx: RenderContext, inst: VrrpInst
     if (inst.preempt === false) w.line('nopreempt');
     w.opt('preempt_delay', secs(inst.preemptDelay));
     if (inst.auth) w.block('authentication', () => w.line(`auth_type ${inst.auth!.type}`).line(`auth_pass ${word(inst.auth!.password)}`));
-    w.block('virtual_ipaddress', () => inst.vips.forEach((v) => w.line(vipLine(v))));
+    if (inst.vips.length) w.block('virtual_ipaddress', () => inst.vips.forEach((v) => w.line(vipLine(v))));
     if (inst.excludedVips?.length) w.block('virtual_ipaddress_excluded', () => inst.excludedVips!.forEach((v) => w.line(vipLine(v))));
     if (inst.unicast) {
       w.line(`unicast_src_ip ${me.sourceAddress ?? ctx.node.address}`);

@@ -102,7 +102,14 @@ describe.skipIf(!!skipReason)('keepalived -t accepts exported files', () => {
       for (const n of site.spec.nodes.filter((x) => x.role === 'director')) {
         const { text } = renderKeepalived(site, n.name);
         const r = configTest(text);
-        expect(r.status, `${r.output}\n${text}`).toBe(0);
+        // keepalived warns about a VRRPv2 instance without VIPs, in the original file as in the
+        // export (exit 5, config warnings): that warning is expected, and nothing else.
+        const noVip = (site.spec.vrrp ?? []).filter((i) => i.vips.length === 0 && i.members.some((m) => m.node === n.name));
+        if (noVip.length === 0) expect(r.status, `${r.output}\n${text}`).toBe(0);
+        else {
+          const expected = new Set(noVip.map((i) => `(${i.name}) No VIP specified; at least one is sensible`));
+          expect(new Set(r.output.split('\n').filter((l) => l.trim())), text).toEqual(expected);
+        }
       }
     });
   }

@@ -110,8 +110,6 @@ export function checkServices(site: Site, nodes: Map<string, Node>, out: SpecIss
         if (first !== undefined) out.push({ path: rp, message: `real server ${key} is listed twice (also at ${p}.realServers[${first}])` });
         else rsSeen.set(key, j);
       }
-      if (svc.fwmark !== undefined && rs.port === undefined && fwd === 'nat')
-        out.push({ path: `${rp}.port`, message: 'NAT real servers of an fwmark service need a port' });
     });
     if (svc.sorryServer) {
       const fwd = svc.sorryServer.forwarding ?? svcFwd;

@@ -67,6 +67,9 @@ function checkSettings(inst: VrrpInstance, p: string, out: SpecIssue[]): void {
     if (version === 3 && (ms % 10 !== 0 || ms < 10 || ms > 40_950))
       out.push({ path: `${p}.advertInterval`, message: 'VRRPv3 adverts are multiples of 10ms from 10ms to 40.95s (RFC 5798 §5.2.7)' });
   }
+  // keepalived refuses a VRRPv3 instance without addresses ("No VIP specified; at least one is required").
+  if (version === 3 && inst.vips.length === 0)
+    out.push({ path: `${p}.vips`, message: 'a VRRPv3 instance needs at least one VIP (RFC 5798 §5.2.9); VRRPv2 allows none' });
   if (inst.auth) {
     if (version === 3) out.push({ path: `${p}.auth`, message: 'VRRPv3 has no authentication (RFC 5798 §9); remove auth or use version 2' });
     else if (inst.auth.type === 'AH') out.push({ path: `${p}.auth.type`, message: 'AH authentication is not supported; use PASS' });

@@ -23,7 +23,11 @@ export const RealServer = z.strictObject({
   node: Name.optional(),
   /** A host without an agent. Exactly one of node/address. */
   address: Ipv4.optional(),
-  /** Default: the service port. DR/TUN cannot map ports. */
+  /**
+   * Default: the service port. DR/TUN cannot map ports. In an fwmark service a NAT real server
+   * without a port (port 0) receives each packet on its own destination port, as the kernel does
+   * for a destination port of 0 (ip_vs_schedule / ip_vs_sched_persist).
+   */
   port: Port.optional(),
   weight: z.number().int().min(0).max(65535).optional(),
   forwarding: Forwarding.optional(),

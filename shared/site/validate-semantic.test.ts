@@ -117,6 +117,11 @@ const SEMANTIC_CASES: Row[] = [
     [['spec.vrrp[1].advertInterval', 'VRRPv3 adverts are multiples of 10ms from 10ms to 40.95s (RFC 5798 §5.2.7)']],
   ],
   [
+    'VRRPv3 instance without VIPs',
+    (d) => Object.assign(d.spec.vrrp[1], { version: 3, vips: [] }),
+    [['spec.vrrp[1].vips', 'a VRRPv3 instance needs at least one VIP (RFC 5798 §5.2.9); VRRPv2 allows none']],
+  ],
+  [
     'VRRPv3 advert of 41s',
     (d) => Object.assign(d.spec.vrrp[1], { version: 3, advertInterval: '41s' }),
     [['spec.vrrp[1].advertInterval', 'VRRPv3 adverts are multiples of 10ms from 10ms to 40.95s (RFC 5798 §5.2.7)']],
@@ -353,11 +358,6 @@ const SEMANTIC_CASES: Row[] = [
     (d) => d.spec.services[0].realServers.push({ address: '10.99.0.11', port: 80 }),
     [[rs(3), 'real server 10.99.0.11:80 is listed twice (also at spec.services[0].realServers[0])']],
   ],
-  [
-    'NAT real server of an fwmark service without a port',
-    (d) => (d.spec.services[1].realServers[0].forwarding = 'nat'),
-    [['spec.services[1].realServers[0].port', 'NAT real servers of an fwmark service need a port']],
-  ],
   // BFD
   [
     'BFD session on a real server, and an unknown node',
@@ -455,6 +455,10 @@ const VALID_CASES: [name: string, mutate: (d: Doc) => void][] = [
       d.spec.services[0].healthCheck.port = 80;
     },
   ],
+  // keepalived passes port 0 and the kernel keeps the packet's destination port.
+  ['NAT real server of an fwmark service without a port', (d) => (d.spec.services[1].realServers[0].forwarding = 'nat')],
+  // keepalived runs a VRRPv2 instance without VIPs (notify scripts add the addresses).
+  ['VRRPv2 instance without VIPs', (d) => (d.spec.vrrp[1].vips = [])],
   ['hysteresis below quorum', (d) => Object.assign(d.spec.services[0], { quorum: 3, hysteresis: 2 })],
   ['sh flags on sh', (d) => (d.spec.services[1].schedulerFlags = ['sh-fallback', 'sh-port'])],
   ['script timeout longer than its interval (keepalived allows it)', (d) => Object.assign(d.spec.vrrpScripts[0], { interval: '1s', timeout: '3s' })],

@@ -90,7 +90,6 @@ const SHAPE_CASES: Row[] = [
     (d) => (d.spec.vrrp[0].vips = ['10.99.0.100/33']),
     [['spec.vrrp[0].vips[0]', 'expected an IPv4 address with an optional prefix, like 192.168.1.150/32']],
   ],
-  ['no VIPs', (d) => (d.spec.vrrp[0].vips = []), [['spec.vrrp[0].vips', 'Too small: expected array to have >=1 items']]],
   ['unicast peer not an address', (d) => (d.spec.vrrp[0].unicastPeers = ['dr3.example']), [['spec.vrrp[0].unicastPeers[0]', ipMsg]]],
   [
     'track interface weight 254',

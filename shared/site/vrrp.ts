@@ -86,7 +86,11 @@ export const VrrpInstance = z.strictObject({
   /** false = keepalived nopreempt. */
   preempt: z.boolean().optional(),
   preemptDelay: Duration.optional(),
-  vips: z.array(Vip).min(1),
+  /**
+   * May be empty for VRRPv2, as keepalived allows: the instance elects a master and runs its
+   * notify scripts, which add the addresses themselves (cloud ENIs); adverts then carry none.
+   */
+  vips: z.array(Vip),
   /** virtual_ipaddress_excluded: moved with the instance but not in adverts. */
   excludedVips: z.array(Vip).optional(),
   members: z.array(VrrpMember).min(1),

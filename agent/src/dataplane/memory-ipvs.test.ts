@@ -29,6 +29,9 @@ describe('in-memory kernel (IPVS)', () => {
     const k = new MemoryIpvs();
     k.restore('-A -t 10.99.0.50:80 -s rr\n-a -t 10.99.0.50:80 -r 10.99.1.1:8080 -m -w 1\n-A -t 10.99.0.51:0 -s rr -p 60\n');
     expect(k.snapshot()).toHaveLength(2);
+    // keepalived's NAT real server without a port in an fwmark service: destination port 0.
+    k.restore('-A -f 36 -s wlc -p 300\n-a -f 36 -r 10.99.1.2:0 -m -w 1\n');
+    expect(k.save()).toContain('-a -f 36 -r 10.99.1.2:0 -m -w 1');
   });
 
   it('stops a batch at the first failing line, keeping earlier lines, like ipvsadm -R', () => {

@@ -94,6 +94,18 @@ describe('drop reasons', () => {
     p[9] = 6;
     expect(decodePacket(p)).toEqual({ ok: false, reason: 'not_vrrp' });
   });
+  it('VRRPv2 adverts without addresses (keepalived instance without VIPs) encode and decode; v3 needs one', () => {
+    const none = encodeAdvert({ ...base, addresses: [], version: 2, priority: 100, intervalMs: 1000, password: '1111' });
+    expect(none.length).toBe(16); // 8 header bytes + 8 auth bytes (RFC 3768 §5.1)
+    expect(none[3]).toBe(0);
+    const r = decodePacket(encodeIpPacket(none, '10.99.0.11', '224.0.0.18'));
+    expect(r).toMatchObject({ ok: true, advert: { version: 2, addresses: [], authType: 1 } });
+    if (r.ok) expect(checkAdvert(r.advert, { version: 2, intervalMs: 1000, password: '1111' })).toBeNull();
+    expect(() => encodeAdvert({ ...base, addresses: [], version: 3, priority: 100, intervalMs: 100 })).toThrow(/1-255 addresses/);
+    const v3 = Buffer.from(V3.subarray(0, 8));
+    v3[3] = 0;
+    expect(decodePacket(encodeIpPacket(v3, '10.99.0.11', '224.0.0.18'))).toEqual({ ok: false, reason: 'length' });
+  });
   it('refuses to encode what the wire cannot carry', () => {
     expect(() => encodeAdvert({ ...base, version: 2, priority: 100, intervalMs: 1500 })).toThrow(VrrpCodecError);
     expect(() => encodeAdvert({ ...base, version: 3, priority: 100, intervalMs: 15 })).toThrow(/steps of 10/);

@@ -91,7 +91,11 @@ function pseudoHeader(source: string, destination: string, length: number): Buff
 export function encodeAdvert(a: EncodeInput): Buffer {
   if (a.vrid < 1 || a.vrid > 255) throw new VrrpCodecError('vrid', `VRID ${a.vrid} is outside 1-255`);
   if (a.priority < 0 || a.priority > 255) throw new VrrpCodecError('priority', `priority ${a.priority} is outside 0-255`);
-  if (a.addresses.length < 1 || a.addresses.length > 255) throw new VrrpCodecError('addresses', 'an advert carries 1-255 addresses');
+  // VRRPv2 adverts may carry no address (keepalived sends them for an instance without VIPs);
+  // RFC 5798 §5.2.9 asks VRRPv3 for at least one.
+  const minAddresses = a.version === 2 ? 0 : 1;
+  if (a.addresses.length < minAddresses || a.addresses.length > 255)
+    throw new VrrpCodecError('addresses', `a VRRPv${a.version} advert carries ${minAddresses}-255 addresses`);
   const n = a.addresses.length;
   let buf: Buffer;
   if (a.version === 2) {
@@ -165,7 +169,7 @@ export function decodePacket(pkt: Uint8Array): DecodeResult {
   if ((v[0] & 0x0f) !== 1) return { ok: false, reason: 'type' };
   const n = v[3];
   const expected = 8 + 4 * n + (version === 2 ? 8 : 0);
-  if (n === 0 || v.length < expected) return { ok: false, reason: 'length' };
+  if ((n === 0 && version === 3) || v.length < expected) return { ok: false, reason: 'length' };
   const msg = v.subarray(0, expected);
   const sum = version === 2 ? internetChecksum(msg) : internetChecksum(pseudoHeader(source, destination, msg.length), msg);
   if (sum !== 0) return { ok: false, reason: 'checksum' };

@@ -95,6 +95,21 @@ describe('startVrrp on an in-memory LAN', () => {
     expect(lan.records.get('10.99.0.12')!.vips.size).toBe(1);
   });
 
+  it('a VRRPv2 instance without VIPs (keepalived allows it) elects a master on adverts carrying no address', async () => {
+    const s = site({}, { version: 2, advertInterval: '1s', vips: [], notify: { master: '/usr/local/bin/assign-eni' } });
+    s.spec.vrrp![0].members[0].initialState = 'MASTER';
+    const { lan, start } = await pair(s);
+    const d2 = await start('d2', '10.99.0.12');
+    const d1 = await start('d1', '10.99.0.11');
+    await waitFor(() => d1.status()[0].state === 'MASTER', { what: 'd1 MASTER', timeoutMs: 5000 });
+    await waitFor(() => d2.instances()[0].counters.advert_rcvd >= 1, { what: 'd2 receiving adverts', timeoutMs: 3000 });
+    expect(d2.status()[0].state).toBe('BACKUP');
+    expect(d2.instances()[0].counters.addr_list_err).toBe(0);
+    expect(d2.drops().length).toBe(0); // a zero-address advert is not malformed
+    expect(lan.records.get('10.99.0.11')!.notifications).toContainEqual(['/usr/local/bin/assign-eni']);
+    expect(lan.records.get('10.99.0.11')!.vips.size).toBe(0);
+  });
+
   it('a failing track script with negative weight moves the master; recovery moves it back (preempt)', async () => {
     const s = site(
       { vrrpScripts: [{ name: 'chk', script: 'check-nginx', interval: '20ms', weight: -60, fall: 2, rise: 2 }] },
