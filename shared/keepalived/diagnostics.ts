@@ -18,6 +18,17 @@ export function formatDiagnostic(d: Diagnostic): string {
   return d.severity === 'warning' ? `${where}: warning: ${d.message}` : `${where}: ${d.message}`;
 }
 
+/**
+ * `FILE: cannot read: REASON` for a file that cannot be read, the same for every import kind.
+ * Node's `ENOENT: no such file or directory, open '/abs/path'` becomes `no such file or
+ * directory`: the file is already named as the user wrote it.
+ */
+export function cannotRead(file: string, err: unknown): Diagnostic {
+  const text = err instanceof Error ? err.message : String(err);
+  const reason = /^E[A-Z]+: ([^,]+)/.exec(text)?.[1] ?? text;
+  return { severity: 'error', file, line: 0, message: `cannot read: ${reason}` };
+}
+
 /** `--strict`: what keepalived tolerates (lenient warnings) is refused instead. */
 export function strictly(diags: readonly Diagnostic[]): Diagnostic[] {
   return diags.map((d) => (d.lenient ? { ...d, severity: 'error' as const } : d));

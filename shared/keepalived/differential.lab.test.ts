@@ -1,7 +1,7 @@
 /**
  * Differential test of the importer against keepalived itself: for every fixture that imports,
  * each director's original keepalived.conf and the `export keepalived` of the imported spec are
- * loaded by keepalived (`-d`, dump the configuration, in a scratch network namespace that has
+ * loaded by keepalived (each in a scratch network namespace that has
  * the interfaces the files name), and the effective configuration it reports is compared:
  * VRRP instances (state, interface, VRID, priority, advert interval, preempt, authentication,
  * VIPs, unicast peers, tracked interfaces and scripts), scripts, sync groups and the LVS sync
@@ -10,10 +10,9 @@
  * import cannot run as keepalived does (a warning says so, e.g. AH authentication) lists the
  * dump lines that may differ, and why, in differs.json.
  *
- * Not in `npm run test:lab` (run it with `npm run test:differential`): keepalived's parent and
- * VRRP child both print their `-d` dump to the console, and the two interleave from run to run,
- * so a comparison can fail on ordering alone (seen on the bfd-pair fixture). Until the dump is
- * read per process, a red run here is not evidence of an import difference.
+ * Each dump is the file the keepalived process itself writes on SIGUSR1 (keepalived.data for
+ * the VRRP process, keepalived_check.data for the checker), not the `-d` console dump, where
+ * the parent's and every child's lines interleave from run to run.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,12 +35,15 @@ const skipReason = !KEEPALIVED
 const IPVS = existsSync('/proc/net/ip_vs');
 if (skipReason) console.log(`differential.lab.test.ts: skipped: ${skipReason}`);
 else if (!IPVS)
-  console.log('differential.lab.test.ts: services, real servers and checks not compared: this kernel has no IPVS, so keepalived cannot dump them');
+  console.log(
+    'differential.lab.test.ts: services, real servers, checks and the connection sync daemon not compared: this kernel has no IPVS, so keepalived cannot run them',
+  );
 
 const work = mkdtempSync(join(tmpdir(), 'lvsfleet-kdiff-'));
-const NS = `lvsf-kdiff-${process.pid}`;
+// One namespace for the original and one for the export, so both run at once.
+const NS = [`lvsf-kdiff-${process.pid}-a`, `lvsf-kdiff-${process.pid}-b`] as const;
 afterAll(() => {
-  spawnSync('ip', ['netns', 'del', NS]);
+  for (const ns of NS) spawnSync('ip', ['netns', 'del', ns]);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -50,15 +52,17 @@ function ip(...args: string[]): void {
   if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
 }
 
-/** A fresh namespace with a veth end (up) for each interface name. */
+/** Fresh namespaces with a veth end (up) for each interface name. */
 function scratchNetns(interfaces: Set<string>): void {
-  spawnSync('ip', ['netns', 'del', NS]);
-  ip('netns', 'add', NS);
-  ip('-n', NS, 'link', 'set', 'lo', 'up');
-  let i = 0;
-  for (const name of interfaces) {
-    ip('-n', NS, 'link', 'add', name, 'type', 'veth', 'peer', 'name', `kdp${i++}`);
-    ip('-n', NS, 'link', 'set', name, 'up');
+  for (const ns of NS) {
+    spawnSync('ip', ['netns', 'del', ns]);
+    ip('netns', 'add', ns);
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+    let i = 0;
+    for (const name of interfaces) {
+      ip('-n', ns, 'link', 'add', name, 'type', 'veth', 'peer', 'name', `kdp${i++}`);
+      ip('-n', ns, 'link', 'set', name, 'up');
+    }
   }
 }
 
@@ -77,35 +81,80 @@ function interfacesOf(site: Site): Set<string> {
   return out;
 }
 
-/** keepalived -d on `file` in the namespace; returns the log with timestamps removed. */
-function dump(file: string, mode: '-P' | '-C', configId?: string): Promise<string> {
+/** Where each process writes its configuration on SIGUSR1 (keepalived's open_dump_file, in $TMPDIR). */
+const DUMP = {
+  '-P': { file: 'keepalived.data', last: '------< Interfaces >------' },
+  '-C': { file: 'keepalived_check.data', last: '------< LVS Topology >------' },
+} as const;
+
+/**
+ * The configuration one keepalived process holds: keepalived runs `file` in namespace `ns`
+ * (`-P` VRRP only, `-C` checker only) until its parent logs "Startup complete" (every child
+ * has read the configuration, after installing its signal handlers: vrrp_daemon.c,
+ * config_notify.c), then SIGUSR1 to that child alone makes it write its own dump file in a
+ * $TMPDIR of this run. `-d` is not used: it makes the parent and each child print to one
+ * console, where their dumps interleave from run to run.
+ */
+function dump(ns: string, file: string, mode: '-P' | '-C', configId?: string): Promise<string> {
+  const dir = mkdtempSync(join(work, 'run-'));
+  const { file: dataFile, last } = DUMP[mode];
+  const childPid = join(dir, 'child.pid');
+  const pidFiles = [
+    '-p',
+    join(dir, 'parent.pid'),
+    ...(mode === '-P' ? ['-r', childPid, '-c', join(dir, 'c.pid')] : ['-c', childPid, '-r', join(dir, 'v.pid')]),
+  ];
+  const id = configId !== undefined ? ['-i', configId] : [];
+  const args = ['netns', 'exec', ns, KEEPALIVED!, mode, '-n', '-l', ...id, '-f', file, ...pidFiles, '-b', join(dir, 'b.pid')];
   return new Promise((done, fail) => {
-    const tag = `${mode}-${Math.random().toString(36).slice(2)}`;
-    const pid = (n: string) => join(work, `${n}-${tag}.pid`);
-    const id = configId !== undefined ? ['-i', configId] : [];
-    const args = ['netns', 'exec', NS, KEEPALIVED!, mode, '-n', '-l', '-d', ...id, '-f', file, '-p', pid('k'), '-r', pid('v'), '-c', pid('c')];
-    const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const end = mode === '-P' ? '< Interfaces >' : '< LVS Topology >';
-    const stop = () => child.kill('SIGTERM');
-    const timer = setTimeout(stop, 8_000);
-    const take = (b: Buffer) => {
-      out += b.toString();
-      if (out.includes(end)) setTimeout(stop, 300);
-    };
+    const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: dir } });
+    let log = '';
+    let signalled = false;
+    let result: string | null = null;
+    const timer = setTimeout(() => child.kill('SIGTERM'), 15_000);
+    const poll = setInterval(() => {
+      if (!signalled && /^.*Startup complete$/m.test(log) && existsSync(childPid)) {
+        signalled = true;
+        process.kill(Number(readFileSync(childPid, 'utf8').trim()), 'SIGUSR1');
+      }
+      const data = join(dir, dataFile);
+      if (!signalled || !existsSync(data)) return;
+      // The file is whole once its last section is there and it has stopped growing.
+      const text = readFileSync(data, 'utf8');
+      if (text.includes(last) && text === result) child.kill('SIGTERM');
+      result = text;
+    }, 100);
+    const take = (b: Buffer) => (log += b.toString());
     child.stdout.on('data', take);
     child.stderr.on('data', take);
     child.on('error', fail);
     child.on('close', () => {
       clearTimeout(timer);
-      done(out.replace(/^\w{3} \w{3} [ \d]\d [\d:]{8} \d{4}: /gm, ''));
+      clearInterval(poll);
+      if (result === null) fail(new Error(`keepalived ${mode} wrote no ${dataFile} for ${file}:\n${log}`));
+      else done(result);
     });
   });
 }
 
+/**
+ * keepalived's VRRP process starts IPVS for a connection sync daemon and exits when the kernel
+ * has none, before it can report anything. On such a kernel the sync lines are commented out
+ * of both files (same line numbers) and the rest is compared; which sync line wins is checked
+ * by the import's golden test, and here only where IPVS exists.
+ */
+function withoutSyncDaemon(path: string, copy: string): string {
+  const sync = /^(\s*)(lvs_sync_daemon(_interface)?\b.*)$/gm;
+  const text = readFileSync(path, 'utf8');
+  if (IPVS || !text.match(sync)) return path;
+  if (/^\s*include\b/m.test(text)) throw new Error(`${path}: a copy without the sync daemon would lose its relative includes`);
+  writeFileSync(copy, text.replace(sync, '$1! $2'));
+  return copy;
+}
+
 /** Lines that describe running state, paths or this run, not configuration. */
 const VOLATILE =
-  /^\s*(State =|Status =|Result =|Init state|Number of|Num member|No sockets|Sockets|Script uid:gid|Insecure|Last |last |Master |Effective priority|Total priority|Using smtp|Notify deleted|Tracking VRRP instances|Running on|Command line|Configuration file|Starting|Stopping|Stopped|Startup complete|Using src_ip)/;
+  /^\s*(fd_in |State =|Status =|Result =|Init state|Number of|Num member|No sockets|Sockets|Script uid:gid|Insecure|Last |last |Master |Effective priority|Total priority|Using smtp|Notify deleted|Tracking VRRP instances|Running on|Command line|Configuration file|Starting|Stopping|Stopped|Startup complete|Using src_ip)/;
 
 /** The parts of a -P dump the comparison covers, sections in a fixed order. */
 function effectiveVrrp(log: string): string {
@@ -182,17 +231,22 @@ describe.skipIf(skipReason !== null)('keepalived reads the export of an import a
           : text;
       scratchNetns(interfacesOf(site));
       for (const f of files) {
-        const original = join(ROOT, c, f);
         const exported = join(work, `${c}-${f}`);
         const node = nodeOf.get(f)!;
         writeFileSync(exported, renderKeepalived(site, node).text);
+        const original = withoutSyncDaemon(join(ROOT, c, f), join(work, `${c}-original-${f}`));
+        withoutSyncDaemon(exported, exported);
         // A director without instances has no VRRP half to compare (keepalived would only say so).
         if ((site.spec.vrrp ?? []).some((i) => i.members.some((m) => m.node === node))) {
-          const [a, b] = [effectiveVrrp(await dump(original, '-P', configId)), effectiveVrrp(await dump(exported, '-P'))];
+          const [a, b] = (await Promise.all([dump(NS[0], original, '-P', configId), dump(NS[1], exported, '-P')])).map(effectiveVrrp);
+          // Not two empty dumps compared: the original's instances are in it.
+          expect(a, `${c}/${f}: keepalived's dump of the original`).toMatch(/^ VRRP Instance = /m);
           expect(same(b), `${c}/${f}: keepalived's VRRP configuration of the export`).toBe(same(a));
         }
-        if (IPVS)
-          expect(same(effectiveLvs(await dump(exported, '-C'))), `${c}/${f}: LVS configuration`).toBe(same(effectiveLvs(await dump(original, '-C', configId))));
+        if (IPVS) {
+          const [a, b] = (await Promise.all([dump(NS[0], original, '-C', configId), dump(NS[1], exported, '-C')])).map(effectiveLvs);
+          expect(same(b), `${c}/${f}: LVS configuration`).toBe(same(a));
+        }
       }
     });
   }

@@ -5,7 +5,7 @@
  * (`script "</dev/tcp/127.0.0.1/80"`). `include PATTERN` splices other files in place; the
  * pattern is a glob relative to the directory of the including file.
  */
-import type { Diagnostic } from './diagnostics.ts';
+import { cannotRead, type Diagnostic } from './diagnostics.ts';
 
 export interface Token {
   text: string;
@@ -134,7 +134,7 @@ export function lexFile(file: string, source: FileSource, diags: Diagnostic[], d
   try {
     text = source.read(file);
   } catch (err) {
-    diags.push({ severity: 'error', file, line: 0, message: `cannot read: ${err instanceof Error ? err.message : String(err)}` });
+    diags.push(cannotRead(file, err));
     return [];
   }
   return lexText(text, file, source, diags, depth, [...stack, file], scope);

@@ -96,9 +96,19 @@ describe('lvsfleet import keepalived', () => {
     expect((await cli(['import', 'keepalived', 'x.conf', '-o', 'toml'])).code).toBe(2);
     expect((await cli(['import', 'keepalived', 'x.conf', '--address', 'nope'])).code).toBe(2);
     expect((await cli(['import', 'nginx', 'x.conf'])).code).toBe(2);
-    const missing = await cli(['import', 'keepalived', 'no/such.conf', '--address', 'no=1.2.3.4']);
-    expect(missing.code).toBe(2);
-    expect(missing.err).toContain('no/such.conf: cannot read');
+  });
+
+  it('reports a missing file the same way for both kinds: FILE: cannot read: REASON, exit 2, nothing on stdout', async () => {
+    const keepalived = await cli(['import', 'keepalived', 'no/such.conf', '--address', 'no=1.2.3.4']);
+    const ipvsadm = await cli(['import', 'ipvsadm', 'no/such.rules', '--address', '1.2.3.4']);
+    expect(keepalived).toEqual({ code: 2, out: '', err: 'no/such.conf: cannot read: no such file or directory\n' });
+    expect(ipvsadm).toEqual({ code: 2, out: '', err: 'no/such.rules: cannot read: no such file or directory\n' });
+    // A directory is not a file either, for both.
+    const dirK = await cli(['import', 'keepalived', 'include-glob', '--address', 'x=1.2.3.4']);
+    const dirI = await cli(['import', 'ipvsadm', 'include-glob', '--address', '1.2.3.4']);
+    expect([dirK.code, dirI.code]).toEqual([2, 2]);
+    expect(dirK.err).toBe('include-glob: cannot read: illegal operation on a directory\n');
+    expect(dirI.err).toBe(dirK.err);
   });
 });
 

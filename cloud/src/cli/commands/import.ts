@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { isAbsolute, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import type { CliIO } from '../io.ts';
-import { formatDiagnostic, type Diagnostic } from '#shared/keepalived/diagnostics.ts';
+import { cannotRead, formatDiagnostic, type Diagnostic } from '#shared/keepalived/diagnostics.ts';
 import { importKeepalived } from '#shared/keepalived/import.ts';
 import { importIpvsadm } from '#shared/ipvs/import.ts';
 import type { Site } from '#shared/site/site.ts';
@@ -107,7 +107,14 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   if (kind === 'ipvsadm') {
     if (v.strict || v['config-id'] !== undefined) return usageError(io, '--strict and --config-id are for import keepalived');
     if (files.length !== 1) return usageError(io, 'import ipvsadm needs exactly one FILE (ipvsadm -S output, "-" for stdin)');
-    const text = files[0] === '-' ? await io.readStdin() : fsSource.read(abs[0]);
+    let text: string;
+    try {
+      text = files[0] === '-' ? await io.readStdin() : fsSource.read(abs[0]);
+    } catch (err) {
+      // As import keepalived reports it: FILE: cannot read: REASON, exit 2.
+      report(io, [cannotRead(files[0], err)]);
+      return 2;
+    }
     const result = importIpvsadm(text, files[0], { site: v.site ?? 'imported', node: v.node ?? 'director1', address: v.address?.[0], interface: v.interface });
     report(io, result.diagnostics);
     if (!result.site) return 2;
