@@ -7,6 +7,7 @@ import { SCHEDULERS, type RealServer, type Service } from '../site/service.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 import { formatDuration } from '../util/duration.ts';
 import { intToIp, ipToInt, IPV4_RE } from '../util/ip.ts';
+import type { Token } from './lexer.ts';
 import type { FileImport } from './model.ts';
 import type { Stmt } from './parser.ts';
 import { suggest } from './diagnostics.ts';
@@ -16,7 +17,12 @@ import { entries, flag, int, ipv4, one, rest, needsBlock } from './values.ts';
 import { error, lenient, walk, warn, type Cx, type Handler } from './walk.ts';
 
 type Fwd = 'dr' | 'nat' | 'tun';
-type Draft = Partial<Service> & { checkDefaults: Record<string, unknown>; realServers: RealServer[] };
+type Draft = Partial<Service> & {
+  checkDefaults: Record<string, unknown>;
+  realServers: RealServer[];
+  /** Where each real server's (first) checker was written, by index in realServers. */
+  checkAt: (Token | undefined)[];
+};
 
 /**
  * lb_kind / lvs_method: keepalived compares the value case-sensitively (`dr` is not `DR`),
@@ -52,6 +58,7 @@ function realServer(st: Stmt, svc: Draft, cx: Cx): void {
   const port = st.args[1] ? int(st, cx, 0, 65535, st.args[1].text) : undefined;
   const rs: RealServer & { checks?: unknown[] } = { address, ...(port !== undefined ? { port } : {}) };
   const checks: NonNullable<RealServer['healthCheck']>[] = [];
+  let checkAt: Token | undefined;
   const rsDefaults: Record<string, unknown> = {};
   const handlers: Record<string, Handler<typeof rs>> = {
     weight: (x, r, c) => {
@@ -93,6 +100,7 @@ function realServer(st: Stmt, svc: Draft, cx: Cx): void {
       const hc = mapChecker(x, c, d);
       if (hc) {
         if (checks.length === 1) warn(c, x.keyword, `real_server ${address} has several checkers; the site spec keeps one, so only the first is used`);
+        checkAt ??= x.keyword;
         checks.push(hc);
       }
     };
@@ -101,6 +109,26 @@ function realServer(st: Stmt, svc: Draft, cx: Cx): void {
   if (checks.length) rs.healthCheck = checks[0];
   if (rs.forwarding !== undefined && rs.forwarding === svc.forwarding) delete rs.forwarding;
   svc.realServers.push(strip(rs));
+  svc.checkAt.push(checkAt);
+}
+
+/**
+ * A real server without a port in an fwmark or port-0 service keeps port 0 (the packet's own
+ * port). A checker there that connects (not MISC_CHECK or PING_CHECK) and has no connect_port
+ * probes port 0: keepalived runs it, the probe can never succeed, and the real server never
+ * serves. That would be a spec that cannot work, so it is refused at the checker's line.
+ */
+function portlessChecks(d: Draft, what: string, cx: Cx): void {
+  d.realServers.forEach((rs, i) => {
+    const hc = rs.healthCheck;
+    const at = d.checkAt[i];
+    if (!hc || !at || rs.port || hc.type === 'misc' || hc.type === 'ping' || hc.port !== undefined) return;
+    error(
+      cx,
+      at,
+      `${at.text} of real_server ${rs.address} probes port 0: the real server has no port (${what}) and the check no connect_port, so keepalived's check never passes and the real server never serves; give the check a connect_port`,
+    );
+  });
 }
 
 const serviceHandlers: Record<string, Handler<Draft>> = {
@@ -246,11 +274,13 @@ export function mapVirtualServer(st: Stmt, f: FileImport, groups: Map<string, En
     if (!vip || port === undefined) return;
     endpoints = [{ vip, port }];
   }
-  const d: Draft = { checkDefaults: {}, realServers: [] };
+  const d: Draft = { checkDefaults: {}, realServers: [], checkAt: [] };
   presetDefaults(st.block!, d.checkDefaults);
   walk(st.block, st, d, cx, { what: `virtual_server ${st.args.map((t) => t.text).join(' ')}`, handlers: serviceHandlers, unsupported: SERVICE_UNSUPPORTED });
   if (d.sorryServer && !d.sorryServer.address) return void error(cx, st.keyword, 'sorry_server_inhibit / sorry_server_lvs_method without sorry_server');
-  const { checkDefaults: _c, ...svc } = d;
+  const portless = endpoints.find((ep) => 'fwmark' in ep || ep.port === 0);
+  if (portless) portlessChecks(d, 'fwmark' in portless ? 'fwmark service' : 'port 0 service', cx);
+  const { checkDefaults: _c, checkAt: _a, ...svc } = d;
   svc.forwarding ??= 'nat'; // keepalived's default lb_kind
   if (a0?.text === 'fwmark') {
     if (svc.protocol) warn(cx, st.keyword, 'protocol is ignored by keepalived for an fwmark service; dropped');
