@@ -15,7 +15,7 @@
  * the parent's and every child's lines interleave from run to run.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -81,10 +81,25 @@ function interfacesOf(site: Site): Set<string> {
   return out;
 }
 
+/** Whether process `pid` has `path` open (its /proc fd links). */
+function holds(pid: number, path: string): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`) === path;
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false; // the process is gone: it holds nothing
+  }
+}
+
 /** Where each process writes its configuration on SIGUSR1 (keepalived's open_dump_file, in $TMPDIR). */
 const DUMP = {
-  '-P': { file: 'keepalived.data', last: '------< Interfaces >------' },
-  '-C': { file: 'keepalived_check.data', last: '------< LVS Topology >------' },
+  '-P': { file: 'keepalived.data' },
+  '-C': { file: 'keepalived_check.data' },
 } as const;
 
 /**
@@ -97,7 +112,7 @@ const DUMP = {
  */
 function dump(ns: string, file: string, mode: '-P' | '-C', configId?: string): Promise<string> {
   const dir = mkdtempSync(join(work, 'run-'));
-  const { file: dataFile, last } = DUMP[mode];
+  const { file: dataFile } = DUMP[mode];
   const childPid = join(dir, 'child.pid');
   const pidFiles = [
     '-p',
@@ -109,20 +124,20 @@ function dump(ns: string, file: string, mode: '-P' | '-C', configId?: string): P
   return new Promise((done, fail) => {
     const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: dir } });
     let log = '';
-    let signalled = false;
+    let dumper = 0;
     let result: string | null = null;
     const timer = setTimeout(() => child.kill('SIGTERM'), 15_000);
     const poll = setInterval(() => {
-      if (!signalled && /^.*Startup complete$/m.test(log) && existsSync(childPid)) {
-        signalled = true;
-        process.kill(Number(readFileSync(childPid, 'utf8').trim()), 'SIGUSR1');
+      if (!dumper && /^.*Startup complete$/m.test(log) && existsSync(childPid)) {
+        dumper = Number(readFileSync(childPid, 'utf8').trim());
+        process.kill(dumper, 'SIGUSR1');
       }
       const data = join(dir, dataFile);
-      if (!signalled || !existsSync(data)) return;
-      // The file is whole once its last section is there and it has stopped growing.
-      const text = readFileSync(data, 'utf8');
-      if (text.includes(last) && text === result) child.kill('SIGTERM');
-      result = text;
+      // keepalived writes a temporary file and renames it while still writing: the dump is
+      // whole once the process no longer holds it open.
+      if (!dumper || result !== null || !existsSync(data) || holds(dumper, data)) return;
+      result = readFileSync(data, 'utf8');
+      child.kill('SIGTERM');
     }, 100);
     const take = (b: Buffer) => (log += b.toString());
     child.stdout.on('data', take);
