@@ -30,8 +30,15 @@ describe('in-memory kernel (IPVS)', () => {
     k.restore('-A -t 10.99.0.50:80 -s rr\n-a -t 10.99.0.50:80 -r 10.99.1.1:8080 -m -w 1\n-A -t 10.99.0.51:0 -s rr -p 60\n');
     expect(k.snapshot()).toHaveLength(2);
     // keepalived's NAT real server without a port in an fwmark service: destination port 0.
-    k.restore('-A -f 36 -s wlc -p 300\n-a -f 36 -r 10.99.1.2:0 -m -w 1\n');
+    // ipvsadm checks no destination port of an fwmark service, whatever the forwarding method.
+    k.restore('-A -f 36 -s wlc -p 300\n-a -f 36 -r 10.99.1.2:0 -m -w 1\n-a -f 36 -r 10.99.1.3:8443 -m -w 1\n-a -f 36 -r 10.99.1.4:80 -g -w 1\n');
     expect(k.save()).toContain('-a -f 36 -r 10.99.1.2:0 -m -w 1');
+    expect(
+      k
+        .snapshot()
+        .find((x) => x.fwmark === 36)!
+        .dests.map((d) => d.port),
+    ).toEqual([0, 8443, 80]);
   });
 
   it('stops a batch at the first failing line, keeping earlier lines, like ipvsadm -R', () => {

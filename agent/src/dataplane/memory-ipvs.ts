@@ -52,7 +52,11 @@ export class MemoryIpvs {
 
   private validateDest(s: IpvsServiceState, d: IpvsDest): void {
     if (!Number.isInteger(d.weight) || d.weight < 0 || d.weight > 65535) throw new Error('illegal weight specified');
-    if (d.forwarding !== 'nat' && d.port !== s.port) throw new Error('port mapping is only possible with masquerading (NAT)');
+    // ipvsadm silently sets a DR/TUN destination's port to the service's (ipvsadm.c,
+    // process_options); the model refuses instead, so a plan relying on that rewrite fails here
+    // rather than leaving a table that never matches its desired state. An fwmark service has no
+    // port: ipvsadm and the kernel take any destination port there, 0 meaning the packet's own.
+    if (s.fwmark === 0 && d.forwarding !== 'nat' && d.port !== s.port) throw new Error('port mapping is only possible with masquerading (NAT)');
     if (d.upperThreshold && d.lowerThreshold > d.upperThreshold) throw new Error('lower threshold above upper threshold');
   }
 
