@@ -30,7 +30,7 @@ export const PublicKeyJwk = z.strictObject({
 export type PublicKeyJwk = z.infer<typeof PublicKeyJwk>;
 
 /** active: signs documents; announced: pinned by agents, not used yet; retiring: superseded, kept until every node has its successor. */
-export const TRUSTED_KEY_STATES = ['active', 'announced', 'retiring'] as const;
+const TRUSTED_KEY_STATES = ['active', 'announced', 'retiring'] as const;
 export const KEY_STATES = [...TRUSTED_KEY_STATES, 'retired'] as const;
 export type KeyState = (typeof KEY_STATES)[number];
 

@@ -16,8 +16,8 @@ export type RejectWhy = 'signature' | 'replay' | 'schema' | 'node' | 'key';
  * - `same-keys`: the accepted revision, different bytes, no newer key set — a replay: it brings nothing;
  * - `other-claims`: the accepted revision with other claims — refused: one revision has one content.
  */
-export type RevisionRule = 'first' | 'newer' | 'resigned';
-export type ReplayRule = 'older' | 'same-keys' | 'other-claims';
+type RevisionRule = 'first' | 'newer' | 'resigned';
+type ReplayRule = 'older' | 'same-keys' | 'other-claims';
 export type RevisionVerdict = { ok: true; rule: RevisionRule } | { ok: false; rule: ReplayRule; detail: string };
 
 export type VerifyResult =
