@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { NodeConfig } from '../config/node-config.ts';
+import { KeyTrust } from './key-trust.ts';
 
 /**
  * Claims of the JWS published retained on `.../desired` (EdDSA/Ed25519, header kid = signing key id).
@@ -11,6 +12,8 @@ export const DesiredClaims = z.strictObject({
   revision: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
   issuedAt: z.string().datetime(),
   config: NodeConfig,
+  /** The cloud's key set (key rotation); absent from documents signed before rotation existed. */
+  trust: KeyTrust.optional(),
 });
 export type DesiredClaims = z.infer<typeof DesiredClaims>;
 

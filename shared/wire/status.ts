@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TrustReport } from './key-trust.ts';
 
 /*
  * Bounds (docs/architecture.md, "Trust model"): a node's status is hostile input. The byte cap is
@@ -49,6 +50,8 @@ export const NodeStatus = z.object({
   node: Name.optional(),
   agentVersion: z.string().max(64).optional(),
   appliedRevision: z.number().int().nullable().optional(),
+  /** The signing keys the agent pinned: its acknowledgement of a key rotation. */
+  trust: TrustReport.optional(),
   /** Revision received but not (yet) applied, e.g. after an apply error. */
   pendingRevision: z.number().int().nullable().optional(),
   vrrp: z

@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { JWK } from 'jose';
+import type { TrustReport } from '#shared/wire/key-trust.ts';
+import type { NodeStatus } from '#shared/wire/status.ts';
 import { AgentConfig } from '../cloud/agent-config.ts';
 import { startMqttLink, type MqttLink } from '../cloud/mqtt-link.ts';
 import { wireEvent } from '../dataplane/vrrp-host.ts';
@@ -61,6 +63,9 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
   const lock = await lockStateDir(stateDir, io, log);
   if (!lock) return EXIT.failure;
   let link: MqttLink | null = null;
+  /** The pinned key set goes out with every status: the cloud's acknowledgement of a key rotation. */
+  let trust: TrustReport | undefined;
+  const withTrust = (s: NodeStatus): NodeStatus => (trust ? { ...s, trust } : s);
   const listen = o.metricsListen ?? (cfg.metrics ? parseListenAddress(cfg.metrics.listen) : null);
   const metrics = listen ? await MetricsEndpoint.start(listen, log) : null;
   const parts = hostParts(o.dataplane, io.out, log, metrics?.taps);
@@ -74,7 +79,7 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
       log(`event ${e.type} ${JSON.stringify(e.data)}`);
       link?.publishEvent(e);
     },
-    onStatus: (s) => link?.publishStatus(s),
+    onStatus: (s) => link?.publishStatus(withTrust(s)),
   });
   parts.onHostEvent?.((e) => engine.emitNodeEvent(wireEvent(e, cfg.nodeId)));
 
@@ -85,12 +90,17 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
     paths: statePaths(stateDir),
     log,
     onReject: (r) => engine.event({ type: 'config.rejected', data: r }),
+    onPinned: (report) => {
+      trust = report;
+      link?.publishStatus(withTrust(engine.status()));
+    },
   });
+  trust = await intake.trustReport();
   log(`lvsfleet-agent ${AGENT_VERSION}: ${cfg.nodeId}, broker ${cfg.mqtt.url}, dataplane ${o.dataplane}, state ${stateDir}`);
   const run = runUntilSignal(engine, log, {
     cleanup: async () => {
       try {
-        await link?.close({ ...engine.status(), online: false });
+        await link?.close(withTrust({ ...engine.status(), online: false }));
         await metrics?.close();
       } finally {
         await lock.release();
@@ -120,6 +130,6 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
       }
     },
   });
-  link.publishStatus(engine.status());
+  link.publishStatus(withTrust(engine.status()));
   return run.done;
 }

@@ -6,7 +6,9 @@ import { JWS_TYP } from '#shared/wire/desired.ts';
 import { NODES, configFor, tempDir } from '../engine/engine.test-support.ts';
 import { statePaths } from '../state/paths.ts';
 import { canMountTmpfs, smallTmpfs, type SmallDisk } from '../state/tmpfs.test-support.ts';
+import type { TrustReport } from '#shared/wire/key-trust.ts';
 import { Intake, type Rejection } from './intake.ts';
+import { claimsOf, signDoc, testKey, trust, type TestKey } from './keys.test-support.ts';
 
 type Key = { priv: CryptoKey; pub: JWK };
 async function key(kid: string): Promise<Key> {
@@ -165,5 +167,81 @@ describe('verified intake', () => {
       await disk.free();
       expect((await i.receive(await sign(k, claims(2))))?.revision).toBe(2);
     });
+  });
+});
+
+describe('verified intake across a key rotation', () => {
+  let k0: TestKey, k1: TestKey;
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let rejected: Rejection[];
+  let pinned: TrustReport[];
+  const intake = () =>
+    new Intake({ nodeId: 't.d1', keys: [k0.pub], paths: statePaths(dir), log: () => {}, onReject: (r) => rejected.push(r), onPinned: (p) => pinned.push(p) });
+  beforeAll(async () => {
+    [k0, k1] = await Promise.all([testKey(), testKey()]);
+  });
+  beforeEach(async () => {
+    ({ dir, cleanup } = await tempDir());
+    rejected = [];
+    pinned = [];
+  });
+  afterEach(() => cleanup());
+
+  it('the revision it runs, re-signed with the new key after the announcement, is no replay and applies nothing; the keys survive a restart', async () => {
+    const i = intake();
+    const first = trust(1, [[k0, 'active']]);
+    expect((await i.receive(await signDoc(k0, claimsOf(3, { trust: first }))))?.revision).toBe(3);
+    const announced = trust(2, [
+      [k0, 'active'],
+      [k1, 'announced'],
+    ]);
+    expect(await i.receive(await signDoc(k0, claimsOf(3, { trust: announced })))).toBeNull();
+    const switched = trust(3, [
+      [k0, 'retiring'],
+      [k1, 'active'],
+    ]);
+    const resigned = await signDoc(k1, claimsOf(3, { trust: switched }));
+    expect(await i.receive(resigned)).toBeNull();
+    expect(rejected).toEqual([]);
+    expect(pinned.map((p) => [p.generation, p.kids])).toEqual([
+      [1, [k0.kid]],
+      [2, [k0.kid, k1.kid]],
+      [3, [k0.kid, k1.kid]],
+    ]);
+    expect(JSON.parse(await readFile(statePaths(dir).keys, 'utf8'))).toEqual({ generation: 3, keys: [k0.pub, k1.pub] });
+
+    // After a restart: the cache is the re-signed document; the retained copy of it is a re-delivery.
+    const restarted = intake();
+    expect((await restarted.boot())?.revision).toBe(3);
+    expect(await restarted.trustReport()).toEqual({ generation: 3, kids: [k0.kid, k1.kid] });
+    expect(await restarted.receive(resigned)).toBeNull();
+    // The stale announcement replayed is a replay; k0 retired, it signs nothing any more.
+    expect(await restarted.receive(await signDoc(k0, claimsOf(3, { trust: announced })))).toBeNull();
+    const retired = trust(4, [[k1, 'active']]);
+    expect(await restarted.receive(await signDoc(k1, claimsOf(3, { trust: retired })))).toBeNull();
+    expect(await restarted.receive(await signDoc(k0, claimsOf(4, { trust: first })))).toBeNull();
+    expect(rejected.map((r) => r.why)).toEqual(['replay', 'key']);
+    expect((await restarted.receive(await signDoc(k1, claimsOf(4, { trust: retired }))))?.revision).toBe(4);
+  });
+
+  it('a corrupt keys file falls back to its backup, then to the enrollment keys', async () => {
+    const i = intake();
+    await i.receive(await signDoc(k0, claimsOf(1, { trust: trust(1, [[k0, 'active']]) })));
+    await i.receive(
+      await signDoc(
+        k0,
+        claimsOf(2, {
+          trust: trust(2, [
+            [k0, 'active'],
+            [k1, 'announced'],
+          ]),
+        }),
+      ),
+    );
+    await writeFile(statePaths(dir).keys, 'garbage');
+    expect(await intake().trustReport()).toEqual({ generation: 1, kids: [k0.kid] });
+    await writeFile(`${statePaths(dir).keys}.bak`, 'garbage');
+    expect(await intake().trustReport()).toEqual({ generation: 0, kids: [k0.kid] });
   });
 });

@@ -1,9 +1,11 @@
 import type { JWK } from 'jose';
 import { z } from 'zod';
 import type { DesiredClaims } from '#shared/wire/desired.ts';
+import type { KeyTrust, TrustReport } from '#shared/wire/key-trust.ts';
 import { readFileOrNull, writeFileAtomic } from '../state/atomic-file.ts';
 import type { StatePaths } from '../state/paths.ts';
 import { StateFile } from '../state/state-file.ts';
+import { PinnedKeys } from './pinned-keys.ts';
 import { verifyDesired, type RejectWhy } from './verify.ts';
 
 export interface Rejection {
@@ -14,9 +16,12 @@ export interface Rejection {
 
 export interface IntakeOptions {
   nodeId: string;
+  /** The keys pinned at enrollment; a verified newer key set replaces them (kept in `paths.keys`). */
   keys: JWK[];
-  paths: Pick<StatePaths, 'desired' | 'revision'>;
+  paths: Pick<StatePaths, 'desired' | 'revision' | 'keys'>;
   onReject: (r: Rejection) => void;
+  /** A newer key set was pinned: report it (the cloud waits for that acknowledgement). */
+  onPinned?: (report: TrustReport) => void;
   log: (line: string) => void;
 }
 
@@ -40,7 +45,10 @@ export class Intake {
   private accepted: number | null = null;
   /** The document in the cache: the broker re-delivers it (retained) on every reconnect. */
   private current: string | null = null;
+  /** The claims of `current`: a re-signed copy of its revision must carry the same ones. */
+  private currentClaims: DesiredClaims | null = null;
   private readonly revisionFile: StateFile<{ revision: number | null }>;
+  private readonly pinned: PinnedKeys;
 
   constructor(private readonly o: IntakeOptions) {
     this.revisionFile = new StateFile(o.paths.revision, {
@@ -48,6 +56,13 @@ export class Intake {
       log: o.log,
       stringify: (v) => JSON.stringify(v),
     });
+    this.pinned = new PinnedKeys(o.paths.keys, o.keys, o.log);
+  }
+
+  /** The pinned key set, for the status: the acknowledgement of a key rotation. */
+  async trustReport(): Promise<TrustReport> {
+    await this.pinned.current();
+    return this.pinned.report();
   }
 
   /**
@@ -81,14 +96,17 @@ export class Intake {
       // The backup may be one revision behind the revision file (the newest cache was corrupt).
       // Booting from it lowers the bar to its revision, so the broker's retained newest revision
       // (verified once already) is accepted again; anything older than the backup stays a replay.
-      const r = await verifyDesired(doc.jws, this.o.keys, { nodeId: this.o.nodeId, acceptedRevision: null });
+      const keys = await this.pinned.current();
+      const r = await verifyDesired(doc.jws, keys.keys, { nodeId: this.o.nodeId, acceptedRevision: null, pinnedGeneration: keys.generation });
       if (!r.ok) {
         this.o.log(`cache ${path} rejected: ${r.why}: ${r.detail}`);
         continue;
       }
       if (accepted !== null && r.claims.revision > accepted) this.o.log(`cache revision ${r.claims.revision} is ahead of the revision file (${accepted})`);
+      if (r.pin) await this.pin(r.pin);
       await this.persistRevision(r.claims.revision);
       this.current = doc.jws;
+      this.currentClaims = r.claims;
       this.o.log(`booting from cached revision ${r.claims.revision} (${path})`);
       return r.claims;
     }
@@ -97,25 +115,48 @@ export class Intake {
 
   /**
    * Verifies and stores a document from the broker; null when there is nothing to apply: the
-   * very document already accepted (a retained re-delivery, not a replay), or a rejection
-   * (reported through onReject).
+   * very document already accepted (a retained re-delivery, not a replay), the accepted revision
+   * re-signed with a newer key set (its keys are pinned, the config is what runs already), or a
+   * rejection (reported through onReject).
    */
   async receive(jws: string): Promise<DesiredClaims | null> {
     if (jws === this.current) {
       this.o.log('desired document unchanged (retained re-delivery)');
       return null;
     }
-    const r = await verifyDesired(jws, this.o.keys, { nodeId: this.o.nodeId, acceptedRevision: await this.acceptedRevision() });
+    const keys = await this.pinned.current();
+    const r = await verifyDesired(jws, keys.keys, {
+      nodeId: this.o.nodeId,
+      acceptedRevision: await this.acceptedRevision(),
+      acceptedClaims: this.currentClaims,
+      pinnedGeneration: keys.generation,
+    });
     if (!r.ok) {
-      this.o.log(`config rejected (${r.why}): ${r.detail}`);
+      this.o.log(`config rejected (${r.why}${r.rule ? `, ${r.rule}` : ''}): ${r.detail}`);
       this.o.onReject({ why: r.why, detail: r.detail, ...(r.revision !== undefined ? { revision: r.revision } : {}) });
       return null;
     }
+    // The document first: should the agent stop before the keys are pinned, the cache still
+    // verifies at boot (through its own chain) and pins them then.
     const doc: CachedDoc = { jws, revision: r.claims.revision, receivedAt: new Date().toISOString() };
     await writeFileAtomic(this.o.paths.desired, JSON.stringify(doc), { backup: true });
+    if (r.pin) await this.pin(r.pin);
     await this.persistRevision(r.claims.revision);
     this.current = jws;
+    this.currentClaims = r.claims;
+    if (r.rule === 'resigned') {
+      this.o.log(`revision ${r.claims.revision} re-signed with key ${r.kid} (key set generation ${r.pin?.generation}): nothing to apply`);
+      return null;
+    }
+    this.o.log(`accepted revision ${r.claims.revision} signed with key ${r.kid}`);
     return r.claims;
+  }
+
+  private async pin(trust: KeyTrust): Promise<void> {
+    if (!(await this.pinned.pin(trust))) return;
+    const report = this.pinned.report();
+    this.o.log(`pinned key set generation ${report.generation}: ${trust.keys.map((k) => `${k.jwk.kid} (${k.state})`).join(', ')}`);
+    this.o.onPinned?.(report);
   }
 
   /** Written only when it changed: a boot from the cache usually finds it already there. */

@@ -1,23 +1,77 @@
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
+import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { DesiredClaims, JWS_ALG, JWS_TYP } from '#shared/wire/desired.ts';
+import type { KeyTrust } from '#shared/wire/key-trust.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
+import { keysThroughChain, unverifiedChain } from './key-chain.ts';
 
 export type RejectWhy = 'signature' | 'replay' | 'schema' | 'node' | 'key';
 
-export type VerifyResult = { ok: true; claims: DesiredClaims } | { ok: false; why: RejectWhy; detail: string; revision?: number };
+/**
+ * Why a document's revision is taken or refused, against what the intake accepted before:
+ * - `first`: nothing accepted yet; `newer`: a revision above the accepted one — apply it;
+ * - `resigned`: the accepted revision again, with the same claims apart from the key set, and a
+ *   newer key set (a key announced, made active or retired): pin the keys, apply nothing;
+ * - `older`: a revision below the accepted one — a replay;
+ * - `same-keys`: the accepted revision, different bytes, no newer key set — a replay: it brings nothing;
+ * - `other-claims`: the accepted revision with other claims — refused: one revision has one content.
+ */
+type RevisionRule = 'first' | 'newer' | 'resigned';
+type ReplayRule = 'older' | 'same-keys' | 'other-claims';
+export type RevisionVerdict = { ok: true; rule: RevisionRule } | { ok: false; rule: ReplayRule; detail: string };
+
+export type VerifyResult =
+  | {
+      ok: true;
+      claims: DesiredClaims;
+      rule: RevisionRule;
+      /** The key that signed it. */
+      kid: string;
+      /** The document's key set when it is newer than the pinned one: what to pin now. */
+      pin: KeyTrust | null;
+    }
+  | { ok: false; why: RejectWhy; detail: string; revision?: number; rule?: ReplayRule };
 
 export interface VerifyExpect {
   nodeId: string;
-  /** Highest revision already accepted; anything not newer is a replay. null = none yet. */
+  /** Highest revision already accepted; anything older is a replay. null = none yet. */
   acceptedRevision: number | null;
+  /** The claims of the accepted revision (the cached document), to tell a re-signed copy from another document. */
+  acceptedClaims?: DesiredClaims | null;
+  /** Generation of the pinned key set; 0 for the keys pinned at enrollment. */
+  pinnedGeneration?: number;
 }
 
 const MAX_JWS_BYTES = 4 * 1024 * 1024;
 
+/** The claims that make a revision: everything but the key set, which a rotation re-signs. */
+const content = (c: DesiredClaims) => canonicalJson({ ...c, trust: undefined });
+
 /**
- * Verifies a desired-state JWS: key id pinned at enrollment, EdDSA signature, DesiredClaims
- * schema, addressed to this node, revision newer than the one accepted. Nothing here trusts the
- * payload before the signature checks out.
+ * The replay rule of the intake, pure (docs/architecture.md, "Key rotation"): a revision newer
+ * than the accepted one is taken; the accepted revision is taken again only as a re-signed copy —
+ * identical claims apart from `trust`, and a key set newer than the pinned one — so a rotation
+ * can re-sign the revision a node runs without it reading as a replay, while a stale copy (an
+ * older key set, or the same one in other bytes) still is one.
+ */
+export function judgeRevision(c: DesiredClaims, expect: VerifyExpect): RevisionVerdict {
+  const a = expect.acceptedRevision;
+  if (a === null) return { ok: true, rule: 'first' };
+  if (c.revision > a) return { ok: true, rule: 'newer' };
+  if (c.revision < a) return { ok: false, rule: 'older', detail: `revision ${c.revision} is older than accepted revision ${a}` };
+  if (!expect.acceptedClaims || expect.acceptedClaims.revision !== a || content(expect.acceptedClaims) !== content(c))
+    return { ok: false, rule: 'other-claims', detail: `revision ${c.revision} is already accepted with other claims` };
+  const pinned = expect.pinnedGeneration ?? 0;
+  if (!c.trust || c.trust.generation <= pinned)
+    return { ok: false, rule: 'same-keys', detail: `revision ${c.revision} is already accepted and brings no key set newer than generation ${pinned}` };
+  return { ok: true, rule: 'resigned' };
+}
+
+/**
+ * Verifies a desired-state JWS: a key id pinned (or certified by a pinned key through the
+ * document's chain), EdDSA signature, DesiredClaims schema, addressed to this node, signed by the
+ * key its own key set names active, and a revision the replay rule takes (`judgeRevision`).
+ * Nothing here trusts the payload before the signature checks out.
  */
 export async function verifyDesired(jws: string, keys: JWK[], expect: VerifyExpect): Promise<VerifyResult> {
   if (typeof jws !== 'string' || jws.length > MAX_JWS_BYTES || jws.split('.').length !== 3) return { ok: false, why: 'schema', detail: 'not a compact JWS' };
@@ -29,14 +83,17 @@ export async function verifyDesired(jws: string, keys: JWK[], expect: VerifyExpe
   }
   if (header.alg !== JWS_ALG) return { ok: false, why: 'signature', detail: `alg ${String(header.alg)} is not ${JWS_ALG}` };
   if (header.typ !== undefined && header.typ !== JWS_TYP) return { ok: false, why: 'schema', detail: `typ ${String(header.typ)} is not ${JWS_TYP}` };
-  const jwk = keys.find((k) => k.kid !== undefined && k.kid === header.kid);
-  if (!jwk) return { ok: false, why: 'key', detail: `unknown key id ${JSON.stringify(header.kid ?? null)}` };
+  const kid = header.kid;
+  const known = (set: JWK[]) => set.find((k) => k.kid !== undefined && k.kid === kid);
+  // A key missed while offline: only a chain of certificates from a pinned key can vouch for it.
+  const jwk = known(keys) ?? (kid !== undefined ? known(await keysThroughChain(keys, unverifiedChain(jws))) : undefined);
+  if (!jwk || kid === undefined) return { ok: false, why: 'key', detail: `unknown key id ${JSON.stringify(kid ?? null)}` };
   let payload: Uint8Array;
   try {
     const key = await importJWK(jwk, JWS_ALG);
     ({ payload } = await compactVerify(jws, key, { algorithms: [JWS_ALG] }));
   } catch (e) {
-    return { ok: false, why: 'signature', detail: `signature does not verify with key ${header.kid}: ${(e as Error).message}` };
+    return { ok: false, why: 'signature', detail: `signature does not verify with key ${kid}: ${(e as Error).message}` };
   }
   let json: unknown;
   try {
@@ -59,9 +116,10 @@ export async function verifyDesired(jws: string, keys: JWK[], expect: VerifyExpe
   if (c.nodeId !== expect.nodeId) return { ok: false, why: 'node', detail: `document is for ${c.nodeId}, this node is ${expect.nodeId}`, revision: c.revision };
   if (nodeIdOf(c.config.site, c.config.node.name) !== c.nodeId)
     return { ok: false, why: 'node', detail: `config is for ${c.config.site}.${c.config.node.name}, claims say ${c.nodeId}`, revision: c.revision };
-  const a = expect.acceptedRevision;
-  if (a !== null && c.revision <= a) {
-    return { ok: false, why: 'replay', detail: `revision ${c.revision} is not newer than accepted revision ${a}`, revision: c.revision };
-  }
-  return { ok: true, claims: c };
+  if (c.trust && !c.trust.keys.some((k) => k.state === 'active' && k.jwk.kid === kid))
+    return { ok: false, why: 'key', detail: `signed by key ${kid}, which the document's key set does not name active`, revision: c.revision };
+  const verdict = judgeRevision(c, expect);
+  if (!verdict.ok) return { ok: false, why: 'replay', detail: verdict.detail, revision: c.revision, rule: verdict.rule };
+  const pin = c.trust && c.trust.generation > (expect.pinnedGeneration ?? 0) ? c.trust : null;
+  return { ok: true, claims: c, rule: verdict.rule, kid, pin };
 }

@@ -8,6 +8,8 @@ export function statePaths(dir: string) {
     desired: join(dir, 'desired.json'),
     /** Highest revision accepted by the intake, which rejects anything not newer. */
     revision: join(dir, 'revision.json'),
+    /** The cloud's signing keys pinned now (key rotation): the enrollment keys until a newer key set arrives. */
+    keys: join(dir, 'keys.json'),
     /** Service keys this agent created or adopted; it touches no others. */
     ipvsOwned: join(dir, 'ipvs-owned.json'),
     /** Previous sysctl values and the VIPs the real-server role set up. */

@@ -11,6 +11,7 @@ import type { App, AppDeps, AppEnv } from './context.ts';
 import { ApiError, toApiError, type ErrorStatus } from './errors.ts';
 import { rateLimiter } from './rate-limit.ts';
 import { registerEnrollmentRoutes } from './routes/enrollment.ts';
+import { registerKeyRoutes } from './routes/keys.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
 import { registerSpecRoutes } from './routes/spec.ts';
 import { registerStatusRoutes } from './routes/status.ts';
@@ -22,9 +23,9 @@ const MAX_BODY_BYTES = 1024 * 1024;
 /** Routes that take no bearer token: the agent authenticates with its one-time enrollment token. */
 const PUBLIC_V1 = new Set(['/v1/agent/enroll']);
 
-const ADMIN_PREFIXES = ['/v1/tokens', '/v1/webhooks'];
+const ADMIN_PREFIXES = ['/v1/tokens', '/v1/webhooks', '/v1/keys'];
 
-/** The scope a request needs: tokens and webhooks are admin's, other GETs viewer's, other writes operator's. */
+/** The scope a request needs: tokens, webhooks and signing keys are admin's, other GETs viewer's, other writes operator's. */
 function neededScope(method: string, path: string): Scope {
   if (ADMIN_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`))) return 'admin';
   return method === 'GET' || method === 'HEAD' ? 'viewer' : 'operator';
@@ -139,6 +140,7 @@ export function createApp(deps: AppDeps): App {
   registerEnrollmentRoutes(app, deps);
   registerTokenRoutes(app, deps);
   registerWebhookRoutes(app, deps);
+  registerKeyRoutes(app, deps);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {

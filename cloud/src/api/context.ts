@@ -12,6 +12,8 @@ export interface AppDeps {
   db: Db;
   /** Wakes the publisher after an apply committed (absent on Workers: no publishing there yet). */
   kick?: () => void;
+  /** Wakes the key rotation loop after `keys rotate` (absent on Workers: the Node server's loop finds the new key itself). */
+  kickKeys?: () => void;
   /** Public signing keys agents pin at enrollment (cloud/src/keys/signing.ts `Signer`). */
   signer?: { publicJwks(): Promise<JWK[]> };
   /** Issues broker credentials for a node, inside the enrollment transaction (cloud/src/mqtt/credentials.ts). */

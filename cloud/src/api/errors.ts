@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'invalid_token'
   | 'already_enrolled'
+  | 'rotation_in_progress'
   | 'unavailable'
   | 'rate_limited'
   | 'internal';
@@ -48,6 +49,7 @@ const DOMAIN_STATUS: Record<DomainCode, { status: ErrorStatus; code: ErrorCode }
   invalid_token: { status: 401, code: 'invalid_token' },
   already_enrolled: { status: 409, code: 'already_enrolled' },
   forbidden: { status: 403, code: 'forbidden' },
+  rotation_in_progress: { status: 409, code: 'rotation_in_progress' },
 };
 
 function fromDomain(err: DomainError): ApiError {

@@ -24,6 +24,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'webhook add URL [--format slack] [--event T]… [--min-severity S] | list | rm | deliveries | test | redeliver',
     load: () => import('./commands/webhook.ts'),
   },
+  keys: {
+    summary: 'keys list [-o table|json|yaml] | rotate: signing keys, their rotation state and the nodes still lacking one',
+    load: () => import('./commands/keys.ts'),
+  },
   export: { summary: 'export keepalived|ipvsadm (--site S | --spec FILE) --node N', load: () => import('./commands/export.ts') },
 };
 

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { SEVERITIES } from '#shared/wire/events.ts';
+import { KEY_STATES } from '#shared/wire/key-trust.ts';
 import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 /**
@@ -145,6 +146,14 @@ export const signingKeys = pgTable('signing_keys', {
   privateJwk: jsonb('private_jwk').notNull(),
   createdAt: createdAt(),
   retiredAt: timestamp('retired_at', { withTimezone: true, mode: 'date' }),
+  /** Key rotation (cloud/src/keys/rotation.ts): active signs; announced, retiring and retired as KEY_STATES says. */
+  state: text('state', { enum: KEY_STATES }).notNull().default('active'),
+  /** The key set's generation when this row last changed state; the published generation is the highest. */
+  generation: integer('generation').notNull().default(1),
+  /** The key this one succeeds, and the certificate (compact JWS) that key signed for this one. */
+  previousKid: text('previous_kid'),
+  certificate: text('certificate'),
+  activatedAt: timestamp('activated_at', { withTimezone: true, mode: 'date' }),
 });
 
 export const nodeStatus = pgTable('node_status', {

@@ -31,7 +31,12 @@ describe('loadSigner', () => {
     expect(jwks[0]).toMatchObject({ kty: 'OKP', crv: 'Ed25519', kid: signer.kid });
     expect(jwks[0]).not.toHaveProperty('d');
     const { payload } = await compactVerify(jws, createLocalJWKSet({ keys: jwks }));
-    expect(JSON.parse(new TextDecoder().decode(payload))).toEqual(claims);
+    // The claims, and the key set agents pin (docs/architecture.md, "Key rotation").
+    const { kty, crv, x, kid } = jwks[0];
+    expect(JSON.parse(new TextDecoder().decode(payload))).toEqual({
+      ...claims,
+      trust: { generation: 1, keys: [{ state: 'active', jwk: { kty, crv, x, kid } }], chain: [] },
+    });
   });
 
   it('refuses claims that fail the DesiredClaims schema, naming the field', async () => {
@@ -74,6 +79,7 @@ describe('loadSigner', () => {
     expect(both.map((k) => k.kid).sort()).toEqual([old.kid, kid].sort());
     await expect(compactVerify(oldJws, createLocalJWKSet({ keys: both }))).resolves.toBeTruthy();
     await d.db.update(signingKeys).set({ retiredAt: new Date() }).where(eq(signingKeys.kid, old.kid));
+    expect(await rotated.reload()).toBe(false); // the generation did not move: rotation steps move it (rotator.test.ts)
     const after = await rotated.publicJwks();
     expect(after.map((k) => k.kid)).toEqual([kid]);
     await expect(compactVerify(oldJws, createLocalJWKSet({ keys: after }))).rejects.toThrow();

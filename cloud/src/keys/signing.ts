@@ -1,18 +1,24 @@
 import { CompactSign, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
-import { asc, desc, isNull } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { signingKeys } from '../db/schema.ts';
 import { DesiredClaims, JWS_ALG, JWS_TYP } from '#shared/wire/desired.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
+import type { KeyTrust, PublicKeyJwk } from '#shared/wire/key-trust.ts';
+import { byAge, trustOf } from './rotation.ts';
+import { readKeyRows } from './key-store.ts';
 
 /** Signs desired-state documents with the cloud's Ed25519 key (docs/architecture.md, "Trust model"). */
 export interface Signer {
-  /** Key id of the key that signs (RFC 7638 thumbprint of its public JWK). */
-  kid: string;
-  /** Validates the claims (DesiredClaims) and answers a compact JWS: alg EdDSA, header kid and typ. */
+  /** Key id of the key that signs now (RFC 7638 thumbprint of its public JWK). */
+  readonly kid: string;
+  /** Generation of the key set the documents carry (docs/architecture.md, "Key rotation"). */
+  readonly generation: number;
+  /** Validates the claims (DesiredClaims), adds the key set as the `trust` claim, and answers a compact JWS: alg EdDSA, header kid and typ. */
   sign(claims: DesiredClaims): Promise<string>;
   /** Public JWKs of every non-retired key, each with kid: what agents pin at enrollment. */
   publicJwks(): Promise<JWK[]>;
+  /** Reads the keys again (after a rotation step); answers whether the key set changed. */
+  reload(): Promise<boolean>;
 }
 
 /** Errors of the signing boundary. */
@@ -26,49 +32,80 @@ export class SigningError extends Error {
   }
 }
 
+interface Loaded {
+  kid: string;
+  key: CryptoKey | Uint8Array;
+  trust: KeyTrust;
+  publicJwks: JWK[];
+}
+
 /**
- * Loads the newest non-retired signing key from `signing_keys`, making and storing one at first
+ * Loads the newest active signing key from `signing_keys`, making and storing one at first
  * start. The private key never leaves the database row and this process.
  */
 export async function loadSigner(db: Db): Promise<Signer> {
-  let row = await newestActiveKey(db);
-  if (!row) {
-    const { publicJwk, privateJwk, kid } = await makeKey();
-    await db.insert(signingKeys).values({ kid, alg: JWS_ALG, publicJwk, privateJwk }).onConflictDoNothing();
+  let loaded = await load(db);
+  if (!loaded) {
+    const made = await makeKey();
+    await db
+      .insert(signingKeys)
+      .values({ kid: made.kid, alg: JWS_ALG, publicJwk: made.publicJwk, privateJwk: made.privateJwk, state: 'active', activatedAt: new Date() })
+      .onConflictDoNothing();
     // Two processes starting at once may both insert; both keys are then published and valid.
-    row = await newestActiveKey(db);
-    if (!row) throw new SigningError('bad_key', 'signing key was not stored');
+    loaded = await load(db);
+    if (!loaded) throw new SigningError('bad_key', 'signing key was not stored');
   }
-  const kid = row.kid;
-  const key = await importJWK(row.privateJwk as JWK, JWS_ALG);
+  let current = loaded;
   return {
-    kid,
+    get kid() {
+      return current.kid;
+    },
+    get generation() {
+      return current.trust.generation;
+    },
     async sign(claims) {
-      const parsed = DesiredClaims.safeParse(claims);
+      const parsed = DesiredClaims.safeParse({ ...claims, trust: current.trust });
       if (!parsed.success) {
         const first = parsed.error.issues[0];
         throw new SigningError('invalid_claims', `claims.${first?.path.join('.') ?? ''}: ${first?.message ?? 'invalid'}`);
       }
       const payload = new TextEncoder().encode(canonicalJson(parsed.data));
-      return new CompactSign(payload).setProtectedHeader({ alg: JWS_ALG, kid, typ: JWS_TYP }).sign(key);
+      return new CompactSign(payload).setProtectedHeader({ alg: JWS_ALG, kid: current.kid, typ: JWS_TYP }).sign(current.key);
     },
     async publicJwks() {
-      const rows = await db.select().from(signingKeys).where(isNull(signingKeys.retiredAt)).orderBy(asc(signingKeys.createdAt));
-      return rows.map((r) => ({ ...(r.publicJwk as JWK), kid: r.kid, alg: JWS_ALG, use: 'sig' }));
+      return current.publicJwks;
+    },
+    async reload() {
+      const next = await load(db);
+      if (!next) throw new SigningError('bad_key', 'no active signing key');
+      const changed = next.kid !== current.kid || next.trust.generation !== current.trust.generation;
+      current = next;
+      return changed;
     },
   };
 }
 
-async function newestActiveKey(db: Db) {
-  const rows = await db.select().from(signingKeys).where(isNull(signingKeys.retiredAt)).orderBy(desc(signingKeys.createdAt), asc(signingKeys.kid)).limit(1);
-  return rows[0];
+/** The newest active key and the key set, or null when no key is active. */
+async function load(db: Db): Promise<Loaded | null> {
+  const rows = await readKeyRows(db);
+  const active = byAge(rows.filter((r) => r.state === 'active')).at(-1);
+  if (!active) return null;
+  const key = await importJWK(active.privateJwk as JWK, JWS_ALG);
+  const live = byAge(rows.filter((r) => r.state !== 'retired'));
+  return {
+    kid: active.kid,
+    key,
+    trust: trustOf(rows),
+    publicJwks: live.map((r) => ({ ...(r.publicJwk as JWK), kid: r.kid, alg: JWS_ALG, use: 'sig' })),
+  };
 }
 
-async function makeKey(): Promise<{ kid: string; publicJwk: JWK; privateJwk: JWK }> {
+/** A new Ed25519 key; its kid is the RFC 7638 thumbprint of the public JWK. */
+export async function makeKey(): Promise<{ kid: string; publicJwk: PublicKeyJwk; privateJwk: JWK }> {
   const { publicKey, privateKey } = await generateKeyPair(JWS_ALG, { crv: 'Ed25519', extractable: true });
   const publicJwk = await exportJWK(publicKey);
   const privateJwk = await exportJWK(privateKey);
   // RFC 7638: the thumbprint of the public key is a stable, collision-free key id.
   const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
-  return { kid, publicJwk: { ...publicJwk, kid }, privateJwk: { ...privateJwk, kid } };
+  return { kid, publicJwk: { kty: 'OKP', crv: 'Ed25519', x: publicJwk.x!, kid }, privateJwk: { ...privateJwk, kid } };
 }

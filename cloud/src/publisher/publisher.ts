@@ -10,6 +10,8 @@ import { lastPublished, latestPublishedRows, markFailed, markPublished, markSkip
 export interface Publisher {
   /** Asks for a drain soon (apply calls this after its transaction commits). */
   kick(): void;
+  /** Publishes every node's newest published document again at the next drain (signed anew: the key set changed). */
+  republish(): void;
   /** Runs one drain that starts after this call; answers how many documents reached the broker. */
   drain(): Promise<number>;
   close(): Promise<void>;
@@ -137,6 +139,10 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
 
   return {
     kick,
+    republish() {
+      republishDue = true;
+      kick();
+    },
     drain,
     async close() {
       closed = true;

@@ -16,7 +16,8 @@ import { systemResolve } from '../alerts/webhook-transport.ts';
 import { createMetrics } from './metrics.ts';
 import { DataDirInUseError, lockDataDir } from './data-dir-lock.ts';
 import { DEFAULT_API_LIMITS } from '../api/rate-limit.ts';
-import { StatusBook } from '../status/book.ts';
+import { STALE_AFTER_MS, StatusBook } from '../status/book.ts';
+import { startRotator } from '../keys/rotator.ts';
 
 export interface ServerOptions {
   /** HTTP port (0: any free port). */
@@ -136,6 +137,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     }
     const publisher = await startPublisher({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer, log: o.log });
     closers.push(() => publisher.close());
+    const rotator = startRotator({ db, signer, onKeysChanged: () => publisher.republish(), staleAfterMs: STALE_AFTER_MS, log: o.log });
+    closers.push(() => rotator.close());
     // One status book: pages, API, alerts and metrics see the same evaluations.
     const status = new StatusBook(db);
     const metrics = createMetrics(db, status);
@@ -159,6 +162,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     const app = createApp({
       db,
       kick: () => publisher.kick(),
+      kickKeys: () => rotator.kick(),
       signer,
       issueNodeCredentials: issue,
       mqttUrl: o.publicMqttUrl ?? broker.url,

@@ -1,0 +1,79 @@
+import type { Db } from '../db/client.ts';
+import { applyRotationStep, readKeyRows, readNodeKeys } from './key-store.ts';
+import { planRotation } from './rotation.ts';
+import type { Signer } from './signing.ts';
+
+export interface RotatorOptions {
+  db: Db;
+  signer: Signer;
+  /** The key set changed (a rotation step here, or `keys rotate` through the API): publish every node's document again. */
+  onKeysChanged: () => void;
+  /** A node report older than this is not online (the status model's window). */
+  staleAfterMs: number;
+  log: (line: string) => void;
+  /** Period of the loop (default 1000 ms); acknowledgements arrive with node status. */
+  pollMs?: number;
+}
+
+export interface Rotator {
+  /** Runs a step soon (after `keys rotate`). */
+  kick(): void;
+  /** One step: record what nodes acknowledged, promote or retire keys, reload the signer. */
+  step(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The shell of key rotation (cloud/src/keys/rotation.ts decides): reads the keys and what every
+ * enrolled node reported pinned, applies the step, and when the key set moved (here or through
+ * the API, maybe in another process) reloads the signer and has every document published again.
+ * Run one per database, beside the publisher.
+ */
+export function startRotator(o: RotatorOptions): Rotator {
+  let chain: Promise<void> = Promise.resolve();
+  let closed = false;
+  let kickTimer: NodeJS.Timeout | undefined;
+
+  async function stepOnce(): Promise<void> {
+    if (closed) return;
+    const now = new Date();
+    const [rows, nodes] = [await readKeyRows(o.db), await readNodeKeys(o.db, now, o.staleAfterMs)];
+    const plan = planRotation(rows, nodes);
+    if (await applyRotationStep(o.db, plan, now)) {
+      if (plan.promote) o.log(`keys: ${plan.promote} announced→active (every online node pinned it)`);
+      for (const kid of plan.retire) o.log(`keys: ${kid} retiring→retired (every node pinned a newer key)`);
+    }
+    if (await o.signer.reload()) {
+      o.log(`keys: key set generation ${o.signer.generation}, signing with ${o.signer.kid}; publishing every node's document again`);
+      o.onKeysChanged();
+    }
+  }
+
+  function step(): Promise<void> {
+    const run = chain.then(stepOnce, stepOnce);
+    chain = run.catch((err: Error) => o.log(`keys: rotation step failed: ${err.message}`));
+    return run;
+  }
+
+  function kick(): void {
+    if (closed || kickTimer) return;
+    kickTimer = setTimeout(() => {
+      kickTimer = undefined;
+      step().catch(() => {});
+    }, 0);
+  }
+
+  const poll = setInterval(kick, o.pollMs ?? 1000);
+  poll.unref();
+
+  return {
+    kick,
+    step,
+    async close() {
+      closed = true;
+      clearInterval(poll);
+      if (kickTimer) clearTimeout(kickTimer);
+      await chain.catch(() => {});
+    },
+  };
+}
