@@ -1,6 +1,7 @@
 import type { ResolvedInstance } from '#shared/config/node-config.ts';
 import type { NodeEvent } from '#shared/wire/events.ts';
 import type { VrrpChannel, VrrpHost } from '../dataplane/vrrp-host.ts';
+import { mark } from '../debug/failover-timing.ts';
 import { encodeAdvert } from './codec.ts';
 import { runStateHooks } from './notify.ts';
 import { advertDestinations } from './params.ts';
@@ -68,6 +69,7 @@ export class InstanceRuntime {
   /** Steps the machine with one event at the current monotonic time. */
   feed(e: Event): void {
     const now = this.deps.host.now();
+    if (mark && e.type === 'advert' && e.priority === 0 && this.state.state === 'BACKUP') mark('prio0-rcvd', `${this.cfg.name} from ${e.source}`);
     const r = step(this.params, this.state, e, now);
     this.state = r.state;
     for (const a of r.actions) this.exec(a);
@@ -109,9 +111,15 @@ export class InstanceRuntime {
       case 'send-advert':
         return this.sendAdvert(a.priority);
       case 'add-vips':
-        return this.later('adding VIPs', () => host.addVips([...c.vips, ...c.excludedVips]));
+        return this.later('adding VIPs', async () => {
+          await host.addVips([...c.vips, ...c.excludedVips]);
+          mark?.('vip-added', c.name);
+        });
       case 'remove-vips':
-        return this.later('removing VIPs', () => host.removeVips([...c.vips, ...c.excludedVips]));
+        return this.later('removing VIPs', async () => {
+          await host.removeVips([...c.vips, ...c.excludedVips]);
+          mark?.('vip-removed', c.name);
+        });
       case 'garp': {
         const byIface = new Map<string, string[]>();
         for (const v of [...c.vips, ...c.excludedVips]) byIface.set(v.interface, [...(byIface.get(v.interface) ?? []), v.address]);
@@ -119,7 +127,10 @@ export class InstanceRuntime {
         // sending both at once saves a process start on the failover path.
         for (const [iface, addrs] of byIface) {
           if (this.state.state !== 'MASTER') continue;
-          host.garp(iface, addrs, a.count).catch((e: Error) => log(`vrrp ${c.name}: gratuitous ARP failed: ${e.message}`));
+          host.garp(iface, addrs, a.count).then(
+            () => mark?.('garp-sent', `${c.name} ${iface}`),
+            (e: Error) => log(`vrrp ${c.name}: gratuitous ARP failed: ${e.message}`),
+          );
         }
         return;
       }
@@ -127,6 +138,7 @@ export class InstanceRuntime {
         // keepalived instance `notify`: INSTANCE name STATE priority.
         return runStateHooks(host, c.notify, a.state, ['INSTANCE', c.name, a.state, String(a.priority)]);
       case 'transition':
+        mark?.('state', `${c.name} ${a.from}→${a.to}`);
         log(`vrrp ${c.name} ${a.from}→${a.to} (${a.reason})`);
         if (a.to === 'MASTER') this.counters.become_master++;
         if (a.from === 'MASTER') this.counters.release_master++;
@@ -168,6 +180,7 @@ export class InstanceRuntime {
       });
       ch.send(pkt, destination);
     }
+    if (priority === 0) mark?.('prio0-sent', c.name);
   }
 
   /** Resolves when every queued host change (VIPs, GARP) has finished. */
