@@ -39,6 +39,8 @@ export interface FailoverResult {
   logs: { d1: string[]; d2: string[] };
   /** When the master was stopped or crashed (epoch ms, this process's monotonic clock). */
   stoppedAt: number;
+  /** BFD state changes the backup logged before the stop (2 = Init and Up once; more = flaps under load). */
+  bfdChangesBefore: number;
   /** The client's longest gap: last reply before it and first reply after it (epoch ms, `ping -D`). */
   gap: { lastReplyAt: number; firstReplyAt: number };
 }
@@ -62,8 +64,35 @@ export function failoverBoundMs(c: { version: 2 | 3; advertMs: number; kind: Fai
 /** Has the backup process (ours or keepalived) entered BACKUP? Our runner starts slower (tsx). */
 export const backupReady = (out: string[]) => out.some((l) => /→BACKUP|Entering BACKUP STATE/.test(l));
 
-/** Has a BFD session of this process (ours or keepalived) come Up? */
-const bfdUp = (out: string[]) => out.some((l) => /bfd \S+: \w+ -> Up|\(\S+\) Entering Up state/i.test(l));
+/** A BFD state change in a process's output (ours or keepalived's), and whether it went Up. */
+const BFD_CHANGE = /bfd \S+: \w+ -> (\w+)|\(\S+\) Entering (\w+) state/i;
+const bfdChanges = (out: string[]) => out.flatMap((l) => BFD_CHANGE.exec(l) ?? []).length;
+const bfdUpNow = (out: string[]) => {
+  for (let i = out.length - 1; i >= 0; i--) {
+    const m = BFD_CHANGE.exec(out[i]);
+    if (m) return (m[1] ?? m[2]).toLowerCase() === 'up';
+  }
+  return false;
+};
+
+/**
+ * Waits until the backup's BFD session is Up and has not changed for `steadyMs`. Under load a
+ * 10 ms × 5 session can flap (a stall longer than the detection time); a crash right after a flap
+ * finds the session still coming back up, and that run would time VRRP's master-down timer, not BFD.
+ */
+async function bfdSteady(out: string[], steadyMs: number): Promise<void> {
+  let seen = -1;
+  let since = 0;
+  await waitFor(
+    async () => {
+      const n = bfdChanges(out);
+      if (n !== seen) [seen, since] = [n, Date.now()];
+      return bfdUpNow(out) && Date.now() - since >= steadyMs;
+    },
+    20_000,
+    `the backup's BFD session Up and steady for ${steadyMs} ms`,
+  );
+}
 
 /** Does d2 run a BFD session in this case: an explicit one, or our default pair session? */
 const backupRunsBfd = (c: FailoverCase) => (c.bfd === undefined ? c.d2 === 'ours' : c.bfd !== false);
@@ -79,7 +108,7 @@ export async function runFailover(c: FailoverCase): Promise<FailoverResult> {
     await waitFor(
       async () =>
         backupReady(pair.out.d2) &&
-        (!backupRunsBfd(c) || bfdUp(pair.out.d2)) &&
+        (!backupRunsBfd(c) || bfdUpNow(pair.out.d2)) &&
         (await holdsVip(lab, 'd1', pair.vip)) &&
         !(await holdsVip(lab, 'd2', pair.vip)),
       20_000,
@@ -89,6 +118,10 @@ export async function runFailover(c: FailoverCase): Promise<FailoverResult> {
     await new Promise((r) => setTimeout(r, 3 * c.advertMs + 200));
     const ping = new VipPinger(lab, 'client', pair.vip);
     await ping.waitReplies(30);
+    if (backupRunsBfd(c)) await bfdSteady(pair.out.d2, 300);
+    // The master must still be the master after any flap the steady wait sat out.
+    await waitFor(() => holdsVip(lab, 'd1', pair.vip), 10_000, 'd1 holding the VIP before the stop');
+    const bfdFlaps = backupRunsBfd(c) ? bfdChanges(pair.out.d2) : 0;
     const from = ping.replies.length - 1;
     const d1 = pair.procs.d1;
     const exited = new Promise<string>((r) => d1.once('exit', (code, sig) => r(sig ?? `exit ${code}`)));
@@ -121,6 +154,7 @@ export async function runFailover(c: FailoverCase): Promise<FailoverResult> {
       stoppedExit,
       logs: pair.out,
       stoppedAt,
+      bfdChangesBefore: bfdFlaps,
       gap: { lastReplyAt: gap.lastReplyAt, firstReplyAt: gap.firstReplyAt },
     };
   } catch (e) {
