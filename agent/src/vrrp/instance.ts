@@ -31,6 +31,9 @@ const VRRP_STATS = [
 export type VrrpStat = (typeof VRRP_STATS)[number];
 export type InstanceCounters = Record<VrrpStat, number>;
 
+/** The actions that change what the network sees; `feed` runs them before the rest. */
+const URGENT = new Set<Action['type']>(['send-advert', 'remove-vips', 'add-vips', 'garp']);
+
 export const newInstanceCounters = (): InstanceCounters => Object.fromEntries(VRRP_STATS.map((k) => [k, 0])) as InstanceCounters;
 
 export interface InstanceDeps {
@@ -57,6 +60,8 @@ export class InstanceRuntime {
   private timer: NodeJS.Timeout | null = null;
   private gen = 0;
   private chain: Promise<void> = Promise.resolve();
+  /** Host changes started or waiting on `chain`. */
+  private queued = 0;
 
   constructor(
     public params: InstanceParams,
@@ -72,7 +77,12 @@ export class InstanceRuntime {
     if (mark && e.type === 'advert' && e.priority === 0 && this.state.state === 'BACKUP') mark('prio0-rcvd', `${this.cfg.name} from ${e.source}`);
     const r = step(this.params, this.state, e, now);
     this.state = r.state;
-    for (const a of r.actions) this.exec(a);
+    if (mark) for (const a of r.actions) if (a.type === 'transition') mark('state', `${this.cfg.name} ${a.from}→${a.to}`);
+    // Packets and addresses first, bookkeeping after (the log line, the event, which builds and
+    // writes a status document, notify hooks, sync groups): a takeover must not wait for them, and
+    // keepalived too runs its notify scripts once the VIPs are set. Order within each kind is kept.
+    for (const a of r.actions) if (URGENT.has(a.type)) this.exec(a);
+    for (const a of r.actions) if (!URGENT.has(a.type)) this.exec(a);
     this.arm(now);
   }
 
@@ -101,7 +111,13 @@ export class InstanceRuntime {
   }
 
   private later(what: string, fn: () => Promise<void>): void {
-    this.chain = this.chain.then(fn).catch((e: Error) => this.deps.log(`vrrp ${this.cfg.name}: ${what} failed: ${e.message}`));
+    const run = () =>
+      fn()
+        .catch((e: Error) => this.deps.log(`vrrp ${this.cfg.name}: ${what} failed: ${e.message}`))
+        .finally(() => this.queued--);
+    // With nothing queued the change starts now, in this tick (its `ip` command is written before
+    // the transition's bookkeeping runs); otherwise it waits its turn, so changes never reorder.
+    this.chain = this.queued++ === 0 ? run() : this.chain.then(run);
   }
 
   private exec(a: Action): void {
@@ -138,7 +154,6 @@ export class InstanceRuntime {
         // keepalived instance `notify`: INSTANCE name STATE priority.
         return runStateHooks(host, c.notify, a.state, ['INSTANCE', c.name, a.state, String(a.priority)]);
       case 'transition':
-        mark?.('state', `${c.name} ${a.from}→${a.to}`);
         log(`vrrp ${c.name} ${a.from}→${a.to} (${a.reason})`);
         if (a.to === 'MASTER') this.counters.become_master++;
         if (a.from === 'MASTER') this.counters.release_master++;
