@@ -94,8 +94,11 @@ async function bfdSteady(out: string[], steadyMs: number): Promise<void> {
   );
 }
 
-/** Does d2 run a BFD session in this case: an explicit one, or our default pair session? */
-const backupRunsBfd = (c: FailoverCase) => (c.bfd === undefined ? c.d2 === 'ours' : c.bfd !== false);
+/**
+ * Does d2 run a BFD session that can come Up in this case: an explicit one (both sides run it), or
+ * our default pair session when d1 is ours too (keepalived runs none by default)?
+ */
+const backupRunsBfd = (c: FailoverCase) => (c.bfd === undefined ? c.d1 === 'ours' && c.d2 === 'ours' : c.bfd !== false);
 
 const epochNow = () => performance.timeOrigin + performance.now();
 
