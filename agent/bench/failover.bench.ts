@@ -140,7 +140,7 @@ if (!values['skip-failover']) {
       }
   if (ratios.length > 1) console.log(`\n${table(ratios)}`);
   console.log(
-    `\nbreakdown, median ms after the crash (SIGSTOP) or the SIGTERM; resigning side from our d1's marks, taking over from our d2's, reply from the client (— = not ours or not on this path):\n${table(bdRows)}`,
+    `\nbreakdown, median ms after the crash (SIGSTOP) or the SIGTERM; resigning side from our d1's marks, taking over from our d2's, replies from the client around its longest gap, which under load can be a scheduling pause rather than the failover when the failover's gap is shorter (— = not ours or not on this path):\n${table(bdRows)}`,
   );
 }
 
