@@ -1,20 +1,32 @@
 /**
- * Failover benchmark (root, netns): keepalived pair vs our pair vs mixed, VRRPv2 1 s, VRRPv3
- * 100 ms and 30 ms, crash and graceful stop; median of N runs of the client's longest ping gap,
- * and the ratio ours/keepalived. Then a soak at 30 ms adverts with both cores busy, counting
- * spurious transitions.
- *   npm run bench:failover -- [--runs 5] [--soak-seconds 600] [--skip-failover] [--skip-soak]
- *     [--soak-impl ours|keepalived]   (LVSFLEET_LAB_RUNNER=vrrp LVSFLEET_LAB_NICE=-10: VRRP alone, reniced)
+ * Failover benchmark (root, netns): keepalived pair vs our pair, crash and graceful stop (SIGTERM to
+ * the master's main process), VRRPv3 at 100 ms and 30 ms adverts by default; median and p95 of N
+ * runs of the client's longest ping gap, and for our agents the breakdown from their timing marks
+ * (LVSFLEET_DEBUG_TIMING=1): resigning side signal → BFD AdminDown → priority 0 sent → VIP removed,
+ * taking-over side detect → state → VIP added → first GARP → first client reply. Then a soak at
+ * 30 ms adverts with both cores busy, counting spurious transitions.
+ *   npm run bench:failover -- [--runs 10] [--quick] [--timers 100,30] [--pairs keepalived,ours,ours-vrrp]
+ *     [--soak-seconds 600] [--skip-failover] [--skip-soak] [--soak-impl ours|keepalived]
+ *   (LVSFLEET_LAB_RUNNER=vrrp LVSFLEET_LAB_NICE=-10: VRRP alone, reniced)
+ * Pairs: `keepalived` (no BFD, keepalived's default), `ours` (as shipped: the default BFD pair
+ * session, 50 ms × 5), `ours-vrrp` (spec.bfdDefault false: VRRP alone, like for like with
+ * keepalived), `mixed` (keepalived master → our backup) and `mixed-rev`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { NetnsLab, netnsUnavailable } from '../lab/netns.ts';
 import { holdsVip, startPair, waitFor, type Impl } from '../lab/pair.ts';
-import { backupReady, failoverBoundMs, runFailover } from '../lab/scenario.ts';
+import { backupReady, failoverBoundMs, runFailover, type FailoverResult } from '../lab/scenario.ts';
+import { breakdownOf, BREAKDOWN_COLUMNS, type Breakdown } from './failover-breakdown.ts';
 
 const { values } = parseArgs({
   options: {
-    runs: { type: 'string', default: '5' },
+    runs: { type: 'string', default: '10' },
+    /** Two runs per case and no soak: checks that the bench works. */
+    quick: { type: 'boolean', default: false },
+    timers: { type: 'string', default: '100,30' },
+    pairs: { type: 'string', default: 'keepalived,ours,ours-vrrp' },
     'soak-seconds': { type: 'string', default: '600' },
     'skip-failover': { type: 'boolean', default: false },
     'skip-soak': { type: 'boolean', default: false },
@@ -27,49 +39,112 @@ if (skip) {
   console.log(`bench:failover skipped: ${skip}`);
   process.exit(0);
 }
-const runs = Number(values.runs);
-const median = (xs: number[]) => {
+
+interface PairCase {
+  key: string;
+  label: string;
+  d1: Impl;
+  d2: Impl;
+  /** PairSpec.bfd: undefined = each side's default (ours: the pair session), false = none. */
+  bfd?: false;
+}
+const PAIRS: PairCase[] = [
+  { key: 'keepalived', label: 'keepalived pair', d1: 'keepalived', d2: 'keepalived' },
+  { key: 'ours', label: 'our pair (default BFD)', d1: 'ours', d2: 'ours' },
+  { key: 'ours-vrrp', label: 'our pair (VRRP only)', d1: 'ours', d2: 'ours', bfd: false },
+  { key: 'mixed', label: 'keepalived→ours', d1: 'keepalived', d2: 'ours', bfd: false },
+  { key: 'mixed-rev', label: 'ours→keepalived', d1: 'ours', d2: 'keepalived', bfd: false },
+];
+
+function usage(msg: string): never {
+  console.error(`bench:failover: ${msg}`);
+  process.exit(2);
+}
+const runs = values.quick ? 2 : Number(values.runs);
+if (!Number.isInteger(runs) || runs < 1) usage(`--runs: expected a positive integer, got "${values.runs}"`);
+const pairs = values.pairs
+  .split(',')
+  .map((k) => PAIRS.find((p) => p.key === k) ?? usage(`--pairs: unknown pair "${k}" (have ${PAIRS.map((p) => p.key).join(', ')})`));
+const timers = values.timers.split(',').map((t) => {
+  const ms = Number(t);
+  if (!Number.isInteger(ms) || ms < 10 || ms > 1000) usage(`--timers: expected advert intervals in ms (10–1000), got "${t}"`);
+  // VRRPv3 for sub-second adverts; 1 s is keepalived's default advert_int, VRRPv2.
+  return ms === 1000 ? { label: 'VRRPv2 1 s', version: 2 as const, advertMs: ms } : { label: `VRRPv3 ${ms} ms`, version: 3 as const, advertMs: ms };
+});
+
+/** Quantile by linear interpolation between closest ranks (numpy's default); with 10 runs p95 lies between the two slowest. */
+function quantile(xs: number[], q: number): number {
+  if (!xs.length) return NaN;
   const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (pos - lo);
+}
+const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '—');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
-const pairs: { label: string; d1: Impl; d2: Impl }[] = [
-  { label: 'keepalived pair', d1: 'keepalived', d2: 'keepalived' },
-  { label: 'our pair', d1: 'ours', d2: 'ours' },
-  { label: 'mixed keepalived→ours', d1: 'keepalived', d2: 'ours' },
-  { label: 'mixed ours→keepalived', d1: 'ours', d2: 'keepalived' },
-];
-const timers = [
-  { label: 'VRRPv2 1 s', version: 2 as const, advertMs: 1000 },
-  { label: 'VRRPv3 100 ms', version: 3 as const, advertMs: 100 },
-  { label: 'VRRPv3 30 ms', version: 3 as const, advertMs: 30 },
-];
-
-if (!values['skip-failover']) {
-  console.log(`failover: client's longest ping gap (10 ms pings), median of ${runs} runs, ms`);
-  const rows: string[][] = [['timers', 'case', ...pairs.map((p) => p.label), 'ours/keepalived', 'bound']];
-  for (const t of timers)
-    for (const kind of ['crash', 'graceful'] as const) {
-      const medians: number[] = [];
-      for (const p of pairs) {
-        const gaps: number[] = [];
-        for (let i = 0; i < runs; i++) {
-          try {
-            gaps.push((await runFailover({ d1: p.d1, d2: p.d2, version: t.version, advertMs: t.advertMs, kind })).gapMs);
-          } catch (e) {
-            console.log(`  ${t.label} ${kind} ${p.label} run ${i + 1} failed: ${(e as Error).message.split('\n')[0]}`);
-          }
-        }
-        medians.push(gaps.length ? median(gaps) : NaN);
-        console.log(`  ${t.label} ${kind} ${p.label}: ${gaps.join(', ')} → median ${medians.at(-1)}`);
-      }
-      rows.push([t.label, kind, ...medians.map(String), (medians[1] / medians[0]).toFixed(2), String(failoverBoundMs({ ...t, kind }))]);
-    }
+function table(rows: string[][]): string {
   const w = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  console.log('\n' + rows.map((r) => '| ' + r.map((x, c) => x.padEnd(w[c])).join(' | ') + ' |').join('\n'));
+  return rows.map((r) => '| ' + r.map((x, c) => x.padEnd(w[c])).join(' | ') + ' |').join('\n');
 }
 
-if (!values['skip-soak']) {
+if (!values['skip-failover']) {
+  console.log(`failover: client's longest ping gap (10 ms pings), ${runs} runs per case, ms; load average at start ${load()}`);
+  const gapRows: string[][] = [['timers', 'case', 'pair', 'runs ok', 'median', 'p95', 'min', 'max', 'bound']];
+  const bdRows: string[][] = [['timers', 'case', 'pair', ...BREAKDOWN_COLUMNS.map((c) => c.label)]];
+  const medians = new Map<string, number>();
+  for (const t of timers)
+    for (const kind of ['crash', 'graceful'] as const)
+      for (const p of pairs) {
+        const gaps: number[] = [];
+        const bds: Breakdown[] = [];
+        for (let i = 0; i < runs; i++) {
+          let r: FailoverResult;
+          try {
+            r = await runFailover({ d1: p.d1, d2: p.d2, version: t.version, advertMs: t.advertMs, kind, bfd: p.bfd, timing: true });
+          } catch (e) {
+            console.log(`  ${t.label} ${kind} ${p.label} run ${i + 1} failed: ${(e as Error).message.split('\n')[0]}`);
+            continue;
+          }
+          gaps.push(r.gapMs);
+          const bd = breakdownOf(r);
+          bds.push(bd);
+          const parts = BREAKDOWN_COLUMNS.map((c) => `${c.key} ${fmt(bd[c.key])}`).join(', ');
+          console.log(`  ${t.label} ${kind} ${p.label} run ${i + 1}: gap ${r.gapMs} ms; from the ${kind === 'crash' ? 'crash' : 'signal'}: ${parts}`);
+        }
+        const bound = failoverBoundMs({ ...t, kind });
+        medians.set(`${t.label}|${kind}|${p.key}`, quantile(gaps, 0.5));
+        gapRows.push([
+          t.label,
+          kind,
+          p.label,
+          `${gaps.length}/${runs}`,
+          fmt(quantile(gaps, 0.5)),
+          fmt(quantile(gaps, 0.95)),
+          fmt(Math.min(...gaps)),
+          fmt(Math.max(...gaps)),
+          String(bound),
+        ]);
+        bdRows.push([t.label, kind, p.label, ...BREAKDOWN_COLUMNS.map((c) => fmt(quantile(bds.map((b) => b[c.key]).filter(Number.isFinite), 0.5)))]);
+      }
+  console.log(`\nclient gap, ms (load average now ${load()}):\n${table(gapRows)}`);
+  const ratios = [['timers', 'case', ...pairs.filter((p) => p.key !== 'keepalived').map((p) => `${p.label} / keepalived (median)`)]];
+  if (pairs.some((p) => p.key === 'keepalived'))
+    for (const t of timers)
+      for (const kind of ['crash', 'graceful'] as const) {
+        const ka = medians.get(`${t.label}|${kind}|keepalived`)!;
+        ratios.push([t.label, kind, ...pairs.filter((p) => p.key !== 'keepalived').map((p) => (medians.get(`${t.label}|${kind}|${p.key}`)! / ka).toFixed(2))]);
+      }
+  if (ratios.length > 1) console.log(`\n${table(ratios)}`);
+  console.log(
+    `\nbreakdown, median ms after the crash (SIGSTOP) or the SIGTERM; resigning side from our d1's marks, taking over from our d2's, replies from the client around its longest gap, which under load can be a scheduling pause rather than the failover when the failover's gap is shorter (— = not ours or not on this path):\n${table(bdRows)}`,
+  );
+}
+
+if (!values['skip-soak'] && !values.quick) {
   const seconds = Number(values['soak-seconds']);
   const impl = values['soak-impl'] === 'keepalived' ? 'keepalived' : 'ours';
   console.log(`\nsoak: ${impl} pair, VRRPv3 30 ms adverts, both cores busy, ${seconds} s`);

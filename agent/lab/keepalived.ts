@@ -10,10 +10,33 @@ export interface PairSpec {
   /** keepalived `notify`-style track script for the master, if any. */
   trackScript?: { name: string; command: string; weight: number; intervalMs: number };
   preempt?: boolean;
+  /**
+   * BFD between the two directors. Absent: our pair runs the spec's default pair session and
+   * keepalived none (each side's out-of-the-box behaviour); false: no BFD on either side; a session:
+   * keepalived `bfd_instance` + `track_bfd` with the weight on both, and the same session and
+   * trackBfd in our spec.
+   */
+  bfd?: false | PairBfd;
 }
 
+export interface PairBfd {
+  name: string;
+  intervalMs: number;
+  multiplier: number;
+  /** track_bfd weight (non-zero: a weight moves the priority; 0 would fault the backup exactly when the master dies). */
+  trackWeight: number;
+}
+
+/** The addresses of the two directors, for keepalived's bfd_instance. */
+export type PairAddresses = Record<'d1' | 'd2', string>;
+
 /** keepalived.conf equivalent to one member of our generated spec (same timers, auth, VIP). */
-export function keepalivedConf(name: string, p: PairSpec, priority: number, master: boolean): string {
+export function keepalivedConf(name: string, p: PairSpec, priority: number, master: boolean, addresses?: PairAddresses): string {
+  const bfd = p.bfd && addresses ? p.bfd : null;
+  const other = name === 'd1' ? 'd2' : 'd1';
+  const bfdBlock = bfd
+    ? `bfd_instance ${bfd.name} {\n  neighbor_ip ${addresses![other]}\n  source_ip ${addresses![name as 'd1' | 'd2']}\n  min_rx ${bfd.intervalMs}\n  min_tx ${bfd.intervalMs}\n  multiplier ${bfd.multiplier}\n}\n`
+    : '';
   const adv = p.version === 2 ? String(p.advertMs / 1000) : (p.advertMs / 1000).toFixed(2);
   const track = p.trackScript
     ? `vrrp_script ${p.trackScript.name} {\n  script "${p.trackScript.command}"\n  interval ${Math.max(1, p.trackScript.intervalMs / 1000)}\n  weight ${p.trackScript.weight}\n  rise 1\n  fall 1\n}\n`
@@ -22,7 +45,7 @@ export function keepalivedConf(name: string, p: PairSpec, priority: number, mast
   router_id ${name}
   script_user root
 }
-${track}vrrp_instance VI_1 {
+${bfdBlock}${track}vrrp_instance VI_1 {
   state ${master ? 'MASTER' : 'BACKUP'}
   interface eth0
   virtual_router_id ${p.vrid}
@@ -32,7 +55,7 @@ ${track}vrrp_instance VI_1 {
 ${p.version === 2 ? '  authentication {\n    auth_type PASS\n    auth_pass 1111\n  }\n' : ''}${p.preempt === false ? '  nopreempt\n' : ''}  virtual_ipaddress {
     ${p.vip}/32 dev eth0
   }
-${p.trackScript ? `  track_script {\n    ${p.trackScript.name}\n  }\n` : ''}}
+${p.trackScript ? `  track_script {\n    ${p.trackScript.name}\n  }\n` : ''}${bfd ? `  track_bfd {\n    ${bfd.name} weight ${bfd.trackWeight}\n  }\n` : ''}}
 `;
 }
 
@@ -70,6 +93,10 @@ export function siteSpec(lab: NetnsLab, p: PairSpec, prio: { d1: number; d2: num
     metadata: { name: 'lab' },
     spec: {
       nodes: ['d1', 'd2'].map((n) => ({ name: n, role: 'director', address: lab.host(n).address, interface: 'eth0' })),
+      ...(p.bfd === false ? { bfdDefault: false } : {}),
+      ...(p.bfd
+        ? { bfd: [{ name: p.bfd.name, between: ['d1', 'd2'], minRx: `${p.bfd.intervalMs}ms`, minTx: `${p.bfd.intervalMs}ms`, multiplier: p.bfd.multiplier }] }
+        : {}),
       ...(p.trackScript
         ? {
             vrrpScripts: [{ name: p.trackScript.name, script: p.trackScript.command, interval: `${p.trackScript.intervalMs}ms`, weight: p.trackScript.weight }],
@@ -86,6 +113,7 @@ export function siteSpec(lab: NetnsLab, p: PairSpec, prio: { d1: number; d2: num
           vips: [`${p.vip}/32`],
           members: (['d1', 'd2'] as const).map((n) => ({ node: n, priority: prio[n], initialState: n === masterNode ? 'MASTER' : 'BACKUP' })),
           ...(p.trackScript ? { trackScripts: [{ script: p.trackScript.name }] } : {}),
+          ...(p.bfd ? { trackBfd: [{ name: p.bfd.name, weight: p.bfd.trackWeight }] } : {}),
         },
       ],
     },

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 
 /** Why the netns lab cannot run here, or null when it can (root, `ip netns`, the tools). */
 export function netnsUnavailable(tools: string[] = []): string | null {
@@ -117,9 +118,13 @@ export class NetnsLab {
     return pids;
   }
 
-  /** Crash a host: SIGSTOP then SIGKILL every process in its namespace, then take its link down. */
-  async crash(name: string): Promise<void> {
+  /**
+   * Crash a host: SIGSTOP then SIGKILL every process in its namespace, then take its link down.
+   * Resolves with the moment the first SIGSTOP went out (epoch ms from the monotonic clock).
+   */
+  async crash(name: string): Promise<number> {
     const pids = await this.pidsIn(name);
+    const at = performance.timeOrigin + performance.now();
     for (const pid of pids)
       try {
         process.kill(pid, 'SIGSTOP');
@@ -129,6 +134,7 @@ export class NetnsLab {
         process.kill(pid, 'SIGKILL');
       } catch {}
     await this.exec(name, ['ip', 'link', 'set', 'eth0', 'down']).catch(() => {});
+    return at;
   }
 
   async destroy(): Promise<void> {

@@ -93,7 +93,7 @@ export async function startPair(
   const start = (n: 'd1' | 'd2') =>
     impl[n] === 'ours'
       ? startOurs(lab, n, spec, out[n], { env: o.env, args: o.ourArgs?.(n) })
-      : capture(startKeepalived(lab, n, keepalivedConf(n, full, prio[n], n === 'd1')), out[n]);
+      : capture(startKeepalived(lab, n, keepalivedConf(n, full, prio[n], n === 'd1', { d1: lab.host('d1').address, d2: lab.host('d2').address })), out[n]);
   // The backup first, so the master's election is observed by a running peer.
   const d2 = start('d2');
   const d1 = start('d1');

@@ -37,9 +37,17 @@ export class VipPinger {
 
   /** Longest gap between consecutive replies from reply index `from` on, in ms. */
   longestGapMs(from = 0): number {
-    let max = 0;
-    for (let i = Math.max(1, from + 1); i < this.replies.length; i++) max = Math.max(max, (this.replies[i] - this.replies[i - 1]) * 1000);
-    return Math.round(max);
+    return this.longestGap(from).ms;
+  }
+
+  /** The longest gap from reply index `from` on: its length (ms) and the replies around it (epoch ms). */
+  longestGap(from = 0): { ms: number; lastReplyAt: number; firstReplyAt: number } {
+    let best = { ms: 0, lastReplyAt: NaN, firstReplyAt: NaN };
+    for (let i = Math.max(1, from + 1); i < this.replies.length; i++) {
+      const ms = (this.replies[i] - this.replies[i - 1]) * 1000;
+      if (ms > best.ms) best = { ms, lastReplyAt: this.replies[i - 1] * 1000, firstReplyAt: this.replies[i] * 1000 };
+    }
+    return { ...best, ms: Math.round(best.ms) };
   }
 
   /**

@@ -1,4 +1,7 @@
+import { performance } from 'node:perf_hooks';
+import { TIMING_ENV } from '../src/debug/failover-timing.ts';
 import { skewMs } from '../src/vrrp/timers.ts';
+import type { PairSpec } from './keepalived.ts';
 import { NetnsLab } from './netns.ts';
 import { holdsVip, startPair, waitFor, type Impl } from './pair.ts';
 import { VipPinger } from './ping.ts';
@@ -9,6 +12,10 @@ export interface FailoverCase {
   version: 2 | 3;
   advertMs: number;
   kind: FailoverKind;
+  /** BFD between the directors (PairSpec.bfd: absent = each side's default). */
+  bfd?: PairSpec['bfd'];
+  /** Our agents write failover timing marks (LVSFLEET_DEBUG_TIMING=1) into their logs. */
+  timing?: boolean;
 }
 
 /**
@@ -30,6 +37,12 @@ export interface FailoverResult {
   /** How the stopped master's process ended ('crash' kills it). */
   stoppedExit: string;
   logs: { d1: string[]; d2: string[] };
+  /** When the master was stopped or crashed (epoch ms, this process's monotonic clock). */
+  stoppedAt: number;
+  /** BFD state changes the backup logged before the stop (2 = Init and Up once; more = flaps under load). */
+  bfdChangesBefore: number;
+  /** The client's longest gap: last reply before it and first reply after it (epoch ms, `ping -D`). */
+  gap: { lastReplyAt: number; firstReplyAt: number };
 }
 
 /**
@@ -51,30 +64,79 @@ export function failoverBoundMs(c: { version: 2 | 3; advertMs: number; kind: Fai
 /** Has the backup process (ours or keepalived) entered BACKUP? Our runner starts slower (tsx). */
 export const backupReady = (out: string[]) => out.some((l) => /→BACKUP|Entering BACKUP STATE/.test(l));
 
+/** A BFD state change in a process's output (ours or keepalived's), and whether it went Up. */
+const BFD_CHANGE = /bfd \S+: \w+ -> (\w+)|\(\S+\) Entering (\w+) state/i;
+const bfdChanges = (out: string[]) => out.flatMap((l) => BFD_CHANGE.exec(l) ?? []).length;
+const bfdUpNow = (out: string[]) => {
+  for (let i = out.length - 1; i >= 0; i--) {
+    const m = BFD_CHANGE.exec(out[i]);
+    if (m) return (m[1] ?? m[2]).toLowerCase() === 'up';
+  }
+  return false;
+};
+
+/**
+ * Waits until the backup's BFD session is Up and has not changed for `steadyMs`. Under load a
+ * 10 ms × 5 session can flap (a stall longer than the detection time); a crash right after a flap
+ * finds the session still coming back up, and that run would time VRRP's master-down timer, not BFD.
+ */
+async function bfdSteady(out: string[], steadyMs: number): Promise<void> {
+  let seen = -1;
+  let since = 0;
+  await waitFor(
+    async () => {
+      const n = bfdChanges(out);
+      if (n !== seen) [seen, since] = [n, Date.now()];
+      return bfdUpNow(out) && Date.now() - since >= steadyMs;
+    },
+    20_000,
+    `the backup's BFD session Up and steady for ${steadyMs} ms`,
+  );
+}
+
+/**
+ * Does d2 run a BFD session that can come Up in this case: an explicit one (both sides run it), or
+ * our default pair session when d1 is ours too (keepalived runs none by default)?
+ */
+const backupRunsBfd = (c: FailoverCase) => (c.bfd === undefined ? c.d1 === 'ours' && c.d2 === 'ours' : c.bfd !== false);
+
+const epochNow = () => performance.timeOrigin + performance.now();
+
 /** One failover on a fresh segment: elect d1, ping the VIP from the client, crash or stop d1, time the gap. */
 export async function runFailover(c: FailoverCase): Promise<FailoverResult> {
   const lab = new NetnsLab();
-  const pair = await startPair({ d1: c.d1, d2: c.d2 }, { version: c.version, advertMs: c.advertMs }, lab);
+  const env = c.timing ? { ...process.env, [TIMING_ENV]: '1' } : undefined;
+  const pair = await startPair({ d1: c.d1, d2: c.d2 }, { version: c.version, advertMs: c.advertMs, bfd: c.bfd }, lab, { env });
   try {
     await waitFor(
-      async () => backupReady(pair.out.d2) && (await holdsVip(lab, 'd1', pair.vip)) && !(await holdsVip(lab, 'd2', pair.vip)),
+      async () =>
+        backupReady(pair.out.d2) &&
+        (!backupRunsBfd(c) || bfdUpNow(pair.out.d2)) &&
+        (await holdsVip(lab, 'd1', pair.vip)) &&
+        !(await holdsVip(lab, 'd2', pair.vip)),
       20_000,
-      'd1 MASTER with the VIP, d2 a running BACKUP',
+      `d1 MASTER with the VIP, d2 a running BACKUP${backupRunsBfd(c) ? ' with its BFD session Up' : ''}`,
     );
     // Let the backup hear a few adverts so it is a settled BACKUP, not still initialising.
     await new Promise((r) => setTimeout(r, 3 * c.advertMs + 200));
     const ping = new VipPinger(lab, 'client', pair.vip);
     await ping.waitReplies(30);
+    if (backupRunsBfd(c)) await bfdSteady(pair.out.d2, 300);
+    // The master must still be the master after any flap the steady wait sat out.
+    await waitFor(() => holdsVip(lab, 'd1', pair.vip), 10_000, 'd1 holding the VIP before the stop');
+    const bfdFlaps = backupRunsBfd(c) ? bfdChanges(pair.out.d2) : 0;
     const from = ping.replies.length - 1;
     const d1 = pair.procs.d1;
     const exited = new Promise<string>((r) => d1.once('exit', (code, sig) => r(sig ?? `exit ${code}`)));
-    if (c.kind === 'crash') await lab.crash('d1');
+    let stoppedAt = epochNow();
+    if (c.kind === 'crash') stoppedAt = await lab.crash('d1');
     else if (c.kind === 'group-sigterm') lab.signalGroup(d1, 'SIGTERM');
     else if (c.kind === 'group-sigint') lab.signalGroup(d1, 'SIGINT');
     else if (c.kind === 'helper-killed') {
       const helpers = await lab.pidsMatching('d1', /\bip -o -force -batch\b/);
       if (c.d1 === 'ours' && !helpers.length) throw new Error('no ip -batch helper found on d1');
       for (const pid of helpers) process.kill(pid, 'SIGKILL');
+      stoppedAt = epochNow();
       d1.kill('SIGTERM');
     } else d1.kill('SIGTERM');
     await waitFor(() => holdsVip(lab, 'd2', pair.vip), 20_000, 'd2 to take the VIP');
@@ -87,7 +149,17 @@ export async function runFailover(c: FailoverCase): Promise<FailoverResult> {
       stoppedExit = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running after 10 s'), 10_000))]);
       stoppedHoldsVip = await holdsVip(lab, 'd1', pair.vip);
     }
-    return { gapMs: ping.longestGapMs(from), boundMs: failoverBoundMs(c), stoppedHoldsVip, stoppedExit, logs: pair.out };
+    const gap = ping.longestGap(from);
+    return {
+      gapMs: gap.ms,
+      boundMs: failoverBoundMs(c),
+      stoppedHoldsVip,
+      stoppedExit,
+      logs: pair.out,
+      stoppedAt,
+      bfdChangesBefore: bfdFlaps,
+      gap: { lastReplyAt: gap.lastReplyAt, firstReplyAt: gap.firstReplyAt },
+    };
   } catch (e) {
     throw new Error(`${(e as Error).message}\nd1:\n${pair.out.d1.slice(-15).join('\n')}\nd2:\n${pair.out.d2.slice(-15).join('\n')}`, { cause: e });
   } finally {

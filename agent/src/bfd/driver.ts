@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
+import { mark } from '../debug/failover-timing.ts';
 import {
   BFD_PORT,
   BFD_SOURCE_PORT_MAX,
@@ -199,8 +200,10 @@ export async function startBfd(sessions: BfdSessionConfig[], opts: BfdDriverOpti
           send(rt, encodeControl(a.packet));
           break;
         case 'state-change':
-          log(`bfd ${rt.cfg.name}: ${a.from} -> ${a.to} (${diagText(a.diag)}): ${a.reason}`);
+          mark?.('bfd', `${rt.cfg.name} ${a.from}→${a.to}`);
+          // Subscribers first: a Down here is a VRRP takeover, which must not wait for a log write.
           opts.onChange({ name: rt.cfg.name, peer: rt.cfg.peer, from: a.from, to: a.to, diag: a.diag, reason: a.reason });
+          log(`bfd ${rt.cfg.name}: ${a.from} -> ${a.to} (${diagText(a.diag)}): ${a.reason}`);
           break;
         case 'discard':
           drops[a.reason]++;
@@ -324,6 +327,7 @@ export async function startBfd(sessions: BfdSessionConfig[], opts: BfdDriverOpti
       stopped = true;
       for (const rt of byName.values()) rearm(rt);
       await Promise.all(pending);
+      mark?.('bfd-admin-down', [...byName.keys()].join(','));
       await Promise.all([...endpoints.values()].flatMap((ep) => [ep.rx, ep.tx]).map((s) => new Promise<void>((r) => s.close(() => r()))));
     },
   };

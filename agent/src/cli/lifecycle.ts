@@ -1,3 +1,4 @@
+import { mark } from '../debug/failover-timing.ts';
 import type { Engine } from '../engine/engine.ts';
 import { errorText } from '../errors.ts';
 import { lockNode, NodeLockedError, type NodeLock } from '../state/node-lock.ts';
@@ -33,6 +34,7 @@ export function runUntilSignal(
     const stop = async (sig: string) => {
       if (stopping) return;
       stopping = true;
+      mark?.('signal', sig);
       // Stop never throws (a rejection here would be unhandled): whatever failed is logged, the
       // exit code says so, and the process still exits.
       let code = 0;

@@ -90,3 +90,42 @@ describe('engine with BFD (real driver on loopback)', () => {
     expect(engine.status().bfd).toMatchObject([{ name: 'pair-d1-d2', peer: D2, state: 'Down' }]);
   });
 });
+
+describe('engine stop order', () => {
+  it('stops BFD and VRRP in one go: AdminDown first, the priority-0 advert without waiting for BFD sockets to close', async () => {
+    const { dir, cleanup } = await tempDir();
+    const calls: string[] = [];
+    let releaseBfd = () => {};
+    const vrrp: VrrpPart = {
+      update: async () => {},
+      status: () => [],
+      stop: async () => void calls.push('vrrp stop'),
+      bfd: () => {},
+    };
+    const engine = new Engine({
+      nodeId: 't.d1',
+      dataplane: new MemoryHost(),
+      stateDir: dir,
+      log: () => {},
+      emit: () => {},
+      verifyIntervalMs: 60_000,
+      startVrrp: async () => vrrp,
+      startBfd: async () => ({
+        update: async () => {},
+        status: () => [],
+        // A BFD stop that has sent its AdminDown but whose sockets are still closing.
+        stop: () => (calls.push('bfd stop'), new Promise<void>((r) => (releaseBfd = r))),
+      }),
+    });
+    try {
+      expect((await engine.apply(configFor(spec(fast), 'd1'), 1)).ok).toBe(true);
+      const stopped = engine.stop();
+      await waitFor(() => calls.length === 2, { what: 'both parts told to stop' });
+      expect(calls).toEqual(['bfd stop', 'vrrp stop']);
+      releaseBfd();
+      await stopped;
+    } finally {
+      await cleanup();
+    }
+  });
+});

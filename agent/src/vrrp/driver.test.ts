@@ -230,3 +230,37 @@ describe('startVrrp on an in-memory LAN', () => {
     expect(logs.some((l) => /^d2 vrrp VI_1 BACKUP→MASTER \(master down \(BFD pair-d1-d2 down/.test(l))).toBe(true);
   });
 });
+
+describe('takeover order', () => {
+  it('the VIPs are being added and the GARP sent before the transition is logged or reported', async () => {
+    const lan = new MemoryLan();
+    const order: string[] = [];
+    const start = async (name: 'd1' | 'd2', addr: string) => {
+      const cfg = compileNode(site(), name);
+      const host = lan.host(addr);
+      const r = await startVrrp({
+        nodeId: `lab.${name}`,
+        node: cfg.node,
+        config: cfg.vrrp,
+        host: {
+          ...host,
+          addVips: (v) => (order.push(`${name} addVips`), host.addVips(v)),
+          garp: (i, a, n) => (order.push(`${name} garp`), host.garp(i, a, n)),
+        },
+        emit: (e) => order.push(`${name} event ${e.type}`),
+        log: (l) => /→MASTER/.test(l) && order.push(`${name} log →MASTER`),
+      });
+      runners.push(r);
+      return r;
+    };
+    const d2 = await start('d2', '10.99.0.12');
+    const d1 = await start('d1', '10.99.0.11');
+    await waitFor(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP', { what: 'd1 MASTER and d2 BACKUP' });
+    order.length = 0;
+    await d1.stop();
+    runners.splice(runners.indexOf(d1), 1);
+    await waitFor(() => d2.status()[0].state === 'MASTER', { what: 'd2 MASTER' });
+    const d2Order = order.filter((o) => o.startsWith('d2'));
+    expect(d2Order.slice(0, 4)).toEqual(['d2 addVips', 'd2 garp', 'd2 log →MASTER', 'd2 event vrrp.transition']);
+  });
+});

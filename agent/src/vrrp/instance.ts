@@ -1,6 +1,7 @@
 import type { ResolvedInstance } from '#shared/config/node-config.ts';
 import type { NodeEvent } from '#shared/wire/events.ts';
 import type { VrrpChannel, VrrpHost } from '../dataplane/vrrp-host.ts';
+import { mark } from '../debug/failover-timing.ts';
 import { encodeAdvert } from './codec.ts';
 import { runStateHooks } from './notify.ts';
 import { advertDestinations } from './params.ts';
@@ -30,6 +31,9 @@ const VRRP_STATS = [
 export type VrrpStat = (typeof VRRP_STATS)[number];
 export type InstanceCounters = Record<VrrpStat, number>;
 
+/** The actions that change what the network sees; `feed` runs them before the rest. */
+const URGENT = new Set<Action['type']>(['send-advert', 'remove-vips', 'add-vips', 'garp']);
+
 export const newInstanceCounters = (): InstanceCounters => Object.fromEntries(VRRP_STATS.map((k) => [k, 0])) as InstanceCounters;
 
 export interface InstanceDeps {
@@ -56,6 +60,8 @@ export class InstanceRuntime {
   private timer: NodeJS.Timeout | null = null;
   private gen = 0;
   private chain: Promise<void> = Promise.resolve();
+  /** Host changes started or waiting on `chain`. */
+  private queued = 0;
 
   constructor(
     public params: InstanceParams,
@@ -68,9 +74,15 @@ export class InstanceRuntime {
   /** Steps the machine with one event at the current monotonic time. */
   feed(e: Event): void {
     const now = this.deps.host.now();
+    if (mark && e.type === 'advert' && e.priority === 0 && this.state.state === 'BACKUP') mark('prio0-rcvd', `${this.cfg.name} from ${e.source}`);
     const r = step(this.params, this.state, e, now);
     this.state = r.state;
-    for (const a of r.actions) this.exec(a);
+    if (mark) for (const a of r.actions) if (a.type === 'transition') mark('state', `${this.cfg.name} ${a.from}→${a.to}`);
+    // Packets and addresses first, bookkeeping after (the log line, the event, which builds and
+    // writes a status document, notify hooks, sync groups): a takeover must not wait for them, and
+    // keepalived too runs its notify scripts once the VIPs are set. Order within each kind is kept.
+    for (const a of r.actions) if (URGENT.has(a.type)) this.exec(a);
+    for (const a of r.actions) if (!URGENT.has(a.type)) this.exec(a);
     this.arm(now);
   }
 
@@ -99,7 +111,13 @@ export class InstanceRuntime {
   }
 
   private later(what: string, fn: () => Promise<void>): void {
-    this.chain = this.chain.then(fn).catch((e: Error) => this.deps.log(`vrrp ${this.cfg.name}: ${what} failed: ${e.message}`));
+    const run = () =>
+      fn()
+        .catch((e: Error) => this.deps.log(`vrrp ${this.cfg.name}: ${what} failed: ${e.message}`))
+        .finally(() => this.queued--);
+    // With nothing queued the change starts now, in this tick (its `ip` command is written before
+    // the transition's bookkeeping runs); otherwise it waits its turn, so changes never reorder.
+    this.chain = this.queued++ === 0 ? run() : this.chain.then(run);
   }
 
   private exec(a: Action): void {
@@ -109,9 +127,15 @@ export class InstanceRuntime {
       case 'send-advert':
         return this.sendAdvert(a.priority);
       case 'add-vips':
-        return this.later('adding VIPs', () => host.addVips([...c.vips, ...c.excludedVips]));
+        return this.later('adding VIPs', async () => {
+          await host.addVips([...c.vips, ...c.excludedVips]);
+          mark?.('vip-added', c.name);
+        });
       case 'remove-vips':
-        return this.later('removing VIPs', () => host.removeVips([...c.vips, ...c.excludedVips]));
+        return this.later('removing VIPs', async () => {
+          await host.removeVips([...c.vips, ...c.excludedVips]);
+          mark?.('vip-removed', c.name);
+        });
       case 'garp': {
         const byIface = new Map<string, string[]>();
         for (const v of [...c.vips, ...c.excludedVips]) byIface.set(v.interface, [...(byIface.get(v.interface) ?? []), v.address]);
@@ -119,7 +143,10 @@ export class InstanceRuntime {
         // sending both at once saves a process start on the failover path.
         for (const [iface, addrs] of byIface) {
           if (this.state.state !== 'MASTER') continue;
-          host.garp(iface, addrs, a.count).catch((e: Error) => log(`vrrp ${c.name}: gratuitous ARP failed: ${e.message}`));
+          host.garp(iface, addrs, a.count).then(
+            () => mark?.('garp-sent', `${c.name} ${iface}`),
+            (e: Error) => log(`vrrp ${c.name}: gratuitous ARP failed: ${e.message}`),
+          );
         }
         return;
       }
@@ -168,6 +195,7 @@ export class InstanceRuntime {
       });
       ch.send(pkt, destination);
     }
+    if (priority === 0) mark?.('prio0-sent', c.name);
   }
 
   /** Resolves when every queued host change (VIPs, GARP) has finished. */
