@@ -11,6 +11,7 @@ import type { App, AppDeps, AppEnv } from './context.ts';
 import { ApiError, toApiError, type ErrorStatus } from './errors.ts';
 import { rateLimiter } from './rate-limit.ts';
 import { registerEnrollmentRoutes } from './routes/enrollment.ts';
+import { registerRolloutRoutes } from './routes/rollout.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
 import { registerSpecRoutes } from './routes/spec.ts';
 import { registerStatusRoutes } from './routes/status.ts';
@@ -136,6 +137,7 @@ export function createApp(deps: AppDeps): App {
   registerSpecRoutes(app, deps);
   registerSiteRoutes(app, deps);
   registerStatusRoutes(app, deps, status);
+  registerRolloutRoutes(app, deps);
   registerEnrollmentRoutes(app, deps);
   registerTokenRoutes(app, deps);
   registerWebhookRoutes(app, deps);

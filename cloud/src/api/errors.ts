@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'invalid_token'
   | 'already_enrolled'
+  | 'rollout_in_progress'
+  | 'rollout_not_active'
   | 'unavailable'
   | 'rate_limited'
   | 'internal';
@@ -48,6 +50,8 @@ const DOMAIN_STATUS: Record<DomainCode, { status: ErrorStatus; code: ErrorCode }
   invalid_token: { status: 401, code: 'invalid_token' },
   already_enrolled: { status: 409, code: 'already_enrolled' },
   forbidden: { status: 403, code: 'forbidden' },
+  rollout_in_progress: { status: 409, code: 'rollout_in_progress' },
+  rollout_not_active: { status: 409, code: 'rollout_not_active' },
 };
 
 function fromDomain(err: DomainError): ApiError {

@@ -7,7 +7,11 @@ import { nodeIdOf } from '#shared/wire/topics.ts';
 import type { DesiredClaims } from '#shared/wire/desired.ts';
 import { sha256Hex } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
-import { nodes, outbox, siteRevisions, sites } from '../db/schema.ts';
+import { nodes, outbox, rollouts, siteRevisions, sites } from '../db/schema.ts';
+import { resolveRollout } from '#shared/site/rollout.ts';
+import { newRollout } from '../rollout/plan.ts';
+import { activeRollout } from '../rollout/store.ts';
+import { DomainError } from './errors.ts';
 import { audit } from './audit.ts';
 import { decideApply, staleRevision, type ApplyInput, type ApplyResult, type CurrentSite, type Proposed } from './decide.ts';
 
@@ -34,6 +38,16 @@ export async function applySite(db: Db, input: ApplyInput): Promise<ApplyResult>
     await tx.insert(sites).values({ id: crypto.randomUUID(), orgId: input.orgId, name }).onConflictDoNothing();
     const { siteId, current } = await loadCurrent(tx, input.orgId, name, true);
     const decision = settle(decideApply(input, current, proposed));
+    if (decision.write && !input.immediate) {
+      const running = await activeRollout(tx, siteId!);
+      if (running)
+        throw new DomainError(
+          'rollout_in_progress',
+          `the rollout of revision ${running.revision} is still ${running.state}: wait for it, or abort it (POST /v1/sites/${name}/rollout/abort)`,
+          undefined,
+          { rolloutRevision: running.revision },
+        );
+    }
     if (decision.write) await write(tx, { input, siteId: siteId!, current, proposed, compiled, result: decision.result, now: input.now ?? new Date() });
     return decision.result;
   });
@@ -115,6 +129,10 @@ async function write(tx: Tx, w: Write): Promise<void> {
   });
 
   // Nodes whose config did not change need no write: role and address are part of the config.
+  // Staged: the first revision has nothing to roll back to, and a rollback goes out at once.
+  const policy = resolveRollout(input.site);
+  const staged = policy.enabled && !input.immediate && w.current.revision > 0 && result.publishedNodes.length > 0;
+  result.staged = staged;
   const upserts: (typeof nodes.$inferInsert)[] = [];
   const rows: (typeof outbox.$inferInsert)[] = [];
   for (const nodeName of result.publishedNodes) {
@@ -123,7 +141,7 @@ async function write(tx: Tx, w: Write): Promise<void> {
     const configHash = w.proposed.configHashes.get(nodeName)!;
     upserts.push({ id, siteId, name: nodeName, role: cfg.node.role, address: cfg.node.address, desiredRevision: result.revision, configHash, removedAt: null });
     const claims: DesiredClaims = { nodeId: id, site: name, revision: result.revision, issuedAt: now.toISOString(), config: cfg };
-    rows.push({ nodeId: id, siteId, revision: result.revision, claims });
+    rows.push({ nodeId: id, siteId, revision: result.revision, claims, status: staged ? 'held' : 'pending' });
   }
   for (let i = 0; i < upserts.length; i += CHUNK) {
     await tx
@@ -147,6 +165,16 @@ async function write(tx: Tx, w: Write): Promise<void> {
     .set({ removedAt: now })
     .where(and(eq(nodes.siteId, siteId), isNull(nodes.removedAt), names.length ? notInArray(nodes.name, names) : undefined));
 
+  if (staged) {
+    const plan = newRollout({
+      revision: result.revision,
+      previousRevision: w.current.revision,
+      bakeMs: policy.bakeMs,
+      stageTimeoutMs: policy.stageTimeoutMs,
+      nodes: result.publishedNodes.map((n) => ({ name: n, role: w.compiled.get(n)!.node.role })),
+    });
+    await tx.insert(rollouts).values({ siteId, revision: result.revision, state: plan.state, plan, author: input.author, createdAt: now, updatedAt: now });
+  }
   await audit(tx, {
     orgId: input.orgId,
     actor: input.author,

@@ -4,7 +4,16 @@ import type { SpecIssue } from '#shared/site/issues.ts';
  * Why the domain refused a request. `details` are machine-readable facts the caller may show
  * (the current revision, the mass-delete counts).
  */
-export type DomainCode = 'not_found' | 'stale_revision' | 'mass_delete' | 'invalid' | 'invalid_token' | 'already_enrolled' | 'forbidden';
+export type DomainCode =
+  | 'not_found'
+  | 'stale_revision'
+  | 'mass_delete'
+  | 'invalid'
+  | 'invalid_token'
+  | 'already_enrolled'
+  | 'forbidden'
+  | 'rollout_in_progress'
+  | 'rollout_not_active';
 
 /** The one error type of cloud/src/sites: no HTTP here; the API maps codes to statuses in one place. */
 export class DomainError extends Error {
