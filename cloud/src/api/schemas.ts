@@ -197,7 +197,7 @@ export const EnrollmentBody = z
 export const TokenCreateBody = z.object({ name: z.string().min(1).max(100), scope: z.enum(['viewer', 'operator', 'admin']) }).strict();
 export const TokenRow = z.object({ id: z.string(), name: z.string(), scope: z.string(), createdAt: z.string(), revokedAt: z.string().nullable() });
 
-const RolloutStage = z.object({ name: z.enum(['backups', 'masters']), nodes: z.array(z.string()) });
+const RolloutStage = z.object({ name: z.enum(['backups', 'masters', 'all']), nodes: z.array(z.string()) });
 
 export const RolloutView = z
   .object({

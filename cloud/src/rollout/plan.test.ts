@@ -86,12 +86,25 @@ describe('stepRollout: stages', () => {
     expect(stepRollout(base(), { type: 'tick', reports: r }, 0).rollout.stages.map((s) => s.nodes)).toEqual([['dr1', 'rs1', 'rs2'], ['dr2']]);
   });
 
-  it('holds a director it cannot see (no fresh report) until the last stage, as if it were MASTER', () => {
-    const r = reports([], { dr2: { fresh: false } });
-    expect(stepRollout(base(), { type: 'tick', reports: r }, 0).rollout.stages.map((s) => s.nodes)).toEqual([
+  it('holds a director it cannot see (no fresh report) until the last stage, as if it were MASTER, and does not wait for it', () => {
+    let out = stepRollout(base(), { type: 'tick', reports: reports([], { dr2: { fresh: false } }) }, 0);
+    expect(out.rollout.stages.map((s) => s.nodes)).toEqual([
       ['rs1', 'rs2'],
       ['dr1', 'dr2'],
     ]);
+    out = stepRollout(out.rollout, { type: 'tick', reports: reports(['rs1', 'rs2'], { dr2: { fresh: false } }) }, 1_000);
+    out = stepRollout(out.rollout, { type: 'tick', reports: reports(['rs1', 'rs2'], { dr2: { fresh: false } }) }, 1_000 + BAKE);
+    out = stepRollout(out.rollout, { type: 'tick', reports: reports(['rs1', 'rs2', 'dr1'], { dr2: { fresh: false } }) }, 40_000);
+    out = stepRollout(out.rollout, { type: 'tick', reports: reports(['rs1', 'rs2', 'dr1'], { dr2: { fresh: false } }) }, 40_000 + BAKE);
+    expect(out.rollout.state).toBe('completed');
+  });
+
+  it('releases everything at once when no node of the revision reports (no live traffic to stage against)', () => {
+    const silent = Object.fromEntries(Object.entries(reports([])).map(([n, r]) => [n, { ...r, fresh: false }]));
+    const out = stepRollout(base(), { type: 'tick', reports: silent }, 0);
+    expect(out.rollout).toMatchObject({ state: 'completed', stages: [{ name: 'all', nodes: ['dr1', 'dr2', 'rs1', 'rs2'] }] });
+    expect(releases(out.actions)).toEqual([['dr1', 'dr2', 'rs1', 'rs2']]);
+    expect(events(out.actions)).toEqual(['rollout.started', 'rollout.stage', 'rollout.completed']);
   });
 
   it('starts the bake over when a node of the stage stops reporting the revision', () => {

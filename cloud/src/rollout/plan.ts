@@ -17,7 +17,8 @@ import type { RolloutEventType } from '#shared/wire/events.ts';
 export type RolloutState = 'pending' | 'running' | 'paused' | 'completed' | 'rolled_back' | 'aborted';
 export const ACTIVE_STATES: readonly RolloutState[] = ['pending', 'running', 'paused'];
 
-export type StageName = 'backups' | 'masters';
+/** `all`: no node of the revision was reporting when it started, so there was no live traffic to stage against. */
+export type StageName = 'backups' | 'masters' | 'all';
 export interface Stage {
   name: StageName;
   nodes: string[];
@@ -48,6 +49,11 @@ export interface Rollout {
   bakeStartedAt: number | null;
   /** Nodes whose documents were released, in order: exactly the nodes a rollback restores. */
   released: string[];
+  /**
+   * Nodes that reported (freshly) when the rollout started: a stage waits for these. A node nobody
+   * could see then gets its document with its stage, but cannot hold the rollout up.
+   */
+  watched: string[];
   baseline: Baseline | null;
   /** Why the rollout ended the way it did (rolled back, aborted), for people. */
   reason: string | null;
@@ -81,7 +87,7 @@ export interface StepResult {
 
 /** A new rollout of `revision`, not started yet: the first tick decides the stages from the reports. */
 export function newRollout(p: Pick<Rollout, 'revision' | 'previousRevision' | 'bakeMs' | 'stageTimeoutMs' | 'nodes'>): Rollout {
-  return { ...p, state: 'pending', stages: [], stage: 0, stageStartedAt: null, bakeStartedAt: null, released: [], baseline: null, reason: null };
+  return { ...p, state: 'pending', stages: [], stage: 0, stageStartedAt: null, bakeStartedAt: null, released: [], watched: [], baseline: null, reason: null };
 }
 
 export function isActive(r: Pick<Rollout, 'state'>): boolean {
@@ -119,23 +125,28 @@ function start(r: Rollout, reports: Reports, now: number): StepResult {
     else if (!rep?.fresh || rep.vrrp.some((v) => v.state === 'MASTER')) masters.push(n.name);
     else backups.push(n.name);
   }
-  const stages: Stage[] = [
-    { name: 'backups' as const, nodes: backups },
-    { name: 'masters' as const, nodes: masters },
-  ].filter((s) => s.nodes.length);
+  const watched = r.nodes.map((n) => n.name).filter((n) => reports[n]?.fresh);
+  const stages: Stage[] = !watched.length
+    ? [{ name: 'all' as const, nodes: r.nodes.map((n) => n.name) }].filter((s) => s.nodes.length)
+    : [
+        { name: 'backups' as const, nodes: backups },
+        { name: 'masters' as const, nodes: masters },
+      ].filter((s) => s.nodes.length);
   const baseline: Baseline = { vrrp: {}, down: [] };
   for (const [node, rep] of Object.entries(reports).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (!rep.fresh) continue;
     for (const v of rep.vrrp) baseline.vrrp[`${node}/${v.instance}`] = v.state;
     for (const d of rep.down) baseline.down.push(`${node}/${d}`);
   }
-  const started: Rollout = { ...r, state: 'running', stages, stage: 0, stageStartedAt: now, bakeStartedAt: null, baseline };
+  const started: Rollout = { ...r, state: 'running', stages, stage: 0, stageStartedAt: now, bakeStartedAt: null, watched, baseline };
   const plan = stages.map((s) => `${s.name}: ${s.nodes.join(', ')}`).join('; ');
   const actions: RolloutAction[] = [
     event('rollout.started', `rollout of revision ${r.revision} started (${plan || 'no node changes'})`, r, { stages, bakeMs: r.bakeMs }),
   ];
   if (!stages.length) return complete(started, actions);
-  return release(started, 0, actions, now);
+  const first = release(started, 0, actions, now);
+  // Nothing reports: nothing to wait for or compare with. The documents go out as without a rollout.
+  return watched.length ? first : complete(first.rollout, first.actions);
 }
 
 function tick(r: Rollout, reports: Reports, now: number): StepResult {
@@ -143,7 +154,7 @@ function tick(r: Rollout, reports: Reports, now: number): StepResult {
   if (bad) return rollBack(r, 'rolled_back', bad);
   if (r.state === 'paused') return { rollout: r, actions: [] };
   const stage = r.stages[r.stage];
-  const waiting = stage.nodes.filter((n) => !appliedNow(reports[n], r.revision));
+  const waiting = stage.nodes.filter((n) => r.watched.includes(n) && !appliedNow(reports[n], r.revision));
   if (waiting.length) {
     if (now - r.stageStartedAt! >= r.stageTimeoutMs)
       return rollBack(r, 'rolled_back', `${waiting.join(', ')} did not report revision ${r.revision} applied within ${r.stageTimeoutMs} ms`);

@@ -3,6 +3,7 @@ import { NodeStatus } from '#shared/wire/status.ts';
 import type { Db } from '../db/client.ts';
 import { events, nodes, nodeStatus } from '../db/schema.ts';
 import type { NodeReport, Reports } from './plan.ts';
+import type { Tx } from './store.ts';
 
 /** A report older than this is not evidence: the status model's window (three of the agents' 15 s heartbeats). */
 const FRESH_MS = 45_000;
@@ -13,7 +14,7 @@ const FRESH_MS = 45_000;
  * for `revision` since `since` (an `apply.failed` event, or a status holding the revision pending
  * with errors).
  */
-export async function loadReports(db: Db, siteId: string, revision: number, since: Date, now: number): Promise<Reports> {
+export async function loadReports(db: Db | Tx, siteId: string, revision: number, since: Date, now: number): Promise<Reports> {
   const live = await db
     .select({ id: nodes.id, name: nodes.name })
     .from(nodes)

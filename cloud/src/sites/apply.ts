@@ -7,9 +7,10 @@ import { nodeIdOf } from '#shared/wire/topics.ts';
 import type { DesiredClaims } from '#shared/wire/desired.ts';
 import { sha256Hex } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
-import { nodes, outbox, rollouts, siteRevisions, sites } from '../db/schema.ts';
+import { events, nodes, outbox, rollouts, siteRevisions, sites } from '../db/schema.ts';
 import { resolveRollout } from '#shared/site/rollout.ts';
-import { newRollout } from '../rollout/plan.ts';
+import { newRollout, stepRollout } from '../rollout/plan.ts';
+import { loadReports } from '../rollout/reports.ts';
 import { activeRollout } from '../rollout/store.ts';
 import { DomainError } from './errors.ts';
 import { audit } from './audit.ts';
@@ -129,10 +130,25 @@ async function write(tx: Tx, w: Write): Promise<void> {
   });
 
   // Nodes whose config did not change need no write: role and address are part of the config.
-  // Staged: the first revision has nothing to roll back to, and a rollback goes out at once.
+  // Staged: the first revision has nothing to roll back to, and a rollback goes out at once. The
+  // rollout's first step runs here, so its first stage leaves with the revision (the driver does the rest).
   const policy = resolveRollout(input.site);
-  const staged = policy.enabled && !input.immediate && w.current.revision > 0 && result.publishedNodes.length > 0;
-  result.staged = staged;
+  const rollout =
+    policy.enabled && !input.immediate && w.current.revision > 0 && result.publishedNodes.length > 0
+      ? stepRollout(
+          newRollout({
+            revision: result.revision,
+            previousRevision: w.current.revision,
+            bakeMs: policy.bakeMs,
+            stageTimeoutMs: policy.stageTimeoutMs,
+            nodes: result.publishedNodes.map((n) => ({ name: n, role: w.compiled.get(n)!.node.role })),
+          }),
+          { type: 'tick', reports: await loadReports(tx, siteId, result.revision, now, now.getTime()) },
+          now.getTime(),
+        )
+      : null;
+  const released = new Set(rollout?.rollout.released ?? result.publishedNodes);
+  result.staged = !!rollout && rollout.rollout.state !== 'completed';
   const upserts: (typeof nodes.$inferInsert)[] = [];
   const rows: (typeof outbox.$inferInsert)[] = [];
   for (const nodeName of result.publishedNodes) {
@@ -141,7 +157,7 @@ async function write(tx: Tx, w: Write): Promise<void> {
     const configHash = w.proposed.configHashes.get(nodeName)!;
     upserts.push({ id, siteId, name: nodeName, role: cfg.node.role, address: cfg.node.address, desiredRevision: result.revision, configHash, removedAt: null });
     const claims: DesiredClaims = { nodeId: id, site: name, revision: result.revision, issuedAt: now.toISOString(), config: cfg };
-    rows.push({ nodeId: id, siteId, revision: result.revision, claims, status: staged ? 'held' : 'pending' });
+    rows.push({ nodeId: id, siteId, revision: result.revision, claims, status: released.has(nodeName) ? 'pending' : 'held' });
   }
   for (let i = 0; i < upserts.length; i += CHUNK) {
     await tx
@@ -165,15 +181,22 @@ async function write(tx: Tx, w: Write): Promise<void> {
     .set({ removedAt: now })
     .where(and(eq(nodes.siteId, siteId), isNull(nodes.removedAt), names.length ? notInArray(nodes.name, names) : undefined));
 
-  if (staged) {
-    const plan = newRollout({
-      revision: result.revision,
-      previousRevision: w.current.revision,
-      bakeMs: policy.bakeMs,
-      stageTimeoutMs: policy.stageTimeoutMs,
-      nodes: result.publishedNodes.map((n) => ({ name: n, role: w.compiled.get(n)!.node.role })),
-    });
-    await tx.insert(rollouts).values({ siteId, revision: result.revision, state: plan.state, plan, author: input.author, createdAt: now, updatedAt: now });
+  if (rollout) {
+    const plan = rollout.rollout;
+    await tx
+      .insert(rollouts)
+      .values({
+        siteId,
+        revision: result.revision,
+        state: plan.state,
+        plan,
+        author: input.author,
+        createdAt: now,
+        updatedAt: now,
+        endedAt: result.staged ? null : now,
+      });
+    for (const a of rollout.actions)
+      if (a.type === 'event') await tx.insert(events).values({ siteId, nodeId: null, type: a.event, data: { site: name, ...a.data }, at: now });
   }
   await audit(tx, {
     orgId: input.orgId,

@@ -72,9 +72,19 @@ describe('staged rollout through the API', () => {
   it('holds the documents of revision 2, releases the BACKUP first and the MASTER after the bake', async () => {
     const body = await revisionTwo();
     expect(body).toMatchObject({ revision: 2, staged: true, publishedNodes: ['dr1', 'dr2'] });
-    expect(await rowsOf(2)).toEqual({ dr1: 'held', dr2: 'held' });
+    // The first stage leaves with the apply: the BACKUP's document is pending, the MASTER's held.
+    expect(await rowsOf(2)).toEqual({ dr1: 'held', dr2: 'pending' });
     const current = await (await t.req(`/v1/sites/${SITE}/rollout`)).json();
-    expect(current.current).toMatchObject({ revision: 2, previousRevision: 1, state: 'pending', bakeMs: 5000 });
+    expect(current.current).toMatchObject({
+      revision: 2,
+      previousRevision: 1,
+      state: 'running',
+      bakeMs: 5000,
+      stages: [
+        { name: 'backups', nodes: ['dr2'] },
+        { name: 'masters', nodes: ['dr1'] },
+      ],
+    });
 
     const t0 = new Date();
     await tick(t0);
@@ -173,12 +183,19 @@ describe('staged rollout through the API', () => {
     expect((await again.json()).error.code).toBe('rollout_not_active');
   });
 
-  it('the first revision and rollout.enabled: false publish at once', async () => {
+  it('the first revision, a site where no node reports, and rollout.enabled: false publish at once', async () => {
     expect(await (await put(spec(2))).json()).toMatchObject({ revision: 1, staged: false });
     await t.db.db.update(outbox).set({ status: 'published' });
-    const off = await (await put(spec(3, (s) => (s.spec.rollout = { enabled: false })))).json();
-    expect(off).toMatchObject({ revision: 2, staged: false });
+    // Nothing reports yet: no live traffic to stage against; the rollout is recorded as done at once.
+    expect(await (await put(spec(3))).json()).toMatchObject({ revision: 2, staged: false });
     expect(await rowsOf(2)).toEqual({ dr1: 'pending', dr2: 'pending' });
+    const view = await (await t.req(`/v1/sites/${SITE}/rollout`)).json();
+    expect(view).toMatchObject({ current: null, history: [{ revision: 2, state: 'completed', stages: [{ name: 'all', nodes: ['dr1', 'dr2'] }] }] });
+    await t.db.db.update(outbox).set({ status: 'published' });
+    await report({ dr1: 2, dr2: 2, rs1: 2, rs2: 2 });
+    const off = await (await put(spec(4, (s) => (s.spec.rollout = { enabled: false })))).json();
+    expect(off).toMatchObject({ revision: 3, staged: false });
+    expect(await rowsOf(3)).toEqual({ dr1: 'pending', dr2: 'pending' });
   });
 
   it('refuses a bad policy with its path', async () => {
