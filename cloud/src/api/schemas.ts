@@ -106,6 +106,8 @@ export const StatusNode = z.object({
   online: z.boolean(),
   desiredRevision: z.number().int(),
   appliedRevision: z.number().int().nullable(),
+  /** A revision the node received but has not applied (with errors: it failed). */
+  pendingRevision: z.number().int().nullable().optional(),
   inSync: z.boolean(),
   lastSeen: z.string().nullable(),
   vrrp: z.array(
