@@ -24,7 +24,7 @@ export const RolloutPolicy = z.strictObject({
 });
 export type RolloutPolicy = z.infer<typeof RolloutPolicy>;
 
-export const ROLLOUT_DEFAULTS = { bakeMs: 30_000, stageTimeoutMs: 300_000 };
+const ROLLOUT_DEFAULTS = { bakeMs: 30_000, stageTimeoutMs: 300_000 };
 
 /** The policy with its defaults filled in. */
 export interface ResolvedRollout {

@@ -22,7 +22,7 @@ export interface RolloutView {
   rollbackRevision: number | null;
 }
 
-export type NodeProgress = 'held' | 'published' | 'applied' | 'failed';
+type NodeProgress = 'held' | 'published' | 'applied' | 'failed';
 
 export interface Progress {
   nodes: Record<string, NodeProgress>;

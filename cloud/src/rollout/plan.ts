@@ -18,14 +18,14 @@ export type RolloutState = 'pending' | 'running' | 'paused' | 'completed' | 'rol
 export const ACTIVE_STATES: readonly RolloutState[] = ['pending', 'running', 'paused'];
 
 /** `all`: no node of the revision was reporting when it started, so there was no live traffic to stage against. */
-export type StageName = 'backups' | 'masters' | 'all';
-export interface Stage {
+type StageName = 'backups' | 'masters' | 'all';
+interface Stage {
   name: StageName;
   nodes: string[];
 }
 
 /** What the site looked like when the rollout started: what counts as a regression is a change from this. */
-export interface Baseline {
+interface Baseline {
   /** `node/instance` → VRRP state. */
   vrrp: Record<string, string>;
   /** `node/service/address:port` of every real server that was already down. */
