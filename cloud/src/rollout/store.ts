@@ -43,9 +43,9 @@ export async function lockRollout(tx: Tx, id: number): Promise<RolloutRow | null
   return row ?? null;
 }
 
-export async function saveRollout(tx: Q, id: number, plan: Rollout, now: Date): Promise<void> {
+export async function saveRollout(tx: Q, id: number, plan: Rollout, now: Date, rollbackRevision: number | null): Promise<void> {
   const ended = ACTIVE_STATES.includes(plan.state) ? null : now;
-  await tx.update(rollouts).set({ state: plan.state, plan, updatedAt: now, endedAt: ended }).where(eq(rollouts.id, id));
+  await tx.update(rollouts).set({ state: plan.state, plan, updatedAt: now, endedAt: ended, rollbackRevision }).where(eq(rollouts.id, id));
 }
 
 /** Makes the held documents of `names` (for `revision`) publishable now. */

@@ -35,23 +35,32 @@ export async function applySite(db: Db, input: ApplyInput): Promise<ApplyResult>
   const compiled = compileSite(input.site);
   const proposed = await propose(input.site, compiled);
   if (input.dryRun) return settle(decideApply(input, (await loadCurrent(db, input.orgId, name)).current, proposed)).result;
-  return db.transaction(async (tx) => {
-    await tx.insert(sites).values({ id: crypto.randomUUID(), orgId: input.orgId, name }).onConflictDoNothing();
-    const { siteId, current } = await loadCurrent(tx, input.orgId, name, true);
-    const decision = settle(decideApply(input, current, proposed));
-    if (decision.write && !input.immediate) {
-      const running = await activeRollout(tx, siteId!);
-      if (running)
-        throw new DomainError(
-          'rollout_in_progress',
-          `the rollout of revision ${running.revision} is still ${running.state}: wait for it, or abort it (POST /v1/sites/${name}/rollout/abort)`,
-          undefined,
-          { rolloutRevision: running.revision },
-        );
-    }
-    if (decision.write) await write(tx, { input, siteId: siteId!, current, proposed, compiled, result: decision.result, now: input.now ?? new Date() });
-    return decision.result;
-  });
+  return db.transaction((tx) => applyIn(tx, input, compiled, proposed));
+}
+
+/** The same inside the caller's transaction (a rollout's rollback writes its revision with the rollout's end). */
+export async function applySiteIn(tx: Tx, input: ApplyInput): Promise<ApplyResult> {
+  const compiled = compileSite(input.site);
+  return applyIn(tx, input, compiled, await propose(input.site, compiled));
+}
+
+async function applyIn(tx: Tx, input: ApplyInput, compiled: Map<string, NodeConfig>, proposed: Proposed): Promise<ApplyResult> {
+  const name = input.site.metadata.name;
+  await tx.insert(sites).values({ id: crypto.randomUUID(), orgId: input.orgId, name }).onConflictDoNothing();
+  const { siteId, current } = await loadCurrent(tx, input.orgId, name, true);
+  const decision = settle(decideApply(input, current, proposed));
+  if (decision.write && !input.immediate) {
+    const running = await activeRollout(tx, siteId!);
+    if (running)
+      throw new DomainError(
+        'rollout_in_progress',
+        `the rollout of revision ${running.revision} is still ${running.state}: wait for it, or abort it (POST /v1/sites/${name}/rollout/abort)`,
+        undefined,
+        { rolloutRevision: running.revision },
+      );
+  }
+  if (decision.write) await write(tx, { input, siteId: siteId!, current, proposed, compiled, result: decision.result, now: input.now ?? new Date() });
+  return decision.result;
 }
 
 function settle(d: ReturnType<typeof decideApply>): { result: ApplyResult; write: boolean } {
@@ -183,18 +192,16 @@ async function write(tx: Tx, w: Write): Promise<void> {
 
   if (rollout) {
     const plan = rollout.rollout;
-    await tx
-      .insert(rollouts)
-      .values({
-        siteId,
-        revision: result.revision,
-        state: plan.state,
-        plan,
-        author: input.author,
-        createdAt: now,
-        updatedAt: now,
-        endedAt: result.staged ? null : now,
-      });
+    await tx.insert(rollouts).values({
+      siteId,
+      revision: result.revision,
+      state: plan.state,
+      plan,
+      author: input.author,
+      createdAt: now,
+      updatedAt: now,
+      endedAt: result.staged ? null : now,
+    });
     for (const a of rollout.actions)
       if (a.type === 'event') await tx.insert(events).values({ siteId, nodeId: null, type: a.event, data: { site: name, ...a.data }, at: now });
   }
