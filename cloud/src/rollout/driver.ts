@@ -35,9 +35,14 @@ export function startRolloutDriver(opts: RolloutDriverOptions): RolloutDriver {
   async function tickOnce(): Promise<void> {
     if (closed) return;
     for (const row of await activeRollouts(db)) {
-      const now = new Date();
-      const reports = await loadReports(db, row.siteId, row.revision, row.createdAt, now.getTime());
-      await advanceRollout({ db, kick: opts.kickPublisher, log }, row.id, { type: 'tick', reports }, now);
+      // One site's trouble (a database error mid-step) must not stall every other site's rollout.
+      try {
+        const now = new Date();
+        const reports = await loadReports(db, row.siteId, row.revision, row.createdAt, now.getTime());
+        await advanceRollout({ db, kick: opts.kickPublisher, log }, row.id, { type: 'tick', reports }, now);
+      } catch (err) {
+        log(`rollout: tick of revision ${row.revision} (site ${row.siteId}) failed: ${(err as Error).message}`);
+      }
     }
   }
 
