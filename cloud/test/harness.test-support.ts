@@ -10,6 +10,7 @@ import { issueNodeCredentials } from '../src/mqtt/credentials.ts';
 import { connectDynsec, issueWithDynsec, type Dynsec } from '../src/mqtt/dynsec.ts';
 import { startPublisher, type Publisher } from '../src/publisher/publisher.ts';
 import { startIngest, type Ingest } from '../src/ingest/ingest.ts';
+import { startRolloutDriver, type RolloutDriver } from '../src/rollout/driver.ts';
 import type { OwnMosquitto } from './mosquitto.test-support.ts';
 
 /**
@@ -26,6 +27,7 @@ export interface Cloud {
   signer: Signer;
   publisher: Publisher;
   ingest: Ingest;
+  rollouts: RolloutDriver;
   /** The admin token made at this start, or null when the data dir already had one. */
   newAdminToken: string | null;
   mqttUrl: string;
@@ -59,7 +61,18 @@ export async function startCloud(opts: { dataDir?: string; databaseUrl?: string;
   }
   const publisher = await startPublisher({ db: db.db, mqttUrl, ...creds, signer, log, pollMs: 200 });
   const ingest = await startIngest({ db: db.db, mqttUrl, ...creds, log });
-  const app = createApp({ db: db.db, kick: () => publisher.kick(), signer, issueNodeCredentials: issue, mqttUrl, log });
+  const rollouts = startRolloutDriver({ db: db.db, kickPublisher: () => publisher.kick(), log, pollMs: 200 });
+  const app = createApp({
+    db: db.db,
+    kick: () => {
+      publisher.kick();
+      rollouts.kick();
+    },
+    signer,
+    issueNodeCredentials: issue,
+    mqttUrl,
+    log,
+  });
   const http = createAdaptorServer({ fetch: app.fetch });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', () => resolve()));
   const port = (http.address() as AddressInfo).port;
@@ -70,6 +83,7 @@ export async function startCloud(opts: { dataDir?: string; databaseUrl?: string;
     signer,
     publisher,
     ingest,
+    rollouts,
     newAdminToken: boot.created ? boot.secret : null,
     mqttUrl,
     async stopBroker() {
@@ -87,6 +101,7 @@ export async function startCloud(opts: { dataDir?: string; databaseUrl?: string;
         (http as { closeAllConnections?: () => void }).closeAllConnections?.();
         http.close(() => resolve());
       });
+      await rollouts.close();
       await publisher.close();
       await ingest.close();
       await dynsec?.close();

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Ipv4 } from '../util/ip.ts';
 import { BfdSession } from './bfd.ts';
 import { InterfaceName, Name, SiteName } from './names.ts';
+import { RolloutPolicy } from './rollout.ts';
 import { Service } from './service.ts';
 import { ConnectionSync, SyncGroup, VrrpInstance, VrrpScript } from './vrrp.ts';
 
@@ -31,6 +32,8 @@ const SiteSpec = z.strictObject({
   bfdDefault: z.boolean().optional(),
   /** Guard (docs/architecture.md, "Blast radius"): allow a revision that removes most services or real servers. */
   allowMassDelete: z.boolean().optional(),
+  /** Staged rollout of new revisions (shared/site/rollout.ts); on by default for sites with VRRP pairs. */
+  rollout: RolloutPolicy.optional(),
 });
 type SiteSpec = z.infer<typeof SiteSpec>;
 

@@ -4,7 +4,9 @@ import { KeyTrust } from './key-trust.ts';
 
 /**
  * Claims of the JWS published retained on `.../desired` (EdDSA/Ed25519, header kid = signing key id).
- * revision is the site revision number; the agent rejects one not newer than it applied.
+ * revision is the site revision number; the agent rejects one not newer than it applied. A rollback
+ * (by hand, or a staged rollout's) is a new, higher revision that repeats an older spec, never an
+ * older number sent again: replay protection needs no exception for it.
  */
 export const DesiredClaims = z.strictObject({
   nodeId: z.string().min(1),

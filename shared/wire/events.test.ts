@@ -17,4 +17,10 @@ describe('event types and severities', () => {
     ]);
     expect([severityAtLeast('info', 'warning'), severityAtLeast('critical', 'warning'), severityAtLeast('warning', 'warning')]).toEqual([false, true, true]);
   });
+
+  it('a staged rollout: its progress is info, a rollback or an abort asks a person to look', () => {
+    const types = ['rollout.started', 'rollout.stage', 'rollout.completed', 'rollout.rolled_back', 'rollout.aborted'];
+    expect(EVENT_TYPES).toEqual(expect.arrayContaining(types));
+    expect(types.map(severityOf)).toEqual(['info', 'info', 'info', 'warning', 'warning']);
+  });
 });

@@ -74,6 +74,10 @@ export const CONDITION_SEVERITY = {
 export type ConditionType = keyof typeof CONDITION_SEVERITY;
 export const CONDITION_TYPES = Object.keys(CONDITION_SEVERITY) as ConditionType[];
 
+/** A staged rollout's progress (cloud/src/rollout/): started, each stage released, then completed, rolled back or aborted. */
+const ROLLOUT_EVENT_TYPES = ['rollout.started', 'rollout.stage', 'rollout.completed', 'rollout.rolled_back', 'rollout.aborted'] as const;
+export type RolloutEventType = (typeof ROLLOUT_EVENT_TYPES)[number];
+
 /**
  * Events only the cloud raises: the conditions and their resolutions, presence, a webhook's test
  * event, and what it saw a node do (`node.misbehaving` when ingest refused a node's message,
@@ -86,10 +90,17 @@ const CLOUD_EVENT_TYPES = [
   'webhook.test',
   'node.misbehaving',
   'node.reenrolled',
+  ...ROLLOUT_EVENT_TYPES,
 ] as const;
 
 /** Cloud events that ask a person to look (Slack marks them); the rest inform or are conditions. */
-const CLOUD_EVENT_SEVERITY: Record<string, Severity> = { 'node.misbehaving': 'warning', 'node.reenrolled': 'warning' };
+const CLOUD_EVENT_SEVERITY: Record<string, Severity> = {
+  'node.misbehaving': 'warning',
+  'node.reenrolled': 'warning',
+  // A revision failed somewhere and was taken back, or someone stopped one: a person should know.
+  'rollout.rolled_back': 'warning',
+  'rollout.aborted': 'warning',
+};
 export const WARNING_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(CLOUD_EVENT_SEVERITY));
 
 /** What agents report that is not a condition: how loud it is. Normal operation is `info`. */

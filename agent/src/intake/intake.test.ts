@@ -94,6 +94,28 @@ describe('verified intake', () => {
     expect((await restarted.receive(await sign(k, claims(6))))?.revision).toBe(6);
   });
 
+  it("accepts a staged rollout's rollback (a newer revision carrying the older config) and never takes the rolled-back or the old document again", async () => {
+    // The cloud rolls revision 2 back by writing revision 3 with revision 1's spec: the replay
+    // rule stays "newer only", and the rollback is simply the newest document.
+    const bad = configFor({ nodes: NODES, services: [{ name: 'web', vip: '10.99.0.50', port: 80, realServers: [{ node: 'rs1', weight: 7 }] }] }, 'd1');
+    const one = await sign(k, claims(1));
+    const two = await sign(k, claims(2, { config: bad }));
+    const i = intake();
+    await i.receive(one);
+    expect((await i.receive(two))?.config).toEqual(bad);
+    const rollback = await i.receive(await sign(k, claims(3)));
+    expect(rollback).toMatchObject({ revision: 3, config });
+    const restarted = intake();
+    expect((await restarted.boot())?.revision).toBe(3);
+    // A broker that re-delivers the bad revision, or the old document, changes nothing.
+    expect(await restarted.receive(two)).toBeNull();
+    expect(await restarted.receive(one)).toBeNull();
+    expect(rejected.map((r) => [r.why, r.revision])).toEqual([
+      ['replay', 2],
+      ['replay', 1],
+    ]);
+  });
+
   it('rejects a huge revision and schema errors, applying nothing', async () => {
     const i = intake();
     expect(await i.receive(await sign(k, claims(Number.MAX_SAFE_INTEGER + 2)))).toBeNull();

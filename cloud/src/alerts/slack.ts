@@ -13,6 +13,11 @@ const ICON: Record<string, string> = {
   'node.stale_revision': ':hourglass:',
   'vrrp.transition': ':arrows_counterclockwise:',
   'bfd.transition': ':satellite_antenna:',
+  'rollout.started': ':arrow_forward:',
+  'rollout.stage': ':arrow_forward:',
+  'rollout.completed': ':white_check_mark:',
+  'rollout.rolled_back': ':rewind:',
+  'rollout.aborted': ':octagonal_sign:',
 };
 
 /**

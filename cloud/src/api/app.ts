@@ -12,6 +12,7 @@ import { ApiError, toApiError, type ErrorStatus } from './errors.ts';
 import { rateLimiter } from './rate-limit.ts';
 import { registerEnrollmentRoutes } from './routes/enrollment.ts';
 import { registerKeyRoutes } from './routes/keys.ts';
+import { registerRolloutRoutes } from './routes/rollout.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
 import { registerSpecRoutes } from './routes/spec.ts';
 import { registerStatusRoutes } from './routes/status.ts';
@@ -137,6 +138,7 @@ export function createApp(deps: AppDeps): App {
   registerSpecRoutes(app, deps);
   registerSiteRoutes(app, deps);
   registerStatusRoutes(app, deps, status);
+  registerRolloutRoutes(app, deps);
   registerEnrollmentRoutes(app, deps);
   registerTokenRoutes(app, deps);
   registerWebhookRoutes(app, deps);

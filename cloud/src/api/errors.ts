@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'invalid_token'
   | 'already_enrolled'
   | 'rotation_in_progress'
+  | 'rollout_in_progress'
+  | 'rollout_not_active'
   | 'unavailable'
   | 'rate_limited'
   | 'internal';
@@ -50,6 +52,8 @@ const DOMAIN_STATUS: Record<DomainCode, { status: ErrorStatus; code: ErrorCode }
   already_enrolled: { status: 409, code: 'already_enrolled' },
   forbidden: { status: 403, code: 'forbidden' },
   rotation_in_progress: { status: 409, code: 'rotation_in_progress' },
+  rollout_in_progress: { status: 409, code: 'rollout_in_progress' },
+  rollout_not_active: { status: 409, code: 'rollout_not_active' },
 };
 
 function fromDomain(err: DomainError): ApiError {

@@ -46,6 +46,7 @@ export const ApplyResultSchema = z
     unchanged: z.boolean(),
     dryRun: z.boolean(),
     publishedNodes: z.array(z.string()),
+    staged: z.boolean().optional().openapi({ description: 'the documents are held for a staged rollout: see the site rollout' }),
     diff: SiteDiffSchema,
   })
   .openapi('ApplyResult');
@@ -105,6 +106,8 @@ export const StatusNode = z.object({
   online: z.boolean(),
   desiredRevision: z.number().int(),
   appliedRevision: z.number().int().nullable(),
+  /** A revision the node received but has not applied (with errors: it failed). */
+  pendingRevision: z.number().int().nullable().optional(),
   inSync: z.boolean(),
   lastSeen: z.string().nullable(),
   vrrp: z.array(
@@ -195,3 +198,28 @@ export const EnrollmentBody = z
 
 export const TokenCreateBody = z.object({ name: z.string().min(1).max(100), scope: z.enum(['viewer', 'operator', 'admin']) }).strict();
 export const TokenRow = z.object({ id: z.string(), name: z.string(), scope: z.string(), createdAt: z.string(), revokedAt: z.string().nullable() });
+
+const RolloutStage = z.object({ name: z.enum(['backups', 'masters', 'all']), nodes: z.array(z.string()) });
+
+export const RolloutView = z
+  .object({
+    revision: z.number().int(),
+    previousRevision: z.number().int(),
+    state: z.enum(['pending', 'running', 'paused', 'completed', 'rolled_back', 'aborted']),
+    author: z.string(),
+    bakeMs: z.number().int(),
+    stageTimeoutMs: z.number().int(),
+    stages: z.array(RolloutStage),
+    /** Index into stages of the stage in progress (the last one once ended). */
+    stage: z.number().int(),
+    stageStartedAt: z.string().nullable(),
+    bakeStartedAt: z.string().nullable(),
+    released: z.array(z.string()),
+    reason: z.string().nullable(),
+    rollbackRevision: z.number().int().nullable(),
+    createdAt: z.string(),
+    endedAt: z.string().nullable(),
+  })
+  .openapi('Rollout');
+
+export const RolloutStatus = z.object({ site: z.string(), current: RolloutView.nullable(), history: z.array(RolloutView) }).openapi('RolloutStatus');

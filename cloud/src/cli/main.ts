@@ -11,7 +11,11 @@ type Command = { summary: string; load: () => Promise<{ run: (argv: string[], io
 const COMMANDS: Record<string, Command> = {
   serve: { summary: 'run the API, status pages, publisher, ingest and embedded broker', load: () => import('./commands/serve.ts') },
   validate: { summary: 'validate -f FILE: check a site spec offline', load: () => import('./commands/validate.ts') },
-  apply: { summary: 'apply -f FILE [--dry-run] [--message M] [--force]: store a new revision', load: () => import('./commands/apply.ts') },
+  apply: {
+    summary: 'apply -f FILE [--dry-run] [--message M] [--force] [--wait [--timeout 5m]]: store a new revision (and follow it to every node)',
+    load: () => import('./commands/apply.ts'),
+  },
+  rollout: { summary: 'rollout status|pause|resume|abort SITE: the staged rollout of a site', load: () => import('./commands/rollout.ts') },
   diff: { summary: 'diff -f FILE: show what applying FILE would change', load: () => import('./commands/diff.ts') },
   get: { summary: 'get sites|nodes|services [--site S] [-o table|json|yaml]', load: () => import('./commands/get.ts') },
   status: {

@@ -104,7 +104,7 @@ export const enrollmentTokens = pgTable('enrollment_tokens', {
   createdAt: createdAt(),
 });
 
-export const OUTBOX_STATUSES = ['pending', 'published', 'skipped', 'failed'] as const;
+export const OUTBOX_STATUSES = ['pending', 'published', 'skipped', 'failed', 'held'] as const;
 export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
 /** Rows still to be published. */
 export const OUTBOX_OPEN: OutboxStatus[] = ['pending', 'failed'];
@@ -125,7 +125,8 @@ export const outbox = pgTable(
     /**
      * pending: not tried yet; failed: the last attempt failed, tried again at next_attempt_at;
      * published: the broker acknowledged it (published_at); skipped: never to be sent, because a
-     * newer revision for the node went out (skipped_reason).
+     * newer revision for the node went out or its rollout rolled back (skipped_reason); held: waiting
+     * for its stage of a staged rollout (cloud/src/rollout/), which makes it pending.
      */
     status: text('status', { enum: OUTBOX_STATUSES }).notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
@@ -269,4 +270,30 @@ export const alerts = pgTable(
       .on(t.siteId, t.key)
       .where(sql`${t.resolvedAt} IS NULL`),
   ],
+);
+
+/**
+ * Staged rollouts of revisions (cloud/src/rollout/): one row per revision written under a rollout
+ * policy. `plan` is the planner's whole state (cloud/src/rollout/plan.ts `Rollout`); `state` is
+ * repeated as a column so the active rollout of a site is one indexed read. Rows are kept after
+ * they end: they are the site's rollout history.
+ */
+export const rollouts = pgTable(
+  'rollouts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    siteId: text('site_id')
+      .notNull()
+      .references(() => sites.id),
+    revision: integer('revision').notNull(),
+    state: text('state', { enum: ['pending', 'running', 'paused', 'completed', 'rolled_back', 'aborted'] }).notNull(),
+    plan: jsonb('plan').notNull(),
+    author: text('author').notNull(),
+    /** The revision a rollback wrote (the previous spec again), when it rolled back or was aborted. */
+    rollbackRevision: integer('rollback_revision'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    endedAt: timestamp('ended_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [uniqueIndex('rollouts_site_revision').on(t.siteId, t.revision), index('rollouts_state').on(t.state)],
 );

@@ -63,6 +63,15 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     expect(await site.locator('tbody tr').count()).toBe(4);
     await page.screenshot({ path: `${process.env.TMPDIR ?? '/tmp'}/lvsfleet-dashboard.png`, fullPage: true });
 
+    // A staged revision: its rollout shows stage by stage.
+    const second = SEEDS_YAML.replace('weight: 2', 'weight: 3');
+    expect((await t.req('/v1/sites/bj-dc1/spec', { method: 'PUT', yaml: second })).status).toBe(200);
+    await page.reload();
+    await page.waitForSelector('[data-rollout-state="running"]');
+    const rollout = await site.locator('[data-rollout]').textContent();
+    expect(rollout).toContain('revision 2 (from 1) by test-admin: running');
+    expect(rollout).toContain('1. masters: dr1, dr2 — published');
+
     // The token stays in the browser: a reload goes straight to the sites.
     await page.reload();
     await page.waitForSelector('[data-site="bj-dc1"]');

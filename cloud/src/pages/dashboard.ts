@@ -8,7 +8,8 @@ const COLOURS = Object.fromEntries([...SITE_STATES, ...GROUP_STATES, ...REALSERV
 /**
  * The operator dashboard at `/`: a static page whose script asks for an API token once (kept in
  * localStorage), lists the sites from `GET /v1/sites` and shows each site's status (the model's `SiteStatus`) from
- * `GET /dashboard/sites/{site}.json` — state and reasons of the site, nodes, VRRP groups, real servers.
+ * `GET /dashboard/sites/{site}.json` — state and reasons of the site, nodes, VRRP groups, real servers —
+ * and its staged rollout from `GET /v1/sites/{site}/rollout` (the one in progress, stage by stage, and the last ones).
  */
 /** The dashboard's script, served at DASHBOARD_SCRIPT_PATH. */
 export const DASHBOARD_SCRIPT = `
@@ -28,6 +29,14 @@ function siteNames(body) {
 const COLOUR = ${JSON.stringify(COLOURS)};
 const badge = (state, text) => '<span class="badge ' + (COLOUR[state] || 'grey') + '">' + esc(text ?? state.replace('_', ' ')) + '</span>';
 const reasons = (rs) => rs.length ? '<ul class="reasons">' + rs.map((r) => '<li data-code="' + esc(r.code) + '">' + esc(r.text) + '</li>').join('') + '</ul>' : '';
+function renderRollout(r) {
+  if (!r) return '';
+  const stage = (x) => '<li>' + esc(x.rollout.stages.indexOf(x.s) + 1) + '. ' + esc(x.s.name) + ': ' + esc(x.s.nodes.join(', ')) + ' — ' + (x.s.nodes.every((n) => x.rollout.released.includes(n)) ? 'published' : 'held') + '</li>';
+  const one = (o) => '<p data-rollout-state="' + esc(o.state) + '">revision ' + o.revision + ' (from ' + o.previousRevision + ') by ' + esc(o.author) + ': <b>' + esc(o.state.replace('_', ' ')) + '</b>' + (o.reason ? ' — ' + esc(o.reason) : '') + (o.rollbackRevision ? ' (revision ' + o.rollbackRevision + ' restored revision ' + o.previousRevision + ')' : '') + '</p>';
+  const current = r.current ? one(r.current) + '<ul class="reasons">' + r.current.stages.map((s) => stage({ s, rollout: r.current })).join('') + '</ul>' : '<p>no rollout in progress</p>';
+  const past = r.history.filter((o) => !r.current || o.revision !== r.current.revision).slice(0, 5).map(one).join('');
+  return '<h2>Rollout</h2><div data-rollout>' + current + past + '</div>';
+}
 function renderSite(v) {
   const nodes = v.nodes.map((n) => '<tr data-node="' + esc(n.name) + '"><td>' + esc(n.name) + '</td><td>' + esc(n.role) + '</td><td>' + badge(n.state) + '</td><td>' + esc(n.appliedRevision ?? '–') + '</td><td>' + esc(n.reasons.map((r) => r.text).join('; ')) + '</td></tr>').join('');
   const member = (m) => '<span class="badge ' + esc(m.state) + '">' + esc(m.node) + ' ' + esc(m.state) + '</span>';
@@ -36,7 +45,7 @@ function renderSite(v) {
   const svcs = v.services.map((s) => '<li class="row" data-service="' + esc(s.name) + '" data-state="' + esc(s.state) + '"><span class="name">' + esc(s.name) + ' <small>' + esc(s.endpoint) + '</small></span>' + badge(s.state) + '<span class="detail">' + s.realServers.map(rs).join(' · ') + '</span>' + reasons(s.reasons) + '</li>').join('');
   return '<section class="site" data-site="' + esc(v.site) + '" data-state="' + esc(v.state) + '"><header class="overall ' + (COLOUR[v.state] || 'grey') + '"><h1>' + esc(v.site) + '</h1><p>' + esc(v.state.replace('_', ' ')) + ' since ' + esc(v.since) + ' · revision ' + v.revision + '</p>' + reasons(v.reasons) + '</header>' +
     '<h2>Nodes</h2><table><thead><tr><th>node</th><th>role</th><th>state</th><th>rev</th><th>why</th></tr></thead><tbody>' + nodes + '</tbody></table>' +
-    '<h2>VRRP</h2><ul class="list">' + vrrp + '</ul><h2>Services</h2><ul class="list">' + svcs + '</ul></section>';
+    '<h2>VRRP</h2><ul class="list">' + vrrp + '</ul><h2>Services</h2><ul class="list">' + svcs + '</ul>' + renderRollout(v.rollout) + '</section>';
 }
 async function load() {
   const out = $('#sites');
@@ -44,7 +53,11 @@ async function load() {
   $('#login').hidden = true;
   try {
     const names = siteNames(await api('/v1/sites'));
-    const views = await Promise.all(names.map((n) => api('/dashboard/sites/' + encodeURIComponent(n) + '.json')));
+    const views = await Promise.all(names.map(async (n) => {
+      const v = await api('/dashboard/sites/' + encodeURIComponent(n) + '.json');
+      v.rollout = await api('/v1/sites/' + encodeURIComponent(n) + '/rollout').catch(() => null);
+      return v;
+    }));
     out.innerHTML = views.length ? views.map(renderSite).join('') : '<p>No sites yet: <code>lvsfleet apply -f site.yaml</code></p>';
     $('#error').textContent = '';
   } catch (e) { $('#error').textContent = e.message; if (/token refused/.test(e.message)) { $('#login').hidden = false; } }

@@ -11,6 +11,7 @@ import { issueNodeCredentials } from '../mqtt/credentials.ts';
 import { connectDynsec, issueWithDynsec } from '../mqtt/dynsec.ts';
 import { startPublisher } from '../publisher/publisher.ts';
 import { startIngest } from '../ingest/ingest.ts';
+import { startRolloutDriver } from '../rollout/driver.ts';
 import { startAlerter } from '../alerts/alerter.ts';
 import { systemResolve } from '../alerts/webhook-transport.ts';
 import { createMetrics } from './metrics.ts';
@@ -139,6 +140,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     closers.push(() => publisher.close());
     const rotator = startRotator({ db, signer, onKeysChanged: () => publisher.republish(), staleAfterMs: STALE_AFTER_MS, log: o.log });
     closers.push(() => rotator.close());
+    const rollouts = startRolloutDriver({ db, kickPublisher: () => publisher.kick(), log: o.log });
+    closers.push(() => rollouts.close());
     // One status book: pages, API, alerts and metrics see the same evaluations.
     const status = new StatusBook(db);
     const metrics = createMetrics(db, status);
@@ -161,7 +164,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     }
     const app = createApp({
       db,
-      kick: () => publisher.kick(),
+      kick: () => {
+        publisher.kick();
+        rollouts.kick();
+      },
       kickKeys: () => rotator.kick(),
       signer,
       issueNodeCredentials: issue,

@@ -7,7 +7,12 @@ import { nodeIdOf } from '#shared/wire/topics.ts';
 import type { DesiredClaims } from '#shared/wire/desired.ts';
 import { sha256Hex } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
-import { nodes, outbox, siteRevisions, sites } from '../db/schema.ts';
+import { events, nodes, outbox, rollouts, siteRevisions, sites } from '../db/schema.ts';
+import { resolveRollout } from '#shared/site/rollout.ts';
+import { newRollout, stepRollout } from '../rollout/plan.ts';
+import { loadReports } from '../rollout/reports.ts';
+import { activeRollout } from '../rollout/store.ts';
+import { DomainError } from './errors.ts';
 import { audit } from './audit.ts';
 import { decideApply, staleRevision, type ApplyInput, type ApplyResult, type CurrentSite, type Proposed } from './decide.ts';
 
@@ -30,13 +35,32 @@ export async function applySite(db: Db, input: ApplyInput): Promise<ApplyResult>
   const compiled = compileSite(input.site);
   const proposed = await propose(input.site, compiled);
   if (input.dryRun) return settle(decideApply(input, (await loadCurrent(db, input.orgId, name)).current, proposed)).result;
-  return db.transaction(async (tx) => {
-    await tx.insert(sites).values({ id: crypto.randomUUID(), orgId: input.orgId, name }).onConflictDoNothing();
-    const { siteId, current } = await loadCurrent(tx, input.orgId, name, true);
-    const decision = settle(decideApply(input, current, proposed));
-    if (decision.write) await write(tx, { input, siteId: siteId!, current, proposed, compiled, result: decision.result, now: input.now ?? new Date() });
-    return decision.result;
-  });
+  return db.transaction((tx) => applyIn(tx, input, compiled, proposed));
+}
+
+/** The same inside the caller's transaction (a rollout's rollback writes its revision with the rollout's end). */
+export async function applySiteIn(tx: Tx, input: ApplyInput): Promise<ApplyResult> {
+  const compiled = compileSite(input.site);
+  return applyIn(tx, input, compiled, await propose(input.site, compiled));
+}
+
+async function applyIn(tx: Tx, input: ApplyInput, compiled: Map<string, NodeConfig>, proposed: Proposed): Promise<ApplyResult> {
+  const name = input.site.metadata.name;
+  await tx.insert(sites).values({ id: crypto.randomUUID(), orgId: input.orgId, name }).onConflictDoNothing();
+  const { siteId, current } = await loadCurrent(tx, input.orgId, name, true);
+  const decision = settle(decideApply(input, current, proposed));
+  if (decision.write && !input.immediate) {
+    const running = await activeRollout(tx, siteId!);
+    if (running)
+      throw new DomainError(
+        'rollout_in_progress',
+        `the rollout of revision ${running.revision} is still ${running.state}: wait for it, or abort it (POST /v1/sites/${name}/rollout/abort)`,
+        undefined,
+        { rolloutRevision: running.revision },
+      );
+  }
+  if (decision.write) await write(tx, { input, siteId: siteId!, current, proposed, compiled, result: decision.result, now: input.now ?? new Date() });
+  return decision.result;
 }
 
 function settle(d: ReturnType<typeof decideApply>): { result: ApplyResult; write: boolean } {
@@ -115,6 +139,25 @@ async function write(tx: Tx, w: Write): Promise<void> {
   });
 
   // Nodes whose config did not change need no write: role and address are part of the config.
+  // Staged: the first revision has nothing to roll back to, and a rollback goes out at once. The
+  // rollout's first step runs here, so its first stage leaves with the revision (the driver does the rest).
+  const policy = resolveRollout(input.site);
+  const rollout =
+    policy.enabled && !input.immediate && w.current.revision > 0 && result.publishedNodes.length > 0
+      ? stepRollout(
+          newRollout({
+            revision: result.revision,
+            previousRevision: w.current.revision,
+            bakeMs: policy.bakeMs,
+            stageTimeoutMs: policy.stageTimeoutMs,
+            nodes: result.publishedNodes.map((n) => ({ name: n, role: w.compiled.get(n)!.node.role })),
+          }),
+          { type: 'tick', reports: await loadReports(tx, siteId, result.revision, now, now.getTime()) },
+          now.getTime(),
+        )
+      : null;
+  const released = new Set(rollout?.rollout.released ?? result.publishedNodes);
+  result.staged = !!rollout && rollout.rollout.state !== 'completed';
   const upserts: (typeof nodes.$inferInsert)[] = [];
   const rows: (typeof outbox.$inferInsert)[] = [];
   for (const nodeName of result.publishedNodes) {
@@ -123,7 +166,7 @@ async function write(tx: Tx, w: Write): Promise<void> {
     const configHash = w.proposed.configHashes.get(nodeName)!;
     upserts.push({ id, siteId, name: nodeName, role: cfg.node.role, address: cfg.node.address, desiredRevision: result.revision, configHash, removedAt: null });
     const claims: DesiredClaims = { nodeId: id, site: name, revision: result.revision, issuedAt: now.toISOString(), config: cfg };
-    rows.push({ nodeId: id, siteId, revision: result.revision, claims });
+    rows.push({ nodeId: id, siteId, revision: result.revision, claims, status: released.has(nodeName) ? 'pending' : 'held' });
   }
   for (let i = 0; i < upserts.length; i += CHUNK) {
     await tx
@@ -147,6 +190,21 @@ async function write(tx: Tx, w: Write): Promise<void> {
     .set({ removedAt: now })
     .where(and(eq(nodes.siteId, siteId), isNull(nodes.removedAt), names.length ? notInArray(nodes.name, names) : undefined));
 
+  if (rollout) {
+    const plan = rollout.rollout;
+    await tx.insert(rollouts).values({
+      siteId,
+      revision: result.revision,
+      state: plan.state,
+      plan,
+      author: input.author,
+      createdAt: now,
+      updatedAt: now,
+      endedAt: result.staged ? null : now,
+    });
+    for (const a of rollout.actions)
+      if (a.type === 'event') await tx.insert(events).values({ siteId, nodeId: null, type: a.event, data: { site: name, ...a.data }, at: now });
+  }
   await audit(tx, {
     orgId: input.orgId,
     actor: input.author,

@@ -22,6 +22,11 @@ export interface ApplyInput {
   mayChangeScripts?: boolean;
   /** Set by rollback: the old revision whose spec this one repeats. */
   rolledBackFrom?: number;
+  /**
+   * Publish to every changed node at once, whatever the site's rollout policy, and even while a
+   * rollout runs: only the rollout's own rollback (cloud/src/rollout/) sets it.
+   */
+  immediate?: boolean;
   now?: Date;
 }
 
@@ -35,6 +40,8 @@ export interface ApplyResult {
   dryRun: boolean;
   /** Nodes that got a new outbox row (or would, on a dry run). */
   publishedNodes: string[];
+  /** The rows are held for a staged rollout (spec.rollout) that releases them stage by stage. */
+  staged?: boolean;
   diff: SiteDiff;
 }
 

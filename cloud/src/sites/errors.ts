@@ -5,7 +5,16 @@ import type { SpecIssue } from '#shared/site/issues.ts';
  * (the current revision, the mass-delete counts).
  */
 export type DomainCode =
-  'not_found' | 'stale_revision' | 'mass_delete' | 'invalid' | 'invalid_token' | 'already_enrolled' | 'forbidden' | 'rotation_in_progress';
+  | 'not_found'
+  | 'stale_revision'
+  | 'mass_delete'
+  | 'invalid'
+  | 'invalid_token'
+  | 'already_enrolled'
+  | 'forbidden'
+  | 'rotation_in_progress'
+  | 'rollout_in_progress'
+  | 'rollout_not_active';
 
 /** The one error type of cloud/src/sites: no HTTP here; the API maps codes to statuses in one place. */
 export class DomainError extends Error {

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { and, eq, inArray, isNull, ne } from 'drizzle-orm';
 import type { NodeInput, StatusInput } from '#shared/status/evaluate.ts';
 import { Site } from '#shared/site/site.ts';
 import { NodeStatus } from '#shared/wire/status.ts';
@@ -30,13 +30,14 @@ export async function loadStatusInput(db: Db, site: SiteRef, staleAfterMs: numbe
     .where(and(eq(nodes.siteId, site.id), isNull(nodes.removedAt)));
   const ids = nodeRows.map((n) => n.id);
   const statusRows = ids.length ? await db.select().from(nodeStatus).where(inArray(nodeStatus.nodeId, ids)) : [];
-  // When each node's desired revision went out (or was queued, while the broker is away).
+  // When each node's desired revision went out (or was queued, while the broker is away); a
+  // document held for its rollout stage was not sent, so the node is not late for it yet.
   const sent = ids.length
     ? await db
         .select({ nodeId: outbox.nodeId, publishedAt: outbox.publishedAt, createdAt: outbox.createdAt })
         .from(outbox)
         .innerJoin(nodes, and(eq(nodes.id, outbox.nodeId), eq(nodes.desiredRevision, outbox.revision)))
-        .where(eq(outbox.siteId, site.id))
+        .where(and(eq(outbox.siteId, site.id), ne(outbox.status, 'held')))
     : [];
   const statusOf = new Map(statusRows.map((s) => [s.nodeId, s]));
   const sentAt = new Map<string, number>();

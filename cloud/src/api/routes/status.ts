@@ -28,6 +28,7 @@ export function registerStatusRoutes(app: App, deps: AppDeps, book: StatusBook):
         online: n.online,
         desiredRevision: n.desiredRevision,
         appliedRevision: n.appliedRevision,
+        pendingRevision: s?.pendingRevision ?? null,
         inSync: n.inSync,
         lastSeen: n.lastSeen,
         vrrp: s?.vrrp ?? [],

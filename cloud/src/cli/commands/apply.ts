@@ -4,6 +4,11 @@ import { parseFlags, UsageError, withUsage } from '../args.ts';
 import { apiClient, reportApiError } from '../client.ts';
 import type { CliIO } from '../io.ts';
 import { checkSpec, readSpecFile } from '../spec-file.ts';
+import { parseDuration } from '#shared/util/duration.ts';
+import { waitForRevision } from '../apply-wait.ts';
+
+/** `apply --wait` without `--timeout`: two default bakes and their stages, with room to spare. */
+const DEFAULT_WAIT_MS = 300_000;
 
 /** What `apply` and `diff` print for an ApplyResult. */
 export function describeResult(r: ApplyResult): string {
@@ -25,12 +30,33 @@ export async function putSpec(name: string, argv: string[], io: CliIO, dryRunOnl
   return withUsage(name, io, async () => {
     const { values } = parseFlags(argv, {
       file: { type: 'string', short: 'f' },
-      ...(dryRunOnly ? {} : { 'dry-run': { type: 'boolean' }, message: { type: 'string', short: 'm' }, force: { type: 'boolean' } }),
+      ...(dryRunOnly
+        ? {}
+        : {
+            'dry-run': { type: 'boolean' },
+            message: { type: 'string', short: 'm' },
+            force: { type: 'boolean' },
+            wait: { type: 'boolean' },
+            timeout: { type: 'string' },
+          }),
       'if-match': { type: 'string' },
       output: { type: 'string', short: 'o' },
     });
-    const v = values as { file?: string; 'dry-run'?: boolean; message?: string; force?: boolean; 'if-match'?: string; output?: string };
+    const v = values as {
+      file?: string;
+      'dry-run'?: boolean;
+      message?: string;
+      force?: boolean;
+      wait?: boolean;
+      timeout?: string;
+      'if-match'?: string;
+      output?: string;
+    };
     if (v.output !== undefined && v.output !== 'json' && v.output !== 'text') throw new UsageError('-o must be text or json');
+    if (v.wait && v['dry-run']) throw new UsageError('--wait follows a stored revision: not with --dry-run');
+    if (v.timeout !== undefined && !v.wait) throw new UsageError('--timeout goes with --wait');
+    const timeoutMs = v.timeout === undefined ? DEFAULT_WAIT_MS : parseDuration(v.timeout);
+    if (timeoutMs === null || timeoutMs <= 0) throw new UsageError(`--timeout ${v.timeout}: expected a duration like 90s or 2m`);
     const file = await readSpecFile(v.file, io);
     const site = checkSpec(file, io);
     if (!site) return 2;
@@ -40,20 +66,22 @@ export async function putSpec(name: string, argv: string[], io: CliIO, dryRunOnl
     if (v.message) q.set('message', v.message);
     const qs = q.toString();
     try {
-      const result = await apiClient(io).call<ApplyResult>('PUT', `/v1/sites/${encodeURIComponent(site.metadata.name)}/spec${qs ? `?${qs}` : ''}`, {
+      const client = apiClient(io);
+      const result = await client.call<ApplyResult>('PUT', `/v1/sites/${encodeURIComponent(site.metadata.name)}/spec${qs ? `?${qs}` : ''}`, {
         body: file.text,
         contentType: 'application/yaml',
         headers: v['if-match'] ? { 'if-match': v['if-match'] } : {},
       });
       io.stdout(v.output === 'json' ? JSON.stringify(result, null, 2) + '\n' : describeResult(result));
-      return 0;
+      if (!v.wait || result.unchanged || !result.publishedNodes.length) return 0;
+      return await waitForRevision(client, io, result, { timeoutMs });
     } catch (err) {
       return reportApiError(name, err, io, file.name);
     }
   });
 }
 
-/** `lvsfleet apply -f FILE [--dry-run] [--message M] [--force] [--if-match REV]`. */
+/** `lvsfleet apply -f FILE [--dry-run] [--message M] [--force] [--if-match REV] [--wait [--timeout 2m]]`. */
 export function run(argv: string[], io: CliIO): Promise<number> {
   return putSpec('apply', argv, io, false);
 }

@@ -1,0 +1,52 @@
+import type { ApplyResult } from '../sites/apply.ts';
+import type { ApiClient } from './client.ts';
+import type { CliIO } from './io.ts';
+import { progressOf, type NodeView, type RolloutView } from './rollout-progress.ts';
+
+export interface WaitOptions {
+  timeoutMs: number;
+  pollMs?: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * `apply --wait`: follows the revision an apply stored until every node it was published to
+ * reports it applied (and its staged rollout completed), printing each step once. Exit 0 when
+ * done, 1 when a node failed, the rollout rolled back or was aborted, or the time ran out (the
+ * rollout itself goes on in the cloud: `lvsfleet rollout status` follows it).
+ */
+export async function waitForRevision(client: ApiClient, io: CliIO, result: ApplyResult, opts: WaitOptions): Promise<number> {
+  const now = opts.now ?? Date.now;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const deadline = now() + opts.timeoutMs;
+  const site = encodeURIComponent(result.site);
+  const printed = new Set<string>();
+  for (;;) {
+    const status = await client.call<{ nodes: NodeView[] }>('GET', `/v1/sites/${site}/status`);
+    const rollout = result.staged
+      ? (await client.call<{ history: RolloutView[] }>('GET', `/v1/sites/${site}/rollout`)).history.find((r) => r.revision === result.revision)
+      : undefined;
+    const p = progressOf(result.revision, result.publishedNodes, status.nodes, rollout ?? null);
+    for (const f of p.facts) {
+      if (printed.has(f)) continue;
+      printed.add(f);
+      io.stdout(`${f}\n`);
+    }
+    if (p.outcome === 'done') return 0;
+    if (p.outcome === 'failed') {
+      io.stderr(`lvsfleet apply: ${p.why}\n`);
+      return 1;
+    }
+    if (now() >= deadline) {
+      const waiting = Object.entries(p.nodes)
+        .filter(([, s]) => s !== 'applied')
+        .map(([n, s]) => `${n} (${s})`);
+      io.stderr(
+        `lvsfleet apply: timed out waiting for revision ${result.revision}${waiting.length ? ` on ${waiting.join(', ')}` : ''}${result.staged ? `; the rollout goes on: lvsfleet rollout status ${result.site}` : ''}\n`,
+      );
+      return 1;
+    }
+    await sleep(Math.min(opts.pollMs ?? 1000, Math.max(0, deadline - now())));
+  }
+}

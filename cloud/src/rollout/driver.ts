@@ -1,0 +1,76 @@
+import type { Db } from '../db/client.ts';
+import { advanceRollout } from './advance.ts';
+import { loadReports } from './reports.ts';
+import { activeRollouts } from './store.ts';
+
+export interface RolloutDriver {
+  /** Asks for a tick soon (an apply just wrote a staged revision). */
+  kick(): void;
+  /** Runs one tick over every active rollout, after any tick in progress. */
+  tick(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RolloutDriverOptions {
+  db: Db;
+  /** The publisher's kick: released or rolled-back documents are waiting. */
+  kickPublisher: () => void;
+  log?: (line: string) => void;
+  /** How often every active rollout is looked at (default 1000 ms): the resolution of the bake and the timeouts. */
+  pollMs?: number;
+}
+
+/**
+ * The thin shell around the rollout planner: every poll, each active rollout gets a tick with its
+ * site's latest reports (node_status and apply.failed events, written by ingest) and the time.
+ * Ticks never overlap. Run one per database, beside the publisher.
+ */
+export function startRolloutDriver(opts: RolloutDriverOptions): RolloutDriver {
+  const { db } = opts;
+  const log = opts.log ?? (() => {});
+  let chain: Promise<unknown> = Promise.resolve();
+  let closed = false;
+  let kickTimer: NodeJS.Timeout | undefined;
+
+  async function tickOnce(): Promise<void> {
+    if (closed) return;
+    for (const row of await activeRollouts(db)) {
+      // One site's trouble (a database error mid-step) must not stall every other site's rollout.
+      try {
+        const now = new Date();
+        const reports = await loadReports(db, row.siteId, row.revision, row.createdAt, now.getTime());
+        await advanceRollout({ db, kick: opts.kickPublisher, log }, row.id, { type: 'tick', reports }, now);
+      } catch (err) {
+        log(`rollout: tick of revision ${row.revision} (site ${row.siteId}) failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  function tick(): Promise<void> {
+    const run = chain.then(tickOnce, tickOnce);
+    chain = run.catch((err: Error) => log(`rollout: tick failed: ${err.message}`));
+    return run;
+  }
+
+  function kick(): void {
+    if (closed || kickTimer) return;
+    kickTimer = setTimeout(() => {
+      kickTimer = undefined;
+      tick().catch(() => {});
+    }, 0);
+  }
+
+  const poll = setInterval(kick, opts.pollMs ?? 1000);
+  poll.unref();
+
+  return {
+    kick,
+    tick,
+    async close() {
+      closed = true;
+      clearInterval(poll);
+      if (kickTimer) clearTimeout(kickTimer);
+      await chain.catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import { and, eq, gte, inArray, isNull } from 'drizzle-orm';
+import { NodeStatus } from '#shared/wire/status.ts';
+import type { Db } from '../db/client.ts';
+import { events, nodes, nodeStatus } from '../db/schema.ts';
+import type { NodeReport, Reports } from './plan.ts';
+import type { Tx } from './store.ts';
+
+/** A report older than this is not evidence: the status model's window (three of the agents' 15 s heartbeats). */
+const FRESH_MS = 45_000;
+
+/**
+ * The rollout planner's view of every live node of a site: its latest status (fresh or not,
+ * applied revision, VRRP states, real servers whose check failed) and the failures it reported
+ * for `revision` since `since` (an `apply.failed` event, or a status holding the revision pending
+ * with errors).
+ */
+export async function loadReports(db: Db | Tx, siteId: string, revision: number, since: Date, now: number): Promise<Reports> {
+  const live = await db
+    .select({ id: nodes.id, name: nodes.name })
+    .from(nodes)
+    .where(and(eq(nodes.siteId, siteId), isNull(nodes.removedAt)));
+  if (!live.length) return {};
+  const ids = live.map((n) => n.id);
+  const rows = await db.select().from(nodeStatus).where(inArray(nodeStatus.nodeId, ids));
+  const failures = await db
+    .select({ nodeId: events.nodeId, data: events.data })
+    .from(events)
+    .where(and(eq(events.siteId, siteId), eq(events.type, 'apply.failed'), gte(events.receivedAt, since)));
+  const statusOf = new Map(rows.map((r) => [r.nodeId, r]));
+  const out: Record<string, NodeReport> = {};
+  for (const n of live) {
+    const row = statusOf.get(n.id);
+    const parsed = row ? NodeStatus.safeParse({ ...(row.status as object), nodeId: n.id, online: row.online }) : null;
+    const st = parsed?.success ? parsed.data : null;
+    const failedEvent = failures.find((f) => f.nodeId === n.id && (f.data as { revision?: unknown }).revision === revision);
+    let failed: NodeReport['failed'] = failedEvent ? { revision, error: String((failedEvent.data as { error?: unknown }).error ?? 'apply failed') } : null;
+    if (!failed && st?.pendingRevision === revision && st.errors?.length) failed = { revision, error: st.errors[0] };
+    out[n.name] = {
+      fresh: !!row && !!st && row.online && st.online && now - row.updatedAt.getTime() <= FRESH_MS,
+      appliedRevision: st?.appliedRevision ?? null,
+      failed,
+      vrrp: (st?.vrrp ?? []).map((v) => ({ instance: v.instance, state: v.state })),
+      down: (st?.services ?? []).flatMap((s) => s.realServers.filter((r) => !r.healthy && r.checked !== false).map((r) => `${s.name}/${r.address}:${r.port}`)),
+    };
+  }
+  return out;
+}

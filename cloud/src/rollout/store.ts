@@ -1,0 +1,88 @@
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { canonicalJson } from '#shared/util/canonical-json.ts';
+import { nodeIdOf } from '#shared/wire/topics.ts';
+import type { DesiredClaims } from '#shared/wire/desired.ts';
+import { sha256Hex } from '../auth/tokens.ts';
+import type { Db } from '../db/client.ts';
+import { nodes, outbox, rollouts } from '../db/schema.ts';
+import { ACTIVE_STATES, type Rollout } from './plan.ts';
+
+/** A transaction (or the db itself): everything here runs inside the caller's. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+type Q = Db | Tx;
+
+export type RolloutRow = typeof rollouts.$inferSelect;
+
+/** The site's rollout that has not ended (at most one: an apply is refused while one runs). */
+export async function activeRollout(db: Q, siteId: string, lock = false): Promise<RolloutRow | null> {
+  const q = db
+    .select()
+    .from(rollouts)
+    .where(and(eq(rollouts.siteId, siteId), inArray(rollouts.state, [...ACTIVE_STATES])))
+    .orderBy(desc(rollouts.revision))
+    .limit(1);
+  const [row] = lock ? await q.for('update') : await q;
+  return row ?? null;
+}
+
+/** Every rollout that has not ended, across sites (the driver's work list). */
+export async function activeRollouts(db: Db): Promise<RolloutRow[]> {
+  return db
+    .select()
+    .from(rollouts)
+    .where(inArray(rollouts.state, [...ACTIVE_STATES]));
+}
+
+/** The site's rollouts, newest first: the current one and its history. */
+export async function rolloutHistory(db: Db, siteId: string, limit: number): Promise<RolloutRow[]> {
+  return db.select().from(rollouts).where(eq(rollouts.siteId, siteId)).orderBy(desc(rollouts.revision)).limit(limit);
+}
+
+export async function lockRollout(tx: Tx, id: number): Promise<RolloutRow | null> {
+  const [row] = await tx.select().from(rollouts).where(eq(rollouts.id, id)).for('update');
+  return row ?? null;
+}
+
+export async function saveRollout(tx: Q, id: number, plan: Rollout, now: Date, rollbackRevision: number | null): Promise<void> {
+  const ended = ACTIVE_STATES.includes(plan.state) ? null : now;
+  await tx.update(rollouts).set({ state: plan.state, plan, updatedAt: now, endedAt: ended, rollbackRevision }).where(eq(rollouts.id, id));
+}
+
+/** Makes the held documents of `names` (for `revision`) publishable now. */
+export async function releaseHeld(tx: Q, site: string, siteId: string, revision: number, names: string[], now: Date): Promise<void> {
+  if (!names.length) return;
+  const ids = names.map((n) => nodeIdOf(site, n));
+  await tx
+    .update(outbox)
+    .set({ status: 'pending', nextAttemptAt: now })
+    .where(and(eq(outbox.siteId, siteId), eq(outbox.revision, revision), eq(outbox.status, 'held'), inArray(outbox.nodeId, ids)));
+}
+
+/**
+ * Drops the held documents of `names` (they will never be sent) and points those nodes back at
+ * the document they really run: the newest one published to them, its revision and config hash.
+ * The rollback revision written next then changes only the nodes that did receive the revision.
+ */
+export async function withhold(tx: Tx, site: string, siteId: string, revision: number, names: string[], reason: string): Promise<void> {
+  if (!names.length) return;
+  const ids = names.map((n) => nodeIdOf(site, n));
+  await tx
+    .update(outbox)
+    .set({ status: 'skipped', skippedReason: reason.slice(0, 500) })
+    .where(and(eq(outbox.siteId, siteId), eq(outbox.revision, revision), eq(outbox.status, 'held'), inArray(outbox.nodeId, ids)));
+  const last = await tx
+    .selectDistinctOn([outbox.nodeId], { nodeId: outbox.nodeId, revision: outbox.revision, claims: outbox.claims })
+    .from(outbox)
+    .where(and(inArray(outbox.nodeId, ids), eq(outbox.status, 'published')))
+    .orderBy(outbox.nodeId, sql`${outbox.revision} desc`, sql`${outbox.id} desc`);
+  const byId = new Map(last.map((r) => [r.nodeId, r]));
+  for (const id of ids) {
+    const row = byId.get(id);
+    // A node new in this revision never received anything: nothing runs there to point at.
+    const configHash = row ? await sha256Hex(canonicalJson((row.claims as DesiredClaims).config)) : '';
+    await tx
+      .update(nodes)
+      .set({ desiredRevision: row?.revision ?? 0, configHash })
+      .where(eq(nodes.id, id));
+  }
+}
