@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { JWK } from 'jose';
 import { AgentConfig } from '../cloud/agent-config.ts';
+import type { ScriptPolicy } from '../scripts/policy.ts';
 import { startMqttLink, type MqttLink } from '../cloud/mqtt-link.ts';
 import { wireEvent } from '../dataplane/vrrp-host.ts';
 import { Engine } from '../engine/engine.ts';
@@ -18,6 +19,8 @@ export interface CloudRunOptions {
   dataplane: DataplaneKind;
   /** Overrides the enrolled config's `metrics.listen`. */
   metricsListen?: ListenAddress;
+  /** Where the spec's scripts may live and whom they run as (`--allow-scripts`, `--script-user`). */
+  scripts: ScriptPolicy;
   /** Test seam: shorter reconnect back-off. */
   backoff?: { baseMs: number; maxMs: number };
 }
@@ -63,7 +66,7 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
   let link: MqttLink | null = null;
   const listen = o.metricsListen ?? (cfg.metrics ? parseListenAddress(cfg.metrics.listen) : null);
   const metrics = listen ? await MetricsEndpoint.start(listen, log) : null;
-  const parts = hostParts(o.dataplane, io.out, log, metrics?.taps);
+  const parts = hostParts(o.dataplane, io.out, log, o.scripts, metrics?.taps);
   const engine = new Engine({
     nodeId: cfg.nodeId,
     stateDir,
