@@ -98,7 +98,7 @@ export function isInside(path: string, dir: string): boolean {
  * it — owned by a non-root user, world-writable, or group-writable with a non-root group. Checked
  * for the file and every directory above it, so nobody but root can swap the script for another.
  */
-export function unsafeComponent(chain: PathFacts[]): PathFacts | null {
+function unsafeComponent(chain: PathFacts[]): PathFacts | null {
   return chain.find((f) => f.uid !== 0 || (f.mode & S_IWOTH) !== 0 || ((f.mode & S_IWGRP) !== 0 && f.gid !== 0)) ?? null;
 }
 
