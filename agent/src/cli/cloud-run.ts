@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { JWK } from 'jose';
 import { AgentConfig } from '../cloud/agent-config.ts';
-import type { ScriptPolicy } from '../scripts/policy.ts';
+import { scriptPolicyFromFlags } from './script-flags.ts';
 import { startMqttLink, type MqttLink } from '../cloud/mqtt-link.ts';
 import { wireEvent } from '../dataplane/vrrp-host.ts';
 import { Engine } from '../engine/engine.ts';
@@ -19,8 +19,8 @@ export interface CloudRunOptions {
   dataplane: DataplaneKind;
   /** Overrides the enrolled config's `metrics.listen`. */
   metricsListen?: ListenAddress;
-  /** Where the spec's scripts may live and whom they run as (`--allow-scripts`, `--script-user`). */
-  scripts: ScriptPolicy;
+  /** `--allow-scripts` and `--script-user`; each, when given, overrides the config file's `scripts`. */
+  scriptFlags: { allow?: string[]; user?: string };
   /** Test seam: shorter reconnect back-off. */
   backoff?: { baseMs: number; maxMs: number };
 }
@@ -59,6 +59,11 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
     return EXIT.invalid;
   }
   const cfg = loaded.config;
+  const fromFile = { allow: `scripts.allow in ${o.configPath}`, user: `scripts.user in ${o.configPath}` };
+  const scripts = await scriptPolicyFromFlags(o.scriptFlags.allow ?? cfg.scripts?.allow, o.scriptFlags.user ?? cfg.scripts?.user, undefined, {
+    allow: o.scriptFlags.allow ? '--allow-scripts' : fromFile.allow,
+    user: o.scriptFlags.user ? '--script-user' : fromFile.user,
+  });
   const stateDir = o.stateDir ?? cfg.stateDir ?? DEFAULT_STATE_DIR;
   const log = timestamped(io.out);
   const lock = await lockStateDir(stateDir, io, log);
@@ -66,7 +71,7 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
   let link: MqttLink | null = null;
   const listen = o.metricsListen ?? (cfg.metrics ? parseListenAddress(cfg.metrics.listen) : null);
   const metrics = listen ? await MetricsEndpoint.start(listen, log) : null;
-  const parts = hostParts(o.dataplane, io.out, log, o.scripts, metrics?.taps);
+  const parts = hostParts(o.dataplane, io.out, log, scripts, metrics?.taps);
   const engine = new Engine({
     nodeId: cfg.nodeId,
     stateDir,

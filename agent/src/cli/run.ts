@@ -11,7 +11,8 @@ import { runStandalone } from './standalone.ts';
  * `lvsfleet-agent run`: cloud mode from the enrolled config, or standalone with --spec/--node.
  * `--metrics-listen ADDR:PORT` serves Prometheus metrics there (off by default). The spec's scripts
  * (misc checks, track scripts, notify hooks) run only from `--allow-scripts DIR` (repeatable; none
- * by default) as `--script-user USER` (default `keepalived_script` or `nobody`).
+ * by default) as `--script-user USER` (default `keepalived_script` or `nobody`); in cloud mode the
+ * config file's `scripts.allow` / `scripts.user` stand in for flags not given.
  */
 export async function runCommand(argv: string[], io: AgentIO): Promise<number> {
   const f = parseFlags(argv, {
@@ -24,7 +25,6 @@ export async function runCommand(argv: string[], io: AgentIO): Promise<number> {
     'allow-scripts': { type: 'string', multiple: true },
     'script-user': { type: 'string' },
   });
-  const scripts = await scriptPolicyFromFlags(f['allow-scripts'], f['script-user']);
   const dataplane = parseDataplaneKind(f.dataplane);
   let metricsListen: ListenAddress | undefined;
   if (f['metrics-listen'] !== undefined) {
@@ -36,7 +36,9 @@ export async function runCommand(argv: string[], io: AgentIO): Promise<number> {
   if (f.spec !== undefined || f.node !== undefined) {
     if (!f.spec || !f.node) throw new UsageError('standalone mode needs both --spec FILE and --node NAME');
     if (f.config) throw new UsageError('--config is for cloud mode; standalone mode takes --spec and --node');
+    const scripts = await scriptPolicyFromFlags(f['allow-scripts'], f['script-user']);
     return runStandalone({ spec: f.spec, node: f.node, stateDir, dataplane, metricsListen, scripts }, io);
   }
-  return runCloud({ configPath: f.config ?? DEFAULT_CONFIG, stateDir: f['state-dir'], dataplane, metricsListen, scripts }, io);
+  const scriptFlags = { allow: f['allow-scripts'], user: f['script-user'] };
+  return runCloud({ configPath: f.config ?? DEFAULT_CONFIG, stateDir: f['state-dir'], dataplane, metricsListen, scriptFlags }, io);
 }

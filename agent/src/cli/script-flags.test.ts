@@ -32,4 +32,12 @@ describe('--allow-scripts and --script-user', () => {
     await expect(scriptPolicyFromFlags([passwd], undefined, passwd)).rejects.toThrow(/is not an existing directory/);
     await expect(scriptPolicyFromFlags(undefined, 'ghost', passwd)).rejects.toThrow(`--script-user: no user "ghost" in ${passwd}`);
   });
+
+  it("names the config file's field when the value came from there", async () => {
+    const names = { allow: 'scripts.allow in /etc/lvsfleet/agent.json', user: 'scripts.user in /etc/lvsfleet/agent.json' };
+    await expect(scriptPolicyFromFlags(['rel'], undefined, passwd, names)).rejects.toThrow(
+      'scripts.allow in /etc/lvsfleet/agent.json: expected an absolute directory',
+    );
+    await expect(scriptPolicyFromFlags(undefined, 'ghost', passwd, names)).rejects.toThrow('scripts.user in /etc/lvsfleet/agent.json: no user "ghost"');
+  });
 });
