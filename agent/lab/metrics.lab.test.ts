@@ -30,12 +30,12 @@ function value(text: string, series: string): number | null {
 describe.skipIf(!!skip)('agent metrics endpoint in network namespaces (our VRRP pair)', () => {
   it('keepalived_vrrp_state reads 2 on the master and 1 on the backup, flips with a failover, and become_master_total counts it', async () => {
     const lab = new NetnsLab();
-    const flag = join(lab.dir, 'nginx-down');
-    const script = join(lab.dir, 'chk_nginx.sh');
+    const flag = join(lab.scriptDir(), 'nginx-down');
+    const script = join(lab.scriptDir(), 'chk_nginx.sh');
     writeFileSync(script, `#!/bin/sh\ntest ! -e ${flag}.$(ip netns identify)\n`, { mode: 0o755 });
     const trackScript = { name: 'chk_nginx', command: script, weight: -60, intervalMs: 200 };
     const pair = await startPair({ d1: 'ours', d2: 'ours' }, { version: 3, advertMs: 100, trackScript }, lab, {
-      ourArgs: (n) => ['--metrics-listen', `${lab.host(n).address}:${PORT}`],
+      ourArgs: (n) => ['--metrics-listen', `${lab.host(n).address}:${PORT}`, '--allow-scripts', lab.scriptDir()],
     });
     const { vip } = pair;
     const state = (t: string) => value(t, `keepalived_vrrp_state{iname="VI_1",intf="eth0",vrid="51",ip_address="${vip}"}`);

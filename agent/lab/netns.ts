@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +72,22 @@ export class NetnsLab {
   private async addNs(ns: string): Promise<void> {
     await sh('ip', ['netns', 'add', ns]);
     this.namespaces.push(ns);
+  }
+
+  private scripts: string | null = null;
+
+  /**
+   * A root-owned 0755 directory outside /tmp (whose sticky, world-writable mode the agents' script
+   * policy refuses) for scripts the agents may run (`--allow-scripts`); what those scripts read
+   * (flag files) goes there too, as the script user cannot enter the 0700 `dir`.
+   */
+  scriptDir(): string {
+    if (!this.scripts) {
+      this.scripts = `/run/${this.prefix}-scripts`;
+      mkdirSync(this.scripts, { mode: 0o755 });
+      chmodSync(this.scripts, 0o755);
+    }
+    return this.scripts;
   }
 
   host(name: string): LabHost {
@@ -153,6 +169,7 @@ export class NetnsLab {
     }
     for (const ns of this.namespaces.splice(0).reverse()) await sh('ip', ['netns', 'del', ns]).catch(() => {});
     rmSync(this.dir, { recursive: true, force: true });
+    if (this.scripts) rmSync(this.scripts, { recursive: true, force: true });
   }
 }
 

@@ -38,12 +38,14 @@ describe.skipIf(!!skip)('VRRP split brain and track scripts in network namespace
     it(`a failing track script (weight -60) on d1 moves the VIP to d2 (${d2}); recovering moves it back`, async () => {
       const lab = new NetnsLab();
       // Both directors run the instance's script, on one shared filesystem: the flag is per namespace.
-      const flag = join(lab.dir, 'nginx-down');
-      const script = join(lab.dir, 'chk_nginx.sh');
+      const flag = join(lab.scriptDir(), 'nginx-down');
+      const script = join(lab.scriptDir(), 'chk_nginx.sh');
       writeFileSync(script, `#!/bin/sh\ntest ! -e ${flag}.$(ip netns identify)\n`, { mode: 0o755 });
       // keepalived runs vrrp_scripts at whole seconds; ours accepts 200 ms.
       const trackScript = { name: 'chk_nginx', command: script, weight: -60, intervalMs: d2 === 'keepalived' ? 1000 : 200 };
-      const pair = await startPair({ d1: 'ours', d2 }, { version: 3, advertMs: 100, trackScript }, lab);
+      const pair = await startPair({ d1: 'ours', d2 }, { version: 3, advertMs: 100, trackScript }, lab, {
+        ourArgs: () => ['--allow-scripts', lab.scriptDir()],
+      });
       const d1Flag = `${flag}.${lab.host('d1').ns}`;
       try {
         await waitFor(async () => backupReady(pair.out.d2) && (await both(lab, pair.vip)).join() === 'true,false', 20_000, 'd1 MASTER, d2 BACKUP');

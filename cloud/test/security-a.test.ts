@@ -189,7 +189,10 @@ describe('the API and its sinks', () => {
     expect(html).not.toMatch(/<script>|<style>|<script(?![^>]*\bsrc=)[^>]*>/);
     const script = await t.app.request('/assets/dashboard.js');
     expect(script.headers.get('content-type')).toContain('javascript');
-    expect(await script.text()).toContain('lvsfleet.token');
+    // The dashboard keeps no token in the browser: it opens a cookie session instead.
+    const code = await script.text();
+    expect(code).not.toMatch(/localStorage|sessionStorage|document\.cookie/);
+    expect(code).toContain("'/v1/session'");
     expect((await t.app.request('/assets/lvsfleet.css')).headers.get('content-type')).toContain('text/css');
   });
 

@@ -1,12 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
+import { NOT_ROOT, scriptFixture } from '../scripts/scripts.test-support.ts';
 import { startHealthChecker, type HealthChecker } from './health-checker.ts';
+import { checkersFor } from './run-check.ts';
 import { check, service } from './scheduler-sim.test-support.ts';
 import { targetKey, type Checker, type Transition } from './types.ts';
 
@@ -16,9 +17,12 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function start(services: Parameters<typeof startHealthChecker>[0]['services']): { hc: HealthChecker; transitions: (Transition & { at: number })[] } {
+function start(
+  services: Parameters<typeof startHealthChecker>[0]['services'],
+  checkers?: Record<string, Checker>,
+): { hc: HealthChecker; transitions: (Transition & { at: number })[] } {
   const transitions: (Transition & { at: number })[] = [];
-  const hc = startHealthChecker({ services, onTransition: (t) => transitions.push({ ...t, at: Date.now() }), seed: 3 });
+  const hc = startHealthChecker({ services, onTransition: (t) => transitions.push({ ...t, at: Date.now() }), seed: 3, checkers });
   cleanups.push(() => hc.stop());
   return { hc, transitions };
 }
@@ -135,13 +139,14 @@ describe('startHealthChecker with real timers and real servers', () => {
     expect(s.hits.length).toBe(4); // one request per round, not two
   });
 
-  it('misc_dynamic: weight follows the exit code; update() keeps state', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lvsfleet-hc-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const code = join(dir, 'code');
+  it.skipIf(NOT_ROOT)(`misc_dynamic: weight follows the exit code; update() keeps state (${NOT_ROOT ?? 'root'})`, async () => {
+    const scripts = await scriptFixture();
+    cleanups.push(() => scripts.cleanup());
+    const code = join(scripts.out, 'code');
     writeFileSync(code, '7');
-    const misc = check({ ...fast, type: 'misc', params: { command: `exit $(cat ${code})`, dynamic: true } });
-    const { hc, transitions } = start([service('app', [8080], misc)]);
+    const script = await scripts.write('code.sh', `exit $(cat ${code})`);
+    const misc = check({ ...fast, type: 'misc', params: { command: script, dynamic: true } });
+    const { hc, transitions } = start([service('app', [8080], misc)], checkersFor(scripts.launcher()));
     await waitFor(() => transitions.length === 1);
     expect(transitions[0]).toMatchObject({ up: true, weight: 5, detail: 'exit 7: weight 5' });
     writeFileSync(code, '1');

@@ -3,6 +3,7 @@ import type { JWK } from 'jose';
 import type { TrustReport } from '#shared/wire/key-trust.ts';
 import type { NodeStatus } from '#shared/wire/status.ts';
 import { AgentConfig } from '../cloud/agent-config.ts';
+import { scriptPolicyFromFlags } from './script-flags.ts';
 import { startMqttLink, type MqttLink } from '../cloud/mqtt-link.ts';
 import { wireEvent } from '../dataplane/vrrp-host.ts';
 import { Engine } from '../engine/engine.ts';
@@ -20,6 +21,8 @@ export interface CloudRunOptions {
   dataplane: DataplaneKind;
   /** Overrides the enrolled config's `metrics.listen`. */
   metricsListen?: ListenAddress;
+  /** `--allow-scripts` and `--script-user`; each, when given, overrides the config file's `scripts`. */
+  scriptFlags: { allow?: string[]; user?: string };
   /** Test seam: shorter reconnect back-off. */
   backoff?: { baseMs: number; maxMs: number };
 }
@@ -58,6 +61,11 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
     return EXIT.invalid;
   }
   const cfg = loaded.config;
+  const fromFile = { allow: `scripts.allow in ${o.configPath}`, user: `scripts.user in ${o.configPath}` };
+  const scripts = await scriptPolicyFromFlags(o.scriptFlags.allow ?? cfg.scripts?.allow, o.scriptFlags.user ?? cfg.scripts?.user, undefined, {
+    allow: o.scriptFlags.allow ? '--allow-scripts' : fromFile.allow,
+    user: o.scriptFlags.user ? '--script-user' : fromFile.user,
+  });
   const stateDir = o.stateDir ?? cfg.stateDir ?? DEFAULT_STATE_DIR;
   const log = timestamped(io.out);
   const lock = await lockStateDir(stateDir, io, log);
@@ -68,7 +76,7 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
   const withTrust = (s: NodeStatus): NodeStatus => (trust ? { ...s, trust } : s);
   const listen = o.metricsListen ?? (cfg.metrics ? parseListenAddress(cfg.metrics.listen) : null);
   const metrics = listen ? await MetricsEndpoint.start(listen, log) : null;
-  const parts = hostParts(o.dataplane, io.out, log, metrics?.taps);
+  const parts = hostParts(o.dataplane, io.out, log, scripts, metrics?.taps);
   const engine = new Engine({
     nodeId: cfg.nodeId,
     stateDir,

@@ -5,8 +5,8 @@ import { runCommand } from './run.ts';
 import { runStatus } from './status.ts';
 
 const USAGE = `usage:
-  lvsfleet-agent run [--config FILE] [--state-dir DIR] [--dataplane linux|dry-run] [--metrics-listen ADDR:PORT]
-  lvsfleet-agent run --spec FILE --node NAME [--state-dir DIR] [--dataplane linux|dry-run] [--metrics-listen ADDR:PORT]
+  lvsfleet-agent run [--config FILE] [--state-dir DIR] [--dataplane linux|dry-run] [--metrics-listen ADDR:PORT] [--allow-scripts DIR]... [--script-user USER]
+  lvsfleet-agent run --spec FILE --node NAME [--state-dir DIR] [--dataplane linux|dry-run] [--metrics-listen ADDR:PORT] [--allow-scripts DIR]... [--script-user USER]
   lvsfleet-agent enroll --url URL --token TOKEN [--config FILE]
   lvsfleet-agent status [--state-dir DIR | --config FILE] [-o table|json]`;
 

@@ -4,11 +4,15 @@ import { parseFlags } from './args.ts';
 import { runCloud } from './cloud-run.ts';
 import { parseDataplaneKind } from './host-parts.ts';
 import { UsageError, type AgentIO } from './io.ts';
+import { scriptPolicyFromFlags } from './script-flags.ts';
 import { runStandalone } from './standalone.ts';
 
 /**
  * `lvsfleet-agent run`: cloud mode from the enrolled config, or standalone with --spec/--node.
- * `--metrics-listen ADDR:PORT` serves Prometheus metrics there (off by default).
+ * `--metrics-listen ADDR:PORT` serves Prometheus metrics there (off by default). The spec's scripts
+ * (misc checks, track scripts, notify hooks) run only from `--allow-scripts DIR` (repeatable; none
+ * by default) as `--script-user USER` (default `keepalived_script` or `nobody`); in cloud mode the
+ * config file's `scripts.allow` / `scripts.user` stand in for flags not given.
  */
 export async function runCommand(argv: string[], io: AgentIO): Promise<number> {
   const f = parseFlags(argv, {
@@ -18,6 +22,8 @@ export async function runCommand(argv: string[], io: AgentIO): Promise<number> {
     'state-dir': { type: 'string' },
     dataplane: { type: 'string' },
     'metrics-listen': { type: 'string' },
+    'allow-scripts': { type: 'string', multiple: true },
+    'script-user': { type: 'string' },
   });
   const dataplane = parseDataplaneKind(f.dataplane);
   let metricsListen: ListenAddress | undefined;
@@ -30,7 +36,9 @@ export async function runCommand(argv: string[], io: AgentIO): Promise<number> {
   if (f.spec !== undefined || f.node !== undefined) {
     if (!f.spec || !f.node) throw new UsageError('standalone mode needs both --spec FILE and --node NAME');
     if (f.config) throw new UsageError('--config is for cloud mode; standalone mode takes --spec and --node');
-    return runStandalone({ spec: f.spec, node: f.node, stateDir, dataplane, metricsListen }, io);
+    const scripts = await scriptPolicyFromFlags(f['allow-scripts'], f['script-user']);
+    return runStandalone({ spec: f.spec, node: f.node, stateDir, dataplane, metricsListen, scripts }, io);
   }
-  return runCloud({ configPath: f.config ?? DEFAULT_CONFIG, stateDir: f['state-dir'], dataplane, metricsListen }, io);
+  const scriptFlags = { allow: f['allow-scripts'], user: f['script-user'] };
+  return runCloud({ configPath: f.config ?? DEFAULT_CONFIG, stateDir: f['state-dir'], dataplane, metricsListen, scriptFlags }, io);
 }

@@ -6,6 +6,7 @@ import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
 import { wireEvent } from '../dataplane/vrrp-host.ts';
 import { Engine } from '../engine/engine.ts';
+import type { ScriptPolicy } from '../scripts/policy.ts';
 import type { ListenAddress } from '../metrics/listen-address.ts';
 import { MetricsEndpoint } from '../metrics/endpoint.ts';
 import { AGENT_VERSION, EXIT, type AgentIO } from './io.ts';
@@ -18,6 +19,8 @@ export interface StandaloneOptions {
   stateDir: string;
   dataplane: DataplaneKind;
   metricsListen?: ListenAddress;
+  /** Where the spec's scripts may live and whom they run as (`--allow-scripts`, `--script-user`). */
+  scripts: ScriptPolicy;
 }
 
 /** Reads and compiles one node's config from a site spec; issues are `path: message` lines. */
@@ -45,7 +48,7 @@ export async function runStandalone(o: StandaloneOptions, io: AgentIO): Promise<
   if (!lock) return EXIT.failure;
   const nodeId = nodeIdOf(first.config.site, o.node);
   const metrics = o.metricsListen ? await MetricsEndpoint.start(o.metricsListen, log) : null;
-  const parts = hostParts(o.dataplane, io.out, log, metrics?.taps);
+  const parts = hostParts(o.dataplane, io.out, log, o.scripts, metrics?.taps);
   const engine = new Engine({
     nodeId,
     stateDir: o.stateDir,

@@ -18,6 +18,16 @@ export const AgentConfig = z.strictObject({
       listen: z.string().refine((v) => parseListenAddress(v) !== null, 'expected ADDR:PORT, e.g. 127.0.0.1:9650 or [::1]:9650'),
     })
     .optional(),
+  /**
+   * The spec's scripts: directories they may run from and the user they run as (`run
+   * --allow-scripts` / `--script-user` override these). Absent: no script runs.
+   */
+  scripts: z
+    .strictObject({
+      allow: z.array(z.string().min(1).max(4096)).max(64).optional(),
+      user: z.string().min(1).max(64).optional(),
+    })
+    .optional(),
   enrolledAt: z.string().datetime(),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;

@@ -1,5 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
+import { NOT_ROOT, scriptFixture } from '../scripts/scripts.test-support.ts';
 import { createDryRunVrrpHost } from './vrrp-host-dry-run.ts';
 import { createLinuxVrrpHost, parseIpLinks } from './vrrp-host-linux.ts';
 import { NodeEvent } from '#shared/wire/events.ts';
@@ -161,5 +164,29 @@ describe('host health and events on the wire', () => {
       data: { helper: 'ip-monitor', restarts: 2, error: 'exited (SIGKILL)', delayMs: 73 },
     });
     expect(NodeEvent.parse(wireEvent({ type: 'garp_unavailable', detail: 'no way' }, 'a.b', at))).toMatchObject({ type: 'agent.degraded' });
+    expect(NodeEvent.parse(wireEvent({ type: 'script_refused', detail: 'script /x refused: world-writable' }, 'a.b', at))).toMatchObject({
+      type: 'agent.degraded',
+      data: { what: 'script', detail: 'script /x refused: world-writable' },
+    });
+  });
+});
+
+describe.skipIf(NOT_ROOT)(`track scripts and notify hooks on the Linux host (${NOT_ROOT ?? 'root'})`, () => {
+  it('run through the script policy: as the script user from an allowed directory, refused elsewhere and by default', async () => {
+    const f = await scriptFixture();
+    try {
+      const who = await f.write('who.sh', `test "$(id -un)" = nobody`);
+      const note = await f.write('note.sh', `echo "$@" > ${f.out}/notified`);
+      const host = createLinuxVrrpHost({ scripts: f.launcher() });
+      expect(await host.runScript(who, 2000)).toBe(true);
+      expect(await host.runScript('/bin/true', 2000)).toBe(false);
+      expect(await host.runScript(who, 2000, 'root')).toBe(false);
+      host.notify(note, ['INSTANCE', 'VI_1', 'MASTER', '100']);
+      await waitFor(() => existsSync(join(f.out, 'notified')), { what: 'the notify hook' });
+      await waitFor(() => readFileSync(join(f.out, 'notified'), 'utf8') === 'INSTANCE VI_1 MASTER 100\n', { what: 'its arguments' });
+      expect(await createLinuxVrrpHost().runScript(who, 2000)).toBe(false);
+    } finally {
+      await f.cleanup();
+    }
   });
 });

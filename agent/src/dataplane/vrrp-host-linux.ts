@@ -2,6 +2,8 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { ResolvedVip } from '#shared/config/node-config.ts';
+import { ScriptLauncher } from '../scripts/launcher.ts';
+import { NO_SCRIPTS } from '../scripts/policy.ts';
 import { Supervisor, type HelperRestart, type SupervisorClock } from './supervisor.ts';
 import { GarpHelper } from './vrrp-garp-helper.ts';
 import { IpBatch } from './vrrp-ip-batch.ts';
@@ -30,6 +32,8 @@ export interface LinuxVrrpHostOptions {
   onEvent?: (e: VrrpHostEvent) => void;
   /** Clock of the helpers' supervisors (tests). */
   clock?: SupervisorClock;
+  /** Runs track scripts and notify hooks under the agent's script policy (default: none allowed). */
+  scripts?: ScriptLauncher;
 }
 
 export interface LinuxVrrpHost extends VrrpHost {
@@ -64,14 +68,15 @@ export function parseIpLinks(json: string): Map<string, boolean> {
 /**
  * The Linux VrrpHost: raw sockets, `ip addr` for VIPs (with keepalived's label when given),
  * the AF_PACKET helper for gratuitous ARP with `arping` as the per-burst fallback (Debian's arping: `-U -i IF -S VIP`; iputils' `-U -I IF -s VIP`
- * is detected and used instead), `ip -j link`/`ip monitor link` for tracking, `sh -c` for scripts
- * and hooks, `ipvsadm --start-daemon` for connection sync.
+ * is detected and used instead), `ip -j link`/`ip monitor link` for tracking, the script launcher for
+ * scripts and hooks, `ipvsadm --start-daemon` for connection sync.
  */
 export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpHost {
   const ip = opts.ip ?? 'ip';
   const arping = opts.arping ?? 'arping';
   const ipvsadm = opts.ipvsadm ?? 'ipvsadm';
   const log = opts.log ?? (() => {});
+  const scripts = opts.scripts ?? new ScriptLauncher(NO_SCRIPTS);
   const event = (restart: HelperRestart) => opts.onEvent?.({ type: 'helper_restarted', restart });
   /** arping's option dialect, or null when it cannot run here (not installed). */
   let arpingFlavour: Promise<'habets' | 'iputils' | null> | null = null;
@@ -212,11 +217,12 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
       monitors.set(stop, sup);
       return stop;
     },
-    runScript(command, timeoutMs, user) {
+    async runScript(command, timeoutMs, user) {
+      // keepalived vrrp_script: as `user` when given, else the script user; refused outside the policy.
+      const l = await scripts.launch(command, { user: user ?? null, detached: true });
+      if (!l.ok) return false;
+      const child = l.child;
       return new Promise((resolve) => {
-        // keepalived vrrp_script `user`: util-linux runuser drops to that user for the script only.
-        const argv = user ? ['runuser', '-u', user, '--', 'sh', '-c', command] : ['sh', '-c', command];
-        const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore', detached: true });
         const timer = setTimeout(() => {
           // keepalived: a script that outlives its timeout counts as failed; kill its process group.
           try {
@@ -230,9 +236,11 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
     },
     notify(command, args) {
       // keepalived appends its arguments to the configured command line.
-      const child = spawn('sh', ['-c', `${command} "$@"`, 'sh', ...args], { stdio: 'ignore' });
-      child.on('error', (e) => log(`vrrp: notify ${command} failed: ${e.message}`));
-      child.on('exit', (code) => code !== 0 && log(`vrrp: notify ${command} ${args.join(' ')} exited ${code}`));
+      void scripts.launch(command, { args }).then((l) => {
+        if (!l.ok) return;
+        l.child.on('error', (e) => log(`vrrp: notify ${command} failed: ${e.message}`));
+        l.child.on('exit', (code) => code !== 0 && log(`vrrp: notify ${command} ${args.join(' ')} exited ${code}`));
+      });
     },
     async syncDaemon(role, iface, syncId) {
       const exec = async (args: string[]) => {

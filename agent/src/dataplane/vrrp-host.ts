@@ -40,7 +40,7 @@ export interface VrrpHost {
   links(): Promise<Map<string, boolean>>;
   /** Calls back on every link change; returns the unsubscribe function. */
   watchLinks(onChange: (links: Map<string, boolean>) => void): () => void;
-  /** Runs a vrrp_script (as `user` when given, keepalived's `user`); resolves true on exit 0 within the timeout. */
+  /** Runs a vrrp_script (as `user` when given, keepalived's `user`, else the script user); resolves true on exit 0 within the timeout, false when refused. */
   runScript(command: string, timeoutMs: number, user?: string | null): Promise<boolean>;
   /** Fires a notify hook with keepalived's arguments; never waits for it. */
   notify(command: string, args: string[]): void;
@@ -63,7 +63,11 @@ export interface VrrpHostHealth {
 }
 
 /** What the host reports on its own, for the engine to turn into node events. */
-export type VrrpHostEvent = { type: 'helper_restarted'; restart: HelperRestart } | { type: 'garp_unavailable'; detail: string };
+export type VrrpHostEvent =
+  | { type: 'helper_restarted'; restart: HelperRestart }
+  | { type: 'garp_unavailable'; detail: string }
+  /** A spec's script refused by the agent's script policy (named in `detail`). */
+  | { type: 'script_refused'; detail: string };
 
 /** The one error type of the VRRP host boundary, with stable codes. */
 export class VrrpHostError extends Error {
@@ -85,14 +89,14 @@ export function wireHealth(h: VrrpHostHealth): AgentHealth {
   };
 }
 
-/** The node event for a host event: `agent.helper_restarted` or `agent.degraded`. */
+/** The node event for a host event: `agent.helper_restarted` or `agent.degraded` (what: garp or script). */
 export function wireEvent(e: VrrpHostEvent, nodeId: string, at = new Date()): NodeEvent {
   const base = { nodeId, at: at.toISOString() };
-  return e.type === 'helper_restarted'
-    ? {
-        ...base,
-        type: 'agent.helper_restarted',
-        data: { helper: e.restart.name, restarts: e.restart.restarts, error: e.restart.error.slice(0, 500), delayMs: e.restart.delayMs },
-      }
-    : { ...base, type: 'agent.degraded', data: { what: 'garp', detail: e.detail.slice(0, 500) } };
+  if (e.type === 'helper_restarted')
+    return {
+      ...base,
+      type: 'agent.helper_restarted',
+      data: { helper: e.restart.name, restarts: e.restart.restarts, error: e.restart.error.slice(0, 500), delayMs: e.restart.delayMs },
+    };
+  return { ...base, type: 'agent.degraded', data: { what: e.type === 'garp_unavailable' ? 'garp' : 'script', detail: e.detail.slice(0, 500) } };
 }

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NodeEvent } from '#shared/wire/events.ts';
 import { renderSave } from '#shared/ipvs/codec.ts';
 import { MemoryHost } from '../dataplane/memory-host.ts';
+import { NOT_ROOT, scriptFixture } from '../scripts/scripts.test-support.ts';
 import { Engine, type EngineOptions } from './engine.ts';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { NODES, configFor, eventsOf, manualChecker, tempDir } from './engine.test-support.ts';
@@ -293,20 +294,26 @@ describe('engine on a director (in-memory kernel)', () => {
   });
 });
 
-describe('engine notify hooks', () => {
+describe.skipIf(NOT_ROOT)(`engine notify hooks (${NOT_ROOT ?? 'root'})`, () => {
   it('runs notify_down/notify_up of a real server and quorum_down/quorum_up of its service', async () => {
     const { dir, cleanup } = await tempDir();
+    const scripts = await scriptFixture();
     const host = new MemoryHost();
     const chk = manualChecker();
-    const log = join(dir, 'hooks.log');
-    const e = new Engine({ nodeId: 't.d1', dataplane: host, stateDir: dir, log: () => {}, startHealthChecker: chk.start, verifyIntervalMs: 60_000 });
+    const log = join(scripts.out, 'hooks.log');
+    const hook = await scripts.write('hook.sh', `echo "$@" $(id -un) >> ${log}`);
+    const e = new Engine({
+      nodeId: 't.d1',
+      dataplane: host,
+      stateDir: dir,
+      log: () => {},
+      startHealthChecker: chk.start,
+      verifyIntervalMs: 60_000,
+      scripts: scripts.launcher(),
+    });
     try {
       await e.apply(
-        director([
-          web({ quorumDown: `echo qdown >> ${log}`, quorumUp: `echo qup >> ${log}` }, [
-            { node: 'rs1', notifyDown: `echo down $0 >> ${log}`, notifyUp: `echo up >> ${log}` },
-          ]),
-        ]),
+        director([web({ quorumDown: `${hook} qdown`, quorumUp: `${hook} qup` }, [{ node: 'rs1', notifyDown: `${hook} down`, notifyUp: `${hook} up` }])]),
         1,
       );
       chk.set('web', '10.99.0.21', 80, false);
@@ -315,25 +322,23 @@ describe('engine notify hooks', () => {
       // The hooks are child processes the engine does not wait for (keepalived runs them detached too).
       const lines = async () => (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').sort();
       await waitFor(async () => (await lines()).length >= 4, { timeoutMs: 10_000, what: 'four hook lines' });
-      expect(await lines()).toEqual(['down /bin/sh', 'qdown', 'qup', 'up']);
+      expect(await lines()).toEqual(['down nobody', 'qdown nobody', 'qup nobody', 'up nobody']);
     } finally {
       await e.stop();
       await cleanup();
+      await scripts.cleanup();
     }
   });
-});
 
-describe('engine omega', () => {
   it('runs notify_down and quorum_down of a removed omega service', async () => {
     const { dir, cleanup } = await tempDir();
-    const log = join(dir, 'omega.log');
-    const e = new Engine({ nodeId: 't.d1', dataplane: new MemoryHost(), stateDir: dir, log: () => {}, verifyIntervalMs: 60_000 });
+    const scripts = await scriptFixture();
+    const log = join(scripts.out, 'omega.log');
+    const hook = await scripts.write('hook.sh', `echo "$@" >> ${log}`);
+    const e = new Engine({ nodeId: 't.d1', dataplane: new MemoryHost(), stateDir: dir, log: () => {}, verifyIntervalMs: 60_000, scripts: scripts.launcher() });
     try {
       await e.apply(
-        director([
-          web({ omega: true, quorumDown: `echo qdown >> ${log}` }, [{ node: 'rs1', notifyDown: `echo down >> ${log}` }]),
-          web({ name: 'api', port: 81 }),
-        ]),
+        director([web({ omega: true, quorumDown: `${hook} qdown` }, [{ node: 'rs1', notifyDown: `${hook} down` }]), web({ name: 'api', port: 81 })]),
         1,
       );
       await e.apply(director([web({ name: 'api', port: 81 })]), 2);
@@ -343,6 +348,7 @@ describe('engine omega', () => {
     } finally {
       await e.stop();
       await cleanup();
+      await scripts.cleanup();
     }
   });
 });

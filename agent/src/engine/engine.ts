@@ -16,6 +16,8 @@ import { makeEvent, type EventBody } from './events.ts';
 import { flattenErrors, pickParts, withPart, type PartErrors } from './part-errors.ts';
 import type { BfdChange, BfdPart, HealthCheckerPart, HealthTransition, StartBfdPart, StartHealthChecker, StartVrrpPart, VrrpPart } from './parts.ts';
 import { runNotify } from './notify.ts';
+import { ScriptLauncher } from '../scripts/launcher.ts';
+import { NO_SCRIPTS } from '../scripts/policy.ts';
 import { buildStatus } from './status.ts';
 
 export interface EngineOptions {
@@ -42,6 +44,8 @@ export interface EngineOptions {
   drainTimeoutMs?: number;
   agentVersion?: string;
   now?: () => number;
+  /** Runs notify and quorum hooks under the agent's script policy (default: none allowed). */
+  scripts?: ScriptLauncher;
 }
 
 export interface ApplyOutcome {
@@ -84,7 +88,10 @@ export class Engine {
   private lastStatusJson = '';
   private lastStatusSentAt = -Infinity;
 
+  private readonly scripts: ScriptLauncher;
+
   constructor(private readonly o: EngineOptions) {
+    this.scripts = o.scripts ?? new ScriptLauncher(NO_SCRIPTS);
     this.paths = statePaths(o.stateDir);
     const now = o.now ?? (() => performance.now());
     this.ipvs = new IpvsReconciler({
@@ -96,7 +103,7 @@ export class Engine {
         this.event(e);
         const svc = this.config?.services.find((s) => s.name === e.data.service);
         const lost = e.type === 'service.quorum_lost';
-        void runNotify(lost ? (svc?.quorumDown ?? null) : (svc?.quorumUp ?? null), `${e.data.service} quorum ${lost ? 'down' : 'up'}`, o.log);
+        void runNotify(lost ? (svc?.quorumDown ?? null) : (svc?.quorumUp ?? null), `${e.data.service} quorum ${lost ? 'down' : 'up'}`, o.log, this.scripts);
       },
       drainTimeoutMs: o.drainTimeoutMs,
     });
@@ -160,8 +167,8 @@ export class Engine {
     // keepalived omega: a virtual server removed from the config runs its real servers'
     // notify_down and its quorum_down.
     for (const gone of previous?.services.filter((s) => s.omega && !config.services.some((n) => n.name === s.name)) ?? []) {
-      for (const rs of gone.realServers) void runNotify(rs.notifyDown, `${gone.name} ${rs.address}:${rs.port} down (omega)`, this.o.log);
-      void runNotify(gone.quorumDown, `${gone.name} quorum down (omega)`, this.o.log);
+      for (const rs of gone.realServers) void runNotify(rs.notifyDown, `${gone.name} ${rs.address}:${rs.port} down (omega)`, this.o.log, this.scripts);
+      void runNotify(gone.quorumDown, `${gone.name} quorum down (omega)`, this.o.log, this.scripts);
     }
     this.ipvs.setConfig(config.services, config.allowMassDelete);
     if (this.o.startHealthChecker) {
@@ -238,7 +245,7 @@ export class Engine {
       data: { service: t.service, address: t.address, port: t.port, check: t.check, detail: t.detail },
     });
     const rs = svc?.realServers.find((r) => r.address === t.address && r.port === t.port);
-    void runNotify((t.up ? rs?.notifyUp : rs?.notifyDown) ?? null, `${t.service} ${t.address}:${t.port} ${t.up ? 'up' : 'down'}`, this.o.log);
+    void runNotify((t.up ? rs?.notifyUp : rs?.notifyDown) ?? null, `${t.service} ${t.address}:${t.port} ${t.up ? 'up' : 'down'}`, this.o.log, this.scripts);
     this.kick();
   }
 

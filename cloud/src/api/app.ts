@@ -4,15 +4,18 @@ import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import { sql } from 'drizzle-orm';
 import { fromZod } from '#shared/site/issues.ts';
-import { findToken, scopeAllows, touchToken, type Scope } from '../auth/tokens.ts';
+import { CSRF_HEADER, csrfTokenFor, findSession, sessionFromCookieHeader } from '../auth/sessions.ts';
+import { findToken, scopeAllows, touchToken, type Scope, type TokenIdentity } from '../auth/tokens.ts';
 import { StatusBook } from '../status/book.ts';
 import { createPagesRouter } from '../pages/routes.ts';
 import type { App, AppDeps, AppEnv } from './context.ts';
+import { csrfRefusal } from './csrf.ts';
 import { ApiError, toApiError, type ErrorStatus } from './errors.ts';
 import { rateLimiter } from './rate-limit.ts';
 import { registerEnrollmentRoutes } from './routes/enrollment.ts';
 import { registerKeyRoutes } from './routes/keys.ts';
 import { registerRolloutRoutes } from './routes/rollout.ts';
+import { registerSessionRoutes } from './routes/session.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
 import { registerSpecRoutes } from './routes/spec.ts';
 import { registerStatusRoutes } from './routes/status.ts';
@@ -21,13 +24,20 @@ import { registerWebhookRoutes } from './routes/webhooks.ts';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
-/** Routes that take no bearer token: the agent authenticates with its one-time enrollment token. */
-const PUBLIC_V1 = new Set(['/v1/agent/enroll']);
+/**
+ * Routes that take no bearer token: the agent authenticates with its one-time enrollment token,
+ * a browser opening a session with the API token in the body. Both are tried by strangers, so both
+ * take the tighter enrollment rate limit.
+ */
+const PUBLIC_V1 = new Set(['POST /v1/agent/enroll', 'POST /v1/session']);
+const isPublic = (method: string, path: string) => PUBLIC_V1.has(`${method} ${path}`);
 
 const ADMIN_PREFIXES = ['/v1/tokens', '/v1/webhooks', '/v1/keys'];
 
 /** The scope a request needs: tokens, webhooks and signing keys are admin's, other GETs viewer's, other writes operator's. */
 function neededScope(method: string, path: string): Scope {
+  // Everyone may read and end their own session.
+  if (path === '/v1/session') return 'viewer';
   if (ADMIN_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`))) return 'admin';
   return method === 'GET' || method === 'HEAD' ? 'viewer' : 'operator';
 }
@@ -109,24 +119,44 @@ export function createApp(deps: AppDeps): App {
     app.use('/v1/*', async (c, next) => {
       const now = Date.now();
       const address = deps.clientAddress?.(c) ?? 'unknown';
-      const secret = bearer(c.req.header('authorization'));
+      const secret = bearer(c.req.header('authorization')) ?? sessionFromCookieHeader(c.req.header('cookie'));
       const wait =
-        (PUBLIC_V1.has(c.req.path) ? enroll.take(address, now) : null) ?? byAddress.take(address, now) ?? (secret ? byToken.take(secret, now) : null);
+        (isPublic(c.req.method, c.req.path) ? enroll.take(address, now) : null) ?? byAddress.take(address, now) ?? (secret ? byToken.take(secret, now) : null);
       if (wait === null) return next();
       return c.json({ error: { code: 'rate_limited', message: `too many requests; retry in ${wait} s` } }, 429, { 'retry-after': String(wait) });
     });
   }
 
   app.use('/v1/*', async (c, next) => {
-    if (PUBLIC_V1.has(c.req.path)) return next();
+    if (isPublic(c.req.method, c.req.path)) return next();
     const secret = bearer(c.req.header('authorization'));
-    if (!secret) throw new ApiError(401, 'unauthorized', 'missing bearer token (Authorization: Bearer …)');
-    const who = await findToken(deps.db, secret);
-    if (!who) throw new ApiError(401, 'unauthorized', 'unknown or revoked token');
+    const cookie = secret ? null : sessionFromCookieHeader(c.req.header('cookie'));
+    if (!secret && !cookie) throw new ApiError(401, 'unauthorized', 'missing bearer token (Authorization: Bearer …) or dashboard session');
+    let who: TokenIdentity | null;
+    if (secret) {
+      who = await findToken(deps.db, secret);
+      if (!who) throw new ApiError(401, 'unauthorized', 'unknown or revoked token');
+    } else {
+      const session = await findSession(deps.db, cookie!);
+      if (!session) throw new ApiError(401, 'unauthorized', 'the session has expired or ended; log in again');
+      const refusal = csrfRefusal(
+        {
+          method: c.req.method,
+          host: c.req.header('host'),
+          origin: c.req.header('origin'),
+          fetchSite: c.req.header('sec-fetch-site'),
+          token: c.req.header(CSRF_HEADER),
+        },
+        await csrfTokenFor(cookie!),
+      );
+      if (refusal) throw new ApiError(403, 'csrf', refusal);
+      c.set('session', { secret: cookie!, expiresAt: session.expiresAt });
+      who = session;
+    }
     const need = neededScope(c.req.method, c.req.path);
     if (!scopeAllows(who.scope, need)) throw new ApiError(403, 'forbidden', `this needs a token of scope ${need}; yours is ${who.scope}`);
     await touchToken(deps.db, who);
-    c.set('auth', who);
+    c.set('auth', { id: who.id, orgId: who.orgId, name: who.name, scope: who.scope, lastUsedAt: who.lastUsedAt });
     return next();
   });
 
@@ -143,6 +173,7 @@ export function createApp(deps: AppDeps): App {
   registerTokenRoutes(app, deps);
   registerWebhookRoutes(app, deps);
   registerKeyRoutes(app, deps);
+  registerSessionRoutes(app, deps);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {
@@ -155,9 +186,11 @@ export function createApp(deps: AppDeps): App {
     '/',
     createPagesRouter({
       loadView: (site) => status.byName(site),
-      canView: async (authorization) => {
+      canView: async (authorization, cookie) => {
         const secret = bearer(authorization);
-        return secret ? (await findToken(deps.db, secret)) !== null : false;
+        if (secret) return (await findToken(deps.db, secret)) !== null;
+        const session = sessionFromCookieHeader(cookie);
+        return session ? (await findSession(deps.db, session)) !== null : false;
       },
     }),
   );

@@ -36,5 +36,6 @@ export interface AppDeps {
   metrics?: { middleware: MiddlewareHandler; render(): Promise<{ contentType: string; body: string }> };
 }
 
-export type AppEnv = { Variables: { auth: TokenIdentity } };
+/** `auth`: whose request it is; `session`: the dashboard session it was made with (absent for bearer tokens). */
+export type AppEnv = { Variables: { auth: TokenIdentity; session?: { secret: string; expiresAt: Date } } };
 export type App = OpenAPIHono<AppEnv>;

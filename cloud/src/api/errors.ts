@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'invalid_spec'
   | 'unauthorized'
   | 'forbidden'
+  | 'csrf'
   | 'not_found'
   | 'stale_revision'
   | 'mass_delete'

@@ -43,4 +43,11 @@ describe('API limits', () => {
     expect(tries.slice(0, 2)).not.toContain(429);
     expect(tries[2]).toBe(429);
   });
+
+  it('limits dashboard log-ins (a token guessed through POST /v1/session) as tightly as enrollment', async () => {
+    address = '192.0.2.4';
+    const tries = [];
+    for (let i = 0; i < 3; i++) tries.push((await t.req('/v1/session', { method: 'POST', json: { token: `lvf_guess${i}` }, as: null })).status);
+    expect(tries).toEqual([401, 401, 429]);
+  });
 });

@@ -30,6 +30,24 @@ export const apiTokens = pgTable('api_tokens', {
   revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
 });
 
+/**
+ * Dashboard sessions: a browser trades an API token for an HttpOnly cookie (cloud/src/auth/sessions.ts).
+ * Only the SHA-256 of the cookie's secret is kept; the session has the scope of its token and ends
+ * with it (revocation) or at `expires_at`.
+ */
+export const dashboardSessions = pgTable(
+  'dashboard_sessions',
+  {
+    secretHash: text('secret_hash').primaryKey(),
+    tokenId: text('token_id')
+      .notNull()
+      .references(() => apiTokens.id),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [index('dashboard_sessions_expires').on(t.expiresAt)],
+);
+
 export const sites = pgTable(
   'sites',
   {

@@ -42,7 +42,7 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     await browser?.close();
   });
 
-  it('asks for a token, refuses a bad one, then shows nodes, VRRP and real-server health', async () => {
+  it('asks for a token, refuses a bad one, opens a cookie session, shows nodes, VRRP and real-server health, logs out', async () => {
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
     await page.goto(t.url + '/');
     await page.waitForSelector('#login:not([hidden])');
@@ -72,9 +72,20 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     expect(rollout).toContain('revision 2 (from 1) by test-admin: running');
     expect(rollout).toContain('1. masters: dr1, dr2 — published');
 
-    // The token stays in the browser: a reload goes straight to the sites.
+    // The token is kept nowhere in the page: the session is an HttpOnly, SameSite=Strict cookie
+    // the page's script cannot read, and a reload goes straight to the sites with it.
+    expect(await page.evaluate(() => JSON.stringify(localStorage) + JSON.stringify(sessionStorage) + document.cookie)).toBe('{}{}');
+    const cookies = await page.context().cookies();
+    expect(cookies.map((c) => [c.name, c.httpOnly, c.sameSite, c.value.includes(t.tokens.viewer)])).toEqual([['lvsfleet_session', true, 'Strict', false]]);
     await page.reload();
     await page.waitForSelector('[data-site="bj-dc1"]');
+
+    // Log out ends the session: the login form again, and the old cookie no longer opens anything.
+    await page.click('#logout');
+    await page.waitForSelector('#login:not([hidden])');
+    expect(await page.locator('[data-site]').count()).toBe(0);
+    const stale = await fetch(`${t.url}/v1/sites`, { headers: { cookie: `${cookies[0].name}=${cookies[0].value}` } });
+    expect(stale.status).toBe(401);
     await page.close();
   });
 });

@@ -6,8 +6,9 @@ export const DASHBOARD_SCRIPT_PATH = '/assets/dashboard.js';
 const COLOURS = Object.fromEntries([...SITE_STATES, ...GROUP_STATES, ...REALSERVER_STATES, ...NODE_STATES].map((s) => [s, badgeColour(s)]));
 
 /**
- * The operator dashboard at `/`: a static page whose script asks for an API token once (kept in
- * localStorage), lists the sites from `GET /v1/sites` and shows each site's status (the model's `SiteStatus`) from
+ * The operator dashboard at `/`: a static page whose script asks for an API token once and trades it
+ * for a session (`POST /v1/session`: an HttpOnly, SameSite=Strict cookie the script cannot read, and
+ * a CSRF token it keeps in memory for writes; the token itself is stored nowhere), lists the sites from `GET /v1/sites` and shows each site's status (the model's `SiteStatus`) from
  * `GET /dashboard/sites/{site}.json` — state and reasons of the site, nodes, VRRP groups, real servers —
  * and its staged rollout from `GET /v1/sites/{site}/rollout` (the one in progress, stage by stage, and the last ones).
  */
@@ -15,12 +16,17 @@ const COLOURS = Object.fromEntries([...SITE_STATES, ...GROUP_STATES, ...REALSERV
 export const DASHBOARD_SCRIPT = `
 const $ = (s) => document.querySelector(s);
 const esc = (v) => String(v).replace(/[&<>"']/g, (c) => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'})[c]);
-const token = () => localStorage.getItem('lvsfleet.token') || '';
-async function api(path) {
-  const res = await fetch(path, { headers: { authorization: 'Bearer ' + token() } });
-  if (res.status === 401 || res.status === 403) throw new Error('token refused (' + res.status + ')');
+let csrf = null;
+async function api(path, init) {
+  const res = await fetch(path, { credentials: 'same-origin', ...init, headers: { 'content-type': 'application/json', ...(csrf ? { 'x-csrf-token': csrf } : {}) } });
+  if (res.status === 401 || res.status === 403) { if (res.status === 401) csrf = null; throw new Error('token refused (' + res.status + ')'); }
   if (!res.ok) throw new Error(path + ': HTTP ' + res.status);
-  return res.json();
+  return res.status === 204 ? null : res.json();
+}
+async function session() {
+  if (csrf) return true;
+  try { csrf = (await api('/v1/session')).csrfToken; } catch { csrf = null; }
+  return csrf !== null;
 }
 function siteNames(body) {
   const list = Array.isArray(body) ? body : (body.sites || body.items || []);
@@ -49,8 +55,8 @@ function renderSite(v) {
 }
 async function load() {
   const out = $('#sites');
-  if (!token()) { out.innerHTML = ''; $('#login').hidden = false; return; }
-  $('#login').hidden = true;
+  if (!(await session())) { out.innerHTML = ''; $('#login').hidden = false; $('#logout').hidden = true; return; }
+  $('#login').hidden = true; $('#logout').hidden = false;
   try {
     const names = siteNames(await api('/v1/sites'));
     const views = await Promise.all(names.map(async (n) => {
@@ -62,13 +68,19 @@ async function load() {
     $('#error').textContent = '';
   } catch (e) { $('#error').textContent = e.message; if (/token refused/.test(e.message)) { $('#login').hidden = false; } }
 }
-$('#login').addEventListener('submit', (e) => { e.preventDefault(); localStorage.setItem('lvsfleet.token', $('#token').value.trim()); load(); });
+$('#login').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  try { csrf = (await api('/v1/session', { method: 'POST', body: JSON.stringify({ token: $('#token').value.trim() }) })).csrfToken; $('#token').value = ''; $('#error').textContent = ''; load(); }
+  catch (err) { $('#error').textContent = err.message; }
+});
+$('#logout').addEventListener('click', async () => { try { await api('/v1/session', { method: 'DELETE' }); } finally { csrf = null; $('#sites').innerHTML = ''; load(); } });
 load(); setInterval(load, 10000);
 `;
 
 export function renderDashboard(): string {
   const body = `<form id="login" hidden><h1>lvsfleet</h1><p>Paste an API token (viewer or above).</p>
 <input id="token" type="password" autocomplete="off" placeholder="token" aria-label="API token"> <button type="submit">Open</button></form>
+<button id="logout" type="button" hidden>Log out</button>
 <p id="error" role="alert"></p><main id="sites"></main>`;
   return layout('lvsfleet', body, { scriptSrc: DASHBOARD_SCRIPT_PATH });
 }

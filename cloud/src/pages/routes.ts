@@ -8,11 +8,11 @@ import { layout, esc, PAGE_CSS, STYLESHEET_PATH } from './layout.ts';
 export interface PagesDeps {
   /** The site's status, or null when there is no such site (or it has no revision yet). */
   loadView: (site: string) => Promise<SiteView | null>;
-  /** True when the request's bearer token may read sites (viewer scope or above). */
-  canView: (authorization: string | undefined) => Promise<boolean>;
+  /** True when the request's bearer token or dashboard session (Cookie header) may read sites (viewer scope or above). */
+  canView: (authorization: string | undefined, cookie: string | undefined) => Promise<boolean>;
 }
 
-/** Status pages (public, `/status/{site}`) and the dashboard (`/`, token in the browser). */
+/** Status pages (public, `/status/{site}`) and the dashboard (`/`, a session cookie opened with a token). */
 export function createPagesRouter(deps: PagesDeps): Hono {
   const app = new Hono();
   app.get('/', (c) => c.html(renderDashboard()));
@@ -34,7 +34,7 @@ export function createPagesRouter(deps: PagesDeps): Hono {
     return json ? c.json(pub) : c.html(renderStatusPage(pub));
   });
   app.get('/dashboard/sites/:file{[A-Za-z0-9][A-Za-z0-9_.-]*\\.json}', async (c) => {
-    if (!(await deps.canView(c.req.header('authorization')))) {
+    if (!(await deps.canView(c.req.header('authorization'), c.req.header('cookie')))) {
       return c.json({ error: { code: 'unauthorized', message: 'a viewer token is required' } }, 401);
     }
     const site = c.req.param('file').slice(0, -'.json'.length);
