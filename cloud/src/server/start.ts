@@ -17,6 +17,7 @@ import { createMetrics } from './metrics.ts';
 import { DataDirInUseError, lockDataDir } from './data-dir-lock.ts';
 import { DEFAULT_API_LIMITS } from '../api/rate-limit.ts';
 import { StatusBook } from '../status/book.ts';
+import { StatusHistory } from '../status/history.ts';
 
 export interface ServerOptions {
   /** HTTP port (0: any free port). */
@@ -136,8 +137,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     }
     const publisher = await startPublisher({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer, log: o.log });
     closers.push(() => publisher.close());
-    // One status book: pages, API, alerts and metrics see the same evaluations.
-    const status = new StatusBook(db);
+    // One status book: pages, API, alerts and metrics see the same evaluations, and it alone writes the state history.
+    const status = new StatusBook(db, undefined, new StatusHistory(db), o.log);
     const metrics = createMetrics(db, status);
     const ingest = await startIngest({
       db,
