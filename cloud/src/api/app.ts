@@ -7,6 +7,9 @@ import { fromZod } from '#shared/site/issues.ts';
 import { findToken, scopeAllows, touchToken, type Scope } from '../auth/tokens.ts';
 import { StatusBook } from '../status/book.ts';
 import { createPagesRouter } from '../pages/routes.ts';
+import { registerPublicStatusDoc } from '../pages/openapi.ts';
+import { readHistory } from '../status/history.ts';
+import { readAlerts } from '../status/incident-store.ts';
 import type { App, AppDeps, AppEnv } from './context.ts';
 import { ApiError, toApiError, type ErrorStatus } from './errors.ts';
 import { rateLimiter } from './rate-limit.ts';
@@ -141,6 +144,7 @@ export function createApp(deps: AppDeps): App {
   registerWebhookRoutes(app, deps);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  registerPublicStatusDoc(app.openAPIRegistry);
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'lvsfleet', version: '1', description: 'Control plane for LVS/IPVS load-balancer fleets' },
@@ -151,6 +155,9 @@ export function createApp(deps: AppDeps): App {
     '/',
     createPagesRouter({
       loadView: (site) => status.byName(site),
+      listViews: () => status.all(),
+      loadHistory: (siteId, subjects, since) => readHistory(deps.db, siteId, subjects, since),
+      loadAlerts: (siteId, since) => readAlerts(deps.db, siteId, since),
       canView: async (authorization) => {
         const secret = bearer(authorization);
         return secret ? (await findToken(deps.db, secret)) !== null : false;

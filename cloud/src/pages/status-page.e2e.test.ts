@@ -9,6 +9,8 @@ import { nodes, nodeStatus, orgs, siteRevisions, sites } from '../db/schema.ts';
 import { parseSite } from '#shared/site/parse.ts';
 import { createPagesRouter } from './routes.ts';
 import { StatusBook } from '../status/book.ts';
+import { readHistory } from '../status/history.ts';
+import { readAlerts } from '../status/incident-store.ts';
 
 if (!haveChromium) console.log(`skip: status page e2e needs Chromium at ${CHROMIUM} (apt-get install chromium)`);
 
@@ -25,7 +27,8 @@ describe.skipIf(!haveChromium)('public status page in Chromium', () => {
     if (!parsed.ok) throw new Error('example must be valid');
     await db.insert(orgs).values({ id: 'org1', name: 'default' });
     await db.insert(sites).values({ id: 's1', orgId: 'org1', name: 'bj-dc1', currentRevision: 1 });
-    await db.insert(siteRevisions).values({ siteId: 's1', revision: 1, spec: parsed.site, specHash: 'h', author: 'test' });
+    const spec = { ...parsed.site, spec: { ...parsed.site.spec, statusPage: { public: true, hideAddresses: true } } };
+    await db.insert(siteRevisions).values({ siteId: 's1', revision: 1, spec, specHash: 'h', author: 'test' });
     for (const n of parsed.site.spec.nodes) {
       await db.insert(nodes).values({ id: `bj-dc1.${n.name}`, siteId: 's1', name: n.name, role: n.role, address: n.address, desiredRevision: 1 });
     }
@@ -47,7 +50,13 @@ describe.skipIf(!haveChromium)('public status page in Chromium', () => {
       await db.insert(nodeStatus).values({ nodeId: r.nodeId, online: true, appliedRevision: 1, status: r.status });
     }
     const book = new StatusBook(db);
-    const app = createPagesRouter({ loadView: (s) => book.byName(s), canView: async (h) => h === 'Bearer good' });
+    const app = createPagesRouter({
+      loadView: (s) => book.byName(s),
+      listViews: () => book.all(),
+      loadHistory: (id, subjects, since) => readHistory(db, id, subjects, since),
+      loadAlerts: (id, since) => readAlerts(db, id, since),
+      canView: async (h) => h === 'Bearer good',
+    });
     server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
     await new Promise((r) => server.once('listening', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -81,7 +90,7 @@ describe.skipIf(!haveChromium)('public status page in Chromium', () => {
 
   it('answers 404 for an unknown site and keeps the full view behind a token', async () => {
     const page = await browser.newPage();
-    expect((await page.goto(`${base}/status/nope`))?.status()).toBe(404);
+    expect((await page.goto(`${base}/status/nope`))?.status()).toBe(401);
     expect((await page.goto(`${base}/dashboard/sites/bj-dc1.json`))?.status()).toBe(401);
     const pub = await (await fetch(`${base}/status/bj-dc1.json`)).json();
     expect(JSON.stringify(pub)).not.toContain('192.168.1.132');
