@@ -8,6 +8,7 @@ import { findToken, scopeAllows, touchToken, type Scope } from '../auth/tokens.t
 import { StatusBook } from '../status/book.ts';
 import { createPagesRouter } from '../pages/routes.ts';
 import { registerPublicStatusDoc } from '../pages/openapi.ts';
+import { loadDashboard, revisionDiff } from '../pages/dashboard-data.ts';
 import { readHistory } from '../status/history.ts';
 import { readAlerts } from '../status/incident-store.ts';
 import type { App, AppDeps, AppEnv } from './context.ts';
@@ -158,6 +159,11 @@ export function createApp(deps: AppDeps): App {
       listViews: () => status.all(),
       loadHistory: (siteId, subjects, since) => readHistory(deps.db, siteId, subjects, since),
       loadAlerts: (siteId, since) => readAlerts(deps.db, siteId, since),
+      loadDashboard: async () => loadDashboard(deps.db, await status.all(), Date.now()),
+      loadDiff: async (site, from, to) => {
+        const view = await status.byName(site);
+        return view ? revisionDiff(deps.db, view.siteId, from, to) : null;
+      },
       canView: async (authorization) => {
         const secret = bearer(authorization);
         return secret ? (await findToken(deps.db, secret)) !== null : false;

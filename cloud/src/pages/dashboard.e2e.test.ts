@@ -55,12 +55,14 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     await page.waitForSelector('[data-site="bj-dc1"]');
     expect(await page.isHidden('#login')).toBe(true);
     const site = page.locator('[data-site="bj-dc1"]');
-    expect(await site.locator('[data-instance="VI_1"]').textContent()).toContain('dr1 MASTER');
-    expect(await site.locator('[data-instance="VI_1"]').textContent()).toContain('dr2 unseen');
-    expect(await site.locator('[data-service="web"] .badge').textContent()).toBe('degraded performance');
+    expect(await site.locator('[data-instance="VI_1"] .badge').textContent()).toBe('MASTER dr1');
+    expect(await site.locator('[data-instance="VI_1"] .detail').textContent()).toContain('dr2 unseen');
+    expect(await site.locator('[data-service="web"] > .badge').textContent()).toBe('degraded performance');
     expect(await site.locator('[data-node="dr2"]').textContent()).toContain('dr2 has never reported');
-    expect(await site.locator('[data-service="web"] .detail').textContent()).toContain('192.168.1.133:80 ✗');
+    expect(await site.locator('[data-service="web"] [data-rs="192.168.1.133:80"]').textContent()).toContain('down');
     expect(await site.locator('tbody tr').count()).toBe(4);
+    expect(await page.textContent('#summary')).toContain('1 degraded performance');
+    expect(await page.isHidden('#stale')).toBe(true);
     await page.screenshot({ path: `${process.env.TMPDIR ?? '/tmp'}/lvsfleet-dashboard.png`, fullPage: true });
 
     // The token stays in the browser: a reload goes straight to the sites.

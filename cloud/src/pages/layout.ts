@@ -26,6 +26,13 @@ button{min-height:2.75rem}table{width:100%;border-collapse:collapse}td,th{text-a
 .incident.open{border-left-color:var(--bad)}.incident small{display:block;color:var(--muted)}
 .banner{position:sticky;top:0;z-index:2;margin:-1rem -1rem 1rem;padding:.8rem 1rem;background:#7a1f1f;color:#fff;font-weight:600}
 body.is-stale main{opacity:.75}.scroll{overflow-x:auto}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
+.summary{display:grid;grid-template-columns:repeat(auto-fit,minmax(10rem,1fr));gap:.5rem;margin:0 0 1rem}.summary div{background:var(--card);border-radius:.6rem;padding:.6rem .8rem}
+.summary dt{color:var(--muted);font-size:.85rem}.summary dd{margin:.2rem 0 0;font-size:1.1rem;font-weight:600;display:flex;flex-wrap:wrap;gap:.3rem}
+.site{margin:0 0 2rem}.site-name{margin:.2rem 0;font-size:1.4rem;color:#fff;text-transform:none;letter-spacing:0}h3{font-size:1rem;margin:1.1rem 0 .4rem;color:var(--muted)}
+.rs{list-style:none;padding:0;margin:0;display:flex;flex-wrap:wrap;gap:.3rem .9rem}.events{padding-left:1.1rem;font-size:.9rem}.revisions{padding-left:1.4rem;font-size:.9rem}
+details{margin:.6rem 0}summary{cursor:pointer;min-height:2.75rem;display:flex;align-items:center;font-weight:600}.diff-form{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}
+.diff{flex-basis:100%;overflow-x:auto}.diff-table code{word-break:break-all}
 `;
 
 export const STYLESHEET_PATH = '/assets/lvsfleet.css';

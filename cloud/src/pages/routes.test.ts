@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alerts, nodeStatus, statusHistory } from '../db/schema.ts';
+import { alerts, events, nodeStatus, statusHistory } from '../db/schema.ts';
 import { useTestApp } from '../api/test-app.test-support.ts';
 import { requireSite } from '../sites/queries.ts';
 import { SEEDS_YAML } from '../../test/fixtures.test-support.ts';
@@ -211,5 +211,73 @@ describe('public status page', () => {
     expect(rows.filter((r) => r.siteId === site.id).map((r) => `${r.subject} ${r.state}`)).toEqual(
       expect.arrayContaining(['site degraded_performance', 'service:web degraded_performance', 'vrrp:VI_1 ok']),
     );
+  });
+});
+
+describe('dashboard data', () => {
+  it('needs a viewer token', async () => {
+    expect((await get('/dashboard/fleet.json')).status).toBe(401);
+    expect((await get('/dashboard/sites/bj-dc1/diff.json?from=1&to=2')).status).toBe(401);
+  });
+
+  it('has the fleet summary and the sites worst first, with drift, open alerts, events and revisions', async () => {
+    await seed(SEEDS_YAML);
+    expect((await t.req('/v1/sites/a-site/spec', { method: 'PUT', yaml: withPage('{ public: true }', 'a-site') })).status).toBe(200);
+    const site = await requireSite(t.db.db, 'default', 'bj-dc1');
+    await t.db.db.insert(events).values([
+      {
+        siteId: site.id,
+        nodeId: 'bj-dc1.dr1',
+        type: 'vrrp.transition',
+        data: { instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'master down' },
+        at: new Date(),
+      },
+      {
+        siteId: site.id,
+        nodeId: 'bj-dc1.dr1',
+        type: 'vrrp.transition',
+        data: { instance: 'VI_1', from: 'INIT', to: 'BACKUP', reason: 'start' },
+        at: new Date(),
+      },
+    ]);
+    const res = await get('/dashboard/fleet.json', 'viewer');
+    expect(res.status).toBe(200);
+    const d = await res.json();
+    expect(d.summary).toMatchObject({
+      sites: 2,
+      byState: { degraded_performance: 1, unknown: 1, operational: 0 },
+      openAlerts: { warning: 2, critical: 0, info: 0 },
+      failovers: 1,
+    });
+    // bj-dc1: dr2, rs1, rs2 never reported; a-site: all four.
+    expect(d.summary.nodes).toBe(8);
+    expect(d.summary.nodesOffline).toBe(7);
+    expect(d.sites.map((s: { site: string }) => s.site)).toEqual(['bj-dc1', 'a-site']);
+    const bj = d.sites[0];
+    const dr1 = bj.nodes.find((n: { name: string }) => n.name === 'dr1');
+    expect(dr1).toMatchObject({ appliedRevision: 1, desiredRevision: 1, drift: false });
+    expect(bj.openAlerts.map((a: { type: string }) => a.type).sort()).toEqual(['node.offline', 'realserver.down']);
+    expect(bj.events.map((e: { type: string }) => e.type)).toEqual(['vrrp.transition', 'vrrp.transition']);
+    expect(bj.revisions.map((r: { revision: number }) => r.revision)).toEqual([1]);
+  });
+
+  it('diffs two revisions field by field, secrets masked', async () => {
+    await seed(SEEDS_YAML);
+    const next = SEEDS_YAML.replace('scheduler: wlc', 'scheduler: rr')
+      .replace('{ node: rs2, port: 80, weight: 1 }', '{ node: rs2, port: 80, weight: 5 }')
+      .replace('"1111"', '"2222"');
+    expect((await t.req('/v1/sites/bj-dc1/spec', { method: 'PUT', yaml: next })).status).toBe(200);
+    const res = await get('/dashboard/sites/bj-dc1/diff.json?from=1&to=2', 'viewer');
+    expect(res.status).toBe(200);
+    const d = await res.json();
+    expect(d.changes).toEqual([
+      { path: 'spec.services.web.scheduler', before: 'wlc', after: 'rr' },
+      { path: 'spec.services.web.realServers.rs2:80.weight', before: 1, after: 5 },
+    ]);
+    expect(JSON.stringify(d)).not.toContain('2222');
+    expect((await get('/dashboard/sites/bj-dc1/diff.json?from=1&to=9', 'viewer')).status).toBe(404);
+    const bad = await get('/dashboard/sites/bj-dc1/diff.json?from=x&to=2', 'viewer');
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.message).toMatch(/^from: /);
   });
 });

@@ -1,6 +1,8 @@
 import { Hono, type Context } from 'hono';
 import type { StateSpan } from '#shared/status/uptime.ts';
+import type { FieldChange } from '#shared/site/field-diff.ts';
 import type { SiteView } from '../status/book.ts';
+import type { Dashboard } from './dashboard-data.ts';
 import type { AlertRecord } from '../status/incidents.ts';
 import { renderBadge } from './badge.ts';
 import { DASHBOARD_SCRIPT, DASHBOARD_SCRIPT_PATH, renderDashboard } from './dashboard.ts';
@@ -23,6 +25,10 @@ export interface PagesDeps {
   loadAlerts: (siteId: string, since: number) => Promise<AlertRecord[]>;
   /** True when the request's bearer token may read sites (viewer scope or above). */
   canView: (authorization: string | undefined) => Promise<boolean>;
+  /** The dashboard's one read: fleet summary and every site, worst first. */
+  loadDashboard: () => Promise<Dashboard>;
+  /** The field-level diff between two revisions of a site (null: no such site or revision). */
+  loadDiff: (site: string, from: number, to: number) => Promise<{ from: number; to: number; changes: FieldChange[] } | null>;
   now?: () => number;
 }
 
@@ -120,10 +126,30 @@ export function createPagesRouter(deps: PagesDeps): Hono {
     return c.html(renderStatusPage(r.view, r.at, `/status/${encodeURIComponent(site)}`));
   });
 
-  app.get(`/dashboard/sites/:file{${SITE}\\.json}`, async (c) => {
-    if (!(await deps.canView(c.req.header('authorization')))) {
-      return c.json({ error: { code: 'unauthorized', message: 'a viewer token is required' } }, 401);
+  const unauthorized = (c: Context) => c.json({ error: { code: 'unauthorized', message: 'a viewer token is required' } }, 401);
+
+  app.get('/dashboard/fleet.json', async (c) => {
+    if (!(await deps.canView(c.req.header('authorization')))) return unauthorized(c);
+    c.header('cache-control', 'no-store');
+    return c.json(await deps.loadDashboard());
+  });
+
+  app.get(`/dashboard/sites/:site{${SITE}}/diff.json`, async (c) => {
+    if (!(await deps.canView(c.req.header('authorization')))) return unauthorized(c);
+    const site = c.req.param('site');
+    const [from, to] = ['from', 'to'].map((k) => Number(c.req.query(k)));
+    for (const [k, n] of [
+      ['from', from],
+      ['to', to],
+    ] as const) {
+      if (!Number.isInteger(n) || n < 1) return c.json({ error: { code: 'bad_request', message: `${k}: a revision number (1 or more) is required` } }, 400);
     }
+    const diff = await deps.loadDiff(site, from, to);
+    return diff ? c.json(diff) : c.json({ error: { code: 'not_found', message: `no revisions ${from} and ${to} of site ${site}` } }, 404);
+  });
+
+  app.get(`/dashboard/sites/:file{${SITE}\\.json}`, async (c) => {
+    if (!(await deps.canView(c.req.header('authorization')))) return unauthorized(c);
     const site = c.req.param('file').slice(0, -'.json'.length);
     const view = await deps.loadView(site);
     return view ? c.json(pageView(view)) : c.json({ error: { code: 'not_found', message: `no site ${site}` } }, 404);
