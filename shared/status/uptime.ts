@@ -32,7 +32,7 @@ export interface StateSpan {
  * did not evaluate), so a day the cloud could not see is never shown up. `noData` marks a day
  * before the first span (no history yet), which has no fractions at all.
  */
-export interface UptimeDay {
+interface UptimeDay {
   /** `YYYY-MM-DD` (UTC). */
   day: string;
   noData: boolean;

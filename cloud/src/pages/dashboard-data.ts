@@ -14,13 +14,13 @@ const DAY_MS = 86_400_000;
 const EVENTS_PER_SITE = 20;
 const REVISIONS_PER_SITE = 20;
 
-export interface DashboardNode extends NodeStatusEntry {
+interface DashboardNode extends NodeStatusEntry {
   desiredRevision: number;
   /** The node runs another revision than the one desired for it (or none). */
   drift: boolean;
 }
 
-export interface DashboardSite extends Omit<PageView, 'nodes'> {
+interface DashboardSite extends Omit<PageView, 'nodes'> {
   nodes: DashboardNode[];
   openAlerts: { type: string; severity: string; subject: string; summary: string; raisedAt: string }[];
   events: { node: string | null; type: string; at: string; data: unknown }[];

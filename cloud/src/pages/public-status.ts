@@ -1,4 +1,4 @@
-import { siteRank, type GroupState, type Reason, type SiteState } from '#shared/status/model.ts';
+import { siteRank, type GroupState, type Reason, type ServiceStatus, type SiteState, type SiteStatus } from '#shared/status/model.ts';
 import { uptimeBar, type StateSpan, type UptimeBar } from '#shared/status/uptime.ts';
 import type { SiteView } from '../status/book.ts';
 import { incidentTimeline, type AlertRecord, type Incident } from '../status/incidents.ts';
@@ -23,7 +23,7 @@ interface PublicPart<S> {
   uptime: UptimeBar;
 }
 
-export interface PublicService extends PublicPart<SiteState> {
+interface PublicService extends PublicPart<SiteState> {
   name: string;
   /** `tcp 10.0.0.1:80`; null when the page hides addresses. */
   endpoint: string | null;
@@ -56,6 +56,26 @@ export interface PublicStatus extends PublicPart<SiteState> {
 /** Subjects the public page leaves out: single real servers (addresses, and detail that is the operators'). */
 const isPrivate = (subject: string) => subject.startsWith('realserver:');
 
+/**
+ * A service that is not operational only because of its real servers has no public reason left
+ * once those are taken out: say it in counts instead, which name no address.
+ */
+function serviceReasons(svc: ServiceStatus, kept: PublicReason[]): PublicReason[] {
+  if (svc.state === 'operational' || kept.length) return kept;
+  const n = (st: string) => svc.realServers.filter((r) => r.state === st).length;
+  const parts = [n('down') && `${n('down')} down`, n('unchecked') && `${n('unchecked')} not checked yet`, n('unknown') && `${n('unknown')} unknown`].filter(
+    Boolean,
+  );
+  const text = `${svc.name}: ${n('up')} of ${svc.realServers.length} real servers up${parts.length ? ` (${parts.join(', ')})` : ''}`;
+  return [{ code: 'realservers', text, since: svc.since }];
+}
+
+/** The site's reasons, with each service's counted reason when the model's own ones were all about single real servers. */
+function siteReasons(s: SiteStatus, kept: PublicReason[]): PublicReason[] {
+  if (s.state === 'operational' || kept.length) return kept;
+  return s.services.flatMap((svc) => (svc.state === 'operational' ? [] : serviceReasons(svc, [])));
+}
+
 /** The history subjects the page needs. */
 export function publicSubjects(v: SiteView): string[] {
   return ['site', ...v.status.services.map((s) => `service:${s.name}`), ...v.status.vrrp.map((g) => `vrrp:${g.instance}`)];
@@ -81,7 +101,7 @@ export function publicStatus(v: SiteView, spans: ReadonlyMap<string, StateSpan[]
     evaluatedAt: s.evaluatedAt,
     state: s.state,
     since: s.since,
-    reasons: reasons(s.reasons),
+    reasons: siteReasons(s, reasons(s.reasons)),
     uptime: bar('site'),
     nodes: { reporting: s.nodes.filter((n) => n.state === 'online' || n.state === 'degraded').length, total: s.nodes.length },
     services: s.services.map((svc) => ({
@@ -89,7 +109,7 @@ export function publicStatus(v: SiteView, spans: ReadonlyMap<string, StateSpan[]
       endpoint: hide ? null : svc.endpoint,
       state: svc.state,
       since: svc.since,
-      reasons: reasons(svc.reasons),
+      reasons: serviceReasons(svc, reasons(svc.reasons)),
       uptime: bar(`service:${svc.name}`),
       realServers: {
         total: svc.realServers.length,

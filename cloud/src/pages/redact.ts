@@ -7,7 +7,7 @@ const IPV4 = /\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5}|\/\d{1,2})?\b/g;
 const IPV6 =
   /\[?(?:(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}|(?:[0-9a-f]{1,4}:){0,6}[0-9a-f]{0,4}::(?:[0-9a-f]{1,4}:){0,6}[0-9a-f]{0,4}(?:\.\d{1,3}){0,3})\]?(?::\d{1,5})?/gi;
 
-export const REDACTED = '[address hidden]';
+const REDACTED = '[address hidden]';
 
 /** Text with every IP address (and its port) replaced, for a status page that hides addresses. */
 export function redactAddresses(text: string): string {

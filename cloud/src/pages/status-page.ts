@@ -13,7 +13,7 @@ const LABEL: Record<SiteState, string> = {
   degraded_performance: 'Degraded performance',
   partial_outage: 'Partial outage',
   major_outage: 'Major outage',
-  unknown: 'Status unknown: the cloud cannot see this site',
+  unknown: 'Status unknown',
 };
 
 export const STATE_WORD: Record<SiteState, string> = {
@@ -45,7 +45,7 @@ function reasonList(reasons: PublicReason[], now: number): string {
 const pct = (x: number) => `${(Math.floor(x * 10_000) / 100).toFixed(2)}%`;
 
 /** The 90-day bar: one cell per day, coloured by the day's worst state; days without history are blank. No inline style (CSP). */
-export function uptimeBarHtml(bar: UptimeBar, what: string): string {
+function uptimeBarHtml(bar: UptimeBar, what: string): string {
   const cells = bar.days
     .map((d) => {
       if (d.noData) return `<span class="day none" title="${d.day}: no history"></span>`;

@@ -7,7 +7,7 @@ import { HISTORY_DEFAULTS, historySubjects, planHistory, type HistoryOptions, ty
 
 const DAY_MS = 86_400_000;
 /** How long state history is kept: the uptime bar shows 90 days. */
-export const HISTORY_RETENTION_DAYS = 90;
+const HISTORY_RETENTION_DAYS = 90;
 const PRUNE_EVERY_MS = 3_600_000;
 
 /**
