@@ -26,7 +26,9 @@ async function api(path) {
 }
 const COLOUR = ${JSON.stringify(COLOURS)};
 const badge = (state, text) => '<span class="badge ' + (COLOUR[state] || 'grey') + '">' + esc(text ?? state.replace('_', ' ')) + '</span>';
-const reasons = (rs) => rs.length ? '<ul class="reasons">' + rs.map((r) => '<li data-code="' + esc(r.code) + '">' + esc(r.text) + '</li>').join('') + '</ul>' : '';
+// The model's texts carry ISO times; people read them as "2026-11-30 02:14 UTC".
+const tx = (s) => String(s).replace(/(\\d{4}-\\d{2}-\\d{2})T(\\d{2}:\\d{2})(:\\d{2}(\\.\\d+)?)?Z/g, '$1 $2 UTC');
+const reasons = (rs) => rs.length ? '<ul class="reasons">' + rs.map((r) => '<li data-code="' + esc(r.code) + '">' + esc(tx(r.text)) + '</li>').join('') + '</ul>' : '';
 const ago = (iso) => { if (!iso) return 'never'; const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000)); return s < 90 ? s + ' s ago' : s < 5400 ? Math.round(s / 60) + ' min ago' : s < 172800 ? Math.round(s / 3600) + ' h ago' : Math.round(s / 86400) + ' d ago'; };
 const clock = (iso) => iso ? esc(iso.replace('T', ' ').slice(0, 16)) + ' UTC' : '–';
 const when = (iso) => '<time datetime="' + esc(iso) + '" title="' + clock(iso) + '">' + esc(ago(iso)) + '</time>';
@@ -44,13 +46,13 @@ function summaryHtml(f) {
     '<div><dt>Nodes offline</dt><dd id="nodes-offline">' + f.nodesOffline + ' of ' + f.nodes + '</dd></div><div><dt>Failovers, 24 h</dt><dd id="failovers">' + f.failovers + '</dd></div></dl>';
 }
 function renderSite(v) {
-  const nodes = v.nodes.map((n) => '<tr data-node="' + esc(n.name) + '"><th scope="row">' + esc(n.name) + ' <small>' + esc(n.role) + '</small></th><td>' + badge(n.state) + '</td><td>' + when(n.lastReportAt) + '</td><td>' + esc(n.appliedRevision ?? '–') + ' / ' + esc(n.desiredRevision || '–') + (n.drift ? ' <span class="badge orange">drift</span>' : '') + '</td><td>' + esc(n.reasons.map((r) => r.text).join('; ')) + '</td></tr>').join('');
+  const nodes = v.nodes.map((n) => '<tr data-node="' + esc(n.name) + '"><th scope="row">' + esc(n.name) + ' <small>' + esc(n.role) + '</small></th><td>' + badge(n.state) + '</td><td>' + when(n.lastReportAt) + '</td><td>' + esc(n.appliedRevision ?? '–') + ' / ' + esc(n.desiredRevision || '–') + (n.drift ? ' <span class="badge orange">drift</span>' : '') + '</td><td>' + esc(tx(n.reasons.map((r) => r.text).join('; '))) + '</td></tr>').join('');
   const members = (g) => '<span class="detail">' + g.members.map((m) => esc(m.node + ' ' + m.state)).join(' · ') + '</span>';
   const vrrp = v.vrrp.map((g) => '<li class="row" data-instance="' + esc(g.instance) + '" data-state="' + esc(g.state) + '"><span class="name">' + esc(g.instance) + ' <small>VRID ' + g.vrid + '</small></span>' + groupBadge(g) + ' <small class="since">since ' + when(g.since) + '</small>' + members(g) + reasons(g.reasons) + '</li>').join('');
   const RS = { up: 'green', down: 'red', unchecked: 'grey', unknown: 'grey' };
   const rs = (r) => '<li data-rs="' + esc(r.address + ':' + r.port) + '">' + esc(r.address + ':' + r.port) + ' <span class="badge ' + RS[r.state] + '">' + esc(r.state === 'unchecked' ? 'not checked' : r.state) + '</span>' + (r.detail ? ' <small>' + esc(r.detail) + '</small>' : '') + '</li>';
   const svcs = v.services.map((s) => '<li class="row" data-service="' + esc(s.name) + '" data-state="' + esc(s.state) + '"><span class="name">' + esc(s.name) + ' <small>' + esc(s.endpoint) + '</small></span>' + badge(s.state) + ' <small class="since">since ' + when(s.since) + '</small><ul class="detail rs">' + s.realServers.map(rs).join('') + '</ul>' + reasons(s.reasons) + '</li>').join('');
-  const alerts = v.openAlerts.length ? '<ul class="list alerts">' + v.openAlerts.map((a) => '<li class="row" data-alert="' + esc(a.type) + '"><span class="badge ' + (SEV[a.severity] || 'grey') + '">' + esc(a.severity) + '</span> ' + esc(a.summary) + ' <small class="since">' + when(a.raisedAt) + '</small></li>').join('') + '</ul>' : '';
+  const alerts = v.openAlerts.length ? '<ul class="list alerts">' + v.openAlerts.map((a) => '<li class="row" data-alert="' + esc(a.type) + '"><span class="badge ' + (SEV[a.severity] || 'grey') + '">' + esc(a.severity) + '</span> ' + esc(tx(a.summary)) + ' <small class="since">' + when(a.raisedAt) + '</small></li>').join('') + '</ul>' : '';
   const events = v.events.length ? '<ol class="events">' + v.events.map((e) => '<li><small>' + when(e.at) + '</small> <code>' + esc(e.type) + '</code> ' + esc(e.node ? e.node.replace(v.site + '.', '') : 'cloud') + ' ' + esc(eventText(e)) + '</li>').join('') + '</ol>' : '<p>No events in the last 24 h.</p>';
   const opts = (sel) => v.revisions.map((r) => '<option value="' + r.revision + '"' + (r.revision === sel ? ' selected' : '') + '>' + r.revision + '</option>').join('');
   const revs = '<ol class="revisions">' + v.revisions.map((r) => '<li>' + r.revision + ' · ' + esc(r.author) + ' · ' + when(r.createdAt) + (r.message ? ' · ' + esc(r.message) : '') + (r.rolledBackFrom ? ' (rollback)' : '') + '</li>').join('') + '</ol>' +

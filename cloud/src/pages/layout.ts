@@ -6,7 +6,8 @@ export function esc(value: unknown): string {
 /** The pages' one stylesheet, served at STYLESHEET_PATH (no inline style: the CSP allows none). */
 export const PAGE_CSS = `
 :root{color-scheme:light dark;--ok:#1a7f37;--yellow:#8a5300;--warn:#a84f00;--bad:#c62828;--grey:#5f6670;--muted:#5b6270;--card:rgba(127,127,127,.1);--line:rgba(127,127,127,.3)}
-@media (prefers-color-scheme:dark){:root{--muted:#a3aab5;--card:rgba(160,160,160,.12)}a{color:#8ab4f8}}
+body{background:#fff;color:#1f2328}
+@media (prefers-color-scheme:dark){:root{--muted:#a3aab5;--card:rgba(160,160,160,.12)}body{background:#121417;color:#e8eaed}a{color:#8ab4f8}}
 *{box-sizing:border-box}body{margin:0;font:16px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:46rem;margin-inline:auto;padding:1rem}
 h1{margin:.2rem 0;font-size:1.6rem}h2{font-size:1.05rem;margin:1.4rem 0 .5rem;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
 .overall{border-radius:.8rem;padding:1rem 1.2rem;color:#fff;background:var(--grey)}.overall p{margin:.2rem 0 0;font-size:1.15rem}
