@@ -34,6 +34,8 @@ body.is-stale main{opacity:.75}.scroll{overflow-x:auto}
 .rs{list-style:none;padding:0;margin:0;display:flex;flex-wrap:wrap;gap:.3rem .9rem}.events{padding-left:1.1rem;font-size:.9rem}.revisions{padding-left:1.4rem;font-size:.9rem}
 details{margin:.6rem 0}summary{cursor:pointer;min-height:2.75rem;display:flex;align-items:center;font-weight:600}.diff-form{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}
 .diff{flex-basis:100%;overflow-x:auto}.diff-table code{word-break:break-all}
+.summary dd .badge{white-space:normal;text-transform:none;font-size:.85rem}
+@media (max-width:40rem){.nodes .why{display:none}}
 `;
 
 export const STYLESHEET_PATH = '/assets/lvsfleet.css';
