@@ -16,6 +16,16 @@ export const Node = z.strictObject({
 });
 export type Node = z.infer<typeof Node>;
 
+/** The site's public status page (`/status/{site}`); without it, or with `public: false`, the page needs a viewer token. */
+export const StatusPage = z.strictObject({
+  public: z.boolean().optional(),
+  /** The page's heading; the site's name when absent. */
+  title: z.string().min(1).max(120).optional(),
+  /** Leave every address (VIPs, real servers, node addresses) out of the page, its JSON, badges and feed. */
+  hideAddresses: z.boolean().optional(),
+});
+export type StatusPage = z.infer<typeof StatusPage>;
+
 const SiteSpec = z.strictObject({
   nodes: z.array(Node).min(1),
   vrrp: z.array(VrrpInstance).optional(),
@@ -34,6 +44,7 @@ const SiteSpec = z.strictObject({
   allowMassDelete: z.boolean().optional(),
   /** Staged rollout of new revisions (shared/site/rollout.ts); on by default for sites with VRRP pairs. */
   rollout: RolloutPolicy.optional(),
+  statusPage: StatusPage.optional(),
 });
 type SiteSpec = z.infer<typeof SiteSpec>;
 

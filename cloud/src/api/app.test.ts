@@ -103,10 +103,10 @@ describe('service routes', () => {
     expect((await res.json()).error.code).toBe('not_found');
   });
 
-  it('serves the public status page of an applied site', async () => {
+  it('serves the status page of an applied site (private by default: to a viewer token)', async () => {
     await t.req('/v1/sites/bj-dc1/spec', { method: 'PUT', yaml: SEEDS_YAML });
-    const res = await t.app.request('/status/bj-dc1.json');
-    expect(res.status).toBe(200);
-    expect((await t.app.request('/status/nope.json')).status).toBe(404);
+    expect((await t.app.request('/status/bj-dc1.json')).status).toBe(401);
+    expect((await t.req('/status/bj-dc1.json', { as: 'viewer' })).status).toBe(200);
+    expect((await t.req('/status/nope.json', { as: 'viewer' })).status).toBe(404);
   });
 });

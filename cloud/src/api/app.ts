@@ -8,6 +8,10 @@ import { CSRF_HEADER, csrfTokenFor, findSession, sessionFromCookieHeader } from 
 import { findToken, scopeAllows, touchToken, type Scope, type TokenIdentity } from '../auth/tokens.ts';
 import { StatusBook } from '../status/book.ts';
 import { createPagesRouter } from '../pages/routes.ts';
+import { registerPublicStatusDoc } from '../pages/openapi.ts';
+import { loadDashboard, revisionDiff } from '../pages/dashboard-data.ts';
+import { readHistory } from '../status/history.ts';
+import { readAlerts } from '../status/incident-store.ts';
 import type { App, AppDeps, AppEnv } from './context.ts';
 import { csrfRefusal } from './csrf.ts';
 import { ApiError, toApiError, type ErrorStatus } from './errors.ts';
@@ -176,6 +180,7 @@ export function createApp(deps: AppDeps): App {
   registerSessionRoutes(app, deps);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  registerPublicStatusDoc(app.openAPIRegistry);
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'lvsfleet', version: '1', description: 'Control plane for LVS/IPVS load-balancer fleets' },
@@ -186,6 +191,14 @@ export function createApp(deps: AppDeps): App {
     '/',
     createPagesRouter({
       loadView: (site) => status.byName(site),
+      listViews: () => status.all(),
+      loadHistory: (siteId, subjects, since) => readHistory(deps.db, siteId, subjects, since),
+      loadAlerts: (siteId, since) => readAlerts(deps.db, siteId, since),
+      loadDashboard: async () => loadDashboard(deps.db, await status.all(), Date.now()),
+      loadDiff: async (site, from, to) => {
+        const view = await status.byName(site);
+        return view ? revisionDiff(deps.db, view.siteId, from, to) : null;
+      },
       canView: async (authorization, cookie) => {
         const secret = bearer(authorization);
         if (secret) return (await findToken(deps.db, secret)) !== null;

@@ -315,3 +315,25 @@ export const rollouts = pgTable(
   },
   (t) => [uniqueIndex('rollouts_site_revision').on(t.siteId, t.revision), index('rollouts_state').on(t.state)],
 );
+
+/**
+ * State history of a site and its parts (`subject`: `site`, `service:NAME`, `vrrp:INSTANCE`), one
+ * row per span of one state: written when the status model's evaluation changes state, its
+ * `confirmed_at` moved forward while the cloud keeps seeing the same state. Time after a span's
+ * `confirmed_at` and before the next span's `from_at` was not observed (the cloud was down): the
+ * uptime bar counts it as unknown, never as up. Rows older than the retention are deleted.
+ */
+export const statusHistory = pgTable(
+  'status_history',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    siteId: text('site_id')
+      .notNull()
+      .references(() => sites.id),
+    subject: text('subject').notNull(),
+    state: text('state').notNull(),
+    fromAt: timestamp('from_at', { withTimezone: true, mode: 'date' }).notNull(),
+    confirmedAt: timestamp('confirmed_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [index('status_history_site_subject_from').on(t.siteId, t.subject, t.fromAt), index('status_history_confirmed').on(t.confirmedAt)],
+);

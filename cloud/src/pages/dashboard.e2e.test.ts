@@ -1,9 +1,15 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { CHROMIUM, haveChromium, launchChromium } from './chromium.test-support.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeStatus } from '../db/schema.ts';
 import { useTestApp } from '../api/test-app.test-support.ts';
 import { SEEDS_YAML } from '../../test/fixtures.test-support.ts';
+
+/** The test's output folder (gitignored): screenshots for review. */
+const OUTPUT = process.env.E2E_OUTPUT_DIR ?? join(import.meta.dirname, '..', '..', '..', 'e2e-output', 'pages');
+mkdirSync(OUTPUT, { recursive: true });
 
 if (!haveChromium) console.log(`skip: dashboard e2e needs Chromium at ${CHROMIUM} (apt-get install chromium)`);
 
@@ -55,13 +61,15 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     await page.waitForSelector('[data-site="bj-dc1"]');
     expect(await page.isHidden('#login')).toBe(true);
     const site = page.locator('[data-site="bj-dc1"]');
-    expect(await site.locator('[data-instance="VI_1"]').textContent()).toContain('dr1 MASTER');
-    expect(await site.locator('[data-instance="VI_1"]').textContent()).toContain('dr2 unseen');
-    expect(await site.locator('[data-service="web"] .badge').textContent()).toBe('degraded performance');
+    expect(await site.locator('[data-instance="VI_1"] .badge').textContent()).toBe('MASTER dr1');
+    expect(await site.locator('[data-instance="VI_1"] .detail').textContent()).toContain('dr2 unseen');
+    expect(await site.locator('[data-service="web"] > .badge').textContent()).toBe('degraded performance');
     expect(await site.locator('[data-node="dr2"]').textContent()).toContain('dr2 has never reported');
-    expect(await site.locator('[data-service="web"] .detail').textContent()).toContain('192.168.1.133:80 ✗');
+    expect(await site.locator('[data-service="web"] [data-rs="192.168.1.133:80"]').textContent()).toContain('down');
     expect(await site.locator('tbody tr').count()).toBe(4);
-    await page.screenshot({ path: `${process.env.TMPDIR ?? '/tmp'}/lvsfleet-dashboard.png`, fullPage: true });
+    expect(await page.textContent('#summary')).toContain('1 degraded performance');
+    expect(await page.isHidden('#stale')).toBe(true);
+    await page.screenshot({ path: join(OUTPUT, 'dashboard-login-390x844.png'), fullPage: true });
 
     // A staged revision: its rollout shows stage by stage.
     const second = SEEDS_YAML.replace('weight: 2', 'weight: 3');
@@ -86,6 +94,35 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     expect(await page.locator('[data-site]').count()).toBe(0);
     const stale = await fetch(`${t.url}/v1/sites`, { headers: { cookie: `${cookies[0].name}=${cookies[0].value}` } });
     expect(stale.status).toBe(401);
+    await page.close();
+  });
+
+  it('shows a split brain as one red badge, sorts that site first, and diffs two revisions field by field', async () => {
+    const sb = SEEDS_YAML.replace('metadata: { name: bj-dc1 }', 'metadata: { name: sb-dc2 }');
+    expect((await t.req('/v1/sites/sb-dc2/spec', { method: 'PUT', yaml: sb })).status).toBe(200);
+    const vrrp = [{ instance: 'VI_1', vrid: 50, state: 'MASTER', priority: 100, effectivePriority: 100 }];
+    await t.db.db
+      .insert(nodeStatus)
+      .values(['dr1', 'dr2'].map((n) => ({ nodeId: `sb-dc2.${n}`, online: true, appliedRevision: 1, status: { appliedRevision: 1, vrrp, services: [] } })));
+    const next = SEEDS_YAML.replace('scheduler: wlc', 'scheduler: rr');
+    expect((await t.req('/v1/sites/bj-dc1/spec', { method: 'PUT', yaml: next })).status).toBe(200);
+
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await page.addInitScript((token) => localStorage.setItem('lvsfleet.token', token), t.tokens.viewer);
+    await page.goto(t.url + '/');
+    await page.waitForSelector('[data-site="sb-dc2"]');
+    expect(await page.$$eval('section.site', (els) => els.map((e) => (e as HTMLElement).dataset.site))).toEqual(['sb-dc2', 'bj-dc1']);
+    const group = page.locator('[data-site="sb-dc2"] [data-instance="VI_1"]');
+    expect(await group.locator('.badge').count()).toBe(1);
+    expect(await group.locator('.badge.red').textContent()).toBe('split brain: dr1 + dr2');
+
+    const bj = page.locator('[data-site="bj-dc1"]');
+    await bj.locator('summary', { hasText: 'Revisions' }).click();
+    await bj.locator('.diff-form button').click();
+    await expect.poll(() => bj.locator('.diff').textContent()).toContain('spec.services.web.scheduler');
+    expect(await bj.locator('.diff tbody tr').count()).toBe(1);
+    expect(await bj.locator('.diff tbody tr').textContent()).toContain('"wlc"');
+    await page.screenshot({ path: join(OUTPUT, 'dashboard-split-brain-diff-390x844.png'), fullPage: true });
     await page.close();
   });
 });

@@ -6,13 +6,16 @@ export const DASHBOARD_SCRIPT_PATH = '/assets/dashboard.js';
 const COLOURS = Object.fromEntries([...SITE_STATES, ...GROUP_STATES, ...REALSERVER_STATES, ...NODE_STATES].map((s) => [s, badgeColour(s)]));
 
 /**
- * The operator dashboard at `/`: a static page whose script asks for an API token once and trades it
- * for a session (`POST /v1/session`: an HttpOnly, SameSite=Strict cookie the script cannot read, and
- * a CSRF token it keeps in memory for writes; the token itself is stored nowhere), lists the sites from `GET /v1/sites` and shows each site's status (the model's `SiteStatus`) from
- * `GET /dashboard/sites/{site}.json` — state and reasons of the site, nodes, VRRP groups, real servers —
- * and its staged rollout from `GET /v1/sites/{site}/rollout` (the one in progress, stage by stage, and the last ones).
+ * The operator dashboard at `/`: a static page whose script asks for an API token once and trades it for a
+ * session (`POST /v1/session`: an HttpOnly, SameSite=Strict cookie the script cannot read, and a CSRF
+ * token it keeps in memory for writes; the token itself is stored nowhere), then renders `GET /dashboard/fleet.json` every 10 s: the fleet summary, then the
+ * sites worst first, each with its reasons, open alerts, nodes (last seen, applied/desired
+ * revision, drift), failover groups (one red badge for a split brain), services with each real
+ * server's health, recent events and revisions with a field-level diff between any two. Says how
+ * old the data is and raises a banner when the server cannot be reached, keeping the last data.
+ * Each site also shows its staged rollout from `GET /v1/sites/{site}/rollout` (the one in progress,
+ * stage by stage, and the last ones). Served at DASHBOARD_SCRIPT_PATH.
  */
-/** The dashboard's script, served at DASHBOARD_SCRIPT_PATH. */
 export const DASHBOARD_SCRIPT = `
 const $ = (s) => document.querySelector(s);
 const esc = (v) => String(v).replace(/[&<>"']/g, (c) => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'})[c]);
@@ -28,45 +31,98 @@ async function session() {
   try { csrf = (await api('/v1/session')).csrfToken; } catch { csrf = null; }
   return csrf !== null;
 }
-function siteNames(body) {
-  const list = Array.isArray(body) ? body : (body.sites || body.items || []);
-  return list.map((s) => typeof s === 'string' ? s : s.name);
-}
 const COLOUR = ${JSON.stringify(COLOURS)};
 const badge = (state, text) => '<span class="badge ' + (COLOUR[state] || 'grey') + '">' + esc(text ?? state.replace('_', ' ')) + '</span>';
-const reasons = (rs) => rs.length ? '<ul class="reasons">' + rs.map((r) => '<li data-code="' + esc(r.code) + '">' + esc(r.text) + '</li>').join('') + '</ul>' : '';
+// The model's texts carry ISO times; people read them as "2026-11-30 02:14 UTC".
+const tx = (s) => String(s).replace(/(\\d{4}-\\d{2}-\\d{2})T(\\d{2}:\\d{2})(:\\d{2}(\\.\\d+)?)?Z/g, '$1 $2 UTC');
+const reasons = (rs) => rs.length ? '<ul class="reasons">' + rs.map((r) => '<li data-code="' + esc(r.code) + '">' + esc(tx(r.text)) + '</li>').join('') + '</ul>' : '';
+const ago = (iso) => { if (!iso) return 'never'; const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000)); return s < 90 ? s + ' s ago' : s < 5400 ? Math.round(s / 60) + ' min ago' : s < 172800 ? Math.round(s / 3600) + ' h ago' : Math.round(s / 86400) + ' d ago'; };
+const clock = (iso) => iso ? esc(iso.replace('T', ' ').slice(0, 16)) + ' UTC' : '–';
+const when = (iso) => '<time datetime="' + esc(iso) + '" title="' + clock(iso) + '">' + esc(ago(iso)) + '</time>';
+const words = (s) => String(s).replace(/_/g, ' ');
+const SEV = { critical: 'red', warning: 'orange', info: 'grey' };
+function groupBadge(g) {
+  if (g.state === 'ok') return '<span class="badge green">MASTER ' + esc(g.masters[0] || '') + '</span>';
+  if (g.state === 'split_brain') return '<span class="badge red">split brain: ' + esc(g.masters.join(' + ')) + '</span>';
+  return badge(g.state);
+}
 function renderRollout(r) {
   if (!r) return '';
   const stage = (x) => '<li>' + esc(x.rollout.stages.indexOf(x.s) + 1) + '. ' + esc(x.s.name) + ': ' + esc(x.s.nodes.join(', ')) + ' — ' + (x.s.nodes.every((n) => x.rollout.released.includes(n)) ? 'published' : 'held') + '</li>';
   const one = (o) => '<p data-rollout-state="' + esc(o.state) + '">revision ' + o.revision + ' (from ' + o.previousRevision + ') by ' + esc(o.author) + ': <b>' + esc(o.state.replace('_', ' ')) + '</b>' + (o.reason ? ' — ' + esc(o.reason) : '') + (o.rollbackRevision ? ' (revision ' + o.rollbackRevision + ' restored revision ' + o.previousRevision + ')' : '') + '</p>';
   const current = r.current ? one(r.current) + '<ul class="reasons">' + r.current.stages.map((s) => stage({ s, rollout: r.current })).join('') + '</ul>' : '<p>no rollout in progress</p>';
   const past = r.history.filter((o) => !r.current || o.revision !== r.current.revision).slice(0, 5).map(one).join('');
-  return '<h2>Rollout</h2><div data-rollout>' + current + past + '</div>';
+  return '<h3>Rollout</h3><div data-rollout>' + current + past + '</div>';
+}
+function summaryHtml(f) {
+  const states = Object.entries(f.byState).filter(([, n]) => n > 0).map(([s, n]) => badge(s, n + ' ' + words(s))).join(' ') || 'none';
+  const al = ['critical', 'warning', 'info'].filter((k) => f.openAlerts[k]).map((k) => '<span class="badge ' + SEV[k] + '">' + f.openAlerts[k] + ' ' + k + '</span>').join(' ') || 'none';
+  return '<dl class="summary"><div><dt>Sites (' + f.sites + ')</dt><dd>' + states + '</dd></div><div><dt>Open alerts</dt><dd>' + al + '</dd></div>' +
+    '<div><dt>Nodes offline</dt><dd id="nodes-offline">' + f.nodesOffline + ' of ' + f.nodes + '</dd></div><div><dt>Failovers, 24 h</dt><dd id="failovers">' + f.failovers + '</dd></div></dl>';
 }
 function renderSite(v) {
-  const nodes = v.nodes.map((n) => '<tr data-node="' + esc(n.name) + '"><td>' + esc(n.name) + '</td><td>' + esc(n.role) + '</td><td>' + badge(n.state) + '</td><td>' + esc(n.appliedRevision ?? '–') + '</td><td>' + esc(n.reasons.map((r) => r.text).join('; ')) + '</td></tr>').join('');
-  const member = (m) => '<span class="badge ' + esc(m.state) + '">' + esc(m.node) + ' ' + esc(m.state) + '</span>';
-  const vrrp = v.vrrp.map((g) => '<li class="row" data-instance="' + esc(g.instance) + '" data-state="' + esc(g.state) + '"><span class="name">' + esc(g.instance) + ' <small>VRID ' + g.vrid + '</small></span>' + badge(g.state, g.state === 'ok' ? 'ok' : null) + ' ' + g.members.map(member).join(' ') + reasons(g.reasons) + '</li>').join('');
-  const rs = (r) => esc(r.address + ':' + r.port) + ' ' + ({ up: '✓', down: '✗', unchecked: 'unchecked', unknown: '?' })[r.state];
-  const svcs = v.services.map((s) => '<li class="row" data-service="' + esc(s.name) + '" data-state="' + esc(s.state) + '"><span class="name">' + esc(s.name) + ' <small>' + esc(s.endpoint) + '</small></span>' + badge(s.state) + '<span class="detail">' + s.realServers.map(rs).join(' · ') + '</span>' + reasons(s.reasons) + '</li>').join('');
-  return '<section class="site" data-site="' + esc(v.site) + '" data-state="' + esc(v.state) + '"><header class="overall ' + (COLOUR[v.state] || 'grey') + '"><h1>' + esc(v.site) + '</h1><p>' + esc(v.state.replace('_', ' ')) + ' since ' + esc(v.since) + ' · revision ' + v.revision + '</p>' + reasons(v.reasons) + '</header>' +
-    '<h2>Nodes</h2><table><thead><tr><th>node</th><th>role</th><th>state</th><th>rev</th><th>why</th></tr></thead><tbody>' + nodes + '</tbody></table>' +
-    '<h2>VRRP</h2><ul class="list">' + vrrp + '</ul><h2>Services</h2><ul class="list">' + svcs + '</ul>' + renderRollout(v.rollout) + '</section>';
+  const nodes = v.nodes.map((n) => '<tr data-node="' + esc(n.name) + '"><th scope="row">' + esc(n.name) + ' <small>' + esc(n.role) + '</small></th><td>' + badge(n.state) + '</td><td>' + when(n.lastReportAt) + '</td><td>' + esc(n.appliedRevision ?? '–') + ' / ' + esc(n.desiredRevision || '–') + (n.drift ? ' <span class="badge orange">drift</span>' : '') + '</td><td class="why">' + esc(tx(n.reasons.map((r) => r.text).join('; '))) + '</td></tr>').join('');
+  const members = (g) => '<span class="detail">' + g.members.map((m) => esc(m.node + ' ' + m.state)).join(' · ') + '</span>';
+  const vrrp = v.vrrp.map((g) => '<li class="row" data-instance="' + esc(g.instance) + '" data-state="' + esc(g.state) + '"><span class="name">' + esc(g.instance) + ' <small>VRID ' + g.vrid + '</small></span>' + groupBadge(g) + ' <small class="since">since ' + when(g.since) + '</small>' + members(g) + reasons(g.reasons) + '</li>').join('');
+  const RS = { up: 'green', down: 'red', unchecked: 'grey', unknown: 'grey' };
+  const rs = (r) => '<li data-rs="' + esc(r.address + ':' + r.port) + '">' + esc(r.address + ':' + r.port) + ' <span class="badge ' + RS[r.state] + '">' + esc(r.state === 'unchecked' ? 'not checked' : r.state) + '</span>' + (r.detail ? ' <small>' + esc(r.detail) + '</small>' : '') + '</li>';
+  const svcs = v.services.map((s) => '<li class="row" data-service="' + esc(s.name) + '" data-state="' + esc(s.state) + '"><span class="name">' + esc(s.name) + ' <small>' + esc(s.endpoint) + '</small></span>' + badge(s.state) + ' <small class="since">since ' + when(s.since) + '</small><ul class="detail rs">' + s.realServers.map(rs).join('') + '</ul>' + reasons(s.reasons) + '</li>').join('');
+  const alerts = v.openAlerts.length ? '<ul class="list alerts">' + v.openAlerts.map((a) => '<li class="row" data-alert="' + esc(a.type) + '"><span class="badge ' + (SEV[a.severity] || 'grey') + '">' + esc(a.severity) + '</span> ' + esc(tx(a.summary)) + ' <small class="since">' + when(a.raisedAt) + '</small></li>').join('') + '</ul>' : '';
+  const events = v.events.length ? '<ol class="events">' + v.events.map((e) => '<li><small>' + when(e.at) + '</small> <code>' + esc(e.type) + '</code> ' + esc(e.node ? e.node.replace(v.site + '.', '') : 'cloud') + ' ' + esc(eventText(e)) + '</li>').join('') + '</ol>' : '<p>No events in the last 24 h.</p>';
+  const opts = (sel) => v.revisions.map((r) => '<option value="' + r.revision + '"' + (r.revision === sel ? ' selected' : '') + '>' + r.revision + '</option>').join('');
+  const revs = '<ol class="revisions">' + v.revisions.map((r) => '<li>' + r.revision + ' · ' + esc(r.author) + ' · ' + when(r.createdAt) + (r.message ? ' · ' + esc(r.message) : '') + (r.rolledBackFrom ? ' (rollback)' : '') + '</li>').join('') + '</ol>' +
+    (v.revisions.length > 1 ? '<form class="diff-form" data-site="' + esc(v.site) + '"><label>from <select name="from">' + opts(v.revisions[1].revision) + '</select></label> <label>to <select name="to">' + opts(v.revisions[0].revision) + '</select></label> <button type="submit">Compare</button><div class="diff" aria-live="polite"></div></form>' : '');
+  return '<section class="site" data-site="' + esc(v.site) + '" data-state="' + esc(v.state) + '"><header class="overall ' + (COLOUR[v.state] || 'grey') + '"><h2 class="site-name">' + esc(v.site) + '</h2><p>' + esc(words(v.state)) + ' since ' + clock(v.since) + ' · revision ' + v.revision + '</p>' + reasons(v.reasons) + '</header>' + alerts +
+    '<h3>Nodes</h3><div class="scroll"><table class="nodes"><thead><tr><th scope="col">node</th><th scope="col">state</th><th scope="col">last seen</th><th scope="col">rev applied / desired</th><th scope="col" class="why">why</th></tr></thead><tbody>' + nodes + '</tbody></table></div>' +
+    '<h3>Failover groups</h3><ul class="list">' + (vrrp || '<li class="row">none</li>') + '</ul><h3>Services</h3><ul class="list">' + (svcs || '<li class="row">none</li>') + '</ul>' +
+    renderRollout(v.rollout) +
+    '<details><summary>Recent events (' + v.events.length + ')</summary>' + events + '</details><details><summary>Revisions (' + v.revisions.length + ')</summary>' + revs + '</details></section>';
 }
+function eventText(e) {
+  const d = e.data || {};
+  if (e.type === 'vrrp.transition') return d.instance + ' ' + d.from + ' → ' + d.to + (d.reason ? ' (' + d.reason + ')' : '');
+  return d.summary || d.error || d.detail || '';
+}
+const show = (v) => JSON.stringify(v);
+async function compare(form) {
+  const out = form.querySelector('.diff');
+  try {
+    const d = await api('/dashboard/sites/' + encodeURIComponent(form.dataset.site) + '/diff.json?from=' + form.from.value + '&to=' + form.to.value);
+    out.innerHTML = d.changes.length ? '<table class="diff-table"><thead><tr><th scope="col">field</th><th scope="col">' + d.from + '</th><th scope="col">' + d.to + '</th></tr></thead><tbody>' + d.changes.map((c) => '<tr><td><code>' + esc(c.path) + '</code></td><td>' + ('before' in c ? esc(show(c.before)) : '<em>absent</em>') + '</td><td>' + ('after' in c ? esc(show(c.after)) : '<em>absent</em>') + '</td></tr>').join('') + '</tbody></table>' : '<p>No differences.</p>';
+  } catch (e) { out.textContent = e.message; }
+}
+document.addEventListener('submit', (e) => { if (e.target.classList && e.target.classList.contains('diff-form')) { e.preventDefault(); compare(e.target); } });
+let lastOk = 0, failing = null;
+function freshness() {
+  if (!lastOk) return;
+  const age = Date.now() - lastOk;
+  $('#freshness').textContent = 'Last updated ' + ago(new Date(lastOk).toISOString());
+  const stale = failing !== null || age > 25000;
+  $('#stale').hidden = !stale;
+  if (stale) $('#stale').textContent = 'Cannot reach the server' + (failing ? ' (' + failing + ')' : '') + ': the data below is from ' + ago(new Date(lastOk).toISOString()) + '.';
+  document.body.classList.toggle('is-stale', stale);
+}
+setInterval(freshness, 1000);
 async function load() {
   const out = $('#sites');
   if (!(await session())) { out.innerHTML = ''; $('#login').hidden = false; $('#logout').hidden = true; return; }
   $('#login').hidden = true; $('#logout').hidden = false;
   try {
-    const names = siteNames(await api('/v1/sites'));
-    const views = await Promise.all(names.map(async (n) => {
-      const v = await api('/dashboard/sites/' + encodeURIComponent(n) + '.json');
-      v.rollout = await api('/v1/sites/' + encodeURIComponent(n) + '/rollout').catch(() => null);
-      return v;
-    }));
-    out.innerHTML = views.length ? views.map(renderSite).join('') : '<p>No sites yet: <code>lvsfleet apply -f site.yaml</code></p>';
+    const fleet = await api('/dashboard/fleet.json');
+    await Promise.all(fleet.sites.map(async (v) => { v.rollout = await api('/v1/sites/' + encodeURIComponent(v.site) + '/rollout').catch(() => null); }));
+    // A diff the operator opened stays open across refreshes: the sites are re-rendered only when no form is in use.
+    if (document.activeElement && document.activeElement.closest && document.activeElement.closest('.diff-form')) { lastOk = Date.now(); failing = null; freshness(); return; }
+    const open = new Set([...document.querySelectorAll('details[open]')].map((d) => d.closest('.site').dataset.site + '|' + d.querySelector('summary').textContent.split(' (')[0]));
+    $('#summary').innerHTML = summaryHtml(fleet.summary);
+    out.innerHTML = fleet.sites.length ? fleet.sites.map(renderSite).join('') : '<p>No sites yet: <code>lvsfleet apply -f site.yaml</code></p>';
+    for (const d of document.querySelectorAll('details')) if (open.has(d.closest('.site').dataset.site + '|' + d.querySelector('summary').textContent.split(' (')[0])) d.open = true;
     $('#error').textContent = '';
-  } catch (e) { $('#error').textContent = e.message; if (/token refused/.test(e.message)) { $('#login').hidden = false; } }
+    lastOk = Date.now(); failing = null;
+  } catch (e) {
+    if (/token refused/.test(e.message)) { $('#error').textContent = e.message; $('#login').hidden = false; }
+    else failing = e instanceof TypeError ? 'network error' : e.message;
+  }
+  freshness();
 }
 $('#login').addEventListener('submit', async (e) => {
   e.preventDefault();
@@ -78,9 +134,13 @@ load(); setInterval(load, 10000);
 `;
 
 export function renderDashboard(): string {
-  const body = `<form id="login" hidden><h1>lvsfleet</h1><p>Paste an API token (viewer or above).</p>
+  const body = `<div id="stale" class="banner" role="alert" hidden></div>
+<form id="login" hidden><h1>lvsfleet</h1><p>Paste an API token (viewer or above).</p>
 <input id="token" type="password" autocomplete="off" placeholder="token" aria-label="API token"> <button type="submit">Open</button></form>
 <button id="logout" type="button" hidden>Log out</button>
-<p id="error" role="alert"></p><main id="sites"></main>`;
+<p id="error" role="alert"></p>
+<noscript><p class="banner">The lvsfleet dashboard needs JavaScript. Without it, use <code>lvsfleet status</code>, the API (<a href="/openapi.json">/openapi.json</a>) or a site's status page at <code>/status/SITE</code>.</p></noscript>
+<main><h1 class="visually-hidden">lvsfleet fleet</h1><section id="summary" aria-label="Fleet summary"></section><div id="sites"></div></main>
+<footer><p id="freshness" aria-live="polite"></p></footer>`;
   return layout('lvsfleet', body, { scriptSrc: DASHBOARD_SCRIPT_PATH });
 }

@@ -7,28 +7,3 @@ export type PageView = SiteStatus & { revision: number };
 export function pageView(v: SiteView): PageView {
   return { ...v.status, revision: v.revision };
 }
-
-const isPrivate = (r: { subject: string }) => r.subject.startsWith('realserver:');
-
-/**
- * What the public page may show: no real-server addresses, so each service says how many of its
- * real servers are in each state instead, and reasons about single real servers are left out.
- */
-export function publicView(v: PageView) {
-  return {
-    ...v,
-    reasons: v.reasons.filter((r) => !isPrivate(r)),
-    services: v.services.map(({ realServers, ...s }) => ({
-      ...s,
-      reasons: s.reasons.filter((r) => !isPrivate(r)),
-      realServerCounts: {
-        total: realServers.length,
-        up: realServers.filter((r) => r.state === 'up').length,
-        down: realServers.filter((r) => r.state === 'down').length,
-        unchecked: realServers.filter((r) => r.state === 'unchecked').length,
-        unknown: realServers.filter((r) => r.state === 'unknown').length,
-      },
-    })),
-  };
-}
-export type PublicView = ReturnType<typeof publicView>;

@@ -71,7 +71,7 @@ async function splitBrainFleet() {
 }
 
 async function scrape(): Promise<string> {
-  expect((await t.req('/status/bj-dc1', { as: null })).status).toBe(200); // a route whose template has a pattern
+  expect((await t.req('/status/bj-dc1', { as: 'viewer' })).status).toBe(200); // a route whose template has a pattern
   const res = await t.req('/metrics', { as: null });
   expect(res.status).toBe(200);
   return res.text();

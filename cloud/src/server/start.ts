@@ -18,6 +18,7 @@ import { createMetrics } from './metrics.ts';
 import { DataDirInUseError, lockDataDir } from './data-dir-lock.ts';
 import { DEFAULT_API_LIMITS } from '../api/rate-limit.ts';
 import { STALE_AFTER_MS, StatusBook } from '../status/book.ts';
+import { StatusHistory } from '../status/history.ts';
 import { startRotator } from '../keys/rotator.ts';
 
 export interface ServerOptions {
@@ -142,8 +143,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     closers.push(() => rotator.close());
     const rollouts = startRolloutDriver({ db, kickPublisher: () => publisher.kick(), log: o.log });
     closers.push(() => rollouts.close());
-    // One status book: pages, API, alerts and metrics see the same evaluations.
-    const status = new StatusBook(db);
+    // One status book: pages, API, alerts and metrics see the same evaluations, and it alone writes the state history.
+    const status = new StatusBook(db, undefined, new StatusHistory(db), o.log);
     const metrics = createMetrics(db, status);
     const ingest = await startIngest({
       db,

@@ -3,14 +3,19 @@ import { evaluateSite } from '#shared/status/evaluate.ts';
 import type { SiteStatus } from '#shared/status/model.ts';
 import type { Db } from '../db/client.ts';
 import { sites } from '../db/schema.ts';
+import type { StatusPage } from '#shared/site/site.ts';
+import type { StatusHistory } from './history.ts';
 import { loadStatusInput, type SiteRef } from './load.ts';
 
 /** A report older than this is no report: three of the agents' 15 s heartbeats (agent/src/engine/engine.ts). */
 export const STALE_AFTER_MS = 45_000;
 
 export interface SiteView {
+  siteId: string;
   revision: number;
   status: SiteStatus;
+  /** The revision's `spec.statusPage` (defaults: private, addresses shown). */
+  statusPage: StatusPage;
 }
 
 /**
@@ -24,6 +29,9 @@ export class StatusBook {
   constructor(
     private readonly db: Db,
     private readonly staleAfterMs = STALE_AFTER_MS,
+    /** Where each evaluation's states are recorded (the serving process's one book only). */
+    private readonly history?: StatusHistory,
+    private readonly log?: (line: string) => void,
   ) {}
 
   async evaluate(site: SiteRef, now = Date.now()): Promise<SiteView | null> {
@@ -31,7 +39,9 @@ export class StatusBook {
     if (!input) return null;
     const status = evaluateSite(this.last.get(site.id) ?? null, input, now);
     this.last.set(site.id, status);
-    return { revision: site.currentRevision, status };
+    // History is a record, not the answer: a failed write is logged and retried at the next evaluation.
+    await this.history?.record(site.id, status, now).catch((err: Error) => this.log?.(`status history of ${site.name}: ${err.message}`));
+    return { siteId: site.id, revision: site.currentRevision, status, statusPage: input.site.spec.statusPage ?? {} };
   }
 
   /** By name, for the public status pages (the name is their key; the first site of that name, as before orgs). */
@@ -45,15 +55,15 @@ export class StatusBook {
   }
 
   /** Every site with a revision, with its row. */
-  async all(now = Date.now()): Promise<(SiteView & { siteId: string })[]> {
+  async all(now = Date.now()): Promise<SiteView[]> {
     const rows = await this.db
       .select({ id: sites.id, name: sites.name, currentRevision: sites.currentRevision })
       .from(sites)
       .where(gt(sites.currentRevision, 0));
-    const out: (SiteView & { siteId: string })[] = [];
+    const out: SiteView[] = [];
     for (const r of rows) {
       const v = await this.evaluate(r, now);
-      if (v) out.push({ ...v, siteId: r.id });
+      if (v) out.push(v);
     }
     return out;
   }

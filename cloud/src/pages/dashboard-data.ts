@@ -1,0 +1,121 @@
+import { and, desc, eq, gte, inArray, isNull } from 'drizzle-orm';
+import { fieldDiff, type FieldChange } from '#shared/site/field-diff.ts';
+import { Site } from '#shared/site/site.ts';
+import type { NodeStatusEntry } from '#shared/status/model.ts';
+import type { Db } from '../db/client.ts';
+import { alerts, events, nodes, siteRevisions } from '../db/schema.ts';
+import { redactSecrets } from '../sites/secrets.ts';
+import type { SiteView } from '../status/book.ts';
+import { fleetSummary, type FleetSummary } from '../status/fleet-summary.ts';
+import { worstFirst } from './public-status.ts';
+import { pageView, type PageView } from './view.ts';
+
+const DAY_MS = 86_400_000;
+const EVENTS_PER_SITE = 20;
+const REVISIONS_PER_SITE = 20;
+
+interface DashboardNode extends NodeStatusEntry {
+  desiredRevision: number;
+  /** The node runs another revision than the one desired for it (or none). */
+  drift: boolean;
+}
+
+interface DashboardSite extends Omit<PageView, 'nodes'> {
+  nodes: DashboardNode[];
+  openAlerts: { type: string; severity: string; subject: string; summary: string; raisedAt: string }[];
+  events: { node: string | null; type: string; at: string; data: unknown }[];
+  revisions: { revision: number; author: string; message: string; createdAt: string; rolledBackFrom: number | null }[];
+}
+
+export interface Dashboard {
+  generatedAt: string;
+  summary: FleetSummary;
+  /** Worst first. */
+  sites: DashboardSite[];
+}
+
+/** Everything the dashboard shows, in one read: the fleet line and each site with its nodes, alerts, events and revisions. */
+export async function loadDashboard(db: Db, views: SiteView[], now: number): Promise<Dashboard> {
+  const ids = views.map((v) => v.siteId);
+  const none = !ids.length;
+  const [nodeRows, alertRows, eventRows, revisionRows] = none
+    ? [[], [], [], []]
+    : await Promise.all([
+        db
+          .select({ siteId: nodes.siteId, name: nodes.name, desiredRevision: nodes.desiredRevision })
+          .from(nodes)
+          .where(and(inArray(nodes.siteId, ids), isNull(nodes.removedAt))),
+        db
+          .select()
+          .from(alerts)
+          .where(and(inArray(alerts.siteId, ids), isNull(alerts.resolvedAt))),
+        db
+          .select()
+          .from(events)
+          .where(and(inArray(events.siteId, ids), gte(events.at, new Date(now - DAY_MS))))
+          .orderBy(desc(events.at), desc(events.id)),
+        db
+          .select({
+            siteId: siteRevisions.siteId,
+            revision: siteRevisions.revision,
+            author: siteRevisions.author,
+            message: siteRevisions.message,
+            createdAt: siteRevisions.createdAt,
+            rolledBackFrom: siteRevisions.rolledBackFrom,
+          })
+          .from(siteRevisions)
+          .where(inArray(siteRevisions.siteId, ids))
+          .orderBy(desc(siteRevisions.revision)),
+      ]);
+  const desired = new Map(nodeRows.map((n) => [`${n.siteId}|${n.name}`, n.desiredRevision]));
+  const transitions = eventRows.filter((e) => e.type === 'vrrp.transition').map((e) => ({ to: String((e.data as { to?: unknown }).to) }));
+  const sites = views.map((v): DashboardSite => {
+    const page = pageView(v);
+    return {
+      ...page,
+      nodes: page.nodes.map((n) => {
+        const want = desired.get(`${v.siteId}|${n.name}`) ?? 0;
+        return { ...n, desiredRevision: want, drift: want > 0 && n.appliedRevision !== want };
+      }),
+      openAlerts: alertRows
+        .filter((a) => a.siteId === v.siteId)
+        .map((a) => ({ type: a.type, severity: a.severity, subject: a.subject, summary: a.summary, raisedAt: a.raisedAt.toISOString() })),
+      events: eventRows
+        .filter((e) => e.siteId === v.siteId)
+        .slice(0, EVENTS_PER_SITE)
+        .map((e) => ({ node: e.nodeId, type: e.type, at: e.at.toISOString(), data: e.data })),
+      revisions: revisionRows
+        .filter((r) => r.siteId === v.siteId)
+        .slice(0, REVISIONS_PER_SITE)
+        .map((r) => ({ revision: r.revision, author: r.author, message: r.message, createdAt: r.createdAt.toISOString(), rolledBackFrom: r.rolledBackFrom })),
+    };
+  });
+  return {
+    generatedAt: new Date(now).toISOString(),
+    summary: fleetSummary(
+      views.map((v) => v.status),
+      alertRows,
+      transitions,
+    ),
+    sites: worstFirst(sites.map((s) => ({ ...s, site: s.site }))),
+  };
+}
+
+/**
+ * The field-level diff between two revisions of a site, secrets masked (the dashboard reads with
+ * a viewer token). Null when either revision does not exist.
+ */
+export async function revisionDiff(db: Db, siteId: string, from: number, to: number): Promise<{ from: number; to: number; changes: FieldChange[] } | null> {
+  const rows = await db
+    .select({ revision: siteRevisions.revision, spec: siteRevisions.spec })
+    .from(siteRevisions)
+    .where(and(eq(siteRevisions.siteId, siteId), inArray(siteRevisions.revision, [from, to])));
+  const spec = (n: number) => {
+    const row = rows.find((r) => r.revision === n);
+    const parsed = row ? Site.safeParse(row.spec) : null;
+    return parsed?.success ? redactSecrets(parsed.data) : null;
+  };
+  const a = spec(from);
+  const b = spec(to);
+  return a && b ? { from, to, changes: fieldDiff(a, b) } : null;
+}

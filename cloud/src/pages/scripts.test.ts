@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import { DASHBOARD_SCRIPT } from './dashboard.ts';
+import { STATUS_SCRIPT } from './status-page.ts';
+
+/** The browser scripts are strings in TypeScript: a syntax error (or a regex escape the template literal ate) shows here, before any browser run. */
+describe('page scripts', () => {
+  it('parse as JavaScript', () => {
+    expect(() => new Function(DASHBOARD_SCRIPT)).not.toThrow();
+    expect(() => new Function(STATUS_SCRIPT)).not.toThrow();
+  });
+
+  it("keep the dashboard's time pattern's escapes", () => {
+    expect(DASHBOARD_SCRIPT).toContain(String.raw`/(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2}(\.\d+)?)?Z/g`);
+  });
+});

@@ -1,0 +1,104 @@
+import { and, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
+import type { SiteStatus } from '#shared/status/model.ts';
+import type { StateSpan } from '#shared/status/uptime.ts';
+import type { Db } from '../db/client.ts';
+import { statusHistory } from '../db/schema.ts';
+import { HISTORY_DEFAULTS, historySubjects, planHistory, type HistoryOptions, type OpenSpan } from './history-plan.ts';
+
+const DAY_MS = 86_400_000;
+/** How long state history is kept: the uptime bar shows 90 days. */
+const HISTORY_RETENTION_DAYS = 90;
+const PRUNE_EVERY_MS = 3_600_000;
+
+/**
+ * Writes the state history of every site the status book evaluates (the thin shell of
+ * `planHistory`). One writer per database: the serving process's one StatusBook. Open spans are
+ * kept in memory and read back from the table after a restart.
+ */
+export class StatusHistory {
+  private readonly open = new Map<string, Map<string, OpenSpan>>();
+  private readonly queue = new Map<string, Promise<void>>();
+  private lastPrune = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly opts: HistoryOptions & { retentionDays: number } = { ...HISTORY_DEFAULTS, retentionDays: HISTORY_RETENTION_DAYS },
+  ) {}
+
+  /** Records one evaluation of one site; evaluations of a site are written one after another, in call order. */
+  record(siteId: string, status: SiteStatus, now: number): Promise<void> {
+    const run = (this.queue.get(siteId) ?? Promise.resolve()).then(() => this.write(siteId, status, now));
+    const settled = run.catch(() => undefined);
+    this.queue.set(siteId, settled);
+    void settled.then(() => this.queue.get(siteId) === settled && this.queue.delete(siteId));
+    return run;
+  }
+
+  private async write(siteId: string, status: SiteStatus, now: number): Promise<void> {
+    const open = this.open.get(siteId) ?? (await this.load(siteId));
+    this.open.set(siteId, open);
+    const current = historySubjects(status);
+    const plan = planHistory(open, current, now, this.opts);
+    const started = new Map<string, OpenSpan>();
+    await this.db.transaction(async (tx) => {
+      for (const c of plan.confirm)
+        await tx
+          .update(statusHistory)
+          .set({ confirmedAt: new Date(c.at) })
+          .where(eq(statusHistory.id, c.id));
+      if (plan.start.length) {
+        const rows = await tx
+          .insert(statusHistory)
+          .values(plan.start.map((s) => ({ siteId, subject: s.subject, state: s.state, fromAt: new Date(s.from), confirmedAt: new Date(s.from) })))
+          .returning({ id: statusHistory.id, subject: statusHistory.subject });
+        for (const r of rows) {
+          const s = plan.start.find((x) => x.subject === r.subject)!;
+          started.set(r.subject, { id: r.id, state: s.state, from: s.from, confirmed: now, flushed: s.from });
+        }
+      }
+    });
+    // Only after the rows are in: a failed write leaves memory as it was, and the next evaluation tries again.
+    for (const c of plan.confirm) {
+      const span = open.get(c.subject);
+      if (span) span.flushed = c.at;
+    }
+    for (const s of plan.forget) open.delete(s);
+    for (const [subject, span] of started) open.set(subject, span);
+    for (const subject of current.keys()) if (!started.has(subject)) open.get(subject)!.confirmed = now;
+    if (now - this.lastPrune >= PRUNE_EVERY_MS) {
+      this.lastPrune = now;
+      await this.db.delete(statusHistory).where(lt(statusHistory.confirmedAt, new Date(now - this.opts.retentionDays * DAY_MS)));
+    }
+  }
+
+  /** The latest span of each subject of a site, as stored. */
+  private async load(siteId: string): Promise<Map<string, OpenSpan>> {
+    const rows = await this.db
+      .selectDistinctOn([statusHistory.subject])
+      .from(statusHistory)
+      .where(eq(statusHistory.siteId, siteId))
+      .orderBy(statusHistory.subject, desc(statusHistory.fromAt), desc(statusHistory.id));
+    return new Map(
+      rows.map((r) => [
+        r.subject,
+        { id: r.id, state: r.state, from: r.fromAt.getTime(), confirmed: r.confirmedAt.getTime(), flushed: r.confirmedAt.getTime() },
+      ]),
+    );
+  }
+}
+
+/**
+ * The stored spans of some subjects of a site that reach into the window starting at `since`
+ * (ms), per subject. The newest span's confirmation is as fresh as the writer's last flush.
+ */
+export async function readHistory(db: Db, siteId: string, subjects: string[], since: number): Promise<Map<string, StateSpan[]>> {
+  const out = new Map<string, StateSpan[]>(subjects.map((s) => [s, []]));
+  if (!subjects.length) return out;
+  const rows = await db
+    .select({ subject: statusHistory.subject, state: statusHistory.state, fromAt: statusHistory.fromAt, confirmedAt: statusHistory.confirmedAt })
+    .from(statusHistory)
+    .where(and(eq(statusHistory.siteId, siteId), inArray(statusHistory.subject, subjects), gte(statusHistory.confirmedAt, new Date(since))))
+    .orderBy(statusHistory.fromAt, sql`${statusHistory.id}`);
+  for (const r of rows) out.get(r.subject)?.push({ state: r.state, from: r.fromAt.getTime(), confirmed: r.confirmedAt.getTime() });
+  return out;
+}
