@@ -122,7 +122,10 @@ async function write(tx: Tx, w: Write): Promise<void> {
     const id = nodeIdOf(name, nodeName);
     const configHash = w.proposed.configHashes.get(nodeName)!;
     upserts.push({ id, siteId, name: nodeName, role: cfg.node.role, address: cfg.node.address, desiredRevision: result.revision, configHash, removedAt: null });
-    const claims: DesiredClaims = { nodeId: id, site: name, revision: result.revision, issuedAt: now.toISOString(), config: cfg };
+    // A forced apply lets this revision's documents past the agents' guard (the same rule the
+    // cloud just waived); the next revision goes back to what the spec says.
+    const config = input.force ? { ...cfg, allowMassDelete: true } : cfg;
+    const claims: DesiredClaims = { nodeId: id, site: name, revision: result.revision, issuedAt: now.toISOString(), config };
     rows.push({ nodeId: id, siteId, revision: result.revision, claims });
   }
   for (let i = 0; i < upserts.length; i += CHUNK) {
