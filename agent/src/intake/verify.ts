@@ -1,5 +1,5 @@
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
-import { DesiredClaims, JWS_ALG, JWS_TYP } from '#shared/wire/desired.ts';
+import { DesiredClaims, formatVersion, isNewer, JWS_ALG, JWS_TYP, versionOf, type DocumentVersion } from '#shared/wire/desired.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
 
 export type RejectWhy = 'signature' | 'replay' | 'schema' | 'node' | 'key';
@@ -8,15 +8,20 @@ export type VerifyResult = { ok: true; claims: DesiredClaims } | { ok: false; wh
 
 export interface VerifyExpect {
   nodeId: string;
-  /** Highest revision already accepted; anything not newer is a replay. null = none yet. */
-  acceptedRevision: number | null;
+  /**
+   * Newest document version already accepted (revision, then override generation); anything not
+   * newer is a replay. null = none yet.
+   */
+  accepted: DocumentVersion | null;
 }
 
 const MAX_JWS_BYTES = 4 * 1024 * 1024;
 
 /**
  * Verifies a desired-state JWS: key id pinned at enrollment, EdDSA signature, DesiredClaims
- * schema, addressed to this node, revision newer than the one accepted. Nothing here trusts the
+ * schema, addressed to this node, (revision, overridesVersion) newer than the one accepted: a
+ * document for the same revision with a newer override generation is accepted, an older or equal
+ * one is a replay. Nothing here trusts the
  * payload before the signature checks out.
  */
 export async function verifyDesired(jws: string, keys: JWK[], expect: VerifyExpect): Promise<VerifyResult> {
@@ -59,9 +64,9 @@ export async function verifyDesired(jws: string, keys: JWK[], expect: VerifyExpe
   if (c.nodeId !== expect.nodeId) return { ok: false, why: 'node', detail: `document is for ${c.nodeId}, this node is ${expect.nodeId}`, revision: c.revision };
   if (nodeIdOf(c.config.site, c.config.node.name) !== c.nodeId)
     return { ok: false, why: 'node', detail: `config is for ${c.config.site}.${c.config.node.name}, claims say ${c.nodeId}`, revision: c.revision };
-  const a = expect.acceptedRevision;
-  if (a !== null && c.revision <= a) {
-    return { ok: false, why: 'replay', detail: `revision ${c.revision} is not newer than accepted revision ${a}`, revision: c.revision };
+  const a = expect.accepted;
+  if (a !== null && !isNewer(versionOf(c), a)) {
+    return { ok: false, why: 'replay', detail: `${formatVersion(versionOf(c))} is not newer than accepted ${formatVersion(a)}`, revision: c.revision };
   }
   return { ok: true, claims: c };
 }
