@@ -77,7 +77,8 @@ export const CONDITION_TYPES = Object.keys(CONDITION_SEVERITY) as ConditionType[
 /**
  * Events only the cloud raises: the conditions and their resolutions, presence, a webhook's test
  * event, and what it saw a node do (`node.misbehaving` when ingest refused a node's message,
- * `node.reenrolled` when a node's credentials were replaced).
+ * `node.reenrolled` when a node's credentials were replaced), and the life of an operational
+ * override (`override.created` is a warning: someone changed what the site serves).
  */
 const CLOUD_EVENT_TYPES = [
   ...CONDITION_TYPES,
@@ -86,10 +87,14 @@ const CLOUD_EVENT_TYPES = [
   'webhook.test',
   'node.misbehaving',
   'node.reenrolled',
+  // Operational overrides (drain, maintenance, failover, disable): made, ended on time, or cancelled.
+  'override.created',
+  'override.expired',
+  'override.cancelled',
 ] as const;
 
 /** Cloud events that ask a person to look (Slack marks them); the rest inform or are conditions. */
-const CLOUD_EVENT_SEVERITY: Record<string, Severity> = { 'node.misbehaving': 'warning', 'node.reenrolled': 'warning' };
+const CLOUD_EVENT_SEVERITY: Record<string, Severity> = { 'node.misbehaving': 'warning', 'node.reenrolled': 'warning', 'override.created': 'warning' };
 export const WARNING_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(CLOUD_EVENT_SEVERITY));
 
 /** What agents report that is not a condition: how loud it is. Normal operation is `info`. */

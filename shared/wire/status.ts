@@ -45,8 +45,8 @@ export type AgentHealth = z.infer<typeof AgentHealth>;
  * override waiting for VRRP to move), `draining` (a drained real server still has active
  * connections here), `drained` (none left, or the drain timed out).
  */
-export const OverrideState = z.enum(['applied', 'handing-over', 'draining', 'drained']);
-export type OverrideState = z.infer<typeof OverrideState>;
+const OverrideState = z.enum(['applied', 'handing-over', 'draining', 'drained']);
+
 const OverrideStatus = z.object({
   id: z.string().max(64),
   kind: Name,

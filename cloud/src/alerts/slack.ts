@@ -13,6 +13,9 @@ const ICON: Record<string, string> = {
   'node.stale_revision': ':hourglass:',
   'vrrp.transition': ':arrows_counterclockwise:',
   'bfd.transition': ':satellite_antenna:',
+  'override.created': ':construction:',
+  'override.expired': ':arrows_counterclockwise:',
+  'override.cancelled': ':arrows_counterclockwise:',
 };
 
 /**

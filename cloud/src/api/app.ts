@@ -11,6 +11,7 @@ import type { App, AppDeps, AppEnv } from './context.ts';
 import { ApiError, toApiError, type ErrorStatus } from './errors.ts';
 import { rateLimiter } from './rate-limit.ts';
 import { registerEnrollmentRoutes } from './routes/enrollment.ts';
+import { registerOverrideRoutes } from './routes/overrides.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
 import { registerSpecRoutes } from './routes/spec.ts';
 import { registerStatusRoutes } from './routes/status.ts';
@@ -139,6 +140,7 @@ export function createApp(deps: AppDeps): App {
   registerEnrollmentRoutes(app, deps);
   registerTokenRoutes(app, deps);
   registerWebhookRoutes(app, deps);
+  registerOverrideRoutes(app, deps);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {

@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'not_found'
   | 'stale_revision'
   | 'mass_delete'
+  | 'invalid_override'
+  | 'unsafe_override'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'invalid_token'
@@ -48,6 +50,8 @@ const DOMAIN_STATUS: Record<DomainCode, { status: ErrorStatus; code: ErrorCode }
   invalid_token: { status: 401, code: 'invalid_token' },
   already_enrolled: { status: 409, code: 'already_enrolled' },
   forbidden: { status: 403, code: 'forbidden' },
+  invalid_override: { status: 422, code: 'invalid_override' },
+  unsafe_override: { status: 409, code: 'unsafe_override' },
 };
 
 function fromDomain(err: DomainError): ApiError {

@@ -10,6 +10,7 @@ import { startEmbeddedBroker } from '../mqtt/broker.ts';
 import { issueNodeCredentials } from '../mqtt/credentials.ts';
 import { connectDynsec, issueWithDynsec } from '../mqtt/dynsec.ts';
 import { startPublisher } from '../publisher/publisher.ts';
+import { startOverrideSweeper } from '../overrides/sweeper.ts';
 import { startIngest } from '../ingest/ingest.ts';
 import { startAlerter } from '../alerts/alerter.ts';
 import { systemResolve } from '../alerts/webhook-transport.ts';
@@ -136,6 +137,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     }
     const publisher = await startPublisher({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer, log: o.log });
     closers.push(() => publisher.close());
+    const sweeper = startOverrideSweeper({ db, kick: () => publisher.kick(), log: o.log });
+    closers.push(() => sweeper.close());
     // One status book: pages, API, alerts and metrics see the same evaluations.
     const status = new StatusBook(db);
     const metrics = createMetrics(db, status);

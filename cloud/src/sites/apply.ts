@@ -8,6 +8,8 @@ import type { DesiredClaims } from '#shared/wire/desired.ts';
 import { sha256Hex } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
 import { nodes, outbox, siteRevisions, sites } from '../db/schema.ts';
+import { activeOverrides } from '../overrides/store.ts';
+import { overridesFor } from '../overrides/republish.ts';
 import { audit } from './audit.ts';
 import { decideApply, staleRevision, type ApplyInput, type ApplyResult, type CurrentSite, type Proposed } from './decide.ts';
 
@@ -114,6 +116,9 @@ async function write(tx: Tx, w: Write): Promise<void> {
     createdAt: now,
   });
 
+  // The site's active overrides ride along with the new revision (the agents layer them on it).
+  const [gen] = await tx.select({ version: sites.overridesVersion }).from(sites).where(eq(sites.id, siteId));
+  const active = await activeOverrides(tx, siteId, now);
   // Nodes whose config did not change need no write: role and address are part of the config.
   const upserts: (typeof nodes.$inferInsert)[] = [];
   const rows: (typeof outbox.$inferInsert)[] = [];
@@ -126,7 +131,9 @@ async function write(tx: Tx, w: Write): Promise<void> {
     // cloud just waived); the next revision goes back to what the spec says.
     const config = input.force ? { ...cfg, allowMassDelete: true } : cfg;
     const claims: DesiredClaims = { nodeId: id, site: name, revision: result.revision, issuedAt: now.toISOString(), config };
-    rows.push({ nodeId: id, siteId, revision: result.revision, claims });
+    const mine = overridesFor(claims, active);
+    if (gen.version || mine.length) Object.assign(claims, { overridesVersion: gen.version, overrides: mine });
+    rows.push({ nodeId: id, siteId, revision: result.revision, overridesVersion: gen.version, claims });
   }
   for (let i = 0; i < upserts.length; i += CHUNK) {
     await tx
