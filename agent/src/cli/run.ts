@@ -8,7 +8,8 @@ import { runStandalone } from './standalone.ts';
 
 /**
  * `lvsfleet-agent run`: cloud mode from the enrolled config, or standalone with --spec/--node.
- * `--metrics-listen ADDR:PORT` serves Prometheus metrics there (off by default).
+ * `--metrics-listen ADDR:PORT` serves Prometheus metrics there (off by default). Standalone
+ * `--overrides FILE`: operational overrides (a JSON list), layered like the cloud's, re-read on SIGHUP.
  */
 export async function runCommand(argv: string[], io: AgentIO): Promise<number> {
   const f = parseFlags(argv, {
@@ -18,6 +19,7 @@ export async function runCommand(argv: string[], io: AgentIO): Promise<number> {
     'state-dir': { type: 'string' },
     dataplane: { type: 'string' },
     'metrics-listen': { type: 'string' },
+    overrides: { type: 'string' },
   });
   const dataplane = parseDataplaneKind(f.dataplane);
   let metricsListen: ListenAddress | undefined;
@@ -30,7 +32,8 @@ export async function runCommand(argv: string[], io: AgentIO): Promise<number> {
   if (f.spec !== undefined || f.node !== undefined) {
     if (!f.spec || !f.node) throw new UsageError('standalone mode needs both --spec FILE and --node NAME');
     if (f.config) throw new UsageError('--config is for cloud mode; standalone mode takes --spec and --node');
-    return runStandalone({ spec: f.spec, node: f.node, stateDir, dataplane, metricsListen }, io);
+    return runStandalone({ spec: f.spec, node: f.node, stateDir, dataplane, metricsListen, overrides: f.overrides }, io);
   }
+  if (f.overrides !== undefined) throw new UsageError('--overrides is for standalone mode; in cloud mode overrides come with the signed document');
   return runCloud({ configPath: f.config ?? DEFAULT_CONFIG, stateDir: f['state-dir'], dataplane, metricsListen }, io);
 }
