@@ -35,6 +35,7 @@ function renderSite(v) {
   const rs = (r) => esc(r.address + ':' + r.port) + ' ' + ({ up: '✓', down: '✗', unchecked: 'unchecked', unknown: '?' })[r.state];
   const svcs = v.services.map((s) => '<li class="row" data-service="' + esc(s.name) + '" data-state="' + esc(s.state) + '"><span class="name">' + esc(s.name) + ' <small>' + esc(s.endpoint) + '</small></span>' + badge(s.state) + '<span class="detail">' + s.realServers.map(rs).join(' · ') + '</span>' + reasons(s.reasons) + '</li>').join('');
   return '<section class="site" data-site="' + esc(v.site) + '" data-state="' + esc(v.state) + '"><header class="overall ' + (COLOUR[v.state] || 'grey') + '"><h1>' + esc(v.site) + '</h1><p>' + esc(v.state.replace('_', ' ')) + ' since ' + esc(v.since) + ' · revision ' + v.revision + '</p>' + reasons(v.reasons) + '</header>' +
+    ((v.overrides || []).length ? '<h2>Overrides</h2><ul class="list" id="overrides">' + v.overrides.map((o) => '<li class="row" data-override="' + esc(o.id) + '" data-kind="' + esc(o.kind) + '">' + esc(o.text) + '</li>').join('') + '</ul>' : '') +
     '<h2>Nodes</h2><table><thead><tr><th>node</th><th>role</th><th>state</th><th>rev</th><th>why</th></tr></thead><tbody>' + nodes + '</tbody></table>' +
     '<h2>VRRP</h2><ul class="list">' + vrrp + '</ul><h2>Services</h2><ul class="list">' + svcs + '</ul></section>';
 }

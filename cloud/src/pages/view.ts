@@ -11,14 +11,16 @@ export function pageView(v: SiteView): PageView {
 const isPrivate = (r: { subject: string }) => r.subject.startsWith('realserver:');
 
 /**
- * What the public page may show: no real-server addresses, so each service says how many of its
+ * What the public page may show: no operational overrides, no real-server addresses, so each service says how many of its
  * real servers are in each state instead, and reasons about single real servers are left out.
  */
 export function publicView(v: PageView) {
+  // Overrides name real servers and the people who made them: the dashboard shows them, not this.
+  const { overrides: _private, ...rest } = v;
   return {
-    ...v,
-    reasons: v.reasons.filter((r) => !isPrivate(r)),
-    services: v.services.map(({ realServers, ...s }) => ({
+    ...rest,
+    reasons: rest.reasons.filter((r) => !isPrivate(r)),
+    services: rest.services.map(({ realServers, ...s }) => ({
       ...s,
       reasons: s.reasons.filter((r) => !isPrivate(r)),
       realServerCounts: {
