@@ -158,7 +158,7 @@ export interface ServiceStatus extends Part<ServiceState> {
  * An operational override in force (a drain, maintenance, failover, disabled service): planned,
  * so it changes no state by itself, but people reading the status must see it and why.
  */
-export interface OverrideNotice {
+interface OverrideNotice {
   id: string;
   kind: string;
   until: string;
