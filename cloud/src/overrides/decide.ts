@@ -29,6 +29,11 @@ export interface CreateContext {
   id: string;
   author: string;
   now: number;
+  /**
+   * Real servers the status model sees down now, as `service|address:port`: they serve nothing,
+   * so draining the last healthy one is refused too. Unknown and unchecked ones count as serving.
+   */
+  down?: ReadonlySet<string>;
 }
 
 const invalid = (path: string, message: string) => new DomainError('invalid_override', `${path}: ${message}`, [{ path, message }]);
@@ -48,8 +53,9 @@ export function decideCreate(
 ): { ok: true; override: Override } | { ok: false; error: DomainError } {
   try {
     const o = build(req, site, ctx);
-    const before = problems(site, active, ctx.now);
-    const added = problems(site, [...active, o], ctx.now).filter((p) => !before.includes(p));
+    const down = ctx.down ?? new Set<string>();
+    const before = problems(site, active, ctx.now, down);
+    const added = problems(site, [...active, o], ctx.now, down).filter((p) => !before.includes(p));
     if (added.length && !req.force) {
       return {
         ok: false,
@@ -159,16 +165,19 @@ function build(req: CreateRequest, site: Site, ctx: CreateContext): Override {
 /**
  * What would be wrong with the site running `overrides` at `now`, in words: each director's
  * compiled config layered (the agents' own function), then a service no director serves with a
- * real server of weight > 0 (unless a disable-service override says that is the point), and a
+ * real server of weight > 0 that is not seen down (unless a disable-service override says that
+ * is the point), and a
  * VRRP instance whose every member is out (drain or maintenance), so none can be MASTER.
  */
-function problems(site: Site, overrides: readonly Override[], now: number): string[] {
+function problems(site: Site, overrides: readonly Override[], now: number, down: ReadonlySet<string>): string[] {
   const layered: NodeConfig[] = [...compileSite(site).values()].filter((c) => c.node.role === 'director').map((c) => layer(c, overrides, now));
   const out: string[] = [];
   const disabled = new Set(overrides.flatMap((o) => (o.kind === 'disable-service' && isActive(o, now) ? [o.service] : [])));
   for (const s of site.spec.services ?? []) {
     if (disabled.has(s.name)) continue;
-    const serving = layered.some((c) => c.services.some((x) => x.name === s.name && x.realServers.some((r) => r.weight > 0)));
+    const serving = layered.some((c) =>
+      c.services.some((x) => x.name === s.name && x.realServers.some((r) => r.weight > 0 && !down.has(`${s.name}|${r.address}:${r.port}`))),
+    );
     if (!serving) out.push(`service ${s.name} would have no serving real server`);
   }
   for (const i of site.spec.vrrp ?? []) {

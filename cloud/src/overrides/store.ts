@@ -1,10 +1,14 @@
-import { and, asc, eq, gt, isNull, lte, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, lte, sql } from 'drizzle-orm';
 import { describeOverride, Override } from '#shared/overrides/override.ts';
 import type { Site } from '#shared/site/site.ts';
 import type { Db } from '../db/client.ts';
 import { events, overrides, sites, siteRevisions } from '../db/schema.ts';
 import { audit } from '../sites/audit.ts';
 import { DomainError, notFound } from '../sites/errors.ts';
+import { evaluateSite } from '#shared/status/evaluate.ts';
+import { loadStatusInput } from '../status/load.ts';
+import { STALE_AFTER_MS } from '../status/book.ts';
+import { activeOverrides } from './active.ts';
 import { decideCreate, type CreateRequest } from './decide.ts';
 import { republishOverrides } from './republish.ts';
 
@@ -35,16 +39,6 @@ async function lockSite(tx: Tx, orgId: string, name: string): Promise<{ id: stri
     .from(siteRevisions)
     .where(and(eq(siteRevisions.siteId, row.id), eq(siteRevisions.revision, row.rev)));
   return { id: row.id, version: row.version, spec: rev.spec as Site };
-}
-
-/** Active (not ended, `until` ahead of `now`) overrides of a site, oldest first. */
-export async function activeOverrides(db: Db | Tx, siteId: string, now: Date): Promise<Override[]> {
-  const rows = await db
-    .select({ o: overrides.override })
-    .from(overrides)
-    .where(and(eq(overrides.siteId, siteId), isNull(overrides.endedAt), gt(overrides.until, now)))
-    .orderBy(asc(overrides.createdAt), asc(overrides.id));
-  return rows.map((r) => Override.parse(r.o));
 }
 
 /** Moves the site's override generation on and republishes the documents it changes; answers the nodes. */
@@ -79,9 +73,15 @@ export async function createOverride(
   input: { orgId: string; site: string; author: string; request: CreateRequest; now?: Date },
 ): Promise<OverrideRecord & { publishedNodes: string[] }> {
   const now = input.now ?? new Date();
+  const down = await downNow(db, input.orgId, input.site, now);
   return db.transaction(async (tx) => {
     const site = await lockSite(tx, input.orgId, input.site);
-    const d = decideCreate(input.request, site.spec, await activeOverrides(tx, site.id, now), { id: randomId(), author: input.author, now: now.getTime() });
+    const d = decideCreate(input.request, site.spec, await activeOverrides(tx, site.id, now), {
+      id: randomId(),
+      author: input.author,
+      now: now.getTime(),
+      down,
+    });
     if (!d.ok) throw d.error;
     const o = d.override;
     const [row] = await tx
@@ -112,6 +112,18 @@ export async function createOverride(
       .values({ siteId: site.id, nodeId: null, type: 'override.created', data: { id: o.id, kind: o.kind, summary, override: o }, at: now });
     return { ...record(row, now), publishedNodes: c.nodes };
   });
+}
+
+/** Real servers the status model sees down now (`service|address:port`), from the nodes' fresh reports. */
+async function downNow(db: Db, orgId: string, name: string, now: Date): Promise<Set<string>> {
+  const [row] = await db
+    .select({ id: sites.id, name: sites.name, currentRevision: sites.currentRevision })
+    .from(sites)
+    .where(and(eq(sites.orgId, orgId), eq(sites.name, name)));
+  const input = row ? await loadStatusInput(db, row, STALE_AFTER_MS) : null;
+  if (!input) return new Set();
+  const status = evaluateSite(null, input, now.getTime());
+  return new Set(status.services.flatMap((s) => s.realServers.filter((r) => r.state === 'down').map((r) => `${s.name}|${r.address}:${r.port}`)));
 }
 
 /** The site's overrides: active ones, or (all) the ended ones too, newest first. */
@@ -161,15 +173,13 @@ export async function cancelOverride(
       target: input.site,
       detail: { id: o.id, kind: o.kind, overridesVersion: c.version },
     });
-    await tx
-      .insert(events)
-      .values({
-        siteId: site.id,
-        nodeId: null,
-        type: 'override.cancelled',
-        data: { id: o.id, kind: o.kind, by: input.actor, summary: `cancelled by ${input.actor}: ${describeOverride(o)}` },
-        at: now,
-      });
+    await tx.insert(events).values({
+      siteId: site.id,
+      nodeId: null,
+      type: 'override.cancelled',
+      data: { id: o.id, kind: o.kind, by: input.actor, summary: `cancelled by ${input.actor}: ${describeOverride(o)}` },
+      at: now,
+    });
     return { ...record(row, now), publishedNodes: c.nodes };
   });
 }

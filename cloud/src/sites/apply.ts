@@ -8,7 +8,7 @@ import type { DesiredClaims } from '#shared/wire/desired.ts';
 import { sha256Hex } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
 import { nodes, outbox, siteRevisions, sites } from '../db/schema.ts';
-import { activeOverrides } from '../overrides/store.ts';
+import { activeOverrides } from '../overrides/active.ts';
 import { overridesFor } from '../overrides/republish.ts';
 import { audit } from './audit.ts';
 import { decideApply, staleRevision, type ApplyInput, type ApplyResult, type CurrentSite, type Proposed } from './decide.ts';

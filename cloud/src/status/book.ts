@@ -6,7 +6,7 @@ import { sites } from '../db/schema.ts';
 import { loadStatusInput, type SiteRef } from './load.ts';
 
 /** A report older than this is no report: three of the agents' 15 s heartbeats (agent/src/engine/engine.ts). */
-const STALE_AFTER_MS = 45_000;
+export const STALE_AFTER_MS = 45_000;
 
 export interface SiteView {
   revision: number;

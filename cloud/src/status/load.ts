@@ -3,7 +3,7 @@ import type { NodeInput, StatusInput } from '#shared/status/evaluate.ts';
 import { Site } from '#shared/site/site.ts';
 import { NodeStatus } from '#shared/wire/status.ts';
 import type { Db } from '../db/client.ts';
-import { activeOverrides } from '../overrides/store.ts';
+import { activeOverrides } from '../overrides/active.ts';
 import { nodes, nodeStatus, outbox, siteRevisions } from '../db/schema.ts';
 
 export interface SiteRef {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { asc, eq } from 'drizzle-orm';
 import { parse, stringify } from 'yaml';
-import { auditLog, events, outbox } from '../../db/schema.ts';
+import { auditLog, events, nodeStatus, outbox } from '../../db/schema.ts';
 import { sweepExpired } from '../../overrides/store.ts';
 import { useTestApp } from '../test-app.test-support.ts';
 import { SEEDS_YAML } from '../../../test/fixtures.test-support.ts';
@@ -125,6 +125,29 @@ describe('/v1/sites/{site}/overrides', () => {
     expect((await forced.json()).override.force).toEqual({ reason: 'site is drained at the router' });
     // disable-service means to stop serving: not refused.
     expect((await post({ kind: 'disable-service', service: 'web', for: '10m', reason: 'migration' })).status).toBe(200);
+  });
+
+  it('counts real servers the directors see down: draining the last healthy one is refused', async () => {
+    await put(SEEDS_YAML);
+    const rs = (address: string, healthy: boolean) => ({
+      address,
+      port: 80,
+      healthy,
+      weight: healthy ? 1 : 0,
+      checked: true,
+      detail: healthy ? 'ok' : 'connect refused',
+    });
+    const status = {
+      appliedRevision: 1,
+      at: new Date().toISOString(),
+      vrrp: [{ instance: 'VI_1', vrid: 50, state: 'MASTER', priority: 100, effectivePriority: 100 }],
+      services: [{ name: 'web', quorum: true, realServers: [rs('192.168.1.132', true), rs('192.168.1.133', false), rs('192.168.1.113', false)] }],
+    };
+    await t.db.db.insert(nodeStatus).values({ nodeId: 'bj-dc1.dr1', online: true, appliedRevision: 1, status });
+    const r = await post({ kind: 'drain-realserver', realServer: 'rs1', for: '30m', reason: 'patching' });
+    expect(r.status).toBe(409);
+    expect((await r.json()).error.problems).toEqual(['service web would have no serving real server']);
+    expect((await post({ kind: 'drain-realserver', realServer: 'rs2', for: '30m', reason: 'patching' })).status).toBe(200);
   });
 
   it('the sweep ends expired overrides: override.expired, audited as the system, documents without them', async () => {
