@@ -135,7 +135,11 @@ const overrideArb: fc.Arbitrary<Override> = fc
   .map((o) => Override.parse(o));
 
 describe('layer (properties)', () => {
-  const arb = fc.record({ config: fc.constantFrom(...configs), overrides: fc.array(overrideArb, { maxLength: 8 }), at: fc.integer({ min: -3_600_000, max: 3_600_000 }) });
+  const arb = fc.record({
+    config: fc.constantFrom(...configs),
+    overrides: fc.array(overrideArb, { maxLength: 8 }),
+    at: fc.integer({ min: -3_600_000, max: 3_600_000 }),
+  });
 
   it('revert: once every override expired, the result is exactly the revision config', () => {
     fc.assert(
@@ -152,7 +156,13 @@ describe('layer (properties)', () => {
       fc.property(arb, ({ config, overrides, at }) => {
         const now = T0 + at;
         const l = layer(config, overrides, now);
-        expect(l).toEqual(layer(config, overrides.filter((o) => isActive(o, now)), now));
+        expect(l).toEqual(
+          layer(
+            config,
+            overrides.filter((o) => isActive(o, now)),
+            now,
+          ),
+        );
         expect(l).toEqual(layer(config, [...overrides].reverse(), now));
         expect(layer(l, overrides, now)).toEqual(l);
         expect(NodeConfig.safeParse(l).success).toBe(true);
@@ -171,7 +181,10 @@ describe('layer (properties)', () => {
             const hit = active.some(
               (o) =>
                 (o.kind === 'disable-service' && o.service === s.name) ||
-                (o.kind === 'drain-realserver' && (o.service === null || o.service === s.name) && o.address === r.address && (o.port === null || o.port === r.port)),
+                (o.kind === 'drain-realserver' &&
+                  (o.service === null || o.service === s.name) &&
+                  o.address === r.address &&
+                  (o.port === null || o.port === r.port)),
             );
             expect(l.services[si].realServers[ri].weight).toBe(hit ? 0 : r.weight);
             if (hit) expect(l.services[si].realServers[ri].inhibitOnFailure).toBe(true);

@@ -49,7 +49,8 @@ function layerService(s: ResolvedService, active: readonly Override[]): Resolved
   const drained = (rs: ResolvedService['realServers'][number]) =>
     off ||
     active.some(
-      (o) => o.kind === 'drain-realserver' && (o.service === null || o.service === s.name) && o.address === rs.address && (o.port === null || o.port === rs.port),
+      (o) =>
+        o.kind === 'drain-realserver' && (o.service === null || o.service === s.name) && o.address === rs.address && (o.port === null || o.port === rs.port),
     );
   if (!s.realServers.some((rs) => drained(rs) && (rs.weight !== 0 || !rs.inhibitOnFailure))) return s;
   // Inhibited as well: when the drain takes the service below quorum, the desired table keeps
@@ -58,7 +59,12 @@ function layerService(s: ResolvedService, active: readonly Override[]): Resolved
   return { ...s, realServers: s.realServers.map((rs) => (drained(rs) ? { ...rs, weight: 0, inhibitOnFailure: true } : rs)) };
 }
 
-function layerInstance(i: ResolvedInstance, me: string, out: ReadonlySet<string>, failover: Extract<Override, { kind: 'failover' }> | undefined): ResolvedInstance {
+function layerInstance(
+  i: ResolvedInstance,
+  me: string,
+  out: ReadonlySet<string>,
+  failover: Extract<Override, { kind: 'failover' }> | undefined,
+): ResolvedInstance {
   let r = i;
   // Peers (and their listed priorities) stay as compiled: they are the instance's identity, and
   // changing them would restart it.

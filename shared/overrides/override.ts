@@ -19,7 +19,10 @@ const Meta = {
   reason: z.string().min(1).max(1000),
   createdAt: z.string().datetime(),
   /** Set when the operator overrode a safety refusal (the reason is recorded with it). */
-  force: z.strictObject({ reason: z.string().min(1).max(1000) }).nullable().optional(),
+  force: z
+    .strictObject({ reason: z.string().min(1).max(1000) })
+    .nullable()
+    .optional(),
 };
 
 export const Override = z.discriminatedUnion('kind', [
