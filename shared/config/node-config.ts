@@ -67,6 +67,12 @@ export const ResolvedInstance = z.strictObject({
    * master we hear is a master-down at once, instead of after Master_Down_Interval. Optional as above.
    */
   peerBfd: z.string().nullable().optional(),
+  /**
+   * Set only by the agent's override layering (`shared/overrides/layer.ts`), never by the compiler:
+   * the director is drained or in maintenance, so it hands MASTER over once its peer is ready and
+   * stays BACKUP.
+   */
+  maintenance: z.boolean().optional(),
 });
 export type ResolvedInstance = z.infer<typeof ResolvedInstance>;
 

@@ -32,6 +32,12 @@ function destPort(svc: IpvsService, forwarding: IpvsDest['forwarding'], port: nu
   return forwarding === 'nat' ? port : svc.port;
 }
 
+/** realServerKey(serviceKey, dest) of a configured real server: how the kernel state (active connections) names it. */
+export function kernelRealServerKey(s: ResolvedService, rs: Pick<ResolvedService['realServers'][number], 'address' | 'port' | 'forwarding'>): string {
+  const svc = ipvsServiceOf(s);
+  return realServerKey(serviceKey(svc), { address: rs.address, port: destPort(svc, rs.forwarding, rs.port) });
+}
+
 /** Healthy weight sum of a service, as keepalived counts it for quorum. */
 export function aliveWeight(s: ResolvedService, health: (key: string) => RealServerHealth): number {
   return s.realServers.reduce((sum, rs) => {

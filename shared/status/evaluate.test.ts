@@ -4,6 +4,7 @@ import { evaluateSite } from './evaluate.ts';
 import { badgeColour, GROUP_STATES, NODE_STATES, REALSERVER_STATES, SITE_STATES } from './model.ts';
 import { fresh, gone, makeSite, report, T0, WINDOW } from './status.test-support.ts';
 import { topologyOf } from './topology.ts';
+import { override } from '../overrides/overrides.test-support.ts';
 
 const site = makeSite();
 const M = { VI_1: 'MASTER' as const };
@@ -154,5 +155,17 @@ describe('topology', () => {
     expect(topologyOf(site)).toBe(t);
     expect(t.services[0]).toMatchObject({ endpoint: 'tcp 10.0.0.100:80', group: 'VI_1', directors: ['dr1', 'dr2'], quorum: 1 });
     expect(t.services[0].realServers[0]).toEqual({ address: '10.0.2.11', port: 80, node: 'rs1', checked: true });
+  });
+});
+
+describe('operational overrides in the status', () => {
+  it('lists the active ones with their line for people; they change no state; expired ones are gone', () => {
+    const drain = override('drain-realserver', { until: new Date(T0 + 90 * 60_000).toISOString() });
+    const old = override('maintenance-director', { until: new Date(T0 - 1000).toISOString() });
+    const s = evaluateSite(null, { ...input(healthy()), overrides: [drain, old] }, T0);
+    expect(s.state).toBe(evaluateSite(null, input(healthy()), T0).state);
+    expect(s.overrides).toEqual([
+      { id: drain.id, kind: 'drain-realserver', until: drain.until, author: 'alice', text: 'rs1 drained for maintenance until 03:30 UTC by alice' },
+    ]);
   });
 });

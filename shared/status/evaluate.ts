@@ -1,3 +1,4 @@
+import { describeOverride, isActive, type Override } from '../overrides/override.ts';
 import type { Site } from '../site/site.ts';
 import type { NodeStatus } from '../wire/status.ts';
 import {
@@ -37,6 +38,8 @@ export interface StatusInput {
   staleAfterMs: number;
   /** How long a node may run an older revision than desired before it is called stale (default 2 minutes). */
   revisionGraceMs?: number;
+  /** The site's operational overrides; those active at `now` are listed with their line for people. */
+  overrides?: readonly Override[];
 }
 
 const DEFAULT_REVISION_GRACE_MS = 120_000;
@@ -102,6 +105,9 @@ export function evaluateSite(previous: SiteStatus | null, input: StatusInput, no
     nodes,
     vrrp: groups,
     services,
+    overrides: (input.overrides ?? [])
+      .filter((o) => isActive(o, now))
+      .map((o) => ({ id: o.id, kind: o.kind, until: o.until, author: o.author, text: describeOverride(o) })),
   };
 }
 

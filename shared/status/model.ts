@@ -154,10 +154,25 @@ export interface ServiceStatus extends Part<ServiceState> {
   realServers: RealServerStatus[];
 }
 
+/**
+ * An operational override in force (a drain, maintenance, failover, disabled service): planned,
+ * so it changes no state by itself, but people reading the status must see it and why.
+ */
+interface OverrideNotice {
+  id: string;
+  kind: string;
+  until: string;
+  author: string;
+  /** "rs1 drained for maintenance until 03:30 UTC by alice". */
+  text: string;
+}
+
 export interface SiteStatus extends Part<SiteState> {
   site: string;
   evaluatedAt: string;
   nodes: NodeStatusEntry[];
   vrrp: GroupStatus[];
   services: ServiceStatus[];
+  /** Active operational overrides (absent from evaluations made before overrides existed). */
+  overrides?: OverrideNotice[];
 }

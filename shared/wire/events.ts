@@ -81,7 +81,8 @@ export type RolloutEventType = (typeof ROLLOUT_EVENT_TYPES)[number];
 /**
  * Events only the cloud raises: the conditions and their resolutions, presence, a webhook's test
  * event, and what it saw a node do (`node.misbehaving` when ingest refused a node's message,
- * `node.reenrolled` when a node's credentials were replaced).
+ * `node.reenrolled` when a node's credentials were replaced), and the life of an operational
+ * override (`override.created` is a warning: someone changed what the site serves).
  */
 const CLOUD_EVENT_TYPES = [
   ...CONDITION_TYPES,
@@ -91,6 +92,10 @@ const CLOUD_EVENT_TYPES = [
   'node.misbehaving',
   'node.reenrolled',
   ...ROLLOUT_EVENT_TYPES,
+  // Operational overrides (drain, maintenance, failover, disable): made, ended on time, or cancelled.
+  'override.created',
+  'override.expired',
+  'override.cancelled',
 ] as const;
 
 /** Cloud events that ask a person to look (Slack marks them); the rest inform or are conditions. */
@@ -100,6 +105,8 @@ const CLOUD_EVENT_SEVERITY: Record<string, Severity> = {
   // A revision failed somewhere and was taken back, or someone stopped one: a person should know.
   'rollout.rolled_back': 'warning',
   'rollout.aborted': 'warning',
+  // Someone took a part of the site out of service for a while.
+  'override.created': 'warning',
 };
 export const WARNING_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(CLOUD_EVENT_SEVERITY));
 

@@ -41,6 +41,22 @@ export const AgentHealth = z.object({
 });
 export type AgentHealth = z.infer<typeof AgentHealth>;
 
+/**
+ * One active override as the node runs it: `applied` (in force), `handing-over` (a director
+ * override waiting for VRRP to move), `draining` (a drained real server still has active
+ * connections here), `drained` (none left, or the drain timed out).
+ */
+const OverrideState = z.enum(['applied', 'handing-over', 'draining', 'drained']);
+
+const OverrideStatus = z.object({
+  id: z.string().max(64),
+  kind: Name,
+  until: z.string().datetime(),
+  state: OverrideState,
+  activeConnections: z.number().int().min(0).optional(),
+});
+export type OverrideStatus = z.infer<typeof OverrideStatus>;
+
 /** Retained on `.../status`. The broker's last will is the short form `{nodeId, online: false}`. */
 export const NodeStatus = z.object({
   nodeId: z.string().min(1).max(128),
@@ -86,6 +102,8 @@ export const NodeStatus = z.object({
               detail: z.string().max(500).optional(),
               /** False while no health check has run for it (`healthy` is then only the starting assumption); absent from older agents. */
               checked: z.boolean().optional(),
+              /** IPVS active connections on this director (what a drain waits for); absent from older agents. */
+              activeConnections: z.number().int().min(0).optional(),
             }),
           )
           .max(1024),
@@ -98,6 +116,8 @@ export const NodeStatus = z.object({
   errors: z.array(Text).max(64).optional(),
   /** Optional: documents from agents without supervision still parse. */
   health: AgentHealth.optional(),
+  /** The operational overrides this node has layered and is running (absent from older agents). */
+  overrides: z.array(OverrideStatus).max(256).optional(),
 });
 export type NodeStatus = z.infer<typeof NodeStatus>;
 

@@ -40,6 +40,28 @@ describe('lvsfleet-agent CLI', () => {
     const n = await runCli(['run', '--spec', bad, '--node', 'zz', '--dataplane', 'dry-run', '--state-dir', dir]);
     expect(n.code).toBe(2);
     expect(n.err).toMatch(/no node named "zz"/);
+    // Standalone overrides: a bad file names the file and the field; cloud mode refuses the flag.
+    const ovr = join(dir, 'overrides.json');
+    await writeFile(
+      ovr,
+      JSON.stringify([
+        {
+          id: 'x',
+          kind: 'drain-realserver',
+          address: '127.0.0.2',
+          service: null,
+          port: null,
+          node: null,
+          author: 'a',
+          reason: 'r',
+          createdAt: '2026-01-01T00:00:00Z',
+        },
+      ]),
+    );
+    const o = await runCli(['run', '--spec', bad, '--node', 'd1', '--dataplane', 'dry-run', '--state-dir', dir, '--overrides', ovr]);
+    expect(o.code).toBe(2);
+    expect(o.err).toMatch(/overrides\.json: 0\.until: /);
+    expect((await runCli(['run', '--overrides', ovr])).err).toMatch(/--overrides is for standalone mode/);
   }, 120_000);
 
   it('standalone dry-run prints the batch, reloads on SIGHUP with an edit only, stops on SIGTERM; status answers from the state dir', async () => {

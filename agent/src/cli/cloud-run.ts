@@ -116,7 +116,7 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
     },
   });
   const cached = await intake.boot();
-  if (cached) await engine.apply(cached.config, cached.revision);
+  if (cached) await engine.apply(cached.config, cached.revision, cached.overrides ?? []);
   else log('no cached configuration yet; waiting for the broker');
   if (run.stopping()) return run.done;
   link = startMqttLink({
@@ -133,8 +133,9 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
       if (!payload.trim()) return void log('desired document cleared on the broker; keeping the current configuration');
       const claims = await intake.receive(payload.trim());
       if (claims) {
-        log(`received revision ${claims.revision}`);
-        await engine.apply(claims.config, claims.revision);
+        const n = claims.overrides?.length ?? 0;
+        log(`received revision ${claims.revision}${n ? ` with ${n} override(s) (generation ${claims.overridesVersion ?? 0})` : ''}`);
+        await engine.apply(claims.config, claims.revision, claims.overrides ?? []);
       }
     },
   });

@@ -13,6 +13,7 @@ import { runStandalone } from './standalone.ts';
  * (misc checks, track scripts, notify hooks) run only from `--allow-scripts DIR` (repeatable; none
  * by default) as `--script-user USER` (default `keepalived_script` or `nobody`); in cloud mode the
  * config file's `scripts.allow` / `scripts.user` stand in for flags not given.
+ * Standalone `--overrides FILE`: operational overrides (a JSON list), layered like the cloud's, re-read on SIGHUP.
  */
 export async function runCommand(argv: string[], io: AgentIO): Promise<number> {
   const f = parseFlags(argv, {
@@ -24,6 +25,7 @@ export async function runCommand(argv: string[], io: AgentIO): Promise<number> {
     'metrics-listen': { type: 'string' },
     'allow-scripts': { type: 'string', multiple: true },
     'script-user': { type: 'string' },
+    overrides: { type: 'string' },
   });
   const dataplane = parseDataplaneKind(f.dataplane);
   let metricsListen: ListenAddress | undefined;
@@ -37,8 +39,9 @@ export async function runCommand(argv: string[], io: AgentIO): Promise<number> {
     if (!f.spec || !f.node) throw new UsageError('standalone mode needs both --spec FILE and --node NAME');
     if (f.config) throw new UsageError('--config is for cloud mode; standalone mode takes --spec and --node');
     const scripts = await scriptPolicyFromFlags(f['allow-scripts'], f['script-user']);
-    return runStandalone({ spec: f.spec, node: f.node, stateDir, dataplane, metricsListen, scripts }, io);
+    return runStandalone({ spec: f.spec, node: f.node, stateDir, dataplane, metricsListen, scripts, overrides: f.overrides }, io);
   }
+  if (f.overrides !== undefined) throw new UsageError('--overrides is for standalone mode; in cloud mode overrides come with the signed document');
   const scriptFlags = { allow: f['allow-scripts'], user: f['script-user'] };
   return runCloud({ configPath: f.config ?? DEFAULT_CONFIG, stateDir: f['state-dir'], dataplane, metricsListen, scriptFlags }, io);
 }

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { compileNode } from '#shared/compiler/compile.ts';
 import type { NodeConfig } from '#shared/config/node-config.ts';
+import { OverrideList, type Override } from '#shared/overrides/override.ts';
 import { parseSite } from '#shared/site/parse.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
@@ -21,6 +22,22 @@ export interface StandaloneOptions {
   metricsListen?: ListenAddress;
   /** Where the spec's scripts may live and whom they run as (`--allow-scripts`, `--script-user`). */
   scripts: ScriptPolicy;
+  /** A JSON list of overrides (shared/overrides/override.ts) to layer; re-read on SIGHUP. */
+  overrides?: string;
+}
+
+/** Reads the overrides file; an error names the file and the field. */
+async function readOverrides(file: string | undefined): Promise<{ ok: true; overrides: Override[] } | { ok: false; errors: string[] }> {
+  if (file === undefined) return { ok: true, overrides: [] };
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (e) {
+    return { ok: false, errors: [`${file}: ${(e as Error).message}`] };
+  }
+  const r = OverrideList.safeParse(json);
+  if (!r.success) return { ok: false, errors: r.error.issues.map((i) => `${file}: ${i.path.join('.') || '(root)'}: ${i.message}`) };
+  return { ok: true, overrides: r.data };
 }
 
 /** Reads and compiles one node's config from a site spec; issues are `path: message` lines. */
@@ -43,6 +60,12 @@ export async function runStandalone(o: StandaloneOptions, io: AgentIO): Promise<
     for (const e of first.errors) io.err(e);
     return EXIT.invalid;
   }
+  const firstOverrides = await readOverrides(o.overrides);
+  if (!firstOverrides.ok) {
+    for (const e of firstOverrides.errors) io.err(e);
+    return EXIT.invalid;
+  }
+  let overrides = firstOverrides.overrides;
   const log = timestamped(io.out);
   const lock = await lockStateDir(o.stateDir, io, log);
   if (!lock) return EXIT.failure;
@@ -74,11 +97,17 @@ export async function runStandalone(o: StandaloneOptions, io: AgentIO): Promise<
     reload: async () => {
       const next = await compileFromSpec(o.spec, o.node);
       if (!next.ok) return void next.errors.forEach((e) => log(`reload rejected: ${e}`));
-      if (canonicalJson(next.config) === current) return void log('reload: config unchanged');
+      const nextOverrides = await readOverrides(o.overrides);
+      if (!nextOverrides.ok) return void nextOverrides.errors.forEach((e) => log(`reload rejected: ${e}`));
+      const sameOverrides = canonicalJson(nextOverrides.overrides) === canonicalJson(overrides);
+      if (canonicalJson(next.config) === current && sameOverrides) return void log('reload: config unchanged');
+      overrides = nextOverrides.overrides;
+      if (canonicalJson(next.config) !== current) revision++;
+      else log(`reload: ${overrides.length} override(s)`);
       current = canonicalJson(next.config);
-      await engine.apply(next.config, ++revision);
+      await engine.apply(next.config, revision, overrides);
     },
   });
-  await engine.apply(first.config, revision);
+  await engine.apply(first.config, revision, overrides);
   return run.done;
 }

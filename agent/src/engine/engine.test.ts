@@ -174,7 +174,7 @@ describe('engine on a director (in-memory kernel)', () => {
     await e.apply(director(three), 1);
     const r = await e.apply(director([three[0]]), 2);
     expect(r.ok).toBe(false);
-    expect(r.errors[0]).toMatch(/refusing to delete 2 of 3 services/);
+    expect(r.errors[0]).toMatch(/refusing to remove 2 of 3 services/);
     expect(host.ipvs.snapshot()).toHaveLength(3);
     expect(e.status().pendingRevision).toBe(2);
     const ok = await e.apply(director([three[0]], { allowMassDelete: true }), 3);

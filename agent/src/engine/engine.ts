@@ -1,6 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import type { NodeConfig } from '#shared/config/node-config.ts';
+import { layer } from '#shared/overrides/layer.ts';
+import { isActive, nextExpiry, type Override } from '#shared/overrides/override.ts';
+import { canonicalJson } from '#shared/util/canonical-json.ts';
 import type { NodeEvent } from '#shared/wire/events.ts';
 import type { AgentHealth, NodeStatus } from '#shared/wire/status.ts';
 import { realServerKey } from '#shared/ipvs/model.ts';
@@ -19,6 +22,7 @@ import { runNotify } from './notify.ts';
 import { ScriptLauncher } from '../scripts/launcher.ts';
 import { NO_SCRIPTS } from '../scripts/policy.ts';
 import { buildStatus } from './status.ts';
+import { overrideStatus } from './override-status.ts';
 
 export interface EngineOptions {
   nodeId: string;
@@ -46,6 +50,10 @@ export interface EngineOptions {
   now?: () => number;
   /** Runs notify and quorum hooks under the agent's script policy (default: none allowed). */
   scripts?: ScriptLauncher;
+  /** Wall clock (ms since the epoch) for override expiry; default Date.now. */
+  wallNow?: () => number;
+  /** A drained real server counts as drained after this long even with connections left (default 5 min). */
+  overrideDrainTimeoutMs?: number;
 }
 
 export interface ApplyOutcome {
@@ -61,7 +69,14 @@ export interface ApplyOutcome {
  * its own: a host without ip_vs reports IPVS failed and keeps VRRP and checks running.
  */
 export class Engine {
+  /** What the node runs: the revision's config with the active overrides layered on. */
   private config: NodeConfig | null = null;
+  /** The revision's config as the document carried it, and its overrides. */
+  private base: NodeConfig | null = null;
+  private overrides: readonly Override[] = [];
+  /** When this agent first layered each override (monotonic ms), for the drain timeout. */
+  private readonly overrideSince = new Map<string, number>();
+  private expiryTimer: NodeJS.Timeout | null = null;
   private revision: number | null = null;
   /** The newest revision every part converged to (the status document's `appliedRevision`). */
   private appliedRevision: number | null = null;
@@ -142,11 +157,66 @@ export class Engine {
     }
   }
 
-  /** Takes a verified config and converges the host to it. */
-  apply(config: NodeConfig, revision: number | null): Promise<ApplyOutcome> {
+  private wallNow(): number {
+    return (this.o.wallNow ?? Date.now)();
+  }
+
+  private monoNow(): number {
+    return (this.o.now ?? (() => performance.now()))();
+  }
+
+  /** The revision's config with the overrides active now, and the expiry timer armed for the next change. */
+  private layered(): NodeConfig {
+    const now = this.wallNow();
+    const active = this.overrides.filter((o) => isActive(o, now));
+    for (const id of [...this.overrideSince.keys()]) if (!active.some((o) => o.id === id)) this.overrideSince.delete(id);
+    for (const o of active) if (!this.overrideSince.has(o.id)) this.overrideSince.set(o.id, this.monoNow());
+    this.armExpiry(now);
+    return layer(this.base!, this.overrides, now);
+  }
+
+  /**
+   * A timer at the next `until` on this host's clock: overrides end on time with the cloud gone.
+   * Long waits are cut into hours (setTimeout's limit is 24.8 days) and re-armed; the periodic
+   * verification re-layers too, should the timer be late.
+   */
+  private armExpiry(now: number): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    const next = nextExpiry(this.overrides, now);
+    if (next === null || this.stopped) return;
+    this.expiryTimer = setTimeout(() => void this.relayer(), Math.min(next - now, 3_600_000) + 1);
+    this.expiryTimer.unref();
+  }
+
+  /** Re-layers the overrides (one expired); converges when that changes what the node runs. */
+  private relayer(): Promise<void> {
+    return this.serial(async () => {
+      if (this.stopped || !this.base) return;
+      const next = this.layered();
+      if (canonicalJson(next) === canonicalJson(this.config)) return;
+      const ended = this.overrides.filter((o) => !isActive(o, this.wallNow())).map((o) => `${o.kind} ${o.id}`);
+      this.o.log(
+        `overrides: ${ended.join(', ') || 'set'} ended; running revision ${this.revision} ${this.overrides.some((o) => isActive(o, this.wallNow())) ? 'with the rest' : 'as published'}`,
+      );
+      const previous = this.config;
+      this.config = next;
+      const started = next.node.role === 'director' ? await this.applyDirectorParts(next, previous) : {};
+      await this.converge(started);
+    });
+  }
+
+  /**
+   * Takes a verified config (and the document's overrides, layered on it until each one's
+   * `until` on this host's clock) and converges the host to it.
+   */
+  apply(base: NodeConfig, revision: number | null, overrides: readonly Override[] = []): Promise<ApplyOutcome> {
     return this.serial(async () => {
       if (this.stopped) return { ok: false, errors: ['agent is stopping'] };
       const previous = this.config;
+      this.base = base;
+      this.overrides = overrides;
+      const config = this.layered();
       this.config = config;
       this.revision = revision;
       this.pendingRevision = revision;
@@ -328,17 +398,35 @@ export class Engine {
 
   /** Periodic re-verification: drift in IPVS or on the real server is repaired and reported. */
   verify(): Promise<ApplyOutcome> {
+    if (this.base && canonicalJson(layer(this.base, this.overrides, this.wallNow())) !== canonicalJson(this.config)) void this.relayer();
     return this.serial(() => this.converge(pickParts(this.errors, ['checks', 'vrrp', 'bfd'])));
   }
 
   status(): NodeStatus {
+    const vrrp = this.vrrp?.status() ?? null;
+    const now = this.wallNow();
+    const active = this.overrides.filter((o) => isActive(o, now));
+    const overrides =
+      this.config && active.length
+        ? overrideStatus({
+            active,
+            config: this.config,
+            vrrp,
+            conns: (svc, rs) => this.ipvs.activeConnections(svc, rs),
+            since: this.overrideSince,
+            now: this.monoNow(),
+            drainTimeoutMs: this.o.overrideDrainTimeoutMs ?? 300_000,
+          })
+        : null;
     return buildStatus({
+      overrides,
+      activeConnections: (svc, rs) => this.ipvs.activeConnections(svc, rs),
       nodeId: this.o.nodeId,
       config: this.config,
       appliedRevision: this.appliedRevision,
       pendingRevision: this.pendingRevision,
       agentVersion: this.o.agentVersion,
-      vrrp: this.vrrp?.status() ?? null,
+      vrrp,
       bfd: this.bfd?.status() ?? null,
       health: this.checker?.state() ?? null,
       quorumUp: (n) => this.ipvs.quorumUp(n),
@@ -377,6 +465,7 @@ export class Engine {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
     // Only an apply in flight must finish first (it may be starting or changing VRRP and BFD).
     // Status-file writes (fsynced) are waited for at the end: waiting for them here put 10–25 ms
     // between the signal and the priority-0 advert (bench:failover's breakdown).

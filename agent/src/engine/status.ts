@@ -1,5 +1,5 @@
 import type { NodeConfig } from '#shared/config/node-config.ts';
-import type { AgentHealth, NodeStatus } from '#shared/wire/status.ts';
+import type { AgentHealth, NodeStatus, OverrideStatus } from '#shared/wire/status.ts';
 import { realServerKey } from '#shared/ipvs/model.ts';
 import type { IpvsResult } from '../ipvs/reconciler.ts';
 import type { RoleResult } from '../realserver/role.ts';
@@ -19,6 +19,10 @@ export interface StatusInput {
   errors: string[];
   /** The helpers' supervision (shared/wire/status.ts `health`); absent where the host has none (dry-run). */
   agentHealth?: AgentHealth | null;
+  /** Active overrides and how far each got here; null when there are none. */
+  overrides?: OverrideStatus[] | null;
+  /** IPVS active connections of a configured real server on this director. */
+  activeConnections?: (svc: NodeConfig['services'][number], rs: NodeConfig['services'][number]['realServers'][number]) => number;
 }
 
 /** The retained status (shared/wire/status.ts) from the engine's parts. Pure. */
@@ -34,6 +38,7 @@ export function buildStatus(i: StatusInput, at = new Date()): NodeStatus {
   };
   if (i.agentVersion) s.agentVersion = i.agentVersion;
   if (i.agentHealth) s.health = i.agentHealth;
+  if (i.overrides?.length) s.overrides = i.overrides;
   if (!c) return s;
   s.site = c.site;
   s.node = c.node.name;
@@ -58,7 +63,8 @@ export function buildStatus(i: StatusInput, at = new Date()): NodeStatus {
           detail: rs.healthCheck ? 'not checked yet' : 'no health check',
           checked: false,
         };
-        return { address: rs.address, port: rs.port, healthy: h.up, weight: h.up ? (h.weight ?? rs.weight) : 0, detail: h.detail, checked: h.checked };
+        const out = { address: rs.address, port: rs.port, healthy: h.up, weight: h.up ? (h.weight ?? rs.weight) : 0, detail: h.detail, checked: h.checked };
+        return i.activeConnections ? { ...out, activeConnections: i.activeConnections(svc, rs) } : out;
       }),
     }));
     // A director with no services (VRRP only, as in the seeds' nginx setup) needs nothing from

@@ -116,6 +116,27 @@ describe('verified intake', () => {
     ]);
   });
 
+  it('orders documents by revision, then override generation: newer overrides for the same revision are taken, older ones are replays, also after a restart', async () => {
+    const at = (revision: number, overridesVersion?: number) => claims(revision, overridesVersion === undefined ? {} : { overridesVersion });
+    const i = intake();
+    expect((await i.receive(await sign(k, at(5))))?.revision).toBe(5);
+    expect((await i.receive(await sign(k, at(5, 2))))?.overridesVersion).toBe(2);
+    expect(await i.receive(await sign(k, at(5, 1)))).toBeNull();
+    expect(await i.receive(await sign(k, at(5)))).toBeNull();
+    expect(await i.receive(await sign(k, at(4, 9)))).toBeNull(); // an older revision loses whatever its overrides
+    expect(JSON.parse(await readFile(statePaths(dir).revision, 'utf8'))).toEqual({ revision: 5, overridesVersion: 2 });
+    const restarted = intake();
+    expect(await restarted.receive(await sign(k, at(5, 2)))).toBeNull(); // same version, another document
+    expect((await restarted.receive(await sign(k, at(5, 3))))?.overridesVersion).toBe(3);
+    expect((await restarted.receive(await sign(k, at(6, 3))))?.revision).toBe(6);
+    expect(rejected.map((r) => [r.why, r.detail])).toEqual([
+      ['replay', 'revision 5 (overrides 1) is older than accepted revision 5 (overrides 2)'],
+      ['replay', 'revision 5 is older than accepted revision 5 (overrides 2)'],
+      ['replay', 'revision 4 (overrides 9) is older than accepted revision 5 (overrides 2)'],
+      ['replay', 'revision 5 (overrides 2) is already accepted with other claims'],
+    ]);
+  });
+
   it('rejects a huge revision and schema errors, applying nothing', async () => {
     const i = intake();
     expect(await i.receive(await sign(k, claims(Number.MAX_SAFE_INTEGER + 2)))).toBeNull();

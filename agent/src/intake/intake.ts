@@ -1,6 +1,6 @@
 import type { JWK } from 'jose';
 import { z } from 'zod';
-import type { DesiredClaims } from '#shared/wire/desired.ts';
+import { formatVersion, isNewer, versionOf, type DesiredClaims, type DocumentVersion } from '#shared/wire/desired.ts';
 import type { KeyTrust, TrustReport } from '#shared/wire/key-trust.ts';
 import { readFileOrNull, writeFileAtomic } from '../state/atomic-file.ts';
 import type { StatePaths } from '../state/paths.ts';
@@ -39,20 +39,23 @@ interface CachedDoc {
  */
 export class Intake {
   /**
-   * The highest revision accepted (verified and cached). Not the engine's `appliedRevision`: a
-   * revision is accepted before the engine converges to it, and may never converge.
+   * The newest document version accepted (verified and cached): revision, then override
+   * generation. Not the engine's `appliedRevision`: a revision is accepted before the engine
+   * converges to it, and may never converge.
    */
-  private accepted: number | null = null;
+  private accepted: DocumentVersion | null = null;
+  private acceptedRead = false;
   /** The document in the cache: the broker re-delivers it (retained) on every reconnect. */
   private current: string | null = null;
   /** The claims of `current`: a re-signed copy of its revision must carry the same ones. */
   private currentClaims: DesiredClaims | null = null;
-  private readonly revisionFile: StateFile<{ revision: number | null }>;
+  private readonly revisionFile: StateFile<{ revision: number | null; overridesVersion?: number }>;
   private readonly pinned: PinnedKeys;
 
   constructor(private readonly o: IntakeOptions) {
     this.revisionFile = new StateFile(o.paths.revision, {
-      schema: z.object({ revision: z.number().int().nullable() }),
+      // overridesVersion is absent in files written before overrides existed: read as 0.
+      schema: z.object({ revision: z.number().int().nullable(), overridesVersion: z.number().int().min(0).optional() }),
       log: o.log,
       stringify: (v) => JSON.stringify(v),
     });
@@ -66,19 +69,23 @@ export class Intake {
   }
 
   /**
-   * The highest accepted revision, from memory or the revision file. A corrupt file reads as none
-   * (logged): the agent takes the broker's next signed revision rather than none ever again.
+   * The newest accepted document version, from memory or the revision file. A corrupt file reads
+   * as none (logged): the agent takes the broker's next signed document rather than none ever again.
    */
-  async acceptedRevision(): Promise<number | null> {
-    this.accepted ??= (await this.revisionFile.read({ revision: null })).revision;
+  async acceptedVersion(): Promise<DocumentVersion | null> {
+    if (!this.acceptedRead) {
+      const f = await this.revisionFile.read({ revision: null });
+      this.accepted = f.revision === null ? null : { revision: f.revision, overridesVersion: f.overridesVersion ?? 0 };
+      this.acceptedRead = true;
+    }
     return this.accepted;
   }
 
   /** The cached desired document, verified again; null when there is none usable. */
   async boot(): Promise<DesiredClaims | null> {
-    let accepted: number | null = null;
+    let accepted: DocumentVersion | null = null;
     try {
-      accepted = await this.acceptedRevision();
+      accepted = await this.acceptedVersion();
     } catch (e) {
       this.o.log(`revision file unreadable (${(e as Error).message}); relying on the cached document`);
     }
@@ -97,17 +104,18 @@ export class Intake {
       // Booting from it lowers the bar to its revision, so the broker's retained newest revision
       // (verified once already) is accepted again; anything older than the backup stays a replay.
       const keys = await this.pinned.current();
-      const r = await verifyDesired(doc.jws, keys.keys, { nodeId: this.o.nodeId, acceptedRevision: null, pinnedGeneration: keys.generation });
+      const r = await verifyDesired(doc.jws, keys.keys, { nodeId: this.o.nodeId, accepted: null, pinnedGeneration: keys.generation });
       if (!r.ok) {
         this.o.log(`cache ${path} rejected: ${r.why}: ${r.detail}`);
         continue;
       }
-      if (accepted !== null && r.claims.revision > accepted) this.o.log(`cache revision ${r.claims.revision} is ahead of the revision file (${accepted})`);
+      const v = versionOf(r.claims);
+      if (accepted !== null && isNewer(v, accepted)) this.o.log(`cache ${formatVersion(v)} is ahead of the revision file (${formatVersion(accepted)})`);
       if (r.pin) await this.pin(r.pin);
-      await this.persistRevision(r.claims.revision);
+      await this.persist(v);
       this.current = doc.jws;
       this.currentClaims = r.claims;
-      this.o.log(`booting from cached revision ${r.claims.revision} (${path})`);
+      this.o.log(`booting from cached ${formatVersion(v)} (${path})`);
       return r.claims;
     }
     return null;
@@ -127,7 +135,7 @@ export class Intake {
     const keys = await this.pinned.current();
     const r = await verifyDesired(jws, keys.keys, {
       nodeId: this.o.nodeId,
-      acceptedRevision: await this.acceptedRevision(),
+      accepted: await this.acceptedVersion(),
       acceptedClaims: this.currentClaims,
       pinnedGeneration: keys.generation,
     });
@@ -141,7 +149,7 @@ export class Intake {
     const doc: CachedDoc = { jws, revision: r.claims.revision, receivedAt: new Date().toISOString() };
     await writeFileAtomic(this.o.paths.desired, JSON.stringify(doc), { backup: true });
     if (r.pin) await this.pin(r.pin);
-    await this.persistRevision(r.claims.revision);
+    await this.persist(versionOf(r.claims));
     this.current = jws;
     this.currentClaims = r.claims;
     if (r.rule === 'resigned') {
@@ -160,8 +168,9 @@ export class Intake {
   }
 
   /** Written only when it changed: a boot from the cache usually finds it already there. */
-  private async persistRevision(revision: number): Promise<void> {
-    await this.revisionFile.write({ revision });
-    this.accepted = revision;
+  private async persist(v: DocumentVersion): Promise<void> {
+    await this.revisionFile.write(v.overridesVersion ? { revision: v.revision, overridesVersion: v.overridesVersion } : { revision: v.revision });
+    this.accepted = v;
+    this.acceptedRead = true;
   }
 }

@@ -6,10 +6,10 @@ import { judgeRevision, verifyDesired } from './verify.ts';
 describe('judgeRevision: the replay rule with key rotation', () => {
   const accepted = claimsOf(5, { trust: trust(1, []) as never });
   const at = (generation: number) => ({ generation, keys: [], chain: [] }) as never;
-  const expect5 = { nodeId: 't.d1', acceptedRevision: 5, acceptedClaims: claimsOf(5), pinnedGeneration: 2 };
+  const expect5 = { nodeId: 't.d1', accepted: { revision: 5, overridesVersion: 0 }, acceptedClaims: claimsOf(5), pinnedGeneration: 2 };
 
   it('takes the first revision and newer ones', () => {
-    expect(judgeRevision(claimsOf(1), { nodeId: 't.d1', acceptedRevision: null })).toEqual({ ok: true, rule: 'first' });
+    expect(judgeRevision(claimsOf(1), { nodeId: 't.d1', accepted: null })).toEqual({ ok: true, rule: 'first' });
     expect(judgeRevision(claimsOf(6), expect5)).toEqual({ ok: true, rule: 'newer' });
   });
 
@@ -44,7 +44,7 @@ describe('verifyDesired across rotations', () => {
     [k0, k1, k2, stranger] = await Promise.all([testKey(), testKey(), testKey(), testKey()]);
     [c01, c12] = [await certify(k0, k1), await certify(k1, k2)];
   });
-  const base = { nodeId: 't.d1', acceptedRevision: 5, acceptedClaims: claimsOf(5), pinnedGeneration: 1 };
+  const base = { nodeId: 't.d1', accepted: { revision: 5, overridesVersion: 0 }, acceptedClaims: claimsOf(5), pinnedGeneration: 1 };
 
   it('an announcement under the pinned key is taken as a re-signed copy and names the keys to pin', async () => {
     const announced = trust(

@@ -1,6 +1,6 @@
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
-import { DesiredClaims, JWS_ALG, JWS_TYP } from '#shared/wire/desired.ts';
+import { DesiredClaims, formatVersion, isNewer, JWS_ALG, JWS_TYP, versionOf, type DocumentVersion } from '#shared/wire/desired.ts';
 import type { KeyTrust } from '#shared/wire/key-trust.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
 import { keysThroughChain, unverifiedChain } from './key-chain.ts';
@@ -34,8 +34,11 @@ export type VerifyResult =
 
 export interface VerifyExpect {
   nodeId: string;
-  /** Highest revision already accepted; anything older is a replay. null = none yet. */
-  acceptedRevision: number | null;
+  /**
+   * Newest document version already accepted (revision, then override generation); anything not
+   * newer is a replay, except a re-signed copy of it (`judgeRevision`). null = none yet.
+   */
+  accepted: DocumentVersion | null;
   /** The claims of the accepted revision (the cached document), to tell a re-signed copy from another document. */
   acceptedClaims?: DesiredClaims | null;
   /** Generation of the pinned key set; 0 for the keys pinned at enrollment. */
@@ -48,19 +51,22 @@ const MAX_JWS_BYTES = 4 * 1024 * 1024;
 const content = (c: DesiredClaims) => canonicalJson({ ...c, trust: undefined });
 
 /**
- * The replay rule of the intake, pure (docs/architecture.md, "Key rotation"): a revision newer
- * than the accepted one is taken; the accepted revision is taken again only as a re-signed copy —
+ * The replay rule of the intake, pure (docs/architecture.md, "Key rotation"): a document version
+ * (revision, then override generation) newer than the accepted one is taken — so a document for the
+ * same revision with newer overrides supersedes the older one; the accepted version is taken again
+ * only as a re-signed copy —
  * identical claims apart from `trust`, and a key set newer than the pinned one — so a rotation
  * can re-sign the revision a node runs without it reading as a replay, while a stale copy (an
  * older key set, or the same one in other bytes) still is one.
  */
 export function judgeRevision(c: DesiredClaims, expect: VerifyExpect): RevisionVerdict {
-  const a = expect.acceptedRevision;
+  const a = expect.accepted;
   if (a === null) return { ok: true, rule: 'first' };
-  if (c.revision > a) return { ok: true, rule: 'newer' };
-  if (c.revision < a) return { ok: false, rule: 'older', detail: `revision ${c.revision} is older than accepted revision ${a}` };
-  if (!expect.acceptedClaims || expect.acceptedClaims.revision !== a || content(expect.acceptedClaims) !== content(c))
-    return { ok: false, rule: 'other-claims', detail: `revision ${c.revision} is already accepted with other claims` };
+  const v = versionOf(c);
+  if (isNewer(v, a)) return { ok: true, rule: 'newer' };
+  if (isNewer(a, v)) return { ok: false, rule: 'older', detail: `${formatVersion(v)} is older than accepted ${formatVersion(a)}` };
+  if (!expect.acceptedClaims || isNewer(a, versionOf(expect.acceptedClaims)) || isNewer(versionOf(expect.acceptedClaims), a) || content(expect.acceptedClaims) !== content(c))
+    return { ok: false, rule: 'other-claims', detail: `${formatVersion(v)} is already accepted with other claims` };
   const pinned = expect.pinnedGeneration ?? 0;
   if (!c.trust || c.trust.generation <= pinned)
     return { ok: false, rule: 'same-keys', detail: `revision ${c.revision} is already accepted and brings no key set newer than generation ${pinned}` };

@@ -1,33 +1,30 @@
 import { AgentError } from '../errors.ts';
 import type { IpvsTable } from '#shared/ipvs/model.ts';
 import { realServerKey, serviceKey } from '#shared/ipvs/model.ts';
+import { countMassDelete, removedKeys } from '#shared/ipvs/mass-delete.ts';
 
 /**
- * Blast-radius guard (docs/architecture.md, "Blast radius"): a plan that would delete more than half of the
- * owned services present (and more than one), or take more than half of the real servers of
- * the kept services out of the config (and more than one), needs `allowMassDelete` in the site
- * spec. Servers leaving because their health check failed do not count: that is not a config
- * change. `configured` holds realServerKey(serviceKey, dest) of every server the config names.
+ * Blast-radius guard (docs/architecture.md, "Blast radius"): the shared mass-delete rule
+ * (`#shared/ipvs/mass-delete.ts`, the cloud's too) over the owned services present in the kernel
+ * and what the config keeps. A mass delete needs `allowMassDelete` in the document: the spec's, or
+ * a forced apply's for that one revision. Servers leaving because their health check failed do
+ * not count: that is not a config change. `configured` holds realServerKey(serviceKey, dest) of
+ * every server the config names.
  */
-export function checkMassDelete(desired: IpvsTable, actual: IpvsTable, owned: ReadonlySet<string>, allow: boolean, configured?: ReadonlySet<string>): void {
+export function checkMassDelete(desired: IpvsTable, actual: IpvsTable, owned: ReadonlySet<string>, allow: boolean, configured: ReadonlySet<string>): void {
   if (allow) return;
-  const wanted = new Set(desired.map(serviceKey));
-  const present = actual.map(serviceKey).filter((k) => owned.has(k));
-  const deleting = present.filter((k) => !wanted.has(k));
-  if (deleting.length > 1 && deleting.length * 2 > present.length) {
-    throw new AgentError(
-      'MASS_DELETE',
-      `refusing to delete ${deleting.length} of ${present.length} services (${deleting.slice(0, 5).join(', ')}); set spec.allowMassDelete to allow it`,
-    );
-  }
-  if (!configured) return;
-  const kept = new Set(desired.map(serviceKey));
-  const servers = actual.filter((s) => owned.has(serviceKey(s)) && kept.has(serviceKey(s))).flatMap((s) => s.dests.map((d) => realServerKey(serviceKey(s), d)));
-  const dropped = servers.filter((k) => !configured.has(k));
-  if (dropped.length > 1 && dropped.length * 2 > servers.length) {
-    throw new AgentError(
-      'MASS_DELETE',
-      `refusing to remove ${dropped.length} of ${servers.length} real servers (${dropped.slice(0, 5).join(', ')}); set spec.allowMassDelete to allow it`,
-    );
-  }
+  const before = new Map(
+    actual.filter((s) => owned.has(serviceKey(s))).map((s) => [serviceKey(s), new Set(s.dests.map((d) => realServerKey(serviceKey(s), d)))] as const),
+  );
+  const after = new Map(desired.map((s) => [serviceKey(s), new Set<string>()]));
+  // realServerKey is `service|dest`; a service key never holds a `|`.
+  for (const k of configured) after.get(k.slice(0, k.indexOf('|')))?.add(k);
+  const count = countMassDelete(before, after);
+  if (!count.exceeded) return;
+  const gone = removedKeys(before, after);
+  const parts = [];
+  if (count.services.removed) parts.push(`${count.services.removed} of ${count.services.total} services (${gone.services.slice(0, 5).join(', ')})`);
+  if (count.realServers.removed)
+    parts.push(`${count.realServers.removed} of ${count.realServers.total} real servers (${gone.realServers.slice(0, 5).join(', ')})`);
+  throw new AgentError('MASS_DELETE', `refusing to remove ${parts.join(' and ')}; set spec.allowMassDelete or apply with force to allow it`);
 }

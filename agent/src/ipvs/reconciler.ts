@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ResolvedService } from '#shared/config/node-config.ts';
 import type { Dataplane } from '../dataplane/types.ts';
 import { serviceKey } from '#shared/ipvs/model.ts';
-import { aliveWeight, configuredDestKeys, desiredIpvs, type RealServerHealth } from '#shared/ipvs/desired.ts';
+import { aliveWeight, configuredDestKeys, desiredIpvs, kernelRealServerKey, type RealServerHealth } from '#shared/ipvs/desired.ts';
 import { AgentError, errorText } from '../errors.ts';
 import { StateFile } from '../state/state-file.ts';
 import { withDraining } from './drain.ts';
@@ -47,6 +47,8 @@ export class IpvsReconciler {
   private owned: Set<string> | null = null;
   private health: (key: string) => RealServerHealth = () => ({ up: true, weight: null });
   last: IpvsResult | null = null;
+  /** Active connections per realServerKey(serviceKey, dest), from the last kernel read. */
+  private conns: ReadonlyMap<string, number> = new Map();
   private readonly ownedFile: StateFile<string[]>;
 
   constructor(private readonly o: IpvsReconcilerOptions) {
@@ -61,6 +63,11 @@ export class IpvsReconciler {
 
   setHealth(health: (key: string) => RealServerHealth): void {
     this.health = health;
+  }
+
+  /** Active connections of a configured real server at the last pass (0 when the kernel did not say). */
+  activeConnections(s: ResolvedService, rs: ResolvedService['realServers'][number]): number {
+    return this.conns.get(kernelRealServerKey(s, rs)) ?? 0;
   }
 
   quorumUp(service: string): boolean {
@@ -101,6 +108,7 @@ export class IpvsReconciler {
     try {
       const owned = await this.loadOwned();
       const snap = await this.o.dataplane.ipvsRead();
+      this.conns = snap.activeConns;
       const base = desiredIpvs(this.services, this.health, (n) => this.quorumUp(n));
       const configured = configuredDestKeys(this.services);
       checkMassDelete(base, snap.table, owned, this.allowMassDelete, configured);

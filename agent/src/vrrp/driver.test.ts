@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { compileNode } from '#shared/compiler/compile.ts';
+import { layer } from '#shared/overrides/layer.ts';
+import { override } from '#shared/overrides/overrides.test-support.ts';
 import { validateSite } from '#shared/site/validate.ts';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import type { NodeEvent } from '#shared/wire/events.ts';
@@ -229,6 +231,23 @@ describe('startVrrp on an in-memory LAN', () => {
     expect(d2.status()[0].state).toBe('MASTER');
     expect(logs.some((l) => /^d2 vrrp VI_1 BACKUP→MASTER \(master down \(BFD pair-d1-d2 down/.test(l))).toBe(true);
   });
+
+  it('maintenance with the peer confirmed by BFD: the master releases at once with priority 0 and the peer takes over (the preemption path without BFD: agent/lab/maintenance.lab.test.ts)', async () => {
+    const s = site({}, { version: 2, advertInterval: '1s' });
+    const m = [override('maintenance-director', { node: 'd1', until: new Date(Date.now() + 3_600_000).toISOString() })];
+    const layered = (n: 'd1' | 'd2') => layer(compileNode(s, n), m, Date.now()).vrrp;
+    const { logs, start } = await pair(s);
+    const d1 = await start('d1', '10.99.0.11');
+    const d2 = await start('d2', '10.99.0.12');
+    await waitFor(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP', { what: 'd1 MASTER and d2 BACKUP', timeoutMs: 10_000 });
+    d1.bfd({ name: 'pair-d1-d2', up: true });
+    await d2.update(layered('d2'));
+    await d1.update(layered('d1'));
+    // In the same turn: the BFD session to d2 is Up, so d1 hands over without waiting for a preemption.
+    expect(d1.status()[0]).toMatchObject({ state: 'BACKUP', priority: 1 });
+    expect(logs.some((l) => /^d1 vrrp VI_1 MASTER→BACKUP \(maintenance: handing over \(BFD pair-d1-d2 up\)\)/.test(l))).toBe(true);
+    await waitFor(() => d2.status()[0].state === 'MASTER', { what: 'd2 MASTER after the priority-0 release', timeoutMs: 5_000 });
+  }, 20_000);
 });
 
 describe('takeover order', () => {

@@ -147,6 +147,13 @@ export async function startVrrp(opts: StartVrrpOptions): Promise<VrrpRunner> {
     for (const rt of fresh) start(rt);
     tracker?.setScripts(next.scripts);
     retrack('configuration');
+    for (const rt of runtimes.values()) peerReady(rt);
+  };
+
+  // A maintenance override on a MASTER: its peer's BFD session Up confirms the peer can take over.
+  const peerReady = (rt: InstanceRuntime) => {
+    const s = rt.cfg.peerBfd;
+    if (rt.params.maintenance && s && bfdUp.get(s) === true) rt.feed({ type: 'peer-ready', reason: `BFD ${s} up` });
   };
 
   await apply(config);
@@ -195,6 +202,7 @@ export async function startVrrp(opts: StartVrrpOptions): Promise<VrrpRunner> {
           if (rt.cfg.peerBfd === name && rt.cfg.peers.length === 1)
             rt.feed({ type: 'peer-down', address: rt.cfg.peers[0].address, reason: `BFD ${name} down` });
       retrack(`BFD ${name} ${up ? 'up' : 'down'}`);
+      if (up) for (const rt of runtimes.values()) if (rt.cfg.peerBfd === name) peerReady(rt);
     },
   };
 }

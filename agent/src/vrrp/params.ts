@@ -22,6 +22,7 @@ export function instanceParams(i: ResolvedInstance, cfg: VrrpConfig): InstancePa
       masterRefreshRepeat: i.garp.masterRefreshRepeat,
     },
     connectionSync: cfg.connectionSync?.instance === i.name,
+    ...(i.maintenance ? { maintenance: true } : {}),
   };
 }
 

@@ -289,3 +289,58 @@ describe('VRRP state machine', () => {
     ]);
   });
 });
+
+describe('maintenance (lvsfleet drain/maintenance override)', () => {
+  const M: InstanceParams = { ...P, priority: 1, maintenance: true };
+  const master = () =>
+    run(P, [
+      [0, { type: 'start' }],
+      [3610, { type: 'timer' }],
+    ]).s;
+
+  it('a MASTER put in maintenance keeps the VIPs at priority 1 until the peer preempts, then stays BACKUP', () => {
+    const s0 = master();
+    expect(s0.state).toBe('MASTER');
+    // The driver swaps the params and re-tracks: the new priority is advertised at once.
+    const t = step(M, s0, { type: 'track', effectivePriority: 1, fault: null, reason: 'configuration' }, 4000);
+    expect(t.state.state).toBe('MASTER');
+    expect(t.actions).toEqual([{ type: 'send-advert', priority: 1 }]);
+    // The peer (priority 90, preempt) takes over after its master-down interval and advertises.
+    const h = step(M, t.state, adv('10.99.0.12', 90), 7700);
+    expect(h.state.state).toBe('BACKUP');
+    expect(h.actions.map((a) => a.type)).toEqual(['remove-vips', 'transition', 'notify']);
+    // The peer goes silent: in maintenance this director never takes MASTER back, however long it waits.
+    let s = h.state;
+    for (let now = 8000; now < 60_000; now += 500) {
+      const r = step(M, s, { type: 'timer' }, now);
+      expect(r.actions).toEqual([]);
+      s = r.state;
+    }
+    expect(s.state).toBe('BACKUP');
+    expect(nextDeadline(s)).not.toBeNull();
+    // A sync-group partner going MASTER does not drag it along either.
+    expect(step(M, s, { type: 'sync', to: 'MASTER', member: 'VI_2' }, 60_000).state.state).toBe('BACKUP');
+  });
+
+  it('with the peer confirmed ready (BFD Up), a MASTER in maintenance releases at once with priority 0', () => {
+    const t = step(M, master(), { type: 'track', effectivePriority: 1, fault: null, reason: 'configuration' }, 4000);
+    const r = step(M, t.state, { type: 'peer-ready', reason: 'BFD d2 up' }, 4001);
+    expect(r.state.state).toBe('BACKUP');
+    expect(r.actions[0]).toEqual({ type: 'send-advert', priority: 0 });
+    expect(r.actions.find((a) => a.type === 'transition')).toMatchObject({ from: 'MASTER', to: 'BACKUP', reason: 'maintenance: handing over (BFD d2 up)' });
+    // Outside maintenance, peer-ready changes nothing.
+    expect(step(P, master(), { type: 'peer-ready', reason: 'BFD d2 up' }, 4001).actions).toEqual([]);
+  });
+
+  it('an address owner in maintenance starts as BACKUP; after the override it preempts back as usual', () => {
+    const { s } = run({ ...M, priority: 1 }, [[0, { type: 'start' }]]);
+    expect(s.state).toBe('BACKUP');
+    // Override over: normal params again (re-tracked to 100); the master it hears has a lower priority → preempt after the down interval.
+    const tracked = step(P, s, { type: 'track', effectivePriority: 100, fault: null, reason: 'configuration' }, 900);
+    const back = step(P, tracked.state, adv('10.99.0.12', 90), 1000);
+    expect(back.state.state).toBe('BACKUP');
+    const r = step(P, back.state, { type: 'timer' }, back.state.masterDownAt!);
+    expect(r.state.state).toBe('MASTER');
+    expect(r.actions[0]).toMatchObject({ reason: 'preempting lower priority 90' });
+  });
+});

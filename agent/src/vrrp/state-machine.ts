@@ -84,6 +84,7 @@ const faultReason = (s: InstanceState) => s.ownFault ?? s.groupFault;
 
 function onStart(o: Out, p: InstanceParams, now: number): void {
   if (faultReason(o.s)) return toFault(o, p, now, faultReason(o.s)!);
+  if (p.maintenance) return toBackup(o, p, now, 'start (maintenance)');
   if (isOwner(p, o.s)) return toMaster(o, p, now, 'address owner (priority 255)');
   // keepalived `state MASTER`: time out of BACKUP after one advert interval plus skew.
   const wait = p.initialState === 'MASTER' ? p.advertIntervalMs + skewMs(p.version, o.s.effectivePriority, p.advertIntervalMs) : undefined;
@@ -149,6 +150,11 @@ function onAdvert(o: Out, p: InstanceParams, e: Extract<Event, { type: 'advert' 
 function onTimer(o: Out, p: InstanceParams, now: number): void {
   const s = o.s;
   if (s.state === 'BACKUP' && s.masterDownAt !== null && now >= s.masterDownAt) {
+    // lvsfleet maintenance: stay BACKUP whatever happens to the master; the override's end decides.
+    if (p.maintenance) {
+      o.s = { ...s, masterDownAt: now + masterDownIntervalMs(p.version, s.effectivePriority, s.masterAdverIntervalMs), preempting: null };
+      return;
+    }
     const ago = s.lastAdvertAt === null ? '' : `, ${Math.round(now - s.lastAdvertAt)} ms`;
     const reason =
       s.preempting !== null
@@ -189,7 +195,7 @@ function onTrack(o: Out, p: InstanceParams, e: Extract<Event, { type: 'track' }>
   const fault = faultReason(o.s);
   if (fault && before.state !== 'FAULT') return toFault(o, p, now, fault);
   if (!fault && before.state === 'FAULT') {
-    if (isOwner(p, o.s)) return toMaster(o, p, now, `fault cleared (${e.reason}), address owner`);
+    if (isOwner(p, o.s) && !p.maintenance) return toMaster(o, p, now, `fault cleared (${e.reason}), address owner`);
     return toBackup(o, p, now, `fault cleared (${e.reason})`);
   }
   if (before.state === 'MASTER' && eff !== before.effectivePriority) {
@@ -209,7 +215,7 @@ function onSync(o: Out, p: InstanceParams, e: Extract<Event, { type: 'sync' }>, 
   } else if (e.to === 'CLEAR') {
     o.s = { ...s, groupFault: null };
     if (s.state === 'FAULT' && !s.ownFault) toBackup(o, p, now, why, true);
-  } else if (e.to === 'MASTER' && s.state === 'BACKUP') toMaster(o, p, now, why, true);
+  } else if (e.to === 'MASTER' && s.state === 'BACKUP' && !p.maintenance) toMaster(o, p, now, why, true);
   else if (e.to === 'BACKUP' && s.state === 'MASTER') toBackup(o, p, now, why, true);
 }
 
@@ -219,6 +225,18 @@ function onPeerDown(o: Out, p: InstanceParams, e: Extract<Event, { type: 'peer-d
   if (s.state !== 'BACKUP' || s.masterAddress !== e.address) return;
   const ago = s.lastAdvertAt === null ? '' : `, last advert ${Math.round(now - s.lastAdvertAt)} ms ago`;
   toMaster(o, p, now, `master down (${e.reason}${ago})`);
+}
+
+/**
+ * lvsfleet maintenance: a MASTER whose peer is confirmed ready leaves at once with a priority-0
+ * advert (RFC 5798 §6.4.3), so the peer takes over after Skew_Time instead of a preemption's
+ * Master_Down_Interval. Without that confirmation it keeps the VIPs, advertising priority 1,
+ * until a peer with preempt takes over and its higher-priority advert sends this one to BACKUP.
+ */
+function onPeerReady(o: Out, p: InstanceParams, e: Extract<Event, { type: 'peer-ready' }>, now: number): void {
+  if (!p.maintenance || o.s.state !== 'MASTER') return;
+  o.a.push({ type: 'send-advert', priority: 0 });
+  toBackup(o, p, now, `maintenance: handing over (${e.reason})`);
 }
 
 function onShutdown(o: Out, p: InstanceParams, now: number): void {
@@ -259,6 +277,9 @@ export function step(p: InstanceParams, state: InstanceState, event: Event, now:
       break;
     case 'peer-down':
       onPeerDown(o, p, event, now);
+      break;
+    case 'peer-ready':
+      onPeerReady(o, p, event, now);
       break;
   }
   return { state: o.s, actions: o.a };

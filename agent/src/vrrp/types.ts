@@ -27,6 +27,11 @@ export interface InstanceParams {
   };
   /** keepalived lvs_sync_daemon follows this instance. */
   connectionSync: boolean;
+  /**
+   * lvsfleet drain/maintenance override: never take MASTER; as MASTER, hand over once the peer is
+   * confirmed ready (it preempted us, or a `peer-ready` says so). Absent = false.
+   */
+  maintenance?: boolean;
 }
 
 /** The whole state of one instance: plain data, so tests and the simulator can inspect it. */
@@ -73,7 +78,12 @@ export type Event =
    * BFD says the router at `address` is gone (its session went Down). Sent only for an instance
    * whose one peer that router is, so there is no other backup to order with Skew_Time.
    */
-  | { type: 'peer-down'; address: string; reason: string };
+  | { type: 'peer-down'; address: string; reason: string }
+  /**
+   * The peer is confirmed up and able to take over (its BFD session is Up). A MASTER in
+   * maintenance then releases at once with a priority-0 advert; otherwise nothing happens.
+   */
+  | { type: 'peer-ready'; reason: string };
 
 export type Action =
   | { type: 'send-advert'; priority: number }

@@ -18,6 +18,9 @@ const ICON: Record<string, string> = {
   'rollout.completed': ':white_check_mark:',
   'rollout.rolled_back': ':rewind:',
   'rollout.aborted': ':octagonal_sign:',
+  'override.created': ':construction:',
+  'override.expired': ':arrows_counterclockwise:',
+  'override.cancelled': ':arrows_counterclockwise:',
 };
 
 /**

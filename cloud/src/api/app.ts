@@ -20,6 +20,7 @@ import { registerEnrollmentRoutes } from './routes/enrollment.ts';
 import { registerKeyRoutes } from './routes/keys.ts';
 import { registerRolloutRoutes } from './routes/rollout.ts';
 import { registerSessionRoutes } from './routes/session.ts';
+import { registerOverrideRoutes } from './routes/overrides.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
 import { registerSpecRoutes } from './routes/spec.ts';
 import { registerStatusRoutes } from './routes/status.ts';
@@ -178,6 +179,7 @@ export function createApp(deps: AppDeps): App {
   registerWebhookRoutes(app, deps);
   registerKeyRoutes(app, deps);
   registerSessionRoutes(app, deps);
+  registerOverrideRoutes(app, deps);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   registerPublicStatusDoc(app.openAPIRegistry);

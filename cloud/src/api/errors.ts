@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'not_found'
   | 'stale_revision'
   | 'mass_delete'
+  | 'invalid_override'
+  | 'unsafe_override'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'invalid_token'
@@ -55,6 +57,8 @@ const DOMAIN_STATUS: Record<DomainCode, { status: ErrorStatus; code: ErrorCode }
   rotation_in_progress: { status: 409, code: 'rotation_in_progress' },
   rollout_in_progress: { status: 409, code: 'rollout_in_progress' },
   rollout_not_active: { status: 409, code: 'rollout_not_active' },
+  invalid_override: { status: 422, code: 'invalid_override' },
+  unsafe_override: { status: 409, code: 'unsafe_override' },
 };
 
 function fromDomain(err: DomainError): ApiError {

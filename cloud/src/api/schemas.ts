@@ -123,6 +123,10 @@ export const StatusNode = z.object({
     }),
   ),
   errors: z.array(z.string()),
+  /** The overrides this node reports running and how far each got (applied, handing-over, draining, drained). */
+  overrides: z.array(
+    z.object({ id: z.string(), kind: z.string(), until: z.string(), state: z.string(), activeConnections: z.number().int().optional() }).passthrough(),
+  ),
 });
 const Reason = z
   .object({ code: z.string(), subject: z.string(), text: z.string(), since: z.string().nullable() })
@@ -176,6 +180,8 @@ export const SiteStatus = z
     reasons: z.array(Reason),
     health: SiteHealth.nullable(),
     nodes: z.array(StatusNode),
+    /** The site's active operational overrides, each with its line for people ("rs1 drained for maintenance until 03:30 UTC by alice"). */
+    overrides: z.array(z.object({ id: z.string(), kind: z.string(), until: z.string(), author: z.string(), summary: z.string() })),
     events: z.array(EventRow),
   })
   .openapi('SiteStatus');

@@ -33,6 +33,31 @@ const COMMANDS: Record<string, Command> = {
     load: () => import('./commands/keys.ts'),
   },
   export: { summary: 'export keepalived|ipvsadm (--site S | --spec FILE) --node N', load: () => import('./commands/export.ts') },
+  drain: {
+    summary: 'drain SITE REALSERVER|DIRECTOR [--service S] --for 30m --reason R [--wait]: weight 0 / out of VRRP until then',
+    load: () => import('./commands/overrides.ts').then((m) => ({ run: m.drain })),
+  },
+  undrain: {
+    summary: 'undrain SITE REALSERVER|DIRECTOR [--wait]: end its drain now',
+    load: () => import('./commands/overrides.ts').then((m) => ({ run: m.undrain })),
+  },
+  maintenance: {
+    summary: 'maintenance SITE DIRECTOR --for 1h --reason R [--wait]: BACKUP once its peer took over, until then',
+    load: () => import('./commands/overrides.ts').then((m) => ({ run: m.maintenance })),
+  },
+  failover: {
+    summary: 'failover SITE INSTANCE --to DIRECTOR --for 10m --reason R [--wait]: make it MASTER until then',
+    load: () => import('./commands/overrides.ts').then((m) => ({ run: m.failover })),
+  },
+  disable: {
+    summary: 'disable SITE SERVICE --for 10m --reason R: sorry server (or quiesce) until then',
+    load: () => import('./commands/overrides.ts').then((m) => ({ run: m.disable })),
+  },
+  overrides: {
+    summary: 'overrides SITE [--all] [-o table|json|yaml]: active (or all) overrides',
+    load: () => import('./commands/overrides.ts').then((m) => ({ run: m.list })),
+  },
+  cancel: { summary: 'cancel SITE ID… [--wait]: end overrides now', load: () => import('./commands/overrides.ts').then((m) => ({ run: m.cancel })) },
 };
 
 function usage(): string {

@@ -57,6 +57,8 @@ export const sites = pgTable(
       .references(() => orgs.id),
     name: text('name').notNull(),
     currentRevision: integer('current_revision').notNull().default(0),
+    /** The override generation: grows with every change to the site's active overrides (documents carry it). */
+    overridesVersion: integer('overrides_version').notNull().default(0),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
@@ -138,6 +140,8 @@ export const outbox = pgTable(
       .notNull()
       .references(() => sites.id),
     revision: integer('revision').notNull(),
+    /** The claims' override generation: a row for the same revision with a higher one supersedes (overrides changed). */
+    overridesVersion: integer('overrides_version').notNull().default(0),
     /** DesiredClaims (shared/wire/desired.ts); signed when published. */
     claims: jsonb('claims').notNull(),
     /**
@@ -336,4 +340,36 @@ export const statusHistory = pgTable(
     confirmedAt: timestamp('confirmed_at', { withTimezone: true, mode: 'date' }).notNull(),
   },
   (t) => [index('status_history_site_subject_from').on(t.siteId, t.subject, t.fromAt), index('status_history_confirmed').on(t.confirmedAt)],
+);
+
+/**
+ * Operational overrides (shared/overrides/override.ts): time-boxed operations layered on a site's
+ * revision. A row is active while `ended_at` is null and `until` is ahead; the sweep ends expired
+ * ones (`end_reason` expired), an operator cancels (`cancelled`, `ended_by`).
+ */
+export const overrides = pgTable(
+  'overrides',
+  {
+    id: text('id').primaryKey(),
+    siteId: text('site_id')
+      .notNull()
+      .references(() => sites.id),
+    kind: text('kind').notNull(),
+    /** The Override as documents carry it. */
+    override: jsonb('override').notNull(),
+    until: timestamp('until', { withTimezone: true, mode: 'date' }).notNull(),
+    author: text('author').notNull(),
+    reason: text('reason').notNull(),
+    /** The reason given for overriding a safety refusal, when one was overridden. */
+    forceReason: text('force_reason'),
+    createdAt: createdAt(),
+    endedAt: timestamp('ended_at', { withTimezone: true, mode: 'date' }),
+    endReason: text('end_reason', { enum: ['expired', 'cancelled'] }),
+    endedBy: text('ended_by'),
+  },
+  (t) => [
+    index('overrides_site_open')
+      .on(t.siteId, t.until)
+      .where(sql`${t.endedAt} IS NULL`),
+  ],
 );

@@ -75,6 +75,7 @@ function renderSite(v) {
   return '<section class="site" data-site="' + esc(v.site) + '" data-state="' + esc(v.state) + '"><header class="overall ' + (COLOUR[v.state] || 'grey') + '"><h2 class="site-name">' + esc(v.site) + '</h2><p>' + esc(words(v.state)) + ' since ' + clock(v.since) + ' · revision ' + v.revision + '</p>' + reasons(v.reasons) + '</header>' + alerts +
     '<h3>Nodes</h3><div class="scroll"><table class="nodes"><thead><tr><th scope="col">node</th><th scope="col">state</th><th scope="col">last seen</th><th scope="col">rev applied / desired</th><th scope="col" class="why">why</th></tr></thead><tbody>' + nodes + '</tbody></table></div>' +
     '<h3>Failover groups</h3><ul class="list">' + (vrrp || '<li class="row">none</li>') + '</ul><h3>Services</h3><ul class="list">' + (svcs || '<li class="row">none</li>') + '</ul>' +
+    ((v.overrides || []).length ? '<h3>Overrides</h3><ul class="list" id="overrides">' + v.overrides.map((o) => '<li class="row" data-override="' + esc(o.id) + '" data-kind="' + esc(o.kind) + '">' + esc(tx(o.text)) + '</li>').join('') + '</ul>' : '') +
     renderRollout(v.rollout) +
     '<details><summary>Recent events (' + v.events.length + ')</summary>' + events + '</details><details><summary>Revisions (' + v.revisions.length + ')</summary>' + revs + '</details></section>';
 }

@@ -1,4 +1,5 @@
-import { and, asc, eq, inArray, lte, max, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
+import type { DocumentVersion } from '#shared/wire/desired.ts';
 import type { Db } from '../db/client.ts';
 import { OUTBOX_OPEN, outbox } from '../db/schema.ts';
 
@@ -17,19 +18,19 @@ export async function pendingForDueNodes(db: Db, now: Date, limit: number): Prom
     .select()
     .from(outbox)
     .where(and(open, inArray(outbox.nodeId, dueNodes)))
-    .orderBy(asc(outbox.nodeId), asc(outbox.revision), asc(outbox.id))
+    .orderBy(asc(outbox.nodeId), asc(outbox.revision), asc(outbox.overridesVersion), asc(outbox.id))
     .limit(limit);
 }
 
-/** Newest revision actually published (not skipped) for each of `nodeIds`. */
-export async function lastPublished(db: Db, nodeIds: string[]): Promise<Map<string, number>> {
+/** Newest document version (revision, then override generation) actually published (not skipped) for each of `nodeIds`. */
+export async function lastPublished(db: Db, nodeIds: string[]): Promise<Map<string, DocumentVersion>> {
   if (!nodeIds.length) return new Map();
   const rows = await db
-    .select({ nodeId: outbox.nodeId, rev: max(outbox.revision) })
+    .selectDistinctOn([outbox.nodeId], { nodeId: outbox.nodeId, revision: outbox.revision, overridesVersion: outbox.overridesVersion })
     .from(outbox)
     .where(and(eq(outbox.status, 'published'), inArray(outbox.nodeId, nodeIds)))
-    .groupBy(outbox.nodeId);
-  return new Map(rows.map((r) => [r.nodeId, r.rev ?? 0]));
+    .orderBy(asc(outbox.nodeId), sql`${outbox.revision} desc`, sql`${outbox.overridesVersion} desc`);
+  return new Map(rows.map((r) => [r.nodeId, { revision: r.revision, overridesVersion: r.overridesVersion }]));
 }
 
 /** For every node: its newest published row, unless a newer row is still open (that one will go out). */
@@ -38,7 +39,7 @@ export async function latestPublishedRows(db: Db): Promise<OutboxRow[]> {
     .selectDistinctOn([outbox.nodeId])
     .from(outbox)
     .where(eq(outbox.status, 'published'))
-    .orderBy(asc(outbox.nodeId), sql`${outbox.revision} desc`, sql`${outbox.id} desc`);
+    .orderBy(asc(outbox.nodeId), sql`${outbox.revision} desc`, sql`${outbox.overridesVersion} desc`, sql`${outbox.id} desc`);
   const waiting = await db.selectDistinct({ n: outbox.nodeId }).from(outbox).where(open);
   const skip = new Set(waiting.map((w) => w.n));
   return rows.filter((r) => !skip.has(r.nodeId));

@@ -10,6 +10,7 @@ import { startEmbeddedBroker } from '../mqtt/broker.ts';
 import { issueNodeCredentials } from '../mqtt/credentials.ts';
 import { connectDynsec, issueWithDynsec } from '../mqtt/dynsec.ts';
 import { startPublisher } from '../publisher/publisher.ts';
+import { startOverrideSweeper } from '../overrides/sweeper.ts';
 import { startIngest } from '../ingest/ingest.ts';
 import { startRolloutDriver } from '../rollout/driver.ts';
 import { startAlerter } from '../alerts/alerter.ts';
@@ -139,6 +140,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     }
     const publisher = await startPublisher({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer, log: o.log });
     closers.push(() => publisher.close());
+    const sweeper = startOverrideSweeper({ db, kick: () => publisher.kick(), log: o.log });
+    closers.push(() => sweeper.close());
     const rotator = startRotator({ db, signer, onKeysChanged: () => publisher.republish(), staleAfterMs: STALE_AFTER_MS, log: o.log });
     closers.push(() => rotator.close());
     const rollouts = startRolloutDriver({ db, kickPublisher: () => publisher.kick(), log: o.log });

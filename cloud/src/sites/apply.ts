@@ -13,6 +13,8 @@ import { newRollout, stepRollout } from '../rollout/plan.ts';
 import { loadReports } from '../rollout/reports.ts';
 import { activeRollout } from '../rollout/store.ts';
 import { DomainError } from './errors.ts';
+import { activeOverrides } from '../overrides/active.ts';
+import { overridesFor } from '../overrides/republish.ts';
 import { audit } from './audit.ts';
 import { decideApply, staleRevision, type ApplyInput, type ApplyResult, type CurrentSite, type Proposed } from './decide.ts';
 
@@ -138,6 +140,9 @@ async function write(tx: Tx, w: Write): Promise<void> {
     createdAt: now,
   });
 
+  // The site's active overrides ride along with the new revision (the agents layer them on it).
+  const [gen] = await tx.select({ version: sites.overridesVersion }).from(sites).where(eq(sites.id, siteId));
+  const active = await activeOverrides(tx, siteId, now);
   // Nodes whose config did not change need no write: role and address are part of the config.
   // Staged: the first revision has nothing to roll back to, and a rollback goes out at once. The
   // rollout's first step runs here, so its first stage leaves with the revision (the driver does the rest).
@@ -165,8 +170,13 @@ async function write(tx: Tx, w: Write): Promise<void> {
     const id = nodeIdOf(name, nodeName);
     const configHash = w.proposed.configHashes.get(nodeName)!;
     upserts.push({ id, siteId, name: nodeName, role: cfg.node.role, address: cfg.node.address, desiredRevision: result.revision, configHash, removedAt: null });
-    const claims: DesiredClaims = { nodeId: id, site: name, revision: result.revision, issuedAt: now.toISOString(), config: cfg };
-    rows.push({ nodeId: id, siteId, revision: result.revision, claims, status: released.has(nodeName) ? 'pending' : 'held' });
+    // A forced apply lets this revision's documents past the agents' guard (the same rule the
+    // cloud just waived); the next revision goes back to what the spec says.
+    const config = input.force ? { ...cfg, allowMassDelete: true } : cfg;
+    const claims: DesiredClaims = { nodeId: id, site: name, revision: result.revision, issuedAt: now.toISOString(), config };
+    const mine = overridesFor(claims, active);
+    if (gen.version || mine.length) Object.assign(claims, { overridesVersion: gen.version, overrides: mine });
+    rows.push({ nodeId: id, siteId, revision: result.revision, overridesVersion: gen.version, claims, status: released.has(nodeName) ? 'pending' : 'held' });
   }
   for (let i = 0; i < upserts.length; i += CHUNK) {
     await tx

@@ -1,19 +1,13 @@
 import { compileSite } from '#shared/compiler/compile.ts';
 import type { Site } from '#shared/site/site.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
+import { countMassDelete, type MassDeleteCount, type ServerSets } from '#shared/ipvs/mass-delete.ts';
 
 /** Names added, removed and changed between two revisions of one kind of thing. */
 interface Change {
   added: string[];
   removed: string[];
   changed: string[];
-}
-
-interface MassDelete {
-  services: { removed: number; total: number };
-  realServers: { removed: number; total: number };
-  /** More than half of the services or of the real servers would go (docs/architecture.md, "Blast radius"). */
-  exceeded: boolean;
 }
 
 export interface SiteDiff {
@@ -26,7 +20,8 @@ export interface SiteDiff {
   vrrp: Change;
   /** Nodes whose compiled config (what gets published) is new, gone or different. */
   nodeConfigs: Change;
-  massDelete: MassDelete;
+  /** The one blast-radius rule (`#shared/ipvs/mass-delete.ts`), counted over the spec. */
+  massDelete: MassDeleteCount;
 }
 
 function changes(before: Map<string, string>, after: Map<string, string>): Change {
@@ -38,18 +33,26 @@ function changes(before: Map<string, string>, after: Map<string, string>): Chang
 
 const byName = <T extends { name: string }>(items: readonly T[] | undefined) => new Map((items ?? []).map((i) => [i.name, canonicalJson(i)]));
 
-function realServers(site: Site | null): Map<string, string> {
-  const out = new Map<string, string>();
+/** Service name → (`service/address:port` → the real server's canonical JSON). */
+function realServersByService(site: Site | null): Map<string, Map<string, string>> {
+  const out = new Map<string, Map<string, string>>();
   if (!site) return out;
   const addressOf = new Map(site.spec.nodes.map((n) => [n.name, n.address]));
   for (const svc of site.spec.services ?? []) {
+    const mine = new Map<string, string>();
     for (const rs of svc.realServers) {
       const address = rs.address ?? (rs.node ? addressOf.get(rs.node) : undefined) ?? '?';
-      out.set(`${svc.name}/${address}:${rs.port ?? svc.port ?? 0}`, canonicalJson(rs));
+      mine.set(`${svc.name}/${address}:${rs.port ?? svc.port ?? 0}`, canonicalJson(rs));
     }
+    out.set(svc.name, mine);
   }
   return out;
 }
+
+const realServers = (byService: Map<string, Map<string, string>>) => new Map([...byService.values()].flatMap((m) => [...m]));
+
+/** Service name → its real-server keys: the sets the mass-delete rule counts. */
+const serverSets = (byService: Map<string, Map<string, string>>): ServerSets => new Map([...byService].map(([name, m]) => [name, new Set(m.keys())]));
 
 function compiled(site: Site | null): Map<string, string> {
   if (!site) return new Map();
@@ -62,10 +65,9 @@ function compiled(site: Site | null): Map<string, string> {
  */
 export function diffSites(prev: Site | null, next: Site): SiteDiff {
   const services = changes(byName(prev?.spec.services), byName(next.spec.services));
-  const rsBefore = realServers(prev);
-  const rs = changes(rsBefore, realServers(next));
-  const totalServices = prev?.spec.services?.length ?? 0;
-  const over = (removed: number, total: number) => total > 0 && removed * 2 > total;
+  const before = realServersByService(prev);
+  const after = realServersByService(next);
+  const rs = changes(realServers(before), realServers(after));
   return {
     unchanged: prev !== null && canonicalJson(prev) === canonicalJson(next),
     nodes: changes(byName(prev?.spec.nodes), byName(next.spec.nodes)),
@@ -73,11 +75,7 @@ export function diffSites(prev: Site | null, next: Site): SiteDiff {
     realServers: rs,
     vrrp: changes(byName(prev?.spec.vrrp), byName(next.spec.vrrp)),
     nodeConfigs: changes(compiled(prev), compiled(next)),
-    massDelete: {
-      services: { removed: services.removed.length, total: totalServices },
-      realServers: { removed: rs.removed.length, total: rsBefore.size },
-      exceeded: over(services.removed.length, totalServices) || over(rs.removed.length, rsBefore.size),
-    },
+    massDelete: countMassDelete(serverSets(before), serverSets(after)),
   };
 }
 

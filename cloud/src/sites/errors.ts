@@ -14,7 +14,11 @@ export type DomainCode =
   | 'forbidden'
   | 'rotation_in_progress'
   | 'rollout_in_progress'
-  | 'rollout_not_active';
+  | 'rollout_not_active'
+  /** An override that names nothing in the site, or a bad `for`/`until`. */
+  | 'invalid_override'
+  /** An override that would leave a service without a serving real server or a VRRP group without a possible MASTER (needs force with a reason). */
+  | 'unsafe_override';
 
 /** The one error type of cloud/src/sites: no HTTP here; the API maps codes to statuses in one place. */
 export class DomainError extends Error {

@@ -3,6 +3,7 @@ import type { NodeInput, StatusInput } from '#shared/status/evaluate.ts';
 import { Site } from '#shared/site/site.ts';
 import { NodeStatus } from '#shared/wire/status.ts';
 import type { Db } from '../db/client.ts';
+import { activeOverrides } from '../overrides/active.ts';
 import { nodes, nodeStatus, outbox, siteRevisions } from '../db/schema.ts';
 
 export interface SiteRef {
@@ -54,5 +55,5 @@ export async function loadStatusInput(db: Db, site: SiteRef, staleAfterMs: numbe
       desired: n.desiredRevision > 0 && at !== undefined ? { revision: n.desiredRevision, at } : null,
     };
   }
-  return { site: spec.data, nodes: inputs, staleAfterMs };
+  return { site: spec.data, nodes: inputs, staleAfterMs, overrides: await activeOverrides(db, site.id, new Date()) };
 }

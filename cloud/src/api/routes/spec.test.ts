@@ -192,6 +192,27 @@ describe('PUT /v1/sites/{site}/spec', () => {
     const forced = await put(stringify(spec), '?force=1');
     expect(forced.status).toBe(200);
     expect((await forced.json()).revision).toBe(2);
+    // The permission reaches the directors' guard in revision 2's signed documents, and only there.
+    const allowOf = async (revision: number) =>
+      (await outboxRows())
+        .filter((r) => r.revision === revision)
+        .map((r) => [r.nodeId, (r.claims as { config: { allowMassDelete: boolean } }).config.allowMassDelete]);
+    expect(await allowOf(1)).toEqual([
+      ['bj-dc1.dr1', false],
+      ['bj-dc1.dr2', false],
+      ['bj-dc1.rs1', false],
+      ['bj-dc1.rs2', false],
+    ]);
+    expect(await allowOf(2)).toEqual([
+      ['bj-dc1.dr1', true],
+      ['bj-dc1.dr2', true],
+      ['bj-dc1.rs2', true],
+    ]);
+    const next = seeds();
+    next.spec.services[0].realServers = next.spec.services[0].realServers.slice(0, 1);
+    next.spec.services[0].scheduler = 'rr';
+    expect((await put(stringify(next))).status).toBe(200);
+    expect((await allowOf(3)).every(([, allow]) => allow === false)).toBe(true);
     const none = seeds();
     delete none.spec.services;
     none.spec.allowMassDelete = true;

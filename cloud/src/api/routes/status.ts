@@ -1,6 +1,7 @@
 import { createRoute, type z } from '@hono/zod-openapi';
 import { NodeStatus } from '#shared/wire/status.ts';
 import type { StatusBook } from '../../status/book.ts';
+import { listOverrides } from '../../overrides/store.ts';
 import { listNodes, recentEvents, requireSite } from '../../sites/queries.ts';
 import type { App, AppDeps } from '../context.ts';
 import { SiteStatus, SiteParam, type StatusNode } from '../schemas.ts';
@@ -34,6 +35,7 @@ export function registerStatusRoutes(app: App, deps: AppDeps, book: StatusBook):
         vrrp: s?.vrrp ?? [],
         services: s?.services ?? [],
         errors: s?.errors ?? [],
+        overrides: s?.overrides ?? [],
       };
     });
     const view = await book.evaluate(row);
@@ -47,6 +49,13 @@ export function registerStatusRoutes(app: App, deps: AppDeps, book: StatusBook):
         reasons: health?.reasons ?? [],
         health,
         nodes,
+        overrides: (await listOverrides(deps.db, c.get('auth').orgId, row.name)).map((r) => ({
+          id: r.override.id,
+          kind: r.override.kind,
+          until: r.override.until,
+          author: r.override.author,
+          summary: r.summary,
+        })),
         events: await recentEvents(deps.db, row),
       },
       200,
