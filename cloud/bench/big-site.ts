@@ -2,10 +2,11 @@ import type { Site } from '#shared/site/site.ts';
 
 /**
  * A made-up DR site of `n` nodes for the publish benchmark: two directors sharing one VIP (VRRP)
- * and n−2 real servers spread over services of at most 250 real servers each. Addresses are
+ * and n−2 real servers spread over services of at most 250 real servers each. `rs1Weight` changes
+ * one real server's weight (the one-real-server change). Addresses are
  * documentation/made-up ranges; nothing is ever sent to them.
  */
-export function bigSiteSpec(name: string, n: number, opts: { vipBase?: number } = {}): unknown {
+export function bigSiteSpec(name: string, n: number, opts: { vipBase?: number; rs1Weight?: number } = {}): unknown {
   const realServers = Array.from({ length: n - 2 }, (_, i) => ({
     name: `rs${i + 1}`,
     role: 'realserver',
@@ -22,7 +23,7 @@ export function bigSiteSpec(name: string, n: number, opts: { vipBase?: number } 
       scheduler: 'wlc',
       forwarding: 'dr',
       healthCheck: { type: 'tcp', interval: '5s', timeout: '2s' },
-      realServers: members.map((m) => ({ node: m.name, port: 80, weight: 1 })),
+      realServers: members.map((m) => ({ node: m.name, port: 80, weight: m.name === 'rs1' ? (opts.rs1Weight ?? 1) : 1 })),
     });
   }
   return {

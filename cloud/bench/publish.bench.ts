@@ -3,30 +3,111 @@
  * node's document takes from the start of the apply request to its receipt by that node's
  * subscriber, 1,000 subscribers living in a second process. Run on the embedded aedes and on a
  * Mosquitto this benchmark starts itself (own port, anonymous, no persistence), stopped by PID.
- * Prints p50/p99/max. Ends by itself (hard limit 4 minutes).
+ *
+ * Each broker's run starts with the FLOOR: a bare mqtt.js client publishes the same 1,000
+ * documents, compiled and signed beforehand, retained QoS 1, to the same subscribers; lvsfleet's
+ * figures follow with their ratio to it. Rows: every node new, every VIP moved (every node
+ * changed), and one real server's weight changed (only the directors may get a document; any
+ * other receipt is counted and fails the run). Prints p50/p99/max and the cloud process's RSS.
+ *
+ * --quick: 100 nodes, for CI; fails only on errors (wrong, missing or extra documents), never on time.
+ * --cpu-prof=DIR: aedes only; CPU profiles of the apply and of the drain of the every-VIP-moved
+ * round, written to DIR and summarised by self time per area (cpu-profile.ts).
+ * Ends by itself (hard limit 6 minutes, 2 with --quick).
  */
 import { fork } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+import { compileSite } from '#shared/compiler/compile.ts';
+import { validateSite } from '#shared/site/validate.ts';
+import { nodeIdOf, topics } from '#shared/wire/topics.ts';
 import { createApp } from '../src/api/app.ts';
 import { ensureBootstrapAdmin } from '../src/auth/tokens.ts';
 import { openDatabase } from '../src/db/client.ts';
-import { loadSigner } from '../src/keys/signing.ts';
+import { loadSigner, type Signer } from '../src/keys/signing.ts';
 import { startEmbeddedBroker } from '../src/mqtt/broker.ts';
 import { startPublisher } from '../src/publisher/publisher.ts';
-import { nodeIdOf } from '#shared/wire/topics.ts';
 import { MOSQUITTO_BIN, OwnMosquitto } from '../test/mosquitto.test-support.ts';
 import { bigSiteSpec } from './big-site.ts';
+import { IDLE, selfTimeByArea, type CpuProfile } from './cpu-profile.ts';
 
-const N = Number(process.env.BENCH_NODES ?? 1000);
+const QUICK = process.argv.includes('--quick');
+const PROF_DIR = process.argv.find((a) => a.startsWith('--cpu-prof='))?.slice('--cpu-prof='.length);
+const N = QUICK ? 100 : Number(process.env.BENCH_NODES ?? 1000);
+const ONE_RS_ROUNDS = QUICK ? 3 : 10;
 const SITE = 'bench';
-const hardStop = setTimeout(() => {
-  console.error('bench:publish: hard time limit reached, stopping');
-  process.exit(1);
-}, 240_000);
+const DIRECTORS = ['dr1', 'dr2'].map((n) => nodeIdOf(SITE, n));
+const hardStop = setTimeout(
+  () => {
+    console.error('bench:publish: hard time limit reached, stopping');
+    process.exit(1);
+  },
+  QUICK ? 120_000 : 360_000,
+);
 hardStop.unref();
 
+type Receipt = [string, { at: number; ok: boolean; detail?: string }];
+
+const now = () => performance.timeOrigin + performance.now();
+const ms = (x: number) => x.toFixed(0);
+const mib = (b: number) => (b / 1048576).toFixed(0);
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+function stats(values: number[]): { p50: number; p99: number; max: number; text: string } {
+  const s = [...values].sort((a, b) => a - b);
+  const r = { p50: pct(s, 50), p99: pct(s, 99), max: s[s.length - 1] };
+  return { ...r, text: `p50 ${ms(r.p50)} ms, p99 ${ms(r.p99)} ms, max ${ms(r.max)} ms` };
+}
+function rss(): string {
+  // maxRSS is in KiB: the peak of this process, which holds the API, publisher, database and (embedded) broker.
+  return `cloud process RSS ${mib(process.memoryUsage().rss)} MiB (peak ${mib(process.resourceUsage().maxRSS * 1024)} MiB)`;
+}
+function checkReceipts(rows: Receipt[]): void {
+  const bad = rows.filter(([, r]) => !r.ok);
+  if (bad.length) throw new Error(`${bad.length} subscriber(s) got a wrong document, e.g. ${bad[0][0]}: ${bad[0][1].detail}`);
+}
+
+/** The documents lvsfleet's first apply publishes, compiled and signed before the clock starts. */
+async function preSigned(signer: Signer): Promise<[string, string][]> {
+  const v = validateSite(bigSiteSpec(SITE, N, { vipBase: 10 }));
+  if (!v.ok) throw new Error(`bench site is invalid: ${JSON.stringify(v.issues[0])}`);
+  const issuedAt = new Date().toISOString();
+  const docs: [string, string][] = [];
+  for (const [name, config] of compileSite(v.site)) {
+    const nodeId = nodeIdOf(SITE, name);
+    docs.push([nodeId, await signer.sign({ nodeId, site: SITE, revision: 1, issuedAt, config })]);
+  }
+  return docs;
+}
+
+async function profiled<T>(session: Session | null, file: string, fn: () => Promise<T>): Promise<T> {
+  if (!session) return fn();
+  await session.post('Profiler.start');
+  const cpu0 = process.cpuUsage();
+  try {
+    return await fn();
+  } finally {
+    const cpu = process.cpuUsage(cpu0);
+    const { profile } = (await session.post('Profiler.stop')) as { profile: CpuProfile };
+    writeFileSync(file, JSON.stringify(profile));
+    const { areas, wallMs } = selfTimeByArea(profile);
+    // V8's sampler charges wall time to the stack on top, also while other processes hold the
+    // core; so each area's share of the busy samples, times the process's CPU time, estimates its CPU.
+    const sampled = areas.reduce((t, [a, v]) => t + (a === IDLE ? 0 : v), 0);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    console.log(
+      `  CPU profile ${file}: wall ${ms(wallMs)} ms, process CPU ${ms(cpuMs)} ms (user ${ms(cpu.user / 1000)}, system ${ms(cpu.system / 1000)}); by area:`,
+    );
+    for (const [area, t] of areas)
+      console.log(
+        `    ${area.padEnd(26)} sampled ${ms(t).padStart(5)} ms` +
+          (area === IDLE ? '' : ` ${((100 * t) / sampled).toFixed(1).padStart(5)} %  ≈ CPU ${ms((cpuMs * t) / sampled).padStart(5)} ms`),
+      );
+  }
 }
 
 async function run(
@@ -38,11 +119,11 @@ async function run(
   const admin = await ensureBootstrapAdmin(db.db);
   const publisher = await startPublisher({ db: db.db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer });
   const app = createApp({ db: db.db, kick: () => publisher.kick(), signer });
-  const apply = async (vipBase: number) =>
+  const apply = async (opts: { vipBase: number; rs1Weight?: number }) =>
     app.request(`/v1/sites/${SITE}/spec`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${admin.secret}`, 'content-type': 'application/json' },
-      body: JSON.stringify(bigSiteSpec(SITE, N, { vipBase })),
+      body: JSON.stringify(bigSiteSpec(SITE, N, opts)),
     });
 
   const spec = bigSiteSpec(SITE, N) as { spec: { nodes: { name: string }[] } };
@@ -62,41 +143,101 @@ async function run(
       };
       child.on('message', on);
     });
+  const received = async (what: string): Promise<Receipt[]> => {
+    const r = await Promise.race([
+      next('done'),
+      new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`${what}: not every expected subscriber got its document within 90 s`)), 90_000)),
+    ]);
+    checkReceipts(r.received);
+    return r.received;
+  };
+  const session = PROF_DIR ? new Session() : null;
+  session?.connect();
+  await session?.post('Profiler.enable');
+  const bare = await mqtt.connectAsync(broker.url, {
+    clientId: `bench-floor-${process.pid}`,
+    username: broker.username,
+    password: broker.password,
+    reconnectPeriod: 0,
+  });
   try {
     const t0c = Date.now();
     child.send({ type: 'start', start: { url: broker.url, username: broker.username, password: broker.password, nodeIds, keys: await signer.publicJwks() } });
     const ready = await next('ready');
-    console.log(`[${label}] ${ready.clients} subscribers connected in the child process (${Date.now() - t0c} ms)`);
+    console.log(`[${label}] ${ready.clients} subscribers connected in the child process (${Date.now() - t0c} ms); ${rss()}`);
+
+    // FLOOR: the same documents from a bare client, every publish in flight at once.
+    const docs = await preSigned(signer);
+    const bytes = docs.reduce((t, [, d]) => t + d.length, 0) / docs.length;
+    child.send({ type: 'await', revision: 1 });
+    const floorDone = received('floor');
+    const f0 = now();
+    await Promise.all(docs.map(([nodeId, jws]) => bare.publishAsync(topics.desired(nodeId), jws, { qos: 1, retain: true })));
+    const f1 = now();
+    const floor = stats((await floorDone).map(([, r]) => r.at - f0));
+    console.log(
+      `[${label}] FLOOR (bare mqtt.js client, ${docs.length} pre-signed documents of ${ms(bytes)} B, retained QoS 1): all PUBACKs ${ms(f1 - f0)} ms; publish→receipt ${floor.text}`,
+    );
+    const ratio = (s: { p50: number; p99: number }) => `(${(s.p50 / floor.p50).toFixed(0)}× / ${(s.p99 / floor.p99).toFixed(0)}× the floor's p50 / p99)`;
 
     // Round 2 moves every VIP, so every node's compiled config changes and is published again.
+    let revision = 0; // the floor used revision 1 too; its documents have all arrived before the apply starts
     for (const [round, vipBase] of [
       ['first apply (every node new)', 10],
       ['second apply (every VIP moved)', 50],
     ] as const) {
-      child.send({ type: 'await', revision: round.startsWith('first') ? 1 : 2 });
-      const done = next('done');
-      const t0 = performance.timeOrigin + performance.now();
-      const res = await apply(vipBase);
-      const t1 = performance.timeOrigin + performance.now();
+      const prof = session && round.startsWith('second');
+      child.send({ type: 'await', revision: revision + 1 });
+      const done = received(round);
+      const t0 = now();
+      const res = await profiled(prof ? session : null, join(PROF_DIR ?? '', 'apply.cpuprofile'), () => apply({ vipBase }));
+      const t1 = now();
       if (res.status !== 200) throw new Error(`apply answered ${res.status}: ${await res.text()}`);
       const body = (await res.json()) as { revision: number; publishedNodes: string[] };
+      revision = body.revision;
       if (body.publishedNodes.length !== N) throw new Error(`apply published ${body.publishedNodes.length} of ${N} nodes`);
-      const result = await Promise.race([
-        done,
-        new Promise<never>((_, rej) => setTimeout(() => rej(new Error('not every subscriber got its document within 90 s')), 90_000)),
-      ]);
-      const rows = result.received as [string, { at: number; ok: boolean; detail?: string }][];
-      const bad = rows.filter(([, r]) => !r.ok);
-      if (bad.length) throw new Error(`${bad.length} subscriber(s) got a wrong document, e.g. ${bad[0][0]}: ${bad[0][1].detail}`);
-      const lat = rows.map(([, r]) => r.at - t0).sort((a, b) => a - b);
-      const after = rows.map(([, r]) => r.at - t1).sort((a, b) => a - b);
+      const rows = await profiled(prof ? session : null, join(PROF_DIR ?? '', 'drain.cpuprofile'), () => done);
+      const lat = stats(rows.map(([, r]) => r.at - t0));
+      const after = stats(rows.map(([, r]) => r.at - t1));
       console.log(
-        `[${label}] ${round}: revision ${body.revision}, ${body.publishedNodes.length} outbox rows, apply request ${(t1 - t0).toFixed(0)} ms; ` +
-          `apply→receipt over ${lat.length} nodes: p50 ${pct(lat, 50).toFixed(0)} ms, p99 ${pct(lat, 99).toFixed(0)} ms, max ${lat[lat.length - 1].toFixed(0)} ms; ` +
-          `apply response→receipt (sign + publish + fan-out): p50 ${pct(after, 50).toFixed(0)} ms, p99 ${pct(after, 99).toFixed(0)} ms, max ${after[after.length - 1].toFixed(0)} ms`,
+        `[${label}] ${round}: revision ${body.revision}, ${body.publishedNodes.length} outbox rows, apply request ${ms(t1 - t0)} ms; ` +
+          `apply→receipt over ${rows.length} nodes: ${lat.text} ${ratio(lat)}; apply response→receipt (sign + publish + fan-out): ${after.text}; ${rss()}`,
       );
     }
+    if (PROF_DIR) return;
+
+    // One real server's weight: only the directors' IPVS tables change.
+    const oneRs: number[] = [];
+    let requests = 0;
+    for (let i = 0; i < ONE_RS_ROUNDS; i++) {
+      child.send({ type: 'await', revision: revision + 1, expect: DIRECTORS });
+      const done = received('one real server weight');
+      const t0 = now();
+      const res = await apply({ vipBase: 50, rs1Weight: 2 + i });
+      requests += now() - t0;
+      if (res.status !== 200) throw new Error(`apply answered ${res.status}: ${await res.text()}`);
+      const body = (await res.json()) as { revision: number; publishedNodes: string[] };
+      revision = body.revision;
+      for (const [, r] of await done) oneRs.push(r.at - t0);
+      // Documents to other nodes would arrive in the same drain; wait well past it, then look.
+      await new Promise((r) => setTimeout(r, 300));
+      child.send({ type: 'collect' });
+      const all = (await next('collected')).received as Receipt[];
+      checkReceipts(all);
+      const others = all.filter(([n]) => !DIRECTORS.includes(n)).map(([n]) => n);
+      if (others.length || body.publishedNodes.length !== DIRECTORS.length)
+        throw new Error(
+          `one real server's weight: published to ${body.publishedNodes.join(', ')}; other nodes that got a document: ${others.length} (${others.slice(0, 5).join(', ')})`,
+        );
+    }
+    const one = stats(oneRs);
+    console.log(
+      `[${label}] one real server's weight changed, ${ONE_RS_ROUNDS} applies: apply request mean ${ms(requests / ONE_RS_ROUNDS)} ms; ` +
+        `apply→receipt by the 2 directors: ${one.text} (${(one.p99 / floor.p99).toFixed(0)}× the floor's p99); 0 other nodes got a document; ${rss()}`,
+    );
   } finally {
+    session?.disconnect();
+    await bare.endAsync(true).catch(() => {});
     child.send({ type: 'stop' });
     await new Promise((r) => child.once('exit', r));
     await publisher.close();
@@ -105,13 +246,15 @@ async function run(
 }
 
 async function main(): Promise<void> {
-  console.log(`bench:publish: ${N} nodes, subscribers in a second process, Node ${process.version}`);
+  console.log(`bench:publish: ${N} nodes${QUICK ? ' (--quick)' : ''}, subscribers in a second process, Node ${process.version}`);
+  if (PROF_DIR) mkdirSync(PROF_DIR, { recursive: true });
   {
     const db = await openDatabase({});
     const b = await startEmbeddedBroker({ port: 0, db: db.db });
     await run('aedes (embedded) + PGlite', { url: b.url, ...b.internal, close: () => b.close() }, db);
     await db.close();
   }
+  if (PROF_DIR) return;
   if (!MOSQUITTO_BIN) console.log('[mosquitto] skipped: mosquitto is not installed');
   else {
     const db = await openDatabase({});

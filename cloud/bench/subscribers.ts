@@ -1,7 +1,9 @@
 /**
  * Child process of publish.bench.ts: one MQTT client per node, each subscribed to its own
  * desired topic. Reports to the parent (IPC) when all are subscribed, then each node's receipt
- * time of the first document of the awaited revision, checked against the signing keys.
+ * time of the first document of the awaited revision, checked against the signing keys: `done`
+ * once every expected node has one, and on `collect` every node that got one (to find documents
+ * sent to nodes that should not have had one).
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { compactVerify, createLocalJWKSet, type JWK } from 'jose';
@@ -14,14 +16,16 @@ interface Start {
   nodeIds: string[];
   keys: JWK[];
 }
-type FromParent = { type: 'start'; start: Start } | { type: 'await'; revision: number } | { type: 'stop' };
+type FromParent = { type: 'start'; start: Start } | { type: 'await'; revision: number; expect?: string[] } | { type: 'collect' } | { type: 'stop' };
 
 const send = (m: unknown) => process.send!(m);
 const clients: MqttClient[] = [];
 let awaited = Number.POSITIVE_INFINITY;
 const received = new Map<string, { at: number; ok: boolean; detail?: string }>();
 let keys: ReturnType<typeof createLocalJWKSet>;
-let expected = 0;
+let expected = new Set<string>();
+let allNodes: string[] = [];
+let doneSent = false;
 
 async function onMessage(nodeId: string, payload: Buffer): Promise<void> {
   const at = performance.timeOrigin + performance.now();
@@ -34,12 +38,15 @@ async function onMessage(nodeId: string, payload: Buffer): Promise<void> {
   } catch (err) {
     received.set(nodeId, { at, ok: false, detail: (err as Error).message });
   }
-  if (received.size === expected) send({ type: 'done', received: [...received] });
+  if (!doneSent && [...expected].every((n) => received.has(n))) {
+    doneSent = true;
+    send({ type: 'done', received: [...received].filter(([n]) => expected.has(n)) });
+  }
 }
 
 async function start(s: Start): Promise<void> {
   keys = createLocalJWKSet({ keys: s.keys });
-  expected = s.nodeIds.length;
+  allNodes = s.nodeIds;
   let next = 0;
   const worker = async () => {
     while (next < s.nodeIds.length) {
@@ -65,7 +72,11 @@ process.on('message', (m: FromParent) => {
   if (m.type === 'start') start(m.start).catch((err: Error) => send({ type: 'error', message: err.message }));
   else if (m.type === 'await') {
     awaited = m.revision;
+    expected = new Set(m.expect ?? allNodes);
+    doneSent = false;
     received.clear();
+  } else if (m.type === 'collect') {
+    send({ type: 'collected', received: [...received] });
   } else if (m.type === 'stop') {
     void Promise.all(clients.map((c) => c.endAsync(true).catch(() => {}))).then(() => process.exit(0));
   }

@@ -1,0 +1,77 @@
+/**
+ * Summarises a V8 CPU profile (the `.cpuprofile` of `--cpu-prof` or the inspector's
+ * Profiler.stop) by self time per area of the apply and drain path. A sample is charged to the
+ * innermost frame on its stack that names an area — so zod called by the signer counts as
+ * "sign", JSON.parse called by the HTTP layer as "parse" — and to GC, idle or "other" when none does.
+ */
+interface CallFrame {
+  functionName: string;
+  url: string;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  children?: number[];
+}
+export interface CpuProfile {
+  nodes: ProfileNode[];
+  samples?: number[];
+  timeDeltas?: number[];
+  startTime: number;
+  endTime: number;
+}
+
+const HASH = 'hash';
+export const IDLE = 'idle / program';
+
+/** Areas by file path (first match wins), innermost frame first. Library paths are node_modules package names. */
+const AREAS: [string, RegExp][] = [
+  ['validate', /\/shared\/site\/|\/cloud\/src\/sites\/(validate|parse)/],
+  ['compile', /\/shared\/compiler\//],
+  ['diff', /\/cloud\/src\/sites\/(decide|diff)/],
+  // Canonical JSON and SHA-256 hash configs for the diff, and serialise the signer's payload.
+  [HASH, /\/shared\/util\/canonical-json|\/cloud\/src\/auth\/tokens/],
+  [
+    'SQL',
+    /\/node_modules\/(@electric-sql|drizzle-orm|pg|pg-protocol|postgres)\/|\/cloud\/src\/db\/|\/cloud\/src\/sites\/apply|\/cloud\/src\/publisher\/outbox-store/,
+  ],
+  ['sign', /\/node_modules\/jose\/|\/cloud\/src\/keys\//],
+  ['fan-out (broker)', /\/node_modules\/(aedes[^/]*|mqemitter[^/]*|qlobber[^/]*|aedes-persistence[^/]*)\/|\/cloud\/src\/mqtt\/broker/],
+  ['publish (client)', /\/node_modules\/(mqtt|mqtt-packet)\/|\/cloud\/src\/publisher\/|\/cloud\/src\/mqtt\//],
+  ['parse (HTTP, JSON, YAML)', /\/node_modules\/(hono|@hono\/[^/]+|yaml)\/|\/cloud\/src\/api\//],
+];
+
+function areaOfFrame(f: CallFrame): string | null {
+  for (const [area, re] of AREAS) if (re.test(f.url)) return area;
+  if (f.functionName === '(garbage collector)') return 'GC';
+  if (f.functionName === '(idle)' || f.functionName === '(program)') return IDLE;
+  return null;
+}
+
+/** Self time in milliseconds per area, largest first, plus the profile's wall span. */
+export function selfTimeByArea(p: CpuProfile): { areas: [string, number][]; wallMs: number } {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const areaOfNode = new Map<number, string>();
+  const resolve = (id: number): string => {
+    const known = areaOfNode.get(id);
+    if (known) return known;
+    const n = byId.get(id)!;
+    const own = areaOfFrame(n.callFrame);
+    const up = parent.get(id);
+    const above = up === undefined ? 'other' : resolve(up);
+    const area =
+      own === HASH ? (above === 'sign' ? 'sign' : 'diff') : (own ?? (above === 'other' && n.callFrame.url.startsWith('node:') ? 'node internals' : above));
+    areaOfNode.set(id, area);
+    return area;
+  };
+  const totals = new Map<string, number>();
+  const samples = p.samples ?? [];
+  const deltas = p.timeDeltas ?? [];
+  for (let i = 0; i < samples.length; i++) {
+    const area = resolve(samples[i]);
+    totals.set(area, (totals.get(area) ?? 0) + (deltas[i + 1] ?? 0) / 1000);
+  }
+  return { areas: [...totals].sort((a, b) => b[1] - a[1]), wallMs: (p.endTime - p.startTime) / 1000 };
+}
