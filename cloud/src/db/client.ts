@@ -23,19 +23,30 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations', impor
  * in `templateDir` when there is one for these migrations (`./pglite-template.ts`; false: always
  * initdb), and is migrated from there as usual.
  */
-export async function openDatabase(opts: { url?: string; dataDir?: string; migrate?: boolean; templateDir?: string | false }): Promise<Database> {
+export async function openDatabase(opts: {
+  url?: string;
+  dataDir?: string;
+  migrate?: boolean;
+  templateDir?: string | false;
+  /** Called at the end of each stage of the opening (a start profile). */
+  mark?: (stage: string) => void;
+}): Promise<Database> {
   const migrate = opts.migrate ?? true;
+  const mark = opts.mark ?? (() => {});
   if (opts.url) {
     const { default: postgres } = await import('postgres');
     const { drizzle } = await import('drizzle-orm/postgres-js');
     const client = postgres(opts.url, { max: 5, onnotice: () => {} });
     const db = drizzle(client, { schema }) as unknown as Db;
     const database: Database = { db, kind: 'postgres', close: () => client.end({ timeout: 5 }) };
+    mark('PostgreSQL client');
     if (migrate) await applyMigrations(database);
+    mark('migrations');
     return database;
   }
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
+  mark('import PGlite and drizzle');
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
   // A template holds every migration: only for a database that is new and will be migrated.
   const isNew = !opts.dataDir || !existsSync(join(opts.dataDir, 'PG_VERSION'));
@@ -48,9 +59,11 @@ export async function openDatabase(opts: { url?: string; dataDir?: string; migra
     ...(template ? { loadDataDir: template } : {}),
   });
   await client.waitReady;
+  mark(template ? 'PGlite start, new data directory from the template' : isNew ? 'PGlite start with initdb' : 'PGlite start');
   const db = drizzle(client, { schema }) as unknown as Db;
   const database: Database = { db, kind: 'pglite', close: () => client.close() };
   if (migrate) await applyMigrations(database);
+  mark('migrations');
   return database;
 }
 
