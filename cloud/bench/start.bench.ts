@@ -25,6 +25,14 @@ const CLI = join(ROOT, 'bin/lvsfleet.mjs');
 const AGENT = join(ROOT, 'bin/lvsfleet-agent.mjs');
 const SEEDS = readFileSync(join(ROOT, 'examples/seeds-lvs-dr.yaml'), 'utf8');
 const IDLE_MS = 5000;
+/** The environment `npm start` gives the server: the `VAR=value` words that begin its script (glibc's malloc settings). */
+const START_WORDS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(/\s+/);
+const START_ENV = Object.fromEntries(
+  START_WORDS.slice(
+    0,
+    START_WORDS.findIndex((w) => !/^[A-Z_]+=/.test(w)),
+  ).map((w) => w.split('=', 2)),
+);
 const work = mkdtempSync(join(tmpdir(), 'lvsfleet-bench-start-'));
 const children: ChildProcess[] = [];
 
@@ -99,6 +107,7 @@ async function serve(dataDir: string): Promise<Serve> {
   const [port, mqttPort] = [await freePort(), await freePort()];
   const started = performance.now();
   const proc = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--port', String(port), '--mqtt-port', String(mqttPort)], {
+    env: { ...process.env, ...START_ENV },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   children.push(proc);
@@ -206,7 +215,7 @@ try {
     ['  + a 1,000-node site applied and published', secs(bigMs), secs(bigCpuMs), `${mib(bigIdle)} idle, peak ${mib(laterPeak)}`],
   ];
   console.log(
-    `lvsfleet serve (${fromSource ? 'TypeScript sources through tsx' : 'pre-built bundle'}) start-up and memory (RSS after ${IDLE_MS / 1000} s idle); ` +
+    `lvsfleet serve (${fromSource ? 'TypeScript sources through tsx' : 'pre-built bundle'}; env as npm start: ${JSON.stringify(START_ENV)}) start-up and memory (RSS after ${IDLE_MS / 1000} s idle); ` +
       `load average ${loadBefore} before, ${load()} after`,
   );
   console.log(`  ${''.padEnd(48)} ${'wall'.padStart(8)} ${'cpu'.padStart(8)}  memory`);
