@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql, type SQL } from 'drizzle-orm';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
 import { applyMigrations, MIGRATIONS_DIR, openDatabase, type Database, type Db } from './client.ts';
-import { makeTemplate, migrationsHash, templateDataDir, templateFile } from './pglite-template.ts';
+import { copyTemplateDataDir, makeTemplate, migrationsHash, templateDataDir, templateFile } from './pglite-template.ts';
 import * as schema from './schema.ts';
 import { ensureBootstrapAdmin, findToken } from '../auth/tokens.ts';
 import { loadSigner } from '../keys/signing.ts';
@@ -149,5 +149,36 @@ describe('PGlite template (pre-initialised data directory)', () => {
     expect(again.secret).toBeNull();
     expect(await findToken(d.db, old.secret)).toMatchObject({ scope: 'admin' });
     expect(await rows(d.db, sql`SHOW shared_buffers`)).toEqual([{ shared_buffers: '16MB' }]);
+  });
+});
+
+describe('copying the unpacked template into place', () => {
+  const base = join(root, 'copy');
+  const fakeTemplates = join(base, 'templates');
+  const made = templateDataDir(MIGRATIONS_DIR, fakeTemplates);
+  beforeAll(() => {
+    mkdirSync(join(made, 'base'), { recursive: true });
+    writeFileSync(join(made, 'PG_VERSION'), '17\n');
+    writeFileSync(join(made, 'base', 'file'), 'data');
+  });
+
+  it('copies into an absent or empty directory, with nothing left beside it', () => {
+    for (const name of ['absent', 'empty']) {
+      const target = join(base, name, 'pgdata');
+      if (name === 'empty') mkdirSync(target, { recursive: true });
+      expect(copyTemplateDataDir(target, MIGRATIONS_DIR, fakeTemplates)).toBe(true);
+      expect(readFileSync(join(target, 'base', 'file'), 'utf8')).toBe('data');
+      expect(readdirSync(join(base, name))).toEqual(['pgdata']);
+    }
+  });
+
+  it('leaves a directory with anything in it to PGlite, and copies nothing without an unpacked template', () => {
+    const used = join(base, 'used');
+    mkdirSync(used, { recursive: true });
+    writeFileSync(join(used, 'postgresql.conf'), '');
+    expect(copyTemplateDataDir(used, MIGRATIONS_DIR, fakeTemplates)).toBe(false);
+    expect(readdirSync(used)).toEqual(['postgresql.conf']);
+    expect(copyTemplateDataDir(join(base, 'none'), MIGRATIONS_DIR, join(base, 'no-templates'))).toBe(false);
+    expect(existsSync(join(base, 'none'))).toBe(false);
   });
 });
