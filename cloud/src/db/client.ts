@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import * as schema from './schema.ts';
-import { pgliteStartParams, readTemplate, TEMPLATE_DIR } from './pglite-template.ts';
+import { copyTemplateDataDir, pgliteStartParams, readTemplate, TEMPLATE_DIR } from './pglite-template.ts';
 
 /** Either engine behind one drizzle type: PGlite (embedded default) or PostgreSQL (postgres.js). */
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -23,24 +23,38 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations', impor
  * in `templateDir` when there is one for these migrations (`./pglite-template.ts`; false: always
  * initdb), and is migrated from there as usual.
  */
-export async function openDatabase(opts: { url?: string; dataDir?: string; migrate?: boolean; templateDir?: string | false }): Promise<Database> {
+export async function openDatabase(opts: {
+  url?: string;
+  dataDir?: string;
+  migrate?: boolean;
+  templateDir?: string | false;
+  /** Called at the end of each stage of the opening (a start profile). */
+  mark?: (stage: string) => void;
+}): Promise<Database> {
   const migrate = opts.migrate ?? true;
+  const mark = opts.mark ?? (() => {});
   if (opts.url) {
     const { default: postgres } = await import('postgres');
     const { drizzle } = await import('drizzle-orm/postgres-js');
     const client = postgres(opts.url, { max: 5, onnotice: () => {} });
     const db = drizzle(client, { schema }) as unknown as Db;
     const database: Database = { db, kind: 'postgres', close: () => client.end({ timeout: 5 }) };
+    mark('PostgreSQL client');
     if (migrate) await applyMigrations(database);
+    mark('migrations');
     return database;
   }
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
-  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+  mark('import PGlite and drizzle');
   // A template holds every migration: only for a database that is new and will be migrated.
   const isNew = !opts.dataDir || !existsSync(join(opts.dataDir, 'PG_VERSION'));
   const templateDir = opts.templateDir ?? TEMPLATE_DIR;
-  const template = migrate && isNew && templateDir ? readTemplate(MIGRATIONS_DIR, templateDir) : null;
+  const useTemplate = migrate && isNew && templateDir !== false;
+  // On disk, a copy of the unpacked template; in memory (or without the unpacked copy), the dump.
+  const copied = useTemplate && !!opts.dataDir && copyTemplateDataDir(opts.dataDir, MIGRATIONS_DIR, templateDir);
+  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+  const template = useTemplate && !copied ? readTemplate(MIGRATIONS_DIR, templateDir) : null;
   // One options object: `new PGlite(undefined, options)` drops the options.
   const client = new PGlite({
     dataDir: opts.dataDir,
@@ -48,9 +62,19 @@ export async function openDatabase(opts: { url?: string; dataDir?: string; migra
     ...(template ? { loadDataDir: template } : {}),
   });
   await client.waitReady;
+  mark(
+    copied
+      ? 'PGlite start, data directory copied from the template'
+      : template
+        ? 'PGlite start, template loaded'
+        : isNew
+          ? 'PGlite start with initdb'
+          : 'PGlite start',
+  );
   const db = drizzle(client, { schema }) as unknown as Db;
   const database: Database = { db, kind: 'pglite', close: () => client.close() };
   if (migrate) await applyMigrations(database);
+  mark('migrations');
   return database;
 }
 

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql, type SQL } from 'drizzle-orm';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
 import { applyMigrations, MIGRATIONS_DIR, openDatabase, type Database, type Db } from './client.ts';
-import { makeTemplate, migrationsHash, templateFile } from './pglite-template.ts';
+import { copyTemplateDataDir, makeTemplate, migrationsHash, templateDataDir, templateFile } from './pglite-template.ts';
 import * as schema from './schema.ts';
 import { ensureBootstrapAdmin, findToken } from '../auth/tokens.ts';
 import { loadSigner } from '../keys/signing.ts';
@@ -88,6 +88,7 @@ describe('PGlite template (pre-initialised data directory)', () => {
     expect(existsSync(file)).toBe(true);
     expect(file).toMatch(/pglite-\d+\.\d+\.\d+-[0-9a-f]{12}\.tar\.gz$/);
     expect(file).toContain(migrationsHash(MIGRATIONS_DIR));
+    expect(existsSync(join(templateDataDir(MIGRATIONS_DIR, templates), 'PG_VERSION'))).toBe(true);
   });
 
   it('a data directory made from it is the same database as one made by initdb + migrations', async () => {
@@ -113,6 +114,30 @@ describe('PGlite template (pre-initialised data directory)', () => {
     expect(fresh.again).toEqual({ kid: fresh.kid, created: false });
     expect(await findToken(made.db, fresh.secret!)).toMatchObject({ scope: 'admin', name: 'bootstrap-admin' });
     expect(await findToken(made.db, old.secret)).toBeNull();
+
+    // A data directory on disk is a copy of the unpacked template, which the first start's key
+    // and token did not reach: the next new one starts as empty of them, from the same cluster.
+    const stages: string[] = [];
+    const next = await openDatabase({ dataDir: join(root, 'next', 'pgdata'), templateDir: templates, mark: (stage) => stages.push(stage) });
+    open.push(next);
+    expect(stages).toContain('PGlite start, data directory copied from the template');
+    expect(await systemId(next.db)).toBe(await systemId(made.db));
+    expect(await rows(next.db, sql`SELECT count(*)::int AS n FROM api_tokens`)).toEqual([{ n: 0 }]);
+    expect(await schemaOf(next.db)).toEqual(oldSchema);
+    expect(readdirSync(join(root, 'next')).sort()).toEqual(['pgdata']);
+  });
+
+  it('an empty data directory (made by hand, or by an older start) gets the template too', async () => {
+    const empty = join(root, 'empty');
+    mkdirSync(empty, { recursive: true });
+    const stages: string[] = [];
+    const made = await openDatabase({ dataDir: empty, templateDir: templates, mark: (stage) => stages.push(stage) });
+    expect(stages).toContain('PGlite start, data directory copied from the template');
+    open.push(made);
+    const twin = await openDatabase({ templateDir: templates });
+    open.push(twin);
+    expect(await systemId(made.db)).toBe(await systemId(twin.db));
+    expect(await schemaOf(made.db)).toEqual(oldSchema);
   });
 
   it('a data directory of the previous layout still opens: same schema, key and admin token; the template is not loaded over it', async () => {
@@ -124,5 +149,36 @@ describe('PGlite template (pre-initialised data directory)', () => {
     expect(again.secret).toBeNull();
     expect(await findToken(d.db, old.secret)).toMatchObject({ scope: 'admin' });
     expect(await rows(d.db, sql`SHOW shared_buffers`)).toEqual([{ shared_buffers: '16MB' }]);
+  });
+});
+
+describe('copying the unpacked template into place', () => {
+  const base = join(root, 'copy');
+  const fakeTemplates = join(base, 'templates');
+  const made = templateDataDir(MIGRATIONS_DIR, fakeTemplates);
+  beforeAll(() => {
+    mkdirSync(join(made, 'base'), { recursive: true });
+    writeFileSync(join(made, 'PG_VERSION'), '17\n');
+    writeFileSync(join(made, 'base', 'file'), 'data');
+  });
+
+  it('copies into an absent or empty directory, with nothing left beside it', () => {
+    for (const name of ['absent', 'empty']) {
+      const target = join(base, name, 'pgdata');
+      if (name === 'empty') mkdirSync(target, { recursive: true });
+      expect(copyTemplateDataDir(target, MIGRATIONS_DIR, fakeTemplates)).toBe(true);
+      expect(readFileSync(join(target, 'base', 'file'), 'utf8')).toBe('data');
+      expect(readdirSync(join(base, name))).toEqual(['pgdata']);
+    }
+  });
+
+  it('leaves a directory with anything in it to PGlite, and copies nothing without an unpacked template', () => {
+    const used = join(base, 'used');
+    mkdirSync(used, { recursive: true });
+    writeFileSync(join(used, 'postgresql.conf'), '');
+    expect(copyTemplateDataDir(used, MIGRATIONS_DIR, fakeTemplates)).toBe(false);
+    expect(readdirSync(used)).toEqual(['postgresql.conf']);
+    expect(copyTemplateDataDir(join(base, 'none'), MIGRATIONS_DIR, join(base, 'no-templates'))).toBe(false);
+    expect(existsSync(join(base, 'none'))).toBe(false);
   });
 });

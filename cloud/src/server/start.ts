@@ -2,11 +2,9 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
-import { createApp } from '../api/app.ts';
 import { ensureBootstrapAdmin } from '../auth/tokens.ts';
 import { openDatabase, type Database } from '../db/client.ts';
 import { loadSigner } from '../keys/signing.ts';
-import { startEmbeddedBroker } from '../mqtt/broker.ts';
 import { issueNodeCredentials } from '../mqtt/credentials.ts';
 import { connectDynsec, issueWithDynsec } from '../mqtt/dynsec.ts';
 import { startPublisher } from '../publisher/publisher.ts';
@@ -15,12 +13,12 @@ import { startIngest } from '../ingest/ingest.ts';
 import { startRolloutDriver } from '../rollout/driver.ts';
 import { startAlerter } from '../alerts/alerter.ts';
 import { systemResolve } from '../alerts/webhook-transport.ts';
-import { createMetrics } from './metrics.ts';
 import { DataDirInUseError, lockDataDir } from './data-dir-lock.ts';
 import { DEFAULT_API_LIMITS } from '../api/rate-limit.ts';
 import { STALE_AFTER_MS, StatusBook } from '../status/book.ts';
 import { StatusHistory } from '../status/history.ts';
 import { startRotator } from '../keys/rotator.ts';
+import type { StartProfile } from './start-profile.ts';
 
 export interface ServerOptions {
   /** HTTP port (0: any free port). */
@@ -43,6 +41,8 @@ export interface ServerOptions {
   /** LVSFLEET_ADMIN_TOKEN: the bootstrap admin token to register. */
   adminToken?: string;
   log: (line: string) => void;
+  /** Stage marks of the start (`LVSFLEET_START_PROFILE=1`); none when absent. */
+  profile?: StartProfile;
 }
 
 export interface RunningServer {
@@ -86,6 +86,8 @@ function splitMqttUrl(raw: string): { url: string; username?: string; password?:
  * again if a later part fails.
  */
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
+  const mark = (stage: string) => o.profile?.mark(stage);
+  mark('Node, CLI and server code loaded');
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async () => {
     for (const close of closers.reverse()) {
@@ -105,7 +107,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       throw err instanceof DataDirInUseError ? new ServeError(err.message) : err;
     });
     closers.push(() => lock.release());
-    const database = await openDatabase({ url: o.databaseUrl, dataDir: o.databaseUrl ? undefined : join(o.dataDir, 'pgdata') });
+    mark('data directory locked');
+    const database = await openDatabase({ url: o.databaseUrl, dataDir: o.databaseUrl ? undefined : join(o.dataDir, 'pgdata'), mark });
     closers.push(() => database.close());
     const db = database.db;
 
@@ -117,15 +120,20 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       await chmod(adminTokenFile, 0o600);
       newAdminToken = boot.secret;
     }
+    mark('bootstrap admin token');
 
     const signer = await loadSigner(db);
+    mark('signing key');
     let broker = splitMqttUrl(o.mqttUrl ?? 'mqtt://127.0.0.1:1');
     if (!o.mqttUrl) {
+      // Imported here, as the metrics and the app below, so a start profile shows each one's cost.
+      const { startEmbeddedBroker } = await import('../mqtt/broker.ts');
       const embedded = await startEmbeddedBroker({ port: o.mqttPort, host: o.host, db, log: o.log }).catch((err: Error) => {
         throw new ServeError(err.message);
       });
       closers.push(() => embedded.close());
       broker = { url: embedded.url, ...embedded.internal };
+      mark('embedded broker (aedes)');
     }
     let issue = issueNodeCredentials;
     if (o.mqttDynsec) {
@@ -140,6 +148,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     }
     const publisher = await startPublisher({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer, log: o.log });
     closers.push(() => publisher.close());
+    mark('publisher connected');
     const sweeper = startOverrideSweeper({ db, kick: () => publisher.kick(), log: o.log });
     closers.push(() => sweeper.close());
     const rotator = startRotator({ db, signer, onKeysChanged: () => publisher.republish(), staleAfterMs: STALE_AFTER_MS, log: o.log });
@@ -148,7 +157,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     closers.push(() => rollouts.close());
     // One status book: pages, API, alerts and metrics see the same evaluations, and it alone writes the state history.
     const status = new StatusBook(db, undefined, new StatusHistory(db), o.log);
+    const { createMetrics } = await import('./metrics.ts');
     const metrics = createMetrics(db, status);
+    mark('metrics (prom-client)');
     const ingest = await startIngest({
       db,
       mqttUrl: broker.url,
@@ -158,14 +169,17 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       onReject: (reason) => metrics.ingestRejected(reason),
     });
     closers.push(() => ingest.close());
+    mark('status ingest');
     const webhookTargets = { allowPrivate: !!o.webhookAllowPrivate, resolve: systemResolve };
     let publicUrl: string | undefined;
     const alerter = startAlerter({ db, status, log: o.log, webhookTargets, baseUrl: () => publicUrl, onDeliveries: (c) => metrics.countDeliveries(c) });
     closers.push(() => alerter.close());
+    mark('alerter');
 
     if (!o.publicMqttUrl && /^(0\.0\.0\.0|::)$/.test(o.host)) {
       o.log(`agents would be told ${broker.url} at enrollment: pass --public-mqtt-url with an address they can reach`);
     }
+    const { createApp } = await import('../api/app.ts');
     const app = createApp({
       db,
       kick: () => {
@@ -183,6 +197,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       status,
       log: o.log,
     });
+    mark('app (Hono, routes, OpenAPI schemas)');
     const http = createAdaptorServer({ fetch: app.fetch });
     await new Promise<void>((resolve, reject) => {
       http.once('error', (err: NodeJS.ErrnoException) =>
@@ -197,6 +212,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
           http.close(() => resolve());
         }),
     );
+    mark('HTTP listening');
     const port = (http.address() as AddressInfo).port;
     const hostForUrl = o.host.includes(':') ? `[${o.host}]` : o.host;
     // Links in Slack messages; a wildcard address is no place to send people.

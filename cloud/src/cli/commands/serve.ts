@@ -1,8 +1,10 @@
 import { resolve } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { parseFlags, UsageError, withUsage } from '../args.ts';
 import type { CliIO } from '../io.ts';
 import { logLine } from '../../server/log-line.ts';
 import { secretOption } from '../secret-option.ts';
+import { startProfile } from '../../server/start-profile.ts';
 import { ServeError, startServer, type RunningServer } from '../../server/start.ts';
 
 function port(value: string | undefined, dflt: number, flag: string): number {
@@ -69,7 +71,14 @@ export async function run(argv: string[], io: CliIO, signals: NodeJS.EventEmitte
       webhookAllowPrivate: values['webhook-allow-private'],
       adminToken,
       log,
+      profile: startProfile(io.env.LVSFLEET_START_PROFILE === '1', log),
     };
+    // The embedded PostgreSQL is WebAssembly: V8 compiles it with its baseline compiler
+    // (Liftoff) and then recompiles the hot functions with TurboFan, which cost about 100 MiB
+    // that stays resident and a second of CPU at every start, for queries that a control plane
+    // of this size runs fast enough either way (README, Performance). Set before PGlite compiles
+    // its module; LVSFLEET_WASM_TIER_UP=1 keeps V8's default.
+    if (!options.databaseUrl && io.env.LVSFLEET_WASM_TIER_UP !== '1') setFlagsFromString('--liftoff-only');
     log(options.databaseUrl ? 'starting' : `starting; embedded database in ${dataDir} (a first start takes a few seconds)`);
     let server: RunningServer;
     try {
