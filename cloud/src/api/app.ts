@@ -10,6 +10,7 @@ import { createPagesRouter } from '../pages/routes.ts';
 import type { App, AppDeps, AppEnv } from './context.ts';
 import { ApiError, toApiError, type ErrorStatus } from './errors.ts';
 import { rateLimiter } from './rate-limit.ts';
+import { registerAuditRoutes } from './routes/audit.ts';
 import { registerEnrollmentRoutes } from './routes/enrollment.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
 import { registerSpecRoutes } from './routes/spec.ts';
@@ -23,10 +24,15 @@ const MAX_BODY_BYTES = 1024 * 1024;
 const PUBLIC_V1 = new Set(['/v1/agent/enroll']);
 
 const ADMIN_PREFIXES = ['/v1/tokens', '/v1/webhooks'];
+/** Reads that need more than viewer: the audit log names who did what (operator; token and webhook entries admin only). */
+const OPERATOR_PREFIXES = ['/v1/audit'];
 
-/** The scope a request needs: tokens and webhooks are admin's, other GETs viewer's, other writes operator's. */
+const under = (path: string, prefixes: readonly string[]) => prefixes.some((p) => path === p || path.startsWith(`${p}/`));
+
+/** The scope a request needs: tokens and webhooks are admin's, the audit log and writes operator's, other GETs viewer's. */
 function neededScope(method: string, path: string): Scope {
-  if (ADMIN_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`))) return 'admin';
+  if (under(path, ADMIN_PREFIXES)) return 'admin';
+  if (under(path, OPERATOR_PREFIXES)) return 'operator';
   return method === 'GET' || method === 'HEAD' ? 'viewer' : 'operator';
 }
 
@@ -139,6 +145,7 @@ export function createApp(deps: AppDeps): App {
   registerEnrollmentRoutes(app, deps);
   registerTokenRoutes(app, deps);
   registerWebhookRoutes(app, deps);
+  registerAuditRoutes(app, deps);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {

@@ -193,5 +193,28 @@ export const EnrollmentBody = z
   .strict()
   .openapi('EnrollmentRequest');
 
-export const TokenCreateBody = z.object({ name: z.string().min(1).max(100), scope: z.enum(['viewer', 'operator', 'admin']) }).strict();
-export const TokenRow = z.object({ id: z.string(), name: z.string(), scope: z.string(), createdAt: z.string(), revokedAt: z.string().nullable() });
+export const TokenCreateBody = z
+  .object({
+    name: z.string().min(1).max(100),
+    scope: z.enum(['viewer', 'operator', 'admin']),
+    /** Lifetime; without it the token works until revoked. */
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(5 * 366 * 86_400)
+      .optional(),
+  })
+  .strict()
+  .openapi('TokenCreateRequest');
+export const TokenRow = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    scope: z.string(),
+    createdAt: z.string(),
+    expiresAt: z.string().nullable(),
+    lastUsedAt: z.string().nullable(),
+    revokedAt: z.string().nullable(),
+  })
+  .openapi('Token');

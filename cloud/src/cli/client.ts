@@ -1,7 +1,6 @@
 import type { SpecIssue } from '#shared/site/issues.ts';
+import { resolveConnection } from './connection.ts';
 import type { CliIO } from './io.ts';
-
-const DEFAULT_URL = 'http://127.0.0.1:8080';
 
 /** An API answer that was not 2xx, or a server that could not be reached (status 0). */
 export class ApiCallError extends Error {
@@ -26,10 +25,11 @@ export interface ApiClient {
   call<T = unknown>(method: string, path: string, opts?: { body?: string; json?: unknown; contentType?: string; headers?: Record<string, string> }): Promise<T>;
 }
 
-/** A client for the lvsfleet API at LVSFLEET_URL with LVSFLEET_TOKEN as bearer token. */
-export function apiClient(io: Pick<CliIO, 'env'>, fetchImpl: typeof fetch = fetch): ApiClient {
-  const baseUrl = (io.env.LVSFLEET_URL || DEFAULT_URL).replace(/\/+$/, '');
-  const token = io.env.LVSFLEET_TOKEN;
+/** A client for the lvsfleet API at the server and with the token `resolveConnection` finds. */
+export function apiClient(io: Pick<CliIO, 'env' | 'globals'>, fetchImpl: typeof fetch = fetch): ApiClient {
+  const conn = resolveConnection(io.env, io.globals);
+  const baseUrl = conn.url;
+  const token = conn.token;
   return {
     baseUrl,
     async call<T>(method: string, path: string, opts: { body?: string; json?: unknown; contentType?: string; headers?: Record<string, string> } = {}) {
@@ -57,7 +57,11 @@ export function apiClient(io: Pick<CliIO, 'env'>, fetchImpl: typeof fetch = fetc
       if (!res.ok) {
         const e = (parsed as { error?: { code?: string; message?: string; issues?: SpecIssue[] } } | undefined)?.error;
         if (res.status === 401 && !token)
-          throw new ApiCallError(401, e?.code ?? 'unauthorized', 'no token: set LVSFLEET_TOKEN (serve printed an admin token at first start)');
+          throw new ApiCallError(
+            401,
+            e?.code ?? 'unauthorized',
+            'no token: pass --token, set LVSFLEET_TOKEN or use a context with a token file (lvsfleet config --help); serve printed an admin token at first start',
+          );
         throw new ApiCallError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? `HTTP ${res.status}`, e?.issues ?? []);
       }
       if (parsed === undefined && text) throw new ApiCallError(res.status, 'bad_response', `the server answered ${path} with something that is not JSON`);

@@ -1,54 +1,62 @@
 /**
- * `lvsfleet` CLI entry. Each command lives in ./commands/<name>.ts and exports
- * `run(argv, io): Promise<number>` returning the exit code (0 ok, 1 runtime failure, 2 bad input).
+ * `lvsfleet` CLI entry. The commands, their help and their completion are one table
+ * (./command-table.ts); each command's code lives in ./commands/NAME.ts and exports
+ * `run(argv, io): Promise<number>` returning the exit code (0 ok, 1 runtime failure, 2 bad input,
+ * 3 changes or problems found where a command documents it).
  */
+import { UsageError } from './args.ts';
+import { findCommand } from './command-table.ts';
+import { extractGlobalFlags } from './global-flags.ts';
+import { commandHelp, mainHelp } from './help.ts';
 import type { CliIO } from './io.ts';
 import { defaultIO } from './io.ts';
 import { terminalIO } from './output.ts';
+import { VERSION } from './version.ts';
 
-type Command = { summary: string; load: () => Promise<{ run: (argv: string[], io: CliIO) => Promise<number> }> };
-
-const COMMANDS: Record<string, Command> = {
-  serve: { summary: 'run the API, status pages, publisher, ingest and embedded broker', load: () => import('./commands/serve.ts') },
-  validate: { summary: 'validate -f FILE: check a site spec offline', load: () => import('./commands/validate.ts') },
-  apply: { summary: 'apply -f FILE [--dry-run] [--message M] [--force]: store a new revision', load: () => import('./commands/apply.ts') },
-  diff: { summary: 'diff -f FILE: show what applying FILE would change', load: () => import('./commands/diff.ts') },
-  get: { summary: 'get sites|nodes|services [--site S] [-o table|json|yaml]', load: () => import('./commands/get.ts') },
-  status: {
-    summary: 'status [SITE] [-o table|json|yaml] [--exit-code]: state and reasons, nodes, VRRP, real servers',
-    load: () => import('./commands/status.ts'),
-  },
-  'enroll-token': { summary: 'enroll-token --site S --node N [--replace]: one-time enrollment token', load: () => import('./commands/enroll-token.ts') },
-  import: { summary: 'import keepalived FILE… | import ipvsadm FILE: produce a site spec', load: () => import('./commands/import.ts') },
-  webhook: {
-    summary: 'webhook add URL [--format slack] [--event T]… [--min-severity S] | list | rm | deliveries | test | redeliver',
-    load: () => import('./commands/webhook.ts'),
-  },
-  export: { summary: 'export keepalived|ipvsadm (--site S | --spec FILE) --node N', load: () => import('./commands/export.ts') },
+/** `-h`/`--help` anywhere before a `--`. */
+const wantsHelp = (argv: readonly string[]) => {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === '-h' || a === '--help');
 };
-
-function usage(): string {
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(13)} ${c.summary}`);
-  return `usage: lvsfleet <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nLVSFLEET_URL and LVSFLEET_TOKEN select the server and the bearer token.\n`;
-}
 
 export async function main(argv: string[], rawIO: CliIO = defaultIO()): Promise<number> {
   // Every command prints through one filter: API answers carry text nodes wrote.
   const io = terminalIO(rawIO);
-  const [name, ...rest] = argv;
+  // Global flags may come before the command: `lvsfleet --context prod status`.
+  let lead = 0;
+  while (lead < argv.length && argv[lead].startsWith('--') && ['--url', '--token', '--context'].includes(argv[lead].split('=')[0]))
+    lead += argv[lead].includes('=') ? 1 : 2;
+  const name = argv[lead];
+  if (name === '--version' || name === 'version') {
+    io.stdout(`lvsfleet ${VERSION}\n`);
+    return 0;
+  }
   if (!name || name === '-h' || name === '--help' || name === 'help') {
-    io.stdout(usage());
+    const topic = name === 'help' ? findCommand(argv.slice(lead + 1)) : null;
+    io.stdout(topic ? commandHelp(topic.spec, topic.path) : mainHelp());
     return name ? 0 : 2;
   }
-  const cmd = COMMANDS[name];
-  if (!cmd) {
-    io.stderr(`lvsfleet: unknown command "${name}"\n${usage()}`);
+  const found = findCommand(argv.slice(lead));
+  if (!found) {
+    io.stderr(`lvsfleet: unknown command "${name}"; lvsfleet --help lists them\n`);
     return 2;
   }
+  const rest = [...argv.slice(0, lead), ...argv.slice(lead + 1)];
+  if (wantsHelp(rest)) {
+    io.stdout(commandHelp(found.spec, found.path));
+    return 0;
+  }
+  const top = findCommand([name])!.spec;
   try {
-    const mod = await cmd.load();
-    return await mod.run(rest, io);
+    const own = new Set((found.spec.flags ?? []).map((f) => f.name));
+    const { argv: commandArgv, flags } = extractGlobalFlags(rest, own);
+    const mod = await top.load!();
+    return await mod.run(commandArgv, { ...io, globals: flags });
   } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`lvsfleet ${name}: ${err.message}\n`);
+      return 2;
+    }
     io.stderr(`lvsfleet ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }

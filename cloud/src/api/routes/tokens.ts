@@ -23,7 +23,10 @@ const create = createRoute({
   summary: 'Make an API token (admin); the secret is answered once',
   request: { body: { content: { 'application/json': { schema: TokenCreateBody } }, required: true } },
   responses: {
-    200: { content: { 'application/json': { schema: z.object({ id: z.string(), token: z.string(), scope: z.string() }) } }, description: 'the new token' },
+    200: {
+      content: { 'application/json': { schema: z.object({ id: z.string(), token: z.string(), scope: z.string(), expiresAt: z.string().nullable() }) } },
+      description: 'the new token',
+    },
     ...badRequest,
     ...authErrors,
   },
@@ -61,6 +64,8 @@ export function registerTokenRoutes(app: App, deps: AppDeps): void {
           name: r.name,
           scope: r.scope,
           createdAt: r.createdAt.toISOString(),
+          expiresAt: r.expiresAt?.toISOString() ?? null,
+          lastUsedAt: r.lastUsedAt?.toISOString() ?? null,
           revokedAt: r.revokedAt?.toISOString() ?? null,
         })),
       },
@@ -70,12 +75,19 @@ export function registerTokenRoutes(app: App, deps: AppDeps): void {
   app.openapi(create, async (c) => {
     const who = c.get('auth');
     const body = c.req.valid('json');
+    const expiresAt = body.ttlSeconds ? new Date(Date.now() + body.ttlSeconds * 1000) : undefined;
     const made = await deps.db.transaction(async (tx) => {
-      const t = await createApiToken(tx as never, { orgId: who.orgId, name: body.name, scope: body.scope });
-      await audit(tx, { orgId: who.orgId, actor: who.name, action: 'token.create', target: t.id, detail: { name: body.name, scope: body.scope } });
+      const t = await createApiToken(tx as never, { orgId: who.orgId, name: body.name, scope: body.scope, expiresAt });
+      await audit(tx, {
+        orgId: who.orgId,
+        actor: who.name,
+        action: 'token.create',
+        target: t.id,
+        detail: { name: body.name, scope: body.scope, expiresAt: expiresAt?.toISOString() ?? null },
+      });
       return t;
     });
-    return c.json({ id: made.id, token: made.secret, scope: body.scope }, 200);
+    return c.json({ id: made.id, token: made.secret, scope: body.scope, expiresAt: expiresAt?.toISOString() ?? null }, 200);
   });
   app.openapi(revoke, async (c) => {
     const who = c.get('auth');
