@@ -9,6 +9,8 @@ export interface CliIO {
   readStdin: () => Promise<string>;
   /** Whether stdout is a terminal (colour only then). */
   isTTY?: boolean;
+  /** stdout without the terminal filter, set by main (output.ts terminalIO): only for text built from filtered data plus the CLI's own colours. */
+  stdoutStyled?: (text: string) => void;
   /** --url, --token, --context, split off by main. */
   globals?: GlobalFlags;
 }

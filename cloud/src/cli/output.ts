@@ -22,9 +22,20 @@ export function forTerminal(text: string): string {
   return text.replace(ESCAPE_SEQUENCE, '').replace(CONTROL, '');
 }
 
-/** The same CliIO, with everything written to stdout and stderr passed through forTerminal. */
+/** `value` with every string in it passed through forTerminal, so the CLI may add its own colours to what it prints. */
+export function forTerminalDeep<T>(value: T): T {
+  if (typeof value === 'string') return forTerminal(value) as T;
+  if (Array.isArray(value)) return value.map(forTerminalDeep) as T;
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [forTerminal(k), forTerminalDeep(v)])) as T;
+  return value;
+}
+
+/**
+ * The same CliIO, with everything written to stdout and stderr passed through forTerminal;
+ * `stdoutStyled` is the unfiltered stdout, for text made only of forTerminalDeep'd data and the CLI's own colour codes.
+ */
 export function terminalIO(io: CliIO): CliIO {
-  return { ...io, stdout: (t) => io.stdout(forTerminal(t)), stderr: (t) => io.stderr(forTerminal(t)) };
+  return { ...io, stdout: (t) => io.stdout(forTerminal(t)), stderr: (t) => io.stderr(forTerminal(t)), stdoutStyled: io.stdout };
 }
 
 /** Left-aligned columns with a header row, two spaces apart (kubectl style); a cell never breaks its row. */

@@ -1,12 +1,20 @@
 import type { ApplyResult } from '../../sites/apply.ts';
-import { formatDiff } from '../../sites/diff.ts';
+import { formatDiff, type DiffPaint } from '../../sites/diff.ts';
 import { parseFlags, UsageError, withUsage } from '../args.ts';
 import { apiClient, reportApiError } from '../client.ts';
 import type { CliIO } from '../io.ts';
+import { forTerminalDeep } from '../output.ts';
 import { checkSpec, readSpecFile } from '../spec-file.ts';
 
+const SGR = { added: '32', removed: '31', changed: '33', field: '2' } as const;
+
+/** Colour on a terminal, unless NO_COLOR is set (no-color.org); plain text elsewhere. */
+const wantsColour = (io: CliIO) => io.isTTY === true && !io.env.NO_COLOR && io.stdoutStyled !== undefined;
+
+const paintAnsi: DiffPaint = (kind, t) => `\x1b[${SGR[kind]}m${t}\x1b[0m`;
+
 /** What `apply` and `diff` print for an ApplyResult. */
-export function describeResult(r: ApplyResult): string {
+export function describeResult(r: ApplyResult, paint: DiffPaint = (_, t) => t): string {
   const lines: string[] = [];
   if (r.unchanged) lines.push(`${r.site}: unchanged at revision ${r.revision}`);
   else if (r.dryRun)
@@ -14,7 +22,7 @@ export function describeResult(r: ApplyResult): string {
       `${r.site}: would store revision ${r.previousRevision + 1} (current ${r.previousRevision}); would publish to ${r.publishedNodes.join(', ') || 'no nodes'}`,
     );
   else lines.push(`${r.site}: revision ${r.revision} stored (was ${r.previousRevision}); publishing to ${r.publishedNodes.join(', ') || 'no nodes'}`);
-  if (!r.unchanged) lines.push(formatDiff(r.diff));
+  if (!r.unchanged) lines.push(formatDiff(r.diff, paint));
   if (r.dryRun && r.diff.massDelete.exceeded)
     lines.push('note: this removes more than half of the services or real servers; apply needs --force or spec.allowMassDelete: true');
   return lines.join('\n') + '\n';
@@ -25,15 +33,18 @@ export async function putSpec(name: string, argv: string[], io: CliIO, dryRunOnl
   return withUsage(name, io, async () => {
     const { values } = parseFlags(argv, {
       file: { type: 'string', short: 'f' },
-      ...(dryRunOnly ? {} : { 'dry-run': { type: 'boolean' }, message: { type: 'string', short: 'm' }, force: { type: 'boolean' } }),
+      ...(dryRunOnly
+        ? { 'exit-code': { type: 'boolean' } }
+        : { 'dry-run': { type: 'boolean' }, message: { type: 'string', short: 'm' }, force: { type: 'boolean' } }),
       'if-match': { type: 'string' },
       output: { type: 'string', short: 'o' },
     });
-    const v = values as { file?: string; 'dry-run'?: boolean; message?: string; force?: boolean; 'if-match'?: string; output?: string };
+    const v = values as { file?: string; 'dry-run'?: boolean; message?: string; force?: boolean; 'if-match'?: string; output?: string; 'exit-code'?: boolean };
     if (v.output !== undefined && v.output !== 'json' && v.output !== 'text') throw new UsageError('-o must be text or json');
     const file = await readSpecFile(v.file, io);
     const site = checkSpec(file, io);
-    if (!site) return 2;
+    // diff --exit-code keeps 2 off the table: 0 no changes, 1 error, 3 changes.
+    if (!site) return v['exit-code'] ? 1 : 2;
     const q = new URLSearchParams();
     if (dryRunOnly || v['dry-run']) q.set('dryRun', '1');
     if (v.force) q.set('force', '1');
@@ -45,10 +56,14 @@ export async function putSpec(name: string, argv: string[], io: CliIO, dryRunOnl
         contentType: 'application/yaml',
         headers: v['if-match'] ? { 'if-match': v['if-match'] } : {},
       });
-      io.stdout(v.output === 'json' ? JSON.stringify(result, null, 2) + '\n' : describeResult(result));
-      return 0;
+      // The terminal filter (output.ts) strips escape sequences from what the server sent; the colours are added after it.
+      if (v.output === 'json') io.stdout(JSON.stringify(result, null, 2) + '\n');
+      else if (wantsColour(io)) io.stdoutStyled!(describeResult(forTerminalDeep(result), paintAnsi));
+      else io.stdout(describeResult(result));
+      return v['exit-code'] && !result.unchanged ? 3 : 0;
     } catch (err) {
-      return reportApiError(name, err, io, file.name);
+      const code = reportApiError(name, err, io, file.name);
+      return v['exit-code'] ? 1 : code;
     }
   });
 }
