@@ -41,7 +41,7 @@ describe('lvsfleet completion', () => {
   it.skipIf(!has('zsh'))('zsh loads its script without errors (needs zsh)', () => {
     const file = join(dir, '_lvsfleet');
     writeFileSync(file, completionScript('zsh'));
-    const r = spawnSync('zsh', ['-f', '-c', `source ${file} && whence -w _lvsfleet`], { encoding: 'utf8' });
+    const r = spawnSync('zsh', ['-f', '-c', `source ${file} && whence -w _lvsfleet`], { encoding: 'utf8', env: { ...process.env, HOME: dir, ZDOTDIR: dir } });
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('_lvsfleet: function');
   });

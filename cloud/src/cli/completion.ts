@@ -61,6 +61,7 @@ complete -o default -F _lvsfleet lvsfleet
 function zsh(): string {
   return `#compdef lvsfleet
 # zsh completion for lvsfleet (made by: lvsfleet completion zsh)
+(( $+functions[compdef] )) || { autoload -U +X compinit && compinit; }
 autoload -U +X bashcompinit && bashcompinit
 ${bash().split('\n').slice(1).join('\n')}`;
 }
