@@ -1,5 +1,5 @@
 import { parseListenAddress, type ListenAddress } from '../metrics/listen-address.ts';
-import { DEFAULT_CONFIG, DEFAULT_STATE_DIR } from '../state/paths.ts';
+import { DEFAULT_CONFIG, defaultStateDir } from '../state/paths.ts';
 import { parseFlags } from './args.ts';
 import { runCloud } from './cloud-run.ts';
 import { parseDataplaneKind } from './host-parts.ts';
@@ -26,11 +26,10 @@ export async function runCommand(argv: string[], io: AgentIO): Promise<number> {
     if (!at) throw new UsageError(`--metrics-listen: expected ADDR:PORT (e.g. 127.0.0.1:9650 or [::1]:9650), got "${f['metrics-listen']}"`);
     metricsListen = at;
   }
-  const stateDir = f['state-dir'] ?? DEFAULT_STATE_DIR;
   if (f.spec !== undefined || f.node !== undefined) {
     if (!f.spec || !f.node) throw new UsageError('standalone mode needs both --spec FILE and --node NAME');
     if (f.config) throw new UsageError('--config is for cloud mode; standalone mode takes --spec and --node');
-    return runStandalone({ spec: f.spec, node: f.node, stateDir, dataplane, metricsListen }, io);
+    return runStandalone({ spec: f.spec, node: f.node, stateDir: f['state-dir'] ?? defaultStateDir(dataplane), dataplane, metricsListen }, io);
   }
   return runCloud({ configPath: f.config ?? DEFAULT_CONFIG, stateDir: f['state-dir'], dataplane, metricsListen }, io);
 }
