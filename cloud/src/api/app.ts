@@ -2,16 +2,17 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
-import { sql } from 'drizzle-orm';
 import { fromZod } from '#shared/site/issues.ts';
 import { findToken, scopeAllows, touchToken, type Scope } from '../auth/tokens.ts';
 import { StatusBook } from '../status/book.ts';
 import { createPagesRouter } from '../pages/routes.ts';
 import type { App, AppDeps, AppEnv } from './context.ts';
 import { ApiError, toApiError, type ErrorStatus } from './errors.ts';
+import { BEARER_SCHEME, openApiConfig } from './openapi.ts';
 import { rateLimiter } from './rate-limit.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { registerEnrollmentRoutes } from './routes/enrollment.ts';
+import { registerOpsRoutes } from './routes/ops.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
 import { registerSpecRoutes } from './routes/spec.ts';
 import { registerStatusRoutes } from './routes/status.ts';
@@ -134,11 +135,7 @@ export function createApp(deps: AppDeps): App {
     return next();
   });
 
-  app.get('/healthz', async (c) => {
-    await deps.db.execute(sql`select 1`);
-    return c.json({ ok: true });
-  });
-
+  registerOpsRoutes(app, deps);
   registerSpecRoutes(app, deps);
   registerSiteRoutes(app, deps);
   registerStatusRoutes(app, deps, status);
@@ -147,12 +144,9 @@ export function createApp(deps: AppDeps): App {
   registerWebhookRoutes(app, deps);
   registerAuditRoutes(app, deps);
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
-  app.doc31('/openapi.json', {
-    openapi: '3.1.0',
-    info: { title: 'lvsfleet', version: '1', description: 'Control plane for LVS/IPVS load-balancer fleets' },
-    security: [{ bearer: [] }],
-  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', BEARER_SCHEME);
+  // The server the document lists is the one that served it.
+  app.doc31('/openapi.json', (c) => openApiConfig(new URL(c.req.url).origin));
 
   app.route(
     '/',

@@ -11,6 +11,9 @@ import { authErrors, badRequest, notFoundError } from './common.ts';
 const list = createRoute({
   method: 'get',
   path: '/v1/tokens',
+  operationId: 'listTokens',
+  tags: ['tokens'],
+  description: 'Every API token of the org: name, scope, creation, expiry, last use and revocation. Never the secret.',
   summary: 'API tokens of the org (admin)',
   responses: {
     200: { content: { 'application/json': { schema: z.object({ tokens: z.array(TokenRow) }) } }, description: 'tokens, without secrets' },
@@ -20,6 +23,10 @@ const list = createRoute({
 const create = createRoute({
   method: 'post',
   path: '/v1/tokens',
+  operationId: 'createToken',
+  tags: ['tokens'],
+  description:
+    'Makes a token of scope viewer, operator or admin, optionally expiring after `ttlSeconds`. The secret is in this answer only; the server keeps its SHA-256.',
   summary: 'Make an API token (admin); the secret is answered once',
   request: { body: { content: { 'application/json': { schema: TokenCreateBody } }, required: true } },
   responses: {
@@ -34,6 +41,9 @@ const create = createRoute({
 const revoke = createRoute({
   method: 'delete',
   path: '/v1/tokens/{id}',
+  operationId: 'revokeToken',
+  tags: ['tokens'],
+  description: 'Revokes a token at once; requests with it answer 401 from then on.',
   summary: 'Revoke an API token (admin)',
   request: {
     params: z.object({
