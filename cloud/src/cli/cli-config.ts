@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { yaml } from './lazy-yaml.ts';
 import { UsageError } from './args.ts';
 
 /** One server the CLI talks to: its URL and a file holding its bearer token. */
@@ -69,7 +69,7 @@ export function readConfig(path: string): CliConfig {
   }
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = yaml().parse(text);
   } catch (err) {
     throw new UsageError(`${path}: ${(err as Error).message.split('\n')[0]}`);
   }
@@ -80,7 +80,7 @@ export function readConfig(path: string): CliConfig {
 export function writeConfig(path: string, config: CliConfig): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, stringify(config), { mode: 0o600 });
+  writeFileSync(tmp, yaml().stringify(config), { mode: 0o600 });
   chmodSync(tmp, 0o600);
   renameSync(tmp, path);
 }

@@ -1,5 +1,6 @@
 import type { SpecIssue } from '#shared/site/issues.ts';
 import { resolveConnection } from './connection.ts';
+import { nodeRequest, type Requester } from './http-request.ts';
 import type { CliIO } from './io.ts';
 
 /** An API answer that was not 2xx, or a server that could not be reached (status 0). */
@@ -26,7 +27,7 @@ export interface ApiClient {
 }
 
 /** A client for the lvsfleet API at the server and with the token `resolveConnection` finds. */
-export function apiClient(io: Pick<CliIO, 'env' | 'globals'>, fetchImpl: typeof fetch = fetch): ApiClient {
+export function apiClient(io: Pick<CliIO, 'env' | 'globals'>, send: Requester = nodeRequest): ApiClient {
   const conn = resolveConnection(io.env, io.globals);
   const baseUrl = conn.url;
   const token = conn.token;
@@ -40,9 +41,9 @@ export function apiClient(io: Pick<CliIO, 'env' | 'globals'>, fetchImpl: typeof 
         body = JSON.stringify(opts.json);
         headers['content-type'] = 'application/json';
       } else if (opts.contentType) headers['content-type'] = opts.contentType;
-      let res: Response;
+      let res: Awaited<ReturnType<Requester>>;
       try {
-        res = await fetchImpl(baseUrl + path, { method, headers, body });
+        res = await send(baseUrl + path, { method, headers, body });
       } catch (err) {
         const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
         throw new ApiCallError(0, 'unreachable', `cannot reach ${baseUrl} (${cause}); is \`lvsfleet serve\` running and LVSFLEET_URL right?`);

@@ -10,7 +10,7 @@ import { extractGlobalFlags } from './global-flags.ts';
 import { commandHelp, mainHelp } from './help.ts';
 import type { CliIO } from './io.ts';
 import { defaultIO } from './io.ts';
-import { terminalIO } from './output.ts';
+import { terminalIO } from './terminal.ts';
 import { VERSION } from './version.ts';
 
 /** `-h`/`--help` anywhere before a `--`. */

@@ -3,7 +3,7 @@ import { formatDiff, type DiffPaint } from '../../sites/diff.ts';
 import { parseFlags, UsageError, withUsage } from '../args.ts';
 import { apiClient, reportApiError } from '../client.ts';
 import type { CliIO } from '../io.ts';
-import { forTerminalDeep } from '../output.ts';
+import { forTerminalDeep } from '../terminal.ts';
 import { checkSpec, readSpecFile } from '../spec-file.ts';
 
 const SGR = { added: '32', removed: '31', changed: '33', field: '2' } as const;

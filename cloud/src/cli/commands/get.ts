@@ -1,4 +1,4 @@
-import { stringify } from 'yaml';
+import { yaml } from '../lazy-yaml.ts';
 import { displayJson } from '#shared/util/display-json.ts';
 import { parseFlags, UsageError, withUsage } from '../args.ts';
 import { apiClient, reportApiError } from '../client.ts';
@@ -92,7 +92,7 @@ function renderList(kind: Kind, items: { name: string }[], format: GetFormat): s
     case 'json':
       return displayJson(items, 2) + '\n';
     case 'yaml':
-      return stringify(items);
+      return yaml().stringify(items);
     case 'name':
       return items.map((i) => `${SINGULAR[kind]}/${i.name}\n`).join('');
     case 'jsonpath':
