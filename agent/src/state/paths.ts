@@ -31,7 +31,7 @@ export interface Runner {
   env: Record<string, string | undefined>;
 }
 
-export const currentRunner = (): Runner => ({ uid: process.getuid?.() ?? 0, env: process.env });
+const currentRunner = (): Runner => ({ uid: process.getuid?.() ?? 0, env: process.env });
 
 /** The user's own state home: $XDG_STATE_HOME, else ~/.local/state (XDG Base Directory). */
 function userStateHome(env: Runner['env']): string {

@@ -38,7 +38,7 @@ export interface CommandSpec {
   load?: () => Promise<{ run: (argv: string[], io: CliIO) => Promise<number> }>;
 }
 
-export const OUTPUT_VALUES = ['table', 'json', 'yaml'] as const;
+const OUTPUT_VALUES = ['table', 'json', 'yaml'] as const;
 
 const output = (values: readonly string[] = OUTPUT_VALUES): FlagSpec => ({ name: 'output', short: 'o', value: 'FORMAT', values, help: `${values.join('|')}` });
 const site: FlagSpec = { name: 'site', value: 'SITE', help: 'the site' };

@@ -3,7 +3,7 @@ import { UsageError } from './args.ts';
 import { configPath, readConfig, tokenFilePath, type CliContext } from './cli-config.ts';
 import type { GlobalFlags } from './global-flags.ts';
 
-export const DEFAULT_URL = 'http://127.0.0.1:8080';
+const DEFAULT_URL = 'http://127.0.0.1:8080';
 
 /** The server and token a command uses, and where each came from (for error hints). */
 export interface Connection {
