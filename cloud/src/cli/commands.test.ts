@@ -169,6 +169,9 @@ describe('lvsfleet get / status / enroll-token', () => {
     expect(r.out).toMatch(/dr1 +director +online .*VI_1=MASTER +dr1 and dr2 are both MASTER for VI_1 \(VRID 50\)/);
     expect(r.out).toContain('split_brain          dr1 and dr2 are both MASTER for VI_1 (VRID 50)');
     expect((await cli(['status', 'bj-dc1'])).code).toBe(0); // without --exit-code, a report is a success
+    expect((await cli(['status', 'bj-dc1', '--exit-code', '-o', 'xml'])).code).toBe(2);
+    expect((await cli(['status', 'a', 'b', '--exit-code'])).code).toBe(2);
+    expect((await cli(['status', 'nope', '--exit-code'])).code).toBe(1);
   });
 
   it('webhook test, deliveries and redeliver', async () => {
