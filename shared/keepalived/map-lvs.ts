@@ -10,7 +10,7 @@ import { intToIp, ipToInt, IPV4_RE } from '../util/ip.ts';
 import type { Token } from './lexer.ts';
 import type { FileImport } from './model.ts';
 import type { Stmt } from './parser.ts';
-import { suggest } from './diagnostics.ts';
+import { suggest } from '../util/did-you-mean.ts';
 import { CHECK_DEFAULTS, CHECKERS, UNSUPPORTED_CHECKERS, mapChecker } from './map-checks.ts';
 import { strip } from './map-vrrp.ts';
 import { entries, flag, int, ipv4, one, rest, needsBlock } from './values.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { editDistance, formatDiagnostic, suggest } from './diagnostics.ts';
+import { editDistance, suggest } from '../util/did-you-mean.ts';
+import { formatDiagnostic } from './diagnostics.ts';
 import { parseText, type Stmt } from './parser.ts';
 
 /** A compact picture of the tree: `kw args [children]`. */

@@ -5,7 +5,8 @@
  * block inside another block → error naming the likely missing `}`; other unknown words →
  * warning. Nothing is dropped silently.
  */
-import { suggest, type Diagnostic } from './diagnostics.ts';
+import { suggest } from '../util/did-you-mean.ts';
+import type { Diagnostic } from './diagnostics.ts';
 import type { Token } from './lexer.ts';
 import type { Stmt } from './parser.ts';
 

@@ -29,7 +29,11 @@ function checkHealth(hc: HealthCheck | undefined, path: string, out: SpecIssue[]
     });
 }
 
+/** The way out of a port mapping DR/TUN cannot do; a service without a port has none to name. */
+const usePort = (port: number | undefined) => (port === undefined ? 'give the service a port and use it here, or NAT' : `use ${port} or NAT`);
+
 /** Service rules: VIP:port once, DR/TUN without port mapping, node references and roles. */
+
 export function checkServices(site: Site, nodes: Map<string, Node>, out: SpecIssue[]): void {
   const services = site.spec.services ?? [];
   uniqueNames(services, 'spec.services', 'service', out);
@@ -91,7 +95,7 @@ export function checkServices(site: Site, nodes: Map<string, Node>, out: SpecIss
       const fwd = rs.forwarding ?? svcFwd;
       const port = rs.port ?? svc.port;
       if ((fwd === 'dr' || fwd === 'tun') && rs.port !== undefined && svc.fwmark === undefined && rs.port !== svc.port && svc.port !== 0)
-        out.push({ path: `${rp}.port`, message: `${fwd.toUpperCase()} forwarding cannot map ports: use ${svc.port} or NAT` });
+        out.push({ path: `${rp}.port`, message: `${fwd.toUpperCase()} forwarding cannot map ports: ${usePort(svc.port)}` });
       if (rs.lowerThreshold !== undefined && rs.upperThreshold !== undefined && rs.lowerThreshold > rs.upperThreshold)
         out.push({ path: `${rp}.lowerThreshold`, message: 'lowerThreshold must not exceed upperThreshold' });
       checkHealth(rs.healthCheck, `${rp}.healthCheck`, out);
@@ -120,7 +124,7 @@ export function checkServices(site: Site, nodes: Map<string, Node>, out: SpecIss
         svc.sorryServer.port !== svc.port &&
         svc.port !== 0
       )
-        out.push({ path: `${p}.sorryServer.port`, message: `${fwd.toUpperCase()} forwarding cannot map ports: use ${svc.port} or NAT` });
+        out.push({ path: `${p}.sorryServer.port`, message: `${fwd.toUpperCase()} forwarding cannot map ports: ${usePort(svc.port)}` });
     }
   });
 }

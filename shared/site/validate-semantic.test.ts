@@ -334,6 +334,18 @@ const SEMANTIC_CASES: Row[] = [
     [[`${rs(2)}.port`, 'DR forwarding cannot map ports: use 80 or NAT']],
   ],
   [
+    'DR real server with a port, service without one: no "undefined" in the message',
+    (d) => {
+      delete d.spec.services[0].port;
+      d.spec.services[0].realServers[2].port = 8080;
+    },
+    [
+      [`${svc0}.port`, 'port is required (or fwmark)'],
+      [`${svc0}.healthCheck.port`, 'this real server has no port (fwmark or port 0 service): give the check a port'],
+      [`${rs(2)}.port`, 'DR forwarding cannot map ports: give the service a port and use it here, or NAT'],
+    ],
+  ],
+  [
     'TUN real server mapping the port',
     (d) => Object.assign(d.spec.services[0].realServers[0], { forwarding: 'tun', port: 81 }),
     [[`${rs(0)}.port`, 'TUN forwarding cannot map ports: use 80 or NAT']],

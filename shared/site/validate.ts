@@ -9,8 +9,8 @@ export type ValidationResult = { ok: true; site: Site } | { ok: false; issues: S
  * (docs/architecture.md, "Validation and errors"). Semantic rules run only on a well-shaped spec.
  */
 export function validateSite(input: unknown): ValidationResult {
-  const parsed = Site.safeParse(input);
-  if (!parsed.success) return { ok: false, issues: fromZod(parsed.error) };
+  const parsed = Site.safeParse(input, { reportInput: true });
+  if (!parsed.success) return { ok: false, issues: fromZod(parsed.error, [], Site) };
   const issues = semanticIssues(parsed.data);
   return issues.length ? { ok: false, issues } : { ok: true, site: parsed.data };
 }

@@ -10,7 +10,7 @@ import { Engine } from '../engine/engine.ts';
 import { Intake } from '../intake/intake.ts';
 import { parseListenAddress, type ListenAddress } from '../metrics/listen-address.ts';
 import { MetricsEndpoint } from '../metrics/endpoint.ts';
-import { DEFAULT_STATE_DIR, statePaths } from '../state/paths.ts';
+import { defaultStateDir, statePaths } from '../state/paths.ts';
 import { hostParts, type DataplaneKind } from './host-parts.ts';
 import { AGENT_VERSION, EXIT, type AgentIO } from './io.ts';
 import { lockStateDir, runUntilSignal, timestamped } from './lifecycle.ts';
@@ -66,7 +66,7 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
     allow: o.scriptFlags.allow ? '--allow-scripts' : fromFile.allow,
     user: o.scriptFlags.user ? '--script-user' : fromFile.user,
   });
-  const stateDir = o.stateDir ?? cfg.stateDir ?? DEFAULT_STATE_DIR;
+  const stateDir = o.stateDir ?? cfg.stateDir ?? defaultStateDir(o.dataplane);
   const log = timestamped(io.out);
   const lock = await lockStateDir(stateDir, io, log);
   if (!lock) return EXIT.failure;

@@ -8,7 +8,10 @@ const USAGE = `usage:
   lvsfleet-agent run [--config FILE] [--state-dir DIR] [--dataplane linux|dry-run] [--metrics-listen ADDR:PORT] [--allow-scripts DIR]... [--script-user USER]
   lvsfleet-agent run --spec FILE --node NAME [--state-dir DIR] [--dataplane linux|dry-run] [--metrics-listen ADDR:PORT] [--allow-scripts DIR]... [--script-user USER]
   lvsfleet-agent enroll --url URL --token TOKEN [--config FILE]
-  lvsfleet-agent status [--state-dir DIR | --config FILE] [-o table|json]`;
+  lvsfleet-agent status [--state-dir DIR | --config FILE] [-o table|json]
+
+state dir without --state-dir: /var/lib/lvsfleet as root with --dataplane linux; otherwise
+$XDG_STATE_HOME/lvsfleet (default ~/.local/state/lvsfleet), a dry run in its dry-run/ subdir.`;
 
 const COMMANDS: Record<string, (argv: string[], io: AgentIO) => Promise<number>> = {
   run: runCommand,

@@ -1,5 +1,5 @@
 import { parseListenAddress, type ListenAddress } from '../metrics/listen-address.ts';
-import { DEFAULT_CONFIG, DEFAULT_STATE_DIR } from '../state/paths.ts';
+import { DEFAULT_CONFIG, defaultStateDir } from '../state/paths.ts';
 import { parseFlags } from './args.ts';
 import { runCloud } from './cloud-run.ts';
 import { parseDataplaneKind } from './host-parts.ts';
@@ -34,12 +34,11 @@ export async function runCommand(argv: string[], io: AgentIO): Promise<number> {
     if (!at) throw new UsageError(`--metrics-listen: expected ADDR:PORT (e.g. 127.0.0.1:9650 or [::1]:9650), got "${f['metrics-listen']}"`);
     metricsListen = at;
   }
-  const stateDir = f['state-dir'] ?? DEFAULT_STATE_DIR;
   if (f.spec !== undefined || f.node !== undefined) {
     if (!f.spec || !f.node) throw new UsageError('standalone mode needs both --spec FILE and --node NAME');
     if (f.config) throw new UsageError('--config is for cloud mode; standalone mode takes --spec and --node');
     const scripts = await scriptPolicyFromFlags(f['allow-scripts'], f['script-user']);
-    return runStandalone({ spec: f.spec, node: f.node, stateDir, dataplane, metricsListen, scripts, overrides: f.overrides }, io);
+    return runStandalone({ spec: f.spec, node: f.node, stateDir: f['state-dir'] ?? defaultStateDir(dataplane), dataplane, metricsListen, scripts, overrides: f.overrides }, io);
   }
   if (f.overrides !== undefined) throw new UsageError('--overrides is for standalone mode; in cloud mode overrides come with the signed document');
   const scriptFlags = { allow: f['allow-scripts'], user: f['script-user'] };

@@ -1,6 +1,6 @@
 import { NodeStatus } from '#shared/wire/status.ts';
 import { readFileOrNull } from '../state/atomic-file.ts';
-import { DEFAULT_CONFIG, DEFAULT_STATE_DIR, statePaths } from '../state/paths.ts';
+import { DEFAULT_CONFIG, stateDirCandidates, statePaths } from '../state/paths.ts';
 import { parseFlags } from './args.ts';
 import { EXIT, UsageError, type AgentIO } from './io.ts';
 
@@ -46,17 +46,38 @@ export async function runStatus(argv: string[], io: AgentIO): Promise<number> {
   const f = parseFlags(argv, { 'state-dir': { type: 'string' }, config: { type: 'string' }, output: { type: 'string', short: 'o' } });
   const fmt = f.output ?? 'table';
   if (fmt !== 'table' && fmt !== 'json') throw new UsageError(`-o: expected table or json, got "${fmt}"`);
-  // Without --state-dir: the one the enrolled config names, else the default.
-  const fromConfig = f['state-dir']
-    ? undefined
-    : await readFileOrNull(f.config ?? DEFAULT_CONFIG)
-        .then((t) => (t ? (JSON.parse(t) as { stateDir?: string }).stateDir : undefined))
-        .catch(() => undefined);
-  const paths = statePaths(f['state-dir'] ?? fromConfig ?? DEFAULT_STATE_DIR);
+  // Without --state-dir: the one the config names (--config, else the default config when there
+  // is one), else the first default dir (real agent, then dry run) that holds a status.
+  let fromConfig: string | undefined;
+  if (!f['state-dir']) {
+    const configPath = f.config ?? DEFAULT_CONFIG;
+    const text = await readFileOrNull(configPath).catch((e: NodeJS.ErrnoException) => {
+      if (f.config) throw new UsageError(`--config ${f.config}: ${e.code ?? e.message}`);
+      return null;
+    });
+    if (text === null && f.config) throw new UsageError(`--config ${f.config}: no such file`);
+    if (text !== null) {
+      try {
+        const dir = (JSON.parse(text) as { stateDir?: unknown }).stateDir;
+        if (dir !== undefined && typeof dir !== 'string') throw new Error('stateDir is not a string');
+        fromConfig = dir;
+      } catch (e) {
+        if (f.config) throw new UsageError(`--config ${f.config}: ${(e as Error).message}`);
+      }
+    }
+  }
+  const candidates = f['state-dir'] ? [f['state-dir']] : fromConfig ? [fromConfig] : stateDirCandidates();
+  let paths = statePaths(candidates[0]);
+  for (const dir of candidates) {
+    if ((await readFileOrNull(statePaths(dir).status)) !== null) {
+      paths = statePaths(dir);
+      break;
+    }
+  }
   const path = paths.status;
   const text = await readFileOrNull(path);
   if (text === null) {
-    io.err(`no status at ${path}: the agent has not run here yet`);
+    io.err(`no status at ${candidates.map((d) => statePaths(d).status).join(' or ')}: the agent has not run here yet`);
     return EXIT.failure;
   }
   // Only the agent writes this file (a corrupt one is replaced by its next status); here it can

@@ -1,6 +1,6 @@
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 
-/** Files the agent keeps in its state dir (default /var/lib/lvsfleet). */
+/** Files the agent keeps in its state dir (defaultStateDir says where, without --state-dir). */
 export function statePaths(dir: string) {
   return {
     dir,
@@ -24,5 +24,37 @@ export function statePaths(dir: string) {
 }
 export type StatePaths = ReturnType<typeof statePaths>;
 
-export const DEFAULT_STATE_DIR = '/var/lib/lvsfleet';
+/** The state dir of an agent that runs the real dataplane as root. */
+const SYSTEM_STATE_DIR = '/var/lib/lvsfleet';
+
+/** Who runs the agent: the parts of the process that choose its state dir. */
+export interface Runner {
+  uid: number;
+  env: Record<string, string | undefined>;
+}
+
+const currentRunner = (): Runner => ({ uid: process.getuid?.() ?? 0, env: process.env });
+
+/** The user's own state home: $XDG_STATE_HOME, else ~/.local/state (XDG Base Directory). */
+function userStateHome(env: Runner['env']): string {
+  return env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(env.HOME || '/', '.local', 'state');
+}
+
+/**
+ * The state dir without --state-dir (or a `stateDir` in the enrolled config): /var/lib/lvsfleet
+ * for root with the real dataplane; otherwise under the user's state home, so a non-root user can
+ * try the agent: `lvsfleet/` for the real dataplane, `lvsfleet/dry-run/` for a dry run. A dry run,
+ * even as root, never writes into /var/lib, and so never shares (and locks) the state of a real
+ * agent on the same host.
+ */
+export function defaultStateDir(dataplane: 'linux' | 'dry-run', who: Runner = currentRunner()): string {
+  if (dataplane === 'linux' && who.uid === 0) return SYSTEM_STATE_DIR;
+  const base = join(userStateHome(who.env), 'lvsfleet');
+  return dataplane === 'dry-run' ? join(base, 'dry-run') : base;
+}
+
+/** Where `lvsfleet-agent status` looks without --state-dir or a config naming one: the dirs defaultStateDir can give this user, real first. */
+export function stateDirCandidates(who: Runner = currentRunner()): string[] {
+  return [...new Set([defaultStateDir('linux', who), defaultStateDir('dry-run', who)])];
+}
 export const DEFAULT_CONFIG = '/etc/lvsfleet/agent.json';

@@ -2,7 +2,6 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
-import { sql } from 'drizzle-orm';
 import { fromZod } from '#shared/site/issues.ts';
 import { CSRF_HEADER, csrfTokenFor, findSession, sessionFromCookieHeader } from '../auth/sessions.ts';
 import { findToken, scopeAllows, touchToken, type Scope, type TokenIdentity } from '../auth/tokens.ts';
@@ -15,12 +14,15 @@ import { readAlerts } from '../status/incident-store.ts';
 import type { App, AppDeps, AppEnv } from './context.ts';
 import { csrfRefusal } from './csrf.ts';
 import { ApiError, toApiError, type ErrorStatus } from './errors.ts';
+import { BEARER_SCHEME, openApiConfig } from './openapi.ts';
 import { rateLimiter } from './rate-limit.ts';
+import { registerAuditRoutes } from './routes/audit.ts';
 import { registerEnrollmentRoutes } from './routes/enrollment.ts';
 import { registerKeyRoutes } from './routes/keys.ts';
 import { registerRolloutRoutes } from './routes/rollout.ts';
 import { registerSessionRoutes } from './routes/session.ts';
 import { registerOverrideRoutes } from './routes/overrides.ts';
+import { registerOpsRoutes } from './routes/ops.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
 import { registerSpecRoutes } from './routes/spec.ts';
 import { registerStatusRoutes } from './routes/status.ts';
@@ -38,12 +40,17 @@ const PUBLIC_V1 = new Set(['POST /v1/agent/enroll', 'POST /v1/session']);
 const isPublic = (method: string, path: string) => PUBLIC_V1.has(`${method} ${path}`);
 
 const ADMIN_PREFIXES = ['/v1/tokens', '/v1/webhooks', '/v1/keys'];
+/** Reads that need more than viewer: the audit log names who did what (operator; token and webhook entries admin only). */
+const OPERATOR_PREFIXES = ['/v1/audit'];
 
-/** The scope a request needs: tokens, webhooks and signing keys are admin's, other GETs viewer's, other writes operator's. */
+const under = (path: string, prefixes: readonly string[]) => prefixes.some((p) => path === p || path.startsWith(`${p}/`));
+
+/** The scope a request needs: tokens, webhooks and signing keys are admin's, the audit log and writes operator's, other GETs viewer's. */
 function neededScope(method: string, path: string): Scope {
   // Everyone may read and end their own session.
   if (path === '/v1/session') return 'viewer';
-  if (ADMIN_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`))) return 'admin';
+  if (under(path, ADMIN_PREFIXES)) return 'admin';
+  if (under(path, OPERATOR_PREFIXES)) return 'operator';
   return method === 'GET' || method === 'HEAD' ? 'viewer' : 'operator';
 }
 
@@ -165,11 +172,7 @@ export function createApp(deps: AppDeps): App {
     return next();
   });
 
-  app.get('/healthz', async (c) => {
-    await deps.db.execute(sql`select 1`);
-    return c.json({ ok: true });
-  });
-
+  registerOpsRoutes(app, deps);
   registerSpecRoutes(app, deps);
   registerSiteRoutes(app, deps);
   registerStatusRoutes(app, deps, status);
@@ -180,14 +183,12 @@ export function createApp(deps: AppDeps): App {
   registerKeyRoutes(app, deps);
   registerSessionRoutes(app, deps);
   registerOverrideRoutes(app, deps);
+  registerAuditRoutes(app, deps);
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', BEARER_SCHEME);
   registerPublicStatusDoc(app.openAPIRegistry);
-  app.doc31('/openapi.json', {
-    openapi: '3.1.0',
-    info: { title: 'lvsfleet', version: '1', description: 'Control plane for LVS/IPVS load-balancer fleets' },
-    security: [{ bearer: [] }],
-  });
+  // The server the document lists is the one that served it.
+  app.doc31('/openapi.json', (c) => openApiConfig(new URL(c.req.url).origin));
 
   app.route(
     '/',

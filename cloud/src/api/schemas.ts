@@ -22,6 +22,13 @@ export const RevisionParam = SiteParam.extend({
 });
 
 const Change = z.object({ added: z.array(z.string()), removed: z.array(z.string()), changed: z.array(z.string()) });
+const FieldChangeSchema = z
+  .object({
+    path: z.string().openapi({ example: 'realServers[1].weight' }),
+    before: z.unknown().optional().openapi({ description: 'absent when the field is new; secrets read ********' }),
+    after: z.unknown().optional().openapi({ description: 'absent when the field is gone' }),
+  })
+  .openapi('FieldChange');
 const SiteDiffSchema = z
   .object({
     unchanged: z.boolean(),
@@ -30,6 +37,8 @@ const SiteDiffSchema = z
     realServers: Change,
     vrrp: Change,
     nodeConfigs: Change,
+    objectFields: z.array(z.object({ kind: z.string(), name: z.string(), changes: z.array(FieldChangeSchema) })),
+    configFields: z.array(z.object({ node: z.string(), changes: z.array(FieldChangeSchema) })),
     massDelete: z.object({
       services: z.object({ removed: z.number(), total: z.number() }),
       realServers: z.object({ removed: z.number(), total: z.number() }),
@@ -202,8 +211,31 @@ export const EnrollmentBody = z
   .strict()
   .openapi('EnrollmentRequest');
 
-export const TokenCreateBody = z.object({ name: z.string().min(1).max(100), scope: z.enum(['viewer', 'operator', 'admin']) }).strict();
-export const TokenRow = z.object({ id: z.string(), name: z.string(), scope: z.string(), createdAt: z.string(), revokedAt: z.string().nullable() });
+export const TokenCreateBody = z
+  .object({
+    name: z.string().min(1).max(100),
+    scope: z.enum(['viewer', 'operator', 'admin']),
+    /** Lifetime; without it the token works until revoked. */
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(5 * 366 * 86_400)
+      .optional(),
+  })
+  .strict()
+  .openapi('TokenCreateRequest');
+export const TokenRow = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    scope: z.string(),
+    createdAt: z.string(),
+    expiresAt: z.string().nullable(),
+    lastUsedAt: z.string().nullable(),
+    revokedAt: z.string().nullable(),
+  })
+  .openapi('Token');
 
 const RolloutStage = z.object({ name: z.enum(['backups', 'masters', 'all']), nodes: z.array(z.string()) });
 

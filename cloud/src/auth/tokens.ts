@@ -1,4 +1,4 @@
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, gt, isNull, or } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { apiTokens, auditLog, orgs } from '../db/schema.ts';
 
@@ -44,13 +44,13 @@ export async function touchToken(db: Db, who: TokenIdentity, now = new Date()): 
   await db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, who.id));
 }
 
-/** The live (not revoked) token a bearer secret belongs to, or null. */
-export async function findToken(db: Db, secret: string): Promise<TokenIdentity | null> {
+/** The live (neither revoked nor expired) token a bearer secret belongs to, or null. */
+export async function findToken(db: Db, secret: string, now = new Date()): Promise<TokenIdentity | null> {
   const hash = await sha256Hex(secret);
   const rows = await db
     .select({ id: apiTokens.id, orgId: apiTokens.orgId, name: apiTokens.name, scope: apiTokens.scope, lastUsedAt: apiTokens.lastUsedAt })
     .from(apiTokens)
-    .where(and(eq(apiTokens.tokenHash, hash), isNull(apiTokens.revokedAt)))
+    .where(and(eq(apiTokens.tokenHash, hash), isNull(apiTokens.revokedAt), or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, now))))
     .limit(1);
   return rows[0] ?? null;
 }
@@ -60,12 +60,15 @@ async function ensureOrg(db: Db, orgId = DEFAULT_ORG): Promise<void> {
 }
 
 /** Stores a new token (hash only) and returns its secret, shown once. */
-export async function createApiToken(db: Db, opts: { orgId?: string; name: string; scope: Scope; secret?: string }): Promise<{ id: string; secret: string }> {
+export async function createApiToken(
+  db: Db,
+  opts: { orgId?: string; name: string; scope: Scope; secret?: string; expiresAt?: Date },
+): Promise<{ id: string; secret: string }> {
   const orgId = opts.orgId ?? DEFAULT_ORG;
   await ensureOrg(db, orgId);
   const secret = opts.secret ?? randomSecret('lvf_');
   const id = crypto.randomUUID();
-  await db.insert(apiTokens).values({ id, orgId, name: opts.name, scope: opts.scope, tokenHash: await sha256Hex(secret) });
+  await db.insert(apiTokens).values({ id, orgId, name: opts.name, scope: opts.scope, tokenHash: await sha256Hex(secret), expiresAt: opts.expiresAt ?? null });
   return { id, secret };
 }
 

@@ -40,3 +40,12 @@ export async function withUsage(name: string, io: { stderr: (t: string) => void 
     throw err;
   }
 }
+
+const AGE_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+
+/** A flag's duration in whole seconds: `90m`, `24h`, `30d`, `2w`; a UsageError naming the flag otherwise. */
+export function durationSeconds(text: string, flag: string): number {
+  const m = /^(\d{1,6})(s|m|h|d|w)$/.exec(text);
+  if (!m || Number(m[1]) === 0) throw new UsageError(`${flag} takes a duration like 90m, 24h, 30d or 2w, not "${text}"`);
+  return Number(m[1]) * AGE_UNITS[m[2]];
+}

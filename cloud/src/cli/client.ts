@@ -1,7 +1,7 @@
 import type { SpecIssue } from '#shared/site/issues.ts';
+import { resolveConnection } from './connection.ts';
+import { nodeRequest, type Requester } from './http-request.ts';
 import type { CliIO } from './io.ts';
-
-const DEFAULT_URL = 'http://127.0.0.1:8080';
 
 /** An API answer that was not 2xx, or a server that could not be reached (status 0). */
 export class ApiCallError extends Error {
@@ -26,10 +26,11 @@ export interface ApiClient {
   call<T = unknown>(method: string, path: string, opts?: { body?: string; json?: unknown; contentType?: string; headers?: Record<string, string> }): Promise<T>;
 }
 
-/** A client for the lvsfleet API at LVSFLEET_URL with LVSFLEET_TOKEN as bearer token. */
-export function apiClient(io: Pick<CliIO, 'env'>, fetchImpl: typeof fetch = fetch): ApiClient {
-  const baseUrl = (io.env.LVSFLEET_URL || DEFAULT_URL).replace(/\/+$/, '');
-  const token = io.env.LVSFLEET_TOKEN;
+/** A client for the lvsfleet API at the server and with the token `resolveConnection` finds. */
+export function apiClient(io: Pick<CliIO, 'env' | 'globals'>, send: Requester = nodeRequest): ApiClient {
+  const conn = resolveConnection(io.env, io.globals);
+  const baseUrl = conn.url;
+  const token = conn.token;
   return {
     baseUrl,
     async call<T>(method: string, path: string, opts: { body?: string; json?: unknown; contentType?: string; headers?: Record<string, string> } = {}) {
@@ -40,9 +41,9 @@ export function apiClient(io: Pick<CliIO, 'env'>, fetchImpl: typeof fetch = fetc
         body = JSON.stringify(opts.json);
         headers['content-type'] = 'application/json';
       } else if (opts.contentType) headers['content-type'] = opts.contentType;
-      let res: Response;
+      let res: Awaited<ReturnType<Requester>>;
       try {
-        res = await fetchImpl(baseUrl + path, { method, headers, body });
+        res = await send(baseUrl + path, { method, headers, body });
       } catch (err) {
         const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
         throw new ApiCallError(0, 'unreachable', `cannot reach ${baseUrl} (${cause}); is \`lvsfleet serve\` running and LVSFLEET_URL right?`);
@@ -57,7 +58,11 @@ export function apiClient(io: Pick<CliIO, 'env'>, fetchImpl: typeof fetch = fetc
       if (!res.ok) {
         const e = (parsed as { error?: { code?: string; message?: string; issues?: SpecIssue[] } } | undefined)?.error;
         if (res.status === 401 && !token)
-          throw new ApiCallError(401, e?.code ?? 'unauthorized', 'no token: set LVSFLEET_TOKEN (serve printed an admin token at first start)');
+          throw new ApiCallError(
+            401,
+            e?.code ?? 'unauthorized',
+            'no token: pass --token, set LVSFLEET_TOKEN or use a context with a token file (lvsfleet config --help); serve printed an admin token at first start',
+          );
         throw new ApiCallError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? `HTTP ${res.status}`, e?.issues ?? []);
       }
       if (parsed === undefined && text) throw new ApiCallError(res.status, 'bad_response', `the server answered ${path} with something that is not JSON`);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { forTerminal, render, table } from './output.ts';
+import { render, table } from './output.ts';
+import { forTerminal } from './terminal.ts';
 
 describe('forTerminal', () => {
   it.each([

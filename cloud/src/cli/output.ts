@@ -1,31 +1,7 @@
-import { stringify } from 'yaml';
+import { yaml } from './lazy-yaml.ts';
 import { displayJson } from '#shared/util/display-json.ts';
 import type { OutputFormat } from './args.ts';
-import type { CliIO } from './io.ts';
-
-// What a terminal would act on rather than print: CSI (ESC [ … final byte), string commands
-// (OSC, DCS, SOS, PM, APC: ESC ] P X ^ _ … up to BEL, ST or the end of the line), any other
-// two-byte ESC sequence, and the same in their 8-bit C1 forms (CSI 0x9b, OSC 0x9d, …).
-const ESCAPE_SEQUENCE =
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  /\x1b\[[0-?]*[ -/]*[@-~]?|\x9b[0-?]*[ -/]*[@-~]?|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x9c\n]*?(?:\x07|\x9c|\x1b\\|(?=\n)|$)|\x1b[ -~]?/g;
-// Every other C0 control but newline and tab, DEL and the C1 controls.
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
-
-/**
- * Text for an operator's terminal: node-controlled strings (VRRP states, error details, event
- * text) reach the CLI through the API, so escape sequences and control characters are removed
- * before anything is printed (clearing the screen, setting the title, faking colours or lines).
- */
-export function forTerminal(text: string): string {
-  return text.replace(ESCAPE_SEQUENCE, '').replace(CONTROL, '');
-}
-
-/** The same CliIO, with everything written to stdout and stderr passed through forTerminal. */
-export function terminalIO(io: CliIO): CliIO {
-  return { ...io, stdout: (t) => io.stdout(forTerminal(t)), stderr: (t) => io.stderr(forTerminal(t)) };
-}
+import { forTerminal } from './terminal.ts';
 
 /** Left-aligned columns with a header row, two spaces apart (kubectl style); a cell never breaks its row. */
 export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
@@ -38,6 +14,6 @@ export function table(headers: string[], rows: (string | number | null | undefin
 /** json (lossless, with every control character escaped) / yaml of `data`, or the table `render` makes. */
 export function render(format: OutputFormat, data: unknown, renderTable: () => string): string {
   if (format === 'json') return displayJson(data, 2) + '\n';
-  if (format === 'yaml') return stringify(data);
+  if (format === 'yaml') return yaml().stringify(data);
   return renderTable();
 }

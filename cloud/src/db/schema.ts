@@ -28,6 +28,8 @@ export const apiTokens = pgTable('api_tokens', {
   createdAt: createdAt(),
   lastUsedAt: timestamp('last_used_at', { withTimezone: true, mode: 'date' }),
   revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
+  /** A token made with `--expires` stops working then; null = until revoked. */
+  expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
 });
 
 /**
@@ -204,17 +206,23 @@ export const events = pgTable(
   (t) => [index('events_site_at').on(t.siteId, t.at), index('events_node_at').on(t.nodeId, t.at)],
 );
 
-export const auditLog = pgTable('audit_log', {
-  id: bigserial('id', { mode: 'number' }).primaryKey(),
-  orgId: text('org_id').notNull(),
-  actor: text('actor').notNull(),
-  action: text('action').notNull(),
-  target: text('target').notNull(),
-  detail: jsonb('detail')
-    .notNull()
-    .default(sql`'{}'::jsonb`),
-  at: createdAt(),
-});
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    orgId: text('org_id').notNull(),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    target: text('target').notNull(),
+    /** The site's name when the write concerns one (`GET /v1/audit?site=`); null for org-wide writes (tokens, webhooks). */
+    site: text('site'),
+    detail: jsonb('detail')
+      .notNull()
+      .default(sql`'{}'::jsonb`),
+    at: createdAt(),
+  },
+  (t) => [index('audit_log_org_at').on(t.orgId, t.at)],
+);
 
 /** Webhook subscriptions (Standard Webhooks, or Slack-shaped), per org, optionally per site. */
 export const webhooks = pgTable('webhooks', {

@@ -220,6 +220,7 @@ async function write(tx: Tx, w: Write): Promise<void> {
     actor: input.author,
     action: input.rolledBackFrom ? 'site.rollback' : 'site.apply',
     target: name,
+    site: name,
     detail: { revision: result.revision, message: input.message ?? '', publishedNodes: result.publishedNodes, rolledBackFrom: input.rolledBackFrom ?? null },
   });
 }

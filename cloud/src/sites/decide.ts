@@ -1,3 +1,4 @@
+import { plural } from '#shared/util/plural.ts';
 import type { Site } from '#shared/site/site.ts';
 import { diffSites, type SiteDiff } from './diff.ts';
 import { DomainError } from './errors.ts';
@@ -106,7 +107,7 @@ export function decideApply(input: ApplyInput, current: CurrentSite, proposed: P
       action: 'refuse',
       error: new DomainError(
         'mass_delete',
-        `this revision removes ${m.services.removed} of ${m.services.total} services and ${m.realServers.removed} of ${m.realServers.total} real servers; set spec.allowMassDelete: true or pass force`,
+        `this revision removes ${m.services.removed} of ${plural(m.services.total, 'service')} and ${m.realServers.removed} of ${plural(m.realServers.total, 'real server')}; set spec.allowMassDelete: true or pass force`,
         undefined,
         { massDelete: m },
       ),

@@ -31,7 +31,43 @@ describe('diffSites', () => {
     expect(d.vrrp.changed).toEqual(['VI_1']);
     expect(d.nodeConfigs.changed).toEqual(['dr1', 'dr2']);
     expect(d.nodes.changed).toEqual([]);
-    expect(formatDiff(d)).toBe('~ vrrp VI_1\n~ config dr1\n~ config dr2');
+    expect(formatDiff(d)).toBe(
+      [
+        '~ vrrp VI_1',
+        '    members[1].priority: 90 → 80',
+        '~ config dr1',
+        '    vrrp.instances.VI_1.peers[0].priority: 90 → 80',
+        '~ config dr2',
+        '    vrrp.instances.VI_1.priority: 90 → 80',
+      ].join('\n'),
+    );
+  });
+
+  it('names each changed field per object and per node config, site-wide fields first, and paints lines on request', () => {
+    const next = seeds();
+    next.spec.services![0].scheduler = 'rr';
+    next.spec.services![0].realServers[1].weight = 5;
+    next.spec.allowMassDelete = true;
+    const d = diffSites(seeds(), next);
+    expect(d.objectFields).toEqual([
+      { kind: 'site', name: 'bj-dc1', changes: [{ path: 'allowMassDelete', after: true }] },
+      {
+        kind: 'service',
+        name: 'web',
+        changes: [
+          { path: 'scheduler', before: 'wlc', after: 'rr' },
+          { path: 'realServers[1].weight', before: 1, after: 5 },
+        ],
+      },
+    ]);
+    expect(d.configFields.map((c) => c.node)).toEqual(['dr1', 'dr2', 'rs1', 'rs2']); // allowMassDelete reaches every node
+    expect(formatDiff(d)).toContain('~ site bj-dc1\n    allowMassDelete: + true\n~ service web\n    scheduler: wlc → rr\n    realServers[1].weight: 1 → 5\n');
+    expect(formatDiff(d)).toContain('~ config dr1\n    services.web.scheduler: wlc → rr\n    services.web.realServers[1].weight: 1 → 5\n');
+    expect(
+      formatDiff(d, (kind, t) => `<${kind}>${t}`)
+        .split('\n')
+        .slice(0, 3),
+    ).toEqual(['<changed>~ site bj-dc1', '<field>    allowMassDelete: + true', '<changed>~ service web']);
   });
 
   it('a node address change shows on the node and on its real-server key', () => {

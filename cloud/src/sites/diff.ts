@@ -2,6 +2,7 @@ import { compileSite } from '#shared/compiler/compile.ts';
 import type { Site } from '#shared/site/site.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { countMassDelete, type MassDeleteCount, type ServerSets } from '#shared/ipvs/mass-delete.ts';
+import { fieldChanges, formatFieldChange, type FieldChange } from '#shared/util/field-diff.ts';
 
 /** Names added, removed and changed between two revisions of one kind of thing. */
 interface Change {
@@ -20,6 +21,10 @@ export interface SiteDiff {
   vrrp: Change;
   /** Nodes whose compiled config (what gets published) is new, gone or different. */
   nodeConfigs: Change;
+  /** Field by field, each changed object of the spec: `site` (other spec fields), `node`, `vrrp`, `service`. */
+  objectFields: { kind: string; name: string; changes: FieldChange[] }[];
+  /** Field by field, each node's compiled config that changed. */
+  configFields: { node: string; changes: FieldChange[] }[];
   /** The one blast-radius rule (`#shared/ipvs/mass-delete.ts`), counted over the spec. */
   massDelete: MassDeleteCount;
 }
@@ -54,9 +59,35 @@ const realServers = (byService: Map<string, Map<string, string>>) => new Map([..
 /** Service name → its real-server keys: the sets the mass-delete rule counts. */
 const serverSets = (byService: Map<string, Map<string, string>>): ServerSets => new Map([...byService].map(([name, m]) => [name, new Set(m.keys())]));
 
-function compiled(site: Site | null): Map<string, string> {
+function compiled(site: Site | null): Map<string, unknown> {
   if (!site) return new Map();
-  return new Map([...compileSite(site)].map(([name, cfg]) => [name, canonicalJson(cfg)]));
+  return compileSite(site);
+}
+
+const canonical = (m: Map<string, unknown>) => new Map([...m].map(([k, v]) => [k, canonicalJson(v)]));
+const named = <T extends { name: string }>(items: readonly T[] | undefined) => new Map((items ?? []).map((i) => [i.name, i]));
+
+/** Field changes of the objects both sides have and that differ. */
+function objectFields(prev: Site | null, next: Site): SiteDiff['objectFields'] {
+  if (!prev) return [];
+  const out: SiteDiff['objectFields'] = [];
+  const { nodes: _pn, vrrp: _pv, services: _ps, ...prevRest } = prev.spec;
+  const { nodes: _nn, vrrp: _nv, services: _ns, ...nextRest } = next.spec;
+  const site = [...fieldChanges(prev.metadata, next.metadata).map((c) => ({ ...c, path: `metadata.${c.path}` })), ...fieldChanges(prevRest, nextRest)];
+  if (site.length) out.push({ kind: 'site', name: next.metadata.name, changes: site });
+  const kinds: [string, Map<string, unknown>, Map<string, unknown>][] = [
+    ['node', named(prev.spec.nodes), named(next.spec.nodes)],
+    ['vrrp', named(prev.spec.vrrp), named(next.spec.vrrp)],
+    ['service', named(prev.spec.services), named(next.spec.services)],
+  ];
+  for (const [kind, before, after] of kinds)
+    for (const [name, b] of before) {
+      const a = after.get(name);
+      if (a === undefined) continue;
+      const changes = fieldChanges(b, a);
+      if (changes.length) out.push({ kind, name, changes });
+    }
+  return out;
 }
 
 /**
@@ -68,20 +99,39 @@ export function diffSites(prev: Site | null, next: Site): SiteDiff {
   const before = realServersByService(prev);
   const after = realServersByService(next);
   const rs = changes(realServers(before), realServers(after));
+  const [configsBefore, configsAfter] = [compiled(prev), compiled(next)];
+  const nodeConfigs = changes(canonical(configsBefore), canonical(configsAfter));
   return {
     unchanged: prev !== null && canonicalJson(prev) === canonicalJson(next),
     nodes: changes(byName(prev?.spec.nodes), byName(next.spec.nodes)),
     services,
     realServers: rs,
     vrrp: changes(byName(prev?.spec.vrrp), byName(next.spec.vrrp)),
-    nodeConfigs: changes(compiled(prev), compiled(next)),
+    nodeConfigs,
+    objectFields: objectFields(prev, next),
+    configFields: nodeConfigs.changed.map((node) => ({ node, changes: fieldChanges(configsBefore.get(node), configsAfter.get(node)) })),
     massDelete: countMassDelete(serverSets(before), serverSets(after)),
   };
 }
 
-/** One line per change, `+`/`-`/`~` then kind and name; "no changes" when there are none. */
-export function formatDiff(diff: SiteDiff): string {
+/** How a diff line is shown: `added`, `removed`, `changed` (a `+`/`-`/`~` line) or `field` (a changed field under one); plain text by default. */
+export type DiffPaint = (kind: 'added' | 'removed' | 'changed' | 'field', text: string) => string;
+
+/**
+ * One line per change, `+`/`-`/`~` then kind and name, each changed object and node config
+ * followed by its changed fields (`    scheduler: wlc → rr`); "no changes" when there are none.
+ */
+export function formatDiff(diff: SiteDiff, paint: DiffPaint = (_, t) => t): string {
   const lines: string[] = [];
+  const fieldsOf = new Map<string, FieldChange[]>([
+    ...(diff.objectFields ?? []).map((o) => [`${o.kind} ${o.name}`, o.changes] as const),
+    ...(diff.configFields ?? []).map((c) => [`config ${c.node}`, c.changes] as const),
+  ]);
+  const site = diff.objectFields?.find((o) => o.kind === 'site');
+  if (site) {
+    lines.push(paint('changed', `~ site ${site.name}`));
+    for (const f of site.changes) lines.push(paint('field', `    ${formatFieldChange(f)}`));
+  }
   const kinds: [string, Change][] = [
     ['node', diff.nodes],
     ['vrrp', diff.vrrp],
@@ -90,9 +140,12 @@ export function formatDiff(diff: SiteDiff): string {
     ['config', diff.nodeConfigs],
   ];
   for (const [kind, c] of kinds) {
-    for (const n of c.added) lines.push(`+ ${kind} ${n}`);
-    for (const n of c.removed) lines.push(`- ${kind} ${n}`);
-    for (const n of c.changed) lines.push(`~ ${kind} ${n}`);
+    for (const n of c.added) lines.push(paint('added', `+ ${kind} ${n}`));
+    for (const n of c.removed) lines.push(paint('removed', `- ${kind} ${n}`));
+    for (const n of c.changed) {
+      lines.push(paint('changed', `~ ${kind} ${n}`));
+      for (const f of fieldsOf.get(`${kind} ${n}`) ?? []) lines.push(paint('field', `    ${formatFieldChange(f)}`));
+    }
   }
   return lines.length ? lines.join('\n') : 'no changes';
 }

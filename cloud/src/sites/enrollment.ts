@@ -48,6 +48,7 @@ export async function createEnrollmentToken(
       actor: opts.actor,
       action: 'enrollment.create',
       target: nodeId,
+      site: opts.site.name,
       detail: { expiresAt: expiresAt.toISOString(), replace: replacing },
     });
   });
@@ -99,7 +100,7 @@ export async function redeemEnrollmentToken<T>(
     const previous = await enrolledAt(tx, nodeId);
     if (previous && previous >= spent[0].createdAt)
       throw new DomainError('already_enrolled', `node ${nodeId} was enrolled after this token was made; make a new one with --replace if it is meant`);
-    await audit(tx, { orgId: row.orgId, actor: `node:${nodeId}`, action: previous ? 'node.reenroll' : 'node.enroll', target: nodeId });
+    await audit(tx, { orgId: row.orgId, actor: `node:${nodeId}`, action: previous ? 'node.reenroll' : 'node.enroll', target: nodeId, site: row.site });
     if (previous) {
       const data = { previouslyEnrolledAt: previous.toISOString(), tokenBy: spent[0].createdBy };
       await tx.insert(events).values({ siteId: spent[0].siteId, nodeId, type: 'node.reenrolled', data, at: now });

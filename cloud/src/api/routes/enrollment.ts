@@ -10,6 +10,10 @@ import { authErrors, badRequest, errorResponse, notFoundError } from './common.t
 const makeToken = createRoute({
   method: 'post',
   path: '/v1/sites/{site}/nodes/{node}/enrollment',
+  operationId: 'createEnrollmentToken',
+  tags: ['enrollment'],
+  description:
+    "A one-time token the agent on that node trades at `POST /v1/agent/enroll`. For a node already enrolled, `replace: true` is required: its agent's credentials stop working when the token is used. Operator token.",
   summary: 'A one-time enrollment token for a node (default lifetime 1 h)',
   request: { params: NodeParam, body: { content: { 'application/json': { schema: EnrollmentBody } } } },
   responses: {
@@ -24,6 +28,10 @@ const makeToken = createRoute({
 const enroll = createRoute({
   method: 'post',
   path: '/v1/agent/enroll',
+  operationId: 'enrollAgent',
+  tags: ['enrollment'],
+  description:
+    "Authenticated by the one-time enrollment token in the body (no bearer token): answers the node's identity, its broker credentials and the cloud's public signing keys, which the agent pins. Use HTTPS: the keys are as trustworthy as this exchange.",
   summary: 'An agent trades its enrollment token for broker credentials and the signing keys to pin',
   security: [],
   request: { body: { content: { 'application/json': { schema: EnrollRequest } }, required: true } },

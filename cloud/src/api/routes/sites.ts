@@ -14,12 +14,19 @@ const routes = {
   list: createRoute({
     method: 'get',
     path: '/v1/sites',
+    operationId: 'listSites',
+    tags: ['sites'],
+    description: "Every site of the token's org with its current revision, node count and last change. Viewer token.",
     summary: "Sites of the token's org",
     responses: { ...json(z.object({ sites: z.array(SiteSummary) }), 'sites'), ...authErrors },
   }),
   get: createRoute({
     method: 'get',
     path: '/v1/sites/{site}',
+    operationId: 'getSite',
+    tags: ['sites'],
+    description:
+      'The current spec and its revision. Secrets (VRRP PASS passwords) read `********` below admin scope; sent back unchanged, they keep the stored value.',
     summary: 'The current spec and revision',
     request: { params: SiteParam },
     responses: { ...json(SiteDetail, 'site'), ...authErrors, ...notFoundError },
@@ -27,6 +34,9 @@ const routes = {
   revisions: createRoute({
     method: 'get',
     path: '/v1/sites/{site}/revisions',
+    operationId: 'listRevisions',
+    tags: ['sites'],
+    description: 'Every stored revision with author, message and time, newest first.',
     summary: 'Every revision, newest first',
     request: { params: SiteParam },
     responses: { ...json(z.object({ revisions: z.array(RevisionMeta) }), 'revisions'), ...authErrors, ...notFoundError },
@@ -34,6 +44,9 @@ const routes = {
   revision: createRoute({
     method: 'get',
     path: '/v1/sites/{site}/revisions/{n}',
+    operationId: 'getRevision',
+    tags: ['sites'],
+    description: 'One revision with its full spec (secrets redacted below admin scope).',
     summary: 'One revision with its spec',
     request: { params: RevisionParam },
     responses: { ...json(RevisionFull, 'revision'), ...authErrors, ...notFoundError },
@@ -41,6 +54,10 @@ const routes = {
   nodes: createRoute({
     method: 'get',
     path: '/v1/sites/{site}/nodes',
+    operationId: 'listNodes',
+    tags: ['sites'],
+    description:
+      'The live nodes of the site: role, address, the revision each should run and the one it last reported, whether it is online and in sync, and its last report.',
     summary: 'Live nodes with desired and applied revisions',
     request: { params: SiteParam },
     responses: { ...json(z.object({ nodes: z.array(NodeRow) }), 'nodes'), ...authErrors, ...notFoundError },
@@ -48,6 +65,9 @@ const routes = {
   services: createRoute({
     method: 'get',
     path: '/v1/sites/{site}/services',
+    operationId: 'listServices',
+    tags: ['sites'],
+    description: 'Virtual services of the current revision with defaults applied and real-server addresses resolved: what the directors program.',
     summary: 'Virtual services of the current revision, resolved',
     request: { params: SiteParam },
     responses: { ...json(z.object({ services: z.array(ServiceRow) }), 'services'), ...authErrors, ...notFoundError },

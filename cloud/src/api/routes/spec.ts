@@ -18,6 +18,10 @@ const on = (v: string | undefined) => v === '1' || v === 'true';
 const putSpec = createRoute({
   method: 'put',
   path: '/v1/sites/{site}/spec',
+  operationId: 'putSiteSpec',
+  tags: ['sites'],
+  description:
+    'Validates the spec (YAML or JSON; shape, then meaning), compiles one config per node and stores a new revision, publishing to the nodes whose config changed. An identical spec answers the current revision unchanged. `dryRun=1` only answers the diff (field by field); `force=1` allows removing more than half of the services or real servers; `If-Match` refuses a stale base revision. Operator token; adding or changing scripts needs admin.',
   summary: 'Validate and store a new revision of a site (or, with dryRun, only answer the diff)',
   request: {
     params: SiteParam,
@@ -43,6 +47,9 @@ const putSpec = createRoute({
 const rollback = createRoute({
   method: 'post',
   path: '/v1/sites/{site}/rollback',
+  operationId: 'rollbackSite',
+  tags: ['sites'],
+  description: 'Stores the spec of an earlier revision as a new revision (history is never rewritten) and publishes it like an apply. Operator token.',
   summary: "Make a new revision that repeats an earlier revision's spec",
   request: { params: SiteParam, body: { content: { 'application/json': { schema: RollbackBody } }, required: true } },
   responses: {

@@ -10,6 +10,10 @@ import { authErrors, notFoundError } from './common.ts';
 const route = createRoute({
   method: 'get',
   path: '/v1/sites/{site}/status',
+  operationId: 'getSiteStatus',
+  tags: ['status'],
+  description:
+    "The status model's evaluation: the site's state (operational, degraded_performance, partial_outage, major_outage or unknown) with reasons and since, each node's last report, VRRP groups, real servers, and recent events. A site no node reported from recently is unknown, never operational.",
   summary: "The site's state with its reasons (the status model), each node's last report, and recent events",
   request: { params: SiteParam },
   responses: { 200: { content: { 'application/json': { schema: SiteStatus } }, description: 'status' }, ...authErrors, ...notFoundError },

@@ -11,6 +11,9 @@ import { authErrors, badRequest, notFoundError } from './common.ts';
 const list = createRoute({
   method: 'get',
   path: '/v1/tokens',
+  operationId: 'listTokens',
+  tags: ['tokens'],
+  description: 'Every API token of the org: name, scope, creation, expiry, last use and revocation. Never the secret.',
   summary: 'API tokens of the org (admin)',
   responses: {
     200: { content: { 'application/json': { schema: z.object({ tokens: z.array(TokenRow) }) } }, description: 'tokens, without secrets' },
@@ -20,10 +23,17 @@ const list = createRoute({
 const create = createRoute({
   method: 'post',
   path: '/v1/tokens',
+  operationId: 'createToken',
+  tags: ['tokens'],
+  description:
+    'Makes a token of scope viewer, operator or admin, optionally expiring after `ttlSeconds`. The secret is in this answer only; the server keeps its SHA-256.',
   summary: 'Make an API token (admin); the secret is answered once',
   request: { body: { content: { 'application/json': { schema: TokenCreateBody } }, required: true } },
   responses: {
-    200: { content: { 'application/json': { schema: z.object({ id: z.string(), token: z.string(), scope: z.string() }) } }, description: 'the new token' },
+    200: {
+      content: { 'application/json': { schema: z.object({ id: z.string(), token: z.string(), scope: z.string(), expiresAt: z.string().nullable() }) } },
+      description: 'the new token',
+    },
     ...badRequest,
     ...authErrors,
   },
@@ -31,6 +41,9 @@ const create = createRoute({
 const revoke = createRoute({
   method: 'delete',
   path: '/v1/tokens/{id}',
+  operationId: 'revokeToken',
+  tags: ['tokens'],
+  description: 'Revokes a token at once; requests with it answer 401 from then on.',
   summary: 'Revoke an API token (admin)',
   request: {
     params: z.object({
@@ -61,6 +74,8 @@ export function registerTokenRoutes(app: App, deps: AppDeps): void {
           name: r.name,
           scope: r.scope,
           createdAt: r.createdAt.toISOString(),
+          expiresAt: r.expiresAt?.toISOString() ?? null,
+          lastUsedAt: r.lastUsedAt?.toISOString() ?? null,
           revokedAt: r.revokedAt?.toISOString() ?? null,
         })),
       },
@@ -70,12 +85,19 @@ export function registerTokenRoutes(app: App, deps: AppDeps): void {
   app.openapi(create, async (c) => {
     const who = c.get('auth');
     const body = c.req.valid('json');
+    const expiresAt = body.ttlSeconds ? new Date(Date.now() + body.ttlSeconds * 1000) : undefined;
     const made = await deps.db.transaction(async (tx) => {
-      const t = await createApiToken(tx as never, { orgId: who.orgId, name: body.name, scope: body.scope });
-      await audit(tx, { orgId: who.orgId, actor: who.name, action: 'token.create', target: t.id, detail: { name: body.name, scope: body.scope } });
+      const t = await createApiToken(tx as never, { orgId: who.orgId, name: body.name, scope: body.scope, expiresAt });
+      await audit(tx, {
+        orgId: who.orgId,
+        actor: who.name,
+        action: 'token.create',
+        target: t.id,
+        detail: { name: body.name, scope: body.scope, expiresAt: expiresAt?.toISOString() ?? null },
+      });
       return t;
     });
-    return c.json({ id: made.id, token: made.secret, scope: body.scope }, 200);
+    return c.json({ id: made.id, token: made.secret, scope: body.scope, expiresAt: expiresAt?.toISOString() ?? null }, 200);
   });
   app.openapi(revoke, async (c) => {
     const who = c.get('auth');

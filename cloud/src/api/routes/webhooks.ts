@@ -57,6 +57,9 @@ const Delivery = z
 const deliveries = createRoute({
   method: 'get',
   path: '/v1/webhooks/{id}/deliveries',
+  operationId: 'listWebhookDeliveries',
+  tags: ['webhooks'],
+  description: "The webhook's recent deliveries, newest first, with attempts, the last status code or error and the next retry time.",
   summary: "A webhook's delivery log, newest first (admin): status code, attempts, next retry, last error",
   request: { params: IdParam, query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }) },
   responses: {
@@ -68,6 +71,9 @@ const deliveries = createRoute({
 const test = createRoute({
   method: 'post',
   path: '/v1/webhooks/{id}/test',
+  operationId: 'testWebhook',
+  tags: ['webhooks'],
+  description: 'Queues a `webhook.test` event for this webhook only, delivered and signed like any other.',
   summary: 'Queue a signed `webhook.test` event for this webhook only (admin)',
   request: { params: IdParam },
   responses: {
@@ -79,6 +85,9 @@ const test = createRoute({
 const redeliver = createRoute({
   method: 'post',
   path: '/v1/webhooks/{id}/redeliver',
+  operationId: 'redeliverWebhookEvent',
+  tags: ['webhooks'],
+  description: 'Queues one past event for this webhook again as a new delivery, whatever became of the first.',
   summary: 'Queue one past event for this webhook again, as a new delivery (admin)',
   request: { params: IdParam, body: { content: { 'application/json': { schema: z.strictObject({ event: z.number().int().min(1) }) } }, required: true } },
   responses: {
@@ -92,6 +101,9 @@ const redeliver = createRoute({
 const list = createRoute({
   method: 'get',
   path: '/v1/webhooks',
+  operationId: 'listWebhooks',
+  tags: ['webhooks'],
+  description: "The org's webhooks with their filters (event types, site, minimum severity). Never the signing secret.",
   summary: 'Webhooks of the org (admin)',
   responses: {
     200: { content: { 'application/json': { schema: z.object({ webhooks: z.array(WebhookRow) }) } }, description: 'webhooks, without secrets' },
@@ -101,6 +113,10 @@ const list = createRoute({
 const create = createRoute({
   method: 'post',
   path: '/v1/webhooks',
+  operationId: 'createWebhook',
+  tags: ['webhooks'],
+  description:
+    'Subscribes a URL to events. The URL must resolve to a public address unless the server allows private ones. Standard Webhooks format answers its signing secret once; Slack format posts Slack-shaped text.',
   summary: 'Add a webhook (admin); the signing secret is answered once',
   request: { body: { content: { 'application/json': { schema: WebhookBody } }, required: true } },
   responses: {
@@ -112,6 +128,9 @@ const create = createRoute({
 const remove = createRoute({
   method: 'delete',
   path: '/v1/webhooks/{id}',
+  operationId: 'deleteWebhook',
+  tags: ['webhooks'],
+  description: 'Disables the webhook; no further deliveries are made. Its delivery log stays.',
   summary: 'Disable a webhook (admin)',
   request: { params: IdParam },
   responses: {

@@ -1,8 +1,9 @@
 import type { ApplyResult } from '../../sites/apply.ts';
-import { formatDiff } from '../../sites/diff.ts';
+import { formatDiff, type DiffPaint } from '../../sites/diff.ts';
 import { parseFlags, UsageError, withUsage } from '../args.ts';
 import { apiClient, reportApiError } from '../client.ts';
 import type { CliIO } from '../io.ts';
+import { forTerminalDeep } from '../terminal.ts';
 import { checkSpec, readSpecFile } from '../spec-file.ts';
 import { parseDuration } from '#shared/util/duration.ts';
 import { waitForRevision } from '../apply-wait.ts';
@@ -10,8 +11,15 @@ import { waitForRevision } from '../apply-wait.ts';
 /** `apply --wait` without `--timeout`: two default bakes and their stages, with room to spare. */
 const DEFAULT_WAIT_MS = 300_000;
 
+const SGR = { added: '32', removed: '31', changed: '33', field: '2' } as const;
+
+/** Colour on a terminal, unless NO_COLOR is set (no-color.org); plain text elsewhere. */
+const wantsColour = (io: CliIO) => io.isTTY === true && !io.env.NO_COLOR && io.stdoutStyled !== undefined;
+
+const paintAnsi: DiffPaint = (kind, t) => `\x1b[${SGR[kind]}m${t}\x1b[0m`;
+
 /** What `apply` and `diff` print for an ApplyResult. */
-export function describeResult(r: ApplyResult): string {
+export function describeResult(r: ApplyResult, paint: DiffPaint = (_, t) => t): string {
   const lines: string[] = [];
   if (r.unchanged) lines.push(`${r.site}: unchanged at revision ${r.revision}`);
   else if (r.dryRun)
@@ -19,7 +27,7 @@ export function describeResult(r: ApplyResult): string {
       `${r.site}: would store revision ${r.previousRevision + 1} (current ${r.previousRevision}); would publish to ${r.publishedNodes.join(', ') || 'no nodes'}`,
     );
   else lines.push(`${r.site}: revision ${r.revision} stored (was ${r.previousRevision}); publishing to ${r.publishedNodes.join(', ') || 'no nodes'}`);
-  if (!r.unchanged) lines.push(formatDiff(r.diff));
+  if (!r.unchanged) lines.push(formatDiff(r.diff, paint));
   if (r.dryRun && r.diff.massDelete.exceeded)
     lines.push('note: this removes more than half of the services or real servers; apply needs --force or spec.allowMassDelete: true');
   return lines.join('\n') + '\n';
@@ -31,7 +39,7 @@ export async function putSpec(name: string, argv: string[], io: CliIO, dryRunOnl
     const { values } = parseFlags(argv, {
       file: { type: 'string', short: 'f' },
       ...(dryRunOnly
-        ? {}
+        ? { 'exit-code': { type: 'boolean' } }
         : {
             'dry-run': { type: 'boolean' },
             message: { type: 'string', short: 'm' },
@@ -51,6 +59,7 @@ export async function putSpec(name: string, argv: string[], io: CliIO, dryRunOnl
       timeout?: string;
       'if-match'?: string;
       output?: string;
+      'exit-code'?: boolean;
     };
     if (v.output !== undefined && v.output !== 'json' && v.output !== 'text') throw new UsageError('-o must be text or json');
     if (v.wait && v['dry-run']) throw new UsageError('--wait follows a stored revision: not with --dry-run');
@@ -59,7 +68,8 @@ export async function putSpec(name: string, argv: string[], io: CliIO, dryRunOnl
     if (timeoutMs === null || timeoutMs <= 0) throw new UsageError(`--timeout ${v.timeout}: expected a duration like 90s or 2m`);
     const file = await readSpecFile(v.file, io);
     const site = checkSpec(file, io);
-    if (!site) return 2;
+    // diff --exit-code keeps 2 off the table: 0 no changes, 1 error, 3 changes.
+    if (!site) return v['exit-code'] ? 1 : 2;
     const q = new URLSearchParams();
     if (dryRunOnly || v['dry-run']) q.set('dryRun', '1');
     if (v.force) q.set('force', '1');
@@ -72,11 +82,16 @@ export async function putSpec(name: string, argv: string[], io: CliIO, dryRunOnl
         contentType: 'application/yaml',
         headers: v['if-match'] ? { 'if-match': v['if-match'] } : {},
       });
-      io.stdout(v.output === 'json' ? JSON.stringify(result, null, 2) + '\n' : describeResult(result));
+      // The terminal filter (output.ts) strips escape sequences from what the server sent; the colours are added after it.
+      if (v.output === 'json') io.stdout(JSON.stringify(result, null, 2) + '\n');
+      else if (wantsColour(io)) io.stdoutStyled!(describeResult(forTerminalDeep(result), paintAnsi));
+      else io.stdout(describeResult(result));
+      if (v['exit-code']) return result.unchanged ? 0 : 3;
       if (!v.wait || result.unchanged || !result.publishedNodes.length) return 0;
       return await waitForRevision(client, io, result, { timeoutMs });
     } catch (err) {
-      return reportApiError(name, err, io, file.name);
+      const code = reportApiError(name, err, io, file.name);
+      return v['exit-code'] ? 1 : code;
     }
   });
 }

@@ -51,7 +51,7 @@ describe('lvsfleet import keepalived', () => {
     ]);
     writeFileSync(join(dir, 'imported.yaml'), r.out);
     const v = await cli(['validate', '-f', join(dir, 'imported.yaml')]);
-    expect(v).toMatchObject({ code: 0, out: expect.stringContaining('ok: site bj-dc1, 2 nodes, 1 VRRP instances, 1 services') });
+    expect(v).toMatchObject({ code: 0, out: expect.stringContaining('ok: site bj-dc1, 2 nodes, 1 VRRP instance, 1 service') });
   });
 
   it('prints JSON with -o json', async () => {
@@ -122,10 +122,12 @@ describe('lvsfleet import help and keepalived options', () => {
       const r = await cli(args);
       expect(r.code).toBe(0);
       expect(r.err).toBe('');
-      expect(r.out).toContain('usage: lvsfleet import keepalived FILE…');
-      expect(r.out).toContain('--strict');
-      expect(r.out).toContain('--config-id ID');
+      expect(r.out).toContain('  lvsfleet import keepalived FILE…');
     }
+    const sub = await cli(['import', 'keepalived', '--help']);
+    expect(sub.out).toContain('--strict');
+    expect(sub.out).toContain('--config-id ID');
+    expect((await cli(['import', '--help'])).out).toMatch(/^ {2}ipvsadm +ipvsadm -S/m);
   });
 
   it('imports what keepalived tolerates with a warning, and refuses it with --strict', async () => {

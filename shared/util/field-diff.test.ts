@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { fieldChanges, formatFieldChange } from './field-diff.ts';
+
+const lines = (a: unknown, b: unknown) => fieldChanges(a, b).map(formatFieldChange);
+
+describe('fieldChanges', () => {
+  it('names a changed leaf by its path; named list items by name, others by index', () => {
+    const before = {
+      services: [
+        {
+          name: 'web',
+          scheduler: 'wlc',
+          realServers: [
+            { address: '10.0.0.1', weight: 1 },
+            { address: '10.0.0.2', weight: 2 },
+          ],
+        },
+      ],
+    };
+    const after = {
+      services: [
+        {
+          name: 'web',
+          scheduler: 'rr',
+          realServers: [
+            { address: '10.0.0.1', weight: 1 },
+            { address: '10.0.0.2', weight: 5 },
+          ],
+        },
+      ],
+    };
+    expect(lines(before, after)).toEqual(['services.web.scheduler: wlc → rr', 'services.web.realServers[1].weight: 2 → 5']);
+  });
+
+  it('says what was added and removed, whole objects included', () => {
+    expect(lines({ a: 1, list: [{ x: 1 }] }, { b: 'new', list: [{ x: 1 }, { x: 2 }] })).toEqual(['a: - 1', 'list[1]: + {"x":2}', 'b: + new']);
+    expect(lines({ vrrp: [{ name: 'VI_1' }] }, { vrrp: [{ name: 'VI_1' }, { name: 'VI_2', vrid: 2 }] })).toEqual(['vrrp.VI_2: + {"name":"VI_2","vrid":2}']);
+  });
+
+  it('shows a list of plain values whole, and nothing for equal values', () => {
+    expect(lines({ vips: ['10.0.0.1'] }, { vips: ['10.0.0.1', '10.0.0.2'] })).toEqual(['vips: ["10.0.0.1"] → ["10.0.0.1","10.0.0.2"]']);
+    expect(fieldChanges({ a: [1, { b: null }] }, { a: [1, { b: null }] })).toEqual([]);
+  });
+
+  it('never shows a password, changed, added or inside an added object', () => {
+    const out = lines(
+      { vrrp: [{ name: 'VI_1', auth: { type: 'PASS', password: 'old1' } }] },
+      {
+        vrrp: [
+          { name: 'VI_1', auth: { type: 'PASS', password: 'new1' } },
+          { name: 'VI_2', auth: { type: 'PASS', password: 'new2' } },
+        ],
+      },
+    );
+    expect(out).toEqual(['vrrp.VI_1.auth.password: ******** → ********', 'vrrp.VI_2: + {"name":"VI_2","auth":{"type":"PASS","password":"********"}}']);
+    expect(out.join('\n')).not.toMatch(/old1|new1|new2/);
+  });
+
+  it('quotes keys that are not plain names', () => {
+    expect(lines({ 'a b': 1 }, { 'a b': 2 })).toEqual(['["a b"]: 1 → 2']);
+  });
+});

@@ -1,0 +1,88 @@
+/**
+ * Field-level differences between two JSON values, the way `lvsfleet diff` and a revision
+ * history show them: `scheduler: wlc → rr`, `realServers[1].weight: 2 → 5`. Pure.
+ */
+
+/** One changed leaf: `before` absent means added, `after` absent means removed. */
+export interface FieldChange {
+  path: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+/** Keys whose values are never shown, only that they changed (VRRP PASS passwords). */
+const SECRET_KEYS = new Set(['password']);
+const HIDDEN = '********';
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Elements that all carry a distinct string `name` are matched by it (`services.web`), others by index. */
+function namedItems(a: readonly unknown[]): Map<string, unknown> | null {
+  const m = new Map<string, unknown>();
+  for (const x of a) {
+    if (!isObject(x) || typeof x.name !== 'string' || m.has(x.name)) return null;
+    m.set(x.name, x);
+  }
+  return m;
+}
+
+const join = (base: string, key: string) => (base ? `${base}.${key}` : key);
+const SIMPLE_KEY = /^[A-Za-z_$][\w$-]*$/;
+const keyPath = (base: string, key: string) => (SIMPLE_KEY.test(key) ? join(base, key) : `${base}[${JSON.stringify(key)}]`);
+
+/** `v` with every secret inside it masked (an added or removed object is shown whole). */
+function masked(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(masked);
+  if (!isObject(v)) return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, SECRET_KEYS.has(k) && x !== undefined ? HIDDEN : masked(x)]));
+}
+
+function walk(a: unknown, b: unknown, path: string, secret: boolean, out: FieldChange[]): void {
+  if (a === undefined && b === undefined) return;
+  const hide = (v: unknown) => (secret && v !== undefined ? HIDDEN : masked(v));
+  if (isObject(a) && isObject(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    for (const k of keys) walk(a[k], b[k], keyPath(path, k), secret || SECRET_KEYS.has(k), out);
+    return;
+  }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    const na = namedItems(a);
+    const nb = namedItems(b);
+    if (na && nb && (na.size || nb.size)) {
+      const names = [...new Set([...na.keys(), ...nb.keys()])];
+      for (const n of names) walk(na.get(n), nb.get(n), keyPath(path, n), secret, out);
+      return;
+    }
+    // Lists of plain values (addresses, event types) read best whole.
+    if (![...a, ...b].some((x) => isObject(x) || Array.isArray(x))) {
+      if (JSON.stringify(a) !== JSON.stringify(b)) out.push({ path, before: hide(a), after: hide(b) });
+      return;
+    }
+    for (let i = 0; i < Math.max(a.length, b.length); i++) walk(a[i], b[i], `${path}[${i}]`, secret, out);
+    return;
+  }
+  if (JSON.stringify(a) === JSON.stringify(b)) return;
+  const change: FieldChange = { path };
+  if (a !== undefined) change.before = hide(a);
+  if (b !== undefined) change.after = hide(b);
+  out.push(change);
+}
+
+/** Every changed leaf between `before` and `after`, in document order; a secret's values are masked. */
+export function fieldChanges(before: unknown, after: unknown): FieldChange[] {
+  const out: FieldChange[] = [];
+  walk(before, after, '', false, out);
+  return out;
+}
+
+/** A value in one line: strings bare, the rest as compact JSON. */
+function show(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/** `path: before → after`, `path: + after` (added) or `path: - before` (removed). */
+export function formatFieldChange(c: FieldChange): string {
+  if (!('before' in c)) return `${c.path}: + ${show(c.after)}`;
+  if (!('after' in c)) return `${c.path}: - ${show(c.before)}`;
+  return `${c.path}: ${show(c.before)} → ${show(c.after)}`;
+}
