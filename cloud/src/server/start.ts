@@ -39,6 +39,11 @@ export interface ServerOptions {
   webhookAllowPrivate?: boolean;
   /** LVSFLEET_ADMIN_TOKEN: the bootstrap admin token to register. */
   adminToken?: string;
+  /**
+   * `--publisher off`: an API-only replica (default on). It neither drains the outbox nor runs key
+   * rotation; the replicas with a publisher on the same PostgreSQL pick its applies up on their poll.
+   */
+  publisher?: boolean;
   log: (line: string) => void;
 }
 
@@ -135,10 +140,17 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       await dynsec.bootstrap(broker.username);
       issue = issueWithDynsec(issueNodeCredentials, dynsec);
     }
-    const publisher = await startPublisher({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer, log: o.log });
-    closers.push(() => publisher.close());
-    const rotator = startRotator({ db, signer, onKeysChanged: () => publisher.republish(), staleAfterMs: STALE_AFTER_MS, log: o.log });
-    closers.push(() => rotator.close());
+    // Rotation runs beside a publisher: its steps end in publishing every document again.
+    let kick = () => {};
+    let kickKeys = () => {};
+    if (o.publisher ?? true) {
+      const publisher = await startPublisher({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer, log: o.log });
+      closers.push(() => publisher.close());
+      const rotator = startRotator({ db, signer, onKeysChanged: () => publisher.republish(), staleAfterMs: STALE_AFTER_MS, log: o.log });
+      closers.push(() => rotator.close());
+      kick = () => publisher.kick();
+      kickKeys = () => rotator.kick();
+    } else o.log('publisher off: this replica serves the API only; replicas with a publisher on this database publish its applies');
     // One status book: pages, API, alerts and metrics see the same evaluations.
     const status = new StatusBook(db);
     const metrics = createMetrics(db, status);
@@ -161,8 +173,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     }
     const app = createApp({
       db,
-      kick: () => publisher.kick(),
-      kickKeys: () => rotator.kick(),
+      kick,
+      kickKeys,
       signer,
       issueNodeCredentials: issue,
       mqttUrl: o.publicMqttUrl ?? broker.url,

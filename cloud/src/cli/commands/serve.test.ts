@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { main } from '../main.ts';
 import { memoryIO } from '../test-io.test-support.ts';
 import { SEEDS_PATH } from '../../../test/fixtures.test-support.ts';
+import { freshPostgres } from '../../../test/pg.test-support.ts';
 
 const BIN = fileURLToPath(new URL('../../../../bin/lvsfleet.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'lvsfleet-serve-'));
@@ -98,4 +99,41 @@ describe('lvsfleet serve (own process)', () => {
     expect(await s.exit).toBe(2);
     expect(s.err()).toContain('--port must be a port number');
   }, 60_000);
+
+  it('exits 2 for --publisher other than on/off, and for --publisher off on the embedded database', async () => {
+    const bad = serve(['--publisher', 'maybe']);
+    expect(await bad.exit).toBe(2);
+    expect(bad.err()).toContain('--publisher must be on or off, not "maybe"');
+    const alone = serve(['--publisher', 'off', '--data-dir', join(dir, 'alone')]);
+    expect(await alone.exit).toBe(2);
+    expect(alone.err()).toContain('--publisher off needs --database-url');
+  }, 60_000);
+
+  // Needs a real PostgreSQL (DATABASE_URL): replicas share one database server.
+  it.skipIf(!process.env.DATABASE_URL)(
+    'three replicas start together on one empty PostgreSQL: all serve, two of them API-only',
+    async () => {
+      const pg = await freshPostgres(process.env.DATABASE_URL!);
+      try {
+        const env = { LVSFLEET_DATABASE_URL: pg.url, LVSFLEET_ADMIN_TOKEN: 'lvf_replicas_0123456789abcdef' };
+        const replicas = ['on', 'off', 'off'].map((p, i) =>
+          serve(['--port', '0', '--mqtt-port', '0', '--data-dir', join(dir, `replica${i}`), '--publisher', p], env),
+        );
+        const texts = await Promise.all(replicas.map(banner));
+        expect(texts.map((t) => t.includes('publisher: off (API only)'))).toEqual([false, true, true]);
+        const urls = texts.map((t) => /serving on (http:\/\/\S+)/.exec(t)![1]);
+        // An apply through an API-only replica is seen through every other one.
+        expect((await cli(['apply', '-f', SEEDS_PATH], { LVSFLEET_URL: urls[1], LVSFLEET_TOKEN: env.LVSFLEET_ADMIN_TOKEN })).code).toBe(0);
+        for (const url of urls) {
+          const sites = await cli(['get', 'sites', '-o', 'json'], { LVSFLEET_URL: url, LVSFLEET_TOKEN: env.LVSFLEET_ADMIN_TOKEN });
+          expect(JSON.parse(sites.out)).toEqual([expect.objectContaining({ name: 'bj-dc1', revision: 1 })]);
+        }
+        for (const r of replicas) r.child.kill('SIGTERM');
+        expect(await Promise.all(replicas.map((r) => r.exit))).toEqual([0, 0, 0]);
+      } finally {
+        await pg.drop();
+      }
+    },
+    180_000,
+  );
 });
