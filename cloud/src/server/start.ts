@@ -10,6 +10,7 @@ import { startEmbeddedBroker } from '../mqtt/broker.ts';
 import { issueNodeCredentials } from '../mqtt/credentials.ts';
 import { connectDynsec, issueWithDynsec } from '../mqtt/dynsec.ts';
 import { startPublisher } from '../publisher/publisher.ts';
+import { openSiteLeases } from '../publisher/site-leases.ts';
 import { startIngest } from '../ingest/ingest.ts';
 import { startAlerter } from '../alerts/alerter.ts';
 import { systemResolve } from '../alerts/webhook-transport.ts';
@@ -144,7 +145,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     let kick = () => {};
     let kickKeys = () => {};
     if (o.publisher ?? true) {
-      const publisher = await startPublisher({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer, log: o.log });
+      // On PostgreSQL other replicas may publish too: each site is drained under its lease.
+      const leases = o.databaseUrl ? await openSiteLeases(o.databaseUrl, { log: o.log }) : undefined;
+      if (leases) closers.push(() => leases.close());
+      const publisher = await startPublisher({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer, log: o.log, leases });
       closers.push(() => publisher.close());
       const rotator = startRotator({ db, signer, onKeysChanged: () => publisher.republish(), staleAfterMs: STALE_AFTER_MS, log: o.log });
       closers.push(() => rotator.close());
