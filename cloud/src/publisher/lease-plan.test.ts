@@ -37,10 +37,13 @@ describe('planLeases', () => {
     expect(plan).toMatchObject({ take: [ka], release: [] });
   });
 
-  it('never releases a key a wanted site shares', () => {
-    // Two ids with one key stand for a hash collision: holding it covers both.
-    const plan = planLeases(new Set([ka]), [a, a]);
+  it('never releases a key a wanted site shares, and owns both sites of a shared key', () => {
+    // Two site ids whose FNV-1a collides (found by search): one lock covers both.
+    const [x, y] = ['site_354419', 'site_1191112'];
+    expect(leaseKey(x)).toBe(leaseKey(y));
+    const plan = planLeases(new Set([leaseKey(x)]), [y]);
     expect(plan).toMatchObject({ take: [], release: [] });
+    expect(ownedSites(planLeases(new Set(), [x, y]), new Set([leaseKey(x)]))).toEqual(new Set([x, y]));
     expect(planLeases(new Set([ka]), []).release).toEqual([ka]);
   });
 });
