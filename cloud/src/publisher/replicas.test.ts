@@ -98,18 +98,16 @@ describe.skipIf(!!skip)('two publisher replicas on one PostgreSQL', () => {
     // Applies keep coming while the replicas drain: one revision of every node at a time.
     applies = (async () => {
       for (let rev = 1; rev <= REVISIONS; rev++) {
-        await d.db
-          .insert(outbox)
-          .values(
-            sites.flatMap((s) =>
-              s.spec.nodes.map((n) => ({
-                nodeId: nodeIdOf(s.metadata.name, n.name),
-                siteId: `site_${s.metadata.name}`,
-                revision: rev,
-                claims: claimsFor(s, n.name, rev),
-              })),
-            ),
-          );
+        await d.db.insert(outbox).values(
+          sites.flatMap((s) =>
+            s.spec.nodes.map((n) => ({
+              nodeId: nodeIdOf(s.metadata.name, n.name),
+              siteId: `site_${s.metadata.name}`,
+              revision: rev,
+              claims: claimsFor(s, n.name, rev),
+            })),
+          ),
+        );
         await sleep(15);
       }
     })();
