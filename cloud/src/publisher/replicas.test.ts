@@ -14,7 +14,7 @@ import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { nodeIdOf, topics } from '#shared/wire/topics.ts';
 
 const SITES = 6;
-const REVISIONS = 20;
+const REVISIONS = 30;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The revision inside a compact JWS (signatures are the signing tests' business). */
@@ -23,11 +23,11 @@ function revisionOf(jws: Buffer): number {
 }
 
 /**
- * A signer that takes 0–6 ms per document: drains last long enough to be cut in the middle, and
+ * A signer that takes 0–20 ms per document: drains last long enough to be cut in the middle, and
  * two replicas' publishes interleave differently every run.
  */
 function slow(signer: Signer): Signer {
-  return { ...signer, sign: async (claims) => (await sleep(Math.random() * 6), signer.sign(claims)) };
+  return { ...signer, sign: async (claims) => (await sleep(Math.random() * 20), signer.sign(claims)) };
 }
 
 // Two publishers as two replicas on one real PostgreSQL and the machine's broker (MQTT_URL):
@@ -96,8 +96,8 @@ describe.skipIf(!!skip)('two publisher replicas on one PostgreSQL', () => {
       { qos: 1 },
     );
     // Applies keep coming while the replicas drain: one revision of every node at a time.
-    applies = (async () => {
-      for (let rev = 1; rev <= REVISIONS; rev++) {
+    const applyRevisions = async (from: number, to: number) => {
+      for (let rev = from; rev <= to; rev++) {
         await d.db.insert(outbox).values(
           sites.flatMap((s) =>
             s.spec.nodes.map((n) => ({
@@ -110,7 +110,11 @@ describe.skipIf(!!skip)('two publisher replicas on one PostgreSQL', () => {
         );
         await sleep(15);
       }
-    })();
+    };
+    // Two thirds while both run (side by side long enough that unfenced publishers reorder),
+    // the rest after A is gone.
+    const half = (REVISIONS * 2) / 3;
+    applies = applyRevisions(1, half);
 
     // Both drain side by side, each the sites whose lease it got.
     const a = await replica('A');
@@ -122,6 +126,9 @@ describe.skipIf(!!skip)('two publisher replicas on one PostgreSQL', () => {
     const before = count();
     await admin`SELECT pg_terminate_backend(${await leasePid('A')}::int)`;
     const stopping = a.pub.close();
+    await applies;
+    // The second half comes after A is gone: B must take over whatever A held.
+    applies = applyRevisions(half + 1, REVISIONS);
     await applies;
 
     const newest = () => nodeIds.every((n) => revisionOf(seen.get(topics.desired(n))?.at(-1) ?? Buffer.from('..')) === REVISIONS);
