@@ -2,7 +2,9 @@ import { fileURLToPath } from 'node:url';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import type { Sql } from 'postgres';
 import * as schema from './schema.ts';
+import { LOCK_NAMESPACE, withAdvisoryLock } from './advisory-lock.ts';
 import { copyTemplateDataDir, pgliteStartParams, readTemplate, TEMPLATE_DIR } from './pglite-template.ts';
 
 /** Either engine behind one drizzle type: PGlite (embedded default) or PostgreSQL (postgres.js). */
@@ -11,6 +13,8 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 export interface Database {
   db: Db;
   kind: 'pglite' | 'postgres';
+  /** The postgres.js client under `db` (PostgreSQL only), for session-level advisory locks. */
+  pg?: Sql;
   close(): Promise<void>;
 }
 
@@ -38,7 +42,7 @@ export async function openDatabase(opts: {
     const { drizzle } = await import('drizzle-orm/postgres-js');
     const client = postgres(opts.url, { max: 5, onnotice: () => {} });
     const db = drizzle(client, { schema }) as unknown as Db;
-    const database: Database = { db, kind: 'postgres', close: () => client.end({ timeout: 5 }) };
+    const database: Database = { db, kind: 'postgres', pg: client, close: () => client.end({ timeout: 5 }) };
     mark('PostgreSQL client');
     if (migrate) await applyMigrations(database);
     mark('migrations');
@@ -78,8 +82,19 @@ export async function openDatabase(opts: {
   return database;
 }
 
-/** Applies the migrations of `folder` not applied yet (a test points it at a cut-down copy). */
+/**
+ * Applies the migrations of `folder` not applied yet (a test points it at a cut-down copy).
+ * On PostgreSQL, replicas starting together on one database take turns under an advisory lock:
+ * the first applies them, the others wait and then find nothing left to apply (unlocked, two
+ * migrators both run `CREATE TABLE` and one of them fails). PGlite is one process's own
+ * database, so there is nobody to take turns with.
+ */
 export async function applyMigrations(database: Database, folder = MIGRATIONS_DIR): Promise<void> {
-  const { migrate } = await (database.kind === 'postgres' ? import('drizzle-orm/postgres-js/migrator') : import('drizzle-orm/pglite/migrator'));
+  if (database.pg) {
+    const { migrate } = await import('drizzle-orm/postgres-js/migrator');
+    await withAdvisoryLock(database.pg, LOCK_NAMESPACE.migrations, 0, () => migrate(database.db as never, { migrationsFolder: folder }));
+    return;
+  }
+  const { migrate } = await import('drizzle-orm/pglite/migrator');
   await migrate(database.db as never, { migrationsFolder: folder });
 }

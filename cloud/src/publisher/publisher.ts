@@ -5,7 +5,15 @@ import { topics } from '#shared/wire/topics.ts';
 import { backoffDelayMs } from '#shared/util/backoff.ts';
 import type { DesiredClaims } from '#shared/wire/desired.ts';
 import { planDrain } from './plan.ts';
+import type { Claim, SiteLeases } from './site-leases.ts';
 import { lastPublished, latestPublishedRows, markFailed, markPublished, markSkipped, pendingForDueNodes, type OutboxRow } from './outbox-store.ts';
+
+/** The site lease went with its connection in the middle of a drain. */
+class LeaseLost extends Error {
+  constructor() {
+    super('site lease lost');
+  }
+}
 
 export interface Publisher {
   /** Asks for a drain soon (apply calls this after its transaction commits). */
@@ -35,13 +43,18 @@ export interface PublisherOptions {
    * an in-memory broker (the embedded aedes) forgets retained messages when it restarts.
    */
   republishOnConnect?: boolean;
+  /**
+   * Several replicas on one PostgreSQL: drain only the sites whose lease this replica holds
+   * (./site-leases.ts). Without it the publisher assumes it is the only one on its database.
+   */
+  leases?: SiteLeases;
 }
 
 /**
  * Drains the outbox to `lvsfleet/v1/nodes/{nodeId}/desired` (retained, QoS 1, signed at publish).
  * A row is marked published only after the broker's PUBACK; a failure marks it failed and backs
  * it off (attempts, next_attempt_at, last_error) until a later drain publishes or skips it. Drains never overlap, so per node the order holds.
- * Run one publisher per database.
+ * Run one publisher per database, or give each replica's publisher `leases`.
  */
 export async function startPublisher(opts: PublisherOptions): Promise<Publisher> {
   const { db, signer } = opts;
@@ -54,7 +67,8 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
   let closed = false;
   let kickTimer: NodeJS.Timeout | undefined;
 
-  async function publishRow(row: OutboxRow): Promise<void> {
+  async function publishRow(row: OutboxRow, claim: Claim | null): Promise<void> {
+    if (claim && !claim.valid()) throw new LeaseLost();
     const jws = await signer.sign(row.claims as DesiredClaims);
     await link.publish(topics.desired(row.nodeId), jws, { retain: true });
   }
@@ -78,15 +92,21 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
   async function drainOnce(): Promise<number> {
     if (closed) return 0;
     const now = new Date();
-    const pending = await pendingForDueNodes(db, now, opts.batch ?? 5000);
+    const due = await pendingForDueNodes(db, now, opts.batch ?? 5000);
     // Connect even with nothing pending, so a restarted in-memory broker gets its documents back.
     const connected = await link.ensure();
+    const republishing = connected && republishDue ? await latestPublishedRows(db) : [];
+    // Rows read before the claim are safe: the floors below are read after it, so they cover
+    // whatever the lease's previous holder published.
+    const claim: Claim | null = opts.leases ? await opts.leases.claim(new Set([...due, ...republishing].map((r) => r.siteId))) : null;
+    const mine = <R extends { siteId: string }>(rows: R[]) => (claim ? rows.filter((r) => claim.owned.has(r.siteId)) : rows);
+    const pending = mine(due);
     if (connected && republishDue) {
       republishDue = false;
-      const again = await latestPublishedRows(db);
+      const again = mine(republishing);
       let n = 0;
       await pool(again, opts.concurrency ?? 200, (row) =>
-        publishRow(row).then(
+        publishRow(row, claim).then(
           () => void n++,
           (e: Error) => log(`publisher: republish ${row.nodeId} r${row.revision} failed: ${e.message}`),
         ),
@@ -102,9 +122,11 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
     await pool(plan.publish, opts.concurrency ?? 200, async (row) => {
       try {
         if (!connected) throw new Error(`broker unreachable: ${link.lastError ?? 'unknown'}`);
-        await publishRow(row);
+        await publishRow(row, claim);
         done.push(row.id);
       } catch (err) {
+        // Not this replica's row any more: leave it open for the lease's new holder.
+        if (err instanceof LeaseLost) return;
         const attempts = row.attempts + 1;
         const wait = backoffDelayMs(attempts - 1, Math.random());
         await markFailed(db, row.id, attempts, new Date(Date.now() + wait), (err as Error).message);

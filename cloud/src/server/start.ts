@@ -9,6 +9,7 @@ import { issueNodeCredentials } from '../mqtt/credentials.ts';
 import { connectDynsec, issueWithDynsec } from '../mqtt/dynsec.ts';
 import { startPublisher } from '../publisher/publisher.ts';
 import { startOverrideSweeper } from '../overrides/sweeper.ts';
+import { openSiteLeases } from '../publisher/site-leases.ts';
 import { startIngest } from '../ingest/ingest.ts';
 import { startRolloutDriver } from '../rollout/driver.ts';
 import { startAlerter } from '../alerts/alerter.ts';
@@ -40,6 +41,11 @@ export interface ServerOptions {
   webhookAllowPrivate?: boolean;
   /** LVSFLEET_ADMIN_TOKEN: the bootstrap admin token to register. */
   adminToken?: string;
+  /**
+   * `--publisher off`: an API-only replica (default on). It neither drains the outbox nor runs key
+   * rotation; the replicas with a publisher on the same PostgreSQL pick its applies up on their poll.
+   */
+  publisher?: boolean;
   log: (line: string) => void;
   /** Stage marks of the start (`LVSFLEET_START_PROFILE=1`); none when absent. */
   profile?: StartProfile;
@@ -146,15 +152,27 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       await dynsec.bootstrap(broker.username);
       issue = issueWithDynsec(issueNodeCredentials, dynsec);
     }
-    const publisher = await startPublisher({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer, log: o.log });
-    closers.push(() => publisher.close());
-    mark('publisher connected');
-    const sweeper = startOverrideSweeper({ db, kick: () => publisher.kick(), log: o.log });
-    closers.push(() => sweeper.close());
-    const rotator = startRotator({ db, signer, onKeysChanged: () => publisher.republish(), staleAfterMs: STALE_AFTER_MS, log: o.log });
-    closers.push(() => rotator.close());
-    const rollouts = startRolloutDriver({ db, kickPublisher: () => publisher.kick(), log: o.log });
-    closers.push(() => rollouts.close());
+    // Rotation, override expiry and staged rollouts run beside a publisher: their steps end in publishing.
+    let kick = () => {};
+    let kickKeys = () => {};
+    let kickRollouts = () => {};
+    if (o.publisher ?? true) {
+      // On PostgreSQL other replicas may publish too: each site is drained under its lease.
+      const leases = o.databaseUrl ? await openSiteLeases(o.databaseUrl, { log: o.log }) : undefined;
+      if (leases) closers.push(() => leases.close());
+      const publisher = await startPublisher({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer, log: o.log, leases });
+      closers.push(() => publisher.close());
+      mark('publisher connected');
+      const rotator = startRotator({ db, signer, onKeysChanged: () => publisher.republish(), staleAfterMs: STALE_AFTER_MS, log: o.log });
+      closers.push(() => rotator.close());
+      const sweeper = startOverrideSweeper({ db, kick: () => publisher.kick(), log: o.log });
+      closers.push(() => sweeper.close());
+      const rollouts = startRolloutDriver({ db, kickPublisher: () => publisher.kick(), log: o.log });
+      closers.push(() => rollouts.close());
+      kick = () => publisher.kick();
+      kickKeys = () => rotator.kick();
+      kickRollouts = () => rollouts.kick();
+    } else o.log('publisher off: this replica serves the API only; replicas with a publisher on this database publish its applies');
     // One status book: pages, API, alerts and metrics see the same evaluations, and it alone writes the state history.
     const status = new StatusBook(db, undefined, new StatusHistory(db), o.log);
     const { createMetrics } = await import('./metrics.ts');
@@ -183,10 +201,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     const app = createApp({
       db,
       kick: () => {
-        publisher.kick();
-        rollouts.kick();
+        kick();
+        kickRollouts();
       },
-      kickKeys: () => rotator.kick(),
+      kickKeys,
       signer,
       issueNodeCredentials: issue,
       mqttUrl: o.publicMqttUrl ?? broker.url,

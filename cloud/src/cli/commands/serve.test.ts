@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../main.ts';
 import { memoryIO } from '../test-io.test-support.ts';
-import { SEEDS_PATH } from '../../../test/fixtures.test-support.ts';
+import { runName, SEEDS_PATH, SEEDS_YAML } from '../../../test/fixtures.test-support.ts';
+import { collect, connectAs, endQuietly } from '../../../test/mqtt-client.test-support.ts';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
+import { nodeIdOf, topics } from '#shared/wire/topics.ts';
+import { freshPostgres } from '../../../test/pg.test-support.ts';
 
 const BIN = fileURLToPath(new URL('../../../../bin/lvsfleet.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'lvsfleet-serve-'));
@@ -98,4 +102,67 @@ describe('lvsfleet serve (own process)', () => {
     expect(await s.exit).toBe(2);
     expect(s.err()).toContain('--port must be a port number');
   }, 60_000);
+
+  it('exits 2 for --publisher other than on/off, and for --publisher off on the embedded database', async () => {
+    const bad = serve(['--publisher', 'maybe']);
+    expect(await bad.exit).toBe(2);
+    expect(bad.err()).toContain('--publisher must be on or off, not "maybe"');
+    const alone = serve(['--publisher', 'off', '--data-dir', join(dir, 'alone')]);
+    expect(await alone.exit).toBe(2);
+    expect(alone.err()).toContain('--publisher off needs --database-url');
+  }, 60_000);
+
+  // Needs a real PostgreSQL (DATABASE_URL) and the machine's broker (MQTT_URL): replicas share both.
+  it.skipIf(!process.env.DATABASE_URL || !process.env.MQTT_URL)(
+    'three replicas start together on one empty PostgreSQL; an apply through the API-only one is published once; a publisher killed with SIGKILL leaves the other publishing',
+    async () => {
+      const pg = await freshPostgres(process.env.DATABASE_URL!);
+      // A site name of this run: the broker is shared with other tests.
+      const name = runName('repl');
+      const spec = join(dir, 'replicas.yaml');
+      writeFileSync(spec, SEEDS_YAML.replace('name: bj-dc1', `name: ${name}`));
+      const watcher = await connectAs(process.env.MQTT_URL!, undefined, undefined);
+      const seen = collect(watcher);
+      const nodes = ['dr1', 'dr2', 'rs1', 'rs2'];
+      const desired = (node: string) => topics.desired(nodeIdOf(name, node));
+      const revisions = (node: string): number[] =>
+        (seen.get(desired(node)) ?? []).map(
+          (p) => (JSON.parse(Buffer.from(p.toString().split('.')[1], 'base64url').toString()) as { revision: number }).revision,
+        );
+      try {
+        await watcher.subscribeAsync(nodes.map(desired), { qos: 1 });
+        const env = { LVSFLEET_DATABASE_URL: pg.url, LVSFLEET_MQTT_URL: process.env.MQTT_URL!, LVSFLEET_ADMIN_TOKEN: 'lvf_replicas_0123456789abcdef' };
+        const replicas = ['on', 'on', 'off'].map((p, i) => serve(['--port', '0', '--data-dir', join(dir, `replica${i}`), '--publisher', p], env));
+        const texts = await Promise.all(replicas.map(banner));
+        expect(texts.map((t) => t.includes('publisher: off (API only)'))).toEqual([false, false, true]);
+        const urls = texts.map((t) => /serving on (http:\/\/\S+)/.exec(t)![1]);
+        const as = (url: string) => ({ LVSFLEET_URL: url, LVSFLEET_TOKEN: env.LVSFLEET_ADMIN_TOKEN });
+        expect((await cli(['apply', '-f', spec], as(urls[2]))).code).toBe(0);
+        for (const url of urls)
+          expect(JSON.parse((await cli(['get', 'sites', '-o', 'json'], as(url))).out)).toEqual([expect.objectContaining({ name, revision: 1 })]);
+        // Published by one of the two publisher replicas, once per node.
+        await waitFor(() => nodes.every((n) => revisions(n).length), { what: 'revision 1 on every node', timeoutMs: 15_000 });
+        await new Promise((r) => setTimeout(r, 500));
+        expect(nodes.map(revisions)).toEqual([[1], [1], [1], [1]]);
+
+        // One publisher dies without a word; the other publishes the next apply.
+        replicas[0].child.kill('SIGKILL');
+        await replicas[0].exit;
+        writeFileSync(spec, SEEDS_YAML.replace('name: bj-dc1', `name: ${name}`).replace('scheduler: wlc', 'scheduler: rr'));
+        expect((await cli(['apply', '-f', spec], as(urls[2]))).code).toBe(0);
+        await waitFor(() => revisions('dr1').at(-1) === 2 && revisions('dr2').at(-1) === 2, { what: 'revision 2 on the directors', timeoutMs: 15_000 });
+        expect([revisions('dr1'), revisions('dr2')]).toEqual([
+          [1, 2],
+          [1, 2],
+        ]);
+        for (const r of replicas.slice(1)) r.child.kill('SIGTERM');
+        expect(await Promise.all(replicas.slice(1).map((r) => r.exit))).toEqual([0, 0]);
+      } finally {
+        for (const n of nodes) await watcher.publishAsync(desired(n), '', { qos: 1, retain: true });
+        await endQuietly(watcher);
+        await pg.drop();
+      }
+    },
+    180_000,
+  );
 });

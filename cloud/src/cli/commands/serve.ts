@@ -14,13 +14,20 @@ function port(value: string | undefined, dflt: number, flag: string): number {
   return n;
 }
 
+function onOff(value: string | undefined, flag: string): boolean {
+  if (value === undefined || value === 'on') return true;
+  if (value === 'off') return false;
+  throw new UsageError(`${flag} must be on or off, not "${value}"`);
+}
+
 /** The banner a newcomer sees after `npm start`. */
-export function banner(s: RunningServer, o: { dataDir: string; adminFromEnv: boolean }): string {
+export function banner(s: RunningServer, o: { dataDir: string; adminFromEnv: boolean; publisher: boolean }): string {
   const lines = [
     `lvsfleet serving on ${s.url}`,
     `  database: ${s.database === 'pglite' ? `embedded PostgreSQL (PGlite) in ${o.dataDir}` : 'PostgreSQL'}`,
     `  mqtt:     ${s.mqttUrl}`,
   ];
+  if (!o.publisher) lines.push('  publisher: off (API only)');
   if (s.newAdminToken) {
     lines.push(
       '',
@@ -38,7 +45,8 @@ export function banner(s: RunningServer, o: { dataDir: string; adminFromEnv: boo
 
 /**
  * `lvsfleet serve`: API, status pages, publisher, ingest and the embedded broker in one process
- * until SIGINT/SIGTERM. A taken port is a clear error and exit 1.
+ * until SIGINT/SIGTERM. A taken port is a clear error and exit 1. `--publisher off` makes an
+ * API-only replica (it needs PostgreSQL, where another replica publishes).
  */
 export async function run(argv: string[], io: CliIO, signals: NodeJS.EventEmitter = process): Promise<number> {
   return withUsage('serve', io, async () => {
@@ -55,6 +63,7 @@ export async function run(argv: string[], io: CliIO, signals: NodeJS.EventEmitte
       'public-mqtt-url': { type: 'string' },
       'mqtt-dynsec': { type: 'boolean' },
       'webhook-allow-private': { type: 'boolean' },
+      publisher: { type: 'string' },
     });
     const dataDir = resolve(io.cwd, values['data-dir'] ?? '.lvsfleet');
     const log = (line: string) => io.stderr(logLine(line));
@@ -70,9 +79,12 @@ export async function run(argv: string[], io: CliIO, signals: NodeJS.EventEmitte
       mqttDynsec: values['mqtt-dynsec'],
       webhookAllowPrivate: values['webhook-allow-private'],
       adminToken,
+      publisher: onOff(values.publisher, '--publisher'),
       log,
       profile: startProfile(io.env.LVSFLEET_START_PROFILE === '1', log),
     };
+    if (!options.publisher && !options.databaseUrl)
+      throw new UsageError('--publisher off needs --database-url (or LVSFLEET_DATABASE_URL): with the embedded database no other replica could publish');
     // The embedded PostgreSQL is WebAssembly: V8 compiles it with its baseline compiler
     // (Liftoff) and then recompiles the hot functions with TurboFan, which cost about 100 MiB
     // that stays resident and a second of CPU at every start, for queries that a control plane
@@ -90,7 +102,7 @@ export async function run(argv: string[], io: CliIO, signals: NodeJS.EventEmitte
       }
       throw err;
     }
-    io.stdout(banner(server, { dataDir: values['data-dir'] ?? '.lvsfleet', adminFromEnv: !!adminToken }));
+    io.stdout(banner(server, { dataDir: values['data-dir'] ?? '.lvsfleet', adminFromEnv: !!adminToken, publisher: options.publisher }));
     const signal = await new Promise<string>((done) => {
       const onInt = () => stop('SIGINT');
       const onTerm = () => stop('SIGTERM');

@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { and, eq, inArray } from 'drizzle-orm';
+import postgres from 'postgres';
+import type { MqttClient } from 'mqtt';
+import { openDatabase, type Database } from '../db/client.ts';
+import { outbox } from '../db/schema.ts';
+import { loadSigner, type Signer } from '../keys/signing.ts';
+import { startPublisher, type Publisher } from './publisher.ts';
+import { openSiteLeases, type SiteLeases } from './site-leases.ts';
+import { claimsFor, insertSite, runName, seedsSite } from '../../test/fixtures.test-support.ts';
+import { collect, connectAs, endQuietly } from '../../test/mqtt-client.test-support.ts';
+import { freshPostgres } from '../../test/pg.test-support.ts';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
+import { nodeIdOf, topics } from '#shared/wire/topics.ts';
+
+const SITES = 6;
+const REVISIONS = 30;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The revision inside a compact JWS (signatures are the signing tests' business). */
+function revisionOf(jws: Buffer): number {
+  return (JSON.parse(Buffer.from(jws.toString().split('.')[1], 'base64url').toString()) as { revision: number }).revision;
+}
+
+/**
+ * A signer that takes 0–20 ms per document: drains last long enough to be cut in the middle, and
+ * two replicas' publishes interleave differently every run.
+ */
+function slow(signer: Signer): Signer {
+  return { ...signer, sign: async (claims) => (await sleep(Math.random() * 20), signer.sign(claims)) };
+}
+
+// Two publishers as two replicas on one real PostgreSQL and the machine's broker (MQTT_URL):
+// session advisory locks need PostgreSQL's sessions, which PGlite (one process's database) has not.
+const skip = !process.env.DATABASE_URL ? 'DATABASE_URL not set' : !process.env.MQTT_URL ? 'MQTT_URL not set' : false;
+if (skip) console.log(`publisher replicas: skipped (${skip})`);
+
+describe.skipIf(!!skip)('two publisher replicas on one PostgreSQL', () => {
+  const sites = Array.from({ length: SITES }, (_, i) => seedsSite(runName(`rep${i}`)));
+  const nodeIds = sites.flatMap((s) => s.spec.nodes.map((n) => nodeIdOf(s.metadata.name, n.name)));
+  let pg: Awaited<ReturnType<typeof freshPostgres>>;
+  let d: Database;
+  let admin: postgres.Sql;
+  let watcher: MqttClient;
+  const opened: { pub: Publisher; leases: SiteLeases }[] = [];
+  const logs: string[] = [];
+  let applies: Promise<void> = Promise.resolve();
+
+  async function replica(name: string): Promise<{ pub: Publisher; leases: SiteLeases }> {
+    const leases = await openSiteLeases(pg.url, { log: (l) => logs.push(`${name}: ${l}`), name: `lvsfleet-site-leases ${name}` });
+    const signer = slow(await loadSigner(d.db));
+    const pub = await startPublisher({
+      db: d.db,
+      mqttUrl: process.env.MQTT_URL!,
+      signer,
+      leases,
+      pollMs: 10,
+      concurrency: 4,
+      log: (l) => logs.push(`${name}: ${l}`),
+    });
+    opened.push({ pub, leases });
+    return { pub, leases };
+  }
+
+  /** The backend pid of a replica's lease session. */
+  async function leasePid(name: string): Promise<number> {
+    const [row] = await admin<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE application_name = ${`lvsfleet-site-leases ${name}`}`;
+    return row.pid;
+  }
+
+  beforeAll(async () => {
+    pg = await freshPostgres(process.env.DATABASE_URL!);
+    d = await openDatabase({ url: pg.url });
+    admin = postgres(pg.url, { max: 1, onnotice: () => {} });
+    for (const s of sites) await insertSite(d.db, s);
+    watcher = await connectAs(process.env.MQTT_URL!, undefined, undefined);
+  });
+  afterAll(async () => {
+    await applies.catch(() => {});
+    // Clear the retained documents this run left on the shared broker.
+    if (watcher) for (const n of nodeIds) await watcher.publishAsync(topics.desired(n), '', { qos: 1, retain: true });
+    await endQuietly(watcher);
+    for (const r of opened) {
+      await r.pub.close();
+      await r.leases.close();
+    }
+    await admin?.end({ timeout: 5 });
+    await d?.close();
+    await pg?.drop();
+  });
+
+  it('a replica whose lease connection dies mid-drain stops; the other takes over; each node sees its revisions in order, the newest last', async () => {
+    const seen = collect(watcher);
+    await watcher.subscribeAsync(
+      nodeIds.map((n) => topics.desired(n)),
+      { qos: 1 },
+    );
+    // Applies keep coming while the replicas drain: one revision of every node at a time.
+    const applyRevisions = async (from: number, to: number) => {
+      for (let rev = from; rev <= to; rev++) {
+        await d.db.insert(outbox).values(
+          sites.flatMap((s) =>
+            s.spec.nodes.map((n) => ({
+              nodeId: nodeIdOf(s.metadata.name, n.name),
+              siteId: `site_${s.metadata.name}`,
+              revision: rev,
+              claims: claimsFor(s, n.name, rev),
+            })),
+          ),
+        );
+        await sleep(15);
+      }
+    };
+    // Two thirds while both run (side by side long enough that unfenced publishers reorder),
+    // the rest after A is gone.
+    const half = (REVISIONS * 2) / 3;
+    applies = applyRevisions(1, half);
+
+    // Both drain side by side, each the sites whose lease it got.
+    const a = await replica('A');
+    const b = await replica('B');
+    const count = () => [...seen.values()].reduce((n, l) => n + l.length, 0);
+    await waitFor(() => count() >= 60, { what: 'both publishing', timeoutMs: 15_000 });
+
+    // A's lease connection dies in the middle of its drains; A is stopped as a dead replica would be.
+    const before = count();
+    await admin`SELECT pg_terminate_backend(${await leasePid('A')}::int)`;
+    const stopping = a.pub.close();
+    await applies;
+    // The second half comes after A is gone: B must take over whatever A held.
+    applies = applyRevisions(half + 1, REVISIONS);
+    await applies;
+
+    const newest = () => nodeIds.every((n) => revisionOf(seen.get(topics.desired(n))?.at(-1) ?? Buffer.from('..')) === REVISIONS);
+    await waitFor(newest, { what: 'every node its newest revision', timeoutMs: 30_000 });
+    await stopping;
+    expect(count()).toBeGreaterThan(before);
+    expect(logs.some((l) => l.startsWith('A: publisher: lease connection closed'))).toBe(true);
+    expect(logs.some((l) => l.startsWith('B: publisher: published'))).toBe(true);
+
+    // Never backwards for any node (the same revision twice is allowed: an in-flight one redone).
+    for (const n of nodeIds) {
+      const revs = (seen.get(topics.desired(n)) ?? []).map(revisionOf);
+      for (let i = 1; i < revs.length; i++) expect(revs[i], `${n}: ${revs.join(',')}`).toBeGreaterThanOrEqual(revs[i - 1]);
+    }
+    // Nothing lost: the newest rows are published, none left open.
+    await b.pub.drain();
+    const rows = await d.db.select().from(outbox).where(inArray(outbox.nodeId, nodeIds));
+    expect(rows.filter((r) => r.status === 'pending' || r.status === 'failed')).toEqual([]);
+    const last = await d.db
+      .select()
+      .from(outbox)
+      .where(and(inArray(outbox.nodeId, nodeIds), eq(outbox.revision, REVISIONS)));
+    expect(last.map((r) => r.status)).toEqual(nodeIds.map(() => 'published'));
+  }, 90_000);
+});

@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import postgres from 'postgres';
+import { openSiteLeases, type SiteLeases } from './site-leases.ts';
+import { freshPostgres } from '../../test/pg.test-support.ts';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
+
+// Session advisory locks need PostgreSQL's sessions (DATABASE_URL); PGlite has one process's only.
+describe.skipIf(!process.env.DATABASE_URL)('site leases on PostgreSQL', () => {
+  let pg: Awaited<ReturnType<typeof freshPostgres>>;
+  let admin: postgres.Sql;
+  const opened: SiteLeases[] = [];
+  const logs: string[] = [];
+  const open = async (name: string) => {
+    const l = await openSiteLeases(pg.url, { name: `lvsfleet-site-leases ${name}`, log: (line) => logs.push(`${name}: ${line}`) });
+    opened.push(l);
+    return l;
+  };
+  beforeAll(async () => {
+    pg = await freshPostgres(process.env.DATABASE_URL!);
+    admin = postgres(pg.url, { max: 1, onnotice: () => {} });
+  });
+  afterAll(async () => {
+    for (const l of opened) await l.close();
+    await admin?.end({ timeout: 5 });
+    await pg?.drop();
+  });
+
+  it('one holder per site; idle leases go; a lost session holds nothing and its claim turns invalid', async () => {
+    const [a, b] = [await open('A'), await open('B')];
+    const ca = await a.claim(['s1', 's2']);
+    expect(ca.owned).toEqual(new Set(['s1', 's2']));
+    expect((await b.claim(['s1', 's2', 's3'])).owned).toEqual(new Set(['s3']));
+    // A again, still holding s1 and s2 (no second lock taken: one unlock lets it go).
+    expect((await a.claim(['s1', 's2'])).owned).toEqual(new Set(['s1', 's2']));
+    // A has nothing for s2 any more: it lets it go and B can take it.
+    expect((await a.claim(['s1'])).owned).toEqual(new Set(['s1']));
+    expect((await b.claim(['s1', 's2', 's3'])).owned).toEqual(new Set(['s2', 's3']));
+
+    // A's session dies: its claim turns invalid, B takes s1, A reconnected holds nothing.
+    const [{ pid }] = await admin<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE application_name = 'lvsfleet-site-leases A'`;
+    const held = await a.claim(['s1']);
+    await admin`SELECT pg_terminate_backend(${pid}::int)`;
+    await waitFor(() => !held.valid(), { what: "A's claim invalid", timeoutMs: 5000 });
+    expect(logs).toContain('A: publisher: lease connection closed; its site leases are gone');
+    expect((await b.claim(['s1', 's2', 's3'])).owned).toEqual(new Set(['s1', 's2', 's3']));
+    const again = await a.claim(['s1', 's2']);
+    expect(again.owned).toEqual(new Set());
+    expect(again.valid()).toBe(true);
+  });
+});
