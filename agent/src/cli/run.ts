@@ -38,7 +38,10 @@ export async function runCommand(argv: string[], io: AgentIO): Promise<number> {
     if (!f.spec || !f.node) throw new UsageError('standalone mode needs both --spec FILE and --node NAME');
     if (f.config) throw new UsageError('--config is for cloud mode; standalone mode takes --spec and --node');
     const scripts = await scriptPolicyFromFlags(f['allow-scripts'], f['script-user']);
-    return runStandalone({ spec: f.spec, node: f.node, stateDir: f['state-dir'] ?? defaultStateDir(dataplane), dataplane, metricsListen, scripts, overrides: f.overrides }, io);
+    return runStandalone(
+      { spec: f.spec, node: f.node, stateDir: f['state-dir'] ?? defaultStateDir(dataplane), dataplane, metricsListen, scripts, overrides: f.overrides },
+      io,
+    );
   }
   if (f.overrides !== undefined) throw new UsageError('--overrides is for standalone mode; in cloud mode overrides come with the signed document');
   const scriptFlags = { allow: f['allow-scripts'], user: f['script-user'] };

@@ -65,7 +65,12 @@ export function judgeRevision(c: DesiredClaims, expect: VerifyExpect): RevisionV
   const v = versionOf(c);
   if (isNewer(v, a)) return { ok: true, rule: 'newer' };
   if (isNewer(a, v)) return { ok: false, rule: 'older', detail: `${formatVersion(v)} is older than accepted ${formatVersion(a)}` };
-  if (!expect.acceptedClaims || isNewer(a, versionOf(expect.acceptedClaims)) || isNewer(versionOf(expect.acceptedClaims), a) || content(expect.acceptedClaims) !== content(c))
+  if (
+    !expect.acceptedClaims ||
+    isNewer(a, versionOf(expect.acceptedClaims)) ||
+    isNewer(versionOf(expect.acceptedClaims), a) ||
+    content(expect.acceptedClaims) !== content(c)
+  )
     return { ok: false, rule: 'other-claims', detail: `${formatVersion(v)} is already accepted with other claims` };
   const pinned = expect.pinnedGeneration ?? 0;
   if (!c.trust || c.trust.generation <= pinned)

@@ -53,15 +53,15 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
 
 /** Flags of the commands that make an operational override. */
 const OVERRIDE_FLAGS: FlagSpec[] = [
-      { name: 'for', value: 'DURATION', help: 'how long (30m, 2h, 1d); required unless --until' },
-      { name: 'until', value: 'TIME', help: 'an absolute end (ISO 8601) instead of --for' },
-      { name: 'reason', short: 'm', value: 'TEXT', help: 'why, recorded with the override' },
-      { name: 'force', help: 'allow an override the safety check refuses (needs --force-reason)' },
-      { name: 'force-reason', value: 'TEXT', help: 'why the refusal is overridden' },
-      { name: 'wait', help: 'wait until every node reports it applied (a drain: drained)' },
-      { name: 'timeout', value: 'DURATION', help: 'how long --wait waits' },
-      output(),
-    ];
+  { name: 'for', value: 'DURATION', help: 'how long (30m, 2h, 1d); required unless --until' },
+  { name: 'until', value: 'TIME', help: 'an absolute end (ISO 8601) instead of --for' },
+  { name: 'reason', short: 'm', value: 'TEXT', help: 'why, recorded with the override' },
+  { name: 'force', help: 'allow an override the safety check refuses (needs --force-reason)' },
+  { name: 'force-reason', value: 'TEXT', help: 'why the refusal is overridden' },
+  { name: 'wait', help: 'wait until every node reports it applied (a drain: drained)' },
+  { name: 'timeout', value: 'DURATION', help: 'how long --wait waits' },
+  output(),
+];
 
 export const COMMANDS: CommandSpec[] = [
   {
@@ -112,7 +112,10 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'message', short: 'm', value: 'M', help: 'why, kept with the revision' },
       { name: 'force', help: 'allow a mass delete' },
       { name: 'if-match', value: 'REV', help: 'refuse unless the current revision is REV' },
-      { name: 'wait', help: 'follow the revision (stage by stage under a staged rollout) until every node applied it; exit 1 on a failure, a rollback or the timeout' },
+      {
+        name: 'wait',
+        help: 'follow the revision (stage by stage under a staged rollout) until every node applied it; exit 1 on a failure, a rollback or the timeout',
+      },
       { name: 'timeout', value: 'DURATION', help: 'how long --wait waits (default 5m)' },
       output(['text', 'json']),
     ],
@@ -370,10 +373,30 @@ export const COMMANDS: CommandSpec[] = [
       'A site with a VRRP pair gets a new revision in stages (spec.rollout): real servers and BACKUP directors first, the MASTER after the bake. abort restores the previous revision on the nodes already changed. pause/resume/abort need an operator token.',
     flags: [output()],
     subcommands: [
-      { name: 'status', summary: 'the rollout in progress and the last ones', usage: ['rollout status SITE [-o table|json|yaml]'], examples: ['lvsfleet rollout status bj-dc1'] },
-      { name: 'pause', summary: 'hold the rollout at its stage (a failure still rolls back)', usage: ['rollout pause SITE'], examples: ['lvsfleet rollout pause bj-dc1'] },
-      { name: 'resume', summary: 'continue a paused rollout (the bake starts again)', usage: ['rollout resume SITE'], examples: ['lvsfleet rollout resume bj-dc1'] },
-      { name: 'abort', summary: 'stop and restore the previous revision where it was changed', usage: ['rollout abort SITE'], examples: ['lvsfleet rollout abort bj-dc1'] },
+      {
+        name: 'status',
+        summary: 'the rollout in progress and the last ones',
+        usage: ['rollout status SITE [-o table|json|yaml]'],
+        examples: ['lvsfleet rollout status bj-dc1'],
+      },
+      {
+        name: 'pause',
+        summary: 'hold the rollout at its stage (a failure still rolls back)',
+        usage: ['rollout pause SITE'],
+        examples: ['lvsfleet rollout pause bj-dc1'],
+      },
+      {
+        name: 'resume',
+        summary: 'continue a paused rollout (the bake starts again)',
+        usage: ['rollout resume SITE'],
+        examples: ['lvsfleet rollout resume bj-dc1'],
+      },
+      {
+        name: 'abort',
+        summary: 'stop and restore the previous revision where it was changed',
+        usage: ['rollout abort SITE'],
+        examples: ['lvsfleet rollout abort bj-dc1'],
+      },
     ],
     examples: ['lvsfleet rollout status bj-dc1', 'lvsfleet rollout abort bj-dc1'],
     load: () => import('./commands/rollout.ts'),
@@ -386,7 +409,12 @@ export const COMMANDS: CommandSpec[] = [
       'Admin token. rotate announces a new key signed by the current one; it signs documents once every online node pinned it, and the old key retires once every node has the new one. list shows each key state and the nodes still lacking the newest.',
     flags: [output()],
     subcommands: [
-      { name: 'list', summary: 'keys, their state and the nodes still lacking one', usage: ['keys list [-o table|json|yaml]'], examples: ['lvsfleet keys list'] },
+      {
+        name: 'list',
+        summary: 'keys, their state and the nodes still lacking one',
+        usage: ['keys list [-o table|json|yaml]'],
+        examples: ['lvsfleet keys list'],
+      },
       { name: 'rotate', summary: 'announce a new signing key', usage: ['keys rotate'], examples: ['lvsfleet keys rotate'] },
     ],
     examples: ['lvsfleet keys list', 'lvsfleet keys rotate'],
@@ -398,7 +426,11 @@ export const COMMANDS: CommandSpec[] = [
     usage: ['drain SITE REALSERVER|DIRECTOR [--service S] (--for 30m | --until TIME) --reason R [--wait]'],
     description:
       'An operational override (operator token), layered on the revision by the agents and ended on their own clock. Refused (409) when it would leave a service without a serving real server or a VRRP group without a director able to be MASTER, unless --force with --force-reason.',
-    flags: [{ name: 'service', value: 'S', help: 'only in this service' }, { name: 'port', value: 'N', help: 'only the real server on this port' }, ...OVERRIDE_FLAGS],
+    flags: [
+      { name: 'service', value: 'S', help: 'only in this service' },
+      { name: 'port', value: 'N', help: 'only the real server on this port' },
+      ...OVERRIDE_FLAGS,
+    ],
     examples: ['lvsfleet drain bj-dc1 rs1 --for 30m --reason "kernel update" --wait', 'lvsfleet drain bj-dc1 dr1 --for 1h --reason "NIC swap"'],
     load: () => import('./commands/overrides.ts').then((m) => ({ run: m.drain })),
   },
