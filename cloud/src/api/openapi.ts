@@ -18,6 +18,11 @@ export const TAGS = [
   { name: 'tokens', description: 'API tokens (admin).' },
   { name: 'webhooks', description: 'Event delivery to URLs, Standard Webhooks or Slack-shaped (admin).' },
   { name: 'audit', description: 'Who changed what, and when.' },
+  { name: 'rollout', description: 'Staged rollout of revisions: backups first, the MASTER after the bake, automatic rollback.' },
+  { name: 'overrides', description: 'Time-boxed operations layered on a revision: drain, maintenance, failover, disable.' },
+  { name: 'keys', description: 'Signing keys and their rotation (admin).' },
+  { name: 'session', description: 'The dashboard session: a token traded for an HttpOnly cookie.' },
+  { name: 'status pages', description: 'Public status pages in machine-readable form.' },
   { name: 'operations', description: 'Health and metrics, for probes and Prometheus; no token.' },
 ] as const;
 

@@ -19,6 +19,10 @@ const KeyRowBody = z.object({
 const list = createRoute({
   method: 'get',
   path: '/v1/keys',
+  operationId: 'listSigningKeys',
+  tags: ['keys'],
+  description:
+    'Every signing key with its state (announced, active, retiring, retired), the nodes that acknowledged it and those still missing it. Admin token.',
   summary: 'Signing keys with their rotation state and the nodes that have not pinned each one yet (admin)',
   responses: {
     200: {
@@ -32,6 +36,8 @@ const list = createRoute({
 const rotate = createRoute({
   method: 'post',
   path: '/v1/keys/rotate',
+  operationId: 'rotateSigningKey',
+  tags: ['keys'],
   summary: 'Announce a new signing key (admin)',
   description:
     'Makes a key and announces it in the documents signed by the active key. It signs documents once every online node has pinned it; the key it replaces retires once every enrolled node has pinned a newer one.',

@@ -48,6 +48,8 @@ const IdParam = SiteParam.extend({
 const create = createRoute({
   method: 'post',
   path: '/v1/sites/{site}/overrides',
+  operationId: 'createOverride',
+  tags: ['overrides'],
   summary: 'Start a time-boxed override (operator): drain a real server, take a director out of VRRP, fail an instance over, or disable a service',
   description:
     'The override is layered on the current revision by the agents until it ends, on their own clocks, without a new revision. ' +
@@ -69,6 +71,9 @@ const create = createRoute({
 const list = createRoute({
   method: 'get',
   path: '/v1/sites/{site}/overrides',
+  operationId: 'listOverrides',
+  tags: ['overrides'],
+  description: 'Active overrides carry the line people read ("rs1 drained for maintenance until 03:30 UTC by alice"). Viewer token.',
   summary: "The site's active overrides, newest first; with all=1 the ended ones too",
   request: { params: SiteParam, query: z.object({ all: z.enum(['0', '1', 'true', 'false']).optional() }) },
   responses: {
@@ -81,6 +86,9 @@ const list = createRoute({
 const cancel = createRoute({
   method: 'delete',
   path: '/v1/sites/{site}/overrides/{id}',
+  operationId: 'cancelOverride',
+  tags: ['overrides'],
+  description: 'Ends the override and republishes the documents of the nodes it concerned, with a newer override generation. Operator token.',
   summary: 'End an active override now (operator); the nodes go back to the revision',
   request: { params: IdParam },
   responses: {

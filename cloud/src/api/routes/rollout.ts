@@ -13,6 +13,10 @@ const HISTORY = 20;
 const getRollout = createRoute({
   method: 'get',
   path: '/v1/sites/{site}/rollout',
+  operationId: 'getRollout',
+  tags: ['rollout'],
+  description:
+    'A site with a rollout policy gets a new revision in stages: real servers and BACKUP directors first, then the MASTER after the bake. Viewer token.',
   summary: "The site's staged rollout in progress (if any) and its recent rollouts",
   request: { params: SiteParam },
   responses: {
@@ -32,6 +36,9 @@ function commandRoute(cmd: keyof typeof COMMANDS) {
   return createRoute({
     method: 'post',
     path: `/v1/sites/{site}/rollout/${cmd}`,
+    operationId: `${cmd}Rollout`,
+    tags: ['rollout'],
+    description: `${COMMANDS[cmd]}. Operator token.`,
     summary: COMMANDS[cmd],
     request: { params: SiteParam },
     responses: {

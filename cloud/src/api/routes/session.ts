@@ -17,6 +17,8 @@ const SessionInfo = z.object({
 const open = createRoute({
   method: 'post',
   path: '/v1/session',
+  operationId: 'openSession',
+  tags: ['session'],
   summary: 'Trade an API token for a browser session: an HttpOnly, SameSite=Strict cookie with the scope of the token',
   description:
     'The answer sets the session cookie (Secure on HTTPS) and gives the CSRF token that every other method than GET and HEAD made with the cookie must send as X-CSRF-Token. Bearer tokens keep working without a session.',
@@ -32,6 +34,9 @@ const open = createRoute({
 const read = createRoute({
   method: 'get',
   path: '/v1/session',
+  operationId: 'getSession',
+  tags: ['session'],
+  description: 'The scope of the session or token, and the CSRF token the dashboard sends with its writes.',
   summary: 'The session (or token) this request is made with, and its CSRF token',
   responses: { 200: { content: { 'application/json': { schema: SessionInfo } }, description: 'who is asking' }, ...authErrors },
 });
@@ -39,6 +44,9 @@ const read = createRoute({
 const close = createRoute({
   method: 'delete',
   path: '/v1/session',
+  operationId: 'closeSession',
+  tags: ['session'],
+  description: 'Ends the dashboard session server-side and clears its cookie.',
   summary: 'Log out: end the session and clear its cookie',
   responses: { 204: { description: 'session ended' }, ...authErrors },
 });
