@@ -79,6 +79,8 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     const rollout = await site.locator('[data-rollout]').textContent();
     expect(rollout).toContain('revision 2 (from 1) by test-admin: running');
     expect(rollout).toContain('1. masters: dr1, dr2 — published');
+    // Abort it (revision 3 restores revision 1's spec where it went) so the next test may apply.
+    expect((await t.req('/v1/sites/bj-dc1/rollout/abort', { method: 'POST' })).status).toBe(200);
 
     // The token is kept nowhere in the page: the session is an HttpOnly, SameSite=Strict cookie
     // the page's script cannot read, and a reload goes straight to the sites with it.
@@ -108,7 +110,7 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     expect((await t.req('/v1/sites/bj-dc1/spec', { method: 'PUT', yaml: next })).status).toBe(200);
 
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
-    await page.addInitScript((token) => localStorage.setItem('lvsfleet.token', token), t.tokens.viewer);
+    expect((await page.request.post(t.url + '/v1/session', { data: { token: t.tokens.viewer } })).status()).toBe(201);
     await page.goto(t.url + '/');
     await page.waitForSelector('[data-site="sb-dc2"]');
     expect(await page.$$eval('section.site', (els) => els.map((e) => (e as HTMLElement).dataset.site))).toEqual(['sb-dc2', 'bj-dc1']);

@@ -149,7 +149,8 @@ describe.skipIf(!haveChromium)('status page and dashboard on the real stack, in 
   async function open(path: string, viewport: { width: number; height: number }, colorScheme: 'light' | 'dark', javaScriptEnabled = true): Promise<Page> {
     const ctx = await browser.newContext({ viewport, colorScheme, javaScriptEnabled });
     contexts.push(ctx);
-    await ctx.addInitScript((token) => localStorage.setItem('lvsfleet.token', token), ADMIN);
+    // The dashboard's session: the token traded for its HttpOnly cookie, as the login form does.
+    expect((await ctx.request.post(url + '/v1/session', { data: { token: ADMIN } })).status()).toBe(201);
     const page = await ctx.newPage();
     const res = await page.goto(url + path);
     expect(res?.status()).toBe(200);
