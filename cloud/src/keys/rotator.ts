@@ -1,3 +1,4 @@
+import { startSerialLoop } from '#shared/util/serial-loop.ts';
 import type { Db } from '../db/client.ts';
 import { applyRotationStep, readKeyRows, readNodeKeys } from './key-store.ts';
 import { planRotation } from './rotation.ts';
@@ -30,12 +31,8 @@ export interface Rotator {
  * Run one per database, beside the publisher.
  */
 export function startRotator(o: RotatorOptions): Rotator {
-  let chain: Promise<void> = Promise.resolve();
-  let closed = false;
-  let kickTimer: NodeJS.Timeout | undefined;
-
   async function stepOnce(): Promise<void> {
-    if (closed) return;
+    if (loop.closed) return;
     const now = new Date();
     const [rows, nodes] = [await readKeyRows(o.db), await readNodeKeys(o.db, now, o.staleAfterMs)];
     const plan = planRotation(rows, nodes);
@@ -49,31 +46,7 @@ export function startRotator(o: RotatorOptions): Rotator {
     }
   }
 
-  function step(): Promise<void> {
-    const run = chain.then(stepOnce, stepOnce);
-    chain = run.catch((err: Error) => o.log(`keys: rotation step failed: ${err.message}`));
-    return run;
-  }
+  const loop = startSerialLoop(stepOnce, { pollMs: o.pollMs ?? 1000, onError: (err) => o.log(`keys: rotation step failed: ${err.message}`) });
 
-  function kick(): void {
-    if (closed || kickTimer) return;
-    kickTimer = setTimeout(() => {
-      kickTimer = undefined;
-      step().catch(() => {});
-    }, 0);
-  }
-
-  const poll = setInterval(kick, o.pollMs ?? 1000);
-  poll.unref();
-
-  return {
-    kick,
-    step,
-    async close() {
-      closed = true;
-      clearInterval(poll);
-      if (kickTimer) clearTimeout(kickTimer);
-      await chain.catch(() => {});
-    },
-  };
+  return { kick: () => loop.kick(), step: () => loop.run(), close: () => loop.close() };
 }

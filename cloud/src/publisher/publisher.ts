@@ -1,3 +1,4 @@
+import { startSerialLoop } from '#shared/util/serial-loop.ts';
 import type { Db } from '../db/client.ts';
 import type { Signer } from '../keys/signing.ts';
 import { createPublishLink } from '../mqtt/link.ts';
@@ -63,10 +64,6 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
   let republishDue = false;
   if (opts.republishOnConnect ?? true) link.onConnect(() => (republishDue = true));
 
-  let chain: Promise<unknown> = Promise.resolve();
-  let closed = false;
-  let kickTimer: NodeJS.Timeout | undefined;
-
   async function publishRow(row: OutboxRow, claim: Claim | null): Promise<void> {
     if (claim && !claim.valid()) throw new LeaseLost();
     const jws = await signer.sign(row.claims as DesiredClaims);
@@ -90,7 +87,7 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
   }
 
   async function drainOnce(): Promise<number> {
-    if (closed) return 0;
+    if (loop.closed) return 0;
     const now = new Date();
     const due = await pendingForDueNodes(db, now, opts.batch ?? 5000);
     // Connect even with nothing pending, so a restarted in-memory broker gets its documents back.
@@ -141,22 +138,8 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
     return done.length;
   }
 
-  function drain(): Promise<number> {
-    const run = chain.then(drainOnce, drainOnce);
-    chain = run.catch((err: Error) => log(`publisher: drain failed: ${err.message}`));
-    return run;
-  }
-
-  function kick(): void {
-    if (closed || kickTimer) return;
-    kickTimer = setTimeout(() => {
-      kickTimer = undefined;
-      drain().catch(() => {});
-    }, 0);
-  }
-
-  const poll = setInterval(kick, opts.pollMs ?? 1000);
-  poll.unref();
+  const loop = startSerialLoop(drainOnce, { pollMs: opts.pollMs ?? 1000, onError: (err) => log(`publisher: drain failed: ${err.message}`) });
+  const kick = () => loop.kick();
   kick();
 
   return {
@@ -165,12 +148,9 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
       republishDue = true;
       kick();
     },
-    drain,
+    drain: () => loop.run(),
     async close() {
-      closed = true;
-      clearInterval(poll);
-      if (kickTimer) clearTimeout(kickTimer);
-      await chain.catch(() => {});
+      await loop.close();
       await link.close();
     },
   };

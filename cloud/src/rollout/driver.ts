@@ -1,3 +1,4 @@
+import { startSerialLoop } from '#shared/util/serial-loop.ts';
 import type { Db } from '../db/client.ts';
 import { advanceRollout } from './advance.ts';
 import { loadReports } from './reports.ts';
@@ -28,12 +29,9 @@ export interface RolloutDriverOptions {
 export function startRolloutDriver(opts: RolloutDriverOptions): RolloutDriver {
   const { db } = opts;
   const log = opts.log ?? (() => {});
-  let chain: Promise<unknown> = Promise.resolve();
-  let closed = false;
-  let kickTimer: NodeJS.Timeout | undefined;
 
   async function tickOnce(): Promise<void> {
-    if (closed) return;
+    if (loop.closed) return;
     for (const row of await activeRollouts(db)) {
       // One site's trouble (a database error mid-step) must not stall every other site's rollout.
       try {
@@ -46,31 +44,7 @@ export function startRolloutDriver(opts: RolloutDriverOptions): RolloutDriver {
     }
   }
 
-  function tick(): Promise<void> {
-    const run = chain.then(tickOnce, tickOnce);
-    chain = run.catch((err: Error) => log(`rollout: tick failed: ${err.message}`));
-    return run;
-  }
+  const loop = startSerialLoop(tickOnce, { pollMs: opts.pollMs ?? 1000, onError: (err) => log(`rollout: tick failed: ${err.message}`) });
 
-  function kick(): void {
-    if (closed || kickTimer) return;
-    kickTimer = setTimeout(() => {
-      kickTimer = undefined;
-      tick().catch(() => {});
-    }, 0);
-  }
-
-  const poll = setInterval(kick, opts.pollMs ?? 1000);
-  poll.unref();
-
-  return {
-    kick,
-    tick,
-    async close() {
-      closed = true;
-      clearInterval(poll);
-      if (kickTimer) clearTimeout(kickTimer);
-      await chain.catch(() => {});
-    },
-  };
+  return { kick: () => loop.kick(), tick: () => loop.run(), close: () => loop.close() };
 }
