@@ -105,6 +105,7 @@ export async function createOverride(
       actor: input.author,
       action: 'override.create',
       target: input.site,
+      site: input.site,
       detail: { override: o, overridesVersion: c.version },
     });
     await tx
@@ -171,6 +172,7 @@ export async function cancelOverride(
       actor: input.actor,
       action: 'override.cancel',
       target: input.site,
+      site: input.site,
       detail: { id: o.id, kind: o.kind, overridesVersion: c.version },
     });
     await tx.insert(events).values({
@@ -213,6 +215,7 @@ export async function sweepExpired(db: Db, now = new Date()): Promise<number> {
           actor: 'system',
           action: 'override.expire',
           target: site.name,
+          site: site.name,
           detail: { id: o.id, kind: o.kind, until: o.until, overridesVersion: c.version },
         });
         await tx

@@ -55,6 +55,7 @@ export async function advanceRollout(deps: AdvanceDeps, id: number, ev: RolloutE
         actor: ev.by,
         action: `rollout.${ev.type}`,
         target: site.name,
+        site: site.name,
         detail: { revision: row.revision, state: plan.state },
       });
     return { row: { ...row, state: plan.state, plan, rollbackRevision, updatedAt: now }, site, actions: step.actions };

@@ -45,6 +45,8 @@ describe('/v1/sites/{site}/overrides', () => {
     expect(listed.overrides.map((o: { override: { id: string } }) => o.override.id)).toEqual([body.override.id]);
     const audit = await t.db.db.select().from(auditLog).where(eq(auditLog.action, 'override.create'));
     expect(audit).toHaveLength(1);
+    // `lvsfleet audit --site` finds it.
+    expect(audit[0].site).toBe('bj-dc1');
     const ev = await t.db.db.select().from(events).where(eq(events.type, 'override.created'));
     expect(ev[0].data).toMatchObject({ id: body.override.id, summary: body.summary });
 
