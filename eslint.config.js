@@ -5,7 +5,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.wrangler/', '.lvsfleet/', 'coverage/', '**/fixtures/', '**/golden/', 'migrations/'] },
+  // .cache/ holds CI's unpacked promtool (Prometheus's bundled web UI JavaScript) and the PGlite template.
+  { ignores: ['node_modules/', '.cache/', 'e2e-output/', 'dist/', '.wrangler/', '.lvsfleet/', 'coverage/', '**/fixtures/', '**/golden/', 'migrations/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
