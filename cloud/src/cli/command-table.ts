@@ -332,9 +332,9 @@ export const COMMANDS: CommandSpec[] = [
       {
         name: 'get-contexts',
         summary: 'list the contexts; * marks the current one',
-        usage: ['config get-contexts [-o table|json|yaml]'],
-        flags: [output()],
-        examples: ['lvsfleet config get-contexts'],
+        usage: ['config get-contexts [-o table|json|yaml|name]'],
+        flags: [output([...OUTPUT_VALUES, 'name'])],
+        examples: ['lvsfleet config get-contexts', 'lvsfleet config get-contexts -o name'],
       },
       { name: 'use-context', summary: 'make a context the current one', usage: ['config use-context NAME'], examples: ['lvsfleet config use-context lab'] },
       {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { completionScript } from './completion.ts';
 import { main } from './main.ts';
 import { memoryIO } from './test-io.test-support.ts';
 
+const root = join(import.meta.dirname, '..', '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'lvsfleet-completion-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const has = (shell: string) => spawnSync('sh', ['-c', `command -v ${shell}`]).status === 0;
@@ -38,13 +39,38 @@ describe('lvsfleet completion', () => {
     expect(bashComplete(['lvsfleet', 'validate', '-f', ''])).toEqual([]);
   });
 
-  it.skipIf(!has('zsh'))('zsh loads its script without errors (needs zsh)', () => {
-    const file = join(dir, '_lvsfleet');
-    writeFileSync(file, completionScript('zsh'));
-    const r = spawnSync('zsh', ['-f', '-c', `source ${file} && whence -w _lvsfleet`], { encoding: 'utf8', env: { ...process.env, HOME: dir, ZDOTDIR: dir } });
-    expect(r.stderr).toBe('');
-    expect(r.stdout).toContain('_lvsfleet: function');
-  });
+  // Real zsh on a pty (zsh/zpty), its own compinit, TAB pressed after the words: what the user sees.
+  it.skipIf(!has('zsh'))(
+    'zsh completes natively: commands, subcommands, flags, flag values, contexts (needs zsh)',
+    () => {
+      writeFileSync(join(dir, '_lvsfleet'), completionScript('zsh'));
+      // `--context` completes from `lvsfleet config get-contexts -o name`: the real CLI on PATH.
+      const bin = join(dir, 'bin');
+      mkdirSync(bin, { recursive: true });
+      writeFileSync(join(bin, 'lvsfleet'), `#!/bin/sh\nexec "${process.execPath}" "${join(root, 'bin', 'lvsfleet.mjs')}" "$@"\n`, { mode: 0o755 });
+      const env = { ...process.env, HOME: dir, ZDOTDIR: dir, XDG_CONFIG_HOME: join(dir, 'config'), PATH: `${bin}:${process.env.PATH}` };
+      for (const ctx of ['lab', 'prod'])
+        spawnSync(join(bin, 'lvsfleet'), ['config', 'set-context', ctx, '--url', 'http://127.0.0.1:47009', '--token-file', join(dir, 't')], { env });
+      const zshComplete = (line: string): string[] => {
+        const out = join(dir, 'zsh-matches');
+        const r = spawnSync('zsh', ['-f', join(import.meta.dirname, 'zsh-capture.test-support.zsh'), dir, out, line], { encoding: 'utf8', env });
+        expect(r.status, `zsh completion of "${line}" did not finish: ${r.stderr}`).toBe(0);
+        const lines = readFileSync(out, 'utf8').split('\n');
+        return [...new Set(lines.filter((l) => l && l !== 'CAPTURE-DONE'))].sort();
+      };
+      expect(zshComplete('lvsfleet ')).toEqual(COMMANDS.map((c) => c.name).sort());
+      expect(zshComplete('lvsfleet to')).toEqual(['token']);
+      expect(zshComplete('lvsfleet token ')).toEqual(['create', 'list', 'revoke']);
+      expect(zshComplete('lvsfleet token create ci --sc')).toEqual(['--scope']);
+      expect(zshComplete('lvsfleet token create ci --scope ')).toEqual(['admin', 'operator', 'viewer']);
+      expect(zshComplete('lvsfleet get s')).toEqual(['services', 'sites']);
+      expect(zshComplete('lvsfleet get nodes -o w')).toEqual(['wide']);
+      expect(zshComplete('lvsfleet diff --ex')).toEqual(['--exit-code']);
+      expect(zshComplete('lvsfleet status --context ')).toEqual(['lab', 'prod']);
+      expect(zshComplete('lvsfleet --v')).toEqual(['--version']);
+    },
+    120_000,
+  );
 
   it.skipIf(!has('fish'))('fish loads its script without errors (needs fish)', () => {
     const file = join(dir, 'lvsfleet.fish');
@@ -54,10 +80,11 @@ describe('lvsfleet completion', () => {
     expect(r.stdout.split('\n').map((l) => l.split('\t')[0])).toEqual(expect.arrayContaining(['viewer', 'operator', 'admin']));
   });
 
-  it('the fish script names every command with its summary; zsh reuses the bash logic', () => {
+  it('the fish script names every command with its summary; zsh is native', () => {
     const fish = completionScript('fish');
     for (const c of COMMANDS) expect(fish).toContain(`-a ${c.name} -d '${c.summary.replace(/'/g, "\\'")}'`);
-    expect(completionScript('zsh')).toMatch(/^#compdef lvsfleet\n[\s\S]*bashcompinit[\s\S]*complete -o default -F _lvsfleet lvsfleet\n$/);
+    expect(completionScript('zsh')).toMatch(/^#compdef lvsfleet\n[\s\S]*_arguments[\s\S]*compdef _lvsfleet lvsfleet\nfi\n$/);
+    expect(completionScript('zsh')).not.toContain('bashcompinit');
   });
 
   it('lvsfleet completion SHELL prints it; another shell exits 2', async () => {

@@ -57,13 +57,93 @@ complete -o default -F _lvsfleet lvsfleet
 `;
 }
 
-/** zsh runs the bash function through bashcompinit: one completion logic, made from one table. */
+/** A zsh single-quoted word. */
+const zq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+/** Text inside an `_arguments` description bracket or message: `]`, `:` and `\` are special there. */
+const zdesc = (s: string) => s.replace(/\\/g, '\\\\').replace(/\]/g, '\\]').replace(/:/g, '\\:');
+
+/** The action completing a flag's value: its listed values, files, a context name, or only a message. */
+function zshValueAction(f: FlagSpec): string {
+  if (f.values) return `(${f.values.join(' ')})`;
+  if (f.name === 'context') return '_lvsfleet_contexts';
+  if (/FILE|DIR/.test(f.value ?? '')) return f.value === 'DIR' ? '_files -/' : '_files';
+  return ' ';
+}
+
+/** `_arguments` specs of a command's flags: `--name=[help]:VALUE:action`, `-s+[…]` for the short form. */
+function zshFlagSpecs(flags: readonly FlagSpec[]): string[] {
+  return flags.flatMap((f) => {
+    const help = zdesc(f.help);
+    const value = f.value ? `:${zdesc(f.value)}:${zshValueAction(f)}` : '';
+    const long = `--${f.name}${f.value ? '=' : ''}[${help}]${value}`;
+    const short = f.short ? [`-${f.short}${f.value ? '+' : ''}[${help}]${value}`] : [];
+    return [long, ...short].map(zq);
+  });
+}
+
+/** `_arguments` for a command without subcommands: its flags, then its first-argument words or files. */
+function zshLeaf(c: CommandSpec, indent: string): string {
+  const positional = c.args?.length ? [zq(`1:${c.name}:(${c.args.join(' ')})`), zq('*: :_files')] : [zq('*: :_files')];
+  return `${indent}_arguments -s -S ${[...zshFlagSpecs(allFlags(c)), ...positional].join(' \\\n' + indent + '  ')} && ret=0`;
+}
+
+const zshDescribe = (items: readonly CommandSpec[]) => items.map((c) => zq(`${c.name}:${c.summary.replace(/:/g, '\\:')}`)).join(' ');
+
+function zshCommand(c: CommandSpec): string {
+  if (!c.subcommands?.length) return `    ${c.name})\n${zshLeaf(c, '      ')} ;;`;
+  const subs = c.subcommands.map((s) => `          ${s.name})\n${zshLeaf(s, '            ')} ;;`).join('\n');
+  return `    ${c.name})
+      if (( CURRENT == 2 )); then
+        local -a subs=(${zshDescribe(c.subcommands)})
+        _describe -t commands ${zq(`lvsfleet ${c.name} command`)} subs && ret=0
+      else
+        curcontext="\${curcontext%:*}-\${words[2]}:"
+        shift words; (( CURRENT-- ))
+        case $words[1] in
+${subs}
+        esac
+      fi ;;`;
+}
+
+/**
+ * A native zsh completion (`_arguments`/`_describe`, with each flag's help shown beside it), made
+ * from the same table as bash's; `--context` completes the names `lvsfleet config get-contexts`
+ * prints.
+ */
 function zsh(): string {
   return `#compdef lvsfleet
 # zsh completion for lvsfleet (made by: lvsfleet completion zsh)
-(( $+functions[compdef] )) || { autoload -U +X compinit && compinit; }
-autoload -U +X bashcompinit && bashcompinit
-${bash().split('\n').slice(1).join('\n')}`;
+
+_lvsfleet_contexts() {
+  local -a names
+  names=(\${(f)"$(lvsfleet config get-contexts -o name 2>/dev/null)"})
+  _describe -t contexts 'context' names
+}
+
+_lvsfleet() {
+  local curcontext="$curcontext" state line ret=1
+  typeset -A opt_args
+  _arguments -C ${zshFlagSpecs([...GLOBAL_FLAGS, { name: 'version', help: 'print the version' }, { name: 'help', short: 'h', help: 'help' }]).join(' ')} \\
+    '1: :->command' '*:: :->args' && ret=0
+  case $state in
+    command)
+      local -a cmds=(${zshDescribe(COMMANDS)})
+      _describe -t commands 'lvsfleet command' cmds && ret=0 ;;
+    args)
+      curcontext="\${curcontext%:*:*}:lvsfleet-$words[1]:"
+      case $words[1] in
+${COMMANDS.map(zshCommand).join('\n')}
+      esac ;;
+  esac
+  return ret
+}
+
+if [[ $zsh_eval_context[-1] == loadautofunc ]]; then
+  _lvsfleet "$@"
+else
+  compdef _lvsfleet lvsfleet
+fi
+`;
 }
 
 const fishQuote = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;

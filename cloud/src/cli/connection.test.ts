@@ -77,6 +77,7 @@ describe('lvsfleet config and the precedence of server and token', () => {
     expect(list.out).toMatch(
       /^CURRENT +NAME +URL +TOKEN FILE\n- +lab +http:\/\/127\.0\.0\.1:47001 .*\n\* +prod +https:\/\/lb\.example\.com +\.\.\/a-prod\.token\n$/,
     );
+    expect((await cli(['config', 'get-contexts', '-o', 'name'], env)).out).toBe('lab\nprod\n');
     // set-context changes only what it is given.
     await cli(['config', 'set-context', 'prod', '--url', 'https://lb2.example.com'], env);
     expect(readConfig(file).contexts[1]).toEqual({ name: 'prod', url: 'https://lb2.example.com', tokenFile: '../a-prod.token' });

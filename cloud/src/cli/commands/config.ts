@@ -26,6 +26,11 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     onlyFor(['get-contexts'], '-o', values.output);
     if (verb === 'get-contexts') {
       if (name) throw new UsageError('config get-contexts takes no argument');
+      // `-o name` (as kubectl's) is one name a line: what shell completion reads.
+      if (values.output === 'name') {
+        io.stdout(cfg.contexts.map((c) => `${c.name}\n`).join(''));
+        return 0;
+      }
       const format = outputFormat(values.output);
       const rows = cfg.contexts.map((c) => ({ ...c, current: c.name === cfg.currentContext }));
       io.stdout(
