@@ -29,7 +29,7 @@ describe('fieldChanges', () => {
         },
       ],
     };
-    expect(lines(before, after)).toEqual(['services.web.scheduler: wlc → rr', 'services.web.realServers[1].weight: 2 → 5']);
+    expect(lines(before, after)).toEqual(['services.web.scheduler: wlc → rr', 'services.web.realServers["10.0.0.2"].weight: 2 → 5']);
   });
 
   it('says what was added and removed, whole objects included', () => {
@@ -58,5 +58,29 @@ describe('fieldChanges', () => {
 
   it('quotes keys that are not plain names', () => {
     expect(lines({ 'a b': 1 }, { 'a b': 2 })).toEqual(['["a b"]: 1 → 2']);
+  });
+
+  it('matches real servers and members by node and port, and says an insertion once', () => {
+    const site = (rs: { node: string; port: number; weight: number }[]) => ({ services: [{ name: 'web', scheduler: 'wlc', realServers: rs }] });
+    const before = site([
+      { node: 'rs1', port: 80, weight: 2 },
+      { node: 'rs2', port: 80, weight: 1 },
+    ]);
+    const after = site([
+      { node: 'rs0', port: 80, weight: 1 },
+      { node: 'rs1', port: 80, weight: 2 },
+      { node: 'rs2', port: 80, weight: 5 },
+    ]);
+    expect(lines(before, after)).toEqual([
+      'services.web.realServers.rs2:80.weight: 1 → 5',
+      'services.web.realServers.rs0:80: + {"node":"rs0","port":80,"weight":1}',
+    ]);
+    expect(lines({ peers: [{ address: '10.0.0.2', priority: 90 }] }, { peers: [{ address: '10.0.0.2', priority: 80 }] })).toEqual([
+      'peers["10.0.0.2"].priority: 90 → 80',
+    ]);
+  });
+
+  it('falls back to positions when list items have no distinct key', () => {
+    expect(lines({ l: [{ node: 'a' }, { node: 'a' }] }, { l: [{ node: 'a' }, { node: 'b' }] })).toEqual(['l[1].node: a → b']);
   });
 });

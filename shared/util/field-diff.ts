@@ -1,6 +1,6 @@
 /**
- * Field-level differences between two JSON values, the way `lvsfleet diff` and a revision
- * history show them: `scheduler: wlc → rr`, `realServers[1].weight: 2 → 5`. Pure.
+ * Field-level differences between two JSON values, the way `lvsfleet diff` and the dashboard's
+ * revision diff show them: `scheduler: wlc → rr`, `realServers.rs2:80.weight: 2 → 5`. Pure.
  */
 
 /** One changed leaf: `before` absent means added, `after` absent means removed. */
@@ -16,18 +16,29 @@ const HIDDEN = '********';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Elements that all carry a distinct string `name` are matched by it (`services.web`), others by index. */
-function namedItems(a: readonly unknown[]): Map<string, unknown> | null {
+/** The key a list item is known by: its `name`, else its `node` (VRRP members, real servers) with its port, else its address with its port. */
+function keyOf(item: unknown): string | null {
+  if (!isObject(item)) return null;
+  if (typeof item.name === 'string') return item.name;
+  const port = typeof item.port === 'number' ? `:${item.port}` : '';
+  if (typeof item.node === 'string') return `${item.node}${port}`;
+  if (typeof item.address === 'string') return `${item.address}${port}`;
+  return null;
+}
+
+/** Lists whose items all have distinct keys are matched by key (`services.web`, `realServers.rs2:80`): an insertion is one added item, not every later one changed. */
+function keyedItems(a: readonly unknown[]): Map<string, unknown> | null {
   const m = new Map<string, unknown>();
   for (const x of a) {
-    if (!isObject(x) || typeof x.name !== 'string' || m.has(x.name)) return null;
-    m.set(x.name, x);
+    const k = keyOf(x);
+    if (k === null || m.has(k)) return null;
+    m.set(k, x);
   }
   return m;
 }
 
 const join = (base: string, key: string) => (base ? `${base}.${key}` : key);
-const SIMPLE_KEY = /^[A-Za-z_$][\w$-]*$/;
+const SIMPLE_KEY = /^[A-Za-z_$][\w$:-]*$/;
 const keyPath = (base: string, key: string) => (SIMPLE_KEY.test(key) ? join(base, key) : `${base}[${JSON.stringify(key)}]`);
 
 /** `v` with every secret inside it masked (an added or removed object is shown whole). */
@@ -46,8 +57,8 @@ function walk(a: unknown, b: unknown, path: string, secret: boolean, out: FieldC
     return;
   }
   if (Array.isArray(a) && Array.isArray(b)) {
-    const na = namedItems(a);
-    const nb = namedItems(b);
+    const na = keyedItems(a);
+    const nb = keyedItems(b);
     if (na && nb && (na.size || nb.size)) {
       const names = [...new Set([...na.keys(), ...nb.keys()])];
       for (const n of names) walk(na.get(n), nb.get(n), keyPath(path, n), secret, out);

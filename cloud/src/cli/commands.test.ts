@@ -224,7 +224,7 @@ describe('lvsfleet diff --exit-code, colour', () => {
     const weight = writeSpec('weight.yaml', (s) => (s.spec.services[0].realServers[1].weight = 5));
     const changed = await cli(['diff', '-f', weight, '--exit-code']);
     expect(changed.code).toBe(3);
-    expect(changed.out).toContain('~ service web\n    realServers[1].weight: 1 → 5\n');
+    expect(changed.out).toContain('~ service web\n    realServers.rs2:80.weight: 1 → 5\n');
     expect((await cli(['diff', '-f', weight])).code).toBe(0); // without --exit-code, a diff is a success
     const bad = writeSpec('bad-diff.yaml', (s) => (s.spec.vrrp[0].vrid = 0));
     expect((await cli(['diff', '-f', bad, '--exit-code'])).code).toBe(1);

@@ -1,5 +1,5 @@
 import { and, desc, eq, gte, inArray, isNull } from 'drizzle-orm';
-import { fieldDiff, type FieldChange } from '#shared/site/field-diff.ts';
+import { fieldChanges, type FieldChange } from '#shared/util/field-diff.ts';
 import { Site } from '#shared/site/site.ts';
 import type { NodeStatusEntry } from '#shared/status/model.ts';
 import type { Db } from '../db/client.ts';
@@ -117,5 +117,5 @@ export async function revisionDiff(db: Db, siteId: string, from: number, to: num
   };
   const a = spec(from);
   const b = spec(to);
-  return a && b ? { from, to, changes: fieldDiff(a, b) } : null;
+  return a && b ? { from, to, changes: fieldChanges(a, b) } : null;
 }

@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import type { StateSpan } from '#shared/status/uptime.ts';
-import type { FieldChange } from '#shared/site/field-diff.ts';
+import type { FieldChange } from '#shared/util/field-diff.ts';
 import type { SiteView } from '../status/book.ts';
 import type { Dashboard } from './dashboard-data.ts';
 import type { AlertRecord } from '../status/incidents.ts';

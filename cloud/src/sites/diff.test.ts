@@ -34,9 +34,9 @@ describe('diffSites', () => {
     expect(formatDiff(d)).toBe(
       [
         '~ vrrp VI_1',
-        '    members[1].priority: 90 → 80',
+        '    members.dr2.priority: 90 → 80',
         '~ config dr1',
-        '    vrrp.instances.VI_1.peers[0].priority: 90 → 80',
+        '    vrrp.instances.VI_1.peers.dr2.priority: 90 → 80',
         '~ config dr2',
         '    vrrp.instances.VI_1.priority: 90 → 80',
       ].join('\n'),
@@ -56,13 +56,15 @@ describe('diffSites', () => {
         name: 'web',
         changes: [
           { path: 'scheduler', before: 'wlc', after: 'rr' },
-          { path: 'realServers[1].weight', before: 1, after: 5 },
+          { path: 'realServers.rs2:80.weight', before: 1, after: 5 },
         ],
       },
     ]);
     expect(d.configFields.map((c) => c.node)).toEqual(['dr1', 'dr2', 'rs1', 'rs2']); // allowMassDelete reaches every node
-    expect(formatDiff(d)).toContain('~ site bj-dc1\n    allowMassDelete: + true\n~ service web\n    scheduler: wlc → rr\n    realServers[1].weight: 1 → 5\n');
-    expect(formatDiff(d)).toContain('~ config dr1\n    services.web.scheduler: wlc → rr\n    services.web.realServers[1].weight: 1 → 5\n');
+    expect(formatDiff(d)).toContain(
+      '~ site bj-dc1\n    allowMassDelete: + true\n~ service web\n    scheduler: wlc → rr\n    realServers.rs2:80.weight: 1 → 5\n',
+    );
+    expect(formatDiff(d)).toContain('~ config dr1\n    services.web.scheduler: wlc → rr\n    services.web.realServers.rs2:80.weight: 1 → 5\n');
     expect(
       formatDiff(d, (kind, t) => `<${kind}>${t}`)
         .split('\n')
