@@ -63,31 +63,41 @@ export function startAlerter(opts: {
     return m;
   }
 
+  /**
+   * Records a raise or a resolution once across replicas: the `alerts` row is the claim (the open
+   * alert's unique index for a raise, `resolved_at IS NULL` for a resolution), and only the
+   * replica whose write took it adds the event that webhooks send. The others' writes find the
+   * row taken (PostgreSQL makes the second writer wait for the first to commit) and add nothing.
+   */
   async function record(siteId: string, ch: AlertChange): Promise<void> {
     const { event: e, condition: c } = ch;
-    await db.transaction(async (tx) => {
+    const won = await db.transaction(async (tx) => {
+      const claimed =
+        ch.kind === 'raised'
+          ? await tx
+              .insert(alerts)
+              .values({
+                siteId,
+                key: c.key,
+                type: c.type,
+                severity: c.severity,
+                subject: c.subject,
+                summary: c.summary,
+                firstSeenAt: new Date(c.firstSeenAt),
+                raisedAt: new Date(c.raisedAt!),
+              })
+              .onConflictDoNothing()
+              .returning({ id: alerts.id })
+          : await tx
+              .update(alerts)
+              .set({ resolvedAt: new Date(e.at) })
+              .where(and(eq(alerts.siteId, siteId), eq(alerts.key, c.key), isNull(alerts.resolvedAt)))
+              .returning({ id: alerts.id });
+      if (!claimed.length) return false;
       await tx.insert(events).values({ siteId, nodeId: e.nodeId, type: e.type, data: e.data, at: new Date(e.at) });
-      if (ch.kind === 'raised')
-        await tx
-          .insert(alerts)
-          .values({
-            siteId,
-            key: c.key,
-            type: c.type,
-            severity: c.severity,
-            subject: c.subject,
-            summary: c.summary,
-            firstSeenAt: new Date(c.firstSeenAt),
-            raisedAt: new Date(c.raisedAt!),
-          })
-          .onConflictDoNothing();
-      else
-        await tx
-          .update(alerts)
-          .set({ resolvedAt: new Date(e.at) })
-          .where(and(eq(alerts.siteId, siteId), eq(alerts.key, c.key), isNull(alerts.resolvedAt)));
+      return true;
     });
-    opts.log?.(`alert ${e.type} ${e.site}: ${e.summary}`);
+    if (won) opts.log?.(`alert ${e.type} ${e.site}: ${e.summary}`);
   }
 
   async function round(): Promise<void> {

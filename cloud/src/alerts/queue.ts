@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNull, lte } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, lte } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { events, sites, webhookDeliveries, webhooks } from '../db/schema.ts';
 import { alertOf, newDeliveryId, payloadFor, wants } from './payload.ts';
@@ -6,6 +6,9 @@ import { classifyResponse, nextDelayMs } from './retry.ts';
 import { signWebhook } from './standard-webhooks.ts';
 
 const BATCH = 200;
+/** Deliveries one round claims and sends; a claim lasts as long as sending them all could take, plus slack. */
+const CLAIM_BATCH = 20;
+const CLAIM_SLACK_MS = 30_000;
 
 /**
  * Queues every new event for every webhook that wants it, in one transaction per webhook with
@@ -17,11 +20,15 @@ export async function enqueueDeliveries(db: Db, opts: { baseUrl?: string } = {})
   const hooks = await db.select().from(webhooks).where(isNull(webhooks.disabledAt));
   for (const hook of hooks) {
     await db.transaction(async (tx) => {
+      // The webhook's row, locked: replicas queueing at once take turns, and each reads the
+      // cursor the previous one moved, so no event is queued twice.
+      const [cursor] = await tx.select({ lastEventId: webhooks.lastEventId }).from(webhooks).where(eq(webhooks.id, hook.id)).for('update');
+      if (!cursor) return;
       const rows = await tx
         .select({ e: events, siteName: sites.name })
         .from(events)
         .leftJoin(sites, eq(sites.id, events.siteId))
-        .where(gt(events.id, hook.lastEventId))
+        .where(gt(events.id, cursor.lastEventId))
         .orderBy(asc(events.id))
         .limit(BATCH);
       if (!rows.length) return;
@@ -52,13 +59,33 @@ export type Fetch = (url: string, init: { method: string; headers: Record<string
 export async function deliverDue(db: Db, opts: { fetch: Fetch; now?: () => Date; timeoutMs?: number; log?: (l: string) => void }): Promise<DeliveryCounts> {
   const now = opts.now ?? (() => new Date());
   const out = { delivered: 0, retried: 0, failed: 0 };
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  // Claim the due rows first (skipping rows another replica is claiming) by moving their next
+  // attempt past this round's sends: replicas never send one delivery at once, and a replica that
+  // dies mid-send leaves its claims to expire into an ordinary retry with the same webhook-id.
+  const ids = await db.transaction(async (tx) => {
+    const rows = await tx
+      .select({ id: webhookDeliveries.id })
+      .from(webhookDeliveries)
+      .where(and(eq(webhookDeliveries.status, 'pending'), lte(webhookDeliveries.nextAttemptAt, now())))
+      .orderBy(asc(webhookDeliveries.nextAttemptAt), asc(webhookDeliveries.eventId))
+      .limit(CLAIM_BATCH)
+      .for('update', { skipLocked: true });
+    const claimed = rows.map((r) => r.id);
+    if (claimed.length)
+      await tx
+        .update(webhookDeliveries)
+        .set({ nextAttemptAt: new Date(now().getTime() + CLAIM_BATCH * timeoutMs + CLAIM_SLACK_MS) })
+        .where(inArray(webhookDeliveries.id, claimed));
+    return claimed;
+  });
+  if (!ids.length) return out;
   const due = await db
     .select({ d: webhookDeliveries, url: webhooks.url, secret: webhooks.secret, format: webhooks.format })
     .from(webhookDeliveries)
     .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
-    .where(and(eq(webhookDeliveries.status, 'pending'), lte(webhookDeliveries.nextAttemptAt, now())))
-    .orderBy(asc(webhookDeliveries.nextAttemptAt), asc(webhookDeliveries.eventId))
-    .limit(50);
+    .where(inArray(webhookDeliveries.id, ids))
+    .orderBy(asc(webhookDeliveries.eventId));
   for (const { d, url, secret, format } of due) {
     const body = JSON.stringify(d.payload);
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'lvsfleet-webhooks/1' };
@@ -66,7 +93,7 @@ export async function deliverDue(db: Db, opts: { fetch: Fetch; now?: () => Date;
     let status: number | null = null;
     let error: string | null = null;
     try {
-      const res = await opts.fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000) });
+      const res = await opts.fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
       status = res.status;
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
