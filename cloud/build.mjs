@@ -19,6 +19,25 @@ const outdir = join(root, 'dist', 'cli', 'esm');
 // from beside its own modules.
 const EXTERNAL = ['@electric-sql/pglite', '@electric-sql/pglite/*', 'raw-socket'];
 
+// zod re-exports all of its ~60 error-message locales (`z.locales`, about 400 kB) from its entry,
+// and bundling them makes every command that validates a spec parse them at start. Nothing here
+// calls z.config() with another locale, so the bundle keeps English only (zod's default).
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+      /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)
+        ? { path: join(dirname(args.importer), '..', 'locales', 'index.js'), namespace: 'zod-english-only' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, (args) => ({
+      contents: "export { default as en } from './en.js';\n",
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
 await rm(outdir, { recursive: true, force: true });
 const result = await build({
   entryPoints: { main: join(root, 'cloud/src/cli/main.ts') },
@@ -26,6 +45,7 @@ const result = await build({
   bundle: true,
   splitting: true,
   external: EXTERNAL,
+  plugins: [zodEnglishOnly],
   platform: 'node',
   format: 'esm',
   target: 'node20',
