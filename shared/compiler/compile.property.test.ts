@@ -5,7 +5,7 @@ import { SCHEDULERS } from '../site/service.ts';
 import type { Site } from '../site/site.ts';
 import { validateSite } from '../site/validate.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
-import { compileSite } from './compile.ts';
+import { compileNode, compileSite } from './compile.ts';
 import { seededRandom } from '../util/random.ts';
 
 /** Valid-by-construction sites: distinct names, addresses, VRIDs, VIPs and ports. */
@@ -137,6 +137,19 @@ describe('compileSite properties', () => {
         }
       }),
       { numRuns: 150 },
+    );
+  });
+
+  it('compiling the whole site (one shared index) gives each node what compiling it alone gives', () => {
+    fc.assert(
+      fc.property(siteArb, (doc) => {
+        const site = valid(doc);
+        const before = canonicalJson(site);
+        for (const [name, config] of compileSite(site)) expect(canonicalJson(config)).toBe(canonicalJson(compileNode(site, name)));
+        // Nothing the compiler shares between nodes may be written back into the spec.
+        expect(canonicalJson(site)).toBe(before);
+      }),
+      { numRuns: 100 },
     );
   });
 });

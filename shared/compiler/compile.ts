@@ -1,5 +1,5 @@
 import type { NodeConfig, ResolvedBfd, ResolvedInstance, ResolvedService } from '../config/node-config.ts';
-import { bfdEnds, type BfdEnd } from '../site/bfd.ts';
+import type { BfdEnd } from '../site/bfd.ts';
 import { DEFAULTS, memberInterface } from '../site/defaults.ts';
 import type { Node, Site } from '../site/site.ts';
 import type { VrrpInstance } from '../site/vrrp.ts';
@@ -7,10 +7,12 @@ import { durationMs } from '../util/duration.ts';
 import { realServerSysctls, realServerVips } from './resolve-realserver.ts';
 import { resolveService } from './resolve-service.ts';
 import { resolveNotify, resolveVip } from './resolve-vrrp.ts';
+import { indexSite, type SiteIndex } from './site-index.ts';
 
 const ms = (d: string | undefined, dflt: number): number => (d === undefined ? dflt : durationMs(d));
 
-function resolveInstance(site: Site, inst: VrrpInstance, self: Node, nodes: Map<string, Node>, syncGroup: string | null, myBfd: BfdEnd[]): ResolvedInstance {
+function resolveInstance(index: SiteIndex, inst: VrrpInstance, self: Node, myBfd: BfdEnd[]): ResolvedInstance {
+  const { nodes, scripts } = index;
   const me = inst.members.find((m) => m.node === self.name)!;
   const iface = memberInterface(inst, me, self);
   const version = inst.version ?? DEFAULTS.vrrpVersion;
@@ -19,7 +21,6 @@ function resolveInstance(site: Site, inst: VrrpInstance, self: Node, nodes: Map<
     .map((m) => ({ node: m.node as string | null, address: m.sourceAddress ?? nodes.get(m.node)!.address, priority: m.priority as number | null }));
   for (const address of inst.unicastPeers ?? []) peers.push({ node: null, address, priority: null });
   const g = inst.garp ?? {};
-  const scripts = new Map((site.spec.vrrpScripts ?? []).map((s) => [s.name, s]));
   return {
     name: inst.name,
     vrid: inst.vrid,
@@ -51,7 +52,7 @@ function resolveInstance(site: Site, inst: VrrpInstance, self: Node, nodes: Map<
       intervalMs: ms(g.interval, DEFAULTS.garp.intervalMs),
     },
     dontTrackPrimary: inst.dontTrackPrimary ?? false,
-    syncGroup,
+    syncGroup: index.groupOf.get(inst.name) ?? null,
     trackBfd: (inst.trackBfd ?? []).filter((t) => myBfd.some((e) => e.session === t.name)).map((t) => ({ name: t.name, weight: t.weight ?? 0 })),
     peerBfd: peers.length === 1 && peers[0].node !== null ? (myBfd.find((e) => e.peerNode === peers[0].node)?.session ?? null) : null,
   };
@@ -76,24 +77,24 @@ function resolveBfd(site: Site, self: Node, ends: BfdEnd[]): ResolvedBfd[] {
 
 /** Compiles one node's share of a validated site. Pure: same input → same output. */
 export function compileNode(site: Site, nodeName: string): NodeConfig {
-  const nodes = new Map(site.spec.nodes.map((n) => [n.name, n]));
-  const self = nodes.get(nodeName);
-  if (!self) throw new RangeError(`no node named ${nodeName}`);
-  const groupOf = new Map<string, string>();
-  for (const g of site.spec.syncGroups ?? []) for (const i of g.instances) groupOf.set(i, g.name);
+  return compileIndexed(indexSite(site), nodeName);
+}
 
-  const myBfd = self.role === 'director' ? bfdEnds(site.spec).filter((e) => e.node === nodeName) : [];
+function compileIndexed(index: SiteIndex, nodeName: string): NodeConfig {
+  const { site } = index;
+  const self = index.nodes.get(nodeName);
+  if (!self) throw new RangeError(`no node named ${nodeName}`);
+
+  const myBfd = self.role === 'director' ? (index.bfdByNode.get(nodeName) ?? []) : [];
   const instances =
     self.role === 'director'
-      ? (site.spec.vrrp ?? [])
-          .filter((i) => i.members.some((m) => m.node === nodeName))
-          .map((i) => resolveInstance(site, i, self, nodes, groupOf.get(i.name) ?? null, myBfd))
+      ? (site.spec.vrrp ?? []).filter((i) => i.members.some((m) => m.node === nodeName)).map((i) => resolveInstance(index, i, self, myBfd))
       : [];
   const myInstances = new Set(instances.map((i) => i.name));
   const usedScripts = new Set(instances.flatMap((i) => i.trackScripts.map((t) => t.script)));
   const services: ResolvedService[] =
     self.role === 'director'
-      ? (site.spec.services ?? []).filter((s) => !s.directors || s.directors.includes(nodeName)).map((s) => resolveService(s, nodes))
+      ? (site.spec.services ?? []).filter((s) => !s.directors || s.directors.includes(nodeName)).map((s) => resolveService(s, index.nodes))
       : [];
   const sysctls: Record<string, string> = {};
   if (services.length) {
@@ -102,7 +103,7 @@ export function compileNode(site: Site, nodeName: string): NodeConfig {
     sysctls['net.ipv4.conf.all.send_redirects'] = '0';
     sysctls['net.ipv4.conf.default.send_redirects'] = '0';
   }
-  const rsVips = self.role === 'realserver' ? realServerVips(site, self) : [];
+  const rsVips = self.role === 'realserver' ? realServerVips(index, self) : [];
   const cs = site.spec.connectionSync;
   const csInstance = cs && myInstances.has(cs.instance) ? instances.find((i) => i.name === cs.instance)! : null;
   return {
@@ -141,6 +142,7 @@ export function compileNode(site: Site, nodeName: string): NodeConfig {
 
 /** Every node's config, keyed by node name in sorted order: one site spec → one config per node. */
 export function compileSite(site: Site): Map<string, NodeConfig> {
+  const index = indexSite(site);
   const names = site.spec.nodes.map((n) => n.name).sort();
-  return new Map(names.map((n) => [n, compileNode(site, n)]));
+  return new Map(names.map((n) => [n, compileIndexed(index, n)]));
 }

@@ -36,4 +36,38 @@ describe('canonicalJson', () => {
       }),
     );
   });
+
+  it('writes exactly the bytes of JSON.stringify over a key-sorted copy, for any value', () => {
+    const sortKeys = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(sortKeys);
+      if (value && typeof value === 'object')
+        return Object.fromEntries(
+          Object.keys(value)
+            .sort()
+            .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+            .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+        );
+      return value;
+    };
+    const reference = (v: unknown) => JSON.stringify(sortKeys(v));
+    const odd = fc.constantFrom(undefined, () => 1, Symbol('s'), -0, NaN, Infinity, new Date(0), new Map([[1, 2]]), '\u2028"\\');
+    const values = fc.anything({
+      withDate: true,
+      withMap: true,
+      withSet: true,
+      withBoxedValues: true,
+      withNullPrototype: true,
+      withSparseArray: true,
+      values: [fc.jsonValue(), odd],
+    });
+    fc.assert(
+      fc.property(values, (v) => {
+        expect(canonicalJson(v)).toBe(reference(v));
+      }),
+      { numRuns: 500 },
+    );
+    const indexKeys = { b: 1, '10': 1, '2': [{ '1': 0, a: 0 }], '': 0, '01': 1, '4294967295': 1, '4294967294': 1 };
+    expect(canonicalJson(indexKeys)).toBe(reference(indexKeys));
+    expect(canonicalJson({ b: 1, a: { toJSON: () => 'x' } })).toBe(reference({ b: 1, a: { toJSON: () => 'x' } }));
+  });
 });

@@ -2,9 +2,54 @@
  * JSON with object keys sorted at every level, so the same value always gives the same bytes
  * (the compiler's "same spec → byte-identical configs", and signatures over configs).
  * Plain JSON values only: a Date, Map or class instance is serialised by its own enumerable keys.
+ *
+ * Written out directly rather than as JSON.stringify of a key-sorted copy: an apply serialises
+ * every node's config (hash, diff, signature), and the copy doubled the work and the garbage.
+ * The bytes are exactly those of JSON.stringify(sortKeys(value)) (the tests hold it to that).
  */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
+  return value !== null && typeof value === 'object' ? write(value) : JSON.stringify(value);
+}
+
+/** A member value JSON.stringify leaves out of an object (and writes as null in an array). */
+const skipped = (v: unknown) => v === undefined || typeof v === 'function' || typeof v === 'symbol';
+
+function write(value: object): string {
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (i) out += ',';
+      out += skipped(v) ? 'null' : v !== null && typeof v === 'object' ? write(v) : JSON.stringify(v);
+    }
+    return out + ']';
+  }
+  const keys = ordered(Object.keys(value));
+  let out = '{';
+  let first = true;
+  for (const key of keys) {
+    const v: unknown = (value as Record<string, unknown>)[key];
+    // A function under "toJSON" makes JSON.stringify call it: that rare case takes the old path.
+    if (key === 'toJSON' && typeof v === 'function') return JSON.stringify(sortKeys(value));
+    if (skipped(v)) continue;
+    out += (first ? '' : ',') + JSON.stringify(key) + ':' + (v !== null && typeof v === 'object' ? write(v) : JSON.stringify(v));
+    first = false;
+  }
+  return out + '}';
+}
+
+/** An array index key: an object lists these first, in numeric order, whatever order they were added in. */
+const isIndex = (k: string) => /^(?:0|[1-9]\d*)$/.test(k) && Number(k) < 4294967295;
+
+/**
+ * Keys in the order an object built from the sorted keys enumerates them (what JSON.stringify of a
+ * sorted copy wrote, so hashes and signatures stay as they were): index keys ascending, then the rest sorted.
+ */
+function ordered(keys: string[]): string[] {
+  keys.sort();
+  if (!keys.some((k) => k.charCodeAt(0) >= 48 && k.charCodeAt(0) <= 57)) return keys;
+  const index = keys.filter(isIndex).sort((a, b) => Number(a) - Number(b));
+  return index.length ? [...index, ...keys.filter((k) => !isIndex(k))] : keys;
 }
 
 function sortKeys(value: unknown): unknown {

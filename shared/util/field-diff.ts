@@ -48,12 +48,17 @@ function masked(v: unknown): unknown {
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, SECRET_KEYS.has(k) && x !== undefined ? HIDDEN : masked(x)]));
 }
 
+/** Whether Object.keys(o) lists k. */
+const isKeyOf = (o: object, k: string) => Object.prototype.propertyIsEnumerable.call(o, k);
+const hide = (v: unknown, secret: boolean) => (secret && v !== undefined ? HIDDEN : masked(v));
+
 function walk(a: unknown, b: unknown, path: string, secret: boolean, out: FieldChange[]): void {
-  if (a === undefined && b === undefined) return;
-  const hide = (v: unknown) => (secret && v !== undefined ? HIDDEN : masked(v));
+  // The same value (or both absent) has no changes; an apply diffs every node's config, so this is hot.
+  if (a === b) return;
   if (isObject(a) && isObject(b)) {
-    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
-    for (const k of keys) walk(a[k], b[k], keyPath(path, k), secret || SECRET_KEYS.has(k), out);
+    // a's keys in order, then b's own: the order the changes are listed in.
+    for (const k of Object.keys(a)) walk(a[k], b[k], keyPath(path, k), secret || SECRET_KEYS.has(k), out);
+    for (const k of Object.keys(b)) if (!isKeyOf(a, k)) walk(a[k], b[k], keyPath(path, k), secret || SECRET_KEYS.has(k), out);
     return;
   }
   if (Array.isArray(a) && Array.isArray(b)) {
@@ -66,7 +71,7 @@ function walk(a: unknown, b: unknown, path: string, secret: boolean, out: FieldC
     }
     // Lists of plain values (addresses, event types) read best whole.
     if (![...a, ...b].some((x) => isObject(x) || Array.isArray(x))) {
-      if (JSON.stringify(a) !== JSON.stringify(b)) out.push({ path, before: hide(a), after: hide(b) });
+      if (JSON.stringify(a) !== JSON.stringify(b)) out.push({ path, before: hide(a, secret), after: hide(b, secret) });
       return;
     }
     for (let i = 0; i < Math.max(a.length, b.length); i++) walk(a[i], b[i], `${path}[${i}]`, secret, out);
@@ -74,8 +79,8 @@ function walk(a: unknown, b: unknown, path: string, secret: boolean, out: FieldC
   }
   if (JSON.stringify(a) === JSON.stringify(b)) return;
   const change: FieldChange = { path };
-  if (a !== undefined) change.before = hide(a);
-  if (b !== undefined) change.after = hide(b);
+  if (a !== undefined) change.before = hide(a, secret);
+  if (b !== undefined) change.after = hide(b, secret);
   out.push(change);
 }
 

@@ -70,10 +70,12 @@ function settle(d: ReturnType<typeof decideApply>): { result: ApplyResult; write
   return { result: d.result, write: d.action === 'write' };
 }
 
+/** Each config serialised once: its hash decides what is published, and the diff compares the same text. */
 async function propose(site: Site, compiled: Map<string, NodeConfig>): Promise<Proposed> {
-  const configHashes = new Map<string, string>();
-  for (const [node, cfg] of compiled) configHashes.set(node, await sha256Hex(canonicalJson(cfg)));
-  return { specHash: await sha256Hex(canonicalJson(site)), configHashes };
+  const texts = new Map([...compiled].map(([node, cfg]) => [node, canonicalJson(cfg)]));
+  const hashes = await Promise.all([...texts.values()].map(sha256Hex));
+  const configHashes = new Map([...texts.keys()].map((node, i) => [node, hashes[i]]));
+  return { specHash: await sha256Hex(canonicalJson(site)), configHashes, compiled: { configs: compiled, texts } };
 }
 
 /** The stored site (its row locked FOR UPDATE when `lock`, inside the apply's transaction). */

@@ -1,6 +1,6 @@
 import { plural } from '#shared/util/plural.ts';
 import type { Site } from '#shared/site/site.ts';
-import { diffSites, type SiteDiff } from './diff.ts';
+import { diffSites, type CompiledSite, type SiteDiff } from './diff.ts';
 import { DomainError } from './errors.ts';
 import { changedScripts } from './scripts.ts';
 
@@ -59,6 +59,8 @@ export interface CurrentSite {
 export interface Proposed {
   specHash: string;
   configHashes: ReadonlyMap<string, string>;
+  /** The spec's compiled configs and their canonical JSON, when the caller has them: the diff reuses them instead of compiling and serialising again. */
+  compiled?: CompiledSite;
 }
 
 export type ApplyDecision =
@@ -95,7 +97,7 @@ export function decideApply(input: ApplyInput, current: CurrentSite, proposed: P
       ),
     };
   }
-  const diff = diffSites(current.spec, input.site);
+  const diff = diffSites(current.spec, input.site, proposed.compiled);
   const dryRun = !!input.dryRun;
   const base = { site: name, previousRevision: current.revision, dryRun, diff };
   if (current.specHash === proposed.specHash) return { action: 'answer', result: { ...base, revision: current.revision, unchanged: true, publishedNodes: [] } };

@@ -1,4 +1,5 @@
 import { compileSite } from '#shared/compiler/compile.ts';
+import type { NodeConfig } from '#shared/config/node-config.ts';
 import type { Site } from '#shared/site/site.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { countMassDelete, type MassDeleteCount, type ServerSets } from '#shared/ipvs/mass-delete.ts';
@@ -59,12 +60,16 @@ const realServers = (byService: Map<string, Map<string, string>>) => new Map([..
 /** Service name → its real-server keys: the sets the mass-delete rule counts. */
 const serverSets = (byService: Map<string, Map<string, string>>): ServerSets => new Map([...byService].map(([name, m]) => [name, new Set(m.keys())]));
 
-function compiled(site: Site | null): Map<string, unknown> {
-  if (!site) return new Map();
-  return compileSite(site);
+/** One site's compiled configs by node, with each config's canonical JSON. */
+export interface CompiledSite {
+  configs: ReadonlyMap<string, NodeConfig>;
+  texts: ReadonlyMap<string, string>;
 }
 
-const canonical = (m: Map<string, unknown>) => new Map([...m].map(([k, v]) => [k, canonicalJson(v)]));
+function compileWithTexts(site: Site | null): CompiledSite {
+  const configs = site ? compileSite(site) : new Map<string, NodeConfig>();
+  return { configs, texts: new Map([...configs].map(([k, v]) => [k, canonicalJson(v)])) };
+}
 const named = <T extends { name: string }>(items: readonly T[] | undefined) => new Map((items ?? []).map((i) => [i.name, i]));
 
 /** Field changes of the objects both sides have and that differ. */
@@ -94,13 +99,13 @@ function objectFields(prev: Site | null, next: Site): SiteDiff['objectFields'] {
  * What applying `next` over `prev` (null: a new site) changes, at spec level and per compiled
  * node config. Pure; used by dry runs, `lvsfleet diff` and the mass-delete guard.
  */
-export function diffSites(prev: Site | null, next: Site): SiteDiff {
+export function diffSites(prev: Site | null, next: Site, nextCompiled: CompiledSite = compileWithTexts(next)): SiteDiff {
   const services = changes(byName(prev?.spec.services), byName(next.spec.services));
   const before = realServersByService(prev);
   const after = realServersByService(next);
   const rs = changes(realServers(before), realServers(after));
-  const [configsBefore, configsAfter] = [compiled(prev), compiled(next)];
-  const nodeConfigs = changes(canonical(configsBefore), canonical(configsAfter));
+  const prevCompiled = compileWithTexts(prev);
+  const nodeConfigs = changes(new Map(prevCompiled.texts), new Map(nextCompiled.texts));
   return {
     unchanged: prev !== null && canonicalJson(prev) === canonicalJson(next),
     nodes: changes(byName(prev?.spec.nodes), byName(next.spec.nodes)),
@@ -109,7 +114,7 @@ export function diffSites(prev: Site | null, next: Site): SiteDiff {
     vrrp: changes(byName(prev?.spec.vrrp), byName(next.spec.vrrp)),
     nodeConfigs,
     objectFields: objectFields(prev, next),
-    configFields: nodeConfigs.changed.map((node) => ({ node, changes: fieldChanges(configsBefore.get(node), configsAfter.get(node)) })),
+    configFields: nodeConfigs.changed.map((node) => ({ node, changes: fieldChanges(prevCompiled.configs.get(node), nextCompiled.configs.get(node)) })),
     massDelete: countMassDelete(serverSets(before), serverSets(after)),
   };
 }

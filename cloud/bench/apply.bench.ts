@@ -1,0 +1,86 @@
+import { cpuUsage } from 'node:process';
+import { compileSite } from '#shared/compiler/compile.ts';
+import { validateSite } from '#shared/site/validate.ts';
+import { canonicalJson } from '#shared/util/canonical-json.ts';
+import { createApp } from '../src/api/app.ts';
+import { ensureBootstrapAdmin, sha256Hex } from '../src/auth/tokens.ts';
+import { openDatabase } from '../src/db/client.ts';
+import { loadSigner } from '../src/keys/signing.ts';
+import { bigSiteSpec } from './big-site.ts';
+
+/**
+ * `npm run bench:apply [-- --nodes N --rounds R]`: the apply request alone (PUT of the spec
+ * through the API into PGlite; the publisher is not running, so nothing competes with it), for a
+ * site where every node changes each round (its VIPs move). Prints wall and process CPU time per
+ * request, median of R rounds, beside the parts measured in the same run on the same input: parse +
+ * validate, compile, and canonical JSON + SHA-256 of every config; the rest is HTTP and SQL.
+ */
+const arg = (name: string, dflt: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const N = arg('nodes', 1000);
+const ROUNDS = arg('rounds', 9);
+const SITE = 'bench';
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const f = (x: number) => x.toFixed(1);
+const cpuSince = (t: NodeJS.CpuUsage) => {
+  const d = cpuUsage(t);
+  return (d.user + d.system) / 1000;
+};
+
+async function main(): Promise<void> {
+  const db = await openDatabase({});
+  const signer = await loadSigner(db.db);
+  const admin = await ensureBootstrapAdmin(db.db);
+  const app = createApp({ db: db.db, kick: () => {}, signer });
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  const parts = { validate: [] as number[], compile: [] as number[], hash: [] as number[] };
+  // Round 0 creates every node; it is a warm-up and not counted.
+  for (let round = 0; round <= ROUNDS; round++) {
+    const body = JSON.stringify(bigSiteSpec(SITE, N, { vipBase: round % 2 ? 20 : 10 }));
+    const c0 = cpuUsage();
+    const t0 = performance.now();
+    const res = await app.request(`/v1/sites/${SITE}/spec`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${admin.secret}`, 'content-type': 'application/json' },
+      body,
+    });
+    const t1 = performance.now();
+    const c1 = cpuSince(c0);
+    const out = (await res.json()) as { revision?: number; publishedNodes?: string[] };
+    if (res.status !== 200 || out.publishedNodes?.length !== N) throw new Error(`apply ${round}: HTTP ${res.status} ${JSON.stringify(out).slice(0, 300)}`);
+    if (round === 0) continue;
+    wall.push(t1 - t0);
+    cpu.push(c1);
+
+    let t = cpuUsage();
+    const v = validateSite(JSON.parse(body));
+    parts.validate.push(cpuSince(t));
+    if (!v.ok) throw new Error('bench site invalid');
+    t = cpuUsage();
+    const compiled = compileSite(v.site);
+    parts.compile.push(cpuSince(t));
+    t = cpuUsage();
+    for (const cfg of compiled.values()) await sha256Hex(canonicalJson(cfg));
+    parts.hash.push(cpuSince(t));
+  }
+  await db.close();
+  console.log(`bench:apply: ${N}-node site, every node changed, ${ROUNDS} rounds (median), Node ${process.version}`);
+  console.log(`  apply request: wall ${f(median(wall))} ms, process CPU ${f(median(cpu))} ms (min wall ${f(Math.min(...wall))} ms)`);
+  console.log(
+    `  of which, measured alone on the same input (CPU ms): parse + validate ${f(median(parts.validate))}, compile ${f(median(parts.compile))}, canonical JSON + SHA-256 of every config ${f(median(parts.hash))}`,
+  );
+  const rest = median(cpu) - median(parts.validate) - median(parts.compile) - median(parts.hash);
+  console.log(`  the rest (HTTP, decide, SQL: PGlite, drizzle, outbox rows): ≈ ${f(rest)} ms CPU`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    console.error(`bench:apply failed: ${err.stack ?? err.message}`);
+    process.exit(1);
+  },
+);
