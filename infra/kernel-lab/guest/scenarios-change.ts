@@ -38,14 +38,14 @@ async function steadyLines(node: string): Promise<string[]> {
 
 /** Scenario 4: a new revision changes a weight and adds a real server; nothing is flushed. */
 export async function changeWithoutHarm(h: Harness, lab: Lab, client: Client): Promise<void> {
-  const held = await openHeld(client, 'c4', 3);
-  h.say(`held connection from port ${held.port} reached ${held.server}`);
-  // The diff below is only fair from revision 1's steady table: an earlier scenario stops and
-  // restarts real servers, and under TCG their checks may still be coming back up.
+  // Start from revision 1's steady table: an earlier scenario stops and restarts real servers, and
+  // under TCG their checks may still be coming back up (the held connection and the diff need them).
   const steady = await steadyLines('d1');
   const settled = await waitFor(async () => JSON.stringify(await saveLines('d1')) === JSON.stringify(steady), 60_000, 500);
   if (!settled)
     h.say(`d1 never showed revision 1's steady table; diffing from what it has (${JSON.stringify(await saveLines('d1'))} vs ${JSON.stringify(steady)})`);
+  const held = await openHeld(client, 'c4', 3);
+  h.say(`held connection from port ${held.port} reached ${held.server}`);
   const before = await saveLines('d1');
   await sh('cp', '/lab/site-rev2.yaml', `${SPEC}.tmp`);
   await sh('mv', `${SPEC}.tmp`, SPEC);
