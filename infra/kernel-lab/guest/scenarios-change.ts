@@ -29,7 +29,7 @@ async function openHeld(client: Client, name: string, pings: number): Promise<{ 
 /** `node`'s IPVS rules with every real server of the running spec up (what `lvsfleet export ipvsadm` prints), as `saveLines` reads them. */
 async function steadyLines(node: string): Promise<string[]> {
   const site = Site.parse(parse(await readFile(SPEC, 'utf8')));
-  return exportIpvsadm(site, `${node}`)
+  return exportIpvsadm(site, node)
     .text.split('\n')
     .map((l) => l.trim())
     .filter(Boolean)
