@@ -39,6 +39,11 @@ const SiteDiffSchema = z
     nodeConfigs: Change,
     objectFields: z.array(z.object({ kind: z.string(), name: z.string(), changes: z.array(FieldChangeSchema) })),
     configFields: z.array(z.object({ node: z.string(), changes: z.array(FieldChangeSchema) })),
+    configFieldsOmitted: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: 'changed node configs whose field changes are not listed (a large apply answers names only; ask with diff=full)' }),
     massDelete: z.object({
       services: z.object({ removed: z.number(), total: z.number() }),
       realServers: z.object({ removed: z.number(), total: z.number() }),

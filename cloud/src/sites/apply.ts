@@ -1,13 +1,12 @@
+import { createHash } from 'node:crypto';
 import { and, eq, isNull, notInArray, sql } from 'drizzle-orm';
 import { compileSite } from '#shared/compiler/compile.ts';
 import type { NodeConfig } from '#shared/config/node-config.ts';
 import type { Site } from '#shared/site/site.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
-import type { DesiredClaims } from '#shared/wire/desired.ts';
-import { sha256Hex } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
-import { events, nodes, outbox, rollouts, siteRevisions, sites } from '../db/schema.ts';
+import { events, nodes, rollouts, siteRevisions, sites } from '../db/schema.ts';
 import { resolveRollout } from '#shared/site/rollout.ts';
 import { newRollout, stepRollout } from '../rollout/plan.ts';
 import { loadReports } from '../rollout/reports.ts';
@@ -19,9 +18,6 @@ import { audit } from './audit.ts';
 import { decideApply, staleRevision, type ApplyInput, type ApplyResult, type CurrentSite, type Proposed } from './decide.ts';
 
 export type { ApplyInput, ApplyResult } from './decide.ts';
-
-/** Rows per multi-row insert (well under PostgreSQL's 65,535 parameters per statement). */
-const CHUNK = 500;
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
@@ -35,7 +31,7 @@ type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 export async function applySite(db: Db, input: ApplyInput): Promise<ApplyResult> {
   const name = input.site.metadata.name;
   const compiled = compileSite(input.site);
-  const proposed = await propose(input.site, compiled);
+  const proposed = propose(input.site, compiled);
   if (input.dryRun) return settle(decideApply(input, (await loadCurrent(db, input.orgId, name)).current, proposed)).result;
   return db.transaction((tx) => applyIn(tx, input, compiled, proposed));
 }
@@ -43,7 +39,7 @@ export async function applySite(db: Db, input: ApplyInput): Promise<ApplyResult>
 /** The same inside the caller's transaction (a rollout's rollback writes its revision with the rollout's end). */
 export async function applySiteIn(tx: Tx, input: ApplyInput): Promise<ApplyResult> {
   const compiled = compileSite(input.site);
-  return applyIn(tx, input, compiled, await propose(input.site, compiled));
+  return applyIn(tx, input, compiled, propose(input.site, compiled));
 }
 
 async function applyIn(tx: Tx, input: ApplyInput, compiled: Map<string, NodeConfig>, proposed: Proposed): Promise<ApplyResult> {
@@ -70,13 +66,18 @@ function settle(d: ReturnType<typeof decideApply>): { result: ApplyResult; write
   return { result: d.result, write: d.action === 'write' };
 }
 
-/** Each config serialised once: its hash decides what is published, and the diff compares the same text. */
-async function propose(site: Site, compiled: Map<string, NodeConfig>): Promise<Proposed> {
+/**
+ * Each config serialised once: its hash decides what is published, the diff compares the same
+ * text and the outbox row carries it. The hash is the hex SHA-256 of the canonical JSON (the same
+ * as sha256Hex's), computed synchronously: 1,000 awaited WebCrypto digests cost ~15 ms, these ~1.
+ */
+function propose(site: Site, compiled: Map<string, NodeConfig>): Proposed {
   const texts = new Map([...compiled].map(([node, cfg]) => [node, canonicalJson(cfg)]));
-  const hashes = await Promise.all([...texts.values()].map(sha256Hex));
-  const configHashes = new Map([...texts.keys()].map((node, i) => [node, hashes[i]]));
-  return { specHash: await sha256Hex(canonicalJson(site)), configHashes, compiled: { configs: compiled, texts } };
+  const configHashes = new Map([...texts].map(([node, text]) => [node, sha256Hex(text)]));
+  return { specHash: sha256Hex(canonicalJson(site)), configHashes, compiled: { configs: compiled, texts } };
 }
+
+const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** The stored site (its row locked FOR UPDATE when `lock`, inside the apply's transaction). */
 async function loadCurrent(db: Db | Tx, orgId: string, name: string, lock = false): Promise<{ siteId: string | null; current: CurrentSite }> {
@@ -119,8 +120,8 @@ interface Write {
 
 /**
  * Writes a decided revision. One statement per table for the whole site, not one per node: a
- * 1,000-node site is one nodes upsert, one outbox insert (each chunked) and one update marking
- * the nodes that left the spec removed.
+ * 1,000-node site is one nodes upsert, one outbox insert and one update marking the nodes that
+ * left the spec removed.
  */
 async function write(tx: Tx, w: Write): Promise<void> {
   const { input, siteId, result, now } = w;
@@ -165,37 +166,37 @@ async function write(tx: Tx, w: Write): Promise<void> {
       : null;
   const released = new Set(rollout?.rollout.released ?? result.publishedNodes);
   result.staged = !!rollout && rollout.rollout.state !== 'completed';
-  const upserts: (typeof nodes.$inferInsert)[] = [];
-  const rows: (typeof outbox.$inferInsert)[] = [];
+  // Both statements take the whole site as one JSON parameter (jsonb_to_recordset): a 1,000-node
+  // site is two statements with three parameters each instead of 16,000 bound values, and each
+  // row's claims embed the config's canonical text from propose() instead of serialising it again.
+  const upserts: string[] = [];
+  const rows: string[] = [];
+  const issuedAt = JSON.stringify(now.toISOString());
+  const overrideClaims = (mine: unknown[]) => (gen.version || mine.length ? `,"overridesVersion":${gen.version},"overrides":${JSON.stringify(mine)}` : '');
   for (const nodeName of result.publishedNodes) {
     const cfg = w.compiled.get(nodeName)!;
     const id = nodeIdOf(name, nodeName);
     const configHash = w.proposed.configHashes.get(nodeName)!;
-    upserts.push({ id, siteId, name: nodeName, role: cfg.node.role, address: cfg.node.address, desiredRevision: result.revision, configHash, removedAt: null });
+    upserts.push(JSON.stringify({ id, name: nodeName, role: cfg.node.role, address: cfg.node.address, config_hash: configHash }));
     // A forced apply lets this revision's documents past the agents' guard (the same rule the
     // cloud just waived); the next revision goes back to what the spec says.
-    const config = input.force ? { ...cfg, allowMassDelete: true } : cfg;
-    const claims: DesiredClaims = { nodeId: id, site: name, revision: result.revision, issuedAt: now.toISOString(), config };
-    const mine = overridesFor(claims, active);
-    if (gen.version || mine.length) Object.assign(claims, { overridesVersion: gen.version, overrides: mine });
-    rows.push({ nodeId: id, siteId, revision: result.revision, overridesVersion: gen.version, claims, status: released.has(nodeName) ? 'pending' : 'held' });
+    const config = input.force ? canonicalJson({ ...cfg, allowMassDelete: true }) : w.proposed.compiled!.texts.get(nodeName)!;
+    const mine = overridesFor({ config: cfg }, active);
+    const claims = `{"nodeId":${JSON.stringify(id)},"site":${JSON.stringify(name)},"revision":${result.revision},"issuedAt":${issuedAt},"config":${config}${overrideClaims(mine)}}`;
+    rows.push(`{"node_id":${JSON.stringify(id)},"status":"${released.has(nodeName) ? 'pending' : 'held'}","claims":${claims}}`);
   }
-  for (let i = 0; i < upserts.length; i += CHUNK) {
-    await tx
-      .insert(nodes)
-      .values(upserts.slice(i, i + CHUNK))
-      .onConflictDoUpdate({
-        target: nodes.id,
-        set: {
-          role: sql`excluded.role`,
-          address: sql`excluded.address`,
-          desiredRevision: sql`excluded.desired_revision`,
-          configHash: sql`excluded.config_hash`,
-          removedAt: sql`NULL`,
-        },
-      });
+  if (upserts.length) {
+    await tx.execute(sql`
+      INSERT INTO nodes (id, site_id, name, role, address, desired_revision, config_hash, removed_at)
+      SELECT x.id, ${siteId}, x.name, x.role, x.address, ${result.revision}::integer, x.config_hash, NULL
+      FROM jsonb_to_recordset(${`[${upserts.join(',')}]`}::jsonb) AS x(id text, name text, role text, address text, config_hash text)
+      ON CONFLICT (id) DO UPDATE SET role = excluded.role, address = excluded.address, desired_revision = excluded.desired_revision,
+        config_hash = excluded.config_hash, removed_at = NULL`);
+    await tx.execute(sql`
+      INSERT INTO outbox (node_id, site_id, revision, overrides_version, claims, status)
+      SELECT x.node_id, ${siteId}, ${result.revision}::integer, ${gen.version}::integer, x.claims, x.status
+      FROM jsonb_to_recordset(${`[${rows.join(',')}]`}::jsonb) AS x(node_id text, claims jsonb, status text)`);
   }
-  for (let i = 0; i < rows.length; i += CHUNK) await tx.insert(outbox).values(rows.slice(i, i + CHUNK));
   const names = [...w.compiled.keys()];
   await tx
     .update(nodes)

@@ -17,6 +17,11 @@ export interface ApplyInput {
   force?: boolean;
   dryRun?: boolean;
   /**
+   * Answer the field changes of every changed node config (`?diff=full`). Without it an apply
+   * lists them only when at most CONFIG_FIELDS_LIMIT configs changed; a dry run always does.
+   */
+  fullDiff?: boolean;
+  /**
    * The caller may add or change commands hosts execute (admin scope): an operator token must not
    * be root on every director through a misc check or a notify hook. Default: may not.
    */
@@ -97,7 +102,13 @@ export function decideApply(input: ApplyInput, current: CurrentSite, proposed: P
       ),
     };
   }
-  const diff = diffSites(current.spec, input.site, proposed.compiled);
+  // Node configs are compared by hash (what decides publishing), so the previous spec is compiled
+  // again only when the answer lists field changes.
+  const diff = diffSites(current.spec, input.site, proposed.compiled, {
+    specHashes: { before: current.specHash, after: proposed.specHash },
+    configHashes: { before: current.configHashes, after: proposed.configHashes },
+    configFields: input.dryRun || input.fullDiff ? 'full' : 'auto',
+  });
   const dryRun = !!input.dryRun;
   const base = { site: name, previousRevision: current.revision, dryRun, diff };
   if (current.specHash === proposed.specHash) return { action: 'answer', result: { ...base, revision: current.revision, unchanged: true, publishedNodes: [] } };

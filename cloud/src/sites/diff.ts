@@ -3,6 +3,7 @@ import type { NodeConfig } from '#shared/config/node-config.ts';
 import type { Site } from '#shared/site/site.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { countMassDelete, type MassDeleteCount, type ServerSets } from '#shared/ipvs/mass-delete.ts';
+import { plural } from '#shared/util/plural.ts';
 import { fieldChanges, formatFieldChange, type FieldChange } from '#shared/util/field-diff.ts';
 
 /** Names added, removed and changed between two revisions of one kind of thing. */
@@ -24,8 +25,13 @@ export interface SiteDiff {
   nodeConfigs: Change;
   /** Field by field, each changed object of the spec: `site` (other spec fields), `node`, `vrrp`, `service`. */
   objectFields: { kind: string; name: string; changes: FieldChange[] }[];
-  /** Field by field, each node's compiled config that changed. */
+  /** Field by field, each node's compiled config that changed (empty when `configFieldsOmitted`). */
   configFields: { node: string; changes: FieldChange[] }[];
+  /**
+   * How many changed configs have no field changes listed: a large change of an applied revision
+   * is answered as names only (ask for `diff=full`, or a dry run, for every field).
+   */
+  configFieldsOmitted?: number;
   /** The one blast-radius rule (`#shared/ipvs/mass-delete.ts`), counted over the spec. */
   massDelete: MassDeleteCount;
 }
@@ -95,26 +101,57 @@ function objectFields(prev: Site | null, next: Site): SiteDiff['objectFields'] {
   return out;
 }
 
+/** Above this many changed node configs, an apply answers their names without field changes unless asked for the full diff. */
+export const CONFIG_FIELDS_LIMIT = 20;
+
+/** What the caller already knows, so the diff need not compile or serialise again. */
+export interface DiffKnown {
+  /** Canonical-JSON hashes of both specs: equal means unchanged. */
+  specHashes?: { before: string | null; after: string };
+  /** Each node's config hash before (the live nodes) and after: nodeConfigs is read from them, and the previous spec is compiled only for field changes. */
+  configHashes?: { before: ReadonlyMap<string, string>; after: ReadonlyMap<string, string> };
+  /** Field changes of every changed config (`full`, the default), or only when at most CONFIG_FIELDS_LIMIT changed (`auto`). */
+  configFields?: 'full' | 'auto';
+}
+
+/** Names of the keys added, removed and changed between two maps of hashes (or texts). */
+const changedKeys = (before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>) => changes(new Map(before), new Map(after));
+
 /**
  * What applying `next` over `prev` (null: a new site) changes, at spec level and per compiled
- * node config. Pure; used by dry runs, `lvsfleet diff` and the mass-delete guard.
+ * node config. Pure; used by dry runs, `lvsfleet diff` and the mass-delete guard. With `known`
+ * hashes, the node configs are compared by hash and the previous spec is compiled only when
+ * their field changes are wanted (a 1,000-node apply that changes every node skips it).
  */
-export function diffSites(prev: Site | null, next: Site, nextCompiled: CompiledSite = compileWithTexts(next)): SiteDiff {
+export function diffSites(prev: Site | null, next: Site, nextCompiled?: CompiledSite, known: DiffKnown = {}): SiteDiff {
   const services = changes(byName(prev?.spec.services), byName(next.spec.services));
   const before = realServersByService(prev);
   const after = realServersByService(next);
   const rs = changes(realServers(before), realServers(after));
-  const prevCompiled = compileWithTexts(prev);
-  const nodeConfigs = changes(new Map(prevCompiled.texts), new Map(nextCompiled.texts));
+  const prevCompiled = known.configHashes ? null : compileWithTexts(prev);
+  let afterCompiled = nextCompiled ?? null;
+  const compiledNext = () => (afterCompiled ??= compileWithTexts(next));
+  const nodeConfigs = known.configHashes
+    ? changedKeys(known.configHashes.before, known.configHashes.after)
+    : changedKeys(prevCompiled!.texts, compiledNext().texts);
+  const withFields = known.configFields !== 'auto' || nodeConfigs.changed.length <= CONFIG_FIELDS_LIMIT;
+  let configFields: SiteDiff['configFields'] = [];
+  if (withFields && nodeConfigs.changed.length) {
+    const p = (prevCompiled ?? compileWithTexts(prev)).configs;
+    const n = compiledNext().configs;
+    configFields = nodeConfigs.changed.map((node) => ({ node, changes: fieldChanges(p.get(node), n.get(node)) }));
+  }
+  const unchanged = prev !== null && (known.specHashes ? known.specHashes.before === known.specHashes.after : canonicalJson(prev) === canonicalJson(next));
   return {
-    unchanged: prev !== null && canonicalJson(prev) === canonicalJson(next),
+    unchanged,
     nodes: changes(byName(prev?.spec.nodes), byName(next.spec.nodes)),
     services,
     realServers: rs,
     vrrp: changes(byName(prev?.spec.vrrp), byName(next.spec.vrrp)),
     nodeConfigs,
     objectFields: objectFields(prev, next),
-    configFields: nodeConfigs.changed.map((node) => ({ node, changes: fieldChanges(prevCompiled.configs.get(node), nextCompiled.configs.get(node)) })),
+    configFields,
+    ...(withFields ? {} : { configFieldsOmitted: nodeConfigs.changed.length }),
     massDelete: countMassDelete(serverSets(before), serverSets(after)),
   };
 }
@@ -152,5 +189,6 @@ export function formatDiff(diff: SiteDiff, paint: DiffPaint = (_, t) => t): stri
       for (const f of fieldsOf.get(`${kind} ${n}`) ?? []) lines.push(paint('field', `    ${formatFieldChange(f)}`));
     }
   }
+  if (diff.configFieldsOmitted) lines.push(`  (field changes of ${plural(diff.configFieldsOmitted, 'node config')} not listed: ask with diff=full)`);
   return lines.length ? lines.join('\n') : 'no changes';
 }

@@ -3,6 +3,7 @@ import { parseSite } from '#shared/site/parse.ts';
 import { Site as SiteSchema, type Site } from '#shared/site/site.ts';
 import { scopeAllows } from '../../auth/tokens.ts';
 import { applySite } from '../../sites/apply.ts';
+import { CONFIG_FIELDS_LIMIT } from '../../sites/diff.ts';
 import { DomainError } from '../../sites/errors.ts';
 import { getRevision, requireSite } from '../../sites/queries.ts';
 import { REDACTED, restoreSecrets } from '../../sites/secrets.ts';
@@ -21,11 +22,13 @@ const putSpec = createRoute({
   operationId: 'putSiteSpec',
   tags: ['sites'],
   description:
-    'Validates the spec (YAML or JSON; shape, then meaning), compiles one config per node and stores a new revision, publishing to the nodes whose config changed. An identical spec answers the current revision unchanged. `dryRun=1` only answers the diff (field by field); `force=1` allows removing more than half of the services or real servers; `If-Match` refuses a stale base revision. Operator token; adding or changing scripts needs admin.',
+    'Validates the spec (YAML or JSON; shape, then meaning), compiles one config per node and stores a new revision, publishing to the nodes whose config changed. An identical spec answers the current revision unchanged. `dryRun=1` only answers the diff (field by field); an apply lists the field changes of the changed node configs when at most ' +
+    CONFIG_FIELDS_LIMIT +
+    ' changed, or with `diff=full`; `force=1` allows removing more than half of the services or real servers; `If-Match` refuses a stale base revision. Operator token; adding or changing scripts needs admin.',
   summary: 'Validate and store a new revision of a site (or, with dryRun, only answer the diff)',
   request: {
     params: SiteParam,
-    query: z.object({ dryRun: flag, force: flag, message: z.string().max(1000).optional() }),
+    query: z.object({ dryRun: flag, force: flag, diff: z.enum(['full', 'auto']).optional(), message: z.string().max(1000).optional() }),
     headers: z.object({ 'if-match': z.string().optional() }),
     body: {
       description: 'The site spec as JSON or YAML',
@@ -127,6 +130,7 @@ export function registerSpecRoutes(app: App, deps: AppDeps): void {
       ifMatch: parseIfMatch(c.req.header('if-match')),
       force: on(q.force),
       dryRun: on(q.dryRun),
+      fullDiff: q.diff === 'full',
       mayChangeScripts: scopeAllows(who.scope, 'admin'),
     });
     if (!result.dryRun && !result.unchanged) deps.kick?.();
