@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Site } from '#shared/site/site.ts';
 import { SEEDS_YAML } from '../../test/fixtures.test-support.ts';
-import { diffSites, formatDiff } from './diff.ts';
+import { createHash } from 'node:crypto';
+import { compileSite } from '#shared/compiler/compile.ts';
+import { canonicalJson } from '#shared/util/canonical-json.ts';
+import { CONFIG_FIELDS_LIMIT, diffSites, formatDiff } from './diff.ts';
 
 const seeds = (): Site => Site.parse(parse(SEEDS_YAML));
 
@@ -92,5 +95,33 @@ describe('diffSites', () => {
     const none = seeds();
     delete none.spec.services;
     expect(diffSites(base, none).massDelete.exceeded).toBe(true);
+  });
+
+  const hashes = (site: Site) => new Map([...compileSite(site)].map(([n, c]) => [n, createHash('sha256').update(canonicalJson(c)).digest('hex')]));
+
+  it('with the hashes known, answers what compiling both sides answers', () => {
+    const next = seeds();
+    next.spec.services![0].realServers[1].weight = 5;
+    next.spec.nodes.push({ name: 'rs9', role: 'realserver', address: '192.168.1.199' });
+    const known = {
+      specHashes: { before: 'a', after: 'b' },
+      configHashes: { before: hashes(seeds()), after: hashes(next) },
+    };
+    expect(diffSites(seeds(), next, undefined, known)).toEqual(diffSites(seeds(), next));
+    expect(diffSites(seeds(), seeds(), undefined, { ...known, specHashes: { before: 'a', after: 'a' } }).unchanged).toBe(true);
+  });
+
+  it(`'auto' lists the field changes of at most ${CONFIG_FIELDS_LIMIT} changed configs; beyond, only their names and how many were left out`, () => {
+    const many = (h: string) => new Map(Array.from({ length: CONFIG_FIELDS_LIMIT + 1 }, (_, i) => [`rs${i + 1}`, h]));
+    const next = seeds();
+    next.spec.services![0].scheduler = 'rr';
+    const d = diffSites(seeds(), next, undefined, { configHashes: { before: many('a'), after: many('b') }, configFields: 'auto' });
+    expect(d.nodeConfigs.changed).toHaveLength(CONFIG_FIELDS_LIMIT + 1);
+    expect(d.configFields).toEqual([]);
+    expect(d.configFieldsOmitted).toBe(CONFIG_FIELDS_LIMIT + 1);
+    expect(formatDiff(d)).toContain(`~ config rs9\n  (field changes of ${CONFIG_FIELDS_LIMIT + 1} node configs not listed: ask with diff=full)`);
+    const few = diffSites(seeds(), next, undefined, { configHashes: { before: hashes(seeds()), after: hashes(next) }, configFields: 'auto' });
+    expect(few.configFields.map((c) => c.node)).toEqual(['dr1', 'dr2']);
+    expect(few.configFieldsOmitted).toBeUndefined();
   });
 });
