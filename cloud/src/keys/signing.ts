@@ -1,4 +1,4 @@
-import { CompactSign, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import { base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import type { Db } from '../db/client.ts';
 import { signingKeys } from '../db/schema.ts';
 import { DesiredClaims, JWS_ALG, JWS_TYP } from '#shared/wire/desired.ts';
@@ -34,7 +34,10 @@ export class SigningError extends Error {
 
 interface Loaded {
   kid: string;
-  key: CryptoKey | Uint8Array;
+  /** The imported private key, kept for every signature until the key set changes. */
+  key: CryptoKey;
+  /** The encoded protected header (RFC 7515 §7.1: BASE64URL(UTF8(header))): the same for every document this key signs. */
+  header: string;
   trust: KeyTrust;
   publicJwks: JWK[];
 }
@@ -69,8 +72,12 @@ export async function loadSigner(db: Db): Promise<Signer> {
         const first = parsed.error.issues[0];
         throw new SigningError('invalid_claims', `claims.${first?.path.join('.') ?? ''}: ${first?.message ?? 'invalid'}`);
       }
-      const payload = new TextEncoder().encode(canonicalJson(parsed.data));
-      return new CompactSign(payload).setProtectedHeader({ alg: JWS_ALG, kid: current.kid, typ: JWS_TYP }).sign(current.key);
+      // RFC 7515 §5.1 and RFC 8037 §3.1: the signing input is header.payload, signed with Ed25519
+      // by WebCrypto directly (no per-document key checks or header encoding: both are per key).
+      const { key, header } = current;
+      const input = `${header}.${base64url.encode(canonicalJson(parsed.data))}`;
+      const signature = await crypto.subtle.sign('Ed25519', key, encoder.encode(input));
+      return `${input}.${base64url.encode(new Uint8Array(signature))}`;
     },
     async publicJwks() {
       return current.publicJwks;
@@ -85,16 +92,21 @@ export async function loadSigner(db: Db): Promise<Signer> {
   };
 }
 
+const encoder = new TextEncoder();
+
 /** The newest active key and the key set, or null when no key is active. */
 async function load(db: Db): Promise<Loaded | null> {
   const rows = await readKeyRows(db);
   const active = byAge(rows.filter((r) => r.state === 'active')).at(-1);
   if (!active) return null;
   const key = await importJWK(active.privateJwk as JWK, JWS_ALG);
+  if (key instanceof Uint8Array) throw new SigningError('bad_key', `signing key ${active.kid} is not an Ed25519 key`);
+  const header = base64url.encode(JSON.stringify({ alg: JWS_ALG, kid: active.kid, typ: JWS_TYP }));
   const live = byAge(rows.filter((r) => r.state !== 'retired'));
   return {
     kid: active.kid,
     key,
+    header,
     trust: trustOf(rows),
     publicJwks: live.map((r) => ({ ...(r.publicJwk as JWK), kid: r.kid, alg: JWS_ALG, use: 'sig' })),
   };

@@ -9,6 +9,9 @@ import { planDrain } from './plan.ts';
 import type { Claim, SiteLeases } from './site-leases.ts';
 import { lastPublished, latestPublishedRows, markFailed, markPublished, markSkipped, pendingForDueNodes, type OutboxRow } from './outbox-store.ts';
 
+/** Documents signed at once before their publishes start (the next batch signs while they are in flight). */
+const SIGN_BATCH = 250;
+
 /** The site lease went with its connection in the middle of a drain. */
 class LeaseLost extends Error {
   constructor() {
@@ -37,7 +40,7 @@ export interface PublisherOptions {
   pollMs?: number;
   /** Rows read per drain (default 5000). */
   batch?: number;
-  /** In-flight publishes at once (default 200). */
+  /** PUBACKs outstanding at once on the publishing connection (default 1000). */
   concurrency?: number;
   /**
    * After every (re)connect, publish again each node's newest published document (default true):
@@ -64,10 +67,42 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
   let republishDue = false;
   if (opts.republishOnConnect ?? true) link.onConnect(() => (republishDue = true));
 
-  async function publishRow(row: OutboxRow, claim: Claim | null): Promise<void> {
-    if (claim && !claim.valid()) throw new LeaseLost();
-    const jws = await signer.sign(row.claims as DesiredClaims);
-    await link.publish(topics.desired(row.nodeId), jws, { retain: true });
+  const window = opts.concurrency ?? 1000;
+
+  /**
+   * Signs `rows` a batch at a time and publishes each as soon as it is signed, with up to `window`
+   * PUBACKs outstanding (QoS 1 pipelined on one connection, not one round trip per document).
+   * Calls `done` on PUBACK and `failed` on any error; stops, leaving the rest open, when the
+   * lease goes. Rows are one per node (planDrain), so their order among themselves is free.
+   */
+  async function send(rows: OutboxRow[], claim: Claim | null, done: (row: OutboxRow) => void, failed: (row: OutboxRow, err: Error) => void): Promise<void> {
+    const inflight = new Set<Promise<void>>();
+    for (let i = 0; i < rows.length; i += SIGN_BATCH) {
+      const batch = rows.slice(i, i + SIGN_BATCH);
+      const signed = await Promise.allSettled(batch.map((row) => signer.sign(row.claims as DesiredClaims)));
+      for (let k = 0; k < batch.length; k++) {
+        const row = batch[k];
+        const jws = signed[k];
+        if (claim && !claim.valid()) {
+          failed(row, new LeaseLost());
+          continue;
+        }
+        if (jws.status === 'rejected') {
+          failed(row, jws.reason as Error);
+          continue;
+        }
+        while (inflight.size >= window) await Promise.race(inflight);
+        const p: Promise<void> = link
+          .publish(topics.desired(row.nodeId), jws.value, { retain: true })
+          .then(
+            () => done(row),
+            (err: Error) => failed(row, err),
+          )
+          .finally(() => inflight.delete(p));
+        inflight.add(p);
+      }
+    }
+    await Promise.all(inflight);
   }
 
   /** Marks rows skipped: one statement per distinct reason. */
@@ -75,15 +110,6 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
     const byReason = new Map<string, number[]>();
     for (const s of rows) byReason.set(s.reason, [...(byReason.get(s.reason) ?? []), s.row.id]);
     for (const [reason, ids] of byReason) await markSkipped(db, ids, reason);
-  }
-
-  /** Runs `fn` over items with at most `n` in flight. */
-  async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
-    let next = 0;
-    const worker = async () => {
-      while (next < items.length) await fn(items[next++]);
-    };
-    await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
   }
 
   async function drainOnce(): Promise<number> {
@@ -102,11 +128,11 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
       republishDue = false;
       const again = mine(republishing);
       let n = 0;
-      await pool(again, opts.concurrency ?? 200, (row) =>
-        publishRow(row, claim).then(
-          () => void n++,
-          (e: Error) => log(`publisher: republish ${row.nodeId} r${row.revision} failed: ${e.message}`),
-        ),
+      await send(
+        again,
+        claim,
+        () => void n++,
+        (row, e) => log(`publisher: republish ${row.nodeId} r${row.revision} failed: ${e.message}`),
       );
       if (again.length) log(`publisher: republished ${n}/${again.length} retained documents after connecting`);
     }
@@ -116,20 +142,19 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
     await skip(plan.skip.filter((s) => s.after === null));
 
     const done: number[] = [];
-    await pool(plan.publish, opts.concurrency ?? 200, async (row) => {
-      try {
-        if (!connected) throw new Error(`broker unreachable: ${link.lastError ?? 'unknown'}`);
-        await publishRow(row, claim);
-        done.push(row.id);
-      } catch (err) {
-        // Not this replica's row any more: leave it open for the lease's new holder.
-        if (err instanceof LeaseLost) return;
-        const attempts = row.attempts + 1;
-        const wait = backoffDelayMs(attempts - 1, Math.random());
-        await markFailed(db, row.id, attempts, new Date(Date.now() + wait), (err as Error).message);
-        log(`publisher: ${row.nodeId} r${row.revision} attempt ${attempts} failed (${(err as Error).message}); retry in ${wait} ms`);
-      }
-    });
+    const failures: { row: OutboxRow; err: Error }[] = [];
+    const fail = (row: OutboxRow, err: Error) => {
+      // Not this replica's row any more: leave it open for the lease's new holder.
+      if (!(err instanceof LeaseLost)) failures.push({ row, err });
+    };
+    if (connected) await send(plan.publish, claim, (row) => done.push(row.id), fail);
+    else for (const row of plan.publish) fail(row, new Error(`broker unreachable: ${link.lastError ?? 'unknown'}`));
+    for (const { row, err } of failures) {
+      const attempts = row.attempts + 1;
+      const wait = backoffDelayMs(attempts - 1, Math.random());
+      await markFailed(db, row.id, attempts, new Date(Date.now() + wait), err.message);
+      log(`publisher: ${row.nodeId} r${row.revision} attempt ${attempts} failed (${err.message}); retry in ${wait} ms`);
+    }
     const at = new Date();
     await markPublished(db, done, at);
     const ok = new Set(done);
