@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { compactVerify, createLocalJWKSet } from 'jose';
-import type { MqttClient } from 'mqtt';
+import { base64url, compactVerify, createLocalJWKSet } from 'jose';
+import mqtt, { type MqttClient } from 'mqtt';
 import { openDatabase, type Database } from '../db/client.ts';
-import { outbox } from '../db/schema.ts';
+import { nodes, outbox } from '../db/schema.ts';
 import { loadSigner, type Signer } from '../keys/signing.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../mqtt/broker.ts';
 import { startPublisher, type Publisher } from './publisher.ts';
@@ -91,6 +91,16 @@ for (const v of variants) {
       const got = collect(c);
       await c.subscribeAsync(
         site.spec.nodes.map((n) => topics.desired(id(n.name))),
+        { qos: 1 },
+      );
+      return got;
+    }
+    async function watcherOf(nodeIds: string[]): Promise<Map<string, Buffer[]>> {
+      const c = await connectAs(broker.url, broker.username, broker.password, { clientId: `late-${Math.random().toString(36).slice(2)}` });
+      clients.push(c);
+      const got = collect(c);
+      await c.subscribeAsync(
+        nodeIds.map((n) => topics.desired(n)),
         { qos: 1 },
       );
       return got;
@@ -192,6 +202,96 @@ for (const v of variants) {
       expect(await revisionsOf(seen.get(topics.desired(id('dr1'))))).toEqual([3]);
       // Nodes without news still have their last document (republished if the broker forgot it).
       expect(await revisionsOf(seen.get(topics.desired(id('rs1'))))).toEqual([1]);
+    });
+
+    it.skipIf(v.fixed)('loses and reorders nothing when the broker drops in the middle of a drain and comes back on the same port', async () => {
+      // A second site of N nodes (rows only: the publisher reads claims, not specs).
+      const N = 300;
+      const many = `${name}m`;
+      const siteId = await insertSite(d.db, seedsSite(many));
+      const ids = Array.from({ length: N }, (_, i) => nodeIdOf(many, `n${i}`));
+      await d.db
+        .insert(nodes)
+        .values(ids.map((nodeId, i) => ({ id: nodeId, siteId, name: `n${i}`, role: 'realserver' as const, address: `10.1.${i >> 8}.${i & 255}` })));
+      const base = claimsFor(seedsSite(many), 'rs1', 1);
+      const rows = (revision: number, which: string[]) => which.map((nodeId) => ({ nodeId, siteId, revision, claims: { ...base, nodeId, revision } }));
+      // Every revision each node's subscriber saw, in order; it reconnects and resubscribes by itself.
+      const seenBy = new Map<string, number[]>();
+      const w = await mqtt.connectAsync(broker.url, {
+        username: broker.username,
+        password: broker.password,
+        reconnectPeriod: 200,
+        clientId: `drop-${Date.now()}`,
+      });
+      clients.push(w);
+      w.on('message', (topic, payload) => {
+        const nodeId = topic.split('/')[3];
+        const claims = JSON.parse(new TextDecoder().decode(base64url.decode(payload.toString().split('.')[1]))) as { nodeId: string; revision: number };
+        expect(claims.nodeId).toBe(nodeId);
+        seenBy.set(nodeId, [...(seenBy.get(nodeId) ?? []), claims.revision]);
+      });
+      await w.subscribeAsync(
+        ids.map((n) => topics.desired(n)),
+        { qos: 1 },
+      );
+
+      // A signer held back a little per document, so the drain outlasts the first receipts.
+      let pace = Promise.resolve();
+      const slow: Signer = {
+        get kid() {
+          return signer.kid;
+        },
+        get generation() {
+          return signer.generation;
+        },
+        sign: (claims) => (pace = pace.then(() => new Promise((r) => setTimeout(r, 3)))).then(() => signer.sign(claims)),
+        publicJwks: () => signer.publicJwks(),
+        reload: () => signer.reload(),
+      };
+      await pub.close();
+      pub = await startPublisher({
+        db: d.db,
+        mqttUrl: broker.url,
+        username: broker.username,
+        password: broker.password,
+        signer: slow,
+        pollMs: 100,
+        log: (l) => logs.push(l),
+      });
+
+      await d.db.insert(outbox).values(rows(1, ids));
+      pub.kick();
+      await waitFor(() => seenBy.size > 0, { what: 'the first documents', intervalMs: 5, timeoutMs: 20_000 });
+      await broker.stop();
+      const before = seenBy.size;
+      // While it is down, half the nodes get a newer revision.
+      const newer = ids.filter((_, i) => i % 2 === 0);
+      await d.db.insert(outbox).values(rows(2, newer));
+      await new Promise((r) => setTimeout(r, 300));
+      await broker.start();
+
+      const open = async () =>
+        (await d.db.select().from(outbox).where(eq(outbox.siteId, siteId))).filter((r) => r.status === 'pending' || r.status === 'failed');
+      await waitFor(async () => (await open()).length === 0, { what: 'every row published or skipped', timeoutMs: 60_000, intervalMs: 100 });
+      const all = await d.db.select().from(outbox).where(eq(outbox.siteId, siteId));
+      // The drop did cut the drain: some documents failed and went out on a later attempt.
+      expect(before).toBeLessThan(N);
+      expect(all.some((r) => r.lastError !== null)).toBe(true);
+      const newest = (nodeId: string) => (newer.includes(nodeId) ? 2 : 1);
+      for (const nodeId of ids) {
+        const mine = all.filter((r) => r.nodeId === nodeId);
+        expect(mine.find((r) => r.revision === newest(nodeId))?.status).toBe('published');
+      }
+      // Every node's subscriber ends on its newest revision and never saw an older one after a newer one.
+      await waitFor(() => ids.every((n) => seenBy.get(n)?.at(-1) === newest(n)), { what: 'every node on its newest revision', timeoutMs: 20_000 });
+      for (const n of ids) {
+        const got = seenBy.get(n)!;
+        expect(got, n).toEqual([...got].sort((a, b) => a - b));
+      }
+      // And the broker keeps it: a subscriber arriving now gets each node's newest document.
+      const late = await watcherOf(ids);
+      await waitFor(() => ids.every((n) => late.get(topics.desired(n))), { what: 'retained documents', timeoutMs: 20_000 });
+      for (const n of ids) expect(await revisionsOf(late.get(topics.desired(n)))).toEqual([newest(n)]);
     });
   });
 }
