@@ -11,9 +11,11 @@
  * other receipt is counted and fails the run). Prints p50/p99/max and the cloud process's RSS.
  *
  * --quick: 100 nodes, for CI; fails only on errors (wrong, missing or extra documents), never on time.
+ * --scale: after each broker's rows, the scale rows on a new database: a 10,000-node site (its
+ * floor first), then 100 sites of 100 nodes applied at once; subscribers share one client per 50 nodes.
  * --cpu-prof=DIR: aedes only; CPU profiles of the apply and of the drain of the every-VIP-moved
  * round, written to DIR and summarised by self time per area (cpu-profile.ts).
- * Ends by itself (hard limit 6 minutes, 2 with --quick).
+ * Ends by itself (hard limit 6 minutes, 2 with --quick, 20 with --scale).
  */
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -38,6 +40,7 @@ const QUICK = process.argv.includes('--quick');
 const PROF_DIR = process.argv.find((a) => a.startsWith('--cpu-prof='))?.slice('--cpu-prof='.length);
 const N = QUICK ? 100 : Number(process.env.BENCH_NODES ?? 1000);
 const ONE_RS_ROUNDS = QUICK ? 3 : 10;
+const SCALE = process.argv.includes('--scale');
 const SITE = 'bench';
 const DIRECTORS = ['dr1', 'dr2'].map((n) => nodeIdOf(SITE, n));
 const hardStop = setTimeout(
@@ -45,7 +48,7 @@ const hardStop = setTimeout(
     console.error('bench:publish: hard time limit reached, stopping');
     process.exit(1);
   },
-  QUICK ? 120_000 : 360_000,
+  QUICK ? 120_000 : SCALE ? 1_200_000 : 360_000,
 );
 hardStop.unref();
 
@@ -72,16 +75,48 @@ function checkReceipts(rows: Receipt[]): void {
 }
 
 /** The documents lvsfleet's first apply publishes, compiled and signed before the clock starts. */
-async function preSigned(signer: Signer): Promise<[string, string][]> {
-  const v = validateSite(bigSiteSpec(SITE, N, { vipBase: 10 }));
+async function preSigned(signer: Signer, site = SITE, n = N): Promise<[string, string][]> {
+  const v = validateSite(bigSiteSpec(site, n, { vipBase: 10 }));
   if (!v.ok) throw new Error(`bench site is invalid: ${JSON.stringify(v.issues[0])}`);
   const issuedAt = new Date().toISOString();
   const docs: [string, string][] = [];
   for (const [name, config] of compileSite(v.site)) {
-    const nodeId = nodeIdOf(SITE, name);
-    docs.push([nodeId, await signer.sign({ nodeId, site: SITE, revision: 1, issuedAt, config })]);
+    const nodeId = nodeIdOf(site, name);
+    docs.push([nodeId, await signer.sign({ nodeId, site, revision: 1, issuedAt, config })]);
   }
   return docs;
+}
+
+/** The subscribers' process (subscribers.ts) and the bench's side of its messages. */
+function startSubscribers() {
+  const child = fork(fileURLToPath(new URL('./subscribers.ts', import.meta.url)), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const next = (type: string) =>
+    new Promise<any>((resolve, reject) => {
+      const on = (m: any) => {
+        if (m.type === 'error') reject(new Error(m.message));
+        if (m.type === type) {
+          child.off('message', on);
+          resolve(m);
+        }
+      };
+      child.on('message', on);
+    });
+  const received = async (what: string): Promise<Receipt[]> => {
+    const r = await Promise.race([
+      next('done'),
+      new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`${what}: not every expected subscriber got its document within 90 s`)), 90_000)),
+    ]);
+    checkReceipts(r.received);
+    return r.received;
+  };
+  const stop = async () => {
+    child.send({ type: 'stop' });
+    await new Promise((r) => child.once('exit', r));
+  };
+  return { child, next, received, stop };
 }
 
 async function profiled<T>(session: Session | null, file: string, fn: () => Promise<T>): Promise<T> {
@@ -128,29 +163,8 @@ async function run(
 
   const spec = bigSiteSpec(SITE, N) as { spec: { nodes: { name: string }[] } };
   const nodeIds = spec.spec.nodes.map((n) => nodeIdOf(SITE, n.name));
-  const child = fork(fileURLToPath(new URL('./subscribers.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const next = (type: string) =>
-    new Promise<any>((resolve, reject) => {
-      const on = (m: any) => {
-        if (m.type === 'error') reject(new Error(m.message));
-        if (m.type === type) {
-          child.off('message', on);
-          resolve(m);
-        }
-      };
-      child.on('message', on);
-    });
-  const received = async (what: string): Promise<Receipt[]> => {
-    const r = await Promise.race([
-      next('done'),
-      new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`${what}: not every expected subscriber got its document within 90 s`)), 90_000)),
-    ]);
-    checkReceipts(r.received);
-    return r.received;
-  };
+  const subs = startSubscribers();
+  const { child, next, received } = subs;
   const session = PROF_DIR ? new Session() : null;
   session?.connect();
   await session?.post('Profiler.enable');
@@ -238,10 +252,95 @@ async function run(
   } finally {
     session?.disconnect();
     await bare.endAsync(true).catch(() => {});
-    child.send({ type: 'stop' });
-    await new Promise((r) => child.once('exit', r));
+    await subs.stop();
     await publisher.close();
     await broker.close();
+  }
+}
+
+/**
+ * The scale rows on one broker: the floor for a 10,000-node site's documents, that site's first
+ * apply, then 100 sites of 100 nodes whose applies all start at once (each node's time counts from
+ * the moment they were sent). One subscriber client per 50 nodes. Leaves the broker open.
+ */
+async function runScale(
+  label: string,
+  broker: { url: string; username?: string; password?: string },
+  db: Awaited<ReturnType<typeof openDatabase>>,
+): Promise<void> {
+  const BIG = 10_000;
+  const SITES = 100;
+  const signer = await loadSigner(db.db);
+  const admin = await ensureBootstrapAdmin(db.db);
+  const publisher = await startPublisher({ db: db.db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer });
+  const app = createApp({ db: db.db, kick: () => publisher.kick(), signer });
+  const put = (site: string, n: number) =>
+    app.request(`/v1/sites/${site}/spec`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${admin.secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify(bigSiteSpec(site, n, { vipBase: 10 })),
+    });
+  const names = (site: string, n: number) => (bigSiteSpec(site, n) as { spec: { nodes: { name: string }[] } }).spec.nodes.map((x) => nodeIdOf(site, x.name));
+  const small = Array.from({ length: SITES }, (_, i) => `s${String(i + 1).padStart(3, '0')}`);
+  const bigIds = names('big', BIG);
+  const smallIds = small.flatMap((site) => names(site, BIG / SITES));
+  const subs = startSubscribers();
+  const bare = await mqtt.connectAsync(broker.url, {
+    clientId: `bench-floor-${process.pid}`,
+    username: broker.username,
+    password: broker.password,
+    reconnectPeriod: 0,
+  });
+  try {
+    const t0c = Date.now();
+    subs.child.send({
+      type: 'start',
+      start: {
+        url: broker.url,
+        username: broker.username,
+        password: broker.password,
+        nodeIds: [...bigIds, ...smallIds],
+        keys: await signer.publicJwks(),
+        perClient: 50,
+      },
+    });
+    const ready = await subs.next('ready');
+    console.log(`[${label}] scale: ${ready.clients} subscriber clients for ${bigIds.length + smallIds.length} nodes (${Date.now() - t0c} ms); ${rss()}`);
+
+    const docs = await preSigned(signer, 'big', BIG);
+    subs.child.send({ type: 'await', revision: 1, expect: bigIds });
+    const floorDone = subs.received('scale floor');
+    const f0 = now();
+    await Promise.all(docs.map(([nodeId, jws]) => bare.publishAsync(topics.desired(nodeId), jws, { qos: 1, retain: true })));
+    const floor = stats((await floorDone).map(([, r]) => r.at - f0));
+    console.log(`[${label}] scale FLOOR (bare client, ${docs.length} pre-signed documents): publish→receipt ${floor.text}; ${rss()}`);
+
+    subs.child.send({ type: 'await', revision: 1, expect: bigIds });
+    let done = subs.received('10,000-node site');
+    let t0 = now();
+    const res = await put('big', BIG);
+    const t1 = now();
+    if (res.status !== 200) throw new Error(`apply answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+    let lat = stats((await done).map(([, r]) => r.at - t0));
+    console.log(
+      `[${label}] scale: one ${BIG}-node site, every node new: apply request ${ms(t1 - t0)} ms; apply→receipt ${lat.text} (${(lat.p99 / floor.p99).toFixed(1)}× the floor's p99); ${rss()}`,
+    );
+
+    subs.child.send({ type: 'await', revision: 1, expect: smallIds });
+    done = subs.received('100 sites');
+    t0 = now();
+    const answers = await Promise.all(small.map((site) => put(site, BIG / SITES)));
+    const t2 = now();
+    const bad = answers.find((a) => a.status !== 200);
+    if (bad) throw new Error(`an apply answered ${bad.status}: ${(await bad.text()).slice(0, 300)}`);
+    lat = stats((await done).map(([, r]) => r.at - t0));
+    console.log(
+      `[${label}] scale: ${SITES} sites × ${BIG / SITES} nodes applied at once: all requests answered in ${ms(t2 - t0)} ms; apply→receipt ${lat.text} (${(lat.p99 / floor.p99).toFixed(1)}× the floor's p99); ${rss()}`,
+    );
+  } finally {
+    await bare.endAsync(true).catch(() => {});
+    await subs.stop();
+    await publisher.close();
   }
 }
 
@@ -254,6 +353,13 @@ async function main(): Promise<void> {
     await run('aedes (embedded) + PGlite', { url: b.url, ...b.internal, close: () => b.close() }, db);
     await db.close();
   }
+  if (SCALE) {
+    const db = await openDatabase({});
+    const b = await startEmbeddedBroker({ port: 0, db: db.db });
+    await runScale('aedes (embedded) + PGlite', { url: b.url, ...b.internal }, db);
+    await b.close();
+    await db.close();
+  }
   if (PROF_DIR) return;
   if (!MOSQUITTO_BIN) console.log('[mosquitto] skipped: mosquitto is not installed');
   else {
@@ -262,6 +368,14 @@ async function main(): Promise<void> {
     await m.start();
     await run(`mosquitto (own instance on 127.0.0.1:${m.port}, anonymous) + PGlite`, { url: m.url, close: () => m.dispose() }, db);
     await db.close();
+    if (SCALE) {
+      const db2 = await openDatabase({});
+      const m2 = await OwnMosquitto.create(() => 'allow_anonymous true\nmax_queued_messages 100000');
+      await m2.start();
+      await runScale(`mosquitto (own instance on 127.0.0.1:${m2.port})`, { url: m2.url }, db2);
+      await m2.dispose();
+      await db2.close();
+    }
   }
 }
 

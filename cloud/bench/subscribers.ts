@@ -1,6 +1,7 @@
 /**
  * Child process of publish.bench.ts: one MQTT client per node, each subscribed to its own
- * desired topic. Reports to the parent (IPC) when all are subscribed, then each node's receipt
+ * desired topic (or, for the 10,000-node rows, one client per `perClient` nodes, subscribed to
+ * each of their topics: ten thousand connections would measure this process, not the cloud). Reports to the parent (IPC) when all are subscribed, then each node's receipt
  * time of the first document of the awaited revision, checked against the signing keys: `done`
  * once every expected node has one, and on `collect` every node that got one (to find documents
  * sent to nodes that should not have had one).
@@ -15,6 +16,7 @@ interface Start {
   password?: string;
   nodeIds: string[];
   keys: JWK[];
+  perClient?: number;
 }
 type FromParent = { type: 'start'; start: Start } | { type: 'await'; revision: number; expect?: string[] } | { type: 'collect' } | { type: 'stop' };
 
@@ -47,20 +49,26 @@ async function onMessage(nodeId: string, payload: Buffer): Promise<void> {
 async function start(s: Start): Promise<void> {
   keys = createLocalJWKSet({ keys: s.keys });
   allNodes = s.nodeIds;
+  const per = Math.max(1, s.perClient ?? 1);
+  const groups = Array.from({ length: Math.ceil(s.nodeIds.length / per) }, (_, i) => s.nodeIds.slice(i * per, (i + 1) * per));
   let next = 0;
   const worker = async () => {
-    while (next < s.nodeIds.length) {
-      const nodeId = s.nodeIds[next++];
+    while (next < groups.length) {
+      const group = groups[next++];
       const c = await mqtt.connectAsync(s.url, {
-        clientId: `bench-${nodeId}-${process.pid}`,
+        clientId: `bench-${group[0]}-${process.pid}`,
         username: s.username,
         password: s.password,
         reconnectPeriod: 0,
         connectTimeout: 30_000,
         keepalive: 120,
       });
-      c.on('message', (_t, p) => void onMessage(nodeId, p));
-      await c.subscribeAsync(topics.desired(nodeId), { qos: 1 });
+      // lvsfleet/v1/nodes/{nodeId}/desired
+      c.on('message', (t, p) => void onMessage(t.split('/')[3], p));
+      await c.subscribeAsync(
+        group.map((n) => topics.desired(n)),
+        { qos: 1 },
+      );
       clients.push(c);
     }
   };
