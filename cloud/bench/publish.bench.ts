@@ -104,10 +104,12 @@ function startSubscribers() {
       };
       child.on('message', on);
     });
-  const received = async (what: string): Promise<Receipt[]> => {
+  const received = async (what: string, withinS = 90): Promise<Receipt[]> => {
     const r = await Promise.race([
       next('done'),
-      new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`${what}: not every expected subscriber got its document within 90 s`)), 90_000)),
+      new Promise<never>((_, rej) =>
+        setTimeout(() => rej(new Error(`${what}: not every expected subscriber got its document within ${withinS} s`)), withinS * 1000),
+      ),
     ]);
     checkReceipts(r.received);
     return r.received;
@@ -309,14 +311,14 @@ async function runScale(
 
     const docs = await preSigned(signer, 'big', BIG);
     subs.child.send({ type: 'await', revision: 1, expect: bigIds });
-    const floorDone = subs.received('scale floor');
+    const floorDone = subs.received('scale floor', 240);
     const f0 = now();
     await Promise.all(docs.map(([nodeId, jws]) => bare.publishAsync(topics.desired(nodeId), jws, { qos: 1, retain: true })));
     const floor = stats((await floorDone).map(([, r]) => r.at - f0));
     console.log(`[${label}] scale FLOOR (bare client, ${docs.length} pre-signed documents): publish→receipt ${floor.text}; ${rss()}`);
 
     subs.child.send({ type: 'await', revision: 1, expect: bigIds });
-    let done = subs.received('10,000-node site');
+    let done = subs.received('10,000-node site', 240);
     let t0 = now();
     const res = await put('big', BIG);
     const t1 = now();
@@ -327,7 +329,7 @@ async function runScale(
     );
 
     subs.child.send({ type: 'await', revision: 1, expect: smallIds });
-    done = subs.received('100 sites');
+    done = subs.received('100 sites', 240);
     t0 = now();
     const answers = await Promise.all(small.map((site) => put(site, BIG / SITES)));
     const t2 = now();

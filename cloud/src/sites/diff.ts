@@ -137,7 +137,8 @@ export function diffSites(prev: Site | null, next: Site, nextCompiled?: Compiled
   const withFields = known.configFields !== 'auto' || nodeConfigs.changed.length <= CONFIG_FIELDS_LIMIT;
   let configFields: SiteDiff['configFields'] = [];
   if (withFields && nodeConfigs.changed.length) {
-    const p = (prevCompiled ?? compileWithTexts(prev)).configs;
+    // Only the configs: their texts are not needed for field changes.
+    const p = prevCompiled?.configs ?? (prev ? compileSite(prev) : new Map<string, NodeConfig>());
     const n = compiledNext().configs;
     configFields = nodeConfigs.changed.map((node) => ({ node, changes: fieldChanges(p.get(node), n.get(node)) }));
   }
