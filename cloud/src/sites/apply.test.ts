@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asc, eq } from 'drizzle-orm';
+import { compileSite } from '#shared/compiler/compile.ts';
+import type { Site } from '#shared/site/site.ts';
+import { canonicalJson } from '#shared/util/canonical-json.ts';
+import { nodeIdOf } from '#shared/wire/topics.ts';
+import { nodes, orgs, outbox } from '../db/schema.ts';
+import { openTestDatabase, type TestDatabase } from '../db/test-db.test-support.ts';
+import { seedsSite } from '../../test/fixtures.test-support.ts';
+import { applySite } from './apply.ts';
+import { CONFIG_FIELDS_LIMIT } from './diff.ts';
+
+/** The seeds' site with `extra` more real servers in its service (each a node of its own). */
+function withRealServers(extra: number, weight = 1): Site {
+  const site = seedsSite('applyt');
+  const added = Array.from({ length: extra }, (_, i) => ({ name: `rsx${i}`, role: 'realserver' as const, address: `192.168.2.${i + 10}` }));
+  return {
+    ...site,
+    spec: {
+      ...site.spec,
+      rollout: { enabled: false },
+      nodes: [...site.spec.nodes, ...added],
+      services: site.spec.services!.map((s) => ({ ...s, realServers: [...s.realServers, ...added.map((n) => ({ node: n.name, port: 80, weight }))] })),
+    },
+  } as Site;
+}
+
+describe('applySite writes', () => {
+  let d: TestDatabase;
+  beforeAll(async () => {
+    d = await openTestDatabase();
+    await d.db.insert(orgs).values({ id: 'org_apply', name: 'apply' }).onConflictDoNothing();
+  });
+  afterAll(async () => {
+    await d?.close();
+  });
+
+  it('one outbox row per changed node whose claims are the compiled config, and the nodes with their hashes', async () => {
+    const site = withRealServers(CONFIG_FIELDS_LIMIT + 5);
+    const now = new Date('2026-01-02T03:04:05.000Z');
+    const r = await applySite(d.db, { orgId: 'org_apply', site, author: 't', now });
+    expect(r.revision).toBe(1);
+    const compiled = compileSite(site);
+    expect(r.publishedNodes.sort()).toEqual([...compiled.keys()].sort());
+    const rows = await d.db.select().from(outbox).orderBy(asc(outbox.id));
+    expect(rows).toHaveLength(compiled.size);
+    for (const row of rows) {
+      const name = row.nodeId.slice('applyt.'.length);
+      expect(row).toMatchObject({ siteId: expect.any(String), revision: 1, overridesVersion: 0, status: 'pending', attempts: 0 });
+      expect(canonicalJson(row.claims)).toBe(
+        canonicalJson({ nodeId: nodeIdOf('applyt', name), site: 'applyt', revision: 1, issuedAt: now.toISOString(), config: compiled.get(name) }),
+      );
+    }
+    const stored = await d.db.select().from(nodes).where(eq(nodes.siteId, rows[0].siteId));
+    expect(stored.map((n) => [n.name, n.desiredRevision, n.removedAt, n.configHash.length]).sort()).toEqual(
+      [...compiled.keys()].map((n) => [n, 1, null, 64]).sort(),
+    );
+  });
+
+  it(`a change to more than ${CONFIG_FIELDS_LIMIT} configs answers their names only, unless asked for the full diff; a forced apply's claims allow the mass delete`, async () => {
+    const next = withRealServers(CONFIG_FIELDS_LIMIT + 5, 2);
+    const r = await applySite(d.db, { orgId: 'org_apply', site: next, author: 't', dryRun: false });
+    expect(r.diff.nodeConfigs.changed).toEqual(['dr1', 'dr2']); // weights live in the directors' tables only
+    expect(r.diff.configFields.map((c) => c.node)).toEqual(['dr1', 'dr2']);
+    const moved = withRealServers(CONFIG_FIELDS_LIMIT + 5, 2);
+    moved.spec.services![0].vip = '192.168.1.201';
+    moved.spec.vrrp![0].vips = ['192.168.1.201/24'];
+    const summary = await applySite(d.db, { orgId: 'org_apply', site: moved, author: 't', dryRun: true, fullDiff: false });
+    expect(summary.diff.configFields.length).toBe(summary.diff.nodeConfigs.changed.length); // a dry run lists every field
+    const applied = await applySite(d.db, { orgId: 'org_apply', site: moved, author: 't', force: true });
+    expect(applied.diff.nodeConfigs.changed.length).toBeGreaterThan(CONFIG_FIELDS_LIMIT);
+    expect(applied.diff.configFields).toEqual([]);
+    expect(applied.diff.configFieldsOmitted).toBe(applied.diff.nodeConfigs.changed.length);
+    const rows = await d.db.select().from(outbox).where(eq(outbox.revision, applied.revision));
+    expect(rows.length).toBe(applied.publishedNodes.length);
+    expect(rows.every((row) => (row.claims as { config: { allowMassDelete?: boolean } }).config.allowMassDelete === true)).toBe(true);
+    const back = withRealServers(CONFIG_FIELDS_LIMIT + 5, 3);
+    const full = await applySite(d.db, { orgId: 'org_apply', site: back, author: 't', fullDiff: true });
+    expect(full.diff.configFields.length).toBe(full.diff.nodeConfigs.changed.length);
+    expect(full.diff.configFieldsOmitted).toBeUndefined();
+  });
+});
