@@ -73,6 +73,14 @@ function vipList(st: Stmt, s: I, cx: Cx): Vip[] {
         if (['brd', 'broadcast', 'scope', 'table', 'metric', 'preferred_lft'].includes(opt)) i++;
       }
     }
+    if (label !== undefined && addr.includes(':')) {
+      warn(
+        cx,
+        e.keyword,
+        `${st.keyword.text}: keepalived ignores a label on an IPv6 address ("Cannot specify label for IPv6 addresses"); label ${label} is dropped`,
+      );
+      label = undefined;
+    }
     const first = s.vipAt.get(addr);
     if (first) {
       lenient(

@@ -4,7 +4,7 @@
  * addresses only where a link is named, and IPVS's rule for destinations of the other family.
  */
 import { formatHostPort, isLinkLocal, type IpFamily } from '../util/ip.ts';
-import { familyOf, instanceFamily, nodeAddress, vipAddress } from './family.ts';
+import { familyOf, instanceFamily, nodeAddress, realServerAddress, vipAddress } from './family.ts';
 import type { SpecIssue } from './issues.ts';
 import type { Node, Site } from './site.ts';
 import type { RealServer, Service } from './service.ts';
@@ -34,6 +34,12 @@ export function checkVrrpFamily(inst: VrrpInstance, p: string, nodes: Map<string
         out.push({ path, message: `${vipAddress(v)} is link-local (fe80::/10): name its link with { address, interface } or the instance's interface` });
     },
   );
+  [...inst.vips, ...(inst.excludedVips ?? [])].forEach((v, j) => {
+    if (typeof v !== 'string' && v.label !== undefined && familyOf(vipAddress(v)) === 6) {
+      const path = j < inst.vips.length ? `${p}.vips[${j}]` : `${p}.excludedVips[${j - inst.vips.length}]`;
+      out.push({ path: `${path}.label`, message: 'address labels are IPv4 only (iproute2; keepalived ignores them on IPv6 addresses): remove the label' });
+    }
+  });
   inst.members.forEach((m, j) => {
     const mp = `${p}.members[${j}]`;
     const node = nodes.get(m.node);
@@ -101,9 +107,23 @@ export function checkServiceFamily(site: Site, svc: Service, p: string, nodes: M
   if (families.includes(6) && svc.persistence?.netmask !== undefined && !dualStack)
     out.push({ path: `${p}.persistence.netmask`, message: 'a netmask groups IPv4 clients; an IPv6 service persists per client address' });
 
+  let svcBindIssue = false;
   svc.realServers.forEach((rs: RealServer, j) => {
     const rp = `${p}.realServers[${j}]`;
     const fwd = rs.forwarding ?? defaultFwd;
+    // keepalived skips a checker whose bindto is not of the family it connects to ("does not match address family").
+    const hc = rs.healthCheck ?? svc.healthCheck;
+    if (hc?.bindTo !== undefined) {
+      const targets = hc.address !== undefined ? [hc.address] : families.flatMap((f) => realServerAddress(rs, nodes, f, dualStack) ?? []);
+      const other = targets.find((t) => familyOf(t) !== familyOf(hc.bindTo!));
+      if (other !== undefined && (rs.healthCheck || !svcBindIssue)) {
+        out.push({
+          path: `${rs.healthCheck ? rp : p}.healthCheck.bindTo`,
+          message: `the check binds to ${hc.bindTo} but connects to ${other}: a probe's source and target are of one family`,
+        });
+        svcBindIssue ||= !rs.healthCheck;
+      }
+    }
     if (rs.address !== undefined) {
       if (isLinkLocal(rs.address)) out.push({ path: `${rp}.address`, message: `${rs.address} ${LINK_LOCAL_DEST}` });
       // Dual stack: an address joins the VIP of its own family, so no family is crossed.

@@ -258,6 +258,24 @@ const SEMANTIC_CASES: Row[] = [
     [['spec.vrrp[1].vips[1]', "fe80::101 is link-local (fe80::/10): name its link with { address, interface } or the instance's interface"]],
   ],
   [
+    'label on an IPv6 VIP',
+    (d) => {
+      dualStackDirectors(d);
+      d.spec.vrrp[1].vips = [{ address: '2001:db8::101/64', interface: 'eth0', label: 'eth0:1' }];
+    },
+    [['spec.vrrp[1].vips[0].label', 'address labels are IPv4 only (iproute2; keepalived ignores them on IPv6 addresses): remove the label']],
+  ],
+  [
+    'a check bound to an IPv4 address probing an IPv6 real server',
+    (d) => {
+      dualStackRealServers(d);
+      d.spec.services[0].vip = '2001:db8::100';
+      delete d.spec.services[0].persistence;
+      d.spec.services[0].healthCheck.bindTo = '10.99.0.1';
+    },
+    [['spec.services[0].healthCheck.bindTo', "the check binds to 10.99.0.1 but connects to 2001:db8::11: a probe's source and target are of one family"]],
+  ],
+  [
     'member source of the other family',
     (d) => (d.spec.vrrp[0].members[0].sourceAddress = '2001:db8::1'),
     [['spec.vrrp[0].members[0].sourceAddress', '2001:db8::1 is IPv6; this instance is IPv4']],
