@@ -14,6 +14,7 @@ import type { RealServer, Service } from '../site/service.ts';
 import type { Site } from '../site/site.ts';
 import type { VrrpInstance, VrrpScript } from '../site/vrrp.ts';
 import { formatDuration } from '../util/duration.ts';
+import { canonicalIp } from '../util/ip.ts';
 
 const secs = (min: number, max: number) => fc.integer({ min, max }).map((s) => formatDuration(s * 1000));
 const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
@@ -79,14 +80,23 @@ const arbCheck: fc.Arbitrary<HealthCheck> = fc
   )
   .map((c) => clean(c) as HealthCheck);
 
-function arbService(i: number, directors: string[]): fc.Arbitrary<Service> {
+/** Service i's addresses in one family: the VIP, the sorry server, real server j. */
+function addressesOf(i: number, v6: boolean) {
+  return v6
+    ? { vip: `2001:db8:88::${i + 1}`, sorry: '2001:db8:88:1::99', rs: (j: number) => `2001:db8:88:2::${10 * i + j + 1}` }
+    : { vip: `10.88.0.${i + 1}`, sorry: '10.88.1.99', rs: (j: number) => `10.88.2.${10 * i + j + 1}` };
+}
+
+function arbService(i: number, directors: string[], ipv6: boolean): fc.Arbitrary<Service> {
   const fwmark = i === 3;
   return fc
     .record({
+      v6: ipv6 ? fc.boolean() : fc.constant(false),
       protocol: fc.constantFrom('tcp' as const, 'udp' as const),
       scheduler: fc.constantFrom('rr', 'wrr', 'lc', 'wlc', 'sh', 'mh', 'sed', 'nq' as const),
       forwarding: fc.constantFrom('dr' as const, 'nat' as const, 'tun' as const),
       persistence: opt(fc.record({ timeout: secs(1, 3600), netmask: opt(fc.constantFrom('255.255.255.0', '255.255.0.0')) }).map(clean)),
+
       onePacket: opt(fc.constant(true)),
       sorry: opt(fc.record({ inhibit: opt(fc.constant(true)), forwarding: opt(fc.constantFrom('dr' as const, 'nat' as const)) })),
       quorum: opt(fc.integer({ min: 2, max: 10 })),
@@ -114,20 +124,22 @@ function arbService(i: number, directors: string[]): fc.Arbitrary<Service> {
     })
     .map((r) => {
       const port = 80 + i;
+      const at = addressesOf(i, r.v6);
       const svc: Service = {
-        name: fwmark ? `fwmark-${10 + i}` : `${r.protocol}-10.88.0.${i + 1}-${port}`,
-        ...(fwmark ? { fwmark: 10 + i } : { vip: `10.88.0.${i + 1}`, port, protocol: r.protocol }),
+        name: fwmark ? `fwmark-${10 + i}${r.v6 ? '-v6' : ''}` : `${r.protocol}-${at.vip.replaceAll(':', '-')}-${port}`,
+        ...(fwmark ? { fwmark: 10 + i, ...(r.v6 ? { family: 6 as const } : {}) } : { vip: at.vip, port, protocol: r.protocol }),
         scheduler: r.scheduler as Service['scheduler'],
         forwarding: r.forwarding,
         realServers: [],
       };
       if (r.scheduler === 'sh' || r.scheduler === 'mh') svc.schedulerFlags = [`${r.scheduler}-port` as 'sh-port'];
-      if (r.persistence) svc.persistence = r.persistence;
+      // A netmask groups IPv4 clients only.
+      if (r.persistence) svc.persistence = r.v6 ? { timeout: r.persistence.timeout } : r.persistence;
       if (r.onePacket && !fwmark && r.protocol === 'udp') svc.onePacket = true;
       if (r.sorry) {
         const f = r.sorry.forwarding ?? r.forwarding;
         svc.sorryServer = clean({
-          address: '10.88.1.99',
+          address: at.sorry,
           port: fwmark && f !== 'nat' ? undefined : f === 'nat' ? 8080 : port,
           inhibit: r.sorry.inhibit,
           forwarding: r.sorry.forwarding,
@@ -139,13 +151,21 @@ function arbService(i: number, directors: string[]): fc.Arbitrary<Service> {
       }
       Object.assign(svc, clean({ quorumUp: r.quorumUp, quorumDown: r.quorumDown, alpha: r.alpha, omega: r.omega, inhibitOnFailure: r.inhibitOnFailure }));
       // A DR/TUN real server of an fwmark service has no port: its check needs one.
-      const check = fwmark && !['misc', 'ping'].includes(r.check.type) ? ({ ...r.check, port: 8080 } as HealthCheck) : r.check;
+      const probed = fwmark && !['misc', 'ping'].includes(r.check.type) ? ({ ...r.check, port: 8080 } as HealthCheck) : r.check;
+      // A probe's addresses are of its real server's family (keepalived skips a bindto of the other).
+      const check = r.v6
+        ? (clean({
+            ...probed,
+            address: probed.address && '2001:db8:55::9',
+            bindTo: probed.bindTo && '2001:db8:55::8',
+          }) as HealthCheck)
+        : probed;
       if (r.checkOn === 'service') svc.healthCheck = check;
       svc.realServers = r.rs.map((x, j): RealServer => {
         const fwd = x.forwarding ?? r.forwarding;
         const rsPort = fwd === 'nat' ? x.natPort : fwmark ? undefined : port;
         return clean({
-          address: `10.88.2.${10 * i + j + 1}`,
+          address: at.rs(j),
           port: rsPort,
           weight: x.weight,
           forwarding: x.forwarding && x.forwarding !== r.forwarding ? x.forwarding : undefined,
@@ -165,8 +185,13 @@ function arbService(i: number, directors: string[]): fc.Arbitrary<Service> {
     });
 }
 
-/** Sites with 1–3 directors on `ifaces[0]`; `ifaces[1]`, when given, is used for track_interface. */
-export function arbSite(ifaces: string[]): fc.Arbitrary<Site> {
+/**
+ * Sites with 1–3 directors on `ifaces[0]`; `ifaces[1]`, when given, is used for track_interface.
+ * With `ipv6`, each service and each VRRP instance is IPv4 or IPv6 at random; an IPv6 instance
+ * is VRRPv3 and unicast (its unicast_src_ip is what tells the importer the node's address6), and
+ * the directors of a site with one are dual stack.
+ */
+export function arbSite(ifaces: string[], { ipv6 = false }: { ipv6?: boolean } = {}): fc.Arbitrary<Site> {
   const [if0, if1] = ifaces;
   return fc
     .record({
@@ -189,6 +214,7 @@ export function arbSite(ifaces: string[]): fc.Arbitrary<Site> {
       inst: fc.array(
         fc.record({
           version: fc.constantFrom(undefined, 2 as const, 3 as const),
+          v6: ipv6 ? fc.boolean() : fc.constant(false),
           advert: fc.integer({ min: 1, max: 5 }),
           pass: opt(fc.stringMatching(/^[A-Za-z0-9]{1,8}$/)),
           nopreempt: fc.boolean(),
@@ -219,27 +245,36 @@ export function arbSite(ifaces: string[]): fc.Arbitrary<Site> {
       sync: fc.boolean(),
       connSync: opt(fc.record({ syncId: opt(fc.integer({ min: 0, max: 255 })) })),
       annotations: fc.boolean(),
-      svcs: fc.tuple(...[0, 1, 2, 3].map((i) => arbService(i, ['dr1', 'dr2', 'dr3']))),
+      svcs: fc.tuple(...[0, 1, 2, 3].map((i) => arbService(i, ['dr1', 'dr2', 'dr3'], ipv6))),
     })
     .map((r) => {
       const names = ['dr1', 'dr2', 'dr3'].slice(0, r.n);
       // keepalived.conf names a director's interface only in its vrrp_instances.
-      const nodes = names.map((name, i) => ({ name, role: 'director' as const, address: `10.77.0.${i + 1}`, ...(r.nInst ? { interface: if0 } : {}) }));
+      const dual = r.inst.slice(0, r.nInst).some((x) => x.v6);
+      const nodes = names.map((name, i) => ({
+        name,
+        role: 'director' as const,
+        address: `10.77.0.${i + 1}`,
+        ...(dual ? { address6: `2001:db8:77::${i + 1}` } : {}),
+        ...(r.nInst ? { interface: if0 } : {}),
+      }));
       const syncGroup = r.sync && r.nInst >= 2;
       const scripts: VrrpScript[] = r.scripts.map((s) =>
         clean({ ...s, weight: syncGroup ? undefined : s.weight, timeout: s.interval ? s.timeout : undefined }),
       );
       const vrrp: VrrpInstance[] = r.inst.slice(0, r.nInst).map((x, k) => {
-        const version = x.version;
-        const vip = `10.66.${k}.1`;
+        const version = x.v6 ? 3 : x.version;
+        const vip = x.v6 ? canonicalIp(`2001:db8:66:${k}::1`) : `10.66.${k}.1`;
+        const [host, net] = x.v6 ? [128, 64] : [32, 24];
         const v =
           x.vipStyle === 'plain'
-            ? `${vip}/32`
+            ? `${vip}/${host}`
             : x.vipStyle === 'slash24'
-              ? `${vip}/24`
-              : x.vipStyle === 'dev'
-                ? { address: `${vip}/32`, interface: if0 }
-                : { address: `${vip}/32`, interface: if0, label: `${if0}:${k}` };
+              ? `${vip}/${net}`
+              : x.vipStyle === 'dev' || x.v6 // address labels are IPv4 only
+                ? { address: `${vip}/${host}`, interface: if0 }
+                : { address: `${vip}/${host}`, interface: if0, label: `${if0}:${k}` };
+        const unicast = x.v6 ? (names.length > 1 ? (x.unicast === 'extra' ? 'extra' : 'yes') : 'extra') : x.unicast;
         const inst: VrrpInstance = clean({
           name: `VI_${k + 1}`,
           vrid: 10 + k,
@@ -249,7 +284,7 @@ export function arbSite(ifaces: string[]): fc.Arbitrary<Site> {
           preempt: x.nopreempt ? false : undefined,
           preemptDelay: x.nopreempt ? undefined : x.preemptDelay,
           vips: [v],
-          excludedVips: x.excluded ? [`10.66.${k}.200/32`] : undefined,
+          excludedVips: x.excluded ? [x.v6 ? `${canonicalIp(`2001:db8:66:${k}::200`)}/128` : `10.66.${k}.200/32`] : undefined,
           members: names.map((node, i) =>
             clean({
               node,
@@ -257,8 +292,8 @@ export function arbSite(ifaces: string[]): fc.Arbitrary<Site> {
               initialState: x.master && !syncGroup && !x.nopreempt && !x.preemptDelay && i === 0 ? ('MASTER' as const) : undefined,
             }),
           ),
-          unicast: x.unicast !== 'no' && names.length > 1 ? true : x.unicast === 'extra' ? true : undefined,
-          unicastPeers: x.unicast === 'extra' ? ['10.66.9.9'] : undefined,
+          unicast: unicast !== 'no' && names.length > 1 ? true : unicast === 'extra' ? true : undefined,
+          unicastPeers: unicast === 'extra' ? [x.v6 ? '2001:db8:66:9::9' : '10.66.9.9'] : undefined,
           trackInterfaces: x.trackIf && if1 ? [clean({ interface: if1, weight: syncGroup ? undefined : x.trackWeight })] : undefined,
           trackScripts: x.track && scripts.length ? [clean({ script: scripts[0].name, weight: syncGroup ? undefined : x.trackWeight })] : undefined,
           notify: x.notify && Object.keys(x.notify).length ? x.notify : undefined,

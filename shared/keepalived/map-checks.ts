@@ -7,7 +7,7 @@
 import type { HealthCheck } from '../site/health-check.ts';
 import type { Stmt } from './parser.ts';
 import { strip } from './map-vrrp.ts';
-import { flag, int, ipv4, one, rest, seconds, needsBlock } from './values.ts';
+import { flag, int, ip, one, rest, seconds, needsBlock } from './values.ts';
 import { error, lenient, walk, warn, type Cx, type Handler } from './walk.ts';
 
 type Draft = Record<string, unknown> & { type: HealthCheck['type'] };
@@ -67,10 +67,10 @@ const common: Record<string, Handler<Draft>> = {
     d.port = int(st, cx, 1, 65535);
   },
   connect_ip: (st, d, cx) => {
-    d.address = ipv4(st, cx);
+    d.address = ip(st, cx);
   },
   bindto: (st, d, cx) => {
-    d.bindTo = ipv4(st, cx);
+    d.bindTo = ip(st, cx);
   },
 };
 

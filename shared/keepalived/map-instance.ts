@@ -8,13 +8,12 @@ import type { Vip } from '../site/vrrp.ts';
 import type { FileImport, FileInstance } from './model.ts';
 import type { Stmt } from './parser.ts';
 import { notifyHandlers, specName } from './map-vrrp.ts';
-import { cidr, entries, flag, int, ipv4, one, seconds, needsBlock } from './values.ts';
+import { cidr, entries, flag, int, ip, one, seconds, needsBlock } from './values.ts';
 import { error, lenient, walk, warn, type Cx, type Handler } from './walk.ts';
 
 const INSTANCE_UNSUPPORTED = [
   'use_vmac',
   'vmac_xmit_base',
-  'native_ipv6',
   'smtp_alert',
   'strict_mode',
   'accept',
@@ -57,7 +56,7 @@ function vipList(st: Stmt, s: I, cx: Cx): Vip[] {
   for (const e of entries(st, cx)) {
     const addr = cidr(e.keyword.text);
     if (!addr) {
-      error(cx, e.keyword, `${st.keyword.text}: "${e.keyword.text}" is not an IPv4 address (IPv6 is not supported)`);
+      error(cx, e.keyword, `${st.keyword.text}: "${e.keyword.text}" is not an IPv4 or IPv6 address (with an optional /prefix)`);
       continue;
     }
     let iface: string | undefined;
@@ -73,6 +72,14 @@ function vipList(st: Stmt, s: I, cx: Cx): Vip[] {
         warn(cx, e.args[i], `${st.keyword.text} option "${opt}" cannot be expressed in a site spec; ignored`);
         if (['brd', 'broadcast', 'scope', 'table', 'metric', 'preferred_lft'].includes(opt)) i++;
       }
+    }
+    if (label !== undefined && addr.includes(':')) {
+      warn(
+        cx,
+        e.keyword,
+        `${st.keyword.text}: keepalived ignores a label on an IPv6 address ("Cannot specify label for IPv6 addresses"); label ${label} is dropped`,
+      );
+      label = undefined;
     }
     const first = s.vipAt.get(addr);
     if (first) {
@@ -168,16 +175,21 @@ const instanceHandlers: Record<string, Handler<I>> = {
     s.shared.preemptDelay = seconds(st, cx);
   },
   unicast_src_ip: (st, s, cx) => {
-    s.unicastSrcIp = ipv4(st, cx);
+    s.unicastSrcIp = ip(st, cx);
   },
   mcast_src_ip: (st, s, cx) => {
-    s.unicastSrcIp ??= ipv4(st, cx);
+    s.unicastSrcIp ??= ip(st, cx);
+  },
+  /** keepalived: an IPv6 instance even before (or without) an IPv6 virtual_ipaddress. */
+  native_ipv6: (st, s, cx) => {
+    flag(st, cx);
+    s.shared.family = 6;
   },
   unicast_peer: (st, s, cx) => {
     s.unicastPeers ??= [];
     for (const e of entries(st, cx)) {
-      const ip = ipv4(e, cx, e.keyword.text);
-      if (ip) s.unicastPeers.push(ip);
+      const peer = ip(e, cx, e.keyword.text);
+      if (peer) s.unicastPeers.push(peer);
       if (e.args.length) warn(cx, e.args[0], `unicast_peer options cannot be expressed in a site spec; ignored "${e.args.map((a) => a.text).join(' ')}"`);
     }
   },

@@ -6,14 +6,14 @@
 import { SCHEDULERS, type RealServer, type Service } from '../site/service.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 import { formatDuration } from '../util/duration.ts';
-import { intToIp, ipToInt, IPV4_RE } from '../util/ip.ts';
+import { canonicalIp, intToIp, ipToInt, IPV4_RE, isIpv6 } from '../util/ip.ts';
 import type { Token } from './lexer.ts';
 import type { FileImport } from './model.ts';
 import type { Stmt } from './parser.ts';
 import { suggest } from '../util/did-you-mean.ts';
 import { CHECK_DEFAULTS, CHECKERS, UNSUPPORTED_CHECKERS, mapChecker } from './map-checks.ts';
 import { strip } from './map-vrrp.ts';
-import { entries, flag, int, ipv4, one, rest, needsBlock } from './values.ts';
+import { entries, flag, int, ip, ipv4, one, rest, needsBlock } from './values.ts';
 import { error, lenient, walk, warn, type Cx, type Handler } from './walk.ts';
 
 type Fwd = 'dr' | 'nat' | 'tun';
@@ -37,23 +37,12 @@ function forwarding(st: Stmt, cx: Cx): Fwd | undefined {
   return undefined;
 }
 
-const SERVICE_UNSUPPORTED = [
-  'ha_suspend',
-  'smtp_alert',
-  'ip_family',
-  'flag-1',
-  'flag-2',
-  'flag-3',
-  'persistence_engine',
-  'lvs_flush_on_stop',
-  'lb_flags',
-  'alive_delay',
-];
+const SERVICE_UNSUPPORTED = ['ha_suspend', 'smtp_alert', 'flag-1', 'flag-2', 'flag-3', 'persistence_engine', 'lvs_flush_on_stop', 'lb_flags', 'alive_delay'];
 const RS_UNSUPPORTED = ['smtp_alert', 'alpha'];
 
 function realServer(st: Stmt, svc: Draft, cx: Cx): void {
   if (!needsBlock(st, cx)) return;
-  const address = ipv4(st, cx, st.args[0]?.text);
+  const address = ip(st, cx, st.args[0]?.text);
   if (!address) return;
   const port = st.args[1] ? int(st, cx, 0, 65535, st.args[1].text) : undefined;
   const rs: RealServer & { checks?: unknown[] } = { address, ...(port !== undefined ? { port } : {}) };
@@ -155,9 +144,16 @@ const serviceHandlers: Record<string, Handler<Draft>> = {
     else if (v !== undefined) error(cx, st.args[0], `protocol must be TCP, UDP or SCTP, not "${v}"`);
   },
   sorry_server: (st, s, cx) => {
-    const address = ipv4(st, cx, st.args[0]?.text);
+    const address = ip(st, cx, st.args[0]?.text);
     const port = st.args[1] ? int(st, cx, 0, 65535, st.args[1].text) : undefined;
     if (address) s.sorryServer = { ...s.sorryServer, address, ...(port !== undefined ? { port } : {}) };
+  },
+  /** keepalived ip_family inet|inet6: the family of an fwmark service's packets (an address service has its VIP's). */
+  ip_family: (st, s, cx) => {
+    const v = one(st, cx);
+    if (v === 'inet6') s.family = 6;
+    else if (v === 'inet') s.family = 4;
+    else if (v !== undefined) error(cx, st.args[0], `ip_family must be inet or inet6, not "${v}"`);
   },
   sorry_server_inhibit: (st, s, cx) => {
     flag(st, cx);
@@ -230,6 +226,28 @@ function presetDefaults(block: Stmt[], into: Record<string, unknown>): void {
 /** One virtual_server_group entry: `IP PORT`, `IP-LAST PORT` (address range) or `fwmark N`. */
 type Endpoint = { vip: string; port: number } | { fwmark: number };
 
+/** A range becomes one service per address: bounded, since a file is hostile input. */
+const MAX_RANGE = 256;
+
+/**
+ * keepalived's IPv6 range `ae00::2-9`: the last 16-bit group runs from the address's to LAST
+ * (hex), in RFC 5952 form; null when it is not an address (and range).
+ */
+function ipv6Range(text: string): string[] | null {
+  const dash = text.lastIndexOf('-');
+  const first = dash < 0 ? text : text.slice(0, dash);
+  if (!isIpv6(first)) return null;
+  if (dash < 0) return [canonicalIp(first)];
+  const lastText = text.slice(dash + 1);
+  if (!/^[0-9A-Fa-f]{1,4}$/.test(lastText)) return null;
+  const groups = canonicalIp(first).split(':');
+  const start = parseInt(groups[groups.length - 1] || '0', 16);
+  const end = parseInt(lastText, 16);
+  if (end < start || end - start >= MAX_RANGE) return [];
+  const base = canonicalIp(first).replace(/[0-9a-f]*$/, '');
+  return Array.from({ length: end - start + 1 }, (_, k) => canonicalIp(`${base}${(start + k).toString(16)}`));
+}
+
 /** virtual_server_group NAME { … } → its endpoints, by group name. */
 export function mapServerGroup(st: Stmt, groups: Map<string, Endpoint[]>, cx: Cx): void {
   if (!needsBlock(st, cx) || !st.args[0]) return void (st.args[0] || error(cx, st.keyword, 'virtual_server_group needs a name'));
@@ -240,10 +258,18 @@ export function mapServerGroup(st: Stmt, groups: Map<string, Endpoint[]>, cx: Cx
       if (m !== undefined) out.push({ fwmark: m });
       continue;
     }
-    const m = /^(\d+\.\d+\.\d+\.)(\d+)(?:-(\d+))?$/.exec(e.keyword.text);
     const port = int(e, cx, 0, 65535, e.args[0]?.text);
+    if (e.keyword.text.includes(':')) {
+      const range = ipv6Range(e.keyword.text);
+      if (range === null) error(cx, e.keyword, `"${e.keyword.text}" is not an IPv6 address or range (ADDRESS or ADDRESS-LAST, LAST the last group in hex)`);
+      else if (range.length === 0 || range.length > MAX_RANGE)
+        error(cx, e.keyword, `address range ${e.keyword.text} is empty or longer than ${MAX_RANGE} addresses`);
+      else if (port !== undefined) out.push(...range.map((vip) => ({ vip, port })));
+      continue;
+    }
+    const m = /^(\d+\.\d+\.\d+\.)(\d+)(?:-(\d+))?$/.exec(e.keyword.text);
     if (!m || !IPV4_RE.test(m[1] + m[2]) || port === undefined) {
-      if (!m) error(cx, e.keyword, `"${e.keyword.text}" is not an IPv4 address or range (IPv6 is not supported)`);
+      if (!m) error(cx, e.keyword, `"${e.keyword.text}" is not an IPv4 or IPv6 address or range`);
       continue;
     }
     const first = ipToInt(m[1] + m[2]);
@@ -269,7 +295,13 @@ export function mapVirtualServer(st: Stmt, f: FileImport, groups: Map<string, En
     warn(cx, st.keyword, `virtual_server group ${a1.text} becomes ${g.length} services (the site spec has no server groups)`);
     endpoints = g;
   } else {
-    const vip = ipv4(st, cx, a0?.text);
+    if (a0 && /^\[.*\](:\d*)?$/.test(a0.text))
+      return void error(
+        cx,
+        a0,
+        `keepalived refuses "${a0.text}" ("Invalid virtual server IP address ... - skipping"): write the address bare and the port apart, like virtual_server 2001:db8::10 80`,
+      );
+    const vip = ip(st, cx, a0?.text);
     const port = int(st, cx, 0, 65535, a1?.text);
     if (!vip || port === undefined) return;
     endpoints = [{ vip, port }];
@@ -285,10 +317,18 @@ export function mapVirtualServer(st: Stmt, f: FileImport, groups: Map<string, En
   if (a0?.text === 'fwmark') {
     if (svc.protocol) warn(cx, st.keyword, 'protocol is ignored by keepalived for an fwmark service; dropped');
     delete svc.protocol;
-  } else svc.protocol ??= 'tcp';
+    if (svc.family === 4) delete svc.family; // the default
+  } else {
+    svc.protocol ??= 'tcp';
+    const clash = endpoints.find((ep) => 'vip' in ep && svc.family !== undefined && (ep.vip.includes(':') ? 6 : 4) !== svc.family);
+    if (clash && 'vip' in clash)
+      return void error(cx, st.keyword, `ip_family inet${svc.family === 6 ? '6' : ''} does not match the virtual server address ${clash.vip}`);
+    delete svc.family; // an address service has its VIP's family
+  }
   hoist(svc as Service);
   for (const ep of endpoints) {
-    const name = 'fwmark' in ep ? `fwmark-${ep.fwmark}` : `${svc.protocol ?? 'tcp'}-${ep.vip}-${ep.port}`;
+    // A name has no ":", so an IPv6 VIP's colons become "-".
+    const name = 'fwmark' in ep ? `fwmark-${ep.fwmark}${svc.family === 6 ? '-v6' : ''}` : `${svc.protocol ?? 'tcp'}-${ep.vip.replaceAll(':', '-')}-${ep.port}`;
     const one = { name, ...ep, ...structuredClone(svc) };
     if ('fwmark' in ep) delete one.protocol; // a group's fwmark entry has no protocol
     f.services.push({ at: st.keyword, service: strip(one) as Service });

@@ -5,7 +5,7 @@
  */
 import { Name } from '../site/names.ts';
 import type { Node } from '../site/site.ts';
-import { IPV4_RE } from '../util/ip.ts';
+import { canonicalIp, ipFamily } from '../util/ip.ts';
 import type { Diagnostic } from './diagnostics.ts';
 import type { FileImport } from './model.ts';
 
@@ -56,13 +56,16 @@ export function nodeAddresses(files: FileImport[], names: string[], given: Recor
   return files.map((f, i) => {
     const name = names[i];
     if (given[name] !== undefined) {
-      if (!IPV4_RE.test(given[name])) {
-        diags.push({ severity: 'error', file: f.file, line: 0, message: `--address ${name}=${given[name]}: not an IPv4 address` });
+      if (ipFamily(given[name]) === null) {
+        diags.push({ severity: 'error', file: f.file, line: 0, message: `--address ${name}=${given[name]}: not an IPv4 or IPv6 address` });
         return undefined;
       }
-      return given[name];
+      return canonicalIp(given[name]);
     }
-    const srcs = [...new Set(f.instances.map((x) => x.unicastSrcIp).filter((x): x is string => !!x))];
+    // The first IPv4 source is the node's address; IPv6 ones are its address6 (sourcesOf6).
+    const all = [...new Set(f.instances.map((x) => x.unicastSrcIp).filter((x): x is string => !!x))];
+    const v4 = all.filter((a) => ipFamily(a) === 4);
+    const srcs = v4.length ? v4 : all;
     if (srcs.length > 1)
       diags.push({
         severity: 'warning',
@@ -81,10 +84,16 @@ export function nodeAddresses(files: FileImport[], names: string[], given: Recor
   });
 }
 
-/** The director node of each file; its interface is the one of its first vrrp_instance. */
+/**
+ * The director node of each file; its interface is the one of its first vrrp_instance. A node
+ * whose address is IPv4 gets the first IPv6 unicast_src_ip / mcast_src_ip of its IPv6 instances
+ * as `address6` (dual stack).
+ */
 export function directorNodes(files: FileImport[], names: string[], addresses: (string | undefined)[]): Node[] {
   return files.map((f, i) => {
     const iface = f.instances.find((x) => x.interface)?.interface;
-    return { name: names[i], role: 'director', address: addresses[i] ?? '0.0.0.0', ...(iface ? { interface: iface } : {}) };
+    const address = addresses[i] ?? '0.0.0.0';
+    const v6 = ipFamily(address) === 4 ? f.instances.map((x) => x.unicastSrcIp).find((a) => a !== undefined && ipFamily(a) === 6) : undefined;
+    return { name: names[i], role: 'director', address, ...(v6 ? { address6: v6 } : {}), ...(iface ? { interface: iface } : {}) };
   });
 }

@@ -4,6 +4,7 @@
  * scripts and sync groups are joined by identity and conflicts are reported as warnings
  * naming both places (the first file wins).
  */
+import { instanceFamily, nodeAddress } from '../site/family.ts';
 import type { Service } from '../site/service.ts';
 import type { Node, Site } from '../site/site.ts';
 import type { VrrpInstance } from '../site/vrrp.ts';
@@ -42,7 +43,7 @@ export function mergeFiles(files: FileImport[], opts: MergeOptions, diags: Diagn
   const names = nodeNames(files, diags);
   const addresses = nodeAddresses(files, names, opts.addresses ?? {}, diags);
   const nodes: Node[] = directorNodes(files, names, addresses);
-  const directorAddrs = new Set(nodes.map((n) => n.address));
+  const directorAddrs = new Set(nodes.flatMap((n) => (n.address6 ? [n.address, n.address6] : [n.address])));
 
   const vrrp = new Map<string, { at: Token; inst: VrrpInstance; peers: Set<string> }>();
   files.forEach((f, i) => {
@@ -54,7 +55,7 @@ export function mergeFiles(files: FileImport[], opts: MergeOptions, diags: Diagn
         priority: x.priority ?? 100, // keepalived's default priority
         ...(x.interface && x.interface !== nodes[i].interface ? { interface: x.interface } : {}),
         // unicast_src_ip / mcast_src_ip other than the node's address: an instance on a second NIC.
-        ...(x.unicastSrcIp && x.unicastSrcIp !== nodes[i].address ? { sourceAddress: x.unicastSrcIp } : {}),
+        ...(x.unicastSrcIp && x.unicastSrcIp !== nodeAddress(nodes[i], instanceFamily(shared)) ? { sourceAddress: x.unicastSrcIp } : {}),
         ...(x.state === 'MASTER' ? { initialState: 'MASTER' as const } : {}),
       };
       const seen = vrrp.get(shared.name);
@@ -180,7 +181,7 @@ function realserverNodes(services: Service[], nodes: Node[], diags: Diagnostic[]
       if (!rs.address) continue;
       let node = byAddr.get(rs.address);
       if (!node) {
-        node = { name: `rs-${rs.address.replace(/\./g, '-')}`, role: 'realserver', address: rs.address };
+        node = { name: `rs-${rs.address.replace(/[.:]/g, '-')}`, role: 'realserver', address: rs.address };
         nodes.push(node);
         byAddr.set(rs.address, node);
       }

@@ -6,6 +6,7 @@
 import type { HealthCheck } from '../site/health-check.ts';
 import type { RealServer, Service } from '../site/service.ts';
 import { DEFAULTS } from '../site/defaults.ts';
+import { familyOf, realServerAddress, serviceVips } from '../site/family.ts';
 import { type ConfWriter, secs, word } from './render-text.ts';
 import type { RenderContext } from './render-vrrp.ts';
 
@@ -60,8 +61,7 @@ function checker(w: ConfWriter, hc: HealthCheck, ctx: RenderContext, where: stri
   });
 }
 
-function realServer(w: ConfWriter, svc: Service, rs: RealServer, ctx: RenderContext): void {
-  const address = rs.address ?? ctx.nodes.get(rs.node!)!.address;
+function realServer(w: ConfWriter, svc: Service, rs: RealServer, address: string, ctx: RenderContext): void {
   const fwd = rs.forwarding ?? svc.forwarding ?? DEFAULTS.service.forwarding;
   // keepalived clears (and warns about) a port on DR/TUN real servers of fwmark services.
   const port = svc.fwmark !== undefined && fwd !== 'nat' ? undefined : (rs.port ?? svc.port);
@@ -77,9 +77,26 @@ function realServer(w: ConfWriter, svc: Service, rs: RealServer, ctx: RenderCont
   });
 }
 
+/**
+ * One virtual_server block per VIP (keepalived reads `virtual_server 2001:db8::10 80`, never a
+ * bracketed form): a dual-stack service is two blocks, each with the real servers of its family.
+ */
 export function renderService(w: ConfWriter, svc: Service, ctx: RenderContext): void {
-  const head = svc.fwmark !== undefined ? `virtual_server fwmark ${svc.fwmark}` : `virtual_server ${svc.vip} ${svc.port}`;
+  const vips = serviceVips(svc);
+  if (!vips.length) return renderBlock(w, svc, null, ctx);
+  for (const vip of [...vips].sort((a, b) => familyOf(a) - familyOf(b))) renderBlock(w, svc, vip, ctx);
+}
+
+function renderBlock(w: ConfWriter, svc: Service, vip: string | null, ctx: RenderContext): void {
+  const head = vip === null ? `virtual_server fwmark ${svc.fwmark}` : `virtual_server ${vip} ${svc.port}`;
+  const family = vip === null ? (svc.family ?? 4) : familyOf(vip);
+  const dualStack = serviceVips(svc).length > 1;
+  const servers = svc.realServers.flatMap((rs) => {
+    const address = realServerAddress(rs, ctx.nodes, family, dualStack);
+    return address === null ? [] : [{ rs, address }];
+  });
   w.block(head, () => {
+    if (vip === null && family === 6) w.line('ip_family inet6');
     w.line(`lb_algo ${svc.scheduler ?? DEFAULTS.service.scheduler}`);
     for (const f of svc.schedulerFlags ?? []) w.line(f);
     w.line(`lb_kind ${(svc.forwarding ?? DEFAULTS.service.forwarding).toUpperCase()}`);
@@ -87,7 +104,7 @@ export function renderService(w: ConfWriter, svc: Service, ctx: RenderContext): 
     if (svc.onePacket) w.line('ops');
     // keepalived enables persistence with persistence_timeout; the spec's default is keepalived's 360 s.
     if (svc.persistence) w.line(`persistence_timeout ${secs(svc.persistence.timeout ?? '360s')}`).opt('persistence_granularity', svc.persistence.netmask);
-    const sorry = svc.sorryServer;
+    const sorry = svc.sorryServer && (!dualStack || familyOf(svc.sorryServer.address) === family) ? svc.sorryServer : undefined;
     if (sorry) {
       w.line(`sorry_server ${sorry.address}${sorry.port !== undefined ? ` ${sorry.port}` : ''}`);
       if (sorry.inhibit) w.line('sorry_server_inhibit');
@@ -98,10 +115,10 @@ export function renderService(w: ConfWriter, svc: Service, ctx: RenderContext): 
     if (svc.quorumDown) w.line(`quorum_down ${word(svc.quorumDown)}`);
     if (svc.alpha) w.line('alpha');
     if (svc.omega) w.line('omega');
-    const total = svc.realServers.reduce((a, rs) => a + (rs.weight ?? DEFAULTS.realServerWeight), 0);
+    const total = servers.reduce((a, { rs }) => a + (rs.weight ?? DEFAULTS.realServerWeight), 0);
     const quorum = svc.quorum ?? DEFAULTS.service.quorum;
     if (total < quorum)
       ctx.warnings.push(`service ${svc.name}: real server weights add up to ${total}, below quorum ${quorum}; keepalived lowers the quorum to ${total}`);
-    for (const rs of svc.realServers) realServer(w, svc, rs, ctx);
+    for (const { rs, address } of servers) realServer(w, svc, rs, address, ctx);
   });
 }

@@ -5,6 +5,7 @@
 import type { Node, Site } from '../site/site.ts';
 import type { Vip, VrrpInstance } from '../site/vrrp.ts';
 import { memberInterface } from '../site/defaults.ts';
+import { instanceFamily, nodeAddress } from '../site/family.ts';
 import { ANNOTATION_PREFIX } from './map-file.ts';
 import { renderTrackBfd } from './render-bfd.ts';
 import { type ConfWriter, secs, word } from './render-text.ts';
@@ -116,15 +117,19 @@ export function renderInstance(w: ConfWriter, ctx: RenderContext, inst: VrrpInst
     w.line(`virtual_router_id ${inst.vrid}`);
     w.line(`priority ${me.priority}`);
     w.opt('advert_int', secs(inst.advertInterval));
-    w.opt('version', inst.version);
+    const family = instanceFamily(inst);
+    // RFC 3768 is IPv4 only: an IPv6 instance says version 3 even where the spec leaves it to the family.
+    w.opt('version', inst.version ?? (family === 6 ? 3 : undefined));
+    if (inst.family === 6) w.line('native_ipv6');
     if (inst.preempt === false) w.line('nopreempt');
     w.opt('preempt_delay', secs(inst.preemptDelay));
     if (inst.auth) w.block('authentication', () => w.line(`auth_type ${inst.auth!.type}`).line(`auth_pass ${word(inst.auth!.password)}`));
     if (inst.vips.length) w.block('virtual_ipaddress', () => inst.vips.forEach((v) => w.line(vipLine(v))));
     if (inst.excludedVips?.length) w.block('virtual_ipaddress_excluded', () => inst.excludedVips!.forEach((v) => w.line(vipLine(v))));
     if (inst.unicast) {
-      w.line(`unicast_src_ip ${me.sourceAddress ?? ctx.node.address}`);
-      const peers = inst.members.filter((m) => m.node !== ctx.node.name).map((m) => m.sourceAddress ?? ctx.nodes.get(m.node)!.address);
+      // Validation made sure every member has an address of the instance's family.
+      w.line(`unicast_src_ip ${me.sourceAddress ?? nodeAddress(ctx.node, family)}`);
+      const peers = inst.members.filter((m) => m.node !== ctx.node.name).map((m) => m.sourceAddress ?? nodeAddress(ctx.nodes.get(m.node)!, family)!);
       w.block('unicast_peer', () => [...peers, ...(inst.unicastPeers ?? [])].forEach((p) => w.line(p)));
     } else if (me.sourceAddress) w.line(`mcast_src_ip ${me.sourceAddress}`);
     if (inst.trackInterfaces?.length)

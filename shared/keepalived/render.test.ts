@@ -85,7 +85,7 @@ const GOLDEN = readdirSync(FIXTURES)
 describe.skipIf(!!skipReason)('keepalived -t accepts exported files', () => {
   it('for generated specs', () => {
     fc.assert(
-      fc.property(arbSite(IFACES), (site) => {
+      fc.property(arbSite(IFACES, { ipv6: true }), (site) => {
         for (const n of site.spec.nodes) {
           const { text } = renderKeepalived(site, n.name);
           const r = configTest(text);

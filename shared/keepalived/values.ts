@@ -1,6 +1,6 @@
 /** Reading keepalived values off a statement: numbers, seconds, addresses, flags. */
 import { formatDuration } from '../util/duration.ts';
-import { CIDR4_RE, IPV4_RE } from '../util/ip.ts';
+import { canonicalIp, Cidr, IPV4_RE, ipFamily } from '../util/ip.ts';
 import type { Stmt } from './parser.ts';
 import { error, warn, type Cx } from './walk.ts';
 
@@ -65,10 +65,21 @@ export function ipv4(st: Stmt, cx: Cx, value = one(st, cx)): string | undefined 
   return value;
 }
 
-/** `a.b.c.d` or `a.b.c.d/len` → always with the prefix (keepalived's default is /32). */
+/** An address of either family (keepalived reads both wherever it takes an address); IPv6 comes back in RFC 5952 form. */
+export function ip(st: Stmt, cx: Cx, value = one(st, cx)): string | undefined {
+  if (value === undefined) return undefined;
+  if (ipFamily(value) === null) {
+    error(cx, st.keyword, `${st.keyword.text} expects an IPv4 or IPv6 address, not "${value}"`);
+    return undefined;
+  }
+  return canonicalIp(value);
+}
+
+/** `a.b.c.d[/len]` or `v6[/len]` → always with the prefix (keepalived's default is /32 or /128), IPv6 in RFC 5952 form. */
 export function cidr(value: string): string | null {
-  if (!CIDR4_RE.test(value)) return null;
-  return value.includes('/') ? value : `${value}/32`;
+  const parsed = Cidr.safeParse(value);
+  if (!parsed.success) return null;
+  return parsed.data.includes('/') ? parsed.data : `${parsed.data}/${parsed.data.includes(':') ? 128 : 32}`;
 }
 
 /** A keyword that takes no value (nopreempt, alpha, …). */

@@ -85,6 +85,10 @@ describe('layer', () => {
     expect(describeOverride(override('drain-realserver', { until: '2026-01-01T03:30:00.000Z' }))).toBe('rs1 drained for maintenance until 03:30 UTC by alice');
     expect(describeOverride(override('failover', { force: { reason: 'dr1 is dying' } }))).toContain('VI_1 failed over to dr2');
     expect(describeOverride(override('failover', { force: { reason: 'dr1 is dying' } }))).toContain('(forced: dr1 is dying)');
+    expect(describeOverride(override('drain-realserver', { node: null, address: '2001:db8::21', port: 80, service: 'web' }))).toMatch(
+      /^\[2001:db8::21\]:80 drained in web /,
+    );
+    expect(Override.safeParse(override('drain-realserver', { address: '2001:DB8::0:21' })).data).toMatchObject({ address: '2001:db8::21' });
   });
 
   it('parses --for durations', () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Ipv4 } from '../util/ip.ts';
+import { formatHostPort, IpAddress } from '../util/ip.ts';
 
 /**
  * Operational overrides: time-boxed operations on a site, kept apart from its spec. The cloud
@@ -31,7 +31,8 @@ export const Override = z.discriminatedUnion('kind', [
     kind: z.literal('drain-realserver'),
     ...Meta,
     service: Ref.nullable(),
-    address: Ipv4,
+    /** Either family (RFC 5952 for IPv6). */
+    address: IpAddress,
     /** null = every port of that address. */
     port: z.number().int().min(0).max(65535).nullable(),
     /** The realserver node named, when one was (for people: "rs1 drained"). */
@@ -74,7 +75,7 @@ export function describeOverride(o: Override): string {
   const what = (() => {
     switch (o.kind) {
       case 'drain-realserver':
-        return `${o.node ?? o.address}${o.port !== null ? `:${o.port}` : ''} drained${o.service ? ` in ${o.service}` : ''}`;
+        return `${o.port === null ? (o.node ?? o.address) : o.node !== null ? `${o.node}:${o.port}` : formatHostPort(o.address, o.port)} drained${o.service ? ` in ${o.service}` : ''}`;
       case 'drain-director':
         return `director ${o.node} drained`;
       case 'maintenance-director':

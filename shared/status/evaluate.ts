@@ -1,4 +1,5 @@
 import { describeOverride, isActive, type Override } from '../overrides/override.ts';
+import { formatHostPort } from '../util/ip.ts';
 import type { Site } from '../site/site.ts';
 import type { NodeStatus } from '../wire/status.ts';
 import {
@@ -336,8 +337,8 @@ function evaluateService(ctx: Ctx, svc: Topology['services'][number], seen: Map<
     const s = seen.get(reporter)!;
     const report = s.fresh!.services!.find((x) => x.name === svc.name)!;
     realServers = svc.realServers.map((rs) => {
-      const rsSubject = `realserver:${svc.name}/${rs.address}:${rs.port}`;
-      const label = `${svc.name} ${rs.address}:${rs.port}`;
+      const rsSubject = `realserver:${svc.name}/${formatHostPort(rs.address, rs.port)}`;
+      const label = `${svc.name} ${formatHostPort(rs.address, rs.port)}`;
       const hit = report.realServers.find((x) => x.address === rs.address && x.port === rs.port);
       let st: RealServerStatus['state'];
       let reasons: Reason[] = [];

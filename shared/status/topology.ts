@@ -1,6 +1,7 @@
 import { DEFAULTS } from '../site/defaults.ts';
 import type { Site } from '../site/site.ts';
-import { splitCidr } from '../util/ip.ts';
+import { familyOf, realServerAddress, serviceVips } from '../site/family.ts';
+import { formatHostPort, splitCidr } from '../util/ip.ts';
 
 /** What the status model needs of a site spec, resolved once per spec object. */
 export interface Topology {
@@ -10,6 +11,7 @@ export interface Topology {
   groups: { name: string; vrid: number; members: string[]; vips: Set<string> }[];
   services: {
     name: string;
+    /** `tcp 10.0.0.1:80`, `tcp [2001:db8::10]:80`, both joined by ", " for a dual-stack service, or `fwmark 7`. */
     endpoint: string;
     directors: string[];
     group: string | null;
@@ -33,7 +35,7 @@ export function topologyOf(site: Site): Topology {
 
 function build(site: Site): Topology {
   const s = site.spec;
-  const address = new Map(s.nodes.map((n) => [n.name, n.address]));
+  const nodes = new Map(s.nodes.map((n) => [n.name, n]));
   const directors = s.nodes.filter((n) => n.role === 'director').map((n) => n.name);
   const groups = (s.vrrp ?? []).map((i) => ({
     name: i.name,
@@ -43,18 +45,27 @@ function build(site: Site): Topology {
   }));
   const services = (s.services ?? []).map((svc) => {
     const port = svc.port ?? 0;
+    const vips = [...serviceVips(svc)].sort((a, b) => familyOf(a) - familyOf(b));
+    const proto = svc.protocol ?? DEFAULTS.service.protocol;
+    // A dual-stack service has each real server once per family it is reached in, as the compiler lists them.
+    const families = vips.length ? vips.map(familyOf) : [svc.family ?? 4];
     return {
       name: svc.name,
-      endpoint: svc.fwmark !== undefined ? `fwmark ${svc.fwmark}` : `${svc.protocol ?? DEFAULTS.service.protocol} ${svc.vip}:${port}`,
+      endpoint:
+        svc.fwmark !== undefined
+          ? `fwmark ${svc.fwmark}${svc.family === 6 ? ' (IPv6)' : ''}`
+          : vips.map((v) => `${proto} ${formatHostPort(v, port)}`).join(', '),
       directors: svc.directors ?? directors,
-      group: svc.vip === undefined ? null : (groups.find((g) => g.vips.has(svc.vip!))?.name ?? null),
+      group: groups.find((g) => vips.some((v) => g.vips.has(v)))?.name ?? null,
       quorum: svc.quorum ?? DEFAULTS.service.quorum,
-      realServers: svc.realServers.map((rs) => ({
-        address: rs.address ?? address.get(rs.node!) ?? '',
-        port: rs.port ?? port,
-        node: rs.node ?? null,
-        checked: (rs.healthCheck ?? svc.healthCheck) !== undefined,
-      })),
+      realServers: families.flatMap((f) =>
+        svc.realServers.flatMap((rs) => {
+          const address = realServerAddress(rs, nodes, f, families.length > 1);
+          return address === null
+            ? []
+            : [{ address, port: rs.port ?? port, node: rs.node ?? null, checked: (rs.healthCheck ?? svc.healthCheck) !== undefined }];
+        }),
+      ),
     };
   });
   return { site: site.metadata.name, nodes: s.nodes.map((n) => ({ name: n.name, role: n.role })), directors, groups, services };

@@ -83,4 +83,10 @@ describe('fieldChanges', () => {
   it('falls back to positions when list items have no distinct key', () => {
     expect(lines({ l: [{ node: 'a' }, { node: 'a' }] }, { l: [{ node: 'a' }, { node: 'b' }] })).toEqual(['l[1].node: a → b']);
   });
+
+  it('keys IPv6 real servers by their bracketed endpoint', () => {
+    const a = { realServers: [{ address: '2001:db8::21', port: 80, weight: 1 }] };
+    const b = { realServers: [{ address: '2001:db8::21', port: 80, weight: 5 }] };
+    expect(lines(a, b)).toEqual(['realServers["[2001:db8::21]:80"].weight: 1 → 5']);
+  });
 });

@@ -2,6 +2,7 @@
  * Field-level differences between two JSON values, the way `lvsfleet diff` and the dashboard's
  * revision diff show them: `scheduler: wlc → rr`, `realServers.rs2:80.weight: 2 → 5`. Pure.
  */
+import { formatHostPort } from './ip.ts';
 
 /** One changed leaf: `before` absent means added, `after` absent means removed. */
 export interface FieldChange {
@@ -22,7 +23,7 @@ function keyOf(item: unknown): string | null {
   if (typeof item.name === 'string') return item.name;
   const port = typeof item.port === 'number' ? `:${item.port}` : '';
   if (typeof item.node === 'string') return `${item.node}${port}`;
-  if (typeof item.address === 'string') return `${item.address}${port}`;
+  if (typeof item.address === 'string') return typeof item.port === 'number' ? formatHostPort(item.address, item.port) : item.address;
   return null;
 }
 

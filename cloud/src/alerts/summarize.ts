@@ -1,3 +1,5 @@
+import { formatHostPort } from '#shared/util/ip.ts';
+
 /** One line a person reads in Slack or a pager, from an event's type and data. */
 export function summarize(type: string, d: Record<string, unknown>, nodeId: string | null): string {
   // The cloud's alerts (cloud/src/alerts/evaluate.ts) carry their words, resolutions included.
@@ -10,7 +12,7 @@ export function summarize(type: string, d: Record<string, unknown>, nodeId: stri
       return `${node}: BFD ${d.session} to ${d.peer} ${d.from}→${d.to} (${d.reason})`;
     case 'realserver.down':
     case 'realserver.up':
-      return `${d.service}: ${d.address}:${d.port} is ${type.endsWith('down') ? 'DOWN' : 'up'} as seen from ${node} (${d.check}: ${d.detail})`;
+      return `${d.service}: ${formatHostPort(String(d.address), String(d.port))} is ${type.endsWith('down') ? 'DOWN' : 'up'} as seen from ${node} (${d.check}: ${d.detail})`;
     case 'service.quorum_lost':
       return `${d.service}: quorum lost on ${node} (healthy weight ${d.weight} < ${d.quorum})`;
     case 'service.quorum_restored':

@@ -1,4 +1,5 @@
 import { badgeColour, GROUP_STATES, NODE_STATES, REALSERVER_STATES, SITE_STATES } from '#shared/status/model.ts';
+import { formatHostPort } from '#shared/util/ip.ts';
 import { layout } from './layout.ts';
 
 export const DASHBOARD_SCRIPT_PATH = '/assets/dashboard.js';
@@ -32,6 +33,8 @@ async function session() {
   return csrf !== null;
 }
 const COLOUR = ${JSON.stringify(COLOURS)};
+// The one endpoint formatter (shared/util/ip.ts), shipped as its own source: IPv6 in brackets.
+const hostPort = ${formatHostPort.toString()};
 const badge = (state, text) => '<span class="badge ' + (COLOUR[state] || 'grey') + '">' + esc(text ?? state.replace('_', ' ')) + '</span>';
 // The model's texts carry ISO times; people read them as "2026-11-30 02:14 UTC".
 const tx = (s) => String(s).replace(/(\\d{4}-\\d{2}-\\d{2})T(\\d{2}:\\d{2})(:\\d{2}(\\.\\d+)?)?Z/g, '$1 $2 UTC');
@@ -65,7 +68,7 @@ function renderSite(v) {
   const members = (g) => '<span class="detail">' + g.members.map((m) => esc(m.node + ' ' + m.state)).join(' · ') + '</span>';
   const vrrp = v.vrrp.map((g) => '<li class="row" data-instance="' + esc(g.instance) + '" data-state="' + esc(g.state) + '"><span class="name">' + esc(g.instance) + ' <small>VRID ' + g.vrid + '</small></span>' + groupBadge(g) + ' <small class="since">since ' + when(g.since) + '</small>' + members(g) + reasons(g.reasons) + '</li>').join('');
   const RS = { up: 'green', down: 'red', unchecked: 'grey', unknown: 'grey' };
-  const rs = (r) => '<li data-rs="' + esc(r.address + ':' + r.port) + '">' + esc(r.address + ':' + r.port) + ' <span class="badge ' + RS[r.state] + '">' + esc(r.state === 'unchecked' ? 'not checked' : r.state) + '</span>' + (r.detail ? ' <small>' + esc(r.detail) + '</small>' : '') + '</li>';
+  const rs = (r) => '<li data-rs="' + esc(hostPort(r.address, r.port)) + '">' + esc(hostPort(r.address, r.port)) + ' <span class="badge ' + RS[r.state] + '">' + esc(r.state === 'unchecked' ? 'not checked' : r.state) + '</span>' + (r.detail ? ' <small>' + esc(r.detail) + '</small>' : '') + '</li>';
   const svcs = v.services.map((s) => '<li class="row" data-service="' + esc(s.name) + '" data-state="' + esc(s.state) + '"><span class="name">' + esc(s.name) + ' <small>' + esc(s.endpoint) + '</small></span>' + badge(s.state) + ' <small class="since">since ' + when(s.since) + '</small><ul class="detail rs">' + s.realServers.map(rs).join('') + '</ul>' + reasons(s.reasons) + '</li>').join('');
   const alerts = v.openAlerts.length ? '<ul class="list alerts">' + v.openAlerts.map((a) => '<li class="row" data-alert="' + esc(a.type) + '"><span class="badge ' + (SEV[a.severity] || 'grey') + '">' + esc(a.severity) + '</span> ' + esc(tx(a.summary)) + ' <small class="since">' + when(a.raisedAt) + '</small></li>').join('') + '</ul>' : '';
   const events = v.events.length ? '<ol class="events">' + v.events.map((e) => '<li><small>' + when(e.at) + '</small> <code>' + esc(e.type) + '</code> ' + esc(e.node ? e.node.replace(v.site + '.', '') : 'cloud') + ' ' + esc(eventText(e)) + '</li>').join('') + '</ol>' : '<p>No events in the last 24 h.</p>';

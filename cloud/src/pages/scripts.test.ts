@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DASHBOARD_SCRIPT } from './dashboard.ts';
 import { STATUS_SCRIPT } from './status-page.ts';
+import { formatHostPort } from '#shared/util/ip.ts';
 
 /** The browser scripts are strings in TypeScript: a syntax error (or a regex escape the template literal ate) shows here, before any browser run. */
 describe('page scripts', () => {
@@ -11,5 +12,13 @@ describe('page scripts', () => {
 
   it("keep the dashboard's time pattern's escapes", () => {
     expect(DASHBOARD_SCRIPT).toContain(String.raw`/(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2}(\.\d+)?)?Z/g`);
+  });
+});
+
+describe('the dashboard prints endpoints with the shared formatter', () => {
+  it('ships formatHostPort itself: IPv6 in brackets, IPv4 as it is', () => {
+    expect(DASHBOARD_SCRIPT).toContain(`const hostPort = ${formatHostPort.toString()};`);
+    const hostPort = new Function(`return ${formatHostPort.toString()}`)() as typeof formatHostPort;
+    expect([hostPort('2001:db8::10', 80), hostPort('10.0.0.1', 80)]).toEqual(['[2001:db8::10]:80', '10.0.0.1:80']);
   });
 });

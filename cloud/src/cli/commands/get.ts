@@ -1,4 +1,5 @@
 import { yaml } from '../lazy-yaml.ts';
+import { formatHostPort } from '#shared/util/ip.ts';
 import { displayJson } from '#shared/util/display-json.ts';
 import { parseFlags, UsageError, withUsage } from '../args.ts';
 import { apiClient, reportApiError } from '../client.ts';
@@ -74,11 +75,11 @@ const COLUMNS: { [K in Kind]: { headers: string[]; narrow: number; row: (x: neve
     narrow: 6,
     row: (s: ServiceRow) => [
       s.name,
-      s.vip === null ? `fwmark ${s.fwmark}` : `${s.vip}:${s.port}`,
+      s.vip === null ? `fwmark ${s.fwmark}` : formatHostPort(s.vip, s.port ?? 0),
       s.protocol,
       s.scheduler,
       s.forwarding,
-      s.realServers.map((r) => `${r.address}:${r.port}(w${r.weight})`).join(' '),
+      s.realServers.map((r) => `${formatHostPort(r.address, r.port)}(w${r.weight})`).join(' '),
       s.directors.join(','),
     ],
   },
