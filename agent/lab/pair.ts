@@ -43,9 +43,9 @@ function startOurs(lab: NetnsLab, node: 'd1' | 'd2', spec: string, out: string[]
   return capture(lab.spawn(node, cmd, { ...(o.env ?? process.env), NODE_NO_WARNINGS: '1' }), out);
 }
 
-/** Does the host hold the VIP on eth0? */
+/** Does the host hold the VIP (IPv4 or IPv6) on eth0? */
 export async function holdsVip(lab: NetnsLab, node: string, vip: string): Promise<boolean> {
-  const out = await lab.exec(node, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0']).catch(() => '');
+  const out = await lab.exec(node, ['ip', vip.includes(':') ? '-6' : '-4', '-o', 'addr', 'show', 'dev', 'eth0']).catch(() => '');
   return out.includes(` ${vip}/`);
 }
 

@@ -98,7 +98,7 @@ export async function startVrrp(opts: StartVrrpOptions): Promise<VrrpRunner> {
       nodeId: opts.nodeId,
       log,
       emit: opts.emit,
-      channel: () => mux.channel(i.interface),
+      channel: () => mux.channel(i.interface, i.sourceAddress),
       onTransition,
       connectionSync:
         cfg.connectionSync && cfg.connectionSync.instance === i.name ? { interface: cfg.connectionSync.interface, syncId: cfg.connectionSync.syncId } : null,
