@@ -2,39 +2,27 @@
  * Minimal standalone VRRP process for the lab and the failover bench: compiles one node of a site
  * spec and runs startVrrp on the Linux host. `lvsfleet-agent run --spec` does the same inside the
  * full engine; this runner exists so the lab can time VRRP alone.
- * Usage: node --import tsx agent/lab/vrrp-runner.ts (--spec FILE --node NAME | --config FILE) [--nice N]
- * `--config` takes a compiled node config (JSON) as it is, checked against the NodeConfig schema.
+ * Usage: node --import tsx agent/lab/vrrp-runner.ts --spec FILE --node NAME [--nice N]
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { NodeConfig } from '#shared/config/node-config.ts';
 import { compileNode } from '#shared/compiler/compile.ts';
 import { parseSite } from '#shared/site/parse.ts';
 import { createLinuxVrrpHost } from '../src/dataplane/vrrp-host-linux.ts';
 import { startVrrp } from '../src/vrrp/driver.ts';
 
-const { values } = parseArgs({ options: { spec: { type: 'string' }, node: { type: 'string' }, config: { type: 'string' }, nice: { type: 'string' } } });
-
-function load(): NodeConfig {
-  if (values.config) {
-    const r = NodeConfig.safeParse(JSON.parse(readFileSync(values.config, 'utf8')));
-    if (r.success) return r.data;
-    for (const i of r.error.issues) process.stderr.write(`${i.path.join('.')}: ${i.message}\n`);
-    process.exit(2);
-  }
-  if (!values.spec || !values.node) {
-    process.stderr.write('usage: vrrp-runner (--spec FILE --node NAME | --config FILE)\n');
-    process.exit(2);
-  }
-  const parsed = parseSite(readFileSync(values.spec, 'utf8'));
-  if (!parsed.ok) {
-    for (const i of parsed.issues) process.stderr.write(`${i.path}: ${i.message}\n`);
-    process.exit(2);
-  }
-  return compileNode(parsed.site, values.node);
+const { values } = parseArgs({ options: { spec: { type: 'string' }, node: { type: 'string' }, nice: { type: 'string' } } });
+if (!values.spec || !values.node) {
+  process.stderr.write('usage: vrrp-runner --spec FILE --node NAME\n');
+  process.exit(2);
 }
-const cfg = load();
+const parsed = parseSite(readFileSync(values.spec, 'utf8'));
+if (!parsed.ok) {
+  for (const i of parsed.issues) process.stderr.write(`${i.path}: ${i.message}\n`);
+  process.exit(2);
+}
+const cfg = compileNode(parsed.site, values.node);
 const log = (line: string) => process.stdout.write(`${performance.now().toFixed(1)} ${line}\n`);
 const runner = await startVrrp({
   nodeId: `${cfg.site}.${cfg.node.name}`,

@@ -4,12 +4,12 @@ import { readFile } from 'node:fs/promises';
 import { setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { ResolvedVip } from '#shared/config/node-config.ts';
+import { isIpv6 } from '#shared/util/ip.ts';
 import { ScriptLauncher } from '../scripts/launcher.ts';
 import { NO_SCRIPTS } from '../scripts/policy.ts';
 import { Supervisor, type HelperRestart, type SupervisorClock } from './supervisor.ts';
 import { GarpHelper } from './vrrp-garp-helper.ts';
 import { IpBatch } from './vrrp-ip-batch.ts';
-import { isIpv6 } from '../vrrp/ipv6-address.ts';
 import { encodeUnsolicitedNa } from '../vrrp/neighbor-advert.ts';
 import { openRawVrrpSocket } from './vrrp-linux-socket.ts';
 import { openRawVrrpSocket6, type Vrrp6Channel } from './vrrp-linux-socket6.ts';
@@ -201,10 +201,11 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
           log(`vrrp: cannot set nice ${opts.nice}: ${(e as Error).message}`);
         }
       }
-      if (!isIpv6(o.sourceAddress)) return openRawVrrpSocket(o, onPacket, onError);
+      if (!o.ipv6) return openRawVrrpSocket(o, onPacket, onError);
       const ch = await openRawVrrpSocket6(o, onPacket, onError, { python, log, event, clock: opts.clock });
       channels6.add(ch);
       return {
+        sourceAddress: ch.sourceAddress,
         send: (vrrp, destination) => ch.send(vrrp, destination),
         close: () => (channels6.delete(ch), ch.close()),
       };

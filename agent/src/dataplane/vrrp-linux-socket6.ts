@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { isLinkLocal } from '#shared/util/ip.ts';
 import { encodeIp6Packet } from '../vrrp/codec.ts';
+import { ip6Text } from '../vrrp/ipv6-address.ts';
 import { Supervisor, type HelperHealth, type HelperRestart, type SupervisorClock } from './supervisor.ts';
 import type { VrrpChannel, VrrpChannelOptions } from './vrrp-host.ts';
 import { VrrpHostError } from './vrrp-host.ts';
@@ -81,9 +83,25 @@ export interface Vrrp6SocketOptions {
   clock?: SupervisorClock;
 }
 
-/** A v6 channel and the health of its receiving helper. */
+/** A v6 channel (with the link-local source it sends from) and the health of its receiving helper. */
 export interface Vrrp6Channel extends VrrpChannel {
+  readonly sourceAddress: string;
   health(): HelperHealth;
+}
+
+/**
+ * The first link-local address of `iface` in `/proc/net/if_inet6` text (one address per line: 32
+ * hex digits, index, prefix length, scope, flags, name; scope 0x20 is link), or null. Tentative
+ * addresses (flag 0x40, duplicate address detection still running) cannot be sent from and are skipped.
+ */
+export function linkLocalOf(ifInet6: string, iface: string): string | null {
+  for (const line of ifInet6.split('\n')) {
+    const [hex, , , scope, flags, name] = line.trim().split(/\s+/);
+    if (name !== iface || scope !== '20' || !/^[\da-f]{32}$/i.test(hex ?? '')) continue;
+    if (parseInt(flags, 16) & 0x40) continue;
+    return ip6Text(Buffer.from(hex, 'hex'));
+  }
+  return null;
 }
 
 /** Link-scoped destinations need the interface as their zone for sendto. */
@@ -108,8 +126,9 @@ function frameReader(onFrame: (f: Buffer) => void): (chunk: Buffer) => void {
  * AF_INET6/IPPROTO_RAW socket bound to the interface, carrying the IPv6 header we write
  * (`encodeIp6Packet`: hop limit 255, traffic class 0xc0 as keepalived, our link-local source
  * exactly, which raw-socket could not otherwise fix since it cannot bind), with multicast loopback
- * off; receiving goes through the supervised helper above. `sourceAddress` must be the
- * interface's link-local address (RFC 5798 §5.1.2.1).
+ * off; receiving goes through the supervised helper above. Adverts leave from the interface's
+ * link-local address (RFC 5798 §5.1.2.1): `sourceAddress` when it is one, else the interface's own
+ * (keepalived does the same), which the channel reports back for the checksum and tie-break.
  */
 export async function openRawVrrpSocket6(
   o: VrrpChannelOptions,
@@ -124,6 +143,8 @@ export async function openRawVrrpSocket6(
   } catch (e) {
     throw new VrrpHostError('socket', `raw-socket addon not loadable: ${(e as Error).message}`);
   }
+  const source = isLinkLocal(o.sourceAddress) ? o.sourceAddress : linkLocalOf(readFileSync('/proc/net/if_inet6', 'utf8'), o.interface);
+  if (!source) throw new VrrpHostError('socket', `no usable link-local IPv6 address on ${o.interface} to send VRRP adverts from (RFC 5798 §5.1.2.1)`);
   let s: RawSocket;
   try {
     const ifindex = Number(readFileSync(`/sys/class/net/${o.interface}/ifindex`, 'utf8'));
@@ -186,10 +207,11 @@ export async function openRawVrrpSocket6(
   let pending = 0;
   let drained: (() => void) | null = null;
   return {
+    sourceAddress: source,
     send(vrrp, destination) {
       if (closed) return;
       pending++;
-      const pkt = encodeIp6Packet(vrrp, o.sourceAddress, destination);
+      const pkt = encodeIp6Packet(vrrp, source, destination);
       s.send(pkt, 0, pkt.length, zoned(destination, o.interface), (err) => {
         pending--;
         if (err) onError(new VrrpHostError('socket', `send to ${destination} on ${o.interface}: ${err.message}`));

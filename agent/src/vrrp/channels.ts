@@ -1,7 +1,6 @@
 import type { VrrpChannel, VrrpHost } from '../dataplane/vrrp-host.ts';
 import { AUTH_AH, AUTH_NONE, AUTH_PASS, checkAdvert, decodePacket, newDropCounters, type Advert, type DropCounters, type DropReason } from './codec.ts';
 import type { InstanceRuntime, VrrpStat } from './instance.ts';
-import { isIpv6 } from './ipv6-address.ts';
 
 /**
  * The keepalived statistic a drop counts as on the instance that owns the VRID. Reasons keepalived
@@ -38,7 +37,8 @@ function peekVrid(b: Buffer): number | null {
  * The channel of an instance: one per interface and address family. IPv4 and IPv6 instances with
  * the same VRID on one link are different routers (RFC 5798 §5.2.3: the VRID space is per family).
  */
-const channelKey = (iface: string, sourceAddress: string) => (isIpv6(sourceAddress) ? `${iface}#6` : iface);
+const channelKey = (iface: string, ipv6: boolean) => (ipv6 ? `${iface}#6` : iface);
+const isV6 = (rt: InstanceRuntime) => rt.cfg.family === 6;
 
 /**
  * One raw socket per interface, shared by the instances on it (keepalived does the same):
@@ -55,19 +55,24 @@ export class ChannelMux {
     private log: (line: string) => void,
   ) {}
 
-  /** The channel carrying the instances of `iface` whose own address is of `sourceAddress`'s family. */
-  channel(iface: string, sourceAddress: string): VrrpChannel | undefined {
-    return this.channels.get(channelKey(iface, sourceAddress))?.channel;
+  /** The channel carrying the instances of `iface` of one family. */
+  channel(iface: string, ipv6: boolean): VrrpChannel | undefined {
+    return this.channels.get(channelKey(iface, ipv6))?.channel;
   }
 
   /** Opens/closes sockets so that exactly the interfaces of `instances` have one. */
   async sync(instances: InstanceRuntime[]): Promise<void> {
     this.instances = instances;
-    const want = new Map<string, { iface: string; multicast: boolean; source: string }>();
+    const want = new Map<string, { iface: string; ipv6: boolean; multicast: boolean; source: string }>();
     for (const rt of instances) {
-      const key = channelKey(rt.cfg.interface, rt.cfg.sourceAddress);
+      const key = channelKey(rt.cfg.interface, isV6(rt));
       const w = want.get(key);
-      want.set(key, { iface: rt.cfg.interface, multicast: (w?.multicast ?? false) || !rt.cfg.unicast, source: w?.source ?? rt.cfg.sourceAddress });
+      want.set(key, {
+        iface: rt.cfg.interface,
+        ipv6: isV6(rt),
+        multicast: (w?.multicast ?? false) || !rt.cfg.unicast,
+        source: w?.source ?? rt.cfg.sourceAddress,
+      });
     }
     for (const [key, c] of this.channels) {
       const w = want.get(key);
@@ -76,10 +81,10 @@ export class ChannelMux {
         this.channels.delete(key);
       }
     }
-    for (const [key, { iface, multicast, source }] of want) {
+    for (const [key, { iface, ipv6, multicast, source }] of want) {
       if (this.channels.has(key)) continue;
       const channel = await this.host.openChannel(
-        { interface: iface, sourceAddress: source, multicast },
+        { interface: iface, sourceAddress: source, multicast, ...(ipv6 ? { ipv6 } : {}) },
         (p) => this.onPacket(iface, p),
         (e) => this.log(`vrrp: socket on ${iface}: ${e.message}`),
       );
@@ -91,7 +96,7 @@ export class ChannelMux {
     const r = decodePacket(packet);
     // Instances of the packet's family only (an undecodable packet's first nibble still says which).
     const v6 = packet.length > 0 && packet[0] >> 4 === 6;
-    const ours = (rt: InstanceRuntime) => rt.cfg.interface === iface && isIpv6(rt.cfg.sourceAddress) === v6;
+    const ours = (rt: InstanceRuntime) => rt.cfg.interface === iface && isV6(rt) === v6;
     if (!r.ok) {
       this.drops[r.reason]++;
       // keepalived finds the instance by VRID before checking a packet, and counts its errors there.
@@ -105,7 +110,8 @@ export class ChannelMux {
     let mine: InstanceRuntime | undefined;
     for (const rt of this.instances) {
       if (!ours(rt)) continue;
-      if (rt.cfg.sourceAddress === a.source) return; // our own advert looped back
+      // Our own advert looped back (over IPv6 it leaves from the channel's link-local address).
+      if (rt.cfg.sourceAddress === a.source || this.channel(iface, v6)?.sourceAddress === a.source) return;
       if (rt.cfg.vrid === a.vrid) mine = rt;
     }
     if (!mine) {

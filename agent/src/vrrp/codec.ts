@@ -1,6 +1,9 @@
 import { intToIp, ipToInt } from '#shared/util/ip.ts';
 import { internetChecksum } from './checksum.ts';
-import { ip6Bytes, ip6Text, isIpv6 } from './ipv6-address.ts';
+import { ip6Bytes, ip6Text } from './ipv6-address.ts';
+
+/** The family of an address already validated (the NodeConfig schema): only IPv6 text has a colon. */
+const isIpv6 = (ip: string): boolean => ip.includes(':');
 
 /** IP protocol number of VRRP (RFC 3768 §5.2.4, RFC 5798 §5.1.1.4). */
 const VRRP_PROTOCOL = 112;

@@ -1,8 +1,5 @@
 import ipaddr from 'ipaddr.js';
 
-/** An IPv6 address in text (the only family written with a colon). */
-export const isIpv6 = (ip: string): boolean => ip.includes(':');
-
 /** The 16 bytes of an IPv6 address (RFC 4291 §2.2 text); throws on text that is not one. */
 export function ip6Bytes(ip: string): Buffer {
   return Buffer.from(ipaddr.IPv6.parse(ip).toByteArray());

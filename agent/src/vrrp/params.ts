@@ -1,6 +1,5 @@
 import type { NodeConfig, ResolvedInstance } from '#shared/config/node-config.ts';
 import { VRRP_GROUP, VRRP_GROUP6 } from './codec.ts';
-import { isIpv6 } from './ipv6-address.ts';
 import type { InstanceParams } from './types.ts';
 
 export type VrrpConfig = NodeConfig['vrrp'];
@@ -34,5 +33,5 @@ export function instanceParams(i: ResolvedInstance, cfg: VrrpConfig): InstancePa
  */
 export function advertDestinations(i: ResolvedInstance): string[] {
   if (i.unicast) return i.peers.map((p) => p.address);
-  return [isIpv6(i.sourceAddress) ? VRRP_GROUP6 : VRRP_GROUP];
+  return [i.family === 6 ? VRRP_GROUP6 : VRRP_GROUP];
 }
