@@ -75,7 +75,9 @@ describe('IPv4 and IPv6 instances on one interface', () => {
       { interface: 'eth0', sourceAddress: '10.99.0.11', multicast: true },
       { interface: 'eth0', sourceAddress: '2001:db8:99::11', multicast: true, ipv6: true },
     ]);
-    await waitFor(() => r.status().every((s) => s.state === 'MASTER') && sent.some((s) => s.ipv6) && sent.some((s) => !s.ipv6), 5_000);
+    await waitFor(() => r.status().every((s) => s.state === 'MASTER') && sent.some((s) => s.ipv6) && sent.some((s) => !s.ipv6), {
+      what: 'the instance states',
+    });
     const v6 = sent.find((s) => s.ipv6)!;
     expect(v6.destination).toBe(VRRP_GROUP6);
     // The checksum was computed over the link-local source the packet leaves from.
@@ -98,7 +100,7 @@ describe('IPv4 and IPv6 instances on one interface', () => {
     });
     const feed = setInterval(() => inject.get(true)!(encodeIp6Packet(advert, peer, VRRP_GROUP6)), 20);
     try {
-      await waitFor(() => r.status().find((s) => s.instance === 'VI_6')?.state === 'BACKUP', 5_000);
+      await waitFor(() => r.status().find((s) => s.instance === 'VI_6')?.state === 'BACKUP', { what: 'the instance states' });
       expect(r.status().find((s) => s.instance === 'VI_4')?.state).toBe('MASTER');
       // An IPv6 advert with the IPv4 instance's VRID is no advert for it (RFC 5798 §5.2.3: one VRID space per family).
       const other = encodeAdvert({
@@ -123,7 +125,7 @@ describe('IPv4 and IPv6 instances on one interface', () => {
         destination: '224.0.0.18',
       });
       inject.get(false)!(encodeIpPacket(v4, '10.99.0.12', '224.0.0.18'));
-      await waitFor(() => r.status().find((s) => s.instance === 'VI_4')?.state === 'BACKUP', 5_000);
+      await waitFor(() => r.status().find((s) => s.instance === 'VI_4')?.state === 'BACKUP', { what: 'the instance states' });
     } finally {
       clearInterval(feed);
     }
