@@ -2,7 +2,7 @@ import { startKeepalived } from './keepalived.ts';
 import type { NetnsLab } from './netns.ts';
 import { capture, startOurs, type Impl, type Pair } from './pair.ts';
 
-interface Pair6Spec {
+export interface Pair6Spec {
   advertMs: number;
   vrid: number;
   /** The VIP, an address of the segment's /64. */
@@ -10,7 +10,7 @@ interface Pair6Spec {
 }
 
 /** keepalived.conf for one member of an IPv6 VRRPv3 group (keepalived sends from eth0's link-local address). */
-function keepalivedConf6(name: string, p: Pair6Spec, priority: number, master: boolean): string {
+export function keepalivedConf6(name: string, p: Pair6Spec, priority: number, master: boolean): string {
   return `global_defs {
   router_id ${name}
 }
@@ -32,7 +32,7 @@ vrrp_instance VI_6 {
  * Our site spec for the same group: dual-stack directors (`address6`), one instance whose VIP is
  * IPv6 (so it is family 6, VRRPv3), the same priorities, timers and initial states, no BFD.
  */
-function siteSpec6(lab: NetnsLab, p: Pair6Spec, prio: Record<'d1' | 'd2', number>, masterNode: 'd1' | 'd2'): string {
+export function siteSpec6(lab: NetnsLab, p: Pair6Spec, prio: Record<'d1' | 'd2', number>, masterNode: 'd1' | 'd2'): string {
   const spec = {
     apiVersion: 'lvsfleet/v1',
     kind: 'Site',
