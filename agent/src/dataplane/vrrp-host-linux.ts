@@ -115,9 +115,13 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
   async function naBurst(iface: string, addresses: string[], count: number): Promise<void> {
     if (!helper) throw new VrrpHostError('garp', `no helper to send Neighbor Advertisements for ${addresses.join(', ')} on ${iface}`);
     const h = helper;
-    const mac = (await readFile(`/sys/class/net/${iface}/address`, 'utf8').catch(() => '')).trim();
-    if (!mac) throw new VrrpHostError('garp', `no MAC address for ${iface}`);
-    await Promise.all(addresses.map((a) => h.sendFrame(iface, a, encodeUnsolicitedNa(a, mac), count, 0))).catch((e: Error) => {
+    const [mac, forwarding] = await Promise.all([
+      readFile(`/sys/class/net/${iface}/address`, 'utf8').catch(() => ''),
+      readFile(`/proc/sys/net/ipv6/conf/${iface}/forwarding`, 'utf8').catch(() => '0'),
+    ]);
+    if (!mac.trim()) throw new VrrpHostError('garp', `no MAC address for ${iface}`);
+    const router = forwarding.trim() === '1';
+    await Promise.all(addresses.map((a) => h.sendFrame(iface, a, encodeUnsolicitedNa(a, mac.trim(), { router }), count, 0))).catch((e: Error) => {
       throw new VrrpHostError('garp', `Neighbor Advertisements on ${iface}: ${e.message}`);
     });
   }

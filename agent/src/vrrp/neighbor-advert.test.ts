@@ -26,6 +26,15 @@ describe('unsolicited Neighbor Advertisement (RFC 4861 §7.2.6)', () => {
     expect(f.subarray(80, 86).toString('hex')).toBe('aabbccddeeff');
   });
 
+  it.each([
+    ['na-router-0050', '2001:db8:99::50'],
+    ['na-router-0060', '2001:db8:99::60'],
+    ['na-router-0061', '2001:db8:99::61'],
+  ])('sets Router as keepalived does on a forwarding interface: frame %s byte for byte', (name, vip) => {
+    const f = captured.find((c) => c.name === name)!;
+    expect(encodeUnsolicitedNa(vip, MAC, { router: true }).toString('hex')).toBe(f.frame);
+  });
+
   it('refuses what is not a MAC or an IPv6 address', () => {
     expect(() => encodeUnsolicitedNa('2001:db8::7', 'aa:bb:cc')).toThrow(/MAC/);
     expect(() => encodeUnsolicitedNa('10.0.0.1', 'aa:bb:cc:dd:ee:ff')).toThrow();

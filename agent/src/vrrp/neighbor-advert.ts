@@ -5,6 +5,7 @@ import { ip6Bytes } from './ipv6-address.ts';
 const ICMPV6 = 58;
 const NEIGHBOR_ADVERTISEMENT = 136;
 /** NA flags: R (router) 0x80, S (solicited) 0x40, O (override) 0x20. */
+const FLAG_ROUTER = 0x80;
 const FLAG_OVERRIDE = 0x20;
 /** Option 2, Target Link-Layer Address (RFC 4861 §4.6.1), 8 bytes on Ethernet. */
 const OPTION_TARGET_LLADDR = 2;
@@ -23,16 +24,18 @@ function macBytes(mac: string): Buffer {
  * IPv6 counterpart of a gratuitous ARP (RFC 4861 §7.2.6). What keepalived sends for each IPv6
  * VIP when it becomes MASTER (`vrrp_garp_master_repeat` of them, byte for byte the frames
  * captured from it): to ff02::1 from the VIP itself, hop limit 255 (receivers drop anything
- * else, §7.1.2), Override set so neighbours replace a cached MAC, Solicited and Router clear,
- * and the Target Link-Layer Address option carrying the interface's MAC.
+ * else, §7.1.2), Override set so neighbours replace a cached MAC, Solicited clear, and the Target
+ * Link-Layer Address option carrying the interface's MAC. Router is set when the interface
+ * forwards IPv6 (keepalived reads `net.ipv6.conf.IF.forwarding` the same way): a neighbour that
+ * used the address as a router must not be told it is a host (§7.2.5 clears IsRouter).
  */
-export function encodeUnsolicitedNa(target: string, mac: string): Buffer {
+export function encodeUnsolicitedNa(target: string, mac: string, o: { router?: boolean } = {}): Buffer {
   const hw = macBytes(mac);
   const addr = ip6Bytes(target);
   const dst = ip6Bytes(ALL_NODES);
   const icmp = Buffer.alloc(32);
   icmp[0] = NEIGHBOR_ADVERTISEMENT;
-  icmp[4] = FLAG_OVERRIDE;
+  icmp[4] = FLAG_OVERRIDE | (o.router ? FLAG_ROUTER : 0);
   icmp.set(addr, 8);
   icmp[24] = OPTION_TARGET_LLADDR;
   icmp[25] = 1; // in units of 8 bytes
