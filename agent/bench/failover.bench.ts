@@ -10,9 +10,13 @@
  *   (LVSFLEET_LAB_RUNNER=vrrp LVSFLEET_LAB_NICE=-10: VRRP alone, reniced)
  * Pairs: `keepalived` (no BFD, keepalived's default), `ours` (as shipped: the default BFD pair
  * session, 50 ms × 5), `ours-vrrp` (spec.bfdDefault false: VRRP alone, like for like with
- * keepalived), `mixed` (keepalived master → our backup) and `mixed-rev`.
+ * keepalived), `mixed` (keepalived master → our backup) and `mixed-rev`; over IPv6 (one VRRPv3
+ * group, link-local sources, the client pinging an IPv6 VIP, unsolicited Neighbor Advertisements
+ * instead of GARP): `keepalived6`, `ours6` (VRRP alone), `mixed6`, `mixed6-rev`, each compared with
+ * `keepalived6` of the same run. `--netns-prefix P` names the namespaces P + 6 hex digits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { NetnsLab, netnsUnavailable } from '../lab/netns.ts';
@@ -32,6 +36,7 @@ const { values } = parseArgs({
     'skip-soak': { type: 'boolean', default: false },
     /** Soak a keepalived pair instead (the reference figure on the same machine and load). */
     'soak-impl': { type: 'string', default: 'ours' },
+    'netns-prefix': { type: 'string', default: 'lvf' },
   },
 });
 const skip = netnsUnavailable(['keepalived', 'ping', 'arping']);
@@ -47,6 +52,8 @@ interface PairCase {
   d2: Impl;
   /** PairSpec.bfd: undefined = each side's default (ours: the pair session), false = none. */
   bfd?: false;
+  /** One VRRPv3 group over IPv6 (VRRP alone on our side). */
+  ipv6?: true;
 }
 const PAIRS: PairCase[] = [
   { key: 'keepalived', label: 'keepalived pair', d1: 'keepalived', d2: 'keepalived' },
@@ -54,7 +61,16 @@ const PAIRS: PairCase[] = [
   { key: 'ours-vrrp', label: 'our pair (VRRP only)', d1: 'ours', d2: 'ours', bfd: false },
   { key: 'mixed', label: 'keepalived→ours', d1: 'keepalived', d2: 'ours', bfd: false },
   { key: 'mixed-rev', label: 'ours→keepalived', d1: 'ours', d2: 'keepalived', bfd: false },
+  { key: 'keepalived6', label: 'IPv6 keepalived pair', d1: 'keepalived', d2: 'keepalived', ipv6: true },
+  { key: 'ours6', label: 'IPv6 our pair (VRRP only)', d1: 'ours', d2: 'ours', ipv6: true },
+  { key: 'mixed6', label: 'IPv6 keepalived→ours', d1: 'keepalived', d2: 'ours', ipv6: true },
+  { key: 'mixed6-rev', label: 'IPv6 ours→keepalived', d1: 'ours', d2: 'keepalived', ipv6: true },
 ];
+/** The keepalived pair a pair's medians are compared with: the same address family. */
+const referenceOf = (p: PairCase) => (p.ipv6 ? 'keepalived6' : 'keepalived');
+const prefix = values['netns-prefix'];
+if (!/^[a-z][a-z0-9]{0,5}$/.test(prefix)) usage(`--netns-prefix: expected 1-6 lower-case letters and digits, got "${prefix}"`);
+const labOptions = () => ({ prefix: `${prefix}${randomBytes(3).toString('hex')}` });
 
 function usage(msg: string): never {
   console.error(`bench:failover: ${msg}`);
@@ -99,12 +115,24 @@ if (!values['skip-failover']) {
   for (const t of timers)
     for (const kind of ['crash', 'graceful'] as const)
       for (const p of pairs) {
+        // VRRPv2 exists over IPv4 only.
+        if (p.ipv6 && t.version !== 3) continue;
         const gaps: number[] = [];
         const bds: Breakdown[] = [];
         for (let i = 0; i < runs; i++) {
           let r: FailoverResult;
           try {
-            r = await runFailover({ d1: p.d1, d2: p.d2, version: t.version, advertMs: t.advertMs, kind, bfd: p.bfd, timing: true });
+            r = await runFailover({
+              d1: p.d1,
+              d2: p.d2,
+              version: t.version,
+              advertMs: t.advertMs,
+              kind,
+              bfd: p.bfd,
+              timing: true,
+              ipv6: p.ipv6,
+              lab: labOptions(),
+            });
           } catch (e) {
             console.log(`  ${t.label} ${kind} ${p.label} run ${i + 1} failed: ${(e as Error).message.split('\n')[0]}`);
             continue;
@@ -131,13 +159,19 @@ if (!values['skip-failover']) {
         bdRows.push([t.label, kind, p.label, ...BREAKDOWN_COLUMNS.map((c) => fmt(quantile(bds.map((b) => b[c.key]).filter(Number.isFinite), 0.5)))]);
       }
   console.log(`\nclient gap, ms (load average now ${load()}):\n${table(gapRows)}`);
-  const ratios = [['timers', 'case', ...pairs.filter((p) => p.key !== 'keepalived').map((p) => `${p.label} / keepalived (median)`)]];
-  if (pairs.some((p) => p.key === 'keepalived'))
-    for (const t of timers)
-      for (const kind of ['crash', 'graceful'] as const) {
-        const ka = medians.get(`${t.label}|${kind}|keepalived`)!;
-        ratios.push([t.label, kind, ...pairs.filter((p) => p.key !== 'keepalived').map((p) => (medians.get(`${t.label}|${kind}|${p.key}`)! / ka).toFixed(2))]);
-      }
+  const compared = pairs.filter((p) => p.key !== referenceOf(p) && pairs.some((r) => r.key === referenceOf(p)));
+  const ratios = [['timers', 'case', ...compared.map((p) => `${p.label} / ${referenceOf(p)} (median)`)]];
+  for (const t of timers)
+    for (const kind of ['crash', 'graceful'] as const)
+      ratios.push([
+        t.label,
+        kind,
+        ...compared.map((p) => {
+          const ka = medians.get(`${t.label}|${kind}|${referenceOf(p)}`);
+          const ours = medians.get(`${t.label}|${kind}|${p.key}`);
+          return ka !== undefined && ours !== undefined ? (ours / ka).toFixed(2) : '—';
+        }),
+      ]);
   if (ratios.length > 1) console.log(`\n${table(ratios)}`);
   console.log(
     `\nbreakdown, median ms after the crash (SIGSTOP) or the SIGTERM; resigning side from our d1's marks, taking over from our d2's, replies from the client around its longest gap, which under load can be a scheduling pause rather than the failover when the failover's gap is shorter (— = not ours or not on this path):\n${table(bdRows)}`,
@@ -148,7 +182,7 @@ if (!values['skip-soak'] && !values.quick) {
   const seconds = Number(values['soak-seconds']);
   const impl = values['soak-impl'] === 'keepalived' ? 'keepalived' : 'ours';
   console.log(`\nsoak: ${impl} pair, VRRPv3 30 ms adverts, both cores busy, ${seconds} s`);
-  const lab = new NetnsLab();
+  const lab = new NetnsLab(undefined, labOptions());
   const burners: ChildProcess[] = [];
   try {
     const pair = await startPair({ d1: impl, d2: impl }, { version: 3, advertMs: 30 }, lab);

@@ -16,6 +16,17 @@ export function netnsUnavailable(tools: string[] = []): string | null {
   return null;
 }
 
+/** eth0's link-local address in a namespace (present as soon as the link is up, DAD being off). */
+async function linkLocalOf(ns: string): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    const rows = JSON.parse(await sh('ip', ['-n', ns, '-6', '-j', 'addr', 'show', 'dev', 'eth0'])) as { addr_info?: { local?: string; scope?: string }[] }[];
+    const a = rows[0]?.addr_info?.find((x) => x.scope === 'link')?.local;
+    if (a) return a;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no link-local address on eth0 in ${ns}`);
+}
+
 export function sh(cmd: string, args: string[], timeoutMs = 15_000): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { timeout: timeoutMs, encoding: 'utf8' }, (e, out, err) =>
@@ -28,6 +39,14 @@ export interface LabHost {
   name: string;
   ns: string;
   address: string;
+  /** With `setup(…, { ipv6: true })`: a global IPv6 address (`subnet6::N`) and eth0's link-local one. */
+  address6?: string;
+  linkLocal?: string;
+}
+
+export interface NetnsLabOptions {
+  /** Namespace name prefix (default `lvf` + 6 random hex digits). */
+  prefix?: string;
 }
 
 /**
@@ -39,18 +58,31 @@ export interface LabHost {
 export class NetnsLab {
   /** Labs not yet destroyed, for an afterAll safety net when a test dies mid-way. */
   static readonly live = new Set<NetnsLab>();
-  readonly prefix = `lvf${randomBytes(3).toString('hex')}`;
+  readonly prefix: string;
   readonly dir = mkdtempSync(join(tmpdir(), 'lvsfleet-lab-'));
   readonly hosts = new Map<string, LabHost>();
   private procs = new Set<ChildProcess>();
   private namespaces: string[] = [];
-  readonly bridgeNs = `${this.prefix}-br`;
+  readonly bridgeNs: string;
+  /** The segment's IPv6 /64 (documentation range, per process like `subnet`), without the `::`. */
+  readonly subnet6: string;
 
-  constructor(readonly subnet = `10.99.${1 + (process.pid % 250)}`) {
+  constructor(
+    readonly subnet = `10.99.${1 + (process.pid % 250)}`,
+    o: NetnsLabOptions = {},
+  ) {
+    this.prefix = o.prefix ?? `lvf${randomBytes(3).toString('hex')}`;
+    this.bridgeNs = `${this.prefix}-br`;
+    this.subnet6 = `2001:db8:99:${(1 + (process.pid % 250)).toString(16)}`;
     NetnsLab.live.add(this);
   }
 
-  async setup(hosts: { name: string; host: number }[]): Promise<void> {
+  /**
+   * `ipv6`: each host also gets `subnet6::N/64` and a usable link-local address at once: duplicate
+   * address detection is off in its namespace before the veth moves in (otherwise addresses stay
+   * tentative for a second or more, and keepalived's and our IPv6 sockets cannot use them).
+   */
+  async setup(hosts: { name: string; host: number }[], o: { ipv6?: boolean } = {}): Promise<void> {
     await this.addNs(this.bridgeNs);
     const br = ['ip', '-n', this.bridgeNs];
     await sh(br[0], [...br.slice(1), 'link', 'add', 'br0', 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0', 'mcast_snooping', '0']);
@@ -58,6 +90,7 @@ export class NetnsLab {
     for (const [i, h] of hosts.entries()) {
       const ns = `${this.prefix}-${h.name}`;
       await this.addNs(ns);
+      if (o.ipv6) await sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
       const port = `p${i}`;
       await sh('ip', ['-n', this.bridgeNs, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
       await sh('ip', ['-n', this.bridgeNs, 'link', 'set', port, 'master', 'br0', 'up']);
@@ -65,7 +98,13 @@ export class NetnsLab {
       await sh('ip', ['-n', ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
       await sh('ip', ['-n', ns, 'link', 'set', 'eth0', 'up', 'multicast', 'on']);
       await sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-      this.hosts.set(h.name, { name: h.name, ns, address });
+      const host: LabHost = { name: h.name, ns, address };
+      if (o.ipv6) {
+        host.address6 = `${this.subnet6}::${h.host}`;
+        await sh('ip', ['-n', ns, 'addr', 'add', `${host.address6}/64`, 'dev', 'eth0']);
+        host.linkLocal = await linkLocalOf(ns);
+      }
+      this.hosts.set(h.name, host);
     }
   }
 

@@ -8,7 +8,7 @@ export type Impl = 'ours' | 'keepalived';
 const ROOT = resolve(import.meta.dirname, '../..');
 
 /** Process output kept for failure messages. */
-function capture(p: ChildProcess, into: string[]): ChildProcess {
+export function capture(p: ChildProcess, into: string[]): ChildProcess {
   const push = (d: Buffer) => into.push(...d.toString().split('\n').filter(Boolean));
   p.stdout?.on('data', push);
   p.stderr?.on('data', push);
@@ -21,7 +21,7 @@ function capture(p: ChildProcess, into: string[]): ChildProcess {
  * LVSFLEET_LAB_RUNNER=vrrp uses `agent/lab/vrrp-runner.ts` instead (VRRP alone, same engine;
  * LVSFLEET_LAB_NICE=N passes keepalived's vrrp_priority equivalent to it).
  */
-function startOurs(lab: NetnsLab, node: 'd1' | 'd2', spec: string, out: string[], o: { env?: NodeJS.ProcessEnv; args?: string[] } = {}): ChildProcess {
+export function startOurs(lab: NetnsLab, node: 'd1' | 'd2', spec: string, out: string[], o: { env?: NodeJS.ProcessEnv; args?: string[] } = {}): ChildProcess {
   const file = join(lab.dir, `${node}-site.json`);
   writeFileSync(file, spec);
   const stateDir = join(lab.dir, `${node}-state`);
@@ -43,9 +43,9 @@ function startOurs(lab: NetnsLab, node: 'd1' | 'd2', spec: string, out: string[]
   return capture(lab.spawn(node, cmd, { ...(o.env ?? process.env), NODE_NO_WARNINGS: '1' }), out);
 }
 
-/** Does the host hold the VIP on eth0? */
+/** Does the host hold the VIP (IPv4 or IPv6) on eth0? */
 export async function holdsVip(lab: NetnsLab, node: string, vip: string): Promise<boolean> {
-  const out = await lab.exec(node, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0']).catch(() => '');
+  const out = await lab.exec(node, ['ip', vip.includes(':') ? '-6' : '-4', '-o', 'addr', 'show', 'dev', 'eth0']).catch(() => '');
   return out.includes(` ${vip}/`);
 }
 

@@ -2,8 +2,9 @@ import { performance } from 'node:perf_hooks';
 import { TIMING_ENV } from '../src/debug/failover-timing.ts';
 import { skewMs } from '../src/vrrp/timers.ts';
 import type { PairSpec } from './keepalived.ts';
-import { NetnsLab } from './netns.ts';
+import { NetnsLab, type NetnsLabOptions } from './netns.ts';
 import { holdsVip, startPair, waitFor, type Impl } from './pair.ts';
+import { startPair6 } from './pair6.ts';
 import { VipPinger } from './ping.ts';
 
 export interface FailoverCase {
@@ -16,6 +17,10 @@ export interface FailoverCase {
   bfd?: PairSpec['bfd'];
   /** Our agents write failover timing marks (LVSFLEET_DEBUG_TIMING=1) into their logs. */
   timing?: boolean;
+  /** One VRRPv3 group over IPv6 (`startPair6`, version 3, no BFD) instead of the IPv4 pair. */
+  ipv6?: boolean;
+  /** The lab's namespace names (`prefix`). */
+  lab?: NetnsLabOptions;
 }
 
 /**
@@ -98,15 +103,23 @@ async function bfdSteady(out: string[], steadyMs: number): Promise<void> {
  * Does d2 run a BFD session that can come Up in this case: an explicit one (both sides run it), or
  * our default pair session when d1 is ours too (keepalived runs none by default)?
  */
-const backupRunsBfd = (c: FailoverCase) => (c.bfd === undefined ? c.d1 === 'ours' && c.d2 === 'ours' : c.bfd !== false);
+const backupRunsBfd = (c: FailoverCase) => !c.ipv6 && (c.bfd === undefined ? c.d1 === 'ours' && c.d2 === 'ours' : c.bfd !== false);
 
 const epochNow = () => performance.timeOrigin + performance.now();
 
 /** One failover on a fresh segment: elect d1, ping the VIP from the client, crash or stop d1, time the gap. */
 export async function runFailover(c: FailoverCase): Promise<FailoverResult> {
-  const lab = new NetnsLab();
+  const lab = new NetnsLab(undefined, c.lab);
   const env = c.timing ? { ...process.env, [TIMING_ENV]: '1' } : undefined;
-  const pair = await startPair({ d1: c.d1, d2: c.d2 }, { version: c.version, advertMs: c.advertMs, bfd: c.bfd }, lab, { env });
+  const hosts = [
+    { name: 'd1', host: 11 },
+    { name: 'd2', host: 12 },
+    { name: 'client', host: 100 },
+  ];
+  if (c.ipv6) await lab.setup(hosts, { ipv6: true });
+  const pair = c.ipv6
+    ? startPair6(lab, { d1: c.d1, d2: c.d2 }, c.advertMs, env)
+    : await startPair({ d1: c.d1, d2: c.d2 }, { version: c.version, advertMs: c.advertMs, bfd: c.bfd }, lab, { env });
   try {
     await waitFor(
       async () =>

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { Supervisor, type HelperHealth, type HelperRestart, type SupervisorClock } from './supervisor.ts';
 
 /**
- * Gratuitous ARP without a process start on the failover path. Node cannot open AF_PACKET
+ * Gratuitous ARP (and, for IPv6 VIPs, unsolicited Neighbor Advertisements, whose frames the agent
+ * builds: `encodeUnsolicitedNa`) without a process start on the failover path. Node cannot open AF_PACKET
  * sockets, and `arping` needs 45–60 ms here before its first frame leaves (libpcap set-up),
  * which is most of a 100 ms failover. keepalived sends GARPs from its own process; we do the
  * nearest thing: one long-lived helper, started with the engine, that writes ARP requests
@@ -34,10 +35,16 @@ def sock(iface):
     return s
 for line in sys.stdin:
     try:
-        iface, ip, count, gap = line.split()
-        mac = bytes.fromhex(open('/sys/class/net/%s/address' % iface).read().strip().replace(':', ''))
-        addr = socket.inet_aton(ip)
-        frame = b'\\xff' * 6 + mac + b'\\x08\\x06' + b'\\x00\\x01\\x08\\x00\\x06\\x04\\x00\\x01' + mac + addr + b'\\x00' * 6 + addr + b'\\x00' * 18
+        parts = line.split()
+        if parts[0] == 'frame':
+            # A whole frame built by the agent (an IPv6 unsolicited Neighbor Advertisement).
+            _, iface, ip, count, gap, frame = parts
+            frame = bytes.fromhex(frame)
+        else:
+            iface, ip, count, gap = parts
+            mac = bytes.fromhex(open('/sys/class/net/%s/address' % iface).read().strip().replace(':', ''))
+            addr = socket.inet_aton(ip)
+            frame = b'\\xff' * 6 + mac + b'\\x08\\x06' + b'\\x00\\x01\\x08\\x00\\x06\\x04\\x00\\x01' + mac + addr + b'\\x00' * 6 + addr + b'\\x00' * 18
         sent, retried = 0, 0
         while sent < int(count):
             if sent and float(gap) > 0:
@@ -177,11 +184,25 @@ export class GarpHelper {
    */
   send(iface: string, ip: string, count: number, gapMs: number): Promise<boolean> {
     if (!/^[\w.:-]+$/.test(iface) || !/^[\d.]+$/.test(ip)) return Promise.reject(new Error(`GARP helper: refusing ${iface} ${ip}`));
+    return this.request(`${iface} ${ip} ${count} ${gapMs}`);
+  }
+
+  /**
+   * Sends a whole Ethernet frame `count` times on `iface` (the Neighbor Advertisements of an IPv6
+   * VIP, `for` naming it in the answer); resolves and rejects as `send`.
+   */
+  sendFrame(iface: string, forAddress: string, frame: Buffer, count: number, gapMs: number): Promise<boolean> {
+    if (!/^[\w.:-]+$/.test(iface) || !/^[\da-f:.]+$/i.test(forAddress) || frame.length > 1514)
+      return Promise.reject(new Error(`GARP helper: refusing frame for ${iface} ${forAddress}`));
+    return this.request(`frame ${iface} ${forAddress} ${count} ${gapMs} ${frame.toString('hex')}`);
+  }
+
+  private request(line: string): Promise<boolean> {
     const p = this.unusable ? null : this.sup.ensure();
     if (!p || !p.child.stdin?.writable) return Promise.reject(new Error(`GARP helper not running (${this.unusable ?? this.sup.health().state})`));
     return new Promise((resolve, reject) => {
       p.waiting.push({ resolve, reject });
-      p.child.stdin!.write(`${iface} ${ip} ${count} ${gapMs}\n`);
+      p.child.stdin!.write(`${line}\n`);
     });
   }
 

@@ -1,13 +1,18 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { ResolvedVip } from '#shared/config/node-config.ts';
+import { isIpv6 } from '#shared/util/ip.ts';
 import { ScriptLauncher } from '../scripts/launcher.ts';
 import { NO_SCRIPTS } from '../scripts/policy.ts';
 import { Supervisor, type HelperRestart, type SupervisorClock } from './supervisor.ts';
 import { GarpHelper } from './vrrp-garp-helper.ts';
 import { IpBatch } from './vrrp-ip-batch.ts';
+import { encodeUnsolicitedNa } from '../vrrp/neighbor-advert.ts';
 import { openRawVrrpSocket } from './vrrp-linux-socket.ts';
+import { openRawVrrpSocket6, type Vrrp6Channel } from './vrrp-linux-socket6.ts';
 import type { VrrpHost, VrrpHostEvent, VrrpHostHealth } from './vrrp-host.ts';
 import { VrrpHostError } from './vrrp-host.ts';
 
@@ -18,7 +23,7 @@ export interface LinuxVrrpHostOptions {
   ipvsadm?: string;
   /** Use the long-lived AF_PACKET helper for gratuitous ARP (default true; arping is the per-send fallback). */
   garpHelper?: boolean;
-  /** python3 for the GARP helper (default /usr/bin/python3 when present; null = none). */
+  /** python3 for the GARP helper and the IPv6 VRRP receiver (default /usr/bin/python3 when present; null = none). */
   python?: string | null;
   /**
    * keepalived `vrrp_priority`: nice value for the process running VRRP (-20…19), applied when the
@@ -57,7 +62,17 @@ function run(cmd: string, args: string[], timeoutMs = 10_000): Promise<{ code: n
 /** What `ip addr add` of a present / `del` of an absent address says (old and new iproute2). */
 const IDEMPOTENT = /File exists|already assigned|Cannot assign requested address|Address not found/;
 
-const vipArgs = (v: ResolvedVip) => [`${v.address}/${v.prefix}`, 'dev', v.interface];
+/**
+ * `ip addr` arguments of a VIP. An IPv6 VIP is added `nodad` as keepalived does: duplicate address
+ * detection would keep it tentative (unusable as a source, refused by bind) for a second or more
+ * after a failover, and the VRRP election already decided who owns it.
+ */
+const vipArgs = (v: ResolvedVip, op: 'add' | 'del') => [
+  `${v.address}/${v.prefix}`,
+  'dev',
+  v.interface,
+  ...(op === 'add' && isIpv6(v.address) ? ['nodad'] : []),
+];
 
 /** Parses `ip -j link show`: up = administratively UP and LOWER_UP (carrier). */
 export function parseIpLinks(json: string): Map<string, boolean> {
@@ -92,6 +107,24 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
   const batch = new IpBatch(ip, log, event, opts.clock);
   let sync: Supervisor<object> | null = null;
   let niced = false;
+  const python = opts.python === undefined ? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : null) : opts.python;
+  /** IPv6 channels, for their receiving helpers' health. */
+  const channels6 = new Set<Vrrp6Channel>();
+
+  /** Unsolicited Neighbor Advertisements (RFC 4861 §7.2.6) through the helper; no fallback exists for them. */
+  async function naBurst(iface: string, addresses: string[], count: number): Promise<void> {
+    if (!helper) throw new VrrpHostError('garp', `no helper to send Neighbor Advertisements for ${addresses.join(', ')} on ${iface}`);
+    const h = helper;
+    const [mac, forwarding] = await Promise.all([
+      readFile(`/sys/class/net/${iface}/address`, 'utf8').catch(() => ''),
+      readFile(`/proc/sys/net/ipv6/conf/${iface}/forwarding`, 'utf8').catch(() => '0'),
+    ]);
+    if (!mac.trim()) throw new VrrpHostError('garp', `no MAC address for ${iface}`);
+    const router = forwarding.trim() === '1';
+    await Promise.all(addresses.map((a) => h.sendFrame(iface, a, encodeUnsolicitedNa(a, mac.trim(), { router }), count, 0))).catch((e: Error) => {
+      throw new VrrpHostError('garp', `Neighbor Advertisements on ${iface}: ${e.message}`);
+    });
+  }
 
   const probeGarp = () =>
     (garpProbe ??= (async () => {
@@ -125,11 +158,29 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
     );
   }
 
+  /** Gratuitous ARP through the helper, arping for this burst when it cannot. */
+  async function garp4(iface: string, addresses: string[], count: number): Promise<void> {
+    let helperError: string | null = 'disabled';
+    if (helper) {
+      const h = helper;
+      helperError = await Promise.all(addresses.map((a) => h.send(iface, a, count, 0))).then(
+        (retried) => (retried.some(Boolean) && log(`vrrp: GARP on ${iface} sent on a fresh socket after a failed send`), null),
+        (e: Error) => e.message,
+      );
+      if (helperError === null) return;
+      // This burst only: the helper is supervised and the next burst uses it again.
+      log(`vrrp: ${helperError}; this burst goes through arping`);
+    }
+    await arpingBurst(iface, addresses, count).catch((e: Error) => {
+      throw new VrrpHostError('garp', helper ? `${helperError}; ${e.message}` : e.message);
+    });
+  }
+
   async function ipAddr(op: 'add' | 'del', vips: ResolvedVip[]): Promise<void> {
     const errors: string[] = [];
     await Promise.all(
       vips.map(async (v) => {
-        const args = ['addr', op, ...vipArgs(v), ...(op === 'add' && v.label ? ['label', v.label] : [])];
+        const args = ['addr', op, ...vipArgs(v, op), ...(op === 'add' && v.label ? ['label', v.label] : [])];
         const errs = await batch.run(args);
         // Idempotent: present on add / absent on del is the state we wanted.
         const real = errs.filter((e) => !IDEMPOTENT.test(e));
@@ -154,25 +205,22 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
           log(`vrrp: cannot set nice ${opts.nice}: ${(e as Error).message}`);
         }
       }
-      return openRawVrrpSocket(o, onPacket, onError);
+      if (!o.ipv6) return openRawVrrpSocket(o, onPacket, onError);
+      const ch = await openRawVrrpSocket6(o, onPacket, onError, { python, log, event, clock: opts.clock });
+      channels6.add(ch);
+      return {
+        sourceAddress: ch.sourceAddress,
+        send: (vrrp, destination) => ch.send(vrrp, destination),
+        close: () => (channels6.delete(ch), ch.close()),
+      };
     },
     addVips: (vips) => ipAddr('add', vips),
     removeVips: (vips) => ipAddr('del', vips),
-    async garp(iface, addresses, count) {
-      let helperError: string | null = 'disabled';
-      if (helper) {
-        const h = helper;
-        helperError = await Promise.all(addresses.map((a) => h.send(iface, a, count, 0))).then(
-          (retried) => (retried.some(Boolean) && log(`vrrp: GARP on ${iface} sent on a fresh socket after a failed send`), null),
-          (e: Error) => e.message,
-        );
-        if (helperError === null) return;
-        // This burst only: the helper is supervised and the next burst uses it again.
-        log(`vrrp: ${helperError}; this burst goes through arping`);
-      }
-      await arpingBurst(iface, addresses, count).catch((e: Error) => {
-        throw new VrrpHostError('garp', helper ? `${helperError}; ${e.message}` : e.message);
-      });
+    async garp(iface, all, count) {
+      const v6 = all.filter(isIpv6);
+      const addresses = all.filter((a) => !isIpv6(a));
+      const na = v6.length ? naBurst(iface, v6, count) : Promise.resolve();
+      await Promise.all([na, addresses.length ? garp4(iface, addresses, count) : Promise.resolve()]);
     },
     async links() {
       const r = await run(ip, ['-j', 'link', 'show']);
@@ -290,6 +338,7 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
         ...(helper ? [helper.health()] : []),
         ...[...monitors.values()].map((m) => m.health()),
         ...(sync ? [sync.health()] : []),
+        ...[...channels6].map((c) => c.health()),
       ];
       const status = garpAvailable === false || helpers.some((h) => h.state === 'failed') ? 'degraded' : 'ok';
       return { status, garpAvailable, helpers };

@@ -8,12 +8,20 @@ export interface VrrpChannelOptions {
   interface: string;
   /** Our primary address on the interface: multicast source and IP_MULTICAST_IF. */
   sourceAddress: string;
-  /** Join 224.0.0.18 (false when every instance on the interface is unicast). */
+  /** Join 224.0.0.18 / ff02::12 (false when every instance on the interface is unicast). */
   multicast: boolean;
+  /** VRRPv3 over IPv6 (RFC 5798 §5.1.2); absent or false: IPv4. */
+  ipv6?: boolean;
 }
 
 export interface VrrpChannel {
-  /** Sends one VRRP message (no IP header; the kernel writes TTL 255, TOS 0xc0). */
+  /**
+   * The address adverts really leave from, when it is not `sourceAddress`: over IPv6 the
+   * interface's link-local address (RFC 5798 §5.1.2.1). The advert's checksum covers it and the
+   * tie-break compares it (§6.4.3), so the instance uses it for both.
+   */
+  readonly sourceAddress?: string;
+  /** Sends one VRRP message (IPv4: no IP header, the kernel writes TTL 255, TOS 0xc0; IPv6: the channel writes it). */
   send(vrrp: Buffer, destination: string): void;
   /** Closes after queued sends went out (a shutdown's priority-0 advert must leave first). */
   close(): Promise<void>;

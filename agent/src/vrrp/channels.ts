@@ -28,10 +28,17 @@ function authStat(a: Advert, password: string | null): VrrpStat {
 
 /** The VRID of a packet that failed decoding, when it is long enough to carry one. */
 function peekVrid(b: Buffer): number | null {
-  if (b.length < 1 || b[0] >> 4 !== 4) return null;
-  const at = (b[0] & 0x0f) * 4 + 1;
+  if (b.length < 1 || (b[0] >> 4 !== 4 && b[0] >> 4 !== 6)) return null;
+  const at = b[0] >> 4 === 6 ? 41 : (b[0] & 0x0f) * 4 + 1;
   return b.length > at ? b[at] : null;
 }
+
+/**
+ * The channel of an instance: one per interface and address family. IPv4 and IPv6 instances with
+ * the same VRID on one link are different routers (RFC 5798 §5.2.3: the VRID space is per family).
+ */
+const channelKey = (iface: string, ipv6: boolean) => (ipv6 ? `${iface}#6` : iface);
+const isV6 = (rt: InstanceRuntime) => rt.cfg.family === 6;
 
 /**
  * One raw socket per interface, shared by the instances on it (keepalived does the same):
@@ -48,52 +55,63 @@ export class ChannelMux {
     private log: (line: string) => void,
   ) {}
 
-  channel(iface: string): VrrpChannel | undefined {
-    return this.channels.get(iface)?.channel;
+  /** The channel carrying the instances of `iface` of one family. */
+  channel(iface: string, ipv6: boolean): VrrpChannel | undefined {
+    return this.channels.get(channelKey(iface, ipv6))?.channel;
   }
 
   /** Opens/closes sockets so that exactly the interfaces of `instances` have one. */
   async sync(instances: InstanceRuntime[]): Promise<void> {
     this.instances = instances;
-    const want = new Map<string, { multicast: boolean; source: string }>();
+    const want = new Map<string, { iface: string; ipv6: boolean; multicast: boolean; source: string }>();
     for (const rt of instances) {
-      const w = want.get(rt.cfg.interface);
-      want.set(rt.cfg.interface, { multicast: (w?.multicast ?? false) || !rt.cfg.unicast, source: w?.source ?? rt.cfg.sourceAddress });
+      const key = channelKey(rt.cfg.interface, isV6(rt));
+      const w = want.get(key);
+      want.set(key, {
+        iface: rt.cfg.interface,
+        ipv6: isV6(rt),
+        multicast: (w?.multicast ?? false) || !rt.cfg.unicast,
+        source: w?.source ?? rt.cfg.sourceAddress,
+      });
     }
-    for (const [iface, c] of this.channels) {
-      const w = want.get(iface);
+    for (const [key, c] of this.channels) {
+      const w = want.get(key);
       if (!w || w.multicast !== c.multicast || w.source !== c.source) {
         await c.channel.close();
-        this.channels.delete(iface);
+        this.channels.delete(key);
       }
     }
-    for (const [iface, w] of want) {
-      if (this.channels.has(iface)) continue;
+    for (const [key, { iface, ipv6, multicast, source }] of want) {
+      if (this.channels.has(key)) continue;
       const channel = await this.host.openChannel(
-        { interface: iface, sourceAddress: w.source, multicast: w.multicast },
+        { interface: iface, sourceAddress: source, multicast, ...(ipv6 ? { ipv6 } : {}) },
         (p) => this.onPacket(iface, p),
         (e) => this.log(`vrrp: socket on ${iface}: ${e.message}`),
       );
-      this.channels.set(iface, { channel, ...w });
+      this.channels.set(key, { channel, multicast, source });
     }
   }
 
   private onPacket(iface: string, packet: Buffer): void {
     const r = decodePacket(packet);
+    // Instances of the packet's family only (an undecodable packet's first nibble still says which).
+    const v6 = packet.length > 0 && packet[0] >> 4 === 6;
+    const ours = (rt: InstanceRuntime) => rt.cfg.interface === iface && isV6(rt) === v6;
     if (!r.ok) {
       this.drops[r.reason]++;
       // keepalived finds the instance by VRID before checking a packet, and counts its errors there.
       const vrid = peekVrid(packet);
       const stat = r.reason === 'auth' ? null : DROP_STAT[r.reason];
-      const owner = stat && vrid !== null ? this.instances.find((rt) => rt.cfg.interface === iface && rt.cfg.vrid === vrid) : undefined;
+      const owner = stat && vrid !== null ? this.instances.find((rt) => ours(rt) && rt.cfg.vrid === vrid) : undefined;
       if (owner && stat) owner.counters[stat]++;
       return;
     }
     const a = r.advert;
     let mine: InstanceRuntime | undefined;
     for (const rt of this.instances) {
-      if (rt.cfg.interface !== iface) continue;
-      if (rt.cfg.sourceAddress === a.source) return; // our own advert looped back
+      if (!ours(rt)) continue;
+      // Our own advert looped back (over IPv6 it leaves from the channel's link-local address).
+      if (rt.cfg.sourceAddress === a.source || this.channel(iface, v6)?.sourceAddress === a.source) return;
       if (rt.cfg.vrid === a.vrid) mine = rt;
     }
     if (!mine) {

@@ -98,7 +98,7 @@ export async function startVrrp(opts: StartVrrpOptions): Promise<VrrpRunner> {
       nodeId: opts.nodeId,
       log,
       emit: opts.emit,
-      channel: () => mux.channel(i.interface),
+      channel: () => mux.channel(i.interface, i.family === 6),
       onTransition,
       connectionSync:
         cfg.connectionSync && cfg.connectionSync.instance === i.name ? { interface: cfg.connectionSync.interface, syncId: cfg.connectionSync.syncId } : null,
@@ -144,6 +144,11 @@ export async function startVrrp(opts: StartVrrpOptions): Promise<VrrpRunner> {
       } else fresh.push(create(i, next));
     }
     await mux.sync([...runtimes.values(), ...fresh]);
+    // RFC 5798 §6.4.3: the tie-break compares the address adverts leave from (IPv6: link-local).
+    for (const rt of [...runtimes.values(), ...fresh]) {
+      const sent = mux.channel(rt.cfg.interface, rt.cfg.family === 6)?.sourceAddress;
+      if (sent) rt.params = { ...rt.params, primaryAddress: sent };
+    }
     for (const rt of fresh) start(rt);
     tracker?.setScripts(next.scripts);
     retrack('configuration');

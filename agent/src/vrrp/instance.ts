@@ -190,7 +190,7 @@ export class InstanceRuntime {
         intervalMs: c.advertIntervalMs,
         addresses: c.vips.map((v) => v.address),
         password: c.auth?.password ?? null,
-        source: c.sourceAddress,
+        source: ch.sourceAddress ?? c.sourceAddress,
         destination,
       });
       ch.send(pkt, destination);

@@ -1,4 +1,5 @@
 import type { NodeConfig, ResolvedInstance } from '#shared/config/node-config.ts';
+import { VRRP_GROUP, VRRP_GROUP6 } from './codec.ts';
 import type { InstanceParams } from './types.ts';
 
 export type VrrpConfig = NodeConfig['vrrp'];
@@ -26,7 +27,11 @@ export function instanceParams(i: ResolvedInstance, cfg: VrrpConfig): InstancePa
   };
 }
 
-/** Where an instance's adverts go: its unicast peers (keepalived unicast_peer) or 224.0.0.18. */
+/**
+ * Where an instance's adverts go: its unicast peers (keepalived unicast_peer), or the group of its
+ * family, 224.0.0.18 or ff02::12 (RFC 5798 §5.1.1.2, §5.1.2.2).
+ */
 export function advertDestinations(i: ResolvedInstance): string[] {
-  return i.unicast ? i.peers.map((p) => p.address) : ['224.0.0.18'];
+  if (i.unicast) return i.peers.map((p) => p.address);
+  return [i.family === 6 ? VRRP_GROUP6 : VRRP_GROUP];
 }
