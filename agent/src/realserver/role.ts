@@ -61,7 +61,7 @@ export class RealServerRole {
     const plan = realServerPlan(vips);
     plan.sysctls = { ...plan.sysctls, ...sysctls };
     try {
-      if (plan.tunl0) await this.dp.ensureTunl0();
+      for (const t of plan.tunnels) await this.dp.ensureTunnel(t);
       const present = await this.dp.listAddresses();
       for (const a of plan.addresses) {
         if (present.some((p) => same(p, a))) {
