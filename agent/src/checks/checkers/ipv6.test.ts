@@ -5,8 +5,9 @@ import http from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { check } from '../scheduler-sim.test-support.ts';
 import { dnsCheck } from './dns.ts';
 import { httpCheck } from './http.ts';
@@ -80,7 +81,7 @@ describe('checkers over IPv6 against real servers on ::1', () => {
     );
     const snis: (string | false)[] = [];
     const server = https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (req, res) => {
-      snis.push((req.socket as import('node:tls').TLSSocket).servername);
+      snis.push((req.socket as TLSSocket & { servername: string | false }).servername);
       res.end('ok');
     });
     closers.push(() => server.closeAllConnections());
