@@ -3,9 +3,10 @@ import type { BfdEnd } from '../site/bfd.ts';
 import { DEFAULTS, memberInterface } from '../site/defaults.ts';
 import type { Node, Site } from '../site/site.ts';
 import type { VrrpInstance } from '../site/vrrp.ts';
+import { instanceFamily, instanceVersion, nodeAddress } from '../site/family.ts';
 import { durationMs } from '../util/duration.ts';
 import { realServerSysctls, realServerVips } from './resolve-realserver.ts';
-import { resolveService } from './resolve-service.ts';
+import { resolveServices } from './resolve-service.ts';
 import { resolveNotify, resolveVip } from './resolve-vrrp.ts';
 import { indexSite, type SiteIndex } from './site-index.ts';
 
@@ -15,18 +16,22 @@ function resolveInstance(index: SiteIndex, inst: VrrpInstance, self: Node, myBfd
   const { nodes, scripts } = index;
   const me = inst.members.find((m) => m.node === self.name)!;
   const iface = memberInterface(inst, me, self);
-  const version = inst.version ?? DEFAULTS.vrrpVersion;
+  const version = instanceVersion(inst);
+  const family = instanceFamily(inst);
+  // Validation made sure every member has an address of the instance's family.
+  const at = (m: VrrpInstance['members'][number], node: Node) => m.sourceAddress ?? nodeAddress(node, family)!;
   const peers = inst.members
     .filter((m) => m.node !== self.name)
-    .map((m) => ({ node: m.node as string | null, address: m.sourceAddress ?? nodes.get(m.node)!.address, priority: m.priority as number | null }));
+    .map((m) => ({ node: m.node as string | null, address: at(m, nodes.get(m.node)!), priority: m.priority as number | null }));
   for (const address of inst.unicastPeers ?? []) peers.push({ node: null, address, priority: null });
   const g = inst.garp ?? {};
   return {
     name: inst.name,
     vrid: inst.vrid,
     version,
+    ...(family === 6 ? { family: 6 as const } : {}),
     interface: iface,
-    sourceAddress: me.sourceAddress ?? self.address,
+    sourceAddress: at(me, self),
     advertIntervalMs: ms(inst.advertInterval, DEFAULTS.advertIntervalMs),
     priority: me.priority,
     // keepalived: priority 255 always starts MASTER; otherwise the configured `state`, default BACKUP.
@@ -94,12 +99,14 @@ function compileIndexed(index: SiteIndex, nodeName: string): NodeConfig {
   const usedScripts = new Set(instances.flatMap((i) => i.trackScripts.map((t) => t.script)));
   const services: ResolvedService[] =
     self.role === 'director'
-      ? (site.spec.services ?? []).filter((s) => !s.directors || s.directors.includes(nodeName)).map((s) => resolveService(s, index.nodes))
+      ? (site.spec.services ?? []).filter((s) => !s.directors || s.directors.includes(nodeName)).flatMap((s) => resolveServices(s, index.nodes))
       : [];
   const sysctls: Record<string, string> = {};
   if (services.length) {
     // A director forwarding NAT must route; none of them should send ICMP redirects for the VIP subnet.
-    if (services.some((s) => s.realServers.some((r) => r.forwarding === 'nat') || s.sorryServer?.forwarding === 'nat')) sysctls['net.ipv4.ip_forward'] = '1';
+    const nat = services.filter((s) => s.realServers.some((r) => r.forwarding === 'nat') || s.sorryServer?.forwarding === 'nat');
+    if (nat.some((s) => s.family !== 6)) sysctls['net.ipv4.ip_forward'] = '1';
+    if (nat.some((s) => s.family === 6)) sysctls['net.ipv6.conf.all.forwarding'] = '1';
     sysctls['net.ipv4.conf.all.send_redirects'] = '0';
     sysctls['net.ipv4.conf.default.send_redirects'] = '0';
   }
@@ -110,7 +117,13 @@ function compileIndexed(index: SiteIndex, nodeName: string): NodeConfig {
     apiVersion: 'lvsfleet/v1',
     kind: 'NodeConfig',
     site: site.metadata.name,
-    node: { name: self.name, role: self.role, address: self.address, interface: self.interface ?? DEFAULTS.nodeInterface },
+    node: {
+      name: self.name,
+      role: self.role,
+      address: self.address,
+      ...(self.address6 === undefined ? {} : { address6: self.address6 }),
+      interface: self.interface ?? DEFAULTS.nodeInterface,
+    },
     vrrp: {
       instances,
       scripts: (site.spec.vrrpScripts ?? [])

@@ -1,7 +1,8 @@
 import type { RealServerVip } from '../config/node-config.ts';
 import { DEFAULTS } from '../site/defaults.ts';
 import type { Node } from '../site/site.ts';
-import { inSubnet } from '../util/ip.ts';
+import { familyOf, nodeAddress } from '../site/family.ts';
+import { hostPrefix, inSubnet } from '../util/ip.ts';
 import type { SiteIndex } from './site-index.ts';
 
 /** The VIPs a real-server node must set up, one per address and mode, from every service that uses it. */
@@ -9,18 +10,21 @@ export function realServerVips(index: SiteIndex, self: Node): RealServerVip[] {
   const byVip = new Map<string, RealServerVip>();
   const { directors, vrrpVips } = index;
   // A realserver node listed by address instead of by name is still this host (the index has both).
-  for (const { svc, rs } of index.realServersOf.get(self.name) ?? []) {
+  for (const { svc, rs, vip } of index.realServersOf.get(self.name) ?? []) {
     const forwarding = rs.forwarding ?? svc.forwarding ?? DEFAULTS.service.forwarding;
-    const key = `${svc.vip}/${forwarding}`;
+    const key = `${vip}/${forwarding}`;
     let entry = byVip.get(key);
     if (!entry) {
       let expectedGateways: string[] = [];
       if (forwarding === 'nat') {
-        const onSubnet = vrrpVips.filter((v) => v.prefix < 32 && inSubnet(self.address, v.address, v.prefix)).map((v) => v.address);
+        // NAT cannot cross families (only TUN can), so the gateways are of the VIP's family.
+        const family = familyOf(vip);
+        const own = nodeAddress(self, family);
+        const onSubnet = own === null ? [] : vrrpVips.filter((v) => v.prefix < hostPrefix(family) && inSubnet(own, v.address, v.prefix)).map((v) => v.address);
         const serving = svc.directors ? directors.filter((d) => svc.directors!.includes(d.name)) : directors;
-        expectedGateways = onSubnet.length ? onSubnet : serving.map((d) => d.address);
+        expectedGateways = onSubnet.length ? onSubnet : serving.flatMap((d) => nodeAddress(d, family) ?? []);
       }
-      entry = { address: svc.vip!, forwarding, services: [], expectedGateways: [...new Set(expectedGateways)].sort() };
+      entry = { address: vip, forwarding, services: [], expectedGateways: [...new Set(expectedGateways)].sort() };
       byVip.set(key, entry);
     }
     if (!entry.services.includes(svc.name)) entry.services.push(svc.name);
@@ -42,8 +46,10 @@ export function realServerSysctls(vips: readonly RealServerVip[]): Record<string
     out[`net.ipv4.conf.${dev}.arp_ignore`] = '1';
     out[`net.ipv4.conf.${dev}.arp_announce`] = '2';
   };
-  if (vips.some((v) => v.forwarding === 'dr')) ['all', 'lo'].forEach(arp);
-  if (vips.some((v) => v.forwarding === 'tun')) {
+  // IPv6 needs none of these: neighbour discovery answers only for the asked interface's addresses.
+  const v4 = vips.filter((v) => familyOf(v.address) === 4);
+  if (v4.some((v) => v.forwarding === 'dr')) ['all', 'lo'].forEach(arp);
+  if (v4.some((v) => v.forwarding === 'tun')) {
     ['all', 'tunl0'].forEach(arp);
     out['net.ipv4.conf.all.rp_filter'] = '0';
     out['net.ipv4.conf.tunl0.rp_filter'] = '0';

@@ -2,6 +2,7 @@ import type { ResolvedCheck, ResolvedService } from '../config/node-config.ts';
 import { DEFAULTS, checkDefaults } from '../site/defaults.ts';
 import type { HealthCheck } from '../site/health-check.ts';
 import type { Service } from '../site/service.ts';
+import { familyOf, realServerAddress, serviceVips } from '../site/family.ts';
 import type { Node } from '../site/site.ts';
 import { durationMs } from '../util/duration.ts';
 
@@ -43,13 +44,31 @@ function resolveCheck(hc: HealthCheck, address: string, port: number): ResolvedC
   };
 }
 
-export function resolveService(svc: Service, nodes: Map<string, Node>): ResolvedService {
+/**
+ * One IPVS service per VIP (keepalived: one virtual_server per address): a service of one VIP or
+ * fwmark gives one entry, a dual-stack service two of the same name, IPv4 first, each with the
+ * real servers and sorry server of its family.
+ */
+export function resolveServices(svc: Service, nodes: Map<string, Node>): ResolvedService[] {
+  const vips = serviceVips(svc);
+  if (!vips.length) return [resolveService(svc, nodes, null, svc.family ?? 4, false)];
+  const ordered = [...vips].sort((a, b) => familyOf(a) - familyOf(b));
+  return ordered.map((vip) => resolveService(svc, nodes, vip, familyOf(vip), vips.length > 1));
+}
+
+function resolveService(svc: Service, nodes: Map<string, Node>, vip: string | null, family: 4 | 6, dualStack: boolean): ResolvedService {
   const d = DEFAULTS.service;
   const port = svc.port ?? 0;
+  const sorry = svc.sorryServer && (!dualStack || familyOf(svc.sorryServer.address) === family) ? svc.sorryServer : undefined;
+  const realServers = svc.realServers.flatMap((rs) => {
+    const address = realServerAddress(rs, nodes, family, dualStack);
+    return address === null ? [] : [{ rs, address }];
+  });
   return {
     name: svc.name,
     protocol: svc.protocol ?? d.protocol,
-    vip: svc.vip ?? null,
+    vip,
+    ...(family === 6 ? { family: 6 as const } : {}),
     port,
     fwmark: svc.fwmark ?? 0,
     scheduler: svc.scheduler ?? d.scheduler,
@@ -61,12 +80,12 @@ export function resolveService(svc: Service, nodes: Map<string, Node>): Resolved
         }
       : null,
     onePacket: svc.onePacket ?? false,
-    sorryServer: svc.sorryServer
+    sorryServer: sorry
       ? {
-          address: svc.sorryServer.address,
-          port: svc.sorryServer.port ?? port,
-          forwarding: svc.sorryServer.forwarding ?? svc.forwarding ?? d.forwarding,
-          inhibit: svc.sorryServer.inhibit ?? false,
+          address: sorry.address,
+          port: sorry.port ?? port,
+          forwarding: sorry.forwarding ?? svc.forwarding ?? d.forwarding,
+          inhibit: sorry.inhibit ?? false,
         }
       : null,
     quorum: svc.quorum ?? d.quorum,
@@ -75,8 +94,7 @@ export function resolveService(svc: Service, nodes: Map<string, Node>): Resolved
     quorumDown: svc.quorumDown ?? null,
     alpha: svc.alpha ?? false,
     omega: svc.omega ?? false,
-    realServers: svc.realServers.map((rs) => {
-      const address = rs.address ?? nodes.get(rs.node!)!.address;
+    realServers: realServers.map(({ rs, address }) => {
       const rsPort = rs.port ?? port;
       const hc = rs.healthCheck ?? svc.healthCheck;
       return {

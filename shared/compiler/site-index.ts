@@ -2,6 +2,7 @@ import { bfdEnds, type BfdEnd } from '../site/bfd.ts';
 import type { Service } from '../site/service.ts';
 import type { Node, Site } from '../site/site.ts';
 import type { VrrpScript } from '../site/vrrp.ts';
+import { familyOf, realServerAddress, serviceVips } from '../site/family.ts';
 import { splitCidr } from '../util/ip.ts';
 
 type RealServer = Service['realServers'][number];
@@ -24,9 +25,10 @@ export interface SiteIndex {
   vrrpVips: { address: string; prefix: number }[];
   /**
    * Node name → the VIP services' real servers that are this node (by name, or by address when
-   * listed without a name), in service order then real-server order.
+   * listed without a name), in service order, then VIP order (IPv4 first), then real-server order,
+   * with the VIP each one serves.
    */
-  realServersOf: Map<string, { svc: Service; rs: RealServer }[]>;
+  realServersOf: Map<string, { svc: Service; rs: RealServer; vip: string }[]>;
 }
 
 export function indexSite(site: Site): SiteIndex {
@@ -38,19 +40,24 @@ export function indexSite(site: Site): SiteIndex {
   for (const e of bfdEnds(spec)) bfdByNode.set(e.node, [...(bfdByNode.get(e.node) ?? []), e]);
   // More than one node may share an address; a real server listed by address is each of them.
   const namesAt = new Map<string, string[]>();
-  for (const n of spec.nodes) namesAt.set(n.address, [...(namesAt.get(n.address) ?? []), n.name]);
-  const realServersOf = new Map<string, { svc: Service; rs: RealServer }[]>();
-  const add = (node: string, svc: Service, rs: RealServer) => {
+  for (const n of spec.nodes)
+    for (const a of n.address6 === undefined ? [n.address] : [n.address, n.address6]) namesAt.set(a, [...(namesAt.get(a) ?? []), n.name]);
+  const realServersOf = new Map<string, { svc: Service; rs: RealServer; vip: string }[]>();
+  const add = (node: string, svc: Service, rs: RealServer, vip: string) => {
     const list = realServersOf.get(node);
-    if (list) list.push({ svc, rs });
-    else realServersOf.set(node, [{ svc, rs }]);
+    if (list) list.push({ svc, rs, vip });
+    else realServersOf.set(node, [{ svc, rs, vip }]);
   };
   for (const svc of spec.services ?? []) {
-    if (svc.vip === undefined) continue; // fwmark services: the operator marks packets; no VIP to hold
-    for (const rs of svc.realServers) {
-      if (rs.node !== undefined) add(rs.node, svc, rs);
-      else if (rs.address !== undefined) for (const name of namesAt.get(rs.address) ?? []) add(name, svc, rs);
-    }
+    // fwmark services have no VIP: the operator marks packets; no VIP to hold
+    const vips = [...serviceVips(svc)].sort((a, b) => familyOf(a) - familyOf(b));
+    for (const vip of vips)
+      for (const rs of svc.realServers) {
+        const address = realServerAddress(rs, nodes, familyOf(vip), vips.length > 1);
+        if (address === null) continue;
+        if (rs.node !== undefined) add(rs.node, svc, rs, vip);
+        else for (const name of namesAt.get(address) ?? []) add(name, svc, rs, vip);
+      }
   }
   return {
     site,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Ipv4 } from '../util/ip.ts';
+import { IpAddress, Ipv4, Ipv6 } from '../util/ip.ts';
 import { FORWARDING, SCHEDULERS, SchedulerFlag } from '../site/service.ts';
 import { CHECK_TYPES } from '../site/health-check.ts';
 
@@ -12,8 +12,9 @@ const Ms = z.number().int().min(0);
 const Iface = z.string().min(1).max(15);
 
 export const ResolvedVip = z.strictObject({
-  address: Ipv4,
-  prefix: z.number().int().min(0).max(32),
+  address: IpAddress,
+  /** Up to 32 for IPv4, 128 for IPv6. */
+  prefix: z.number().int().min(0).max(128),
   interface: Iface,
   label: z.string().max(15).nullable(),
 });
@@ -31,9 +32,18 @@ export const ResolvedInstance = z.strictObject({
   name: z.string(),
   vrid: z.number().int().min(1).max(255),
   version: z.union([z.literal(2), z.literal(3)]),
+  /**
+   * 6 for an IPv6 instance (VRRPv3 over IPv6, RFC 5798 §5.1.2: ff02::12, hop limit 255, the
+   * interface's link-local source); absent for IPv4, so every IPv4 config reads as before.
+   */
+  family: z.literal(6).optional(),
   interface: Iface,
-  /** This node's own address on `interface`: the advert source and the tie-break key. */
-  sourceAddress: Ipv4,
+  /**
+   * This node's own address on `interface`, of the instance's family: the advert source and the
+   * tie-break key. For IPv6 it is the member's sourceAddress or the node's IPv6 address; multicast
+   * adverts still go out from the interface's link-local address (RFC 5798 §5.1.2.1).
+   */
+  sourceAddress: IpAddress,
   advertIntervalMs: Ms,
   priority: z.number().int().min(1).max(255),
   initialState: z.enum(['MASTER', 'BACKUP']),
@@ -43,7 +53,7 @@ export const ResolvedInstance = z.strictObject({
   vips: z.array(ResolvedVip),
   excludedVips: z.array(ResolvedVip),
   /** Other routers of the group: members (with their node) and extra unicast peers (node null). */
-  peers: z.array(z.strictObject({ node: z.string().nullable(), address: Ipv4, priority: z.number().int().nullable() })),
+  peers: z.array(z.strictObject({ node: z.string().nullable(), address: IpAddress, priority: z.number().int().nullable() })),
   unicast: z.boolean(),
   trackInterfaces: z.array(z.strictObject({ interface: Iface, weight: z.number().int() })),
   trackScripts: z.array(z.strictObject({ script: z.string(), weight: z.number().int() })),
@@ -98,9 +108,9 @@ export const ResolvedCheck = z.strictObject({
   /** keepalived warmup: the first check starts after a random delay in [0, warmupMs]. */
   warmupMs: Ms,
   /** Where the probe goes (connect_ip / connect_port, defaulting to the real server's). */
-  address: Ipv4,
+  address: IpAddress,
   port: z.number().int().min(0).max(65535),
-  bindTo: Ipv4.nullable(),
+  bindTo: IpAddress.nullable(),
   params: z.record(z.string(), z.unknown()),
 });
 export type ResolvedCheck = z.infer<typeof ResolvedCheck>;
@@ -108,7 +118,7 @@ export type ResolvedCheck = z.infer<typeof ResolvedCheck>;
 const ResolvedRealServer = z.strictObject({
   /** The realserver node, when it runs an agent. */
   node: z.string().nullable(),
-  address: Ipv4,
+  address: IpAddress,
   port: z.number().int().min(0).max(65535),
   weight: z.number().int().min(0).max(65535),
   forwarding: z.enum(FORWARDING),
@@ -125,14 +135,19 @@ export const ResolvedService = z.strictObject({
   name: z.string(),
   protocol: z.enum(['tcp', 'udp', 'sctp']),
   /** null for an fwmark service. */
-  vip: Ipv4.nullable(),
+  vip: IpAddress.nullable(),
+  /**
+   * 6 for an IPv6 service (its VIP, or the packets of an fwmark service: ipvsadm -6); absent for
+   * IPv4. A dual-stack service compiles to two entries of one name, the IPv4 one first.
+   */
+  family: z.literal(6).optional(),
   port: z.number().int().min(0).max(65535),
   fwmark: z.number().int().min(0),
   scheduler: z.enum(SCHEDULERS),
   schedulerFlags: z.array(SchedulerFlag),
   persistence: z.strictObject({ timeoutS: z.number().int().min(1), netmask: Ipv4 }).nullable(),
   onePacket: z.boolean(),
-  sorryServer: z.strictObject({ address: Ipv4, port: z.number().int(), forwarding: z.enum(FORWARDING), inhibit: z.boolean() }).nullable(),
+  sorryServer: z.strictObject({ address: IpAddress, port: z.number().int(), forwarding: z.enum(FORWARDING), inhibit: z.boolean() }).nullable(),
   quorum: z.number().int().min(1),
   hysteresis: z.number().int().min(0),
   quorumUp: z.string().nullable(),
@@ -143,13 +158,17 @@ export const ResolvedService = z.strictObject({
 });
 export type ResolvedService = z.infer<typeof ResolvedService>;
 
-/** What a real server sets up for one VIP (DR: lo + ARP sysctls; TUN: tunl0 + rp_filter; NAT: gateway check). */
+/**
+ * What a real server sets up for one VIP (DR: lo + ARP sysctls; TUN: tunl0 + rp_filter; NAT: gateway
+ * check). An IPv6 VIP goes on as /128 (hostPrefix), and needs no ARP sysctls: neighbour discovery
+ * answers only for addresses of the interface asked (RFC 4861 §7.2.3).
+ */
 export const RealServerVip = z.strictObject({
-  address: Ipv4,
+  address: IpAddress,
   forwarding: z.enum(FORWARDING),
   services: z.array(z.string()),
   /** NAT only: addresses the default route should go through (director VIPs on this subnet, else directors). */
-  expectedGateways: z.array(Ipv4),
+  expectedGateways: z.array(IpAddress),
 });
 export type RealServerVip = z.infer<typeof RealServerVip>;
 
@@ -157,9 +176,9 @@ export type RealServerVip = z.infer<typeof RealServerVip>;
 export const ResolvedBfd = z.strictObject({
   name: z.string(),
   /** This node's address: the sockets bind here (keepalived source_ip). */
-  local: Ipv4,
+  local: IpAddress,
   /** keepalived neighbor_ip, and the node there when it is one of the site's. */
-  peer: Ipv4,
+  peer: IpAddress,
   peerNode: z.string().nullable(),
   minRxMs: z.number().int().min(1),
   minTxMs: z.number().int().min(1),
@@ -174,7 +193,9 @@ export const NodeConfig = z.strictObject({
   node: z.strictObject({
     name: z.string(),
     role: z.enum(['director', 'realserver']),
-    address: Ipv4,
+    address: IpAddress,
+    /** The node's IPv6 address when `address` is IPv4 (dual stack); absent otherwise. */
+    address6: Ipv6.optional(),
     interface: Iface,
   }),
   vrrp: z.strictObject({

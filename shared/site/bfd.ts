@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Duration } from '../util/duration.ts';
-import { Ipv4 } from '../util/ip.ts';
+import { IpAddress } from '../util/ip.ts';
 import { Name } from './names.ts';
 
 /**
@@ -14,7 +14,7 @@ export const BfdSession = z.strictObject({
   between: z.tuple([Name, Name]).optional(),
   /** One director, to `peer` (keepalived source_ip is the node's address, neighbor_ip is `peer`). */
   node: Name.optional(),
-  peer: Ipv4.optional(),
+  peer: IpAddress.optional(),
   minRx: Duration.optional(),
   minTx: Duration.optional(),
   multiplier: z.number().int().min(1).max(255).optional(),

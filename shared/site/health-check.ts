@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Duration } from '../util/duration.ts';
-import { Ipv4 } from '../util/ip.ts';
+import { IpAddress } from '../util/ip.ts';
 
 /**
  * Health checks with keepalived's timing semantics:
@@ -16,9 +16,9 @@ const timing = {
   /** connect_port: probe this port instead of the real server's. */
   port: z.number().int().min(1).max(65535).optional(),
   /** connect_ip: probe this address instead of the real server's. */
-  address: Ipv4.optional(),
+  address: IpAddress.optional(),
   /** bindto: source address of the probe. */
-  bindTo: Ipv4.optional(),
+  bindTo: IpAddress.optional(),
 };
 
 /** A status code (`200`) or an inclusive range (`"200-299"`), as keepalived's status_code. */

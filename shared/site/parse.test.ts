@@ -85,7 +85,7 @@ describe('parseSite', () => {
     const r = parseSite(text);
     const line = lineOf(text, 'name: mail');
     expect(r.ok ? [] : r.issues).toEqual([
-      { path: 'spec.services[1].vip', message: 'vip is required (or fwmark)', line },
+      { path: 'spec.services[1].vip', message: 'vip is required (or vips, or fwmark)', line },
       { path: 'spec.services[1].port', message: 'port is required (or fwmark)', line },
     ]);
   });

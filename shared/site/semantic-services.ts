@@ -1,9 +1,10 @@
 import { durationMs } from '../util/duration.ts';
-import { maskToPrefix } from '../util/ip.ts';
+import { formatHostPort, maskToPrefix } from '../util/ip.ts';
 import { DEFAULTS } from './defaults.ts';
 import { uniqueNames, type SpecIssue } from './issues.ts';
 import type { HealthCheck } from './health-check.ts';
 import type { Node, Site } from './site.ts';
+import { checkServiceFamily, servedKeys } from './semantic-family.ts';
 
 function checkHealth(hc: HealthCheck | undefined, path: string, out: SpecIssue[]): void {
   if (!hc) return;
@@ -45,14 +46,15 @@ export function checkServices(site: Site, nodes: Map<string, Node>, out: SpecIss
       if (svc.vip !== undefined) out.push({ path: `${p}.vip`, message: 'an fwmark service has no vip; remove vip or fwmark' });
       if (svc.port !== undefined) out.push({ path: `${p}.port`, message: 'an fwmark service has no port; remove port or fwmark' });
     } else {
-      if (svc.vip === undefined) out.push({ path: `${p}.vip`, message: 'vip is required (or fwmark)' });
+      if (svc.vip === undefined && svc.vips === undefined) out.push({ path: `${p}.vip`, message: 'vip is required (or vips, or fwmark)' });
       if (svc.port === undefined) out.push({ path: `${p}.port`, message: 'port is required (or fwmark)' });
       if (svc.port === 0 && !svc.persistence) out.push({ path: `${p}.port`, message: 'port 0 (all ports) needs persistence' });
     }
-    const key = svc.fwmark !== undefined ? `fwmark ${svc.fwmark}` : `${proto} ${svc.vip}:${svc.port}`;
-    const prev = served.get(key);
-    if (prev) out.push({ path: svc.fwmark !== undefined ? `${p}.fwmark` : `${p}.port`, message: `${key} is already served by ${prev}` });
-    else served.set(key, p);
+    for (const { key, path } of servedKeys(svc, p, proto)) {
+      const prev = served.get(key);
+      if (prev) out.push({ path, message: `${key} is already served by ${prev}` });
+      else served.set(key, p);
+    }
 
     const sched = svc.scheduler ?? DEFAULTS.service.scheduler;
     (svc.schedulerFlags ?? []).forEach((f, j) => {
@@ -79,6 +81,7 @@ export function checkServices(site: Site, nodes: Map<string, Node>, out: SpecIss
     checkHealth(svc.healthCheck, `${p}.healthCheck`, out);
 
     const svcFwd = svc.forwarding ?? DEFAULTS.service.forwarding;
+    checkServiceFamily(site, svc, p, nodes, svcFwd, out);
     let svcCheckPortIssue = false;
     const rsSeen = new Map<string, number>();
     svc.realServers.forEach((rs, j) => {
@@ -109,7 +112,7 @@ export function checkServices(site: Site, nodes: Map<string, Node>, out: SpecIss
         svcCheckPortIssue ||= !rs.healthCheck;
       }
       if (address) {
-        const key = `${address}:${port ?? 0}`;
+        const key = formatHostPort(address, port ?? 0);
         const first = rsSeen.get(key);
         if (first !== undefined) out.push({ path: rp, message: `real server ${key} is listed twice (also at ${p}.realServers[${first}])` });
         else rsSeen.set(key, j);

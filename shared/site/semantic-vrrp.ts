@@ -1,5 +1,7 @@
 import { durationMs } from '../util/duration.ts';
 import { splitCidr } from '../util/ip.ts';
+import { instanceVersion } from './family.ts';
+import { checkVrrpFamily } from './semantic-family.ts';
 import { DEFAULTS, memberInterface } from './defaults.ts';
 import { uniqueNames, type SpecIssue } from './issues.ts';
 import type { Node, Site } from './site.ts';
@@ -29,6 +31,7 @@ export function checkVrrp(site: Site, nodes: Map<string, Node>, out: SpecIssue[]
     const p = `spec.vrrp[${i}]`;
     checkSettings(inst, p, out);
     checkVips(inst, p, seen, out);
+    checkVrrpFamily(inst, p, nodes, out);
     checkMembers(inst, p, nodes, seen, out);
     checkLabels(inst, p, nodes, out);
     (inst.trackScripts ?? []).forEach((t, j) => {
@@ -59,7 +62,7 @@ export function checkVrrp(site: Site, nodes: Map<string, Node>, out: SpecIssue[]
 
 /** Advert interval, authentication and preemption: what the protocol version allows. */
 function checkSettings(inst: VrrpInstance, p: string, out: SpecIssue[]): void {
-  const version = inst.version ?? DEFAULTS.vrrpVersion;
+  const version = instanceVersion(inst);
   if (inst.advertInterval !== undefined) {
     const ms = durationMs(inst.advertInterval);
     if (version === 2 && (ms % 1000 !== 0 || ms < 1000 || ms > 255_000))
@@ -112,7 +115,8 @@ function checkMembers(inst: VrrpInstance, p: string, nodes: Map<string, Node>, s
     else if (node.role !== 'director') out.push({ path: `${mp}.node`, message: `node "${m.node}" is a ${node.role}; VRRP members must be directors` });
     if (memberSeen.has(m.node)) out.push({ path: `${mp}.node`, message: `node "${m.node}" is a member twice` });
     memberSeen.add(m.node);
-    if (m.priority === 255 && node && !vipAddrs.has(node.address) && !(m.sourceAddress && vipAddrs.has(m.sourceAddress)))
+    const owns = node && (vipAddrs.has(node.address) || (node.address6 !== undefined && vipAddrs.has(node.address6)));
+    if (m.priority === 255 && node && !owns && !(m.sourceAddress && vipAddrs.has(m.sourceAddress)))
       out.push({ path: `${mp}.priority`, message: 'priority 255 is only for the owner of the virtual addresses (RFC 5798 §5.2.4); use 1–254' });
     const iface = memberInterface(inst, m, node);
     const key = `${iface}/${inst.vrid}`;

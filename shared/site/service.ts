@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Duration } from '../util/duration.ts';
-import { Ipv4 } from '../util/ip.ts';
+import { IpAddress, Ipv4 } from '../util/ip.ts';
 import { HealthCheck } from './health-check.ts';
 import { Name } from './names.ts';
 
@@ -21,8 +21,11 @@ const Port = z.number().int().min(0).max(65535);
 export const RealServer = z.strictObject({
   /** A realserver node with an agent; its address comes from the node. */
   node: Name.optional(),
-  /** A host without an agent. Exactly one of node/address. */
-  address: Ipv4.optional(),
+  /**
+   * A host without an agent, either family. Exactly one of node/address. Its family is the VIP's,
+   * or the other one only with TUN forwarding (the kernel's rule for mixed-family destinations).
+   */
+  address: IpAddress.optional(),
   /**
    * Default: the service port. DR/TUN cannot map ports. In an fwmark service a NAT real server
    * without a port (port 0) receives each packet on its own destination port, as the kernel does
@@ -45,12 +48,12 @@ export type RealServer = z.infer<typeof RealServer>;
 const Persistence = z.strictObject({
   /** persistence_timeout; default 360s (keepalived's value for a bare `persistence_timeout`). */
   timeout: Duration.optional(),
-  /** persistence_granularity: netmask grouping clients, default 255.255.255.255. */
+  /** persistence_granularity: netmask grouping clients, default 255.255.255.255 (IPv4 services only). */
   netmask: Ipv4.optional(),
 });
 
 const SorryServer = z.strictObject({
-  address: Ipv4,
+  address: IpAddress,
   port: Port.optional(),
   forwarding: Forwarding.optional(),
   /** sorry_server_inhibit: keep it at weight 0 instead of removing it. */
@@ -59,7 +62,17 @@ const SorryServer = z.strictObject({
 
 export const Service = z.strictObject({
   name: Name,
-  vip: Ipv4.optional(),
+  /** IPv4 or IPv6. */
+  vip: IpAddress.optional(),
+  /**
+   * Dual stack: one IPv4 and one IPv6 VIP instead of `vip`, served alike (two IPVS services, one
+   * per family, as keepalived needs two virtual_server blocks). Each real server is reached at its
+   * address of the VIP's family: a node at `address` or `address6`, an `address` at the VIP of its
+   * own family.
+   */
+  vips: z.array(IpAddress).min(1).max(2).optional(),
+  /** For an fwmark service: the family of the packets it takes (ipvsadm -6); default 4. */
+  family: z.union([z.literal(4), z.literal(6)], { error: 'expected address family 4 or 6' }).optional(),
   port: Port.optional(),
   protocol: z.enum(['tcp', 'udp', 'sctp']).optional(),
   /** Instead of vip/port: an fwmark service (ipvsadm -f). */

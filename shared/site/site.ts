@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Ipv4 } from '../util/ip.ts';
+import { IpAddress, Ipv6 } from '../util/ip.ts';
 import { BfdSession } from './bfd.ts';
 import { InterfaceName, Name, SiteName } from './names.ts';
 import { RolloutPolicy } from './rollout.ts';
@@ -9,7 +9,13 @@ import { ConnectionSync, SyncGroup, VrrpInstance, VrrpScript } from './vrrp.ts';
 export const Node = z.strictObject({
   name: Name,
   role: z.enum(['director', 'realserver']),
-  address: Ipv4,
+  /** IPv4 or IPv6: the node's primary address (its VRRP source and BFD end unless an instance says otherwise). */
+  address: IpAddress,
+  /**
+   * Dual stack: the node's IPv6 address when `address` is IPv4. IPv6 VRRP instances source from it
+   * (unless a member says `sourceAddress`), and an IPv6 service reaches a real-server node here.
+   */
+  address6: Ipv6.optional(),
   /** The interface that carries `address`; VRRP and GARP use it unless an instance says otherwise. */
   interface: InterfaceName.optional(),
   labels: z.record(z.string(), z.string()).optional(),

@@ -9,7 +9,20 @@ type Row = [name: string, mutate: (d: Doc) => void, issues: [path: string, messa
 const svc0 = 'spec.services[0]';
 const rs = (j: number) => `${svc0}.realServers[${j}]`;
 
-/** Semantic rules (semantic.ts, semantic-services.ts): one row per rule, exact issues. */
+/** Gives both directors an IPv6 address beside their IPv4 one. */
+function dualStackDirectors(d: Doc): void {
+  d.spec.nodes[0].address6 = '2001:db8::1';
+  d.spec.nodes[1].address6 = '2001:db8::2';
+}
+
+/** Gives both real-server nodes an IPv6 address and moves the address-only real server to IPv6. */
+function dualStackRealServers(d: Doc): void {
+  d.spec.nodes[2].address6 = '2001:db8::11';
+  d.spec.nodes[3].address6 = '2001:db8::12';
+  d.spec.services[0].realServers[2].address = '2001:db8::13';
+}
+
+/** Semantic rules (semantic.ts, semantic-services.ts, semantic-family.ts): one row per rule, exact issues. */
 const SEMANTIC_CASES: Row[] = [
   // nodes
   [
@@ -198,6 +211,197 @@ const SEMANTIC_CASES: Row[] = [
     (d) => (d.spec.connectionSync.instance = 'VI_9'),
     [['spec.connectionSync.instance', 'no VRRP instance named "VI_9"']],
   ],
+  // address families (semantic-family.ts)
+  [
+    'one IPv6 address written two ways is one address',
+    (d) => {
+      d.spec.nodes[2].address6 = '2001:db8::11';
+      d.spec.nodes.push({ name: 'rs3', role: 'realserver', address: '10.99.0.14', address6: '2001:DB8::0:11' });
+    },
+    [['spec.nodes[4].address6', 'address 2001:db8::11 is already used by spec.nodes[2]']],
+  ],
+  [
+    'link-local node address',
+    (d) => (d.spec.nodes[2].address6 = 'fe80::11'),
+    [
+      [
+        'spec.nodes[2].address6',
+        "fe80::11 is link-local: a node's address is reached from other links (checks, BFD, real-server routes); use a global or unique-local address",
+      ],
+    ],
+  ],
+  [
+    'address6 on an IPv6 node',
+    (d) => d.spec.nodes.push({ name: 'rs3', role: 'realserver', address: '2001:db8::14', address6: '2001:db8::15' }),
+    [['spec.nodes[4].address6', 'address6 is for a node whose address is IPv4; this address is IPv6 already']],
+  ],
+  [
+    'VRRPv2 instance with an IPv6 VIP',
+    (d) => {
+      dualStackDirectors(d);
+      Object.assign(d.spec.vrrp[1], { version: 2, vips: ['2001:db8::101/64'] });
+    },
+    [['spec.vrrp[1].version', 'VRRPv2 is IPv4 only (RFC 3768 §1); an IPv6 instance runs VRRPv3 (RFC 5798): use version 3']],
+  ],
+  [
+    'VIPs of both families in one instance',
+    (d) => (d.spec.vrrp[1].vips = ['10.99.0.101/32', '2001:db8::101']),
+    [['spec.vrrp[1].vips[1]', '2001:db8::101 is IPv6 in an IPv4 instance: an instance is one family (put it in an instance of its own, or in excludedVips)']],
+  ],
+  [
+    'link-local VIP on no named link',
+    (d) => {
+      dualStackDirectors(d);
+      for (const n of d.spec.nodes) delete n.interface;
+      d.spec.vrrp[1].vips = ['2001:db8::101/64', 'fe80::101/64'];
+    },
+    [['spec.vrrp[1].vips[1]', "fe80::101 is link-local (fe80::/10): name its link with { address, interface } or the instance's interface"]],
+  ],
+  [
+    'member source of the other family',
+    (d) => (d.spec.vrrp[0].members[0].sourceAddress = '2001:db8::1'),
+    [['spec.vrrp[0].members[0].sourceAddress', '2001:db8::1 is IPv6; this instance is IPv4']],
+  ],
+  [
+    'link-local member source on no named link',
+    (d) => {
+      dualStackDirectors(d);
+      for (const n of d.spec.nodes) delete n.interface;
+      d.spec.vrrp[1].vips = ['2001:db8::101/64'];
+      d.spec.vrrp[1].members[0].sourceAddress = 'fe80::1';
+    },
+    [['spec.vrrp[1].members[0].sourceAddress', "fe80::1 is link-local: name the member's interface (or the instance's)"]],
+  ],
+  [
+    'IPv6 instance member without an IPv6 address',
+    (d) => {
+      d.spec.nodes[0].address6 = '2001:db8::1';
+      d.spec.vrrp[1].vips = ['2001:db8::101/64'];
+    },
+    [['spec.vrrp[1].members[1].node', 'node "dr2" has no IPv6 address for this IPv6 instance: give the node address6, or the member a sourceAddress']],
+  ],
+  [
+    'unicast peer of the other family',
+    (d) => Object.assign(d.spec.vrrp[1], { unicast: true, unicastPeers: ['2001:db8::3'] }),
+    [['spec.vrrp[1].unicastPeers[0]', '2001:db8::3 is IPv6; this instance is IPv4']],
+  ],
+  [
+    'link-local unicast peer on no named link',
+    (d) => {
+      dualStackDirectors(d);
+      for (const n of d.spec.nodes) delete n.interface;
+      Object.assign(d.spec.vrrp[1], { vips: ['2001:db8::101/64'], unicast: true, unicastPeers: ['fe80::3'] });
+    },
+    [['spec.vrrp[1].unicastPeers[0]', "fe80::3 is link-local: name the instance's interface, on which the peer is reached"]],
+  ],
+  ['vip and vips together', (d) => (d.spec.services[0].vips = ['10.99.0.100']), [['spec.services[0].vips', 'give vip or vips, not both']]],
+  [
+    'fwmark service with vips',
+    (d) => (d.spec.services[1].vips = ['10.99.0.100']),
+    [['spec.services[1].vips', 'an fwmark service has no vips; remove vips or fwmark']],
+  ],
+  [
+    'family on a VIP service',
+    (d) => (d.spec.services[0].family = 6),
+    [['spec.services[0].family', 'family is for fwmark services; a VIP service has the family of its VIP']],
+  ],
+  [
+    'two VIPs of one family',
+    (d) => {
+      delete d.spec.services[0].vip;
+      d.spec.services[0].vips = ['10.99.0.100', '10.99.0.101'];
+    },
+    [['spec.services[0].vips[1]', 'vips holds one IPv4 and one IPv6 address (dual stack); give a second service for another VIP of one family']],
+  ],
+  [
+    'link-local service VIP',
+    (d) => {
+      dualStackRealServers(d);
+      d.spec.services[0].vip = 'fe80::100';
+      delete d.spec.services[0].persistence;
+    },
+    [['spec.services[0].vip', 'fe80::100 is link-local (fe80::/10): a service VIP must be reachable beyond one link']],
+  ],
+  [
+    'persistence netmask on an IPv6 service',
+    (d) => {
+      dualStackRealServers(d);
+      d.spec.services[0].vip = '2001:db8::100';
+      d.spec.services[0].persistence.netmask = '255.255.255.0';
+    },
+    [['spec.services[0].persistence.netmask', 'a netmask groups IPv4 clients; an IPv6 service persists per client address']],
+  ],
+  [
+    'link-local real server and sorry server',
+    (d) => {
+      dualStackRealServers(d);
+      d.spec.services[0].vip = '2001:db8::100';
+      delete d.spec.services[0].persistence;
+      d.spec.services[0].realServers[2].address = 'fe80::13';
+      d.spec.services[0].sorryServer = { address: 'FE80::99' };
+    },
+    [
+      [`${rs(2)}.address`, 'fe80::13 is link-local (fe80::/10): the kernel refuses a link-local IPVS destination; use a global or unique-local address'],
+      [
+        'spec.services[0].sorryServer.address',
+        'fe80::99 is link-local (fe80::/10): the kernel refuses a link-local IPVS destination; use a global or unique-local address',
+      ],
+    ],
+  ],
+  [
+    'IPv4 real servers behind an IPv6 VIP with DR',
+    (d) => {
+      d.spec.nodes[3].address6 = '2001:db8::12';
+      d.spec.services[0].vip = '2001:db8::100';
+      delete d.spec.services[0].persistence;
+    },
+    [
+      [
+        `${rs(0)}.node`,
+        'node "rs1" (10.99.0.11) is IPv4 behind an IPv6 service: only TUN forwarding crosses families in IPVS (the kernel refuses DR); use an IPv6 address or forwarding: tun, or give the node address6',
+      ],
+      [
+        `${rs(2)}.address`,
+        'real server 10.99.0.13 is IPv4 behind an IPv6 service: only TUN forwarding crosses families in IPVS (the kernel refuses DR); use an IPv6 address or forwarding: tun',
+      ],
+    ],
+  ],
+  [
+    'IPv4 real server behind an IPv6 VIP with TUN while connection sync runs',
+    (d) => {
+      d.spec.nodes[2].address6 = '2001:db8::11';
+      d.spec.nodes[3].address6 = '2001:db8::12';
+      Object.assign(d.spec.services[0], { vip: '2001:db8::100', forwarding: 'tun' });
+      d.spec.services[0].realServers[2].port = undefined;
+      delete d.spec.services[0].persistence;
+    },
+    [
+      [
+        `${rs(2)}.address`,
+        'real server 10.99.0.13 is IPv4 behind an IPv6 service: the kernel refuses destinations of another family while connection sync runs (spec.connectionSync)',
+      ],
+    ],
+  ],
+  [
+    'dual-stack service with a node lacking an IPv6 address',
+    (d) => {
+      d.spec.nodes[2].address6 = '2001:db8::11';
+      delete d.spec.services[0].vip;
+      d.spec.services[0].vips = ['10.99.0.100', '2001:db8::100'];
+      d.spec.services[0].persistence = { timeout: '50s' };
+    },
+    [[`${rs(1)}.node`, 'node "rs2" has no IPv6 address for the IPv6 VIP of this dual-stack service: give it address6, or list it by address']],
+  ],
+  [
+    'one IPv6 VIP:port served twice, written two ways',
+    (d) => {
+      dualStackRealServers(d);
+      d.spec.services[0].vip = '2001:db8::100';
+      delete d.spec.services[0].persistence;
+      d.spec.services.push({ name: 'web2', vip: '2001:DB8:0::100', port: 80, realServers: [{ address: '2001:db8::21' }] });
+    },
+    [['spec.services[2].port', 'tcp [2001:db8::100]:80 is already served by spec.services[0]']],
+  ],
   // services
   [
     'fwmark service with a vip',
@@ -209,7 +413,7 @@ const SEMANTIC_CASES: Row[] = [
     'service with neither vip/port nor fwmark',
     (d) => delete d.spec.services[1].fwmark,
     [
-      ['spec.services[1].vip', 'vip is required (or fwmark)'],
+      ['spec.services[1].vip', 'vip is required (or vips, or fwmark)'],
       ['spec.services[1].port', 'port is required (or fwmark)'],
     ],
   ],
@@ -494,6 +698,46 @@ const VALID_CASES: [name: string, mutate: (d: Doc) => void][] = [
       d.spec.vrrp[0].trackBfd = [{ name: 'gw', weight: -20 }];
     },
   ],
+  [
+    'a dual-stack site: an IPv6 instance in a sync group with an IPv4 one, a dual-stack service',
+    (d) => {
+      dualStackDirectors(d);
+      d.spec.nodes[2].address6 = '2001:db8::11';
+      d.spec.nodes[3].address6 = '2001:db8::12';
+      d.spec.vrrp[1].vips = ['2001:db8::101/64', { address: 'fe80::101/64', interface: 'eth0' }];
+      delete d.spec.services[0].vip;
+      d.spec.services[0].vips = ['2001:DB8::0:100', '10.99.0.100'];
+      d.spec.services[0].realServers.push({ address: '2001:db8::13', port: 80 });
+      d.spec.services[0].sorryServer = { address: '2001:db8::99' };
+    },
+  ],
+  [
+    'an IPv6-only VRRPv3 unicast instance with link-local sources on a named interface',
+    (d) => {
+      d.spec.vrrp[1] = {
+        name: 'VI_2',
+        vrid: 51,
+        family: 6,
+        vips: ['2001:db8::101/64'],
+        unicast: true,
+        unicastPeers: ['fe80::3'],
+        members: [
+          { node: 'dr1', priority: 100, sourceAddress: 'fe80::1' },
+          { node: 'dr2', priority: 90, sourceAddress: 'fe80::2' },
+        ],
+      };
+    },
+  ],
+  [
+    'IPv4 real servers behind an IPv6 VIP by TUN (no connection sync)',
+    (d) => {
+      delete d.spec.connectionSync;
+      Object.assign(d.spec.services[0], { vip: '2001:db8::100', forwarding: 'tun' });
+      delete d.spec.services[0].persistence;
+      delete d.spec.services[0].realServers[2].port;
+    },
+  ],
+  ['an IPv6 fwmark service', (d) => Object.assign(d.spec.services[1], { family: 6, realServers: [{ address: '2001:db8::11' }] })],
   ['tracking the default pair session', (d) => (d.spec.vrrp[1].trackBfd = [{ name: 'pair-dr1-dr2' }])],
   ['explicit session replaces the default pair one', (d) => (d.spec.bfd = [{ name: 'dr-pair', between: ['dr2', 'dr1'] }])],
 ];

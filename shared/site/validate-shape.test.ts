@@ -7,7 +7,7 @@ type Row = [name: string, mutate: (d: Doc) => void, issues: [path: string, messa
 const svc0 = 'spec.services[0]';
 const unknown = 'unknown field';
 const durationMsg = 'expected a duration with a unit, like 100ms, 1s or 2m';
-const ipMsg = 'expected an IPv4 address like 192.168.1.150';
+const ipMsg = 'expected an IPv4 or IPv6 address, like 192.168.1.150 or 2001:db8::10';
 const nameMsg = 'expected a name of letters, digits, "_", "." and "-" (at most 63, starting with a letter or digit)';
 const siteNameMsg = 'expected a site name of letters, digits, "_" and "-" (at most 63, starting with a letter or digit; no ".")';
 const ifaceMsg = 'expected an interface name of 1–15 characters without spaces, "/" or ":"';
@@ -111,7 +111,7 @@ const SHAPE_CASES: Row[] = [
   [
     'VIP prefix /33',
     (d) => (d.spec.vrrp[0].vips = ['10.99.0.100/33']),
-    [['spec.vrrp[0].vips[0]', 'expected an IPv4 address with an optional prefix, like 192.168.1.150/32']],
+    [['spec.vrrp[0].vips[0]', 'expected an address with an optional prefix, like 192.168.1.150/32 or 2001:db8::10/64']],
   ],
   ['unicast peer not an address', (d) => (d.spec.vrrp[0].unicastPeers = ['dr3.example']), [['spec.vrrp[0].unicastPeers[0]', ipMsg]]],
   [
@@ -154,7 +154,11 @@ const SHAPE_CASES: Row[] = [
     [[`${svc0}.realServers[0].weight`, 'Too small: expected number to be >=0']],
   ],
   ['quorum 0', (d) => (d.spec.services[0].quorum = 0), [[`${svc0}.quorum`, 'Too small: expected number to be >=1']]],
-  ['persistence netmask not an address', (d) => (d.spec.services[0].persistence.netmask = '/24'), [[`${svc0}.persistence.netmask`, ipMsg]]],
+  [
+    'persistence netmask not an address',
+    (d) => (d.spec.services[0].persistence.netmask = '/24'),
+    [[`${svc0}.persistence.netmask`, 'expected an IPv4 address like 192.168.1.150']],
+  ],
   [
     'check type icmp',
     (d) => (d.spec.services[0].healthCheck.type = 'icmp'),
@@ -190,12 +194,12 @@ const SHAPE_CASES: Row[] = [
   [
     'VIP as a number',
     (d) => (d.spec.vrrp[0].vips = [123]),
-    [['spec.vrrp[0].vips[0]', 'expected a VIP like 192.168.1.150/32 or { address, interface?, label? }']],
+    [['spec.vrrp[0].vips[0]', 'expected a VIP like 192.168.1.150/32, 2001:db8::10/64 or { address, interface?, label? }']],
   ],
   [
     'VIP object without address',
     (d) => (d.spec.vrrp[0].vips = [{ label: 'eth0:1' }]),
-    [['spec.vrrp[0].vips[0]', 'expected a VIP like 192.168.1.150/32 or { address, interface?, label? }']],
+    [['spec.vrrp[0].vips[0]', 'expected a VIP like 192.168.1.150/32, 2001:db8::10/64 or { address, interface?, label? }']],
   ],
   [
     'node label value not a string',

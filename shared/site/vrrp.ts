@@ -1,20 +1,20 @@
 import { z } from 'zod';
 import { Duration } from '../util/duration.ts';
-import { Cidr4, Ipv4 } from '../util/ip.ts';
+import { Cidr, IpAddress } from '../util/ip.ts';
 import { TrackBfdRef } from './bfd.ts';
 import { InterfaceName, Name } from './names.ts';
 
-/** virtual_ipaddress entry: `192.168.1.150/32`, or with keepalived's `dev` and `label`. */
+/** virtual_ipaddress entry: `192.168.1.150/32`, `2001:db8::10/64`, or with keepalived's `dev` and `label`. */
 export const Vip = z.union(
   [
-    Cidr4,
+    Cidr,
     z.strictObject({
-      address: Cidr4,
+      address: Cidr,
       interface: InterfaceName.optional(),
       label: z.string().min(1).max(15).optional(),
     }),
   ],
-  { error: 'expected a VIP like 192.168.1.150/32 or { address, interface?, label? }' },
+  { error: 'expected a VIP like 192.168.1.150/32, 2001:db8::10/64 or { address, interface?, label? }' },
 );
 export type Vip = z.infer<typeof Vip>;
 
@@ -26,9 +26,11 @@ const VrrpMember = z.strictObject({
   interface: InterfaceName.optional(),
   /**
    * keepalived mcast_src_ip / unicast_src_ip: this router's address on the instance's interface,
-   * when that is not the node's address (an instance on a second NIC). Default: the node's address.
+   * when that is not the node's address (an instance on a second NIC), of the instance's family.
+   * Default: the node's address of that family (`address`, or `address6` for IPv6). For IPv6 it may
+   * be the interface's link-local address, the source RFC 5798 §5.1.2.1 asks of adverts.
    */
-  sourceAddress: Ipv4.optional(),
+  sourceAddress: IpAddress.optional(),
   /** keepalived `state`: the initial state; BACKUP with nopreempt is the usual pairing. */
   initialState: z.enum(['MASTER', 'BACKUP']).optional(),
 });
@@ -79,6 +81,11 @@ export const VrrpInstance = z.strictObject({
   name: Name,
   vrid: z.number().int().min(1).max(255),
   version: z.union([z.literal(2), z.literal(3)], { error: 'expected VRRP version 2 or 3' }).optional(),
+  /**
+   * 4 or 6 (keepalived: the family of the first VIP, or `native_ipv6`). Default: the family of the
+   * first VIP, else 4. Family 6 is VRRPv3 only (RFC 5798; RFC 3768 is IPv4 only).
+   */
+  family: z.union([z.literal(4), z.literal(6)], { error: 'expected address family 4 or 6' }).optional(),
   /** Default: each member node's interface. */
   interface: InterfaceName.optional(),
   advertInterval: Duration.optional(),
@@ -91,13 +98,13 @@ export const VrrpInstance = z.strictObject({
    * notify scripts, which add the addresses themselves (cloud ENIs); adverts then carry none.
    */
   vips: z.array(Vip),
-  /** virtual_ipaddress_excluded: moved with the instance but not in adverts. */
+  /** virtual_ipaddress_excluded: moved with the instance but not in adverts; either family (keepalived allows both). */
   excludedVips: z.array(Vip).optional(),
   members: z.array(VrrpMember).min(1),
   /** unicast_peer: advertise to the other members' addresses instead of 224.0.0.18. */
   unicast: z.boolean().optional(),
   /** Extra unicast peers that are not lvsfleet nodes (for instance a keepalived being migrated). */
-  unicastPeers: z.array(Ipv4).optional(),
+  unicastPeers: z.array(IpAddress).optional(),
   trackInterfaces: z.array(TrackInterface).optional(),
   trackScripts: z.array(TrackScriptRef).optional(),
   /** keepalived track_bfd: sessions of spec.bfd (or the default pair session) this instance tracks. */

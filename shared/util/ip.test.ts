@@ -1,6 +1,28 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CIDR4_RE, Cidr4, IPV4_RE, Ipv4, compareIp, inSubnet, intToIp, ipToInt, maskToPrefix, prefixToMask, splitCidr } from './ip.ts';
+import {
+  CIDR4_RE,
+  Cidr,
+  Cidr4,
+  IPV4_RE,
+  IpAddress,
+  Ipv4,
+  Ipv6,
+  canonicalIp,
+  compareIp,
+  formatHostPort,
+  hostPrefix,
+  inSubnet,
+  intToIp,
+  ipFamily,
+  ipToInt,
+  isIpv6,
+  isLinkLocal,
+  maskToPrefix,
+  prefixToMask,
+  splitCidr,
+  splitHostPort,
+} from './ip.ts';
 
 describe('IPv4 and CIDR syntax', () => {
   it.each(['0.0.0.0', '255.255.255.255', '192.168.1.150', '10.0.0.1', '127.0.0.1'])('accepts %s', (ip) => {
@@ -101,6 +123,94 @@ describe('inSubnet', () => {
       fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 32 }), (a, b, p) => {
         const expected = p === 0 || Math.floor(a / 2 ** (32 - p)) === Math.floor(b / 2 ** (32 - p));
         expect(inSubnet(intToIp(a), intToIp(b), p)).toBe(expected);
+      }),
+    );
+  });
+});
+
+describe('IPv6: syntax, RFC 5952 form, either family', () => {
+  it.each([
+    ['2001:DB8::0:10', '2001:db8::10'],
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['2001:0db8:0000:0000:0000:0000:0000:0010', '2001:db8::10'],
+    ['::', '::'],
+    ['FE80::0001', 'fe80::1'],
+    ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'],
+  ])('canonicalises %s to %s', (text, canonical) => {
+    expect(isIpv6(text)).toBe(true);
+    expect(canonicalIp(text)).toBe(canonical);
+    expect(Ipv6.parse(text)).toBe(canonical);
+    expect(IpAddress.parse(text)).toBe(canonical);
+  });
+
+  it.each([
+    'fe80::1%eth0',
+    '::ffff:1.2.3.4',
+    '::1.2.3.4',
+    '::ffff:102:304',
+    '1:2:3:4:5:6:7:8:9',
+    ':::1',
+    '2001:db8::10/64',
+    '[2001:db8::10]',
+    '12345::',
+    'g::1',
+    '',
+  ])('refuses %j', (text) => {
+    expect(isIpv6(text)).toBe(false);
+    expect(IpAddress.safeParse(text).success).toBe(false);
+  });
+
+  it('agrees with the WHATWG URL host serialiser (RFC 5952 form) on every address', () => {
+    fc.assert(
+      fc.property(fc.ipV6(), (text) => {
+        fc.pre(!text.includes('.')); // embedded dotted quads are refused on purpose
+        const host = new URL(`http://[${text}]/`).hostname.slice(1, -1);
+        if (host.startsWith('::ffff:')) return; // IPv4-mapped: refused
+        expect(canonicalIp(text)).toBe(host);
+        expect(canonicalIp(canonicalIp(text))).toBe(canonicalIp(text));
+      }),
+    );
+  });
+
+  it('reads families and CIDRs of both', () => {
+    expect([ipFamily('10.0.0.1'), ipFamily('2001:db8::1'), ipFamily('x')]).toEqual([4, 6, null]);
+    expect(Cidr.parse('2001:DB8::10/64')).toBe('2001:db8::10/64');
+    expect(Cidr.parse('10.0.0.1/24')).toBe('10.0.0.1/24');
+    for (const bad of ['2001:db8::10/129', '2001:db8::10/064', '10.0.0.1/33', 'fe80::1%eth0/64']) expect(Cidr.safeParse(bad).success, bad).toBe(false);
+    expect(splitCidr('2001:db8::10')).toEqual({ address: '2001:db8::10', prefix: 128 });
+    expect(splitCidr('2001:db8::10/64')).toEqual({ address: '2001:db8::10', prefix: 64 });
+    expect([hostPrefix(4), hostPrefix(6)]).toEqual([32, 128]);
+  });
+
+  it('knows link-local addresses (fe80::/10)', () => {
+    expect(['fe80::1', 'febf::1', 'fec0::1', '2001:db8::1', '169.254.0.1'].map(isLinkLocal)).toEqual([true, true, false, false, false]);
+  });
+
+  it('tests IPv6 prefixes bit by bit and never mixes families', () => {
+    expect(inSubnet('2001:db8::11', '2001:db8::101', 64)).toBe(true);
+    expect(inSubnet('2001:db8:0:1::11', '2001:db8::101', 64)).toBe(false);
+    expect(inSubnet('2001:db8::ff', '2001:db8::80', 121)).toBe(true);
+    expect(inSubnet('2001:db8::7f', '2001:db8::80', 121)).toBe(false);
+    expect(inSubnet('10.0.0.1', '2001:db8::1', 0)).toBe(false);
+    expect(inSubnet('::1', '2001:db8::1', 0)).toBe(true);
+  });
+
+  it('orders IPv6 addresses as 128-bit integers (RFC 5798 §6.4.3), IPv4 before IPv6', () => {
+    expect(compareIp('2001:db8::2', '2001:db8::10')).toBe(-1);
+    expect(compareIp('fe80::2', 'fe80::1')).toBe(1);
+    expect(compareIp('2001:db8::1', '2001:db8::1')).toBe(0);
+    expect(compareIp('255.255.255.255', '::')).toBe(-1);
+  });
+
+  it('prints endpoints with IPv6 in brackets and reads them back', () => {
+    expect(formatHostPort('2001:db8::10', 80)).toBe('[2001:db8::10]:80');
+    expect(formatHostPort('192.168.1.150', 80)).toBe('192.168.1.150:80');
+    expect(splitHostPort('[2001:db8::10]:80')).toEqual({ address: '2001:db8::10', port: '80' });
+    expect(splitHostPort('192.168.1.150:80')).toEqual({ address: '192.168.1.150', port: '80' });
+    expect(splitHostPort('2001:db8::10:80')).toBeNull();
+    fc.assert(
+      fc.property(fc.oneof(fc.ipV4(), fc.ipV6()), fc.integer({ min: 0, max: 65535 }), (address, port) => {
+        expect(splitHostPort(formatHostPort(address, port))).toEqual({ address, port: String(port) });
       }),
     );
   });

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { resolveService } from '#shared/compiler/resolve-service.ts';
+import { resolveServices } from '#shared/compiler/resolve-service.ts';
 import type { Site } from '#shared/site/site.ts';
 import { scopeAllows, type TokenIdentity } from '../../auth/tokens.ts';
 import { getRevision, listNodes, listRevisions, listSites, requireSite } from '../../sites/queries.ts';
@@ -78,9 +78,9 @@ const routes = {
 function servicesOf(site: Site): z.infer<typeof ServiceRow>[] {
   const nodes = new Map(site.spec.nodes.map((n) => [n.name, n]));
   const directors = site.spec.nodes.filter((n) => n.role === 'director').map((n) => n.name);
-  return (site.spec.services ?? []).map((svc) => {
-    const r = resolveService(svc, nodes);
-    return {
+  // A dual-stack service is one row per VIP, IPv4 first.
+  return (site.spec.services ?? []).flatMap((svc) =>
+    resolveServices(svc, nodes).map((r) => ({
       name: r.name,
       vip: r.vip,
       port: r.vip === null ? null : r.port,
@@ -90,8 +90,8 @@ function servicesOf(site: Site): z.infer<typeof ServiceRow>[] {
       forwarding: svc.forwarding ?? r.realServers[0]?.forwarding ?? 'dr',
       directors: svc.directors ?? directors,
       realServers: r.realServers.map((rs) => ({ node: rs.node, address: rs.address, port: rs.port, weight: rs.weight, forwarding: rs.forwarding })),
-    };
-  });
+    })),
+  );
 }
 
 /** The spec as `who` may read it: secrets only for admin tokens. */
