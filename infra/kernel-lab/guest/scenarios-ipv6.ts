@@ -126,12 +126,25 @@ export async function ipv6Kernel(h: Harness, client: Client): Promise<void> {
   for (const v of [V6.dr, V6.nat, V6.tun]) await ipIn('k1', 'addr', 'add', `${v}/64`, 'dev', 'eth0', 'nodad');
   await ipIn('k1', 'addr', 'add', `${DR4}/32`, 'dev', 'eth0');
   await restore('k1', directorBatch());
+  // Every part runs and reports, so one run shows everything the kernel does; the first failure fails the scenario.
+  const failures: string[] = [];
+  const part = async (name: string, body: () => Promise<void>) => {
+    try {
+      await body();
+      h.say(`${name}: ok`);
+    } catch (e) {
+      failures.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
+      h.say(`${name}: FAILED — ${failures[failures.length - 1]}`);
+    }
+  };
   try {
-    await kernelFormats(h);
-    await dualStackDr(h, client);
-    await natAndTun6(h, client);
-    await crossFamily(h);
-    await syncAndMove(h, client);
+    await part('kernel formats', () => kernelFormats(h));
+    await part('dual-stack DR', () => dualStackDr(h, client));
+    await part('IPv6 NAT', () => nat6(h, client));
+    await part('IPv6 TUN', () => tun6(h, client));
+    await part('cross-family rule', () => crossFamily(h));
+    await part('IPv6 connection sync and VIP move', () => syncAndMove(h, client));
+    check(failures.length === 0, failures.join('\n'));
   } finally {
     for (const d of ['k1', 'k2']) {
       await run(['ip', 'netns', 'exec', d, 'ipvsadm', '--stop-daemon', 'master']);
@@ -184,11 +197,31 @@ async function dualStackDr(h: Harness, client: Client): Promise<void> {
   check(conns.length > 0, 'k1 has no IPv6 connection in ipvsadm -Lnc: the traffic did not go through IPVS');
 }
 
-/** v6 NAT (replies routed back through k1) and v6 TUN (ip6ip6 to rs3's ip6tnl0). */
-async function natAndTun6(h: Harness, client: Client): Promise<void> {
+/** v6 NAT: replies routed back through k1, which rewrites their source to the VIP. */
+async function nat6(h: Harness, client: Client): Promise<void> {
   const nat = await client.tally(`http://[${V6.nat}]/`, 10, V6.natClient);
   h.say(`NAT over IPv6: ${JSON.stringify(nat)}`);
+  if (nat.fail > 0) {
+    // Where the packets stopped: k1's forwarding counters, its connection table, rs1's view.
+    const snmp = async (ns: string) =>
+      (await nsh(ns, 'cat', '/proc/net/snmp6'))
+        .split('\n')
+        .filter((l) => /^Ip6(InReceives|InNoRoutes|InAddrErrors|InDiscards|OutForwDatagrams|OutRequests|OutNoRoutes|OutDiscards)\s/.test(l))
+        .map((l) => l.replace(/\s+/, '='))
+        .join(' ');
+    h.say(`k1 snmp6: ${await snmp('k1')}`);
+    h.say(`rs1 snmp6: ${await snmp('rs1')}`);
+    h.say(`k1 -Lnc: ${JSON.stringify((await connections('k1')).filter((c) => c.virtual.startsWith(`[${V6.nat}]`)).slice(0, 3))}`);
+    h.say(`rs1 routes: ${(await nsh('rs1', 'ip', '-6', 'route')).replace(/\n/g, ' | ')}`);
+    h.say(`rs1 neigh: ${(await nsh('rs1', 'ip', '-6', 'neigh')).replace(/\n/g, ' | ')}`);
+    h.say(`k1 neigh: ${(await nsh('k1', 'ip', '-6', 'neigh')).replace(/\n/g, ' | ')}`);
+    h.say(`k1 forwarding: ${(await nsh('k1', 'sysctl', 'net.ipv6.conf.all.forwarding', 'net.ipv6.conf.eth0.forwarding')).replace(/\n/g, ' ')}`);
+  }
   check(nat.fail === 0 && (nat.counts.rs1 ?? 0) > 0 && (nat.counts.rs2 ?? 0) > 0, `IPv6 NAT: ${JSON.stringify(nat)}`);
+}
+
+/** v6 TUN: ip6ip6 to rs3, decapsulated by its ip6tnl0. */
+async function tun6(h: Harness, client: Client): Promise<void> {
   const tun = await client.tally(`http://[${V6.tun}]/`, 5, V6.client);
   h.say(`TUN over IPv6 (ip6tnl0 on rs3): ${JSON.stringify(tun)}`);
   check(tun.fail === 0 && tun.counts.rs3 === 5, `IPv6 TUN through ip6tnl0: ${JSON.stringify(tun)}`);
