@@ -16,6 +16,11 @@ const SAVE = `-A -t 192.168.1.150:80 -s wlc -p 50
 -A -f 7 -s sh -p 300 -M 255.255.255.0 -b sh-fallback,sh-port
 -a -f 7 -r 10.99.1.2:0 -i -w 3
 -A --sctp-service 10.99.0.60:9000 -s mh -b flag-1
+-A -t [2001:db8::10]:80 -s wlc -p 360 -M 64
+-a -t [2001:db8::10]:80 -r [2001:db8::21]:80 -g -w 1
+-a -t [2001:db8::10]:80 -r 10.99.1.3:80 -i -w 1
+-A -f 9 -6 -s rr
+-a -f 9 -6 -r [2001:db8::22]:0 -g -w 1
 `;
 
 const svc = (s: Partial<IpvsService>): IpvsService => ({
@@ -70,7 +75,7 @@ describe('ipvsadm codec', () => {
 
   it('parses -Sn output with persistence, netmask, one-packet, fwmark, sctp, thresholds and flags', () => {
     const t = parseSave(SAVE);
-    expect(t).toHaveLength(4);
+    expect(t).toHaveLength(6);
     expect(t[0]).toMatchObject({
       protocol: 'tcp',
       address: '192.168.1.150',
@@ -141,6 +146,37 @@ describe('ipvsadm codec', () => {
     ['-A -t 10.0.0.1:99999 -s rr', 'port out of range'],
   ])('rejects %s', (input, message) => {
     expect(() => parseLine(input)).toThrow(IpvsadmSyntaxError);
+    expect(() => parseLine(input)).toThrow(message);
+  });
+
+  it('reads IPv6 as ipvsadm -Sn prints it (brackets, -f MARK -6, a prefix for -M) and stores RFC 5952 form', () => {
+    const table = parseSave(SAVE);
+    const v6 = table.find((s) => s.address === '2001:db8::10')!;
+    expect(v6).toMatchObject({ family: 6, persistence: { timeoutS: 360, netmask: '64' } });
+    expect(v6.dests.map((d) => [d.address, d.forwarding])).toEqual([
+      ['2001:db8::21', 'dr'],
+      ['10.99.1.3', 'tun'],
+    ]);
+    expect(table.find((s) => s.fwmark === 9)).toMatchObject({ family: 6, address: null });
+    expect(parseLine('-A -t [2001:DB8:0::0:10]:80 -s rr').service.address).toBe('2001:db8::10');
+    // The kernel keys fwmark services by family too: `-f 9` and `-f 9 -6` are two services.
+    expect(parseSave('-A -f 9 -s rr\n-A -f 9 -6 -s rr\n')).toHaveLength(2);
+    expect(renderOp({ op: 'delete-dest', service: svc({ address: '2001:db8::10', family: 6 }), dest: dest({ address: '2001:db8::21' }) })).toBe(
+      '-d -t [2001:db8::10]:80 -r [2001:db8::21]:80',
+    );
+    expect(renderOp({ op: 'add-service', service: svc({ address: '2001:db8::10', family: 6, persistence: { timeoutS: 60, netmask: '128' } }) })).toBe(
+      '-A -t [2001:db8::10]:80 -s wlc -p 60',
+    );
+  });
+
+  it.each([
+    ['-A -t 2001:db8::10:80 -s rr', 'an IPv6 address goes in brackets, like [2001:db8::10]:80'],
+    ['-A -t [2001:db8::10:80 -s rr', 'expected [IPV6]:PORT'],
+    ['-A -t [2001:db8::1x]:80 -s rr', '"2001:db8::1x" is not a valid IPv6 address'],
+    ['-A -t [fe80::1%eth0]:80 -s rr', 'is not a valid IPv6 address'],
+    ['-A -t [2001:db8::10]:80 -s rr -p 60 -M 255.255.255.0', '-M expects a prefix length from 1 to 128 for an IPv6 service'],
+    ['-A -t 10.0.0.1:80 -s rr -6', '-6 is for fwmark services'],
+  ])('rejects IPv6 %s', (input, message) => {
     expect(() => parseLine(input)).toThrow(message);
   });
 

@@ -1,15 +1,18 @@
 /**
  * The ipvsadm rule-line codec, strict: one line of `ipvsadm -Sn` output or of an `ipvsadm -R`
  * batch ↔ one operation on the IPVS model (./model.ts). It reads what `-Sn` prints (short
- * options, IPv4 addresses, numeric ports; `ops` and `pe NAME` as bare words, `--tun-*` options)
- * and writes the lines the agent pipes to `ipvsadm -R` and `export ipvsadm` prints:
- *   -A|-E -t|-u|--sctp-service VIP:PORT|-f MARK -s SCHED [-p T [-M MASK]] [-o] [-b FLAGS]
+ * options, IPv4 addresses and IPv6 ones in brackets, numeric ports; `ops` and `pe NAME` as bare
+ * words, `--tun-*` options) and writes the lines the agent pipes to `ipvsadm -R` and `export
+ * ipvsadm` prints (ipvsadm's print_service_entry: `-t [2001:db8::10]:80`, `-f 1 -6`, an IPv6
+ * persistence netmask as a prefix length):
+ *   -A|-E -t|-u|--sctp-service VIP:PORT|-f MARK [-6] -s SCHED [-p T [-M MASK]] [-o] [-b FLAGS]
  *   -a|-e … -r RIP:PORT -g|-m|-i -w W [-x U] [-y L]          -D …          -d … -r RIP:PORT
  * Anything else is an error naming the word. Hand-written rules (long options, service names,
  * scripts) go through ./lenient.ts, which rewrites them into this grammar.
  */
 import type { IpvsDest, IpvsForwarding, IpvsOp, IpvsProtocol, IpvsService, IpvsTable } from './model.ts';
 import { serviceKey } from './model.ts';
+import { canonicalIp, formatHostPort, isIpv6 } from '../util/ip.ts';
 
 export class IpvsadmSyntaxError extends Error {
   readonly code = 'IPVSADM_SYNTAX';
@@ -32,17 +35,17 @@ const SWITCH_FWD: Record<string, IpvsForwarding> = { '-g': 'dr', '-m': 'nat', '-
 const GENERIC_FLAGS: Record<string, string[]> = { sh: ['sh-fallback', 'sh-port'], mh: ['mh-fallback', 'mh-port'] };
 
 const IDENT = ['-t', '-u', '--sctp-service', '-f'];
-const SERVICE_OPTS = [...IDENT, '-s', '-p', '-M', '-o', '-b', '--pe'];
+const SERVICE_OPTS = [...IDENT, '-6', '-s', '-p', '-M', '-o', '-b', '--pe'];
 /** Tunnel encapsulation (GUE/GRE) is not managed by lvsfleet: read, kept out of the model. */
 const TUNNEL_OPTS = ['--tun-type', '--tun-port', '--tun-nocsum', '--tun-csum', '--tun-remcsum'];
-const DEST_OPTS = [...IDENT, '-r', '-g', '-m', '-i', '-w', '-x', '-y', ...TUNNEL_OPTS];
+const DEST_OPTS = [...IDENT, '-6', '-r', '-g', '-m', '-i', '-w', '-x', '-y', ...TUNNEL_OPTS];
 const ALLOWED: Record<IpvsOp['op'], string[]> = {
   'add-service': SERVICE_OPTS,
   'edit-service': SERVICE_OPTS,
-  'delete-service': IDENT,
+  'delete-service': [...IDENT, '-6'],
   'add-dest': DEST_OPTS,
   'edit-dest': DEST_OPTS,
-  'delete-dest': [...IDENT, '-r'],
+  'delete-dest': [...IDENT, '-6', '-r'],
 };
 const TAKES_VALUE = new Set([...IDENT, '-s', '-p', '-M', '-b', '--pe', '-r', '-w', '-x', '-y', '--tun-type', '--tun-port']);
 const KNOWN = new Set([...SERVICE_OPTS, ...DEST_OPTS]);
@@ -51,12 +54,21 @@ const SPELLINGS: Record<string, string> = { ops: '-o', '--ops': '-o', pe: '--pe'
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
-/** `A.B.C.D:PORT` with a numeric port. */
+/** `A.B.C.D:PORT` or `[IPV6]:PORT` with a numeric port; an IPv6 address comes back in RFC 5952 form. */
 function parseEndpoint(text: string, what: string): { address: string; port: number } {
   const k = text.lastIndexOf(':');
   if (k < 0) throw new IpvsadmSyntaxError(`${what} ${text}: expected ADDRESS:PORT`);
-  const host = text.slice(0, k);
   const port = text.slice(k + 1);
+  if (text.startsWith('[')) {
+    const v6 = /^\[([^\]]*)\]:[^:]*$/.exec(text)?.[1];
+    if (v6 === undefined) throw new IpvsadmSyntaxError(`${what} ${text}: expected [IPV6]:PORT`);
+    if (!isIpv6(v6)) throw new IpvsadmSyntaxError(`${what} ${text}: "${v6}" is not a valid IPv6 address`);
+    if (!/^\d+$/.test(port)) throw new IpvsadmSyntaxError(`${what} ${text}: port "${port}" is not a number`);
+    if (Number(port) > 65535) throw new IpvsadmSyntaxError(`${what} ${text}: port out of range`);
+    return { address: canonicalIp(v6), port: Number(port) };
+  }
+  const host = text.slice(0, k);
+  if (host.includes(':')) throw new IpvsadmSyntaxError(`${what} ${text}: an IPv6 address goes in brackets, like [2001:db8::10]:80`);
   if (!IPV4.test(host)) throw new IpvsadmSyntaxError(`${what} ${text}: "${host}" is not a valid IPv4 address`);
   if (!/^\d+$/.test(port)) throw new IpvsadmSyntaxError(`${what} ${text}: port "${port}" is not a number`);
   if (Number(port) > 65535) throw new IpvsadmSyntaxError(`${what} ${text}: port out of range`);
@@ -111,12 +123,21 @@ export function parseLine(line: string): IpvsOp {
     persistence: null,
     onePacket: false,
   };
-  if (ident[0] === '-f') service.fwmark = uint(o.get('-f'), 1, 4294967295, '-f: fwmark must be at least 1');
-  else Object.assign(service, { protocol: SWITCH_PROTO[ident[0]] }, parseEndpoint(o.get(ident[0])!, 'virtual service'));
-  if (o.has('-p')) service.persistence = { timeoutS: uint(o.get('-p'), 1, 2678400, 'illegal timeout for persistent service'), netmask: '255.255.255.255' };
+  if (ident[0] === '-f') {
+    service.fwmark = uint(o.get('-f'), 1, 4294967295, '-f: fwmark must be at least 1');
+    if (o.has('-6')) service.family = 6;
+  } else {
+    if (o.has('-6')) throw new IpvsadmSyntaxError('-6 is for fwmark services; an address service has the family of its address');
+    Object.assign(service, { protocol: SWITCH_PROTO[ident[0]] }, parseEndpoint(o.get(ident[0])!, 'virtual service'));
+    if (service.address!.includes(':')) service.family = 6;
+  }
+  const v6 = service.family === 6;
+  if (o.has('-p'))
+    service.persistence = { timeoutS: uint(o.get('-p'), 1, 2678400, 'illegal timeout for persistent service'), netmask: v6 ? '128' : '255.255.255.255' };
   if (o.has('-M')) {
     const mask = o.get('-M')!;
-    if (!IPV4.test(mask)) throw new IpvsadmSyntaxError(`-M expects a netmask, not "${mask}"`);
+    if (v6 ? !/^([1-9]\d?|1[01]\d|12[0-8])$/.test(mask) : !IPV4.test(mask))
+      throw new IpvsadmSyntaxError(`-M expects ${v6 ? 'a prefix length from 1 to 128 for an IPv6 service' : 'a netmask'}, not "${mask}"`);
     if (!service.persistence) throw new IpvsadmSyntaxError('-M is the persistence netmask: it needs -p');
     service.persistence.netmask = mask;
   }
@@ -139,14 +160,18 @@ export function parseLine(line: string): IpvsOp {
 }
 
 function ident(s: IpvsService): string {
-  return s.fwmark > 0 ? `-f ${s.fwmark}` : `${PROTO_SWITCH[s.protocol]} ${s.address}:${s.port}`;
+  if (s.fwmark > 0) return s.family === 6 ? `-f ${s.fwmark} -6` : `-f ${s.fwmark}`;
+  return `${PROTO_SWITCH[s.protocol]} ${formatHostPort(s.address!, s.port)}`;
 }
+
+/** ipvsadm leaves out the netmask of one client address: 255.255.255.255, or 128 for IPv6. */
+const fullMask = (s: IpvsService): string => (s.family === 6 ? '128' : '255.255.255.255');
 
 function serviceArgs(s: IpvsService): string {
   let line = `${ident(s)} -s ${s.scheduler}`;
   if (s.persistence) {
     line += ` -p ${s.persistence.timeoutS}`;
-    if (s.persistence.netmask !== '255.255.255.255') line += ` -M ${s.persistence.netmask}`;
+    if (s.persistence.netmask !== fullMask(s)) line += ` -M ${s.persistence.netmask}`;
   }
   if (s.onePacket) line += ' -o';
   if (s.flags.length) line += ` -b ${s.flags.join(',')}`;
@@ -154,7 +179,7 @@ function serviceArgs(s: IpvsService): string {
 }
 
 function destArgs(s: IpvsService, d: IpvsDest): string {
-  let line = `${ident(s)} -r ${d.address}:${d.port} ${FWD_SWITCH[d.forwarding]} -w ${d.weight}`;
+  let line = `${ident(s)} -r ${formatHostPort(d.address, d.port)} ${FWD_SWITCH[d.forwarding]} -w ${d.weight}`;
   if (d.upperThreshold) line += ` -x ${d.upperThreshold}`;
   if (d.lowerThreshold) line += ` -y ${d.lowerThreshold}`;
   return line;
@@ -173,7 +198,7 @@ export function renderOp(op: IpvsOp): string {
     case 'edit-dest':
       return `${cmd} ${destArgs(op.service, op.dest)}`;
     case 'delete-dest':
-      return `${cmd} ${ident(op.service)} -r ${op.dest.address}:${op.dest.port}`;
+      return `${cmd} ${ident(op.service)} -r ${formatHostPort(op.dest.address, op.dest.port)}`;
   }
 }
 

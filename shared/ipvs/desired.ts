@@ -20,9 +20,11 @@ function ipvsServiceOf(s: ResolvedService): IpvsService {
     address: s.fwmark > 0 ? null : s.vip,
     port: s.fwmark > 0 ? 0 : s.port,
     fwmark: s.fwmark,
+    ...(s.family === 6 ? { family: 6 as const } : {}),
     scheduler: s.scheduler,
     flags: [...s.schedulerFlags].sort(),
-    persistence: s.persistence ? { timeoutS: s.persistence.timeoutS, netmask: s.persistence.netmask } : null,
+    // An IPv6 service persists per client address: ipvsadm's netmask for it is the prefix length 128.
+    persistence: s.persistence ? { timeoutS: s.persistence.timeoutS, netmask: s.family === 6 ? '128' : s.persistence.netmask } : null,
     onePacket: s.onePacket,
   };
 }

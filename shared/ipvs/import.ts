@@ -11,6 +11,7 @@ import { validateSite } from '../site/validate.ts';
 import { IpvsadmSyntaxError } from './codec.ts';
 import { readRule } from './lenient.ts';
 import { serviceKey, type IpvsService } from './model.ts';
+import { formatHostPort } from '../util/ip.ts';
 
 export interface IpvsadmImportOptions {
   site: string;
@@ -19,9 +20,14 @@ export interface IpvsadmImportOptions {
   interface?: string;
 }
 
-/** How diagnostics name a service: `tcp 10.0.0.1:80`, `fwmark 7`. */
+/** How diagnostics name a service: `tcp 10.0.0.1:80`, `tcp [2001:db8::10]:80`, `fwmark 7`, `fwmark 7 (IPv6)`. */
 function describe(s: IpvsService): string {
-  return s.fwmark ? `fwmark ${s.fwmark}` : `${s.protocol} ${s.address}:${s.port}`;
+  return s.fwmark ? `fwmark ${s.fwmark}${s.family === 6 ? ' (IPv6)' : ''}` : `${s.protocol} ${formatHostPort(s.address!, s.port)}`;
+}
+
+/** A service's name from its identity: `tcp-10.0.0.1-80`, `tcp-2001-db8--10-80` (a name has no ":"), `fwmark-7`, `fwmark-7-v6`. */
+function nameOf(s: IpvsService): string {
+  return s.fwmark ? `fwmark-${s.fwmark}${s.family === 6 ? '-v6' : ''}` : `${s.protocol}-${s.address!.replaceAll(':', '-')}-${s.port}`;
 }
 
 /** Parses every line; errors carry FILE:LINE. Destinations before their service are errors. */
@@ -53,21 +59,28 @@ export function importIpvsadm(text: string, file: string, opts: IpvsadmImportOpt
             message: `scheduler flags ${rule.schedFlags}: only sh-/mh- flags can be expressed; others ignored`,
           });
         const svc: Service = {
-          name: s.fwmark ? `fwmark-${s.fwmark}` : `${s.protocol}-${s.address}-${s.port}`,
-          ...(s.fwmark ? { fwmark: s.fwmark } : { vip: s.address!, port: s.port, protocol: s.protocol }),
+          name: nameOf(s),
+          ...(s.fwmark ? { fwmark: s.fwmark, ...(s.family === 6 ? { family: 6 as const } : {}) } : { vip: s.address!, port: s.port, protocol: s.protocol }),
           scheduler: s.scheduler as Service['scheduler'],
           ...(flags.length ? { schedulerFlags: flags as Service['schedulerFlags'] } : {}),
           ...(s.persistence
             ? {
                 persistence: {
                   timeout: formatDuration(s.persistence.timeoutS * 1000),
-                  ...(s.persistence.netmask !== '255.255.255.255' ? { netmask: s.persistence.netmask } : {}),
+                  ...(s.family !== 6 && s.persistence.netmask !== '255.255.255.255' ? { netmask: s.persistence.netmask } : {}),
                 },
               }
             : {}),
           ...(s.onePacket ? { onePacket: true } : {}),
           realServers: [],
         };
+        if (s.family === 6 && s.persistence && s.persistence.netmask !== '128')
+          diagnostics.push({
+            severity: 'warning',
+            file,
+            line,
+            message: `persistence prefix /${s.persistence.netmask} of an IPv6 service cannot be expressed in a site spec (one client address is); ignored`,
+          });
         if (rule.pe)
           diagnostics.push({ severity: 'warning', file, line, message: `persistence engine ${rule.pe} cannot be expressed in a site spec; ignored` });
         services.set(serviceKey(s), svc);

@@ -35,6 +35,16 @@ describe('lenient ipvsadm reader', () => {
     expect(r.op.service.flags).toEqual(['flag-3', 'mh-port']);
   });
 
+  it('reads IPv6 in brackets, with service names and long options, into RFC 5952 form', () => {
+    const r = readRule('ipvsadm --add-server --tcp-service [2001:DB8::0:10]:http --real-server [2001:db8::21] --gatewaying --weight 2')!;
+    expect(r.op).toMatchObject({
+      op: 'add-dest',
+      service: { address: '2001:db8::10', port: 80, family: 6 },
+      dest: { address: '2001:db8::21', port: 0, weight: 2 },
+    });
+    expect(readRule('-A --fwmark-service 5 --ipv6 -s rr')!.op.service).toMatchObject({ fwmark: 5, family: 6 });
+  });
+
   it('skips blank and comment lines', () => {
     expect(readRule('')).toBeNull();
     expect(readRule('   # saved by ipvsadm')).toBeNull();
@@ -43,7 +53,9 @@ describe('lenient ipvsadm reader', () => {
   it.each([
     ['-A -t web.example.com:80 -s rr', 'host name; save with ipvsadm -Sn'],
     ['-A -t 10.0.0.1:gopher -s rr', 'unknown service name "gopher"'],
-    ['-A -t [2001:db8::1]:80 -s rr', 'IPv6 is not supported'],
+    ['-A -t 2001:db8::1:80 -s rr', 'an IPv6 address goes in brackets, like [2001:db8::10]:80'],
+    ['-A -t [2001:db8::1]:gopher -s rr', 'unknown service name "gopher"'],
+    ['-A -t [2001:db8::g]:80 -s rr', '"2001:db8::g" is not a valid IPv6 address'],
     ['-A -t 10.0.0.300:80 -s rr', '"10.0.0.300" is not a valid IPv4 address'],
     ['-A -s rr', 'exactly one of -t, -u, --sctp-service, -f'],
     ['-a -t 10.0.0.1:80', '-a needs -r SERVER:PORT'],

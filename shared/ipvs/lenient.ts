@@ -57,6 +57,7 @@ const LONG: Record<string, string> = {
   'edit-server': '-e',
   'delete-server': '-d',
   'tcp-service': '-t',
+  ipv6: '-6',
   'udp-service': '-u',
   'sctp-service': '--sctp-service',
   'fwmark-service': '-f',
@@ -83,13 +84,23 @@ const TUNNEL_VALUE = new Set(['--tun-type', '--tun-port']);
 /** Other options that take a value (spelled as the strict grammar reads them). */
 const VALUE = new Set(['-f', '-s', '-p', '-M', '-w', '-x', '-y']);
 
-/** `host[:port]` with a service name mapped through SERVICE_PORTS; a host name is refused (no DNS here). */
+/**
+ * `host[:port]` or `[ipv6][:port]` (ipvsadm(8): an IPv6 address in brackets) with a service name
+ * mapped through SERVICE_PORTS; a host name is refused (no DNS here).
+ */
 function endpoint(text: string, what: string): string {
+  const v6 = /^(\[[^\]]*\])(?::(.*))?$/.exec(text);
+  if (v6) return portOf(v6[1], v6[2] ?? '0', text, what);
+  if ((text.match(/:/g) ?? []).length > 1) throw new IpvsadmSyntaxError(`${what} ${text}: an IPv6 address goes in brackets, like [2001:db8::10]:80`);
   const k = text.lastIndexOf(':');
   const host = k < 0 ? text : text.slice(0, k);
   const port = k < 0 ? '0' : text.slice(k + 1);
-  if (host.startsWith('[')) throw new IpvsadmSyntaxError(`${what} ${text}: IPv6 is not supported`);
   if (!/^[\d.]+$/.test(host)) throw new IpvsadmSyntaxError(`${what} ${text}: "${host}" is a host name; save with ipvsadm -Sn to get addresses`);
+  return portOf(host, port, text, what);
+}
+
+/** `host:port` with a numeric port, or a service name mapped through SERVICE_PORTS. */
+function portOf(host: string, port: string, text: string, what: string): string {
   if (/^\d+$/.test(port)) return `${host}:${port}`;
   if (SERVICE_PORTS[port] === undefined) throw new IpvsadmSyntaxError(`${what} ${text}: unknown service name "${port}"; save with ipvsadm -Sn`);
   return `${host}:${SERVICE_PORTS[port]}`;

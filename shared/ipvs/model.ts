@@ -16,9 +16,15 @@ export interface IpvsService {
   port: number;
   /** 0 unless this is an fwmark service. */
   fwmark: number;
+  /**
+   * 6 for an IPv6 service (AF_INET6: an IPv6 VIP, or an fwmark service of IPv6 packets, which
+   * ipvsadm writes `-f MARK -6`); absent for IPv4.
+   */
+  family?: 6;
   scheduler: string;
   /** `-b` flags, sorted; `flag-N` of sh/mh named (sh-fallback, sh-port, mh-fallback, mh-port). */
   flags: string[];
+  /** `-p` / `-M`: the netmask is dotted for IPv4 and a prefix length (`128`) for IPv6, as ipvsadm reads and prints it. */
   persistence: { timeoutS: number; netmask: string } | null;
   onePacket: boolean;
 }
@@ -50,8 +56,9 @@ export type IpvsOp =
   | { op: 'delete-dest'; service: IpvsService; dest: IpvsDest };
 
 /** Identity of a service in the kernel: fwmark, or protocol + VIP + port. */
-export function serviceKey(s: Pick<IpvsService, 'protocol' | 'address' | 'port' | 'fwmark'>): string {
-  return s.fwmark > 0 ? `fwmark:${s.fwmark}` : `${s.protocol}:${s.address}:${s.port}`;
+export function serviceKey(s: Pick<IpvsService, 'protocol' | 'address' | 'port' | 'fwmark' | 'family'>): string {
+  // The kernel keys fwmark services by (family, mark): `-f 1` and `-f 1 -6` are two services.
+  return s.fwmark > 0 ? `fwmark:${s.fwmark}${s.family === 6 ? ':6' : ''}` : `${s.protocol}:${s.address}:${s.port}`;
 }
 
 /** Identity of a destination inside its service. */

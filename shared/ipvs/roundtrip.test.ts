@@ -2,7 +2,8 @@
  * ipvsadm round trip as a fast-check property: for generated specs, importing the rules
  * `export ipvsadm` writes for a director gives back that director's services, reduced to
  * what IPVS holds with every real server up (ipvsOnly below says exactly what that is); and
- * the export is in the codec's canonical form (parsing and rendering it changes nothing).
+ * the export is in the codec's canonical form (parsing and rendering it changes nothing). Services
+ * are IPv4 or IPv6 (`-t [2001:db8::10]:80`, `-f 13 -6`).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -26,8 +27,13 @@ function ipvsOnly(svc: Service): Service {
   const fwd = (rs: RealServer) => rs.forwarding ?? svc.forwarding ?? 'dr';
   const uniform = new Set(servers.map(fwd)).size === 1;
   return {
-    name: svc.fwmark !== undefined ? `fwmark-${svc.fwmark}` : `${svc.protocol ?? 'tcp'}-${svc.vip}-${svc.port}`,
-    ...(svc.fwmark !== undefined ? { fwmark: svc.fwmark } : { vip: svc.vip, port: svc.port, protocol: svc.protocol ?? 'tcp' }),
+    name:
+      svc.fwmark !== undefined
+        ? `fwmark-${svc.fwmark}${svc.family === 6 ? '-v6' : ''}`
+        : `${svc.protocol ?? 'tcp'}-${svc.vip!.replaceAll(':', '-')}-${svc.port}`,
+    ...(svc.fwmark !== undefined
+      ? { fwmark: svc.fwmark, ...(svc.family === 6 ? { family: svc.family } : {}) }
+      : { vip: svc.vip, port: svc.port, protocol: svc.protocol ?? 'tcp' }),
     scheduler: svc.scheduler ?? 'wlc',
     ...(svc.schedulerFlags?.length ? { schedulerFlags: [...svc.schedulerFlags].sort() } : {}),
     ...(svc.persistence
@@ -49,7 +55,7 @@ function ipvsOnly(svc: Service): Service {
 describe('ipvsadm round trip', () => {
   it("import(export(spec)) gives back what IPVS holds of the director's services", () => {
     fc.assert(
-      fc.property(arbSite(['eth0']), (site: Site) => {
+      fc.property(arbSite(['eth0'], { ipv6: true }), (site: Site) => {
         for (const node of site.spec.nodes) {
           const { text } = exportIpvsadm(site, node.name);
           const back = importIpvsadm(text, 'rules', { site: site.metadata.name, node: node.name, address: node.address });
@@ -64,7 +70,7 @@ describe('ipvsadm round trip', () => {
 
   it('the export is canonical: parsing and rendering it changes nothing', () => {
     fc.assert(
-      fc.property(arbSite(['eth0']), (site: Site) => {
+      fc.property(arbSite(['eth0'], { ipv6: true }), (site: Site) => {
         for (const node of site.spec.nodes) {
           const { text } = exportIpvsadm(site, node.name);
           expect(renderSave(parseSave(text))).toBe(text);

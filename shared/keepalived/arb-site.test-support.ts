@@ -79,14 +79,23 @@ const arbCheck: fc.Arbitrary<HealthCheck> = fc
   )
   .map((c) => clean(c) as HealthCheck);
 
-function arbService(i: number, directors: string[]): fc.Arbitrary<Service> {
+/** Service i's addresses in one family: the VIP, the sorry server, real server j. */
+function addressesOf(i: number, v6: boolean) {
+  return v6
+    ? { vip: `2001:db8:88::${i + 1}`, sorry: '2001:db8:88:1::99', rs: (j: number) => `2001:db8:88:2::${10 * i + j + 1}` }
+    : { vip: `10.88.0.${i + 1}`, sorry: '10.88.1.99', rs: (j: number) => `10.88.2.${10 * i + j + 1}` };
+}
+
+function arbService(i: number, directors: string[], ipv6: boolean): fc.Arbitrary<Service> {
   const fwmark = i === 3;
   return fc
     .record({
+      v6: ipv6 ? fc.boolean() : fc.constant(false),
       protocol: fc.constantFrom('tcp' as const, 'udp' as const),
       scheduler: fc.constantFrom('rr', 'wrr', 'lc', 'wlc', 'sh', 'mh', 'sed', 'nq' as const),
       forwarding: fc.constantFrom('dr' as const, 'nat' as const, 'tun' as const),
       persistence: opt(fc.record({ timeout: secs(1, 3600), netmask: opt(fc.constantFrom('255.255.255.0', '255.255.0.0')) }).map(clean)),
+
       onePacket: opt(fc.constant(true)),
       sorry: opt(fc.record({ inhibit: opt(fc.constant(true)), forwarding: opt(fc.constantFrom('dr' as const, 'nat' as const)) })),
       quorum: opt(fc.integer({ min: 2, max: 10 })),
@@ -114,20 +123,22 @@ function arbService(i: number, directors: string[]): fc.Arbitrary<Service> {
     })
     .map((r) => {
       const port = 80 + i;
+      const at = addressesOf(i, r.v6);
       const svc: Service = {
-        name: fwmark ? `fwmark-${10 + i}` : `${r.protocol}-10.88.0.${i + 1}-${port}`,
-        ...(fwmark ? { fwmark: 10 + i } : { vip: `10.88.0.${i + 1}`, port, protocol: r.protocol }),
+        name: fwmark ? `fwmark-${10 + i}${r.v6 ? '-v6' : ''}` : `${r.protocol}-${at.vip.replaceAll(':', '-')}-${port}`,
+        ...(fwmark ? { fwmark: 10 + i, ...(r.v6 ? { family: 6 as const } : {}) } : { vip: at.vip, port, protocol: r.protocol }),
         scheduler: r.scheduler as Service['scheduler'],
         forwarding: r.forwarding,
         realServers: [],
       };
       if (r.scheduler === 'sh' || r.scheduler === 'mh') svc.schedulerFlags = [`${r.scheduler}-port` as 'sh-port'];
-      if (r.persistence) svc.persistence = r.persistence;
+      // A netmask groups IPv4 clients only.
+      if (r.persistence) svc.persistence = r.v6 ? { timeout: r.persistence.timeout } : r.persistence;
       if (r.onePacket && !fwmark && r.protocol === 'udp') svc.onePacket = true;
       if (r.sorry) {
         const f = r.sorry.forwarding ?? r.forwarding;
         svc.sorryServer = clean({
-          address: '10.88.1.99',
+          address: at.sorry,
           port: fwmark && f !== 'nat' ? undefined : f === 'nat' ? 8080 : port,
           inhibit: r.sorry.inhibit,
           forwarding: r.sorry.forwarding,
@@ -145,7 +156,7 @@ function arbService(i: number, directors: string[]): fc.Arbitrary<Service> {
         const fwd = x.forwarding ?? r.forwarding;
         const rsPort = fwd === 'nat' ? x.natPort : fwmark ? undefined : port;
         return clean({
-          address: `10.88.2.${10 * i + j + 1}`,
+          address: at.rs(j),
           port: rsPort,
           weight: x.weight,
           forwarding: x.forwarding && x.forwarding !== r.forwarding ? x.forwarding : undefined,
@@ -165,8 +176,11 @@ function arbService(i: number, directors: string[]): fc.Arbitrary<Service> {
     });
 }
 
-/** Sites with 1–3 directors on `ifaces[0]`; `ifaces[1]`, when given, is used for track_interface. */
-export function arbSite(ifaces: string[]): fc.Arbitrary<Site> {
+/**
+ * Sites with 1–3 directors on `ifaces[0]`; `ifaces[1]`, when given, is used for track_interface.
+ * With `ipv6`, each service is IPv4 or IPv6 at random.
+ */
+export function arbSite(ifaces: string[], { ipv6 = false }: { ipv6?: boolean } = {}): fc.Arbitrary<Site> {
   const [if0, if1] = ifaces;
   return fc
     .record({
@@ -219,7 +233,7 @@ export function arbSite(ifaces: string[]): fc.Arbitrary<Site> {
       sync: fc.boolean(),
       connSync: opt(fc.record({ syncId: opt(fc.integer({ min: 0, max: 255 })) })),
       annotations: fc.boolean(),
-      svcs: fc.tuple(...[0, 1, 2, 3].map((i) => arbService(i, ['dr1', 'dr2', 'dr3']))),
+      svcs: fc.tuple(...[0, 1, 2, 3].map((i) => arbService(i, ['dr1', 'dr2', 'dr3'], ipv6))),
     })
     .map((r) => {
       const names = ['dr1', 'dr2', 'dr3'].slice(0, r.n);
