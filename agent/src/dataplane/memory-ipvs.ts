@@ -63,8 +63,8 @@ export class MemoryIpvs {
     // A destination of the other address family: the kernel (ip_vs_ctl.c, ip_vs_genl_set_cmd)
     // forwards only tunnelled traffic across families (an IPv6 real server behind an IPv4 VIP
     // over ip6ip6/ipip), and answers EINVAL for DR and NAT, which ipvsadm prints as below. An
-    // fwmark service's family is not in the model (ipvsadm's -6), so only VIP services are checked.
-    if (s.fwmark === 0 && s.address !== null && isIPv6(s.address) !== isIPv6(d.address) && d.forwarding !== 'tun')
+    // fwmark service has the family ipvsadm's -6 gives it.
+    if ((s.family === 6 || (s.address !== null && isIPv6(s.address))) !== isIPv6(d.address) && d.forwarding !== 'tun')
       throw new Error('Invalid operation.  Possibly wrong module version, address not unicast, ...');
   }
 

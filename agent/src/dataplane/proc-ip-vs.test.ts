@@ -32,6 +32,8 @@ UDP  [fd00:0000:0000:0000:0000:0000:0000:0035]:0035 wlc persistent 300 FFFFFFFF
   -> 0A630101:0035      Tunnel  1      2          0
 TCP  0A630032:01BB rr
   -> [2001:0db8:0000:0000:0000:0000:0000:0001]:01BB      Tunnel  1      3          0
+FWM  00000007 sh
+  -> [2001:0db8:0000:0000:0000:0000:0000:0007]:0000      Route   1      5          0
 `;
     // Keys built by the model's own functions from the addresses as ipvsadm -Sn spells them.
     const key = (protocol: 'tcp' | 'udp', vip: string, port: number, rip: string) =>
@@ -41,6 +43,7 @@ TCP  0A630032:01BB rr
       [key('tcp', '2001:db8:6c::50', 80, '2001:db8:6c::1:2')]: 0,
       [key('udp', 'fd00::35', 53, '10.99.1.1')]: 2,
       [key('tcp', '10.99.0.50', 443, '2001:db8::1')]: 3,
+      [realServerKey(serviceKey({ protocol: 'tcp', address: null, port: 0, fwmark: 7, family: 6 }), { address: '2001:db8::7', port: 0 })]: 5,
     });
   });
 });

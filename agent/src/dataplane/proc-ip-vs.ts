@@ -26,17 +26,29 @@ const DEST = new RegExp(String.raw`^\s+->\s+${ADDR}:([0-9A-F]{4})\s+\S+\s+\d+\s+
  *   TCP  [2001:0db8:006c:0000:0000:0000:0000:0050]:0050 rr
  *     -> [2001:0db8:006c:0000:0000:0000:0001:0001]:0050      Route   1      4          0
  *   FWM  00000001 rr
+ *     -> [2001:0db8:0000:0000:0000:0000:0000:0007]:0000      Tunnel  1      1          0
  */
 export function parseProcIpvs(text: string): Map<string, number> {
   const out = new Map<string, number>();
   let svc: string | null = null;
+  let mark = 0;
   for (const line of text.split('\n')) {
     const s = SERVICE.exec(line);
     const f = FWMARK.exec(line);
     const d = DEST.exec(line);
-    if (s) svc = serviceKey({ protocol: s[1].toLowerCase() as 'tcp', address: readAddr(s[2]), port: parseInt(s[3], 16), fwmark: 0 });
-    else if (f) svc = serviceKey({ protocol: 'tcp', address: null, port: 0, fwmark: parseInt(f[1], 16) });
-    else if (d && svc) out.set(realServerKey(svc, { address: readAddr(d[1]), port: parseInt(d[2], 16) }), Number(d[3]));
+    if (s) {
+      svc = serviceKey({ protocol: s[1].toLowerCase() as 'tcp', address: readAddr(s[2]), port: parseInt(s[3], 16), fwmark: 0 });
+      mark = 0;
+    } else if (f) {
+      svc = null;
+      mark = parseInt(f[1], 16);
+    } else if (d && (svc || mark)) {
+      const address = readAddr(d[1]);
+      // An FWM line does not say its family (`-f 1` and `-f 1 -6` are two services): its
+      // destinations do, since only TUN may cross families and an fwmark pool rarely mixes them.
+      const key = svc ?? serviceKey({ protocol: 'tcp', address: null, port: 0, fwmark: mark, ...(d[1].startsWith('[') ? { family: 6 as const } : {}) });
+      out.set(realServerKey(key, { address, port: parseInt(d[2], 16) }), Number(d[3]));
+    }
   }
   return out;
 }
