@@ -13,7 +13,7 @@ import { connections, saveLines } from './ipvs.ts';
 import { nsh, run, sh, sleep, waitFor } from './sh.ts';
 import { ifaceBytes, NET, setLink } from './topology.ts';
 
-export const V6 = {
+const V6 = {
   client: '2001:db8:77::2',
   natClient: '2001:db8:88::2',
   k1: '2001:db8:99::13',
@@ -29,7 +29,7 @@ const DR4 = '10.99.0.150';
 const SYNC_ID = '60';
 
 /** `2001:db8::1` → `2001:0db8:0000:…:0001`, as the kernel's `%pI6` prints it. */
-export function fullIpv6(a: string): string {
+function fullIpv6(a: string): string {
   const [head, tail = ''] = a.split('::');
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];
