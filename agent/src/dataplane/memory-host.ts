@@ -14,7 +14,7 @@ export interface MemoryHostOptions {
 }
 
 const SYSCTL_DEFAULTS: Record<string, string> = { arp_ignore: '0', arp_announce: '0', rp_filter: '2', send_redirects: '1' };
-const SYSCTL6_DEFAULTS: Record<string, string> = { disable_ipv6: '0', accept_dad: '1' };
+const SYSCTL6_DEFAULTS: Record<string, string> = { disable_ipv6: '0', accept_dad: '1', accept_redirects: '1' };
 
 /**
  * A host in memory: addresses, links, routes, sysctls and an IPVS table. It rejects what Linux

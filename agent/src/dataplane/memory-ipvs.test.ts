@@ -50,10 +50,10 @@ describe('in-memory kernel (IPVS)', () => {
       ['2001:db8:6c::50', 6, ['2001:db8:6c::21']],
       [null, 6, ['2001:db8:6c::22']],
     ]);
-    reject(V6, '-a -t [2001:db8:6c::50]:80 -r 10.99.1.1:80 -g -w 1', /Invalid operation/);
-    reject(V6, '-a -t [2001:db8:6c::50]:80 -r 10.99.1.1:8080 -m -w 1', /Invalid operation/);
-    reject(SVC, '-a -t 10.99.0.50:80 -r [2001:db8:6c::21]:80 -g -w 1', /Invalid operation/);
-    reject('-A -f 9 -6 -s rr\n', '-a -f 9 -6 -r 10.99.1.1:0 -g -w 1', /Invalid operation/);
+    reject(V6, '-a -t [2001:db8:6c::50]:80 -r 10.99.1.1:80 -g -w 1', /Different address family is allowed only for tunneling servers/);
+    reject(V6, '-a -t [2001:db8:6c::50]:80 -r 10.99.1.1:8080 -m -w 1', /Different address family is allowed only for tunneling servers/);
+    reject(SVC, '-a -t 10.99.0.50:80 -r [2001:db8:6c::21]:80 -g -w 1', /Different address family is allowed only for tunneling servers/);
+    reject('-A -f 9 -6 -s rr\n', '-a -f 9 -6 -r 10.99.1.1:0 -g -w 1', /Different address family is allowed only for tunneling servers/);
     const tun = new MemoryIpvs();
     tun.restore(`${V6}-a -t [2001:db8:6c::50]:80 -r 10.99.1.1:80 -i -w 1\n${SVC}-a -t 10.99.0.50:80 -r [2001:db8:6c::21]:80 -i -w 1\n`);
     expect(tun.snapshot().map((s) => s.dests[0].address)).toEqual(['10.99.1.1', '2001:db8:6c::21']);

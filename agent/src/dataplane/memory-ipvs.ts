@@ -62,10 +62,10 @@ export class MemoryIpvs {
     if (d.upperThreshold && d.lowerThreshold > d.upperThreshold) throw new Error('lower threshold above upper threshold');
     // A destination of the other address family: the kernel (ip_vs_ctl.c, ip_vs_genl_set_cmd)
     // forwards only tunnelled traffic across families (an IPv6 real server behind an IPv4 VIP
-    // over ip6ip6/ipip), and answers EINVAL for DR and NAT, which ipvsadm prints as below. An
-    // fwmark service has the family ipvsadm's -6 gives it.
+    // over ip6ip6/ipip), and answers EINVAL for DR and NAT; ipvsadm 1.31 refuses first, with the
+    // message below (seen in the kernel lab). An fwmark service has the family ipvsadm's -6 gives it.
     if ((s.family === 6 || (s.address !== null && isIPv6(s.address))) !== isIPv6(d.address) && d.forwarding !== 'tun')
-      throw new Error('Invalid operation.  Possibly wrong module version, address not unicast, ...');
+      throw new Error('Different address family is allowed only for tunneling servers');
   }
 
   private applyOp(op: IpvsOp): void {

@@ -30,9 +30,15 @@ const LO_LABEL = 'lo:lvs';
  *       IPv6 (ip6ip6), which the fallback device ip6tnl0 decapsulates; it carries VIP/128.
  *       IPv6 has no rp_filter sysctl (reverse-path filtering there is an nft `fib` rule, which
  *       the role neither adds nor needs).
- * NAT — nothing to set: replies must route back through the director (checked, not changed).
+ * NAT — replies must route back through the director (checked, not changed). IPv4: nothing to
+ *       set (the directors send no redirects: send_redirects=0). IPv6 has no send_redirects: a
+ *       director forwarding a reply out of the interface it came in on always sends a Redirect
+ *       (RFC 4861 §8.2), and a real server that takes it sends its next replies straight to the
+ *       client, unrewritten (the kernel lab's ipv6 scenario saw every v6 NAT request time out that
+ *       way). So the real server stops accepting redirects on its interface: accept_redirects=0
+ *       there and for `default`, since the kernel reads it per interface (rt6_do_redirect).
  */
-export function realServerPlan(vips: RealServerVip[]): RealServerPlan {
+export function realServerPlan(vips: RealServerVip[], iface: string): RealServerPlan {
   const plan: RealServerPlan = { addresses: [], sysctls: {}, tunnels: [], natChecks: [] };
   const seen = new Set<string>();
   const addr = (a: HostAddress) => {
@@ -69,6 +75,7 @@ export function realServerPlan(vips: RealServerVip[]): RealServerPlan {
       for (const c of ['all', 'tunl0']) plan.sysctls[`net.ipv4.conf.${c}.rp_filter`] = '0';
     } else {
       plan.natChecks.push({ vip: v.address, expectedGateways: v.expectedGateways });
+      if (v6) for (const c of ['default', iface]) plan.sysctls[`net.ipv6.conf.${c}.accept_redirects`] = '0';
     }
   }
   return plan;

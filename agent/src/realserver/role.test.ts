@@ -11,7 +11,7 @@ const dr = (address: string): RealServerVip => ({ address, forwarding: 'dr', ser
 
 describe('realServerPlan', () => {
   it('DR: VIP/32 on lo with arp_ignore=1 and arp_announce=2 for all and lo', () => {
-    expect(realServerPlan([dr('10.99.0.50')])).toEqual({
+    expect(realServerPlan([dr('10.99.0.50')], 'eth0')).toEqual({
       addresses: [{ ifname: 'lo', address: '10.99.0.50', prefix: 32, label: 'lo:lvs' }],
       sysctls: {
         'net.ipv4.conf.all.arp_ignore': '1',
@@ -24,17 +24,20 @@ describe('realServerPlan', () => {
     });
   });
   it('TUN: tunl0 with the VIP and rp_filter=0 for all and tunl0; NAT: a gateway check only', () => {
-    const p = realServerPlan([
-      { address: '10.99.0.60', forwarding: 'tun', services: ['x'], expectedGateways: [] },
-      { address: '10.99.0.70', forwarding: 'nat', services: ['y'], expectedGateways: ['10.99.0.1'] },
-    ]);
+    const p = realServerPlan(
+      [
+        { address: '10.99.0.60', forwarding: 'tun', services: ['x'], expectedGateways: [] },
+        { address: '10.99.0.70', forwarding: 'nat', services: ['y'], expectedGateways: ['10.99.0.1'] },
+      ],
+      'eth0',
+    );
     expect(p.tunnels).toEqual(['tunl0']);
     expect(p.addresses).toEqual([{ ifname: 'tunl0', address: '10.99.0.60', prefix: 32, label: null }]);
     expect(p.sysctls).toEqual({ 'net.ipv4.conf.all.rp_filter': '0', 'net.ipv4.conf.tunl0.rp_filter': '0' });
     expect(p.natChecks).toEqual([{ vip: '10.99.0.70', expectedGateways: ['10.99.0.1'] }]);
   });
   it('IPv6 DR: VIP/128 on lo, no label, no ARP sysctls (Neighbor Discovery needs none), IPv6 kept on for lo', () => {
-    expect(realServerPlan([dr('2001:db8:6c::50')])).toEqual({
+    expect(realServerPlan([dr('2001:db8:6c::50')], 'eth0')).toEqual({
       addresses: [{ ifname: 'lo', address: '2001:db8:6c::50', prefix: 128, label: null }],
       sysctls: { 'net.ipv6.conf.lo.disable_ipv6': '0' },
       tunnels: [],
@@ -42,12 +45,15 @@ describe('realServerPlan', () => {
     });
   });
   it('dual stack: the v4 VIP gets its ARP sysctls, the v6 VIP only its /128; TUN over ip6tnl0; NAT checks both families', () => {
-    const p = realServerPlan([
-      dr('10.99.0.50'),
-      dr('2001:db8:6c::50'),
-      { address: '2001:db8:6c::60', forwarding: 'tun', services: ['x'], expectedGateways: [] },
-      { address: '2001:db8:6c::70', forwarding: 'nat', services: ['y'], expectedGateways: ['2001:db8:6c::1'] },
-    ]);
+    const p = realServerPlan(
+      [
+        dr('10.99.0.50'),
+        dr('2001:db8:6c::50'),
+        { address: '2001:db8:6c::60', forwarding: 'tun', services: ['x'], expectedGateways: [] },
+        { address: '2001:db8:6c::70', forwarding: 'nat', services: ['y'], expectedGateways: ['2001:db8:6c::1'] },
+      ],
+      'bond0',
+    );
     expect(p.addresses).toEqual([
       { ifname: 'lo', address: '10.99.0.50', prefix: 32, label: 'lo:lvs' },
       { ifname: 'lo', address: '2001:db8:6c::50', prefix: 128, label: null },
@@ -59,6 +65,8 @@ describe('realServerPlan', () => {
       'net.ipv4.conf.all.arp_ignore',
       'net.ipv4.conf.lo.arp_announce',
       'net.ipv4.conf.lo.arp_ignore',
+      'net.ipv6.conf.bond0.accept_redirects',
+      'net.ipv6.conf.default.accept_redirects',
       'net.ipv6.conf.lo.disable_ipv6',
     ]);
     expect(p.natChecks).toEqual([{ vip: '2001:db8:6c::70', expectedGateways: ['2001:db8:6c::1'] }]);
@@ -143,11 +151,13 @@ describe('RealServerRole (in-memory host)', () => {
       { ifname: 'ip6tnl0', address: '2001:db8:6c::60', prefix: 128, label: null },
     ]);
     expect(host.sysctls.get('net.ipv6.conf.lo.disable_ipv6')).toBe('0');
+    expect(host.sysctls.get('net.ipv6.conf.eth0.accept_redirects')).toBe('0');
     expect(host.sysctls.get('net.ipv4.conf.all.arp_ignore')).toBe('0');
 
     expect((await new RealServerRole(host, `${dir}/rs.json`, () => {}).converge([])).ok).toBe(true);
     expect(host.addresses).toEqual([]);
     expect(host.sysctls.get('net.ipv6.conf.lo.disable_ipv6')).toBe('1');
+    expect(host.sysctls.get('net.ipv6.conf.eth0.accept_redirects')).toBe('1');
   });
 });
 

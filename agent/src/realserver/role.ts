@@ -54,11 +54,14 @@ export class RealServerRole {
     return this.state;
   }
 
-  /** `sysctls` are the compiler's realServer.sysctls; they win over the role's own defaults. */
-  async converge(vips: RealServerVip[], sysctls: Record<string, string> = {}): Promise<RoleResult> {
+  /**
+   * `sysctls` are the compiler's realServer.sysctls; they win over the role's own defaults.
+   * `iface` is the node's interface (NodeConfig node.interface), where IPv6 NAT stops redirects.
+   */
+  async converge(vips: RealServerVip[], sysctls: Record<string, string> = {}, iface = 'eth0'): Promise<RoleResult> {
     const result: RoleResult = { ok: true, drift: [], warnings: [] };
     const state = await this.load();
-    const plan = realServerPlan(vips);
+    const plan = realServerPlan(vips, iface);
     plan.sysctls = { ...plan.sysctls, ...sysctls };
     try {
       for (const t of plan.tunnels) await this.dp.ensureTunnel(t);

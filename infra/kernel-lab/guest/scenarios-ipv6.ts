@@ -84,6 +84,9 @@ async function realServerSide(): Promise<void> {
     await ipIn(r, 'addr', 'add', `${DR4}/32`, 'dev', 'lo', 'label', 'lo:lvs');
     // IPv4 only: Neighbor Discovery already answers only for the receiving interface's addresses.
     for (const c of ['all', 'lo']) await nsh(r, 'sysctl', '-q', '-w', `net.ipv4.conf.${c}.arp_ignore=1`, `net.ipv4.conf.${c}.arp_announce=2`);
+    // IPv6 NAT: take no Redirect from the director (which cannot be told not to send one), or the
+    // replies go straight to the client unrewritten; without this every v6 NAT request timed out.
+    await nsh(r, 'sysctl', '-q', '-w', 'net.ipv6.conf.eth0.accept_redirects=0', 'net.ipv6.conf.default.accept_redirects=0');
   }
   // TUN over IPv6: the fallback ip6ip6 device of ip6_tunnel carries the VIP.
   await ipIn('rs3', 'link', 'set', 'ip6tnl0', 'up');
@@ -224,6 +227,14 @@ async function nat6(h: Harness, client: Client): Promise<void> {
 async function tun6(h: Harness, client: Client): Promise<void> {
   const tun = await client.tally(`http://[${V6.tun}]/`, 5, V6.client);
   h.say(`TUN over IPv6 (ip6tnl0 on rs3): ${JSON.stringify(tun)}`);
+  if (tun.fail > 0) {
+    // Did the ip6ip6 packets reach rs3, and did its fallback tunnel take them?
+    h.say(`rs3 ip6tnl0: ${(await nsh('rs3', 'ip', '-s', '-d', 'link', 'show', 'ip6tnl0')).replace(/\n\s*/g, ' | ')}`);
+    h.say(
+      `rs3 eth0 rx: ${JSON.stringify(await ifaceBytes('rs3'))}; k1 -Lnc: ${JSON.stringify((await connections('k1')).filter((c) => c.virtual.startsWith(`[${V6.tun}]`)).slice(0, 2))}`,
+    );
+    h.say(`rs3 addresses: ${(await nsh('rs3', 'ip', '-6', '-br', 'addr')).replace(/\n/g, ' | ')}`);
+  }
   check(tun.fail === 0 && tun.counts.rs3 === 5, `IPv6 TUN through ip6tnl0: ${JSON.stringify(tun)}`);
 }
 
@@ -277,9 +288,9 @@ async function syncAndMove(h: Harness, client: Client): Promise<void> {
   h.figure('longest gap between answered IPv6 requests', loop.longestGapMs, 'ms');
   h.say(`requests: ${loop.ok} answered, ${loop.fail} failed, by ${JSON.stringify(loop.servers)}`);
   const after = await client.holdPing('v6', 'still there');
+  const onK2 = (await connections('k2')).find((c) => c.source === source);
   await client.holdClose('v6');
   check(back && after.ok, `the synced IPv6 connection did not survive the move to k2: ${after.error}`);
   check(after.reply!.startsWith(`${server} `), `the connection moved to another real server: ${after.reply}`);
-  const onK2 = (await connections('k2')).find((c) => c.source === source);
   check(onK2?.state === 'ESTABLISHED', `k2 does not carry the connection as ESTABLISHED: ${JSON.stringify(onK2)}`);
 }
