@@ -29,7 +29,9 @@ const LO_LABEL = 'lo:lvs';
  *       packets arrive on tunl0 with a source routed elsewhere. IPv6: IPVS encapsulates in
  *       IPv6 (ip6ip6), which the fallback device ip6tnl0 decapsulates; it carries VIP/128.
  *       IPv6 has no rp_filter sysctl (reverse-path filtering there is an nft `fib` rule, which
- *       the role neither adds nor needs).
+ *       the role neither adds nor needs). Not yet proved: in the kernel lab's ipv6 scenario
+ *       (Debian 6.1) rs3's ip6tnl0, up with the VIP, received none of IPVS's ip6ip6 packets and
+ *       every v6 TUN request timed out; the cause is open.
  * NAT — replies must route back through the director (checked, not changed). IPv4: nothing to
  *       set (the directors send no redirects: send_redirects=0). IPv6 has no send_redirects: a
  *       director forwarding a reply out of the interface it came in on always sends a Redirect
