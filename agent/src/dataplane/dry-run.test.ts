@@ -7,8 +7,8 @@ describe('dry-run dataplane', () => {
     const dp = createDryRunDataplane((l) => out.push(l));
     const vip = { ifname: 'lo', address: '10.99.0.50', prefix: 32, label: 'lo:lvs' };
     await dp.addAddress(vip);
-    await dp.ensureTunl0();
-    await dp.ensureTunl0();
+    await dp.ensureTunnel('tunl0');
+    await dp.ensureTunnel('tunl0');
     await dp.writeSysctl('net.ipv4.conf.tunl0.rp_filter', '0');
     const service = { protocol: 'tcp' as const, address: '10.99.0.50', port: 80, fwmark: 0, scheduler: 'rr', flags: [], persistence: null, onePacket: false };
     const dest = { address: '10.99.1.1', port: 80, forwarding: 'dr' as const, weight: 1, upperThreshold: 0, lowerThreshold: 0 };

@@ -28,10 +28,10 @@ export function createDryRunDataplane(print: (line: string) => void, opts: Memor
       await host.deleteAddress(a);
       say(`ip addr del ${a.address}/${a.prefix} dev ${a.ifname}`);
     },
-    async ensureTunl0() {
-      const wasUp = host.links.get('tunl0') === true;
-      await host.ensureTunl0();
-      if (!wasUp) say('ip link set tunl0 up');
+    async ensureTunnel(device) {
+      const wasUp = host.links.get(device) === true;
+      await host.ensureTunnel(device);
+      if (!wasUp) say(`ip link set ${device} up`);
     },
     async writeSysctl(key, value) {
       await host.writeSysctl(key, value);

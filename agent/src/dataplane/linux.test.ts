@@ -58,17 +58,24 @@ describe('Linux dataplane', () => {
     });
   });
 
-  it('parses ip -j output for addresses (labels), links and default routes', async () => {
+  it('parses ip -j output for addresses of both families (labels; no link-local), links and default routes', async () => {
     const s = scripted({
-      'ip -j -4 addr show': {
+      'ip -j addr show': {
         stdout: JSON.stringify([
           {
             ifname: 'lo',
             flags: ['LOOPBACK', 'UP'],
             addr_info: [
-              { family: 'inet', local: '127.0.0.1', prefixlen: 8, label: 'lo' },
-              { family: 'inet', local: '10.99.0.50', prefixlen: 32, label: 'lo:lvs' },
+              { family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host', label: 'lo' },
+              { family: 'inet', local: '10.99.0.50', prefixlen: 32, scope: 'global', label: 'lo:lvs' },
+              { family: 'inet6', local: '2001:db8:6c::50', prefixlen: 128, scope: 'global' },
+              { family: 'inet6', local: '::1', prefixlen: 128, scope: 'host' },
             ],
+          },
+          {
+            ifname: 'eth0',
+            flags: ['BROADCAST'],
+            addr_info: [{ family: 'inet6', local: 'fe80::1c2d:3eff:fe4f:5a6b', prefixlen: 64, scope: 'link' }],
           },
         ]),
       },
@@ -79,17 +86,23 @@ describe('Linux dataplane', () => {
         ]),
       },
       'ip -j -4 route show default': { stdout: JSON.stringify([{ dst: 'default', gateway: '10.99.0.1', dev: 'eth0' }]) },
+      'ip -j -6 route show default': { stdout: JSON.stringify([{ dst: 'default', gateway: 'fe80::1', dev: 'eth0', protocol: 'ra' }]) },
     });
     const dp = createLinuxDataplane({ exec: s.run });
     expect(await dp.listAddresses()).toEqual([
       { ifname: 'lo', address: '127.0.0.1', prefix: 8, label: null },
       { ifname: 'lo', address: '10.99.0.50', prefix: 32, label: 'lo:lvs' },
+      { ifname: 'lo', address: '2001:db8:6c::50', prefix: 128, label: null },
+      { ifname: 'lo', address: '::1', prefix: 128, label: null },
     ]);
     expect(await dp.listLinks()).toEqual([
       { ifname: 'lo', up: true },
       { ifname: 'eth0', up: false },
     ]);
-    expect(await dp.defaultRoutes()).toEqual([{ gateway: '10.99.0.1', dev: 'eth0' }]);
+    expect(await dp.defaultRoutes()).toEqual([
+      { gateway: '10.99.0.1', dev: 'eth0' },
+      { gateway: 'fe80::1', dev: 'eth0' },
+    ]);
   });
 });
 

@@ -4,7 +4,7 @@ import { IpvsadmSyntaxError, parseSave, renderBatch } from '#shared/ipvs/codec.t
 import type { IpvsOp, IpvsTable } from '#shared/ipvs/model.ts';
 import { parseIpvsStats } from './ipvs-stats.ts';
 import { parseProcIpvs } from './proc-ip-vs.ts';
-import type { Dataplane, HostAddress, HostLink, HostRoute, IpvsServiceStats, IpvsSnapshot } from './types.ts';
+import type { Dataplane, HostAddress, HostLink, HostRoute, IpvsServiceStats, IpvsSnapshot, TunnelDevice } from './types.ts';
 
 export interface LinuxDataplaneOptions {
   /** Drive a host inside a network namespace (`ip netns exec NAME …`). */
@@ -13,12 +13,14 @@ export interface LinuxDataplaneOptions {
   exec?: Exec;
 }
 
+const TUNNEL_TYPE: Record<TunnelDevice, string> = { tunl0: 'ipip', ip6tnl0: 'ip6tnl' };
+
 const NO_IPVS = /Protocol not available|Can't initialize ipvs|Module ip_vs not found/i;
 
 interface IpAddrJson {
   ifname: string;
   flags?: string[];
-  addr_info?: { family: string; local: string; prefixlen: number; label?: string }[];
+  addr_info?: { family: string; local: string; prefixlen: number; label?: string; scope?: string }[];
 }
 
 /** `ipvsadm -Sn` output the codec cannot read is a rejection, like a failed batch. */
@@ -44,11 +46,17 @@ export function createLinuxDataplane(opts: LinuxDataplaneOptions = {}): Dataplan
   return {
     kind: 'linux',
     async listAddresses(): Promise<HostAddress[]> {
-      const links = await ipJson<IpAddrJson[]>('-4', 'addr', 'show');
+      const links = await ipJson<IpAddrJson[]>('addr', 'show');
       return links.flatMap((l) =>
         (l.addr_info ?? [])
-          .filter((a) => a.family === 'inet')
-          .map((a) => ({ ifname: l.ifname, address: a.local, prefix: a.prefixlen, label: a.label && a.label !== l.ifname ? a.label : null })),
+          // Link-local IPv6 addresses are the kernel's own, never a VIP.
+          .filter((a) => a.family === 'inet' || (a.family === 'inet6' && a.scope !== 'link'))
+          .map((a) => ({
+            ifname: l.ifname,
+            address: a.local,
+            prefix: a.prefixlen,
+            label: a.family === 'inet' && a.label && a.label !== l.ifname ? a.label : null,
+          })),
       );
     },
     async addAddress(a): Promise<void> {
@@ -61,17 +69,22 @@ export function createLinuxDataplane(opts: LinuxDataplaneOptions = {}): Dataplan
       const links = await ipJson<IpAddrJson[]>('link', 'show');
       return links.map((l) => ({ ifname: l.ifname, up: (l.flags ?? []).includes('UP') }));
     },
-    async ensureTunl0(): Promise<void> {
+    async ensureTunnel(device): Promise<void> {
       const links = await ipJson<IpAddrJson[]>('link', 'show');
-      if (!links.some((l) => l.ifname === 'tunl0')) {
-        // Loading ipip creates tunl0 in every namespace; `ip link add … type ipip` loads it on demand.
-        const r = await run('ip', ['link', 'add', 'name', 'tunl0', 'type', 'ipip'], o);
-        if (r.code !== 0 && !/File exists/.test(r.stderr)) throw new AgentError('EXEC_FAILED', `ip link add tunl0 type ipip: ${r.stderr.trim()}`);
+      if (!links.some((l) => l.ifname === device)) {
+        // Loading ipip / ip6_tunnel creates the fallback device in every namespace; `ip link add
+        // … type ipip|ip6tnl` loads the module on demand (and then fails with "File exists").
+        const r = await run('ip', ['link', 'add', 'name', device, 'type', TUNNEL_TYPE[device]], o);
+        if (r.code !== 0 && !/File exists/.test(r.stderr))
+          throw new AgentError('EXEC_FAILED', `ip link add ${device} type ${TUNNEL_TYPE[device]}: ${r.stderr.trim()}`);
       }
-      await ip('link', 'set', 'tunl0', 'up');
+      await ip('link', 'set', device, 'up');
     },
     async defaultRoutes(): Promise<HostRoute[]> {
-      const routes = await ipJson<{ gateway?: string; dev: string }[]>('-4', 'route', 'show', 'default');
+      const routes = [
+        ...(await ipJson<{ gateway?: string; dev: string }[]>('-4', 'route', 'show', 'default')),
+        ...(await ipJson<{ gateway?: string; dev: string }[]>('-6', 'route', 'show', 'default')),
+      ];
       return routes.map((r) => ({ gateway: r.gateway ?? null, dev: r.dev }));
     },
     async readSysctl(key): Promise<string | null> {

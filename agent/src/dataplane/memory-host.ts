@@ -1,9 +1,10 @@
+import { isIPv6 } from 'node:net';
 import { AgentError } from '../errors.ts';
 import { parseSave, renderBatch } from '#shared/ipvs/codec.ts';
 import { realServerKey, serviceKey, type IpvsOp } from '#shared/ipvs/model.ts';
 import { zeroCounters } from './ipvs-stats.ts';
 import { MemoryIpvs } from './memory-ipvs.ts';
-import type { Dataplane, HostAddress, HostLink, HostRoute, IpvsCounters, IpvsServiceStats, IpvsSnapshot } from './types.ts';
+import type { Dataplane, HostAddress, HostLink, HostRoute, IpvsCounters, IpvsServiceStats, IpvsSnapshot, TunnelDevice } from './types.ts';
 
 export interface MemoryHostOptions {
   links?: string[];
@@ -13,6 +14,7 @@ export interface MemoryHostOptions {
 }
 
 const SYSCTL_DEFAULTS: Record<string, string> = { arp_ignore: '0', arp_announce: '0', rp_filter: '2', send_redirects: '1' };
+const SYSCTL6_DEFAULTS: Record<string, string> = { disable_ipv6: '0', accept_dad: '1', accept_redirects: '1' };
 
 /**
  * A host in memory: addresses, links, routes, sysctls and an IPVS table. It rejects what Linux
@@ -42,9 +44,13 @@ export class MemoryHost implements Dataplane {
   addLink(ifname: string): void {
     this.links.set(ifname, true);
     for (const [k, v] of Object.entries(SYSCTL_DEFAULTS)) this.sysctls.set(`net.ipv4.conf.${ifname}.${k}`, v);
-    for (const conf of ['all', 'default'])
+    for (const [k, v] of Object.entries(SYSCTL6_DEFAULTS)) this.sysctls.set(`net.ipv6.conf.${ifname}.${k}`, v);
+    for (const conf of ['all', 'default']) {
       for (const [k, v] of Object.entries(SYSCTL_DEFAULTS))
         if (!this.sysctls.has(`net.ipv4.conf.${conf}.${k}`)) this.sysctls.set(`net.ipv4.conf.${conf}.${k}`, v);
+      for (const [k, v] of Object.entries(SYSCTL6_DEFAULTS))
+        if (!this.sysctls.has(`net.ipv6.conf.${conf}.${k}`)) this.sysctls.set(`net.ipv6.conf.${conf}.${k}`, v);
+    }
   }
 
   async listAddresses(): Promise<HostAddress[]> {
@@ -54,7 +60,8 @@ export class MemoryHost implements Dataplane {
   async addAddress(a: HostAddress): Promise<void> {
     if (!this.links.has(a.ifname)) throw new AgentError('HOST_REJECTED', `Cannot find device "${a.ifname}"`);
     if (this.addresses.some((x) => x.ifname === a.ifname && x.address === a.address)) throw new AgentError('HOST_REJECTED', 'RTNETLINK answers: File exists');
-    this.addresses.push({ ...a });
+    // Linux takes `label` on an IPv6 address and keeps none (IFA_LABEL is IPv4 only).
+    this.addresses.push({ ...a, label: isIPv6(a.address) ? null : a.label });
   }
 
   async deleteAddress(a: HostAddress): Promise<void> {
@@ -67,10 +74,10 @@ export class MemoryHost implements Dataplane {
     return [...this.links].map(([ifname, up]) => ({ ifname, up }));
   }
 
-  async ensureTunl0(): Promise<void> {
-    if (this.links.get('tunl0') === true) return;
-    if (!this.links.has('tunl0')) this.addLink('tunl0');
-    this.links.set('tunl0', true);
+  async ensureTunnel(device: TunnelDevice): Promise<void> {
+    if (this.links.get(device) === true) return;
+    if (!this.links.has(device)) this.addLink(device);
+    this.links.set(device, true);
   }
 
   async defaultRoutes(): Promise<HostRoute[]> {

@@ -41,6 +41,24 @@ describe('in-memory kernel (IPVS)', () => {
     ).toEqual([0, 8443, 80]);
   });
 
+  it('IPv6: services and destinations as ipvsadm -Sn writes them; another family only with TUN, as ip_vs_ctl.c allows', () => {
+    const V6 = '-A -t [2001:db8:6c::50]:80 -s rr\n';
+    const k = new MemoryIpvs();
+    k.restore(`${V6}-a -t [2001:db8:6c::50]:80 -r [2001:db8:6c::21]:80 -g -w 1\n-A -f 9 -6 -s rr\n-a -f 9 -6 -r [2001:db8:6c::22]:0 -g -w 1\n`);
+    expect(k.save()).toContain('-a -t [2001:db8:6c::50]:80 -r [2001:db8:6c::21]:80 -g -w 1');
+    expect(k.snapshot().map((s) => [s.address, s.family, s.dests.map((d) => d.address)])).toEqual([
+      ['2001:db8:6c::50', 6, ['2001:db8:6c::21']],
+      [null, 6, ['2001:db8:6c::22']],
+    ]);
+    reject(V6, '-a -t [2001:db8:6c::50]:80 -r 10.99.1.1:80 -g -w 1', /Different address family is allowed only for tunneling servers/);
+    reject(V6, '-a -t [2001:db8:6c::50]:80 -r 10.99.1.1:8080 -m -w 1', /Different address family is allowed only for tunneling servers/);
+    reject(SVC, '-a -t 10.99.0.50:80 -r [2001:db8:6c::21]:80 -g -w 1', /Different address family is allowed only for tunneling servers/);
+    reject('-A -f 9 -6 -s rr\n', '-a -f 9 -6 -r 10.99.1.1:0 -g -w 1', /Different address family is allowed only for tunneling servers/);
+    const tun = new MemoryIpvs();
+    tun.restore(`${V6}-a -t [2001:db8:6c::50]:80 -r 10.99.1.1:80 -i -w 1\n${SVC}-a -t 10.99.0.50:80 -r [2001:db8:6c::21]:80 -i -w 1\n`);
+    expect(tun.snapshot().map((s) => s.dests[0].address)).toEqual(['10.99.1.1', '2001:db8:6c::21']);
+  });
+
   it('stops a batch at the first failing line, keeping earlier lines, like ipvsadm -R', () => {
     const k = new MemoryIpvs();
     expect(() => k.restore('-A -t 10.99.0.50:80 -s rr\n-A -t 10.99.0.50:80 -s rr\n-A -t 10.99.0.51:80 -s rr\n')).toThrow(/line 2/);
@@ -58,7 +76,7 @@ describe('in-memory host', () => {
     await expect(h.deleteAddress(vip)).rejects.toThrow(/Cannot assign requested address/);
     await expect(h.addAddress({ ...vip, ifname: 'tunl0' })).rejects.toThrow(/Cannot find device "tunl0"/);
     await expect(h.writeSysctl('net.ipv4.conf.tunl0.rp_filter', '0')).rejects.toThrow(/No such file/);
-    await h.ensureTunl0();
+    await h.ensureTunnel('tunl0');
     await h.writeSysctl('net.ipv4.conf.tunl0.rp_filter', '0');
     expect(await h.readSysctl('net.ipv4.conf.tunl0.rp_filter')).toBe('0');
   });

@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import { AgentError } from '../errors.ts';
 import { parseLine, renderSave } from '#shared/ipvs/codec.ts';
 import type { IpvsDest, IpvsOp, IpvsServiceState, IpvsTable } from '#shared/ipvs/model.ts';
@@ -8,7 +9,8 @@ const clone = <T>(v: T): T => structuredClone(v);
 
 /**
  * An in-memory model of the kernel's IPVS table that rejects what the kernel and ipvsadm reject,
- * with ipvsadm's own messages (ipvsadm.c ipvs_strerror). Batches behave like `ipvsadm -R`:
+ * with ipvsadm's own messages (ipvsadm.c ipvs_strerror). IPv6 services and destinations are
+ * kept like IPv4 ones; mixing families in one service is allowed for TUN only, as in the kernel. Batches behave like `ipvsadm -R`:
  * lines apply in order and the first failing line stops the batch, earlier lines stay applied.
  */
 export class MemoryIpvs {
@@ -58,6 +60,12 @@ export class MemoryIpvs {
     // port: ipvsadm and the kernel take any destination port there, 0 meaning the packet's own.
     if (s.fwmark === 0 && d.forwarding !== 'nat' && d.port !== s.port) throw new Error('port mapping is only possible with masquerading (NAT)');
     if (d.upperThreshold && d.lowerThreshold > d.upperThreshold) throw new Error('lower threshold above upper threshold');
+    // A destination of the other address family: the kernel (ip_vs_ctl.c, ip_vs_genl_set_cmd)
+    // forwards only tunnelled traffic across families (an IPv6 real server behind an IPv4 VIP
+    // over ip6ip6/ipip), and answers EINVAL for DR and NAT; ipvsadm 1.31 refuses first, with the
+    // message below (seen in the kernel lab). An fwmark service has the family ipvsadm's -6 gives it.
+    if ((s.family === 6 || (s.address !== null && isIPv6(s.address))) !== isIPv6(d.address) && d.forwarding !== 'tun')
+      throw new Error('Different address family is allowed only for tunneling servers');
   }
 
   private applyOp(op: IpvsOp): void {

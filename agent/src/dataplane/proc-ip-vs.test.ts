@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { realServerKey, serviceKey } from '#shared/ipvs/model.ts';
 import { parseProcIpvs } from './proc-ip-vs.ts';
 
 describe('/proc/net/ip_vs', () => {
@@ -16,5 +17,33 @@ FWM  00000007 sh
     expect(m.get('tcp:192.168.1.150:80|192.168.1.132:80')).toBe(7);
     expect(m.get('tcp:192.168.1.150:80|192.168.1.133:80')).toBe(0);
     expect(m.get('fwmark:7|10.99.1.2:0')).toBe(1);
+  });
+});
+
+describe('/proc/net/ip_vs over IPv6', () => {
+  it('reads %pI6 addresses (all groups, zero-padded, bracketed) into the spelling ipvsadm -Sn uses, mixed families too', () => {
+    const text = `IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port Forward Weight ActiveConn InActConn
+TCP  [2001:0db8:006c:0000:0000:0000:0000:0050]:0050 rr
+  -> [2001:0db8:006c:0000:0000:0000:0001:0001]:0050      Route   1      4          0
+  -> [2001:0db8:006c:0000:0000:0000:0001:0002]:0050      Route   1      0          9
+UDP  [fd00:0000:0000:0000:0000:0000:0000:0035]:0035 wlc persistent 300 FFFFFFFF
+  -> 0A630101:0035      Tunnel  1      2          0
+TCP  0A630032:01BB rr
+  -> [2001:0db8:0000:0000:0000:0000:0000:0001]:01BB      Tunnel  1      3          0
+FWM  00000007 sh
+  -> [2001:0db8:0000:0000:0000:0000:0000:0007]:0000      Route   1      5          0
+`;
+    // Keys built by the model's own functions from the addresses as ipvsadm -Sn spells them.
+    const key = (protocol: 'tcp' | 'udp', vip: string, port: number, rip: string) =>
+      realServerKey(serviceKey({ protocol, address: vip, port, fwmark: 0 }), { address: rip, port });
+    expect(Object.fromEntries(parseProcIpvs(text))).toEqual({
+      [key('tcp', '2001:db8:6c::50', 80, '2001:db8:6c::1:1')]: 4,
+      [key('tcp', '2001:db8:6c::50', 80, '2001:db8:6c::1:2')]: 0,
+      [key('udp', 'fd00::35', 53, '10.99.1.1')]: 2,
+      [key('tcp', '10.99.0.50', 443, '2001:db8::1')]: 3,
+      [realServerKey(serviceKey({ protocol: 'tcp', address: null, port: 0, fwmark: 7, family: 6 }), { address: '2001:db8::7', port: 0 })]: 5,
+    });
   });
 });

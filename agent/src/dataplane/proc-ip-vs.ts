@@ -1,23 +1,54 @@
+import { SocketAddress } from 'node:net';
 import { realServerKey, serviceKey } from '#shared/ipvs/model.ts';
 
-const hexIp = (h: string): string => [0, 2, 4, 6].map((i) => parseInt(h.slice(i, i + 2), 16)).join('.');
+const hexIp4 = (h: string): string => [0, 2, 4, 6].map((i) => parseInt(h.slice(i, i + 2), 16)).join('.');
 
 /**
- * Active connections per realServerKey(serviceKey, dest) from /proc/net/ip_vs (hex addresses):
+ * `%pI6` prints all eight groups zero-padded (`2001:0db8:0000:…:0050`); ipvsadm -Sn prints
+ * inet_ntop's compressed form (`2001:db8::50`). Keys must match, so both go through inet_ntop.
+ */
+const ip6 = (full: string): string => new SocketAddress({ address: full, family: 'ipv6' }).address;
+
+/** An address as /proc/net/ip_vs prints it: `C0A80196` (IPv4, hex) or `[2001:0db8:…:0050]` (IPv6). */
+const ADDR = String.raw`([0-9A-F]{8}|\[[0-9a-f:]+\])`;
+const readAddr = (s: string): string => (s.startsWith('[') ? ip6(s.slice(1, -1)) : hexIp4(s));
+
+const SERVICE = new RegExp(String.raw`^(TCP|UDP|SCTP)\s+${ADDR}:([0-9A-F]{4})\s`, 'i');
+const FWMARK = /^FWM\s+([0-9A-F]{8})\s/i;
+const DEST = new RegExp(String.raw`^\s+->\s+${ADDR}:([0-9A-F]{4})\s+\S+\s+\d+\s+(\d+)\s+\d+`, 'i');
+
+/**
+ * Active connections per realServerKey(serviceKey, dest) from /proc/net/ip_vs, as the kernel
+ * prints it (ip_vs_ctl.c ip_vs_info_seq_show): IPv4 in hex, IPv6 as `%pI6` in brackets, ports
+ * in hex. A service and its destinations may be of different families (TUN).
  *   TCP  C0A80196:0050 wlc persistent 50
  *     -> C0A80184:0050      Route   2      3          0
+ *   TCP  [2001:0db8:006c:0000:0000:0000:0000:0050]:0050 rr
+ *     -> [2001:0db8:006c:0000:0000:0000:0001:0001]:0050      Route   1      4          0
  *   FWM  00000001 rr
+ *     -> [2001:0db8:0000:0000:0000:0000:0000:0007]:0000      Tunnel  1      1          0
  */
 export function parseProcIpvs(text: string): Map<string, number> {
   const out = new Map<string, number>();
   let svc: string | null = null;
+  let mark = 0;
   for (const line of text.split('\n')) {
-    const s = /^(TCP|UDP|SCTP)\s+([0-9A-F]{8}):([0-9A-F]{4})\s/i.exec(line);
-    const f = /^FWM\s+([0-9A-F]{8})\s/i.exec(line);
-    const d = /^\s+->\s+([0-9A-F]{8}):([0-9A-F]{4})\s+\S+\s+\d+\s+(\d+)\s+\d+/i.exec(line);
-    if (s) svc = serviceKey({ protocol: s[1].toLowerCase() as 'tcp', address: hexIp(s[2]), port: parseInt(s[3], 16), fwmark: 0 });
-    else if (f) svc = serviceKey({ protocol: 'tcp', address: null, port: 0, fwmark: parseInt(f[1], 16) });
-    else if (d && svc) out.set(realServerKey(svc, { address: hexIp(d[1]), port: parseInt(d[2], 16) }), Number(d[3]));
+    const s = SERVICE.exec(line);
+    const f = FWMARK.exec(line);
+    const d = DEST.exec(line);
+    if (s) {
+      svc = serviceKey({ protocol: s[1].toLowerCase() as 'tcp', address: readAddr(s[2]), port: parseInt(s[3], 16), fwmark: 0 });
+      mark = 0;
+    } else if (f) {
+      svc = null;
+      mark = parseInt(f[1], 16);
+    } else if (d && (svc || mark)) {
+      const address = readAddr(d[1]);
+      // An FWM line does not say its family (`-f 1` and `-f 1 -6` are two services): its
+      // destinations do, since only TUN may cross families and an fwmark pool rarely mixes them.
+      const key = svc ?? serviceKey({ protocol: 'tcp', address: null, port: 0, fwmark: mark, ...(d[1].startsWith('[') ? { family: 6 as const } : {}) });
+      out.set(realServerKey(key, { address, port: parseInt(d[2], 16) }), Number(d[3]));
+    }
   }
   return out;
 }

@@ -1,19 +1,23 @@
 import type { IpvsOp, IpvsService, IpvsTable } from '#shared/ipvs/model.ts';
 
-/** An IPv4 address on an interface, as `ip -j addr` reports it. */
+/** An IPv4 or IPv6 address on an interface, as `ip -j addr` reports it. */
 export interface HostAddress {
   ifname: string;
   address: string;
   prefix: number;
-  /** `lo:lvs`-style label, or null. */
+  /** `lo:lvs`-style label, or null (always null for IPv6: Linux keeps labels on IPv4 only). */
   label: string | null;
 }
+
+/** The fallback tunnel devices that decapsulate IPVS TUN traffic: ipip (IPv4) and ip6ip6 (IPv6). */
+export type TunnelDevice = 'tunl0' | 'ip6tnl0';
 
 export interface HostLink {
   ifname: string;
   up: boolean;
 }
 
+/** A default route (IPv4 or IPv6). */
 export interface HostRoute {
   gateway: string | null;
   dev: string;
@@ -49,8 +53,8 @@ export interface Dataplane {
   addAddress(a: HostAddress): Promise<void>;
   deleteAddress(a: HostAddress): Promise<void>;
   listLinks(): Promise<HostLink[]>;
-  /** Brings `tunl0` up, creating it (ipip) when the module has not made it yet. */
-  ensureTunl0(): Promise<void>;
+  /** Brings a fallback tunnel device up, creating it (ipip / ip6tnl) when its module has not made it yet. */
+  ensureTunnel(device: TunnelDevice): Promise<void>;
   defaultRoutes(): Promise<HostRoute[]>;
   /** null when the key does not exist (e.g. conf.<ifname> of a missing interface). */
   readSysctl(key: string): Promise<string | null>;

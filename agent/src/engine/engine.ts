@@ -342,7 +342,7 @@ export class Engine {
     }
     const vips = config.realServer.vips;
     if (vips.length || config.node.role === 'realserver') {
-      const r = await this.role.converge(vips, config.realServer.sysctls ?? {});
+      const r = await this.role.converge(vips, config.realServer.sysctls ?? {}, config.node.interface);
       if (this.roleResult && r.warnings.join() !== this.roleResult.warnings.join()) for (const w of r.warnings) this.o.log(`realserver warning: ${w}`);
       if (!this.roleResult) for (const w of r.warnings) this.o.log(`realserver warning: ${w}`);
       this.roleResult = r;

@@ -11,7 +11,7 @@ const dr = (address: string): RealServerVip => ({ address, forwarding: 'dr', ser
 
 describe('realServerPlan', () => {
   it('DR: VIP/32 on lo with arp_ignore=1 and arp_announce=2 for all and lo', () => {
-    expect(realServerPlan([dr('10.99.0.50')])).toEqual({
+    expect(realServerPlan([dr('10.99.0.50')], 'eth0')).toEqual({
       addresses: [{ ifname: 'lo', address: '10.99.0.50', prefix: 32, label: 'lo:lvs' }],
       sysctls: {
         'net.ipv4.conf.all.arp_ignore': '1',
@@ -19,19 +19,57 @@ describe('realServerPlan', () => {
         'net.ipv4.conf.lo.arp_ignore': '1',
         'net.ipv4.conf.lo.arp_announce': '2',
       },
-      tunl0: false,
+      tunnels: [],
       natChecks: [],
     });
   });
   it('TUN: tunl0 with the VIP and rp_filter=0 for all and tunl0; NAT: a gateway check only', () => {
-    const p = realServerPlan([
-      { address: '10.99.0.60', forwarding: 'tun', services: ['x'], expectedGateways: [] },
-      { address: '10.99.0.70', forwarding: 'nat', services: ['y'], expectedGateways: ['10.99.0.1'] },
-    ]);
-    expect(p.tunl0).toBe(true);
+    const p = realServerPlan(
+      [
+        { address: '10.99.0.60', forwarding: 'tun', services: ['x'], expectedGateways: [] },
+        { address: '10.99.0.70', forwarding: 'nat', services: ['y'], expectedGateways: ['10.99.0.1'] },
+      ],
+      'eth0',
+    );
+    expect(p.tunnels).toEqual(['tunl0']);
     expect(p.addresses).toEqual([{ ifname: 'tunl0', address: '10.99.0.60', prefix: 32, label: null }]);
     expect(p.sysctls).toEqual({ 'net.ipv4.conf.all.rp_filter': '0', 'net.ipv4.conf.tunl0.rp_filter': '0' });
     expect(p.natChecks).toEqual([{ vip: '10.99.0.70', expectedGateways: ['10.99.0.1'] }]);
+  });
+  it('IPv6 DR: VIP/128 on lo, no label, no ARP sysctls (Neighbor Discovery needs none), IPv6 kept on for lo', () => {
+    expect(realServerPlan([dr('2001:db8:6c::50')], 'eth0')).toEqual({
+      addresses: [{ ifname: 'lo', address: '2001:db8:6c::50', prefix: 128, label: null }],
+      sysctls: { 'net.ipv6.conf.lo.disable_ipv6': '0' },
+      tunnels: [],
+      natChecks: [],
+    });
+  });
+  it('dual stack: the v4 VIP gets its ARP sysctls, the v6 VIP only its /128; TUN over ip6tnl0; NAT checks both families', () => {
+    const p = realServerPlan(
+      [
+        dr('10.99.0.50'),
+        dr('2001:db8:6c::50'),
+        { address: '2001:db8:6c::60', forwarding: 'tun', services: ['x'], expectedGateways: [] },
+        { address: '2001:db8:6c::70', forwarding: 'nat', services: ['y'], expectedGateways: ['2001:db8:6c::1'] },
+      ],
+      'bond0',
+    );
+    expect(p.addresses).toEqual([
+      { ifname: 'lo', address: '10.99.0.50', prefix: 32, label: 'lo:lvs' },
+      { ifname: 'lo', address: '2001:db8:6c::50', prefix: 128, label: null },
+      { ifname: 'ip6tnl0', address: '2001:db8:6c::60', prefix: 128, label: null },
+    ]);
+    expect(p.tunnels).toEqual(['ip6tnl0']);
+    expect(Object.keys(p.sysctls).sort()).toEqual([
+      'net.ipv4.conf.all.arp_announce',
+      'net.ipv4.conf.all.arp_ignore',
+      'net.ipv4.conf.lo.arp_announce',
+      'net.ipv4.conf.lo.arp_ignore',
+      'net.ipv6.conf.bond0.accept_redirects',
+      'net.ipv6.conf.default.accept_redirects',
+      'net.ipv6.conf.lo.disable_ipv6',
+    ]);
+    expect(p.natChecks).toEqual([{ vip: '2001:db8:6c::70', expectedGateways: ['2001:db8:6c::1'] }]);
   });
 });
 
@@ -93,6 +131,33 @@ describe('RealServerRole (in-memory host)', () => {
     expect(r.ok).toBe(true);
     expect(host.links.get('tunl0')).toBe(true);
     expect(host.sysctls.get('net.ipv4.conf.tunl0.rp_filter')).toBe('0');
+  });
+
+  it('IPv6: DR VIP on lo, TUN VIP on ip6tnl0 brought up, a NAT check against an IPv6 gateway; disable_ipv6 restored on removal', async () => {
+    const host = new MemoryHost({ routes: [{ gateway: 'fe80::1', dev: 'eth0' }] });
+    host.sysctls.set('net.ipv6.conf.lo.disable_ipv6', '1'); // a host that had IPv6 off on lo
+    const vips: RealServerVip[] = [
+      dr('2001:db8:6c::50'),
+      { address: '2001:db8:6c::60', forwarding: 'tun', services: ['x'], expectedGateways: [] },
+      { address: '2001:db8:6c::70', forwarding: 'nat', services: ['y'], expectedGateways: ['fe80::2'] },
+    ];
+    const r = await new RealServerRole(host, `${dir}/rs.json`, () => {}).converge(vips);
+    expect(r.ok).toBe(true);
+    expect(r.warnings).toEqual(['NAT VIP 2001:db8:6c::70: default route via fe80::1, expected one of fe80::2']);
+    expect(host.links.get('ip6tnl0')).toBe(true);
+    expect(host.links.has('tunl0')).toBe(false);
+    expect(host.addresses).toEqual([
+      { ifname: 'lo', address: '2001:db8:6c::50', prefix: 128, label: null },
+      { ifname: 'ip6tnl0', address: '2001:db8:6c::60', prefix: 128, label: null },
+    ]);
+    expect(host.sysctls.get('net.ipv6.conf.lo.disable_ipv6')).toBe('0');
+    expect(host.sysctls.get('net.ipv6.conf.eth0.accept_redirects')).toBe('0');
+    expect(host.sysctls.get('net.ipv4.conf.all.arp_ignore')).toBe('0');
+
+    expect((await new RealServerRole(host, `${dir}/rs.json`, () => {}).converge([])).ok).toBe(true);
+    expect(host.addresses).toEqual([]);
+    expect(host.sysctls.get('net.ipv6.conf.lo.disable_ipv6')).toBe('1');
+    expect(host.sysctls.get('net.ipv6.conf.eth0.accept_redirects')).toBe('1');
   });
 });
 

@@ -54,14 +54,17 @@ export class RealServerRole {
     return this.state;
   }
 
-  /** `sysctls` are the compiler's realServer.sysctls; they win over the role's own defaults. */
-  async converge(vips: RealServerVip[], sysctls: Record<string, string> = {}): Promise<RoleResult> {
+  /**
+   * `sysctls` are the compiler's realServer.sysctls; they win over the role's own defaults.
+   * `iface` is the node's interface (NodeConfig node.interface), where IPv6 NAT stops redirects.
+   */
+  async converge(vips: RealServerVip[], sysctls: Record<string, string> = {}, iface = 'eth0'): Promise<RoleResult> {
     const result: RoleResult = { ok: true, drift: [], warnings: [] };
     const state = await this.load();
-    const plan = realServerPlan(vips);
+    const plan = realServerPlan(vips, iface);
     plan.sysctls = { ...plan.sysctls, ...sysctls };
     try {
-      if (plan.tunl0) await this.dp.ensureTunl0();
+      for (const t of plan.tunnels) await this.dp.ensureTunnel(t);
       const present = await this.dp.listAddresses();
       for (const a of plan.addresses) {
         if (present.some((p) => same(p, a))) {

@@ -10,6 +10,7 @@ import { realServers } from './ipvs.ts';
 import { AGENT_BUNDLE, Lab } from './lab.ts';
 import { changeWithoutHarm, failover, natAndTun } from './scenarios-change.ts';
 import { drTraffic, health } from './scenarios-dr.ts';
+import { ipv6Kernel } from './scenarios-ipv6.ts';
 import { applyThousand, keepalivedMixed } from './scenarios-keepalived.ts';
 import { nsh, run } from './sh.ts';
 import { NET } from './topology.ts';
@@ -65,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
         await applyThousand(h, lab, hasAgent);
         if (!hasAgent) throw new LabPending(`keepalived half measured; ${noAgent}`);
       });
+    if (want('ipv6')) await h.scenario('7 ipv6: dual-stack DR, v6 NAT and TUN, kernel formats, v6 connection sync', () => ipv6Kernel(h, client));
   } finally {
     await client.stop().catch(() => {});
     await lab.shutdown();

@@ -20,7 +20,8 @@ for (const port of ports.map(Number)) {
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length, 'x-server': name, connection: 'close' });
     res.end(body);
   });
-  server.listen(port, '0.0.0.0');
+  // '::' takes IPv4 too (bindv6only is 0): one server per port for both families.
+  server.listen(port, '::');
 }
 
 createTcp((sock) => {
@@ -35,7 +36,7 @@ createTcp((sock) => {
     }
   });
   sock.on('error', () => {});
-}).listen(9000, '0.0.0.0');
+}).listen(9000, '::');
 
 process.stdout.write(`${name} listening on ${ports.join(',')} and 9000\n`);
 process.on('SIGTERM', () => process.exit(0));

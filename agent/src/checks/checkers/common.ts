@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import type { ResolvedCheck } from '#shared/config/node-config.ts';
 import { type z } from 'zod';
 import { CheckError, type ProbeOutcome } from '../types.ts';
@@ -59,3 +60,9 @@ export function parseParams<T extends z.ZodType>(schema: T, check: ResolvedCheck
 
 /** Hex string (already validated by the spec) to bytes. */
 export const hexBytes = (hex: string | undefined): Buffer => Buffer.from(hex ?? '', 'hex');
+
+/** `address:port`, with the brackets an IPv6 address needs there (RFC 3986 §3.2.2): `[2001:db8::1]:80`. */
+export const hostPort = (address: string, port: number): string => (isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`);
+
+/** The UDP socket type that can reach `address`: an IPv4 socket cannot send to an IPv6 address. */
+export const udpFamily = (address: string): 'udp4' | 'udp6' => (isIPv6(address) ? 'udp6' : 'udp4');

@@ -3,7 +3,7 @@ import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import type { ResolvedCheck } from '#shared/config/node-config.ts';
 import type { ProbeOutcome } from '../types.ts';
-import { attempt, errorDetail, parseParams } from './common.ts';
+import { attempt, errorDetail, parseParams, udpFamily } from './common.ts';
 import { closeQuietly } from './udp.ts';
 import { DNS_TYPES, encodeQuery, judgeResponse } from './dns-packet.ts';
 
@@ -15,7 +15,7 @@ export function dnsCheck(check: ResolvedCheck, signal: AbortSignal): Promise<Pro
   const id = randomInt(0, 0x10000);
   const query = encodeQuery(id, p.name, p.queryType);
   return attempt(check, signal, (settle) => {
-    const sock = dgram.createSocket('udp4');
+    const sock = dgram.createSocket(udpFamily(check.address));
     sock.on('message', (msg) => {
       const r = judgeResponse(msg, id);
       if (r.verdict !== 'ignore') settle({ ok: r.verdict === 'up', detail: r.detail });

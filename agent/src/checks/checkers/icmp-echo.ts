@@ -41,3 +41,37 @@ export function readIcmp(packet: Buffer): IcmpReading {
   }
   return { kind: 'other' };
 }
+
+/**
+ * ICMPv6 echo request (RFC 4443 §4.1, type 128 code 0). The checksum stays 0: it covers an
+ * IPv6 pseudo-header the sender cannot see, so the kernel computes it for every raw ICMPv6
+ * socket (RFC 3542 §3.1).
+ */
+export function encodeEcho6Request(id: number, seq: number, payload: Buffer = Buffer.from('lvsfleet')): Buffer {
+  const b = Buffer.alloc(8 + payload.length);
+  b.writeUInt8(128, 0);
+  b.writeUInt16BE(id & 0xffff, 4);
+  b.writeUInt16BE(seq & 0xffff, 6);
+  payload.copy(b, 8);
+  return b;
+}
+
+/** IPv6 next-header value of ICMPv6. */
+const NEXT_HEADER_ICMPV6 = 58;
+
+/**
+ * Reads an ICMPv6 message from a raw ICMPv6 socket (no IPv6 header: the kernel strips it and
+ * `from` is the socket's source address): an echo reply (type 129, RFC 4443 §4.2), or a
+ * destination unreachable (type 1, §3.1) quoting one of our echo requests right after the
+ * quoted IPv6 header. Everything else a raw ICMPv6 socket sees (Neighbor Discovery, MLD) is other.
+ */
+export function readIcmp6(message: Buffer, from: string): IcmpReading {
+  if (message.length < 8) return { kind: 'other' };
+  if (message[0] === 129) return { kind: 'reply', from, id: message.readUInt16BE(4), seq: message.readUInt16BE(6) };
+  if (message[0] === 1 && message.length >= 8 + 40 + 8) {
+    const inner = message.subarray(8);
+    const q = inner.subarray(40);
+    if (inner[6] === NEXT_HEADER_ICMPV6 && q[0] === 128) return { kind: 'unreachable', id: q.readUInt16BE(4), seq: q.readUInt16BE(6), code: message[1] };
+  }
+  return { kind: 'other' };
+}

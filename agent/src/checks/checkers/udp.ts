@@ -2,7 +2,7 @@ import dgram from 'node:dgram';
 import { z } from 'zod';
 import type { ResolvedCheck } from '#shared/config/node-config.ts';
 import type { ProbeOutcome } from '../types.ts';
-import { attempt, errorDetail, hexBytes, parseParams } from './common.ts';
+import { attempt, errorDetail, hexBytes, parseParams, udpFamily } from './common.ts';
 
 const UdpParams = z.object({ payload: z.string().optional(), expect: z.string().optional(), requireReply: z.boolean().optional() });
 
@@ -26,7 +26,7 @@ export function udpCheck(check: ResolvedCheck, signal: AbortSignal): Promise<Pro
   const expect = p.expect !== undefined ? hexBytes(p.expect) : null;
   const needReply = expect !== null || p.requireReply === true;
   return attempt(check, signal, (settle) => {
-    const sock = dgram.createSocket('udp4');
+    const sock = dgram.createSocket(udpFamily(check.address));
     let timer: NodeJS.Timeout | undefined;
     sock.on('message', (msg) => {
       if (expect && !msg.subarray(0, expect.length).equals(expect)) {
