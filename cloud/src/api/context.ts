@@ -10,7 +10,7 @@ import type { StatusBook } from '../status/book.ts';
 /** What the app core needs from its host (Node `serve` or the Workers entry). */
 export interface AppDeps {
   db: Db;
-  /** Wakes the publisher after an apply committed (absent on Workers: no publishing there yet). */
+  /** Wakes the publisher after an apply committed (Node: the publisher loop; Workers: the sites' Durable Objects). */
   kick?: () => void;
   /** Wakes the key rotation loop after `keys rotate` (absent on Workers: the Node server's loop finds the new key itself). */
   kickKeys?: () => void;
@@ -20,6 +20,11 @@ export interface AppDeps {
   issueNodeCredentials?: (db: Db, nodeId: string) => Promise<{ username: string; password: string }>;
   /** The broker URL agents connect to, answered at enrollment. */
   mqttUrl?: string;
+  /**
+   * Where agents also POST their status and events (`/v1/agent/status|events`), answered at
+   * enrollment; absent when the host subscribes to the broker itself (Node).
+   */
+  reportUrl?: string;
   enrollmentTtlMs?: number;
   /** Largest accepted request body; default 1 MiB. */
   maxBodyBytes?: number;
