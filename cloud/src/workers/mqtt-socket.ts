@@ -14,11 +14,41 @@ export function socketMqttConnect(url: string, options: IClientOptions): MqttCli
   const tls = u.protocol === 'mqtts:';
   const port = Number(u.port || (tls ? 8883 : 1883));
   const user = u.username ? { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } : {};
-  return new mqtt.MqttClient(
-    () => {
-      const socket = connect({ hostname: u.hostname.replace(/^\[|\]$/g, ''), port }, { secureTransport: tls ? 'on' : 'off' });
-      return Duplex.fromWeb({ readable: socket.readable, writable: socket.writable });
+  return new mqtt.MqttClient(() => socketStream(u.hostname.replace(/^\[|\]$/g, ''), port, tls), { ...user, ...options });
+}
+
+/**
+ * The socket's web streams as a Node Duplex. Written by hand: workerd's `Duplex.fromWeb` throws
+ * "destroy is not defined" when the stream is destroyed (an unhandled rejection at every close).
+ */
+function socketStream(hostname: string, port: number, tls: boolean): Duplex {
+  const socket = connect({ hostname, port }, { secureTransport: tls ? 'on' : 'off' });
+  const reader = socket.readable.getReader();
+  const writer = socket.writable.getWriter();
+  let reading = false;
+  return new Duplex({
+    read() {
+      if (reading) return;
+      reading = true;
+      reader.read().then(
+        ({ done, value }) => {
+          reading = false;
+          this.push(done ? null : Buffer.from(value));
+        },
+        (err: Error) => this.destroy(err),
+      );
     },
-    { ...user, ...options },
-  );
+    write(chunk: Buffer, _encoding, done) {
+      writer.write(new Uint8Array(chunk)).then(() => done(), done);
+    },
+    final(done) {
+      writer.close().then(() => done(), done);
+    },
+    destroy(err, done) {
+      socket.close().then(
+        () => done(err),
+        () => done(err),
+      );
+    },
+  });
 }
