@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** One HTTP request from a Node process (an agent) for the Worker, as the workerd test pump sees it. */
-export interface RelayedRequest {
+interface RelayedRequest {
   id: number;
   method: string;
   path: string;

@@ -1,8 +1,8 @@
 /** The parts of workerd's Durable Object API this entry uses (Workers types stay out of the Node typecheck). */
-export interface DurableObjectStub {
+interface DurableObjectStub {
   fetch(url: string, init?: RequestInit): Promise<Response>;
 }
-export interface DurableObjectNamespace {
+interface DurableObjectNamespace {
   idFromName(name: string): unknown;
   get(id: unknown): DurableObjectStub;
 }

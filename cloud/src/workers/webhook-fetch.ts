@@ -5,7 +5,7 @@ import { addressRefusal, classifyAddress, type WebhookTargetPolicy } from '../al
 const DOH = 'https://cloudflare-dns.com/dns-query';
 
 /** A and AAAA addresses of `name` through DNS over HTTPS. */
-export async function dohResolve(name: string): Promise<string[]> {
+async function dohResolve(name: string): Promise<string[]> {
   const answers = await Promise.all(
     ['A', 'AAAA'].map(async (type) => {
       const res = await fetch(`${DOH}?name=${encodeURIComponent(name)}&type=${type}`, { headers: { accept: 'application/dns-json' } });

@@ -22,7 +22,11 @@ const report = (kind: 'status' | 'events', body: unknown, authorization = basic(
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 const status = (online = true) => ({ nodeId: NODE, online, appliedRevision: 1, at: new Date().toISOString() });
-const eventsOf = (type: string) => t.db.db.select().from(events).where(and(eq(events.nodeId, NODE), eq(events.type, type)));
+const eventsOf = (type: string) =>
+  t.db.db
+    .select()
+    .from(events)
+    .where(and(eq(events.nodeId, NODE), eq(events.type, type)));
 
 describe('POST /v1/agent/status and /v1/agent/events', () => {
   it('stores a status from the node whose credentials sent it, and node.online once', async () => {
@@ -34,7 +38,12 @@ describe('POST /v1/agent/status and /v1/agent/events', () => {
   });
 
   it('stores an event', async () => {
-    const e = { nodeId: NODE, type: 'vrrp.transition', at: new Date().toISOString(), data: { instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'master down' } };
+    const e = {
+      nodeId: NODE,
+      type: 'vrrp.transition',
+      at: new Date().toISOString(),
+      data: { instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'master down' },
+    };
     const res = await report('events', e);
     expect(res.status, await res.clone().text()).toBe(204);
     expect(await eventsOf('vrrp.transition')).toHaveLength(1);
