@@ -11,6 +11,9 @@ import { openDatabase, type Database } from '../src/db/client.ts';
 import { openTestDatabase } from '../src/db/test-db.test-support.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../src/mqtt/broker.ts';
 import { startProcess, type TestProcess } from '../../agent/src/cli/process.test-support.ts';
+import mqtt from 'mqtt';
+import { topics } from '#shared/wire/topics.ts';
+import { nodes } from '../src/db/schema.ts';
 import { startRelay } from './relay.test-support.ts';
 import { servePglite } from './pglite-wire.test-support.ts';
 
@@ -56,7 +59,16 @@ export async function setup(project: TestProject): Promise<void> {
   const database: Database = await openDatabase({ url });
   closers.unshift(() => database.close());
   let mqttUrl = process.env.MQTT_URL;
-  if (!mqttUrl) {
+  if (mqttUrl) {
+    // A broker shared with other runs: clear the retained documents and statuses this run left.
+    const shared = mqttUrl;
+    closers.unshift(async () => {
+      const ids = (await database.db.select({ id: nodes.id }).from(nodes)).map((n) => n.id);
+      const client = await mqtt.connectAsync(shared, { clientId: `lvsfleet-workers-test-${process.pid}` });
+      for (const id of ids) for (const topic of [topics.desired(id), topics.status(id)]) await client.publishAsync(topic, '', { qos: 1, retain: true });
+      await client.endAsync();
+    });
+  } else {
     const broker: EmbeddedBroker = await startEmbeddedBroker({ port: 0, host: '127.0.0.1', db: database.db });
     closers.unshift(() => broker.close());
     const u = new URL(broker.url);

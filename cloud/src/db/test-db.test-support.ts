@@ -25,7 +25,10 @@ export async function openTestDatabase(env: Record<string, string | undefined> =
     return { ...db, truncate: () => truncateAll(db) };
   }
   const { default: postgres } = await import('postgres');
-  const name = `lvsfleet_t_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  // LVSFLEET_TEST_DB_PREFIX: a prefix of one's own on a PostgreSQL shared with other runs.
+  const prefix = env.LVSFLEET_TEST_DB_PREFIX ?? 'lvsfleet_t';
+  if (!/^[a-z_][a-z0-9_]{0,30}$/.test(prefix)) throw new Error(`LVSFLEET_TEST_DB_PREFIX ${prefix}: lower-case letters, digits and _ only`);
+  const name = `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   const admin = postgres(base, { max: 1, onnotice: () => {} });
   await admin.unsafe(`CREATE DATABASE ${name}`);
   const url = new URL(base);
