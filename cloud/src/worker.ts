@@ -10,6 +10,8 @@ import { createApp } from './api/app.ts';
 import { ensureBootstrapAdmin } from './auth/tokens.ts';
 import type { Db } from './db/client.ts';
 import { loadSigner } from './keys/signing.ts';
+import { sweepExpired } from './overrides/store.ts';
+import { tickRollouts } from './rollout/driver.ts';
 import { issueNodeCredentials } from './mqtt/credentials.ts';
 import { connectDynsec, issueWithDynsec } from './mqtt/dynsec.ts';
 import { AlertLoop } from './workers/alert-loop.ts';
@@ -70,10 +72,17 @@ export default {
     return app.fetch(request);
   },
 
-  /** The Cron Trigger: one alerting round (node.offline from heartbeat age included) and a wake for every site with rows still open. */
+  /**
+   * The Cron Trigger (every minute): expired overrides ended, a tick of every staged rollout, one
+   * alerting round (node.offline from heartbeat age included), then a wake for every site with
+   * rows open (what those steps released, and retries).
+   */
   async scheduled(_controller: unknown, env: Env): Promise<void> {
     const db = openWorkerDb(env);
     if (!db) return log('cron: no database: bind HYPERDRIVE or set DATABASE_URL');
+    const swept = await sweepExpired(db);
+    if (swept) log(`overrides: ${swept} expired; republishing`);
+    await tickRollouts(db, () => {}, log);
     const round = await env.ALERT_LOOP.get(env.ALERT_LOOP.idFromName('alerts')).fetch('https://alert-loop/round', { method: 'POST' });
     if (!round.ok) log(`cron: alerting round answered ${round.status}: ${await round.text()}`);
     await wakePublishers(db, env);
