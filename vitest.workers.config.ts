@@ -22,6 +22,8 @@ export default defineConfig({
             // Agents reach this Worker through the relay; enrollment tells them to report there.
             PUBLIC_URL: provided('workersRelayUrl'),
             WEBHOOK_ALLOW_PRIVATE: 'on',
+            // The signing key is stored sealed: the agent's verification proves it opened.
+            SIGNING_KEY_SECRET: 'workers-test-key-secret',
           },
         },
       };

@@ -61,7 +61,8 @@ export default {
       db,
       // After the apply's transaction committed: the site's publisher drains, past the answer.
       kick: () => ctx.waitUntil(wakePublishers(db, env).catch((err: Error) => log(`publisher wake failed: ${err.message}`))),
-      signer: { publicJwks: async () => (await loadSigner(db)).publicJwks() },
+      signer: { publicJwks: async () => (await loadSigner(db, { keySecret: env.SIGNING_KEY_SECRET })).publicJwks() },
+      keySecret: env.SIGNING_KEY_SECRET,
       issueNodeCredentials: broker ? credentialIssuer(env) : undefined,
       mqttUrl: env.PUBLIC_MQTT_URL ?? broker?.url,
       reportUrl: env.PUBLIC_URL ?? new URL(request.url).origin,

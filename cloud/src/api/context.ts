@@ -14,6 +14,8 @@ export interface AppDeps {
   kick?: () => void;
   /** Wakes the key rotation loop after `keys rotate` (absent on Workers: the Node server's loop finds the new key itself). */
   kickKeys?: () => void;
+  /** Seals private signing keys made by `keys rotate` (cloud/src/keys/sealed-jwk.ts); stored plain when absent. */
+  keySecret?: string;
   /** Public signing keys agents pin at enrollment (cloud/src/keys/signing.ts `Signer`). */
   signer?: { publicJwks(): Promise<JWK[]> };
   /** Issues broker credentials for a node, inside the enrollment transaction (cloud/src/mqtt/credentials.ts). */

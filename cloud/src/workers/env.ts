@@ -29,6 +29,8 @@ export interface Env {
   WEBHOOK_ALLOW_PRIVATE?: string;
   /** The bootstrap admin token to register (a secret), as LVSFLEET_ADMIN_TOKEN does for `serve`. */
   LVSFLEET_ADMIN_TOKEN?: string;
+  /** Private signing keys are stored sealed under this secret (AES-GCM); rows stored plain still load. */
+  SIGNING_KEY_SECRET?: string;
   /** Public base URL of this deployment (links in Slack messages, the report URL agents are told). */
   PUBLIC_URL?: string;
   SITE_PUBLISHER: DurableObjectNamespace;

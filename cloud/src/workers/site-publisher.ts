@@ -40,7 +40,7 @@ export class SitePublisher {
     const log = (line: string) => console.log(line);
     const link = createPublishLink({ ...broker, clientIdPrefix: 'lvsfleet-site', connect: socketMqttConnect, log });
     try {
-      const signer = await loadSigner(db);
+      const signer = await loadSigner(db, { keySecret: this.env.SIGNING_KEY_SECRET });
       const r = await drainSite(db, siteId, link, signer, new Date(), log);
       if (r.published) log(`publisher: ${siteId}: published ${r.published} desired document(s)`);
     } finally {
