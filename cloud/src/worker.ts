@@ -1,40 +1,91 @@
 /**
- * Cloudflare Workers entry: the same Hono app as `lvsfleet serve`, over PostgreSQL through
- * Hyperdrive (binding HYPERDRIVE) or a DATABASE_URL var/secret. Publishing and status ingest
- * are not run from Workers yet: they live with `lvsfleet serve` (or a Node sidecar) for now,
- * so applies store revisions and outbox rows that a Node publisher drains.
+ * Cloudflare Workers entry (docs/architecture.md, "Runtimes"): the same Hono app as `lvsfleet
+ * serve`, over PostgreSQL through Hyperdrive or DATABASE_URL. What the Node process runs in loops
+ * runs here on the platform's clock: a Durable Object per site publishes (`SitePublisher`, woken
+ * by the apply and by its alarm), agents report over HTTPS (`POST /v1/agent/status|events`), and
+ * the cron (`scheduled()`) runs the alerter's round in the `AlertLoop` object and wakes the
+ * publishers of sites with rows still open.
  */
-import { drizzle } from 'drizzle-orm/postgres-js';
-import postgres from 'postgres';
 import { createApp } from './api/app.ts';
+import { ensureBootstrapAdmin } from './auth/tokens.ts';
 import type { Db } from './db/client.ts';
-import * as schema from './db/schema.ts';
+import { loadSigner } from './keys/signing.ts';
+import { sweepExpired } from './overrides/store.ts';
+import { tickRollouts } from './rollout/driver.ts';
+import { issueNodeCredentials } from './mqtt/credentials.ts';
+import { connectDynsec, issueWithDynsec } from './mqtt/dynsec.ts';
+import { AlertLoop } from './workers/alert-loop.ts';
+import { openWorkerDb } from './workers/db.ts';
+import { brokerOf, type Env } from './workers/env.ts';
+import { socketMqttConnect } from './workers/mqtt-socket.ts';
+import { SitePublisher, wakePublishers } from './workers/site-publisher.ts';
 
-export interface Env {
-  HYPERDRIVE?: { connectionString: string };
-  DATABASE_URL?: string;
-  /** The broker URL agents are told at enrollment, once Workers can enroll. */
-  MQTT_URL?: string;
-}
+export { AlertLoop, SitePublisher };
 
 interface Ctx {
   waitUntil(p: Promise<unknown>): void;
 }
 
+const log = (line: string) => console.error(line);
+const unavailable = (message: string) => Response.json({ error: { code: 'unavailable', message } }, { status: 503 });
+
+/** Registered once per isolate (idempotent: `ensureBootstrapAdmin` keeps an existing token). */
+let bootstrapped: string | undefined;
+
+/** Enrollment's broker credentials: stored as a scrypt hash, and created on Mosquitto's dynamic security when MQTT_DYNSEC is on. */
+function credentialIssuer(env: Env) {
+  const broker = brokerOf(env);
+  if (env.MQTT_DYNSEC !== 'on' || !broker) return issueNodeCredentials;
+  return async (tx: Db, nodeId: string) => {
+    if (!broker.username || !broker.password) throw new Error('MQTT_DYNSEC needs MQTT_URL with the dynamic-security admin login');
+    const dynsec = await connectDynsec({ mqttUrl: broker.url, username: broker.username, password: broker.password, connect: socketMqttConnect, log });
+    try {
+      await dynsec.bootstrap(broker.username);
+      return await issueWithDynsec(issueNodeCredentials, dynsec)(tx, nodeId);
+    } finally {
+      await dynsec.close();
+    }
+  };
+}
+
 export default {
   async fetch(request: Request, env: Env, ctx: Ctx): Promise<Response> {
-    const url = env.HYPERDRIVE?.connectionString ?? env.DATABASE_URL;
-    if (!url) {
-      return Response.json({ error: { code: 'unavailable', message: 'no database: bind HYPERDRIVE or set DATABASE_URL' } }, { status: 503 });
+    const db = openWorkerDb(env);
+    if (!db) return unavailable('no database: bind HYPERDRIVE or set DATABASE_URL');
+    if (env.LVSFLEET_ADMIN_TOKEN && bootstrapped !== env.LVSFLEET_ADMIN_TOKEN) {
+      await ensureBootstrapAdmin(db, env.LVSFLEET_ADMIN_TOKEN);
+      bootstrapped = env.LVSFLEET_ADMIN_TOKEN;
     }
-    // One client per request: workerd does not let a socket opened by one request serve another.
-    // prepare:false because Hyperdrive (transaction pooling) does not keep prepared statements.
-    const client = postgres(url, { max: 1, prepare: false, fetch_types: false, onnotice: () => {} });
-    const app = createApp({ db: drizzle(client, { schema }) as unknown as Db, log: (line) => console.error(line) });
-    // The client is not ended: in workerd postgres.js's end() leaves an unhandled "Stream was
-    // cancelled" rejection (porsager/postgres#1202); the runtime closes a request's sockets when
-    // the request is done.
-    void ctx;
+    const broker = brokerOf(env);
+    const app = createApp({
+      db,
+      // After the apply's transaction committed: the site's publisher drains, past the answer.
+      kick: () => ctx.waitUntil(wakePublishers(db, env).catch((err: Error) => log(`publisher wake failed: ${err.message}`))),
+      signer: { publicJwks: async () => (await loadSigner(db, { keySecret: env.SIGNING_KEY_SECRET })).publicJwks() },
+      keySecret: env.SIGNING_KEY_SECRET,
+      issueNodeCredentials: broker ? credentialIssuer(env) : undefined,
+      mqttUrl: env.PUBLIC_MQTT_URL ?? broker?.url,
+      reportUrl: env.PUBLIC_URL ?? new URL(request.url).origin,
+      webhookTargets: { allowPrivate: env.WEBHOOK_ALLOW_PRIVATE === 'on' },
+      clientAddress: () => request.headers.get('cf-connecting-ip') ?? undefined,
+      log,
+    });
     return app.fetch(request);
+  },
+
+  /**
+   * The Cron Trigger (every minute): expired overrides ended, a tick of every staged rollout, one
+   * alerting round (node.offline from heartbeat age included), then a wake for every site with
+   * rows open (what those steps released, and retries).
+   */
+  async scheduled(_controller: unknown, env: Env): Promise<void> {
+    const db = openWorkerDb(env);
+    if (!db) return log('cron: no database: bind HYPERDRIVE or set DATABASE_URL');
+    const swept = await sweepExpired(db);
+    if (swept) log(`overrides: ${swept} expired; republishing`);
+    await tickRollouts(db, () => {}, log);
+    const round = await env.ALERT_LOOP.get(env.ALERT_LOOP.idFromName('alerts')).fetch('https://alert-loop/round', { method: 'POST' });
+    if (!round.ok) log(`cron: alerting round answered ${round.status}: ${await round.text()}`);
+    await wakePublishers(db, env);
   },
 };

@@ -1,35 +1,151 @@
-import type { TestProject } from 'vitest/node';
-import { parse } from 'yaml';
-import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import type { TestProject } from 'vitest/node';
 import { createApiToken } from '../src/auth/tokens.ts';
-import { openTestDatabase, type TestDatabase } from '../src/db/test-db.test-support.ts';
-import { applySite } from '../src/sites/apply.ts';
-import { Site } from '#shared/site/site.ts';
+import { openDatabase, type Database } from '../src/db/client.ts';
+import { openTestDatabase } from '../src/db/test-db.test-support.ts';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../src/mqtt/broker.ts';
+import { startProcess, type TestProcess } from '../../agent/src/cli/process.test-support.ts';
+import mqtt from 'mqtt';
+import { topics } from '#shared/wire/topics.ts';
+import { nodes } from '../src/db/schema.ts';
+import { startRelay } from './relay.test-support.ts';
+import { servePglite } from './pglite-wire.test-support.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    workersDatabaseUrl?: string;
-    workersToken?: string;
+    workersDatabaseUrl: string;
+    workersDatabaseKind: string;
+    workersMqttUrl: string;
+    workersToken: string;
+    workersRelayUrl: string;
   }
 }
 
-let db: TestDatabase | undefined;
+const AGENT_BIN = fileURLToPath(new URL('../../bin/lvsfleet-agent.mjs', import.meta.url));
+const closers: (() => Promise<unknown>)[] = [];
 
 /**
- * Runs in Node before the workerd tests: with DATABASE_URL, a fresh PostgreSQL database with the
- * seeds' site applied and a viewer token; without it, nothing (the tests skip and say why).
+ * Runs in Node before the workerd tests and gives them real parts to talk to: the database
+ * (PostgreSQL with DATABASE_URL, else an in-memory PGlite served over the PostgreSQL wire protocol
+ * by pglite-socket, so workerd's postgres.js reaches it through `connect()`), a broker (MQTT_URL,
+ * else the embedded aedes broker, which checks node logins against that database), an admin token,
+ * a webhook receiver, and a relay through which a real `lvsfleet-agent` process reaches the Worker
+ * (relay.test-support.ts), with control paths to start and kill that agent.
  */
 export async function setup(project: TestProject): Promise<void> {
-  if (!process.env.DATABASE_URL) return;
-  db = await openTestDatabase();
-  const seeds = Site.parse(parse(readFileSync(fileURLToPath(new URL('../../examples/seeds-lvs-dr.yaml', import.meta.url)), 'utf8')));
-  const token = await createApiToken(db.db, { name: 'workers-test', scope: 'viewer' });
-  await applySite(db.db, { orgId: 'default', site: seeds, author: 'workers-setup' });
-  project.provide('workersDatabaseUrl', db.url!);
+  let url: string;
+  let kind: string;
+  if (process.env.DATABASE_URL) {
+    const t = await openTestDatabase();
+    closers.push(() => t.close());
+    url = t.url!;
+    kind = 'PostgreSQL';
+  } else {
+    // No template: the global setup runs in vite's module runner, which has no import.meta.resolve.
+    const local = await openDatabase({ templateDir: false });
+    closers.push(() => local.close());
+    const served = await servePglite(local.pglite!);
+    closers.unshift(() => served.close());
+    url = served.url;
+    kind = 'PGlite over pglite-socket';
+  }
+  // Node's own access goes over the same wire, like any other client of that database.
+  const database: Database = await openDatabase({ url });
+  closers.unshift(() => database.close());
+  let mqttUrl = process.env.MQTT_URL;
+  if (mqttUrl) {
+    // A broker shared with other runs: clear the retained documents and statuses this run left.
+    const shared = mqttUrl;
+    closers.unshift(async () => {
+      const ids = (await database.db.select({ id: nodes.id }).from(nodes)).map((n) => n.id);
+      const client = await mqtt.connectAsync(shared, { clientId: `lvsfleet-workers-test-${process.pid}` });
+      for (const id of ids) for (const topic of [topics.desired(id), topics.status(id)]) await client.publishAsync(topic, '', { qos: 1, retain: true });
+      await client.endAsync();
+    });
+  } else {
+    const broker: EmbeddedBroker = await startEmbeddedBroker({ port: 0, host: '127.0.0.1', db: database.db });
+    closers.unshift(() => broker.close());
+    const u = new URL(broker.url);
+    u.username = broker.internal.username;
+    u.password = broker.internal.password;
+    mqttUrl = u.toString();
+  }
+  const token = await createApiToken(database.db, { name: 'workers-test', scope: 'admin' });
+
+  const hooks: { type: string; body: unknown }[] = [];
+  const receiver: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (b: Buffer) => (body += b));
+    req.on('end', () => {
+      hooks.push({ type: String(req.headers['content-type']), body: JSON.parse(body) as unknown });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+  closers.unshift(() => new Promise((r) => receiver.close(r)));
+  const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+
+  let agent: TestProcess | null = null;
+  const stateDir = await mkdtemp(join(tmpdir(), 'lvsfleet-workers-agent-'));
+  closers.unshift(() => rm(stateDir, { recursive: true, force: true }));
+  closers.unshift(async () => agent?.p.kill('SIGKILL'));
+  const relay = await startRelay(async (req, body) => {
+    const path = req.url ?? '';
+    if (path === '/__webhook-url') return { status: 200, body: { url: hookUrl } };
+    if (path === '/__webhooks') return { status: 200, body: hooks };
+    if (path === '/__agent/output') return { status: 200, body: { output: agent?.output() ?? '' } };
+    if (path === '/__agent/start') {
+      const { token: enrollToken } = JSON.parse(body) as { token: string };
+      const config = join(stateDir, 'agent.json');
+      const enrolled = await run(process.execPath, [
+        AGENT_BIN,
+        'enroll',
+        '--url',
+        relay.url,
+        '--token',
+        enrollToken,
+        '--config',
+        config,
+        '--state-dir',
+        stateDir,
+      ]);
+      if (enrolled.code !== 0) return { status: 500, body: { error: `enroll exited ${enrolled.code}: ${enrolled.output}` } };
+      agent = startProcess(process.execPath, [AGENT_BIN, 'run', '--config', config, '--dataplane', 'dry-run']);
+      return { status: 200, body: { enrolled: enrolled.output } };
+    }
+    if (path === '/__agent/kill') {
+      // SIGKILL: no goodbye, no last will over HTTPS; only the report's age tells the cloud.
+      agent?.p.kill('SIGKILL');
+      await agent?.exited;
+      return { status: 200, body: { output: agent?.output() ?? '' } };
+    }
+    return null;
+  });
+  closers.unshift(() => new Promise((r) => relay.server.close(r)));
+
+  project.provide('workersDatabaseUrl', url);
+  project.provide('workersDatabaseKind', kind);
+  project.provide('workersMqttUrl', mqttUrl);
   project.provide('workersToken', token.secret);
+  project.provide('workersRelayUrl', relay.url);
+}
+
+function run(command: string, args: string[]): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    p.stdout.on('data', (b: Buffer) => (output += b));
+    p.stderr.on('data', (b: Buffer) => (output += b));
+    p.on('close', (code) => resolve({ code: code ?? -1, output }));
+  });
 }
 
 export async function teardown(): Promise<void> {
-  await db?.close();
+  for (const close of closers) await close().catch(() => {});
 }

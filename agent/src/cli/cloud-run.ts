@@ -5,6 +5,7 @@ import type { NodeStatus } from '#shared/wire/status.ts';
 import { AgentConfig } from '../cloud/agent-config.ts';
 import { scriptPolicyFromFlags } from './script-flags.ts';
 import { startMqttLink, type MqttLink } from '../cloud/mqtt-link.ts';
+import { startHttpReporter } from '../cloud/http-report.ts';
 import { wireEvent } from '../dataplane/vrrp-host.ts';
 import { Engine } from '../engine/engine.ts';
 import { Intake } from '../intake/intake.ts';
@@ -71,6 +72,17 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
   const lock = await lockStateDir(stateDir, io, log);
   if (!lock) return EXIT.failure;
   let link: MqttLink | null = null;
+  /** Reports over HTTPS too when enrollment asked for it (a cloud on Workers hears no broker). */
+  const reporter = cfg.report
+    ? startHttpReporter({
+        url: cfg.report.url,
+        username: cfg.mqtt.username,
+        password: cfg.mqtt.password,
+        log,
+        baseDelayMs: o.backoff?.baseMs,
+        maxDelayMs: o.backoff?.maxMs,
+      })
+    : null;
   /** The pinned key set goes out with every status: the cloud's acknowledgement of a key rotation. */
   let trust: TrustReport | undefined;
   const withTrust = (s: NodeStatus): NodeStatus => (trust ? { ...s, trust } : s);
@@ -86,8 +98,12 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
     emit: (e) => {
       log(`event ${e.type} ${JSON.stringify(e.data)}`);
       link?.publishEvent(e);
+      reporter?.publishEvent(e);
     },
-    onStatus: (s) => link?.publishStatus(withTrust(s)),
+    onStatus: (s) => {
+      link?.publishStatus(withTrust(s));
+      reporter?.publishStatus(withTrust(s));
+    },
   });
   parts.onHostEvent?.((e) => engine.emitNodeEvent(wireEvent(e, cfg.nodeId)));
 
@@ -101,6 +117,7 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
     onPinned: (report) => {
       trust = report;
       link?.publishStatus(withTrust(engine.status()));
+      reporter?.publishStatus(withTrust(engine.status()));
     },
   });
   trust = await intake.trustReport();
@@ -109,6 +126,7 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
     cleanup: async () => {
       try {
         await link?.close(withTrust({ ...engine.status(), online: false }));
+        await reporter?.close(withTrust({ ...engine.status(), online: false }));
         await metrics?.close();
       } finally {
         await lock.release();
@@ -140,5 +158,6 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
     },
   });
   link.publishStatus(withTrust(engine.status()));
+  reporter?.publishStatus(withTrust(engine.status()));
   return run.done;
 }

@@ -51,6 +51,7 @@ export async function runEnroll(argv: string[], io: AgentIO): Promise<number> {
     node: r.node,
     mqtt: r.mqtt,
     keys: r.keys,
+    ...(r.report ? { report: r.report } : {}),
     ...(f['state-dir'] ? { stateDir: f['state-dir'] } : {}),
     enrolledAt: new Date().toISOString(),
   });

@@ -9,6 +9,8 @@ export const AgentConfig = z.strictObject({
   site: z.string().min(1),
   node: z.string().min(1),
   mqtt: z.strictObject({ url: z.string().min(1), username: z.string().min(1), password: z.string().min(1) }),
+  /** Where status and events are POSTed too (from enrollment: a cloud that hears no broker, e.g. Workers). */
+  report: z.strictObject({ url: z.string().url() }).optional(),
   /** The cloud's public signing keys, pinned at enrollment. */
   keys: z.array(z.object({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string(), kid: z.string() }).passthrough()).min(1),
   stateDir: z.string().min(1).optional(),

@@ -43,74 +43,11 @@ export function startAlerter(opts: {
   let running: Promise<void> | null = null;
   let closed = false;
 
-  /** Open alerts from before a restart: they are not raised again, and their resolution is not lost. */
-  async function loadOpen(): Promise<Map<string, AlertState>> {
-    const rows = await db.select().from(alerts).where(isNull(alerts.resolvedAt));
-    const m = new Map<string, AlertState>();
-    for (const r of rows) {
-      const s = m.get(r.siteId) ?? {};
-      s[r.key] = {
-        key: r.key,
-        type: r.type as AlertChange['condition']['type'],
-        severity: r.severity,
-        subject: r.subject,
-        summary: r.summary,
-        firstSeenAt: r.firstSeenAt.getTime(),
-        raisedAt: r.raisedAt.getTime(),
-      };
-      m.set(r.siteId, s);
-    }
-    return m;
-  }
-
-  /**
-   * Records a raise or a resolution once across replicas: the `alerts` row is the claim (the open
-   * alert's unique index for a raise, `resolved_at IS NULL` for a resolution), and only the
-   * replica whose write took it adds the event that webhooks send. The others' writes find the
-   * row taken (PostgreSQL makes the second writer wait for the first to commit) and add nothing.
-   */
-  async function record(siteId: string, ch: AlertChange): Promise<void> {
-    const { event: e, condition: c } = ch;
-    const won = await db.transaction(async (tx) => {
-      const claimed =
-        ch.kind === 'raised'
-          ? await tx
-              .insert(alerts)
-              .values({
-                siteId,
-                key: c.key,
-                type: c.type,
-                severity: c.severity,
-                subject: c.subject,
-                summary: c.summary,
-                firstSeenAt: new Date(c.firstSeenAt),
-                raisedAt: new Date(c.raisedAt!),
-              })
-              .onConflictDoNothing()
-              .returning({ id: alerts.id })
-          : await tx
-              .update(alerts)
-              .set({ resolvedAt: new Date(e.at) })
-              .where(and(eq(alerts.siteId, siteId), eq(alerts.key, c.key), isNull(alerts.resolvedAt)))
-              .returning({ id: alerts.id });
-      if (!claimed.length) return false;
-      await tx.insert(events).values({ siteId, nodeId: e.nodeId, type: e.type, data: e.data, at: new Date(e.at) });
-      return true;
-    });
-    if (won) opts.log?.(`alert ${e.type} ${e.site}: ${e.summary}`);
-  }
-
   async function round(): Promise<void> {
-    states ??= await loadOpen();
-    const t = now().getTime();
-    for (const v of await book.all(t)) {
-      const r = stepAlerts(states.get(v.siteId) ?? {}, v.status.site, conditionsOf(v.status), t, opts.alerts);
-      for (const ch of r.changes) await record(v.siteId, ch);
-      states.set(v.siteId, r.state);
-    }
-    await enqueueDeliveries(db, { baseUrl: opts.baseUrl?.() });
-    const counts = await deliverDue(db, { fetch: fetchImpl, now, log: opts.log });
-    opts.onDeliveries?.(counts);
+    states = await alertRound(
+      { db, book, fetch: fetchImpl, now, alerts: opts.alerts, baseUrl: opts.baseUrl?.(), onDeliveries: opts.onDeliveries, log: opts.log },
+      states,
+    );
   }
 
   const tick = (): Promise<void> => {
@@ -129,4 +66,95 @@ export function startAlerter(opts: {
       await running;
     },
   };
+}
+
+/** What one alerting round needs (the Node loop above and the Workers cron give the same). */
+export interface AlertRoundOptions {
+  db: Db;
+  book: StatusBook;
+  fetch: Fetch;
+  now: () => Date;
+  alerts?: AlertOptions;
+  baseUrl?: string;
+  onDeliveries?: (counts: DeliveryCounts) => void;
+  log?: (l: string) => void;
+}
+
+/**
+ * One alerting round: every site's conditions stepped from `states` (the watched conditions of
+ * the round before; null: read the open alerts back), raises and resolutions recorded once,
+ * events queued for webhooks and due deliveries sent. Answers the states for the next round, which
+ * a caller without a long-lived process (the Workers cron) keeps in storage between rounds so a
+ * condition's debounce spans them.
+ */
+export async function alertRound(o: AlertRoundOptions, states: Map<string, AlertState> | null): Promise<Map<string, AlertState>> {
+  const { db } = o;
+  const next = states ?? (await loadOpen(db));
+  const t = o.now().getTime();
+  for (const v of await o.book.all(t)) {
+    const r = stepAlerts(next.get(v.siteId) ?? {}, v.status.site, conditionsOf(v.status), t, o.alerts);
+    for (const ch of r.changes) await record(db, v.siteId, ch, o.log);
+    next.set(v.siteId, r.state);
+  }
+  await enqueueDeliveries(db, { baseUrl: o.baseUrl });
+  const counts = await deliverDue(db, { fetch: o.fetch, now: o.now, log: o.log });
+  o.onDeliveries?.(counts);
+  return next;
+}
+
+/** Open alerts from before a restart: they are not raised again, and their resolution is not lost. */
+async function loadOpen(db: Db): Promise<Map<string, AlertState>> {
+  const rows = await db.select().from(alerts).where(isNull(alerts.resolvedAt));
+  const m = new Map<string, AlertState>();
+  for (const r of rows) {
+    const s = m.get(r.siteId) ?? {};
+    s[r.key] = {
+      key: r.key,
+      type: r.type as AlertChange['condition']['type'],
+      severity: r.severity,
+      subject: r.subject,
+      summary: r.summary,
+      firstSeenAt: r.firstSeenAt.getTime(),
+      raisedAt: r.raisedAt.getTime(),
+    };
+    m.set(r.siteId, s);
+  }
+  return m;
+}
+
+/**
+ * Records a raise or a resolution once across replicas: the `alerts` row is the claim (the open
+ * alert's unique index for a raise, `resolved_at IS NULL` for a resolution), and only the
+ * replica whose write took it adds the event that webhooks send. The others' writes find the
+ * row taken (PostgreSQL makes the second writer wait for the first to commit) and add nothing.
+ */
+async function record(db: Db, siteId: string, ch: AlertChange, log?: (l: string) => void): Promise<void> {
+  const { event: e, condition: c } = ch;
+  const won = await db.transaction(async (tx) => {
+    const claimed =
+      ch.kind === 'raised'
+        ? await tx
+            .insert(alerts)
+            .values({
+              siteId,
+              key: c.key,
+              type: c.type,
+              severity: c.severity,
+              subject: c.subject,
+              summary: c.summary,
+              firstSeenAt: new Date(c.firstSeenAt),
+              raisedAt: new Date(c.raisedAt!),
+            })
+            .onConflictDoNothing()
+            .returning({ id: alerts.id })
+        : await tx
+            .update(alerts)
+            .set({ resolvedAt: new Date(e.at) })
+            .where(and(eq(alerts.siteId, siteId), eq(alerts.key, c.key), isNull(alerts.resolvedAt)))
+            .returning({ id: alerts.id });
+    if (!claimed.length) return false;
+    await tx.insert(events).values({ siteId, nodeId: e.nodeId, type: e.type, data: e.data, at: new Date(e.at) });
+    return true;
+  });
+  if (won) log?.(`alert ${e.type} ${e.site}: ${e.summary}`);
 }

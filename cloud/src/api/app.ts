@@ -17,6 +17,7 @@ import { ApiError, toApiError, type ErrorStatus } from './errors.ts';
 import { BEARER_SCHEME, openApiConfig } from './openapi.ts';
 import { rateLimiter } from './rate-limit.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
+import { NODE_REPORT_ROUTES, registerAgentReportRoutes } from './routes/agent-report.ts';
 import { registerEnrollmentRoutes } from './routes/enrollment.ts';
 import { registerKeyRoutes } from './routes/keys.ts';
 import { registerRolloutRoutes } from './routes/rollout.ts';
@@ -38,6 +39,9 @@ const MAX_BODY_BYTES = 1024 * 1024;
  */
 const PUBLIC_V1 = new Set(['POST /v1/agent/enroll', 'POST /v1/session']);
 const isPublic = (method: string, path: string) => PUBLIC_V1.has(`${method} ${path}`);
+/** Routes a node calls with its own credentials (HTTP Basic), checked by the route itself. */
+const NODE_V1 = new Set(NODE_REPORT_ROUTES);
+const isNodeReport = (method: string, path: string) => NODE_V1.has(`${method} ${path}`);
 
 const ADMIN_PREFIXES = ['/v1/tokens', '/v1/webhooks', '/v1/keys'];
 /** Reads that need more than viewer: the audit log names who did what (operator; token and webhook entries admin only). */
@@ -140,7 +144,7 @@ export function createApp(deps: AppDeps): App {
   }
 
   app.use('/v1/*', async (c, next) => {
-    if (isPublic(c.req.method, c.req.path)) return next();
+    if (isPublic(c.req.method, c.req.path) || isNodeReport(c.req.method, c.req.path)) return next();
     const secret = bearer(c.req.header('authorization'));
     const cookie = secret ? null : sessionFromCookieHeader(c.req.header('cookie'));
     if (!secret && !cookie) throw new ApiError(401, 'unauthorized', 'missing bearer token (Authorization: Bearer …) or dashboard session');
@@ -178,6 +182,7 @@ export function createApp(deps: AppDeps): App {
   registerStatusRoutes(app, deps, status);
   registerRolloutRoutes(app, deps);
   registerEnrollmentRoutes(app, deps);
+  registerAgentReportRoutes(app, deps);
   registerTokenRoutes(app, deps);
   registerWebhookRoutes(app, deps);
   registerKeyRoutes(app, deps);
@@ -186,6 +191,11 @@ export function createApp(deps: AppDeps): App {
   registerAuditRoutes(app, deps);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', BEARER_SCHEME);
+  app.openAPIRegistry.registerComponent('securitySchemes', 'nodeBasic', {
+    type: 'http',
+    scheme: 'basic',
+    description: "A node's broker credentials from enrollment (username: the node id).",
+  });
   registerPublicStatusDoc(app.openAPIRegistry);
   // The server the document lists is the one that served it.
   app.doc31('/openapi.json', (c) => openApiConfig(new URL(c.req.url).origin));

@@ -10,16 +10,23 @@ import type { StatusBook } from '../status/book.ts';
 /** What the app core needs from its host (Node `serve` or the Workers entry). */
 export interface AppDeps {
   db: Db;
-  /** Wakes the publisher after an apply committed (absent on Workers: no publishing there yet). */
+  /** Wakes the publisher after an apply committed (Node: the publisher loop; Workers: the sites' Durable Objects). */
   kick?: () => void;
   /** Wakes the key rotation loop after `keys rotate` (absent on Workers: the Node server's loop finds the new key itself). */
   kickKeys?: () => void;
+  /** Seals private signing keys made by `keys rotate` (cloud/src/keys/sealed-jwk.ts); stored plain when absent. */
+  keySecret?: string;
   /** Public signing keys agents pin at enrollment (cloud/src/keys/signing.ts `Signer`). */
   signer?: { publicJwks(): Promise<JWK[]> };
   /** Issues broker credentials for a node, inside the enrollment transaction (cloud/src/mqtt/credentials.ts). */
   issueNodeCredentials?: (db: Db, nodeId: string) => Promise<{ username: string; password: string }>;
   /** The broker URL agents connect to, answered at enrollment. */
   mqttUrl?: string;
+  /**
+   * Where agents also POST their status and events (`/v1/agent/status|events`), answered at
+   * enrollment; absent when the host subscribes to the broker itself (Node).
+   */
+  reportUrl?: string;
   enrollmentTtlMs?: number;
   /** Largest accepted request body; default 1 MiB. */
   maxBodyBytes?: number;

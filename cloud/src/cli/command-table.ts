@@ -69,7 +69,7 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'run the API, status pages, publisher, ingest and embedded broker',
     usage: ['serve [--port N] [--host ADDR] [--data-dir DIR] [--database-url-file FILE] [--mqtt-url-file FILE] [--mqtt-port N]'],
     description:
-      'Runs until SIGINT or SIGTERM. Without --database-url the database is an embedded PostgreSQL (PGlite) in --data-dir; without --mqtt-url an embedded broker listens on --mqtt-port. The first start prints an admin token once.',
+      "Runs until SIGINT or SIGTERM. Without --database-url the database is an embedded PostgreSQL (PGlite) in --data-dir; without --mqtt-url an embedded broker listens on --mqtt-port. The first start prints an admin token once. With LVSFLEET_SIGNING_KEY_SECRET set, private signing keys are stored sealed under it (give it the value of a Workers deployment's SIGNING_KEY_SECRET on the same database).",
     flags: [
       { name: 'port', value: 'N', help: 'HTTP port (default 8080)' },
       { name: 'host', value: 'ADDR', help: 'HTTP address (default 127.0.0.1)' },

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type { Sql } from 'postgres';
+import type { PGlite } from '@electric-sql/pglite';
 import * as schema from './schema.ts';
 import { LOCK_NAMESPACE, withAdvisoryLock } from './advisory-lock.ts';
 import { copyTemplateDataDir, pgliteStartParams, readTemplate, TEMPLATE_DIR } from './pglite-template.ts';
@@ -15,6 +16,8 @@ export interface Database {
   kind: 'pglite' | 'postgres';
   /** The postgres.js client under `db` (PostgreSQL only), for session-level advisory locks. */
   pg?: Sql;
+  /** The PGlite instance itself (the workerd tests serve it over the PostgreSQL wire protocol). */
+  pglite?: PGlite;
   close(): Promise<void>;
 }
 
@@ -76,7 +79,7 @@ export async function openDatabase(opts: {
           : 'PGlite start',
   );
   const db = drizzle(client, { schema }) as unknown as Db;
-  const database: Database = { db, kind: 'pglite', close: () => client.close() };
+  const database: Database = { db, kind: 'pglite', pglite: client, close: () => client.close() };
   if (migrate) await applyMigrations(database);
   mark('migrations');
   return database;

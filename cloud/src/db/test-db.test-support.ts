@@ -25,8 +25,9 @@ export async function openTestDatabase(env: Record<string, string | undefined> =
     return { ...db, truncate: () => truncateAll(db) };
   }
   const { default: postgres } = await import('postgres');
-  // TEST_DB_PREFIX keeps runs that share a server apart (as in ../../test/pg.test-support.ts).
-  const prefix = /^[a-z][a-z0-9_]{0,40}$/.test(env.TEST_DB_PREFIX ?? '') ? env.TEST_DB_PREFIX : 'lvsfleet_t_';
+  // TEST_DB_PREFIX: a prefix of one's own on a PostgreSQL shared with other runs (as in ../../test/pg.test-support.ts).
+  const prefix = env.TEST_DB_PREFIX ?? 'lvsfleet_t_';
+  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(prefix)) throw new Error(`TEST_DB_PREFIX ${prefix}: lower-case letters, digits and _ only`);
   const name = `${prefix}${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   const admin = postgres(base, { max: 1, onnotice: () => {} });
   await admin.unsafe(`CREATE DATABASE ${name}`);

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import mqtt from 'mqtt';
 import type { Db } from '../db/client.ts';
-import { events, nodes, nodeStatus } from '../db/schema.ts';
+import { events, nodes } from '../db/schema.ts';
 import { topics } from '#shared/wire/topics.ts';
-import { classify, mergeStatus, raiseMisbehaving, REJECT_REASONS, type RejectReason } from './decide.ts';
+import { classify, raiseMisbehaving, REJECT_REASONS, type RejectReason } from './decide.ts';
+import { recordReport } from './record.ts';
 
 export interface Ingest {
   /** Resolves once the first subscription is acknowledged (tests and start-up logs). */
@@ -70,25 +71,7 @@ export async function startIngest(opts: {
     }
     const siteId = await siteIdOf(msg.nodeId);
     if (!siteId) return reject('unknown_node', `${topic}: no node ${msg.nodeId}`);
-    const now = clock();
-    if (msg.kind === 'event') {
-      await db.insert(events).values({ siteId, nodeId: msg.nodeId, type: msg.event.type, data: msg.event.data, at: new Date(msg.event.at) });
-      counts.accepted++;
-      return;
-    }
-    await db.transaction(async (tx) => {
-      const [prev] = await tx.select().from(nodeStatus).where(eq(nodeStatus.nodeId, msg.nodeId)).for('update');
-      const next = mergeStatus(
-        prev ? { online: prev.online, appliedRevision: prev.appliedRevision, status: prev.status as Record<string, unknown> } : undefined,
-        msg.status,
-      );
-      const row = { online: next.online, appliedRevision: next.appliedRevision, status: next.status, updatedAt: now };
-      await tx
-        .insert(nodeStatus)
-        .values({ nodeId: msg.nodeId, ...row })
-        .onConflictDoUpdate({ target: nodeStatus.nodeId, set: row });
-      if (next.presence) await tx.insert(events).values({ siteId, nodeId: msg.nodeId, type: next.presence, data: {}, at: now });
-    });
+    await recordReport(db, siteId, msg, clock());
     counts.accepted++;
   }
 

@@ -1,4 +1,4 @@
-import { CompactSign, importJWK, type JWK } from 'jose';
+import { CompactSign, importJWK } from 'jose';
 import type { Db } from '../db/client.ts';
 import { signingKeys } from '../db/schema.ts';
 import { audit } from '../sites/audit.ts';
@@ -9,13 +9,19 @@ import { JWS_KEY_TYP, type KeyCertificate } from '#shared/wire/key-trust.ts';
 import { readKeyRows } from './key-store.ts';
 import { decideRotate, generationOf } from './rotation.ts';
 import { makeKey } from './signing.ts';
+import { openJwk, sealJwk } from './sealed-jwk.ts';
 
 /**
  * `lvsfleet keys rotate`: makes a key, has the active key sign its certificate, and stores it
  * `announced` with the next generation, so the next documents announce it under the current key
  * (TUF: a new key is trusted only through the old one). Nothing is signed with it yet.
  */
-export async function rotateKey(db: Db, who: { orgId: string; actor: string }, now: Date): Promise<{ kid: string; previous: string; generation: number }> {
+export async function rotateKey(
+  db: Db,
+  who: { orgId: string; actor: string },
+  now: Date,
+  keySecret?: string,
+): Promise<{ kid: string; previous: string; generation: number }> {
   const made = await makeKey();
   return db.transaction(async (tx) => {
     const rows = await readKeyRows(tx);
@@ -25,13 +31,13 @@ export async function rotateKey(db: Db, who: { orgId: string; actor: string }, n
     const cert: KeyCertificate = { previous: previous.kid, jwk: made.publicJwk, issuedAt: now.toISOString() };
     const certificate = await new CompactSign(new TextEncoder().encode(canonicalJson(cert)))
       .setProtectedHeader({ alg: JWS_ALG, kid: previous.kid, typ: JWS_KEY_TYP })
-      .sign(await importJWK(previous.privateJwk as JWK, JWS_ALG));
+      .sign(await importJWK(await openJwk(previous.privateJwk, previous.kid, keySecret), JWS_ALG));
     const generation = generationOf(rows) + 1;
     await tx.insert(signingKeys).values({
       kid: made.kid,
       alg: JWS_ALG,
       publicJwk: made.publicJwk,
-      privateJwk: made.privateJwk,
+      privateJwk: await sealJwk(made.privateJwk, made.kid, keySecret),
       state: 'announced',
       generation,
       previousKid: previous.kid,

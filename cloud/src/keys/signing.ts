@@ -6,6 +6,7 @@ import { canonicalJson } from '#shared/util/canonical-json.ts';
 import type { KeyTrust, PublicKeyJwk } from '#shared/wire/key-trust.ts';
 import { byAge, trustOf } from './rotation.ts';
 import { readKeyRows } from './key-store.ts';
+import { openJwk, sealJwk } from './sealed-jwk.ts';
 
 /** Signs desired-state documents with the cloud's Ed25519 key (docs/architecture.md, "Trust model"). */
 export interface Signer {
@@ -44,18 +45,21 @@ interface Loaded {
 
 /**
  * Loads the newest active signing key from `signing_keys`, making and storing one at first
- * start. The private key never leaves the database row and this process.
+ * start. The private key never leaves the database row and this process; with `keySecret` it is
+ * stored sealed under it (./sealed-jwk.ts), and rows stored plain still load.
  */
-export async function loadSigner(db: Db): Promise<Signer> {
-  let loaded = await load(db);
+export async function loadSigner(db: Db, opts: { keySecret?: string } = {}): Promise<Signer> {
+  const secret = opts.keySecret;
+  let loaded = await load(db, secret);
   if (!loaded) {
     const made = await makeKey();
+    const privateJwk = await sealJwk(made.privateJwk, made.kid, secret);
     await db
       .insert(signingKeys)
-      .values({ kid: made.kid, alg: JWS_ALG, publicJwk: made.publicJwk, privateJwk: made.privateJwk, state: 'active', activatedAt: new Date() })
+      .values({ kid: made.kid, alg: JWS_ALG, publicJwk: made.publicJwk, privateJwk, state: 'active', activatedAt: new Date() })
       .onConflictDoNothing();
     // Two processes starting at once may both insert; both keys are then published and valid.
-    loaded = await load(db);
+    loaded = await load(db, secret);
     if (!loaded) throw new SigningError('bad_key', 'signing key was not stored');
   }
   let current = loaded;
@@ -83,7 +87,7 @@ export async function loadSigner(db: Db): Promise<Signer> {
       return current.publicJwks;
     },
     async reload() {
-      const next = await load(db);
+      const next = await load(db, secret);
       if (!next) throw new SigningError('bad_key', 'no active signing key');
       const changed = next.kid !== current.kid || next.trust.generation !== current.trust.generation;
       current = next;
@@ -95,11 +99,11 @@ export async function loadSigner(db: Db): Promise<Signer> {
 const encoder = new TextEncoder();
 
 /** The newest active key and the key set, or null when no key is active. */
-async function load(db: Db): Promise<Loaded | null> {
+async function load(db: Db, secret: string | undefined): Promise<Loaded | null> {
   const rows = await readKeyRows(db);
   const active = byAge(rows.filter((r) => r.state === 'active')).at(-1);
   if (!active) return null;
-  const key = await importJWK(active.privateJwk as JWK, JWS_ALG);
+  const key = await importJWK(await openJwk(active.privateJwk, active.kid, secret), JWS_ALG);
   if (key instanceof Uint8Array) throw new SigningError('bad_key', `signing key ${active.kid} is not an Ed25519 key`);
   const header = base64url.encode(JSON.stringify({ alg: JWS_ALG, kid: active.kid, typ: JWS_TYP }));
   const live = byAge(rows.filter((r) => r.state !== 'retired'));

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Db } from '../db/client.ts';
 import { CLOUD_ROLE, bootstrapCommands, enrollCommands, isAlreadyDone, nodeRole, reenrollCommands, type DynsecCommand } from './dynsec-commands.ts';
 
@@ -37,18 +37,21 @@ export async function connectDynsec(opts: {
   password: string;
   timeoutMs?: number;
   log?: (l: string) => void;
+  /** Opens the client (default mqtt.js's own transports; the Workers entry passes one over `connect()` sockets). */
+  connect?: (url: string, options: IClientOptions) => MqttClient;
 }): Promise<Dynsec> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   let client: MqttClient;
   try {
-    client = await mqtt.connectAsync(opts.mqttUrl, {
+    const options: IClientOptions = {
       clientId: `lvsfleet-dynsec-${randomBytes(4).toString('hex')}`,
       username: opts.username,
       password: opts.password,
       protocolVersion: 5,
       reconnectPeriod: 1000,
       connectTimeout: 5_000,
-    });
+    };
+    client = opts.connect ? await connected(opts.connect(opts.mqttUrl, options)) : await mqtt.connectAsync(opts.mqttUrl, options);
   } catch (err) {
     throw new DynsecError('connect', `cannot reach the broker's dynamic-security plugin at ${opts.mqttUrl}: ${(err as Error).message}`);
   }
@@ -158,6 +161,17 @@ export function issueWithDynsec(
     await dynsec.provisionNode(creds.username, creds.password);
     return creds;
   };
+}
+
+/** Resolves with the client once it is connected; rejects (and ends it) on its first error. */
+function connected(c: MqttClient): Promise<MqttClient> {
+  return new Promise((resolve, reject) => {
+    c.once('connect', () => resolve(c));
+    c.once('error', (err) => {
+      c.end(true);
+      reject(err);
+    });
+  });
 }
 
 /**

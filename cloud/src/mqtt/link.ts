@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 
 /**
  * One MQTT connection for publishing, connected on demand and thrown away when it drops.
@@ -26,6 +26,8 @@ export function createPublishLink(opts: {
   clientIdPrefix: string;
   timeoutMs?: number;
   log?: (l: string) => void;
+  /** Opens the client (default mqtt.js's own transports; the Workers entry passes one over `connect()` sockets). */
+  connect?: (url: string, options: IClientOptions) => MqttClient;
 }): PublishLink {
   const log = opts.log ?? (() => {});
   const timeoutMs = opts.timeoutMs ?? 10_000;
@@ -45,7 +47,7 @@ export function createPublishLink(opts: {
   }
 
   async function connect(): Promise<boolean> {
-    const c = mqtt.connect(opts.url, {
+    const c = (opts.connect ?? mqtt.connect)(opts.url, {
       clientId: `${opts.clientIdPrefix}-${randomBytes(4).toString('hex')}`,
       username: opts.username,
       password: opts.password,

@@ -8,16 +8,20 @@ export type OutboxRow = typeof outbox.$inferSelect;
 
 const open = inArray(outbox.status, OUTBOX_OPEN);
 
-/** Open (pending or failed) rows of every node that has at least one row due now, in (node, revision, id) order. */
-export async function pendingForDueNodes(db: Db, now: Date, limit: number): Promise<OutboxRow[]> {
+/**
+ * Open (pending or failed) rows of every node that has at least one row due now, in (node,
+ * revision, id) order; only that site's with `siteId` (the Workers publisher drains one site).
+ */
+export async function pendingForDueNodes(db: Db, now: Date, limit: number, siteId?: string): Promise<OutboxRow[]> {
+  const ofSite = siteId === undefined ? undefined : eq(outbox.siteId, siteId);
   const dueNodes = db
     .selectDistinct({ n: outbox.nodeId })
     .from(outbox)
-    .where(and(open, lte(outbox.nextAttemptAt, now)));
+    .where(and(open, ofSite, lte(outbox.nextAttemptAt, now)));
   return db
     .select()
     .from(outbox)
-    .where(and(open, inArray(outbox.nodeId, dueNodes)))
+    .where(and(open, ofSite, inArray(outbox.nodeId, dueNodes)))
     .orderBy(asc(outbox.nodeId), asc(outbox.revision), asc(outbox.overridesVersion), asc(outbox.id))
     .limit(limit);
 }
@@ -67,4 +71,21 @@ export async function markFailed(db: Db, id: number, attempts: number, nextAttem
     .update(outbox)
     .set({ status: 'failed', attempts, nextAttemptAt, lastError: error.slice(0, 500) })
     .where(and(eq(outbox.id, id), open));
+}
+
+/** Sites with an open row (the Workers entry wakes their publishers after an apply and on its cron). */
+export async function sitesWithOpenRows(db: Db): Promise<string[]> {
+  const rows = await db.selectDistinct({ siteId: outbox.siteId }).from(outbox).where(open);
+  return rows.map((r) => r.siteId);
+}
+
+/** When the site's earliest open row is due (its back-off), or null when it has none. */
+export async function nextDueAt(db: Db, siteId: string): Promise<Date | null> {
+  const [row] = await db
+    .select({ at: outbox.nextAttemptAt })
+    .from(outbox)
+    .where(and(open, eq(outbox.siteId, siteId)))
+    .orderBy(asc(outbox.nextAttemptAt))
+    .limit(1);
+  return row?.at ?? null;
 }

@@ -32,19 +32,27 @@ export function startRolloutDriver(opts: RolloutDriverOptions): RolloutDriver {
 
   async function tickOnce(): Promise<void> {
     if (loop.closed) return;
-    for (const row of await activeRollouts(db)) {
-      // One site's trouble (a database error mid-step) must not stall every other site's rollout.
-      try {
-        const now = new Date();
-        const reports = await loadReports(db, row.siteId, row.revision, row.createdAt, now.getTime());
-        await advanceRollout({ db, kick: opts.kickPublisher, log }, row.id, { type: 'tick', reports }, now);
-      } catch (err) {
-        log(`rollout: tick of revision ${row.revision} (site ${row.siteId}) failed: ${(err as Error).message}`);
-      }
-    }
+    await tickRollouts(db, opts.kickPublisher, log);
   }
 
   const loop = startSerialLoop(tickOnce, { pollMs: opts.pollMs ?? 1000, onError: (err) => log(`rollout: tick failed: ${err.message}`) });
 
   return { kick: () => loop.kick(), tick: () => loop.run(), close: () => loop.close() };
+}
+
+/**
+ * One tick of every active rollout with its site's latest reports and the time (the Node driver's
+ * poll, and the Workers cron). One site's trouble (a database error mid-step) is logged and does
+ * not stall the other sites' rollouts.
+ */
+export async function tickRollouts(db: Db, kickPublisher: () => void, log: (line: string) => void): Promise<void> {
+  for (const row of await activeRollouts(db)) {
+    try {
+      const now = new Date();
+      const reports = await loadReports(db, row.siteId, row.revision, row.createdAt, now.getTime());
+      await advanceRollout({ db, kick: kickPublisher, log }, row.id, { type: 'tick', reports }, now);
+    } catch (err) {
+      log(`rollout: tick of revision ${row.revision} (site ${row.siteId}) failed: ${(err as Error).message}`);
+    }
+  }
 }

@@ -39,6 +39,8 @@ export interface ServerOptions {
   mqttDynsec?: boolean;
   /** `--webhook-allow-private`: webhooks may reach private ranges and loopback (never link-local or metadata). */
   webhookAllowPrivate?: boolean;
+  /** LVSFLEET_SIGNING_KEY_SECRET: private signing keys are stored sealed under it (cloud/src/keys/sealed-jwk.ts). */
+  signingKeySecret?: string;
   /** LVSFLEET_ADMIN_TOKEN: the bootstrap admin token to register. */
   adminToken?: string;
   /**
@@ -128,7 +130,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     }
     mark('bootstrap admin token');
 
-    const signer = await loadSigner(db);
+    const signer = await loadSigner(db, { keySecret: o.signingKeySecret });
     mark('signing key');
     let broker = splitMqttUrl(o.mqttUrl ?? 'mqtt://127.0.0.1:1');
     if (!o.mqttUrl) {
@@ -206,6 +208,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       },
       kickKeys,
       signer,
+      keySecret: o.signingKeySecret,
       issueNodeCredentials: issue,
       mqttUrl: o.publicMqttUrl ?? broker.url,
       metrics,

@@ -87,7 +87,7 @@ describe('enrollment', () => {
     expect((await enroll(token)).status).toBe(401);
   });
 
-  it('answers 503 where no signer or broker is wired (the Workers entry today)', async () => {
+  it('answers 503 where no signer or broker is wired (a deployment without MQTT_URL)', async () => {
     const bare = createApp({ db: t.db.db });
     const { token } = await (await makeToken()).json();
     const res = await bare.request('/v1/agent/enroll', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });

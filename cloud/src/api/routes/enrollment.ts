@@ -66,6 +66,7 @@ export function registerEnrollmentRoutes(app: App, deps: AppDeps): void {
       node: done.node,
       mqtt: { url: mqttUrl, username: done.result.username, password: done.result.password },
       keys: EnrollResponse.shape.keys.parse(keys),
+      ...(deps.reportUrl ? { report: { url: deps.reportUrl } } : {}),
     };
     return c.json(body, 200);
   });

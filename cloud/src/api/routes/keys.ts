@@ -61,7 +61,7 @@ export function registerKeyRoutes(app: App, deps: AppDeps): void {
   });
   app.openapi(rotate, async (c) => {
     const who = c.get('auth');
-    const made = await rotateKey(deps.db, { orgId: who.orgId, actor: who.name }, new Date());
+    const made = await rotateKey(deps.db, { orgId: who.orgId, actor: who.name }, new Date(), deps.keySecret);
     deps.kickKeys?.();
     return c.json({ ...made, state: 'announced' as const }, 200);
   });

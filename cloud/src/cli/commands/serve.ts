@@ -78,6 +78,8 @@ export async function run(argv: string[], io: CliIO, signals: NodeJS.EventEmitte
       publicMqttUrl: values['public-mqtt-url'],
       mqttDynsec: values['mqtt-dynsec'],
       webhookAllowPrivate: values['webhook-allow-private'],
+      // The same secret as the Workers deployment's SIGNING_KEY_SECRET when both share a database.
+      signingKeySecret: secretOption(io, 'signing-key-secret', { env: 'LVSFLEET_SIGNING_KEY_SECRET' }),
       adminToken,
       publisher: onOff(values.publisher, '--publisher'),
       log,

@@ -1,0 +1,120 @@
+import { backoffDelayMs } from '#shared/util/backoff.ts';
+import type { NodeEvent } from '#shared/wire/events.ts';
+import type { NodeStatus } from '#shared/wire/status.ts';
+
+export interface HttpReportOptions {
+  /** The cloud's base URL from enrollment (`report.url`). */
+  url: string;
+  username: string;
+  password: string;
+  log: (line: string) => void;
+  /** Back-off bounds; tests shorten them. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  fetch?: typeof fetch;
+}
+
+export interface HttpReporter {
+  publishStatus(s: NodeStatus): void;
+  publishEvent(e: NodeEvent): void;
+  /** Sends `final` (online:false) once, best effort, and stops. */
+  close(final?: NodeStatus): Promise<void>;
+}
+
+const MAX_QUEUED_EVENTS = 1000;
+const TIMEOUT_MS = 10_000;
+
+/**
+ * The agent's HTTPS report path, beside the broker link: the same status and events POSTed to
+ * `/v1/agent/status` and `/v1/agent/events` with the node's broker credentials (HTTP Basic), for a
+ * cloud that hears no broker (Workers). Only the newest status matters, so a status waiting to be
+ * sent is replaced by a newer one; events go in order, queued (bounded) while the cloud is away,
+ * and retried with back-off. A refusal (4xx other than 429) is logged and dropped: sending it
+ * again would be refused again.
+ */
+export function startHttpReporter(o: HttpReportOptions): HttpReporter {
+  const doFetch = o.fetch ?? fetch;
+  const auth = `Basic ${Buffer.from(`${o.username}:${o.password}`).toString('base64')}`;
+  let status: NodeStatus | null = null;
+  const events: NodeEvent[] = [];
+  let attempt = 0;
+  let running: Promise<void> | null = null;
+  let retry: NodeJS.Timeout | null = null;
+  let closed = false;
+
+  /** Answers true when the report is done with (stored or refused for good). */
+  async function post(path: string, body: unknown): Promise<boolean> {
+    try {
+      const res = await doFetch(new URL(path, o.url), {
+        method: 'POST',
+        headers: { authorization: auth, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+      const text = await res.text();
+      if (res.ok) return true;
+      if (res.status >= 400 && res.status < 500 && res.status !== 429) {
+        o.log(`report ${path} refused: HTTP ${res.status}: ${text.slice(0, 300)}`);
+        return true;
+      }
+      o.log(`report ${path} failed: HTTP ${res.status}`);
+    } catch (err) {
+      o.log(`report ${path} failed: ${(err as Error).message}`);
+    }
+    return false;
+  }
+
+  async function flush(): Promise<void> {
+    while (!closed && (status || events.length)) {
+      const ok = status ? await sendStatus() : await sendEvent();
+      if (!ok) {
+        const delay = backoffDelayMs(attempt++, Math.random(), { baseMs: o.baseDelayMs, maxMs: o.maxDelayMs });
+        retry = setTimeout(() => {
+          retry = null;
+          kick();
+        }, delay);
+        retry.unref();
+        return;
+      }
+      attempt = 0;
+    }
+  }
+
+  async function sendStatus(): Promise<boolean> {
+    const s = status!;
+    const ok = await post('/v1/agent/status', s);
+    if (ok && status === s) status = null;
+    return ok;
+  }
+
+  async function sendEvent(): Promise<boolean> {
+    const ok = await post('/v1/agent/events', events[0]);
+    if (ok) events.shift();
+    return ok;
+  }
+
+  function kick(): void {
+    if (closed || running || retry) return;
+    running = flush().finally(() => {
+      running = null;
+    });
+  }
+
+  return {
+    publishStatus(s) {
+      status = s;
+      kick();
+    },
+    publishEvent(e) {
+      events.push(e);
+      if (events.length > MAX_QUEUED_EVENTS) events.splice(0, events.length - MAX_QUEUED_EVENTS);
+      kick();
+    },
+    async close(final) {
+      closed = true;
+      if (retry) clearTimeout(retry);
+      await running;
+      if (final) await post('/v1/agent/status', final);
+    },
+  };
+}

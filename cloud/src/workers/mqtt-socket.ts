@@ -1,0 +1,54 @@
+import { connect } from 'cloudflare:sockets';
+import { Duplex } from 'node:stream';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+
+/**
+ * An mqtt.js client over a raw TCP (or TLS) socket from workerd's `connect()`: MQTT 3.1.1/5 on
+ * the broker's ordinary listener (1883, 8883 for mqtts://), so a Workers deployment needs no
+ * WebSocket listener. mqtt.js does the protocol; this only hands it the socket as a stream.
+ * Each (re)connect opens a new socket.
+ */
+export function socketMqttConnect(url: string, options: IClientOptions): MqttClient {
+  const u = new URL(url);
+  if (u.protocol !== 'mqtt:' && u.protocol !== 'mqtts:') throw new Error(`the Workers entry reaches brokers at mqtt:// or mqtts:// URLs, not ${u.protocol}`);
+  const tls = u.protocol === 'mqtts:';
+  const port = Number(u.port || (tls ? 8883 : 1883));
+  const user = u.username ? { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } : {};
+  return new mqtt.MqttClient(() => socketStream(u.hostname.replace(/^\[|\]$/g, ''), port, tls), { ...user, ...options });
+}
+
+/**
+ * The socket's web streams as a Node Duplex. Written by hand: workerd's `Duplex.fromWeb` throws
+ * "destroy is not defined" when the stream is destroyed (an unhandled rejection at every close).
+ */
+function socketStream(hostname: string, port: number, tls: boolean): Duplex {
+  const socket = connect({ hostname, port }, { secureTransport: tls ? 'on' : 'off' });
+  const reader = socket.readable.getReader();
+  const writer = socket.writable.getWriter();
+  let reading = false;
+  return new Duplex({
+    read() {
+      if (reading) return;
+      reading = true;
+      reader.read().then(
+        ({ done, value }) => {
+          reading = false;
+          this.push(done ? null : Buffer.from(value));
+        },
+        (err: Error) => this.destroy(err),
+      );
+    },
+    write(chunk: Buffer, _encoding, done) {
+      writer.write(new Uint8Array(chunk)).then(() => done(), done);
+    },
+    final(done) {
+      writer.close().then(() => done(), done);
+    },
+    destroy(err, done) {
+      socket.close().then(
+        () => done(err),
+        () => done(err),
+      );
+    },
+  });
+}

@@ -1,0 +1,67 @@
+import { backoffDelayMs } from '#shared/util/backoff.ts';
+import { topics } from '#shared/wire/topics.ts';
+import type { DesiredClaims } from '#shared/wire/desired.ts';
+import type { Db } from '../db/client.ts';
+import type { Signer } from '../keys/signing.ts';
+import type { PublishLink } from '../mqtt/link.ts';
+import { planDrain } from '../publisher/plan.ts';
+import { lastPublished, markFailed, markPublished, markSkipped, pendingForDueNodes, type OutboxRow } from '../publisher/outbox-store.ts';
+
+/** Rows read per drain of one site. */
+const BATCH = 5000;
+
+/**
+ * One drain of one site's outbox (docs/architecture.md, "Runtimes"): the same plan as the Node
+ * publisher (`planDrain`: newest document per node, never an older one after a newer one), each
+ * document signed at publish and sent retained at QoS 1; a row is `published` only on PUBACK, a
+ * failure backs it off (`next_attempt_at`). The caller is the site's only writer (its Durable
+ * Object), so no lease is taken.
+ */
+export async function drainSite(
+  db: Db,
+  siteId: string,
+  link: PublishLink,
+  signer: Pick<Signer, 'sign'>,
+  now: Date,
+  log: (line: string) => void,
+): Promise<{ published: number; failed: number }> {
+  const pending = await pendingForDueNodes(db, now, BATCH, siteId);
+  if (!pending.length) return { published: 0, failed: 0 };
+  const connected = await link.ensure();
+  const floors = await lastPublished(db, [...new Set(pending.map((r) => r.nodeId))]);
+  const plan = planDrain(pending, floors, now);
+  await skip(
+    db,
+    plan.skip.filter((s) => s.after === null),
+  );
+  const done: number[] = [];
+  let failed = 0;
+  // One after another: a site has tens of nodes, and one socket carries them in order.
+  for (const row of plan.publish) {
+    try {
+      if (!connected) throw new Error(`broker unreachable: ${link.lastError ?? 'unknown'}`);
+      await link.publish(topics.desired(row.nodeId), await signer.sign(row.claims as DesiredClaims), { retain: true });
+      done.push(row.id);
+    } catch (err) {
+      failed++;
+      const attempts = row.attempts + 1;
+      const wait = backoffDelayMs(attempts - 1, Math.random());
+      await markFailed(db, row.id, attempts, new Date(now.getTime() + wait), (err as Error).message);
+      log(`publisher: ${row.nodeId} r${row.revision} attempt ${attempts} failed (${(err as Error).message}); retry in ${wait} ms`);
+    }
+  }
+  await markPublished(db, done, new Date());
+  const ok = new Set(done);
+  await skip(
+    db,
+    plan.skip.filter((s) => s.after !== null && ok.has(s.after)),
+  );
+  return { published: done.length, failed };
+}
+
+/** Marks rows skipped: one statement per distinct reason. */
+async function skip(db: Db, rows: { row: OutboxRow; reason: string }[]): Promise<void> {
+  const byReason = new Map<string, number[]>();
+  for (const s of rows) byReason.set(s.reason, [...(byReason.get(s.reason) ?? []), s.row.id]);
+  for (const [reason, ids] of byReason) await markSkipped(db, ids, reason);
+}

@@ -1,0 +1,61 @@
+import { loadSigner } from '../keys/signing.ts';
+import { createPublishLink } from '../mqtt/link.ts';
+import { nextDueAt, sitesWithOpenRows } from '../publisher/outbox-store.ts';
+import type { Db } from '../db/client.ts';
+import { openWorkerDb } from './db.ts';
+import { brokerOf, type DurableObjectState, type Env } from './env.ts';
+import { socketMqttConnect } from './mqtt-socket.ts';
+import { drainSite } from './site-drain.ts';
+
+/** A retry is never sooner than this after a drain (the alarm's own floor). */
+const MIN_RETRY_MS = 1000;
+
+/**
+ * The Workers publisher (docs/architecture.md, "Runtimes"): one Durable Object per site, named by
+ * the site id, so one writer drains a site's outbox at a time (what the Node replicas' site leases
+ * give). An apply (or the cron) wakes it with a POST naming the site; it drains at its alarm
+ * (`drainSite`) and sets the alarm again for the earliest back-off of what failed. A drain that
+ * throws (no database) is retried by the runtime's alarm retries.
+ */
+export class SitePublisher {
+  constructor(
+    private readonly state: DurableObjectState,
+    private readonly env: Env,
+  ) {}
+
+  async fetch(request: Request): Promise<Response> {
+    const siteId = (await request.text()).trim();
+    if (!siteId || siteId.length > 200) return Response.json({ error: { code: 'bad_request', message: 'the body names the site id' } }, { status: 400 });
+    await this.state.storage.put('siteId', siteId);
+    const at = await this.state.storage.getAlarm();
+    if (at === null || at > Date.now()) await this.state.storage.setAlarm(Date.now());
+    return new Response(null, { status: 202 });
+  }
+
+  async alarm(): Promise<void> {
+    const siteId = await this.state.storage.get<string>('siteId');
+    const db = openWorkerDb(this.env);
+    const broker = brokerOf(this.env);
+    if (!siteId || !db || !broker) return console.error(`publisher: cannot drain ${siteId ?? '(no site)'}: ${db ? 'MQTT_URL' : 'database'} not configured`);
+    const log = (line: string) => console.log(line);
+    const link = createPublishLink({ ...broker, clientIdPrefix: 'lvsfleet-site', connect: socketMqttConnect, log });
+    try {
+      const signer = await loadSigner(db, { keySecret: this.env.SIGNING_KEY_SECRET });
+      const r = await drainSite(db, siteId, link, signer, new Date(), log);
+      if (r.published) log(`publisher: ${siteId}: published ${r.published} desired document(s)`);
+    } finally {
+      await link.close();
+    }
+    const next = await nextDueAt(db, siteId);
+    if (next) await this.state.storage.setAlarm(Math.max(next.getTime(), Date.now() + MIN_RETRY_MS));
+  }
+}
+
+/** Wakes the publisher of every site with an open outbox row (after an apply commits, and on the cron). */
+export async function wakePublishers(db: Db, env: Env): Promise<number> {
+  const sites = await sitesWithOpenRows(db);
+  await Promise.all(
+    sites.map((siteId) => env.SITE_PUBLISHER.get(env.SITE_PUBLISHER.idFromName(siteId)).fetch('https://site-publisher/wake', { method: 'POST', body: siteId })),
+  );
+  return sites.length;
+}

@@ -1,0 +1,43 @@
+import type { Fetch } from '../alerts/queue.ts';
+import { addressRefusal, classifyAddress, type WebhookTargetPolicy } from '../alerts/webhook-target.ts';
+
+/** DNS over HTTPS (RFC 8484's JSON flavour) is how a Worker learns where a name points. */
+const DOH = 'https://cloudflare-dns.com/dns-query';
+
+/** A and AAAA addresses of `name` through DNS over HTTPS. */
+async function dohResolve(name: string): Promise<string[]> {
+  const answers = await Promise.all(
+    ['A', 'AAAA'].map(async (type) => {
+      const res = await fetch(`${DOH}?name=${encodeURIComponent(name)}&type=${type}`, { headers: { accept: 'application/dns-json' } });
+      if (!res.ok) throw new Error(`DNS over HTTPS answered ${res.status}`);
+      const body = (await res.json()) as { Answer?: { type: number; data: string }[] };
+      return (body.Answer ?? []).filter((a) => a.type === 1 || a.type === 28).map((a) => a.data);
+    }),
+  );
+  return answers.flat();
+}
+
+/**
+ * The webhook sender of the Workers entry: the Node sender's checks (cloud/src/alerts/
+ * webhook-transport.ts) with the runtime's `fetch`. Every address the host resolves to is checked
+ * before each attempt; redirects are never followed (a 3xx is a final failure) and the answer's
+ * body is not read (only its status counts). Unlike Node, the connection cannot be pinned to the
+ * checked address; Cloudflare's own fetch refuses private and loopback targets in production.
+ */
+export function workerWebhookFetch(policy: WebhookTargetPolicy): Fetch {
+  const resolve = policy.resolve ?? dohResolve;
+  return async (raw, init) => {
+    const url = new URL(raw);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`refused: url must be http(s), not ${url.protocol}`);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const addresses = classifyAddress(host) !== null ? [host] : await resolve(host);
+    if (!addresses.length) throw new Error(`refused: ${host} does not resolve`);
+    for (const a of addresses) {
+      const why = addressRefusal(a, policy.allowPrivate);
+      if (why) throw new Error(`refused: ${host === a ? why : `${host} resolves to ${why}`}`);
+    }
+    const res = await fetch(url, { method: init.method, headers: init.headers, body: init.body, signal: init.signal, redirect: 'manual' });
+    await res.body?.cancel();
+    return { status: res.status };
+  };
+}

@@ -1,0 +1,176 @@
+import { exports } from 'cloudflare:workers';
+import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from 'cloudflare:test';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import worker from '../src/worker.ts';
+
+const token = inject('workersToken');
+const relay = inject('workersRelayUrl');
+const kind = inject('workersDatabaseKind');
+const ORIGIN = 'http://lvsfleet.test';
+
+const SITE = {
+  apiVersion: 'lvsfleet/v1',
+  kind: 'Site',
+  metadata: { name: 'wk1' },
+  spec: {
+    nodes: [{ name: 'd1', role: 'director', address: '192.0.2.10', interface: 'eth0' }],
+    services: [
+      {
+        name: 'web',
+        vip: '192.0.2.100',
+        port: 80,
+        protocol: 'tcp',
+        scheduler: 'wlc',
+        forwarding: 'nat',
+        realServers: [{ address: '192.0.2.21', port: 8080, weight: 1 }],
+      },
+    ],
+  },
+};
+
+const api = (path: string, init: RequestInit = {}) =>
+  exports.default.fetch(`${ORIGIN}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(init.headers as Record<string, string> | undefined) },
+  });
+const control = async <T>(path: string, body?: unknown): Promise<T> => {
+  const res = await fetch(`${relay}${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) });
+  const json = (await res.json()) as T;
+  if (!res.ok) throw new Error(`${path}: ${JSON.stringify(json)}`);
+  return json;
+};
+
+const b64 = (bytes: ArrayBuffer) => btoa(Array.from(new Uint8Array(bytes), (b) => String.fromCharCode(b)).join(''));
+const unb64 = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+
+/** Answers the agent's requests (held by the relay in Node) with this Worker, until stopped. */
+function startPump(): { stop(): Promise<void>; served: string[] } {
+  let stopped = false;
+  const served: string[] = [];
+  const loop = (async () => {
+    while (!stopped) {
+      const res = await fetch(`${relay}/__relay/next`);
+      if (res.status !== 200) {
+        await res.body?.cancel();
+        continue;
+      }
+      const item = (await res.json()) as { id: number; method: string; path: string; headers: Record<string, string>; body: string } | null;
+      if (!item) continue;
+      const headers = { ...item.headers };
+      delete headers.host;
+      delete headers['content-length'];
+      const answer = await exports.default.fetch(`${ORIGIN}${item.path}`, {
+        method: item.method,
+        headers,
+        body: item.method === 'GET' || item.method === 'HEAD' ? undefined : unb64(item.body),
+      });
+      served.push(`${item.method} ${item.path} ${answer.status}`);
+      const body = b64(await answer.arrayBuffer());
+      await fetch(`${relay}/__relay/answer/${item.id}`, {
+        method: 'POST',
+        body: JSON.stringify({ status: answer.status, headers: { 'content-type': answer.headers.get('content-type') ?? 'application/json' }, body }),
+      });
+    }
+  })();
+  return {
+    served,
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs: number, everyMs = 500): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** One run of the Cron Trigger, as the platform calls it. */
+async function cron(): Promise<void> {
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ cron: '* * * * *', scheduledTime: Date.now() }), env as never);
+  await waitOnExecutionContext(ctx);
+}
+
+const pump = startPump();
+afterAll(() => pump.stop());
+
+describe(`the whole cloud on workerd (${kind})`, () => {
+  it(
+    'apply → enroll → a real agent verifies the document → its status shows → killed, the cron raises node.offline to a webhook',
+    { timeout: 180_000 },
+    async () => {
+      const applied = await api('/v1/sites/wk1/spec', { method: 'PUT', body: JSON.stringify(SITE) });
+      expect(applied.status, await applied.clone().text()).toBe(200);
+      expect(((await applied.json()) as { revision: number }).revision).toBe(1);
+
+      const { url: hookUrl } = await control<{ url: string }>('/__webhook-url');
+      const hook = await api('/v1/webhooks', { method: 'POST', body: JSON.stringify({ url: hookUrl, events: ['node.offline'] }) });
+      expect(hook.status, await hook.clone().text()).toBe(200);
+
+      const made = await api('/v1/sites/wk1/nodes/d1/enrollment', { method: 'POST', body: '{}' });
+      expect(made.status, await made.clone().text()).toBe(200);
+      const { token: enrollToken } = (await made.json()) as { token: string };
+      const started = await control<{ enrolled: string }>('/__agent/start', { token: enrollToken });
+      expect(started.enrolled).toMatch(/enrolled wk1\.d1; broker mqtt:/);
+
+      // The apply woke the site's SitePublisher; its alarm published the signed document, retained,
+      // so the agent that connected later received it, verified it and applied it.
+      const output = await until(
+        'the agent to verify and apply revision 1',
+        async () => {
+          const o = (await control<{ output: string }>('/__agent/output')).output;
+          return /received revision 1/.test(o) ? o : null;
+        },
+        60_000,
+      );
+      expect(output).not.toMatch(/config\.rejected/);
+
+      // Its status came over HTTPS (POST /v1/agent/status through this Worker), no MQTT ingest anywhere.
+      const node = await until(
+        "the node's status on /v1/sites/wk1/status",
+        async () => {
+          const res = await api('/v1/sites/wk1/status');
+          const body = (await res.json()) as { nodes: { name: string; state: string; appliedRevision: number | null }[] };
+          const d1 = body.nodes.find((n) => n.name === 'd1');
+          return d1?.appliedRevision === 1 && d1.state !== 'offline' && d1.state !== 'unknown' ? d1 : null;
+        },
+        60_000,
+      );
+      expect(node.appliedRevision).toBe(1);
+      expect(pump.served.some((s) => s.startsWith('POST /v1/agent/status 204'))).toBe(true);
+
+      // The status page and the dashboard's data are the Worker's too.
+      const page = await api('/status/wk1');
+      expect(page.status).toBe(200);
+      expect(await page.text()).toMatch(/wk1/);
+
+      // No goodbye: the report only grows old. The cron's rounds find the node offline once its
+      // report is older than the window, hold it for the debounce, and send the webhook.
+      await cron(); // a round while the node is online: nothing to raise
+      await control('/__agent/kill', {});
+      const hooks = await until(
+        'node.offline at the webhook receiver',
+        async () => {
+          await cron();
+          const got = await control<{ body: { type: string; data: { site?: string; subject?: string } } }[]>('/__webhooks');
+          return got.some((h) => h.body.type === 'node.offline') ? got : null;
+        },
+        120_000,
+        3000,
+      );
+      const offline = hooks.find((h) => h.body.type === 'node.offline')!;
+      expect(offline.body.data).toEqual(expect.objectContaining({ site: 'wk1' }));
+      // Exactly once, however many rounds ran.
+      await cron();
+      const after = await control<{ body: { type: string } }[]>('/__webhooks');
+      expect(after.filter((h) => h.body.type === 'node.offline')).toHaveLength(1);
+    },
+  );
+});
