@@ -4,7 +4,7 @@ import mqtt from 'mqtt';
 import type { Db } from '../db/client.ts';
 import { events, nodes, nodeStatus } from '../db/schema.ts';
 import { topics } from '#shared/wire/topics.ts';
-import { classify, mergeStatus, raiseMisbehaving, REJECT_REASONS, type RejectReason } from './decide.ts';
+import { classify, eventKey, isStaleReport, mergeStatus, misbehavingKey, raiseMisbehaving, REJECT_REASONS, type RejectReason } from './decide.ts';
 
 export interface Ingest {
   /** Resolves once the first subscription is acknowledged (tests and start-up logs). */
@@ -19,6 +19,9 @@ export interface Ingest {
  * events, keeps the latest status per node in `node_status` and the event history in `events`,
  * and raises `node.online` / `node.offline` when presence changes (the last will included).
  * Messages are handled one at a time, in arrival order, so a node's reports never race.
+ * Every replica on one PostgreSQL runs ingest and receives every message: a node's event is
+ * stored once (its `dedupe_key`), and a report another replica already took, or older than one
+ * it took, changes nothing (`isStaleReport`), so presence is raised once.
  */
 export async function startIngest(opts: {
   db: Db;
@@ -36,6 +39,8 @@ export async function startIngest(opts: {
   const counts = { accepted: 0, rejected: Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number> };
   const siteOf = new Map<string, string>();
   const misbehavingAt = new Map<string, number>();
+  /** Per node, the `at` of the last report in this replica's own stream: where a last will (which has none) falls. */
+  const streamAt = new Map<string, string>();
 
   async function siteIdOf(nodeId: string): Promise<string | null> {
     const known = siteOf.get(nodeId);
@@ -57,7 +62,10 @@ export async function startIngest(opts: {
     const now = clock();
     if (!siteId || !raiseMisbehaving(misbehavingAt.get(nodeId), now.getTime())) return;
     misbehavingAt.set(nodeId, now.getTime());
-    await db.insert(events).values({ siteId, nodeId, type: 'node.misbehaving', data: { reason, detail: detail.slice(0, 500) }, at: now });
+    await db
+      .insert(events)
+      .values({ siteId, nodeId, type: 'node.misbehaving', data: { reason, detail: detail.slice(0, 500) }, at: now, dedupeKey: misbehavingKey(now.getTime()) })
+      .onConflictDoNothing();
   }
 
   async function handle(topic: string, payload: Buffer): Promise<void> {
@@ -72,12 +80,21 @@ export async function startIngest(opts: {
     if (!siteId) return reject('unknown_node', `${topic}: no node ${msg.nodeId}`);
     const now = clock();
     if (msg.kind === 'event') {
-      await db.insert(events).values({ siteId, nodeId: msg.nodeId, type: msg.event.type, data: msg.event.data, at: new Date(msg.event.at) });
+      await db
+        .insert(events)
+        .values({ siteId, nodeId: msg.nodeId, type: msg.event.type, data: msg.event.data, at: new Date(msg.event.at), dedupeKey: eventKey(payload) })
+        .onConflictDoNothing();
       counts.accepted++;
       return;
     }
+    const follows = streamAt.get(msg.nodeId);
+    if (msg.status.at) streamAt.set(msg.nodeId, msg.status.at);
     await db.transaction(async (tx) => {
+      // The row exists before it is read, so two replicas taking a node's first report queue on its lock.
+      await tx.insert(nodeStatus).values({ nodeId: msg.nodeId }).onConflictDoNothing();
       const [prev] = await tx.select().from(nodeStatus).where(eq(nodeStatus.nodeId, msg.nodeId)).for('update');
+      const stored = prev && { at: (prev.status as { at?: string }).at, online: prev.online, storedAt: prev.updatedAt.getTime() };
+      if (isStaleReport(stored, msg.status, follows, now.getTime())) return;
       const next = mergeStatus(
         prev ? { online: prev.online, appliedRevision: prev.appliedRevision, status: prev.status as Record<string, unknown> } : undefined,
         msg.status,
