@@ -15,6 +15,7 @@ import { runName, seedsSite } from './fixtures.test-support.ts';
 import { collect, connectAs, endQuietly } from './mqtt-client.test-support.ts';
 import { freePort } from './net.test-support.ts';
 import { freshPostgres } from './pg.test-support.ts';
+import { LOCK_NAMESPACE } from '../src/db/advisory-lock.ts';
 
 /**
  * The replicas' proof (docs/architecture.md, "Layers", several Node replicas): three real `lvsfleet
@@ -179,6 +180,14 @@ describe.skipIf(!!skip)('three lvsfleet serve replicas on one PostgreSQL, killed
   let broker: Awaited<ReturnType<typeof startBroker>>;
   let receiver: Server;
   let cleaner: MqttClient | undefined;
+  let midDrainKills = 0;
+  /** PIDs of the serve processes holding a site's publishing lease now (their lease session names them). */
+  async function leaseHolders(): Promise<Set<number>> {
+    const rows = await sql<{ name: string }[]>`
+      SELECT a.application_name AS name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.classid = (${LOCK_NAMESPACE.sitePublisher}::int)::oid`;
+    return new Set(rows.map((r) => Number(/ pid (\d+)$/.exec(r.name)?.[1])));
+  }
   /** Restarts still under way: a round goes on without waiting for them (the next kill picks among serving replicas). */
   const restarts: Promise<void>[] = [];
 
@@ -313,7 +322,12 @@ describe.skipIf(!!skip)('three lvsfleet serve replicas on one PostgreSQL, killed
         if (killAt.has(i)) {
           const live = replicas.filter((r) => r.serving);
           if (live.length >= 2) {
-            const victim = live[Math.floor(rng() * live.length)];
+            // A replica holding a site lease is in the middle of a drain: kill that one when there is one.
+            const holders = await leaseHolders();
+            const draining = live.filter((r) => holders.has(r.proc!.pid!));
+            if (draining.length) midDrainKills++;
+            const pool = draining.length ? draining : live;
+            const victim = pool[Math.floor(rng() * pool.length)];
             const downMs = Math.floor(rng() * 1000);
             restarts.push(victim.kill().then(async () => (await sleep(downMs), victim.start())));
           }
@@ -383,6 +397,8 @@ describe.skipIf(!!skip)('three lvsfleet serve replicas on one PostgreSQL, killed
     }
     await Promise.all(restarts);
     expect(replicas.reduce((n, r) => n + r.starts, 0)).toBeGreaterThan(REPLICAS);
+    // At least one replica died holding a lease, with its drain under way.
+    expect(midDrainKills).toBeGreaterThan(0);
 
     // Every alert raised once (the alerts row is the claim, one event per raise) and delivered
     // once: one webhook-id per alert (a retry after a kill would carry the same id).
@@ -415,7 +431,7 @@ describe.skipIf(!!skip)('three lvsfleet serve replicas on one PostgreSQL, killed
     expect(idsPerAlert.size).toBe(want.length);
     const redelivered = ours.length - idsPerAlert.size;
     console.log(
-      `replica chaos: ${seeds.length} rounds, ${replicas.reduce((n, r) => n + r.starts, 0) - REPLICAS} restarts, ${ours.length} deliveries (${redelivered} retried with the same webhook-id); rounds took ${took.join(', ')} ms`,
+      `replica chaos: ${seeds.length} rounds, ${replicas.reduce((n, r) => n + r.starts, 0) - REPLICAS} restarts (${midDrainKills} killed holding a lease), ${ours.length} deliveries (${redelivered} retried with the same webhook-id); rounds took ${took.join(', ')} ms`,
     );
   }, 300_000);
 });
