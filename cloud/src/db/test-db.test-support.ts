@@ -25,7 +25,9 @@ export async function openTestDatabase(env: Record<string, string | undefined> =
     return { ...db, truncate: () => truncateAll(db) };
   }
   const { default: postgres } = await import('postgres');
-  const name = `lvsfleet_t_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  // LVSFLEET_TEST_DB_PREFIX: where several people share the server, each run's databases carry their own prefix.
+  const prefix = /^[a-z_][a-z0-9_]{0,30}$/.test(env.LVSFLEET_TEST_DB_PREFIX ?? '') ? env.LVSFLEET_TEST_DB_PREFIX : 'lvsfleet_t_';
+  const name = `${prefix}${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   const admin = postgres(base, { max: 1, onnotice: () => {} });
   await admin.unsafe(`CREATE DATABASE ${name}`);
   const url = new URL(base);
