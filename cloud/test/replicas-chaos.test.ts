@@ -415,7 +415,8 @@ describe.skipIf(!!skip)('three lvsfleet serve replicas on one PostgreSQL, killed
     const delivered = () => [...new Set(deliveries.filter((d) => siteNames.includes(d.site)).map((d) => `${d.site} ${d.type}`))].sort();
     await waitFor(async () => (await raised()).length === siteNames.length * ALERTS.length && delivered().length === want.length, {
       what: 'every alert raised and delivered',
-      timeoutMs: 60_000,
+      // A delivery whose sender was killed mid-send is retried once its claim expires (10 s send timeout + 30 s slack).
+      timeoutMs: 90_000,
     }).catch(async (err: Error) => {
       const queued = await sql`SELECT d.status, d.attempts, d.last_status, d.last_error, e.type FROM webhook_deliveries d JOIN events e ON e.id = d.event_id`;
       throw new Error(`${err.message}: raised ${JSON.stringify(await raised())}; received ${JSON.stringify(deliveries)}; queued ${JSON.stringify(queued)}`);
