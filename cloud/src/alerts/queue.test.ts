@@ -7,6 +7,7 @@ import { events, orgs, sites, webhookDeliveries, webhooks } from '../db/schema.t
 import { deliverDue, enqueueDeliveries, type Fetch } from './queue.ts';
 import { newWebhookSecret, verifyWebhook } from './standard-webhooks.ts';
 import { webhookFetch } from './webhook-transport.ts';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
 
 interface Received {
   headers: IncomingHttpHeaders;
@@ -149,6 +150,25 @@ describe('webhook queue (real HTTP receiver on loopback)', () => {
     const msg = JSON.parse(received[0].body);
     expect(msg.text).toBe(':white_check_mark: Resolved: *site.unreachable* on `bj-dc1`: resolved after 40s: bj-dc1: no director reachable');
     expect(JSON.stringify(msg.blocks)).toContain('<https://fleet.example.com/status/bj-dc1|status page>');
+  });
+
+  it('a replica that dies mid-send holds up the delivery it was sending for one timeout and the slack, then another sends it with the same id', async () => {
+    const { db } = tdb;
+    await db.insert(webhooks).values({ id: 'w1', orgId: 'o', url, secret });
+    for (let i = 0; i < 3; i++) await addEvent('s1', 'node.online', { i });
+    await enqueueDeliveries(db);
+    const t0 = new Date(Date.now() + 1_000);
+    // The first send never answers: the replica is gone with all three claimed.
+    let hung = false;
+    const dying: Fetch = () => ((hung = true), new Promise(() => {}));
+    void deliverDue(db, { fetch: dying, now: () => t0, timeoutMs: 10_000 });
+    await waitFor(() => hung, { what: 'the first send under way' });
+    const after = (ms: number) => deliverDue(db, { fetch: realFetch, now: () => new Date(t0.getTime() + ms), timeoutMs: 10_000 });
+    expect(await after(10_000)).toEqual({ delivered: 0, retried: 0, failed: 0 });
+    expect(await after(40_001)).toEqual({ delivered: 1, retried: 0, failed: 0 });
+    const [first] = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.status, 'delivered'));
+    expect(received.map((r) => r.headers['webhook-id'])).toEqual([first.id]);
+    expect(await after(60_001)).toEqual({ delivered: 2, retried: 0, failed: 0 });
   });
 
   it('treats an unreachable receiver as retryable', async () => {

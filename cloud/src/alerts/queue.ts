@@ -72,11 +72,15 @@ export async function deliverDue(db: Db, opts: { fetch: Fetch; now?: () => Date;
       .limit(CLAIM_BATCH)
       .for('update', { skipLocked: true });
     const claimed = rows.map((r) => r.id);
-    if (claimed.length)
+    // Each claim lasts until its turn in this round's sends is surely over (the i-th is sent after
+    // at most i timeouts), so a replica that dies mid-send holds up the delivery it was sending for
+    // one timeout and the slack, not for the whole batch's time.
+    const at = now().getTime();
+    for (const [i, id] of claimed.entries())
       await tx
         .update(webhookDeliveries)
-        .set({ nextAttemptAt: new Date(now().getTime() + CLAIM_BATCH * timeoutMs + CLAIM_SLACK_MS) })
-        .where(inArray(webhookDeliveries.id, claimed));
+        .set({ nextAttemptAt: new Date(at + (i + 1) * timeoutMs + CLAIM_SLACK_MS) })
+        .where(eq(webhookDeliveries.id, id));
     return claimed;
   });
   if (!ids.length) return out;

@@ -57,4 +57,13 @@ describe('API tokens', () => {
     expect(await ensureBootstrapAdmin(db.db, secret)).toEqual({ created: false, secret: null });
     expect(await findToken(db.db, secret)).toMatchObject({ scope: 'admin' });
   });
+
+  it('replicas starting at once bootstrap the admin token once, and all start', async () => {
+    const generated = await Promise.all([1, 2, 3].map(() => ensureBootstrapAdmin(db.db)));
+    expect(generated.filter((r) => r.created)).toHaveLength(1);
+    const secret = 'lvf_env_token_replicas_0123456789';
+    const given = await Promise.all([1, 2, 3].map(() => ensureBootstrapAdmin(db.db, secret)));
+    expect(given.filter((r) => r.created)).toHaveLength(1);
+    expect(await db.db.$count(apiTokens)).toBe(2);
+  });
 });

@@ -1,4 +1,5 @@
-import { and, eq, gt, isNull, or } from 'drizzle-orm';
+import { and, eq, gt, isNull, or, sql } from 'drizzle-orm';
+import { LOCK_NAMESPACE } from '../db/advisory-lock.ts';
 import type { Db } from '../db/client.ts';
 import { apiTokens, auditLog, orgs } from '../db/schema.ts';
 
@@ -78,22 +79,28 @@ export async function createApiToken(
  * Returns the secret when one was created now (to print once), else null.
  */
 export async function ensureBootstrapAdmin(db: Db, secret?: string): Promise<{ created: boolean; secret: string | null }> {
-  await ensureOrg(db);
-  if (secret) {
-    if (await findToken(db, secret)) return { created: false, secret: null };
-    const made = await createApiToken(db, { name: 'bootstrap-admin', scope: 'admin', secret });
-    await auditBootstrap(db, made.id, 'LVSFLEET_ADMIN_TOKEN');
-    return { created: true, secret };
-  }
-  const admins = await db
-    .select({ id: apiTokens.id })
-    .from(apiTokens)
-    .where(and(eq(apiTokens.orgId, DEFAULT_ORG), eq(apiTokens.scope, 'admin'), isNull(apiTokens.revokedAt)))
-    .limit(1);
-  if (admins.length) return { created: false, secret: null };
-  const made = await createApiToken(db, { name: 'bootstrap-admin', scope: 'admin' });
-  await auditBootstrap(db, made.id, 'generated');
-  return { created: true, secret: made.secret };
+  // Replicas starting at once on one database: one of them makes the token, the others find it
+  // (each checking and inserting on its own, the second hit the token's unique hash and failed to start).
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`SELECT pg_advisory_xact_lock(${LOCK_NAMESPACE.bootstrap}::int, 0)`);
+    const t = tx as unknown as Db;
+    await ensureOrg(t);
+    if (secret) {
+      if (await findToken(t, secret)) return { created: false, secret: null };
+      const made = await createApiToken(t, { name: 'bootstrap-admin', scope: 'admin', secret });
+      await auditBootstrap(t, made.id, 'LVSFLEET_ADMIN_TOKEN');
+      return { created: true, secret };
+    }
+    const admins = await t
+      .select({ id: apiTokens.id })
+      .from(apiTokens)
+      .where(and(eq(apiTokens.orgId, DEFAULT_ORG), eq(apiTokens.scope, 'admin'), isNull(apiTokens.revokedAt)))
+      .limit(1);
+    if (admins.length) return { created: false, secret: null };
+    const made = await createApiToken(t, { name: 'bootstrap-admin', scope: 'admin' });
+    await auditBootstrap(t, made.id, 'generated');
+    return { created: true, secret: made.secret };
+  });
 }
 
 async function auditBootstrap(db: Db, tokenId: string, source: string): Promise<void> {

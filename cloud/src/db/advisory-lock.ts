@@ -11,6 +11,10 @@ export const LOCK_NAMESPACE = {
   migrations: 0x6c76_0001,
   /** Publishing one site's outbox (second key: leaseKey(siteId)). */
   sitePublisher: 0x6c76_0002,
+  /** Writing one site's state history (second key: leaseKey(siteId)); a transaction lock, held for one write. */
+  statusHistory: 0x6c76_0003,
+  /** Making the bootstrap admin token (second key 0): replicas starting at once make it once. */
+  bootstrap: 0x6c76_0004,
 } as const;
 
 /**

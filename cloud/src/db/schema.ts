@@ -202,8 +202,14 @@ export const events = pgTable(
     data: jsonb('data').notNull(),
     at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull(),
     receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /**
+     * What makes an event taken from a node the same event (cloud/src/ingest/decide.ts): every
+     * replica's ingest receives every message, and only the first insert of a key stands. Null for
+     * the cloud's own events, which have their own claim (the `alerts` row).
+     */
+    dedupeKey: text('dedupe_key'),
   },
-  (t) => [index('events_site_at').on(t.siteId, t.at), index('events_node_at').on(t.nodeId, t.at)],
+  (t) => [index('events_site_at').on(t.siteId, t.at), index('events_node_at').on(t.nodeId, t.at), uniqueIndex('events_node_dedupe').on(t.nodeId, t.dedupeKey)],
 );
 
 export const auditLog = pgTable(

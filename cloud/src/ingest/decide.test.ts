@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_EVENT_BYTES } from '#shared/wire/events.ts';
 import { MAX_STATUS_BYTES } from '#shared/wire/status.ts';
-import { classify, mergeStatus, MISBEHAVING_EVERY_MS, raiseMisbehaving } from './decide.ts';
+import { classify, eventKey, isStaleReport, mergeStatus, MISBEHAVING_EVERY_MS, misbehavingKey, raiseMisbehaving, REPLICA_LAG_MS } from './decide.ts';
 
 const enc = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
 const T = (id: string, kind: string) => `lvsfleet/v1/nodes/${id}/${kind}`;
@@ -67,5 +67,44 @@ describe('bounds', () => {
     expect(raiseMisbehaving(undefined, 1_000)).toBe(true);
     expect(raiseMisbehaving(1_000, 1_000 + MISBEHAVING_EVERY_MS - 1)).toBe(false);
     expect(raiseMisbehaving(1_000, 1_000 + MISBEHAVING_EVERY_MS)).toBe(true);
+  });
+});
+
+describe('isStaleReport: a report another replica took, or older than one it took', () => {
+  const node = 'bj-dc1.dr1';
+  const t = (s: number) => new Date(Date.UTC(2026, 11, 1, 3, 0, s)).toISOString();
+  const now = Date.UTC(2026, 11, 1, 3, 0, 10);
+  const stored = (at: string | undefined, online: boolean, storedAt = now - 1_000) => ({ at, online, storedAt });
+  const report = (at: string) => ({ nodeId: node, online: true, at });
+  const will = { nodeId: node, online: false };
+
+  it('takes anything when nothing is stored, or the stored report is older than the replicas can lag', () => {
+    expect(isStaleReport(undefined, report(t(1)), undefined, now)).toBe(false);
+    expect(isStaleReport(stored(undefined, false), report(t(1)), undefined, now)).toBe(false);
+    expect(isStaleReport(stored(t(5), true, now - REPLICA_LAG_MS - 1), report(t(1)), undefined, now)).toBe(false);
+  });
+
+  it('drops an older report, and the report the stored last will followed', () => {
+    expect(isStaleReport(stored(t(5), true), report(t(1)), undefined, now)).toBe(true);
+    expect(isStaleReport(stored(t(5), false), report(t(5)), undefined, now)).toBe(true);
+    expect(isStaleReport(stored(t(5), true), report(t(5)), undefined, now)).toBe(false);
+    expect(isStaleReport(stored(t(5), false), report(t(6)), undefined, now)).toBe(false);
+  });
+
+  it("places a last will by the report before it in this replica's stream", () => {
+    expect(isStaleReport(stored(t(5), true), will, t(1), now)).toBe(true);
+    expect(isStaleReport(stored(t(5), true), will, t(5), now)).toBe(false);
+    expect(isStaleReport(stored(t(5), false), will, t(5), now)).toBe(false);
+    expect(isStaleReport(stored(t(5), true), will, undefined, now)).toBe(false);
+  });
+});
+
+describe('event keys', () => {
+  it('are the same for the same message and differ for another', () => {
+    const a = new TextEncoder().encode('{"nodeId":"n","at":"2026-12-01T03:00:00.000Z","type":"x"}');
+    expect(eventKey(a)).toBe(eventKey(Uint8Array.from(a)));
+    expect(eventKey(a)).not.toBe(eventKey(new TextEncoder().encode('{"nodeId":"n","at":"2026-12-01T03:00:00.001Z","type":"x"}')));
+    expect(misbehavingKey(0)).toBe(misbehavingKey(MISBEHAVING_EVERY_MS - 1));
+    expect(misbehavingKey(0)).not.toBe(misbehavingKey(MISBEHAVING_EVERY_MS));
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { parseNodeTopic } from '#shared/wire/topics.ts';
 import { MAX_STATUS_BYTES, NodeStatus } from '#shared/wire/status.ts';
 import { MAX_EVENT_BYTES, NodeEvent } from '#shared/wire/events.ts';
@@ -58,6 +59,50 @@ export function mergeStatus(
   const appliedRevision = incoming.appliedRevision !== undefined ? incoming.appliedRevision : (previous?.appliedRevision ?? null);
   const presence = incoming.online === wasOnline ? null : incoming.online ? 'node.online' : 'node.offline';
   return { online: incoming.online, appliedRevision, status, presence };
+}
+
+/**
+ * How long after another replica stored a node's report a report older than it is taken for a
+ * lagging replica's copy and dropped. Past it, an older report is taken as it comes: an agent
+ * whose clock stepped back loses at most this much of its reports.
+ */
+export const REPLICA_LAG_MS = 30_000;
+
+/** What ingest stored last for a node: its report time (`at`, absent on a last will), presence, and when it was stored. */
+export interface StoredReport {
+  at?: string;
+  online: boolean;
+  storedAt: number;
+}
+
+/**
+ * Whether a status report is one another replica took already, or older than one it took
+ * (docs/architecture.md, "Layers": every replica's ingest receives every message, each in the
+ * broker's order, but one may run behind another). Such a report must change nothing: written,
+ * it would put a node back to an older state and raise its presence again. A report carries the
+ * agent's `at`; a last will has none, so it is placed by the report before it in this replica's
+ * own stream (`streamAt`). Pure.
+ */
+export function isStaleReport(stored: StoredReport | undefined, incoming: NodeStatus, streamAt: string | undefined, now: number): boolean {
+  if (!stored?.at || now - stored.storedAt > REPLICA_LAG_MS) return false;
+  const storedAt = Date.parse(stored.at);
+  if (incoming.at === undefined) return streamAt !== undefined && Date.parse(streamAt) < storedAt;
+  const at = Date.parse(incoming.at);
+  // Equal times: the same report again, or the last will that followed it (stored offline with the report's time).
+  return at < storedAt || (at === storedAt && incoming.online && !stored.online);
+}
+
+/**
+ * The key that makes a node's event the same event in every replica's ingest: a digest of the
+ * message as the node sent it (an agent's event carries its own time). Pure.
+ */
+export function eventKey(payload: Uint8Array): string {
+  return `e:${createHash('sha256').update(payload).digest('base64url')}`;
+}
+
+/** The key of a `node.misbehaving` raised in the window that holds `now`: one per node and window, whichever replica raises it. */
+export function misbehavingKey(now: number): string {
+  return `m:${Math.floor(now / MISBEHAVING_EVERY_MS)}`;
 }
 
 /** At most one `node.misbehaving` per node in this window, so a flood of bad messages is one alert, not a webhook storm. */

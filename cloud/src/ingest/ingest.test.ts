@@ -108,5 +108,41 @@ for (const v of variants) {
       const [ev] = await d.db.select().from(events).where(eq(events.type, 'vrrp.transition'));
       expect(ev.siteId).toBe(`site_${site.metadata.name}`);
     });
+
+    it('two replicas (and one running behind) store a node event once and raise presence once', async () => {
+      const dr2 = nodeIdOf(site.metadata.name, 'dr2');
+      const creds: { username?: string; password?: string } = v.mosquitto ? {} : await issueNodeCredentials(d.db, dr2);
+      const second = await startIngest({ db: d.db, mqttUrl: url, ...(aedes?.internal ?? {}) });
+      try {
+        await second.ready;
+        const c = await connectAs(url, creds.username, creds.password, { clientId: dr2 });
+        clients.push(c);
+        const t1 = new Date(Date.now() - 2_000).toISOString();
+        const t3 = new Date().toISOString();
+        const event = { nodeId: dr2, at: t1, type: 'vrrp.transition', data: { instance: 'VI_1', from: 'MASTER', to: 'BACKUP', reason: 'lower priority' } };
+        // A report, an event, the last will after it, the node back: every replica receives all four.
+        const sequence = async () => {
+          await c.publishAsync(topics.status(dr2), JSON.stringify({ nodeId: dr2, online: true, at: t1, appliedRevision: 1 }), { qos: 1 });
+          await c.publishAsync(topics.events(dr2), JSON.stringify(event), { qos: 1 });
+          await c.publishAsync(topics.status(dr2), JSON.stringify(lastWill(dr2)), { qos: 1 });
+          await c.publishAsync(topics.status(dr2), JSON.stringify({ nodeId: dr2, online: true, at: t3, appliedRevision: 2 }), { qos: 1 });
+        };
+        const [a0, b0] = [ingest.stats().accepted, second.stats().accepted];
+        const taken = (n: number) =>
+          waitFor(() => ingest.stats().accepted >= a0 + n && second.stats().accepted >= b0 + n, { what: `${n} messages taken by both`, timeoutMs: 15_000 });
+        await sequence();
+        await taken(4);
+        // The same four once more: what a replica running behind takes after the others moved on.
+        await sequence();
+        await taken(8);
+        const rows = await d.db.select().from(events).where(eq(events.nodeId, dr2)).orderBy(asc(events.id));
+        expect(rows.map((e) => e.type)).toEqual(['node.online', 'vrrp.transition', 'node.offline', 'node.online']);
+        const [row] = await d.db.select().from(nodeStatus).where(eq(nodeStatus.nodeId, dr2));
+        expect(row).toMatchObject({ online: true, appliedRevision: 2 });
+        expect((row.status as { at: string }).at).toBe(t3);
+      } finally {
+        await second.close();
+      }
+    });
   });
 }

@@ -4,7 +4,7 @@ import mqtt from 'mqtt';
 import type { Db } from '../db/client.ts';
 import { events, nodes } from '../db/schema.ts';
 import { topics } from '#shared/wire/topics.ts';
-import { classify, raiseMisbehaving, REJECT_REASONS, type RejectReason } from './decide.ts';
+import { classify, misbehavingKey, raiseMisbehaving, REJECT_REASONS, type RejectReason } from './decide.ts';
 import { recordReport } from './record.ts';
 
 export interface Ingest {
@@ -20,6 +20,9 @@ export interface Ingest {
  * events, keeps the latest status per node in `node_status` and the event history in `events`,
  * and raises `node.online` / `node.offline` when presence changes (the last will included).
  * Messages are handled one at a time, in arrival order, so a node's reports never race.
+ * Every replica on one PostgreSQL runs ingest and receives every message: a node's event is
+ * stored once (its `dedupe_key`), and a report another replica already took, or older than one
+ * it took, changes nothing (`isStaleReport`), so presence is raised once.
  */
 export async function startIngest(opts: {
   db: Db;
@@ -37,6 +40,8 @@ export async function startIngest(opts: {
   const counts = { accepted: 0, rejected: Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number> };
   const siteOf = new Map<string, string>();
   const misbehavingAt = new Map<string, number>();
+  /** Per node, the `at` of the last report in this replica's own stream: where a last will (which has none) falls. */
+  const streamAt = new Map<string, string>();
 
   async function siteIdOf(nodeId: string): Promise<string | null> {
     const known = siteOf.get(nodeId);
@@ -58,7 +63,10 @@ export async function startIngest(opts: {
     const now = clock();
     if (!siteId || !raiseMisbehaving(misbehavingAt.get(nodeId), now.getTime())) return;
     misbehavingAt.set(nodeId, now.getTime());
-    await db.insert(events).values({ siteId, nodeId, type: 'node.misbehaving', data: { reason, detail: detail.slice(0, 500) }, at: now });
+    await db
+      .insert(events)
+      .values({ siteId, nodeId, type: 'node.misbehaving', data: { reason, detail: detail.slice(0, 500) }, at: now, dedupeKey: misbehavingKey(now.getTime()) })
+      .onConflictDoNothing();
   }
 
   async function handle(topic: string, payload: Buffer): Promise<void> {
@@ -71,7 +79,9 @@ export async function startIngest(opts: {
     }
     const siteId = await siteIdOf(msg.nodeId);
     if (!siteId) return reject('unknown_node', `${topic}: no node ${msg.nodeId}`);
-    await recordReport(db, siteId, msg, clock());
+    const follows = streamAt.get(msg.nodeId);
+    if (msg.kind === 'status' && msg.status.at) streamAt.set(msg.nodeId, msg.status.at);
+    await recordReport(db, siteId, msg, clock(), payload, follows);
     counts.accepted++;
   }
 

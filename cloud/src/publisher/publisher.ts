@@ -126,7 +126,9 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
     const pending = mine(due);
     if (connected && republishDue) {
       republishDue = false;
-      const again = mine(republishing);
+      // Read again under the claim: the rows read before it may be older than what the lease's
+      // previous holder published before it let go, and sending them would take a node back.
+      const again = claim ? mine(await latestPublishedRows(db)) : republishing;
       let n = 0;
       await send(
         again,

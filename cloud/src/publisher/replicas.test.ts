@@ -153,4 +153,51 @@ describe.skipIf(!!skip)('two publisher replicas on one PostgreSQL', () => {
       .where(and(inArray(outbox.nodeId, nodeIds), eq(outbox.revision, REVISIONS)));
     expect(last.map((r) => r.status)).toEqual(nodeIds.map(() => 'published'));
   }, 90_000);
+
+  it('a replica that connects republishes what the lease holder before it published last, not what it read before taking the lease', async () => {
+    const late = seedsSite(runName('repl'));
+    const siteId = await insertSite(d.db, late, { revision: 1 });
+    const lateNodes = late.spec.nodes.map((n) => nodeIdOf(late.metadata.name, n.name));
+    nodeIds.push(...lateNodes);
+    // Revision 1 went out long ago (inserted as published: the running replica B must not send it now).
+    await d.db.insert(outbox).values(
+      late.spec.nodes.map((n) => ({
+        nodeId: nodeIdOf(late.metadata.name, n.name),
+        siteId,
+        revision: 1,
+        claims: claimsFor(late, n.name, 1),
+        status: 'published' as const,
+        publishedAt: new Date(),
+      })),
+    );
+    const signer = await loadSigner(d.db);
+    const seen = collect(watcher);
+    await watcher.subscribeAsync(
+      lateNodes.map((n) => topics.desired(n)),
+      { qos: 1 },
+    );
+    // The moment between reading what to republish and holding the lease: the replica that held
+    // it publishes revision 2 (row marked, document retained) and lets go.
+    const leases = await openSiteLeases(pg.url, { name: 'lvsfleet-site-leases C' });
+    let raced = false;
+    const racing: SiteLeases = {
+      async claim(wanted) {
+        if (!raced) {
+          raced = true;
+          for (const n of late.spec.nodes) {
+            const nodeId = nodeIdOf(late.metadata.name, n.name);
+            await d.db.insert(outbox).values({ nodeId, siteId, revision: 2, claims: claimsFor(late, n.name, 2), status: 'published', publishedAt: new Date() });
+            await watcher.publishAsync(topics.desired(nodeId), await signer.sign(claimsFor(late, n.name, 2)), { qos: 1, retain: true });
+          }
+        }
+        return leases.claim(wanted);
+      },
+      close: () => leases.close(),
+    };
+    const pub = await startPublisher({ db: d.db, mqttUrl: process.env.MQTT_URL!, signer, leases: racing, pollMs: 50 });
+    opened.push({ pub, leases: racing });
+    await waitFor(() => lateNodes.every((n) => (seen.get(topics.desired(n)) ?? []).length >= 2), { what: 'the republish', timeoutMs: 15_000 });
+    await pub.drain();
+    for (const n of lateNodes) expect((seen.get(topics.desired(n)) ?? []).map(revisionOf), n).toEqual([2, 2]);
+  }, 60_000);
 });

@@ -1,4 +1,5 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
@@ -160,7 +161,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     let kickRollouts = () => {};
     if (o.publisher ?? true) {
       // On PostgreSQL other replicas may publish too: each site is drained under its lease.
-      const leases = o.databaseUrl ? await openSiteLeases(o.databaseUrl, { log: o.log }) : undefined;
+      const leases = o.databaseUrl
+        ? // The session's name in pg_stat_activity says which replica holds which site's lease.
+          await openSiteLeases(o.databaseUrl, { log: o.log, name: `lvsfleet-site-leases ${hostname()} pid ${process.pid}` })
+        : undefined;
       if (leases) closers.push(() => leases.close());
       const publisher = await startPublisher({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer, log: o.log, leases });
       closers.push(() => publisher.close());

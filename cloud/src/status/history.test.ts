@@ -80,6 +80,43 @@ describe('StatusHistory on a real database', () => {
     expect(day.unknown).toBeCloseTo(1);
   });
 
+  it('replicas evaluating the same site write each span once', async () => {
+    // Three writers as three replicas: each evaluates every 2 s, a little after the one before it.
+    const replicas = [0, 1, 2].map(() => new StatusHistory(db.db, OPTS));
+    const at = (t: number, i: number) => T + t + i * 300;
+    const all = async (state: SiteStatus['state'], t: number) => {
+      for (const [i, h] of replicas.entries()) await h.record('s1', status(state), at(t, i));
+    };
+    for (let t = 0; t < 60_000; t += 2_000) await all('operational', t);
+    await all('major_outage', 60_000);
+    await all('major_outage', 62_000);
+    await all('operational', 64_000);
+    const rows = await db.db.select().from(statusHistory).orderBy(statusHistory.id);
+    expect(rows.map((r) => [r.subject, r.state])).toEqual([
+      ['site', 'operational'],
+      ['service:web', 'operational'],
+      ['vrrp:VI_1', 'ok'],
+      ['site', 'major_outage'],
+      ['service:web', 'major_outage'],
+      ['site', 'operational'],
+      ['service:web', 'operational'],
+    ]);
+    const spans = (await readHistory(db.db, 's1', ['site'], T - 1)).get('site')!;
+    expect(spans.map((s) => [s.state, s.from - T])).toEqual([
+      ['operational', 0],
+      ['major_outage', 60_000],
+      ['operational', 64_000],
+    ]);
+    // The span's confirmation kept moving while any replica saw it hold.
+    expect(spans[0].confirmed).toBe(T + 60_000);
+    // A replica that comes in later (a restart) continues the stored spans.
+    await new StatusHistory(db.db, OPTS).record('s1', status('operational'), T + 66_000);
+    expect(await db.db.$count(statusHistory)).toBe(7);
+    // All at once (on PostgreSQL, three transactions racing): the change still starts one span per subject.
+    await Promise.all(replicas.map((h) => h.record('s1', status('major_outage'), T + 68_000)));
+    expect(await db.db.$count(statusHistory)).toBe(9);
+  });
+
   it('deletes spans older than the retention', async () => {
     await db.db
       .insert(statusHistory)

@@ -2,8 +2,10 @@ import { and, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { SiteStatus } from '#shared/status/model.ts';
 import type { StateSpan } from '#shared/status/uptime.ts';
 import type { Db } from '../db/client.ts';
+import { LOCK_NAMESPACE } from '../db/advisory-lock.ts';
+import { leaseKey } from '../publisher/lease-plan.ts';
 import { statusHistory } from '../db/schema.ts';
-import { HISTORY_DEFAULTS, historySubjects, planHistory, type HistoryOptions, type OpenSpan } from './history-plan.ts';
+import { HISTORY_DEFAULTS, historySubjects, planHistory, type HistoryOptions, type HistoryPlan, type OpenSpan } from './history-plan.ts';
 
 const DAY_MS = 86_400_000;
 /** How long state history is kept: the uptime bar shows 90 days. */
@@ -12,8 +14,11 @@ const PRUNE_EVERY_MS = 3_600_000;
 
 /**
  * Writes the state history of every site the status book evaluates (the thin shell of
- * `planHistory`). One writer per database: the serving process's one StatusBook. Open spans are
- * kept in memory and read back from the table after a restart.
+ * `planHistory`). Every replica on one database evaluates every site and writes through its own
+ * StatusHistory, so each write plans from the stored spans, under a transaction advisory lock per
+ * site: the replica that writes second finds the span the first started and confirms it, and a
+ * span is written once however many replicas evaluate. Memory keeps only how recently this
+ * replica saw each stored span hold (its confirmation, written at most every `flushEveryMs`).
  */
 export class StatusHistory {
   private readonly open = new Map<string, Map<string, OpenSpan>>();
@@ -35,12 +40,23 @@ export class StatusHistory {
   }
 
   private async write(siteId: string, status: SiteStatus, now: number): Promise<void> {
-    const open = this.open.get(siteId) ?? (await this.load(siteId));
-    this.open.set(siteId, open);
     const current = historySubjects(status);
-    const plan = planHistory(open, current, now, this.opts);
     const started = new Map<string, OpenSpan>();
+    let open = new Map<string, OpenSpan>();
+    let plan: HistoryPlan = { confirm: [], start: [], forget: [] };
     await this.db.transaction(async (tx) => {
+      await tx.execute(sql`SELECT pg_advisory_xact_lock(${LOCK_NAMESPACE.statusHistory}::int, ${leaseKey(siteId)}::int)`);
+      const seen = this.open.get(siteId);
+      open = mergeSeen(await this.load(tx, siteId), seen);
+      // A subject gone from the site is closed once by each replica that had it open, never extended after.
+      for (const subject of open.keys()) if (!current.has(subject) && !seen?.has(subject)) open.delete(subject);
+      // A subject another replica confirmed later than this evaluation: its evaluation is the newer one.
+      for (const [subject, span] of open)
+        if (span.flushed > now) {
+          open.delete(subject);
+          current.delete(subject);
+        }
+      plan = planHistory(open, current, now, this.opts);
       for (const c of plan.confirm)
         await tx
           .update(statusHistory)
@@ -65,6 +81,7 @@ export class StatusHistory {
     for (const s of plan.forget) open.delete(s);
     for (const [subject, span] of started) open.set(subject, span);
     for (const subject of current.keys()) if (!started.has(subject)) open.get(subject)!.confirmed = now;
+    this.open.set(siteId, open);
     if (now - this.lastPrune >= PRUNE_EVERY_MS) {
       this.lastPrune = now;
       await this.db.delete(statusHistory).where(lt(statusHistory.confirmedAt, new Date(now - this.opts.retentionDays * DAY_MS)));
@@ -72,8 +89,8 @@ export class StatusHistory {
   }
 
   /** The latest span of each subject of a site, as stored. */
-  private async load(siteId: string): Promise<Map<string, OpenSpan>> {
-    const rows = await this.db
+  private async load(db: Pick<Db, 'selectDistinctOn'>, siteId: string): Promise<Map<string, OpenSpan>> {
+    const rows = await db
       .selectDistinctOn([statusHistory.subject])
       .from(statusHistory)
       .where(eq(statusHistory.siteId, siteId))
@@ -85,6 +102,15 @@ export class StatusHistory {
       ]),
     );
   }
+}
+
+/** The stored spans, each confirmed as late as this replica last saw it hold (memory knows only spans by their row). */
+function mergeSeen(stored: Map<string, OpenSpan>, seen: Map<string, OpenSpan> | undefined): Map<string, OpenSpan> {
+  for (const [subject, span] of stored) {
+    const mine = seen?.get(subject);
+    if (mine?.id === span.id) span.confirmed = Math.max(span.confirmed, mine.confirmed);
+  }
+  return stored;
 }
 
 /**

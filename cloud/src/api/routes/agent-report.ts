@@ -57,7 +57,7 @@ export function registerAgentReportRoutes(app: App, deps: AppDeps): void {
       if (msg.kind === 'ignore') throw new ApiError(400, 'bad_request', 'an empty report');
       const [node] = await deps.db.select({ siteId: nodes.siteId }).from(nodes).where(eq(nodes.id, who.nodeId)).limit(1);
       if (!node) throw new ApiError(401, 'unauthorized', `no node ${who.nodeId}`);
-      await recordReport(deps.db, node.siteId, msg, new Date());
+      await recordReport(deps.db, node.siteId, msg, new Date(), payload);
       return c.body(null, 204);
     });
   }
