@@ -11,7 +11,7 @@ import { check, Harness, LabPending } from './harness.ts';
 import { realServers } from './ipvs.ts';
 import { AGENT_BUNDLE, Lab } from './lab.ts';
 import { changeWithoutHarm, failover, natAndTun } from './scenarios-change.ts';
-import { drTraffic, health } from './scenarios-dr.ts';
+import { drTraffic, health, startDrSite } from './scenarios-dr.ts';
 import { applyThousand, keepalivedMixed } from './scenarios-keepalived.ts';
 import { drain, failoverTo, maintenance } from './scenarios-ops.ts';
 import { rollout } from './scenarios-rollout.ts';
@@ -62,9 +62,9 @@ async function main(argv: string[]): Promise<number> {
         await nsh('k1', 'ipvsadm', '-D', '-t', '10.99.0.99:80');
       });
     }
-    // The planned-operation scenarios run on the DR site: bring it up for them when dr is not selected.
-    if (want('dr') || OPS.some(want))
-      drUp = (await h.scenario('1 dr: rr/wrr through IPVS, replies bypass the director', () => drTraffic(h, lab, client), noAgent)) === 'PASS';
+    if (want('dr')) drUp = (await h.scenario('1 dr: rr/wrr through IPVS, replies bypass the director', () => drTraffic(h, lab, client), noAgent)) === 'PASS';
+    // The planned-operation scenarios run on the DR site: without scenario dr, only bring it up.
+    else if (OPS.some(want)) drUp = (await h.scenario('dr-site: agents up on the DR site', () => startDrSite(h, lab), noAgent)) === 'PASS';
     if (want('health')) await h.scenario('2 health: out in time, back, sorry server', async () => (needDr(), health(h, lab, client)), noAgent);
     if (want('change'))
       await h.scenario('4 change without harm: revision 2, agent restarts', async () => (needDr(), changeWithoutHarm(h, lab, client)), noAgent);

@@ -17,7 +17,7 @@ function near(count: number, expected: number, total: number, tolerance: number)
 }
 
 /** Agents up on d1/d2/rs1/rs2/rs3; d1 holds the VIPs; d1 has both real servers in `web`. */
-async function startDrSite(h: Harness, lab: Lab): Promise<void> {
+export async function startDrSite(h: Harness, lab: Lab): Promise<void> {
   const t0 = Date.now();
   const nodes = ['d1', 'd2', 'rs1', 'rs2', 'rs3'];
   for (const n of nodes) lab.startAgent(n);
