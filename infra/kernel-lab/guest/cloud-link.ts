@@ -11,7 +11,7 @@ const GUEST_NIC = 'eth0';
 const GUEST_ADDRESS = '10.0.2.15/24';
 const FORWARDED = '10.0.2.100';
 /** The bridge's address, on the agents' segment. */
-export const RELAY_ADDRESS = '10.99.0.1';
+const RELAY_ADDRESS = '10.99.0.1';
 const PORTS = { http: 8080, mqtt: 1883 } as const;
 
 export interface CloudLink {

@@ -60,7 +60,7 @@ export class Lab {
   }
 
   /** Wait until a real server answers HTTP on port 80 inside its namespace. */
-  async serverUp(rs: string, timeoutMs = 20_000): Promise<boolean> {
+  async serverUp(rs: string, timeoutMs = 120_000): Promise<boolean> {
     return Boolean(await waitFor(() => nsh(rs, 'timeout', '3', 'wget', '-q', '-O', '-', 'http://127.0.0.1:80/'), timeoutMs, 300));
   }
 
