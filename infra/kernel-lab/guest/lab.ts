@@ -6,7 +6,7 @@ import { daemon, nsh, run, sh, sleep, waitFor, type Daemon } from './sh.ts';
 export const AGENT_BUNDLE = '/lvsfleet-agent.mjs';
 export const SPEC = '/run/lab/site.yaml';
 /** Every agent's `--overrides` file (a JSON list, re-read on SIGHUP); empty until a scenario writes one. */
-export const OVERRIDES = '/run/lab/overrides.json';
+const OVERRIDES = '/run/lab/overrides.json';
 
 export interface LabOptions {
   /** Preload the deliberately broken agent (self-test of the lab). */
