@@ -3,7 +3,8 @@
 # nested PVM host hangs a stock kernel) and return the guest driver's exit status.
 # Usage: boot.sh VMLINUX INITRD LOGFILE [lab.arg=…]
 # Env: LAB_QEMU runs that program instead of qemu-system-x86_64, with the same arguments (the
-#      clean-up test uses a stand-in); LAB_TIMEOUT, LAB_MEM, LAB_NO_KVM.
+#      clean-up test uses a stand-in); LAB_TIMEOUT, LAB_MEM, LAB_NO_KVM; LAB_NIC, the -nic value
+#      (default none; run.sh gives the rollout scenario user networking to the host's cloud only).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 stop_grace=5 # seconds qemu gets to exit on TERM before KILL (children.sh)
@@ -23,7 +24,7 @@ guest() {
   (while pid_alive "$boot_pid"; do sleep 1; done; kill -KILL 0) </dev/null >/dev/null 2>&1 &
   timeout --foreground --kill-after=10 "$timeout_s" "$qemu" -accel "$accel" -cpu "$cpu" -m "${LAB_MEM:-1536}" -smp 2 \
     -kernel "$vmlinux" -initrd "$initrd" -append "console=ttyS0 quiet panic=-1 $*" \
-    -nographic -no-reboot -nic none -monitor none \
+    -nographic -no-reboot -nic "${LAB_NIC:-none}" -monitor none \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 </dev/null 2>&1 | sed -u 's/\r$//' | tee "$logfile"
   return "${PIPESTATUS[0]}"
 }

@@ -59,9 +59,9 @@ stripped="$LAB_CACHE/node-$node_key"
 with_libs "$node_bin" /usr/bin/node
 cp "$stripped" "$root/usr/bin/node"
 
-# Modules: dependencies first, read from each .ko's .modinfo (no modules.dep in the package).
+# Modules: dependencies first (e1000: the NIC of qemu user networking, the rollout scenario's way to the host's cloud), read from each .ko's .modinfo (no modules.dep in the package).
 mods=(crc32c_generic ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_vs_dh ip_vs_sh
-  ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh veth bridge ipip ip6_tunnel dummy)
+  ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh veth bridge ipip ip6_tunnel dummy e1000)
 (cd "$repo" && node_modules/.bin/tsx "$here/host/module-order-cli.ts" "$kernel_dir/modules" "$root/lib/modules" "${mods[@]}") >/dev/null
 
 # The agent bundle and its one native dependency (found by normal resolution from /).

@@ -42,12 +42,45 @@ log "parts and initramfs ready after $((SECONDS - t0)) s"
 
 args=()
 [ -n "${LAB_ONLY:-}" ] && args+=("lab.arg=--only,${LAB_ONLY}")
+
+# The rollout scenario needs the real cloud: `lvsfleet serve` (embedded PGlite and broker) runs here,
+# on loopback ports the OS picks, and the guest reaches exactly those two through qemu user
+# networking (restrict=on: nothing else) and one guestfwd each, relayed by socat. In the guest,
+# 10.0.2.100:8080 is the API and 10.0.2.100:1883 the broker (guest/cloud-link.ts).
+# Opt-in, like the other planned-operation scenarios (guest/driver.ts says why).
+wants_rollout() { [[ "+${LAB_ONLY:-}+" != "++" && "+${LAB_ONLY//,/+}+" == *+rollout+* ]]; }
+if wants_rollout && [ "$bundle" != - ]; then
+  if ! command -v socat >/dev/null; then
+    log "socat missing (apt-get install -y socat): the rollout scenario will be PENDING"
+  else
+    free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+    http_port=$(free_port) mqtt_port=$(free_port)
+    cloud_dir="$work/cloud"; rm -rf "$cloud_dir"; mkdir -p "$cloud_dir"
+    serve_cloud() {
+      cd "$repo" && exec node bin/lvsfleet.mjs serve --host 127.0.0.1 --port "$http_port" --mqtt-port "$mqtt_port" \
+        --data-dir "$cloud_dir/data" --public-mqtt-url mqtt://10.99.0.1:1883
+    }
+    start serve_cloud >"$cloud_dir/serve.log" 2>&1
+    for _ in $(seq 1 180); do
+      [ -s "$cloud_dir/data/admin-token" ] && node -e "fetch('http://127.0.0.1:$http_port/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" && break
+      sleep 1
+    done
+    if [ -s "$cloud_dir/data/admin-token" ]; then
+      log "cloud for the rollout scenario on 127.0.0.1:$http_port (broker $mqtt_port) after $((SECONDS - t0)) s; log $cloud_dir/serve.log"
+      args+=("lab.arg=--cloud-token,$(head -n1 "$cloud_dir/data/admin-token")")
+      export LAB_NIC="user,model=e1000,restrict=on,guestfwd=tcp:10.0.2.100:8080-cmd:socat STDIO TCP:127.0.0.1:$http_port,guestfwd=tcp:10.0.2.100:1883-cmd:socat STDIO TCP:127.0.0.1:$mqtt_port"
+    else
+      log "the cloud did not start (see $cloud_dir/serve.log): the rollout scenario will be PENDING"
+    fi
+  fi
+fi
 [ "${LAB_VERBOSE:-}" = 1 ] && args+=("lab.arg=--verbose")
 start bash "$here/boot.sh" "$KERNEL_DIR/vmlinux" "$initrd" "$work/console.log" "${args[@]}"
 wait "$!"
 rc=$?
 log "guest result $rc after $((SECONDS - t0)) s (console log: $work/console.log)"
 
+unset LAB_NIC # the self-test needs no cloud
 if [ "$rc" = 0 ] && [ "${LAB_SELF_TEST:-1}" != 0 ] && [ "$bundle" != - ]; then
   start bash "$here/lab-self-test.sh" "$KERNEL_DIR/vmlinux" "$initrd" "$work/self-test.log"
   wait "$!" || rc=1

@@ -83,6 +83,11 @@ export const ResolvedInstance = z.strictObject({
    * stays BACKUP.
    */
   maintenance: z.boolean().optional(),
+  /**
+   * Set only by the override layering: a failover names this director the instance's MASTER, so a
+   * lower-priority master it hears is taken over after Skew_Time rather than Master_Down_Interval.
+   */
+  failoverTarget: z.boolean().optional(),
 });
 export type ResolvedInstance = z.infer<typeof ResolvedInstance>;
 

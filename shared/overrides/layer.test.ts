@@ -42,8 +42,9 @@ describe('layer', () => {
 
   it('failover: the target at 254 with preempt, the others at 1', () => {
     const f = [override('failover', { node: 'dr2' })];
-    expect(layer(dr2, f, T0).vrrp.instances[0]).toMatchObject({ priority: 254, preempt: true, preemptDelayMs: 0 });
+    expect(layer(dr2, f, T0).vrrp.instances[0]).toMatchObject({ priority: 254, preempt: true, preemptDelayMs: 0, failoverTarget: true });
     expect(layer(dr1, f, T0).vrrp.instances[0]).toMatchObject({ priority: 1 });
+    expect(layer(dr1, f, T0).vrrp.instances[0].failoverTarget).toBeUndefined();
     expect(layer(dr1, f, T0).vrrp.instances[0].peers).toEqual(dr1.vrrp.instances[0].peers); // identity kept: no restart
   });
 
@@ -194,11 +195,21 @@ describe('layer (properties)', () => {
             if (hit) expect(l.services[si].realServers[ri].inhibitOnFailure).toBe(true);
           }),
         );
-        // Nothing but weights (with inhibit) and VRRP priorities/preempt/maintenance ever changes.
+        // Nothing but weights (with inhibit) and VRRP priorities/preempt/maintenance/failoverTarget ever changes.
         const strip = (c: NodeConfig) => ({
           ...c,
           services: c.services.map((s) => ({ ...s, realServers: s.realServers.map((r) => ({ ...r, weight: 0, inhibitOnFailure: false })) })),
-          vrrp: { ...c.vrrp, instances: c.vrrp.instances.map((i) => ({ ...i, priority: 0, preempt: false, preemptDelayMs: 0, maintenance: undefined })) },
+          vrrp: {
+            ...c.vrrp,
+            instances: c.vrrp.instances.map((i) => ({
+              ...i,
+              priority: 0,
+              preempt: false,
+              preemptDelayMs: 0,
+              maintenance: undefined,
+              failoverTarget: undefined,
+            })),
+          },
         });
         expect(strip(l)).toEqual(strip(config));
       }),

@@ -10,7 +10,16 @@ import { formatHostPort, IpAddress } from '../util/ip.ts';
 export const OVERRIDE_KINDS = ['drain-realserver', 'drain-director', 'maintenance-director', 'failover', 'disable-service'] as const;
 export type OverrideKind = (typeof OVERRIDE_KINDS)[number];
 
+/** The longest an override may last (and a drain's timeout may be). */
+export const MAX_OVERRIDE_MS = 31 * 86_400_000;
+
 const Ref = z.string().min(1).max(128);
+/**
+ * How long a drain may report `draining` before it says `drained` with connections left (long
+ * idle ones may never end); absent or null: the agent's default (5 min). The operator's
+ * `--drain-timeout`; a drain's connections are never cut by it, only its progress report changes.
+ */
+const DrainTimeoutMs = z.number().int().min(1000).max(MAX_OVERRIDE_MS).nullable().optional();
 const Meta = {
   id: z.string().min(1).max(64),
   /** Absolute end (RFC 3339); required: nothing an operator starts at night runs forever. */
@@ -37,6 +46,7 @@ export const Override = z.discriminatedUnion('kind', [
     port: z.number().int().min(0).max(65535).nullable(),
     /** The realserver node named, when one was (for people: "rs1 drained"). */
     node: Ref.nullable(),
+    drainTimeoutMs: DrainTimeoutMs,
   }),
   /** The director leaves VRRP once its peer has taken over, and stays BACKUP (both kinds; the names say why). */
   z.strictObject({ kind: z.literal('drain-director'), ...Meta, node: Ref }),
@@ -44,7 +54,7 @@ export const Override = z.discriminatedUnion('kind', [
   /** `node` becomes MASTER of `instance` (temporary priorities), then back. */
   z.strictObject({ kind: z.literal('failover'), ...Meta, instance: Ref, node: Ref }),
   /** Every real server of the service at weight 0: its sorry server answers when it has one (quorum lost), else it is quiesced. */
-  z.strictObject({ kind: z.literal('disable-service'), ...Meta, service: Ref }),
+  z.strictObject({ kind: z.literal('disable-service'), ...Meta, service: Ref, drainTimeoutMs: DrainTimeoutMs }),
 ]);
 export type Override = z.infer<typeof Override>;
 
@@ -96,5 +106,3 @@ export function parseFor(text: string): number | null {
   const ms = Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
   return ms > 0 && ms <= MAX_OVERRIDE_MS ? ms : null;
 }
-
-export const MAX_OVERRIDE_MS = 31 * 86_400_000;

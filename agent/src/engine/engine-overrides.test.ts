@@ -88,6 +88,16 @@ describe('engine with overrides (in-memory kernel)', () => {
     expect(e.status().overrides![0]).toMatchObject({ state: 'drained', activeConnections: 3 });
   });
 
+  it("an override's own drain timeout (lvsfleet drain --drain-timeout) beats the agent's default", async () => {
+    const e = make({ overrideDrainTimeoutMs: 10_000 });
+    host.ipvs.activeConns.set('tcp:10.99.0.50:80|10.99.0.21:80', 3);
+    await e.apply(config, 1, [{ ...drainRs1, drainTimeoutMs: 60_000 }]);
+    mono += 10_000;
+    expect(e.status().overrides![0]).toMatchObject({ state: 'draining', activeConnections: 3 });
+    mono += 50_000;
+    expect(e.status().overrides![0]).toMatchObject({ state: 'drained', activeConnections: 3 });
+  });
+
   it('expires on its own timer at `until` (the cloud gone), and ignores overrides already expired on arrival', async () => {
     wall = Date.now();
     const e = make({ wallNow: () => Date.now() });

@@ -13,7 +13,7 @@ export interface OverrideStatusInput {
   /** When this agent first layered each override (its own clock, ms). */
   since: ReadonlyMap<string, number>;
   now: number;
-  /** A drain reports `drained` after this long even with connections left (they may be idle for ever). */
+  /** A drain reports `drained` after this long even with connections left (they may be idle for ever), unless the override carries its own `drainTimeoutMs`. */
   drainTimeoutMs: number;
 }
 
@@ -36,7 +36,7 @@ export function overrideStatus(i: OverrideStatusInput): OverrideStatus[] {
           for (const rs of s.realServers)
             if (o.kind === 'disable-service' || (rs.address === o.address && (o.port === null || o.port === rs.port))) conns += i.conns(s, rs);
         }
-        const timedOut = i.now - (i.since.get(o.id) ?? i.now) >= i.drainTimeoutMs;
+        const timedOut = i.now - (i.since.get(o.id) ?? i.now) >= (o.drainTimeoutMs ?? i.drainTimeoutMs);
         return { ...base, state: conns === 0 || timedOut ? 'drained' : 'draining', activeConnections: conns };
       }
       case 'drain-director':

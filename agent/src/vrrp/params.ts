@@ -24,6 +24,7 @@ export function instanceParams(i: ResolvedInstance, cfg: VrrpConfig): InstancePa
     },
     connectionSync: cfg.connectionSync?.instance === i.name,
     ...(i.maintenance ? { maintenance: true } : {}),
+    ...(i.failoverTarget ? { failoverTarget: true } : {}),
   };
 }
 

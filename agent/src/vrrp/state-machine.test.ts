@@ -113,6 +113,25 @@ describe('VRRP state machine', () => {
     const r = step(P, s, { type: 'timer' }, 3610);
     expect(r.actions[0]).toMatchObject({ to: 'MASTER', reason: 'preempting lower priority 50' });
   });
+  it('failover target: a lower master is taken over after Skew_Time, not the down interval', () => {
+    const F = { ...P, priority: 254, failoverTarget: true };
+    // The master's advert before it layered the failover (accepted), then its priority-1 advert.
+    const { s } = run(F, [
+      [0, { type: 'start' }],
+      [100, adv('10.99.0.12', 254)],
+      [1100, adv('10.99.0.12', 1)],
+    ]);
+    expect(s.masterDownAt).toBeCloseTo(1100 + skewMs(2, 254, 1000));
+    const r = step(F, s, { type: 'timer' }, s.masterDownAt!);
+    expect(r.actions[0]).toMatchObject({ to: 'MASTER', reason: 'preempting lower priority 1' });
+    // Without the override the same backup waits for Master_Down_Interval after the last accepted advert.
+    const plain = run({ ...F, failoverTarget: undefined }, [
+      [0, { type: 'start' }],
+      [100, adv('10.99.0.12', 254)],
+      [1100, adv('10.99.0.12', 1)],
+    ]);
+    expect(plain.s.masterDownAt).toBeCloseTo(100 + masterDownIntervalMs(2, 254, 1000));
+  });
   it('nopreempt: a lower master is accepted', () => {
     const { s } = run({ ...P, preempt: false }, [
       [0, { type: 'start' }],

@@ -104,8 +104,12 @@ function onAdvert(o: Out, p: InstanceParams, e: Extract<Event, { type: 'advert' 
     if (lower && p.preempt && p.preemptDelayMs > 0 && preemptAt === null) preemptAt = now + p.preemptDelayMs;
     const tolerated = !p.preempt || !lower || (preemptAt !== null && now < preemptAt);
     if (!tolerated) {
-      // Preempting: discard the lower-priority advert and let Master_Down_Timer run out.
-      o.s = { ...s, preemptAt, preempting: e.priority };
+      // Preempting: discard the lower-priority advert and let Master_Down_Timer run out. The target
+      // of an operator's failover does not wait that long: the lower advert is the proof the master
+      // was told to step down, so it takes over after Skew_Time, as after a priority-0 advert.
+      const soon = now + skewMs(p.version, s.effectivePriority, s.masterAdverIntervalMs);
+      const masterDownAt = p.failoverTarget && (s.masterDownAt === null || soon < s.masterDownAt) ? soon : s.masterDownAt;
+      o.s = { ...s, preemptAt, preempting: e.priority, masterDownAt };
       return;
     }
     const interval = p.version === 3 ? e.intervalMs : s.masterAdverIntervalMs;

@@ -32,6 +32,11 @@ export interface InstanceParams {
    * confirmed ready (it preempted us, or a `peer-ready` says so). Absent = false.
    */
   maintenance?: boolean;
+  /**
+   * lvsfleet failover override, this node the target: a lower-priority master it hears is taken
+   * over after Skew_Time (as after a priority-0 advert), not Master_Down_Interval. Absent = false.
+   */
+  failoverTarget?: boolean;
 }
 
 /** The whole state of one instance: plain data, so tests and the simulator can inspect it. */

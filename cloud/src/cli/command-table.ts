@@ -63,6 +63,13 @@ const OVERRIDE_FLAGS: FlagSpec[] = [
   output(),
 ];
 
+/** drain (of a real server) and disable: when --wait may call the drain done with connections left. */
+const DRAIN_TIMEOUT_FLAG: FlagSpec = {
+  name: 'drain-timeout',
+  value: 'DURATION',
+  help: 'report drained after this long even with connections left (default 5m); connections are never cut',
+};
+
 export const COMMANDS: CommandSpec[] = [
   {
     name: 'serve',
@@ -423,15 +430,20 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'drain',
     summary: 'drain a real server (weight 0, connections kept) or a director (out of VRRP) for a while',
-    usage: ['drain SITE REALSERVER|DIRECTOR [--service S] (--for 30m | --until TIME) --reason R [--wait]'],
+    usage: ['drain SITE REALSERVER|DIRECTOR [--service S] [--port N] [--drain-timeout 10m] (--for 30m | --until TIME) --reason R [--wait]'],
     description:
       'An operational override (operator token), layered on the revision by the agents and ended on their own clock. Refused (409) when it would leave a service without a serving real server or a VRRP group without a director able to be MASTER, unless --force with --force-reason.',
     flags: [
       { name: 'service', value: 'S', help: 'only in this service' },
       { name: 'port', value: 'N', help: 'only the real server on this port' },
+      DRAIN_TIMEOUT_FLAG,
       ...OVERRIDE_FLAGS,
     ],
-    examples: ['lvsfleet drain bj-dc1 rs1 --for 30m --reason "kernel update" --wait', 'lvsfleet drain bj-dc1 dr1 --for 1h --reason "NIC swap"'],
+    examples: [
+      'lvsfleet drain bj-dc1 rs1 --for 30m --reason "kernel update" --wait',
+      'lvsfleet drain bj-dc1 rs2 --for 2h --drain-timeout 20m --reason "websockets" --wait',
+      'lvsfleet drain bj-dc1 dr1 --for 1h --reason "NIC swap"',
+    ],
     load: () => import('./commands/overrides.ts').then((m) => ({ run: m.drain })),
   },
   {
@@ -464,8 +476,8 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'disable',
     summary: 'take a service out (sorry server, else quiesce) for a while',
-    usage: ['disable SITE SERVICE (--for 10m | --until TIME) --reason R'],
-    flags: OVERRIDE_FLAGS,
+    usage: ['disable SITE SERVICE (--for 10m | --until TIME) [--drain-timeout 10m] --reason R'],
+    flags: [DRAIN_TIMEOUT_FLAG, ...OVERRIDE_FLAGS],
     examples: ['lvsfleet disable bj-dc1 web --for 10m --reason "backend migration"'],
     load: () => import('./commands/overrides.ts').then((m) => ({ run: m.disable })),
   },

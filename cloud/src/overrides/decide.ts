@@ -19,6 +19,8 @@ export interface CreateRequest {
   instance?: string;
   for?: string;
   until?: string;
+  /** drain-realserver, disable-service: report `drained` after this long (like 10m) even with connections left; default the agent's 5m. */
+  drainTimeout?: string;
   reason: string;
   /** Override a safety refusal; needs `forceReason`. */
   force?: boolean;
@@ -89,6 +91,16 @@ function until(req: CreateRequest, now: number): string {
   return new Date(t).toISOString();
 }
 
+/** `drainTimeout` as the override's field: only drains have one, a duration like 10m, not longer than 31 days. */
+function drainTimeout(req: CreateRequest): { drainTimeoutMs?: number } {
+  if (req.drainTimeout === undefined) return {};
+  if (req.kind !== 'drain-realserver' && req.kind !== 'disable-service')
+    throw invalid('drainTimeout', `only a drain of a real server or a disabled service has one, not ${req.kind}`);
+  const ms = parseFor(req.drainTimeout);
+  if (ms === null || ms < 1000) throw invalid('drainTimeout', `"${req.drainTimeout}" is not a duration like 45s, 10m or 2h (1s to 31d)`);
+  return { drainTimeoutMs: ms };
+}
+
 function build(req: CreateRequest, site: Site, ctx: CreateContext): Override {
   const nodes = new Map(site.spec.nodes.map((n) => [n.name, n]));
   const services = site.spec.services ?? [];
@@ -117,6 +129,7 @@ function build(req: CreateRequest, site: Site, ctx: CreateContext): Override {
     if (!services.some((s) => s.name === name)) throw invalid('service', `no service named "${name}" in site ${site.metadata.name}`);
     return name;
   };
+  const drainTimeoutMs = drainTimeout(req);
   let o: unknown;
   switch (req.kind) {
     case 'drain-realserver': {
@@ -134,7 +147,7 @@ function build(req: CreateRequest, site: Site, ctx: CreateContext): Override {
       );
       if (!used)
         throw invalid('realServer', `"${target}"${port !== null ? ` port ${port}` : ''} is not a real server of ${svc ? `service ${svc}` : 'any service'}`);
-      o = { kind: req.kind, ...meta, service: svc, address, port, node: byNode ? byNode.name : null };
+      o = { kind: req.kind, ...meta, service: svc, address, port, node: byNode ? byNode.name : null, ...drainTimeoutMs };
       break;
     }
     case 'drain-director':
@@ -151,7 +164,7 @@ function build(req: CreateRequest, site: Site, ctx: CreateContext): Override {
       break;
     }
     case 'disable-service':
-      o = { kind: req.kind, ...meta, service: service(need('service')) };
+      o = { kind: req.kind, ...meta, service: service(need('service')), ...drainTimeoutMs };
       break;
   }
   const parsed = Override.safeParse(o);

@@ -19,6 +19,13 @@ export interface LoopResult {
   fail: number;
   longestGapMs: number;
   servers: Record<string, number>;
+  /** Answers per server since the last {@link Client.loopMark}. */
+  sinceMark: Record<string, number>;
+  /** The first few failures, with their time. */
+  errors: string[];
+  seconds: number;
+  /** Requests sent per second (answered or not) over the loop's life. */
+  ratePerS: number;
 }
 
 /** A JSON-lines RPC to the client process. */
@@ -59,8 +66,12 @@ export class Client {
   tally(url: string, n: number, localAddress?: string, timeoutMs = 3000): Promise<Tally> {
     return this.call('tally', { url, n, localAddress, timeoutMs });
   }
-  loopStart(name: string, url: string, intervalMs: number, localAddress?: string, timeoutMs = 500): Promise<void> {
-    return this.call('loopStart', { name, url, intervalMs, localAddress, timeoutMs });
+  loopStart(name: string, url: string, intervalMs: number, localAddress?: string, timeoutMs = 500, workers = 1): Promise<void> {
+    return this.call('loopStart', { name, url, intervalMs, localAddress, timeoutMs, workers });
+  }
+  /** Counts so far, and answers per server since the previous mark (then starts a new mark). */
+  loopMark(name: string): Promise<{ ok: number; fail: number; sinceMark: Record<string, number> }> {
+    return this.call('loopMark', { name });
   }
   loopStop(name: string): Promise<LoopResult> {
     return this.call('loopStop', { name });

@@ -46,6 +46,10 @@ interface Loop {
   lastOk: number;
   longestGapMs: number;
   servers: Record<string, number>;
+  /** Answers per server since the last `loopMark` (who got new connections after a change). */
+  sinceMark: Record<string, number>;
+  errors: string[];
+  startedAt: number;
   done: Promise<void>;
 }
 const loops = new Map<string, Loop>();
@@ -75,8 +79,20 @@ async function handle(m: Req): Promise<unknown> {
       return { counts, fail, errors };
     }
     case 'loopStart': {
-      const loop: Loop = { stop: false, ok: 0, fail: 0, lastOk: Date.now(), longestGapMs: 0, servers: {}, done: Promise.resolve() };
-      loop.done = (async () => {
+      const loop: Loop = {
+        stop: false,
+        ok: 0,
+        fail: 0,
+        lastOk: Date.now(),
+        longestGapMs: 0,
+        servers: {},
+        sinceMark: {},
+        errors: [],
+        startedAt: Date.now(),
+        done: Promise.resolve(),
+      };
+      // `workers` requests in flight at once, each on a fresh connection (as fast as the guest allows when intervalMs is 0).
+      const worker = async () => {
         while (!loop.stop) {
           const t = Date.now();
           const r = await get(url, local, (m.timeoutMs as number) ?? 500);
@@ -86,13 +102,25 @@ async function handle(m: Req): Promise<unknown> {
             loop.lastOk = now;
             loop.ok++;
             loop.servers[r.body] = (loop.servers[r.body] ?? 0) + 1;
-          } else loop.fail++;
+            loop.sinceMark[r.body] = (loop.sinceMark[r.body] ?? 0) + 1;
+          } else {
+            loop.fail++;
+            if (loop.errors.length < 5) loop.errors.push(`${new Date(now).toISOString()} ${r.error ?? 'status not 200'}`);
+          }
           const wait = (m.intervalMs as number) - (Date.now() - t);
           if (wait > 0) await sleep(wait);
         }
-      })();
+      };
+      loop.done = Promise.all(Array.from({ length: (m.workers as number) ?? 1 }, worker)).then(() => {});
       loops.set(m.name as string, loop);
       return {};
+    }
+    case 'loopMark': {
+      const loop = loops.get(m.name as string);
+      if (!loop) throw new Error(`no loop ${m.name}`);
+      const since = loop.sinceMark;
+      loop.sinceMark = {};
+      return { ok: loop.ok, fail: loop.fail, sinceMark: since };
     }
     case 'loopStop': {
       const loop = loops.get(m.name as string);
@@ -102,7 +130,17 @@ async function handle(m: Req): Promise<unknown> {
       // A gap still open when the loop stops counts too (no answer since the last success).
       loop.longestGapMs = Math.max(loop.longestGapMs, Date.now() - loop.lastOk);
       loops.delete(m.name as string);
-      return { ok: loop.ok, fail: loop.fail, longestGapMs: loop.longestGapMs, servers: loop.servers };
+      const seconds = (Date.now() - loop.startedAt) / 1000;
+      return {
+        ok: loop.ok,
+        fail: loop.fail,
+        longestGapMs: loop.longestGapMs,
+        servers: loop.servers,
+        sinceMark: loop.sinceMark,
+        errors: loop.errors,
+        seconds,
+        ratePerS: (loop.ok + loop.fail) / seconds,
+      };
     }
     case 'hold': {
       const sock = connect({ host: m.host as string, port: m.port as number, localAddress: local });

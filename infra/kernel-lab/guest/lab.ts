@@ -1,10 +1,12 @@
 /** The lab's hosts and processes: topology, real servers, sorry servers, agents, keepalived. */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { addHosts, addressesOf, createBridge, NET } from './topology.ts';
 import { daemon, nsh, run, sh, sleep, waitFor, type Daemon } from './sh.ts';
 
 export const AGENT_BUNDLE = '/lvsfleet-agent.mjs';
 export const SPEC = '/run/lab/site.yaml';
+/** Every agent's `--overrides` file (a JSON list, re-read on SIGHUP); empty until a scenario writes one. */
+const OVERRIDES = '/run/lab/overrides.json';
 
 export interface LabOptions {
   /** Preload the deliberately broken agent (self-test of the lab). */
@@ -26,6 +28,7 @@ export class Lab {
     const t0 = Date.now();
     mkdirSync('/run/lab', { recursive: true });
     await sh('cp', '/lab/site.yaml', SPEC);
+    writeFileSync(OVERRIDES, '[]\n');
     await createBridge();
     await addHosts([
       { ns: 'c', role: 'client', addresses: [`${NET.client.dr}/24`, `${NET.client.nat}/24`] },
@@ -57,7 +60,7 @@ export class Lab {
   }
 
   /** Wait until a real server answers HTTP on port 80 inside its namespace. */
-  async serverUp(rs: string, timeoutMs = 20_000): Promise<boolean> {
+  async serverUp(rs: string, timeoutMs = 120_000): Promise<boolean> {
     return Boolean(await waitFor(() => nsh(rs, 'timeout', '3', 'wget', '-q', '-O', '-', 'http://127.0.0.1:80/'), timeoutMs, 300));
   }
 
@@ -66,9 +69,43 @@ export class Lab {
     const stateDir = `/run/lab/state-${node}`;
     mkdirSync(stateDir, { recursive: true });
     const pre = this.opts.breakAgent ? ['--import', '/lab/break-agent.mjs'] : [];
-    const d = daemon(`agent-${node}`, node, ['node', ...pre, AGENT_BUNDLE, 'run', '--spec', spec, '--node', node, '--state-dir', stateDir]);
+    const d = daemon(`agent-${node}`, node, [
+      'node',
+      ...pre,
+      AGENT_BUNDLE,
+      'run',
+      '--spec',
+      spec,
+      '--node',
+      node,
+      '--state-dir',
+      stateDir,
+      '--overrides',
+      OVERRIDES,
+    ]);
     this.agents.set(node, d);
     return d;
+  }
+
+  /** Start our agent for `node` in cloud mode, from the config `lvsfleet-agent enroll` wrote (same state dir as standalone: it adopts the kernel's state). */
+  startCloudAgent(node: string, config: string): Daemon {
+    const stateDir = `/run/lab/state-${node}`;
+    mkdirSync(stateDir, { recursive: true });
+    const d = daemon(`agent-${node}`, node, ['node', AGENT_BUNDLE, 'run', '--config', config, '--state-dir', stateDir]);
+    this.agents.set(node, d);
+    return d;
+  }
+
+  /**
+   * Replace the overrides file (written whole, then renamed) and SIGHUP every running agent, as an
+   * operator of standalone agents would; returns the time of the SIGHUP.
+   */
+  setOverrides(list: unknown[]): number {
+    writeFileSync(`${OVERRIDES}.tmp`, JSON.stringify(list, null, 2));
+    renameSync(`${OVERRIDES}.tmp`, OVERRIDES);
+    const at = Date.now();
+    for (const [, d] of this.agents) d.kill('SIGHUP');
+    return at;
   }
 
   /** Stop an agent gracefully (SIGTERM). */

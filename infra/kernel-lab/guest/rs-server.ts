@@ -2,6 +2,8 @@
  * A lab real server: `node rs-server.mjs NAME PORT…` answers HTTP on every PORT with its name
  * (`/big?n=BYTES` sends that many bytes, to measure which way replies travel) and echoes TCP
  * lines on 9000 prefixed with its name (a long-lived connection that must survive changes).
+ * `/count` answers the server's own counter: requests served per local address and port, so a
+ * scenario can tell the requests that came through a VIP from the directors' health checks.
  */
 import { createServer as createHttp } from 'node:http';
 import { createServer as createTcp } from 'node:net';
@@ -12,9 +14,19 @@ if (!name || ports.length === 0) {
   process.exit(2);
 }
 
+/** `address:port` the request arrived on → requests served (`/count` itself not counted). */
+const served: Record<string, number> = {};
+
 for (const port of ports.map(Number)) {
   const server = createHttp((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/count') {
+      const body = Buffer.from(JSON.stringify(served));
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length, connection: 'close' });
+      return void res.end(body);
+    }
+    const at = `${req.socket.localAddress}:${port}`;
+    served[at] = (served[at] ?? 0) + 1;
     const n = url.pathname === '/big' ? Number(url.searchParams.get('n') ?? 0) : 0;
     const body = n > 0 ? Buffer.alloc(n, 0x61) : Buffer.from(`${name}\n`);
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length, 'x-server': name, connection: 'close' });

@@ -83,6 +83,18 @@ describe('/v1/sites/{site}/overrides', () => {
     expect((await t.req('/v1/sites/bj-dc1/overrides', { as: 'viewer' })).status).toBe(200);
   });
 
+  it('a drain may carry its own drain timeout (drainTimeout → drainTimeoutMs); without one the agent uses its default', async () => {
+    await put(SEEDS_YAML);
+    const res = await post({ kind: 'drain-realserver', realServer: 'rs1', for: '2h', drainTimeout: '20m', reason: 'websockets' });
+    expect(res.status).toBe(200);
+    expect((await res.json()).override).toMatchObject({ kind: 'drain-realserver', drainTimeoutMs: 20 * 60_000 });
+    const off = await post({ kind: 'disable-service', service: 'web', for: '10m', drainTimeout: '90s', reason: 'migration', force: true, forceReason: 'test' });
+    expect(off.status).toBe(200);
+    expect((await off.json()).override).toMatchObject({ kind: 'disable-service', drainTimeoutMs: 90_000 });
+    const plain = await post({ kind: 'drain-realserver', realServer: 'rs2', for: '30m', reason: 'x', force: true, forceReason: 'test' });
+    expect((await plain.json()).override).not.toHaveProperty('drainTimeoutMs');
+  });
+
   it('errors name the field: unknown targets, bad durations, missing reason, unknown site', async () => {
     await put(SEEDS_YAML);
     const cases: [unknown, number, string][] = [
@@ -95,6 +107,10 @@ describe('/v1/sites/{site}/overrides', () => {
       [{ kind: 'drain-realserver', realServer: 'rs1', reason: 'x' }, 422, 'for'],
       [{ kind: 'drain-realserver', realServer: 'rs1', until: '2001-01-01T00:00:00Z', reason: 'x' }, 422, 'until'],
       [{ kind: 'drain-realserver', realServer: 'rs1', for: '30m', reason: 'x', force: true }, 422, 'forceReason'],
+      [{ kind: 'drain-realserver', realServer: 'rs1', for: '30m', drainTimeout: '10 minutes', reason: 'x' }, 422, 'drainTimeout'],
+      [{ kind: 'drain-realserver', realServer: 'rs1', for: '30m', drainTimeout: '0s', reason: 'x' }, 422, 'drainTimeout'],
+      [{ kind: 'drain-realserver', realServer: 'rs1', for: '30m', drainTimeout: '32d', reason: 'x' }, 422, 'drainTimeout'],
+      [{ kind: 'failover', instance: 'VI_1', node: 'dr2', for: '10m', drainTimeout: '10m', reason: 'x' }, 422, 'drainTimeout'],
     ];
     for (const [body, status, path] of cases) {
       const r = await post(body);

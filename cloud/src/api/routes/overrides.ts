@@ -17,6 +17,10 @@ const OverrideBody = z
     instance: Ref.optional().openapi({ description: 'failover: the VRRP instance' }),
     for: z.string().max(16).optional().openapi({ description: 'how long, like 45s, 30m, 2h or 1d (at most 31d); or give until' }),
     until: z.string().max(64).optional().openapi({ description: 'when it ends (RFC 3339); or give for' }),
+    drainTimeout: z.string().max(16).optional().openapi({
+      description:
+        'drain-realserver, disable-service: how long the drain may report draining before it reports drained with connections left, like 10m (default 5m); connections are never cut by it',
+    }),
     reason: z.string().min(1).max(1000),
     force: z
       .boolean()

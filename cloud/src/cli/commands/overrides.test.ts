@@ -54,6 +54,9 @@ describe('lvsfleet drain|undrain|maintenance|failover|disable|overrides|cancel',
       [['drain', 'bj-dc1'], /missing REALSERVER/],
       [['failover', 'bj-dc1', 'VI_1', '--for', '10m', '--reason', 'x'], /--to is required/],
       [['drain', 'bj-dc1', 'rs1', '--for', '30m', '--reason', 'x', '--port', 'http'], /--port: "http" is not a port/],
+      [['drain', 'bj-dc1', 'rs1', '--for', '30m', '--reason', 'x', '--drain-timeout', '10'], /--drain-timeout: "10" is not a duration/],
+      [['drain', 'bj-dc1', 'dr1', '--for', '30m', '--reason', 'x', '--drain-timeout', '10m'], /dr1 is a director: .*--drain-timeout apply to real servers/],
+      [['disable', 'bj-dc1', 'web', '--for', '30m', '--reason', 'x', '--drain-timeout', 'soon'], /--drain-timeout: "soon" is not a duration/],
     ];
     for (const [args, re] of cases) {
       const r = await cli(args);
@@ -67,6 +70,13 @@ describe('lvsfleet drain|undrain|maintenance|failover|disable|overrides|cancel',
     const forced = await cli(['maintenance', 'bj-dc1', 'dr2', '--for', '1h', '--reason', 'x', '--force', '--force-reason', 'traffic moved away']);
     expect(forced.out).toContain('(forced: traffic moved away)');
     expect((await cli(['drain', 'bj-dc1', 'rs1', '--for', '30m', '--reason', 'x'], 'viewer')).code).toBe(1);
+  });
+
+  it('--drain-timeout goes with the drain to the agents (drainTimeoutMs)', async () => {
+    await apply();
+    const d = await cli(['drain', 'bj-dc1', 'rs1', '--for', '2h', '--drain-timeout', '20m', '--reason', 'websockets', '-o', 'json']);
+    expect(d.code, d.err).toBe(0);
+    expect(JSON.parse(d.out).override).toMatchObject({ kind: 'drain-realserver', node: 'rs1', drainTimeoutMs: 20 * 60_000 });
   });
 
   it('--wait follows the nodes until each reports the override applied (a drain: drained), and times out otherwise', async () => {

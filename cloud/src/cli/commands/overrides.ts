@@ -38,6 +38,15 @@ const COMMON = {
 
 type Common = { for?: string; until?: string; reason?: string; force?: boolean; 'force-reason'?: string; wait?: boolean; timeout?: string; output?: string };
 
+/** `--drain-timeout` of drain and disable, checked here so the error names the flag. */
+function drainTimeout(v: { 'drain-timeout'?: string }): { drainTimeout?: string } {
+  const t = v['drain-timeout'];
+  if (t === undefined) return {};
+  const ms = parseFor(t);
+  if (ms === null || ms < 1000) throw new UsageError(`--drain-timeout: "${t}" is not a duration like 45s, 10m or 2h`);
+  return { drainTimeout: t };
+}
+
 /** The time and reason fields of a create, checked here so the error names the flag. */
 function timing(v: Common): Record<string, unknown> {
   if (v.for === undefined && v.until === undefined) throw new UsageError('--for is required (like 30m, 2h or 1d), or --until TIME');
@@ -139,7 +148,11 @@ function positional(positionals: string[], names: string[], usage: string): stri
 /** `lvsfleet drain SITE NAME [--service S] [--port P] --for 30m --reason R [--force --force-reason R] [--wait]`: a real server (node or address), or a director. */
 export function drain(argv: string[], io: CliIO): Promise<number> {
   return withUsage('drain', io, async () => {
-    const { values, positionals } = parseFlags(argv, { ...COMMON, service: { type: 'string' }, port: { type: 'string' } }, true);
+    const { values, positionals } = parseFlags(
+      argv,
+      { ...COMMON, service: { type: 'string' }, port: { type: 'string' }, 'drain-timeout': { type: 'string' } },
+      true,
+    );
     const [site, target] = positional(positionals, ['SITE', 'REALSERVER'], 'lvsfleet drain SITE REALSERVER|DIRECTOR --for 30m --reason "…"');
     const port = values.port === undefined ? undefined : Number(values.port);
     if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new UsageError(`--port: "${values.port}" is not a port`);
@@ -149,10 +162,18 @@ export function drain(argv: string[], io: CliIO): Promise<number> {
       .call<{ spec: { spec: { nodes: { name: string; role: string }[] } } }>('GET', `/v1/sites/${encodeURIComponent(site)}`)
       .catch(() => null);
     const isDirector = spec?.spec.spec.nodes.some((n) => n.name === target && n.role === 'director');
-    if (isDirector && (values.service || port !== undefined)) throw new UsageError(`${target} is a director: --service and --port apply to real servers`);
+    if (isDirector && (values.service || port !== undefined || values['drain-timeout'] !== undefined))
+      throw new UsageError(`${target} is a director: --service, --port and --drain-timeout apply to real servers`);
     const body = isDirector
       ? { kind: 'drain-director', node: target, ...t }
-      : { kind: 'drain-realserver', realServer: target, ...(values.service ? { service: values.service } : {}), ...(port !== undefined ? { port } : {}), ...t };
+      : {
+          kind: 'drain-realserver',
+          realServer: target,
+          ...(values.service ? { service: values.service } : {}),
+          ...(port !== undefined ? { port } : {}),
+          ...drainTimeout(values),
+          ...t,
+        };
     return create('drain', site, body, values, io);
   });
 }
@@ -179,9 +200,9 @@ export function failover(argv: string[], io: CliIO): Promise<number> {
 /** `lvsfleet disable SITE SERVICE --for 10m --reason R [--wait]`: its sorry server answers, or it is quiesced. */
 export function disable(argv: string[], io: CliIO): Promise<number> {
   return withUsage('disable', io, async () => {
-    const { values, positionals } = parseFlags(argv, COMMON, true);
+    const { values, positionals } = parseFlags(argv, { ...COMMON, 'drain-timeout': { type: 'string' } }, true);
     const [site, service] = positional(positionals, ['SITE', 'SERVICE'], 'lvsfleet disable SITE SERVICE --for 10m --reason "…"');
-    return create('disable', site, { kind: 'disable-service', service, ...timing(values) }, values, io);
+    return create('disable', site, { kind: 'disable-service', service, ...drainTimeout(values), ...timing(values) }, values, io);
   });
 }
 

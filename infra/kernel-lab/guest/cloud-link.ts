@@ -1,0 +1,72 @@
+/**
+ * The guest's way to the real cloud: `lvsfleet serve` runs on the host (run.sh), reached through
+ * qemu user networking with `restrict=on` (the guest reaches nothing else) and one `guestfwd` per
+ * port, 10.0.2.100:8080 (HTTP) and 10.0.2.100:1883 (MQTT). The agents live in namespaces on the
+ * lab bridge, so the driver gives the bridge 10.99.0.1 and relays those two ports from there.
+ */
+import { connect, createServer, type Server } from 'node:net';
+import { sh } from './sh.ts';
+
+const GUEST_NIC = 'eth0';
+const GUEST_ADDRESS = '10.0.2.15/24';
+const FORWARDED = '10.0.2.100';
+/** The bridge's address, on the agents' segment. */
+const RELAY_ADDRESS = '10.99.0.1';
+const PORTS = { http: 8080, mqtt: 1883 } as const;
+
+export interface CloudLink {
+  /** The API as the agents and the driver reach it. */
+  url: string;
+  token: string;
+  close(): void;
+}
+
+/** Relay `address:port` to the forwarded host port, one connection for each. */
+function relay(port: number): Promise<Server> {
+  const server = createServer((inbound) => {
+    const outbound = connect({ host: FORWARDED, port });
+    inbound.pipe(outbound).pipe(inbound);
+    const end = () => (inbound.destroy(), outbound.destroy());
+    inbound.on('error', end).on('close', end);
+    outbound.on('error', end).on('close', end);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, RELAY_ADDRESS, () => resolve(server));
+  });
+}
+
+/** Bring up the guest's NIC and the relays; `token` is the cloud's admin token the host passed in. */
+export async function openCloudLink(token: string): Promise<CloudLink> {
+  await sh('ip', 'link', 'set', GUEST_NIC, 'up');
+  await sh('ip', 'addr', 'add', GUEST_ADDRESS, 'dev', GUEST_NIC);
+  await sh('ip', 'addr', 'add', `${RELAY_ADDRESS}/24`, 'dev', 'labbr0');
+  const servers = [await relay(PORTS.http), await relay(PORTS.mqtt)];
+  const url = `http://${RELAY_ADDRESS}:${PORTS.http}`;
+  const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(30_000) });
+  if (!res.ok) throw new Error(`the host's cloud answered /healthz with ${res.status}`);
+  return { url, token, close: () => servers.forEach((s) => s.close()) };
+}
+
+/** One API call with the admin token; the body is YAML text or JSON. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- API answers are read field by field and checked where used
+export async function api(link: CloudLink, method: string, path: string, body?: { yaml?: string; json?: unknown }): Promise<{ status: number; json: any }> {
+  const headers: Record<string, string> = { authorization: `Bearer ${link.token}` };
+  let payload: string | undefined;
+  if (body?.yaml !== undefined) {
+    headers['content-type'] = 'application/yaml';
+    payload = body.yaml;
+  } else if (body?.json !== undefined) {
+    headers['content-type'] = 'application/json';
+    payload = JSON.stringify(body.json);
+  }
+  const res = await fetch(`${link.url}${path}`, { method, headers, body: payload, signal: AbortSignal.timeout(60_000) });
+  const text = await res.text();
+  let json: unknown = text;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON: keep the text for the failure message
+  }
+  return { status: res.status, json };
+}
