@@ -29,9 +29,13 @@ export function createDryRunDataplane(print: (line: string) => void, opts: Memor
       say(`ip addr del ${a.address}/${a.prefix} dev ${a.ifname}`);
     },
     async ensureTunnel(device) {
-      const wasUp = host.links.get(device) === true;
+      const existed = host.links.has(device.ifname);
+      const wasUp = host.links.get(device.ifname) === true;
+      const local = host.tunnelLocals.get(device.ifname);
       await host.ensureTunnel(device);
-      if (!wasUp) say(`ip link set ${device} up`);
+      if ('local' in device && local !== device.local)
+        say(`ip link ${existed ? 'set dev' : 'add name'} ${device.ifname} type ip6tnl mode ip6ip6 local ${device.local} remote any allow-localremote`);
+      if (!wasUp) say(`ip link set ${device.ifname} up`);
     },
     async writeSysctl(key, value) {
       await host.writeSysctl(key, value);

@@ -49,6 +49,21 @@ describe('Linux dataplane', () => {
     expect(restores[0].opts?.netns).toBe('lab1');
   });
 
+  it('IPv6 TUN device: creates lvs6tnl0 for its local address, leaves it when `ip -d` shows that address, changes it when not', async () => {
+    const tunnel = { ifname: 'lvs6tnl0' as const, local: '2001:db8:99::23' };
+    const add = 'link add name lvs6tnl0 type ip6tnl mode ip6ip6 local 2001:db8:99::23 remote any allow-localremote';
+    const show = (local: string) =>
+      JSON.stringify([{ ifname: 'lvs6tnl0', flags: ['UP'], linkinfo: { info_kind: 'ip6tnl', info_data: { proto: 'ip6ip6', remote: 'any', local } } }]);
+    const ran = async (links: string) => {
+      const s = scripted({ 'ip -j -d link show': { stdout: links } });
+      await createLinuxDataplane({ exec: s.run }).ensureTunnel(tunnel);
+      return s.calls.map((c) => c.args.join(' '));
+    };
+    expect(await ran('[]')).toEqual(['-j -d link show', add, 'link set lvs6tnl0 up']);
+    expect(await ran(show('2001:db8:99::23'))).toEqual(['-j -d link show', 'link set lvs6tnl0 up']);
+    expect(await ran(show('2001:db8:99::99'))).toEqual(['-j -d link show', add.replace('link add name', 'link set dev'), 'link set lvs6tnl0 up']);
+  });
+
   it('turns a failed batch into IPVS_REJECTED with the tool message', async () => {
     const s = scripted({ 'ipvsadm -R': { code: 1, stderr: 'Service already exists\n' } });
     const svc = { protocol: 'tcp' as const, address: '10.99.0.50', port: 80, fwmark: 0, scheduler: 'rr', flags: [], persistence: null, onePacket: false };

@@ -4,7 +4,7 @@ import { IpvsadmSyntaxError, parseSave, renderBatch } from '#shared/ipvs/codec.t
 import type { IpvsOp, IpvsTable } from '#shared/ipvs/model.ts';
 import { parseIpvsStats } from './ipvs-stats.ts';
 import { parseProcIpvs } from './proc-ip-vs.ts';
-import type { Dataplane, HostAddress, HostLink, HostRoute, IpvsServiceStats, IpvsSnapshot, TunnelDevice } from './types.ts';
+import type { Dataplane, HostAddress, HostLink, HostRoute, IpvsServiceStats, IpvsSnapshot } from './types.ts';
 
 export interface LinuxDataplaneOptions {
   /** Drive a host inside a network namespace (`ip netns exec NAME …`). */
@@ -13,13 +13,13 @@ export interface LinuxDataplaneOptions {
   exec?: Exec;
 }
 
-const TUNNEL_TYPE: Record<TunnelDevice, string> = { tunl0: 'ipip', ip6tnl0: 'ip6tnl' };
-
 const NO_IPVS = /Protocol not available|Can't initialize ipvs|Module ip_vs not found/i;
 
 interface IpAddrJson {
   ifname: string;
   flags?: string[];
+  /** `ip -d`: the tunnel's parameters. */
+  linkinfo?: { info_data?: { local?: string } };
   addr_info?: { family: string; local: string; prefixlen: number; label?: string; scope?: string }[];
 }
 
@@ -70,15 +70,21 @@ export function createLinuxDataplane(opts: LinuxDataplaneOptions = {}): Dataplan
       return links.map((l) => ({ ifname: l.ifname, up: (l.flags ?? []).includes('UP') }));
     },
     async ensureTunnel(device): Promise<void> {
-      const links = await ipJson<IpAddrJson[]>('link', 'show');
-      if (!links.some((l) => l.ifname === device)) {
-        // Loading ipip / ip6_tunnel creates the fallback device in every namespace; `ip link add
-        // … type ipip|ip6tnl` loads the module on demand (and then fails with "File exists").
-        const r = await run('ip', ['link', 'add', 'name', device, 'type', TUNNEL_TYPE[device]], o);
-        if (r.code !== 0 && !/File exists/.test(r.stderr))
-          throw new AgentError('EXEC_FAILED', `ip link add ${device} type ${TUNNEL_TYPE[device]}: ${r.stderr.trim()}`);
+      const links = await ipJson<IpAddrJson[]>('-d', 'link', 'show');
+      const found = links.find((l) => l.ifname === device.ifname);
+      if (device.ifname === 'tunl0') {
+        if (!found) {
+          // Loading ipip creates the fallback device in every namespace; `ip link add … type ipip`
+          // loads the module on demand (and then fails with "File exists").
+          const r = await run('ip', ['link', 'add', 'name', 'tunl0', 'type', 'ipip'], o);
+          if (r.code !== 0 && !/File exists/.test(r.stderr)) throw new AgentError('EXEC_FAILED', `ip link add tunl0 type ipip: ${r.stderr.trim()}`);
+        }
+      } else if (found?.linkinfo?.info_data?.local !== device.local) {
+        // Created, or moved to the node's current address (changelink keeps the VIP on it).
+        const params = ['type', 'ip6tnl', 'mode', 'ip6ip6', 'local', device.local, 'remote', 'any', 'allow-localremote'];
+        await (found ? ip('link', 'set', 'dev', device.ifname, ...params) : ip('link', 'add', 'name', device.ifname, ...params));
       }
-      await ip('link', 'set', device, 'up');
+      await ip('link', 'set', device.ifname, 'up');
     },
     async defaultRoutes(): Promise<HostRoute[]> {
       const routes = [

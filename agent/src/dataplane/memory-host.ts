@@ -27,6 +27,8 @@ export class MemoryHost implements Dataplane {
   ipvsAvailable: boolean;
   addresses: HostAddress[] = [];
   links = new Map<string, boolean>();
+  /** The local address of each ip6ip6 tunnel device. */
+  tunnelLocals = new Map<string, string>();
   routes: HostRoute[];
   sysctls = new Map<string, string>([['net.ipv4.ip_forward', '0']]);
   /**
@@ -75,9 +77,10 @@ export class MemoryHost implements Dataplane {
   }
 
   async ensureTunnel(device: TunnelDevice): Promise<void> {
-    if (this.links.get(device) === true) return;
-    if (!this.links.has(device)) this.addLink(device);
-    this.links.set(device, true);
+    if ('local' in device) this.tunnelLocals.set(device.ifname, device.local);
+    if (this.links.get(device.ifname) === true) return;
+    if (!this.links.has(device.ifname)) this.addLink(device.ifname);
+    this.links.set(device.ifname, true);
   }
 
   async defaultRoutes(): Promise<HostRoute[]> {

@@ -76,7 +76,7 @@ describe('in-memory host', () => {
     await expect(h.deleteAddress(vip)).rejects.toThrow(/Cannot assign requested address/);
     await expect(h.addAddress({ ...vip, ifname: 'tunl0' })).rejects.toThrow(/Cannot find device "tunl0"/);
     await expect(h.writeSysctl('net.ipv4.conf.tunl0.rp_filter', '0')).rejects.toThrow(/No such file/);
-    await h.ensureTunnel('tunl0');
+    await h.ensureTunnel({ ifname: 'tunl0' });
     await h.writeSysctl('net.ipv4.conf.tunl0.rp_filter', '0');
     expect(await h.readSysctl('net.ipv4.conf.tunl0.rp_filter')).toBe('0');
   });

@@ -9,8 +9,13 @@ export interface HostAddress {
   label: string | null;
 }
 
-/** The fallback tunnel devices that decapsulate IPVS TUN traffic: ipip (IPv4) and ip6ip6 (IPv6). */
-export type TunnelDevice = 'tunl0' | 'ip6tnl0';
+/**
+ * The device that decapsulates IPVS TUN traffic. IPv4: ipip's fallback device tunl0. IPv6: the
+ * role's own ip6ip6 device for the node's address (`local`) from any remote, which also takes
+ * packets whose outer source is an address of this host (allow-localremote); the fallback
+ * ip6tnl0 cannot (see realServerPlan).
+ */
+export type TunnelDevice = { ifname: 'tunl0' } | { ifname: 'lvs6tnl0'; local: string };
 
 export interface HostLink {
   ifname: string;
@@ -53,7 +58,7 @@ export interface Dataplane {
   addAddress(a: HostAddress): Promise<void>;
   deleteAddress(a: HostAddress): Promise<void>;
   listLinks(): Promise<HostLink[]>;
-  /** Brings a fallback tunnel device up, creating it (ipip / ip6tnl) when its module has not made it yet. */
+  /** Brings a tunnel device up, creating it (tunl0 when ipip has not made it yet; lvs6tnl0 as ip6ip6 for its local address). */
   ensureTunnel(device: TunnelDevice): Promise<void>;
   defaultRoutes(): Promise<HostRoute[]>;
   /** null when the key does not exist (e.g. conf.<ifname> of a missing interface). */

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { isIPv6 } from 'node:net';
 import { z } from 'zod';
 import type { NodeConfig } from '#shared/config/node-config.ts';
 import { layer } from '#shared/overrides/layer.ts';
@@ -342,7 +343,8 @@ export class Engine {
     }
     const vips = config.realServer.vips;
     if (vips.length || config.node.role === 'realserver') {
-      const r = await this.role.converge(vips, config.realServer.sysctls ?? {}, config.node.interface);
+      const address6 = config.node.address6 ?? (isIPv6(config.node.address) ? config.node.address : null);
+      const r = await this.role.converge(vips, config.realServer.sysctls ?? {}, config.node.interface, address6);
       if (this.roleResult && r.warnings.join() !== this.roleResult.warnings.join()) for (const w of r.warnings) this.o.log(`realserver warning: ${w}`);
       if (!this.roleResult) for (const w of r.warnings) this.o.log(`realserver warning: ${w}`);
       this.roleResult = r;

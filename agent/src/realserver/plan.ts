@@ -1,11 +1,12 @@
 import { isIPv6 } from 'node:net';
 import type { RealServerVip } from '#shared/config/node-config.ts';
 import type { HostAddress, TunnelDevice } from '../dataplane/types.ts';
+import { AgentError } from '../errors.ts';
 
 export interface RealServerPlan {
   addresses: HostAddress[];
   sysctls: Record<string, string>;
-  /** Tunnel devices to bring up: tunl0 (ipip) for IPv4 TUN VIPs, ip6tnl0 (ip6ip6) for IPv6 ones. */
+  /** Tunnel devices to bring up: tunl0 (ipip) for IPv4 TUN VIPs, lvs6tnl0 (ip6ip6) for IPv6 ones. */
   tunnels: TunnelDevice[];
   natChecks: { vip: string; expectedGateways: string[] }[];
 }
@@ -27,11 +28,17 @@ const LO_LABEL = 'lo:lvs';
  *       stop the VIP being added is `disable_ipv6` on lo, so the role wants it 0.
  * TUN — IPv4: tunl0 up carrying VIP/32; rp_filter=0 for all and tunl0, since decapsulated
  *       packets arrive on tunl0 with a source routed elsewhere. IPv6: IPVS encapsulates in
- *       IPv6 (ip6ip6), which the fallback device ip6tnl0 decapsulates; it carries VIP/128.
- *       IPv6 has no rp_filter sysctl (reverse-path filtering there is an nft `fib` rule, which
- *       the role neither adds nor needs). Not yet proved: in the kernel lab's ipv6 scenario
- *       (Debian 6.1) rs3's ip6tnl0, up with the VIP, received none of IPVS's ip6ip6 packets and
- *       every v6 TUN request timed out; the cause is open.
+ *       IPv6 (ip6ip6) from a source the director picks by RFC 6724, and Linux caps rule 8
+ *       (longest matching prefix) at each address's prefix length, so a director holding the
+ *       VIP in the real servers' subnet sends from the VIP itself, an address this real server
+ *       also holds. The fallback device ip6tnl0 drops such packets (ip6_tnl_rcv_ctl refuses a
+ *       remote that is a local address unless the tunnel has allow-localremote, which
+ *       ip6tnl0 cannot be given: ip6_tnl0_update changes only its protocol); the kernel lab's
+ *       ipv6 scenario saw every v6 TUN request time out that way. So the role makes its own
+ *       ip6ip6 device lvs6tnl0, local = this node's IPv6 address (where directors send),
+ *       remote any, allow-localremote, and puts VIP/128 on it. IPv6 has no rp_filter sysctl
+ *       (reverse-path filtering there is an nft `fib` rule, which the role neither adds nor
+ *       needs).
  * NAT — replies must route back through the director (checked, not changed). IPv4: nothing to
  *       set (the directors send no redirects: send_redirects=0). IPv6 has no send_redirects: a
  *       director forwarding a reply out of the interface it came in on always sends a Redirect
@@ -40,7 +47,7 @@ const LO_LABEL = 'lo:lvs';
  *       way). So the real server stops accepting redirects on its interface: accept_redirects=0
  *       there and for `default`, since the kernel reads it per interface (rt6_do_redirect).
  */
-export function realServerPlan(vips: RealServerVip[], iface: string): RealServerPlan {
+export function realServerPlan(vips: RealServerVip[], iface: string, address6: string | null = null): RealServerPlan {
   const plan: RealServerPlan = { addresses: [], sysctls: {}, tunnels: [], natChecks: [] };
   const seen = new Set<string>();
   const addr = (a: HostAddress) => {
@@ -50,7 +57,7 @@ export function realServerPlan(vips: RealServerVip[], iface: string): RealServer
     seen.add(key);
   };
   const tunnel = (t: TunnelDevice) => {
-    if (!plan.tunnels.includes(t)) plan.tunnels.push(t);
+    if (!plan.tunnels.some((p) => p.ifname === t.ifname)) plan.tunnels.push(t);
   };
   for (const v of vips) {
     const v6 = isIPv6(v.address);
@@ -68,11 +75,13 @@ export function realServerPlan(vips: RealServerVip[], iface: string): RealServer
       }
     } else if (v.forwarding === 'tun') {
       if (v6) {
-        tunnel('ip6tnl0');
-        addr({ ifname: 'ip6tnl0', address: v.address, prefix: 128, label: null });
+        if (!address6)
+          throw new AgentError('INVALID_INPUT', `TUN VIP ${v.address}: the node has no IPv6 address (node.address or node.address6) for its ip6ip6 tunnel`);
+        tunnel({ ifname: 'lvs6tnl0', local: address6 });
+        addr({ ifname: 'lvs6tnl0', address: v.address, prefix: 128, label: null });
         continue;
       }
-      tunnel('tunl0');
+      tunnel({ ifname: 'tunl0' });
       addr({ ifname: 'tunl0', address: v.address, prefix: 32, label: null });
       for (const c of ['all', 'tunl0']) plan.sysctls[`net.ipv4.conf.${c}.rp_filter`] = '0';
     } else {

@@ -31,10 +31,14 @@ describe('realServerPlan', () => {
       ],
       'eth0',
     );
-    expect(p.tunnels).toEqual(['tunl0']);
+    expect(p.tunnels).toEqual([{ ifname: 'tunl0' }]);
     expect(p.addresses).toEqual([{ ifname: 'tunl0', address: '10.99.0.60', prefix: 32, label: null }]);
     expect(p.sysctls).toEqual({ 'net.ipv4.conf.all.rp_filter': '0', 'net.ipv4.conf.tunl0.rp_filter': '0' });
     expect(p.natChecks).toEqual([{ vip: '10.99.0.70', expectedGateways: ['10.99.0.1'] }]);
+  });
+  it('IPv6 TUN without an IPv6 node address: an error naming the VIP', () => {
+    const tun6: RealServerVip = { address: '2001:db8:6c::60', forwarding: 'tun', services: ['x'], expectedGateways: [] };
+    expect(() => realServerPlan([tun6], 'eth0', null)).toThrow(/TUN VIP 2001:db8:6c::60: the node has no IPv6 address/);
   });
   it('IPv6 DR: VIP/128 on lo, no label, no ARP sysctls (Neighbor Discovery needs none), IPv6 kept on for lo', () => {
     expect(realServerPlan([dr('2001:db8:6c::50')], 'eth0')).toEqual({
@@ -44,7 +48,7 @@ describe('realServerPlan', () => {
       natChecks: [],
     });
   });
-  it('dual stack: the v4 VIP gets its ARP sysctls, the v6 VIP only its /128; TUN over ip6tnl0; NAT checks both families', () => {
+  it('dual stack: the v4 VIP gets its ARP sysctls, the v6 VIP only its /128; TUN over lvs6tnl0 for the node address; NAT checks both families', () => {
     const p = realServerPlan(
       [
         dr('10.99.0.50'),
@@ -53,13 +57,15 @@ describe('realServerPlan', () => {
         { address: '2001:db8:6c::70', forwarding: 'nat', services: ['y'], expectedGateways: ['2001:db8:6c::1'] },
       ],
       'bond0',
+      '2001:db8:6c::21',
     );
     expect(p.addresses).toEqual([
       { ifname: 'lo', address: '10.99.0.50', prefix: 32, label: 'lo:lvs' },
       { ifname: 'lo', address: '2001:db8:6c::50', prefix: 128, label: null },
-      { ifname: 'ip6tnl0', address: '2001:db8:6c::60', prefix: 128, label: null },
+      { ifname: 'lvs6tnl0', address: '2001:db8:6c::60', prefix: 128, label: null },
     ]);
-    expect(p.tunnels).toEqual(['ip6tnl0']);
+    // Not the fallback ip6tnl0: it drops ip6ip6 whose outer source (the director's VIP) is local here.
+    expect(p.tunnels).toEqual([{ ifname: 'lvs6tnl0', local: '2001:db8:6c::21' }]);
     expect(Object.keys(p.sysctls).sort()).toEqual([
       'net.ipv4.conf.all.arp_announce',
       'net.ipv4.conf.all.arp_ignore',
@@ -123,6 +129,17 @@ describe('RealServerRole (in-memory host)', () => {
     ).toEqual([]);
   });
 
+  it('IPv6 TUN with no IPv6 node address: not converged, the error names the VIP, nothing changed', async () => {
+    const host = new MemoryHost();
+    const r = await new RealServerRole(host, `${dir}/rs.json`, () => {}).converge([
+      { address: '2001:db8:6c::60', forwarding: 'tun', services: ['x'], expectedGateways: [] },
+    ]);
+    expect(r.ok).toBe(false);
+    expect(r.error).toMatch(/TUN VIP 2001:db8:6c::60/);
+    expect(host.addresses).toEqual([]);
+    expect(host.links.has('lvs6tnl0')).toBe(false);
+  });
+
   it('TUN: brings tunl0 up before putting the VIP on it', async () => {
     const host = new MemoryHost();
     const r = await new RealServerRole(host, `${dir}/rs.json`, () => {}).converge([
@@ -133,7 +150,7 @@ describe('RealServerRole (in-memory host)', () => {
     expect(host.sysctls.get('net.ipv4.conf.tunl0.rp_filter')).toBe('0');
   });
 
-  it('IPv6: DR VIP on lo, TUN VIP on ip6tnl0 brought up, a NAT check against an IPv6 gateway; disable_ipv6 restored on removal', async () => {
+  it('IPv6: DR VIP on lo, TUN VIP on lvs6tnl0 (local = the node address) brought up, a NAT check against an IPv6 gateway; disable_ipv6 restored on removal', async () => {
     const host = new MemoryHost({ routes: [{ gateway: 'fe80::1', dev: 'eth0' }] });
     host.sysctls.set('net.ipv6.conf.lo.disable_ipv6', '1'); // a host that had IPv6 off on lo
     const vips: RealServerVip[] = [
@@ -141,14 +158,16 @@ describe('RealServerRole (in-memory host)', () => {
       { address: '2001:db8:6c::60', forwarding: 'tun', services: ['x'], expectedGateways: [] },
       { address: '2001:db8:6c::70', forwarding: 'nat', services: ['y'], expectedGateways: ['fe80::2'] },
     ];
-    const r = await new RealServerRole(host, `${dir}/rs.json`, () => {}).converge(vips);
+    const r = await new RealServerRole(host, `${dir}/rs.json`, () => {}).converge(vips, {}, 'eth0', '2001:db8:6c::21');
     expect(r.ok).toBe(true);
     expect(r.warnings).toEqual(['NAT VIP 2001:db8:6c::70: default route via fe80::1, expected one of fe80::2']);
-    expect(host.links.get('ip6tnl0')).toBe(true);
+    expect(host.links.get('lvs6tnl0')).toBe(true);
+    expect(host.tunnelLocals.get('lvs6tnl0')).toBe('2001:db8:6c::21');
+    expect(host.links.has('ip6tnl0')).toBe(false);
     expect(host.links.has('tunl0')).toBe(false);
     expect(host.addresses).toEqual([
       { ifname: 'lo', address: '2001:db8:6c::50', prefix: 128, label: null },
-      { ifname: 'ip6tnl0', address: '2001:db8:6c::60', prefix: 128, label: null },
+      { ifname: 'lvs6tnl0', address: '2001:db8:6c::60', prefix: 128, label: null },
     ]);
     expect(host.sysctls.get('net.ipv6.conf.lo.disable_ipv6')).toBe('0');
     expect(host.sysctls.get('net.ipv6.conf.eth0.accept_redirects')).toBe('0');

@@ -3,7 +3,7 @@ import type { RealServerVip } from '#shared/config/node-config.ts';
 import type { Dataplane, HostAddress } from '../dataplane/types.ts';
 import { errorText } from '../errors.ts';
 import { StateFile } from '../state/state-file.ts';
-import { realServerPlan } from './plan.ts';
+import { realServerPlan, type RealServerPlan } from './plan.ts';
 import { convergeSysctls, type SavedSysctls } from './sysctl-keeper.ts';
 
 interface RoleState {
@@ -56,12 +56,18 @@ export class RealServerRole {
 
   /**
    * `sysctls` are the compiler's realServer.sysctls; they win over the role's own defaults.
-   * `iface` is the node's interface (NodeConfig node.interface), where IPv6 NAT stops redirects.
+   * `iface` is the node's interface (NodeConfig node.interface), where IPv6 NAT stops redirects;
+   * `address6` its IPv6 address, the local end of the ip6ip6 device for IPv6 TUN VIPs.
    */
-  async converge(vips: RealServerVip[], sysctls: Record<string, string> = {}, iface = 'eth0'): Promise<RoleResult> {
+  async converge(vips: RealServerVip[], sysctls: Record<string, string> = {}, iface = 'eth0', address6: string | null = null): Promise<RoleResult> {
     const result: RoleResult = { ok: true, drift: [], warnings: [] };
+    let plan: RealServerPlan;
+    try {
+      plan = realServerPlan(vips, iface, address6);
+    } catch (e) {
+      return { ...result, ok: false, error: errorText(e) };
+    }
     const state = await this.load();
-    const plan = realServerPlan(vips, iface);
     plan.sysctls = { ...plan.sysctls, ...sysctls };
     try {
       for (const t of plan.tunnels) await this.dp.ensureTunnel(t);

@@ -3,7 +3,7 @@
  * and k2 exactly as the agent's real-server role and dataplane do it (so what the agent relies on
  * is proved on a real kernel): a dual-stack DR service (VIP on the real servers' lo as /32 and
  * /128), replies bypassing the director on IPv6, a v6 NAT service, a v6 TUN service decapsulated
- * by ip6tnl0, the kernel's formats (`/proc/net/ip_vs` `%pI6`, `ipvsadm -Sn` brackets), its
+ * by a dedicated ip6ip6 device, the kernel's formats (`/proc/net/ip_vs` `%pI6`, `ipvsadm -Sn` brackets), its
  * cross-family rule, and a v6 connection carried by the sync daemon surviving a move of the VIP.
  * The VIP moves by hand (the director pair's VRRP over IPv6 is not what this proves).
  */
@@ -27,6 +27,7 @@ const V6 = {
 } as const;
 const DR4 = '10.99.0.150';
 const SYNC_ID = '60';
+const TUN6_DEV = 'lvs6tnl0';
 
 /** `2001:db8::1` → `2001:0db8:0000:…:0001`, as the kernel's `%pI6` prints it. */
 function fullIpv6(a: string): string {
@@ -88,9 +89,14 @@ async function realServerSide(): Promise<void> {
     // replies go straight to the client unrewritten; without this every v6 NAT request timed out.
     await nsh(r, 'sysctl', '-q', '-w', 'net.ipv6.conf.eth0.accept_redirects=0', 'net.ipv6.conf.default.accept_redirects=0');
   }
-  // TUN over IPv6: the fallback ip6ip6 device of ip6_tunnel carries the VIP.
-  await ipIn('rs3', 'link', 'set', 'ip6tnl0', 'up');
-  await ipIn('rs3', 'addr', 'add', `${V6.tun}/128`, 'dev', 'ip6tnl0');
+  // TUN over IPv6: a dedicated ip6ip6 device for the real server's own address, from any remote,
+  // that takes packets whose outer source is an address of this host. The director's source
+  // address selection (RFC 6724 rule 8, which Linux caps at each address's prefix length) picks a
+  // VIP it holds as the outer source, and rs3 holds that VIP too: the fallback ip6tnl0 drops such
+  // a packet in ip6_tnl_rcv_ctl and cannot be given allow-localremote (ip6_tnl0_update).
+  await ipIn('rs3', 'link', 'add', TUN6_DEV, 'type', 'ip6tnl', 'mode', 'ip6ip6', 'local', V6.rs3, 'remote', 'any', 'allow-localremote');
+  await ipIn('rs3', 'link', 'set', TUN6_DEV, 'up');
+  await ipIn('rs3', 'addr', 'add', `${V6.tun}/128`, 'dev', TUN6_DEV);
 }
 
 /** The director's rules: one `ipvsadm -R` batch, in ipvsadm's own bracketed IPv6 syntax. */
@@ -157,6 +163,7 @@ export async function ipv6Kernel(h: Harness, client: Client): Promise<void> {
       for (const v of [V6.dr, V6.nat, V6.tun]) await run(['ip', '-n', d, 'addr', 'del', `${v}/64`, 'dev', 'eth0']);
       await run(['ip', '-n', d, 'addr', 'del', `${DR4}/32`, 'dev', 'eth0']);
     }
+    await run(['ip', '-n', 'rs3', 'link', 'del', TUN6_DEV]);
     await setLink('k1', true);
   }
 }
@@ -223,19 +230,22 @@ async function nat6(h: Harness, client: Client): Promise<void> {
   check(nat.fail === 0 && (nat.counts.rs1 ?? 0) > 0 && (nat.counts.rs2 ?? 0) > 0, `IPv6 NAT: ${JSON.stringify(nat)}`);
 }
 
-/** v6 TUN: ip6ip6 to rs3, decapsulated by its ip6tnl0. */
+/** v6 TUN: ip6ip6 to rs3, decapsulated by its dedicated ip6ip6 device. */
 async function tun6(h: Harness, client: Client): Promise<void> {
+  // The outer source k1 gives its ip6ip6 packets to rs3.
+  h.say(`k1 route to rs3: ${(await nsh('k1', 'ip', '-6', 'route', 'get', V6.rs3)).trim()}`);
   const tun = await client.tally(`http://[${V6.tun}]/`, 5, V6.client);
-  h.say(`TUN over IPv6 (ip6tnl0 on rs3): ${JSON.stringify(tun)}`);
+  h.say(`TUN over IPv6 (${TUN6_DEV} on rs3): ${JSON.stringify(tun)}`);
   if (tun.fail > 0) {
-    // Did the ip6ip6 packets reach rs3, and did its fallback tunnel take them?
+    // Did the ip6ip6 packets reach rs3, and did a tunnel device (the fallback or ours) take them?
     h.say(`rs3 ip6tnl0: ${(await nsh('rs3', 'ip', '-s', '-d', 'link', 'show', 'ip6tnl0')).replace(/\n\s*/g, ' | ')}`);
     h.say(
       `rs3 eth0 rx: ${JSON.stringify(await ifaceBytes('rs3'))}; k1 -Lnc: ${JSON.stringify((await connections('k1')).filter((c) => c.virtual.startsWith(`[${V6.tun}]`)).slice(0, 2))}`,
     );
     h.say(`rs3 addresses: ${(await nsh('rs3', 'ip', '-6', '-br', 'addr')).replace(/\n/g, ' | ')}`);
+    h.say(`rs3 ${TUN6_DEV}: ${(await nsh('rs3', 'ip', '-s', '-d', 'link', 'show', TUN6_DEV)).replace(/\n\s*/g, ' | ')}`);
   }
-  check(tun.fail === 0 && tun.counts.rs3 === 5, `IPv6 TUN through ip6tnl0: ${JSON.stringify(tun)}`);
+  check(tun.fail === 0 && tun.counts.rs3 === 5, `IPv6 TUN through ${TUN6_DEV}: ${JSON.stringify(tun)}`);
 }
 
 /** ip_vs_ctl.c: a destination of the other family only with TUN, and never while syncing. */
