@@ -127,3 +127,25 @@ export async function webhookUrlRefusal(raw: string, policy: WebhookTargetPolicy
   }
   return null;
 }
+
+/**
+ * The check before every delivery attempt, shared by the Node and Workers senders: the URL is
+ * http(s), and every address its host is (or resolves to now, through `resolve`) passes
+ * addressRefusal. Answers the URL and the checked addresses; throws `refused: …` otherwise.
+ */
+export async function checkedTarget(
+  raw: string,
+  allowPrivate: boolean,
+  resolve: (host: string) => Promise<string[]>,
+): Promise<{ url: URL; addresses: string[] }> {
+  const url = new URL(raw);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`refused: url must be http(s), not ${url.protocol}`);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const addresses = classifyAddress(host) !== null ? [host] : await resolve(host);
+  if (!addresses.length) throw new Error(`refused: ${host} does not resolve`);
+  for (const a of addresses) {
+    const why = addressRefusal(a, allowPrivate);
+    if (why) throw new Error(`refused: ${host === a ? why : `${host} resolves to ${why}`}`);
+  }
+  return { url, addresses };
+}

@@ -3,7 +3,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { Fetch } from './queue.ts';
-import { addressRefusal, classifyAddress, type WebhookTargetPolicy } from './webhook-target.ts';
+import { checkedTarget, type WebhookTargetPolicy } from './webhook-target.ts';
 
 /** The most of a receiver's answer that is read: only its status matters. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -23,15 +23,7 @@ export async function systemResolve(hostname: string): Promise<string[]> {
 export function webhookFetch(policy: WebhookTargetPolicy): Fetch {
   const resolve = policy.resolve ?? systemResolve;
   return async (raw, init) => {
-    const url = new URL(raw);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`refused: url must be http(s), not ${url.protocol}`);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    const addresses = classifyAddress(host) !== null ? [host] : await resolve(host);
-    if (!addresses.length) throw new Error(`refused: ${host} does not resolve`);
-    for (const a of addresses) {
-      const why = addressRefusal(a, policy.allowPrivate);
-      if (why) throw new Error(`refused: ${host === a ? why : `${host} resolves to ${why}`}`);
-    }
+    const { url, addresses } = await checkedTarget(raw, policy.allowPrivate, resolve);
     const pinned = addresses[0];
     const family = pinned.includes(':') ? 6 : 4;
     const pin: LookupFunction = (_name, options, done) => {

@@ -1,5 +1,5 @@
 import type { Fetch } from '../alerts/queue.ts';
-import { addressRefusal, classifyAddress, type WebhookTargetPolicy } from '../alerts/webhook-target.ts';
+import { checkedTarget, type WebhookTargetPolicy } from '../alerts/webhook-target.ts';
 
 /** DNS over HTTPS (RFC 8484's JSON flavour) is how a Worker learns where a name points. */
 const DOH = 'https://cloudflare-dns.com/dns-query';
@@ -27,15 +27,7 @@ async function dohResolve(name: string): Promise<string[]> {
 export function workerWebhookFetch(policy: WebhookTargetPolicy): Fetch {
   const resolve = policy.resolve ?? dohResolve;
   return async (raw, init) => {
-    const url = new URL(raw);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`refused: url must be http(s), not ${url.protocol}`);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    const addresses = classifyAddress(host) !== null ? [host] : await resolve(host);
-    if (!addresses.length) throw new Error(`refused: ${host} does not resolve`);
-    for (const a of addresses) {
-      const why = addressRefusal(a, policy.allowPrivate);
-      if (why) throw new Error(`refused: ${host === a ? why : `${host} resolves to ${why}`}`);
-    }
+    const { url } = await checkedTarget(raw, policy.allowPrivate, resolve);
     const res = await fetch(url, { method: init.method, headers: init.headers, body: init.body, signal: init.signal, redirect: 'manual' });
     await res.body?.cancel();
     return { status: res.status };
