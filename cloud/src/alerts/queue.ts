@@ -88,8 +88,10 @@ export async function deliverDue(db: Db, opts: { fetch: Fetch; now?: () => Date;
     .select({ d: webhookDeliveries, url: webhooks.url, secret: webhooks.secret, format: webhooks.format })
     .from(webhookDeliveries)
     .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
-    .where(inArray(webhookDeliveries.id, ids))
-    .orderBy(asc(webhookDeliveries.eventId));
+    .where(inArray(webhookDeliveries.id, ids));
+  // Sent in claim order: the i-th claim is timed for the i-th send, so a send never outlives its claim.
+  const turn = new Map(ids.map((id, i) => [id, i]));
+  due.sort((a, b) => turn.get(a.d.id)! - turn.get(b.d.id)!);
   for (const { d, url, secret, format } of due) {
     const body = JSON.stringify(d.payload);
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'lvsfleet-webhooks/1' };
