@@ -1,24 +1,9 @@
-import { createRequire } from 'node:module';
 import { ipToInt } from '#shared/util/ip.ts';
 import type { VrrpChannel, VrrpChannelOptions } from './vrrp-host.ts';
 import { VrrpHostError } from './vrrp-host.ts';
+import { loadRawSocket, SO_BINDTODEVICE, SOL_SOCKET, type RawSocket } from './raw-socket-addon.ts';
 
-// raw-socket is a CommonJS native addon without types; this is the slice of its API we use.
-interface RawSocket {
-  on(ev: 'message', cb: (buf: Buffer, source: string) => void): void;
-  on(ev: 'error', cb: (err: Error) => void): void;
-  setOption(level: number, option: number, value: number | Buffer, length?: number): void;
-  send(buf: Buffer, offset: number, length: number, address: string, cb: (err: Error | null, bytes: number) => void): void;
-  close(): void;
-}
-interface RawModule {
-  createSocket(o: { protocol: number; bufferSize?: number }): RawSocket;
-}
-const require = createRequire(import.meta.url);
-
-// <linux/in.h> and <asm-generic/socket.h> option numbers.
-const SOL_SOCKET = 1;
-const SO_BINDTODEVICE = 25;
+// <linux/in.h> and <asm-generic/socket.h> option numbers (the shared ones in raw-socket-addon.ts).
 const SO_RCVBUF = 8;
 const IPPROTO_IP = 0;
 const IP_TOS = 1;
@@ -40,12 +25,7 @@ const addr4 = (ip: string) => {
  * the multicast interface, no loopback of our own adverts, and 224.0.0.18 joined on the interface.
  */
 export function openRawVrrpSocket(o: VrrpChannelOptions, onPacket: (p: Buffer) => void, onError: (e: Error) => void): VrrpChannel {
-  let raw: RawModule;
-  try {
-    raw = require('raw-socket') as RawModule;
-  } catch (e) {
-    throw new VrrpHostError('socket', `raw-socket addon not loadable: ${(e as Error).message}`);
-  }
+  const raw = loadRawSocket();
   let s: RawSocket;
   try {
     s = raw.createSocket({ protocol: 112, bufferSize: 2048 });

@@ -1,30 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { isLinkLocal } from '#shared/util/ip.ts';
 import { encodeIp6Packet } from '../vrrp/codec.ts';
 import { ip6Text } from '../vrrp/ipv6-address.ts';
 import { Supervisor, type HelperHealth, type HelperRestart, type SupervisorClock } from './supervisor.ts';
 import type { VrrpChannel, VrrpChannelOptions } from './vrrp-host.ts';
 import { VrrpHostError } from './vrrp-host.ts';
+import { loadRawSocket, SO_BINDTODEVICE, SOL_SOCKET, type RawSocket } from './raw-socket-addon.ts';
 
-// raw-socket is a CommonJS native addon without types; this is the slice of its API we use.
-interface RawSocket {
-  on(ev: 'message', cb: (buf: Buffer, source: string) => void): void;
-  on(ev: 'error', cb: (err: Error) => void): void;
-  setOption(level: number, option: number, value: number | Buffer, length?: number): void;
-  send(buf: Buffer, offset: number, length: number, address: string, cb: (err: Error | null, bytes: number) => void): void;
-  close(): void;
-}
-interface RawModule {
-  createSocket(o: { protocol: number; addressFamily: number; bufferSize?: number }): RawSocket;
-  AddressFamily: { IPv6: number };
-}
-const require = createRequire(import.meta.url);
-
-// <asm-generic/socket.h> and <linux/in6.h> option numbers.
-const SOL_SOCKET = 1;
-const SO_BINDTODEVICE = 25;
+// <linux/in6.h> option numbers (the socket-level ones in raw-socket-addon.ts).
 const IPPROTO_IPV6 = 41;
 const IPV6_MULTICAST_IF = 17;
 const IPV6_MULTICAST_LOOP = 19;
@@ -137,12 +121,7 @@ export async function openRawVrrpSocket6(
   opts: Vrrp6SocketOptions,
 ): Promise<Vrrp6Channel> {
   if (!opts.python) throw new VrrpHostError('socket', `VRRP over IPv6 on ${o.interface} needs python3 for its receiving socket (recvmsg with the hop limit)`);
-  let raw: RawModule;
-  try {
-    raw = require('raw-socket') as RawModule;
-  } catch (e) {
-    throw new VrrpHostError('socket', `raw-socket addon not loadable: ${(e as Error).message}`);
-  }
+  const raw = loadRawSocket();
   const source = isLinkLocal(o.sourceAddress) ? o.sourceAddress : linkLocalOf(readFileSync('/proc/net/if_inet6', 'utf8'), o.interface);
   if (!source) throw new VrrpHostError('socket', `no usable link-local IPv6 address on ${o.interface} to send VRRP adverts from (RFC 5798 §5.1.2.1)`);
   let s: RawSocket;
