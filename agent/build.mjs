@@ -1,33 +1,73 @@
-// Bundles the agent into one ESM file a host runs with Node alone: dist/lvsfleet-agent.mjs.
+// Bundles the agent for a host that has Node alone: dist/lvsfleet-agent.mjs (the entry) and
+// dist/lvsfleet-agent-chunks/ (code it imports only when needed); copy both side by side.
+// Split, not one file: V8 parses every byte of a module it loads, and a process keeps the source
+// of every loaded module in its heap, so what a node does not run (the cloud link on a standalone
+// node, VRRP and health checks on a real server, metrics without --metrics-listen, `enroll` and
+// `status` when it runs) stays on disk until a dynamic import() asks for it.
 // raw-socket (VRRP's native addon) stays external: Node resolves it the normal way, from a
 // node_modules directory beside the bundle or in any parent directory (e.g. /opt/lvsfleet/
 // node_modules/raw-socket for /opt/lvsfleet/lvsfleet-agent.mjs, or the repo's own node_modules
 // for dist/lvsfleet-agent.mjs).
 import { build } from 'esbuild';
-import { chmod, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { chmod, readdir, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const outfile = join(root, 'dist', 'lvsfleet-agent.mjs');
+// `node agent/build.mjs [OUTDIR]` (default dist/).
+const outdir = process.argv[2] ? resolve(process.argv[2]) : join(root, 'dist');
+const CHUNKS = 'lvsfleet-agent-chunks';
+const entry = join(outdir, 'lvsfleet-agent.mjs');
 
+/**
+ * zod's namespace export carries all of its ~50 message locales (360 KiB, a third of zod); the
+ * agent's messages are English (zod's default), so `locales` here holds `en` only.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    const en = createRequire(join(root, 'package.json')).resolve('zod/v4/locales/en.js');
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (a) => (a.importer.includes('/zod/') ? { path: 'zod-locales', namespace: 'zod-en' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'zod-en' }, () => ({
+      contents: `export { default as en } from ${JSON.stringify(en)};`,
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
+
+// Stale chunks from an earlier build would be copied along with the new ones.
+await rm(join(outdir, CHUNKS), { recursive: true, force: true });
 await build({
-  entryPoints: [join(root, 'agent/src/cli/bin.ts')],
-  outfile,
+  entryPoints: [{ in: join(root, 'agent/src/cli/bin.ts'), out: 'lvsfleet-agent' }],
+  outdir,
+  outExtension: { '.js': '.mjs' },
+  chunkNames: `${CHUNKS}/[name]-[hash]`,
+  splitting: true,
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
   external: ['raw-socket'],
-  minify: false,
+  plugins: [zodEnglishOnly],
+  // Whitespace and syntax only: names stay, so stack traces still say which function. Comments
+  // go too — one non-Latin-1 character in a comment (an en dash) made V8 hold the whole source
+  // as a two-byte string, twice its size in the heap.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  minifyIdentifiers: false,
+  charset: 'ascii',
   sourcemap: false,
   legalComments: 'none',
   logLevel: 'warning',
-  // Bundled CommonJS dependencies call require() for Node built-ins; give them one.
+  // Bundled CommonJS dependencies call require() for Node built-ins; give each chunk one.
   banner: {
     js: "#!/usr/bin/env node\nimport { createRequire as __lvsfleetCreateRequire } from 'node:module';\nconst require = __lvsfleetCreateRequire(import.meta.url);",
   },
 });
-await chmod(outfile, 0o755);
-const { size } = await stat(outfile);
-console.log(`wrote ${outfile} (${(size / 1024).toFixed(0)} KiB)`);
+await chmod(entry, 0o755);
+const sizes = [(await stat(entry)).size];
+for (const f of await readdir(join(outdir, CHUNKS)).catch(() => [])) sizes.push((await stat(join(outdir, CHUNKS, f))).size);
+const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;
+console.log(`wrote ${entry} (${kib(sizes[0])}) and ${sizes.length - 1} chunks in ${join(outdir, CHUNKS)} (${kib(sizes.slice(1).reduce((a, b) => a + b, 0))})`);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Assemble the guest's initramfs: busybox, iproute2's ip, ipvsadm, keepalived, iputils, Node and
-# the agent bundle (+ raw-socket's addon), the lab's guest driver, the kernel modules in load
+# the agent bundle (+ its chunks, raw-socket's addon), the lab's guest driver, the kernel modules in load
 # order. Usage: build-initramfs.sh OUT.cpio.zst KERNEL_DIR USERLAND_DIR AGENT_BUNDLE|-
 set -euo pipefail
 out=$1 kernel_dir=$2 userland=$3 agent_bundle=$4
@@ -64,9 +64,11 @@ mods=(crc32c_generic ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_v
   ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh veth bridge ipip ip6_tunnel dummy e1000)
 (cd "$repo" && node_modules/.bin/tsx "$here/host/module-order-cli.ts" "$kernel_dir/modules" "$root/lib/modules" "${mods[@]}") >/dev/null
 
-# The agent bundle and its one native dependency (found by normal resolution from /).
+# The agent bundle (its entry and the chunks beside it that it imports on demand) and its one
+# native dependency (found by normal resolution from /).
 if [ "$agent_bundle" != - ]; then
   cp "$agent_bundle" "$root/lvsfleet-agent.mjs"
+  cp -r "$(dirname "$agent_bundle")/lvsfleet-agent-chunks" "$root/"
   rs="$repo/node_modules/raw-socket"
   mkdir -p "$root/node_modules/raw-socket/build/Release"
   cp "$rs/package.json" "$rs/index.js" "$root/node_modules/raw-socket/"

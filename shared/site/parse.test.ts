@@ -119,4 +119,20 @@ describe('parseSite', () => {
     const json = JSON.stringify((parseSpecText(BASE_YAML) as { value: unknown }).value);
     expect(parseSite(json, { format: 'json' }).ok).toBe(true);
   });
+
+  it('refuses nesting deeper than 64 levels at its line, before the parser recurses into it', () => {
+    // 100,000 levels would exhaust the stack of the yaml library's composer.
+    const flow = parseSpecText(`kind: Site\nspec: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`);
+    expect(flow).toEqual({ ok: false, issues: [{ path: '', line: 2, message: 'line 2: nested deeper than 64 levels' }] });
+    // Line n opens level n - 1 ("kind" at indent 0 is the first).
+    const block = parseSpecText(['kind: Site', ...Array.from({ length: 100 }, (_, i) => `${'  '.repeat(i)}k${i}:`), ''].join('\n'));
+    expect(block).toMatchObject({ ok: false, issues: [{ path: '', line: 66, message: 'line 66: nested deeper than 64 levels' }] });
+    const inScalars = parseSpecText(`a: "${'['.repeat(1000)}"\nb: |\n${'  x\n'.repeat(3)}c: [[1], {d: 2}]\n`);
+    expect(inScalars).toMatchObject({ ok: true, value: { a: '['.repeat(1000), b: 'x\nx\nx\n', c: [[1], { d: 2 }] } });
+  });
+
+  it('refuses a second document, at its line', () => {
+    const r = parseSpecText('a: 1\n---\nb: 2\n');
+    expect(r).toMatchObject({ ok: false, issues: [{ path: '', line: 2, message: expect.stringMatching(/^line 2: Source contains multiple documents/) }] });
+  });
 });

@@ -1,14 +1,13 @@
-import { CST, Lexer, LineCounter, parseDocument, isMap, isSeq, visit, type Node as YamlNode } from 'yaml';
+import { Composer, CST, Lexer, LineCounter, Parser, YAMLParseError, isMap, isSeq, visit, type Document, type Node as YamlNode } from 'yaml';
 import type { SpecIssue } from './issues.ts';
 import type { Site } from './site.ts';
 import { validateSite } from './validate.ts';
 
 /** Parses YAML or JSON text (JSON is YAML) to a plain value; syntax errors carry their line. */
 export function parseSpecText(text: string): { ok: true; value: unknown; lineOf: (path: string) => number | undefined } | { ok: false; issues: SpecIssue[] } {
-  const deep = tooDeepAt(text);
-  if (deep !== null) return { ok: false, issues: [{ path: '', line: deep, message: `line ${deep}: nested deeper than ${MAX_DEPTH} levels` }] };
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const { doc, deep } = parseDocumentGuarded(text, lineCounter);
+  if (deep !== null) return { ok: false, issues: [{ path: '', line: deep, message: `line ${deep}: nested deeper than ${MAX_DEPTH} levels` }] };
   if (doc.errors.length) {
     return {
       ok: false,
@@ -49,59 +48,92 @@ const MAX_ALIAS_COUNT = 100;
 const MAX_DEPTH = 64;
 
 /**
- * The line where the text nests deeper than MAX_DEPTH, or null: checked on the lexer's tokens
- * (one pass, no recursion) before the parser runs. Flow collections count their brackets; block
- * collections count the indentation levels open on a line plus its `- ` and `? ` indicators
- * (an upper bound: `key:` then `  - x` counts two). Scalars, block scalars and comments count nothing.
+ * yaml's parseDocument (one document; more is an error), with the nesting checked on the lexer's
+ * tokens as they pass to the parser: the text is lexed once, and the parser and composer, which
+ * recurse per level, never see a token past MAX_DEPTH (`deep`: that token's line).
  */
-function tooDeepAt(text: string): number | null {
-  let line = 1;
-  let flow = 0;
-  let lineStart = true;
-  let indent = 0;
-  let indicators = 0;
-  let scalarNext = false;
-  const open: number[] = [];
-  for (const tok of new Lexer().lex(text)) {
+function parseDocumentGuarded(text: string, lineCounter: LineCounter): { doc: Document.Parsed; deep: number | null } {
+  const guard = new DepthGuard();
+  const parser = new Parser(lineCounter.addNewLine);
+  let deep: number | null = null;
+  function* tokens() {
+    lineCounter.addNewLine(0); // what Parser.parse does before its first token
+    for (const tok of new Lexer().lex(text)) {
+      deep = guard.next(tok);
+      if (deep !== null) return; // the document is never finished, so nothing is composed
+      yield* parser.next(tok);
+    }
+    yield* parser.end();
+  }
+  const composer = new Composer({ prettyErrors: false, uniqueKeys: true });
+  let doc: Document.Parsed | null = null;
+  for (const d of composer.compose(tokens(), true, text.length)) {
+    if (!doc) doc = d;
+    else {
+      doc.errors.push(new YAMLParseError([d.range[0], d.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents; please use YAML.parseAllDocuments()'));
+      break;
+    }
+  }
+  return { doc: doc!, deep };
+}
+
+/**
+ * Nesting depth on the lexer's tokens (one pass, no recursion). Flow collections count their
+ * brackets; block collections count the indentation levels open on a line plus its `- ` and `? `
+ * indicators (an upper bound: `key:` then `  - x` counts two). Scalars, block scalars and
+ * comments count nothing.
+ */
+class DepthGuard {
+  private line = 1;
+  private flow = 0;
+  private lineStart = true;
+  private indent = 0;
+  private indicators = 0;
+  private scalarNext = false;
+  private readonly open: number[] = [];
+
+  /** Takes the next token; the line where the text nests deeper than MAX_DEPTH, else null. */
+  next(tok: string): number | null {
     const newlines = tok.split('\n').length - 1;
-    if (scalarNext) {
+    if (this.scalarNext) {
       // The scalar's own text: a block scalar's lines are content, whatever their indentation.
-      scalarNext = false;
-      line += newlines;
-      if (tok.endsWith('\n')) [lineStart, indent, indicators] = [true, 0, 0];
-      else lineStart = false;
-      continue;
+      this.scalarNext = false;
+      this.line += newlines;
+      if (tok.endsWith('\n')) [this.lineStart, this.indent, this.indicators] = [true, 0, 0];
+      else this.lineStart = false;
+      return null;
     }
     const type = CST.tokenType(tok);
     if (type === 'newline') {
-      [line, lineStart, indent, indicators] = [line + 1, true, 0, 0];
-      continue;
+      [this.line, this.lineStart, this.indent, this.indicators] = [this.line + 1, true, 0, 0];
+      return null;
     }
-    if (type === 'space' && lineStart && newlines === 0) {
-      indent = tok.length;
-      continue;
+    if (type === 'space' && this.lineStart && newlines === 0) {
+      this.indent = tok.length;
+      return null;
     }
     if (type === 'comment' || type === 'space' || type === 'doc-mode' || type === null) {
-      line += newlines;
-      continue;
+      this.line += newlines;
+      return null;
     }
-    if (lineStart && flow === 0) {
-      while (open.length && open[open.length - 1] > indent) open.pop();
-      if (!open.length || open[open.length - 1] < indent) open.push(indent);
+    const open = this.open;
+    if (this.lineStart && this.flow === 0) {
+      while (open.length && open[open.length - 1] > this.indent) open.pop();
+      if (!open.length || open[open.length - 1] < this.indent) open.push(this.indent);
     }
-    lineStart = false;
-    if (type === 'scalar') scalarNext = true;
-    else if (type === 'flow-map-start' || type === 'flow-seq-start') flow++;
-    else if (type === 'flow-map-end' || type === 'flow-seq-end') flow = Math.max(0, flow - 1);
-    else if (flow === 0 && (type === 'seq-item-ind' || type === 'explicit-key-ind')) indicators++;
-    if (flow + open.length + indicators > MAX_DEPTH) return line;
-    line += newlines;
+    this.lineStart = false;
+    if (type === 'scalar') this.scalarNext = true;
+    else if (type === 'flow-map-start' || type === 'flow-seq-start') this.flow++;
+    else if (type === 'flow-map-end' || type === 'flow-seq-end') this.flow = Math.max(0, this.flow - 1);
+    else if (this.flow === 0 && (type === 'seq-item-ind' || type === 'explicit-key-ind')) this.indicators++;
+    if (this.flow + open.length + this.indicators > MAX_DEPTH) return this.line;
+    this.line += newlines;
+    return null;
   }
-  return null;
 }
 
 /** The line of the document's first alias (where an expansion that was refused begins). */
-function firstAliasLine(doc: ReturnType<typeof parseDocument>, lineCounter: LineCounter): number {
+function firstAliasLine(doc: Document.Parsed, lineCounter: LineCounter): number {
   let line = 1;
   visit(doc, {
     Alias(_key, node) {

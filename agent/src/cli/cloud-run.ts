@@ -10,9 +10,8 @@ import { wireEvent } from '../dataplane/vrrp-host.ts';
 import { Engine } from '../engine/engine.ts';
 import { Intake } from '../intake/intake.ts';
 import { parseListenAddress, type ListenAddress } from '../metrics/listen-address.ts';
-import { MetricsEndpoint } from '../metrics/endpoint.ts';
 import { defaultStateDir, statePaths } from '../state/paths.ts';
-import { hostParts, type DataplaneKind } from './host-parts.ts';
+import { hostParts, startMetrics, type DataplaneKind } from './host-parts.ts';
 import { AGENT_VERSION, EXIT, type AgentIO } from './io.ts';
 import { lockStateDir, runUntilSignal, timestamped } from './lifecycle.ts';
 
@@ -87,8 +86,8 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
   let trust: TrustReport | undefined;
   const withTrust = (s: NodeStatus): NodeStatus => (trust ? { ...s, trust } : s);
   const listen = o.metricsListen ?? (cfg.metrics ? parseListenAddress(cfg.metrics.listen) : null);
-  const metrics = listen ? await MetricsEndpoint.start(listen, log) : null;
-  const parts = hostParts(o.dataplane, io.out, log, scripts, metrics?.taps);
+  const metrics = listen ? await startMetrics(listen, log) : null;
+  const parts = await hostParts(o.dataplane, io.out, log, scripts, metrics?.taps);
   const engine = new Engine({
     nodeId: cfg.nodeId,
     stateDir,

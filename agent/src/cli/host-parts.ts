@@ -1,15 +1,12 @@
-import { startBfd } from '../bfd/driver.ts';
-import { startHealthChecker } from '../checks/health-checker.ts';
-import { checkersFor } from '../checks/run-check.ts';
-import { ScriptLauncher } from '../scripts/launcher.ts';
-import type { ScriptPolicy } from '../scripts/policy.ts';
 import { createDryRunVrrpHost } from '../dataplane/vrrp-host-dry-run.ts';
-import { createLinuxVrrpHost } from '../dataplane/vrrp-host-linux.ts';
-import { startVrrp, type VrrpRunner } from '../vrrp/driver.ts';
-import { createLinuxDataplane } from '../dataplane/linux.ts';
 import { createDryRunDataplane } from '../dataplane/dry-run.ts';
 import type { Dataplane } from '../dataplane/types.ts';
-import { wireHealth, type VrrpHostEvent } from '../dataplane/vrrp-host.ts';
+import type { VrrpHostEvent } from '../dataplane/vrrp-host.ts';
+import type { MetricsEndpoint } from '../metrics/endpoint.ts';
+import type { ListenAddress } from '../metrics/listen-address.ts';
+import type { ScriptLauncher } from '../scripts/launcher.ts';
+import type { ScriptPolicy } from '../scripts/policy.ts';
+import type { VrrpRunner } from '../vrrp/driver.ts';
 import type { AgentHealth } from '#shared/wire/status.ts';
 import type { StartBfdPart, StartHealthChecker, StartVrrpPart } from '../engine/parts.ts';
 import { UsageError } from './io.ts';
@@ -43,38 +40,32 @@ export interface PartTaps {
 
 /**
  * The real parts for `--dataplane`. linux: the host dataplane, the health checker and VRRP on
- * raw sockets, BFD over UDP. dry-run: a simulated host that prints every command it would run and
- * changes nothing, VRRP on the dry-run host (prints, sends nothing), and no health probes or BFD
- * (a dry run sends nothing anywhere; every real server counts as up).
+ * raw sockets, BFD over UDP (agent/src/cli/host-parts-linux.ts). dry-run: a simulated host that
+ * prints every command it would run and changes nothing, VRRP on the dry-run host (prints, sends
+ * nothing), and no health probes or BFD (a dry run sends nothing anywhere; every real server
+ * counts as up). Each part's code is imported when the part starts: a real server never starts
+ * VRRP, checks or BFD, and never loads them.
  */
-export function hostParts(
+export async function hostParts(
   kind: DataplaneKind,
   print: (line: string) => void,
   log: (line: string) => void,
   scriptPolicy: ScriptPolicy,
   taps?: PartTaps,
-): HostParts {
-  const tapped = (r: VrrpRunner) => (taps?.onVrrpStarted(r), r);
-  if (kind === 'dry-run') {
-    const host = createDryRunVrrpHost(print);
-    return { dataplane: createDryRunDataplane(print), startVrrp: async (o) => tapped(await startVrrp({ ...o, host })) };
-  }
-  let emitHost: (e: VrrpHostEvent) => void = () => {};
-  const scripts = new ScriptLauncher(scriptPolicy, {
-    onRefused: (_command, r) => {
-      log(`script refused: ${r.detail}`);
-      emitHost({ type: 'script_refused', detail: r.detail });
-    },
-  });
-  const checkers = checkersFor(scripts);
-  const host = createLinuxVrrpHost({ log, onEvent: (e) => emitHost(e), scripts });
+): Promise<HostParts> {
+  if (kind === 'linux') return (await import('./host-parts-linux.ts')).linuxHostParts(log, scriptPolicy, taps);
+  const host = createDryRunVrrpHost(print);
   return {
-    agentHealth: () => wireHealth(host.health()),
-    onHostEvent: (emit) => (emitHost = emit),
-    dataplane: createLinuxDataplane(),
-    scripts,
-    startHealthChecker: (o) => startHealthChecker({ ...o, log: o.log ?? log, onProbeDone: taps?.onProbeDone, checkers }),
-    startVrrp: async (o) => tapped(await startVrrp({ ...o, host })),
-    startBfd: (o) => startBfd(o.sessions, { onChange: o.onChange, log: o.log }),
+    dataplane: createDryRunDataplane(print),
+    startVrrp: async (o) => {
+      const r = await (await import('../vrrp/driver.ts')).startVrrp({ ...o, host });
+      taps?.onVrrpStarted(r);
+      return r;
+    },
   };
+}
+
+/** `--metrics-listen`: the endpoint, its metrics library loaded only when one is asked for. */
+export async function startMetrics(at: ListenAddress, log: (line: string) => void): Promise<MetricsEndpoint> {
+  return (await import('../metrics/endpoint.ts')).MetricsEndpoint.start(at, log);
 }

@@ -1,8 +1,5 @@
 import { errorText } from '../errors.ts';
-import { runEnroll } from './enroll.ts';
 import { EXIT, processIO, UsageError, type AgentIO } from './io.ts';
-import { runCommand } from './run.ts';
-import { runStatus } from './status.ts';
 
 const USAGE = `usage:
   lvsfleet-agent run [--config FILE] [--state-dir DIR] [--dataplane linux|dry-run] [--metrics-listen ADDR:PORT] [--allow-scripts DIR]... [--script-user USER]
@@ -13,10 +10,12 @@ const USAGE = `usage:
 state dir without --state-dir: /var/lib/lvsfleet as root with --dataplane linux; otherwise
 $XDG_STATE_HOME/lvsfleet (default ~/.local/state/lvsfleet), a dry run in its dry-run/ subdir.`;
 
+// Each command's code is loaded when it runs: a bundle split at these imports parses only the
+// command at hand (agent/build.mjs).
 const COMMANDS: Record<string, (argv: string[], io: AgentIO) => Promise<number>> = {
-  run: runCommand,
-  enroll: runEnroll,
-  status: runStatus,
+  run: async (argv, io) => (await import('./run.ts')).runCommand(argv, io),
+  enroll: async (argv, io) => (await import('./enroll.ts')).runEnroll(argv, io),
+  status: async (argv, io) => (await import('./status.ts')).runStatus(argv, io),
 };
 
 /** Entry point of `lvsfleet-agent`; resolves to the exit code. */

@@ -1,11 +1,9 @@
 import { parseListenAddress, type ListenAddress } from '../metrics/listen-address.ts';
 import { DEFAULT_CONFIG, defaultStateDir } from '../state/paths.ts';
 import { parseFlags } from './args.ts';
-import { runCloud } from './cloud-run.ts';
 import { parseDataplaneKind } from './host-parts.ts';
 import { UsageError, type AgentIO } from './io.ts';
 import { scriptPolicyFromFlags } from './script-flags.ts';
-import { runStandalone } from './standalone.ts';
 
 /**
  * `lvsfleet-agent run`: cloud mode from the enrolled config, or standalone with --spec/--node.
@@ -38,6 +36,8 @@ export async function runCommand(argv: string[], io: AgentIO): Promise<number> {
     if (!f.spec || !f.node) throw new UsageError('standalone mode needs both --spec FILE and --node NAME');
     if (f.config) throw new UsageError('--config is for cloud mode; standalone mode takes --spec and --node');
     const scripts = await scriptPolicyFromFlags(f['allow-scripts'], f['script-user']);
+    // Standalone and cloud mode each load their own code (the cloud link, signature checks) only when chosen.
+    const { runStandalone } = await import('./standalone.ts');
     return runStandalone(
       { spec: f.spec, node: f.node, stateDir: f['state-dir'] ?? defaultStateDir(dataplane), dataplane, metricsListen, scripts, overrides: f.overrides },
       io,
@@ -45,5 +45,6 @@ export async function runCommand(argv: string[], io: AgentIO): Promise<number> {
   }
   if (f.overrides !== undefined) throw new UsageError('--overrides is for standalone mode; in cloud mode overrides come with the signed document');
   const scriptFlags = { allow: f['allow-scripts'], user: f['script-user'] };
+  const { runCloud } = await import('./cloud-run.ts');
   return runCloud({ configPath: f.config ?? DEFAULT_CONFIG, stateDir: f['state-dir'], dataplane, metricsListen, scriptFlags }, io);
 }

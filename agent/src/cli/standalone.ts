@@ -9,9 +9,8 @@ import { wireEvent } from '../dataplane/vrrp-host.ts';
 import { Engine } from '../engine/engine.ts';
 import type { ScriptPolicy } from '../scripts/policy.ts';
 import type { ListenAddress } from '../metrics/listen-address.ts';
-import { MetricsEndpoint } from '../metrics/endpoint.ts';
 import { AGENT_VERSION, EXIT, type AgentIO } from './io.ts';
-import { hostParts, type DataplaneKind } from './host-parts.ts';
+import { hostParts, startMetrics, type DataplaneKind } from './host-parts.ts';
 import { lockStateDir, runUntilSignal, timestamped } from './lifecycle.ts';
 
 export interface StandaloneOptions {
@@ -70,8 +69,8 @@ export async function runStandalone(o: StandaloneOptions, io: AgentIO): Promise<
   const lock = await lockStateDir(o.stateDir, io, log);
   if (!lock) return EXIT.failure;
   const nodeId = nodeIdOf(first.config.site, o.node);
-  const metrics = o.metricsListen ? await MetricsEndpoint.start(o.metricsListen, log) : null;
-  const parts = hostParts(o.dataplane, io.out, log, o.scripts, metrics?.taps);
+  const metrics = o.metricsListen ? await startMetrics(o.metricsListen, log) : null;
+  const parts = await hostParts(o.dataplane, io.out, log, o.scripts, metrics?.taps);
   const engine = new Engine({
     nodeId,
     stateDir: o.stateDir,

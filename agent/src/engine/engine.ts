@@ -246,7 +246,7 @@ export class Engine {
       try {
         if (this.checker) this.checker.update(config.services);
         else {
-          this.checker = this.o.startHealthChecker({ services: config.services, onTransition: (t) => this.onHealthTransition(t), log: this.o.log });
+          this.checker = await this.o.startHealthChecker({ services: config.services, onTransition: (t) => this.onHealthTransition(t), log: this.o.log });
         }
         const checker = this.checker;
         this.ipvs.setHealth((k) => checker.state().get(k) ?? { up: true, weight: null });

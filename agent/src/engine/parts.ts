@@ -21,7 +21,7 @@ export type StartHealthChecker = (o: {
   services: ResolvedService[];
   onTransition(t: HealthTransition): void;
   log?: (line: string) => void;
-}) => HealthCheckerPart;
+}) => HealthCheckerPart | Promise<HealthCheckerPart>; // a promise when the checkers' code is loaded on first use
 
 export interface VrrpPart {
   update(config: NodeConfig['vrrp']): Promise<void>;

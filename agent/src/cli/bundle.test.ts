@@ -1,0 +1,88 @@
+import { execFile } from 'node:child_process';
+import { cp, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../engine/engine.test-support.ts';
+import { loopbackSiteYaml } from '../site-yaml.test-support.ts';
+import { killTestProcesses, startProcess } from './process.test-support.ts';
+
+const ROOT = join(import.meta.dirname, '../../..');
+const CHUNKS = 'lvsfleet-agent-chunks';
+
+/**
+ * The bundle as hosts run it (agent/build.mjs): an entry and the chunks it imports on demand.
+ * Each case runs a copy with the chunks its node must never load deleted: had the run needed
+ * one, the import would fail and the apply with it.
+ */
+describe('the split agent bundle', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let chunks: string[];
+
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    await promisify(execFile)(process.execPath, [join(ROOT, 'agent/build.mjs'), join(dir, 'full')]);
+    chunks = await readdir(join(dir, 'full', CHUNKS));
+    await writeFile(join(dir, 'site.yaml'), loopbackSiteYaml('split', 1));
+  }, 120_000);
+  afterAll(async () => {
+    killTestProcesses();
+    await cleanup();
+  });
+
+  /** A copy of the bundle without the chunks named for the given entry modules (by file name prefix). */
+  async function without(name: string, modules: string[]): Promise<string> {
+    const out = join(dir, name);
+    await cp(join(dir, 'full'), out, { recursive: true });
+    const gone = chunks.filter((c) => modules.some((m) => c.startsWith(`${m}-`)));
+    expect(gone.length).toBeGreaterThanOrEqual(modules.length); // each named module is a chunk of its own
+    for (const c of gone) await rm(join(out, CHUNKS, c));
+    return join(out, 'lvsfleet-agent.mjs');
+  }
+
+  async function applies(bundle: string, node: string, extra: string[] = []) {
+    const p = startProcess(process.execPath, [
+      bundle,
+      'run',
+      '--spec',
+      join(dir, 'site.yaml'),
+      '--node',
+      node,
+      '--dataplane',
+      'dry-run',
+      '--state-dir',
+      join(dir, `state-${node}`),
+      ...extra,
+    ]);
+    await p.waitForOutput(/apply revision 1 succeeded/);
+    return p;
+  }
+
+  const cloudAndCommands = ['cloud-run', 'enroll', 'status', 'endpoint', 'host-parts-linux'];
+
+  it('a standalone dry-run director loads neither the cloud link, the other commands, metrics nor the Linux parts', async () => {
+    const p = await applies(await without('director', [...cloudAndCommands, 'health-checker']), 'd1');
+    p.p.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+  });
+
+  it('a real server also never loads VRRP or BFD', async () => {
+    const p = await applies(await without('realserver', [...cloudAndCommands, 'driver']), 'r1');
+    p.p.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+  });
+
+  it('loads what it is asked for: metrics with --metrics-listen, the status command', async () => {
+    const bundle = join(dir, 'full', 'lvsfleet-agent.mjs');
+    const p = await applies(bundle, 'd1', ['--metrics-listen', '127.0.0.1:7517']);
+    const res = await fetch('http://127.0.0.1:7517/metrics');
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/^lvsfleet_/m);
+    p.p.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+    const status = startProcess(process.execPath, [bundle, 'status', '--state-dir', join(dir, 'state-d1'), '-o', 'json']);
+    expect(await status.exited).toBe(0);
+    expect(JSON.parse(status.output())).toMatchObject({ nodeId: 'split.d1', online: false });
+  });
+});
