@@ -18,6 +18,7 @@ import {
   ipToInt,
   isIpv6,
   isLinkLocal,
+  isValidIpv6,
   maskToPrefix,
   prefixToMask,
   splitCidr,
@@ -158,6 +159,16 @@ describe('IPv6: syntax, RFC 5952 form, either family', () => {
   ])('refuses %j', (text) => {
     expect(isIpv6(text)).toBe(false);
     expect(IpAddress.safeParse(text).success).toBe(false);
+  });
+
+  it('isValidIpv6 agrees with node:net on every address the schema takes', async () => {
+    const { isIPv6 } = await import('node:net');
+    fc.assert(
+      fc.property(fc.oneof(fc.ipV4(), fc.ipV6()), (text) => {
+        const parsed = IpAddress.safeParse(text);
+        if (parsed.success) expect(isValidIpv6(parsed.data)).toBe(isIPv6(parsed.data));
+      }),
+    );
   });
 
   it('agrees with the WHATWG URL host serialiser (RFC 5952 form) on every address', () => {

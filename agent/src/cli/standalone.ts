@@ -83,7 +83,8 @@ export async function runStandalone(o: StandaloneOptions, io: AgentIO): Promise<
 
   metrics?.attach({ status: () => engine.status(), dataplane: parts.dataplane });
   let revision = 1;
-  let current = canonicalJson(first.config);
+  // The running config's canonical text, made at the first reload (not on the way to the first apply).
+  let current: string | null = null;
   log(`lvsfleet-agent ${AGENT_VERSION} standalone: ${nodeId} (${first.config.node.role}) from ${o.spec}, dataplane ${o.dataplane}, state ${o.stateDir}`);
   const run = runUntilSignal(engine, log, {
     cleanup: async () => {
@@ -98,6 +99,7 @@ export async function runStandalone(o: StandaloneOptions, io: AgentIO): Promise<
       if (!next.ok) return void next.errors.forEach((e) => log(`reload rejected: ${e}`));
       const nextOverrides = await readOverrides(o.overrides);
       if (!nextOverrides.ok) return void nextOverrides.errors.forEach((e) => log(`reload rejected: ${e}`));
+      current ??= canonicalJson(first.config);
       const sameOverrides = canonicalJson(nextOverrides.overrides) === canonicalJson(overrides);
       if (canonicalJson(next.config) === current && sameOverrides) return void log('reload: config unchanged');
       overrides = nextOverrides.overrides;

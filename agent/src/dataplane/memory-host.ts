@@ -1,4 +1,4 @@
-import { isIPv6 } from 'node:net';
+import { isValidIpv6 } from '#shared/util/ip.ts';
 import { AgentError } from '../errors.ts';
 import { parseSave, renderBatch } from '#shared/ipvs/codec.ts';
 import { realServerKey, serviceKey, type IpvsOp } from '#shared/ipvs/model.ts';
@@ -63,7 +63,7 @@ export class MemoryHost implements Dataplane {
     if (!this.links.has(a.ifname)) throw new AgentError('HOST_REJECTED', `Cannot find device "${a.ifname}"`);
     if (this.addresses.some((x) => x.ifname === a.ifname && x.address === a.address)) throw new AgentError('HOST_REJECTED', 'RTNETLINK answers: File exists');
     // Linux takes `label` on an IPv6 address and keeps none (IFA_LABEL is IPv4 only).
-    this.addresses.push({ ...a, label: isIPv6(a.address) ? null : a.label });
+    this.addresses.push({ ...a, label: isValidIpv6(a.address) ? null : a.label });
   }
 
   async deleteAddress(a: HostAddress): Promise<void> {

@@ -1,4 +1,4 @@
-import { isIPv6 } from 'node:net';
+import { isValidIpv6 } from '#shared/util/ip.ts';
 import { AgentError } from '../errors.ts';
 import { parseLine, renderSave } from '#shared/ipvs/codec.ts';
 import type { IpvsDest, IpvsOp, IpvsServiceState, IpvsTable } from '#shared/ipvs/model.ts';
@@ -64,7 +64,7 @@ export class MemoryIpvs {
     // forwards only tunnelled traffic across families (an IPv6 real server behind an IPv4 VIP
     // over ip6ip6/ipip), and answers EINVAL for DR and NAT; ipvsadm 1.31 refuses first, with the
     // message below (seen in the kernel lab). An fwmark service has the family ipvsadm's -6 gives it.
-    if ((s.family === 6 || (s.address !== null && isIPv6(s.address))) !== isIPv6(d.address) && d.forwarding !== 'tun')
+    if ((s.family === 6 || (s.address !== null && isValidIpv6(s.address))) !== isValidIpv6(d.address) && d.forwarding !== 'tun')
       throw new Error('Different address family is allowed only for tunneling servers');
   }
 

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { isIPv6 } from 'node:net';
+import { isValidIpv6 } from '#shared/util/ip.ts';
 import { z } from 'zod';
 import type { NodeConfig } from '#shared/config/node-config.ts';
 import { layer } from '#shared/overrides/layer.ts';
@@ -343,7 +343,7 @@ export class Engine {
     }
     const vips = config.realServer.vips;
     if (vips.length || config.node.role === 'realserver') {
-      const address6 = config.node.address6 ?? (isIPv6(config.node.address) ? config.node.address : null);
+      const address6 = config.node.address6 ?? (isValidIpv6(config.node.address) ? config.node.address : null);
       const r = await this.role.converge(vips, config.realServer.sysctls ?? {}, config.node.interface, address6);
       if (this.roleResult && r.warnings.join() !== this.roleResult.warnings.join()) for (const w of r.warnings) this.o.log(`realserver warning: ${w}`);
       if (!this.roleResult) for (const w of r.warnings) this.o.log(`realserver warning: ${w}`);
@@ -400,7 +400,12 @@ export class Engine {
 
   /** Periodic re-verification: drift in IPVS or on the real server is repaired and reported. */
   verify(): Promise<ApplyOutcome> {
-    if (this.base && canonicalJson(layer(this.base, this.overrides, this.wallNow())) !== canonicalJson(this.config)) void this.relayer();
+    if (this.base) {
+      // Without active overrides layer() returns the base itself, which is the running config:
+      // no need to serialise both (for 1,000 services, the most of an idle agent's CPU and garbage).
+      const next = layer(this.base, this.overrides, this.wallNow());
+      if (next !== this.config && canonicalJson(next) !== canonicalJson(this.config)) void this.relayer();
+    }
     return this.serial(() => this.converge(pickParts(this.errors, ['checks', 'vrrp', 'bfd'])));
   }
 

@@ -1,4 +1,4 @@
-import { isIPv6 } from 'node:net';
+import { isValidIpv6 } from '#shared/util/ip.ts';
 import type { RealServerVip } from '#shared/config/node-config.ts';
 import type { HostAddress, TunnelDevice } from '../dataplane/types.ts';
 import { AgentError } from '../errors.ts';
@@ -60,7 +60,7 @@ export function realServerPlan(vips: RealServerVip[], iface: string, address6: s
     if (!plan.tunnels.some((p) => p.ifname === t.ifname)) plan.tunnels.push(t);
   };
   for (const v of vips) {
-    const v6 = isIPv6(v.address);
+    const v6 = isValidIpv6(v.address);
     if (v.forwarding === 'dr') {
       if (v6) {
         // Linux keeps no label on an IPv6 address (IFA_LABEL is IPv4 only), so none is asked for.
