@@ -1,4 +1,4 @@
-// Entry point of the single-file bundle (`npm run build:agent` → dist/lvsfleet-agent.mjs).
+// Entry point of the agent bundle (`npm run build:agent` → dist/lvsfleet-agent.mjs and the chunks it imports on demand).
 import { main } from './main.ts';
 
 process.exitCode = await main(process.argv.slice(2));
