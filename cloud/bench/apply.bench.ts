@@ -1,3 +1,6 @@
+import { mkdirSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { cpuUsage } from 'node:process';
 import { compileSite } from '#shared/compiler/compile.ts';
 import { validateSite } from '#shared/site/validate.ts';
@@ -7,6 +10,7 @@ import { ensureBootstrapAdmin, sha256Hex } from '../src/auth/tokens.ts';
 import { openDatabase } from '../src/db/client.ts';
 import { loadSigner } from '../src/keys/signing.ts';
 import { bigSiteSpec } from './big-site.ts';
+import { profiled } from './profiled.ts';
 
 /**
  * `npm run bench:apply [-- --nodes N --rounds R]`: the apply request alone (PUT of the spec
@@ -14,6 +18,8 @@ import { bigSiteSpec } from './big-site.ts';
  * site where every node changes each round (its VIPs move). Prints wall and process CPU time per
  * request, median of R rounds, beside the parts measured in the same run on the same input: parse +
  * validate, compile, and canonical JSON + SHA-256 of every config; the rest is HTTP and SQL.
+ * `--cpu-prof=DIR`: a CPU profile of the last round's request, written to DIR and summarised by
+ * area and by the functions with the most self time.
  */
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -22,6 +28,7 @@ const arg = (name: string, dflt: number) => {
 const N = arg('nodes', 1000);
 const ROUNDS = arg('rounds', 9);
 const SITE = 'bench';
+const PROF_DIR = process.argv.find((a) => a.startsWith('--cpu-prof='))?.slice('--cpu-prof='.length);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const f = (x: number) => x.toFixed(1);
@@ -35,6 +42,10 @@ async function main(): Promise<void> {
   const signer = await loadSigner(db.db);
   const admin = await ensureBootstrapAdmin(db.db);
   const app = createApp({ db: db.db, kick: () => {}, signer });
+  const session = PROF_DIR ? new Session() : null;
+  if (PROF_DIR) mkdirSync(PROF_DIR, { recursive: true });
+  session?.connect();
+  await session?.post('Profiler.enable');
   const wall: number[] = [];
   const cpu: number[] = [];
   const parts = { validate: [] as number[], compile: [] as number[], hash: [] as number[] };
@@ -43,11 +54,13 @@ async function main(): Promise<void> {
     const body = JSON.stringify(bigSiteSpec(SITE, N, { vipBase: round % 2 ? 20 : 10 }));
     const c0 = cpuUsage();
     const t0 = performance.now();
-    const res = await app.request(`/v1/sites/${SITE}/spec`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${admin.secret}`, 'content-type': 'application/json' },
-      body,
-    });
+    const put = () =>
+      app.request(`/v1/sites/${SITE}/spec`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${admin.secret}`, 'content-type': 'application/json' },
+        body,
+      });
+    const res = round === ROUNDS && session ? await profiled(session, join(PROF_DIR!, 'apply-request.cpuprofile'), put, 25) : await put();
     const t1 = performance.now();
     const c1 = cpuSince(c0);
     const out = (await res.json()) as { revision?: number; publishedNodes?: string[] };

@@ -18,7 +18,7 @@
  * Ends by itself (hard limit 6 minutes, 2 with --quick, 20 with --scale).
  */
 import { fork } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,7 +34,7 @@ import { startEmbeddedBroker } from '../src/mqtt/broker.ts';
 import { startPublisher } from '../src/publisher/publisher.ts';
 import { MOSQUITTO_BIN, OwnMosquitto } from '../test/mosquitto.test-support.ts';
 import { bigSiteSpec } from './big-site.ts';
-import { IDLE, selfTimeByArea, type CpuProfile } from './cpu-profile.ts';
+import { profiled } from './profiled.ts';
 
 const QUICK = process.argv.includes('--quick');
 const PROF_DIR = process.argv.find((a) => a.startsWith('--cpu-prof='))?.slice('--cpu-prof='.length);
@@ -121,32 +121,6 @@ function startSubscribers() {
   return { child, next, received, stop };
 }
 
-async function profiled<T>(session: Session | null, file: string, fn: () => Promise<T>): Promise<T> {
-  if (!session) return fn();
-  await session.post('Profiler.start');
-  const cpu0 = process.cpuUsage();
-  try {
-    return await fn();
-  } finally {
-    const cpu = process.cpuUsage(cpu0);
-    const { profile } = (await session.post('Profiler.stop')) as { profile: CpuProfile };
-    writeFileSync(file, JSON.stringify(profile));
-    const { areas, wallMs } = selfTimeByArea(profile);
-    // V8's sampler charges wall time to the stack on top, also while other processes hold the
-    // core; so each area's share of the busy samples, times the process's CPU time, estimates its CPU.
-    const sampled = areas.reduce((t, [a, v]) => t + (a === IDLE ? 0 : v), 0);
-    const cpuMs = (cpu.user + cpu.system) / 1000;
-    console.log(
-      `  CPU profile ${file}: wall ${ms(wallMs)} ms, process CPU ${ms(cpuMs)} ms (user ${ms(cpu.user / 1000)}, system ${ms(cpu.system / 1000)}); by area:`,
-    );
-    for (const [area, t] of areas)
-      console.log(
-        `    ${area.padEnd(26)} sampled ${ms(t).padStart(5)} ms` +
-          (area === IDLE ? '' : ` ${((100 * t) / sampled).toFixed(1).padStart(5)} %  ≈ CPU ${ms((cpuMs * t) / sampled).padStart(5)} ms`),
-      );
-  }
-}
-
 async function run(
   label: string,
   broker: { url: string; username?: string; password?: string; close(): Promise<void> },
@@ -206,13 +180,13 @@ async function run(
       child.send({ type: 'await', revision: revision + 1 });
       const done = received(round);
       const t0 = now();
-      const res = await profiled(prof ? session : null, join(PROF_DIR ?? '', 'apply.cpuprofile'), () => apply({ vipBase }));
+      const res = await profiled(prof ? session : null, join(PROF_DIR ?? '', 'apply.cpuprofile'), () => apply({ vipBase }), 25);
       const t1 = now();
       if (res.status !== 200) throw new Error(`apply answered ${res.status}: ${await res.text()}`);
       const body = (await res.json()) as { revision: number; publishedNodes: string[] };
       revision = body.revision;
       if (body.publishedNodes.length !== N) throw new Error(`apply published ${body.publishedNodes.length} of ${N} nodes`);
-      const rows = await profiled(prof ? session : null, join(PROF_DIR ?? '', 'drain.cpuprofile'), () => done);
+      const rows = await profiled(prof ? session : null, join(PROF_DIR ?? '', 'drain.cpuprofile'), () => done, 25);
       const lat = stats(rows.map(([, r]) => r.at - t0));
       const after = stats(rows.map(([, r]) => r.at - t1));
       console.log(
