@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     const body = JSON.stringify(bigSiteSpec(SITE, N, { vipBase: round % 2 ? 20 : 10 }));
     const c0 = cpuUsage();
     const t0 = performance.now();
-    const put = () =>
+    const put = async () =>
       app.request(`/v1/sites/${SITE}/spec`, {
         method: 'PUT',
         headers: { authorization: `Bearer ${admin.secret}`, 'content-type': 'application/json' },

@@ -129,7 +129,8 @@ async function run(
   const signer = await loadSigner(db.db);
   const admin = await ensureBootstrapAdmin(db.db);
   const publisher = await startPublisher({ db: db.db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer });
-  const app = createApp({ db: db.db, kick: () => publisher.kick(), signer });
+  // As `serve` wires them: an apply hands its rows to the publisher, which then need not read them back.
+  const app = createApp({ db: db.db, kick: (after) => (after?.handedOff ? undefined : publisher.kick()), handoff: (rows) => publisher.handoff(rows), signer });
   const apply = async (opts: { vipBase: number; rs1Weight?: number }) =>
     app.request(`/v1/sites/${SITE}/spec`, {
       method: 'PUT',
@@ -249,7 +250,8 @@ async function runScale(
   const signer = await loadSigner(db.db);
   const admin = await ensureBootstrapAdmin(db.db);
   const publisher = await startPublisher({ db: db.db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer });
-  const app = createApp({ db: db.db, kick: () => publisher.kick(), signer });
+  // As `serve` wires them: an apply hands its rows to the publisher, which then need not read them back.
+  const app = createApp({ db: db.db, kick: (after) => (after?.handedOff ? undefined : publisher.kick()), handoff: (rows) => publisher.handoff(rows), signer });
   const put = (site: string, n: number) =>
     app.request(`/v1/sites/${site}/spec`, {
       method: 'PUT',
