@@ -9,6 +9,10 @@
  * figures follow with their ratio to it. Rows: every node new, every VIP moved (every node
  * changed), and one real server's weight changed (only the directors may get a document; any
  * other receipt is counted and fails the run). Prints p50/p99/max and the cloud process's RSS.
+ * Then the subscribers leave and a real agent per node takes over (../../agent/bench/fleet-agents.ts:
+ * the agent's broker link, verified intake and cache, engine on the dry-run dataplane, all in one
+ * process): every VIP moved → every agent applied, and the one-real-server change → the two
+ * directors' agents applied (any other agent applying a document fails the run), with that process's RSS.
  *
  * --quick: 100 nodes, for CI; fails only on errors (wrong, missing or extra documents), never on time.
  * --scale: after each broker's rows, the scale rows on a new database: a 10,000-node site (its
@@ -87,18 +91,27 @@ async function preSigned(signer: Signer, site = SITE, n = N): Promise<[string, s
   return docs;
 }
 
-/** The subscribers' process (subscribers.ts) and the bench's side of its messages. */
-function startSubscribers() {
-  const child = fork(fileURLToPath(new URL('./subscribers.ts', import.meta.url)), [], {
+const SUBSCRIBERS = new URL('./subscribers.ts', import.meta.url);
+/** Real agents (intake, engine, dry-run dataplane), run by path: the cloud imports no agent module. */
+const AGENTS = new URL('../../agent/bench/fleet-agents.ts', import.meta.url);
+
+/**
+ * A child process (subscribers.ts: receipts; fleet-agents.ts: applies) and the bench's side of its
+ * messages. `received` answers each expected node's time, checked; `rssMiB` the child's RSS at its last report.
+ */
+function startChild(script: URL) {
+  const child = fork(fileURLToPath(script), [], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  let rssMiB = 0;
   const next = (type: string) =>
     new Promise<any>((resolve, reject) => {
       const on = (m: any) => {
         if (m.type === 'error') reject(new Error(m.message));
         if (m.type === type) {
           child.off('message', on);
+          if (m.rssMiB) rssMiB = m.rssMiB;
           resolve(m);
         }
       };
@@ -108,17 +121,30 @@ function startSubscribers() {
     const r = await Promise.race([
       next('done'),
       new Promise<never>((_, rej) =>
-        setTimeout(() => rej(new Error(`${what}: not every expected subscriber got its document within ${withinS} s`)), withinS * 1000),
+        setTimeout(() => rej(new Error(`${what}: not every expected node got (or applied) its document within ${withinS} s`)), withinS * 1000),
       ),
     ]);
-    checkReceipts(r.received);
-    return r.received;
+    const rows = (r.received ?? r.applied) as Receipt[];
+    checkReceipts(rows);
+    return rows;
   };
+  let stopped: Promise<unknown> | null = null;
   const stop = async () => {
-    child.send({ type: 'stop' });
-    await new Promise((r) => child.once('exit', r));
+    stopped ??= new Promise((r) => {
+      child.once('exit', r);
+      child.send({ type: 'stop' });
+    });
+    await stopped;
   };
-  return { child, next, received, stop };
+  return {
+    child,
+    next,
+    received,
+    stop,
+    get rssMiB() {
+      return rssMiB;
+    },
+  };
 }
 
 async function run(
@@ -140,8 +166,9 @@ async function run(
 
   const spec = bigSiteSpec(SITE, N) as { spec: { nodes: { name: string }[] } };
   const nodeIds = spec.spec.nodes.map((n) => nodeIdOf(SITE, n.name));
-  const subs = startSubscribers();
+  const subs = startChild(SUBSCRIBERS);
   const { child, next, received } = subs;
+  let agents: ReturnType<typeof startChild> | null = null;
   const session = PROF_DIR ? new Session() : null;
   session?.connect();
   await session?.post('Profiler.enable');
@@ -226,10 +253,55 @@ async function run(
       `[${label}] one real server's weight changed, ${ONE_RS_ROUNDS} applies: apply request mean ${ms(requests / ONE_RS_ROUNDS)} ms; ` +
         `apply→receipt by the 2 directors: ${one.text} (${(one.p99 / floor.p99).toFixed(0)}× the floor's p99); 0 other nodes got a document; ${rss()}`,
     );
+
+    // The agents: the subscribers leave, a real agent per node takes their place in one process.
+    await subs.stop();
+    agents = startChild(AGENTS);
+    const t0a = now();
+    agents.child.send({
+      type: 'start',
+      start: { url: broker.url, username: broker.username, password: broker.password, nodeIds, keys: await signer.publicJwks() },
+    });
+    const up = await agents.next('ready');
+    console.log(
+      `[${label}] ${up.agents} agents (verified intake + cache, engine, dry-run dataplane) in one process applied their retained documents ${ms(now() - t0a)} ms after start; agents' process RSS ${up.rssMiB} MiB`,
+    );
+    agents.child.send({ type: 'await', revision: revision + 1 });
+    const all = agents.received('every agent applied', 180);
+    const t0 = now();
+    const res = await apply({ vipBase: 90 });
+    const t1 = now();
+    if (res.status !== 200) throw new Error(`apply answered ${res.status}: ${await res.text()}`);
+    revision = ((await res.json()) as { revision: number }).revision;
+    const lat = stats((await all).map(([, r]) => r.at - t0));
+    console.log(
+      `[${label}] every VIP moved → every agent applied: apply request ${ms(t1 - t0)} ms; apply→applied over ${N} agents: ${lat.text} ${ratio(lat)}; ${rss()}; agents' process RSS ${agents.rssMiB} MiB`,
+    );
+    const oneApplied: number[] = [];
+    for (let i = 0; i < ONE_RS_ROUNDS; i++) {
+      agents.child.send({ type: 'await', revision: revision + 1, expect: DIRECTORS });
+      const done = agents.received('one real server weight, directors applied');
+      const t0r = now();
+      const r = await apply({ vipBase: 90, rs1Weight: 20 + i });
+      if (r.status !== 200) throw new Error(`apply answered ${r.status}: ${await r.text()}`);
+      revision = ((await r.json()) as { revision: number }).revision;
+      for (const [, a] of await done) oneApplied.push(a.at - t0r);
+      await new Promise((res2) => setTimeout(res2, 300));
+      agents.child.send({ type: 'collect' });
+      const got = (await agents.next('collected')).applied as Receipt[];
+      checkReceipts(got);
+      const others = got.filter(([n]) => !DIRECTORS.includes(n)).map(([n]) => n);
+      if (others.length) throw new Error(`one real server's weight: other agents applied a document: ${others.length} (${others.slice(0, 5).join(', ')})`);
+    }
+    const oneA = stats(oneApplied);
+    console.log(
+      `[${label}] one real server's weight changed, ${ONE_RS_ROUNDS} applies: apply→applied by the 2 directors' agents: ${oneA.text}; 0 other agents applied a document; agents' process RSS ${agents.rssMiB} MiB`,
+    );
   } finally {
     session?.disconnect();
     await bare.endAsync(true).catch(() => {});
     await subs.stop();
+    await agents?.stop();
     await publisher.close();
     await broker.close();
   }
@@ -262,7 +334,7 @@ async function runScale(
   const small = Array.from({ length: SITES }, (_, i) => `s${String(i + 1).padStart(3, '0')}`);
   const bigIds = names('big', BIG);
   const smallIds = small.flatMap((site) => names(site, BIG / SITES));
-  const subs = startSubscribers();
+  const subs = startChild(SUBSCRIBERS);
   const bare = await mqtt.connectAsync(broker.url, {
     clientId: `bench-floor-${process.pid}`,
     username: broker.username,
