@@ -131,6 +131,11 @@ describe('parseSite', () => {
       issues: [{ path: '', line: 4, message: 'line 4: Map keys must be unique' }],
     });
     expect(parseSite(twice, { format: 'json' })).toEqual(parseSite(twice));
+    // Brackets, quotes and backslashes inside strings are text, not structure.
+    const tricky = twice.replace('"n\\u0061me": "b"', '"x": "}{[\\"\\\\", "y": "a\\"b"');
+    expect(JSON.parse(tricky)).toBeTruthy();
+    expect(parseSite(tricky, { format: 'json' })).toEqual(parseSite(tricky));
+    expect(parseSite(tricky, { format: 'json' })).toMatchObject({ ok: false, kind: 'invalid' });
     // The same key in two objects, and a string value equal to a key, are not duplicates.
     const apart = JSON.stringify({ ...(value as object), x: [{ name: 'a' }, { name: 'a', v: 'name' }] });
     expect(parseSite(apart, { format: 'json' })).toMatchObject({ ok: false, kind: 'invalid', issues: [{ path: 'x', message: 'unknown field' }] });
