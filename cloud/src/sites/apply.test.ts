@@ -4,7 +4,9 @@ import { compileSite } from '#shared/compiler/compile.ts';
 import type { Site } from '#shared/site/site.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
-import { nodes, orgs, outbox, sites } from '../db/schema.ts';
+import { nodes, orgs, outbox, overrides, sites } from '../db/schema.ts';
+import { loadSigner } from '../keys/signing.ts';
+import type { DesiredClaims } from '#shared/wire/desired.ts';
 import { openTestDatabase, type TestDatabase } from '../db/test-db.test-support.ts';
 import { seedsSite } from '../../test/fixtures.test-support.ts';
 import { applySite, type WrittenRow } from './apply.ts';
@@ -82,6 +84,7 @@ describe('applySite writes', () => {
 
   it('hands over, after the commit, exactly the pending rows it wrote: their ids and the same claims text; nothing when nothing was written', async () => {
     const site = { ...withRealServers(3), metadata: { name: 'handed' } } as Site;
+    const signer = await loadSigner(d.db);
     const handed: WrittenRow[][] = [];
     const take = (rows: WrittenRow[]) => handed.push(rows);
     const stored = async (revision: number) =>
@@ -94,6 +97,8 @@ describe('applySite writes', () => {
       for (const row of got) {
         const db = pending.find((r) => r.id === row.id)!;
         expect({ ...row, claims: canonicalJson(row.claims), nextAttemptAt: null }).toEqual({ ...db, claims: canonicalJson(db.claims), nextAttemptAt: null });
+        // The same document: Ed25519 is deterministic, so the same claims sign to the same JWS.
+        expect(await signer.sign(row.claims as DesiredClaims)).toBe(await signer.sign(db.claims as DesiredClaims));
       }
       return rows;
     };
@@ -101,8 +106,21 @@ describe('applySite writes', () => {
     expect(handed).toHaveLength(1);
     expect((await check(r1.revision)).length).toBe(r1.publishedNodes.length);
 
-    // Forced, with an override active: the claims carry allowMassDelete and the override generation, in memory as in the row.
-    await d.db.update(sites).set({ overridesVersion: 4 }).where(eq(sites.name, 'handed'));
+    // Forced, with an override active: the claims carry allowMassDelete, the override and its generation, in memory as in the row.
+    const [row] = await d.db.update(sites).set({ overridesVersion: 4 }).where(eq(sites.name, 'handed')).returning({ id: sites.id });
+    const until = new Date(Date.now() + 3_600_000);
+    const maintenance = {
+      kind: 'maintenance-director',
+      id: 'ov-handed',
+      node: 'dr1',
+      until: until.toISOString(),
+      author: 't',
+      reason: 'Wartung für dr1 ✓',
+      createdAt: new Date().toISOString(),
+    };
+    await d.db
+      .insert(overrides)
+      .values({ id: maintenance.id, siteId: row.id, kind: maintenance.kind, override: maintenance, until, author: 't', reason: maintenance.reason });
     const moved = structuredClone(site);
     moved.spec.services![0].vip = '192.168.1.202';
     moved.spec.vrrp![0].vips = ['192.168.1.202/24'];
@@ -110,6 +128,7 @@ describe('applySite writes', () => {
     expect(handed).toHaveLength(2);
     const rows2 = await check(r2.revision);
     expect(rows2.every((r) => (r.claims as { overridesVersion?: number }).overridesVersion === 4 && r.overridesVersion === 4)).toBe(true);
+    expect(rows2.find((r) => r.nodeId === 'handed.dr1')?.claims).toMatchObject({ overrides: [maintenance] });
 
     // A dry run, an unchanged spec and a refused apply hand nothing over.
     await applySite(d.db, { orgId: 'org_apply', site: moved, author: 't' }, take);
