@@ -7,6 +7,7 @@
 interface CallFrame {
   functionName: string;
   url: string;
+  lineNumber?: number;
 }
 interface ProfileNode {
   id: number;
@@ -48,8 +49,8 @@ function areaOfFrame(f: CallFrame): string | null {
   return null;
 }
 
-/** Self time in milliseconds per area, largest first, plus the profile's wall span. */
-export function selfTimeByArea(p: CpuProfile): { areas: [string, number][]; wallMs: number } {
+/** Each profile node's area: its own frame's, else its caller's (hashing counts for its caller). */
+function nodeAreas(p: CpuProfile): (id: number) => string {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -66,6 +67,12 @@ export function selfTimeByArea(p: CpuProfile): { areas: [string, number][]; wall
     areaOfNode.set(id, area);
     return area;
   };
+  return resolve;
+}
+
+/** Self time in milliseconds per area, largest first, plus the profile's wall span. */
+export function selfTimeByArea(p: CpuProfile): { areas: [string, number][]; wallMs: number } {
+  const resolve = nodeAreas(p);
   const totals = new Map<string, number>();
   const samples = p.samples ?? [];
   const deltas = p.timeDeltas ?? [];
@@ -74,4 +81,29 @@ export function selfTimeByArea(p: CpuProfile): { areas: [string, number][]; wall
     totals.set(area, (totals.get(area) ?? 0) + (deltas[i + 1] ?? 0) / 1000);
   }
   return { areas: [...totals].sort((a, b) => b[1] - a[1]), wallMs: (p.endTime - p.startTime) / 1000 };
+}
+
+/**
+ * The `n` functions with the most self time (ms), each named `function file:line` with the area
+ * its samples were charged to: what to look at inside an area.
+ */
+export function topFunctions(p: CpuProfile, n: number): { name: string; area: string; ms: number }[] {
+  const resolve = nodeAreas(p);
+  const byId = new Map(p.nodes.map((x) => [x.id, x]));
+  const totals = new Map<string, { area: string; ms: number }>();
+  const samples = p.samples ?? [];
+  const deltas = p.timeDeltas ?? [];
+  for (let i = 0; i < samples.length; i++) {
+    const node = byId.get(samples[i])!;
+    const f = node.callFrame;
+    const file = f.url.replace(/^.*\/(node_modules|cloud|shared|agent)\//, '$1/');
+    const name = `${f.functionName || '(anonymous)'} ${file}${f.url ? `:${(f.lineNumber ?? 0) + 1}` : ''}`;
+    const t = totals.get(name) ?? { area: resolve(node.id), ms: 0 };
+    t.ms += (deltas[i + 1] ?? 0) / 1000;
+    totals.set(name, t);
+  }
+  return [...totals]
+    .map(([name, t]) => ({ name, ...t }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, n);
 }

@@ -9,6 +9,10 @@
  * figures follow with their ratio to it. Rows: every node new, every VIP moved (every node
  * changed), and one real server's weight changed (only the directors may get a document; any
  * other receipt is counted and fails the run). Prints p50/p99/max and the cloud process's RSS.
+ * Then the subscribers leave and a real agent per node takes over (../../agent/bench/fleet-agents.ts:
+ * the agent's broker link, verified intake and cache, engine on the dry-run dataplane, all in one
+ * process): every VIP moved → every agent applied, and the one-real-server change → the two
+ * directors' agents applied (any other agent applying a document fails the run), with that process's RSS.
  *
  * --quick: 100 nodes, for CI; fails only on errors (wrong, missing or extra documents), never on time.
  * --scale: after each broker's rows, the scale rows on a new database: a 10,000-node site (its
@@ -18,7 +22,7 @@
  * Ends by itself (hard limit 6 minutes, 2 with --quick, 20 with --scale).
  */
 import { fork } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,7 +38,7 @@ import { startEmbeddedBroker } from '../src/mqtt/broker.ts';
 import { startPublisher } from '../src/publisher/publisher.ts';
 import { MOSQUITTO_BIN, OwnMosquitto } from '../test/mosquitto.test-support.ts';
 import { bigSiteSpec } from './big-site.ts';
-import { IDLE, selfTimeByArea, type CpuProfile } from './cpu-profile.ts';
+import { profiled } from './profiled.ts';
 
 const QUICK = process.argv.includes('--quick');
 const PROF_DIR = process.argv.find((a) => a.startsWith('--cpu-prof='))?.slice('--cpu-prof='.length);
@@ -87,18 +91,32 @@ async function preSigned(signer: Signer, site = SITE, n = N): Promise<[string, s
   return docs;
 }
 
-/** The subscribers' process (subscribers.ts) and the bench's side of its messages. */
-function startSubscribers() {
-  const child = fork(fileURLToPath(new URL('./subscribers.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx'],
+const SUBSCRIBERS = new URL('./subscribers.ts', import.meta.url);
+/** Real agents (intake, engine, dry-run dataplane), run by path: the cloud imports no agent module. */
+const AGENTS = new URL('../../agent/bench/fleet-agents.ts', import.meta.url);
+
+/**
+ * A child process (subscribers.ts: receipts; fleet-agents.ts: applies) and the bench's side of its
+ * messages. `received` answers each expected node's time, checked; `rssMiB` the child's RSS at its last report.
+ */
+function startChild(script: URL) {
+  // BENCH_CHILD_PROF=DIR: V8 CPU profiles of the child processes too, written to DIR at their exit.
+  const prof = process.env.BENCH_CHILD_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CHILD_PROF}`] : [];
+  const child = fork(fileURLToPath(script), [], {
+    execArgv: ['--import', 'tsx', ...prof],
+    // Each real agent has libuv's pool of 4 threads for its fsyncs; a pool of 4 for all of them
+    // would queue 1,000 agents' cache writes behind each other and time that queue.
+    env: { ...process.env, UV_THREADPOOL_SIZE: script === AGENTS ? '256' : process.env.UV_THREADPOOL_SIZE },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  let rssMiB = 0;
   const next = (type: string) =>
     new Promise<any>((resolve, reject) => {
       const on = (m: any) => {
         if (m.type === 'error') reject(new Error(m.message));
         if (m.type === type) {
           child.off('message', on);
+          if (m.rssMiB) rssMiB = m.rssMiB;
           resolve(m);
         }
       };
@@ -108,43 +126,30 @@ function startSubscribers() {
     const r = await Promise.race([
       next('done'),
       new Promise<never>((_, rej) =>
-        setTimeout(() => rej(new Error(`${what}: not every expected subscriber got its document within ${withinS} s`)), withinS * 1000),
+        setTimeout(() => rej(new Error(`${what}: not every expected node got (or applied) its document within ${withinS} s`)), withinS * 1000),
       ),
     ]);
-    checkReceipts(r.received);
-    return r.received;
+    const rows = (r.received ?? r.applied) as Receipt[];
+    checkReceipts(rows);
+    return rows;
   };
+  let stopped: Promise<unknown> | null = null;
   const stop = async () => {
-    child.send({ type: 'stop' });
-    await new Promise((r) => child.once('exit', r));
+    stopped ??= new Promise((r) => {
+      child.once('exit', r);
+      child.send({ type: 'stop' });
+    });
+    await stopped;
   };
-  return { child, next, received, stop };
-}
-
-async function profiled<T>(session: Session | null, file: string, fn: () => Promise<T>): Promise<T> {
-  if (!session) return fn();
-  await session.post('Profiler.start');
-  const cpu0 = process.cpuUsage();
-  try {
-    return await fn();
-  } finally {
-    const cpu = process.cpuUsage(cpu0);
-    const { profile } = (await session.post('Profiler.stop')) as { profile: CpuProfile };
-    writeFileSync(file, JSON.stringify(profile));
-    const { areas, wallMs } = selfTimeByArea(profile);
-    // V8's sampler charges wall time to the stack on top, also while other processes hold the
-    // core; so each area's share of the busy samples, times the process's CPU time, estimates its CPU.
-    const sampled = areas.reduce((t, [a, v]) => t + (a === IDLE ? 0 : v), 0);
-    const cpuMs = (cpu.user + cpu.system) / 1000;
-    console.log(
-      `  CPU profile ${file}: wall ${ms(wallMs)} ms, process CPU ${ms(cpuMs)} ms (user ${ms(cpu.user / 1000)}, system ${ms(cpu.system / 1000)}); by area:`,
-    );
-    for (const [area, t] of areas)
-      console.log(
-        `    ${area.padEnd(26)} sampled ${ms(t).padStart(5)} ms` +
-          (area === IDLE ? '' : ` ${((100 * t) / sampled).toFixed(1).padStart(5)} %  ≈ CPU ${ms((cpuMs * t) / sampled).padStart(5)} ms`),
-      );
-  }
+  return {
+    child,
+    next,
+    received,
+    stop,
+    get rssMiB() {
+      return rssMiB;
+    },
+  };
 }
 
 async function run(
@@ -155,9 +160,10 @@ async function run(
   const signer = await loadSigner(db.db);
   const admin = await ensureBootstrapAdmin(db.db);
   const publisher = await startPublisher({ db: db.db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer });
-  const app = createApp({ db: db.db, kick: () => publisher.kick(), signer });
-  const apply = async (opts: { vipBase: number; rs1Weight?: number }) =>
-    app.request(`/v1/sites/${SITE}/spec`, {
+  // As `serve` wires them: an apply hands its rows to the publisher, which then need not read them back.
+  const app = createApp({ db: db.db, kick: (after) => (after?.handedOff ? undefined : publisher.kick()), handoff: (rows) => publisher.handoff(rows), signer });
+  const apply = async (opts: { vipBase: number; rs1Weight?: number }, query = '') =>
+    app.request(`/v1/sites/${SITE}/spec${query}`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${admin.secret}`, 'content-type': 'application/json' },
       body: JSON.stringify(bigSiteSpec(SITE, N, opts)),
@@ -165,8 +171,9 @@ async function run(
 
   const spec = bigSiteSpec(SITE, N) as { spec: { nodes: { name: string }[] } };
   const nodeIds = spec.spec.nodes.map((n) => nodeIdOf(SITE, n.name));
-  const subs = startSubscribers();
+  const subs = startChild(SUBSCRIBERS);
   const { child, next, received } = subs;
+  let agents: ReturnType<typeof startChild> | null = null;
   const session = PROF_DIR ? new Session() : null;
   session?.connect();
   await session?.post('Profiler.enable');
@@ -206,13 +213,13 @@ async function run(
       child.send({ type: 'await', revision: revision + 1 });
       const done = received(round);
       const t0 = now();
-      const res = await profiled(prof ? session : null, join(PROF_DIR ?? '', 'apply.cpuprofile'), () => apply({ vipBase }));
+      const res = await profiled(prof ? session : null, join(PROF_DIR ?? '', 'apply.cpuprofile'), () => apply({ vipBase }), 25);
       const t1 = now();
       if (res.status !== 200) throw new Error(`apply answered ${res.status}: ${await res.text()}`);
       const body = (await res.json()) as { revision: number; publishedNodes: string[] };
       revision = body.revision;
       if (body.publishedNodes.length !== N) throw new Error(`apply published ${body.publishedNodes.length} of ${N} nodes`);
-      const rows = await profiled(prof ? session : null, join(PROF_DIR ?? '', 'drain.cpuprofile'), () => done);
+      const rows = await profiled(prof ? session : null, join(PROF_DIR ?? '', 'drain.cpuprofile'), () => done, 25);
       const lat = stats(rows.map(([, r]) => r.at - t0));
       const after = stats(rows.map(([, r]) => r.at - t1));
       console.log(
@@ -251,10 +258,57 @@ async function run(
       `[${label}] one real server's weight changed, ${ONE_RS_ROUNDS} applies: apply request mean ${ms(requests / ONE_RS_ROUNDS)} ms; ` +
         `apply→receipt by the 2 directors: ${one.text} (${(one.p99 / floor.p99).toFixed(0)}× the floor's p99); 0 other nodes got a document; ${rss()}`,
     );
+
+    // The agents: the subscribers leave, a real agent per node takes their place in one process.
+    await subs.stop();
+    agents = startChild(AGENTS);
+    const t0a = now();
+    agents.child.send({
+      type: 'start',
+      start: { url: broker.url, username: broker.username, password: broker.password, nodeIds, keys: await signer.publicJwks() },
+    });
+    const up = await agents.next('ready');
+    console.log(
+      `[${label}] ${up.agents} agents (verified intake + cache, engine, dry-run dataplane) in one process applied their retained documents ${ms(now() - t0a)} ms after start; agents' process RSS ${up.rssMiB} MiB`,
+    );
+    agents.child.send({ type: 'await', revision: revision + 1 });
+    const all = agents.received('every agent applied', 180);
+    const t0 = now();
+    // Forced: moving every VIP removes every service from the directors' IPVS tables, which their
+    // agents refuse (the mass-delete guard) unless the document allows it.
+    const res = await apply({ vipBase: 90 }, '?force=1');
+    const t1 = now();
+    if (res.status !== 200) throw new Error(`apply answered ${res.status}: ${await res.text()}`);
+    revision = ((await res.json()) as { revision: number }).revision;
+    const lat = stats((await all).map(([, r]) => r.at - t0));
+    console.log(
+      `[${label}] every VIP moved (forced) → every agent applied: apply request ${ms(t1 - t0)} ms; apply→applied over ${N} agents: ${lat.text} ${ratio(lat)}; ${rss()}; agents' process RSS ${agents.rssMiB} MiB`,
+    );
+    const oneApplied: number[] = [];
+    for (let i = 0; i < ONE_RS_ROUNDS; i++) {
+      agents.child.send({ type: 'await', revision: revision + 1, expect: DIRECTORS });
+      const done = agents.received('one real server weight, directors applied');
+      const t0r = now();
+      const r = await apply({ vipBase: 90, rs1Weight: 20 + i });
+      if (r.status !== 200) throw new Error(`apply answered ${r.status}: ${await r.text()}`);
+      revision = ((await r.json()) as { revision: number }).revision;
+      for (const [, a] of await done) oneApplied.push(a.at - t0r);
+      await new Promise((res2) => setTimeout(res2, 300));
+      agents.child.send({ type: 'collect' });
+      const got = (await agents.next('collected')).applied as Receipt[];
+      checkReceipts(got);
+      const others = got.filter(([n]) => !DIRECTORS.includes(n)).map(([n]) => n);
+      if (others.length) throw new Error(`one real server's weight: other agents applied a document: ${others.length} (${others.slice(0, 5).join(', ')})`);
+    }
+    const oneA = stats(oneApplied);
+    console.log(
+      `[${label}] one real server's weight changed, ${ONE_RS_ROUNDS} applies: apply→applied by the 2 directors' agents: ${oneA.text}; 0 other agents applied a document; agents' process RSS ${agents.rssMiB} MiB`,
+    );
   } finally {
     session?.disconnect();
     await bare.endAsync(true).catch(() => {});
     await subs.stop();
+    await agents?.stop();
     await publisher.close();
     await broker.close();
   }
@@ -275,7 +329,8 @@ async function runScale(
   const signer = await loadSigner(db.db);
   const admin = await ensureBootstrapAdmin(db.db);
   const publisher = await startPublisher({ db: db.db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer });
-  const app = createApp({ db: db.db, kick: () => publisher.kick(), signer });
+  // As `serve` wires them: an apply hands its rows to the publisher, which then need not read them back.
+  const app = createApp({ db: db.db, kick: (after) => (after?.handedOff ? undefined : publisher.kick()), handoff: (rows) => publisher.handoff(rows), signer });
   const put = (site: string, n: number) =>
     app.request(`/v1/sites/${site}/spec`, {
       method: 'PUT',
@@ -286,7 +341,7 @@ async function runScale(
   const small = Array.from({ length: SITES }, (_, i) => `s${String(i + 1).padStart(3, '0')}`);
   const bigIds = names('big', BIG);
   const smallIds = small.flatMap((site) => names(site, BIG / SITES));
-  const subs = startSubscribers();
+  const subs = startChild(SUBSCRIBERS);
   const bare = await mqtt.connectAsync(broker.url, {
     clientId: `bench-floor-${process.pid}`,
     username: broker.username,

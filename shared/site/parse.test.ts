@@ -135,4 +135,40 @@ describe('parseSite', () => {
     const r = parseSpecText('a: 1\n---\nb: 2\n');
     expect(r).toMatchObject({ ok: false, issues: [{ path: '', line: 2, message: expect.stringMatching(/^line 2: Source contains multiple documents/) }] });
   });
+
+  it('with format json, answers what the YAML document would: the site, a key given twice, nesting too deep, lines of issues', () => {
+    const value = (parseSpecText(BASE_YAML) as { value: unknown }).value;
+    for (const json of [JSON.stringify(value), JSON.stringify(value, null, 2)]) expect(parseSite(json, { format: 'json' })).toEqual(parseSite(json));
+    // JSON.parse keeps the last of two equal keys; the YAML parser refuses the second, with its line.
+    const twice = '{\n  "apiVersion": "lvsfleet/v1",\n  "kind": "Site",\n  "metadata": {"name": "a", "n\\u0061me": "b"}\n}';
+    expect(parseSite(twice, { format: 'json' })).toEqual({
+      ok: false,
+      kind: 'syntax',
+      issues: [{ path: '', line: 4, message: 'line 4: Map keys must be unique' }],
+    });
+    expect(parseSite(twice, { format: 'json' })).toEqual(parseSite(twice));
+    // Brackets, quotes and backslashes inside strings are text, not structure.
+    const tricky = twice.replace('"n\\u0061me": "b"', '"x": "}{[\\"\\\\", "y": "a\\"b"');
+    expect(JSON.parse(tricky)).toBeTruthy();
+    expect(parseSite(tricky, { format: 'json' })).toEqual(parseSite(tricky));
+    expect(parseSite(tricky, { format: 'json' })).toMatchObject({ ok: false, kind: 'invalid' });
+    // The same key in two objects, and a string value equal to a key, are not duplicates.
+    const apart = JSON.stringify({ ...(value as object), x: [{ name: 'a' }, { name: 'a', v: 'name' }] });
+    expect(parseSite(apart, { format: 'json' })).toMatchObject({ ok: false, kind: 'invalid', issues: [{ path: 'x', message: 'unknown field' }] });
+    const deep = `{"kind": "Site",\n"spec": ${'['.repeat(64)}${']'.repeat(64)}}`;
+    expect(parseSite(deep, { format: 'json' })).toEqual({
+      ok: false,
+      kind: 'syntax',
+      issues: [{ path: '', line: 2, message: 'line 2: nested deeper than 64 levels' }],
+    });
+    expect(parseSite(deep, { format: 'json' })).toEqual(parseSite(deep));
+    const fits = `{"kind": "Site",\n"spec": ${'['.repeat(62)}${']'.repeat(62)}}`;
+    expect(parseSite(fits, { format: 'json' })).toMatchObject({ ok: false, kind: 'invalid' });
+    expect(parseSite(fits)).toMatchObject({ ok: false, kind: 'invalid' });
+    // An invalid site: the issues carry the lines the YAML document gives, computed only then.
+    const bad = JSON.stringify(value, null, 2).replace('"vrid": 51', '"vrid": 300');
+    const r = parseSite(bad, { format: 'json' });
+    expect(r).toEqual(parseSite(bad));
+    expect(r.ok ? [] : r.issues).toEqual([{ path: 'spec.vrrp[1].vrid', message: 'Too big: expected number to be <=255', line: lineOf(bad, '"vrid": 300') }]);
+  });
 });

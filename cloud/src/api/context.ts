@@ -3,6 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { JWK } from 'jose';
 import type { TokenIdentity } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
+import type { Handoff } from '../sites/apply.ts';
 import type { WebhookTargetPolicy } from '../alerts/webhook-target.ts';
 import type { ApiLimits } from './rate-limit.ts';
 import type { StatusBook } from '../status/book.ts';
@@ -10,8 +11,14 @@ import type { StatusBook } from '../status/book.ts';
 /** What the app core needs from its host (Node `serve` or the Workers entry). */
 export interface AppDeps {
   db: Db;
-  /** Wakes the publisher after an apply committed (Node: the publisher loop; Workers: the sites' Durable Objects). */
-  kick?: () => void;
+  /**
+   * Wakes the publisher after an apply committed (Node: the publisher loop; Workers: the sites'
+   * Durable Objects). `handedOff`: the apply's rows went to `handoff`, so the publisher need not
+   * read the outbox for them.
+   */
+  kick?: (after?: { handedOff: boolean }) => void;
+  /** A publisher in this process takes the rows an apply wrote without reading them back (Node `serve`). */
+  handoff?: Handoff;
   /** Wakes the key rotation loop after `keys rotate` (absent on Workers: the Node server's loop finds the new key itself). */
   kickKeys?: () => void;
   /** Seals private signing keys made by `keys rotate` (cloud/src/keys/sealed-jwk.ts); stored plain when absent. */

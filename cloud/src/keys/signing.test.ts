@@ -2,10 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { calculateJwkThumbprint, compactVerify, createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
+import { base64url, calculateJwkThumbprint, compactVerify, createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
 import { eq } from 'drizzle-orm';
 import { openDatabase, type Database } from '../db/client.ts';
-import { loadSigner, SigningError } from './signing.ts';
+import { base64urlOf, loadSigner, SigningError } from './signing.ts';
 import { signingKeys } from '../db/schema.ts';
 import { claimsFor, seedsSite } from '../../test/fixtures.test-support.ts';
 import { JWS_TYP } from '#shared/wire/desired.ts';
@@ -15,6 +15,16 @@ const dirs: string[] = [];
 afterEach(async () => {
   for (const d of open.splice(0)) await d.close();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('base64urlOf', () => {
+  it("encodes text as UTF-8 and bytes exactly as jose's base64url does", () => {
+    for (const text of ['', 'a', 'ab', 'abc', '{"reason":"drain für Wartung ✓ 😀"}', 'x'.repeat(70_001)])
+      expect(base64urlOf(text)).toBe(base64url.encode(text));
+    const bytes = Uint8Array.from({ length: 64 }, (_, i) => (i * 37 + 251) & 255);
+    expect(base64urlOf(bytes)).toBe(base64url.encode(bytes));
+    expect(base64urlOf(bytes)).not.toMatch(/[+/=]/);
+  });
 });
 
 describe('loadSigner', () => {

@@ -79,9 +79,9 @@ export async function loadSigner(db: Db, opts: { keySecret?: string } = {}): Pro
       // RFC 7515 §5.1 and RFC 8037 §3.1: the signing input is header.payload, signed with Ed25519
       // by WebCrypto directly (no per-document key checks or header encoding: both are per key).
       const { key, header } = current;
-      const input = `${header}.${base64url.encode(canonicalJson(parsed.data))}`;
+      const input = `${header}.${base64urlOf(canonicalJson(parsed.data))}`;
       const signature = await crypto.subtle.sign('Ed25519', key, encoder.encode(input));
-      return `${input}.${base64url.encode(new Uint8Array(signature))}`;
+      return `${input}.${base64urlOf(new Uint8Array(signature))}`;
     },
     async publicJwks() {
       return current.publicJwks;
@@ -97,6 +97,16 @@ export async function loadSigner(db: Db, opts: { keySecret?: string } = {}): Pro
 }
 
 const encoder = new TextEncoder();
+const NativeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+
+/**
+ * base64url (no padding) of UTF-8 text or bytes. Node's Buffer (workerd's too, under
+ * nodejs_compat) encodes natively: for a 1,000-node site's documents (two directors' are 350 KB
+ * each) about 6 ms of CPU against jose's 45–55 ms; jose's encoder where there is no Buffer.
+ */
+export function base64urlOf(x: string | Uint8Array): string {
+  return NativeBuffer ? NativeBuffer.from(x).toString('base64url') : base64url.encode(x);
+}
 
 /** The newest active key and the key set, or null when no key is active. */
 async function load(db: Db, secret: string | undefined): Promise<Loaded | null> {

@@ -9,6 +9,16 @@ export type OutboxRow = typeof outbox.$inferSelect;
 const open = inArray(outbox.status, OUTBOX_OPEN);
 
 /**
+ * `column IN (the values)` with the values as ONE JSON parameter: a drain's 1,000 node ids or row
+ * ids as 1,000 bound parameters cost drizzle and the driver a parameter object each (a sampled
+ * 35–45 ms of a 1,000-row drain), one JSON text costs one.
+ */
+const inJson = (column: typeof outbox.id | typeof outbox.nodeId, values: readonly (string | number)[]) =>
+  column === outbox.id
+    ? sql`${column} IN (SELECT jsonb_array_elements_text(${JSON.stringify(values)}::jsonb)::bigint)`
+    : sql`${column} IN (SELECT jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
+
+/**
  * Open (pending or failed) rows of every node that has at least one row due now, in (node,
  * revision, id) order; only that site's with `siteId` (the Workers publisher drains one site).
  */
@@ -32,7 +42,7 @@ export async function lastPublished(db: Db, nodeIds: string[]): Promise<Map<stri
   const rows = await db
     .selectDistinctOn([outbox.nodeId], { nodeId: outbox.nodeId, revision: outbox.revision, overridesVersion: outbox.overridesVersion })
     .from(outbox)
-    .where(and(eq(outbox.status, 'published'), inArray(outbox.nodeId, nodeIds)))
+    .where(and(eq(outbox.status, 'published'), inJson(outbox.nodeId, nodeIds)))
     .orderBy(asc(outbox.nodeId), sql`${outbox.revision} desc`, sql`${outbox.overridesVersion} desc`);
   return new Map(rows.map((r) => [r.nodeId, { revision: r.revision, overridesVersion: r.overridesVersion }]));
 }
@@ -54,7 +64,7 @@ export async function markPublished(db: Db, ids: number[], at: Date): Promise<vo
   await db
     .update(outbox)
     .set({ status: 'published', publishedAt: at, attempts: sql`${outbox.attempts} + 1` })
-    .where(and(inArray(outbox.id, ids), open));
+    .where(and(inJson(outbox.id, ids), open));
 }
 
 /** Closes open rows that will never be sent; one statement per reason. */
@@ -63,7 +73,7 @@ export async function markSkipped(db: Db, ids: number[], reason: string): Promis
   await db
     .update(outbox)
     .set({ status: 'skipped', skippedReason: reason })
-    .where(and(inArray(outbox.id, ids), open));
+    .where(and(inJson(outbox.id, ids), open));
 }
 
 export async function markFailed(db: Db, id: number, attempts: number, nextAttemptAt: Date, error: string): Promise<void> {

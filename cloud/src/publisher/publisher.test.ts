@@ -7,6 +7,7 @@ import { nodes, outbox } from '../db/schema.ts';
 import { loadSigner, type Signer } from '../keys/signing.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../mqtt/broker.ts';
 import { startPublisher, type Publisher } from './publisher.ts';
+import { applySite, type WrittenRow } from '../sites/apply.ts';
 import { claimsFor, insertSite, runName, seedsSite } from '../../test/fixtures.test-support.ts';
 import { collect, connectAs, endQuietly } from '../../test/mqtt-client.test-support.ts';
 import { freePort } from '../../test/net.test-support.ts';
@@ -292,6 +293,58 @@ for (const v of variants) {
       const late = await watcherOf(ids);
       await waitFor(() => ids.every((n) => late.get(topics.desired(n))), { what: 'retained documents', timeoutMs: 20_000 });
       for (const n of ids) expect(await revisionsOf(late.get(topics.desired(n)))).toEqual([newest(n)]);
+    });
+
+    it('publishes rows an apply hands over without reading the outbox, never an older document after a newer one, and a lost hand-off from the outbox', async () => {
+      // A publisher that never polls: only its kicks and hand-offs drain.
+      await pub.close();
+      pub = await startPublisher({ db: d.db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer, pollMs: 3_600_000 });
+      await pub.drain();
+      const hs = `${name}h`;
+      const hsite = { ...seedsSite(hs), spec: { ...seedsSite(hs).spec, rollout: { enabled: false } } } as typeof site;
+      const siteId = await insertSite(d.db, hsite);
+      const ids = hsite.spec.nodes.map((n) => nodeIdOf(hs, n.name));
+      const seen = await watcherOf(ids);
+      const revs = async () => Promise.all(ids.map(async (n) => revisionsOf(seen.get(topics.desired(n)))));
+      const moved = (vip: string) => {
+        const s2 = structuredClone(hsite);
+        s2.spec.services![0].vip = vip;
+        s2.spec.vrrp![0].vips = [`${vip}/24`];
+        return s2;
+      };
+      const apply = async (s2: typeof site, handoff: (rows: WrittenRow[]) => void) => applySite(d.db, { orgId: 'org_test', site: s2, author: 't' }, handoff);
+      const open = async (revision: number) =>
+        (await d.db.select().from(outbox).where(eq(outbox.siteId, siteId))).filter((r) => r.revision === revision && ['pending', 'failed'].includes(r.status));
+
+      // Revision 1's hand-off is lost: its rows wait in the outbox.
+      const r1 = await apply(hsite, () => {});
+      // Revision 2 is handed over: published at once, and revision 1's rows were not read (still open).
+      let second: WrittenRow[] = [];
+      const r2 = await apply(moved('192.168.1.210'), (rows) => {
+        second = rows;
+        pub.handoff(rows);
+      });
+      expect(second.map((r) => r.nodeId).sort()).toEqual(r2.publishedNodes.map((n) => nodeIdOf(hs, n)).sort());
+      await waitFor(() => ids.every((n) => seen.get(topics.desired(n))), { what: 'the handed-over documents', timeoutMs: 10_000 });
+      expect(await revs()).toEqual(ids.map(() => [2]));
+      expect((await open(r1.revision)).length).toBe(r1.publishedNodes.length);
+      const published2 = (await d.db.select().from(outbox).where(eq(outbox.siteId, siteId))).filter((r) => r.revision === 2);
+      expect(published2.every((r) => r.status === 'published' && r.publishedAt !== null)).toBe(true);
+
+      // A drain that reads the outbox closes revision 1's rows without publishing them (revision 2 went out).
+      await pub.drain();
+      expect(await open(r1.revision)).toEqual([]);
+      // Revision 3's hand-off is lost too: a reading drain (kick, poll) publishes it from the outbox.
+      const r3 = await apply(moved('192.168.1.211'), () => {});
+      expect((await open(r3.revision)).length).toBe(ids.length);
+      pub.kick();
+      await waitFor(async () => (await open(r3.revision)).length === 0, { what: 'revision 3 from the outbox', timeoutMs: 10_000 });
+      // Revision 2's rows handed over again, late: nothing goes out (revision 3 is published).
+      pub.handoff(second);
+      await pub.drain();
+      await new Promise((r) => setTimeout(r, 300));
+      await waitFor(async () => (await revs()).every((r) => r.at(-1) === 3), { what: 'revision 3 received', timeoutMs: 10_000 });
+      expect(await revs()).toEqual(ids.map(() => [2, 3]));
     });
   });
 }

@@ -20,11 +20,17 @@ class LeaseLost extends Error {
 }
 
 export interface Publisher {
-  /** Asks for a drain soon (apply calls this after its transaction commits). */
+  /** Asks for a drain soon that reads the outbox (apply calls this after its transaction commits). */
   kick(): void;
+  /**
+   * Asks for a drain soon of `rows`, pending outbox rows an apply in this process just committed,
+   * without reading the outbox for them. Losing them loses nothing: they are in the outbox, which
+   * the next reading drain (a kick, the poll) publishes.
+   */
+  handoff(rows: readonly OutboxRow[]): void;
   /** Publishes every node's newest published document again at the next drain (signed anew: the key set changed). */
   republish(): void;
-  /** Runs one drain that starts after this call; answers how many documents reached the broker. */
+  /** Runs one drain, reading the outbox, that starts after this call; answers how many documents reached the broker. */
   drain(): Promise<number>;
   close(): Promise<void>;
 }
@@ -68,6 +74,10 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
   if (opts.republishOnConnect ?? true) link.onConnect(() => (republishDue = true));
 
   const window = opts.concurrency ?? 1000;
+  /** Rows handed over since the last drain began. */
+  let handed: OutboxRow[] = [];
+  /** Something asked for a drain that reads the outbox (a kick, a republish); a poll's drain always reads. */
+  let readDue = true;
 
   /**
    * Signs `rows` a batch at a time and publishes each as soon as it is signed, with up to `window`
@@ -115,7 +125,15 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
   async function drainOnce(): Promise<number> {
     if (loop.closed) return 0;
     const now = new Date();
-    const due = await pendingForDueNodes(db, now, opts.batch ?? 5000);
+    // Handed rows were committed before they were handed, so a drain that reads the outbox reads
+    // them too; one that does not publishes them without the read-back (1,000 rows of claims).
+    // Either way planDrain below orders them against what was published (floors read from the
+    // outbox), so a late hand-off never publishes a node's older document after a newer one.
+    const taken = handed;
+    handed = [];
+    const read = readDue || !taken.length;
+    readDue = false;
+    const due = read ? await pendingForDueNodes(db, now, opts.batch ?? 5000) : taken;
     // Connect even with nothing pending, so a restarted in-memory broker gets its documents back.
     const connected = await link.ensure();
     const republishing = connected && republishDue ? await latestPublishedRows(db) : [];
@@ -166,16 +184,27 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
   }
 
   const loop = startSerialLoop(drainOnce, { pollMs: opts.pollMs ?? 1000, onError: (err) => log(`publisher: drain failed: ${err.message}`) });
-  const kick = () => loop.kick();
+  const kick = () => {
+    readDue = true;
+    loop.kick();
+  };
   kick();
 
   return {
     kick,
+    handoff(rows) {
+      if (loop.closed || !rows.length) return;
+      for (const row of rows) handed.push(row);
+      loop.kick();
+    },
     republish() {
       republishDue = true;
       kick();
     },
-    drain: () => loop.run(),
+    drain: () => {
+      readDue = true;
+      return loop.run();
+    },
     async close() {
       await loop.close();
       await link.close();

@@ -21,6 +21,7 @@ import { STALE_AFTER_MS, StatusBook } from '../status/book.ts';
 import { StatusHistory } from '../status/history.ts';
 import { startRotator } from '../keys/rotator.ts';
 import type { StartProfile } from './start-profile.ts';
+import type { Handoff } from '../sites/apply.ts';
 
 export interface ServerOptions {
   /** HTTP port (0: any free port). */
@@ -157,6 +158,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     }
     // Rotation, override expiry and staged rollouts run beside a publisher: their steps end in publishing.
     let kick = () => {};
+    let handoff: Handoff | undefined;
     let kickKeys = () => {};
     let kickRollouts = () => {};
     if (o.publisher ?? true) {
@@ -176,6 +178,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       const rollouts = startRolloutDriver({ db, kickPublisher: () => publisher.kick(), log: o.log });
       closers.push(() => rollouts.close());
       kick = () => publisher.kick();
+      // The API runs beside this publisher: an apply hands it the rows it wrote (no read-back).
+      handoff = (rows) => publisher.handoff(rows);
       kickKeys = () => rotator.kick();
       kickRollouts = () => rollouts.kick();
     } else o.log('publisher off: this replica serves the API only; replicas with a publisher on this database publish its applies');
@@ -206,10 +210,11 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     const { createApp } = await import('../api/app.ts');
     const app = createApp({
       db,
-      kick: () => {
-        kick();
+      kick: (after) => {
+        if (!after?.handedOff) kick();
         kickRollouts();
       },
+      handoff,
       kickKeys,
       signer,
       keySecret: o.signingKeySecret,

@@ -4,10 +4,12 @@ import { compileSite } from '#shared/compiler/compile.ts';
 import type { Site } from '#shared/site/site.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
-import { nodes, orgs, outbox } from '../db/schema.ts';
+import { nodes, orgs, outbox, overrides, sites } from '../db/schema.ts';
+import { loadSigner } from '../keys/signing.ts';
+import type { DesiredClaims } from '#shared/wire/desired.ts';
 import { openTestDatabase, type TestDatabase } from '../db/test-db.test-support.ts';
 import { seedsSite } from '../../test/fixtures.test-support.ts';
-import { applySite } from './apply.ts';
+import { applySite, type WrittenRow } from './apply.ts';
 import { CONFIG_FIELDS_LIMIT } from './diff.ts';
 
 /** The seeds' site with `extra` more real servers in its service (each a node of its own). */
@@ -78,5 +80,60 @@ describe('applySite writes', () => {
     const full = await applySite(d.db, { orgId: 'org_apply', site: back, author: 't', fullDiff: true });
     expect(full.diff.configFields.length).toBe(full.diff.nodeConfigs.changed.length);
     expect(full.diff.configFieldsOmitted).toBeUndefined();
+  });
+
+  it('hands over, after the commit, exactly the pending rows it wrote: their ids and the same claims text; nothing when nothing was written', async () => {
+    const site = { ...withRealServers(3), metadata: { name: 'handed' } } as Site;
+    const signer = await loadSigner(d.db);
+    const handed: WrittenRow[][] = [];
+    const take = (rows: WrittenRow[]) => handed.push(rows);
+    const stored = async (revision: number) =>
+      (await d.db.select().from(outbox).orderBy(asc(outbox.id))).filter((r) => r.nodeId.startsWith('handed.') && r.revision === revision);
+    const check = async (revision: number) => {
+      const rows = await stored(revision);
+      const pending = rows.filter((r) => r.status === 'pending');
+      const got = handed.at(-1)!;
+      expect(got.map((r) => r.id).sort((a, b) => a - b)).toEqual(pending.map((r) => r.id));
+      for (const row of got) {
+        const db = pending.find((r) => r.id === row.id)!;
+        expect({ ...row, claims: canonicalJson(row.claims), nextAttemptAt: null }).toEqual({ ...db, claims: canonicalJson(db.claims), nextAttemptAt: null });
+        // The same document: Ed25519 is deterministic, so the same claims sign to the same JWS.
+        expect(await signer.sign(row.claims as DesiredClaims)).toBe(await signer.sign(db.claims as DesiredClaims));
+      }
+      return rows;
+    };
+    const r1 = await applySite(d.db, { orgId: 'org_apply', site, author: 't' }, take);
+    expect(handed).toHaveLength(1);
+    expect((await check(r1.revision)).length).toBe(r1.publishedNodes.length);
+
+    // Forced, with an override active: the claims carry allowMassDelete, the override and its generation, in memory as in the row.
+    const [row] = await d.db.update(sites).set({ overridesVersion: 4 }).where(eq(sites.name, 'handed')).returning({ id: sites.id });
+    const until = new Date(Date.now() + 3_600_000);
+    const maintenance = {
+      kind: 'maintenance-director',
+      id: 'ov-handed',
+      node: 'dr1',
+      until: until.toISOString(),
+      author: 't',
+      reason: 'Wartung für dr1 ✓',
+      createdAt: new Date().toISOString(),
+    };
+    await d.db
+      .insert(overrides)
+      .values({ id: maintenance.id, siteId: row.id, kind: maintenance.kind, override: maintenance, until, author: 't', reason: maintenance.reason });
+    const moved = structuredClone(site);
+    moved.spec.services![0].vip = '192.168.1.202';
+    moved.spec.vrrp![0].vips = ['192.168.1.202/24'];
+    const r2 = await applySite(d.db, { orgId: 'org_apply', site: moved, author: 't', force: true }, take);
+    expect(handed).toHaveLength(2);
+    const rows2 = await check(r2.revision);
+    expect(rows2.every((r) => (r.claims as { overridesVersion?: number }).overridesVersion === 4 && r.overridesVersion === 4)).toBe(true);
+    expect(rows2.find((r) => r.nodeId === 'handed.dr1')?.claims).toMatchObject({ overrides: [maintenance] });
+
+    // A dry run, an unchanged spec and a refused apply hand nothing over.
+    await applySite(d.db, { orgId: 'org_apply', site: moved, author: 't' }, take);
+    await applySite(d.db, { orgId: 'org_apply', site, author: 't', dryRun: true }, take);
+    await expect(applySite(d.db, { orgId: 'org_apply', site, author: 't', ifMatch: 1 }, take)).rejects.toThrow(/If-Match/);
+    expect(handed).toHaveLength(2);
   });
 });

@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import { and, eq, isNull, notInArray, sql } from 'drizzle-orm';
 import { compileSite } from '#shared/compiler/compile.ts';
 import type { NodeConfig } from '#shared/config/node-config.ts';
+import type { DesiredClaims } from '#shared/wire/desired.ts';
 import type { Site } from '#shared/site/site.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
 import type { Db } from '../db/client.ts';
-import { events, nodes, rollouts, siteRevisions, sites } from '../db/schema.ts';
+import { events, nodes, rollouts, siteRevisions, sites, type outbox } from '../db/schema.ts';
 import { resolveRollout } from '#shared/site/rollout.ts';
 import { newRollout, stepRollout } from '../rollout/plan.ts';
 import { loadReports } from '../rollout/reports.ts';
@@ -21,19 +22,34 @@ export type { ApplyInput, ApplyResult } from './decide.ts';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
+/** An outbox row as stored (the publisher's `OutboxRow`). */
+export type WrittenRow = typeof outbox.$inferSelect;
+
+/**
+ * Takes the `pending` outbox rows an apply wrote, once its transaction committed: a publisher in
+ * the same process publishes them without reading them back (the rows stay in the outbox, which
+ * still drains them if this hand-off is lost).
+ */
+export type Handoff = (rows: WrittenRow[]) => void;
+
 /**
  * Stores a new immutable revision of a site, in ONE transaction: decideApply() says what to do
  * from the locked current state, then write() moves the site row's current_revision from N to N+1
  * by compare-and-set (so concurrent applies never share a number) and writes the revision, the
  * nodes, one outbox row per node whose compiled config changed and the audit row. Refusals are
- * DomainErrors. The caller kicks the publisher after it returns.
+ * DomainErrors. The caller kicks the publisher after it returns; `handoff`, when given, gets the
+ * rows written for publishing after the commit.
  */
-export async function applySite(db: Db, input: ApplyInput): Promise<ApplyResult> {
+export async function applySite(db: Db, input: ApplyInput, handoff?: Handoff): Promise<ApplyResult> {
   const name = input.site.metadata.name;
   const compiled = compileSite(input.site);
   const proposed = propose(input.site, compiled);
   if (input.dryRun) return settle(decideApply(input, (await loadCurrent(db, input.orgId, name)).current, proposed)).result;
-  return db.transaction((tx) => applyIn(tx, input, compiled, proposed));
+  const written: WrittenRow[] | undefined = handoff ? [] : undefined;
+  const result = await db.transaction((tx) => applyIn(tx, input, compiled, proposed, written));
+  // Only now: a row handed over before the commit could be published for a revision that rolled back.
+  if (handoff && written?.length) handoff(written);
+  return result;
 }
 
 /** The same inside the caller's transaction (a rollout's rollback writes its revision with the rollout's end). */
@@ -42,7 +58,7 @@ export async function applySiteIn(tx: Tx, input: ApplyInput): Promise<ApplyResul
   return applyIn(tx, input, compiled, propose(input.site, compiled));
 }
 
-async function applyIn(tx: Tx, input: ApplyInput, compiled: Map<string, NodeConfig>, proposed: Proposed): Promise<ApplyResult> {
+async function applyIn(tx: Tx, input: ApplyInput, compiled: Map<string, NodeConfig>, proposed: Proposed, written?: WrittenRow[]): Promise<ApplyResult> {
   const name = input.site.metadata.name;
   await tx.insert(sites).values({ id: crypto.randomUUID(), orgId: input.orgId, name }).onConflictDoNothing();
   const { siteId, current } = await loadCurrent(tx, input.orgId, name, true);
@@ -57,7 +73,7 @@ async function applyIn(tx: Tx, input: ApplyInput, compiled: Map<string, NodeConf
         { rolloutRevision: running.revision },
       );
   }
-  if (decision.write) await write(tx, { input, siteId: siteId!, current, proposed, compiled, result: decision.result, now: input.now ?? new Date() });
+  if (decision.write) await write(tx, { input, siteId: siteId!, current, proposed, compiled, result: decision.result, now: input.now ?? new Date(), written });
   return decision.result;
 }
 
@@ -116,6 +132,8 @@ interface Write {
   compiled: Map<string, NodeConfig>;
   result: ApplyResult;
   now: Date;
+  /** Collects the pending rows written, for a hand-off. */
+  written?: WrittenRow[];
 }
 
 /**
@@ -171,8 +189,10 @@ async function write(tx: Tx, w: Write): Promise<void> {
   // row's claims embed the config's canonical text from propose() instead of serialising it again.
   const upserts: string[] = [];
   const rows: string[] = [];
-  const issuedAt = JSON.stringify(now.toISOString());
-  const overrideClaims = (mine: unknown[]) => (gen.version || mine.length ? `,"overridesVersion":${gen.version},"overrides":${JSON.stringify(mine)}` : '');
+  const issuedAt = now.toISOString();
+  const handed = new Map<string, DesiredClaims>();
+  const withOverrides = (mine: unknown[]) => !!gen.version || mine.length > 0;
+  const overrideClaims = (mine: unknown[]) => (withOverrides(mine) ? `,"overridesVersion":${gen.version},"overrides":${JSON.stringify(mine)}` : '');
   for (const nodeName of result.publishedNodes) {
     const cfg = w.compiled.get(nodeName)!;
     const id = nodeIdOf(name, nodeName);
@@ -180,10 +200,22 @@ async function write(tx: Tx, w: Write): Promise<void> {
     upserts.push(JSON.stringify({ id, name: nodeName, role: cfg.node.role, address: cfg.node.address, config_hash: configHash }));
     // A forced apply lets this revision's documents past the agents' guard (the same rule the
     // cloud just waived); the next revision goes back to what the spec says.
-    const config = input.force ? canonicalJson({ ...cfg, allowMassDelete: true }) : w.proposed.compiled!.texts.get(nodeName)!;
+    const forced = input.force ? { ...cfg, allowMassDelete: true } : null;
+    const config = forced ? canonicalJson(forced) : w.proposed.compiled!.texts.get(nodeName)!;
     const mine = overridesFor({ config: cfg }, active);
-    const claims = `{"nodeId":${JSON.stringify(id)},"site":${JSON.stringify(name)},"revision":${result.revision},"issuedAt":${issuedAt},"config":${config}${overrideClaims(mine)}}`;
-    rows.push(`{"node_id":${JSON.stringify(id)},"status":"${released.has(nodeName) ? 'pending' : 'held'}","claims":${claims}}`);
+    const claims = `{"nodeId":${JSON.stringify(id)},"site":${JSON.stringify(name)},"revision":${result.revision},"issuedAt":${JSON.stringify(issuedAt)},"config":${config}${overrideClaims(mine)}}`;
+    const pending = released.has(nodeName);
+    rows.push(`{"node_id":${JSON.stringify(id)},"status":"${pending ? 'pending' : 'held'}","claims":${claims}}`);
+    // The same claims as the row's text, as the value the publisher signs (canonical JSON of both is one text).
+    if (w.written && pending)
+      handed.set(id, {
+        nodeId: id,
+        site: name,
+        revision: result.revision,
+        issuedAt,
+        config: forced ?? cfg,
+        ...(withOverrides(mine) ? { overridesVersion: gen.version, overrides: mine } : {}),
+      });
   }
   if (upserts.length) {
     await tx.execute(sql`
@@ -192,10 +224,33 @@ async function write(tx: Tx, w: Write): Promise<void> {
       FROM jsonb_to_recordset(${`[${upserts.join(',')}]`}::jsonb) AS x(id text, name text, role text, address text, config_hash text)
       ON CONFLICT (id) DO UPDATE SET role = excluded.role, address = excluded.address, desired_revision = excluded.desired_revision,
         config_hash = excluded.config_hash, removed_at = NULL`);
-    await tx.execute(sql`
+    // Without a hand-off nothing comes back; with one, each row's id and times (not its claims: those are in memory).
+    const inserted = await tx.execute(sql`
       INSERT INTO outbox (node_id, site_id, revision, overrides_version, claims, status)
       SELECT x.node_id, ${siteId}, ${result.revision}::integer, ${gen.version}::integer, x.claims, x.status
-      FROM jsonb_to_recordset(${`[${rows.join(',')}]`}::jsonb) AS x(node_id text, claims jsonb, status text)`);
+      FROM jsonb_to_recordset(${`[${rows.join(',')}]`}::jsonb) AS x(node_id text, claims jsonb, status text)
+      ${w.written ? sql`RETURNING id, node_id, status, created_at` : sql``}`);
+    if (w.written)
+      for (const r of rowsOf<{ id: string | number; node_id: string; status: string; created_at: string | Date }>(inserted)) {
+        const claims = handed.get(r.node_id);
+        if (!claims || r.status !== 'pending') continue;
+        w.written.push({
+          id: Number(r.id),
+          nodeId: r.node_id,
+          siteId,
+          revision: result.revision,
+          overridesVersion: gen.version,
+          claims,
+          status: 'pending',
+          attempts: 0,
+          // Due at once on this process's clock (the stored default is the database's, which may run ahead).
+          nextAttemptAt: now,
+          publishedAt: null,
+          lastError: null,
+          skippedReason: null,
+          createdAt: new Date(r.created_at),
+        });
+      }
   }
   const names = [...w.compiled.keys()];
   await tx
@@ -226,4 +281,9 @@ async function write(tx: Tx, w: Write): Promise<void> {
     site: name,
     detail: { revision: result.revision, message: input.message ?? '', publishedNodes: result.publishedNodes, rolledBackFrom: input.rolledBackFrom ?? null },
   });
+}
+
+/** The rows of a raw statement's answer: postgres.js answers the array, PGlite an object holding `rows`. */
+function rowsOf<T>(answer: unknown): T[] {
+  return Array.isArray(answer) ? (answer as T[]) : ((answer as { rows?: T[] }).rows ?? []);
 }

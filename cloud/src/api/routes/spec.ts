@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { parseSite } from '#shared/site/parse.ts';
 import { Site as SiteSchema, type Site } from '#shared/site/site.ts';
 import { scopeAllows } from '../../auth/tokens.ts';
-import { applySite } from '../../sites/apply.ts';
+import { applySite, type Handoff } from '../../sites/apply.ts';
 import { CONFIG_FIELDS_LIMIT } from '../../sites/diff.ts';
 import { DomainError } from '../../sites/errors.ts';
 import { getRevision, requireSite } from '../../sites/queries.ts';
@@ -104,6 +104,23 @@ function readSpec(contentType: string | undefined, text: string): Site {
   }
 }
 
+/** The host's hand-off for one apply, and whether the apply used it (then the kick needs no outbox read). */
+function handoffOnce(deps: AppDeps): { take?: Handoff; readonly used: boolean } {
+  let used = false;
+  const to = deps.handoff;
+  return {
+    take: to
+      ? (rows) => {
+          used = true;
+          to(rows);
+        }
+      : undefined,
+    get used() {
+      return used;
+    },
+  };
+}
+
 export function registerSpecRoutes(app: App, deps: AppDeps): void {
   app.openAPIRegistry.registerComponent('schemas', 'SiteSpecDocument', siteJsonSchema() as never);
 
@@ -121,19 +138,24 @@ export function registerSpecRoutes(app: App, deps: AppDeps): void {
       });
       spec = restoreSecrets(spec, row ? (await getRevision(deps.db, row, row.currentRevision)).spec : null);
     }
-    const result = await applySite(deps.db, {
-      orgId: who.orgId,
-      site: spec,
-      siteName: site,
-      author: who.name,
-      message: q.message,
-      ifMatch: parseIfMatch(c.req.header('if-match')),
-      force: on(q.force),
-      dryRun: on(q.dryRun),
-      fullDiff: q.diff === 'full',
-      mayChangeScripts: scopeAllows(who.scope, 'admin'),
-    });
-    if (!result.dryRun && !result.unchanged) deps.kick?.();
+    const handoff = handoffOnce(deps);
+    const result = await applySite(
+      deps.db,
+      {
+        orgId: who.orgId,
+        site: spec,
+        siteName: site,
+        author: who.name,
+        message: q.message,
+        ifMatch: parseIfMatch(c.req.header('if-match')),
+        force: on(q.force),
+        dryRun: on(q.dryRun),
+        fullDiff: q.diff === 'full',
+        mayChangeScripts: scopeAllows(who.scope, 'admin'),
+      },
+      handoff.take,
+    );
+    if (!result.dryRun && !result.unchanged) deps.kick?.({ handedOff: handoff.used });
     c.header('ETag', `"${result.revision}"`);
     return c.json(result, 200);
   });
@@ -144,16 +166,21 @@ export function registerSpecRoutes(app: App, deps: AppDeps): void {
     const who = c.get('auth');
     const row = await requireSite(deps.db, who.orgId, site);
     const old = await getRevision(deps.db, row, body.revision);
-    const result = await applySite(deps.db, {
-      orgId: who.orgId,
-      site: old.spec,
-      author: who.name,
-      message: body.message ?? `rollback to revision ${body.revision}`,
-      force: body.force,
-      rolledBackFrom: body.revision,
-      mayChangeScripts: scopeAllows(who.scope, 'admin'),
-    });
-    if (!result.unchanged) deps.kick?.();
+    const handoff = handoffOnce(deps);
+    const result = await applySite(
+      deps.db,
+      {
+        orgId: who.orgId,
+        site: old.spec,
+        author: who.name,
+        message: body.message ?? `rollback to revision ${body.revision}`,
+        force: body.force,
+        rolledBackFrom: body.revision,
+        mayChangeScripts: scopeAllows(who.scope, 'admin'),
+      },
+      handoff.take,
+    );
+    if (!result.unchanged) deps.kick?.({ handedOff: handoff.used });
     return c.json(result, 200);
   });
 }

@@ -1,0 +1,122 @@
+/**
+ * Child process of cloud/bench/publish.bench.ts (forked by path, never imported by the cloud): one
+ * agent per node id, each with the agent's own broker link (`startMqttLink`: its client id, its
+ * desired topic, its last will), its verified intake (`Intake.receive`: signature, schema, node,
+ * replay, then the document and revision written to its own state directory) and its engine
+ * (`Engine.apply`: director sysctls, the IPVS planner and reconciler, the real-server role) on the
+ * dry-run dataplane. No health checker, VRRP or BFD part runs: their probes and adverts would go
+ * to the made-up addresses of the bench's site. Reports to the parent (IPC) when every agent has
+ * applied the document the broker retained for it (that is also how it knows all are subscribed),
+ * then the time each node applied the awaited revision: `done` once every expected node has, and
+ * on `collect` every node that applied one (to find documents sent to nodes that should not get
+ * one), each with this process's RSS.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { JWK } from 'jose';
+import { startMqttLink, type MqttLink } from '../src/cloud/mqtt-link.ts';
+import { createDryRunDataplane } from '../src/dataplane/dry-run.ts';
+import { Engine } from '../src/engine/engine.ts';
+import { Intake } from '../src/intake/intake.ts';
+import { statePaths } from '../src/state/paths.ts';
+
+interface Start {
+  url: string;
+  username?: string;
+  password?: string;
+  nodeIds: string[];
+  keys: JWK[];
+}
+type FromParent = { type: 'start'; start: Start } | { type: 'await'; revision: number; expect?: string[] } | { type: 'collect' } | { type: 'stop' };
+type Applied = { at: number; ok: boolean; revision: number; detail?: string };
+
+const send = (m: unknown) => process.send!(m);
+const quiet = () => {};
+const links: MqttLink[] = [];
+const engines: Engine[] = [];
+let root = '';
+let awaited = Number.POSITIVE_INFINITY;
+let expected = new Set<string>();
+let allNodes: string[] = [];
+let doneSent = false;
+/** Per node, the last revision its engine applied (warm-up included). */
+const last = new Map<string, Applied>();
+/** Per node, when it applied the awaited revision. */
+const applied = new Map<string, Applied>();
+const rssMiB = () => Math.round(process.memoryUsage().rss / 1048576);
+
+function record(nodeId: string, a: Applied): void {
+  last.set(nodeId, a);
+  if (a.revision < awaited || applied.has(nodeId)) return;
+  applied.set(nodeId, a);
+  if (!doneSent && [...expected].every((n) => applied.has(n))) {
+    doneSent = true;
+    send({ type: 'done', applied: [...applied].filter(([n]) => expected.has(n)), rssMiB: rssMiB() });
+  }
+}
+
+async function startAgent(s: Start, nodeId: string): Promise<void> {
+  const stateDir = join(root, nodeId);
+  const engine = new Engine({ nodeId, stateDir, log: quiet, dataplane: createDryRunDataplane(quiet) });
+  engines.push(engine);
+  const intake = new Intake({
+    nodeId,
+    keys: s.keys,
+    paths: statePaths(stateDir),
+    log: quiet,
+    onReject: (r) => record(nodeId, { at: performance.timeOrigin + performance.now(), ok: false, revision: r.revision ?? 0, detail: `${r.why}: ${r.detail}` }),
+  });
+  links.push(
+    startMqttLink({
+      url: s.url,
+      username: s.username as string,
+      password: s.password as string,
+      nodeId,
+      log: quiet,
+      // What cloud-run does with a desired document (agent/src/cli/cloud-run.ts `onDesired`).
+      onDesired: async (payload) => {
+        if (!payload.trim()) return;
+        const claims = await intake.receive(payload.trim());
+        if (!claims) return;
+        const outcome = await engine.apply(claims.config, claims.revision, claims.overrides ?? []);
+        const ok = outcome.ok && claims.nodeId === nodeId;
+        record(nodeId, { at: performance.timeOrigin + performance.now(), ok, revision: claims.revision, detail: ok ? undefined : outcome.errors.join('; ') });
+      },
+    }),
+  );
+}
+
+async function start(s: Start): Promise<void> {
+  root = await mkdtemp(join(tmpdir(), 'lvsfleet-bench-agents-'));
+  allNodes = s.nodeIds;
+  const t0 = performance.now();
+  for (const nodeId of s.nodeIds) await startAgent(s, nodeId);
+  // Every node has a retained document on the broker: once each agent applied it, all are subscribed.
+  while (last.size < s.nodeIds.length) {
+    if (performance.now() - t0 > 180_000) throw new Error(`only ${last.size} of ${s.nodeIds.length} agents applied their retained document within 180 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const bad = [...last].find(([, a]) => !a.ok);
+  if (bad) throw new Error(`agent ${bad[0]} failed its first apply: ${bad[1].detail}`);
+  send({ type: 'ready', agents: links.length, warmMs: Math.round(performance.now() - t0), rssMiB: rssMiB() });
+}
+
+process.on('message', (m: FromParent) => {
+  if (m.type === 'start') start(m.start).catch((err: Error) => send({ type: 'error', message: err.message }));
+  else if (m.type === 'await') {
+    awaited = m.revision;
+    expected = new Set(m.expect ?? allNodes);
+    doneSent = false;
+    applied.clear();
+  } else if (m.type === 'collect') {
+    send({ type: 'collected', applied: [...applied], rssMiB: rssMiB() });
+  } else if (m.type === 'stop') {
+    void (async () => {
+      await Promise.all(links.map((l) => l.close().catch(() => {})));
+      for (const e of engines) await e.stop().catch(() => {});
+      if (root) await rm(root, { recursive: true, force: true });
+      process.exit(0);
+    })();
+  }
+});
