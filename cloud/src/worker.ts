@@ -17,7 +17,7 @@ import { connectDynsec, issueWithDynsec } from './mqtt/dynsec.ts';
 import { AlertLoop } from './workers/alert-loop.ts';
 import { openWorkerDb } from './workers/db.ts';
 import { brokerOf, type Env } from './workers/env.ts';
-import { socketMqttConnect } from './workers/mqtt-socket.ts';
+import { workerMqttConnect } from './workers/mqtt-transport.ts';
 import { SitePublisher, wakePublishers } from './workers/site-publisher.ts';
 
 export { AlertLoop, SitePublisher };
@@ -38,7 +38,7 @@ function credentialIssuer(env: Env) {
   if (env.MQTT_DYNSEC !== 'on' || !broker) return issueNodeCredentials;
   return async (tx: Db, nodeId: string) => {
     if (!broker.username || !broker.password) throw new Error('MQTT_DYNSEC needs MQTT_URL with the dynamic-security admin login');
-    const dynsec = await connectDynsec({ mqttUrl: broker.url, username: broker.username, password: broker.password, connect: socketMqttConnect, log });
+    const dynsec = await connectDynsec({ mqttUrl: broker.url, username: broker.username, password: broker.password, connect: workerMqttConnect, log });
     try {
       await dynsec.bootstrap(broker.username);
       return await issueWithDynsec(issueNodeCredentials, dynsec)(tx, nodeId);

@@ -16,6 +16,7 @@ import { topics } from '#shared/wire/topics.ts';
 import { nodes } from '../src/db/schema.ts';
 import { startRelay } from './relay.test-support.ts';
 import { servePglite } from './pglite-wire.test-support.ts';
+import { startTwoListenerBrokers } from './transport-brokers.test-support.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -24,6 +25,8 @@ declare module 'vitest' {
     workersMqttUrl: string;
     workersToken: string;
     workersRelayUrl: string;
+    /** JSON: [{ name, tcpUrl, wsUrl }], brokers with a TCP and a WebSocket listener (transport.test.ts). */
+    workersTransportBrokers: string;
   }
 }
 
@@ -129,6 +132,10 @@ export async function setup(project: TestProject): Promise<void> {
   });
   closers.unshift(() => new Promise((r) => relay.server.close(r)));
 
+  const twoWay = await startTwoListenerBrokers();
+  for (const b of twoWay) closers.unshift(() => b.close());
+
+  project.provide('workersTransportBrokers', JSON.stringify(twoWay.map(({ name, tcpUrl, wsUrl }) => ({ name, tcpUrl, wsUrl }))));
   project.provide('workersDatabaseUrl', url);
   project.provide('workersDatabaseKind', kind);
   project.provide('workersMqttUrl', mqttUrl);

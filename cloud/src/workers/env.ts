@@ -19,7 +19,7 @@ export interface DurableObjectState {
 export interface Env {
   HYPERDRIVE?: { connectionString: string };
   DATABASE_URL?: string;
-  /** The broker the Worker publishes to, with the cloud's own login: mqtt(s)://USER:PASSWORD@host:port (a secret). */
+  /** The broker the Worker publishes to, with the cloud's own login: mqtt(s)://USER:PASSWORD@host:port, or ws(s)://…/mqtt for its WebSocket listener (a secret). */
   MQTT_URL?: string;
   /** The broker URL agents are told at enrollment (default: MQTT_URL without its credentials). */
   PUBLIC_MQTT_URL?: string;

@@ -4,7 +4,7 @@ import { nextDueAt, sitesWithOpenRows } from '../publisher/outbox-store.ts';
 import type { Db } from '../db/client.ts';
 import { openWorkerDb } from './db.ts';
 import { brokerOf, type DurableObjectState, type Env } from './env.ts';
-import { socketMqttConnect } from './mqtt-socket.ts';
+import { workerMqttConnect } from './mqtt-transport.ts';
 import { drainSite } from './site-drain.ts';
 
 /** A retry is never sooner than this after a drain (the alarm's own floor). */
@@ -38,7 +38,7 @@ export class SitePublisher {
     const broker = brokerOf(this.env);
     if (!siteId || !db || !broker) return console.error(`publisher: cannot drain ${siteId ?? '(no site)'}: ${db ? 'MQTT_URL' : 'database'} not configured`);
     const log = (line: string) => console.log(line);
-    const link = createPublishLink({ ...broker, clientIdPrefix: 'lvsfleet-site', connect: socketMqttConnect, log });
+    const link = createPublishLink({ ...broker, clientIdPrefix: 'lvsfleet-site', connect: workerMqttConnect, log });
     try {
       const signer = await loadSigner(db, { keySecret: this.env.SIGNING_KEY_SECRET });
       const r = await drainSite(db, siteId, link, signer, new Date(), log);
