@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
-import { servePglite } from '../test-workers/pglite-wire.test-support.ts';
+import { servePglite } from '../test/pglite-wire.test-support.ts';
 
 export interface BenchCloud {
   /** PUT /v1/sites/{site}/spec with `body`, as the admin `token`. */

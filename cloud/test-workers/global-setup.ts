@@ -15,7 +15,7 @@ import mqtt from 'mqtt';
 import { topics } from '#shared/wire/topics.ts';
 import { nodes } from '../src/db/schema.ts';
 import { startRelay } from './relay.test-support.ts';
-import { servePglite } from './pglite-wire.test-support.ts';
+import { servePglite } from '../test/pglite-wire.test-support.ts';
 import { startTwoListenerBrokers } from './transport-brokers.test-support.ts';
 
 declare module 'vitest' {

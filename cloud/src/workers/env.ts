@@ -35,6 +35,7 @@ export interface Env {
   PUBLIC_URL?: string;
   SITE_PUBLISHER: DurableObjectNamespace;
   ALERT_LOOP: DurableObjectNamespace;
+  KEY_ROTATOR: DurableObjectNamespace;
 }
 
 /** The broker the Worker itself logs in to, credentials split off the URL. */

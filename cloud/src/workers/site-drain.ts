@@ -5,7 +5,7 @@ import type { Db } from '../db/client.ts';
 import type { Signer } from '../keys/signing.ts';
 import type { PublishLink } from '../mqtt/link.ts';
 import { planDrain } from '../publisher/plan.ts';
-import { lastPublished, markFailed, markPublished, markSkipped, pendingForDueNodes, type OutboxRow } from '../publisher/outbox-store.ts';
+import { lastPublished, latestPublishedRows, markFailed, markPublished, markSkipped, pendingForDueNodes, type OutboxRow } from '../publisher/outbox-store.ts';
 
 /** Rows read per drain of one site. */
 const BATCH = 5000;
@@ -57,6 +57,37 @@ export async function drainSite(
     plan.skip.filter((s) => s.after !== null && ok.has(s.after)),
   );
   return { published: done.length, failed };
+}
+
+/**
+ * After the key set changed (a rotation step, or `keys rotate`): every node of the site gets its
+ * newest published document again, signed now, so it carries the new key set (the Node publisher's
+ * `republish`). Nothing is marked: the rows stay published; a node with a newer row still open
+ * gets that one from the drain instead. Answers how many went out and how many failed.
+ */
+export async function republishSite(
+  db: Db,
+  siteId: string,
+  link: PublishLink,
+  signer: Pick<Signer, 'sign'>,
+  log: (line: string) => void,
+): Promise<{ published: number; failed: number }> {
+  const rows = await latestPublishedRows(db, siteId);
+  if (!rows.length) return { published: 0, failed: 0 };
+  if (!(await link.ensure())) {
+    log(`publisher: ${siteId}: republish after a key change: broker unreachable: ${link.lastError ?? 'unknown'}`);
+    return { published: 0, failed: rows.length };
+  }
+  let published = 0;
+  for (const row of rows) {
+    try {
+      await link.publish(topics.desired(row.nodeId), await signer.sign(row.claims as DesiredClaims), { retain: true });
+      published++;
+    } catch (err) {
+      log(`publisher: republish ${row.nodeId} r${row.revision} failed: ${(err as Error).message}`);
+    }
+  }
+  return { published, failed: rows.length - published };
 }
 
 /** Marks rows skipped: one statement per distinct reason. */
