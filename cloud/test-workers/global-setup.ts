@@ -17,6 +17,7 @@ import { nodes } from '../src/db/schema.ts';
 import { startRelay } from './relay.test-support.ts';
 import { servePglite } from '../test/pglite-wire.test-support.ts';
 import { startTwoListenerBrokers } from './transport-brokers.test-support.ts';
+import { DYNSEC_PLUGIN, MOSQUITTO_BIN, OwnMosquitto } from '../test/mosquitto.test-support.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -27,6 +28,9 @@ declare module 'vitest' {
     workersRelayUrl: string;
     /** JSON: [{ name, tcpUrl, wsUrl }], brokers with a TCP and a WebSocket listener (transport.test.ts). */
     workersTransportBrokers: string;
+    /** mqtt://ADMIN:PASSWORD@127.0.0.1:PORT of a Mosquitto with dynamic security this run started, or '' (then workersDynsecSkip says why). */
+    workersDynsecMqttUrl: string;
+    workersDynsecSkip: string;
   }
 }
 
@@ -135,6 +139,22 @@ export async function setup(project: TestProject): Promise<void> {
   const twoWay = await startTwoListenerBrokers();
   for (const b of twoWay) closers.unshift(() => b.close());
 
+  // Mosquitto with dynamic security, for enrollment from the Worker (dynsec.test.ts).
+  let dynsecUrl = '';
+  const dynsecSkip = !MOSQUITTO_BIN
+    ? 'mosquitto is not installed'
+    : !DYNSEC_PLUGIN
+      ? "mosquitto's dynamic-security plugin (mosquitto_dynamic_security.so) is not installed"
+      : '';
+  if (!dynsecSkip) {
+    const admin = { username: 'lvsfleet-cloud', password: `dynsec-${Math.random().toString(36).slice(2)}` };
+    const m = await OwnMosquitto.createWithDynsec(admin.username, admin.password);
+    closers.unshift(() => m.dispose());
+    await m.start();
+    dynsecUrl = `mqtt://${admin.username}:${admin.password}@127.0.0.1:${m.port}`;
+  }
+  project.provide('workersDynsecMqttUrl', dynsecUrl);
+  project.provide('workersDynsecSkip', dynsecSkip);
   project.provide('workersTransportBrokers', JSON.stringify(twoWay.map(({ name, tcpUrl, wsUrl }) => ({ name, tcpUrl, wsUrl }))));
   project.provide('workersDatabaseUrl', url);
   project.provide('workersDatabaseKind', kind);

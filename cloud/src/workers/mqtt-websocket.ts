@@ -32,6 +32,8 @@ function webSocketStream(url: string): Duplex {
   });
   opened.catch(() => {}); // a close before any write is reported through the stream
   const stream = new Duplex({
+    // The WebSocket closing ends the stream and mqtt.js sees 'close' (see mqtt-socket.ts).
+    allowHalfOpen: false,
     read() {},
     write(chunk: Buffer, _encoding, done) {
       opened.then(() => {
