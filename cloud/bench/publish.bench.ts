@@ -16,8 +16,8 @@
  * --cpu-prof=DIR: aedes only; CPU profiles of the apply and of the drain of the every-VIP-moved
  * round, written to DIR and summarised by self time per area (cpu-profile.ts).
  * Workers row: the same rows with the Workers entry as the cloud, under wrangler dev (workers-cloud.ts),
- * on its own aedes and database, printed between the Node rows (in --quick too: it adds about 25 s).
- * Ends by itself (hard limit 6 minutes, 2 with --quick, 20 with --scale).
+ * on its own aedes and database, printed between the Node rows (in --quick too: it adds 25–45 s).
+ * Ends by itself (hard limit 8 minutes, 3 with --quick, 22 with --scale).
  */
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -51,7 +51,7 @@ const hardStop = setTimeout(
     console.error('bench:publish: hard time limit reached, stopping');
     process.exit(1);
   },
-  QUICK ? 120_000 : SCALE ? 1_200_000 : 360_000,
+  QUICK ? 180_000 : SCALE ? 1_320_000 : 480_000,
 );
 hardStop.unref();
 

@@ -9,6 +9,8 @@ import { lastPublished, latestPublishedRows, markFailed, markPublished, markSkip
 
 /** Rows read per drain of one site. */
 const BATCH = 5000;
+/** PUBACKs outstanding at once on the site's connection. */
+const WINDOW = 200;
 
 /**
  * One drain of one site's outbox (docs/architecture.md, "Runtimes"): the same plan as the Node
@@ -35,21 +37,35 @@ export async function drainSite(
     plan.skip.filter((s) => s.after === null),
   );
   const done: number[] = [];
-  let failed = 0;
-  // One after another: a site has tens of nodes, and one socket carries them in order.
+  const failures: { row: OutboxRow; err: Error }[] = [];
+  // Pipelined on the one connection, up to WINDOW PUBACKs outstanding (as the Node publisher):
+  // the plan holds one row per node, so their order among themselves is free; one after another
+  // a site's documents waited a broker round trip each.
+  const inflight = new Set<Promise<void>>();
   for (const row of plan.publish) {
-    try {
-      if (!connected) throw new Error(`broker unreachable: ${link.lastError ?? 'unknown'}`);
-      await link.publish(topics.desired(row.nodeId), await signer.sign(row.claims as DesiredClaims), { retain: true });
-      done.push(row.id);
-    } catch (err) {
-      failed++;
-      const attempts = row.attempts + 1;
-      const wait = backoffDelayMs(attempts - 1, Math.random());
-      await markFailed(db, row.id, attempts, new Date(now.getTime() + wait), (err as Error).message);
-      log(`publisher: ${row.nodeId} r${row.revision} attempt ${attempts} failed (${(err as Error).message}); retry in ${wait} ms`);
+    if (!connected) {
+      failures.push({ row, err: new Error(`broker unreachable: ${link.lastError ?? 'unknown'}`) });
+      continue;
     }
+    while (inflight.size >= WINDOW) await Promise.race(inflight);
+    const p: Promise<void> = signer
+      .sign(row.claims as DesiredClaims)
+      .then((jws) => link.publish(topics.desired(row.nodeId), jws, { retain: true }))
+      .then(
+        () => void done.push(row.id),
+        (err: Error) => void failures.push({ row, err }),
+      )
+      .finally(() => inflight.delete(p));
+    inflight.add(p);
   }
+  await Promise.all(inflight);
+  for (const { row, err } of failures) {
+    const attempts = row.attempts + 1;
+    const wait = backoffDelayMs(attempts - 1, Math.random());
+    await markFailed(db, row.id, attempts, new Date(now.getTime() + wait), err.message);
+    log(`publisher: ${row.nodeId} r${row.revision} attempt ${attempts} failed (${err.message}); retry in ${wait} ms`);
+  }
+  const failed = failures.length;
   await markPublished(db, done, new Date());
   const ok = new Set(done);
   await skip(
