@@ -19,7 +19,9 @@
  * floor first), then 100 sites of 100 nodes applied at once; subscribers share one client per 50 nodes.
  * --cpu-prof=DIR: aedes only; CPU profiles of the apply and of the drain of the every-VIP-moved
  * round, written to DIR and summarised by self time per area (cpu-profile.ts).
- * Ends by itself (hard limit 6 minutes, 2 with --quick, 20 with --scale).
+ * Workers row: the same rows with the Workers entry as the cloud, under wrangler dev (workers-cloud.ts),
+ * on its own aedes and database, printed between the Node rows (in --quick too: it adds 25–45 s).
+ * Ends by itself (hard limit 8 minutes, 3 with --quick, 22 with --scale).
  */
 import { fork } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -39,6 +41,7 @@ import { startPublisher } from '../src/publisher/publisher.ts';
 import { MOSQUITTO_BIN, OwnMosquitto } from '../test/mosquitto.test-support.ts';
 import { bigSiteSpec } from './big-site.ts';
 import { profiled } from './profiled.ts';
+import { startWorkersCloud, type BenchCloud } from './workers-cloud.ts';
 
 const QUICK = process.argv.includes('--quick');
 const PROF_DIR = process.argv.find((a) => a.startsWith('--cpu-prof='))?.slice('--cpu-prof='.length);
@@ -52,7 +55,7 @@ const hardStop = setTimeout(
     console.error('bench:publish: hard time limit reached, stopping');
     process.exit(1);
   },
-  QUICK ? 120_000 : SCALE ? 1_200_000 : 360_000,
+  QUICK ? 180_000 : SCALE ? 1_320_000 : 480_000,
 );
 hardStop.unref();
 
@@ -152,22 +155,36 @@ function startChild(script: URL) {
   };
 }
 
+/** The cloud under test: `lvsfleet serve`'s app and publisher in this process, or the Workers entry under `wrangler dev`. */
+async function nodeCloud(
+  db: Awaited<ReturnType<typeof openDatabase>>,
+  broker: { url: string; username?: string; password?: string },
+  signer: Signer,
+): Promise<BenchCloud> {
+  const publisher = await startPublisher({ db: db.db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer });
+  // As `serve` wires them: an apply hands its rows to the publisher, which then need not read them back.
+  const app = createApp({ db: db.db, kick: (after) => (after?.handedOff ? undefined : publisher.kick()), handoff: (rows) => publisher.handoff(rows), signer });
+  return {
+    apply: async (site, body, token, query = '') =>
+      app.request(`/v1/sites/${site}/spec${query}`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body }),
+    close: () => publisher.close(),
+  };
+}
+
 async function run(
   label: string,
   broker: { url: string; username?: string; password?: string; close(): Promise<void> },
   db: Awaited<ReturnType<typeof openDatabase>>,
+  runtime: 'node' | 'workers' = 'node',
 ): Promise<void> {
   const signer = await loadSigner(db.db);
   const admin = await ensureBootstrapAdmin(db.db);
-  const publisher = await startPublisher({ db: db.db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer });
-  // As `serve` wires them: an apply hands its rows to the publisher, which then need not read them back.
-  const app = createApp({ db: db.db, kick: (after) => (after?.handedOff ? undefined : publisher.kick()), handoff: (rows) => publisher.handoff(rows), signer });
+  const t0w = Date.now();
+  const cloud = runtime === 'node' ? await nodeCloud(db, broker, signer) : await startWorkersCloud(db.pglite!, broker);
+  if (runtime === 'workers')
+    console.log(`[${label}] wrangler dev (workerd) started in ${Date.now() - t0w} ms; RSS figures below are this process's, workerd's not counted`);
   const apply = async (opts: { vipBase: number; rs1Weight?: number }, query = '') =>
-    app.request(`/v1/sites/${SITE}/spec${query}`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${admin.secret}`, 'content-type': 'application/json' },
-      body: JSON.stringify(bigSiteSpec(SITE, N, opts)),
-    });
+    cloud.apply(SITE, JSON.stringify(bigSiteSpec(SITE, N, opts)), admin.secret!, query);
 
   const spec = bigSiteSpec(SITE, N) as { spec: { nodes: { name: string }[] } };
   const nodeIds = spec.spec.nodes.map((n) => nodeIdOf(SITE, n.name));
@@ -309,7 +326,7 @@ async function run(
     await bare.endAsync(true).catch(() => {});
     await subs.stop();
     await agents?.stop();
-    await publisher.close();
+    await cloud.close();
     await broker.close();
   }
 }
@@ -408,6 +425,19 @@ async function main(): Promise<void> {
     const db = await openDatabase({});
     const b = await startEmbeddedBroker({ port: 0, db: db.db });
     await run('aedes (embedded) + PGlite', { url: b.url, ...b.internal, close: () => b.close() }, db);
+    await db.close();
+  }
+  if (!PROF_DIR) {
+    // The same rows with the Workers entry as the cloud: apply over HTTP to wrangler dev, its
+    // SitePublisher Durable Object drains through connect() to the same kind of broker.
+    const db = await openDatabase({});
+    const b = await startEmbeddedBroker({ port: 0, db: db.db });
+    await run(
+      'Workers (wrangler dev, workerd) + aedes (embedded) + PGlite over the wire',
+      { url: b.url, ...b.internal, close: () => b.close() },
+      db,
+      'workers',
+    );
     await db.close();
   }
   if (SCALE) {

@@ -3,8 +3,8 @@
  * serve`, over PostgreSQL through Hyperdrive or DATABASE_URL. What the Node process runs in loops
  * runs here on the platform's clock: a Durable Object per site publishes (`SitePublisher`, woken
  * by the apply and by its alarm), agents report over HTTPS (`POST /v1/agent/status|events`), and
- * the cron (`scheduled()`) runs the alerter's round in the `AlertLoop` object and wakes the
- * publishers of sites with rows still open.
+ * the cron (`scheduled()`) runs key rotation's step in the `KeyRotator` object, the alerter's round
+ * in the `AlertLoop` object, and wakes the publishers of sites with rows still open.
  */
 import { createApp } from './api/app.ts';
 import { ensureBootstrapAdmin } from './auth/tokens.ts';
@@ -15,12 +15,13 @@ import { tickRollouts } from './rollout/driver.ts';
 import { issueNodeCredentials } from './mqtt/credentials.ts';
 import { connectDynsec, issueWithDynsec } from './mqtt/dynsec.ts';
 import { AlertLoop } from './workers/alert-loop.ts';
+import { KeyRotator, keyStep } from './workers/key-rotator.ts';
 import { openWorkerDb } from './workers/db.ts';
 import { brokerOf, type Env } from './workers/env.ts';
-import { socketMqttConnect } from './workers/mqtt-socket.ts';
+import { workerMqttConnect } from './workers/mqtt-transport.ts';
 import { SitePublisher, wakePublishers } from './workers/site-publisher.ts';
 
-export { AlertLoop, SitePublisher };
+export { AlertLoop, KeyRotator, SitePublisher };
 
 interface Ctx {
   waitUntil(p: Promise<unknown>): void;
@@ -38,7 +39,7 @@ function credentialIssuer(env: Env) {
   if (env.MQTT_DYNSEC !== 'on' || !broker) return issueNodeCredentials;
   return async (tx: Db, nodeId: string) => {
     if (!broker.username || !broker.password) throw new Error('MQTT_DYNSEC needs MQTT_URL with the dynamic-security admin login');
-    const dynsec = await connectDynsec({ mqttUrl: broker.url, username: broker.username, password: broker.password, connect: socketMqttConnect, log });
+    const dynsec = await connectDynsec({ mqttUrl: broker.url, username: broker.username, password: broker.password, connect: workerMqttConnect, log });
     try {
       await dynsec.bootstrap(broker.username);
       return await issueWithDynsec(issueNodeCredentials, dynsec)(tx, nodeId);
@@ -61,6 +62,8 @@ export default {
       db,
       // After the apply's transaction committed: the site's publisher drains, past the answer.
       kick: () => ctx.waitUntil(wakePublishers(db, env).catch((err: Error) => log(`publisher wake failed: ${err.message}`))),
+      // After `keys rotate`: a step now, so the announced key goes out in every document.
+      kickKeys: () => ctx.waitUntil(keyStep(env).catch((err: Error) => log(`key rotation step failed: ${err.message}`))),
       signer: { publicJwks: async () => (await loadSigner(db, { keySecret: env.SIGNING_KEY_SECRET })).publicJwks() },
       keySecret: env.SIGNING_KEY_SECRET,
       issueNodeCredentials: broker ? credentialIssuer(env) : undefined,
@@ -74,9 +77,10 @@ export default {
   },
 
   /**
-   * The Cron Trigger (every minute): expired overrides ended, a tick of every staged rollout, one
-   * alerting round (node.offline from heartbeat age included), then a wake for every site with
-   * rows open (what those steps released, and retries).
+   * The Cron Trigger (every minute): expired overrides ended, a tick of every staged rollout, a
+   * key rotation step (which wakes every site's publisher when the key set moved), one alerting
+   * round (node.offline from heartbeat age included), then a wake for every site with rows open
+   * (what those steps released, and retries).
    */
   async scheduled(_controller: unknown, env: Env): Promise<void> {
     const db = openWorkerDb(env);
@@ -84,6 +88,7 @@ export default {
     const swept = await sweepExpired(db);
     if (swept) log(`overrides: ${swept} expired; republishing`);
     await tickRollouts(db, () => {}, log);
+    await keyStep(env).catch((err: Error) => log(`cron: ${err.message}`));
     const round = await env.ALERT_LOOP.get(env.ALERT_LOOP.idFromName('alerts')).fetch('https://alert-loop/round', { method: 'POST' });
     if (!round.ok) log(`cron: alerting round answered ${round.status}: ${await round.text()}`);
     await wakePublishers(db, env);

@@ -103,7 +103,7 @@ afterAll(() => pump.stop());
 
 describe(`the whole cloud on workerd (${kind})`, () => {
   it(
-    'apply → enroll → a real agent verifies the document → its status shows → killed, the cron raises node.offline to a webhook',
+    'apply → enroll → a real agent verifies the document → its status shows → keys rotate (cron steps) → killed, the cron raises node.offline to a webhook',
     { timeout: 180_000 },
     async () => {
       const applied = await api('/v1/sites/wk1/spec', { method: 'PUT', body: JSON.stringify(SITE) });
@@ -150,6 +150,36 @@ describe(`the whole cloud on workerd (${kind})`, () => {
       const page = await api('/status/wk1');
       expect(page.status).toBe(200);
       expect(await page.text()).toMatch(/wk1/);
+
+      // Key rotation, all on the Worker: `keys rotate` announces a key and kicks the KeyRotator,
+      // which wakes the site's publisher; it signs the node's document again carrying the new key
+      // set, and the agent pins it and reports it. The cron's steps then make the new key active
+      // (every online node pinned it), the documents signed by it reach the agent, and retire the old one.
+      const keysNow = async () =>
+        (await (await api('/v1/keys')).json()) as { generation: number; keys: { kid: string; state: string; acknowledged: number }[] };
+      const before = await keysNow();
+      const old = before.keys.find((k) => k.state === 'active')!;
+      const rotated = await api('/v1/keys/rotate', { method: 'POST', body: '{}' });
+      expect(rotated.status, await rotated.clone().text()).toBe(200);
+      const { kid } = (await rotated.json()) as { kid: string };
+      await until('the agent to pin the announced key', async () => (await keysNow()).keys.find((k) => k.kid === kid)?.acknowledged === 1, 60_000);
+      const rotatedKeys = await until(
+        'the cron to make the new key active and retire the old one',
+        async () => {
+          await cron();
+          const k = await keysNow();
+          const state = (x: string) => k.keys.find((r) => r.kid === x)?.state;
+          return state(kid) === 'active' && state(old.kid) === 'retired' ? k : null;
+        },
+        90_000,
+        2000,
+      );
+      expect(rotatedKeys.generation).toBeGreaterThanOrEqual(before.generation + 3);
+      await until(
+        'the agent to verify its document signed with the new key',
+        async () => new RegExp(`revision 1 re-signed with key ${kid}`).test((await control<{ output: string }>('/__agent/output')).output),
+        60_000,
+      );
 
       // No goodbye: the report only grows old. The cron's rounds find the node offline once its
       // report is older than the window, hold it for the debounce, and send the webhook.

@@ -15,7 +15,9 @@ import mqtt from 'mqtt';
 import { topics } from '#shared/wire/topics.ts';
 import { nodes } from '../src/db/schema.ts';
 import { startRelay } from './relay.test-support.ts';
-import { servePglite } from './pglite-wire.test-support.ts';
+import { servePglite } from '../test/pglite-wire.test-support.ts';
+import { startTwoListenerBrokers } from './transport-brokers.test-support.ts';
+import { DYNSEC_PLUGIN, MOSQUITTO_BIN, OwnMosquitto } from '../test/mosquitto.test-support.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -24,6 +26,11 @@ declare module 'vitest' {
     workersMqttUrl: string;
     workersToken: string;
     workersRelayUrl: string;
+    /** JSON: [{ name, tcpUrl, wsUrl }], brokers with a TCP and a WebSocket listener (transport.test.ts). */
+    workersTransportBrokers: string;
+    /** mqtt://ADMIN:PASSWORD@127.0.0.1:PORT of a Mosquitto with dynamic security this run started, or '' (then workersDynsecSkip says why). */
+    workersDynsecMqttUrl: string;
+    workersDynsecSkip: string;
   }
 }
 
@@ -129,6 +136,26 @@ export async function setup(project: TestProject): Promise<void> {
   });
   closers.unshift(() => new Promise((r) => relay.server.close(r)));
 
+  const twoWay = await startTwoListenerBrokers();
+  for (const b of twoWay) closers.unshift(() => b.close());
+
+  // Mosquitto with dynamic security, for enrollment from the Worker (dynsec.test.ts).
+  let dynsecUrl = '';
+  const dynsecSkip = !MOSQUITTO_BIN
+    ? 'mosquitto is not installed'
+    : !DYNSEC_PLUGIN
+      ? "mosquitto's dynamic-security plugin (mosquitto_dynamic_security.so) is not installed"
+      : '';
+  if (!dynsecSkip) {
+    const admin = { username: 'lvsfleet-cloud', password: `dynsec-${Math.random().toString(36).slice(2)}` };
+    const m = await OwnMosquitto.createWithDynsec(admin.username, admin.password);
+    closers.unshift(() => m.dispose());
+    await m.start();
+    dynsecUrl = `mqtt://${admin.username}:${admin.password}@127.0.0.1:${m.port}`;
+  }
+  project.provide('workersDynsecMqttUrl', dynsecUrl);
+  project.provide('workersDynsecSkip', dynsecSkip);
+  project.provide('workersTransportBrokers', JSON.stringify(twoWay.map(({ name, tcpUrl, wsUrl }) => ({ name, tcpUrl, wsUrl }))));
   project.provide('workersDatabaseUrl', url);
   project.provide('workersDatabaseKind', kind);
   project.provide('workersMqttUrl', mqttUrl);

@@ -30,16 +30,24 @@ export interface Rotator {
  * the API, maybe in another process) reloads the signer and has every document published again.
  * Run one per database, beside the publisher.
  */
+/**
+ * One rotation step (the Node loop below and the Workers cron's KeyRotator both run it): reads the
+ * keys and what every enrolled node reported pinned, and applies what `planRotation` decides.
+ * Answers whether a key changed state.
+ */
+export async function rotationStep(db: Db, now: Date, staleAfterMs: number, log: (line: string) => void): Promise<boolean> {
+  const [rows, nodes] = [await readKeyRows(db), await readNodeKeys(db, now, staleAfterMs)];
+  const plan = planRotation(rows, nodes);
+  if (!(await applyRotationStep(db, plan, now))) return false;
+  if (plan.promote) log(`keys: ${plan.promote} announced→active (every online node pinned it)`);
+  for (const kid of plan.retire) log(`keys: ${kid} retiring→retired (every node pinned a newer key)`);
+  return true;
+}
+
 export function startRotator(o: RotatorOptions): Rotator {
   async function stepOnce(): Promise<void> {
     if (loop.closed) return;
-    const now = new Date();
-    const [rows, nodes] = [await readKeyRows(o.db), await readNodeKeys(o.db, now, o.staleAfterMs)];
-    const plan = planRotation(rows, nodes);
-    if (await applyRotationStep(o.db, plan, now)) {
-      if (plan.promote) o.log(`keys: ${plan.promote} announced→active (every online node pinned it)`);
-      for (const kid of plan.retire) o.log(`keys: ${kid} retiring→retired (every node pinned a newer key)`);
-    }
+    await rotationStep(o.db, new Date(), o.staleAfterMs, o.log);
     if (await o.signer.reload()) {
       o.log(`keys: key set generation ${o.signer.generation}, signing with ${o.signer.kid}; publishing every node's document again`);
       o.onKeysChanged();

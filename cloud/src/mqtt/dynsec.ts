@@ -88,7 +88,14 @@ export async function connectDynsec(opts: {
       });
     });
     const body = { commands: commands.map((c) => ({ ...c, correlationData: id })) };
-    await client.publishAsync(CONTROL, JSON.stringify(body), { qos: 1 });
+    try {
+      await client.publishAsync(CONTROL, JSON.stringify(body), { qos: 1 });
+    } catch (err) {
+      // No answer will come: end the wait here, or its timeout would reject with nobody listening.
+      waiting.get(id)?.(['not sent']);
+      answer.catch(() => {});
+      throw err;
+    }
     return answer;
   }
 
@@ -117,9 +124,12 @@ export async function connectDynsec(opts: {
     async bootstrap(cloudUsername) {
       const cmds = bootstrapCommands(cloudUsername);
       await apply(cmds.slice(0, -1));
+      // A broker bootstrapped before (every enrollment from a Worker connects anew): nothing to add.
+      if (await hasRole(cloudUsername, CLOUD_ROLE).catch(() => false)) return;
       // Mosquitto disconnects a client whose roles change, this one included, so the answer to
-      // addClientRole may never come: check the result after the reconnect instead.
-      await send(cmds.slice(-1)).catch(() => {});
+      // addClientRole may never come (mqtt.js resends the publish after the reconnect, before it
+      // subscribes again): do not wait for it, check the result after the reconnect instead.
+      void send(cmds.slice(-1)).catch(() => {});
       const end = Date.now() + timeoutMs;
       for (;;) {
         try {

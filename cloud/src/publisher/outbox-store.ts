@@ -48,11 +48,11 @@ export async function lastPublished(db: Db, nodeIds: string[]): Promise<Map<stri
 }
 
 /** For every node: its newest published row, unless a newer row is still open (that one will go out). */
-export async function latestPublishedRows(db: Db): Promise<OutboxRow[]> {
+export async function latestPublishedRows(db: Db, siteId?: string): Promise<OutboxRow[]> {
   const rows = await db
     .selectDistinctOn([outbox.nodeId])
     .from(outbox)
-    .where(eq(outbox.status, 'published'))
+    .where(siteId === undefined ? eq(outbox.status, 'published') : and(eq(outbox.status, 'published'), eq(outbox.siteId, siteId)))
     .orderBy(asc(outbox.nodeId), sql`${outbox.revision} desc`, sql`${outbox.overridesVersion} desc`, sql`${outbox.id} desc`);
   const waiting = await db.selectDistinct({ n: outbox.nodeId }).from(outbox).where(open);
   const skip = new Set(waiting.map((w) => w.n));

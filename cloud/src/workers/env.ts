@@ -19,7 +19,7 @@ export interface DurableObjectState {
 export interface Env {
   HYPERDRIVE?: { connectionString: string };
   DATABASE_URL?: string;
-  /** The broker the Worker publishes to, with the cloud's own login: mqtt(s)://USER:PASSWORD@host:port (a secret). */
+  /** The broker the Worker publishes to, with the cloud's own login: mqtt(s)://USER:PASSWORD@host:port, or ws(s)://…/mqtt for its WebSocket listener (a secret). */
   MQTT_URL?: string;
   /** The broker URL agents are told at enrollment (default: MQTT_URL without its credentials). */
   PUBLIC_MQTT_URL?: string;
@@ -35,6 +35,7 @@ export interface Env {
   PUBLIC_URL?: string;
   SITE_PUBLISHER: DurableObjectNamespace;
   ALERT_LOOP: DurableObjectNamespace;
+  KEY_ROTATOR: DurableObjectNamespace;
 }
 
 /** The broker the Worker itself logs in to, credentials split off the URL. */

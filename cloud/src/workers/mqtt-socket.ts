@@ -27,6 +27,9 @@ function socketStream(hostname: string, port: number, tls: boolean): Duplex {
   const writer = socket.writable.getWriter();
   let reading = false;
   return new Duplex({
+    // The broker closing its side ends the stream, so mqtt.js sees 'close' and reconnects (as over
+    // a net.Socket): half-open, a DISCONNECT from the broker left the client waiting forever.
+    allowHalfOpen: false,
     read() {
       if (reading) return;
       reading = true;

@@ -2,10 +2,11 @@ import { loadSigner } from '../keys/signing.ts';
 import { createPublishLink } from '../mqtt/link.ts';
 import { nextDueAt, sitesWithOpenRows } from '../publisher/outbox-store.ts';
 import type { Db } from '../db/client.ts';
+import { sites } from '../db/schema.ts';
 import { openWorkerDb } from './db.ts';
 import { brokerOf, type DurableObjectState, type Env } from './env.ts';
-import { socketMqttConnect } from './mqtt-socket.ts';
-import { drainSite } from './site-drain.ts';
+import { workerMqttConnect } from './mqtt-transport.ts';
+import { drainSite, republishSite } from './site-drain.ts';
 
 /** A retry is never sooner than this after a drain (the alarm's own floor). */
 const MIN_RETRY_MS = 1000;
@@ -14,8 +15,10 @@ const MIN_RETRY_MS = 1000;
  * The Workers publisher (docs/architecture.md, "Runtimes"): one Durable Object per site, named by
  * the site id, so one writer drains a site's outbox at a time (what the Node replicas' site leases
  * give). An apply (or the cron) wakes it with a POST naming the site; it drains at its alarm
- * (`drainSite`) and sets the alarm again for the earliest back-off of what failed. A drain that
- * throws (no database) is retried by the runtime's alarm retries.
+ * (`drainSite`) and sets the alarm again for the earliest back-off of what failed. It keeps the
+ * key-set generation it last signed under: when the keys moved since (rotation), every node of
+ * the site gets its newest document again first (`republishSite`). A drain that throws (no
+ * database) is retried by the runtime's alarm retries.
  */
 export class SitePublisher {
   constructor(
@@ -38,24 +41,49 @@ export class SitePublisher {
     const broker = brokerOf(this.env);
     if (!siteId || !db || !broker) return console.error(`publisher: cannot drain ${siteId ?? '(no site)'}: ${db ? 'MQTT_URL' : 'database'} not configured`);
     const log = (line: string) => console.log(line);
-    const link = createPublishLink({ ...broker, clientIdPrefix: 'lvsfleet-site', connect: socketMqttConnect, log });
+    const link = createPublishLink({ ...broker, clientIdPrefix: 'lvsfleet-site', connect: workerMqttConnect, log });
+    let retryKeys = false;
     try {
       const signer = await loadSigner(db, { keySecret: this.env.SIGNING_KEY_SECRET });
+      // Before the first drain there is nothing of this publisher's on the broker to sign again.
+      const signedUnder = await this.state.storage.get<number>('generation');
+      if (signedUnder !== undefined && signedUnder !== signer.generation) {
+        const again = await republishSite(db, siteId, link, signer, log);
+        log(`publisher: ${siteId}: key set generation ${signedUnder}→${signer.generation}: ${again.published} document(s) signed and published again`);
+        retryKeys = again.failed > 0;
+      }
       const r = await drainSite(db, siteId, link, signer, new Date(), log);
       if (r.published) log(`publisher: ${siteId}: published ${r.published} desired document(s)`);
+      if (!retryKeys) await this.state.storage.put('generation', signer.generation);
     } finally {
       await link.close();
     }
     const next = await nextDueAt(db, siteId);
-    if (next) await this.state.storage.setAlarm(Math.max(next.getTime(), Date.now() + MIN_RETRY_MS));
+    const retryAt = retryKeys ? Date.now() + MIN_RETRY_MS : null;
+    const at = [next?.getTime(), retryAt].filter((t): t is number => t != null);
+    if (at.length) await this.state.storage.setAlarm(Math.max(Math.min(...at), Date.now() + MIN_RETRY_MS));
   }
+}
+
+/** Wakes the publishers of `siteIds`. */
+async function wake(env: Env, siteIds: string[]): Promise<void> {
+  await Promise.all(
+    siteIds.map((siteId) =>
+      env.SITE_PUBLISHER.get(env.SITE_PUBLISHER.idFromName(siteId)).fetch('https://site-publisher/wake', { method: 'POST', body: siteId }),
+    ),
+  );
 }
 
 /** Wakes the publisher of every site with an open outbox row (after an apply commits, and on the cron). */
 export async function wakePublishers(db: Db, env: Env): Promise<number> {
-  const sites = await sitesWithOpenRows(db);
-  await Promise.all(
-    sites.map((siteId) => env.SITE_PUBLISHER.get(env.SITE_PUBLISHER.idFromName(siteId)).fetch('https://site-publisher/wake', { method: 'POST', body: siteId })),
-  );
-  return sites.length;
+  const open = await sitesWithOpenRows(db);
+  await wake(env, open);
+  return open.length;
+}
+
+/** Wakes every site's publisher (the key set changed: each signs its nodes' documents again). */
+export async function wakeEveryPublisher(db: Db, env: Env): Promise<number> {
+  const all = (await db.select({ id: sites.id }).from(sites)).map((s) => s.id);
+  await wake(env, all);
+  return all.length;
 }
