@@ -13,10 +13,11 @@ export interface Pair6Spec {
 
 /**
  * keepalived.conf for one member of an IPv6 VRRPv3 group (keepalived sends from eth0's link-local
- * address); with `unicast`, `peer` is the other member's global address (keepalived unicast_peer).
+ * address); with `unicast`, it sends from its own global address to the other member's (unicast_src_ip, unicast_peer).
  */
-export function keepalivedConf6(name: string, p: Pair6Spec, priority: number, master: boolean, peer?: string): string {
-  const unicast = p.unicast ? `  unicast_peer {\n    ${peer}\n  }\n` : '';
+export function keepalivedConf6(name: string, p: Pair6Spec, priority: number, master: boolean, unicast?: { self: string; peer: string }): string {
+  // unicast_src_ip: without it keepalived sends from, and binds its unicast socket to, the link-local address.
+  const peers = p.unicast && unicast ? `  unicast_src_ip ${unicast.self}\n  unicast_peer {\n    ${unicast.peer}\n  }\n` : '';
   return `global_defs {
   router_id ${name}
 }
@@ -30,7 +31,7 @@ vrrp_instance VI_6 {
   virtual_ipaddress {
     ${p.vip}/64 dev eth0
   }
-${unicast}}
+${peers}}
 `;
 }
 
@@ -82,7 +83,10 @@ export function startPair6(lab: NetnsLab, impl: Record<'d1' | 'd2', Impl>, adver
   const out = { d1: [] as string[], d2: [] as string[] };
   const start = (n: 'd1' | 'd2') =>
     impl[n] === 'keepalived'
-      ? capture(startKeepalived(lab, n, keepalivedConf6(n, p, prio[n], n === 'd1', lab.host(other[n]).address6)), out[n])
+      ? capture(
+          startKeepalived(lab, n, keepalivedConf6(n, p, prio[n], n === 'd1', { self: lab.host(n).address6!, peer: lab.host(other[n]).address6! })),
+          out[n],
+        )
       : startOurs(lab, n, spec, out[n], { env });
   // The backup first, so the master's election is observed by a running peer.
   const d2 = start('d2');

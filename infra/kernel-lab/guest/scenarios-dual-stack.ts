@@ -87,8 +87,9 @@ async function build(h: Harness, lab: Lab): Promise<void> {
   // the takeover must re-point the client by unsolicited NA, not by a quick NUD.
   const nud: string[] = [];
   for (const k of NUD) {
-    // Through /proc: busybox sysctl misreads the `default` key of net.ipv6.neigh.
-    const def = (await nsh('c', 'cat', `/proc/sys/net/ipv6/neigh/default/${k}`)).trim();
+    // The kernel's defaults, from the root namespace (a namespace has no neigh/default) through
+    // /proc (busybox sysctl misreads the `default` key of net.ipv6.neigh).
+    const def = (await sh('cat', `/proc/sys/net/ipv6/neigh/default/${k}`)).trim();
     await nsh('c', 'sh', '-c', `echo ${def} > /proc/sys/net/ipv6/neigh/eth0/${k}`);
     nud.push(`${k}=${def}`);
   }
