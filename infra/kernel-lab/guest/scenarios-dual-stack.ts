@@ -167,11 +167,39 @@ async function traffic(h: Harness, client: Client): Promise<void> {
   check(eb.rx - ea.rx < size / 10, `e1 received ${eb.rx - ea.rx} bytes: the IPv6 reply went through the director`);
   const conns = (await connections('e1')).filter((c) => c.virtual === `[${V6.dr}]:80`);
   check(conns.length > 0, 'e1 has no IPv6 connection in ipvsadm -Lnc: the traffic did not go through IPVS');
+}
 
-  const nat = await client.tally(`http://[${V6.nat}]/`, 10, V6.natClient);
-  const natConns = (await connections('e1')).filter((c) => c.virtual === `[${V6.nat}]:80`);
-  h.say(`NAT over IPv6: ${JSON.stringify(nat)}; e1 -Lnc entries ${natConns.length}, e.g. ${JSON.stringify(natConns[0])}`);
-  check(nat.fail === 0 && (nat.counts.rs4 ?? 0) > 0 && (nat.counts.rs5 ?? 0) > 0, `IPv6 NAT: ${JSON.stringify(nat)}`);
+/** Where IPv6 NAT packets stop: forwarding and ICMPv6 counters, routes, neighbours. */
+async function natDiagnostics(h: Harness, director: string): Promise<void> {
+  const snmp = async (ns: string) =>
+    (await nsh(ns, 'cat', '/proc/net/snmp6'))
+      .split('\n')
+      .filter((l) =>
+        /^(Ip6(InReceives|InNoRoutes|InAddrErrors|InDiscards|OutForwDatagrams|OutRequests|OutNoRoutes|OutDiscards)|Icmp6(In|Out)Redirects)\s/.test(l),
+      )
+      .map((l) => l.replace(/\s+/, '='))
+      .join(' ');
+  for (const ns of [director, 'rs4', 'rs5']) h.say(`${ns} snmp6: ${await snmp(ns).catch((e) => String(e))}`);
+  for (const r of REAL) {
+    h.say(`${r} route get: ${(await nsh(r, 'ip', '-6', 'route', 'get', V6.natClient, 'from', V6[r]).catch((e) => String(e))).trim()}`);
+    h.say(`${r} neigh: ${(await nsh(r, 'ip', '-6', 'neigh').catch((e) => String(e))).replace(/\n/g, ' | ')}`);
+    h.say(
+      `${r} accept_redirects: ${(await nsh(r, 'cat', '/proc/sys/net/ipv6/conf/eth0/accept_redirects', '/proc/sys/net/ipv6/conf/all/accept_redirects')).replace(/\n/g, ' ')}`,
+    );
+  }
+  h.say(`${director} neigh: ${(await nsh(director, 'ip', '-6', 'neigh').catch((e) => String(e))).replace(/\n/g, ' | ')}`);
+  h.say(
+    `${director} forwarding all/eth0: ${(await nsh(director, 'cat', '/proc/sys/net/ipv6/conf/all/forwarding', '/proc/sys/net/ipv6/conf/eth0/forwarding')).replace(/\n/g, ' ')}`,
+  );
+}
+
+/** IPv6 NAT through `director`: replies return through the gateway VIP, rewritten to the NAT VIP. */
+async function nat6(h: Harness, client: Client, director: string, n: number): Promise<void> {
+  const nat = await client.tally(`http://[${V6.nat}]/`, n, V6.natClient);
+  const natConns = (await connections(director)).filter((c) => c.virtual === `[${V6.nat}]:80`);
+  h.say(`NAT over IPv6 through ${director}: ${JSON.stringify(nat)}; -Lnc entries ${natConns.length}, e.g. ${JSON.stringify(natConns[0])}`);
+  if (nat.fail > 0) await natDiagnostics(h, director);
+  check(nat.fail === 0 && (nat.counts.rs4 ?? 0) > 0 && (nat.counts.rs5 ?? 0) > 0, `IPv6 NAT through ${director}: ${JSON.stringify(nat)}`);
   check(natConns.length > 0 && natConns.every((c) => c.dest.endsWith(':8000')), 'IPv6 NAT: IPVS connection table does not show the traffic to port 8000');
 }
 
@@ -223,8 +251,6 @@ async function failover(h: Harness, lab: Lab, client: Client): Promise<void> {
   const after6 = await client.tally(`http://[${V6.dr}]/`, 6, V6.client);
   h.say(`after the takeover: IPv4 ${JSON.stringify(after4.counts)} failed ${after4.fail}; IPv6 ${JSON.stringify(after6.counts)} failed ${after6.fail}`);
   check(after4.fail === 0 && after6.fail === 0, `e2 does not serve both families: IPv4 ${JSON.stringify(after4)}, IPv6 ${JSON.stringify(after6)}`);
-  const nat = await client.tally(`http://[${V6.nat}]/`, 4, V6.natClient);
-  check(nat.fail === 0, `IPv6 NAT through e2 (replies through the gateway VIP ${V6.gateway}): ${JSON.stringify(nat)}`);
 
   const ping = await client.holdPing('ds6', 'after the crash', 5000);
   const onE2 = (await connections('e2')).find((c) => c.source === source);
@@ -241,11 +267,32 @@ export async function dualStack(h: Harness, lab: Lab, client: Client): Promise<v
   const python = await run(['python3', '-c', 'import socket; print(socket.IPV6_RECVHOPLIMIT)']);
   check(python.code === 0, `python3 (the agent's GARP/NA helper and IPv6 VRRP receiver) does not run in the guest: ${python.stderr.trim()}`);
   await sh('cp', '/lab/site-dual-stack.yaml', SPEC_DS);
+  // After the set-up, every part runs and reports, so one run shows all of it; the first failure fails the scenario.
+  const failures: string[] = [];
+  const part = async (name: string, body: () => Promise<void>) => {
+    try {
+      await body();
+      h.say(`${name}: ok`);
+    } catch (e) {
+      failures.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
+      h.say(`${name}: FAILED — ${failures[failures.length - 1]}`);
+    }
+  };
   try {
-    await build(h, lab);
-    await startAgents(h, lab);
-    await traffic(h, client);
-    await failover(h, lab, client);
+    try {
+      await build(h, lab);
+      await startAgents(h, lab);
+      await part('dual-stack DR', () => traffic(h, client));
+      await part('IPv6 NAT', () => nat6(h, client, 'e1', 10));
+      await part('failover under traffic', () => failover(h, lab, client));
+      await part('IPv6 NAT after the failover', () => nat6(h, client, 'e2', 6));
+      check(failures.length === 0, failures.join('\n'));
+    } catch (e) {
+      // The lab's own diagnostics run after this cleanup: print these agents and directors now.
+      for (const n of NODES) h.say(`--- agent ${n} (last lines)\n${lab.tail(n, 20)}`);
+      for (const d of DIRECTORS) h.say(`--- ${d} ipvsadm -Ln\n${(await run(['ip', 'netns', 'exec', d, 'ipvsadm', '-Ln'])).stdout}`);
+      throw e;
+    }
   } finally {
     await setLink('e1', true).catch(() => {});
     // Every process of these namespaces (agents, their helpers, the lab servers), by PID.
