@@ -143,7 +143,13 @@ async function startAgents(h: Harness, lab: Lab): Promise<void> {
     );
   }
   h.say(`rs4 lo: ${(await nsh('rs4', 'ip', '-o', 'addr', 'show', 'dev', 'lo')).replace(/\n/g, ' | ')}`);
+  // How the pair got here (start-up under TCG may see both MASTER for a while).
+  for (const d of DIRECTORS) h.say(`${d} VRRP: ${vrrpLines(lab, d).slice(-8).join(' | ')}`);
 }
+
+/** The agent's VRRP transitions and GARP/NA failures, stamped. */
+const vrrpLines = (lab: Lab, node: string) =>
+  (lab.agents.get(node)?.output() ?? '').split('\n').filter((l) => /vrrp \S+ (\S+→\S+|.*(gratuitous|Neighbor|garp|late))/.test(l));
 
 /** 10/10 over each family through the dual-stack DR service; the IPv6 reply bypasses e1; v6 NAT. */
 async function traffic(h: Harness, client: Client): Promise<void> {
@@ -195,6 +201,8 @@ async function natDiagnostics(h: Harness, director: string): Promise<void> {
 
 /** IPv6 NAT through `director`: replies return through the gateway VIP, rewritten to the NAT VIP. */
 async function nat6(h: Harness, client: Client, director: string, n: number): Promise<void> {
+  const macs = `e1 ${await macOf('e1')}, e2 ${await macOf('e2')}`;
+  for (const r of REAL) h.say(`${r} neighbour entry for the gateway ${V6.gateway}: ${await neighbour(r, V6.gateway)} (${macs})`);
   const nat = await client.tally(`http://[${V6.nat}]/`, n, V6.natClient);
   const natConns = (await connections(director)).filter((c) => c.virtual === `[${V6.nat}]:80`);
   h.say(`NAT over IPv6 through ${director}: ${JSON.stringify(nat)}; -Lnc entries ${natConns.length}, e.g. ${JSON.stringify(natConns[0])}`);
@@ -244,6 +252,8 @@ async function failover(h: Harness, lab: Lab, client: Client): Promise<void> {
   h.say(
     `IPv4: ${l4.ok} answered, ${l4.fail} failed, by ${JSON.stringify(l4.servers)}; IPv6: ${l6.ok} answered, ${l6.fail} failed, by ${JSON.stringify(l6.servers)}`,
   );
+  h.say(`crash at ${new Date(t0).toISOString()}; IPv4 failures ${JSON.stringify(l4.errors)}; IPv6 failures ${JSON.stringify(l6.errors)}`);
+  h.say(`e2 VRRP: ${vrrpLines(lab, 'e2').slice(-6).join(' | ')}`);
   check(moved, `the client's neighbour entry for ${V6.dr} did not move to e2 (${e2Mac}) within 10 s: no unsolicited NA reached it\n${lab.tail('e2')}`);
 
   // Served by e2 over both families, at once (no waiting for the client's NUD).
