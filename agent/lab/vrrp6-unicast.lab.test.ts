@@ -11,6 +11,7 @@ const pairs: [FailoverCase['d1'], FailoverCase['d2']][] = [
   ['keepalived', 'keepalived'],
   ['ours', 'keepalived'],
   ['keepalived', 'ours'],
+  ['ours', 'ours'],
 ];
 
 afterAll(destroyAllLabs);
