@@ -151,7 +151,7 @@ async function startAgents(h: Harness, lab: Lab): Promise<void> {
 const vrrpLines = (lab: Lab, node: string) =>
   (lab.agents.get(node)?.output() ?? '').split('\n').filter((l) => /vrrp \S+ (\S+→\S+|.*(gratuitous|Neighbor|garp|late))/.test(l));
 
-/** 10/10 over each family through the dual-stack DR service; the IPv6 reply bypasses e1; v6 NAT. */
+/** 10/10 over each family through the dual-stack DR service; the IPv6 reply bypasses e1. */
 async function traffic(h: Harness, client: Client): Promise<void> {
   const v4 = await client.tally(`http://${V4.vip}/`, 10, NET.client.dr);
   const v6 = await client.tally(`http://[${V6.dr}]/`, 10, V6.client);
