@@ -7,10 +7,17 @@ export interface Pair6Spec {
   vrid: number;
   /** The VIP, an address of the segment's /64. */
   vip: string;
+  /** keepalived unicast_peer / our `unicast: true`: adverts go to the other member's global IPv6 address. */
+  unicast?: boolean;
 }
 
-/** keepalived.conf for one member of an IPv6 VRRPv3 group (keepalived sends from eth0's link-local address). */
-export function keepalivedConf6(name: string, p: Pair6Spec, priority: number, master: boolean): string {
+/**
+ * keepalived.conf for one member of an IPv6 VRRPv3 group (keepalived sends from eth0's link-local
+ * address); with `unicast`, it sends from its own global address to the other member's (unicast_src_ip, unicast_peer).
+ */
+export function keepalivedConf6(name: string, p: Pair6Spec, priority: number, master: boolean, unicast?: { self: string; peer: string }): string {
+  // unicast_src_ip: without it keepalived sends from, and binds its unicast socket to, the link-local address.
+  const peers = p.unicast && unicast ? `  unicast_src_ip ${unicast.self}\n  unicast_peer {\n    ${unicast.peer}\n  }\n` : '';
   return `global_defs {
   router_id ${name}
 }
@@ -24,7 +31,7 @@ vrrp_instance VI_6 {
   virtual_ipaddress {
     ${p.vip}/64 dev eth0
   }
-}
+${peers}}
 `;
 }
 
@@ -53,6 +60,7 @@ export function siteSpec6(lab: NetnsLab, p: Pair6Spec, prio: Record<'d1' | 'd2',
           version: 3,
           advertInterval: `${p.advertMs}ms`,
           preempt: true,
+          ...(p.unicast ? { unicast: true } : {}),
           vips: [`${p.vip}/64`],
           members: (['d1', 'd2'] as const).map((n) => ({ node: n, priority: prio[n], initialState: n === masterNode ? 'MASTER' : 'BACKUP' })),
         },
@@ -64,16 +72,22 @@ export function siteSpec6(lab: NetnsLab, p: Pair6Spec, prio: Record<'d1' | 'd2',
 
 /**
  * Two directors in one IPv6 VRRPv3 group on a lab set up with `ipv6: true` (d1 priority 150,
- * state MASTER; d2 100), each our agent (`lvsfleet-agent run --spec`, or the VRRP runner with
+ * state MASTER; d2 100; multicast to ff02::12, or `unicast` to each other's global address), each our agent (`lvsfleet-agent run --spec`, or the VRRP runner with
  * LVSFLEET_LAB_RUNNER=vrrp) or keepalived.
  */
-export function startPair6(lab: NetnsLab, impl: Record<'d1' | 'd2', Impl>, advertMs: number, env?: NodeJS.ProcessEnv): Pair {
-  const p: Pair6Spec = { advertMs, vrid: 61, vip: `${lab.subnet6}::50` };
+export function startPair6(lab: NetnsLab, impl: Record<'d1' | 'd2', Impl>, advertMs: number, env?: NodeJS.ProcessEnv, unicast = false): Pair {
+  const p: Pair6Spec = { advertMs, vrid: 61, vip: `${lab.subnet6}::50`, unicast };
+  const other = { d1: 'd2', d2: 'd1' } as const;
   const prio = { d1: 150, d2: 100 };
   const spec = siteSpec6(lab, p, prio, 'd1');
   const out = { d1: [] as string[], d2: [] as string[] };
   const start = (n: 'd1' | 'd2') =>
-    impl[n] === 'keepalived' ? capture(startKeepalived(lab, n, keepalivedConf6(n, p, prio[n], n === 'd1')), out[n]) : startOurs(lab, n, spec, out[n], { env });
+    impl[n] === 'keepalived'
+      ? capture(
+          startKeepalived(lab, n, keepalivedConf6(n, p, prio[n], n === 'd1', { self: lab.host(n).address6!, peer: lab.host(other[n]).address6! })),
+          out[n],
+        )
+      : startOurs(lab, n, spec, out[n], { env });
   // The backup first, so the master's election is observed by a running peer.
   const d2 = start('d2');
   const d1 = start('d1');

@@ -19,6 +19,8 @@ export interface FailoverCase {
   timing?: boolean;
   /** One VRRPv3 group over IPv6 (`startPair6`, version 3, no BFD) instead of the IPv4 pair. */
   ipv6?: boolean;
+  /** With `ipv6`: unicast adverts to the other member's global IPv6 address (keepalived unicast_peer). */
+  unicast?: boolean;
   /** The lab's namespace names (`prefix`). */
   lab?: NetnsLabOptions;
 }
@@ -118,7 +120,7 @@ export async function runFailover(c: FailoverCase): Promise<FailoverResult> {
   ];
   if (c.ipv6) await lab.setup(hosts, { ipv6: true });
   const pair = c.ipv6
-    ? startPair6(lab, { d1: c.d1, d2: c.d2 }, c.advertMs, env)
+    ? startPair6(lab, { d1: c.d1, d2: c.d2 }, c.advertMs, env, c.unicast)
     : await startPair({ d1: c.d1, d2: c.d2 }, { version: c.version, advertMs: c.advertMs, bfd: c.bfd }, lab, { env });
   try {
     await waitFor(

@@ -47,6 +47,12 @@ done
 with_libs "$userland/usr/sbin/keepalived" /usr/sbin/keepalived
 with_libs "$userland/bin/ping" /bin/ping
 with_libs "$userland/usr/sbin/arping" /usr/sbin/arping
+# python3 (Debian's minimal build: the interpreter and the part of its library the agent's helpers
+# import: socket, struct, sys, time) at /usr/bin/python3, where the agent looks for it.
+with_libs "$userland/usr/bin/python3.11" /usr/bin/python3.11
+ln -sf python3.11 "$root/usr/bin/python3"
+mkdir -p "$root/usr/lib"
+cp -a "$userland/usr/lib/python3.11" "$root/usr/lib/"
 # util-linux flock: the agent takes its one-agent-per-node lock with it (busybox's applet lacks
 # --conflict-exit-code).
 with_libs "$(command -v flock)" /usr/bin/flock

@@ -21,9 +21,11 @@ fi
 
 # Userland: the tools the guest runs, and the libraries keepalived/ipvsadm/arping need that a
 # stock Debian 12 host may lack (the guest kernel does not care which userland it runs).
+# python3.11-minimal: the agent's GARP/NA helper and its IPv6 VRRP receiver run on /usr/bin/python3,
+# as on a director (without it an IPv6 VRRP instance cannot open its socket).
 userland_pkgs=(ipvsadm busybox-static keepalived iputils-ping arping
   libnftnl11 libnl-3-200 libnl-genl-3-200 libsnmp40 libsnmp-base libpopt0 libpci3 libsensors5 libwrap0
-  libnet1 libpcap0.8 libdbus-1-3)
+  libnet1 libpcap0.8 libdbus-1-3 python3.11-minimal libpython3.11-minimal)
 
 # One apt-cache call for every candidate version (each call costs seconds on a busy machine).
 declare -A candidate

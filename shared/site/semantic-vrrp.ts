@@ -1,13 +1,13 @@
 import { durationMs } from '../util/duration.ts';
 import { splitCidr } from '../util/ip.ts';
-import { instanceVersion } from './family.ts';
+import { instanceFamily, instanceVersion } from './family.ts';
 import { checkVrrpFamily } from './semantic-family.ts';
 import { DEFAULTS, memberInterface } from './defaults.ts';
 import { uniqueNames, type SpecIssue } from './issues.ts';
 import type { Node, Site } from './site.ts';
 import type { Vip, VrrpInstance } from './vrrp.ts';
 
-/** Which interface each `${iface}/${vrid}` is used on, and which entry holds each VIP, across the site. */
+/** Which instance uses each `${iface}/${family}/${vrid}`, and which entry holds each VIP, across the site. */
 interface SiteWide {
   vridOn: Map<string, string>;
   vipHeldBy: Map<string, string>;
@@ -16,8 +16,10 @@ interface SiteWide {
 /**
  * VRRP rules: names, references, legality per RFC 3768 §5.3 / RFC 5798 §5.2, and what must be
  * unique in the site. A site is one L2 domain per interface name, so a VRID is unique per
- * interface and site: two instances with the same VRID on eth0 would share a virtual MAC
- * (RFC 5798 §7.3), even with disjoint members.
+ * interface, family and site: two instances with the same VRID on eth0 would share a virtual MAC
+ * (RFC 5798 §7.3), even with disjoint members. An IPv4 and an IPv6 instance may share one
+ * (RFC 5798 §7.3 gives each family its own virtual MAC range, 00-00-5E-00-01-{VRID} and
+ * 00-00-5E-00-02-{VRID}, and adverts go to different groups and protocols), as keepalived allows.
  */
 export function checkVrrp(site: Site, nodes: Map<string, Node>, out: SpecIssue[]): void {
   const { spec } = site;
@@ -103,7 +105,7 @@ function checkVips(inst: VrrpInstance, p: string, seen: SiteWide, out: SpecIssue
   }
 }
 
-/** Members are directors, once each; priority 255 only for the address owner; the VRID is free on each member's interface. */
+/** Members are directors, once each; priority 255 only for the address owner; the VRID is free on each member's interface for the instance's family. */
 function checkMembers(inst: VrrpInstance, p: string, nodes: Map<string, Node>, seen: SiteWide, out: SpecIssue[]): void {
   const vipAddrs = new Set(allVips(inst, p).map((v) => v.address));
   const memberSeen = new Set<string>();
@@ -119,7 +121,7 @@ function checkMembers(inst: VrrpInstance, p: string, nodes: Map<string, Node>, s
     if (m.priority === 255 && node && !owns && !(m.sourceAddress && vipAddrs.has(m.sourceAddress)))
       out.push({ path: `${mp}.priority`, message: 'priority 255 is only for the owner of the virtual addresses (RFC 5798 §5.2.4); use 1–254' });
     const iface = memberInterface(inst, m, node);
-    const key = `${iface}/${inst.vrid}`;
+    const key = `${iface}/${instanceFamily(inst)}/${inst.vrid}`;
     const prev = seen.vridOn.get(key);
     if (prev && prev !== p) {
       // One issue per instance, naming the first clash (RFC 5798 §7.1: a VRID is unique on a LAN).

@@ -95,6 +95,17 @@ const SEMANTIC_CASES: Row[] = [
     [['spec.vrrp[2].vrid', 'VRID 50 is already used on eth0 in this site by spec.vrrp[0]']],
   ],
   [
+    'VRID reused by two IPv6 instances on the same interface',
+    (d) => {
+      dualStackDirectors(d);
+      d.spec.vrrp.push(
+        { name: 'VI_3', vrid: 60, vips: ['2001:db8::103/64'], members: [{ node: 'dr1', priority: 10 }] },
+        { name: 'VI_4', vrid: 60, vips: ['2001:db8::104/64'], members: [{ node: 'dr2', priority: 10 }] },
+      );
+    },
+    [['spec.vrrp[3].vrid', 'VRID 60 is already used on eth0 in this site by spec.vrrp[2]']],
+  ],
+  [
     'priority 255 for a router that does not own the VIP',
     (d) => (d.spec.vrrp[0].members[0].priority = 255),
     [['spec.vrrp[0].members[0].priority', 'priority 255 is only for the owner of the virtual addresses (RFC 5798 §5.2.4); use 1–254']],
@@ -727,6 +738,14 @@ const VALID_CASES: [name: string, mutate: (d: Doc) => void][] = [
       d.spec.services[0].vips = ['2001:DB8::0:100', '10.99.0.100'];
       d.spec.services[0].realServers.push({ address: '2001:db8::13', port: 80 });
       d.spec.services[0].sorryServer = { address: '2001:db8::99' };
+    },
+  ],
+  [
+    // RFC 5798 §7.3: each family has its own virtual MAC range and group; keepalived allows it.
+    'the same VRID for an IPv4 and an IPv6 instance on one interface',
+    (d) => {
+      dualStackDirectors(d);
+      Object.assign(d.spec.vrrp[1], { vrid: 50, vips: ['2001:db8::101/64'] });
     },
   ],
   [

@@ -112,7 +112,10 @@ function frameReader(onFrame: (f: Buffer) => void): (chunk: Buffer) => void {
  * exactly, which raw-socket could not otherwise fix since it cannot bind), with multicast loopback
  * off; receiving goes through the supervised helper above. Adverts leave from the interface's
  * link-local address (RFC 5798 §5.1.2.1): `sourceAddress` when it is one, else the interface's own
- * (keepalived does the same), which the channel reports back for the checksum and tie-break.
+ * (keepalived does the same), which the channel reports back for the checksum and tie-break. A
+ * channel of unicast instances only sends from `sourceAddress` as it is (the node's `address6`
+ * unless the member says otherwise), as keepalived sends from `unicast_src_ip`: keepalived binds
+ * its unicast socket to that address and its peers list it.
  */
 export async function openRawVrrpSocket6(
   o: VrrpChannelOptions,
@@ -122,7 +125,9 @@ export async function openRawVrrpSocket6(
 ): Promise<Vrrp6Channel> {
   if (!opts.python) throw new VrrpHostError('socket', `VRRP over IPv6 on ${o.interface} needs python3 for its receiving socket (recvmsg with the hop limit)`);
   const raw = loadRawSocket();
-  const source = isLinkLocal(o.sourceAddress) ? o.sourceAddress : linkLocalOf(readFileSync('/proc/net/if_inet6', 'utf8'), o.interface);
+  // Unicast only: from the member's own address (keepalived unicast_src_ip), which is what its
+  // peers list and check; RFC 5798's link-local source is the rule for the multicast group.
+  const source = !o.multicast || isLinkLocal(o.sourceAddress) ? o.sourceAddress : linkLocalOf(readFileSync('/proc/net/if_inet6', 'utf8'), o.interface);
   if (!source) throw new VrrpHostError('socket', `no usable link-local IPv6 address on ${o.interface} to send VRRP adverts from (RFC 5798 §5.1.2.1)`);
   let s: RawSocket;
   try {

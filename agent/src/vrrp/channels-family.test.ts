@@ -7,8 +7,8 @@ import { decodePacket, encodeAdvert, encodeIp6Packet, encodeIpPacket, VRRP_GROUP
 import { startVrrp, type VrrpRunner } from './driver.ts';
 import { MemoryLan } from './sim/memory-lan.ts';
 
-// One director, dual stack, with an IPv4 (VRID 51) and an IPv6 (VRID 52) instance on one link.
-function dualStack() {
+// One director, dual stack, with an IPv4 (VRID 51) and an IPv6 (VRID 52, or `vrid6`) instance on one link.
+function dualStack(vrid6 = 52) {
   const r = validateSite({
     apiVersion: 'lvsfleet/v1',
     kind: 'Site',
@@ -21,7 +21,7 @@ function dualStack() {
       bfdDefault: false,
       vrrp: ['10.99.0.50/32', '2001:db8:99::50/64'].map((vip, i) => ({
         name: `VI_${i ? 6 : 4}`,
-        vrid: 51 + i,
+        vrid: i ? vrid6 : 51,
         version: 3,
         advertInterval: '50ms',
         vips: [vip],
@@ -126,6 +126,50 @@ describe('IPv4 and IPv6 instances on one interface', () => {
       });
       inject.get(false)!(encodeIpPacket(v4, '10.99.0.12', '224.0.0.18'));
       await waitFor(() => r.status().find((s) => s.instance === 'VI_4')?.state === 'BACKUP', { what: 'the instance states' });
+    } finally {
+      clearInterval(feed);
+    }
+  });
+
+  it('keep one VRID apart per family (RFC 5798 §5.2.3): an IPv6 master of VRID 51 moves only the IPv6 instance', async () => {
+    const cfg = dualStack(51);
+    const inject = new Map<boolean, (p: Buffer) => void>();
+    const sent: boolean[] = [];
+    const base = new MemoryLan().host('10.99.0.11');
+    const r = await startVrrp({
+      nodeId: 'lab.d1',
+      node: cfg.node,
+      config: cfg.vrrp,
+      host: {
+        ...base,
+        openChannel: async (o, onPacket) => {
+          const ipv6 = o.ipv6 === true;
+          inject.set(ipv6, onPacket);
+          return { ...(ipv6 ? { sourceAddress: LINK_LOCAL } : {}), send: () => sent.push(ipv6), close: async () => {} };
+        },
+      },
+      emit: () => {},
+      log: () => {},
+    });
+    runners.push(r);
+    await waitFor(() => r.status().every((s) => s.state === 'MASTER') && sent.includes(true) && sent.includes(false), { what: 'both instances MASTER' });
+    const peer = 'fe80::12';
+    const advert = encodeAdvert({
+      version: 3,
+      vrid: 51,
+      priority: 200,
+      intervalMs: 50,
+      addresses: ['2001:db8:99::50'],
+      source: peer,
+      destination: VRRP_GROUP6,
+    });
+    const feed = setInterval(() => inject.get(true)!(encodeIp6Packet(advert, peer, VRRP_GROUP6)), 20);
+    try {
+      await waitFor(() => r.status().find((s) => s.instance === 'VI_6')?.state === 'BACKUP', { what: 'VI_6 BACKUP' });
+      // A few more adverts of VRID 51 over IPv6: the IPv4 instance of VRID 51 never hears them.
+      await new Promise((res) => setTimeout(res, 200));
+      expect(r.status().find((s) => s.instance === 'VI_4')?.state).toBe('MASTER');
+      expect(r.drops().vrid).toBe(0);
     } finally {
       clearInterval(feed);
     }

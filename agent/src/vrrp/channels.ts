@@ -1,6 +1,7 @@
 import type { VrrpChannel, VrrpHost } from '../dataplane/vrrp-host.ts';
 import { AUTH_AH, AUTH_NONE, AUTH_PASS, checkAdvert, decodePacket, newDropCounters, type Advert, type DropCounters, type DropReason } from './codec.ts';
 import type { InstanceRuntime, VrrpStat } from './instance.ts';
+import { ip6Bytes } from './ipv6-address.ts';
 
 /**
  * The keepalived statistic a drop counts as on the instance that owns the VRID. Reasons keepalived
@@ -9,6 +10,7 @@ import type { InstanceRuntime, VrrpStat } from './instance.ts';
  */
 const DROP_STAT: Record<Exclude<DropReason, 'auth'>, VrrpStat | null> = {
   ttl: 'ip_ttl_err',
+  peer: null,
   length: 'packet_len_err',
   type: 'invalid_type_rcvd',
   interval: 'advert_interval_err',
@@ -39,6 +41,20 @@ function peekVrid(b: Buffer): number | null {
  */
 const channelKey = (iface: string, ipv6: boolean) => (ipv6 ? `${iface}#6` : iface);
 const isV6 = (rt: InstanceRuntime) => rt.cfg.family === 6;
+
+/** One address in two spellings (IPv6 text is not unique: `2001:DB8::1`, `2001:db8:0::1`). */
+function sameAddress(a: string, b: string): boolean {
+  if (a === b) return true;
+  if (!a.includes(':') || !b.includes(':')) return false;
+  try {
+    return ip6Bytes(a).equals(ip6Bytes(b));
+  } catch {
+    return false;
+  }
+}
+
+/** Is `source` one of a unicast instance's peers (members' addresses and unicastPeers)? */
+const fromPeer = (rt: InstanceRuntime, source: string) => rt.cfg.peers.some((p) => sameAddress(p.address, source));
 
 /**
  * One raw socket per interface, shared by the instances on it (keepalived does the same):
@@ -93,10 +109,18 @@ export class ChannelMux {
   }
 
   private onPacket(iface: string, packet: Buffer): void {
-    const r = decodePacket(packet);
+    let r = decodePacket(packet);
     // Instances of the packet's family only (an undecodable packet's first nibble still says which).
     const v6 = packet.length > 0 && packet[0] >> 4 === 6;
     const ours = (rt: InstanceRuntime) => rt.cfg.interface === iface && isV6(rt) === v6;
+    if (!r.ok && r.reason === 'ttl') {
+      // A unicast instance takes its listed peers' adverts at any TTL, as keepalived does: its
+      // unicast IPv6 adverts leave with the default hop limit (64, measured in the netns lab), and
+      // a unicast peer may be routed. The sender's address is what is checked instead (below).
+      const anyTtl = decodePacket(packet, { anyTtl: true });
+      if (anyTtl.ok && this.instances.some((rt) => ours(rt) && rt.cfg.unicast && rt.cfg.vrid === anyTtl.advert.vrid && fromPeer(rt, anyTtl.advert.source)))
+        r = anyTtl;
+    }
     if (!r.ok) {
       this.drops[r.reason]++;
       // keepalived finds the instance by VRID before checking a packet, and counts its errors there.
@@ -119,6 +143,11 @@ export class ChannelMux {
       return;
     }
     const c = mine.cfg;
+    // Unicast: adverts only from the peers the instance lists (keepalived check_unicast_src).
+    if (c.unicast && !fromPeer(mine, a.source)) {
+      this.drops.peer++;
+      return;
+    }
     const password = c.auth?.password ?? null;
     const bad = checkAdvert(a, { version: c.version, intervalMs: c.advertIntervalMs, password });
     if (bad) {

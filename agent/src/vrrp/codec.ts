@@ -17,6 +17,7 @@ const VRRP_TTL = 255;
 /** Why a received packet was dropped; stable codes, counted per interface. */
 export type DropReason =
   | 'ttl' // IP TTL or IPv6 hop limit ≠ 255
+  | 'peer' // a unicast instance's advert from an address that is none of its peers
   | 'checksum' // VRRP checksum wrong
   | 'version' // not 2/3, or not the version the instance runs
   | 'type' // type ≠ 1 (ADVERTISEMENT)
@@ -27,7 +28,7 @@ export type DropReason =
   | 'not_vrrp' // not IPv4/IPv6 or not protocol 112
   | 'vrid'; // no instance of ours has this VRID
 
-const DROP_REASONS: readonly DropReason[] = ['ttl', 'checksum', 'version', 'type', 'auth', 'auth_ah', 'interval', 'length', 'not_vrrp', 'vrid'];
+const DROP_REASONS: readonly DropReason[] = ['ttl', 'peer', 'checksum', 'version', 'type', 'auth', 'auth_ah', 'interval', 'length', 'not_vrrp', 'vrid'];
 
 /** One decoded advertisement, independent of the instance that will judge it. */
 export interface Advert {
@@ -218,9 +219,10 @@ function ipv6Frame(b: Buffer): IpFrame {
  * Decodes a packet as a raw socket delivers it, IP header included: IPv4, or IPv6 (its fixed
  * header; the Linux channel rebuilds it from what the kernel reports with the message). Checks
  * what can be checked without knowing the instance: IP framing, TTL/hop limit 255, version,
- * type, lengths, checksum (RFC 5798 §7.1). Never throws: any input yields a result.
+ * type, lengths, checksum (RFC 5798 §7.1). Never throws: any input yields a result. `anyTtl`
+ * skips the TTL check (a unicast instance's peers are checked by address instead: channels.ts).
  */
-export function decodePacket(pkt: Uint8Array): DecodeResult {
+export function decodePacket(pkt: Uint8Array, o: { anyTtl?: boolean } = {}): DecodeResult {
   const b = Buffer.from(pkt.buffer, pkt.byteOffset, pkt.byteLength);
   if (b.length < 1) return { ok: false, reason: 'length' };
   const family = b[0] >> 4;
@@ -229,7 +231,7 @@ export function decodePacket(pkt: Uint8Array): DecodeResult {
   if (!f.ok) return f;
   const { ttl, source, destination, vrrp: v } = f;
   // RFC 5798 §7.1 order: TTL, version, full length, checksum; VRID and auth come per instance.
-  if (ttl !== VRRP_TTL) return { ok: false, reason: 'ttl' };
+  if (ttl !== VRRP_TTL && !o.anyTtl) return { ok: false, reason: 'ttl' };
   const version = v[0] >> 4;
   // VRRPv2 exists over IPv4 only (RFC 5798 §1.1).
   if ((version !== 2 && version !== 3) || (family === 6 && version !== 3)) return { ok: false, reason: 'version' };

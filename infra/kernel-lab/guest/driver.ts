@@ -12,6 +12,7 @@ import { realServers } from './ipvs.ts';
 import { AGENT_BUNDLE, Lab } from './lab.ts';
 import { changeWithoutHarm, failover, natAndTun } from './scenarios-change.ts';
 import { drTraffic, health, startDrSite } from './scenarios-dr.ts';
+import { dualStack } from './scenarios-dual-stack.ts';
 import { ipv6Kernel } from './scenarios-ipv6.ts';
 import { applyThousand, keepalivedMixed } from './scenarios-keepalived.ts';
 import { drain, failoverTo, maintenance } from './scenarios-ops.ts';
@@ -85,6 +86,12 @@ async function main(argv: string[]): Promise<number> {
         if (!hasAgent) throw new LabPending(`keepalived half measured; ${noAgent}`);
       });
     if (want('ipv6')) await h.scenario('7 ipv6: dual-stack DR, v6 NAT and TUN, kernel formats, v6 connection sync', () => ipv6Kernel(h, client));
+    if (want('dual-stack'))
+      await h.scenario(
+        '8 dual-stack: our agents, v4 + v6 VRRPv3 in one sync group, DR/NAT, failover with unsolicited NA',
+        () => dualStack(h, lab, client),
+        noAgent,
+      );
     // Last: it leaves the DR site's agents in cloud mode.
     if (want('rollout')) {
       const tokenArg = argv.indexOf('--cloud-token');
