@@ -28,7 +28,7 @@ s.sendto(vrrp, ('ff02::12', 0, 0, socket.if_nametoindex('eth0')))
 afterAll(destroyAllLabs);
 
 describe.skipIf(!!skip)('VRRPv3 over IPv6: what our receiving socket accepts (RFC 5798 §5.1.2.3, §7.1)', () => {
-  it('drops adverts whose hop limit is not 255 and acts on the same advert at 255; the VIP is added nodad', async () => {
+  it('drops adverts whose hop limit is not 255 and acts on the same advert at 255; the VIP is added nodad and deprecated', async () => {
     const lab = new NetnsLab(undefined, { prefix: `v6b${randomBytes(3).toString('hex')}` });
     try {
       await lab.setup(
@@ -47,6 +47,10 @@ describe.skipIf(!!skip)('VRRPv3 over IPv6: what our receiving socket accepts (RF
       await waitFor(async () => (await lab.exec('d1', ['ip', '-6', '-o', 'addr', 'show', 'dev', 'eth0'])).includes(`${lab.subnet6}::50/64`), 10_000, 'the VIP');
       const vipLine = (await lab.exec('d1', ['ip', '-6', '-o', 'addr', 'show', 'dev', 'eth0'])).split('\n').find((l) => l.includes(`${lab.subnet6}::50/64`));
       expect(vipLine).toMatch(/\bnodad\b/);
+      // ...and deprecated, so the director's own connections (health checks) never leave from it.
+      expect(vipLine).toMatch(/\bdeprecated\b/);
+      const route = await lab.exec('d1', ['ip', '-6', 'route', 'get', lab.host('d2').address6!]);
+      expect(route).not.toContain(`src ${lab.subnet6}::50 `);
       // A higher priority from d2's link-local address: a valid advert would make d1 step down.
       const source = lab.host('d2').linkLocal!;
       const vrrp = encodeAdvert({ version: 3, vrid: 61, priority: 200, intervalMs: 1000, addresses: [`${lab.subnet6}::50`], source, destination: VRRP_GROUP6 });

@@ -65,13 +65,18 @@ const IDEMPOTENT = /File exists|already assigned|Cannot assign requested address
 /**
  * `ip addr` arguments of a VIP. An IPv6 VIP is added `nodad` as keepalived does: duplicate address
  * detection would keep it tentative (unusable as a source, refused by bind) for a second or more
- * after a failover, and the VRRP election already decided who owns it.
+ * after a failover, and the VRRP election already decided who owns it. It is also added
+ * deprecated (`preferred_lft 0`): Linux otherwise picks the newest address of a prefix as the
+ * source of the director's own connections (RFC 6724 ties), so its health checks would leave from
+ * a DR VIP that the real servers hold on lo and answer locally, and every check would fail on the
+ * MASTER only. A deprecated address still receives, is still bound and answered on, and IPVS
+ * forwards for it as before; it is just never chosen as a source (RFC 6724 rule 3).
  */
 const vipArgs = (v: ResolvedVip, op: 'add' | 'del') => [
   `${v.address}/${v.prefix}`,
   'dev',
   v.interface,
-  ...(op === 'add' && isIpv6(v.address) ? ['nodad'] : []),
+  ...(op === 'add' && isIpv6(v.address) ? ['nodad', 'preferred_lft', '0'] : []),
 ];
 
 /** Parses `ip -j link show`: up = administratively UP and LOWER_UP (carrier). */
