@@ -113,6 +113,11 @@ describe('compileNode: directors', () => {
     expect(compileNode(s, 'rs1').vrrp.connectionSync).toBeNull();
   });
 
+  it("carries the sync daemon's multicast group only when the site names one", () => {
+    const s = site((d) => (d.spec.connectionSync.group = 'FF02::81'));
+    expect(compileNode(s, 'dr1').vrrp.connectionSync).toEqual({ instance: 'VI_1', interface: 'eth0', syncId: 0, group: 'ff02::81' });
+  });
+
   it('restricts a service to its directors', () => {
     const s = site((d) => (d.spec.services[1].directors = ['dr2']));
     expect(compileNode(s, 'dr1').services.map((x) => x.name)).toEqual(['web']);

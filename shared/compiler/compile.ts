@@ -143,7 +143,14 @@ function compileIndexed(index: SiteIndex, nodeName: string): NodeConfig {
         .filter((g) => g.instances.some((i) => myInstances.has(i)))
         .map((g) => ({ name: g.name, instances: g.instances.filter((i) => myInstances.has(i)), notify: resolveNotify(g.notify) })),
       connectionSync:
-        cs && csInstance ? { instance: cs.instance, interface: cs.interface ?? csInstance.interface, syncId: cs.syncId ?? DEFAULTS.syncId } : null,
+        cs && csInstance
+          ? {
+              instance: cs.instance,
+              interface: cs.interface ?? csInstance.interface,
+              syncId: cs.syncId ?? DEFAULTS.syncId,
+              ...(cs.group === undefined ? {} : { group: cs.group }),
+            }
+          : null,
     },
     bfd: resolveBfd(site, self, myBfd),
     services,

@@ -9,6 +9,7 @@ import { mapBfd } from './map-bfd.ts';
 import { mapInstance, noVipVerdict } from './map-instance.ts';
 import { mapScript, mapSyncGroup, resolveVrrpReferences } from './map-vrrp.ts';
 import { mapServerGroup, mapVirtualServer } from './map-lvs.ts';
+import { canonicalIp, ipFamily, isMulticast } from '../util/ip.ts';
 import { entries, flag, int, one, rest, seconds } from './values.ts';
 import { error, lenient, walk, warn, type Cx, type Handler } from './walk.ts';
 
@@ -154,9 +155,15 @@ const globalHandlers: Record<string, Handler<FileImport>> = {
       );
     }
     let syncId: number | undefined;
+    let group: string | undefined;
     for (let i = 0; i < opts.length; i += 2) {
       if (opts[i].text === 'id') syncId = int(st, cx, 0, 255, opts[i + 1]?.text);
-      else
+      else if (opts[i].text === 'group') {
+        const g = opts[i + 1]?.text ?? '';
+        // keepalived refuses a group that is not a multicast address of either family.
+        if (ipFamily(g) !== null && isMulticast(g)) group = canonicalIp(g);
+        else error(cx, opts[i], `lvs_sync_daemon group ${g || '(missing)'}: expected a multicast address, like 224.0.0.81 or ff02::81`);
+      } else
         cx.diags.push({
           severity: 'warning',
           file: opts[i].file,
@@ -164,7 +171,10 @@ const globalHandlers: Record<string, Handler<FileImport>> = {
           message: `lvs_sync_daemon option ${opts[i].text} cannot be expressed in a site spec; ignored`,
         });
     }
-    f.connectionSync = { at: st.keyword, sync: { instance: inst.text, interface: iface.text, ...(syncId !== undefined ? { syncId } : {}) } };
+    f.connectionSync = {
+      at: st.keyword,
+      sync: { instance: inst.text, interface: iface.text, ...(syncId !== undefined ? { syncId } : {}), ...(group !== undefined ? { group } : {}) },
+    };
   },
 };
 for (const k of ANNOTATED) {

@@ -59,7 +59,9 @@ export function renderGlobal(w: ConfWriter, ctx: RenderContext, instances: VrrpI
     if (sync && !inst) ctx.warnings.push(`connectionSync follows ${sync.instance}, which ${ctx.node.name} is not a member of; lvs_sync_daemon is left out`);
     if (sync && inst) {
       const iface = sync.interface ?? ifaceOf(inst, ctx);
-      w.line(`lvs_sync_daemon ${iface} ${sync.instance}${sync.syncId !== undefined ? ` id ${sync.syncId}` : ''}`);
+      w.line(
+        `lvs_sync_daemon ${iface} ${sync.instance}${sync.syncId !== undefined ? ` id ${sync.syncId}` : ''}${sync.group !== undefined ? ` group ${sync.group}` : ''}`,
+      );
     }
     const garps = new Set(instances.map((i) => i.garp?.interval));
     if (garps.size === 1 && [...garps][0] !== undefined) w.line(`vrrp_garp_interval ${secs([...garps][0])}`);

@@ -220,6 +220,11 @@ const SHAPE_CASES: Row[] = [
   ],
   ['udp payload not hex', (d) => (d.spec.services[0].healthCheck = { type: 'udp', payload: 'xyz' }), [[`${svc0}.healthCheck.payload`, 'expected hex bytes']]],
   ['connection sync id 256', (d) => (d.spec.connectionSync.syncId = 256), [['spec.connectionSync.syncId', 'Too big: expected number to be <=255']]],
+  [
+    'connection sync group not multicast',
+    (d) => (d.spec.connectionSync.group = '2001:db8::81'),
+    [['spec.connectionSync.group', 'expected a multicast group, like 224.0.0.81 or ff02::81']],
+  ],
 ];
 
 describe('validateSite: shape', () => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Duration } from '../util/duration.ts';
-import { Cidr, IpAddress } from '../util/ip.ts';
+import { Cidr, IpAddress, isMulticast } from '../util/ip.ts';
 import { TrackBfdRef } from './bfd.ts';
 import { InterfaceName, Name } from './names.ts';
 
@@ -143,5 +143,11 @@ export const ConnectionSync = z.strictObject({
   /** Default: the instance's interface. */
   interface: InterfaceName.optional(),
   syncId: z.number().int().min(0).max(255).optional(),
+  /**
+   * The sync daemon's multicast group (`ipvsadm --mcast-group`, keepalived's `group`). Default: the
+   * kernel's 224.0.0.81, which needs IPv4 on the interface; an IPv6-only sync link names an IPv6
+   * group such as ff02::81. Either family carries connections of both families (sync protocol v1).
+   */
+  group: IpAddress.refine(isMulticast, { message: 'expected a multicast group, like 224.0.0.81 or ff02::81' }).optional(),
 });
 export type ConnectionSync = z.infer<typeof ConnectionSync>;

@@ -18,6 +18,7 @@ import {
   ipToInt,
   isIpv6,
   isLinkLocal,
+  isMulticast,
   isValidIpv6,
   maskToPrefix,
   prefixToMask,
@@ -191,6 +192,11 @@ describe('IPv6: syntax, RFC 5952 form, either family', () => {
     expect(splitCidr('2001:db8::10')).toEqual({ address: '2001:db8::10', prefix: 128 });
     expect(splitCidr('2001:db8::10/64')).toEqual({ address: '2001:db8::10', prefix: 64 });
     expect([hostPrefix(4), hostPrefix(6)]).toEqual([32, 128]);
+  });
+
+  it('knows multicast addresses of both families (224.0.0.0/4, ff00::/8)', () => {
+    const cases = ['224.0.0.81', '239.255.255.255', '223.255.255.255', '240.0.0.1', 'ff02::81', 'ff05::1:3', 'fe80::1', '2001:db8::81', 'x'];
+    expect(cases.map(isMulticast)).toEqual([true, true, false, false, true, true, false, false, false]);
   });
 
   it('knows link-local addresses (fe80::/10)', () => {

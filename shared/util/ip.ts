@@ -142,6 +142,12 @@ export function hostPrefix(family: IpFamily): number {
   return family === 6 ? 128 : 32;
 }
 
+/** A multicast address of either family: 224.0.0.0/4 (RFC 5771) or ff00::/8 (RFC 4291 §2.7). */
+export function isMulticast(address: string): boolean {
+  const f = ipFamily(address);
+  return f === 4 ? ipToInt(address) >>> 28 === 0xe : f === 6 && ipaddr.IPv6.parse(address).range() === 'multicast';
+}
+
 /** RFC 4291 §2.5.6: fe80::/10, valid only on one link, so it needs an interface to mean anything. */
 export function isLinkLocal(address: string): boolean {
   return isIpv6(address) && ipaddr.IPv6.parse(address).range() === 'linkLocal';

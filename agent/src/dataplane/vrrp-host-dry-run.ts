@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { ResolvedVip } from '#shared/config/node-config.ts';
-import type { VrrpChannel, VrrpHost } from './vrrp-host.ts';
+import { syncDaemonArgs, type VrrpChannel, type VrrpHost } from './vrrp-host.ts';
 
 const fmt = (v: ResolvedVip) => `${v.address}/${v.prefix} dev ${v.interface}${v.label ? ` label ${v.label}` : ''}`;
 
@@ -36,8 +36,8 @@ export function createDryRunVrrpHost(log: (line: string) => void): VrrpHost {
     notify(command, args) {
       log(`dry-run: notify ${command} ${args.join(' ')}`);
     },
-    async syncDaemon(role, iface, syncId) {
-      log(role === 'stop' ? 'dry-run: ipvsadm --stop-daemon' : `dry-run: ipvsadm --start-daemon ${role} --mcast-interface ${iface} --syncid ${syncId}`);
+    async syncDaemon(role, iface, syncId, group) {
+      log(role === 'stop' ? 'dry-run: ipvsadm --stop-daemon' : `dry-run: ipvsadm ${syncDaemonArgs(role, iface, syncId, group).join(' ')}`);
     },
     async close() {},
   };

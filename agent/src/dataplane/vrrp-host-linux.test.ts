@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
@@ -34,10 +35,12 @@ describe('VRRP host pieces', () => {
     await h.addVips([{ address: '192.168.1.150', prefix: 32, interface: 'eth0', label: 'eth0:vip' }]);
     await h.garp('eth0', ['192.168.1.150'], 5);
     await h.syncDaemon('master', 'eth0', 7);
+    await h.syncDaemon('backup', 'eth1', 8, 'ff02::81');
     expect(lines).toEqual([
       'dry-run: ip addr add 192.168.1.150/32 dev eth0 label eth0:vip',
       'dry-run: gratuitous ARP ×5 on eth0 for 192.168.1.150',
       'dry-run: ipvsadm --start-daemon master --mcast-interface eth0 --syncid 7',
+      'dry-run: ipvsadm --start-daemon backup --mcast-interface eth1 --syncid 8 --mcast-group ff02::81',
     ]);
   });
 
@@ -187,6 +190,28 @@ describe.skipIf(NOT_ROOT)(`track scripts and notify hooks on the Linux host (${N
       expect(await createLinuxVrrpHost().runScript(who, 2000)).toBe(false);
     } finally {
       await f.cleanup();
+    }
+  });
+
+  it('starts the sync daemon with the multicast group only when one is set (a stand-in ipvsadm records its arguments)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ipvsadm-'));
+    try {
+      const bin = join(dir, 'ipvsadm');
+      writeFileSync(bin, `#!/bin/sh\necho "$*" >> ${dir}/calls\n`);
+      chmodSync(bin, 0o755);
+      const host = createLinuxVrrpHost({ ipvsadm: bin });
+      await host.syncDaemon('master', 'eth1', 7);
+      await host.syncDaemon('backup', 'eth1', 7, 'ff02::81');
+      await host.syncDaemon('stop', 'eth1', 7);
+      const calls = readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n');
+      const starts = calls.filter((c) => c.startsWith('--start-daemon'));
+      expect(starts).toEqual([
+        '--start-daemon master --mcast-interface eth1 --syncid 7',
+        '--start-daemon backup --mcast-interface eth1 --syncid 7 --mcast-group ff02::81',
+      ]);
+      await host.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -14,7 +14,7 @@ import { encodeUnsolicitedNa } from '../vrrp/neighbor-advert.ts';
 import { openRawVrrpSocket } from './vrrp-linux-socket.ts';
 import { openRawVrrpSocket6, type Vrrp6Channel } from './vrrp-linux-socket6.ts';
 import type { VrrpHost, VrrpHostEvent, VrrpHostHealth } from './vrrp-host.ts';
-import { VrrpHostError } from './vrrp-host.ts';
+import { syncDaemonArgs, VrrpHostError } from './vrrp-host.ts';
 
 export interface LinuxVrrpHostOptions {
   /** Paths of the tools (defaults: found on PATH). */
@@ -295,7 +295,7 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
         l.child.on('exit', (code) => code !== 0 && log(`vrrp: notify ${command} ${args.join(' ')} exited ${code}`));
       });
     },
-    async syncDaemon(role, iface, syncId) {
+    async syncDaemon(role, iface, syncId, group) {
       const exec = async (args: string[]) => {
         const r = await run(ipvsadm, args).catch((e: Error) => ({ code: -1, out: '', err: e.message }));
         if (r.code !== 0) throw new VrrpHostError('ipvs_sync', `ipvsadm ${args.join(' ')}: ${r.err.trim() || `exit ${r.code}`}`);
@@ -311,7 +311,7 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
       const startDaemon = async () => {
         await exec(['--stop-daemon', other]).catch(() => {});
         await exec(['--stop-daemon', role]).catch(() => {});
-        await exec(['--start-daemon', role, '--mcast-interface', iface, '--syncid', String(syncId)]);
+        await exec(syncDaemonArgs(role, iface, syncId, group));
       };
       // Supervised like a helper: a start that failed is retried with back-off (logged, reported)
       // until it succeeds or the role changes; the first failure is also the caller's.

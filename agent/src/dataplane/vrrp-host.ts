@@ -30,6 +30,11 @@ export interface VrrpChannel {
 /** Role of the IPVS connection-sync daemon (keepalived lvs_sync_daemon). */
 export type SyncDaemonRole = 'master' | 'backup' | 'stop';
 
+/** `ipvsadm --start-daemon` arguments; the group only when set, so a default site runs the same command as before. */
+export function syncDaemonArgs(role: 'master' | 'backup', iface: string, syncId: number, group?: string): string[] {
+  return ['--start-daemon', role, '--mcast-interface', iface, '--syncid', String(syncId), ...(group === undefined ? [] : ['--mcast-group', group])];
+}
+
 /**
  * Everything the VRRP driver does to the host. The Linux implementation shells out to `ip`,
  * `arping`, `ipvsadm` and uses raw sockets; the dry-run one only logs; tests use an in-memory one.
@@ -52,8 +57,11 @@ export interface VrrpHost {
   runScript(command: string, timeoutMs: number, user?: string | null): Promise<boolean>;
   /** Fires a notify hook with keepalived's arguments; never waits for it. */
   notify(command: string, args: string[]): void;
-  /** Starts/stops the IPVS connection-sync daemon; rejects (the driver reports it) where ip_vs is absent. */
-  syncDaemon(role: SyncDaemonRole, iface: string, syncId: number): Promise<void>;
+  /**
+   * Starts/stops the IPVS connection-sync daemon on `iface` (to `group`, else the kernel's
+   * 224.0.0.81); rejects (the driver reports it) where ip_vs is absent.
+   */
+  syncDaemon(role: SyncDaemonRole, iface: string, syncId: number, group?: string): Promise<void>;
   /** Health of the host's helper processes (hosts that run none, like the in-memory one, omit it). */
   health?(): VrrpHostHealth;
   close(): Promise<void>;

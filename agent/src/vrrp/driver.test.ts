@@ -174,7 +174,7 @@ describe('startVrrp on an in-memory LAN', () => {
           { name: 'VI_2', vrid: 52, version: 3, advertInterval: '50ms', vips: ['10.99.0.51/32'], members: [{ node: 'd1', priority: 150 }] },
         ],
         syncGroups: [{ name: 'G1', instances: ['VI_1', 'VI_2'] }],
-        connectionSync: { instance: 'VI_2', syncId: 7 },
+        connectionSync: { instance: 'VI_2', syncId: 7, group: 'ff02::81' },
       },
     });
     if (!s.ok) throw new Error(JSON.stringify(s.issues));
@@ -186,6 +186,7 @@ describe('startVrrp on an in-memory LAN', () => {
     lan.setLink('10.99.0.11', 'eth1', true);
     await waitFor(() => d1.status().every((i) => i.state === 'MASTER'), { what: 'every instance of d1 MASTER' });
     expect(lan.records.get('10.99.0.11')!.syncDaemon.slice(0, 3)).toEqual(['backup', 'master', 'backup']);
+    expect(lan.records.get('10.99.0.11')!.syncGroup).toBe('ff02::81');
   });
 
   it('unicast peers (keepalived unicast_peer): adverts go only to the peers and still elect one master', async () => {

@@ -101,7 +101,9 @@ export async function startVrrp(opts: StartVrrpOptions): Promise<VrrpRunner> {
       channel: () => mux.channel(i.interface, i.family === 6),
       onTransition,
       connectionSync:
-        cfg.connectionSync && cfg.connectionSync.instance === i.name ? { interface: cfg.connectionSync.interface, syncId: cfg.connectionSync.syncId } : null,
+        cfg.connectionSync && cfg.connectionSync.instance === i.name
+          ? { interface: cfg.connectionSync.interface, syncId: cfg.connectionSync.syncId, group: cfg.connectionSync.group }
+          : null,
     });
 
   const start = (rt: InstanceRuntime) => {

@@ -45,7 +45,7 @@ export interface InstanceDeps {
   channel(): VrrpChannel | undefined;
   /** Called after every transition the instance made on its own (sync groups, connection sync). */
   onTransition(rt: InstanceRuntime, a: Extract<Action, { type: 'transition' }>): void;
-  connectionSync: { interface: string; syncId: number } | null;
+  connectionSync: { interface: string; syncId: number; group?: string } | null;
 }
 
 /**
@@ -169,7 +169,7 @@ export class InstanceRuntime {
         const cs = this.deps.connectionSync;
         if (!cs) return;
         // keepalived lvs_sync_daemon: a host without ip_vs reports the failure and keeps doing VRRP.
-        host.syncDaemon(a.role, cs.interface, cs.syncId).catch((e: Error) => log(`vrrp ${c.name}: connection sync ${a.role} failed: ${e.message}`));
+        host.syncDaemon(a.role, cs.interface, cs.syncId, cs.group).catch((e: Error) => log(`vrrp ${c.name}: connection sync ${a.role} failed: ${e.message}`));
         return;
       }
     }

@@ -9,6 +9,8 @@ export interface MemoryHostRecord {
   garps: number;
   notifications: string[][];
   syncDaemon: SyncDaemonRole[];
+  /** The multicast group of the last sync-daemon start (undefined: the kernel's default). */
+  syncGroup?: string;
   links: Map<string, boolean>;
   /** Track scripts answer from here (command → success). */
   scripts: Map<string, boolean>;
@@ -64,8 +66,9 @@ export class MemoryLan {
       watchLinks: (cb) => (watchers.add(cb), () => watchers.delete(cb)),
       runScript: async (command) => rec.scripts.get(command) ?? true,
       notify: (command, args) => rec.notifications.push([command, ...args]),
-      syncDaemon: async (role) => {
+      syncDaemon: async (role, _iface, _syncId, group) => {
         rec.syncDaemon.push(role);
+        if (role !== 'stop') rec.syncGroup = group;
       },
       close: async () => {},
     };
