@@ -225,6 +225,13 @@ async function failover(h: Harness, lab: Lab, client: Client): Promise<void> {
   const synced = await waitFor(async () => (await connections('e2')).find((c) => c.source === source), 15_000, 300);
   h.say(`held IPv6 connection ${source} → ${server}; in e2's table by sync: ${JSON.stringify(synced)}`);
   check(synced, 'the IPv6 connection never reached e2 by IPVS connection sync');
+  // The spec puts the sync daemon on the IPv6 group ff02::81: the kernel says so for both roles.
+  const daemons = [await nsh('e1', 'ipvsadm', '-L', '--daemon'), await nsh('e2', 'ipvsadm', '-L', '--daemon')].map((d) => d.trim());
+  h.say(`sync daemons: e1 ${daemons[0]} | e2 ${daemons[1]}`);
+  check(
+    /master sync daemon .*ff02::81/.test(daemons[0]) && /backup sync daemon .*ff02::81/.test(daemons[1]),
+    `the sync daemons do not run on the IPv6 group ff02::81: e1 ${daemons[0]}; e2 ${daemons[1]}`,
+  );
 
   const [e1Mac, e2Mac] = [await macOf('e1'), await macOf('e2')];
   const before = await neighbour('c', V6.dr);
