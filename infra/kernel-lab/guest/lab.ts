@@ -165,6 +165,12 @@ export class Lab {
       const addrs = await addressesOf(d, 'eth0').catch(() => []);
       process.stdout.write(`--- ${d} eth0 ${addrs.join(' ')}\n${ipvs.stdout}${ipvs.stderr}`);
     }
+    // The VRRP sockets (protocol 112): a growing rx_queue or drops means adverts reached the host
+    // but not the agent.
+    for (const d of ['d1', 'd2']) {
+      const raw = await run(['ip', 'netns', 'exec', d, 'cat', '/proc/net/raw']);
+      process.stdout.write(`--- ${d} /proc/net/raw\n${raw.stdout}`);
+    }
   }
 
   async shutdown(): Promise<void> {
