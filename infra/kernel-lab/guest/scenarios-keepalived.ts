@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Client } from './client-rpc.ts';
 import { check, type Harness } from './harness.ts';
 import { realServers, serviceCount } from './ipvs.ts';
-import type { Lab } from './lab.ts';
+import { NODE_PRIORITY, type Lab } from './lab.ts';
 import { START_MS } from './scenarios-dr.ts';
 import { daemon, sleep, waitFor, type Daemon } from './sh.ts';
 import { addHost, NET, setLink } from './topology.ts';
@@ -15,6 +15,7 @@ function keepalived(ns: string, conf: string, extra: string[] = ['-l', '-D']): D
   const dir = `/run/lab/ka-${ns}`;
   mkdirSync(dir, { recursive: true });
   return daemon(`keepalived-${ns}`, ns, [
+    ...NODE_PRIORITY,
     'keepalived',
     '-n',
     ...extra,
