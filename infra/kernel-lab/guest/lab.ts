@@ -1,5 +1,6 @@
 /** The lab's hosts and processes: topology, real servers, sorry servers, agents, keepalived. */
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { addHosts, addressesOf, createBridge, NET } from './topology.ts';
 import { daemon, nsh, run, sh, sleep, waitFor, type Daemon } from './sh.ts';
 
@@ -10,9 +11,14 @@ export const SPEC = '/run/lab/site.yaml';
  * here they share two emulated CPUs with the client, the real servers' HTTP servers and the
  * driver's probes; under a loaded host those starved them (measured: VRRP timers 1–3 s late, a
  * SIGHUP read 13 s after it was sent, every check timing out "no result from the checker"), which
- * says nothing about the agents. They still compete with each other.
+ * says nothing about the agents. They still compete with each other. Set on the process right
+ * after the spawn (the guest's busybox has no `nice`): `ip netns exec` keeps it across its exec,
+ * and keepalived's children inherit it.
  */
-export const NODE_PRIORITY = ['nice', '-n', '-10'];
+export function asNode(d: Daemon): Daemon {
+  if (d.child.pid !== undefined) setPriority(d.child.pid, -10);
+  return d;
+}
 /** Every agent's `--overrides` file (a JSON list, re-read on SIGHUP); empty until a scenario writes one. */
 const OVERRIDES = '/run/lab/overrides.json';
 
@@ -77,21 +83,9 @@ export class Lab {
     const stateDir = `/run/lab/state-${node}`;
     mkdirSync(stateDir, { recursive: true });
     const pre = this.opts.breakAgent ? ['--import', '/lab/break-agent.mjs'] : [];
-    const d = daemon(`agent-${node}`, node, [
-      ...NODE_PRIORITY,
-      'node',
-      ...pre,
-      AGENT_BUNDLE,
-      'run',
-      '--spec',
-      spec,
-      '--node',
-      node,
-      '--state-dir',
-      stateDir,
-      '--overrides',
-      OVERRIDES,
-    ]);
+    const d = asNode(
+      daemon(`agent-${node}`, node, ['node', ...pre, AGENT_BUNDLE, 'run', '--spec', spec, '--node', node, '--state-dir', stateDir, '--overrides', OVERRIDES]),
+    );
     this.agents.set(node, d);
     return d;
   }
@@ -100,7 +94,7 @@ export class Lab {
   startCloudAgent(node: string, config: string): Daemon {
     const stateDir = `/run/lab/state-${node}`;
     mkdirSync(stateDir, { recursive: true });
-    const d = daemon(`agent-${node}`, node, [...NODE_PRIORITY, 'node', AGENT_BUNDLE, 'run', '--config', config, '--state-dir', stateDir]);
+    const d = asNode(daemon(`agent-${node}`, node, ['node', AGENT_BUNDLE, 'run', '--config', config, '--state-dir', stateDir]));
     this.agents.set(node, d);
     return d;
   }
