@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
@@ -39,6 +40,28 @@ describe('VRRP host pieces', () => {
       'dry-run: gratuitous ARP ×5 on eth0 for 192.168.1.150',
       'dry-run: ipvsadm --start-daemon master --mcast-interface eth0 --syncid 7',
     ]);
+  });
+
+  it('arping fallback: an address whose arping still runs gets no second one; once it ended, the next burst starts one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'arping-'));
+    const calls = join(dir, 'calls');
+    const arping = join(dir, 'arping');
+    // A stand-in with iputils' options: records each burst and takes a while, as a real one sending a request a second does.
+    writeFileSync(arping, `#!/bin/sh\n[ "$1" = --help ] && { echo "-I device -s source"; exit 0; }\necho "$*" >> ${calls}\nsleep 0.5\n`, { mode: 0o755 });
+    const h = createLinuxVrrpHost({ garpHelper: false, arping });
+    try {
+      const lines = () => (existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : []);
+      // A takeover burst and two answers to lower-priority adverts while it runs.
+      await Promise.all([h.garp('eth9', ['10.77.0.1', '10.77.0.2'], 3), h.garp('eth9', ['10.77.0.1', '10.77.0.2'], 3), h.garp('eth9', ['10.77.0.2'], 3)]);
+      expect(lines()).toEqual(['-q -U -c 3 -I eth9 -s 10.77.0.1 10.77.0.1', '-q -U -c 3 -I eth9 -s 10.77.0.2 10.77.0.2']);
+      // Another interface is another announcement.
+      await h.garp('eth8', ['10.77.0.1'], 3);
+      await h.garp('eth9', ['10.77.0.1'], 3);
+      expect(lines()).toHaveLength(4);
+    } finally {
+      await h.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   const noPython = !existsSync('/usr/bin/python3');
