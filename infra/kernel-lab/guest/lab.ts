@@ -7,11 +7,11 @@ import { daemon, nsh, run, sh, sleep, waitFor, type Daemon } from './sh.ts';
 export const AGENT_BUNDLE = '/lvsfleet-agent.mjs';
 export const SPEC = '/run/lab/site.yaml';
 /**
- * Agents (and keepalived) run at nice −10 in the guest. Each stands for a machine of its own, but
- * here they share two emulated CPUs with the client, the real servers' HTTP servers and the
- * driver's probes; under a loaded host those starved them (measured: VRRP timers 1–3 s late, a
- * SIGHUP read 13 s after it was sent, every check timing out "no result from the checker"), which
- * says nothing about the agents. They still compete with each other. Set on the process right
+ * The nodes (agents, keepalived, the real servers' HTTP servers, the directors' sorry servers) run
+ * at nice −10 in the guest. Each stands for a machine of its own, but here they share two emulated
+ * CPUs with the client and the driver's probes; under a loaded host those starved them (measured:
+ * VRRP timers 1–3 s late, a SIGHUP read 13 s after it was sent, every check timing out "no result
+ * from the checker"), which says nothing about the agents. The nodes still compete with each other. Set on the process right
  * after the spawn (the guest's busybox has no `nice`): `ip netns exec` keeps it across its exec,
  * and keepalived's children inherit it.
  */
@@ -55,7 +55,7 @@ export class Lab {
     for (const d of ['d1', 'd2']) {
       mkdirSync(`/run/lab/sorry-${d}`, { recursive: true });
       writeFileSync(`/run/lab/sorry-${d}/index.html`, `sorry-${d}\n`);
-      this.others.push(daemon(`sorry-${d}`, d, ['httpd', '-f', '-p', '80', '-h', `/run/lab/sorry-${d}`]));
+      this.others.push(asNode(daemon(`sorry-${d}`, d, ['httpd', '-f', '-p', '80', '-h', `/run/lab/sorry-${d}`])));
     }
     for (const r of ['rs1', 'rs2', 'rs3']) {
       if (!(await this.serverUp(r))) throw new Error(`real server ${r} did not start: ${this.servers.get(r)?.output()}`);
@@ -65,7 +65,7 @@ export class Lab {
 
   /** Start (or restart) the HTTP/echo server of a real server namespace. */
   async startServer(rs: string): Promise<void> {
-    this.servers.set(rs, daemon(`srv-${rs}`, rs, ['node', '/lab/rs-server.mjs', rs, '80', '8080', '8000']));
+    this.servers.set(rs, asNode(daemon(`srv-${rs}`, rs, ['node', '/lab/rs-server.mjs', rs, '80', '8080', '8000'])));
   }
 
   async stopServer(rs: string): Promise<void> {
