@@ -138,9 +138,16 @@ export async function drain(h: Harness, lab: Lab, client: Client): Promise<void>
   await startTraffic(client, 'drain');
   let loop: LoopResult | undefined;
   try {
-    await sleep(2000);
-    const before = await client.loopMark('drain');
-    check((before.sinceMark.rs1 ?? 0) > 0, `rs1 served nothing before the drain: ${JSON.stringify(before.sinceMark)}`);
+    // Until rs1 has answered through the VIP (the client's first requests can take seconds under TCG).
+    const before = await waitFor(
+      async () => {
+        const m = await client.loopMark('drain');
+        return (m.sinceMark.rs1 ?? 0) > 0 ? m : undefined;
+      },
+      30_000,
+      1000,
+    );
+    check(before, 'rs1 served nothing through the VIP in 30 s before the drain');
 
     const t0 = lab.setOverrides([override('drain-realserver', { service: null, address: NET.rs1, port: null, node: 'rs1' }, Date.now() + 3_600_000)]);
     const applied = await waitFor(async () => (await weights('d1')).rs1 === 0, APPLY_MS, 300);
