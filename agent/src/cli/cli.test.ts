@@ -93,6 +93,46 @@ describe('lvsfleet-agent CLI', () => {
     expect(JSON.parse(await readFile(join(dir, 'ipvs-owned.json'), 'utf8'))).toEqual(['tcp:127.0.0.50:8080']);
   }, 120_000);
 
+  it('standalone SIGHUP with only the overrides changed applies them without compiling the spec again; an edited spec is compiled', async () => {
+    const spec = join(dir, 'site.yaml');
+    const ovr = join(dir, 'overrides.json');
+    await writeFile(spec, loopbackSiteYaml('lo-site', 2));
+    await writeFile(ovr, '[]');
+    const a = startProcess(process.execPath, [BIN, 'run', '--spec', spec, '--node', 'd1', '--state-dir', dir, '--dataplane', 'dry-run', '--overrides', ovr]);
+    let at = await a.waitForOutput(/apply revision 1 succeeded/);
+    const drain = {
+      id: 'd-1',
+      kind: 'drain-realserver',
+      address: '127.0.0.2',
+      service: null,
+      port: null,
+      node: 'r1',
+      until: new Date(Date.now() + 3_600_000).toISOString(),
+      author: 'alice',
+      reason: 'disk swap',
+      createdAt: new Date().toISOString(),
+    };
+    await writeFile(ovr, JSON.stringify([drain]));
+    a.p.kill('SIGHUP');
+    at = await a.waitForOutput(/apply revision 1 succeeded/, at);
+    expect(a.output()).toContain('reload: 1 override(s) (spec unchanged, not compiled again)');
+    expect(a.output()).toContain('-e -t 127.0.0.50:8080 -r 127.0.0.2:8080 -g -w 0');
+    // The same files again: nothing to do.
+    a.p.kill('SIGHUP');
+    at = await a.waitForOutput(/reload: config unchanged/, at);
+    // An edited spec is compiled (the drain still layered on it), a broken one is refused as before.
+    await writeFile(spec, loopbackSiteYaml('lo-site', 5).replace('scheduler: wrr', 'scheduler: nope'));
+    a.p.kill('SIGHUP');
+    at = await a.waitForOutput(/reload rejected: .*site\.yaml:12: spec\.services\[0\]\.scheduler/, at);
+    await writeFile(spec, loopbackSiteYaml('lo-site', 5));
+    await writeFile(ovr, '[]');
+    a.p.kill('SIGHUP');
+    await a.waitForOutput(/apply revision 2 succeeded/, at);
+    expect(a.output()).toContain('-e -t 127.0.0.50:8080 -r 127.0.0.2:8080 -g -w 5');
+    a.p.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+  }, 120_000);
+
   it('status without a state dir says so and exits 1', async () => {
     const r = await runCli(['status', '--state-dir', join(dir, 'none')]);
     expect(r.code).toBe(1);

@@ -9,6 +9,12 @@ export interface RawSocket {
   setOption(level: number, option: number, value: number | Buffer, length?: number): void;
   send(buf: Buffer, offset: number, length: number, address: string, cb: (err: Error | null, bytes: number) => void): void;
   close(): void;
+  /**
+   * raw-socket's own fields (raw-socket 1.8): its native socket, whose `recv` reads one datagram
+   * into `buffer` and calls back synchronously, or throws (EAGAIN when none is queued).
+   */
+  wrap: { recv(buf: Buffer, cb: (buf: Buffer, bytes: number, source: string) => void): void };
+  buffer: Buffer;
 }
 export interface RawModule {
   createSocket(o: { protocol: number; addressFamily?: number; bufferSize?: number }): RawSocket;

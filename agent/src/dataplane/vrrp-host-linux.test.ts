@@ -44,6 +44,28 @@ describe('VRRP host pieces', () => {
     ]);
   });
 
+  it('arping fallback: an address whose arping still runs gets no second one; once it ended, the next burst starts one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'arping-'));
+    const calls = join(dir, 'calls');
+    const arping = join(dir, 'arping');
+    // A stand-in with iputils' options: records each burst and takes a while, as a real one sending a request a second does.
+    writeFileSync(arping, `#!/bin/sh\n[ "$1" = --help ] && { echo "-I device -s source"; exit 0; }\necho "$*" >> ${calls}\nsleep 0.5\n`, { mode: 0o755 });
+    const h = createLinuxVrrpHost({ garpHelper: false, arping });
+    try {
+      const lines = () => (existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : []);
+      // A takeover burst and two answers to lower-priority adverts while it runs.
+      await Promise.all([h.garp('eth9', ['10.77.0.1', '10.77.0.2'], 3), h.garp('eth9', ['10.77.0.1', '10.77.0.2'], 3), h.garp('eth9', ['10.77.0.2'], 3)]);
+      expect(lines()).toEqual(['-q -U -c 3 -I eth9 -s 10.77.0.1 10.77.0.1', '-q -U -c 3 -I eth9 -s 10.77.0.2 10.77.0.2']);
+      // Another interface is another announcement.
+      await h.garp('eth8', ['10.77.0.1'], 3);
+      await h.garp('eth9', ['10.77.0.1'], 3);
+      expect(lines()).toHaveLength(4);
+    } finally {
+      await h.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   const noPython = !existsSync('/usr/bin/python3');
   if (noPython) console.log('GARP helper test skipped: no /usr/bin/python3');
   it.skipIf(noPython)('the GARP helper reports a failure instead of dying (no such interface)', async () => {

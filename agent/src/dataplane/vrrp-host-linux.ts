@@ -145,22 +145,40 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
       return garpAvailable;
     })());
 
-  /** Sends through arping (a process per address; used when the helper cannot). */
+  /** The arping processes running, by `iface address`. */
+  const arpings = new Map<string, Promise<void>>();
+
+  /**
+   * Sends through arping (a process per address; used when the helper cannot). An address whose
+   * arping is still running is not given a second one: that process is still announcing (arping
+   * sends one request a second), and a master answering every lower-priority advert with a burst
+   * otherwise starts processes faster than they end: measured in the kernel lab, a director
+   * starting four a second stalled its event loop for 9 s (each start forks the agent).
+   */
   async function arpingBurst(iface: string, addresses: string[], count: number): Promise<void> {
     const flavour = await probeArping();
     if (!flavour) throw new VrrpHostError('garp', `arping (${arping}) cannot run`);
     await Promise.all(
-      addresses.map(async (a) => {
-        // No wait between requests: keepalived sends a burst (garp_interval 0).
-        const args =
-          flavour === 'habets'
-            ? ['-q', '-U', '-c', String(count), '-W', '0.01', '-i', iface, '-S', a, a]
-            : ['-q', '-U', '-c', String(count), '-I', iface, '-s', a, a];
-        const r = await run(arping, args, 5_000 + count * 100).catch((e: Error) => ({ code: -1, out: '', err: e.message }));
-        // arping exits 1 when nobody answers an unsolicited ARP; only a missing tool or bad flags matter.
-        if (r.code !== 0 && r.code !== 1) throw new VrrpHostError('garp', `arping ${args.join(' ')}: ${r.err.trim()}`);
+      addresses.map((a) => {
+        const key = `${iface} ${a}`;
+        const running = arpings.get(key);
+        if (running) return running;
+        const p = arpingOne(flavour, iface, a, count).finally(() => arpings.delete(key));
+        arpings.set(key, p);
+        return p;
       }),
     );
+  }
+
+  async function arpingOne(flavour: 'habets' | 'iputils', iface: string, a: string, count: number): Promise<void> {
+    // No wait between requests: keepalived sends a burst (garp_interval 0).
+    const args =
+      flavour === 'habets'
+        ? ['-q', '-U', '-c', String(count), '-W', '0.01', '-i', iface, '-S', a, a]
+        : ['-q', '-U', '-c', String(count), '-I', iface, '-s', a, a];
+    const r = await run(arping, args, 5_000 + count * 100).catch((e: Error) => ({ code: -1, out: '', err: e.message }));
+    // arping exits 1 when nobody answers an unsolicited ARP; only a missing tool or bad flags matter.
+    if (r.code !== 0 && r.code !== 1) throw new VrrpHostError('garp', `arping ${args.join(' ')}: ${r.err.trim()}`);
   }
 
   /** Gratuitous ARP through the helper, arping for this burst when it cannot. */

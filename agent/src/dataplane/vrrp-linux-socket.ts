@@ -19,6 +19,32 @@ const addr4 = (ip: string) => {
   return b;
 };
 
+/** At most this many more datagrams are read per readable event (a flood must not hold the loop). */
+export const DRAIN_MAX = 64;
+
+/**
+ * raw-socket reads one datagram per readable event, that is one per event-loop turn. When turns
+ * are slow (measured in the kernel lab: 1–3 s under a starved CPU) adverts arrive faster than
+ * that, queue up in the socket (25 KB found queued) and are acted on tens of seconds late: a
+ * MASTER in maintenance kept the VIPs for a minute after its peer had taken over. So the rest of
+ * the queue is read in the same turn, as keepalived does, until the socket says EAGAIN.
+ */
+function drainQueued(s: RawSocket, onPacket: (p: Buffer) => void, onError: (e: Error) => void): void {
+  for (let i = 0; i < DRAIN_MAX; i++) {
+    let got = false;
+    try {
+      s.wrap.recv(s.buffer, (buf, bytes) => {
+        got = true;
+        onPacket(buf.subarray(0, bytes));
+      });
+    } catch (e) {
+      if (!/temporarily unavailable|would block/i.test((e as Error).message)) onError(e as Error);
+      return;
+    }
+    if (!got) return;
+  }
+}
+
 /**
  * Opens a raw IP protocol 112 socket the way keepalived does (vrrp_scheduler/vrrp.c): bound to the
  * interface, TOS 0xc0 (internetwork control), TTL 255 for unicast and multicast, our address as
@@ -46,7 +72,10 @@ export function openRawVrrpSocket(o: VrrpChannelOptions, onPacket: (p: Buffer) =
     throw new VrrpHostError('socket', `cannot open VRRP socket on ${o.interface}: ${(e as Error).message} (needs root/CAP_NET_RAW)`);
   }
   // raw-socket hands out a view of its reusable buffer: the driver decodes it synchronously.
-  s.on('message', (buf) => onPacket(buf));
+  s.on('message', (buf) => {
+    onPacket(buf);
+    drainQueued(s, onPacket, onError);
+  });
   s.on('error', onError);
   let closed = false;
   let pending = 0;

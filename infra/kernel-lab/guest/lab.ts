@@ -1,10 +1,24 @@
 /** The lab's hosts and processes: topology, real servers, sorry servers, agents, keepalived. */
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { addHosts, addressesOf, createBridge, NET } from './topology.ts';
 import { daemon, nsh, run, sh, sleep, waitFor, type Daemon } from './sh.ts';
 
 export const AGENT_BUNDLE = '/lvsfleet-agent.mjs';
 export const SPEC = '/run/lab/site.yaml';
+/**
+ * The nodes (agents, keepalived, the real servers' HTTP servers, the directors' sorry servers) run
+ * at nice −10 in the guest. Each stands for a machine of its own, but here they share two emulated
+ * CPUs with the client and the driver's probes; under a loaded host those starved them (measured:
+ * VRRP timers 1–3 s late, a SIGHUP read 13 s after it was sent, every check timing out "no result
+ * from the checker"), which says nothing about the agents. The nodes still compete with each other. Set on the process right
+ * after the spawn (the guest's busybox has no `nice`): `ip netns exec` keeps it across its exec,
+ * and keepalived's children inherit it.
+ */
+export function asNode(d: Daemon): Daemon {
+  if (d.child.pid !== undefined) setPriority(d.child.pid, -10);
+  return d;
+}
 /** Every agent's `--overrides` file (a JSON list, re-read on SIGHUP); empty until a scenario writes one. */
 const OVERRIDES = '/run/lab/overrides.json';
 
@@ -41,7 +55,7 @@ export class Lab {
     for (const d of ['d1', 'd2']) {
       mkdirSync(`/run/lab/sorry-${d}`, { recursive: true });
       writeFileSync(`/run/lab/sorry-${d}/index.html`, `sorry-${d}\n`);
-      this.others.push(daemon(`sorry-${d}`, d, ['httpd', '-f', '-p', '80', '-h', `/run/lab/sorry-${d}`]));
+      this.others.push(asNode(daemon(`sorry-${d}`, d, ['httpd', '-f', '-p', '80', '-h', `/run/lab/sorry-${d}`])));
     }
     for (const r of ['rs1', 'rs2', 'rs3']) {
       if (!(await this.serverUp(r))) throw new Error(`real server ${r} did not start: ${this.servers.get(r)?.output()}`);
@@ -51,7 +65,7 @@ export class Lab {
 
   /** Start (or restart) the HTTP/echo server of a real server namespace. */
   async startServer(rs: string): Promise<void> {
-    this.servers.set(rs, daemon(`srv-${rs}`, rs, ['node', '/lab/rs-server.mjs', rs, '80', '8080', '8000']));
+    this.servers.set(rs, asNode(daemon(`srv-${rs}`, rs, ['node', '/lab/rs-server.mjs', rs, '80', '8080', '8000'])));
   }
 
   async stopServer(rs: string): Promise<void> {
@@ -69,20 +83,9 @@ export class Lab {
     const stateDir = `/run/lab/state-${node}`;
     mkdirSync(stateDir, { recursive: true });
     const pre = this.opts.breakAgent ? ['--import', '/lab/break-agent.mjs'] : [];
-    const d = daemon(`agent-${node}`, node, [
-      'node',
-      ...pre,
-      AGENT_BUNDLE,
-      'run',
-      '--spec',
-      spec,
-      '--node',
-      node,
-      '--state-dir',
-      stateDir,
-      '--overrides',
-      OVERRIDES,
-    ]);
+    const d = asNode(
+      daemon(`agent-${node}`, node, ['node', ...pre, AGENT_BUNDLE, 'run', '--spec', spec, '--node', node, '--state-dir', stateDir, '--overrides', OVERRIDES]),
+    );
     this.agents.set(node, d);
     return d;
   }
@@ -91,7 +94,7 @@ export class Lab {
   startCloudAgent(node: string, config: string): Daemon {
     const stateDir = `/run/lab/state-${node}`;
     mkdirSync(stateDir, { recursive: true });
-    const d = daemon(`agent-${node}`, node, ['node', AGENT_BUNDLE, 'run', '--config', config, '--state-dir', stateDir]);
+    const d = asNode(daemon(`agent-${node}`, node, ['node', AGENT_BUNDLE, 'run', '--config', config, '--state-dir', stateDir]));
     this.agents.set(node, d);
     return d;
   }
@@ -164,6 +167,12 @@ export class Lab {
       const ipvs = await run(['ip', 'netns', 'exec', d, 'ipvsadm', '-Ln']);
       const addrs = await addressesOf(d, 'eth0').catch(() => []);
       process.stdout.write(`--- ${d} eth0 ${addrs.join(' ')}\n${ipvs.stdout}${ipvs.stderr}`);
+    }
+    // The VRRP sockets (protocol 112): a growing rx_queue or drops means adverts reached the host
+    // but not the agent.
+    for (const d of ['d1', 'd2']) {
+      const raw = await run(['ip', 'netns', 'exec', d, 'cat', '/proc/net/raw']);
+      process.stdout.write(`--- ${d} /proc/net/raw\n${raw.stdout}`);
     }
   }
 

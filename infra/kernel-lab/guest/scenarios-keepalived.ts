@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Client } from './client-rpc.ts';
 import { check, type Harness } from './harness.ts';
 import { realServers, serviceCount } from './ipvs.ts';
-import type { Lab } from './lab.ts';
+import { asNode, type Lab } from './lab.ts';
 import { START_MS } from './scenarios-dr.ts';
 import { daemon, sleep, waitFor, type Daemon } from './sh.ts';
 import { addHost, NET, setLink } from './topology.ts';
@@ -14,23 +14,25 @@ const KVIP = '10.99.0.80';
 function keepalived(ns: string, conf: string, extra: string[] = ['-l', '-D']): Daemon {
   const dir = `/run/lab/ka-${ns}`;
   mkdirSync(dir, { recursive: true });
-  return daemon(`keepalived-${ns}`, ns, [
-    'keepalived',
-    '-n',
-    ...extra,
-    '-f',
-    conf,
-    '-i',
-    ns,
-    '-p',
-    `${dir}/ka.pid`,
-    '-r',
-    `${dir}/vrrp.pid`,
-    '-c',
-    `${dir}/chk.pid`,
-    '-b',
-    `${dir}/bfd.pid`,
-  ]);
+  return asNode(
+    daemon(`keepalived-${ns}`, ns, [
+      'keepalived',
+      '-n',
+      ...extra,
+      '-f',
+      conf,
+      '-i',
+      ns,
+      '-p',
+      `${dir}/ka.pid`,
+      '-r',
+      `${dir}/vrrp.pid`,
+      '-c',
+      `${dir}/chk.pid`,
+      '-b',
+      `${dir}/bfd.pid`,
+    ]),
+  );
 }
 
 /** Scenario 6: keepalived on k1, our agent on k2; each survives the other's crash under traffic. */

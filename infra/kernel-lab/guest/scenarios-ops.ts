@@ -81,7 +81,9 @@ export async function holdOn(client: Client, name: string, want: string | null):
 async function servedViaVip(client: Client, rs: 'rs1' | 'rs2'): Promise<number> {
   const g = await client.get(`http://${NET[rs]}/count`, CLIENT, 5000);
   check(g.ok, `${rs}'s counter did not answer: ${JSON.stringify(g)}`);
-  return (JSON.parse(g.body) as Record<string, number>)[`${VIP}:80`] ?? 0;
+  // The server listens dual-stack: an IPv4 local address reads `::ffff:a.b.c.d`.
+  const counts = JSON.parse(g.body) as Record<string, number>;
+  return (counts[`${VIP}:80`] ?? 0) + (counts[`::ffff:${VIP}:80`] ?? 0);
 }
 
 /** Client source ports IPVS on `ns` sent to `dest` (`ipvsadm -Lnc`). */
@@ -136,16 +138,29 @@ export async function drain(h: Harness, lab: Lab, client: Client): Promise<void>
   await startTraffic(client, 'drain');
   let loop: LoopResult | undefined;
   try {
-    await sleep(2000);
-    const before = await client.loopMark('drain');
-    check((before.sinceMark.rs1 ?? 0) > 0, `rs1 served nothing before the drain: ${JSON.stringify(before.sinceMark)}`);
+    // Until rs1 has answered through the VIP (the client's first requests can take seconds under TCG).
+    const before = await waitFor(
+      async () => {
+        const m = await client.loopMark('drain');
+        return (m.sinceMark.rs1 ?? 0) > 0 ? m : undefined;
+      },
+      30_000,
+      1000,
+    );
+    check(before, 'rs1 served nothing through the VIP in 30 s before the drain');
 
     const t0 = lab.setOverrides([override('drain-realserver', { service: null, address: NET.rs1, port: null, node: 'rs1' }, Date.now() + 3_600_000)]);
-    const applied = await waitFor(async () => (await weights('d1')).rs1 === 0, APPLY_MS, 100);
+    const applied = await waitFor(async () => (await weights('d1')).rs1 === 0, APPLY_MS, 300);
     h.figure('drain in d1 IPVS (rs1 weight 0) after', Date.now() - t0, 'ms');
     check(applied, `d1 never set rs1's weight to 0\n${lab.tail('d1')}`);
-    // Connections IPVS scheduled just before the weight change may still be sending their request.
-    await sleep(1000);
+    // Both directors: should VRRP move the VIP meanwhile, d2 must not schedule to rs1 either.
+    const both = await waitFor(async () => (await weights('d2')).rs1 === 0, APPLY_MS, 300);
+    h.figure('drain in d2 IPVS too after', Date.now() - t0, 'ms');
+    check(both, `d2 never set rs1's weight to 0\n${lab.tail('d2')}`);
+    // A request IPVS scheduled to rs1 just before the weight change is answered or has failed
+    // (timed out) within the client's request timeout: after that, an answer from rs1 would be a
+    // new connection to it.
+    await sleep(REQUEST_TIMEOUT_MS);
     const served0 = await servedViaVip(client, 'rs1');
     const ports0 = await portsTo('d1', `${NET.rs1}:80`);
     await client.loopMark('drain');
