@@ -17,6 +17,7 @@ import { connectDynsec, issueWithDynsec } from './mqtt/dynsec.ts';
 import { AlertLoop } from './workers/alert-loop.ts';
 import { KeyRotator, keyStep } from './workers/key-rotator.ts';
 import { openWorkerDb } from './workers/db.ts';
+import { bindingLimits } from './workers/rate-limits.ts';
 import { brokerOf, type Env } from './workers/env.ts';
 import { workerMqttConnect } from './workers/mqtt-transport.ts';
 import { SitePublisher, wakePublishers } from './workers/site-publisher.ts';
@@ -71,6 +72,7 @@ export default {
       reportUrl: env.PUBLIC_URL ?? new URL(request.url).origin,
       webhookTargets: { allowPrivate: env.WEBHOOK_ALLOW_PRIVATE === 'on' },
       clientAddress: () => request.headers.get('cf-connecting-ip') ?? undefined,
+      rateLimits: bindingLimits(env),
       log,
     });
     return app.fetch(request);

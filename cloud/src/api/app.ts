@@ -15,7 +15,6 @@ import type { App, AppDeps, AppEnv } from './context.ts';
 import { csrfRefusal } from './csrf.ts';
 import { ApiError, toApiError, type ErrorStatus } from './errors.ts';
 import { BEARER_SCHEME, openApiConfig } from './openapi.ts';
-import { rateLimiter } from './rate-limit.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { NODE_REPORT_ROUTES, registerAgentReportRoutes } from './routes/agent-report.ts';
 import { registerEnrollmentRoutes } from './routes/enrollment.ts';
@@ -131,13 +130,14 @@ export function createApp(deps: AppDeps): App {
 
   const limits = deps.rateLimits;
   if (limits) {
-    const [byAddress, byToken, enroll] = [rateLimiter(limits.perAddress), rateLimiter(limits.perToken), rateLimiter(limits.enrollPerAddress)];
     app.use('/v1/*', async (c, next) => {
       const now = Date.now();
       const address = deps.clientAddress?.(c) ?? 'unknown';
       const secret = bearer(c.req.header('authorization')) ?? sessionFromCookieHeader(c.req.header('cookie'));
       const wait =
-        (isPublic(c.req.method, c.req.path) ? enroll.take(address, now) : null) ?? byAddress.take(address, now) ?? (secret ? byToken.take(secret, now) : null);
+        (isPublic(c.req.method, c.req.path) ? await limits('enroll', address, now) : null) ??
+        (await limits('address', address, now)) ??
+        (secret ? await limits('token', secret, now) : null);
       if (wait === null) return next();
       return c.json({ error: { code: 'rate_limited', message: `too many requests; retry in ${wait} s` } }, 429, { 'retry-after': String(wait) });
     });

@@ -5,7 +5,7 @@ import type { TokenIdentity } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
 import type { Handoff } from '../sites/apply.ts';
 import type { WebhookTargetPolicy } from '../alerts/webhook-target.ts';
-import type { ApiLimits } from './rate-limit.ts';
+import type { RequestLimits } from './rate-limit.ts';
 import type { StatusBook } from '../status/book.ts';
 
 /** What the app core needs from its host (Node `serve` or the Workers entry). */
@@ -39,7 +39,7 @@ export interface AppDeps {
   maxBodyBytes?: number;
   log?: (line: string) => void;
   /** Request limits per client address and per token (429 with Retry-After); none when absent. */
-  rateLimits?: ApiLimits;
+  rateLimits?: RequestLimits;
   /** The client's address, for the per-address limit (Node: the socket's remote address). */
   clientAddress?: (c: Context) => string | undefined;
   /** Where webhooks may point (default: public addresses only; names are not resolved). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rateLimiter } from './rate-limit.ts';
+import { bucketLimits, rateLimiter } from './rate-limit.ts';
 import { useTestApp } from './test-app.test-support.ts';
 
 describe('rateLimiter', () => {
@@ -17,7 +17,7 @@ describe('API limits', () => {
   let address = '192.0.2.1';
   const t = useTestApp({
     deps: () => ({
-      rateLimits: { perAddress: { rate: 0.01, burst: 5 }, perToken: { rate: 0.01, burst: 3 }, enrollPerAddress: { rate: 0.01, burst: 2 } },
+      rateLimits: bucketLimits({ perAddress: { rate: 0.01, burst: 5 }, perToken: { rate: 0.01, burst: 3 }, enrollPerAddress: { rate: 0.01, burst: 2 } }),
       clientAddress: () => address,
     }),
   });

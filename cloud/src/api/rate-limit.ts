@@ -46,3 +46,24 @@ export const DEFAULT_API_LIMITS: ApiLimits = {
   perToken: { rate: 50, burst: 200 },
   enrollPerAddress: { rate: 0.2, burst: 10 },
 };
+
+/** Which limit a request spends: every request per client address, per bearer token, and log-in attempts (enrollment, session) per address. */
+export type LimitKind = 'address' | 'token' | 'enroll';
+
+/**
+ * The API's request limits, as the app sees them: spends one request of `key` under `kind`, and
+ * answers null when allowed, else the seconds until one is (Retry-After). Node keeps token buckets
+ * in the process (`bucketLimits`); Workers asks the platform's rate-limit bindings, which every
+ * isolate shares (cloud/src/workers/rate-limits.ts).
+ */
+export type RequestLimits = (kind: LimitKind, key: string, now: number) => number | null | Promise<number | null>;
+
+/** In-process token buckets for `limits` (one process holds every count: `lvsfleet serve`). */
+export function bucketLimits(limits: ApiLimits): RequestLimits {
+  const buckets: Record<LimitKind, RateLimiter> = {
+    address: rateLimiter(limits.perAddress),
+    token: rateLimiter(limits.perToken),
+    enroll: rateLimiter(limits.enrollPerAddress),
+  };
+  return (kind, key, now) => buckets[kind].take(key, now);
+}

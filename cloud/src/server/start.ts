@@ -16,7 +16,7 @@ import { startRolloutDriver } from '../rollout/driver.ts';
 import { startAlerter } from '../alerts/alerter.ts';
 import { systemResolve } from '../alerts/webhook-transport.ts';
 import { DataDirInUseError, lockDataDir } from './data-dir-lock.ts';
-import { DEFAULT_API_LIMITS } from '../api/rate-limit.ts';
+import { bucketLimits, DEFAULT_API_LIMITS } from '../api/rate-limit.ts';
 import { STALE_AFTER_MS, StatusBook } from '../status/book.ts';
 import { StatusHistory } from '../status/history.ts';
 import { startRotator } from '../keys/rotator.ts';
@@ -222,7 +222,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       mqttUrl: o.publicMqttUrl ?? broker.url,
       metrics,
       webhookTargets,
-      rateLimits: DEFAULT_API_LIMITS,
+      rateLimits: bucketLimits(DEFAULT_API_LIMITS),
       clientAddress: (c) => (c.env as { incoming?: { socket: { remoteAddress?: string } } } | undefined)?.incoming?.socket.remoteAddress,
       status,
       log: o.log,

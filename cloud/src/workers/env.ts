@@ -1,3 +1,5 @@
+import type { LimitBindings } from './rate-limits.ts';
+
 /** The parts of workerd's Durable Object API this entry uses (Workers types stay out of the Node typecheck). */
 interface DurableObjectStub {
   fetch(url: string, init?: RequestInit): Promise<Response>;
@@ -16,7 +18,7 @@ export interface DurableObjectState {
 }
 
 /** Bindings, vars and secrets of the Workers deployment (wrangler.toml; README "Deploy to Cloudflare"). */
-export interface Env {
+export interface Env extends LimitBindings {
   HYPERDRIVE?: { connectionString: string };
   DATABASE_URL?: string;
   /** The broker the Worker publishes to, with the cloud's own login: mqtt(s)://USER:PASSWORD@host:port, or ws(s)://…/mqtt for its WebSocket listener (a secret). */
