@@ -421,7 +421,18 @@ describe.skipIf(!!skip)('three lvsfleet serve replicas on one PostgreSQL, killed
       timeoutMs: 250_000,
     }).catch(async (err: Error) => {
       const queued = await sql`SELECT d.status, d.attempts, d.last_status, d.last_error, e.type FROM webhook_deliveries d JOIN events e ON e.id = d.event_id`;
-      throw new Error(`${err.message}: raised ${JSON.stringify(await raised())}; received ${JSON.stringify(deliveries)}; queued ${JSON.stringify(queued)}`);
+      // Where an alert was never raised, what the replicas stored of that site's dr1: its status row
+      // and its presence events (an offline dr1 must raise node.offline).
+      const rows = await raised();
+      const missing = siteNames.filter((site) => ALERTS.some((t) => !rows.some((r) => r.site === site && r.key.startsWith(`${t}|`))));
+      const dr1s = missing.map((site) => nodeIdOf(site, 'dr1'));
+      const stored = dr1s.length ? await sql`SELECT node_id, online, status, updated_at FROM node_status WHERE node_id IN ${sql(dr1s)}` : [];
+      const presence = dr1s.length ? await sql`SELECT node_id, type, at, data FROM events WHERE node_id IN ${sql(dr1s)} ORDER BY id` : [];
+      throw new Error(
+        `${err.message}: raised ${JSON.stringify(rows)}; received ${JSON.stringify(deliveries)}; queued ${JSON.stringify(queued)}; ` +
+          `sites missing an alert ${JSON.stringify(missing)}, their dr1 status ${JSON.stringify(stored)} and events ${JSON.stringify(presence)}; ` +
+          replicas.map((r) => `--- ${r.name} (started ${r.starts} times)\n${r.out.slice(-3000)}`).join('\n'),
+      );
     });
     const rows = await raised();
     expect(rows.map((r) => `${r.site} ${r.key.split('|')[0]}`).sort()).toEqual(want.filter((w) => !w.endsWith(AGENT_EVENT)));

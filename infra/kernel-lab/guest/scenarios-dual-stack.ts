@@ -10,12 +10,13 @@
  * carried to e2 by IPVS connection sync keeps working.
  */
 import type { Client } from './client-rpc.ts';
+import { checkDualStackDr } from './dual-stack-dr.ts';
 import { check, type Harness } from './harness.ts';
 import { connections, realServers } from './ipvs.ts';
 import type { Lab } from './lab.ts';
 import { START_MS } from './scenarios-dr.ts';
 import { nsh, run, sh, sleep, waitFor } from './sh.ts';
-import { addHosts, addressesOf, ifaceBytes, NET, setLink } from './topology.ts';
+import { addHosts, addressesOf, NET, setLink } from './topology.ts';
 
 const SPEC_DS = '/run/lab/site-dual-stack.yaml';
 const V4 = { e1: '10.99.0.15', e2: '10.99.0.16', rs4: '10.99.0.24', rs5: '10.99.0.25', vip: '10.99.0.90' } as const;
@@ -151,30 +152,6 @@ async function startAgents(h: Harness, lab: Lab): Promise<void> {
 const vrrpLines = (lab: Lab, node: string) =>
   (lab.agents.get(node)?.output() ?? '').split('\n').filter((l) => /vrrp \S+ (\S+→\S+|.*(gratuitous|Neighbor|garp|late))/.test(l));
 
-/** 10/10 over each family through the dual-stack DR service; the IPv6 reply bypasses e1. */
-async function traffic(h: Harness, client: Client): Promise<void> {
-  const v4 = await client.tally(`http://${V4.vip}/`, 10, NET.client.dr);
-  const v6 = await client.tally(`http://[${V6.dr}]/`, 10, V6.client);
-  h.say(`DR over IPv4: ${JSON.stringify(v4)}; over IPv6: ${JSON.stringify(v6)}`);
-  check(v4.fail === 0 && v6.fail === 0, `DR requests failed: IPv4 ${v4.fail} (${v4.errors.join('; ')}), IPv6 ${v6.fail} (${v6.errors.join('; ')})`);
-  for (const [fam, t] of [
-    ['IPv4', v4],
-    ['IPv6', v6],
-  ] as const)
-    check((t.counts.rs4 ?? 0) >= 3 && (t.counts.rs5 ?? 0) >= 3, `${fam} rr did not reach both real servers: ${JSON.stringify(t.counts)}`);
-
-  const size = 2_000_000;
-  const [ea, ca] = [await ifaceBytes('e1'), await ifaceBytes('c')];
-  const big = await client.get(`http://[${V6.dr}]/big?n=${size}`, V6.client, 20_000);
-  const [eb, cb] = [await ifaceBytes('e1'), await ifaceBytes('c')];
-  h.figure('IPv6 reply bytes to client', cb.rx - ca.rx);
-  h.figure('bytes received by e1 meanwhile', eb.rx - ea.rx);
-  check(big.ok && big.bytes === size, `big GET over IPv6 failed: ${JSON.stringify(big).slice(0, 200)}`);
-  check(eb.rx - ea.rx < size / 10, `e1 received ${eb.rx - ea.rx} bytes: the IPv6 reply went through the director`);
-  const conns = (await connections('e1')).filter((c) => c.virtual === `[${V6.dr}]:80`);
-  check(conns.length > 0, 'e1 has no IPv6 connection in ipvsadm -Lnc: the traffic did not go through IPVS');
-}
-
 /** Where IPv6 NAT packets stop: forwarding and ICMPv6 counters, routes, neighbours. */
 async function natDiagnostics(h: Harness, director: string): Promise<void> {
   const snmp = async (ns: string) =>
@@ -299,7 +276,9 @@ export async function dualStack(h: Harness, lab: Lab, client: Client): Promise<v
     try {
       await build(h, lab);
       await startAgents(h, lab);
-      await part('dual-stack DR', () => traffic(h, client));
+      await part('dual-stack DR', () =>
+        checkDualStackDr(h, client, { vip4: V4.vip, vip6: V6.dr, client6: V6.client, director: 'e1', realServers: ['rs4', 'rs5'] }),
+      );
       await part('IPv6 NAT', () => nat6(h, client, 'e1', 10));
       await part('failover under traffic', () => failover(h, lab, client));
       await part('IPv6 NAT after the failover', () => nat6(h, client, 'e2', 6));

@@ -8,6 +8,7 @@
  * The VIP moves by hand (the director pair's VRRP over IPv6 is not what this proves).
  */
 import type { Client } from './client-rpc.ts';
+import { checkDualStackDr } from './dual-stack-dr.ts';
 import { check, type Harness } from './harness.ts';
 import { connections, saveLines } from './ipvs.ts';
 import { nsh, run, sh, sleep, waitFor } from './sh.ts';
@@ -148,7 +149,7 @@ export async function ipv6Kernel(h: Harness, client: Client): Promise<void> {
   };
   try {
     await part('kernel formats', () => kernelFormats(h));
-    await part('dual-stack DR', () => dualStackDr(h, client));
+    await part('dual-stack DR', () => checkDualStackDr(h, client, { vip4: DR4, vip6: V6.dr, client6: V6.client, director: 'k1', realServers: ['rs1', 'rs2'] }));
     await part('IPv6 NAT', () => nat6(h, client));
     await part('IPv6 TUN', () => tun6(h, client));
     await part('cross-family rule', () => crossFamily(h));
@@ -181,30 +182,6 @@ async function kernelFormats(h: Harness): Promise<void> {
     check(save.includes(want), `ipvsadm -Sn does not print "${want}":\n${save.join('\n')}`);
   const tun = save.find((l) => l.startsWith(`-a -t [${V6.tun}]:80`));
   h.say(`ipvsadm -Sn TUN line: ${tun}`);
-}
-
-/** Dual-stack DR: 10/10 over each family, both real servers, the v6 reply bypasses k1. */
-async function dualStackDr(h: Harness, client: Client): Promise<void> {
-  const v4 = await client.tally(`http://${DR4}/`, 10, NET.client.dr);
-  const v6 = await client.tally(`http://[${V6.dr}]/`, 10, V6.client);
-  h.say(`DR over IPv4: ${JSON.stringify(v4)}; over IPv6: ${JSON.stringify(v6)}`);
-  check(v4.fail === 0 && v6.fail === 0, `DR requests failed: v4 ${v4.fail} (${v4.errors.join('; ')}), v6 ${v6.fail} (${v6.errors.join('; ')})`);
-  for (const [fam, t] of [
-    ['IPv4', v4],
-    ['IPv6', v6],
-  ] as const)
-    check((t.counts.rs1 ?? 0) >= 3 && (t.counts.rs2 ?? 0) >= 3, `${fam} rr did not reach both real servers: ${JSON.stringify(t.counts)}`);
-
-  const size = 2_000_000;
-  const [ka, ca] = [await ifaceBytes('k1'), await ifaceBytes('c')];
-  const big = await client.get(`http://[${V6.dr}]/big?n=${size}`, V6.client, 20_000);
-  const [kb, cb] = [await ifaceBytes('k1'), await ifaceBytes('c')];
-  h.figure('IPv6 reply bytes to client', cb.rx - ca.rx);
-  h.figure('bytes received by k1 meanwhile', kb.rx - ka.rx);
-  check(big.ok && big.bytes === size, `big GET over IPv6 failed: ${JSON.stringify(big).slice(0, 200)}`);
-  check(kb.rx - ka.rx < size / 10, `k1 received ${kb.rx - ka.rx} bytes: the IPv6 reply went through the director`);
-  const conns = (await connections('k1')).filter((c) => c.virtual === `[${V6.dr}]:80`);
-  check(conns.length > 0, 'k1 has no IPv6 connection in ipvsadm -Lnc: the traffic did not go through IPVS');
 }
 
 /** v6 NAT: replies routed back through k1, which rewrites their source to the VIP. */
