@@ -13,6 +13,26 @@ export function check(cond: unknown, message: string): asserts cond {
   if (!cond) throw new LabFailure(message);
 }
 
+/**
+ * Parts of one scenario that each run and report (ok, or FAILED with the reason), so one run shows
+ * every part; `done()` then fails the scenario with every failure, the first one first.
+ */
+export function scenarioParts(h: Harness): { part(name: string, body: () => Promise<void>): Promise<void>; done(): void } {
+  const failures: string[] = [];
+  return {
+    async part(name, body) {
+      try {
+        await body();
+        h.say(`${name}: ok`);
+      } catch (e) {
+        failures.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
+        h.say(`${name}: FAILED — ${failures[failures.length - 1]}`);
+      }
+    },
+    done: () => check(failures.length === 0, failures.join('\n')),
+  };
+}
+
 export type Outcome = 'PASS' | 'FAIL' | 'PENDING';
 
 export class Harness {

@@ -11,7 +11,7 @@
  */
 import type { Client } from './client-rpc.ts';
 import { checkDualStackDr } from './dual-stack-dr.ts';
-import { check, type Harness } from './harness.ts';
+import { check, scenarioParts, type Harness } from './harness.ts';
 import { connections, realServers } from './ipvs.ts';
 import type { Lab } from './lab.ts';
 import { START_MS } from './scenarios-dr.ts';
@@ -262,16 +262,7 @@ export async function dualStack(h: Harness, lab: Lab, client: Client): Promise<v
   check(python.code === 0, `python3 (the agent's GARP/NA helper and IPv6 VRRP receiver) does not run in the guest: ${python.stderr.trim()}`);
   await sh('cp', '/lab/site-dual-stack.yaml', SPEC_DS);
   // After the set-up, every part runs and reports, so one run shows all of it; the first failure fails the scenario.
-  const failures: string[] = [];
-  const part = async (name: string, body: () => Promise<void>) => {
-    try {
-      await body();
-      h.say(`${name}: ok`);
-    } catch (e) {
-      failures.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
-      h.say(`${name}: FAILED — ${failures[failures.length - 1]}`);
-    }
-  };
+  const { part, done } = scenarioParts(h);
   try {
     try {
       await build(h, lab);
@@ -282,7 +273,7 @@ export async function dualStack(h: Harness, lab: Lab, client: Client): Promise<v
       await part('IPv6 NAT', () => nat6(h, client, 'e1', 10));
       await part('failover under traffic', () => failover(h, lab, client));
       await part('IPv6 NAT after the failover', () => nat6(h, client, 'e2', 6));
-      check(failures.length === 0, failures.join('\n'));
+      done();
     } catch (e) {
       // The lab's own diagnostics run after this cleanup: print these agents and directors now.
       for (const n of NODES) h.say(`--- agent ${n} (last lines)\n${lab.tail(n, 20)}`);

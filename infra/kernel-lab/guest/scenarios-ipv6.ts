@@ -9,7 +9,7 @@
  */
 import type { Client } from './client-rpc.ts';
 import { checkDualStackDr } from './dual-stack-dr.ts';
-import { check, type Harness } from './harness.ts';
+import { check, scenarioParts, type Harness } from './harness.ts';
 import { connections, saveLines } from './ipvs.ts';
 import { nsh, run, sh, sleep, waitFor } from './sh.ts';
 import { ifaceBytes, NET, setLink } from './topology.ts';
@@ -137,16 +137,7 @@ export async function ipv6Kernel(h: Harness, client: Client): Promise<void> {
   await ipIn('k1', 'addr', 'add', `${DR4}/32`, 'dev', 'eth0');
   await restore('k1', directorBatch());
   // Every part runs and reports, so one run shows everything the kernel does; the first failure fails the scenario.
-  const failures: string[] = [];
-  const part = async (name: string, body: () => Promise<void>) => {
-    try {
-      await body();
-      h.say(`${name}: ok`);
-    } catch (e) {
-      failures.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
-      h.say(`${name}: FAILED — ${failures[failures.length - 1]}`);
-    }
-  };
+  const { part, done } = scenarioParts(h);
   try {
     await part('kernel formats', () => kernelFormats(h));
     await part('dual-stack DR', () => checkDualStackDr(h, client, { vip4: DR4, vip6: V6.dr, client6: V6.client, director: 'k1', realServers: ['rs1', 'rs2'] }));
@@ -154,7 +145,7 @@ export async function ipv6Kernel(h: Harness, client: Client): Promise<void> {
     await part('IPv6 TUN', () => tun6(h, client));
     await part('cross-family rule', () => crossFamily(h));
     await part('IPv6 connection sync and VIP move', () => syncAndMove(h, client));
-    check(failures.length === 0, failures.join('\n'));
+    done();
   } finally {
     for (const d of ['k1', 'k2']) {
       await run(['ip', 'netns', 'exec', d, 'ipvsadm', '--stop-daemon', 'master']);
