@@ -93,8 +93,15 @@ export async function alertRound(o: AlertRoundOptions, states: Map<string, Alert
   const t = o.now().getTime();
   for (const v of await o.book.all(t)) {
     const r = stepAlerts(next.get(v.siteId) ?? {}, v.status.site, conditionsOf(v.status), t, o.alerts);
-    for (const ch of r.changes) await record(db, v.siteId, ch, o.log);
-    next.set(v.siteId, r.state);
+    try {
+      for (const ch of r.changes) await record(db, v.siteId, ch, o.log);
+      next.set(v.siteId, r.state);
+    } catch (err) {
+      // One site's failed write (a lost connection, a replica's conflict) must not hold back the
+      // others' alerts. Its state stays as before, so the next round steps the same changes again;
+      // the claims already written make that repeat a no-op for them.
+      o.log?.(`alerting ${v.status.site}: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
   await enqueueDeliveries(db, { baseUrl: o.baseUrl });
   const counts = await deliverDue(db, { fetch: o.fetch, now: o.now, log: o.log });
