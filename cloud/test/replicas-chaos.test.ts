@@ -225,6 +225,7 @@ describe.skipIf(!!skip)('three lvsfleet serve replicas on one PostgreSQL, killed
     if (allNodes.length) {
       cleaner = await connectAs(broker.url, undefined, undefined).catch(() => undefined);
       for (const n of allNodes) await cleaner?.publishAsync(topics.desired(n), '', { qos: 1, retain: true });
+      for (const n of allNodes.filter((id) => id.endsWith('.dr1'))) await cleaner?.publishAsync(topics.status(n), '', { qos: 1, retain: true });
       await endQuietly(cleaner);
     }
     await broker?.stop();
@@ -306,16 +307,32 @@ describe.skipIf(!!skip)('three lvsfleet serve replicas on one PostgreSQL, killed
         await c.subscribeAsync(topics.desired(n), { qos: 1 });
       }
       for (const n of names) expect(await applyVia(rng, siteWithWeight(n, 1))).toBe(200);
-      // dr1 of every site reports once and drops off (its last will), as a director that died would.
+      // dr1 of every site reports once and drops off (its last will), as a director that died would:
+      // status retained, as the agent publishes it (mqtt-link.ts), events not.
       const reporter = await connectAs(broker.url, undefined, undefined);
-      for (const n of names) {
-        const dr1 = nodeIdOf(n, 'dr1');
-        await reporter.publishAsync(topics.status(dr1), JSON.stringify({ nodeId: dr1, online: true, at: new Date().toISOString() }), { qos: 1 });
+      const dr1s = names.map((n) => nodeIdOf(n, 'dr1'));
+      for (const dr1 of dr1s) {
+        await reporter.publishAsync(topics.status(dr1), JSON.stringify({ nodeId: dr1, online: true, at: new Date().toISOString() }), { qos: 1, retain: true });
         const degraded = { nodeId: dr1, at: new Date().toISOString(), type: AGENT_EVENT, data: { what: 'checks', detail: 'chaos' } };
         await reporter.publishAsync(topics.events(dr1), JSON.stringify(degraded), { qos: 1 });
-        await reporter.publishAsync(topics.status(dr1), JSON.stringify({ nodeId: dr1, online: false }), { qos: 1 });
+        await reporter.publishAsync(topics.status(dr1), JSON.stringify({ nodeId: dr1, online: false }), { qos: 1, retain: true });
       }
       await endQuietly(reporter);
+      // The reports are stored before the kills begin. Ingest takes each message on a clean session,
+      // so a message still queued in every replica subscribed when it came is lost to history if all
+      // of them die before storing it (docs/architecture.md, "Status and events": the retained status
+      // puts the state right when a replica subscribes again; the event and the presence change are
+      // gone). That is a known limit, not what this test is about: the publisher's leases and the
+      // alerts' claims under SIGKILL.
+      await waitFor(
+        async () => {
+          const stored = await sql`
+            SELECT count(*)::int AS n FROM node_status s WHERE s.node_id IN ${sql(dr1s)} AND NOT s.online
+              AND EXISTS (SELECT 1 FROM events e WHERE e.node_id = s.node_id AND e.type = ${AGENT_EVENT})`;
+          return stored[0].n === dr1s.length;
+        },
+        { what: "every dr1's reports stored", timeoutMs: 60_000 },
+      );
 
       // The burst: applies at random gaps through random replicas, and kills in the middle of it.
       const killAt = new Set(Array.from({ length: 1 + Math.floor(rng() * 2) }, () => Math.floor(rng() * APPLIES)));

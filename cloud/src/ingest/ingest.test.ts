@@ -144,5 +144,25 @@ for (const v of variants) {
         await second.close();
       }
     });
+
+    it("a replica subscribing later takes dr1's retained last will without moving its offline time or raising presence", async () => {
+      // dr1's last will is retained on the broker from the first test: a replica that starts (or
+      // restarts) receives it when it subscribes.
+      const before = await statusRow();
+      const eventsBefore = await eventTypes();
+      expect(before.online).toBe(false);
+      const late = await startIngest({ db: d.db, mqttUrl: url, ...(aedes?.internal ?? {}) });
+      try {
+        await late.ready;
+        await waitFor(() => late.stats().accepted >= 1, { what: 'the retained will taken', timeoutMs: 15_000 });
+        const after = await statusRow();
+        // "offline since" is when the will came, not when a replica happened to subscribe.
+        expect(after.updatedAt.getTime()).toBe(before.updatedAt.getTime());
+        expect(after).toMatchObject({ online: false, appliedRevision: 4 });
+        expect(await eventTypes()).toEqual(eventsBefore);
+      } finally {
+        await late.close();
+      }
+    });
   });
 }

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { events, nodeStatus } from '../db/schema.ts';
@@ -39,6 +40,9 @@ export async function recordReport(
       prev ? { online: prev.online, appliedRevision: prev.appliedRevision, status: prev.status as Record<string, unknown> } : undefined,
       msg.status,
     );
+    // A last will for a node stored offline already (the retained will a replica gets when it
+    // subscribes) says nothing new: writing it would move "offline since" to this replica's start.
+    if (prev && !prev.online && !next.online && isDeepStrictEqual(prev.status, next.status)) return;
     const row = { online: next.online, appliedRevision: next.appliedRevision, status: next.status, updatedAt: now };
     await tx
       .insert(nodeStatus)
