@@ -47,6 +47,17 @@ export async function lastPublished(db: Db, nodeIds: string[]): Promise<Map<stri
   return new Map(rows.map((r) => [r.nodeId, { revision: r.revision, overridesVersion: r.overridesVersion }]));
 }
 
+/** Newest document version still open (pending or failed, due or not) for each of `nodeIds`. */
+export async function newestOpen(db: Db, nodeIds: string[]): Promise<Map<string, DocumentVersion>> {
+  if (!nodeIds.length) return new Map();
+  const rows = await db
+    .selectDistinctOn([outbox.nodeId], { nodeId: outbox.nodeId, revision: outbox.revision, overridesVersion: outbox.overridesVersion })
+    .from(outbox)
+    .where(and(open, inJson(outbox.nodeId, nodeIds)))
+    .orderBy(asc(outbox.nodeId), sql`${outbox.revision} desc`, sql`${outbox.overridesVersion} desc`);
+  return new Map(rows.map((r) => [r.nodeId, { revision: r.revision, overridesVersion: r.overridesVersion }]));
+}
+
 /** For every node: its newest published row, unless a newer row is still open (that one will go out). */
 export async function latestPublishedRows(db: Db, siteId?: string): Promise<OutboxRow[]> {
   const rows = await db

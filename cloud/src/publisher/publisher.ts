@@ -4,10 +4,10 @@ import type { Signer } from '../keys/signing.ts';
 import { createPublishLink } from '../mqtt/link.ts';
 import { topics } from '#shared/wire/topics.ts';
 import { backoffDelayMs } from '#shared/util/backoff.ts';
-import type { DesiredClaims } from '#shared/wire/desired.ts';
+import { isNewer, versionOf, type DesiredClaims, type DocumentVersion } from '#shared/wire/desired.ts';
 import { planDrain } from './plan.ts';
 import type { Claim, SiteLeases } from './site-leases.ts';
-import { lastPublished, latestPublishedRows, markFailed, markPublished, markSkipped, pendingForDueNodes, type OutboxRow } from './outbox-store.ts';
+import { lastPublished, latestPublishedRows, markFailed, markPublished, markSkipped, newestOpen, pendingForDueNodes, type OutboxRow } from './outbox-store.ts';
 
 /** Documents signed at once before their publishes start (the next batch signs while they are in flight). */
 const SIGN_BATCH = 250;
@@ -122,6 +122,18 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
     for (const [reason, ids] of byReason) await markSkipped(db, ids, reason);
   }
 
+  /** Whether `rows` hold, for each of their nodes, its newest open version. */
+  async function holdsNewest(rows: OutboxRow[]): Promise<boolean> {
+    const inHand = new Map<string, DocumentVersion>();
+    for (const r of rows) {
+      const v = versionOf(r);
+      const had = inHand.get(r.nodeId);
+      if (!had || isNewer(v, had)) inHand.set(r.nodeId, v);
+    }
+    const newest = await newestOpen(db, [...inHand.keys()]);
+    return [...newest].every(([node, v]) => !isNewer(v, inHand.get(node)!));
+  }
+
   async function drainOnce(): Promise<number> {
     if (loop.closed) return 0;
     const now = new Date();
@@ -137,11 +149,17 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
     // Connect even with nothing pending, so a restarted in-memory broker gets its documents back.
     const connected = await link.ensure();
     const republishing = connected && republishDue ? await latestPublishedRows(db) : [];
-    // Rows read before the claim are safe: the floors below are read after it, so they cover
-    // whatever the lease's previous holder published.
+    // Rows read before the claim: the floors below are read after it, so they cover what the
+    // lease's previous holder published and marked; what it published and did not mark (killed
+    // in between) is caught by holdsNewest.
     const claim: Claim | null = opts.leases ? await opts.leases.claim(new Set([...due, ...republishing].map((r) => r.siteId))) : null;
     const mine = <R extends { siteId: string }>(rows: R[]) => (claim ? rows.filter((r) => claim.owned.has(r.siteId)) : rows);
-    const pending = mine(due);
+    let pending = mine(due);
+    // The rows in hand (handed over, or read before the claim) may not be a node's newest open
+    // row: a lease's previous holder can have published a newer one and died before marking it
+    // (the floors below still say older). Sending what is in hand would take that node back, so
+    // when a node has a newer open row, read the outbox again under the claim.
+    if (claim && pending.length && !(await holdsNewest(pending))) pending = mine(await pendingForDueNodes(db, now, opts.batch ?? 5000));
     if (connected && republishDue) {
       republishDue = false;
       // Read again under the claim: the rows read before it may be older than what the lease's

@@ -200,4 +200,56 @@ describe.skipIf(!!skip)('two publisher replicas on one PostgreSQL', () => {
     await pub.drain();
     for (const n of lateNodes) expect((seen.get(topics.desired(n)) ?? []).map(revisionOf), n).toEqual([2, 2]);
   }, 60_000);
+
+  it('a replica handed an older row after the lease holder published a newer one and died before marking it sends the newer one', async () => {
+    // The replicas of the tests before poll every 10 ms: stopped, so this drain is the only one.
+    for (const r of opened.splice(0)) {
+      await r.pub.close();
+      await r.leases.close();
+    }
+    const site = seedsSite(runName('repd'));
+    const siteId = await insertSite(d.db, site);
+    const siteNodes = site.spec.nodes.map((n) => nodeIdOf(site.metadata.name, n.name));
+    nodeIds.push(...siteNodes);
+    const signer = await loadSigner(d.db);
+    const seen = collect(watcher);
+    await watcher.subscribeAsync(
+      siteNodes.map((n) => topics.desired(n)),
+      { qos: 1 },
+    );
+    // A publisher that reads the outbox only when told (no poll within the test): its drain of a
+    // hand-off publishes what it was handed.
+    const leases = await openSiteLeases(pg.url, { name: 'lvsfleet-site-leases D' });
+    const pub = await startPublisher({ db: d.db, mqttUrl: process.env.MQTT_URL!, signer, leases, pollMs: 3_600_000 });
+    opened.push({ pub, leases });
+    await pub.drain();
+    const rowsOf = (revision: number) =>
+      d.db
+        .insert(outbox)
+        .values(site.spec.nodes.map((n) => ({ nodeId: nodeIdOf(site.metadata.name, n.name), siteId, revision, claims: claimsFor(site, n.name, revision) })));
+    await rowsOf(1);
+    await rowsOf(2);
+    // The holder before: revision 2 published (retained, PUBACK'd) and killed before its mark.
+    for (const n of site.spec.nodes)
+      await watcher.publishAsync(topics.desired(nodeIdOf(site.metadata.name, n.name)), await signer.sign(claimsFor(site, n.name, 2)), {
+        qos: 1,
+        retain: true,
+      });
+    await waitFor(() => siteNodes.every((n) => (seen.get(topics.desired(n)) ?? []).length >= 1), { what: 'revision 2 retained', timeoutMs: 10_000 });
+    // The apply of revision 1 hands its rows over late, as a replica slowed down would.
+    const handed = await d.db
+      .select()
+      .from(outbox)
+      .where(and(eq(outbox.siteId, siteId), eq(outbox.revision, 1)));
+    pub.handoff(handed);
+    const handedIds = handed.map((r) => r.id);
+    await waitFor(async () => (await d.db.select().from(outbox).where(inArray(outbox.id, handedIds))).every((r) => r.status !== 'pending'), {
+      what: 'the handed rows taken',
+      timeoutMs: 15_000,
+    });
+    // A drain that reads the outbox closes whatever is left.
+    await pub.drain();
+    await waitFor(() => siteNodes.every((n) => (seen.get(topics.desired(n)) ?? []).length >= 2), { what: 'the drain', timeoutMs: 10_000 });
+    for (const n of siteNodes) expect((seen.get(topics.desired(n)) ?? []).map(revisionOf), n).toEqual([2, 2]);
+  }, 60_000);
 });
