@@ -170,8 +170,9 @@ describe(`GET /metrics on the Worker (${kind})`, () => {
   afterAll(async () => {
     // The database is shared with flow.test.ts, whose key rotation retires a key only once every
     // enrolled node pinned a newer one: these nodes never will, so they are enrolled no more. Not
-    // by a new spec without them (dynsec.test.ts's way): its apply would wake this site's
-    // publisher in an isolate this file leaves behind.
+    // by a new spec without them (dynsec.test.ts's way): a run that did that here met workerd's
+    // "I/O on behalf of a different Durable Object" from this site's publisher, which that apply
+    // woke as the file ended, and a hung sites.test.ts.
     const db = openWorkerDb(env as never)!;
     await db.delete(nodeCredentials).where(inArray(nodeCredentials.nodeId, enrolled));
   });
