@@ -4,16 +4,21 @@
  * runs here on the platform's clock: a Durable Object per site publishes (`SitePublisher`, woken
  * by the apply and by its alarm), agents report over HTTPS (`POST /v1/agent/status|events`), and
  * the cron (`scheduled()`) runs key rotation's step in the `KeyRotator` object, the alerter's round
- * in the `AlertLoop` object, and wakes the publishers of sites with rows still open.
+ * in the `AlertLoop` object, and wakes the publishers of sites with rows still open. `GET
+ * /metrics` serves the fleet metrics Node serves, read from the database at each scrape; what
+ * only a long-lived process counts (process, HTTP, deliveries, ingest refusals) has no place in an
+ * isolate and is left out.
  */
 import { createApp } from './api/app.ts';
 import { ensureBootstrapAdmin } from './auth/tokens.ts';
 import type { Db } from './db/client.ts';
 import { loadSigner } from './keys/signing.ts';
+import { renderFleetMetrics } from './metrics/fleet-registry.ts';
 import { sweepExpired } from './overrides/store.ts';
 import { tickRollouts } from './rollout/driver.ts';
 import { issueNodeCredentials } from './mqtt/credentials.ts';
 import { connectDynsec, issueWithDynsec } from './mqtt/dynsec.ts';
+import { StatusBook } from './status/book.ts';
 import { AlertLoop } from './workers/alert-loop.ts';
 import { KeyRotator, keyStep } from './workers/key-rotator.ts';
 import { openWorkerDb } from './workers/db.ts';
@@ -59,8 +64,12 @@ export default {
       bootstrapped = env.LVSFLEET_ADMIN_TOKEN;
     }
     const broker = brokerOf(env);
+    // One book for the request: the status routes and /metrics read the same evaluations.
+    const status = new StatusBook(db);
     const app = createApp({
       db,
+      status,
+      metrics: { render: () => renderFleetMetrics(db, status) },
       // After the apply's transaction committed: the site's publisher drains, past the answer.
       kick: () => ctx.waitUntil(wakePublishers(db, env).catch((err: Error) => log(`publisher wake failed: ${err.message}`))),
       // After `keys rotate`: a step now, so the announced key goes out in every document.

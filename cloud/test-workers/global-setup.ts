@@ -4,12 +4,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { TestProject } from 'vitest/node';
 import { createApiToken } from '../src/auth/tokens.ts';
 import { openDatabase, type Database } from '../src/db/client.ts';
 import { openTestDatabase } from '../src/db/test-db.test-support.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../src/mqtt/broker.ts';
+import { createMetrics } from '../src/server/metrics.ts';
+import { StatusBook } from '../src/status/book.ts';
 import { startProcess, type TestProcess } from '../../agent/src/cli/process.test-support.ts';
 import mqtt from 'mqtt';
 import { topics } from '#shared/wire/topics.ts';
@@ -43,7 +45,8 @@ const closers: (() => Promise<unknown>)[] = [];
  * by pglite-socket, so workerd's postgres.js reaches it through `connect()`), a broker (MQTT_URL,
  * else the embedded aedes broker, which checks node logins against that database), an admin token,
  * a webhook receiver, and a relay through which a real `lvsfleet-agent` process reaches the Worker
- * (relay.test-support.ts), with control paths to start and kill that agent.
+ * (relay.test-support.ts), with control paths to start and kill that agent, to render Node's
+ * /metrics from the same database and to run promtool.
  */
 export async function setup(project: TestProject): Promise<void> {
   let url: string;
@@ -125,6 +128,14 @@ export async function setup(project: TestProject): Promise<void> {
       if (enrolled.code !== 0) return { status: 500, body: { error: `enroll exited ${enrolled.code}: ${enrolled.output}` } };
       agent = startProcess(process.execPath, [AGENT_BIN, 'run', '--config', config, '--dataplane', 'dry-run']);
       return { status: 200, body: { enrolled: enrolled.output } };
+    }
+    // What `lvsfleet serve` answers at /metrics for this database now (metrics.test.ts).
+    if (path === '/__node-metrics') return { status: 200, body: { text: (await createMetrics(database.db, new StatusBook(database.db)).render()).body } };
+    // promtool runs here, in Node: workerd starts no processes.
+    if (path === '/__promtool') {
+      const r = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8' });
+      if (r.error) return { status: 200, body: { skipped: 'promtool not installed (Debian package prometheus)' } };
+      return { status: 200, body: { status: r.status, output: r.stdout + r.stderr } };
     }
     if (path === '/__agent/kill') {
       // SIGKILL: no goodbye, no last will over HTTPS; only the report's age tells the cloud.

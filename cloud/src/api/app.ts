@@ -110,7 +110,7 @@ export function createApp(deps: AppDeps): App {
 
   const { metrics } = deps;
   if (metrics) {
-    app.use('*', metrics.middleware);
+    if (metrics.middleware) app.use('*', metrics.middleware);
     app.get('/metrics', async (c) => {
       const m = await metrics.render();
       return c.body(m.body, 200, { 'content-type': m.contentType });

@@ -46,8 +46,12 @@ export interface AppDeps {
   webhookTargets?: WebhookTargetPolicy;
   /** Site status (one per process, shared with alerts and metrics); the app makes its own when absent. */
   status?: StatusBook;
-  /** Prometheus metrics (Node only: prom-client stays out of the Workers build). */
-  metrics?: { middleware: MiddlewareHandler; render(): Promise<{ contentType: string; body: string }> };
+  /**
+   * `GET /metrics` (Prometheus). `render` answers the exposition; `middleware`, where the host
+   * keeps a process alive to count in (Node), sees every request. The Worker gives only `render`:
+   * the fleet families read from the database (cloud/src/metrics/).
+   */
+  metrics?: { middleware?: MiddlewareHandler; render(): Promise<{ contentType: string; body: string }> };
 }
 
 /** `auth`: whose request it is; `session`: the dashboard session it was made with (absent for bearer tokens). */

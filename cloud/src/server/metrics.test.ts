@@ -10,7 +10,8 @@ import { SEEDS_YAML } from '../../test/fixtures.test-support.ts';
 import { createMetrics } from './metrics.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
-const PROMTOOL = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => spawnSync(p, ['--version']).status === 0) ?? null;
+// From PATH, where CI puts the promtool it unpacks (.ci/run), as the agent's metrics tests look for it.
+const PROMTOOL = spawnSync('promtool', ['--version']).status === 0 ? 'promtool' : null;
 const promtoolSkip = PROMTOOL ? false : 'promtool not installed (apt-get install prometheus)';
 if (promtoolSkip) console.log(`metrics: promtool checks skipped (${promtoolSkip})`);
 

@@ -1,20 +1,21 @@
 import type { MiddlewareHandler } from 'hono';
-import { inArray, sql } from 'drizzle-orm';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { Db } from '../db/client.ts';
-import { OUTBOX_OPEN, outbox } from '../db/schema.ts';
 import type { DeliveryCounts } from '../alerts/queue.ts';
 import type { StatusBook } from '../status/book.ts';
-import { createFleetMetrics } from './fleet-metrics.ts';
+import { readFleetFacts } from '../metrics/fleet-facts.ts';
+import { fleetSamples } from '../metrics/fleet-model.ts';
+import { registerFleetMetrics } from '../metrics/fleet-registry.ts';
 
 /**
- * Prometheus metrics for the Node server (`/metrics`): process defaults, HTTP requests by route
- * template and status, the outbox backlog the publisher still has to send, and the fleet
- * (`fleet-metrics.ts`) when a status book is given.
+ * Prometheus metrics for the Node server (`/metrics`): the fleet, read from the database at each
+ * scrape (`cloud/src/metrics/`, the same families the Worker serves), and what only a long-lived
+ * process can count: process defaults, HTTP requests by route template and status, webhook
+ * deliveries and ingest refusals since the start.
  */
 export function createMetrics(
   db: Db,
-  status?: StatusBook,
+  status: StatusBook,
 ): {
   registry: Registry;
   middleware: MiddlewareHandler;
@@ -24,7 +25,7 @@ export function createMetrics(
   ingestRejected(reason: string): void;
 } {
   const registry = new Registry();
-  const fleet = status ? createFleetMetrics(registry, db, status) : null;
+  const fleet = registerFleetMetrics(registry);
   collectDefaultMetrics({ register: registry, prefix: 'lvsfleet_' });
   // prom-client's three gauges named *_total break the naming rule (promtool refuses them); the
   // same counts by type stay (`lvsfleet_nodejs_active_handles{type}`, …).
@@ -42,18 +43,13 @@ export function createMetrics(
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  new Gauge({
-    name: 'lvsfleet_outbox_pending',
-    help: 'desired-state documents stored but not yet published',
+  const deliveries = new Counter({
+    name: 'lvsfleet_webhook_deliveries_total',
+    help: 'webhook delivery attempts by result (delivered, retried, failed: given up)',
+    labelNames: ['result'],
     registers: [registry],
-    async collect() {
-      const [row] = await db
-        .select({ n: sql<number>`count(*)::int` })
-        .from(outbox)
-        .where(inArray(outbox.status, OUTBOX_OPEN));
-      this.set(row?.n ?? 0);
-    },
   });
+  for (const result of ['delivered', 'retried', 'failed']) deliveries.inc({ result }, 0);
   const rejected = new Counter({
     name: 'lvsfleet_ingest_rejected_total',
     help: 'MQTT messages from nodes that ingest refused, by reason',
@@ -73,10 +69,13 @@ export function createMetrics(
     registry,
     middleware,
     render: async () => {
-      await fleet?.refresh();
+      const now = Date.now();
+      fleet.load(fleetSamples(await readFleetFacts(db, status, now), now));
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
-    countDeliveries: (c) => fleet?.countDeliveries(c),
+    countDeliveries: (c) => {
+      for (const result of ['delivered', 'retried', 'failed'] as const) if (c[result]) deliveries.inc({ result }, c[result]);
+    },
     ingestRejected: (reason) => rejected.inc({ reason }),
   };
 }

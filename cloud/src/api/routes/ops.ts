@@ -31,7 +31,7 @@ export function registerOpsRoutes(app: App, deps: AppDeps): void {
       tags: ['operations'],
       summary: 'Prometheus metrics',
       description:
-        'The Prometheus text exposition format: HTTP requests, publishing, ingest, alerts, webhook deliveries and the fleet as the status model sees it (sites, nodes, VRRP groups and real servers by state). Served by `lvsfleet serve`; needs no token, so bind or filter it as a scrape target.',
+        'The Prometheus text exposition format: the fleet as the status model sees it (sites, nodes, VRRP groups and real servers by state), open alerts, transitions to MASTER and the publishing backlog, read from the database at each scrape. `lvsfleet serve` adds what its process counts itself (HTTP requests, webhook deliveries, ingest refusals, process and Node.js metrics); the Workers deployment, whose isolates keep no counts, serves the fleet alone. Needs no token, so bind or filter it as a scrape target.',
       security: [],
       responses: { 200: { content: { 'text/plain': { schema: z.string() } }, description: 'metrics, text format 0.0.4' } },
     });
