@@ -24,6 +24,7 @@ export default defineConfig({
             WEBHOOK_ALLOW_PRIVATE: 'on',
             // The signing key is stored sealed: the agent's verification proves it opened.
             SIGNING_KEY_SECRET: 'workers-test-key-secret',
+            METRICS_TOKEN: 'workers-test-scrape-token',
           },
         },
       };

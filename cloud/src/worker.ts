@@ -69,7 +69,8 @@ export default {
     const app = createApp({
       db,
       status,
-      metrics: { render: () => renderFleetMetrics(db, status) },
+      // Only with its secret: on a public hostname the fleet's names are nobody else's business.
+      metrics: { render: () => renderFleetMetrics(db, status), token: env.METRICS_TOKEN || null },
       // After the apply's transaction committed: the site's publisher drains, past the answer.
       kick: () => ctx.waitUntil(wakePublishers(db, env).catch((err: Error) => log(`publisher wake failed: ${err.message}`))),
       // After `keys rotate`: a step now, so the announced key goes out in every document.

@@ -160,8 +160,14 @@ describe(`GET /metrics on the Worker (${kind})`, () => {
       firstSeenAt: new Date(),
       raisedAt: new Date(),
     });
-    // Without a token, as on Node: the same route of the same app.
-    const res = await exports.default.fetch(`${ORIGIN}/metrics`);
+    // The Worker asks for its scrape token (METRICS_TOKEN, vitest.workers.config.ts): refused
+    // without it or with another, served with it.
+    const bare = await exports.default.fetch(`${ORIGIN}/metrics`);
+    expect(bare.status).toBe(401);
+    expect(await bare.text()).not.toContain(SITE_NAME);
+    const wrong = await exports.default.fetch(`${ORIGIN}/metrics`, { headers: { authorization: 'Bearer not-the-token' } });
+    expect(wrong.status).toBe(401);
+    const res = await exports.default.fetch(`${ORIGIN}/metrics`, { headers: { authorization: 'Bearer workers-test-scrape-token' } });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     workerText = await res.text();

@@ -28,6 +28,7 @@ import { registerSpecRoutes } from './routes/spec.ts';
 import { registerStatusRoutes } from './routes/status.ts';
 import { registerTokenRoutes } from './routes/tokens.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
+import { requireScrapeToken } from './scrape-token.ts';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -112,6 +113,7 @@ export function createApp(deps: AppDeps): App {
   if (metrics) {
     if (metrics.middleware) app.use('*', metrics.middleware);
     app.get('/metrics', async (c) => {
+      requireScrapeToken(metrics.token, c.req.header('authorization'));
       const m = await metrics.render();
       return c.body(m.body, 200, { 'content-type': m.contentType });
     });

@@ -51,7 +51,16 @@ export interface AppDeps {
    * keeps a process alive to count in (Node), sees every request. The Worker gives only `render`:
    * the fleet families read from the database (cloud/src/metrics/).
    */
-  metrics?: { middleware?: MiddlewareHandler; render(): Promise<{ contentType: string; body: string }> };
+  metrics?: {
+    middleware?: MiddlewareHandler;
+    render(): Promise<{ contentType: string; body: string }>;
+    /**
+     * The bearer token a scrape must carry. Absent: none asked (`lvsfleet serve`, whose port sits
+     * on a private network). null: /metrics is off (a Worker without its METRICS_TOKEN secret: a
+     * public hostname must not give site, node and service names to anyone who asks).
+     */
+    token?: string | null;
+  };
 }
 
 /** `auth`: whose request it is; `session`: the dashboard session it was made with (absent for bearer tokens). */

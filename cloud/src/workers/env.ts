@@ -33,6 +33,8 @@ export interface Env extends LimitBindings {
   LVSFLEET_ADMIN_TOKEN?: string;
   /** Private signing keys are stored sealed under this secret (AES-GCM); rows stored plain still load. */
   SIGNING_KEY_SECRET?: string;
+  /** The bearer token Prometheus scrapes `/metrics` with (a secret); without it `/metrics` is off. */
+  METRICS_TOKEN?: string;
   /** Public base URL of this deployment (links in Slack messages, the report URL agents are told). */
   PUBLIC_URL?: string;
   SITE_PUBLISHER: DurableObjectNamespace;

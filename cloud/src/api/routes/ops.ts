@@ -31,8 +31,12 @@ export function registerOpsRoutes(app: App, deps: AppDeps): void {
       tags: ['operations'],
       summary: 'Prometheus metrics',
       description:
-        'The Prometheus text exposition format: the fleet as the status model sees it (sites, nodes, VRRP groups and real servers by state), open alerts, transitions to MASTER and the publishing backlog, read from the database at each scrape. `lvsfleet serve` adds what its process counts itself (HTTP requests, webhook deliveries, ingest refusals, process and Node.js metrics); the Workers deployment, whose isolates keep no counts, serves the fleet alone. Needs no token, so bind or filter it as a scrape target.',
+        'The Prometheus text exposition format: the fleet as the status model sees it (sites, nodes, VRRP groups and real servers by state), open alerts, transitions to MASTER and the publishing backlog, read from the database at each scrape. `lvsfleet serve` adds what its process counts itself (HTTP requests, webhook deliveries, ingest refusals, process and Node.js metrics); the Workers deployment, whose isolates keep no counts, serves the fleet alone. `lvsfleet serve` asks no token (bind or filter it as a scrape target); the Worker, on a public hostname, wants its `METRICS_TOKEN` secret as a bearer token and is off (404) without it.',
       security: [],
-      responses: { 200: { content: { 'text/plain': { schema: z.string() } }, description: 'metrics, text format 0.0.4' } },
+      responses: {
+        200: { content: { 'text/plain': { schema: z.string() } }, description: 'metrics, text format 0.0.4' },
+        401: { description: 'the Worker: no bearer token, or not its METRICS_TOKEN' },
+        404: { description: 'the Worker: /metrics off (no METRICS_TOKEN secret)' },
+      },
     });
 }
