@@ -1,4 +1,4 @@
-import { and, eq, lt } from 'drizzle-orm';
+import { and, eq, isNull, lt } from 'drizzle-orm';
 import { lastWill } from '#shared/wire/status.ts';
 import type { Db } from '../db/client.ts';
 import { events, nodes, nodeStatus } from '../db/schema.ts';
@@ -19,7 +19,8 @@ export async function expireSilentNodes(db: Db, now: Date, staleAfterMs: number)
     .select({ nodeId: nodeStatus.nodeId, siteId: nodes.siteId })
     .from(nodeStatus)
     .innerJoin(nodes, eq(nodes.id, nodeStatus.nodeId))
-    .where(and(eq(nodeStatus.online, true), lt(nodeStatus.updatedAt, cutoff)));
+    // A node removed from the spec stops reporting by design: no will for it.
+    .where(and(eq(nodeStatus.online, true), lt(nodeStatus.updatedAt, cutoff), isNull(nodes.removedAt)));
   const expired: string[] = [];
   for (const { nodeId, siteId } of silent) {
     const done = await db.transaction(async (tx) => {

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
-import { events, nodeStatus } from '../../db/schema.ts';
+import { events, nodeStatus, nodes } from '../../db/schema.ts';
 import { issueNodeCredentials } from '../../mqtt/credentials.ts';
 import { expireSilentNodes } from '../../ingest/silent-nodes.ts';
 import { useTestApp } from '../test-app.test-support.ts';
@@ -81,5 +81,12 @@ describe('expireSilentNodes (the last will of nodes that report over HTTPS)', ()
     // The node comes back: online again, and node.online a second time.
     expect((await report('status', status())).status).toBe(204);
     expect(await eventsOf('node.online')).toHaveLength(2);
+  });
+
+  it('leaves a node removed from the spec alone: its silence is expected, not an outage', async () => {
+    expect((await report('status', status())).status).toBe(204);
+    await t.db.db.update(nodes).set({ removedAt: new Date() }).where(eq(nodes.id, NODE));
+    expect(await expireSilentNodes(t.db.db, new Date(Date.now() + 46_000), 45_000)).toEqual([]);
+    expect(await eventsOf('node.offline')).toHaveLength(0);
   });
 });
