@@ -6,34 +6,14 @@ import { topics } from '#shared/wire/topics.ts';
 import worker from '../src/worker.ts';
 import { socketMqttConnect } from '../src/workers/mqtt-socket.ts';
 import { subscribeCodes } from '../test/mqtt-client.test-support.ts';
+import { natSite } from './site.test-support.ts';
 
 const token = inject('workersToken');
 const dynsecUrl = inject('workersDynsecMqttUrl');
 const skip = inject('workersDynsecSkip');
 const ORIGIN = 'http://lvsfleet.test';
 
-const SITE = {
-  apiVersion: 'lvsfleet/v1',
-  kind: 'Site',
-  metadata: { name: 'dyn1' },
-  spec: {
-    nodes: [
-      { name: 'd1', role: 'director', address: '192.0.2.10', interface: 'eth0' },
-      { name: 'd2', role: 'director', address: '192.0.2.11', interface: 'eth0' },
-    ],
-    services: [
-      {
-        name: 'web',
-        vip: '192.0.2.100',
-        port: 80,
-        protocol: 'tcp',
-        scheduler: 'wlc',
-        forwarding: 'nat',
-        realServers: [{ address: '192.0.2.21', port: 8080, weight: 1 }],
-      },
-    ],
-  },
-};
+const SITE = natSite('dyn1', { directors: 2 });
 
 const admin = (path: string, init: RequestInit) =>
   exports.default.fetch(`${ORIGIN}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });

@@ -2,31 +2,14 @@ import { exports } from 'cloudflare:workers';
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from 'cloudflare:test';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import worker from '../src/worker.ts';
+import { natSite } from './site.test-support.ts';
 
 const token = inject('workersToken');
 const relay = inject('workersRelayUrl');
 const kind = inject('workersDatabaseKind');
 const ORIGIN = 'http://lvsfleet.test';
 
-const SITE = {
-  apiVersion: 'lvsfleet/v1',
-  kind: 'Site',
-  metadata: { name: 'wk1' },
-  spec: {
-    nodes: [{ name: 'd1', role: 'director', address: '192.0.2.10', interface: 'eth0' }],
-    services: [
-      {
-        name: 'web',
-        vip: '192.0.2.100',
-        port: 80,
-        protocol: 'tcp',
-        scheduler: 'wlc',
-        forwarding: 'nat',
-        realServers: [{ address: '192.0.2.21', port: 8080, weight: 1 }],
-      },
-    ],
-  },
-};
+const SITE = natSite('wk1');
 
 const api = (path: string, init: RequestInit = {}) =>
   exports.default.fetch(`${ORIGIN}${path}`, {
