@@ -22,8 +22,8 @@ export type { ApplyInput, ApplyResult } from './decide.ts';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
-/** An outbox row as stored (the publisher's `OutboxRow`). */
-export type WrittenRow = typeof outbox.$inferSelect;
+/** An outbox row as stored (the publisher's `OutboxRow`), with its claims' canonical JSON (what the signer signs). */
+export type WrittenRow = typeof outbox.$inferSelect & { canonicalClaims: string };
 
 /**
  * Takes the `pending` outbox rows an apply wrote, once its transaction committed: a publisher in
@@ -194,9 +194,9 @@ async function write(tx: Tx, w: Write): Promise<void> {
   const upserts: string[] = [];
   const rows: string[] = [];
   const issuedAt = now.toISOString();
-  const handed = new Map<string, DesiredClaims>();
+  const handed = new Map<string, { claims: DesiredClaims; text: string }>();
   const withOverrides = (mine: unknown[]) => !!gen.version || mine.length > 0;
-  const overrideClaims = (mine: unknown[]) => (withOverrides(mine) ? `,"overridesVersion":${gen.version},"overrides":${JSON.stringify(mine)}` : '');
+  const overrideClaims = (mine: unknown[]) => (withOverrides(mine) ? `,"overrides":${canonicalJson(mine)},"overridesVersion":${gen.version}` : '');
   for (const nodeName of result.publishedNodes) {
     const cfg = w.compiled.get(nodeName)!;
     const id = nodeIdOf(name, nodeName);
@@ -207,18 +207,23 @@ async function write(tx: Tx, w: Write): Promise<void> {
     const forced = input.force ? { ...cfg, allowMassDelete: true } : null;
     const config = forced ? canonicalJson(forced) : (w.proposed.texts.get(nodeName) ?? canonicalJson(cfg));
     const mine = overridesFor({ config: cfg }, active);
-    const claims = `{"nodeId":${JSON.stringify(id)},"site":${JSON.stringify(name)},"revision":${result.revision},"issuedAt":${JSON.stringify(issuedAt)},"config":${config}${overrideClaims(mine)}}`;
+    // Canonical JSON (members in sorted order, the config's own text canonical): the row stores it
+    // and the publisher signs this very text when the row is handed over.
+    const claims = `{"config":${config},"issuedAt":${JSON.stringify(issuedAt)},"nodeId":${JSON.stringify(id)}${overrideClaims(mine)},"revision":${result.revision},"site":${JSON.stringify(name)}}`;
     const pending = released.has(nodeName);
     rows.push(`{"node_id":${JSON.stringify(id)},"status":"${pending ? 'pending' : 'held'}","claims":${claims}}`);
     // The same claims as the row's text, as the value the publisher signs (canonical JSON of both is one text).
     if (w.written && pending)
       handed.set(id, {
-        nodeId: id,
-        site: name,
-        revision: result.revision,
-        issuedAt,
-        config: forced ?? cfg,
-        ...(withOverrides(mine) ? { overridesVersion: gen.version, overrides: mine } : {}),
+        claims: {
+          nodeId: id,
+          site: name,
+          revision: result.revision,
+          issuedAt,
+          config: forced ?? cfg,
+          ...(withOverrides(mine) ? { overridesVersion: gen.version, overrides: mine } : {}),
+        },
+        text: claims,
       });
   }
   if (upserts.length) {
@@ -236,15 +241,16 @@ async function write(tx: Tx, w: Write): Promise<void> {
       ${w.written ? sql`RETURNING id, node_id, status, created_at` : sql``}`);
     if (w.written)
       for (const r of rowsOf<{ id: string | number; node_id: string; status: string; created_at: string | Date }>(inserted)) {
-        const claims = handed.get(r.node_id);
-        if (!claims || r.status !== 'pending') continue;
+        const made = handed.get(r.node_id);
+        if (!made || r.status !== 'pending') continue;
         w.written.push({
           id: Number(r.id),
           nodeId: r.node_id,
           siteId,
           revision: result.revision,
           overridesVersion: gen.version,
-          claims,
+          claims: made.claims,
+          canonicalClaims: made.text,
           status: 'pending',
           attempts: 0,
           // Due at once on this process's clock (the stored default is the database's, which may run ahead).
