@@ -10,7 +10,7 @@ import type { Claim, SiteLeases } from './site-leases.ts';
 import { lastPublished, latestPublishedRows, markFailed, markPublished, markSkipped, pendingForDueNodes, type OutboxRow } from './outbox-store.ts';
 
 /** A row an apply in this process handed over, with its claims' canonical JSON when the apply made it (signed as it is). */
-export type HandedRow = OutboxRow & { canonicalClaims?: string };
+type HandedRow = OutboxRow & { canonicalClaims?: string };
 
 /** Documents signed at once before their publishes start (the next batch signs while they are in flight). */
 const SIGN_BATCH = 250;
