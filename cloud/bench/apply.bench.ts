@@ -1,12 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { cpuUsage } from 'node:process';
 import { compileSite } from '#shared/compiler/compile.ts';
 import { parseSite } from '#shared/site/parse.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { createApp } from '../src/api/app.ts';
-import { ensureBootstrapAdmin, sha256Hex } from '../src/auth/tokens.ts';
+import { ensureBootstrapAdmin } from '../src/auth/tokens.ts';
+import { sha256Hex as configHash } from '../src/sites/config-hashes.ts';
 import { openDatabase } from '../src/db/client.ts';
 import { loadSigner } from '../src/keys/signing.ts';
 import { freshPostgres } from '../test/pg.test-support.ts';
@@ -22,7 +24,8 @@ import { profiled } from './profiled.ts';
  * With DATABASE_URL, on a fresh PostgreSQL database beside it (dropped at the end) instead of
  * PGlite: the process CPU then leaves out the database's own work, which runs in its server.
  * `--cpu-prof=DIR`: a CPU profile of the last round's request, written to DIR and summarised by
- * area and by the functions with the most self time.
+ * area and by the functions with the most self time (and of the last one-real-server round's). Then R rounds that change one real server's
+ * weight (only the two directors' configs change), and the machine's load average.
  */
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -82,8 +85,32 @@ async function main(): Promise<void> {
     const compiled = compileSite(v.site);
     parts.compile.push(cpuSince(t));
     t = cpuUsage();
-    for (const cfg of compiled.values()) await sha256Hex(canonicalJson(cfg));
+    // As the request hashes a config it has not seen (./config-hashes.ts): canonical JSON, synchronous SHA-256.
+    for (const cfg of compiled.values()) configHash(canonicalJson(cfg));
     parts.hash.push(cpuSince(t));
+  }
+  // One real server's weight, back and forth: only the two directors' configs change.
+  const weight = { wall: [] as number[], cpu: [] as number[] };
+  for (let round = 0; round <= ROUNDS; round++) {
+    const body = JSON.stringify(bigSiteSpec(SITE, N, { vipBase: 10, rs1Weight: 1 + (round % 2) }));
+    const c0 = cpuUsage();
+    const t0 = performance.now();
+    const put = async () =>
+      app.request(`/v1/sites/${SITE}/spec`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${admin.secret}`, 'content-type': 'application/json' },
+        body,
+      });
+    const res = round === ROUNDS && session ? await profiled(session, join(PROF_DIR!, 'weight-request.cpuprofile'), put, 25) : await put();
+    const t1 = performance.now();
+    const c1 = cpuSince(c0);
+    const out = (await res.json()) as { publishedNodes?: string[] };
+    // Round 0 moves the VIPs back to the first rounds' and changes every node: not counted.
+    if (round === 0) continue;
+    if (res.status !== 200 || out.publishedNodes?.join() !== 'dr1,dr2')
+      throw new Error(`weight apply ${round}: HTTP ${res.status} ${JSON.stringify(out).slice(0, 300)}`);
+    weight.wall.push(t1 - t0);
+    weight.cpu.push(c1);
   }
   await db.close();
   await pg?.drop();
@@ -96,6 +123,14 @@ async function main(): Promise<void> {
   );
   const rest = median(cpu) - median(parts.validate) - median(parts.compile) - median(parts.hash);
   console.log(`  the rest (HTTP, decide, SQL: the driver, drizzle, outbox rows, and on PGlite the database itself): ≈ ${f(rest)} ms CPU`);
+  console.log(
+    `  one real server's weight (only the 2 directors' configs change): wall ${f(median(weight.wall))} ms, process CPU ${f(median(weight.cpu))} ms (min wall ${f(Math.min(...weight.wall))} ms)`,
+  );
+  console.log(
+    `  load average: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
 }
 
 main().then(

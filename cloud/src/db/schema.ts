@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { SEVERITIES } from '#shared/wire/events.ts';
 import { KEY_STATES } from '#shared/wire/key-trust.ts';
-import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, index, integer, json, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 /**
  * Persistence for the control plane (drizzle, identical on PGlite and PostgreSQL).
@@ -144,8 +144,8 @@ export const outbox = pgTable(
     revision: integer('revision').notNull(),
     /** The claims' override generation: a row for the same revision with a higher one supersedes (overrides changed). */
     overridesVersion: integer('overrides_version').notNull().default(0),
-    /** DesiredClaims (shared/wire/desired.ts); signed when published. */
-    claims: jsonb('claims').notNull(),
+    /** DesiredClaims (shared/wire/desired.ts); signed when published. json, not jsonb: stored as written (cloud/src/sites/apply.ts), never queried inside. */
+    claims: json('claims').notNull(),
     /**
      * pending: not tried yet; failed: the last attempt failed, tried again at next_attempt_at;
      * published: the broker acknowledged it (published_at); skipped: never to be sent, because a

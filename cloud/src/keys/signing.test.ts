@@ -8,7 +8,8 @@ import { openDatabase, type Database } from '../db/client.ts';
 import { base64urlOf, loadSigner, SigningError } from './signing.ts';
 import { signingKeys } from '../db/schema.ts';
 import { claimsFor, seedsSite } from '../../test/fixtures.test-support.ts';
-import { JWS_TYP } from '#shared/wire/desired.ts';
+import { JWS_TYP, type DesiredClaims } from '#shared/wire/desired.ts';
+import { canonicalJson } from '#shared/util/canonical-json.ts';
 
 const open: Database[] = [];
 const dirs: string[] = [];
@@ -47,6 +48,29 @@ describe('loadSigner', () => {
       ...claims,
       trust: { generation: 1, keys: [{ state: 'active', jwk: { kty, crv, x, kid } }], chain: [] },
     });
+  });
+
+  it('signs the canonical text it is given to the same JWS as the claims it serialises itself, still validating the claims', async () => {
+    const d = await openDatabase({});
+    open.push(d);
+    const signer = await loadSigner(d.db);
+    const override = {
+      kind: 'maintenance-director',
+      id: 'ov-1',
+      node: 'dr1',
+      until: '2030-01-01T00:00:00.000Z',
+      author: 't',
+      reason: 'Wartung ✓',
+      createdAt: '2029-12-31T00:00:00.000Z',
+    };
+    for (const claims of [
+      claimsFor(seedsSite(), 'dr1', 1),
+      { ...claimsFor(seedsSite(), 'dr1', 2), overridesVersion: 3, overrides: [override] },
+    ] as DesiredClaims[])
+      expect(await signer.sign(claims, canonicalJson(claims))).toBe(await signer.sign(claims));
+    const bad = { ...claimsFor(seedsSite(), 'dr1', 1), revision: 0 };
+    await expect(signer.sign(bad, canonicalJson(bad))).rejects.toThrow(/claims\.revision/);
+    await expect(signer.sign(claimsFor(seedsSite(), 'dr1', 1), '[]')).rejects.toThrow(/not a canonical JSON object/);
   });
 
   it('refuses claims that fail the DesiredClaims schema, naming the field', async () => {

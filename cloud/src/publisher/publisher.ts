@@ -9,6 +9,9 @@ import { planDrain } from './plan.ts';
 import type { Claim, SiteLeases } from './site-leases.ts';
 import { lastPublished, latestPublishedRows, markFailed, markPublished, markSkipped, newestOpen, pendingForDueNodes, type OutboxRow } from './outbox-store.ts';
 
+/** A row an apply in this process handed over, with its claims' canonical JSON when the apply made it (signed as it is). */
+type HandedRow = OutboxRow & { canonicalClaims?: string };
+
 /** Documents signed at once before their publishes start (the next batch signs while they are in flight). */
 const SIGN_BATCH = 250;
 
@@ -27,7 +30,7 @@ export interface Publisher {
    * without reading the outbox for them. Losing them loses nothing: they are in the outbox, which
    * the next reading drain (a kick, the poll) publishes.
    */
-  handoff(rows: readonly OutboxRow[]): void;
+  handoff(rows: readonly HandedRow[]): void;
   /** Publishes every node's newest published document again at the next drain (signed anew: the key set changed). */
   republish(): void;
   /** Runs one drain, reading the outbox, that starts after this call; answers how many documents reached the broker. */
@@ -75,7 +78,7 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
 
   const window = opts.concurrency ?? 1000;
   /** Rows handed over since the last drain began. */
-  let handed: OutboxRow[] = [];
+  let handed: HandedRow[] = [];
   /** Something asked for a drain that reads the outbox (a kick, a republish); a poll's drain always reads. */
   let readDue = true;
 
@@ -85,11 +88,11 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
    * Calls `done` on PUBACK and `failed` on any error; stops, leaving the rest open, when the
    * lease goes. Rows are one per node (planDrain), so their order among themselves is free.
    */
-  async function send(rows: OutboxRow[], claim: Claim | null, done: (row: OutboxRow) => void, failed: (row: OutboxRow, err: Error) => void): Promise<void> {
+  async function send(rows: HandedRow[], claim: Claim | null, done: (row: OutboxRow) => void, failed: (row: OutboxRow, err: Error) => void): Promise<void> {
     const inflight = new Set<Promise<void>>();
     for (let i = 0; i < rows.length; i += SIGN_BATCH) {
       const batch = rows.slice(i, i + SIGN_BATCH);
-      const signed = await Promise.allSettled(batch.map((row) => signer.sign(row.claims as DesiredClaims)));
+      const signed = await Promise.allSettled(batch.map((row) => signer.sign(row.claims as DesiredClaims, row.canonicalClaims)));
       for (let k = 0; k < batch.length; k++) {
         const row = batch[k];
         const jws = signed[k];

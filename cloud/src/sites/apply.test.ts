@@ -82,7 +82,7 @@ describe('applySite writes', () => {
     expect(full.diff.configFieldsOmitted).toBeUndefined();
   });
 
-  it('hands over, after the commit, exactly the pending rows it wrote: their ids and the same claims text; nothing when nothing was written', async () => {
+  it('hands over, after the commit, exactly the pending rows it wrote: their ids, the same claims and their canonical text, which signs to the same JWS; nothing when nothing was written', async () => {
     const site = { ...withRealServers(3), metadata: { name: 'handed' } } as Site;
     const signer = await loadSigner(d.db);
     const handed: WrittenRow[][] = [];
@@ -96,9 +96,16 @@ describe('applySite writes', () => {
       expect(got.map((r) => r.id).sort((a, b) => a - b)).toEqual(pending.map((r) => r.id));
       for (const row of got) {
         const db = pending.find((r) => r.id === row.id)!;
-        expect({ ...row, claims: canonicalJson(row.claims), nextAttemptAt: null }).toEqual({ ...db, claims: canonicalJson(db.claims), nextAttemptAt: null });
+        const { canonicalClaims, ...asStored } = row;
+        expect({ ...asStored, claims: canonicalJson(row.claims), nextAttemptAt: null }).toEqual({
+          ...db,
+          claims: canonicalJson(db.claims),
+          nextAttemptAt: null,
+        });
+        // The text the publisher signs as it is: the stored claims' canonical JSON, byte for byte.
+        expect(canonicalClaims).toBe(canonicalJson(db.claims));
         // The same document: Ed25519 is deterministic, so the same claims sign to the same JWS.
-        expect(await signer.sign(row.claims as DesiredClaims)).toBe(await signer.sign(db.claims as DesiredClaims));
+        expect(await signer.sign(row.claims as DesiredClaims, canonicalClaims)).toBe(await signer.sign(db.claims as DesiredClaims));
       }
       return rows;
     };

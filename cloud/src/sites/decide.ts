@@ -1,6 +1,7 @@
 import { plural } from '#shared/util/plural.ts';
+import type { NodeConfig } from '#shared/config/node-config.ts';
 import type { Site } from '#shared/site/site.ts';
-import { diffSites, type CompiledSite, type SiteDiff } from './diff.ts';
+import { diffSites, type SiteDiff } from './diff.ts';
 import { DomainError } from './errors.ts';
 import { changedScripts } from './scripts.ts';
 
@@ -64,8 +65,8 @@ export interface CurrentSite {
 export interface Proposed {
   specHash: string;
   configHashes: ReadonlyMap<string, string>;
-  /** The spec's compiled configs and their canonical JSON, when the caller has them: the diff reuses them instead of compiling and serialising again. */
-  compiled?: CompiledSite;
+  /** The spec's compiled configs, when the caller has them: the diff reuses them instead of compiling again. */
+  configs?: ReadonlyMap<string, NodeConfig>;
 }
 
 export type ApplyDecision =
@@ -104,7 +105,7 @@ export function decideApply(input: ApplyInput, current: CurrentSite, proposed: P
   }
   // Node configs are compared by hash (what decides publishing), so the previous spec is compiled
   // again only when the answer lists field changes.
-  const diff = diffSites(current.spec, input.site, proposed.compiled, {
+  const diff = diffSites(current.spec, input.site, proposed.configs, {
     specHashes: { before: current.specHash, after: proposed.specHash },
     configHashes: { before: current.configHashes, after: proposed.configHashes },
     configFields: input.dryRun || input.fullDiff ? 'full' : 'auto',

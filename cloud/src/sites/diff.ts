@@ -66,16 +66,9 @@ const realServers = (byService: Map<string, Map<string, string>>) => new Map([..
 /** Service name → its real-server keys: the sets the mass-delete rule counts. */
 const serverSets = (byService: Map<string, Map<string, string>>): ServerSets => new Map([...byService].map(([name, m]) => [name, new Set(m.keys())]));
 
-/** One site's compiled configs by node, with each config's canonical JSON. */
-export interface CompiledSite {
-  configs: ReadonlyMap<string, NodeConfig>;
-  texts: ReadonlyMap<string, string>;
-}
-
-function compileWithTexts(site: Site | null): CompiledSite {
-  const configs = site ? compileSite(site) : new Map<string, NodeConfig>();
-  return { configs, texts: new Map([...configs].map(([k, v]) => [k, canonicalJson(v)])) };
-}
+/** Each compiled config's canonical JSON, by node. */
+const textsOf = (configs: ReadonlyMap<string, NodeConfig>) => new Map([...configs].map(([k, v]) => [k, canonicalJson(v)]));
+const compiled = (site: Site | null) => (site ? compileSite(site) : new Map<string, NodeConfig>());
 const named = <T extends { name: string }>(items: readonly T[] | undefined) => new Map((items ?? []).map((i) => [i.name, i]));
 
 /** Field changes of the objects both sides have and that differ. */
@@ -123,23 +116,23 @@ const changedKeys = (before: ReadonlyMap<string, string>, after: ReadonlyMap<str
  * hashes, the node configs are compared by hash and the previous spec is compiled only when
  * their field changes are wanted (a 1,000-node apply that changes every node skips it).
  */
-export function diffSites(prev: Site | null, next: Site, nextCompiled?: CompiledSite, known: DiffKnown = {}): SiteDiff {
+export function diffSites(prev: Site | null, next: Site, nextConfigs?: ReadonlyMap<string, NodeConfig>, known: DiffKnown = {}): SiteDiff {
   const services = changes(byName(prev?.spec.services), byName(next.spec.services));
   const before = realServersByService(prev);
   const after = realServersByService(next);
   const rs = changes(realServers(before), realServers(after));
-  const prevCompiled = known.configHashes ? null : compileWithTexts(prev);
-  let afterCompiled = nextCompiled ?? null;
-  const compiledNext = () => (afterCompiled ??= compileWithTexts(next));
+  const prevConfigs = known.configHashes ? null : compiled(prev);
+  let afterConfigs = nextConfigs ?? null;
+  const configsNext = () => (afterConfigs ??= compiled(next));
   const nodeConfigs = known.configHashes
     ? changedKeys(known.configHashes.before, known.configHashes.after)
-    : changedKeys(prevCompiled!.texts, compiledNext().texts);
+    : changedKeys(textsOf(prevConfigs!), textsOf(configsNext()));
   const withFields = known.configFields !== 'auto' || nodeConfigs.changed.length <= CONFIG_FIELDS_LIMIT;
   let configFields: SiteDiff['configFields'] = [];
   if (withFields && nodeConfigs.changed.length) {
     // Only the configs: their texts are not needed for field changes.
-    const p = prevCompiled?.configs ?? (prev ? compileSite(prev) : new Map<string, NodeConfig>());
-    const n = compiledNext().configs;
+    const p = prevConfigs ?? compiled(prev);
+    const n = configsNext();
     configFields = nodeConfigs.changed.map((node) => ({ node, changes: fieldChanges(p.get(node), n.get(node)) }));
   }
   const unchanged = prev !== null && (known.specHashes ? known.specHashes.before === known.specHashes.after : canonicalJson(prev) === canonicalJson(next));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, isNull } from 'drizzle-orm';
 import { parse, stringify } from 'yaml';
 import { auditLog, nodes, outbox, siteRevisions } from '../../db/schema.ts';
 import { useTestApp } from '../test-app.test-support.ts';
@@ -80,6 +80,8 @@ describe('PUT /v1/sites/{site}/spec', () => {
     expect(body.publishedNodes).toEqual(['dr1', 'dr2']);
     const [rs2] = await t.db.db.select().from(nodes).where(eq(nodes.name, 'rs2'));
     expect(rs2.removedAt).toBeInstanceOf(Date);
+    const live = await t.db.db.select({ name: nodes.name }).from(nodes).where(isNull(nodes.removedAt));
+    expect(live.map((n) => n.name).sort()).toEqual(['dr1', 'dr2', 'rs1']);
   });
 
   it('dryRun answers the diff and writes nothing', async () => {

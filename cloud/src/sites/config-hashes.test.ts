@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { compileSite } from '#shared/compiler/compile.ts';
+import type { NodeConfig } from '#shared/config/node-config.ts';
+import { parseSite } from '#shared/site/parse.ts';
+import { canonicalJson } from '#shared/util/canonical-json.ts';
+import { bigSiteSpec } from '../../bench/big-site.ts';
+import { ConfigHashMemo, sha256Hex } from './config-hashes.ts';
+
+const compiled = (n: number, opts: Parameters<typeof bigSiteSpec>[2] = {}) => {
+  const parsed = parseSite(JSON.stringify(bigSiteSpec('memo', n, opts)), { format: 'json' });
+  if (!parsed.ok) throw new Error('the bench site is invalid');
+  return compileSite(parsed.site);
+};
+/** What every hash must be: the hex SHA-256 of the config's canonical JSON. */
+const canonicalHashes = (configs: ReadonlyMap<string, NodeConfig>) => new Map([...configs].map(([n, c]) => [n, sha256Hex(canonicalJson(c))]));
+
+describe('ConfigHashMemo', () => {
+  it('hashes every config canonically, and serialises again only the configs that changed since the site was last hashed', () => {
+    const memo = new ConfigHashMemo();
+    const first = compiled(30);
+    const a = memo.hash('org\nmemo', first);
+    expect(a.hashes).toEqual(canonicalHashes(first));
+    expect([...a.texts]).toEqual([...first].map(([n, c]) => [n, canonicalJson(c)]));
+
+    // The same spec compiled again: new objects, the same values.
+    const again = memo.hash('org\nmemo', compiled(30));
+    expect(again.hashes).toEqual(a.hashes);
+    expect(again.texts.size).toBe(0);
+
+    // One real server's weight: only the directors' configs list it.
+    const weighted = compiled(30, { rs1Weight: 7 });
+    const b = memo.hash('org\nmemo', weighted);
+    expect(b.hashes).toEqual(canonicalHashes(weighted));
+    expect([...b.texts.keys()]).toEqual(['dr1', 'dr2']);
+    expect(b.texts.get('dr1')).toBe(canonicalJson(weighted.get('dr1')));
+    expect(b.hashes.get('dr1')).not.toBe(a.hashes.get('dr1'));
+
+    // Another site's memory is its own: the same configs under another key are all serialised.
+    expect(memo.hash('org\nother', weighted).texts.size).toBe(30);
+  });
+
+  it('a config equal in value but built with its keys in another order misses and still gets the canonical hash', () => {
+    const memo = new ConfigHashMemo();
+    const configs = compiled(5);
+    memo.hash('k', configs);
+    const rs1 = configs.get('rs1')!;
+    const reordered = new Map(configs).set('rs1', Object.fromEntries(Object.entries(rs1).reverse()) as unknown as NodeConfig);
+    const out = memo.hash('k', reordered);
+    expect([...out.texts.keys()]).toEqual(['rs1']);
+    expect(out.hashes.get('rs1')).toBe(sha256Hex(canonicalJson(rs1)));
+  });
+
+  it('holds at most maxBytes of sites, the least recently hashed out first, and a site larger than the bound not at all', () => {
+    const one = compiled(10);
+    const size = [...one.values()].reduce((n, c) => n + JSON.stringify(c).length, 0);
+    const memo = new ConfigHashMemo(2 * size + 1);
+    memo.hash('a', one);
+    memo.hash('b', one);
+    expect(memo.heldBytes).toBe(2 * size);
+    memo.hash('a', one); // a is now the most recent
+    memo.hash('c', one); // b goes
+    expect(memo.heldBytes).toBe(2 * size);
+    expect(memo.hash('a', one).texts.size).toBe(0);
+    expect(memo.hash('b', one).texts.size).toBe(10);
+
+    const small = new ConfigHashMemo(size - 1);
+    small.hash('a', one);
+    expect(small.heldBytes).toBe(0);
+    expect(small.hash('a', one).texts.size).toBe(10);
+  });
+});

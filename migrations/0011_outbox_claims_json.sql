@@ -1,0 +1,1 @@
+ALTER TABLE "outbox" ALTER COLUMN "claims" SET DATA TYPE json USING "claims"::json;
