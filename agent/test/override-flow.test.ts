@@ -40,7 +40,9 @@ describe('overrides on the embedded stack', () => {
 
     // At `until` the agent reverts on its own clock; the cloud's sweep then sends generation 2 without it.
     at = await agent.waitForOutput(/overrides: drain-realserver \S+ ended; running revision 1 as published/, at, 30_000);
-    expect(agent.output().slice(at - 2000)).toContain('-e -t 127.0.0.50:8080 -r 127.0.0.2:8080 -g -w 2');
+    // The revert's batch (an edit back to weight 2: only the revert edits) is logged around that
+    // line, after it in the run that failed on reading the output at once.
+    await agent.waitForOutput(/-e -t 127\.0\.0\.50:8080 -r 127\.0\.0\.2:8080 -g -w 2/, Math.max(0, at - 2000), 10_000);
     await waitFor(
       async () => {
         const st = (await (await s.api('/v1/sites/ov/status')).json()) as { events: { type: string }[]; overrides: unknown[] };

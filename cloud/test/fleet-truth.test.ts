@@ -168,7 +168,15 @@ describe('fleet truth on the embedded stack', () => {
     expect(resolved.data.summary).toMatch(/^resolved after \d+s: ft: no director reachable/);
     expect(bad).toEqual([]); // every delivery carried a valid signature
 
-    const deliveries = (await (await api(`/v1/webhooks/${made.id}/deliveries`)).json()) as { deliveries: { status: string; lastStatus: number }[] };
+    // The sender marks a delivery after the receiver answered: the last one may still be on its way to "delivered".
+    type Deliveries = { deliveries: { status: string; lastStatus: number }[] };
+    const list = async () => ((await (await api(`/v1/webhooks/${made.id}/deliveries`)).json()) as Deliveries).deliveries;
+    await waitFor(async () => (await list()).every((d) => d.status === 'delivered'), { timeoutMs: 15_000, what: 'every delivery marked delivered' }).catch(
+      async (err: Error) => {
+        throw new Error(`${err.message}: ${JSON.stringify(await list())}`);
+      },
+    );
+    const deliveries = { deliveries: await list() };
     expect(deliveries.deliveries.length).toBeGreaterThanOrEqual(4);
     expect(deliveries.deliveries.every((d) => d.status === 'delivered' && d.lastStatus === 200)).toBe(true);
 
