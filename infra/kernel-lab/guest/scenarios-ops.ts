@@ -10,7 +10,7 @@ import type { Client, LoopResult } from './client-rpc.ts';
 import { check, type Harness } from './harness.ts';
 import { connections, realServers } from './ipvs.ts';
 import type { Lab } from './lab.ts';
-import { sleep, waitFor } from './sh.ts';
+import { nsh, sleep, waitFor } from './sh.ts';
 import { NET } from './topology.ts';
 
 const VIP = '10.99.0.50';
@@ -89,6 +89,27 @@ async function servedViaVip(client: Client, rs: 'rs1' | 'rs2'): Promise<number> 
 /** Client source ports IPVS on `ns` sent to `dest` (`ipvsadm -Lnc`). */
 async function portsTo(ns: string, dest: string): Promise<Set<string>> {
   return new Set((await connections(ns)).filter((c) => c.dest === dest && c.source.startsWith(`${CLIENT}:`)).map((c) => c.source));
+}
+
+/** Resets the namespace's own TCP stack sent so far (`Tcp: OutRsts` of /proc/net/snmp). */
+async function outRsts(ns: string): Promise<number> {
+  const tcp = (await nsh(ns, 'cat', '/proc/net/snmp')).split('\n').filter((l) => l.startsWith('Tcp:'));
+  const [names, values] = tcp.map((l) => l.trim().split(/\s+/));
+  return Number(values?.[names?.indexOf('OutRsts') ?? -1] ?? NaN);
+}
+
+/**
+ * What the directors' own TCP stacks reset while a VIP moves: a client packet that reaches a
+ * MASTER whose IPVS does not know its connection (not synced yet) is answered by the local stack
+ * with a reset. Printed as evidence beside the failed requests (checks from the directors count
+ * too, so it is not asserted).
+ */
+export async function directorResets(): Promise<() => Promise<string>> {
+  const before = await Promise.all(['d1', 'd2'].map(outRsts));
+  return async () => {
+    const after = await Promise.all(['d1', 'd2'].map(outRsts));
+    return `d1 ${after[0] - before[0]}, d2 ${after[1] - before[1]}`;
+  };
 }
 
 /** Start a full-speed loop through a VIP (by default web, from the DR client address). */
@@ -226,6 +247,13 @@ export async function maintenance(h: Harness, lab: Lab, client: Client): Promise
   const synced = await waitFor(async () => (await connections('d2')).find((c) => c.source === `${CLIENT}:${held.port}`), 20_000, 300);
   h.say(`long-lived connection (port ${held.port} → ${held.server}) in d2's table by connection sync: ${JSON.stringify(synced)}`);
   check(synced, 'the long-lived connection never reached d2 by IPVS connection sync');
+  // Both sync daemons on both directors, and the BACKUP's hold of unsynced connections, in place before the move.
+  for (const d of ['d1', 'd2']) {
+    const daemons = (await nsh(d, 'ipvsadm', '-L', '--daemon')).trim().replace(/\n/g, '; ');
+    const tables = await nsh(d, 'nft', 'list', 'tables').catch((e: Error) => `nft failed: ${e.message}`);
+    h.say(`${d}: sync daemons: ${daemons}; nft tables: ${tables.trim().replace(/\n/g, '; ') || 'none'}`);
+  }
+  const resets = await directorResets();
   await startTraffic(client, 'maint');
   let loop: LoopResult | undefined;
   try {
@@ -262,6 +290,7 @@ export async function maintenance(h: Harness, lab: Lab, client: Client): Promise
   } finally {
     loop = await client.loopStop('maint');
     reportTraffic(h, loop);
+    h.figure('TCP resets sent by the directors themselves', await resets());
     await client.holdClose('maint');
     lab.setOverrides([]);
   }
@@ -274,6 +303,7 @@ export async function failoverTo(h: Harness, lab: Lab, client: Client): Promise<
   const held = await holdOn(client, 'fo', null);
   const synced = await waitFor(async () => (await connections('d2')).find((c) => c.source === `${CLIENT}:${held.port}`), 20_000, 300);
   check(synced, 'the long-lived connection never reached d2 by IPVS connection sync');
+  const resets = await directorResets();
   await startTraffic(client, 'fo');
   let loop: LoopResult | undefined;
   try {
@@ -317,6 +347,7 @@ export async function failoverTo(h: Harness, lab: Lab, client: Client): Promise<
   } finally {
     loop = await client.loopStop('fo');
     reportTraffic(h, loop);
+    h.figure('TCP resets sent by the directors themselves', await resets());
     await client.holdClose('fo');
     lab.setOverrides([]);
   }
