@@ -40,6 +40,24 @@ describe('holding unsynced connections (nft)', () => {
     holds.close();
   });
 
+  it('a hold asked for while nft is still installing a timed one cancels its release (nft takes seconds on a starved host)', async () => {
+    const runs: string[] = [];
+    let slow: () => void = () => {};
+    const holds = new UnsyncedHolds(async (s) => {
+      const what = s.split('\n')[2] === '' ? 'release' : 'hold';
+      if (what === 'hold' && !runs.length) await new Promise<void>((r) => (slow = r));
+      runs.push(what);
+    });
+    const timed = holds.set('VI_1', ['10.99.0.50'], 50);
+    const held = holds.set('VI_1', ['10.99.0.50'], null);
+    await new Promise((r) => setTimeout(r, 20));
+    slow();
+    await Promise.all([timed, held]);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(runs).toEqual(['hold', 'hold']);
+    holds.close();
+  });
+
   it('hands the script to nft on stdin and reports its error', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nft-'));
     try {

@@ -89,15 +89,18 @@ export class UnsyncedHolds {
     if (pending) clearTimeout(pending);
     this.timers.delete(name);
     if (releaseAfterMs === 0 || !addresses.length) return this.run(releaseRuleset(name));
+    // The release is armed now, not after nft returns (seconds on a starved host): a hold asked for
+    // meanwhile must be able to cancel it.
+    if (releaseAfterMs !== null) {
+      const timer = setTimeout(() => {
+        this.timers.delete(name);
+        this.run(releaseRuleset(name)).catch(() => {});
+      }, releaseAfterMs);
+      timer.unref();
+      this.timers.set(name, timer);
+    }
     // Replaced even when present: the addresses may have changed, and the swap is atomic.
     await this.run(holdRuleset(name, addresses));
-    if (releaseAfterMs === null) return;
-    const timer = setTimeout(() => {
-      this.timers.delete(name);
-      this.run(releaseRuleset(name)).catch(() => {});
-    }, releaseAfterMs);
-    timer.unref();
-    this.timers.set(name, timer);
   }
 
   /** Stops the timers (a hold left behind is inert without its VIPs and replaced at the next start). */
