@@ -104,7 +104,7 @@ async function outRsts(ns: string): Promise<number> {
  * with a reset. Printed as evidence beside the failed requests (checks from the directors count
  * too, so it is not asserted).
  */
-export async function directorResets(): Promise<() => Promise<string>> {
+async function directorResets(): Promise<() => Promise<string>> {
   const before = await Promise.all(['d1', 'd2'].map(outRsts));
   return async () => {
     const after = await Promise.all(['d1', 'd2'].map(outRsts));
@@ -129,7 +129,7 @@ export function reportTraffic(h: Harness, loop: LoopResult, what = ''): void {
 }
 
 /** Where each failed request's connection is in the directors' IPVS tables (synced late, never, or not at all). */
-export async function explainFailures(h: Harness, loop: LoopResult): Promise<void> {
+async function explainFailures(h: Harness, loop: LoopResult): Promise<void> {
   for (const e of loop.errors) {
     const port = /\(port (\d+)\)/.exec(e)?.[1];
     if (!port) continue;
