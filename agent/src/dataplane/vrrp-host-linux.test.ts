@@ -226,10 +226,12 @@ describe.skipIf(NOT_ROOT)(`track scripts and notify hooks on the Linux host (${N
       chmodSync(bin, 0o755);
       mkdirSync(join(dir, 'sys/net/ipv4/vs'), { recursive: true });
       writeFileSync(join(dir, 'sys/net/ipv4/vs/sync_threshold'), '3\t50\n');
+      writeFileSync(join(dir, 'sys/net/ipv4/vs/expire_nodest_conn'), '0\n');
       const host = createLinuxVrrpHost({ ipvsadm: bin, procSys: join(dir, 'sys') });
       await host.syncDaemons(['master', 'backup'], 'eth1', 7);
       // Synced at the handshake's last ACK, not the first data (see SYNC_THRESHOLD).
       expect(readFileSync(join(dir, 'sys/net/ipv4/vs/sync_threshold'), 'utf8')).toBe('2 50');
+      expect(readFileSync(join(dir, 'sys/net/ipv4/vs/expire_nodest_conn'), 'utf8')).toBe('1');
       await host.syncDaemons(['master', 'backup'], 'eth1', 7, 'ff02::81');
       const calls = () => readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n');
       expect(calls().filter((c) => c.startsWith('--start-daemon'))).toEqual([

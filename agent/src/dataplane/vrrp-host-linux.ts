@@ -73,6 +73,16 @@ function run(cmd: string, args: string[], timeoutMs = 10_000): Promise<{ code: n
  */
 const SYNC_THRESHOLD = '2 50';
 
+/**
+ * net.ipv4.vs sysctls a director running connection sync sets. expire_nodest_conn=1: a client SYN
+ * that reuses the port of an IPVS entry whose real server has weight 0 (drained) is scheduled
+ * afresh instead of following the old entry to the drained server. Without it such an entry (a
+ * DR entry stays FIN_WAIT for 2 min after the client closed; synced ones arrive from the peer too)
+ * sent a new connection to a drained real server (seen in the kernel lab's drain scenario).
+ * Established connections to a drained server go on: the kernel checks this only for new ones.
+ */
+const IPVS_SYSCTLS = { sync_threshold: SYNC_THRESHOLD, expire_nodest_conn: '1' };
+
 /** What `ip addr add` of a present / `del` of an absent address says (old and new iproute2). */
 const IDEMPOTENT = /File exists|already assigned|Cannot assign requested address|Address not found/;
 
@@ -349,10 +359,9 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
           await exec(['--stop-daemon', d]).catch(() => {});
           await exec(syncDaemonArgs(d, iface, syncId, group));
         }
-        // ip_vs is loaded now. Not fatal: connection sync works without it, one packet later.
-        await writeFile(`${procSys}/net/ipv4/vs/sync_threshold`, SYNC_THRESHOLD).catch((e: Error) =>
-          log(`vrrp: connection sync: cannot set sync_threshold ${SYNC_THRESHOLD} (${e.message})`),
-        );
+        // ip_vs is loaded now. Not fatal: connection sync works without them (see IPVS_SYSCTLS).
+        for (const [key, value] of Object.entries(IPVS_SYSCTLS))
+          await writeFile(`${procSys}/net/ipv4/vs/${key}`, value).catch((e: Error) => log(`vrrp: connection sync: cannot set ${key} ${value} (${e.message})`));
       };
       // Supervised like a helper: a start that failed is retried with back-off (logged, reported)
       // until it succeeds or the wanted set changes; the first failure is also the caller's.
