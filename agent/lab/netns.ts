@@ -45,7 +45,7 @@ export interface LabHost {
 }
 
 export interface NetnsLabOptions {
-  /** Namespace name prefix (default `lvf` + 6 random hex digits). */
+  /** Namespace name prefix (default `lvf`, or LAB_NETNS_PREFIX, + 6 random hex digits). */
   prefix?: string;
 }
 
@@ -71,7 +71,8 @@ export class NetnsLab {
     readonly subnet = `10.99.${1 + (process.pid % 250)}`,
     o: NetnsLabOptions = {},
   ) {
-    this.prefix = o.prefix ?? `lvf${randomBytes(3).toString('hex')}`;
+    // LAB_NETNS_PREFIX: a start of names of its own, for runs sharing a host with other labs.
+    this.prefix = o.prefix ?? `${process.env.LAB_NETNS_PREFIX ?? 'lvf'}${randomBytes(3).toString('hex')}`;
     this.bridgeNs = `${this.prefix}-br`;
     this.subnet6 = `2001:db8:99:${(1 + (process.pid % 250)).toString(16)}`;
     NetnsLab.live.add(this);

@@ -56,6 +56,9 @@ cp -a "$userland/usr/lib/python3.11" "$root/usr/lib/"
 # util-linux flock: the agent takes its one-agent-per-node lock with it (busybox's applet lacks
 # --conflict-exit-code).
 with_libs "$(command -v flock)" /usr/bin/flock
+# nft: the agent's hold of unsynced connections on a new MASTER (agent/src/dataplane/unsynced-hold.ts).
+if command -v nft >/dev/null; then with_libs "$(command -v nft)" /usr/sbin/nft
+else log "no nft on this host (apt-get install nftables): directors will reset unsynced connections at a VIP move"; fi
 
 # Node, stripped once per binary (98 MB → ~86 MB; the initramfs is unpacked into guest RAM).
 node_bin=$(readlink -f "$(command -v node)")
@@ -67,7 +70,7 @@ cp "$stripped" "$root/usr/bin/node"
 
 # Modules: dependencies first (e1000: the NIC of qemu user networking, the rollout scenario's way to the host's cloud), read from each .ko's .modinfo (no modules.dep in the package).
 mods=(crc32c_generic ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_vs_dh ip_vs_sh
-  ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh veth bridge ipip ip6_tunnel dummy e1000)
+  ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh veth bridge ipip ip6_tunnel dummy e1000 nf_tables nft_ct)
 (cd "$repo" && node_modules/.bin/tsx "$here/host/module-order-cli.ts" "$kernel_dir/modules" "$root/lib/modules" "${mods[@]}") >/dev/null
 
 # The agent bundle (its entry and the chunks beside it that it imports on demand) and its one

@@ -36,8 +36,13 @@ export function createDryRunVrrpHost(log: (line: string) => void): VrrpHost {
     notify(command, args) {
       log(`dry-run: notify ${command} ${args.join(' ')}`);
     },
-    async syncDaemon(role, iface, syncId, group) {
-      log(role === 'stop' ? 'dry-run: ipvsadm --stop-daemon' : `dry-run: ipvsadm ${syncDaemonArgs(role, iface, syncId, group).join(' ')}`);
+    async syncDaemons(daemons, iface, syncId, group) {
+      if (!daemons.length) log('dry-run: ipvsadm --stop-daemon master; ipvsadm --stop-daemon backup');
+      for (const d of daemons) log(`dry-run: ipvsadm ${syncDaemonArgs(d, iface, syncId, group).join(' ')}`);
+    },
+    async holdUnsynced(name, addresses, releaseAfterMs) {
+      const what = releaseAfterMs === 0 ? 'release' : `hold ${addresses.join(' ')}${releaseAfterMs === null ? '' : ` for ${releaseAfterMs} ms`}`;
+      log(`dry-run: nft ${what} (unsynced connections, ${name})`);
     },
     async close() {},
   };

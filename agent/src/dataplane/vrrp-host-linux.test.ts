@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -34,13 +34,16 @@ describe('VRRP host pieces', () => {
     const h = createDryRunVrrpHost((l) => lines.push(l));
     await h.addVips([{ address: '192.168.1.150', prefix: 32, interface: 'eth0', label: 'eth0:vip' }]);
     await h.garp('eth0', ['192.168.1.150'], 5);
-    await h.syncDaemon('master', 'eth0', 7);
-    await h.syncDaemon('backup', 'eth1', 8, 'ff02::81');
+    await h.syncDaemons(['master', 'backup'], 'eth0', 7);
+    await h.syncDaemons(['backup'], 'eth1', 8, 'ff02::81');
+    await h.holdUnsynced('VI_1', ['192.168.1.150'], 5000);
     expect(lines).toEqual([
       'dry-run: ip addr add 192.168.1.150/32 dev eth0 label eth0:vip',
       'dry-run: gratuitous ARP ×5 on eth0 for 192.168.1.150',
       'dry-run: ipvsadm --start-daemon master --mcast-interface eth0 --syncid 7',
+      'dry-run: ipvsadm --start-daemon backup --mcast-interface eth0 --syncid 7',
       'dry-run: ipvsadm --start-daemon backup --mcast-interface eth1 --syncid 8 --mcast-group ff02::81',
+      'dry-run: nft hold 192.168.1.150 for 5000 ms (unsynced connections, VI_1)',
     ]);
   });
 
@@ -215,22 +218,31 @@ describe.skipIf(NOT_ROOT)(`track scripts and notify hooks on the Linux host (${N
     }
   });
 
-  it('starts the sync daemon with the multicast group only when one is set (a stand-in ipvsadm records its arguments)', async () => {
+  it('runs both sync daemons at once, with the multicast group only when one is set, and stops both (a stand-in ipvsadm records its arguments)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ipvsadm-'));
     try {
       const bin = join(dir, 'ipvsadm');
       writeFileSync(bin, `#!/bin/sh\necho "$*" >> ${dir}/calls\n`);
       chmodSync(bin, 0o755);
-      const host = createLinuxVrrpHost({ ipvsadm: bin });
-      await host.syncDaemon('master', 'eth1', 7);
-      await host.syncDaemon('backup', 'eth1', 7, 'ff02::81');
-      await host.syncDaemon('stop', 'eth1', 7);
-      const calls = readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n');
-      const starts = calls.filter((c) => c.startsWith('--start-daemon'));
-      expect(starts).toEqual([
+      mkdirSync(join(dir, 'sys/net/ipv4/vs'), { recursive: true });
+      writeFileSync(join(dir, 'sys/net/ipv4/vs/sync_threshold'), '3\t50\n');
+      writeFileSync(join(dir, 'sys/net/ipv4/vs/expire_nodest_conn'), '0\n');
+      const host = createLinuxVrrpHost({ ipvsadm: bin, procSys: join(dir, 'sys') });
+      await host.syncDaemons(['master', 'backup'], 'eth1', 7);
+      // Synced at the handshake's last ACK, not the first data (see SYNC_THRESHOLD).
+      expect(readFileSync(join(dir, 'sys/net/ipv4/vs/sync_threshold'), 'utf8')).toBe('2 50');
+      expect(readFileSync(join(dir, 'sys/net/ipv4/vs/expire_nodest_conn'), 'utf8')).toBe('1');
+      await host.syncDaemons(['master', 'backup'], 'eth1', 7, 'ff02::81');
+      const calls = () => readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n');
+      expect(calls().filter((c) => c.startsWith('--start-daemon'))).toEqual([
         '--start-daemon master --mcast-interface eth1 --syncid 7',
+        '--start-daemon backup --mcast-interface eth1 --syncid 7',
+        '--start-daemon master --mcast-interface eth1 --syncid 7 --mcast-group ff02::81',
         '--start-daemon backup --mcast-interface eth1 --syncid 7 --mcast-group ff02::81',
       ]);
+      const before = calls().length;
+      await host.syncDaemons([], 'eth1', 7);
+      expect(calls().slice(before).sort()).toEqual(['--stop-daemon backup', '--stop-daemon master']);
       await host.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { ResolvedVip } from '#shared/config/node-config.ts';
@@ -15,12 +15,16 @@ import { openRawVrrpSocket } from './vrrp-linux-socket.ts';
 import { openRawVrrpSocket6, type Vrrp6Channel } from './vrrp-linux-socket6.ts';
 import type { VrrpHost, VrrpHostEvent, VrrpHostHealth } from './vrrp-host.ts';
 import { syncDaemonArgs, VrrpHostError } from './vrrp-host.ts';
+import { nftScript, UnsyncedHolds } from './unsynced-hold.ts';
 
 export interface LinuxVrrpHostOptions {
   /** Paths of the tools (defaults: found on PATH). */
   ip?: string;
   arping?: string;
   ipvsadm?: string;
+  nft?: string;
+  /** Where the kernel's sysctls are (default /proc/sys; tests point it at a directory of their own). */
+  procSys?: string;
   /** Use the long-lived AF_PACKET helper for gratuitous ARP (default true; arping is the per-send fallback). */
   garpHelper?: boolean;
   /** python3 for the GARP helper and the IPv6 VRRP receiver (default /usr/bin/python3 when present; null = none). */
@@ -59,6 +63,26 @@ function run(cmd: string, args: string[], timeoutMs = 10_000): Promise<{ code: n
   });
 }
 
+/**
+ * net.ipv4.vs.sync_threshold while connection sync runs: sync a connection at its client's 2nd
+ * packet, then every 50 (the kernel's default is the 3rd). The kernel syncs a TCP connection only
+ * once it is ESTABLISHED, and when `packets % period == threshold`; in DR it counts the client's
+ * packets, so 2 is the ACK that ends the handshake and 3 the first data. A connection whose
+ * handshake ended at the old MASTER and whose request reaches the new one was, with 3, never sent
+ * at all. Each connection is still synced as often as before, one packet earlier.
+ */
+const SYNC_THRESHOLD = '2 50';
+
+/**
+ * net.ipv4.vs sysctls a director running connection sync sets. expire_nodest_conn=1: a client SYN
+ * that reuses the port of an IPVS entry whose real server has weight 0 (drained) is scheduled
+ * afresh instead of following the old entry to the drained server. Without it such an entry (a
+ * DR entry stays FIN_WAIT for 2 min after the client closed; synced ones arrive from the peer too)
+ * sent a new connection to a drained real server (seen in the kernel lab's drain scenario).
+ * Established connections to a drained server go on: the kernel checks this only for new ones.
+ */
+const IPVS_SYSCTLS = { sync_threshold: SYNC_THRESHOLD, expire_nodest_conn: '1' };
+
 /** What `ip addr add` of a present / `del` of an absent address says (old and new iproute2). */
 const IDEMPOTENT = /File exists|already assigned|Cannot assign requested address|Address not found/;
 
@@ -89,7 +113,7 @@ export function parseIpLinks(json: string): Map<string, boolean> {
  * The Linux VrrpHost: raw sockets, `ip addr` for VIPs (with keepalived's label when given),
  * the AF_PACKET helper for gratuitous ARP with `arping` as the per-burst fallback (Debian's arping: `-U -i IF -S VIP`; iputils' `-U -I IF -s VIP`
  * is detected and used instead), `ip -j link`/`ip monitor link` for tracking, the script launcher for
- * scripts and hooks, `ipvsadm --start-daemon` for connection sync.
+ * scripts and hooks, `ipvsadm --start-daemon` for connection sync, `nft` for its hold.
  */
 export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpHost {
   const ip = opts.ip ?? 'ip';
@@ -111,6 +135,8 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
   let garpAvailable: boolean | null = null;
   const batch = new IpBatch(ip, log, event, opts.clock);
   let sync: Supervisor<object> | null = null;
+  const holds = new UnsyncedHolds(nftScript(opts.nft ?? 'nft'));
+  const procSys = opts.procSys ?? '/proc/sys';
   let niced = false;
   const python = opts.python === undefined ? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : null) : opts.python;
   /** IPv6 channels, for their receiving helpers' health. */
@@ -313,7 +339,7 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
         l.child.on('exit', (code) => code !== 0 && log(`vrrp: notify ${command} ${args.join(' ')} exited ${code}`));
       });
     },
-    async syncDaemon(role, iface, syncId, group) {
+    async syncDaemons(daemons, iface, syncId, group) {
       const exec = async (args: string[]) => {
         const r = await run(ipvsadm, args).catch((e: Error) => ({ code: -1, out: '', err: e.message }));
         if (r.code !== 0) throw new VrrpHostError('ipvs_sync', `ipvsadm ${args.join(' ')}: ${r.err.trim() || `exit ${r.code}`}`);
@@ -321,24 +347,30 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
       sync?.stop();
       sync = null;
       // Stopping a daemon that is not running fails harmlessly; starting is what must succeed.
-      if (role === 'stop') {
-        await Promise.allSettled([exec(['--stop-daemon', 'master']), exec(['--stop-daemon', 'backup'])]);
+      const unwanted = (['master', 'backup'] as const).filter((d) => !daemons.includes(d));
+      if (!daemons.length) {
+        await Promise.allSettled(unwanted.map((d) => exec(['--stop-daemon', d])));
         return;
       }
-      const other = role === 'master' ? 'backup' : 'master';
-      const startDaemon = async () => {
-        await exec(['--stop-daemon', other]).catch(() => {});
-        await exec(['--stop-daemon', role]).catch(() => {});
-        await exec(syncDaemonArgs(role, iface, syncId, group));
+      const startDaemons = async () => {
+        for (const d of unwanted) await exec(['--stop-daemon', d]).catch(() => {});
+        // A daemon left by an earlier run may carry other settings: start each afresh.
+        for (const d of daemons) {
+          await exec(['--stop-daemon', d]).catch(() => {});
+          await exec(syncDaemonArgs(d, iface, syncId, group));
+        }
+        // ip_vs is loaded now. Not fatal: connection sync works without them (see IPVS_SYSCTLS).
+        for (const [key, value] of Object.entries(IPVS_SYSCTLS))
+          await writeFile(`${procSys}/net/ipv4/vs/${key}`, value).catch((e: Error) => log(`vrrp: connection sync: cannot set ${key} ${value} (${e.message})`));
       };
       // Supervised like a helper: a start that failed is retried with back-off (logged, reported)
-      // until it succeeds or the role changes; the first failure is also the caller's.
+      // until it succeeds or the wanted set changes; the first failure is also the caller's.
       let first: { resolve(): void; reject(e: Error): void } | null = null;
       const firstResult = new Promise<void>((resolve, reject) => (first = { resolve, reject }));
       const s = new Supervisor<object>({
         name: 'ipvs-sync',
         start(exited) {
-          startDaemon().then(
+          startDaemons().then(
             () => (first?.resolve(), (first = null)),
             (e: Error) => (first?.reject(e), (first = null), exited(e.message)),
           );
@@ -355,6 +387,7 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
       s.ensure();
       return firstResult;
     },
+    holdUnsynced: (name, addresses, releaseAfterMs) => holds.set(name, addresses, releaseAfterMs),
     health() {
       const helpers = [
         batch.health(),
@@ -372,6 +405,7 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
       garpProbe = null;
       batch.close();
       sync?.stop();
+      holds.close();
       for (const stop of [...monitors.keys()]) stop();
     },
   };

@@ -27,8 +27,8 @@ export interface VrrpChannel {
   close(): Promise<void>;
 }
 
-/** Role of the IPVS connection-sync daemon (keepalived lvs_sync_daemon). */
-export type SyncDaemonRole = 'master' | 'backup' | 'stop';
+/** An IPVS connection-sync daemon (`ipvsadm --start-daemon master|backup`; keepalived lvs_sync_daemon runs one at a time). */
+export type SyncDaemon = 'master' | 'backup';
 
 /** `ipvsadm --start-daemon` arguments; the group only when set, so a default site runs the same command as before. */
 export function syncDaemonArgs(role: 'master' | 'backup', iface: string, syncId: number, group?: string): string[] {
@@ -58,10 +58,16 @@ export interface VrrpHost {
   /** Fires a notify hook with keepalived's arguments; never waits for it. */
   notify(command: string, args: string[]): void;
   /**
-   * Starts/stops the IPVS connection-sync daemon on `iface` (to `group`, else the kernel's
-   * 224.0.0.81); rejects (the driver reports it) where ip_vs is absent.
+   * Runs exactly `daemons` of the IPVS connection sync on `iface` (to `group`, else the kernel's
+   * 224.0.0.81; none = stop both); rejects (the driver reports it) where ip_vs is absent.
    */
-  syncDaemon(role: SyncDaemonRole, iface: string, syncId: number, group?: string): Promise<void>;
+  syncDaemons(daemons: readonly SyncDaemon[], iface: string, syncId: number, group?: string): Promise<void>;
+  /**
+   * Drops, instead of letting the local TCP stack reset, mid-stream TCP to `addresses` that IPVS
+   * did not take (a connection not synced yet), as the hold named `name`; `releaseAfterMs`: null
+   * holds until the next call, a number ends the hold that long from now (0: now).
+   */
+  holdUnsynced(name: string, addresses: string[], releaseAfterMs: number | null): Promise<void>;
   /** Health of the host's helper processes (hosts that run none, like the in-memory one, omit it). */
   health?(): VrrpHostHealth;
   close(): Promise<void>;

@@ -185,7 +185,9 @@ describe('startVrrp on an in-memory LAN', () => {
     await waitFor(() => d1.status().every((i) => i.state === 'FAULT'), { what: 'every instance of d1 FAULT' });
     lan.setLink('10.99.0.11', 'eth1', true);
     await waitFor(() => d1.status().every((i) => i.state === 'MASTER'), { what: 'every instance of d1 MASTER' });
-    expect(lan.records.get('10.99.0.11')!.syncDaemon.slice(0, 3)).toEqual(['backup', 'master', 'backup']);
+    // Both daemons from the start; MASTER → FAULT → MASTER restarts neither (a restart would drop the unsent buffer).
+    expect(lan.records.get('10.99.0.11')!.syncDaemon).toEqual(['master+backup']);
+    expect(lan.records.get('10.99.0.11')!.holds.slice(0, 4)).toEqual([null, 5000, null, 5000]);
     expect(lan.records.get('10.99.0.11')!.syncGroup).toBe('ff02::81');
   });
 

@@ -169,7 +169,16 @@ export class InstanceRuntime {
         const cs = this.deps.connectionSync;
         if (!cs) return;
         // keepalived lvs_sync_daemon: a host without ip_vs reports the failure and keeps doing VRRP.
-        host.syncDaemon(a.role, cs.interface, cs.syncId, cs.group).catch((e: Error) => log(`vrrp ${c.name}: connection sync ${a.role} failed: ${e.message}`));
+        const what = a.daemons.length ? a.daemons.join('+') : 'stop';
+        host.syncDaemons(a.daemons, cs.interface, cs.syncId, cs.group).catch((e: Error) => log(`vrrp ${c.name}: connection sync ${what} failed: ${e.message}`));
+        return;
+      }
+      case 'hold-unsynced': {
+        // Off the VIP path: while BACKUP the hold is inert and already there when MASTER comes.
+        const addresses = [...c.vips, ...c.excludedVips].map((v) => v.address);
+        host
+          .holdUnsynced(c.name, addresses, a.releaseAfterMs)
+          .catch((e: Error) => log(`vrrp ${c.name}: holding unsynced connections failed (they get resets at a move): ${e.message}`));
         return;
       }
     }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { initialState, nextDeadline, step } from './state-machine.ts';
 import { masterDownIntervalMs, skewMs } from './timers.ts';
-import type { Event, InstanceParams, InstanceState } from './types.ts';
+import { HOLD_UNSYNCED_MS } from './sync-daemons.ts';
+import type { Action, Event, InstanceParams, InstanceState } from './types.ts';
 
 const P: InstanceParams = {
   name: 'VI_1',
@@ -266,7 +267,8 @@ describe('VRRP state machine', () => {
       { type: 'remove-vips' },
       { type: 'transition', from: 'MASTER', to: 'STOP', reason: 'shutdown', sync: false },
       { type: 'notify', state: 'STOP', priority: 255 },
-      { type: 'sync-daemon', role: 'stop' },
+      { type: 'sync-daemon', daemons: [] },
+      { type: 'hold-unsynced', releaseAfterMs: 0 },
     ]);
     expect(step(P, r.state, { type: 'timer' }, 10).actions).toEqual([]);
   });
@@ -296,16 +298,32 @@ describe('VRRP state machine', () => {
     expect(m.state.state).toBe('MASTER');
     expect(step(P, m.state, { type: 'sync', to: 'BACKUP', member: 'VI_2' }, 40).state.state).toBe('BACKUP');
   });
-  it('connection sync daemon follows the state', () => {
+  it('connection sync: both daemons from the start, untouched by transitions; unsynced connections held but for MASTER after its window', () => {
     const p = { ...P, connectionSync: true };
-    const { actions } = run(p, [
+    const { s: m, actions } = run(p, [
       [0, { type: 'start' }],
       [4000, { type: 'timer' }],
     ]);
-    expect(actions.filter((a) => a.type === 'sync-daemon')).toEqual([
-      { type: 'sync-daemon', role: 'backup' },
-      { type: 'sync-daemon', role: 'master' },
+    expect(m.state).toBe('MASTER');
+    const sync = (as: Action[]) => as.filter((a) => a.type === 'sync-daemon' || a.type === 'hold-unsynced');
+    expect(sync(actions)).toEqual([
+      { type: 'sync-daemon', daemons: ['master', 'backup'] },
+      { type: 'hold-unsynced', releaseAfterMs: null },
+      { type: 'hold-unsynced', releaseAfterMs: HOLD_UNSYNCED_MS },
     ]);
+    // Demoted by a higher advert: the daemons keep running (the last buffer still goes out), the hold returns.
+    const b = step(p, m, adv('10.0.0.9', 200), 4100);
+    expect(b.state.state).toBe('BACKUP');
+    expect(sync(b.actions)).toEqual([{ type: 'hold-unsynced', releaseAfterMs: null }]);
+    // No connection sync: neither.
+    expect(
+      sync(
+        run(P, [
+          [0, { type: 'start' }],
+          [4000, { type: 'timer' }],
+        ]).actions,
+      ),
+    ).toEqual([]);
   });
 });
 

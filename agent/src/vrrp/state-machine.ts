@@ -1,4 +1,5 @@
 import { compareIp } from '#shared/util/ip.ts';
+import { syncTransitionActions } from './sync-daemons.ts';
 import { masterDownIntervalMs, skewMs } from './timers.ts';
 import type { Action, Event, InstanceParams, InstanceState, StepResult, VrrpState } from './types.ts';
 
@@ -45,7 +46,7 @@ function leave(o: Out, p: InstanceParams, to: VrrpState, now: number, reason: st
   o.a.push({ type: 'transition', from, to, reason, sync });
   o.s = { ...o.s, state: to, since: now, masterDownAt: null, advertAt: null, preemptAt: null, garpAt: null, garpNext: null, lowerPrioGarpAt: null };
   if (to !== 'INIT') o.a.push({ type: 'notify', state: to as 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP', priority: o.s.effectivePriority });
-  if (p.connectionSync && to !== 'STOP') o.a.push({ type: 'sync-daemon', role: to === 'MASTER' ? 'master' : 'backup' });
+  if (p.connectionSync) o.a.push(...syncTransitionActions(from, to));
 }
 
 /** Every way into MASTER goes through here, so every return to MASTER announces the VIPs. */
@@ -248,7 +249,6 @@ function onShutdown(o: Out, p: InstanceParams, now: number): void {
   // RFC 5798 §6.4.3 Shutdown: a master sends an advert with priority 0 so backups skip the down interval.
   if (o.s.state === 'MASTER') o.a.push({ type: 'send-advert', priority: 0 });
   leave(o, p, 'STOP', now, 'shutdown', false);
-  if (p.connectionSync) o.a.push({ type: 'sync-daemon', role: 'stop' });
 }
 
 /**

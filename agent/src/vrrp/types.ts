@@ -1,4 +1,5 @@
 import type { VrrpState } from '#shared/wire/status.ts';
+import type { SyncDaemon } from '../dataplane/vrrp-host.ts';
 
 export type { VrrpState };
 
@@ -97,7 +98,13 @@ export type Action =
   | { type: 'garp'; count: number }
   | { type: 'notify'; state: 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP'; priority: number }
   | { type: 'transition'; from: VrrpState; to: VrrpState; reason: string; sync: boolean }
-  | { type: 'sync-daemon'; role: 'master' | 'backup' | 'stop' };
+  /** Run exactly these IPVS connection-sync daemons (none: stop both); see sync-daemons.ts. */
+  | { type: 'sync-daemon'; daemons: SyncDaemon[] }
+  /**
+   * Drop, instead of resetting, mid-stream TCP to the VIPs that IPVS does not know
+   * (`releaseAfterMs` null: until told otherwise; a number: stop after that long); see sync-daemons.ts.
+   */
+  | { type: 'hold-unsynced'; releaseAfterMs: number | null };
 
 export interface StepResult {
   state: InstanceState;

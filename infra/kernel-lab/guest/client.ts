@@ -31,8 +31,11 @@ function get(url: string, localAddress: string | undefined, timeoutMs: number): 
       });
       res.on('error', (e) => resolve({ ok: false, body: '', bytes, error: String(e) }));
     });
+    // The client port of a failed request names its connection in the directors' `ipvsadm -Lnc`.
+    let port: number | undefined;
+    req.on('socket', (sock) => sock.on('connect', () => (port = sock.localPort)));
     req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => resolve({ ok: false, body: '', bytes: 0, error: e.message }));
+    req.on('error', (e) => resolve({ ok: false, body: '', bytes: 0, error: `${e.message}${port ? ` (port ${port})` : ' (not connected)'}` }));
     req.end();
   });
 }

@@ -49,11 +49,12 @@ async function main(argv: string[]): Promise<number> {
 
   let cloud: CloudLink | undefined;
   // The planned-operation scenarios that have not passed here run only when LAB_ONLY names them
-  // (README, "Planned operations": each VIP move still resets a connection or two): a suite that
-  // cannot pass would hide every other scenario's result in CI. rollout passed three times alone,
-  // then lost 2 of 117 requests in a full default run; drain passed twice, then failed once (README).
+  // (README, "Planned operations"): a suite that cannot pass would hide every other scenario's
+  // result in CI. drain and failover-to pass since connection sync carries a VIP move; maintenance
+  // still loses a request in flight at the hand-over now and then (its entry reaches the new MASTER
+  // after the client's 3 s), and rollout's NAT clients failed in a full run.
   const OPS = ['drain', 'maintenance', 'failover-to', 'rollout'];
-  const OPT_IN = OPS;
+  const OPT_IN = ['maintenance', 'rollout'];
   const want = (name: string) => (only ? only.has(name) : !OPT_IN.includes(name));
   let drUp = false;
   const needDr = () => {

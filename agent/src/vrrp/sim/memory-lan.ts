@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { ResolvedVip } from '#shared/config/node-config.ts';
-import type { VrrpHost, SyncDaemonRole } from '../../dataplane/vrrp-host.ts';
+import type { VrrpHost } from '../../dataplane/vrrp-host.ts';
 import { encodeIpPacket } from '../codec.ts';
 
 /** What one in-memory host did, for assertions. */
@@ -8,7 +8,10 @@ export interface MemoryHostRecord {
   vips: Set<string>;
   garps: number;
   notifications: string[][];
-  syncDaemon: SyncDaemonRole[];
+  /** Each sync-daemon set asked for: `master+backup`, or `stop`. */
+  syncDaemon: string[];
+  /** Each hold of unsynced connections asked for, by its release delay (null: held). */
+  holds: (number | null)[];
   /** The multicast group of the last sync-daemon start (undefined: the kernel's default). */
   syncGroup?: string;
   links: Map<string, boolean>;
@@ -28,7 +31,16 @@ export class MemoryLan {
   readonly records = new Map<string, MemoryHostRecord>();
 
   host(address: string): VrrpHost {
-    const rec: MemoryHostRecord = { vips: new Set(), garps: 0, notifications: [], syncDaemon: [], links: new Map(), scripts: new Map(), connected: true };
+    const rec: MemoryHostRecord = {
+      vips: new Set(),
+      garps: 0,
+      notifications: [],
+      syncDaemon: [],
+      holds: [],
+      links: new Map(),
+      scripts: new Map(),
+      connected: true,
+    };
     this.records.set(address, rec);
     const watchers = new Set<(l: Map<string, boolean>) => void>();
     const key = (v: ResolvedVip) => `${v.address}/${v.prefix}@${v.interface}`;
@@ -66,9 +78,12 @@ export class MemoryLan {
       watchLinks: (cb) => (watchers.add(cb), () => watchers.delete(cb)),
       runScript: async (command) => rec.scripts.get(command) ?? true,
       notify: (command, args) => rec.notifications.push([command, ...args]),
-      syncDaemon: async (role, _iface, _syncId, group) => {
-        rec.syncDaemon.push(role);
-        if (role !== 'stop') rec.syncGroup = group;
+      syncDaemons: async (daemons, _iface, _syncId, group) => {
+        rec.syncDaemon.push(daemons.length ? daemons.join('+') : 'stop');
+        if (daemons.length) rec.syncGroup = group;
+      },
+      holdUnsynced: async (_name, _addresses, releaseAfterMs) => {
+        rec.holds.push(releaseAfterMs);
       },
       close: async () => {},
     };
