@@ -1,11 +1,20 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 // Tests that run inside workerd (the Workers runtime). The global setup (Node) gives them a
 // database (PostgreSQL with DATABASE_URL, else PGlite over pglite-socket), a broker (MQTT_URL, else
 // the embedded one), a webhook receiver and a relay for a real agent process; see its comment.
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
 process.env.WRANGLER_SEND_METRICS = 'false';
+
+class FlowFirst extends BaseSequencer {
+  async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const isFlow = (f: TestSpecification) => f.moduleId.endsWith('/flow.test.ts');
+    return [...sorted.filter(isFlow), ...sorted.filter((f) => !isFlow(f))];
+  }
+}
 
 export default defineConfig({
   plugins: [
@@ -32,6 +41,10 @@ export default defineConfig({
   ],
   test: {
     include: ['cloud/test-workers/**/*.test.ts'],
+    // flow.test.ts first: its key rotation wakes every site's publisher. A publisher Durable
+    // Object an earlier file made would then work again inside flow's file, and workerd refuses
+    // I/O across objects of different test files (a run hung on it). After flow, the others.
+    sequence: { sequencer: FlowFirst },
     globalSetup: ['./cloud/test-workers/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

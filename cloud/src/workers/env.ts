@@ -12,6 +12,7 @@ export interface DurableObjectState {
   storage: {
     get<T>(key: string): Promise<T | undefined>;
     put(key: string, value: unknown): Promise<void>;
+    delete(key: string): Promise<boolean>;
     getAlarm(): Promise<number | null>;
     setAlarm(at: number): Promise<void>;
   };

@@ -1,3 +1,4 @@
+import { backoffDelayMs } from '#shared/util/backoff.ts';
 import { loadSigner } from '../keys/signing.ts';
 import { createPublishLink } from '../mqtt/link.ts';
 import { nextDueAt, sitesWithOpenRows } from '../publisher/outbox-store.ts';
@@ -17,8 +18,9 @@ const MIN_RETRY_MS = 1000;
  * give). An apply (or the cron) wakes it with a POST naming the site; it drains at its alarm
  * (`drainSite`) and sets the alarm again for the earliest back-off of what failed. It keeps the
  * key-set generation it last signed under: when the keys moved since (rotation), every node of
- * the site gets its newest document again first (`republishSite`). A drain that throws (no
- * database) is retried by the runtime's alarm retries.
+ * the site gets its newest document again first (`republishSite`). A drain that throws (the
+ * database or the broker away) is logged and tried again by its own alarm with back-off: the
+ * runtime's alarm retries give up after a few, and the rows would wait for the next cron.
  */
 export class SitePublisher {
   constructor(
@@ -36,6 +38,22 @@ export class SitePublisher {
   }
 
   async alarm(): Promise<void> {
+    try {
+      await this.drain();
+      await this.state.storage.delete('failures');
+    } catch (err) {
+      const failures = ((await this.state.storage.get<number>('failures')) ?? 0) + 1;
+      await this.state.storage.put('failures', failures);
+      const wait = backoffDelayMs(failures - 1, Math.random());
+      const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message})` : '';
+      console.error(
+        `publisher: drain failed (${failures} in a row): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}${cause}; again in ${wait} ms`,
+      );
+      await this.state.storage.setAlarm(Date.now() + Math.max(wait, MIN_RETRY_MS));
+    }
+  }
+
+  private async drain(): Promise<void> {
     const siteId = await this.state.storage.get<string>('siteId');
     const db = openWorkerDb(this.env);
     const broker = brokerOf(this.env);
