@@ -53,12 +53,8 @@ async function main(): Promise<void> {
   if (PROF_DIR) mkdirSync(PROF_DIR, { recursive: true });
   session?.connect();
   await session?.post('Profiler.enable');
-  const wall: number[] = [];
-  const cpu: number[] = [];
-  const parts = { validate: [] as number[], compile: [] as number[], hash: [] as number[] };
-  // Round 0 creates every node; it is a warm-up and not counted.
-  for (let round = 0; round <= ROUNDS; round++) {
-    const body = JSON.stringify(bigSiteSpec(SITE, N, { vipBase: round % 2 ? 20 : 10 }));
+  /** One PUT of `body`, its wall and process CPU time; profiled into `profile` (a file in PROF_DIR) when named. */
+  async function timedPut(body: string, profile: string | null): Promise<{ res: Response; wall: number; cpu: number }> {
     const c0 = cpuUsage();
     const t0 = performance.now();
     const put = async () =>
@@ -67,13 +63,20 @@ async function main(): Promise<void> {
         headers: { authorization: `Bearer ${admin.secret}`, 'content-type': 'application/json' },
         body,
       });
-    const res = round === ROUNDS && session ? await profiled(session, join(PROF_DIR!, 'apply-request.cpuprofile'), put, 25) : await put();
-    const t1 = performance.now();
-    const c1 = cpuSince(c0);
+    const res = profile && session ? await profiled(session, join(PROF_DIR!, profile), put, 25) : await put();
+    return { res, wall: performance.now() - t0, cpu: cpuSince(c0) };
+  }
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  const parts = { validate: [] as number[], compile: [] as number[], hash: [] as number[] };
+  // Round 0 creates every node; it is a warm-up and not counted.
+  for (let round = 0; round <= ROUNDS; round++) {
+    const body = JSON.stringify(bigSiteSpec(SITE, N, { vipBase: round % 2 ? 20 : 10 }));
+    const { res, wall: w, cpu: c1 } = await timedPut(body, round === ROUNDS ? 'apply-request.cpuprofile' : null);
     const out = (await res.json()) as { revision?: number; publishedNodes?: string[] };
     if (res.status !== 200 || out.publishedNodes?.length !== N) throw new Error(`apply ${round}: HTTP ${res.status} ${JSON.stringify(out).slice(0, 300)}`);
     if (round === 0) continue;
-    wall.push(t1 - t0);
+    wall.push(w);
     cpu.push(c1);
 
     let t = cpuUsage();
@@ -93,23 +96,13 @@ async function main(): Promise<void> {
   const weight = { wall: [] as number[], cpu: [] as number[] };
   for (let round = 0; round <= ROUNDS; round++) {
     const body = JSON.stringify(bigSiteSpec(SITE, N, { vipBase: 10, rs1Weight: 1 + (round % 2) }));
-    const c0 = cpuUsage();
-    const t0 = performance.now();
-    const put = async () =>
-      app.request(`/v1/sites/${SITE}/spec`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${admin.secret}`, 'content-type': 'application/json' },
-        body,
-      });
-    const res = round === ROUNDS && session ? await profiled(session, join(PROF_DIR!, 'weight-request.cpuprofile'), put, 25) : await put();
-    const t1 = performance.now();
-    const c1 = cpuSince(c0);
+    const { res, wall: w, cpu: c1 } = await timedPut(body, round === ROUNDS ? 'weight-request.cpuprofile' : null);
     const out = (await res.json()) as { publishedNodes?: string[] };
     // Round 0 moves the VIPs back to the first rounds' and changes every node: not counted.
     if (round === 0) continue;
     if (res.status !== 200 || out.publishedNodes?.join() !== 'dr1,dr2')
       throw new Error(`weight apply ${round}: HTTP ${res.status} ${JSON.stringify(out).slice(0, 300)}`);
-    weight.wall.push(t1 - t0);
+    weight.wall.push(w);
     weight.cpu.push(c1);
   }
   await db.close();
