@@ -7,6 +7,14 @@ import { holdsVip, startPair, waitFor, type Impl } from './pair.ts';
 import { startPair6 } from './pair6.ts';
 import { VipPinger } from './ping.ts';
 
+/** Every master → backup pairing of the two implementations, keepalived with keepalived first: the reference the mixed rows are read against. */
+export const ALL_PAIRS: readonly (readonly [Impl, Impl])[] = [
+  ['keepalived', 'keepalived'],
+  ['ours', 'keepalived'],
+  ['keepalived', 'ours'],
+  ['ours', 'ours'],
+];
+
 export interface FailoverCase {
   d1: Impl; // the master (priority 150)
   d2: Impl; // the backup (priority 100)

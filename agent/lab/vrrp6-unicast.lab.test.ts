@@ -1,18 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { destroyAllLabs, netnsUnavailable } from './netns.ts';
-import { runFailover, type FailoverCase } from './scenario.ts';
+import { ALL_PAIRS, runFailover } from './scenario.ts';
 
 const skip = netnsUnavailable(['keepalived', 'ping', 'python3']);
 if (skip) console.log(`netns IPv6 unicast VRRP lab skipped: ${skip}`);
 
-// keepalived with keepalived first: the reference the mixed rows are read against.
-const pairs: [FailoverCase['d1'], FailoverCase['d2']][] = [
-  ['keepalived', 'keepalived'],
-  ['ours', 'keepalived'],
-  ['keepalived', 'ours'],
-  ['ours', 'ours'],
-];
+const pairs = ALL_PAIRS;
 
 afterAll(destroyAllLabs);
 
