@@ -1,14 +1,23 @@
-// npm run bench:agent — idle RSS and time from start to first apply, standalone spec, dry-run,
-// beside the floor measured in the same run: a bare `node -e` process (time to its first line of
-// output, its idle RSS). Prints figures; asserts nothing. Uses dist/lvsfleet-agent.mjs when built
-// (what hosts run), else bin/lvsfleet-agent.mjs (through tsx, slower to start).
+// npm run bench:agent — idle RSS and time from start to first apply, dry-run, beside the floor
+// measured in the same run: a bare `node -e` process (time to its first line of output, its idle
+// RSS). Prints figures; asserts nothing. Uses dist/lvsfleet-agent.mjs when built (what hosts run),
+// else bin/lvsfleet-agent.mjs (through tsx, slower to start). Two ways an agent starts:
+// - standalone: `run --spec FILE --node d1`, a YAML spec parsed, validated and compiled;
+// - cloud mode, what the fleet's agents run: `run --config FILE` with a cached signed document.
+//   Made the way a node gets one: this process runs the cloud (PGlite, embedded aedes, API,
+//   publisher; cloud/test/harness.test-support.ts), applies the same site, makes an enrollment
+//   token, and the agent under test runs `enroll` and then `run` once until it applied the
+//   document the broker retained for it (verified, cached in its state dir). Each timed run starts
+//   from a copy of that state dir: the cached document is verified again and applied before the
+//   broker is contacted; the agent then connects (retained re-delivery, status) while it idles.
 //   --bundle FILE      run another build of the agent (e.g. one made from an older commit)
 //   --runs N           runs per row (default 3; best and median printed)
 //   --node-args "…"    V8/Node flags for the agent and the floor alike (e.g. --max-semi-space-size=1)
 //   --flags            also print every row under a few V8 flags (memory against start-up CPU)
+//   --cpu-prof DIR     after the table, one more start of each agent row under --cpu-prof, profiles in DIR
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -16,6 +25,8 @@ import { parseArgs } from 'node:util';
 import { renderBatch } from '#shared/ipvs/codec.ts';
 import { planIpvs } from '../src/ipvs/plan.ts';
 import type { IpvsTable } from '#shared/ipvs/model.ts';
+import { call, randomPassword, startCloud, type Cloud } from '../../cloud/test/harness.test-support.ts';
+import { freePort } from '../../cloud/test/net.test-support.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -23,6 +34,7 @@ const { values: opt } = parseArgs({
     runs: { type: 'string', default: '3' },
     'node-args': { type: 'string', default: '' },
     flags: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
   },
 });
 const root = join(import.meta.dirname, '..', '..');
@@ -35,11 +47,11 @@ const baseArgs = opt['node-args'].split(/\s+/).filter(Boolean);
 const IDLE_MS = 3000;
 
 /** A site with `n` services of two real servers each, all on loopback addresses (never probed: dry-run). */
-function spec(n: number): string {
+function spec(n: number, site = 'bench'): string {
   const lines = [
     'apiVersion: lvsfleet/v1',
     'kind: Site',
-    'metadata: { name: bench }',
+    `metadata: { name: ${site} }`,
     'spec:',
     '  nodes:',
     '    - { name: d1, role: director, address: 127.0.0.1, interface: lo }',
@@ -78,7 +90,7 @@ interface Run {
  * Spawns `args`, waits for `done` on its stdout (noting `mid` on the way), then IDLE_MS, reads
  * its RSS and stops it.
  */
-async function measure(args: string[], done: RegExp, mid?: RegExp): Promise<Run> {
+async function measure(args: string[], done: RegExp, mid?: RegExp, idleMs = IDLE_MS): Promise<Run> {
   const t0 = performance.now();
   const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let buf = '';
@@ -100,7 +112,7 @@ async function measure(args: string[], done: RegExp, mid?: RegExp): Promise<Run>
       p.on('exit', (c) => reject(new Error(`${args.join(' ')} exited ${c}`)));
     });
     p.stdout.resume(); // keep draining: a dry run prints every command it would run
-    await new Promise((r) => setTimeout(r, IDLE_MS));
+    await new Promise((r) => setTimeout(r, idleMs));
     return { readyMs, readyCpuMs, compiledMs, idleRssMiB: (await rssKiB(p.pid!)) / 1024 };
   } finally {
     p.kill('SIGTERM');
@@ -113,41 +125,131 @@ function floor(nodeArgs: string[]): Promise<Run> {
   return measure([...nodeArgs, '-e', "process.stdout.write('ready\\n'); setInterval(() => {}, 1 << 30)"], /ready/);
 }
 
-async function agent(services: number, nodeArgs: string[]): Promise<Run> {
+type Mode = 'standalone' | 'cloud';
+const DONE = /apply revision 1 (succeeded|failed)/;
+
+async function standalone(services: number, nodeArgs: string[]): Promise<Run> {
   const dir = await mkdtemp(join(tmpdir(), 'lvsfleet-bench-'));
   try {
     const file = join(dir, 'site.yaml');
     await writeFile(file, spec(services));
     const args = [...nodeArgs, entry, 'run', '--spec', file, '--node', 'd1', '--dataplane', 'dry-run', '--state-dir', join(dir, 'state')];
     // " standalone: " is logged once the spec is parsed, validated and compiled, before the engine starts.
-    return await measure(args, /apply revision 1 (succeeded|failed)/, / standalone: /);
+    return await measure(args, DONE, / standalone: /);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** An enrolled cloud-mode agent of one site: its config file and the state dir it left after its first document. */
+interface Enrolled {
+  dir: string;
+  config: string;
+  state: string;
+}
+
+/** Runs the agent command `args` to its end; throws with its output when it fails. */
+function runToEnd(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    p.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    p.on('close', (c) => (c === 0 ? resolve() : reject(new Error(`lvsfleet-agent ${args[0]} exited ${c}: ${out}`))));
+  });
+}
+
+/**
+ * Site `b<n>` on the cloud, with `n` services; its director d1 enrolled by the agent's own
+ * `enroll`, then run once until it applied the document the broker retained for it: what a node
+ * has in its state dir when it restarts.
+ */
+async function enroll(cloud: Cloud, admin: string, n: number): Promise<Enrolled> {
+  const site = `b${n}`;
+  const put = await call(cloud.url, admin, 'PUT', `/v1/sites/${site}/spec`, { yaml: spec(n, site) });
+  if (put.status !== 200) throw new Error(`apply of site ${site}: HTTP ${put.status} ${JSON.stringify(put.json)}`);
+  const t = await call(cloud.url, admin, 'POST', `/v1/sites/${site}/nodes/d1/enrollment`);
+  if (t.status !== 200) throw new Error(`enrollment token for ${site}.d1: HTTP ${t.status} ${JSON.stringify(t.json)}`);
+  const dir = await mkdtemp(join(tmpdir(), 'lvsfleet-bench-cloud-'));
+  const e: Enrolled = { dir, config: join(dir, 'agent.json'), state: join(dir, 'state') };
+  await runToEnd(['enroll', '--url', cloud.url, '--token', t.json.token as string, '--config', e.config, '--state-dir', e.state]);
+  // From the broker: verified, cached (desired.json, revision.json), applied; then stopped (SIGTERM).
+  await measure([entry, 'run', '--config', e.config, '--dataplane', 'dry-run'], DONE, undefined, 0);
+  const cached = JSON.parse(await readFile(join(e.state, 'desired.json'), 'utf8')) as { jws?: string; revision?: number };
+  if (typeof cached.jws !== 'string' || cached.revision !== 1) throw new Error(`${site}.d1 cached no signed revision 1 in ${e.state}`);
+  return e;
+}
+
+async function cloudAgent(e: Enrolled, nodeArgs: string[]): Promise<Run> {
+  // A copy of the state dir each run: every start finds what the enrolled agent left, not what the last timed run did.
+  const state = await mkdtemp(join(e.dir, 'run-'));
+  try {
+    await cp(e.state, state, { recursive: true });
+    const args = [...nodeArgs, entry, 'run', '--config', e.config, '--state-dir', state, '--dataplane', 'dry-run'];
+    // "booting from cached" is logged once the cached document verified again (signature, schema, node, revision).
+    return await measure(args, DONE, / booting from cached /);
+  } finally {
+    await rm(state, { recursive: true, force: true });
+  }
+}
+
+let cloud: Cloud | null = null;
+let cloudDir = '';
+const enrolled = new Map<number, Enrolled>();
+
+/** Starts the cloud (once) and enrolls an agent per size. */
+async function prepareCloud(sizes: number[]): Promise<void> {
+  if (!cloud) {
+    cloudDir = await mkdtemp(join(tmpdir(), 'lvsfleet-bench-clouddb-'));
+    cloud = await startCloud({ dataDir: cloudDir, broker: { kind: 'aedes', port: await freePort(), internalPassword: randomPassword() } });
+  }
+  const admin = cloud.newAdminToken;
+  if (!admin) throw new Error('the bench cloud made no admin token');
+  for (const n of sizes) if (!enrolled.has(n)) enrolled.set(n, await enroll(cloud, admin, n));
+}
+
+async function stopCloud(): Promise<void> {
+  await cloud?.close();
+  for (const e of enrolled.values()) await rm(e.dir, { recursive: true, force: true });
+  if (cloudDir) await rm(cloudDir, { recursive: true, force: true });
+}
+
+const agent = (mode: Mode, n: number, nodeArgs: string[]) => (mode === 'standalone' ? standalone(n, nodeArgs) : cloudAgent(enrolled.get(n)!, nodeArgs));
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const load = () =>
   loadavg()
     .map((x) => x.toFixed(2))
     .join(' ');
-function row(label: string, runs: Run[], withCompile: boolean): string {
+function row(label: string, runs: Run[], mid?: string): string {
   const f = (k: keyof Run, d = 0) => `${Math.min(...runs.map((r) => r[k])).toFixed(d)} / ${median(runs.map((r) => r[k])).toFixed(d)}`;
-  const compiled = withCompile ? ` (start-up + spec parse/validate/compile ${f('compiledMs')})` : '';
-  return `${label.padEnd(22)} start → ready ${f('readyMs').padStart(11)} ms, CPU ${f('readyCpuMs').padStart(11)} ms${compiled}, idle RSS ${f('idleRssMiB', 1)} MiB`;
+  const compiled = mid ? ` (${mid} ${f('compiledMs')})` : '';
+  return `${label.padEnd(28)} start → ready ${f('readyMs').padStart(11)} ms, CPU ${f('readyCpuMs').padStart(11)} ms${compiled}, idle RSS ${f('idleRssMiB', 1)} MiB`;
 }
 
-/** Floor and agent rows, interleaved run by run so that both see the same load. */
+const MODES: Mode[] = ['standalone', 'cloud'];
+const MID: Record<Mode, string> = { standalone: 'start-up + spec parse/validate/compile', cloud: 'start-up + cache verified' };
+
+/** Floor and agent rows, interleaved run by run so that all see the same load. */
 async function table(title: string, nodeArgs: string[], sizes: number[]): Promise<void> {
   const floors: Run[] = [];
-  const agents = new Map<number, Run[]>(sizes.map((n) => [n, []]));
+  const agents = new Map<string, Run[]>(MODES.flatMap((m) => sizes.map((n) => [`${m} ${n}`, []])));
   for (let i = 0; i < RUNS; i++) {
     floors.push(await floor(nodeArgs));
-    for (const n of sizes) agents.get(n)!.push(await agent(n, nodeArgs));
+    for (const m of MODES) for (const n of sizes) agents.get(`${m} ${n}`)!.push(await agent(m, n, nodeArgs));
   }
   console.log(`${title} (best / median of ${RUNS}; "ready": the floor's first line, the agent's first apply)`);
-  console.log(row('floor: node -e', floors, false));
-  for (const n of sizes) console.log(row(`agent, ${n} service${n === 1 ? '' : 's'}`, agents.get(n)!, true));
+  console.log(row('floor: node -e', floors));
+  for (const m of MODES) for (const n of sizes) console.log(row(`${m}, ${n} service${n === 1 ? '' : 's'}`, agents.get(`${m} ${n}`)!, MID[m]));
+}
+
+/** One more start of each agent row under --cpu-prof, the profile written at its exit (SIGTERM) into `dir`. */
+async function profiles(dir: string, sizes: number[]): Promise<void> {
+  for (const m of MODES)
+    for (const n of sizes) {
+      await agent(m, n, [...baseArgs, '--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${m}-${n}.cpuprofile`]);
+      console.log(`CPU profile of the ${m} start with ${n} services: ${join(dir, `${m}-${n}.cpuprofile`)}`);
+    }
 }
 
 function planFigures(n: number): { planMs: number; lines: number } {
@@ -167,16 +269,23 @@ function planFigures(n: number): { planMs: number; lines: number } {
   return { planMs: performance.now() - t0, lines: text.split('\n').length - 1 };
 }
 
+const SIZES = [1, 100, 1000];
 console.log(`agent: ${entry.endsWith('.mjs') && !entry.includes(join(root, 'bin')) ? 'bundle' : 'tsx'} ${entry}; node ${process.version}; load ${load()}`);
-await table(`node ${baseArgs.join(' ') || '(no flags)'}`, baseArgs, [1, 100, 1000]);
-if (opt.flags) {
-  // V8 flags trade start-up CPU against idle memory; the agent's code is the same under each.
-  // --max-semi-space-size=1: a young generation of at most 1 MiB per semi-space (default 16), so
-  // the parse of a large spec cannot leave it grown. --min-semi-space-size=16: the reverse, fewer
-  // scavenges while the spec is parsed. --no-opt: no optimising compiler (none of its code or
-  // memory). --lite-mode: the interpreter only.
-  for (const flags of [['--max-semi-space-size=1'], ['--min-semi-space-size=16'], ['--no-opt'], ['--lite-mode']])
-    await table(`node ${[...baseArgs, ...flags].join(' ')}`, [...baseArgs, ...flags], [1, 100, 1000]);
+try {
+  await prepareCloud(SIZES);
+  await table(`node ${baseArgs.join(' ') || '(no flags)'}`, baseArgs, SIZES);
+  if (opt.flags) {
+    // V8 flags trade start-up CPU against idle memory; the agent's code is the same under each.
+    // --max-semi-space-size=1: a young generation of at most 1 MiB per semi-space (default 16), so
+    // the parse of a large spec cannot leave it grown. --min-semi-space-size=16: the reverse, fewer
+    // scavenges while the spec is parsed. --no-opt: no optimising compiler (none of its code or
+    // memory). --lite-mode: the interpreter only.
+    for (const flags of [['--max-semi-space-size=1'], ['--min-semi-space-size=16'], ['--no-opt'], ['--lite-mode']])
+      await table(`node ${[...baseArgs, ...flags].join(' ')}`, [...baseArgs, ...flags], SIZES);
+  }
+  if (opt['cpu-prof']) await profiles(opt['cpu-prof'], [1000]);
+} finally {
+  await stopCloud();
 }
 for (const n of [1000, 10000]) {
   const f = planFigures(n);
