@@ -3,7 +3,12 @@ import { cp, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileNode } from '#shared/compiler/compile.ts';
+import { parseSite } from '#shared/site/parse.ts';
 import { tempDir } from '../engine/engine.test-support.ts';
+import { Intake } from '../intake/intake.ts';
+import { signDoc, testKey } from '../intake/keys.test-support.ts';
+import { statePaths } from '../state/paths.ts';
 import { loopbackSiteYaml } from '../site-yaml.test-support.ts';
 import { killTestProcesses, startProcess } from './process.test-support.ts';
 
@@ -71,6 +76,41 @@ describe('the split agent bundle', () => {
     const p = await applies(await without('realserver', [...cloudAndCommands, 'driver']), 'r1');
     p.p.kill('SIGTERM');
     expect(await p.exited).toBe(0);
+  });
+
+  it('a cloud-mode agent applies its cached signed document before it loads the broker link', async () => {
+    // Enrolled as `enroll` writes it, the document cached by the agent's own intake.
+    const key = await testKey();
+    const parsed = parseSite(loopbackSiteYaml('split', 1));
+    if (!parsed.ok) throw new Error('test site invalid');
+    const state = join(dir, 'state-cloud');
+    const claims = { nodeId: 'split.d1', site: 'split', revision: 1, issuedAt: new Date().toISOString(), config: compileNode(parsed.site, 'd1') };
+    const intake = new Intake({ nodeId: 'split.d1', keys: [key.pub], paths: statePaths(state), log: () => {}, onReject: () => {} });
+    expect(await intake.receive(await signDoc(key, claims))).toMatchObject({ revision: 1 });
+    const config = join(dir, 'agent.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        url: 'http://127.0.0.1:9',
+        nodeId: 'split.d1',
+        site: 'split',
+        node: 'd1',
+        mqtt: { url: 'mqtt://127.0.0.1:9', username: 'split.d1', password: 'p' },
+        keys: [key.pub],
+        enrolledAt: new Date().toISOString(),
+      }),
+    );
+    const args = (bundle: string) => [bundle, 'run', '--config', config, '--state-dir', state, '--dataplane', 'dry-run'];
+    // Without the link's chunk the apply still happens; the import after it fails, and the agent stops (exit 1).
+    const p = startProcess(process.execPath, args(await without('cloud', ['mqtt-link'])));
+    await p.waitForOutput(/booting from cached revision 1[\s\S]*apply revision 1 succeeded[\s\S]*cannot load the broker link: .*mqtt-link/);
+    expect(await p.exited).toBe(1);
+    // The whole bundle then goes on to the broker (none listens on port 9: it retries) and stops cleanly.
+    const full = startProcess(process.execPath, args(join(dir, 'full', 'lvsfleet-agent.mjs')));
+    await full.waitForOutput(/apply revision 1 succeeded/);
+    await full.waitForOutput(/mqtt (error|disconnected)/, full.output().indexOf('apply revision 1 succeeded'));
+    full.p.kill('SIGTERM');
+    expect(await full.exited).toBe(0);
   });
 
   it('loads what it is asked for: metrics with --metrics-listen, the status command', async () => {

@@ -4,10 +4,11 @@ import type { TrustReport } from '#shared/wire/key-trust.ts';
 import type { NodeStatus } from '#shared/wire/status.ts';
 import { AgentConfig } from '../cloud/agent-config.ts';
 import { scriptPolicyFromFlags } from './script-flags.ts';
-import { startMqttLink, type MqttLink } from '../cloud/mqtt-link.ts';
+import type { MqttLink, startMqttLink as StartMqttLink } from '../cloud/mqtt-link.ts';
 import { startHttpReporter } from '../cloud/http-report.ts';
 import { wireEvent } from '../dataplane/vrrp-host.ts';
 import { Engine } from '../engine/engine.ts';
+import { errorText } from '../errors.ts';
 import { Intake } from '../intake/intake.ts';
 import { parseListenAddress, type ListenAddress } from '../metrics/listen-address.ts';
 import { defaultStateDir, statePaths } from '../state/paths.ts';
@@ -135,6 +136,19 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
   const cached = await intake.boot();
   if (cached) await engine.apply(cached.config, cached.revision, cached.overrides ?? []);
   else log('no cached configuration yet; waiting for the broker');
+  if (run.stopping()) return run.done;
+  // The broker link (mqtt.js with its streams, a third of this mode's code) is loaded only now: a
+  // restart applies its cached document first, and parsing that code would only delay the apply.
+  let startMqttLink: typeof StartMqttLink;
+  try {
+    ({ startMqttLink } = await import('../cloud/mqtt-link.ts'));
+  } catch (e) {
+    // A broken install (a chunk missing): stop as a signal would, and exit non-zero for the supervisor to see.
+    log(`cannot load the broker link: ${errorText(e)}; stopping`);
+    process.kill(process.pid, 'SIGTERM');
+    await run.done;
+    return EXIT.failure;
+  }
   if (run.stopping()) return run.done;
   link = startMqttLink({
     url: cfg.mqtt.url,
