@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { Lexer } from 'yaml';
 import { parseSite, parseSpecText } from './parse.ts';
 import { BASE_YAML } from './site.test-support.ts';
 
@@ -170,5 +171,40 @@ describe('parseSite', () => {
     const r = parseSite(bad, { format: 'json' });
     expect(r).toEqual(parseSite(bad));
     expect(r.ok ? [] : r.issues).toEqual([{ path: 'spec.vrrp[1].vrid', message: 'Too big: expected number to be <=255', line: lineOf(bad, '"vrid": 300') }]);
+  });
+
+  it("with format auto, reads a text JSON.parse takes as JSON, without the YAML parser, and anything else as YAML; the answers are the YAML parser's", () => {
+    const value = (parseSpecText(BASE_YAML) as { value: unknown }).value;
+    const pretty = JSON.stringify(value, null, 2);
+    const lex = vi.spyOn(Lexer.prototype, 'lex');
+    try {
+      for (const json of [JSON.stringify(value), pretty, `\n  ${pretty}\n`]) {
+        lex.mockClear();
+        expect(parseSite(json, { format: 'auto' })).toEqual(parseSite(json));
+        expect(parseSite(json, { format: 'auto' }).ok).toBe(true);
+        lex.mockClear();
+        parseSite(json, { format: 'auto' });
+        expect(lex).not.toHaveBeenCalled();
+      }
+      // Refusals keep the YAML parser's lines: a key given twice, an invalid field (its document built only then).
+      const twice = pretty.replace('"kind": "Site",', '"kind": "Site",\n  "kind": "Site",');
+      expect(parseSite(twice, { format: 'auto' })).toEqual(parseSite(twice));
+      expect(parseSite(twice, { format: 'auto' })).toMatchObject({
+        ok: false,
+        kind: 'syntax',
+        issues: [{ line: 4, message: 'line 4: Map keys must be unique' }],
+      });
+      const bad = pretty.replace('"vrid": 51', '"vrid": 300');
+      expect(parseSite(bad, { format: 'auto' })).toEqual(parseSite(bad));
+      expect(parseSite(bad, { format: 'auto' })).toMatchObject({ ok: false, kind: 'invalid', issues: [{ line: lineOf(bad, '"vrid": 300') }] });
+      // Not JSON: YAML, a flow mapping at the top and a syntax error in near-JSON included.
+      for (const yaml of [BASE_YAML, `{ apiVersion: lvsfleet/v1, kind: Site }`, pretty.replace('"kind": "Site",', '"kind": "Site",,'), '\ufeff' + pretty]) {
+        lex.mockClear();
+        expect(parseSite(yaml, { format: 'auto' })).toEqual(parseSite(yaml));
+        expect(lex).toHaveBeenCalled();
+      }
+    } finally {
+      lex.mockRestore();
+    }
   });
 });

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseSpecText } from '#shared/site/parse.ts';
 import { tempDir } from '../engine/engine.test-support.ts';
 import { loopbackSiteYaml } from '../site-yaml.test-support.ts';
 import { canMountTmpfs, smallTmpfs } from '../state/tmpfs.test-support.ts';
@@ -36,6 +37,15 @@ describe('lvsfleet-agent CLI', () => {
     const r = await runCli(['run', '--spec', bad, '--node', 'd1', '--dataplane', 'dry-run', '--state-dir', dir]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/bad\.yaml:12: spec\.services\[0\]\.scheduler/);
+    // A JSON spec (read with JSON.parse): the same issue, at its line in the JSON text.
+    const badJson = join(dir, 'bad.json');
+    const site = (parseSpecText(loopbackSiteYaml('lo-site', 1)) as { value: unknown }).value;
+    const jsonText = JSON.stringify(site, null, 2).replace('"scheduler": "wrr"', '"scheduler": "nope"');
+    await writeFile(badJson, jsonText);
+    const j = await runCli(['run', '--spec', badJson, '--node', 'd1', '--dataplane', 'dry-run', '--state-dir', dir]);
+    expect(j.code).toBe(2);
+    const line = jsonText.split('\n').findIndex((l) => l.includes('"scheduler": "nope"')) + 1;
+    expect(j.err).toContain(`bad.json:${line}: spec.services[0].scheduler`);
     await writeFile(bad, loopbackSiteYaml('lo-site', 1));
     const n = await runCli(['run', '--spec', bad, '--node', 'zz', '--dataplane', 'dry-run', '--state-dir', dir]);
     expect(n.code).toBe(2);
