@@ -15,14 +15,16 @@
 //   --node-args "…"    V8/Node flags for the agent and the floor alike (e.g. --max-semi-space-size=1)
 //   --flags            also print every row under a few V8 flags (memory against start-up CPU)
 //   --cpu-prof DIR     after the table, one more start of each agent row under --cpu-prof, profiles in DIR
+//   --heap-snapshot DIR  after the table, one more start of each 100-service row, a heap snapshot once idle, in DIR
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { renderBatch } from '#shared/ipvs/codec.ts';
+import { parseSpecText } from '#shared/site/parse.ts';
 import { planIpvs } from '../src/ipvs/plan.ts';
 import type { IpvsTable } from '#shared/ipvs/model.ts';
 import { call, randomPassword, startCloud, type Cloud } from '../../cloud/test/harness.test-support.ts';
@@ -35,6 +37,7 @@ const { values: opt } = parseArgs({
     'node-args': { type: 'string', default: '' },
     flags: { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    'heap-snapshot': { type: 'string' },
   },
 });
 const root = join(import.meta.dirname, '..', '..');
@@ -90,7 +93,7 @@ interface Run {
  * Spawns `args`, waits for `done` on its stdout (noting `mid` on the way), then IDLE_MS, reads
  * its RSS and stops it.
  */
-async function measure(args: string[], done: RegExp, mid?: RegExp, idleMs = IDLE_MS): Promise<Run> {
+async function measure(args: string[], done: RegExp, mid?: RegExp, idleMs = IDLE_MS, whenIdle?: (pid: number) => Promise<void>): Promise<Run> {
   const t0 = performance.now();
   const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let buf = '';
@@ -113,7 +116,9 @@ async function measure(args: string[], done: RegExp, mid?: RegExp, idleMs = IDLE
     });
     p.stdout.resume(); // keep draining: a dry run prints every command it would run
     await new Promise((r) => setTimeout(r, idleMs));
-    return { readyMs, readyCpuMs, compiledMs, idleRssMiB: (await rssKiB(p.pid!)) / 1024 };
+    const idleRssMiB = (await rssKiB(p.pid!)) / 1024;
+    await whenIdle?.(p.pid!);
+    return { readyMs, readyCpuMs, compiledMs, idleRssMiB };
   } finally {
     p.kill('SIGTERM');
     if (p.exitCode === null && p.signalCode === null) await new Promise((r) => p.on('close', r));
@@ -125,17 +130,22 @@ function floor(nodeArgs: string[]): Promise<Run> {
   return measure([...nodeArgs, '-e', "process.stdout.write('ready\\n'); setInterval(() => {}, 1 << 30)"], /ready/);
 }
 
-type Mode = 'standalone' | 'cloud';
+type Mode = 'standalone' | 'standalone JSON' | 'cloud';
 const DONE = /apply revision 1 (succeeded|failed)/;
+type WhenIdle = (pid: number) => Promise<void>;
 
-async function standalone(services: number, nodeArgs: string[]): Promise<Run> {
+/** Standalone from a spec file: the YAML text, or the same site as JSON (read with JSON.parse). */
+async function standalone(services: number, json: boolean, nodeArgs: string[], whenIdle?: WhenIdle): Promise<Run> {
   const dir = await mkdtemp(join(tmpdir(), 'lvsfleet-bench-'));
   try {
-    const file = join(dir, 'site.yaml');
-    await writeFile(file, spec(services));
+    const file = join(dir, json ? 'site.json' : 'site.yaml');
+    const yaml = spec(services);
+    const parsed = parseSpecText(yaml);
+    if (!parsed.ok) throw new Error(`bench spec: ${parsed.issues[0].message}`);
+    await writeFile(file, json ? JSON.stringify(parsed.value, null, 2) : yaml);
     const args = [...nodeArgs, entry, 'run', '--spec', file, '--node', 'd1', '--dataplane', 'dry-run', '--state-dir', join(dir, 'state')];
     // " standalone: " is logged once the spec is parsed, validated and compiled, before the engine starts.
-    return await measure(args, DONE, / standalone: /);
+    return await measure(args, DONE, / standalone: /, IDLE_MS, whenIdle);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -180,14 +190,14 @@ async function enroll(cloud: Cloud, admin: string, n: number): Promise<Enrolled>
   return e;
 }
 
-async function cloudAgent(e: Enrolled, nodeArgs: string[]): Promise<Run> {
+async function cloudAgent(e: Enrolled, nodeArgs: string[], whenIdle?: WhenIdle): Promise<Run> {
   // A copy of the state dir each run: every start finds what the enrolled agent left, not what the last timed run did.
   const state = await mkdtemp(join(e.dir, 'run-'));
   try {
     await cp(e.state, state, { recursive: true });
     const args = [...nodeArgs, entry, 'run', '--config', e.config, '--state-dir', state, '--dataplane', 'dry-run'];
     // "booting from cached" is logged once the cached document verified again (signature, schema, node, revision).
-    return await measure(args, DONE, / booting from cached /);
+    return await measure(args, DONE, / booting from cached /, IDLE_MS, whenIdle);
   } finally {
     await rm(state, { recursive: true, force: true });
   }
@@ -214,7 +224,8 @@ async function stopCloud(): Promise<void> {
   if (cloudDir) await rm(cloudDir, { recursive: true, force: true });
 }
 
-const agent = (mode: Mode, n: number, nodeArgs: string[]) => (mode === 'standalone' ? standalone(n, nodeArgs) : cloudAgent(enrolled.get(n)!, nodeArgs));
+const agent = (mode: Mode, n: number, nodeArgs: string[], whenIdle?: WhenIdle) =>
+  mode === 'cloud' ? cloudAgent(enrolled.get(n)!, nodeArgs, whenIdle) : standalone(n, mode === 'standalone JSON', nodeArgs, whenIdle);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const load = () =>
@@ -224,11 +235,15 @@ const load = () =>
 function row(label: string, runs: Run[], mid?: string): string {
   const f = (k: keyof Run, d = 0) => `${Math.min(...runs.map((r) => r[k])).toFixed(d)} / ${median(runs.map((r) => r[k])).toFixed(d)}`;
   const compiled = mid ? ` (${mid} ${f('compiledMs')})` : '';
-  return `${label.padEnd(28)} start → ready ${f('readyMs').padStart(11)} ms, CPU ${f('readyCpuMs').padStart(11)} ms${compiled}, idle RSS ${f('idleRssMiB', 1)} MiB`;
+  return `${label.padEnd(32)} start → ready ${f('readyMs').padStart(11)} ms, CPU ${f('readyCpuMs').padStart(11)} ms${compiled}, idle RSS ${f('idleRssMiB', 1)} MiB`;
 }
 
-const MODES: Mode[] = ['standalone', 'cloud'];
-const MID: Record<Mode, string> = { standalone: 'start-up + spec parse/validate/compile', cloud: 'start-up + cache verified' };
+const MODES: Mode[] = ['standalone', 'standalone JSON', 'cloud'];
+const MID: Record<Mode, string> = {
+  standalone: 'start-up + spec parse/validate/compile',
+  'standalone JSON': 'start-up + spec parse/validate/compile',
+  cloud: 'start-up + cache verified',
+};
 
 /** Floor and agent rows, interleaved run by run so that all see the same load. */
 async function table(title: string, nodeArgs: string[], sizes: number[]): Promise<void> {
@@ -243,12 +258,44 @@ async function table(title: string, nodeArgs: string[], sizes: number[]): Promis
   for (const m of MODES) for (const n of sizes) console.log(row(`${m}, ${n} service${n === 1 ? '' : 's'}`, agents.get(`${m} ${n}`)!, MID[m]));
 }
 
+/** Waits until `file` exists and has stopped growing (V8 writes a heap snapshot on the process's main thread). */
+async function written(file: string): Promise<void> {
+  let last = -1;
+  for (let i = 0; i < 600; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    const size = await stat(file).then(
+      (x) => x.size,
+      () => -1,
+    );
+    if (size > 0 && size === last) return;
+    last = size;
+  }
+  throw new Error(`${file} not written within 150 s`);
+}
+
+/** One more start of each agent row with `n` services; once idle, a heap snapshot (SIGUSR2) into `dir`. */
+async function heapSnapshots(dir: string, n: number): Promise<void> {
+  for (const m of MODES) {
+    const sub = join(dir, `${m.replace(' ', '-')}-${n}`);
+    await mkdir(sub, { recursive: true });
+    const r = await agent(m, n, [...baseArgs, '--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', sub], async (pid) => {
+      process.kill(pid, 'SIGUSR2');
+      await new Promise((res) => setTimeout(res, 500));
+      const [file] = (await readdir(sub)).filter((f) => f.endsWith('.heapsnapshot'));
+      if (!file) throw new Error(`no heap snapshot in ${sub}`);
+      await written(join(sub, file));
+    });
+    console.log(`heap snapshot of the idle ${m} agent with ${n} services (idle RSS ${r.idleRssMiB.toFixed(1)} MiB): ${sub}`);
+  }
+}
+
 /** One more start of each agent row under --cpu-prof, the profile written at its exit (SIGTERM) into `dir`. */
 async function profiles(dir: string, sizes: number[]): Promise<void> {
   for (const m of MODES)
     for (const n of sizes) {
-      await agent(m, n, [...baseArgs, '--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${m}-${n}.cpuprofile`]);
-      console.log(`CPU profile of the ${m} start with ${n} services: ${join(dir, `${m}-${n}.cpuprofile`)}`);
+      const name = `${m.replace(' ', '-')}-${n}.cpuprofile`;
+      await agent(m, n, [...baseArgs, '--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', name]);
+      console.log(`CPU profile of the ${m} start with ${n} services: ${join(dir, name)}`);
     }
 }
 
@@ -284,6 +331,7 @@ try {
       await table(`node ${[...baseArgs, ...flags].join(' ')}`, [...baseArgs, ...flags], SIZES);
   }
   if (opt['cpu-prof']) await profiles(opt['cpu-prof'], [1000]);
+  if (opt['heap-snapshot']) await heapSnapshots(opt['heap-snapshot'], 100);
 } finally {
   await stopCloud();
 }
