@@ -14,7 +14,8 @@
 //   --runs N           runs per row (default 3; best and median printed)
 //   --node-args "…"    V8/Node flags for the agent and the floor alike (e.g. --max-semi-space-size=1)
 //   --flags            also print every row under a few V8 flags (memory against start-up CPU)
-//   --cpu-prof DIR     after the table, one more start of each agent row under --cpu-prof, profiles in DIR
+//   --cpu-prof DIR     after the table, one more start of each 1- and 1,000-service row under --cpu-prof, profiles in DIR
+//   --idle-s S         seconds from the first apply (the floor's first line) to the RSS reading (default 3)
 //   --heap-snapshot DIR  after the table, one more start of each 100-service row, a heap snapshot once idle, in DIR
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -38,6 +39,7 @@ const { values: opt } = parseArgs({
     flags: { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     'heap-snapshot': { type: 'string' },
+    'idle-s': { type: 'string', default: '3' },
   },
 });
 const root = join(import.meta.dirname, '..', '..');
@@ -47,7 +49,8 @@ const RUNS = Number(opt.runs);
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs: expected a positive integer, got "${opt.runs}"`);
 const baseArgs = opt['node-args'].split(/\s+/).filter(Boolean);
 /** How long a process sits after its first apply (or first line) before its RSS is read: timers only by then. */
-const IDLE_MS = 3000;
+const IDLE_MS = Number(opt['idle-s']) * 1000;
+if (!(IDLE_MS >= 0)) throw new Error(`--idle-s: expected a number of seconds, got "${opt['idle-s']}"`);
 
 /** A site with `n` services of two real servers each, all on loopback addresses (never probed: dry-run). */
 function spec(n: number, site = 'bench'): string {
@@ -330,7 +333,7 @@ try {
     for (const flags of [['--max-semi-space-size=1'], ['--min-semi-space-size=16'], ['--no-opt'], ['--lite-mode']])
       await table(`node ${[...baseArgs, ...flags].join(' ')}`, [...baseArgs, ...flags], SIZES);
   }
-  if (opt['cpu-prof']) await profiles(opt['cpu-prof'], [1000]);
+  if (opt['cpu-prof']) await profiles(opt['cpu-prof'], [1, 1000]);
   if (opt['heap-snapshot']) await heapSnapshots(opt['heap-snapshot'], 100);
 } finally {
   await stopCloud();
