@@ -15,6 +15,7 @@
 //   --node-args "…"    V8/Node flags for the agent and the floor alike (e.g. --max-semi-space-size=1)
 //   --flags            also print every row under a few V8 flags (memory against start-up CPU)
 //   --cpu-prof DIR     after the table, one more start of each 1- and 1,000-service row under --cpu-prof, profiles in DIR
+//   --modes LIST       which agent rows, comma-separated (default "standalone,standalone JSON,cloud")
 //   --idle-s S         seconds from the first apply (the floor's first line) to the RSS reading (default 3)
 //   --heap-snapshot DIR  after the table, one more start of each 100-service row, a heap snapshot once idle, in DIR
 import { spawn } from 'node:child_process';
@@ -40,6 +41,7 @@ const { values: opt } = parseArgs({
     'cpu-prof': { type: 'string' },
     'heap-snapshot': { type: 'string' },
     'idle-s': { type: 'string', default: '3' },
+    modes: { type: 'string', default: 'standalone,standalone JSON,cloud' },
   },
 });
 const root = join(import.meta.dirname, '..', '..');
@@ -241,7 +243,9 @@ function row(label: string, runs: Run[], mid?: string): string {
   return `${label.padEnd(32)} start → ready ${f('readyMs').padStart(11)} ms, CPU ${f('readyCpuMs').padStart(11)} ms${compiled}, idle RSS ${f('idleRssMiB', 1)} MiB`;
 }
 
-const MODES: Mode[] = ['standalone', 'standalone JSON', 'cloud'];
+const ALL_MODES: Mode[] = ['standalone', 'standalone JSON', 'cloud'];
+const MODES = opt.modes.split(',').map((m) => m.trim()) as Mode[];
+for (const m of MODES) if (!ALL_MODES.includes(m)) throw new Error(`--modes: unknown mode "${m}" (have ${ALL_MODES.join(', ')})`);
 const MID: Record<Mode, string> = {
   standalone: 'start-up + spec parse/validate/compile',
   'standalone JSON': 'start-up + spec parse/validate/compile',
@@ -322,7 +326,7 @@ function planFigures(n: number): { planMs: number; lines: number } {
 const SIZES = [1, 100, 1000];
 console.log(`agent: ${entry.endsWith('.mjs') && !entry.includes(join(root, 'bin')) ? 'bundle' : 'tsx'} ${entry}; node ${process.version}; load ${load()}`);
 try {
-  await prepareCloud(SIZES);
+  if (MODES.includes('cloud')) await prepareCloud(SIZES);
   await table(`node ${baseArgs.join(' ') || '(no flags)'}`, baseArgs, SIZES);
   if (opt.flags) {
     // V8 flags trade start-up CPU against idle memory; the agent's code is the same under each.
