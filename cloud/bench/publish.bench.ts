@@ -17,6 +17,7 @@
  * --quick: 100 nodes, for CI; fails only on errors (wrong, missing or extra documents), never on time.
  * --scale: after each broker's rows, the scale rows on a new database: a 10,000-node site (its
  * floor first), then 100 sites of 100 nodes applied at once; subscribers share one client per 50 nodes.
+ * --scale-only: those scale rows alone, on aedes then Mosquitto (none of the 1,000-node or Workers rows).
  * --cpu-prof=DIR: aedes only; CPU profiles of the apply and of the drain of the every-VIP-moved
  * round, written to DIR and summarised by self time per area (cpu-profile.ts).
  * Workers row: the same rows with the Workers entry as the cloud, under wrangler dev (workers-cloud.ts),
@@ -25,6 +26,7 @@
  */
 import { fork } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,7 +49,9 @@ const QUICK = process.argv.includes('--quick');
 const PROF_DIR = process.argv.find((a) => a.startsWith('--cpu-prof='))?.slice('--cpu-prof='.length);
 const N = QUICK ? 100 : Number(process.env.BENCH_NODES ?? 1000);
 const ONE_RS_ROUNDS = QUICK ? 3 : 10;
-const SCALE = process.argv.includes('--scale');
+/** --scale-only: the scale rows alone, on both brokers (no 1,000-node rows, no Workers row). */
+const SCALE_ONLY = process.argv.includes('--scale-only');
+const SCALE = SCALE_ONLY || process.argv.includes('--scale');
 const SITE = 'bench';
 const DIRECTORS = ['dr1', 'dr2'].map((n) => nodeIdOf(SITE, n));
 const hardStop = setTimeout(
@@ -74,7 +78,10 @@ function stats(values: number[]): { p50: number; p99: number; max: number; text:
 }
 function rss(): string {
   // maxRSS is in KiB: the peak of this process, which holds the API, publisher, database and (embedded) broker.
-  return `cloud process RSS ${mib(process.memoryUsage().rss)} MiB (peak ${mib(process.resourceUsage().maxRSS * 1024)} MiB)`;
+  const load = loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
+  return `cloud process RSS ${mib(process.memoryUsage().rss)} MiB (peak ${mib(process.resourceUsage().maxRSS * 1024)} MiB); load ${load}`;
 }
 function checkReceipts(rows: Receipt[]): void {
   const bad = rows.filter(([, r]) => !r.ok);
@@ -421,13 +428,13 @@ async function runScale(
 async function main(): Promise<void> {
   console.log(`bench:publish: ${N} nodes${QUICK ? ' (--quick)' : ''}, subscribers in a second process, Node ${process.version}`);
   if (PROF_DIR) mkdirSync(PROF_DIR, { recursive: true });
-  {
+  if (!SCALE_ONLY) {
     const db = await openDatabase({});
     const b = await startEmbeddedBroker({ port: 0, db: db.db });
     await run('aedes (embedded) + PGlite', { url: b.url, ...b.internal, close: () => b.close() }, db);
     await db.close();
   }
-  if (!PROF_DIR) {
+  if (!PROF_DIR && !SCALE_ONLY) {
     // The same rows with the Workers entry as the cloud: apply over HTTP to wrangler dev, its
     // SitePublisher Durable Object drains through connect() to the same kind of broker.
     const db = await openDatabase({});
@@ -450,11 +457,13 @@ async function main(): Promise<void> {
   if (PROF_DIR) return;
   if (!MOSQUITTO_BIN) console.log('[mosquitto] skipped: mosquitto is not installed');
   else {
-    const db = await openDatabase({});
-    const m = await OwnMosquitto.create(() => 'allow_anonymous true\nmax_queued_messages 10000');
-    await m.start();
-    await run(`mosquitto (own instance on 127.0.0.1:${m.port}, anonymous) + PGlite`, { url: m.url, close: () => m.dispose() }, db);
-    await db.close();
+    if (!SCALE_ONLY) {
+      const db = await openDatabase({});
+      const m = await OwnMosquitto.create(() => 'allow_anonymous true\nmax_queued_messages 10000');
+      await m.start();
+      await run(`mosquitto (own instance on 127.0.0.1:${m.port}, anonymous) + PGlite`, { url: m.url, close: () => m.dispose() }, db);
+      await db.close();
+    }
     if (SCALE) {
       const db2 = await openDatabase({});
       const m2 = await OwnMosquitto.create(() => 'allow_anonymous true\nmax_queued_messages 100000');
