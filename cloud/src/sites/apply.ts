@@ -250,7 +250,7 @@ async function write(tx: Tx, w: Write): Promise<string> {
   // stores the text as it is, instead of converting it to jsonb's binary form (in PGlite ~40 % of
   // the insert); nothing queries inside the claims.
   const upserts: string[] = [];
-  const rows: string[] = [];
+  const rows: { nodeId: string; status: 'pending' | 'held'; claims: string }[] = [];
   const issuedAt = now.toISOString();
   const handed = new Map<string, { claims: DesiredClaims; text: string }>();
   const withOverrides = (mine: unknown[]) => !!gen.version || mine.length > 0;
@@ -269,7 +269,7 @@ async function write(tx: Tx, w: Write): Promise<string> {
     // and the publisher signs this very text when the row is handed over.
     const claims = `{"config":${config},"issuedAt":${JSON.stringify(issuedAt)},"nodeId":${JSON.stringify(id)}${overrideClaims(mine)},"revision":${result.revision},"site":${JSON.stringify(name)}}`;
     const pending = released.has(nodeName);
-    rows.push(`{"node_id":${JSON.stringify(id)},"status":"${pending ? 'pending' : 'held'}","claims":${claims}}`);
+    rows.push({ nodeId: id, status: pending ? 'pending' : 'held', claims });
     // The same claims as the row's text, as the value the publisher signs (canonical JSON of both is one text).
     if (w.written && pending)
       handed.set(id, {
@@ -295,7 +295,7 @@ async function write(tx: Tx, w: Write): Promise<string> {
     const inserted = await tx.execute(sql`
       INSERT INTO outbox (node_id, site_id, revision, overrides_version, claims, status)
       SELECT x.node_id, ${siteId}, ${result.revision}::integer, ${gen.version}::integer, x.claims, x.status
-      FROM json_to_recordset(${`[${rows.join(',')}]`}::json) AS x(node_id text, claims json, status text)
+      FROM ${outboxSource(rows)}
       ${w.written ? sql`RETURNING id, node_id, status, created_at` : sql``}`);
     if (w.written)
       for (const r of rowsOf<{ id: string | number; node_id: string; status: string; created_at: string | Date }>(inserted)) {
@@ -358,6 +358,27 @@ async function write(tx: Tx, w: Write): Promise<string> {
     detail: { revision: result.revision, message: input.message ?? '', publishedNodes: result.publishedNodes, rolledBackFrom: input.rolledBackFrom ?? null },
   });
   return moved[0].version;
+}
+
+/** Up to this many outbox rows are bound one parameter each; more go as one JSON parameter. */
+export const FEW_OUTBOX_ROWS = 16;
+
+/**
+ * The outbox rows as a relation x(node_id, claims, status). Many rows go as ONE JSON parameter
+ * (json_to_recordset): 1,000 rows × 3 bound values cost drizzle and the driver more than the
+ * statement. But the database reads that parameter twice (the cast to json checks it, the
+ * recordset parses it again), which for a few large rows is what costs: a one-real-server change
+ * sends the two directors 350 KB of claims each. So a few rows are bound one value each, and each
+ * claims text is checked once, by its own cast.
+ */
+function outboxSource(rows: { nodeId: string; status: string; claims: string }[]) {
+  if (rows.length <= FEW_OUTBOX_ROWS)
+    return sql`(VALUES ${sql.join(
+      rows.map((r) => sql`(${r.nodeId}::text, ${r.claims}::json, ${r.status}::text)`),
+      sql`, `,
+    )}) AS x(node_id, claims, status)`;
+  const json = rows.map((r) => `{"node_id":${JSON.stringify(r.nodeId)},"status":"${r.status}","claims":${r.claims}}`).join(',');
+  return sql`json_to_recordset(${`[${json}]`}::json) AS x(node_id text, claims json, status text)`;
 }
 
 /** The rows of a raw statement's answer: postgres.js answers the array, PGlite an object holding `rows`. */
