@@ -17,6 +17,9 @@
  * --quick: 100 nodes, for CI; fails only on errors (wrong, missing or extra documents), never on time.
  * --scale: after each broker's rows, the scale rows on a new database: a 10,000-node site (its
  * floor first), then 100 sites of 100 nodes applied at once; subscribers share one client per 50 nodes.
+ * --scale-only: those scale rows alone, on aedes then Mosquitto (none of the 1,000-node or Workers rows).
+ * DATABASE_URL with --scale-only: the scale rows on a fresh PostgreSQL database each (dropped at the end)
+ * instead of PGlite, so the RSS is the cloud's without an embedded database.
  * --cpu-prof=DIR: aedes only; CPU profiles of the apply and of the drain of the every-VIP-moved
  * round, written to DIR and summarised by self time per area (cpu-profile.ts).
  * Workers row: the same rows with the Workers entry as the cloud, under wrangler dev (workers-cloud.ts),
@@ -25,6 +28,7 @@
  */
 import { fork } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +43,7 @@ import { loadSigner, type Signer } from '../src/keys/signing.ts';
 import { startEmbeddedBroker } from '../src/mqtt/broker.ts';
 import { startPublisher } from '../src/publisher/publisher.ts';
 import { MOSQUITTO_BIN, OwnMosquitto } from '../test/mosquitto.test-support.ts';
+import { freshPostgres } from '../test/pg.test-support.ts';
 import { bigSiteSpec } from './big-site.ts';
 import { profiled } from './profiled.ts';
 import { startWorkersCloud, type BenchCloud } from './workers-cloud.ts';
@@ -47,7 +52,9 @@ const QUICK = process.argv.includes('--quick');
 const PROF_DIR = process.argv.find((a) => a.startsWith('--cpu-prof='))?.slice('--cpu-prof='.length);
 const N = QUICK ? 100 : Number(process.env.BENCH_NODES ?? 1000);
 const ONE_RS_ROUNDS = QUICK ? 3 : 10;
-const SCALE = process.argv.includes('--scale');
+/** --scale-only: the scale rows alone, on both brokers (no 1,000-node rows, no Workers row). */
+const SCALE_ONLY = process.argv.includes('--scale-only');
+const SCALE = SCALE_ONLY || process.argv.includes('--scale');
 const SITE = 'bench';
 const DIRECTORS = ['dr1', 'dr2'].map((n) => nodeIdOf(SITE, n));
 const hardStop = setTimeout(
@@ -74,7 +81,12 @@ function stats(values: number[]): { p50: number; p99: number; max: number; text:
 }
 function rss(): string {
   // maxRSS is in KiB: the peak of this process, which holds the API, publisher, database and (embedded) broker.
-  return `cloud process RSS ${mib(process.memoryUsage().rss)} MiB (peak ${mib(process.resourceUsage().maxRSS * 1024)} MiB)`;
+  const load = loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
+  const m = process.memoryUsage();
+  // external: buffers outside the JS heap, PGlite's WebAssembly memory and file system among them.
+  return `cloud process RSS ${mib(m.rss)} MiB (peak ${mib(process.resourceUsage().maxRSS * 1024)} MiB; JS heap ${mib(m.heapUsed)}, external ${mib(m.external)}); load ${load}`;
 }
 function checkReceipts(rows: Receipt[]): void {
   const bad = rows.filter(([, r]) => !r.ok);
@@ -418,16 +430,29 @@ async function runScale(
   }
 }
 
+/** The scale rows' database: PGlite, or with --scale-only and DATABASE_URL a fresh PostgreSQL database. */
+async function scaleDatabase(): Promise<{ db: Awaited<ReturnType<typeof openDatabase>>; close(): Promise<void> }> {
+  const pg = SCALE_ONLY && process.env.DATABASE_URL ? await freshPostgres(process.env.DATABASE_URL) : null;
+  const db = await openDatabase({ url: pg?.url });
+  return {
+    db,
+    async close() {
+      await db.close();
+      await pg?.drop();
+    },
+  };
+}
+
 async function main(): Promise<void> {
   console.log(`bench:publish: ${N} nodes${QUICK ? ' (--quick)' : ''}, subscribers in a second process, Node ${process.version}`);
   if (PROF_DIR) mkdirSync(PROF_DIR, { recursive: true });
-  {
+  if (!SCALE_ONLY) {
     const db = await openDatabase({});
     const b = await startEmbeddedBroker({ port: 0, db: db.db });
     await run('aedes (embedded) + PGlite', { url: b.url, ...b.internal, close: () => b.close() }, db);
     await db.close();
   }
-  if (!PROF_DIR) {
+  if (!PROF_DIR && !SCALE_ONLY) {
     // The same rows with the Workers entry as the cloud: apply over HTTP to wrangler dev, its
     // SitePublisher Durable Object drains through connect() to the same kind of broker.
     const db = await openDatabase({});
@@ -441,27 +466,29 @@ async function main(): Promise<void> {
     await db.close();
   }
   if (SCALE) {
-    const db = await openDatabase({});
+    const { db, close } = await scaleDatabase();
     const b = await startEmbeddedBroker({ port: 0, db: db.db });
-    await runScale('aedes (embedded) + PGlite', { url: b.url, ...b.internal }, db);
+    await runScale(`aedes (embedded) + ${db.pglite ? 'PGlite' : 'PostgreSQL'}`, { url: b.url, ...b.internal }, db);
     await b.close();
-    await db.close();
+    await close();
   }
   if (PROF_DIR) return;
   if (!MOSQUITTO_BIN) console.log('[mosquitto] skipped: mosquitto is not installed');
   else {
-    const db = await openDatabase({});
-    const m = await OwnMosquitto.create(() => 'allow_anonymous true\nmax_queued_messages 10000');
-    await m.start();
-    await run(`mosquitto (own instance on 127.0.0.1:${m.port}, anonymous) + PGlite`, { url: m.url, close: () => m.dispose() }, db);
-    await db.close();
+    if (!SCALE_ONLY) {
+      const db = await openDatabase({});
+      const m = await OwnMosquitto.create(() => 'allow_anonymous true\nmax_queued_messages 10000');
+      await m.start();
+      await run(`mosquitto (own instance on 127.0.0.1:${m.port}, anonymous) + PGlite`, { url: m.url, close: () => m.dispose() }, db);
+      await db.close();
+    }
     if (SCALE) {
-      const db2 = await openDatabase({});
+      const { db: db2, close } = await scaleDatabase();
       const m2 = await OwnMosquitto.create(() => 'allow_anonymous true\nmax_queued_messages 100000');
       await m2.start();
-      await runScale(`mosquitto (own instance on 127.0.0.1:${m2.port})`, { url: m2.url }, db2);
+      await runScale(`mosquitto (own instance on 127.0.0.1:${m2.port}) + ${db2.pglite ? 'PGlite' : 'PostgreSQL'}`, { url: m2.url }, db2);
       await m2.dispose();
-      await db2.close();
+      await close();
     }
   }
 }

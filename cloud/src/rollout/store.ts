@@ -4,7 +4,7 @@ import { nodeIdOf } from '#shared/wire/topics.ts';
 import type { DesiredClaims } from '#shared/wire/desired.ts';
 import { sha256Hex } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
-import { nodes, outbox, rollouts } from '../db/schema.ts';
+import { nodes, outbox, rollouts, sites } from '../db/schema.ts';
 import { ACTIVE_STATES, type Rollout } from './plan.ts';
 
 /** A transaction (or the db itself): everything here runs inside the caller's. */
@@ -76,6 +76,13 @@ export async function withhold(tx: Tx, site: string, siteId: string, revision: n
     .where(and(inArray(outbox.nodeId, ids), eq(outbox.status, 'published')))
     .orderBy(outbox.nodeId, sql`${outbox.revision} desc`, sql`${outbox.id} desc`);
   const byId = new Map(last.map((r) => [r.nodeId, r]));
+  // The nodes' config hashes change without a new revision: writing the site row gives it a new
+  // version, so no replica's remembered state of the site (../sites/site-states.ts) is used again.
+  // (A write of the row that changes none of its values.)
+  await tx
+    .update(sites)
+    .set({ currentRevision: sql`${sites.currentRevision}` })
+    .where(eq(sites.id, siteId));
   for (const id of ids) {
     const row = byId.get(id);
     // A node new in this revision never received anything: nothing runs there to point at.

@@ -9,7 +9,7 @@ import { loadSigner } from '../keys/signing.ts';
 import type { DesiredClaims } from '#shared/wire/desired.ts';
 import { openTestDatabase, type TestDatabase } from '../db/test-db.test-support.ts';
 import { seedsSite } from '../../test/fixtures.test-support.ts';
-import { applySite, type WrittenRow } from './apply.ts';
+import { applySite, FEW_OUTBOX_ROWS, type WrittenRow } from './apply.ts';
 import { CONFIG_FIELDS_LIMIT } from './diff.ts';
 
 /** The seeds' site with `extra` more real servers in its service (each a node of its own). */
@@ -43,6 +43,8 @@ describe('applySite writes', () => {
     const r = await applySite(d.db, { orgId: 'org_apply', site, author: 't', now });
     expect(r.revision).toBe(1);
     const compiled = compileSite(site);
+    // Rows sent as one JSON parameter (the hand-off test below: a few, bound one by one).
+    expect(compiled.size).toBeGreaterThan(FEW_OUTBOX_ROWS);
     expect(r.publishedNodes.sort()).toEqual([...compiled.keys()].sort());
     const rows = await d.db.select().from(outbox).orderBy(asc(outbox.id));
     expect(rows).toHaveLength(compiled.size);
@@ -111,6 +113,7 @@ describe('applySite writes', () => {
     };
     const r1 = await applySite(d.db, { orgId: 'org_apply', site, author: 't' }, take);
     expect(handed).toHaveLength(1);
+    expect(r1.publishedNodes.length).toBeLessThanOrEqual(FEW_OUTBOX_ROWS);
     expect((await check(r1.revision)).length).toBe(r1.publishedNodes.length);
 
     // Forced, with an override active: the claims carry allowMassDelete, the override and its generation, in memory as in the row.

@@ -17,6 +17,7 @@ import { overridesFor } from '../overrides/republish.ts';
 import { audit } from './audit.ts';
 import { ConfigHashMemo, sha256Hex } from './config-hashes.ts';
 import { decideApply, staleRevision, type ApplyInput, type ApplyResult, type CurrentSite, type Proposed } from './decide.ts';
+import type { SiteStates } from './site-states.ts';
 
 export type { ApplyInput, ApplyResult } from './decide.ts';
 
@@ -38,30 +39,61 @@ export type Handoff = (rows: WrittenRow[]) => void;
  * by compare-and-set (so concurrent applies never share a number) and writes the revision, the
  * nodes, one outbox row per node whose compiled config changed and the audit row. Refusals are
  * DomainErrors. The caller kicks the publisher after it returns; `handoff`, when given, gets the
- * rows written for publishing after the commit.
+ * rows written for publishing after the commit. `states`, when given, is this process's memory of
+ * the sites' current states (./site-states.ts): read instead of the database while the site row
+ * is unchanged, and given the new state after the commit.
  */
-export async function applySite(db: Db, input: ApplyInput, handoff?: Handoff): Promise<ApplyResult> {
+export async function applySite(db: Db, input: ApplyInput, handoff?: Handoff, states?: SiteStates): Promise<ApplyResult> {
   const name = input.site.metadata.name;
   const compiled = compileSite(input.site);
   const proposed = propose(input, compiled);
-  if (input.dryRun) return settle(decideApply(input, (await loadCurrent(db, input.orgId, name)).current, proposed)).result;
+  if (input.dryRun) return settle(decideApply(input, (await loadCurrent(db, input.orgId, name, false, states)).current, proposed)).result;
   const written: WrittenRow[] | undefined = handoff ? [] : undefined;
-  const result = await db.transaction((tx) => applyIn(tx, input, compiled, proposed, written));
-  // Only now: a row handed over before the commit could be published for a revision that rolled back.
+  let version: string | undefined;
+  const result = await db.transaction(async (tx) => {
+    const r = await applyIn(tx, input, compiled, proposed, written, states);
+    version = r.version;
+    return r.result;
+  });
+  // Only now: a row handed over (or a state remembered) before the commit could be of a revision that rolled back.
+  if (states && version !== undefined)
+    states.put(siteKey(input.orgId, name), {
+      siteId: result.siteId!,
+      revision: result.revision,
+      version,
+      spec: input.site,
+      specHash: proposed.specHash,
+      // After the write the live nodes are exactly the spec's, each with its new config's hash.
+      configHashes: proposed.configHashes,
+      configs: compiled,
+      bytes: proposed.bytes,
+    });
   if (handoff && written?.length) handoff(written);
-  return result;
+  return stripSiteId(result);
 }
 
 /** The same inside the caller's transaction (a rollout's rollback writes its revision with the rollout's end). */
 export async function applySiteIn(tx: Tx, input: ApplyInput): Promise<ApplyResult> {
   const compiled = compileSite(input.site);
-  return applyIn(tx, input, compiled, propose(input, compiled));
+  return stripSiteId((await applyIn(tx, input, compiled, propose(input, compiled))).result);
 }
 
-async function applyIn(tx: Tx, input: ApplyInput, compiled: Map<string, NodeConfig>, proposed: Hashed, written?: WrittenRow[]): Promise<ApplyResult> {
+type Applied = ApplyResult & { siteId?: string };
+const stripSiteId = ({ siteId: _drop, ...result }: Applied): ApplyResult => result;
+const siteKey = (orgId: string, name: string) => `${orgId}\n${name}`;
+
+/** The decided result and, when a revision was written, the site row's version after the write. */
+async function applyIn(
+  tx: Tx,
+  input: ApplyInput,
+  compiled: Map<string, NodeConfig>,
+  proposed: Hashed,
+  written?: WrittenRow[],
+  states?: SiteStates,
+): Promise<{ result: Applied; version?: string }> {
   const name = input.site.metadata.name;
   await tx.insert(sites).values({ id: crypto.randomUUID(), orgId: input.orgId, name }).onConflictDoNothing();
-  const { siteId, current } = await loadCurrent(tx, input.orgId, name, true);
+  const { siteId, current } = await loadCurrent(tx, input.orgId, name, true, states);
   const decision = settle(decideApply(input, current, proposed));
   if (decision.write && !input.immediate) {
     const running = await activeRollout(tx, siteId!);
@@ -73,8 +105,9 @@ async function applyIn(tx: Tx, input: ApplyInput, compiled: Map<string, NodeConf
         { rolloutRevision: running.revision },
       );
   }
-  if (decision.write) await write(tx, { input, siteId: siteId!, current, proposed, compiled, result: decision.result, now: input.now ?? new Date(), written });
-  return decision.result;
+  if (!decision.write) return { result: decision.result };
+  const version = await write(tx, { input, siteId: siteId!, current, proposed, compiled, result: decision.result, now: input.now ?? new Date(), written });
+  return { result: { ...decision.result, siteId: siteId! }, version };
 }
 
 function settle(d: ReturnType<typeof decideApply>): { result: ApplyResult; write: boolean } {
@@ -85,8 +118,11 @@ function settle(d: ReturnType<typeof decideApply>): { result: ApplyResult; write
 /** What this process last hashed of each site's configs (a cache: a miss only costs time). */
 const configMemo = new ConfigHashMemo();
 
-/** The proposed spec hashed, with the canonical JSON of each config that had to be serialised for its hash. */
-type Hashed = Proposed & { texts: ReadonlyMap<string, string> };
+/**
+ * The proposed spec hashed, with the canonical JSON of each config that had to be serialised for
+ * its hash, and the rough size of spec and configs as JSON text.
+ */
+type Hashed = Proposed & { texts: ReadonlyMap<string, string>; bytes: number };
 
 /**
  * Each changed config serialised once: its hash decides what is published, and the outbox row
@@ -95,18 +131,37 @@ type Hashed = Proposed & { texts: ReadonlyMap<string, string> };
  * same as sha256Hex's), computed synchronously: 1,000 awaited WebCrypto digests cost ~15 ms, these ~1.
  */
 function propose(input: ApplyInput, compiled: Map<string, NodeConfig>): Hashed {
-  const { hashes, texts } = configMemo.hash(`${input.orgId}\n${input.site.metadata.name}`, compiled);
-  return { specHash: sha256Hex(canonicalJson(input.site)), configHashes: hashes, configs: compiled, texts };
+  const { hashes, texts, bytes } = configMemo.hash(siteKey(input.orgId, input.site.metadata.name), compiled);
+  const spec = canonicalJson(input.site);
+  return { specHash: sha256Hex(spec), configHashes: hashes, configs: compiled, texts, bytes: bytes + spec.length };
 }
 
-/** The stored site (its row locked FOR UPDATE when `lock`, inside the apply's transaction). */
-async function loadCurrent(db: Db | Tx, orgId: string, name: string, lock = false): Promise<{ siteId: string | null; current: CurrentSite }> {
+/** The site row's version: the transaction that last wrote it (a new one with every write, never one rolled back). */
+const rowVersion = sql<string>`xmin::text`;
+
+/**
+ * The stored site (its row locked FOR UPDATE when `lock`, inside the apply's transaction): from
+ * `states` when it remembers this very row version, else read.
+ */
+async function loadCurrent(
+  db: Db | Tx,
+  orgId: string,
+  name: string,
+  lock = false,
+  states?: SiteStates,
+): Promise<{ siteId: string | null; current: CurrentSite }> {
   const q = db
-    .select({ id: sites.id, rev: sites.currentRevision })
+    .select({ id: sites.id, rev: sites.currentRevision, version: rowVersion })
     .from(sites)
     .where(and(eq(sites.orgId, orgId), eq(sites.name, name)));
   const [row] = lock ? await q.for('update') : await q;
   if (!row) return { siteId: null, current: { revision: 0, spec: null, specHash: null, configHashes: new Map() } };
+  const known = states?.get(siteKey(orgId, name), { siteId: row.id, revision: row.rev, version: row.version });
+  if (known)
+    return {
+      siteId: row.id,
+      current: { revision: known.revision, spec: known.spec, specHash: known.specHash, configHashes: known.configHashes, configs: known.configs },
+    };
   const [rev] = row.rev
     ? await db
         .select({ spec: siteRevisions.spec, hash: siteRevisions.specHash })
@@ -141,18 +196,18 @@ interface Write {
 }
 
 /**
- * Writes a decided revision. One statement per table for the whole site, not one per node: a
+ * Writes a decided revision and answers the site row's version after it. One statement per table for the whole site, not one per node: a
  * 1,000-node site is one nodes upsert, one outbox insert and one update marking the nodes that
  * left the spec removed.
  */
-async function write(tx: Tx, w: Write): Promise<void> {
+async function write(tx: Tx, w: Write): Promise<string> {
   const { input, siteId, result, now } = w;
   const name = result.site;
   const moved = await tx
     .update(sites)
     .set({ currentRevision: result.revision, updatedAt: now })
     .where(and(eq(sites.id, siteId), eq(sites.currentRevision, w.current.revision)))
-    .returning({ id: sites.id });
+    .returning({ id: sites.id, version: rowVersion });
   if (!moved.length) throw staleRevision(input.ifMatch ?? w.current.revision);
   await tx.insert(siteRevisions).values({
     siteId,
@@ -195,7 +250,7 @@ async function write(tx: Tx, w: Write): Promise<void> {
   // stores the text as it is, instead of converting it to jsonb's binary form (in PGlite ~40 % of
   // the insert); nothing queries inside the claims.
   const upserts: string[] = [];
-  const rows: string[] = [];
+  const rows: { nodeId: string; status: 'pending' | 'held'; claims: string }[] = [];
   const issuedAt = now.toISOString();
   const handed = new Map<string, { claims: DesiredClaims; text: string }>();
   const withOverrides = (mine: unknown[]) => !!gen.version || mine.length > 0;
@@ -214,7 +269,7 @@ async function write(tx: Tx, w: Write): Promise<void> {
     // and the publisher signs this very text when the row is handed over.
     const claims = `{"config":${config},"issuedAt":${JSON.stringify(issuedAt)},"nodeId":${JSON.stringify(id)}${overrideClaims(mine)},"revision":${result.revision},"site":${JSON.stringify(name)}}`;
     const pending = released.has(nodeName);
-    rows.push(`{"node_id":${JSON.stringify(id)},"status":"${pending ? 'pending' : 'held'}","claims":${claims}}`);
+    rows.push({ nodeId: id, status: pending ? 'pending' : 'held', claims });
     // The same claims as the row's text, as the value the publisher signs (canonical JSON of both is one text).
     if (w.written && pending)
       handed.set(id, {
@@ -240,7 +295,7 @@ async function write(tx: Tx, w: Write): Promise<void> {
     const inserted = await tx.execute(sql`
       INSERT INTO outbox (node_id, site_id, revision, overrides_version, claims, status)
       SELECT x.node_id, ${siteId}, ${result.revision}::integer, ${gen.version}::integer, x.claims, x.status
-      FROM json_to_recordset(${`[${rows.join(',')}]`}::json) AS x(node_id text, claims json, status text)
+      FROM ${outboxSource(rows)}
       ${w.written ? sql`RETURNING id, node_id, status, created_at` : sql``}`);
     if (w.written)
       for (const r of rowsOf<{ id: string | number; node_id: string; status: string; created_at: string | Date }>(inserted)) {
@@ -302,6 +357,28 @@ async function write(tx: Tx, w: Write): Promise<void> {
     site: name,
     detail: { revision: result.revision, message: input.message ?? '', publishedNodes: result.publishedNodes, rolledBackFrom: input.rolledBackFrom ?? null },
   });
+  return moved[0].version;
+}
+
+/** Up to this many outbox rows are bound one parameter each; more go as one JSON parameter. */
+export const FEW_OUTBOX_ROWS = 16;
+
+/**
+ * The outbox rows as a relation x(node_id, claims, status). Many rows go as ONE JSON parameter
+ * (json_to_recordset): 1,000 rows × 3 bound values cost drizzle and the driver more than the
+ * statement. But the database reads that parameter twice (the cast to json checks it, the
+ * recordset parses it again), which for a few large rows is what costs: a one-real-server change
+ * sends the two directors 350 KB of claims each. So a few rows are bound one value each, and each
+ * claims text is checked once, by its own cast.
+ */
+function outboxSource(rows: { nodeId: string; status: string; claims: string }[]) {
+  if (rows.length <= FEW_OUTBOX_ROWS)
+    return sql`(VALUES ${sql.join(
+      rows.map((r) => sql`(${r.nodeId}::text, ${r.claims}::json, ${r.status}::text)`),
+      sql`, `,
+    )}) AS x(node_id, claims, status)`;
+  const json = rows.map((r) => `{"node_id":${JSON.stringify(r.nodeId)},"status":"${r.status}","claims":${r.claims}}`).join(',');
+  return sql`json_to_recordset(${`[${json}]`}::json) AS x(node_id text, claims json, status text)`;
 }
 
 /** The rows of a raw statement's answer: postgres.js answers the array, PGlite an object holding `rows`. */

@@ -10,6 +10,8 @@ export interface ConfigHashes {
   hashes: Map<string, string>;
   /** Canonical JSON of the configs the memo did not know; the others are serialised when something needs their text. */
   texts: Map<string, string>;
+  /** The configs' size as plain JSON text, in characters. */
+  bytes: number;
 }
 
 interface Seen {
@@ -63,7 +65,7 @@ export class ConfigHashMemo {
         this.forget(key, site.bytes);
       }
     }
-    return { hashes, texts };
+    return { hashes, texts, bytes };
   }
 
   /** Bytes of plain text held (for the tests of the bound). */

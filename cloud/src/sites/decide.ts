@@ -59,6 +59,8 @@ export interface CurrentSite {
   specHash: string | null;
   /** node name → config hash, for live (not removed) nodes. */
   configHashes: ReadonlyMap<string, string>;
+  /** The spec's compiled configs, when the caller has them: the diff's field changes reuse them instead of compiling the spec again. */
+  configs?: ReadonlyMap<string, NodeConfig>;
 }
 
 /** The new spec, hashed: its canonical hash and each node's compiled-config hash. */
@@ -108,6 +110,7 @@ export function decideApply(input: ApplyInput, current: CurrentSite, proposed: P
   const diff = diffSites(current.spec, input.site, proposed.configs, {
     specHashes: { before: current.specHash, after: proposed.specHash },
     configHashes: { before: current.configHashes, after: proposed.configHashes },
+    prevConfigs: current.configs,
     configFields: input.dryRun || input.fullDiff ? 'full' : 'auto',
   });
   const dryRun = !!input.dryRun;

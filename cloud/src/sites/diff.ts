@@ -103,6 +103,8 @@ export interface DiffKnown {
   specHashes?: { before: string | null; after: string };
   /** Each node's config hash before (the live nodes) and after: nodeConfigs is read from them, and the previous spec is compiled only for field changes. */
   configHashes?: { before: ReadonlyMap<string, string>; after: ReadonlyMap<string, string> };
+  /** The previous spec's compiled configs, if known: field changes compare them instead of compiling the previous spec again. */
+  prevConfigs?: ReadonlyMap<string, NodeConfig>;
   /** Field changes of every changed config (`full`, the default), or only when at most CONFIG_FIELDS_LIMIT changed (`auto`). */
   configFields?: 'full' | 'auto';
 }
@@ -131,7 +133,7 @@ export function diffSites(prev: Site | null, next: Site, nextConfigs?: ReadonlyM
   let configFields: SiteDiff['configFields'] = [];
   if (withFields && nodeConfigs.changed.length) {
     // Only the configs: their texts are not needed for field changes.
-    const p = prevConfigs ?? compiled(prev);
+    const p = prevConfigs ?? known.prevConfigs ?? compiled(prev);
     const n = configsNext();
     configFields = nodeConfigs.changed.map((node) => ({ node, changes: fieldChanges(p.get(node), n.get(node)) }));
   }

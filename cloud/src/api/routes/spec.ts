@@ -6,6 +6,7 @@ import { applySite, type Handoff } from '../../sites/apply.ts';
 import { CONFIG_FIELDS_LIMIT } from '../../sites/diff.ts';
 import { DomainError } from '../../sites/errors.ts';
 import { getRevision, requireSite } from '../../sites/queries.ts';
+import { SiteStates } from '../../sites/site-states.ts';
 import { REDACTED, restoreSecrets } from '../../sites/secrets.ts';
 import type { App, AppDeps } from '../context.ts';
 import { ApiError } from '../errors.ts';
@@ -122,6 +123,9 @@ function handoffOnce(deps: AppDeps): { take?: Handoff; readonly used: boolean } 
 }
 
 export function registerSpecRoutes(app: App, deps: AppDeps): void {
+  // This app's memory of the sites it applied (each app its own, like each replica): checked
+  // against the site row at every apply, so another replica's write is never missed.
+  const states = new SiteStates();
   app.openAPIRegistry.registerComponent('schemas', 'SiteSpecDocument', siteJsonSchema() as never);
 
   app.openapi(putSpec, async (c) => {
@@ -154,6 +158,7 @@ export function registerSpecRoutes(app: App, deps: AppDeps): void {
         mayChangeScripts: scopeAllows(who.scope, 'admin'),
       },
       handoff.take,
+      states,
     );
     if (!result.dryRun && !result.unchanged) deps.kick?.({ handedOff: handoff.used });
     c.header('ETag', `"${result.revision}"`);
@@ -179,6 +184,7 @@ export function registerSpecRoutes(app: App, deps: AppDeps): void {
         mayChangeScripts: scopeAllows(who.scope, 'admin'),
       },
       handoff.take,
+      states,
     );
     if (!result.unchanged) deps.kick?.({ handedOff: handoff.used });
     return c.json(result, 200);
