@@ -33,8 +33,16 @@ describe('fieldChanges', () => {
   });
 
   it('says what was added and removed, whole objects included', () => {
-    expect(lines({ a: 1, list: [{ x: 1 }] }, { b: 'new', list: [{ x: 1 }, { x: 2 }] })).toEqual(['a: - 1', 'list[1]: + {"x":2}', 'b: + new']);
+    expect(lines({ a: 1, list: [{ x: 1 }] }, { b: 'new', list: [{ x: 1 }, { x: 2 }] })).toEqual(['b: + new', 'list[1]: + {"x":2}', 'a: - 1']);
     expect(lines({ vrrp: [{ name: 'VI_1' }] }, { vrrp: [{ name: 'VI_1' }, { name: 'VI_2', vrid: 2 }] })).toEqual(['vrrp.VI_2: + {"name":"VI_2","vrid":2}']);
+  });
+
+  it("lists the changes in the new value's key order, whatever the order of the old one's keys (memory or jsonb)", () => {
+    const after = { scheduler: 'rr', port: 80, realServers: [{ node: 'rs1', weight: 2 }] };
+    const before1 = { scheduler: 'wlc', port: 81, realServers: [{ node: 'rs1', weight: 1 }] };
+    const before2 = { port: 81, realServers: [{ weight: 1, node: 'rs1' }], scheduler: 'wlc' };
+    expect(lines(before1, after)).toEqual(['scheduler: wlc → rr', 'port: 81 → 80', 'realServers.rs1.weight: 1 → 2']);
+    expect(lines(before2, after)).toEqual(lines(before1, after));
   });
 
   it('shows a list of plain values whole, and nothing for equal values', () => {

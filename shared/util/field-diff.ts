@@ -57,9 +57,11 @@ function walk(a: unknown, b: unknown, path: string, secret: boolean, out: FieldC
   // The same value (or both absent) has no changes; an apply diffs every node's config, so this is hot.
   if (a === b) return;
   if (isObject(a) && isObject(b)) {
-    // a's keys in order, then b's own: the order the changes are listed in.
-    for (const k of Object.keys(a)) walk(a[k], b[k], keyPath(path, k), secret || SECRET_KEYS.has(k), out);
-    for (const k of Object.keys(b)) if (!isKeyOf(a, k)) walk(a[k], b[k], keyPath(path, k), secret || SECRET_KEYS.has(k), out);
+    // b's keys in order, then those only a has: the order the changes are listed in. The new
+    // value leads because it comes from validation (schema order) on every path, while the old
+    // one may come from memory or from jsonb (which reorders keys); the answer must not depend on which.
+    for (const k of Object.keys(b)) walk(a[k], b[k], keyPath(path, k), secret || SECRET_KEYS.has(k), out);
+    for (const k of Object.keys(a)) if (!isKeyOf(b, k)) walk(a[k], b[k], keyPath(path, k), secret || SECRET_KEYS.has(k), out);
     return;
   }
   if (Array.isArray(a) && Array.isArray(b)) {
