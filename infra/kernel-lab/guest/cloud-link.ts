@@ -21,14 +21,32 @@ export interface CloudLink {
   close(): void;
 }
 
+/**
+ * The relays' last events (opened, which side ended first and when, errors), printed with a failed
+ * API call: a call that failed on the way (fetch failed) says whether the relay, the forwarder
+ * behind it (qemu's guestfwd, one socat per connection) or the host's cloud ended it.
+ */
+const relayLog: string[] = [];
+const note = (line: string) => (relayLog.push(`${new Date().toISOString().slice(11, 23)} ${line}`), relayLog.length > 40 && relayLog.shift());
+let relayed = 0;
+
 /** Relay `address:port` to the forwarded host port, one connection for each. */
 function relay(port: number): Promise<Server> {
   const server = createServer((inbound) => {
+    const id = `${port}#${++relayed} (client port ${inbound.remotePort})`;
+    const t0 = Date.now();
     const outbound = connect({ host: FORWARDED, port });
+    note(`${id} opened`);
     inbound.pipe(outbound).pipe(inbound);
-    const end = () => (inbound.destroy(), outbound.destroy());
-    inbound.on('error', end).on('close', end);
-    outbound.on('error', end).on('close', end);
+    let ended = false;
+    const end = (side: string) => (e?: Error) => {
+      if (!ended) note(`${id} ${side} ${e ? `error ${(e as NodeJS.ErrnoException).code ?? e.message}` : 'closed'} first after ${Date.now() - t0} ms (in ${inbound.bytesRead} B, out ${outbound.bytesRead} B)`);
+      ended = true;
+      inbound.destroy();
+      outbound.destroy();
+    };
+    inbound.on('error', end('client side')).on('close', () => end('client side')());
+    outbound.on('error', end('forwarder side')).on('close', () => end('forwarder side')());
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -48,6 +66,15 @@ export async function openCloudLink(token: string): Promise<CloudLink> {
   return { url, token, close: () => servers.forEach((s) => s.close()) };
 }
 
+let lastCall = 0;
+
+/** An error and its causes, one after the other (fetch's own message is only 'fetch failed'). */
+function causes(e: unknown): string {
+  const out: string[] = [];
+  for (let c = e; c instanceof Error && out.length < 5; c = c.cause) out.push(`${c.name}: ${c.message}${(c as NodeJS.ErrnoException).code ? ` (${(c as NodeJS.ErrnoException).code})` : ''}`);
+  return out.join(' <- ');
+}
+
 /** One API call with the admin token; the body is YAML text or JSON. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- API answers are read field by field and checked where used
 export async function api(link: CloudLink, method: string, path: string, body?: { yaml?: string; json?: unknown }): Promise<{ status: number; json: any }> {
@@ -60,7 +87,11 @@ export async function api(link: CloudLink, method: string, path: string, body?: 
     headers['content-type'] = 'application/json';
     payload = JSON.stringify(body.json);
   }
-  const res = await fetch(`${link.url}${path}`, { method, headers, body: payload, signal: AbortSignal.timeout(60_000) });
+  const t0 = Date.now();
+  const res = await fetch(`${link.url}${path}`, { method, headers, body: payload, signal: AbortSignal.timeout(60_000) }).catch((e: Error) => {
+    throw new Error(`${method} ${path} failed after ${Date.now() - t0} ms, ${t0 - lastCall} ms after the previous call: ${causes(e)}\nrelay: ${relayLog.join('\n  ')}`);
+  });
+  lastCall = Date.now();
   const text = await res.text();
   let json: unknown = text;
   try {
