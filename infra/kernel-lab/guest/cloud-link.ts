@@ -40,7 +40,10 @@ function relay(port: number): Promise<Server> {
     inbound.pipe(outbound).pipe(inbound);
     let ended = false;
     const end = (side: string) => (e?: Error) => {
-      if (!ended) note(`${id} ${side} ${e ? `error ${(e as NodeJS.ErrnoException).code ?? e.message}` : 'closed'} first after ${Date.now() - t0} ms (in ${inbound.bytesRead} B, out ${outbound.bytesRead} B)`);
+      if (!ended)
+        note(
+          `${id} ${side} ${e ? `error ${(e as NodeJS.ErrnoException).code ?? e.message}` : 'closed'} first after ${Date.now() - t0} ms (in ${inbound.bytesRead} B, out ${outbound.bytesRead} B)`,
+        );
       ended = true;
       inbound.destroy();
       outbound.destroy();
@@ -71,7 +74,8 @@ let lastCall = 0;
 /** An error and its causes, one after the other (fetch's own message is only 'fetch failed'). */
 function causes(e: unknown): string {
   const out: string[] = [];
-  for (let c = e; c instanceof Error && out.length < 5; c = c.cause) out.push(`${c.name}: ${c.message}${(c as NodeJS.ErrnoException).code ? ` (${(c as NodeJS.ErrnoException).code})` : ''}`);
+  for (let c = e; c instanceof Error && out.length < 5; c = c.cause)
+    out.push(`${c.name}: ${c.message}${(c as NodeJS.ErrnoException).code ? ` (${(c as NodeJS.ErrnoException).code})` : ''}`);
   return out.join(' <- ');
 }
 
@@ -89,7 +93,9 @@ export async function api(link: CloudLink, method: string, path: string, body?: 
   }
   const t0 = Date.now();
   const res = await fetch(`${link.url}${path}`, { method, headers, body: payload, signal: AbortSignal.timeout(60_000) }).catch((e: Error) => {
-    throw new Error(`${method} ${path} failed after ${Date.now() - t0} ms, ${t0 - lastCall} ms after the previous call: ${causes(e)}\nrelay: ${relayLog.join('\n  ')}`);
+    throw new Error(
+      `${method} ${path} failed after ${Date.now() - t0} ms, ${t0 - lastCall} ms after the previous call: ${causes(e)}\nrelay: ${relayLog.join('\n  ')}`,
+    );
   });
   lastCall = Date.now();
   const text = await res.text();
