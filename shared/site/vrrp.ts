@@ -166,8 +166,9 @@ export const ConnectionSync = z.strictObject({
    * connections are few (a VIP move then finds the last seconds' connections unsynced); the very
    * last connection before a move still waits for the 2 s flush. It costs one datagram per sync
    * event on both directors: ~40× the datagrams at high rates, where full messages go out within
-   * milliseconds anyway, and each tiny datagram takes a full socket-buffer slot (~1 KB of truesize)
-   * at the receiving backup, so a burst overflows its buffer ~20× sooner and entries are lost.
+   * milliseconds anyway, and each tiny datagram costs the receiving backup's socket buffer a whole
+   * skb (the better part of a kilobyte of truesize, against ~60 bytes a connection in a full
+   * message), so it holds ~15–20× fewer connections and a burst overflows it, losing entries.
    */
   maxlen: z
     .number()
