@@ -82,7 +82,14 @@ function causes(e: unknown): string {
 /** One API call with the admin token; the body is YAML text or JSON. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- API answers are read field by field and checked where used
 export async function api(link: CloudLink, method: string, path: string, body?: { yaml?: string; json?: unknown }): Promise<{ status: number; json: any }> {
-  const headers: Record<string, string> = { authorization: `Bearer ${link.token}` };
+  // One connection per call (`connection: close`), through the relay and one socat of its own.
+  // Pooled, a call after a pause of 3–5 s can go out on a kept-alive connection the cloud has just
+  // closed: fetch keeps one 3 s (the cloud's `Keep-Alive: timeout=5` less its 2 s margin) by a timer
+  // that runs late in a starved guest, and the cloud's FIN is still on its way through socat, slirp
+  // and the relay. That fails as 'fetch failed' with no trace in the cloud's log, as the PUT of
+  // revision 2 did twice: the call after such a pause (the most likely cause; not caught in the act,
+  // the failure prints its causes and the relay's log now).
+  const headers: Record<string, string> = { authorization: `Bearer ${link.token}`, connection: 'close' };
   let payload: string | undefined;
   if (body?.yaml !== undefined) {
     headers['content-type'] = 'application/yaml';
