@@ -63,10 +63,11 @@ export async function openCloudLink(token: string): Promise<CloudLink> {
   await sh('ip', 'addr', 'add', GUEST_ADDRESS, 'dev', GUEST_NIC);
   await sh('ip', 'addr', 'add', `${RELAY_ADDRESS}/24`, 'dev', 'labbr0');
   const servers = [await relay(PORTS.http), await relay(PORTS.mqtt)];
-  const url = `http://${RELAY_ADDRESS}:${PORTS.http}`;
-  const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(30_000) });
-  if (!res.ok) throw new Error(`the host's cloud answered /healthz with ${res.status}`);
-  return { url, token, close: () => servers.forEach((s) => s.close()) };
+  const link = { url: `http://${RELAY_ADDRESS}:${PORTS.http}`, token, close: () => servers.forEach((s) => s.close()) };
+  // Through api(): a plain fetch left its connection pooled, and the next call went out on it.
+  const res = await api(link, 'GET', '/healthz');
+  if (res.status !== 200) throw new Error(`the host's cloud answered /healthz with ${res.status}`);
+  return link;
 }
 
 let lastCall = 0;
