@@ -68,9 +68,9 @@ if wants_rollout && [ "$bundle" != - ]; then
     if [ -s "$cloud_dir/data/admin-token" ]; then
       log "cloud for the rollout scenario on 127.0.0.1:$http_port (broker $mqtt_port) after $((SECONDS - t0)) s; logs $cloud_dir/serve.log, socat-*.log"
       args+=("lab.arg=--cloud-token,$(head -n1 "$cloud_dir/data/admin-token")")
-      # socat logs (-d: warnings too) to files here, not to its stderr: qemu gives the command the
-      # guest's connection as stdin, stdout AND stderr, so a socat message (a reset, a refused
-      # connect) went into the guest's HTTP stream and fetch failed on 'Expected HTTP/'.
+      # socat logs (-d: warnings too) to files here, not to its stderr: libslirp starts the command
+      # with the guest's connection as stdin, stdout AND stderr, so a socat message (a reset, a
+      # refused connect) goes into the guest's HTTP stream (fetch failed on 'Expected HTTP/').
       relay_log() { printf 'socat -d -lf %s STDIO TCP:127.0.0.1:%s' "$cloud_dir/socat-$1.log" "$2"; }
       export LAB_NIC="user,model=e1000,restrict=on,guestfwd=tcp:10.0.2.100:8080-cmd:$(relay_log http "$http_port"),guestfwd=tcp:10.0.2.100:1883-cmd:$(relay_log mqtt "$mqtt_port")"
     else
