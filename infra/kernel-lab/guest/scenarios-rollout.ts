@@ -59,6 +59,17 @@ async function explainNat(h: Harness, lab: Lab): Promise<void> {
     h.say(
       `${rs}: ${(await nsh(rs, 'ip', 'neigh', 'show', NET.natGateway).catch((e: Error) => e.message)).trim() || `no neighbour entry for ${NET.natGateway}`}`,
     );
+  // The replies' way back through the MASTER: forwarding on, no reverse-path filter, a route to
+  // the client, and whether it forwarded anything at all (Ip: ForwDatagrams).
+  const one = async (ns: string, ...argv: string[]) => (await nsh(ns, ...argv).catch((e: Error) => e.message)).trim().replace(/\n/g, ' ');
+  for (const d of ['d1', 'd2']) {
+    const snmp = (await nsh(d, 'cat', '/proc/net/snmp').catch(() => '')).split('\n').filter((l) => l.startsWith('Ip:'));
+    const ip = snmp.length === 2 ? Object.fromEntries(snmp[0].split(/\s+/).map((k, i) => [k, snmp[1].split(/\s+/)[i]])) : {};
+    h.say(
+      `${d}: ${await one(d, 'sysctl', 'net.ipv4.ip_forward', 'net.ipv4.conf.all.rp_filter', 'net.ipv4.conf.eth0.rp_filter')}; route to the client: ${await one(d, 'ip', 'route', 'get', NET.client.nat)}; Ip ForwDatagrams ${ip.ForwDatagrams ?? '?'} InDiscards ${ip.InDiscards ?? '?'} OutNoRoutes ${ip.OutNoRoutes ?? '?'}; nft: ${await one(d, 'nft', 'list', 'tables')}`,
+    );
+  }
+  for (const rs of ['rs1', 'rs2']) h.say(`${rs}: route to the client: ${await one(rs, 'ip', 'route', 'get', NET.client.nat)}`);
 }
 
 /** Enroll every DR node with the cloud and restart its agent in cloud mode on revision 1 (the same configs). */
