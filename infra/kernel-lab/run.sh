@@ -47,8 +47,8 @@ args=()
 # on loopback ports the OS picks, and the guest reaches exactly those two through qemu user
 # networking (restrict=on: nothing else) and one guestfwd each, relayed by socat. In the guest,
 # 10.0.2.100:8080 is the API and 10.0.2.100:1883 the broker (guest/cloud-link.ts).
-# Only when LAB_ONLY names it (the scenario is opt-in, guest/driver.ts).
-wants_rollout() { [[ "+${LAB_ONLY:-}+" != "++" && "+${LAB_ONLY//,/+}+" == *+rollout+* ]]; }
+# In the default set (no LAB_ONLY) and whenever LAB_ONLY names it.
+wants_rollout() { [[ -z "${LAB_ONLY:-}" || "+${LAB_ONLY//,/+}+" == *+rollout+* ]]; }
 if wants_rollout && [ "$bundle" != - ]; then
   if ! command -v socat >/dev/null; then
     log "socat missing (apt-get install -y socat): the rollout scenario will be PENDING"
