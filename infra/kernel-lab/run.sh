@@ -48,7 +48,7 @@ args=()
 # networking (restrict=on: nothing else) and one guestfwd each, relayed by socat. In the guest,
 # 10.0.2.100:8080 is the API and 10.0.2.100:1883 the broker (guest/cloud-link.ts).
 # In the default set (no LAB_ONLY) and whenever LAB_ONLY names it.
-wants_rollout() { [[ "+${LAB_ONLY:-}+" != "++" && "+${LAB_ONLY//,/+}+" == *+rollout+* ]]; }
+wants_rollout() { [[ -z "${LAB_ONLY:-}" || "+${LAB_ONLY//,/+}+" == *+rollout+* ]]; }
 if wants_rollout && [ "$bundle" != - ]; then
   if ! command -v socat >/dev/null; then
     log "socat missing (apt-get install -y socat): the rollout scenario will be PENDING"
@@ -66,9 +66,13 @@ if wants_rollout && [ "$bundle" != - ]; then
       sleep 1
     done
     if [ -s "$cloud_dir/data/admin-token" ]; then
-      log "cloud for the rollout scenario on 127.0.0.1:$http_port (broker $mqtt_port) after $((SECONDS - t0)) s; log $cloud_dir/serve.log"
+      log "cloud for the rollout scenario on 127.0.0.1:$http_port (broker $mqtt_port) after $((SECONDS - t0)) s; logs $cloud_dir/serve.log, socat-*.log"
       args+=("lab.arg=--cloud-token,$(head -n1 "$cloud_dir/data/admin-token")")
-      export LAB_NIC="user,model=e1000,restrict=on,guestfwd=tcp:10.0.2.100:8080-cmd:socat STDIO TCP:127.0.0.1:$http_port,guestfwd=tcp:10.0.2.100:1883-cmd:socat STDIO TCP:127.0.0.1:$mqtt_port"
+      # socat logs (-d: warnings too) to files here, not to its stderr: libslirp starts the command
+      # with the guest's connection as stdin, stdout AND stderr, so a socat message (a reset, a
+      # refused connect) goes into the guest's HTTP stream (fetch failed on 'Expected HTTP/').
+      relay_log() { printf 'socat -d -lf %s STDIO TCP:127.0.0.1:%s' "$cloud_dir/socat-$1.log" "$2"; }
+      export LAB_NIC="user,model=e1000,restrict=on,guestfwd=tcp:10.0.2.100:8080-cmd:$(relay_log http "$http_port"),guestfwd=tcp:10.0.2.100:1883-cmd:$(relay_log mqtt "$mqtt_port")"
     else
       log "the cloud did not start (see $cloud_dir/serve.log): the rollout scenario will be PENDING"
     fi

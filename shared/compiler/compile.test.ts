@@ -113,6 +113,12 @@ describe('compileNode: directors', () => {
     expect(compileNode(s, 'rs1').vrrp.connectionSync).toBeNull();
   });
 
+  it('carries connection sync maxlen to the director, and leaves it out when the site does', () => {
+    const s = site((d) => (d.spec.connectionSync = { instance: 'VI_1', group: 'ff02::81', maxlen: 65487 }));
+    expect(compileNode(s, 'dr1').vrrp.connectionSync).toEqual({ instance: 'VI_1', interface: 'eth0', syncId: 0, group: 'ff02::81', maxlen: 65487 });
+    expect('maxlen' in compileNode(site(), 'dr1').vrrp.connectionSync!).toBe(false);
+  });
+
   it("carries the sync daemon's multicast group only when the site names one", () => {
     const s = site((d) => (d.spec.connectionSync.group = 'FF02::81'));
     expect(compileNode(s, 'dr1').vrrp.connectionSync).toEqual({ instance: 'VI_1', interface: 'eth0', syncId: 0, group: 'ff02::81' });

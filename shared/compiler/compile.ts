@@ -149,6 +149,7 @@ function compileIndexed(index: SiteIndex, nodeName: string): NodeConfig {
               interface: cs.interface ?? csInstance.interface,
               syncId: cs.syncId ?? DEFAULTS.syncId,
               ...(cs.group === undefined ? {} : { group: cs.group }),
+              ...(cs.maxlen === undefined ? {} : { maxlen: cs.maxlen }),
             }
           : null,
     },

@@ -207,7 +207,16 @@ export const NodeConfig = z.strictObject({
     instances: z.array(ResolvedInstance),
     scripts: z.array(ResolvedScript),
     syncGroups: z.array(z.strictObject({ name: z.string(), instances: z.array(z.string()), notify: ResolvedNotify })),
-    connectionSync: z.strictObject({ instance: z.string(), interface: Iface, syncId: z.number().int(), group: z.string().optional() }).nullable(),
+    connectionSync: z
+      .strictObject({
+        instance: z.string(),
+        interface: Iface,
+        syncId: z.number().int(),
+        group: z.string().optional(),
+        /** Both daemons' sync message size (bytes); absent: the kernel's default. */
+        maxlen: z.number().int().min(1).max(65507).optional(),
+      })
+      .nullable(),
   }),
   /** BFD sessions. The compiler always sets it; optional only so configs written before it existed still parse. */
   bfd: z.array(ResolvedBfd).optional(),

@@ -243,7 +243,7 @@ export function arbSite(ifaces: string[], { ipv6 = false }: { ipv6?: boolean } =
         { minLength: 3, maxLength: 3 },
       ),
       sync: fc.boolean(),
-      connSync: opt(fc.record({ syncId: opt(fc.integer({ min: 0, max: 255 })) })),
+      connSync: opt(fc.record({ syncId: opt(fc.integer({ min: 0, max: 255 })), maxlen: opt(fc.integer({ min: 1, max: 65487 })) })),
       annotations: fc.boolean(),
       svcs: fc.tuple(...[0, 1, 2, 3].map((i) => arbService(i, ['dr1', 'dr2', 'dr3'], ipv6))),
     })
@@ -311,7 +311,8 @@ export function arbSite(ifaces: string[], { ipv6 = false }: { ipv6?: boolean } =
         s.directors && (s.directors.length === 0 || s.directors.length === names.length) ? (({ directors: _d, ...rest }) => rest)(s) : s,
       );
       if (fixed.length) spec.services = fixed;
-      if (r.connSync && vrrp.length) spec.connectionSync = clean({ instance: vrrp[0].name, interface: if0, syncId: r.connSync.syncId });
+      if (r.connSync && vrrp.length)
+        spec.connectionSync = clean({ instance: vrrp[0].name, interface: if0, syncId: r.connSync.syncId, maxlen: r.connSync.maxlen });
       const site: Site = { apiVersion: 'lvsfleet/v1', kind: 'Site', metadata: { name: 'rt' }, spec };
       if (r.annotations) {
         site.metadata.annotations = {

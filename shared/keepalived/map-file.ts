@@ -143,7 +143,7 @@ const globalHandlers: Record<string, Handler<FileImport>> = {
     if (v === 2 || v === 3) f.vrrpVersion = v;
   },
   lvs_sync_daemon: (st, f, cx) => {
-    // lvs_sync_daemon INTERFACE VRRP_INSTANCE [id SYNC_ID] [maxlen …] [port …] [ttl …] [group …]
+    // lvs_sync_daemon INTERFACE VRRP_INSTANCE [id SYNC_ID] [maxlen BYTES] [port …] [ttl …] [group …]
     const [iface, inst, ...opts] = st.args;
     if (!iface || !inst) return void error(cx, st.keyword, 'lvs_sync_daemon needs an interface and a vrrp_instance name');
     if (f.connectionSync) {
@@ -156,9 +156,15 @@ const globalHandlers: Record<string, Handler<FileImport>> = {
     }
     let syncId: number | undefined;
     let group: string | undefined;
+    let maxlen: number | undefined;
     for (let i = 0; i < opts.length; i += 2) {
       if (opts[i].text === 'id') syncId = int(st, cx, 0, 255, opts[i + 1]?.text);
-      else if (opts[i].text === 'group') {
+      else if (opts[i].text === 'maxlen') {
+        // keepalived reads 1–65507 (65535 less the IPv4 and UDP headers) and passes it to both daemons.
+        const v = opts[i + 1]?.text ?? '';
+        if (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 65507) maxlen = Number(v);
+        else error(cx, opts[i], `lvs_sync_daemon maxlen ${v || '(missing)'}: expected a sync message size of 1–65507 bytes`);
+      } else if (opts[i].text === 'group') {
         const g = opts[i + 1]?.text ?? '';
         // keepalived refuses a group that is not a multicast address of either family.
         if (ipFamily(g) !== null && isMulticast(g)) group = canonicalIp(g);
@@ -173,7 +179,13 @@ const globalHandlers: Record<string, Handler<FileImport>> = {
     }
     f.connectionSync = {
       at: st.keyword,
-      sync: { instance: inst.text, interface: iface.text, ...(syncId !== undefined ? { syncId } : {}), ...(group !== undefined ? { group } : {}) },
+      sync: {
+        instance: inst.text,
+        interface: iface.text,
+        ...(syncId !== undefined ? { syncId } : {}),
+        ...(group !== undefined ? { group } : {}),
+        ...(maxlen !== undefined ? { maxlen } : {}),
+      },
     };
   },
 };

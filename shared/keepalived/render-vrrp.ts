@@ -60,7 +60,7 @@ export function renderGlobal(w: ConfWriter, ctx: RenderContext, instances: VrrpI
     if (sync && inst) {
       const iface = sync.interface ?? ifaceOf(inst, ctx);
       w.line(
-        `lvs_sync_daemon ${iface} ${sync.instance}${sync.syncId !== undefined ? ` id ${sync.syncId}` : ''}${sync.group !== undefined ? ` group ${sync.group}` : ''}`,
+        `lvs_sync_daemon ${iface} ${sync.instance}${sync.syncId !== undefined ? ` id ${sync.syncId}` : ''}${sync.maxlen !== undefined ? ` maxlen ${sync.maxlen}` : ''}${sync.group !== undefined ? ` group ${sync.group}` : ''}`,
       );
     }
     const garps = new Set(instances.map((i) => i.garp?.interval));

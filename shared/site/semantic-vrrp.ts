@@ -1,5 +1,5 @@
 import { durationMs } from '../util/duration.ts';
-import { splitCidr } from '../util/ip.ts';
+import { isIpv6, splitCidr } from '../util/ip.ts';
 import { instanceFamily, instanceVersion } from './family.ts';
 import { checkVrrpFamily } from './semantic-family.ts';
 import { DEFAULTS, memberInterface } from './defaults.ts';
@@ -60,7 +60,14 @@ export function checkVrrp(site: Site, nodes: Map<string, Node>, out: SpecIssue[]
   });
   if (spec.connectionSync && !instanceNames.has(spec.connectionSync.instance))
     out.push({ path: 'spec.connectionSync.instance', message: `no VRRP instance named "${spec.connectionSync.instance}"` });
+  // The kernel clamps a master's sync_maxlen to 65535 − headers: 65487 with IPv6's 40-byte header.
+  const cs = spec.connectionSync;
+  if (cs?.maxlen !== undefined && cs.group !== undefined && isIpv6(cs.group) && cs.maxlen > MAXLEN_IPV6)
+    out.push({ path: 'spec.connectionSync.maxlen', message: `maxlen ${cs.maxlen} is more than an IPv6 sync message can carry (at most ${MAXLEN_IPV6} bytes)` });
 }
+
+/** The largest IPv6 sync message: 65535 less the IPv6 (40) and UDP (8) headers (ip_vs_sync.c). */
+const MAXLEN_IPV6 = 65_487;
 
 /** Advert interval, authentication and preemption: what the protocol version allows. */
 function checkSettings(inst: VrrpInstance, p: string, out: SpecIssue[]): void {

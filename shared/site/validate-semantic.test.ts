@@ -222,6 +222,11 @@ const SEMANTIC_CASES: Row[] = [
     (d) => (d.spec.connectionSync.instance = 'VI_9'),
     [['spec.connectionSync.instance', 'no VRRP instance named "VI_9"']],
   ],
+  [
+    'connection sync maxlen too big for an IPv6 group',
+    (d) => ((d.spec.connectionSync.group = 'ff02::81'), (d.spec.connectionSync.maxlen = 65488)),
+    [['spec.connectionSync.maxlen', 'maxlen 65488 is more than an IPv6 sync message can carry (at most 65487 bytes)']],
+  ],
   // address families (semantic-family.ts)
   [
     'one IPv6 address written two ways is one address',

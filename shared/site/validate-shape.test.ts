@@ -221,6 +221,17 @@ const SHAPE_CASES: Row[] = [
   ['udp payload not hex', (d) => (d.spec.services[0].healthCheck = { type: 'udp', payload: 'xyz' }), [[`${svc0}.healthCheck.payload`, 'expected hex bytes']]],
   ['connection sync id 256', (d) => (d.spec.connectionSync.syncId = 256), [['spec.connectionSync.syncId', 'Too big: expected number to be <=255']]],
   [
+    'connection sync maxlen 0',
+    (d) => (d.spec.connectionSync.maxlen = 0),
+    [['spec.connectionSync.maxlen', 'expected a sync message size in bytes, at least 1']],
+  ],
+  [
+    'connection sync maxlen over a UDP datagram',
+    (d) => (d.spec.connectionSync.maxlen = 65508),
+    [['spec.connectionSync.maxlen', 'expected at most 65507 bytes (65535 less the IPv4 and UDP headers: the kernel cuts a larger maxlen to that)']],
+  ],
+  ['connection sync maxlen 1.5', (d) => (d.spec.connectionSync.maxlen = 1.5), [['spec.connectionSync.maxlen', 'Invalid input: expected int, received number']]],
+  [
     'connection sync group not multicast',
     (d) => (d.spec.connectionSync.group = '2001:db8::81'),
     [['spec.connectionSync.group', 'expected a multicast group, like 224.0.0.81 or ff02::81']],

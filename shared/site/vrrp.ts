@@ -149,5 +149,32 @@ export const ConnectionSync = z.strictObject({
    * group such as ff02::81. Either family carries connections of both families (sync protocol v1).
    */
   group: IpAddress.refine(isMulticast, { message: 'expected a multicast group, like 224.0.0.81 or ff02::81' }).optional(),
+  /**
+   * The largest sync message in bytes, without its IP and UDP headers (`ipvsadm --sync-maxlen`,
+   * keepalived's `maxlen`), given to both daemons (a backup must read what its peer's master sends).
+   * Default: the kernel's, 1500 less the headers (1472 for an IPv4 group, 1452 for IPv6), about 40
+   * connections to a message. Bounds are the kernel's (Linux 6.1, ip_vs_sync.c start_sync_thread):
+   * it clamps a master's to 1..65535 − IP and UDP headers (65507 for an IPv4 group, 65487 for IPv6;
+   * checked by validation) and a backup's to at least 1024. A message always holds at least one
+   * connection: 8 bytes of header plus 36 for an IPv4 connection, 72 for IPv6 (more with TCP sequence
+   * options or persistence data), so any value up to 44 means one connection a message.
+   *
+   * Why the default stays the kernel's (docs/architecture.md, connection sync): the kernel adds a
+   * connection to its current message and sends that message only when the NEXT connection does
+   * not fit, or once it is 2 s old. A small maxlen therefore sends each connection at the next sync
+   * event (within ~20 ms at any real rate) instead of after up to 2–3 s, which matters only where
+   * connections are few (a VIP move then finds the last seconds' connections unsynced); the very
+   * last connection before a move still waits for the 2 s flush. It costs one datagram per sync
+   * event on both directors: ~40× the datagrams at high rates, where full messages go out within
+   * milliseconds anyway, and each tiny datagram costs the receiving backup's socket buffer a whole
+   * skb (the better part of a kilobyte of truesize, against ~60 bytes a connection in a full
+   * message), so it holds ~15–20× fewer connections and a burst overflows it, losing entries.
+   */
+  maxlen: z
+    .number()
+    .int()
+    .min(1, 'expected a sync message size in bytes, at least 1')
+    .max(65507, 'expected at most 65507 bytes (65535 less the IPv4 and UDP headers: the kernel cuts a larger maxlen to that)')
+    .optional(),
 });
 export type ConnectionSync = z.infer<typeof ConnectionSync>;

@@ -36,9 +36,9 @@ export function createDryRunVrrpHost(log: (line: string) => void): VrrpHost {
     notify(command, args) {
       log(`dry-run: notify ${command} ${args.join(' ')}`);
     },
-    async syncDaemons(daemons, iface, syncId, group) {
+    async syncDaemons(daemons, config) {
       if (!daemons.length) log('dry-run: ipvsadm --stop-daemon master; ipvsadm --stop-daemon backup');
-      for (const d of daemons) log(`dry-run: ipvsadm ${syncDaemonArgs(d, iface, syncId, group).join(' ')}`);
+      for (const d of daemons) log(`dry-run: ipvsadm ${syncDaemonArgs(d, config).join(' ')}`);
     },
     async holdUnsynced(name, addresses, releaseAfterMs) {
       const what = releaseAfterMs === 0 ? 'release' : `hold ${addresses.join(' ')}${releaseAfterMs === null ? '' : ` for ${releaseAfterMs} ms`}`;

@@ -34,15 +34,15 @@ describe('VRRP host pieces', () => {
     const h = createDryRunVrrpHost((l) => lines.push(l));
     await h.addVips([{ address: '192.168.1.150', prefix: 32, interface: 'eth0', label: 'eth0:vip' }]);
     await h.garp('eth0', ['192.168.1.150'], 5);
-    await h.syncDaemons(['master', 'backup'], 'eth0', 7);
-    await h.syncDaemons(['backup'], 'eth1', 8, 'ff02::81');
+    await h.syncDaemons(['master', 'backup'], { interface: 'eth0', syncId: 7 });
+    await h.syncDaemons(['backup'], { interface: 'eth1', syncId: 8, group: 'ff02::81', maxlen: 44 });
     await h.holdUnsynced('VI_1', ['192.168.1.150'], 5000);
     expect(lines).toEqual([
       'dry-run: ip addr add 192.168.1.150/32 dev eth0 label eth0:vip',
       'dry-run: gratuitous ARP ×5 on eth0 for 192.168.1.150',
       'dry-run: ipvsadm --start-daemon master --mcast-interface eth0 --syncid 7',
       'dry-run: ipvsadm --start-daemon backup --mcast-interface eth0 --syncid 7',
-      'dry-run: ipvsadm --start-daemon backup --mcast-interface eth1 --syncid 8 --mcast-group ff02::81',
+      'dry-run: ipvsadm --start-daemon backup --mcast-interface eth1 --syncid 8 --mcast-group ff02::81 --sync-maxlen 44',
       'dry-run: nft hold 192.168.1.150 for 5000 ms (unsynced connections, VI_1)',
     ]);
   });
@@ -228,20 +228,24 @@ describe.skipIf(NOT_ROOT)(`track scripts and notify hooks on the Linux host (${N
       writeFileSync(join(dir, 'sys/net/ipv4/vs/sync_threshold'), '3\t50\n');
       writeFileSync(join(dir, 'sys/net/ipv4/vs/expire_nodest_conn'), '0\n');
       const host = createLinuxVrrpHost({ ipvsadm: bin, procSys: join(dir, 'sys') });
-      await host.syncDaemons(['master', 'backup'], 'eth1', 7);
+      await host.syncDaemons(['master', 'backup'], { interface: 'eth1', syncId: 7 });
       // Synced at the handshake's last ACK, not the first data (see SYNC_THRESHOLD).
       expect(readFileSync(join(dir, 'sys/net/ipv4/vs/sync_threshold'), 'utf8')).toBe('2 50');
       expect(readFileSync(join(dir, 'sys/net/ipv4/vs/expire_nodest_conn'), 'utf8')).toBe('1');
-      await host.syncDaemons(['master', 'backup'], 'eth1', 7, 'ff02::81');
+      await host.syncDaemons(['master', 'backup'], { interface: 'eth1', syncId: 7, group: 'ff02::81' });
+      await host.syncDaemons(['master', 'backup'], { interface: 'eth1', syncId: 7, maxlen: 44 });
       const calls = () => readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n');
       expect(calls().filter((c) => c.startsWith('--start-daemon'))).toEqual([
         '--start-daemon master --mcast-interface eth1 --syncid 7',
         '--start-daemon backup --mcast-interface eth1 --syncid 7',
         '--start-daemon master --mcast-interface eth1 --syncid 7 --mcast-group ff02::81',
         '--start-daemon backup --mcast-interface eth1 --syncid 7 --mcast-group ff02::81',
+        // Both roles get maxlen: a backup reads at most its own maxlen of each message.
+        '--start-daemon master --mcast-interface eth1 --syncid 7 --sync-maxlen 44',
+        '--start-daemon backup --mcast-interface eth1 --syncid 7 --sync-maxlen 44',
       ]);
       const before = calls().length;
-      await host.syncDaemons([], 'eth1', 7);
+      await host.syncDaemons([], { interface: 'eth1', syncId: 7 });
       expect(calls().slice(before).sort()).toEqual(['--stop-daemon backup', '--stop-daemon master']);
       await host.close();
     } finally {

@@ -339,7 +339,7 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
         l.child.on('exit', (code) => code !== 0 && log(`vrrp: notify ${command} ${args.join(' ')} exited ${code}`));
       });
     },
-    async syncDaemons(daemons, iface, syncId, group) {
+    async syncDaemons(daemons, config) {
       const exec = async (args: string[]) => {
         const r = await run(ipvsadm, args).catch((e: Error) => ({ code: -1, out: '', err: e.message }));
         if (r.code !== 0) throw new VrrpHostError('ipvs_sync', `ipvsadm ${args.join(' ')}: ${r.err.trim() || `exit ${r.code}`}`);
@@ -357,7 +357,7 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
         // A daemon left by an earlier run may carry other settings: start each afresh.
         for (const d of daemons) {
           await exec(['--stop-daemon', d]).catch(() => {});
-          await exec(syncDaemonArgs(d, iface, syncId, group));
+          await exec(syncDaemonArgs(d, config));
         }
         // ip_vs is loaded now. Not fatal: connection sync works without them (see IPVS_SYSCTLS).
         for (const [key, value] of Object.entries(IPVS_SYSCTLS))

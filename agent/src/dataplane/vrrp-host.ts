@@ -30,9 +30,32 @@ export interface VrrpChannel {
 /** An IPVS connection-sync daemon (`ipvsadm --start-daemon master|backup`; keepalived lvs_sync_daemon runs one at a time). */
 export type SyncDaemon = 'master' | 'backup';
 
-/** `ipvsadm --start-daemon` arguments; the group only when set, so a default site runs the same command as before. */
-export function syncDaemonArgs(role: 'master' | 'backup', iface: string, syncId: number, group?: string): string[] {
-  return ['--start-daemon', role, '--mcast-interface', iface, '--syncid', String(syncId), ...(group === undefined ? [] : ['--mcast-group', group])];
+/** What both sync daemons of a director run with (the node config's connectionSync). */
+export interface SyncDaemonConfig {
+  interface: string;
+  syncId: number;
+  /** Multicast group; absent: the kernel's 224.0.0.81. */
+  group?: string;
+  /** Sync message size in bytes; absent: the kernel's default (see shared/site/vrrp.ts ConnectionSync). */
+  maxlen?: number;
+}
+
+/**
+ * `ipvsadm --start-daemon` arguments; group and maxlen only when set, so a default site runs the
+ * same command as before. The same maxlen goes to both roles: a backup reads messages up to its own
+ * maxlen (the kernel raises it to at least 1024), so a peer's master sending larger ones needs it.
+ */
+export function syncDaemonArgs(role: SyncDaemon, c: SyncDaemonConfig): string[] {
+  return [
+    '--start-daemon',
+    role,
+    '--mcast-interface',
+    c.interface,
+    '--syncid',
+    String(c.syncId),
+    ...(c.group === undefined ? [] : ['--mcast-group', c.group]),
+    ...(c.maxlen === undefined ? [] : ['--sync-maxlen', String(c.maxlen)]),
+  ];
 }
 
 /**
@@ -58,10 +81,10 @@ export interface VrrpHost {
   /** Fires a notify hook with keepalived's arguments; never waits for it. */
   notify(command: string, args: string[]): void;
   /**
-   * Runs exactly `daemons` of the IPVS connection sync on `iface` (to `group`, else the kernel's
-   * 224.0.0.81; none = stop both); rejects (the driver reports it) where ip_vs is absent.
+   * Runs exactly `daemons` of the IPVS connection sync with `config` (none = stop both), each
+   * started afresh; rejects (the driver reports it) where ip_vs is absent.
    */
-  syncDaemons(daemons: readonly SyncDaemon[], iface: string, syncId: number, group?: string): Promise<void>;
+  syncDaemons(daemons: readonly SyncDaemon[], config: SyncDaemonConfig): Promise<void>;
   /**
    * Drops, instead of letting the local TCP stack reset, mid-stream TCP to `addresses` that IPVS
    * did not take (a connection not synced yet), as the hold named `name`; `releaseAfterMs`: null

@@ -188,7 +188,33 @@ describe('startVrrp on an in-memory LAN', () => {
     // Both daemons from the start; MASTER → FAULT → MASTER restarts neither (a restart would drop the unsent buffer).
     expect(lan.records.get('10.99.0.11')!.syncDaemon).toEqual(['master+backup']);
     expect(lan.records.get('10.99.0.11')!.holds.slice(0, 4)).toEqual([null, 5000, null, 5000]);
-    expect(lan.records.get('10.99.0.11')!.syncGroup).toBe('ff02::81');
+    expect(lan.records.get('10.99.0.11')!.syncConfig?.group).toBe('ff02::81');
+  });
+
+  it('connection sync settings: a revision that changes maxlen restarts the daemons once, with it; other changes and transitions leave them', async () => {
+    const s = site({ connectionSync: { instance: 'VI_1', syncId: 3 } });
+    const { lan, start } = await pair(s);
+    const d1 = await start('d1', '10.99.0.11');
+    await waitFor(() => d1.status()[0].state === 'MASTER', { what: 'd1 MASTER' });
+    const rec = lan.records.get('10.99.0.11')!;
+    expect(rec.syncDaemon).toEqual(['master+backup']);
+    expect(rec.syncConfig).toEqual({ interface: 'eth0', syncId: 3 });
+    const cfg = compileNode(s, 'd1').vrrp;
+    // A new priority (or an override's reload) keeps the same sync settings: no restart.
+    await d1.update({ ...cfg, instances: cfg.instances.map((i) => ({ ...i, priority: 160 })) });
+    expect(rec.syncDaemon).toEqual(['master+backup']);
+    const withMaxlen = compileNode(site({ connectionSync: { instance: 'VI_1', syncId: 3, maxlen: 44 } }), 'd1').vrrp;
+    expect(withMaxlen.connectionSync).toMatchObject({ maxlen: 44 });
+    await d1.update(withMaxlen);
+    await waitFor(() => rec.syncDaemon.length === 2, { what: 'the daemons restarted' });
+    expect(rec.syncDaemon).toEqual(['master+backup', 'master+backup']);
+    expect(rec.syncConfig).toEqual({ interface: 'eth0', syncId: 3, maxlen: 44 });
+    expect(d1.status()[0].state).toBe('MASTER');
+    await d1.update(withMaxlen);
+    // Connection sync removed from the site: the daemons stop.
+    await d1.update({ ...withMaxlen, connectionSync: null });
+    await waitFor(() => rec.syncDaemon.length === 3, { what: 'the daemons stopped' });
+    expect(rec.syncDaemon).toEqual(['master+backup', 'master+backup', 'stop']);
   });
 
   it('unicast peers (keepalived unicast_peer): adverts go only to the peers and still elect one master', async () => {

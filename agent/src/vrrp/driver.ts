@@ -1,7 +1,7 @@
 import type { NodeConfig, ResolvedInstance, ResolvedVip } from '#shared/config/node-config.ts';
 import type { NodeEvent } from '#shared/wire/events.ts';
 import type { NodeStatus } from '#shared/wire/status.ts';
-import type { VrrpHost } from '../dataplane/vrrp-host.ts';
+import type { SyncDaemonConfig, VrrpHost } from '../dataplane/vrrp-host.ts';
 import { ChannelMux } from './channels.ts';
 import type { DropCounters } from './codec.ts';
 import { InstanceRuntime, type InstanceCounters } from './instance.ts';
@@ -56,6 +56,18 @@ export interface VrrpRunner {
 const identity = (i: ResolvedInstance) =>
   JSON.stringify([i.vrid, i.version, i.interface, i.sourceAddress, i.unicast, i.peers, i.vips, i.excludedVips, i.auth, i.advertIntervalMs]);
 
+/** The sync daemons' settings when connection sync follows instance `i`. */
+function syncConfigFor(i: ResolvedInstance, cfg: VrrpConfig): SyncDaemonConfig | null {
+  const cs = cfg.connectionSync;
+  if (!cs || cs.instance !== i.name) return null;
+  return {
+    interface: cs.interface,
+    syncId: cs.syncId,
+    ...(cs.group === undefined ? {} : { group: cs.group }),
+    ...(cs.maxlen === undefined ? {} : { maxlen: cs.maxlen }),
+  };
+}
+
 /**
  * Starts the VRRP engine (RFC 3768/5798 with keepalived's extensions) for one node. With no
  * instances it opens nothing. Every protocol decision is made by the pure state machine; this
@@ -100,10 +112,7 @@ export async function startVrrp(opts: StartVrrpOptions): Promise<VrrpRunner> {
       emit: opts.emit,
       channel: () => mux.channel(i.interface, i.family === 6),
       onTransition,
-      connectionSync:
-        cfg.connectionSync && cfg.connectionSync.instance === i.name
-          ? { interface: cfg.connectionSync.interface, syncId: cfg.connectionSync.syncId, group: cfg.connectionSync.group }
-          : null,
+      connectionSync: syncConfigFor(i, cfg),
     });
 
   const start = (rt: InstanceRuntime) => {
@@ -135,6 +144,11 @@ export async function startVrrp(opts: StartVrrpOptions): Promise<VrrpRunner> {
       tracker = new TrackRunner(host, retrack, log);
       await tracker.startLinks();
     }
+    // Connection sync that changed under a running instance restarts its daemons (only then); an
+    // instance losing it stops them before the one gaining it starts them.
+    const kept = next.instances.filter((i) => runtimes.has(i.name));
+    for (const i of kept) if (!syncConfigFor(i, next)) runtimes.get(i.name)!.setConnectionSync(null);
+    for (const i of kept) if (syncConfigFor(i, next)) runtimes.get(i.name)!.setConnectionSync(syncConfigFor(i, next));
     const fresh: InstanceRuntime[] = [];
     for (const i of next.instances) {
       const rt = runtimes.get(i.name);

@@ -1,11 +1,12 @@
 import type { ResolvedInstance } from '#shared/config/node-config.ts';
 import type { NodeEvent } from '#shared/wire/events.ts';
-import type { VrrpChannel, VrrpHost } from '../dataplane/vrrp-host.ts';
+import type { SyncDaemonConfig, VrrpChannel, VrrpHost } from '../dataplane/vrrp-host.ts';
 import { mark } from '../debug/failover-timing.ts';
 import { encodeAdvert } from './codec.ts';
 import { runStateHooks } from './notify.ts';
 import { advertDestinations } from './params.ts';
 import { initialState, nextDeadline, step } from './state-machine.ts';
+import { syncDaemonsFor } from './sync-daemons.ts';
 import type { Action, Event, InstanceParams, InstanceState } from './types.ts';
 
 /**
@@ -45,7 +46,7 @@ export interface InstanceDeps {
   channel(): VrrpChannel | undefined;
   /** Called after every transition the instance made on its own (sync groups, connection sync). */
   onTransition(rt: InstanceRuntime, a: Extract<Action, { type: 'transition' }>): void;
-  connectionSync: { interface: string; syncId: number; group?: string } | null;
+  connectionSync: SyncDaemonConfig | null;
 }
 
 /**
@@ -69,6 +70,25 @@ export class InstanceRuntime {
     private deps: InstanceDeps,
   ) {
     this.state = initialState(params, deps.host.now());
+  }
+
+  /**
+   * New connection-sync settings from a new configuration (the instance itself is unchanged). Only
+   * a change restarts the daemons that run, with the new settings: a restart drops the master's
+   * unsent message, which is acceptable at a revision but never at a VRRP transition (transitions
+   * touch no daemon, see sync-daemons.ts); an override's reload leaves them be.
+   */
+  setConnectionSync(next: SyncDaemonConfig | null): void {
+    const prev = this.deps.connectionSync;
+    if (JSON.stringify(prev) === JSON.stringify(next)) return;
+    this.deps = { ...this.deps, connectionSync: next };
+    const daemons = syncDaemonsFor(this.state.state);
+    if (!daemons.length) return;
+    const { host, log } = this.deps;
+    // Losing the instance (next null) stops them; other settings start both afresh.
+    const stop = { interface: prev?.interface ?? '', syncId: prev?.syncId ?? 0 };
+    log(`vrrp ${this.cfg.name}: connection sync settings changed, restarting its daemons`);
+    host.syncDaemons(next ? daemons : [], next ?? stop).catch((e: Error) => log(`vrrp ${this.cfg.name}: connection sync restart failed: ${e.message}`));
   }
 
   /** Steps the machine with one event at the current monotonic time. */
@@ -170,7 +190,7 @@ export class InstanceRuntime {
         if (!cs) return;
         // keepalived lvs_sync_daemon: a host without ip_vs reports the failure and keeps doing VRRP.
         const what = a.daemons.length ? a.daemons.join('+') : 'stop';
-        host.syncDaemons(a.daemons, cs.interface, cs.syncId, cs.group).catch((e: Error) => log(`vrrp ${c.name}: connection sync ${what} failed: ${e.message}`));
+        host.syncDaemons(a.daemons, cs).catch((e: Error) => log(`vrrp ${c.name}: connection sync ${what} failed: ${e.message}`));
         return;
       }
       case 'hold-unsynced': {

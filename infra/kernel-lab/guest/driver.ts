@@ -50,11 +50,13 @@ async function main(argv: string[]): Promise<number> {
   let cloud: CloudLink | undefined;
   // The planned-operation scenarios that have not passed here run only when LAB_ONLY names them
   // (README, "Planned operations"): a suite that cannot pass would hide every other scenario's
-  // result in CI. drain and failover-to pass since connection sync carries a VIP move; maintenance
-  // still loses a request in flight at the hand-over now and then (its entry reaches the new MASTER
-  // after the client's 3 s), and rollout's NAT clients failed in a full run.
+  // result in CI. drain and failover-to pass since connection sync carries a VIP move, rollout
+  // since its API calls stopped sharing connections through the forwarder and setLink stopped
+  // leaving d1 without its route to the NAT client. maintenance still loses a request at the
+  // hand-over now and then (a connection in neither director's table: its handshake or its SYN's
+  // retry fell into the move), even with one connection a sync message.
   const OPS = ['drain', 'maintenance', 'failover-to', 'rollout'];
-  const OPT_IN = ['maintenance', 'rollout'];
+  const OPT_IN = ['maintenance'];
   const want = (name: string) => (only ? only.has(name) : !OPT_IN.includes(name));
   let drUp = false;
   const needDr = () => {

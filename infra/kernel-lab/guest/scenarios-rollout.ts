@@ -39,6 +39,39 @@ async function natServers(ns: string): Promise<string[]> {
   return [...(await realServers(ns, NAT_VIP, 80)).keys()].sort();
 }
 
+/**
+ * Where web-nat's path stands, printed when its client lost requests (a full run once lost all of
+ * them after the agents' restarts into cloud mode, SYNs unanswered): who holds the VIP and the NAT
+ * gateway, the MAC each real server sends its replies to, and the directors' entries for the client.
+ */
+async function explainNat(h: Harness, lab: Lab): Promise<void> {
+  const mac = async (ns: string) => (await nsh(ns, 'cat', '/sys/class/net/eth0/address').catch(() => '?')).trim();
+  for (const d of ['d1', 'd2'])
+    h.say(
+      `${d} (${await mac(d)}): VIP ${await lab.holds(d, NAT_VIP)}, gateway ${await lab.holds(d, NET.natGateway)}; entries from ${NET.client.nat}: ${
+        (await nsh(d, 'ipvsadm', '-Lnc').catch((e: Error) => e.message))
+          .split('\n')
+          .filter((l) => l.includes(NET.client.nat))
+          .join(' | ') || 'none'
+      }`,
+    );
+  for (const rs of ['rs1', 'rs2'])
+    h.say(
+      `${rs}: ${(await nsh(rs, 'ip', 'neigh', 'show', NET.natGateway).catch((e: Error) => e.message)).trim() || `no neighbour entry for ${NET.natGateway}`}`,
+    );
+  // The replies' way back through the MASTER: forwarding on, no reverse-path filter, a route to
+  // the client, and whether it forwarded anything at all (Ip: ForwDatagrams).
+  const one = async (ns: string, ...argv: string[]) => (await nsh(ns, ...argv).catch((e: Error) => e.message)).trim().replace(/\n/g, ' ');
+  for (const d of ['d1', 'd2']) {
+    const snmp = (await nsh(d, 'cat', '/proc/net/snmp').catch(() => '')).split('\n').filter((l) => l.startsWith('Ip:'));
+    const ip = snmp.length === 2 ? Object.fromEntries(snmp[0].split(/\s+/).map((k, i) => [k, snmp[1].split(/\s+/)[i]])) : {};
+    h.say(
+      `${d}: ${await one(d, 'sysctl', 'net.ipv4.ip_forward', 'net.ipv4.conf.all.rp_filter', 'net.ipv4.conf.eth0.rp_filter')}; route to the client: ${await one(d, 'ip', 'route', 'get', NET.client.nat)}; Ip ForwDatagrams ${ip.ForwDatagrams ?? '?'} InDiscards ${ip.InDiscards ?? '?'} OutNoRoutes ${ip.OutNoRoutes ?? '?'}; nft: ${await one(d, 'nft', 'list', 'tables')}`,
+    );
+  }
+  for (const rs of ['rs1', 'rs2']) h.say(`${rs}: route to the client: ${await one(rs, 'ip', 'route', 'get', NET.client.nat)}`);
+}
+
 /** Enroll every DR node with the cloud and restart its agent in cloud mode on revision 1 (the same configs). */
 async function switchToCloud(h: Harness, lab: Lab, link: CloudLink): Promise<void> {
   const put = await api(link, 'PUT', `/v1/sites/${SITE}/spec`, { yaml: await cloudSpec(null) });
@@ -138,6 +171,7 @@ export async function rollout(h: Harness, lab: Lab, client: Client, link: CloudL
     loops = [await client.loopStop('ro'), await client.loopStop('ro-nat')];
     reportTraffic(h, loops[0], 'web');
     reportTraffic(h, loops[1], 'web-nat');
+    if (loops[1].fail) await explainNat(h, lab).catch((e: Error) => h.say(`web-nat diagnostics failed: ${e.message}`));
     await client.holdClose('ro');
   }
   checkTraffic(h, loops[0], 'web');

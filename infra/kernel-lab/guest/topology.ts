@@ -41,26 +41,28 @@ export async function createBridge(): Promise<void> {
   await ipBatch([`link add ${BRIDGE} type bridge stp_state 0 forward_delay 0 mcast_snooping 0`, `link set ${BRIDGE} up`]);
 }
 
+/** The static routes a role needs on eth0 (`ip -batch` lines). */
+function roleRoutes(role: Role): string[] {
+  // Directors reach the client subnets on the shared segment and forward NAT replies.
+  if (role === 'director') return ['route replace 10.77.0.0/24 dev eth0', 'route replace 10.88.0.0/24 dev eth0'];
+  // DR/TUN replies go straight to the client; NAT replies must go back through the director.
+  if (role === 'realserver') return ['route replace 10.77.0.0/24 dev eth0', `route replace 10.88.0.0/24 via ${NET.natGateway} dev eth0 onlink`];
+  if (role === 'client') return [`route replace 10.99.0.0/24 dev eth0 src ${NET.client.dr}`];
+  return [];
+}
+
+/** Each namespace's role, so setLink can put its routes back. */
+const roles = new Map<string, Role>();
+
 /** Create namespaces with `eth0` on the bridge, their addresses and the routes each role needs. */
 export async function addHosts(hosts: HostSpec[]): Promise<void> {
   await ipBatch(
     hosts.flatMap(({ ns }) => [`netns add ${ns}`, `link add v-${ns} type veth peer name eth0 netns ${ns}`, `link set v-${ns} master ${BRIDGE} up`]),
   );
   for (const { ns, role, addresses } of hosts) {
-    const lines = ['link set lo up', 'link set eth0 up', ...addresses.map((a) => `addr add ${a} dev eth0`)];
-    const sysctls: string[] = [];
-    if (role === 'client') lines.push(`route add 10.99.0.0/24 dev eth0 src ${NET.client.dr}`);
-    if (role === 'director') {
-      // Directors reach the client subnets on the shared segment and forward NAT replies.
-      lines.push('route add 10.77.0.0/24 dev eth0', 'route add 10.88.0.0/24 dev eth0');
-      sysctls.push('net.ipv4.ip_forward=1');
-    }
-    if (role === 'realserver') {
-      // DR/TUN replies go straight to the client; NAT replies must go back through the director.
-      lines.push('route add 10.77.0.0/24 dev eth0', `route add 10.88.0.0/24 via ${NET.natGateway} dev eth0 onlink`);
-    }
-    await ipBatch(lines, ns);
-    if (sysctls.length) await nsh(ns, 'sysctl', '-q', '-w', ...sysctls);
+    roles.set(ns, role);
+    await ipBatch(['link set lo up', 'link set eth0 up', ...addresses.map((a) => `addr add ${a} dev eth0`), ...roleRoutes(role)], ns);
+    if (role === 'director') await nsh(ns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1');
   }
 }
 
@@ -72,6 +74,11 @@ export function addHost(ns: string, role: Role, addresses: string[]): Promise<vo
 /** Link state of `eth0` in `ns` (the crash simulation takes it down). */
 export async function setLink(ns: string, up: boolean): Promise<void> {
   await sh('ip', '-n', ns, 'link', 'set', 'eth0', up ? 'up' : 'down');
+  // Taking eth0 down deletes every route through it, the static ones too, and up brings back only
+  // the connected one: d1 came back from the failover scenario with no route to the NAT client,
+  // forwarded no NAT reply, and a later scenario's NAT client got no answer at all.
+  const role = roles.get(ns);
+  if (up && role) await ipBatch(roleRoutes(role), ns);
 }
 
 /** Byte counters of a namespace's eth0 (from /sys, no extra tools). */

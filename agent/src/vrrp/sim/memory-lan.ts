@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { ResolvedVip } from '#shared/config/node-config.ts';
-import type { VrrpHost } from '../../dataplane/vrrp-host.ts';
+import type { SyncDaemonConfig, VrrpHost } from '../../dataplane/vrrp-host.ts';
 import { encodeIpPacket } from '../codec.ts';
 
 /** What one in-memory host did, for assertions. */
@@ -12,8 +12,8 @@ export interface MemoryHostRecord {
   syncDaemon: string[];
   /** Each hold of unsynced connections asked for, by its release delay (null: held). */
   holds: (number | null)[];
-  /** The multicast group of the last sync-daemon start (undefined: the kernel's default). */
-  syncGroup?: string;
+  /** The settings of the last sync-daemon start (its group undefined: the kernel's default). */
+  syncConfig?: SyncDaemonConfig;
   links: Map<string, boolean>;
   /** Track scripts answer from here (command → success). */
   scripts: Map<string, boolean>;
@@ -78,9 +78,9 @@ export class MemoryLan {
       watchLinks: (cb) => (watchers.add(cb), () => watchers.delete(cb)),
       runScript: async (command) => rec.scripts.get(command) ?? true,
       notify: (command, args) => rec.notifications.push([command, ...args]),
-      syncDaemons: async (daemons, _iface, _syncId, group) => {
+      syncDaemons: async (daemons, config) => {
         rec.syncDaemon.push(daemons.length ? daemons.join('+') : 'stop');
-        if (daemons.length) rec.syncGroup = group;
+        if (daemons.length) rec.syncConfig = { ...config };
       },
       holdUnsynced: async (_name, _addresses, releaseAfterMs) => {
         rec.holds.push(releaseAfterMs);
