@@ -218,7 +218,7 @@ describe.skipIf(NOT_ROOT)(`track scripts and notify hooks on the Linux host (${N
     }
   });
 
-  it('runs both sync daemons at once, with the multicast group only when one is set, and stops both (a stand-in ipvsadm records its arguments)', async () => {
+  it('runs both sync daemons at once, with the multicast group only when one is set, and stops both, putting the sysctls back (a stand-in ipvsadm records its arguments)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ipvsadm-'));
     try {
       const bin = join(dir, 'ipvsadm');
@@ -247,6 +247,9 @@ describe.skipIf(NOT_ROOT)(`track scripts and notify hooks on the Linux host (${N
       const before = calls().length;
       await host.syncDaemons([], { interface: 'eth1', syncId: 7 });
       expect(calls().slice(before).sort()).toEqual(['--stop-daemon backup', '--stop-daemon master']);
+      // Connection sync removed: the sysctls are what they were before it started.
+      expect(readFileSync(join(dir, 'sys/net/ipv4/vs/sync_threshold'), 'utf8')).toBe('3 50');
+      expect(readFileSync(join(dir, 'sys/net/ipv4/vs/expire_nodest_conn'), 'utf8')).toBe('0');
       await host.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

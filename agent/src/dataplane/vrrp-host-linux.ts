@@ -137,6 +137,8 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
   let sync: Supervisor<object> | null = null;
   const holds = new UnsyncedHolds(nftScript(opts.nft ?? 'nft'));
   const procSys = opts.procSys ?? '/proc/sys';
+  /** The IPVS sysctls' values before connection sync set them (IPVS_SYSCTLS), to put back when it is removed. */
+  const sysctlsBefore = new Map<string, string>();
   let niced = false;
   const python = opts.python === undefined ? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : null) : opts.python;
   /** IPv6 channels, for their receiving helpers' health. */
@@ -340,6 +342,15 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
       });
     },
     async syncDaemons(daemons, config) {
+      // Connection sync removed (a revision without it): the sysctls it set go back to what they
+      // were before this process set them, so the director behaves as one that never synced.
+      const restoreSysctls = async () => {
+        for (const [key, value] of sysctlsBefore)
+          await writeFile(`${procSys}/net/ipv4/vs/${key}`, value).catch((e: Error) =>
+            log(`vrrp: connection sync: cannot restore ${key} ${value} (${e.message})`),
+          );
+        sysctlsBefore.clear();
+      };
       const exec = async (args: string[]) => {
         const r = await run(ipvsadm, args).catch((e: Error) => ({ code: -1, out: '', err: e.message }));
         if (r.code !== 0) throw new VrrpHostError('ipvs_sync', `ipvsadm ${args.join(' ')}: ${r.err.trim() || `exit ${r.code}`}`);
@@ -350,6 +361,7 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
       const unwanted = (['master', 'backup'] as const).filter((d) => !daemons.includes(d));
       if (!daemons.length) {
         await Promise.allSettled(unwanted.map((d) => exec(['--stop-daemon', d])));
+        await restoreSysctls();
         return;
       }
       const startDaemons = async () => {
@@ -360,8 +372,14 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
           await exec(syncDaemonArgs(d, config));
         }
         // ip_vs is loaded now. Not fatal: connection sync works without them (see IPVS_SYSCTLS).
-        for (const [key, value] of Object.entries(IPVS_SYSCTLS))
-          await writeFile(`${procSys}/net/ipv4/vs/${key}`, value).catch((e: Error) => log(`vrrp: connection sync: cannot set ${key} ${value} (${e.message})`));
+        for (const [key, value] of Object.entries(IPVS_SYSCTLS)) {
+          const path = `${procSys}/net/ipv4/vs/${key}`;
+          if (!sysctlsBefore.has(key)) {
+            const before = await readFile(path, 'utf8').catch(() => null);
+            if (before !== null) sysctlsBefore.set(key, before.trim().replace(/\s+/g, ' '));
+          }
+          await writeFile(path, value).catch((e: Error) => log(`vrrp: connection sync: cannot set ${key} ${value} (${e.message})`));
+        }
       };
       // Supervised like a helper: a start that failed is retried with back-off (logged, reported)
       // until it succeeds or the wanted set changes; the first failure is also the caller's.
