@@ -49,18 +49,13 @@ export async function applySite(db: Db, input: ApplyInput, handoff?: Handoff, st
   const proposed = propose(input, compiled);
   if (input.dryRun) return settle(decideApply(input, (await loadCurrent(db, input.orgId, name, false, states)).current, proposed)).result;
   const written: WrittenRow[] | undefined = handoff ? [] : undefined;
-  let version: string | undefined;
-  const result = await db.transaction(async (tx) => {
-    const r = await applyIn(tx, input, compiled, proposed, written, states);
-    version = r.version;
-    return r.result;
-  });
+  const { result, wrote } = await db.transaction((tx) => applyIn(tx, input, compiled, proposed, written, states));
   // Only now: a row handed over (or a state remembered) before the commit could be of a revision that rolled back.
-  if (states && version !== undefined)
+  if (states && wrote)
     states.put(siteKey(input.orgId, name), {
-      siteId: result.siteId!,
+      siteId: wrote.siteId,
       revision: result.revision,
-      version,
+      version: wrote.version,
       spec: input.site,
       specHash: proposed.specHash,
       // After the write the live nodes are exactly the spec's, each with its new config's hash.
@@ -69,20 +64,18 @@ export async function applySite(db: Db, input: ApplyInput, handoff?: Handoff, st
       bytes: proposed.bytes,
     });
   if (handoff && written?.length) handoff(written);
-  return stripSiteId(result);
+  return result;
 }
 
 /** The same inside the caller's transaction (a rollout's rollback writes its revision with the rollout's end). */
 export async function applySiteIn(tx: Tx, input: ApplyInput): Promise<ApplyResult> {
   const compiled = compileSite(input.site);
-  return stripSiteId((await applyIn(tx, input, compiled, propose(input, compiled))).result);
+  return (await applyIn(tx, input, compiled, propose(input, compiled))).result;
 }
 
-type Applied = ApplyResult & { siteId?: string };
-const stripSiteId = ({ siteId: _drop, ...result }: Applied): ApplyResult => result;
 const siteKey = (orgId: string, name: string) => `${orgId}\n${name}`;
 
-/** The decided result and, when a revision was written, the site row's version after the write. */
+/** The decided result and, when a revision was written, the site row's id and version after the write. */
 async function applyIn(
   tx: Tx,
   input: ApplyInput,
@@ -90,7 +83,7 @@ async function applyIn(
   proposed: Hashed,
   written?: WrittenRow[],
   states?: SiteStates,
-): Promise<{ result: Applied; version?: string }> {
+): Promise<{ result: ApplyResult; wrote?: { siteId: string; version: string } }> {
   const name = input.site.metadata.name;
   await tx.insert(sites).values({ id: crypto.randomUUID(), orgId: input.orgId, name }).onConflictDoNothing();
   const { siteId, current } = await loadCurrent(tx, input.orgId, name, true, states);
@@ -107,7 +100,7 @@ async function applyIn(
   }
   if (!decision.write) return { result: decision.result };
   const version = await write(tx, { input, siteId: siteId!, current, proposed, compiled, result: decision.result, now: input.now ?? new Date(), written });
-  return { result: { ...decision.result, siteId: siteId! }, version };
+  return { result: decision.result, wrote: { siteId: siteId!, version } };
 }
 
 function settle(d: ReturnType<typeof decideApply>): { result: ApplyResult; write: boolean } {
