@@ -139,6 +139,13 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
   const procSys = opts.procSys ?? '/proc/sys';
   /** The IPVS sysctls' values before connection sync set them (IPVS_SYSCTLS), to put back when it is removed. */
   const sysctlsBefore = new Map<string, string>();
+  // Connection sync removed (a revision without it): the sysctls it set go back to what they
+  // were before this process set them, so the director behaves as one that never synced.
+  const restoreSysctls = async () => {
+    for (const [key, value] of sysctlsBefore)
+      await writeFile(`${procSys}/net/ipv4/vs/${key}`, value).catch((e: Error) => log(`vrrp: connection sync: cannot restore ${key} ${value} (${e.message})`));
+    sysctlsBefore.clear();
+  };
   let niced = false;
   const python = opts.python === undefined ? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : null) : opts.python;
   /** IPv6 channels, for their receiving helpers' health. */
@@ -342,15 +349,6 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
       });
     },
     async syncDaemons(daemons, config) {
-      // Connection sync removed (a revision without it): the sysctls it set go back to what they
-      // were before this process set them, so the director behaves as one that never synced.
-      const restoreSysctls = async () => {
-        for (const [key, value] of sysctlsBefore)
-          await writeFile(`${procSys}/net/ipv4/vs/${key}`, value).catch((e: Error) =>
-            log(`vrrp: connection sync: cannot restore ${key} ${value} (${e.message})`),
-          );
-        sysctlsBefore.clear();
-      };
       const exec = async (args: string[]) => {
         const r = await run(ipvsadm, args).catch((e: Error) => ({ code: -1, out: '', err: e.message }));
         if (r.code !== 0) throw new VrrpHostError('ipvs_sync', `ipvsadm ${args.join(' ')}: ${r.err.trim() || `exit ${r.code}`}`);
