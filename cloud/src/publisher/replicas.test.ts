@@ -120,7 +120,7 @@ describe.skipIf(!!skip)('two publisher replicas on one PostgreSQL', () => {
     const a = await replica('A');
     const b = await replica('B');
     const count = () => [...seen.values()].reduce((n, l) => n + l.length, 0);
-    await waitFor(() => count() >= 60, { what: 'both publishing', timeoutMs: 15_000 });
+    await waitFor(() => count() >= 60, { what: 'both publishing', timeoutMs: 60_000 });
 
     // A's lease connection dies in the middle of its drains; A is stopped as a dead replica would be.
     const before = count();
