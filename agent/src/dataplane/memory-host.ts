@@ -117,8 +117,12 @@ export class MemoryHost implements Dataplane {
   }
 
   async ipvsApply(ops: IpvsOp[]): Promise<void> {
+    this.ipvsApplyText(ops);
+  }
+
+  /** ipvsApply, answering the batch's `ipvsadm -R` text ('' for no operations): what the dry run prints. */
+  ipvsApplyText(ops: IpvsOp[]): string {
     if (!this.ipvsAvailable) throw new AgentError('IPVS_UNAVAILABLE', "Can't initialize ipvs: Protocol not available");
-    if (!ops.length) return;
-    this.ipvs.apply(ops);
+    return ops.length ? this.ipvs.apply(ops) : '';
   }
 }

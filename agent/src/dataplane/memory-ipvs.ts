@@ -63,11 +63,12 @@ export class MemoryIpvs {
    * The batch `ops` as `restore` applies its text (recorded in `batches` as that text, the same
    * checks, the same failure naming the line), without printing the lines and parsing them back:
    * that round trip is the codec's (its own tests hold it), and for 1,000 services it was ~70 ms of
-   * a dry-run agent's start. What the table then holds is read back through the codec
+   * a dry-run agent's start. Answers the batch's text. What the table then holds is read back through the codec
    * (MemoryHost.ipvsRead: `-Sn` text, parsed), as from a kernel.
    */
-  apply(ops: readonly IpvsOp[]): void {
-    this.batches.push(renderBatch([...ops]));
+  apply(ops: readonly IpvsOp[]): string {
+    const text = renderBatch([...ops]);
+    this.batches.push(text);
     ops.forEach((op, i) => {
       try {
         this.applyOp(op);
@@ -75,6 +76,7 @@ export class MemoryIpvs {
         throw new AgentError('IPVS_REJECTED', `ipvsadm -R line ${i + 1} "${renderOp(op)}": ${(e as Error).message}`);
       }
     });
+    return text;
   }
 
   private find(key: string): IpvsServiceState | undefined {
