@@ -11,6 +11,9 @@
 //   from a copy of that state dir: the cached document is verified again and applied before the
 //   broker is contacted; the agent then connects (retained re-delivery, status) while it idles.
 //   --bundle FILE      run another build of the agent (e.g. one made from an older commit)
+//   --compare FILE     also run this build, interleaved run by run with the other (rows marked A and B):
+//                      a before/after that both see the same load, which on a shared machine moves more
+//                      between two runs of the bench than most changes do
 //   --runs N           runs per row (default 3; best and median printed)
 //   --node-args "…"    V8/Node flags for the agent and the floor alike (e.g. --max-semi-space-size=1)
 //   --flags            also print every row under a few V8 flags (memory against start-up CPU)
@@ -35,6 +38,7 @@ import { freePort } from '../../cloud/test/net.test-support.ts';
 const { values: opt } = parseArgs({
   options: {
     bundle: { type: 'string' },
+    compare: { type: 'string' },
     runs: { type: 'string', default: '3' },
     'node-args': { type: 'string', default: '' },
     flags: { type: 'boolean', default: false },
@@ -47,6 +51,9 @@ const { values: opt } = parseArgs({
 const root = join(import.meta.dirname, '..', '..');
 const built = join(root, 'dist', 'lvsfleet-agent.mjs');
 const entry = opt.bundle ?? (existsSync(built) ? built : join(root, 'bin', 'lvsfleet-agent.mjs'));
+/** The builds each row runs, interleaved run by run: the entry, and the --compare build when given. */
+const bundles = opt.compare ? [entry, opt.compare] : [entry];
+const mark = (b: number) => (bundles.length > 1 ? ` [${'AB'[b]}]` : '');
 const RUNS = Number(opt.runs);
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs: expected a positive integer, got "${opt.runs}"`);
 const baseArgs = opt['node-args'].split(/\s+/).filter(Boolean);
@@ -140,7 +147,7 @@ const DONE = /apply revision 1 (succeeded|failed)/;
 type WhenIdle = (pid: number) => Promise<void>;
 
 /** Standalone from a spec file: the YAML text, or the same site as JSON (read with JSON.parse). */
-async function standalone(services: number, json: boolean, nodeArgs: string[], whenIdle?: WhenIdle): Promise<Run> {
+async function standalone(bundle: string, services: number, json: boolean, nodeArgs: string[], whenIdle?: WhenIdle): Promise<Run> {
   const dir = await mkdtemp(join(tmpdir(), 'lvsfleet-bench-'));
   try {
     const file = join(dir, json ? 'site.json' : 'site.yaml');
@@ -148,7 +155,7 @@ async function standalone(services: number, json: boolean, nodeArgs: string[], w
     const parsed = parseSpecText(yaml);
     if (!parsed.ok) throw new Error(`bench spec: ${parsed.issues[0].message}`);
     await writeFile(file, json ? JSON.stringify(parsed.value, null, 2) : yaml);
-    const args = [...nodeArgs, entry, 'run', '--spec', file, '--node', 'd1', '--dataplane', 'dry-run', '--state-dir', join(dir, 'state')];
+    const args = [...nodeArgs, bundle, 'run', '--spec', file, '--node', 'd1', '--dataplane', 'dry-run', '--state-dir', join(dir, 'state')];
     // " standalone: " is logged once the spec is parsed, validated and compiled, before the engine starts.
     return await measure(args, DONE, / standalone: /, IDLE_MS, whenIdle);
   } finally {
@@ -195,12 +202,12 @@ async function enroll(cloud: Cloud, admin: string, n: number): Promise<Enrolled>
   return e;
 }
 
-async function cloudAgent(e: Enrolled, nodeArgs: string[], whenIdle?: WhenIdle): Promise<Run> {
+async function cloudAgent(bundle: string, e: Enrolled, nodeArgs: string[], whenIdle?: WhenIdle): Promise<Run> {
   // A copy of the state dir each run: every start finds what the enrolled agent left, not what the last timed run did.
   const state = await mkdtemp(join(e.dir, 'run-'));
   try {
     await cp(e.state, state, { recursive: true });
-    const args = [...nodeArgs, entry, 'run', '--config', e.config, '--state-dir', state, '--dataplane', 'dry-run'];
+    const args = [...nodeArgs, bundle, 'run', '--config', e.config, '--state-dir', state, '--dataplane', 'dry-run'];
     // "booting from cached" is logged once the cached document verified again (signature, schema, node, revision).
     return await measure(args, DONE, / booting from cached /, IDLE_MS, whenIdle);
   } finally {
@@ -229,8 +236,8 @@ async function stopCloud(): Promise<void> {
   if (cloudDir) await rm(cloudDir, { recursive: true, force: true });
 }
 
-const agent = (mode: Mode, n: number, nodeArgs: string[], whenIdle?: WhenIdle) =>
-  mode === 'cloud' ? cloudAgent(enrolled.get(n)!, nodeArgs, whenIdle) : standalone(n, mode === 'standalone JSON', nodeArgs, whenIdle);
+const agent = (mode: Mode, n: number, nodeArgs: string[], whenIdle?: WhenIdle, bundle = entry) =>
+  mode === 'cloud' ? cloudAgent(bundle, enrolled.get(n)!, nodeArgs, whenIdle) : standalone(bundle, n, mode === 'standalone JSON', nodeArgs, whenIdle);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const load = () =>
@@ -240,7 +247,7 @@ const load = () =>
 function row(label: string, runs: Run[], mid?: string): string {
   const f = (k: keyof Run, d = 0) => `${Math.min(...runs.map((r) => r[k])).toFixed(d)} / ${median(runs.map((r) => r[k])).toFixed(d)}`;
   const compiled = mid ? ` (${mid} ${f('compiledMs')})` : '';
-  return `${label.padEnd(32)} start → ready ${f('readyMs').padStart(11)} ms, CPU ${f('readyCpuMs').padStart(11)} ms${compiled}, idle RSS ${f('idleRssMiB', 1)} MiB`;
+  return `${label.padEnd(36)} start → ready ${f('readyMs').padStart(11)} ms, CPU ${f('readyCpuMs').padStart(11)} ms${compiled}, idle RSS ${f('idleRssMiB', 1)} MiB`;
 }
 
 const ALL_MODES: Mode[] = ['standalone', 'standalone JSON', 'cloud'];
@@ -255,14 +262,18 @@ const MID: Record<Mode, string> = {
 /** Floor and agent rows, interleaved run by run so that all see the same load. */
 async function table(title: string, nodeArgs: string[], sizes: number[]): Promise<void> {
   const floors: Run[] = [];
-  const agents = new Map<string, Run[]>(MODES.flatMap((m) => sizes.map((n) => [`${m} ${n}`, []])));
+  const key = (m: Mode, n: number, b: number) => `${m} ${n} ${b}`;
+  const agents = new Map<string, Run[]>(MODES.flatMap((m) => sizes.flatMap((n) => bundles.map((_, b) => [key(m, n, b), []]))));
   for (let i = 0; i < RUNS; i++) {
     floors.push(await floor(nodeArgs));
-    for (const m of MODES) for (const n of sizes) agents.get(`${m} ${n}`)!.push(await agent(m, n, nodeArgs));
+    for (const m of MODES)
+      for (const n of sizes) for (let b = 0; b < bundles.length; b++) agents.get(key(m, n, b))!.push(await agent(m, n, nodeArgs, undefined, bundles[b]));
   }
   console.log(`${title} (best / median of ${RUNS}; "ready": the floor's first line, the agent's first apply)`);
   console.log(row('floor: node -e', floors));
-  for (const m of MODES) for (const n of sizes) console.log(row(`${m}, ${n} service${n === 1 ? '' : 's'}`, agents.get(`${m} ${n}`)!, MID[m]));
+  for (const m of MODES)
+    for (const n of sizes)
+      for (let b = 0; b < bundles.length; b++) console.log(row(`${m}, ${n} service${n === 1 ? '' : 's'}${mark(b)}`, agents.get(key(m, n, b))!, MID[m]));
 }
 
 /** Waits until `file` exists and has stopped growing (V8 writes a heap snapshot on the process's main thread). */
@@ -325,6 +336,7 @@ function planFigures(n: number): { planMs: number; lines: number } {
 
 const SIZES = [1, 100, 1000];
 console.log(`agent: ${entry.endsWith('.mjs') && !entry.includes(join(root, 'bin')) ? 'bundle' : 'tsx'} ${entry}; node ${process.version}; load ${load()}`);
+if (opt.compare) console.log(`rows [A]: ${entry}; rows [B]: ${opt.compare}, interleaved run by run`);
 try {
   if (MODES.includes('cloud')) await prepareCloud(SIZES);
   await table(`node ${baseArgs.join(' ') || '(no flags)'}`, baseArgs, SIZES);

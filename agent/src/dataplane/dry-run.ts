@@ -1,4 +1,3 @@
-import { renderBatch } from '#shared/ipvs/codec.ts';
 import { MemoryHost, type MemoryHostOptions } from './memory-host.ts';
 import type { Dataplane } from './types.ts';
 
@@ -42,8 +41,8 @@ export function createDryRunDataplane(print: (line: string) => void, opts: Memor
       say(`sysctl -w ${key}=${value}`);
     },
     async ipvsApply(ops) {
-      await host.ipvsApply(ops);
-      if (ops.length) say(`ipvsadm -R <<EOF\n${renderBatch(ops)}EOF`);
+      const text = host.ipvsApplyText(ops);
+      if (text) say(`ipvsadm -R <<EOF\n${text}EOF`);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { isValidIpv6 } from '#shared/util/ip.ts';
 import { AgentError } from '../errors.ts';
-import { parseSave, renderBatch } from '#shared/ipvs/codec.ts';
+import { parseSave } from '#shared/ipvs/codec.ts';
 import { realServerKey, serviceKey, type IpvsOp } from '#shared/ipvs/model.ts';
 import { zeroCounters } from './ipvs-stats.ts';
 import { MemoryIpvs } from './memory-ipvs.ts';
@@ -117,8 +117,12 @@ export class MemoryHost implements Dataplane {
   }
 
   async ipvsApply(ops: IpvsOp[]): Promise<void> {
+    this.ipvsApplyText(ops);
+  }
+
+  /** ipvsApply, answering the batch's `ipvsadm -R` text ('' for no operations): what the dry run prints. */
+  ipvsApplyText(ops: IpvsOp[]): string {
     if (!this.ipvsAvailable) throw new AgentError('IPVS_UNAVAILABLE', "Can't initialize ipvs: Protocol not available");
-    if (!ops.length) return;
-    this.ipvs.restore(renderBatch(ops));
+    return ops.length ? this.ipvs.apply(ops) : '';
   }
 }
