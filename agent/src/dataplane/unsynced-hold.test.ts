@@ -8,13 +8,20 @@ import { holdRuleset, holdTable, nftScript, releaseRuleset, UnsyncedHolds } from
 describe('holding unsynced connections (nft)', () => {
   it('one atomic table per instance: mid-stream TCP to the VIPs that conntrack finds new or invalid is dropped, per family', () => {
     expect(holdTable('VI 1.a')).toBe('lvsfleet_hold_VI_1_a');
+    const dropAll = [
+      'table inet lvsfleet_hold_VI_1',
+      'delete table inet lvsfleet_hold_VI_1',
+      'table ip lvsfleet_handover_VI_1',
+      'delete table ip lvsfleet_handover_VI_1',
+      'table ip6 lvsfleet_handover_VI_1',
+      'delete table ip6 lvsfleet_handover_VI_1',
+    ];
     expect(holdRuleset('VI_1', ['10.99.0.50', '2001:db8::50', '10.99.0.60'])).toBe(
       [
-        'table inet lvsfleet_hold_VI_1',
-        'delete table inet lvsfleet_hold_VI_1',
+        ...dropAll,
         'table inet lvsfleet_hold_VI_1 {',
         '  chain unsynced {',
-        '    type filter hook input priority 100; policy accept;',
+        '    type filter hook input priority 101; policy accept;',
         '    ip daddr { 10.99.0.50, 10.99.0.60 } tcp flags & (syn | rst) == 0 ct state new,invalid drop',
         '    ip6 daddr { 2001:db8::50 } tcp flags & (syn | rst) == 0 ct state new,invalid drop',
         '  }',
@@ -22,12 +29,35 @@ describe('holding unsynced connections (nft)', () => {
         '',
       ].join('\n'),
     );
-    expect(releaseRuleset('VI_1')).toBe('table inet lvsfleet_hold_VI_1\ndelete table inet lvsfleet_hold_VI_1\n');
+    // The release removes the copies' tables too (a stale one from a crash included).
+    expect(releaseRuleset('VI_1')).toBe([...dropAll, ''].join('\n'));
+  });
+
+  it('after a hand-over: copies of what is held go to the director that handed over, before the hold drops them, with a TTL that cannot loop', () => {
+    const v4 = holdRuleset('VI_1', ['10.99.0.50', '2001:db8::50'], { address: '10.99.0.11', device: 'eth0' }).split('\n');
+    expect(v4.slice(v4.indexOf('table ip lvsfleet_handover_VI_1 {'))).toEqual([
+      'table ip lvsfleet_handover_VI_1 {',
+      '  chain copies {',
+      '    type filter hook input priority 100; policy accept;',
+      '    ip daddr { 10.99.0.50 } tcp flags & (syn | rst) == 0 ct state new,invalid ip ttl > 2 ip ttl set 3 counter dup to 10.99.0.11 device "eth0"',
+      '  }',
+      '}',
+      '',
+    ]);
+    // The hold (101) runs after the copies (100), both after IPVS (99).
+    expect(v4).toContain('    type filter hook input priority 101; policy accept;');
+    const v6 = holdRuleset('VI_6', ['2001:db8::50'], { address: 'fe80::11', device: 'eth1' });
+    expect(v6).toContain('table ip6 lvsfleet_handover_VI_6 {');
+    expect(v6).toContain(
+      'ip6 daddr { 2001:db8::50 } tcp flags & (syn | rst) == 0 ct state new,invalid ip6 hoplimit > 2 ip6 hoplimit set 3 counter dup to fe80::11 device "eth1"',
+    );
+    // Nothing of the other family to copy: no copies table.
+    expect(holdRuleset('VI_1', ['2001:db8::50'], { address: '10.99.0.11', device: 'eth0' })).not.toContain('lvsfleet_handover_VI_1 {');
   });
 
   it('a timed release runs after the hold, in order, and a new hold cancels it', async () => {
     const runs: string[] = [];
-    const holds = new UnsyncedHolds(async (s) => void runs.push(s.split('\n')[2] === '' ? 'release' : 'hold'));
+    const holds = new UnsyncedHolds(async (s) => void runs.push(s.includes('{') ? 'hold' : 'release'));
     await holds.set('VI_1', ['10.99.0.50'], 50);
     await waitFor(() => runs.length === 2, { what: 'the timed release' });
     expect(runs).toEqual(['hold', 'release']);

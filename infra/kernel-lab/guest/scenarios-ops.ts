@@ -279,6 +279,13 @@ export async function maintenance(h: Harness, lab: Lab, client: Client): Promise
     const took = await lab.waitMaster('d2', VIP, ['d1', 'd2'], APPLY_MS);
     h.figure('d2 sole VIP holder after the maintenance override', took ?? -1, 'ms');
     check(took !== undefined, `d2 never took over from d1 in maintenance\nd1: ${lab.tail('d1')}\nd2: ${lab.tail('d2')}`);
+    // The make-before-break of the hand-over, while it lasts (seconds): d1 lingering on the VIPs
+    // (policy rule, quiet ARP), d2 copying what it holds to d1 (its counter: copies so far).
+    const handover = await Promise.all([
+      nsh('d1', 'sh', '-c', '/sbin/ip rule | grep 7911; nft list tables').catch((e: Error) => `failed: ${e.message}`),
+      nsh('d2', 'sh', '-c', 'nft list table ip lvsfleet_handover_VI_1 | grep dup').catch((e: Error) => `failed: ${e.message}`),
+    ]);
+    h.say(`hand-over: d1 lingers: ${handover[0].trim().replace(/\n\s*/g, '; ') || 'no'}; d2 copies to d1: ${handover[1].trim() || 'no'}`);
     const ping = await client.holdPing('maint', 'during maintenance', 5000);
     h.say(`long-lived connection through d2: ${JSON.stringify(ping)}`);
     check(ping.ok && ping.reply!.startsWith(`${held.server} `), `the long-lived connection broke at the hand-over: ${JSON.stringify(ping)}`);
