@@ -22,7 +22,7 @@ export function holdTable(name: string): string {
 }
 
 /** nft tables (`ip` and `ip6`) of one hand-over's copies: `dup` exists only in those families, not in `inet`. */
-export function handoverTable(name: string): string {
+function handoverTable(name: string): string {
   return `lvsfleet_handover_${name.replace(/[^A-Za-z0-9_]/g, '_')}`;
 }
 
@@ -33,7 +33,7 @@ export interface HoldForward {
 }
 
 /** The TTL (hop limit) a copy leaves with, before nf_dup takes one off it (see below). */
-export const COPY_TTL = 3;
+const COPY_TTL = 3;
 
 /** Mid-stream TCP (no SYN, no RST) new or invalid to conntrack: a connection this host never saw. */
 const UNSEEN = 'tcp flags & (syn | rst) == 0 ct state new,invalid';

@@ -17,7 +17,7 @@ import { isIpv6 } from '#shared/util/ip.ts';
 /** Routing table of the lingering VIPs' local routes (one for the host; routes are per VIP). */
 export const LINGER_TABLE = 7911;
 /** Priority of the policy rules: after the local table (0), before main (32766). */
-export const LINGER_RULE_PRIORITY = 7911;
+const LINGER_RULE_PRIORITY = 7911;
 
 /** nft table that keeps ARP quiet for one instance's lingering VIPs. */
 export function lingerArpTable(name: string): string {
