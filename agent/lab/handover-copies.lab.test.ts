@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { holdRuleset, nftScript, releaseRuleset } from '../src/dataplane/unsynced-hold.ts';
+import { copiesRuleset, holdRuleset, nftScript, releaseRuleset } from '../src/dataplane/unsynced-hold.ts';
 import { LINGER_IDEMPOTENT, LINGER_TABLE, VipLingers } from '../src/dataplane/vip-linger.ts';
 import { destroyAllLabs, NetnsLab, netnsUnavailable, sh } from './netns.ts';
 
@@ -117,7 +117,8 @@ describe.skipIf(!!skip)(
           // The move, in the agent's order: a lingers before its VIP goes; b holds (copying to a), then takes the VIP.
           if (linger) await lingers.set('VI_1', [vip], 60_000);
           await lab.exec('a', ['ip', 'addr', 'del', `${vip}/32`, 'dev', 'eth0']);
-          await nftB(holdRuleset('VI_1', [vip], { address: addrA, device: 'eth0' }));
+          await nftB(holdRuleset('VI_1', [vip]));
+          await nftB(copiesRuleset('VI_1', [vip], { address: addrA, device: 'eth0' }));
           await lab.exec('b', ['ip', 'addr', 'add', `${vip}/32`, 'dev', 'eth0']);
           await pointClientAt(macB);
           p.kill('SIGUSR2');
@@ -131,7 +132,8 @@ describe.skipIf(!!skip)(
         // connection would make a drop the copy instead of forwarding it (ip_forward drops packets
         // that early demux attached to a local socket), which is no test of the guard.
         await lab.exec('b', ['ip', 'addr', 'add', `${vip}/32`, 'dev', 'eth0']);
-        await nftB(holdRuleset('VI_1', [vip], { address: addrA, device: 'eth0' }));
+        await nftB(holdRuleset('VI_1', [vip]));
+        await nftB(copiesRuleset('VI_1', [vip], { address: addrA, device: 'eth0' }));
         await pointClientAt(macB);
         const received = async (n: string) =>
           Number(

@@ -64,16 +64,15 @@ function handoverChain(fam: 'ip' | 'ip6', table: string, list: string[], to: Hol
 }
 
 /**
- * One nft script that replaces the hold's tables atomically (created when absent). `forward`:
- * also copy what is held to the director that handed over (only addresses of its family).
+ * One nft script that replaces the hold's table atomically (created when absent), and removes
+ * the copies of an earlier hand-over (copiesRuleset) with it.
  */
-export function holdRuleset(name: string, addresses: string[], forward: HoldForward | null = null): string {
+export function holdRuleset(name: string, addresses: string[]): string {
   const t = holdTable(name);
   const h = handoverTable(name);
   const v4 = addresses.filter((a) => !isIpv6(a));
   const v6 = addresses.filter(isIpv6);
   const rule = (fam: 'ip' | 'ip6', list: string[]) => (list.length ? [`    ${fam} daddr { ${list.join(', ')} } ${UNSEEN} drop`] : []);
-  const copies = forward ? (isIpv6(forward.address) ? (['ip6', v6] as const) : (['ip', v4] as const)) : null;
   return [
     ...dropTables(`inet ${t}`, `ip ${h}`, `ip6 ${h}`),
     `table inet ${t} {`,
@@ -83,9 +82,18 @@ export function holdRuleset(name: string, addresses: string[], forward: HoldForw
     ...rule('ip6', v6),
     '  }',
     '}',
-    ...(copies && forward && copies[1].length ? handoverChain(copies[0], h, copies[1], forward) : []),
     '',
   ].join('\n');
+}
+
+/**
+ * The script that adds the copies to the director that handed over (addresses of its family
+ * only; empty when there are none), run after holdRuleset and apart from it: a kernel without
+ * nft_dup refuses this one, and that must not cost the hold.
+ */
+export function copiesRuleset(name: string, addresses: string[], forward: HoldForward): string {
+  const [fam, list] = isIpv6(forward.address) ? (['ip6', addresses.filter(isIpv6)] as const) : (['ip', addresses.filter((a) => !isIpv6(a))] as const);
+  return list.length ? [...handoverChain(fam, handoverTable(name), list, forward), ''].join('\n') : '';
 }
 
 /** The script that ends a hold (and its copies): creating each table first makes it idempotent. */
@@ -145,7 +153,9 @@ export class UnsyncedHolds {
       this.timers.set(name, timer);
     }
     // Replaced even when present: the addresses may have changed, and the swap is atomic.
-    await this.run(holdRuleset(name, addresses, forward));
+    await this.run(holdRuleset(name, addresses));
+    const copies = forward ? copiesRuleset(name, addresses, forward) : '';
+    if (copies) await this.run(copies).catch((e: Error) => Promise.reject(new Error(`copies to ${forward!.address} (the hold is in place): ${e.message}`)));
   }
 
   /** Stops the timers (a hold left behind is inert without its VIPs and replaced at the next start). */

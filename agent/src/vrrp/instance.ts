@@ -194,9 +194,12 @@ export class InstanceRuntime {
         return;
       }
       case 'linger-vips': {
-        // On the VIP chain, before the VIPs go: the linger must be there when they are not.
         const addresses = [...c.vips, ...c.excludedVips].map((v) => v.address);
-        return this.later('lingering on the VIPs', () => host.lingerVips(c.name, addresses, a.releaseAfterMs));
+        // Set up on the VIP chain, before the VIPs go: the linger must be there when they are not.
+        if (a.releaseAfterMs > 0) return this.later('lingering on the VIPs', () => host.lingerVips(c.name, addresses, a.releaseAfterMs));
+        // Ended off it: a return to MASTER must not wait for nft (a linger is harmless beside the VIPs).
+        host.lingerVips(c.name, addresses, 0).catch((e: Error) => log(`vrrp ${c.name}: ending the linger on the VIPs failed: ${e.message}`));
+        return;
       }
       case 'hold-unsynced': {
         // Off the VIP path: while BACKUP the hold is inert and already there when MASTER comes.

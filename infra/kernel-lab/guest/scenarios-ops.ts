@@ -286,6 +286,12 @@ export async function maintenance(h: Harness, lab: Lab, client: Client): Promise
       nsh('d2', 'sh', '-c', 'nft list table ip lvsfleet_handover_VI_1 | grep dup').catch((e: Error) => `failed: ${e.message}`),
     ]);
     h.say(`hand-over: d1 lingers: ${handover[0].trim().replace(/\n\s*/g, '; ') || 'no'}; d2 copies to d1: ${handover[1].trim() || 'no'}`);
+    const agentLines = (node: string) =>
+      lab
+        .tail(node, 200)
+        .split('\n')
+        .filter((l) => /VI_1 (MASTER|BACKUP)→|holding unsynced|lingering/.test(l));
+    h.say(`hand-over in the agents' logs: d1: ${agentLines('d1').join(' | ')}; d2: ${agentLines('d2').join(' | ')}`);
     const ping = await client.holdPing('maint', 'during maintenance', 5000);
     h.say(`long-lived connection through d2: ${JSON.stringify(ping)}`);
     check(ping.ok && ping.reply!.startsWith(`${held.server} `), `the long-lived connection broke at the hand-over: ${JSON.stringify(ping)}`);
