@@ -25,8 +25,8 @@ describe('a leaving MASTER lingering on its VIPs (ip rule/route, nft arp)', () =
     expect(lingerIpCommands(['10.99.0.50', '2001:db8::50'], 'add')).toEqual([
       ['route', 'replace', 'local', '10.99.0.50/32', 'dev', 'lo', 'table', '7911'],
       ['rule', 'add', 'to', '10.99.0.50/32', 'lookup', '7911', 'priority', '7911'],
-      ['route', 'replace', 'local', '2001:db8::50/128', 'dev', 'lo', 'table', '7911'],
-      ['rule', 'add', 'to', '2001:db8::50/128', 'lookup', '7911', 'priority', '7911'],
+      ['-6', 'route', 'replace', 'local', '2001:db8::50/128', 'dev', 'lo', 'table', '7911'],
+      ['-6', 'rule', 'add', 'to', '2001:db8::50/128', 'lookup', '7911', 'priority', '7911'],
     ]);
     expect(lingerIpCommands(['10.99.0.50'], 'del')).toEqual([
       ['rule', 'del', 'to', '10.99.0.50/32', 'lookup', '7911', 'priority', '7911'],
@@ -36,6 +36,7 @@ describe('a leaving MASTER lingering on its VIPs (ip rule/route, nft arp)', () =
     expect(LINGER_IDEMPOTENT.test('RTNETLINK answers: File exists')).toBe(true);
     expect(LINGER_IDEMPOTENT.test('RTNETLINK answers: No such process')).toBe(true);
     expect(LINGER_IDEMPOTENT.test('RTNETLINK answers: No such file or directory')).toBe(true);
+    expect(LINGER_IDEMPOTENT.test('Error: FIB table does not exist.')).toBe(true);
     expect(LINGER_IDEMPOTENT.test('RTNETLINK answers: Operation not permitted')).toBe(false);
   });
 

@@ -46,23 +46,25 @@ export function lingerArpRuleset(name: string, addresses: string[]): string {
 }
 
 /**
- * `ip` commands (one `ip -batch` line each, family from the address) that make the VIPs local to
- * routing (`add`) or stop it (`del`). `add` replaces the route and adds the rule: the caller
- * treats "File exists" (a rule left by an earlier linger) and, for `del`, a missing rule or route
- * as done.
+ * `ip` arguments that make the VIPs local to routing (`add`) or stop it (`del`). `add` replaces
+ * the route and adds the rule: the caller treats "File exists" (a rule left by an earlier linger)
+ * and, for `del`, a missing rule, route or table as done. An IPv6 VIP's commands start with `-6`:
+ * `ip rule` does not take the family from the address (it refuses an IPv6 one without it), and
+ * `ip -batch` lines take no options, so those run as processes of their own.
  */
 export function lingerIpCommands(addresses: string[], op: 'add' | 'del'): string[][] {
   return addresses.flatMap((a) => {
     const prefix = `${a}/${isIpv6(a) ? 128 : 32}`;
-    const rule = ['rule', op, 'to', prefix, 'lookup', String(LINGER_TABLE), 'priority', String(LINGER_RULE_PRIORITY)];
-    const route = ['route', op === 'add' ? 'replace' : 'del', 'local', prefix, 'dev', 'lo', 'table', String(LINGER_TABLE)];
+    const fam = isIpv6(a) ? ['-6'] : [];
+    const rule = [...fam, 'rule', op, 'to', prefix, 'lookup', String(LINGER_TABLE), 'priority', String(LINGER_RULE_PRIORITY)];
+    const route = [...fam, 'route', op === 'add' ? 'replace' : 'del', 'local', prefix, 'dev', 'lo', 'table', String(LINGER_TABLE)];
     // Route first when adding, rule first when removing: the rule never points at a missing route.
     return op === 'add' ? [route, rule] : [rule, route];
   });
 }
 
 /** What `ip rule/route` answers for an add already done or a delete of something absent. */
-export const LINGER_IDEMPOTENT = /File exists|No such file or directory|No such process|Cannot find device/;
+export const LINGER_IDEMPOTENT = /File exists|No such file or directory|No such process|FIB table does not exist/;
 
 /** The lingers of one host: each set replaces the last for its name; the timed end is a timer here. */
 export class VipLingers {

@@ -141,7 +141,15 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
   const lingers = new VipLingers(nft, async (cmds) => {
     const errors: string[] = [];
     for (const args of cmds) {
-      const real = (await batch.run(args)).filter((e) => !LINGER_IDEMPOTENT.test(e));
+      // `-6` commands (see lingerIpCommands) cannot go through `ip -batch`.
+      const errs =
+        args[0] === '-6'
+          ? await run(ip, args).then(
+              (r) => (r.code === 0 ? [] : [r.err.trim()]),
+              (e: Error) => [e.message],
+            )
+          : await batch.run(args);
+      const real = errs.filter((e) => !LINGER_IDEMPOTENT.test(e));
       if (real.length) errors.push(`ip ${args.join(' ')}: ${real.join('; ')}`);
     }
     return errors;
