@@ -69,8 +69,9 @@ with_libs "$node_bin" /usr/bin/node
 cp "$stripped" "$root/usr/bin/node"
 
 # Modules: dependencies first (e1000: the NIC of qemu user networking, the rollout scenario's way to the host's cloud), read from each .ko's .modinfo (no modules.dep in the package).
+# nft_dup_ipv4/6: the copies a new MASTER sends the director that handed over (agent/src/dataplane/unsynced-hold.ts).
 mods=(crc32c_generic ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_vs_dh ip_vs_sh
-  ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh veth bridge ipip ip6_tunnel dummy e1000 nf_tables nft_ct)
+  ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh veth bridge ipip ip6_tunnel dummy e1000 nf_tables nft_ct nft_dup_ipv4 nft_dup_ipv6)
 (cd "$repo" && node_modules/.bin/tsx "$here/host/module-order-cli.ts" "$kernel_dir/modules" "$root/lib/modules" "${mods[@]}") >/dev/null
 
 # The agent bundle (its entry and the chunks beside it that it imports on demand) and its one

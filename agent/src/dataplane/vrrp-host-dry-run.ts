@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { ResolvedVip } from '#shared/config/node-config.ts';
+import { LINGER_TABLE, lingerArpTable } from './vip-linger.ts';
 import { syncDaemonArgs, type VrrpChannel, type VrrpHost } from './vrrp-host.ts';
 
 const fmt = (v: ResolvedVip) => `${v.address}/${v.prefix} dev ${v.interface}${v.label ? ` label ${v.label}` : ''}`;
@@ -40,9 +41,16 @@ export function createDryRunVrrpHost(log: (line: string) => void): VrrpHost {
       if (!daemons.length) log('dry-run: ipvsadm --stop-daemon master; ipvsadm --stop-daemon backup');
       for (const d of daemons) log(`dry-run: ipvsadm ${syncDaemonArgs(d, config).join(' ')}`);
     },
-    async holdUnsynced(name, addresses, releaseAfterMs) {
+    async holdUnsynced(name, addresses, releaseAfterMs, forward) {
       const what = releaseAfterMs === 0 ? 'release' : `hold ${addresses.join(' ')}${releaseAfterMs === null ? '' : ` for ${releaseAfterMs} ms`}`;
-      log(`dry-run: nft ${what} (unsynced connections, ${name})`);
+      const copies = forward && releaseAfterMs !== 0 ? `, copies to ${forward.address} on ${forward.device}` : '';
+      log(`dry-run: nft ${what} (unsynced connections, ${name}${copies})`);
+    },
+    async lingerVips(name, addresses, releaseAfterMs) {
+      if (releaseAfterMs <= 0) return log(`dry-run: ip rule/route del (linger of ${name} ended); nft delete table arp ${lingerArpTable(name)}`);
+      log(
+        `dry-run: nft drop ARP requests for ${addresses.join(' ')}; ip rule add to each lookup ${LINGER_TABLE} with a local route on lo, for ${releaseAfterMs} ms (${name} lingers)`,
+      );
     },
     async close() {},
   };

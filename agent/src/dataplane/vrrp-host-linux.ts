@@ -16,6 +16,7 @@ import { openRawVrrpSocket6, type Vrrp6Channel } from './vrrp-linux-socket6.ts';
 import type { VrrpHost, VrrpHostEvent, VrrpHostHealth } from './vrrp-host.ts';
 import { syncDaemonArgs, VrrpHostError } from './vrrp-host.ts';
 import { nftScript, UnsyncedHolds } from './unsynced-hold.ts';
+import { LINGER_IDEMPOTENT, VipLingers } from './vip-linger.ts';
 
 export interface LinuxVrrpHostOptions {
   /** Paths of the tools (defaults: found on PATH). */
@@ -135,7 +136,24 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
   let garpAvailable: boolean | null = null;
   const batch = new IpBatch(ip, log, event, opts.clock);
   let sync: Supervisor<object> | null = null;
-  const holds = new UnsyncedHolds(nftScript(opts.nft ?? 'nft'));
+  const nft = nftScript(opts.nft ?? 'nft');
+  const holds = new UnsyncedHolds(nft);
+  const lingers = new VipLingers(nft, async (cmds) => {
+    const errors: string[] = [];
+    for (const args of cmds) {
+      // `-6` commands (see lingerIpCommands) cannot go through `ip -batch`.
+      const errs =
+        args[0] === '-6'
+          ? await run(ip, args).then(
+              (r) => (r.code === 0 ? [] : [r.err.trim()]),
+              (e: Error) => [e.message],
+            )
+          : await batch.run(args);
+      const real = errs.filter((e) => !LINGER_IDEMPOTENT.test(e));
+      if (real.length) errors.push(`ip ${args.join(' ')}: ${real.join('; ')}`);
+    }
+    return errors;
+  });
   const procSys = opts.procSys ?? '/proc/sys';
   /** The IPVS sysctls' values before connection sync set them (IPVS_SYSCTLS), to put back when it is removed. */
   const sysctlsBefore = new Map<string, string>();
@@ -403,7 +421,8 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
       s.ensure();
       return firstResult;
     },
-    holdUnsynced: (name, addresses, releaseAfterMs) => holds.set(name, addresses, releaseAfterMs),
+    holdUnsynced: (name, addresses, releaseAfterMs, forward) => holds.set(name, addresses, releaseAfterMs, forward ?? null),
+    lingerVips: (name, addresses, releaseAfterMs) => lingers.set(name, addresses, releaseAfterMs),
     health() {
       const helpers = [
         batch.health(),
@@ -417,6 +436,8 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
     },
     probeGarp,
     async close() {
+      // First, while `ip -batch` still runs: a closing agent leaves no linger behind.
+      await lingers.close();
       helper?.close();
       garpProbe = null;
       batch.close();

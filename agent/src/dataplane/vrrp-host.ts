@@ -2,6 +2,7 @@ import type { ResolvedVip } from '#shared/config/node-config.ts';
 import type { NodeEvent } from '#shared/wire/events.ts';
 import type { AgentHealth } from '#shared/wire/status.ts';
 import type { HelperHealth, HelperRestart } from './supervisor.ts';
+import type { HoldForward } from './unsynced-hold.ts';
 
 /** Options of one VRRP channel: a raw protocol-112 socket bound to one interface. */
 export interface VrrpChannelOptions {
@@ -88,9 +89,15 @@ export interface VrrpHost {
   /**
    * Drops, instead of letting the local TCP stack reset, mid-stream TCP to `addresses` that IPVS
    * did not take (a connection not synced yet), as the hold named `name`; `releaseAfterMs`: null
-   * holds until the next call, a number ends the hold that long from now (0: now).
+   * holds until the next call, a number ends the hold that long from now (0: now). `forward`: also
+   * send a copy of each held packet to the director that handed the VIPs over (see unsynced-hold.ts).
    */
-  holdUnsynced(name: string, addresses: string[], releaseAfterMs: number | null): Promise<void>;
+  holdUnsynced(name: string, addresses: string[], releaseAfterMs: number | null, forward?: HoldForward | null): Promise<void>;
+  /**
+   * Keeps delivering packets to `addresses` locally, without answering ARP for them, after they
+   * were removed, as the linger named `name`, for `releaseAfterMs` (0: ends it now); see vip-linger.ts.
+   */
+  lingerVips(name: string, addresses: string[], releaseAfterMs: number): Promise<void>;
   /** Health of the host's helper processes (hosts that run none, like the in-memory one, omit it). */
   health?(): VrrpHostHealth;
   close(): Promise<void>;

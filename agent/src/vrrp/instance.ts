@@ -33,7 +33,7 @@ export type VrrpStat = (typeof VRRP_STATS)[number];
 export type InstanceCounters = Record<VrrpStat, number>;
 
 /** The actions that change what the network sees; `feed` runs them before the rest. */
-const URGENT = new Set<Action['type']>(['send-advert', 'remove-vips', 'add-vips', 'garp']);
+const URGENT = new Set<Action['type']>(['send-advert', 'linger-vips', 'remove-vips', 'add-vips', 'garp']);
 
 export const newInstanceCounters = (): InstanceCounters => Object.fromEntries(VRRP_STATS.map((k) => [k, 0])) as InstanceCounters;
 
@@ -193,11 +193,20 @@ export class InstanceRuntime {
         host.syncDaemons(a.daemons, cs).catch((e: Error) => log(`vrrp ${c.name}: connection sync ${what} failed: ${e.message}`));
         return;
       }
+      case 'linger-vips': {
+        const addresses = [...c.vips, ...c.excludedVips].map((v) => v.address);
+        // Set up on the VIP chain, before the VIPs go: the linger must be there when they are not.
+        if (a.releaseAfterMs > 0) return this.later('lingering on the VIPs', () => host.lingerVips(c.name, addresses, a.releaseAfterMs));
+        // Ended off it: a return to MASTER must not wait for nft (a linger is harmless beside the VIPs).
+        host.lingerVips(c.name, addresses, 0).catch((e: Error) => log(`vrrp ${c.name}: ending the linger on the VIPs failed: ${e.message}`));
+        return;
+      }
       case 'hold-unsynced': {
         // Off the VIP path: while BACKUP the hold is inert and already there when MASTER comes.
         const addresses = [...c.vips, ...c.excludedVips].map((v) => v.address);
+        const forward = a.forwardTo ? { address: a.forwardTo, device: c.interface } : null;
         host
-          .holdUnsynced(c.name, addresses, a.releaseAfterMs)
+          .holdUnsynced(c.name, addresses, a.releaseAfterMs, forward)
           .catch((e: Error) => log(`vrrp ${c.name}: holding unsynced connections failed (they get resets at a move): ${e.message}`));
         return;
       }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { initialState, nextDeadline, step } from './state-machine.ts';
 import { masterDownIntervalMs, skewMs } from './timers.ts';
-import { HOLD_UNSYNCED_MS } from './sync-daemons.ts';
+import { HOLD_UNSYNCED_MS, LINGER_MS } from './sync-daemons.ts';
 import type { Action, Event, InstanceParams, InstanceState } from './types.ts';
 
 const P: InstanceParams = {
@@ -81,6 +81,54 @@ describe('VRRP state machine', () => {
     const r = step(P, s, { type: 'timer' }, 1110);
     expect(r.state.state).toBe('MASTER');
     expect(r.actions[0]).toMatchObject({ reason: 'master released (priority 0), 1010 ms' });
+  });
+  it('connection sync, graceful move: the old MASTER lingers before its VIPs go; the new one copies what it holds to it', () => {
+    const p = { ...P, connectionSync: true };
+    const m = run({ ...p, priority: 255 }, [[0, { type: 'start' }]]).s;
+    const left = step(p, m, { type: 'track', effectivePriority: 100, fault: null, reason: 'x' }, 5);
+    const down = step(p, left.state, adv('10.99.0.12', 200), 10);
+    expect(down.state.state).toBe('BACKUP');
+    const kinds = down.actions.map((a) => a.type);
+    expect(kinds.slice(0, 2)).toEqual(['linger-vips', 'remove-vips']);
+    expect(down.actions[0]).toEqual({ type: 'linger-vips', releaseAfterMs: LINGER_MS });
+
+    // Released by priority 0: the new MASTER copies to the releasing director.
+    const released = run(p, [
+      [0, { type: 'start' }],
+      [100, adv('10.99.0.12', 200)],
+      [500, adv('10.99.0.12', 0)],
+    ]).s;
+    const r = step(p, released, { type: 'timer' }, 1110);
+    expect(r.state.state).toBe('MASTER');
+    expect(r.actions.find((a) => a.type === 'hold-unsynced')).toEqual({ type: 'hold-unsynced', releaseAfterMs: HOLD_UNSYNCED_MS, forwardTo: '10.99.0.12' });
+    expect(r.state.handoverFrom).toBeNull();
+
+    // Preempting a lower master: it steps down when it hears us, so it hands over too.
+    const lower = run(p, [
+      [0, { type: 'start' }],
+      [100, adv('10.99.0.13', 50)],
+    ]).s;
+    const pre = step(p, lower, { type: 'timer' }, lower.masterDownAt!);
+    expect(pre.actions.find((a) => a.type === 'hold-unsynced')).toMatchObject({ forwardTo: '10.99.0.13' });
+
+    // A master that went silent (a crash) hands nothing over: no copies to a director that cannot answer.
+    const heard = run(p, [
+      [0, { type: 'start' }],
+      [100, adv('10.99.0.12', 200)],
+    ]).s;
+    const crash = step(p, heard, { type: 'timer' }, heard.masterDownAt!);
+    expect(crash.state.state).toBe('MASTER');
+    expect(crash.actions.find((a) => a.type === 'hold-unsynced')).toEqual({ type: 'hold-unsynced', releaseAfterMs: HOLD_UNSYNCED_MS });
+    // A released master heard again (it came back before we took over): no hand-over either.
+    const back = run(
+      p,
+      [
+        [500, adv('10.99.0.12', 0)],
+        [600, adv('10.99.0.12', 200)],
+      ],
+      heard,
+    ).s;
+    expect(back.handoverFrom).toBeNull();
   });
   it('peer-down (BFD) from the master we hear: MASTER at once; from anyone else, or while MASTER: nothing', () => {
     const { s } = run(P, [
@@ -264,6 +312,8 @@ describe('VRRP state machine', () => {
     expect(r.state.state).toBe('STOP');
     expect(r.actions).toEqual([
       { type: 'send-advert', priority: 0 },
+      // A stopping director does not linger: nothing of it is left behind.
+      { type: 'linger-vips', releaseAfterMs: 0 },
       { type: 'remove-vips' },
       { type: 'transition', from: 'MASTER', to: 'STOP', reason: 'shutdown', sync: false },
       { type: 'notify', state: 'STOP', priority: 255 },

@@ -19,6 +19,7 @@ export function initialState(p: InstanceParams, now: number): InstanceState {
     garpNext: null,
     lowerPrioGarpAt: null,
     masterAddress: null,
+    handoverFrom: null,
     lastAdvertAt: null,
     preempting: null,
   };
@@ -40,18 +41,33 @@ type Out = { s: InstanceState; a: Action[] };
 /** keepalived vrrp_garp_lower_prio_repeat; unset = garp_master_repeat (keepalived's default). */
 const lowerPrioRepeat = (p: InstanceParams) => p.garp.lowerPrioRepeat ?? p.garp.masterRepeat;
 
-function leave(o: Out, p: InstanceParams, to: VrrpState, now: number, reason: string, sync: boolean): void {
+function leave(o: Out, p: InstanceParams, to: VrrpState, now: number, reason: string, sync: boolean, handoverFrom: string | null = null): void {
   const from = o.s.state;
-  if (from === 'MASTER') o.a.push({ type: 'remove-vips' });
+  const syncActions = p.connectionSync ? syncTransitionActions(from, to, handoverFrom) : [];
+  // The linger is set up before the VIPs go (make before break: no moment in which a packet to
+  // them is neither delivered here nor answered by ARP elsewhere).
+  const linger = syncActions.filter((a) => a.type === 'linger-vips');
+  if (from === 'MASTER') o.a.push(...linger, { type: 'remove-vips' });
   o.a.push({ type: 'transition', from, to, reason, sync });
-  o.s = { ...o.s, state: to, since: now, masterDownAt: null, advertAt: null, preemptAt: null, garpAt: null, garpNext: null, lowerPrioGarpAt: null };
+  o.s = {
+    ...o.s,
+    state: to,
+    since: now,
+    masterDownAt: null,
+    advertAt: null,
+    preemptAt: null,
+    garpAt: null,
+    garpNext: null,
+    lowerPrioGarpAt: null,
+    handoverFrom: null,
+  };
   if (to !== 'INIT') o.a.push({ type: 'notify', state: to as 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP', priority: o.s.effectivePriority });
-  if (p.connectionSync) o.a.push(...syncTransitionActions(from, to));
+  o.a.push(...syncActions.filter((a) => from !== 'MASTER' || a.type !== 'linger-vips'));
 }
 
 /** Every way into MASTER goes through here, so every return to MASTER announces the VIPs. */
-function toMaster(o: Out, p: InstanceParams, now: number, reason: string, sync = false): void {
-  leave(o, p, 'MASTER', now, reason, sync);
+function toMaster(o: Out, p: InstanceParams, now: number, reason: string, sync = false, handoverFrom: string | null = null): void {
+  leave(o, p, 'MASTER', now, reason, sync, handoverFrom);
   // RFC 5798 §6.4.1/§6.4.2: send an advert, then announce the VIPs (gratuitous ARP).
   o.a.push({ type: 'send-advert', priority: o.s.effectivePriority }, { type: 'add-vips' }, { type: 'garp', count: p.garp.masterRepeat });
   const g = p.garp;
@@ -97,7 +113,13 @@ function onAdvert(o: Out, p: InstanceParams, e: Extract<Event, { type: 'advert' 
   if (s.state === 'BACKUP') {
     if (e.priority === 0) {
       // RFC 5798 §6.4.2: the master is leaving; take over after Skew_Time only.
-      o.s = { ...s, masterDownAt: now + skewMs(p.version, s.effectivePriority, s.masterAdverIntervalMs), masterAddress: null, preempting: null };
+      o.s = {
+        ...s,
+        masterDownAt: now + skewMs(p.version, s.effectivePriority, s.masterAdverIntervalMs),
+        masterAddress: null,
+        preempting: null,
+        handoverFrom: e.source,
+      };
       return;
     }
     const lower = e.priority < s.effectivePriority;
@@ -110,7 +132,7 @@ function onAdvert(o: Out, p: InstanceParams, e: Extract<Event, { type: 'advert' 
       // was told to step down, so it takes over after Skew_Time, as after a priority-0 advert.
       const soon = now + skewMs(p.version, s.effectivePriority, s.masterAdverIntervalMs);
       const masterDownAt = p.failoverTarget && (s.masterDownAt === null || soon < s.masterDownAt) ? soon : s.masterDownAt;
-      o.s = { ...s, preemptAt, preempting: e.priority, masterDownAt };
+      o.s = { ...s, preemptAt, preempting: e.priority, masterDownAt, handoverFrom: e.source };
       return;
     }
     const interval = p.version === 3 ? e.intervalMs : s.masterAdverIntervalMs;
@@ -121,6 +143,7 @@ function onAdvert(o: Out, p: InstanceParams, e: Extract<Event, { type: 'advert' 
       masterAdverIntervalMs: interval,
       masterDownAt: now + masterDownIntervalMs(p.version, s.effectivePriority, interval),
       masterAddress: e.source,
+      handoverFrom: null,
       lastAdvertAt: now,
     };
     return;
@@ -169,7 +192,8 @@ function onTimer(o: Out, p: InstanceParams, now: number): void {
           : s.masterAddress === null
             ? `master released (priority 0)${ago}`
             : `master down${ago}`;
-    return toMaster(o, p, now, reason);
+    // Set only by a released or preempted master: one that went silent (a crash) is no handover.
+    return toMaster(o, p, now, reason, false, s.handoverFrom);
   }
   if (s.state !== 'MASTER') return;
   let next = { ...s };

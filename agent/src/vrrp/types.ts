@@ -63,6 +63,12 @@ export interface InstanceState {
   lowerPrioGarpAt: number | null;
   /** Primary address of the master we last accepted adverts from. */
   masterAddress: string | null;
+  /**
+   * The router handing the VRID to us: the source of a priority-0 advert, or of the lower-priority
+   * adverts we are preempting (it steps down when it hears us). Null when a master is accepted or
+   * none is known; never set by a master that merely went silent (a crash).
+   */
+  handoverFrom: string | null;
   /** When we last heard the master, for the "master down, N ms" log line. */
   lastAdvertAt: number | null;
   /** Priority of the lower master whose adverts we are discarding to preempt it. */
@@ -102,9 +108,15 @@ export type Action =
   | { type: 'sync-daemon'; daemons: SyncDaemon[] }
   /**
    * Drop, instead of resetting, mid-stream TCP to the VIPs that IPVS does not know
-   * (`releaseAfterMs` null: until told otherwise; a number: stop after that long); see sync-daemons.ts.
+   * (`releaseAfterMs` null: until told otherwise; a number: stop after that long), sending a copy
+   * of each to `forwardTo` (the director that handed over) when given; see sync-daemons.ts.
    */
-  | { type: 'hold-unsynced'; releaseAfterMs: number | null };
+  | { type: 'hold-unsynced'; releaseAfterMs: number | null; forwardTo?: string }
+  /**
+   * Keep delivering packets to the VIPs locally, without answering ARP for them, after they are
+   * removed (`releaseAfterMs` > 0: for that long; 0: end it now); see sync-daemons.ts.
+   */
+  | { type: 'linger-vips'; releaseAfterMs: number };
 
 export interface StepResult {
   state: InstanceState;

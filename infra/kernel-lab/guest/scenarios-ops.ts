@@ -276,9 +276,30 @@ export async function maintenance(h: Harness, lab: Lab, client: Client): Promise
     // Long enough for both agents to re-layer under TCG and for the hand-over; short for CI.
     const until = Date.now() + 60_000;
     const t0 = lab.setOverrides([override('maintenance-director', { node: 'd1' }, until)]);
+    // d2's copy rule lives only for its 5 s hold: watch for it from now, keep the last counter seen.
+    let copies = '';
+    const watch = (async () => {
+      // Until well past the hold's end (d2 takes over 3–8 s after the override under TCG).
+      while (Date.now() < t0 + 15_000) {
+        const seen = await nsh('d2', 'sh', '-c', 'nft list table ip lvsfleet_handover_VI_1 2>/dev/null | grep dup || true').catch(() => '');
+        if (seen.trim()) copies = seen.trim();
+        await sleep(1000);
+      }
+    })();
     const took = await lab.waitMaster('d2', VIP, ['d1', 'd2'], APPLY_MS);
     h.figure('d2 sole VIP holder after the maintenance override', took ?? -1, 'ms');
     check(took !== undefined, `d2 never took over from d1 in maintenance\nd1: ${lab.tail('d1')}\nd2: ${lab.tail('d2')}`);
+    // The make-before-break of the hand-over, while it lasts (seconds): d1 lingering on the VIPs
+    // (policy rule, quiet ARP), d2 copying what it holds to d1 (its counter: copies so far).
+    const lingering = await nsh('d1', 'sh', '-c', '/sbin/ip rule | grep 7911; nft list tables').catch((e: Error) => `failed: ${e.message}`);
+    await watch;
+    h.say(`hand-over: d1 lingers: ${lingering.trim().replace(/\n\s*/g, '; ') || 'no'}; d2's copy rule as last seen: ${copies || 'never seen'}`);
+    const agentLines = (node: string) =>
+      lab
+        .tail(node, 200)
+        .split('\n')
+        .filter((l) => /VI_1 (MASTER|BACKUP)→|holding unsynced|lingering/.test(l));
+    h.say(`hand-over in the agents' logs: d1: ${agentLines('d1').join(' | ')}; d2: ${agentLines('d2').join(' | ')}`);
     const ping = await client.holdPing('maint', 'during maintenance', 5000);
     h.say(`long-lived connection through d2: ${JSON.stringify(ping)}`);
     check(ping.ok && ping.reply!.startsWith(`${held.server} `), `the long-lived connection broke at the hand-over: ${JSON.stringify(ping)}`);

@@ -85,6 +85,7 @@ export class MemoryLan {
       holdUnsynced: async (_name, _addresses, releaseAfterMs) => {
         rec.holds.push(releaseAfterMs);
       },
+      lingerVips: async () => {},
       close: async () => {},
     };
   }
