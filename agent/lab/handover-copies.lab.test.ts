@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { copiesRuleset, holdRuleset, nftScript, releaseRuleset } from '../src/dataplane/unsynced-hold.ts';
 import { LINGER_IDEMPOTENT, LINGER_TABLE, VipLingers } from '../src/dataplane/vip-linger.ts';
+import { echoClientScript } from './echo-client.ts';
 import { destroyAllLabs, NetnsLab, netnsUnavailable, sh } from './netns.ts';
 
 const skip = netnsUnavailable(['nft', 'arping']);
@@ -17,18 +18,7 @@ afterAll(destroyAllLabs);
  * moves to `b` (whose hold copies unknown mid-stream TCP to `a`), `a` lingers, and the client
  * writes. The client's neighbour entry is moved by hand, as a gratuitous ARP would.
  */
-const CLIENT = `
-const net = require('node:net');
-const [vip] = process.argv.slice(2);
-const s = net.connect({ host: vip, port: 7000 });
-let got = '';
-const out = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
-s.on('data', (d) => { got += d; if (got.includes('one\\n') && !got.includes('two')) out({ ready: true }); if (got.includes('two\\n')) { out({ echoed: true }); process.exit(0); } });
-s.on('error', (e) => { out({ error: e.code || e.message }); process.exit(0); });
-s.on('connect', () => s.write('one\\n'));
-process.on('SIGUSR2', () => s.write('two\\n'));
-setTimeout(() => { out({ error: 'no echo in 6 s' }); process.exit(0); }, 6000);
-`;
+const CLIENT = echoClientScript(6_000);
 /** One mid-stream TCP segment (ACK+PSH, 2 bytes) from argv[1] to argv[2]:7000 through a raw socket. */
 const SEGMENT = `
 import socket, struct, sys

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { holdRuleset, nftScript, releaseRuleset } from '../src/dataplane/unsynced-hold.ts';
+import { echoClientScript } from './echo-client.ts';
 import { destroyAllLabs, NetnsLab, netnsUnavailable, sh } from './netns.ts';
 
 const skip = netnsUnavailable(['nft']);
@@ -15,18 +16,7 @@ afterAll(destroyAllLabs);
  * yet), the client writes, and the VIP moves back to `a` 1.5 s later (as the synced entry would
  * arrive). The client's neighbour entry is moved by hand, as a gratuitous ARP would.
  */
-const CLIENT = `
-const net = require('node:net');
-const [vip] = process.argv.slice(2);
-const s = net.connect({ host: vip, port: 7000 });
-let got = '';
-const out = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
-s.on('data', (d) => { got += d; if (got.includes('one\\n') && !got.includes('two')) out({ ready: true }); if (got.includes('two\\n')) { out({ echoed: true }); process.exit(0); } });
-s.on('error', (e) => { out({ error: e.code || e.message }); process.exit(0); });
-s.on('connect', () => s.write('one\\n'));
-process.on('SIGUSR2', () => s.write('two\\n'));
-setTimeout(() => { out({ error: 'no echo in 15 s' }); process.exit(0); }, 15000);
-`;
+const CLIENT = echoClientScript(15_000);
 const SERVER = `require('node:net').createServer((c) => c.on('error', () => {}).pipe(c)).listen(7000, '0.0.0.0');`;
 
 describe.skipIf(!!skip)('holding unsynced connections (nft, real TCP in netns)', () => {
