@@ -1,3 +1,5 @@
+import type { ChildProcess } from 'node:child_process';
+
 /**
  * The client both hold labs run in their client namespace (`node client.js VIP`): one TCP connection
  * to VIP:7000 that writes `one`, prints `{ready}` once it is echoed, writes `two` at SIGUSR2 and
@@ -16,4 +18,21 @@ s.on('connect', () => s.write('one\\n'));
 process.on('SIGUSR2', () => s.write('two\\n'));
 setTimeout(() => { out({ error: 'no echo in ${timeoutMs / 1000} s' }); process.exit(0); }, ${timeoutMs});
 `;
+}
+
+/** The client's JSON lines as they come, and a wait (polled every 20 ms, at most `ms`) for a condition on them. */
+export function jsonLines(p: ChildProcess): { lines: Record<string, unknown>[]; until: (pred: () => boolean, ms: number) => Promise<void> } {
+  const lines: Record<string, unknown>[] = [];
+  let buf = '';
+  p.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      lines.push(JSON.parse(buf.slice(0, i)) as Record<string, unknown>);
+      buf = buf.slice(i + 1);
+    }
+  });
+  const until = async (pred: () => boolean, ms: number) => {
+    for (const end = Date.now() + ms; Date.now() < end && !pred();) await new Promise((r) => setTimeout(r, 20));
+  };
+  return { lines, until };
 }

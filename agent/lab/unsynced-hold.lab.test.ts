@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { holdRuleset, nftScript, releaseRuleset } from '../src/dataplane/unsynced-hold.ts';
-import { echoClientScript } from './echo-client.ts';
+import { echoClientScript, jsonLines } from './echo-client.ts';
 import { destroyAllLabs, NetnsLab, netnsUnavailable, sh } from './netns.ts';
 
 const skip = netnsUnavailable(['nft']);
@@ -50,18 +50,7 @@ describe.skipIf(!!skip)('holding unsynced connections (nft, real TCP in netns)',
       /** One connection through a move to b and back; what the client saw. */
       const roundTrip = async (): Promise<{ echoed?: boolean; error?: string }> => {
         const p = lab.spawn('c', ['node', join(dir, 'client.js'), vip]);
-        const lines: Record<string, unknown>[] = [];
-        let buf = '';
-        p.stdout!.on('data', (d: Buffer) => {
-          buf += d.toString();
-          for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-            lines.push(JSON.parse(buf.slice(0, i)) as Record<string, unknown>);
-            buf = buf.slice(i + 1);
-          }
-        });
-        const until = async (pred: () => boolean, ms: number) => {
-          for (const end = Date.now() + ms; Date.now() < end && !pred();) await new Promise((r) => setTimeout(r, 20));
-        };
+        const { lines, until } = jsonLines(p);
         await until(() => lines.length > 0, 10_000);
         expect(lines[0], 'the connection through a never echoed').toEqual({ ready: true });
         await moveTo('b');
