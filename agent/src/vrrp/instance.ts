@@ -143,22 +143,24 @@ export class InstanceRuntime {
   private exec(a: Action): void {
     const { host, log } = this.deps;
     const c = this.cfg;
+    // Every address the instance owns: the VIPs it advertises and the ones it holds unadvertised.
+    const vips = [...c.vips, ...c.excludedVips];
     switch (a.type) {
       case 'send-advert':
         return this.sendAdvert(a.priority);
       case 'add-vips':
         return this.later('adding VIPs', async () => {
-          await host.addVips([...c.vips, ...c.excludedVips]);
+          await host.addVips(vips);
           mark?.('vip-added', c.name);
         });
       case 'remove-vips':
         return this.later('removing VIPs', async () => {
-          await host.removeVips([...c.vips, ...c.excludedVips]);
+          await host.removeVips(vips);
           mark?.('vip-removed', c.name);
         });
       case 'garp': {
         const byIface = new Map<string, string[]>();
-        for (const v of [...c.vips, ...c.excludedVips]) byIface.set(v.interface, [...(byIface.get(v.interface) ?? []), v.address]);
+        for (const v of vips) byIface.set(v.interface, [...(byIface.get(v.interface) ?? []), v.address]);
         // Not chained behind `ip addr add`: the GARP frames do not need the address configured, and
         // sending both at once saves a process start on the failover path.
         for (const [iface, addrs] of byIface) {
@@ -194,7 +196,7 @@ export class InstanceRuntime {
         return;
       }
       case 'linger-vips': {
-        const addresses = [...c.vips, ...c.excludedVips].map((v) => v.address);
+        const addresses = vips.map((v) => v.address);
         // Set up on the VIP chain, before the VIPs go: the linger must be there when they are not.
         if (a.releaseAfterMs > 0) return this.later('lingering on the VIPs', () => host.lingerVips(c.name, addresses, a.releaseAfterMs));
         // Ended off it: a return to MASTER must not wait for nft (a linger is harmless beside the VIPs).
@@ -203,7 +205,7 @@ export class InstanceRuntime {
       }
       case 'hold-unsynced': {
         // Off the VIP path: while BACKUP the hold is inert and already there when MASTER comes.
-        const addresses = [...c.vips, ...c.excludedVips].map((v) => v.address);
+        const addresses = vips.map((v) => v.address);
         const forward = a.forwardTo ? { address: a.forwardTo, device: c.interface } : null;
         host
           .holdUnsynced(c.name, addresses, a.releaseAfterMs, forward)
