@@ -181,6 +181,45 @@ describe('VRRP state machine', () => {
     ]);
     expect(plain.s.masterDownAt).toBeCloseTo(100 + masterDownIntervalMs(2, 254, 1000));
   });
+  it('failover target: made one by a reload, it preempts on the advert it heard within the interval', () => {
+    // Before the reload: an ordinary backup (100) under a master at 150, advert heard at 1100.
+    const heard = run(P, [
+      [0, { type: 'start' }],
+      [100, adv('10.99.0.12', 150)],
+      [1100, adv('10.99.0.12', 150)],
+    ]).s;
+    expect(heard.masterPriority).toBe(150);
+    // The reload: priority 254 and failoverTarget, delivered as the track event the driver feeds.
+    const F = { ...P, priority: 254, failoverTarget: true };
+    const r = step(F, heard, { type: 'track', effectivePriority: 254, fault: null, reason: 'configuration' }, 1500);
+    expect(r.actions).toEqual([]);
+    expect(r.state.masterDownAt).toBeCloseTo(1500 + skewMs(2, 254, 1000));
+    const t = step(F, r.state, { type: 'timer' }, r.state.masterDownAt!);
+    expect(t.actions[0]).toMatchObject({ to: 'MASTER', reason: 'preempting lower priority 150' });
+    // The master it preempts is the one handing over: its linger gets the held packets' copies.
+    expect(t.state.state).toBe('MASTER');
+    // Heard more than an interval ago: the master may be gone or slow; wait for its next advert.
+    const stale = step(F, heard, { type: 'track', effectivePriority: 254, fault: null, reason: 'configuration' }, 2200);
+    expect(stale.state.masterDownAt).toBe(heard.masterDownAt);
+    // Not a failover target, or still below the master: nothing changes.
+    const plain = step({ ...P, priority: 254 }, heard, { type: 'track', effectivePriority: 254, fault: null, reason: 'configuration' }, 1500);
+    expect(plain.state.masterDownAt).toBe(heard.masterDownAt);
+    const below = step(F, heard, { type: 'track', effectivePriority: 140, fault: null, reason: 'tracking' }, 1500);
+    expect(below.state.masterDownAt).toBe(heard.masterDownAt);
+  });
+  it('failover target: the lower advert it discarded before its reload counts as heard', () => {
+    // The master read the failover first and advertises 1; this backup (preempt, 100) discards it.
+    const before = run(P, [
+      [0, { type: 'start' }],
+      [100, adv('10.99.0.12', 150)],
+      [1100, adv('10.99.0.12', 1)],
+    ]).s;
+    expect(before.masterDownAt).toBeCloseTo(100 + masterDownIntervalMs(2, 100, 1000));
+    const F = { ...P, priority: 254, failoverTarget: true };
+    const r = step(F, before, { type: 'track', effectivePriority: 254, fault: null, reason: 'configuration' }, 1400);
+    expect(r.state.masterDownAt).toBeCloseTo(1400 + skewMs(2, 254, 1000));
+    expect(r.state.preempting).toBe(1);
+  });
   it('nopreempt: a lower master is accepted', () => {
     const { s } = run({ ...P, preempt: false }, [
       [0, { type: 'start' }],

@@ -21,6 +21,7 @@ export function initialState(p: InstanceParams, now: number): InstanceState {
     masterAddress: null,
     handoverFrom: null,
     lastAdvertAt: null,
+    masterPriority: null,
     preempting: null,
   };
 }
@@ -79,6 +80,7 @@ function toMaster(o: Out, p: InstanceParams, now: number, reason: string, sync =
     advertAt: now + p.advertIntervalMs,
     masterAdverIntervalMs: p.advertIntervalMs,
     masterAddress: p.primaryAddress,
+    masterPriority: null,
     preempting: null,
     garpAt,
     garpNext,
@@ -117,6 +119,7 @@ function onAdvert(o: Out, p: InstanceParams, e: Extract<Event, { type: 'advert' 
         ...s,
         masterDownAt: now + skewMs(p.version, s.effectivePriority, s.masterAdverIntervalMs),
         masterAddress: null,
+        masterPriority: null,
         preempting: null,
         handoverFrom: e.source,
       };
@@ -132,7 +135,7 @@ function onAdvert(o: Out, p: InstanceParams, e: Extract<Event, { type: 'advert' 
       // was told to step down, so it takes over after Skew_Time, as after a priority-0 advert.
       const soon = now + skewMs(p.version, s.effectivePriority, s.masterAdverIntervalMs);
       const masterDownAt = p.failoverTarget && (s.masterDownAt === null || soon < s.masterDownAt) ? soon : s.masterDownAt;
-      o.s = { ...s, preemptAt, preempting: e.priority, masterDownAt, handoverFrom: e.source };
+      o.s = { ...s, preemptAt, preempting: e.priority, masterDownAt, handoverFrom: e.source, lastAdvertAt: now, masterPriority: e.priority };
       return;
     }
     const interval = p.version === 3 ? e.intervalMs : s.masterAdverIntervalMs;
@@ -145,6 +148,7 @@ function onAdvert(o: Out, p: InstanceParams, e: Extract<Event, { type: 'advert' 
       masterAddress: e.source,
       handoverFrom: null,
       lastAdvertAt: now,
+      masterPriority: e.priority,
     };
     return;
   }
@@ -157,7 +161,7 @@ function onAdvert(o: Out, p: InstanceParams, e: Extract<Event, { type: 'advert' 
   }
   const higher = e.priority > s.effectivePriority || (e.priority === s.effectivePriority && compareIp(e.source, p.primaryAddress) > 0);
   if (higher) {
-    o.s = { ...s, masterAdverIntervalMs: p.version === 3 ? e.intervalMs : s.masterAdverIntervalMs, lastAdvertAt: now };
+    o.s = { ...s, masterAdverIntervalMs: p.version === 3 ? e.intervalMs : s.masterAdverIntervalMs, lastAdvertAt: now, masterPriority: e.priority };
     toBackup(o, p, now, `higher priority ${e.priority} from ${e.source}`);
     o.s = { ...o.s, masterAddress: e.source };
     return;
@@ -232,6 +236,22 @@ function onTrack(o: Out, p: InstanceParams, e: Extract<Event, { type: 'track' }>
     o.a.push({ type: 'send-advert', priority: eff });
     o.s = { ...o.s, advertAt: now + p.advertIntervalMs };
   }
+  if (before.state === 'BACKUP') preemptHeardMaster(o, p, now);
+}
+
+/**
+ * lvsfleet failover: a target reconfigured (or re-tracked) above the master it heard within the
+ * last advert interval takes over after Skew_Time on that advert, as it would on the next one
+ * (onAdvert). Waiting for the next advert only adds up to an interval: the master's priority is
+ * already known to be lower.
+ */
+function preemptHeardMaster(o: Out, p: InstanceParams, now: number): void {
+  const s = o.s;
+  if (!p.failoverTarget || !p.preempt || p.maintenance || s.masterPriority === null || s.lastAdvertAt === null) return;
+  if (s.masterPriority >= s.effectivePriority || now - s.lastAdvertAt > s.masterAdverIntervalMs) return;
+  const soon = now + skewMs(p.version, s.effectivePriority, s.masterAdverIntervalMs);
+  if (s.masterDownAt !== null && s.masterDownAt <= soon) return;
+  o.s = { ...s, masterDownAt: soon, preempting: s.masterPriority, handoverFrom: s.masterAddress };
 }
 
 function onSync(o: Out, p: InstanceParams, e: Extract<Event, { type: 'sync' }>, now: number): void {

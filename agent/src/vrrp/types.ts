@@ -71,6 +71,8 @@ export interface InstanceState {
   handoverFrom: string | null;
   /** When we last heard the master, for the "master down, N ms" log line. */
   lastAdvertAt: number | null;
+  /** The priority in the master's last accepted advert (a failover target compares its new one to it). */
+  masterPriority: number | null;
   /** Priority of the lower master whose adverts we are discarding to preempt it. */
   preempting: number | null;
 }
