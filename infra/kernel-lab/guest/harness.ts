@@ -3,6 +3,9 @@
  * its reason), and every figure is printed as `FIGURE scenario name value`.
  */
 
+import { availableParallelism } from 'node:os';
+import { cpuReport, sampleCpu } from './cpu-usage.ts';
+
 /** A check that did not hold. */
 class LabFailure extends Error {}
 /** The scenario cannot run yet; the reason is printed and counted, never silent. */
@@ -55,6 +58,7 @@ export class Harness {
   async scenario(name: string, body: () => Promise<void>, pendingReason?: string): Promise<Outcome> {
     this.current = name;
     const t0 = Date.now();
+    const cpu0 = sampleCpu();
     process.stdout.write(`\n=== ${name}\n`);
     let outcome: Outcome = 'PASS';
     let detail = '';
@@ -70,6 +74,8 @@ export class Harness {
       }
     }
     if (outcome === 'FAIL' && this.onFail) await this.onFail().catch((e) => process.stdout.write(`diagnostics failed: ${e}\n`));
+    // Who had the guest's CPUs: a timing failure under a saturated guest says little about the agents.
+    this.say(`guest CPU: ${cpuReport(cpu0, sampleCpu(), availableParallelism())}`);
     const seconds = (Date.now() - t0) / 1000;
     this.results.push({ name, outcome, detail, seconds });
     process.stdout.write(`${outcome} ${name} (${seconds.toFixed(1)} s)${detail ? `: ${detail}` : ''}\n`);
