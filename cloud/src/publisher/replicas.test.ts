@@ -95,9 +95,13 @@ describe.skipIf(!!skip)('two publisher replicas on one PostgreSQL', () => {
       nodeIds.map((n) => topics.desired(n)),
       { qos: 1 },
     );
-    // Applies keep coming while the replicas drain: one revision of every node at a time.
+    const count = () => [...seen.values()].reduce((n, l) => n + l.length, 0);
+    // Applies keep coming while the replicas drain: one revision of every node at a time, each
+    // once the last one is being published (paced by the drains, not the clock: on a loaded
+    // machine a drain can outlast a whole burst of fixed-interval applies, leaving nothing to cut).
     const applyRevisions = async (from: number, to: number) => {
       for (let rev = from; rev <= to; rev++) {
+        const before = count();
         await d.db.insert(outbox).values(
           sites.flatMap((s) =>
             s.spec.nodes.map((n) => ({
@@ -108,19 +112,22 @@ describe.skipIf(!!skip)('two publisher replicas on one PostgreSQL', () => {
             })),
           ),
         );
-        await sleep(15);
+        await waitFor(() => count() >= before + 3, { what: `revision ${rev} being published`, timeoutMs: 30_000 });
       }
     };
+    const published = (name: string) => logs.filter((l) => l.startsWith(`${name}: publisher: published`)).length;
     // Two thirds while both run (side by side long enough that unfenced publishers reorder),
     // the rest after A is gone.
     const half = (REVISIONS * 2) / 3;
     applies = applyRevisions(1, half);
 
-    // Both drain side by side, each the sites whose lease it got.
+    // A starts first and takes every site's lease with its first drain; B, side by side, holds none
+    // (its drains find every site leased) until A's lease connection dies.
     const a = await replica('A');
+    await waitFor(() => published('A') > 0, { what: 'A publishing', timeoutMs: 60_000 });
     const b = await replica('B');
-    const count = () => [...seen.values()].reduce((n, l) => n + l.length, 0);
-    await waitFor(() => count() >= 60, { what: 'both publishing', timeoutMs: 60_000 });
+    await waitFor(() => count() >= 60, { what: 'A publishing with B beside it', timeoutMs: 60_000 });
+    expect(published('B')).toBe(0);
 
     // A's lease connection dies in the middle of its drains; A is stopped as a dead replica would be.
     const before = count();
@@ -136,7 +143,7 @@ describe.skipIf(!!skip)('two publisher replicas on one PostgreSQL', () => {
     await stopping;
     expect(count()).toBeGreaterThan(before);
     expect(logs.some((l) => l.startsWith('A: publisher: lease connection closed'))).toBe(true);
-    expect(logs.some((l) => l.startsWith('B: publisher: published'))).toBe(true);
+    expect(published('B')).toBeGreaterThan(0);
 
     // Never backwards for any node (the same revision twice is allowed: an in-flight one redone).
     for (const n of nodeIds) {
