@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
-import { LINGER_IDEMPOTENT, lingerArpRuleset, lingerArpTable, lingerIpCommands, VipLingers } from './vip-linger.ts';
+import { lingerSweep, LINGER_IDEMPOTENT, lingerArpRuleset, lingerArpTable, lingerIpCommands, VipLingers } from './vip-linger.ts';
 
 describe('a leaving MASTER lingering on its VIPs (ip rule/route, nft arp)', () => {
   it('ARP requests for the IPv4 VIPs are dropped, in one atomic table per instance; IPv6 needs none', () => {
@@ -67,5 +67,51 @@ describe('a leaving MASTER lingering on its VIPs (ip rule/route, nft arp)', () =
       async () => ['ip rule add …: Operation not permitted'],
     );
     await expect(lingers.set('VI_1', ['10.99.0.50'], 0)).rejects.toThrow('ip rule add …: Operation not permitted; nft: no arp family');
+  });
+
+  it('the sweep: every rule to the linger table (host prefixes without dstlen, as iproute2 prints them) with its route, and every linger ARP table', () => {
+    const rules4 = JSON.stringify([
+      { priority: 7911, src: 'all', dst: '10.99.0.50', table: '7911' },
+      { priority: 7911, src: 'all', dst: '10.99.0.64', dstlen: 26, table: '7911' },
+      { priority: 100, src: 'all', dst: '10.0.0.0', dstlen: 8, table: 'main' },
+      { priority: 7911, src: 'all', table: '7911' },
+    ]);
+    const rules6 = JSON.stringify([{ priority: 7911, src: 'all', dst: '2001:db8::50', table: '7911' }]);
+    const plan = lingerSweep(rules4, rules6, 'table arp lvsfleet_linger_VI_1\ntable arp filter\ntable arp lvsfleet_linger_old_2\n');
+    expect(plan.ip).toEqual([
+      ['rule', 'del', 'to', '10.99.0.50/32', 'lookup', '7911', 'priority', '7911'],
+      ['route', 'del', 'local', '10.99.0.50/32', 'dev', 'lo', 'table', '7911'],
+      ['rule', 'del', 'to', '10.99.0.64/26', 'lookup', '7911', 'priority', '7911'],
+      ['route', 'del', 'local', '10.99.0.64/26', 'dev', 'lo', 'table', '7911'],
+      ['-6', 'rule', 'del', 'to', '2001:db8::50/128', 'lookup', '7911', 'priority', '7911'],
+      ['-6', 'route', 'del', 'local', '2001:db8::50/128', 'dev', 'lo', 'table', '7911'],
+    ]);
+    expect(plan.nft).toBe('delete table arp lvsfleet_linger_VI_1\ndelete table arp lvsfleet_linger_old_2\n');
+    // Unreadable or empty answers sweep nothing.
+    expect(lingerSweep('', 'not json', '')).toEqual({ ip: [], nft: '' });
+    expect(lingerSweep('{"a":1}', '[]', 'table ip lvsfleet_linger_x')).toEqual({ ip: [], nft: '' });
+  });
+
+  it('sweeps once, before the first change, whatever instance it is for', async () => {
+    const runs: string[] = [];
+    let reads = 0;
+    const lingers = new VipLingers(
+      async (s) => void runs.push(s.startsWith('delete table') ? `nft ${s.trim()}` : 'nft'),
+      async (cmds) => (runs.push(...cmds.map((c) => `ip ${c.join(' ')}`)), []),
+      {
+        rules: async (f) => (reads++, f === 4 ? JSON.stringify([{ priority: 7911, dst: '10.99.0.77', table: '7911' }]) : '[]'),
+        arpTables: async () => 'table arp lvsfleet_linger_VI_OLD\n',
+      },
+    );
+    await lingers.set('VI_1', ['10.99.0.50'], 0);
+    expect(runs.slice(0, 3)).toEqual([
+      'ip rule del to 10.99.0.77/32 lookup 7911 priority 7911',
+      'ip route del local 10.99.0.77/32 dev lo table 7911',
+      'nft delete table arp lvsfleet_linger_VI_OLD',
+    ]);
+    const after = runs.length;
+    await lingers.set('VI_2', ['10.99.0.60'], 0);
+    expect(reads).toBe(2);
+    expect(runs.slice(after).some((r) => r.includes('10.99.0.77'))).toBe(false);
   });
 });

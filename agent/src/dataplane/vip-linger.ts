@@ -66,6 +66,43 @@ export function lingerIpCommands(addresses: string[], op: 'add' | 'del'): string
 /** What `ip rule/route` answers for an add already done or a delete of something absent. */
 export const LINGER_IDEMPOTENT = /File exists|No such file or directory|No such process|FIB table does not exist/;
 
+/**
+ * What an agent's first linger change sweeps away: every rule to the linger table (`ip -j rule
+ * show table 7911` of each family) with its route, and every linger ARP table (`nft list tables
+ * arp`). An agent that died while lingering left them, maybe for a VIP a revision has since
+ * removed: such a leftover keeps the VIP local to routing, and a director answers ARP for any
+ * local address, pulling clients away from the real MASTER.
+ */
+export function lingerSweep(rules4: string, rules6: string, arpTables: string): { ip: string[][]; nft: string } {
+  const rules = (json: string, fam: string[]) => {
+    let list: unknown;
+    try {
+      list = JSON.parse(json || '[]');
+    } catch {
+      return [];
+    }
+    if (!Array.isArray(list)) return [];
+    return list.flatMap((r: { priority?: unknown; dst?: unknown; dstlen?: unknown; table?: unknown }) => {
+      if (String(r.table) !== String(LINGER_TABLE) || typeof r.dst !== 'string' || r.dst === 'all') return [];
+      // iproute2 leaves out dstlen for a host prefix (/32, /128), which is what a linger adds.
+      const to = `${r.dst}/${typeof r.dstlen === 'number' ? r.dstlen : isIpv6(r.dst) ? 128 : 32}`;
+      const priority = typeof r.priority === 'number' ? ['priority', String(r.priority)] : [];
+      return [
+        [...fam, 'rule', 'del', 'to', to, 'lookup', String(LINGER_TABLE), ...priority],
+        [...fam, 'route', 'del', 'local', to, 'dev', 'lo', 'table', String(LINGER_TABLE)],
+      ];
+    });
+  };
+  const tables = [...arpTables.matchAll(/^table arp (lvsfleet_linger_\w+)$/gm)].map((m) => m[1]);
+  return { ip: [...rules(rules4, []), ...rules(rules6, ['-6'])], nft: tables.map((t) => `delete table arp ${t}\n`).join('') };
+}
+
+/** How a host reads what lingerSweep sweeps; each answer '' when it cannot be read. */
+export interface LingerReads {
+  rules(family: 4 | 6): Promise<string>;
+  arpTables(): Promise<string>;
+}
+
 /** The lingers of one host: each set replaces the last for its name; the timed end is a timer here. */
 export class VipLingers {
   private readonly timers = new Map<string, { timer: NodeJS.Timeout; addresses: string[] }>();
@@ -76,11 +113,27 @@ export class VipLingers {
     private readonly nft: (script: string) => Promise<void>,
     /** Runs `ip` commands in order, answering the error lines that are not LINGER_IDEMPOTENT. */
     private readonly ip: (commands: string[][]) => Promise<string[]>,
+    /** Without it, nothing is swept (a host that cannot list rules). */
+    private readonly reads?: LingerReads,
   ) {}
+
+  private swept = false;
+
+  /** Once, before this process's first linger change (at the latest its first instance's start). */
+  private async sweep(errors: string[]): Promise<void> {
+    if (this.swept || !this.reads) return;
+    this.swept = true;
+    const r = this.reads;
+    const [r4, r6, tables] = await Promise.all([r.rules(4), r.rules(6), r.arpTables()].map((p) => p.catch(() => '')));
+    const plan = lingerSweep(r4, r6, tables);
+    errors.push(...(await this.ip(plan.ip)));
+    if (plan.nft) await this.nft(plan.nft).catch((e: Error) => errors.push(e.message));
+  }
 
   private apply(name: string, addresses: string[], on: boolean): Promise<void> {
     const p = this.chain.then(async () => {
       const errors: string[] = [];
+      await this.sweep(errors);
       // ARP is quiet before the VIPs become local to routing, and stays so until they are not.
       if (on) await this.nft(lingerArpRuleset(name, addresses)).catch((e: Error) => errors.push(e.message));
       errors.push(...(await this.ip(lingerIpCommands(addresses, on ? 'add' : 'del'))));

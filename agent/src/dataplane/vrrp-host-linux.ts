@@ -16,7 +16,7 @@ import { openRawVrrpSocket6, type Vrrp6Channel } from './vrrp-linux-socket6.ts';
 import type { VrrpHost, VrrpHostEvent, VrrpHostHealth } from './vrrp-host.ts';
 import { syncDaemonArgs, VrrpHostError } from './vrrp-host.ts';
 import { nftScript, UnsyncedHolds } from './unsynced-hold.ts';
-import { LINGER_IDEMPOTENT, VipLingers } from './vip-linger.ts';
+import { LINGER_IDEMPOTENT, LINGER_TABLE, VipLingers } from './vip-linger.ts';
 
 export interface LinuxVrrpHostOptions {
   /** Paths of the tools (defaults: found on PATH). */
@@ -138,22 +138,29 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
   let sync: Supervisor<object> | null = null;
   const nft = nftScript(opts.nft ?? 'nft');
   const holds = new UnsyncedHolds(nft);
-  const lingers = new VipLingers(nft, async (cmds) => {
-    const errors: string[] = [];
-    for (const args of cmds) {
-      // `-6` commands (see lingerIpCommands) cannot go through `ip -batch`.
-      const errs =
-        args[0] === '-6'
-          ? await run(ip, args).then(
-              (r) => (r.code === 0 ? [] : [r.err.trim()]),
-              (e: Error) => [e.message],
-            )
-          : await batch.run(args);
-      const real = errs.filter((e) => !LINGER_IDEMPOTENT.test(e));
-      if (real.length) errors.push(`ip ${args.join(' ')}: ${real.join('; ')}`);
-    }
-    return errors;
-  });
+  const lingers = new VipLingers(
+    nft,
+    async (cmds) => {
+      const errors: string[] = [];
+      for (const args of cmds) {
+        // `-6` commands (see lingerIpCommands) cannot go through `ip -batch`.
+        const errs =
+          args[0] === '-6'
+            ? await run(ip, args).then(
+                (r) => (r.code === 0 ? [] : [r.err.trim()]),
+                (e: Error) => [e.message],
+              )
+            : await batch.run(args);
+        const real = errs.filter((e) => !LINGER_IDEMPOTENT.test(e));
+        if (real.length) errors.push(`ip ${args.join(' ')}: ${real.join('; ')}`);
+      }
+      return errors;
+    },
+    {
+      rules: (family) => run(ip, [`-${family}`, '-j', 'rule', 'show', 'table', String(LINGER_TABLE)]).then((r) => (r.code === 0 ? r.out : '')),
+      arpTables: () => run(opts.nft ?? 'nft', ['list', 'tables', 'arp']).then((r) => (r.code === 0 ? r.out : '')),
+    },
+  );
   const procSys = opts.procSys ?? '/proc/sys';
   /** The IPVS sysctls' values before connection sync set them (IPVS_SYSCTLS), to put back when it is removed. */
   const sysctlsBefore = new Map<string, string>();
