@@ -1,7 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { copiesRuleset, holdRuleset, nftScript } from '../src/dataplane/unsynced-hold.ts';
 import { createLinuxVrrpHost } from '../src/dataplane/vrrp-host-linux.ts';
+import { echoClientScript, jsonLines } from './echo-client.ts';
 import { destroyAllLabs, NetnsLab, netnsUnavailable } from './netns.ts';
 
 const skip = netnsUnavailable(['nft', 'ping']);
@@ -11,6 +13,8 @@ afterAll(destroyAllLabs);
 
 /** Prints each datagram it gets on port 7001 (any address of the host, both families). */
 const RECEIVER = `require('node:dgram').createSocket('udp6').on('message', (m) => process.stdout.write(m + '\\n')).bind(7001, '::');`;
+/** Echoes on port 7000 and prints what it received (its echo cannot leave from a VIP a no longer has). */
+const ECHO = `require('node:net').createServer((c) => c.on('error', () => {}).on('data', (d) => process.stdout.write(d)).pipe(c)).listen(7000, '::');`;
 /** Sends one datagram argv[1] to [argv[2]]:7001. */
 const SENDER = `const s = require('node:dgram').createSocket('udp6'); s.send(process.argv[1], 7001, process.argv[2], () => s.close());`;
 
@@ -80,6 +84,69 @@ describe.skipIf(!!skip)('an IPv6 VIP lingers: delivered locally, never answered 
         await host.close();
       }
       expect((await lab.exec('a', ['ip', '-6', 'rule', 'show', 'table', '7911'])).trim()).toBe('');
+    } finally {
+      await lab.destroy();
+    }
+  }, 60_000);
+
+  it("the new holder's copy of a held segment reaches the lingering director by its link-local address (dup to, ip6 table)", async () => {
+    const lab = new NetnsLab();
+    try {
+      await lab.setup(
+        [
+          { name: 'a', host: 11 },
+          { name: 'b', host: 12 },
+          { name: 'c', host: 2 },
+        ],
+        { ipv6: true },
+      );
+      const vip = `${lab.subnet6}::50`;
+      const dir = lab.scriptDir();
+      const wrap = (tool: string, n: string) => {
+        const f = join(dir, `${tool}-${n}`);
+        writeFileSync(f, `#!/bin/sh\nexec ip netns exec ${lab.host(n).ns} ${tool} "$@"\n`, { mode: 0o755 });
+        return f;
+      };
+      writeFileSync(join(dir, 'client.js'), echoClientScript(15_000));
+      let receivedByA = '';
+      lab.spawn('a', ['node', '-e', ECHO]).stdout!.on('data', (d: Buffer) => (receivedByA += d.toString()));
+      const mac = async (n: string) => (await lab.exec(n, ['cat', '/sys/class/net/eth0/address'])).trim();
+      const [macA, macB] = [await mac('a'), await mac('b')];
+      const pointClientAt = (m: string) => lab.exec('c', ['ip', '-6', 'neigh', 'replace', vip, 'lladdr', m, 'dev', 'eth0', 'nud', 'reachable']);
+      const waitFor = async (cond: () => boolean, ms: number) => {
+        for (const end = Date.now() + ms; Date.now() < end && !cond();) await new Promise((r) => setTimeout(r, 20));
+        return cond();
+      };
+      await new Promise((r) => setTimeout(r, 300)); // the server listens
+
+      // A connection through a, the MASTER.
+      await lab.exec('a', ['ip', '-6', 'addr', 'add', `${vip}/128`, 'dev', 'eth0', 'nodad']);
+      await pointClientAt(macA);
+      const p = lab.spawn('c', ['node', join(dir, 'client.js'), vip]);
+      const { lines, until } = jsonLines(p);
+      await until(() => lines.length > 0, 10_000);
+      expect(lines[0], 'the connection through a never echoed').toEqual({ ready: true });
+
+      // The move, in the agents' order: a lingers, then its VIP goes; b holds, then takes the VIP.
+      const hostA = createLinuxVrrpHost({ garpHelper: false, ip: wrap('ip', 'a'), nft: wrap('nft', 'a') });
+      const nftB = nftScript(wrap('nft', 'b'));
+      try {
+        await hostA.lingerVips('VI_6', [vip], 60_000);
+        await lab.exec('a', ['ip', '-6', 'addr', 'del', `${vip}/128`, 'dev', 'eth0']);
+        await nftB(holdRuleset('VI_6', [vip]));
+        await lab.exec('b', ['ip', '-6', 'addr', 'add', `${vip}/128`, 'dev', 'eth0', 'nodad']);
+        await pointClientAt(macB);
+        p.kill('SIGUSR2');
+        // Held without copies: b drops the write (and its retransmissions); a never sees it.
+        expect(await waitFor(() => receivedByA.includes('two'), 1500)).toBe(false);
+        // With the copies to a's link-local address (what a VRRPv3 advert comes from): the next retransmission reaches a.
+        await nftB(copiesRuleset('VI_6', [vip], { address: lab.host('a').linkLocal!, device: 'eth0' }));
+        expect(await waitFor(() => receivedByA.includes('two'), 8000)).toBe(true);
+        expect(receivedByA).toBe('one\ntwo\n');
+        expect(await lab.exec('b', ['nft', 'list', 'table', 'ip6', 'lvsfleet_handover_VI_6'])).toMatch(/counter packets [1-9]/);
+      } finally {
+        await hostA.close();
+      }
     } finally {
       await lab.destroy();
     }
