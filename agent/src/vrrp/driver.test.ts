@@ -253,6 +253,12 @@ describe('startVrrp on an in-memory LAN', () => {
     d1.bfd({ name: 'gw', up: true });
     d2.bfd({ name: 'pair-d1-d2', up: true });
     await waitFor(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP', { what: 'd1 MASTER and d2 BACKUP', timeoutMs: 10_000 });
+    // BFD's Down concerns the master d2 heard: when d1's timer beat d2's, d2 is BACKUP before
+    // d1's first advert reaches it (a tick later, or more on a loaded host). Wait for one.
+    const rx = lan.records.get('10.99.0.12')!;
+    const heard = rx.received;
+    await waitFor(() => rx.received > heard, { what: "an advert of d1's reaching d2", timeoutMs: 5_000 });
+    expect(d1.status()[0].state).toBe('MASTER');
     // d1 crashes: silent on the LAN. Without BFD d2 would wait Master_Down_Interval (3.6 s).
     lan.records.get('10.99.0.11')!.connected = false;
     d2.bfd({ name: 'pair-d1-d2', up: false });

@@ -19,6 +19,8 @@ export interface MemoryHostRecord {
   scripts: Map<string, boolean>;
   /** When false, this host neither sends nor receives (a cut cable / nft drop). */
   connected: boolean;
+  /** Packets handed to this host's channel (each after its handler returned). */
+  received: number;
 }
 
 /**
@@ -40,6 +42,7 @@ export class MemoryLan {
       links: new Map(),
       scripts: new Map(),
       connected: true,
+      received: 0,
     };
     this.records.set(address, rec);
     const watchers = new Set<(l: Map<string, boolean>) => void>();
@@ -61,6 +64,7 @@ export class MemoryLan {
                 if (addr === address || !this.records.get(addr)!.connected) continue;
                 if (destination !== '224.0.0.18' && destination !== addr) continue;
                 rx(Buffer.from(pkt));
+                this.records.get(addr)!.received++;
               }
             });
           },
