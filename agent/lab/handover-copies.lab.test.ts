@@ -50,12 +50,7 @@ describe.skipIf(!!skip)(
         const addrA = lab.host('a').address;
         const dir = lab.scriptDir();
         writeFileSync(join(dir, 'client.js'), CLIENT);
-        const nftIn = (n: string) => {
-          const f = join(dir, `nft-${n}`);
-          writeFileSync(f, `#!/bin/sh\nexec ip netns exec ${lab.host(n).ns} nft "$@"\n`, { mode: 0o755 });
-          return nftScript(f);
-        };
-        const [nftA, nftB] = [nftIn('a'), nftIn('b')];
+        const [nftA, nftB] = [nftScript(lab.toolIn('a', 'nft')), nftScript(lab.toolIn('b', 'nft'))];
         // `ip` in a's namespace, one process a command, errors as the agent's batch reports them.
         const ipA = async (cmds: string[][]) => {
           const errors: string[] = [];

@@ -4,12 +4,20 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { copiesRuleset, holdRuleset, nftScript } from '../src/dataplane/unsynced-hold.ts';
 import { createLinuxVrrpHost } from '../src/dataplane/vrrp-host-linux.ts';
 import { echoClientScript, jsonLines } from './echo-client.ts';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { destroyAllLabs, NetnsLab, netnsUnavailable } from './netns.ts';
 
 const skip = netnsUnavailable(['nft', 'ping']);
 if (skip) console.log(`netns linger-ipv6 lab skipped: ${skip}`);
 
 afterAll(destroyAllLabs);
+
+/** Whether `cond` holds within `ms` (polled), for the checks that something does not happen. */
+const within = (cond: () => boolean, ms: number) =>
+  waitFor(cond, { timeoutMs: ms }).then(
+    () => true,
+    () => false,
+  );
 
 /** Prints each datagram it gets on port 7001 (any address of the host, both families). */
 const RECEIVER = `require('node:dgram').createSocket('udp6').on('message', (m) => process.stdout.write(m + '\\n')).bind(7001, '::');`;
@@ -37,12 +45,6 @@ describe.skipIf(!!skip)('an IPv6 VIP lingers: delivered locally, never answered 
         { ipv6: true },
       );
       const vip = `${lab.subnet6}::50`;
-      const dir = lab.scriptDir();
-      const wrap = (tool: string) => {
-        const f = join(dir, `${tool}-a`);
-        writeFileSync(f, `#!/bin/sh\nexec ip netns exec ${lab.host('a').ns} ${tool} "$@"\n`, { mode: 0o755 });
-        return f;
-      };
       let received = '';
       lab.spawn('a', ['node', '-e', RECEIVER]).stdout!.on('data', (d: Buffer) => (received += d.toString()));
       const macA = (await lab.exec('a', ['cat', '/sys/class/net/eth0/address'])).trim();
@@ -57,11 +59,7 @@ describe.skipIf(!!skip)('an IPv6 VIP lingers: delivered locally, never answered 
         await lab.exec('c', ['ip', '-6', 'neigh', 'replace', vip, 'lladdr', macA, 'dev', 'eth0', 'nud', 'reachable']);
         await lab.exec('c', ['node', '-e', SENDER, text, vip]);
       };
-      const waitReceived = async (text: string, ms: number) => {
-        const end = Date.now() + ms;
-        while (Date.now() < end && !received.includes(text)) await new Promise((r) => setTimeout(r, 50));
-        return received.includes(text);
-      };
+      const waitReceived = (text: string, ms: number) => within(() => received.includes(text), ms);
       await new Promise((r) => setTimeout(r, 300)); // the receiver binds
 
       // The check can see an answer: with the VIP on a's eth0 (a MASTER), a answers.
@@ -69,7 +67,7 @@ describe.skipIf(!!skip)('an IPv6 VIP lingers: delivered locally, never answered 
       expect(await answered()).toBe(true);
       await lab.exec('a', ['ip', '-6', 'addr', 'del', `${vip}/64`, 'dev', 'eth0']);
 
-      const host = createLinuxVrrpHost({ garpHelper: false, ip: wrap('ip'), nft: wrap('nft') });
+      const host = createLinuxVrrpHost({ garpHelper: false, ip: lab.toolIn('a', 'ip'), nft: lab.toolIn('a', 'nft') });
       try {
         await host.lingerVips('VI_6', [vip], 60_000);
         expect(await lab.exec('a', ['ip', '-6', 'route', 'get', vip])).toMatch(/^local /);
@@ -102,21 +100,12 @@ describe.skipIf(!!skip)('an IPv6 VIP lingers: delivered locally, never answered 
       );
       const vip = `${lab.subnet6}::50`;
       const dir = lab.scriptDir();
-      const wrap = (tool: string, n: string) => {
-        const f = join(dir, `${tool}-${n}`);
-        writeFileSync(f, `#!/bin/sh\nexec ip netns exec ${lab.host(n).ns} ${tool} "$@"\n`, { mode: 0o755 });
-        return f;
-      };
       writeFileSync(join(dir, 'client.js'), echoClientScript(15_000));
       let receivedByA = '';
       lab.spawn('a', ['node', '-e', ECHO]).stdout!.on('data', (d: Buffer) => (receivedByA += d.toString()));
       const mac = async (n: string) => (await lab.exec(n, ['cat', '/sys/class/net/eth0/address'])).trim();
       const [macA, macB] = [await mac('a'), await mac('b')];
       const pointClientAt = (m: string) => lab.exec('c', ['ip', '-6', 'neigh', 'replace', vip, 'lladdr', m, 'dev', 'eth0', 'nud', 'reachable']);
-      const waitFor = async (cond: () => boolean, ms: number) => {
-        for (const end = Date.now() + ms; Date.now() < end && !cond();) await new Promise((r) => setTimeout(r, 20));
-        return cond();
-      };
       await new Promise((r) => setTimeout(r, 300)); // the server listens
 
       // A connection through a, the MASTER.
@@ -128,8 +117,8 @@ describe.skipIf(!!skip)('an IPv6 VIP lingers: delivered locally, never answered 
       expect(lines[0], 'the connection through a never echoed').toEqual({ ready: true });
 
       // The move, in the agents' order: a lingers, then its VIP goes; b holds, then takes the VIP.
-      const hostA = createLinuxVrrpHost({ garpHelper: false, ip: wrap('ip', 'a'), nft: wrap('nft', 'a') });
-      const nftB = nftScript(wrap('nft', 'b'));
+      const hostA = createLinuxVrrpHost({ garpHelper: false, ip: lab.toolIn('a', 'ip'), nft: lab.toolIn('a', 'nft') });
+      const nftB = nftScript(lab.toolIn('b', 'nft'));
       try {
         await hostA.lingerVips('VI_6', [vip], 60_000);
         await lab.exec('a', ['ip', '-6', 'addr', 'del', `${vip}/128`, 'dev', 'eth0']);
@@ -138,10 +127,10 @@ describe.skipIf(!!skip)('an IPv6 VIP lingers: delivered locally, never answered 
         await pointClientAt(macB);
         p.kill('SIGUSR2');
         // Held without copies: b drops the write (and its retransmissions); a never sees it.
-        expect(await waitFor(() => receivedByA.includes('two'), 1500)).toBe(false);
+        expect(await within(() => receivedByA.includes('two'), 1500)).toBe(false);
         // With the copies to a's link-local address (what a VRRPv3 advert comes from): the next retransmission reaches a.
         await nftB(copiesRuleset('VI_6', [vip], { address: lab.host('a').linkLocal!, device: 'eth0' }));
-        expect(await waitFor(() => receivedByA.includes('two'), 8000)).toBe(true);
+        expect(await within(() => receivedByA.includes('two'), 8000)).toBe(true);
         expect(receivedByA).toBe('one\ntwo\n');
         expect(await lab.exec('b', ['nft', 'list', 'table', 'ip6', 'lvsfleet_handover_VI_6'])).toMatch(/counter packets [1-9]/);
       } finally {

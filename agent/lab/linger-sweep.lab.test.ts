@@ -22,15 +22,9 @@ describe.skipIf(!!skip)('the linger left by a dead agent is swept at start (ip r
         { name: 'a', host: 11 },
         { name: 'c', host: 2 },
       ]);
-      const ns = lab.host('a').ns;
       const oldVip = `${lab.subnet}.77`;
       const vip = `${lab.subnet}.50`;
       const dir = lab.scriptDir();
-      const wrap = (tool: string) => {
-        const f = join(dir, `${tool}-a`);
-        writeFileSync(f, `#!/bin/sh\nexec ip netns exec ${ns} ${tool} "$@"\n`, { mode: 0o755 });
-        return f;
-      };
       const inA = (...args: string[]) => lab.exec('a', args);
       // What the dead agent left (as its linger made them), and what is not the linger's.
       await inA('ip', 'route', 'replace', 'local', `${oldVip}/32`, 'dev', 'lo', 'table', '7911');
@@ -44,7 +38,7 @@ describe.skipIf(!!skip)('the linger left by a dead agent is swept at start (ip r
       await inA('nft', '-f', join(dir, 'left.nft'));
       expect(await inA('ip', 'route', 'get', oldVip)).toMatch(/^local /);
 
-      const host = createLinuxVrrpHost({ garpHelper: false, ip: wrap('ip'), nft: wrap('nft') });
+      const host = createLinuxVrrpHost({ garpHelper: false, ip: lab.toolIn('a', 'ip'), nft: lab.toolIn('a', 'nft') });
       try {
         // An instance's start ends any linger of its own VIPs: the first change, so the sweep runs.
         await host.lingerVips('VI_1', [vip], 0);

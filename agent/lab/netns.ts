@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,6 +134,16 @@ export class NetnsLab {
     const h = this.hosts.get(name);
     if (!h) throw new Error(`no lab host ${name}`);
     return h;
+  }
+
+  /**
+   * A script in scriptDir() that runs `tool` inside a host's namespace, for code that takes a
+   * tool's path (the agent's `ip`, `nft`): the agent's own code then works on that host.
+   */
+  toolIn(name: string, tool: string): string {
+    const f = join(this.scriptDir(), `${tool}-${name}`);
+    writeFileSync(f, `#!/bin/sh\nexec ip netns exec ${this.host(name).ns} ${tool} "$@"\n`, { mode: 0o755 });
+    return f;
   }
 
   /** Runs a command inside a host's namespace and returns its stdout. */
