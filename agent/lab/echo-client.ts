@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { within } from '#shared/util/wait-for.test-support.ts';
 
 /**
  * The client both hold labs run in their client namespace (`node client.js VIP`): one TCP connection
@@ -31,8 +32,6 @@ export function jsonLines(p: ChildProcess): { lines: Record<string, unknown>[]; 
       buf = buf.slice(i + 1);
     }
   });
-  const until = async (pred: () => boolean, ms: number) => {
-    for (const end = Date.now() + ms; Date.now() < end && !pred();) await new Promise((r) => setTimeout(r, 20));
-  };
+  const until = async (pred: () => boolean, ms: number) => void (await within(pred, ms));
   return { lines, until };
 }

@@ -4,20 +4,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { copiesRuleset, holdRuleset, nftScript } from '../src/dataplane/unsynced-hold.ts';
 import { createLinuxVrrpHost } from '../src/dataplane/vrrp-host-linux.ts';
 import { echoClientScript, jsonLines } from './echo-client.ts';
-import { waitFor } from '#shared/util/wait-for.test-support.ts';
+import { within } from '#shared/util/wait-for.test-support.ts';
 import { destroyAllLabs, NetnsLab, netnsUnavailable } from './netns.ts';
 
 const skip = netnsUnavailable(['nft', 'ping']);
 if (skip) console.log(`netns linger-ipv6 lab skipped: ${skip}`);
 
 afterAll(destroyAllLabs);
-
-/** Whether `cond` holds within `ms` (polled), for the checks that something does not happen. */
-const within = (cond: () => boolean, ms: number) =>
-  waitFor(cond, { timeoutMs: ms }).then(
-    () => true,
-    () => false,
-  );
 
 /** Prints each datagram it gets on port 7001 (any address of the host, both families). */
 const RECEIVER = `require('node:dgram').createSocket('udp6').on('message', (m) => process.stdout.write(m + '\\n')).bind(7001, '::');`;

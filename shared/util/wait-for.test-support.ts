@@ -23,3 +23,11 @@ export async function waitFor<T>(cond: () => T | Promise<T>, o: WaitForOptions =
     await new Promise((r) => setTimeout(r, o.intervalMs ?? 20));
   }
 }
+
+/** Whether `cond` holds within `ms` (polled as waitFor does), without throwing: for checks that something does not happen. */
+export function within(cond: () => unknown, ms: number): Promise<boolean> {
+  return waitFor(cond, { timeoutMs: ms }).then(
+    () => true,
+    () => false,
+  );
+}
