@@ -45,6 +45,11 @@ pid_alive() {
 
 _end_groups() {
   local g live=() left i
+  # A second signal must not cut the clean-up short: its trap's `exit` would end the script
+  # before the groups are signalled. coreutils `timeout` sends its TERM twice, to the script and
+  # then to the script's whole group, and the second one can land while this runs (a normal exit
+  # gets here without passing through the traps below).
+  trap '' HUP INT TERM
   # `jobs -p` also has a job whose PID a signal kept from reaching _lab_groups; _lab_groups also
   # has groups whose first process has ended while others (boot.sh's watchdog) have not.
   for g in $(jobs -p) "${_lab_groups[@]}"; do group_alive "$g" && live+=("$g"); done
@@ -62,6 +67,7 @@ _end_groups() {
 }
 
 trap _end_groups EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# Each ignores further signals before it exits, for the same reason as _end_groups.
+trap "trap '' HUP INT TERM; exit 129" HUP
+trap "trap '' HUP INT TERM; exit 130" INT
+trap "trap '' HUP INT TERM; exit 143" TERM

@@ -133,6 +133,18 @@ describe('kernel lab clean-up', () => {
     await groupEnded(run.group);
   });
 
+  it.each([0, 2, 20])('a second SIGTERM %i ms after the first does not cut the clean-up short', async (ms) => {
+    // What `timeout` does (its TERM to the script, then to its group): before the fix the second
+    // TERM's trap exited the script from inside its clean-up, before boot.sh was signalled, every
+    // time at 1–20 ms apart.
+    const run = await launch(`twice-${ms}`, 'bash', [join(here, 'lab-self-test.sh'), join(dir, 'vmlinux'), join(dir, 'initrd'), join(dir, `twice-${ms}.log`)]);
+    run.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, ms));
+    run.child.kill('SIGTERM');
+    expect(await run.exit).toEqual({ code: 143, signal: null });
+    await groupEnded(run.group);
+  });
+
   it('an outer timeout that signals its whole process group leaves no qemu behind', async () => {
     // coreutils timeout signals its own process group, which the old runner's qemu (under its
     // own `timeout`, in a group of its own) never received.
