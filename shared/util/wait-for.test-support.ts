@@ -7,6 +7,9 @@ export interface WaitForOptions {
   intervalMs?: number;
 }
 
+/** What waitFor throws when `cond` does not hold in time (an exception from `cond` is thrown as it is). */
+class WaitTimeout extends Error {}
+
 /**
  * Polls `cond` until it returns a truthy value and returns that value; throws
  * `timed out after N ms waiting for WHAT` when it does not come in time. For tests that wait on
@@ -19,15 +22,21 @@ export async function waitFor<T>(cond: () => T | Promise<T>, o: WaitForOptions =
   for (;;) {
     const v = await cond();
     if (v) return v as NonNullable<T>;
-    if (Date.now() >= end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${o.what ?? 'a condition'}`);
+    if (Date.now() >= end) throw new WaitTimeout(`timed out after ${timeoutMs} ms waiting for ${o.what ?? 'a condition'}`);
     await new Promise((r) => setTimeout(r, o.intervalMs ?? 20));
   }
 }
 
-/** Whether `cond` holds within `ms` (polled as waitFor does), without throwing: for checks that something does not happen. */
+/**
+ * Whether `cond` holds within `ms` (polled as waitFor does): false when it does not, for checks that
+ * something does not happen. An exception from `cond` is thrown, not taken for a no.
+ */
 export function within(cond: () => unknown, ms: number): Promise<boolean> {
   return waitFor(cond, { timeoutMs: ms }).then(
     () => true,
-    () => false,
+    (e: unknown) => {
+      if (e instanceof WaitTimeout) return false;
+      throw e;
+    },
   );
 }

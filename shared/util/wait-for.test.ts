@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { waitFor } from './wait-for.test-support.ts';
+import { waitFor, within } from './wait-for.test-support.ts';
 
 describe('waitFor', () => {
   it('returns the first truthy value, sync or async', async () => {
@@ -20,5 +20,21 @@ describe('waitFor', () => {
     };
     await expect(waitFor(cond)).rejects.toThrow('boom');
     expect(calls).toBe(1);
+  });
+});
+
+describe('within', () => {
+  it('answers whether the condition held in time', async () => {
+    let n = 0;
+    expect(await within(() => ++n >= 3, 1_000)).toBe(true);
+    expect(await within(() => false, 30)).toBe(false);
+  });
+
+  it('throws an exception of the condition instead of answering no', async () => {
+    await expect(
+      within(() => {
+        throw new Error('boom');
+      }, 30),
+    ).rejects.toThrow('boom');
   });
 });
