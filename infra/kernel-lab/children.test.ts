@@ -96,7 +96,9 @@ async function launch(name: string, cmd: string, args: string[], env: Record<str
   return { child, exit, standIn, group, output: () => output };
 }
 
-const bootArgs = (name: string) => [join(here, 'boot.sh'), join(dir, 'vmlinux'), join(dir, 'initrd'), join(dir, `${name}.log`)];
+const labArgs = (script: string, name: string) => [join(here, script), join(dir, 'vmlinux'), join(dir, 'initrd'), join(dir, `${name}.log`)];
+const bootArgs = (name: string) => labArgs('boot.sh', name);
+const selfTestArgs = (name: string) => labArgs('lab-self-test.sh', name);
 
 describe('kernel lab clean-up', () => {
   it('boot.sh runs the guest in a process group of its own and returns its result', async () => {
@@ -127,7 +129,7 @@ describe('kernel lab clean-up', () => {
   });
 
   it('lab-self-test.sh killed with SIGTERM ends the boot it started and its qemu', async () => {
-    const run = await launch('self-test', 'bash', [join(here, 'lab-self-test.sh'), join(dir, 'vmlinux'), join(dir, 'initrd'), join(dir, 'self-test.log')]);
+    const run = await launch('self-test', 'bash', selfTestArgs('self-test'));
     run.child.kill('SIGTERM');
     expect(await run.exit).toEqual({ code: 143, signal: null });
     await groupEnded(run.group);
@@ -137,7 +139,7 @@ describe('kernel lab clean-up', () => {
     // What `timeout` does (its TERM to the script, then to its group): before the fix the second
     // TERM's trap exited the script from inside its clean-up, before boot.sh was signalled, every
     // time at 1–20 ms apart.
-    const run = await launch(`twice-${ms}`, 'bash', [join(here, 'lab-self-test.sh'), join(dir, 'vmlinux'), join(dir, 'initrd'), join(dir, `twice-${ms}.log`)]);
+    const run = await launch(`twice-${ms}`, 'bash', selfTestArgs(`twice-${ms}`));
     run.child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, ms));
     run.child.kill('SIGTERM');
@@ -148,14 +150,7 @@ describe('kernel lab clean-up', () => {
   it('an outer timeout that signals its whole process group leaves no qemu behind', async () => {
     // coreutils timeout signals its own process group, which the old runner's qemu (under its
     // own `timeout`, in a group of its own) never received.
-    const run = await launch('outer', 'timeout', [
-      '4',
-      'bash',
-      join(here, 'lab-self-test.sh'),
-      join(dir, 'vmlinux'),
-      join(dir, 'initrd'),
-      join(dir, 'outer.log'),
-    ]);
+    const run = await launch('outer', 'timeout', ['4', 'bash', ...selfTestArgs('outer')]);
     expect(await run.exit).toEqual({ code: 124, signal: null });
     await groupEnded(run.group);
     expect(run.output()).not.toContain('NOT OK');
