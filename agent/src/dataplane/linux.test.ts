@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Exec, ExecOptions } from './exec.ts';
 import { exec } from './exec.ts';
 import { createLinuxDataplane } from './linux.ts';
+import { sysctlPath } from './proc-files.ts';
 
 /**
  * ipvsadm against a kernel with ip_vs cannot run on this machine, so these tests script the
@@ -60,8 +61,56 @@ describe('Linux dataplane', () => {
       return s.calls.map((c) => c.args.join(' '));
     };
     expect(await ran('[]')).toEqual(['-j -d link show', add, 'link set lvs6tnl0 up']);
-    expect(await ran(show('2001:db8:99::23'))).toEqual(['-j -d link show', 'link set lvs6tnl0 up']);
+    // There with its address and up: nothing to run (the periodic check spawns no process for it).
+    expect(await ran(show('2001:db8:99::23'))).toEqual(['-j -d link show']);
+    expect(await ran(show('2001:db8:99::23').replace('"UP"', '"NOARP"'))).toEqual(['-j -d link show', 'link set lvs6tnl0 up']);
     expect(await ran(show('2001:db8:99::99'))).toEqual(['-j -d link show', add.replace('link add name', 'link set dev'), 'link set lvs6tnl0 up']);
+  });
+
+  it('tunl0: brought up only when it is down; created by `ip link add` when ipip is not loaded', async () => {
+    const ran = async (links: string) => {
+      const s = scripted({ 'ip -j -d link show': { stdout: links } });
+      await createLinuxDataplane({ exec: s.run }).ensureTunnel({ ifname: 'tunl0' });
+      return s.calls.map((c) => c.args.join(' '));
+    };
+    expect(await ran('[]')).toEqual(['-j -d link show', 'link add name tunl0 type ipip', 'link set tunl0 up']);
+    expect(await ran(JSON.stringify([{ ifname: 'tunl0', flags: ['NOARP'] }]))).toEqual(['-j -d link show', 'link set tunl0 up']);
+    expect(await ran(JSON.stringify([{ ifname: 'tunl0', flags: ['NOARP', 'UP', 'LOWER_UP'] }]))).toEqual(['-j -d link show']);
+  });
+
+  it('sysctls: read from /proc/sys on its own host (the same value `sysctl -n` prints), no process run', async () => {
+    const s = scripted({});
+    const dp = createLinuxDataplane({ exec: s.run });
+    const viaTool = (await exec('sysctl', ['-n', 'net.ipv4.conf.lo.arp_ignore'])).stdout.trim();
+    expect(await dp.readSysctl('net.ipv4.conf.lo.arp_ignore')).toBe(viaTool);
+    expect(await dp.readSysctl('net.ipv4.conf.lvsfleet-no-such-if.arp_ignore')).toBeNull();
+    expect(s.calls).toEqual([]);
+  });
+
+  it('sysctls in a namespace: `cat` and `tee` of the /proc/sys file through `ip netns exec`', async () => {
+    const s = scripted({ 'cat /proc/sys/net/ipv4/conf/eth0.100/arp_ignore': { stdout: '0\n' }, 'cat /proc/sys/net/ipv4/conf/eth9/arp_ignore': { code: 1 } });
+    const dp = createLinuxDataplane({ exec: s.run, netns: 'lab1' });
+    expect(await dp.readSysctl('net.ipv4.conf.eth0/100.arp_ignore')).toBe('0');
+    expect(await dp.readSysctl('net.ipv4.conf.eth9.arp_ignore')).toBeNull();
+    await dp.writeSysctl('net.ipv4.conf.eth0/100.arp_ignore', '1');
+    expect(s.calls.map((c) => [c.cmd, ...c.args, c.opts?.input ?? '', c.opts?.netns].join(' '))).toEqual([
+      'cat /proc/sys/net/ipv4/conf/eth0.100/arp_ignore  lab1',
+      'cat /proc/sys/net/ipv4/conf/eth9/arp_ignore  lab1',
+      'tee /proc/sys/net/ipv4/conf/eth0.100/arp_ignore 1 lab1',
+    ]);
+  });
+
+  it('sysctl keys map as sysctl(8) maps them, and a key that would leave /proc/sys is refused', async () => {
+    expect(sysctlPath('net.ipv4.ip_forward')).toBe('/proc/sys/net/ipv4/ip_forward');
+    expect(sysctlPath('net.ipv4.conf.eth0/100.rp_filter')).toBe('/proc/sys/net/ipv4/conf/eth0.100/rp_filter');
+    for (const bad of ['net.//.x', 'net..x', '.net.x', 'net.x.', 'net./.x', 'net.a\0b']) {
+      expect(() => sysctlPath(bad), bad).toThrow(/is not a sysctl name/);
+    }
+    const s = scripted({});
+    await expect(createLinuxDataplane({ exec: s.run, netns: 'lab1' }).writeSysctl('net.//.//.etc.passwd', '1')).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+    });
+    expect(s.calls).toEqual([]);
   });
 
   it('turns a failed batch into IPVS_REJECTED with the tool message', async () => {

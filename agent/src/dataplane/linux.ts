@@ -4,6 +4,7 @@ import { IpvsadmSyntaxError, parseSave, renderBatch } from '#shared/ipvs/codec.t
 import type { IpvsOp, IpvsTable } from '#shared/ipvs/model.ts';
 import { parseIpvsStats } from './ipvs-stats.ts';
 import { parseProcIpvs } from './proc-ip-vs.ts';
+import { execProcFiles, hostProcFiles, sysctlPath, type ProcFiles } from './proc-files.ts';
 import type { Dataplane, HostAddress, HostLink, HostRoute, IpvsServiceStats, IpvsSnapshot } from './types.ts';
 
 export interface LinuxDataplaneOptions {
@@ -11,6 +12,8 @@ export interface LinuxDataplaneOptions {
   netns?: string;
   timeoutMs?: number;
   exec?: Exec;
+  /** Sysctls and /proc/net/ip_vs: opened directly on this host, through `ip netns exec` for a namespace. */
+  procFiles?: ProcFiles;
 }
 
 const NO_IPVS = /Protocol not available|Can't initialize ipvs|Module ip_vs not found/i;
@@ -34,7 +37,7 @@ function readSave(text: string): IpvsTable {
 }
 
 /**
- * The Linux dataplane: `ip -j` for addresses/links/routes, `sysctl` for sysctls, `ipvsadm -Sn`
+ * The Linux dataplane: `ip -j` for addresses/links/routes, /proc/sys for sysctls, `ipvsadm -Sn`
  * plus /proc/net/ip_vs to read IPVS and one `ipvsadm -R` batch to change it (never a flush).
  */
 export function createLinuxDataplane(opts: LinuxDataplaneOptions = {}): Dataplane {
@@ -42,6 +45,7 @@ export function createLinuxDataplane(opts: LinuxDataplaneOptions = {}): Dataplan
   const o = { netns: opts.netns, timeoutMs: opts.timeoutMs ?? 10_000 };
   const ip = async (...args: string[]): Promise<string> => execOk(run, 'ip', args, o);
   const ipJson = async <T>(...args: string[]): Promise<T> => JSON.parse((await ip('-j', ...args)) || '[]') as T;
+  const proc = opts.procFiles ?? (opts.netns ? execProcFiles(run, o) : hostProcFiles);
 
   return {
     kind: 'linux',
@@ -72,6 +76,9 @@ export function createLinuxDataplane(opts: LinuxDataplaneOptions = {}): Dataplan
     async ensureTunnel(device): Promise<void> {
       const links = await ipJson<IpAddrJson[]>('-d', 'link', 'show');
       const found = links.find((l) => l.ifname === device.ifname);
+      // As wanted already (there and up): the periodic check runs no process to change nothing.
+      const upAsWanted = found?.flags?.includes('UP') && (device.ifname === 'tunl0' || found.linkinfo?.info_data?.local === device.local);
+      if (upAsWanted) return;
       if (device.ifname === 'tunl0') {
         if (!found) {
           // Loading ipip creates the fallback device in every namespace; `ip link add … type ipip`
@@ -94,11 +101,10 @@ export function createLinuxDataplane(opts: LinuxDataplaneOptions = {}): Dataplan
       return routes.map((r) => ({ gateway: r.gateway ?? null, dev: r.dev }));
     },
     async readSysctl(key): Promise<string | null> {
-      const r = await run('sysctl', ['-n', key], o);
-      return r.code === 0 ? r.stdout.trim() : null;
+      return (await proc.read(sysctlPath(key)))?.trim() ?? null;
     },
     async writeSysctl(key, value): Promise<void> {
-      await execOk(run, 'sysctl', ['-q', '-w', `${key}=${value}`], o);
+      await proc.write(sysctlPath(key), value);
     },
     async ipvsRead(): Promise<IpvsSnapshot> {
       let r;
@@ -112,8 +118,8 @@ export function createLinuxDataplane(opts: LinuxDataplaneOptions = {}): Dataplan
         const msg = (r.stderr || r.stdout).trim();
         throw new AgentError(NO_IPVS.test(msg) ? 'IPVS_UNAVAILABLE' : 'EXEC_FAILED', `ipvsadm -Sn: ${msg}`);
       }
-      const proc = await run('cat', ['/proc/net/ip_vs'], o);
-      return { table: readSave(r.stdout), activeConns: proc.code === 0 ? parseProcIpvs(proc.stdout) : new Map() };
+      const conns = await proc.read('/proc/net/ip_vs').catch(() => null);
+      return { table: readSave(r.stdout), activeConns: conns === null ? new Map() : parseProcIpvs(conns) };
     },
     async ipvsStats(): Promise<IpvsServiceStats[] | null> {
       const r = await run('ipvsadm', ['-Ln', '--stats', '--exact'], o).catch((e: unknown) => {

@@ -1,0 +1,58 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { AgentError } from '../errors.ts';
+import { execOk, type Exec, type ExecOptions } from './exec.ts';
+
+/**
+ * The kernel's files under /proc that the Linux dataplane reads and writes: sysctls and
+ * /proc/net/ip_vs. On its own host it opens them itself. Every `sysctl` or `cat` process costs a
+ * fork and exec of the agent, which a real server's periodic check did a dozen times (and under
+ * the kernel lab's emulation about 70 ms of CPU each). For a namespace it runs `cat` and `tee`
+ * through `ip netns exec`, because a process sees /proc/sys/net of its own namespace only.
+ */
+export interface ProcFiles {
+  /** The file's text; null when it does not exist. */
+  read(path: string): Promise<string | null>;
+  write(path: string, text: string): Promise<void>;
+}
+
+export const hostProcFiles: ProcFiles = {
+  async read(path) {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new AgentError('EXEC_FAILED', `read ${path}: ${(e as Error).message}`);
+    }
+  },
+  async write(path, text) {
+    try {
+      await writeFile(path, text);
+    } catch (e) {
+      throw new AgentError('EXEC_FAILED', `write ${path}: ${(e as Error).message}`);
+    }
+  },
+};
+
+export function execProcFiles(run: Exec, o: ExecOptions): ProcFiles {
+  return {
+    async read(path) {
+      const r = await run('cat', [path], o);
+      return r.code === 0 ? r.stdout : null;
+    },
+    async write(path, text) {
+      await execOk(run, 'tee', [path], { ...o, input: text });
+    },
+  };
+}
+
+/**
+ * A sysctl key's file, as sysctl(8) maps it: dots separate the levels, and a slash stands for a
+ * dot inside one level (`net.ipv4.conf.eth0/100.arp_ignore` is the VLAN device eth0.100). A key
+ * whose levels would leave /proc/sys (empty, `.` or `..`) is refused.
+ */
+export function sysctlPath(key: string): string {
+  const levels = key.split('.').map((l) => l.replaceAll('/', '.'));
+  if (levels.some((l) => l === '' || l === '.' || l === '..' || l.includes('\0')))
+    throw new AgentError('INVALID_INPUT', `sysctl key ${JSON.stringify(key)} is not a sysctl name`);
+  return `/proc/sys/${levels.join('/')}`;
+}
