@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { cpuReport, parseCpuLine, parseProcStat, procLabel, sampleCpu, type CpuSample } from './cpu-usage.ts';
 
 describe('guest CPU accounting', () => {
-  it('reads utime + stime past a command holding spaces and parentheses', () => {
-    const line = '4242 (node (x) y) S 1 4242 4242 0 -1 4194560 900 0 0 0 250 37 0 0 20 0 11 0 100 1000000 5000';
-    expect(parseProcStat(line)).toEqual({ comm: 'node (x) y', ticks: 287 });
+  it("reads utime + stime + the waited-for children's past a command holding spaces and parentheses", () => {
+    const line = '4242 (node (x) y) S 1 4242 4242 0 -1 4194560 900 0 0 0 250 37 8 5 20 0 11 0 100 1000000 5000';
+    expect(parseProcStat(line)).toEqual({ comm: 'node (x) y', ticks: 300 });
     expect(parseProcStat('garbage')).toBeNull();
   });
   it('counts idle and iowait as not busy', () => {
@@ -52,5 +52,18 @@ describe('guest CPU accounting', () => {
     child.kill();
     expect(b.procs.get(child.pid!)?.ticks).toBeGreaterThanOrEqual(20);
     expect(cpuReport(a, b, 2)).toMatch(/CPUs busy over \d+ s; most: .*\d\.\d s/);
+  });
+  it("counts a child's CPU in its parent once the parent has waited for it", async () => {
+    // The parent burns nothing itself: it runs a busy child for 300 ms, waits for it, then reports.
+    const parent = `
+      const { spawnSync } = require('node:child_process');
+      spawnSync(process.execPath, ['-e', 'const t = Date.now(); while (Date.now() - t < 300);']);
+      console.log('done'); setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['-e', parent], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((r) => child.stdout!.once('data', r));
+    const s = sampleCpu();
+    child.kill();
+    // The child alone was 30 ticks (USER_HZ 100); the parent's own start is a few.
+    expect(s.procs.get(child.pid!)?.ticks).toBeGreaterThanOrEqual(30);
   });
 });

@@ -25,13 +25,17 @@ export function procLabel(comm: string, argv: string[]): string {
   return script ? `${comm} ${script.replace(/^.*\//, '')}` : comm;
 }
 
-/** utime + stime from /proc/PID/stat (fields 14 and 15; the command in parentheses may hold spaces). */
+/**
+ * utime + stime + cutime + cstime from /proc/PID/stat (fields 14-17; the command in parentheses may
+ * hold spaces): a process's own CPU and that of the children it has waited for. An agent's `ip`,
+ * `ipvsadm` and `sysctl` processes end between two samples, so only their parent's count shows them.
+ */
 export function parseProcStat(text: string): { comm: string; ticks: number } | null {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return null;
   const rest = text.slice(close + 2).split(' ');
-  const ticks = Number(rest[11]) + Number(rest[12]);
+  const ticks = Number(rest[11]) + Number(rest[12]) + Number(rest[13]) + Number(rest[14]);
   return Number.isFinite(ticks) ? { comm: text.slice(open + 1, close), ticks } : null;
 }
 
