@@ -1,8 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { Exec, ExecOptions } from './exec.ts';
 import { exec } from './exec.ts';
 import { createLinuxDataplane } from './linux.ts';
-import { sysctlPath } from './proc-files.ts';
+import { sysctlPath, type KernelFiles } from './kernel-files.ts';
 
 /**
  * ipvsadm against a kernel with ip_vs cannot run on this machine, so these tests script the
@@ -16,6 +17,14 @@ function scripted(answers: Record<string, { code?: number; stdout?: string; stde
     return { code: a?.code ?? 0, stdout: a?.stdout ?? '', stderr: a?.stderr ?? '' };
   };
   return { run, calls };
+}
+
+/** The kernel's files as a map (null: absent), for what cannot be set up on this host. */
+function kernelFiles(contents: Record<string, string>): KernelFiles {
+  return {
+    read: async (path) => contents[path] ?? null,
+    write: async (path, text) => void (contents[path] = text),
+  };
 }
 
 describe('Linux dataplane', () => {
@@ -67,15 +76,16 @@ describe('Linux dataplane', () => {
     expect(await ran(show('2001:db8:99::99'))).toEqual(['-j -d link show', add.replace('link add name', 'link set dev'), 'link set lvs6tnl0 up']);
   });
 
-  it('tunl0: brought up only when it is down; created by `ip link add` when ipip is not loaded', async () => {
-    const ran = async (links: string) => {
+  it('tunl0: up in its sysfs flags is left alone with no process; brought up when down; created when ipip is not loaded', async () => {
+    const ran = async (flags: string | null, links: string) => {
       const s = scripted({ 'ip -j -d link show': { stdout: links } });
-      await createLinuxDataplane({ exec: s.run }).ensureTunnel({ ifname: 'tunl0' });
+      const files = kernelFiles(flags === null ? {} : { '/sys/class/net/tunl0/flags': flags });
+      await createLinuxDataplane({ exec: s.run, kernelFiles: files }).ensureTunnel({ ifname: 'tunl0' });
       return s.calls.map((c) => c.args.join(' '));
     };
-    expect(await ran('[]')).toEqual(['-j -d link show', 'link add name tunl0 type ipip', 'link set tunl0 up']);
-    expect(await ran(JSON.stringify([{ ifname: 'tunl0', flags: ['NOARP'] }]))).toEqual(['-j -d link show', 'link set tunl0 up']);
-    expect(await ran(JSON.stringify([{ ifname: 'tunl0', flags: ['NOARP', 'UP', 'LOWER_UP'] }]))).toEqual(['-j -d link show']);
+    expect(await ran(null, '[]')).toEqual(['-j -d link show', 'link add name tunl0 type ipip', 'link set tunl0 up']);
+    expect(await ran('0x80\n', JSON.stringify([{ ifname: 'tunl0', flags: ['NOARP'] }]))).toEqual(['-j -d link show', 'link set tunl0 up']);
+    expect(await ran('0xc1\n', '[]')).toEqual([]);
   });
 
   it('sysctls: read from /proc/sys on its own host (the same value `sysctl -n` prints), no process run', async () => {
@@ -149,8 +159,6 @@ describe('Linux dataplane', () => {
           { ifname: 'eth0', flags: ['BROADCAST'] },
         ]),
       },
-      'ip -j -4 route show default': { stdout: JSON.stringify([{ dst: 'default', gateway: '10.99.0.1', dev: 'eth0' }]) },
-      'ip -j -6 route show default': { stdout: JSON.stringify([{ dst: 'default', gateway: 'fe80::1', dev: 'eth0', protocol: 'ra' }]) },
     });
     const dp = createLinuxDataplane({ exec: s.run });
     expect(await dp.listAddresses()).toEqual([
@@ -163,10 +171,40 @@ describe('Linux dataplane', () => {
       { ifname: 'lo', up: true },
       { ifname: 'eth0', up: false },
     ]);
+  });
+
+  it('default routes from /proc/net/route and /proc/net/ipv6_route: gateways, a device route, not the unreachable entry', async () => {
+    const files = kernelFiles({
+      '/proc/net/route': [
+        'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT',
+        'eth0\t00000000\t0100630A\t0003\t0\t0\t0\t00000000\t0\t0\t0',
+        'eth0\t0000630A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0',
+        'ppp0\t00000000\t00000000\t0001\t0\t0\t200\t00000000\t0\t0\t0',
+      ].join('\n'),
+      '/proc/net/ipv6_route': [
+        '20010db8009900000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0',
+        '00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000400 00000002 00000000 00000003     eth0',
+        '00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo',
+      ].join('\n'),
+    });
+    const s = scripted({});
+    const dp = createLinuxDataplane({ exec: s.run, kernelFiles: files });
     expect(await dp.defaultRoutes()).toEqual([
       { gateway: '10.99.0.1', dev: 'eth0' },
+      { gateway: null, dev: 'ppp0' },
       { gateway: 'fe80::1', dev: 'eth0' },
     ]);
+    expect(s.calls).toEqual([]);
+    // A kernel without IPv6 has no ipv6_route: no IPv6 default route, not an error.
+    expect(await createLinuxDataplane({ kernelFiles: kernelFiles({ '/proc/net/route': '' }) }).defaultRoutes()).toEqual([]);
+  });
+
+  it('default routes on this host: the same as `ip -j route show default` prints, family by family', async () => {
+    const viaIp = (family: string) =>
+      (JSON.parse(execFileSync('ip', ['-j', family, 'route', 'show', 'default'], { encoding: 'utf8' }) || '[]') as { gateway?: string; dev: string }[]).map(
+        (r) => ({ gateway: r.gateway ?? null, dev: r.dev }),
+      );
+    expect(await createLinuxDataplane().defaultRoutes()).toEqual([...viaIp('-4'), ...viaIp('-6')]);
   });
 });
 

@@ -4,7 +4,8 @@ import { IpvsadmSyntaxError, parseSave, renderBatch } from '#shared/ipvs/codec.t
 import type { IpvsOp, IpvsTable } from '#shared/ipvs/model.ts';
 import { parseIpvsStats } from './ipvs-stats.ts';
 import { parseProcIpvs } from './proc-ip-vs.ts';
-import { execProcFiles, hostProcFiles, sysctlPath, type ProcFiles } from './proc-files.ts';
+import { parseDefaultRoutes4, parseDefaultRoutes6 } from './proc-routes.ts';
+import { execKernelFiles, hostKernelFiles, sysctlPath, type KernelFiles } from './kernel-files.ts';
 import type { Dataplane, HostAddress, HostLink, HostRoute, IpvsServiceStats, IpvsSnapshot } from './types.ts';
 
 export interface LinuxDataplaneOptions {
@@ -13,7 +14,7 @@ export interface LinuxDataplaneOptions {
   timeoutMs?: number;
   exec?: Exec;
   /** Sysctls and /proc/net/ip_vs: opened directly on this host, through `ip netns exec` for a namespace. */
-  procFiles?: ProcFiles;
+  kernelFiles?: KernelFiles;
 }
 
 const NO_IPVS = /Protocol not available|Can't initialize ipvs|Module ip_vs not found/i;
@@ -37,7 +38,7 @@ function readSave(text: string): IpvsTable {
 }
 
 /**
- * The Linux dataplane: `ip -j` for addresses/links/routes, /proc/sys for sysctls, `ipvsadm -Sn`
+ * The Linux dataplane: `ip -j` for addresses and links, /proc for default routes and sysctls, `ipvsadm -Sn`
  * plus /proc/net/ip_vs to read IPVS and one `ipvsadm -R` batch to change it (never a flush).
  */
 export function createLinuxDataplane(opts: LinuxDataplaneOptions = {}): Dataplane {
@@ -45,7 +46,7 @@ export function createLinuxDataplane(opts: LinuxDataplaneOptions = {}): Dataplan
   const o = { netns: opts.netns, timeoutMs: opts.timeoutMs ?? 10_000 };
   const ip = async (...args: string[]): Promise<string> => execOk(run, 'ip', args, o);
   const ipJson = async <T>(...args: string[]): Promise<T> => JSON.parse((await ip('-j', ...args)) || '[]') as T;
-  const proc = opts.procFiles ?? (opts.netns ? execProcFiles(run, o) : hostProcFiles);
+  const files = opts.kernelFiles ?? (opts.netns ? execKernelFiles(run, o) : hostKernelFiles);
 
   return {
     kind: 'linux',
@@ -74,6 +75,11 @@ export function createLinuxDataplane(opts: LinuxDataplaneOptions = {}): Dataplan
       return links.map((l) => ({ ifname: l.ifname, up: (l.flags ?? []).includes('UP') }));
     },
     async ensureTunnel(device): Promise<void> {
+      if (device.ifname === 'tunl0') {
+        // Up already (IFF_UP in its sysfs flags): the periodic check's usual case, and no process.
+        const flags = await files.read('/sys/class/net/tunl0/flags').catch(() => null);
+        if (flags !== null && Number(flags.trim()) & 1) return;
+      }
       const links = await ipJson<IpAddrJson[]>('-d', 'link', 'show');
       const found = links.find((l) => l.ifname === device.ifname);
       // As wanted already (there and up): the periodic check runs no process to change nothing.
@@ -94,17 +100,15 @@ export function createLinuxDataplane(opts: LinuxDataplaneOptions = {}): Dataplan
       await ip('link', 'set', device.ifname, 'up');
     },
     async defaultRoutes(): Promise<HostRoute[]> {
-      const routes = [
-        ...(await ipJson<{ gateway?: string; dev: string }[]>('-4', 'route', 'show', 'default')),
-        ...(await ipJson<{ gateway?: string; dev: string }[]>('-6', 'route', 'show', 'default')),
-      ];
-      return routes.map((r) => ({ gateway: r.gateway ?? null, dev: r.dev }));
+      // A host without one family has no file for it: no default route of that family.
+      const [v4, v6] = await Promise.all([files.read('/proc/net/route'), files.read('/proc/net/ipv6_route')]);
+      return [...parseDefaultRoutes4(v4 ?? ''), ...parseDefaultRoutes6(v6 ?? '')];
     },
     async readSysctl(key): Promise<string | null> {
-      return (await proc.read(sysctlPath(key)))?.trim() ?? null;
+      return (await files.read(sysctlPath(key)))?.trim() ?? null;
     },
     async writeSysctl(key, value): Promise<void> {
-      await proc.write(sysctlPath(key), value);
+      await files.write(sysctlPath(key), value);
     },
     async ipvsRead(): Promise<IpvsSnapshot> {
       let r;
@@ -118,7 +122,7 @@ export function createLinuxDataplane(opts: LinuxDataplaneOptions = {}): Dataplan
         const msg = (r.stderr || r.stdout).trim();
         throw new AgentError(NO_IPVS.test(msg) ? 'IPVS_UNAVAILABLE' : 'EXEC_FAILED', `ipvsadm -Sn: ${msg}`);
       }
-      const conns = await proc.read('/proc/net/ip_vs').catch(() => null);
+      const conns = await files.read('/proc/net/ip_vs').catch(() => null);
       return { table: readSave(r.stdout), activeConns: conns === null ? new Map() : parseProcIpvs(conns) };
     },
     async ipvsStats(): Promise<IpvsServiceStats[] | null> {

@@ -3,19 +3,20 @@ import { AgentError } from '../errors.ts';
 import { execOk, type Exec, type ExecOptions } from './exec.ts';
 
 /**
- * The kernel's files under /proc that the Linux dataplane reads and writes: sysctls and
- * /proc/net/ip_vs. On its own host it opens them itself. Every `sysctl` or `cat` process costs a
- * fork and exec of the agent, which a real server's periodic check did a dozen times (and under
- * the kernel lab's emulation about 70 ms of CPU each). For a namespace it runs `cat` and `tee`
- * through `ip netns exec`, because a process sees /proc/sys/net of its own namespace only.
+ * The kernel's files under /proc and /sys that the Linux dataplane reads and writes: sysctls,
+ * /proc/net/ip_vs, the default routes, a device's flags. On its own host it opens them itself.
+ * Every `sysctl`, `ip` or `cat` process costs a fork of the agent and an exec, which a real
+ * server's periodic check did a dozen times (under the kernel lab's emulation about 70 ms of CPU
+ * each). For a namespace it runs `cat` and `tee` through `ip netns exec`: a process sees the
+ * /proc/net, /proc/sys/net and /sys/class/net of its own namespace only.
  */
-export interface ProcFiles {
+export interface KernelFiles {
   /** The file's text; null when it does not exist. */
   read(path: string): Promise<string | null>;
   write(path: string, text: string): Promise<void>;
 }
 
-export const hostProcFiles: ProcFiles = {
+export const hostKernelFiles: KernelFiles = {
   async read(path) {
     try {
       return await readFile(path, 'utf8');
@@ -33,7 +34,7 @@ export const hostProcFiles: ProcFiles = {
   },
 };
 
-export function execProcFiles(run: Exec, o: ExecOptions): ProcFiles {
+export function execKernelFiles(run: Exec, o: ExecOptions): KernelFiles {
   return {
     async read(path) {
       const r = await run('cat', [path], o);
