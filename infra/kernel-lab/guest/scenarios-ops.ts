@@ -305,7 +305,8 @@ export async function maintenance(h: Harness, lab: Lab, client: Client): Promise
     check(ping.ok && ping.reply!.startsWith(`${held.server} `), `the long-lived connection broke at the hand-over: ${JSON.stringify(ping)}`);
     check(Date.now() < until, 'the hand-over took longer than the override lasts: nothing proven about the expiry');
 
-    const back = await lab.waitMaster('d1', VIP, ['d1', 'd2'], until - Date.now() + APPLY_MS);
+    // Looked for once a second until 2 s before `until` (a return before it is a failure below).
+    const back = await lab.waitMaster('d1', VIP, ['d1', 'd2'], until - Date.now() + APPLY_MS, until - 2000);
     const returnedAt = Date.now();
     h.figure('d1 sole VIP holder again, after until', back === undefined ? -1 : returnedAt - until, 'ms');
     check(back !== undefined, `d1 did not return after the override expired\nd1: ${lab.tail('d1')}`);
@@ -381,9 +382,12 @@ export async function failoverTo(h: Harness, lab: Lab, client: Client): Promise<
     const ping = await client.holdPing('fo', 'failed over', 5000);
     check(ping.ok && ping.reply!.startsWith(`${held.server} `), `the long-lived connection broke at the failover: ${JSON.stringify(ping)}`);
 
-    const back = await lab.waitMaster('d1', VIP, ['d1', 'd2'], until - Date.now() + APPLY_MS);
-    h.figure('d1 sole VIP holder again, after until', back === undefined ? -1 : Date.now() - until, 'ms');
+    // Looked for once a second until 2 s before `until`; a return before `until` fails below.
+    const back = await lab.waitMaster('d1', VIP, ['d1', 'd2'], until - Date.now() + APPLY_MS, until - 2000);
+    const returnedAt = Date.now();
+    h.figure('d1 sole VIP holder again, after until', back === undefined ? -1 : returnedAt - until, 'ms');
     check(back !== undefined, `d1 did not take VI_1 back after the failover expired\nd1: ${lab.tail('d1')}`);
+    check(returnedAt >= until, `d1 took VI_1 back ${until - returnedAt} ms before the failover's until`);
     const ping2 = await client.holdPing('fo', 'failed back', 5000);
     check(ping2.ok && ping2.reply!.startsWith(`${held.server} `), `the long-lived connection broke at the return: ${JSON.stringify(ping2)}`);
     h.figure('long-lived connection', 'survived');
