@@ -460,7 +460,9 @@ export class Engine {
     this.lastStatusJson = json;
     this.lastStatusSentAt = t;
     this.o.onStatus?.(s);
-    const write = () => writeFileAtomic(this.paths.status, JSON.stringify(s, null, 2)).catch((e) => this.o.log(`status file: ${errorText(e)}`));
+    // A report, rewritten at every change: atomic for readers, not fsynced (the stop's last one is).
+    const write = () =>
+      writeFileAtomic(this.paths.status, JSON.stringify(s, null, 2), { durable: false }).catch((e) => this.o.log(`status file: ${errorText(e)}`));
     this.statusWrites = this.statusWrites.then(write);
     return this.statusWrites;
   }

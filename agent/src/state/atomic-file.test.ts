@@ -29,10 +29,10 @@ describe('writeFileAtomic', () => {
     expect((await readdir(dir)).sort()).toEqual(['state.json', 'state.json.bak']);
   });
 
-  it('concurrent writes of one file all succeed and leave one of them whole', async () => {
+  it.each([true, false])('concurrent writes of one file all succeed and leave one of them whole (durable: %s)', async (durable) => {
     const f = join(dir, 'status.json');
     const texts = Array.from({ length: 20 }, (_, i) => JSON.stringify({ i, pad: 'x'.repeat(4096) }));
-    await Promise.all(texts.map((t) => writeFileAtomic(f, t)));
+    await Promise.all(texts.map((t) => writeFileAtomic(f, t, { durable })));
     expect(texts).toContain(await readFile(f, 'utf8'));
     expect(await readdir(dir)).toEqual(['status.json']);
   });

@@ -9,15 +9,27 @@ import { dirname } from 'node:path';
  */
 let seq = 0;
 
-export async function writeFileAtomic(path: string, data: string, opts: { backup?: boolean; mode?: number } = {}): Promise<void> {
+export interface AtomicWriteOptions {
+  backup?: boolean;
+  mode?: number;
+  /**
+   * false: no fsync of the file or its directory. Readers still see the old file or the new one
+   * whole (the rename), but a crash may lose the write. For reports rewritten at every change (the
+   * status file), where two fsyncs each time were most of the cost and a lost one is rewritten at
+   * the next start; never for state the agent needs to undo or to refuse a replay.
+   */
+  durable?: boolean;
+}
+
+export async function writeFileAtomic(path: string, data: string, opts: AtomicWriteOptions = {}): Promise<void> {
+  const durable = opts.durable ?? true;
   // Unique per call: two writes of one file in flight (status reports) must not share a temp.
   const tmp = `${path}.tmp-${process.pid}-${++seq}`;
   try {
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const fh = await open(tmp, 'w', opts.mode ?? 0o600);
+    const fh = await openCreatingDir(tmp, opts.mode ?? 0o600);
     try {
       await fh.writeFile(data);
-      await fh.sync();
+      if (durable) await fh.sync();
     } finally {
       await fh.close();
     }
@@ -27,6 +39,7 @@ export async function writeFileAtomic(path: string, data: string, opts: { backup
         if (e.code !== 'ENOENT') throw e;
       });
     await rename(tmp, path);
+    if (!durable) return;
     const dir = await open(dirname(path), 'r');
     try {
       await dir.sync();
@@ -37,6 +50,17 @@ export async function writeFileAtomic(path: string, data: string, opts: { backup
     // After the rename the temp is gone and this removes nothing.
     await rm(tmp, { force: true }).catch(() => {});
     throw namingFile(path, e);
+  }
+}
+
+/** Opens a new file, making its directory (0700) only when it is missing: one call fewer per write. */
+async function openCreatingDir(path: string, mode: number) {
+  try {
+    return await open(path, 'w', mode);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    return open(path, 'w', mode);
   }
 }
 
