@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { cpuReport, parseCpuLine, parseProcStat, procLabel, sampleCpu, type CpuSample } from './cpu-usage.ts';
 
 describe('guest CPU accounting', () => {
-  it("reads utime + stime + the waited-for children's past a command holding spaces and parentheses", () => {
+  it("reads a process's own ticks and its waited-for children's, past a command holding spaces and parentheses", () => {
     const line = '4242 (node (x) y) S 1 4242 4242 0 -1 4194560 900 0 0 0 250 37 8 5 20 0 11 0 100 1000000 5000';
-    expect(parseProcStat(line)).toEqual({ comm: 'node (x) y', ticks: 300 });
+    expect(parseProcStat(line)).toEqual({ comm: 'node (x) y', ticks: 287, childTicks: 13 });
     expect(parseProcStat('garbage')).toBeNull();
   });
   it('counts idle and iowait as not busy', () => {
@@ -24,9 +24,9 @@ describe('guest CPU accounting', () => {
       busy: 1000,
       total: 4000,
       procs: new Map([
-        [1, { label: 'agent d1', ticks: 500 }],
-        [2, { label: 'agent d2', ticks: 100 }],
-        [3, { label: 'old', ticks: 900 }],
+        [1, { label: 'agent d1', ticks: 500, childTicks: 20 }],
+        [2, { label: 'agent d2', ticks: 100, childTicks: 0 }],
+        [3, { label: 'old', ticks: 900, childTicks: 0 }],
       ]),
     };
     const b: CpuSample = {
@@ -34,13 +34,13 @@ describe('guest CPU accounting', () => {
       busy: 2500,
       total: 6000,
       procs: new Map([
-        [1, { label: 'agent d1', ticks: 800 }],
-        [2, { label: 'agent d2', ticks: 100 }],
-        [3, { label: 'ipvsadm', ticks: 40 }],
-        [4, { label: 'ipvsadm', ticks: 60 }],
+        [1, { label: 'agent d1', ticks: 800, childTicks: 70 }],
+        [2, { label: 'agent d2', ticks: 100, childTicks: 0 }],
+        [3, { label: 'ipvsadm', ticks: 40, childTicks: 0 }],
+        [4, { label: 'ipvsadm', ticks: 60, childTicks: 0 }],
       ]),
     };
-    expect(cpuReport(a, b, 2)).toBe('1.50 of 2 CPUs busy over 10 s; most: agent d1 3.0 s, ipvsadm 1.0 s');
+    expect(cpuReport(a, b, 2)).toBe('1.50 of 2 CPUs busy over 10 s; most: agent d1 3.5 s (0.5 s in ended children), ipvsadm 1.0 s');
   });
   it('sees a busy process on this machine', async () => {
     const a = sampleCpu();
@@ -63,7 +63,8 @@ describe('guest CPU accounting', () => {
     await new Promise((r) => child.stdout!.once('data', r));
     const s = sampleCpu();
     child.kill();
-    // The child alone was 30 ticks (USER_HZ 100); the parent's own start is a few.
-    expect(s.procs.get(child.pid!)?.ticks).toBeGreaterThanOrEqual(30);
+    // The child alone was 30 ticks (USER_HZ 100), counted as the parent's ended children.
+    expect(s.procs.get(child.pid!)?.childTicks).toBeGreaterThanOrEqual(30);
+    expect(s.procs.get(child.pid!)?.ticks).toBeLessThan(30);
   });
 });
