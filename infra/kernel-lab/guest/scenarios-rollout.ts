@@ -7,9 +7,11 @@
  * while the client keeps requesting through the VIPs.
  */
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { parse, stringify } from 'yaml';
 import { api, type CloudLink } from './cloud-link.ts';
 import type { Client, LoopResult } from './client-rpc.ts';
+import { cpuReport, sampleCpu } from './cpu-usage.ts';
 import { check, type Harness } from './harness.ts';
 import { realServers } from './ipvs.ts';
 import { AGENT_BUNDLE, SPEC, type Lab } from './lab.ts';
@@ -108,8 +110,10 @@ export async function rollout(h: Harness, lab: Lab, client: Client, link: CloudL
   const good = await natServers('d1');
   check(good.length === 2 && good.every((a) => a.endsWith(':8000')), `d1's web-nat is not rs1/rs2 on 8000: ${good.join(' ')}`);
   const held = await holdOn(client, 'ro', null);
+  // The scenario's own CPU report spans the switch to cloud mode too: this one, the traffic's window.
+  const cpu0 = sampleCpu();
   await startTraffic(client, 'ro');
-  await startTraffic(client, 'ro-nat', `http://${NAT_VIP}/`, NET.client.nat, 1);
+  await startTraffic(client, 'ro-nat', `http://${NAT_VIP}/`, NET.client.nat, 2);
   let loops: LoopResult[];
   const d1Saw: string[][] = [];
   try {
@@ -140,7 +144,8 @@ export async function rollout(h: Harness, lab: Lab, client: Client, link: CloudL
         return last?.revision === 2 && !['pending', 'running', 'paused'].includes(last.state) ? last : undefined;
       },
       360_000,
-      500,
+      // Two ipvsadm processes and an API call a look: every 500 ms took the client's CPU.
+      1000,
     );
     h.figure('rollout of revision 2 ended after', Date.now() - t0, 'ms');
     h.say(`rollout: ${JSON.stringify(ended)}`);
@@ -169,6 +174,7 @@ export async function rollout(h: Harness, lab: Lab, client: Client, link: CloudL
     h.figure('long-lived connection', 'survived');
   } finally {
     loops = [await client.loopStop('ro'), await client.loopStop('ro-nat')];
+    h.say(`guest CPU while the traffic ran: ${cpuReport(cpu0, sampleCpu(), availableParallelism())}`);
     reportTraffic(h, loops[0], 'web');
     reportTraffic(h, loops[1], 'web-nat');
     if (loops[1].fail) await explainNat(h, lab).catch((e: Error) => h.say(`web-nat diagnostics failed: ${e.message}`));
