@@ -50,7 +50,7 @@ export type IpvsServiceStats = Pick<IpvsService, 'protocol' | 'address' | 'port'
 
 /**
  * Everything the agent does to a host, in one small interface (docs/architecture.md, "Pure core, thin shell"). The
- * Linux implementation shells out; the dry-run one prints; the memory one is the tests' kernel.
+ * Linux implementation runs ip and ipvsadm and opens /proc and /sys; the dry-run one prints; the memory one is the tests' kernel.
  */
 export interface Dataplane {
   readonly kind: 'linux' | 'dry-run' | 'memory';
