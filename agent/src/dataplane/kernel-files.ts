@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { AgentError } from '../errors.ts';
 import { execOk, type Exec, type ExecOptions } from './exec.ts';
 
@@ -16,10 +16,15 @@ export interface KernelFiles {
   write(path: string, text: string): Promise<void>;
 }
 
+/**
+ * Synchronous reads and writes: these files are the kernel's memory, not a disk, and answer at
+ * once. The promise API's open, fstat, read, close (each a trip through libuv's pool) cost a real
+ * server's agent more CPU than the values were worth (profiled in the kernel lab).
+ */
 export const hostKernelFiles: KernelFiles = {
   async read(path) {
     try {
-      return await readFile(path, 'utf8');
+      return readFileSync(path, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw new AgentError('EXEC_FAILED', `read ${path}: ${(e as Error).message}`);
@@ -27,7 +32,7 @@ export const hostKernelFiles: KernelFiles = {
   },
   async write(path, text) {
     try {
-      await writeFile(path, text);
+      writeFileSync(path, text);
     } catch (e) {
       throw new AgentError('EXEC_FAILED', `write ${path}: ${(e as Error).message}`);
     }
@@ -52,8 +57,15 @@ export function execKernelFiles(run: Exec, o: ExecOptions): KernelFiles {
  * whose levels would leave /proc/sys (empty, `.` or `..`) is refused.
  */
 export function sysctlPath(key: string): string {
-  const levels = key.split('.').map((l) => l.replaceAll('/', '.'));
-  if (levels.some((l) => l === '' || l === '.' || l === '..' || l.includes('\0')))
-    throw new AgentError('INVALID_INPUT', `sysctl key ${JSON.stringify(key)} is not a sysctl name`);
-  return `/proc/sys/${levels.join('/')}`;
+  let path = paths.get(key);
+  if (path === undefined) {
+    const levels = key.split('.').map((l) => l.replaceAll('/', '.'));
+    if (levels.some((l) => l === '' || l === '.' || l === '..' || l.includes('\0')))
+      throw new AgentError('INVALID_INPUT', `sysctl key ${JSON.stringify(key)} is not a sysctl name`);
+    path = `/proc/sys/${levels.join('/')}`;
+    // Keys come from the configuration, a few dozen at most; the periodic check asks for each every 5 s.
+    if (paths.size < 4096) paths.set(key, path);
+  }
+  return path;
 }
+const paths = new Map<string, string>();
