@@ -3,7 +3,8 @@
 # the initramfs with Node and the agent bundle, boot the guest, run every scenario inside it and
 # exit with the guest's result; then prove the lab can fail (lab-self-test.sh).
 # Env: LVSFLEET_CACHE (default ~/.cache/lvsfleet), LAB_TIMEOUT (s, default 1800), LAB_MEM (MiB),
-#      LAB_ONLY (scenario names joined by +), LAB_SELF_TEST=0 to skip the self-test, LAB_VERBOSE=1.
+#      LAB_ONLY (scenario names joined by +), LAB_SELF_TEST=0 to skip the self-test, LAB_VERBOSE=1,
+#      LAB_AGENT_PROF=1 (standalone agents under --cpu-prof; their busiest functions printed at the end).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -79,6 +80,7 @@ if wants_rollout && [ "$bundle" != - ]; then
   fi
 fi
 [ "${LAB_VERBOSE:-}" = 1 ] && args+=("lab.arg=--verbose")
+[ "${LAB_AGENT_PROF:-}" = 1 ] && args+=("lab.arg=--agent-prof")
 start bash "$here/boot.sh" "$KERNEL_DIR/vmlinux" "$initrd" "$work/console.log" "${args[@]}"
 wait "$!"
 rc=$?

@@ -27,7 +27,7 @@ async function main(argv: string[]): Promise<number> {
   for (let i = onlyArg + 1; onlyArg >= 0 && i < argv.length && !argv[i].startsWith('--'); i++) onlyWords.push(...argv[i].split('+'));
   const only = onlyArg >= 0 ? new Set(onlyWords) : null;
   if (argv.includes('--verbose')) process.env.LAB_VERBOSE = '1';
-  const lab = new Lab({ breakAgent: argv.includes('--break-agent') });
+  const lab = new Lab({ breakAgent: argv.includes('--break-agent'), agentProf: argv.includes('--agent-prof') });
   const h = new Harness();
   h.onFail = () => lab.diagnose();
   const hasAgent = Lab.hasAgent();

@@ -1,6 +1,7 @@
 /** The lab's hosts and processes: topology, real servers, sorry servers, agents, keepalived. */
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
+import { selfTimeByArea, topFunctions, type CpuProfile } from '../../../cloud/bench/cpu-profile.ts';
 import { addHosts, addressesOf, createBridge, NET } from './topology.ts';
 import { daemon, nsh, run, sh, sleep, waitFor, type Daemon } from './sh.ts';
 
@@ -21,10 +22,14 @@ export function asNode(d: Daemon): Daemon {
 }
 /** Every agent's `--overrides` file (a JSON list, re-read on SIGHUP); empty until a scenario writes one. */
 const OVERRIDES = '/run/lab/overrides.json';
+/** Where `--agent-prof` agents write their profiles, a directory per node. */
+const PROF_DIR = '/run/lab/prof';
 
 export interface LabOptions {
   /** Preload the deliberately broken agent (self-test of the lab). */
   breakAgent: boolean;
+  /** Standalone agents under `--cpu-prof`; at the end each is stopped gracefully and its top functions printed. */
+  agentProf?: boolean;
 }
 
 export class Lab {
@@ -82,7 +87,11 @@ export class Lab {
   startAgent(node: string, spec = SPEC): Daemon {
     const stateDir = `/run/lab/state-${node}`;
     mkdirSync(stateDir, { recursive: true });
-    const pre = this.opts.breakAgent ? ['--import', '/lab/break-agent.mjs'] : [];
+    const pre = [
+      ...(this.opts.breakAgent ? ['--import', '/lab/break-agent.mjs'] : []),
+      // Sampled every 10 ms: at the default 1 ms the profiler alone starved the emulated CPUs.
+      ...(this.opts.agentProf ? ['--cpu-prof', '--cpu-prof-interval=10000', `--cpu-prof-dir=${PROF_DIR}/${node}`] : []),
+    ];
     const d = asNode(
       daemon(`agent-${node}`, node, ['node', ...pre, AGENT_BUNDLE, 'run', '--spec', spec, '--node', node, '--state-dir', stateDir, '--overrides', OVERRIDES]),
     );
@@ -183,6 +192,21 @@ export class Lab {
   }
 
   async shutdown(): Promise<void> {
+    if (this.opts.agentProf) await this.printAgentProfiles();
     for (const d of [...this.agents.values(), ...this.servers.values(), ...this.others]) d.kill('SIGKILL');
+  }
+
+  /** Stops the agents gracefully (a profile is written at exit) and prints each one's busiest functions. */
+  private async printAgentProfiles(): Promise<void> {
+    // A profile is written as the agent exits: under TCG that can take longer than a stop's usual 8 s.
+    await Promise.all([...this.agents.values()].map((d) => d.stop(60_000)));
+    for (const node of existsSync(PROF_DIR) ? readdirSync(PROF_DIR) : []) {
+      for (const f of readdirSync(`${PROF_DIR}/${node}`)) {
+        const p = JSON.parse(readFileSync(`${PROF_DIR}/${node}/${f}`, 'utf8')) as CpuProfile;
+        const areas = selfTimeByArea(p);
+        const top = topFunctions(p, 14).map((t) => `${t.ms.toFixed(0)} ms ${t.name}`);
+        process.stdout.write(`kernel-lab: CPU profile of agent ${node} (${f}, ${(areas.wallMs / 1000).toFixed(0)} s): ${top.join('; ')}\n`);
+      }
+    }
   }
 }
