@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../engine/engine.test-support.ts';
 import { netnsSkipReason } from '../netns-reason.test-support.ts';
 import { labSiteYaml } from '../site-yaml.test-support.ts';
@@ -17,7 +17,7 @@ if (reason) console.log(`skipping agent netns lab: ${reason}`);
 
 const BIN = join(import.meta.dirname, '../../../bin/lvsfleet-agent.mjs');
 const TAG = `lvsf-ag-${process.pid}-${Date.now().toString(36)}`;
-const NS = { rs1: `${TAG}-rs1`, d1: `${TAG}-d1` };
+const NS = { rs1: `${TAG}-rs1`, d1: `${TAG}-d1`, m1: `${TAG}-m1` };
 
 /** The agent in the namespace of its node. */
 const agent = (ns: string, args: string[]) => startProcess('ip', ['netns', 'exec', ns, process.execPath, BIN, ...args]);
@@ -37,6 +37,10 @@ describe.skipIf(reason !== null)('lvsfleet-agent in network namespaces (linux da
       execFileSync('ip', ['netns', 'add', ns]);
       execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
     }
+    // m1's eth0 with its peer in m1 too, both up (a link with carrier): a VRRP MASTER alone on it.
+    execFileSync('ip', ['-n', NS.m1, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0']);
+    execFileSync('ip', ['-n', NS.m1, 'addr', 'add', '10.99.0.11/24', 'dev', 'eth0']);
+    for (const dev of ['eth0', 'peer0']) execFileSync('ip', ['-n', NS.m1, 'link', 'set', dev, 'up']);
   });
   afterAll(async () => {
     killTestProcesses();
@@ -68,6 +72,42 @@ describe.skipIf(reason !== null)('lvsfleet-agent in network namespaces (linux da
     b.p.kill('SIGTERM');
     expect(await b.exited).toBe(0);
   });
+
+  it('a VRRP MASTER with connection sync exits on SIGTERM: its VIP released, its linger ended before its ip helper closed', async () => {
+    // The stop ends the linger of the VIPs it releases; the host closed its `ip -batch` helper while
+    // those ends still ran, the next one restarted it, and the agent never exited (SIGKILL after 60 s).
+    const spec = join(dir, 'site-m.yaml');
+    await writeFile(
+      spec,
+      `apiVersion: lvsfleet/v1
+kind: Site
+metadata: { name: lab }
+spec:
+  bfdDefault: false
+  nodes:
+    - { name: m1, role: director, address: 10.99.0.11, interface: eth0 }
+    - { name: m2, role: director, address: 10.99.0.12, interface: eth0 }
+  vrrp:
+    - name: VI_1
+      vrid: 50
+      version: 3
+      advertInterval: 100ms
+      vips: [10.99.0.50/32, 10.99.0.60/32, 10.99.0.70/32]
+      members: [{ node: m1, priority: 100, initialState: MASTER }, { node: m2, priority: 90 }]
+  connectionSync: { instance: VI_1, syncId: 50 }
+  services: []
+`,
+    );
+    const a = agent(NS.m1, ['run', '--spec', spec, '--node', 'm1', '--state-dir', join(dir, 'm1'), '--dataplane', 'linux']);
+    await a.waitForOutput(/vrrp VI_1 \S+→MASTER/);
+    await vi.waitFor(() => expect(inNs(NS.m1, 'ip', '-4', 'addr', 'show', 'dev', 'eth0')).toContain('10.99.0.70/32'), { timeout: 10_000, interval: 100 });
+    const at = a.output().length;
+    a.p.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+    expect(inNs(NS.m1, 'ip', '-4', 'addr', 'show', 'dev', 'eth0')).not.toContain('10.99.0.50/32');
+    expect(inNs(NS.m1, 'ip', '-4', 'rule', 'show')).not.toContain('7911');
+    expect(a.output().slice(at)).not.toMatch(/after the ip -batch helper was closed/);
+  }, 30_000);
 
   it('director on a kernel without ip_vs: IPVS reported failed, sysctls applied, the agent keeps running', async () => {
     const spec = join(dir, 'site-d.yaml');

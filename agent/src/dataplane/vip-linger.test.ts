@@ -59,6 +59,28 @@ describe('a leaving MASTER lingering on its VIPs (ip rule/route, nft arp)', () =
     expect(runs.slice(-2)).toEqual(['ip del', 'arp back']);
   });
 
+  it('close waits for an end already on its way (a stop ends the linger at once, then closes the host): nothing runs after it', async () => {
+    const runs: string[] = [];
+    let release!: () => void;
+    const slow = new Promise<void>((r) => (release = r));
+    const lingers = new VipLingers(
+      async () => void runs.push('nft'),
+      async (cmds) => {
+        await slow; // the host's ip commands, still running when the host closes
+        runs.push(`ip ${cmds.length}`);
+        return [];
+      },
+    );
+    const ended = lingers.set('VI_1', ['10.99.0.50', '10.99.0.60'], 0);
+    let closed = false;
+    const closing = lingers.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(closed).toBe(false);
+    release();
+    await Promise.all([ended, closing]);
+    expect(runs).toEqual(['ip 4', 'nft']);
+  });
+
   it('errors of ip and nft are reported together, after every step was tried', async () => {
     const lingers = new VipLingers(
       async () => {

@@ -159,11 +159,15 @@ export class VipLingers {
     await this.apply(name, addresses, true);
   }
 
-  /** Ends every linger now: a closing agent leaves none behind. */
+  /**
+   * Ends every linger now, and waits for changes already on their way (a stop's own end of a
+   * linger): a closing agent leaves none behind, and its host closes `ip -batch` only after them.
+   */
   async close(): Promise<void> {
     const open = [...this.timers.entries()];
     this.timers.clear();
     for (const [, { timer }] of open) clearTimeout(timer);
     await Promise.allSettled(open.map(([name, { addresses }]) => this.apply(name, addresses, false)));
+    await this.chain;
   }
 }

@@ -26,6 +26,21 @@ describe.skipIf(noIp)('IpBatch', () => {
   });
 });
 
+describe.skipIf(noIp)('IpBatch after close', () => {
+  it('runs a command as its own ip process and starts no helper again (a stopped agent must be able to exit)', async () => {
+    const logs: string[] = [];
+    const b = new IpBatch('ip', (l) => logs.push(l));
+    b.warm();
+    expect(b.pid()).toBeDefined();
+    b.close();
+    expect(await b.run(['link', 'show', 'dev', 'lo'])).toEqual([]);
+    expect(await b.run(['addr', 'del', '10.250.253.1/32', 'dev', 'lo'])).toHaveLength(1);
+    b.warm();
+    expect(b.pid()).toBeUndefined();
+    expect(logs.filter((l) => /after the ip -batch helper was closed: run as its own process/.test(l))).toHaveLength(2);
+  });
+});
+
 describe.skipIf(noIp)('IpBatch when its helper dies', () => {
   const helperPid = (b: IpBatch) => b.pid();
 

@@ -32,6 +32,7 @@ export class IpBatch {
   private errors = new Map<number, string>();
   private errBuf = '';
   private sup: Supervisor<ChildProcess>;
+  private closed = false;
 
   constructor(
     private ip = 'ip',
@@ -102,7 +103,7 @@ export class IpBatch {
 
   /** Starts the process ahead of need (at engine start, not on the failover path). */
   warm(): void {
-    this.sup.ensure();
+    if (!this.closed) this.sup.ensure();
   }
 
   /**
@@ -111,6 +112,10 @@ export class IpBatch {
    */
   async run(args: string[]): Promise<string[]> {
     if (args.some((a) => /[\s"'\\]/.test(a) || a === '')) return [`refusing unsafe ip argument in ${JSON.stringify(args)}`];
+    if (this.closed) {
+      this.log(`vrrp: ip ${args.join(' ')} after the ip -batch helper was closed: run as its own process`);
+      return this.oneShot(args);
+    }
     const r = await this.viaBatch(args);
     return r === DIED ? this.oneShot(args) : r;
   }
@@ -146,8 +151,13 @@ export class IpBatch {
     return this.sup.health();
   }
 
-  /** Ends the helper (its group included); later commands start a new one. */
+  /**
+   * Ends the helper (its group included) for good: a command after it runs as its own `ip`
+   * process. Restarting the helper then left a child with open pipes that nothing would close,
+   * and a stopped agent that never exited (it held its node lock until SIGKILL).
+   */
   close(): void {
+    this.closed = true;
     this.sup.stop();
   }
 }
