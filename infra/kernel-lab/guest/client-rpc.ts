@@ -86,6 +86,6 @@ export class Client {
     return this.call('holdClose', { name });
   }
   stop(): Promise<void> {
-    return this.proc.stop(1000);
+    return this.proc.stop(1000).then(() => {});
   }
 }

@@ -122,7 +122,9 @@ export class Lab {
 
   /** Stop an agent gracefully (SIGTERM). */
   async stopAgent(node: string): Promise<void> {
-    await this.agents.get(node)?.stop(8000);
+    // Printed, not failed: under a starved guest a graceful stop can be slow; an agent that never
+    // exits after SIGTERM (the stop's linger race) was hidden by this SIGKILL before.
+    if (await this.agents.get(node)?.stop(8000)) process.stdout.write(`kernel-lab: agent ${node} did not exit within 8 s of SIGTERM: killed\n`);
     this.agents.delete(node);
   }
 
@@ -199,7 +201,8 @@ export class Lab {
   /** Stops the agents gracefully (a profile is written at exit) and prints each one's busiest functions. */
   private async printAgentProfiles(): Promise<void> {
     // A profile is written as the agent exits: under TCG that can take longer than a stop's usual 8 s.
-    await Promise.all([...this.agents.values()].map((d) => d.stop(60_000)));
+    const killed = await Promise.all([...this.agents].map(async ([node, d]) => ((await d.stop(60_000)) ? node : null)));
+    for (const node of killed.filter(Boolean)) process.stdout.write(`kernel-lab: agent ${node} did not exit within 60 s of SIGTERM: killed, no profile\n`);
     for (const node of existsSync(PROF_DIR) ? readdirSync(PROF_DIR) : []) {
       for (const f of readdirSync(`${PROF_DIR}/${node}`)) {
         const p = JSON.parse(readFileSync(`${PROF_DIR}/${node}/${f}`, 'utf8')) as CpuProfile;

@@ -58,8 +58,8 @@ export interface Daemon {
   child: ChildProcess;
   output(): string;
   exited: Promise<number | null>;
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves when it is gone. */
-  stop(graceMs?: number): Promise<void>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when it is gone: true when it took the SIGKILL. */
+  stop(graceMs?: number): Promise<boolean>;
   kill(signal?: NodeJS.Signals): void;
 }
 
@@ -86,11 +86,13 @@ export function daemon(name: string, ns: string | null, argv: string[], opts: { 
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
     async stop(graceMs = 5000) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return false;
       child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      let killed = false;
+      const t = setTimeout(() => ((killed = true), child.kill('SIGKILL')), graceMs);
       await exited;
       clearTimeout(t);
+      return killed;
     },
   };
 }
