@@ -13,7 +13,7 @@ export interface LinuxDataplaneOptions {
   netns?: string;
   timeoutMs?: number;
   exec?: Exec;
-  /** Sysctls and /proc/net/ip_vs: opened directly on this host, through `ip netns exec` for a namespace. */
+  /** Sysctls, /proc/net/ip_vs, default routes and tunl0's flags: opened directly on this host, through `ip netns exec` for a namespace. */
   kernelFiles?: KernelFiles;
 }
 
@@ -82,9 +82,8 @@ export function createLinuxDataplane(opts: LinuxDataplaneOptions = {}): Dataplan
       }
       const links = await ipJson<IpAddrJson[]>('-d', 'link', 'show');
       const found = links.find((l) => l.ifname === device.ifname);
-      // As wanted already (there and up): the periodic check runs no process to change nothing.
-      const upAsWanted = found?.flags?.includes('UP') && (device.ifname === 'tunl0' || found.linkinfo?.info_data?.local === device.local);
-      if (upAsWanted) return;
+      // lvs6tnl0 there for this address and up: the periodic check changes nothing.
+      if (device.ifname !== 'tunl0' && found?.flags?.includes('UP') && found.linkinfo?.info_data?.local === device.local) return;
       if (device.ifname === 'tunl0') {
         if (!found) {
           // Loading ipip creates the fallback device in every namespace; `ip link add … type ipip`

@@ -15,8 +15,8 @@ export interface AtomicWriteOptions {
   /**
    * false: no fsync of the file or its directory. Readers still see the old file or the new one
    * whole (the rename), but a crash may lose the write. For reports rewritten at every change (the
-   * status file), where two fsyncs each time were most of the cost and a lost one is rewritten at
-   * the next start; never for state the agent needs to undo or to refuse a replay.
+   * status file), whose last version a crash may lose and the next start rewrites anyway; never
+   * for state the agent needs to undo or to refuse a replay.
    */
   durable?: boolean;
 }

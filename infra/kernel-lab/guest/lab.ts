@@ -1,7 +1,7 @@
 /** The lab's hosts and processes: topology, real servers, sorry servers, agents, keepalived. */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { selfTimeByArea, topFunctions, type CpuProfile } from '../../../cloud/bench/cpu-profile.ts';
+import { topFunctions, type CpuProfile } from '../../../cloud/bench/cpu-profile.ts';
 import { addHosts, addressesOf, createBridge, NET } from './topology.ts';
 import { daemon, nsh, run, sh, sleep, waitFor, type Daemon } from './sh.ts';
 
@@ -206,9 +206,8 @@ export class Lab {
     for (const node of existsSync(PROF_DIR) ? readdirSync(PROF_DIR) : []) {
       for (const f of readdirSync(`${PROF_DIR}/${node}`)) {
         const p = JSON.parse(readFileSync(`${PROF_DIR}/${node}/${f}`, 'utf8')) as CpuProfile;
-        const areas = selfTimeByArea(p);
         const top = topFunctions(p, 14).map((t) => `${t.ms.toFixed(0)} ms ${t.name}`);
-        process.stdout.write(`kernel-lab: CPU profile of agent ${node} (${f}, ${(areas.wallMs / 1000).toFixed(0)} s): ${top.join('; ')}\n`);
+        process.stdout.write(`kernel-lab: CPU profile of agent ${node} (${f}, ${((p.endTime - p.startTime) / 1e6).toFixed(0)} s): ${top.join('; ')}\n`);
       }
     }
   }
