@@ -8,7 +8,7 @@
 import { openCloudLink, type CloudLink } from './cloud-link.ts';
 import { Client } from './client-rpc.ts';
 import { check, Harness, LabPending } from './harness.ts';
-import { realServers } from './ipvs.ts';
+import { realServers, saveLines, weightsFromSave } from './ipvs.ts';
 import { AGENT_BUNDLE, Lab } from './lab.ts';
 import { changeWithoutHarm, failover, natAndTun } from './scenarios-change.ts';
 import { drTraffic, health, startDrSite } from './scenarios-dr.ts';
@@ -70,6 +70,11 @@ async function main(argv: string[]): Promise<number> {
         await nsh('k1', 'ipvsadm', '-A', '-t', '10.99.0.99:80', '-s', 'rr');
         for (const rs of [NET.rs1, NET.rs2]) await nsh('k1', 'ipvsadm', '-a', '-t', '10.99.0.99:80', '-r', `${rs}:8000`, '-m');
         check((await realServers('k1', '10.99.0.99', 80)).size === 2, 'ipvsadm did not add two real servers');
+        // The scenarios read weights from /proc/net/ip_vs: what ipvsadm shows, on this kernel.
+        await nsh('k1', 'ipvsadm', '-e', '-t', '10.99.0.99:80', '-r', `${NET.rs2}:8000`, '-m', '-w', '0');
+        const fromProc = JSON.stringify([...(await realServers('k1', '10.99.0.99', 80))].sort());
+        const fromSave = JSON.stringify([...weightsFromSave(await saveLines('k1'), '10.99.0.99', 80)].sort());
+        check(fromProc === fromSave, `/proc/net/ip_vs read ${fromProc}, ipvsadm -Sn ${fromSave}`);
         await nsh('k1', 'ipvsadm', '-D', '-t', '10.99.0.99:80');
       });
     }

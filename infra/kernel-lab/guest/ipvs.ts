@@ -1,4 +1,11 @@
-/** Reading IPVS inside a namespace the way an operator would: `ipvsadm -Sn` and `-Lnc`. */
+/**
+ * Reading IPVS inside a namespace. The whole table as an operator sees it is `ipvsadm -Sn` (a
+ * process); what the scenarios poll (weights, the connection table) is read from the kernel's own
+ * /proc/net/ip_vs and /proc/net/ip_vs_conn through the namespace's anchor (proc-net.ts), which is
+ * where `ipvsadm -Lnc` reads the connections too. The kernel-smoke scenario checks both ways agree.
+ */
+import { SocketAddress } from 'node:net';
+import { procNet } from './proc-net.ts';
 import { nsh } from './sh.ts';
 
 /** `ipvsadm -Sn` lines, sorted (the kernel's order is a hash order). */
@@ -10,14 +17,54 @@ export async function saveLines(ns: string): Promise<string[]> {
     .sort();
 }
 
-/** Real servers (`addr:port` → weight) of one virtual service, from `-Sn`. */
-export async function realServers(ns: string, vip: string, port: number): Promise<Map<string, number>> {
+/** Real servers (`addr:port` → weight) of one TCP virtual service, from `ipvsadm -Sn` lines. */
+export function weightsFromSave(lines: string[], vip: string, port: number): Map<string, number> {
   const out = new Map<string, number>();
-  for (const l of await saveLines(ns)) {
+  for (const l of lines) {
     const m = /^-a -t (\S+) -r (\S+) .*-w (\d+)/.exec(l);
     if (m && m[1] === `${vip}:${port}`) out.set(m[2], Number(m[3]));
   }
   return out;
+}
+
+/**
+ * An address as the kernel prints it in /proc/net/ip_vs*: IPv4 as 8 hex digits, IPv6 as `%pI6`
+ * (eight zero-padded groups); returned as ipvsadm prints it (dotted quad, or inet_ntop's form).
+ */
+function procAddr(s: string): string {
+  if (/^[0-9A-F]{8}$/i.test(s)) return [0, 2, 4, 6].map((i) => parseInt(s.slice(i, i + 2), 16)).join('.');
+  return new SocketAddress({ address: s, family: 'ipv6' }).address;
+}
+
+/** `addr:port` as ipvsadm prints it: IPv6 in brackets. */
+const hostPort = (addr: string, port: number) => (addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`);
+
+/**
+ * Real servers (`addr:port` → weight) of one TCP virtual service (`vip` as in `weightsFromSave`:
+ * IPv6 in brackets), from /proc/net/ip_vs (ip_vs_ctl.c ip_vs_info_seq_show):
+ *   TCP  0A630032:0050 rr
+ *     -> 0A630015:0050      Route   1      0          0
+ *   TCP  [2001:0db8:…:0050]:0050 rr persistent 300 FFFFFFFF
+ */
+export function weightsFromProc(text: string, vip: string, port: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let mine = false;
+  for (const line of text.split('\n')) {
+    if (/^\S/.test(line)) {
+      // Every service line (an FWM one too, whose key has no address) ends the one before.
+      const svc = /^TCP\s+(?:\[([0-9a-f:]+)\]|([0-9A-F]{8})):([0-9A-F]{4})\s/i.exec(line);
+      mine = svc !== null && hostPort(procAddr(svc[1] ?? svc[2]), parseInt(svc[3], 16)) === `${vip}:${port}`;
+      continue;
+    }
+    const dest = /^\s+->\s+(?:\[([0-9a-f:]+)\]|([0-9A-F]{8})):([0-9A-F]{4})\s+\S+\s+(\d+)\s/i.exec(line);
+    if (dest && mine) out.set(hostPort(procAddr(dest[1] ?? dest[2]), parseInt(dest[3], 16)), Number(dest[4]));
+  }
+  return out;
+}
+
+/** Real servers (`addr:port` → weight) of one TCP virtual service in `ns`. */
+export async function realServers(ns: string, vip: string, port: number): Promise<Map<string, number>> {
+  return weightsFromProc(await procNet(ns, 'ip_vs'), vip, port);
 }
 
 /** Number of virtual services in the namespace. */
@@ -25,7 +72,7 @@ export async function serviceCount(ns: string): Promise<number> {
   return (await saveLines(ns)).filter((l) => l.startsWith('-A ')).length;
 }
 
-/** One row of `ipvsadm -Lnc`. */
+/** One connection, its addresses as `ipvsadm -Lnc` prints them. */
 export interface Conn {
   proto: string;
   state: string;
@@ -34,12 +81,38 @@ export interface Conn {
   dest: string;
 }
 
-/** The connection table (`ipvsadm -Lnc`). */
-export async function connections(ns: string): Promise<Conn[]> {
+/** Connections (not persistence templates, whose protocol reads `IP`) from `ipvsadm -Lnc` output. */
+export function connsFromList(text: string): Conn[] {
   const rows: Conn[] = [];
-  for (const l of (await nsh(ns, 'ipvsadm', '-Lnc')).split('\n')) {
+  for (const l of text.split('\n')) {
     const t = l.trim().split(/\s+/);
     if (t.length === 6 && /^(TCP|UDP|SCTP)$/.test(t[0])) rows.push({ proto: t[0], state: t[2], source: t[3], virtual: t[4], dest: t[5] });
   }
   return rows;
+}
+
+/**
+ * Connections from /proc/net/ip_vs_conn (ip_vs_conn.c ip_vs_conn_seq_show), the file ipvsadm -Lnc
+ * formats: `Pro FromIP FPrt ToIP TPrt DestIP DPrt State Expires PEName PEData`, addresses in hex
+ * (IPv4) or `%pI6`, ports in hex; the destination may be of the other family (TUN).
+ */
+export function connsFromProc(text: string): Conn[] {
+  const rows: Conn[] = [];
+  for (const l of text.split('\n')) {
+    const t = l.trim().split(/\s+/);
+    if (t.length < 8 || !/^(TCP|UDP|SCTP)$/.test(t[0])) continue;
+    const at = (i: number) => hostPort(procAddr(t[i]), parseInt(t[i + 1], 16));
+    rows.push({ proto: t[0], state: t[7], source: at(1), virtual: at(3), dest: at(5) });
+  }
+  return rows;
+}
+
+/** The connection table of `ns`. */
+export async function connections(ns: string): Promise<Conn[]> {
+  return connsFromProc(await procNet(ns, 'ip_vs_conn'));
+}
+
+/** The same table through `ipvsadm -Lnc` (the kernel-smoke scenario compares the two). */
+export async function connectionsListed(ns: string): Promise<Conn[]> {
+  return connsFromList(await nsh(ns, 'ipvsadm', '-Lnc'));
 }

@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { topFunctions, type CpuProfile } from '../../../cloud/bench/cpu-profile.ts';
+import { closeAnchors } from './proc-net.ts';
 import { addHosts, addressesOf, createBridge, NET } from './topology.ts';
 import { daemon, nsh, run, sh, sleep, waitFor, type Daemon } from './sh.ts';
 
@@ -196,6 +197,7 @@ export class Lab {
   async shutdown(): Promise<void> {
     if (this.opts.agentProf) await this.printAgentProfiles();
     for (const d of [...this.agents.values(), ...this.servers.values(), ...this.others]) d.kill('SIGKILL');
+    closeAnchors();
   }
 
   /** Stops the agents gracefully (a profile is written at exit) and prints each one's busiest functions. */

@@ -1,7 +1,7 @@
 /** Scenarios 1 and 2: the seeds' DR setup driven by our agents, and health checks. */
 import type { Client } from './client-rpc.ts';
 import { check, type Harness } from './harness.ts';
-import { connections, realServers } from './ipvs.ts';
+import { connections, connectionsListed, realServers, type Conn } from './ipvs.ts';
 import type { Lab } from './lab.ts';
 import { waitFor } from './sh.ts';
 import { ifaceBytes, NET } from './topology.ts';
@@ -86,6 +86,17 @@ export async function drTraffic(h: Harness, lab: Lab, client: Client): Promise<v
   check(cb.rx - ca.rx >= size, 'client received less than the body');
   check(d1b.rx - d1a.rx < size / 10, `d1 received ${d1b.rx - d1a.rx} bytes: the reply went through the director`);
   check(conns.length > 0, `d1's IPVS has no connection from the client: traffic did not go through IPVS`);
+  // The scenarios read the connection table from /proc/net/ip_vs_conn: what ipvsadm -Lnc shows.
+  // Entries come and go between two reads (and a state may move on), so the ones in both must
+  // have the same destination and most must be in both.
+  const [viaProc, listed] = [await connections('d1'), await connectionsListed('d1')];
+  const key = (c: Conn) => `${c.proto} ${c.source} ${c.virtual}`;
+  const byLnc = new Map(listed.map((c) => [key(c), c]));
+  const both = viaProc.filter((c) => byLnc.has(key(c)));
+  const unlike = both.filter((c) => byLnc.get(key(c))!.dest !== c.dest || !/^[A-Z_]+$/.test(c.state));
+  h.say(`d1's connections: ${viaProc.length} read from /proc, ${listed.length} by ipvsadm -Lnc, ${both.length} in both`);
+  check(unlike.length === 0, `/proc/net/ip_vs_conn and ipvsadm -Lnc differ: ${JSON.stringify(unlike.slice(0, 3))}`);
+  check(both.length > 0 && both.length >= 0.9 * Math.min(viaProc.length, listed.length), 'the /proc reading and ipvsadm -Lnc share too few connections');
 }
 
 /** Scenario 2: a real server that stops answering leaves IPVS in time and comes back; sorry server. */

@@ -10,6 +10,7 @@ import type { Client, LoopResult } from './client-rpc.ts';
 import { check, type Harness } from './harness.ts';
 import { connections, realServers } from './ipvs.ts';
 import type { Lab } from './lab.ts';
+import { procNet } from './proc-net.ts';
 import { nsh, sleep, waitFor } from './sh.ts';
 import { NET } from './topology.ts';
 
@@ -96,7 +97,7 @@ async function portsTo(ns: string, dest: string): Promise<Set<string>> {
 
 /** Resets the namespace's own TCP stack sent so far (`Tcp: OutRsts` of /proc/net/snmp). */
 async function outRsts(ns: string): Promise<number> {
-  const tcp = (await nsh(ns, 'cat', '/proc/net/snmp')).split('\n').filter((l) => l.startsWith('Tcp:'));
+  const tcp = (await procNet(ns, 'snmp')).split('\n').filter((l) => l.startsWith('Tcp:'));
   const [names, values] = tcp.map((l) => l.trim().split(/\s+/));
   return Number(values?.[names?.indexOf('OutRsts') ?? -1] ?? NaN);
 }
@@ -201,9 +202,12 @@ export async function drain(h: Harness, lab: Lab, client: Client): Promise<void>
     await sleep(REQUEST_TIMEOUT_MS);
     const served0 = await servedViaVip(client, 'rs1');
     const ports0 = await portsTo('d1', `${NET.rs1}:80`);
-    await client.loopMark('drain');
+    const m0 = await client.loopMark('drain');
+    const tm0 = Date.now();
     await sleep(4000);
     const during = await client.loopMark('drain');
+    // Beside the whole loop's rate: the steady part, with no change being applied.
+    h.figure('request rate while drained', ((during.ok + during.fail - m0.ok - m0.fail) / ((Date.now() - tm0) / 1000)).toFixed(1), 'req/s');
     const served1 = await servedViaVip(client, 'rs1');
     const newPorts = [...(await portsTo('d1', `${NET.rs1}:80`))].filter((p) => !ports0.has(p));
     h.say(

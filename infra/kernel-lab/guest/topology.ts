@@ -5,6 +5,7 @@
  * straight back by the real servers) and NAT traffic from 10.88.0.2 (routed back through the
  * directors' gateway VIP 10.99.0.254, as LVS-NAT requires).
  */
+import { procNet } from './proc-net.ts';
 import { CommandError, nsh, run, sh } from './sh.ts';
 
 const BRIDGE = 'labbr0';
@@ -81,11 +82,21 @@ export async function setLink(ns: string, up: boolean): Promise<void> {
   if (up && role) await ipBatch(roleRoutes(role), ns);
 }
 
-/** Byte counters of a namespace's eth0 (from /sys, no extra tools). */
+/** Byte counters of a namespace's eth0, from its /proc/net/dev (the counters /sys shows; no process). */
 export async function ifaceBytes(ns: string): Promise<{ rx: number; tx: number }> {
-  const rx = Number((await nsh(ns, 'cat', '/sys/class/net/eth0/statistics/rx_bytes')).trim());
-  const tx = Number((await nsh(ns, 'cat', '/sys/class/net/eth0/statistics/tx_bytes')).trim());
-  return { rx, tx };
+  return devBytes(await procNet(ns, 'dev'), 'eth0');
+}
+
+/** `dev`'s received and sent bytes in /proc/net/dev text (`eth0: rxBytes packets … txBytes …`). */
+export function devBytes(text: string, dev: string): { rx: number; tx: number } {
+  const line = text.split('\n').find((l) => l.trim().startsWith(`${dev}:`));
+  if (!line) throw new Error(`no ${dev} in /proc/net/dev`);
+  const f = line
+    .slice(line.indexOf(':') + 1)
+    .trim()
+    .split(/\s+/)
+    .map(Number);
+  return { rx: f[0], tx: f[8] };
 }
 
 /** IPv4 addresses on an interface of a namespace. */
