@@ -21,11 +21,17 @@ describe('writeFileAtomic', () => {
     expect(await readdir(join(dir, 'sub'))).toEqual(['state.json']);
   });
 
-  it('keeps exactly one backup, one version behind', async () => {
+  it('keeps exactly one backup, one version behind: the replaced file itself, not a copy', async () => {
     const f = join(dir, 'state.json');
-    for (const v of [1, 2, 3]) await writeFileAtomic(f, `{"v":${v}}`, { backup: true });
+    const inodes: number[] = [];
+    for (const v of [1, 2, 3]) {
+      await writeFileAtomic(f, `{"v":${v}}`, { backup: true, mode: 0o640 });
+      inodes.push((await stat(f)).ino);
+    }
     expect(await readFile(f, 'utf8')).toBe('{"v":3}');
     expect(await readFile(`${f}.bak`, 'utf8')).toBe('{"v":2}');
+    const bak = await stat(`${f}.bak`);
+    expect([bak.ino, bak.nlink, bak.mode & 0o777]).toEqual([inodes[1], 1, 0o640]);
     expect((await readdir(dir)).sort()).toEqual(['state.json', 'state.json.bak']);
   });
 

@@ -1,8 +1,8 @@
-import { chmod, copyFile, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, copyFile, link, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
- * Seesaw-style save: write a temp file, fsync it, keep the previous file as `.bak`, rename the
+ * Seesaw-style save: write a temp file, fsync it, keep the previous file as `.bak` (a hard link), rename the
  * temp over the target, fsync the directory. A crash at any point leaves either the old or the
  * new file whole, and the backup one version behind. A failed write (a full disk) removes its
  * temp file and throws an error that names the target: `PATH: ENOSPC: …`, with the errno code kept.
@@ -34,10 +34,7 @@ export async function writeFileAtomic(path: string, data: string, opts: AtomicWr
       await fh.close();
     }
     if (opts.mode !== undefined) await chmod(tmp, opts.mode);
-    if (opts.backup)
-      await copyFile(path, `${path}.bak`).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'ENOENT') throw e;
-      });
+    if (opts.backup) await keepBackup(path);
     await rename(tmp, path);
     if (!durable) return;
     const dir = await open(dirname(path), 'r');
@@ -50,6 +47,34 @@ export async function writeFileAtomic(path: string, data: string, opts: AtomicWr
     // After the rename the temp is gone and this removes nothing.
     await rm(tmp, { force: true }).catch(() => {});
     throw namingFile(path, e);
+  }
+}
+
+/** A file system that has no hard links says so with one of these (vfat: EPERM). */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'EXDEV']);
+
+/**
+ * Keeps the file about to be replaced as `PATH.bak`: a second name for it (a hard link, swapped in
+ * by a rename), not a copy. Files here are only ever replaced by a rename, never written in place,
+ * so the inode the backup names stays as it was; the copy it replaces read and wrote the whole file
+ * on every save (a director's document lists every real server). Copied where links are refused.
+ */
+async function keepBackup(path: string): Promise<void> {
+  const tmp = `${path}.bak.tmp-${process.pid}-${++seq}`;
+  try {
+    await link(path, tmp);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    if (code === 'ENOENT') return;
+    if (!NO_LINKS.has(code)) throw e;
+    await copyFile(path, `${path}.bak`);
+    return;
+  }
+  try {
+    await rename(tmp, `${path}.bak`);
+  } catch (e) {
+    await rm(tmp, { force: true }).catch(() => {});
+    throw e;
   }
 }
 
