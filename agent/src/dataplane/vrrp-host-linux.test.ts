@@ -10,6 +10,7 @@ import { NodeEvent } from '#shared/wire/events.ts';
 import { NodeStatus } from '#shared/wire/status.ts';
 import { wireEvent, wireHealth, type VrrpHostEvent, type VrrpHostHealth } from './vrrp-host.ts';
 import { GarpHelper } from './vrrp-garp-helper.ts';
+import type { KernelFiles } from './kernel-files.ts';
 
 describe('VRRP host pieces', () => {
   it('reads link state from `ip -j link`: UP and LOWER_UP both needed', () => {
@@ -227,7 +228,13 @@ describe.skipIf(NOT_ROOT)(`track scripts and notify hooks on the Linux host (${N
       mkdirSync(join(dir, 'sys/net/ipv4/vs'), { recursive: true });
       writeFileSync(join(dir, 'sys/net/ipv4/vs/sync_threshold'), '3\t50\n');
       writeFileSync(join(dir, 'sys/net/ipv4/vs/expire_nodest_conn'), '0\n');
-      const host = createLinuxVrrpHost({ ipvsadm: bin, procSys: join(dir, 'sys') });
+      // The kernel's files, kept under dir: /proc/sys/net/ipv4/vs/KEY is dir/sys/net/ipv4/vs/KEY.
+      const under = (path: string) => join(dir, 'sys', path.replace(/^\/proc\/sys\//, ''));
+      const kernelFiles: KernelFiles = {
+        read: async (path) => (existsSync(under(path)) ? readFileSync(under(path), 'utf8') : null),
+        write: async (path, text) => writeFileSync(under(path), text),
+      };
+      const host = createLinuxVrrpHost({ ipvsadm: bin, kernelFiles });
       await host.syncDaemons(['master', 'backup'], { interface: 'eth1', syncId: 7 });
       // Synced at the handshake's last ACK, not the first data (see SYNC_THRESHOLD).
       expect(readFileSync(join(dir, 'sys/net/ipv4/vs/sync_threshold'), 'utf8')).toBe('2 50');

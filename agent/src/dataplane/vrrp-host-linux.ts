@@ -1,6 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
 import { setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { ResolvedVip } from '#shared/config/node-config.ts';
@@ -17,6 +16,7 @@ import type { VrrpHost, VrrpHostEvent, VrrpHostHealth } from './vrrp-host.ts';
 import { syncDaemonArgs, VrrpHostError } from './vrrp-host.ts';
 import { nftScript, UnsyncedHolds } from './unsynced-hold.ts';
 import { LINGER_IDEMPOTENT, LINGER_TABLE, VipLingers } from './vip-linger.ts';
+import { hostKernelFiles, sysctlPath, type KernelFiles } from './kernel-files.ts';
 
 export interface LinuxVrrpHostOptions {
   /** Paths of the tools (defaults: found on PATH). */
@@ -24,8 +24,8 @@ export interface LinuxVrrpHostOptions {
   arping?: string;
   ipvsadm?: string;
   nft?: string;
-  /** Where the kernel's sysctls are (default /proc/sys; tests point it at a directory of their own). */
-  procSys?: string;
+  /** The kernel's /proc and /sys files (default: this host's, opened directly; tests give files of their own). */
+  kernelFiles?: KernelFiles;
   /** Use the long-lived AF_PACKET helper for gratuitous ARP (default true; arping is the per-send fallback). */
   garpHelper?: boolean;
   /** python3 for the GARP helper and the IPv6 VRRP receiver (default /usr/bin/python3 when present; null = none). */
@@ -161,14 +161,15 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
       arpTables: () => run(opts.nft ?? 'nft', ['list', 'tables', 'arp']).then((r) => (r.code === 0 ? r.out : '')),
     },
   );
-  const procSys = opts.procSys ?? '/proc/sys';
+  const kernel = opts.kernelFiles ?? hostKernelFiles;
+  const ipvsSysctl = (key: string) => sysctlPath(`net.ipv4.vs.${key}`);
   /** The IPVS sysctls' values before connection sync set them (IPVS_SYSCTLS), to put back when it is removed. */
   const sysctlsBefore = new Map<string, string>();
   // Connection sync removed (a revision without it): the sysctls it set go back to what they
   // were before this process set them, so the director behaves as one that never synced.
   const restoreSysctls = async () => {
     for (const [key, value] of sysctlsBefore)
-      await writeFile(`${procSys}/net/ipv4/vs/${key}`, value).catch((e: Error) => log(`vrrp: connection sync: cannot restore ${key} ${value} (${e.message})`));
+      await kernel.write(ipvsSysctl(key), value).catch((e: Error) => log(`vrrp: connection sync: cannot restore ${key} ${value} (${e.message})`));
     sysctlsBefore.clear();
   };
   let niced = false;
@@ -181,8 +182,17 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
     if (!helper) throw new VrrpHostError('garp', `no helper to send Neighbor Advertisements for ${addresses.join(', ')} on ${iface}`);
     const h = helper;
     const [mac, forwarding] = await Promise.all([
-      readFile(`/sys/class/net/${iface}/address`, 'utf8').catch(() => ''),
-      readFile(`/proc/sys/net/ipv6/conf/${iface}/forwarding`, 'utf8').catch(() => '0'),
+      kernel.read(`/sys/class/net/${iface}/address`).then(
+        (t) => t ?? '',
+        () => '',
+      ),
+      // A dot in a device name (a VLAN, eth0.100) is a slash in a sysctl key.
+      Promise.resolve()
+        .then(() => kernel.read(sysctlPath(`net.ipv6.conf.${iface.replaceAll('.', '/')}.forwarding`)))
+        .then(
+          (t) => t ?? '0',
+          () => '0',
+        ),
     ]);
     if (!mac.trim()) throw new VrrpHostError('garp', `no MAC address for ${iface}`);
     const router = forwarding.trim() === '1';
@@ -396,12 +406,12 @@ export function createLinuxVrrpHost(opts: LinuxVrrpHostOptions = {}): LinuxVrrpH
         }
         // ip_vs is loaded now. Not fatal: connection sync works without them (see IPVS_SYSCTLS).
         for (const [key, value] of Object.entries(IPVS_SYSCTLS)) {
-          const path = `${procSys}/net/ipv4/vs/${key}`;
+          const path = ipvsSysctl(key);
           if (!sysctlsBefore.has(key)) {
-            const before = await readFile(path, 'utf8').catch(() => null);
+            const before = await kernel.read(path).catch(() => null);
             if (before !== null) sysctlsBefore.set(key, before.trim().replace(/\s+/g, ' '));
           }
-          await writeFile(path, value).catch((e: Error) => log(`vrrp: connection sync: cannot set ${key} ${value} (${e.message})`));
+          await kernel.write(path, value).catch((e: Error) => log(`vrrp: connection sync: cannot set ${key} ${value} (${e.message})`));
         }
       };
       // Supervised like a helper: a start that failed is retried with back-off (logged, reported)
