@@ -29,7 +29,7 @@ const PROF_DIR = '/run/lab/prof';
 export interface LabOptions {
   /** Preload the deliberately broken agent (self-test of the lab). */
   breakAgent: boolean;
-  /** Standalone agents under `--cpu-prof`; at the end each is stopped gracefully and its top functions printed. */
+  /** Agents (standalone and cloud mode) under `--cpu-prof`; at the end each is stopped gracefully and its top functions printed. */
   agentProf?: boolean;
 }
 
@@ -104,7 +104,8 @@ export class Lab {
   startCloudAgent(node: string, config: string): Daemon {
     const stateDir = `/run/lab/state-${node}`;
     mkdirSync(stateDir, { recursive: true });
-    const d = asNode(daemon(`agent-${node}`, node, ['node', AGENT_BUNDLE, 'run', '--config', config, '--state-dir', stateDir]));
+    const prof = this.opts.agentProf ? ['--cpu-prof', '--cpu-prof-interval=10000', `--cpu-prof-dir=${PROF_DIR}/cloud-${node}`] : [];
+    const d = asNode(daemon(`agent-${node}`, node, ['node', ...prof, AGENT_BUNDLE, 'run', '--config', config, '--state-dir', stateDir]));
     this.agents.set(node, d);
     return d;
   }
