@@ -4,7 +4,7 @@
 # exit with the guest's result; then prove the lab can fail (lab-self-test.sh).
 # Env: LVSFLEET_CACHE (default ~/.cache/lvsfleet), LAB_TIMEOUT (s, default 1800), LAB_MEM (MiB),
 #      LAB_ONLY (scenario names joined by +), LAB_SELF_TEST=0 to skip the self-test, LAB_VERBOSE=1,
-#      LAB_AGENT_PROF=1 (standalone agents under --cpu-prof; their busiest functions printed at the end).
+#      LAB_AGENT_PROF=1 (the agents, standalone and cloud mode, under --cpu-prof; their busiest functions printed at the end).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
