@@ -2,8 +2,8 @@ import { chmod, copyFile, link, mkdir, open, readFile, rename, rm } from 'node:f
 import { dirname } from 'node:path';
 
 /**
- * Seesaw-style save: write a temp file, fsync it, keep the previous file as `.bak` (a hard link), rename the
- * temp over the target, fsync the directory. A crash at any point leaves either the old or the
+ * Seesaw-style save: write a temp file, fsync it, keep the previous file as `.bak` (a hard link),
+ * rename the temp over the target, fsync the directory. A crash at any point leaves either the old or the
  * new file whole, and the backup one version behind. A failed write (a full disk) removes its
  * temp file and throws an error that names the target: `PATH: ENOSPC: …`, with the errno code kept.
  */

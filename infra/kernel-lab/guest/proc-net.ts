@@ -1,9 +1,10 @@
 /**
  * A namespace's /proc/net files read by the driver itself, without a process: /proc/PID/net shows
  * the network namespace of PID, so one idle process parked in each namespace (an anchor) makes
- * every later read a plain file read. Each `ip netns exec … cat` or `ipvsadm` forks the driver, a
- * large Node process, and under TCG the forks of a probe polled every 300 ms took the driver a
- * tenth of a CPU, taken from the client whose request rate the operations scenarios print.
+ * every later read a plain file read. Each `ip netns exec … cat` or `ipvsadm` was a process the
+ * driver (a large Node process) started, and under TCG the processes of a probe polled every 300
+ * ms took about a tenth of a CPU, taken from the client whose request rate the operations
+ * scenarios print.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
