@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { realServerKey, serviceKey } from '#shared/ipvs/model.ts';
-import { parseProcIpvs } from './proc-ip-vs.ts';
+import { parseProcIpvs, procAddress, procIpvsDests } from './proc-ip-vs.ts';
 
 describe('/proc/net/ip_vs', () => {
   it('reads active connections per destination from hex addresses', () => {
@@ -17,6 +17,19 @@ FWM  00000007 sh
     expect(m.get('tcp:192.168.1.150:80|192.168.1.132:80')).toBe(7);
     expect(m.get('tcp:192.168.1.150:80|192.168.1.133:80')).toBe(0);
     expect(m.get('fwmark:7|10.99.1.2:0')).toBe(1);
+    expect(procIpvsDests(text)).toEqual([
+      { service: 'tcp:192.168.1.150:80', address: '192.168.1.133', port: 80, weight: 1, activeConns: 0 },
+      { service: 'tcp:192.168.1.150:80', address: '192.168.1.132', port: 80, weight: 2, activeConns: 7 },
+      { service: 'fwmark:7', address: '10.99.1.2', port: 0, weight: 3, activeConns: 1 },
+    ]);
+  });
+
+  it("spells the connection table's bare %pI6 addresses as the rest", () => {
+    expect(['0A630032', '[2001:0db8:0000:0000:0000:0000:0000:0050]', '2001:0db8:0000:0000:0000:0000:0000:0050'].map(procAddress)).toEqual([
+      '10.99.0.50',
+      '2001:db8::50',
+      '2001:db8::50',
+    ]);
   });
 });
 

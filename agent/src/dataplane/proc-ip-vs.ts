@@ -11,16 +11,33 @@ const ip6 = (full: string): string => new SocketAddress({ address: full, family:
 
 /** An address as /proc/net/ip_vs prints it: `C0A80196` (IPv4, hex) or `[2001:0db8:…:0050]` (IPv6). */
 const ADDR = String.raw`([0-9A-F]{8}|\[[0-9a-f:]+\])`;
-const readAddr = (s: string): string => (s.startsWith('[') ? ip6(s.slice(1, -1)) : hexIp4(s));
+
+/**
+ * An address as the kernel's IPVS files print it, spelled as ipvsadm prints it: IPv4 as 8 hex
+ * digits, IPv6 as `%pI6`, in brackets in /proc/net/ip_vs and bare in /proc/net/ip_vs_conn.
+ */
+export function procAddress(s: string): string {
+  return s.startsWith('[') ? ip6(s.slice(1, -1)) : s.includes(':') ? ip6(s) : hexIp4(s);
+}
+const readAddr = procAddress;
 
 const SERVICE = new RegExp(String.raw`^(TCP|UDP|SCTP)\s+${ADDR}:([0-9A-F]{4})\s`, 'i');
 const FWMARK = /^FWM\s+([0-9A-F]{8})\s/i;
-const DEST = new RegExp(String.raw`^\s+->\s+${ADDR}:([0-9A-F]{4})\s+\S+\s+\d+\s+(\d+)\s+\d+`, 'i');
+const DEST = new RegExp(String.raw`^\s+->\s+${ADDR}:([0-9A-F]{4})\s+\S+\s+(\d+)\s+(\d+)\s+\d+`, 'i');
+
+/** One destination of /proc/net/ip_vs: its service's key (serviceKey), address and port as ipvsadm -Sn spells them, weight and active connections. */
+export interface ProcIpvsDest {
+  service: string;
+  address: string;
+  port: number;
+  weight: number;
+  activeConns: number;
+}
 
 /**
- * Active connections per realServerKey(serviceKey, dest) from /proc/net/ip_vs, as the kernel
- * prints it (ip_vs_ctl.c ip_vs_info_seq_show): IPv4 in hex, IPv6 as `%pI6` in brackets, ports
- * in hex. A service and its destinations may be of different families (TUN).
+ * The destinations of /proc/net/ip_vs, as the kernel prints it (ip_vs_ctl.c ip_vs_info_seq_show):
+ * IPv4 in hex, IPv6 as `%pI6` in brackets, ports in hex. A service and its destinations may be of
+ * different families (TUN).
  *   TCP  C0A80196:0050 wlc persistent 50
  *     -> C0A80184:0050      Route   2      3          0
  *   TCP  [2001:0db8:006c:0000:0000:0000:0000:0050]:0050 rr
@@ -28,8 +45,8 @@ const DEST = new RegExp(String.raw`^\s+->\s+${ADDR}:([0-9A-F]{4})\s+\S+\s+\d+\s+
  *   FWM  00000001 rr
  *     -> [2001:0db8:0000:0000:0000:0000:0000:0007]:0000      Tunnel  1      1          0
  */
-export function parseProcIpvs(text: string): Map<string, number> {
-  const out = new Map<string, number>();
+export function procIpvsDests(text: string): ProcIpvsDest[] {
+  const out: ProcIpvsDest[] = [];
   let svc: string | null = null;
   let mark = 0;
   for (const line of text.split('\n')) {
@@ -43,12 +60,16 @@ export function parseProcIpvs(text: string): Map<string, number> {
       svc = null;
       mark = parseInt(f[1], 16);
     } else if (d && (svc || mark)) {
-      const address = readAddr(d[1]);
       // An FWM line does not say its family (`-f 1` and `-f 1 -6` are two services): its
       // destinations do, since only TUN may cross families and an fwmark pool rarely mixes them.
-      const key = svc ?? serviceKey({ protocol: 'tcp', address: null, port: 0, fwmark: mark, ...(d[1].startsWith('[') ? { family: 6 as const } : {}) });
-      out.set(realServerKey(key, { address, port: parseInt(d[2], 16) }), Number(d[3]));
+      const service = svc ?? serviceKey({ protocol: 'tcp', address: null, port: 0, fwmark: mark, ...(d[1].startsWith('[') ? { family: 6 as const } : {}) });
+      out.push({ service, address: readAddr(d[1]), port: parseInt(d[2], 16), weight: Number(d[3]), activeConns: Number(d[4]) });
     }
   }
   return out;
+}
+
+/** Active connections per realServerKey(serviceKey, dest), from /proc/net/ip_vs. */
+export function parseProcIpvs(text: string): Map<string, number> {
+  return new Map(procIpvsDests(text).map((d) => [realServerKey(d.service, d), d.activeConns]));
 }

@@ -4,7 +4,9 @@
  * /proc/net/ip_vs and /proc/net/ip_vs_conn through the namespace's anchor (proc-net.ts), which is
  * where `ipvsadm -Lnc` reads the connections too. The kernel-smoke scenario checks both ways agree.
  */
-import { SocketAddress } from 'node:net';
+import { procAddress, procIpvsDests } from '../../../agent/src/dataplane/proc-ip-vs.ts';
+import { serviceKey } from '../../../shared/ipvs/model.ts';
+import { formatHostPort } from '../../../shared/util/ip.ts';
 import { procNet } from './proc-net.ts';
 import { nsh } from './sh.ts';
 
@@ -28,38 +30,16 @@ export function weightsFromSave(lines: string[], vip: string, port: number): Map
 }
 
 /**
- * An address as the kernel prints it in /proc/net/ip_vs*: IPv4 as 8 hex digits, IPv6 as `%pI6`
- * (eight zero-padded groups); returned as ipvsadm prints it (dotted quad, or inet_ntop's form).
- */
-function procAddr(s: string): string {
-  if (/^[0-9A-F]{8}$/i.test(s)) return [0, 2, 4, 6].map((i) => parseInt(s.slice(i, i + 2), 16)).join('.');
-  return new SocketAddress({ address: s, family: 'ipv6' }).address;
-}
-
-/** `addr:port` as ipvsadm prints it: IPv6 in brackets. */
-const hostPort = (addr: string, port: number) => (addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`);
-
-/**
  * Real servers (`addr:port` → weight) of one TCP virtual service (`vip` as in `weightsFromSave`:
- * IPv6 in brackets), from /proc/net/ip_vs (ip_vs_ctl.c ip_vs_info_seq_show):
- *   TCP  0A630032:0050 rr
- *     -> 0A630015:0050      Route   1      0          0
- *   TCP  [2001:0db8:…:0050]:0050 rr persistent 300 FFFFFFFF
+ * IPv6 in brackets), from /proc/net/ip_vs read by the agent's own parser.
  */
 export function weightsFromProc(text: string, vip: string, port: number): Map<string, number> {
-  const out = new Map<string, number>();
-  let mine = false;
-  for (const line of text.split('\n')) {
-    if (/^\S/.test(line)) {
-      // Every service line (an FWM one too, whose key has no address) ends the one before.
-      const svc = /^TCP\s+(?:\[([0-9a-f:]+)\]|([0-9A-F]{8})):([0-9A-F]{4})\s/i.exec(line);
-      mine = svc !== null && hostPort(procAddr(svc[1] ?? svc[2]), parseInt(svc[3], 16)) === `${vip}:${port}`;
-      continue;
-    }
-    const dest = /^\s+->\s+(?:\[([0-9a-f:]+)\]|([0-9A-F]{8})):([0-9A-F]{4})\s+\S+\s+(\d+)\s/i.exec(line);
-    if (dest && mine) out.set(hostPort(procAddr(dest[1] ?? dest[2]), parseInt(dest[3], 16)), Number(dest[4]));
-  }
-  return out;
+  const service = serviceKey({ protocol: 'tcp', address: vip.replace(/^\[(.*)\]$/, '$1'), port, fwmark: 0 });
+  return new Map(
+    procIpvsDests(text)
+      .filter((d) => d.service === service)
+      .map((d) => [formatHostPort(d.address, d.port), d.weight]),
+  );
 }
 
 /** Real servers (`addr:port` → weight) of one TCP virtual service in `ns`. */
@@ -101,7 +81,7 @@ export function connsFromProc(text: string): Conn[] {
   for (const l of text.split('\n')) {
     const t = l.trim().split(/\s+/);
     if (t.length < 8 || !/^(TCP|UDP|SCTP)$/.test(t[0])) continue;
-    const at = (i: number) => hostPort(procAddr(t[i]), parseInt(t[i + 1], 16));
+    const at = (i: number) => formatHostPort(procAddress(t[i]), parseInt(t[i + 1], 16));
     rows.push({ proto: t[0], state: t[7], source: at(1), virtual: at(3), dest: at(5) });
   }
   return rows;
