@@ -19,7 +19,6 @@ const ADDR = String.raw`([0-9A-F]{8}|\[[0-9a-f:]+\])`;
 export function procAddress(s: string): string {
   return s.startsWith('[') ? ip6(s.slice(1, -1)) : s.includes(':') ? ip6(s) : hexIp4(s);
 }
-const readAddr = procAddress;
 
 const SERVICE = new RegExp(String.raw`^(TCP|UDP|SCTP)\s+${ADDR}:([0-9A-F]{4})\s`, 'i');
 const FWMARK = /^FWM\s+([0-9A-F]{8})\s/i;
@@ -54,7 +53,7 @@ export function procIpvsDests(text: string): ProcIpvsDest[] {
     const f = FWMARK.exec(line);
     const d = DEST.exec(line);
     if (s) {
-      svc = serviceKey({ protocol: s[1].toLowerCase() as 'tcp', address: readAddr(s[2]), port: parseInt(s[3], 16), fwmark: 0 });
+      svc = serviceKey({ protocol: s[1].toLowerCase() as 'tcp', address: procAddress(s[2]), port: parseInt(s[3], 16), fwmark: 0 });
       mark = 0;
     } else if (f) {
       svc = null;
@@ -63,7 +62,7 @@ export function procIpvsDests(text: string): ProcIpvsDest[] {
       // An FWM line does not say its family (`-f 1` and `-f 1 -6` are two services): its
       // destinations do, since only TUN may cross families and an fwmark pool rarely mixes them.
       const service = svc ?? serviceKey({ protocol: 'tcp', address: null, port: 0, fwmark: mark, ...(d[1].startsWith('[') ? { family: 6 as const } : {}) });
-      out.push({ service, address: readAddr(d[1]), port: parseInt(d[2], 16), weight: Number(d[3]), activeConns: Number(d[4]) });
+      out.push({ service, address: procAddress(d[1]), port: parseInt(d[2], 16), weight: Number(d[3]), activeConns: Number(d[4]) });
     }
   }
   return out;

@@ -2,7 +2,8 @@
  * Reading IPVS inside a namespace. The whole table as an operator sees it is `ipvsadm -Sn` (a
  * process); what the scenarios poll (weights, the connection table) is read from the kernel's own
  * /proc/net/ip_vs and /proc/net/ip_vs_conn through the namespace's anchor (proc-net.ts), which is
- * where `ipvsadm -Lnc` reads the connections too. The kernel-smoke scenario checks both ways agree.
+ * where `ipvsadm -Lnc` reads the connections too. kernel-smoke checks the weights against `-Sn`,
+ * dr the connections against `-Lnc`.
  */
 import { procAddress, procIpvsDests } from '../../../agent/src/dataplane/proc-ip-vs.ts';
 import { serviceKey } from '../../../shared/ipvs/model.ts';
@@ -92,7 +93,7 @@ export async function connections(ns: string): Promise<Conn[]> {
   return connsFromProc(await procNet(ns, 'ip_vs_conn'));
 }
 
-/** The same table through `ipvsadm -Lnc` (the kernel-smoke scenario compares the two). */
+/** The same table through `ipvsadm -Lnc` (scenario dr compares the two). */
 export async function connectionsListed(ns: string): Promise<Conn[]> {
   return connsFromList(await nsh(ns, 'ipvsadm', '-Lnc'));
 }

@@ -88,11 +88,7 @@ export class Lab {
   startAgent(node: string, spec = SPEC): Daemon {
     const stateDir = `/run/lab/state-${node}`;
     mkdirSync(stateDir, { recursive: true });
-    const pre = [
-      ...(this.opts.breakAgent ? ['--import', '/lab/break-agent.mjs'] : []),
-      // Sampled every 10 ms: at the default 1 ms the profiler alone starved the emulated CPUs.
-      ...(this.opts.agentProf ? ['--cpu-prof', '--cpu-prof-interval=10000', `--cpu-prof-dir=${PROF_DIR}/${node}`] : []),
-    ];
+    const pre = [...(this.opts.breakAgent ? ['--import', '/lab/break-agent.mjs'] : []), ...this.profArgs(node)];
     const d = asNode(
       daemon(`agent-${node}`, node, ['node', ...pre, AGENT_BUNDLE, 'run', '--spec', spec, '--node', node, '--state-dir', stateDir, '--overrides', OVERRIDES]),
     );
@@ -104,8 +100,9 @@ export class Lab {
   startCloudAgent(node: string, config: string): Daemon {
     const stateDir = `/run/lab/state-${node}`;
     mkdirSync(stateDir, { recursive: true });
-    const prof = this.opts.agentProf ? ['--cpu-prof', '--cpu-prof-interval=10000', `--cpu-prof-dir=${PROF_DIR}/cloud-${node}`] : [];
-    const d = asNode(daemon(`agent-${node}`, node, ['node', ...prof, AGENT_BUNDLE, 'run', '--config', config, '--state-dir', stateDir]));
+    const d = asNode(
+      daemon(`agent-${node}`, node, ['node', ...this.profArgs(`cloud-${node}`), AGENT_BUNDLE, 'run', '--config', config, '--state-dir', stateDir]),
+    );
     this.agents.set(node, d);
     return d;
   }
@@ -120,6 +117,12 @@ export class Lab {
     const at = Date.now();
     for (const [, d] of this.agents) d.kill('SIGHUP');
     return at;
+  }
+
+  /** Node's arguments for an agent under `--agent-prof`, its profile written to PROF_DIR/`dir`; none otherwise. */
+  private profArgs(dir: string): string[] {
+    // Sampled every 10 ms: at the default 1 ms the profiler alone starved the emulated CPUs.
+    return this.opts.agentProf ? ['--cpu-prof', '--cpu-prof-interval=10000', `--cpu-prof-dir=${PROF_DIR}/${dir}`] : [];
   }
 
   /** Stop an agent gracefully (SIGTERM). */
