@@ -9,7 +9,8 @@
  * applied the document the broker retained for it (that is also how it knows all are subscribed),
  * then the time each node applied the awaited revision: `done` once every expected node has, and
  * on `collect` every node that applied one (to find documents sent to nodes that should not get
- * one), each with this process's RSS.
+ * one), each with this process's RSS; `done` also with the CPU time this process used since the
+ * round began, and each apply with its own time from payload to applied.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -29,7 +30,8 @@ interface Start {
   keys: JWK[];
 }
 type FromParent = { type: 'start'; start: Start } | { type: 'await'; revision: number; expect?: string[] } | { type: 'collect' } | { type: 'stop' };
-type Applied = { at: number; ok: boolean; revision: number; detail?: string };
+/** `took`: from the payload reaching this agent's handler to its apply's end (its own intake and apply, interleaved with the others'). */
+type Applied = { at: number; ok: boolean; revision: number; detail?: string; took?: number };
 
 const send = (m: unknown) => process.send!(m);
 const quiet = () => {};
@@ -40,6 +42,8 @@ let awaited = Number.POSITIVE_INFINITY;
 let expected = new Set<string>();
 let allNodes: string[] = [];
 let doneSent = false;
+/** This process's CPU time when the awaited round began: the round's CPU, divided by the agents that applied, is one apply's cost without the queue. */
+let cpuAtAwait = process.cpuUsage();
 /** Per node, the last revision its engine applied (warm-up included). */
 const last = new Map<string, Applied>();
 /** Per node, when it applied the awaited revision. */
@@ -52,7 +56,8 @@ function record(nodeId: string, a: Applied): void {
   applied.set(nodeId, a);
   if (!doneSent && [...expected].every((n) => applied.has(n))) {
     doneSent = true;
-    send({ type: 'done', applied: [...applied].filter(([n]) => expected.has(n)), rssMiB: rssMiB() });
+    const cpu = process.cpuUsage(cpuAtAwait);
+    send({ type: 'done', applied: [...applied].filter(([n]) => expected.has(n)), rssMiB: rssMiB(), cpuMs: (cpu.user + cpu.system) / 1000 });
   }
 }
 
@@ -77,11 +82,13 @@ async function startAgent(s: Start, nodeId: string): Promise<void> {
       // What cloud-run does with a desired document (agent/src/cli/cloud-run.ts `onDesired`).
       onDesired: async (payload) => {
         if (!payload.trim()) return;
+        const t0 = performance.now();
         const claims = await intake.receive(payload.trim());
         if (!claims) return;
         const outcome = await engine.apply(claims.config, claims.revision, claims.overrides ?? []);
         const ok = outcome.ok && claims.nodeId === nodeId;
-        record(nodeId, { at: performance.timeOrigin + performance.now(), ok, revision: claims.revision, detail: ok ? undefined : outcome.errors.join('; ') });
+        const at = performance.now();
+        record(nodeId, { at: performance.timeOrigin + at, ok, revision: claims.revision, detail: ok ? undefined : outcome.errors.join('; '), took: at - t0 });
       },
     }),
   );
@@ -109,6 +116,7 @@ process.on('message', (m: FromParent) => {
     expected = new Set(m.expect ?? allNodes);
     doneSent = false;
     applied.clear();
+    cpuAtAwait = process.cpuUsage();
   } else if (m.type === 'collect') {
     send({ type: 'collected', applied: [...applied], rssMiB: rssMiB() });
   } else if (m.type === 'stop') {

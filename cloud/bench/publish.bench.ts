@@ -66,7 +66,8 @@ const hardStop = setTimeout(
 );
 hardStop.unref();
 
-type Receipt = [string, { at: number; ok: boolean; detail?: string }];
+/** `took` (agents only): the agent's own time from the payload to applied. */
+type Receipt = [string, { at: number; ok: boolean; detail?: string; took?: number }];
 
 const now = () => performance.timeOrigin + performance.now();
 const ms = (x: number) => x.toFixed(0);
@@ -125,6 +126,8 @@ function startChild(script: URL) {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let rssMiB = 0;
+  /** The agents' process CPU over the last awaited round (fleet-agents.ts). */
+  let cpuMs = 0;
   const next = (type: string) =>
     new Promise<any>((resolve, reject) => {
       const on = (m: any) => {
@@ -132,6 +135,7 @@ function startChild(script: URL) {
         if (m.type === type) {
           child.off('message', on);
           if (m.rssMiB) rssMiB = m.rssMiB;
+          if (m.cpuMs !== undefined) cpuMs = m.cpuMs;
           resolve(m);
         }
       };
@@ -163,6 +167,9 @@ function startChild(script: URL) {
     stop,
     get rssMiB() {
       return rssMiB;
+    },
+    get cpuMs() {
+      return cpuMs;
     },
   };
 }
@@ -309,9 +316,16 @@ async function run(
     const t1 = now();
     if (res.status !== 200) throw new Error(`apply answered ${res.status}: ${await res.text()}`);
     revision = ((await res.json()) as { revision: number }).revision;
-    const lat = stats((await all).map(([, r]) => r.at - t0));
+    const rows = await all;
+    const lat = stats(rows.map(([, r]) => r.at - t0));
+    // What one apply costs apart from the queue of 1,000 agents on two cores: the process's CPU over
+    // the round per agent, and each agent's own payload → applied (stretched by the others' turns).
+    const own = stats(rows.map(([, r]) => r.took ?? 0));
     console.log(
       `[${label}] every VIP moved (forced) → every agent applied: apply request ${ms(t1 - t0)} ms; apply→applied over ${N} agents: ${lat.text} ${ratio(lat)}; ${rss()}; agents' process RSS ${agents.rssMiB} MiB`,
+    );
+    console.log(
+      `[${label}]   the agents' process used ${ms(agents.cpuMs)} ms of CPU in that round: ${(agents.cpuMs / N).toFixed(2)} ms per agent's apply; each agent's own payload→applied ${own.text}`,
     );
     const oneApplied: number[] = [];
     for (let i = 0; i < ONE_RS_ROUNDS; i++) {
