@@ -195,7 +195,7 @@ async function enroll(cloud: Cloud, admin: string, n: number): Promise<Enrolled>
   const dir = await mkdtemp(join(tmpdir(), 'lvsfleet-bench-cloud-'));
   const e: Enrolled = { dir, config: join(dir, 'agent.json'), state: join(dir, 'state') };
   await runToEnd(['enroll', '--url', cloud.url, '--token', t.json.token as string, '--config', e.config, '--state-dir', e.state]);
-  // From the broker: verified, cached (desired.json, revision.json), applied; then stopped (SIGTERM).
+  // From the broker: verified, cached (desired.json, with the version it was accepted as), applied; then stopped (SIGTERM).
   await measure([entry, 'run', '--config', e.config, '--dataplane', 'dry-run'], DONE, undefined, 0);
   const cached = JSON.parse(await readFile(join(e.state, 'desired.json'), 'utf8')) as { jws?: string; revision?: number };
   if (typeof cached.jws !== 'string' || cached.revision !== 1) throw new Error(`${site}.d1 cached no signed revision 1 in ${e.state}`);

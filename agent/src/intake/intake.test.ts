@@ -1,4 +1,4 @@
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { CompactSign, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DesiredClaims } from '#shared/wire/desired.ts';
@@ -124,7 +124,7 @@ describe('verified intake', () => {
     expect(await i.receive(await sign(k, at(5, 1)))).toBeNull();
     expect(await i.receive(await sign(k, at(5)))).toBeNull();
     expect(await i.receive(await sign(k, at(4, 9)))).toBeNull(); // an older revision loses whatever its overrides
-    expect(JSON.parse(await readFile(statePaths(dir).revision, 'utf8'))).toEqual({ revision: 5, overridesVersion: 2 });
+    expect(JSON.parse(await readFile(statePaths(dir).desired, 'utf8'))).toMatchObject({ revision: 5, overridesVersion: 2 });
     const restarted = intake();
     expect(await restarted.receive(await sign(k, at(5, 2)))).toBeNull(); // same version, another document
     expect((await restarted.receive(await sign(k, at(5, 3))))?.overridesVersion).toBe(3);
@@ -169,27 +169,76 @@ describe('verified intake', () => {
     expect(await intake().boot()).toBeNull();
   });
 
-  it('a corrupt revision.json is logged by name and read as none: boot and the next revision still work, and it is rewritten', async () => {
+  it('records the accepted version in the cache file, saved with the document: no other file, and a boot writes nothing', async () => {
+    await intake().receive(await sign(k, claims(3, { overridesVersion: 2 })));
+    expect((await readdir(dir)).sort()).toEqual(['desired.json']);
+    expect(JSON.parse(await readFile(statePaths(dir).desired, 'utf8'))).toMatchObject({ revision: 3, overridesVersion: 2 });
+    const ino = (await stat(statePaths(dir).desired)).ino;
+    expect((await intake().boot())?.revision).toBe(3);
+    expect((await readdir(dir)).sort()).toEqual(['desired.json']);
+    expect((await stat(statePaths(dir).desired)).ino).toBe(ino);
+  });
+
+  it('a cache whose signature no longer verifies is not applied but still records the bar: older is a replay, newer is taken', async () => {
+    await intake().receive(await sign(k, claims(4)));
+    const doc = JSON.parse(await readFile(statePaths(dir).desired, 'utf8'));
+    doc.jws = doc.jws.slice(0, -4) + 'AAAA';
+    await writeFile(statePaths(dir).desired, JSON.stringify(doc));
+    const booted = intake();
+    expect(await booted.boot()).toBeNull();
+    expect(await booted.receive(await sign(k, claims(3)))).toBeNull();
+    expect(await booted.receive(await sign(k, claims(4)))).toBeNull();
+    expect(rejected.map((r) => [r.why, r.revision])).toEqual([
+      ['replay', 3],
+      ['replay', 4],
+    ]);
+    expect((await booted.receive(await sign(k, claims(5))))?.revision).toBe(5);
+  });
+
+  it('a cache file that records no version is logged by name and passed over for the backup', async () => {
     const logs: string[] = [];
     const withLog = () => new Intake({ nodeId: 't.d1', keys: [k.pub], paths: statePaths(dir), log: (l) => logs.push(l), onReject: (r) => rejected.push(r) });
     await withLog().receive(await sign(k, claims(1)));
-    const f = statePaths(dir).revision;
-    await writeFile(f, '{"revision": "7"}');
-    const booted = withLog();
-    expect((await booted.boot())?.revision).toBe(1);
-    expect(logs).toContainEqual(expect.stringMatching(new RegExp(`^state file ${f} is corrupt \\(revision: .+\\); starting without it$`)));
-    expect(JSON.parse(await readFile(f, 'utf8'))).toEqual({ revision: 1 });
-    await writeFile(f, 'garbage');
-    expect((await withLog().receive(await sign(k, claims(2))))?.revision).toBe(2);
-    expect(JSON.parse(await readFile(f, 'utf8'))).toEqual({ revision: 2 });
+    await withLog().receive(await sign(k, claims(2)));
+    await writeFile(statePaths(dir).desired, '{"jws": "x", "revision": "2"}');
+    // No boot: the bar as the files record it; the backup says 1, so the broker's 2 is taken again.
+    const i = withLog();
+    expect(await i.receive(await sign(k, claims(1)))).toBeNull();
+    expect(logs).toContain(`state file ${statePaths(dir).desired} records no version; trying the next`);
+    expect((await i.receive(await sign(k, claims(2))))?.revision).toBe(2);
   });
 
-  it('a boot that finds its revision already recorded does not rewrite revision.json', async () => {
-    await intake().receive(await sign(k, claims(3)));
+  it("an older agent's revision.json is the bar only where no cache file records one, and is removed at the first save", async () => {
     const f = statePaths(dir).revision;
-    const ino = (await stat(f)).ino;
-    expect((await intake().boot())?.revision).toBe(3);
-    expect((await stat(f)).ino).toBe(ino);
+    await writeFile(f, JSON.stringify({ revision: 7, overridesVersion: 1 }));
+    const i = intake();
+    expect(await i.boot()).toBeNull();
+    expect(await i.receive(await sign(k, claims(7)))).toBeNull();
+    expect(rejected.map((r) => [r.why, r.revision])).toEqual([['replay', 7]]);
+    expect((await i.receive(await sign(k, claims(7, { overridesVersion: 2 }))))?.overridesVersion).toBe(2);
+    expect((await readdir(dir)).sort()).toEqual(['desired.json']);
+    // A cache that records a version wins over a revision file left beside it.
+    await writeFile(f, JSON.stringify({ revision: 9 }));
+    expect((await intake().receive(await sign(k, claims(8))))?.revision).toBe(8);
+    // A corrupt one is logged by name and read as none.
+    await rm(statePaths(dir).desired);
+    await rm(`${statePaths(dir).desired}.bak`);
+    await writeFile(f, '{"revision": "7"}');
+    const logs: string[] = [];
+    const bare = new Intake({ nodeId: 't.d1', keys: [k.pub], paths: statePaths(dir), log: (l) => logs.push(l), onReject: (r) => rejected.push(r) });
+    expect((await bare.receive(await sign(k, claims(1))))?.revision).toBe(1);
+    expect(logs).toContainEqual(expect.stringMatching(new RegExp(`^state file ${f} is corrupt \\(revision: .+\\); starting without it$`)));
+  });
+
+  it('a save cut short by a crash (its temp file written, never renamed) leaves the previous document and its version as the bar', async () => {
+    await intake().receive(await sign(k, claims(1)));
+    const next = await sign(k, claims(2));
+    // What a crash between the temp's fsync and the rename leaves behind.
+    await writeFile(`${statePaths(dir).desired}.tmp-999-1`, JSON.stringify({ jws: next, revision: 2, receivedAt: new Date().toISOString() }));
+    const booted = intake();
+    expect((await booted.boot())?.revision).toBe(1);
+    expect(await booted.receive(await sign(k, claims(1)))).toBeNull();
+    expect((await booted.receive(next))?.revision).toBe(2);
   });
 
   describe.skipIf(!canMountTmpfs)('on a full disk', () => {
@@ -205,8 +254,10 @@ describe('verified intake', () => {
       await i.receive(await sign(k, claims(1)));
       await disk.fill();
       await expect(i.receive(await sign(k, claims(2)))).rejects.toThrow(new RegExp(`^${paths.desired}: ENOSPC`));
-      expect((await readdir(disk.dir)).sort()).toEqual(['desired.json', 'filler', 'revision.json']);
-      expect(JSON.parse(await readFile(paths.revision, 'utf8'))).toEqual({ revision: 1 });
+      expect((await readdir(disk.dir)).sort()).toEqual(['desired.json', 'filler']);
+      expect(JSON.parse(await readFile(paths.desired, 'utf8'))).toMatchObject({ revision: 1 });
+      // The bar is still revision 1's: the document that could not be saved was not accepted.
+      expect(await i.receive(await sign(k, claims(1)))).toBeNull();
       await disk.free();
       expect((await i.receive(await sign(k, claims(2))))?.revision).toBe(2);
     });

@@ -1,6 +1,7 @@
+import { rm } from 'node:fs/promises';
 import type { JWK } from 'jose';
 import { z } from 'zod';
-import { formatVersion, isNewer, versionOf, type DesiredClaims, type DocumentVersion } from '#shared/wire/desired.ts';
+import { formatVersion, versionOf, type DesiredClaims, type DocumentVersion } from '#shared/wire/desired.ts';
 import type { KeyTrust, TrustReport } from '#shared/wire/key-trust.ts';
 import { readFileOrNull, writeFileAtomic } from '../state/atomic-file.ts';
 import type { StatePaths } from '../state/paths.ts';
@@ -25,17 +26,28 @@ export interface IntakeOptions {
   log: (line: string) => void;
 }
 
+/**
+ * The cache file: the document as received, and the version it was accepted as. The version is the
+ * agent's one durable record of what it accepted (its replay bar): written with the document, by
+ * one atomic, fsynced save, so the two can never disagree after a crash.
+ */
 interface CachedDoc {
   jws: string;
   revision: number;
+  /** Absent for 0, and in caches written before overrides existed. */
+  overridesVersion?: number;
   receivedAt: string;
 }
 
+/** What an older agent's separate revision file held; the intake reads it only when no cache file records a version. */
+const legacyRevision = z.object({ revision: z.number().int().nullable(), overridesVersion: z.number().int().min(0).optional() });
+const recorded = z.object({ revision: z.number().int().min(0), overridesVersion: z.number().int().min(0).optional() });
+
 /**
- * Verified intake with an offline cache: a document is verified, then saved atomically (one
- * backup kept) and its revision persisted before anyone applies it. On boot, the cached document
- * is verified again (a corrupt file falls back to the backup) and handed out before the broker
- * is ever contacted.
+ * Verified intake with an offline cache: a document is verified, then saved atomically with the
+ * version it is accepted as (one backup kept) before anyone applies it. On boot, the cached
+ * document is verified again (a corrupt file falls back to the backup) and handed out before the
+ * broker is ever contacted.
  */
 export class Intake {
   /**
@@ -49,16 +61,13 @@ export class Intake {
   private current: string | null = null;
   /** The claims of `current`: a re-signed copy of its revision must carry the same ones. */
   private currentClaims: DesiredClaims | null = null;
-  private readonly revisionFile: StateFile<{ revision: number | null; overridesVersion?: number }>;
+  /** An older agent's revision file: removed at this process's first save, after which the cache records the version. */
+  private readonly legacyFile: StateFile<{ revision: number | null; overridesVersion?: number }>;
+  private legacyRemoved = false;
   private readonly pinned: PinnedKeys;
 
   constructor(private readonly o: IntakeOptions) {
-    this.revisionFile = new StateFile(o.paths.revision, {
-      // overridesVersion is absent in files written before overrides existed: read as 0.
-      schema: z.object({ revision: z.number().int().nullable(), overridesVersion: z.number().int().min(0).optional() }),
-      log: o.log,
-      stringify: (v) => JSON.stringify(v),
-    });
+    this.legacyFile = new StateFile(o.paths.revision, { schema: legacyRevision, log: o.log });
     this.pinned = new PinnedKeys(o.paths.keys, o.keys, o.log);
   }
 
@@ -69,26 +78,39 @@ export class Intake {
   }
 
   /**
-   * The newest accepted document version, from memory or the revision file. A corrupt file reads
-   * as none (logged): the agent takes the broker's next signed document rather than none ever again.
+   * The newest accepted document version: from memory (a boot or a receive set it), else as the
+   * state dir records it when boot found no cache that verifies (a signature that no longer checks
+   * out, say): the cache's, else its backup's, else an older agent's revision file. A file that
+   * records none (corrupt) is passed over, logged: the agent takes the broker's next signed
+   * document rather than none ever again.
    */
   async acceptedVersion(): Promise<DocumentVersion | null> {
     if (!this.acceptedRead) {
-      const f = await this.revisionFile.read({ revision: null });
-      this.accepted = f.revision === null ? null : { revision: f.revision, overridesVersion: f.overridesVersion ?? 0 };
+      this.accepted = await this.recordedVersion();
       this.acceptedRead = true;
     }
     return this.accepted;
   }
 
+  private async recordedVersion(): Promise<DocumentVersion | null> {
+    for (const path of [this.o.paths.desired, `${this.o.paths.desired}.bak`]) {
+      const text = await readFileOrNull(path).catch(() => null);
+      if (text === null) continue;
+      let r;
+      try {
+        r = recorded.safeParse(JSON.parse(text));
+      } catch {
+        r = null;
+      }
+      if (r?.success) return { revision: r.data.revision, overridesVersion: r.data.overridesVersion ?? 0 };
+      this.o.log(`state file ${path} records no version; trying the next`);
+    }
+    const f = await this.legacyFile.read({ revision: null });
+    return f.revision === null ? null : { revision: f.revision, overridesVersion: f.overridesVersion ?? 0 };
+  }
+
   /** The cached desired document, verified again; null when there is none usable. */
   async boot(): Promise<DesiredClaims | null> {
-    let accepted: DocumentVersion | null = null;
-    try {
-      accepted = await this.acceptedVersion();
-    } catch (e) {
-      this.o.log(`revision file unreadable (${(e as Error).message}); relying on the cached document`);
-    }
     for (const path of [this.o.paths.desired, `${this.o.paths.desired}.bak`]) {
       const text = await readFileOrNull(path).catch(() => null);
       if (text === null) continue;
@@ -100,9 +122,9 @@ export class Intake {
         this.o.log(`state file ${path} is corrupt (${(e as Error).message}); trying the backup`);
         continue;
       }
-      // The backup may be one revision behind the revision file (the newest cache was corrupt).
-      // Booting from it lowers the bar to its revision, so the broker's retained newest revision
-      // (verified once already) is accepted again; anything older than the backup stays a replay.
+      // The backup is one version behind (the newest cache was corrupt). Booting from it lowers the
+      // bar to its version, so the broker's retained newest document (verified once already) is
+      // accepted again; anything older than the backup stays a replay.
       const keys = await this.pinned.current();
       const r = await verifyDesired(doc.jws, keys.keys, { nodeId: this.o.nodeId, accepted: null, pinnedGeneration: keys.generation });
       if (!r.ok) {
@@ -110,9 +132,8 @@ export class Intake {
         continue;
       }
       const v = versionOf(r.claims);
-      if (accepted !== null && isNewer(v, accepted)) this.o.log(`cache ${formatVersion(v)} is ahead of the revision file (${formatVersion(accepted)})`);
       if (r.pin) await this.pin(r.pin);
-      await this.persist(v);
+      this.accept(v);
       this.current = doc.jws;
       this.currentClaims = r.claims;
       this.o.log(`booting from cached ${formatVersion(v)} (${path})`);
@@ -146,10 +167,21 @@ export class Intake {
     }
     // The document first: should the agent stop before the keys are pinned, the cache still
     // verifies at boot (through its own chain) and pins them then.
-    const doc: CachedDoc = { jws, revision: r.claims.revision, receivedAt: new Date().toISOString() };
+    const v = versionOf(r.claims);
+    const doc: CachedDoc = {
+      jws,
+      revision: v.revision,
+      ...(v.overridesVersion ? { overridesVersion: v.overridesVersion } : {}),
+      receivedAt: new Date().toISOString(),
+    };
     await writeFileAtomic(this.o.paths.desired, JSON.stringify(doc), { backup: true });
+    if (!this.legacyRemoved) {
+      // Saved above with the version: an older agent's revision file now only says less.
+      await rm(this.o.paths.revision, { force: true }).catch((e) => this.o.log(`${this.o.paths.revision}: ${(e as Error).message}`));
+      this.legacyRemoved = true;
+    }
     if (r.pin) await this.pin(r.pin);
-    await this.persist(versionOf(r.claims));
+    this.accept(v);
     this.current = jws;
     this.currentClaims = r.claims;
     if (r.rule === 'resigned') {
@@ -167,9 +199,8 @@ export class Intake {
     this.o.onPinned?.(report);
   }
 
-  /** Written only when it changed: a boot from the cache usually finds it already there. */
-  private async persist(v: DocumentVersion): Promise<void> {
-    await this.revisionFile.write(v.overridesVersion ? { revision: v.revision, overridesVersion: v.overridesVersion } : { revision: v.revision });
+  /** The bar for what comes next; on disk already, in the cache this version came from. */
+  private accept(v: DocumentVersion): void {
     this.accepted = v;
     this.acceptedRead = true;
   }

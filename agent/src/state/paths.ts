@@ -4,9 +4,9 @@ import { isAbsolute, join } from 'node:path';
 export function statePaths(dir: string) {
   return {
     dir,
-    /** The last verified desired document (compact JWS in cloud mode, a JSON envelope standalone). */
+    /** The last verified desired document (compact JWS in cloud mode, a JSON envelope standalone) and the version it was accepted as: the intake rejects anything not newer. */
     desired: join(dir, 'desired.json'),
-    /** Highest revision accepted by the intake, which rejects anything not newer. */
+    /** Where older agents kept the accepted version apart: read only when no cache file records one, removed at the next save. */
     revision: join(dir, 'revision.json'),
     /** The cloud's signing keys pinned now (key rotation): the enrollment keys until a newer key set arrives. */
     keys: join(dir, 'keys.json'),
