@@ -28,7 +28,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { renderBatch } from '#shared/ipvs/codec.ts';
+import { parseSave, renderBatch, renderSave } from '#shared/ipvs/codec.ts';
 import { parseSpecText } from '#shared/site/parse.ts';
 import { planIpvs } from '../src/ipvs/plan.ts';
 import type { IpvsTable } from '#shared/ipvs/model.ts';
@@ -317,8 +317,9 @@ async function profiles(dir: string, sizes: number[]): Promise<void> {
     }
 }
 
-function planFigures(n: number): { planMs: number; lines: number } {
-  const desired: IpvsTable = Array.from({ length: n }, (_, i) => ({
+/** n services of two real servers each, as the planner and the codec rows use them. */
+function twoServerTable(n: number): IpvsTable {
+  return Array.from({ length: n }, (_, i) => ({
     protocol: 'tcp' as const,
     address: `127.1.${Math.floor(i / 250)}.${(i % 250) + 1}`,
     port: 80,
@@ -329,9 +330,34 @@ function planFigures(n: number): { planMs: number; lines: number } {
     onePacket: false,
     dests: [1, 2].map((j) => ({ address: `127.2.0.${j}`, port: 80, forwarding: 'dr' as const, weight: j, upperThreshold: 0, lowerThreshold: 0 })),
   }));
+}
+
+function planFigures(n: number): { planMs: number; lines: number } {
+  const desired = twoServerTable(n);
   const t0 = performance.now();
   const text = renderBatch(planIpvs(desired, [], new Set()));
   return { planMs: performance.now() - t0, lines: text.split('\n').length - 1 };
+}
+
+/**
+ * Reading the kernel's table, which a director does at every apply and every verify pass: the
+ * `ipvsadm -Sn` text parsed by the agent's codec, beside JSON.parse of the same table as JSON
+ * (V8's native parser, the floor), median of 21 warm runs each.
+ */
+function readFigures(n: number): { lines: number; parseMs: number; jsonMs: number } {
+  const table = twoServerTable(n);
+  const save = renderSave(table);
+  const json = JSON.stringify(table);
+  const median = (f: () => unknown) => {
+    const t: number[] = [];
+    for (let i = 0; i < 26; i++) {
+      const t0 = performance.now();
+      f();
+      if (i >= 5) t.push(performance.now() - t0);
+    }
+    return t.sort((a, b) => a - b)[10];
+  };
+  return { lines: save.split('\n').length - 1, parseMs: median(() => parseSave(save)), jsonMs: median(() => JSON.parse(json)) };
 }
 
 const SIZES = [1, 100, 1000];
@@ -357,5 +383,9 @@ try {
 for (const n of [1000, 10000]) {
   const f = planFigures(n);
   console.log(`planner: ${n} services × 2 real servers from empty → ${f.lines} restore lines in ${f.planMs.toFixed(1)} ms (in-process, plan + render)`);
+  const r = readFigures(n);
+  console.log(
+    `reading the table: ${n} services × 2 real servers, ${r.lines} lines of ipvsadm -Sn parsed in ${r.parseMs.toFixed(2)} ms; the floor, JSON.parse of the same table: ${r.jsonMs.toFixed(2)} ms`,
+  );
 }
 console.log(`load at the end ${load()}`);

@@ -328,6 +328,7 @@ async function run(
       `[${label}]   the agents' process used ${ms(agents.cpuMs)} ms of CPU in that round: ${(agents.cpuMs / N).toFixed(2)} ms per agent's apply; each agent's own payload→applied ${own.text}`,
     );
     const oneApplied: number[] = [];
+    const oneOwn: number[] = [];
     for (let i = 0; i < ONE_RS_ROUNDS; i++) {
       agents.child.send({ type: 'await', revision: revision + 1, expect: DIRECTORS });
       const done = agents.received('one real server weight, directors applied');
@@ -335,7 +336,10 @@ async function run(
       const r = await apply({ vipBase: 90, rs1Weight: 20 + i });
       if (r.status !== 200) throw new Error(`apply answered ${r.status}: ${await r.text()}`);
       revision = ((await r.json()) as { revision: number }).revision;
-      for (const [, a] of await done) oneApplied.push(a.at - t0r);
+      for (const [, a] of await done) {
+        oneApplied.push(a.at - t0r);
+        oneOwn.push(a.took ?? 0);
+      }
       await new Promise((res2) => setTimeout(res2, 300));
       agents.child.send({ type: 'collect' });
       const got = (await agents.next('collected')).applied as Receipt[];
@@ -345,7 +349,7 @@ async function run(
     }
     const oneA = stats(oneApplied);
     console.log(
-      `[${label}] one real server's weight changed, ${ONE_RS_ROUNDS} applies: apply→applied by the 2 directors' agents: ${oneA.text}; 0 other agents applied a document; agents' process RSS ${agents.rssMiB} MiB`,
+      `[${label}] one real server's weight changed, ${ONE_RS_ROUNDS} applies: apply→applied by the 2 directors' agents: ${oneA.text} (their own payload→applied: ${stats(oneOwn).text}); 0 other agents applied a document; agents' process RSS ${agents.rssMiB} MiB`,
     );
   } finally {
     session?.disconnect();
