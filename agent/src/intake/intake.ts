@@ -62,7 +62,7 @@ export class Intake {
   /** The claims of `current`: a re-signed copy of its revision must carry the same ones. */
   private currentClaims: DesiredClaims | null = null;
   /** An older agent's revision file: removed at this process's first save, after which the cache records the version. */
-  private readonly legacyFile: StateFile<{ revision: number | null; overridesVersion?: number }>;
+  private readonly legacyFile: StateFile<z.infer<typeof legacyRevision>>;
   private legacyRemoved = false;
   private readonly pinned: PinnedKeys;
 
@@ -93,25 +93,31 @@ export class Intake {
   }
 
   private async recordedVersion(): Promise<DocumentVersion | null> {
-    for (const path of [this.o.paths.desired, `${this.o.paths.desired}.bak`]) {
+    for (const path of this.cacheFiles()) {
       const text = await readFileOrNull(path).catch(() => null);
       if (text === null) continue;
-      let r;
+      let json: unknown = null;
       try {
-        r = recorded.safeParse(JSON.parse(text));
+        json = JSON.parse(text);
       } catch {
-        r = null;
+        // Not JSON: records no version, said below.
       }
-      if (r?.success) return { revision: r.data.revision, overridesVersion: r.data.overridesVersion ?? 0 };
+      const r = recorded.safeParse(json);
+      if (r.success) return { revision: r.data.revision, overridesVersion: r.data.overridesVersion ?? 0 };
       this.o.log(`state file ${path} records no version; trying the next`);
     }
     const f = await this.legacyFile.read({ revision: null });
     return f.revision === null ? null : { revision: f.revision, overridesVersion: f.overridesVersion ?? 0 };
   }
 
+  /** The cache, then its backup. */
+  private cacheFiles(): string[] {
+    return [this.o.paths.desired, `${this.o.paths.desired}.bak`];
+  }
+
   /** The cached desired document, verified again; null when there is none usable. */
   async boot(): Promise<DesiredClaims | null> {
-    for (const path of [this.o.paths.desired, `${this.o.paths.desired}.bak`]) {
+    for (const path of this.cacheFiles()) {
       const text = await readFileOrNull(path).catch(() => null);
       if (text === null) continue;
       let doc: CachedDoc;
