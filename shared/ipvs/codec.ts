@@ -11,7 +11,7 @@
  * scripts) go through ./lenient.ts, which rewrites them into this grammar.
  */
 import type { IpvsDest, IpvsForwarding, IpvsOp, IpvsProtocol, IpvsService, IpvsTable } from './model.ts';
-import { serviceKey } from './model.ts';
+import { sameServiceKey, serviceKey } from './model.ts';
 import { canonicalIp, formatHostPort, isIpv6 } from '../util/ip.ts';
 
 export class IpvsadmSyntaxError extends Error {
@@ -240,17 +240,13 @@ export function parseSave(text: string): IpvsTable {
       byKey.set(serviceKey(s), s);
       last = s;
     } else if (op.op === 'add-dest') {
-      const s = last && sameService(last, op.service) ? last : byKey.get(serviceKey(op.service));
+      const s = last && sameServiceKey(last, op.service) ? last : byKey.get(serviceKey(op.service));
       if (!s) throw new IpvsadmSyntaxError(`real server before its service: "${raw}"`);
       s.dests.push(op.dest);
     } else throw new IpvsadmSyntaxError(`unexpected line in ipvsadm -S output: "${raw}"`);
   }
   return table;
 }
-
-/** The fields serviceKey is made of, compared. */
-const sameService = (a: IpvsService, b: IpvsService): boolean =>
-  a.fwmark === b.fwmark && a.family === b.family && (a.fwmark > 0 || (a.protocol === b.protocol && a.address === b.address && a.port === b.port));
 
 /** Renders a table the way `ipvsadm -Sn` prints it: each service, then its destinations. */
 export function renderSave(table: IpvsTable): string {

@@ -61,6 +61,12 @@ export function serviceKey(s: Pick<IpvsService, 'protocol' | 'address' | 'port' 
   return s.fwmark > 0 ? `fwmark:${s.fwmark}${s.family === 6 ? ':6' : ''}` : `${s.protocol}:${s.address}:${s.port}`;
 }
 
+/** serviceKey(a) === serviceKey(b), told by the fields without building either key (a hot loop's check). */
+export function sameServiceKey(a: Pick<IpvsService, 'protocol' | 'address' | 'port' | 'fwmark' | 'family'>, b: typeof a): boolean {
+  if (a.fwmark > 0 || b.fwmark > 0) return a.fwmark === b.fwmark && (a.family === 6) === (b.family === 6);
+  return a.protocol === b.protocol && a.address === b.address && a.port === b.port;
+}
+
 /** Identity of a destination inside its service. */
 export function destKey(d: Pick<IpvsDest, 'address' | 'port'>): string {
   return `${d.address}:${d.port}`;
