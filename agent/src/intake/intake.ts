@@ -103,11 +103,11 @@ export class Intake {
         // Not JSON: records no version, said below.
       }
       const r = recorded.safeParse(json);
-      if (r.success) return { revision: r.data.revision, overridesVersion: r.data.overridesVersion ?? 0 };
+      if (r.success) return versionOf(r.data);
       this.o.log(`state file ${path} records no version; trying the next`);
     }
     const f = await this.legacyFile.read({ revision: null });
-    return f.revision === null ? null : { revision: f.revision, overridesVersion: f.overridesVersion ?? 0 };
+    return f.revision === null ? null : versionOf({ revision: f.revision, overridesVersion: f.overridesVersion });
   }
 
   /** The cache, then its backup. */
