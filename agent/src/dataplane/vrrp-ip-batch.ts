@@ -29,8 +29,6 @@ export class IpBatch {
   private line = 0;
   /** Waiters by their marker's line number. */
   private waiting = new Map<number, { cmdLine: number; resolve(errors: string[] | typeof DIED): void }>();
-  private errors = new Map<number, string>();
-  private errBuf = '';
   private sup: Supervisor<ChildProcess>;
   private closed = false;
 
@@ -59,13 +57,19 @@ export class IpBatch {
     // Own process group (detached), but still ends with us: stdin reaches EOF when we die.
     const c = spawn(this.ip, ['-o', '-force', '-batch', '-'], { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
     this.line = 0;
-    this.errBuf = '';
-    this.errors.clear();
+    // What is read from this helper stays with it: a killed helper's stderr can still drain after
+    // its exit, when a fresh helper numbers its lines from 1 again. Read into shared state, an old
+    // error answered the new helper's command of the same line number.
+    const errors = new Map<number, string>();
+    let errBuf = '';
     let message: string[] = [];
+    let gone = false;
     c.stderr!.on('data', (d: Buffer) => {
-      this.errBuf += d.toString();
-      const lines = this.errBuf.split('\n');
-      this.errBuf = lines.pop()!;
+      // Every waiter of a gone helper was answered (DIED, then a one-shot): nothing it says still counts.
+      if (gone) return;
+      errBuf += d.toString();
+      const lines = errBuf.split('\n');
+      errBuf = lines.pop()!;
       for (const l of lines) {
         const m = /^Command failed -:(\d+)/.exec(l);
         if (!m) {
@@ -77,14 +81,13 @@ export class IpBatch {
         if (w) {
           // The marker: its own "does not exist" message is not an error of the command.
           this.waiting.delete(at);
-          const e = this.errors.get(w.cmdLine);
-          this.errors.delete(w.cmdLine);
+          const e = errors.get(w.cmdLine);
+          errors.delete(w.cmdLine);
           w.resolve(e ? [e] : []);
-        } else this.errors.set(at, message.join(' ').trim());
+        } else errors.set(at, message.join(' ').trim());
         message = [];
       }
     });
-    let gone = false;
     const fail = (why: string) => {
       if (gone) return;
       gone = true;
