@@ -17,7 +17,9 @@ if (reason) console.log(`skipping IPv6 health-check netns lab: ${reason}`);
 const ID = (process.pid % 46656).toString(36);
 const NS = `v6c${ID}k`;
 const HOST_IF = `v6c${ID}h`;
-const N = (process.pid % 250).toString(16);
+// 1–250, never 0: a group of 0 is not how the kernel spells it (`2001:db8:6c:0::2` reads back as
+// `2001:db8:6c::2`), and the echo reply's detail names the address in the kernel's spelling.
+const N = (1 + (process.pid % 250)).toString(16);
 const HOST = `2001:db8:6c:${N}::1`;
 const RS = `2001:db8:6c:${N}::2`;
 /** A prefix the real server routes as `prohibit`: it answers with ICMPv6 destination unreachable code 1. */
