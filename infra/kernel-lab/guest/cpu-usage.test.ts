@@ -2,6 +2,9 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { cpuReport, parseCpuLine, parseProcStat, procLabel, sampleCpu, type CpuSample } from './cpu-usage.ts';
 
+/** Source of a loop that runs until this process has used `ms` of CPU (user + system) since it began. */
+const BURN = (ms: number) => `const u0 = process.cpuUsage(); for (;;) { const u = process.cpuUsage(u0); if (u.user + u.system >= ${ms * 1000}) break; }`;
+
 describe('guest CPU accounting', () => {
   it("reads a process's own ticks and its waited-for children's, past a command holding spaces and parentheses", () => {
     const line = '4242 (node (x) y) S 1 4242 4242 0 -1 4194560 900 0 0 0 250 37 8 5 20 0 11 0 100 1000000 5000';
@@ -44,8 +47,9 @@ describe('guest CPU accounting', () => {
   });
   it('sees a busy process on this machine', async () => {
     const a = sampleCpu();
-    // Busy for 300 ms, then says so and stays until killed: it is sampled while it still exists.
-    const busy = "const t = Date.now(); while (Date.now() - t < 300); console.log('done'); setInterval(() => {}, 1000);";
+    // Busy for 300 ms of its own CPU (not of the clock: on a loaded machine it gets less than the
+    // wall time), then says so and stays until killed: it is sampled while it still exists.
+    const busy = `${BURN(300)} console.log('done'); setInterval(() => {}, 1000);`;
     const child = spawn(process.execPath, ['-e', busy, 'cpu-usage-probe.js'], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise((r) => child.stdout!.once('data', r));
     const b = sampleCpu();
@@ -54,16 +58,16 @@ describe('guest CPU accounting', () => {
     expect(cpuReport(a, b, 2)).toMatch(/CPUs busy over \d+ s; most: .*\d\.\d s/);
   });
   it("counts a child's CPU in its parent once the parent has waited for it", async () => {
-    // The parent burns nothing itself: it runs a busy child for 300 ms, waits for it, then reports.
+    // The parent burns nothing itself: it runs a child busy for 350 ms of CPU, waits for it, then reports.
     const parent = `
       const { spawnSync } = require('node:child_process');
-      spawnSync(process.execPath, ['-e', 'const t = Date.now(); while (Date.now() - t < 300);']);
+      spawnSync(process.execPath, ['-e', ${JSON.stringify(BURN(350))}]);
       console.log('done'); setInterval(() => {}, 1000);`;
     const child = spawn(process.execPath, ['-e', parent], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise((r) => child.stdout!.once('data', r));
     const s = sampleCpu();
     child.kill();
-    // The child alone was 30 ticks (USER_HZ 100), counted as the parent's ended children.
+    // The child alone was 35 ticks or more (USER_HZ 100), counted as the parent's ended children.
     expect(s.procs.get(child.pid!)?.childTicks).toBeGreaterThanOrEqual(30);
     expect(s.procs.get(child.pid!)?.ticks).toBeLessThan(30);
   });
