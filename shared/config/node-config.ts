@@ -1,18 +1,19 @@
 import { z } from 'zod';
-import { IpAddress, Ipv4, Ipv6 } from '../util/ip.ts';
+import { CanonicalIpAddress, CanonicalIpv6, Ipv4 } from '../util/ip.ts';
 import { FORWARDING, SCHEDULERS, SchedulerFlag } from '../site/service.ts';
 import { CHECK_TYPES } from '../site/health-check.ts';
 
 /**
  * What one node runs: the compiler's output, fully resolved (defaults applied, durations in ms,
  * addresses resolved). The agent validates it with this schema on intake; nothing in it needs
- * the rest of the site.
+ * the rest of the site. Addresses only in their canonical form, as the compiler writes them: the
+ * schema refuses another spelling instead of rewriting it, so it never changes what it parses.
  */
 const Ms = z.number().int().min(0);
 const Iface = z.string().min(1).max(15);
 
 export const ResolvedVip = z.strictObject({
-  address: IpAddress,
+  address: CanonicalIpAddress,
   /** Up to 32 for IPv4, 128 for IPv6. */
   prefix: z.number().int().min(0).max(128),
   interface: Iface,
@@ -43,7 +44,7 @@ export const ResolvedInstance = z.strictObject({
    * tie-break key. For IPv6 it is the member's sourceAddress or the node's IPv6 address; multicast
    * adverts still go out from the interface's link-local address (RFC 5798 §5.1.2.1).
    */
-  sourceAddress: IpAddress,
+  sourceAddress: CanonicalIpAddress,
   advertIntervalMs: Ms,
   priority: z.number().int().min(1).max(255),
   initialState: z.enum(['MASTER', 'BACKUP']),
@@ -53,7 +54,7 @@ export const ResolvedInstance = z.strictObject({
   vips: z.array(ResolvedVip),
   excludedVips: z.array(ResolvedVip),
   /** Other routers of the group: members (with their node) and extra unicast peers (node null). */
-  peers: z.array(z.strictObject({ node: z.string().nullable(), address: IpAddress, priority: z.number().int().nullable() })),
+  peers: z.array(z.strictObject({ node: z.string().nullable(), address: CanonicalIpAddress, priority: z.number().int().nullable() })),
   unicast: z.boolean(),
   trackInterfaces: z.array(z.strictObject({ interface: Iface, weight: z.number().int() })),
   trackScripts: z.array(z.strictObject({ script: z.string(), weight: z.number().int() })),
@@ -113,9 +114,9 @@ export const ResolvedCheck = z.strictObject({
   /** keepalived warmup: the first check starts after a random delay in [0, warmupMs]. */
   warmupMs: Ms,
   /** Where the probe goes (connect_ip / connect_port, defaulting to the real server's). */
-  address: IpAddress,
+  address: CanonicalIpAddress,
   port: z.number().int().min(0).max(65535),
-  bindTo: IpAddress.nullable(),
+  bindTo: CanonicalIpAddress.nullable(),
   params: z.record(z.string(), z.unknown()),
 });
 export type ResolvedCheck = z.infer<typeof ResolvedCheck>;
@@ -123,7 +124,7 @@ export type ResolvedCheck = z.infer<typeof ResolvedCheck>;
 const ResolvedRealServer = z.strictObject({
   /** The realserver node, when it runs an agent. */
   node: z.string().nullable(),
-  address: IpAddress,
+  address: CanonicalIpAddress,
   port: z.number().int().min(0).max(65535),
   weight: z.number().int().min(0).max(65535),
   forwarding: z.enum(FORWARDING),
@@ -140,7 +141,7 @@ export const ResolvedService = z.strictObject({
   name: z.string(),
   protocol: z.enum(['tcp', 'udp', 'sctp']),
   /** null for an fwmark service. */
-  vip: IpAddress.nullable(),
+  vip: CanonicalIpAddress.nullable(),
   /**
    * 6 for an IPv6 service (its VIP, or the packets of an fwmark service: ipvsadm -6); absent for
    * IPv4. A dual-stack service compiles to two entries of one name, the IPv4 one first.
@@ -152,7 +153,7 @@ export const ResolvedService = z.strictObject({
   schedulerFlags: z.array(SchedulerFlag),
   persistence: z.strictObject({ timeoutS: z.number().int().min(1), netmask: Ipv4 }).nullable(),
   onePacket: z.boolean(),
-  sorryServer: z.strictObject({ address: IpAddress, port: z.number().int(), forwarding: z.enum(FORWARDING), inhibit: z.boolean() }).nullable(),
+  sorryServer: z.strictObject({ address: CanonicalIpAddress, port: z.number().int(), forwarding: z.enum(FORWARDING), inhibit: z.boolean() }).nullable(),
   quorum: z.number().int().min(1),
   hysteresis: z.number().int().min(0),
   quorumUp: z.string().nullable(),
@@ -169,11 +170,11 @@ export type ResolvedService = z.infer<typeof ResolvedService>;
  * answers only for addresses of the interface asked (RFC 4861 §7.2.3).
  */
 export const RealServerVip = z.strictObject({
-  address: IpAddress,
+  address: CanonicalIpAddress,
   forwarding: z.enum(FORWARDING),
   services: z.array(z.string()),
   /** NAT only: addresses the default route should go through (director VIPs on this subnet, else directors). */
-  expectedGateways: z.array(IpAddress),
+  expectedGateways: z.array(CanonicalIpAddress),
 });
 export type RealServerVip = z.infer<typeof RealServerVip>;
 
@@ -181,9 +182,9 @@ export type RealServerVip = z.infer<typeof RealServerVip>;
 export const ResolvedBfd = z.strictObject({
   name: z.string(),
   /** This node's address: the sockets bind here (keepalived source_ip). */
-  local: IpAddress,
+  local: CanonicalIpAddress,
   /** keepalived neighbor_ip, and the node there when it is one of the site's. */
-  peer: IpAddress,
+  peer: CanonicalIpAddress,
   peerNode: z.string().nullable(),
   minRxMs: z.number().int().min(1),
   minTxMs: z.number().int().min(1),
@@ -198,9 +199,9 @@ export const NodeConfig = z.strictObject({
   node: z.strictObject({
     name: z.string(),
     role: z.enum(['director', 'realserver']),
-    address: IpAddress,
+    address: CanonicalIpAddress,
     /** The node's IPv6 address when `address` is IPv4 (dual stack); absent otherwise. */
-    address6: Ipv6.optional(),
+    address6: CanonicalIpv6.optional(),
     interface: Iface,
   }),
   vrrp: z.strictObject({

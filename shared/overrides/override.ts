@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatHostPort, IpAddress } from '../util/ip.ts';
+import { CanonicalIpAddress, formatHostPort } from '../util/ip.ts';
 
 /**
  * Operational overrides: time-boxed operations on a site, kept apart from its spec. The cloud
@@ -40,8 +40,8 @@ export const Override = z.discriminatedUnion('kind', [
     kind: z.literal('drain-realserver'),
     ...Meta,
     service: Ref.nullable(),
-    /** Either family (RFC 5952 for IPv6). */
-    address: IpAddress,
+    /** Either family, as the site's spec stores it (RFC 5952 for IPv6): the wire takes no other spelling. */
+    address: CanonicalIpAddress,
     /** null = every port of that address. */
     port: z.number().int().min(0).max(65535).nullable(),
     /** The realserver node named, when one was (for people: "rs1 drained"). */

@@ -121,6 +121,21 @@ export const IpAddress = z
   .refine((s) => ipFamily(s) !== null, { message: 'expected an IPv4 or IPv6 address, like 192.168.1.150 or 2001:db8::10' })
   .overwrite(canonicalIp);
 
+/**
+ * An address of either family already in its one stored form (`canonicalIp`), taken as written:
+ * what a compiled config carries on the wire. Another spelling is refused, not rewritten, so the
+ * wire schemas change nothing they parse: their output is their input (the agent relies on it to
+ * reuse claims its own build checked once; `shared/wire/schemas.test.ts` walks them for rewrites).
+ */
+export const CanonicalIpAddress = z.string().refine((s) => ipFamily(s) !== null && canonicalIp(s) === s, {
+  message: 'expected an IPv4 or IPv6 address in its canonical form (IPv6 as RFC 5952 writes it, like 2001:db8::10)',
+});
+
+/** An IPv6 address in RFC 5952 form, taken as written (see CanonicalIpAddress). */
+export const CanonicalIpv6 = z.string().refine((s) => isIpv6(s) && canonicalIp(s) === s, {
+  message: 'expected an IPv6 address as RFC 5952 writes it, like 2001:db8::10',
+});
+
 /** True for `address` or `address/prefix` of either family, the prefix within the family's length. */
 function isCidr(s: string): boolean {
   const slash = s.indexOf('/');

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { IpAddress } from '../util/ip.ts';
 import { compileNode } from '../compiler/compile.ts';
 import { validateSite } from '../site/validate.ts';
 import { baseDoc } from '../site/site.test-support.ts';
@@ -32,6 +34,55 @@ describe('DesiredClaims', () => {
     const r = DesiredClaims.safeParse({ ...claims, ...patch });
     expect(r.success).toBe(false);
     expect(r.error!.issues.map((i) => i.path.join('.'))).toContain(path);
+  });
+});
+
+/**
+ * Where a schema can answer something other than its input: a transform, pipe, default, catch, or
+ * an `overwrite` check (zod v4's definitions, walked). Paths name the place.
+ */
+function rewrites(schema: z.core.$ZodType, path = '$', seen = new Set<unknown>()): string[] {
+  if (seen.has(schema)) return [];
+  seen.add(schema);
+  const def = schema._zod.def as unknown as Record<string, unknown> & { type: string; checks?: z.core.$ZodCheck[] };
+  const out: string[] = [];
+  if (['transform', 'pipe', 'default', 'prefault', 'catch', 'codec'].includes(def.type)) out.push(`${path} (${def.type})`);
+  for (const c of def.checks ?? []) if ((c._zod.def as { check: string }).check === 'overwrite') out.push(`${path} (overwrite)`);
+  const sub = (s: unknown, p: string) => (s ? out.push(...rewrites(s as z.core.$ZodType, p, seen)) : 0);
+  if (def.type === 'object') for (const [k, v] of Object.entries(def.shape as Record<string, unknown>)) sub(v, `${path}.${k}`);
+  sub(def.catchall, `${path}[*]`);
+  sub(def.element, `${path}[]`);
+  sub(def.innerType, path);
+  sub(def.keyType, `${path}{key}`);
+  sub(def.valueType, `${path}{}`);
+  sub(def.in, path);
+  sub(def.out, path);
+  for (const [i, o] of ((def.options as unknown[]) ?? []).entries()) sub(o, `${path}|${i}`);
+  if (typeof def.getter === 'function') sub((def.getter as () => unknown)(), path);
+  return out;
+}
+
+describe('the wire schema changes nothing it parses', () => {
+  // The agent reuses claims its own build checked once, as they were read (agent/src/intake/verify.ts):
+  // that is sound only while parsing returns the input itself.
+  it('DesiredClaims has no transform, default or overwrite anywhere', () => {
+    expect(rewrites(DesiredClaims)).toEqual([]);
+  });
+
+  it('the walk finds rewrites where there are some (the spec side canonicalises addresses)', () => {
+    expect(rewrites(IpAddress)).toEqual(['$ (overwrite)']);
+    expect(rewrites(z.strictObject({ a: z.array(z.strictObject({ b: z.number().default(1) })).optional() }))).toEqual(['$.a[].b (default)']);
+    expect(rewrites(z.union([z.string(), z.string().transform((s) => s.length)]))).toEqual(['$|1 (pipe)', '$|1 (transform)']);
+  });
+
+  it('an address in another spelling than the canonical one is refused, with its path', () => {
+    const v6 = { ...claims.config, node: { ...claims.config.node, address6: '2001:DB8::0:10' } };
+    const r = DesiredClaims.safeParse({ ...claims, config: v6 });
+    expect(r.success).toBe(false);
+    expect(r.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      'config.node.address6: expected an IPv6 address as RFC 5952 writes it, like 2001:db8::10',
+    ]);
+    expect(DesiredClaims.safeParse({ ...claims, config: { ...v6, node: { ...v6.node, address6: '2001:db8::10' } } }).success).toBe(true);
   });
 });
 

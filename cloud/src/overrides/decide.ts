@@ -3,6 +3,7 @@ import type { NodeConfig } from '#shared/config/node-config.ts';
 import { layer } from '#shared/overrides/layer.ts';
 import { directorOut, isActive, MAX_OVERRIDE_MS, MAX_OVERRIDES, Override, parseFor, type OverrideKind } from '#shared/overrides/override.ts';
 import type { Site } from '#shared/site/site.ts';
+import { canonicalIp } from '#shared/util/ip.ts';
 import { DomainError } from '../sites/errors.ts';
 
 /** What an operator asks for (the API body; the CLI builds it). Targets by kind; exactly one of `for` and `until`. */
@@ -136,7 +137,8 @@ function build(req: CreateRequest, site: Site, ctx: CreateContext): Override {
       const target = need('realServer');
       const svc = req.service === undefined ? null : service(req.service);
       const byNode = nodes.get(target);
-      const address = byNode?.address ?? target;
+      // An address as the spec stores it (RFC 5952 for IPv6), however the operator spelled it.
+      const address = byNode?.address ?? canonicalIp(target);
       const port = req.port ?? null;
       const used = services.some(
         (s) =>
