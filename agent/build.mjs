@@ -9,7 +9,8 @@
 // node_modules/raw-socket for /opt/lvsfleet/lvsfleet-agent.mjs, or the repo's own node_modules
 // for dist/lvsfleet-agent.mjs).
 import { build } from 'esbuild';
-import { chmod, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +55,34 @@ const yamlNoTokenLog = {
   },
 };
 
+/** As long as the identity that replaces it: 32 hex digits. */
+const BUILD_PLACEHOLDER = 'lvsfleet-agent-build-placeholder';
+
+/**
+ * The build's identity: SHA-256 of every file written (names and contents, the placeholder still
+ * in them), 128 bits in hex, then put in place of the placeholder. Any change to the code the agent
+ * runs, its dependencies' included, is another identity; the same sources build the same one.
+ */
+async function stampBuild() {
+  const files = [entry, ...(await readdir(join(outdir, CHUNKS))).sort().map((f) => join(outdir, CHUNKS, f))];
+  const hash = createHash('sha256');
+  const texts = [];
+  for (const f of files) {
+    const text = await readFile(f, 'utf8');
+    texts.push(text);
+    hash.update(`${f.slice(outdir.length)}\0${text.length}\0${text}`);
+  }
+  const id = hash.digest('hex').slice(0, BUILD_PLACEHOLDER.length);
+  let stamped = 0;
+  for (const [i, f] of files.entries())
+    if (texts[i].includes(BUILD_PLACEHOLDER)) {
+      await writeFile(f, texts[i].replaceAll(BUILD_PLACEHOLDER, id));
+      stamped++;
+    }
+  if (stamped === 0) throw new Error(`agent build: no file holds ${BUILD_PLACEHOLDER}; AGENT_BUILD would be wrong`);
+  return id;
+}
+
 // Stale chunks from an earlier build would be copied along with the new ones.
 await rm(join(outdir, CHUNKS), { recursive: true, force: true });
 await build({
@@ -68,6 +97,8 @@ await build({
   target: 'node20',
   external: ['raw-socket'],
   plugins: [zodEnglishOnly, yamlNoTokenLog],
+  // This build's identity (agent/src/cli/io.ts, AGENT_BUILD): written in below, once the files exist.
+  define: { __LVSFLEET_AGENT_BUILD__: JSON.stringify(BUILD_PLACEHOLDER) },
   // Whitespace and syntax only: names stay, so stack traces still say which function. Comments
   // go too — one non-Latin-1 character in a comment (an en dash) made V8 hold the whole source
   // as a two-byte string, twice its size in the heap.
@@ -84,7 +115,10 @@ await build({
   },
 });
 await chmod(entry, 0o755);
+const buildId = await stampBuild();
 const sizes = [(await stat(entry)).size];
 for (const f of await readdir(join(outdir, CHUNKS)).catch(() => [])) sizes.push((await stat(join(outdir, CHUNKS, f))).size);
 const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;
-console.log(`wrote ${entry} (${kib(sizes[0])}) and ${sizes.length - 1} chunks in ${join(outdir, CHUNKS)} (${kib(sizes.slice(1).reduce((a, b) => a + b, 0))})`);
+console.log(
+  `wrote ${entry} (${kib(sizes[0])}, build ${buildId}) and ${sizes.length - 1} chunks in ${join(outdir, CHUNKS)} (${kib(sizes.slice(1).reduce((a, b) => a + b, 0))})`,
+);

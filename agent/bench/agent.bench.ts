@@ -10,6 +10,8 @@
 //   document the broker retained for it (verified, cached in its state dir). Each timed run starts
 //   from a copy of that state dir: the cached document is verified again and applied before the
 //   broker is contacted; the agent then connects (retained re-delivery, status) while it idles.
+//   The cache records the build that accepted it (its schema check is not repeated at that build's
+//   boots): with --compare, the other build checks the schema at every start, as after an upgrade.
 //   --bundle FILE      run another build of the agent (e.g. one made from an older commit)
 //   --compare FILE     also run this build, interleaved run by run with the other (rows marked A and B):
 //                      a before/after that both see the same load, which on a shared machine moves more

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cp, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,6 +111,16 @@ describe('the split agent bundle', () => {
     await full.waitForOutput(/mqtt (error|disconnected)/, full.output().indexOf('apply revision 1 succeeded'));
     full.p.kill('SIGTERM');
     expect(await full.exited).toBe(0);
+    // The bundle names its build; a document that build's schema took is not checked again at boot.
+    const build = /lvsfleet-agent [\d.]+ \(build ([0-9a-f]{32})\)/.exec(full.output())?.[1];
+    expect(build).toBeDefined();
+    expect(full.output()).not.toContain('schema checked by this build');
+    const cached = join(state, 'desired.json');
+    await writeFile(cached, JSON.stringify({ ...JSON.parse(await readFile(cached, 'utf8')), schemaCheckedBy: build }));
+    const again = startProcess(process.execPath, args(join(dir, 'full', 'lvsfleet-agent.mjs')));
+    await again.waitForOutput(/booting from cached revision 1 \(.*, its schema checked by this build at receipt\)[\s\S]*apply revision 1 succeeded/);
+    again.p.kill('SIGTERM');
+    expect(await again.exited).toBe(0);
   });
 
   it('loads what it is asked for: metrics with --metrics-listen, the status command', async () => {

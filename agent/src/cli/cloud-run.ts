@@ -13,7 +13,7 @@ import { Intake } from '../intake/intake.ts';
 import { parseListenAddress, type ListenAddress } from '../metrics/listen-address.ts';
 import { defaultStateDir, statePaths } from '../state/paths.ts';
 import { hostParts, startMetrics, type DataplaneKind } from './host-parts.ts';
-import { AGENT_VERSION, EXIT, type AgentIO } from './io.ts';
+import { AGENT_BUILD, AGENT_VERSION, EXIT, type AgentIO } from './io.ts';
 import { lockStateDir, runUntilSignal, timestamped } from './lifecycle.ts';
 
 export interface CloudRunOptions {
@@ -113,6 +113,7 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
     keys: cfg.keys as JWK[],
     paths: statePaths(stateDir),
     log,
+    build: AGENT_BUILD,
     onReject: (r) => engine.event({ type: 'config.rejected', data: r }),
     onPinned: (report) => {
       trust = report;
@@ -121,7 +122,9 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
     },
   });
   trust = await intake.trustReport();
-  log(`lvsfleet-agent ${AGENT_VERSION}: ${cfg.nodeId}, broker ${cfg.mqtt.url}, dataplane ${o.dataplane}, state ${stateDir}`);
+  log(
+    `lvsfleet-agent ${AGENT_VERSION}${AGENT_BUILD ? ` (build ${AGENT_BUILD})` : ''}: ${cfg.nodeId}, broker ${cfg.mqtt.url}, dataplane ${o.dataplane}, state ${stateDir}`,
+  );
   const run = runUntilSignal(engine, log, {
     cleanup: async () => {
       try {

@@ -15,3 +15,11 @@ export const EXIT = { ok: 0, failure: 1, invalid: 2 } as const;
 export class UsageError extends Error {}
 
 export const AGENT_VERSION = '0.1.0';
+
+declare const __LVSFLEET_AGENT_BUILD__: string | undefined;
+
+/**
+ * This build's identity: a hash of the bundle's own files, written into it by agent/build.mjs;
+ * null when the agent runs from source. The intake keys what it may reuse from its cache to it.
+ */
+export const AGENT_BUILD: string | null = typeof __LVSFLEET_AGENT_BUILD__ === 'string' ? __LVSFLEET_AGENT_BUILD__ : null;

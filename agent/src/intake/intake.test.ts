@@ -55,6 +55,57 @@ describe('verified intake', () => {
     expect(rejected).toEqual([]);
   });
 
+  describe("the schema check at boot, keyed to the agent's build", () => {
+    const built = (build: string | null, log: string[] = []) =>
+      new Intake({ nodeId: 't.d1', keys: [k.pub], paths: statePaths(dir), log: (l) => log.push(l), onReject: (r) => rejected.push(r), build });
+    const cache = async () => JSON.parse(await readFile(statePaths(dir).desired, 'utf8'));
+    /** The cache as this build would have written it, around a signed document the schema refuses (an extra claim). */
+    const outOfSchema = async (by: string) => {
+      const jws = await sign(k, { ...claims(1), extra: true });
+      await writeFile(statePaths(dir).desired, JSON.stringify({ jws, revision: 1, receivedAt: new Date().toISOString(), schemaCheckedBy: by }));
+    };
+
+    it('a document accepted by a build is recorded as schema-checked by it; the same build boots without checking again, the same claims', async () => {
+      const c = claims(1);
+      expect(await built('b1').receive(await sign(k, c))).toEqual(c);
+      expect((await cache()).schemaCheckedBy).toBe('b1');
+      const log: string[] = [];
+      expect(await built('b1', log).boot()).toEqual(c);
+      expect(log.join('\n')).toContain('its schema checked by this build at receipt');
+    });
+
+    it('another build, or one run from source, checks the schema again (and refuses what it does not take)', async () => {
+      await outOfSchema('b1');
+      for (const other of ['b2', null]) {
+        const log: string[] = [];
+        expect(await built(other, log).boot()).toBeNull();
+        expect(log.join('\n')).toMatch(/cache .* rejected: schema: \(root\): Unrecognized key: "extra"/);
+      }
+    });
+
+    it('the record spares the schema only: the signature and the node are still checked', async () => {
+      // What the record is trusted for, shown with a document the schema refuses: this build takes it
+      // from its own cache (it checked these bytes before, by the record) …
+      await outOfSchema('b1');
+      expect((await built('b1').boot())?.revision).toBe(1);
+      // … but not once the bytes are not the signed ones, nor another node's.
+      const { jws } = await cache();
+      const [h, , sig] = jws.split('.');
+      const evil = Buffer.from(JSON.stringify(claims(1, { site: 'evil' }))).toString('base64url');
+      await writeFile(statePaths(dir).desired, JSON.stringify({ ...(await cache()), jws: `${h}.${evil}.${sig}` }));
+      await rm(`${statePaths(dir).desired}.bak`, { force: true });
+      const log: string[] = [];
+      expect(await built('b1', log).boot()).toBeNull();
+      expect(log.join('\n')).toMatch(/rejected: signature/);
+      await writeFile(
+        statePaths(dir).desired,
+        JSON.stringify({ jws: await sign(k, claims(1, { nodeId: 't.d2' })), revision: 1, receivedAt: '', schemaCheckedBy: 'b1' }),
+      );
+      expect(await built('b1', log).boot()).toBeNull();
+      expect(log.join('\n')).toMatch(/rejected: node: document is for t.d2/);
+    });
+  });
+
   it('rejects a forged signature (signed by a key with a pinned kid but the wrong private key)', async () => {
     expect(await intake().receive(await sign(other, claims(1), 'k1'))).toBeNull();
     expect(rejected[0]).toMatchObject({ why: 'signature' });

@@ -24,6 +24,12 @@ export interface IntakeOptions {
   /** A newer key set was pinned: report it (the cloud waits for that acknowledgement). */
   onPinned?: (report: TrustReport) => void;
   log: (line: string) => void;
+  /**
+   * This agent build's identity (a bundle's content hash, `agentBuild()`); absent when it has none
+   * (run from source). A document this build accepted is recorded as schema-checked by it, and a
+   * boot of the same build from that cache skips the schema check (`VerifyExpect.schemaChecked`).
+   */
+  build?: string | null;
 }
 
 /**
@@ -37,6 +43,12 @@ interface CachedDoc {
   /** Absent for 0, and in caches written before overrides existed. */
   overridesVersion?: number;
   receivedAt: string;
+  /**
+   * The agent build whose schema took this very document (`IntakeOptions.build`). Written in the
+   * same atomic save as the document, so it is about these bytes; trusted as the state dir is (the
+   * signature is still checked at every boot).
+   */
+  schemaCheckedBy?: string;
 }
 
 /** What an older agent's separate revision file held; the intake reads it only when no cache file records a version. */
@@ -132,7 +144,8 @@ export class Intake {
       // bar to its version, so the broker's retained newest document (verified once already) is
       // accepted again; anything older than the backup stays a replay.
       const keys = await this.pinned.current();
-      const r = await verifyDesired(doc.jws, keys.keys, { nodeId: this.o.nodeId, accepted: null, pinnedGeneration: keys.generation });
+      const schemaChecked = !!this.o.build && doc.schemaCheckedBy === this.o.build;
+      const r = await verifyDesired(doc.jws, keys.keys, { nodeId: this.o.nodeId, accepted: null, pinnedGeneration: keys.generation, schemaChecked });
       if (!r.ok) {
         this.o.log(`cache ${path} rejected: ${r.why}: ${r.detail}`);
         continue;
@@ -142,7 +155,7 @@ export class Intake {
       this.accept(v);
       this.current = doc.jws;
       this.currentClaims = r.claims;
-      this.o.log(`booting from cached ${formatVersion(v)} (${path})`);
+      this.o.log(`booting from cached ${formatVersion(v)} (${path}${schemaChecked ? ', its schema checked by this build at receipt' : ''})`);
       return r.claims;
     }
     return null;
@@ -179,6 +192,7 @@ export class Intake {
       revision: v.revision,
       ...(v.overridesVersion ? { overridesVersion: v.overridesVersion } : {}),
       receivedAt: new Date().toISOString(),
+      ...(this.o.build ? { schemaCheckedBy: this.o.build } : {}),
     };
     await writeFileAtomic(this.o.paths.desired, JSON.stringify(doc), { backup: true });
     if (!this.legacyRemoved) {
