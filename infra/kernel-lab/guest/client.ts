@@ -3,7 +3,9 @@
  * JSON object per line: `{id, op, ...}` → `{id, ok, result | error}`. Node starts slowly under
  * TCG, so one long-lived process serves every scenario.
  */
+import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
 interface Got {
@@ -72,20 +74,125 @@ function get(url: string, localAddress: string | undefined, timeoutMs: number): 
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-interface Loop {
-  stop: boolean;
-  ok: number;
-  fail: number;
-  lastOk: number;
-  longestGapMs: number;
-  servers: Record<string, number>;
-  /** Answers per server since the last `loopMark` (who got new connections after a change). */
-  sinceMark: Record<string, number>;
-  errors: string[];
-  startedAt: number;
-  done: Promise<void>;
+/** A request loop running: a mark (answers per server since the last one) and its stop (the whole result). */
+interface RequestLoop {
+  mark(): Promise<Record<string, unknown>>;
+  stop(): Promise<Record<string, unknown>>;
 }
-const loops = new Map<string, Loop>();
+const loops = new Map<string, RequestLoop>();
+
+/**
+ * The loop in this process: `workers` requests in flight at once, each on a fresh connection (as
+ * fast as the guest allows when intervalMs is 0). About 14 ms of the guest's emulated CPU a request.
+ */
+function nodeLoop(m: Req): RequestLoop {
+  const url = m.url as string;
+  const local = m.localAddress as string | undefined;
+  const loop = {
+    stop: false,
+    ok: 0,
+    fail: 0,
+    lastOk: Date.now(),
+    longestGapMs: 0,
+    servers: {} as Record<string, number>,
+    sinceMark: {} as Record<string, number>,
+    errors: [] as string[],
+    startedAt: Date.now(),
+  };
+  const worker = async () => {
+    while (!loop.stop) {
+      const t = Date.now();
+      const r = await get(url, local, (m.timeoutMs as number) ?? 500);
+      const now = Date.now();
+      if (r.ok) {
+        loop.longestGapMs = Math.max(loop.longestGapMs, now - loop.lastOk);
+        loop.lastOk = now;
+        loop.ok++;
+        loop.servers[r.body] = (loop.servers[r.body] ?? 0) + 1;
+        loop.sinceMark[r.body] = (loop.sinceMark[r.body] ?? 0) + 1;
+      } else {
+        loop.fail++;
+        if (loop.errors.length < 5) loop.errors.push(`${new Date(now).toISOString()} ${r.error ?? 'status not 200'}`);
+      }
+      const wait = (m.intervalMs as number) - (Date.now() - t);
+      if (wait > 0) await sleep(wait);
+    }
+  };
+  const done = Promise.all(Array.from({ length: (m.workers as number) ?? 1 }, worker));
+  return {
+    mark: async () => {
+      const since = loop.sinceMark;
+      loop.sinceMark = {};
+      return { ok: loop.ok, fail: loop.fail, sinceMark: since };
+    },
+    stop: async () => {
+      loop.stop = true;
+      await done;
+      // A gap still open when the loop stops counts too (no answer since the last success).
+      loop.longestGapMs = Math.max(loop.longestGapMs, Date.now() - loop.lastOk);
+      const seconds = (Date.now() - loop.startedAt) / 1000;
+      const { ok, fail, longestGapMs, servers, sinceMark, errors } = loop;
+      return { ok, fail, longestGapMs, servers, sinceMark, errors, seconds, ratePerS: (ok + fail) / seconds };
+    },
+  };
+}
+
+const LAB_LOOP = fileURLToPath(new URL('./lab-loop', import.meta.url));
+
+/**
+ * The loop in C (loop.c, `lab-loop` beside this file, LAB_C_TRAFFIC=1): the same requests from
+ * threads of a process of its own, at a fraction of the Node loop's CPU a request. Its answers are
+ * JSON lines, one per command (`m`, `s`) in order.
+ */
+async function cLoop(m: Req): Promise<RequestLoop> {
+  const u = new URL(m.url as string);
+  const args = [
+    u.hostname.replace(/^\[|\]$/g, ''),
+    String(Number(u.port || 80)),
+    u.host,
+    `${u.pathname}${u.search}`,
+    (m.localAddress as string | undefined) ?? '-',
+    String((m.workers as number) ?? 1),
+    String((m.timeoutMs as number) ?? 500),
+    String((m.intervalMs as number) ?? 0),
+  ];
+  const child = spawn(LAB_LOOP, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  const waiters: ((l: string) => void)[] = [];
+  let stderr = '';
+  let gone: string | null = null;
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  createInterface({ input: child.stdout }).on('line', (l) => {
+    const w = waiters.shift();
+    if (w) w(l);
+    else lines.push(l);
+  });
+  const failAll = (why: string) => {
+    gone = why;
+    for (const w of waiters.splice(0)) w(JSON.stringify({ error: why }));
+  };
+  child.on('error', (e) => failAll(`lab-loop: ${e.message}`));
+  child.on('exit', (code, signal) => failAll(`lab-loop exited (${code ?? signal}): ${stderr.trim()}`));
+  const next = () => {
+    const l = lines.shift();
+    if (l !== undefined) return Promise.resolve(l);
+    if (gone) return Promise.resolve(JSON.stringify({ error: gone }));
+    return new Promise<string>((r) => waiters.push(r));
+  };
+  const answer = async () => {
+    const r = JSON.parse(await next()) as Record<string, unknown>;
+    if (typeof r.error === 'string') throw new Error(r.error);
+    return r;
+  };
+  const first = await answer();
+  if (first.ready !== true) throw new Error(`lab-loop did not start: ${JSON.stringify(first)}`);
+  const ask = (command: 'm' | 's') => {
+    child.stdin.write(`${command}\n`);
+    return answer();
+  };
+  return { mark: () => ask('m'), stop: () => ask('s') };
+}
+
 const holds = new Map<string, { sock: Socket; lines: string[]; waiters: ((l: string) => void)[]; closed: boolean }>();
 
 type Req = Record<string, unknown> & { id: number; op: string };
@@ -112,68 +219,20 @@ async function handle(m: Req): Promise<unknown> {
       return { counts, fail, errors };
     }
     case 'loopStart': {
-      const loop: Loop = {
-        stop: false,
-        ok: 0,
-        fail: 0,
-        lastOk: Date.now(),
-        longestGapMs: 0,
-        servers: {},
-        sinceMark: {},
-        errors: [],
-        startedAt: Date.now(),
-        done: Promise.resolve(),
-      };
-      // `workers` requests in flight at once, each on a fresh connection (as fast as the guest allows when intervalMs is 0).
-      const worker = async () => {
-        while (!loop.stop) {
-          const t = Date.now();
-          const r = await get(url, local, (m.timeoutMs as number) ?? 500);
-          const now = Date.now();
-          if (r.ok) {
-            loop.longestGapMs = Math.max(loop.longestGapMs, now - loop.lastOk);
-            loop.lastOk = now;
-            loop.ok++;
-            loop.servers[r.body] = (loop.servers[r.body] ?? 0) + 1;
-            loop.sinceMark[r.body] = (loop.sinceMark[r.body] ?? 0) + 1;
-          } else {
-            loop.fail++;
-            if (loop.errors.length < 5) loop.errors.push(`${new Date(now).toISOString()} ${r.error ?? 'status not 200'}`);
-          }
-          const wait = (m.intervalMs as number) - (Date.now() - t);
-          if (wait > 0) await sleep(wait);
-        }
-      };
-      loop.done = Promise.all(Array.from({ length: (m.workers as number) ?? 1 }, worker)).then(() => {});
-      loops.set(m.name as string, loop);
+      if (loops.has(m.name as string)) throw new Error(`loop ${m.name} runs already`);
+      loops.set(m.name as string, process.env.LAB_C_TRAFFIC === '1' ? await cLoop(m) : nodeLoop(m));
       return {};
     }
     case 'loopMark': {
       const loop = loops.get(m.name as string);
       if (!loop) throw new Error(`no loop ${m.name}`);
-      const since = loop.sinceMark;
-      loop.sinceMark = {};
-      return { ok: loop.ok, fail: loop.fail, sinceMark: since };
+      return loop.mark();
     }
     case 'loopStop': {
       const loop = loops.get(m.name as string);
       if (!loop) throw new Error(`no loop ${m.name}`);
-      loop.stop = true;
-      await loop.done;
-      // A gap still open when the loop stops counts too (no answer since the last success).
-      loop.longestGapMs = Math.max(loop.longestGapMs, Date.now() - loop.lastOk);
       loops.delete(m.name as string);
-      const seconds = (Date.now() - loop.startedAt) / 1000;
-      return {
-        ok: loop.ok,
-        fail: loop.fail,
-        longestGapMs: loop.longestGapMs,
-        servers: loop.servers,
-        sinceMark: loop.sinceMark,
-        errors: loop.errors,
-        seconds,
-        ratePerS: (loop.ok + loop.fail) / seconds,
-      };
+      return loop.stop();
     }
     case 'hold': {
       const sock = connect({ host: m.host as string, port: m.port as number, localAddress: local });

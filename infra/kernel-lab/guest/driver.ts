@@ -27,6 +27,8 @@ async function main(argv: string[]): Promise<number> {
   for (let i = onlyArg + 1; onlyArg >= 0 && i < argv.length && !argv[i].startsWith('--'); i++) onlyWords.push(...argv[i].split('+'));
   const only = onlyArg >= 0 ? new Set(onlyWords) : null;
   if (argv.includes('--verbose')) process.env.LAB_VERBOSE = '1';
+  // The C real servers and request loop (rs.c, loop.c) instead of the Node ones; the client inherits it.
+  if (argv.includes('--c-traffic')) process.env.LAB_C_TRAFFIC = '1';
   const lab = new Lab({ breakAgent: argv.includes('--break-agent'), agentProf: argv.includes('--agent-prof') });
   const h = new Harness();
   h.onFail = () => lab.diagnose();

@@ -23,7 +23,7 @@ const SITE = 'kernel-lab';
 const NAT_VIP = '10.99.0.60';
 /** Agents switched to cloud mode; d1 last, so the pair's MASTER is down only once. */
 const NODES = ['d2', 'rs1', 'rs2', 'rs3', 'd1'];
-/** A port no lab real server listens on (rs-server: 80, 8000, 8080, 9000). */
+/** A port no lab real server listens on (rs-server and rs.c: 80, 8000, 8080, 9000). */
 const BAD_PORT = 8001;
 /** Long enough for d2's checks (interval 2 s, timeout 3 s) and its report to reach the cloud under TCG. */
 const ROLLOUT = { bake: '90s', stageTimeout: '4m' };
