@@ -200,6 +200,19 @@ static void print_counts(const long *counts) {
   putchar('}');
 }
 
+/** `text`:`port` as a socket address of the loop's family; 0 when the text is no such address. */
+static int to_sockaddr(const char *text, int port, struct sockaddr_storage *out, socklen_t *len) {
+  memset(out, 0, sizeof *out);
+  if (family == AF_INET6) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)out;
+    a->sin6_family = AF_INET6, a->sin6_port = htons(port), *len = sizeof *a;
+    return inet_pton(AF_INET6, text, &a->sin6_addr) == 1;
+  }
+  struct sockaddr_in *a = (struct sockaddr_in *)out;
+  a->sin_family = AF_INET, a->sin_port = htons(port), *len = sizeof *a;
+  return inet_pton(AF_INET, text, &a->sin_addr) == 1;
+}
+
 int main(int argc, char **argv) {
   if (argc != 9) {
     fprintf(stderr, "usage: lab-loop ADDRESS PORT HOST PATH LOCAL|- WORKERS TIMEOUT_MS INTERVAL_MS\n");
@@ -210,23 +223,9 @@ int main(int argc, char **argv) {
   timeout_ms = atoi(argv[7]);
   interval_ms = atoi(argv[8]);
   family = strchr(address, ':') ? AF_INET6 : AF_INET;
-  if (family == AF_INET6) {
-    struct sockaddr_in6 *d = (struct sockaddr_in6 *)&dst, *s = (struct sockaddr_in6 *)&src;
-    d->sin6_family = AF_INET6, d->sin6_port = htons(port), dst_len = sizeof *d;
-    if (inet_pton(AF_INET6, address, &d->sin6_addr) != 1) return fprintf(stderr, "lab-loop: bad address %s\n", address), 2;
-    if (strcmp(local, "-") != 0) {
-      s->sin6_family = AF_INET6, src_len = sizeof *s, has_src = 1;
-      if (inet_pton(AF_INET6, local, &s->sin6_addr) != 1) return fprintf(stderr, "lab-loop: bad local address %s\n", local), 2;
-    }
-  } else {
-    struct sockaddr_in *d = (struct sockaddr_in *)&dst, *s = (struct sockaddr_in *)&src;
-    d->sin_family = AF_INET, d->sin_port = htons(port), dst_len = sizeof *d;
-    if (inet_pton(AF_INET, address, &d->sin_addr) != 1) return fprintf(stderr, "lab-loop: bad address %s\n", address), 2;
-    if (strcmp(local, "-") != 0) {
-      s->sin_family = AF_INET, src_len = sizeof *s, has_src = 1;
-      if (inet_pton(AF_INET, local, &s->sin_addr) != 1) return fprintf(stderr, "lab-loop: bad local address %s\n", local), 2;
-    }
-  }
+  if (!to_sockaddr(address, port, &dst, &dst_len)) return fprintf(stderr, "lab-loop: bad address %s\n", address), 2;
+  has_src = strcmp(local, "-") != 0;
+  if (has_src && !to_sockaddr(local, 0, &src, &src_len)) return fprintf(stderr, "lab-loop: bad local address %s\n", local), 2;
   if (workers < 1 || workers > 64 || timeout_ms < 1 || port < 1 || port > 65535) return fprintf(stderr, "lab-loop: bad arguments\n"), 2;
   snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nhost: %s\r\nconnection: close\r\n\r\n", path, host);
   started_ms = last_ok_ms = now_ms();
