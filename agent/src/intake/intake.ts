@@ -25,7 +25,7 @@ export interface IntakeOptions {
   onPinned?: (report: TrustReport) => void;
   log: (line: string) => void;
   /**
-   * This agent build's identity (a bundle's content hash, `agentBuild()`); absent when it has none
+   * This agent build's identity (a bundle's content hash, `AGENT_BUILD` in cli/io.ts); absent when it has none
    * (run from source). A document this build accepted is recorded as schema-checked by it, and a
    * boot of the same build from that cache skips the schema check (`VerifyExpect.schemaChecked`).
    */
