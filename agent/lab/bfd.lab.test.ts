@@ -6,6 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { BFD_PORT, decodeControl, type ControlPacket } from '../src/bfd/codec.ts';
 import { startKeepalived } from './keepalived.ts';
 import { destroyAllLabs, NetnsLab, netnsUnavailable } from './netns.ts';
+import { capture } from './pair.ts';
 
 const skip = netnsUnavailable(['keepalived', 'tcpdump']);
 if (skip) console.log(`netns BFD lab skipped: ${skip}`);
@@ -28,12 +29,7 @@ interface Lines {
 
 function watch(p: ChildProcess): Lines {
   const l: Lines = { all: [] };
-  const push = (d: Buffer) => {
-    const t = performance.now();
-    for (const line of d.toString().split('\n').filter(Boolean)) l.all.push({ t, line });
-  };
-  p.stdout?.on('data', push);
-  p.stderr?.on('data', push);
+  capture(p, [], (line) => l.all.push({ t: performance.now(), line }));
   return l;
 }
 

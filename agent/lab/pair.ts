@@ -7,11 +7,30 @@ import { NetnsLab } from './netns.ts';
 export type Impl = 'ours' | 'keepalived';
 const ROOT = resolve(import.meta.dirname, '../..');
 
-/** Process output kept for failure messages. */
-export function capture(p: ChildProcess, into: string[]): ChildProcess {
-  const push = (d: Buffer) => into.push(...d.toString().split('\n').filter(Boolean));
-  p.stdout?.on('data', push);
-  p.stderr?.on('data', push);
+/**
+ * Process output, whole lines only: a pipe's chunk may end mid-line (a long event line under
+ * load), so each stream keeps its unfinished tail until the newline comes. `onLine` sees each
+ * line as it completes.
+ */
+export function capture(p: ChildProcess, into: string[], onLine?: (line: string) => void): ChildProcess {
+  for (const stream of [p.stdout, p.stderr]) {
+    let tail = '';
+    const take = (line: string) => {
+      if (!line) return;
+      into.push(line);
+      onLine?.(line);
+    };
+    stream?.setEncoding('utf8');
+    stream?.on('data', (d: string) => {
+      const parts = (tail + d).split('\n');
+      tail = parts.pop()!;
+      parts.forEach(take);
+    });
+    stream?.on('end', () => {
+      take(tail);
+      tail = '';
+    });
+  }
   return p;
 }
 
