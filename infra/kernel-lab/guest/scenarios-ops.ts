@@ -133,7 +133,51 @@ export function reportTraffic(h: Harness, loop: LoopResult, what = ''): void {
 }
 
 /** Where each failed request's connection is in the directors' IPVS tables (synced late, never, or not at all). */
-async function explainFailures(h: Harness, loop: LoopResult): Promise<void> {
+/**
+ * The client's entries in each director's IPVS table, sampled every `everyMs` from now until
+ * `endAt` (a VIP move's window), keeping only changes: a failed request's entries as they were
+ * when it failed. Read after the loop, a SYN_RECV entry has expired (60 s) and an established one
+ * may have been replaced. Reads are plain /proc files (proc-net.ts), cheap beside the traffic.
+ */
+export interface ConnWatch {
+  readonly done: Promise<void>;
+  /** The entries' changes for a client port: `+ms d1 SYN_RECV→10.99.0.21:80`, `+ms d1 gone`. */
+  history(port: string): string[];
+}
+
+export function watchConnections(t0: number, endAt: number, everyMs = 250): ConnWatch {
+  const last = new Map<string, string>(); // `d1 PORT` → `STATE→DEST`
+  const changes = new Map<string, string[]>();
+  const note = (port: string, line: string) => changes.set(port, [...(changes.get(port) ?? []), line]);
+  const done = (async () => {
+    while (Date.now() < endAt) {
+      for (const d of ['d1', 'd2']) {
+        const conns = await connections(d).catch(() => []);
+        const at = `+${Date.now() - t0} ms ${d}`;
+        const seen = new Set<string>();
+        for (const c of conns) {
+          if (!c.source.startsWith(`${CLIENT}:`)) continue;
+          const port = c.source.slice(CLIENT.length + 1);
+          const key = `${d} ${port}`;
+          const now = `${c.state}→${c.dest}`;
+          seen.add(key);
+          if (last.get(key) !== now) note(port, `${at} ${now}`);
+          last.set(key, now);
+        }
+        for (const key of [...last.keys()]) {
+          if (!key.startsWith(`${d} `) || seen.has(key)) continue;
+          last.delete(key);
+          note(key.slice(d.length + 1), `${at} gone`);
+        }
+      }
+      await sleep(everyMs);
+    }
+  })();
+  return { done, history: (port) => changes.get(port) ?? [] };
+}
+
+/** Where each failed request's client port is in both directors' tables now and, when watched, as it was during the move. */
+async function explainFailures(h: Harness, loop: LoopResult, watched?: { watch: ConnWatch; t0: number }): Promise<void> {
   for (const e of loop.errors) {
     const port = /\(port (\d+)\)/.exec(e)?.[1];
     if (!port) continue;
@@ -142,8 +186,20 @@ async function explainFailures(h: Harness, loop: LoopResult): Promise<void> {
       const c = (await connections(d)).filter((x) => x.source === `${CLIENT}:${port}`);
       where.push(`${d} ${c.length ? c.map((x) => `${x.state}→${x.dest}`).join(',') : 'none'}`);
     }
-    h.say(`failed request from port ${port}: ${where.join('; ')}`);
+    const at = Date.parse(e.split(' ')[0]);
+    const when = watched && Number.isFinite(at) ? ` (failed at +${at - watched.t0} ms)` : '';
+    const during = watched ? `; during the move: ${watched.watch.history(port).join(', ') || 'never seen'}` : '';
+    h.say(`failed request from port ${port}${when}: now ${where.join('; ')}${during}`);
   }
+}
+
+/** The agents' lines about a VRRP hand-over: transitions, the unsynced hold, the linger, the copies. */
+function handoverLines(lab: Lab, node: string): string {
+  return lab
+    .tail(node, 200)
+    .split('\n')
+    .filter((l) => /VI_1 (MASTER|BACKUP)→|holding unsynced|linger|cop(y|ies)|reload: /.test(l))
+    .join(' | ');
 }
 
 /**
@@ -278,11 +334,13 @@ export async function maintenance(h: Harness, lab: Lab, client: Client): Promise
   const resets = await directorResets();
   await startTraffic(client, 'maint');
   let loop: LoopResult | undefined;
+  let watched: { watch: ConnWatch; t0: number } | undefined;
   try {
     await sleep(1500);
     // Long enough for both agents to re-layer under TCG and for the hand-over; short for CI.
     const until = Date.now() + 60_000;
     const t0 = lab.setOverrides([override('maintenance-director', { node: 'd1' }, until)]);
+    watched = { watch: watchConnections(t0, t0 + 20_000), t0 };
     // d2's copy rule lives only for its 5 s hold: watch for it from now, keep the last counter seen.
     let copies = '';
     const watch = (async () => {
@@ -301,12 +359,7 @@ export async function maintenance(h: Harness, lab: Lab, client: Client): Promise
     const lingering = await nsh('d1', 'sh', '-c', '/sbin/ip rule | grep 7911; nft list tables').catch((e: Error) => `failed: ${e.message}`);
     await watch;
     h.say(`hand-over: d1 lingers: ${lingering.trim().replace(/\n\s*/g, '; ') || 'no'}; d2's copy rule as last seen: ${copies || 'never seen'}`);
-    const agentLines = (node: string) =>
-      lab
-        .tail(node, 200)
-        .split('\n')
-        .filter((l) => /VI_1 (MASTER|BACKUP)→|holding unsynced|lingering/.test(l));
-    h.say(`hand-over in the agents' logs: d1: ${agentLines('d1').join(' | ')}; d2: ${agentLines('d2').join(' | ')}`);
+    h.say(`hand-over in the agents' logs: d1: ${handoverLines(lab, 'd1')}; d2: ${handoverLines(lab, 'd2')}`);
     const ping = await client.holdPing('maint', 'during maintenance', 5000);
     h.say(`long-lived connection through d2: ${JSON.stringify(ping)}`);
     check(ping.ok && ping.reply!.startsWith(`${held.server} `), `the long-lived connection broke at the hand-over: ${JSON.stringify(ping)}`);
@@ -334,7 +387,8 @@ export async function maintenance(h: Harness, lab: Lab, client: Client): Promise
   } finally {
     loop = await client.loopStop('maint');
     reportTraffic(h, loop);
-    await explainFailures(h, loop);
+    await watched?.watch.done;
+    await explainFailures(h, loop, watched);
     h.figure('TCP resets sent by the directors themselves', await resets());
     await client.holdClose('maint');
     lab.setOverrides([]);
@@ -351,10 +405,12 @@ export async function failoverTo(h: Harness, lab: Lab, client: Client): Promise<
   const resets = await directorResets();
   await startTraffic(client, 'fo');
   let loop: LoopResult | undefined;
+  let watched: { watch: ConnWatch; t0: number } | undefined;
   try {
     await sleep(1500);
     const until = Date.now() + 60_000;
     const t0 = lab.setOverrides([override('failover', { instance: 'VI_1', node: 'd2' }, until)]);
+    watched = { watch: watchConnections(t0, t0 + 20_000), t0 };
     const took = await lab.waitMaster('d2', VIP, ['d1', 'd2'], APPLY_MS);
     check(took !== undefined, `d2 never became MASTER of VI_1\nd1: ${lab.tail('d1')}\nd2: ${lab.tail('d2')}`);
     // From the agents' own stamped lines: d2 read the override (its reload) → d2 MASTER. d2 needs
@@ -386,6 +442,7 @@ export async function failoverTo(h: Harness, lab: Lab, client: Client): Promise<
     h.say(
       `d2 BACKUP→MASTER (${transition.m[1]}) ${tookMs} ms after its reload; one advert + skew = ${bound.toFixed(0)} ms, + ${marginMs} ms TCG margin + ${d1Late} ms d1 stalled`,
     );
+    h.say(`hand-over in the agents' logs: d1: ${handoverLines(lab, 'd1')}; d2: ${handoverLines(lab, 'd2')}`);
     const ping = await client.holdPing('fo', 'failed over', 5000);
     check(ping.ok && ping.reply!.startsWith(`${held.server} `), `the long-lived connection broke at the failover: ${JSON.stringify(ping)}`);
 
@@ -406,7 +463,8 @@ export async function failoverTo(h: Harness, lab: Lab, client: Client): Promise<
   } finally {
     loop = await client.loopStop('fo');
     reportTraffic(h, loop);
-    await explainFailures(h, loop);
+    await watched?.watch.done;
+    await explainFailures(h, loop, watched);
     h.figure('TCP resets sent by the directors themselves', await resets());
     await client.holdClose('fo');
     lab.setOverrides([]);
