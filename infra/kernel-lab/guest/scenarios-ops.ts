@@ -143,15 +143,20 @@ export interface ConnWatch {
   readonly done: Promise<void>;
   /** The entries' changes for a client port: `+ms d1 SYN_RECV→10.99.0.21:80`, `+ms d1 gone`. */
   history(port: string): string[];
+  /** How much was watched: samples taken, client ports seen on each director. */
+  summary(): string;
 }
 
 export function watchConnections(t0: number, endAt: number, everyMs = 250): ConnWatch {
   const last = new Map<string, string>(); // `d1 PORT` → `STATE→DEST`
   const changes = new Map<string, string[]>();
   const note = (port: string, line: string) => changes.set(port, [...(changes.get(port) ?? []), line]);
+  const ports = { d1: new Set<string>(), d2: new Set<string>() };
+  let samples = 0;
   const done = (async () => {
     while (Date.now() < endAt) {
-      for (const d of ['d1', 'd2']) {
+      samples++;
+      for (const d of ['d1', 'd2'] as const) {
         const conns = await connections(d).catch(() => []);
         const at = `+${Date.now() - t0} ms ${d}`;
         const seen = new Set<string>();
@@ -161,6 +166,7 @@ export function watchConnections(t0: number, endAt: number, everyMs = 250): Conn
           const key = `${d} ${port}`;
           const now = `${c.state}→${c.dest}`;
           seen.add(key);
+          ports[d].add(port);
           if (last.get(key) !== now) note(port, `${at} ${now}`);
           last.set(key, now);
         }
@@ -173,11 +179,16 @@ export function watchConnections(t0: number, endAt: number, everyMs = 250): Conn
       await sleep(everyMs);
     }
   })();
-  return { done, history: (port) => changes.get(port) ?? [] };
+  return {
+    done,
+    history: (port) => changes.get(port) ?? [],
+    summary: () => `${samples} samples of both tables, client ports seen: d1 ${ports.d1.size}, d2 ${ports.d2.size}`,
+  };
 }
 
 /** Where each failed request's client port is in both directors' tables now and, when watched, as it was during the move. */
 async function explainFailures(h: Harness, loop: LoopResult, watched?: { watch: ConnWatch; t0: number }): Promise<void> {
+  if (watched) h.say(`the move's window watched: ${watched.watch.summary()}`);
   for (const e of loop.errors) {
     const port = /\(port (\d+)\)/.exec(e)?.[1];
     if (!port) continue;
