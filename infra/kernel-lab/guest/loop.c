@@ -92,7 +92,8 @@ static int get(char *name, char *why) {
   int r = poll(&p, 1, timeout_ms), err = 0;
   socklen_t el = sizeof err;
   if (r == 0) {
-    snprintf(why, ERR_LEN, "timeout (port %d)", port);
+    /* No SYN-ACK in time (the SYN and its retransmits lost): told apart from a silent server. */
+    snprintf(why, ERR_LEN, "connect timeout (port %d)", port);
     close(fd);
     return 0;
   }
@@ -120,7 +121,10 @@ static int get(char *name, char *why) {
     if (n == 0) break;
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) snprintf(why, ERR_LEN, "timeout (port %d)", port);
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (have + extra) snprintf(why, ERR_LEN, "timeout after %ld bytes (port %d)", (long)have + extra, port);
+        else snprintf(why, ERR_LEN, "timeout (port %d)", port);
+      }
       else snprintf(why, ERR_LEN, "read %s (port %d)", code_of(errno), port);
       close(fd);
       return 0;
