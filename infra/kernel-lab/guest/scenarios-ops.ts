@@ -5,7 +5,9 @@
  * override at its `until` on their own clocks. Every scenario runs the client at full speed through
  * the VIP (fresh connection per request, several in flight) and keeps one long-lived connection.
  */
+import { procAddress } from '../../../agent/src/dataplane/proc-ip-vs.ts';
 import { Override } from '../../../shared/overrides/override.ts';
+import { formatHostPort } from '../../../shared/util/ip.ts';
 import type { Client, LoopResult } from './client-rpc.ts';
 import { check, type Harness } from './harness.ts';
 import { connections, realServers } from './ipvs.ts';
@@ -148,7 +150,14 @@ export interface ConnWatch {
 }
 
 export function watchConnections(t0: number, endAt: number, everyMs = 250): ConnWatch {
-  const last = new Map<string, string>(); // `d1 PORT` → `STATE→DEST`
+  // The table's own text (`/proc/net/ip_vs_conn`: hex fields, uppercase), split but not decoded:
+  // after a few minutes of traffic it holds thousands of TIME_WAIT entries, and decoding them all
+  // at every sample took the driver ~1.8 s a sample under TCG.
+  const clientHex = CLIENT.split('.')
+    .map((n) => Number(n).toString(16).padStart(2, '0'))
+    .join('')
+    .toUpperCase();
+  const last = new Map<string, string>(); // `d1 PORT` → `STATE→DESTHEX:PORTHEX`
   const changes = new Map<string, string[]>();
   const note = (port: string, line: string) => changes.set(port, [...(changes.get(port) ?? []), line]);
   const ports = { d1: new Set<string>(), d2: new Set<string>() };
@@ -157,14 +166,15 @@ export function watchConnections(t0: number, endAt: number, everyMs = 250): Conn
     while (Date.now() < endAt) {
       samples++;
       for (const d of ['d1', 'd2'] as const) {
-        const conns = await connections(d).catch(() => []);
+        const text = await procNet(d, 'ip_vs_conn').catch(() => '');
         const at = `+${Date.now() - t0} ms ${d}`;
         const seen = new Set<string>();
-        for (const c of conns) {
-          if (!c.source.startsWith(`${CLIENT}:`)) continue;
-          const port = c.source.slice(CLIENT.length + 1);
+        for (const line of text.split('\n')) {
+          const t = line.split(/\s+/);
+          if (t[1] !== clientHex) continue;
+          const port = String(parseInt(t[2], 16));
           const key = `${d} ${port}`;
-          const now = `${c.state}→${c.dest}`;
+          const now = `${t[7]}→${t[5]}:${t[6]}`;
           seen.add(key);
           ports[d].add(port);
           if (last.get(key) !== now) note(port, `${at} ${now}`);
@@ -179,9 +189,11 @@ export function watchConnections(t0: number, endAt: number, everyMs = 250): Conn
       await sleep(everyMs);
     }
   })();
+  // Destinations decoded only for what is printed.
+  const decode = (l: string) => l.replace(/→([0-9A-F]{8}):([0-9A-F]{4})$/, (_m, a: string, p: string) => `→${formatHostPort(procAddress(a), parseInt(p, 16))}`);
   return {
     done,
-    history: (port) => changes.get(port) ?? [],
+    history: (port) => (changes.get(port) ?? []).map(decode),
     summary: () => `${samples} samples of both tables, client ports seen: d1 ${ports.d1.size}, d2 ${ports.d2.size}`,
   };
 }
