@@ -92,8 +92,8 @@ for entry in driver rs-server client break-agent; do
     --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" \
     --outfile="$root/lab/$entry.mjs"
 done
-# The real servers (guest/rs.c) and the client's request loop (guest/loop.c) in C, used with
-# LAB_C_TRAFFIC=1: static, so they need nothing from the userland.
+# The real servers (guest/rs.c) and the client's request loop (guest/loop.c) in C, used unless
+# LAB_C_TRAFFIC=0: static, so they need nothing from the userland.
 command -v cc >/dev/null || { log "no C compiler on this host (apt-get install gcc libc6-dev): the lab's real servers and request loop are C"; exit 1; }
 cc -O2 -Wall -static -o "$root/lab/lab-rs-server" "$here/guest/rs.c"
 cc -O2 -Wall -static -pthread -o "$root/lab/lab-loop" "$here/guest/loop.c"

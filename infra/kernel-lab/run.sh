@@ -5,7 +5,7 @@
 # Env: LVSFLEET_CACHE (default ~/.cache/lvsfleet), LAB_TIMEOUT (s, default 1800), LAB_MEM (MiB),
 #      LAB_ONLY (scenario names joined by +), LAB_SELF_TEST=0 to skip the self-test, LAB_VERBOSE=1,
 #      LAB_AGENT_PROF=1 (the agents, standalone and cloud mode, under --cpu-prof; their busiest functions printed at the end),
-#      LAB_C_TRAFFIC=1 (the C real servers and request loop, guest/rs.c and guest/loop.c, instead of the Node ones).
+#      LAB_C_TRAFFIC=0 (the Node real servers and request loop instead of the C ones, guest/rs.c and guest/loop.c, the default).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -82,7 +82,7 @@ if wants_rollout && [ "$bundle" != - ]; then
 fi
 [ "${LAB_VERBOSE:-}" = 1 ] && args+=("lab.arg=--verbose")
 [ "${LAB_AGENT_PROF:-}" = 1 ] && args+=("lab.arg=--agent-prof")
-[ "${LAB_C_TRAFFIC:-}" = 1 ] && args+=("lab.arg=--c-traffic")
+[ "${LAB_C_TRAFFIC:-1}" = 1 ] && args+=("lab.arg=--c-traffic")
 start bash "$here/boot.sh" "$KERNEL_DIR/vmlinux" "$initrd" "$work/console.log" "${args[@]}"
 wait "$!"
 rc=$?

@@ -140,7 +140,7 @@ function nodeLoop(m: Req): RequestLoop {
 const LAB_LOOP = fileURLToPath(new URL('./lab-loop', import.meta.url));
 
 /**
- * The loop in C (loop.c, `lab-loop` beside this file, LAB_C_TRAFFIC=1): the same requests from
+ * The loop in C (loop.c, `lab-loop` beside this file; the default, LAB_C_TRAFFIC=0 picks nodeLoop): the same requests from
  * threads of a process of its own, at a fraction of the Node loop's CPU a request. Its answers are
  * JSON lines, one per command (`m`, `s`) in order.
  */

@@ -71,7 +71,7 @@ export class Lab {
 
   /** Start (or restart) the HTTP/echo server of a real server namespace. */
   async startServer(rs: string): Promise<void> {
-    // LAB_C_TRAFFIC=1: the C server (rs.c), the same answers at a fraction of the CPU a request.
+    // The C server (rs.c; the default, run.sh's LAB_C_TRAFFIC=0 picks the Node one): the same answers at a fraction of the CPU a request.
     const argv = process.env.LAB_C_TRAFFIC === '1' ? ['/lab/lab-rs-server'] : ['node', '/lab/rs-server.mjs'];
     this.servers.set(rs, asNode(daemon(`srv-${rs}`, rs, [...argv, rs, '80', '8080', '8000'])));
   }
