@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { LineQueue } from './line-queue.ts';
 
 interface Got {
   ok: boolean;
@@ -157,28 +158,13 @@ async function cLoop(m: Req): Promise<RequestLoop> {
     String((m.intervalMs as number) ?? 0),
   ];
   const child = spawn(LAB_LOOP, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  const waiters: ((l: string) => void)[] = [];
+  const answers = new LineQueue();
   let stderr = '';
-  let gone: string | null = null;
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
-  createInterface({ input: child.stdout }).on('line', (l) => {
-    const w = waiters.shift();
-    if (w) w(l);
-    else lines.push(l);
-  });
-  const failAll = (why: string) => {
-    gone = why;
-    for (const w of waiters.splice(0)) w(JSON.stringify({ error: why }));
-  };
-  child.on('error', (e) => failAll(`lab-loop: ${e.message}`));
-  child.on('exit', (code, signal) => failAll(`lab-loop exited (${code ?? signal}): ${stderr.trim()}`));
-  const next = () => {
-    const l = lines.shift();
-    if (l !== undefined) return Promise.resolve(l);
-    if (gone) return Promise.resolve(JSON.stringify({ error: gone }));
-    return new Promise<string>((r) => waiters.push(r));
-  };
+  createInterface({ input: child.stdout }).on('line', (l) => answers.push(l));
+  child.on('error', (e) => answers.end(`lab-loop: ${e.message}`));
+  child.on('exit', (code, signal) => answers.end(`lab-loop exited (${code ?? signal}): ${stderr.trim()}`));
+  const next = async () => (await answers.next()) ?? JSON.stringify({ error: answers.ended });
   const answer = async () => {
     const r = JSON.parse(await next()) as Record<string, unknown>;
     if (typeof r.error === 'string') throw new Error(r.error);
@@ -193,7 +179,7 @@ async function cLoop(m: Req): Promise<RequestLoop> {
   return { mark: () => ask('m'), stop: () => ask('s') };
 }
 
-const holds = new Map<string, { sock: Socket; lines: string[]; waiters: ((l: string) => void)[]; closed: boolean }>();
+const holds = new Map<string, { sock: Socket; echoes: LineQueue }>();
 
 type Req = Record<string, unknown> & { id: number; op: string };
 
@@ -236,21 +222,11 @@ async function handle(m: Req): Promise<unknown> {
     }
     case 'hold': {
       const sock = connect({ host: m.host as string, port: m.port as number, localAddress: local });
-      const h = { sock, lines: [] as string[], waiters: [] as ((l: string) => void)[], closed: false };
-      let buf = '';
-      sock.on('data', (d) => {
-        buf += d.toString();
-        let i;
-        while ((i = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, i);
-          buf = buf.slice(i + 1);
-          const w = h.waiters.shift();
-          if (w) w(line);
-          else h.lines.push(line);
-        }
-      });
-      sock.on('close', () => (h.closed = true));
-      sock.on('error', () => (h.closed = true));
+      const h = { sock, echoes: new LineQueue() };
+      sock.setEncoding('utf8');
+      sock.on('data', h.echoes.feeder());
+      sock.on('close', () => h.echoes.end('connection closed'));
+      sock.on('error', () => h.echoes.end('connection closed'));
       await new Promise<void>((resolve, reject) => {
         sock.once('connect', () => resolve());
         sock.once('error', reject);
@@ -262,10 +238,10 @@ async function handle(m: Req): Promise<unknown> {
     case 'holdPing': {
       const h = holds.get(m.name as string);
       if (!h) throw new Error(`no connection ${m.name}`);
-      if (h.closed) return { ok: false, error: 'connection closed' };
+      if (h.echoes.ended) return { ok: false, error: h.echoes.ended };
       h.sock.write(`${m.text}\n`);
-      const line = h.lines.shift() ?? (await Promise.race([new Promise<string>((r) => h.waiters.push(r)), sleep(timeoutMs).then(() => '')]));
-      return line ? { ok: true, reply: line } : { ok: false, error: h.closed ? 'connection closed' : 'no echo within timeout' };
+      const line = await h.echoes.next(timeoutMs);
+      return line !== null ? { ok: true, reply: line } : { ok: false, error: h.echoes.ended ?? 'no echo within timeout' };
     }
     case 'holdClose': {
       holds.get(m.name as string)?.sock.destroy();
