@@ -141,7 +141,7 @@ export function reportTraffic(h: Harness, loop: LoopResult, what = ''): void {
  * when it failed. Read after the loop, a SYN_RECV entry has expired (60 s) and an established one
  * may have been replaced. Reads are plain /proc files (proc-net.ts), cheap beside the traffic.
  */
-export interface ConnWatch {
+interface ConnWatch {
   readonly done: Promise<void>;
   /** The entries' changes for a client port: `+ms d1 SYN_RECV→10.99.0.21:80`, `+ms d1 gone`. */
   history(port: string): string[];
@@ -149,7 +149,7 @@ export interface ConnWatch {
   summary(): string;
 }
 
-export function watchConnections(t0: number, endAt: number, everyMs = 250): ConnWatch {
+function watchConnections(t0: number, endAt: number, everyMs = 250): ConnWatch {
   // The table's own text (`/proc/net/ip_vs_conn`: hex fields, uppercase), split but not decoded:
   // after a few minutes of traffic it holds thousands of TIME_WAIT entries, and decoding them all
   // at every sample took the driver ~1.8 s a sample under TCG.
