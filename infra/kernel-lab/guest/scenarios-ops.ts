@@ -139,7 +139,8 @@ export function reportTraffic(h: Harness, loop: LoopResult, what = ''): void {
  * The client's entries in each director's IPVS table, sampled every `everyMs` from now until
  * `endAt` (a VIP move's window), keeping only changes: a failed request's entries as they were
  * when it failed. Read after the loop, a SYN_RECV entry has expired (60 s) and an established one
- * may have been replaced. Reads are plain /proc files (proc-net.ts), cheap beside the traffic.
+ * may have been replaced. Reads are plain /proc files (proc-net.ts), no process, but the kernel
+ * formats every entry of the table at each read: the watcher reads at most a quarter of the time.
  */
 interface ConnWatch {
   readonly done: Promise<void>;
@@ -165,6 +166,7 @@ function watchConnections(t0: number, endAt: number, everyMs = 250): ConnWatch {
   const done = (async () => {
     while (Date.now() < endAt) {
       samples++;
+      const started = Date.now();
       for (const d of ['d1', 'd2'] as const) {
         const text = await procNet(d, 'ip_vs_conn').catch(() => '');
         const at = `+${Date.now() - t0} ms ${d}`;
@@ -186,7 +188,9 @@ function watchConnections(t0: number, endAt: number, everyMs = 250): ConnWatch {
           note(key.slice(d.length + 1), `${at} gone`);
         }
       }
-      await sleep(everyMs);
+      // At most a quarter of the time reading: a sample of a full table takes the guest ~1 s of
+      // CPU under TCG, which the traffic and the agents at the move need more.
+      await sleep(Math.max(everyMs, 3 * (Date.now() - started)));
     }
   })();
   // Destinations decoded only for what is printed.
