@@ -1,34 +1,21 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { keepalivedConf, siteSpec, startKeepalived, type PairSpec } from './keepalived.ts';
 import { NetnsLab } from './netns.ts';
 
 export type Impl = 'ours' | 'keepalived';
 const ROOT = resolve(import.meta.dirname, '../..');
 
-/**
- * Process output, whole lines only: a pipe's chunk may end mid-line (a long event line under
- * load), so each stream keeps its unfinished tail until the newline comes. `onLine` sees each
- * line as it completes.
- */
+/** Process output, whole lines (readline: a pipe's chunk may end mid-line); `onLine` sees each as it completes. */
 export function capture(p: ChildProcess, into: string[], onLine?: (line: string) => void): ChildProcess {
-  for (const stream of [p.stdout, p.stderr]) {
-    let tail = '';
-    const take = (line: string) => {
+  for (const input of [p.stdout, p.stderr]) {
+    if (!input) continue;
+    createInterface({ input, crlfDelay: Infinity }).on('line', (line) => {
       if (!line) return;
       into.push(line);
       onLine?.(line);
-    };
-    stream?.setEncoding('utf8');
-    stream?.on('data', (d: string) => {
-      const parts = (tail + d).split('\n');
-      tail = parts.pop()!;
-      parts.forEach(take);
-    });
-    stream?.on('end', () => {
-      take(tail);
-      tail = '';
     });
   }
   return p;

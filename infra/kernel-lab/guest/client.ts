@@ -223,8 +223,7 @@ async function handle(m: Req): Promise<unknown> {
     case 'hold': {
       const sock = connect({ host: m.host as string, port: m.port as number, localAddress: local });
       const h = { sock, echoes: new LineQueue() };
-      sock.setEncoding('utf8');
-      sock.on('data', h.echoes.feeder());
+      createInterface({ input: sock, crlfDelay: Infinity }).on('line', (l) => h.echoes.push(l));
       sock.on('close', () => h.echoes.end('connection closed'));
       sock.on('error', () => h.echoes.end('connection closed'));
       await new Promise<void>((resolve, reject) => {

@@ -22,16 +22,6 @@ describe('LineQueue', () => {
     expect(await waiting).toBe('next');
   });
 
-  it('splits chunks into lines, a line may span chunks', async () => {
-    const q = new LineQueue();
-    const feed = q.feeder();
-    feed('{"a":');
-    feed('1}\n{"b"');
-    feed(':2}\n');
-    expect([await q.next(), await q.next()]).toEqual(['{"a":1}', '{"b":2}']);
-    expect(await q.next(10)).toBeNull();
-  });
-
   it('at the end, waiting callers get null at once, lines already queued are still handed out', async () => {
     const q = new LineQueue();
     const waiting = q.next();

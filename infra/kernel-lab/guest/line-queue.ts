@@ -25,16 +25,6 @@ export class LineQueue {
     return this.why;
   }
 
-  /** Splits text as it comes into lines (a chunk may end mid-line) and pushes each. */
-  feeder(): (chunk: string) => void {
-    let tail = '';
-    return (chunk) => {
-      const parts = (tail + chunk).split('\n');
-      tail = parts.pop()!;
-      for (const l of parts) this.push(l);
-    };
-  }
-
   /** The next line; null when the source ended, or when `timeoutMs` passed first. */
   next(timeoutMs?: number): Promise<string | null> {
     const l = this.lines.shift();

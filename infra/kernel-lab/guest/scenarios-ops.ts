@@ -134,7 +134,6 @@ export function reportTraffic(h: Harness, loop: LoopResult, what = ''): void {
   h.say(`traffic${of}: ${loop.ok} answered, ${loop.fail} failed in ${loop.seconds.toFixed(1)} s by ${JSON.stringify(loop.servers)}${failures}`);
 }
 
-/** Where each failed request's connection is in the directors' IPVS tables (synced late, never, or not at all). */
 /**
  * The client's entries in each director's IPVS table, sampled every `everyMs` from now until
  * `endAt` (a VIP move's window), keeping only changes: a failed request's entries as they were
@@ -143,6 +142,8 @@ export function reportTraffic(h: Harness, loop: LoopResult, what = ''): void {
  * formats every entry of the table at each read: the watcher reads at most a quarter of the time.
  */
 interface ConnWatch {
+  /** When the move began (the override written): the history's times are after it. */
+  readonly t0: number;
   readonly done: Promise<void>;
   /** The entries' changes for a client port: `+ms d1 SYN_RECV→10.99.0.21:80`, `+ms d1 gone`. */
   history(port: string): string[];
@@ -196,6 +197,7 @@ function watchConnections(t0: number, endAt: number, everyMs = 250): ConnWatch {
   // Destinations decoded only for what is printed.
   const decode = (l: string) => l.replace(/→([0-9A-F]{8}):([0-9A-F]{4})$/, (_m, a: string, p: string) => `→${formatHostPort(procAddress(a), parseInt(p, 16))}`);
   return {
+    t0,
     done,
     history: (port) => (changes.get(port) ?? []).map(decode),
     summary: () => `${samples} samples of both tables, client ports seen: d1 ${ports.d1.size}, d2 ${ports.d2.size}`,
@@ -203,8 +205,8 @@ function watchConnections(t0: number, endAt: number, everyMs = 250): ConnWatch {
 }
 
 /** Where each failed request's client port is in both directors' tables now and, when watched, as it was during the move. */
-async function explainFailures(h: Harness, loop: LoopResult, watched?: { watch: ConnWatch; t0: number }): Promise<void> {
-  if (watched) h.say(`the move's window watched: ${watched.watch.summary()}`);
+async function explainFailures(h: Harness, loop: LoopResult, watch?: ConnWatch): Promise<void> {
+  if (watch) h.say(`the move's window watched: ${watch.summary()}`);
   for (const e of loop.errors) {
     const port = /\(port (\d+)\)/.exec(e)?.[1];
     if (!port) continue;
@@ -214,8 +216,8 @@ async function explainFailures(h: Harness, loop: LoopResult, watched?: { watch: 
       where.push(`${d} ${c.length ? c.map((x) => `${x.state}→${x.dest}`).join(',') : 'none'}`);
     }
     const at = Date.parse(e.split(' ')[0]);
-    const when = watched && Number.isFinite(at) ? ` (failed at +${at - watched.t0} ms)` : '';
-    const during = watched ? `; during the move: ${watched.watch.history(port).join(', ') || 'never seen'}` : '';
+    const when = watch && Number.isFinite(at) ? ` (failed at +${at - watch.t0} ms)` : '';
+    const during = watch ? `; during the move: ${watch.history(port).join(', ') || 'never seen'}` : '';
     h.say(`failed request from port ${port}${when}: now ${where.join('; ')}${during}`);
   }
 }
@@ -361,13 +363,13 @@ export async function maintenance(h: Harness, lab: Lab, client: Client): Promise
   const resets = await directorResets();
   await startTraffic(client, 'maint');
   let loop: LoopResult | undefined;
-  let watched: { watch: ConnWatch; t0: number } | undefined;
+  let move: ConnWatch | undefined;
   try {
     await sleep(1500);
     // Long enough for both agents to re-layer under TCG and for the hand-over; short for CI.
     const until = Date.now() + 60_000;
     const t0 = lab.setOverrides([override('maintenance-director', { node: 'd1' }, until)]);
-    watched = { watch: watchConnections(t0, t0 + 20_000), t0 };
+    move = watchConnections(t0, t0 + 20_000);
     // d2's copy rule lives only for its 5 s hold: watch for it from now, keep the last counter seen.
     let copies = '';
     const watch = (async () => {
@@ -414,8 +416,8 @@ export async function maintenance(h: Harness, lab: Lab, client: Client): Promise
   } finally {
     loop = await client.loopStop('maint');
     reportTraffic(h, loop);
-    await watched?.watch.done;
-    await explainFailures(h, loop, watched);
+    await move?.done;
+    await explainFailures(h, loop, move);
     h.figure('TCP resets sent by the directors themselves', await resets());
     await client.holdClose('maint');
     lab.setOverrides([]);
@@ -432,12 +434,12 @@ export async function failoverTo(h: Harness, lab: Lab, client: Client): Promise<
   const resets = await directorResets();
   await startTraffic(client, 'fo');
   let loop: LoopResult | undefined;
-  let watched: { watch: ConnWatch; t0: number } | undefined;
+  let move: ConnWatch | undefined;
   try {
     await sleep(1500);
     const until = Date.now() + 60_000;
     const t0 = lab.setOverrides([override('failover', { instance: 'VI_1', node: 'd2' }, until)]);
-    watched = { watch: watchConnections(t0, t0 + 20_000), t0 };
+    move = watchConnections(t0, t0 + 20_000);
     const took = await lab.waitMaster('d2', VIP, ['d1', 'd2'], APPLY_MS);
     check(took !== undefined, `d2 never became MASTER of VI_1\nd1: ${lab.tail('d1')}\nd2: ${lab.tail('d2')}`);
     // From the agents' own stamped lines: d2 read the override (its reload) → d2 MASTER. d2 needs
@@ -490,8 +492,8 @@ export async function failoverTo(h: Harness, lab: Lab, client: Client): Promise<
   } finally {
     loop = await client.loopStop('fo');
     reportTraffic(h, loop);
-    await watched?.watch.done;
-    await explainFailures(h, loop, watched);
+    await move?.done;
+    await explainFailures(h, loop, move);
     h.figure('TCP resets sent by the directors themselves', await resets());
     await client.holdClose('fo');
     lab.setOverrides([]);
