@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import type { NetnsLab } from './netns.ts';
 
 /**
@@ -8,20 +9,14 @@ import type { NetnsLab } from './netns.ts';
  */
 export class VipPinger {
   private proc: ChildProcess;
-  private buf = '';
   /** Reply times, seconds since the epoch (ping -D). */
   readonly replies: number[] = [];
 
   constructor(lab: NetnsLab, client: string, vip: string) {
     this.proc = lab.spawn(client, ['ping', '-n', '-D', '-i', '0.01', '-W', '1', vip]);
-    this.proc.stdout!.on('data', (d: Buffer) => {
-      this.buf += d.toString();
-      const lines = this.buf.split('\n');
-      this.buf = lines.pop()!;
-      for (const l of lines) {
-        const m = /^\[(\d+\.\d+)\] \d+ bytes from/.exec(l);
-        if (m) this.replies.push(Number(m[1]));
-      }
+    createInterface({ input: this.proc.stdout!, crlfDelay: Infinity }).on('line', (l) => {
+      const m = /^\[(\d+\.\d+)\] \d+ bytes from/.exec(l);
+      if (m) this.replies.push(Number(m[1]));
     });
   }
 

@@ -207,12 +207,15 @@ function watchConnections(t0: number, endAt: number, everyMs = 250): ConnWatch {
 /** Where each failed request's client port is in both directors' tables now and, when watched, as it was during the move. */
 async function explainFailures(h: Harness, loop: LoopResult, watch?: ConnWatch): Promise<void> {
   if (watch) h.say(`the move's window watched: ${watch.summary()}`);
+  if (!loop.errors.length) return;
+  // Each table read once for all the failures: a read formats every entry (thousands by now).
+  const tables = { d1: await connections('d1'), d2: await connections('d2') };
   for (const e of loop.errors) {
     const port = /\(port (\d+)\)/.exec(e)?.[1];
     if (!port) continue;
     const where = [];
-    for (const d of ['d1', 'd2']) {
-      const c = (await connections(d)).filter((x) => x.source === `${CLIENT}:${port}`);
+    for (const d of ['d1', 'd2'] as const) {
+      const c = tables[d].filter((x) => x.source === `${CLIENT}:${port}`);
       where.push(`${d} ${c.length ? c.map((x) => `${x.state}→${x.dest}`).join(',') : 'none'}`);
     }
     const at = Date.parse(e.split(' ')[0]);
