@@ -206,7 +206,9 @@ describe.skipIf(!!skip)('three lvsfleet serve replicas on one PostgreSQL, killed
       });
     });
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-    const args = ['--host', '127.0.0.1', '--database-url', pg.url, '--mqtt-url', broker.url, '--webhook-allow-private'];
+    // The receiver answers at once: a 2 s send timeout shortens how long a killed replica's claims
+    // hold their deliveries back (four timeouts and more, queue.ts), the wait at the end of the run.
+    const args = ['--host', '127.0.0.1', '--database-url', pg.url, '--mqtt-url', broker.url, '--webhook-allow-private', '--webhook-timeout', '2s'];
     for (let i = 0; i < REPLICAS; i++) {
       const dir = mkdtempSync(join(tmpdir(), `lvsfleet-chaos-${i}-`));
       replicas.push(new Replica(`r${i}`, await freePort(), dir, args, { LVSFLEET_ADMIN_TOKEN: admin }));
@@ -433,9 +435,10 @@ describe.skipIf(!!skip)('three lvsfleet serve replicas on one PostgreSQL, killed
     await waitFor(async () => (await raised()).length === siteNames.length * ALERTS.length && delivered().length === want.length, {
       what: 'every alert raised and delivered',
       // A delivery claimed by a replica that was then killed is retried once its claim expires: the
-      // i-th of a round's claims lasts (i + 1) × the 10 s send timeout + 30 s slack, so up to
-      // 20 × 10 + 30 = 230 s for the last of a full batch (seen in CI: one delivery still pending at 90 s).
-      timeoutMs: 250_000,
+      // i-th of a round's claims lasts (i + 1 + 3) × the 2 s send timeout, so up to 23 × 2 = 46 s for
+      // the last of a full batch of 20 (at the default 10 s: 230 s; seen in CI with it: one delivery
+      // still pending at 90 s, and the whole test at 166–263 s).
+      timeoutMs: 120_000,
     }).catch(async (err: Error) => {
       const queued = await sql`SELECT d.status, d.attempts, d.last_status, d.last_error, e.type FROM webhook_deliveries d JOIN events e ON e.id = d.event_id`;
       // Where an alert was never raised, what the replicas stored of that site's dr1: its status row

@@ -27,6 +27,8 @@ export function startAlerter(opts: {
   /** Where the default sender may connect (default: public addresses only). */
   webhookTargets?: WebhookTargetPolicy;
   intervalMs?: number;
+  /** How long one webhook send may take before it is retried (default 10 s). */
+  webhookTimeoutMs?: number;
   alerts?: AlertOptions;
   /** The public base URL, for links to status pages in Slack messages (read at each round: known once the server listens). */
   baseUrl?: () => string | undefined;
@@ -45,7 +47,17 @@ export function startAlerter(opts: {
 
   async function round(): Promise<void> {
     states = await alertRound(
-      { db, book, fetch: fetchImpl, now, alerts: opts.alerts, baseUrl: opts.baseUrl?.(), onDeliveries: opts.onDeliveries, log: opts.log },
+      {
+        db,
+        book,
+        fetch: fetchImpl,
+        now,
+        alerts: opts.alerts,
+        baseUrl: opts.baseUrl?.(),
+        webhookTimeoutMs: opts.webhookTimeoutMs,
+        onDeliveries: opts.onDeliveries,
+        log: opts.log,
+      },
       states,
     );
   }
@@ -76,6 +88,8 @@ export interface AlertRoundOptions {
   now: () => Date;
   alerts?: AlertOptions;
   baseUrl?: string;
+  /** How long one webhook send may take (default 10 s). */
+  webhookTimeoutMs?: number;
   onDeliveries?: (counts: DeliveryCounts) => void;
   log?: (l: string) => void;
 }
@@ -104,7 +118,7 @@ export async function alertRound(o: AlertRoundOptions, states: Map<string, Alert
     }
   }
   await enqueueDeliveries(db, { baseUrl: o.baseUrl });
-  const counts = await deliverDue(db, { fetch: o.fetch, now: o.now, log: o.log });
+  const counts = await deliverDue(db, { fetch: o.fetch, now: o.now, timeoutMs: o.webhookTimeoutMs, log: o.log });
   o.onDeliveries?.(counts);
   return next;
 }

@@ -171,6 +171,22 @@ describe('webhook queue (real HTTP receiver on loopback)', () => {
     expect(await after(60_001)).toEqual({ delivered: 2, retried: 0, failed: 0 });
   });
 
+  it('a shorter send timeout shortens the claims with it: a dead replica holds its delivery back for one timeout and three of slack', async () => {
+    const { db } = tdb;
+    await db.insert(webhooks).values({ id: 'w1', orgId: 'o', url, secret });
+    for (let i = 0; i < 2; i++) await addEvent('s1', 'node.online', { i });
+    await enqueueDeliveries(db);
+    const t0 = new Date(Date.now() + 1_000);
+    let hung = false;
+    const dying: Fetch = () => ((hung = true), new Promise(() => {}));
+    void deliverDue(db, { fetch: dying, now: () => t0, timeoutMs: 2_000 });
+    await waitFor(() => hung, { what: 'the first send under way' });
+    const after = (ms: number) => deliverDue(db, { fetch: realFetch, now: () => new Date(t0.getTime() + ms), timeoutMs: 2_000 });
+    expect(await after(7_999)).toEqual({ delivered: 0, retried: 0, failed: 0 });
+    expect(await after(8_001)).toEqual({ delivered: 1, retried: 0, failed: 0 });
+    expect(await after(10_001)).toEqual({ delivered: 1, retried: 0, failed: 0 });
+  });
+
   it('treats an unreachable receiver as retryable', async () => {
     const { db } = tdb;
     await db.insert(webhooks).values({ id: 'w1', orgId: 'o', url: 'http://127.0.0.1:1/closed', secret });

@@ -8,7 +8,14 @@ import { signWebhook } from './standard-webhooks.ts';
 const BATCH = 200;
 /** Deliveries one round claims and sends; a claim lasts as long as sending them all could take, plus slack. */
 const CLAIM_BATCH = 20;
-const CLAIM_SLACK_MS = 30_000;
+/**
+ * A claim's slack beyond its send's timeout, in timeouts: room for the replica's own writes and a
+ * busy event loop around the send (30 s at the default 10 s timeout). It scales with the timeout
+ * so that a short timeout also shortens how long a dead replica's claim holds its delivery back.
+ */
+const CLAIM_SLACK_TIMEOUTS = 3;
+/** How long one webhook send may take before it counts as failed (`serve --webhook-timeout`). */
+export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
 
 /**
  * Queues every new event for every webhook that wants it, in one transaction per webhook with
@@ -59,7 +66,7 @@ export type Fetch = (url: string, init: { method: string; headers: Record<string
 export async function deliverDue(db: Db, opts: { fetch: Fetch; now?: () => Date; timeoutMs?: number; log?: (l: string) => void }): Promise<DeliveryCounts> {
   const now = opts.now ?? (() => new Date());
   const out = { delivered: 0, retried: 0, failed: 0 };
-  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
   // Claim the due rows first (skipping rows another replica is claiming) by moving their next
   // attempt past this round's sends: replicas never send one delivery at once, and a replica that
   // dies mid-send leaves its claims to expire into an ordinary retry with the same webhook-id.
@@ -79,7 +86,7 @@ export async function deliverDue(db: Db, opts: { fetch: Fetch; now?: () => Date;
     for (const [i, id] of claimed.entries())
       await tx
         .update(webhookDeliveries)
-        .set({ nextAttemptAt: new Date(at + (i + 1) * timeoutMs + CLAIM_SLACK_MS) })
+        .set({ nextAttemptAt: new Date(at + (i + 1 + CLAIM_SLACK_TIMEOUTS) * timeoutMs) })
         .where(eq(webhookDeliveries.id, id));
     return claimed;
   });

@@ -90,6 +90,7 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'admin-token-file', value: 'FILE', help: 'bootstrap admin token from a file (else LVSFLEET_ADMIN_TOKEN)' },
       { name: 'mqtt-dynsec', help: 'manage node logins through Mosquitto dynamic security' },
       { name: 'webhook-allow-private', help: 'let webhooks target loopback and private addresses' },
+      { name: 'webhook-timeout', value: 'DURATION', help: 'how long one webhook send may take before it is retried, 1s–60s (default 10s)' },
     ],
     examples: [
       'lvsfleet serve',

@@ -41,6 +41,8 @@ export interface ServerOptions {
   mqttDynsec?: boolean;
   /** `--webhook-allow-private`: webhooks may reach private ranges and loopback (never link-local or metadata). */
   webhookAllowPrivate?: boolean;
+  /** `--webhook-timeout`: how long one webhook send may take before it is retried (default 10 s). */
+  webhookTimeoutMs?: number;
   /** LVSFLEET_SIGNING_KEY_SECRET: private signing keys are stored sealed under it (cloud/src/keys/sealed-jwk.ts). */
   signingKeySecret?: string;
   /** LVSFLEET_ADMIN_TOKEN: the bootstrap admin token to register. */
@@ -200,7 +202,15 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     mark('status ingest');
     const webhookTargets = { allowPrivate: !!o.webhookAllowPrivate, resolve: systemResolve };
     let publicUrl: string | undefined;
-    const alerter = startAlerter({ db, status, log: o.log, webhookTargets, baseUrl: () => publicUrl, onDeliveries: (c) => metrics.countDeliveries(c) });
+    const alerter = startAlerter({
+      db,
+      status,
+      log: o.log,
+      webhookTargets,
+      webhookTimeoutMs: o.webhookTimeoutMs,
+      baseUrl: () => publicUrl,
+      onDeliveries: (c) => metrics.countDeliveries(c),
+    });
     closers.push(() => alerter.close());
     mark('alerter');
 

@@ -112,6 +112,14 @@ describe('lvsfleet serve (own process)', () => {
     expect(alone.err()).toContain('--publisher off needs --database-url');
   }, 60_000);
 
+  it('exits 2 for a --webhook-timeout that is not a duration from 1s to 60s', async () => {
+    for (const bad of ['ten', '500ms']) {
+      const s = serve(['--webhook-timeout', bad]);
+      expect(await s.exit).toBe(2);
+      expect(s.err()).toContain(`--webhook-timeout must be a duration from 1s to 60s, like 5s, not "${bad}"`);
+    }
+  }, 60_000);
+
   // Needs a real PostgreSQL (DATABASE_URL) and the machine's broker (MQTT_URL): replicas share both.
   it.skipIf(!process.env.DATABASE_URL || !process.env.MQTT_URL)(
     'three replicas start together on one empty PostgreSQL; an apply through the API-only one is published once; a publisher killed with SIGKILL leaves the other publishing',

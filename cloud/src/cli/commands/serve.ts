@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
+import { parseDuration } from '#shared/util/duration.ts';
 import { parseFlags, UsageError, withUsage } from '../args.ts';
 import type { CliIO } from '../io.ts';
 import { logLine } from '../../server/log-line.ts';
@@ -12,6 +13,14 @@ function port(value: string | undefined, dflt: number, flag: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${flag} must be a port number 0–65535, not "${value}"`);
   return n;
+}
+
+/** `--webhook-timeout`: 1s to 60s; longer would let one slow receiver hold every other delivery back. */
+function webhookTimeout(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(value);
+  if (ms === null || ms < 1000 || ms > 60_000) throw new UsageError(`--webhook-timeout must be a duration from 1s to 60s, like 5s, not "${value}"`);
+  return ms;
 }
 
 function onOff(value: string | undefined, flag: string): boolean {
@@ -63,6 +72,7 @@ export async function run(argv: string[], io: CliIO, signals: NodeJS.EventEmitte
       'public-mqtt-url': { type: 'string' },
       'mqtt-dynsec': { type: 'boolean' },
       'webhook-allow-private': { type: 'boolean' },
+      'webhook-timeout': { type: 'string' },
       publisher: { type: 'string' },
     });
     const dataDir = resolve(io.cwd, values['data-dir'] ?? '.lvsfleet');
@@ -78,6 +88,7 @@ export async function run(argv: string[], io: CliIO, signals: NodeJS.EventEmitte
       publicMqttUrl: values['public-mqtt-url'],
       mqttDynsec: values['mqtt-dynsec'],
       webhookAllowPrivate: values['webhook-allow-private'],
+      webhookTimeoutMs: webhookTimeout(values['webhook-timeout']),
       // The same secret as the Workers deployment's SIGNING_KEY_SECRET when both share a database.
       signingKeySecret: secretOption(io, 'signing-key-secret', { env: 'LVSFLEET_SIGNING_KEY_SECRET' }),
       adminToken,
