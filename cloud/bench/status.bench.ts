@@ -3,9 +3,13 @@
  * nodes each (two directors sharing a VIP, two real servers behind one service), with the
  * previous evaluation passed in as in steady state. Prints the median of several full passes,
  * per pass and per site, beside a floor measured in the same run: JSON.parse of the same 4,000
- * reports, the least any evaluation from stored reports has to do. No assertions on time.
+ * reports, the least any evaluation from stored reports has to do. Then the same for one large
+ * site (BENCH_BIG_NODES, default 10,000: bench:publish's site, two directors reporting every
+ * service and real server, every real server reporting), which the alerter and every status page
+ * of the site evaluate again and again. No assertions on time.
  */
 import { validateSite } from '#shared/site/validate.ts';
+import { bigSiteSpec } from './big-site.ts';
 import type { Site } from '#shared/site/site.ts';
 import { evaluateSite, type NodeInput } from '#shared/status/evaluate.ts';
 import type { SiteStatus } from '#shared/status/model.ts';
@@ -138,3 +142,68 @@ console.log(`  evaluate (steady, previous passed in): ${m.toFixed(1)} ms per pas
 console.log(`  floor (JSON.parse of the ${SITES * 4} reports):  ${f.toFixed(1)} ms per pass, ${((f / SITES) * 1000).toFixed(1)} µs per site`);
 console.log(`  first pass (topology of every spec built): ${cold.toFixed(1)} ms`);
 console.log(`  site states in the last pass: ${[...states].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+
+// One large site: what one evaluation of it costs, beside JSON.parse of its reports.
+const BIG = Number(process.env.BENCH_BIG_NODES ?? 10_000);
+const big = validateSite(bigSiteSpec('big', BIG));
+if (!big.ok) throw new Error(JSON.stringify(big.issues.slice(0, 3)));
+const bigSite = big.site;
+const at = new Date(now - 2_000).toISOString();
+const bigStored: Record<string, string> = {};
+for (const n of bigSite.spec.nodes) {
+  const base = { nodeId: `big.${n.name}`, online: true, at, appliedRevision: 1 };
+  if (n.role !== 'director') {
+    bigStored[n.name] = JSON.stringify({ ...base, realServer: { ok: true } });
+    continue;
+  }
+  const byName = new Map(bigSite.spec.nodes.map((x) => [x.name, x]));
+  bigStored[n.name] = JSON.stringify({
+    ...base,
+    site: 'big',
+    node: n.name,
+    pendingRevision: null,
+    errors: [],
+    vrrp: [
+      {
+        instance: 'VI_1',
+        vrid: 51,
+        state: n.name === 'dr1' ? 'MASTER' : 'BACKUP',
+        priority: 100,
+        effectivePriority: 100,
+        since: new Date(now - 3_600_000).toISOString(),
+      },
+    ],
+    services: (bigSite.spec.services ?? []).map((svc) => ({
+      name: svc.name,
+      quorum: true,
+      realServers: svc.realServers.map((rs) => ({
+        address: 'node' in rs && rs.node ? byName.get(rs.node)!.address : (rs as { address: string }).address,
+        port: rs.port ?? 80,
+        healthy: true,
+        weight: 1,
+        detail: 'tcp ok',
+      })),
+    })),
+    ipvs: { ok: true },
+  });
+}
+const bigInput = () => {
+  const nodes: Record<string, NodeInput> = {};
+  for (const [name, json] of Object.entries(bigStored)) {
+    const status = JSON.parse(json) as NodeStatus;
+    nodes[name] = { status, online: true, receivedAt: now - 1_000, desired: { revision: 1, at: now - 600_000 } };
+  }
+  return nodes;
+};
+const bigNodes = bigInput();
+let bigPrev: SiteStatus | null = null;
+const bigCold = time(() => (bigPrev = evaluateSite(null, { site: bigSite, nodes: bigNodes, staleAfterMs: WINDOW }, now)));
+const bigEvals: number[] = [];
+const bigFloor: number[] = [];
+for (let r = 0; r < 5; r++) {
+  bigFloor.push(time(bigInput));
+  bigEvals.push(time(() => (bigPrev = evaluateSite(bigPrev, { site: bigSite, nodes: bigNodes, staleAfterMs: WINDOW }, now + (r + 1) * 1_000))));
+}
+console.log(`bench:status — one site of ${BIG} nodes, median of 5 passes (state ${bigPrev!.state})`);
+console.log(`  evaluate (steady, previous passed in): ${median(bigEvals).toFixed(1)} ms; first pass ${bigCold.toFixed(1)} ms`);
+console.log(`  floor (JSON.parse of its ${BIG} reports): ${median(bigFloor).toFixed(1)} ms`);

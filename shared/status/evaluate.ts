@@ -74,7 +74,7 @@ export function evaluateSite(previous: SiteStatus | null, input: StatusInput, no
   const topo = topologyOf(input.site);
   const prev = previous?.site === topo.site ? previous : null;
   const book = new ReasonBook(prev, now);
-  const ctx: Ctx = { topo, input, now, book, prev };
+  const ctx: Ctx = { topo, input, now, book, prev, before: indexPrevious(prev) };
 
   const seen = new Map(topo.nodes.map((n) => [n.name, seeNode(ctx, n)]));
   const groups = topo.groups.map((g) => evaluateGroup(ctx, g, seen));
@@ -118,6 +118,45 @@ interface Ctx {
   now: number;
   book: ReasonBook;
   prev: SiteStatus | null;
+  /** The previous evaluation's parts by name, for their `since`. */
+  before: Previous;
+}
+
+/**
+ * The previous evaluation's nodes, groups and services by name, and each service's real servers
+ * by address and port. Looked up by a scan of the lists, a 10,000-node site cost 5 × 10⁷ name
+ * comparisons per evaluation (seconds, at every alerting round and status page).
+ */
+interface Previous {
+  nodes: Map<string, NodeStatusEntry>;
+  groups: Map<string, GroupStatus>;
+  services: Map<string, { status: ServiceStatus; realServers: Map<string, RealServerStatus> }>;
+}
+
+function indexPrevious(prev: SiteStatus | null): Previous {
+  return {
+    nodes: firstByKey(prev?.nodes ?? [], (n) => n.name),
+    groups: firstByKey(prev?.vrrp ?? [], (g) => g.instance),
+    services: new Map(
+      [...firstByKey(prev?.services ?? [], (s) => s.name)].map(([name, status]) => [
+        name,
+        { status, realServers: firstByKey(status.realServers, endpointKey) },
+      ]),
+    ),
+  };
+}
+
+/** A real server's key in a service: its address and port. */
+const endpointKey = (rs: { address: string; port: number }) => `${rs.address}|${rs.port}`;
+
+/** Items by key, the first of equal keys kept (as a scan finds it). */
+function firstByKey<T>(items: readonly T[], key: (x: T) => string): Map<string, T> {
+  const m = new Map<string, T>();
+  for (const x of items) {
+    const k = key(x);
+    if (!m.has(k)) m.set(k, x);
+  }
+  return m;
 }
 
 /** Keeps `since` while the state is unchanged; otherwise the inputs' time, never in the future. */
@@ -130,7 +169,7 @@ function seeNode(ctx: Ctx, n: Topology['nodes'][number]): Seen {
   const { input, now, book } = ctx;
   const r = input.nodes[n.name];
   const subject = `node:${n.name}`;
-  const prevEntry = ctx.prev?.nodes.find((p) => p.name === n.name);
+  const prevEntry = ctx.before.nodes.get(n.name);
   const base = {
     name: n.name,
     role: n.role,
@@ -278,7 +317,7 @@ function evaluateGroup(ctx: Ctx, g: Topology['groups'][number], seen: Map<string
       : unreachable('vrrp', g.name, g.members, seen, 'member');
     reasons = [book.settle(why), ...unseenReasons];
   }
-  const prevGroup = ctx.prev?.vrrp.find((p) => p.instance === g.name);
+  const prevGroup = ctx.before.groups.get(g.name);
   const derived = state === 'ok' ? sinceOfMember(masters[0]) : latestSince(reasons);
   return {
     instance: g.name,
@@ -302,7 +341,8 @@ function evaluateService(ctx: Ctx, svc: Topology['services'][number], seen: Map<
     .filter((d) => seen.get(d)?.fresh?.services?.some((s) => s.name === svc.name))
     .sort((a, b) => Number(mastersOfVip.has(b)) - Number(mastersOfVip.has(a)) || Number(anyMaster.has(b)) - Number(anyMaster.has(a)) || a.localeCompare(b));
   const reporter = reporters[0] ?? null;
-  const prevSvc = ctx.prev?.services.find((p) => p.name === svc.name);
+  const before = ctx.before.services.get(svc.name);
+  const prevSvc = before?.status;
 
   let state: ServiceState;
   let own: Reason[] = [];
@@ -322,7 +362,7 @@ function evaluateService(ctx: Ctx, svc: Topology['services'][number], seen: Map<
     state = 'unknown';
     own = [why];
     realServers = svc.realServers.map((rs) => {
-      const prevRs = prevSvc?.realServers.find((p) => p.address === rs.address && p.port === rs.port);
+      const prevRs = before?.realServers.get(endpointKey(rs));
       return {
         address: rs.address,
         port: rs.port,
@@ -336,10 +376,11 @@ function evaluateService(ctx: Ctx, svc: Topology['services'][number], seen: Map<
   } else {
     const s = seen.get(reporter)!;
     const report = s.fresh!.services!.find((x) => x.name === svc.name)!;
+    const reported = firstByKey(report.realServers, endpointKey);
     realServers = svc.realServers.map((rs) => {
       const rsSubject = `realserver:${svc.name}/${formatHostPort(rs.address, rs.port)}`;
       const label = `${svc.name} ${formatHostPort(rs.address, rs.port)}`;
-      const hit = report.realServers.find((x) => x.address === rs.address && x.port === rs.port);
+      const hit = reported.get(endpointKey(rs));
       let st: RealServerStatus['state'];
       let reasons: Reason[] = [];
       if (!hit) {
@@ -363,7 +404,7 @@ function evaluateService(ctx: Ctx, svc: Topology['services'][number], seen: Map<
           }),
         ];
       }
-      const prevRs = prevSvc?.realServers.find((p) => p.address === rs.address && p.port === rs.port);
+      const prevRs = before?.realServers.get(endpointKey(rs));
       return {
         address: rs.address,
         port: rs.port,
