@@ -1,0 +1,222 @@
+/**
+ * `DATABASE_URL=postgres://… npm run bench:cloud-memory`: the cloud process alone at issue 15's
+ * scale. `lvsfleet serve` runs in its own process (the pre-built bundle, npm start's environment)
+ * on a fresh PostgreSQL database, once with the external broker of MQTT_URL (default the
+ * machine's Mosquitto on 1883) and once with its embedded aedes broker, which then holds every
+ * retained document. Through its HTTP API: a 10,000-node site applied (every node new), then 100
+ * sites of 100 nodes applied at once. For each: the time from the request to every outbox row
+ * published (acknowledged by the broker), read from the database, and the serve process's CPU.
+ * Its memory is read from /proc while it works (RSS every 100 ms, and the kernel's peak, VmHWM),
+ * beside its own RSS idle before any site, `node -e 0`, and the load average. Nothing else runs in
+ * the measured process: not the bench's client, database or subscribers (bench:publish's scale rows
+ * hold all of those in one process). No assertions on time; it fails if a site is refused or a row
+ * is not published within 4 minutes. The documents retained on the external broker are cleared.
+ * BENCH_SERVE_PROF=DIR: each serve process runs under `--cpu-prof` and writes its profile to DIR
+ * when it stops (summarise with cloud/bench/cpu-profile.ts).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+import postgres from 'postgres';
+import { nodeIdOf, topics } from '#shared/wire/topics.ts';
+import { freePort } from '../test/net.test-support.ts';
+import { freshPostgres } from '../test/pg.test-support.ts';
+import { bigSiteSpec } from './big-site.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLI = join(ROOT, 'bin/lvsfleet.mjs');
+const BIG = 10_000;
+const SITES = 100;
+const MQTT_URL = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+/** The environment `npm start` gives the server: the `VAR=value` words that begin its script (glibc's malloc settings). */
+const START_WORDS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(/\s+/);
+const START_ENV = Object.fromEntries(
+  START_WORDS.slice(
+    0,
+    START_WORDS.findIndex((w) => !/^[A-Z_]+=/.test(w)),
+  ).map((w) => w.split('=', 2)),
+);
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const mib = (kb: number) => `${(kb / 1024).toFixed(0)} MiB`;
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+function procKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no ${field} for ${pid}`);
+  return Number(m[1]);
+}
+
+/** `node -e 0`'s RSS at exit: what any Node process costs here. */
+function bareNodeKb(): number {
+  const out = spawnSync(process.execPath, ['-e', "process.on('exit', () => console.log(process.memoryUsage().rss))"], { encoding: 'utf8' }).stdout;
+  return Number(out.trim()) / 1024;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 240_000, everyMs = 50): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+interface Row {
+  what: string;
+  requestMs: number;
+  publishedMs: number;
+  cpuMs: number;
+  /** Highest RSS sampled during this row (every 100 ms). */
+  rssMaxKb: number;
+}
+
+async function measure(label: string, external: boolean, token: string): Promise<void> {
+  const pg = await freshPostgres(process.env.DATABASE_URL!);
+  const sql = postgres(pg.url, { max: 1, onnotice: () => {} });
+  const dataDir = mkdtempSync(join(tmpdir(), 'lvsfleet-bench-mem-'));
+  const port = await freePort();
+  const prof = process.env.BENCH_SERVE_PROF;
+  const args = [
+    ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
+    CLI,
+    'serve',
+    '--port',
+    String(port),
+    '--data-dir',
+    dataDir,
+    '--database-url',
+    pg.url,
+  ];
+  args.push(...(external ? ['--mqtt-url', MQTT_URL] : ['--mqtt-port', String(await freePort())]));
+  let proc: ChildProcess | null = spawn(process.execPath, args, {
+    env: { ...process.env, ...START_ENV, LVSFLEET_ADMIN_TOKEN: token },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-20_000)));
+  const url = `http://127.0.0.1:${port}`;
+  const pid = proc.pid!;
+  const nodeIds: string[] = [];
+  try {
+    await until(
+      '/healthz',
+      async () => {
+        if (proc!.exitCode !== null) throw new Error(`serve exited ${proc!.exitCode}: ${stderr}`);
+        return (await fetch(`${url}/healthz`).catch(() => null))?.ok ? true : undefined;
+      },
+      120_000,
+    );
+    await sleep(5000);
+    const idleKb = procKb(pid, 'VmRSS');
+    let rowMax = 0;
+    const sampler = setInterval(() => {
+      try {
+        rowMax = Math.max(rowMax, procKb(pid, 'VmRSS'));
+      } catch {
+        // the process is gone; the row fails on its own
+      }
+    }, 100);
+    const put = async (site: string, n: number) => {
+      const res = await fetch(`${url}/v1/sites/${site}/spec`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(bigSiteSpec(site, n, { vipBase: 10 })),
+      });
+      if (res.status !== 200) throw new Error(`${site}: ${res.status} ${(await res.text()).slice(0, 300)}\n${stderr}`);
+      const names = (bigSiteSpec(site, n) as { spec: { nodes: { name: string }[] } }).spec.nodes.map((x) => nodeIdOf(site, x.name));
+      nodeIds.push(...names);
+    };
+    const published = (sites: string[], want: number) =>
+      until(`${want} documents published`, async () => {
+        const [r] = await sql<{ n: number; open: number }[]>`
+          SELECT count(*) FILTER (WHERE o.status = 'published')::int AS n, count(*) FILTER (WHERE o.status IN ('pending', 'failed'))::int AS open
+          FROM outbox o JOIN sites s ON s.id = o.site_id WHERE s.name IN ${sql(sites)}`;
+        return r.n >= want && r.open === 0 ? true : undefined;
+      });
+    const rows: Row[] = [];
+    const row = async (what: string, sites: string[], n: number) => {
+      rowMax = procKb(pid, 'VmRSS');
+      const c0 = cpuMs(pid);
+      const t0 = performance.now();
+      await Promise.all(sites.map((s) => put(s, n)));
+      const requestMs = performance.now() - t0;
+      await published(sites, sites.length * n);
+      rows.push({ what, requestMs, publishedMs: performance.now() - t0, cpuMs: cpuMs(pid) - c0, rssMaxKb: rowMax });
+    };
+    const run = randomBytes(3).toString('hex');
+    await row(`one ${BIG.toLocaleString('en')}-node site, every node new`, [`big-${run}`], BIG);
+    await row(
+      `${SITES} sites × ${BIG / SITES} nodes at once`,
+      Array.from({ length: SITES }, (_, i) => `s${i + 1}-${run}`),
+      BIG / SITES,
+    );
+    clearInterval(sampler);
+    await sleep(5000);
+    const afterKb = procKb(pid, 'VmRSS');
+    const peakKb = procKb(pid, 'VmHWM');
+    console.log(`[${label}] serve idle before any site: RSS ${mib(idleKb)}`);
+    for (const r of rows)
+      console.log(
+        `[${label}] ${r.what}: request ${r.requestMs.toFixed(0)} ms, all published ${r.publishedMs.toFixed(0)} ms, serve CPU ${r.cpuMs.toFixed(0)} ms, RSS up to ${mib(r.rssMaxKb)} (sampled)`,
+      );
+    console.log(`[${label}] after both, 5 s idle: RSS ${mib(afterKb)}; the process's peak (VmHWM) ${mib(peakKb)}; load average ${load()}`);
+  } finally {
+    const p = proc;
+    proc = null;
+    if (p && p.exitCode === null) {
+      const gone = new Promise((r) => p.once('exit', r));
+      p.kill('SIGTERM');
+      await gone;
+    }
+    if (external && nodeIds.length) await clearRetained(nodeIds);
+    await sql.end({ timeout: 5 });
+    await pg.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The documents this run left retained on the shared broker, cleared (an empty retained message). */
+async function clearRetained(nodeIds: string[]): Promise<void> {
+  const c = await mqtt.connectAsync(MQTT_URL, { clientId: `bench-clear-${process.pid}`, reconnectPeriod: 0 });
+  try {
+    for (let i = 0; i < nodeIds.length; i += 500)
+      await Promise.all(nodeIds.slice(i, i + 500).map((n) => c.publishAsync(topics.desired(n), '', { qos: 1, retain: true })));
+  } finally {
+    await c.endAsync();
+  }
+}
+
+async function main(): Promise<void> {
+  if (!process.env.DATABASE_URL) throw new Error('DATABASE_URL must name a PostgreSQL server (a fresh database is made on it and dropped)');
+  const built = spawnSync(process.execPath, [join(ROOT, 'cloud/build.mjs')], { encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`cloud/build.mjs: ${built.stderr}`);
+  const token = `lvs_admin_${randomBytes(16).toString('hex')}`;
+  console.log(
+    `bench:cloud-memory: lvsfleet serve alone (bundle, env ${JSON.stringify(START_ENV)}), PostgreSQL; node -e 0: RSS ${mib(bareNodeKb())}; load average ${load()}`,
+  );
+  await measure(`external broker ${MQTT_URL}`, true, token);
+  await measure('embedded aedes', false, token);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    console.error(`bench:cloud-memory failed: ${err.stack ?? err.message}`);
+    process.exit(1);
+  },
+);
