@@ -29,12 +29,16 @@ export async function loadReports(db: Db | Tx, siteId: string, revision: number,
     .from(events)
     .where(and(eq(events.siteId, siteId), eq(events.type, 'apply.failed'), gte(events.receivedAt, since)));
   const statusOf = new Map(rows.map((r) => [r.nodeId, r]));
+  // Each node's first failure of this revision, found once: not a scan of every failure per node.
+  const failedOf = new Map<string, (typeof failures)[number]>();
+  for (const f of failures)
+    if (f.nodeId !== null && !failedOf.has(f.nodeId) && (f.data as { revision?: unknown }).revision === revision) failedOf.set(f.nodeId, f);
   const out: Record<string, NodeReport> = {};
   for (const n of live) {
     const row = statusOf.get(n.id);
     const parsed = row ? NodeStatus.safeParse({ ...(row.status as object), nodeId: n.id, online: row.online }) : null;
     const st = parsed?.success ? parsed.data : null;
-    const failedEvent = failures.find((f) => f.nodeId === n.id && (f.data as { revision?: unknown }).revision === revision);
+    const failedEvent = failedOf.get(n.id);
     let failed: NodeReport['failed'] = failedEvent ? { revision, error: String((failedEvent.data as { error?: unknown }).error ?? 'apply failed') } : null;
     if (!failed && st?.pendingRevision === revision && st.errors?.length) failed = { revision, error: st.errors[0] };
     out[n.name] = {
