@@ -49,9 +49,14 @@ function groupBadge(g) {
   if (g.state === 'split_brain') return '<span class="badge red">split brain: ' + esc(g.masters.join(' + ')) + '</span>';
   return badge(g.state);
 }
+// A set of the released nodes: a scan of the list for each node of a 10,000-node stage is 5 × 10⁷ comparisons.
+function isReleased(stage, rollout) {
+  const released = new Set(rollout.released);
+  return stage.nodes.every((n) => released.has(n));
+}
 function renderRollout(r) {
   if (!r) return '';
-  const stage = (x) => '<li>' + esc(x.rollout.stages.indexOf(x.s) + 1) + '. ' + esc(x.s.name) + ': ' + esc(x.s.nodes.join(', ')) + ' — ' + (x.s.nodes.every((n) => x.rollout.released.includes(n)) ? 'published' : 'held') + '</li>';
+  const stage = (x) => '<li>' + esc(x.rollout.stages.indexOf(x.s) + 1) + '. ' + esc(x.s.name) + ': ' + esc(x.s.nodes.join(', ')) + ' — ' + (isReleased(x.s, x.rollout) ? 'published' : 'held') + '</li>';
   const one = (o) => '<p data-rollout-state="' + esc(o.state) + '">revision ' + o.revision + ' (from ' + o.previousRevision + ') by ' + esc(o.author) + ': <b>' + esc(o.state.replace('_', ' ')) + '</b>' + (o.reason ? ' — ' + esc(o.reason) : '') + (o.rollbackRevision ? ' (revision ' + o.rollbackRevision + ' restored revision ' + o.previousRevision + ')' : '') + '</p>';
   const current = r.current ? one(r.current) + '<ul class="reasons">' + r.current.stages.map((s) => stage({ s, rollout: r.current })).join('') + '</ul>' : '<p>no rollout in progress</p>';
   const past = r.history.filter((o) => !r.current || o.revision !== r.current.revision).slice(0, 5).map(one).join('');
