@@ -15,7 +15,7 @@ const CLAIM_BATCH = 20;
  */
 const CLAIM_SLACK_TIMEOUTS = 3;
 /** How long one webhook send may take before it counts as failed (`serve --webhook-timeout`). */
-export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
+const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
 
 /**
  * Queues every new event for every webhook that wants it, in one transaction per webhook with
