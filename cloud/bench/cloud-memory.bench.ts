@@ -11,6 +11,11 @@
  * the measured process: not the bench's client, database or subscribers (bench:publish's scale rows
  * hold all of those in one process). No assertions on time; it fails if a site is refused or a row
  * is not published within 4 minutes. The documents retained on the external broker are cleared.
+ * With the external broker, the 10,000-node site's nodes then report: every node's status once at
+ * the same moment (as after a cloud or broker restart), then the agents' heartbeat rate (each node
+ * every 15 s) for 30 s. Printed: how long the cloud took to store the burst, how many of the
+ * heartbeats it stored within the 30 s and after, its CPU, and one read of the site's status
+ * through the API (every report in it) once the reports are stored.
  * BENCH_SERVE_PROF=DIR: each serve process runs under `--cpu-prof` and writes its profile to DIR
  * when it stops (summarise with cloud/bench/cpu-profile.ts).
  */
@@ -160,6 +165,7 @@ async function measure(label: string, external: boolean, token: string): Promise
     };
     const run = randomBytes(3).toString('hex');
     await row(`one ${BIG.toLocaleString('en')}-node site, every node new`, [`big-${run}`], BIG);
+    const reportsLine = external ? await reports(`big-${run}`, url, token, pid, sql) : null;
     await row(
       `${SITES} sites × ${BIG / SITES} nodes at once`,
       Array.from({ length: SITES }, (_, i) => `s${i + 1}-${run}`),
@@ -174,6 +180,7 @@ async function measure(label: string, external: boolean, token: string): Promise
       console.log(
         `[${label}] ${r.what}: request ${r.requestMs.toFixed(0)} ms, all published ${r.publishedMs.toFixed(0)} ms, serve CPU ${r.cpuMs.toFixed(0)} ms, RSS up to ${mib(r.rssMaxKb)} (sampled)`,
       );
+    if (reportsLine) console.log(`[${label}] ${reportsLine}`);
     console.log(`[${label}] after both, 5 s idle: RSS ${mib(afterKb)}; the process's peak (VmHWM) ${mib(peakKb)}; load average ${load()}`);
   } finally {
     const p = proc;
@@ -187,6 +194,112 @@ async function measure(label: string, external: boolean, token: string): Promise
     await sql.end({ timeout: 5 });
     await pg.drop();
     rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** A report of `node` of the bench's site as its agent sends it (a director lists every real server it checks). */
+function statusOf(site: string, spec: ReturnType<typeof bigSiteSpec>, node: { name: string; role: string; address: string }): string {
+  const base = { nodeId: nodeIdOf(site, node.name), online: true, at: new Date().toISOString(), appliedRevision: 1 };
+  if (node.role !== 'director') return JSON.stringify({ ...base, realServer: { ok: true } });
+  const s = spec as { spec: { nodes: { name: string; address: string }[]; services: { name: string; realServers: { node: string; port: number }[] }[] } };
+  const address = new Map(s.spec.nodes.map((n) => [n.name, n.address]));
+  return JSON.stringify({
+    ...base,
+    site,
+    node: node.name,
+    pendingRevision: null,
+    errors: [],
+    vrrp: [{ instance: 'VI_1', vrid: 51, state: node.name === 'dr1' ? 'MASTER' : 'BACKUP', priority: 100, effectivePriority: 100 }],
+    services: s.spec.services.map((svc) => ({
+      name: svc.name,
+      quorum: true,
+      realServers: svc.realServers.map((rs) => ({ address: address.get(rs.node)!, port: rs.port, healthy: true, weight: 1, detail: 'tcp ok' })),
+    })),
+    ipvs: { ok: true },
+  });
+}
+
+/**
+ * The site's nodes report through the external broker (the topic names the node; anonymous
+ * publishing is the machine's Mosquitto's rule, not production's): a burst of one report per node,
+ * then 30 s at the heartbeat rate. Answers the line to print.
+ */
+async function reports(site: string, url: string, token: string, pid: number, sql: postgres.Sql): Promise<string> {
+  const spec = bigSiteSpec(site, BIG);
+  const list = (spec as { spec: { nodes: { name: string; role: string; address: string }[] } }).spec.nodes;
+  const c = await mqtt.connectAsync(MQTT_URL, { clientId: `bench-reports-${process.pid}`, reconnectPeriod: 0 });
+  const stored = async (since: Date) => {
+    const [r] = await sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM node_status st JOIN nodes n ON n.id = st.node_id JOIN sites s ON s.id = n.site_id
+      WHERE s.name = ${site} AND st.updated_at >= ${since}`;
+    return r.n;
+  };
+  const send = (nodes: typeof list) =>
+    Promise.all(nodes.map((n) => c.publishAsync(topics.status(nodeIdOf(site, n.name)), statusOf(site, spec, n), { qos: 1 })));
+  try {
+    // The database's clock for "stored since": the bench's and the server's may differ by milliseconds.
+    const [{ t: burstAt }] = await sql<{ t: Date }[]>`SELECT now() AS t`;
+    let c0 = cpuMs(pid);
+    const t0 = performance.now();
+    for (let i = 0; i < list.length; i += 1000) await send(list.slice(i, i + 1000));
+    const sentMs = performance.now() - t0;
+    // Until every report is stored or none more comes for 3 s: a broker drops QoS 1 messages queued
+    // past its limit for a subscriber that falls behind (Mosquitto's max_queued_messages, 1,000 by
+    // default), so how many were stored, and how fast, is the answer.
+    let burstStored = 0;
+    let lastGrowth = performance.now();
+    while (burstStored < BIG && performance.now() - lastGrowth < 3_000) {
+      await sleep(200);
+      const n = await stored(burstAt);
+      if (n > burstStored) [burstStored, lastGrowth] = [n, performance.now()];
+    }
+    const burstMs = lastGrowth - t0;
+    const burstCpu = cpuMs(pid) - c0;
+    // The heartbeat: every node once per 15 s, sent in slices every 100 ms, for two rounds. Each
+    // report carries its send time (`at`), so the second round is stored once every node's stored
+    // report is from it: the time that takes after the last send is the backlog ingest had left.
+    const HEARTBEAT_MS = 15_000;
+    const ROUNDS = 2;
+    const per = BIG / (HEARTBEAT_MS / 100);
+    c0 = cpuMs(pid);
+    const b0 = performance.now();
+    let secondRound = '';
+    for (let tick = 0; tick < (ROUNDS * HEARTBEAT_MS) / 100; tick++) {
+      if (tick === HEARTBEAT_MS / 100) secondRound = new Date().toISOString();
+      const from = Math.floor((tick * per) % BIG);
+      await send(list.slice(from, from + per));
+      const due = b0 + (tick + 1) * 100;
+      if (performance.now() < due) await sleep(due - performance.now());
+    }
+    const wallMs = performance.now() - b0;
+    const beatCpu = cpuMs(pid) - c0;
+    const current = async () => {
+      const [r] = await sql<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM node_status st JOIN nodes n ON n.id = st.node_id JOIN sites s ON s.id = n.site_id
+        WHERE s.name = ${site} AND st.status->>'at' >= ${secondRound}`;
+      return r.n;
+    };
+    const atEnd = await current();
+    // A broker drops QoS 1 messages queued past its limit for a subscriber that falls behind
+    // (Mosquitto: max_queued_messages), so some may never come: how many did is the answer then.
+    const all = await until('the last heartbeats stored', async () => ((await current()) >= BIG ? true : undefined), 120_000, 200).catch(() => false);
+    const drainedMs = performance.now() - b0 - wallMs;
+    const after = all
+      ? `all ${drainedMs.toFixed(0)} ms after`
+      : `${await current()} within ${drainedMs.toFixed(0)} ms after (the rest never: dropped or still queued)`;
+    const a0 = performance.now();
+    const res = await fetch(`${url}/v1/sites/${site}/status`, { headers: { authorization: `Bearer ${token}` } });
+    const body = (await res.json()) as { state?: string; status?: { state?: string } };
+    const apiMs = performance.now() - a0;
+    if (res.status !== 200) throw new Error(`status of ${site}: ${res.status}`);
+    return (
+      `reports: a burst of ${BIG} sent in ${sentMs.toFixed(0)} ms: ${burstStored} stored in ${burstMs.toFixed(0)} ms (${((burstStored / burstMs) * 1000).toFixed(0)}/s), serve CPU ${burstCpu.toFixed(0)} ms; ` +
+      `heartbeats at ${(BIG / (HEARTBEAT_MS / 1000)).toFixed(0)}/s for ${(wallMs / 1000).toFixed(1)} s: at the last send ${atEnd} of the ${BIG} last ` +
+      `reports stored, ${after}; serve CPU ${((beatCpu / wallMs) * 100).toFixed(0)} % of a core while sending; ` +
+      `GET the site's status ${apiMs.toFixed(0)} ms (${body.status?.state ?? body.state ?? '?'})`
+    );
+  } finally {
+    await c.endAsync();
   }
 }
 
