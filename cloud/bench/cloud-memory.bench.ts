@@ -21,7 +21,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,39 +31,19 @@ import { nodeIdOf, topics } from '#shared/wire/topics.ts';
 import { freePort } from '../test/net.test-support.ts';
 import { freshPostgres } from '../test/pg.test-support.ts';
 import { bigSiteSpec } from './big-site.ts';
+import { cpuMs, procKb, START_ENV } from './serve-process.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'bin/lvsfleet.mjs');
 const BIG = 10_000;
 const SITES = 100;
 const MQTT_URL = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
-/** The environment `npm start` gives the server: the `VAR=value` words that begin its script (glibc's malloc settings). */
-const START_WORDS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(/\s+/);
-const START_ENV = Object.fromEntries(
-  START_WORDS.slice(
-    0,
-    START_WORDS.findIndex((w) => !/^[A-Z_]+=/.test(w)),
-  ).map((w) => w.split('=', 2)),
-);
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mib = (kb: number) => `${(kb / 1024).toFixed(0)} MiB`;
 const load = () =>
   loadavg()
     .map((l) => l.toFixed(2))
     .join(' ');
-
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-}
-
-function procKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`no ${field} for ${pid}`);
-  return Number(m[1]);
-}
 
 /** `node -e 0`'s RSS at exit: what any Node process costs here. */
 function bareNodeKb(): number {

@@ -19,20 +19,13 @@ import { createServer, type AddressInfo } from 'node:net';
 import { MIGRATIONS_DIR } from '../src/db/client.ts';
 import { templateFile } from '../src/db/pglite-template.ts';
 import { bigSiteSpec } from './big-site.ts';
+import { cpuMs, procKb, START_ENV } from './serve-process.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'bin/lvsfleet.mjs');
 const AGENT = join(ROOT, 'bin/lvsfleet-agent.mjs');
 const SEEDS = readFileSync(join(ROOT, 'examples/seeds-lvs-dr.yaml'), 'utf8');
 const IDLE_MS = 5000;
-/** The environment `npm start` gives the server: the `VAR=value` words that begin its script (glibc's malloc settings). */
-const START_WORDS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(/\s+/);
-const START_ENV = Object.fromEntries(
-  START_WORDS.slice(
-    0,
-    START_WORDS.findIndex((w) => !/^[A-Z_]+=/.test(w)),
-  ).map((w) => w.split('=', 2)),
-);
 const work = mkdtempSync(join(tmpdir(), 'lvsfleet-bench-start-'));
 const children: ChildProcess[] = [];
 
@@ -43,21 +36,6 @@ const load = () =>
     .map((l) => l.toFixed(2))
     .join(' ');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
-
-/** CPU time (user+sys) a process has used so far, in ms (/proc/PID/stat fields 14 and 15). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-}
-
-/** A field of /proc/PID/status in kB (VmRSS now, VmHWM the peak). */
-function procKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`no ${field} for ${pid}`);
-  return Number(m[1]);
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
