@@ -152,18 +152,26 @@ describe('webhook queue (real HTTP receiver on loopback)', () => {
     expect(JSON.stringify(msg.blocks)).toContain('<https://fleet.example.com/status/bj-dc1|status page>');
   });
 
-  it('a replica that dies mid-send holds up the delivery it was sending for one timeout and the slack, then another sends it with the same id', async () => {
+  /**
+   * `n` deliveries claimed by a replica whose first send never answers (it is gone with all of
+   * them claimed, at t0); answers a round of another replica `ms` after t0, sending for real.
+   */
+  async function claimedByDyingReplica(n: number, timeoutMs: number): Promise<(ms: number) => ReturnType<typeof deliverDue>> {
     const { db } = tdb;
     await db.insert(webhooks).values({ id: 'w1', orgId: 'o', url, secret });
-    for (let i = 0; i < 3; i++) await addEvent('s1', 'node.online', { i });
+    for (let i = 0; i < n; i++) await addEvent('s1', 'node.online', { i });
     await enqueueDeliveries(db);
     const t0 = new Date(Date.now() + 1_000);
-    // The first send never answers: the replica is gone with all three claimed.
     let hung = false;
     const dying: Fetch = () => ((hung = true), new Promise(() => {}));
-    void deliverDue(db, { fetch: dying, now: () => t0, timeoutMs: 10_000 });
+    void deliverDue(db, { fetch: dying, now: () => t0, timeoutMs });
     await waitFor(() => hung, { what: 'the first send under way' });
-    const after = (ms: number) => deliverDue(db, { fetch: realFetch, now: () => new Date(t0.getTime() + ms), timeoutMs: 10_000 });
+    return (ms) => deliverDue(db, { fetch: realFetch, now: () => new Date(t0.getTime() + ms), timeoutMs });
+  }
+
+  it('a replica that dies mid-send holds up the delivery it was sending for one timeout and the slack, then another sends it with the same id', async () => {
+    const { db } = tdb;
+    const after = await claimedByDyingReplica(3, 10_000);
     expect(await after(10_000)).toEqual({ delivered: 0, retried: 0, failed: 0 });
     expect(await after(40_001)).toEqual({ delivered: 1, retried: 0, failed: 0 });
     const [first] = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.status, 'delivered'));
@@ -172,16 +180,7 @@ describe('webhook queue (real HTTP receiver on loopback)', () => {
   });
 
   it('a shorter send timeout shortens the claims with it: a dead replica holds its delivery back for one timeout and three of slack', async () => {
-    const { db } = tdb;
-    await db.insert(webhooks).values({ id: 'w1', orgId: 'o', url, secret });
-    for (let i = 0; i < 2; i++) await addEvent('s1', 'node.online', { i });
-    await enqueueDeliveries(db);
-    const t0 = new Date(Date.now() + 1_000);
-    let hung = false;
-    const dying: Fetch = () => ((hung = true), new Promise(() => {}));
-    void deliverDue(db, { fetch: dying, now: () => t0, timeoutMs: 2_000 });
-    await waitFor(() => hung, { what: 'the first send under way' });
-    const after = (ms: number) => deliverDue(db, { fetch: realFetch, now: () => new Date(t0.getTime() + ms), timeoutMs: 2_000 });
+    const after = await claimedByDyingReplica(2, 2_000);
     expect(await after(7_999)).toEqual({ delivered: 0, retried: 0, failed: 0 });
     expect(await after(8_001)).toEqual({ delivered: 1, retried: 0, failed: 0 });
     expect(await after(10_001)).toEqual({ delivered: 1, retried: 0, failed: 0 });

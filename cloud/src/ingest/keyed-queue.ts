@@ -40,7 +40,7 @@ export class KeyedQueue {
     while (this.tails.size) await Promise.all(this.tails.values());
   }
 
-  /** Jobs running or waiting for a slot, for tests and metrics. */
+  /** Keys with a job running or waiting. */
   get pending(): number {
     return this.tails.size;
   }
