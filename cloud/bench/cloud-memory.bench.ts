@@ -28,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import postgres from 'postgres';
 import { nodeIdOf, topics } from '#shared/wire/topics.ts';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { freePort } from '../test/net.test-support.ts';
 import { freshPostgres } from '../test/pg.test-support.ts';
 import { bigSiteSpec } from './big-site.ts';
@@ -49,16 +50,6 @@ const load = () =>
 function bareNodeKb(): number {
   const out = spawnSync(process.execPath, ['-e', "process.on('exit', () => console.log(process.memoryUsage().rss))"], { encoding: 'utf8' }).stdout;
   return Number(out.trim()) / 1024;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 240_000, everyMs = 50): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(everyMs);
-  }
 }
 
 interface Row {
@@ -98,13 +89,12 @@ async function measure(label: string, external: boolean, token: string): Promise
   const pid = proc.pid!;
   const nodeIds: string[] = [];
   try {
-    await until(
-      '/healthz',
+    await waitFor(
       async () => {
         if (proc!.exitCode !== null) throw new Error(`serve exited ${proc!.exitCode}: ${stderr}`);
-        return (await fetch(`${url}/healthz`).catch(() => null))?.ok ? true : undefined;
+        return (await fetch(`${url}/healthz`).catch(() => null))?.ok;
       },
-      120_000,
+      { what: '/healthz', timeoutMs: 120_000, intervalMs: 50 },
     );
     await sleep(5000);
     const idleKb = procKb(pid, 'VmRSS');
@@ -117,22 +107,25 @@ async function measure(label: string, external: boolean, token: string): Promise
       }
     }, 100);
     const put = async (site: string, n: number) => {
+      const spec = bigSiteSpec(site, n, { vipBase: 10 });
       const res = await fetch(`${url}/v1/sites/${site}/spec`, {
         method: 'PUT',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(bigSiteSpec(site, n, { vipBase: 10 })),
+        body: JSON.stringify(spec),
       });
       if (res.status !== 200) throw new Error(`${site}: ${res.status} ${(await res.text()).slice(0, 300)}\n${stderr}`);
-      const names = (bigSiteSpec(site, n) as { spec: { nodes: { name: string }[] } }).spec.nodes.map((x) => nodeIdOf(site, x.name));
-      nodeIds.push(...names);
+      nodeIds.push(...(spec as { spec: { nodes: { name: string }[] } }).spec.nodes.map((x) => nodeIdOf(site, x.name)));
     };
     const published = (sites: string[], want: number) =>
-      until(`${want} documents published`, async () => {
-        const [r] = await sql<{ n: number; open: number }[]>`
+      waitFor(
+        async () => {
+          const [r] = await sql<{ n: number; open: number }[]>`
           SELECT count(*) FILTER (WHERE o.status = 'published')::int AS n, count(*) FILTER (WHERE o.status IN ('pending', 'failed'))::int AS open
           FROM outbox o JOIN sites s ON s.id = o.site_id WHERE s.name IN ${sql(sites)}`;
-        return r.n >= want && r.open === 0 ? true : undefined;
-      });
+          return r.n >= want && r.open === 0;
+        },
+        { what: `${want} documents published`, timeoutMs: 240_000, intervalMs: 50 },
+      );
     const rows: Row[] = [];
     const row = async (what: string, sites: string[], n: number) => {
       rowMax = procKb(pid, 'VmRSS');
@@ -262,7 +255,9 @@ async function reports(site: string, url: string, token: string, pid: number, sq
     const atEnd = await current();
     // A broker drops QoS 1 messages queued past its limit for a subscriber that falls behind
     // (Mosquitto: max_queued_messages), so some may never come: how many did is the answer then.
-    const all = await until('the last heartbeats stored', async () => ((await current()) >= BIG ? true : undefined), 120_000, 200).catch(() => false);
+    const all = await waitFor(async () => (await current()) >= BIG, { what: 'the last heartbeats stored', timeoutMs: 120_000, intervalMs: 200 }).catch(
+      () => false,
+    );
     const drainedMs = performance.now() - b0 - wallMs;
     const after = all
       ? `all ${drainedMs.toFixed(0)} ms after`
