@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { parseNodeTopic } from '#shared/wire/topics.ts';
 import { MAX_STATUS_BYTES, NodeStatus } from '#shared/wire/status.ts';
 import { MAX_EVENT_BYTES, NodeEvent } from '#shared/wire/events.ts';
 
-/** Why an incoming message was not taken (counted per reason). */
-export const REJECT_REASONS = ['topic', 'oversize', 'json', 'schema', 'node_mismatch', 'unknown_node'] as const;
+/** Why an incoming message was not taken (counted per reason); `backlog`: too many wait to be stored. */
+export const REJECT_REASONS = ['topic', 'oversize', 'json', 'schema', 'node_mismatch', 'unknown_node', 'backlog'] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 export type Incoming =
@@ -90,6 +91,34 @@ export function isStaleReport(stored: StoredReport | undefined, incoming: NodeSt
   const at = Date.parse(incoming.at);
   // Equal times: the same report again, or the last will that followed it (stored offline with the report's time).
   return at < storedAt || (at === storedAt && incoming.online && !stored.online);
+}
+
+/** A node's `node_status` row as ingest reads and writes it. */
+export interface StoredStatusRow {
+  online: boolean;
+  appliedRevision: number | null;
+  status: Record<string, unknown>;
+  updatedAt: Date;
+}
+
+/**
+ * What one status report does to its node's stored row (which exists: ingest creates it before
+ * reading it): nothing, when it is a replica's stale copy (`isStaleReport`) or a last will for a
+ * node stored offline already (the retained will a replica gets when it subscribes: written, it
+ * would move "offline since" to that replica's start); else the row to write and the presence
+ * event to raise, if any. Pure.
+ */
+export function statusWrite(
+  prev: StoredStatusRow,
+  incoming: NodeStatus,
+  streamAt: string | undefined,
+  now: Date,
+): { row: StoredStatusRow; presence: 'node.online' | 'node.offline' | null } | null {
+  const stored = { at: (prev.status as { at?: string }).at, online: prev.online, storedAt: prev.updatedAt.getTime() };
+  if (isStaleReport(stored, incoming, streamAt, now.getTime())) return null;
+  const next = mergeStatus(prev, incoming);
+  if (!prev.online && !next.online && isDeepStrictEqual(prev.status, next.status)) return null;
+  return { row: { online: next.online, appliedRevision: next.appliedRevision, status: next.status, updatedAt: now }, presence: next.presence };
 }
 
 /**

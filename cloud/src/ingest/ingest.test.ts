@@ -68,6 +68,54 @@ for (const v of variants) {
     const statusRow = async () => (await d.db.select().from(nodeStatus).where(eq(nodeStatus.nodeId, dr1)))[0];
     const eventTypes = async () => (await d.db.select().from(events).where(eq(events.nodeId, dr1)).orderBy(asc(events.id))).map((e) => e.type);
 
+    // First: the broker holds no retained status yet, which a new subscriber would take into its backlog.
+    it('refuses messages past its backlog while the database holds its batch, and stores the ones it kept', async () => {
+      const rs1 = nodeIdOf(site.metadata.name, 'rs1');
+      const creds: { username?: string; password?: string } = v.mosquitto ? {} : await issueNodeCredentials(d.db, rs1);
+      const small = await startIngest({ db: d.db, mqttUrl: url, ...(aedes?.internal ?? {}), maxPending: 1 });
+      let release: () => void = () => {};
+      let holding: Promise<void> | undefined;
+      try {
+        await small.ready;
+        // Connected first: the embedded broker checks credentials in the database.
+        const c = await connectAs(url, creds.username, creds.password, { clientId: rs1 });
+        clients.push(c);
+        await d.db.insert(nodeStatus).values({ nodeId: rs1 }).onConflictDoNothing();
+        // The node's row stays locked (on PGlite: the one transaction), so the first batch waits.
+        let locked: () => void = () => {};
+        const isLocked = new Promise<void>((r) => (locked = r));
+        holding = d.db.transaction(async (tx) => {
+          await tx.select().from(nodeStatus).where(eq(nodeStatus.nodeId, rs1)).for('update');
+          locked();
+          await new Promise<void>((r) => (release = r));
+        });
+        await isLocked;
+        const at = (s: number) => new Date(Date.now() - 10_000 + s * 1000).toISOString();
+        await c.publishAsync(topics.status(rs1), JSON.stringify({ nodeId: rs1, online: true, at: at(1), appliedRevision: 1 }), { qos: 1 });
+        await waitFor(() => small.stats().accepted + small.stats().rejected.backlog === 0, { what: 'nothing stored yet', timeoutMs: 1_000 });
+        // The first is being stored (held by the lock); the second waits; the third finds the backlog full.
+        await new Promise((r) => setTimeout(r, 200));
+        await c.publishAsync(topics.status(rs1), JSON.stringify({ nodeId: rs1, online: true, at: at(2), appliedRevision: 2 }), { qos: 1 });
+        await c.publishAsync(topics.status(rs1), JSON.stringify({ nodeId: rs1, online: true, at: at(3), appliedRevision: 3 }), { qos: 1 });
+        await waitFor(() => small.stats().rejected.backlog === 1, { what: 'the third refused', timeoutMs: 10_000 });
+        release();
+        await holding;
+        await waitFor(() => small.stats().accepted === 2, { what: 'the first two stored', timeoutMs: 10_000 });
+        expect(small.stats().rejected.backlog).toBe(1);
+        await endQuietly(c);
+      } finally {
+        release();
+        await holding;
+        await small.close();
+        // The main ingest stored rs1's messages too: the tests after this one look at dr1 and dr2 only.
+        await ingest.close();
+        await d.db.delete(nodeStatus).where(eq(nodeStatus.nodeId, rs1));
+        await d.db.delete(events).where(eq(events.nodeId, rs1));
+        ingest = await startIngest({ db: d.db, mqttUrl: url, ...(aedes?.internal ?? {}) });
+        await ingest.ready;
+      }
+    });
+
     it('stores status, events and presence; refuses bad payloads; marks the node offline from its last will', async () => {
       const c = await connectAs(url, node.username, node.password, {
         clientId: dr1,

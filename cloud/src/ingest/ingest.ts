@@ -1,19 +1,31 @@
 import { randomBytes } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { inArray } from 'drizzle-orm';
 import mqtt from 'mqtt';
 import type { Db } from '../db/client.ts';
 import { events, nodes } from '../db/schema.ts';
-import { parseNodeTopic, topics } from '#shared/wire/topics.ts';
-import { classify, misbehavingKey, raiseMisbehaving, REJECT_REASONS, type RejectReason } from './decide.ts';
-import { KeyedQueue } from './keyed-queue.ts';
-import { recordReport } from './record.ts';
+import { topics } from '#shared/wire/topics.ts';
+import { takeBatch } from './batch.ts';
+import { classify, misbehavingKey, raiseMisbehaving, REJECT_REASONS, type Incoming, type RejectReason } from './decide.ts';
+import { recordReports, type Report } from './record.ts';
 
 /**
- * Nodes whose messages are handled at once. Each holds a database connection for its
- * transaction: three of the server's five PostgreSQL connections, the rest left to the API and the
- * publisher. PGlite runs one transaction at a time whatever this is.
+ * One batch's bounds. Its statements bind five values per status row (PostgreSQL takes 65,535),
+ * and its reports' bytes are held twice while it is stored (parsed, and as bound parameters).
  */
-const INGEST_CONCURRENCY = 3;
+const BATCH_MAX_REPORTS = 500;
+const BATCH_MAX_BYTES = 8 * 1024 * 1024;
+/**
+ * Messages waiting for a batch, at most: past it (the database away or far behind) new ones are
+ * refused as `backlog` and counted. Agents republish their status every 15 s, so what is refused
+ * comes again; held, it would grow the process without bound.
+ */
+const MAX_PENDING = 50_000;
+const MAX_PENDING_BYTES = 256 * 1024 * 1024;
+
+/** A message waiting for its batch: taken, or refused from a known topic (its `node.misbehaving` keeps the node's order). */
+type Pending =
+  | { topic: string; nodeId: string; msg: Extract<Incoming, { kind: 'status' | 'event' }>; payload: Buffer }
+  | { topic: string; nodeId: string; refused: { reason: RejectReason; detail: string }; payload: Buffer };
 
 export interface Ingest {
   /** Resolves once the first subscription is acknowledged (tests and start-up logs). */
@@ -27,9 +39,10 @@ export interface Ingest {
  * Status ingest (docs/architecture.md, "Status and events"): subscribes to every node's status and
  * events, keeps the latest status per node in `node_status` and the event history in `events`,
  * and raises `node.online` / `node.offline` when presence changes (the last will included).
- * A node's messages are handled one at a time, in arrival order, so its reports never race; those
- * of up to INGEST_CONCURRENCY different nodes at once, so that a large fleet's heartbeats (10,000
- * nodes every 15 s: 667 a second) do not queue behind one another's database round trips.
+ * Messages are stored in batches, one at a time: each batch takes what arrived while the last was
+ * stored, at most one message per node (`takeBatch`), so a node's reports are stored in arrival
+ * order and never race, and a large fleet's heartbeats (10,000 nodes every 15 s: 667 a second)
+ * cost a few statements per batch instead of a transaction per report.
  * Every replica on one PostgreSQL runs ingest and receives every message: a node's event is
  * stored once (its `dedupe_key`), and a report another replica already took, or older than one
  * it took, changes nothing (`isStaleReport`), so presence is raised once.
@@ -43,6 +56,8 @@ export async function startIngest(opts: {
   /** Told of every refused message (the server counts them in `lvsfleet_ingest_rejected_total`). */
   onReject?: (reason: RejectReason) => void;
   now?: () => Date;
+  /** Messages that may wait to be stored before new ones are refused as `backlog` (default MAX_PENDING). */
+  maxPending?: number;
 }): Promise<Ingest> {
   const { db } = opts;
   const log = opts.log ?? (() => {});
@@ -51,14 +66,16 @@ export async function startIngest(opts: {
   const siteOf = new Map<string, string>();
   const misbehavingAt = new Map<string, number>();
   /** Per node, the `at` of the last report in this replica's own stream: where a last will (which has none) falls. */
-  const streamAt = new Map<string, string>();
+  const streamAtOf = new Map<string, string>();
 
-  async function siteIdOf(nodeId: string): Promise<string | null> {
-    const known = siteOf.get(nodeId);
-    if (known) return known;
-    const [row] = await db.select({ siteId: nodes.siteId }).from(nodes).where(eq(nodes.id, nodeId)).limit(1);
-    if (row) siteOf.set(nodeId, row.siteId);
-    return row?.siteId ?? null;
+  /** The sites of these nodes, from memory or in one query; a node that is not known has none. */
+  async function sitesOf(nodeIds: string[]): Promise<Map<string, string>> {
+    const unknown = [...new Set(nodeIds.filter((id) => !siteOf.has(id)))];
+    if (unknown.length) {
+      const rows = await db.select({ id: nodes.id, siteId: nodes.siteId }).from(nodes).where(inArray(nodes.id, unknown));
+      for (const r of rows) siteOf.set(r.id, r.siteId);
+    }
+    return siteOf;
   }
 
   function reject(reason: RejectReason, detail: string): void {
@@ -69,7 +86,7 @@ export async function startIngest(opts: {
 
   /** A known node sent something refused: `node.misbehaving` (warning), at most once per node per window. */
   async function misbehaving(nodeId: string, reason: RejectReason, detail: string): Promise<void> {
-    const siteId = await siteIdOf(nodeId);
+    const siteId = (await sitesOf([nodeId])).get(nodeId);
     const now = clock();
     if (!siteId || !raiseMisbehaving(misbehavingAt.get(nodeId), now.getTime())) return;
     misbehavingAt.set(nodeId, now.getTime());
@@ -79,23 +96,76 @@ export async function startIngest(opts: {
       .onConflictDoNothing();
   }
 
-  async function handle(topic: string, payload: Buffer): Promise<void> {
-    const msg = classify(topic, payload);
-    if (msg.kind === 'ignore') return;
-    if (msg.kind === 'reject') {
-      reject(msg.reason, msg.detail);
-      if (msg.nodeId) await misbehaving(msg.nodeId, msg.reason, msg.detail);
-      return;
+  async function store(batch: Pending[]): Promise<void> {
+    const sites = await sitesOf(batch.map((m) => m.nodeId));
+    const reports: Report[] = [];
+    const refused = [];
+    for (const m of batch) {
+      if ('refused' in m) {
+        refused.push({ nodeId: m.nodeId, ...m.refused });
+        continue;
+      }
+      const { topic, msg, payload } = m;
+      const siteId = sites.get(msg.nodeId);
+      if (!siteId) {
+        reject('unknown_node', `${topic}: no node ${msg.nodeId}`);
+        continue;
+      }
+      const streamAt = streamAtOf.get(msg.nodeId);
+      if (msg.kind === 'status' && msg.status.at) streamAtOf.set(msg.nodeId, msg.status.at);
+      reports.push({ siteId, msg, payload, streamAt });
     }
-    const siteId = await siteIdOf(msg.nodeId);
-    if (!siteId) return reject('unknown_node', `${topic}: no node ${msg.nodeId}`);
-    const follows = streamAt.get(msg.nodeId);
-    if (msg.kind === 'status' && msg.status.at) streamAt.set(msg.nodeId, msg.status.at);
-    await recordReport(db, siteId, msg, clock(), payload, follows);
-    counts.accepted++;
+    await recordReports(db, reports, clock());
+    counts.accepted += reports.length;
+    for (const r of refused) await misbehaving(r.nodeId, r.reason, r.detail);
   }
 
-  const queue = new KeyedQueue(INGEST_CONCURRENCY, (err) => log(`ingest: ${err instanceof Error ? err.message : String(err)}`));
+  let pending: Pending[] = [];
+  let pendingBytes = 0;
+  let storing: Promise<void> | null = null;
+  let onIdle: (() => void)[] = [];
+  function pump(): void {
+    if (storing) return;
+    if (!pending.length) {
+      for (const f of onIdle) f();
+      onIdle = [];
+      return;
+    }
+    const { batch, rest } = takeBatch(pending, {
+      key: (m) => m.nodeId,
+      weight: (m) => m.payload.length,
+      maxItems: BATCH_MAX_REPORTS,
+      maxWeight: BATCH_MAX_BYTES,
+    });
+    pending = rest;
+    for (const m of batch) pendingBytes -= m.payload.length;
+    storing = store(batch)
+      .catch((err: Error) => log(`ingest: a batch of ${batch.length} not stored: ${err.message}`))
+      .finally(() => {
+        storing = null;
+        pump();
+      });
+  }
+
+  function take(topic: string, payload: Buffer): void {
+    const msg = classify(topic, payload);
+    if (msg.kind === 'ignore') return;
+    let item: Pending;
+    if (msg.kind === 'reject') {
+      reject(msg.reason, msg.detail);
+      if (!msg.nodeId) return;
+      // Held as a stub, without its bytes, so that its `node.misbehaving` keeps the node's order.
+      item = { topic, nodeId: msg.nodeId, refused: { reason: msg.reason, detail: msg.detail }, payload: Buffer.alloc(0) };
+    } else item = { topic, nodeId: msg.nodeId, msg, payload };
+    if (pending.length >= (opts.maxPending ?? MAX_PENDING) || pendingBytes + item.payload.length > MAX_PENDING_BYTES) {
+      if (!('refused' in item)) reject('backlog', `${topic}: ${pending.length} messages (${pendingBytes} bytes) wait to be stored`);
+      return;
+    }
+    pending.push(item);
+    pendingBytes += item.payload.length;
+    pump();
+  }
+
   const client = mqtt.connect(opts.mqttUrl, {
     clientId: `lvsfleet-ingest-${randomBytes(4).toString('hex')}`,
     username: opts.username,
@@ -117,21 +187,14 @@ export async function startIngest(opts: {
     });
   });
   client.on('error', (err) => log(`ingest: ${err.message}`));
-  client.on('message', (topic, payload) => {
-    // Keyed by the node the topic names (a topic that names none is refused on its own key).
-    void queue.push(parseNodeTopic(topic)?.nodeId ?? topic, () =>
-      handle(topic, payload).catch((err: Error) => {
-        throw new Error(`${topic}: ${err.message}`);
-      }),
-    );
-  });
+  client.on('message', take);
 
   return {
     ready,
     stats: () => ({ accepted: counts.accepted, rejected: { ...counts.rejected } }),
     async close() {
       await client.endAsync(true).catch(() => {});
-      await queue.idle();
+      if (storing || pending.length) await new Promise<void>((resolve) => onIdle.push(resolve));
     },
   };
 }
