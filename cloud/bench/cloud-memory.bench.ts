@@ -1,8 +1,8 @@
 /**
  * `DATABASE_URL=postgres://… npm run bench:cloud-memory`: the cloud process alone at issue 15's
  * scale. `lvsfleet serve` runs in its own process (the pre-built bundle, npm start's environment)
- * on a fresh PostgreSQL database, once with the external broker of MQTT_URL (default the
- * machine's Mosquitto on 1883) and once with its embedded aedes broker, which then holds every
+ * on a fresh PostgreSQL database, once with an external broker (MQTT_URL's, else a Mosquitto the
+ * bench starts with infra/mosquitto's queue limits, as production's) and once with its embedded aedes broker, which then holds every
  * retained document. Through its HTTP API: a 10,000-node site applied (every node new), then 100
  * sites of 100 nodes applied at once. For each: the time from the request to every outbox row
  * published (acknowledged by the broker), read from the database, and the serve process's CPU.
@@ -30,6 +30,7 @@ import postgres from 'postgres';
 import { nodeIdOf, topics } from '#shared/wire/topics.ts';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { freePort } from '../test/net.test-support.ts';
+import { infraBrokerLimits, OwnMosquitto } from '../test/mosquitto.test-support.ts';
 import { freshPostgres } from '../test/pg.test-support.ts';
 import { bigSiteSpec } from './big-site.ts';
 import { cpuMs, procKb, START_ENV } from './serve-process.ts';
@@ -38,7 +39,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'bin/lvsfleet.mjs');
 const BIG = 10_000;
 const SITES = 100;
-const MQTT_URL = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+/** The external broker: MQTT_URL's, else a Mosquitto the bench starts with infra/mosquitto's queue limits (main). */
+let MQTT_URL = process.env.MQTT_URL ?? '';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mib = (kb: number) => `${(kb / 1024).toFixed(0)} MiB`;
 const load = () =>
@@ -194,7 +196,7 @@ function statusOf(site: string, spec: ReturnType<typeof bigSiteSpec>, node: { na
 
 /**
  * The site's nodes report through the external broker (the topic names the node; anonymous
- * publishing is the machine's Mosquitto's rule, not production's): a burst of one report per node,
+ * publishing is the bench's broker's rule, not production's): a burst of one report per node,
  * then 30 s at the heartbeat rate. Answers the line to print.
  */
 async function reports(site: string, url: string, token: string, pid: number, sql: postgres.Sql): Promise<string> {
@@ -239,8 +241,9 @@ async function reports(site: string, url: string, token: string, pid: number, sq
     let secondRound = '';
     for (let tick = 0; tick < (ROUNDS * HEARTBEAT_MS) / 100; tick++) {
       if (tick === HEARTBEAT_MS / 100) secondRound = new Date().toISOString();
-      const from = Math.floor((tick * per) % BIG);
-      await send(list.slice(from, from + per));
+      // Whole indices from the fractional rate: every node exactly once per round.
+      const from = Math.floor(tick * per) % BIG;
+      await send(list.slice(from, from + Math.floor((tick + 1) * per) - Math.floor(tick * per)));
       const due = b0 + (tick + 1) * 100;
       if (performance.now() < due) await sleep(due - performance.now());
     }
@@ -297,7 +300,16 @@ async function main(): Promise<void> {
   console.log(
     `bench:cloud-memory: lvsfleet serve alone (bundle, env ${JSON.stringify(START_ENV)}), PostgreSQL; node -e 0: RSS ${mib(bareNodeKb())}; load average ${load()}`,
   );
-  await measure(`external broker ${MQTT_URL}`, true, token);
+  const own = MQTT_URL ? null : await OwnMosquitto.create(() => `allow_anonymous true\n${infraBrokerLimits()}`);
+  try {
+    if (own) {
+      await own.start();
+      MQTT_URL = own.url;
+    }
+    await measure(`external broker ${own ? `${MQTT_URL}, our own Mosquitto with infra/mosquitto's queue limits` : MQTT_URL}`, true, token);
+  } finally {
+    await own?.dispose();
+  }
   await measure('embedded aedes', false, token);
 }
 

@@ -1,8 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePort } from './net.test-support.ts';
 
 /** The mosquitto binary, or null when this machine has none (tests then skip with that reason). */
@@ -13,6 +14,18 @@ export const DYNSEC_PLUGIN =
   ['/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so', '/usr/lib/mosquitto_dynamic_security.so', '/usr/local/lib/mosquitto_dynamic_security.so'].find(
     (p) => spawnSync('test', ['-f', p]).status === 0,
   ) ?? null;
+
+/**
+ * infra/mosquitto/mosquitto.conf's limits for a subscriber (its queue and in-flight window), so a
+ * broker a test or bench starts queues what production's would, and a line Mosquitto refuses fails it.
+ */
+export function infraBrokerLimits(): string {
+  const conf = readFileSync(fileURLToPath(new URL('../../infra/mosquitto/mosquitto.conf', import.meta.url)), 'utf8');
+  return conf
+    .split('\n')
+    .filter((l) => /^(max_queued_messages|max_inflight_messages|max_packet_size) /.test(l))
+    .join('\n');
+}
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -52,7 +65,7 @@ export class OwnMosquitto {
       if (r.status !== 0) throw new Error(`mosquitto_ctrl dynsec init failed: ${r.stderr || r.stdout}`);
       // As root, mosquitto drops to user "mosquitto", which cannot write our 0700 temp dir.
       const asRoot = process.getuid?.() === 0 ? 'user root\n' : '';
-      return `${asRoot}allow_anonymous false\nplugin ${DYNSEC_PLUGIN}\nplugin_opt_config_file ${file}`;
+      return `${asRoot}allow_anonymous false\nplugin ${DYNSEC_PLUGIN}\nplugin_opt_config_file ${file}\n${infraBrokerLimits()}`;
     });
   }
 
