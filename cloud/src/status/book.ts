@@ -5,7 +5,7 @@ import type { Db } from '../db/client.ts';
 import { sites } from '../db/schema.ts';
 import type { StatusPage } from '#shared/site/site.ts';
 import type { StatusHistory } from './history.ts';
-import { loadStatusInput, type SiteRef } from './load.ts';
+import { loadStatusInput, StatusInputCache, type SiteRef } from './load.ts';
 
 /** A report older than this is no report: three of the agents' 15 s heartbeats (agent/src/engine/engine.ts). */
 export const STALE_AFTER_MS = 45_000;
@@ -25,6 +25,7 @@ export interface SiteView {
  */
 export class StatusBook {
   private readonly last = new Map<string, SiteStatus>();
+  private readonly inputs = new StatusInputCache();
 
   constructor(
     private readonly db: Db,
@@ -35,7 +36,7 @@ export class StatusBook {
   ) {}
 
   async evaluate(site: SiteRef, now = Date.now()): Promise<SiteView | null> {
-    const input = await loadStatusInput(this.db, site, this.staleAfterMs);
+    const input = await loadStatusInput(this.db, site, this.staleAfterMs, this.inputs);
     if (!input) return null;
     const status = evaluateSite(this.last.get(site.id) ?? null, input, now);
     this.last.set(site.id, status);
