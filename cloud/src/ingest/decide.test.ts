@@ -30,10 +30,18 @@ describe('classify', () => {
     ['missing online', T('s.a', 'status'), enc({ nodeId: 's.a' }), 'schema'],
     ['unknown event type', T('s.a', 'events'), enc({ nodeId: 's.a', at, type: 'x', data: {} }), 'schema'],
     ['event without data', T('s.a', 'events'), enc({ nodeId: 's.a', at, type: 'apply.failed' }), 'schema'],
+    ['U+0000 in a status (the database cannot store it)', T('s.a', 'status'), enc({ nodeId: 's.a', online: true, agentVersion: 'a\u0000b' }), 'schema'],
+    ['U+0000 in an event member name', T('s.a', 'events'), enc({ nodeId: 's.a', at, type: 'apply.failed', data: { 'x\u0000': 1 } }), 'schema'],
     ['foreign topic', 'other/topic', enc({}), 'topic'],
     ['injected topic', 'lvsfleet/v1/nodes/s.a/../s.b/status', enc({ nodeId: 's.b', online: true }), 'topic'],
   ])('refuses %s', (_name, topic, payload, reason) => {
     expect(classify(topic as string, payload as Uint8Array)).toMatchObject({ kind: 'reject', reason });
+  });
+  it('names where a U+0000 is, and takes the escaped text "\\u0000" (a backslash, then u0000)', () => {
+    expect(classify(T('s.a', 'status'), enc({ nodeId: 's.a', online: true, agentVersion: 'a\u0000b' }))).toMatchObject({
+      detail: expect.stringContaining('agentVersion: holds U+0000'),
+    });
+    expect(classify(T('s.a', 'status'), enc({ nodeId: 's.a', online: true, agentVersion: 'a\\u0000b' }))).toMatchObject({ kind: 'status' });
   });
   it('ignores desired documents and cleared retained topics', () => {
     expect(classify(T('s.a', 'desired'), enc('x.y.z'))).toEqual({ kind: 'ignore' });

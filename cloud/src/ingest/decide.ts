@@ -31,11 +31,16 @@ export function classify(topic: string, payload: Uint8Array): Incoming {
   const max = t.kind === 'status' ? MAX_STATUS_BYTES : MAX_EVENT_BYTES;
   if (payload.length > max) return { kind: 'reject', reason: 'oversize', nodeId, detail: `${topic}: ${payload.length} bytes, at most ${max}` };
   let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(payload);
+    json = JSON.parse(text);
   } catch (err) {
     return { kind: 'reject', reason: 'json', nodeId, detail: `${topic}: ${(err as Error).message}` };
   }
+  // PostgreSQL's text and jsonb cannot hold U+0000: stored, it would fail the batch it came in.
+  const nul = text.includes('\\u0000') ? nulPath(json, '') : null;
+  if (nul !== null) return { kind: 'reject', reason: 'schema', nodeId, detail: `${topic}: ${nul || '(root)'}: holds U+0000, which cannot be stored` };
   const parsed = t.kind === 'status' ? NodeStatus.safeParse(json) : NodeEvent.safeParse(json);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
@@ -46,6 +51,19 @@ export function classify(topic: string, payload: Uint8Array): Incoming {
   return t.kind === 'status'
     ? { kind: 'status', nodeId: t.nodeId, status: parsed.data as NodeStatus }
     : { kind: 'event', nodeId: t.nodeId, event: parsed.data as NodeEvent };
+}
+
+/** The path of the first string (member name or value) in `value` that holds U+0000, or null. Pure. */
+function nulPath(value: unknown, path: string): string | null {
+  if (typeof value === 'string') return value.includes('\0') ? path : null;
+  if (typeof value !== 'object' || value === null) return null;
+  for (const [k, v] of Object.entries(value)) {
+    const at = path ? `${path}.${k}` : k;
+    if (k.includes('\0')) return at;
+    const found = nulPath(v, at);
+    if (found !== null) return found;
+  }
+  return null;
 }
 
 /** The stored row after a status report, and the presence event to raise, if any. */

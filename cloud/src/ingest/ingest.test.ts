@@ -68,52 +68,101 @@ for (const v of variants) {
     const statusRow = async () => (await d.db.select().from(nodeStatus).where(eq(nodeStatus.nodeId, dr1)))[0];
     const eventTypes = async () => (await d.db.select().from(events).where(eq(events.nodeId, dr1)).orderBy(asc(events.id))).map((e) => e.type);
 
-    // First: the broker holds no retained status yet, which a new subscriber would take into its backlog.
-    it('refuses messages past its backlog while the database holds its batch, and stores the ones it kept', async () => {
-      const rs1 = nodeIdOf(site.metadata.name, 'rs1');
-      const creds: { username?: string; password?: string } = v.mosquitto ? {} : await issueNodeCredentials(d.db, rs1);
-      const small = await startIngest({ db: d.db, mqttUrl: url, ...(aedes?.internal ?? {}), maxPending: 1 });
+    /** Holds a node's status row locked (on PGlite: the one transaction), so a batch holding that node waits; answers the release. */
+    async function holdRow(nodeId: string): Promise<() => Promise<void>> {
+      await d.db.insert(nodeStatus).values({ nodeId }).onConflictDoNothing();
       let release: () => void = () => {};
-      let holding: Promise<void> | undefined;
+      let locked: () => void = () => {};
+      const isLocked = new Promise<void>((r) => (locked = r));
+      const holding = d.db.transaction(async (tx) => {
+        await tx.select().from(nodeStatus).where(eq(nodeStatus.nodeId, nodeId)).for('update');
+        locked();
+        await new Promise<void>((r) => (release = r));
+      });
+      await isLocked;
+      return async () => {
+        release();
+        await holding;
+      };
+    }
+
+    /**
+     * Runs a test on `names`' own ingest, then takes away what the shared ingest stored of those
+     * nodes meanwhile: the tests after it look at dr1 and dr2's rows and events alone.
+     */
+    async function isolated(names: string[], opts: { maxPending?: number }, body: (small: Ingest, conn: (n: string) => Promise<MqttClient>) => Promise<void>) {
+      const ids = names.map((n) => nodeIdOf(site.metadata.name, n));
+      const small = await startIngest({ db: d.db, mqttUrl: url, ...(aedes?.internal ?? {}), ...opts });
+      const mine: MqttClient[] = [];
       try {
         await small.ready;
-        // Connected first: the embedded broker checks credentials in the database.
-        const c = await connectAs(url, creds.username, creds.password, { clientId: rs1 });
-        clients.push(c);
-        await d.db.insert(nodeStatus).values({ nodeId: rs1 }).onConflictDoNothing();
-        // The node's row stays locked (on PGlite: the one transaction), so the first batch waits.
-        let locked: () => void = () => {};
-        const isLocked = new Promise<void>((r) => (locked = r));
-        holding = d.db.transaction(async (tx) => {
-          await tx.select().from(nodeStatus).where(eq(nodeStatus.nodeId, rs1)).for('update');
-          locked();
-          await new Promise<void>((r) => (release = r));
-        });
-        await isLocked;
-        const at = (s: number) => new Date(Date.now() - 10_000 + s * 1000).toISOString();
-        await c.publishAsync(topics.status(rs1), JSON.stringify({ nodeId: rs1, online: true, at: at(1), appliedRevision: 1 }), { qos: 1 });
-        await waitFor(() => small.stats().accepted + small.stats().rejected.backlog === 0, { what: 'nothing stored yet', timeoutMs: 1_000 });
-        // The first is being stored (held by the lock); the second waits; the third finds the backlog full.
-        await new Promise((r) => setTimeout(r, 200));
-        await c.publishAsync(topics.status(rs1), JSON.stringify({ nodeId: rs1, online: true, at: at(2), appliedRevision: 2 }), { qos: 1 });
-        await c.publishAsync(topics.status(rs1), JSON.stringify({ nodeId: rs1, online: true, at: at(3), appliedRevision: 3 }), { qos: 1 });
-        await waitFor(() => small.stats().rejected.backlog === 1, { what: 'the third refused', timeoutMs: 10_000 });
-        release();
-        await holding;
-        await waitFor(() => small.stats().accepted === 2, { what: 'the first two stored', timeoutMs: 10_000 });
-        expect(small.stats().rejected.backlog).toBe(1);
-        await endQuietly(c);
+        const conn = async (n: string) => {
+          const id = nodeIdOf(site.metadata.name, n);
+          const creds: { username?: string; password?: string } = v.mosquitto ? {} : await issueNodeCredentials(d.db, id);
+          const c = await connectAs(url, creds.username, creds.password, { clientId: id });
+          mine.push(c);
+          return c;
+        };
+        await body(small, conn);
       } finally {
-        release();
-        await holding;
+        for (const c of mine) await endQuietly(c);
         await small.close();
-        // The main ingest stored rs1's messages too: the tests after this one look at dr1 and dr2 only.
         await ingest.close();
-        await d.db.delete(nodeStatus).where(eq(nodeStatus.nodeId, rs1));
-        await d.db.delete(events).where(eq(events.nodeId, rs1));
+        for (const id of ids) {
+          await d.db.delete(nodeStatus).where(eq(nodeStatus.nodeId, id));
+          await d.db.delete(events).where(eq(events.nodeId, id));
+        }
         ingest = await startIngest({ db: d.db, mqttUrl: url, ...(aedes?.internal ?? {}) });
         await ingest.ready;
       }
+    }
+    const at = (s: number) => new Date(Date.now() - 10_000 + s * 1000).toISOString();
+
+    // These two first: the broker holds no retained status yet, which a new subscriber would take into its batches.
+    it('refuses messages past its backlog while the database holds its batch, and stores the ones it kept', async () => {
+      await isolated(['rs1'], { maxPending: 1 }, async (small, conn) => {
+        const rs1 = nodeIdOf(site.metadata.name, 'rs1');
+        // Connected first: the embedded broker checks credentials in the database.
+        const c = await conn('rs1');
+        const release = await holdRow(rs1);
+        try {
+          await c.publishAsync(topics.status(rs1), JSON.stringify({ nodeId: rs1, online: true, at: at(1), appliedRevision: 1 }), { qos: 1 });
+          // The first is being stored (held by the lock); the second waits; the third finds the backlog full.
+          await new Promise((r) => setTimeout(r, 200));
+          expect(small.stats().accepted).toBe(0);
+          await c.publishAsync(topics.status(rs1), JSON.stringify({ nodeId: rs1, online: true, at: at(2), appliedRevision: 2 }), { qos: 1 });
+          await c.publishAsync(topics.status(rs1), JSON.stringify({ nodeId: rs1, online: true, at: at(3), appliedRevision: 3 }), { qos: 1 });
+          await waitFor(() => small.stats().rejected.backlog === 1, { what: 'the third refused', timeoutMs: 10_000 });
+        } finally {
+          await release();
+        }
+        await waitFor(() => small.stats().accepted === 2, { what: 'the first two stored', timeoutMs: 10_000 });
+        expect(small.stats().rejected.backlog).toBe(1);
+      });
+    });
+
+    it('drops alone a report the database refuses, and stores the rest of its batch', async () => {
+      await isolated(['rs1', 'rs2', 'dr2'], {}, async (small, conn) => {
+        const [rs1, rs2, dr2] = ['rs1', 'rs2', 'dr2'].map((n) => nodeIdOf(site.metadata.name, n));
+        const [c1, c2, c3] = [await conn('rs1'), await conn('rs2'), await conn('dr2')];
+        const release = await holdRow(rs1);
+        try {
+          await c1.publishAsync(topics.status(rs1), JSON.stringify({ nodeId: rs1, online: true, at: at(1), appliedRevision: 1 }), { qos: 1 });
+          await new Promise((r) => setTimeout(r, 200));
+          // The next batch: an event dated in year 0 (valid ISO 8601, out of PostgreSQL's range) and dr2's report.
+          // (With Mosquitto both wait in ingest; the embedded broker checks each publish in the
+          // held database first, so there they may come in two batches and the outcome is all this shows.)
+          const year0 = { nodeId: rs2, at: '0000-01-01T00:00:00Z', type: 'apply.failed', data: { revision: 1, error: 'clock' } };
+          await c2.publishAsync(topics.events(rs2), JSON.stringify(year0), { qos: 1 });
+          await c3.publishAsync(topics.status(dr2), JSON.stringify({ nodeId: dr2, online: true, at: at(2), appliedRevision: 7 }), { qos: 1 });
+        } finally {
+          await release();
+        }
+        await waitFor(() => small.stats().accepted === 2, { what: "rs1's and dr2's reports stored", timeoutMs: 10_000 });
+        const [row] = await d.db.select().from(nodeStatus).where(eq(nodeStatus.nodeId, dr2));
+        expect(row).toMatchObject({ online: true, appliedRevision: 7 });
+        expect(await d.db.select().from(events).where(eq(events.nodeId, rs2))).toEqual([]);
+      });
     });
 
     it('stores status, events and presence; refuses bad payloads; marks the node offline from its last will', async () => {

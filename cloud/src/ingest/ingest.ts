@@ -115,8 +115,19 @@ export async function startIngest(opts: {
       if (msg.kind === 'status' && msg.status.at) streamAtOf.set(msg.nodeId, msg.status.at);
       reports.push({ siteId, msg, payload, streamAt });
     }
-    await recordReports(db, reports, clock());
-    counts.accepted += reports.length;
+    const now = clock();
+    try {
+      await recordReports(db, reports, now);
+      counts.accepted += reports.length;
+    } catch (err) {
+      // One report the database refuses must not take the others of its batch with it: each alone.
+      log(`ingest: a batch of ${reports.length} not stored (${(err as Error).message}); storing each alone`);
+      for (const r of reports)
+        await recordReports(db, [r], now).then(
+          () => counts.accepted++,
+          (e: Error) => log(`ingest: ${r.msg.nodeId}'s ${r.msg.kind} not stored: ${e.message}`),
+        );
+    }
     for (const r of refused) await misbehaving(r.nodeId, r.reason, r.detail);
   }
 
