@@ -32,6 +32,12 @@ describe('classify', () => {
     ['event without data', T('s.a', 'events'), enc({ nodeId: 's.a', at, type: 'apply.failed' }), 'schema'],
     ['U+0000 in a status (the database cannot store it)', T('s.a', 'status'), enc({ nodeId: 's.a', online: true, agentVersion: 'a\u0000b' }), 'schema'],
     ['U+0000 in an event member name', T('s.a', 'events'), enc({ nodeId: 's.a', at, type: 'apply.failed', data: { 'x\u0000': 1 } }), 'schema'],
+    [
+      'an event in year 0 (ISO 8601 has one, PostgreSQL not)',
+      T('s.a', 'events'),
+      enc({ nodeId: 's.a', at: '0000-06-01T00:00:00Z', type: 'apply.failed', data: { revision: 1, error: 'x' } }),
+      'schema',
+    ],
     ['foreign topic', 'other/topic', enc({}), 'topic'],
     ['injected topic', 'lvsfleet/v1/nodes/s.a/../s.b/status', enc({ nodeId: 's.b', online: true }), 'topic'],
   ])('refuses %s', (_name, topic, payload, reason) => {

@@ -46,6 +46,9 @@ export function classify(topic: string, payload: Uint8Array): Incoming {
     const first = parsed.error.issues[0];
     return { kind: 'reject', reason: 'schema', nodeId, detail: `${topic}: ${first?.path.join('.') || '(root)'}: ${first?.message}` };
   }
+  // ISO 8601 has a year 0; PostgreSQL's timestamps, where an event's time is stored, do not.
+  if (t.kind === 'events' && new Date((parsed.data as NodeEvent).at).getUTCFullYear() < 1)
+    return { kind: 'reject', reason: 'schema', nodeId, detail: `${topic}: at: before year 1` };
   if (parsed.data.nodeId !== t.nodeId)
     return { kind: 'reject', reason: 'node_mismatch', nodeId, detail: `${topic}: payload nodeId ${JSON.stringify(parsed.data.nodeId)}` };
   return t.kind === 'status'

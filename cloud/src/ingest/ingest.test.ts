@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asc, eq } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import type { MqttClient } from 'mqtt';
 import { openDatabase, type Database } from '../db/client.ts';
 import { events, nodeStatus } from '../db/schema.ts';
@@ -145,23 +145,28 @@ for (const v of variants) {
       await isolated(['rs1', 'rs2', 'dr2'], {}, async (small, conn) => {
         const [rs1, rs2, dr2] = ['rs1', 'rs2', 'dr2'].map((n) => nodeIdOf(site.metadata.name, n));
         const [c1, c2, c3] = [await conn('rs1'), await conn('rs2'), await conn('dr2')];
-        const release = await holdRow(rs1);
+        await d.db.execute(sql`ALTER TABLE events ADD CONSTRAINT test_refuse CHECK (data->>'error' IS DISTINCT FROM 'refuse me')`);
         try {
-          await c1.publishAsync(topics.status(rs1), JSON.stringify({ nodeId: rs1, online: true, at: at(1), appliedRevision: 1 }), { qos: 1 });
-          await new Promise((r) => setTimeout(r, 200));
-          // The next batch: an event dated in year 0 (valid ISO 8601, out of PostgreSQL's range) and dr2's report.
-          // (With Mosquitto both wait in ingest; the embedded broker checks each publish in the
-          // held database first, so there they may come in two batches and the outcome is all this shows.)
-          const year0 = { nodeId: rs2, at: '0000-01-01T00:00:00Z', type: 'apply.failed', data: { revision: 1, error: 'clock' } };
-          await c2.publishAsync(topics.events(rs2), JSON.stringify(year0), { qos: 1 });
-          await c3.publishAsync(topics.status(dr2), JSON.stringify({ nodeId: dr2, online: true, at: at(2), appliedRevision: 7 }), { qos: 1 });
+          const release = await holdRow(rs1);
+          try {
+            await c1.publishAsync(topics.status(rs1), JSON.stringify({ nodeId: rs1, online: true, at: at(1), appliedRevision: 1 }), { qos: 1 });
+            await new Promise((r) => setTimeout(r, 200));
+            // The next batch: an event the database refuses (a constraint this test adds) and dr2's report.
+            // (With Mosquitto both wait in ingest; the embedded broker checks each publish in the
+            // held database first, so there they may come in two batches and the outcome is all this shows.)
+            const refused = { nodeId: rs2, at: at(2), type: 'apply.failed', data: { revision: 1, error: 'refuse me' } };
+            await c2.publishAsync(topics.events(rs2), JSON.stringify(refused), { qos: 1 });
+            await c3.publishAsync(topics.status(dr2), JSON.stringify({ nodeId: dr2, online: true, at: at(2), appliedRevision: 7 }), { qos: 1 });
+          } finally {
+            await release();
+          }
+          await waitFor(() => small.stats().accepted === 2, { what: "rs1's and dr2's reports stored", timeoutMs: 10_000 });
+          const [row] = await d.db.select().from(nodeStatus).where(eq(nodeStatus.nodeId, dr2));
+          expect(row).toMatchObject({ online: true, appliedRevision: 7 });
+          expect(await d.db.select().from(events).where(eq(events.nodeId, rs2))).toEqual([]);
         } finally {
-          await release();
+          await d.db.execute(sql`ALTER TABLE events DROP CONSTRAINT test_refuse`);
         }
-        await waitFor(() => small.stats().accepted === 2, { what: "rs1's and dr2's reports stored", timeoutMs: 10_000 });
-        const [row] = await d.db.select().from(nodeStatus).where(eq(nodeStatus.nodeId, dr2));
-        expect(row).toMatchObject({ online: true, appliedRevision: 7 });
-        expect(await d.db.select().from(events).where(eq(events.nodeId, rs2))).toEqual([]);
       });
     });
 
