@@ -60,6 +60,13 @@ describe('POST /v1/agent/status and /v1/agent/events', () => {
     const bad = await report('status', { nodeId: NODE, online: 'yes' });
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.message).toMatch(/online/);
+    // What the database cannot store is refused as input, not failed on as a 500.
+    const nul = await report('status', { ...status(), agentVersion: 'a\u0000b' });
+    expect(nul.status).toBe(400);
+    expect((await nul.json()).error.message).toMatch(/agentVersion: holds U\+0000/);
+    const year0 = await report('events', { nodeId: NODE, type: 'apply.failed', at: '0000-01-01T00:00:00Z', data: { revision: 1, error: 'x' } });
+    expect(year0.status).toBe(400);
+    expect((await year0.json()).error.message).toMatch(/at: before year 1/);
     expect(await t.db.db.select().from(nodeStatus)).toHaveLength(0);
   });
 
