@@ -140,13 +140,16 @@ for (const v of variants) {
       expect(await rowsOf('dup.')).toEqual([]);
     });
 
-    it('two replicas storing the same 200 reports at once, in opposite orders, both finish and raise presence once', async () => {
+    it('two replicas storing the same 200 reports and 200 events at once, in opposite orders, both finish, each stored once', async () => {
       const ids = Array.from({ length: 200 }, (_, i) => `rep.n${i}`);
       const at = new Date().toISOString();
       const batch = ids.map((id) => status(id, true, at, 1));
       await Promise.all([recordReports(d.db, batch, new Date()), recordReports(d.db, [...batch].reverse(), new Date())]);
       expect((await rowsOf('rep.')).filter((r) => r.online).length).toBe(200);
       expect((await eventsOf('rep.')).filter((e) => e.type === 'node.online').length).toBe(200);
+      const evs = ids.map((id) => report(id, 'event', { at, type: 'apply.failed', data: { revision: 1, error: 'x' } }));
+      for (let round = 0; round < 5; round++) await Promise.all([recordReports(d.db, evs, new Date()), recordReports(d.db, [...evs].reverse(), new Date())]);
+      expect((await eventsOf('rep.')).filter((e) => e.type === 'apply.failed').length).toBe(200);
     });
   });
 }

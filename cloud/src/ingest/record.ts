@@ -37,11 +37,14 @@ export async function recordReports(db: Db, reports: readonly Report[], now: Dat
       statuses.set(r.msg.nodeId, r as Report & { msg: { kind: 'status' } });
     }
   }
+  // In the unique index's order: two replicas inserting the same events wait on each other's
+  // keys in one order, so they queue instead of deadlocking.
   if (eventRows.length)
     await db.execute(sql`
       INSERT INTO events (site_id, node_id, type, data, at, dedupe_key)
       SELECT x.site_id, x.node_id, x.type, x.data, x.at, x.dedupe_key
       FROM jsonb_to_recordset(${JSON.stringify(eventRows)}::jsonb) AS x(site_id text, node_id text, type text, data jsonb, at timestamptz, dedupe_key text)
+      ORDER BY x.node_id, x.dedupe_key
       ON CONFLICT DO NOTHING`);
   if (!statuses.size) return;
   // Sorted: two replicas storing overlapping batches take the rows' locks in one order, so they
