@@ -9,8 +9,8 @@ import { classify, misbehavingKey, raiseMisbehaving, REJECT_REASONS, type Incomi
 import { recordReports, type Report } from './record.ts';
 
 /**
- * One batch's bounds. Its statements bind five values per status row (PostgreSQL takes 65,535),
- * and its reports' bytes are held twice while it is stored (parsed, and as bound parameters).
+ * One batch's bounds. Its rows go to each statement as one JSON parameter, so its reports are held
+ * twice while it is stored (parsed, and as that text), and one slow batch delays the next.
  */
 const BATCH_MAX_REPORTS = 500;
 const BATCH_MAX_BYTES = 8 * 1024 * 1024;
@@ -128,9 +128,12 @@ export async function startIngest(opts: {
           (e: Error) => log(`ingest: ${r.msg.nodeId}'s ${r.msg.kind} not stored: ${e.message}`),
         );
     }
-    for (const r of refused) await misbehaving(r.nodeId, r.reason, r.detail);
+    for (const r of refused)
+      await misbehaving(r.nodeId, r.reason, r.detail).catch((err: Error) => log(`ingest: node.misbehaving of ${r.nodeId}: ${err.message}`));
   }
 
+  let backlogLoggedAt = 0;
+  let backlogSinceLog = 0;
   let pending: Pending[] = [];
   let pendingBytes = 0;
   let storing: Promise<void> | null = null;
@@ -169,7 +172,15 @@ export async function startIngest(opts: {
       item = { topic, nodeId: msg.nodeId, refused: { reason: msg.reason, detail: msg.detail }, payload: Buffer.alloc(0) };
     } else item = { topic, nodeId: msg.nodeId, msg, payload };
     if (pending.length >= (opts.maxPending ?? MAX_PENDING) || pendingBytes + item.payload.length > MAX_PENDING_BYTES) {
-      if (!('refused' in item)) reject('backlog', `${topic}: ${pending.length} messages (${pendingBytes} bytes) wait to be stored`);
+      if ('refused' in item) return;
+      // Counted each, logged at most every 10 s: at a fleet's rate that is thousands a second.
+      counts.rejected.backlog++;
+      opts.onReject?.('backlog');
+      backlogSinceLog++;
+      if (Date.now() - backlogLoggedAt >= 10_000) {
+        log(`ingest: refused (backlog) ${backlogSinceLog} message(s), the last ${topic}: ${pending.length} messages (${pendingBytes} bytes) wait to be stored`);
+        [backlogLoggedAt, backlogSinceLog] = [Date.now(), 0];
+      }
       return;
     }
     pending.push(item);
