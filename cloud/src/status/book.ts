@@ -61,6 +61,10 @@ export class StatusBook {
       .select({ id: sites.id, name: sites.name, currentRevision: sites.currentRevision })
       .from(sites)
       .where(gt(sites.currentRevision, 0));
+    // A site deleted, or without a revision any more, leaves this process's memory of it.
+    const live = new Set(rows.map((r) => r.id));
+    for (const id of this.last.keys()) if (!live.has(id)) this.last.delete(id);
+    this.inputs.forget(live);
     const out: SiteView[] = [];
     for (const r of rows) {
       const v = await this.evaluate(r, now);

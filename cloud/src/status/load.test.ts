@@ -88,6 +88,8 @@ for (const v of variants) {
       expect(fourth.nodes.rs2).toBeUndefined();
       expect(fourth.site.spec.nodes.map((n) => n.name)).not.toContain('rs2');
       expect([...cache.reports.get(ref.id)!.keys()]).not.toContain(id('rs2'));
+      cache.forget(new Set(['site_other']));
+      expect([cache.specs.size, cache.reports.size]).toEqual([0, 0]);
     });
   });
 }

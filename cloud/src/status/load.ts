@@ -23,6 +23,12 @@ export interface SiteRef {
 export class StatusInputCache {
   readonly specs = new Map<string, { revision: number; site: Site }>();
   readonly reports = new Map<string, Map<string, CachedReport>>();
+
+  /** Drops what it holds of every site not in `live` (site ids). */
+  forget(live: ReadonlySet<string>): void {
+    for (const id of this.specs.keys()) if (!live.has(id)) this.specs.delete(id);
+    for (const id of this.reports.keys()) if (!live.has(id)) this.reports.delete(id);
+  }
 }
 
 interface CachedReport {
