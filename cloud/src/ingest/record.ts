@@ -68,8 +68,8 @@ export async function recordReports(db: Db, reports: readonly Report[], now: Dat
       const r = statuses.get(prev.nodeId)!;
       const w = statusWrite(prev as StoredStatusRow, r.msg.status, r.streamAt, now);
       if (!w) continue;
-      const { online, appliedRevision, status } = w.row;
-      writes.push({ node_id: prev.nodeId, online, applied_revision: appliedRevision, status, updated_at: now.toISOString() });
+      const { online, appliedRevision, status, updatedAt } = w.row;
+      writes.push({ node_id: prev.nodeId, online, applied_revision: appliedRevision, status, updated_at: updatedAt.toISOString() });
       if (w.presence) presence.push({ site_id: r.siteId, node_id: prev.nodeId, type: w.presence, data: {}, at: now.toISOString() });
     }
     if (writes.length)

@@ -97,21 +97,17 @@ async function specOf(db: Db, site: SiteRef, cache?: StatusInputCache): Promise<
 }
 
 /**
- * Each live node's last report, validated. With a cache, a first read takes only each row's
- * `updated_at` and presence; the reports whose time moved are then read whole, with the time they
- * carry then (a row stored between the two reads is taken at its newer state).
+ * Each live node's last report, validated. A first read takes only each row's `updated_at` and
+ * presence; the reports whose time moved since the cache's last read of the site (all of them,
+ * with a new cache) are then read whole, with the time they carry then (a row stored between the
+ * two reads is taken at its newer state).
  */
-async function reportsOf(db: Db, siteId: string, cache?: StatusInputCache): Promise<Map<string, CachedReport>> {
+async function reportsOf(db: Db, siteId: string, cache = new StatusInputCache()): Promise<Map<string, CachedReport>> {
   const live = and(eq(nodes.siteId, siteId), isNull(nodes.removedAt));
   const validated = (r: { nodeId: string; online: boolean; status: unknown; updatedAt: Date }): CachedReport => {
     const parsed = NodeStatus.safeParse({ ...(r.status as object), nodeId: r.nodeId, online: r.online });
     return { updatedAt: r.updatedAt.getTime(), online: r.online, status: parsed.success ? parsed.data : null };
   };
-  const whole = { nodeId: nodeStatus.nodeId, online: nodeStatus.online, status: nodeStatus.status, updatedAt: nodeStatus.updatedAt };
-  if (!cache) {
-    const rows = await db.select(whole).from(nodeStatus).innerJoin(nodes, eq(nodes.id, nodeStatus.nodeId)).where(live);
-    return new Map(rows.map((r) => [r.nodeId, validated(r)]));
-  }
   const before = cache.reports.get(siteId);
   const stamps = await db
     .select({ nodeId: nodeStatus.nodeId, online: nodeStatus.online, updatedAt: nodeStatus.updatedAt })
@@ -127,7 +123,7 @@ async function reportsOf(db: Db, siteId: string, cache?: StatusInputCache): Prom
   }
   if (moved.length) {
     const rows = await db
-      .select(whole)
+      .select({ nodeId: nodeStatus.nodeId, online: nodeStatus.online, status: nodeStatus.status, updatedAt: nodeStatus.updatedAt })
       .from(nodeStatus)
       .where(sql`${nodeStatus.nodeId} IN (SELECT jsonb_array_elements_text(${JSON.stringify(moved)}::jsonb))`);
     for (const r of rows) now.set(r.nodeId, validated(r));
