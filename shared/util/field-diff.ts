@@ -3,6 +3,7 @@
  * revision diff show them: `scheduler: wlc → rr`, `realServers.rs2:80.weight: 2 → 5`. Pure.
  */
 import { formatHostPort } from './ip.ts';
+import { jsonEqual } from './json-equal.ts';
 
 /** One changed leaf: `before` absent means added, `after` absent means removed. */
 export interface FieldChange {
@@ -53,15 +54,20 @@ function masked(v: unknown): unknown {
 const isKeyOf = (o: object, k: string) => Object.prototype.propertyIsEnumerable.call(o, k);
 const hide = (v: unknown, secret: boolean) => (secret && v !== undefined ? HIDDEN : masked(v));
 
+/**
+ * Walks into a member only when it differs as JSON: an apply diffs every node's config and spec
+ * object, most of them equal, and a path string built for each equal leaf was most of the work.
+ */
 function walk(a: unknown, b: unknown, path: string, secret: boolean, out: FieldChange[]): void {
-  // The same value (or both absent) has no changes; an apply diffs every node's config, so this is hot.
-  if (a === b) return;
+  const into = (x: unknown, y: unknown, p: () => string, s: boolean) => {
+    if (!jsonEqual(x, y)) walk(x, y, p(), s, out);
+  };
   if (isObject(a) && isObject(b)) {
     // b's keys in order, then those only a has: the order the changes are listed in. The new
     // value leads because it comes from validation (schema order) on every path, while the old
     // one may come from memory or from jsonb (which reorders keys); the answer must not depend on which.
-    for (const k of Object.keys(b)) walk(a[k], b[k], keyPath(path, k), secret || SECRET_KEYS.has(k), out);
-    for (const k of Object.keys(a)) if (!isKeyOf(b, k)) walk(a[k], b[k], keyPath(path, k), secret || SECRET_KEYS.has(k), out);
+    for (const k of Object.keys(b)) into(a[k], b[k], () => keyPath(path, k), secret || SECRET_KEYS.has(k));
+    for (const k of Object.keys(a)) if (!isKeyOf(b, k)) into(a[k], b[k], () => keyPath(path, k), secret || SECRET_KEYS.has(k));
     return;
   }
   if (Array.isArray(a) && Array.isArray(b)) {
@@ -69,7 +75,7 @@ function walk(a: unknown, b: unknown, path: string, secret: boolean, out: FieldC
     const nb = keyedItems(b);
     if (na && nb && (na.size || nb.size)) {
       const names = [...new Set([...na.keys(), ...nb.keys()])];
-      for (const n of names) walk(na.get(n), nb.get(n), keyPath(path, n), secret, out);
+      for (const n of names) into(na.get(n), nb.get(n), () => keyPath(path, n), secret);
       return;
     }
     // Lists of plain values (addresses, event types) read best whole.
@@ -77,7 +83,7 @@ function walk(a: unknown, b: unknown, path: string, secret: boolean, out: FieldC
       if (JSON.stringify(a) !== JSON.stringify(b)) out.push({ path, before: hide(a, secret), after: hide(b, secret) });
       return;
     }
-    for (let i = 0; i < Math.max(a.length, b.length); i++) walk(a[i], b[i], `${path}[${i}]`, secret, out);
+    for (let i = 0; i < Math.max(a.length, b.length); i++) into(a[i], b[i], () => `${path}[${i}]`, secret);
     return;
   }
   if (JSON.stringify(a) === JSON.stringify(b)) return;
@@ -90,7 +96,7 @@ function walk(a: unknown, b: unknown, path: string, secret: boolean, out: FieldC
 /** Every changed leaf between `before` and `after`, in document order; a secret's values are masked. */
 export function fieldChanges(before: unknown, after: unknown): FieldChange[] {
   const out: FieldChange[] = [];
-  walk(before, after, '', false, out);
+  if (!jsonEqual(before, after)) walk(before, after, '', false, out);
   return out;
 }
 

@@ -39,15 +39,22 @@ describe('ConfigHashMemo', () => {
     expect(memo.hash('org\nother', weighted).texts.size).toBe(30);
   });
 
-  it('a config equal in value but built with its keys in another order misses and still gets the canonical hash', () => {
+  it('knows a config equal in value but built with its keys in another order, and serialises one changed deep inside', () => {
     const memo = new ConfigHashMemo();
     const configs = compiled(5);
     memo.hash('k', configs);
     const rs1 = configs.get('rs1')!;
     const reordered = new Map(configs).set('rs1', Object.fromEntries(Object.entries(rs1).reverse()) as unknown as NodeConfig);
     const out = memo.hash('k', reordered);
-    expect([...out.texts.keys()]).toEqual(['rs1']);
+    expect(out.texts.size).toBe(0);
     expect(out.hashes.get('rs1')).toBe(sha256Hex(canonicalJson(rs1)));
+
+    const dr1 = structuredClone(configs.get('dr1')!);
+    dr1.services[0].realServers[0].weight += 1;
+    const changed = memo.hash('k', new Map(configs).set('dr1', dr1));
+    expect([...changed.texts.keys()]).toEqual(['dr1']);
+    expect(changed.hashes.get('dr1')).toBe(sha256Hex(canonicalJson(dr1)));
+    expect(changed.hashes.get('dr1')).not.toBe(out.hashes.get('dr1'));
   });
 
   it('holds at most maxBytes of sites, the least recently hashed out first, and a site larger than the bound not at all', () => {

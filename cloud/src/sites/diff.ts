@@ -1,7 +1,7 @@
 import { compileSite } from '#shared/compiler/compile.ts';
 import type { NodeConfig } from '#shared/config/node-config.ts';
 import type { Site } from '#shared/site/site.ts';
-import { canonicalJson } from '#shared/util/canonical-json.ts';
+import { jsonEqual } from '#shared/util/json-equal.ts';
 import { countMassDelete, type MassDeleteCount, type ServerSets } from '#shared/ipvs/mass-delete.ts';
 import { plural } from '#shared/util/plural.ts';
 import { fieldChanges, formatFieldChange, type FieldChange } from '#shared/util/field-diff.ts';
@@ -36,40 +36,42 @@ export interface SiteDiff {
   massDelete: MassDeleteCount;
 }
 
-function changes(before: Map<string, string>, after: Map<string, string>): Change {
+/** Keys added, removed and changed between two maps; values compared as JSON (hashes and texts by ===). */
+function changes<T>(before: ReadonlyMap<string, T>, after: ReadonlyMap<string, T>): Change {
   const added = [...after.keys()].filter((k) => !before.has(k)).sort();
   const removed = [...before.keys()].filter((k) => !after.has(k)).sort();
-  const changed = [...after.keys()].filter((k) => before.has(k) && before.get(k) !== after.get(k)).sort();
+  const changed = [...after.keys()].filter((k) => before.has(k) && !jsonEqual(before.get(k), after.get(k))).sort();
   return { added, removed, changed };
 }
 
-const byName = <T extends { name: string }>(items: readonly T[] | undefined) => new Map((items ?? []).map((i) => [i.name, canonicalJson(i)]));
+// Objects compared as JSON values, not as canonical texts: a 10,000-node site's diff wrote both
+// revisions' nodes, services and real servers out only to compare them.
+const named = <T extends { name: string }>(items: readonly T[] | undefined) => new Map((items ?? []).map((i) => [i.name, i]));
 
-/** Service name → (`service/address:port` → the real server's canonical JSON). */
-function realServersByService(site: Site | null): Map<string, Map<string, string>> {
-  const out = new Map<string, Map<string, string>>();
+type RealServer = NonNullable<Site['spec']['services']>[number]['realServers'][number];
+
+/** Service name → (`service/address:port` → the real server). */
+function realServersByService(site: Site | null): Map<string, Map<string, RealServer>> {
+  const out = new Map<string, Map<string, RealServer>>();
   if (!site) return out;
   const addressOf = new Map(site.spec.nodes.map((n) => [n.name, n.address]));
   for (const svc of site.spec.services ?? []) {
-    const mine = new Map<string, string>();
+    const mine = new Map<string, RealServer>();
     for (const rs of svc.realServers) {
       const address = rs.address ?? (rs.node ? addressOf.get(rs.node) : undefined) ?? '?';
-      mine.set(`${svc.name}/${address}:${rs.port ?? svc.port ?? 0}`, canonicalJson(rs));
+      mine.set(`${svc.name}/${address}:${rs.port ?? svc.port ?? 0}`, rs);
     }
     out.set(svc.name, mine);
   }
   return out;
 }
 
-const realServers = (byService: Map<string, Map<string, string>>) => new Map([...byService.values()].flatMap((m) => [...m]));
+const realServers = (byService: Map<string, Map<string, RealServer>>) => new Map([...byService.values()].flatMap((m) => [...m]));
 
 /** Service name → its real-server keys: the sets the mass-delete rule counts. */
-const serverSets = (byService: Map<string, Map<string, string>>): ServerSets => new Map([...byService].map(([name, m]) => [name, new Set(m.keys())]));
+const serverSets = (byService: Map<string, Map<string, RealServer>>): ServerSets => new Map([...byService].map(([name, m]) => [name, new Set(m.keys())]));
 
-/** Each compiled config's canonical JSON, by node. */
-const textsOf = (configs: ReadonlyMap<string, NodeConfig>) => new Map([...configs].map(([k, v]) => [k, canonicalJson(v)]));
 const compiled = (site: Site | null) => (site ? compileSite(site) : new Map<string, NodeConfig>());
-const named = <T extends { name: string }>(items: readonly T[] | undefined) => new Map((items ?? []).map((i) => [i.name, i]));
 
 /** Field changes of the objects both sides have and that differ. */
 function objectFields(prev: Site | null, next: Site): SiteDiff['objectFields'] {
@@ -109,9 +111,6 @@ export interface DiffKnown {
   configFields?: 'full' | 'auto';
 }
 
-/** Names of the keys added, removed and changed between two maps of hashes (or texts). */
-const changedKeys = (before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>) => changes(new Map(before), new Map(after));
-
 /**
  * What applying `next` over `prev` (null: a new site) changes, at spec level and per compiled
  * node config. Pure; used by dry runs, `lvsfleet diff` and the mass-delete guard. With `known`
@@ -119,16 +118,14 @@ const changedKeys = (before: ReadonlyMap<string, string>, after: ReadonlyMap<str
  * their field changes are wanted (a 1,000-node apply that changes every node skips it).
  */
 export function diffSites(prev: Site | null, next: Site, nextConfigs?: ReadonlyMap<string, NodeConfig>, known: DiffKnown = {}): SiteDiff {
-  const services = changes(byName(prev?.spec.services), byName(next.spec.services));
+  const services = changes(named(prev?.spec.services), named(next.spec.services));
   const before = realServersByService(prev);
   const after = realServersByService(next);
   const rs = changes(realServers(before), realServers(after));
   const prevConfigs = known.configHashes ? null : compiled(prev);
   let afterConfigs = nextConfigs ?? null;
   const configsNext = () => (afterConfigs ??= compiled(next));
-  const nodeConfigs = known.configHashes
-    ? changedKeys(known.configHashes.before, known.configHashes.after)
-    : changedKeys(textsOf(prevConfigs!), textsOf(configsNext()));
+  const nodeConfigs = known.configHashes ? changes(known.configHashes.before, known.configHashes.after) : changes(prevConfigs!, configsNext());
   const withFields = known.configFields !== 'auto' || nodeConfigs.changed.length <= CONFIG_FIELDS_LIMIT;
   let configFields: SiteDiff['configFields'] = [];
   if (withFields && nodeConfigs.changed.length) {
@@ -137,13 +134,13 @@ export function diffSites(prev: Site | null, next: Site, nextConfigs?: ReadonlyM
     const n = configsNext();
     configFields = nodeConfigs.changed.map((node) => ({ node, changes: fieldChanges(p.get(node), n.get(node)) }));
   }
-  const unchanged = prev !== null && (known.specHashes ? known.specHashes.before === known.specHashes.after : canonicalJson(prev) === canonicalJson(next));
+  const unchanged = prev !== null && (known.specHashes ? known.specHashes.before === known.specHashes.after : jsonEqual(prev, next));
   return {
     unchanged,
-    nodes: changes(byName(prev?.spec.nodes), byName(next.spec.nodes)),
+    nodes: changes(named(prev?.spec.nodes), named(next.spec.nodes)),
     services,
     realServers: rs,
-    vrrp: changes(byName(prev?.spec.vrrp), byName(next.spec.vrrp)),
+    vrrp: changes(named(prev?.spec.vrrp), named(next.spec.vrrp)),
     nodeConfigs,
     objectFields: objectFields(prev, next),
     configFields,
