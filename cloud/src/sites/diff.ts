@@ -73,26 +73,28 @@ const serverSets = (byService: Map<string, Map<string, RealServer>>): ServerSets
 
 const compiled = (site: Site | null) => (site ? compileSite(site) : new Map<string, NodeConfig>());
 
-/** Field changes of the objects both sides have and that differ. */
-function objectFields(prev: Site | null, next: Site): SiteDiff['objectFields'] {
+/** Field changes of the objects both sides have and that differ (`changed`: their names, by kind, as `changes` found them). */
+function objectFields(prev: Site | null, next: Site, changed: { node: Change; vrrp: Change; service: Change }): SiteDiff['objectFields'] {
   if (!prev) return [];
   const out: SiteDiff['objectFields'] = [];
   const { nodes: _pn, vrrp: _pv, services: _ps, ...prevRest } = prev.spec;
   const { nodes: _nn, vrrp: _nv, services: _ns, ...nextRest } = next.spec;
   const site = [...fieldChanges(prev.metadata, next.metadata).map((c) => ({ ...c, path: `metadata.${c.path}` })), ...fieldChanges(prevRest, nextRest)];
   if (site.length) out.push({ kind: 'site', name: next.metadata.name, changes: site });
-  const kinds: [string, Map<string, unknown>, Map<string, unknown>][] = [
+  const kinds: [keyof typeof changed, Map<string, unknown>, Map<string, unknown>][] = [
     ['node', named(prev.spec.nodes), named(next.spec.nodes)],
     ['vrrp', named(prev.spec.vrrp), named(next.spec.vrrp)],
     ['service', named(prev.spec.services), named(next.spec.services)],
   ];
-  for (const [kind, before, after] of kinds)
+  // In the previous spec's order, as before; only those that differ are walked.
+  for (const [kind, before, after] of kinds) {
+    const differ = new Set(changed[kind].changed);
     for (const [name, b] of before) {
-      const a = after.get(name);
-      if (a === undefined) continue;
-      const changes = fieldChanges(b, a);
+      if (!differ.has(name)) continue;
+      const changes = fieldChanges(b, after.get(name));
       if (changes.length) out.push({ kind, name, changes });
     }
+  }
   return out;
 }
 
@@ -119,6 +121,8 @@ export interface DiffKnown {
  */
 export function diffSites(prev: Site | null, next: Site, nextConfigs?: ReadonlyMap<string, NodeConfig>, known: DiffKnown = {}): SiteDiff {
   const services = changes(named(prev?.spec.services), named(next.spec.services));
+  const nodes = changes(named(prev?.spec.nodes), named(next.spec.nodes));
+  const vrrp = changes(named(prev?.spec.vrrp), named(next.spec.vrrp));
   const before = realServersByService(prev);
   const after = realServersByService(next);
   const rs = changes(realServers(before), realServers(after));
@@ -137,12 +141,12 @@ export function diffSites(prev: Site | null, next: Site, nextConfigs?: ReadonlyM
   const unchanged = prev !== null && (known.specHashes ? known.specHashes.before === known.specHashes.after : jsonEqual(prev, next));
   return {
     unchanged,
-    nodes: changes(named(prev?.spec.nodes), named(next.spec.nodes)),
+    nodes,
     services,
     realServers: rs,
-    vrrp: changes(named(prev?.spec.vrrp), named(next.spec.vrrp)),
+    vrrp,
     nodeConfigs,
-    objectFields: objectFields(prev, next),
+    objectFields: objectFields(prev, next, { node: nodes, vrrp, service: services }),
     configFields,
     ...(withFields ? {} : { configFieldsOmitted: nodeConfigs.changed.length }),
     massDelete: countMassDelete(serverSets(before), serverSets(after)),
