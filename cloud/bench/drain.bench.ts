@@ -1,3 +1,6 @@
+import { mkdirSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { cpuUsage } from 'node:process';
 import { createApp } from '../src/api/app.ts';
 import { ensureBootstrapAdmin } from '../src/auth/tokens.ts';
@@ -5,7 +8,9 @@ import { openDatabase } from '../src/db/client.ts';
 import { loadSigner } from '../src/keys/signing.ts';
 import { startEmbeddedBroker } from '../src/mqtt/broker.ts';
 import { startPublisher } from '../src/publisher/publisher.ts';
+import { freshPostgres } from '../test/pg.test-support.ts';
 import { bigSiteSpec } from './big-site.ts';
+import { profiled } from './profiled.ts';
 
 /**
  * `npm run bench:drain [-- --nodes N --rounds R]`: the drain alone — from the apply's response
@@ -14,7 +19,9 @@ import { bigSiteSpec } from './big-site.ts';
  * publisher, alternating round by round on one database, broker and publisher: the rows handed
  * over by the apply (what `serve` does), and a kick that reads them back from the outbox (what a
  * publisher in another process, or one that lost the hand-off, does). Every node changes each
- * round. Prints the median wall and process CPU of each, side by side.
+ * round. Prints the median wall and process CPU of each, side by side. With DATABASE_URL, on a
+ * fresh PostgreSQL database beside it (dropped at the end) instead of PGlite. `--cpu-prof=DIR`: a
+ * CPU profile of the last round's drain of handed-over rows, written to DIR and summarised.
  */
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,12 +30,18 @@ const arg = (name: string, dflt: number) => {
 const N = arg('nodes', 1000);
 const ROUNDS = arg('rounds', 7);
 const SITE = 'bench';
+const PROF_DIR = process.argv.find((a) => a.startsWith('--cpu-prof='))?.slice('--cpu-prof='.length);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const f = (x: number) => x.toFixed(1);
 
 async function main(): Promise<void> {
-  const db = await openDatabase({});
+  const pg = process.env.DATABASE_URL ? await freshPostgres(process.env.DATABASE_URL) : null;
+  const db = await openDatabase({ url: pg?.url });
+  const session = PROF_DIR ? new Session() : null;
+  if (PROF_DIR) mkdirSync(PROF_DIR, { recursive: true });
+  session?.connect();
+  await session?.post('Profiler.enable');
   const broker = await startEmbeddedBroker({ port: 0, db: db.db });
   const signer = await loadSigner(db.db);
   const admin = await ensureBootstrapAdmin(db.db);
@@ -75,7 +88,8 @@ async function main(): Promise<void> {
         const t0 = performance.now();
         const out = (await res.json()) as { publishedNodes?: string[] };
         if (res.status !== 200 || out.publishedNodes?.length !== N) throw new Error(`apply: HTTP ${res.status} ${JSON.stringify(out).slice(0, 300)}`);
-        await all;
+        const profile = round === ROUNDS && mode === 'handed over' ? join(PROF_DIR ?? '.', 'drain.cpuprofile') : null;
+        await (profile ? profiled(session, profile, () => all, 25) : all);
         const t1 = performance.now();
         const c = cpuUsage(c0);
         if (round === 0) continue;
@@ -87,9 +101,10 @@ async function main(): Promise<void> {
     await publisher.close();
     await broker.close();
     await db.close();
+    await pg?.drop();
   }
   console.log(
-    `bench:drain: ${N}-node site, every node changed, ${ROUNDS} rounds of each (median), embedded aedes without subscribers, Node ${process.version}`,
+    `bench:drain: ${N}-node site, every node changed, ${ROUNDS} rounds of each (median), embedded aedes without subscribers, ${pg ? 'PostgreSQL' : 'PGlite'}, Node ${process.version}`,
   );
   for (const [mode, x] of figures)
     console.log(`  ${mode.padEnd(12)} apply response → every document acknowledged: wall ${f(median(x.wall))} ms, process CPU ${f(median(x.cpu))} ms`);

@@ -350,5 +350,29 @@ for (const v of variants) {
       await waitFor(async () => (await revs()).every((r) => r.at(-1) === 3), { what: 'revision 3 received', timeoutMs: 10_000 });
       expect(await revs()).toEqual(ids.map(() => [2, 3]));
     });
+
+    it('a drain that reads a full batch from the outbox reads the rest at once, not at the next poll', async () => {
+      // Never polls, and reads two rows at a time: the site's rows need several reads.
+      await pub.close();
+      pub = await startPublisher({ db: d.db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer, pollMs: 3_600_000, batch: 2 });
+      await pub.drain();
+      const bs = `${name}b`;
+      const bsite = { ...seedsSite(bs), spec: { ...seedsSite(bs).spec, rollout: { enabled: false } } } as typeof site;
+      const siteId = await insertSite(d.db, bsite);
+      const ids = bsite.spec.nodes.map((n) => nodeIdOf(bs, n.name));
+      expect(ids.length).toBeGreaterThan(2);
+      const seen = await watcherOf(ids);
+      // A new revision that changes every node, its hand-off lost: its rows wait in the outbox.
+      const moved = structuredClone(bsite);
+      moved.spec.services![0].vip = '192.168.1.220';
+      moved.spec.vrrp![0].vips = ['192.168.1.220/24'];
+      const r = await applySite(d.db, { orgId: 'org_test', site: moved, author: 't' }, () => {});
+      const open = async () => (await d.db.select().from(outbox).where(eq(outbox.siteId, siteId))).filter((o) => o.status !== 'published');
+      expect(r.publishedNodes.length).toBe(ids.length);
+      expect((await open()).length).toBe(ids.length);
+      pub.kick();
+      await waitFor(async () => (await open()).length === 0, { what: 'every row published after one kick', timeoutMs: 10_000 });
+      await waitFor(() => ids.every((n) => seen.get(topics.desired(n))), { what: 'every document received', timeoutMs: 10_000 });
+    });
   });
 }

@@ -148,7 +148,11 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
     handed = [];
     const read = readDue || !taken.length;
     readDue = false;
-    const due = read ? await pendingForDueNodes(db, now, opts.batch ?? 5000) : taken;
+    const batchSize = opts.batch ?? 5000;
+    const due = read ? await pendingForDueNodes(db, now, batchSize) : taken;
+    // A read that filled its batch left due rows behind: read again as soon as this drain is done
+    // (if it moved any row on), not at the next poll (a 10,000-node site waited a poll for half).
+    const more = read && due.length >= batchSize;
     // Connect even with nothing pending, so a restarted in-memory broker gets its documents back.
     const connected = await link.ensure();
     const republishing = connected && republishDue ? await latestPublishedRows(db) : [];
@@ -162,7 +166,7 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
     // row: a lease's previous holder can have published a newer one and died before marking it
     // (the floors below still say older). Sending what is in hand would take that node back, so
     // when a node has a newer open row, read the outbox again under the claim.
-    if (claim && pending.length && !(await holdsNewest(pending))) pending = mine(await pendingForDueNodes(db, now, opts.batch ?? 5000));
+    if (claim && pending.length && !(await holdsNewest(pending))) pending = mine(await pendingForDueNodes(db, now, batchSize));
     if (connected && republishDue) {
       republishDue = false;
       // Read again under the claim: the rows read before it may be older than what the lease's
@@ -201,6 +205,8 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
     const ok = new Set(done);
     await skip(plan.skip.filter((s) => s.after !== null && ok.has(s.after)));
     if (done.length) log(`publisher: published ${done.length} desired document(s)`);
+    // Only after progress: rows that all belong to other replicas' sites would be read again and again.
+    if (more && (done.length || failures.length || plan.skip.length)) kick();
     return done.length;
   }
 
