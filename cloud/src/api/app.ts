@@ -14,6 +14,7 @@ import { readAlerts } from '../status/incident-store.ts';
 import type { App, AppDeps, AppEnv } from './context.ts';
 import { csrfRefusal } from './csrf.ts';
 import { ApiError, toApiError, type ErrorStatus } from './errors.ts';
+import { refuseNul } from './nul-guard.ts';
 import { BEARER_SCHEME, openApiConfig } from './openapi.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { NODE_REPORT_ROUTES, registerAgentReportRoutes } from './routes/agent-report.ts';
@@ -177,6 +178,8 @@ export function createApp(deps: AppDeps): App {
     c.set('auth', { id: who.id, orgId: who.orgId, name: who.name, scope: who.scope, lastUsedAt: who.lastUsedAt });
     return next();
   });
+
+  app.use('/v1/*', refuseNul);
 
   registerOpsRoutes(app, deps);
   registerSpecRoutes(app, deps);

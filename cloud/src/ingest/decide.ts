@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { nulPath } from '#shared/util/nul.ts';
 import { isDeepStrictEqual } from 'node:util';
 import { parseNodeTopic } from '#shared/wire/topics.ts';
 import { MAX_STATUS_BYTES, NodeStatus } from '#shared/wire/status.ts';
@@ -39,7 +40,7 @@ export function classify(topic: string, payload: Uint8Array): Incoming {
     return { kind: 'reject', reason: 'json', nodeId, detail: `${topic}: ${(err as Error).message}` };
   }
   // PostgreSQL's text and jsonb cannot hold U+0000: stored, it would fail the batch it came in.
-  const nul = text.includes('\\u0000') ? nulPath(json, '') : null;
+  const nul = text.includes('\\u0000') ? nulPath(json) : null;
   if (nul !== null) return { kind: 'reject', reason: 'schema', nodeId, detail: `${topic}: ${nul || '(root)'}: holds U+0000, which cannot be stored` };
   const parsed = t.kind === 'status' ? NodeStatus.safeParse(json) : NodeEvent.safeParse(json);
   if (!parsed.success) {
@@ -54,19 +55,6 @@ export function classify(topic: string, payload: Uint8Array): Incoming {
   return t.kind === 'status'
     ? { kind: 'status', nodeId: t.nodeId, status: parsed.data as NodeStatus }
     : { kind: 'event', nodeId: t.nodeId, event: parsed.data as NodeEvent };
-}
-
-/** The path of the first string (member name or value) in `value` that holds U+0000, or null. Pure. */
-function nulPath(value: unknown, path: string): string | null {
-  if (typeof value === 'string') return value.includes('\0') ? path : null;
-  if (typeof value !== 'object' || value === null) return null;
-  for (const [k, v] of Object.entries(value)) {
-    const at = path ? `${path}.${k}` : k;
-    if (k.includes('\0')) return at;
-    const found = nulPath(v, at);
-    if (found !== null) return found;
-  }
-  return null;
 }
 
 /** The stored row after a status report, and the presence event to raise, if any. */
