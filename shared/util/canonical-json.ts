@@ -14,7 +14,7 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value !== null && typeof value === 'object' ? sortedCopy(value) : value);
 }
 
-const plainProtos = new Set<unknown>([Object.prototype, null]);
+const isPlainProto = (p: unknown) => p === Object.prototype || p === null;
 
 /**
  * `value` with its keys in sorted order at every level: the value itself where that is already
@@ -39,7 +39,7 @@ function sortedCopy(value: object): object {
   let inOrder = true;
   for (let i = 1; inOrder && i < keys.length; i++) inOrder = keys[i - 1] < keys[i];
   if (!inOrder) keys.sort();
-  let same = inOrder && plainProtos.has(Object.getPrototypeOf(value)) && !Object.prototype.hasOwnProperty.call(value, 'toJSON');
+  let same = inOrder && isPlainProto(Object.getPrototypeOf(value)) && !Object.prototype.hasOwnProperty.call(value, 'toJSON');
   const record = value as Record<string, unknown>;
   let children: unknown[] | null = null;
   for (let i = 0; i < keys.length; i++) {

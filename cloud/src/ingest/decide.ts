@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { nulPath } from '#shared/util/nul.ts';
 import { isDeepStrictEqual } from 'node:util';
+import { nulPath } from '#shared/util/nul.ts';
 import { parseNodeTopic } from '#shared/wire/topics.ts';
 import { MAX_STATUS_BYTES, NodeStatus } from '#shared/wire/status.ts';
 import { MAX_EVENT_BYTES, NodeEvent } from '#shared/wire/events.ts';

@@ -73,22 +73,30 @@ const serverSets = (byService: Map<string, Map<string, RealServer>>): ServerSets
 
 const compiled = (site: Site | null) => (site ? compileSite(site) : new Map<string, NodeConfig>());
 
-/** Field changes of the objects both sides have and that differ (`changed`: their names, by kind, as `changes` found them). */
-function objectFields(prev: Site | null, next: Site, changed: { node: Change; vrrp: Change; service: Change }): SiteDiff['objectFields'] {
+/** One kind of named spec object: its items by name in each spec, and what changed between them. */
+interface NamedKind {
+  before: Map<string, unknown>;
+  after: Map<string, unknown>;
+  change: Change;
+}
+
+function namedKind<T extends { name: string }>(prev: readonly T[] | undefined, next: readonly T[] | undefined): NamedKind {
+  const before = named(prev);
+  const after = named(next);
+  return { before, after, change: changes(before, after) };
+}
+
+/** Field changes of the objects both sides have and that differ (as `changes` found them). */
+function objectFields(prev: Site | null, next: Site, kinds: Record<'node' | 'vrrp' | 'service', NamedKind>): SiteDiff['objectFields'] {
   if (!prev) return [];
   const out: SiteDiff['objectFields'] = [];
   const { nodes: _pn, vrrp: _pv, services: _ps, ...prevRest } = prev.spec;
   const { nodes: _nn, vrrp: _nv, services: _ns, ...nextRest } = next.spec;
   const site = [...fieldChanges(prev.metadata, next.metadata).map((c) => ({ ...c, path: `metadata.${c.path}` })), ...fieldChanges(prevRest, nextRest)];
   if (site.length) out.push({ kind: 'site', name: next.metadata.name, changes: site });
-  const kinds: [keyof typeof changed, Map<string, unknown>, Map<string, unknown>][] = [
-    ['node', named(prev.spec.nodes), named(next.spec.nodes)],
-    ['vrrp', named(prev.spec.vrrp), named(next.spec.vrrp)],
-    ['service', named(prev.spec.services), named(next.spec.services)],
-  ];
   // In the previous spec's order, as before; only those that differ are walked.
-  for (const [kind, before, after] of kinds) {
-    const differ = new Set(changed[kind].changed);
+  for (const [kind, { before, after, change }] of Object.entries(kinds)) {
+    const differ = new Set(change.changed);
     for (const [name, b] of before) {
       if (!differ.has(name)) continue;
       const changes = fieldChanges(b, after.get(name));
@@ -120,9 +128,12 @@ export interface DiffKnown {
  * their field changes are wanted (a 1,000-node apply that changes every node skips it).
  */
 export function diffSites(prev: Site | null, next: Site, nextConfigs?: ReadonlyMap<string, NodeConfig>, known: DiffKnown = {}): SiteDiff {
-  const services = changes(named(prev?.spec.services), named(next.spec.services));
-  const nodes = changes(named(prev?.spec.nodes), named(next.spec.nodes));
-  const vrrp = changes(named(prev?.spec.vrrp), named(next.spec.vrrp));
+  // Listed in this order: nodes, VRRP instances, services (objectFields keeps it).
+  const kinds = {
+    node: namedKind(prev?.spec.nodes, next.spec.nodes),
+    vrrp: namedKind(prev?.spec.vrrp, next.spec.vrrp),
+    service: namedKind(prev?.spec.services, next.spec.services),
+  };
   const before = realServersByService(prev);
   const after = realServersByService(next);
   const rs = changes(realServers(before), realServers(after));
@@ -141,12 +152,12 @@ export function diffSites(prev: Site | null, next: Site, nextConfigs?: ReadonlyM
   const unchanged = prev !== null && (known.specHashes ? known.specHashes.before === known.specHashes.after : jsonEqual(prev, next));
   return {
     unchanged,
-    nodes,
-    services,
+    nodes: kinds.node.change,
+    services: kinds.service.change,
     realServers: rs,
-    vrrp,
+    vrrp: kinds.vrrp.change,
     nodeConfigs,
-    objectFields: objectFields(prev, next, { node: nodes, vrrp, service: services }),
+    objectFields: objectFields(prev, next, kinds),
     configFields,
     ...(withFields ? {} : { configFieldsOmitted: nodeConfigs.changed.length }),
     massDelete: countMassDelete(serverSets(before), serverSets(after)),
