@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Db } from '../db/client.ts';
+import { connectedWithin } from './connected.ts';
 import { CLOUD_ROLE, bootstrapCommands, enrollCommands, isAlreadyDone, nodeRole, reenrollCommands, type DynsecCommand } from './dynsec-commands.ts';
 
 const CONTROL = '$CONTROL/dynamic-security/v1';
@@ -49,9 +50,9 @@ export async function connectDynsec(opts: {
       password: opts.password,
       protocolVersion: 5,
       reconnectPeriod: 1000,
-      connectTimeout: 5_000,
+      connectTimeout: Math.min(5_000, timeoutMs),
     };
-    client = opts.connect ? await connected(opts.connect(opts.mqttUrl, options)) : await mqtt.connectAsync(opts.mqttUrl, options);
+    client = await connectedWithin((opts.connect ?? mqtt.connect)(opts.mqttUrl, options), timeoutMs);
   } catch (err) {
     throw new DynsecError('connect', `cannot reach the broker's dynamic-security plugin at ${opts.mqttUrl}: ${(err as Error).message}`);
   }
@@ -174,16 +175,6 @@ export function issueWithDynsec(
 }
 
 /** Resolves with the client once it is connected; rejects (and ends it) on its first error. */
-function connected(c: MqttClient): Promise<MqttClient> {
-  return new Promise((resolve, reject) => {
-    c.once('connect', () => resolve(c));
-    c.once('error', (err) => {
-      c.end(true);
-      reject(err);
-    });
-  });
-}
-
 /**
  * For `--mqtt-url`: answers a Dynsec when the broker runs Mosquitto's dynamic-security plugin
  * and this user may administer it, else null (any other broker: credentials then have to be
