@@ -174,7 +174,6 @@ export function issueWithDynsec(
   };
 }
 
-/** Resolves with the client once it is connected; rejects (and ends it) on its first error. */
 /**
  * For `--mqtt-url`: answers a Dynsec when the broker runs Mosquitto's dynamic-security plugin
  * and this user may administer it, else null (any other broker: credentials then have to be
