@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NodeConfig } from '../config/node-config.ts';
 import type { Site } from '../site/site.ts';
-import { baseDoc, type Doc } from '../site/site.test-support.ts';
+import { baseDoc, dualStack, type Doc } from '../site/site.test-support.ts';
 import { validateSite } from '../site/validate.ts';
 import { compileNode, compileSite } from './compile.ts';
 
@@ -11,18 +11,6 @@ function site(mutate: (d: Doc) => void): Site {
   const r = validateSite(d);
   if (!r.ok) throw new Error(JSON.stringify(r.issues));
   return r.site;
-}
-
-/** The base site made dual stack: every node gets an IPv6 address, VI_2 becomes IPv6, `web` serves both families. */
-function dualStack(d: Doc): void {
-  d.spec.nodes[0].address6 = '2001:DB8:0::1';
-  d.spec.nodes[1].address6 = '2001:db8::2';
-  d.spec.nodes[2].address6 = '2001:db8::11';
-  d.spec.nodes[3].address6 = '2001:db8::12';
-  d.spec.vrrp[1].vips = ['2001:db8::101/64', '2001:DB8::0:102'];
-  delete d.spec.services[0].vip;
-  d.spec.services[0].vips = ['2001:db8::100', '10.99.0.100'];
-  d.spec.services[0].realServers.push({ address: '2001:db8::13', port: 80 });
 }
 
 describe('compile: IPv6 and dual stack', () => {

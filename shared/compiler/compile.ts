@@ -5,11 +5,13 @@ import type { Node, Site } from '../site/site.ts';
 import type { VrrpInstance } from '../site/vrrp.ts';
 import { instanceFamily, instanceVersion, nodeAddress } from '../site/family.ts';
 import { durationMs } from '../util/duration.ts';
+import { keyOrdered } from './key-order.ts';
 import { realServerSysctls, realServerVips } from './resolve-realserver.ts';
 import { resolveServices } from './resolve-service.ts';
 import { resolveNotify, resolveVip } from './resolve-vrrp.ts';
 import { indexSite, type SiteIndex } from './site-index.ts';
 
+// Every object below is written with its keys in code-unit order (./key-order.ts says why).
 const ms = (d: string | undefined, dflt: number): number => (d === undefined ? dflt : durationMs(d));
 
 function resolveInstance(index: SiteIndex, inst: VrrpInstance, self: Node, myBfd: BfdEnd[]): ResolvedInstance {
@@ -22,44 +24,44 @@ function resolveInstance(index: SiteIndex, inst: VrrpInstance, self: Node, myBfd
   const at = (m: VrrpInstance['members'][number], node: Node) => m.sourceAddress ?? nodeAddress(node, family)!;
   const peers = inst.members
     .filter((m) => m.node !== self.name)
-    .map((m) => ({ node: m.node as string | null, address: at(m, nodes.get(m.node)!), priority: m.priority as number | null }));
-  for (const address of inst.unicastPeers ?? []) peers.push({ node: null, address, priority: null });
+    .map((m) => ({ address: at(m, nodes.get(m.node)!), node: m.node as string | null, priority: m.priority as number | null }));
+  for (const address of inst.unicastPeers ?? []) peers.push({ address, node: null, priority: null });
   const g = inst.garp ?? {};
   return {
-    name: inst.name,
-    vrid: inst.vrid,
-    version,
-    ...(family === 6 ? { family: 6 as const } : {}),
-    interface: iface,
-    sourceAddress: at(me, self),
     advertIntervalMs: ms(inst.advertInterval, DEFAULTS.advertIntervalMs),
-    priority: me.priority,
+    auth: inst.auth && inst.auth.type === 'PASS' ? { password: inst.auth.password, type: 'PASS' } : null,
+    dontTrackPrimary: inst.dontTrackPrimary ?? false,
+    excludedVips: (inst.excludedVips ?? []).map((v) => resolveVip(v, iface)),
+    ...(family === 6 ? { family: 6 as const } : {}),
+    garp: {
+      intervalMs: ms(g.interval, DEFAULTS.garp.intervalMs),
+      masterDelayMs: ms(g.masterDelay, DEFAULTS.garp.masterDelayMs),
+      masterRefreshMs: ms(g.masterRefresh, DEFAULTS.garp.masterRefreshMs),
+      masterRefreshRepeat: g.masterRefreshRepeat ?? DEFAULTS.garp.masterRefreshRepeat,
+      masterRepeat: g.masterRepeat ?? DEFAULTS.garp.masterRepeat,
+    },
     // keepalived: priority 255 always starts MASTER; otherwise the configured `state`, default BACKUP.
     initialState: me.priority === 255 ? 'MASTER' : (me.initialState ?? 'BACKUP'),
-    auth: inst.auth && inst.auth.type === 'PASS' ? { type: 'PASS', password: inst.auth.password } : null,
+    interface: iface,
+    name: inst.name,
+    notify: resolveNotify(inst.notify),
+    peerBfd: peers.length === 1 && peers[0].node !== null ? (myBfd.find((e) => e.peerNode === peers[0].node)?.session ?? null) : null,
+    peers,
     preempt: inst.preempt ?? DEFAULTS.preempt,
     preemptDelayMs: ms(inst.preemptDelay, 0),
-    vips: inst.vips.map((v) => resolveVip(v, iface)),
-    excludedVips: (inst.excludedVips ?? []).map((v) => resolveVip(v, iface)),
-    peers,
-    unicast: inst.unicast ?? false,
+    priority: me.priority,
+    sourceAddress: at(me, self),
+    syncGroup: index.groupOf.get(inst.name) ?? null,
+    trackBfd: (inst.trackBfd ?? []).filter((t) => myBfd.some((e) => e.session === t.name)).map((t) => ({ name: t.name, weight: t.weight ?? 0 })),
     trackInterfaces: (inst.trackInterfaces ?? []).map((t) => ({ interface: t.interface, weight: t.weight ?? 0 })),
     trackScripts: (inst.trackScripts ?? []).map((t) => ({
       script: t.script,
       weight: t.weight ?? scripts.get(t.script)?.weight ?? DEFAULTS.script.weight,
     })),
-    notify: resolveNotify(inst.notify),
-    garp: {
-      masterDelayMs: ms(g.masterDelay, DEFAULTS.garp.masterDelayMs),
-      masterRepeat: g.masterRepeat ?? DEFAULTS.garp.masterRepeat,
-      masterRefreshMs: ms(g.masterRefresh, DEFAULTS.garp.masterRefreshMs),
-      masterRefreshRepeat: g.masterRefreshRepeat ?? DEFAULTS.garp.masterRefreshRepeat,
-      intervalMs: ms(g.interval, DEFAULTS.garp.intervalMs),
-    },
-    dontTrackPrimary: inst.dontTrackPrimary ?? false,
-    syncGroup: index.groupOf.get(inst.name) ?? null,
-    trackBfd: (inst.trackBfd ?? []).filter((t) => myBfd.some((e) => e.session === t.name)).map((t) => ({ name: t.name, weight: t.weight ?? 0 })),
-    peerBfd: peers.length === 1 && peers[0].node !== null ? (myBfd.find((e) => e.peerNode === peers[0].node)?.session ?? null) : null,
+    unicast: inst.unicast ?? false,
+    version,
+    vips: inst.vips.map((v) => resolveVip(v, iface)),
+    vrid: inst.vrid,
   };
 }
 
@@ -69,13 +71,13 @@ function resolveBfd(site: Site, self: Node, ends: BfdEnd[]): ResolvedBfd[] {
     const s = e.index === null ? undefined : site.spec.bfd?.[e.index];
     const d = s ? DEFAULTS.bfd : DEFAULTS.pairBfd;
     return {
-      name: e.session,
       local: self.address,
-      peer: e.peer,
-      peerNode: e.peerNode,
       minRxMs: ms(s?.minRx, d.minRxMs),
       minTxMs: ms(s?.minTx, d.minTxMs),
       multiplier: s?.multiplier ?? d.multiplier,
+      name: e.session,
+      peer: e.peer,
+      peerNode: e.peerNode,
     };
   });
 }
@@ -114,50 +116,50 @@ function compileIndexed(index: SiteIndex, nodeName: string): NodeConfig {
   const cs = site.spec.connectionSync;
   const csInstance = cs && myInstances.has(cs.instance) ? instances.find((i) => i.name === cs.instance)! : null;
   return {
+    allowMassDelete: site.spec.allowMassDelete ?? false,
     apiVersion: 'lvsfleet/v1',
+    bfd: resolveBfd(site, self, myBfd),
     kind: 'NodeConfig',
-    site: site.metadata.name,
     node: {
-      name: self.name,
-      role: self.role,
       address: self.address,
       ...(self.address6 === undefined ? {} : { address6: self.address6 }),
       interface: self.interface ?? DEFAULTS.nodeInterface,
+      name: self.name,
+      role: self.role,
     },
+    realServer: { sysctls: realServerSysctls(rsVips), vips: rsVips },
+    services,
+    site: site.metadata.name,
+    sysctls: keyOrdered(sysctls),
     vrrp: {
+      connectionSync:
+        cs && csInstance
+          ? {
+              ...(cs.group === undefined ? {} : { group: cs.group }),
+              instance: cs.instance,
+              interface: cs.interface ?? csInstance.interface,
+              ...(cs.maxlen === undefined ? {} : { maxlen: cs.maxlen }),
+              syncId: cs.syncId ?? DEFAULTS.syncId,
+            }
+          : null,
       instances,
       scripts: (site.spec.vrrpScripts ?? [])
         .filter((s) => usedScripts.has(s.name))
         .map((s) => ({
-          name: s.name,
           command: s.script,
+          fall: s.fall ?? DEFAULTS.script.fall,
           intervalMs: ms(s.interval, DEFAULTS.script.intervalMs),
+          name: s.name,
+          rise: s.rise ?? DEFAULTS.script.rise,
           // keepalived: a script's timeout defaults to its interval.
           timeoutMs: ms(s.timeout, ms(s.interval, DEFAULTS.script.intervalMs)),
-          weight: s.weight ?? DEFAULTS.script.weight,
-          rise: s.rise ?? DEFAULTS.script.rise,
-          fall: s.fall ?? DEFAULTS.script.fall,
           user: s.user ?? null,
+          weight: s.weight ?? DEFAULTS.script.weight,
         })),
       syncGroups: (site.spec.syncGroups ?? [])
         .filter((g) => g.instances.some((i) => myInstances.has(i)))
-        .map((g) => ({ name: g.name, instances: g.instances.filter((i) => myInstances.has(i)), notify: resolveNotify(g.notify) })),
-      connectionSync:
-        cs && csInstance
-          ? {
-              instance: cs.instance,
-              interface: cs.interface ?? csInstance.interface,
-              syncId: cs.syncId ?? DEFAULTS.syncId,
-              ...(cs.group === undefined ? {} : { group: cs.group }),
-              ...(cs.maxlen === undefined ? {} : { maxlen: cs.maxlen }),
-            }
-          : null,
+        .map((g) => ({ instances: g.instances.filter((i) => myInstances.has(i)), name: g.name, notify: resolveNotify(g.notify) })),
     },
-    bfd: resolveBfd(site, self, myBfd),
-    services,
-    sysctls,
-    realServer: { vips: rsVips, sysctls: realServerSysctls(rsVips) },
-    allowMassDelete: site.spec.allowMassDelete ?? false,
   };
 }
 

@@ -3,6 +3,7 @@ import { DEFAULTS } from '../site/defaults.ts';
 import type { Node } from '../site/site.ts';
 import { familyOf, nodeAddress } from '../site/family.ts';
 import { hostPrefix, inSubnet } from '../util/ip.ts';
+import { keyOrdered } from './key-order.ts';
 import type { SiteIndex } from './site-index.ts';
 
 /** The VIPs a real-server node must set up, one per address and mode, from every service that uses it. */
@@ -24,7 +25,7 @@ export function realServerVips(index: SiteIndex, self: Node): RealServerVip[] {
         const serving = svc.directors ? directors.filter((d) => svc.directors!.includes(d.name)) : directors;
         expectedGateways = onSubnet.length ? onSubnet : serving.flatMap((d) => nodeAddress(d, family) ?? []);
       }
-      entry = { address: vip, forwarding, services: [], expectedGateways: [...new Set(expectedGateways)].sort() };
+      entry = { address: vip, expectedGateways: [...new Set(expectedGateways)].sort(), forwarding, services: [] };
       byVip.set(key, entry);
     }
     if (!entry.services.includes(svc.name)) entry.services.push(svc.name);
@@ -43,8 +44,8 @@ export function realServerVips(index: SiteIndex, self: Node): RealServerVip[] {
 export function realServerSysctls(vips: readonly RealServerVip[]): Record<string, string> {
   const out: Record<string, string> = {};
   const arp = (dev: string) => {
-    out[`net.ipv4.conf.${dev}.arp_ignore`] = '1';
     out[`net.ipv4.conf.${dev}.arp_announce`] = '2';
+    out[`net.ipv4.conf.${dev}.arp_ignore`] = '1';
   };
   // IPv6 needs none of these: neighbour discovery answers only for the asked interface's addresses.
   const v4 = vips.filter((v) => familyOf(v.address) === 4);
@@ -54,5 +55,5 @@ export function realServerSysctls(vips: readonly RealServerVip[]): Record<string
     out['net.ipv4.conf.all.rp_filter'] = '0';
     out['net.ipv4.conf.tunl0.rp_filter'] = '0';
   }
-  return out;
+  return keyOrdered(out);
 }

@@ -6,6 +6,7 @@ import { familyOf, realServerAddress, serviceVips } from '../site/family.ts';
 import type { Node } from '../site/site.ts';
 import { durationMs } from '../util/duration.ts';
 
+// Keys in code-unit order (./key-order.ts says why).
 const ms = (d: string | undefined, dflt: number): number => (d === undefined ? dflt : durationMs(d));
 
 /** Resolves a check against its real server: keepalived's defaults, connect_ip/connect_port, type params. */
@@ -31,16 +32,16 @@ function resolveCheck(hc: HealthCheck, address: string, port: number): ResolvedC
   const intervalMs = ms(interval, c.intervalMs);
   const byType = checkDefaults(type, intervalMs);
   return {
-    type,
+    address: caddr ?? address,
+    bindTo: bindTo ?? null,
     intervalMs,
-    timeoutMs: ms(timeout, c.timeoutMs),
+    params,
+    port: cport ?? port,
     retries: retries ?? byType.retries,
     retryDelayMs: ms(retryDelay, byType.retryDelayMs),
+    timeoutMs: ms(timeout, c.timeoutMs),
+    type,
     warmupMs: ms(warmup, byType.warmupMs),
-    address: caddr ?? address,
-    port: cport ?? port,
-    bindTo: bindTo ?? null,
-    params,
   };
 }
 
@@ -65,51 +66,51 @@ function resolveService(svc: Service, nodes: Map<string, Node>, vip: string | nu
     return address === null ? [] : [{ rs, address }];
   });
   return {
-    name: svc.name,
-    protocol: svc.protocol ?? d.protocol,
-    vip,
+    alpha: svc.alpha ?? false,
     ...(family === 6 ? { family: 6 as const } : {}),
-    port,
     fwmark: svc.fwmark ?? 0,
-    scheduler: svc.scheduler ?? d.scheduler,
-    schedulerFlags: [...(svc.schedulerFlags ?? [])].sort(),
+    hysteresis: svc.hysteresis ?? d.hysteresis,
+    name: svc.name,
+    omega: svc.omega ?? false,
+    onePacket: svc.onePacket ?? false,
     persistence: svc.persistence
       ? {
-          timeoutS: svc.persistence.timeout === undefined ? DEFAULTS.persistenceTimeoutS : durationMs(svc.persistence.timeout) / 1000,
           netmask: svc.persistence.netmask ?? DEFAULTS.persistenceNetmask,
+          timeoutS: svc.persistence.timeout === undefined ? DEFAULTS.persistenceTimeoutS : durationMs(svc.persistence.timeout) / 1000,
         }
       : null,
-    onePacket: svc.onePacket ?? false,
-    sorryServer: sorry
-      ? {
-          address: sorry.address,
-          port: sorry.port ?? port,
-          forwarding: sorry.forwarding ?? svc.forwarding ?? d.forwarding,
-          inhibit: sorry.inhibit ?? false,
-        }
-      : null,
+    port,
+    protocol: svc.protocol ?? d.protocol,
     quorum: svc.quorum ?? d.quorum,
-    hysteresis: svc.hysteresis ?? d.hysteresis,
-    quorumUp: svc.quorumUp ?? null,
     quorumDown: svc.quorumDown ?? null,
-    alpha: svc.alpha ?? false,
-    omega: svc.omega ?? false,
+    quorumUp: svc.quorumUp ?? null,
     realServers: realServers.map(({ rs, address }) => {
       const rsPort = rs.port ?? port;
       const hc = rs.healthCheck ?? svc.healthCheck;
       return {
-        node: rs.node ?? null,
         address,
-        port: rsPort,
-        weight: rs.weight ?? DEFAULTS.realServerWeight,
         forwarding: rs.forwarding ?? svc.forwarding ?? d.forwarding,
-        inhibitOnFailure: rs.inhibitOnFailure ?? svc.inhibitOnFailure ?? false,
-        upperThreshold: rs.upperThreshold ?? 0,
-        lowerThreshold: rs.lowerThreshold ?? 0,
         healthCheck: hc ? resolveCheck(hc, address, rsPort) : null,
-        notifyUp: rs.notifyUp ?? null,
+        inhibitOnFailure: rs.inhibitOnFailure ?? svc.inhibitOnFailure ?? false,
+        lowerThreshold: rs.lowerThreshold ?? 0,
+        node: rs.node ?? null,
         notifyDown: rs.notifyDown ?? null,
+        notifyUp: rs.notifyUp ?? null,
+        port: rsPort,
+        upperThreshold: rs.upperThreshold ?? 0,
+        weight: rs.weight ?? DEFAULTS.realServerWeight,
       };
     }),
+    scheduler: svc.scheduler ?? d.scheduler,
+    schedulerFlags: [...(svc.schedulerFlags ?? [])].sort(),
+    sorryServer: sorry
+      ? {
+          address: sorry.address,
+          forwarding: sorry.forwarding ?? svc.forwarding ?? d.forwarding,
+          inhibit: sorry.inhibit ?? false,
+          port: sorry.port ?? port,
+        }
+      : null,
+    vip,
   };
 }

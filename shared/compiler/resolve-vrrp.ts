@@ -6,9 +6,9 @@ import { splitCidr } from '../util/ip.ts';
 export function resolveVip(v: Vip, iface: string): ResolvedVip {
   const obj = typeof v === 'string' ? { address: v } : v;
   const { address, prefix } = splitCidr(obj.address);
-  return { address, prefix, interface: obj.interface ?? iface, label: obj.label ?? null };
+  return { address, interface: obj.interface ?? iface, label: obj.label ?? null, prefix };
 }
 
 export function resolveNotify(n: { master?: string; backup?: string; fault?: string; stop?: string; any?: string } | undefined) {
-  return { master: n?.master ?? null, backup: n?.backup ?? null, fault: n?.fault ?? null, stop: n?.stop ?? null, any: n?.any ?? null };
+  return { any: n?.any ?? null, backup: n?.backup ?? null, fault: n?.fault ?? null, master: n?.master ?? null, stop: n?.stop ?? null };
 }

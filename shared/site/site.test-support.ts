@@ -57,3 +57,15 @@ export type Doc = any;
 export function baseDoc(): Doc {
   return parse(BASE_YAML);
 }
+
+/** The base site made dual stack: every node gets an IPv6 address, VI_2 becomes IPv6, `web` serves both families. */
+export function dualStack(d: Doc): void {
+  d.spec.nodes[0].address6 = '2001:DB8:0::1';
+  d.spec.nodes[1].address6 = '2001:db8::2';
+  d.spec.nodes[2].address6 = '2001:db8::11';
+  d.spec.nodes[3].address6 = '2001:db8::12';
+  d.spec.vrrp[1].vips = ['2001:db8::101/64', '2001:DB8::0:102'];
+  delete d.spec.services[0].vip;
+  d.spec.services[0].vips = ['2001:db8::100', '10.99.0.100'];
+  d.spec.services[0].realServers.push({ address: '2001:db8::13', port: 80 });
+}
