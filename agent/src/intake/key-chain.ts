@@ -1,7 +1,8 @@
-import { calculateJwkThumbprint, compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
+import { calculateJwkThumbprint, compactVerify, decodeProtectedHeader, type JWK } from 'jose';
 import { z } from 'zod';
 import { JWS_ALG } from '#shared/wire/desired.ts';
 import { JWS_KEY_TYP, KeyCertificate, KeyTrust, MAX_TRUSTED_KEYS } from '#shared/wire/key-trust.ts';
+import { verificationKeys } from './key-cache.ts';
 
 /** The certificate chain of a document not verified yet: read only to find keys, each proven by a key already trusted. */
 const UnverifiedChain = z.object({ trust: z.object({ chain: KeyTrust.shape.chain }).passthrough() }).passthrough();
@@ -62,7 +63,7 @@ export async function keysThroughChain(pinned: readonly JWK[], chain: readonly s
 
 async function certifiedKey(cert: string, signer: JWK, kid: string): Promise<JWK | null> {
   try {
-    const { payload } = await compactVerify(cert, await importJWK(signer, JWS_ALG), { algorithms: [JWS_ALG] });
+    const { payload } = await compactVerify(cert, await verificationKeys.import(signer), { algorithms: [JWS_ALG] });
     const c = KeyCertificate.safeParse(JSON.parse(new TextDecoder().decode(payload)));
     if (!c.success || c.data.previous !== kid) return null;
     if ((await calculateJwkThumbprint(c.data.jwk, 'sha256')) !== c.data.jwk.kid) return null;

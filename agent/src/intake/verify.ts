@@ -1,8 +1,9 @@
-import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
+import { compactVerify, decodeProtectedHeader, type JWK } from 'jose';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { DesiredClaims, formatVersion, isNewer, JWS_ALG, JWS_TYP, versionOf, type DocumentVersion } from '#shared/wire/desired.ts';
 import type { KeyTrust } from '#shared/wire/key-trust.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
+import { verificationKeys } from './key-cache.ts';
 import { keysThroughChain, unverifiedChain } from './key-chain.ts';
 
 export type RejectWhy = 'signature' | 'replay' | 'schema' | 'node' | 'key';
@@ -109,7 +110,7 @@ export async function verifyDesired(jws: string, keys: JWK[], expect: VerifyExpe
   if (!jwk || kid === undefined) return { ok: false, why: 'key', detail: `unknown key id ${JSON.stringify(kid ?? null)}` };
   let payload: Uint8Array;
   try {
-    const key = await importJWK(jwk, JWS_ALG);
+    const key = await verificationKeys.import(jwk);
     ({ payload } = await compactVerify(jws, key, { algorithms: [JWS_ALG] }));
   } catch (e) {
     return { ok: false, why: 'signature', detail: `signature does not verify with key ${kid}: ${(e as Error).message}` };

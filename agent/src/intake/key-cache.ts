@@ -1,0 +1,41 @@
+import { importJWK, type JWK } from 'jose';
+import { canonicalJson } from '#shared/util/canonical-json.ts';
+import { JWS_ALG } from '#shared/wire/desired.ts';
+
+type PublicKey = Awaited<ReturnType<typeof importJWK>>;
+
+/** More distinct keys than a node ever trusts at once (a rotation's few, a chain's certified ones). */
+export const MAX_CACHED_KEYS = 32;
+
+/**
+ * Imported verification keys by their JWK's content. Importing an Ed25519 JWK into WebCrypto costs
+ * more than verifying a real server's document with it, and every document is signed by one of the
+ * same few pinned keys. Keyed by the whole JWK's canonical text, not its kid or object: the same
+ * text imports the same key, so a hit can never be a different key. A failed import is not kept.
+ */
+export class KeyCache {
+  private readonly keys = new Map<string, Promise<PublicKey>>();
+
+  constructor(private readonly max = MAX_CACHED_KEYS) {}
+
+  import(jwk: JWK): Promise<PublicKey> {
+    const id = canonicalJson(jwk);
+    const known = this.keys.get(id);
+    if (known) return known;
+    // Bounded: a chain of certificates could name many keys; dropping them all costs only imports.
+    if (this.keys.size >= this.max) this.keys.clear();
+    const key = importJWK(jwk, JWS_ALG);
+    this.keys.set(id, key);
+    key.catch(() => {
+      if (this.keys.get(id) === key) this.keys.delete(id);
+    });
+    return key;
+  }
+
+  get size(): number {
+    return this.keys.size;
+  }
+}
+
+/** The process's cache: the agent trusts one key set at a time. */
+export const verificationKeys = new KeyCache();
