@@ -11,8 +11,12 @@
  * on `collect` every node that applied one (to find documents sent to nodes that should not get
  * one), each with this process's RSS; `done` also with the CPU time this process used since the
  * round began, and each apply with its own time from payload to applied.
+ * BENCH_AGENTS_PROF=DIR: a CPU profile of each awaited round alone (from `await` to `done`, not the
+ * agents' start), written to DIR/agents-revision-N.cpuprofile.
  */
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
@@ -49,6 +53,16 @@ const last = new Map<string, Applied>();
 /** Per node, when it applied the awaited revision. */
 const applied = new Map<string, Applied>();
 const rssMiB = () => Math.round(process.memoryUsage().rss / 1048576);
+const PROF_DIR = process.env.BENCH_AGENTS_PROF;
+const profiler = PROF_DIR ? new Session() : null;
+profiler?.connect();
+
+/** Ends the round's profile (when one runs) and writes it. */
+async function endProfile(revision: number): Promise<void> {
+  if (!profiler) return;
+  const { profile } = await profiler.post('Profiler.stop');
+  writeFileSync(join(PROF_DIR!, `agents-revision-${revision}.cpuprofile`), JSON.stringify(profile));
+}
 
 function record(nodeId: string, a: Applied): void {
   last.set(nodeId, a);
@@ -57,6 +71,7 @@ function record(nodeId: string, a: Applied): void {
   if (!doneSent && [...expected].every((n) => applied.has(n))) {
     doneSent = true;
     const cpu = process.cpuUsage(cpuAtAwait);
+    void endProfile(awaited);
     send({ type: 'done', applied: [...applied].filter(([n]) => expected.has(n)), rssMiB: rssMiB(), cpuMs: (cpu.user + cpu.system) / 1000 });
   }
 }
@@ -117,6 +132,7 @@ process.on('message', (m: FromParent) => {
     doneSent = false;
     applied.clear();
     cpuAtAwait = process.cpuUsage();
+    if (profiler) void profiler.post('Profiler.enable').then(() => profiler.post('Profiler.start'));
   } else if (m.type === 'collect') {
     send({ type: 'collected', applied: [...applied], rssMiB: rssMiB() });
   } else if (m.type === 'stop') {
