@@ -5,7 +5,7 @@ import { JWS_ALG } from '#shared/wire/desired.ts';
 type PublicKey = Awaited<ReturnType<typeof importJWK>>;
 
 /** More distinct keys than a node ever trusts at once (a rotation's few, a chain's certified ones). */
-export const MAX_CACHED_KEYS = 32;
+const MAX_CACHED_KEYS = 32;
 
 /**
  * Imported verification keys by their JWK's content. Importing an Ed25519 JWK into WebCrypto costs
