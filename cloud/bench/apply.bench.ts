@@ -16,7 +16,7 @@ import { bigSiteSpec } from './big-site.ts';
 import { profiled } from './profiled.ts';
 
 /**
- * `npm run bench:apply [-- --nodes N --rounds R]`: the apply request alone (PUT of the spec
+ * `npm run bench:apply [-- --nodes N --rounds R --warmup W]`: the apply request alone (W untimed requests, default 5, before each series) (PUT of the spec
  * through the API into PGlite; the publisher is not running, so nothing competes with it), for a
  * site where every node changes each round (its VIPs move). Prints wall and process CPU time per
  * request, median of R rounds, beside the parts measured in the same run on the same input: parse +
@@ -33,10 +33,13 @@ const arg = (name: string, dflt: number) => {
 };
 const N = arg('nodes', 1000);
 const ROUNDS = arg('rounds', 9);
+/** Untimed requests before each series: the first ones compile the hot paths (one round of warm-up left a 10-15 % change inside the noise). */
+const WARMUP = Math.max(1, arg('warmup', 5));
 const SITE = 'bench';
 const PROF_DIR = process.argv.find((a) => a.startsWith('--cpu-prof='))?.slice('--cpu-prof='.length);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const mean = (xs: number[]) => xs.reduce((t, x) => t + x, 0) / xs.length;
 const f = (x: number) => x.toFixed(1);
 const cpuSince = (t: NodeJS.CpuUsage) => {
   const d = cpuUsage(t);
@@ -69,13 +72,13 @@ async function main(): Promise<void> {
   const wall: number[] = [];
   const cpu: number[] = [];
   const parts = { validate: [] as number[], compile: [] as number[], hash: [] as number[] };
-  // Round 0 creates every node; it is a warm-up and not counted.
-  for (let round = 0; round <= ROUNDS; round++) {
-    const body = JSON.stringify(bigSiteSpec(SITE, N, { vipBase: round % 2 ? 20 : 10 }));
+  // Rounds up to 0 are the warm-up and not counted; the first creates every node.
+  for (let round = 1 - WARMUP; round <= ROUNDS; round++) {
+    const body = JSON.stringify(bigSiteSpec(SITE, N, { vipBase: Math.abs(round % 2) ? 20 : 10 }));
     const { res, wall: w, cpu: c1 } = await timedPut(body, round === ROUNDS ? 'apply-request.cpuprofile' : null);
     const out = (await res.json()) as { revision?: number; publishedNodes?: string[] };
     if (res.status !== 200 || out.publishedNodes?.length !== N) throw new Error(`apply ${round}: HTTP ${res.status} ${JSON.stringify(out).slice(0, 300)}`);
-    if (round === 0) continue;
+    if (round <= 0) continue;
     wall.push(w);
     cpu.push(c1);
 
@@ -94,12 +97,12 @@ async function main(): Promise<void> {
   }
   // One real server's weight, back and forth: only the two directors' configs change.
   const weight = { wall: [] as number[], cpu: [] as number[] };
-  for (let round = 0; round <= ROUNDS; round++) {
-    const body = JSON.stringify(bigSiteSpec(SITE, N, { vipBase: 10, rs1Weight: 1 + (round % 2) }));
+  for (let round = 1 - WARMUP; round <= ROUNDS; round++) {
+    const body = JSON.stringify(bigSiteSpec(SITE, N, { vipBase: 10, rs1Weight: 1 + Math.abs(round % 2) }));
     const { res, wall: w, cpu: c1 } = await timedPut(body, round === ROUNDS ? 'weight-request.cpuprofile' : null);
     const out = (await res.json()) as { publishedNodes?: string[] };
-    // Round 0 moves the VIPs back to the first rounds' and changes every node: not counted.
-    if (round === 0) continue;
+    // The warm-up's first round moves the VIPs back to the first rounds' and changes every node: not counted.
+    if (round <= 0) continue;
     if (res.status !== 200 || out.publishedNodes?.join() !== 'dr1,dr2')
       throw new Error(`weight apply ${round}: HTTP ${res.status} ${JSON.stringify(out).slice(0, 300)}`);
     weight.wall.push(w);
@@ -108,16 +111,18 @@ async function main(): Promise<void> {
   await db.close();
   await pg?.drop();
   console.log(
-    `bench:apply: ${N}-node site, every node changed, ${ROUNDS} rounds (median), ${pg ? 'PostgreSQL (its own CPU not counted)' : 'PGlite'}, Node ${process.version}`,
+    `bench:apply: ${N}-node site, every node changed, ${ROUNDS} rounds (median) after ${WARMUP} of warm-up, ${pg ? 'PostgreSQL (its own CPU not counted)' : 'PGlite'}, Node ${process.version}`,
   );
-  console.log(`  apply request: wall ${f(median(wall))} ms, process CPU ${f(median(cpu))} ms (min wall ${f(Math.min(...wall))} ms)`);
+  console.log(
+    `  apply request: wall ${f(median(wall))} ms, process CPU ${f(median(cpu))} ms (mean CPU ${f(mean(cpu))} ms; min wall ${f(Math.min(...wall))} ms)`,
+  );
   console.log(
     `  of which, measured alone on the same input (CPU ms): parse + validate ${f(median(parts.validate))}, compile ${f(median(parts.compile))}, canonical JSON + SHA-256 of every config ${f(median(parts.hash))}`,
   );
   const rest = median(cpu) - median(parts.validate) - median(parts.compile) - median(parts.hash);
   console.log(`  the rest (HTTP, decide, SQL: the driver, drizzle, outbox rows, and on PGlite the database itself): ≈ ${f(rest)} ms CPU`);
   console.log(
-    `  one real server's weight (only the 2 directors' configs change): wall ${f(median(weight.wall))} ms, process CPU ${f(median(weight.cpu))} ms (min wall ${f(Math.min(...weight.wall))} ms)`,
+    `  one real server's weight (only the 2 directors' configs change): wall ${f(median(weight.wall))} ms, process CPU ${f(median(weight.cpu))} ms (mean CPU ${f(mean(weight.cpu))} ms; min wall ${f(Math.min(...weight.wall))} ms)`,
   );
   console.log(
     `  load average: ${loadavg()
