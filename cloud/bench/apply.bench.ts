@@ -16,8 +16,9 @@ import { bigSiteSpec } from './big-site.ts';
 import { profiled } from './profiled.ts';
 
 /**
- * `npm run bench:apply [-- --nodes N --rounds R --warmup W]`: the apply request alone (W untimed requests, default 5, before each series) (PUT of the spec
- * through the API into PGlite; the publisher is not running, so nothing competes with it), for a
+ * `npm run bench:apply [-- --nodes N --rounds R --warmup W]`: the apply request alone (PUT of the spec
+ * through the API into PGlite; the publisher is not running, so nothing competes with it), W untimed
+ * requests (default 5) before each series, for a
  * site where every node changes each round (its VIPs move). Prints wall and process CPU time per
  * request, median of R rounds, beside the parts measured in the same run on the same input: parse +
  * validate, compile, and canonical JSON + SHA-256 of every config; the rest is HTTP and SQL.
