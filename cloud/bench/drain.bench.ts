@@ -88,7 +88,7 @@ async function main(): Promise<void> {
         const t0 = performance.now();
         const out = (await res.json()) as { publishedNodes?: string[] };
         if (res.status !== 200 || out.publishedNodes?.length !== N) throw new Error(`apply: HTTP ${res.status} ${JSON.stringify(out).slice(0, 300)}`);
-        const profile = round === ROUNDS && mode === 'handed over' ? join(PROF_DIR ?? '.', 'drain.cpuprofile') : null;
+        const profile = PROF_DIR && round === ROUNDS && mode === 'handed over' ? join(PROF_DIR, 'drain.cpuprofile') : null;
         await (profile ? profiled(session, profile, () => all, 25) : all);
         const t1 = performance.now();
         const c = cpuUsage(c0);
