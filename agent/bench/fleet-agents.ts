@@ -14,7 +14,7 @@
  * BENCH_AGENTS_PROF=DIR: a CPU profile of each awaited round alone (from `await` to `done`, not the
  * agents' start), written to DIR/agents-revision-N.cpuprofile.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
@@ -56,6 +56,7 @@ const rssMiB = () => Math.round(process.memoryUsage().rss / 1048576);
 const PROF_DIR = process.env.BENCH_AGENTS_PROF;
 const profiler = PROF_DIR ? new Session() : null;
 profiler?.connect();
+if (PROF_DIR) mkdirSync(PROF_DIR, { recursive: true });
 
 /** Ends the round's profile (when one runs) and writes it. */
 async function endProfile(revision: number): Promise<void> {

@@ -1,7 +1,7 @@
 import { Composer, CST, Lexer, LineCounter, Parser, YAMLParseError, isMap, isSeq, visit, type Document, type Node as YamlNode } from 'yaml';
 import type { SpecIssue } from './issues.ts';
 import type { Site } from './site.ts';
-import { validateSite } from './validate.ts';
+import { validateSite, type ValidateOptions } from './validate.ts';
 
 /** Parses YAML or JSON text (JSON is YAML) to a plain value; syntax errors carry their line. */
 export function parseSpecText(text: string): { ok: true; value: unknown; lineOf: (path: string) => number | undefined } | { ok: false; issues: SpecIssue[] } {
@@ -170,15 +170,16 @@ export type ParseOutcome = { ok: true; site: Site } | { ok: false; kind: 'syntax
  * as JSON, with the answers the YAML parser gives it (`parseJsonSite`) at a twentieth of the cost;
  * anything else, a YAML flow mapping that is not JSON included, goes through the YAML parser.
  */
-export function parseSite(text: string, opts: { format?: 'yaml' | 'json' | 'auto' } = {}): ParseOutcome {
-  if (opts.format === 'json') return parseJsonSite(text);
+export function parseSite(text: string, opts: { format?: 'yaml' | 'json' | 'auto' } & ValidateOptions = {}): ParseOutcome {
+  const v: ValidateOptions = { jit: opts.jit };
+  if (opts.format === 'json') return parseJsonSite(text, v);
   if (opts.format === 'auto' && /^\s*\{/.test(text)) {
     const value = jsonOrUndefined(text);
-    if (value !== undefined) return jsonSite(text, value);
+    if (value !== undefined) return jsonSite(text, value, v);
   }
   const parsed = parseSpecText(text);
   if (!parsed.ok) return { ok: false, kind: 'syntax', issues: parsed.issues };
-  return validated(parsed.value, () => parsed.lineOf);
+  return validated(parsed.value, () => parsed.lineOf, v);
 }
 
 /** JSON.parse's value, or undefined when the text is not JSON (JSON text never parses to undefined). */
@@ -190,8 +191,8 @@ function jsonOrUndefined(text: string): unknown {
   }
 }
 
-function validated(value: unknown, lines: () => (path: string) => number | undefined): ParseOutcome {
-  const result = validateSite(value);
+function validated(value: unknown, lines: () => (path: string) => number | undefined, opts: ValidateOptions): ParseOutcome {
+  const result = validateSite(value, opts);
   if (result.ok) return result;
   const lineOf = lines();
   return { ok: false, kind: 'invalid', issues: result.issues.map((i) => ({ ...i, line: i.line ?? lineOf(i.path) })) };
@@ -203,7 +204,7 @@ function validated(value: unknown, lines: () => (path: string) => number | undef
  * the YAML parser refuses and JSON.parse takes (a key given twice, nesting past MAX_DEPTH) is found
  * by one scan of the text; the YAML document is built only for the lines of a refusal.
  */
-function parseJsonSite(text: string): ParseOutcome {
+function parseJsonSite(text: string, opts: ValidateOptions): ParseOutcome {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -212,17 +213,21 @@ function parseJsonSite(text: string): ParseOutcome {
     const parsed = parseSpecText(text);
     return { ok: false, kind: 'syntax', issues: parsed.ok ? [jsonSyntaxError(text)!] : parsed.issues };
   }
-  return jsonSite(text, value);
+  return jsonSite(text, value, opts);
 }
 
 /** The outcome for `text`, which JSON.parse read as `value`: what the YAML parser would answer. */
-function jsonSite(text: string, value: unknown): ParseOutcome {
+function jsonSite(text: string, value: unknown, opts: ValidateOptions): ParseOutcome {
   const structural = jsonStructureIssue(text);
   if (structural) return { ok: false, kind: 'syntax', issues: [structural] };
-  return validated(value, () => {
-    const parsed = parseSpecText(text);
-    return parsed.ok ? parsed.lineOf : () => undefined;
-  });
+  return validated(
+    value,
+    () => {
+      const parsed = parseSpecText(text);
+      return parsed.ok ? parsed.lineOf : () => undefined;
+    },
+    opts,
+  );
 }
 
 /**

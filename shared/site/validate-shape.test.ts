@@ -238,21 +238,27 @@ const SHAPE_CASES: Row[] = [
   ],
 ];
 
-describe('validateSite: shape', () => {
-  it('accepts the base site', () => {
-    const r = validateSite(baseDoc());
+// Each case twice: jitless, as the CLI validates, and with zod's compiled fast path, as the API
+// server does (validate.ts): the issues and the parsed site must not depend on which.
+describe.each([
+  ['jitless', {}],
+  ['jit', { jit: true }],
+] as const)('validateSite: shape, %s', (_mode, opts) => {
+  it('accepts the base site, the same site either way', () => {
+    const r = validateSite(baseDoc(), opts);
     expect(r.ok ? [] : r.issues).toEqual([]);
+    expect(r).toEqual(validateSite(baseDoc()));
   });
 
   it.each(SHAPE_CASES)('%s', (_name, mutate, issues) => {
     const doc = baseDoc();
     mutate(doc);
-    const r = validateSite(doc);
+    const r = validateSite(doc, opts);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.issues.map((i) => [i.path, i.message])).toEqual(issues);
   });
 
   it('null input is one issue at the root', () => {
-    expect(validateSite(null)).toEqual({ ok: false, issues: [{ path: '', message: 'Invalid input: expected object, received null' }] });
+    expect(validateSite(null, opts)).toEqual({ ok: false, issues: [{ path: '', message: 'Invalid input: expected object, received null' }] });
   });
 });
