@@ -19,6 +19,13 @@ export interface PublishLink {
   close(): Promise<void>;
 }
 
+/**
+ * mqtt.js's own debug lines only when DEBUG asks for them: its default logger is called about ten
+ * times per publish and checks its namespaces each time, ~10 % of the client's CPU per message
+ * (2,000 QoS 1 publishes: 37-40 ms of CPU against 43-44). The link reports connects and drops itself.
+ */
+const mqttDebug: Pick<IClientOptions, 'log'> = /mqttjs/.test(globalThis.process?.env?.DEBUG ?? '') ? {} : { log: () => {} };
+
 export function createPublishLink(opts: {
   url: string;
   username?: string;
@@ -54,6 +61,7 @@ export function createPublishLink(opts: {
       reconnectPeriod: 0,
       connectTimeout: 5_000,
       clean: true,
+      ...mqttDebug,
     });
     c.on('error', () => {}); // reported through 'close' and the connect result
     const ok = await new Promise<boolean>((resolve) => {
