@@ -171,15 +171,14 @@ export type ParseOutcome = { ok: true; site: Site } | { ok: false; kind: 'syntax
  * anything else, a YAML flow mapping that is not JSON included, goes through the YAML parser.
  */
 export function parseSite(text: string, opts: { format?: 'yaml' | 'json' | 'auto' } & ValidateOptions = {}): ParseOutcome {
-  const v: ValidateOptions = { jit: opts.jit };
-  if (opts.format === 'json') return parseJsonSite(text, v);
+  if (opts.format === 'json') return parseJsonSite(text, opts);
   if (opts.format === 'auto' && /^\s*\{/.test(text)) {
     const value = jsonOrUndefined(text);
-    if (value !== undefined) return jsonSite(text, value, v);
+    if (value !== undefined) return jsonSite(text, value, opts);
   }
   const parsed = parseSpecText(text);
   if (!parsed.ok) return { ok: false, kind: 'syntax', issues: parsed.issues };
-  return validated(parsed.value, () => parsed.lineOf, v);
+  return validated(parsed.value, () => parsed.lineOf, opts);
 }
 
 /** JSON.parse's value, or undefined when the text is not JSON (JSON text never parses to undefined). */
