@@ -17,6 +17,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { compactVerify, createLocalJWKSet, type JWK } from 'jose';
 import { topics } from '#shared/wire/topics.ts';
+import { unverifiedClaims } from '../test/jws.test-support.ts';
 
 interface Start {
   url: string;
@@ -47,8 +48,8 @@ let doneSent = false;
 
 /** The revision a compact JWS's payload names, unchecked; undefined when it names none. */
 function revisionOf(jws: string): number | undefined {
-  const claims = JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString()) as { revision?: unknown };
-  return typeof claims?.revision === 'number' ? claims.revision : undefined;
+  const { revision } = unverifiedClaims(jws) ?? {};
+  return typeof revision === 'number' ? revision : undefined;
 }
 
 function onMessage(nodeId: string, payload: Buffer): void {

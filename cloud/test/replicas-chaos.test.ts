@@ -16,6 +16,7 @@ import { collect, connectAs, endQuietly } from './mqtt-client.test-support.ts';
 import { freePort } from './net.test-support.ts';
 import { freshPostgres } from './pg.test-support.ts';
 import { LOCK_NAMESPACE } from '../src/db/advisory-lock.ts';
+import { unverifiedClaims } from './jws.test-support.ts';
 
 /**
  * The replicas' proof (docs/architecture.md, "Layers", several Node replicas): three real `lvsfleet
@@ -58,7 +59,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The revision inside a compact JWS (the signing tests check signatures); 0 for an empty (cleared) retained message. */
 function revisionOf(jws: Buffer): number {
   if (!jws.length) return 0;
-  return (JSON.parse(Buffer.from(jws.toString().split('.')[1], 'base64url').toString()) as { revision: number }).revision;
+  return unverifiedClaims<{ revision: number }>(jws).revision;
 }
 
 /** One `lvsfleet serve` replica: its own HTTP port and data dir, the shared database and broker. */

@@ -14,6 +14,7 @@ import { events, nodeStatus, outbox } from '../src/db/schema.ts';
 import { call, randomPassword, startCloud, type Cloud } from './harness.test-support.ts';
 import { connectAs, endQuietly } from './mqtt-client.test-support.ts';
 import { freePort } from './net.test-support.ts';
+import { unverifiedClaims } from './jws.test-support.ts';
 
 /**
  * A staged rollout end to end on the embedded stack (PGlite, aedes, publisher, ingest, the
@@ -105,7 +106,7 @@ class ScriptedBackup {
   }
 
   private async onDesired(jws: string): Promise<void> {
-    const claims = JSON.parse(Buffer.from(jws.split('.')[1], 'base64url').toString('utf8')) as { revision: number };
+    const claims = unverifiedClaims<{ revision: number }>(jws);
     if (claims.revision <= this.applied || this.received.includes(claims.revision)) return;
     this.received.push(claims.revision);
     if (!this.failing.has(claims.revision)) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { base64url, compactVerify, createLocalJWKSet } from 'jose';
+import { compactVerify, createLocalJWKSet } from 'jose';
 import mqtt, { type MqttClient } from 'mqtt';
 import { openDatabase, type Database } from '../db/client.ts';
 import { nodes, outbox } from '../db/schema.ts';
@@ -15,6 +15,7 @@ import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { MOSQUITTO_BIN, OwnMosquitto } from '../../test/mosquitto.test-support.ts';
 import { freshPostgres } from '../../test/pg.test-support.ts';
 import { nodeIdOf, topics } from '#shared/wire/topics.ts';
+import { unverifiedClaims } from '../../test/jws.test-support.ts';
 
 /** A broker the test can stop and start again on the same port. */
 interface TestBroker {
@@ -227,7 +228,7 @@ for (const v of variants) {
       clients.push(w);
       w.on('message', (topic, payload) => {
         const nodeId = topic.split('/')[3];
-        const claims = JSON.parse(new TextDecoder().decode(base64url.decode(payload.toString().split('.')[1]))) as { nodeId: string; revision: number };
+        const claims = unverifiedClaims<{ nodeId: string; revision: number }>(payload);
         expect(claims.nodeId).toBe(nodeId);
         seenBy.set(nodeId, [...(seenBy.get(nodeId) ?? []), claims.revision]);
       });

@@ -12,15 +12,14 @@ import { collect, connectAs, endQuietly } from '../../test/mqtt-client.test-supp
 import { freshPostgres } from '../../test/pg.test-support.ts';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { nodeIdOf, topics } from '#shared/wire/topics.ts';
+import { unverifiedClaims } from '../../test/jws.test-support.ts';
 
 const SITES = 6;
 const REVISIONS = 30;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The revision inside a compact JWS (signatures are the signing tests' business). */
-function revisionOf(jws: Buffer): number {
-  return (JSON.parse(Buffer.from(jws.toString().split('.')[1], 'base64url').toString()) as { revision: number }).revision;
-}
+const revisionOf = (jws: Buffer) => unverifiedClaims<{ revision: number }>(jws).revision;
 
 /**
  * A signer that takes 0–20 ms per document: drains last long enough to be cut in the middle, and

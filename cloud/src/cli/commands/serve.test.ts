@@ -13,6 +13,7 @@ import { collect, connectAs, endQuietly } from '../../../test/mqtt-client.test-s
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { nodeIdOf, topics } from '#shared/wire/topics.ts';
 import { freshPostgres } from '../../../test/pg.test-support.ts';
+import { unverifiedClaims } from '../../../test/jws.test-support.ts';
 
 const BIN = fileURLToPath(new URL('../../../../bin/lvsfleet.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'lvsfleet-serve-'));
@@ -133,10 +134,7 @@ describe('lvsfleet serve (own process)', () => {
       const seen = collect(watcher);
       const nodes = ['dr1', 'dr2', 'rs1', 'rs2'];
       const desired = (node: string) => topics.desired(nodeIdOf(name, node));
-      const revisions = (node: string): number[] =>
-        (seen.get(desired(node)) ?? []).map(
-          (p) => (JSON.parse(Buffer.from(p.toString().split('.')[1], 'base64url').toString()) as { revision: number }).revision,
-        );
+      const revisions = (node: string): number[] => (seen.get(desired(node)) ?? []).map((p) => unverifiedClaims<{ revision: number }>(p).revision);
       try {
         await watcher.subscribeAsync(nodes.map(desired), { qos: 1 });
         const env = { LVSFLEET_DATABASE_URL: pg.url, LVSFLEET_MQTT_URL: process.env.MQTT_URL!, LVSFLEET_ADMIN_TOKEN: 'lvf_replicas_0123456789abcdef' };
