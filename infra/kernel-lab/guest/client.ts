@@ -163,7 +163,9 @@ async function cLoop(m: Req): Promise<RequestLoop> {
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   createInterface({ input: child.stdout }).on('line', (l) => answers.push(l));
   child.on('error', (e) => answers.end(`lab-loop: ${e.message}`));
-  child.on('exit', (code, signal) => answers.end(`lab-loop exited (${code ?? signal}): ${stderr.trim()}`));
+  // 'close', not 'exit': 'exit' can come before the last lines of stdout are read, and the stop's
+  // own answer (printed just before the loop exits) was then lost as "lab-loop exited (0)".
+  child.on('close', (code, signal) => answers.end(`lab-loop exited (${code ?? signal}): ${stderr.trim()}`));
   const next = async () => (await answers.next()) ?? JSON.stringify({ error: answers.ended });
   const answer = async () => {
     const r = JSON.parse(await next()) as Record<string, unknown>;
