@@ -94,6 +94,30 @@ export async function markFailed(db: Db, id: number, attempts: number, nextAttem
     .where(and(eq(outbox.id, id), open));
 }
 
+/**
+ * Deletes up to `limit` rows that no reader needs again (of `siteIds` only, when given): published
+ * or skipped rows of a revision older than the newest one published to their node. Kept: each
+ * node's rows of its newest published revision (what a key rotation re-signs, a rollout withholds
+ * back to, and the status dates), every open or held row, and every row of a later revision. Without
+ * this the table kept every document ever sent, a 1,000-node site's claims (1.3 MB) at every apply.
+ * Answers how many rows went.
+ */
+export async function pruneSuperseded(db: Db, limit: number, siteIds?: readonly string[]): Promise<number> {
+  if (siteIds && !siteIds.length) return 0;
+  const ofSites = siteIds ? sql`AND site_id IN (SELECT jsonb_array_elements_text(${JSON.stringify(siteIds)}::jsonb))` : sql``;
+  // Each node's newest published revision found once, by one aggregate: a subquery per row
+  // (max(revision) of the row's node) took 2 s for 5,000 rows of a 20-revision history.
+  const answer = await db.execute(sql`
+    DELETE FROM outbox WHERE id IN (
+      SELECT o.id FROM outbox o
+      JOIN (SELECT node_id, max(revision) AS newest FROM outbox WHERE status = 'published' ${ofSites} GROUP BY node_id) n
+        ON n.node_id = o.node_id AND o.revision < n.newest
+      WHERE o.status IN ('published', 'skipped') ${ofSites}
+      LIMIT ${limit}::integer)
+    RETURNING id`);
+  return (Array.isArray(answer) ? answer : ((answer as { rows?: unknown[] }).rows ?? [])).length;
+}
+
 /** Sites with an open row (the Workers entry wakes their publishers after an apply and on its cron). */
 export async function sitesWithOpenRows(db: Db): Promise<string[]> {
   const rows = await db.selectDistinct({ siteId: outbox.siteId }).from(outbox).where(open);

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { startSerialLoop } from '#shared/util/serial-loop.ts';
 import type { Db } from '../db/client.ts';
 import type { Signer } from '../keys/signing.ts';
@@ -7,7 +8,17 @@ import { backoffDelayMs } from '#shared/util/backoff.ts';
 import { isNewer, versionOf, type DesiredClaims, type DocumentVersion } from '#shared/wire/desired.ts';
 import { planDrain } from './plan.ts';
 import type { Claim, SiteLeases } from './site-leases.ts';
-import { lastPublished, latestPublishedRows, markFailed, markPublished, markSkipped, newestOpen, pendingForDueNodes, type OutboxRow } from './outbox-store.ts';
+import {
+  lastPublished,
+  latestPublishedRows,
+  markFailed,
+  markPublished,
+  markSkipped,
+  newestOpen,
+  pendingForDueNodes,
+  pruneSuperseded,
+  type OutboxRow,
+} from './outbox-store.ts';
 
 /** A row an apply in this process handed over, with its claims' canonical JSON when the apply made it (signed as it is). */
 type HandedRow = OutboxRow & { canonicalClaims?: string };
@@ -57,6 +68,15 @@ export interface PublisherOptions {
    */
   republishOnConnect?: boolean;
   /**
+   * Least time between two prunes of superseded rows (`pruneSuperseded`, default 60,000 ms), each
+   * after a drain that published and of `pruneBatch` rows at most (default 5,000): off the path of
+   * any document, which is published before. A prune that hit its limit lets the next drain prune.
+   */
+  pruneEveryMs?: number;
+  pruneBatch?: number;
+  /** VACUUM the outbox after a prune that deleted rows: for PGlite, which runs no autovacuum. */
+  vacuumAfterPrune?: boolean;
+  /**
    * Several replicas on one PostgreSQL: drain only the sites whose lease this replica holds
    * (./site-leases.ts). Without it the publisher assumes it is the only one on its database.
    */
@@ -81,6 +101,10 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
   let handed: HandedRow[] = [];
   /** Something asked for a drain that reads the outbox (a kick, a republish); a poll's drain always reads. */
   let readDue = true;
+  const pruneEveryMs = opts.pruneEveryMs ?? 60_000;
+  const pruneBatch = opts.pruneBatch ?? 5000;
+  /** When superseded rows may next be pruned: the first time one period after the start, then after each prune. */
+  let pruneAt = Date.now() + pruneEveryMs;
 
   /**
    * Signs `rows` a batch at a time and publishes each as soon as it is signed, with up to `window`
@@ -205,6 +229,14 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
     const ok = new Set(done);
     await skip(plan.skip.filter((s) => s.after !== null && ok.has(s.after)));
     if (done.length) log(`publisher: published ${done.length} desired document(s)`);
+    if (done.length && Date.now() >= pruneAt) {
+      // With leases, only the sites this replica drains: two replicas would delete the same rows.
+      const pruned = await pruneSuperseded(db, pruneBatch, claim ? [...claim.owned] : undefined);
+      pruneAt = pruned >= pruneBatch ? 0 : Date.now() + pruneEveryMs;
+      if (pruned) log(`publisher: pruned ${pruned} superseded outbox row(s)`);
+      // Outside any transaction (VACUUM refuses to run in one), as every statement here.
+      if (pruned && opts.vacuumAfterPrune) await db.execute(sql`VACUUM outbox`);
+    }
     // Only after progress: rows that all belong to other replicas' sites would be read again and again.
     if (more && (done.length || failures.length || plan.skip.length)) kick();
     return done.length;

@@ -170,7 +170,17 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
           await openSiteLeases(o.databaseUrl, { log: o.log, name: `lvsfleet-site-leases ${hostname()} pid ${process.pid}` })
         : undefined;
       if (leases) closers.push(() => leases.close());
-      const publisher = await startPublisher({ db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer, log: o.log, leases });
+      const publisher = await startPublisher({
+        db,
+        mqttUrl: broker.url,
+        username: broker.username,
+        password: broker.password,
+        signer,
+        log: o.log,
+        leases,
+        // PGlite runs no autovacuum: without one, the space of pruned rows is never used again.
+        vacuumAfterPrune: database.kind === 'pglite',
+      });
       closers.push(() => publisher.close());
       mark('publisher connected');
       const rotator = startRotator({ db, signer, onKeysChanged: () => publisher.republish(), staleAfterMs: STALE_AFTER_MS, log: o.log });

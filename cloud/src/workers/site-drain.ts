@@ -5,7 +5,16 @@ import type { Db } from '../db/client.ts';
 import type { Signer } from '../keys/signing.ts';
 import type { PublishLink } from '../mqtt/link.ts';
 import { planDrain } from '../publisher/plan.ts';
-import { lastPublished, latestPublishedRows, markFailed, markPublished, markSkipped, pendingForDueNodes, type OutboxRow } from '../publisher/outbox-store.ts';
+import {
+  lastPublished,
+  latestPublishedRows,
+  markFailed,
+  markPublished,
+  markSkipped,
+  pendingForDueNodes,
+  pruneSuperseded,
+  type OutboxRow,
+} from '../publisher/outbox-store.ts';
 
 /** Rows read per drain of one site. */
 const BATCH = 5000;
@@ -72,6 +81,8 @@ export async function drainSite(
     db,
     plan.skip.filter((s) => s.after !== null && ok.has(s.after)),
   );
+  // What these documents superseded (the Node publisher prunes the same, once a minute at most).
+  if (done.length) await pruneSuperseded(db, BATCH, [siteId]);
   return { published: done.length, failed };
 }
 
