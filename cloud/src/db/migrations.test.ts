@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { asc, sql } from 'drizzle-orm';
 import { applyMigrations, MIGRATIONS_DIR, openDatabase, type Database } from './client.ts';
 import { outbox } from './schema.ts';
+import { rowsOf } from './rows.ts';
 import { freshPostgres } from '../../test/pg.test-support.ts';
 
 /** A copy of migrations/ whose journal stops before `tag`: the database as it was before that migration. */
@@ -98,7 +99,7 @@ describe.each([
         const answer = await tx.execute(
           sql`SELECT n_tup_upd::integer AS updated, n_tup_hot_upd::integer AS hot FROM pg_stat_xact_user_tables WHERE relname = ${table}`,
         );
-        [counts] = (Array.isArray(answer) ? answer : (answer as { rows: unknown[] }).rows) as { updated: number; hot: number }[];
+        [counts] = rowsOf<{ updated: number; hot: number }>(answer);
         tx.rollback();
       })
       .catch((e: unknown) => {

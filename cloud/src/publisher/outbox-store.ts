@@ -1,6 +1,7 @@
 import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
 import type { DocumentVersion } from '#shared/wire/desired.ts';
 import type { Db } from '../db/client.ts';
+import { rowsOf } from '../db/rows.ts';
 import { OUTBOX_OPEN, outbox } from '../db/schema.ts';
 
 /** The outbox queries the publisher needs (same SQL on PGlite and PostgreSQL). */
@@ -115,7 +116,7 @@ export async function pruneSuperseded(db: Db, limit: number, siteIds?: readonly 
       WHERE o.status IN ('published', 'skipped') ${ofSites}
       LIMIT ${limit}::integer)
     RETURNING id`);
-  return (Array.isArray(answer) ? answer : ((answer as { rows?: unknown[] }).rows ?? [])).length;
+  return rowsOf(answer).length;
 }
 
 /** Sites with an open row (the Workers entry wakes their publishers after an apply and on its cron). */

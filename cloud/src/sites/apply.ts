@@ -6,6 +6,7 @@ import type { Site } from '#shared/site/site.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
 import type { Db } from '../db/client.ts';
+import { rowsOf } from '../db/rows.ts';
 import { events, nodes, rollouts, siteRevisions, sites, type outbox } from '../db/schema.ts';
 import { resolveRollout } from '#shared/site/rollout.ts';
 import { newRollout, stepRollout } from '../rollout/plan.ts';
@@ -372,9 +373,4 @@ function outboxSource(rows: { nodeId: string; status: string; claims: string }[]
     )}) AS x(node_id, claims, status)`;
   const json = rows.map((r) => `{"node_id":${JSON.stringify(r.nodeId)},"status":"${r.status}","claims":${r.claims}}`).join(',');
   return sql`json_to_recordset(${`[${json}]`}::json) AS x(node_id text, claims json, status text)`;
-}
-
-/** The rows of a raw statement's answer: postgres.js answers the array, PGlite an object holding `rows`. */
-function rowsOf<T>(answer: unknown): T[] {
-  return Array.isArray(answer) ? (answer as T[]) : ((answer as { rows?: T[] }).rows ?? []);
 }
