@@ -231,7 +231,7 @@ async function write(tx: Tx, w: Write): Promise<string> {
             stageTimeoutMs: policy.stageTimeoutMs,
             nodes: result.publishedNodes.map((n) => ({ name: n, role: w.compiled.get(n)!.node.role })),
           }),
-          { type: 'tick', reports: await loadReports(tx, siteId, result.revision, now, now.getTime()) },
+          { type: 'tick', reports: await loadReports(tx, siteId, result.revision, now, now.getTime(), result.publishedNodes) },
           now.getTime(),
         )
       : null;
