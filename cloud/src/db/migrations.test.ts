@@ -61,10 +61,12 @@ describe.each([
   });
 });
 
+// lz4 is the compression PostgreSQL gives the large columns (attcompression 'l'); PGlite has none
+// and keeps the default ('').
 describe.each([
-  { engine: 'PGlite', skip: false },
-  { engine: 'PostgreSQL', skip: !process.env.DATABASE_URL },
-])('migration 0012_nodes_status_fillfactor on $engine', ({ engine, skip }) => {
+  { engine: 'PGlite', skip: false, compression: '' },
+  { engine: 'PostgreSQL', skip: !process.env.DATABASE_URL, compression: 'l' },
+])('migrations 0012_nodes_status_fillfactor and 0013_lz4_toast on $engine', ({ engine, skip, compression }) => {
   let d: Database;
   let pg: Awaited<ReturnType<typeof freshPostgres>> | undefined;
   beforeAll(async () => {
@@ -119,30 +121,13 @@ describe.each([
       expect(counts.hot, table).toBeGreaterThanOrEqual(270);
     }
   });
-});
-
-describe.each([
-  { engine: 'PGlite', skip: false, expected: '' },
-  { engine: 'PostgreSQL', skip: !process.env.DATABASE_URL, expected: 'l' },
-])('migration 0013_lz4_toast on $engine', ({ engine, skip, expected }) => {
-  let d: Database;
-  let pg: Awaited<ReturnType<typeof freshPostgres>> | undefined;
-  beforeAll(async () => {
-    if (skip) return;
-    pg = engine === 'PostgreSQL' ? await freshPostgres(process.env.DATABASE_URL!) : undefined;
-    d = await openDatabase({ url: pg?.url });
-  });
-  afterAll(async () => {
-    await d?.close();
-    await pg?.drop();
-  });
 
   it.skipIf(skip)('compresses the large columns with lz4 where the server has it, and migrates where it has not (PGlite)', async () => {
     const answer = await d.db.execute(sql`
       SELECT c.relname || '.' || a.attname AS col, a.attcompression::text AS method FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
       WHERE (c.relname, a.attname) IN (('outbox', 'claims'), ('site_revisions', 'spec'), ('node_status', 'status')) ORDER BY 1`);
     expect(rowsOf<{ col: string; method: string }>(answer)).toEqual(
-      ['node_status.status', 'outbox.claims', 'site_revisions.spec'].map((col) => ({ col, method: expected })),
+      ['node_status.status', 'outbox.claims', 'site_revisions.spec'].map((col) => ({ col, method: compression })),
     );
   });
 });
