@@ -1,6 +1,7 @@
-import { and, eq, gte, inArray, isNull, or, sql } from 'drizzle-orm';
+import { and, eq, gte, inArray, isNull, or } from 'drizzle-orm';
 import { NodeStatus } from '#shared/wire/status.ts';
 import type { Db } from '../db/client.ts';
+import { inJsonList } from '../db/in-json.ts';
 import { events, nodes, nodeStatus } from '../db/schema.ts';
 import type { NodeReport, Reports } from './plan.ts';
 import type { Tx } from './store.ts';
@@ -23,7 +24,7 @@ export async function loadReports(db: Db | Tx, siteId: string, revision: number,
   const ofSite = and(
     eq(nodes.siteId, siteId),
     isNull(nodes.removedAt),
-    rolloutNodes ? or(eq(nodes.role, 'director'), sql`${nodes.name} IN (SELECT jsonb_array_elements_text(${JSON.stringify(rolloutNodes)}::jsonb))`) : undefined,
+    rolloutNodes ? or(eq(nodes.role, 'director'), inJsonList(nodes.name, rolloutNodes)) : undefined,
   );
   const live = await db.select({ id: nodes.id, name: nodes.name }).from(nodes).where(ofSite);
   if (!live.length) return {};

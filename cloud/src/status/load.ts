@@ -1,8 +1,9 @@
-import { and, eq, isNull, ne, sql } from 'drizzle-orm';
+import { and, eq, isNull, ne } from 'drizzle-orm';
 import type { NodeInput, StatusInput } from '#shared/status/evaluate.ts';
 import { Site } from '#shared/site/site.ts';
 import { NodeStatus } from '#shared/wire/status.ts';
 import type { Db } from '../db/client.ts';
+import { inJsonList } from '../db/in-json.ts';
 import { activeOverrides } from '../overrides/active.ts';
 import { nodes, nodeStatus, outbox, siteRevisions } from '../db/schema.ts';
 
@@ -125,7 +126,7 @@ async function reportsOf(db: Db, siteId: string, cache = new StatusInputCache())
     const rows = await db
       .select({ nodeId: nodeStatus.nodeId, online: nodeStatus.online, status: nodeStatus.status, updatedAt: nodeStatus.updatedAt })
       .from(nodeStatus)
-      .where(sql`${nodeStatus.nodeId} IN (SELECT jsonb_array_elements_text(${JSON.stringify(moved)}::jsonb))`);
+      .where(inJsonList(nodeStatus.nodeId, moved));
     for (const r of rows) now.set(r.nodeId, validated(r));
   }
   cache.reports.set(siteId, now);
