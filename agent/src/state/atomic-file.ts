@@ -1,4 +1,5 @@
-import { chmod, copyFile, link, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { close, fsync, link, open, rename, writeFile } from 'node:fs';
+import { chmod, copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
@@ -8,6 +9,15 @@ import { dirname } from 'node:path';
  * temp file and throws an error that names the target: `PATH: ENOSPC: …`, with the errno code kept.
  */
 let seq = 0;
+
+/**
+ * One call of node:fs's callback API as a promise. The save's steps use these rather than
+ * `fs/promises`' FileHandle: a real server's apply makes about twenty of them, and the FileHandle's
+ * objects and promise plumbing were about half the main thread's time of a save (0.28 ms against
+ * 0.13-0.17 for the same system calls).
+ */
+const call = <T = void>(f: (done: (e: NodeJS.ErrnoException | null, v?: T) => void) => void): Promise<T> =>
+  new Promise((resolve, reject) => f((e, v) => (e ? reject(e) : resolve(v as T))));
 
 export interface AtomicWriteOptions {
   backup?: boolean;
@@ -26,22 +36,23 @@ export async function writeFileAtomic(path: string, data: string, opts: AtomicWr
   // Unique per call: two writes of one file in flight (status reports) must not share a temp.
   const tmp = `${path}.tmp-${process.pid}-${++seq}`;
   try {
-    const fh = await openCreatingDir(tmp, opts.mode ?? 0o600);
+    const fd = await openCreatingDir(tmp, opts.mode ?? 0o600);
     try {
-      await fh.writeFile(data);
-      if (durable) await fh.sync();
+      // Given a descriptor, writeFile writes the whole text (looping on short writes) and leaves it open.
+      await call((done) => writeFile(fd, data, done));
+      if (durable) await call((done) => fsync(fd, done));
     } finally {
-      await fh.close();
+      await call((done) => close(fd, done));
     }
     if (opts.mode !== undefined) await chmod(tmp, opts.mode);
     if (opts.backup) await keepBackup(path);
-    await rename(tmp, path);
+    await call((done) => rename(tmp, path, done));
     if (!durable) return;
-    const dir = await open(dirname(path), 'r');
+    const dir = await call<number>((done) => open(dirname(path), 'r', done));
     try {
-      await dir.sync();
+      await call((done) => fsync(dir, done));
     } finally {
-      await dir.close();
+      await call((done) => close(dir, done));
     }
   } catch (e) {
     // After the rename the temp is gone and this removes nothing.
@@ -62,7 +73,7 @@ const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'EXDEV']);
 async function keepBackup(path: string): Promise<void> {
   const tmp = `${path}.bak.tmp-${process.pid}-${++seq}`;
   try {
-    await link(path, tmp);
+    await call((done) => link(path, tmp, done));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? '';
     if (code === 'ENOENT') return;
@@ -71,7 +82,7 @@ async function keepBackup(path: string): Promise<void> {
     return;
   }
   try {
-    await rename(tmp, `${path}.bak`);
+    await call((done) => rename(tmp, `${path}.bak`, done));
   } catch (e) {
     await rm(tmp, { force: true }).catch(() => {});
     throw e;
@@ -79,13 +90,14 @@ async function keepBackup(path: string): Promise<void> {
 }
 
 /** Opens a new file, making its directory (0700) only when it is missing: one call fewer per write. */
-async function openCreatingDir(path: string, mode: number) {
+async function openCreatingDir(path: string, mode: number): Promise<number> {
+  const openNew = () => call<number>((done) => open(path, 'w', mode, done));
   try {
-    return await open(path, 'w', mode);
+    return await openNew();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    return open(path, 'w', mode);
+    return openNew();
   }
 }
 
