@@ -124,7 +124,8 @@ export class Engine {
       drainTimeoutMs: o.drainTimeoutMs,
     });
     this.role = new RealServerRole(o.dataplane, this.paths.realServer, o.log);
-    this.sysctlsFile = new StateFile(this.paths.directorSysctls, { schema: z.record(z.string(), z.string()), log: o.log });
+    // Not fsynced, like the real-server role's file: sysctl values do not outlive the host crash a fsync guards against.
+    this.sysctlsFile = new StateFile(this.paths.directorSysctls, { schema: z.record(z.string(), z.string()), log: o.log, durable: false });
   }
 
   /** Raises an event (enveloped with nodeId and time). */

@@ -9,6 +9,13 @@ export interface StateFileOptions<T> {
   /** JSON layout on disk (default: two-space indent). */
   stringify?: (value: T) => string;
   backup?: boolean;
+  /**
+   * false: saved without fsync (atomic-file.ts `durable`). Only for a file that describes what the
+   * kernel holds in memory (addresses, sysctl values): the crash a fsync guards against, of the
+   * host, resets that state too, and the agent converges it again from the boot's values; a crash
+   * of the agent alone loses nothing written to the page cache.
+   */
+  durable?: boolean;
 }
 
 /**
@@ -65,7 +72,7 @@ export class StateFile<T> {
     const text = this.text(value);
     if (text === this.onDisk) return false;
     this.onDisk = null;
-    await writeFileAtomic(this.path, text, { backup: this.o.backup });
+    await writeFileAtomic(this.path, text, { backup: this.o.backup, durable: this.o.durable });
     this.onDisk = text;
     return true;
   }
