@@ -12,9 +12,9 @@
  * changed), and one real server's weight changed (only the directors may get a document; any
  * other receipt is counted and fails the run). Prints p50/p99/max and the cloud process's RSS.
  * Then the subscribers leave and a real agent per node takes over (../../agent/bench/fleet-agents.ts:
- * the agent's broker link, verified intake and cache, engine on the dry-run dataplane, all in one
- * process): every VIP moved → every agent applied, and the one-real-server change → the two
- * directors' agents applied (any other agent applying a document fails the run), with that process's RSS.
+ * the agent's broker link, verified intake and cache, engine on the dry-run dataplane, one process
+ * per core by default, agent-fleet.ts): every VIP moved → every agent applied, and the one-real-server change → the two
+ * directors' agents applied (any other agent applying a document fails the run), with the agents' processes' RSS.
  *
  * --quick: 100 nodes, for CI; fails only on errors (wrong, missing or extra documents), never on time.
  * --scale: after each broker's rows, the scale rows on a new database: a 10,000-node site (its
@@ -30,7 +30,7 @@
  */
 import { fork } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +46,7 @@ import { startEmbeddedBroker } from '../src/mqtt/broker.ts';
 import { startPublisher } from '../src/publisher/publisher.ts';
 import { MOSQUITTO_BIN, OwnMosquitto } from '../test/mosquitto.test-support.ts';
 import { freshPostgres } from '../test/pg.test-support.ts';
+import { agentFleet } from './agent-fleet.ts';
 import { bigSiteSpec } from './big-site.ts';
 import { profiled } from './profiled.ts';
 import { startWorkersCloud, type BenchCloud } from './workers-cloud.ts';
@@ -58,6 +59,12 @@ const ONE_RS_ROUNDS = QUICK ? 3 : 10;
 const SCALE_ONLY = process.argv.includes('--scale-only');
 const SCALE = SCALE_ONLY || process.argv.includes('--scale');
 const SITE = 'bench';
+/**
+ * --agent-procs K: the agents' processes (default: one per core), nodes dealt round-robin
+ * (agent-fleet.ts). 1 puts every agent in one process, as the bench did before.
+ */
+const agentProcsAt = process.argv.indexOf('--agent-procs');
+const AGENT_PROCS = agentProcsAt > 0 ? Math.max(1, Math.floor(Number(process.argv[agentProcsAt + 1])) || 1) : availableParallelism();
 const DIRECTORS = ['dr1', 'dr2'].map((n) => nodeIdOf(SITE, n));
 const hardStop = setTimeout(
   () => {
@@ -126,7 +133,7 @@ function startChild(script: URL) {
     execArgv: ['--import', 'tsx', ...prof],
     // Each real agent has libuv's pool of 4 threads for its fsyncs; a pool of 4 for all of them
     // would queue 1,000 agents' cache writes behind each other and time that queue.
-    env: { ...process.env, UV_THREADPOOL_SIZE: script === AGENTS ? '256' : process.env.UV_THREADPOOL_SIZE },
+    env: { ...process.env, UV_THREADPOOL_SIZE: script === AGENTS ? String(Math.ceil(256 / AGENT_PROCS)) : process.env.UV_THREADPOOL_SIZE },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let rssMiB = 0;
@@ -206,14 +213,15 @@ async function run(
   const cloud = runtime === 'node' ? await nodeCloud(db, broker, signer) : await startWorkersCloud(db.pglite!, broker);
   if (runtime === 'workers')
     console.log(`[${label}] wrangler dev (workerd) started in ${Date.now() - t0w} ms; RSS figures below are this process's, workerd's not counted`);
-  const apply = async (opts: { vipBase: number; rs1Weight?: number }, query = '') =>
-    cloud.apply(SITE, JSON.stringify(bigSiteSpec(SITE, N, opts)), admin.secret!, query);
+  // The request body is made before the clock starts: a client sends a spec it already holds.
+  const body = (opts: { vipBase: number; rs1Weight?: number }) => JSON.stringify(bigSiteSpec(SITE, N, opts));
+  const apply = async (text: string, query = '') => cloud.apply(SITE, text, admin.secret!, query);
 
   const spec = bigSiteSpec(SITE, N) as { spec: { nodes: { name: string }[] } };
   const nodeIds = spec.spec.nodes.map((n) => nodeIdOf(SITE, n.name));
   const subs = startChild(SUBSCRIBERS);
   const { child, next, received } = subs;
-  let agents: ReturnType<typeof startChild> | null = null;
+  let agents: ReturnType<typeof agentFleet> | null = null;
   const session = PROF_DIR ? new Session() : null;
   session?.connect();
   await session?.post('Profiler.enable');
@@ -252,18 +260,19 @@ async function run(
       const prof = session && round.startsWith('second');
       child.send({ type: 'await', revision: revision + 1 });
       const done = received(round);
+      const text = body({ vipBase });
       const t0 = now();
-      const res = await profiled(prof ? session : null, join(PROF_DIR ?? '', 'apply.cpuprofile'), () => apply({ vipBase }), 25);
+      const res = await profiled(prof ? session : null, join(PROF_DIR ?? '', 'apply.cpuprofile'), () => apply(text), 25);
       const t1 = now();
       if (res.status !== 200) throw new Error(`apply answered ${res.status}: ${await res.text()}`);
-      const body = (await res.json()) as { revision: number; publishedNodes: string[] };
-      revision = body.revision;
-      if (body.publishedNodes.length !== N) throw new Error(`apply published ${body.publishedNodes.length} of ${N} nodes`);
+      const out = (await res.json()) as { revision: number; publishedNodes: string[] };
+      revision = out.revision;
+      if (out.publishedNodes.length !== N) throw new Error(`apply published ${out.publishedNodes.length} of ${N} nodes`);
       const rows = await profiled(prof ? session : null, join(PROF_DIR ?? '', 'drain.cpuprofile'), () => done, 25);
       const lat = stats(rows.map(([, r]) => r.at - t0));
       const after = stats(rows.map(([, r]) => r.at - t1));
       console.log(
-        `[${label}] ${round}: revision ${body.revision}, ${body.publishedNodes.length} outbox rows, apply request ${ms(t1 - t0)} ms; ` +
+        `[${label}] ${round}: revision ${out.revision}, ${out.publishedNodes.length} outbox rows, apply request ${ms(t1 - t0)} ms; ` +
           `apply→receipt over ${rows.length} nodes: ${lat.text} ${ratio(lat)}; apply response→receipt (sign + publish + fan-out): ${after.text}; ${rss()}`,
       );
     }
@@ -275,12 +284,13 @@ async function run(
     for (let i = 0; i < ONE_RS_ROUNDS; i++) {
       child.send({ type: 'await', revision: revision + 1, expect: DIRECTORS });
       const done = received('one real server weight');
+      const text = body({ vipBase: 50, rs1Weight: 2 + i });
       const t0 = now();
-      const res = await apply({ vipBase: 50, rs1Weight: 2 + i });
+      const res = await apply(text);
       requests += now() - t0;
       if (res.status !== 200) throw new Error(`apply answered ${res.status}: ${await res.text()}`);
-      const body = (await res.json()) as { revision: number; publishedNodes: string[] };
-      revision = body.revision;
+      const out = (await res.json()) as { revision: number; publishedNodes: string[] };
+      revision = out.revision;
       for (const [, r] of await done) oneRs.push(r.at - t0);
       // Documents to other nodes would arrive in the same drain; wait well past it, then look.
       await new Promise((r) => setTimeout(r, 300));
@@ -288,9 +298,9 @@ async function run(
       const all = (await next('collected')).received as Receipt[];
       checkReceipts(all);
       const others = all.filter(([n]) => !DIRECTORS.includes(n)).map(([n]) => n);
-      if (others.length || body.publishedNodes.length !== DIRECTORS.length)
+      if (others.length || out.publishedNodes.length !== DIRECTORS.length)
         throw new Error(
-          `one real server's weight: published to ${body.publishedNodes.join(', ')}; other nodes that got a document: ${others.length} (${others.slice(0, 5).join(', ')})`,
+          `one real server's weight: published to ${out.publishedNodes.join(', ')}; other nodes that got a document: ${others.length} (${others.slice(0, 5).join(', ')})`,
         );
     }
     const one = stats(oneRs);
@@ -299,45 +309,44 @@ async function run(
         `apply→receipt by the 2 directors: ${one.text} (${times(one.p99 / floor.p99)}× the floor's p99); 0 other nodes got a document; ${rss()}`,
     );
 
-    // The agents: the subscribers leave, a real agent per node takes their place in one process.
+    // The agents: the subscribers leave, a real agent per node takes their place (AGENT_PROCS processes).
     await subs.stop();
-    agents = startChild(AGENTS);
+    agents = agentFleet(AGENT_PROCS, () => startChild(AGENTS));
     const t0a = now();
-    agents.child.send({
-      type: 'start',
-      start: { url: broker.url, username: broker.username, password: broker.password, nodeIds, keys: await signer.publicJwks() },
-    });
-    const up = await agents.next('ready');
+    const up = await agents.start({ url: broker.url, username: broker.username, password: broker.password, nodeIds, keys: await signer.publicJwks() });
+    const inProcs = `in ${agents.processes} process${agents.processes > 1 ? 'es' : ''}`;
     console.log(
-      `[${label}] ${up.agents} agents (verified intake + cache, engine, dry-run dataplane) in one process applied their retained documents ${ms(now() - t0a)} ms after start; agents' process RSS ${up.rssMiB} MiB`,
+      `[${label}] ${up.agents} agents (verified intake + cache, engine, dry-run dataplane) ${inProcs} applied their retained documents ${ms(now() - t0a)} ms after start; agents' processes' RSS ${up.rssMiB} MiB`,
     );
-    agents.child.send({ type: 'await', revision: revision + 1 });
+    agents.await(revision + 1);
     const all = agents.received('every agent applied', 180);
-    const t0 = now();
     // Forced: moving every VIP removes every service from the directors' IPVS tables, which their
     // agents refuse (the mass-delete guard) unless the document allows it.
-    const res = await apply({ vipBase: 90 }, '?force=1');
+    const moved = body({ vipBase: 90 });
+    const t0 = now();
+    const res = await apply(moved, '?force=1');
     const t1 = now();
     if (res.status !== 200) throw new Error(`apply answered ${res.status}: ${await res.text()}`);
     revision = ((await res.json()) as { revision: number }).revision;
     const rows = await all;
     const lat = stats(rows.map(([, r]) => r.at - t0));
-    // What one apply costs apart from the queue of 1,000 agents on two cores: the process's CPU over
+    // What one apply costs apart from the queue of agents sharing a process: the processes' CPU over
     // the round per agent, and each agent's own payload → applied (stretched by the others' turns).
     const own = stats(rows.map(([, r]) => r.took ?? 0));
     console.log(
-      `[${label}] every VIP moved (forced) → every agent applied: apply request ${ms(t1 - t0)} ms; apply→applied over ${N} agents: ${lat.text} ${ratio(lat)}; ${rss()}; agents' process RSS ${agents.rssMiB} MiB`,
+      `[${label}] every VIP moved (forced) → every agent applied: apply request ${ms(t1 - t0)} ms; apply→applied over ${N} agents ${inProcs}: ${lat.text} ${ratio(lat)}; ${rss()}; agents' processes' RSS ${agents.rssMiB} MiB`,
     );
     console.log(
-      `[${label}]   the agents' process used ${ms(agents.cpuMs)} ms of CPU in that round: ${(agents.cpuMs / N).toFixed(2)} ms per agent's apply; each agent's own payload→applied ${own.text}`,
+      `[${label}]   the agents' processes used ${ms(agents.cpuMs)} ms of CPU in that round: ${(agents.cpuMs / N).toFixed(2)} ms per agent's apply; each agent's own payload→applied ${own.text}`,
     );
     const oneApplied: number[] = [];
     const oneOwn: number[] = [];
     for (let i = 0; i < ONE_RS_ROUNDS; i++) {
-      agents.child.send({ type: 'await', revision: revision + 1, expect: DIRECTORS });
+      agents.await(revision + 1, DIRECTORS);
       const done = agents.received('one real server weight, directors applied');
+      const text = body({ vipBase: 90, rs1Weight: 20 + i });
       const t0r = now();
-      const r = await apply({ vipBase: 90, rs1Weight: 20 + i });
+      const r = await apply(text);
       if (r.status !== 200) throw new Error(`apply answered ${r.status}: ${await r.text()}`);
       revision = ((await r.json()) as { revision: number }).revision;
       for (const [, a] of await done) {
@@ -345,15 +354,14 @@ async function run(
         oneOwn.push(a.took ?? 0);
       }
       await new Promise((res2) => setTimeout(res2, 300));
-      agents.child.send({ type: 'collect' });
-      const got = (await agents.next('collected')).applied as Receipt[];
+      const got = (await agents.collect()) as Receipt[];
       checkReceipts(got);
       const others = got.filter(([n]) => !DIRECTORS.includes(n)).map(([n]) => n);
       if (others.length) throw new Error(`one real server's weight: other agents applied a document: ${others.length} (${others.slice(0, 5).join(', ')})`);
     }
     const oneA = stats(oneApplied);
     console.log(
-      `[${label}] one real server's weight changed, ${ONE_RS_ROUNDS} applies: apply→applied by the 2 directors' agents: ${oneA.text} (their own payload→applied: ${stats(oneOwn).text}); 0 other agents applied a document; agents' process RSS ${agents.rssMiB} MiB`,
+      `[${label}] one real server's weight changed, ${ONE_RS_ROUNDS} applies: apply→applied by the 2 directors' agents: ${oneA.text} (their own payload→applied: ${stats(oneOwn).text}); 0 other agents applied a document; agents' processes' RSS ${agents.rssMiB} MiB`,
     );
   } finally {
     session?.disconnect();
