@@ -65,6 +65,8 @@ const SITE = 'bench';
  */
 const agentProcsAt = process.argv.indexOf('--agent-procs');
 const AGENT_PROCS = agentProcsAt > 0 ? Math.max(1, Math.floor(Number(process.argv[agentProcsAt + 1])) || 1) : availableParallelism();
+/** libuv's thread pool of each agents' process (BENCH_AGENT_POOL to try another). */
+const AGENT_POOL = process.env.BENCH_AGENT_POOL ?? '16';
 const DIRECTORS = ['dr1', 'dr2'].map((n) => nodeIdOf(SITE, n));
 const hardStop = setTimeout(
   () => {
@@ -131,9 +133,11 @@ function startChild(script: URL) {
   const prof = process.env.BENCH_CHILD_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CHILD_PROF}`] : [];
   const child = fork(fileURLToPath(script), [], {
     execArgv: ['--import', 'tsx', ...prof],
-    // Each real agent has libuv's pool of 4 threads for its fsyncs; a pool of 4 for all of them
-    // would queue 1,000 agents' cache writes behind each other and time that queue.
-    env: { ...process.env, UV_THREADPOOL_SIZE: script === AGENTS ? String(Math.ceil(256 / AGENT_PROCS)) : process.env.UV_THREADPOOL_SIZE },
+    // Each real agent has libuv's pool of 4 threads for its own few fsyncs. An agents' process of
+    // 500 agents gets 16 (AGENT_POOL): with two fsyncs per real server's apply, pools of 4, 8 and
+    // 16 per process timed the same, and 128 was slower (its threads, woken for every file call,
+    // took the cores from the agents' main threads).
+    env: { ...process.env, UV_THREADPOOL_SIZE: script === AGENTS ? AGENT_POOL : process.env.UV_THREADPOOL_SIZE },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let rssMiB = 0;
