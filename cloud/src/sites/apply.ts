@@ -1,4 +1,4 @@
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull, not, sql } from 'drizzle-orm';
 import { compileSite } from '#shared/compiler/compile.ts';
 import type { NodeConfig } from '#shared/config/node-config.ts';
 import type { DesiredClaims } from '#shared/wire/desired.ts';
@@ -6,6 +6,7 @@ import type { Site } from '#shared/site/site.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
 import type { Db } from '../db/client.ts';
+import { inJsonList } from '../db/in-json.ts';
 import { rowsOf } from '../db/rows.ts';
 import { events, nodes, rollouts, siteRevisions, sites, type outbox } from '../db/schema.ts';
 import { resolveRollout } from '#shared/site/rollout.ts';
@@ -315,18 +316,12 @@ async function write(tx: Tx, w: Write): Promise<string> {
       }
   }
   const names = [...w.compiled.keys()];
-  // The spec's node names as ONE JSON parameter: as 1,000 bound values they cost drizzle and the
-  // driver a parameter object each, more than the statement itself.
+  // The spec's node names as ONE JSON parameter (../db/in-json.ts): as 1,000 bound values they cost
+  // drizzle and the driver a parameter object each, more than the statement itself.
   await tx
     .update(nodes)
     .set({ removedAt: now })
-    .where(
-      and(
-        eq(nodes.siteId, siteId),
-        isNull(nodes.removedAt),
-        names.length ? sql`${nodes.name} NOT IN (SELECT jsonb_array_elements_text(${JSON.stringify(names)}::jsonb))` : undefined,
-      ),
-    );
+    .where(and(eq(nodes.siteId, siteId), isNull(nodes.removedAt), names.length ? not(inJsonList(nodes.name, names)) : undefined));
 
   if (rollout) {
     const plan = rollout.rollout;
