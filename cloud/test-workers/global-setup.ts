@@ -18,6 +18,7 @@ import { topics } from '#shared/wire/topics.ts';
 import { nodes } from '../src/db/schema.ts';
 import { startRelay } from './relay.test-support.ts';
 import { servePglite } from '../test/pglite-wire.test-support.ts';
+import { startResettingProxy } from './resetting-proxy.test-support.ts';
 import { startTwoListenerBrokers } from './transport-brokers.test-support.ts';
 import { DYNSEC_PLUGIN, MOSQUITTO_BIN, OwnMosquitto } from '../test/mosquitto.test-support.ts';
 
@@ -33,6 +34,8 @@ declare module 'vitest' {
     /** mqtt://ADMIN:PASSWORD@127.0.0.1:PORT of a Mosquitto with dynamic security this run started, or '' (then workersDynsecSkip says why). */
     workersDynsecMqttUrl: string;
     workersDynsecSkip: string;
+    /** mqtt:// of a proxy to the aedes broker that resets every other connection once it is answered (transport.test.ts). */
+    workersResettingMqttUrl: string;
   }
 }
 
@@ -149,6 +152,8 @@ export async function setup(project: TestProject): Promise<void> {
 
   const twoWay = await startTwoListenerBrokers();
   for (const b of twoWay) closers.unshift(() => b.close());
+  const resetting = await startResettingProxy({ host: '127.0.0.1', port: Number(new URL(twoWay[0].tcpUrl).port) });
+  closers.unshift(() => resetting.close());
 
   // Mosquitto with dynamic security, for enrollment from the Worker (dynsec.test.ts).
   let dynsecUrl = '';
@@ -167,6 +172,7 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('workersDynsecMqttUrl', dynsecUrl);
   project.provide('workersDynsecSkip', dynsecSkip);
   project.provide('workersTransportBrokers', JSON.stringify(twoWay.map(({ name, tcpUrl, wsUrl }) => ({ name, tcpUrl, wsUrl }))));
+  project.provide('workersResettingMqttUrl', resetting.url);
   project.provide('workersDatabaseUrl', url);
   project.provide('workersDatabaseKind', kind);
   project.provide('workersMqttUrl', mqttUrl);

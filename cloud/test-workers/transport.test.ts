@@ -79,6 +79,36 @@ describe('the Worker’s MQTT transports: raw TCP through connect() and MQTT ove
     expect(() => webSocketMqttConnect('mqtt://127.0.0.1:1', {})).toThrow(/not mqtt:/);
   });
 
+  it(
+    'the raw-socket client reconnects after the broker closes on it and resets its next packet, and that publish goes through',
+    { timeout: 30_000 },
+    async () => {
+      const c = socketMqttConnect(inject('workersResettingMqttUrl'), { clientId: `reset-${crypto.randomUUID().slice(0, 8)}`, reconnectPeriod: 200 });
+      let closes = 0;
+      c.on('close', () => closes++);
+      try {
+        // The first publish gets the proxy to close its side; the second, sent once that FIN is in,
+        // meets a closed socket and a reset.
+        const topic = `transport-test/reset/${crypto.randomUUID().slice(0, 8)}`;
+        const published = new Promise<unknown>((resolve, reject) => {
+          c.once('connect', () => {
+            const first = c.publishAsync(topic, 'kick', { qos: 1 });
+            setTimeout(() => {
+              Promise.all([first, c.publishAsync(topic, 'after the reset', { qos: 1 })]).then(resolve, reject);
+            }, 50);
+          });
+          c.once('error', reject);
+        });
+        const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no PUBACK within 15 s (${closes} close(s) seen)`)), 15_000));
+        await Promise.race([published, deadline]);
+        expect(closes, 'the closed connection was seen as a close, and both PUBACKs came over the new one').toBe(1);
+        expect(c.connected).toBe(true);
+      } finally {
+        await c.endAsync(true).catch(() => {});
+      }
+    },
+  );
+
   for (const b of brokers)
     it(`${b.name}: ${N} retained QoS 1 documents over each transport reach the broker (p50/p99 printed side by side)`, { timeout: 180_000 }, async () => {
       const rows = [];

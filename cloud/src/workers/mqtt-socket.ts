@@ -26,7 +26,7 @@ function socketStream(hostname: string, port: number, tls: boolean): Duplex {
   const reader = socket.readable.getReader();
   const writer = socket.writable.getWriter();
   let reading = false;
-  return new Duplex({
+  const stream = new Duplex({
     // The broker closing its side ends the stream, so mqtt.js sees 'close' and reconnects (as over
     // a net.Socket): half-open, a DISCONNECT from the broker left the client waiting forever.
     allowHalfOpen: false,
@@ -45,13 +45,25 @@ function socketStream(hostname: string, port: number, tls: boolean): Duplex {
       writer.write(new Uint8Array(chunk)).then(() => done(), done);
     },
     final(done) {
-      writer.close().then(() => done(), done);
+      // Not after close() settles: on a connection the peer closed and then reset, it never does,
+      // so the stream never emitted 'close' and mqtt.js never reconnected (it wrote on, "write
+      // after end"). What Mosquitto does to a client it kicks; a dynamic-security enrollment hung.
+      writer.close().catch(() => {});
+      done();
     },
     destroy(err, done) {
-      socket.close().then(
-        () => done(err),
-        () => done(err),
-      );
+      // Not after close() settles, for the same reason as final(): mqtt.js sees 'close', and
+      // reconnects, only once this calls back.
+      socket.close().catch(() => {});
+      done(err);
     },
   });
+  // A connection lost (a reset, workerd's "Network connection lost") rejects these. Observed here
+  // it ends the stream even when no read or write is pending; unobserved it was an uncaught
+  // rejection.
+  const lost = (err: Error) => stream.destroy(err);
+  socket.closed.catch(lost);
+  reader.closed.catch(lost);
+  writer.closed.catch(lost);
+  return stream;
 }
