@@ -89,8 +89,12 @@ export async function connectDynsec(opts: {
       });
     });
     const body = { commands: commands.map((c) => ({ ...c, correlationData: id })) };
+    // Raced with the answer's own deadline: a publish waits for the PUBACK across reconnects, so
+    // with the broker gone it would wait for ever (and the deadline reject with nobody listening).
+    const published = client.publishAsync(CONTROL, JSON.stringify(body), { qos: 1 });
+    published.catch(() => {}); // after the answer won the race, the publish may still fail at close
     try {
-      await client.publishAsync(CONTROL, JSON.stringify(body), { qos: 1 });
+      await Promise.race([published, answer]);
     } catch (err) {
       // No answer will come: end the wait here, or its timeout would reject with nobody listening.
       waiting.get(id)?.(['not sent']);
@@ -104,10 +108,15 @@ export async function connectDynsec(opts: {
     if (!client.connected) return false;
     const id = randomBytes(8).toString('hex');
     const got = new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => (waiting.delete(id), reject(new Error('timeout'))), 2000);
+      const timer = setTimeout(() => (waitingData.delete(id), reject(new Error('timeout'))), 2000);
       waitingData.set(id, (data) => (clearTimeout(timer), waitingData.delete(id), resolve(data)));
     });
-    await client.publishAsync(CONTROL, JSON.stringify({ commands: [{ command: 'getClient', username, correlationData: id }] }), { qos: 1 });
+    got.catch(() => {}); // the race below or the await after it reports it
+    // Asked just before Mosquitto kicks this client (its roles changed), the publish waits for the
+    // reconnect: bounded by the answer's deadline, as in send().
+    const asked = client.publishAsync(CONTROL, JSON.stringify({ commands: [{ command: 'getClient', username, correlationData: id }] }), { qos: 1 });
+    asked.catch(() => {});
+    await Promise.race([asked, got]);
     const data = (await got) as { client?: { roles?: { rolename: string }[] } } | undefined;
     return !!data?.client?.roles?.some((r) => r.rolename === rolename);
   }
