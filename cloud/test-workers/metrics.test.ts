@@ -1,11 +1,11 @@
 import { exports } from 'cloudflare:workers';
 import { env } from 'cloudflare:test';
-import { and, eq, inArray } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { alerts, nodeCredentials, outbox, sites } from '../src/db/schema.ts';
+import { alerts, nodeCredentials, sites } from '../src/db/schema.ts';
 import { FLEET_FAMILIES } from '../src/metrics/fleet-model.ts';
 import { openWorkerDb } from '../src/workers/db.ts';
-import { natSite } from './site.test-support.ts';
+import { natSite, untilDrained } from './site.test-support.ts';
 
 const token = inject('workersToken');
 const relay = inject('workersRelayUrl');
@@ -162,18 +162,8 @@ describe(`GET /metrics on the Worker (${kind})`, () => {
     // woke as the file ended, and a hung sites.test.ts.
     const db = openWorkerDb(env as never)!;
     await db.delete(nodeCredentials).where(inArray(nodeCredentials.nodeId, enrolled));
-    // The apply woke this site's publisher: let its drain end here, not in the next file (a
-    // Durable Object still at work when its file ends is where workerd's cross-object I/O errors
-    // and a hung run came from).
-    const [site] = await db.select({ id: sites.id }).from(sites).where(eq(sites.name, SITE_NAME));
-    for (let i = 0; i < 300; i++) {
-      const open = await db
-        .select({ id: outbox.id })
-        .from(outbox)
-        .where(and(eq(outbox.siteId, site.id), eq(outbox.status, 'pending')));
-      if (!open.length) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    // The apply woke this site's publisher: let its drain end in this file.
+    await untilDrained(db, SITE_NAME);
   }, 60_000);
 
   it("serves the fleet's values for the seeded site: masters, states, real servers, alerts, transitions to MASTER", () => {

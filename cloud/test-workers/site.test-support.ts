@@ -1,3 +1,7 @@
+import { and, eq } from 'drizzle-orm';
+import type { Db } from '../src/db/client.ts';
+import { outbox, sites } from '../src/db/schema.ts';
+
 /**
  * The small NAT site the workerd tests apply through the Worker: `nodes` directors (d1, d2, …) in
  * 192.0.2.0/24 and one `web` service on 192.0.2.100:80 with `realServers` real servers
@@ -27,4 +31,24 @@ export function natSite(name: string, o: { directors?: number; realServers?: num
       ],
     },
   };
+}
+
+/**
+ * Waits until the site's outbox has nothing pending: an apply wakes the site's publisher, and its
+ * drain should end inside the file that woke it. A Durable Object still at work when its file ends
+ * is where workerd's "I/O on behalf of a different Durable Object" errors and hung runs came from.
+ */
+export async function untilDrained(db: Db, siteName: string, timeoutMs = 30_000): Promise<void> {
+  const [site] = await db.select({ id: sites.id }).from(sites).where(eq(sites.name, siteName));
+  if (!site) throw new Error(`no site ${siteName}`);
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await db
+      .select({ id: outbox.id })
+      .from(outbox)
+      .where(and(eq(outbox.siteId, site.id), eq(outbox.status, 'pending')));
+    if (!open.length) return;
+    if (Date.now() > end) throw new Error(`site ${siteName}: ${open.length} outbox row(s) still pending after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
