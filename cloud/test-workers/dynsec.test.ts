@@ -2,6 +2,7 @@ import { exports } from 'cloudflare:workers';
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import type { MqttClient } from 'mqtt';
 import { describe, expect, inject, it } from 'vitest';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { topics } from '#shared/wire/topics.ts';
 import worker from '../src/worker.ts';
 import { openWorkerDb } from '../src/workers/db.ts';
@@ -69,13 +70,11 @@ async function enrollAndCheck(): Promise<void> {
     const u = new URL(dynsecUrl);
     const cloud = await login(u.username, decodeURIComponent(u.password), `cloud-${crypto.randomUUID().slice(0, 8)}`);
     try {
-      const heard = new Promise<string>((resolve) =>
-        cloud.on('message', (topic, payload) => topic === topics.status(d2.nodeId) && resolve(payload.toString())),
-      );
+      let heard = '';
+      cloud.on('message', (topic, payload) => topic === topics.status(d2.nodeId) && (heard = payload.toString()));
       await cloud.subscribeAsync(topics.status(d2.nodeId), { qos: 1 });
       await c2.publishAsync(topics.status(d2.nodeId), '{"probe":true}', { qos: 1 });
-      const late = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the cloud did not hear d2's status within 10 s")), 10_000));
-      expect(await Promise.race([heard, late])).toBe('{"probe":true}');
+      expect(await waitFor(() => heard, { timeoutMs: 10_000, what: "the cloud hearing d2's status" })).toBe('{"probe":true}');
     } finally {
       await cloud.endAsync(true);
     }
