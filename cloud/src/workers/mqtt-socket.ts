@@ -44,20 +44,22 @@ function socketStream(hostname: string, port: number, tls: boolean): Duplex {
     write(chunk: Buffer, _encoding, done) {
       writer.write(new Uint8Array(chunk)).then(() => done(), done);
     },
+    // final() and destroy() call back at once, not when close() settles: it waits for the writes
+    // in flight, and a write met by a reset may never settle in workerd. mqtt.js sees 'close', and
+    // reconnects, only once the stream has ended both ways.
     final(done) {
-      // Not after close() settles: on a connection the peer closed and then reset, it never does,
-      // so the stream never emitted 'close' and mqtt.js never reconnected (it wrote on, "write
-      // after end"). What Mosquitto does to a client it kicks; a dynamic-security enrollment hung.
       writer.close().catch(() => {});
       done();
     },
     destroy(err, done) {
-      // Not after close() settles, for the same reason as final(): mqtt.js sees 'close', and
-      // reconnects, only once this calls back.
       socket.close().catch(() => {});
       done(err);
     },
   });
+  // The broker closed its side: the session is over, whatever the writable side is doing (a write
+  // that never settles keeps it from finishing). Mosquitto kicking the dynamic-security admin as it
+  // sent a command left the client connected in mqtt.js's eyes until its next write failed.
+  stream.once('end', () => stream.destroy());
   // A connection lost (a reset, workerd's "Network connection lost") rejects these. Observed here
   // it ends the stream even when no read or write is pending; unobserved it was an uncaught
   // rejection.
