@@ -75,6 +75,17 @@ export async function connectDynsec(opts: {
   });
   await client.subscribeAsync(RESPONSE, { qos: 1 });
 
+  /**
+   * Publishes a command and returns at its PUBACK or when `answer` settles, whichever is first
+   * (rejecting if that is a rejection): a PUBACK is waited for across reconnects, so with the
+   * broker gone or kicking this client it could wait for ever.
+   */
+  async function publishUntil(body: unknown, answer: Promise<unknown>): Promise<void> {
+    const published = client.publishAsync(CONTROL, JSON.stringify(body), { qos: 1 });
+    published.catch(() => {}); // after the answer won, the publish may still fail at close
+    await Promise.race([published, answer]);
+  }
+
   async function send(commands: DynsecCommand[]): Promise<string[]> {
     const id = randomBytes(8).toString('hex');
     const answer = new Promise<string[]>((resolve, reject) => {
@@ -89,12 +100,8 @@ export async function connectDynsec(opts: {
       });
     });
     const body = { commands: commands.map((c) => ({ ...c, correlationData: id })) };
-    // Raced with the answer's own deadline: a publish waits for the PUBACK across reconnects, so
-    // with the broker gone it would wait for ever (and the deadline reject with nobody listening).
-    const published = client.publishAsync(CONTROL, JSON.stringify(body), { qos: 1 });
-    published.catch(() => {}); // after the answer won the race, the publish may still fail at close
     try {
-      await Promise.race([published, answer]);
+      await publishUntil(body, answer);
     } catch (err) {
       // No answer will come: end the wait here, or its timeout would reject with nobody listening.
       waiting.get(id)?.(['not sent']);
@@ -111,12 +118,9 @@ export async function connectDynsec(opts: {
       const timer = setTimeout(() => (waitingData.delete(id), reject(new Error('timeout'))), 2000);
       waitingData.set(id, (data) => (clearTimeout(timer), waitingData.delete(id), resolve(data)));
     });
-    got.catch(() => {}); // the race below or the await after it reports it
-    // Asked just before Mosquitto kicks this client (its roles changed), the publish waits for the
-    // reconnect: bounded by the answer's deadline, as in send().
-    const asked = client.publishAsync(CONTROL, JSON.stringify({ commands: [{ command: 'getClient', username, correlationData: id }] }), { qos: 1 });
-    asked.catch(() => {});
-    await Promise.race([asked, got]);
+    got.catch(() => {}); // publishUntil or the await after it reports it
+    // Asked just before Mosquitto kicks this client (its roles changed), the PUBACK waits for the reconnect.
+    await publishUntil({ commands: [{ command: 'getClient', username, correlationData: id }] }, got);
     const data = (await got) as { client?: { roles?: { rolename: string }[] } } | undefined;
     return !!data?.client?.roles?.some((r) => r.rolename === rolename);
   }

@@ -60,9 +60,8 @@ function socketStream(hostname: string, port: number, tls: boolean): Duplex {
   // that never settles keeps it from finishing). Mosquitto kicking the dynamic-security admin as it
   // sent a command left the client connected in mqtt.js's eyes until its next write failed.
   stream.once('end', () => stream.destroy());
-  // A connection lost (a reset, workerd's "Network connection lost") rejects these. Observed here
-  // it ends the stream even when no read or write is pending; unobserved it was an uncaught
-  // rejection.
+  // A connection lost (a reset, workerd's "Network connection lost") rejects these: it ends the
+  // stream even when no read or write is pending.
   const lost = (err: Error) => stream.destroy(err);
   socket.closed.catch(lost);
   reader.closed.catch(lost);
