@@ -34,7 +34,7 @@ declare module 'vitest' {
     /** mqtt://ADMIN:PASSWORD@127.0.0.1:PORT of a Mosquitto with dynamic security this run started, or '' (then workersDynsecSkip says why). */
     workersDynsecMqttUrl: string;
     workersDynsecSkip: string;
-    /** mqtt:// of a proxy to the aedes broker that resets every other connection once it is answered (transport.test.ts). */
+    /** mqtt:// of a proxy to the aedes broker that, on every other connection, closes on the client after the CONNACK's next packet and resets the packet after that (transport.test.ts). */
     workersResettingMqttUrl: string;
   }
 }

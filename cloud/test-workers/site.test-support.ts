@@ -1,4 +1,5 @@
 import { and, eq } from 'drizzle-orm';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import type { Db } from '../src/db/client.ts';
 import { outbox, sites } from '../src/db/schema.ts';
 
@@ -41,14 +42,10 @@ export function natSite(name: string, o: { directors?: number; realServers?: num
 export async function untilDrained(db: Db, siteName: string, timeoutMs = 30_000): Promise<void> {
   const [site] = await db.select({ id: sites.id }).from(sites).where(eq(sites.name, siteName));
   if (!site) throw new Error(`no site ${siteName}`);
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await db
-      .select({ id: outbox.id })
-      .from(outbox)
-      .where(and(eq(outbox.siteId, site.id), eq(outbox.status, 'pending')));
-    if (!open.length) return;
-    if (Date.now() > end) throw new Error(`site ${siteName}: ${open.length} outbox row(s) still pending after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const pending = and(eq(outbox.siteId, site.id), eq(outbox.status, 'pending'));
+  await waitFor(async () => (await db.select({ id: outbox.id }).from(outbox).where(pending)).length === 0, {
+    timeoutMs,
+    intervalMs: 100,
+    what: `site ${siteName}'s outbox to have nothing pending`,
+  });
 }
