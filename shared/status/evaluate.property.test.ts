@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Site } from '../site/site.ts';
 import type { VrrpState } from '../wire/status.ts';
-import { evaluateSite, type NodeInput, type StatusInput } from './evaluate.ts';
+import type { Override } from '../overrides/override.ts';
+import { evaluateSite, nextChangeAt, type NodeInput, type StatusInput } from './evaluate.ts';
+import { iso } from './reasons.ts';
 import { groupImpact, isGreen, siteRank, type RealServerState, type SiteState, type SiteStatus } from './model.ts';
 import { fresh, gone, makeSite, report, T0, WINDOW } from './status.test-support.ts';
 
@@ -224,5 +226,64 @@ describe('evaluateSite: invariants over generated report sets', () => {
       }),
       { numRuns: 200, seed: 0x5748 },
     );
+  });
+});
+
+/** A director kept out of VRRP until `until` (ms): the status lists it while it is active. */
+function maintenance(until: number): Override {
+  return {
+    kind: 'maintenance-director',
+    id: 'ov-maint',
+    node: 'dr1',
+    until: new Date(until).toISOString(),
+    author: 'alice',
+    reason: 'kernel upgrade',
+    createdAt: new Date(T0 - 3_600_000).toISOString(),
+  } as Override;
+}
+
+describe('nextChangeAt: the same inputs give the same answer until then', () => {
+  it('evaluated again at any time before it, on the same inputs and with the last answer, the answer is the same but for evaluatedAt', () => {
+    fc.assert(
+      fc.property(
+        caseArb,
+        caseArb,
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.option(fc.integer({ min: -WINDOW, max: 4 * WINDOW }), { nil: null }),
+        fc.boolean(),
+        (c, earlier, frac, overrideEnds, longWindow) => {
+          const { input: generated, now } = inputOf(c);
+          // A long window keeps every report fresh past the span tried: the revision graces and the override decide.
+          const base = longWindow ? { ...generated, staleAfterMs: 10 * WINDOW } : generated;
+          const input: StatusInput = overrideEnds === null ? base : { ...base, overrides: [maintenance(now + overrideEnds)] };
+          // The answer kept: made at `now` after an evaluation of other reports (or none), as the book keeps them.
+          const before = c.later % 2 ? evaluateSite(null, inputOf(earlier).input, now - 5_000) : null;
+          const kept = evaluateSite(before, input, now);
+          const until = nextChangeAt(input, now);
+          expect(until).toBeGreaterThan(now);
+          // Any time from now up to the last millisecond before it (a finite span when nothing can change).
+          const last = Math.min(until, now + 6 * WINDOW) - 1;
+          const t = now + Math.floor(frac * (last - now));
+          expect(evaluateSite(kept, input, t)).toEqual({ ...kept, evaluatedAt: iso(t) });
+        },
+      ),
+      { numRuns: 400, seed: 0x5749 },
+    );
+  });
+
+  it('is the moment a fresh report goes stale, a revision grace ends or an override ends, whichever is first; Infinity with none', () => {
+    const site = makeSite({ directors: 2, realServers: 1, services: 1 });
+    const at = T0 - 10_000;
+    const reports = { dr1: fresh(report(site, 'dr1', {}, at), at), dr2: fresh(report(site, 'dr2', {}, at), at) };
+    const input: StatusInput = { site, nodes: reports, staleAfterMs: WINDOW };
+    expect(nextChangeAt(input, T0)).toBe(at + WINDOW + 1);
+    // There dr1 and dr2 are no longer taken as truth: the answer changes.
+    expect(evaluateSite(null, input, at + WINDOW + 1).state).not.toBe(evaluateSite(null, input, at + WINDOW).state);
+    const late = { ...reports, rs1: fresh(report(site, 'rs1', { applied: 3 }, at), at, { revision: 4, at: T0 - 100_000 }) };
+    expect(nextChangeAt({ ...input, nodes: late }, T0)).toBe(T0 - 100_000 + 120_000);
+    expect(nextChangeAt({ ...input, overrides: [maintenance(T0 + 1_000)] }, T0)).toBe(T0 + 1_000);
+    // Past the window, a will, an override ended: nothing left to change with time.
+    expect(nextChangeAt({ ...input, overrides: [maintenance(T0 - 1)] }, T0 + WINDOW)).toBe(Infinity);
+    expect(nextChangeAt({ site, nodes: {}, staleAfterMs: WINDOW }, T0)).toBe(Infinity);
   });
 });

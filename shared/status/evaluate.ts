@@ -112,6 +112,30 @@ export function evaluateSite(previous: SiteStatus | null, input: StatusInput, no
   };
 }
 
+/**
+ * The earliest time after `now` at which `evaluateSite` can answer differently for these same
+ * inputs, time alone moving: a fresh report goes stale (seeNode: fresh while now − receivedAt ≤
+ * staleAfterMs), a node's revision grace ends (seeNode's stale_revision), an override ends
+ * (isActive). Before then, evaluating the same inputs with the last answer as `previous` gives
+ * that answer again, `evaluatedAt` aside: every part keeps its state, so its `since` and its
+ * reasons' are carried. Infinity when nothing can change with time. Conservative: a bound that
+ * comes early only costs an evaluation.
+ */
+export function nextChangeAt(input: StatusInput, now: number): number {
+  const grace = input.revisionGraceMs ?? DEFAULT_REVISION_GRACE_MS;
+  let next = Infinity;
+  for (const r of Object.values(input.nodes)) {
+    if (!r) continue;
+    if (r.receivedAt !== null && now - r.receivedAt <= input.staleAfterMs) next = Math.min(next, r.receivedAt + input.staleAfterMs + 1);
+    if (r.desired && now - r.desired.at < grace) next = Math.min(next, r.desired.at + grace);
+  }
+  for (const o of input.overrides ?? []) {
+    const until = Date.parse(o.until);
+    if (until > now) next = Math.min(next, until);
+  }
+  return next;
+}
+
 interface Ctx {
   topo: Topology;
   input: StatusInput;
