@@ -1,11 +1,12 @@
 import { and, eq, gt } from 'drizzle-orm';
-import { evaluateSite } from '#shared/status/evaluate.ts';
+import { evaluateSite, nextChangeAt, type StatusInput } from '#shared/status/evaluate.ts';
 import type { SiteStatus } from '#shared/status/model.ts';
+import { iso } from '#shared/status/reasons.ts';
 import type { Db } from '../db/client.ts';
 import { sites } from '../db/schema.ts';
 import type { StatusPage } from '#shared/site/site.ts';
 import type { StatusHistory } from './history.ts';
-import { loadStatusInput, StatusInputCache, type SiteRef } from './load.ts';
+import { loadStatusInput, sameStatusInput, StatusInputCache, type SiteRef } from './load.ts';
 
 /** A report older than this is no report: three of the agents' 15 s heartbeats (agent/src/engine/engine.ts). */
 export const STALE_AFTER_MS = 45_000;
@@ -18,13 +19,24 @@ export interface SiteView {
   statusPage: StatusPage;
 }
 
+/** A site's last evaluation: its answer, the inputs it was made of, when, and until when those inputs give the same answer. */
+interface Evaluated {
+  status: SiteStatus;
+  input: Omit<StatusInput, 'revisionGraceMs'>;
+  at: number;
+  until: number;
+}
+
 /**
  * The one place the cloud turns reports into status (`shared/status/evaluate.ts`): pages, the
  * API, the CLI, alerts and metrics all read it. Keeps each site's previous evaluation in memory,
- * so a condition's `since` survives from one evaluation to the next.
+ * so a condition's `since` survives from one evaluation to the next. When a site's inputs have
+ * not moved since then and time alone cannot have changed the answer yet (`nextChangeAt`), that
+ * answer is given again with a new `evaluatedAt` instead of evaluating it anew (the alerter
+ * asks for every site every 2 s, whether anything moved or not).
  */
 export class StatusBook {
-  private readonly last = new Map<string, SiteStatus>();
+  private readonly last = new Map<string, Evaluated>();
   private readonly inputs = new StatusInputCache();
 
   constructor(
@@ -38,8 +50,15 @@ export class StatusBook {
   async evaluate(site: SiteRef, now = Date.now()): Promise<SiteView | null> {
     const input = await loadStatusInput(this.db, site, this.staleAfterMs, this.inputs);
     if (!input) return null;
-    const status = evaluateSite(this.last.get(site.id) ?? null, input, now);
-    this.last.set(site.id, status);
+    const kept = this.last.get(site.id);
+    let status: SiteStatus;
+    if (kept && now >= kept.at && now < kept.until && sameStatusInput(kept.input, input)) {
+      status = { ...kept.status, evaluatedAt: iso(now) };
+      this.last.set(site.id, { ...kept, status, input, at: now });
+    } else {
+      status = evaluateSite(kept?.status ?? null, input, now);
+      this.last.set(site.id, { status, input, at: now, until: nextChangeAt(input, now) });
+    }
     // History is a record, not the answer: a failed write is logged and retried at the next evaluation.
     await this.history?.record(site.id, status, now).catch((err: Error) => this.log?.(`status history of ${site.name}: ${err.message}`));
     return { siteId: site.id, revision: site.currentRevision, status, statusPage: input.site.spec.statusPage ?? {} };

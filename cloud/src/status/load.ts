@@ -83,6 +83,29 @@ export async function loadStatusInput(
   return { site: spec, nodes: inputs, staleAfterMs, overrides: await activeOverrides(db, site.id, new Date()) };
 }
 
+/**
+ * Whether two reads of one site's status input hold the same inputs. The spec and each report are
+ * compared as objects: a cache (StatusInputCache) hands out the same ones while the revision and
+ * the report's stored time are unchanged, so a read without one never compares equal. The rest
+ * are compared by value.
+ */
+export function sameStatusInput(a: Omit<StatusInput, 'revisionGraceMs'>, b: Omit<StatusInput, 'revisionGraceMs'>): boolean {
+  if (a.site !== b.site || a.staleAfterMs !== b.staleAfterMs) return false;
+  const names = Object.keys(a.nodes);
+  if (names.length !== Object.keys(b.nodes).length) return false;
+  for (const name of names) {
+    const x = a.nodes[name];
+    const y = b.nodes[name];
+    if (!x || !y) {
+      if (x !== y) return false;
+      continue;
+    }
+    if (x.status !== y.status || x.online !== y.online || x.receivedAt !== y.receivedAt) return false;
+    if ((x.desired?.revision ?? null) !== (y.desired?.revision ?? null) || (x.desired?.at ?? null) !== (y.desired?.at ?? null)) return false;
+  }
+  return JSON.stringify(a.overrides ?? []) === JSON.stringify(b.overrides ?? []);
+}
+
 /** The site's revision in force, validated (once per revision with a cache); null when it is not valid. */
 async function specOf(db: Db, site: SiteRef, cache?: StatusInputCache): Promise<Site | null> {
   const known = cache?.specs.get(site.id);
