@@ -15,7 +15,8 @@
  * the same moment (as after a cloud or broker restart), then the agents' heartbeat rate (each node
  * every 15 s) for 30 s. Printed: how long the cloud took to store the burst, how many of the
  * heartbeats it stored within the 30 s and after, its CPU, and one read of the site's status
- * through the API (every report in it) once the reports are stored.
+ * through the API (every report in it) once the reports are stored. Last, the serve process's CPU
+ * over 10 s of idling with all of those sites (alerting rounds, the publisher's poll).
  * BENCH_SERVE_PROF=DIR: each serve process runs under `--cpu-prof` and writes its profile to DIR
  * when it stops (summarise with cloud/bench/cpu-profile.ts).
  */
@@ -39,6 +40,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'bin/lvsfleet.mjs');
 const BIG = 10_000;
 const SITES = 100;
+/** The idle window measured after both rows: five alerting rounds. */
+const IDLE_MS = 10_000;
 /** The external broker: MQTT_URL's, else a Mosquitto the bench starts with infra/mosquitto's queue limits (main). */
 let MQTT_URL = process.env.MQTT_URL ?? '';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -150,13 +153,19 @@ async function measure(label: string, external: boolean, token: string): Promise
     await sleep(5000);
     const afterKb = procKb(pid, 'VmRSS');
     const peakKb = procKb(pid, 'VmHWM');
+    // What holding these sites costs while nobody applies: the alerting rounds (every site's status every 2 s), the publisher's poll.
+    const idleC0 = cpuMs(pid);
+    await sleep(IDLE_MS);
+    const idleCpu = cpuMs(pid) - idleC0;
     console.log(`[${label}] serve idle before any site: RSS ${mib(idleKb)}`);
     for (const r of rows)
       console.log(
         `[${label}] ${r.what}: request ${r.requestMs.toFixed(0)} ms, all published ${r.publishedMs.toFixed(0)} ms, serve CPU ${r.cpuMs.toFixed(0)} ms, RSS up to ${mib(r.rssMaxKb)} (sampled)`,
       );
     if (reportsLine) console.log(`[${label}] ${reportsLine}`);
-    console.log(`[${label}] after both, 5 s idle: RSS ${mib(afterKb)}; the process's peak (VmHWM) ${mib(peakKb)}; load average ${load()}`);
+    console.log(
+      `[${label}] after both, 5 s idle: RSS ${mib(afterKb)}; the process's peak (VmHWM) ${mib(peakKb)}; then serve CPU over ${IDLE_MS / 1000} s idle ${idleCpu.toFixed(0)} ms (${((idleCpu / IDLE_MS) * 100).toFixed(1)} % of a core); load average ${load()}`,
+    );
   } finally {
     const p = proc;
     proc = null;
