@@ -3,18 +3,14 @@ import { evaluateSite } from '#shared/status/evaluate.ts';
 import { iso } from '#shared/status/reasons.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
 import { openDatabase, type Database } from '../db/client.ts';
-import { nodeStatus, overrides, siteRevisions } from '../db/schema.ts';
+import { overrides, siteRevisions } from '../db/schema.ts';
 import { insertSite, runName, seedsSite } from '../../test/fixtures.test-support.ts';
 import { freshPostgres } from '../../test/pg.test-support.ts';
 import { STALE_AFTER_MS, StatusBook } from './book.ts';
 import { loadStatusInput, sameStatusInput, type SiteRef } from './load.ts';
+import { reportRow, statusDbVariants, storeReport } from './reports.test-support.ts';
 
-const variants = [
-  { name: 'PGlite', skip: false as string | false },
-  { name: 'PostgreSQL', skip: !process.env.DATABASE_URL ? 'DATABASE_URL not set' : false },
-];
-
-for (const v of variants) {
+for (const v of statusDbVariants) {
   if (v.skip) console.log(`StatusBook on ${v.name}: skipped (${v.skip})`);
   describe.skipIf(!!v.skip)(`StatusBook on ${v.name}`, () => {
     const site = seedsSite(runName('book'));
@@ -27,13 +23,7 @@ for (const v of variants) {
     const t0 = Date.now();
     const reportedAt = t0 - 5_000;
 
-    const store = async (node: string, at: number, extra: object = {}) => {
-      const status = { nodeId: id(node), online: true, at: new Date(at).toISOString(), appliedRevision: 1, ...extra };
-      await d.db
-        .insert(nodeStatus)
-        .values({ nodeId: id(node), online: true, status, appliedRevision: 1, updatedAt: new Date(at) })
-        .onConflictDoUpdate({ target: nodeStatus.nodeId, set: { status, updatedAt: new Date(at), online: true } });
-    };
+    const store = (node: string, at: number, extra: object = {}) => storeReport(d.db, reportRow(id(node), at, extra));
 
     beforeAll(async () => {
       if (v.name === 'PostgreSQL') pg = await freshPostgres(process.env.DATABASE_URL!);

@@ -6,13 +6,9 @@ import { insertSite, runName, seedsSite } from '../../test/fixtures.test-support
 import { freshPostgres } from '../../test/pg.test-support.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
 import { loadStatusInput, StatusInputCache, type SiteRef } from './load.ts';
+import { reportRow, statusDbVariants, storeReport } from './reports.test-support.ts';
 
-const variants = [
-  { name: 'PGlite', skip: false as string | false },
-  { name: 'PostgreSQL', skip: !process.env.DATABASE_URL ? 'DATABASE_URL not set' : false },
-];
-
-for (const v of variants) {
+for (const v of statusDbVariants) {
   if (v.skip) console.log(`loadStatusInput on ${v.name}: skipped (${v.skip})`);
   describe.skipIf(!!v.skip)(`loadStatusInput on ${v.name}`, () => {
     const site = seedsSite(runName('load'));
@@ -22,19 +18,8 @@ for (const v of variants) {
     let pg: Awaited<ReturnType<typeof freshPostgres>> | undefined;
     let ref: SiteRef;
 
-    const report = (node: string, at: number, extra: object = {}) => ({
-      nodeId: id(node),
-      online: true,
-      status: { nodeId: id(node), online: true, at: new Date(at).toISOString(), appliedRevision: 1, ...extra },
-      appliedRevision: 1,
-      updatedAt: new Date(at),
-    });
-    const store = async (row: ReturnType<typeof report>) => {
-      await d.db
-        .insert(nodeStatus)
-        .values(row)
-        .onConflictDoUpdate({ target: nodeStatus.nodeId, set: { status: row.status, updatedAt: row.updatedAt, online: row.online } });
-    };
+    const report = (node: string, at: number, extra: object = {}) => reportRow(id(node), at, extra);
+    const store = (row: ReturnType<typeof report>) => storeReport(d.db, row);
 
     beforeAll(async () => {
       if (v.name === 'PostgreSQL') pg = await freshPostgres(process.env.DATABASE_URL!);
