@@ -2,8 +2,6 @@ import { importJWK, type JWK } from 'jose';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { JWS_ALG } from '#shared/wire/desired.ts';
 
-type PublicKey = Awaited<ReturnType<typeof importJWK>>;
-
 /** More distinct keys than a node ever trusts at once (a rotation's few, a chain's certified ones). */
 const MAX_CACHED_KEYS = 32;
 
@@ -14,17 +12,21 @@ const MAX_CACHED_KEYS = 32;
  * text imports the same key, so a hit can never be a different key. A failed import is not kept.
  */
 export class KeyCache {
-  private readonly keys = new Map<string, Promise<PublicKey>>();
+  private readonly keys = new Map<string, Promise<CryptoKey>>();
 
   constructor(private readonly max = MAX_CACHED_KEYS) {}
 
-  import(jwk: JWK): Promise<PublicKey> {
+  import(jwk: JWK): Promise<CryptoKey> {
     const id = canonicalJson(jwk);
     const known = this.keys.get(id);
     if (known) return known;
     // Bounded: a chain of certificates could name many keys; dropping them all costs only imports.
     if (this.keys.size >= this.max) this.keys.clear();
-    const key = importJWK(jwk, JWS_ALG);
+    // jose answers raw bytes for a symmetric JWK: never a key an Ed25519 signature verifies with.
+    const key = importJWK(jwk, JWS_ALG).then((k) => {
+      if (k instanceof Uint8Array) throw new TypeError(`key ${String(jwk.kid)} is not an Ed25519 public key`);
+      return k;
+    });
     this.keys.set(id, key);
     key.catch(() => {
       if (this.keys.get(id) === key) this.keys.delete(id);

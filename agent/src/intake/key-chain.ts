@@ -1,4 +1,5 @@
-import { calculateJwkThumbprint, compactVerify, decodeProtectedHeader, type JWK } from 'jose';
+import { calculateJwkThumbprint, type JWK } from 'jose';
+import { jwsHeader, verifyCompact } from './compact-jws.ts';
 import { z } from 'zod';
 import { JWS_ALG } from '#shared/wire/desired.ts';
 import { JWS_KEY_TYP, KeyCertificate, KeyTrust, MAX_TRUSTED_KEYS } from '#shared/wire/key-trust.ts';
@@ -38,12 +39,12 @@ export async function keysThroughChain(pinned: readonly JWK[], chain: readonly s
     for (const cert of open) {
       let kid: string | undefined;
       try {
-        const h = decodeProtectedHeader(cert);
+        const h = jwsHeader(cert);
         if (h.typ !== JWS_KEY_TYP || h.alg !== JWS_ALG) {
           open.delete(cert);
           continue;
         }
-        kid = h.kid;
+        kid = typeof h.kid === 'string' ? h.kid : undefined;
       } catch {
         open.delete(cert);
         continue;
@@ -63,8 +64,8 @@ export async function keysThroughChain(pinned: readonly JWK[], chain: readonly s
 
 async function certifiedKey(cert: string, signer: JWK, kid: string): Promise<JWK | null> {
   try {
-    const { payload } = await compactVerify(cert, await verificationKeys.import(signer), { algorithms: [JWS_ALG] });
-    const c = KeyCertificate.safeParse(JSON.parse(new TextDecoder().decode(payload)));
+    const payload = await verifyCompact(cert, await verificationKeys.import(signer));
+    const c = KeyCertificate.safeParse(JSON.parse(payload.toString('utf8')));
     if (!c.success || c.data.previous !== kid) return null;
     if ((await calculateJwkThumbprint(c.data.jwk, 'sha256')) !== c.data.jwk.kid) return null;
     return c.data.jwk;

@@ -1,8 +1,9 @@
-import { compactVerify, decodeProtectedHeader, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { DesiredClaims, formatVersion, isNewer, JWS_ALG, JWS_TYP, versionOf, type DocumentVersion } from '#shared/wire/desired.ts';
 import type { KeyTrust } from '#shared/wire/key-trust.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
+import { jwsHeader, verifyCompact } from './compact-jws.ts';
 import { verificationKeys } from './key-cache.ts';
 import { keysThroughChain, unverifiedChain } from './key-chain.ts';
 
@@ -97,27 +98,26 @@ export async function verifyDesired(jws: string, keys: JWK[], expect: VerifyExpe
   if (typeof jws !== 'string' || jws.length > MAX_JWS_BYTES || jws.split('.').length !== 3) return { ok: false, why: 'schema', detail: 'not a compact JWS' };
   let header;
   try {
-    header = decodeProtectedHeader(jws);
+    header = jwsHeader(jws);
   } catch (e) {
     return { ok: false, why: 'schema', detail: `bad JWS header: ${(e as Error).message}` };
   }
   if (header.alg !== JWS_ALG) return { ok: false, why: 'signature', detail: `alg ${String(header.alg)} is not ${JWS_ALG}` };
   if (header.typ !== undefined && header.typ !== JWS_TYP) return { ok: false, why: 'schema', detail: `typ ${String(header.typ)} is not ${JWS_TYP}` };
-  const kid = header.kid;
+  const kid = typeof header.kid === 'string' ? header.kid : undefined;
   const known = (set: JWK[]) => set.find((k) => k.kid !== undefined && k.kid === kid);
   // A key missed while offline: only a chain of certificates from a pinned key can vouch for it.
   const jwk = known(keys) ?? (kid !== undefined ? known(await keysThroughChain(keys, unverifiedChain(jws))) : undefined);
   if (!jwk || kid === undefined) return { ok: false, why: 'key', detail: `unknown key id ${JSON.stringify(kid ?? null)}` };
-  let payload: Uint8Array;
+  let payload: Buffer;
   try {
-    const key = await verificationKeys.import(jwk);
-    ({ payload } = await compactVerify(jws, key, { algorithms: [JWS_ALG] }));
+    payload = await verifyCompact(jws, await verificationKeys.import(jwk));
   } catch (e) {
     return { ok: false, why: 'signature', detail: `signature does not verify with key ${kid}: ${(e as Error).message}` };
   }
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder().decode(payload));
+    json = JSON.parse(payload.toString('utf8'));
   } catch {
     return { ok: false, why: 'schema', detail: 'payload is not JSON' };
   }

@@ -1,0 +1,80 @@
+import { JWS_ALG } from '#shared/wire/desired.ts';
+
+/**
+ * RFC 7515 compact serialization, verified for the one algorithm the cloud signs with: EdDSA over
+ * Ed25519 (RFC 8037 §3.1), by WebCrypto, with Node's native base64url. jose's compactVerify decodes
+ * through atob and a loop per byte: 11 ms of a 1,000-service director's start for its 650 KB
+ * payload, against under 1 ms here.
+ *
+ * Never looser than jose, stricter where the cloud never needs more:
+ * - every part is unpadded base64url and nothing else (RFC 7515 §2, §7.1), checked before decoding
+ *   (Node's decoder would skip a stray character);
+ * - the header is a JSON object whose `alg` is EdDSA;
+ * - a header with `crit` is refused (§4.1.11): the cloud signs with no extension, so none is
+ *   understood, RFC 7797's unencoded payload (`b64`) among them.
+ */
+
+export type JwsRefusal = 'format' | 'header' | 'signature';
+
+export class JwsError extends Error {
+  constructor(
+    readonly code: JwsRefusal,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'JwsError';
+  }
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+const encoder = new TextEncoder();
+
+/** The bytes of one unpadded base64url part; throws naming the part. */
+function decodePart(text: string, part: string): Buffer {
+  // A length of 4k+1 characters encodes no whole number of bytes.
+  if (!BASE64URL.test(text) || text.length % 4 === 1) throw new JwsError('format', `${part} is not base64url`);
+  return Buffer.from(text, 'base64url');
+}
+
+/** The three parts of a compact JWS, not yet checked. */
+function split(jws: string): [string, string, string] {
+  const parts = jws.split('.');
+  if (parts.length !== 3) throw new JwsError('format', 'not a compact JWS (three parts)');
+  return parts as [string, string, string];
+}
+
+/** The protected header as a JSON object, unverified (for picking the key); throws JwsError. */
+export function jwsHeader(jws: string): Record<string, unknown> {
+  const [h] = split(jws);
+  let header: unknown;
+  try {
+    header = JSON.parse(decodePart(h, 'header').toString('utf8'));
+  } catch (e) {
+    throw e instanceof JwsError ? e : new JwsError('header', 'header is not JSON');
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new JwsError('header', 'header is not a JSON object');
+  return header as Record<string, unknown>;
+}
+
+/**
+ * The payload's bytes once the signature verifies with `key` (an Ed25519 public key); throws
+ * JwsError otherwise. The signing input is the ASCII text `header.payload` (RFC 7515 §5.2).
+ */
+export async function verifyCompact(jws: string, key: CryptoKey): Promise<Buffer> {
+  const [h, p, s] = split(jws);
+  const header = jwsHeader(jws);
+  if (header.alg !== JWS_ALG) throw new JwsError('header', `alg ${JSON.stringify(header.alg ?? null)} is not ${JWS_ALG}`);
+  if ('crit' in header) throw new JwsError('header', 'crit names an extension this agent does not implement');
+  const payload = decodePart(p, 'payload');
+  const signature = new Uint8Array(decodePart(s, 'signature'));
+  const input = encoder.encode(`${h}.${p}`);
+  let ok: boolean;
+  try {
+    ok = await crypto.subtle.verify('Ed25519', key, signature, input);
+  } catch (e) {
+    // A key of another algorithm, or one not for verifying.
+    throw new JwsError('signature', (e as Error).message);
+  }
+  if (!ok) throw new JwsError('signature', 'signature verification failed');
+  return payload;
+}
