@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { openDatabase, type Database } from '../db/client.ts';
-import { nodes, nodeStatus, siteRevisions, sites } from '../db/schema.ts';
+import { nodes, nodeStatus, outbox, siteRevisions, sites } from '../db/schema.ts';
 import { insertSite, runName, seedsSite } from '../../test/fixtures.test-support.ts';
 import { freshPostgres } from '../../test/pg.test-support.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
-import { loadStatusInput, StatusInputCache, type SiteRef } from './load.ts';
+import { inputVersions, loadStatusInput, StatusInputCache, type SiteRef } from './load.ts';
 import { reportRow, statusDbVariants, storeReport } from './reports.test-support.ts';
 
 for (const v of statusDbVariants) {
@@ -74,7 +74,73 @@ for (const v of statusDbVariants) {
       expect(fourth.site.spec.nodes.map((n) => n.name)).not.toContain('rs2');
       expect([...cache.reports.get(ref.id)!.keys()]).not.toContain(id('rs2'));
       cache.forget(new Set(['site_other']));
-      expect([cache.specs.size, cache.reports.size]).toEqual([0, 0]);
+      expect([cache.specs.size, cache.reports.size, cache.fleets.size]).toEqual([0, 0, 0]);
+    });
+
+    it("reads the fleet again when any of the site's node or outbox rows moves, and not when a node reports", async () => {
+      const other = seedsSite(runName('load-other'));
+      const otherId = await insertSite(d.db, other, { revision: 1 });
+      const cache = new StatusInputCache();
+      const load = async () => (await loadStatusInput(d.db, ref, 45_000, cache))!;
+      await load();
+      const fleetVersion = async (db: typeof d.db, site: string) => (await inputVersions(db, site)).fleet;
+      const kept = () => cache.fleets.get(ref.id);
+      const keptReports = () => cache.reports.get(ref.id);
+      const before = kept();
+      const reportsBefore = keptReports();
+      const version = await fleetVersion(d.db, ref.id);
+      const moves = async (what: string, write: () => Promise<unknown>, expected = true) => {
+        const v = await fleetVersion(d.db, ref.id);
+        const f = kept();
+        await write();
+        expect({ what, moved: (await fleetVersion(d.db, ref.id)) !== v }).toEqual({ what, moved: expected });
+        await load();
+        expect({ what, readAgain: kept() !== f }).toEqual({ what, readAgain: expected });
+      };
+
+      // Nothing written, a node's report, another site's rows: the same version, the same kept read.
+      expect(await fleetVersion(d.db, ref.id)).toBe(version);
+      await load();
+      expect(kept()).toBe(before);
+      expect(keptReports()).toBe(reportsBefore);
+      // A report moves the reports' version alone: they are read again, the fleet is not.
+      const reportsVersion = (await inputVersions(d.db, ref.id)).reports;
+      await moves('a report', () => store(report('dr1', Date.now(), { agentVersion: '9.9.10' })), false);
+      expect((await inputVersions(d.db, ref.id)).reports).not.toBe(reportsVersion);
+      expect(keptReports()).not.toBe(reportsBefore);
+      expect((await load()).nodes.dr1?.status).toMatchObject({ agentVersion: '9.9.10' });
+      const reportsNow = keptReports();
+      await d.db
+        .update(nodeStatus)
+        .set({ online: false })
+        .where(eq(nodeStatus.nodeId, id('dr2')));
+      expect((await load()).nodes.dr2?.online).toBe(false);
+      expect(keptReports()).not.toBe(reportsNow);
+      await moves('another site', () => d.db.update(nodes).set({ desiredRevision: 7 }).where(eq(nodes.siteId, otherId)), false);
+
+      const dr1 = id('dr1');
+      await moves('a desired revision', () => d.db.update(nodes).set({ desiredRevision: 2 }).where(eq(nodes.id, dr1)));
+      let row = 0;
+      await moves('a document held for its stage', async () => {
+        [{ id: row }] = await d.db.insert(outbox).values({ nodeId: dr1, siteId: ref.id, revision: 2, claims: {}, status: 'held' }).returning({ id: outbox.id });
+      });
+      const sentAt = async () => (await load()).nodes.dr1?.desired?.at;
+      expect(await sentAt()).toBeUndefined();
+      await moves('released', () => d.db.update(outbox).set({ status: 'pending' }).where(eq(outbox.id, row)));
+      const published = new Date(Date.now() - 60_000);
+      await moves('published', () => d.db.update(outbox).set({ status: 'published', publishedAt: published }).where(eq(outbox.id, row)));
+      expect(await sentAt()).toBe(published.getTime());
+      await moves('pruned', () => d.db.delete(outbox).where(eq(outbox.id, row)));
+      expect(await sentAt()).toBeUndefined();
+      await moves('a node removed', () =>
+        d.db
+          .update(nodes)
+          .set({ removedAt: new Date() })
+          .where(eq(nodes.id, id('rs1'))),
+      );
+      expect((await load()).nodes.rs1).toBeUndefined();
+      // Whatever the path, the cached read answers what a read without a cache answers.
+      expect({ ...(await load()), overrides: undefined }).toEqual({ ...(await loadStatusInput(d.db, ref, 45_000)), overrides: undefined });
     });
   });
 }

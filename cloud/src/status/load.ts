@@ -1,9 +1,10 @@
-import { and, eq, isNull, ne } from 'drizzle-orm';
+import { and, eq, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import type { NodeInput, StatusInput } from '#shared/status/evaluate.ts';
 import { Site } from '#shared/site/site.ts';
 import { NodeStatus } from '#shared/wire/status.ts';
 import type { Db } from '../db/client.ts';
 import { inJsonList } from '../db/in-json.ts';
+import { rowsOf } from '../db/rows.ts';
 import { activeOverrides } from '../overrides/active.ts';
 import { nodes, nodeStatus, outbox, siteRevisions } from '../db/schema.ts';
 
@@ -24,12 +25,24 @@ export interface SiteRef {
 export class StatusInputCache {
   readonly specs = new Map<string, { revision: number; site: Site }>();
   readonly reports = new Map<string, Map<string, CachedReport>>();
+  readonly fleets = new Map<string, Fleet>();
+  /** The versions (`inputVersions`, fleet and reports) each site's `reports` were read at. */
+  readonly reportVersions = new Map<string, string>();
 
   /** Drops what it holds of every site not in `live` (site ids). */
   forget(live: ReadonlySet<string>): void {
-    for (const id of this.specs.keys()) if (!live.has(id)) this.specs.delete(id);
-    for (const id of this.reports.keys()) if (!live.has(id)) this.reports.delete(id);
+    for (const map of [this.specs, this.reports, this.fleets, this.reportVersions]) for (const id of map.keys()) if (!live.has(id)) map.delete(id);
   }
+}
+
+/**
+ * A site's live nodes and when each one's desired revision went out, with the version of the rows
+ * they were read from (`inputVersions`): read again only when that version moved.
+ */
+interface Fleet {
+  version: string;
+  nodes: { id: string; name: string; desiredRevision: number }[];
+  sentAt: Map<string, number>;
 }
 
 interface CachedReport {
@@ -52,23 +65,10 @@ export async function loadStatusInput(
   if (site.currentRevision === 0) return null;
   const spec = await specOf(db, site, cache);
   if (!spec) return null;
-  const nodeRows = await db
-    .select({ id: nodes.id, name: nodes.name, desiredRevision: nodes.desiredRevision })
-    .from(nodes)
-    .where(and(eq(nodes.siteId, site.id), isNull(nodes.removedAt)));
-  const ids = nodeRows.map((n) => n.id);
-  const reports = ids.length ? await reportsOf(db, site.id, cache) : new Map<string, CachedReport>();
-  // When each node's desired revision went out (or was queued, while the broker is away); a
-  // document held for its rollout stage was not sent, so the node is not late for it yet.
-  const sent = ids.length
-    ? await db
-        .select({ nodeId: outbox.nodeId, publishedAt: outbox.publishedAt, createdAt: outbox.createdAt })
-        .from(outbox)
-        .innerJoin(nodes, and(eq(nodes.id, outbox.nodeId), eq(nodes.desiredRevision, outbox.revision)))
-        .where(and(eq(outbox.siteId, site.id), ne(outbox.status, 'held')))
-    : [];
-  const sentAt = new Map<string, number>();
-  for (const s of sent) sentAt.set(s.nodeId, Math.min(sentAt.get(s.nodeId) ?? Infinity, (s.publishedAt ?? s.createdAt).getTime()));
+  // Read before the rows: a write between the two leaves the kept version behind, so the next read reads again.
+  const versions = cache ? await inputVersions(db, site.id) : undefined;
+  const { nodes: nodeRows, sentAt } = await fleetOf(db, site.id, cache, versions?.fleet);
+  const reports = nodeRows.length ? await reportsOf(db, site.id, cache, versions && `${versions.fleet}/${versions.reports}`) : new Map<string, CachedReport>();
   const inputs: Record<string, NodeInput> = {};
   for (const n of nodeRows) {
     const row = reports.get(n.id);
@@ -106,6 +106,59 @@ export function sameStatusInput(a: Omit<StatusInput, 'revisionGraceMs'>, b: Omit
   return JSON.stringify(a.overrides ?? []) === JSON.stringify(b.overrides ?? []);
 }
 
+/** Versions of what a site's status input is read from (`inputVersions`). */
+export interface InputVersions {
+  /** Its `nodes` rows and their `outbox` rows: they move at an apply, a publish, a rollout's stage, a prune. */
+  fleet: string;
+  /** Its nodes' `node_status` rows: they move with every report (the agents' heartbeats). */
+  reports: string;
+}
+
+/**
+ * Versions of the rows a site's status input is read from, in one short answer: each row counts
+ * by its key and its xmin (the transaction that wrote that version of the row; an UPDATE writes a
+ * new one), hashed and summed per table beside the row count. So an insert, update or delete of
+ * any of those rows moves its version, unless 64-bit hash sums happen to coincide. A VACUUM FREEZE
+ * may move one with nothing changed: that costs a read, never a missed change. The alerter reads a
+ * 10,000-node site every 2 s; its nodes and documents move at an apply or a publish, and its
+ * reports only while its agents are up.
+ */
+export async function inputVersions(db: Db, siteId: string): Promise<InputVersions> {
+  const part = (key: SQL, from: SQL) =>
+    sql`(SELECT count(*)::text || ':' || coalesce(sum(hashtextextended(${key} || ':' || x.xmin::text, 0)), 0)::text ${from})`;
+  const [row] = rowsOf<InputVersions>(
+    await db.execute(sql`
+      SELECT ${part(sql`x.id`, sql`FROM nodes x WHERE x.site_id = ${siteId}`)}
+               || '/' || ${part(sql`x.id::text`, sql`FROM outbox x JOIN nodes n ON n.id = x.node_id WHERE n.site_id = ${siteId}`)} AS fleet,
+             ${part(sql`x.node_id`, sql`FROM node_status x JOIN nodes n ON n.id = x.node_id WHERE n.site_id = ${siteId}`)} AS reports`),
+  );
+  return row;
+}
+
+/** The site's live nodes and when each one's desired revision went out; read again only when `version` moved (always without one). */
+async function fleetOf(db: Db, siteId: string, cache?: StatusInputCache, version?: string): Promise<Omit<Fleet, 'version'>> {
+  const known = cache?.fleets.get(siteId);
+  if (known && version !== undefined && known.version === version) return known;
+  const nodeRows = await db
+    .select({ id: nodes.id, name: nodes.name, desiredRevision: nodes.desiredRevision })
+    .from(nodes)
+    .where(and(eq(nodes.siteId, siteId), isNull(nodes.removedAt)));
+  // When each node's desired revision went out (or was queued, while the broker is away); a
+  // document held for its rollout stage was not sent, so the node is not late for it yet.
+  const sent = nodeRows.length
+    ? await db
+        .select({ nodeId: outbox.nodeId, publishedAt: outbox.publishedAt, createdAt: outbox.createdAt })
+        .from(outbox)
+        .innerJoin(nodes, and(eq(nodes.id, outbox.nodeId), eq(nodes.desiredRevision, outbox.revision)))
+        .where(and(eq(outbox.siteId, siteId), ne(outbox.status, 'held')))
+    : [];
+  const sentAt = new Map<string, number>();
+  for (const s of sent) sentAt.set(s.nodeId, Math.min(sentAt.get(s.nodeId) ?? Infinity, (s.publishedAt ?? s.createdAt).getTime()));
+  const fleet: Fleet = { version: version ?? '', nodes: nodeRows, sentAt };
+  if (version !== undefined) cache?.fleets.set(siteId, fleet);
+  return fleet;
+}
+
 /** The site's revision in force, validated (once per revision with a cache); null when it is not valid. */
 async function specOf(db: Db, site: SiteRef, cache?: StatusInputCache): Promise<Site | null> {
   const known = cache?.specs.get(site.id);
@@ -126,7 +179,10 @@ async function specOf(db: Db, site: SiteRef, cache?: StatusInputCache): Promise<
  * with a new cache) are then read whole, with the time they carry then (a row stored between the
  * two reads is taken at its newer state).
  */
-async function reportsOf(db: Db, siteId: string, cache = new StatusInputCache()): Promise<Map<string, CachedReport>> {
+async function reportsOf(db: Db, siteId: string, cache = new StatusInputCache(), version?: string): Promise<Map<string, CachedReport>> {
+  const kept = cache.reports.get(siteId);
+  // No report and no node of the site moved: the very reports of the last read (the alerter's round over an idle fleet).
+  if (kept && version !== undefined && cache.reportVersions.get(siteId) === version) return kept;
   const live = and(eq(nodes.siteId, siteId), isNull(nodes.removedAt));
   const validated = (r: { nodeId: string; online: boolean; status: unknown; updatedAt: Date }): CachedReport => {
     const parsed = NodeStatus.safeParse({ ...(r.status as object), nodeId: r.nodeId, online: r.online });
@@ -153,5 +209,7 @@ async function reportsOf(db: Db, siteId: string, cache = new StatusInputCache())
     for (const r of rows) now.set(r.nodeId, validated(r));
   }
   cache.reports.set(siteId, now);
+  if (version !== undefined) cache.reportVersions.set(siteId, version);
+  else cache.reportVersions.delete(siteId);
   return now;
 }
