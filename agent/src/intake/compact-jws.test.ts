@@ -45,7 +45,7 @@ describe('verifyCompact: RFC 7515 compact EdDSA, by WebCrypto', () => {
     const [h, p, s] = jws.split('.');
     expect(await refusal(verifyCompact(jws, (await importJWK(other.pub, 'EdDSA')) as CryptoKey))).toBe('signature');
     expect(await refusal(verifyCompact(`${h}.${b64('{"revision":2}')}.${s}`, pub))).toBe('signature');
-    const flipped = (s[10] === 'A' ? 'B' : 'A') + '';
+    const flipped = s[10] === 'A' ? 'B' : 'A';
     expect(await refusal(verifyCompact(`${h}.${p}.${s.slice(0, 10)}${flipped}${s.slice(11)}`, pub))).toBe('signature');
     expect(await refusal(verifyCompact(`${h}.${p}.`, pub))).toBe('signature');
   });

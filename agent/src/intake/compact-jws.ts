@@ -45,7 +45,10 @@ function split(jws: string): [string, string, string] {
 
 /** The protected header as a JSON object, unverified (for picking the key); throws JwsError. */
 export function jwsHeader(jws: string): Record<string, unknown> {
-  const [h] = split(jws);
+  return headerOf(split(jws)[0]);
+}
+
+function headerOf(h: string): Record<string, unknown> {
   let header: unknown;
   try {
     header = JSON.parse(decodePart(h, 'header').toString('utf8'));
@@ -62,7 +65,7 @@ export function jwsHeader(jws: string): Record<string, unknown> {
  */
 export async function verifyCompact(jws: string, key: CryptoKey): Promise<Buffer> {
   const [h, p, s] = split(jws);
-  const header = jwsHeader(jws);
+  const header = headerOf(h);
   if (header.alg !== JWS_ALG) throw new JwsError('header', `alg ${JSON.stringify(header.alg ?? null)} is not ${JWS_ALG}`);
   if ('crit' in header) throw new JwsError('header', 'crit names an extension this agent does not implement');
   const payload = decodePart(p, 'payload');
