@@ -210,6 +210,5 @@ async function reportsOf(db: Db, siteId: string, cache = new StatusInputCache(),
   }
   cache.reports.set(siteId, now);
   if (version !== undefined) cache.reportVersions.set(siteId, version);
-  else cache.reportVersions.delete(siteId);
   return now;
 }
