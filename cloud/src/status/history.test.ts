@@ -2,6 +2,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SiteStatus } from '#shared/status/model.ts';
 import { uptimeBar } from '#shared/status/uptime.ts';
 import { openTestDatabase, type TestDatabase } from '../db/test-db.test-support.ts';
+import { sql } from 'drizzle-orm';
+import { LOCK_NAMESPACE } from '../db/advisory-lock.ts';
+import { leaseKey } from '../publisher/lease-plan.ts';
 import { orgs, sites, statusHistory } from '../db/schema.ts';
 import { readHistory, StatusHistory } from './history.ts';
 
@@ -115,6 +118,41 @@ describe('StatusHistory on a real database', () => {
     // All at once (on PostgreSQL, three transactions racing): the change still starts one span per subject.
     await Promise.all(replicas.map((h) => h.record('s1', status('major_outage'), T + 68_000)));
     expect(await db.db.$count(statusHistory)).toBe(9);
+  });
+
+  it('an evaluation with nothing to write takes no lock; the confirmation is still written when due', async () => {
+    const h = new StatusHistory(db.db, OPTS);
+    await h.record('s1', status('operational'), T);
+    // Another replica's write in progress: its transaction holds the site's lock (on PGlite, the one connection).
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holder = db.db.transaction(async (tx) => {
+      await tx.execute(sql`SELECT pg_advisory_xact_lock(${LOCK_NAMESPACE.statusHistory}::int, ${leaseKey('s1')}::int)`);
+      locked();
+      await released;
+    });
+    await isLocked;
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the evaluation waited for the lock')), 10_000)));
+    try {
+      for (let t = 2_000; t < 60_000; t += 2_000) await Promise.race([h.record('s1', status('operational'), T + t), waited]);
+    } finally {
+      clearTimeout(timer);
+      release();
+      await holder;
+    }
+    // Nothing was written while nothing was due; at 60 s the confirmation is, through the lock.
+    expect((await readHistory(db.db, 's1', ['site'], T - 1)).get('site')).toEqual([{ state: 'operational', from: T, confirmed: T }]);
+    await h.record('s1', status('operational'), T + 60_000);
+    expect((await readHistory(db.db, 's1', ['site'], T - 1)).get('site')).toEqual([{ state: 'operational', from: T, confirmed: T + 60_000 }]);
+    // A change after quiet rounds is written at once.
+    await h.record('s1', status('major_outage'), T + 62_000);
+    expect((await readHistory(db.db, 's1', ['site'], T - 1)).get('site')!.map((s) => [s.state, s.from - T, s.confirmed - T])).toEqual([
+      ['operational', 0, 62_000],
+      ['major_outage', 62_000, 62_000],
+    ]);
   });
 
   it('deletes spans older than the retention', async () => {

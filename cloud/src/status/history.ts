@@ -19,6 +19,9 @@ const PRUNE_EVERY_MS = 3_600_000;
  * site: the replica that writes second finds the span the first started and confirms it, and a
  * span is written once however many replicas evaluate. Memory keeps only how recently this
  * replica saw each stored span hold (its confirmation, written at most every `flushEveryMs`).
+ * An evaluation for which that memory plans nothing (the states it last wrote or read, nothing
+ * due) writes nothing and takes no lock: the alerter evaluates every site every 2 s, and most
+ * rounds change nothing.
  */
 export class StatusHistory {
   private readonly open = new Map<string, Map<string, OpenSpan>>();
@@ -41,6 +44,14 @@ export class StatusHistory {
 
   private async write(siteId: string, status: SiteStatus, now: number): Promise<void> {
     const current = historySubjects(status);
+    const known = this.open.get(siteId);
+    if (known && isEmpty(planHistory(known, current, now, this.opts))) {
+      // Nothing this replica would write: no lock, no read. What it would read could only be
+      // another replica's view of the same inputs; it plans from the stored spans again at its
+      // next write (a state that changes, or a confirmation due within `flushEveryMs`).
+      for (const subject of current.keys()) known.get(subject)!.confirmed = now;
+      return this.prune(now);
+    }
     const started = new Map<string, OpenSpan>();
     let open = new Map<string, OpenSpan>();
     let plan: HistoryPlan = { confirm: [], start: [], forget: [] };
@@ -82,10 +93,13 @@ export class StatusHistory {
     for (const [subject, span] of started) open.set(subject, span);
     for (const subject of current.keys()) if (!started.has(subject)) open.get(subject)!.confirmed = now;
     this.open.set(siteId, open);
-    if (now - this.lastPrune >= PRUNE_EVERY_MS) {
-      this.lastPrune = now;
-      await this.db.delete(statusHistory).where(lt(statusHistory.confirmedAt, new Date(now - this.opts.retentionDays * DAY_MS)));
-    }
+    await this.prune(now);
+  }
+
+  private async prune(now: number): Promise<void> {
+    if (now - this.lastPrune < PRUNE_EVERY_MS) return;
+    this.lastPrune = now;
+    await this.db.delete(statusHistory).where(lt(statusHistory.confirmedAt, new Date(now - this.opts.retentionDays * DAY_MS)));
   }
 
   /** The latest span of each subject of a site, as stored. */
@@ -102,6 +116,10 @@ export class StatusHistory {
       ]),
     );
   }
+}
+
+function isEmpty(plan: HistoryPlan): boolean {
+  return !plan.confirm.length && !plan.start.length && !plan.forget.length;
 }
 
 /** The stored spans, each confirmed as late as this replica last saw it hold (memory knows only spans by their row). */
