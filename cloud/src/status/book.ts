@@ -48,7 +48,7 @@ export class StatusBook {
   ) {}
 
   async evaluate(site: SiteRef, now = Date.now()): Promise<SiteView | null> {
-    const input = await loadStatusInput(this.db, site, this.staleAfterMs, this.inputs);
+    const input = await loadStatusInput(this.db, site, this.staleAfterMs, this.inputs, now);
     if (!input) return null;
     const kept = this.last.get(site.id);
     let status: SiteStatus;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { openDatabase, type Database } from '../db/client.ts';
-import { nodes, nodeStatus, outbox, siteRevisions, sites } from '../db/schema.ts';
+import { nodes, nodeStatus, outbox, overrides, siteRevisions, sites } from '../db/schema.ts';
 import { insertSite, runName, seedsSite } from '../../test/fixtures.test-support.ts';
 import { freshPostgres } from '../../test/pg.test-support.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
@@ -141,6 +141,59 @@ for (const v of statusDbVariants) {
       expect((await load()).nodes.rs1).toBeUndefined();
       // Whatever the path, the cached read answers what a read without a cache answers.
       expect({ ...(await load()), overrides: undefined }).toEqual({ ...(await loadStatusInput(d.db, ref, 45_000)), overrides: undefined });
+    });
+
+    it('reads the active overrides again when one starts, changes or ends, and when one expires', async () => {
+      const cache = new StatusInputCache();
+      const t = Date.now();
+      const ids = async (now = t) => (await loadStatusInput(d.db, ref, 45_000, cache, now))!.overrides?.map((o) => o.id);
+      const fresh = async (now = t) => (await loadStatusInput(d.db, ref, 45_000, undefined, now))!.overrides?.map((o) => o.id);
+      const kept = () => cache.overrides.get(ref.id)?.list;
+      const add = (id: string, until: number, siteId = ref.id) => {
+        const o = {
+          kind: 'maintenance-director',
+          id,
+          node: 'dr1',
+          until: new Date(until).toISOString(),
+          author: 't',
+          reason: 'r',
+          createdAt: new Date(t).toISOString(),
+        };
+        return d.db.insert(overrides).values({ id, siteId, kind: o.kind, override: o, until: new Date(until), author: 't', reason: 'r' });
+      };
+      expect(await ids()).toEqual([]);
+      const none = kept();
+      await ids(t + 1_000);
+      expect(kept()).toBe(none);
+
+      await add(`ov-a-${v.name}`, t + 60_000);
+      await add(`ov-b-${v.name}`, t + 120_000);
+      expect(await ids()).toEqual([`ov-a-${v.name}`, `ov-b-${v.name}`]);
+      const two = kept();
+      // Nothing moved and nothing expired: the same list, not read again.
+      await ids(t + 59_999);
+      expect(kept()).toBe(two);
+      // Another site's override is not this site's.
+      const other = await insertSite(d.db, seedsSite(runName('load-ov')), { revision: 1 });
+      await add(`ov-other-${v.name}`, t + 60_000, other);
+      await ids(t + 2_000);
+      expect(kept()).toBe(two);
+      // The first expires by time alone (no row moves until the sweep ends it): read again at that instant.
+      expect(await ids(t + 60_000)).toEqual([`ov-b-${v.name}`]);
+      expect(await fresh(t + 60_000)).toEqual([`ov-b-${v.name}`]);
+      // Changed (an operator extends it) and ended (cancelled): each is read again.
+      await d.db
+        .update(overrides)
+        .set({ until: new Date(t + 180_000) })
+        .where(eq(overrides.id, `ov-a-${v.name}`));
+      expect(await ids(t + 90_000)).toEqual([`ov-a-${v.name}`, `ov-b-${v.name}`]);
+      await d.db
+        .update(overrides)
+        .set({ endedAt: new Date(t), endReason: 'cancelled' })
+        .where(eq(overrides.id, `ov-b-${v.name}`));
+      expect(await ids(t + 2_000)).toEqual([`ov-a-${v.name}`]);
+      expect(await fresh(t + 2_000)).toEqual([`ov-a-${v.name}`]);
+      await d.db.delete(overrides);
     });
   });
 }

@@ -6,6 +6,7 @@ import type { Db } from '../db/client.ts';
 import { inJsonList } from '../db/in-json.ts';
 import { rowsOf } from '../db/rows.ts';
 import { activeOverrides } from '../overrides/active.ts';
+import { nextExpiry, type Override } from '#shared/overrides/override.ts';
 import { nodes, nodeStatus, outbox, siteRevisions } from '../db/schema.ts';
 
 export interface SiteRef {
@@ -28,10 +29,12 @@ export class StatusInputCache {
   readonly fleets = new Map<string, Fleet>();
   /** The versions (`inputVersions`, fleet and reports) each site's `reports` were read at. */
   readonly reportVersions = new Map<string, string>();
+  readonly overrides = new Map<string, ActiveOverrides>();
 
   /** Drops what it holds of every site not in `live` (site ids). */
   forget(live: ReadonlySet<string>): void {
-    for (const map of [this.specs, this.reports, this.fleets, this.reportVersions]) for (const id of map.keys()) if (!live.has(id)) map.delete(id);
+    for (const map of [this.specs, this.reports, this.fleets, this.reportVersions, this.overrides])
+      for (const id of map.keys()) if (!live.has(id)) map.delete(id);
   }
 }
 
@@ -43,6 +46,13 @@ interface Fleet {
   version: string;
   nodes: { id: string; name: string; desiredRevision: number }[];
   sentAt: Map<string, number>;
+}
+
+/** A site's active overrides as read at its rows' `version`: the same until one of them expires (`expires`) or a row moves. */
+interface ActiveOverrides {
+  version: string;
+  list: Override[];
+  expires: number | null;
 }
 
 interface CachedReport {
@@ -61,6 +71,7 @@ export async function loadStatusInput(
   site: SiteRef,
   staleAfterMs: number,
   cache?: StatusInputCache,
+  now = Date.now(),
 ): Promise<Omit<StatusInput, 'revisionGraceMs'> | null> {
   if (site.currentRevision === 0) return null;
   const spec = await specOf(db, site, cache);
@@ -80,7 +91,16 @@ export async function loadStatusInput(
       desired: n.desiredRevision > 0 && at !== undefined ? { revision: n.desiredRevision, at } : null,
     };
   }
-  return { site: spec, nodes: inputs, staleAfterMs, overrides: await activeOverrides(db, site.id, new Date()) };
+  return { site: spec, nodes: inputs, staleAfterMs, overrides: await overridesOf(db, site.id, now, cache, versions?.overrides) };
+}
+
+/** The site's overrides active at `now`; read again only when their rows' `version` moved or one of them expired (always without one). */
+async function overridesOf(db: Db, siteId: string, now: number, cache?: StatusInputCache, version?: string): Promise<Override[]> {
+  const known = cache?.overrides.get(siteId);
+  if (known && version !== undefined && known.version === version && (known.expires === null || now < known.expires)) return known.list;
+  const list = await activeOverrides(db, siteId, new Date(now));
+  if (version !== undefined) cache?.overrides.set(siteId, { version, list, expires: nextExpiry(list, now) });
+  return list;
 }
 
 /**
@@ -112,6 +132,8 @@ export interface InputVersions {
   fleet: string;
   /** Its nodes' `node_status` rows: they move with every report (the agents' heartbeats). */
   reports: string;
+  /** Its `overrides` rows not ended: they move when an operator starts, changes or ends one, or the sweep ends it. */
+  overrides: string;
 }
 
 /**
@@ -130,7 +152,8 @@ export async function inputVersions(db: Db, siteId: string): Promise<InputVersio
     await db.execute(sql`
       SELECT ${part(sql`x.id`, sql`FROM nodes x WHERE x.site_id = ${siteId}`)}
                || '/' || ${part(sql`x.id::text`, sql`FROM outbox x JOIN nodes n ON n.id = x.node_id WHERE n.site_id = ${siteId}`)} AS fleet,
-             ${part(sql`x.node_id`, sql`FROM node_status x JOIN nodes n ON n.id = x.node_id WHERE n.site_id = ${siteId}`)} AS reports`),
+             ${part(sql`x.node_id`, sql`FROM node_status x JOIN nodes n ON n.id = x.node_id WHERE n.site_id = ${siteId}`)} AS reports,
+             ${part(sql`x.id`, sql`FROM overrides x WHERE x.site_id = ${siteId} AND x.ended_at IS NULL`)} AS overrides`),
   );
   return row;
 }
