@@ -45,7 +45,8 @@ for (const v of statusDbVariants) {
       const first = await same();
       expect(Object.keys(first.nodes).sort()).toEqual(site.spec.nodes.map((n) => n.name).sort());
       const second = await same();
-      // Not read or validated again: the very objects of the first read.
+      // Not read or validated again: the very objects of the first read, the very input.
+      expect(second).toBe(first);
       expect(second.site).toBe(first.site);
       expect(second.nodes.dr1?.status).toBe(first.nodes.dr1?.status);
 
@@ -58,6 +59,7 @@ for (const v of statusDbVariants) {
       const third = await same();
       expect(third.nodes.dr1?.status).toMatchObject({ agentVersion: '9.9.9' });
       expect(third.nodes.rs1?.online).toBe(false);
+      expect(third).not.toBe(second);
       expect(third.nodes.dr2?.status).toBe(first.nodes.dr2?.status);
 
       // A node removed leaves the input (and the cache); a new revision's spec is read.

@@ -30,10 +30,15 @@ export class StatusInputCache {
   /** The versions (`inputVersions`, fleet and reports) each site's `reports` were read at. */
   readonly reportVersions = new Map<string, string>();
   readonly overrides = new Map<string, ActiveOverrides>();
+  /** Each site's last input with the parts it was built of (the objects above): handed out again while they are the same. */
+  readonly inputs = new Map<
+    string,
+    { spec: Site; fleet: Omit<Fleet, 'version'>; reports: Map<string, CachedReport>; overrides: Override[]; input: Omit<StatusInput, 'revisionGraceMs'> }
+  >();
 
   /** Drops what it holds of every site not in `live` (site ids). */
   forget(live: ReadonlySet<string>): void {
-    for (const map of [this.specs, this.reports, this.fleets, this.reportVersions, this.overrides])
+    for (const map of [this.specs, this.reports, this.fleets, this.reportVersions, this.overrides, this.inputs])
       for (const id of map.keys()) if (!live.has(id)) map.delete(id);
   }
 }
@@ -78,8 +83,21 @@ export async function loadStatusInput(
   if (!spec) return null;
   // Read before the rows: a write between the two leaves the kept version behind, so the next read reads again.
   const versions = cache ? await inputVersions(db, site.id) : undefined;
-  const { nodes: nodeRows, sentAt } = await fleetOf(db, site.id, cache, versions?.fleet);
+  const fleet = await fleetOf(db, site.id, cache, versions?.fleet);
+  const { nodes: nodeRows, sentAt } = fleet;
   const reports = nodeRows.length ? await reportsOf(db, site.id, cache, versions && `${versions.fleet}/${versions.reports}`) : new Map<string, CachedReport>();
+  const overrides = await overridesOf(db, site.id, now, cache, versions?.overrides);
+  // The very parts of the last read: the very input, not another 10,000 node entries to build and compare.
+  const kept = cache?.inputs.get(site.id);
+  if (
+    kept &&
+    kept.spec === spec &&
+    kept.fleet === fleet &&
+    kept.reports === reports &&
+    kept.overrides === overrides &&
+    kept.input.staleAfterMs === staleAfterMs
+  )
+    return kept.input;
   const inputs: Record<string, NodeInput> = {};
   for (const n of nodeRows) {
     const row = reports.get(n.id);
@@ -91,7 +109,9 @@ export async function loadStatusInput(
       desired: n.desiredRevision > 0 && at !== undefined ? { revision: n.desiredRevision, at } : null,
     };
   }
-  return { site: spec, nodes: inputs, staleAfterMs, overrides: await overridesOf(db, site.id, now, cache, versions?.overrides) };
+  const input = { site: spec, nodes: inputs, staleAfterMs, overrides };
+  cache?.inputs.set(site.id, { spec, fleet, reports, overrides, input });
+  return input;
 }
 
 /** The site's overrides active at `now`; read again only when their rows' `version` moved or one of them expired (always without one). */
@@ -107,9 +127,10 @@ async function overridesOf(db: Db, siteId: string, now: number, cache?: StatusIn
  * Whether two reads of one site's status input hold the same inputs. The spec and each report are
  * compared as objects: a cache (StatusInputCache) hands out the same ones while the revision and
  * the report's stored time are unchanged, so a read without one never compares equal. The rest
- * are compared by value.
+ * are compared by value. A cache hands out the very same input while none of its parts moved.
  */
 export function sameStatusInput(a: Omit<StatusInput, 'revisionGraceMs'>, b: Omit<StatusInput, 'revisionGraceMs'>): boolean {
+  if (a === b) return true;
   if (a.site !== b.site || a.staleAfterMs !== b.staleAfterMs) return false;
   const names = Object.keys(a.nodes);
   if (names.length !== Object.keys(b.nodes).length) return false;
