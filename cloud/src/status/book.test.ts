@@ -6,7 +6,7 @@ import { openDatabase, type Database } from '../db/client.ts';
 import { overrides, siteRevisions } from '../db/schema.ts';
 import { insertSite, runName, seedsSite } from '../../test/fixtures.test-support.ts';
 import { freshPostgres } from '../../test/pg.test-support.ts';
-import { STALE_AFTER_MS, StatusBook } from './book.ts';
+import { STALE_AFTER_MS, StatusBook, type SiteView } from './book.ts';
 import { loadStatusInput, sameStatusInput, type SiteRef } from './load.ts';
 import { reportRow, statusDbVariants, storeReport } from './reports.test-support.ts';
 
@@ -84,6 +84,30 @@ for (const v of statusDbVariants) {
       // A clock that went back is not trusted with the kept answer.
       const back = await at(t0 + 1_000);
       expect(back.nodes).not.toBe(overridden.nodes);
+    });
+
+    it('all(): every site in one round, each following what moved since the last round (its versions read for all sites at once)', async () => {
+      const second = seedsSite(runName('book-2'));
+      const secondId = await insertSite(d.db, second, { revision: 1 });
+      await d.db.insert(siteRevisions).values({ siteId: secondId, revision: 1, spec: second, specHash: 'h1', author: 'test' });
+      const book = new StatusBook(d.db);
+      const node = (views: SiteView[], site: string, n: string) => views.find((x) => x.siteId === site)?.status.nodes.find((x) => x.name === n);
+      const t = Date.now();
+      const first = await book.all(t);
+      expect(first.map((x) => x.siteId)).toEqual(expect.arrayContaining([ref.id, secondId]));
+      expect(node(first, secondId, 'dr1')?.state).toBe('unknown');
+      // A report on each site between rounds: the next round shows both.
+      await store('dr1', t + 1_000, { agentVersion: '9.9.11' });
+      await storeReport(d.db, reportRow(nodeIdOf(second.metadata.name, 'dr1'), t + 1_000));
+      const next = await book.all(t + 1_000);
+      expect(node(next, ref.id, 'dr1')?.lastReportAt).toBe(iso(t + 1_000));
+      expect(node(next, secondId, 'dr1')?.lastReportAt).toBe(iso(t + 1_000));
+      // Each site's nodes as evaluating it alone from scratch gives them (but for how long each state has held).
+      const states = (v: SiteView) => v.status.nodes.map((x) => ({ ...x, since: undefined }));
+      for (const view of next) {
+        const alone = await new StatusBook(d.db).evaluate({ id: view.siteId, name: view.status.site, currentRevision: view.revision }, t + 1_000);
+        expect(states(view)).toEqual(states(alone!));
+      }
     });
   });
 }

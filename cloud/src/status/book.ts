@@ -6,7 +6,7 @@ import type { Db } from '../db/client.ts';
 import { sites } from '../db/schema.ts';
 import type { StatusPage } from '#shared/site/site.ts';
 import type { StatusHistory } from './history.ts';
-import { loadStatusInput, sameStatusInput, StatusInputCache, type SiteRef } from './load.ts';
+import { inputVersionsOf, loadStatusInput, sameStatusInput, StatusInputCache, type InputVersions, type SiteRef } from './load.ts';
 
 /** A report older than this is no report: three of the agents' 15 s heartbeats (agent/src/engine/engine.ts). */
 export const STALE_AFTER_MS = 45_000;
@@ -47,8 +47,9 @@ export class StatusBook {
     private readonly log?: (line: string) => void,
   ) {}
 
-  async evaluate(site: SiteRef, now = Date.now()): Promise<SiteView | null> {
-    const input = await loadStatusInput(this.db, site, this.staleAfterMs, this.inputs, now);
+  /** `versions`: the site's input versions when the caller read them for many sites at once (`all`). */
+  async evaluate(site: SiteRef, now = Date.now(), versions?: InputVersions): Promise<SiteView | null> {
+    const input = await loadStatusInput(this.db, site, this.staleAfterMs, this.inputs, { now, versions });
     if (!input) return null;
     const kept = this.last.get(site.id);
     let status: SiteStatus;
@@ -84,9 +85,14 @@ export class StatusBook {
     const live = new Set(rows.map((r) => r.id));
     for (const id of this.last.keys()) if (!live.has(id)) this.last.delete(id);
     this.inputs.forget(live);
+    // Every site's versions in one statement, then each site's rows only where they moved.
+    const versions = await inputVersionsOf(
+      this.db,
+      rows.map((r) => r.id),
+    );
     const out: SiteView[] = [];
     for (const r of rows) {
-      const v = await this.evaluate(r, now);
+      const v = await this.evaluate(r, now, versions.get(r.id));
       if (v) out.push(v);
     }
     return out;

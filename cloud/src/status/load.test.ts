@@ -5,7 +5,7 @@ import { nodes, nodeStatus, outbox, overrides, siteRevisions, sites } from '../d
 import { insertSite, runName, seedsSite } from '../../test/fixtures.test-support.ts';
 import { freshPostgres } from '../../test/pg.test-support.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
-import { inputVersions, loadStatusInput, StatusInputCache, type SiteRef } from './load.ts';
+import { inputVersions, inputVersionsOf, loadStatusInput, StatusInputCache, type SiteRef } from './load.ts';
 import { reportRow, statusDbVariants, storeReport } from './reports.test-support.ts';
 
 for (const v of statusDbVariants) {
@@ -100,6 +100,14 @@ for (const v of statusDbVariants) {
         expect({ what, readAgain: kept() !== f }).toEqual({ what, readAgain: expected });
       };
 
+      // Several sites' versions in one statement: each as read alone; a site without rows has versions too.
+      expect(await inputVersionsOf(d.db, [ref.id, otherId, 'site_none'])).toEqual(
+        new Map([
+          [ref.id, await inputVersions(d.db, ref.id)],
+          [otherId, await inputVersions(d.db, otherId)],
+          ['site_none', { fleet: '0:0/0:0', reports: '0:0', overrides: '0:0' }],
+        ]),
+      );
       // Nothing written, a node's report, another site's rows: the same version, the same kept read.
       expect(await fleetVersion(d.db, ref.id)).toBe(version);
       await load();
@@ -148,8 +156,8 @@ for (const v of statusDbVariants) {
     it('reads the active overrides again when one starts, changes or ends, and when one expires', async () => {
       const cache = new StatusInputCache();
       const t = Date.now();
-      const ids = async (now = t) => (await loadStatusInput(d.db, ref, 45_000, cache, now))!.overrides?.map((o) => o.id);
-      const fresh = async (now = t) => (await loadStatusInput(d.db, ref, 45_000, undefined, now))!.overrides?.map((o) => o.id);
+      const ids = async (now = t) => (await loadStatusInput(d.db, ref, 45_000, cache, { now }))!.overrides?.map((o) => o.id);
+      const fresh = async (now = t) => (await loadStatusInput(d.db, ref, 45_000, undefined, { now }))!.overrides?.map((o) => o.id);
       const kept = () => cache.overrides.get(ref.id)?.list;
       const add = (id: string, until: number, siteId = ref.id) => {
         const o = {

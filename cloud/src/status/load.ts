@@ -76,13 +76,19 @@ export async function loadStatusInput(
   site: SiteRef,
   staleAfterMs: number,
   cache?: StatusInputCache,
-  now = Date.now(),
+  opts: {
+    /** The evaluation's time: which overrides are active. */
+    now?: number;
+    /** The site's versions, when the caller read them (`inputVersionsOf`, for many sites in one statement) before this read. */
+    versions?: InputVersions;
+  } = {},
 ): Promise<Omit<StatusInput, 'revisionGraceMs'> | null> {
+  const now = opts.now ?? Date.now();
   if (site.currentRevision === 0) return null;
   const spec = await specOf(db, site, cache);
   if (!spec) return null;
   // Read before the rows: a write between the two leaves the kept version behind, so the next read reads again.
-  const versions = cache ? await inputVersions(db, site.id) : undefined;
+  const versions = cache ? (opts.versions ?? (await inputVersions(db, site.id))) : undefined;
   const fleet = await fleetOf(db, site.id, cache, versions?.fleet);
   const { nodes: nodeRows, sentAt } = fleet;
   const reports = nodeRows.length ? await reportsOf(db, site.id, cache, versions && `${versions.fleet}/${versions.reports}`) : new Map<string, CachedReport>();
@@ -167,16 +173,24 @@ export interface InputVersions {
  * reports only while its agents are up.
  */
 export async function inputVersions(db: Db, siteId: string): Promise<InputVersions> {
+  return (await inputVersionsOf(db, [siteId])).get(siteId)!;
+}
+
+/** `inputVersions` of several sites in one statement (the alerter's round over every site); a site without rows has versions too. */
+export async function inputVersionsOf(db: Db, siteIds: readonly string[]): Promise<Map<string, InputVersions>> {
+  if (!siteIds.length) return new Map();
   const part = (key: SQL, from: SQL) =>
     sql`(SELECT count(*)::text || ':' || coalesce(sum(hashtextextended(${key} || ':' || x.xmin::text, 0)), 0)::text ${from})`;
-  const [row] = rowsOf<InputVersions>(
+  const rows = rowsOf<InputVersions & { site_id: string }>(
     await db.execute(sql`
-      SELECT ${part(sql`x.id`, sql`FROM nodes x WHERE x.site_id = ${siteId}`)}
-               || '/' || ${part(sql`x.id::text`, sql`FROM outbox x JOIN nodes n ON n.id = x.node_id WHERE n.site_id = ${siteId}`)} AS fleet,
-             ${part(sql`x.node_id`, sql`FROM node_status x JOIN nodes n ON n.id = x.node_id WHERE n.site_id = ${siteId}`)} AS reports,
-             ${part(sql`x.id`, sql`FROM overrides x WHERE x.site_id = ${siteId} AND x.ended_at IS NULL`)} AS overrides`),
+      SELECT s.id AS site_id,
+             ${part(sql`x.id`, sql`FROM nodes x WHERE x.site_id = s.id`)}
+               || '/' || ${part(sql`x.id::text`, sql`FROM outbox x JOIN nodes n ON n.id = x.node_id WHERE n.site_id = s.id`)} AS fleet,
+             ${part(sql`x.node_id`, sql`FROM node_status x JOIN nodes n ON n.id = x.node_id WHERE n.site_id = s.id`)} AS reports,
+             ${part(sql`x.id`, sql`FROM overrides x WHERE x.site_id = s.id AND x.ended_at IS NULL`)} AS overrides
+      FROM (SELECT DISTINCT jsonb_array_elements_text(${JSON.stringify(siteIds)}::jsonb) AS id) s`),
   );
-  return row;
+  return new Map(rows.map(({ site_id, ...v }) => [site_id, v]));
 }
 
 /** The site's live nodes and when each one's desired revision went out; read again only when `version` moved (always without one). */
