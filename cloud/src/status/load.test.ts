@@ -191,6 +191,9 @@ for (const v of statusDbVariants) {
       // The first expires by time alone (no row moves until the sweep ends it): read again at that instant.
       expect(await ids(t + 60_000)).toEqual([`ov-b-${v.name}`]);
       expect(await fresh(t + 60_000)).toEqual([`ov-b-${v.name}`]);
+      // A clock that went back is answered as a read at that time would be.
+      expect(await ids(t + 59_000)).toEqual([`ov-a-${v.name}`, `ov-b-${v.name}`]);
+      expect(await ids(t + 60_000)).toEqual([`ov-b-${v.name}`]);
       // Changed (an operator extends it) and ended (cancelled): each is read again.
       await d.db
         .update(overrides)

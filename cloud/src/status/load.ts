@@ -53,9 +53,10 @@ interface Fleet {
   sentAt: Map<string, number>;
 }
 
-/** A site's active overrides as read at its rows' `version`: the same until one of them expires (`expires`) or a row moves. */
+/** A site's active overrides as read at `at` and its rows' `version`: the same until one of them expires (`expires`) or a row moves. */
 interface ActiveOverrides {
   version: string;
+  at: number;
   list: Override[];
   expires: number | null;
 }
@@ -123,9 +124,10 @@ export async function loadStatusInput(
 /** The site's overrides active at `now`; read again only when their rows' `version` moved or one of them expired (always without one). */
 async function overridesOf(db: Db, siteId: string, now: number, cache?: StatusInputCache, version?: string): Promise<Override[]> {
   const known = cache?.overrides.get(siteId);
-  if (known && version !== undefined && known.version === version && (known.expires === null || now < known.expires)) return known.list;
+  // Not for a clock that went back: an override that had expired at the read may be active again.
+  if (known && version !== undefined && known.version === version && now >= known.at && (known.expires === null || now < known.expires)) return known.list;
   const list = await activeOverrides(db, siteId, new Date(now));
-  if (version !== undefined) cache?.overrides.set(siteId, { version, list, expires: nextExpiry(list, now) });
+  if (version !== undefined) cache?.overrides.set(siteId, { version, at: now, list, expires: nextExpiry(list, now) });
   return list;
 }
 
