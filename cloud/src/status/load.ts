@@ -30,11 +30,8 @@ export class StatusInputCache {
   /** The versions (`inputVersions`, fleet and reports) each site's `reports` were read at. */
   readonly reportVersions = new Map<string, string>();
   readonly overrides = new Map<string, ActiveOverrides>();
-  /** Each site's last input with the parts it was built of (the objects above): handed out again while they are the same. */
-  readonly inputs = new Map<
-    string,
-    { spec: Site; fleet: Omit<Fleet, 'version'>; reports: Map<string, CachedReport>; overrides: Override[]; input: Omit<StatusInput, 'revisionGraceMs'> }
-  >();
+  /** Each site's last input with the fleet and reports it was built of (the objects above): handed out again while its parts are the same. */
+  readonly inputs = new Map<string, { fleet: Omit<Fleet, 'version'>; reports: Map<string, CachedReport>; input: Omit<StatusInput, 'revisionGraceMs'> }>();
 
   /** Drops what it holds of every site not in `live` (site ids). */
   forget(live: ReadonlySet<string>): void {
@@ -98,10 +95,10 @@ export async function loadStatusInput(
   const kept = cache?.inputs.get(site.id);
   if (
     kept &&
-    kept.spec === spec &&
+    kept.input.site === spec &&
     kept.fleet === fleet &&
     kept.reports === reports &&
-    kept.overrides === overrides &&
+    kept.input.overrides === overrides &&
     kept.input.staleAfterMs === staleAfterMs
   )
     return kept.input;
@@ -117,7 +114,7 @@ export async function loadStatusInput(
     };
   }
   const input = { site: spec, nodes: inputs, staleAfterMs, overrides };
-  cache?.inputs.set(site.id, { spec, fleet, reports, overrides, input });
+  cache?.inputs.set(site.id, { fleet, reports, input });
   return input;
 }
 
