@@ -20,8 +20,10 @@
  * --scale: after each broker's rows, the scale rows on a new database: a 10,000-node site (its
  * floor first), then 100 sites of 100 nodes applied at once; subscribers share one client per 50 nodes.
  * --scale-only: those scale rows alone, on aedes then Mosquitto (none of the 1,000-node or Workers rows).
- * DATABASE_URL with --scale-only: the scale rows on a fresh PostgreSQL database each (dropped at the end)
- * instead of PGlite, so the RSS is the cloud's without an embedded database.
+ * --postgres (needs DATABASE_URL): the Node rows (aedes, Mosquitto, the scale rows) each on a fresh
+ * PostgreSQL database, dropped at the end, instead of PGlite in this process: the database a hosted
+ * cloud runs on, and RSS figures of the cloud without an embedded database. The Workers row stays on
+ * PGlite over the wire. DATABASE_URL with --scale-only does the same for the scale rows (as before).
  * --cpu-prof=DIR: aedes only; CPU profiles of the apply and of the drain of the every-VIP-moved
  * round, written to DIR and summarised by self time per area (cpu-profile.ts).
  * Workers row: the same rows with the Workers entry as the cloud, under wrangler dev (workers-cloud.ts),
@@ -58,6 +60,9 @@ const ONE_RS_ROUNDS = QUICK ? 3 : 10;
 /** --scale-only: the scale rows alone, on both brokers (no 1,000-node rows, no Workers row). */
 const SCALE_ONLY = process.argv.includes('--scale-only');
 const SCALE = SCALE_ONLY || process.argv.includes('--scale');
+/** --postgres: the Node rows on PostgreSQL (DATABASE_URL), not PGlite. */
+const ON_POSTGRES = process.argv.includes('--postgres');
+if (ON_POSTGRES && !process.env.DATABASE_URL) throw new Error('--postgres: set DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres)');
 const SITE = 'bench';
 /**
  * --agent-procs K: the agents' processes (default: one per core), nodes dealt round-robin
@@ -464,12 +469,17 @@ async function runScale(
   }
 }
 
-/** The scale rows' database: PGlite, or with --scale-only and DATABASE_URL a fresh PostgreSQL database. */
-async function scaleDatabase(): Promise<{ db: Awaited<ReturnType<typeof openDatabase>>; close(): Promise<void> }> {
-  const pg = SCALE_ONLY && process.env.DATABASE_URL ? await freshPostgres(process.env.DATABASE_URL) : null;
+/**
+ * A row's database: PGlite in this process, or a fresh PostgreSQL database (dropped by `close`)
+ * with --postgres, and for the scale rows also with --scale-only and DATABASE_URL.
+ */
+async function benchDatabase(scale = false): Promise<{ db: Awaited<ReturnType<typeof openDatabase>>; label: string; close(): Promise<void> }> {
+  const url = process.env.DATABASE_URL;
+  const pg = url && (ON_POSTGRES || (scale && SCALE_ONLY)) ? await freshPostgres(url) : null;
   const db = await openDatabase({ url: pg?.url });
   return {
     db,
+    label: db.pglite ? 'PGlite' : 'PostgreSQL',
     async close() {
       await db.close();
       await pg?.drop();
@@ -481,10 +491,10 @@ async function main(): Promise<void> {
   console.log(`bench:publish: ${N} nodes${QUICK ? ' (--quick)' : ''}, subscribers in a second process, Node ${process.version}`);
   if (PROF_DIR) mkdirSync(PROF_DIR, { recursive: true });
   if (!SCALE_ONLY) {
-    const db = await openDatabase({});
+    const { db, label, close } = await benchDatabase();
     const b = await startEmbeddedBroker({ port: 0, db: db.db });
-    await run('aedes (embedded) + PGlite', { url: b.url, ...b.internal, close: () => b.close() }, db);
-    await db.close();
+    await run(`aedes (embedded) + ${label}`, { url: b.url, ...b.internal, close: () => b.close() }, db);
+    await close();
   }
   if (!PROF_DIR && !SCALE_ONLY) {
     // The same rows with the Workers entry as the cloud: apply over HTTP to wrangler dev, its
@@ -500,9 +510,9 @@ async function main(): Promise<void> {
     await db.close();
   }
   if (SCALE) {
-    const { db, close } = await scaleDatabase();
+    const { db, label, close } = await benchDatabase(true);
     const b = await startEmbeddedBroker({ port: 0, db: db.db });
-    await runScale(`aedes (embedded) + ${db.pglite ? 'PGlite' : 'PostgreSQL'}`, { url: b.url, ...b.internal }, db);
+    await runScale(`aedes (embedded) + ${label}`, { url: b.url, ...b.internal }, db);
     await b.close();
     await close();
   }
@@ -510,17 +520,17 @@ async function main(): Promise<void> {
   if (!MOSQUITTO_BIN) console.log('[mosquitto] skipped: mosquitto is not installed');
   else {
     if (!SCALE_ONLY) {
-      const db = await openDatabase({});
+      const { db, label, close } = await benchDatabase();
       const m = await OwnMosquitto.create(() => 'allow_anonymous true\nmax_queued_messages 10000');
       await m.start();
-      await run(`mosquitto (own instance on 127.0.0.1:${m.port}, anonymous) + PGlite`, { url: m.url, close: () => m.dispose() }, db);
-      await db.close();
+      await run(`mosquitto (own instance on 127.0.0.1:${m.port}, anonymous) + ${label}`, { url: m.url, close: () => m.dispose() }, db);
+      await close();
     }
     if (SCALE) {
-      const { db: db2, close } = await scaleDatabase();
+      const { db: db2, label: label2, close } = await benchDatabase(true);
       const m2 = await OwnMosquitto.create(() => 'allow_anonymous true\nmax_queued_messages 100000');
       await m2.start();
-      await runScale(`mosquitto (own instance on 127.0.0.1:${m2.port}) + ${db2.pglite ? 'PGlite' : 'PostgreSQL'}`, { url: m2.url }, db2);
+      await runScale(`mosquitto (own instance on 127.0.0.1:${m2.port}) + ${label2}`, { url: m2.url }, db2);
       await m2.dispose();
       await close();
     }
