@@ -82,6 +82,44 @@ describe('loadSigner', () => {
     await expect(signer.sign(bad)).rejects.toThrow(/claims\.revision/);
   });
 
+  it('refuses a member the schema does not have, and signs the key set as `trust` whatever trust the claims carry', async () => {
+    const d = await openDatabase({});
+    open.push(d);
+    const signer = await loadSigner(d.db);
+    const claims = claimsFor(seedsSite(), 'rs1', 1);
+    await expect(signer.sign({ ...claims, extra: 1 } as DesiredClaims)).rejects.toThrow(/^claims\.: .*extra/);
+    const own = await signer.sign(claims);
+    const bogus = { generation: 99, keys: [], chain: ['x'] } as unknown as DesiredClaims['trust'];
+    expect(await signer.sign({ ...claims, trust: bogus })).toBe(own);
+  });
+
+  it('refuses every signature while its key set fails the `trust` claim, naming it, until a reload brings a valid one', async () => {
+    const d = await openDatabase({});
+    open.push(d);
+    const first = await loadSigner(d.db);
+    // More non-retired keys than a document may carry (MAX_TRUSTED_KEYS is 8).
+    const added: string[] = [];
+    for (let i = 1; i <= 8; i++) {
+      const { publicKey, privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+      const pub = await exportJWK(publicKey);
+      const kid = await calculateJwkThumbprint(pub);
+      added.push(kid);
+      await d.db.insert(signingKeys).values({ kid, publicJwk: pub, privateJwk: await exportJWK(privateKey), createdAt: new Date(Date.now() + i * 1000) });
+    }
+    const signer = await loadSigner(d.db);
+    const claims = claimsFor(seedsSite(), 'dr1', 1);
+    await expect(signer.sign(claims)).rejects.toBeInstanceOf(SigningError);
+    await expect(signer.sign(claims, canonicalJson(claims))).rejects.toThrow(/^claims\.trust\.keys: /);
+    // The claims' own problems still come first.
+    await expect(signer.sign({ ...claims, revision: 0 })).rejects.toThrow(/claims\.revision/);
+    await d.db.update(signingKeys).set({ retiredAt: new Date() }).where(eq(signingKeys.kid, first.kid));
+    await signer.reload();
+    const jws = await signer.sign(claims);
+    const { payload } = await compactVerify(jws, createLocalJWKSet({ keys: await signer.publicJwks() }));
+    expect(JSON.parse(new TextDecoder().decode(payload)).trust.keys).toHaveLength(8);
+    expect(added).toContain(signer.kid);
+  });
+
   it('keeps the key across a restart of the same data dir', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lvsfleet-keys-'));
     dirs.push(dir);
