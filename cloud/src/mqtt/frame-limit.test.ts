@@ -1,5 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { FRAME_START, scanFrames, type FrameScan } from './frame-limit.ts';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FRAME_START, limitFrames, scanFrames, type FrameScan } from './frame-limit.ts';
 
 /** A PUBLISH fixed header announcing `length` bytes (the varint of MQTT §2.2.3), then `body` bytes of it. */
 function publish(length: number, body = length): Uint8Array {
@@ -33,5 +37,104 @@ describe('scanFrames', () => {
 
   it('refuses a length of more than four bytes', () => {
     expect(scanFrames(FRAME_START, new Uint8Array([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]), Infinity)).toEqual({ oversize: Infinity });
+  });
+});
+
+/** A real loopback connection: the server's socket behind limitFrames (as the broker has it), and the client's. */
+async function framedPair(max: number, onOversize: (n: number) => void = () => {}): Promise<{ conn: Duplex; socket: Socket; client: Socket }> {
+  const server: Server = createServer();
+  servers.push(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  clients.push(client);
+  const [socket] = await accepted;
+  return { conn: limitFrames(socket, max, onOversize), socket, client };
+}
+const servers: Server[] = [];
+const clients: Socket[] = [];
+afterEach(() => {
+  for (const c of clients.splice(0)) c.destroy();
+  for (const s of servers.splice(0)) s.close();
+});
+
+describe('limitFrames', () => {
+  it('passes the bytes both ways, and the chunks a corked writer buffered reach the socket in one write', async () => {
+    const { conn, socket, client } = await framedPair(1024);
+    const inbound = once(conn, 'data') as Promise<[Buffer]>;
+    client.write(publish(3));
+    expect([...(await inbound)[0]]).toEqual([...publish(3)]);
+    // mqtt-packet writes one PUBLISH as several chunks between cork() and a nextTick uncork().
+    const writev = vi.spyOn(socket as unknown as { _writev: (...a: unknown[]) => unknown }, '_writev');
+    const single = vi.spyOn(socket as unknown as { _write: (...a: unknown[]) => unknown }, '_write');
+    const chunks = ['\x30', '\x0b', '\x00\x03', 'a/b', 'payload!'].map((t) => Buffer.from(t, 'latin1'));
+    const got: Buffer[] = [];
+    client.on('data', (b: Buffer) => got.push(b));
+    conn.cork();
+    for (const c of chunks) conn.write(c);
+    process.nextTick(() => conn.uncork());
+    const want = Buffer.concat(chunks);
+    await vi.waitFor(() => expect(Buffer.concat(got).length).toBe(want.length));
+    expect(Buffer.concat(got)).toEqual(want);
+    expect(writev).toHaveBeenCalledTimes(1);
+    expect(single).not.toHaveBeenCalled();
+  });
+
+  it('holds writes back while the peer does not read, and delivers every byte in order once it does', async () => {
+    const { conn, client } = await framedPair(1024);
+    client.pause();
+    const block = (i: number) => Buffer.alloc(64 * 1024, i & 0xff);
+    let refused = 0;
+    let called = 0;
+    const sent = createHash('sha256');
+    for (let i = 0; i < 256; i++) {
+      sent.update(block(i));
+      if (!conn.write(block(i), () => void called++)) refused++;
+    }
+    expect(refused).toBeGreaterThan(0); // 16 MiB does not fit the socket's buffers: back-pressure reached the writer
+    await new Promise((r) => setTimeout(r, 50));
+    expect(called).toBeLessThan(256);
+    const received = createHash('sha256');
+    let bytes = 0;
+    client.on('data', (b: Buffer) => {
+      received.update(b);
+      bytes += b.length;
+    });
+    client.resume();
+    await vi.waitFor(() => expect(bytes).toBe(256 * 64 * 1024), { timeout: 10_000 });
+    expect(received.digest('hex')).toBe(sent.digest('hex'));
+    await vi.waitFor(() => expect(called).toBe(256));
+  });
+
+  it('disconnects a client that announces a packet over the limit, before its body arrives', async () => {
+    const seen: number[] = [];
+    const { conn, socket, client } = await framedPair(1024, (n) => seen.push(n));
+    const data = vi.fn();
+    conn.on('data', data);
+    const closed = once(conn, 'close');
+    client.write(publish(2000, 10));
+    await closed;
+    expect(seen).toEqual([2000]);
+    expect(socket.destroyed).toBe(true);
+    expect(data).not.toHaveBeenCalled();
+  });
+
+  it('ends when the peer ends, and its end and destroy reach the socket', async () => {
+    const a = await framedPair(1024);
+    const ended = once(a.conn, 'end');
+    a.conn.resume();
+    a.client.end();
+    await ended;
+    const b = await framedPair(1024);
+    const clientEnded = once(b.client, 'end');
+    b.client.resume();
+    b.conn.end();
+    await clientEnded;
+    const c = await framedPair(1024);
+    const clientClosed = once(c.client, 'close');
+    c.conn.destroy();
+    await clientClosed;
+    expect(c.socket.destroyed).toBe(true);
   });
 });

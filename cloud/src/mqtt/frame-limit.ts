@@ -71,7 +71,60 @@ export function limitFrames(socket: Socket, max: number, onOversize: (length: nu
     },
   });
   socket.pipe(inbound);
-  const conn = Duplex.from({ readable: inbound, writable: socket });
+  const conn = new FramedSocket(socket, inbound);
   socket.once('close', () => conn.destroy());
   return conn;
+}
+
+/**
+ * Reads what `inbound` passes on; writes go to `socket`, and the chunks a corked writer buffered
+ * go out together in one write. Node's `Duplex.from({ readable, writable })` hands them to the
+ * socket one by one: mqtt-packet writes a PUBLISH as several chunks (header, length, topic, id,
+ * payload), so each delivery to a subscriber cost eight system calls instead of one (1,000
+ * retained documents fanned out: 9,000 writes).
+ */
+class FramedSocket extends Duplex {
+  constructor(
+    private readonly socket: Socket,
+    private readonly inbound: Transform,
+  ) {
+    super();
+    inbound.on('data', (chunk: Buffer) => {
+      if (!this.push(chunk)) inbound.pause();
+    });
+    inbound.once('end', () => this.push(null));
+    inbound.once('error', (e) => this.destroy(e));
+    socket.once('error', (e) => this.destroy(e));
+  }
+
+  override _read(): void {
+    this.inbound.resume();
+  }
+
+  override _write(chunk: Buffer, encoding: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.afterWrite(this.socket.write(chunk, encoding), done);
+  }
+
+  override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], done: (err?: Error | null) => void): void {
+    this.socket.cork();
+    let flowing = true;
+    for (const { chunk, encoding } of chunks) flowing = this.socket.write(chunk, encoding);
+    this.socket.uncork();
+    this.afterWrite(flowing, done);
+  }
+
+  override _final(done: (err?: Error | null) => void): void {
+    this.socket.end(() => done());
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    this.socket.destroy();
+    done(err);
+  }
+
+  /** The next chunk waits while the socket's buffer is full (a slow subscriber), as a piped stream would. */
+  private afterWrite(flowing: boolean, done: (err?: Error | null) => void): void {
+    if (flowing) done();
+    else this.socket.once('drain', () => done());
+  }
 }
