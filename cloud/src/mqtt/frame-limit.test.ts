@@ -107,6 +107,22 @@ describe('limitFrames', () => {
     await vi.waitFor(() => expect(called).toBe(256));
   });
 
+  it('ends every write still waiting for the peer when the connection is destroyed', async () => {
+    const { conn, client } = await framedPair(1024);
+    client.pause();
+    conn.on('error', () => {});
+    let ended = 0;
+    let writes = 0;
+    while (conn.write(Buffer.alloc(64 * 1024), () => void ended++)) writes++;
+    writes++;
+    conn.write(Buffer.alloc(64 * 1024), () => void ended++); // buffered behind the one waiting
+    writes++;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(ended).toBeLessThan(writes);
+    conn.destroy();
+    await vi.waitFor(() => expect(ended).toBe(writes));
+  });
+
   it('disconnects a client that announces a packet over the limit, before its body arrives', async () => {
     const seen: number[] = [];
     const { conn, socket, client } = await framedPair(1024, (n) => seen.push(n));

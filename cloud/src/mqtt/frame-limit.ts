@@ -118,13 +118,28 @@ class FramedSocket extends Duplex {
   }
 
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    // A write waiting for a drain that will never come ends with the connection.
+    const waiting = this.waiting;
+    this.waiting = null;
+    if (waiting) {
+      this.socket.off('drain', waiting);
+      waiting();
+    }
     this.socket.destroy();
     done(err);
   }
 
+  /** The write waiting for the socket's 'drain', if one is. */
+  private waiting: (() => void) | null = null;
+
   /** The next chunk waits while the socket's buffer is full (a slow subscriber), as a piped stream would. */
   private afterWrite(flowing: boolean, done: (err?: Error | null) => void): void {
-    if (flowing) done();
-    else this.socket.once('drain', () => done());
+    if (flowing) return done();
+    const waiting = () => {
+      this.waiting = null;
+      done();
+    };
+    this.waiting = waiting;
+    this.socket.once('drain', waiting);
   }
 }
