@@ -1,6 +1,7 @@
 import { connect } from 'cloudflare:sockets';
 import { Duplex } from 'node:stream';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { joinedChunks } from './joined-chunks.ts';
 
 /**
  * An mqtt.js client over a raw TCP (or TLS) socket from workerd's `connect()`: MQTT 3.1.1/5 on
@@ -43,6 +44,11 @@ function socketStream(hostname: string, port: number, tls: boolean): Duplex {
     },
     write(chunk: Buffer, _encoding, done) {
       writer.write(new Uint8Array(chunk)).then(() => done(), done);
+    },
+    // mqtt.js (mqtt-packet) writes a packet as several chunks between cork() and uncork(): one
+    // socket write for all of them, not one awaited write each.
+    writev(chunks: { chunk: Buffer }[], done) {
+      writer.write(joinedChunks(chunks)).then(() => done(), done);
     },
     // final() and destroy() call back at once, not when close() settles: it waits for the writes
     // in flight, and a write met by a reset may never settle in workerd. mqtt.js sees 'close', and

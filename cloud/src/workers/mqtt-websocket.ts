@@ -1,5 +1,6 @@
 import { Duplex } from 'node:stream';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { joinedChunks } from './joined-chunks.ts';
 
 /**
  * An mqtt.js client over an outbound WebSocket from workerd (MQTT over WebSocket, subprotocol
@@ -38,6 +39,14 @@ function webSocketStream(url: string): Duplex {
     write(chunk: Buffer, _encoding, done) {
       opened.then(() => {
         ws.send(new Uint8Array(chunk));
+        done();
+      }, done);
+    },
+    // A corked write (mqtt-packet's chunks of one or more packets) as one frame, not a frame per
+    // chunk: MQTT over WebSocket lets a frame hold several packets or parts of one.
+    writev(chunks: { chunk: Buffer }[], done) {
+      opened.then(() => {
+        ws.send(joinedChunks(chunks));
         done();
       }, done);
     },
