@@ -123,6 +123,20 @@ describe('limitFrames', () => {
     await vi.waitFor(() => expect(ended).toBe(writes));
   });
 
+  it("passes the socket's first error on and survives a second one", async () => {
+    const { conn, socket } = await framedPair(1024);
+    const errors: string[] = [];
+    conn.on('error', (e: Error) => errors.push(e.message));
+    const closed = new Promise((r) => conn.once('close', r)); // events.once would reject on the error
+    expect(() => {
+      socket.emit('error', new Error('first'));
+      socket.emit('error', new Error('second'));
+    }).not.toThrow();
+    await closed;
+    expect(errors).toEqual(['first']);
+    expect(socket.destroyed).toBe(true);
+  });
+
   it('disconnects a client that announces a packet over the limit, before its body arrives', async () => {
     const seen: number[] = [];
     const { conn, socket, client } = await framedPair(1024, (n) => seen.push(n));

@@ -93,8 +93,9 @@ class FramedSocket extends Duplex {
       if (!this.push(chunk)) inbound.pause();
     });
     inbound.once('end', () => this.push(null));
-    inbound.once('error', (e) => this.destroy(e));
-    socket.once('error', (e) => this.destroy(e));
+    // `on`, not `once`: a second 'error' with no listener would throw in the broker's process.
+    inbound.on('error', (e) => this.destroy(e));
+    socket.on('error', (e) => this.destroy(e));
   }
 
   override _read(): void {
