@@ -85,10 +85,7 @@ export async function loadSigner(db: Db, opts: { keySecret?: string } = {}): Pro
       // a real server's document). A `trust` in `claims` is replaced, as it always was.
       const { trust: _replaced, ...body } = claims;
       const parsed = ClaimsBody.safeParse(body);
-      if (!parsed.success) {
-        const first = parsed.error.issues[0];
-        throw new SigningError('invalid_claims', `claims.${first?.path.join('.') ?? ''}: ${first?.message ?? 'invalid'}`);
-      }
+      if (!parsed.success) throw new SigningError('invalid_claims', claimsIssue(parsed.error));
       if (current.trustIssue) throw new SigningError('invalid_claims', current.trustIssue);
       // RFC 7515 §5.1 and RFC 8037 §3.1: the signing input is header.payload, signed with Ed25519
       // by WebCrypto directly (no per-document key checks or header encoding: both are per key).
@@ -125,12 +122,16 @@ function withTrust(canonical: string, trustJson: string): string {
 /** DesiredClaims without `trust`: what the signer checks per document. */
 const ClaimsBody = DesiredClaims.omit({ trust: true });
 
+/** A schema's first issue as the claim it names: `claims.` then `under` and the issue's path, then its message. */
+function claimsIssue(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }, under: readonly string[] = []): string {
+  const first = error.issues[0];
+  return `claims.${[...under, ...(first?.path ?? [])].map(String).join('.')}: ${first?.message ?? 'invalid'}`;
+}
+
 /** The `trust` claim's problem in DesiredClaims' words (`claims.trust.…: message`), or null. */
 function trustIssueOf(trust: KeyTrust): string | null {
   const r = KeyTrust.safeParse(trust);
-  if (r.success) return null;
-  const first = r.error.issues[0];
-  return `claims.${['trust', ...(first?.path ?? [])].join('.')}: ${first?.message ?? 'invalid'}`;
+  return r.success ? null : claimsIssue(r.error, ['trust']);
 }
 
 const encoder = new TextEncoder();
