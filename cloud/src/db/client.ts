@@ -6,6 +6,7 @@ import type { Sql } from 'postgres';
 import type { PGlite } from '@electric-sql/pglite';
 import * as schema from './schema.ts';
 import { LOCK_NAMESPACE, withAdvisoryLock } from './advisory-lock.ts';
+import { preparedStatements } from './prepared-statements.ts';
 import { copyTemplateDataDir, pgliteStartParams, readTemplate, TEMPLATE_DIR } from './pglite-template.ts';
 
 /** Either engine behind one drizzle type: PGlite (embedded default) or PostgreSQL (postgres.js). */
@@ -44,7 +45,7 @@ export async function openDatabase(opts: {
     const { default: postgres } = await import('postgres');
     const { drizzle } = await import('drizzle-orm/postgres-js');
     const client = postgres(opts.url, { max: 5, onnotice: () => {} });
-    const db = drizzle(client, { schema }) as unknown as Db;
+    const db = drizzle(preparedStatements(client), { schema }) as unknown as Db;
     const database: Database = { db, kind: 'postgres', pg: client, close: () => client.end({ timeout: 5 }) };
     mark('PostgreSQL client');
     if (migrate) await applyMigrations(database);
