@@ -1,5 +1,6 @@
+import { createPublicKey, generateKeyPairSync, KeyObject, type JsonWebKey } from 'node:crypto';
 import fc from 'fast-check';
-import { CompactSign, compactVerify, exportJWK, generateKeyPair, importJWK } from 'jose';
+import { CompactSign, compactVerify, generateKeyPair } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { JwsError, jwsHeader, verifyCompact } from './compact-jws.ts';
 import { signDoc, testKey, type TestKey } from './keys.test-support.ts';
@@ -21,13 +22,16 @@ async function refusal(p: Promise<unknown>): Promise<string> {
   return (e as JwsError).code;
 }
 
-describe('verifyCompact: RFC 7515 compact EdDSA, by WebCrypto', () => {
+/** The key object the agent verifies with, from a public JWK (what KeyCache makes). */
+const publicKeyOf = (jwk: object) => createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+
+describe('verifyCompact: RFC 7515 compact EdDSA, by node:crypto', () => {
   let k: TestKey;
   let other: TestKey;
-  let pub: CryptoKey;
+  let pub: KeyObject;
   beforeAll(async () => {
     [k, other] = await Promise.all([testKey(), testKey()]);
-    pub = (await importJWK(k.pub, 'EdDSA')) as CryptoKey;
+    pub = publicKeyOf(k.pub);
   });
 
   it('answers the payload jose answers, for a document jose signed', async () => {
@@ -43,7 +47,7 @@ describe('verifyCompact: RFC 7515 compact EdDSA, by WebCrypto', () => {
   it('refuses another key, a changed payload, a changed signature', async () => {
     const jws = await signDoc(k, { revision: 1 });
     const [h, p, s] = jws.split('.');
-    expect(await refusal(verifyCompact(jws, (await importJWK(other.pub, 'EdDSA')) as CryptoKey))).toBe('signature');
+    expect(await refusal(verifyCompact(jws, publicKeyOf(other.pub)))).toBe('signature');
     expect(await refusal(verifyCompact(`${h}.${b64('{"revision":2}')}.${s}`, pub))).toBe('signature');
     const flipped = s[10] === 'A' ? 'B' : 'A';
     expect(await refusal(verifyCompact(`${h}.${p}.${s.slice(0, 10)}${flipped}${s.slice(11)}`, pub))).toBe('signature');
@@ -79,10 +83,13 @@ describe('verifyCompact: RFC 7515 compact EdDSA, by WebCrypto', () => {
 
   it('refuses a key that is not an Ed25519 public key without throwing anything else', async () => {
     const jws = await signDoc(k, { revision: 1 });
-    const { privateKey } = await generateKeyPair('ES256');
-    expect(await refusal(verifyCompact(jws, privateKey as CryptoKey))).toBe('signature');
-    const priv = (await importJWK({ ...(await exportJWK(k.priv)) }, 'EdDSA')) as CryptoKey;
-    expect(await refusal(verifyCompact(jws, priv))).toBe('signature');
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    expect(await refusal(verifyCompact(jws, KeyObject.from(privateKey as CryptoKey)))).toBe('signature');
+    expect(await refusal(verifyCompact(jws, KeyObject.from(publicKey as CryptoKey)))).toBe('signature');
+    // The very key that signed, as a private key: node:crypto would verify with its public half.
+    expect(await refusal(verifyCompact(jws, KeyObject.from(k.priv)))).toBe('signature');
+    for (const kind of ['ed448', 'x25519'] as const)
+      expect(await refusal(verifyCompact(jws, generateKeyPairSync(kind as 'ed448').publicKey))).toBe('signature');
   });
 
   it('never takes what jose refuses: random edits of a signed document', async () => {

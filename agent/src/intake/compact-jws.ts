@@ -1,10 +1,13 @@
+import { verify, type KeyObject } from 'node:crypto';
 import { JWS_ALG } from '#shared/wire/desired.ts';
 
 /**
  * RFC 7515 compact serialization, verified for the one algorithm the cloud signs with: EdDSA over
- * Ed25519 (RFC 8037 §3.1), by WebCrypto, with Node's native base64url. jose's compactVerify decodes
- * through atob and a loop per byte: 11 ms of a 1,000-service director's start for its 650 KB
- * payload, against under 1 ms here.
+ * Ed25519 (RFC 8037 §3.1), by node:crypto's one-shot `verify`, with Node's native base64url. jose's
+ * compactVerify decodes through atob and a loop per byte: 11 ms of a 1,000-service director's start
+ * for its 650 KB payload, against under 1 ms here. WebCrypto's `verify` runs the same check as a
+ * job (a promise, and a hop to libuv's pool and back): a 2.3 KB signing input 115 µs of CPU against
+ * the one-shot call's 79, a 467 KB one 680 µs against 570.
  *
  * Never looser than jose, stricter where the cloud never needs more:
  * - every part is unpadded base64url and nothing else (RFC 7515 §2, §7.1), checked before decoding
@@ -27,7 +30,6 @@ export class JwsError extends Error {
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
-const encoder = new TextEncoder();
 
 /** The bytes of one unpadded base64url part; throws naming the part. */
 function decodePart(text: string, part: string): Buffer {
@@ -61,21 +63,24 @@ function headerOf(h: string): Record<string, unknown> {
 
 /**
  * The payload's bytes once the signature verifies with `key` (an Ed25519 public key); throws
- * JwsError otherwise. The signing input is the ASCII text `header.payload` (RFC 7515 §5.2).
+ * JwsError otherwise. The signing input is the ASCII text `header.payload` (RFC 7515 §5.2). The
+ * work is synchronous (about 1 ms for a director's document); a refusal is still a rejection.
  */
-export async function verifyCompact(jws: string, key: CryptoKey): Promise<Buffer> {
+export async function verifyCompact(jws: string, key: KeyObject): Promise<Buffer> {
   const [h, p, s] = split(jws);
   const header = headerOf(h);
   if (header.alg !== JWS_ALG) throw new JwsError('header', `alg ${JSON.stringify(header.alg ?? null)} is not ${JWS_ALG}`);
   if ('crit' in header) throw new JwsError('header', 'crit names an extension this agent does not implement');
   const payload = decodePart(p, 'payload');
-  const signature = new Uint8Array(decodePart(s, 'signature'));
-  const input = encoder.encode(`${h}.${p}`);
+  const signature = decodePart(s, 'signature');
+  // By kind, before verify(): given a private key, it would verify with the key's public half.
+  if (key.type !== 'public' || key.asymmetricKeyType !== 'ed25519')
+    throw new JwsError('signature', `the key is not an Ed25519 public key (${key.asymmetricKeyType ?? 'symmetric'}, ${key.type})`);
   let ok: boolean;
   try {
-    ok = await crypto.subtle.verify('Ed25519', key, signature, input);
+    // Both parts were checked to be base64url above: the input is ASCII, and latin1 is its bytes.
+    ok = verify(null, Buffer.from(`${h}.${p}`, 'latin1'), key, signature);
   } catch (e) {
-    // A key of another algorithm, or one not for verifying.
     throw new JwsError('signature', (e as Error).message);
   }
   if (!ok) throw new JwsError('signature', 'signature verification failed');

@@ -1,5 +1,6 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { CompactSign, compactVerify } from 'jose';
+import { CompactSign, compactVerify, exportJWK, type JWK } from 'jose';
 import { KeyCache } from './key-cache.ts';
 import { testKey } from './keys.test-support.ts';
 
@@ -38,6 +39,19 @@ describe('KeyCache', () => {
     const a = await testKey();
     await cache.import(a.pub);
     expect(cache.size).toBe(1);
+  });
+
+  it('imports only Ed25519 public keys: another curve is refused, and a JWK that carries its private part gives its public key', async () => {
+    const cache = new KeyCache();
+    for (const kind of ['ed448', 'x25519'] as const) {
+      const jwk = generateKeyPairSync(kind as 'ed448').publicKey.export({ format: 'jwk' });
+      await expect(cache.import({ ...jwk, kid: kind } as JWK)).rejects.toThrow(/not an Ed25519 public key/);
+    }
+    await expect(cache.import({ kty: 'oct', k: 'c2VjcmV0', kid: 'oct' })).rejects.toThrow();
+    const a = await testKey();
+    const key = await cache.import({ ...(await exportJWK(a.priv)), kid: a.kid });
+    expect([key.type, key.asymmetricKeyType]).toEqual(['public', 'ed25519']);
+    await expect(compactVerify(await signed(a, 'w'), key)).resolves.toBeTruthy();
   });
 
   it('holds at most its bound of keys', async () => {
