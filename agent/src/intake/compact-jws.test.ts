@@ -54,6 +54,15 @@ describe('verifyCompact: RFC 7515 compact EdDSA, by node:crypto', () => {
     expect(await refusal(verifyCompact(`${h}.${p}.`, pub))).toBe('signature');
   });
 
+  it('verifies documents of any size one after another: a short one after a long one, and the long one again', async () => {
+    const long = await signDoc(k, { revision: 1, pad: 'x'.repeat(100_000) });
+    const short = await signDoc(k, { revision: 2 });
+    for (const jws of [long, short, long, short]) expect(JSON.parse((await verifyCompact(jws, pub)).toString('utf8')).revision).toBe(jws === long ? 1 : 2);
+    // A short document whose signature is the long one's: refused, whatever the long one left behind.
+    const [h, p] = short.split('.');
+    expect(await refusal(verifyCompact(`${h}.${p}.${long.split('.')[2]}`, pub))).toBe('signature');
+  });
+
   it('refuses parts that are not unpadded base64url, even under a valid signature over their text', async () => {
     const header = b64(JSON.stringify({ alg: 'EdDSA' }));
     const payload = b64('{"a":1}');
