@@ -8,8 +8,9 @@ const MAX_CACHED_KEYS = 32;
 /**
  * Imported verification keys (node:crypto key objects, what compact-jws.ts verifies with) by their
  * JWK's content. An import costs about as much as verifying a real server's document, and every
- * document is signed by one of the same few pinned keys. Keyed by the whole JWK's canonical text, not its kid or object: the same
- * text imports the same key, so a hit can never be a different key. A failed import is not kept.
+ * document is signed by one of the same few pinned keys. Keyed by the whole JWK's canonical text,
+ * not its kid or object: the same text imports the same key, so a hit can never be a different
+ * key. A failed import is not kept.
  */
 export class KeyCache {
   private readonly keys = new Map<string, Promise<KeyObject>>();

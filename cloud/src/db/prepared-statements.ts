@@ -21,10 +21,15 @@ type Callback = (sql: Sql) => unknown;
  * prepared statements) still turns preparing off: postgres.js checks its own option first.
  */
 export function preparedStatements(sql: Sql, maxParams = MAX_PREPARED_PARAMS): Sql {
+  // Made once per client, not at every query. A client outside a transaction has no `savepoint`.
+  const own = new Map<PropertyKey, unknown>([
+    ['unsafe', preparedUnsafe(sql, maxParams)],
+    ['begin', wrapScope(sql, 'begin', maxParams)],
+    ['savepoint', wrapScope(sql, 'savepoint', maxParams)],
+  ]);
   return new Proxy(sql, {
     get(target, prop, receiver) {
-      if (prop === 'unsafe') return preparedUnsafe(target, maxParams);
-      if (prop === 'begin' || prop === 'savepoint') return wrapScope(target, prop, maxParams);
+      if (own.has(prop)) return own.get(prop);
       const value = Reflect.get(target, prop, receiver);
       return typeof value === 'function' ? value.bind(target) : value;
     },
