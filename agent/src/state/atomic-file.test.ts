@@ -80,6 +80,21 @@ describe.skipIf(!canMountTmpfs)('writeFileAtomic on a full disk', () => {
     await writeFileAtomic(f, big, { backup: true });
     expect(JSON.parse(await readFile(f, 'utf8'))).toMatchObject({ v: 3 });
   });
+
+  it('a text the disk fills up in the middle of fails with ENOSPC, never leaves part of it as the file', async () => {
+    const f = join(disk.dir, 'desired.json');
+    await writeFileAtomic(f, '{"v":1}');
+    // Larger than the whole 64 KB disk, in multi-byte characters: the kernel takes part of it, then refuses the rest.
+    const huge = JSON.stringify({ v: 2, pad: 'é'.repeat(50_000) });
+    await expect(writeFileAtomic(f, huge)).rejects.toMatchObject({ code: 'ENOSPC', message: expect.stringMatching(new RegExp(`^${f}: ENOSPC`)) });
+    expect(await readdir(disk.dir)).toEqual(['desired.json']);
+    expect(await readFile(f, 'utf8')).toBe('{"v":1}');
+    // Room for it once the disk is empty: written whole.
+    await rm(f);
+    const fits = JSON.stringify({ v: 3, pad: 'é'.repeat(20_000) });
+    await writeFileAtomic(f, fits);
+    expect(await readFile(f, 'utf8')).toBe(fits);
+  });
 });
 
 describe('readFileOrNull', () => {
