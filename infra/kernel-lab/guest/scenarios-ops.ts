@@ -34,6 +34,12 @@ const REQUEST_TIMEOUT_MS = 3000;
 const MIN_RATE = 50;
 /** How long an override may take to reach the kernel under TCG (SIGHUP, re-layer, `ipvsadm -R`; 65 s measured under host load 16). */
 const APPLY_MS = 150_000;
+/**
+ * How long a maintenance or failover override lasts. Long enough for both agents to re-layer under
+ * TCG, for the hand-over (3–8 s) and for the watchers after it (to 20 s after the SIGHUP); short for
+ * CI, where each of the two scenarios waits it out (60 s took ~70 s a scenario).
+ */
+const OVERRIDE_MS = 40_000;
 
 let seq = 0;
 /** One override as an operator's tooling would write it, checked against the one schema the agents read. */
@@ -369,8 +375,7 @@ export async function maintenance(h: Harness, lab: Lab, client: Client): Promise
   let move: ConnWatch | undefined;
   try {
     await sleep(1500);
-    // Long enough for both agents to re-layer under TCG and for the hand-over; short for CI.
-    const until = Date.now() + 60_000;
+    const until = Date.now() + OVERRIDE_MS;
     const t0 = lab.setOverrides([override('maintenance-director', { node: 'd1' }, until)]);
     move = watchConnections(t0, t0 + 20_000);
     // d2's copy rule lives only for its 5 s hold: watch for it from now, keep the last counter seen.
@@ -440,7 +445,7 @@ export async function failoverTo(h: Harness, lab: Lab, client: Client): Promise<
   let move: ConnWatch | undefined;
   try {
     await sleep(1500);
-    const until = Date.now() + 60_000;
+    const until = Date.now() + OVERRIDE_MS;
     const t0 = lab.setOverrides([override('failover', { instance: 'VI_1', node: 'd2' }, until)]);
     move = watchConnections(t0, t0 + 20_000);
     const took = await lab.waitMaster('d2', VIP, ['d1', 'd2'], APPLY_MS);
