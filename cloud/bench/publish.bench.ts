@@ -25,7 +25,8 @@
  * cloud runs on, and RSS figures of the cloud without an embedded database. The Workers row stays on
  * PGlite over the wire. DATABASE_URL with --scale-only does the same for the scale rows (as before).
  * --cpu-prof=DIR: aedes only; CPU profiles of the apply and of the drain of the every-VIP-moved
- * round, written to DIR and summarised by self time per area (cpu-profile.ts).
+ * round (with --scale, of the 100 sites' row instead), written to DIR and summarised by self time
+ * per area (cpu-profile.ts).
  * Workers row: the same rows with the Workers entry as the cloud, under wrangler dev (workers-cloud.ts),
  * on its own aedes and database, printed between the Node rows (in --quick too: it adds 25–45 s).
  * Ends by itself (hard limit 8 minutes, 3 with --quick, 22 with --scale).
@@ -106,6 +107,11 @@ function rss(): string {
   const m = process.memoryUsage();
   // external: buffers outside the JS heap, PGlite's WebAssembly memory and file system among them.
   return `cloud process RSS ${mib(m.rss)} MiB (peak ${mib(process.resourceUsage().maxRSS * 1024)} MiB; JS heap ${mib(m.heapUsed)}, external ${mib(m.external)}); load ${load}`;
+}
+/** The cloud process's CPU (every thread: the API, publisher, signer, and aedes when embedded) from `cpu0` to the last receipt, beside the wall time from `t0`. */
+function cpuSince(cpu0: NodeJS.CpuUsage, t0: number): string {
+  const c = process.cpuUsage(cpu0);
+  return `cloud process CPU ${ms((c.user + c.system) / 1000)} ms over ${ms(now() - t0)} ms`;
 }
 function checkReceipts(rows: Receipt[]): void {
   const bad = rows.filter(([, r]) => !r.ok);
@@ -416,6 +422,10 @@ async function runScale(
     password: broker.password,
     reconnectPeriod: 0,
   });
+  // --cpu-prof: a profile of the 100 sites' row (the scale rows run on aedes only then).
+  const session = PROF_DIR ? new Session() : null;
+  session?.connect();
+  await session?.post('Profiler.enable');
   try {
     const t0c = Date.now();
     subs.child.send({
@@ -442,27 +452,39 @@ async function runScale(
 
     subs.child.send({ type: 'await', revision: 1, expect: bigIds });
     let done = subs.received('10,000-node site', 240);
+    let cpu0 = process.cpuUsage();
     let t0 = now();
     const res = await put('big', BIG);
     const t1 = now();
     if (res.status !== 200) throw new Error(`apply answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
     let lat = stats((await done).map(([, r]) => r.at - t0));
     console.log(
-      `[${label}] scale: one ${BIG}-node site, every node new: apply request ${ms(t1 - t0)} ms; apply→receipt ${lat.text} (${times(lat.p99 / floor.p99)}× the floor's p99); ${rss()}`,
+      `[${label}] scale: one ${BIG}-node site, every node new: apply request ${ms(t1 - t0)} ms; apply→receipt ${lat.text} (${times(lat.p99 / floor.p99)}× the floor's p99); ${cpuSince(cpu0, t0)}; ${rss()}`,
     );
 
     subs.child.send({ type: 'await', revision: 1, expect: smallIds });
     done = subs.received('100 sites', 240);
+    cpu0 = process.cpuUsage();
     t0 = now();
-    const answers = await Promise.all(small.map((site) => put(site, BIG / SITES)));
-    const t2 = now();
-    const bad = answers.find((a) => a.status !== 200);
-    if (bad) throw new Error(`an apply answered ${bad.status}: ${(await bad.text()).slice(0, 300)}`);
-    lat = stats((await done).map(([, r]) => r.at - t0));
+    let t2 = 0;
+    const rows = await profiled(
+      session,
+      join(PROF_DIR ?? '', 'sites-100x100.cpuprofile'),
+      async () => {
+        const answers = await Promise.all(small.map((site) => put(site, BIG / SITES)));
+        t2 = now();
+        const bad = answers.find((a) => a.status !== 200);
+        if (bad) throw new Error(`an apply answered ${bad.status}: ${(await bad.text()).slice(0, 300)}`);
+        return done;
+      },
+      30,
+    );
+    lat = stats(rows.map(([, r]) => r.at - t0));
     console.log(
-      `[${label}] scale: ${SITES} sites × ${BIG / SITES} nodes applied at once: all requests answered in ${ms(t2 - t0)} ms; apply→receipt ${lat.text} (${times(lat.p99 / floor.p99)}× the floor's p99); ${rss()}`,
+      `[${label}] scale: ${SITES} sites × ${BIG / SITES} nodes applied at once: all requests answered in ${ms(t2 - t0)} ms; apply→receipt ${lat.text} (${times(lat.p99 / floor.p99)}× the floor's p99); ${cpuSince(cpu0, t0)}; ${rss()}`,
     );
   } finally {
+    session?.disconnect();
     await bare.endAsync(true).catch(() => {});
     await subs.stop();
     await publisher.close();
