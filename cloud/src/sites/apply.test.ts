@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asc, eq } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import { compileSite } from '#shared/compiler/compile.ts';
 import type { Site } from '#shared/site/site.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
@@ -9,6 +9,9 @@ import { loadSigner } from '../keys/signing.ts';
 import type { DesiredClaims } from '#shared/wire/desired.ts';
 import { openTestDatabase, type TestDatabase } from '../db/test-db.test-support.ts';
 import { seedsSite } from '../../test/fixtures.test-support.ts';
+import { rowsOf } from '../db/rows.ts';
+import { republishOverrides } from '../overrides/republish.ts';
+import type { Override } from '#shared/overrides/override.ts';
 import { applySite, FEW_OUTBOX_ROWS, type WrittenRow } from './apply.ts';
 import { CONFIG_FIELDS_LIMIT } from './diff.ts';
 
@@ -145,5 +148,44 @@ describe('applySite writes', () => {
     await applySite(d.db, { orgId: 'org_apply', site, author: 't', dryRun: true }, take);
     await expect(applySite(d.db, { orgId: 'org_apply', site, author: 't', ifMatch: 1 }, take)).rejects.toThrow(/If-Match/);
     expect(handed).toHaveLength(2);
+  });
+
+  it('every outbox row names a node of its own site that exists, across applies that add and remove nodes and an override republish (the outbox has no foreign keys)', async () => {
+    const site = { ...withRealServers(FEW_OUTBOX_ROWS + 2), metadata: { name: 'orphans' } } as Site;
+    await applySite(d.db, { orgId: 'org_apply', site, author: 't' });
+    // Two real servers leave, one new one comes: rows for the remaining and the new nodes only.
+    const fewer = withRealServers(FEW_OUTBOX_ROWS);
+    const changed = {
+      ...fewer,
+      metadata: { name: 'orphans' },
+      spec: { ...fewer.spec, nodes: [...fewer.spec.nodes, { name: 'rsnew', role: 'realserver', address: '192.168.2.250' }] },
+    } as Site;
+    changed.spec.services = changed.spec.services!.map((s) => ({ ...s, realServers: [...s.realServers, { node: 'rsnew', port: 80, weight: 1 }] }));
+    const r2 = await applySite(d.db, { orgId: 'org_apply', site: changed, author: 't' });
+    expect(r2.publishedNodes).toContain('rsnew');
+    const [row] = await d.db.select({ id: sites.id }).from(sites).where(eq(sites.name, 'orphans'));
+    const until = new Date(Date.now() + 3_600_000);
+    const maintenance: Override = {
+      kind: 'maintenance-director',
+      id: 'ov-orphans',
+      node: 'dr1',
+      until: until.toISOString(),
+      author: 't',
+      reason: 'r',
+      createdAt: new Date().toISOString(),
+    };
+    await d.db.insert(overrides).values({ id: maintenance.id, siteId: row.id, kind: maintenance.kind, override: maintenance, until, author: 't', reason: 'r' });
+    const republished = await d.db.transaction((tx) => republishOverrides(tx, row.id, 1, [maintenance], new Date()));
+    // Over every row this file wrote, not only this test's.
+    const orphans = rowsOf<{ id: number; node_id: string }>(
+      await d.db.execute(sql`
+        SELECT o.id, o.node_id FROM outbox o
+        LEFT JOIN nodes n ON n.id = o.node_id AND n.site_id = o.site_id
+        LEFT JOIN sites s ON s.id = o.site_id
+        WHERE n.id IS NULL OR s.id IS NULL`),
+    );
+    expect(orphans).toEqual([]);
+    expect(republished.length).toBeGreaterThan(0);
+    expect((await d.db.select().from(outbox).where(eq(outbox.siteId, row.id))).length).toBeGreaterThan(FEW_OUTBOX_ROWS);
   });
 });
