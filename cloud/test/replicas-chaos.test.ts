@@ -182,11 +182,12 @@ describe.skipIf(!!skip)('three lvsfleet serve replicas on one PostgreSQL, killed
   let receiver: Server;
   let cleaner: MqttClient | undefined;
   let midDrainKills = 0;
-  /** PIDs of the serve processes holding a site's publishing lease now (their lease session names them). */
+  /** PIDs of the serve processes holding a site's publishing lease now (their lease session names them), in this test's database only. */
   async function leaseHolders(): Promise<Set<number>> {
     const rows = await sql<{ name: string }[]>`
       SELECT a.application_name AS name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.classid = (${LOCK_NAMESPACE.sitePublisher}::int)::oid`;
+      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.classid = (${LOCK_NAMESPACE.sitePublisher}::int)::oid
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
     return new Set(rows.map((r) => Number(/ pid (\d+)$/.exec(r.name)?.[1])));
   }
   /** Restarts still under way: a round goes on without waiting for them (the next kill picks among serving replicas). */

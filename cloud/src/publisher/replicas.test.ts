@@ -63,7 +63,9 @@ describe.skipIf(!!skip)('two publisher replicas on one PostgreSQL', () => {
 
   /** The backend pid of a replica's lease session. */
   async function leasePid(name: string): Promise<number> {
-    const [row] = await admin<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE application_name = ${`lvsfleet-site-leases ${name}`}`;
+    // This database's only: pg_stat_activity lists the whole server's sessions, and site-leases.test.ts names one "A" too.
+    const [row] = await admin<{ pid: number }[]>`
+      SELECT pid FROM pg_stat_activity WHERE application_name = ${`lvsfleet-site-leases ${name}`} AND datname = current_database()`;
     return row.pid;
   }
 
