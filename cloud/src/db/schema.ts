@@ -137,7 +137,7 @@ export const outbox = pgTable(
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     // No foreign keys: every row is written in the transaction that upserts its node (under the
     // site's row lock), and nodes and sites are never deleted. The keys' checks, a trigger and an
-    // index probe per row locking the node's row, were a fifth of a 1,000-row insert.
+    // index probe per row locking the node's row, were a quarter of a 1,000-row insert.
     nodeId: text('node_id').notNull(),
     siteId: text('site_id').notNull(),
     revision: integer('revision').notNull(),
