@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import postgres from 'postgres';
+import postgres, { type Sql } from 'postgres';
 
 /**
  * A fresh PostgreSQL database for one test run on the server of `DATABASE_URL`
@@ -20,4 +20,16 @@ export async function freshPostgres(baseUrl: string): Promise<{ url: string; dro
       await admin.end({ timeout: 5 });
     },
   };
+}
+
+/**
+ * The backend pid of the session named `applicationName` in the database `sql` is connected to.
+ * Only that database's: pg_stat_activity lists the whole server's sessions, and test files running
+ * side by side on one server name their sessions alike (one killed another's that way).
+ */
+export async function sessionPid(sql: Sql, applicationName: string): Promise<number> {
+  const rows = await sql<{ pid: number }[]>`
+    SELECT pid FROM pg_stat_activity WHERE application_name = ${applicationName} AND datname = current_database()`;
+  if (rows.length !== 1) throw new Error(`${rows.length} sessions named ${applicationName} in this database, expected one`);
+  return rows[0].pid;
 }

@@ -9,7 +9,7 @@ import { startPublisher, type Publisher } from './publisher.ts';
 import { openSiteLeases, type SiteLeases } from './site-leases.ts';
 import { claimsFor, insertSite, runName, seedsSite } from '../../test/fixtures.test-support.ts';
 import { collect, connectAs, endQuietly } from '../../test/mqtt-client.test-support.ts';
-import { freshPostgres } from '../../test/pg.test-support.ts';
+import { freshPostgres, sessionPid } from '../../test/pg.test-support.ts';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { nodeIdOf, topics } from '#shared/wire/topics.ts';
 import { unverifiedClaims } from '../../test/jws.test-support.ts';
@@ -62,12 +62,7 @@ describe.skipIf(!!skip)('two publisher replicas on one PostgreSQL', () => {
   }
 
   /** The backend pid of a replica's lease session. */
-  async function leasePid(name: string): Promise<number> {
-    // This database's only: pg_stat_activity lists the whole server's sessions, and site-leases.test.ts names one "A" too.
-    const [row] = await admin<{ pid: number }[]>`
-      SELECT pid FROM pg_stat_activity WHERE application_name = ${`lvsfleet-site-leases ${name}`} AND datname = current_database()`;
-    return row.pid;
-  }
+  const leasePid = (name: string) => sessionPid(admin, `lvsfleet-site-leases ${name}`);
 
   beforeAll(async () => {
     pg = await freshPostgres(process.env.DATABASE_URL!);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
 import { openSiteLeases, type SiteLeases } from './site-leases.ts';
-import { freshPostgres } from '../../test/pg.test-support.ts';
+import { freshPostgres, sessionPid } from '../../test/pg.test-support.ts';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
 
 // Session advisory locks need PostgreSQL's sessions (DATABASE_URL); PGlite has one process's only.
@@ -37,10 +37,7 @@ describe.skipIf(!process.env.DATABASE_URL)('site leases on PostgreSQL', () => {
     expect((await b.claim(['s1', 's2', 's3'])).owned).toEqual(new Set(['s2', 's3']));
 
     // A's session dies: its claim turns invalid, B takes s1, A reconnected holds nothing.
-    // This database's session only: pg_stat_activity lists the whole server's, and another test
-    // file running beside this one names a lease session "A" too (it was killed here once).
-    const [{ pid }] = await admin<{ pid: number }[]>`
-      SELECT pid FROM pg_stat_activity WHERE application_name = 'lvsfleet-site-leases A' AND datname = current_database()`;
+    const pid = await sessionPid(admin, 'lvsfleet-site-leases A');
     const held = await a.claim(['s1']);
     await admin`SELECT pg_terminate_backend(${pid}::int)`;
     await waitFor(() => !held.valid(), { what: "A's claim invalid", timeoutMs: 5000 });
