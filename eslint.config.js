@@ -26,6 +26,16 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
       'no-empty': ['error', { allowEmptyCatch: true }],
+      // zod's `z` (and its default export) is a namespace object: a bundle that imports it keeps the
+      // whole of zod. `import * as z` lets esbuild keep only what is used (the agent's zod chunk
+      // 288 KB → 148 KB).
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ImportDeclaration[source.value='zod'] > :matches(ImportSpecifier[imported.name='z'], ImportDefaultSpecifier)",
+          message: "import * as z from 'zod': the named `z` keeps all of zod in a bundle",
+        },
+      ],
     },
   },
   {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CanonicalIpAddress, CanonicalIpv6, Ipv4 } from '../util/ip.ts';
 import { FORWARDING, SCHEDULERS, SchedulerFlag } from '../site/service.ts';
 import { CHECK_TYPES } from '../site/health-check.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CanonicalIpAddress, formatHostPort } from '../util/ip.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Duration } from '../util/duration.ts';
 import { IpAddress } from '../util/ip.ts';
 import { Name } from './names.ts';

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { suggest } from '../util/did-you-mean.ts';
 import { knownKeysAt } from './known-keys.ts';
 

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /** The parts of zod's internal definition this walk reads (zod 4 `_zod.def`). */
 interface Def {

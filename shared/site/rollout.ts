@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { durationMs, Duration } from '../util/duration.ts';
 import type { Site } from './site.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Duration } from '../util/duration.ts';
 import { IpAddress, Ipv4 } from '../util/ip.ts';
 import { HealthCheck } from './health-check.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { IpAddress, Ipv6 } from '../util/ip.ts';
 import { BfdSession } from './bfd.ts';
 import { InterfaceName, Name, SiteName } from './names.ts';

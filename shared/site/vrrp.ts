@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Duration } from '../util/duration.ts';
 import { Cidr, IpAddress, isMulticast } from '../util/ip.ts';
 import { TrackBfdRef } from './bfd.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A duration with a unit: `20ms`, `1s`, `1.5s`, `2m`, `1h`. */
 const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { NodeConfig } from '../config/node-config.ts';
 import { KeyTrust } from './key-trust.ts';
 import { OverrideList } from '../overrides/override.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** POST /v1/sites/{site}/nodes/{node}/enrollment → one-time token. */
 export const EnrollmentTokenResponse = z.object({ token: z.string().min(16), expiresAt: z.string().datetime() });

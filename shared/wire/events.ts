@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { BfdState, HelperState, VrrpState } from './status.ts';
 
 /** Events an agent publishes on `.../events` (QoS 1) and the cloud's own (docs/architecture.md, "Status and events"). */

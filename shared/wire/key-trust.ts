@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /*
  * Key rotation on the wire (docs/architecture.md, "Key rotation"). TUF's rule: a new signing key

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { IpAddress } from '../util/ip.ts';
 import { compileNode } from '../compiler/compile.ts';
 import { validateSite } from '../site/validate.ts';

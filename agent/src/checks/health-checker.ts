@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ResolvedService } from '#shared/config/node-config.ts';
 import { openFileLimit } from './fd-limit.ts';
 import { runCheck } from './run-check.ts';

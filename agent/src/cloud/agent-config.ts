@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { NODE_ID_RE } from '#shared/wire/topics.ts';
 import { parseListenAddress } from '../metrics/listen-address.ts';
 

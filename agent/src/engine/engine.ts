@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { isValidIpv6 } from '#shared/util/ip.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { NodeConfig } from '#shared/config/node-config.ts';
 import { layer } from '#shared/overrides/layer.ts';
 import { isActive, nextExpiry, type Override } from '#shared/overrides/override.ts';

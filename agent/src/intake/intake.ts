@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import type { JWK } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatVersion, versionOf, type DesiredClaims, type DocumentVersion } from '#shared/wire/desired.ts';
 import type { KeyTrust, TrustReport } from '#shared/wire/key-trust.ts';
 import { readFileOrNull, writeFileAtomic } from '../state/atomic-file.ts';

@@ -1,6 +1,6 @@
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { jwsHeader, verifyCompact } from './compact-jws.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 import { JWS_ALG } from '#shared/wire/desired.ts';
 import { JWS_KEY_TYP, KeyCertificate, KeyTrust, MAX_TRUSTED_KEYS } from '#shared/wire/key-trust.ts';
 import { verificationKeys } from './key-cache.ts';

@@ -1,5 +1,5 @@
 import type { JWK } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_TRUSTED_KEYS, PublicKeyJwk, type KeyTrust, type TrustReport } from '#shared/wire/key-trust.ts';
 import { StateFile } from '../state/state-file.ts';
 

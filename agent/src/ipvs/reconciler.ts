@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ResolvedService } from '#shared/config/node-config.ts';
 import type { Dataplane } from '../dataplane/types.ts';
 import { serviceKey } from '#shared/ipvs/model.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RealServerVip } from '#shared/config/node-config.ts';
 import type { Dataplane, HostAddress } from '../dataplane/types.ts';
 import { errorText } from '../errors.ts';

@@ -1,6 +1,6 @@
 import { isIPv6 } from 'node:net';
 import type { ResolvedCheck } from '#shared/config/node-config.ts';
-import { type z } from 'zod';
+import type * as z from 'zod';
 import { CheckError, type ProbeOutcome } from '../types.ts';
 
 /** The detail every checker reports when connect_timeout expires. */

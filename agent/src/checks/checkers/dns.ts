@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ResolvedCheck } from '#shared/config/node-config.ts';
 import type { ProbeOutcome } from '../types.ts';
 import { attempt, errorDetail, parseParams, udpFamily } from './common.ts';

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ScriptLauncher } from '../../scripts/launcher.ts';
 import type { Checker, ProbeOutcome } from '../types.ts';
 import { attempt, errorDetail, parseParams } from './common.ts';

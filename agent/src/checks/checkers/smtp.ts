@@ -1,6 +1,6 @@
 import net from 'node:net';
 import os from 'node:os';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ResolvedCheck } from '#shared/config/node-config.ts';
 import type { ProbeOutcome } from '../types.ts';
 import { attempt, errorDetail, parseParams } from './common.ts';

@@ -1,5 +1,5 @@
 import dgram from 'node:dgram';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ResolvedCheck } from '#shared/config/node-config.ts';
 import type { ProbeOutcome } from '../types.ts';
 import { attempt, errorDetail, hexBytes, parseParams, udpFamily } from './common.ts';
