@@ -14,7 +14,7 @@
  * BENCH_AGENTS_PROF=DIR: a CPU profile of each awaited round alone (from `await` to `done`, not the
  * agents' start), written to DIR/agents-revision-N.cpuprofile.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
@@ -73,7 +73,13 @@ function record(nodeId: string, a: Applied): void {
     doneSent = true;
     const cpu = process.cpuUsage(cpuAtAwait);
     void endProfile(awaited);
-    send({ type: 'done', applied: [...applied].filter(([n]) => expected.has(n)), rssMiB: rssMiB(), cpuMs: (cpu.user + cpu.system) / 1000 });
+    send({
+      type: 'done',
+      applied: [...applied].filter(([n]) => expected.has(n)),
+      rssMiB: rssMiB(),
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      systemMs: cpu.system / 1000,
+    });
   }
 }
 
@@ -124,6 +130,12 @@ async function start(s: Start): Promise<void> {
   if (bad) throw new Error(`agent ${bad[0]} failed its first apply: ${bad[1].detail}`);
   send({ type: 'ready', agents: links.length, warmMs: Math.round(performance.now() - t0), rssMiB: rssMiB() });
 }
+
+// The bench that forked this process is gone (its time limit, a crash): so is the reason to run.
+process.on('disconnect', () => {
+  if (root) rmSync(root, { recursive: true, force: true });
+  process.exit(1);
+});
 
 process.on('message', (m: FromParent) => {
   if (m.type === 'start') start(m.start).catch((err: Error) => send({ type: 'error', message: err.message }));

@@ -39,6 +39,7 @@ function childInMemory(log: unknown[]): AgentsChild {
     stop: async () => {},
     rssMiB: 10,
     cpuMs: 5,
+    systemMs: 2,
   };
 }
 
@@ -52,6 +53,7 @@ describe('agentFleet', () => {
     const all = fleet.received('all');
     expect((await all).map(([id]) => id).sort()).toEqual(['dr1', 'dr2', 'rs1', 'rs2']);
     expect(fleet.cpuMs).toBe(10);
+    expect(fleet.systemMs).toBe(4);
 
     fleet.await(8, ['dr2']);
     expect(logs[0].at(-1)).toEqual({ type: 'await', revision: 8, expect: [] });
@@ -59,6 +61,7 @@ describe('agentFleet', () => {
     expect(await fleet.received('dr2')).toEqual([['dr2', { revision: 8 }]]);
     // Only the awaited process's CPU counts for the round.
     expect(fleet.cpuMs).toBe(5);
+    expect(fleet.systemMs).toBe(2);
     expect((await fleet.collect()).map(([id]) => id)).toEqual(['dr2']);
   });
 });

@@ -14,6 +14,8 @@ export interface AgentsChild {
   stop(): Promise<void>;
   readonly rssMiB: number;
   readonly cpuMs: number;
+  /** Of cpuMs, the kernel's part (the file calls: open, write, fsync, rename). */
+  readonly systemMs: number;
 }
 
 export interface AgentsStart {
@@ -76,6 +78,10 @@ export function agentFleet(procs: number, fork: () => AgentsChild) {
     /** The CPU the awaited processes used over the last round, summed. */
     get cpuMs(): number {
       return awaited.reduce((t, i) => t + kids[i].cpuMs, 0);
+    },
+    /** Of that, the kernel's part. */
+    get systemMs(): number {
+      return awaited.reduce((t, i) => t + kids[i].systemMs, 0);
     },
     async stop(): Promise<void> {
       await Promise.all(kids.map((k) => k.stop()));

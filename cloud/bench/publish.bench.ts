@@ -31,7 +31,7 @@
  * on its own aedes and database, printed between the Node rows (in --quick too: it adds 25–45 s).
  * Ends by itself (hard limit 8 minutes, 3 with --quick, 22 with --scale).
  */
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { Session } from 'node:inspector/promises';
@@ -76,7 +76,9 @@ const AGENT_POOL = process.env.BENCH_AGENT_POOL ?? '16';
 const DIRECTORS = ['dr1', 'dr2'].map((n) => nodeIdOf(SITE, n));
 const hardStop = setTimeout(
   () => {
-    console.error('bench:publish: hard time limit reached, stopping');
+    console.error(`bench:publish${ROW ? ` (${ROW} row)` : ''}: hard time limit reached, stopping`);
+    // Its own children (subscribers, agents) end when it does (their 'disconnect').
+    rowChild?.kill('SIGTERM');
     process.exit(1);
   },
   QUICK ? 180_000 : SCALE ? 1_320_000 : 480_000,
@@ -154,6 +156,7 @@ function startChild(script: URL) {
   let rssMiB = 0;
   /** The agents' process CPU over the last awaited round (fleet-agents.ts). */
   let cpuMs = 0;
+  let systemMs = 0;
   const next = (type: string) =>
     new Promise<any>((resolve, reject) => {
       const on = (m: any) => {
@@ -162,6 +165,7 @@ function startChild(script: URL) {
           child.off('message', on);
           if (m.rssMiB) rssMiB = m.rssMiB;
           if (m.cpuMs !== undefined) cpuMs = m.cpuMs;
+          if (m.systemMs !== undefined) systemMs = m.systemMs;
           resolve(m);
         }
       };
@@ -196,6 +200,9 @@ function startChild(script: URL) {
     },
     get cpuMs() {
       return cpuMs;
+    },
+    get systemMs() {
+      return systemMs;
     },
   };
 }
@@ -352,7 +359,7 @@ async function run(
       `[${label}] every VIP moved (forced) → every agent applied: apply request ${ms(t1 - t0)} ms; apply→applied over ${N} agents ${inProcs}: ${lat.text} ${ratio(lat)}; ${rss()}; agents' processes' RSS ${agents.rssMiB} MiB`,
     );
     console.log(
-      `[${label}]   the agents' processes used ${ms(agents.cpuMs)} ms of CPU in that round: ${(agents.cpuMs / N).toFixed(2)} ms per agent's apply; each agent's own payload→applied ${own.text}`,
+      `[${label}]   the agents' processes used ${ms(agents.cpuMs)} ms of CPU in that round (the kernel's part ${ms(agents.systemMs)}): ${(agents.cpuMs / N).toFixed(2)} ms per agent's apply; each agent's own payload→applied ${own.text}`,
     );
     const oneApplied: number[] = [];
     const oneOwn: number[] = [];
@@ -509,54 +516,104 @@ async function benchDatabase(scale = false): Promise<{ db: Awaited<ReturnType<ty
   };
 }
 
-async function main(): Promise<void> {
-  console.log(`bench:publish: ${N} nodes${QUICK ? ' (--quick)' : ''}, subscribers in a second process, Node ${process.version}`);
-  if (PROF_DIR) mkdirSync(PROF_DIR, { recursive: true });
-  if (!SCALE_ONLY) {
-    const { db, label, close } = await benchDatabase();
-    const b = await startEmbeddedBroker({ port: 0, db: db.db });
-    await run(`aedes (embedded) + ${label}`, { url: b.url, ...b.internal, close: () => b.close() }, db);
-    await close();
-  }
-  if (!PROF_DIR && !SCALE_ONLY) {
-    // The same rows with the Workers entry as the cloud: apply over HTTP to wrangler dev, its
-    // SitePublisher Durable Object drains through connect() to the same kind of broker.
-    const db = await openDatabase({});
-    const b = await startEmbeddedBroker({ port: 0, db: db.db });
-    await run(
-      'Workers (wrangler dev, workerd) + aedes (embedded) + PGlite over the wire',
-      { url: b.url, ...b.internal, close: () => b.close() },
-      db,
-      'workers',
-    );
-    await db.close();
-  }
-  if (SCALE) {
-    const { db, label, close } = await benchDatabase(true);
-    const b = await startEmbeddedBroker({ port: 0, db: db.db });
-    await runScale(`aedes (embedded) + ${label}`, { url: b.url, ...b.internal }, db);
-    await b.close();
-    await close();
-  }
-  if (PROF_DIR) return;
-  if (!MOSQUITTO_BIN) console.log('[mosquitto] skipped: mosquitto is not installed');
-  else {
-    if (!SCALE_ONLY) {
+/** Each row runs in a process of its own (`--row NAME`, run by main()): what one row leaves behind must not weigh on the next. */
+type RowName = 'aedes' | 'workers' | 'scale-aedes' | 'mosquitto' | 'scale-mosquitto';
+const ROW_NAMES: readonly RowName[] = ['aedes', 'workers', 'scale-aedes', 'mosquitto', 'scale-mosquitto'];
+const rowAt = process.argv.indexOf('--row');
+const ROW = rowAt > 0 ? (process.argv[rowAt + 1] as RowName) : null;
+if (ROW && !ROW_NAMES.includes(ROW)) throw new Error(`--row: "${ROW}" is not one of ${ROW_NAMES.join(', ')}`);
+
+/** The rows this invocation runs, in order. */
+function rowsToRun(): RowName[] {
+  const rows: RowName[] = [];
+  if (!SCALE_ONLY) rows.push('aedes');
+  if (!PROF_DIR && !SCALE_ONLY) rows.push('workers');
+  if (SCALE) rows.push('scale-aedes');
+  if (PROF_DIR || !MOSQUITTO_BIN) return rows;
+  if (!SCALE_ONLY) rows.push('mosquitto');
+  if (SCALE) rows.push('scale-mosquitto');
+  return rows;
+}
+
+async function runRow(row: RowName): Promise<void> {
+  switch (row) {
+    case 'aedes': {
+      const { db, label, close } = await benchDatabase();
+      const b = await startEmbeddedBroker({ port: 0, db: db.db });
+      await run(`aedes (embedded) + ${label}`, { url: b.url, ...b.internal, close: () => b.close() }, db);
+      return close();
+    }
+    case 'workers': {
+      // The same rows with the Workers entry as the cloud: apply over HTTP to wrangler dev, its
+      // SitePublisher Durable Object drains through connect() to the same kind of broker.
+      const db = await openDatabase({});
+      const b = await startEmbeddedBroker({ port: 0, db: db.db });
+      await run(
+        'Workers (wrangler dev, workerd) + aedes (embedded) + PGlite over the wire',
+        { url: b.url, ...b.internal, close: () => b.close() },
+        db,
+        'workers',
+      );
+      return db.close();
+    }
+    case 'scale-aedes': {
+      const { db, label, close } = await benchDatabase(true);
+      const b = await startEmbeddedBroker({ port: 0, db: db.db });
+      await runScale(`aedes (embedded) + ${label}`, { url: b.url, ...b.internal }, db);
+      await b.close();
+      return close();
+    }
+    case 'mosquitto': {
       const { db, label, close } = await benchDatabase();
       const m = await OwnMosquitto.create(() => 'allow_anonymous true\nmax_queued_messages 10000');
       await m.start();
       await run(`mosquitto (own instance on 127.0.0.1:${m.port}, anonymous) + ${label}`, { url: m.url, close: () => m.dispose() }, db);
-      await close();
+      return close();
     }
-    if (SCALE) {
-      const { db: db2, label: label2, close } = await benchDatabase(true);
-      const m2 = await OwnMosquitto.create(() => 'allow_anonymous true\nmax_queued_messages 100000');
-      await m2.start();
-      await runScale(`mosquitto (own instance on 127.0.0.1:${m2.port}) + ${label2}`, { url: m2.url }, db2);
-      await m2.dispose();
-      await close();
+    case 'scale-mosquitto': {
+      const { db, label, close } = await benchDatabase(true);
+      const m = await OwnMosquitto.create(() => 'allow_anonymous true\nmax_queued_messages 100000');
+      await m.start();
+      await runScale(`mosquitto (own instance on 127.0.0.1:${m.port}) + ${label}`, { url: m.url }, db);
+      await m.dispose();
+      return close();
     }
   }
+}
+
+/** The row running now, in its own process; ended if this process reaches its time limit. */
+let rowChild: ChildProcess | null = null;
+
+/**
+ * Runs one row in a new process (this file with `--row`). In one process, a row ran after the
+ * others' leftovers: the Workers row's PGlite and wrangler left the Mosquitto row a cloud process
+ * of 650-750 MiB, its RSS figures were that, and its own figures were slower than the same row run
+ * first (every agent applied p99 2.2-3.1 s against 1.4).
+ */
+function inOwnProcess(row: RowName): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), [...process.argv.slice(2), '--row', row], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    rowChild = child;
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      rowChild = null;
+      if (code === 0) resolve();
+      else reject(new Error(`the ${row} row failed (${signal ?? `exit code ${code}`})`));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  if (PROF_DIR) mkdirSync(PROF_DIR, { recursive: true });
+  if (ROW) return runRow(ROW);
+  console.log(
+    `bench:publish: ${N} nodes${QUICK ? ' (--quick)' : ''}, subscribers in a second process, each row in a process of its own, Node ${process.version}`,
+  );
+  for (const row of rowsToRun()) await inOwnProcess(row);
+  if (!PROF_DIR && !MOSQUITTO_BIN) console.log('[mosquitto] skipped: mosquitto is not installed');
 }
 
 main().then(

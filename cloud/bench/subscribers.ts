@@ -121,6 +121,9 @@ async function start(s: Start): Promise<void> {
   send({ type: 'ready', clients: clients.length });
 }
 
+// The bench that forked this process is gone (its time limit, a crash): so is the reason to run.
+process.on('disconnect', () => process.exit(1));
+
 process.on('message', (m: FromParent) => {
   if (m.type === 'start') start(m.start).catch((err: Error) => send({ type: 'error', message: err.message }));
   else if (m.type === 'await') {
