@@ -11,10 +11,11 @@
  * on `collect` every node that applied one (to find documents sent to nodes that should not get
  * one), each with this process's RSS; `done` also with the CPU time this process used since the
  * round began, and each apply with its own time from payload to applied.
+ * BENCH_AGENTS_DIR=DIR: the agents' state directories go under DIR (default: the system's temporary directory).
  * BENCH_AGENTS_PROF=DIR: a CPU profile of each awaited round alone (from `await` to `done`, not the
  * agents' start), written to DIR/agents-revision-N.cpuprofile.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
@@ -79,6 +80,8 @@ function record(nodeId: string, a: Applied): void {
       rssMiB: rssMiB(),
       cpuMs: (cpu.user + cpu.system) / 1000,
       systemMs: cpu.system / 1000,
+      // Right after the round, while the disk is still as the round left it.
+      createUs: fileCreateMicros(root),
     });
   }
 }
@@ -116,8 +119,27 @@ async function startAgent(s: Start, nodeId: string): Promise<void> {
   );
 }
 
+/**
+ * Where the agents keep their state: BENCH_AGENTS_DIR, else the system's temporary directory.
+ * Every save creates a file (its temporary), and what that costs is the disk's, not the agent's:
+ * on this project's test machines 40-1,100 µs of kernel time, varying with the disk's load (ext4,
+ * its journal busy with the agents' and the database's fsyncs); so the bench measures it in the
+ * agents' state directory and prints it beside their figures.
+ */
+const STATE_PARENT = process.env.BENCH_AGENTS_DIR ?? tmpdir();
+
+/** Kernel time of creating a file in `dir` (then removing it), µs each: printed beside the agents' figures. */
+function fileCreateMicros(dir: string, n = 200): number {
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) closeSync(openSync(join(dir, `probe-${i}`), 'w'));
+  const created = process.cpuUsage(c0);
+  for (let i = 0; i < n; i++) unlinkSync(join(dir, `probe-${i}`));
+  return created.system / n;
+}
+
 async function start(s: Start): Promise<void> {
-  root = await mkdtemp(join(tmpdir(), 'lvsfleet-bench-agents-'));
+  mkdirSync(STATE_PARENT, { recursive: true });
+  root = await mkdtemp(join(STATE_PARENT, 'lvsfleet-bench-agents-'));
   allNodes = s.nodeIds;
   const t0 = performance.now();
   for (const nodeId of s.nodeIds) await startAgent(s, nodeId);

@@ -40,6 +40,7 @@ function childInMemory(log: unknown[]): AgentsChild {
     rssMiB: 10,
     cpuMs: 5,
     systemMs: 2,
+    createUs: 30,
   };
 }
 
@@ -54,6 +55,7 @@ describe('agentFleet', () => {
     expect((await all).map(([id]) => id).sort()).toEqual(['dr1', 'dr2', 'rs1', 'rs2']);
     expect(fleet.cpuMs).toBe(10);
     expect(fleet.systemMs).toBe(4);
+    expect(fleet.createUs).toBe(30);
 
     fleet.await(8, ['dr2']);
     expect(logs[0].at(-1)).toEqual({ type: 'await', revision: 8, expect: [] });

@@ -157,6 +157,7 @@ function startChild(script: URL) {
   /** The agents' process CPU over the last awaited round (fleet-agents.ts). */
   let cpuMs = 0;
   let systemMs = 0;
+  let createUs = 0;
   const next = (type: string) =>
     new Promise<any>((resolve, reject) => {
       const on = (m: any) => {
@@ -166,6 +167,7 @@ function startChild(script: URL) {
           if (m.rssMiB) rssMiB = m.rssMiB;
           if (m.cpuMs !== undefined) cpuMs = m.cpuMs;
           if (m.systemMs !== undefined) systemMs = m.systemMs;
+          if (m.createUs !== undefined) createUs = m.createUs;
           resolve(m);
         }
       };
@@ -203,6 +205,9 @@ function startChild(script: URL) {
     },
     get systemMs() {
       return systemMs;
+    },
+    get createUs() {
+      return createUs;
     },
   };
 }
@@ -359,7 +364,7 @@ async function run(
       `[${label}] every VIP moved (forced) → every agent applied: apply request ${ms(t1 - t0)} ms; apply→applied over ${N} agents ${inProcs}: ${lat.text} ${ratio(lat)}; ${rss()}; agents' processes' RSS ${agents.rssMiB} MiB`,
     );
     console.log(
-      `[${label}]   the agents' processes used ${ms(agents.cpuMs)} ms of CPU in that round (the kernel's part ${ms(agents.systemMs)}): ${(agents.cpuMs / N).toFixed(2)} ms per agent's apply; each agent's own payload→applied ${own.text}`,
+      `[${label}]   the agents' processes used ${ms(agents.cpuMs)} ms of CPU in that round (the kernel's part ${ms(agents.systemMs)}; creating a file in their state directory then took ${ms(agents.createUs)} µs of kernel time): ${(agents.cpuMs / N).toFixed(2)} ms per agent's apply; each agent's own payload→applied ${own.text}`,
     );
     const oneApplied: number[] = [];
     const oneOwn: number[] = [];
