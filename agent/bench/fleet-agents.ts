@@ -9,8 +9,9 @@
  * applied the document the broker retained for it (that is also how it knows all are subscribed),
  * then the time each node applied the awaited revision: `done` once every expected node has, and
  * on `collect` every node that applied one (to find documents sent to nodes that should not get
- * one), each with this process's RSS; `done` also with the CPU time this process used since the
- * round began, and each apply with its own time from payload to applied.
+ * one), each with this process's RSS; `done` also with what the round cost this process (its CPU
+ * since the round began, the kernel's part, a file's creation right after: `RoundCost`), and each
+ * apply with its own time from payload to applied.
  * BENCH_AGENTS_DIR=DIR: the agents' state directories go under DIR (default: the system's temporary directory).
  * BENCH_AGENTS_PROF=DIR: a CPU profile of each awaited round alone (from `await` to `done`, not the
  * agents' start), written to DIR/agents-revision-N.cpuprofile.
@@ -78,10 +79,12 @@ function record(nodeId: string, a: Applied): void {
       type: 'done',
       applied: [...applied].filter(([n]) => expected.has(n)),
       rssMiB: rssMiB(),
-      cpuMs: (cpu.user + cpu.system) / 1000,
-      systemMs: cpu.system / 1000,
-      // Right after the round, while the disk is still as the round left it.
-      createUs: fileCreateMicros(root),
+      round: {
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        systemMs: cpu.system / 1000,
+        // Right after the round, while the disk is still as the round left it.
+        createUs: fileCreateMicros(root),
+      },
     });
   }
 }

@@ -30,7 +30,10 @@ function childInMemory(log: unknown[]): AgentsChild {
           queueMicrotask(() => reply({ type: 'ready', agents: mine.length, rssMiB: 10 }));
         } else if (m.type === 'await') {
           expect = m.expect ?? mine;
-          if (expect.length) queueMicrotask(() => reply({ type: 'done', applied: expect.map((n) => [n, { revision: m.revision }]), cpuMs: 5 }));
+          if (expect.length)
+            queueMicrotask(() =>
+              reply({ type: 'done', applied: expect.map((n) => [n, { revision: m.revision }]), round: { cpuMs: 5, systemMs: 2, createUs: 30 } }),
+            );
         } else if (m.type === 'collect') queueMicrotask(() => reply({ type: 'collected', applied: expect.map((n) => [n, {}]) }));
       },
     },
@@ -38,9 +41,7 @@ function childInMemory(log: unknown[]): AgentsChild {
     received: async () => (await new Promise<any>((resolve) => waiting.set('done', resolve))).applied,
     stop: async () => {},
     rssMiB: 10,
-    cpuMs: 5,
-    systemMs: 2,
-    createUs: 30,
+    round: { cpuMs: 5, systemMs: 2, createUs: 30 },
   };
 }
 
@@ -53,17 +54,14 @@ describe('agentFleet', () => {
     fleet.await(7);
     const all = fleet.received('all');
     expect((await all).map(([id]) => id).sort()).toEqual(['dr1', 'dr2', 'rs1', 'rs2']);
-    expect(fleet.cpuMs).toBe(10);
-    expect(fleet.systemMs).toBe(4);
-    expect(fleet.createUs).toBe(30);
+    expect(fleet.round).toEqual({ cpuMs: 10, systemMs: 4, createUs: 30 });
 
     fleet.await(8, ['dr2']);
     expect(logs[0].at(-1)).toEqual({ type: 'await', revision: 8, expect: [] });
     expect(logs[1].at(-1)).toEqual({ type: 'await', revision: 8, expect: ['dr2'] });
     expect(await fleet.received('dr2')).toEqual([['dr2', { revision: 8 }]]);
     // Only the awaited process's CPU counts for the round.
-    expect(fleet.cpuMs).toBe(5);
-    expect(fleet.systemMs).toBe(2);
+    expect(fleet.round).toEqual({ cpuMs: 5, systemMs: 2, createUs: 30 });
     expect((await fleet.collect()).map(([id]) => id)).toEqual(['dr2']);
   });
 });

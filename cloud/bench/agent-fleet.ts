@@ -13,11 +13,18 @@ export interface AgentsChild {
   received(what: string, withinS?: number): Promise<[string, any][]>;
   stop(): Promise<void>;
   readonly rssMiB: number;
-  readonly cpuMs: number;
+  /** What it spent over the last awaited round. */
+  readonly round: RoundCost;
+}
+
+/** What an agents' process spent over its last awaited round (fleet-agents.ts `done`). */
+export interface RoundCost {
+  /** Its CPU time, ms. */
+  cpuMs: number;
   /** Of cpuMs, the kernel's part (the file calls: open, write, fsync, rename). */
-  readonly systemMs: number;
+  systemMs: number;
   /** Kernel time of creating a file in the agents' state directory right after the round, µs. */
-  readonly createUs: number;
+  createUs: number;
 }
 
 export interface AgentsStart {
@@ -77,17 +84,14 @@ export function agentFleet(procs: number, fork: () => AgentsChild) {
     get rssMiB(): number {
       return kids.reduce((t, k) => t + k.rssMiB, 0);
     },
-    /** The CPU the awaited processes used over the last round, summed. */
-    get cpuMs(): number {
-      return awaited.reduce((t, i) => t + kids[i].cpuMs, 0);
-    },
-    /** Of that, the kernel's part. */
-    get systemMs(): number {
-      return awaited.reduce((t, i) => t + kids[i].systemMs, 0);
-    },
-    /** What creating a file in the agents' state directory cost after the round, µs: the slowest awaited process's figure. */
-    get createUs(): number {
-      return Math.max(0, ...awaited.map((i) => kids[i].createUs));
+    /** What the awaited processes spent over the last round: CPU summed, creating a file the slowest's figure. */
+    get round(): RoundCost {
+      const mine = awaited.map((i) => kids[i].round);
+      return {
+        cpuMs: mine.reduce((t, r) => t + r.cpuMs, 0),
+        systemMs: mine.reduce((t, r) => t + r.systemMs, 0),
+        createUs: Math.max(0, ...mine.map((r) => r.createUs)),
+      };
     },
     async stop(): Promise<void> {
       await Promise.all(kids.map((k) => k.stop()));

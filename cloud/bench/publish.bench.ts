@@ -49,7 +49,7 @@ import { startEmbeddedBroker } from '../src/mqtt/broker.ts';
 import { startPublisher } from '../src/publisher/publisher.ts';
 import { MOSQUITTO_BIN, OwnMosquitto } from '../test/mosquitto.test-support.ts';
 import { freshPostgres } from '../test/pg.test-support.ts';
-import { agentFleet } from './agent-fleet.ts';
+import { agentFleet, type RoundCost } from './agent-fleet.ts';
 import { bigSiteSpec } from './big-site.ts';
 import { profiled } from './profiled.ts';
 import { startWorkersCloud, type BenchCloud } from './workers-cloud.ts';
@@ -154,10 +154,8 @@ function startChild(script: URL) {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let rssMiB = 0;
-  /** The agents' process CPU over the last awaited round (fleet-agents.ts). */
-  let cpuMs = 0;
-  let systemMs = 0;
-  let createUs = 0;
+  /** The agents' process's cost of the last awaited round (fleet-agents.ts). */
+  let round: RoundCost = { cpuMs: 0, systemMs: 0, createUs: 0 };
   const next = (type: string) =>
     new Promise<any>((resolve, reject) => {
       const on = (m: any) => {
@@ -165,9 +163,7 @@ function startChild(script: URL) {
         if (m.type === type) {
           child.off('message', on);
           if (m.rssMiB) rssMiB = m.rssMiB;
-          if (m.cpuMs !== undefined) cpuMs = m.cpuMs;
-          if (m.systemMs !== undefined) systemMs = m.systemMs;
-          if (m.createUs !== undefined) createUs = m.createUs;
+          if (m.round) round = m.round;
           resolve(m);
         }
       };
@@ -200,14 +196,8 @@ function startChild(script: URL) {
     get rssMiB() {
       return rssMiB;
     },
-    get cpuMs() {
-      return cpuMs;
-    },
-    get systemMs() {
-      return systemMs;
-    },
-    get createUs() {
-      return createUs;
+    get round() {
+      return round;
     },
   };
 }
@@ -360,11 +350,12 @@ async function run(
     // What one apply costs apart from the queue of agents sharing a process: the processes' CPU over
     // the round per agent, and each agent's own payload → applied (stretched by the others' turns).
     const own = stats(rows.map(([, r]) => r.took ?? 0));
+    const cost = agents.round;
     console.log(
       `[${label}] every VIP moved (forced) → every agent applied: apply request ${ms(t1 - t0)} ms; apply→applied over ${N} agents ${inProcs}: ${lat.text} ${ratio(lat)}; ${rss()}; agents' processes' RSS ${agents.rssMiB} MiB`,
     );
     console.log(
-      `[${label}]   the agents' processes used ${ms(agents.cpuMs)} ms of CPU in that round (the kernel's part ${ms(agents.systemMs)}; creating a file in their state directory then took ${ms(agents.createUs)} µs of kernel time): ${(agents.cpuMs / N).toFixed(2)} ms per agent's apply; each agent's own payload→applied ${own.text}`,
+      `[${label}]   the agents' processes used ${ms(cost.cpuMs)} ms of CPU in that round (the kernel's part ${ms(cost.systemMs)}; creating a file in their state directory then took ${ms(cost.createUs)} µs of kernel time): ${(cost.cpuMs / N).toFixed(2)} ms per agent's apply; each agent's own payload→applied ${own.text}`,
     );
     const oneApplied: number[] = [];
     const oneOwn: number[] = [];
