@@ -4,7 +4,7 @@ import { compileSite } from '#shared/compiler/compile.ts';
 import type { Site } from '#shared/site/site.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
-import { nodes, orgs, outbox, overrides, sites } from '../db/schema.ts';
+import { nodes, nodeStatus, orgs, outbox, overrides, sites } from '../db/schema.ts';
 import { loadSigner } from '../keys/signing.ts';
 import type { DesiredClaims } from '#shared/wire/desired.ts';
 import { openTestDatabase, type TestDatabase } from '../db/test-db.test-support.ts';
@@ -46,7 +46,7 @@ describe('applySite writes', () => {
     const r = await applySite(d.db, { orgId: 'org_apply', site, author: 't', now });
     expect(r.revision).toBe(1);
     const compiled = compileSite(site);
-    // Rows sent as one JSON parameter (the hand-off test below: a few, bound one by one).
+    // Rows sent as joined texts, split by the database (the hand-off test below: a few, bound one by one).
     expect(compiled.size).toBeGreaterThan(FEW_OUTBOX_ROWS);
     expect(r.publishedNodes.sort()).toEqual([...compiled.keys()].sort());
     const rows = await d.db.select().from(outbox).orderBy(asc(outbox.id));
@@ -148,6 +148,36 @@ describe('applySite writes', () => {
     await applySite(d.db, { orgId: 'org_apply', site, author: 't', dryRun: true }, take);
     await expect(applySite(d.db, { orgId: 'org_apply', site, author: 't', ifMatch: 1 }, take)).rejects.toThrow(/If-Match/);
     expect(handed).toHaveLength(2);
+  });
+
+  it('a staged change to many nodes stores each row with its own node: the released ones pending, the rest held, each with its own claims', async () => {
+    const site = { ...withRealServers(FEW_OUTBOX_ROWS + 4), metadata: { name: 'staged' } } as Site;
+    site.spec.rollout = { enabled: true };
+    await applySite(d.db, { orgId: 'org_apply', site, author: 't' });
+    // Fresh reports: dr1 MASTER, dr2 BACKUP; so the first stage holds dr1 back.
+    for (const node of ['dr1', 'dr2']) {
+      const nodeId = nodeIdOf('staged', node);
+      const vrrp = [{ instance: 'VI_1', vrid: 50, state: node === 'dr1' ? 'MASTER' : 'BACKUP', priority: 100, effectivePriority: 100 }];
+      await d.db.insert(nodeStatus).values({ nodeId, online: true, appliedRevision: 1, status: { nodeId, online: true, appliedRevision: 1, vrrp } });
+    }
+    const moved = structuredClone(site);
+    moved.spec.services![0].vip = '192.168.1.203';
+    moved.spec.vrrp![0].vips = ['192.168.1.203/24'];
+    const r2 = await applySite(d.db, { orgId: 'org_apply', site: moved, author: 't', force: true });
+    expect(r2.staged).toBe(true);
+    expect(r2.publishedNodes.length).toBeGreaterThan(FEW_OUTBOX_ROWS);
+    const rows = (await d.db.select().from(outbox).where(eq(outbox.revision, r2.revision))).filter((r) => r.nodeId.startsWith('staged.'));
+    expect(rows.map((r) => r.nodeId).sort()).toEqual(r2.publishedNodes.map((n) => nodeIdOf('staged', n)).sort());
+    const [plan] = rowsOf<{ plan: { released: string[] } }>(
+      await d.db.execute(sql`SELECT r.plan FROM rollouts r JOIN sites s ON s.id = r.site_id WHERE s.name = 'staged' AND r.revision = ${r2.revision}`),
+    );
+    const released = new Set(plan.plan.released.map((n) => nodeIdOf('staged', n)));
+    expect(released.size).toBe(rows.length - 1);
+    expect(released.has(nodeIdOf('staged', 'dr1'))).toBe(false);
+    for (const row of rows) {
+      expect(row.status).toBe(released.has(row.nodeId) ? 'pending' : 'held');
+      expect((row.claims as DesiredClaims).nodeId).toBe(row.nodeId);
+    }
   });
 
   it('every outbox row names a node of its own site that exists, across applies that add and remove nodes and an override republish (the outbox has no foreign keys)', async () => {

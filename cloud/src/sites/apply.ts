@@ -7,6 +7,7 @@ import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
 import type { Db } from '../db/client.ts';
 import { inJsonList } from '../db/in-json.ts';
+import { joinedRows } from '../db/joined-rows.ts';
 import { rowsOf } from '../db/rows.ts';
 import { events, nodes, rollouts, siteRevisions, sites, type outbox } from '../db/schema.ts';
 import { resolveRollout } from '#shared/site/rollout.ts';
@@ -238,13 +239,13 @@ async function write(tx: Tx, w: Write): Promise<string> {
       : null;
   const released = new Set(rollout?.rollout.released ?? result.publishedNodes);
   result.staged = !!rollout && rollout.rollout.state !== 'completed';
-  // Both statements take the whole site as one JSON parameter (json[b]_to_recordset): a 1,000-node
-  // site is two statements with three parameters each instead of 16,000 bound values, and each
-  // row's claims embed the config's canonical text from propose() instead of serialising it again.
+  // Both statements take the whole site as one text per column (../db/joined-rows.ts): a 1,000-node
+  // site is two statements of a few parameters instead of 16,000 bound values, and each row's
+  // claims embed the config's canonical text from propose() instead of serialising it again.
   // The outbox's claims column is json, not jsonb: the database checks the 1.2 MB of claims and
   // stores the text as it is, instead of converting it to jsonb's binary form (in PGlite ~40 % of
   // the insert); nothing queries inside the claims.
-  const upserts: string[] = [];
+  const upserts: { id: string; name: string; role: string; address: string; configHash: string }[] = [];
   const rows: { nodeId: string; status: 'pending' | 'held'; claims: string }[] = [];
   const issuedAt = now.toISOString();
   const handed = new Map<string, { claims: DesiredClaims; text: string }>();
@@ -254,7 +255,7 @@ async function write(tx: Tx, w: Write): Promise<string> {
     const cfg = w.compiled.get(nodeName)!;
     const id = nodeIdOf(name, nodeName);
     const configHash = w.proposed.configHashes.get(nodeName)!;
-    upserts.push(JSON.stringify({ id, name: nodeName, role: cfg.node.role, address: cfg.node.address, config_hash: configHash }));
+    upserts.push({ id, name: nodeName, role: cfg.node.role, address: cfg.node.address, configHash });
     // A forced apply lets this revision's documents past the agents' guard (the same rule the
     // cloud just waived); the next revision goes back to what the spec says.
     const forced = input.force ? { ...cfg, allowMassDelete: true } : null;
@@ -283,7 +284,13 @@ async function write(tx: Tx, w: Write): Promise<string> {
     await tx.execute(sql`
       INSERT INTO nodes (id, site_id, name, role, address, desired_revision, config_hash, removed_at)
       SELECT x.id, ${siteId}, x.name, x.role, x.address, ${result.revision}::integer, x.config_hash, NULL
-      FROM jsonb_to_recordset(${`[${upserts.join(',')}]`}::jsonb) AS x(id text, name text, role text, address text, config_hash text)
+      FROM ${joinedRows({
+        id: { values: upserts.map((u) => u.id) },
+        name: { values: upserts.map((u) => u.name) },
+        role: { values: upserts.map((u) => u.role) },
+        address: { values: upserts.map((u) => u.address) },
+        config_hash: { values: upserts.map((u) => u.configHash) },
+      })}
       ON CONFLICT (id) DO UPDATE SET role = excluded.role, address = excluded.address, desired_revision = excluded.desired_revision,
         config_hash = excluded.config_hash, removed_at = NULL`);
     // Without a hand-off nothing comes back; with one, each row's id and times (not its claims: those are in memory).
@@ -349,16 +356,13 @@ async function write(tx: Tx, w: Write): Promise<string> {
   return moved[0].version;
 }
 
-/** Up to this many outbox rows are bound one parameter each; more go as one JSON parameter. */
+/** Up to this many outbox rows are bound one parameter each; more go as one text per column (../db/joined-rows.ts). */
 export const FEW_OUTBOX_ROWS = 16;
 
 /**
- * The outbox rows as a relation x(node_id, claims, status). Many rows go as ONE JSON parameter
- * (json_to_recordset): 1,000 rows × 3 bound values cost drizzle and the driver more than the
- * statement. But the database reads that parameter twice (the cast to json checks it, the
- * recordset parses it again), which for a few large rows is what costs: a one-real-server change
- * sends the two directors 350 KB of claims each. So a few rows are bound one value each, and each
- * claims text is checked once, by its own cast.
+ * The outbox rows as a relation x(node_id, claims, status). A few rows are bound one value each,
+ * each claims text checked by its own cast (a one-real-server change sends the two directors
+ * 350 KB of claims each); many go as one text per column, each claims text checked once by its cast.
  */
 function outboxSource(rows: { nodeId: string; status: string; claims: string }[]) {
   if (rows.length <= FEW_OUTBOX_ROWS)
@@ -366,6 +370,9 @@ function outboxSource(rows: { nodeId: string; status: string; claims: string }[]
       rows.map((r) => sql`(${r.nodeId}::text, ${r.claims}::json, ${r.status}::text)`),
       sql`, `,
     )}) AS x(node_id, claims, status)`;
-  const json = rows.map((r) => `{"node_id":${JSON.stringify(r.nodeId)},"status":"${r.status}","claims":${r.claims}}`).join(',');
-  return sql`json_to_recordset(${`[${json}]`}::json) AS x(node_id text, claims json, status text)`;
+  return joinedRows({
+    node_id: { values: rows.map((r) => r.nodeId) },
+    claims: { type: 'json', values: rows.map((r) => r.claims) },
+    status: { values: rows.map((r) => r.status) },
+  });
 }
