@@ -27,10 +27,11 @@ describe('joinedRows', () => {
     expect(rows.map((r) => r.n)).toEqual(ns);
   });
 
-  it('refuses a value holding the separator, columns of different lengths and no rows, before any statement', () => {
+  it('refuses a value holding the separator, columns of different lengths, no rows and a column name that is not a plain SQL name, before any statement', () => {
     expect(() => joinedRows({ id: { values: ['a', 'b\u001ec'] } })).toThrow(/column id holds the record separator/);
     expect(() => joinedRows({ id: { values: ['a', 'b'] }, n: { values: ['1'] } })).toThrow(/column n has 1 values for 2 rows/);
     expect(() => joinedRows({ id: { values: [] } })).toThrow(/no rows/);
+    expect(() => joinedRows({ 'id) AS x; DROP TABLE nodes; --': { values: ['a'] } })).toThrow(/not a plain SQL name/);
   });
 
   it('lets the database refuse a value that is not JSON in a json column', async () => {
