@@ -27,6 +27,17 @@ describe('joinedRows', () => {
     expect(rows.map((r) => r.n)).toEqual(ns);
   });
 
+  it('gives back a single row, an empty text in it included', async () => {
+    expect(await select(joinedRows({ id: { values: [''] }, doc: { type: 'json', values: ['[]'] }, n: { values: ['x'] } }))).toEqual([
+      { id: '', doc: expect.anything(), n: 'x' },
+    ]);
+    const rows = await select(joinedRows({ id: { values: ['', ''] }, doc: { type: 'json', values: ['1', '2'] }, n: { values: ['', 'y'] } }));
+    expect(rows.map((r) => [r.id, r.n])).toEqual([
+      ['', ''],
+      ['', 'y'],
+    ]);
+  });
+
   it('refuses a value holding the separator, columns of different lengths, no rows and a column name that is not a plain SQL name, before any statement', () => {
     expect(() => joinedRows({ id: { values: ['a', 'b\u001ec'] } })).toThrow(/column id holds the record separator/);
     expect(() => joinedRows({ id: { values: ['a', 'b'] }, n: { values: ['1'] } })).toThrow(/column n has 1 values for 2 rows/);

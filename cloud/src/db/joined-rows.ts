@@ -33,7 +33,8 @@ export function joinedRows(columns: Record<string, { type?: JoinedType; values: 
     if (values.length !== rows) throw new Error(`joinedRows: column ${name} has ${values.length} values for ${rows} rows`);
     const text = values.join(SEPARATOR);
     if (separators(text) !== rows - 1) throw new Error(`joinedRows: a value of column ${name} holds the record separator`);
-    return sql`string_to_array(${text}::text, chr(30))`;
+    // string_to_array('') is the empty array, not one empty text: a single row is bound as it is.
+    return rows === 1 ? sql`ARRAY[${text}::text]` : sql`string_to_array(${text}::text, chr(30))`;
   });
   // Each column as u.cN, cast row by row where it is json, under its own name.
   const selected = entries.map(([name, { type = 'text' }], i) => sql.raw(`u.c${i}${type === 'json' ? '::json' : ''} AS ${name}`));
