@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { cpuUsage } from 'node:process';
+import { cpuUsage, resourceUsage } from 'node:process';
 import { compileSite } from '#shared/compiler/compile.ts';
 import { parseSite } from '#shared/site/parse.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
@@ -20,7 +20,9 @@ import { profiled } from './profiled.ts';
  * through the API into PGlite; the publisher is not running, so nothing competes with it), W untimed
  * requests (default 5) before each series, for a
  * site where every node changes each round (its VIPs move). Prints wall and process CPU time per
- * request, median of R rounds, beside the parts measured in the same run on the same input: parse +
+ * request, median of R rounds, with the process's minor page faults in the request (median: new
+ * memory touched; in a VM whose host reclaims idle guest memory each costs 12-15 µs, so a request
+ * that touches a few MB more is that much slower), beside the parts measured in the same run on the same input: parse +
  * validate, compile, and canonical JSON + SHA-256 of every config; the rest is HTTP and SQL.
  * With DATABASE_URL, on a fresh PostgreSQL database beside it (dropped at the end) instead of
  * PGlite: the process CPU then leaves out the database's own work, which runs in its server.
@@ -58,7 +60,8 @@ async function main(): Promise<void> {
   session?.connect();
   await session?.post('Profiler.enable');
   /** One PUT of `body`, its wall and process CPU time; profiled into `profile` (a file in PROF_DIR) when named. */
-  async function timedPut(body: string, profile: string | null): Promise<{ res: Response; wall: number; cpu: number }> {
+  async function timedPut(body: string, profile: string | null): Promise<{ res: Response; wall: number; cpu: number; faults: number }> {
+    const f0 = resourceUsage().minorPageFault;
     const c0 = cpuUsage();
     const t0 = performance.now();
     const put = async () =>
@@ -68,20 +71,22 @@ async function main(): Promise<void> {
         body,
       });
     const res = profile && session ? await profiled(session, join(PROF_DIR!, profile), put, 25) : await put();
-    return { res, wall: performance.now() - t0, cpu: cpuSince(c0) };
+    return { res, wall: performance.now() - t0, cpu: cpuSince(c0), faults: resourceUsage().minorPageFault - f0 };
   }
   const wall: number[] = [];
   const cpu: number[] = [];
+  const faults: number[] = [];
   const parts = { validate: [] as number[], compile: [] as number[], hash: [] as number[] };
   // Rounds up to 0 are the warm-up and not counted; the first creates every node.
   for (let round = 1 - WARMUP; round <= ROUNDS; round++) {
     const body = JSON.stringify(bigSiteSpec(SITE, N, { vipBase: Math.abs(round % 2) ? 20 : 10 }));
-    const { res, wall: w, cpu: c1 } = await timedPut(body, round === ROUNDS ? 'apply-request.cpuprofile' : null);
+    const { res, wall: w, cpu: c1, faults: pf } = await timedPut(body, round === ROUNDS ? 'apply-request.cpuprofile' : null);
     const out = (await res.json()) as { revision?: number; publishedNodes?: string[] };
     if (res.status !== 200 || out.publishedNodes?.length !== N) throw new Error(`apply ${round}: HTTP ${res.status} ${JSON.stringify(out).slice(0, 300)}`);
     if (round <= 0) continue;
     wall.push(w);
     cpu.push(c1);
+    faults.push(pf);
 
     let t = cpuUsage();
     // What the request does with the body (parseSite, as JSON), not a shortcut of it.
@@ -97,10 +102,10 @@ async function main(): Promise<void> {
     parts.hash.push(cpuSince(t));
   }
   // One real server's weight, back and forth: only the two directors' configs change.
-  const weight = { wall: [] as number[], cpu: [] as number[] };
+  const weight = { wall: [] as number[], cpu: [] as number[], faults: [] as number[] };
   for (let round = 1 - WARMUP; round <= ROUNDS; round++) {
     const body = JSON.stringify(bigSiteSpec(SITE, N, { vipBase: 10, rs1Weight: 1 + Math.abs(round % 2) }));
-    const { res, wall: w, cpu: c1 } = await timedPut(body, round === ROUNDS ? 'weight-request.cpuprofile' : null);
+    const { res, wall: w, cpu: c1, faults: pf } = await timedPut(body, round === ROUNDS ? 'weight-request.cpuprofile' : null);
     const out = (await res.json()) as { publishedNodes?: string[] };
     // The warm-up's first round moves the VIPs back to the first rounds' and changes every node: not counted.
     if (round <= 0) continue;
@@ -108,6 +113,7 @@ async function main(): Promise<void> {
       throw new Error(`weight apply ${round}: HTTP ${res.status} ${JSON.stringify(out).slice(0, 300)}`);
     weight.wall.push(w);
     weight.cpu.push(c1);
+    weight.faults.push(pf);
   }
   await db.close();
   await pg?.drop();
@@ -115,7 +121,7 @@ async function main(): Promise<void> {
     `bench:apply: ${N}-node site, every node changed, ${ROUNDS} rounds (median) after ${WARMUP} of warm-up, ${pg ? 'PostgreSQL (its own CPU not counted)' : 'PGlite'}, Node ${process.version}`,
   );
   console.log(
-    `  apply request: wall ${f(median(wall))} ms, process CPU ${f(median(cpu))} ms (mean CPU ${f(mean(cpu))} ms; min wall ${f(Math.min(...wall))} ms)`,
+    `  apply request: wall ${f(median(wall))} ms, process CPU ${f(median(cpu))} ms (mean CPU ${f(mean(cpu))} ms; min wall ${f(Math.min(...wall))} ms); ${median(faults)} minor page faults`,
   );
   console.log(
     `  of which, measured alone on the same input (CPU ms): parse + validate ${f(median(parts.validate))}, compile ${f(median(parts.compile))}, canonical JSON + SHA-256 of every config ${f(median(parts.hash))}`,
@@ -123,7 +129,7 @@ async function main(): Promise<void> {
   const rest = median(cpu) - median(parts.validate) - median(parts.compile) - median(parts.hash);
   console.log(`  the rest (HTTP, decide, SQL: the driver, drizzle, outbox rows, and on PGlite the database itself): ≈ ${f(rest)} ms CPU`);
   console.log(
-    `  one real server's weight (only the 2 directors' configs change): wall ${f(median(weight.wall))} ms, process CPU ${f(median(weight.cpu))} ms (mean CPU ${f(mean(weight.cpu))} ms; min wall ${f(Math.min(...weight.wall))} ms)`,
+    `  one real server's weight (only the 2 directors' configs change): wall ${f(median(weight.wall))} ms, process CPU ${f(median(weight.cpu))} ms (mean CPU ${f(mean(weight.cpu))} ms; min wall ${f(Math.min(...weight.wall))} ms); ${median(weight.faults)} minor page faults`,
   );
   console.log(
     `  load average: ${loadavg()
