@@ -26,6 +26,13 @@ describe('base64urlOf', () => {
     expect(base64urlOf(bytes)).toBe(base64url.encode(bytes));
     expect(base64urlOf(bytes)).not.toMatch(/[+/=]/);
   });
+
+  it('encodes each text alone however long the one before it was (the bytes are written into a kept buffer)', () => {
+    // Longest first, then shorter and longer ones: a kept buffer's older bytes must never show,
+    // and a lone surrogate is written as U+FFFD, as TextEncoder writes it.
+    for (const text of ['é'.repeat(50_000), 'short', '', 'z', '\ud800 lone', '✓'.repeat(30_001), 'tail'])
+      expect(base64urlOf(text)).toBe(base64url.encode(text));
+  });
 });
 
 describe('loadSigner', () => {
@@ -71,6 +78,36 @@ describe('loadSigner', () => {
     const bad = { ...claimsFor(seedsSite(), 'dr1', 1), revision: 0 };
     await expect(signer.sign(bad, canonicalJson(bad))).rejects.toThrow(/claims\.revision/);
     await expect(signer.sign(claimsFor(seedsSite(), 'dr1', 1), '[]')).rejects.toThrow(/not a canonical JSON object/);
+  });
+
+  it('signs documents of every size at once to the JWS each gets alone (the signing input is written into a kept buffer)', async () => {
+    const d = await openDatabase({});
+    open.push(d);
+    const signer = await loadSigner(d.db);
+    const jwks = createLocalJWKSet({ keys: await signer.publicJwks() });
+    // A long document first, then shorter ones: each signature is over its own bytes only.
+    const site = seedsSite();
+    const docs = [60, 1, 0, 12, 2].map((n, i) => {
+      const overrides = Array.from({ length: n }, (_, k) => ({
+        kind: 'maintenance-director',
+        id: `ov-${i}-${k}`,
+        node: 'dr1',
+        until: '2030-01-01T00:00:00.000Z',
+        author: 't',
+        reason: `Wartung ✓ ${k} `.repeat(20),
+        createdAt: '2029-12-31T00:00:00.000Z',
+      }));
+      return { ...claimsFor(site, 'dr1', i + 1), overridesVersion: 1, overrides } as DesiredClaims;
+    });
+    const alone: string[] = [];
+    for (const c of docs) alone.push(await signer.sign(c, canonicalJson(c)));
+    const atOnce = await Promise.all(docs.map((c) => signer.sign(c, canonicalJson(c))));
+    // Ed25519 is deterministic: the same key and bytes give the same signature.
+    expect(atOnce).toEqual(alone);
+    for (const [i, jws] of atOnce.entries()) {
+      const { payload } = await compactVerify(jws, jwks);
+      expect(JSON.parse(new TextDecoder().decode(payload))).toMatchObject({ revision: i + 1, overrides: docs[i].overrides });
+    }
   });
 
   it('refuses claims that fail the DesiredClaims schema, naming the field', async () => {
