@@ -46,7 +46,7 @@ import { plural } from '#shared/util/plural.ts';
 import { nodeIdOf, topics } from '#shared/wire/topics.ts';
 import { createApp } from '../src/api/app.ts';
 import { ensureBootstrapAdmin } from '../src/auth/tokens.ts';
-import { openDatabase } from '../src/db/client.ts';
+import { openBeside, openDatabase } from '../src/db/client.ts';
 import { loadSigner, type Signer } from '../src/keys/signing.ts';
 import { startEmbeddedBroker } from '../src/mqtt/broker.ts';
 import { startPublisher } from '../src/publisher/publisher.ts';
@@ -213,13 +213,18 @@ async function nodeCloud(
   broker: { url: string; username?: string; password?: string },
   signer: Signer,
 ): Promise<BenchCloud> {
-  const publisher = await startPublisher({ db: db.db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer });
-  // As `serve` wires them: an apply hands its rows to the publisher, which then need not read them back.
+  // As `serve` wires them: the publisher on a connection of its own (PostgreSQL), and an apply
+  // hands it the rows it wrote, which it then need not read back.
+  const publisherDb = await openBeside(db, { poolSize: 1, name: 'lvsfleet-publisher bench' });
+  const publisher = await startPublisher({ db: publisherDb.db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer });
   const app = createApp({ db: db.db, kick: (after) => (after?.handedOff ? undefined : publisher.kick()), handoff: (rows) => publisher.handoff(rows), signer });
   return {
     apply: async (site, body, token, query = '') =>
       app.request(`/v1/sites/${site}/spec${query}`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body }),
-    close: () => publisher.close(),
+    close: async () => {
+      await publisher.close();
+      await publisherDb.close();
+    },
   };
 }
 
@@ -416,8 +421,10 @@ async function runScale(
   const SITES = 100;
   const signer = await loadSigner(db.db);
   const admin = await ensureBootstrapAdmin(db.db);
-  const publisher = await startPublisher({ db: db.db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer });
-  // As `serve` wires them: an apply hands its rows to the publisher, which then need not read them back.
+  // As `serve` wires them: the publisher on a connection of its own (PostgreSQL), and an apply
+  // hands it the rows it wrote, which it then need not read back.
+  const publisherDb = await openBeside(db, { poolSize: 1, name: 'lvsfleet-publisher bench' });
+  const publisher = await startPublisher({ db: publisherDb.db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer });
   const app = createApp({ db: db.db, kick: (after) => (after?.handedOff ? undefined : publisher.kick()), handoff: (rows) => publisher.handoff(rows), signer });
   const put = (site: string, n: number) =>
     app.request(`/v1/sites/${site}/spec`, {
@@ -502,6 +509,7 @@ async function runScale(
     await bare.endAsync(true).catch(() => {});
     await subs.stop();
     await publisher.close();
+    await publisherDb.close();
   }
 }
 

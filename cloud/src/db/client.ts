@@ -17,6 +17,8 @@ export interface Database {
   kind: 'pglite' | 'postgres';
   /** The postgres.js client under `db` (PostgreSQL only), for session-level advisory locks. */
   pg?: Sql;
+  /** The server's URL (PostgreSQL only): another client of the same database opens it (`openBeside`). */
+  url?: string;
   /** The PGlite instance itself (the workerd tests serve it over the PostgreSQL wire protocol). */
   pglite?: PGlite;
   close(): Promise<void>;
@@ -36,6 +38,10 @@ export async function openDatabase(opts: {
   dataDir?: string;
   migrate?: boolean;
   templateDir?: string | false;
+  /** PostgreSQL: connections in the client's pool (default 5). */
+  poolSize?: number;
+  /** PostgreSQL: the sessions' application_name, which pg_stat_activity shows. */
+  name?: string;
   /** Called at the end of each stage of the opening (a start profile). */
   mark?: (stage: string) => void;
 }): Promise<Database> {
@@ -44,9 +50,13 @@ export async function openDatabase(opts: {
   if (opts.url) {
     const { default: postgres } = await import('postgres');
     const { drizzle } = await import('drizzle-orm/postgres-js');
-    const client = postgres(opts.url, { max: 5, onnotice: () => {} });
+    const client = postgres(opts.url, {
+      max: opts.poolSize ?? 5,
+      onnotice: () => {},
+      ...(opts.name ? { connection: { application_name: opts.name } } : {}),
+    });
     const db = drizzle(preparedStatements(client), { schema }) as unknown as Db;
-    const database: Database = { db, kind: 'postgres', pg: client, close: () => client.end({ timeout: 5 }) };
+    const database: Database = { db, kind: 'postgres', pg: client, url: opts.url, close: () => client.end({ timeout: 5 }) };
     mark('PostgreSQL client');
     if (migrate) await applyMigrations(database);
     mark('migrations');
@@ -84,6 +94,17 @@ export async function openDatabase(opts: {
   if (migrate) await applyMigrations(database);
   mark('migrations');
   return database;
+}
+
+/**
+ * Another client of `database` with a pool of its own (PostgreSQL; no migrations, the first client
+ * ran them), for a part that must not wait for a connection behind the API's transactions. PGlite
+ * is one connection inside this process, with nothing to queue behind: the same database, which
+ * this client's `close` leaves open.
+ */
+export async function openBeside(database: Database, opts: { poolSize: number; name: string }): Promise<Database> {
+  if (database.kind !== 'postgres' || !database.url) return { ...database, close: async () => {} };
+  return openDatabase({ url: database.url, migrate: false, poolSize: opts.poolSize, name: opts.name });
 }
 
 /**

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { ensureBootstrapAdmin } from '../auth/tokens.ts';
-import { openDatabase, type Database } from '../db/client.ts';
+import { openBeside, openDatabase, type Database } from '../db/client.ts';
 import { loadSigner } from '../keys/signing.ts';
 import { issueNodeCredentials } from '../mqtt/credentials.ts';
 import { connectDynsec, issueWithDynsec } from '../mqtt/dynsec.ts';
@@ -170,8 +170,14 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
           await openSiteLeases(o.databaseUrl, { log: o.log, name: `lvsfleet-site-leases ${hostname()} pid ${process.pid}` })
         : undefined;
       if (leases) closers.push(() => leases.close());
+      // The publisher's own connection on PostgreSQL: while a burst of applies holds every
+      // connection of the API's pool in a transaction, a drain's reads and marks would wait behind
+      // all of them, and the documents of the applies done first with them (100 sites applied at
+      // once on one replica: all received p99 3.0-3.5 s with it, 3.95-3.97 without).
+      const publisherDatabase = await openBeside(database, { poolSize: 1, name: `lvsfleet-publisher ${hostname()} pid ${process.pid}` });
+      closers.push(() => publisherDatabase.close());
       const publisher = await startPublisher({
-        db,
+        db: publisherDatabase.db,
         mqttUrl: broker.url,
         username: broker.username,
         password: broker.password,

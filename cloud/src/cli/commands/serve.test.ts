@@ -12,6 +12,7 @@ import { runName, SEEDS_PATH, SEEDS_YAML } from '../../../test/fixtures.test-sup
 import { collect, connectAs, endQuietly } from '../../../test/mqtt-client.test-support.ts';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { nodeIdOf, topics } from '#shared/wire/topics.ts';
+import postgres from 'postgres';
 import { freshPostgres } from '../../../test/pg.test-support.ts';
 import { unverifiedClaims } from '../../../test/jws.test-support.ts';
 
@@ -142,6 +143,12 @@ describe('lvsfleet serve (own process)', () => {
         const texts = await Promise.all(replicas.map(banner));
         expect(texts.map((t) => t.includes('publisher: off (API only)'))).toEqual([false, false, true]);
         const urls = texts.map((t) => /serving on (http:\/\/\S+)/.exec(t)![1]);
+        // Each publisher drains on a connection of its own, named with its pid; the API-only replica has none.
+        const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
+        const names = await admin<{ name: string }[]>`
+          SELECT application_name AS name FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'lvsfleet-publisher %'`;
+        await admin.end({ timeout: 5 });
+        expect(names.map((r) => Number(/ pid (\d+)$/.exec(r.name)?.[1])).sort()).toEqual([replicas[0].child.pid, replicas[1].child.pid].sort());
         const as = (url: string) => ({ LVSFLEET_URL: url, LVSFLEET_TOKEN: env.LVSFLEET_ADMIN_TOKEN });
         expect((await cli(['apply', '-f', spec], as(urls[2]))).code).toBe(0);
         for (const url of urls)
