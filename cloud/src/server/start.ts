@@ -173,7 +173,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       // The publisher's own connection on PostgreSQL: while a burst of applies holds every
       // connection of the API's pool in a transaction, a drain's reads and marks would wait behind
       // all of them, and the documents of the applies done first with them (100 sites applied at
-      // once on one replica: all received p99 3.0-3.5 s with it, 3.95-3.97 without).
+      // once on one replica with Mosquitto: all received p99 2.9-3.7 s with it, 3.8-5.2 without).
       const publisherDatabase = await openBeside(database, { poolSize: 1, name: `lvsfleet-publisher ${hostname()} pid ${process.pid}` });
       closers.push(() => publisherDatabase.close());
       const publisher = await startPublisher({
