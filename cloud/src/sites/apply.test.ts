@@ -12,13 +12,17 @@ import { seedsSite } from '../../test/fixtures.test-support.ts';
 import { rowsOf } from '../db/rows.ts';
 import { republishOverrides } from '../overrides/republish.ts';
 import type { Override } from '#shared/overrides/override.ts';
-import { applySite, FEW_OUTBOX_ROWS, type WrittenRow } from './apply.ts';
+import { applySite, FEW_OUTBOX_ROWS, OUTBOX_SLICE, type WrittenRow } from './apply.ts';
 import { CONFIG_FIELDS_LIMIT } from './diff.ts';
 
 /** The seeds' site with `extra` more real servers in its service (each a node of its own). */
 function withRealServers(extra: number, weight = 1): Site {
   const site = seedsSite('applyt');
-  const added = Array.from({ length: extra }, (_, i) => ({ name: `rsx${i}`, role: 'realserver' as const, address: `192.168.2.${i + 10}` }));
+  const added = Array.from({ length: extra }, (_, i) => ({
+    name: `rsx${i}`,
+    role: 'realserver' as const,
+    address: `192.168.${2 + Math.floor(i / 200)}.${(i % 200) + 10}`,
+  }));
   return {
     ...site,
     spec: {
@@ -148,6 +152,32 @@ describe('applySite writes', () => {
     await applySite(d.db, { orgId: 'org_apply', site, author: 't', dryRun: true }, take);
     await expect(applySite(d.db, { orgId: 'org_apply', site, author: 't', ifMatch: 1 }, take)).rejects.toThrow(/If-Match/);
     expect(handed).toHaveLength(2);
+  });
+
+  it(`a site of more than one slice of ${OUTBOX_SLICE} outbox rows: one row per node, each with its own claims, and every pending row handed over with its stored id`, async () => {
+    const site = { ...withRealServers(2 * OUTBOX_SLICE + 3), metadata: { name: 'sliced' } } as Site;
+    const handed: WrittenRow[][] = [];
+    const r1 = await applySite(d.db, { orgId: 'org_apply', site, author: 't' }, (rows) => handed.push(rows));
+    // Two full slices, and the last few rows bound one value each.
+    expect(r1.publishedNodes.length).toBeGreaterThan(2 * OUTBOX_SLICE + FEW_OUTBOX_ROWS / 4);
+    const rows = (await d.db.select().from(outbox).where(eq(outbox.revision, r1.revision)).orderBy(asc(outbox.id))).filter((r) =>
+      r.nodeId.startsWith('sliced.'),
+    );
+    expect(rows.map((r) => r.nodeId).sort()).toEqual(r1.publishedNodes.map((n) => nodeIdOf('sliced', n)).sort());
+    const compiled = compileSite(site);
+    for (const row of rows) {
+      expect(row.status).toBe('pending');
+      const claims = row.claims as DesiredClaims;
+      expect(claims.nodeId).toBe(row.nodeId);
+      expect(canonicalJson(claims.config)).toBe(canonicalJson(compiled.get(row.nodeId.slice('sliced.'.length))));
+    }
+    expect(handed).toHaveLength(1);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    expect(handed[0].map((r) => r.id).sort((a, b) => a - b)).toEqual(rows.map((r) => r.id));
+    for (const row of handed[0]) {
+      expect(byId.get(row.id)?.nodeId).toBe(row.nodeId);
+      expect(row.canonicalClaims).toBe(canonicalJson(byId.get(row.id)?.claims));
+    }
   });
 
   it('a staged change to many nodes stores each row with its own node: the released ones pending, the rest held, each with its own claims', async () => {
