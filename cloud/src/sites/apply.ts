@@ -193,9 +193,9 @@ interface Write {
 }
 
 /**
- * Writes a decided revision and answers the site row's version after it. One statement per table for the whole site, not one per node: a
- * 1,000-node site is one nodes upsert, one outbox insert and one update marking the nodes that
- * left the spec removed.
+ * Writes a decided revision and answers the site row's version after it. A few statements per
+ * table for the whole site, not one per node: a 1,000-node site is one nodes upsert, four outbox
+ * inserts (OUTBOX_SLICE rows each) and one update marking the nodes that left the spec removed.
  */
 async function write(tx: Tx, w: Write): Promise<string> {
   const { input, siteId, result, now } = w;
@@ -246,9 +246,10 @@ async function write(tx: Tx, w: Write): Promise<string> {
       : null;
   const released = new Set(rollout?.rollout.released ?? result.publishedNodes);
   result.staged = !!rollout && rollout.rollout.state !== 'completed';
-  // Both statements take the whole site as one text per column (../db/joined-rows.ts): a 1,000-node
-  // site is two statements of a few parameters instead of 16,000 bound values, and each row's
-  // claims embed the config's canonical text from propose() instead of serialising it again.
+  // The nodes upsert and each slice of outbox rows take their rows as one text per column
+  // (../db/joined-rows.ts): a 1,000-node site is five statements of a few parameters instead of
+  // 16,000 bound values, and each row's claims embed the config's canonical text from propose()
+  // instead of serialising it again.
   // The outbox's claims column is json, not jsonb: the database checks the 1.2 MB of claims and
   // stores the text as it is, instead of converting it to jsonb's binary form (in PGlite ~40 % of
   // the insert); nothing queries inside the claims.
