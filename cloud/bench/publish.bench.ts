@@ -207,24 +207,39 @@ function startChild(script: URL) {
   };
 }
 
+/**
+ * `lvsfleet serve`'s app and publisher in this process, wired as `serve` wires them: the publisher
+ * on a connection of its own (PostgreSQL), and an apply hands it the rows it wrote, which it then
+ * need not read back.
+ */
+async function servedApp(
+  db: Awaited<ReturnType<typeof openDatabase>>,
+  broker: { url: string; username?: string; password?: string },
+  signer: Signer,
+): Promise<{ app: ReturnType<typeof createApp>; close(): Promise<void> }> {
+  const publisherDb = await openBeside(db, { poolSize: 1, name: 'lvsfleet-publisher bench' });
+  const publisher = await startPublisher({ db: publisherDb.db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer });
+  const app = createApp({ db: db.db, kick: (after) => (after?.handedOff ? undefined : publisher.kick()), handoff: (rows) => publisher.handoff(rows), signer });
+  return {
+    app,
+    close: async () => {
+      await publisher.close();
+      await publisherDb.close();
+    },
+  };
+}
+
 /** The cloud under test: `lvsfleet serve`'s app and publisher in this process, or the Workers entry under `wrangler dev`. */
 async function nodeCloud(
   db: Awaited<ReturnType<typeof openDatabase>>,
   broker: { url: string; username?: string; password?: string },
   signer: Signer,
 ): Promise<BenchCloud> {
-  // As `serve` wires them: the publisher on a connection of its own (PostgreSQL), and an apply
-  // hands it the rows it wrote, which it then need not read back.
-  const publisherDb = await openBeside(db, { poolSize: 1, name: 'lvsfleet-publisher bench' });
-  const publisher = await startPublisher({ db: publisherDb.db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer });
-  const app = createApp({ db: db.db, kick: (after) => (after?.handedOff ? undefined : publisher.kick()), handoff: (rows) => publisher.handoff(rows), signer });
+  const { app, close } = await servedApp(db, broker, signer);
   return {
     apply: async (site, body, token, query = '') =>
       app.request(`/v1/sites/${site}/spec${query}`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body }),
-    close: async () => {
-      await publisher.close();
-      await publisherDb.close();
-    },
+    close,
   };
 }
 
@@ -421,11 +436,8 @@ async function runScale(
   const SITES = 100;
   const signer = await loadSigner(db.db);
   const admin = await ensureBootstrapAdmin(db.db);
-  // As `serve` wires them: the publisher on a connection of its own (PostgreSQL), and an apply
-  // hands it the rows it wrote, which it then need not read back.
-  const publisherDb = await openBeside(db, { poolSize: 1, name: 'lvsfleet-publisher bench' });
-  const publisher = await startPublisher({ db: publisherDb.db, mqttUrl: broker.url, username: broker.username, password: broker.password, signer });
-  const app = createApp({ db: db.db, kick: (after) => (after?.handedOff ? undefined : publisher.kick()), handoff: (rows) => publisher.handoff(rows), signer });
+  const served = await servedApp(db, broker, signer);
+  const { app } = served;
   const put = (site: string, n: number) =>
     app.request(`/v1/sites/${site}/spec`, {
       method: 'PUT',
@@ -508,8 +520,7 @@ async function runScale(
     session?.disconnect();
     await bare.endAsync(true).catch(() => {});
     await subs.stop();
-    await publisher.close();
-    await publisherDb.close();
+    await served.close();
   }
 }
 
