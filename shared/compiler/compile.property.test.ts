@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NodeConfig } from '../config/node-config.ts';
-import { SCHEDULERS } from '../site/service.ts';
+import { SCHEDULERS } from '../site/ipvs-words.ts';
 import type { Site } from '../site/site.ts';
 import { validateSite } from '../site/validate.ts';
 import { canonicalJson } from '../util/canonical-json.ts';

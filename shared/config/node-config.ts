@@ -1,7 +1,6 @@
 import * as z from 'zod';
 import { CanonicalIpAddress, CanonicalIpv6, Ipv4 } from '../util/ip.ts';
-import { FORWARDING, SCHEDULERS, SchedulerFlag } from '../site/service.ts';
-import { CHECK_TYPES } from '../site/health-check.ts';
+import { CHECK_TYPES, FORWARDING, SCHEDULER_FLAGS, SCHEDULERS } from '../site/ipvs-words.ts';
 
 /**
  * What one node runs: the compiler's output, fully resolved (defaults applied, durations in ms,
@@ -150,7 +149,7 @@ export const ResolvedService = z.strictObject({
   port: z.number().int().min(0).max(65535),
   fwmark: z.number().int().min(0),
   scheduler: z.enum(SCHEDULERS),
-  schedulerFlags: z.array(SchedulerFlag),
+  schedulerFlags: z.array(z.enum(SCHEDULER_FLAGS)),
   persistence: z.strictObject({ timeoutS: z.number().int().min(1), netmask: Ipv4 }).nullable(),
   onePacket: z.boolean(),
   sorryServer: z.strictObject({ address: CanonicalIpAddress, port: z.number().int(), forwarding: z.enum(FORWARDING), inhibit: z.boolean() }).nullable(),

@@ -5,7 +5,8 @@
  */
 import type { Diagnostic } from '../keepalived/diagnostics.ts';
 import { formatDuration } from '../util/duration.ts';
-import { SCHEDULERS, type Service } from '../site/service.ts';
+import { SCHEDULERS } from '../site/ipvs-words.ts';
+import type { Service } from '../site/service.ts';
 import type { Site } from '../site/site.ts';
 import { validateSite } from '../site/validate.ts';
 import { IpvsadmSyntaxError } from './codec.ts';

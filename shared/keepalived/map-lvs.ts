@@ -3,7 +3,8 @@
  * "LVS CONFIGURATION"). keepalived's defaults are made explicit where the spec's differ:
  * keepalived forwards with NAT unless lb_kind says otherwise, the spec defaults to DR.
  */
-import { SCHEDULERS, type RealServer, type Service } from '../site/service.ts';
+import { SCHEDULERS } from '../site/ipvs-words.ts';
+import type { RealServer, Service } from '../site/service.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 import { formatDuration } from '../util/duration.ts';
 import { canonicalIp, intToIp, ipToInt, IPV4_RE, isIpv6 } from '../util/ip.ts';

@@ -1,4 +1,4 @@
-import type { CheckType } from './health-check.ts';
+import type { CheckType } from './ipvs-words.ts';
 
 /**
  * Defaults applied by the compiler where a spec leaves a field out. They follow keepalived's

@@ -95,5 +95,3 @@ const PingCheck = z.strictObject({ type: z.literal('ping'), ...timing });
 
 export const HealthCheck = z.discriminatedUnion('type', [TcpCheck, HttpCheck, HttpsCheck, SmtpCheck, DnsCheck, MiscCheck, UdpCheck, PingCheck]);
 export type HealthCheck = z.infer<typeof HealthCheck>;
-export const CHECK_TYPES = ['tcp', 'http', 'https', 'smtp', 'dns', 'misc', 'udp', 'ping'] as const;
-export type CheckType = (typeof CHECK_TYPES)[number];

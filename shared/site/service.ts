@@ -2,17 +2,13 @@ import * as z from 'zod';
 import { Duration } from '../util/duration.ts';
 import { IpAddress, Ipv4 } from '../util/ip.ts';
 import { HealthCheck } from './health-check.ts';
+import { FORWARDING, SCHEDULER_FLAGS, SCHEDULERS } from './ipvs-words.ts';
 import { Name } from './names.ts';
 
-/** The 14 IPVS schedulers ipvsadm knows. */
-export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'mh', 'fo', 'ovf', 'twos'] as const;
 const Scheduler = z.enum(SCHEDULERS);
 type Scheduler = z.infer<typeof Scheduler>;
 
-/** ipvsadm -b flags: sh-fallback/sh-port for sh, mh-fallback/mh-port for mh. */
-export const SchedulerFlag = z.enum(['sh-fallback', 'sh-port', 'mh-fallback', 'mh-port']);
-
-export const FORWARDING = ['dr', 'nat', 'tun'] as const;
+const SchedulerFlag = z.enum(SCHEDULER_FLAGS);
 const Forwarding = z.enum(FORWARDING);
 type Forwarding = z.infer<typeof Forwarding>;
 

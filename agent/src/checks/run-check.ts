@@ -1,5 +1,5 @@
 import type { ResolvedCheck } from '#shared/config/node-config.ts';
-import type { CheckType } from '#shared/site/health-check.ts';
+import type { CheckType } from '#shared/site/ipvs-words.ts';
 import { dnsCheck } from './checkers/dns.ts';
 import { httpCheck } from './checkers/http.ts';
 import { createMiscCheck } from './checkers/misc.ts';

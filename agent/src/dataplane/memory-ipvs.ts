@@ -3,7 +3,7 @@ import { AgentError } from '../errors.ts';
 import { parseLine, renderBatch, renderOp, renderSave } from '#shared/ipvs/codec.ts';
 import type { IpvsDest, IpvsOp, IpvsService, IpvsServiceState, IpvsTable } from '#shared/ipvs/model.ts';
 import { destKey, realServerKey, serviceKey } from '#shared/ipvs/model.ts';
-import { SCHEDULERS } from '#shared/site/service.ts';
+import { SCHEDULERS } from '#shared/site/ipvs-words.ts';
 
 const clone = <T>(v: T): T => structuredClone(v);
 /**
