@@ -4,7 +4,7 @@ import { IpAddress } from '../util/ip.ts';
 import { compileNode } from '../compiler/compile.ts';
 import { validateSite } from '../site/validate.ts';
 import { baseDoc } from '../site/site.test-support.ts';
-import { DesiredClaims } from './desired.ts';
+import { DesiredClaims } from './desired-claims.ts';
 import { EnrollRequest, EnrollResponse, EnrollmentTokenResponse } from './enroll.ts';
 import { NodeEvent } from './events.ts';
 import { NodeStatus, lastWill } from './status.ts';

@@ -121,6 +121,12 @@ describe('the split agent bundle', () => {
     await again.waitForOutput(/booting from cached revision 1 \(.*, its schema checked by this build at receipt\)[\s\S]*apply revision 1 succeeded/);
     again.p.kill('SIGTERM');
     expect(await again.exited).toBe(0);
+    // Nor is the claims' schema loaded for it: that start runs without the schema's chunk (the first
+    // start above, checking the schema, loaded it from the whole bundle).
+    const lean = startProcess(process.execPath, args(await without('no-claims-schema', ['desired-claims'])));
+    await lean.waitForOutput(/booting from cached revision 1 \(.*, its schema checked by this build at receipt\)[\s\S]*apply revision 1 succeeded/);
+    lean.p.kill('SIGTERM');
+    expect(await lean.exited).toBe(0);
   });
 
   it('loads what it is asked for: metrics with --metrics-listen, the status command', async () => {

@@ -1,6 +1,6 @@
 import type { JWK } from 'jose';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
-import { DesiredClaims, formatVersion, isNewer, JWS_ALG, JWS_TYP, versionOf, type DocumentVersion } from '#shared/wire/desired.ts';
+import { formatVersion, isNewer, JWS_ALG, JWS_TYP, versionOf, type DesiredClaims, type DocumentVersion } from '#shared/wire/desired.ts';
 import type { KeyTrust } from '#shared/wire/key-trust.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
 import { jwsHeader, verifyCompact } from './compact-jws.ts';
@@ -56,6 +56,13 @@ export interface VerifyExpect {
 }
 
 const MAX_JWS_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The claims' schema, loaded by the first document whose schema is checked (then kept by the module
+ * loader). A start from a cache this build checked checks none, and building the node config's
+ * schemas at import was about a sixth of the agent's module loading at every start.
+ */
+const claimsSchema = () => import('#shared/wire/desired-claims.ts').then((m) => m.DesiredClaims);
 
 /** The claims that make a revision: everything but the key set, which a rotation re-signs. */
 const content = (c: DesiredClaims) => canonicalJson({ ...c, trust: undefined });
@@ -121,7 +128,7 @@ export async function verifyDesired(jws: string, keys: JWK[], expect: VerifyExpe
   } catch {
     return { ok: false, why: 'schema', detail: 'payload is not JSON' };
   }
-  const parsed = expect.schemaChecked ? ({ success: true, data: json as DesiredClaims } as const) : DesiredClaims.safeParse(json);
+  const parsed = expect.schemaChecked ? ({ success: true, data: json as DesiredClaims } as const) : (await claimsSchema()).safeParse(json);
   if (!parsed.success) {
     const i = parsed.error.issues[0];
     const rev = (json as { revision?: unknown })?.revision;

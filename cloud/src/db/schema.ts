@@ -143,7 +143,7 @@ export const outbox = pgTable(
     revision: integer('revision').notNull(),
     /** The claims' override generation: a row for the same revision with a higher one supersedes (overrides changed). */
     overridesVersion: integer('overrides_version').notNull().default(0),
-    /** DesiredClaims (shared/wire/desired.ts); signed when published. json, not jsonb: stored as written (cloud/src/sites/apply.ts), never queried inside. */
+    /** DesiredClaims (shared/wire/desired-claims.ts); signed when published. json, not jsonb: stored as written (cloud/src/sites/apply.ts), never queried inside. */
     claims: json('claims').notNull(),
     /**
      * pending: not tried yet; failed: the last attempt failed, tried again at next_attempt_at;

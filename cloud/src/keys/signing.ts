@@ -1,7 +1,8 @@
 import { base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import type { Db } from '../db/client.ts';
 import { signingKeys } from '../db/schema.ts';
-import { DesiredClaims, JWS_ALG, JWS_TYP } from '#shared/wire/desired.ts';
+import { JWS_ALG, JWS_TYP } from '#shared/wire/desired.ts';
+import { DesiredClaims } from '#shared/wire/desired-claims.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { KeyTrust, type PublicKeyJwk } from '#shared/wire/key-trust.ts';
 import { signingInputWriter } from '#shared/wire/signing-input.ts';
