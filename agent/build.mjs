@@ -55,6 +55,47 @@ const yamlNoTokenLog = {
   },
 };
 
+/**
+ * mqtt.js bundles what no agent can use: a SOCKS proxy (socks, with ip-address and smart-buffer),
+ * taken only with a `socksProxy` option the agent never passes; the transports of WeChat and Alipay
+ * mini-programs and a web worker's timers, taken only in a browser. About 140 of its chunk's
+ * 525 KiB, parsed at every connect and held in the heap. Here each such module is one that throws,
+ * naming what is missing, if anything ever calls it. WebSockets stay: an operator may hand agents a
+ * ws:// or wss:// broker URL (--public-mqtt-url). A module not found where it is expected (mqtt.js
+ * moved it) fails the build rather than bundle it unseen.
+ */
+const mqttAbsent = {
+  // mqtt/build/lib/connect/index.js: the browser's transports by URL scheme.
+  './wx': ['default'],
+  './ali': ['default'],
+  // connect/tcp.js and connect/tls.js: a SOCKS proxy, only with the socksProxy option.
+  './socks': ['default'],
+  // get-timer.js: a web worker's timers; Node's own are the ones used outside a browser.
+  'worker-timers': ['setInterval', 'clearInterval'],
+};
+/** Which of them the build met (each must be met: checked after the build). */
+const mqttStubbed = new Set();
+const mqttWithoutUnusable = {
+  name: 'mqtt-without-unusable',
+  setup(b) {
+    const names = Object.keys(mqttAbsent).map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'));
+    b.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (a) => {
+      if (!/[\\/]mqtt[\\/]build[\\/]lib[\\/]/.test(a.importer)) return undefined;
+      mqttStubbed.add(a.path);
+      return { path: a.path, namespace: 'mqtt-absent' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'mqtt-absent' }, (a) => ({
+      contents: mqttAbsent[a.path]
+        .map((name) => {
+          const fn = `() => { throw new Error(${JSON.stringify(`the agent's bundle leaves out mqtt.js's ${a.path.replace('./', '')}`)}); }`;
+          return name === 'default' ? `export default ${fn};` : `export const ${name} = ${fn};`;
+        })
+        .join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+
 /** As long as the identity that replaces it: 32 hex digits. */
 const BUILD_PLACEHOLDER = 'lvsfleet-agent-build-placeholder';
 
@@ -96,7 +137,7 @@ await build({
   format: 'esm',
   target: 'node20',
   external: ['raw-socket'],
-  plugins: [zodEnglishOnly, yamlNoTokenLog],
+  plugins: [zodEnglishOnly, yamlNoTokenLog, mqttWithoutUnusable],
   // This build's identity (agent/src/cli/io.ts, AGENT_BUILD): written in below, once the files exist.
   define: { __LVSFLEET_AGENT_BUILD__: JSON.stringify(BUILD_PLACEHOLDER) },
   // Whitespace and syntax only: names stay, so stack traces still say which function. Comments
@@ -114,6 +155,8 @@ await build({
     js: "#!/usr/bin/env node\nimport { createRequire as __lvsfleetCreateRequire } from 'node:module';\nconst require = __lvsfleetCreateRequire(import.meta.url);",
   },
 });
+const unmet = Object.keys(mqttAbsent).filter((p) => !mqttStubbed.has(p));
+if (unmet.length) throw new Error(`agent build: mqtt.js no longer imports ${unmet.join(', ')} where mqttWithoutUnusable expects it`);
 await chmod(entry, 0o755);
 const buildId = await stampBuild();
 const sizes = [(await stat(entry)).size];

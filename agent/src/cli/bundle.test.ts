@@ -2,12 +2,15 @@ import { execFile } from 'node:child_process';
 import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileNode } from '#shared/compiler/compile.ts';
 import { parseSite } from '#shared/site/parse.ts';
+import { topics } from '#shared/wire/topics.ts';
+import { startTwoListenerBrokers } from '../../../cloud/test-workers/transport-brokers.test-support.ts';
 import { tempDir } from '../engine/engine.test-support.ts';
 import { Intake } from '../intake/intake.ts';
-import { signDoc, testKey } from '../intake/keys.test-support.ts';
+import { signDoc, testKey, type TestKey } from '../intake/keys.test-support.ts';
 import { statePaths } from '../state/paths.ts';
 import { loopbackSiteYaml } from '../site-yaml.test-support.ts';
 import { killTestProcesses, startProcess } from './process.test-support.ts';
@@ -64,6 +67,14 @@ describe('the split agent bundle', () => {
     return p;
   }
 
+  /** The config file `enroll` writes for node split.d1, told the broker at `mqttUrl`, with `key` pinned. */
+  async function enrolled(name: string, mqttUrl: string, key: TestKey): Promise<string> {
+    const config = join(dir, `${name}.json`);
+    const file = { url: 'http://127.0.0.1:9', nodeId: 'split.d1', site: 'split', node: 'd1', mqtt: { url: mqttUrl, username: 'split.d1', password: 'p' } };
+    await writeFile(config, JSON.stringify({ ...file, keys: [key.pub], enrolledAt: new Date().toISOString() }));
+    return config;
+  }
+
   const cloudAndCommands = ['cloud-run', 'enroll', 'status', 'endpoint', 'host-parts-linux'];
 
   it('a standalone dry-run director loads neither the cloud link, the other commands, metrics nor the Linux parts', async () => {
@@ -87,19 +98,7 @@ describe('the split agent bundle', () => {
     const claims = { nodeId: 'split.d1', site: 'split', revision: 1, issuedAt: new Date().toISOString(), config: compileNode(parsed.site, 'd1') };
     const intake = new Intake({ nodeId: 'split.d1', keys: [key.pub], paths: statePaths(state), log: () => {}, onReject: () => {} });
     expect(await intake.receive(await signDoc(key, claims))).toMatchObject({ revision: 1 });
-    const config = join(dir, 'agent.json');
-    await writeFile(
-      config,
-      JSON.stringify({
-        url: 'http://127.0.0.1:9',
-        nodeId: 'split.d1',
-        site: 'split',
-        node: 'd1',
-        mqtt: { url: 'mqtt://127.0.0.1:9', username: 'split.d1', password: 'p' },
-        keys: [key.pub],
-        enrolledAt: new Date().toISOString(),
-      }),
-    );
+    const config = await enrolled('agent', 'mqtt://127.0.0.1:9', key);
     const args = (bundle: string) => [bundle, 'run', '--config', config, '--state-dir', state, '--dataplane', 'dry-run'];
     // Without the link's chunk the apply still happens; the import after it fails, and the agent stops (exit 1).
     const p = startProcess(process.execPath, args(await without('cloud', ['mqtt-link'])));
@@ -127,6 +126,50 @@ describe('the split agent bundle', () => {
     await lean.waitForOutput(/booting from cached revision 1 \(.*, its schema checked by this build at receipt\)[\s\S]*apply revision 1 succeeded/);
     lean.p.kill('SIGTERM');
     expect(await lean.exited).toBe(0);
+  });
+
+  it('a cloud-mode agent with nothing cached takes its document from a real broker, over TCP and over a WebSocket', async () => {
+    // The bundle leaves some of mqtt.js out (agent/build.mjs, mqttWithoutUnusable): what it keeps
+    // connects both ways an agent may be told to, and the claims' schema loads for the first check.
+    const key = await testKey();
+    const parsed = parseSite(loopbackSiteYaml('split', 1));
+    if (!parsed.ok) throw new Error('test site invalid');
+    const jws = await signDoc(key, {
+      nodeId: 'split.d1',
+      site: 'split',
+      revision: 1,
+      issuedAt: new Date().toISOString(),
+      config: compileNode(parsed.site, 'd1'),
+    });
+    const brokers = await startTwoListenerBrokers();
+    try {
+      for (const b of brokers) {
+        const pub = await mqtt.connectAsync(b.tcpUrl, { clientId: `bundle-test-${b.name}` });
+        await pub.publishAsync(topics.desired('split.d1'), jws, { qos: 1, retain: true });
+        await pub.endAsync();
+        for (const [how, url] of [
+          ['tcp', b.tcpUrl],
+          ['ws', b.wsUrl],
+        ]) {
+          const config = await enrolled(`agent-${b.name}-${how}`, url, key);
+          const p = startProcess(process.execPath, [
+            join(dir, 'full', 'lvsfleet-agent.mjs'),
+            'run',
+            '--config',
+            config,
+            '--state-dir',
+            join(dir, `state-${b.name}-${how}`),
+            '--dataplane',
+            'dry-run',
+          ]);
+          await p.waitForOutput(/no cached configuration yet[\s\S]*mqtt connected[\s\S]*received revision 1[\s\S]*apply revision 1 succeeded/);
+          p.p.kill('SIGTERM');
+          expect(await p.exited, `${b.name} over ${how}`).toBe(0);
+        }
+      }
+    } finally {
+      for (const b of brokers) await b.close();
+    }
   });
 
   it('loads what it is asked for: metrics with --metrics-listen, the status command', async () => {
