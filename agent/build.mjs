@@ -96,6 +96,29 @@ const mqttWithoutUnusable = {
   },
 };
 
+/**
+ * readable-stream (mqtt.js's and bl's streams) is a copy of Node's own streams, with a switch back
+ * to them: READABLE_STREAM=disable makes it export Node's (its lib/ours/index.js). The bundle takes
+ * that branch for good, as a module of Node's streams' exports: they are loaded already (every
+ * socket is one), and the copy was 118 of the broker link's 384 KiB, parsed at every connect. The
+ * build fails if readable-stream no longer has the switch.
+ */
+const nodeStreams = {
+  name: 'node-streams',
+  setup(b) {
+    b.onResolve({ filter: /^readable-stream$/ }, () => ({ path: 'readable-stream', namespace: 'node-streams' }));
+    b.onLoad({ filter: /.*/, namespace: 'node-streams' }, async () => {
+      const own = await readFile(createRequire(join(root, 'package.json')).resolve('readable-stream/lib/ours/index.js'), 'utf8');
+      if (!own.includes("process.env.READABLE_STREAM === 'disable'"))
+        throw new Error('readable-stream has no READABLE_STREAM=disable switch any more: check nodeStreams');
+      return {
+        contents: "'use strict';\nconst Stream = require('node:stream');\nmodule.exports = { ...Stream };\nmodule.exports.default = module.exports;\n",
+        loader: 'js',
+      };
+    });
+  },
+};
+
 /** As long as the identity that replaces it: 32 hex digits. */
 const BUILD_PLACEHOLDER = 'lvsfleet-agent-build-placeholder';
 
@@ -137,7 +160,7 @@ await build({
   format: 'esm',
   target: 'node20',
   external: ['raw-socket'],
-  plugins: [zodEnglishOnly, yamlNoTokenLog, mqttWithoutUnusable],
+  plugins: [zodEnglishOnly, yamlNoTokenLog, mqttWithoutUnusable, nodeStreams],
   // This build's identity (agent/src/cli/io.ts, AGENT_BUILD): written in below, once the files exist.
   define: { __LVSFLEET_AGENT_BUILD__: JSON.stringify(BUILD_PLACEHOLDER) },
   // Whitespace and syntax only: names stay, so stack traces still say which function. Comments

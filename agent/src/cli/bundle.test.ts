@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
 import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Aedes, type Client } from 'aedes';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileNode } from '#shared/compiler/compile.ts';
@@ -67,6 +69,13 @@ describe('the split agent bundle', () => {
     return p;
   }
 
+  /** Node split.d1's desired document of `revision`, signed with `key` (the site's d1 as its config). */
+  function splitD1Doc(key: TestKey, revision: number): Promise<string> {
+    const parsed = parseSite(loopbackSiteYaml('split', 1));
+    if (!parsed.ok) throw new Error('test site invalid');
+    return signDoc(key, { nodeId: 'split.d1', site: 'split', revision, issuedAt: new Date().toISOString(), config: compileNode(parsed.site, 'd1') });
+  }
+
   /** The config file `enroll` writes for node split.d1, told the broker at `mqttUrl`, with `key` pinned. */
   async function enrolled(name: string, mqttUrl: string, key: TestKey): Promise<string> {
     const config = join(dir, `${name}.json`);
@@ -92,12 +101,9 @@ describe('the split agent bundle', () => {
   it('a cloud-mode agent applies its cached signed document before it loads the broker link', async () => {
     // Enrolled as `enroll` writes it, the document cached by the agent's own intake.
     const key = await testKey();
-    const parsed = parseSite(loopbackSiteYaml('split', 1));
-    if (!parsed.ok) throw new Error('test site invalid');
     const state = join(dir, 'state-cloud');
-    const claims = { nodeId: 'split.d1', site: 'split', revision: 1, issuedAt: new Date().toISOString(), config: compileNode(parsed.site, 'd1') };
     const intake = new Intake({ nodeId: 'split.d1', keys: [key.pub], paths: statePaths(state), log: () => {}, onReject: () => {} });
-    expect(await intake.receive(await signDoc(key, claims))).toMatchObject({ revision: 1 });
+    expect(await intake.receive(await splitD1Doc(key, 1))).toMatchObject({ revision: 1 });
     const config = await enrolled('agent', 'mqtt://127.0.0.1:9', key);
     const args = (bundle: string) => [bundle, 'run', '--config', config, '--state-dir', state, '--dataplane', 'dry-run'];
     // Without the link's chunk the apply still happens; the import after it fails, and the agent stops (exit 1).
@@ -132,15 +138,7 @@ describe('the split agent bundle', () => {
     // The bundle leaves some of mqtt.js out (agent/build.mjs, mqttWithoutUnusable): what it keeps
     // connects both ways an agent may be told to, and the claims' schema loads for the first check.
     const key = await testKey();
-    const parsed = parseSite(loopbackSiteYaml('split', 1));
-    if (!parsed.ok) throw new Error('test site invalid');
-    const jws = await signDoc(key, {
-      nodeId: 'split.d1',
-      site: 'split',
-      revision: 1,
-      issuedAt: new Date().toISOString(),
-      config: compileNode(parsed.site, 'd1'),
-    });
+    const jws = await splitD1Doc(key, 1);
     const brokers = await startTwoListenerBrokers();
     try {
       for (const b of brokers) {
@@ -169,6 +167,47 @@ describe('the split agent bundle', () => {
       }
     } finally {
       for (const b of brokers) await b.close();
+    }
+  });
+
+  it('a bundled agent the broker drops reconnects and takes the document published meanwhile', async () => {
+    // The bundle runs mqtt.js on Node's own streams (agent/build.mjs, nodeStreams): its teardown and
+    // reconnect go through them.
+    const key = await testKey();
+    const aedes = await Aedes.createBroker();
+    const clients: Client[] = [];
+    aedes.on('client', (c) => clients.push(c));
+    const server = createServer((socket) => aedes.handle(socket));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const retain = (payload: string) =>
+      new Promise<void>((r, j) =>
+        aedes.publish({ cmd: 'publish', topic: topics.desired('split.d1'), payload, qos: 1, retain: true, dup: false }, (e) => (e ? j(e) : r())),
+      );
+    try {
+      await retain(await splitD1Doc(key, 1));
+      const config = await enrolled('agent-dropped', `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`, key);
+      const p = startProcess(process.execPath, [
+        join(dir, 'full', 'lvsfleet-agent.mjs'),
+        'run',
+        '--config',
+        config,
+        '--state-dir',
+        join(dir, 'state-dropped'),
+        '--dataplane',
+        'dry-run',
+      ]);
+      await p.waitForOutput(/apply revision 1 succeeded/);
+      const dropped = new Promise<void>((r) => aedes.once('clientDisconnect', () => r()));
+      for (const c of clients) c.close();
+      await dropped;
+      await retain(await splitD1Doc(key, 2));
+      const at = p.output().indexOf('apply revision 1 succeeded');
+      await p.waitForOutput(/mqtt disconnected[\s\S]*mqtt connected[\s\S]*received revision 2[\s\S]*apply revision 2 succeeded/, at);
+      p.p.kill('SIGTERM');
+      expect(await p.exited).toBe(0);
+    } finally {
+      await new Promise((r) => server.close(r));
+      await new Promise<void>((r) => aedes.close(() => r()));
     }
   });
 
