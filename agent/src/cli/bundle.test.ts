@@ -69,6 +69,12 @@ describe('the split agent bundle', () => {
     return p;
   }
 
+  /** The whole bundle (built in beforeAll). */
+  const fullBundle = () => join(dir, 'full', 'lvsfleet-agent.mjs');
+  /** `run --config` (cloud mode) of `bundle` on the dry-run dataplane. */
+  const cloudMode = (bundle: string, config: string, state: string) =>
+    startProcess(process.execPath, [bundle, 'run', '--config', config, '--state-dir', state, '--dataplane', 'dry-run']);
+
   /** Node split.d1's desired document of `revision`, signed with `key` (the site's d1 as its config). */
   function splitD1Doc(key: TestKey, revision: number): Promise<string> {
     const parsed = parseSite(loopbackSiteYaml('split', 1));
@@ -105,13 +111,12 @@ describe('the split agent bundle', () => {
     const intake = new Intake({ nodeId: 'split.d1', keys: [key.pub], paths: statePaths(state), log: () => {}, onReject: () => {} });
     expect(await intake.receive(await splitD1Doc(key, 1))).toMatchObject({ revision: 1 });
     const config = await enrolled('agent', 'mqtt://127.0.0.1:9', key);
-    const args = (bundle: string) => [bundle, 'run', '--config', config, '--state-dir', state, '--dataplane', 'dry-run'];
     // Without the link's chunk the apply still happens; the import after it fails, and the agent stops (exit 1).
-    const p = startProcess(process.execPath, args(await without('cloud', ['mqtt-link'])));
+    const p = cloudMode(await without('cloud', ['mqtt-link']), config, state);
     await p.waitForOutput(/booting from cached revision 1[\s\S]*apply revision 1 succeeded[\s\S]*cannot load the broker link: .*mqtt-link/);
     expect(await p.exited).toBe(1);
     // The whole bundle then goes on to the broker (none listens on port 9: it retries) and stops cleanly.
-    const full = startProcess(process.execPath, args(join(dir, 'full', 'lvsfleet-agent.mjs')));
+    const full = cloudMode(fullBundle(), config, state);
     await full.waitForOutput(/apply revision 1 succeeded/);
     await full.waitForOutput(/mqtt (error|disconnected)/, full.output().indexOf('apply revision 1 succeeded'));
     full.p.kill('SIGTERM');
@@ -122,13 +127,13 @@ describe('the split agent bundle', () => {
     expect(full.output()).not.toContain('schema checked by this build');
     const cached = join(state, 'desired.json');
     await writeFile(cached, JSON.stringify({ ...JSON.parse(await readFile(cached, 'utf8')), schemaCheckedBy: build }));
-    const again = startProcess(process.execPath, args(join(dir, 'full', 'lvsfleet-agent.mjs')));
+    const again = cloudMode(fullBundle(), config, state);
     await again.waitForOutput(/booting from cached revision 1 \(.*, its schema checked by this build at receipt\)[\s\S]*apply revision 1 succeeded/);
     again.p.kill('SIGTERM');
     expect(await again.exited).toBe(0);
     // Nor is the claims' schema loaded for it: that start runs without the schema's chunk (the first
     // start above, checking the schema, loaded it from the whole bundle).
-    const lean = startProcess(process.execPath, args(await without('no-claims-schema', ['desired-claims'])));
+    const lean = cloudMode(await without('no-claims-schema', ['desired-claims']), config, state);
     await lean.waitForOutput(/booting from cached revision 1 \(.*, its schema checked by this build at receipt\)[\s\S]*apply revision 1 succeeded/);
     lean.p.kill('SIGTERM');
     expect(await lean.exited).toBe(0);
@@ -150,16 +155,7 @@ describe('the split agent bundle', () => {
           ['ws', b.wsUrl],
         ]) {
           const config = await enrolled(`agent-${b.name}-${how}`, url, key);
-          const p = startProcess(process.execPath, [
-            join(dir, 'full', 'lvsfleet-agent.mjs'),
-            'run',
-            '--config',
-            config,
-            '--state-dir',
-            join(dir, `state-${b.name}-${how}`),
-            '--dataplane',
-            'dry-run',
-          ]);
+          const p = cloudMode(fullBundle(), config, join(dir, `state-${b.name}-${how}`));
           await p.waitForOutput(/no cached configuration yet[\s\S]*mqtt connected[\s\S]*received revision 1[\s\S]*apply revision 1 succeeded/);
           p.p.kill('SIGTERM');
           expect(await p.exited, `${b.name} over ${how}`).toBe(0);
@@ -186,16 +182,7 @@ describe('the split agent bundle', () => {
     try {
       await retain(await splitD1Doc(key, 1));
       const config = await enrolled('agent-dropped', `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`, key);
-      const p = startProcess(process.execPath, [
-        join(dir, 'full', 'lvsfleet-agent.mjs'),
-        'run',
-        '--config',
-        config,
-        '--state-dir',
-        join(dir, 'state-dropped'),
-        '--dataplane',
-        'dry-run',
-      ]);
+      const p = cloudMode(fullBundle(), config, join(dir, 'state-dropped'));
       await p.waitForOutput(/apply revision 1 succeeded/);
       const dropped = new Promise<void>((r) => aedes.once('clientDisconnect', () => r()));
       for (const c of clients) c.close();
@@ -212,7 +199,7 @@ describe('the split agent bundle', () => {
   });
 
   it('loads what it is asked for: metrics with --metrics-listen, the status command', async () => {
-    const bundle = join(dir, 'full', 'lvsfleet-agent.mjs');
+    const bundle = fullBundle();
     const p = await applies(bundle, 'd1', ['--metrics-listen', '127.0.0.1:7517']);
     const res = await fetch('http://127.0.0.1:7517/metrics');
     expect(res.status).toBe(200);
