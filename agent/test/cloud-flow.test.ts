@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { killTestProcesses, startProcess } from '../src/cli/process.test-support.ts';
 import { loopbackSiteYaml } from '../src/site-yaml.test-support.ts';
+import { freePorts } from '../../cloud/test/net.test-support.ts';
 
 /**
  * End to end with the embedded cloud, everything real on loopback: `lvsfleet serve` (PGlite,
@@ -19,17 +19,6 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const start = (bin: string, args: string[], env: Record<string, string> = {}) => startProcess(process.execPath, [join(ROOT, 'bin', bin), ...args], env);
 const ADMIN = `lvsf_e2e_${randomBytes(16).toString('hex')}`;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
 describe('agent with the embedded cloud', () => {
   const dirs: string[] = [];
   afterAll(async () => {
@@ -40,7 +29,7 @@ describe('agent with the embedded cloud', () => {
   it('enrolls, receives a signed revision, applies it, reports status; survives the cloud going away', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lvsfleet-agent-e2e-'));
     dirs.push(dir);
-    const [port, mqttPort] = [await freePort(), await freePort()];
+    const [port, mqttPort] = await freePorts(2);
     const url = `http://127.0.0.1:${port}`;
     const api = (path: string, init: RequestInit = {}) => fetch(url + path, { ...init, headers: { authorization: `Bearer ${ADMIN}`, ...init.headers } });
     const put = async (yaml: string) => {

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { killTestProcesses, startProcess, type TestProcess } from '../src/cli/process.test-support.ts';
+import { freePorts } from '../../cloud/test/net.test-support.ts';
 
 /**
  * The embedded stack for end-to-end tests, every part real on loopback: `lvsfleet serve` (PGlite,
@@ -13,17 +13,6 @@ import { killTestProcesses, startProcess, type TestProcess } from '../src/cli/pr
  */
 const ROOT = join(import.meta.dirname, '..', '..');
 const start = (bin: string, args: string[], env: Record<string, string> = {}) => startProcess(process.execPath, [join(ROOT, 'bin', bin), ...args], env);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 export interface EmbeddedStack {
   url: string;
@@ -43,7 +32,7 @@ export interface EmbeddedStack {
 export async function startEmbeddedStack(): Promise<EmbeddedStack> {
   const dir = await mkdtemp(join(tmpdir(), 'lvsfleet-stack-'));
   const admin = `lvsf_e2e_${randomBytes(16).toString('hex')}`;
-  const [port, mqttPort] = [await freePort(), await freePort()];
+  const [port, mqttPort] = await freePorts(2);
   const url = `http://127.0.0.1:${port}`;
   const api = (path: string, init: RequestInit = {}) => fetch(url + path, { ...init, headers: { authorization: `Bearer ${admin}`, ...init.headers } });
   const serve = start('lvsfleet.mjs', ['serve', '--port', String(port), '--mqtt-port', String(mqttPort), '--data-dir', join(dir, 'cloud')], {

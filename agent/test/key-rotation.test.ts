@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { killTestProcesses, startProcess, type TestProcess } from '../src/cli/process.test-support.ts';
+import { freePorts } from '../../cloud/test/net.test-support.ts';
 
 /**
  * Key rotation end to end on the embedded cloud (docs/architecture.md, "Key rotation"):
@@ -38,17 +38,6 @@ spec:
         - { node: r1, weight: ${weight} }
 `;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
 type KeyRow = { kid: string; state: string; missing: string[] };
 
 describe('key rotation across a fleet', () => {
@@ -61,7 +50,7 @@ describe('key rotation across a fleet', () => {
   it('rotates twice with d4 offline for the first and d3 for both; every node ends on the newest key, no replay errors, old keys retired only after all acknowledged', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lvsfleet-keys-e2e-'));
     dirs.push(dir);
-    const [port, mqttPort] = [await freePort(), await freePort()];
+    const [port, mqttPort] = await freePorts(2);
     const url = `http://127.0.0.1:${port}`;
     const api = (path: string, init: RequestInit = {}) => fetch(url + path, { ...init, headers: { authorization: `Bearer ${ADMIN}`, ...init.headers } });
     const put = async (yaml: string) =>

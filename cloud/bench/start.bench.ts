@@ -15,11 +15,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer, type AddressInfo } from 'node:net';
 import { MIGRATIONS_DIR } from '../src/db/client.ts';
 import { templateFile } from '../src/db/pglite-template.ts';
 import { bigSiteSpec } from './big-site.ts';
 import { cpuMs, procKb, START_ENV } from './serve-process.ts';
+import { freePorts } from '../test/net.test-support.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'bin/lvsfleet.mjs');
@@ -36,17 +36,6 @@ const load = () =>
     .map((l) => l.toFixed(2))
     .join(' ');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -82,7 +71,7 @@ interface Serve {
 }
 
 async function serve(dataDir: string): Promise<Serve> {
-  const [port, mqttPort] = [await freePort(), await freePort()];
+  const [port, mqttPort] = await freePorts(2);
   const started = performance.now();
   const proc = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--port', String(port), '--mqtt-port', String(mqttPort)], {
     env: { ...process.env, ...START_ENV },

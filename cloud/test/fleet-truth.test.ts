@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { verifyWebhook } from '../src/alerts/standard-webhooks.ts';
-import { freePort } from './net.test-support.ts';
+import { freePorts } from './net.test-support.ts';
 
 /**
  * What the cloud says when it cannot see, end to end: `lvsfleet serve` (PGlite, aedes), two
@@ -88,7 +88,7 @@ describe('fleet truth on the embedded stack', () => {
     await new Promise<void>((r) => receiver!.listen(0, '127.0.0.1', r));
     const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
 
-    const [port, mqttPort] = [await freePort(), await freePort()];
+    const [port, mqttPort] = await freePorts(2);
     const url = `http://127.0.0.1:${port}`;
     const api = (path: string, init: RequestInit = {}) => fetch(url + path, { ...init, headers: { authorization: `Bearer ${ADMIN}`, ...init.headers } });
     const serve = start(

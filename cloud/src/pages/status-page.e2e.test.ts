@@ -9,7 +9,7 @@ import axe from 'axe-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
-import { freePort } from '../../test/net.test-support.ts';
+import { freePort, freePorts } from '../../test/net.test-support.ts';
 import { CHROMIUM, haveChromium, launchChromium } from './chromium.test-support.ts';
 
 if (!haveChromium) console.log(`skip: pages e2e needs Chromium at ${CHROMIUM} (apt-get install chromium)`);
@@ -105,7 +105,7 @@ describe.skipIf(!haveChromium)('status page and dashboard on the real stack, in 
     const rsPort = await freePort();
     rs = createServer((s) => s.end());
     await new Promise<void>((r) => rs.listen(rsPort, '127.0.0.2', r));
-    const [port, mqttPort] = [await freePort(), await freePort()];
+    const [port, mqttPort] = await freePorts(2);
     url = `http://127.0.0.1:${port}`;
     serve = start('lvsfleet.mjs', ['serve', '--port', String(port), '--mqtt-port', String(mqttPort), '--data-dir', join(dir, 'cloud')], {
       LVSFLEET_ADMIN_TOKEN: ADMIN,
