@@ -19,7 +19,7 @@ import { nodes } from '../src/db/schema.ts';
 import { startRelay } from './relay.test-support.ts';
 import { servePglite } from '../test/pglite-wire.test-support.ts';
 import { startResettingProxy } from './resetting-proxy.test-support.ts';
-import { startTwoListenerBrokers } from './transport-brokers.test-support.ts';
+import { startTwoListenerBrokers } from '../test/two-listener-brokers.test-support.ts';
 import { DYNSEC_PLUGIN, MOSQUITTO_BIN, OwnMosquitto } from '../test/mosquitto.test-support.ts';
 
 declare module 'vitest' {

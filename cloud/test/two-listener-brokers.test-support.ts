@@ -1,8 +1,8 @@
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { Aedes } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import { MOSQUITTO_BIN, OwnMosquitto } from '../test/mosquitto.test-support.ts';
-import { freePort } from '../test/net.test-support.ts';
+import { MOSQUITTO_BIN, OwnMosquitto } from './mosquitto.test-support.ts';
+import { freePort } from './net.test-support.ts';
 
 /** A broker reachable both ways: its ordinary TCP listener and its WebSocket listener. */
 export interface TwoListenerBroker {
@@ -13,8 +13,9 @@ export interface TwoListenerBroker {
 }
 
 /**
- * The brokers the Workers transport test publishes through, each with a TCP and a WebSocket
- * listener on loopback so both transports reach the same broker: aedes (always; `ws` hands it
+ * Brokers with a TCP and a WebSocket listener each, on loopback, so both transports reach the same
+ * broker (the Workers transport test publishes through them; the agent's bundle test connects
+ * through both): aedes (always; `ws` hands it
  * each WebSocket as a stream, as aedes's own docs do) and, where installed, a Mosquitto this
  * process owns (`protocol websockets` on a second listener), stopped by PID.
  */

@@ -9,13 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileNode } from '#shared/compiler/compile.ts';
 import { parseSite } from '#shared/site/parse.ts';
 import { topics } from '#shared/wire/topics.ts';
-import { startTwoListenerBrokers } from '../../../cloud/test-workers/transport-brokers.test-support.ts';
+import { startTwoListenerBrokers } from '../../../cloud/test/two-listener-brokers.test-support.ts';
 import { tempDir } from '../engine/engine.test-support.ts';
 import { Intake } from '../intake/intake.ts';
 import { signDoc, testKey, type TestKey } from '../intake/keys.test-support.ts';
 import { statePaths } from '../state/paths.ts';
 import { loopbackSiteYaml } from '../site-yaml.test-support.ts';
-import { killTestProcesses, startProcess } from './process.test-support.ts';
+import { killTestProcesses, startProcess, type TestProcess } from './process.test-support.ts';
 
 const ROOT = join(import.meta.dirname, '../../..');
 const CHUNKS = 'lvsfleet-agent-chunks';
@@ -145,6 +145,7 @@ describe('the split agent bundle', () => {
     const key = await testKey();
     const jws = await splitD1Doc(key, 1);
     const brokers = await startTwoListenerBrokers();
+    let p: TestProcess | undefined;
     try {
       for (const b of brokers) {
         const pub = await mqtt.connectAsync(b.tcpUrl, { clientId: `bundle-test-${b.name}` });
@@ -155,16 +156,18 @@ describe('the split agent bundle', () => {
           ['ws', b.wsUrl],
         ]) {
           const config = await enrolled(`agent-${b.name}-${how}`, url, key);
-          const p = cloudMode(fullBundle(), config, join(dir, `state-${b.name}-${how}`));
-          await p.waitForOutput(/no cached configuration yet[\s\S]*mqtt connected[\s\S]*received revision 1[\s\S]*apply revision 1 succeeded/);
+          p = cloudMode(fullBundle(), config, join(dir, `state-${b.name}-${how}`));
+          await p.waitForOutput(/no cached configuration yet[\s\S]*mqtt connected[\s\S]*received revision 1[\s\S]*apply revision 1 succeeded/, 0, 30_000);
           p.p.kill('SIGTERM');
           expect(await p.exited, `${b.name} over ${how}`).toBe(0);
         }
       }
     } finally {
+      // An agent still running (a step failed) first: a broker's close waits for its connections.
+      p?.p.kill('SIGKILL');
       for (const b of brokers) await b.close();
     }
-  });
+  }, 120_000);
 
   it('a bundled agent the broker drops reconnects and takes the document published meanwhile', async () => {
     // The bundle runs mqtt.js on Node's own streams (agent/build.mjs, nodeStreams): its teardown and
@@ -179,24 +182,26 @@ describe('the split agent bundle', () => {
       new Promise<void>((r, j) =>
         aedes.publish({ cmd: 'publish', topic: topics.desired('split.d1'), payload, qos: 1, retain: true, dup: false }, (e) => (e ? j(e) : r())),
       );
+    let p: TestProcess | undefined;
     try {
       await retain(await splitD1Doc(key, 1));
       const config = await enrolled('agent-dropped', `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`, key);
-      const p = cloudMode(fullBundle(), config, join(dir, 'state-dropped'));
-      await p.waitForOutput(/apply revision 1 succeeded/);
-      const dropped = new Promise<void>((r) => aedes.once('clientDisconnect', () => r()));
+      p = cloudMode(fullBundle(), config, join(dir, 'state-dropped'));
+      // Each step with its own time limit, under the test's: a failure says which step, with the output.
+      const first = await p.waitForOutput(/apply revision 1 succeeded/, 0, 30_000);
       for (const c of clients) c.close();
-      await dropped;
+      const gone = await p.waitForOutput(/mqtt disconnected/, first, 20_000);
       await retain(await splitD1Doc(key, 2));
-      const at = p.output().indexOf('apply revision 1 succeeded');
-      await p.waitForOutput(/mqtt disconnected[\s\S]*mqtt connected[\s\S]*received revision 2[\s\S]*apply revision 2 succeeded/, at);
+      await p.waitForOutput(/mqtt connected[\s\S]*received revision 2[\s\S]*apply revision 2 succeeded/, gone, 30_000);
       p.p.kill('SIGTERM');
       expect(await p.exited).toBe(0);
     } finally {
-      await new Promise((r) => server.close(r));
+      // The agent first: the server's close waits for every connection to end.
+      p?.p.kill('SIGKILL');
       await new Promise<void>((r) => aedes.close(() => r()));
+      await new Promise((r) => server.close(r));
     }
-  });
+  }, 120_000);
 
   it('loads what it is asked for: metrics with --metrics-listen, the status command', async () => {
     const bundle = fullBundle();
