@@ -30,7 +30,7 @@ import mqtt from 'mqtt';
 import postgres from 'postgres';
 import { nodeIdOf, topics } from '#shared/wire/topics.ts';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
-import { freePort } from '../test/net.test-support.ts';
+import { freePorts } from '../test/net.test-support.ts';
 import { infraBrokerLimits, OwnMosquitto } from '../test/mosquitto.test-support.ts';
 import { freshPostgres } from '../test/pg.test-support.ts';
 import { bigSiteSpec } from './big-site.ts';
@@ -70,7 +70,7 @@ async function measure(label: string, external: boolean, token: string): Promise
   const pg = await freshPostgres(process.env.DATABASE_URL!);
   const sql = postgres(pg.url, { max: 1, onnotice: () => {} });
   const dataDir = mkdtempSync(join(tmpdir(), 'lvsfleet-bench-mem-'));
-  const port = await freePort();
+  const [port, mqttPort] = await freePorts(2);
   const prof = process.env.BENCH_SERVE_PROF;
   const args = [
     ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
@@ -83,7 +83,7 @@ async function measure(label: string, external: boolean, token: string): Promise
     '--database-url',
     pg.url,
   ];
-  args.push(...(external ? ['--mqtt-url', MQTT_URL] : ['--mqtt-port', String(await freePort())]));
+  args.push(...(external ? ['--mqtt-url', MQTT_URL] : ['--mqtt-port', String(mqttPort)]));
   let proc: ChildProcess | null = spawn(process.execPath, args, {
     env: { ...process.env, ...START_ENV, LVSFLEET_ADMIN_TOKEN: token },
     stdio: ['ignore', 'ignore', 'pipe'],

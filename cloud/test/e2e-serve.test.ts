@@ -9,7 +9,7 @@ import type { MqttClient } from 'mqtt';
 import { call } from './harness.test-support.ts';
 import { SEEDS_YAML as SEEDS } from './fixtures.test-support.ts';
 import { collect, connectAs, endQuietly } from './mqtt-client.test-support.ts';
-import { freePort } from './net.test-support.ts';
+import { freePorts } from './net.test-support.ts';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { topics } from '#shared/wire/topics.ts';
 
@@ -69,8 +69,7 @@ describe('lvsfleet serve (spawned) with the embedded broker', () => {
   }
 
   beforeAll(async () => {
-    httpPort = await freePort();
-    mqttPort = await freePort();
+    [httpPort, mqttPort] = await freePorts(2);
     await start();
   }, 120_000);
   afterAll(async () => {

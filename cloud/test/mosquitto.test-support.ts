@@ -46,9 +46,10 @@ export class OwnMosquitto {
   output = '';
   private constructor(readonly port: number) {}
 
-  static async create(confBody: (dir: string) => string): Promise<OwnMosquitto> {
+  /** `port`: its listener's, when the caller took it with others (`freePorts`); a free one by default. */
+  static async create(confBody: (dir: string) => string, port?: number): Promise<OwnMosquitto> {
     if (!MOSQUITTO_BIN) throw new Error('mosquitto is not installed');
-    const m = new OwnMosquitto(await freePort());
+    const m = new OwnMosquitto(port ?? (await freePort()));
     writeFileSync(m.conf, `listener ${m.port} 127.0.0.1\npersistence false\n${confBody(m.dir)}\n`);
     return m;
   }

@@ -2,7 +2,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { Aedes } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { MOSQUITTO_BIN, OwnMosquitto } from './mosquitto.test-support.ts';
-import { freePort } from './net.test-support.ts';
+import { freePorts } from './net.test-support.ts';
 
 /** A broker reachable both ways: its ordinary TCP listener and its WebSocket listener. */
 export interface TwoListenerBroker {
@@ -39,8 +39,8 @@ export async function startTwoListenerBrokers(): Promise<TwoListenerBroker[]> {
     },
   });
   if (MOSQUITTO_BIN) {
-    const wsPort = await freePort();
-    const m = await OwnMosquitto.create(() => `listener ${wsPort} 127.0.0.1\nprotocol websockets\nallow_anonymous true\nmax_queued_messages 10000`);
+    const [tcpPort, wsPort] = await freePorts(2);
+    const m = await OwnMosquitto.create(() => `listener ${wsPort} 127.0.0.1\nprotocol websockets\nallow_anonymous true\nmax_queued_messages 10000`, tcpPort);
     await m.start();
     out.push({ name: 'mosquitto', tcpUrl: m.url, wsUrl: `ws://127.0.0.1:${wsPort}/mqtt`, close: () => m.dispose() });
   }
