@@ -15,9 +15,9 @@ export interface TwoListenerBroker {
 /**
  * Brokers with a TCP and a WebSocket listener each, on loopback, so both transports reach the same
  * broker (the Workers transport test publishes through them; the agent's bundle test connects
- * through both): aedes (always; `ws` hands it
- * each WebSocket as a stream, as aedes's own docs do) and, where installed, a Mosquitto this
- * process owns (`protocol websockets` on a second listener), stopped by PID.
+ * through both): aedes (always; `ws` hands it each WebSocket as a stream, as aedes's own docs do)
+ * and, where installed, a Mosquitto this process owns (`protocol websockets` on a second
+ * listener), stopped by PID.
  */
 export async function startTwoListenerBrokers(): Promise<TwoListenerBroker[]> {
   const out: TwoListenerBroker[] = [];
