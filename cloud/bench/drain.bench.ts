@@ -6,6 +6,7 @@ import { createApp } from '../src/api/app.ts';
 import { ensureBootstrapAdmin } from '../src/auth/tokens.ts';
 import { openDatabase } from '../src/db/client.ts';
 import { loadSigner } from '../src/keys/signing.ts';
+import { nodeEd25519 } from '../src/keys/ed25519-node.ts';
 import { startEmbeddedBroker } from '../src/mqtt/broker.ts';
 import { startPublisher } from '../src/publisher/publisher.ts';
 import { freshPostgres } from '../test/pg.test-support.ts';
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
   session?.connect();
   await session?.post('Profiler.enable');
   const broker = await startEmbeddedBroker({ port: 0, db: db.db });
-  const signer = await loadSigner(db.db);
+  const signer = await loadSigner(db.db, { ed25519: nodeEd25519() }); // as `lvsfleet serve` signs
   const admin = await ensureBootstrapAdmin(db.db);
   let published: ((n: number) => void) | null = null;
   const publisher = await startPublisher({

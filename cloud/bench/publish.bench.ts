@@ -31,6 +31,8 @@
  * per area (cpu-profile.ts).
  * Workers row: the same rows with the Workers entry as the cloud, under wrangler dev (workers-cloud.ts),
  * on its own aedes and database, printed between the Node rows (in --quick too: it adds 25–45 s).
+ * --webcrypto-signing: the Node rows sign with WebCrypto's Ed25519 (as Workers do) instead of Node's
+ * own call (as `lvsfleet serve` does), for a before-and-after of that choice by turns.
  * Ends by itself (hard limit 8 minutes, 3 with --quick, 22 with --scale).
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -48,6 +50,7 @@ import { createApp } from '../src/api/app.ts';
 import { ensureBootstrapAdmin } from '../src/auth/tokens.ts';
 import { openBeside, openDatabase } from '../src/db/client.ts';
 import { loadSigner, type Signer } from '../src/keys/signing.ts';
+import { nodeEd25519 } from '../src/keys/ed25519-node.ts';
 import { startEmbeddedBroker } from '../src/mqtt/broker.ts';
 import { startPublisher } from '../src/publisher/publisher.ts';
 import { MOSQUITTO_BIN, OwnMosquitto } from '../test/mosquitto.test-support.ts';
@@ -58,6 +61,8 @@ import { profiled } from './profiled.ts';
 import { startWorkersCloud, type BenchCloud } from './workers-cloud.ts';
 
 const QUICK = process.argv.includes('--quick');
+/** The Node rows' Ed25519 call: Node's own, as `lvsfleet serve` signs, unless --webcrypto-signing. */
+const ED25519 = process.argv.includes('--webcrypto-signing') ? undefined : nodeEd25519();
 const PROF_DIR = process.argv.find((a) => a.startsWith('--cpu-prof='))?.slice('--cpu-prof='.length);
 const N = QUICK ? 100 : Number(process.env.BENCH_NODES ?? 1000);
 const ONE_RS_ROUNDS = QUICK ? 3 : 10;
@@ -249,7 +254,7 @@ async function run(
   db: Awaited<ReturnType<typeof openDatabase>>,
   runtime: 'node' | 'workers' = 'node',
 ): Promise<void> {
-  const signer = await loadSigner(db.db);
+  const signer = await loadSigner(db.db, { ed25519: ED25519 });
   const admin = await ensureBootstrapAdmin(db.db);
   const t0w = Date.now();
   const cloud = runtime === 'node' ? await nodeCloud(db, broker, signer) : await startWorkersCloud(db.pglite!, broker);
@@ -434,7 +439,7 @@ async function runScale(
 ): Promise<void> {
   const BIG = 10_000;
   const SITES = 100;
-  const signer = await loadSigner(db.db);
+  const signer = await loadSigner(db.db, { ed25519: ED25519 });
   const admin = await ensureBootstrapAdmin(db.db);
   const served = await servedApp(db, broker, signer);
   const { app } = served;

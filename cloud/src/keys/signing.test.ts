@@ -6,6 +6,7 @@ import { base64url, calculateJwkThumbprint, compactVerify, createLocalJWKSet, de
 import { eq } from 'drizzle-orm';
 import { openDatabase, type Database } from '../db/client.ts';
 import { base64urlOf, loadSigner, SigningError } from './signing.ts';
+import { nodeEd25519 } from './ed25519-node.ts';
 import { signingKeys } from '../db/schema.ts';
 import { claimsFor, seedsSite } from '../../test/fixtures.test-support.ts';
 import { JWS_TYP, type DesiredClaims } from '#shared/wire/desired.ts';
@@ -80,10 +81,13 @@ describe('loadSigner', () => {
     await expect(signer.sign(claimsFor(seedsSite(), 'dr1', 1), '[]')).rejects.toThrow(/not a canonical JSON object/);
   });
 
-  it('signs documents of every size at once to the JWS each gets alone (the signing input is written into a kept buffer)', async () => {
+  it.each([
+    ['WebCrypto', undefined],
+    ["Node's crypto.sign", nodeEd25519()],
+  ])('signs documents of every size at once to the JWS each gets alone with %s (the signing input is written into a kept buffer)', async (_, ed25519) => {
     const d = await openDatabase({});
     open.push(d);
-    const signer = await loadSigner(d.db);
+    const signer = await loadSigner(d.db, { ed25519 });
     const jwks = createLocalJWKSet({ keys: await signer.publicJwks() });
     // A long document first, then shorter ones: each signature is over its own bytes only.
     const site = seedsSite();
@@ -107,6 +111,23 @@ describe('loadSigner', () => {
     for (const [i, jws] of atOnce.entries()) {
       const { payload } = await compactVerify(jws, jwks);
       expect(JSON.parse(new TextDecoder().decode(payload))).toMatchObject({ revision: i + 1, overrides: docs[i].overrides });
+    }
+  });
+
+  it("signs with Node's crypto.sign to the very JWS WebCrypto gives (Ed25519 is deterministic), which jose verifies", async () => {
+    const d = await openDatabase({});
+    open.push(d);
+    const web = await loadSigner(d.db);
+    const node = await loadSigner(d.db, { ed25519: nodeEd25519() });
+    expect(node.kid).toBe(web.kid);
+    const jwks = createLocalJWKSet({ keys: await web.publicJwks() });
+    const site = seedsSite();
+    for (const name of ['dr1', 'dr2', 'rs1']) {
+      const claims = claimsFor(site, name, 7);
+      const jws = await node.sign(claims, canonicalJson(claims));
+      expect(jws).toBe(await web.sign(claims, canonicalJson(claims)));
+      const { payload } = await compactVerify(jws, jwks);
+      expect(JSON.parse(new TextDecoder().decode(payload))).toMatchObject({ nodeId: claims.nodeId, revision: 7 });
     }
   });
 

@@ -29,6 +29,16 @@ export interface Signer {
   reload(): Promise<boolean>;
 }
 
+/**
+ * Ed25519 over `data` with `key`, answering the 64-byte signature. The data is copied before it
+ * returns (the signer writes the next document into the same buffer meanwhile). WebCrypto's by
+ * default, which every runtime has; Node's server passes its own (./ed25519-node.ts).
+ */
+export type SignEd25519 = (key: CryptoKey, data: Uint8Array<ArrayBuffer>) => Promise<Uint8Array>;
+
+/** WebCrypto copies the data before `sign()` returns (its "get a copy of the bytes" step). */
+const webCryptoEd25519: SignEd25519 = async (key, data) => new Uint8Array(await crypto.subtle.sign('Ed25519', key, data));
+
 /** Errors of the signing boundary. */
 export class SigningError extends Error {
   constructor(
@@ -59,8 +69,9 @@ interface Loaded {
  * start. The private key never leaves the database row and this process; with `keySecret` it is
  * stored sealed under it (./sealed-jwk.ts), and rows stored plain still load.
  */
-export async function loadSigner(db: Db, opts: { keySecret?: string } = {}): Promise<Signer> {
+export async function loadSigner(db: Db, opts: { keySecret?: string; ed25519?: SignEd25519 } = {}): Promise<Signer> {
   const secret = opts.keySecret;
+  const ed25519 = opts.ed25519 ?? webCryptoEd25519;
   let loaded = await load(db, secret);
   if (!loaded) {
     const made = await makeKey();
@@ -90,15 +101,15 @@ export async function loadSigner(db: Db, opts: { keySecret?: string } = {}): Pro
       if (!parsed.success) throw new SigningError('invalid_claims', claimsIssue(parsed.error));
       if (current.trustIssue) throw new SigningError('invalid_claims', current.trustIssue);
       // RFC 7515 §5.1 and RFC 8037 §3.1: the signing input is header.payload, signed with Ed25519
-      // by WebCrypto directly (no per-document key checks or header encoding: both are per key).
+      // directly (no per-document key checks or header encoding: both are per key).
       const { key, header } = current;
       const payload =
         canonical !== undefined && !('trust' in claims) ? withTrust(canonical, current.trustJson) : canonicalJson({ ...parsed.data, trust: current.trust });
       const encoded = base64urlOf(payload);
-      // WebCrypto copies the data before sign() returns (its "get a copy of the bytes" step), so
-      // the kept buffer may be written again by the next document while this one is signed.
-      const signature = await crypto.subtle.sign('Ed25519', key, signingInput(header, encoded));
-      return `${header}.${encoded}.${base64urlOf(new Uint8Array(signature))}`;
+      // The primitive copies the data before it returns, so the kept buffer may be written again
+      // by the next document while this one is signed.
+      const signature = await ed25519(key, signingInput(header, encoded));
+      return `${header}.${encoded}.${base64urlOf(signature)}`;
     },
     async publicJwks() {
       return current.publicJwks;

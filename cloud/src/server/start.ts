@@ -6,6 +6,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import { ensureBootstrapAdmin } from '../auth/tokens.ts';
 import { openBeside, openDatabase, type Database } from '../db/client.ts';
 import { loadSigner } from '../keys/signing.ts';
+import { nodeEd25519 } from '../keys/ed25519-node.ts';
 import { issueNodeCredentials } from '../mqtt/credentials.ts';
 import { connectDynsec, issueWithDynsec } from '../mqtt/dynsec.ts';
 import { startPublisher } from '../publisher/publisher.ts';
@@ -134,7 +135,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     }
     mark('bootstrap admin token');
 
-    const signer = await loadSigner(db, { keySecret: o.signingKeySecret });
+    // Node's own Ed25519 call: the same signatures as WebCrypto's (which Workers use), less main-thread work per document.
+    const signer = await loadSigner(db, { keySecret: o.signingKeySecret, ed25519: nodeEd25519() });
     mark('signing key');
     let broker = splitMqttUrl(o.mqttUrl ?? 'mqtt://127.0.0.1:1');
     if (!o.mqttUrl) {
