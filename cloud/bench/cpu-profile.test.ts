@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { selfTimeByArea, type CpuProfile } from './cpu-profile.ts';
+import { selfTimeByArea, topFunctions, type CpuProfile } from './cpu-profile.ts';
 
 const frame = (functionName: string, url = '') => ({ functionName, url });
 
@@ -29,5 +29,15 @@ describe('selfTimeByArea', () => {
     expect(wallMs).toBe(25);
     expect(Object.fromEntries(areas)).toEqual({ 'parse (HTTP, JSON, YAML)': 1, sign: 2, diff: 7, GC: 5, 'node internals': 6 });
     expect(areas[0][0]).toBe('diff');
+  });
+});
+
+describe('topFunctions', () => {
+  it('sums a function over all its callers and labels it by the area most of its time was charged to', () => {
+    // canonicalJson: 2 ms under the signer (its first sample), 7 under the diff.
+    expect(topFunctions(profile, 2)).toEqual([
+      { name: 'canonicalJson shared/util/canonical-json.ts:1', area: 'diff', ms: 9 },
+      { name: 'writeGeneric node:internal/stream_base_commons:1', area: 'node internals', ms: 6 },
+    ]);
   });
 });

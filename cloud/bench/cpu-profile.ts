@@ -85,12 +85,15 @@ export function selfTimeByArea(p: CpuProfile): { areas: [string, number][]; wall
 
 /**
  * The `n` functions with the most self time (ms), each named `function file:line` with the area
- * its samples were charged to: what to look at inside an area.
+ * most of its samples were charged to: what to look at inside an area. (A function called from
+ * several areas, as a crypto job's `run` is by the signer and by token hashing, is labelled by
+ * where its time went, not by its first sample's caller.)
  */
 export function topFunctions(p: CpuProfile, n: number): { name: string; area: string; ms: number }[] {
   const resolve = nodeAreas(p);
   const byId = new Map(p.nodes.map((x) => [x.id, x]));
-  const totals = new Map<string, { area: string; ms: number }>();
+  /** Per function, its self time by area. */
+  const totals = new Map<string, Map<string, number>>();
   const samples = p.samples ?? [];
   const deltas = p.timeDeltas ?? [];
   for (let i = 0; i < samples.length; i++) {
@@ -98,12 +101,16 @@ export function topFunctions(p: CpuProfile, n: number): { name: string; area: st
     const f = node.callFrame;
     const file = f.url.replace(/^.*\/(node_modules|cloud|shared|agent)\//, '$1/');
     const name = `${f.functionName || '(anonymous)'} ${file}${f.url ? `:${(f.lineNumber ?? 0) + 1}` : ''}`;
-    const t = totals.get(name) ?? { area: resolve(node.id), ms: 0 };
-    t.ms += (deltas[i + 1] ?? 0) / 1000;
-    totals.set(name, t);
+    const byArea = totals.get(name) ?? new Map<string, number>();
+    const area = resolve(node.id);
+    byArea.set(area, (byArea.get(area) ?? 0) + (deltas[i + 1] ?? 0) / 1000);
+    totals.set(name, byArea);
   }
   return [...totals]
-    .map(([name, t]) => ({ name, ...t }))
+    .map(([name, byArea]) => {
+      const [area] = [...byArea].reduce((top, x) => (x[1] > top[1] ? x : top));
+      return { name, area, ms: [...byArea.values()].reduce((t, v) => t + v, 0) };
+    })
     .sort((a, b) => b.ms - a.ms)
     .slice(0, n);
 }
