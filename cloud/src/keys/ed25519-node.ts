@@ -3,8 +3,9 @@ import type { SignEd25519 } from './signing.ts';
 
 /**
  * Ed25519 by Node's own `crypto.sign` with a callback: the same OpenSSL job on libuv's pool as
- * WebCrypto's, without WebCrypto's per-call argument checks and algorithm lookup, which cost the
- * main thread 3-4 times as much per document (10,000 documents: 95-220 ms to start their jobs against 33-59).
+ * WebCrypto's, without WebCrypto's per-call argument checks and algorithm lookup. Those made
+ * starting a job cost the main thread about three times as much (10,000 documents: 94-220 ms
+ * against 33-59).
  * Ed25519 is deterministic (RFC 8032 §5.1.6), so both give the very same signature. The async job
  * copies `data` before `sign` returns. The key's KeyObject is made once per CryptoKey.
  */
