@@ -13,7 +13,7 @@ import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { nodeIdOf, topics } from '#shared/wire/topics.ts';
 import { runName, seedsSite } from './fixtures.test-support.ts';
 import { collect, connectAs, endQuietly } from './mqtt-client.test-support.ts';
-import { freePort } from './net.test-support.ts';
+import { freePorts } from './net.test-support.ts';
 import { freshPostgres } from './pg.test-support.ts';
 import { LOCK_NAMESPACE } from '../src/db/advisory-lock.ts';
 import { unverifiedClaims } from './jws.test-support.ts';
@@ -211,9 +211,11 @@ describe.skipIf(!!skip)('three lvsfleet serve replicas on one PostgreSQL, killed
     // The receiver answers at once: a 2 s send timeout shortens how long a killed replica's claims
     // hold their deliveries back (four timeouts and more, queue.ts), the wait at the end of the run.
     const args = ['--host', '127.0.0.1', '--database-url', pg.url, '--mqtt-url', broker.url, '--webhook-allow-private', '--webhook-timeout', '2s'];
+    // All ports held at once: one freePort() after another can hand the same port to two replicas.
+    const ports = await freePorts(REPLICAS);
     for (let i = 0; i < REPLICAS; i++) {
       const dir = mkdtempSync(join(tmpdir(), `lvsfleet-chaos-${i}-`));
-      replicas.push(new Replica(`r${i}`, await freePort(), dir, args, { LVSFLEET_ADMIN_TOKEN: admin }));
+      replicas.push(new Replica(`r${i}`, ports[i], dir, args, { LVSFLEET_ADMIN_TOKEN: admin }));
     }
     // All three at once on an empty database: migrations, the bootstrap token and the signing key race too.
     await Promise.all(replicas.map((r) => r.start()));
