@@ -58,11 +58,22 @@ export interface VerifyExpect {
 const MAX_JWS_BYTES = 4 * 1024 * 1024;
 
 /**
- * The claims' schema, loaded by the first document whose schema is checked (then kept by the module
- * loader). A start from a cache this build checked checks none, and building the node config's
- * schemas at import was about a sixth of the agent's module loading at every start.
+ * The claims' schema, loaded by the first document whose schema is checked. A start from a cache
+ * this build checked checks none, and building the node config's schemas at import was about a
+ * sixth of the agent's module loading at every start. The promise is kept: each `import()` of a
+ * loaded module still asks the module loader again (5-7 µs of CPU here, and 140-180 µs where
+ * loader hooks run on their own thread, as tsx's do for the benchmarks' agents).
  */
-const claimsSchema = () => import('#shared/wire/desired-claims.ts').then((m) => m.DesiredClaims);
+let schemaLoad: Promise<typeof import('#shared/wire/desired-claims.ts').DesiredClaims> | undefined;
+const claimsSchema = () =>
+  (schemaLoad ??= import('#shared/wire/desired-claims.ts').then(
+    (m) => m.DesiredClaims,
+    (e: unknown) => {
+      // Not kept when it failed (a chunk replaced under a running agent): the next document tries again.
+      schemaLoad = undefined;
+      throw e;
+    },
+  ));
 
 /** The claims that make a revision: everything but the key set, which a rotation re-signs. */
 const content = (c: DesiredClaims) => canonicalJson({ ...c, trust: undefined });
