@@ -12,7 +12,7 @@ import { seedsSite } from '../../test/fixtures.test-support.ts';
 import { rowsOf } from '../db/rows.ts';
 import { republishOverrides } from '../overrides/republish.ts';
 import type { Override } from '#shared/overrides/override.ts';
-import { applySite, FEW_OUTBOX_ROWS, OUTBOX_SLICE, type WrittenRow } from './apply.ts';
+import { applySite, FEW_OUTBOX_ROWS, OUTBOX_SLICE, OUTBOX_SLICE_CHARS, type WrittenRow } from './apply.ts';
 import { CONFIG_FIELDS_LIMIT } from './diff.ts';
 
 /** The seeds' site with `extra` more real servers in its service (each a node of its own). */
@@ -154,17 +154,21 @@ describe('applySite writes', () => {
     expect(handed).toHaveLength(2);
   });
 
-  it(`a site of more than one slice of ${OUTBOX_SLICE} outbox rows: one row per node, each with its own claims, and every pending row handed over with its stored id`, async () => {
-    const site = { ...withRealServers(2 * OUTBOX_SLICE + 3), metadata: { name: 'sliced' } } as Site;
+  it(`a site of more than one slice of ${OUTBOX_SLICE} outbox rows, whose directors' claims each fill a slice: one row per node in the published order, each with its own claims, and every pending row handed over with its stored id`, async () => {
+    // Each real server adds about 400 characters to a director's config: 700 of them make each
+    // director's claims a slice of their own (OUTBOX_SLICE_CHARS), sent alone, between slices of rows.
+    const site = { ...withRealServers(700), metadata: { name: 'sliced' } } as Site;
+    const compiled = compileSite(site);
+    expect(canonicalJson(compiled.get('dr1')).length).toBeGreaterThan(OUTBOX_SLICE_CHARS);
     const handed: WrittenRow[][] = [];
     const r1 = await applySite(d.db, { orgId: 'org_apply', site, author: 't' }, (rows) => handed.push(rows));
-    // Two full slices, and the last few rows bound one value each.
+    // Full slices, and the last few rows bound one value each.
     expect(r1.publishedNodes.length).toBeGreaterThan(2 * OUTBOX_SLICE + FEW_OUTBOX_ROWS / 4);
     const rows = (await d.db.select().from(outbox).where(eq(outbox.revision, r1.revision)).orderBy(asc(outbox.id))).filter((r) =>
       r.nodeId.startsWith('sliced.'),
     );
-    expect(rows.map((r) => r.nodeId).sort()).toEqual(r1.publishedNodes.map((n) => nodeIdOf('sliced', n)).sort());
-    const compiled = compileSite(site);
+    // Stored in the order the apply published them, whichever statement each went in.
+    expect(rows.map((r) => r.nodeId)).toEqual(r1.publishedNodes.map((n) => nodeIdOf('sliced', n)));
     for (const row of rows) {
       expect(row.status).toBe('pending');
       const claims = row.claims as DesiredClaims;

@@ -194,8 +194,9 @@ interface Write {
 
 /**
  * Writes a decided revision and answers the site row's version after it. A few statements per
- * table for the whole site, not one per node: a 1,000-node site is one nodes upsert, four outbox
- * inserts (OUTBOX_SLICE rows each) and one update marking the nodes that left the spec removed.
+ * table for the whole site, not one per node: a 1,000-node site is one nodes upsert, six outbox
+ * inserts (each director's row alone, then the real servers' in slices of at most OUTBOX_SLICE rows
+ * or OUTBOX_SLICE_CHARS of claims) and one update marking the nodes that left the spec removed.
  */
 async function write(tx: Tx, w: Write): Promise<string> {
   const { input, siteId, result, now } = w;
@@ -204,27 +205,17 @@ async function write(tx: Tx, w: Write): Promise<string> {
     .update(sites)
     .set({ currentRevision: result.revision, updatedAt: now })
     .where(and(eq(sites.id, siteId), eq(sites.currentRevision, w.current.revision)))
-    .returning({ id: sites.id, version: rowVersion });
+    // The overrides' generation with it: the row is locked from here to the commit, so it cannot move.
+    .returning({ id: sites.id, version: rowVersion, overridesVersion: sites.overridesVersion });
   if (!moved.length) throw staleRevision(input.ifMatch ?? w.current.revision);
+  const gen = { version: moved[0].overridesVersion };
   // From here the statements go out without waiting for each other's answers (../db/pipelined.ts);
-  // only the reads the next statements are built from are awaited.
+  // only the reads the next statements are built from are awaited. Those reads go first: the
+  // database answers in sending order, so a read sent after the revision's insert (a 1,000-node
+  // spec is ~100 KB of jsonb) would wait for it, and the process with it.
   const pipe = new Pipelined();
-  pipe.send(
-    tx.insert(siteRevisions).values({
-      siteId,
-      revision: result.revision,
-      // The canonical text propose() hashed: the same JSON, not serialised a second time.
-      spec: sql`${w.proposed.specText}::jsonb`,
-      specHash: w.proposed.specHash,
-      author: input.author,
-      message: input.message ?? '',
-      rolledBackFrom: input.rolledBackFrom ?? null,
-      createdAt: now,
-    }),
-  );
 
   // The site's active overrides ride along with the new revision (the agents layer them on it).
-  const [gen] = await pipe.answer(tx.select({ version: sites.overridesVersion }).from(sites).where(eq(sites.id, siteId)));
   const active = await pipe.answer(activeOverrides(tx, siteId, now));
   // Nodes whose config did not change need no write: role and address are part of the config.
   // Staged: the first revision has nothing to roll back to, and a rollback goes out at once. The
@@ -244,6 +235,19 @@ async function write(tx: Tx, w: Write): Promise<string> {
           now.getTime(),
         )
       : null;
+  pipe.send(
+    tx.insert(siteRevisions).values({
+      siteId,
+      revision: result.revision,
+      // The canonical text propose() hashed: the same JSON, not serialised a second time.
+      spec: sql`${w.proposed.specText}::jsonb`,
+      specHash: w.proposed.specHash,
+      author: input.author,
+      message: input.message ?? '',
+      rolledBackFrom: input.rolledBackFrom ?? null,
+      createdAt: now,
+    }),
+  );
   const released = new Set(rollout?.rollout.released ?? result.publishedNodes);
   result.staged = !!rollout && rollout.rollout.state !== 'completed';
   // The nodes upsert and each slice of outbox rows take their rows as one text per column
@@ -277,6 +281,7 @@ async function write(tx: Tx, w: Write): Promise<string> {
     );
     await Pipelined.flushed();
     let rows: { nodeId: string; status: 'pending' | 'held'; claims: string }[] = [];
+    let sliceChars = 0;
     // The outbox rows go in slices: the database inserts one while the next is built.
     // Without a hand-off nothing comes back; with one, each row's id and times (not its claims: those are in memory).
     const sendRows = async () => {
@@ -290,6 +295,7 @@ async function write(tx: Tx, w: Write): Promise<string> {
         ),
       );
       rows = [];
+      sliceChars = 0;
       await Pipelined.flushed();
     };
     for (const { nodeName, id, cfg } of published) {
@@ -303,6 +309,7 @@ async function write(tx: Tx, w: Write): Promise<string> {
       const claims = `{"config":${config},"issuedAt":${JSON.stringify(issuedAt)},"nodeId":${JSON.stringify(id)}${overrideClaims(mine)},"revision":${result.revision},"site":${JSON.stringify(name)}}`;
       const pending = released.has(nodeName);
       rows.push({ nodeId: id, status: pending ? 'pending' : 'held', claims });
+      sliceChars += claims.length;
       // The same claims as the row's text, as the value the publisher signs (canonical JSON of both is one text).
       if (w.written && pending)
         handed.set(id, {
@@ -316,7 +323,7 @@ async function write(tx: Tx, w: Write): Promise<string> {
           },
           text: claims,
         });
-      if (rows.length === OUTBOX_SLICE) await sendRows();
+      if (rows.length === OUTBOX_SLICE || sliceChars >= OUTBOX_SLICE_CHARS) await sendRows();
     }
     if (rows.length) await sendRows();
   }
@@ -392,6 +399,14 @@ async function write(tx: Tx, w: Write): Promise<string> {
  * PostgreSQL); slices of 64 were no faster than 250, and each statement costs its own bind.
  */
 export const OUTBOX_SLICE = 250;
+
+/**
+ * A slice also ends once its claims reach this many characters: a director's claims list every real
+ * server (350 KB at 1,000 nodes), and the database takes several milliseconds over each. Sent as
+ * soon as it is built, a director's row is inserted while the real servers' rows are still being
+ * built, instead of waiting in the first slice for 248 of them.
+ */
+export const OUTBOX_SLICE_CHARS = 256 * 1024;
 
 /** Up to this many outbox rows are bound one parameter each; more go as one text per column (../db/joined-rows.ts). */
 export const FEW_OUTBOX_ROWS = 16;
