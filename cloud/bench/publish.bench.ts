@@ -20,7 +20,8 @@
  *
  * --quick: 100 nodes, for CI; fails only on errors (wrong, missing or extra documents), never on time.
  * --scale: after each broker's rows, the scale rows on a new database: a 10,000-node site (its
- * floor first), then 100 sites of 100 nodes applied at once; subscribers share one client per 50 nodes.
+ * floor first), then 100 sites of 100 nodes applied at once, then the 10,000-node site with every
+ * VIP moved; subscribers share one client per 50 nodes.
  * --scale-only: those scale rows alone, on aedes then Mosquitto (none of the 1,000-node or Workers rows).
  * --postgres (needs DATABASE_URL): the Node rows (aedes, Mosquitto, the scale rows) each on a fresh
  * PostgreSQL database, dropped at the end, instead of PGlite in this process: the database a hosted
@@ -443,11 +444,12 @@ async function runScale(
   const admin = await ensureBootstrapAdmin(db.db);
   const served = await servedApp(db, broker, signer);
   const { app } = served;
-  const put = (site: string, n: number) =>
+  const body = (site: string, n: number, vipBase = 10) => JSON.stringify(bigSiteSpec(site, n, { vipBase }));
+  const put = (site: string, n: number, text = body(site, n)) =>
     app.request(`/v1/sites/${site}/spec`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${admin.secret}`, 'content-type': 'application/json' },
-      body: JSON.stringify(bigSiteSpec(site, n, { vipBase: 10 })),
+      body: text,
     });
   const names = (site: string, n: number) => (bigSiteSpec(site, n) as { spec: { nodes: { name: string }[] } }).spec.nodes.map((x) => nodeIdOf(site, x.name));
   const small = Array.from({ length: SITES }, (_, i) => `s${String(i + 1).padStart(3, '0')}`);
@@ -520,6 +522,22 @@ async function runScale(
     lat = stats(rows.map(([, r]) => r.at - t0));
     console.log(
       `[${label}] scale: ${SITES} sites × ${BIG / SITES} nodes applied at once: all requests answered in ${ms(t2 - t0)} ms; apply→receipt ${lat.text} (${times(lat.p99 / floor.p99)}× the floor's p99); ${cpuSince(cpu0, t0)}; ${rss()}`,
+    );
+
+    // The 10,000-node site changed: every VIP moved, so every node's config changes (its second
+    // apply, as the 1,000-node rows' second apply): its rows are updated, not created. Last, so the
+    // rows before it measure what they measured before it was added.
+    const moved = body('big', BIG, 20);
+    subs.child.send({ type: 'await', revision: 2, expect: bigIds });
+    done = subs.received('10,000-node site, every VIP moved', 240);
+    cpu0 = process.cpuUsage();
+    t0 = now();
+    const res2 = await put('big', BIG, moved);
+    const t1b = now();
+    if (res2.status !== 200) throw new Error(`apply answered ${res2.status}: ${(await res2.text()).slice(0, 300)}`);
+    lat = stats((await done).map(([, r]) => r.at - t0));
+    console.log(
+      `[${label}] scale: the ${BIG}-node site, every VIP moved (its second apply): apply request ${ms(t1b - t0)} ms; apply→receipt ${lat.text} (${times(lat.p99 / floor.p99)}× the floor's p99); ${cpuSince(cpu0, t0)}; ${rss()}`,
     );
   } finally {
     session?.disconnect();
