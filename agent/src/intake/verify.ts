@@ -1,6 +1,7 @@
 import type { JWK } from 'jose';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { formatVersion, isNewer, JWS_ALG, JWS_TYP, versionOf, type DesiredClaims, type DocumentVersion } from '#shared/wire/desired.ts';
+import type { DesiredClaims as ClaimsSchema } from '#shared/wire/desired-claims.ts';
 import type { KeyTrust } from '#shared/wire/key-trust.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
 import { jwsHeader, verifyCompact } from './compact-jws.ts';
@@ -64,7 +65,7 @@ const MAX_JWS_BYTES = 4 * 1024 * 1024;
  * loaded module still asks the module loader again (5-7 µs of CPU here, and 140-180 µs where
  * loader hooks run on their own thread, as tsx's do for the benchmarks' agents).
  */
-let schemaLoad: Promise<typeof import('#shared/wire/desired-claims.ts').DesiredClaims> | undefined;
+let schemaLoad: Promise<typeof ClaimsSchema> | undefined;
 const claimsSchema = () =>
   (schemaLoad ??= import('#shared/wire/desired-claims.ts').then(
     (m) => m.DesiredClaims,
