@@ -214,6 +214,46 @@ describe('applySite writes', () => {
     }
   });
 
+  it('concurrent first applies of a new site create one site row and take revisions 1 to 5 between them', async () => {
+    const specs = [1, 2, 3, 4, 5].map((w) => {
+      const site = { ...withRealServers(2), metadata: { name: 'racing' } } as Site;
+      site.spec.services![0].realServers[0].weight = w + 10;
+      return site;
+    });
+    const results = await Promise.all(specs.map((site) => applySite(d.db, { orgId: 'org_apply', site, author: 't' })));
+    expect(results.map((r) => r.revision).sort()).toEqual([1, 2, 3, 4, 5]);
+    const rows = await d.db.select({ id: sites.id, rev: sites.currentRevision }).from(sites).where(eq(sites.name, 'racing'));
+    expect(rows.map((r) => r.rev)).toEqual([5]);
+  });
+
+  it('marks the nodes that left the spec removed, only those, and live again when they come back; read from the database, with no remembered state', async () => {
+    const live = async (siteId: string) =>
+      (await d.db.select({ name: nodes.name, removedAt: nodes.removedAt }).from(nodes).where(eq(nodes.siteId, siteId)))
+        .filter((n) => n.removedAt === null)
+        .map((n) => n.name)
+        .sort();
+    const named = (site: Site) => ({ ...site, metadata: { name: 'leaving' } }) as Site;
+    const all = named(withRealServers(3));
+    await applySite(d.db, { orgId: 'org_apply', site: all, author: 't' });
+    const [row] = await d.db.select({ id: sites.id }).from(sites).where(eq(sites.name, 'leaving'));
+    const everyone = [...compileSite(all).keys()].sort();
+    expect(await live(row.id)).toEqual(everyone);
+    // rsx1 leaves (it is the only change).
+    const without = named(withRealServers(3));
+    without.spec.nodes = without.spec.nodes.filter((n) => n.name !== 'rsx1');
+    without.spec.services = without.spec.services!.map((s) => ({ ...s, realServers: s.realServers.filter((r) => r.node !== 'rsx1') }));
+    await applySite(d.db, { orgId: 'org_apply', site: without, author: 't' });
+    expect(await live(row.id)).toEqual(everyone.filter((n) => n !== 'rsx1'));
+    // A change in which no node leaves keeps them all, rsx1 still removed.
+    const reweighted = structuredClone(without);
+    reweighted.spec.services![0].realServers[0].weight = 7;
+    await applySite(d.db, { orgId: 'org_apply', site: reweighted, author: 't' });
+    expect(await live(row.id)).toEqual(everyone.filter((n) => n !== 'rsx1'));
+    // rsx1 comes back: live again.
+    await applySite(d.db, { orgId: 'org_apply', site: all, author: 't' });
+    expect(await live(row.id)).toEqual(everyone);
+  });
+
   it('every outbox row names a node of its own site that exists, across applies that add and remove nodes and an override republish (the outbox has no foreign keys)', async () => {
     const site = { ...withRealServers(FEW_OUTBOX_ROWS + 2), metadata: { name: 'orphans' } } as Site;
     await applySite(d.db, { orgId: 'org_apply', site, author: 't' });

@@ -89,8 +89,15 @@ async function applyIn(
   states?: SiteStates,
 ): Promise<{ result: ApplyResult; wrote?: { siteId: string; version: string } }> {
   const name = input.site.metadata.name;
-  await tx.insert(sites).values({ id: crypto.randomUUID(), orgId: input.orgId, name }).onConflictDoNothing();
-  const { siteId, current } = await loadCurrent(tx, input.orgId, name, true, states);
+  // The site row, locked. A site that exists takes one statement; a new one is created here, and a
+  // row this transaction inserted is its own until the commit (a concurrent apply's insert waits
+  // for it, then finds it). Only when another apply created it first is it read again, locked.
+  let loaded = await loadCurrent(tx, input.orgId, name, true, states);
+  if (loaded.siteId === null) {
+    const [made] = await tx.insert(sites).values({ id: crypto.randomUUID(), orgId: input.orgId, name }).onConflictDoNothing().returning({ id: sites.id });
+    loaded = made ? { siteId: made.id, current: noSite() } : await loadCurrent(tx, input.orgId, name, true, states);
+  }
+  const { siteId, current } = loaded;
   const decision = settle(decideApply(input, current, proposed));
   if (decision.write && !input.immediate) {
     const running = await activeRollout(tx, siteId!);
@@ -133,6 +140,9 @@ function propose(input: ApplyInput, compiled: Map<string, NodeConfig>): Hashed {
   return { specHash: sha256Hex(spec), configHashes: hashes, configs: compiled, texts, bytes: bytes + spec.length, specText: spec };
 }
 
+/** A site with no revision yet. */
+const noSite = (): CurrentSite => ({ revision: 0, spec: null, specHash: null, configHashes: new Map() });
+
 /** The site row's version: the transaction that last wrote it (a new one with every write, never one rolled back). */
 const rowVersion = sql<string>`xmin::text`;
 
@@ -152,7 +162,7 @@ async function loadCurrent(
     .from(sites)
     .where(and(eq(sites.orgId, orgId), eq(sites.name, name)));
   const [row] = lock ? await q.for('update') : await q;
-  if (!row) return { siteId: null, current: { revision: 0, spec: null, specHash: null, configHashes: new Map() } };
+  if (!row) return { siteId: null, current: noSite() };
   const known = states?.get(siteKey(orgId, name), { siteId: row.id, revision: row.rev, version: row.version });
   if (known)
     return {
@@ -196,7 +206,7 @@ interface Write {
  * Writes a decided revision and answers the site row's version after it. A few statements per
  * table for the whole site, not one per node: a 1,000-node site is one nodes upsert, six outbox
  * inserts (each director's row alone, then the real servers' in slices of at most OUTBOX_SLICE rows
- * or OUTBOX_SLICE_CHARS of claims) and one update marking the nodes that left the spec removed.
+ * or OUTBOX_SLICE_CHARS of claims) and, when any node left the spec, one update marking those removed.
  */
 async function write(tx: Tx, w: Write): Promise<string> {
   const { input, siteId, result, now } = w;
@@ -328,14 +338,18 @@ async function write(tx: Tx, w: Write): Promise<string> {
     if (rows.length) await sendRows();
   }
   const names = [...w.compiled.keys()];
+  // The nodes that left the spec are marked removed. The current state lists the live nodes (read
+  // under the site row's lock, or remembered at this very row version): when all are still in the
+  // spec there is nothing to mark, and no statement to send.
   // The spec's node names as ONE JSON parameter (../db/in-json.ts): as 1,000 bound values they cost
   // drizzle and the driver a parameter object each, more than the statement itself.
-  pipe.send(
-    tx
-      .update(nodes)
-      .set({ removedAt: now })
-      .where(and(eq(nodes.siteId, siteId), isNull(nodes.removedAt), names.length ? not(inJsonList(nodes.name, names)) : undefined)),
-  );
+  if ([...w.current.configHashes.keys()].some((n) => !w.compiled.has(n)))
+    pipe.send(
+      tx
+        .update(nodes)
+        .set({ removedAt: now })
+        .where(and(eq(nodes.siteId, siteId), isNull(nodes.removedAt), names.length ? not(inJsonList(nodes.name, names)) : undefined)),
+    );
 
   if (rollout) {
     const plan = rollout.rollout;
