@@ -204,9 +204,10 @@ interface Write {
 
 /**
  * Writes a decided revision and answers the site row's version after it. A few statements per
- * table for the whole site, not one per node: a 1,000-node site is one nodes upsert, six outbox
- * inserts (each director's row alone, then the real servers' in slices of at most OUTBOX_SLICE rows
- * or OUTBOX_SLICE_CHARS of claims) and, when any node left the spec, one update marking those removed.
+ * table for the whole site, not one per node: a 1,000-node site is one nodes upsert, six or seven
+ * outbox inserts (each director's row alone, then the real servers' in slices of at most
+ * OUTBOX_SLICE rows or OUTBOX_SLICE_CHARS of claims) and, when any node left the spec, one update
+ * marking those removed.
  */
 async function write(tx: Tx, w: Write): Promise<string> {
   const { input, siteId, result, now } = w;
