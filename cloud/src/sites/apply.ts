@@ -219,7 +219,7 @@ async function write(tx: Tx, w: Write): Promise<string> {
     // The overrides' generation with it: the row is locked from here to the commit, so it cannot move.
     .returning({ id: sites.id, version: rowVersion, overridesVersion: sites.overridesVersion });
   if (!moved.length) throw staleRevision(input.ifMatch ?? w.current.revision);
-  const gen = { version: moved[0].overridesVersion };
+  const overridesVersion = moved[0].overridesVersion;
   // From here the statements go out without waiting for each other's answers (../db/pipelined.ts);
   // only the reads the next statements are built from are awaited. Those reads go first: the
   // database answers in sending order, so a read sent after the revision's insert (a 1,000-node
@@ -270,8 +270,8 @@ async function write(tx: Tx, w: Write): Promise<string> {
   // the insert); nothing queries inside the claims.
   const issuedAt = now.toISOString();
   const handed = new Map<string, { claims: DesiredClaims; text: string }>();
-  const withOverrides = (mine: unknown[]) => !!gen.version || mine.length > 0;
-  const overrideClaims = (mine: unknown[]) => (withOverrides(mine) ? `,"overrides":${canonicalJson(mine)},"overridesVersion":${gen.version}` : '');
+  const withOverrides = (mine: unknown[]) => !!overridesVersion || mine.length > 0;
+  const overrideClaims = (mine: unknown[]) => (withOverrides(mine) ? `,"overrides":${canonicalJson(mine)},"overridesVersion":${overridesVersion}` : '');
   const published = result.publishedNodes.map((nodeName) => ({ nodeName, id: nodeIdOf(name, nodeName), cfg: w.compiled.get(nodeName)! }));
   const outboxAnswers: Promise<unknown>[] = [];
   if (published.length) {
@@ -300,7 +300,7 @@ async function write(tx: Tx, w: Write): Promise<string> {
         pipe.kept(
           tx.execute(sql`
           INSERT INTO outbox (node_id, site_id, revision, overrides_version, claims, status)
-          SELECT x.node_id, ${siteId}, ${result.revision}::integer, ${gen.version}::integer, x.claims, x.status
+          SELECT x.node_id, ${siteId}, ${result.revision}::integer, ${overridesVersion}::integer, x.claims, x.status
           FROM ${outboxSource(rows)}
           ${w.written ? sql`RETURNING id, node_id, status, created_at` : sql``}`),
         ),
@@ -330,7 +330,7 @@ async function write(tx: Tx, w: Write): Promise<string> {
             revision: result.revision,
             issuedAt,
             config: forced ?? cfg,
-            ...(withOverrides(mine) ? { overridesVersion: gen.version, overrides: mine } : {}),
+            ...(withOverrides(mine) ? { overridesVersion, overrides: mine } : {}),
           },
           text: claims,
         });
@@ -392,7 +392,7 @@ async function write(tx: Tx, w: Write): Promise<string> {
         nodeId: r.node_id,
         siteId,
         revision: result.revision,
-        overridesVersion: gen.version,
+        overridesVersion,
         claims: made.claims,
         canonicalClaims: made.text,
         status: 'pending',
