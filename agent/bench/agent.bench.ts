@@ -3,6 +3,8 @@
 // RSS). Prints figures; asserts nothing. Uses dist/lvsfleet-agent.mjs when built (what hosts run),
 // else bin/lvsfleet-agent.mjs (through tsx, slower to start). Two ways an agent starts:
 // - standalone: `run --spec FILE --node d1`, a YAML spec parsed, validated and compiled;
+// - standalone restart: the same, started again in the state dir the first start left, with the
+//   spec unchanged: the compile the first start saved is read instead;
 // - cloud mode, what the fleet's agents run: `run --config FILE` with a cached signed document.
 //   Made the way a node gets one: this process runs the cloud (PGlite, embedded aedes, API,
 //   publisher; cloud/test/harness.test-support.ts), applies the same site, makes an enrollment
@@ -20,7 +22,7 @@
 //   --node-args "…"    V8/Node flags for the agent and the floor alike (e.g. --max-semi-space-size=1)
 //   --flags            also print every row under a few V8 flags (memory against start-up CPU)
 //   --cpu-prof DIR     after the table, one more start of each 1- and 1,000-service row under --cpu-prof, profiles in DIR
-//   --modes LIST       which agent rows, comma-separated (default "standalone,standalone JSON,cloud")
+//   --modes LIST       which agent rows, comma-separated (default "standalone,standalone JSON,standalone restart,cloud")
 //   --idle-s S         seconds from the first apply (the floor's first line) to the RSS reading (default 3)
 //   --heap-snapshot DIR  after the table, one more start of each 100-service row, a heap snapshot once idle, in DIR
 import { spawn } from 'node:child_process';
@@ -47,7 +49,7 @@ const { values: opt } = parseArgs({
     'cpu-prof': { type: 'string' },
     'heap-snapshot': { type: 'string' },
     'idle-s': { type: 'string', default: '3' },
-    modes: { type: 'string', default: 'standalone,standalone JSON,cloud' },
+    modes: { type: 'string', default: 'standalone,standalone JSON,standalone restart,cloud' },
   },
 });
 const root = join(import.meta.dirname, '..', '..');
@@ -144,12 +146,17 @@ function floor(nodeArgs: string[]): Promise<Run> {
   return measure([...nodeArgs, '-e', "process.stdout.write('ready\\n'); setInterval(() => {}, 1 << 30)"], /ready/);
 }
 
-type Mode = 'standalone' | 'standalone JSON' | 'cloud';
+type Mode = 'standalone' | 'standalone JSON' | 'standalone restart' | 'cloud';
 const DONE = /apply revision 1 (succeeded|failed)/;
 type WhenIdle = (pid: number) => Promise<void>;
 
-/** Standalone from a spec file: the YAML text, or the same site as JSON (read with JSON.parse). */
-async function standalone(bundle: string, services: number, json: boolean, nodeArgs: string[], whenIdle?: WhenIdle): Promise<Run> {
+/**
+ * Standalone from a spec file: the YAML text, or the same site as JSON (read with JSON.parse), in a
+ * new state dir. `restart`: the YAML spec in the state dir an untimed start of the same build left
+ * (its saved compile of the unchanged spec, agent/src/cli/compiled-cache.ts), as after a crash or a
+ * reboot.
+ */
+async function standalone(bundle: string, services: number, json: boolean, nodeArgs: string[], whenIdle?: WhenIdle, restart = false): Promise<Run> {
   const dir = await mkdtemp(join(tmpdir(), 'lvsfleet-bench-'));
   try {
     const file = join(dir, json ? 'site.json' : 'site.yaml');
@@ -158,6 +165,7 @@ async function standalone(bundle: string, services: number, json: boolean, nodeA
     if (!parsed.ok) throw new Error(`bench spec: ${parsed.issues[0].message}`);
     await writeFile(file, json ? JSON.stringify(parsed.value, null, 2) : yaml);
     const args = [...nodeArgs, bundle, 'run', '--spec', file, '--node', 'd1', '--dataplane', 'dry-run', '--state-dir', join(dir, 'state')];
+    if (restart) await measure(args, DONE, undefined, 0);
     // " standalone: " is logged once the spec is parsed, validated and compiled, before the engine starts.
     return await measure(args, DONE, / standalone: /, IDLE_MS, whenIdle);
   } finally {
@@ -239,7 +247,9 @@ async function stopCloud(): Promise<void> {
 }
 
 const agent = (mode: Mode, n: number, nodeArgs: string[], whenIdle?: WhenIdle, bundle = entry) =>
-  mode === 'cloud' ? cloudAgent(bundle, enrolled.get(n)!, nodeArgs, whenIdle) : standalone(bundle, n, mode === 'standalone JSON', nodeArgs, whenIdle);
+  mode === 'cloud'
+    ? cloudAgent(bundle, enrolled.get(n)!, nodeArgs, whenIdle)
+    : standalone(bundle, n, mode === 'standalone JSON', nodeArgs, whenIdle, mode === 'standalone restart');
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const load = () =>
@@ -252,12 +262,13 @@ function row(label: string, runs: Run[], mid?: string): string {
   return `${label.padEnd(36)} start → ready ${f('readyMs').padStart(11)} ms, CPU ${f('readyCpuMs').padStart(11)} ms${compiled}, idle RSS ${f('idleRssMiB', 1)} MiB`;
 }
 
-const ALL_MODES: Mode[] = ['standalone', 'standalone JSON', 'cloud'];
+const ALL_MODES: Mode[] = ['standalone', 'standalone JSON', 'standalone restart', 'cloud'];
 const MODES = opt.modes.split(',').map((m) => m.trim()) as Mode[];
 for (const m of MODES) if (!ALL_MODES.includes(m)) throw new Error(`--modes: unknown mode "${m}" (have ${ALL_MODES.join(', ')})`);
 const MID: Record<Mode, string> = {
   standalone: 'start-up + spec parse/validate/compile',
   'standalone JSON': 'start-up + spec parse/validate/compile',
+  'standalone restart': 'start-up + saved compile read',
   cloud: 'start-up + cache verified',
 };
 

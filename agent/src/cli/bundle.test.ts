@@ -51,18 +51,18 @@ describe('the split agent bundle', () => {
     return join(out, 'lvsfleet-agent.mjs');
   }
 
-  async function applies(bundle: string, node: string, extra: string[] = []) {
+  async function applies(bundle: string, node: string, extra: string[] = [], at: { spec?: string; state?: string } = {}) {
     const p = startProcess(process.execPath, [
       bundle,
       'run',
       '--spec',
-      join(dir, 'site.yaml'),
+      at.spec ?? join(dir, 'site.yaml'),
       '--node',
       node,
       '--dataplane',
       'dry-run',
       '--state-dir',
-      join(dir, `state-${node}`),
+      at.state ?? join(dir, `state-${node}`),
       ...extra,
     ]);
     await p.waitForOutput(/apply revision 1 succeeded/);
@@ -102,6 +102,38 @@ describe('the split agent bundle', () => {
     const p = await applies(await without('realserver', [...cloudAndCommands, 'driver']), 'r1');
     p.p.kill('SIGTERM');
     expect(await p.exited).toBe(0);
+  });
+
+  it('a standalone restart with its spec unchanged takes the compile it saved, loading neither the YAML parser nor the compiler; an edited spec is compiled', async () => {
+    const at = { spec: join(dir, 'restart.yaml'), state: join(dir, 'state-restart') };
+    await writeFile(at.spec, loopbackSiteYaml('split', 1));
+    const stop = async (p: Awaited<ReturnType<typeof applies>>) => {
+      p.p.kill('SIGTERM');
+      expect(await p.exited).toBe(0);
+      return p.output();
+    };
+    const first = await stop(await applies(fullBundle(), 'd1', [], at));
+    expect(first).not.toMatch(/not compiled again|compile saved in .* not used/);
+    const saved = await readFile(join(at.state, 'standalone-compiled.json'), 'utf8');
+    expect(saved.split('\n')[0]).toMatch(/^\{"build":"[0-9a-f]{32}","node":"d1","specSha256":"[0-9a-f]{64}","configSha256":"[0-9a-f]{64}"\}$/);
+    // Had the restart needed the spec compiled, the chunk's import would fail and the apply with it.
+    const noCompiler = await without('no-compiler', ['compile-spec']);
+    expect(await stop(await applies(noCompiler, 'd1', [], at))).toMatch(
+      /spec unchanged since the compile saved in .*standalone-compiled\.json: not compiled again/,
+    );
+    await writeFile(at.spec, `${loopbackSiteYaml('split', 1)}# edited\n`);
+    const edited = startProcess(process.execPath, [noCompiler, 'run', '--spec', at.spec, '--node', 'd1', '--dataplane', 'dry-run', '--state-dir', at.state]);
+    expect(await edited.exited).not.toBe(0);
+    expect(edited.output()).toMatch(/compile-spec/);
+    const running = await applies(fullBundle(), 'd1', [], at);
+    expect(running.output()).toMatch(/compile saved in .* not used: the spec changed since/);
+    // A reload compiles the spec edited again and saves that compile too; the stop waits for the save.
+    await writeFile(at.spec, `${loopbackSiteYaml('split', 1)}# edited twice\n`);
+    const from = running.output().length;
+    running.p.kill('SIGHUP');
+    await running.waitForOutput(/reload: config unchanged/, from);
+    await stop(running);
+    expect(await stop(await applies(noCompiler, 'd1', [], at))).toMatch(/not compiled again/);
   });
 
   it('a cloud-mode agent applies its cached signed document before it loads the broker link', async () => {

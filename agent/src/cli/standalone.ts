@@ -1,15 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import { compileNode } from '#shared/compiler/compile.ts';
 import type { NodeConfig } from '#shared/config/node-config.ts';
 import { OverrideList, type Override } from '#shared/overrides/override.ts';
-import { parseSite } from '#shared/site/parse.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
 import { wireEvent } from '../dataplane/vrrp-host.ts';
 import { Engine } from '../engine/engine.ts';
 import type { ScriptPolicy } from '../scripts/policy.ts';
 import type { ListenAddress } from '../metrics/listen-address.ts';
-import { AGENT_VERSION, EXIT, type AgentIO } from './io.ts';
+import { statePaths } from '../state/paths.ts';
+import { compiledKey, readCompiled, saveCompiled } from './compiled-cache.ts';
+import { AGENT_BUILD, AGENT_VERSION, EXIT, type AgentIO } from './io.ts';
 import { hostParts, startMetrics, type DataplaneKind } from './host-parts.ts';
 import { lockStateDir, runUntilSignal, timestamped } from './lifecycle.ts';
 
@@ -48,15 +48,24 @@ type Compiled = { ok: true; config: NodeConfig; text: string } | { ok: false; er
  * event loop (VRRP adverts included) stands still, and a SIGHUP that only brings new overrides
  * must not make a MASTER miss its adverts.
  */
-async function compileFromSpec(file: string, node: string, last?: { config: NodeConfig; text: string }): Promise<Compiled> {
-  const text = await readFile(file, 'utf8');
+async function compileFromSpec(file: string, node: string, last?: { config: NodeConfig; text: string }, text?: string): Promise<Compiled> {
+  text ??= await readFile(file, 'utf8');
   if (last && text === last.text) return { ok: true, config: last.config, text };
-  // A spec file may be JSON (YAML's subset): read as JSON when it is, with the same answers, much cheaper.
-  const r = parseSite(text, { format: 'auto' });
-  if (!r.ok) return { ok: false, errors: r.issues.map((i) => `${file}:${i.line ?? 0}: ${i.path ? `${i.path}: ` : ''}${i.message}`) };
-  if (!r.site.spec.nodes.some((n) => n.name === node))
-    return { ok: false, errors: [`--node: no node named "${node}" in ${file} (have ${r.site.spec.nodes.map((n) => n.name).join(', ')})`] };
-  return { ok: true, config: compileNode(r.site, node), text };
+  const { compileSpecText } = await import('./compile-spec.ts');
+  const r = compileSpecText(file, text, node);
+  return r.ok ? { ok: true, config: r.config, text } : r;
+}
+
+/**
+ * The first start's compile: the one the state dir saved, when this build made it from this very
+ * spec text for this node (a restart), else the spec compiled. `unused`: why a saved compile was
+ * not taken (null when none was saved, or there is no build to key it to).
+ */
+async function firstCompile(o: StandaloneOptions, build: string | null): Promise<Compiled & { reused: boolean; unused: string | null }> {
+  const text = await readFile(o.spec, 'utf8');
+  const found = build ? await readCompiled(statePaths(o.stateDir).compiled, compiledKey(build, o.node, text)) : null;
+  if (found?.hit) return { ok: true, config: found.config, text, reused: true, unused: null };
+  return { ...(await compileFromSpec(o.spec, o.node, undefined, text)), reused: false, unused: found?.why ?? null };
 }
 
 /**
@@ -64,7 +73,10 @@ async function compileFromSpec(file: string, node: string, last?: { config: Node
  * same engine. SIGHUP re-reads the spec; a changed config is applied as the next local revision.
  */
 export async function runStandalone(o: StandaloneOptions, io: AgentIO): Promise<number> {
-  const first = await compileFromSpec(o.spec, o.node);
+  // The build whose compiles the state dir may keep (./compiled-cache.ts): none when the agent runs
+  // from source, whose code may change between two starts without a build to say so.
+  const build = AGENT_BUILD;
+  const first = await firstCompile(o, build);
   if (!first.ok) {
     for (const e of first.errors) io.err(e);
     return EXIT.invalid;
@@ -97,9 +109,23 @@ export async function runStandalone(o: StandaloneOptions, io: AgentIO): Promise<
   // canonical form (made at the first reload, not on the way to the first apply).
   let applied: { text: string; config: typeof first.config; json: string | null } = { text: first.text, config: first.config, json: null };
   log(`lvsfleet-agent ${AGENT_VERSION} standalone: ${nodeId} (${first.config.node.role}) from ${o.spec}, dataplane ${o.dataplane}, state ${o.stateDir}`);
+  const compiledPath = statePaths(o.stateDir).compiled;
+  if (first.reused) log(`spec unchanged since the compile saved in ${compiledPath}: not compiled again`);
+  else if (first.unused) log(`the compile saved in ${compiledPath} not used: ${first.unused}`);
+  // Saves of the compile for the next start, one after another (the last one made is the one kept);
+  // the stop waits for them. A failed save costs that start a compile.
+  let saving = Promise.resolve();
+  const saveCompile = (text: string, configJson: string) => {
+    if (!build) return saving;
+    const key = compiledKey(build, o.node, text);
+    return (saving = saving.then(() =>
+      saveCompiled(compiledPath, key, configJson).catch((e: unknown) => log(`${compiledPath} not saved: ${(e as Error).message}`)),
+    ));
+  };
   const run = runUntilSignal(engine, log, {
     cleanup: async () => {
       try {
+        await saving;
         await metrics?.close();
       } finally {
         await lock.release();
@@ -116,6 +142,8 @@ export async function runStandalone(o: StandaloneOptions, io: AgentIO): Promise<
       const json = recompiled ? canonicalJson(next.config) : appliedJson;
       const changed = json !== appliedJson;
       applied = { text: next.text, config: next.config, json };
+      // Not awaited: the apply goes first.
+      if (recompiled) void saveCompile(next.text, json);
       if (!changed && sameOverrides) return void log('reload: config unchanged');
       overrides = nextOverrides.overrides;
       if (changed) revision++;
@@ -123,6 +151,9 @@ export async function runStandalone(o: StandaloneOptions, io: AgentIO): Promise<
       await engine.apply(next.config, revision, overrides);
     },
   });
+  // Serialised before the apply, saved after it: the apply never waits for the save.
+  const firstJson = first.reused || !build ? null : JSON.stringify(first.config);
   await engine.apply(first.config, revision, overrides);
+  if (firstJson !== null) await saveCompile(first.text, firstJson);
   return run.done;
 }

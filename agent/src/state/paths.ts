@@ -16,6 +16,8 @@ export function statePaths(dir: string) {
     realServer: join(dir, 'realserver.json'),
     /** Sysctl values a director replaced. */
     directorSysctls: join(dir, 'director-sysctls.json'),
+    /** Standalone mode: the node's config compiled at the last start, kept for a restart with the same spec and build (../cli/compiled-cache.ts). */
+    compiled: join(dir, 'standalone-compiled.json'),
     /** The running agent's status, read by `lvsfleet-agent status`. */
     status: join(dir, 'status.json'),
     /** PID of the running agent, so `status` can tell a live agent from a stale file. */
