@@ -24,3 +24,23 @@ export const formatVersion = (v: DocumentVersion): string => `revision ${v.revis
 
 export const JWS_ALG = 'EdDSA';
 export const JWS_TYP = 'lvsfleet-desired+jws';
+
+/**
+ * The largest desired document an agent takes (the compact JWS, which is ASCII: bytes = characters).
+ * A director's claims list every real server of its services: a 10,000-node site with two directors
+ * is a 4.7 MB document each. The cloud refuses a spec that would make a larger one (MAX_CONFIG_BYTES),
+ * rather than publish what its agents would refuse.
+ */
+export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * What a document holds beside the node's config, at most: the other claims (ids, revision, time),
+ * the node's active overrides and the key set with its certificate chain, before base64url.
+ */
+const CLAIMS_BESIDE_CONFIG_BYTES = 256 * 1024;
+
+/**
+ * The largest compiled node config (as JSON, UTF-8) whose document stays within MAX_DOCUMENT_BYTES:
+ * base64url makes 4 characters of 3 bytes.
+ */
+export const MAX_CONFIG_BYTES = Math.floor(((MAX_DOCUMENT_BYTES - 1024) * 3) / 4) - CLAIMS_BESIDE_CONFIG_BYTES;

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { MAX_DOCUMENT_BYTES } from '#shared/wire/desired.ts';
 import { keysThroughChain } from './key-chain.ts';
 import { certify, claimsOf, signDoc, testKey, trust, type TestKey } from './keys.test-support.ts';
 import { judgeRevision, verifyDesired } from './verify.ts';
@@ -132,5 +133,48 @@ describe('verifyDesired across rotations', () => {
     const old = trust(2, [[k0, 'active']]);
     const r = await verifyDesired(await signDoc(k0, claimsOf(7, { trust: old })), [k1.pub], { ...base, pinnedGeneration: 4 });
     expect(r).toMatchObject({ ok: false, why: 'key' });
+  });
+});
+
+describe('verifyDesired: how large a document may be', () => {
+  it("takes a director's document as large as a 10,000-node site makes it (over 4 MiB)", async () => {
+    const k = await testKey();
+    const c = claimsOf(1);
+    const [rs] = c.config.services[0].realServers;
+    // 10,000 real servers, each with its TCP check, as the compiler resolves them.
+    const realServers = Array.from({ length: 10_000 }, (_, i) => {
+      const address = `10.98.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+      const healthCheck = {
+        type: 'tcp' as const,
+        intervalMs: 5000,
+        timeoutMs: 2000,
+        retries: 1,
+        retryDelayMs: 1000,
+        warmupMs: 5000,
+        address,
+        port: 80,
+        bindTo: null,
+        params: {},
+      };
+      return { ...rs, node: `rs${i + 1}`, address, healthCheck };
+    });
+    const big = { ...c, config: { ...c.config, services: [{ ...c.config.services[0], realServers }] } };
+    const jws = await signDoc(k, big);
+    expect(jws.length).toBeGreaterThan(4 * 1024 * 1024);
+    expect(jws.length).toBeLessThan(MAX_DOCUMENT_BYTES);
+    const r = await verifyDesired(jws, [k.pub], { nodeId: 't.d1', accepted: null });
+    expect(r.ok && r.claims.config.services[0].realServers.length).toBe(10_000);
+  });
+
+  it('refuses one over MAX_DOCUMENT_BYTES before reading any of it, naming its size', async () => {
+    const k = await testKey();
+    const header = Buffer.from(JSON.stringify({ alg: 'EdDSA', kid: k.kid })).toString('base64url');
+    const jws = `${header}.${'A'.repeat(MAX_DOCUMENT_BYTES - header.length - 2)}.A`;
+    expect(jws.length).toBe(MAX_DOCUMENT_BYTES + 1);
+    expect(await verifyDesired(jws, [k.pub], { nodeId: 't.d1', accepted: null })).toEqual({
+      ok: false,
+      why: 'schema',
+      detail: `a document of ${MAX_DOCUMENT_BYTES + 1} bytes, over the ${MAX_DOCUMENT_BYTES} an agent takes`,
+    });
   });
 });

@@ -1,6 +1,6 @@
 import type { JWK } from 'jose';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
-import { formatVersion, isNewer, JWS_ALG, JWS_TYP, versionOf, type DesiredClaims, type DocumentVersion } from '#shared/wire/desired.ts';
+import { formatVersion, isNewer, JWS_ALG, JWS_TYP, MAX_DOCUMENT_BYTES, versionOf, type DesiredClaims, type DocumentVersion } from '#shared/wire/desired.ts';
 import type { DesiredClaims as ClaimsSchema } from '#shared/wire/desired-claims.ts';
 import type { KeyTrust } from '#shared/wire/key-trust.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
@@ -55,8 +55,6 @@ export interface VerifyExpect {
    */
   schemaChecked?: boolean;
 }
-
-const MAX_JWS_BYTES = 4 * 1024 * 1024;
 
 /**
  * The claims' schema, loaded by the first document whose schema is checked. A start from a cache
@@ -114,7 +112,11 @@ export function judgeRevision(c: DesiredClaims, expect: VerifyExpect): RevisionV
  * Nothing here trusts the payload before the signature checks out.
  */
 export async function verifyDesired(jws: string, keys: JWK[], expect: VerifyExpect): Promise<VerifyResult> {
-  if (typeof jws !== 'string' || jws.length > MAX_JWS_BYTES || jws.split('.').length !== 3) return { ok: false, why: 'schema', detail: 'not a compact JWS' };
+  if (typeof jws !== 'string') return { ok: false, why: 'schema', detail: 'not a compact JWS' };
+  // Bounded before anything reads it; a JWS is ASCII, so its length is its size in bytes.
+  if (jws.length > MAX_DOCUMENT_BYTES)
+    return { ok: false, why: 'schema', detail: `a document of ${jws.length} bytes, over the ${MAX_DOCUMENT_BYTES} an agent takes` };
+  if (jws.split('.').length !== 3) return { ok: false, why: 'schema', detail: 'not a compact JWS' };
   let header;
   try {
     header = jwsHeader(jws);

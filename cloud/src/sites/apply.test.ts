@@ -214,6 +214,35 @@ describe('applySite writes', () => {
     }
   });
 
+  it("refuses, naming the node, a spec whose director's document would be larger than an agent takes, and writes nothing: a small spec, each real server carrying the service's HTTP check", async () => {
+    const urls = Array.from({ length: 40 }, (_, i) => ({ path: `/health/${'x'.repeat(200)}/${i}`, digest: 'd41d8cd98f00b204e9800998ecf8427e' }));
+    const realServers = Array.from({ length: 1100 }, (_, i) => ({ address: `10.98.${Math.floor(i / 250)}.${(i % 250) + 1}`, port: 80 }));
+    const site = {
+      apiVersion: 'lvsfleet/v1',
+      kind: 'Site',
+      metadata: { name: 'oversized' },
+      spec: {
+        nodes: [{ name: 'dr1', role: 'director', address: '10.98.100.2', interface: 'eth0' }],
+        services: [{ name: 'web', vip: '10.98.100.10', port: 80, healthCheck: { type: 'http', urls }, realServers }],
+      },
+    } as unknown as Site;
+    expect(JSON.stringify(site).length).toBeLessThan(128 * 1024);
+    for (const dryRun of [true, false]) {
+      const refused = await applySite(d.db, { orgId: 'org_apply', site, author: 't', dryRun }).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ name: 'DomainError', code: 'invalid', message: 'the spec makes 1 node document(s) too large for an agent' });
+      const issues = (refused as { issues: { path: string; message: string }[] }).issues;
+      expect(issues).toEqual([
+        { path: 'spec.nodes[0]', message: expect.stringMatching(/^node dr1's compiled config is \d+ bytes, over the 12320000 that fit in a document/) },
+      ]);
+      expect(Number(/is (\d+) bytes/.exec(issues[0].message)![1])).toBe(canonicalJson(compileSite(site).get('dr1')).length);
+    }
+    expect(await d.db.select().from(sites).where(eq(sites.name, 'oversized'))).toEqual([]);
+    expect(rowsOf(await d.db.execute(sql`SELECT 1 FROM outbox WHERE node_id = 'oversized.dr1'`))).toEqual([]);
+    // With 100 fewer real servers the document fits, and the site is written.
+    const fits = { ...site, spec: { ...site.spec, services: [{ ...site.spec.services![0], realServers: realServers.slice(100) }] } } as Site;
+    expect((await applySite(d.db, { orgId: 'org_apply', site: fits, author: 't' })).revision).toBe(1);
+  });
+
   it('concurrent first applies of a new site create one site row and take revisions 1 to 5 between them', async () => {
     const specs = [1, 2, 3, 4, 5].map((w) => {
       const site = { ...withRealServers(2), metadata: { name: 'racing' } } as Site;

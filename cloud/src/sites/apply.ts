@@ -20,6 +20,7 @@ import { activeOverrides } from '../overrides/active.ts';
 import { overridesFor } from '../overrides/republish.ts';
 import { audit } from './audit.ts';
 import { ConfigHashMemo, sha256Hex } from './config-hashes.ts';
+import { oversizedConfigs } from './document-size.ts';
 import { decideApply, staleRevision, type ApplyInput, type ApplyResult, type CurrentSite, type Proposed } from './decide.ts';
 import type { SiteStates } from './site-states.ts';
 
@@ -135,7 +136,10 @@ type Hashed = Proposed & { texts: ReadonlyMap<string, string>; bytes: number; sp
  * same as sha256Hex's), computed synchronously: 1,000 awaited WebCrypto digests cost ~15 ms, these ~1.
  */
 function propose(input: ApplyInput, compiled: Map<string, NodeConfig>): Hashed {
-  const { hashes, texts, bytes } = configMemo.hash(siteKey(input.orgId, input.site.metadata.name), compiled);
+  const { hashes, texts, bytes, large } = configMemo.hash(siteKey(input.orgId, input.site.metadata.name), compiled);
+  // Before anything is written: a document its agent would refuse is never published.
+  const oversized = oversizedConfigs(input.site, large, (node) => texts.get(node) ?? canonicalJson(compiled.get(node)));
+  if (oversized.length) throw new DomainError('invalid', `the spec makes ${oversized.length} node document(s) too large for an agent`, oversized);
   const spec = canonicalJson(input.site);
   return { specHash: sha256Hex(spec), configHashes: hashes, configs: compiled, texts, bytes: bytes + spec.length, specText: spec };
 }

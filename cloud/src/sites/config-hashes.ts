@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { NodeConfig } from '#shared/config/node-config.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { jsonEqual } from '#shared/util/json-equal.ts';
+import { MAX_CONFIG_BYTES } from '#shared/wire/desired.ts';
 
 /** The hex SHA-256 of a text (the same digest as sha256Hex's, computed synchronously). */
 export const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -13,6 +14,8 @@ export interface ConfigHashes {
   texts: Map<string, string>;
   /** The configs' size as JSON text, in characters. */
   bytes: number;
+  /** Nodes whose config is over a third of MAX_CONFIG_BYTES as JSON text, with its size in characters: only these can be too large for a document (./document-size.ts). */
+  large: [node: string, chars: number][];
 }
 
 interface Seen {
@@ -46,6 +49,7 @@ export class ConfigHashMemo {
     const hashes = new Map<string, string>();
     const texts = new Map<string, string>();
     let bytes = 0;
+    const large: [string, number][] = [];
     for (const [node, config] of configs) {
       const seen = before?.nodes.get(node);
       let mine: Seen;
@@ -59,6 +63,7 @@ export class ConfigHashMemo {
       hashes.set(node, mine.hash);
       nodes.set(node, mine);
       bytes += mine.size;
+      if (mine.size * 3 > MAX_CONFIG_BYTES) large.push([node, mine.size]);
     }
     this.forget(siteKey);
     if (bytes <= this.maxBytes) {
@@ -70,7 +75,7 @@ export class ConfigHashMemo {
         this.forget(key, site.bytes);
       }
     }
-    return { hashes, texts, bytes };
+    return { hashes, texts, bytes, large };
   }
 
   /** Bytes of configs held, as JSON text (for the tests of the bound). */

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import type { Site } from '#shared/site/site.ts';
+import { oversizedConfigs, utf8Length } from './document-size.ts';
+
+describe('utf8Length', () => {
+  it('counts as UTF-8 encodes: 1, 2, 3 and 4 bytes (a surrogate pair)', () => {
+    for (const text of ['', 'plain ascii', 'é', 'ü/ß', '€', '東京', '😀', 'a😀b€c', `x${'é'.repeat(100)}`])
+      expect(utf8Length(text)).toBe(Buffer.byteLength(text));
+  });
+});
+
+describe('oversizedConfigs', () => {
+  const site = { spec: { nodes: [{ name: 'rs1' }, { name: 'dr1' }, { name: 'dr2' }] } } as unknown as Site;
+
+  it('names each node over the limit in bytes, by its index in the spec, and measures none at or under a third of it', () => {
+    const texts: Record<string, string> = { dr1: 'x'.repeat(31), dr2: 'é'.repeat(16) };
+    const measured: string[] = [];
+    const textOf = (n: string) => (measured.push(n), texts[n]);
+    const issues = oversizedConfigs(
+      site,
+      [
+        ['rs1', 10],
+        ['dr1', 31],
+        ['dr2', 16],
+      ],
+      textOf,
+      30,
+    );
+    expect(measured).toEqual(['dr1', 'dr2']);
+    expect(issues.map((i) => i.path)).toEqual(['spec.nodes[1]', 'spec.nodes[2]']);
+    // dr2 is 16 characters, 32 bytes.
+    expect(issues[1].message).toMatch(/^node dr2's compiled config is 32 bytes, over the 30 that fit in a document an agent takes \(16777216 bytes\)/);
+  });
+
+  it('finds nothing when every config fits, even one measured', () => {
+    expect(oversizedConfigs(site, [['dr1', 20]], () => 'x'.repeat(20), 30)).toEqual([]);
+  });
+});

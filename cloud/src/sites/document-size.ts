@@ -1,0 +1,42 @@
+import type { SpecIssue } from '#shared/site/issues.ts';
+import type { Site } from '#shared/site/site.ts';
+import { MAX_CONFIG_BYTES, MAX_DOCUMENT_BYTES } from '#shared/wire/desired.ts';
+
+/** The UTF-8 size of a text: a character is 1 to 3 bytes, a surrogate pair 4. */
+export function utf8Length(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    // 2 bytes below U+0800, a surrogate pair's two units 4 in all, the rest up to U+FFFF 3.
+    n += c < 0x800 || (c >= 0xd800 && c <= 0xdfff) ? 1 : 2;
+  }
+  return n;
+}
+
+/**
+ * The spec's issues for nodes whose config is too large for a document an agent takes
+ * (MAX_DOCUMENT_BYTES): a director's claims list every real server of its services. `sizes` are
+ * configs' JSON sizes in characters (a character is at most 3 bytes, so only configs over a third
+ * of the limit are measured in bytes, and only those need be given); `textOf` gives a config's
+ * JSON text for that.
+ */
+export function oversizedConfigs(
+  site: Site,
+  sizes: Iterable<[node: string, chars: number]>,
+  textOf: (node: string) => string,
+  max = MAX_CONFIG_BYTES,
+): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  for (const [node, chars] of sizes) {
+    if (chars * 3 <= max) continue;
+    const bytes = utf8Length(textOf(node));
+    if (bytes <= max) continue;
+    const at = site.spec.nodes.findIndex((n) => n.name === node);
+    issues.push({
+      path: `spec.nodes[${at}]`,
+      message: `node ${node}'s compiled config is ${bytes} bytes, over the ${max} that fit in a document an agent takes (${MAX_DOCUMENT_BYTES} bytes): split its services over more directors or sites`,
+    });
+  }
+  return issues;
+}
