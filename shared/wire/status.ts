@@ -5,9 +5,14 @@ import { TrustReport } from './key-trust.ts';
  * Bounds (docs/architecture.md, "Trust model"): a node's status is hostile input. The byte cap is
  * the real limit; the array and string caps keep what fits under it cheap to parse and store.
  * Sizing: a large director (1,000 services × 10 IPv6 real servers with long check details, 255
- * VRRP instances, 16 errors) makes a 1.45 MiB status; 4 MiB leaves it close to 3× headroom.
+ * VRRP instances, 16 errors) makes a 1.45 MiB status; 4 MiB leaves it close to 3× headroom. The
+ * services and their real servers are capped at MAX_STATUS_ENTRIES, far above what fits in the
+ * byte cap: neither a spec nor IPVS caps them lower, and a lower cap refused the whole status of a
+ * director with one larger service (1,024 real servers was the cap once), hiding it from the fleet.
  */
 export const MAX_STATUS_BYTES = 4 * 1024 * 1024;
+/** Services in a status, and real servers per service: the byte cap binds first (a real server's entry is at least 60 bytes). */
+export const MAX_STATUS_ENTRIES = 65_536;
 const Name = z.string().max(128);
 /** Free text (an error with a command's stderr, a check's detail). */
 const Text = z.string().max(4096);
@@ -106,10 +111,10 @@ export const NodeStatus = z.object({
               activeConnections: z.number().int().min(0).optional(),
             }),
           )
-          .max(1024),
+          .max(MAX_STATUS_ENTRIES),
       }),
     )
-    .max(4096)
+    .max(MAX_STATUS_ENTRIES)
     .optional(),
   ipvs: z.object({ ok: z.boolean(), error: Text.optional() }).optional(),
   realServer: z.object({ ok: z.boolean(), drift: z.array(Text).max(64).optional(), warnings: z.array(Text).max(64).optional() }).optional(),

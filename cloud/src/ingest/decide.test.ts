@@ -77,6 +77,29 @@ describe('bounds', () => {
     expect(classify(T('s.a', 'status'), big)).toMatchObject({ kind: 'reject', reason: 'oversize', nodeId: 's.a' });
     expect(classify(T('s.a', 'events'), new Uint8Array(MAX_EVENT_BYTES + 1).fill(0x20))).toMatchObject({ kind: 'reject', reason: 'oversize' });
   });
+  it("takes a large director's status whole: a service of 2,000 real servers, and a 10,000-node site's 40 services of 250", () => {
+    const service = (name: string, n: number) => ({
+      name,
+      quorum: true,
+      realServers: Array.from({ length: n }, (_, i) => ({
+        address: `10.99.${Math.floor(i / 250) + 1}.${(i % 250) + 2}`,
+        port: 80,
+        healthy: true,
+        weight: 1,
+        detail: 'TCP connect ok',
+        checked: true,
+        activeConnections: 0,
+      })),
+    });
+    for (const services of [[service('big', 2000)], Array.from({ length: 40 }, (_, s) => service(`web${s + 1}`, s < 39 ? 250 : 248))]) {
+      const payload = enc({ nodeId: 's.dr1', online: true, appliedRevision: 2, services });
+      expect(payload.length).toBeLessThan(MAX_STATUS_BYTES);
+      const r = classify(T('s.dr1', 'status'), payload);
+      expect(r.kind === 'status' && r.status.services!.reduce((n, s) => n + s.realServers.length, 0)).toBe(
+        services.reduce((n, s) => n + s.realServers.length, 0),
+      );
+    }
+  });
   it('raises node.misbehaving at most once per node per window', () => {
     expect(raiseMisbehaving(undefined, 1_000)).toBe(true);
     expect(raiseMisbehaving(1_000, 1_000 + MISBEHAVING_EVERY_MS - 1)).toBe(false);
