@@ -28,10 +28,12 @@ export const JWS_TYP = 'lvsfleet-desired+jws';
 /**
  * The largest desired document an agent takes (the compact JWS, which is ASCII: bytes = characters).
  * A director's claims list every real server of its services: a 10,000-node site with two directors
- * is a 4.7 MB document each. The cloud refuses a spec that would make a larger one (MAX_CONFIG_BYTES),
- * rather than publish what its agents would refuse.
+ * is a 4.7 MB document each. It travels in one MQTT packet, which the brokers cap at 8 MiB
+ * (`MAX_PACKET_BYTES` of cloud/src/mqtt/frame-limit.ts, the shipped Mosquitto and EMQX configs): this
+ * leaves 64 KiB of it to the topic and the packet's header. The cloud refuses a spec that would make
+ * a larger one (MAX_CONFIG_BYTES), rather than publish what a broker or its agent would refuse.
  */
-export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
+export const MAX_DOCUMENT_BYTES = 8 * 1024 * 1024 - 64 * 1024;
 
 /**
  * What a document holds beside the node's config, at most: the other claims (ids, revision, time),

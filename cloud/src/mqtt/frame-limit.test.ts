@@ -3,7 +3,9 @@ import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { FRAME_START, limitFrames, scanFrames, type FrameScan } from './frame-limit.ts';
+import { MAX_DOCUMENT_BYTES } from '#shared/wire/desired.ts';
+import { topics } from '#shared/wire/topics.ts';
+import { FRAME_START, limitFrames, MAX_PACKET_BYTES, scanFrames, type FrameScan } from './frame-limit.ts';
 
 /** A PUBLISH fixed header announcing `length` bytes (the varint of MQTT §2.2.3), then `body` bytes of it. */
 function publish(length: number, body = length): Uint8Array {
@@ -166,5 +168,14 @@ describe('limitFrames', () => {
     c.conn.destroy();
     await clientClosed;
     expect(c.socket.destroyed).toBe(true);
+  });
+});
+
+describe('MAX_PACKET_BYTES and the documents', () => {
+  it("carries the largest desired document an agent takes on the longest node topic, with the packet's header", () => {
+    // A topic of a 128-character node id (the status schema's bound).
+    const topic = topics.desired(`${'s'.repeat(63)}.${'n'.repeat(64)}`);
+    // Remaining length of a QoS 1 PUBLISH: the topic with its 2-byte length, the packet id, the payload.
+    expect(scanFrames(FRAME_START, publish(2 + Buffer.byteLength(topic) + 2 + MAX_DOCUMENT_BYTES, 0), MAX_PACKET_BYTES)).toHaveProperty('scan');
   });
 });

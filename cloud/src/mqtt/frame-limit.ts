@@ -4,8 +4,8 @@ import type { Socket } from 'node:net';
 /**
  * Largest MQTT packet the embedded broker takes, in bytes of remaining length. Sized from the
  * largest legitimate message: a status under MAX_STATUS_BYTES (4 MiB, shared/wire/status.ts)
- * and a signed desired document of a node compiled from a spec under the API's 1 MiB body
- * limit, with room for the topic and properties. aedes has no such setting and buffers a whole
+ * and a signed desired document under MAX_DOCUMENT_BYTES (shared/wire/desired.ts, 64 KiB less than
+ * this, for the topic and properties). aedes has no such setting and buffers a whole
  * packet before any hook sees it, so the limit is enforced on the byte stream, from the fixed
  * header, before the packet is read. The shipped Mosquitto and EMQX configs use the same figure.
  */

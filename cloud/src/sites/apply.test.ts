@@ -6,7 +6,7 @@ import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
 import { nodes, nodeStatus, orgs, outbox, overrides, sites } from '../db/schema.ts';
 import { loadSigner } from '../keys/signing.ts';
-import type { DesiredClaims } from '#shared/wire/desired.ts';
+import { MAX_CONFIG_BYTES, type DesiredClaims } from '#shared/wire/desired.ts';
 import { openTestDatabase, type TestDatabase } from '../db/test-db.test-support.ts';
 import { seedsSite } from '../../test/fixtures.test-support.ts';
 import { rowsOf } from '../db/rows.ts';
@@ -216,7 +216,7 @@ describe('applySite writes', () => {
 
   it("refuses, naming the node, a spec whose director's document would be larger than an agent takes, and writes nothing: a small spec, each real server carrying the service's HTTP check", async () => {
     const urls = Array.from({ length: 40 }, (_, i) => ({ path: `/health/${'x'.repeat(200)}/${i}`, digest: 'd41d8cd98f00b204e9800998ecf8427e' }));
-    const realServers = Array.from({ length: 1100 }, (_, i) => ({ address: `10.98.${Math.floor(i / 250)}.${(i % 250) + 1}`, port: 80 }));
+    const realServers = Array.from({ length: 600 }, (_, i) => ({ address: `10.98.${Math.floor(i / 250)}.${(i % 250) + 1}`, port: 80 }));
     const site = {
       apiVersion: 'lvsfleet/v1',
       kind: 'Site',
@@ -232,14 +232,14 @@ describe('applySite writes', () => {
       expect(refused).toMatchObject({ name: 'DomainError', code: 'invalid', message: 'the spec makes 1 node document(s) too large for an agent' });
       const issues = (refused as { issues: { path: string; message: string }[] }).issues;
       expect(issues).toEqual([
-        { path: 'spec.nodes[0]', message: expect.stringMatching(/^node dr1's compiled config is \d+ bytes, over the 12320000 that fit in a document/) },
+        { path: 'spec.nodes[0]', message: expect.stringMatching(new RegExp(`^node dr1's compiled config is \\d+ bytes, over the ${MAX_CONFIG_BYTES} that fit in a document`)) },
       ]);
       expect(Number(/is (\d+) bytes/.exec(issues[0].message)![1])).toBe(canonicalJson(compileSite(site).get('dr1')).length);
     }
     expect(await d.db.select().from(sites).where(eq(sites.name, 'oversized'))).toEqual([]);
     expect(rowsOf(await d.db.execute(sql`SELECT 1 FROM outbox WHERE node_id = 'oversized.dr1'`))).toEqual([]);
-    // With 100 fewer real servers the document fits, and the site is written.
-    const fits = { ...site, spec: { ...site.spec, services: [{ ...site.spec.services![0], realServers: realServers.slice(100) }] } } as Site;
+    // With 150 fewer real servers the document fits, and the site is written.
+    const fits = { ...site, spec: { ...site.spec, services: [{ ...site.spec.services![0], realServers: realServers.slice(150) }] } } as Site;
     expect((await applySite(d.db, { orgId: 'org_apply', site: fits, author: 't' })).revision).toBe(1);
   });
 
