@@ -12,7 +12,7 @@ import { TrustReport } from './key-trust.ts';
  */
 export const MAX_STATUS_BYTES = 4 * 1024 * 1024;
 /** Services in a status, and real servers per service: the byte cap binds first (a real server's entry is at least 60 bytes). */
-export const MAX_STATUS_ENTRIES = 65_536;
+const MAX_STATUS_ENTRIES = 65_536;
 const Name = z.string().max(128);
 /** Free text (an error with a command's stderr, a check's detail). */
 const Text = z.string().max(4096);

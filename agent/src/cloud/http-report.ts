@@ -1,6 +1,7 @@
 import { backoffDelayMs } from '#shared/util/backoff.ts';
 import type { NodeEvent } from '#shared/wire/events.ts';
 import type { NodeStatus } from '#shared/wire/status.ts';
+import { statusText } from './status-text.ts';
 
 export interface HttpReportOptions {
   /** The cloud's base URL from enrollment (`report.url`). */
@@ -43,12 +44,12 @@ export function startHttpReporter(o: HttpReportOptions): HttpReporter {
   let closed = false;
 
   /** Answers true when the report is done with (stored or refused for good). */
-  async function post(path: string, body: unknown): Promise<boolean> {
+  async function post(path: string, body: string): Promise<boolean> {
     try {
       const res = await doFetch(new URL(path, o.url), {
         method: 'POST',
         headers: { authorization: auth, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
+        body,
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
       const text = await res.text();
@@ -82,13 +83,13 @@ export function startHttpReporter(o: HttpReportOptions): HttpReporter {
 
   async function sendStatus(): Promise<boolean> {
     const s = status!;
-    const ok = await post('/v1/agent/status', s);
+    const ok = await post('/v1/agent/status', statusText(s));
     if (ok && status === s) status = null;
     return ok;
   }
 
   async function sendEvent(): Promise<boolean> {
-    const ok = await post('/v1/agent/events', events[0]);
+    const ok = await post('/v1/agent/events', JSON.stringify(events[0]));
     if (ok) events.shift();
     return ok;
   }
@@ -114,7 +115,7 @@ export function startHttpReporter(o: HttpReportOptions): HttpReporter {
       closed = true;
       if (retry) clearTimeout(retry);
       await running;
-      if (final) await post('/v1/agent/status', final);
+      if (final) await post('/v1/agent/status', statusText(final));
     },
   };
 }

@@ -3,6 +3,7 @@ import { backoffDelayMs } from '#shared/util/backoff.ts';
 import type { NodeEvent } from '#shared/wire/events.ts';
 import { lastWill, type NodeStatus } from '#shared/wire/status.ts';
 import { topics } from '#shared/wire/topics.ts';
+import { statusText } from './status-text.ts';
 
 export interface MqttLinkOptions {
   url: string;
@@ -61,7 +62,7 @@ export function startMqttLink(o: MqttLinkOptions): MqttLink {
   const flush = () => {
     if (!client.connected) return;
     if (lastStatus && statusPending) {
-      client.publish(topics.status(o.nodeId), JSON.stringify(lastStatus), { qos: 1, retain: true });
+      client.publish(topics.status(o.nodeId), statusText(lastStatus), { qos: 1, retain: true });
       statusPending = false;
     }
     while (events.length && client.connected) client.publish(topics.events(o.nodeId), JSON.stringify(events.shift()), { qos: 1 });

@@ -1,5 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
+import { MAX_STATUS_BYTES } from '#shared/wire/status.ts';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import { fromZod } from '#shared/site/issues.ts';
@@ -121,15 +122,18 @@ export function createApp(deps: AppDeps): App {
   }
 
   const maxSize = deps.maxBodyBytes ?? MAX_BODY_BYTES;
-  app.use(
-    '*',
+  const limit = (max: number) =>
     bodyLimit({
-      maxSize,
+      maxSize: max,
       onError: () => {
-        throw new ApiError(413, 'payload_too_large', `request body is larger than ${maxSize} bytes`);
+        throw new ApiError(413, 'payload_too_large', `request body is larger than ${max} bytes`);
       },
-    }),
-  );
+    });
+  const bodyUpTo = limit(maxSize);
+  // An agent's status over HTTPS is bounded as on its MQTT topic (classify), not tighter: a large
+  // director's status passes the API's general limit.
+  const statusUpTo = limit(Math.max(maxSize, MAX_STATUS_BYTES));
+  app.use('*', (c, next) => (c.req.method === 'POST' && c.req.path === '/v1/agent/status' ? statusUpTo : bodyUpTo)(c, next));
 
   const limits = deps.rateLimits;
   if (limits) {

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
+import { MAX_STATUS_BYTES } from '#shared/wire/status.ts';
 import { events, nodeStatus, nodes } from '../../db/schema.ts';
 import { issueNodeCredentials } from '../../mqtt/credentials.ts';
 import { expireSilentNodes } from '../../ingest/silent-nodes.ts';
@@ -35,6 +36,27 @@ describe('POST /v1/agent/status and /v1/agent/events', () => {
     const [row] = await t.db.db.select().from(nodeStatus).where(eq(nodeStatus.nodeId, NODE));
     expect(row).toEqual(expect.objectContaining({ online: true, appliedRevision: 1 }));
     expect(await eventsOf('node.online')).toHaveLength(1);
+  });
+
+  it("takes a status as large as on the node's MQTT topic, past the API's general body limit; one over MAX_STATUS_BYTES is refused (413)", async () => {
+    const realServers = Array.from({ length: 20_000 }, (_, i) => ({
+      address: `10.99.${Math.floor(i / 250)}.${(i % 250) + 1}`,
+      port: 80,
+      healthy: false,
+      weight: 1,
+      detail: 'connect timed out after 2000 ms',
+    }));
+    const big = { ...status(), services: [{ name: 'web', quorum: true, realServers }] };
+    const size = JSON.stringify(big).length;
+    expect(size).toBeGreaterThan(1024 * 1024);
+    expect(size).toBeLessThan(MAX_STATUS_BYTES);
+    const res = await report('status', big);
+    expect(res.status, await res.clone().text()).toBe(204);
+    const [row] = await t.db.db.select().from(nodeStatus).where(eq(nodeStatus.nodeId, NODE));
+    expect((row.status as { services: { realServers: unknown[] }[] }).services[0].realServers).toHaveLength(20_000);
+    expect((await report('status', JSON.stringify(big).padEnd(MAX_STATUS_BYTES + 1))).status).toBe(413);
+    // Any other request keeps the general limit.
+    expect((await report('events', JSON.stringify({ nodeId: NODE }).padEnd(1024 * 1024 + 1))).status).toBe(413);
   });
 
   it('stores an event', async () => {
