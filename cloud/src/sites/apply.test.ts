@@ -232,7 +232,10 @@ describe('applySite writes', () => {
       expect(refused).toMatchObject({ name: 'DomainError', code: 'invalid', message: 'the spec makes 1 node document(s) too large for an agent' });
       const issues = (refused as { issues: { path: string; message: string }[] }).issues;
       expect(issues).toEqual([
-        { path: 'spec.nodes[0]', message: expect.stringMatching(new RegExp(`^node dr1's compiled config is \\d+ bytes, over the ${MAX_CONFIG_BYTES} that fit in a document`)) },
+        {
+          path: 'spec.nodes[0]',
+          message: expect.stringMatching(new RegExp(`^node dr1's compiled config is \\d+ bytes, over the ${MAX_CONFIG_BYTES} that fit in a document`)),
+        },
       ]);
       expect(Number(/is (\d+) bytes/.exec(issues[0].message)![1])).toBe(canonicalJson(compileSite(site).get('dr1')).length);
     }
