@@ -36,8 +36,11 @@ interface Start {
   keys: JWK[];
 }
 type FromParent = { type: 'start'; start: Start } | { type: 'await'; revision: number; expect?: string[] } | { type: 'collect' } | { type: 'stop' };
-/** `took`: from the payload reaching this agent's handler to its apply's end (its own intake and apply, interleaved with the others'). */
-type Applied = { at: number; ok: boolean; revision: number; detail?: string; took?: number };
+/**
+ * `took`: from the payload reaching this agent's handler to its apply's end (its own intake and
+ * apply, interleaved with the others'); `bytes`: the document's size.
+ */
+type Applied = { at: number; ok: boolean; revision: number; detail?: string; took?: number; bytes?: number };
 
 const send = (m: unknown) => process.send!(m);
 const quiet = () => {};
@@ -116,7 +119,14 @@ async function startAgent(s: Start, nodeId: string): Promise<void> {
         const outcome = await engine.apply(claims.config, claims.revision, claims.overrides ?? []);
         const ok = outcome.ok && claims.nodeId === nodeId;
         const at = performance.now();
-        record(nodeId, { at: performance.timeOrigin + at, ok, revision: claims.revision, detail: ok ? undefined : outcome.errors.join('; '), took: at - t0 });
+        record(nodeId, {
+          at: performance.timeOrigin + at,
+          ok,
+          revision: claims.revision,
+          detail: ok ? undefined : outcome.errors.join('; '),
+          took: at - t0,
+          bytes: payload.length,
+        });
       },
     }),
   );
@@ -155,7 +165,10 @@ async function start(s: Start): Promise<void> {
   }
   const bad = [...last].find(([, a]) => !a.ok);
   if (bad) throw new Error(`agent ${bad[0]} failed its first apply: ${bad[1].detail}`);
-  send({ type: 'ready', agents: links.length, warmMs: Math.round(performance.now() - t0), rssMiB: rssMiB() });
+  // The slowest first apply from its payload to applied, and the largest document (a few agents given large documents).
+  const firstApplyMs = Math.max(0, ...[...last.values()].map((a) => a.took ?? 0));
+  const largestBytes = Math.max(0, ...[...last.values()].map((a) => a.bytes ?? 0));
+  send({ type: 'ready', agents: links.length, warmMs: Math.round(performance.now() - t0), firstApplyMs, largestBytes, rssMiB: rssMiB() });
 }
 
 // The bench that forked this process is gone (its time limit, a crash): so is the reason to run.

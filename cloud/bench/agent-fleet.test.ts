@@ -27,7 +27,7 @@ function childInMemory(log: unknown[]): AgentsChild {
         log.push(m);
         if (m.type === 'start') {
           mine = m.start.nodeIds;
-          queueMicrotask(() => reply({ type: 'ready', agents: mine.length, rssMiB: 10 }));
+          queueMicrotask(() => reply({ type: 'ready', agents: mine.length, rssMiB: 10, firstApplyMs: mine.length * 10, largestBytes: mine.length * 100 }));
         } else if (m.type === 'await') {
           expect = m.expect ?? mine;
           if (expect.length)
@@ -50,7 +50,12 @@ describe('agentFleet', () => {
     const logs: unknown[][] = [[], []];
     let n = 0;
     const fleet = agentFleet(2, () => childInMemory(logs[n++]));
-    expect(await fleet.start({ url: 'mqtt://127.0.0.1:1', nodeIds: ['dr1', 'dr2', 'rs1', 'rs2'], keys: [] })).toEqual({ agents: 4, rssMiB: 20 });
+    expect(await fleet.start({ url: 'mqtt://127.0.0.1:1', nodeIds: ['dr1', 'dr2', 'rs1', 'rs2'], keys: [] })).toEqual({
+      agents: 4,
+      rssMiB: 20,
+      firstApplyMs: 20,
+      largestBytes: 200,
+    });
     fleet.await(7);
     const all = fleet.received('all');
     expect((await all).map(([id]) => id).sort()).toEqual(['dr1', 'dr2', 'rs1', 'rs2']);

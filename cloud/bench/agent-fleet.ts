@@ -52,13 +52,18 @@ export function agentFleet(procs: number, fork: () => AgentsChild) {
       return kids.length;
     },
     /** Starts each process with its share; answers once every agent applied its retained document. */
-    async start(s: AgentsStart): Promise<{ agents: number; rssMiB: number }> {
+    async start(s: AgentsStart): Promise<{ agents: number; rssMiB: number; firstApplyMs: number; largestBytes: number }> {
       shares = dealNodes(s.nodeIds, procs);
       kids = shares.map(() => fork());
       const ready = kids.map((k) => k.next('ready'));
       kids.forEach((k, i) => k.child.send({ type: 'start', start: { ...s, nodeIds: shares[i] } }));
       const up = await Promise.all(ready);
-      return { agents: up.reduce((t, u) => t + u.agents, 0), rssMiB: up.reduce((t, u) => t + u.rssMiB, 0) };
+      return {
+        agents: up.reduce((t, u) => t + u.agents, 0),
+        rssMiB: up.reduce((t, u) => t + u.rssMiB, 0),
+        firstApplyMs: Math.max(0, ...up.map((u) => u.firstApplyMs)),
+        largestBytes: Math.max(0, ...up.map((u) => u.largestBytes)),
+      };
     },
     /** Every process resets for `revision`; only those holding an expected node are waited for. */
     await(revision: number, expect?: readonly string[]): void {

@@ -536,6 +536,27 @@ async function runScale(
     // apply, as the 1,000-node rows' second apply): its rows are updated, not created. Last, so the
     // rows before it measure what they measured before it was added.
     await bigSiteRow(`the ${BIG}-node site, every VIP moved (its second apply)`, 2, body('big', BIG, 20));
+
+    // The largest documents' real readers, after the rows (which they would otherwise share the
+    // machine with): the site's two directors, whose claims list every real server. Real agents
+    // (fleet-agents.ts: the MQTT link, the verified intake, the engine on the dry-run dataplane)
+    // take their retained revision 2; the start fails if either refuses its document.
+    const directors = bigIds.filter((id) => /\.dr\d+$/.test(id));
+    const dirAgents = agentFleet(1, () => startChild(AGENTS));
+    try {
+      const up = await dirAgents.start({
+        url: broker.url,
+        username: broker.username,
+        password: broker.password,
+        nodeIds: directors,
+        keys: await signer.publicJwks(),
+      });
+      console.log(
+        `[${label}] scale: the ${BIG}-node site's ${up.agents} directors' agents (one process, started after the rows) each verified and applied its retained revision 2 (the larger document ${(up.largestBytes / 1e6).toFixed(1)} MB): the slower from payload to applied ${ms(up.firstApplyMs)} ms`,
+      );
+    } finally {
+      await dirAgents.stop();
+    }
   } finally {
     session?.disconnect();
     await bare.endAsync(true).catch(() => {});

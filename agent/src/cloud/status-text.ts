@@ -17,7 +17,8 @@ const withError = <T extends { errors?: string[] }>(s: T, error: string): T => (
  */
 export function statusText(s: NodeStatus, max = MAX_STATUS_BYTES): string {
   const full = JSON.stringify(s);
-  if (Buffer.byteLength(full) <= max || !s.services) return full;
+  // A character is at most 3 bytes: a status under a third of the cap is not measured.
+  if (full.length * 3 <= max || Buffer.byteLength(full) <= max || !s.services) return full;
   let cut = 0;
   const services = s.services.map((svc) => ({
     ...svc,
