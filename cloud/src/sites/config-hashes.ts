@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { NodeConfig } from '#shared/config/node-config.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { jsonEqual } from '#shared/util/json-equal.ts';
-import { MAX_CONFIG_BYTES } from '#shared/wire/desired.ts';
+import { mayExceed } from './document-size.ts';
 
 /** The hex SHA-256 of a text (the same digest as sha256Hex's, computed synchronously). */
 export const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -14,7 +14,7 @@ export interface ConfigHashes {
   texts: Map<string, string>;
   /** The configs' size as JSON text, in characters. */
   bytes: number;
-  /** Nodes whose config is over a third of MAX_CONFIG_BYTES as JSON text, with its size in characters: only these can be too large for a document (./document-size.ts). */
+  /** Nodes whose config may be too large for a document (./document-size.ts `mayExceed`), with its size as JSON text in characters. */
   large: [node: string, chars: number][];
 }
 
@@ -63,7 +63,7 @@ export class ConfigHashMemo {
       hashes.set(node, mine.hash);
       nodes.set(node, mine);
       bytes += mine.size;
-      if (mine.size * 3 > MAX_CONFIG_BYTES) large.push([node, mine.size]);
+      if (mayExceed(mine.size)) large.push([node, mine.size]);
     }
     this.forget(siteKey);
     if (bytes <= this.maxBytes) {

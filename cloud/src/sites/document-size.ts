@@ -14,6 +14,9 @@ export function utf8Length(text: string): number {
   return n;
 }
 
+/** A config of this many characters of JSON may be over `max` bytes (a character is at most 3). */
+export const mayExceed = (chars: number, max = MAX_CONFIG_BYTES): boolean => chars * 3 > max;
+
 /**
  * The spec's issues for nodes whose config is too large for a document an agent takes
  * (MAX_DOCUMENT_BYTES): a director's claims list every real server of its services. `sizes` are
@@ -29,7 +32,7 @@ export function oversizedConfigs(
 ): SpecIssue[] {
   const issues: SpecIssue[] = [];
   for (const [node, chars] of sizes) {
-    if (chars * 3 <= max) continue;
+    if (!mayExceed(chars, max)) continue;
     const bytes = utf8Length(textOf(node));
     if (bytes <= max) continue;
     const at = site.spec.nodes.findIndex((n) => n.name === node);
