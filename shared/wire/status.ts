@@ -11,6 +11,8 @@ import { TrustReport } from './key-trust.ts';
  * director with one larger service (1,024 real servers was the cap once), hiding it from the fleet.
  */
 export const MAX_STATUS_BYTES = 4 * 1024 * 1024;
+/** Errors a status lists. */
+export const MAX_STATUS_ERRORS = 64;
 /** Services in a status, and real servers per service: the byte cap binds first (a real server's entry is at least 60 bytes). */
 const MAX_STATUS_ENTRIES = 65_536;
 const Name = z.string().max(128);
@@ -118,7 +120,7 @@ export const NodeStatus = z.object({
     .optional(),
   ipvs: z.object({ ok: z.boolean(), error: Text.optional() }).optional(),
   realServer: z.object({ ok: z.boolean(), drift: z.array(Text).max(64).optional(), warnings: z.array(Text).max(64).optional() }).optional(),
-  errors: z.array(Text).max(64).optional(),
+  errors: z.array(Text).max(MAX_STATUS_ERRORS).optional(),
   /** Optional: documents from agents without supervision still parse. */
   health: AgentHealth.optional(),
   /** The operational overrides this node has layered and is running (absent from older agents). */

@@ -1,11 +1,9 @@
-import { MAX_STATUS_BYTES, type NodeStatus } from '#shared/wire/status.ts';
+import { MAX_STATUS_BYTES, MAX_STATUS_ERRORS, type NodeStatus } from '#shared/wire/status.ts';
 
 /** A real server's check detail is cut to this many characters when the whole status is too large. */
 export const SHORT_DETAIL = 80;
-/** The status's errors list holds at most this many (shared/wire/status.ts). */
-const MAX_ERRORS = 64;
 
-const withError = <T extends { errors?: string[] }>(s: T, error: string): T => ({ ...s, errors: [...(s.errors ?? []).slice(0, MAX_ERRORS - 1), error] });
+const withError = <T extends { errors?: string[] }>(s: T, error: string): T => ({ ...s, errors: [...(s.errors ?? []).slice(0, MAX_STATUS_ERRORS - 1), error] });
 
 /**
  * The status as JSON the cloud takes: at most `max` bytes (MAX_STATUS_BYTES), over which it refuses
