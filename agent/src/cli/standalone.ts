@@ -61,9 +61,9 @@ async function compileFromSpec(file: string, node: string, last?: { config: Node
  * spec text for this node (a restart), else the spec compiled. `unused`: why a saved compile was
  * not taken (null when none was saved, or there is no build to key it to).
  */
-async function firstCompile(o: StandaloneOptions, build: string | null): Promise<Compiled & { reused: boolean; unused: string | null }> {
+async function firstCompile(o: StandaloneOptions, build: string | null, compiledPath: string): Promise<Compiled & { reused: boolean; unused: string | null }> {
   const text = await readFile(o.spec, 'utf8');
-  const found = build ? await readCompiled(statePaths(o.stateDir).compiled, compiledKey(build, o.node, text)) : null;
+  const found = build ? await readCompiled(compiledPath, compiledKey(build, o.node, text)) : null;
   if (found?.hit) return { ok: true, config: found.config, text, reused: true, unused: null };
   return { ...(await compileFromSpec(o.spec, o.node, undefined, text)), reused: false, unused: found?.why ?? null };
 }
@@ -76,7 +76,8 @@ export async function runStandalone(o: StandaloneOptions, io: AgentIO): Promise<
   // The build whose compiles the state dir may keep (./compiled-cache.ts): none when the agent runs
   // from source, whose code may change between two starts without a build to say so.
   const build = AGENT_BUILD;
-  const first = await firstCompile(o, build);
+  const compiledPath = statePaths(o.stateDir).compiled;
+  const first = await firstCompile(o, build, compiledPath);
   if (!first.ok) {
     for (const e of first.errors) io.err(e);
     return EXIT.invalid;
@@ -109,7 +110,6 @@ export async function runStandalone(o: StandaloneOptions, io: AgentIO): Promise<
   // canonical form (made at the first reload, not on the way to the first apply).
   let applied: { text: string; config: typeof first.config; json: string | null } = { text: first.text, config: first.config, json: null };
   log(`lvsfleet-agent ${AGENT_VERSION} standalone: ${nodeId} (${first.config.node.role}) from ${o.spec}, dataplane ${o.dataplane}, state ${o.stateDir}`);
-  const compiledPath = statePaths(o.stateDir).compiled;
   if (first.reused) log(`spec unchanged since the compile saved in ${compiledPath}: not compiled again`);
   else if (first.unused) log(`the compile saved in ${compiledPath} not used: ${first.unused}`);
   // Saves of the compile for the next start, one after another (the last one made is the one kept);
