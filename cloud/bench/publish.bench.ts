@@ -541,7 +541,9 @@ async function runScale(
     // machine with): the site's two directors, whose claims list every real server. Real agents
     // (fleet-agents.ts: the MQTT link, the verified intake, the engine on the dry-run dataplane)
     // take their retained revision 2; the start fails if either refuses its document.
-    const directors = bigIds.filter((id) => /\.dr\d+$/.test(id));
+    const directors = (bigSiteSpec('big', BIG) as { spec: { nodes: { name: string; role: string }[] } }).spec.nodes
+      .filter((n) => n.role === 'director')
+      .map((n) => nodeIdOf('big', n.name));
     const dirAgents = agentFleet(1, () => startChild(AGENTS));
     try {
       const up = await dirAgents.start({
