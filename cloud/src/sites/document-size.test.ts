@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Site } from '#shared/site/site.ts';
 import { MAX_DOCUMENT_BYTES } from '#shared/wire/desired.ts';
-import { oversizedConfigs, utf8Length } from './document-size.ts';
-
-describe('utf8Length', () => {
-  it('counts as UTF-8 encodes: 1, 2, 3 and 4 bytes (a surrogate pair)', () => {
-    for (const text of ['', 'plain ascii', 'é', 'ü/ß', '€', '東京', '😀', 'a😀b€c', `x${'é'.repeat(100)}`])
-      expect(utf8Length(text)).toBe(Buffer.byteLength(text));
-  });
-});
+import { oversizedConfigs } from './document-size.ts';
 
 describe('oversizedConfigs', () => {
   const site = { spec: { nodes: [{ name: 'rs1' }, { name: 'dr1' }, { name: 'dr2' }] } } as unknown as Site;

@@ -1,18 +1,7 @@
+import { Buffer } from 'node:buffer';
 import type { SpecIssue } from '#shared/site/issues.ts';
 import type { Site } from '#shared/site/site.ts';
 import { MAX_CONFIG_BYTES, MAX_DOCUMENT_BYTES } from '#shared/wire/desired.ts';
-
-/** The UTF-8 size of a text: a character is 1 to 3 bytes, a surrogate pair 4. */
-export function utf8Length(text: string): number {
-  let n = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) continue;
-    // 2 bytes below U+0800, a surrogate pair's two units 4 in all, the rest up to U+FFFF 3.
-    n += c < 0x800 || (c >= 0xd800 && c <= 0xdfff) ? 1 : 2;
-  }
-  return n;
-}
 
 /** A config of this many characters of JSON may be over `max` bytes (a character is at most 3). */
 export const mayExceed = (chars: number, max = MAX_CONFIG_BYTES): boolean => chars * 3 > max;
@@ -33,7 +22,8 @@ export function oversizedConfigs(
   const issues: SpecIssue[] = [];
   for (const [node, chars] of sizes) {
     if (!mayExceed(chars, max)) continue;
-    const bytes = utf8Length(textOf(node));
+    // Native and allocation-free: a 10,000-node site's directors are 3.5 MB of JSON each.
+    const bytes = Buffer.byteLength(textOf(node), 'utf8');
     if (bytes <= max) continue;
     const at = site.spec.nodes.findIndex((n) => n.name === node);
     issues.push({
