@@ -43,9 +43,11 @@ export default defineConfig({
     include: ['cloud/test-workers/**/*.test.ts'],
     // flow.test.ts first: its key rotation wakes every site's publisher. A publisher Durable
     // Object an earlier file made would then work again inside flow's file, and workerd refuses
-    // I/O across objects of different test files (a run hung on it). After flow, the others.
+    // I/O across objects of different test files (a run hung on it). After flow, the others. Each
+    // file ends with every site's publisher idle (the setup file), so none goes on into the next.
     sequence: { sequencer: FlowFirst },
     globalSetup: ['./cloud/test-workers/global-setup.ts'],
+    setupFiles: ['./cloud/test-workers/settle-durable-objects.setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

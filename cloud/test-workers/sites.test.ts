@@ -1,5 +1,11 @@
+import { env } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
 import { describe, expect, inject, it } from 'vitest';
+import { sites } from '../src/db/schema.ts';
+import { openWorkerDb } from '../src/workers/db.ts';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
+import { natSite, untilDrained } from './site.test-support.ts';
 
 const token = inject('workersToken');
 const kind = inject('workersDatabaseKind');
@@ -23,5 +29,24 @@ describe(`the Workers entry (workerd + postgres.js, ${kind})`, () => {
     });
     expect(wrong.status).toBe(401);
     expect(((await wrong.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+  });
+
+  it("a site's publisher answers what it is doing: its site, a drain under way, its next alarm, failures in a row", async () => {
+    const applied = await exports.default.fetch('http://lvsfleet.test/v1/sites/pubstate/spec', {
+      method: 'PUT',
+      body: JSON.stringify(natSite('pubstate')),
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    });
+    expect(applied.status, await applied.clone().text()).toBe(200);
+    const db = openWorkerDb(env as never)!;
+    await untilDrained(db, 'pubstate');
+    const [site] = await db.select({ id: sites.id }).from(sites).where(eq(sites.name, 'pubstate'));
+    const ns = (env as unknown as { SITE_PUBLISHER: DurableObjectNamespace }).SITE_PUBLISHER;
+    const state = async (name: string) => (await ns.get(ns.idFromName(name)).fetch('https://site-publisher/state')).json();
+    // The drain's last steps (closing its link, the next due row) may still run after the rows are marked.
+    await waitFor(async () => ((await state(site.id)) as { drainingSince: string | null }).drainingSince === null, { what: 'the drain to end' });
+    expect(await state(site.id)).toEqual({ siteId: site.id, drainingSince: null, alarmAt: null, failures: 0 });
+    // One never woken has no site.
+    expect(await state('never-woken')).toEqual({ siteId: null, drainingSince: null, alarmAt: null, failures: 0 });
   });
 });

@@ -20,15 +20,20 @@ const MIN_RETRY_MS = 1000;
  * key-set generation it last signed under: when the keys moved since (rotation), every node of
  * the site gets its newest document again first (`republishSite`). A drain that throws (the
  * database or the broker away) is logged and tried again by its own alarm with back-off: the
- * runtime's alarm retries give up after a few, and the rows would wait for the next cron.
+ * runtime's alarm retries give up after a few, and the rows would wait for the next cron. A GET
+ * answers what it is doing: a drain under way since when, its next alarm, the drains failed in a row.
  */
 export class SitePublisher {
+  /** When the drain under way began (ms), or null: an alarm runs one at a time. */
+  private drainingSince: number | null = null;
+
   constructor(
     private readonly state: DurableObjectState,
     private readonly env: Env,
   ) {}
 
   async fetch(request: Request): Promise<Response> {
+    if (request.method === 'GET') return Response.json(await this.describe());
     const siteId = (await request.text()).trim();
     if (!siteId || siteId.length > 200) return Response.json({ error: { code: 'bad_request', message: 'the body names the site id' } }, { status: 400 });
     await this.state.storage.put('siteId', siteId);
@@ -37,7 +42,19 @@ export class SitePublisher {
     return new Response(null, { status: 202 });
   }
 
+  /** What this publisher is doing: its site, a drain under way, its next alarm, the drains failed in a row. */
+  private async describe(): Promise<{ siteId: string | null; drainingSince: string | null; alarmAt: string | null; failures: number }> {
+    const [siteId, at, failures] = await Promise.all([
+      this.state.storage.get<string>('siteId'),
+      this.state.storage.getAlarm(),
+      this.state.storage.get<number>('failures'),
+    ]);
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    return { siteId: siteId ?? null, drainingSince: iso(this.drainingSince), alarmAt: iso(at), failures: failures ?? 0 };
+  }
+
   async alarm(): Promise<void> {
+    this.drainingSince = Date.now();
     try {
       await this.drain();
       await this.state.storage.delete('failures');
@@ -50,6 +67,8 @@ export class SitePublisher {
         `publisher: drain failed (${failures} in a row): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}${cause}; again in ${wait} ms`,
       );
       await this.state.storage.setAlarm(Date.now() + Math.max(wait, MIN_RETRY_MS));
+    } finally {
+      this.drainingSince = null;
     }
   }
 
