@@ -2,7 +2,7 @@ import { createPublicKey, generateKeyPairSync, KeyObject, type JsonWebKey } from
 import fc from 'fast-check';
 import { CompactSign, compactVerify, generateKeyPair } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { JwsError, jwsHeader, verifyCompact } from './compact-jws.ts';
+import { JwsError, jwsHeader, OFF_LOOP_JWS_CHARS, verifyCompact } from './compact-jws.ts';
 import { signDoc, testKey, type TestKey } from './keys.test-support.ts';
 
 const b64 = (x: string | Uint8Array) => Buffer.from(x).toString('base64url');
@@ -61,6 +61,28 @@ describe('verifyCompact: RFC 7515 compact EdDSA, by node:crypto', () => {
     // A short document whose signature is the long one's: refused, whatever the long one left behind.
     const [h, p] = short.split('.');
     expect(await refusal(verifyCompact(`${h}.${p}.${long.split('.')[2]}`, pub))).toBe('signature');
+  });
+
+  it('checks a large document as a job off the event loop: timers run meanwhile, and several at once each verify their own bytes', async () => {
+    const large = await Promise.all([1, 2, 3].map((revision) => signDoc(k, { revision, pad: 'x'.repeat(OFF_LOOP_JWS_CHARS) })));
+    let fired = false;
+    setTimeout(() => (fired = true), 0);
+    // In flight together: each job copied its signing input before the next was written into the kept buffer.
+    const got = await Promise.all(large.map((jws) => verifyCompact(jws, pub)));
+    expect(got.map((p) => JSON.parse(p.toString('utf8')).revision)).toEqual([1, 2, 3]);
+    expect(fired).toBe(true);
+    const [h, p, s] = large[0].split('.');
+    const flipped = s[10] === 'A' ? 'B' : 'A';
+    expect(await refusal(verifyCompact(`${h}.${p}.${s.slice(0, 10)}${flipped}${s.slice(11)}`, pub))).toBe('signature');
+    expect(await refusal(verifyCompact(large[0], publicKeyOf(other.pub)))).toBe('signature');
+  });
+
+  it('checks a small document in one run of the event loop (the one-shot call is the cheaper)', async () => {
+    const small = await signDoc(k, { revision: 1 });
+    let fired = false;
+    setTimeout(() => (fired = true), 0);
+    expect(JSON.parse((await verifyCompact(small, pub)).toString('utf8')).revision).toBe(1);
+    expect(fired).toBe(false);
   });
 
   it('refuses parts that are not unpadded base64url, even under a valid signature over their text', async () => {

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_DOCUMENT_BYTES } from '#shared/wire/desired.ts';
 import { keysThroughChain } from './key-chain.ts';
 import { certify, claimsOf, signDoc, testKey, trust, type TestKey } from './keys.test-support.ts';
+import { OFF_LOOP_JWS_CHARS } from './compact-jws.ts';
 import { judgeRevision, verifyDesired } from './verify.ts';
 
 describe('judgeRevision: the replay rule with key rotation', () => {
@@ -164,6 +165,32 @@ describe('verifyDesired: how large a document may be', () => {
     expect(jws.length).toBeLessThan(MAX_DOCUMENT_BYTES);
     const r = await verifyDesired(jws, [k.pub], { nodeId: 't.d1', accepted: null });
     expect(r.ok && r.claims.config.services[0].realServers.length).toBe(10_000);
+  });
+
+  it("lets the event loop's timers run between the steps of a large document, none within a small one's", async () => {
+    const k = await testKey();
+    const c = claimsOf(1);
+    const [rs] = c.config.services[0].realServers;
+    const realServers = Array.from({ length: 5_000 }, (_, i) => ({ ...rs, node: `rs${i + 1}`, address: `10.98.${Math.floor(i / 250)}.${(i % 250) + 1}` }));
+    const large = await signDoc(k, { ...c, config: { ...c.config, services: [{ ...c.config.services[0], realServers }] } });
+    expect(large.length).toBeGreaterThan(OFF_LOOP_JWS_CHARS);
+    const small = await signDoc(k, c);
+    /** How many times a timer, set again each time it runs, ran while `jws` was verified. */
+    const timerRunsDuring = async (jws: string) => {
+      let runs = 0;
+      let on = true;
+      const tick = () => on && (runs++, setTimeout(tick, 0));
+      setTimeout(tick, 0);
+      const r = await verifyDesired(jws, [k.pub], { nodeId: 't.d1', accepted: null });
+      on = false;
+      expect(r.ok).toBe(true);
+      return runs;
+    };
+    // Warm: the key's import and the schema's module are loaded once, by the first document.
+    await timerRunsDuring(small);
+    expect(await timerRunsDuring(small)).toBe(0);
+    // The signature's job, then after the parse and after the schema check.
+    expect(await timerRunsDuring(large)).toBeGreaterThanOrEqual(2);
   });
 
   it('refuses one over MAX_DOCUMENT_BYTES before reading any of it, naming its size', async () => {
