@@ -1,11 +1,7 @@
-import { env, listDurableObjectIds, runInDurableObject } from 'cloudflare:test';
+import { listDurableObjectIds, runInDurableObject } from 'cloudflare:test';
 import { afterAll } from 'vitest';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
-
-interface PublisherState {
-  drainingSince: string | null;
-  alarmAt: string | null;
-}
+import { publisherState, sitePublishers } from './site.test-support.ts';
 
 /**
  * Every file ends with each site's publisher idle: no drain under way and no alarm set. An apply
@@ -16,14 +12,14 @@ interface PublisherState {
  * (its site's rows wait for the next wake, as they would for the cron).
  */
 afterAll(async () => {
-  const ns = (env as unknown as { SITE_PUBLISHER: DurableObjectNamespace }).SITE_PUBLISHER;
+  const ns = sitePublishers();
   for (const id of await listDurableObjectIds(ns)) {
     const stub = ns.get(id);
     await waitFor(
       async () => {
         // A drain ending now may set its next alarm: drop it, then look again.
         await runInDurableObject(stub, (_, state) => state.storage.deleteAlarm());
-        const s = (await (await stub.fetch('https://site-publisher/state')).json()) as PublisherState;
+        const s = await publisherState(stub);
         return s.drainingSince === null && s.alarmAt === null;
       },
       { timeoutMs: 60_000, intervalMs: 50, what: `site publisher ${id.toString()} to be idle` },

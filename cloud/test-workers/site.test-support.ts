@@ -1,7 +1,9 @@
+import { env } from 'cloudflare:test';
 import { and, eq } from 'drizzle-orm';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import type { Db } from '../src/db/client.ts';
 import { outbox, sites } from '../src/db/schema.ts';
+import type { PublisherState } from '../src/workers/site-publisher.ts';
 
 /**
  * The small NAT site the workerd tests apply through the Worker: `nodes` directors (d1, d2, …) in
@@ -48,4 +50,12 @@ export async function untilDrained(db: Db, siteName: string, timeoutMs = 30_000)
     intervalMs: 100,
     what: `site ${siteName}'s outbox to have nothing pending`,
   });
+}
+
+/** The Worker's site publishers (one Durable Object per site, named by the site id). */
+export const sitePublishers = () => (env as unknown as { SITE_PUBLISHER: DurableObjectNamespace }).SITE_PUBLISHER;
+
+/** What a site's publisher says it is doing (its GET). */
+export async function publisherState(stub: DurableObjectStub): Promise<PublisherState> {
+  return (await stub.fetch('https://site-publisher/state')).json();
 }

@@ -5,7 +5,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { sites } from '../src/db/schema.ts';
 import { openWorkerDb } from '../src/workers/db.ts';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
-import { natSite, untilDrained } from './site.test-support.ts';
+import { natSite, publisherState, sitePublishers, untilDrained } from './site.test-support.ts';
 
 const token = inject('workersToken');
 const kind = inject('workersDatabaseKind');
@@ -41,10 +41,10 @@ describe(`the Workers entry (workerd + postgres.js, ${kind})`, () => {
     const db = openWorkerDb(env as never)!;
     await untilDrained(db, 'pubstate');
     const [site] = await db.select({ id: sites.id }).from(sites).where(eq(sites.name, 'pubstate'));
-    const ns = (env as unknown as { SITE_PUBLISHER: DurableObjectNamespace }).SITE_PUBLISHER;
-    const state = async (name: string) => (await ns.get(ns.idFromName(name)).fetch('https://site-publisher/state')).json();
+    const ns = sitePublishers();
+    const state = (name: string) => publisherState(ns.get(ns.idFromName(name)));
     // The drain's last steps (closing its link, the next due row) may still run after the rows are marked.
-    await waitFor(async () => ((await state(site.id)) as { drainingSince: string | null }).drainingSince === null, { what: 'the drain to end' });
+    await waitFor(async () => (await state(site.id)).drainingSince === null, { what: 'the drain to end' });
     expect(await state(site.id)).toEqual({ siteId: site.id, drainingSince: null, alarmAt: null, failures: 0 });
     // One never woken has no site.
     expect(await state('never-woken')).toEqual({ siteId: null, drainingSince: null, alarmAt: null, failures: 0 });

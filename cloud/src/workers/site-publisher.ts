@@ -9,6 +9,14 @@ import { brokerOf, type DurableObjectState, type Env } from './env.ts';
 import { workerMqttConnect } from './mqtt-transport.ts';
 import { drainSite, republishSite } from './site-drain.ts';
 
+/** What a site's publisher answers on GET. Times are ISO 8601; `failures`: drains failed in a row. */
+export interface PublisherState {
+  siteId: string | null;
+  drainingSince: string | null;
+  alarmAt: string | null;
+  failures: number;
+}
+
 /** A retry is never sooner than this after a drain (the alarm's own floor). */
 const MIN_RETRY_MS = 1000;
 
@@ -43,7 +51,7 @@ export class SitePublisher {
   }
 
   /** What this publisher is doing: its site, a drain under way, its next alarm, the drains failed in a row. */
-  private async describe(): Promise<{ siteId: string | null; drainingSince: string | null; alarmAt: string | null; failures: number }> {
+  private async describe(): Promise<PublisherState> {
     const [siteId, at, failures] = await Promise.all([
       this.state.storage.get<string>('siteId'),
       this.state.storage.getAlarm(),
