@@ -254,6 +254,7 @@ describe('engine on a director (in-memory kernel)', () => {
     const sent: string[] = [];
     const e = make({ now: () => t, statusHeartbeatMs: 15_000, onStatus: (s) => sent.push(s.at ?? '') });
     await e.apply(director([web()]), 1);
+    await e.idle(); // the status goes out in the loop's next turn
     const afterApply = sent.length;
     expect(afterApply).toBeGreaterThan(0);
     t = 14_000;
@@ -264,6 +265,25 @@ describe('engine on a director (in-memory kernel)', () => {
     expect(sent).toHaveLength(afterApply + 1);
     await e.publishStatus();
     expect(sent).toHaveLength(afterApply + 1); // the next one is due 15 s later again
+  });
+
+  it('publishes the status in the loop turn after the apply, once for the calls made until then', async () => {
+    let t = 0;
+    const sent: (number | null | undefined)[] = [];
+    let timerRan = false;
+    const e = make({ now: () => t, statusHeartbeatMs: 15_000, onStatus: (s) => sent.push(timerRan ? s.appliedRevision : -1) });
+    // A timer due now, set before the apply: the status must not be built in the same run of the
+    // loop as the apply's plan, so this timer (an advert, a BFD packet) runs first.
+    setTimeout(() => (timerRan = true), 0);
+    expect(await e.apply(director([web()]), 1)).toEqual({ ok: true, errors: [] });
+    expect(sent).toEqual([]);
+    await e.idle();
+    expect(sent).toEqual([1]);
+    t = 15_000; // the heartbeat is due: a publication sends even an unchanged status
+    const calls = [e.publishStatus(), e.publishStatus(), e.publishStatus()];
+    expect(new Set(calls).size).toBe(1);
+    await Promise.all(calls);
+    expect(sent).toEqual([1, 1]);
   });
 
   it('idle() waits for work queued while it waits', async () => {
