@@ -4,7 +4,7 @@
  * the grammar is refused with the word that broke it.
  */
 import { describe, expect, it } from 'vitest';
-import { IpvsadmSyntaxError, parseLine, parseSave, renderBatch, renderOp, renderSave } from './codec.ts';
+import { IpvsadmSyntaxError, parseLine, parseSave, parseSaveInSteps, renderBatch, renderOp, renderSave } from './codec.ts';
 import type { IpvsDest, IpvsOp, IpvsService } from './model.ts';
 
 // The shape `ipvsadm -Sn` prints (ipvsadm.c print_service_entry with FMT_RULE).
@@ -184,5 +184,41 @@ describe('ipvsadm codec', () => {
     expect(() => parseSave('-a -t 1.2.3.4:80 -r 10.0.0.1:80 -g -w 1\n')).toThrow(/real server before its service/);
     expect(() => parseSave('-D -t 1.2.3.4:80\n')).toThrow(/unexpected line in ipvsadm -S output/);
     expect(() => parseSave('-A -t 1.2.3.4:80 -s rr -z\n')).toThrow('unknown option "-z" in "-A -t 1.2.3.4:80 -s rr -z"');
+  });
+});
+
+describe('parseSaveInSteps: parseSave with turns of the event loop', () => {
+  /** A -Sn table of `services` services of 250 real servers each, as a 10,000-node site's director has. */
+  const large = (services: number) =>
+    Array.from({ length: services }, (_, s) => {
+      const vip = `-t 10.99.0.${s + 10}:80`;
+      const dests = Array.from({ length: 250 }, (_, d) => `-a ${vip} -r 10.${100 + s}.${d >> 8}.${d & 255}:80 -g -w ${1 + (d % 7)}\n`);
+      return `-A ${vip} -s wlc\n${dests.join('')}`;
+    }).join('');
+
+  it('reads the table parseSave reads, awaiting between() once a step has run for stepMs', async () => {
+    let turns = 0;
+    // stepMs 0: a step ends at every 64th line: 4,016 lines (and the empty one after the last newline) make 62 turns.
+    const t = await parseSaveInSteps(large(16), async () => void turns++, 0);
+    expect(t).toEqual(parseSave(large(16)));
+    expect(t.flatMap((s) => s.dests)).toHaveLength(4000);
+    expect(turns).toBe(62);
+    expect(await parseSaveInSteps(SAVE, async () => void turns++, 0)).toEqual(parseSave(SAVE));
+  });
+
+  it('does not await between() for a table read within one step', async () => {
+    let turns = 0;
+    expect(await parseSaveInSteps(large(2), async () => void turns++, 60_000)).toEqual(parseSave(large(2)));
+    expect(turns).toBe(0);
+  });
+
+  it('refuses what parseSave refuses, with the same message, after the lines before it', async () => {
+    const bad = `${large(4)}-A -t 1.2.3.4:80 -s rr -z\n`;
+    let turns = 0;
+    await expect(parseSaveInSteps(bad, async () => void turns++, 0)).rejects.toThrow(
+      new IpvsadmSyntaxError('unknown option "-z" in "-A -t 1.2.3.4:80 -s rr -z"'),
+    );
+    expect(turns).toBe(15); // 1,004 lines before the bad one
+    await expect(parseSaveInSteps('-a -t 1.2.3.4:80 -r 10.0.0.1:80 -g -w 1\n', async () => {})).rejects.toThrow(/real server before its service/);
   });
 });

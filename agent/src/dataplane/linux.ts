@@ -1,6 +1,7 @@
 import { AgentError } from '../errors.ts';
+import { turnOfTheLoop } from '../event-loop.ts';
 import { exec as realExec, execOk, type Exec } from './exec.ts';
-import { IpvsadmSyntaxError, parseSave, renderBatch } from '#shared/ipvs/codec.ts';
+import { IpvsadmSyntaxError, parseSaveInSteps, renderBatch } from '#shared/ipvs/codec.ts';
 import type { IpvsOp, IpvsTable } from '#shared/ipvs/model.ts';
 import { parseIpvsStats } from './ipvs-stats.ts';
 import { parseProcIpvs } from './proc-ip-vs.ts';
@@ -27,10 +28,10 @@ interface IpAddrJson {
   addr_info?: { family: string; local: string; prefixlen: number; label?: string; scope?: string }[];
 }
 
-/** `ipvsadm -Sn` output the codec cannot read is a rejection, like a failed batch. */
-function readSave(text: string): IpvsTable {
+/** `ipvsadm -Sn` output the codec cannot read is a rejection, like a failed batch. Parsed in steps: a large table is a long run of the event loop. */
+async function readSave(text: string): Promise<IpvsTable> {
   try {
-    return parseSave(text);
+    return await parseSaveInSteps(text, turnOfTheLoop);
   } catch (e) {
     if (e instanceof IpvsadmSyntaxError) throw new AgentError('IPVS_REJECTED', `ipvsadm -Sn: ${e.message}`);
     throw e;
@@ -122,7 +123,7 @@ export function createLinuxDataplane(opts: LinuxDataplaneOptions = {}): Dataplan
         throw new AgentError(NO_IPVS.test(msg) ? 'IPVS_UNAVAILABLE' : 'EXEC_FAILED', `ipvsadm -Sn: ${msg}`);
       }
       const conns = await files.read('/proc/net/ip_vs').catch(() => null);
-      return { table: readSave(r.stdout), activeConns: conns === null ? new Map() : parseProcIpvs(conns) };
+      return { table: await readSave(r.stdout), activeConns: conns === null ? new Map() : parseProcIpvs(conns) };
     },
     async ipvsStats(): Promise<IpvsServiceStats[] | null> {
       const r = await run('ipvsadm', ['-Ln', '--stats', '--exact'], o).catch((e: unknown) => {

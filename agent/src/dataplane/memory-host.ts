@@ -1,6 +1,7 @@
 import { isValidIpv6 } from '#shared/util/ip.ts';
 import { AgentError } from '../errors.ts';
-import { parseSave } from '#shared/ipvs/codec.ts';
+import { turnOfTheLoop } from '../event-loop.ts';
+import { parseSaveInSteps } from '#shared/ipvs/codec.ts';
 import { realServerKey, serviceKey, type IpvsOp } from '#shared/ipvs/model.ts';
 import { zeroCounters } from './ipvs-stats.ts';
 import { MemoryIpvs } from './memory-ipvs.ts';
@@ -98,7 +99,9 @@ export class MemoryHost implements Dataplane {
 
   async ipvsRead(): Promise<IpvsSnapshot> {
     if (!this.ipvsAvailable) throw new AgentError('IPVS_UNAVAILABLE', "Can't initialize ipvs: Protocol not available");
-    return { table: parseSave(this.ipvs.save()), activeConns: new Map(this.ipvs.activeConns) };
+    // Read as from the kernel, as the Linux host reads it: `-Sn` text, parsed in steps.
+    const activeConns = new Map(this.ipvs.activeConns);
+    return { table: await parseSaveInSteps(this.ipvs.save(), turnOfTheLoop), activeConns };
   }
 
   async ipvsStats(): Promise<IpvsServiceStats[] | null> {

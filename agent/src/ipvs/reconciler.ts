@@ -45,6 +45,8 @@ export interface IpvsReconcilerOptions {
  */
 export class IpvsReconciler {
   private services: ResolvedService[] = [];
+  /** The kernel keys of every configured real server (`configuredDestKeys`): the config's, so made once per config, not at every pass. */
+  private configured = new Set<string>();
   private allowMassDelete = false;
   private readonly quorum = new Map<string, boolean>();
   private drain = new Map<string, number>();
@@ -61,6 +63,7 @@ export class IpvsReconciler {
 
   setConfig(services: ResolvedService[], allowMassDelete: boolean): void {
     this.services = services;
+    this.configured = configuredDestKeys(services);
     this.allowMassDelete = allowMassDelete;
     for (const k of [...this.quorum.keys()]) if (!services.some((s) => s.name === k)) this.quorum.delete(k);
   }
@@ -117,9 +120,8 @@ export class IpvsReconciler {
       if (snap.table.reduce((n, s) => n + s.dests.length, 0) > LARGE_TABLE_DESTS) await turnOfTheLoop();
       this.conns = snap.activeConns;
       const base = desiredIpvs(this.services, this.health, (n) => this.quorumUp(n));
-      const configured = configuredDestKeys(this.services);
-      checkMassDelete(base, snap.table, owned, this.allowMassDelete, configured);
-      const d = withDraining(base, snap.table, configured, this.drain, snap.activeConns, this.o.now(), this.o.drainTimeoutMs ?? 60_000);
+      checkMassDelete(base, snap.table, owned, this.allowMassDelete, this.configured);
+      const d = withDraining(base, snap.table, this.configured, this.drain, snap.activeConns, this.o.now(), this.o.drainTimeoutMs ?? 60_000);
       const ops = planIpvs(d.desired, snap.table, owned);
       for (const s of d.desired) owned.add(serviceKey(s));
       await this.o.dataplane.ipvsApply(ops);
