@@ -3,7 +3,8 @@ import { compileNode } from '../compiler/compile.ts';
 import type { NodeConfig } from '../config/node-config.ts';
 import { validateSite } from '../site/validate.ts';
 import { parseSave, renderSave } from './codec.ts';
-import { desiredIpvs, steadyIpvs } from './desired.ts';
+import { desiredIpvs, kernelRealServerKey, steadyIpvs } from './desired.ts';
+import { realServerKey, serviceKey } from './model.ts';
 
 function configFor(spec: Record<string, unknown>, node: string): NodeConfig {
   const r = validateSite({ apiVersion: 'lvsfleet/v1', kind: 'Site', metadata: { name: 't' }, spec });
@@ -73,6 +74,26 @@ describe('desiredIpvs', () => {
     const saved = renderSave(table);
     expect(saved).toContain('-a -f 36 -r 10.99.0.21:0 -m -w 1');
     expect(parseSave(saved)).toEqual(table);
+  });
+
+  it('kernelRealServerKey names each configured real server as the desired table holds it, asked once or again', () => {
+    const services = configFor(
+      {
+        nodes: NODES,
+        services: [
+          { name: 'web', vip: '10.99.0.50', port: 80, realServers: [{ node: 'rs1' }, { address: '10.99.0.31' }] },
+          { name: 'dns', vip: '10.99.0.53', port: 53, protocol: 'udp', forwarding: 'nat', realServers: [{ node: 'rs1', port: 5353 }] },
+          { name: 'fw', fwmark: 36, forwarding: 'nat', persistence: {}, realServers: [{ node: 'rs1' }, { address: '10.99.0.31', port: 8443 }] },
+        ],
+      },
+      'd1',
+    ).services;
+    const table = desiredIpvs(services, up, () => true);
+    const fromTable = table.flatMap((t) => t.dests.map((d) => realServerKey(serviceKey(t), d)));
+    const asked = () => services.flatMap((s) => s.realServers.map((rs) => kernelRealServerKey(s, rs)));
+    expect(asked()).toEqual(fromTable);
+    expect(asked()).toEqual(fromTable); // the second time from each service's kept key
+    expect(new Set(fromTable).size).toBe(5);
   });
 
   it('thresholds pass through as -x/-y', () => {

@@ -34,10 +34,23 @@ function destPort(svc: IpvsService, forwarding: IpvsDest['forwarding'], port: nu
   return forwarding === 'nat' ? port : svc.port;
 }
 
+/**
+ * Each configured service's IPVS form and key, made once per service object: a status asks for
+ * every real server's active connections, 10,000 on a large director, and building the service
+ * and its key for each was most of the status's time. Configs are never changed in place (an
+ * override layers a new one), so an object's key stays its key.
+ */
+const kernelServices = new WeakMap<ResolvedService, { svc: IpvsService; key: string }>();
+
 /** realServerKey(serviceKey, dest) of a configured real server: how the kernel state (active connections) names it. */
 export function kernelRealServerKey(s: ResolvedService, rs: Pick<ResolvedService['realServers'][number], 'address' | 'port' | 'forwarding'>): string {
-  const svc = ipvsServiceOf(s);
-  return realServerKey(serviceKey(svc), { address: rs.address, port: destPort(svc, rs.forwarding, rs.port) });
+  let k = kernelServices.get(s);
+  if (!k) {
+    const svc = ipvsServiceOf(s);
+    k = { svc, key: serviceKey(svc) };
+    kernelServices.set(s, k);
+  }
+  return realServerKey(k.key, { address: rs.address, port: destPort(k.svc, rs.forwarding, rs.port) });
 }
 
 /** Healthy weight sum of a service, as keepalived counts it for quorum. */

@@ -63,8 +63,11 @@ export function buildStatus(i: StatusInput, at = new Date()): NodeStatus {
           detail: rs.healthCheck ? 'not checked yet' : 'no health check',
           checked: false,
         };
-        const out = { address: rs.address, port: rs.port, healthy: h.up, weight: h.up ? (h.weight ?? rs.weight) : 0, detail: h.detail, checked: h.checked };
-        return i.activeConnections ? { ...out, activeConnections: i.activeConnections(svc, rs) } : out;
+        const weight = h.up ? (h.weight ?? rs.weight) : 0;
+        // Two literals, not a spread of one into the other: V8's generic path, per real server.
+        return i.activeConnections
+          ? { address: rs.address, port: rs.port, healthy: h.up, weight, detail: h.detail, checked: h.checked, activeConnections: i.activeConnections(svc, rs) }
+          : { address: rs.address, port: rs.port, healthy: h.up, weight, detail: h.detail, checked: h.checked };
       }),
     }));
     // A director with no services (VRRP only, as in the seeds' nginx setup) needs nothing from
