@@ -100,6 +100,28 @@ describe('agent MQTT link', () => {
     expect(JSON.parse(w.got[0].payload)).toEqual({ nodeId: 's.n1', online: false });
   });
 
+  it('sends the last of the statuses given in one turn of the loop, once, and none after the final one of close()', async () => {
+    const b = await broker();
+    cleanups.push(b.close);
+    const url = `mqtt://127.0.0.1:${b.port}`;
+    const link = startMqttLink({ url, username: 's.n1', password: 'x', nodeId: 's.n1', onDesired: async () => {}, log: () => {} });
+    await waitFor(() => link.connected(), { timeoutMs: 15_000, what: 'connected' });
+    const w = await watcher(url);
+    cleanups.push(() => w.c.endAsync());
+    for (const r of [1, 2, 3]) link.publishStatus({ nodeId: 's.n1', online: true, appliedRevision: r });
+    await waitFor(() => w.got.length > 0, { timeoutMs: 15_000, what: 'status' });
+    link.publishEvent(ev(7)); // sent after the status on the same connection: once it is here, so is every status
+    await waitFor(() => w.got.some((g) => g.topic === topics.events('s.n1')), { timeoutMs: 15_000, what: 'event' });
+    const statuses = () => w.got.filter((g) => g.topic === topics.status('s.n1')).map((g) => JSON.parse(g.payload));
+    expect(statuses()).toEqual([{ nodeId: 's.n1', online: true, appliedRevision: 3 }]);
+
+    link.publishStatus({ nodeId: 's.n1', online: true, appliedRevision: 4 });
+    await link.close({ nodeId: 's.n1', online: false });
+    await waitFor(() => statuses().length === 2, { timeoutMs: 15_000, what: 'final status' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(statuses().slice(1)).toEqual([{ nodeId: 's.n1', online: false }]);
+  });
+
   it("turns off mqtt-packet's number cache (65,536 Buffers, 6 MiB of an idle agent's heap) and still talks to the broker", async () => {
     // mqtt.js's own packet writer, resolved from mqtt's directory: the switch is process-wide.
     const writer = createRequire(createRequire(import.meta.url).resolve('mqtt'))('mqtt-packet').writeToStream as { cacheNumbers: boolean };
