@@ -286,6 +286,41 @@ describe('engine on a director (in-memory kernel)', () => {
     expect(sent).toEqual([1, 1]);
   });
 
+  it("holds a changed status back for the last one's size at statusCharsPerSecond, then sends the newest; stop() drops a held one", async () => {
+    let t = 0;
+    const sent: (number | null | undefined)[] = [];
+    const sizes: number[] = [];
+    const e = make({
+      now: () => t,
+      statusCharsPerSecond: 10_000,
+      onStatus: (s) => {
+        sent.push(s.appliedRevision);
+        sizes.push(JSON.stringify(s).length);
+      },
+    });
+    await e.apply(director([web()]), 1);
+    await e.idle();
+    expect(sent).toEqual([1]);
+    // The clock stands still: the next changed status may go out only after the first's size at
+    // 10,000 characters a second (tens of milliseconds of this clock).
+    expect(sizes[0]).toBeGreaterThan(100);
+    await e.apply(director([web()]), 2);
+    await e.apply(director([web()]), 3);
+    await new Promise((r) => setTimeout(r, 5)); // the publications' turns have passed
+    expect(sent).toEqual([1]);
+    t = 60_000;
+    await e.idle(); // the held status goes out when its time comes, built then: revision 3's
+    expect(sent).toEqual([1, 3]);
+
+    const slow = make({ now: () => t, statusCharsPerSecond: 1, onStatus: (s) => sent.push(s.appliedRevision) });
+    await slow.apply(director([web()]), 4);
+    await slow.idle();
+    await slow.apply(director([web()]), 5); // held for its predecessor's size at 1 character a second
+    await new Promise((r) => setTimeout(r, 5));
+    await slow.stop(); // at once, not after the hold
+    expect(sent).toEqual([1, 3, 4]);
+  });
+
   it('idle() waits for work queued while it waits', async () => {
     const chk = manualChecker();
     const e = make({ startHealthChecker: chk.start });

@@ -26,6 +26,15 @@ import { NO_SCRIPTS } from '../scripts/policy.ts';
 import { buildStatus } from './status.ts';
 import { overrideStatus } from './override-status.ts';
 
+/**
+ * A status's bound: a changed status goes out no sooner than the last one's JSON allows at this
+ * many characters per second (1 MiB/s). A real server's (a few hundred) and a 1,000-real-server
+ * director's (127 KB: 0.12 s) go out as they change; a 10,000-real-server director's is 1.3 MB, and
+ * without a bound a storm of health changes sent one for every IPVS pass, tens of MB/s from a host
+ * that also forwards the traffic, each stored by the cloud.
+ */
+const STATUS_CHARS_PER_SECOND = 1024 * 1024;
+
 export interface EngineOptions {
   nodeId: string;
   dataplane: Dataplane;
@@ -42,6 +51,8 @@ export interface EngineOptions {
   onStatus?: (s: NodeStatus) => void;
   /** Default 15 s: a third of the cloud's staleness window, so one lost report is not an outage. */
   statusHeartbeatMs?: number;
+  /** The status's bound, in characters of its JSON per second; default `STATUS_CHARS_PER_SECOND`. */
+  statusCharsPerSecond?: number;
   startHealthChecker?: StartHealthChecker;
   startVrrp?: StartVrrpPart;
   startBfd?: StartBfdPart;
@@ -102,6 +113,10 @@ export class Engine {
   private statusWrites: Promise<void> = Promise.resolve();
   /** A status publication waiting for the loop's next turn (`publishStatus`); the calls until then share it. */
   private statusQueued: Promise<void> | null = null;
+  /** When the next changed status may go out (the `now` clock): the last one's size at `statusCharsPerSecond`. */
+  private statusSendableAt = -Infinity;
+  /** A changed status held back until `statusSendableAt`: what resolves when it has gone out, and how stop() drops it. */
+  private statusHeld: { done: Promise<void>; drop: () => void } | null = null;
   private kickQueued = false;
   private stopped = false;
   private lastStatusJson = '';
@@ -156,11 +171,13 @@ export class Engine {
     for (;;) {
       const chain = this.chain;
       const queued = this.statusQueued;
+      const held = this.statusHeld;
       const writes = this.statusWrites;
       await chain;
       await queued;
+      await held?.done;
       await writes;
-      if (chain === this.chain && queued === this.statusQueued && writes === this.statusWrites) return;
+      if (chain === this.chain && queued === this.statusQueued && held === this.statusHeld && writes === this.statusWrites) return;
     }
   }
 
@@ -466,8 +483,14 @@ export class Engine {
     return this.statusQueued;
   }
 
-  /** Writes the status file and tells onStatus when anything but the timestamp changed, or the heartbeat is due. */
+  /**
+   * Writes the status file and tells onStatus when anything but the timestamp changed, or the
+   * heartbeat is due. A changed status goes out no sooner than the last one's size allows at
+   * `statusCharsPerSecond`; until then it is held, and the status built when that time comes (the
+   * newest) goes out instead.
+   */
   private publishStatusNow(): Promise<void> {
+    if (this.statusHeld) return this.statusHeld.done;
     const s = this.status();
     const { at: _at, ...rest } = s;
     const json = JSON.stringify(rest);
@@ -479,8 +502,25 @@ export class Engine {
       }
       return this.statusWrites;
     }
+    if (t < this.statusSendableAt && !this.stopped) {
+      let drop!: () => void;
+      const done = new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.statusHeld = null;
+          resolve(this.publishStatusNow());
+        }, this.statusSendableAt - t);
+        drop = () => {
+          clearTimeout(timer);
+          this.statusHeld = null;
+          resolve();
+        };
+      });
+      this.statusHeld = { done, drop };
+      return done;
+    }
     this.lastStatusJson = json;
     this.lastStatusSentAt = t;
+    this.statusSendableAt = t + (1000 * json.length) / (this.o.statusCharsPerSecond ?? STATUS_CHARS_PER_SECOND);
     this.o.onStatus?.(s);
     // A report, rewritten at every change: atomic for readers, not fsynced (the stop's last one is).
     // Written out in a turn of the loop of its own: for a 10,000-real-server director, 2.5 MB of
@@ -512,6 +552,8 @@ export class Engine {
     // tells a backup at once that this master is going (a peer's Down is a master-down there),
     // while the priority-0 advert still waits Skew_Time. Neither waits for the other's sockets.
     const bfd = this.bfd?.stop().catch((e: unknown) => this.o.log(`bfd stop: ${errorText(e)}`));
+    // A status held back for its rate goes no further: the stop's own status follows.
+    this.statusHeld?.drop();
     await Promise.allSettled([bfd, this.vrrp?.stop(), this.checker?.stop()]);
     this.bfd = null;
     this.vrrp = null;
