@@ -471,9 +471,8 @@ export class Engine {
    * Publishes the status in the event loop's next turn: once for all the calls made until then (an
    * apply's record, a VRRP transition in the same pass), and never in the run of the loop that
    * planned and applied IPVS. For a 10,000-real-server director, building and serialising the
-   * status is a long step of its own (about 10 ms); after the apply's, in the same run, the two held
-   * the loop for about 50 ms, BFD's detection time at 10 ms × 5. Resolves once that status is
-   * written.
+   * status is a step of its own; in the same run as the apply's, the two held the loop for about
+   * 50 ms, BFD's detection time at 10 ms × 5. Resolves once that status is out and written.
    */
   publishStatus(): Promise<void> {
     this.statusQueued ??= turnOfTheLoop().then(() => {
