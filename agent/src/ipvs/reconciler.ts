@@ -115,8 +115,9 @@ export class IpvsReconciler {
     try {
       const owned = await this.loadOwned();
       const snap = await this.o.dataplane.ipvsRead();
-      // Reading a large table, checking against it and planning are runs of the event loop of
-      // their own (a 10,000-real-server director's: about 20, 10 and 8 ms), as at every periodic pass.
+      // Against a large table, the checks and the plan are runs of the event loop of their own (a
+      // 10,000-real-server director's: about 10 and 8 ms; the read itself goes in steps), as at
+      // every periodic pass.
       const large = snap.table.reduce((n, s) => n + s.dests.length, 0) > LARGE_TABLE_DESTS;
       if (large) await turnOfTheLoop();
       this.conns = snap.activeConns;
