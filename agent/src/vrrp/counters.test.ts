@@ -72,6 +72,10 @@ describe('keepalived statistics kept by the VRRP runtime', () => {
     const s = site({ version: 3, advertInterval: '50ms' });
     const lan = new MemoryLan();
     const d1 = await start(s, 'd1', lan.host('10.99.0.11'));
+    // d2 starts once d1 is master. Started together, both begin in BACKUP and their master-down
+    // timers differ by the priorities' skew alone, 10 ms at this interval (RFC 5798 §6.1): a
+    // loaded machine that ran d1's timer late let d2 become master too.
+    await waitFor(() => d1.status()[0].state === 'MASTER', { what: 'd1 MASTER' });
     const d2 = await start(s, 'd2', lan.host('10.99.0.12'));
     await waitFor(() => d1.status()[0].state === 'MASTER' && d2.status()[0].state === 'BACKUP' && counters(d2).advert_rcvd >= 3, {
       what: 'd1 MASTER, d2 BACKUP hearing it',
