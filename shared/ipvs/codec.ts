@@ -13,6 +13,7 @@
 import type { IpvsDest, IpvsForwarding, IpvsOp, IpvsProtocol, IpvsService, IpvsTable } from './model.ts';
 import { sameServiceKey, serviceKey } from './model.ts';
 import { canonicalIp, formatHostPort, isIpv6 } from '../util/ip.ts';
+import { eachLineInSteps } from '../util/lines-in-steps.ts';
 
 export class IpvsadmSyntaxError extends Error {
   readonly code = 'IPVSADM_SYNTAX';
@@ -232,16 +233,7 @@ export function parseSave(text: string): IpvsTable {
  */
 export async function parseSaveInSteps(text: string, between: () => Promise<void>, stepMs = 8): Promise<IpvsTable> {
   const table = new SaveTable();
-  let stepStart = performance.now();
-  let i = 0;
-  for (const raw of text.split('\n')) {
-    // The clock is read every 64 lines: about 0.1 ms of parsing.
-    if (++i % 64 === 0 && performance.now() - stepStart >= stepMs) {
-      await between();
-      stepStart = performance.now();
-    }
-    table.add(raw);
-  }
+  await eachLineInSteps(text, (raw) => table.add(raw), between, stepMs);
   return table.services;
 }
 

@@ -4,7 +4,7 @@ import { exec as realExec, execOk, type Exec } from './exec.ts';
 import { IpvsadmSyntaxError, parseSaveInSteps, renderBatch } from '#shared/ipvs/codec.ts';
 import type { IpvsOp, IpvsTable } from '#shared/ipvs/model.ts';
 import { parseIpvsStats } from './ipvs-stats.ts';
-import { parseProcIpvs } from './proc-ip-vs.ts';
+import { parseProcIpvsInSteps } from './proc-ip-vs.ts';
 import { parseDefaultRoutes4, parseDefaultRoutes6 } from './proc-routes.ts';
 import { execKernelFiles, hostKernelFiles, sysctlPath, type KernelFiles } from './kernel-files.ts';
 import type { Dataplane, HostAddress, HostLink, HostRoute, IpvsServiceStats, IpvsSnapshot } from './types.ts';
@@ -123,7 +123,7 @@ export function createLinuxDataplane(opts: LinuxDataplaneOptions = {}): Dataplan
         throw new AgentError(NO_IPVS.test(msg) ? 'IPVS_UNAVAILABLE' : 'EXEC_FAILED', `ipvsadm -Sn: ${msg}`);
       }
       const conns = await files.read('/proc/net/ip_vs').catch(() => null);
-      return { table: await readSave(r.stdout), activeConns: conns === null ? new Map() : parseProcIpvs(conns) };
+      return { table: await readSave(r.stdout), activeConns: conns === null ? new Map() : await parseProcIpvsInSteps(conns, turnOfTheLoop) };
     },
     async ipvsStats(): Promise<IpvsServiceStats[] | null> {
       const r = await run('ipvsadm', ['-Ln', '--stats', '--exact'], o).catch((e: unknown) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { realServerKey, serviceKey } from '#shared/ipvs/model.ts';
-import { parseProcIpvs, procAddress, procIpvsDests } from './proc-ip-vs.ts';
+import { parseProcIpvs, parseProcIpvsInSteps, procAddress, procIpvsDests } from './proc-ip-vs.ts';
 
 describe('/proc/net/ip_vs', () => {
   it('reads active connections per destination from hex addresses', () => {
@@ -58,5 +58,24 @@ FWM  00000007 sh
       [key('tcp', '10.99.0.50', 443, '2001:db8::1')]: 3,
       [realServerKey(serviceKey({ protocol: 'tcp', address: null, port: 0, fwmark: 7, family: 6 }), { address: '2001:db8::7', port: 0 })]: 5,
     });
+  });
+
+  it('reads in steps what it reads at once, awaiting between() once a step has run its time', async () => {
+    const hex = (...b: number[]) => b.map((x) => x.toString(16).toUpperCase().padStart(2, '0')).join('');
+    const lines = ['IP Virtual Server version 1.2.1 (size=4096)', 'Prot LocalAddress:Port Scheduler Flags'];
+    for (let s = 0; s < 8; s++) {
+      lines.push(`TCP  ${hex(10, 99, 0, 10 + s)}:0050 wlc`);
+      for (let d = 0; d < 250; d++) lines.push(`  -> ${hex(10, 100 + s, d >> 8, d & 255)}:0050      Route   1      ${d % 5}          0`);
+    }
+    const text = `${lines.join('\n')}\n`;
+    let turns = 0;
+    const stepped = await parseProcIpvsInSteps(text, async () => void turns++, 0);
+    expect(stepped).toEqual(parseProcIpvs(text));
+    expect(stepped.size).toBe(2000);
+    // stepMs 0: a step ends at every 64th line: 2,010 lines and the empty one after the last newline make 31 turns.
+    expect(turns).toBe(31);
+    turns = 0;
+    expect(await parseProcIpvsInSteps(text, async () => void turns++, 60_000)).toEqual(parseProcIpvs(text));
+    expect(turns).toBe(0);
   });
 });
