@@ -77,19 +77,13 @@ class ProcIpvsReader {
   }
 }
 
-/** Active connections per realServerKey(serviceKey, dest), from /proc/net/ip_vs. */
-export function parseProcIpvs(text: string): Map<string, number> {
-  return activeConnsOf(procIpvsDests(text));
-}
-
 /**
- * `parseProcIpvs`, awaiting `between()` whenever a run of lines has taken `stepMs`: 10,000 real
- * servers are 10-18 ms of reading, at every pass, right after `ipvsadm -Sn`'s (also in steps).
+ * Active connections per realServerKey(serviceKey, dest), from /proc/net/ip_vs, awaiting
+ * `between()` whenever a run of lines has taken `stepMs`: 10,000 real servers are 10-18 ms of
+ * reading, at every pass, right after `ipvsadm -Sn`'s (also in steps).
  */
 export async function parseProcIpvsInSteps(text: string, between: () => Promise<void>, stepMs = 8): Promise<Map<string, number>> {
   const r = new ProcIpvsReader();
   await eachLineInSteps(text, (line) => r.add(line), between, stepMs);
-  return activeConnsOf(r.dests);
+  return new Map(r.dests.map((d) => [realServerKey(d.service, d), d.activeConns]));
 }
-
-const activeConnsOf = (dests: ProcIpvsDest[]): Map<string, number> => new Map(dests.map((d) => [realServerKey(d.service, d), d.activeConns]));
