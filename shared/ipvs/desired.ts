@@ -106,12 +106,7 @@ export function desiredIpvs(services: ResolvedService[], health: (key: string) =
 /** Every realServerKey(serviceKey, dest) the config knows (real servers and sorry servers). */
 export function configuredDestKeys(services: ResolvedService[]): Set<string> {
   const out = new Set<string>();
-  for (const s of services) {
-    const svc = ipvsServiceOf(s);
-    const k = serviceKey(svc);
-    for (const d of [...s.realServers, ...(s.sorryServer ? [s.sorryServer] : [])])
-      out.add(realServerKey(k, { address: d.address, port: destPort(svc, d.forwarding, d.port) }));
-  }
+  for (const s of services) for (const d of [...s.realServers, ...(s.sorryServer ? [s.sorryServer] : [])]) out.add(kernelRealServerKey(s, d));
   return out;
 }
 
