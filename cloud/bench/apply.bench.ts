@@ -12,6 +12,7 @@ import { sha256Hex as configHash } from '../src/sites/config-hashes.ts';
 import { openDatabase } from '../src/db/client.ts';
 import { loadSigner } from '../src/keys/signing.ts';
 import { freshPostgres } from '../test/pg.test-support.ts';
+import { stringify as stringifyYaml } from 'yaml';
 import { bigSiteSpec } from './big-site.ts';
 import { profiled } from './profiled.ts';
 
@@ -28,7 +29,8 @@ import { profiled } from './profiled.ts';
  * PGlite: the process CPU then leaves out the database's own work, which runs in its server.
  * `--cpu-prof=DIR`: a CPU profile of the last round's request, written to DIR and summarised by
  * area and by the functions with the most self time (and of the last one-real-server round's). Then R rounds that change one real server's
- * weight (only the two directors' configs change), and the machine's load average.
+ * weight (only the two directors' configs change), R every-node rounds with the spec sent as YAML
+ * instead of JSON, and the machine's load average.
  */
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -60,14 +62,18 @@ async function main(): Promise<void> {
   session?.connect();
   await session?.post('Profiler.enable');
   /** One PUT of `body`, its wall and process CPU time; profiled into `profile` (a file in PROF_DIR) when named. */
-  async function timedPut(body: string, profile: string | null): Promise<{ res: Response; wall: number; cpu: number; faults: number }> {
+  async function timedPut(
+    body: string,
+    profile: string | null,
+    contentType = 'application/json',
+  ): Promise<{ res: Response; wall: number; cpu: number; faults: number }> {
     const f0 = resourceUsage().minorPageFault;
     const c0 = cpuUsage();
     const t0 = performance.now();
     const put = async () =>
       app.request(`/v1/sites/${SITE}/spec`, {
         method: 'PUT',
-        headers: { authorization: `Bearer ${admin.secret}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${admin.secret}`, 'content-type': contentType },
         body,
       });
     const res = profile && session ? await profiled(session, join(PROF_DIR!, profile), put, 25) : await put();
@@ -115,6 +121,18 @@ async function main(): Promise<void> {
     weight.cpu.push(c1);
     weight.faults.push(pf);
   }
+  // The every-node change again, the spec sent as YAML: what an API client that PUTs its YAML file pays
+  // (and `lvsfleet apply` did, before it sent the file's value as JSON).
+  const yaml = { wall: [] as number[], cpu: [] as number[] };
+  for (let round = 1 - WARMUP; round <= ROUNDS; round++) {
+    const body = stringifyYaml(bigSiteSpec(SITE, N, { vipBase: Math.abs(round % 2) ? 20 : 10 }));
+    const { res, wall: w, cpu: c1 } = await timedPut(body, null, 'application/yaml');
+    const out = (await res.json()) as { publishedNodes?: string[] };
+    if (res.status !== 200) throw new Error(`YAML apply ${round}: HTTP ${res.status} ${JSON.stringify(out).slice(0, 300)}`);
+    if (round <= 0) continue;
+    yaml.wall.push(w);
+    yaml.cpu.push(c1);
+  }
   await db.close();
   await pg?.drop();
   console.log(
@@ -131,6 +149,7 @@ async function main(): Promise<void> {
   console.log(
     `  one real server's weight (only the 2 directors' configs change): wall ${f(median(weight.wall))} ms, process CPU ${f(median(weight.cpu))} ms (mean CPU ${f(mean(weight.cpu))} ms; min wall ${f(Math.min(...weight.wall))} ms); ${median(weight.faults)} minor page faults`,
   );
+  console.log(`  every node changed, the spec sent as YAML (${N}-node site): wall ${f(median(yaml.wall))} ms, process CPU ${f(median(yaml.cpu))} ms`);
   console.log(
     `  load average: ${loadavg()
       .map((x) => x.toFixed(2))

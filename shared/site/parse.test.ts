@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { Lexer } from 'yaml';
-import { parseSite, parseSpecText } from './parse.ts';
+import { parseSite, parseSiteSource, parseSpecText } from './parse.ts';
 import { BASE_YAML } from './site.test-support.ts';
 
 /** 1-based line of the first line of BASE_YAML containing `needle` (after `from`, if given). */
@@ -11,6 +11,25 @@ function lineOf(text: string, needle: string, from = ''): number {
   if (i < 0) throw new Error(`no line with ${needle}`);
   return i + 1;
 }
+
+describe('parseSiteSource', () => {
+  it("answers a valid file's value as JSON that parses to the same valid site, and the file's line of a path", () => {
+    const r = parseSiteSource(BASE_YAML);
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    expect(JSON.parse(r.json)).toEqual((parseSpecText(BASE_YAML) as { value: unknown }).value);
+    const fromJson = parseSite(r.json, { format: 'json' });
+    expect(fromJson.ok && fromJson.site).toEqual(r.site);
+    expect(r.lineOf('spec.nodes[2].address')).toBe(lineOf(BASE_YAML, 'name: rs1'));
+  });
+
+  it("answers parseSite's issues, with lines, for a file that is not valid", () => {
+    for (const text of [BASE_YAML.replace('name: rs1,', 'name: rs1,,'), BASE_YAML.replace('role: realserver', 'role: nope')]) {
+      const r = parseSiteSource(text);
+      expect(r.ok).toBe(false);
+      expect(r).toEqual(parseSite(text));
+    }
+  });
+});
 
 describe('parseSite', () => {
   it('accepts the base site as YAML and as JSON', () => {

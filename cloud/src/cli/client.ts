@@ -72,10 +72,11 @@ export function apiClient(io: Pick<CliIO, 'env' | 'globals'>, send: Requester = 
 }
 
 /** Prints an API error as `path: message` lines and answers the exit code. */
-export function reportApiError(name: string, err: unknown, io: Pick<CliIO, 'stderr'>, file?: string): number {
+export function reportApiError(name: string, err: unknown, io: Pick<CliIO, 'stderr'>, file?: string, lineOf?: (path: string) => number | undefined): number {
   if (!(err instanceof ApiCallError)) throw err;
   io.stderr(`lvsfleet ${name}: ${err.message}${err.code && err.status ? ` (${err.code})` : ''}\n`);
-  for (const i of err.issues) io.stderr(`${formatIssueLine(i, file)}\n`);
+  // A body sent as JSON made from the file: the server's lines are that text's, the file's come from the path.
+  for (const i of err.issues) io.stderr(`${formatIssueLine(lineOf ? { ...i, line: i.path ? lineOf(i.path) : undefined } : i, file)}\n`);
   return err.exitCode;
 }
 

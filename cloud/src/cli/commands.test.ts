@@ -1,5 +1,5 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
@@ -10,6 +10,7 @@ import { apiTokens, events, nodeStatus } from '../db/schema.ts';
 import { requireSite } from '../sites/queries.ts';
 import { main } from './main.ts';
 import { memoryIO } from './test-io.test-support.ts';
+import { checkSpec } from './spec-file.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lvsfleet-cli-'));
 const seedsFile = join(dir, 'seeds.yaml');
@@ -99,6 +100,20 @@ describe('lvsfleet apply / diff', () => {
     expect(refused.code).toBe(1);
     expect(refused.err).toContain('(mass_delete)');
     expect((await cli(['apply', '-f', gutted, '--force'])).code).toBe(0);
+  });
+
+  it("sends the file's value as JSON; a refusal naming a field prints the file's line of it", async () => {
+    // The server's issues name paths; the body was JSON made from the YAML, whose lines are not the file's.
+    const scripted = writeSpec('scripted.yaml', (s) => (s.spec.services[0].healthCheck = { type: 'misc', command: '/etc/lvsfleet/scripts/check-web' }));
+    const text = readFileSync(scripted, 'utf8');
+    const commandLine = text.split('\n').findIndex((l) => l.includes('command: /etc/lvsfleet/scripts/check-web')) + 1;
+    expect(commandLine).toBeGreaterThan(1);
+    const r = await cli(['apply', '-f', scripted], { as: 'operator' });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('(forbidden)');
+    expect(r.err).toContain(`${scripted}:${commandLine}: spec.services[0].healthCheck.command: `);
+    const checked = checkSpec({ name: scripted, text }, memoryIO({}, '', dir));
+    expect(JSON.parse(checked!.json)).toEqual(parseYaml(text));
   });
 
   it('exits 1 with a hint for a stale --if-match, a viewer token, no token and an unreachable server', async () => {

@@ -33,7 +33,11 @@ export function describeResult(r: ApplyResult, paint: DiffPaint = (_, t) => t): 
   return lines.join('\n') + '\n';
 }
 
-/** Sends a spec file to `PUT /v1/sites/{name}/spec`; validates offline first so errors carry FILE:LINE. */
+/**
+ * Sends a spec file to `PUT /v1/sites/{name}/spec`; validates offline first so errors carry FILE:LINE.
+ * The body is the file's value as JSON, whatever the file's format: the server's issues name paths,
+ * which are the file's lines here.
+ */
 export async function putSpec(name: string, argv: string[], io: CliIO, dryRunOnly: boolean): Promise<number> {
   return withUsage(name, io, async () => {
     const { values } = parseFlags(argv, {
@@ -67,9 +71,10 @@ export async function putSpec(name: string, argv: string[], io: CliIO, dryRunOnl
     const timeoutMs = v.timeout === undefined ? DEFAULT_WAIT_MS : parseDuration(v.timeout);
     if (timeoutMs === null || timeoutMs <= 0) throw new UsageError(`--timeout ${v.timeout}: expected a duration like 90s or 2m`);
     const file = await readSpecFile(v.file, io);
-    const site = checkSpec(file, io);
+    const checked = checkSpec(file, io);
     // diff --exit-code keeps 2 off the table: 0 no changes, 1 error, 3 changes.
-    if (!site) return v['exit-code'] ? 1 : 2;
+    if (!checked) return v['exit-code'] ? 1 : 2;
+    const { site } = checked;
     const q = new URLSearchParams();
     if (dryRunOnly || v['dry-run']) q.set('dryRun', '1');
     if (v.force) q.set('force', '1');
@@ -78,8 +83,8 @@ export async function putSpec(name: string, argv: string[], io: CliIO, dryRunOnl
     try {
       const client = apiClient(io);
       const result = await client.call<ApplyResult>('PUT', `/v1/sites/${encodeURIComponent(site.metadata.name)}/spec${qs ? `?${qs}` : ''}`, {
-        body: file.text,
-        contentType: 'application/yaml',
+        body: checked.json,
+        contentType: 'application/json',
         headers: v['if-match'] ? { 'if-match': v['if-match'] } : {},
       });
       // The terminal filter (output.ts) strips escape sequences from what the server sent; the colours are added after it.
@@ -90,7 +95,7 @@ export async function putSpec(name: string, argv: string[], io: CliIO, dryRunOnl
       if (!v.wait || result.unchanged || !result.publishedNodes.length) return 0;
       return await waitForRevision(client, io, result, { timeoutMs });
     } catch (err) {
-      const code = reportApiError(name, err, io, file.name);
+      const code = reportApiError(name, err, io, file.name, checked.lineOf);
       return v['exit-code'] ? 1 : code;
     }
   });

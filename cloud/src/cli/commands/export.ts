@@ -55,7 +55,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     if (v.spec) {
       const checked = checkSpec(await readSpecFile(v.spec, io), io);
       if (!checked) return 2;
-      site = checked;
+      site = checked.site;
     } else site = await fetchSite(io, v.site!);
     const out = kind === 'keepalived' ? renderKeepalived(site, v.node) : exportIpvsadm(site, v.node);
     for (const w of out.warnings) io.stderr(`warning: ${w}\n`);

@@ -33,7 +33,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       );
       return r.ok ? 0 : 2;
     }
-    const site = checkSpec(file, io);
+    const site = checkSpec(file, io)?.site;
     if (!site) return 2;
     const s = site.spec;
     io.stdout(
