@@ -33,6 +33,8 @@ interface Ctx {
   waitUntil(p: Promise<unknown>): void;
 }
 
+const WORKER_SPEC_LIMITS = { json: 1024 * 1024, yaml: 1024 * 1024 };
+
 const log = (line: string) => console.error(line);
 const unavailable = (message: string) => Response.json({ error: { code: 'unavailable', message } }, { status: 503 });
 
@@ -83,6 +85,9 @@ export default {
       webhookTargets: { allowPrivate: env.WEBHOOK_ALLOW_PRIVATE === 'on' },
       clientAddress: () => request.headers.get('cf-connecting-ip') ?? undefined,
       rateLimits: bindingLimits(env),
+      // An isolate has 128 MB: a 4 MiB spec alone holds about 85 MB of heap while it is compiled.
+      // The API's general 1 MiB (a 10,000-node site as JSON) is a Worker's bound for a spec too.
+      specBodyLimits: WORKER_SPEC_LIMITS,
       log,
     });
     return app.fetch(request);

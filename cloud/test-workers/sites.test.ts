@@ -18,6 +18,17 @@ describe(`the Workers entry (workerd + postgres.js, ${kind})`, () => {
     expect((await exports.default.fetch('http://lvsfleet.test/v1/sites', { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
   });
 
+  it("bounds a spec at the API's general 1 MiB (an isolate has 128 MB), not at Node's larger spec limits", async () => {
+    const body = `{"apiVersion":"lvsfleet/v1"}${' '.repeat(1024 * 1024)}`;
+    const res = await exports.default.fetch('http://lvsfleet.test/v1/sites/big/spec', {
+      method: 'PUT',
+      body,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': String(body.length) },
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain('larger than 1048576 bytes');
+  });
+
   it('refuses a report without node credentials, and one with wrong ones', async () => {
     const body = JSON.stringify({ nodeId: 'n_x', online: true });
     const none = await exports.default.fetch('http://lvsfleet.test/v1/agent/status', { method: 'POST', body, headers: { 'content-type': 'application/json' } });

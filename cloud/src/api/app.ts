@@ -26,7 +26,7 @@ import { registerSessionRoutes } from './routes/session.ts';
 import { registerOverrideRoutes } from './routes/overrides.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
 import { registerSiteRoutes } from './routes/sites.ts';
-import { registerSpecRoutes } from './routes/spec.ts';
+import { registerSpecRoutes, SPEC_BODY_LIMITS, SPEC_PATH, specFormatOf } from './routes/spec.ts';
 import { registerStatusRoutes } from './routes/status.ts';
 import { registerTokenRoutes } from './routes/tokens.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
@@ -122,18 +122,29 @@ export function createApp(deps: AppDeps): App {
   }
 
   const maxSize = deps.maxBodyBytes ?? MAX_BODY_BYTES;
-  const limit = (max: number) =>
+  const limit = (max: number, why = '') =>
     bodyLimit({
       maxSize: max,
       onError: () => {
-        throw new ApiError(413, 'payload_too_large', `request body is larger than ${max} bytes`);
+        throw new ApiError(413, 'payload_too_large', `request body is larger than ${max} bytes${why}`);
       },
     });
   const bodyUpTo = limit(maxSize);
   // An agent's status over HTTPS is bounded as on its MQTT topic (classify), not tighter: a large
   // director's status passes the API's general limit.
   const statusUpTo = limit(Math.max(maxSize, MAX_STATUS_BYTES));
-  app.use('*', (c, next) => (c.req.method === 'POST' && c.req.path === '/v1/agent/status' ? statusUpTo : bodyUpTo)(c, next));
+  // A site's spec grows with its nodes (a 10,000-node site is 1 MB of JSON, 1.3 MB of YAML), and
+  // YAML costs the server far more than JSON to read: each format has its own bound.
+  const spec = deps.specBodyLimits ?? SPEC_BODY_LIMITS;
+  const specUpTo = {
+    json: limit(Math.max(maxSize, spec.json), ': split the site'),
+    yaml: limit(Math.max(maxSize, spec.yaml), `: send a spec this large as JSON (up to ${Math.max(maxSize, spec.json)} bytes), as lvsfleet apply does`),
+  };
+  app.use('*', (c, next) => {
+    if (c.req.method === 'POST' && c.req.path === '/v1/agent/status') return statusUpTo(c, next);
+    if (c.req.method === 'PUT' && SPEC_PATH.test(c.req.path)) return specUpTo[specFormatOf(c.req.header('content-type'))](c, next);
+    return bodyUpTo(c, next);
+  });
 
   const limits = deps.rateLimits;
   if (limits) {

@@ -37,6 +37,8 @@ export interface AppDeps {
   enrollmentTtlMs?: number;
   /** Largest accepted request body; default 1 MiB. */
   maxBodyBytes?: number;
+  /** Largest site spec (`PUT /v1/sites/{site}/spec`) by format, never under maxBodyBytes; default SPEC_BODY_LIMITS. */
+  specBodyLimits?: { json: number; yaml: number };
   log?: (line: string) => void;
   /** Request limits per client address and per token (429 with Retry-After); none when absent. */
   rateLimits?: RequestLimits;

@@ -3,6 +3,7 @@ import { and, asc, eq, isNull } from 'drizzle-orm';
 import { parse, stringify } from 'yaml';
 import { auditLog, nodes, outbox, siteRevisions } from '../../db/schema.ts';
 import { useTestApp } from '../test-app.test-support.ts';
+import { SPEC_BODY_LIMITS } from './spec.ts';
 import { BROKEN_YAML, SEEDS_YAML } from '../../../test/fixtures.test-support.ts';
 
 const t = useTestApp();
@@ -175,10 +176,35 @@ describe('PUT /v1/sites/{site}/spec', () => {
     expect((await put('')).status).toBe(400);
   });
 
-  it('answers 413 for a body over 1 MiB', async () => {
-    const res = await put(`# ${'x'.repeat(1024 * 1024 + 10)}\n${SEEDS_YAML}`);
-    expect(res.status).toBe(413);
-    expect((await res.json()).error.code).toBe('payload_too_large');
+  it("takes a spec past the API's general 1 MiB, up to SPEC_BODY_LIMITS by format; answers 413 past them, and past 1 MiB elsewhere", async () => {
+    const MiB = 1024 * 1024;
+    // Padded with a comment (YAML) or spaces (JSON): the site stays the seeds', the body grows.
+    const yamlOf = (bytes: number) => `# ${'x'.repeat(bytes - SEEDS_YAML.length - 3)}\n${SEEDS_YAML}`;
+    const json = JSON.stringify(seeds());
+    const jsonOf = (bytes: number) => json + ' '.repeat(bytes - json.length);
+    const putJson = (body: string) => t.req('/v1/sites/bj-dc1/spec', { method: 'PUT', headers: { 'content-type': 'application/json' }, body });
+
+    const yamlOk = await put(yamlOf(SPEC_BODY_LIMITS.yaml));
+    expect(yamlOk.status).toBe(200);
+    expect((await yamlOk.json()).revision).toBe(1);
+    const yamlOver = await put(yamlOf(SPEC_BODY_LIMITS.yaml + 1));
+    expect(yamlOver.status).toBe(413);
+    expect((await yamlOver.json()).error).toMatchObject({
+      code: 'payload_too_large',
+      message: expect.stringContaining(`as JSON (up to ${SPEC_BODY_LIMITS.json} bytes)`),
+    });
+
+    const jsonOk = await putJson(jsonOf(SPEC_BODY_LIMITS.json));
+    expect(jsonOk.status).toBe(200);
+    expect(await jsonOk.json()).toMatchObject({ revision: 1, unchanged: true });
+    const jsonOver = await putJson(jsonOf(SPEC_BODY_LIMITS.json + 1));
+    expect(jsonOver.status).toBe(413);
+    expect((await jsonOver.json()).error.message).toContain('split the site');
+
+    // Another route keeps the general limit.
+    const token = await t.req('/v1/tokens', { method: 'POST', json: { name: 'x'.repeat(MiB + 1), scope: 'viewer' } });
+    expect(token.status).toBe(413);
+    expect(SPEC_BODY_LIMITS.yaml).toBeGreaterThan(MiB);
   });
 
   it('guards mass deletes: 409 mass_delete unless force or spec.allowMassDelete', async () => {
