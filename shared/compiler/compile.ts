@@ -1,6 +1,7 @@
 import type { NodeConfig, ResolvedBfd, ResolvedInstance, ResolvedService } from '../config/node-config.ts';
 import type { BfdEnd } from '../site/bfd.ts';
 import { DEFAULTS, memberInterface } from '../site/defaults.ts';
+import type { Service } from '../site/service.ts';
 import type { Node, Site } from '../site/site.ts';
 import type { VrrpInstance } from '../site/vrrp.ts';
 import { instanceFamily, instanceVersion, nodeAddress } from '../site/family.ts';
@@ -8,6 +9,7 @@ import { durationMs } from '../util/duration.ts';
 import { keyOrdered } from './key-order.ts';
 import { realServerSysctls, realServerVips } from './resolve-realserver.ts';
 import { resolveServices } from './resolve-service.ts';
+import { ServiceMemo } from './service-memo.ts';
 import { resolveNotify, resolveVip } from './resolve-vrrp.ts';
 import { indexSite, type SiteIndex } from './site-index.ts';
 
@@ -82,12 +84,16 @@ function resolveBfd(site: Site, self: Node, ends: BfdEnd[]): ResolvedBfd[] {
   });
 }
 
+/** Resolves a service for a director: from a ServiceMemo, or afresh (`make`). */
+type ResolveService = (svc: Service, nodes: ReadonlyMap<string, Node>, make: () => ResolvedService[]) => ResolvedService[];
+const afresh: ResolveService = (_svc, _nodes, make) => make();
+
 /** Compiles one node's share of a validated site. Pure: same input → same output. */
 export function compileNode(site: Site, nodeName: string): NodeConfig {
-  return compileIndexed(indexSite(site), nodeName);
+  return compileIndexed(indexSite(site), nodeName, afresh);
 }
 
-function compileIndexed(index: SiteIndex, nodeName: string): NodeConfig {
+function compileIndexed(index: SiteIndex, nodeName: string, resolve: ResolveService): NodeConfig {
   const { site } = index;
   const self = index.nodes.get(nodeName);
   if (!self) throw new RangeError(`no node named ${nodeName}`);
@@ -101,7 +107,9 @@ function compileIndexed(index: SiteIndex, nodeName: string): NodeConfig {
   const usedScripts = new Set(instances.flatMap((i) => i.trackScripts.map((t) => t.script)));
   const services: ResolvedService[] =
     self.role === 'director'
-      ? (site.spec.services ?? []).filter((s) => !s.directors || s.directors.includes(nodeName)).flatMap((s) => resolveServices(s, index.nodes))
+      ? (site.spec.services ?? [])
+          .filter((s) => !s.directors || s.directors.includes(nodeName))
+          .flatMap((s) => resolve(s, index.nodes, () => resolveServices(s, index.nodes)))
       : [];
   const sysctls: Record<string, string> = {};
   if (services.length) {
@@ -163,9 +171,13 @@ function compileIndexed(index: SiteIndex, nodeName: string): NodeConfig {
   };
 }
 
-/** Every node's config, keyed by node name in sorted order: one site spec → one config per node. */
-export function compileSite(site: Site): Map<string, NodeConfig> {
+/**
+ * Every node's config, keyed by node name in sorted order: one site spec → one config per node.
+ * Pure as to its output's value. The directors' configs share each service's resolved objects, and
+ * with the site's `memo` (./service-memo.ts) also the last compile's, where the service is unchanged.
+ */
+export function compileSite(site: Site, memo: ServiceMemo = new ServiceMemo()): Map<string, NodeConfig> {
   const index = indexSite(site);
   const names = site.spec.nodes.map((n) => n.name).sort();
-  return new Map(names.map((n) => [n, compileIndexed(index, n)]));
+  return memo.round((resolve) => new Map(names.map((n) => [n, compileIndexed(index, n, resolve)])));
 }

@@ -1,5 +1,4 @@
 import { and, eq, isNull, not, sql } from 'drizzle-orm';
-import { compileSite } from '#shared/compiler/compile.ts';
 import type { NodeConfig } from '#shared/config/node-config.ts';
 import type { DesiredClaims } from '#shared/wire/desired.ts';
 import type { Site } from '#shared/site/site.ts';
@@ -19,7 +18,8 @@ import { DomainError } from './errors.ts';
 import { activeOverrides } from '../overrides/active.ts';
 import { overridesFor } from '../overrides/republish.ts';
 import { audit } from './audit.ts';
-import { ConfigHashMemo, sha256Hex } from './config-hashes.ts';
+import { ConfigHashMemo, configCanonicalJson, sha256Hex } from './config-hashes.ts';
+import { ServiceMemos } from './service-memos.ts';
 import { oversizedConfigs } from './document-size.ts';
 import { decideApply, staleRevision, type ApplyInput, type ApplyResult, type CurrentSite, type Proposed } from './decide.ts';
 import type { SiteStates } from './site-states.ts';
@@ -50,7 +50,7 @@ export type Handoff = (rows: WrittenRow[]) => void;
  */
 export async function applySite(db: Db, input: ApplyInput, handoff?: Handoff, states?: SiteStates): Promise<ApplyResult> {
   const name = input.site.metadata.name;
-  const compiled = compileSite(input.site);
+  const compiled = serviceMemos.compile(siteKey(input.orgId, name), input.site);
   const proposed = propose(input, compiled);
   if (input.dryRun) return settle(decideApply(input, (await loadCurrent(db, input.orgId, name, false, states)).current, proposed)).result;
   const written: WrittenRow[] | undefined = handoff ? [] : undefined;
@@ -74,7 +74,7 @@ export async function applySite(db: Db, input: ApplyInput, handoff?: Handoff, st
 
 /** The same inside the caller's transaction (a rollout's rollback writes its revision with the rollout's end). */
 export async function applySiteIn(tx: Tx, input: ApplyInput): Promise<ApplyResult> {
-  const compiled = compileSite(input.site);
+  const compiled = serviceMemos.compile(siteKey(input.orgId, input.site.metadata.name), input.site);
   return (await applyIn(tx, input, compiled, propose(input, compiled))).result;
 }
 
@@ -123,6 +123,9 @@ function settle(d: ReturnType<typeof decideApply>): { result: ApplyResult; write
 /** What this process last hashed of each site's configs (a cache: a miss only costs time). */
 const configMemo = new ConfigHashMemo();
 
+/** What this process last compiled of each site's services (a cache too). */
+const serviceMemos = new ServiceMemos();
+
 /**
  * The proposed spec hashed, with the canonical JSON of each config that had to be serialised for
  * its hash, and the rough size of spec and configs as JSON text.
@@ -138,7 +141,7 @@ type Hashed = Proposed & { texts: ReadonlyMap<string, string>; bytes: number; sp
 function propose(input: ApplyInput, compiled: Map<string, NodeConfig>): Hashed {
   const { hashes, texts, bytes, large } = configMemo.hash(siteKey(input.orgId, input.site.metadata.name), compiled);
   // Before anything is written: a document its agent would refuse is never published.
-  const oversized = oversizedConfigs(input.site, large, (node) => texts.get(node) ?? canonicalJson(compiled.get(node)));
+  const oversized = oversizedConfigs(input.site, large, (node) => texts.get(node) ?? configCanonicalJson(compiled.get(node)!));
   if (oversized.length) throw new DomainError('invalid', `the spec makes ${oversized.length} node document(s) too large for an agent`, oversized);
   const spec = canonicalJson(input.site);
   return { specHash: sha256Hex(spec), configHashes: hashes, configs: compiled, texts, bytes: bytes + spec.length, specText: spec };
@@ -317,7 +320,7 @@ async function write(tx: Tx, w: Write): Promise<string> {
       // A forced apply lets this revision's documents past the agents' guard (the same rule the
       // cloud just waived); the next revision goes back to what the spec says.
       const forced = input.force ? { ...cfg, allowMassDelete: true } : null;
-      const config = forced ? canonicalJson(forced) : (w.proposed.texts.get(nodeName) ?? canonicalJson(cfg));
+      const config = forced ? configCanonicalJson(forced) : (w.proposed.texts.get(nodeName) ?? configCanonicalJson(cfg));
       const mine = overridesFor({ config: cfg }, active);
       // Canonical JSON (members in sorted order, the config's own text canonical): the row stores it
       // and the publisher signs this very text when the row is handed over.

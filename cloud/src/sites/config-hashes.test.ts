@@ -4,7 +4,8 @@ import type { NodeConfig } from '#shared/config/node-config.ts';
 import { parseSite } from '#shared/site/parse.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { bigSiteSpec } from '../../bench/big-site.ts';
-import { ConfigHashMemo, sha256Hex } from './config-hashes.ts';
+import { ServiceMemo } from '#shared/compiler/service-memo.ts';
+import { ConfigHashMemo, configCanonicalJson, sha256Hex } from './config-hashes.ts';
 
 const compiled = (n: number, opts: Parameters<typeof bigSiteSpec>[2] = {}) => {
   const parsed = parseSite(JSON.stringify(bigSiteSpec('memo', n, opts)), { format: 'json' });
@@ -74,5 +75,31 @@ describe('ConfigHashMemo', () => {
     small.hash('a', one);
     expect(small.heldBytes).toBe(0);
     expect(small.hash('a', one).texts.size).toBe(10);
+  });
+});
+
+describe('configCanonicalJson', () => {
+  it("writes canonicalJson's text, for configs whose services a ServiceMemo shares between directors and between compiles", () => {
+    const memo = new ServiceMemo();
+    const site = (opts: Parameters<typeof bigSiteSpec>[2]) => {
+      const parsed = parseSite(JSON.stringify(bigSiteSpec('texts', 600, opts)), { format: 'json' });
+      if (!parsed.ok) throw new Error('the bench site is invalid');
+      return parsed.site;
+    };
+    for (const opts of [{}, { rs1Weight: 9 }, { rs1Weight: 9, vipBase: 20 }, {}]) {
+      const configs = compileSite(site(opts), memo);
+      expect(configs.get('dr1')!.services[1]).toBe(configs.get('dr2')!.services[1]);
+      for (const [node, config] of configs) expect(configCanonicalJson(config), node).toBe(canonicalJson(config));
+    }
+  });
+
+  it('writes members in canonical order, leaves out undefined ones, and writes a config without services whole', () => {
+    const [dr1, rs1] = [compiled(5).get('dr1')!, compiled(5).get('rs1')!];
+    // Members in another order (keys reversed), and one undefined: as JSON, the same config.
+    const shuffled = Object.fromEntries([...Object.entries(dr1).reverse(), ['absent', undefined]]) as unknown as NodeConfig;
+    expect(Object.keys(shuffled)[0]).toBe('vrrp');
+    expect(configCanonicalJson(shuffled)).toBe(canonicalJson(dr1));
+    expect(configCanonicalJson(rs1)).toBe(canonicalJson(rs1));
+    expect(configCanonicalJson({ ...dr1, services: [] })).toBe(canonicalJson({ ...dr1, services: [] }));
   });
 });

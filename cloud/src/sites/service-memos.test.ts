@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { compileSite } from '#shared/compiler/compile.ts';
+import { parseSite } from '#shared/site/parse.ts';
+import type { Site } from '#shared/site/site.ts';
+import { bigSiteSpec } from '../../bench/big-site.ts';
+import { ServiceMemos } from './service-memos.ts';
+
+const site = (name: string, n: number, rs1Weight = 1): Site => {
+  const parsed = parseSite(JSON.stringify(bigSiteSpec(name, n, { rs1Weight })), { format: 'json' });
+  if (!parsed.ok) throw new Error('the bench site is invalid');
+  return parsed.site;
+};
+
+describe('ServiceMemos', () => {
+  it("compiles each site as compileSite does, reusing that site's last services and no other site's", () => {
+    const memos = new ServiceMemos();
+    const a1 = memos.compile('org\na', site('a', 12));
+    const b1 = memos.compile('org\nb', site('a', 12));
+    const a2 = memos.compile('org\na', site('a', 12, 3));
+    expect(a2).toEqual(compileSite(site('a', 12, 3)));
+    expect(b1.get('dr1')!.services[0]).not.toBe(a1.get('dr1')!.services[0]);
+    // rs1 is in the first service; the bench site's services hold 250 real servers, so 12 nodes make one.
+    expect(a2.get('dr1')!.services[0]).not.toBe(a1.get('dr1')!.services[0]);
+    expect(memos.compile('org\na', site('a', 12, 3)).get('dr2')!.services[0]).toBe(a2.get('dr2')!.services[0]);
+  });
+
+  it('holds at most maxRealServers, the least recently compiled site out first, and always the site just compiled', () => {
+    const memos = new ServiceMemos(25);
+    memos.compile('org\na', site('a', 12)); // 10 real servers
+    memos.compile('org\nb', site('b', 12));
+    expect(memos.size).toBe(2);
+    memos.compile('org\nc', site('c', 12)); // 30 held: a goes
+    expect(memos.size).toBe(2);
+    const again = memos.compile('org\nb', site('b', 12));
+    expect(memos.compile('org\nb', site('b', 12)).get('dr1')!.services[0]).toBe(again.get('dr1')!.services[0]);
+    memos.compile('org\nbig', site('big', 40)); // 38 alone, over the bound: kept, every other site out
+    expect(memos.size).toBe(1);
+  });
+});

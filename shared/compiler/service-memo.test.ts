@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import type { NodeConfig } from '../config/node-config.ts';
+import { baseDoc, type Doc } from '../site/site.test-support.ts';
+import type { Site } from '../site/site.ts';
+import { validateSite } from '../site/validate.ts';
+import { compileSite } from './compile.ts';
+import { ServiceMemo } from './service-memo.ts';
+
+function site(edit: (d: Doc) => void = () => {}): Site {
+  const d = baseDoc();
+  edit(d);
+  const r = validateSite(d);
+  if (!r.ok) throw new Error(JSON.stringify(r.issues));
+  return r.site;
+}
+
+const services = (configs: Map<string, NodeConfig>, node: string) => configs.get(node)!.services;
+const named = (configs: Map<string, NodeConfig>, node: string, name: string) => services(configs, node).find((s) => s.name === name)!;
+
+describe('ServiceMemo', () => {
+  it("gives both directors of one compile the same objects for a service, each equal to a compile's without it", () => {
+    const configs = compileSite(site());
+    expect(named(configs, 'dr1', 'web')).toBe(named(configs, 'dr2', 'web'));
+    expect(named(configs, 'dr1', 'mail')).toBe(named(configs, 'dr2', 'mail'));
+    const memo = new ServiceMemo();
+    expect(compileSite(site(), memo)).toEqual(configs);
+  });
+
+  it("hands the next compile the last one's objects for an unchanged service, and resolves a changed one again", () => {
+    const memo = new ServiceMemo();
+    const first = compileSite(site(), memo);
+    const weight = site((d) => (d.spec.services[0].realServers[0].weight = 5));
+    const second = compileSite(weight, memo);
+    expect(second).toEqual(compileSite(weight));
+    expect(named(second, 'dr1', 'mail')).toBe(named(first, 'dr1', 'mail'));
+    expect(named(second, 'dr1', 'web')).not.toBe(named(first, 'dr1', 'web'));
+    expect(named(second, 'dr1', 'web').realServers[0].weight).toBe(5);
+    // Compiled again from an equal spec (a new object, as each request parses its own): all kept.
+    const third = compileSite(
+      site((d) => (d.spec.services[0].realServers[0].weight = 5)),
+      memo,
+    );
+    expect(named(third, 'dr2', 'web')).toBe(named(second, 'dr2', 'web'));
+  });
+
+  it('resolves a service again when a node it names moves to another address, though its spec is the same', () => {
+    const memo = new ServiceMemo();
+    const first = compileSite(site(), memo);
+    const moved = site((d) => (d.spec.nodes[2].address = '10.99.0.21'));
+    const second = compileSite(moved, memo);
+    expect(second).toEqual(compileSite(moved));
+    expect(named(second, 'dr1', 'web')).not.toBe(named(first, 'dr1', 'web'));
+    expect(named(second, 'dr1', 'web').realServers[0].address).toBe('10.99.0.21');
+    expect(named(second, 'dr1', 'mail').realServers[0].address).toBe('10.99.0.21');
+    // A node no service names may move without a service being resolved again.
+    const third = compileSite(
+      site((d) => {
+        d.spec.nodes[2].address = '10.99.0.21';
+        d.spec.nodes[1].address = '10.99.0.22';
+      }),
+      memo,
+    );
+    expect(named(third, 'dr1', 'web')).toBe(named(second, 'dr1', 'web'));
+  });
+
+  it("keeps only the last compile's services: one removed and added back is resolved again", () => {
+    const memo = new ServiceMemo();
+    const first = compileSite(site(), memo);
+    compileSite(
+      site((d) => d.spec.services.pop()),
+      memo,
+    );
+    const back = compileSite(site(), memo);
+    expect(back).toEqual(first);
+    expect(named(back, 'dr1', 'mail')).not.toBe(named(first, 'dr1', 'mail'));
+    expect(named(back, 'dr1', 'web')).toBe(named(first, 'dr1', 'web'));
+    expect(memo.realServers).toBe(4);
+  });
+
+  it('follows a service that a spec names for one director only', () => {
+    const memo = new ServiceMemo();
+    compileSite(site(), memo);
+    const one = site((d) => (d.spec.services[1].directors = ['dr2']));
+    const configs = compileSite(one, memo);
+    expect(configs).toEqual(compileSite(one));
+    expect(services(configs, 'dr1').map((s) => s.name)).toEqual(['web']);
+    expect(services(configs, 'dr2').map((s) => s.name)).toEqual(['web', 'mail']);
+  });
+});
