@@ -34,7 +34,8 @@ export function countMassDelete(before: ServerSets, after: ServerSets): MassDele
       continue;
     }
     serversTotal += servers.size;
-    for (const s of servers) if (!kept.has(s)) serversRemoved++;
+    // One set on both sides (a service the caller knows unchanged) keeps every server.
+    if (kept !== servers) for (const s of servers) if (!kept.has(s)) serversRemoved++;
   }
   const services = { removed: servicesRemoved, total: before.size };
   const realServers = { removed: serversRemoved, total: serversTotal };

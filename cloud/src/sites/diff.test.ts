@@ -87,6 +87,24 @@ describe('diffSites', () => {
     expect(d.massDelete).toMatchObject({ realServers: { removed: 1, total: 3 }, exceeded: false });
   });
 
+  it('counts an unchanged service whole and compares only the services that changed or went', () => {
+    const base = seeds();
+    const web = base.spec.services![0];
+    base.spec.services!.push(structuredClone({ ...web, name: 'web2' }), structuredClone({ ...web, name: 'web3' }));
+    const next = structuredClone(base);
+    next.spec.services![1].realServers[0].weight = 9; // web2: rs1 changed
+    next.spec.services![1].realServers.pop(); // web2: the one listed by address gone
+    next.spec.services!.pop(); // web3 gone
+    const d = diffSites(base, next);
+    expect(d.realServers).toEqual({
+      added: [],
+      removed: ['web2/192.168.1.113:80', 'web3/192.168.1.113:80', 'web3/192.168.1.132:80', 'web3/192.168.1.133:80'],
+      changed: ['web2/192.168.1.132:80'],
+    });
+    // web's three and web2's three are the kept services' servers; web3 counts as one service.
+    expect(d.massDelete).toEqual({ services: { removed: 1, total: 3 }, realServers: { removed: 1, total: 6 }, exceeded: false });
+  });
+
   it('removing more than half of the real servers or services exceeds the guard; half does not', () => {
     const two = seeds();
     two.spec.services![0].realServers = two.spec.services![0].realServers.slice(0, 1);

@@ -2,7 +2,7 @@ import { compileSite } from '#shared/compiler/compile.ts';
 import type { NodeConfig } from '#shared/config/node-config.ts';
 import type { Site } from '#shared/site/site.ts';
 import { jsonEqual } from '#shared/util/json-equal.ts';
-import { countMassDelete, type MassDeleteCount, type ServerSets } from '#shared/ipvs/mass-delete.ts';
+import { countMassDelete, type MassDeleteCount } from '#shared/ipvs/mass-delete.ts';
 import { plural } from '#shared/util/plural.ts';
 import { fieldChanges, formatFieldChange, type FieldChange } from '#shared/util/field-diff.ts';
 
@@ -48,28 +48,67 @@ function changes<T>(before: ReadonlyMap<string, T>, after: ReadonlyMap<string, T
 // revisions' nodes, services and real servers out only to compare them.
 const named = <T extends { name: string }>(items: readonly T[] | undefined) => new Map((items ?? []).map((i) => [i.name, i]));
 
-type RealServer = NonNullable<Site['spec']['services']>[number]['realServers'][number];
+type Service = NonNullable<Site['spec']['services']>[number];
+type RealServer = Service['realServers'][number];
 
-/** Service name → (`service/address:port` → the real server). */
-function realServersByService(site: Site | null): Map<string, Map<string, RealServer>> {
-  const out = new Map<string, Map<string, RealServer>>();
-  if (!site) return out;
-  const addressOf = new Map(site.spec.nodes.map((n) => [n.name, n.address]));
-  for (const svc of site.spec.services ?? []) {
-    const mine = new Map<string, RealServer>();
-    for (const rs of svc.realServers) {
-      const address = rs.address ?? (rs.node ? addressOf.get(rs.node) : undefined) ?? '?';
-      mine.set(`${svc.name}/${address}:${rs.port ?? svc.port ?? 0}`, rs);
-    }
-    out.set(svc.name, mine);
+/** Node name → address: what a real server named by its node is keyed by. */
+const addressesOf = (site: Site | null) => new Map((site?.spec.nodes ?? []).map((n) => [n.name, n.address]));
+
+/** One service's real servers by key, `service/address:port`. */
+function keyedRealServers(svc: Service, addressOf: ReadonlyMap<string, string>): Map<string, RealServer> {
+  const mine = new Map<string, RealServer>();
+  for (const rs of svc.realServers) {
+    const address = rs.address ?? (rs.node ? addressOf.get(rs.node) : undefined) ?? '?';
+    mine.set(`${svc.name}/${address}:${rs.port ?? svc.port ?? 0}`, rs);
   }
-  return out;
+  return mine;
 }
 
-const realServers = (byService: Map<string, Map<string, RealServer>>) => new Map([...byService.values()].flatMap((m) => [...m]));
-
-/** Service name → its real-server keys: the sets the mass-delete rule counts. */
-const serverSets = (byService: Map<string, Map<string, RealServer>>): ServerSets => new Map([...byService].map(([name, m]) => [name, new Set(m.keys())]));
+/**
+ * The real servers added, removed and changed, by key, and the mass-delete count over them. A
+ * service equal in both specs whose nodes kept their addresses has the same real servers under the
+ * same keys: it is keyed once, for the count, and not compared (a 10,000-node site's change of one
+ * real server compares the one service that holds it, not 10,000 real servers).
+ */
+function realServerChanges(prev: Site | null, next: Site, services: NamedKind): { realServers: Change; massDelete: MassDeleteCount } {
+  const addressBefore = addressesOf(prev);
+  const addressAfter = addressesOf(next);
+  const changedServices = new Set(services.change.changed);
+  const before = new Map<string, ReadonlySet<string>>();
+  const after = new Map<string, ReadonlySet<string>>();
+  const out: Change = { added: [], removed: [], changed: [] };
+  for (const [name, item] of services.after) {
+    const svc = item as Service;
+    const was = services.before.get(name) as Service | undefined;
+    const same =
+      was !== undefined &&
+      !changedServices.has(name) &&
+      svc.realServers.every((rs) => rs.address !== undefined || rs.node === undefined || addressBefore.get(rs.node) === addressAfter.get(rs.node));
+    const mine = keyedRealServers(svc, addressAfter);
+    if (same) {
+      // The same set on both sides: the count takes it as kept whole.
+      const keys = new Set(mine.keys());
+      before.set(name, keys);
+      after.set(name, keys);
+      continue;
+    }
+    const theirs = was ? keyedRealServers(was, addressBefore) : new Map<string, RealServer>();
+    const c = changes(theirs, mine);
+    out.added.push(...c.added);
+    out.removed.push(...c.removed);
+    out.changed.push(...c.changed);
+    if (was) before.set(name, new Set(theirs.keys()));
+    after.set(name, new Set(mine.keys()));
+  }
+  for (const [name, item] of services.before) {
+    if (services.after.has(name)) continue;
+    const theirs = keyedRealServers(item as Service, addressBefore);
+    out.removed.push(...theirs.keys());
+    before.set(name, new Set(theirs.keys()));
+  }
+  for (const list of [out.added, out.removed, out.changed]) list.sort();
+  return { realServers: out, massDelete: countMassDelete(before, after) };
+}
 
 const compiled = (site: Site | null) => (site ? compileSite(site) : new Map<string, NodeConfig>());
 
@@ -134,9 +173,7 @@ export function diffSites(prev: Site | null, next: Site, nextConfigs?: ReadonlyM
     vrrp: namedKind(prev?.spec.vrrp, next.spec.vrrp),
     service: namedKind(prev?.spec.services, next.spec.services),
   };
-  const before = realServersByService(prev);
-  const after = realServersByService(next);
-  const rs = changes(realServers(before), realServers(after));
+  const { realServers: rs, massDelete } = realServerChanges(prev, next, kinds.service);
   const prevConfigs = known.configHashes ? null : compiled(prev);
   let afterConfigs = nextConfigs ?? null;
   const configsNext = () => (afterConfigs ??= compiled(next));
@@ -160,7 +197,7 @@ export function diffSites(prev: Site | null, next: Site, nextConfigs?: ReadonlyM
     objectFields: objectFields(prev, next, kinds),
     configFields,
     ...(withFields ? {} : { configFieldsOmitted: nodeConfigs.changed.length }),
-    massDelete: countMassDelete(serverSets(before), serverSets(after)),
+    massDelete,
   };
 }
 
