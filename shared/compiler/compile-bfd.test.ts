@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { validateSite } from '../site/validate.ts';
-import type { Site } from '../site/site.ts';
-import { baseDoc, type Doc } from '../site/site.test-support.ts';
+import { baseSite as site } from '../site/site.test-support.ts';
 import { compileNode } from './compile.ts';
-
-function site(mutate: (d: Doc) => void = () => {}): Site {
-  const d = baseDoc();
-  mutate(d);
-  const r = validateSite(d);
-  if (!r.ok) throw new Error(JSON.stringify(r.issues));
-  return r.site;
-}
 
 describe('compileNode: BFD', () => {
   it('gives a two-director instance a default pair session (lvsfleet pair timers), used as its peer session', () => {

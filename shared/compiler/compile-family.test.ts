@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NodeConfig } from '../config/node-config.ts';
-import type { Site } from '../site/site.ts';
-import { baseDoc, dualStack, type Doc } from '../site/site.test-support.ts';
-import { validateSite } from '../site/validate.ts';
+import { dualStack, baseSite as site } from '../site/site.test-support.ts';
 import { compileNode, compileSite } from './compile.ts';
-
-function site(mutate: (d: Doc) => void): Site {
-  const d = baseDoc();
-  mutate(d);
-  const r = validateSite(d);
-  if (!r.ok) throw new Error(JSON.stringify(r.issues));
-  return r.site;
-}
 
 describe('compile: IPv6 and dual stack', () => {
   it('an IPv6 instance is VRRPv3 of family 6, sourced and peered at the members’ IPv6 addresses, in RFC 5952 form', () => {

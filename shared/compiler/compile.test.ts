@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NodeConfig } from '../config/node-config.ts';
-import { validateSite } from '../site/validate.ts';
-import type { Site } from '../site/site.ts';
-import { baseDoc, type Doc } from '../site/site.test-support.ts';
+import { baseSite as site } from '../site/site.test-support.ts';
 import { compileNode, compileSite } from './compile.ts';
-
-function site(mutate: (d: Doc) => void = () => {}): Site {
-  const d = baseDoc();
-  mutate(d);
-  const r = validateSite(d);
-  if (!r.ok) throw new Error(JSON.stringify(r.issues));
-  return r.site;
-}
 
 describe('compileNode: directors', () => {
   it('gives each director its own priority and the others as peers', () => {

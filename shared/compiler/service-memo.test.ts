@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeConfig } from '../config/node-config.ts';
-import { baseDoc, type Doc } from '../site/site.test-support.ts';
-import type { Site } from '../site/site.ts';
-import { validateSite } from '../site/validate.ts';
+import { baseSite as site } from '../site/site.test-support.ts';
 import { compileSite } from './compile.ts';
 import { ServiceMemo } from './service-memo.ts';
-
-function site(edit: (d: Doc) => void = () => {}): Site {
-  const d = baseDoc();
-  edit(d);
-  const r = validateSite(d);
-  if (!r.ok) throw new Error(JSON.stringify(r.issues));
-  return r.site;
-}
 
 const services = (configs: Map<string, NodeConfig>, node: string) => configs.get(node)!.services;
 const named = (configs: Map<string, NodeConfig>, node: string, name: string) => services(configs, node).find((s) => s.name === name)!;

@@ -1,4 +1,6 @@
 import { parse } from 'yaml';
+import type { Site } from './site.ts';
+import { validateSite } from './validate.ts';
 
 /**
  * A valid site that touches every part of the spec (two instances in a sync group, a track
@@ -68,4 +70,13 @@ export function dualStack(d: Doc): void {
   delete d.spec.services[0].vip;
   d.spec.services[0].vips = ['2001:db8::100', '10.99.0.100'];
   d.spec.services[0].realServers.push({ address: '2001:db8::13', port: 80 });
+}
+
+/** The base site with `mutate` applied to a copy, validated (a test's own edits must keep it valid). */
+export function baseSite(mutate: (d: Doc) => void = () => {}): Site {
+  const d = baseDoc();
+  mutate(d);
+  const r = validateSite(d);
+  if (!r.ok) throw new Error(JSON.stringify(r.issues));
+  return r.site;
 }
