@@ -6,7 +6,7 @@ import type { Site } from '../site/site.ts';
 import { validateSite } from '../site/validate.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 import { compileNode, compileSite } from './compile.ts';
-import { ServiceMemo } from './service-memo.ts';
+import { CompileMemo } from './compile-memo.ts';
 import { seededRandom } from '../util/random.ts';
 
 /** Valid-by-construction sites: distinct names, addresses, VRIDs, VIPs and ports. */
@@ -101,10 +101,10 @@ const canonOf = (configs: Map<string, NodeConfig>) => [...configs].map(([n, c]) 
 const canon = (site: Site) => canonOf(compileSite(site));
 
 describe('compileSite properties', () => {
-  it('with a ServiceMemo carried from site to site, compiles each site as a compile without one does', () => {
+  it('with a CompileMemo carried from site to site, compiles each site as a compile without one does', () => {
     fc.assert(
       fc.property(fc.array(siteArb, { minLength: 2, maxLength: 5 }), (docs) => {
-        const memo = new ServiceMemo();
+        const memo = new CompileMemo();
         for (const doc of docs) {
           const site = valid(doc);
           expect(canonOf(compileSite(site, memo))).toBe(canonOf(compileSite(site)));

@@ -1,7 +1,6 @@
-import type { NodeConfig, ResolvedBfd, ResolvedInstance, ResolvedService } from '../config/node-config.ts';
+import type { NodeConfig, RealServerVip, ResolvedBfd, ResolvedInstance, ResolvedService } from '../config/node-config.ts';
 import type { BfdEnd } from '../site/bfd.ts';
 import { DEFAULTS, memberInterface } from '../site/defaults.ts';
-import type { Service } from '../site/service.ts';
 import type { Node, Site } from '../site/site.ts';
 import type { VrrpInstance } from '../site/vrrp.ts';
 import { instanceFamily, instanceVersion, nodeAddress } from '../site/family.ts';
@@ -9,7 +8,7 @@ import { durationMs } from '../util/duration.ts';
 import { keyOrdered } from './key-order.ts';
 import { realServerSysctls, realServerVips } from './resolve-realserver.ts';
 import { resolveServices } from './resolve-service.ts';
-import { ServiceMemo } from './service-memo.ts';
+import { AFRESH, CompileMemo, type CompileHooks } from './compile-memo.ts';
 import { resolveNotify, resolveVip } from './resolve-vrrp.ts';
 import { indexSite, type SiteIndex } from './site-index.ts';
 
@@ -84,19 +83,48 @@ function resolveBfd(site: Site, self: Node, ends: BfdEnd[]): ResolvedBfd[] {
   });
 }
 
-/** Resolves a service for a director: from a ServiceMemo, or afresh (`make`). */
-type ResolveService = (svc: Service, nodes: ReadonlyMap<string, Node>, make: () => ResolvedService[]) => ResolvedService[];
-const afresh: ResolveService = (_svc, _nodes, make) => make();
-
 /** Compiles one node's share of a validated site. Pure: same input → same output. */
 export function compileNode(site: Site, nodeName: string): NodeConfig {
-  return compileIndexed(indexSite(site), nodeName, afresh);
+  return compileIndexed(indexSite(site), nodeName, AFRESH);
 }
 
-function compileIndexed(index: SiteIndex, nodeName: string, resolve: ResolveService): NodeConfig {
+/**
+ * A real server's config: its node, its VIPs, the site's name and allowMassDelete, and nothing
+ * else (instances, services, scripts, sync groups, BFD and forwarding sysctls are a director's).
+ * CompileMemo keys a real server's config by exactly these; what a director's config would hold
+ * for a real server is empty here, as compileIndexed writes it for a director without those.
+ */
+function realServerConfig(site: Site, self: Node, vips: RealServerVip[]): NodeConfig {
+  return {
+    allowMassDelete: site.spec.allowMassDelete ?? false,
+    apiVersion: 'lvsfleet/v1',
+    bfd: [],
+    kind: 'NodeConfig',
+    node: nodeOf(self),
+    realServer: { sysctls: realServerSysctls(vips), vips },
+    services: [],
+    site: site.metadata.name,
+    sysctls: {},
+    vrrp: { connectionSync: null, instances: [], scripts: [], syncGroups: [] },
+  };
+}
+
+const nodeOf = (self: Node): NodeConfig['node'] => ({
+  address: self.address,
+  ...(self.address6 === undefined ? {} : { address6: self.address6 }),
+  interface: self.interface ?? DEFAULTS.nodeInterface,
+  name: self.name,
+  role: self.role,
+});
+
+function compileIndexed(index: SiteIndex, nodeName: string, hooks: CompileHooks): NodeConfig {
   const { site } = index;
   const self = index.nodes.get(nodeName);
   if (!self) throw new RangeError(`no node named ${nodeName}`);
+  if (self.role === 'realserver') {
+    const vips = realServerVips(index, self);
+    return hooks.realServer(site, self, vips, () => realServerConfig(site, self, vips));
+  }
 
   const myBfd = self.role === 'director' ? (index.bfdByNode.get(nodeName) ?? []) : [];
   const instances =
@@ -109,7 +137,7 @@ function compileIndexed(index: SiteIndex, nodeName: string, resolve: ResolveServ
     self.role === 'director'
       ? (site.spec.services ?? [])
           .filter((s) => !s.directors || s.directors.includes(nodeName))
-          .flatMap((s) => resolve(s, index.nodes, () => resolveServices(s, index.nodes)))
+          .flatMap((s) => hooks.service(s, index.nodes, () => resolveServices(s, index.nodes)))
       : [];
   const sysctls: Record<string, string> = {};
   if (services.length) {
@@ -120,7 +148,6 @@ function compileIndexed(index: SiteIndex, nodeName: string, resolve: ResolveServ
     sysctls['net.ipv4.conf.all.send_redirects'] = '0';
     sysctls['net.ipv4.conf.default.send_redirects'] = '0';
   }
-  const rsVips = self.role === 'realserver' ? realServerVips(index, self) : [];
   const cs = site.spec.connectionSync;
   const csInstance = cs && myInstances.has(cs.instance) ? instances.find((i) => i.name === cs.instance)! : null;
   return {
@@ -128,14 +155,8 @@ function compileIndexed(index: SiteIndex, nodeName: string, resolve: ResolveServ
     apiVersion: 'lvsfleet/v1',
     bfd: resolveBfd(site, self, myBfd),
     kind: 'NodeConfig',
-    node: {
-      address: self.address,
-      ...(self.address6 === undefined ? {} : { address6: self.address6 }),
-      interface: self.interface ?? DEFAULTS.nodeInterface,
-      name: self.name,
-      role: self.role,
-    },
-    realServer: { sysctls: realServerSysctls(rsVips), vips: rsVips },
+    node: nodeOf(self),
+    realServer: { sysctls: {}, vips: [] },
     services,
     site: site.metadata.name,
     sysctls: keyOrdered(sysctls),
@@ -174,10 +195,11 @@ function compileIndexed(index: SiteIndex, nodeName: string, resolve: ResolveServ
 /**
  * Every node's config, keyed by node name in sorted order: one site spec → one config per node.
  * Pure as to its output's value. The directors' configs share each service's resolved objects, and
- * with the site's `memo` (./service-memo.ts) also the last compile's, where the service is unchanged.
+ * with the site's `memo` (./compile-memo.ts) also the last compile's, where the service is unchanged;
+ * a real server whose inputs are unchanged gets its last config.
  */
-export function compileSite(site: Site, memo: ServiceMemo = new ServiceMemo()): Map<string, NodeConfig> {
+export function compileSite(site: Site, memo: CompileMemo = new CompileMemo()): Map<string, NodeConfig> {
   const index = indexSite(site);
   const names = site.spec.nodes.map((n) => n.name).sort();
-  return memo.round((resolve) => new Map(names.map((n) => [n, compileIndexed(index, n, resolve)])));
+  return memo.round((hooks) => new Map(names.map((n) => [n, compileIndexed(index, n, hooks)])));
 }

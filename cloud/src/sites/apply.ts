@@ -19,7 +19,7 @@ import { activeOverrides } from '../overrides/active.ts';
 import { overridesFor } from '../overrides/republish.ts';
 import { audit } from './audit.ts';
 import { ConfigHashMemo, configCanonicalJson, sha256Hex } from './config-hashes.ts';
-import { ServiceMemos } from './service-memos.ts';
+import { CompileMemos } from './compile-memos.ts';
 import { oversizedConfigs } from './document-size.ts';
 import { decideApply, staleRevision, type ApplyInput, type ApplyResult, type CurrentSite, type Proposed } from './decide.ts';
 import type { SiteStates } from './site-states.ts';
@@ -50,7 +50,7 @@ export type Handoff = (rows: WrittenRow[]) => void;
  */
 export async function applySite(db: Db, input: ApplyInput, handoff?: Handoff, states?: SiteStates): Promise<ApplyResult> {
   const name = input.site.metadata.name;
-  const compiled = serviceMemos.compile(siteKey(input.orgId, name), input.site);
+  const compiled = compileMemos.compile(siteKey(input.orgId, name), input.site);
   const proposed = propose(input, compiled);
   if (input.dryRun) return settle(decideApply(input, (await loadCurrent(db, input.orgId, name, false, states)).current, proposed)).result;
   const written: WrittenRow[] | undefined = handoff ? [] : undefined;
@@ -74,7 +74,7 @@ export async function applySite(db: Db, input: ApplyInput, handoff?: Handoff, st
 
 /** The same inside the caller's transaction (a rollout's rollback writes its revision with the rollout's end). */
 export async function applySiteIn(tx: Tx, input: ApplyInput): Promise<ApplyResult> {
-  const compiled = serviceMemos.compile(siteKey(input.orgId, input.site.metadata.name), input.site);
+  const compiled = compileMemos.compile(siteKey(input.orgId, input.site.metadata.name), input.site);
   return (await applyIn(tx, input, compiled, propose(input, compiled))).result;
 }
 
@@ -124,7 +124,7 @@ function settle(d: ReturnType<typeof decideApply>): { result: ApplyResult; write
 const configMemo = new ConfigHashMemo();
 
 /** What this process last compiled of each site's services (a cache too). */
-const serviceMemos = new ServiceMemos();
+const compileMemos = new CompileMemos();
 
 /**
  * The proposed spec hashed, with the canonical JSON of each config that had to be serialised for

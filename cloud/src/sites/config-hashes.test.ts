@@ -4,7 +4,7 @@ import type { NodeConfig } from '#shared/config/node-config.ts';
 import { parseSite } from '#shared/site/parse.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { bigSiteSpec } from '../../bench/big-site.ts';
-import { ServiceMemo } from '#shared/compiler/service-memo.ts';
+import { CompileMemo } from '#shared/compiler/compile-memo.ts';
 import { ConfigHashMemo, configCanonicalJson, sha256Hex } from './config-hashes.ts';
 
 const compiled = (n: number, opts: Parameters<typeof bigSiteSpec>[2] = {}) => {
@@ -79,8 +79,8 @@ describe('ConfigHashMemo', () => {
 });
 
 describe('configCanonicalJson', () => {
-  it("writes canonicalJson's text, for configs whose services a ServiceMemo shares between directors and between compiles", () => {
-    const memo = new ServiceMemo();
+  it("writes canonicalJson's text, for configs whose services a CompileMemo shares between directors and between compiles", () => {
+    const memo = new CompileMemo();
     const site = (opts: Parameters<typeof bigSiteSpec>[2]) => {
       const parsed = parseSite(JSON.stringify(bigSiteSpec('texts', 600, opts)), { format: 'json' });
       if (!parsed.ok) throw new Error('the bench site is invalid');

@@ -4,7 +4,7 @@ import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { jsonEqual } from '#shared/util/json-equal.ts';
 import { mayExceed } from './document-size.ts';
 
-/** The canonical JSON of each resolved service object, which a site's configs and compiles share (ServiceMemo). */
+/** The canonical JSON of each resolved service object, which a site's configs and compiles share (CompileMemo). */
 const serviceTexts = new WeakMap<ResolvedService, string>();
 
 function serviceText(svc: ResolvedService): string {
@@ -16,7 +16,7 @@ function serviceText(svc: ResolvedService): string {
 /**
  * canonicalJson(config), the same text, with each service written once per service object: the
  * compiler hands both directors of a site the same objects for a service, and the next compile the
- * same ones again while the service is unchanged (`#shared/compiler/service-memo.ts`). A director's
+ * same ones again while the service is unchanged (`#shared/compiler/compile-memo.ts`). A director's
  * config is mostly its services (350 KB at 1,000 nodes, 3.5 MB at 10,000): a change of one real
  * server's weight writes that real server's service once instead of every service twice.
  */

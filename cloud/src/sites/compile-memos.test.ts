@@ -3,7 +3,7 @@ import { compileSite } from '#shared/compiler/compile.ts';
 import { parseSite } from '#shared/site/parse.ts';
 import type { Site } from '#shared/site/site.ts';
 import { bigSiteSpec } from '../../bench/big-site.ts';
-import { ServiceMemos } from './service-memos.ts';
+import { CompileMemos } from './compile-memos.ts';
 
 const site = (name: string, n: number, rs1Weight = 1): Site => {
   const parsed = parseSite(JSON.stringify(bigSiteSpec(name, n, { rs1Weight })), { format: 'json' });
@@ -11,9 +11,9 @@ const site = (name: string, n: number, rs1Weight = 1): Site => {
   return parsed.site;
 };
 
-describe('ServiceMemos', () => {
+describe('CompileMemos', () => {
   it("compiles each site as compileSite does, reusing that site's last services and no other site's", () => {
-    const memos = new ServiceMemos();
+    const memos = new CompileMemos();
     const a1 = memos.compile('org\na', site('a', 12));
     const b1 = memos.compile('org\nb', site('a', 12));
     const a2 = memos.compile('org\na', site('a', 12, 3));
@@ -25,15 +25,16 @@ describe('ServiceMemos', () => {
   });
 
   it('holds at most maxRealServers, the least recently compiled site out first, and always the site just compiled', () => {
-    const memos = new ServiceMemos(25);
-    memos.compile('org\na', site('a', 12)); // 10 real servers
+    // A 12-node site holds 20: its 10 real servers in its one service and as nodes.
+    const memos = new CompileMemos(50);
+    memos.compile('org\na', site('a', 12));
     memos.compile('org\nb', site('b', 12));
     expect(memos.size).toBe(2);
-    memos.compile('org\nc', site('c', 12)); // 30 held: a goes
+    memos.compile('org\nc', site('c', 12)); // 60 held: a goes
     expect(memos.size).toBe(2);
     const again = memos.compile('org\nb', site('b', 12));
     expect(memos.compile('org\nb', site('b', 12)).get('dr1')!.services[0]).toBe(again.get('dr1')!.services[0]);
-    memos.compile('org\nbig', site('big', 40)); // 38 alone, over the bound: kept, every other site out
+    memos.compile('org\nbig', site('big', 40)); // 76 alone, over the bound: kept, every other site out
     expect(memos.size).toBe(1);
   });
 });
