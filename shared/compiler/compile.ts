@@ -90,9 +90,9 @@ export function compileNode(site: Site, nodeName: string): NodeConfig {
 
 /**
  * A real server's config: its node, its VIPs, the site's name and allowMassDelete, and nothing
- * else (instances, services, scripts, sync groups, BFD and forwarding sysctls are a director's).
- * CompileMemo keys a real server's config by exactly these; what a director's config would hold
- * for a real server is empty here, as compileIndexed writes it for a director without those.
+ * else. Instances, services, scripts, sync groups, BFD and forwarding sysctls are a director's, so
+ * they are empty here, as in a director's config that has none. CompileMemo keys a real server's
+ * config by exactly these inputs.
  */
 function realServerConfig(site: Site, self: Node, vips: RealServerVip[]): NodeConfig {
   return {
@@ -126,19 +126,14 @@ function compileIndexed(index: SiteIndex, nodeName: string, hooks: CompileHooks)
     return hooks.realServer(site, self, vips, () => realServerConfig(site, self, vips));
   }
 
-  const myBfd = self.role === 'director' ? (index.bfdByNode.get(nodeName) ?? []) : [];
-  const instances =
-    self.role === 'director'
-      ? (site.spec.vrrp ?? []).filter((i) => i.members.some((m) => m.node === nodeName)).map((i) => resolveInstance(index, i, self, myBfd))
-      : [];
+  // A director from here on.
+  const myBfd = index.bfdByNode.get(nodeName) ?? [];
+  const instances = (site.spec.vrrp ?? []).filter((i) => i.members.some((m) => m.node === nodeName)).map((i) => resolveInstance(index, i, self, myBfd));
   const myInstances = new Set(instances.map((i) => i.name));
   const usedScripts = new Set(instances.flatMap((i) => i.trackScripts.map((t) => t.script)));
-  const services: ResolvedService[] =
-    self.role === 'director'
-      ? (site.spec.services ?? [])
-          .filter((s) => !s.directors || s.directors.includes(nodeName))
-          .flatMap((s) => hooks.service(s, index.nodes, () => resolveServices(s, index.nodes)))
-      : [];
+  const services: ResolvedService[] = (site.spec.services ?? [])
+    .filter((s) => !s.directors || s.directors.includes(nodeName))
+    .flatMap((s) => hooks.service(s, index.nodes, () => resolveServices(s, index.nodes)));
   const sysctls: Record<string, string> = {};
   if (services.length) {
     // A director forwarding NAT must route; none of them should send ICMP redirects for the VIP subnet.
