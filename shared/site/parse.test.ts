@@ -16,8 +16,8 @@ describe('parseSiteSource', () => {
   it("answers a valid file's value as JSON that parses to the same valid site, and the file's line of a path", () => {
     const r = parseSiteSource(BASE_YAML);
     if (!r.ok) throw new Error(JSON.stringify(r.issues));
-    expect(JSON.parse(r.json)).toEqual((parseSpecText(BASE_YAML) as { value: unknown }).value);
-    const fromJson = parseSite(r.json, { format: 'json' });
+    expect(JSON.parse(r.json())).toEqual((parseSpecText(BASE_YAML) as { value: unknown }).value);
+    const fromJson = parseSite(r.json(), { format: 'json' });
     expect(fromJson.ok && fromJson.site).toEqual(r.site);
     expect(r.lineOf('spec.nodes[2].address')).toBe(lineOf(BASE_YAML, 'name: rs1'));
   });

@@ -183,13 +183,14 @@ export function parseSite(text: string, opts: { format?: 'yaml' | 'json' | 'auto
 
 /**
  * A spec file read to be sent (`lvsfleet apply`, `diff`): `parseSite`'s outcome for the text as
- * YAML and, when valid, the text's value as JSON with the file's line of each path. The API parses
+ * YAML and, when valid, the text's value as JSON (written when asked: `validate` never sends it)
+ * with the file's line of each path. The API parses
  * a JSON body at a fifteenth of a YAML one's cost: a 10,000-node site's 1.3 MB of YAML holds the
  * server's thread for about 0.8 s, its JSON 50 ms. The server's answers name paths, and their lines
  * are the file's only by `lineOf`.
  */
 export type SourceOutcome =
-  { ok: true; site: Site; json: string; lineOf: (path: string) => number | undefined } | { ok: false; kind: 'syntax' | 'invalid'; issues: SpecIssue[] };
+  { ok: true; site: Site; json: () => string; lineOf: (path: string) => number | undefined } | { ok: false; kind: 'syntax' | 'invalid'; issues: SpecIssue[] };
 
 export function parseSiteSource(text: string, opts: ValidateOptions = {}): SourceOutcome {
   const parsed = parseSpecText(text);
@@ -198,7 +199,7 @@ export function parseSiteSource(text: string, opts: ValidateOptions = {}): Sourc
   if (!outcome.ok) return outcome;
   // A valid site's objects are all strict and its numbers finite (zod refuses NaN and ±Infinity),
   // so the value is JSON as it is: the server reads from this text the value the YAML gave here.
-  return { ok: true, site: outcome.site, json: JSON.stringify(parsed.value), lineOf: parsed.lineOf };
+  return { ok: true, site: outcome.site, json: () => JSON.stringify(parsed.value), lineOf: parsed.lineOf };
 }
 
 /** JSON.parse's value, or undefined when the text is not JSON (JSON text never parses to undefined). */

@@ -113,7 +113,7 @@ describe('lvsfleet apply / diff', () => {
     expect(r.err).toContain('(forbidden)');
     expect(r.err).toContain(`${scripted}:${commandLine}: spec.services[0].healthCheck.command: `);
     const checked = checkSpec({ name: scripted, text }, memoryIO({}, '', dir));
-    expect(JSON.parse(checked!.json)).toEqual(parseYaml(text));
+    expect(JSON.parse(checked!.json())).toEqual(parseYaml(text));
   });
 
   it('exits 1 with a hint for a stale --if-match, a viewer token, no token and an unreachable server', async () => {

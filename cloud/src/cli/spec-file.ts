@@ -21,7 +21,7 @@ export async function readSpecFile(file: string | undefined, io: CliIO): Promise
 export interface CheckedSpec {
   site: Site;
   /** The file's value as JSON, the body sent: the server parses it at a fifteenth of YAML's cost. */
-  json: string;
+  json: () => string;
   /** The file's line of a path the server's answer names. */
   lineOf: (path: string) => number | undefined;
 }

@@ -83,7 +83,7 @@ export async function putSpec(name: string, argv: string[], io: CliIO, dryRunOnl
     try {
       const client = apiClient(io);
       const result = await client.call<ApplyResult>('PUT', `/v1/sites/${encodeURIComponent(site.metadata.name)}/spec${qs ? `?${qs}` : ''}`, {
-        body: checked.json,
+        body: checked.json(),
         contentType: 'application/json',
         headers: v['if-match'] ? { 'if-match': v['if-match'] } : {},
       });
