@@ -123,7 +123,7 @@ function settle(d: ReturnType<typeof decideApply>): { result: ApplyResult; write
 /** What this process last hashed of each site's configs (a cache: a miss only costs time). */
 const configMemo = new ConfigHashMemo();
 
-/** What this process last compiled of each site's services (a cache too). */
+/** What this process last compiled of each site: its services and real servers' configs (a cache too). */
 const compileMemos = new CompileMemos();
 
 /**
