@@ -132,14 +132,15 @@ function checkReceipts(rows: Receipt[]): void {
 }
 
 /** The documents lvsfleet's first apply publishes, compiled and signed before the clock starts. */
-async function preSigned(signer: Signer, site = SITE, n = N): Promise<[string, string][]> {
+async function preSigned(signer: Signer, site = SITE, n = N): Promise<[string, Buffer][]> {
   const v = validateSite(bigSiteSpec(site, n, { vipBase: 10 }));
   if (!v.ok) throw new Error(`bench site is invalid: ${JSON.stringify(v.issues[0])}`);
   const issuedAt = new Date().toISOString();
-  const docs: [string, string][] = [];
+  const docs: [string, Buffer][] = [];
   for (const [name, config] of compileSite(v.site)) {
     const nodeId = nodeIdOf(site, name);
-    docs.push([nodeId, await signer.sign({ nodeId, site, revision: 1, issuedAt, config })]);
+    // As bytes, as the publisher sends them.
+    docs.push([nodeId, Buffer.from(await signer.sign({ nodeId, site, revision: 1, issuedAt, config }))]);
   }
   return docs;
 }

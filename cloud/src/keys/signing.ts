@@ -2,12 +2,12 @@ import { base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, importJW
 import type { Db } from '../db/client.ts';
 import { signingKeys } from '../db/schema.ts';
 import { JWS_ALG, JWS_TYP } from '#shared/wire/desired.ts';
-import { DesiredClaims } from '#shared/wire/desired-claims.ts';
+import { checkClaimsBody, type DesiredClaims } from '#shared/wire/desired-claims.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { KeyTrust, type PublicKeyJwk } from '#shared/wire/key-trust.ts';
-import { signingInputWriter } from '#shared/wire/signing-input.ts';
 import { byAge, trustOf } from './rotation.ts';
 import { readKeyRows } from './key-store.ts';
+import { compactJwsBytes, utf8Of } from './jws-bytes.ts';
 import { openJwk, sealJwk } from './sealed-jwk.ts';
 
 /** Signs desired-state documents with the cloud's Ed25519 key (docs/architecture.md, "Trust model"). */
@@ -18,11 +18,12 @@ export interface Signer {
   readonly generation: number;
   /**
    * Validates the claims (DesiredClaims), adds the key set as the `trust` claim, and answers a
-   * compact JWS: alg EdDSA, header kid and typ. `canonical`, when the caller has it, is the
-   * canonical JSON of exactly these claims (without `trust`): signed as it is instead of being
-   * serialised again (the apply made it for the outbox row; a director's is 350 KB at 1,000 nodes).
+   * compact JWS, as its ASCII bytes (./jws-bytes.ts): alg EdDSA, header kid and typ. `canonical`,
+   * when the caller has it, is the canonical JSON of exactly these claims (without `trust`): signed
+   * as it is instead of being serialised again (the apply made it for the outbox row; a director's
+   * is 350 KB at 1,000 nodes).
    */
-  sign(claims: DesiredClaims, canonical?: string): Promise<string>;
+  sign(claims: DesiredClaims, canonical?: string): Promise<Uint8Array>;
   /** Public JWKs of every non-retired key, each with kid: what agents pin at enrollment. */
   publicJwks(): Promise<JWK[]>;
   /** Reads the keys again (after a rotation step); answers whether the key set changed. */
@@ -54,8 +55,8 @@ interface Loaded {
   kid: string;
   /** The imported private key, kept for every signature until the key set changes. */
   key: CryptoKey;
-  /** The encoded protected header (RFC 7515 §7.1: BASE64URL(UTF8(header))): the same for every document this key signs. */
-  header: string;
+  /** The encoded protected header (RFC 7515 §7.1: BASE64URL(UTF8(header))), as its ASCII bytes: the same for every document this key signs. */
+  headerBytes: Uint8Array;
   trust: KeyTrust;
   /** The canonical JSON of `trust`, the same in every document this key set signs. */
   trustJson: string;
@@ -97,19 +98,16 @@ export async function loadSigner(db: Db, opts: { keySecret?: string; ed25519?: S
       // every document, checked once when the key set was loaded (a third of the check's time for
       // a real server's document). A `trust` in `claims` is replaced, as it always was.
       const { trust: _replaced, ...body } = claims;
-      const parsed = ClaimsBody.safeParse(body);
-      if (!parsed.success) throw new SigningError('invalid_claims', claimsIssue(parsed.error));
+      const checked = checkClaimsBody(body, checkedServices);
+      if (!checked.success) throw new SigningError('invalid_claims', claimsIssue(checked.error));
       if (current.trustIssue) throw new SigningError('invalid_claims', current.trustIssue);
       // RFC 7515 §5.1 and RFC 8037 §3.1: the signing input is header.payload, signed with Ed25519
-      // directly (no per-document key checks or header encoding: both are per key).
-      const { key, header } = current;
+      // directly (no per-document key checks or header encoding: both are per key). The schema's
+      // output is its input (shared/wire/schemas.test.ts), so the claims are serialised as given.
+      const { key, headerBytes } = current;
       const payload =
-        canonical !== undefined && !('trust' in claims) ? withTrust(canonical, current.trustJson) : canonicalJson({ ...parsed.data, trust: current.trust });
-      const encoded = base64urlOf(payload);
-      // The primitive copies the data before it returns, so the kept buffer may be written again
-      // by the next document while this one is signed.
-      const signature = await ed25519(key, signingInput(header, encoded));
-      return `${header}.${encoded}.${base64urlOf(signature)}`;
+        canonical !== undefined && !('trust' in claims) ? withTrust(canonical, current.trustJson) : [canonicalJson({ ...body, trust: current.trust })];
+      return compactJwsBytes(headerBytes, utf8Of(payload), (input) => ed25519(key, input));
     },
     async publicJwks() {
       return current.publicJwks;
@@ -125,17 +123,20 @@ export async function loadSigner(db: Db, opts: { keySecret?: string; ed25519?: S
 }
 
 /**
- * The canonical JSON of claims without `trust` plus `trust`: every other claim's name sorts before
- * "trust", so in canonical order it is the last member.
+ * The canonical JSON of claims without `trust` plus `trust`, as the parts of one text: every other
+ * claim's name sorts before "trust", so in canonical order it is the last member.
  */
-function withTrust(canonical: string, trustJson: string): string {
+function withTrust(canonical: string, trustJson: string): string[] {
   if (!canonical.startsWith('{') || !canonical.endsWith('}') || canonical === '{}')
     throw new SigningError('invalid_claims', 'claims: not a canonical JSON object');
-  return `${canonical.slice(0, -1)},"trust":${trustJson}}`;
+  return [canonical.slice(0, -1), ',"trust":', trustJson, '}'];
 }
 
-/** DesiredClaims without `trust`: what the signer checks per document. */
-const ClaimsBody = DesiredClaims.omit({ trust: true });
+/**
+ * The service objects this process's signers have checked (`checkClaimsBody`): an apply's compile
+ * gives back an unchanged service as the very object it gave before, so it is checked once.
+ */
+const checkedServices = new WeakSet<object>();
 
 /** A schema's first issue as the claim it names: `claims.` then `under` and the issue's path, then its message. */
 function claimsIssue(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }, under: readonly string[] = []): string {
@@ -149,32 +150,6 @@ function trustIssueOf(trust: KeyTrust): string | null {
   return r.success ? null : claimsIssue(r.error, ['trust']);
 }
 
-const NativeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
-
-/**
- * The UTF-8 bytes of a payload, in a buffer kept from one document to the next (grown to the
- * largest seen), filled and read by base64url at once: one document's bytes never meet another's.
- * A new buffer for each is new memory: a director's 350 KB payload took about 1 ms more that way.
- */
-let textBytes = NativeBuffer?.alloc(0);
-
-/**
- * base64url (no padding) of UTF-8 text or bytes. Node's Buffer (workerd's too, under
- * nodejs_compat) encodes natively: for a 1,000-node site's documents (two directors' are 350 KB
- * each) about 6 ms of CPU against jose's 45–55 ms; jose's encoder where there is no Buffer.
- */
-export function base64urlOf(x: string | Uint8Array): string {
-  if (!NativeBuffer || !textBytes) return base64url.encode(x);
-  if (typeof x !== 'string') return NativeBuffer.from(x.buffer, x.byteOffset, x.byteLength).toString('base64url');
-  const length = NativeBuffer.byteLength(x, 'utf8');
-  if (textBytes.length < length) textBytes = NativeBuffer.allocUnsafe(length);
-  const written = textBytes.write(x, 0, length, 'utf8');
-  return textBytes.toString('base64url', 0, written);
-}
-
-/** The JWS signing input of each document, in a buffer kept for the next (`#shared/wire/signing-input.ts`). */
-const signingInput = signingInputWriter();
-
 /** The newest active key and the key set, or null when no key is active. */
 async function load(db: Db, secret: string | undefined): Promise<Loaded | null> {
   const rows = await readKeyRows(db);
@@ -182,13 +157,13 @@ async function load(db: Db, secret: string | undefined): Promise<Loaded | null> 
   if (!active) return null;
   const key = await importJWK(await openJwk(active.privateJwk, active.kid, secret), JWS_ALG);
   if (key instanceof Uint8Array) throw new SigningError('bad_key', `signing key ${active.kid} is not an Ed25519 key`);
-  const header = base64url.encode(JSON.stringify({ alg: JWS_ALG, kid: active.kid, typ: JWS_TYP }));
+  const headerBytes = new TextEncoder().encode(base64url.encode(JSON.stringify({ alg: JWS_ALG, kid: active.kid, typ: JWS_TYP })));
   const live = byAge(rows.filter((r) => r.state !== 'retired'));
   const trust = trustOf(rows);
   return {
     kid: active.kid,
     key,
-    header,
+    headerBytes,
     trust,
     trustJson: canonicalJson(trust),
     trustIssue: trustIssueOf(trust),

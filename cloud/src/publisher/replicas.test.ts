@@ -190,7 +190,7 @@ describe.skipIf(!!skip)('two publisher replicas on one PostgreSQL', () => {
           for (const n of late.spec.nodes) {
             const nodeId = nodeIdOf(late.metadata.name, n.name);
             await d.db.insert(outbox).values({ nodeId, siteId, revision: 2, claims: claimsFor(late, n.name, 2), status: 'published', publishedAt: new Date() });
-            await watcher.publishAsync(topics.desired(nodeId), await signer.sign(claimsFor(late, n.name, 2)), { qos: 1, retain: true });
+            await watcher.publishAsync(topics.desired(nodeId), Buffer.from(await signer.sign(claimsFor(late, n.name, 2))), { qos: 1, retain: true });
           }
         }
         return leases.claim(wanted);
@@ -234,7 +234,7 @@ describe.skipIf(!!skip)('two publisher replicas on one PostgreSQL', () => {
     await rowsOf(2);
     // The holder before: revision 2 published (retained, PUBACK'd) and killed before its mark.
     for (const n of site.spec.nodes)
-      await watcher.publishAsync(topics.desired(nodeIdOf(site.metadata.name, n.name)), await signer.sign(claimsFor(site, n.name, 2)), {
+      await watcher.publishAsync(topics.desired(nodeIdOf(site.metadata.name, n.name)), Buffer.from(await signer.sign(claimsFor(site, n.name, 2))), {
         qos: 1,
         retain: true,
       });

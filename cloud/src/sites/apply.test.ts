@@ -114,7 +114,7 @@ describe('applySite writes', () => {
         // The text the publisher signs as it is: the stored claims' canonical JSON, byte for byte.
         expect(canonicalClaims).toBe(canonicalJson(db.claims));
         // The same document: Ed25519 is deterministic, so the same claims sign to the same JWS.
-        expect(await signer.sign(row.claims as DesiredClaims, canonicalClaims)).toBe(await signer.sign(db.claims as DesiredClaims));
+        expect(await signer.sign(row.claims as DesiredClaims, canonicalClaims)).toEqual(await signer.sign(db.claims as DesiredClaims));
       }
       return rows;
     };
