@@ -335,6 +335,8 @@ async function run(
 
     // One real server's weight: only the directors' IPVS tables change.
     const oneRs: number[] = [];
+    /** From the apply's response: the drain's part (sign, publish, fan-out), without the request's. */
+    const oneRsAfter: number[] = [];
     let requests = 0;
     for (let i = 0; i < ONE_RS_ROUNDS; i++) {
       child.send({ type: 'await', revision: revision + 1, expect: DIRECTORS });
@@ -342,11 +344,15 @@ async function run(
       const text = body({ vipBase: 50, rs1Weight: 2 + i });
       const t0 = now();
       const res = await apply(text);
-      requests += now() - t0;
+      const t1 = now();
+      requests += t1 - t0;
       if (res.status !== 200) throw new Error(`apply answered ${res.status}: ${await res.text()}`);
       const out = (await res.json()) as { revision: number; publishedNodes: string[] };
       revision = out.revision;
-      for (const [, r] of await done) oneRs.push(r.at - t0);
+      for (const [, r] of await done) {
+        oneRs.push(r.at - t0);
+        oneRsAfter.push(r.at - t1);
+      }
       // Documents to other nodes would arrive in the same drain; wait well past it, then look.
       await new Promise((r) => setTimeout(r, 300));
       child.send({ type: 'collect' });
@@ -361,7 +367,7 @@ async function run(
     const one = stats(oneRs);
     console.log(
       `[${label}] one real server's weight changed, ${ONE_RS_ROUNDS} applies: apply request mean ${ms(requests / ONE_RS_ROUNDS)} ms; ` +
-        `apply→receipt by the 2 directors: ${one.text} (${times(one.p99 / floor.p99)}× the floor's p99); 0 other nodes got a document; ${rss()}`,
+        `apply→receipt by the 2 directors: ${one.text} (${times(one.p99 / floor.p99)}× the floor's p99); apply response→receipt: ${stats(oneRsAfter).text}; 0 other nodes got a document; ${rss()}`,
     );
 
     // The agents: the subscribers leave, a real agent per node takes their place (AGENT_PROCS processes).
@@ -396,6 +402,7 @@ async function run(
       `[${label}]   the agents' processes used ${ms(cost.cpuMs)} ms of CPU in that round (the kernel's part ${ms(cost.systemMs)}; creating a file in their state directory then took ${ms(cost.createUs)} µs of kernel time): ${(cost.cpuMs / N).toFixed(2)} ms per agent's apply; each agent's own payload→applied ${own.text}`,
     );
     const oneApplied: number[] = [];
+    const oneAppliedAfter: number[] = [];
     const oneOwn: number[] = [];
     for (let i = 0; i < ONE_RS_ROUNDS; i++) {
       agents.await(revision + 1, DIRECTORS);
@@ -403,10 +410,12 @@ async function run(
       const text = body({ vipBase: 90, rs1Weight: 20 + i });
       const t0r = now();
       const r = await apply(text);
+      const t1r = now();
       if (r.status !== 200) throw new Error(`apply answered ${r.status}: ${await r.text()}`);
       revision = ((await r.json()) as { revision: number }).revision;
       for (const [, a] of await done) {
         oneApplied.push(a.at - t0r);
+        oneAppliedAfter.push(a.at - t1r);
         oneOwn.push(a.took ?? 0);
       }
       await new Promise((res2) => setTimeout(res2, 300));
@@ -417,7 +426,7 @@ async function run(
     }
     const oneA = stats(oneApplied);
     console.log(
-      `[${label}] one real server's weight changed, ${ONE_RS_ROUNDS} applies: apply→applied by the 2 directors' agents: ${oneA.text} (their own payload→applied: ${stats(oneOwn).text}); 0 other agents applied a document; agents' processes' RSS ${agents.rssMiB} MiB`,
+      `[${label}] one real server's weight changed, ${ONE_RS_ROUNDS} applies: apply→applied by the 2 directors' agents: ${oneA.text} (apply response→applied: ${stats(oneAppliedAfter).text}; their own payload→applied: ${stats(oneOwn).text}); 0 other agents applied a document; agents' processes' RSS ${agents.rssMiB} MiB`,
     );
   } finally {
     session?.disconnect();

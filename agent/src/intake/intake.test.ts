@@ -7,7 +7,7 @@ import { NODES, configFor, tempDir } from '../engine/engine.test-support.ts';
 import { statePaths } from '../state/paths.ts';
 import { canMountTmpfs, smallTmpfs, type SmallDisk } from '../state/tmpfs.test-support.ts';
 import type { TrustReport } from '#shared/wire/key-trust.ts';
-import { Intake, type Rejection } from './intake.ts';
+import { cacheFileBytes, Intake, type Rejection } from './intake.ts';
 import { claimsOf, signDoc, testKey, trust, type TestKey } from './keys.test-support.ts';
 
 type Key = { priv: CryptoKey; pub: JWK };
@@ -53,6 +53,20 @@ describe('verified intake', () => {
     expect(JSON.parse(await readFile(`${statePaths(dir).desired}.bak`, 'utf8')).revision).toBe(1);
     expect((await intake().boot())?.revision).toBe(2);
     expect(rejected).toEqual([]);
+  });
+
+  it('writes the cache file as JSON.stringify writes it, the JWS copied in as it is', async () => {
+    const jws = await sign(k, claims(1));
+    const build = new Intake({ nodeId: 't.d1', keys: [k.pub], paths: statePaths(dir), log: () => {}, onReject: (r) => rejected.push(r), build: 'b1' });
+    expect((await build.receive(jws))?.revision).toBe(1);
+    const raw = await readFile(statePaths(dir).desired, 'utf8');
+    expect(raw).toBe(JSON.stringify(JSON.parse(raw)));
+    expect(JSON.parse(raw)).toMatchObject({ jws, revision: 1, schemaCheckedBy: 'b1' });
+    for (const doc of [
+      { jws, revision: 1, receivedAt: '2026-01-01T00:00:00.000Z' },
+      { jws, revision: 2, overridesVersion: 3, receivedAt: '2026-01-01T00:00:00.000Z', schemaCheckedBy: 'b1' },
+    ])
+      expect(cacheFileBytes(doc).toString('utf8')).toBe(JSON.stringify(doc));
   });
 
   describe("the schema check at boot, keyed to the agent's build", () => {

@@ -36,7 +36,7 @@ export interface AtomicWriteOptions {
   durable?: boolean;
 }
 
-export async function writeFileAtomic(path: string, data: string, opts: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
   const durable = opts.durable ?? true;
   // Unique per call: two writes of one file in flight (status reports) must not share a temp.
   const tmp = `${path}.tmp-${process.pid}-${++seq}`;
