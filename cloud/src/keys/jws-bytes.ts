@@ -43,7 +43,8 @@ export async function compactJwsBytes(
 ): Promise<Uint8Array> {
   const inputLength = header.length + 1 + base64urlLength(payload.length);
   const length = inputLength + 1 + SIGNATURE_CHARS;
-  const jws = (NativeBuffer ? NativeBuffer.allocUnsafeSlow(length) : new Uint8Array(length)) as Uint8Array<ArrayBuffer>;
+  // allocUnsafe: a real server's 2.3 KB document is a slice of Node's pool, not memory of its own.
+  const jws = (NativeBuffer ? NativeBuffer.allocUnsafe(length) : new Uint8Array(length)) as Uint8Array<ArrayBuffer>;
   jws.set(header, 0);
   jws[header.length] = 0x2e; // '.'
   writeBase64url(payload, jws, header.length + 1);
