@@ -54,8 +54,9 @@ interface CachedDoc {
 /**
  * The cache file: `JSON.stringify(doc)`'s very bytes, with the JWS copied in as it is. A verified
  * JWS is three base64url parts and two dots (compact-jws.ts checks every character), which JSON
- * writes unescaped; the other members are never empty (a revision is). A director's 466 KB document (1,000 nodes) as one JSON string was a new string
- * of that size, about 1.4 ms for V8 to make, then encoded to bytes again by the write.
+ * writes unescaped; the other members are never empty (a revision is). A director's 466 KB
+ * document (1,000 nodes) as one JSON string was a new string of that size, about 1.4 ms for V8 to
+ * make, then encoded to bytes again by the write.
  */
 export function cacheFileBytes(doc: CachedDoc): Buffer {
   const { jws, ...rest } = doc;
