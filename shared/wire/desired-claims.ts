@@ -35,6 +35,10 @@ export type ClaimsCheck = { success: true; data: DesiredClaims } | { success: fa
 const ClaimsOutline = DesiredClaims.extend({ config: NodeConfig.extend({ services: z.array(z.unknown()) }) });
 const Service = NodeConfig.shape.services.element;
 
+/** A service's issues as the claims' issues: their paths under `config.services[i]`. */
+const atService = (i: number, issues: z.ZodError['issues']): z.ZodError['issues'] =>
+  issues.map((issue) => ({ ...issue, path: ['config', 'services', i, ...issue.path] }));
+
 /**
  * What `DesiredClaims.safeParse` answers, checked in steps: everything but the services, then each
  * service, awaiting `between()` whenever a step has run for `stepMs`. For a document too large to
@@ -54,10 +58,7 @@ export async function checkClaimsInSteps(json: unknown, between: () => Promise<v
       stepStart = performance.now();
     }
     const s = Service.safeParse(raw);
-    if (!s.success) {
-      const issues = s.error.issues.map((issue) => ({ ...issue, path: ['config', 'services', i, ...issue.path] }));
-      return { success: false, error: { issues } };
-    }
+    if (!s.success) return { success: false, error: { issues: atService(i, s.error.issues) } };
     services.push(s.data);
   }
   return { success: true, data: { ...outline.data, config: { ...outline.data.config, services } } };
@@ -83,7 +84,7 @@ export function checkClaimsBody(claims: unknown, checked: WeakSet<object>): { su
   for (const [i, service] of services.entries()) {
     if (checked.has(service as object)) continue;
     const s = Service.safeParse(service);
-    if (!s.success) return { success: false, error: { issues: s.error.issues.map((issue) => ({ ...issue, path: ['config', 'services', i, ...issue.path] })) } };
+    if (!s.success) return { success: false, error: { issues: atService(i, s.error.issues) } };
     checked.add(service as object);
   }
   return { success: true };
