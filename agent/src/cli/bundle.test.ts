@@ -25,6 +25,15 @@ const CHUNKS = 'lvsfleet-agent-chunks';
  * Each case runs a copy with the chunks its node must never load deleted: had the run needed
  * one, the import would fail and the apply with it.
  */
+/** `x`, or a rejection naming `what()` once `ms` have passed without it. */
+function within<T>(ms: number, x: Promise<T>, what: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what()}: not within ${ms} ms`)), ms);
+  });
+  return Promise.race([x, late]).finally(() => clearTimeout(timer));
+}
+
 describe('the split agent bundle', () => {
   let dir: string;
   let cleanup: () => Promise<void>;
@@ -226,12 +235,16 @@ describe('the split agent bundle', () => {
       await retain(await splitD1Doc(key, 2));
       await p.waitForOutput(/mqtt connected[\s\S]*received revision 2[\s\S]*apply revision 2 succeeded/, gone, 30_000);
       p.p.kill('SIGTERM');
-      expect(await p.exited).toBe(0);
+      const agent = p;
+      expect(await within(20_000, agent.exited, () => `the agent's exit after SIGTERM; its output:\n${agent.output()}`)).toBe(0);
     } finally {
-      // The agent first: the server's close waits for every connection to end.
+      // The agent first: the server's close waits for every connection to end. The broker's and the
+      // server's close are the test's own teardown: bounded, and said when they overrun (this test
+      // once ran into its 120 s limit with no step of its own overdue).
       p?.p.kill('SIGKILL');
-      await new Promise<void>((r) => aedes.close(() => r()));
-      await new Promise((r) => server.close(r));
+      const closing = (what: string, close: Promise<unknown>) => within(10_000, close, () => what).catch((e: Error) => console.log(`teardown: ${e.message}`));
+      await closing('aedes.close', new Promise<void>((r) => aedes.close(() => r())));
+      await closing('the TCP server close', new Promise((r) => server.close(r)));
     }
   }, 120_000);
 
