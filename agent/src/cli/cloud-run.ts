@@ -128,8 +128,10 @@ export async function runCloud(o: CloudRunOptions, io: AgentIO): Promise<number>
   const run = runUntilSignal(engine, log, {
     cleanup: async () => {
       try {
-        await link?.close(withTrust({ ...engine.status(), online: false }));
-        await reporter?.close(withTrust({ ...engine.status(), online: false }));
+        // Side by side: each waits on its peer for at most a few seconds (CLOSE_WITHIN_MS), well
+        // inside systemd's TimeoutStopSec.
+        const final = withTrust({ ...engine.status(), online: false });
+        await Promise.all([link?.close(final), reporter?.close(final)]);
         await metrics?.close();
       } finally {
         await lock.release();

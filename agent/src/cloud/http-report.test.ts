@@ -16,23 +16,31 @@ let server: Server | undefined;
 let reporter: HttpReporter | undefined;
 afterEach(async () => {
   await reporter?.close();
+  // Not waiting out fetch's idle keep-alive connections (4 s each).
+  server?.closeAllConnections();
   await new Promise((r) => server?.close(r));
 });
 
-/** A real HTTP server on loopback answering each request with what `answer` says. */
-async function cloud(answer: (r: Received, n: number) => number): Promise<{ url: string; got: Received[] }> {
+/**
+ * A real HTTP server on loopback answering each request with what `answer` says; null: never
+ * answers it (then `dropped` counts the requests their client gave up on).
+ */
+async function cloud(answer: (r: Received, n: number) => number | null): Promise<{ url: string; got: Received[]; dropped: () => number }> {
   const got: Received[] = [];
+  let dropped = 0;
   server = createServer((req, res) => {
     let body = '';
     req.on('data', (b: Buffer) => (body += b));
     req.on('end', () => {
       const r = { path: req.url ?? '', auth: req.headers.authorization, body: JSON.parse(body) as Received['body'] };
       got.push(r);
-      res.writeHead(answer(r, got.length)).end();
+      const code = answer(r, got.length);
+      if (code === null) res.on('close', () => dropped++);
+      else res.writeHead(code).end();
     });
   });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, got };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, got, dropped: () => dropped };
 }
 
 const status = (rev: number) => ({ nodeId: 'n1', online: true, appliedRevision: rev }) as NodeStatus;
@@ -62,4 +70,27 @@ describe('startHttpReporter', () => {
     const order = c.got.map((g) => g.body.data?.n);
     expect(order).toEqual([1, 1, 1, 2, 3]);
   });
+
+  it('close() gives a report the cloud never answers half of closeWithinMs, aborts it, then sends the final status', async () => {
+    // Each request may take 10 s: without the bound, close() waited for the hung event, then for the final status.
+    const c = await cloud((r) => (r.path === '/v1/agent/events' ? null : 204));
+    const r = startHttpReporter({ url: c.url, username: 'n1', password: 'pw', log: () => {}, closeWithinMs: 400 });
+    r.publishEvent(event(1));
+    await waitFor(() => c.got.length === 1, { timeoutMs: 5000, what: 'the event at the cloud' });
+    await r.close({ nodeId: 'n1', online: false });
+    expect(c.got.map((g) => g.path)).toEqual(['/v1/agent/events', '/v1/agent/status']);
+    expect(c.got[1].body).toEqual({ nodeId: 'n1', online: false });
+    await waitFor(() => c.dropped() === 1, { timeoutMs: 5000, what: 'the hung event request aborted' });
+  }, 5000);
+
+  it('close() against a cloud that answers nothing returns within closeWithinMs, leaving no request behind', async () => {
+    const c = await cloud(() => null);
+    const r = startHttpReporter({ url: c.url, username: 'n1', password: 'pw', log: () => {}, closeWithinMs: 400 });
+    r.publishStatus(status(1));
+    await waitFor(() => c.got.length === 1, { timeoutMs: 5000, what: 'the status at the cloud' });
+    await r.close({ nodeId: 'n1', online: false });
+    // Both the status in flight and the final one were given up on, not left running.
+    await waitFor(() => c.dropped() === c.got.length, { timeoutMs: 5000, what: 'every request aborted' });
+    expect(c.got.length).toBeGreaterThanOrEqual(1);
+  }, 5000);
 });

@@ -1,6 +1,7 @@
 import { backoffDelayMs } from '#shared/util/backoff.ts';
 import type { NodeEvent } from '#shared/wire/events.ts';
 import type { NodeStatus } from '#shared/wire/status.ts';
+import { settledWithin } from './settled-within.ts';
 import { statusText } from './status-text.ts';
 
 export interface HttpReportOptions {
@@ -13,17 +14,25 @@ export interface HttpReportOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   fetch?: typeof fetch;
+  /** How long close() waits on the cloud in all (CLOSE_WITHIN_MS); tests shorten it. */
+  closeWithinMs?: number;
 }
 
 export interface HttpReporter {
   publishStatus(s: NodeStatus): void;
   publishEvent(e: NodeEvent): void;
-  /** Sends `final` (online:false) once, best effort, and stops. */
+  /** Sends `final` (online:false) once, best effort, and stops: within `closeWithinMs`, the request in flight then aborted. */
   close(final?: NodeStatus): Promise<void>;
 }
 
 const MAX_QUEUED_EVENTS = 1000;
 const TIMEOUT_MS = 10_000;
+/**
+ * What a stop waits on the cloud: the report in flight, then the final status. Each request may
+ * take TIMEOUT_MS, and two of them outlasted systemd's TimeoutStopSec (15 s), which then kills the
+ * agent with its node lock held; a request left running also kept the process from exiting.
+ */
+const CLOSE_WITHIN_MS = 3000;
 
 /**
  * The agent's HTTPS report path, beside the broker link: the same status and events POSTed to
@@ -42,15 +51,17 @@ export function startHttpReporter(o: HttpReportOptions): HttpReporter {
   let running: Promise<void> | null = null;
   let retry: NodeJS.Timeout | null = null;
   let closed = false;
+  /** Aborts whatever request is in flight when close() runs out of time. */
+  const stop = new AbortController();
 
   /** Answers true when the report is done with (stored or refused for good). */
-  async function post(path: string, body: string): Promise<boolean> {
+  async function post(path: string, body: string, timeoutMs = TIMEOUT_MS, signal: AbortSignal | null = stop.signal): Promise<boolean> {
     try {
       const res = await doFetch(new URL(path, o.url), {
         method: 'POST',
         headers: { authorization: auth, 'content-type': 'application/json' },
         body,
-        signal: AbortSignal.timeout(TIMEOUT_MS),
+        signal: signal ? AbortSignal.any([AbortSignal.timeout(timeoutMs), signal]) : AbortSignal.timeout(timeoutMs),
       });
       const text = await res.text();
       if (res.ok) return true;
@@ -114,8 +125,14 @@ export function startHttpReporter(o: HttpReportOptions): HttpReporter {
     async close(final) {
       closed = true;
       if (retry) clearTimeout(retry);
-      await running;
-      if (final) await post('/v1/agent/status', statusText(final));
+      const until = performance.now() + (o.closeWithinMs ?? CLOSE_WITHIN_MS);
+      const left = () => Math.max(0, Math.floor(until - performance.now()));
+      // The report in flight gets half the time, the final status (the cloud's word that this
+      // stop was clean) the rest.
+      if (running) await settledWithin(left() / 2, running);
+      stop.abort();
+      // Its own time limit only: the abort above is for the report that was in flight.
+      if (final && left() > 0) await post('/v1/agent/status', statusText(final), left(), null);
     },
   };
 }

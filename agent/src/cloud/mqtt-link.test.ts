@@ -25,6 +25,23 @@ async function broker(port = 0): Promise<{ port: number; close: () => Promise<vo
   };
 }
 
+type AuthorizePublish = (client: { conn: { destroy(): void } }, packet: { topic: string }, done: (err: Error | null) => void) => void;
+
+/** A real aedes broker whose publish authorisation the test decides: hold a packet (no PUBACK ever), drop its sender, or let it through. */
+async function judgingBroker(judge: AuthorizePublish): Promise<{ url: string; close: () => Promise<void> }> {
+  const aedes = await Aedes.createBroker({ authorizePublish: judge as never });
+  const server: Server = createServer(aedes.handle);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const c of Object.values((aedes as unknown as { clients: Record<string, { conn: { destroy(): void } }> }).clients)) c.conn.destroy();
+        server.close(() => aedes.close(() => r()));
+      }),
+  };
+}
+
 const ev = (n: number): NodeEvent => ({ nodeId: 's.n1', at: new Date().toISOString(), type: 'apply.succeeded', data: { revision: n } });
 
 async function watcher(url: string) {
@@ -85,6 +102,112 @@ describe('agent MQTT link', () => {
     });
     await waitFor(() => w2.got.some((g) => g.topic === topics.status('s.n1')), { timeoutMs: 15_000, what: 'status republished' });
   });
+
+  it('sends again, after reconnecting, a QoS 1 event the broker never acknowledged before the connection dropped, and then closes cleanly', async () => {
+    // The broker takes the first event but drops the connection instead of acknowledging it: the
+    // event is in flight when the link reconnects. mqtt.js's reconnect() without the client's stores
+    // started empty ones: the event was lost, and the clean end waited for its PUBACK for ever.
+    let dropped = 0;
+    const b = await judgingBroker((client, packet, done) => {
+      if (packet.topic === topics.events('s.n1') && dropped === 0) {
+        dropped++;
+        client.conn.destroy();
+        return;
+      }
+      done(null);
+    });
+    cleanups.push(b.close);
+    const w = await watcher(b.url);
+    cleanups.push(() => w.c.endAsync());
+    const logs: string[] = [];
+    const link = startMqttLink({
+      url: b.url,
+      username: 's.n1',
+      password: 'x',
+      nodeId: 's.n1',
+      onDesired: async () => {},
+      log: (l) => logs.push(l),
+      baseDelayMs: 50,
+      maxDelayMs: 200,
+    });
+    await waitFor(() => link.connected(), { timeoutMs: 15_000, what: 'connected' });
+    link.publishEvent(ev(1));
+    await waitFor(() => logs.some((l) => /reconnecting in \d+ ms/.test(l)), { timeoutMs: 15_000, what: 'the drop noticed' });
+    const events = () => w.got.filter((g) => g.topic === topics.events('s.n1')).map((g) => JSON.parse(g.payload).data.revision);
+    await waitFor(() => events().length > 0, { timeoutMs: 15_000, what: 'the event in flight at the drop, sent again' });
+    expect(dropped).toBe(1);
+    expect(events()).toEqual([1]);
+
+    await link.close({ nodeId: 's.n1', online: false });
+    await waitFor(() => w.got.some((g) => g.topic === topics.status('s.n1') && !JSON.parse(g.payload).online), { timeoutMs: 15_000, what: 'final status' });
+    expect(logs.filter((l) => /unacknowledged at close/.test(l))).toEqual([]);
+  });
+
+  it('close() waits no longer than closeWithinMs on a broker that stops acknowledging, then drops the connection: the last will follows the final status', async () => {
+    // Events are held once the broker goes silent (no PUBACK, ever); statuses still pass, so the
+    // final status and then the last will can both be seen.
+    let silent = false;
+    const b = await judgingBroker((_client, packet, done) => {
+      if (silent && packet.topic === topics.events('s.n1')) return;
+      done(null);
+    });
+    cleanups.push(b.close);
+    const w = await watcher(b.url);
+    cleanups.push(() => w.c.endAsync());
+    const logs: string[] = [];
+    const link = startMqttLink({
+      url: b.url,
+      username: 's.n1',
+      password: 'x',
+      nodeId: 's.n1',
+      onDesired: async () => {},
+      log: (l) => logs.push(l),
+      closeWithinMs: 300,
+    });
+    await waitFor(() => link.connected(), { timeoutMs: 15_000, what: 'connected' });
+    silent = true;
+    link.publishEvent(ev(1));
+    // Without the bound this never resolves (mqtt.js's clean end waits for every PUBACK): the test's own limit fails it.
+    await link.close({ nodeId: 's.n1', online: true, appliedRevision: 9 });
+    expect(logs.some((l) => /mqtt: 1 message\(s\) unacknowledged at close; dropping the connection/.test(l))).toBe(true);
+    // The final status, then the last will: the connection was dropped, not ended with DISCONNECT.
+    const statuses = () => w.got.filter((g) => g.topic === topics.status('s.n1')).map((g) => JSON.parse(g.payload));
+    await waitFor(() => statuses().length === 2, { timeoutMs: 15_000, what: 'the final status and the last will' });
+    expect(statuses()).toEqual([
+      { nodeId: 's.n1', online: true, appliedRevision: 9 },
+      { nodeId: 's.n1', online: false },
+    ]);
+  });
+
+  it('close() while the broker is away, an event still in flight, returns without waiting for it', async () => {
+    // The broker holds the event (no PUBACK), then goes away: the link is not connected, with a
+    // message in flight that nothing can acknowledge. Waiting would only run out the bound (a minute here).
+    let heldEvent = false;
+    const b = await judgingBroker((_client, packet, done) => {
+      if (packet.topic === topics.events('s.n1')) return void (heldEvent = true);
+      done(null);
+    });
+    const logs: string[] = [];
+    const link = startMqttLink({
+      url: b.url,
+      username: 's.n1',
+      password: 'x',
+      nodeId: 's.n1',
+      onDesired: async () => {},
+      log: (l) => logs.push(l),
+      baseDelayMs: 60_000,
+      maxDelayMs: 60_000,
+      closeWithinMs: 60_000,
+    });
+    await waitFor(() => link.connected(), { timeoutMs: 15_000, what: 'connected' });
+    link.publishEvent(ev(1));
+    await waitFor(() => heldEvent, { timeoutMs: 15_000, what: 'the event at the broker' });
+    await b.close();
+    await waitFor(() => logs.some((l) => /reconnecting in \d+ ms/.test(l)), { timeoutMs: 15_000, what: 'the broker gone' });
+    await link.close({ nodeId: 's.n1', online: false });
+    expect(link.connected()).toBe(false);
+    expect(logs.some((l) => /mqtt: 1 message\(s\) unacknowledged at close/.test(l))).toBe(true);
+  }, 10_000);
 
   it('close() publishes the final status retained', async () => {
     const b = await broker();

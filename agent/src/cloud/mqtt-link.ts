@@ -4,6 +4,7 @@ import type { NodeEvent } from '#shared/wire/events.ts';
 import { lastWill, type NodeStatus } from '#shared/wire/status.ts';
 import { topics } from '#shared/wire/topics.ts';
 import { turnOfTheLoop } from '../event-loop.ts';
+import { settledWithin } from './settled-within.ts';
 import { statusText } from './status-text.ts';
 
 export interface MqttLinkOptions {
@@ -17,17 +18,30 @@ export interface MqttLinkOptions {
   /** Back-off bounds; tests shorten them. */
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** How long close() waits on the broker in all (CLOSE_WITHIN_MS); tests shorten it. */
+  closeWithinMs?: number;
 }
 
 export interface MqttLink {
   publishStatus(s: NodeStatus): void;
   publishEvent(e: NodeEvent): void;
   connected(): boolean;
-  /** Publishes `final` retained (online:false) when connected, then disconnects cleanly. */
+  /**
+   * Publishes `final` retained (online:false) when connected, then disconnects: cleanly once the
+   * broker has acknowledged every QoS 1 message in flight, else by dropping the connection (the
+   * broker then publishes the last will, online:false too). Never waits longer than `closeWithinMs`.
+   */
   close(final?: NodeStatus): Promise<void>;
 }
 
 const MAX_QUEUED_EVENTS = 1000;
+
+/**
+ * What a stop waits on the broker: the final status's acknowledgement and those of the messages in
+ * flight. mqtt.js's own clean end waits for the latter for ever, and a broker that never answers
+ * held the agent's exit until systemd killed it (TimeoutStopSec=15), its node lock left behind.
+ */
+const CLOSE_WITHIN_MS = 3000;
 
 /**
  * The agent's broker link: subscribes its own `desired`, publishes status retained with a last
@@ -92,7 +106,11 @@ export function startMqttLink(o: MqttLinkOptions): MqttLink {
     o.log(`mqtt disconnected; reconnecting in ${delay} ms`);
     retry = setTimeout(() => {
       retry = null;
-      if (!closed) client.reconnect();
+      // With the client's own stores: reconnect() without them starts empty ones, and the QoS 1
+      // messages in flight when the connection dropped (an event, the status) were then neither
+      // sent again nor ever acknowledged: lost, and a clean end waited for them for ever. Kept,
+      // mqtt.js sends them again on the new connection, in order, before its `connect`.
+      if (!closed) client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
     }, delay);
   });
 
@@ -117,11 +135,20 @@ export function startMqttLink(o: MqttLinkOptions): MqttLink {
     async close(final) {
       closed = true;
       if (retry) clearTimeout(retry);
+      const until = performance.now() + (o.closeWithinMs ?? CLOSE_WITHIN_MS);
+      const left = () => until - performance.now();
       if (final && client.connected) {
-        await new Promise<void>((resolve) => client.publish(topics.status(o.nodeId), JSON.stringify(final), { qos: 1, retain: true }, () => resolve()));
+        const acked = new Promise<void>((resolve) => client.publish(topics.status(o.nodeId), JSON.stringify(final), { qos: 1, retain: true }, () => resolve()));
+        await settledWithin(left(), acked);
       }
       await desiredChain;
-      await client.endAsync();
+      const inFlight = () => Object.keys(client.outgoing).length;
+      const drained =
+        client.connected && (inFlight() === 0 || (await settledWithin(left(), new Promise((resolve) => client.once('outgoingEmpty', () => resolve(true))))));
+      if (!drained && inFlight() > 0) o.log(`mqtt: ${inFlight()} message(s) unacknowledged at close; dropping the connection`);
+      // A clean end still writes DISCONNECT and waits for the socket's end: bounded too.
+      const ended = client.endAsync(!drained);
+      if (!(await settledWithin(Math.max(left(), 100), ended))) client.stream.destroy();
     },
   };
 }
