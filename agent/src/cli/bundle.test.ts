@@ -225,14 +225,14 @@ describe('the split agent bundle', () => {
       );
     let p: TestProcess | undefined;
     try {
-      await retain(await splitD1Doc(key, 1));
+      await within(10_000, retain(await splitD1Doc(key, 1)), () => "the broker's retain of revision 1");
       const config = await enrolled('agent-dropped', `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`, key);
       p = cloudMode(fullBundle(), config, join(dir, 'state-dropped'));
       // Each step with its own time limit, under the test's: a failure says which step, with the output.
       const first = await p.waitForOutput(/apply revision 1 succeeded/, 0, 30_000);
       for (const c of clients) c.close();
       const gone = await p.waitForOutput(/mqtt disconnected/, first, 20_000);
-      await retain(await splitD1Doc(key, 2));
+      await within(10_000, retain(await splitD1Doc(key, 2)), () => "the broker's retain of revision 2, its client just dropped");
       await p.waitForOutput(/mqtt connected[\s\S]*received revision 2[\s\S]*apply revision 2 succeeded/, gone, 30_000);
       p.p.kill('SIGTERM');
       const agent = p;
