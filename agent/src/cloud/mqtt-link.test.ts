@@ -28,8 +28,16 @@ async function broker(port = 0): Promise<{ port: number; close: () => Promise<vo
 type AuthorizePublish = (client: { conn: { destroy(): void } }, packet: { topic: string }, done: (err: Error | null) => void) => void;
 
 /** A real aedes broker whose publish authorisation the test decides: hold a packet (no PUBACK ever), drop its sender, or let it through. */
-async function judgingBroker(judge: AuthorizePublish): Promise<{ url: string; close: () => Promise<void> }> {
-  const aedes = await Aedes.createBroker({ authorizePublish: judge as never });
+async function judgingBroker(
+  judge: AuthorizePublish,
+  judgeSubscribe?: (sub: { topic: string }) => boolean,
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const aedes = await Aedes.createBroker({
+    authorizePublish: judge as never,
+    // A refused subscription: granted 0x80 in the SUBACK.
+    authorizeSubscribe: ((_client: unknown, sub: { topic: string }, done: (err: Error | null, sub: unknown) => void) =>
+      done(null, judgeSubscribe && !judgeSubscribe(sub) ? null : sub)) as never,
+  });
   const server: Server = createServer(aedes.handle);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
@@ -208,6 +216,40 @@ describe('agent MQTT link', () => {
     expect(link.connected()).toBe(false);
     expect(logs.some((l) => /mqtt: 1 message\(s\) unacknowledged at close/.test(l))).toBe(true);
   }, 10_000);
+
+  it('a subscription the broker refuses is asked for again on a new connection, with back-off, until documents arrive', async () => {
+    let refusals = 0;
+    const b = await judgingBroker(
+      (_client, _packet, done) => done(null),
+      (sub) => sub.topic !== topics.desired('s.n1') || ++refusals > 3,
+    );
+    cleanups.push(b.close);
+    const pub = await connectAsync(b.url, { protocolVersion: 4 });
+    await pub.publishAsync(topics.desired('s.n1'), 'JWS-1', { qos: 1, retain: true });
+    await pub.endAsync();
+    const desired: string[] = [];
+    const logs: string[] = [];
+    const link = startMqttLink({
+      url: b.url,
+      username: 's.n1',
+      password: 'x',
+      nodeId: 's.n1',
+      onDesired: async (p) => void desired.push(p),
+      log: (l) => logs.push(l),
+      baseDelayMs: 40,
+      maxDelayMs: 1000,
+    });
+    cleanups.push(() => link.close());
+    await waitFor(() => desired.length === 1, { timeoutMs: 15_000, what: 'the retained document, once subscribed' });
+    expect(desired).toEqual(['JWS-1']);
+    expect(refusals).toBe(4);
+    expect(logs.filter((l) => /mqtt subscribe failed: .*; reconnecting to subscribe again/.test(l))).toHaveLength(3);
+    // The back-off grew across the refusals (steps of 40, 80, 160 ms, each delay drawn from its upper
+    // half): it starts over only once subscribed, not at every connection.
+    const delays = logs.flatMap((l) => /reconnecting in (\d+) ms/.exec(l)?.[1] ?? []).map(Number);
+    expect(delays).toHaveLength(3);
+    expect(delays[2]).toBeGreaterThanOrEqual(80);
+  });
 
   it('close() publishes the final status retained', async () => {
     const b = await broker();

@@ -86,11 +86,18 @@ export function startMqttLink(o: MqttLinkOptions): MqttLink {
   };
 
   client.on('connect', () => {
-    attempt = 0;
     statusPending = true; // the retained status may be the broker's last will by now
     o.log(`mqtt connected to ${o.url} as ${o.username}`);
     client.subscribe(topics.desired(o.nodeId), { qos: 1 }, (err) => {
-      if (err) o.log(`mqtt subscribe failed: ${err.message}`);
+      if (!err) {
+        // Back-off starts over only once documents can arrive again.
+        attempt = 0;
+        return;
+      }
+      // Refused (an ACL, a broker in trouble): no document would ever arrive on this connection.
+      // Dropped, it is asked for again on the next one, after a back-off that keeps growing.
+      o.log(`mqtt subscribe failed: ${err.message}; reconnecting to subscribe again`);
+      if (!closed) client.stream.destroy();
     });
     flush();
   });
