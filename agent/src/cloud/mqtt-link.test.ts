@@ -151,6 +151,46 @@ describe('agent MQTT link', () => {
     expect(logs.filter((l) => /unacknowledged at close/.test(l))).toEqual([]);
   });
 
+  it('a status in flight at a drop is sent again before a newer one: the broker retains the newer', async () => {
+    let dropped = 0;
+    const b = await judgingBroker((client, packet, done) => {
+      if (packet.topic === topics.status('s.n1') && dropped === 0) {
+        dropped++;
+        client.conn.destroy();
+        return;
+      }
+      done(null);
+    });
+    cleanups.push(b.close);
+    const w = await watcher(b.url);
+    cleanups.push(() => w.c.endAsync());
+    const logs: string[] = [];
+    const link = startMqttLink({
+      url: b.url,
+      username: 's.n1',
+      password: 'x',
+      nodeId: 's.n1',
+      onDesired: async () => {},
+      log: (l) => logs.push(l),
+      baseDelayMs: 50,
+      maxDelayMs: 200,
+    });
+    cleanups.push(() => link.close());
+    await waitFor(() => link.connected(), { timeoutMs: 15_000, what: 'connected' });
+    link.publishStatus({ nodeId: 's.n1', online: true, appliedRevision: 1 });
+    await waitFor(() => logs.some((l) => /reconnecting in \d+ ms/.test(l)), { timeoutMs: 15_000, what: 'the drop' });
+    link.publishStatus({ nodeId: 's.n1', online: true, appliedRevision: 2 });
+    // The drop also makes the broker publish the last will (no revision).
+    const seen = () => w.got.filter((g) => g.topic === topics.status('s.n1')).map((g) => JSON.parse(g.payload).appliedRevision ?? 'will');
+    await waitFor(() => seen().includes(2), { timeoutMs: 15_000, what: 'the newer status' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(seen()).toEqual(['will', 1, 2]);
+    const later = await watcher(b.url);
+    cleanups.push(() => later.c.endAsync());
+    await waitFor(() => later.got.length > 0, { timeoutMs: 15_000, what: 'the retained status' });
+    expect(JSON.parse(later.got[0].payload)).toMatchObject({ appliedRevision: 2 });
+  });
+
   it('close() waits no longer than closeWithinMs on a broker that stops acknowledging, then drops the connection: the last will follows the final status', async () => {
     // Events are held once the broker goes silent (no PUBACK, ever); statuses still pass, so the
     // final status and then the last will can both be seen.

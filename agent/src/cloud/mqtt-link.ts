@@ -76,16 +76,23 @@ export function startMqttLink(o: MqttLinkOptions): MqttLink {
     will: { topic: topics.status(o.nodeId), payload: Buffer.from(JSON.stringify(lastWill(o.nodeId))), qos: 1, retain: true },
   });
 
+  /**
+   * Set at `connect`, cleared at `close`. mqtt.js reports itself connected at CONNACK, but emits
+   * `connect` only once it has sent again (and had acknowledged) what was in flight at the last
+   * drop; nothing newer goes out before, so an old retained status cannot land after a new one.
+   */
+  let ready = false;
   const flush = () => {
-    if (!client.connected) return;
+    if (!ready || !client.connected) return;
     if (lastStatus && statusPending) {
       client.publish(topics.status(o.nodeId), statusText(lastStatus), { qos: 1, retain: true });
       statusPending = false;
     }
-    while (events.length && client.connected) client.publish(topics.events(o.nodeId), JSON.stringify(events.shift()), { qos: 1 });
+    while (events.length && ready && client.connected) client.publish(topics.events(o.nodeId), JSON.stringify(events.shift()), { qos: 1 });
   };
 
   client.on('connect', () => {
+    ready = true;
     statusPending = true; // the retained status may be the broker's last will by now
     o.log(`mqtt connected to ${o.url} as ${o.username}`);
     client.subscribe(topics.desired(o.nodeId), { qos: 1 }, (err) => {
@@ -108,6 +115,7 @@ export function startMqttLink(o: MqttLinkOptions): MqttLink {
   });
   client.on('error', (e) => o.log(`mqtt error: ${e.message}`));
   client.on('close', () => {
+    ready = false;
     if (closed || retry) return;
     const delay = backoffDelayMs(attempt++, Math.random(), { baseMs: o.baseDelayMs, maxMs: o.maxDelayMs });
     o.log(`mqtt disconnected; reconnecting in ${delay} ms`);
@@ -144,7 +152,7 @@ export function startMqttLink(o: MqttLinkOptions): MqttLink {
       if (retry) clearTimeout(retry);
       const until = performance.now() + (o.closeWithinMs ?? CLOSE_WITHIN_MS);
       const left = () => until - performance.now();
-      if (final && client.connected) {
+      if (final && ready && client.connected) {
         const acked = new Promise<void>((resolve) => client.publish(topics.status(o.nodeId), JSON.stringify(final), { qos: 1, retain: true }, () => resolve()));
         await settledWithin(left(), acked);
       }
