@@ -7,7 +7,7 @@ import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import type { NodeEvent } from '#shared/wire/events.ts';
 import type { NodeStatus } from '#shared/wire/status.ts';
 import { topics } from '#shared/wire/topics.ts';
-import { startMqttLink, type MqttLink } from './mqtt-link.ts';
+import { startMqttLink, type MqttLink, type MqttLinkOptions } from './mqtt-link.ts';
 
 /** A real aedes broker on loopback that can be stopped and started again on the same port. */
 async function broker(port = 0): Promise<{ port: number; close: () => Promise<void> }> {
@@ -49,6 +49,33 @@ async function judgingBroker(
       }),
   };
 }
+
+/** A judge that drops the sender of the first message on `topic` instead of acknowledging it, and lets the rest through. */
+function dropFirstOn(topic: string): { judge: AuthorizePublish; dropped: () => number } {
+  let dropped = 0;
+  return {
+    judge: (client, packet, done) => {
+      if (packet.topic !== topic || dropped > 0) return done(null);
+      dropped++;
+      client.conn.destroy();
+    },
+    dropped: () => dropped,
+  };
+}
+
+/** The link under test as node s.n1 (short back-off), its log lines kept in `logs`. */
+const testLink = (url: string, logs: string[], o: Partial<MqttLinkOptions> = {}): MqttLink =>
+  startMqttLink({
+    url,
+    username: 's.n1',
+    password: 'x',
+    nodeId: 's.n1',
+    onDesired: async () => {},
+    log: (l) => logs.push(l),
+    baseDelayMs: 50,
+    maxDelayMs: 200,
+    ...o,
+  });
 
 const ev = (n: number): NodeEvent => ({ nodeId: 's.n1', at: new Date().toISOString(), type: 'apply.succeeded', data: { revision: n } });
 
@@ -115,35 +142,19 @@ describe('agent MQTT link', () => {
     // The broker takes the first event but drops the connection instead of acknowledging it: the
     // event is in flight when the link reconnects. mqtt.js's reconnect() without the client's stores
     // started empty ones: the event was lost, and the clean end waited for its PUBACK for ever.
-    let dropped = 0;
-    const b = await judgingBroker((client, packet, done) => {
-      if (packet.topic === topics.events('s.n1') && dropped === 0) {
-        dropped++;
-        client.conn.destroy();
-        return;
-      }
-      done(null);
-    });
+    const drop = dropFirstOn(topics.events('s.n1'));
+    const b = await judgingBroker(drop.judge);
     cleanups.push(b.close);
     const w = await watcher(b.url);
     cleanups.push(() => w.c.endAsync());
     const logs: string[] = [];
-    const link = startMqttLink({
-      url: b.url,
-      username: 's.n1',
-      password: 'x',
-      nodeId: 's.n1',
-      onDesired: async () => {},
-      log: (l) => logs.push(l),
-      baseDelayMs: 50,
-      maxDelayMs: 200,
-    });
+    const link = testLink(b.url, logs);
     await waitFor(() => link.connected(), { timeoutMs: 15_000, what: 'connected' });
     link.publishEvent(ev(1));
     await waitFor(() => logs.some((l) => /reconnecting in \d+ ms/.test(l)), { timeoutMs: 15_000, what: 'the drop noticed' });
     const events = () => w.got.filter((g) => g.topic === topics.events('s.n1')).map((g) => JSON.parse(g.payload).data.revision);
     await waitFor(() => events().length > 0, { timeoutMs: 15_000, what: 'the event in flight at the drop, sent again' });
-    expect(dropped).toBe(1);
+    expect(drop.dropped()).toBe(1);
     expect(events()).toEqual([1]);
 
     await link.close({ nodeId: 's.n1', online: false });
@@ -152,29 +163,12 @@ describe('agent MQTT link', () => {
   });
 
   it('a status in flight at a drop is sent again before a newer one: the broker retains the newer', async () => {
-    let dropped = 0;
-    const b = await judgingBroker((client, packet, done) => {
-      if (packet.topic === topics.status('s.n1') && dropped === 0) {
-        dropped++;
-        client.conn.destroy();
-        return;
-      }
-      done(null);
-    });
+    const b = await judgingBroker(dropFirstOn(topics.status('s.n1')).judge);
     cleanups.push(b.close);
     const w = await watcher(b.url);
     cleanups.push(() => w.c.endAsync());
     const logs: string[] = [];
-    const link = startMqttLink({
-      url: b.url,
-      username: 's.n1',
-      password: 'x',
-      nodeId: 's.n1',
-      onDesired: async () => {},
-      log: (l) => logs.push(l),
-      baseDelayMs: 50,
-      maxDelayMs: 200,
-    });
+    const link = testLink(b.url, logs);
     cleanups.push(() => link.close());
     await waitFor(() => link.connected(), { timeoutMs: 15_000, what: 'connected' });
     link.publishStatus({ nodeId: 's.n1', online: true, appliedRevision: 1 });
@@ -203,15 +197,7 @@ describe('agent MQTT link', () => {
     const w = await watcher(b.url);
     cleanups.push(() => w.c.endAsync());
     const logs: string[] = [];
-    const link = startMqttLink({
-      url: b.url,
-      username: 's.n1',
-      password: 'x',
-      nodeId: 's.n1',
-      onDesired: async () => {},
-      log: (l) => logs.push(l),
-      closeWithinMs: 300,
-    });
+    const link = testLink(b.url, logs, { closeWithinMs: 300 });
     await waitFor(() => link.connected(), { timeoutMs: 15_000, what: 'connected' });
     silent = true;
     link.publishEvent(ev(1));
@@ -236,17 +222,7 @@ describe('agent MQTT link', () => {
       done(null);
     });
     const logs: string[] = [];
-    const link = startMqttLink({
-      url: b.url,
-      username: 's.n1',
-      password: 'x',
-      nodeId: 's.n1',
-      onDesired: async () => {},
-      log: (l) => logs.push(l),
-      baseDelayMs: 60_000,
-      maxDelayMs: 60_000,
-      closeWithinMs: 60_000,
-    });
+    const link = testLink(b.url, logs, { baseDelayMs: 60_000, maxDelayMs: 60_000, closeWithinMs: 60_000 });
     await waitFor(() => link.connected(), { timeoutMs: 15_000, what: 'connected' });
     link.publishEvent(ev(1));
     await waitFor(() => heldEvent, { timeoutMs: 15_000, what: 'the event at the broker' });
@@ -269,16 +245,7 @@ describe('agent MQTT link', () => {
     await pub.endAsync();
     const desired: string[] = [];
     const logs: string[] = [];
-    const link = startMqttLink({
-      url: b.url,
-      username: 's.n1',
-      password: 'x',
-      nodeId: 's.n1',
-      onDesired: async (p) => void desired.push(p),
-      log: (l) => logs.push(l),
-      baseDelayMs: 40,
-      maxDelayMs: 1000,
-    });
+    const link = testLink(b.url, logs, { onDesired: async (p) => void desired.push(p), baseDelayMs: 40, maxDelayMs: 1000 });
     cleanups.push(() => link.close());
     await waitFor(() => desired.length === 1, { timeoutMs: 15_000, what: 'the retained document, once subscribed' });
     expect(desired).toEqual(['JWS-1']);
