@@ -213,6 +213,29 @@ describe('agent MQTT link', () => {
     ]);
   });
 
+  it('close() waits for acknowledgements that come late but within closeWithinMs, and ends cleanly: no last will', async () => {
+    // mqtt.js announces that nothing is in flight only once its own end has begun: a wait of the
+    // link's own before it would see none, run out the bound and drop a connection that was fine.
+    const b = await judgingBroker((_client, packet, done) => {
+      if (packet.topic === topics.events('s.n1')) setTimeout(() => done(null), 300);
+      else done(null);
+    });
+    cleanups.push(b.close);
+    const w = await watcher(b.url);
+    cleanups.push(() => w.c.endAsync());
+    const logs: string[] = [];
+    const link = testLink(b.url, logs, { closeWithinMs: 5000 });
+    await waitFor(() => link.connected(), { timeoutMs: 15_000, what: 'connected' });
+    link.publishEvent(ev(1));
+    link.publishEvent(ev(2));
+    await link.close({ nodeId: 's.n1', online: false });
+    expect(logs.filter((l) => /unacknowledged/.test(l))).toEqual([]);
+    await waitFor(() => w.got.filter((g) => g.topic === topics.events('s.n1')).length === 2, { timeoutMs: 15_000, what: 'both events' });
+    await new Promise((r) => setTimeout(r, 300));
+    // One status, the final one: a dropped connection would have added the last will.
+    expect(w.got.filter((g) => g.topic === topics.status('s.n1')).map((g) => JSON.parse(g.payload))).toEqual([{ nodeId: 's.n1', online: false }]);
+  });
+
   it('close() while the broker is away, an event still in flight, returns without waiting for it', async () => {
     // The broker holds the event (no PUBACK), then goes away: the link is not connected, with a
     // message in flight that nothing can acknowledge. Waiting would only run out the bound (a minute here).

@@ -88,7 +88,7 @@ export function startMqttLink(o: MqttLinkOptions): MqttLink {
       client.publish(topics.status(o.nodeId), statusText(lastStatus), { qos: 1, retain: true });
       statusPending = false;
     }
-    while (events.length && ready && client.connected) client.publish(topics.events(o.nodeId), JSON.stringify(events.shift()), { qos: 1 });
+    while (events.length && client.connected) client.publish(topics.events(o.nodeId), JSON.stringify(events.shift()), { qos: 1 });
   };
 
   client.on('connect', () => {
@@ -150,20 +150,19 @@ export function startMqttLink(o: MqttLinkOptions): MqttLink {
     async close(final) {
       closed = true;
       if (retry) clearTimeout(retry);
-      const until = performance.now() + (o.closeWithinMs ?? CLOSE_WITHIN_MS);
-      const left = () => until - performance.now();
-      if (final && ready && client.connected) {
-        const acked = new Promise<void>((resolve) => client.publish(topics.status(o.nodeId), JSON.stringify(final), { qos: 1, retain: true }, () => resolve()));
-        await settledWithin(left(), acked);
-      }
+      // Its PUBACK is awaited with the others' by the end below.
+      if (final && ready && client.connected) client.publish(topics.status(o.nodeId), JSON.stringify(final), { qos: 1, retain: true });
       await desiredChain;
-      const inFlight = () => Object.keys(client.outgoing).length;
-      const drained =
-        client.connected && (inFlight() === 0 || (await settledWithin(left(), new Promise((resolve) => client.once('outgoingEmpty', () => resolve(true))))));
-      if (!drained && inFlight() > 0) o.log(`mqtt: ${inFlight()} message(s) unacknowledged at close; dropping the connection`);
-      // A clean end still writes DISCONNECT and waits for the socket's end: bounded too.
-      const ended = client.endAsync(!drained);
-      if (!(await settledWithin(Math.max(left(), 100), ended))) client.stream.destroy();
+      const unacked = () => Object.keys(client.outgoing).length;
+      const away = !client.connected;
+      if (away && unacked() > 0) o.log(`mqtt: ${unacked()} message(s) unacknowledged at close; the broker is away`);
+      // mqtt.js's clean end waits for the PUBACK of every message in flight, then sends DISCONNECT
+      // and ends the socket; with the broker away there is nothing to wait for.
+      const ended = client.endAsync(away);
+      if (!(await settledWithin(o.closeWithinMs ?? CLOSE_WITHIN_MS, ended))) {
+        o.log(`mqtt: ${unacked()} message(s) unacknowledged at close; dropping the connection`);
+        client.stream.destroy();
+      }
     },
   };
 }
