@@ -37,9 +37,10 @@ export interface MqttLink {
 const MAX_QUEUED_EVENTS = 1000;
 
 /**
- * What a stop waits on the broker: the final status's acknowledgement and those of the messages in
- * flight. mqtt.js's own clean end waits for the latter for ever, and a broker that never answers
- * held the agent's exit until systemd killed it (TimeoutStopSec=15), its node lock left behind.
+ * What a stop waits on the broker for the acknowledgements of the messages in flight, the final
+ * status among them. mqtt.js's clean end alone waits for them for ever: a broker that stopped
+ * answering held the agent's exit until systemd killed it (TimeoutStopSec=15), its node lock
+ * left behind.
  */
 const CLOSE_WITHIN_MS = 3000;
 
@@ -151,7 +152,7 @@ export function startMqttLink(o: MqttLinkOptions): MqttLink {
       closed = true;
       if (retry) clearTimeout(retry);
       // Its PUBACK is awaited with the others' by the end below.
-      if (final && ready && client.connected) client.publish(topics.status(o.nodeId), JSON.stringify(final), { qos: 1, retain: true });
+      if (final && ready && client.connected) client.publish(topics.status(o.nodeId), statusText(final), { qos: 1, retain: true });
       await desiredChain;
       const unacked = () => Object.keys(client.outgoing).length;
       const away = !client.connected;
