@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { createServer, type Server } from 'node:net';
+import { connect as tcpConnect, createServer, type Server, type Socket } from 'node:net';
 import { Aedes } from 'aedes';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -348,5 +348,51 @@ describe('agent MQTT link', () => {
       await pub.endAsync();
     });
     await waitFor(() => desired.includes(`JWS-${process.pid}`), { timeoutMs: 15_000, what: 'retained desired from Mosquitto' });
+  });
+
+  it.skipIf(!process.env.MQTT_URL)('Mosquitto (MQTT_URL): an event a cut connection lost on its way is sent again after the reconnect, once', async () => {
+    // A TCP relay between the link and Mosquitto drops the link's first event and cuts both sides:
+    // a network blip at the worst moment. Before the link kept its stores, the event was lost.
+    const target = new URL(process.env.MQTT_URL!);
+    const id = `s${process.pid}x.n1`; // unique: the broker is shared
+    let cut = 0;
+    const relay = createServer((down: Socket) => {
+      const up = tcpConnect(Number(target.port || 1883), target.hostname);
+      const end = () => (down.destroy(), up.destroy());
+      down.on('data', (b: Buffer) => {
+        if (cut > 0 || !b.includes(topics.events(id))) return void up.write(b);
+        cut++;
+        end();
+      });
+      up.on('data', (b: Buffer) => down.write(b));
+      down.on('error', end).on('close', end);
+      up.on('error', end).on('close', end);
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => relay.close(() => r())));
+    const w = await connectAsync(process.env.MQTT_URL!, { protocolVersion: 4 });
+    cleanups.push(() => w.endAsync());
+    const events: number[] = [];
+    w.on('message', (_t, payload) => events.push(JSON.parse(payload.toString()).data.revision));
+    await w.subscribeAsync(topics.events(id), { qos: 1 });
+    const logs: string[] = [];
+    const link = startMqttLink({
+      url: `mqtt://127.0.0.1:${(relay.address() as { port: number }).port}`,
+      username: id,
+      password: 'x',
+      nodeId: id,
+      onDesired: async () => {},
+      log: (l) => logs.push(l),
+      baseDelayMs: 50,
+      maxDelayMs: 200,
+    });
+    await waitFor(() => link.connected(), { timeoutMs: 15_000, what: 'connected through the relay' });
+    link.publishEvent({ ...ev(1), nodeId: id });
+    await waitFor(() => cut === 1 && logs.some((l) => /reconnecting in \d+ ms/.test(l)), { timeoutMs: 15_000, what: 'the cut' });
+    await waitFor(() => events.length > 0 && link.connected(), { timeoutMs: 15_000, what: 'the event, sent again' });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(events).toEqual([1]);
+    await link.close();
+    expect(logs.filter((l) => /unacknowledged/.test(l))).toEqual([]);
   });
 });
