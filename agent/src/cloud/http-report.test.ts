@@ -74,13 +74,15 @@ describe('startHttpReporter', () => {
   it('close() gives a report the cloud never answers half of closeWithinMs, aborts it, then sends the final status', async () => {
     // Each request may take 10 s: without the bound, close() waited for the hung event, then for the final status.
     const c = await cloud((r) => (r.path === '/v1/agent/events' ? null : 204));
-    const r = startHttpReporter({ url: c.url, username: 'n1', password: 'pw', log: () => {}, closeWithinMs: 400 });
+    const logs: string[] = [];
+    const r = startHttpReporter({ url: c.url, username: 'n1', password: 'pw', log: (l) => logs.push(l), closeWithinMs: 400 });
     r.publishEvent(event(1));
     await waitFor(() => c.got.length === 1, { timeoutMs: 5000, what: 'the event at the cloud' });
     await r.close({ nodeId: 'n1', online: false });
     expect(c.got.map((g) => g.path)).toEqual(['/v1/agent/events', '/v1/agent/status']);
     expect(c.got[1].body).toEqual({ nodeId: 'n1', online: false });
     await waitFor(() => c.dropped() === 1, { timeoutMs: 5000, what: 'the hung event request aborted' });
+    expect(logs).toEqual(['report /v1/agent/events abandoned: the agent is stopping']);
   }, 5000);
 
   it('close() against a cloud that answers nothing returns within closeWithinMs, leaving no request behind', async () => {

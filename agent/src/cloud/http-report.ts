@@ -71,7 +71,7 @@ export function startHttpReporter(o: HttpReportOptions): HttpReporter {
       }
       o.log(`report ${path} failed: HTTP ${res.status}`);
     } catch (err) {
-      o.log(`report ${path} failed: ${(err as Error).message}`);
+      o.log(signal?.aborted ? `report ${path} abandoned: the agent is stopping` : `report ${path} failed: ${(err as Error).message}`);
     }
     return false;
   }
