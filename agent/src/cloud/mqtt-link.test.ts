@@ -93,6 +93,18 @@ describe('agent MQTT link', () => {
     for (const f of cleanups.splice(0).reverse()) await f();
   });
 
+  /** A judging broker, a watcher on s.n1's reports and the link under test, connected; the broker and the watcher closed after the test. */
+  async function linkedThrough(judge: AuthorizePublish, o: Partial<MqttLinkOptions> = {}) {
+    const b = await judgingBroker(judge);
+    cleanups.push(b.close);
+    const w = await watcher(b.url);
+    cleanups.push(() => w.c.endAsync());
+    const logs: string[] = [];
+    const link = testLink(b.url, logs, o);
+    await waitFor(() => link.connected(), { timeoutMs: 15_000, what: 'connected' });
+    return { url: b.url, w, logs, link };
+  }
+
   it('takes the retained desired document, publishes retained status and QoS 1 events, queues while the broker is away and delivers after reconnecting', async () => {
     const b1 = await broker();
     const url = `mqtt://127.0.0.1:${b1.port}`;
@@ -143,13 +155,7 @@ describe('agent MQTT link', () => {
     // event is in flight when the link reconnects. mqtt.js's reconnect() without the client's stores
     // started empty ones: the event was lost, and the clean end waited for its PUBACK for ever.
     const drop = dropFirstOn(topics.events('s.n1'));
-    const b = await judgingBroker(drop.judge);
-    cleanups.push(b.close);
-    const w = await watcher(b.url);
-    cleanups.push(() => w.c.endAsync());
-    const logs: string[] = [];
-    const link = testLink(b.url, logs);
-    await waitFor(() => link.connected(), { timeoutMs: 15_000, what: 'connected' });
+    const { w, logs, link } = await linkedThrough(drop.judge);
     link.publishEvent(ev(1));
     await waitFor(() => logs.some((l) => /reconnecting in \d+ ms/.test(l)), { timeoutMs: 15_000, what: 'the drop noticed' });
     const events = () => w.got.filter((g) => g.topic === topics.events('s.n1')).map((g) => JSON.parse(g.payload).data.revision);
@@ -163,14 +169,8 @@ describe('agent MQTT link', () => {
   });
 
   it('a status in flight at a drop is sent again before a newer one: the broker retains the newer', async () => {
-    const b = await judgingBroker(dropFirstOn(topics.status('s.n1')).judge);
-    cleanups.push(b.close);
-    const w = await watcher(b.url);
-    cleanups.push(() => w.c.endAsync());
-    const logs: string[] = [];
-    const link = testLink(b.url, logs);
+    const { url, w, logs, link } = await linkedThrough(dropFirstOn(topics.status('s.n1')).judge);
     cleanups.push(() => link.close());
-    await waitFor(() => link.connected(), { timeoutMs: 15_000, what: 'connected' });
     link.publishStatus({ nodeId: 's.n1', online: true, appliedRevision: 1 });
     await waitFor(() => logs.some((l) => /reconnecting in \d+ ms/.test(l)), { timeoutMs: 15_000, what: 'the drop' });
     link.publishStatus({ nodeId: 's.n1', online: true, appliedRevision: 2 });
@@ -179,7 +179,7 @@ describe('agent MQTT link', () => {
     await waitFor(() => seen().includes(2), { timeoutMs: 15_000, what: 'the newer status' });
     await new Promise((r) => setTimeout(r, 100));
     expect(seen()).toEqual(['will', 1, 2]);
-    const later = await watcher(b.url);
+    const later = await watcher(url);
     cleanups.push(() => later.c.endAsync());
     await waitFor(() => later.got.length > 0, { timeoutMs: 15_000, what: 'the retained status' });
     expect(JSON.parse(later.got[0].payload)).toMatchObject({ appliedRevision: 2 });
@@ -189,16 +189,13 @@ describe('agent MQTT link', () => {
     // Events are held once the broker goes silent (no PUBACK, ever); statuses still pass, so the
     // final status and then the last will can both be seen.
     let silent = false;
-    const b = await judgingBroker((_client, packet, done) => {
-      if (silent && packet.topic === topics.events('s.n1')) return;
-      done(null);
-    });
-    cleanups.push(b.close);
-    const w = await watcher(b.url);
-    cleanups.push(() => w.c.endAsync());
-    const logs: string[] = [];
-    const link = testLink(b.url, logs, { closeWithinMs: 300 });
-    await waitFor(() => link.connected(), { timeoutMs: 15_000, what: 'connected' });
+    const { w, logs, link } = await linkedThrough(
+      (_client, packet, done) => {
+        if (silent && packet.topic === topics.events('s.n1')) return;
+        done(null);
+      },
+      { closeWithinMs: 300 },
+    );
     silent = true;
     link.publishEvent(ev(1));
     // Without the bound this never resolves (mqtt.js's clean end waits for every PUBACK): the test's own limit fails it.
@@ -216,16 +213,13 @@ describe('agent MQTT link', () => {
   it('close() waits for acknowledgements that come late but within closeWithinMs, and ends cleanly: no last will', async () => {
     // mqtt.js announces that nothing is in flight only once its own end has begun: a wait of the
     // link's own before it would see none, run out the bound and drop a connection that was fine.
-    const b = await judgingBroker((_client, packet, done) => {
-      if (packet.topic === topics.events('s.n1')) setTimeout(() => done(null), 300);
-      else done(null);
-    });
-    cleanups.push(b.close);
-    const w = await watcher(b.url);
-    cleanups.push(() => w.c.endAsync());
-    const logs: string[] = [];
-    const link = testLink(b.url, logs, { closeWithinMs: 5000 });
-    await waitFor(() => link.connected(), { timeoutMs: 15_000, what: 'connected' });
+    const { w, logs, link } = await linkedThrough(
+      (_client, packet, done) => {
+        if (packet.topic === topics.events('s.n1')) setTimeout(() => done(null), 300);
+        else done(null);
+      },
+      { closeWithinMs: 5000 },
+    );
     link.publishEvent(ev(1));
     link.publishEvent(ev(2));
     await link.close({ nodeId: 's.n1', online: false });
