@@ -34,6 +34,36 @@ function within<T>(ms: number, x: Promise<T>, what: () => string): Promise<T> {
   return Promise.race([x, late]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * A real aedes broker on loopback for split.d1 (`authorizePublish` may hold a packet: no PUBACK):
+ * `retain` puts a desired document on it, `close` is the test's teardown, bounded and said when it overruns.
+ */
+async function splitBroker(authorizePublish?: (client: unknown, packet: { topic: string }, done: (err: Error | null) => void) => void) {
+  const aedes = await Aedes.createBroker(authorizePublish ? { authorizePublish: authorizePublish as never } : {});
+  const clients: Client[] = [];
+  aedes.on('client', (c) => clients.push(c));
+  const server = createServer((socket) => aedes.handle(socket));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const closing = (what: string, close: Promise<unknown>) => within(10_000, close, () => what).catch((e: Error) => console.log(`teardown: ${e.message}`));
+  return {
+    url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    clients,
+    retain: (payload: string, what: string) =>
+      within(
+        10_000,
+        new Promise<void>((r, j) =>
+          aedes.publish({ cmd: 'publish', topic: topics.desired('split.d1'), payload, qos: 1, retain: true, dup: false }, (e) => (e ? j(e) : r())),
+        ),
+        () => `the broker's retain of ${what}`,
+      ),
+    /** After the agent: the server's close waits for every connection to end. */
+    async close() {
+      await closing('aedes.close', new Promise<void>((r) => aedes.close(() => r())));
+      await closing('the TCP server close', new Promise((r) => server.close(r)));
+    },
+  };
+}
+
 describe('the split agent bundle', () => {
   let dir: string;
   let cleanup: () => Promise<void>;
@@ -214,37 +244,47 @@ describe('the split agent bundle', () => {
     // The bundle runs mqtt.js on Node's own streams (agent/build.mjs, nodeStreams): its teardown and
     // reconnect go through them.
     const key = await testKey();
-    const aedes = await Aedes.createBroker();
-    const clients: Client[] = [];
-    aedes.on('client', (c) => clients.push(c));
-    const server = createServer((socket) => aedes.handle(socket));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const retain = (payload: string) =>
-      new Promise<void>((r, j) =>
-        aedes.publish({ cmd: 'publish', topic: topics.desired('split.d1'), payload, qos: 1, retain: true, dup: false }, (e) => (e ? j(e) : r())),
-      );
+    const broker = await splitBroker();
     let p: TestProcess | undefined;
     try {
-      await within(10_000, retain(await splitD1Doc(key, 1)), () => "the broker's retain of revision 1");
-      const config = await enrolled('agent-dropped', `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`, key);
+      await broker.retain(await splitD1Doc(key, 1), 'revision 1');
+      const config = await enrolled('agent-dropped', broker.url, key);
       p = cloudMode(fullBundle(), config, join(dir, 'state-dropped'));
       // Each step with its own time limit, under the test's: a failure says which step, with the output.
       const first = await p.waitForOutput(/apply revision 1 succeeded/, 0, 30_000);
-      for (const c of clients) c.close();
+      for (const c of broker.clients) c.close();
       const gone = await p.waitForOutput(/mqtt disconnected/, first, 20_000);
-      await within(10_000, retain(await splitD1Doc(key, 2)), () => "the broker's retain of revision 2, its client just dropped");
+      await broker.retain(await splitD1Doc(key, 2), 'revision 2, its client just dropped');
       await p.waitForOutput(/mqtt connected[\s\S]*received revision 2[\s\S]*apply revision 2 succeeded/, gone, 30_000);
       p.p.kill('SIGTERM');
       const agent = p;
       expect(await within(20_000, agent.exited, () => `the agent's exit after SIGTERM; its output:\n${agent.output()}`)).toBe(0);
     } finally {
-      // The agent first: the server's close waits for every connection to end. The broker's and the
-      // server's close are the test's own teardown: bounded, and said when they overrun (this test
-      // once ran into its 120 s limit with no step of its own overdue).
+      // The agent first. The broker's close is bounded, and says when it overruns (this test once
+      // ran into its 120 s limit with no step of its own overdue: the agent's exit, since fixed).
       p?.p.kill('SIGKILL');
-      const closing = (what: string, close: Promise<unknown>) => within(10_000, close, () => what).catch((e: Error) => console.log(`teardown: ${e.message}`));
-      await closing('aedes.close', new Promise<void>((r) => aedes.close(() => r())));
-      await closing('the TCP server close', new Promise((r) => server.close(r)));
+      await broker.close();
+    }
+  }, 120_000);
+
+  it("a bundled agent whose broker stops acknowledging still exits at SIGTERM, within the link's bound", async () => {
+    // The broker takes the agent's statuses but never acknowledges its events: the apply's event is
+    // in flight at the stop. mqtt.js's clean end would wait for its PUBACK for ever.
+    const key = await testKey();
+    const broker = await splitBroker((_client, packet, done) => (packet.topic === topics.events('split.d1') ? undefined : done(null)));
+    let p: TestProcess | undefined;
+    try {
+      await broker.retain(await splitD1Doc(key, 1), 'revision 1');
+      const config = await enrolled('agent-silent', broker.url, key);
+      p = cloudMode(fullBundle(), config, join(dir, 'state-silent'));
+      await p.waitForOutput(/event apply\.succeeded/, 0, 30_000);
+      p.p.kill('SIGTERM');
+      const agent = p;
+      expect(await within(20_000, agent.exited, () => `the agent's exit after SIGTERM; its output:\n${agent.output()}`)).toBe(0);
+      expect(agent.output()).toMatch(/mqtt: \d+ message\(s\) unacknowledged at close; dropping the connection/);
+    } finally {
+      p?.p.kill('SIGKILL');
+      await broker.close();
     }
   }, 120_000);
 
