@@ -9,39 +9,31 @@ import type { NodeStatus } from '#shared/wire/status.ts';
 import { topics } from '#shared/wire/topics.ts';
 import { startMqttLink, type MqttLink, type MqttLinkOptions } from './mqtt-link.ts';
 
-/** A real aedes broker on loopback that can be stopped and started again on the same port. */
-async function broker(port = 0): Promise<{ port: number; close: () => Promise<void> }> {
-  const aedes = await Aedes.createBroker();
-  const server: Server = createServer(aedes.handle);
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  const actual = (server.address() as { port: number }).port;
-  return {
-    port: actual,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const c of Object.values((aedes as unknown as { clients: Record<string, { conn: { destroy(): void } }> }).clients)) c.conn.destroy();
-        server.close(() => aedes.close(() => r()));
-      }),
-  };
-}
-
 type AuthorizePublish = (client: { conn: { destroy(): void } }, packet: { topic: string }, done: (err: Error | null) => void) => void;
 
-/** A real aedes broker whose publish authorisation the test decides: hold a packet (no PUBACK ever), drop its sender, or let it through. */
-async function judgingBroker(
-  judge: AuthorizePublish,
-  judgeSubscribe?: (sub: { topic: string }) => boolean,
-): Promise<{ url: string; close: () => Promise<void> }> {
+/**
+ * A real aedes broker on loopback that can be stopped and started again on the same port. The test
+ * may judge each publish (hold it: no PUBACK ever, drop its sender, or let it through) and each
+ * subscription (false: refused, 0x80 in the SUBACK).
+ */
+async function broker(
+  o: { port?: number; judge?: AuthorizePublish; judgeSubscribe?: (sub: { topic: string }) => boolean } = {},
+): Promise<{ port: number; url: string; close: () => Promise<void> }> {
   const aedes = await Aedes.createBroker({
-    authorizePublish: judge as never,
-    // A refused subscription: granted 0x80 in the SUBACK.
-    authorizeSubscribe: ((_client: unknown, sub: { topic: string }, done: (err: Error | null, sub: unknown) => void) =>
-      done(null, judgeSubscribe && !judgeSubscribe(sub) ? null : sub)) as never,
+    ...(o.judge ? { authorizePublish: o.judge as never } : {}),
+    ...(o.judgeSubscribe
+      ? {
+          authorizeSubscribe: ((_client: unknown, sub: { topic: string }, done: (err: Error | null, sub: unknown) => void) =>
+            done(null, o.judgeSubscribe!(sub) ? sub : null)) as never,
+        }
+      : {}),
   });
   const server: Server = createServer(aedes.handle);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(o.port ?? 0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
   return {
-    url: `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`,
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
     close: () =>
       new Promise<void>((r) => {
         for (const c of Object.values((aedes as unknown as { clients: Record<string, { conn: { destroy(): void } }> }).clients)) c.conn.destroy();
@@ -95,7 +87,7 @@ describe('agent MQTT link', () => {
 
   /** A judging broker, a watcher on s.n1's reports and the link under test, connected; the broker and the watcher closed after the test. */
   async function linkedThrough(judge: AuthorizePublish, o: Partial<MqttLinkOptions> = {}) {
-    const b = await judgingBroker(judge);
+    const b = await broker({ judge });
     cleanups.push(b.close);
     const w = await watcher(b.url);
     cleanups.push(() => w.c.endAsync());
@@ -107,7 +99,7 @@ describe('agent MQTT link', () => {
 
   it('takes the retained desired document, publishes retained status and QoS 1 events, queues while the broker is away and delivers after reconnecting', async () => {
     const b1 = await broker();
-    const url = `mqtt://127.0.0.1:${b1.port}`;
+    const url = b1.url;
     const pub = await connectAsync(url, { protocolVersion: 4 });
     await pub.publishAsync(topics.desired('s.n1'), 'JWS-1', { qos: 1, retain: true });
     await pub.endAsync();
@@ -138,7 +130,7 @@ describe('agent MQTT link', () => {
     await b1.close();
     await waitFor(() => logs.some((l) => /reconnecting in \d+ ms/.test(l)), { timeoutMs: 15_000, what: 'disconnect noticed' });
     link.publishEvent(ev(2)); // while the broker is away
-    const b2 = await broker(b1.port);
+    const b2 = await broker({ port: b1.port });
     cleanups.push(b2.close);
     const w2 = await watcher(url);
     cleanups.push(() => w2.c.endAsync());
@@ -234,9 +226,11 @@ describe('agent MQTT link', () => {
     // The broker holds the event (no PUBACK), then goes away: the link is not connected, with a
     // message in flight that nothing can acknowledge. Waiting would only run out the bound (a minute here).
     let heldEvent = false;
-    const b = await judgingBroker((_client, packet, done) => {
-      if (packet.topic === topics.events('s.n1')) return void (heldEvent = true);
-      done(null);
+    const b = await broker({
+      judge: (_client, packet, done) => {
+        if (packet.topic === topics.events('s.n1')) return void (heldEvent = true);
+        done(null);
+      },
     });
     const logs: string[] = [];
     const link = testLink(b.url, logs, { baseDelayMs: 60_000, maxDelayMs: 60_000, closeWithinMs: 60_000 });
@@ -252,10 +246,7 @@ describe('agent MQTT link', () => {
 
   it('a subscription the broker refuses is asked for again on a new connection, with back-off, until documents arrive', async () => {
     let refusals = 0;
-    const b = await judgingBroker(
-      (_client, _packet, done) => done(null),
-      (sub) => sub.topic !== topics.desired('s.n1') || ++refusals > 3,
-    );
+    const b = await broker({ judgeSubscribe: (sub) => sub.topic !== topics.desired('s.n1') || ++refusals > 3 });
     cleanups.push(b.close);
     const pub = await connectAsync(b.url, { protocolVersion: 4 });
     await pub.publishAsync(topics.desired('s.n1'), 'JWS-1', { qos: 1, retain: true });
@@ -278,7 +269,7 @@ describe('agent MQTT link', () => {
   it('close() publishes the final status retained', async () => {
     const b = await broker();
     cleanups.push(b.close);
-    const url = `mqtt://127.0.0.1:${b.port}`;
+    const url = b.url;
     const link = startMqttLink({ url, username: 's.n1', password: 'x', nodeId: 's.n1', onDesired: async () => {}, log: () => {} });
     await waitFor(() => link.connected(), { timeoutMs: 15_000, what: 'connected' });
     await link.close({ nodeId: 's.n1', online: false });
@@ -292,7 +283,7 @@ describe('agent MQTT link', () => {
   it('sends the last of the statuses given in one turn of the loop, once, and none after the final one of close()', async () => {
     const b = await broker();
     cleanups.push(b.close);
-    const url = `mqtt://127.0.0.1:${b.port}`;
+    const url = b.url;
     const link = startMqttLink({ url, username: 's.n1', password: 'x', nodeId: 's.n1', onDesired: async () => {}, log: () => {} });
     await waitFor(() => link.connected(), { timeoutMs: 15_000, what: 'connected' });
     const w = await watcher(url);
@@ -317,7 +308,7 @@ describe('agent MQTT link', () => {
     writer.cacheNumbers = true;
     const b = await broker();
     cleanups.push(b.close);
-    const url = `mqtt://127.0.0.1:${b.port}`;
+    const url = b.url;
     const link = startMqttLink({ url, username: 's.n1', password: 'x', nodeId: 's.n1', onDesired: async () => {}, log: () => {} });
     cleanups.push(() => link.close());
     expect(writer.cacheNumbers).toBe(false);
