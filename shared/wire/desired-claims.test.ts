@@ -60,6 +60,41 @@ describe('checkClaimsInSteps: DesiredClaims a service at a time', () => {
   });
 });
 
+describe("checkClaimsInSteps with known services: those the schema took before (the accepted document's)", () => {
+  const none = async () => {};
+
+  it("answers what DesiredClaims answers when every service is known, a copy of the claims' own", async () => {
+    const r = await checkClaimsInSteps(structuredClone(claims), none, Infinity, claims.config.services);
+    expect(r).toEqual({ success: true, data: DesiredClaims.parse(claims) });
+  });
+
+  it.each(EDITS)('refuses %s as DesiredClaims does, naming the same place, with every service of the unedited claims known', async (_name, edit) => {
+    const bad = edited(edit);
+    const whole = DesiredClaims.safeParse(bad);
+    const steps = await checkClaimsInSteps(bad, none, Infinity, claims.config.services);
+    expect(whole.success).toBe(false);
+    expect(steps.success).toBe(false);
+    if (whole.success || steps.success) return;
+    expect(steps.error.issues[0].path).toEqual(whole.error.issues[0].path);
+    expect(steps.error.issues[0].message).toBe(whole.error.issues[0].message);
+  });
+
+  it('passes over a service equal to the known one at its place, and checks one known only at another place', async () => {
+    // (Not a real server's edit: the services here share one list of real servers.)
+    const outOfSchema = (c: any) => (c.config.services[2].extra = 1);
+    const bad = edited(outOfSchema);
+    // Checked, with the unedited services known: refused at services[2].
+    const checked = await checkClaimsInSteps(bad, none, Infinity, claims.config.services);
+    expect(!checked.success && checked.error.issues[0].path.slice(0, 3)).toEqual(['config', 'services', 2]);
+    // Known as it is (no schema took it: only to show the check is passed over), it is taken unchecked.
+    const known = edited(outOfSchema).config.services;
+    expect((await checkClaimsInSteps(bad, none, Infinity, known)).success).toBe(true);
+    // Known at another place only: checked, and refused.
+    const moved = [known[0], known[1], known[3], known[2], ...known.slice(4)];
+    expect((await checkClaimsInSteps(bad, none, Infinity, moved)).success).toBe(false);
+  });
+});
+
 describe('checkClaimsBody: the claims without trust, each service object checked once', () => {
   const Body = DesiredClaims.omit({ trust: true });
 

@@ -137,6 +137,34 @@ describe('verifyDesired across rotations', () => {
   });
 });
 
+describe("verifyDesired: a newer revision's services against the accepted one's", () => {
+  const accepted = claimsOf(1);
+  const after1 = { nodeId: 't.d1', accepted: { revision: 1, overridesVersion: 0 }, acceptedClaims: accepted };
+  /** Revision 2 with its first service's first real server's weight set to `weight`. */
+  const weighted = (weight: number) => {
+    const c = structuredClone(claimsOf(2));
+    c.config.services[0].realServers[0].weight = weight;
+    return c;
+  };
+
+  it('takes a revision whose services are the accepted ones, or changed within the schema', async () => {
+    const k = await testKey();
+    const same = await verifyDesired(await signDoc(k, claimsOf(2)), [k.pub], after1);
+    expect(same.ok && same.claims).toEqual(claimsOf(2));
+    const changed = await verifyDesired(await signDoc(k, weighted(7)), [k.pub], after1);
+    expect(changed.ok && changed.claims.config.services[0].realServers[0].weight).toBe(7);
+  });
+
+  it('refuses a changed service out of schema, naming it, as with no accepted document', async () => {
+    const k = await testKey();
+    const jws = await signDoc(k, weighted(-1));
+    const r = await verifyDesired(jws, [k.pub], after1);
+    expect(r).toMatchObject({ ok: false, why: 'schema', revision: 2 });
+    expect(!r.ok && r.detail).toMatch(/^config\.services\.0\.realServers\.0\.weight: /);
+    expect(await verifyDesired(jws, [k.pub], { nodeId: 't.d1', accepted: null })).toEqual(r);
+  });
+});
+
 describe('verifyDesired: how large a document may be', () => {
   it("takes a director's document as large as a 10,000-node site makes it (over 4 MiB)", async () => {
     const k = await testKey();

@@ -43,7 +43,11 @@ export interface VerifyExpect {
    * newer is a replay, except a re-signed copy of it (`judgeRevision`). null = none yet.
    */
   accepted: DocumentVersion | null;
-  /** The claims of the accepted revision (the cached document), to tell a re-signed copy from another document. */
+  /**
+   * The claims of the accepted revision (the cached document), to tell a re-signed copy from
+   * another document. Checked by this build's schema (at receipt, or at boot), so a service equal to
+   * one of theirs is not checked again.
+   */
   acceptedClaims?: DesiredClaims | null;
   /** Generation of the pinned key set; 0 for the keys pinned at enrollment. */
   pinnedGeneration?: number;
@@ -74,6 +78,9 @@ const claimsModule = () =>
       throw e;
     },
   ));
+
+/** For a check in one run: never awaited (stepMs Infinity). */
+const noTurn = () => Promise.resolve();
 
 /** The claims that make a revision: everything but the key set, which a rotation re-signs. */
 const content = (c: DesiredClaims) => canonicalJson({ ...c, trust: undefined });
@@ -149,10 +156,13 @@ export async function verifyDesired(jws: string, keys: JWK[], expect: VerifyExpe
   // schema check itself goes in steps of about 8 ms, a service at a time.
   const large = jws.length > OFF_LOOP_JWS_CHARS;
   if (large) await turnOfTheLoop();
+  // The accepted document's services were checked by this build's schema: a service equal to one of
+  // them needs no check again (checkClaimsInSteps says why).
+  const checkedServices = expect.acceptedClaims?.config.services ?? [];
   const parsed = expect.schemaChecked
     ? ({ success: true, data: json as DesiredClaims } as const)
-    : large
-      ? await (await claimsModule()).checkClaimsInSteps(json, turnOfTheLoop)
+    : large || checkedServices.length
+      ? await (await claimsModule()).checkClaimsInSteps(json, large ? turnOfTheLoop : noTurn, large ? 8 : Infinity, checkedServices)
       : (await claimsModule()).DesiredClaims.safeParse(json);
   if (!parsed.success) {
     const i = parsed.error.issues[0];
