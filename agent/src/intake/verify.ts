@@ -79,9 +79,6 @@ const claimsModule = () =>
     },
   ));
 
-/** For a check in one run: never awaited (stepMs Infinity). */
-const noTurn = () => Promise.resolve();
-
 /** The claims that make a revision: everything but the key set, which a rotation re-signs. */
 const content = (c: DesiredClaims) => canonicalJson({ ...c, trust: undefined });
 
@@ -162,7 +159,8 @@ export async function verifyDesired(jws: string, keys: JWK[], expect: VerifyExpe
   const parsed = expect.schemaChecked
     ? ({ success: true, data: json as DesiredClaims } as const)
     : large || checkedServices.length
-      ? await (await claimsModule()).checkClaimsInSteps(json, large ? turnOfTheLoop : noTurn, large ? 8 : Infinity, checkedServices)
+      ? // A small document's check is one step (no turn of the loop), as safeParse's would be.
+        await (await claimsModule()).checkClaimsInSteps(json, turnOfTheLoop, large ? 8 : Infinity, checkedServices)
       : (await claimsModule()).DesiredClaims.safeParse(json);
   if (!parsed.success) {
     const i = parsed.error.issues[0];
