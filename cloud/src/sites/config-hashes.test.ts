@@ -5,7 +5,7 @@ import { parseSite } from '#shared/site/parse.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { bigSiteSpec } from '../../bench/big-site.ts';
 import { CompileMemo } from '#shared/compiler/compile-memo.ts';
-import { ConfigHashMemo, configCanonicalJson, sha256Hex } from './config-hashes.ts';
+import { ConfigHashMemo, configCanonicalJson, hashedConfigText, sha256Hex } from './config-hashes.ts';
 
 const compiled = (n: number, opts: Parameters<typeof bigSiteSpec>[2] = {}) => {
   const parsed = parseSite(JSON.stringify(bigSiteSpec('memo', n, opts)), { format: 'json' });
@@ -89,7 +89,12 @@ describe('configCanonicalJson', () => {
     for (const opts of [{}, { rs1Weight: 9 }, { rs1Weight: 9, vipBase: 20 }, {}]) {
       const configs = compileSite(site(opts), memo);
       expect(configs.get('dr1')!.services[1]).toBe(configs.get('dr2')!.services[1]);
-      for (const [node, config] of configs) expect(configCanonicalJson(config), node).toBe(canonicalJson(config));
+      for (const [node, config] of configs) {
+        const text = canonicalJson(config);
+        expect(configCanonicalJson(config), node).toBe(text);
+        // Hashed part by part: the digest of the whole text all the same.
+        expect(hashedConfigText(config), node).toEqual({ text, hash: sha256Hex(text) });
+      }
     }
   });
 
@@ -101,5 +106,9 @@ describe('configCanonicalJson', () => {
     expect(configCanonicalJson(shuffled)).toBe(canonicalJson(dr1));
     expect(configCanonicalJson(rs1)).toBe(canonicalJson(rs1));
     expect(configCanonicalJson({ ...dr1, services: [] })).toBe(canonicalJson({ ...dr1, services: [] }));
+    for (const config of [shuffled, rs1, { ...dr1, services: [] }]) {
+      const text = canonicalJson(config);
+      expect(hashedConfigText(config)).toEqual({ text, hash: sha256Hex(text) });
+    }
   });
 });
