@@ -60,8 +60,15 @@ interface CachedDoc {
  */
 export function cacheFileBytes(doc: CachedDoc): Buffer {
   const { jws, ...rest } = doc;
-  const tail = JSON.stringify(rest);
-  return Buffer.concat([Buffer.from('{"jws":"'), Buffer.from(jws, 'latin1'), Buffer.from(`",${tail.slice(1)}`)]);
+  const head = '{"jws":"';
+  const tail = `",${JSON.stringify(rest).slice(1)}`;
+  // One buffer, the JWS written into it once: a buffer of its own, then concatenated, was a second
+  // copy of a director's whole document at every save.
+  const out = Buffer.allocUnsafe(head.length + jws.length + Buffer.byteLength(tail));
+  let at = out.write(head, 0, 'latin1');
+  at += out.write(jws, at, 'latin1');
+  out.write(tail, at, 'utf8');
+  return out;
 }
 
 /** What an older agent's separate revision file held; the intake reads it only when no cache file records a version. */
