@@ -18,7 +18,7 @@ import { DomainError } from './errors.ts';
 import { activeOverrides } from '../overrides/active.ts';
 import { overridesFor } from '../overrides/republish.ts';
 import { audit } from './audit.ts';
-import { ConfigHashMemo, configCanonicalJson, sha256Hex } from './config-hashes.ts';
+import { ConfigHashMemo, configCanonicalJson, configUtf8Bytes, sha256Hex } from './config-hashes.ts';
 import { CompileMemos } from './compile-memos.ts';
 import { oversizedConfigs } from './document-size.ts';
 import { decideApply, staleRevision, type ApplyInput, type ApplyResult, type CurrentSite, type Proposed } from './decide.ts';
@@ -141,7 +141,7 @@ type Hashed = Proposed & { texts: ReadonlyMap<string, string>; bytes: number; sp
 function propose(input: ApplyInput, compiled: Map<string, NodeConfig>): Hashed {
   const { hashes, texts, bytes, large } = configMemo.hash(siteKey(input.orgId, input.site.metadata.name), compiled);
   // Before anything is written: a document its agent would refuse is never published.
-  const oversized = oversizedConfigs(input.site, large, (node) => texts.get(node) ?? configCanonicalJson(compiled.get(node)!));
+  const oversized = oversizedConfigs(input.site, large, (node) => configUtf8Bytes(compiled.get(node)!));
   if (oversized.length) throw new DomainError('invalid', `the spec makes ${oversized.length} node document(s) too large for an agent`, oversized);
   const spec = canonicalJson(input.site);
   return { specHash: sha256Hex(spec), configHashes: hashes, configs: compiled, texts, bytes: bytes + spec.length, specText: spec };

@@ -5,7 +5,7 @@ import { parseSite } from '#shared/site/parse.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { bigSiteSpec } from '../../bench/big-site.ts';
 import { CompileMemo } from '#shared/compiler/compile-memo.ts';
-import { ConfigHashMemo, configCanonicalJson, hashedConfigText, sha256Hex } from './config-hashes.ts';
+import { ConfigHashMemo, configCanonicalJson, configUtf8Bytes, hashedConfigText, sha256Hex } from './config-hashes.ts';
 
 const compiled = (n: number, opts: Parameters<typeof bigSiteSpec>[2] = {}) => {
   const parsed = parseSite(JSON.stringify(bigSiteSpec('memo', n, opts)), { format: 'json' });
@@ -106,9 +106,13 @@ describe('configCanonicalJson', () => {
     expect(configCanonicalJson(shuffled)).toBe(canonicalJson(dr1));
     expect(configCanonicalJson(rs1)).toBe(canonicalJson(rs1));
     expect(configCanonicalJson({ ...dr1, services: [] })).toBe(canonicalJson({ ...dr1, services: [] }));
-    for (const config of [shuffled, rs1, { ...dr1, services: [] }]) {
+    // A member outside ASCII: its bytes are not its characters.
+    const accented = { ...dr1, note: 'é€' } as unknown as NodeConfig;
+    for (const config of [shuffled, rs1, { ...dr1, services: [] }, accented]) {
       const text = canonicalJson(config);
       expect(hashedConfigText(config)).toEqual({ text, hash: sha256Hex(text) });
+      expect(configUtf8Bytes(config)).toBe(Buffer.byteLength(text, 'utf8'));
     }
+    expect(configUtf8Bytes(accented)).toBe(canonicalJson(accented).length + 1 + 2);
   });
 });

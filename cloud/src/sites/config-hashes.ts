@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { NodeConfig, ResolvedService } from '#shared/config/node-config.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
@@ -45,6 +46,16 @@ export function hashedConfigText(config: NodeConfig): { text: string; hash: stri
     out += part;
   });
   return { text: out, hash: digest.digest('hex') };
+}
+
+/**
+ * The size of configCanonicalJson(config) as UTF-8, counted part by part: a 10,000-node site's
+ * director config is 3.5 MB, and measuring it as one text would flatten it into one more copy.
+ */
+export function configUtf8Bytes(config: NodeConfig): number {
+  let bytes = 0;
+  writeConfig(config, (part) => (bytes += Buffer.byteLength(part, 'utf8')));
+  return bytes;
 }
 
 /** Hands `put` the canonical JSON of `config` in order, each service's text as one part. */

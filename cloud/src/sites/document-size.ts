@@ -1,4 +1,3 @@
-import { Buffer } from 'node:buffer';
 import type { SpecIssue } from '#shared/site/issues.ts';
 import type { Site } from '#shared/site/site.ts';
 import { MAX_CONFIG_BYTES, MAX_DOCUMENT_BYTES } from '#shared/wire/desired.ts';
@@ -10,20 +9,19 @@ export const mayExceed = (chars: number, max = MAX_CONFIG_BYTES): boolean => cha
  * The spec's issues for nodes whose config is too large for a document an agent takes
  * (MAX_DOCUMENT_BYTES): a director's claims list every real server of its services. `sizes` are
  * configs' JSON sizes in characters (a character is at most 3 bytes, so only configs over a third
- * of the limit are measured in bytes, and only those need be given); `textOf` gives a config's
- * JSON text for that.
+ * of the limit are measured in bytes, and only those need be given); `bytesOf` gives a config's
+ * size as UTF-8 JSON for that.
  */
 export function oversizedConfigs(
   site: Site,
   sizes: Iterable<[node: string, chars: number]>,
-  textOf: (node: string) => string,
+  bytesOf: (node: string) => number,
   max = MAX_CONFIG_BYTES,
 ): SpecIssue[] {
   const issues: SpecIssue[] = [];
   for (const [node, chars] of sizes) {
     if (!mayExceed(chars, max)) continue;
-    // Native and allocation-free: a 10,000-node site's directors are 3.5 MB of JSON each.
-    const bytes = Buffer.byteLength(textOf(node), 'utf8');
+    const bytes = bytesOf(node);
     if (bytes <= max) continue;
     const at = site.spec.nodes.findIndex((n) => n.name === node);
     issues.push({
