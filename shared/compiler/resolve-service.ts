@@ -50,14 +50,14 @@ function resolveCheck(hc: HealthCheck, address: string, port: number): ResolvedC
  * fwmark gives one entry, a dual-stack service two of the same name, IPv4 first, each with the
  * real servers and sorry server of its family.
  */
-export function resolveServices(svc: Service, nodes: Map<string, Node>): ResolvedService[] {
+export function resolveServices(svc: Service, nodes: ReadonlyMap<string, Node>): ResolvedService[] {
   const vips = serviceVips(svc);
   if (!vips.length) return [resolveService(svc, nodes, null, svc.family ?? 4, false)];
   const ordered = [...vips].sort((a, b) => familyOf(a) - familyOf(b));
   return ordered.map((vip) => resolveService(svc, nodes, vip, familyOf(vip), vips.length > 1));
 }
 
-function resolveService(svc: Service, nodes: Map<string, Node>, vip: string | null, family: 4 | 6, dualStack: boolean): ResolvedService {
+function resolveService(svc: Service, nodes: ReadonlyMap<string, Node>, vip: string | null, family: 4 | 6, dualStack: boolean): ResolvedService {
   const d = DEFAULTS.service;
   const port = svc.port ?? 0;
   const sorry = svc.sorryServer && (!dualStack || familyOf(svc.sorryServer.address) === family) ? svc.sorryServer : undefined;

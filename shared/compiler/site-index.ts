@@ -1,4 +1,5 @@
 import { bfdEnds, type BfdEnd } from '../site/bfd.ts';
+import { byName } from '../site/by-name.ts';
 import type { Service } from '../site/service.ts';
 import type { Node, Site } from '../site/site.ts';
 import type { VrrpScript } from '../site/vrrp.ts';
@@ -14,7 +15,7 @@ type RealServer = Service['realServers'][number];
  */
 export interface SiteIndex {
   site: Site;
-  nodes: Map<string, Node>;
+  nodes: ReadonlyMap<string, Node>;
   /** VRRP instance name → its sync group's name. */
   groupOf: Map<string, string>;
   scripts: Map<string, VrrpScript>;
@@ -33,7 +34,7 @@ export interface SiteIndex {
 
 export function indexSite(site: Site): SiteIndex {
   const { spec } = site;
-  const nodes = new Map(spec.nodes.map((n) => [n.name, n]));
+  const nodes = byName(spec.nodes);
   const groupOf = new Map<string, string>();
   for (const g of spec.syncGroups ?? []) for (const i of g.instances) groupOf.set(i, g.name);
   const bfdByNode = new Map<string, BfdEnd[]>();

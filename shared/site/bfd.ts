@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { Duration } from '../util/duration.ts';
 import { IpAddress } from '../util/ip.ts';
 import { Name } from './names.ts';
+import { byName } from './by-name.ts';
 
 /**
  * keepalived bfd_instance (RFC 5880 asynchronous mode, RFC 5881 single hop): either between two
@@ -52,7 +53,7 @@ export function bfdEnds(spec: {
   bfdDefault?: boolean;
   vrrp?: { members: { node: string }[] }[];
 }): BfdEnd[] {
-  const nodes = new Map(spec.nodes.map((n) => [n.name, n]));
+  const nodes = byName(spec.nodes);
   const out: BfdEnd[] = [];
   (spec.bfd ?? []).forEach((s, index) => {
     if (s.between) {

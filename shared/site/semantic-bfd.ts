@@ -12,7 +12,7 @@ const INTERVAL_MAX_MS = 10_000;
  * address; timers in keepalived's range; one session per pair of addresses (RFC 5881 §3 demultiplexes
  * a single-hop session by its addresses); every trackBfd names a session that runs on a member.
  */
-export function checkBfd(site: Site, nodes: Map<string, Node>, out: SpecIssue[]): void {
+export function checkBfd(site: Site, nodes: ReadonlyMap<string, Node>, out: SpecIssue[]): void {
   const { spec } = site;
   uniqueNames(spec.bfd, 'spec.bfd', 'BFD session', out);
   (spec.bfd ?? []).forEach((s, i) => {

@@ -13,7 +13,7 @@ import type { VrrpInstance } from './vrrp.ts';
 const NAME: Record<IpFamily, string> = { 4: 'IPv4', 6: 'IPv6' };
 
 /** keepalived: an instance is one family; RFC 5798 for IPv6; members, peers and link-local addresses to match. */
-export function checkVrrpFamily(inst: VrrpInstance, p: string, nodes: Map<string, Node>, out: SpecIssue[]): void {
+export function checkVrrpFamily(inst: VrrpInstance, p: string, nodes: ReadonlyMap<string, Node>, out: SpecIssue[]): void {
   const family = instanceFamily(inst);
   if (family === 6 && inst.version === 2)
     out.push({ path: `${p}.version`, message: 'VRRPv2 is IPv4 only (RFC 3768 §1); an IPv6 instance runs VRRPv3 (RFC 5798): use version 3' });
@@ -88,7 +88,7 @@ function crossFamily(what: string, f: IpFamily, family: IpFamily, fwd: string, s
 const LINK_LOCAL_DEST = 'is link-local (fe80::/10): the kernel refuses a link-local IPVS destination; use a global or unique-local address';
 
 /** Family rules of one service: VIPs, real servers and the sorry server. */
-export function checkServiceFamily(site: Site, svc: Service, p: string, nodes: Map<string, Node>, defaultFwd: string, out: SpecIssue[]): void {
+export function checkServiceFamily(site: Site, svc: Service, p: string, nodes: ReadonlyMap<string, Node>, defaultFwd: string, out: SpecIssue[]): void {
   if (svc.vip !== undefined && svc.vips !== undefined) out.push({ path: `${p}.vips`, message: 'give vip or vips, not both' });
   if (svc.fwmark !== undefined && svc.vips !== undefined) out.push({ path: `${p}.vips`, message: 'an fwmark service has no vips; remove vips or fwmark' });
   if (svc.family !== undefined && svc.fwmark === undefined)

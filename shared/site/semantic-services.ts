@@ -35,7 +35,7 @@ const usePort = (port: number | undefined) => (port === undefined ? 'give the se
 
 /** Service rules: VIP:port once, DR/TUN without port mapping, node references and roles. */
 
-export function checkServices(site: Site, nodes: Map<string, Node>, out: SpecIssue[]): void {
+export function checkServices(site: Site, nodes: ReadonlyMap<string, Node>, out: SpecIssue[]): void {
   const services = site.spec.services ?? [];
   uniqueNames(services, 'spec.services', 'service', out);
   const served = new Map<string, string>();

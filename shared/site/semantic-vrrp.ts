@@ -21,7 +21,7 @@ interface SiteWide {
  * (RFC 5798 §7.3 gives each family its own virtual MAC range, 00-00-5E-00-01-{VRID} and
  * 00-00-5E-00-02-{VRID}, and adverts go to different groups and protocols), as keepalived allows.
  */
-export function checkVrrp(site: Site, nodes: Map<string, Node>, out: SpecIssue[]): void {
+export function checkVrrp(site: Site, nodes: ReadonlyMap<string, Node>, out: SpecIssue[]): void {
   const { spec } = site;
   uniqueNames(spec.vrrp, 'spec.vrrp', 'VRRP instance', out);
   uniqueNames(spec.vrrpScripts, 'spec.vrrpScripts', 'vrrp script', out);
@@ -113,7 +113,7 @@ function checkVips(inst: VrrpInstance, p: string, seen: SiteWide, out: SpecIssue
 }
 
 /** Members are directors, once each; priority 255 only for the address owner; the VRID is free on each member's interface for the instance's family. */
-function checkMembers(inst: VrrpInstance, p: string, nodes: Map<string, Node>, seen: SiteWide, out: SpecIssue[]): void {
+function checkMembers(inst: VrrpInstance, p: string, nodes: ReadonlyMap<string, Node>, seen: SiteWide, out: SpecIssue[]): void {
   const vipAddrs = new Set(allVips(inst, p).map((v) => v.address));
   const memberSeen = new Set<string>();
   let vridClash = false;
@@ -139,7 +139,7 @@ function checkMembers(inst: VrrpInstance, p: string, nodes: Map<string, Node>, s
 }
 
 /** iproute2: an address label must be the device name or start with "<dev>:" (keepalived `label`), on every member. */
-function checkLabels(inst: VrrpInstance, p: string, nodes: Map<string, Node>, out: SpecIssue[]): void {
+function checkLabels(inst: VrrpInstance, p: string, nodes: ReadonlyMap<string, Node>, out: SpecIssue[]): void {
   for (const { vip, path } of allVips(inst, p)) {
     if (typeof vip === 'string' || vip.label === undefined) continue;
     for (const m of inst.members) {

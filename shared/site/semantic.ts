@@ -1,6 +1,7 @@
 import { uniqueNames, type SpecIssue } from './issues.ts';
 import type { Site } from './site.ts';
 import { isLinkLocal } from '../util/ip.ts';
+import { byName } from './by-name.ts';
 import { familyOf } from './family.ts';
 import { checkBfd } from './semantic-bfd.ts';
 import { checkServices } from './semantic-services.ts';
@@ -13,7 +14,7 @@ import { checkVrrp } from './semantic-vrrp.ts';
 export function semanticIssues(site: Site): SpecIssue[] {
   const out: SpecIssue[] = [];
   const { spec } = site;
-  const nodes = new Map(spec.nodes.map((n) => [n.name, n]));
+  const nodes = byName(spec.nodes);
 
   uniqueNames(spec.nodes, 'spec.nodes', 'node', out);
   // Addresses are canonical (RFC 5952 for IPv6), so one address written two ways is one address.

@@ -1,6 +1,7 @@
 import { compileSite } from '#shared/compiler/compile.ts';
 import type { NodeConfig } from '#shared/config/node-config.ts';
 import type { Site } from '#shared/site/site.ts';
+import { byName } from '#shared/site/by-name.ts';
 import { jsonEqual } from '#shared/util/json-equal.ts';
 import { countMassDelete, type MassDeleteCount } from '#shared/ipvs/mass-delete.ts';
 import { plural } from '#shared/util/plural.ts';
@@ -46,19 +47,19 @@ function changes<T>(before: ReadonlyMap<string, T>, after: ReadonlyMap<string, T
 
 // Objects compared as JSON values, not as canonical texts: a 10,000-node site's diff wrote both
 // revisions' nodes, services and real servers out only to compare them.
-const named = <T extends { name: string }>(items: readonly T[] | undefined) => new Map((items ?? []).map((i) => [i.name, i]));
+const named = <T extends { name: string }>(items: readonly T[] | undefined): ReadonlyMap<string, T> => byName(items ?? []);
 
 type Service = NonNullable<Site['spec']['services']>[number];
 type RealServer = Service['realServers'][number];
 
-/** Node name → address: what a real server named by its node is keyed by. */
-const addressesOf = (site: Site | null) => new Map((site?.spec.nodes ?? []).map((n) => [n.name, n.address]));
+/** Node name → node: its address is what a real server named by its node is keyed by. */
+const nodesOf = (site: Site | null): ReadonlyMap<string, { address: string }> => byName(site?.spec.nodes ?? []);
 
 /** One service's real servers by key, `service/address:port`. */
-function keyedRealServers(svc: Service, addressOf: ReadonlyMap<string, string>): Map<string, RealServer> {
+function keyedRealServers(svc: Service, nodes: ReadonlyMap<string, { address: string }>): Map<string, RealServer> {
   const mine = new Map<string, RealServer>();
   for (const rs of svc.realServers) {
-    const address = rs.address ?? (rs.node ? addressOf.get(rs.node) : undefined) ?? '?';
+    const address = rs.address ?? (rs.node ? nodes.get(rs.node)?.address : undefined) ?? '?';
     mine.set(`${svc.name}/${address}:${rs.port ?? svc.port ?? 0}`, rs);
   }
   return mine;
@@ -71,8 +72,8 @@ function keyedRealServers(svc: Service, addressOf: ReadonlyMap<string, string>):
  * real server compares the one service that holds it, not 10,000 real servers).
  */
 function realServerChanges(prev: Site | null, next: Site, services: NamedKind): { realServers: Change; massDelete: MassDeleteCount } {
-  const addressBefore = addressesOf(prev);
-  const addressAfter = addressesOf(next);
+  const nodesBefore = nodesOf(prev);
+  const nodesAfter = nodesOf(next);
   const changedServices = new Set(services.change.changed);
   const before = new Map<string, ReadonlySet<string>>();
   const after = new Map<string, ReadonlySet<string>>();
@@ -83,8 +84,10 @@ function realServerChanges(prev: Site | null, next: Site, services: NamedKind): 
     const same =
       was !== undefined &&
       !changedServices.has(name) &&
-      svc.realServers.every((rs) => rs.address !== undefined || rs.node === undefined || addressBefore.get(rs.node) === addressAfter.get(rs.node));
-    const mine = keyedRealServers(svc, addressAfter);
+      svc.realServers.every(
+        (rs) => rs.address !== undefined || rs.node === undefined || nodesBefore.get(rs.node)?.address === nodesAfter.get(rs.node)?.address,
+      );
+    const mine = keyedRealServers(svc, nodesAfter);
     if (same) {
       // The same set on both sides: the count takes it as kept whole.
       const keys = new Set(mine.keys());
@@ -92,7 +95,7 @@ function realServerChanges(prev: Site | null, next: Site, services: NamedKind): 
       after.set(name, keys);
       continue;
     }
-    const theirs = was ? keyedRealServers(was, addressBefore) : new Map<string, RealServer>();
+    const theirs = was ? keyedRealServers(was, nodesBefore) : new Map<string, RealServer>();
     const c = changes(theirs, mine);
     out.added.push(...c.added);
     out.removed.push(...c.removed);
@@ -102,7 +105,7 @@ function realServerChanges(prev: Site | null, next: Site, services: NamedKind): 
   }
   for (const [name, item] of services.before) {
     if (services.after.has(name)) continue;
-    const theirs = keyedRealServers(item as Service, addressBefore);
+    const theirs = keyedRealServers(item as Service, nodesBefore);
     out.removed.push(...theirs.keys());
     before.set(name, new Set(theirs.keys()));
   }
@@ -114,8 +117,8 @@ const compiled = (site: Site | null) => (site ? compileSite(site) : new Map<stri
 
 /** One kind of named spec object: its items by name in each spec, and what changed between them. */
 interface NamedKind {
-  before: Map<string, unknown>;
-  after: Map<string, unknown>;
+  before: ReadonlyMap<string, unknown>;
+  after: ReadonlyMap<string, unknown>;
   change: Change;
 }
 
