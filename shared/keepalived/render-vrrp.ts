@@ -13,7 +13,7 @@ import { type ConfWriter, secs, word } from './render-text.ts';
 export interface RenderContext {
   site: Site;
   node: Node;
-  nodes: Map<string, Node>;
+  nodes: ReadonlyMap<string, Node>;
   warnings: string[];
 }
 

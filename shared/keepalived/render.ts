@@ -8,6 +8,7 @@ import { renderBfd } from './render-bfd.ts';
 import { ConfWriter } from './render-text.ts';
 import { servedBy, renderService } from './render-lvs.ts';
 import { memberInstances, renderGlobal, renderInstance, renderScripts, renderSyncGroups, type RenderContext } from './render-vrrp.ts';
+import { byName } from '../site/by-name.ts';
 
 export class RenderError extends Error {
   readonly code = 'RENDER_NODE';
@@ -15,7 +16,7 @@ export class RenderError extends Error {
 
 /** Renders the keepalived.conf of director `nodeName`; throws RenderError for an unknown node. */
 export function renderKeepalived(site: Site, nodeName: string): { text: string; warnings: string[] } {
-  const nodes = new Map(site.spec.nodes.map((n) => [n.name, n]));
+  const nodes = byName(site.spec.nodes);
   const node = nodes.get(nodeName);
   if (!node) throw new RenderError(`no node named "${nodeName}" in site ${site.metadata.name}`);
   if (node.role !== 'director') throw new RenderError(`node "${nodeName}" is a ${node.role}; only directors run keepalived`);

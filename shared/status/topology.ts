@@ -2,6 +2,7 @@ import { DEFAULTS } from '../site/defaults.ts';
 import type { Site } from '../site/site.ts';
 import { familyOf, realServerAddress, serviceVips } from '../site/family.ts';
 import { formatHostPort, splitCidr } from '../util/ip.ts';
+import { byName } from '../site/by-name.ts';
 
 /** What the status model needs of a site spec, resolved once per spec object. */
 export interface Topology {
@@ -35,7 +36,7 @@ export function topologyOf(site: Site): Topology {
 
 function build(site: Site): Topology {
   const s = site.spec;
-  const nodes = new Map(s.nodes.map((n) => [n.name, n]));
+  const nodes = byName(s.nodes);
   const directors = s.nodes.filter((n) => n.role === 'director').map((n) => n.name);
   const groups = (s.vrrp ?? []).map((i) => ({
     name: i.name,

@@ -5,6 +5,7 @@ import { directorOut, isActive, MAX_OVERRIDE_MS, MAX_OVERRIDES, Override, parseF
 import type { Site } from '#shared/site/site.ts';
 import { canonicalIp } from '#shared/util/ip.ts';
 import { DomainError } from '../sites/errors.ts';
+import { byName } from '#shared/site/by-name.ts';
 
 /** What an operator asks for (the API body; the CLI builds it). Targets by kind; exactly one of `for` and `until`. */
 export interface CreateRequest {
@@ -103,7 +104,7 @@ function drainTimeout(req: CreateRequest): { drainTimeoutMs?: number } {
 }
 
 function build(req: CreateRequest, site: Site, ctx: CreateContext): Override {
-  const nodes = new Map(site.spec.nodes.map((n) => [n.name, n]));
+  const nodes = byName(site.spec.nodes);
   const services = site.spec.services ?? [];
   const vrrp = site.spec.vrrp ?? [];
   if (req.force && !req.forceReason?.trim()) throw invalid('forceReason', 'force needs a reason, recorded with the override');

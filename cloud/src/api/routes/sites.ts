@@ -7,6 +7,7 @@ import { redactSecrets } from '../../sites/secrets.ts';
 import type { App, AppDeps } from '../context.ts';
 import { NodeRow, RevisionFull, RevisionMeta, RevisionParam, ServiceRow, SiteDetail, SiteParam, SiteSummary } from '../schemas.ts';
 import { authErrors, notFoundError } from './common.ts';
+import { byName } from '#shared/site/by-name.ts';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ 200: { content: { 'application/json': { schema } }, description } });
 
@@ -76,7 +77,7 @@ const routes = {
 
 /** Services of a spec as `lvsfleet get services` shows them (defaults applied, addresses resolved). */
 function servicesOf(site: Site): z.infer<typeof ServiceRow>[] {
-  const nodes = new Map(site.spec.nodes.map((n) => [n.name, n]));
+  const nodes = byName(site.spec.nodes);
   const directors = site.spec.nodes.filter((n) => n.role === 'director').map((n) => n.name);
   // A dual-stack service is one row per VIP, IPv4 first.
   return (site.spec.services ?? []).flatMap((svc) =>
