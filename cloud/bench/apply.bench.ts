@@ -14,6 +14,7 @@ import { loadSigner } from '../src/keys/signing.ts';
 import { freshPostgres } from '../test/pg.test-support.ts';
 import { stringify as stringifyYaml } from 'yaml';
 import { bigSiteSpec } from './big-site.ts';
+import { startDelayedLink } from './delayed-link.ts';
 import { profiled } from './profiled.ts';
 
 /**
@@ -27,6 +28,9 @@ import { profiled } from './profiled.ts';
  * validate, compile, and canonical JSON + SHA-256 of every config; the rest is HTTP and SQL.
  * With DATABASE_URL, on a fresh PostgreSQL database beside it (dropped at the end) instead of
  * PGlite: the process CPU then leaves out the database's own work, which runs in its server.
+ * `--db-delay MS` (with DATABASE_URL): the database reached through a relay that holds every
+ * chunk MS ms each way (./delayed-link.ts), as a database one network hop away; the wall time then
+ * shows the round trips an apply waits for.
  * `--cpu-prof=DIR`: a CPU profile of the last round's request, written to DIR and summarised by
  * area and by the functions with the most self time (and of the last one-real-server round's). Then R rounds that change one real server's
  * weight (only the two directors' configs change), R every-node rounds with the spec sent as YAML
@@ -41,6 +45,7 @@ const ROUNDS = arg('rounds', 9);
 /** Untimed requests before each series: the first ones compile the hot paths (one round of warm-up left a 10-15 % change inside the noise). */
 const WARMUP = Math.max(1, arg('warmup', 5));
 const SITE = 'bench';
+const DB_DELAY = arg('db-delay', 0);
 const PROF_DIR = process.argv.find((a) => a.startsWith('--cpu-prof='))?.slice('--cpu-prof='.length);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -53,7 +58,9 @@ const cpuSince = (t: NodeJS.CpuUsage) => {
 
 async function main(): Promise<void> {
   const pg = process.env.DATABASE_URL ? await freshPostgres(process.env.DATABASE_URL) : null;
-  const db = await openDatabase({ url: pg?.url });
+  if (DB_DELAY && !pg) throw new Error('--db-delay needs DATABASE_URL (a PostgreSQL server to put the delay in front of)');
+  const link = pg && DB_DELAY ? await startDelayedLink({ host: new URL(pg.url).hostname, port: Number(new URL(pg.url).port || 5432) }, DB_DELAY) : null;
+  const db = await openDatabase({ url: link ? withPort(pg!.url, link.port) : pg?.url });
   const signer = await loadSigner(db.db);
   const admin = await ensureBootstrapAdmin(db.db);
   const app = createApp({ db: db.db, kick: () => {}, signer });
@@ -134,10 +141,10 @@ async function main(): Promise<void> {
     yaml.cpu.push(c1);
   }
   await db.close();
+  await link?.close();
   await pg?.drop();
-  console.log(
-    `bench:apply: ${N}-node site, every node changed, ${ROUNDS} rounds (median) after ${WARMUP} of warm-up, ${pg ? 'PostgreSQL (its own CPU not counted)' : 'PGlite'}, Node ${process.version}`,
-  );
+  const where = pg ? `PostgreSQL (its own CPU not counted${link ? `; reached through a relay holding each chunk ${DB_DELAY} ms each way` : ''})` : 'PGlite';
+  console.log(`bench:apply: ${N}-node site, every node changed, ${ROUNDS} rounds (median) after ${WARMUP} of warm-up, ${where}, Node ${process.version}`);
   console.log(
     `  apply request: wall ${f(median(wall))} ms, process CPU ${f(median(cpu))} ms (mean CPU ${f(mean(cpu))} ms; min wall ${f(Math.min(...wall))} ms); ${median(faults)} minor page faults`,
   );
@@ -155,6 +162,14 @@ async function main(): Promise<void> {
       .map((x) => x.toFixed(2))
       .join(' ')}`,
   );
+}
+
+/** `url` with its port replaced. */
+function withPort(url: string, port: number): string {
+  const u = new URL(url);
+  u.hostname = '127.0.0.1';
+  u.port = String(port);
+  return u.toString();
 }
 
 main().then(

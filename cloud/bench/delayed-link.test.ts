@@ -1,0 +1,49 @@
+import { createServer, connect, type AddressInfo, type Server } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startDelayedLink } from './delayed-link.ts';
+
+/** An echo server on loopback: what it gets, it sends back. */
+async function echoServer(): Promise<{ server: Server; port: number }> {
+  const server = createServer((s) => s.pipe(s));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+describe('startDelayedLink', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  it('relays every byte both ways, in order, and holds each round trip at least twice the delay', async () => {
+    const echo = await echoServer();
+    cleanups.push(() => new Promise<void>((r) => echo.server.close(() => r())));
+    const link = await startDelayedLink({ host: '127.0.0.1', port: echo.port }, 20);
+    cleanups.push(() => link.close());
+    const socket = connect(link.port, '127.0.0.1');
+    cleanups.push(() => void socket.destroy());
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    // Many small writes and one large one: all of it comes back, byte for byte, in the order sent.
+    const parts = [...Array.from({ length: 200 }, (_, i) => Buffer.from(`part ${i};`)), Buffer.alloc(256 * 1024, 7)];
+    const sent = Buffer.concat(parts);
+    const got: Buffer[] = [];
+    let bytes = 0;
+    const back = new Promise<number>((resolve) =>
+      socket.on('data', (d) => {
+        got.push(d);
+        bytes += d.length;
+        if (bytes >= sent.length) resolve(performance.now());
+      }),
+    );
+    const t0 = performance.now();
+    for (const p of parts) socket.write(p);
+    const t1 = await back;
+    expect(Buffer.concat(got).equals(sent)).toBe(true);
+    expect(t1 - t0).toBeGreaterThanOrEqual(2 * 20 - 1);
+  });
+
+  it('refuses a delay that is not a number of milliseconds', async () => {
+    await expect(startDelayedLink({ host: '127.0.0.1', port: 1 }, Number.NaN)).rejects.toThrow(/delay/);
+    await expect(startDelayedLink({ host: '127.0.0.1', port: 1 }, -1)).rejects.toThrow(/delay/);
+  });
+});

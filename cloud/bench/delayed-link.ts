@@ -1,0 +1,42 @@
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+
+/**
+ * A TCP relay on loopback to `target` that holds every chunk `delayMs` in each direction before
+ * passing it on, in order: a database that is a network hop away (a managed PostgreSQL is often
+ * 0.5-2 ms round trip from its clients) measured on one machine, where the real one answers in
+ * ~0.1 ms and a statement that waits for another's answer costs next to nothing. Each round trip
+ * through it takes at least 2 × delayMs. Nagle's algorithm is off on both legs, as the drivers
+ * have it, so a small write is not held back waiting for the previous one's acknowledgement.
+ */
+export async function startDelayedLink(target: { host: string; port: number }, delayMs: number): Promise<{ port: number; close(): Promise<void> }> {
+  if (!(delayMs >= 0)) throw new Error(`delayed link: the delay must be a number of ms >= 0, not ${delayMs}`);
+  const open = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(target.port, target.host);
+    for (const s of [client, upstream]) {
+      s.setNoDelay(true);
+      open.add(s);
+      s.on('close', () => open.delete(s));
+      // An end of either leg ends the other; the error itself is the relayed peer's to report.
+      s.on('error', () => {});
+    }
+    // Timers of one duration fire in the order they were set: the chunks stay in order.
+    const relay = (from: Socket, to: Socket) => {
+      from.on('data', (chunk) => setTimeout(() => to.destroyed || to.write(chunk), delayMs));
+      from.on('close', () => setTimeout(() => to.destroy(), delayMs));
+    };
+    relay(client, upstream);
+    relay(upstream, client);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    async close() {
+      for (const s of open) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
