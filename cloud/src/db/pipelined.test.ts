@@ -39,7 +39,7 @@ function suite(open: () => Promise<{ database: Database; close: () => Promise<vo
   it("throws the first failure sent, not the later statements' refusals of the aborted transaction, and nothing is written", async () => {
     await table(database.db, 'pipe_fail');
     await database.db.execute(sql`INSERT INTO pipe_fail (n) VALUES (7)`);
-    const failed = (waitWith: 'settle' | 'answer') =>
+    const failed = (waitWith: 'settle' | 'answer' | 'wait') =>
       database.db
         .transaction(async (tx) => {
           const pipe = new Pipelined();
@@ -48,13 +48,15 @@ function suite(open: () => Promise<{ database: Database; close: () => Promise<vo
           pipe.send(insert(tx, 'pipe_fail', 7));
           pipe.send(insert(tx, 'pipe_fail', 2));
           if (waitWith === 'answer') await pipe.answer(tx.execute(sql`SELECT count(*) FROM pipe_fail`));
+          // A read kept among the others, awaited on its own: it meets the aborted transaction, and the unique violation is thrown.
+          if (waitWith === 'wait') await pipe.wait(pipe.kept(tx.execute(sql`SELECT count(*) FROM pipe_fail`)));
           await pipe.settle();
         })
         .then(
           () => null,
           (e: unknown) => e as { code?: string; cause?: { code?: string } },
         );
-    for (const how of ['settle', 'answer'] as const) {
+    for (const how of ['settle', 'answer', 'wait'] as const) {
       const e = await failed(how);
       expect(e, how).not.toBeNull();
       // drizzle wraps the driver's error on PGlite; postgres.js's is thrown as it is.

@@ -29,8 +29,15 @@ export class Pipelined {
   }
 
   /** Sends `statement` and waits for its answer; when it fails, throws the first failure sent before or with it. */
-  async answer<T>(statement: PromiseLike<T>): Promise<T> {
-    const answer = this.kept(statement);
+  answer<T>(statement: PromiseLike<T>): Promise<T> {
+    return this.wait(this.kept(statement));
+  }
+
+  /**
+   * Waits for the answer of a statement `kept` started; when it fails, throws the first failure
+   * sent before or with it. Several reads sent together are awaited one by one this way.
+   */
+  async wait<T>(answer: Promise<T>): Promise<T> {
     try {
       return await answer;
     } catch (e) {

@@ -26,18 +26,22 @@ export async function loadReports(db: Db | Tx, siteId: string, revision: number,
     isNull(nodes.removedAt),
     rolloutNodes ? or(eq(nodes.role, 'director'), inJsonList(nodes.name, rolloutNodes)) : undefined,
   );
-  const live = await db.select({ id: nodes.id, name: nodes.name }).from(nodes).where(ofSite);
+  // None of the three reads needs another's answer, so they go out together (in a transaction, one
+  // after another on its connection without waiting): a staged apply and each rollout tick wait
+  // one round trip instead of three. The statuses take the live nodes as a subquery, not 1,000
+  // bound ids (each bound value costs drizzle and the driver a parameter object).
+  const [live, rows, failures] = await Promise.all([
+    db.select({ id: nodes.id, name: nodes.name }).from(nodes).where(ofSite),
+    db
+      .select()
+      .from(nodeStatus)
+      .where(inArray(nodeStatus.nodeId, db.select({ id: nodes.id }).from(nodes).where(ofSite))),
+    db
+      .select({ nodeId: events.nodeId, data: events.data })
+      .from(events)
+      .where(and(eq(events.siteId, siteId), eq(events.type, 'apply.failed'), gte(events.receivedAt, since))),
+  ]);
   if (!live.length) return {};
-  // The live nodes as a subquery, not 1,000 bound ids: each bound value costs drizzle and the
-  // driver a parameter object (this ran in every staged apply and every rollout tick).
-  const rows = await db
-    .select()
-    .from(nodeStatus)
-    .where(inArray(nodeStatus.nodeId, db.select({ id: nodes.id }).from(nodes).where(ofSite)));
-  const failures = await db
-    .select({ nodeId: events.nodeId, data: events.data })
-    .from(events)
-    .where(and(eq(events.siteId, siteId), eq(events.type, 'apply.failed'), gte(events.receivedAt, since)));
   const statusOf = new Map(rows.map((r) => [r.nodeId, r]));
   // Each node's first failure of this revision, found once: not a scan of every failure per node.
   const failedOf = new Map<string, (typeof failures)[number]>();

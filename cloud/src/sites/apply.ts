@@ -100,16 +100,6 @@ async function applyIn(
   }
   const { siteId, current } = loaded;
   const decision = settle(decideApply(input, current, proposed));
-  if (decision.write && !input.immediate) {
-    const running = await activeRollout(tx, siteId!);
-    if (running)
-      throw new DomainError(
-        'rollout_in_progress',
-        `the rollout of revision ${running.revision} is still ${running.state}: wait for it, or abort it (POST /v1/sites/${name}/rollout/abort)`,
-        undefined,
-        { rolloutRevision: running.revision },
-      );
-  }
   if (!decision.write) return { result: decision.result };
   const version = await write(tx, { input, siteId: siteId!, current, proposed, compiled, result: decision.result, now: input.now ?? new Date(), written });
   return { result: decision.result, wrote: { siteId: siteId!, version } };
@@ -219,40 +209,55 @@ interface Write {
 async function write(tx: Tx, w: Write): Promise<string> {
   const { input, siteId, result, now } = w;
   const name = result.site;
-  const moved = await tx
-    .update(sites)
-    .set({ currentRevision: result.revision, updatedAt: now })
-    .where(and(eq(sites.id, siteId), eq(sites.currentRevision, w.current.revision)))
-    // The overrides' generation with it: the row is locked from here to the commit, so it cannot move.
-    .returning({ id: sites.id, version: rowVersion, overridesVersion: sites.overridesVersion });
-  if (!moved.length) throw staleRevision(input.ifMatch ?? w.current.revision);
-  const overridesVersion = moved[0].overridesVersion;
-  // From here the statements go out without waiting for each other's answers (../db/pipelined.ts);
-  // only the reads the next statements are built from are awaited. Those reads go first: the
-  // database answers in sending order, so a read sent after the revision's insert (a 1,000-node
-  // spec is ~100 KB of jsonb) would wait for it, and the process with it.
+  // The statements go out without waiting for each other's answers (../db/pipelined.ts); only
+  // the reads the next statements are built from are awaited, and those go first and together
+  // (one round trip): the database answers in sending order, so a read sent after the revision's
+  // insert (a 1,000-node spec is ~100 KB of jsonb) would wait for it, and the process with it.
   const pipe = new Pipelined();
-
-  // The site's active overrides ride along with the new revision (the agents layer them on it).
-  const active = await pipe.answer(activeOverrides(tx, siteId, now));
-  // Nodes whose config did not change need no write: role and address are part of the config.
   // Staged: the first revision has nothing to roll back to, and a rollback goes out at once. The
   // rollout's first step runs here, so its first stage leaves with the revision (the driver does the rest).
   const policy = resolveRollout(input.site);
-  const rollout =
-    policy.enabled && !input.immediate && w.current.revision > 0 && result.publishedNodes.length > 0
-      ? stepRollout(
-          newRollout({
-            revision: result.revision,
-            previousRevision: w.current.revision,
-            bakeMs: policy.bakeMs,
-            stageTimeoutMs: policy.stageTimeoutMs,
-            nodes: result.publishedNodes.map((n) => ({ name: n, role: w.compiled.get(n)!.node.role })),
-          }),
-          { type: 'tick', reports: await pipe.answer(loadReports(tx, siteId, result.revision, now, now.getTime(), result.publishedNodes)) },
-          now.getTime(),
-        )
-      : null;
+  const staged = policy.enabled && !input.immediate && w.current.revision > 0 && result.publishedNodes.length > 0;
+  // A rollout still running refuses the apply (its refusal comes first); then the site row moves
+  // by compare-and-set. The site row is locked (loadCurrent), so what is read beside the update is
+  // what it would be after it: the overrides, whose generation the update returns with it, and
+  // the nodes' reports for the rollout's first step.
+  const running = input.immediate ? null : pipe.kept(activeRollout(tx, siteId));
+  const moving = pipe.kept(
+    tx
+      .update(sites)
+      .set({ currentRevision: result.revision, updatedAt: now })
+      .where(and(eq(sites.id, siteId), eq(sites.currentRevision, w.current.revision)))
+      .returning({ id: sites.id, version: rowVersion, overridesVersion: sites.overridesVersion }),
+  );
+  // The site's active overrides ride along with the new revision (the agents layer them on it).
+  const activeRead = pipe.kept(activeOverrides(tx, siteId, now));
+  const reportsRead = staged ? pipe.kept(loadReports(tx, siteId, result.revision, now, now.getTime(), result.publishedNodes)) : null;
+  const rolling = running && (await pipe.wait(running));
+  if (rolling)
+    throw new DomainError(
+      'rollout_in_progress',
+      `the rollout of revision ${rolling.revision} is still ${rolling.state}: wait for it, or abort it (POST /v1/sites/${name}/rollout/abort)`,
+      undefined,
+      { rolloutRevision: rolling.revision },
+    );
+  const moved = await pipe.wait(moving);
+  if (!moved.length) throw staleRevision(input.ifMatch ?? w.current.revision);
+  const overridesVersion = moved[0].overridesVersion;
+  const active = await pipe.wait(activeRead);
+  const rollout = reportsRead
+    ? stepRollout(
+        newRollout({
+          revision: result.revision,
+          previousRevision: w.current.revision,
+          bakeMs: policy.bakeMs,
+          stageTimeoutMs: policy.stageTimeoutMs,
+          nodes: result.publishedNodes.map((n) => ({ name: n, role: w.compiled.get(n)!.node.role })),
+        }),
+        { type: 'tick', reports: await pipe.wait(reportsRead) },
+        now.getTime(),
+      )
+    : null;
   pipe.send(
     tx.insert(siteRevisions).values({
       siteId,
@@ -279,6 +284,7 @@ async function write(tx: Tx, w: Write): Promise<string> {
   const handed = new Map<string, { claims: DesiredClaims; text: string }>();
   const withOverrides = (mine: unknown[]) => !!overridesVersion || mine.length > 0;
   const overrideClaims = (mine: unknown[]) => (withOverrides(mine) ? `,"overrides":${canonicalJson(mine)},"overridesVersion":${overridesVersion}` : '');
+  // Nodes whose config did not change need no write: role and address are part of the config.
   const published = result.publishedNodes.map((nodeName) => ({ nodeName, id: nodeIdOf(name, nodeName), cfg: w.compiled.get(nodeName)! }));
   const outboxAnswers: Promise<unknown>[] = [];
   if (published.length) {
