@@ -27,6 +27,8 @@
  * PostgreSQL database, dropped at the end, instead of PGlite in this process: the database a hosted
  * cloud runs on, and RSS figures of the cloud without an embedded database. The Workers row stays on
  * PGlite over the wire. DATABASE_URL with --scale-only does the same for the scale rows (as before).
+ * --db-delay MS (with --postgres): the database reached through a relay that holds every chunk MS
+ * ms each way (delayed-link.ts), as a managed database one network hop away.
  * --cpu-prof=DIR: aedes only; CPU profiles of the apply and of the drain of the every-VIP-moved
  * round (with --scale, of the 100 sites' row instead), written to DIR and summarised by self time
  * per area (cpu-profile.ts).
@@ -58,6 +60,7 @@ import { MOSQUITTO_BIN, OwnMosquitto } from '../test/mosquitto.test-support.ts';
 import { freshPostgres } from '../test/pg.test-support.ts';
 import { agentFleet, type RoundCost } from './agent-fleet.ts';
 import { bigSiteSpec } from './big-site.ts';
+import { startDelayedLink } from './delayed-link.ts';
 import { profiled } from './profiled.ts';
 import { startWorkersCloud, type BenchCloud } from './workers-cloud.ts';
 
@@ -75,6 +78,9 @@ const SCALE = SCALE_ONLY || process.argv.includes('--scale');
 /** --postgres: the Node rows on PostgreSQL (DATABASE_URL), not PGlite. */
 const ON_POSTGRES = process.argv.includes('--postgres');
 if (ON_POSTGRES && !process.env.DATABASE_URL) throw new Error('--postgres: set DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres)');
+const dbDelayAt = process.argv.indexOf('--db-delay');
+const DB_DELAY = dbDelayAt > 0 ? Number(process.argv[dbDelayAt + 1]) : 0;
+if (DB_DELAY && !ON_POSTGRES && !SCALE_ONLY) throw new Error('--db-delay: the delay is put in front of PostgreSQL; add --postgres');
 const SITE = 'bench';
 /**
  * --agent-procs K: the agents' processes (default: one per core), nodes dealt round-robin
@@ -589,12 +595,19 @@ async function runScale(
 async function benchDatabase(scale = false): Promise<{ db: Awaited<ReturnType<typeof openDatabase>>; label: string; close(): Promise<void> }> {
   const url = process.env.DATABASE_URL;
   const pg = url && (ON_POSTGRES || (scale && SCALE_ONLY)) ? await freshPostgres(url) : null;
-  const db = await openDatabase({ url: pg?.url });
+  const target = pg ? new URL(pg.url) : null;
+  const link = target && DB_DELAY ? await startDelayedLink({ host: target.hostname, port: Number(target.port || 5432) }, DB_DELAY) : null;
+  if (target && link) {
+    target.hostname = '127.0.0.1';
+    target.port = String(link.port);
+  }
+  const db = await openDatabase({ url: target?.toString() });
   return {
     db,
-    label: db.pglite ? 'PGlite' : 'PostgreSQL',
+    label: db.pglite ? 'PGlite' : link ? `PostgreSQL ${DB_DELAY} ms away each way` : 'PostgreSQL',
     async close() {
       await db.close();
+      await link?.close();
       await pg?.drop();
     },
   };
