@@ -17,6 +17,8 @@
  * heartbeats it stored within the 30 s and after, its CPU, and one read of the site's status
  * through the API (every report in it) once the reports are stored. Last, the serve process's CPU
  * over 10 s of idling with all of those sites (alerting rounds, the publisher's poll).
+ * `--db-delay MS`: serve reaches its database through a relay that holds every chunk MS ms each way
+ * (delayed-link.ts), as a managed database one network hop away.
  * BENCH_SERVE_PROF=DIR: each serve process runs under `--cpu-prof` and writes its profile to DIR
  * when it stops (summarise with cloud/bench/cpu-profile.ts).
  */
@@ -33,6 +35,7 @@ import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { freePorts } from '../test/net.test-support.ts';
 import { infraBrokerLimits, OwnMosquitto } from '../test/mosquitto.test-support.ts';
 import { freshPostgres } from '../test/pg.test-support.ts';
+import { startDelayedLink } from './delayed-link.ts';
 import { bigSiteSpec } from './big-site.ts';
 import { cpuMs, procKb, START_ENV } from './serve-process.ts';
 
@@ -42,6 +45,9 @@ const BIG = 10_000;
 const SITES = 100;
 /** The idle window measured after both rows: five alerting rounds. */
 const IDLE_MS = 10_000;
+/** --db-delay MS: serve's database one network hop away (./delayed-link.ts), MS ms each way. */
+const dbDelayAt = process.argv.indexOf('--db-delay');
+const DB_DELAY = dbDelayAt > 0 ? Number(process.argv[dbDelayAt + 1]) : 0;
 /** The external broker: MQTT_URL's, else a Mosquitto the bench starts with infra/mosquitto's queue limits (main). */
 let MQTT_URL = process.env.MQTT_URL ?? '';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -69,6 +75,13 @@ interface Row {
 async function measure(label: string, external: boolean, token: string): Promise<void> {
   const pg = await freshPostgres(process.env.DATABASE_URL!);
   const sql = postgres(pg.url, { max: 1, onnotice: () => {} });
+  // --db-delay: serve reaches its database through the relay; the bench's own reads do not.
+  const target = new URL(pg.url);
+  const link = DB_DELAY ? await startDelayedLink({ host: target.hostname, port: Number(target.port || 5432) }, DB_DELAY) : null;
+  if (link) {
+    target.hostname = '127.0.0.1';
+    target.port = String(link.port);
+  }
   const dataDir = mkdtempSync(join(tmpdir(), 'lvsfleet-bench-mem-'));
   const [port, mqttPort] = await freePorts(2);
   const prof = process.env.BENCH_SERVE_PROF;
@@ -81,7 +94,7 @@ async function measure(label: string, external: boolean, token: string): Promise
     '--data-dir',
     dataDir,
     '--database-url',
-    pg.url,
+    target.toString(),
   ];
   args.push(...(external ? ['--mqtt-url', MQTT_URL] : ['--mqtt-port', String(mqttPort)]));
   let proc: ChildProcess | null = spawn(process.execPath, args, {
@@ -184,6 +197,7 @@ async function measure(label: string, external: boolean, token: string): Promise
     }
     if (external && nodeIds.length) await clearRetained(nodeIds);
     await sql.end({ timeout: 5 });
+    await link?.close();
     await pg.drop();
     rmSync(dataDir, { recursive: true, force: true });
   }
@@ -315,7 +329,7 @@ async function main(): Promise<void> {
   if (built.status !== 0) throw new Error(`cloud/build.mjs: ${built.stderr}`);
   const token = `lvs_admin_${randomBytes(16).toString('hex')}`;
   console.log(
-    `bench:cloud-memory: lvsfleet serve alone (bundle, env ${JSON.stringify(START_ENV)}), PostgreSQL; node -e 0: RSS ${mib(bareNodeKb())}; load average ${load()}`,
+    `bench:cloud-memory: lvsfleet serve alone (bundle, env ${JSON.stringify(START_ENV)}), PostgreSQL${DB_DELAY ? ` ${DB_DELAY} ms away each way` : ''}; node -e 0: RSS ${mib(bareNodeKb())}; load average ${load()}`,
   );
   const own = MQTT_URL ? null : await OwnMosquitto.create(() => `allow_anonymous true\n${infraBrokerLimits()}`);
   try {
