@@ -47,4 +47,24 @@ describe.skipIf(!process.env.DATABASE_URL)('site leases on PostgreSQL', () => {
     expect(again.owned).toEqual(new Set());
     expect(again.valid()).toBe(true);
   });
+
+  it('takes and lets go of many sites at once, each lease with one holder, as the server sees it', async () => {
+    const [c, d] = [await open('C'), await open('D')];
+    const sites = Array.from({ length: 40 }, (_, i) => `many-${i}`);
+    const [first, second] = [sites.slice(0, 25), sites.slice(15)];
+    expect((await c.claim(first)).owned).toEqual(new Set(first));
+    // The 10 in both are C's: D gets the other 15.
+    expect((await d.claim(second)).owned).toEqual(new Set(sites.slice(25)));
+    const locks = async (name: string) => {
+      const pid = await sessionPid(admin, `lvsfleet-site-leases ${name}`);
+      const [r] = await admin<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = ${pid}::int AND granted`;
+      return r.n;
+    };
+    expect([await locks('C'), await locks('D')]).toEqual([25, 15]);
+    // C lets go of all but 5 in one claim; D then takes the 20 that C let go of.
+    expect((await c.claim(sites.slice(0, 5))).owned).toEqual(new Set(sites.slice(0, 5)));
+    expect(await locks('C')).toBe(5);
+    expect((await d.claim(sites)).owned).toEqual(new Set(sites.slice(5)));
+    expect([await locks('C'), await locks('D')]).toEqual([5, 35]);
+  });
 });

@@ -55,13 +55,19 @@ export async function openSiteLeases(url: string, o: { log?: (line: string) => v
       const at = generation;
       const held = await heldKeys();
       const plan = planLeases(held, sites);
-      for (const k of plan.release) {
-        await client`SELECT pg_advisory_unlock(${NS}::int, ${k}::int)`;
-        held.delete(k);
+      // One statement for every lease let go and one for every lease tried, not one each: a drain
+      // of many sites' rows (100 sites applied at once) waited for a round trip per site that
+      // changed hands, and the database is often a network hop away. The keys go as one JSON
+      // array, in the plan's order; a try never waits, so taking several in one statement cannot
+      // deadlock with another replica doing the same.
+      if (plan.release.length) {
+        await client`SELECT pg_advisory_unlock(${NS}::int, x.key::int) FROM json_array_elements_text(${JSON.stringify(plan.release)}::text::json) AS x(key)`;
+        for (const k of plan.release) held.delete(k);
       }
-      for (const k of plan.take) {
-        const [r] = await client<{ ok: boolean }[]>`SELECT pg_try_advisory_lock(${NS}::int, ${k}::int) AS ok`;
-        if (r.ok) held.add(k);
+      if (plan.take.length) {
+        const tried = await client<{ k: number; ok: boolean }[]>`
+          SELECT x.key::int AS k, pg_try_advisory_lock(${NS}::int, x.key::int) AS ok FROM json_array_elements_text(${JSON.stringify(plan.take)}::text::json) AS x(key)`;
+        for (const r of tried) if (r.ok) held.add(r.k);
       }
       // The claim holds only if no close happened while it ran (a reconnect would hold nothing).
       const owned = generation === at ? ownedSites(plan, held) : new Set<string>();
