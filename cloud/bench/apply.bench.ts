@@ -14,7 +14,7 @@ import { loadSigner } from '../src/keys/signing.ts';
 import { freshPostgres } from '../test/pg.test-support.ts';
 import { stringify as stringifyYaml } from 'yaml';
 import { bigSiteSpec } from './big-site.ts';
-import { startDelayedLink } from './delayed-link.ts';
+import { delayedUrl } from './delayed-link.ts';
 import { profiled } from './profiled.ts';
 
 /**
@@ -59,8 +59,8 @@ const cpuSince = (t: NodeJS.CpuUsage) => {
 async function main(): Promise<void> {
   const pg = process.env.DATABASE_URL ? await freshPostgres(process.env.DATABASE_URL) : null;
   if (DB_DELAY && !pg) throw new Error('--db-delay needs DATABASE_URL (a PostgreSQL server to put the delay in front of)');
-  const link = pg && DB_DELAY ? await startDelayedLink({ host: new URL(pg.url).hostname, port: Number(new URL(pg.url).port || 5432) }, DB_DELAY) : null;
-  const db = await openDatabase({ url: link ? withPort(pg!.url, link.port) : pg?.url });
+  const link = pg && DB_DELAY ? await delayedUrl(pg.url, DB_DELAY) : null;
+  const db = await openDatabase({ url: link?.url ?? pg?.url });
   const signer = await loadSigner(db.db);
   const admin = await ensureBootstrapAdmin(db.db);
   const app = createApp({ db: db.db, kick: () => {}, signer });
@@ -162,14 +162,6 @@ async function main(): Promise<void> {
       .map((x) => x.toFixed(2))
       .join(' ')}`,
   );
-}
-
-/** `url` with its port replaced. */
-function withPort(url: string, port: number): string {
-  const u = new URL(url);
-  u.hostname = '127.0.0.1';
-  u.port = String(port);
-  return u.toString();
 }
 
 main().then(

@@ -35,7 +35,7 @@ import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { freePorts } from '../test/net.test-support.ts';
 import { infraBrokerLimits, OwnMosquitto } from '../test/mosquitto.test-support.ts';
 import { freshPostgres } from '../test/pg.test-support.ts';
-import { startDelayedLink } from './delayed-link.ts';
+import { delayedUrl } from './delayed-link.ts';
 import { bigSiteSpec } from './big-site.ts';
 import { cpuMs, procKb, START_ENV } from './serve-process.ts';
 
@@ -76,12 +76,7 @@ async function measure(label: string, external: boolean, token: string): Promise
   const pg = await freshPostgres(process.env.DATABASE_URL!);
   const sql = postgres(pg.url, { max: 1, onnotice: () => {} });
   // --db-delay: serve reaches its database through the relay; the bench's own reads do not.
-  const target = new URL(pg.url);
-  const link = DB_DELAY ? await startDelayedLink({ host: target.hostname, port: Number(target.port || 5432) }, DB_DELAY) : null;
-  if (link) {
-    target.hostname = '127.0.0.1';
-    target.port = String(link.port);
-  }
+  const link = DB_DELAY ? await delayedUrl(pg.url, DB_DELAY) : null;
   const dataDir = mkdtempSync(join(tmpdir(), 'lvsfleet-bench-mem-'));
   const [port, mqttPort] = await freePorts(2);
   const prof = process.env.BENCH_SERVE_PROF;
@@ -94,7 +89,7 @@ async function measure(label: string, external: boolean, token: string): Promise
     '--data-dir',
     dataDir,
     '--database-url',
-    target.toString(),
+    link?.url ?? pg.url,
   ];
   args.push(...(external ? ['--mqtt-url', MQTT_URL] : ['--mqtt-port', String(mqttPort)]));
   let proc: ChildProcess | null = spawn(process.execPath, args, {

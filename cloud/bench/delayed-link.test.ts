@@ -1,6 +1,6 @@
 import { createServer, connect, type AddressInfo, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startDelayedLink } from './delayed-link.ts';
+import { delayedUrl, startDelayedLink } from './delayed-link.ts';
 
 /** An echo server on loopback: what it gets, it sends back. */
 async function echoServer(): Promise<{ server: Server; port: number }> {
@@ -40,6 +40,29 @@ describe('startDelayedLink', () => {
     const t1 = await back;
     expect(Buffer.concat(got).equals(sent)).toBe(true);
     expect(t1 - t0).toBeGreaterThanOrEqual(2 * 20 - 1);
+  });
+
+  it("gives a database URL through the link: the relay's host and port, the rest as it was", async () => {
+    const echo = await echoServer();
+    cleanups.push(() => new Promise<void>((r) => echo.server.close(() => r())));
+    const link = await delayedUrl(`postgres://postgres:pw@localhost:${echo.port}/db_1?sslmode=disable`, 1);
+    cleanups.push(() => link.close());
+    const u = new URL(link.url);
+    expect([u.protocol, u.username, u.password, u.hostname, u.pathname, u.search]).toEqual([
+      'postgres:',
+      'postgres',
+      'pw',
+      '127.0.0.1',
+      '/db_1',
+      '?sslmode=disable',
+    ]);
+    expect(u.port).not.toBe(String(echo.port));
+    // The relay's port leads to the target: what is written comes back through it.
+    const socket = connect(Number(u.port), '127.0.0.1');
+    cleanups.push(() => void socket.destroy());
+    const back = new Promise<string>((r) => socket.once('data', (d) => r(d.toString())));
+    socket.write('ping');
+    expect(await back).toBe('ping');
   });
 
   it('refuses a delay that is not a number of milliseconds', async () => {

@@ -40,3 +40,15 @@ export async function startDelayedLink(target: { host: string; port: number }, d
     },
   };
 }
+
+/**
+ * A PostgreSQL `url` reached through a delayed link (startDelayedLink): the same URL, its host and
+ * port the relay's. What the benches' `--db-delay MS` opens their database with.
+ */
+export async function delayedUrl(url: string, delayMs: number): Promise<{ url: string; close(): Promise<void> }> {
+  const target = new URL(url);
+  const link = await startDelayedLink({ host: target.hostname, port: Number(target.port || 5432) }, delayMs);
+  target.hostname = '127.0.0.1';
+  target.port = String(link.port);
+  return { url: target.toString(), close: () => link.close() };
+}

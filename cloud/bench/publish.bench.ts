@@ -60,7 +60,7 @@ import { MOSQUITTO_BIN, OwnMosquitto } from '../test/mosquitto.test-support.ts';
 import { freshPostgres } from '../test/pg.test-support.ts';
 import { agentFleet, type RoundCost } from './agent-fleet.ts';
 import { bigSiteSpec } from './big-site.ts';
-import { startDelayedLink } from './delayed-link.ts';
+import { delayedUrl } from './delayed-link.ts';
 import { profiled } from './profiled.ts';
 import { startWorkersCloud, type BenchCloud } from './workers-cloud.ts';
 
@@ -595,13 +595,8 @@ async function runScale(
 async function benchDatabase(scale = false): Promise<{ db: Awaited<ReturnType<typeof openDatabase>>; label: string; close(): Promise<void> }> {
   const url = process.env.DATABASE_URL;
   const pg = url && (ON_POSTGRES || (scale && SCALE_ONLY)) ? await freshPostgres(url) : null;
-  const target = pg ? new URL(pg.url) : null;
-  const link = target && DB_DELAY ? await startDelayedLink({ host: target.hostname, port: Number(target.port || 5432) }, DB_DELAY) : null;
-  if (target && link) {
-    target.hostname = '127.0.0.1';
-    target.port = String(link.port);
-  }
-  const db = await openDatabase({ url: target?.toString() });
+  const link = pg && DB_DELAY ? await delayedUrl(pg.url, DB_DELAY) : null;
+  const db = await openDatabase({ url: link?.url ?? pg?.url });
   return {
     db,
     label: db.pglite ? 'PGlite' : link ? `PostgreSQL ${DB_DELAY} ms away each way` : 'PostgreSQL',
