@@ -14,7 +14,7 @@ import { loadSigner } from '../src/keys/signing.ts';
 import { freshPostgres } from '../test/pg.test-support.ts';
 import { stringify as stringifyYaml } from 'yaml';
 import { bigSiteSpec } from './big-site.ts';
-import { delayedUrl } from './delayed-link.ts';
+import { dbDelayArg, delayedUrl } from './delayed-link.ts';
 import { profiled } from './profiled.ts';
 
 /**
@@ -45,7 +45,7 @@ const ROUNDS = arg('rounds', 9);
 /** Untimed requests before each series: the first ones compile the hot paths (one round of warm-up left a 10-15 % change inside the noise). */
 const WARMUP = Math.max(1, arg('warmup', 5));
 const SITE = 'bench';
-const DB_DELAY = arg('db-delay', 0);
+const DB_DELAY = dbDelayArg(process.argv);
 const PROF_DIR = process.argv.find((a) => a.startsWith('--cpu-prof='))?.slice('--cpu-prof='.length);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -35,7 +35,7 @@ import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { freePorts } from '../test/net.test-support.ts';
 import { infraBrokerLimits, OwnMosquitto } from '../test/mosquitto.test-support.ts';
 import { freshPostgres } from '../test/pg.test-support.ts';
-import { delayedUrl } from './delayed-link.ts';
+import { dbDelayArg, delayedUrl } from './delayed-link.ts';
 import { bigSiteSpec } from './big-site.ts';
 import { cpuMs, procKb, START_ENV } from './serve-process.ts';
 
@@ -46,8 +46,7 @@ const SITES = 100;
 /** The idle window measured after both rows: five alerting rounds. */
 const IDLE_MS = 10_000;
 /** --db-delay MS: serve's database one network hop away (./delayed-link.ts), MS ms each way. */
-const dbDelayAt = process.argv.indexOf('--db-delay');
-const DB_DELAY = dbDelayAt > 0 ? Number(process.argv[dbDelayAt + 1]) : 0;
+const DB_DELAY = dbDelayArg(process.argv);
 /** The external broker: MQTT_URL's, else a Mosquitto the bench starts with infra/mosquitto's queue limits (main). */
 let MQTT_URL = process.env.MQTT_URL ?? '';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

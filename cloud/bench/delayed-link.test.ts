@@ -1,6 +1,6 @@
 import { createServer, connect, type AddressInfo, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { delayedUrl, startDelayedLink } from './delayed-link.ts';
+import { dbDelayArg, delayedUrl, startDelayedLink } from './delayed-link.ts';
 
 /** An echo server on loopback: what it gets, it sends back. */
 async function echoServer(): Promise<{ server: Server; port: number }> {
@@ -68,5 +68,13 @@ describe('startDelayedLink', () => {
   it('refuses a delay that is not a number of milliseconds', async () => {
     await expect(startDelayedLink({ host: '127.0.0.1', port: 1 }, Number.NaN)).rejects.toThrow(/delay/);
     await expect(startDelayedLink({ host: '127.0.0.1', port: 1 }, -1)).rejects.toThrow(/delay/);
+  });
+
+  it('reads --db-delay MS: 0 without it, the number with it, and refuses anything else by name', () => {
+    expect(dbDelayArg(['node', 'bench.ts', '--postgres'])).toBe(0);
+    expect(dbDelayArg(['node', 'bench.ts', '--db-delay', '1'])).toBe(1);
+    expect(dbDelayArg(['--db-delay', '0.5', '--postgres'])).toBe(0.5);
+    for (const bad of [['--db-delay'], ['--db-delay', 'x'], ['--db-delay', '-1'], ['--db-delay', '']])
+      expect(() => dbDelayArg(bad), JSON.stringify(bad)).toThrow(/--db-delay: MS must be a number of milliseconds/);
   });
 });

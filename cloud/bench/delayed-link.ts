@@ -52,3 +52,16 @@ export async function delayedUrl(url: string, delayMs: number): Promise<{ url: s
   target.port = String(link.port);
   return { url: target.toString(), close: () => link.close() };
 }
+
+/**
+ * The benches' `--db-delay MS` from `argv`: 0 when it is not there. A value that is not a number of
+ * milliseconds >= 0 is refused, naming it, rather than run without the delay asked for.
+ */
+export function dbDelayArg(argv: readonly string[]): number {
+  const at = argv.indexOf('--db-delay');
+  if (at < 0) return 0;
+  const text = argv[at + 1];
+  const ms = text === undefined || text.trim() === '' ? Number.NaN : Number(text);
+  if (!(ms >= 0)) throw new Error(`--db-delay: MS must be a number of milliseconds >= 0, not ${JSON.stringify(text ?? null)}`);
+  return ms;
+}

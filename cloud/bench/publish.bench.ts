@@ -60,7 +60,7 @@ import { MOSQUITTO_BIN, OwnMosquitto } from '../test/mosquitto.test-support.ts';
 import { freshPostgres } from '../test/pg.test-support.ts';
 import { agentFleet, type RoundCost } from './agent-fleet.ts';
 import { bigSiteSpec } from './big-site.ts';
-import { delayedUrl } from './delayed-link.ts';
+import { dbDelayArg, delayedUrl } from './delayed-link.ts';
 import { profiled } from './profiled.ts';
 import { startWorkersCloud, type BenchCloud } from './workers-cloud.ts';
 
@@ -78,8 +78,7 @@ const SCALE = SCALE_ONLY || process.argv.includes('--scale');
 /** --postgres: the Node rows on PostgreSQL (DATABASE_URL), not PGlite. */
 const ON_POSTGRES = process.argv.includes('--postgres');
 if (ON_POSTGRES && !process.env.DATABASE_URL) throw new Error('--postgres: set DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres)');
-const dbDelayAt = process.argv.indexOf('--db-delay');
-const DB_DELAY = dbDelayAt > 0 ? Number(process.argv[dbDelayAt + 1]) : 0;
+const DB_DELAY = dbDelayArg(process.argv);
 if (DB_DELAY && !ON_POSTGRES && !SCALE_ONLY) throw new Error('--db-delay: the delay is put in front of PostgreSQL; add --postgres');
 const SITE = 'bench';
 /**
