@@ -45,6 +45,45 @@ describe('startSerialLoop', () => {
     expect(steps).toBe(2);
   });
 
+  it('coalesces the kicks made while a step runs into one step after it, and a kick once that one started into another', async () => {
+    const events: string[] = [];
+    /** Each running step's release. */
+    const gates: (() => void)[] = [];
+    let onStart: (() => void) | null = null;
+    let n = 0;
+    const loop = startSerialLoop(
+      async () => {
+        const i = ++n;
+        events.push(`start ${i}`);
+        onStart?.();
+        await new Promise<void>((r) => gates.push(r));
+        events.push(`end ${i}`);
+      },
+      { pollMs: 60_000, onError: () => {} },
+    );
+    const nextStart = () => new Promise<void>((r) => (onStart = r));
+    let started = nextStart();
+    loop.kick();
+    await started;
+    // A burst while step 1 runs, each kick in a turn of its own (a hundred applies during one drain).
+    for (let i = 0; i < 100; i++) {
+      loop.kick();
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    started = nextStart();
+    gates.shift()!();
+    await started;
+    // Step 2 has started: a kick now asks for one more step after it.
+    loop.kick();
+    started = nextStart();
+    gates.shift()!();
+    await started;
+    gates.shift()!();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(events).toEqual(['start 1', 'end 1', 'start 2', 'end 2', 'start 3', 'end 3']);
+    await loop.close();
+  });
+
   it('close waits for the step in progress', async () => {
     let done = false;
     const loop = startSerialLoop(
