@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_TRUSTED_KEYS, type KeyState } from '#shared/wire/key-trust.ts';
-import { decideRotate, keyListing, planRotation, trustOf, type KeyRow, type NodeKeys } from './rotation.ts';
+import { awaitsNodes, decideRotate, keyListing, planRotation, trustOf, type KeyRow, type NodeKeys } from './rotation.ts';
 
 const row = (kid: string, state: KeyState, minute: number, generation = 1): KeyRow => ({
   kid,
@@ -33,6 +33,18 @@ describe('planRotation', () => {
     expect(planRotation(keys, [node('a', true, 'k1', 'k2'), node('late', false, 'k0')]).retire).toEqual([]);
     expect(planRotation(keys, [node('a', true, 'k1', 'k2'), node('late', true, 'k0', 'k1')]).retire).toEqual(['k0']);
     expect(planRotation(keys, [node('a', true, 'k1', 'k2'), node('late', true, 'k0', 'k1', 'k2')]).retire).toEqual(['k0', 'k1']);
+  });
+});
+
+describe('awaitsNodes', () => {
+  it('is true only while a key is announced or retiring: with none, no report of any node changes the plan', () => {
+    expect(awaitsNodes([row('k0', 'active', 0)])).toBe(false);
+    expect(awaitsNodes([row('k0', 'retired', 0), row('k1', 'active', 1, 3)])).toBe(false);
+    expect(awaitsNodes([row('k0', 'active', 0), row('k1', 'announced', 1, 2)])).toBe(true);
+    expect(awaitsNodes([row('k0', 'retiring', 0), row('k1', 'active', 1, 3)])).toBe(true);
+    // What it saves reading is what planRotation would ignore.
+    const settled = [row('k0', 'retired', 0), row('k1', 'active', 1, 3)];
+    expect(planRotation(settled, [node('a', true, 'k0'), node('b', false)])).toEqual({ promote: null, retire: [] });
   });
 });
 

@@ -82,6 +82,15 @@ export interface RotationStep {
   retire: string[];
 }
 
+/**
+ * Whether a rotation step has anything to wait on nodes for: an announced key to promote or a
+ * retiring key to retire. Otherwise planRotation decides nothing whatever the nodes reported, so
+ * the loop need not read them (every enrolled node's report, every second, on every replica).
+ */
+export function awaitsNodes(rows: readonly KeyRow[]): boolean {
+  return rows.some((r) => r.state === 'announced' || r.state === 'retiring');
+}
+
 /** What the rotation loop does now, given the keys and the enrolled nodes. */
 export function planRotation(rows: readonly KeyRow[], nodes: readonly NodeKeys[]): RotationStep {
   const ordered = byAge(rows);

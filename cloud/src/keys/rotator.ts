@@ -1,7 +1,7 @@
 import { startSerialLoop } from '#shared/util/serial-loop.ts';
 import type { Db } from '../db/client.ts';
 import { applyRotationStep, readKeyRows, readNodeKeys } from './key-store.ts';
-import { planRotation } from './rotation.ts';
+import { awaitsNodes, planRotation } from './rotation.ts';
 import type { Signer } from './signing.ts';
 
 export interface RotatorOptions {
@@ -36,8 +36,9 @@ export interface Rotator {
  * Answers whether a key changed state.
  */
 export async function rotationStep(db: Db, now: Date, staleAfterMs: number, log: (line: string) => void): Promise<boolean> {
-  const [rows, nodes] = [await readKeyRows(db), await readNodeKeys(db, now, staleAfterMs)];
-  const plan = planRotation(rows, nodes);
+  const rows = await readKeyRows(db);
+  if (!awaitsNodes(rows)) return false;
+  const plan = planRotation(rows, await readNodeKeys(db, now, staleAfterMs));
   if (!(await applyRotationStep(db, plan, now))) return false;
   if (plan.promote) log(`keys: ${plan.promote} announced→active (every online node pinned it)`);
   for (const kid of plan.retire) log(`keys: ${kid} retiring→retired (every node pinned a newer key)`);
