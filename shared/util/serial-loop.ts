@@ -3,7 +3,8 @@
  * rollouts): one step at a time — a run waits for the one in progress, so steps never overlap —,
  * a kick that asks for a step soon (kicks until that step starts coalesce into one, also while
  * another step runs), a poll that kicks every `pollMs` (unref'd: it never keeps the process
- * alive), and a close that stops kicking and waits for the step in progress. A failing step is reported to `onError` and does not stop the loop.
+ * alive), and a close that stops kicking and waits for the step in progress. A failing step is
+ * reported to `onError` and does not stop the loop.
  */
 export interface SerialLoop<T> {
   /** Runs one step after any in progress; rejects with that step's error. */
