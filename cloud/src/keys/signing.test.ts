@@ -166,6 +166,32 @@ describe('loadSigner', () => {
     expect(added).toContain(signer.kid);
   });
 
+  it('opens the active key once while it stays active, and the next active key at the reload that finds it', async () => {
+    const d = await openDatabase({});
+    open.push(d);
+    const signer = await loadSigner(d.db, { keySecret: 'a secret of the bench' });
+    const claims = claimsFor(seedsSite(), 'dr1', 1);
+    const before = text(await signer.sign(claims));
+    // The stored key no longer opens: a reload that opened it again would fail (as a start would).
+    await d.db
+      .update(signingKeys)
+      .set({ privateJwk: { sealed: 'A256GCM', iv: 'AAAAAAAAAAAAAAAA', ct: 'AAAAAAAAAAAAAAAAAAAAAA' } })
+      .where(eq(signingKeys.kid, signer.kid));
+    await expect(loadSigner(d.db, { keySecret: 'a secret of the bench' })).rejects.toThrow();
+    expect(await signer.reload()).toBe(false);
+    expect(text(await signer.sign(claims))).toBe(before);
+    // A newer active key is opened and signs from that reload on.
+    const { publicKey, privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+    const pub = await exportJWK(publicKey);
+    const kid = await calculateJwkThumbprint(pub);
+    await d.db.insert(signingKeys).values({ kid, publicJwk: pub, privateJwk: await exportJWK(privateKey), createdAt: new Date(Date.now() + 1000) });
+    expect(await signer.reload()).toBe(true);
+    expect(signer.kid).toBe(kid);
+    const jws = await signer.sign(claims);
+    expect(decodeProtectedHeader(text(jws)).kid).toBe(kid);
+    await expect(compactVerify(jws, createLocalJWKSet({ keys: await signer.publicJwks() }))).resolves.toBeTruthy();
+  });
+
   it('keeps the key across a restart of the same data dir', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lvsfleet-keys-'));
     dirs.push(dir);
