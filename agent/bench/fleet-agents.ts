@@ -10,8 +10,9 @@
  * then the time each node applied the awaited revision: `done` once every expected node has, and
  * on `collect` every node that applied one (to find documents sent to nodes that should not get
  * one), each with this process's RSS; `done` also with what the round cost this process (its CPU
- * since the round began, the kernel's part, a file's creation right after: `RoundCost`), and each
- * apply with its own time from payload to applied.
+ * since the round began and the kernel's part: `RoundCost`), and each apply with its own time from
+ * payload to applied. On `probe` (sent once every process is done), what creating a file in the
+ * agents' state directory costs the kernel then (`fileCreateMicros`).
  * BENCH_AGENTS_DIR=DIR: the agents' state directories go under DIR (default: the system's temporary directory).
  * BENCH_AGENTS_PROF=DIR: a CPU profile of each awaited round alone (from `await` to `done`, not the
  * agents' start), written to DIR/agents-revision-N.cpuprofile.
@@ -35,7 +36,8 @@ interface Start {
   nodeIds: string[];
   keys: JWK[];
 }
-type FromParent = { type: 'start'; start: Start } | { type: 'await'; revision: number; expect?: string[] } | { type: 'collect' } | { type: 'stop' };
+type FromParent =
+  { type: 'start'; start: Start } | { type: 'await'; revision: number; expect?: string[] } | { type: 'collect' } | { type: 'probe' } | { type: 'stop' };
 /**
  * `took`: from the payload reaching this agent's handler to its apply's end (its own intake and
  * apply, interleaved with the others'); `bytes`: the document's size.
@@ -87,12 +89,7 @@ function record(nodeId: string, a: Applied): void {
       type: 'done',
       applied: [...applied].filter(([n]) => expected.has(n)),
       rssMiB: rssMiB(),
-      round: {
-        cpuMs: (cpu.user + cpu.system) / 1000,
-        systemMs: cpu.system / 1000,
-        // Right after the round, while the disk is still as the round left it.
-        createUs: fileCreateMicros(root),
-      },
+      round: { cpuMs: (cpu.user + cpu.system) / 1000, systemMs: cpu.system / 1000 },
     });
   }
 }
@@ -148,7 +145,12 @@ async function startAgent(s: Start, nodeId: string): Promise<void> {
  */
 const STATE_PARENT = process.env.BENCH_AGENTS_DIR ?? tmpdir();
 
-/** Kernel time of creating a file in `dir` (then removing it), µs each: printed beside the agents' figures. */
+/**
+ * Kernel time of creating a file in `dir` (then removing it), µs each: printed beside the agents'
+ * figures. Only on the parent's `probe`, once every process has applied: 200 files, about 100 ms of
+ * a busy disk, had run as each process finished its round, while the other still applied (the
+ * second director of a one-real-server round, the last agents of an every-node one).
+ */
 function fileCreateMicros(dir: string, n = 200): number {
   const c0 = process.cpuUsage();
   for (let i = 0; i < n; i++) closeSync(openSync(join(dir, `probe-${i}`), 'w'));
@@ -194,6 +196,9 @@ process.on('message', (m: FromParent) => {
     if (profiler) void profiler.post('Profiler.enable').then(() => profiler.post('Profiler.start'));
   } else if (m.type === 'collect') {
     send({ type: 'collected', applied: [...applied], rssMiB: rssMiB() });
+  } else if (m.type === 'probe') {
+    // Right after the round, while the disk is still as the round left it.
+    send({ type: 'probed', createUs: fileCreateMicros(root) });
   } else if (m.type === 'stop') {
     void (async () => {
       await Promise.all(links.map((l) => l.close().catch(() => {})));

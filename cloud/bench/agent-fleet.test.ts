@@ -31,17 +31,16 @@ function childInMemory(log: unknown[]): AgentsChild {
         } else if (m.type === 'await') {
           expect = m.expect ?? mine;
           if (expect.length)
-            queueMicrotask(() =>
-              reply({ type: 'done', applied: expect.map((n) => [n, { revision: m.revision }]), round: { cpuMs: 5, systemMs: 2, createUs: 30 } }),
-            );
+            queueMicrotask(() => reply({ type: 'done', applied: expect.map((n) => [n, { revision: m.revision }]), round: { cpuMs: 5, systemMs: 2 } }));
         } else if (m.type === 'collect') queueMicrotask(() => reply({ type: 'collected', applied: expect.map((n) => [n, {}]) }));
+        else if (m.type === 'probe') queueMicrotask(() => reply({ type: 'probed', createUs: mine.includes('dr1') ? 30 : 10 }));
       },
     },
     next: (type) => new Promise((resolve) => waiting.set(type, resolve)),
     received: async () => (await new Promise<any>((resolve) => waiting.set('done', resolve))).applied,
     stop: async () => {},
     rssMiB: 10,
-    round: { cpuMs: 5, systemMs: 2, createUs: 30 },
+    round: { cpuMs: 5, systemMs: 2 },
   };
 }
 
@@ -59,14 +58,20 @@ describe('agentFleet', () => {
     fleet.await(7);
     const all = fleet.received('all');
     expect((await all).map(([id]) => id).sort()).toEqual(['dr1', 'dr2', 'rs1', 'rs2']);
-    expect(fleet.round).toEqual({ cpuMs: 10, systemMs: 4, createUs: 30 });
+    expect(fleet.round).toEqual({ cpuMs: 10, systemMs: 4 });
+    // The file-creation probe is asked for only now, of every awaited process: the slowest's figure.
+    expect(logs.map((l) => l.filter((m) => (m as { type: string }).type === 'probe').length)).toEqual([0, 0]);
+    expect(await fleet.fileCreateUs()).toBe(30);
 
     fleet.await(8, ['dr2']);
     expect(logs[0].at(-1)).toEqual({ type: 'await', revision: 8, expect: [] });
     expect(logs[1].at(-1)).toEqual({ type: 'await', revision: 8, expect: ['dr2'] });
     expect(await fleet.received('dr2')).toEqual([['dr2', { revision: 8 }]]);
     // Only the awaited process's CPU counts for the round.
-    expect(fleet.round).toEqual({ cpuMs: 5, systemMs: 2, createUs: 30 });
+    expect(fleet.round).toEqual({ cpuMs: 5, systemMs: 2 });
+    // Only the awaited process is probed.
+    expect(await fleet.fileCreateUs()).toBe(10);
+    expect(logs.map((l) => l.filter((m) => (m as { type: string }).type === 'probe').length)).toEqual([1, 2]);
     expect((await fleet.collect()).map(([id]) => id)).toEqual(['dr2']);
   });
 });

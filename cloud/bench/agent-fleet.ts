@@ -23,8 +23,6 @@ export interface RoundCost {
   cpuMs: number;
   /** Of cpuMs, the kernel's part (the file calls: open, write, fsync, rename). */
   systemMs: number;
-  /** Kernel time of creating a file in the agents' state directory right after the round, µs. */
-  createUs: number;
 }
 
 export interface AgentsStart {
@@ -89,14 +87,23 @@ export function agentFleet(procs: number, fork: () => AgentsChild) {
     get rssMiB(): number {
       return kids.reduce((t, k) => t + k.rssMiB, 0);
     },
-    /** What the awaited processes spent over the last round: CPU summed, creating a file the slowest's figure. */
+    /** What the awaited processes spent over the last round, summed. */
     get round(): RoundCost {
       const mine = awaited.map((i) => kids[i].round);
       return {
         cpuMs: mine.reduce((t, r) => t + r.cpuMs, 0),
         systemMs: mine.reduce((t, r) => t + r.systemMs, 0),
-        createUs: Math.max(0, ...mine.map((r) => r.createUs)),
       };
+    },
+    /**
+     * Kernel time of creating a file in the awaited processes' state directories, µs (the slowest's):
+     * asked once every one of them is done, so the probe's own files (about 100 ms of disk) delay
+     * no agent of the round it describes.
+     */
+    async fileCreateUs(): Promise<number> {
+      const probed = awaited.map((i) => kids[i].next('probed'));
+      for (const i of awaited) kids[i].child.send({ type: 'probe' });
+      return Math.max(0, ...(await Promise.all(probed)).map((m) => m.createUs as number));
     },
     async stop(): Promise<void> {
       await Promise.all(kids.map((k) => k.stop()));

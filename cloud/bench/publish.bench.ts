@@ -172,7 +172,7 @@ function startChild(script: URL) {
   });
   let rssMiB = 0;
   /** The agents' process's cost of the last awaited round (fleet-agents.ts). */
-  let round: RoundCost = { cpuMs: 0, systemMs: 0, createUs: 0 };
+  let round: RoundCost = { cpuMs: 0, systemMs: 0 };
   const next = (type: string) =>
     new Promise<any>((resolve, reject) => {
       const on = (m: any) => {
@@ -400,11 +400,12 @@ async function run(
     // the round per agent, and each agent's own payload → applied (stretched by the others' turns).
     const own = stats(rows.map(([, r]) => r.took ?? 0));
     const cost = agents.round;
+    const createUs = await agents.fileCreateUs();
     console.log(
       `[${label}] every VIP moved (forced) → every agent applied: apply request ${ms(t1 - t0)} ms; apply→applied over ${N} agents ${inProcs}: ${lat.text} ${ratio(lat)}; ${rss()}; agents' processes' RSS ${agents.rssMiB} MiB`,
     );
     console.log(
-      `[${label}]   the agents' processes used ${ms(cost.cpuMs)} ms of CPU in that round (the kernel's part ${ms(cost.systemMs)}; creating a file in their state directory then took ${ms(cost.createUs)} µs of kernel time): ${(cost.cpuMs / N).toFixed(2)} ms per agent's apply; each agent's own payload→applied ${own.text}`,
+      `[${label}]   the agents' processes used ${ms(cost.cpuMs)} ms of CPU in that round (the kernel's part ${ms(cost.systemMs)}; creating a file in their state directory then took ${ms(createUs)} µs of kernel time): ${(cost.cpuMs / N).toFixed(2)} ms per agent's apply; each agent's own payload→applied ${own.text}`,
     );
     const oneApplied: number[] = [];
     const oneAppliedAfter: number[] = [];
