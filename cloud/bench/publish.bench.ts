@@ -25,8 +25,9 @@
  * --scale-only: those scale rows alone, on aedes then Mosquitto (none of the 1,000-node or Workers rows).
  * --postgres (needs DATABASE_URL): the Node rows (aedes, Mosquitto, the scale rows) each on a fresh
  * PostgreSQL database, dropped at the end, instead of PGlite in this process: the database a hosted
- * cloud runs on, and RSS figures of the cloud without an embedded database. The Workers row stays on
- * PGlite over the wire. DATABASE_URL with --scale-only does the same for the scale rows (as before).
+ * cloud runs on, and RSS figures of the cloud without an embedded database. The Workers row too:
+ * each of its invocations connects to that database, as a Worker does without Hyperdrive.
+ * DATABASE_URL with --scale-only does the same for the scale rows (as before).
  * --db-delay MS (with --postgres): the database reached through a relay that holds every chunk MS
  * ms each way (delayed-link.ts), as a managed database one network hop away.
  * --cpu-prof=DIR: aedes only; CPU profiles of the apply and of the drain of the every-VIP-moved
@@ -260,11 +261,13 @@ async function run(
   broker: { url: string; username?: string; password?: string; close(): Promise<void> },
   db: Awaited<ReturnType<typeof openDatabase>>,
   runtime: 'node' | 'workers' = 'node',
+  /** The database's URL, for the Workers entry when the database is not PGlite. */
+  dbUrl?: string,
 ): Promise<void> {
   const signer = await loadSigner(db.db, { ed25519: ED25519 });
   const admin = await ensureBootstrapAdmin(db.db);
   const t0w = Date.now();
-  const cloud = runtime === 'node' ? await nodeCloud(db, broker, signer) : await startWorkersCloud(db.pglite!, broker);
+  const cloud = runtime === 'node' ? await nodeCloud(db, broker, signer) : await startWorkersCloud(db.pglite ?? dbUrl!, broker);
   if (runtime === 'workers')
     console.log(`[${label}] wrangler dev (workerd) started in ${Date.now() - t0w} ms; RSS figures below are this process's, workerd's not counted`);
   // The request body is made before the clock starts: a client sends a spec it already holds.
@@ -592,13 +595,14 @@ async function runScale(
  * A row's database: PGlite in this process, or a fresh PostgreSQL database (dropped by `close`)
  * with --postgres, and for the scale rows also with --scale-only and DATABASE_URL.
  */
-async function benchDatabase(scale = false): Promise<{ db: Awaited<ReturnType<typeof openDatabase>>; label: string; close(): Promise<void> }> {
+async function benchDatabase(scale = false): Promise<{ db: Awaited<ReturnType<typeof openDatabase>>; url?: string; label: string; close(): Promise<void> }> {
   const url = process.env.DATABASE_URL;
   const pg = url && (ON_POSTGRES || (scale && SCALE_ONLY)) ? await freshPostgres(url) : null;
   const link = pg && DB_DELAY ? await delayedUrl(pg.url, DB_DELAY) : null;
   const db = await openDatabase({ url: link?.url ?? pg?.url });
   return {
     db,
+    url: link?.url ?? pg?.url,
     label: db.pglite ? 'PGlite' : link ? `PostgreSQL ${DB_DELAY} ms away each way` : 'PostgreSQL',
     async close() {
       await db.close();
@@ -637,16 +641,19 @@ async function runRow(row: RowName): Promise<void> {
     }
     case 'workers': {
       // The same rows with the Workers entry as the cloud: apply over HTTP to wrangler dev, its
-      // SitePublisher Durable Object drains through connect() to the same kind of broker.
-      const db = await openDatabase({});
+      // SitePublisher Durable Object drains through connect() to the same kind of broker. With
+      // --postgres its invocations connect to the fresh PostgreSQL database (no Hyperdrive pool
+      // between); else the PGlite in this process serves them over the wire, one query at a time.
+      const { db, url, label, close } = await benchDatabase();
       const b = await startEmbeddedBroker({ port: 0, db: db.db });
       await run(
-        'Workers (wrangler dev, workerd) + aedes (embedded) + PGlite over the wire',
+        `Workers (wrangler dev, workerd) + aedes (embedded) + ${db.pglite ? 'PGlite over the wire' : label}`,
         { url: b.url, ...b.internal, close: () => b.close() },
         db,
         'workers',
+        url,
       );
-      return db.close();
+      return close();
     }
     case 'scale-aedes': {
       const { db, label, close } = await benchDatabase(true);

@@ -1,9 +1,10 @@
 /**
  * The Workers row of bench:publish: the Workers entry (cloud/src/worker.ts) run by `wrangler dev`
  * (wrangler's unstable_dev API: workerd, its Durable Objects and alarms, bundled from
- * wrangler.toml as `npm run dev:worker` does), over the bench's PGlite served on the PostgreSQL
- * wire protocol (as the workerd tests do) and publishing to the bench's broker. Applies go to it
- * over HTTP; its SitePublisher drains to the broker as in production.
+ * wrangler.toml as `npm run dev:worker` does), over a PostgreSQL database (its URL: each invocation
+ * connects to it, as without Hyperdrive), or the bench's PGlite served on the PostgreSQL wire
+ * protocol (as the workerd tests do), and publishing to the bench's broker. Applies go to it over
+ * HTTP; its SitePublisher drains to the broker as in production.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,12 +18,12 @@ export interface BenchCloud {
   close(): Promise<void>;
 }
 
-export async function startWorkersCloud(pglite: PGlite, broker: { url: string; username?: string; password?: string }): Promise<BenchCloud> {
+export async function startWorkersCloud(database: PGlite | string, broker: { url: string; username?: string; password?: string }): Promise<BenchCloud> {
   // No metrics and no account look-ups from a benchmark.
   process.env.WRANGLER_SEND_METRICS = 'false';
   process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
   const { unstable_dev } = await import('wrangler');
-  const served = await servePglite(pglite);
+  const served = typeof database === 'string' ? { url: database, close: async () => {} } : await servePglite(database);
   const dir = await mkdtemp(join(tmpdir(), 'lvsfleet-bench-worker-'));
   // An empty vars file: a developer's .dev.vars must not point the bench at another database.
   const envFile = join(dir, 'empty.vars');
