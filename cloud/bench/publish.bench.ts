@@ -35,13 +35,16 @@
  * per area (cpu-profile.ts).
  * Workers row: the same rows with the Workers entry as the cloud, under wrangler dev (workers-cloud.ts),
  * on its own aedes and database, printed between the Node rows (in --quick too: it adds 25–45 s).
+ * --agents-fs ext4 (root): each row's agents keep their state on a journaled ext4 of the row's own
+ * (journaled-fs.ts says why: without a journal, ext4's inode allocator makes every agent's file
+ * creations pay for the others' saves and for the files the row before removed).
  * --webcrypto-signing: the Node rows sign with WebCrypto's Ed25519 (as Workers do) instead of Node's
  * own call (as `lvsfleet serve` does), for a before-and-after of that choice by turns.
  * Ends by itself (hard limit 8 minutes, 3 with --quick, 22 with --scale).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +65,7 @@ import { freshPostgres } from '../test/pg.test-support.ts';
 import { agentFleet, type RoundCost } from './agent-fleet.ts';
 import { bigSiteSpec } from './big-site.ts';
 import { dbDelayArg, delayedUrl } from './delayed-link.ts';
+import { journaledExt4 } from './journaled-fs.ts';
 import { profiled } from './profiled.ts';
 import { startWorkersCloud, type BenchCloud } from './workers-cloud.ts';
 
@@ -88,6 +92,16 @@ const SITE = 'bench';
  */
 const agentProcsAt = process.argv.indexOf('--agent-procs');
 const AGENT_PROCS = agentProcsAt > 0 ? Math.max(1, Math.floor(Number(process.argv[agentProcsAt + 1])) || 1) : availableParallelism();
+/**
+ * --agents-fs ext4: each row's agents keep their state on a journaled ext4 of the row's own
+ * (journaled-fs.ts; root); else under BENCH_AGENTS_DIR, or the system's temporary directory.
+ */
+const agentsFsAt = process.argv.indexOf('--agents-fs');
+const AGENTS_FS = agentsFsAt > 0 ? process.argv[agentsFsAt + 1] : null;
+if (AGENTS_FS !== null && AGENTS_FS !== 'ext4') throw new Error(`--agents-fs: "${AGENTS_FS}" is not ext4, the one file system it makes`);
+/** Where the agents' state directories go, as the rows print it. */
+const agentsState = () =>
+  AGENTS_FS ? 'state on a journaled ext4 of this row' : `state under ${process.env.BENCH_AGENTS_DIR ?? `${tmpdir()} (the system's temporary directory)`}`;
 /** libuv's thread pool of each agents' process (BENCH_AGENT_POOL to try another). */
 const AGENT_POOL = process.env.BENCH_AGENT_POOL ?? '16';
 const DIRECTORS = ['dr1', 'dr2'].map((n) => nodeIdOf(SITE, n));
@@ -385,7 +399,7 @@ async function run(
     const up = await agents.start({ url: broker.url, username: broker.username, password: broker.password, nodeIds, keys: await signer.publicJwks() });
     const inProcs = `in ${agents.processes} process${agents.processes > 1 ? 'es' : ''}`;
     console.log(
-      `[${label}] ${up.agents} agents (verified intake + cache, engine, dry-run dataplane) ${inProcs} applied their retained documents ${ms(now() - t0a)} ms after start; agents' processes' RSS ${up.rssMiB} MiB`,
+      `[${label}] ${up.agents} agents (verified intake + cache, engine, dry-run dataplane) ${inProcs}, ${agentsState()}, applied their retained documents ${ms(now() - t0a)} ms after start; agents' processes' RSS ${up.rssMiB} MiB`,
     );
     agents.await(revision + 1);
     const all = agents.received('every agent applied', 180);
@@ -632,6 +646,17 @@ function rowsToRun(): RowName[] {
 }
 
 async function runRow(row: RowName): Promise<void> {
+  // The agents' processes are forked with this process's environment: they find it there.
+  const fs = AGENTS_FS === 'ext4' ? await journaledExt4() : null;
+  if (fs) process.env.BENCH_AGENTS_DIR = fs.dir;
+  try {
+    await runRowOn(row);
+  } finally {
+    await fs?.close();
+  }
+}
+
+async function runRowOn(row: RowName): Promise<void> {
   switch (row) {
     case 'aedes': {
       const { db, label, close } = await benchDatabase();
