@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { journaledExt4 } from './journaled-fs.ts';
@@ -29,9 +29,21 @@ describe.skipIf(reason !== null)("bench:publish --agents-fs ext4: the agents' st
       writeFileSync(join(fs.dir, 'state'), 'x');
       expect(readFileSync(join(fs.dir, 'state'), 'utf8')).toBe('x');
     } finally {
-      await fs.close();
+      fs.close();
     }
     expect(existsSync(fs.dir)).toBe(false);
     expect(existsSync(dirname(fs.dir))).toBe(false);
+  });
+
+  it('closes while a file is still open there (agents on their way out at the hard time limit): detached and removed', async () => {
+    const fs = await journaledExt4(64);
+    const fd = openSync(join(fs.dir, 'state'), 'w');
+    try {
+      fs.close();
+      expect(execFileSync('findmnt', ['-n', '-o', 'TARGET'], { encoding: 'utf8' })).not.toContain(fs.dir);
+      expect(existsSync(dirname(fs.dir))).toBe(false);
+    } finally {
+      closeSync(fd);
+    }
   });
 });

@@ -65,7 +65,7 @@ import { freshPostgres } from '../test/pg.test-support.ts';
 import { agentFleet, type RoundCost } from './agent-fleet.ts';
 import { bigSiteSpec } from './big-site.ts';
 import { dbDelayArg, delayedUrl } from './delayed-link.ts';
-import { journaledExt4 } from './journaled-fs.ts';
+import { journaledExt4, type JournaledFs } from './journaled-fs.ts';
 import { profiled } from './profiled.ts';
 import { startWorkersCloud, type BenchCloud } from './workers-cloud.ts';
 
@@ -99,6 +99,8 @@ const AGENT_PROCS = agentProcsAt > 0 ? Math.max(1, Math.floor(Number(process.arg
 const agentsFsAt = process.argv.indexOf('--agents-fs');
 const AGENTS_FS = agentsFsAt > 0 ? process.argv[agentsFsAt + 1] : null;
 if (AGENTS_FS !== null && AGENTS_FS !== 'ext4') throw new Error(`--agents-fs: "${AGENTS_FS}" is not ext4, the one file system it makes`);
+/** The agents' file system of the row this process runs (--agents-fs ext4), unmounted at its end or at the hard limit. */
+let agentsFs: JournaledFs | null = null;
 /** Where the agents' state directories go, as the rows print it. */
 const agentsState = () =>
   AGENTS_FS ? 'state on a journaled ext4 of this row' : `state under ${process.env.BENCH_AGENTS_DIR ?? `${tmpdir()} (the system's temporary directory)`}`;
@@ -110,6 +112,7 @@ const hardStop = setTimeout(
     console.error(`bench:publish${ROW ? ` (${ROW} row)` : ''}: hard time limit reached, stopping`);
     // Its own children (subscribers, agents) end when it does (their 'disconnect').
     rowChild?.kill('SIGTERM');
+    agentsFs?.close();
     process.exit(1);
   },
   QUICK ? 180_000 : SCALE ? 1_320_000 : 480_000,
@@ -647,12 +650,13 @@ function rowsToRun(): RowName[] {
 
 async function runRow(row: RowName): Promise<void> {
   // The agents' processes are forked with this process's environment: they find it there.
-  const fs = AGENTS_FS === 'ext4' ? await journaledExt4() : null;
-  if (fs) process.env.BENCH_AGENTS_DIR = fs.dir;
+  agentsFs = AGENTS_FS === 'ext4' ? await journaledExt4() : null;
+  if (agentsFs) process.env.BENCH_AGENTS_DIR = agentsFs.dir;
   try {
     await runRowOn(row);
   } finally {
-    await fs?.close();
+    agentsFs?.close();
+    agentsFs = null;
   }
 }
 
