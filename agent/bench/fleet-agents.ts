@@ -135,13 +135,13 @@ async function startAgent(s: Start, nodeId: string): Promise<void> {
 }
 
 /**
- * Where the agents keep their state: BENCH_AGENTS_DIR, else the system's temporary directory.
- * Every save creates a file (its temporary) and frees the one it replaces, and what creating costs
- * is the file system's, not the agent's. On this project's test machines (ext4 mounted without a
- * journal, whose allocator passes over every inode freed in the last minute, six while its inode
- * table block is unwritten) 1,000 agents' saves on one disk made it 40-1,100 µs of kernel time,
- * against 2-20 on a tmpfs; a host saves one agent's files. So the bench measures it in the agents'
- * state directory, right after their round, and prints it beside their figures.
+ * Where the agents keep their state: BENCH_AGENTS_DIR (a journaled ext4 of the row's own with
+ * `bench:publish --agents-fs ext4`), else the system's temporary directory. Every save creates a
+ * file (its temporary) and frees the one it replaces, and what creating costs is the file system's,
+ * not the agent's: on an ext4 without a journal, as the test machines' root is, 1,000 agents' saves
+ * on one disk made it 40-1,100 µs of kernel time (cloud/bench/journaled-fs.ts says why), against
+ * 16-60 on a journaled one and 2-20 on a tmpfs. So the bench measures it in the agents' state
+ * directory, right after their round, and prints it beside their figures.
  */
 const STATE_PARENT = process.env.BENCH_AGENTS_DIR ?? tmpdir();
 
