@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { compactVerify, createLocalJWKSet } from 'jose';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -24,6 +24,8 @@ interface TestBroker {
   password?: string;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** False between stop() and start(). */
+  readonly running: boolean;
   dispose(): Promise<void>;
 }
 
@@ -42,6 +44,9 @@ async function aedesBroker(db: Database['db']): Promise<TestBroker> {
       await b?.close();
       b = null;
     },
+    get running() {
+      return b !== null;
+    },
     dispose: () => tb.stop(),
   };
   await tb.start();
@@ -51,7 +56,15 @@ async function aedesBroker(db: Database['db']): Promise<TestBroker> {
 async function mosquittoBroker(): Promise<TestBroker> {
   const m = await OwnMosquitto.create(() => 'allow_anonymous true');
   await m.start();
-  return { url: m.url, start: () => m.start(), stop: () => m.stop(), dispose: () => m.dispose() };
+  return {
+    url: m.url,
+    start: () => m.start(),
+    stop: () => m.stop(),
+    get running() {
+      return m.proc !== null;
+    },
+    dispose: () => m.dispose(),
+  };
 }
 
 const variants: { name: string; skip: string | false; broker: (db: Database['db']) => Promise<TestBroker>; db: 'pglite' | 'postgres'; fixed?: boolean }[] = [
@@ -70,7 +83,7 @@ const variants: { name: string; skip: string | false; broker: (db: Database['db'
 async function urlBroker(): Promise<TestBroker> {
   const url = process.env.MQTT_URL!;
   const fail = () => Promise.reject(new Error('the MQTT_URL broker is not ours to stop'));
-  return { url, start: fail, stop: fail, dispose: () => Promise.resolve() };
+  return { url, start: fail, stop: fail, running: true, dispose: () => Promise.resolve() };
 }
 
 for (const v of variants) {
@@ -134,6 +147,10 @@ for (const v of variants) {
         log: (l) => logs.push(l),
       });
     });
+    // A test that stopped the broker and failed before starting it again would fail the ones after it too.
+    afterEach(async () => {
+      if (broker && !broker.running) await broker.start();
+    });
     afterAll(async () => {
       // Clear the retained documents this run left on a shared broker.
       if (v.fixed && broker) {
@@ -188,9 +205,10 @@ for (const v of variants) {
     it.skipIf(v.fixed)('keeps rows while the broker is down, backs off, and publishes when it is back', async () => {
       await broker.stop();
       await d.db.insert(outbox).values({ nodeId: id('dr1'), siteId: `site_${name}`, revision: 3, claims: claimsFor(site, 'dr1', 3) });
-      expect(await pub.drain()).toBe(0);
+      // The publisher's log says what it reached instead, should anything answer on the broker's port.
+      expect(await pub.drain(), logs.join('\n')).toBe(0);
       const [row] = (await rowsOf(id('dr1'))).filter((r) => r.revision === 3);
-      expect(row).toMatchObject({ status: 'failed', publishedAt: null, attempts: 1 });
+      expect(row, logs.join('\n')).toMatchObject({ status: 'failed', publishedAt: null, attempts: 1 });
       expect(row.lastError).toMatch(/broker unreachable|broker not connected|Connection closed/i);
       expect(row.nextAttemptAt.getTime()).toBeGreaterThan(Date.now() - 100);
       await new Promise((r) => setTimeout(r, 1200));
