@@ -3,9 +3,10 @@
  * renders back byte for byte; every restore line renders as ipvsadm reads it; anything outside
  * the grammar is refused with the word that broke it.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IpvsadmSyntaxError, parseLine, parseSave, parseSaveInSteps, renderBatch, renderOp, renderSave } from './codec.ts';
-import type { IpvsDest, IpvsOp, IpvsService } from './model.ts';
+import { serviceKey, type IpvsDest, type IpvsOp, type IpvsService } from './model.ts';
 
 // The shape `ipvsadm -Sn` prints (ipvsadm.c print_service_entry with FMT_RULE).
 const SAVE = `-A -t 192.168.1.150:80 -s wlc -p 50
@@ -184,6 +185,76 @@ describe('ipvsadm codec', () => {
     expect(() => parseSave('-a -t 1.2.3.4:80 -r 10.0.0.1:80 -g -w 1\n')).toThrow(/real server before its service/);
     expect(() => parseSave('-D -t 1.2.3.4:80\n')).toThrow(/unexpected line in ipvsadm -S output/);
     expect(() => parseSave('-A -t 1.2.3.4:80 -s rr -z\n')).toThrow('unknown option "-z" in "-A -t 1.2.3.4:80 -s rr -z"');
+  });
+});
+
+describe('parseSave: the plain destination line, read without parseLine', () => {
+  /** What parseLine makes of a service line and then a line: the table, or 'refused'. */
+  function viaParseLine(serviceLine: string, line: string): unknown {
+    const service = { ...parseLine(serviceLine).service, dests: [] as IpvsDest[] };
+    let op: IpvsOp;
+    try {
+      op = parseLine(line);
+    } catch {
+      return 'refused';
+    }
+    if (op.op !== 'add-dest' || serviceKey(op.service) !== serviceKey(service)) return 'refused';
+    service.dests.push(op.dest);
+    return [service];
+  }
+  const viaParseSave = (serviceLine: string, line: string): unknown => {
+    try {
+      return parseSave(`${serviceLine}\n${line}\n`);
+    } catch (e) {
+      expect(e).toBeInstanceOf(IpvsadmSyntaxError);
+      return 'refused';
+    }
+  };
+  /** Mostly a value of the plain form, else a near miss: so most lines miss it by one field. */
+  const pick = (plain: string[], misses: string[]) =>
+    fc.oneof({ arbitrary: fc.constantFrom(...plain), weight: 4 }, { arbitrary: fc.constantFrom(...misses), weight: 1 });
+
+  it('reads every line as parseLine does: near misses of the plain form too (zeros, ranges, spacing, other services)', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          service: pick(
+            ['-A -t 10.0.0.1:80 -s wlc', '-A -u 10.0.0.1:80 -s rr'],
+            ['-A -t 10.0.0.1:080 -s wlc -p 60', '-A -f 7 -s wlc', '-A -t [2001:db8::1]:80 -s rr'],
+          ),
+          lead: pick([''], [' ', '\t']),
+          proto: pick(['t', 'u'], ['f', 'x']),
+          vip: pick(['10.0.0.1'], ['10.0.0.01', '10.0.0.2', '010.0.0.1', '[2001:db8::1]']),
+          vport: pick(['80'], ['080', '81', '65536', '000080', '']),
+          rip: pick(['10.1.2.3', '0.0.0.0', '255.255.255.255'], ['10.1.2.03', '256.1.2.3', '10.1.2', '1.2.3.4.5', '[2001:db8::2]', '1.2.3.-4']),
+          rport: pick(['80', '0', '65535'], ['65536', '99999', '00080', '123456', '']),
+          fwd: pick(['-g', '-m', '-i'], ['-q', '-g -g', '']),
+          weight: pick(['0', '1', '65535'], ['65536', '007', '', '99999', '-1']),
+          tail: pick([''], [' -x 5', ' -y 1', ' ', '\r', ' -6']),
+        }),
+        (l) => {
+          const ident = l.proto === 'f' ? '-f 7' : `-${l.proto} ${l.vip}:${l.vport}`;
+          const line = `${l.lead}-a ${ident} -r ${l.rip}:${l.rport} ${l.fwd} -w ${l.weight}${l.tail}`;
+          expect(viaParseSave(l.service, line), line).toEqual(viaParseLine(l.service, line));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('keeps a large table as parseLine reads it, line after line', () => {
+    const lines = ['-A -t 10.99.0.10:80 -s wlc', '-A -u 10.99.0.10:80 -s rr'].flatMap((svc, s) => [
+      svc,
+      ...Array.from(
+        { length: 300 },
+        (_, d) => `-a ${svc.split(' ').slice(1, 3).join(' ')} -r 10.${s}.${d >> 8}.${d & 255}:${80 + (d % 3)} ${['-g', '-m', '-i'][d % 3]} -w ${d % 9}`,
+      ),
+    ]);
+    const table = parseSave(lines.join('\n'));
+    expect(table.map((t) => t.dests.length)).toEqual([300, 300]);
+    expect(table.flatMap((t) => t.dests)).toEqual(
+      lines.filter((l) => l.startsWith('-a')).map((l) => (parseLine(l) as Extract<IpvsOp, { dest: IpvsDest }>).dest),
+    );
   });
 });
 
