@@ -23,7 +23,7 @@ import type { BfdChange, BfdPart, HealthCheckerPart, HealthTransition, StartBfdP
 import { runNotify } from './notify.ts';
 import { ScriptLauncher } from '../scripts/launcher.ts';
 import { NO_SCRIPTS } from '../scripts/policy.ts';
-import { buildStatus } from './status.ts';
+import { buildStatus, statusFileText } from './status.ts';
 import { overrideStatus } from './override-status.ts';
 
 /**
@@ -522,11 +522,14 @@ export class Engine {
     this.statusSendableAt = t + (1000 * json.length) / (this.o.statusCharsPerSecond ?? STATUS_CHARS_PER_SECOND);
     this.o.onStatus?.(s);
     // A report, rewritten at every change: atomic for readers, not fsynced (the stop's last one is).
-    // Written out in a turn of the loop of its own: for a 10,000-real-server director, 2.5 MB of
-    // indented JSON, after the run that built the status and gave it to onStatus.
+    // Written out in a turn of the loop of its own, after the run that built the status and gave it
+    // to onStatus. The JSON made above, with the time put back: `lvsfleet-agent status` parses
+    // the file and prints it indented. Indented again here, a 1,000-real-server director's status
+    // was 229 KB against 127 and a second serialisation (0.77 ms on the slower test machines).
+    const text = statusFileText(s.at, json);
     const write = async () => {
       await turnOfTheLoop();
-      await writeFileAtomic(this.paths.status, JSON.stringify(s, null, 2), { durable: false }).catch((e) => this.o.log(`status file: ${errorText(e)}`));
+      await writeFileAtomic(this.paths.status, text, { durable: false }).catch((e) => this.o.log(`status file: ${errorText(e)}`));
     };
     this.statusWrites = this.statusWrites.then(write);
     return this.statusWrites;
@@ -558,8 +561,6 @@ export class Engine {
     this.vrrp = null;
     this.checker = null;
     await this.idle();
-    await writeFileAtomic(this.paths.status, JSON.stringify({ ...this.status(), online: false }, null, 2)).catch((e) =>
-      this.o.log(`status file: ${errorText(e)}`),
-    );
+    await writeFileAtomic(this.paths.status, JSON.stringify({ ...this.status(), online: false })).catch((e) => this.o.log(`status file: ${errorText(e)}`));
   }
 }

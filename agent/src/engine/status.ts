@@ -78,3 +78,13 @@ export function buildStatus(i: StatusInput, at = new Date()): NodeStatus {
   if (i.role) s.realServer = { ok: i.role.ok, drift: i.role.drift, warnings: i.role.warnings };
   return s;
 }
+
+/**
+ * The status file's text from `json`, the status's JSON without its time (what the engine compares
+ * to tell a change), and the time: the same members as JSON.stringify of the whole status, the
+ * time first, without serialising the status again.
+ */
+export function statusFileText(at: string | undefined, json: string): string {
+  if (at === undefined) return json;
+  return json === '{}' ? `{"at":${JSON.stringify(at)}}` : `{"at":${JSON.stringify(at)},${json.slice(1)}`;
+}
