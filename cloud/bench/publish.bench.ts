@@ -42,7 +42,7 @@
  * own call (as `lvsfleet serve` does), for a before-and-after of that choice by turns.
  * Ends by itself (hard limit 8 minutes, 3 with --quick, 22 with --scale).
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { Session } from 'node:inspector/promises';
@@ -734,12 +734,28 @@ function inOwnProcess(row: RowName): Promise<void> {
   });
 }
 
+/**
+ * How fast this machine starts a bare Node.js process (`node -e 0`, median of 5, ms): printed with
+ * the figures, because the test machines come in two kinds about twice as fast as each other, and
+ * every row's figures scale with it.
+ */
+function nodeStartMs(): number {
+  const runs: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    spawnSync(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    runs.push(performance.now() - t0);
+  }
+  return Math.round(runs.sort((a, b) => a - b)[2]);
+}
+
 async function main(): Promise<void> {
   if (PROF_DIR) mkdirSync(PROF_DIR, { recursive: true });
-  if (ROW) return runRow(ROW);
+  if (ROW && process.send) return runRow(ROW);
   console.log(
-    `bench:publish: ${N} nodes${QUICK ? ' (--quick)' : ''}, subscribers in a second process, each row in a process of its own, Node ${process.version}`,
+    `bench:publish: ${N} nodes${QUICK ? ' (--quick)' : ''}, subscribers in a second process, each row in a process of its own, Node ${process.version}; this machine starts \`node -e 0\` in ${nodeStartMs()} ms (median of 5)`,
   );
+  if (ROW) return runRow(ROW);
   for (const row of rowsToRun()) await inOwnProcess(row);
   if (!PROF_DIR && !MOSQUITTO_BIN) console.log('[mosquitto] skipped: mosquitto is not installed');
 }
