@@ -2,6 +2,7 @@ import type { ApplyResult } from '../sites/apply.ts';
 import type { ApiClient } from './client.ts';
 import type { CliIO } from './io.ts';
 import { progressOf, type NodeView, type RolloutView } from './rollout-progress.ts';
+import { nameList } from '#shared/util/name-list.ts';
 
 export interface WaitOptions {
   timeoutMs: number;
@@ -43,7 +44,7 @@ export async function waitForRevision(client: ApiClient, io: CliIO, result: Appl
         .filter(([, s]) => s !== 'applied')
         .map(([n, s]) => `${n} (${s})`);
       io.stderr(
-        `lvsfleet apply: timed out waiting for revision ${result.revision}${waiting.length ? ` on ${waiting.join(', ')}` : ''}${result.staged ? `; the rollout goes on: lvsfleet rollout status ${result.site}` : ''}\n`,
+        `lvsfleet apply: timed out waiting for revision ${result.revision}${waiting.length ? ` on ${nameList(waiting)}` : ''}${result.staged ? `; the rollout goes on: lvsfleet rollout status ${result.site}` : ''}\n`,
       );
       return 1;
     }

@@ -43,4 +43,19 @@ describe('progressOf', () => {
       facts: expect.arrayContaining(['revision 5 applied on 2 node(s)']),
     });
   });
+  it('at 10,000 nodes: a stage line names a few nodes and counts the rest; every node still has its progress', () => {
+    const rs = Array.from({ length: 9_998 }, (_, i) => `rs${i + 1}`);
+    const backups = ['dr2', ...rs];
+    const r = rollout({
+      stages: [
+        { name: 'backups', nodes: backups },
+        { name: 'masters', nodes: ['dr1'] },
+      ],
+      released: backups,
+    });
+    const p = progressOf(5, ['dr1', ...backups], [node('dr2', 5), ...rs.map((n) => node(n, 4))], r);
+    expect(p.facts).toEqual(['stage 1/2 (backups): published to dr2, rs1, rs2, rs3, rs4, rs5, rs6, rs7 and 9991 more', '  dr2: applied revision 5']);
+    expect(Object.keys(p.nodes)).toHaveLength(10_000);
+    expect([p.nodes.dr1, p.nodes.dr2, p.nodes.rs9998]).toEqual(['held', 'applied', 'published']);
+  });
 });

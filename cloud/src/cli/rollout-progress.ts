@@ -1,4 +1,5 @@
 import { formatDuration } from '#shared/util/duration.ts';
+import { nameList } from '#shared/util/name-list.ts';
 
 /** What `apply --wait` reads of a node (GET /v1/sites/{site}/status). */
 export interface NodeView {
@@ -41,12 +42,14 @@ export interface Progress {
 export function progressOf(revision: number, publishedNodes: string[], nodes: NodeView[], rollout: RolloutView | null): Progress {
   const r = rollout && rollout.revision === revision ? rollout : null;
   const byName = new Map(nodes.map((n) => [n.name, n]));
+  // A set: a scan of the released list for each node is 5 × 10⁷ comparisons at 10,000 nodes, at every poll of `apply --wait`.
+  const released = new Set(r?.released);
   const out: Progress = { nodes: {}, outcome: 'waiting', facts: [] };
   const failures: string[] = [];
   const nodeFact = (n: string) => {
     const v = byName.get(n);
     let p: NodeProgress = 'published';
-    if (r && !r.released.includes(n)) p = 'held';
+    if (r && !released.has(n)) p = 'held';
     else if (v && (v.appliedRevision ?? 0) >= revision) p = 'applied';
     else if (v && v.pendingRevision === revision && v.errors.length) {
       p = 'failed';
@@ -58,8 +61,8 @@ export function progressOf(revision: number, publishedNodes: string[], nodes: No
   };
   if (r) {
     r.stages.forEach((s, i) => {
-      if (!s.nodes.some((n) => r.released.includes(n))) return;
-      out.facts.push(`stage ${i + 1}/${r.stages.length} (${s.name}): published to ${s.nodes.join(', ')}`);
+      if (!s.nodes.some((n) => released.has(n))) return;
+      out.facts.push(`stage ${i + 1}/${r.stages.length} (${s.name}): published to ${nameList(s.nodes)}`);
       for (const n of s.nodes) nodeFact(n);
       if (i === r.stage && r.bakeStartedAt && r.state === 'running' && i + 1 < r.stages.length)
         out.facts.push(`stage ${i + 1}/${r.stages.length} (${s.name}): applied and healthy; baking ${formatDuration(r.bakeMs)} before the next stage`);
@@ -68,7 +71,7 @@ export function progressOf(revision: number, publishedNodes: string[], nodes: No
     if (r.state === 'paused') out.facts.push(`rollout paused at stage ${r.stage + 1}/${r.stages.length}`);
     if (r.state === 'rolled_back' || r.state === 'aborted') {
       const restored = r.rollbackRevision
-        ? `; revision ${r.rollbackRevision} restores revision ${r.previousRevision} on ${r.released.join(', ') || 'no node'}`
+        ? `; revision ${r.rollbackRevision} restores revision ${r.previousRevision} on ${nameList(r.released) || 'no node'}`
         : '';
       out.facts.push(`rollout ${r.state === 'aborted' ? 'aborted' : 'rolled back'}: ${r.reason ?? ''}${restored}`);
       return {

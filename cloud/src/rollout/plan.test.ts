@@ -187,6 +187,45 @@ describe('stepRollout: rollback', () => {
   });
 });
 
+describe('stepRollout: event summaries of a large site', () => {
+  // dr1 MASTER, dr2 BACKUP and 9,998 real servers, every one reporting revision 4.
+  const names = ['dr1', 'dr2', ...Array.from({ length: 9_998 }, (_, i) => `rs${i + 1}`)];
+  const big = () =>
+    newRollout({
+      revision: 5,
+      previousRevision: 4,
+      bakeMs: BAKE,
+      stageTimeoutMs: TIMEOUT,
+      nodes: names.map((name) => ({ name, role: name.startsWith('dr') ? ('director' as const) : ('realserver' as const) })),
+    });
+  const all = (): Reports => Object.fromEntries(names.map((n) => [n, n === 'dr1' ? director('MASTER', 4) : n === 'dr2' ? director('BACKUP', 4) : rs(4)]));
+  const summaries = (actions: RolloutAction[]) => actions.flatMap((a) => (a.type === 'event' ? [a.summary] : []));
+  const eventData = (actions: RolloutAction[], type: string) =>
+    actions.find((a) => a.type === 'event' && a.event === type) as Extract<RolloutAction, { type: 'event' }>;
+
+  it('name a few nodes and count the rest; the event data lists every node', () => {
+    const out = stepRollout(big(), { type: 'tick', reports: all() }, 0);
+    expect(summaries(out.actions)).toEqual([
+      'rollout of revision 5 started (backups: dr2, rs1, rs2, rs3, rs4, rs5, rs6, rs7 and 9991 more; masters: dr1)',
+      'revision 5: stage 1/2 (backups) released to dr2, rs1, rs2, rs3, rs4, rs5, rs6, rs7 and 9991 more',
+    ]);
+    expect(eventData(out.actions, 'rollout.stage').data.nodes).toHaveLength(9_999);
+    expect((eventData(out.actions, 'rollout.started').data.stages as { nodes: string[] }[]).map((s) => s.nodes.length)).toEqual([9_999, 1]);
+  });
+
+  it('a stage timeout names a few of the nodes it waited for, and lists them all in the data', () => {
+    const started = stepRollout(big(), { type: 'tick', reports: all() }, 0).rollout;
+    const out = stepRollout(started, { type: 'tick', reports: all() }, TIMEOUT);
+    const rolled = eventData(out.actions, 'rollout.rolled_back');
+    expect(rolled.summary).toBe(
+      'rollout of revision 5 rolled back (dr2, rs1, rs2, rs3, rs4, rs5, rs6, rs7 and 9991 more did not report revision 5 applied within 300000 ms); ' +
+        'revision 4 restored on dr2, rs1, rs2, rs3, rs4, rs5, rs6, rs7 and 9991 more',
+    );
+    expect(rolled.data.waiting).toHaveLength(9_999);
+    expect(rolled.data.nodes).toHaveLength(9_999);
+  });
+});
+
 describe('stepRollout: pause, resume, abort', () => {
   it('a paused rollout does not advance, but still rolls back on a failure', () => {
     let out = stepRollout(base(), { type: 'tick', reports: reports([]) }, 0);

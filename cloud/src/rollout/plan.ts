@@ -1,3 +1,4 @@
+import { nameList } from '#shared/util/name-list.ts';
 import type { RolloutEventType } from '#shared/wire/events.ts';
 
 /**
@@ -139,7 +140,7 @@ function start(r: Rollout, reports: Reports, now: number): StepResult {
     for (const d of rep.down) baseline.down.push(`${node}/${d}`);
   }
   const started: Rollout = { ...r, state: 'running', stages, stage: 0, stageStartedAt: now, bakeStartedAt: null, watched, baseline };
-  const plan = stages.map((s) => `${s.name}: ${s.nodes.join(', ')}`).join('; ');
+  const plan = stages.map((s) => `${s.name}: ${nameList(s.nodes)}`).join('; ');
   const actions: RolloutAction[] = [
     event('rollout.started', `rollout of revision ${r.revision} started (${plan || 'no node changes'})`, r, { stages, bakeMs: r.bakeMs }),
   ];
@@ -159,7 +160,7 @@ function tick(r: Rollout, reports: Reports, now: number): StepResult {
   const waiting = stage.nodes.filter((n) => watched.has(n) && !appliedNow(reports[n], r.revision));
   if (waiting.length) {
     if (now - r.stageStartedAt! >= r.stageTimeoutMs)
-      return rollBack(r, 'rolled_back', `${waiting.join(', ')} did not report revision ${r.revision} applied within ${r.stageTimeoutMs} ms`);
+      return rollBack(r, 'rolled_back', `${nameList(waiting)} did not report revision ${r.revision} applied within ${r.stageTimeoutMs} ms`, { waiting });
     return { rollout: r.bakeStartedAt === null ? r : { ...r, bakeStartedAt: null }, actions: [] };
   }
   if (r.bakeStartedAt === null) return { rollout: { ...r, bakeStartedAt: now }, actions: [] };
@@ -202,7 +203,7 @@ function release(r: Rollout, index: number, actions: RolloutAction[], now: numbe
     actions: [
       ...actions,
       { type: 'release', stage: stage.name, nodes: stage.nodes },
-      event('rollout.stage', `revision ${r.revision}: stage ${index + 1}/${r.stages.length} (${stage.name}) released to ${stage.nodes.join(', ')}`, r, {
+      event('rollout.stage', `revision ${r.revision}: stage ${index + 1}/${r.stages.length} (${stage.name}) released to ${nameList(stage.nodes)}`, r, {
         stage: stage.name,
         index,
         nodes: stage.nodes,
@@ -218,11 +219,12 @@ function complete(r: Rollout, actions: RolloutAction[]): StepResult {
   };
 }
 
-function rollBack(r: Rollout, state: 'rolled_back' | 'aborted', reason: string): StepResult {
+/** `detail`: more of the reason, as data (the reason names at most a few nodes). */
+function rollBack(r: Rollout, state: 'rolled_back' | 'aborted', reason: string, detail: Record<string, unknown> = {}): StepResult {
   const released = new Set(r.released);
   const withheld = r.nodes.map((n) => n.name).filter((n) => !released.has(n));
   const done: Rollout = { ...r, state, reason, bakeStartedAt: null };
-  const what = r.released.length ? `revision ${r.previousRevision} restored on ${r.released.join(', ')}` : 'no node had received it';
+  const what = r.released.length ? `revision ${r.previousRevision} restored on ${nameList(r.released)}` : 'no node had received it';
   const type = state === 'aborted' ? 'rollout.aborted' : 'rollout.rolled_back';
   return {
     rollout: done,
@@ -230,6 +232,7 @@ function rollBack(r: Rollout, state: 'rolled_back' | 'aborted', reason: string):
       { type: 'rollback', toRevision: r.previousRevision, nodes: r.released, withheld, reason },
       event(type, `rollout of revision ${r.revision} ${state === 'aborted' ? 'aborted' : 'rolled back'} (${reason}); ${what}`, r, {
         reason,
+        ...detail,
         nodes: r.released,
         withheld,
         toRevision: r.previousRevision,

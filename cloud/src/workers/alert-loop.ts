@@ -5,6 +5,7 @@ import { STALE_AFTER_MS, StatusBook } from '../status/book.ts';
 import { openWorkerDb } from './db.ts';
 import type { DurableObjectState, Env } from './env.ts';
 import { workerWebhookFetch } from './webhook-fetch.ts';
+import { nameList } from '#shared/util/name-list.ts';
 
 /**
  * The Workers alerter: the cron (`scheduled()`) asks this one Durable Object for a round. Nodes
@@ -24,7 +25,7 @@ export class AlertLoop {
     const db = openWorkerDb(this.env);
     if (!db) return Response.json({ error: { code: 'unavailable', message: 'no database' } }, { status: 503 });
     const silent = await expireSilentNodes(db, new Date(), STALE_AFTER_MS);
-    if (silent.length) console.log(`cron: no report for ${STALE_AFTER_MS / 1000} s: ${silent.join(', ')} offline (last will)`);
+    if (silent.length) console.log(`cron: no report for ${STALE_AFTER_MS / 1000} s: ${nameList(silent)} offline (last will)`);
     const stored = await this.state.storage.get<[string, AlertState][]>('states');
     const states = await alertRound(
       {

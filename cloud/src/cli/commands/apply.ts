@@ -7,6 +7,7 @@ import { forTerminalDeep } from '../terminal.ts';
 import { checkSpec, readSpecFile } from '../spec-file.ts';
 import { parseDuration } from '#shared/util/duration.ts';
 import { waitForRevision } from '../apply-wait.ts';
+import { nameList } from '#shared/util/name-list.ts';
 
 /** `apply --wait` without `--timeout`: two default bakes and their stages, with room to spare. */
 const DEFAULT_WAIT_MS = 300_000;
@@ -24,9 +25,9 @@ export function describeResult(r: ApplyResult, paint: DiffPaint = (_, t) => t): 
   if (r.unchanged) lines.push(`${r.site}: unchanged at revision ${r.revision}`);
   else if (r.dryRun)
     lines.push(
-      `${r.site}: would store revision ${r.previousRevision + 1} (current ${r.previousRevision}); would publish to ${r.publishedNodes.join(', ') || 'no nodes'}`,
+      `${r.site}: would store revision ${r.previousRevision + 1} (current ${r.previousRevision}); would publish to ${nameList(r.publishedNodes) || 'no nodes'}`,
     );
-  else lines.push(`${r.site}: revision ${r.revision} stored (was ${r.previousRevision}); publishing to ${r.publishedNodes.join(', ') || 'no nodes'}`);
+  else lines.push(`${r.site}: revision ${r.revision} stored (was ${r.previousRevision}); publishing to ${nameList(r.publishedNodes) || 'no nodes'}`);
   if (!r.unchanged) lines.push(formatDiff(r.diff, paint));
   if (r.dryRun && r.diff.massDelete.exceeded)
     lines.push('note: this removes more than half of the services or real servers; apply needs --force or spec.allowMassDelete: true');

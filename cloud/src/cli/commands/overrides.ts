@@ -3,6 +3,7 @@ import { outputFormat, parseFlags, UsageError, withUsage } from '../args.ts';
 import { apiClient, reportApiError, type ApiClient } from '../client.ts';
 import type { CliIO } from '../io.ts';
 import { render, table } from '../output.ts';
+import { nameList } from '#shared/util/name-list.ts';
 
 /**
  * The override commands: `drain`, `undrain`, `maintenance`, `failover`, `disable`, `overrides`
@@ -97,7 +98,7 @@ async function waitFor(
     if (all) return 0;
     if (Date.now() >= deadline) {
       io.stderr(
-        `timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${nodes.filter((id) => !done(s.nodes.find((x) => x.nodeId === id) ?? ({ overrides: [] } as never)).ok).join(', ')}\n`,
+        `timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${nameList(nodes.filter((id) => !done(s.nodes.find((x) => x.nodeId === id) ?? ({ overrides: [] } as never)).ok))}\n`,
       );
       return 1;
     }
@@ -130,7 +131,7 @@ async function create(name: string, site: string, body: Record<string, unknown>,
   try {
     const made = await client.call<Made>('POST', `/v1/sites/${encodeURIComponent(site)}/overrides`, { json: body });
     io.stdout(
-      format === 'table' ? `${made.override.id}: ${made.summary}\nsent to ${made.publishedNodes.join(', ') || 'no nodes'}\n` : render(format, made, () => ''),
+      format === 'table' ? `${made.override.id}: ${made.summary}\nsent to ${nameList(made.publishedNodes) || 'no nodes'}\n` : render(format, made, () => ''),
     );
     if (!v.wait || !made.publishedNodes.length) return 0;
     return await waitApplied(client, io, site, made, timeoutMs);

@@ -4,6 +4,7 @@ import { apiClient, reportApiError } from '../client.ts';
 import type { CliIO } from '../io.ts';
 import { render, table } from '../output.ts';
 import type { RolloutView } from '../rollout-progress.ts';
+import { nameList } from '#shared/util/name-list.ts';
 
 interface Rollout extends RolloutView {
   author: string;
@@ -21,14 +22,15 @@ function describe(r: Rollout): string {
   const lines = [
     `revision ${r.revision} (from ${r.previousRevision}) by ${r.author}: ${r.state}${r.state === 'running' || r.state === 'paused' ? where : ''}, bake ${formatDuration(r.bakeMs)}`,
   ];
+  const released = new Set(r.released);
   r.stages.forEach((s, i) => {
-    const out = s.nodes.every((n) => r.released.includes(n));
+    const out = s.nodes.every((n) => released.has(n));
     const baking = i === r.stage && r.bakeStartedAt && (r.state === 'running' || r.state === 'paused') ? `, baking since ${r.bakeStartedAt}` : '';
-    lines.push(`  stage ${i + 1} ${s.name}: ${s.nodes.join(', ')} — ${out ? 'published' : 'held'}${baking}`);
+    lines.push(`  stage ${i + 1} ${s.name}: ${nameList(s.nodes)} — ${out ? 'published' : 'held'}${baking}`);
   });
   if (r.reason) lines.push(`  reason: ${r.reason}`);
   if (r.rollbackRevision)
-    lines.push(`  rollback: revision ${r.rollbackRevision} restores revision ${r.previousRevision} on ${r.released.join(', ') || 'no node'}`);
+    lines.push(`  rollback: revision ${r.rollbackRevision} restores revision ${r.previousRevision} on ${nameList(r.released) || 'no node'}`);
   return lines.join('\n') + '\n';
 }
 
