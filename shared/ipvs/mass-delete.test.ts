@@ -34,4 +34,21 @@ describe('mass-delete rule', () => {
       }),
     );
   });
+  it('one set that answers for every service (keys that name their service) counts as a set per service', () => {
+    const arb = fc.dictionary(fc.string({ minLength: 1, maxLength: 3 }), fc.uniqueArray(fc.string({ maxLength: 3 }), { maxLength: 5 }));
+    fc.assert(
+      fc.property(arb, arb, (a, b) => {
+        // Keys as the agent's guard names them: `service|server`; a service name here holds no `|`.
+        const named = (o: Record<string, string[]>) =>
+          Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/\|/g, ''), v.map((x) => `${k.replace(/\|/g, '')}|${x}`)]));
+        const before = named(a);
+        const after = named(b);
+        const all = new Set(Object.values(after).flat());
+        const asLists = new Map(Object.entries(before));
+        const oneSet = new Map(Object.keys(after).map((k) => [k, all]));
+        expect(countMassDelete(asLists, oneSet)).toEqual(countMassDelete(sets(before), sets(after)));
+        expect(removedKeys(asLists, oneSet)).toEqual(removedKeys(sets(before), sets(after)));
+      }),
+    );
+  });
 });

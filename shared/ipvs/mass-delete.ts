@@ -7,8 +7,14 @@
  * agent's guard asks for, and a change the cloud calls ordinary never trips the agent.
  */
 
-/** Service key → keys of its real servers (any naming, the same on both sides of one count). */
-export type ServerSets = ReadonlyMap<string, ReadonlySet<string>>;
+/** Service key → keys of its real servers before the change (any naming, the same on both sides of one count). */
+export type ServerSets = ReadonlyMap<string, Iterable<string>>;
+/**
+ * Service key → which of its servers' keys the change keeps: a set of the service's own, or any
+ * set that answers for them (the agent's keys name their service, so one set of every configured
+ * server answers for each service, and no set per service is made at every pass).
+ */
+export type KeptServers = ReadonlyMap<string, Pick<ReadonlySet<string>, 'has'>>;
 
 export interface MassDeleteCount {
   services: { removed: number; total: number };
@@ -23,7 +29,7 @@ export function overThreshold(removed: number, total: number): boolean {
 }
 
 /** What going from `before` to `after` deletes, and whether that is a mass delete. Pure. */
-export function countMassDelete(before: ServerSets, after: ServerSets): MassDeleteCount {
+export function countMassDelete(before: ServerSets, after: KeptServers): MassDeleteCount {
   let servicesRemoved = 0;
   let serversTotal = 0;
   let serversRemoved = 0;
@@ -33,9 +39,12 @@ export function countMassDelete(before: ServerSets, after: ServerSets): MassDele
       servicesRemoved++;
       continue;
     }
-    serversTotal += servers.size;
     // One set on both sides (a service the caller knows unchanged) keeps every server.
-    if (kept !== servers) for (const s of servers) if (!kept.has(s)) serversRemoved++;
+    const same = Object.is(kept, servers);
+    for (const s of servers) {
+      serversTotal++;
+      if (!same && !kept.has(s)) serversRemoved++;
+    }
   }
   const services = { removed: servicesRemoved, total: before.size };
   const realServers = { removed: serversRemoved, total: serversTotal };
@@ -43,7 +52,7 @@ export function countMassDelete(before: ServerSets, after: ServerSets): MassDele
 }
 
 /** The removed keys, for a message: services gone, then real servers gone from kept services. */
-export function removedKeys(before: ServerSets, after: ServerSets): { services: string[]; realServers: string[] } {
+export function removedKeys(before: ServerSets, after: KeptServers): { services: string[]; realServers: string[] } {
   const services: string[] = [];
   const realServers: string[] = [];
   for (const [service, servers] of before) {
