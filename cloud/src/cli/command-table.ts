@@ -122,7 +122,7 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'if-match', value: 'REV', help: 'refuse unless the current revision is REV' },
       {
         name: 'wait',
-        help: 'follow the revision (stage by stage under a staged rollout) until every node applied it; exit 1 on a failure, a rollback or the timeout',
+        help: 'follow the revision (stage by stage under a staged rollout) until every node applied it, a line per node (past 20 nodes, a count per stage); exit 1 on a failure, a rollback or the timeout',
       },
       { name: 'timeout', value: 'DURATION', help: 'how long --wait waits (default 5m)' },
       output(['text', 'json']),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { progressOf, type RolloutView } from './rollout-progress.ts';
+import { NODE_LINES, progressOf, type RolloutView } from './rollout-progress.ts';
 
 const rollout = (over: Partial<RolloutView> = {}): RolloutView => ({
   revision: 5,
@@ -43,7 +43,7 @@ describe('progressOf', () => {
       facts: expect.arrayContaining(['revision 5 applied on 2 node(s)']),
     });
   });
-  it('at 10,000 nodes: a stage line names a few nodes and counts the rest; every node still has its progress', () => {
+  it('at 10,000 nodes: a stage line names a few nodes and counts the rest; applies are counted, not listed; every node still has its progress', () => {
     const rs = Array.from({ length: 9_998 }, (_, i) => `rs${i + 1}`);
     const backups = ['dr2', ...rs];
     const r = rollout({
@@ -54,8 +54,33 @@ describe('progressOf', () => {
       released: backups,
     });
     const p = progressOf(5, ['dr1', ...backups], [node('dr2', 5), ...rs.map((n) => node(n, 4))], r);
-    expect(p.facts).toEqual(['stage 1/2 (backups): published to dr2, rs1, rs2, rs3, rs4, rs5, rs6, rs7 and 9991 more', '  dr2: applied revision 5']);
+    expect(p.facts).toEqual([
+      'stage 1/2 (backups): published to dr2, rs1, rs2, rs3, rs4, rs5, rs6, rs7 and 9991 more',
+      'stage 1/2 (backups): applied on 1 of 9999 nodes',
+    ]);
     expect(Object.keys(p.nodes)).toHaveLength(10_000);
     expect([p.nodes.dr1, p.nodes.dr2, p.nodes.rs9998]).toEqual(['held', 'applied', 'published']);
+  });
+  it('past NODE_LINES nodes without a rollout: one count line as applies come in, failures named', () => {
+    const names = Array.from({ length: NODE_LINES + 1 }, (_, i) => `rs${i + 1}`);
+    const half = progressOf(
+      5,
+      names,
+      names.map((n, i) => node(n, i < 10 ? 5 : 4)),
+      null,
+    );
+    expect(half).toMatchObject({ outcome: 'waiting', facts: ['applied on 10 of 21 nodes'] });
+    expect(progressOf(5, names, [], null).facts).toEqual([]);
+    const done = progressOf(
+      5,
+      names,
+      names.map((n) => node(n, 5)),
+      null,
+    );
+    expect(done).toMatchObject({ outcome: 'done', facts: ['applied on 21 of 21 nodes', 'revision 5 applied on 21 node(s)'] });
+    const failed = progressOf(5, names, [node('rs3', 4, { pendingRevision: 5, errors: ['ipvs: refused'] })], null);
+    expect(failed).toMatchObject({ outcome: 'failed', facts: ['  rs3: FAILED to apply revision 5: ipvs: refused'] });
+    // At the limit, each node's line as before.
+    expect(progressOf(5, names.slice(0, NODE_LINES), [node('rs1', 5)], null).facts).toEqual(['  rs1: applied revision 5']);
   });
 });

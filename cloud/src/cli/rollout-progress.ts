@@ -25,6 +25,13 @@ export interface RolloutView {
 
 type NodeProgress = 'held' | 'published' | 'applied' | 'failed';
 
+/**
+ * Up to this many nodes in a revision, each node's apply is a line of its own; past it, a stage's
+ * applies are one line counting them, printed again as the count grows (a failure is always named).
+ * A 10,000-node site's apply printed 10,000 lines.
+ */
+export const NODE_LINES = 20;
+
 export interface Progress {
   nodes: Record<string, NodeProgress>;
   outcome: 'waiting' | 'done' | 'failed';
@@ -46,6 +53,13 @@ export function progressOf(revision: number, publishedNodes: string[], nodes: No
   const released = new Set(r?.released);
   const out: Progress = { nodes: {}, outcome: 'waiting', facts: [] };
   const failures: string[] = [];
+  const perNode = publishedNodes.length <= NODE_LINES;
+  /** Past NODE_LINES, how many of `group` applied, as one line under `label` (none while none has). */
+  const counted = (label: string, group: string[]) => {
+    if (perNode) return;
+    const applied = group.filter((n) => out.nodes[n] === 'applied').length;
+    if (applied) out.facts.push(`${label}applied on ${applied} of ${group.length} nodes`);
+  };
   const nodeFact = (n: string) => {
     const v = byName.get(n);
     let p: NodeProgress = 'published';
@@ -56,7 +70,7 @@ export function progressOf(revision: number, publishedNodes: string[], nodes: No
       failures.push(`${n}: ${v.errors[0]}`);
     }
     out.nodes[n] = p;
-    if (p === 'applied') out.facts.push(`  ${n}: applied revision ${revision}`);
+    if (p === 'applied' && perNode) out.facts.push(`  ${n}: applied revision ${revision}`);
     if (p === 'failed') out.facts.push(`  ${n}: FAILED to apply revision ${revision}: ${v!.errors[0]}`);
   };
   if (r) {
@@ -64,10 +78,13 @@ export function progressOf(revision: number, publishedNodes: string[], nodes: No
       if (!s.nodes.some((n) => released.has(n))) return;
       out.facts.push(`stage ${i + 1}/${r.stages.length} (${s.name}): published to ${nameList(s.nodes)}`);
       for (const n of s.nodes) nodeFact(n);
+      counted(`stage ${i + 1}/${r.stages.length} (${s.name}): `, s.nodes);
       if (i === r.stage && r.bakeStartedAt && r.state === 'running' && i + 1 < r.stages.length)
         out.facts.push(`stage ${i + 1}/${r.stages.length} (${s.name}): applied and healthy; baking ${formatDuration(r.bakeMs)} before the next stage`);
     });
-    for (const n of publishedNodes) if (!(n in out.nodes)) nodeFact(n);
+    const unstaged = publishedNodes.filter((n) => !(n in out.nodes));
+    for (const n of unstaged) nodeFact(n);
+    if (unstaged.length) counted('', unstaged);
     if (r.state === 'paused') out.facts.push(`rollout paused at stage ${r.stage + 1}/${r.stages.length}`);
     if (r.state === 'rolled_back' || r.state === 'aborted') {
       const restored = r.rollbackRevision
@@ -80,7 +97,10 @@ export function progressOf(revision: number, publishedNodes: string[], nodes: No
         why: `revision ${revision} was ${r.state === 'aborted' ? 'aborted' : 'rolled back'}: ${r.reason ?? 'no reason recorded'}`,
       };
     }
-  } else for (const n of publishedNodes) nodeFact(n);
+  } else {
+    for (const n of publishedNodes) nodeFact(n);
+    counted('', publishedNodes);
+  }
   if (failures.length) return { ...out, outcome: 'failed', why: failures.join('; ') };
   const all = publishedNodes.every((n) => out.nodes[n] === 'applied');
   if (all && (!r || r.state === 'completed')) {
