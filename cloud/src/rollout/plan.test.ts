@@ -164,6 +164,18 @@ describe('stepRollout: rollback', () => {
     expect(rollback(out.actions)?.reason).toBe('dr2: real server web/10.0.0.1:8080 is down since revision 5 was released');
   });
 
+  it('names the regression of the first node by name, in whatever order the reports come', () => {
+    const started = stepRollout(base(), { type: 'tick', reports: reports([]) }, 0).rollout;
+    const bad = reports(['dr2', 'rs1', 'rs2'], { dr1: { vrrp: [{ instance: 'VI_1', state: 'BACKUP' }] }, dr2: { down: ['web/10.0.0.1:8080'] } });
+    const reversed = Object.fromEntries(Object.entries(bad).reverse());
+    for (const r of [bad, reversed])
+      expect(rollback(stepRollout(started, { type: 'tick', reports: r }, 1_000).actions)?.reason).toBe('dr1: VRRP VI_1 MASTER→BACKUP during the rollout');
+    // The baseline is the same whatever the order too.
+    expect(stepRollout(base(), { type: 'tick', reports: Object.fromEntries(Object.entries(reports([])).reverse()) }, 0).rollout.baseline).toEqual(
+      started.baseline,
+    );
+  });
+
   it('rolls back when a VRRP instance changes state (the held MASTER lost the VIP)', () => {
     let out = stepRollout(base(), { type: 'tick', reports: reports([]) }, 0);
     out = stepRollout(out.rollout, { type: 'tick', reports: reports(['rs1'], { dr1: { vrrp: [{ instance: 'VI_1', state: 'BACKUP' }] } }) }, 3_000);

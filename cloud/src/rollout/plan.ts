@@ -181,17 +181,27 @@ function failureOf(r: Rollout, reports: Reports): string | null {
   }
   const base = r.baseline!;
   const wasDown = new Set(base.down);
-  for (const [node, rep] of Object.entries(reports).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    if (!rep.fresh) continue;
-    // A state change on any director counts: a held MASTER may lose the VIP to a backup the revision changed.
-    for (const v of rep.vrrp) {
-      const before = base.vrrp[`${node}/${v.instance}`];
-      if (before !== undefined && before !== v.state) return `${node}: VRRP ${v.instance} ${before}→${v.state} during the rollout`;
-    }
-    // So does a real server newly down as any director sees it: a released real server can break while its director is held.
-    const fresh = rep.down.find((d) => !wasDown.has(`${node}/${d}`));
-    if (fresh) return `${node}: real server ${fresh} is down since revision ${r.revision} was released`;
+  // The regression of the first node in name order, as a scan of the reports sorted by name would
+  // find it, without the sort: only a node named before the one found so far is looked at. At 10,000
+  // nodes the sort was about a third of a tick (6.5 ms a tick before, 3.7-4.9 after), every second.
+  let first: { node: string; why: string } | null = null;
+  for (const node of Object.keys(reports)) {
+    const rep = reports[node];
+    if (!rep.fresh || (first && node >= first.node)) continue;
+    const why = regressionOf(node, rep, base, wasDown, r.revision);
+    if (why) first = { node, why };
   }
+  return first?.why ?? null;
+}
+
+function regressionOf(node: string, rep: NodeReport, base: Baseline, wasDown: ReadonlySet<string>, revision: number): string | null {
+  // A state change on any director counts: a held MASTER may lose the VIP to a backup the revision changed.
+  for (const v of rep.vrrp) {
+    const before = base.vrrp[`${node}/${v.instance}`];
+    if (before !== undefined && before !== v.state) return `${node}: VRRP ${v.instance} ${before}→${v.state} during the rollout`;
+  }
+  // So does a real server newly down as any director sees it: a released real server can break while its director is held.
+  for (const d of rep.down) if (!wasDown.has(`${node}/${d}`)) return `${node}: real server ${d} is down since revision ${revision} was released`;
   return null;
 }
 
