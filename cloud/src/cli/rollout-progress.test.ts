@@ -43,6 +43,7 @@ describe('progressOf', () => {
       facts: expect.arrayContaining(['revision 5 applied on 2 node(s)']),
     });
   });
+
   it('at 10,000 nodes: a stage line names a few nodes and counts the rest; applies are counted, not listed; every node still has its progress', () => {
     const rs = Array.from({ length: 9_998 }, (_, i) => `rs${i + 1}`);
     const backups = ['dr2', ...rs];
@@ -61,6 +62,7 @@ describe('progressOf', () => {
     expect(Object.keys(p.nodes)).toHaveLength(10_000);
     expect([p.nodes.dr1, p.nodes.dr2, p.nodes.rs9998]).toEqual(['held', 'applied', 'published']);
   });
+
   it('past NODE_LINES nodes without a rollout: one count line as applies come in, failures named', () => {
     const names = Array.from({ length: NODE_LINES + 1 }, (_, i) => `rs${i + 1}`);
     const half = progressOf(

@@ -84,7 +84,7 @@ export function progressOf(revision: number, publishedNodes: string[], nodes: No
     });
     const unstaged = publishedNodes.filter((n) => !(n in out.nodes));
     for (const n of unstaged) nodeFact(n);
-    if (unstaged.length) counted('', unstaged);
+    counted('', unstaged);
     if (r.state === 'paused') out.facts.push(`rollout paused at stage ${r.stage + 1}/${r.stages.length}`);
     if (r.state === 'rolled_back' || r.state === 'aborted') {
       const restored = r.rollbackRevision
