@@ -23,8 +23,8 @@ export function checkMassDelete(desired: IpvsTable, actual: IpvsTable, owned: Re
       );
   }
   // A configured key names its service (`service|dest`), so the one set answers for every kept
-  // service. A set per service, made from it at every pass, was about half of the check: 0.65-0.9 ms
-  // of a 1,000-real-server director's pass, 8-10 ms at 10,000.
+  // service. Sets made per service at every pass were about half of the check: 550-628 µs with
+  // 1,000 real servers against 249-350 without, 6.2-6.6 ms against 3.3-5.4 with 10,000.
   const after = new Map(desired.map((s) => [serviceKey(s), configured]));
   const count = countMassDelete(before, after);
   if (!count.exceeded) return;
