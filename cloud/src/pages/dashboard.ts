@@ -1,5 +1,6 @@
 import { badgeColour, GROUP_STATES, NODE_STATES, REALSERVER_STATES, SITE_STATES } from '#shared/status/model.ts';
 import { formatHostPort } from '#shared/util/ip.ts';
+import { nameList } from '#shared/util/name-list.ts';
 import { layout } from './layout.ts';
 
 export const DASHBOARD_SCRIPT_PATH = '/assets/dashboard.js';
@@ -35,6 +36,8 @@ async function session() {
 const COLOUR = ${JSON.stringify(COLOURS)};
 // The one endpoint formatter (shared/util/ip.ts), shipped as its own source: IPv6 in brackets.
 const hostPort = ${formatHostPort.toString()};
+// A stage's nodes as the events and the CLI name them: eight, then how many more (shared/util/name-list.ts).
+const nameList = ${nameList.toString()};
 const badge = (state, text) => '<span class="badge ' + (COLOUR[state] || 'grey') + '">' + esc(text ?? state.replace('_', ' ')) + '</span>';
 // The model's texts carry ISO times; people read them as "2026-11-30 02:14 UTC".
 const tx = (s) => String(s).replace(/(\\d{4}-\\d{2}-\\d{2})T(\\d{2}:\\d{2})(:\\d{2}(\\.\\d+)?)?Z/g, '$1 $2 UTC');
@@ -56,7 +59,7 @@ function isReleased(stage, rollout) {
 }
 function renderRollout(r) {
   if (!r) return '';
-  const stage = (x) => '<li>' + esc(x.rollout.stages.indexOf(x.s) + 1) + '. ' + esc(x.s.name) + ': ' + esc(x.s.nodes.join(', ')) + ' — ' + (isReleased(x.s, x.rollout) ? 'published' : 'held') + '</li>';
+  const stage = (x) => '<li>' + esc(x.rollout.stages.indexOf(x.s) + 1) + '. ' + esc(x.s.name) + ': ' + esc(nameList(x.s.nodes)) + ' — ' + (isReleased(x.s, x.rollout) ? 'published' : 'held') + '</li>';
   const one = (o) => '<p data-rollout-state="' + esc(o.state) + '">revision ' + o.revision + ' (from ' + o.previousRevision + ') by ' + esc(o.author) + ': <b>' + esc(o.state.replace('_', ' ')) + '</b>' + (o.reason ? ' — ' + esc(o.reason) : '') + (o.rollbackRevision ? ' (revision ' + o.rollbackRevision + ' restored revision ' + o.previousRevision + ')' : '') + '</p>';
   const current = r.current ? one(r.current) + '<ul class="reasons">' + r.current.stages.map((s) => stage({ s, rollout: r.current })).join('') + '</ul>' : '<p>no rollout in progress</p>';
   const past = r.history.filter((o) => !r.current || o.revision !== r.current.revision).slice(0, 5).map(one).join('');
