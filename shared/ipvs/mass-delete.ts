@@ -8,7 +8,7 @@
  */
 
 /** Service key → keys of its real servers before the change (any naming, the same on both sides of one count). */
-export type ServerSets = ReadonlyMap<string, Iterable<string>>;
+export type ServersBefore = ReadonlyMap<string, Iterable<string>>;
 /**
  * Service key → which of its servers' keys the change keeps: a set of the service's own, or any
  * set that answers for them (the agent's keys name their service, so one set of every configured
@@ -29,7 +29,7 @@ export function overThreshold(removed: number, total: number): boolean {
 }
 
 /** What going from `before` to `after` deletes, and whether that is a mass delete. Pure. */
-export function countMassDelete(before: ServerSets, after: KeptServers): MassDeleteCount {
+export function countMassDelete(before: ServersBefore, after: KeptServers): MassDeleteCount {
   let servicesRemoved = 0;
   let serversTotal = 0;
   let serversRemoved = 0;
@@ -52,7 +52,7 @@ export function countMassDelete(before: ServerSets, after: KeptServers): MassDel
 }
 
 /** The removed keys, for a message: services gone, then real servers gone from kept services. */
-export function removedKeys(before: ServerSets, after: KeptServers): { services: string[]; realServers: string[] } {
+export function removedKeys(before: ServersBefore, after: KeptServers): { services: string[]; realServers: string[] } {
   const services: string[] = [];
   const realServers: string[] = [];
   for (const [service, servers] of before) {
