@@ -96,12 +96,12 @@ export function evaluateSite(previous: SiteStatus | null, input: StatusInput, no
     if (nodes.some((n) => n.state !== 'online')) state = worse(state, 'degraded_performance');
   }
   const reasons = unique([...own, ...nodes.flatMap((n) => n.reasons), ...groups.flatMap((g) => g.reasons), ...services.flatMap((s) => s.reasons)]);
-  const fallback = Math.max(...[...nodes, ...groups, ...services].map((p) => Date.parse(p.since)), -Infinity);
   return {
     site: topo.site,
     evaluatedAt: iso(now),
     state,
-    since: sinceOf(ctx, prev, state, latestSince(reasons) ?? (Number.isFinite(fallback) ? fallback : null)),
+    // The parts' times are read only when the site's state changed: otherwise its since is carried.
+    since: prev?.state === state ? prev.since : sinceOf(ctx, null, state, latestSince(reasons) ?? latestPartSince(nodes, groups, services)),
     reasons,
     nodes,
     vrrp: groups,
@@ -110,6 +110,16 @@ export function evaluateSite(previous: SiteStatus | null, input: StatusInput, no
       .filter((o) => isActive(o, now))
       .map((o) => ({ id: o.id, kind: o.kind, until: o.until, author: o.author, text: describeOverride(o) })),
   };
+}
+
+/**
+ * The latest `since` of the site's parts, when no reason dates the site's state. A loop, not a
+ * spread into Math.max: a site of some 100,000 parts would overflow the call's arguments.
+ */
+function latestPartSince(...lists: { since: string }[][]): number | null {
+  let best = -Infinity;
+  for (const list of lists) for (const p of list) best = Math.max(best, Date.parse(p.since));
+  return Number.isFinite(best) ? best : null;
 }
 
 /**
@@ -170,6 +180,10 @@ function indexPrevious(prev: SiteStatus | null): Previous {
   };
 }
 
+/** A real server's subject in reasons, and its label in their texts. */
+const rsSubject = (service: string, rs: { address: string; port: number }) => `realserver:${service}/${formatHostPort(rs.address, rs.port)}`;
+const rsLabel = (service: string, rs: { address: string; port: number }) => `${service} ${formatHostPort(rs.address, rs.port)}`;
+
 /** A real server's key in a service: its address and port. */
 const endpointKey = (rs: { address: string; port: number }) => `${rs.address}|${rs.port}`;
 
@@ -193,28 +207,15 @@ function seeNode(ctx: Ctx, n: Topology['nodes'][number]): Seen {
   const { input, now, book } = ctx;
   const r = input.nodes[n.name];
   const subject = `node:${n.name}`;
-  const prevEntry = ctx.before.nodes.get(n.name);
-  const base = {
-    name: n.name,
-    role: n.role,
-    appliedRevision: r?.status?.appliedRevision ?? null,
-    lastReportAt: r?.receivedAt != null ? iso(r.receivedAt) : null,
-  };
-  const entry = (state: NodeState, reasons: Reason[], derived: number | null): NodeStatusEntry => ({
-    ...base,
-    state,
-    since: sinceOf(ctx, prevEntry, state, derived),
-    reasons,
-  });
 
   if (!r || r.receivedAt === null || r.status === null) {
     const why = book.settle({ code: 'never_reported', subject, since: null, say: () => `${n.name} has never reported` });
-    return { entry: entry('unknown', [why], null), fresh: null, at: now, unseen: why, dark: null };
+    return { entry: nodeEntry(ctx, n, r, 'unknown', [why], null), fresh: null, at: now, unseen: why, dark: null };
   }
   const receivedAt = r.receivedAt;
   if (!r.online || !r.status.online) {
     const why = book.settle({ code: 'node_offline', subject, since: receivedAt, say: (s) => `${n.name} offline since ${s}` });
-    return { entry: entry('offline', [why], receivedAt), fresh: null, at: receivedAt, unseen: why, dark: receivedAt };
+    return { entry: nodeEntry(ctx, n, r, 'offline', [why], receivedAt), fresh: null, at: receivedAt, unseen: why, dark: receivedAt };
   }
   if (now - receivedAt > input.staleAfterMs) {
     const why = book.settle({
@@ -223,7 +224,13 @@ function seeNode(ctx: Ctx, n: Topology['nodes'][number]): Seen {
       since: receivedAt + input.staleAfterMs,
       say: () => `${n.name} has not reported since ${iso(receivedAt)} (more than ${spoken(input.staleAfterMs)})`,
     });
-    return { entry: entry('unknown', [why], receivedAt + input.staleAfterMs), fresh: null, at: receivedAt, unseen: why, dark: receivedAt + input.staleAfterMs };
+    return {
+      entry: nodeEntry(ctx, n, r, 'unknown', [why], receivedAt + input.staleAfterMs),
+      fresh: null,
+      at: receivedAt,
+      unseen: why,
+      dark: receivedAt + input.staleAfterMs,
+    };
   }
 
   const st = r.status;
@@ -255,11 +262,35 @@ function seeNode(ctx: Ctx, n: Topology['nodes'][number]): Seen {
   }
   const reasons = problems.map((d) => book.settle(d));
   return {
-    entry: entry(reasons.length ? 'degraded' : 'online', reasons, reasons.length ? latestSince(reasons) : receivedAt),
+    entry: nodeEntry(ctx, n, r, reasons.length ? 'degraded' : 'online', reasons, reasons.length ? latestSince(reasons) : receivedAt),
     fresh: st,
     at,
     unseen: null,
     dark: null,
+  };
+}
+
+/**
+ * A node's entry, built whole in the order its members are written. Spread from a shared base
+ * object and a closure made per node, the entries of a 10,000-node site took half of each
+ * evaluation (about 50 ms of 100 here).
+ */
+function nodeEntry(
+  ctx: Ctx,
+  n: Topology['nodes'][number],
+  r: NodeInput | undefined,
+  state: NodeState,
+  reasons: Reason[],
+  derived: number | null,
+): NodeStatusEntry {
+  return {
+    name: n.name,
+    role: n.role,
+    appliedRevision: r?.status?.appliedRevision ?? null,
+    lastReportAt: r?.receivedAt != null ? iso(r.receivedAt) : null,
+    state,
+    since: sinceOf(ctx, ctx.before.nodes.get(n.name), state, derived),
+    reasons,
   };
 }
 
@@ -402,33 +433,39 @@ function evaluateService(ctx: Ctx, svc: Topology['services'][number], seen: Map<
     const report = s.fresh!.services!.find((x) => x.name === svc.name)!;
     const reported = firstByKey(report.realServers, endpointKey);
     realServers = svc.realServers.map((rs) => {
-      const rsSubject = `realserver:${svc.name}/${formatHostPort(rs.address, rs.port)}`;
-      const label = `${svc.name} ${formatHostPort(rs.address, rs.port)}`;
-      const hit = reported.get(endpointKey(rs));
+      const key = endpointKey(rs);
+      const hit = reported.get(key);
       let st: RealServerStatus['state'];
       let reasons: Reason[] = [];
+      // The subject and the label are written only for a real server that has a reason: most of a
+      // large site's are up, and need neither.
       if (!hit) {
         st = 'unknown';
-        reasons = [book.settle({ code: 'realserver_missing', subject: rsSubject, since: null, say: () => `${label} is not in ${reporter}'s report` })];
+        const label = rsLabel(svc.name, rs);
+        reasons = [
+          book.settle({ code: 'realserver_missing', subject: rsSubject(svc.name, rs), since: null, say: () => `${label} is not in ${reporter}'s report` }),
+        ];
       } else if (!rs.checked || hit.checked === false) {
         st = 'unchecked';
+        const label = rsLabel(svc.name, rs);
         const why = rs.checked ? `has not been checked yet by ${reporter}` : 'has no health check';
-        reasons = [book.settle({ code: 'unchecked', subject: rsSubject, since: null, say: () => `${label} ${why}` })];
+        reasons = [book.settle({ code: 'unchecked', subject: rsSubject(svc.name, rs), since: null, say: () => `${label} ${why}` })];
       } else if (hit.healthy) {
         st = 'up';
       } else {
         st = 'down';
+        const label = rsLabel(svc.name, rs);
         const detail = hit.detail ? `: ${hit.detail}` : '';
         reasons = [
           book.settle({
             code: 'realserver_down',
-            subject: rsSubject,
+            subject: rsSubject(svc.name, rs),
             since: s.at,
             say: (t) => `${label} down${t ? ` since ${t}` : ''}${detail} (checked by ${reporter})`,
           }),
         ];
       }
-      const prevRs = before?.realServers.get(endpointKey(rs));
+      const prevRs = before?.realServers.get(key);
       return {
         address: rs.address,
         port: rs.port,
