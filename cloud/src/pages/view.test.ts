@@ -17,7 +17,9 @@ describe('page views', () => {
     const page = pageView({ status, revision: 1 } as Parameters<typeof pageView>[0]);
     expect(page.overrides?.map((o) => o.text)).toEqual(['rs1 drained for maintenance until 03:00 UTC by alice']);
     const pub = publicStatus(
-      { status, revision: 1, site: site.metadata.name, siteId: site.metadata.name, statusPage: { public: true } } as Parameters<typeof publicStatus>[0],
+      { status, revision: 1, site: site.metadata.name, siteId: site.metadata.name, statusPage: { public: true }, reports: {} } as Parameters<
+        typeof publicStatus
+      >[0],
       new Map(),
       [],
       T0,

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNull } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull } from 'drizzle-orm';
 import type { Site } from '#shared/site/site.ts';
 import { notFound } from './errors.ts';
 import type { Db } from '../db/client.ts';
@@ -71,28 +71,45 @@ export async function listRevisions(db: Db, site: SiteRow) {
 }
 
 /** Live nodes of a site with what the agents last reported (node_status). */
-export async function listNodes(db: Db, site: SiteRow) {
+/**
+ * The site's live nodes by name, each with its last report's row: one statement, the reports
+ * joined in. As a second statement with every node id bound (a 10,000-node site's 10,000
+ * parameters) it cost drizzle and the driver a parameter object each. `status: false` leaves the
+ * reports' documents out (the status route takes them validated from the status book's cache;
+ * a 10,000-node site's are 3.5 MB to send, decode and parse).
+ */
+export async function listNodes(db: Db, site: SiteRow, opts: { status?: boolean } = {}) {
+  const withStatus = opts.status ?? true;
   const rows = await db
-    .select()
+    .select({
+      id: nodes.id,
+      name: nodes.name,
+      role: nodes.role,
+      address: nodes.address,
+      desiredRevision: nodes.desiredRevision,
+      reported: nodeStatus.nodeId,
+      appliedRevision: nodeStatus.appliedRevision,
+      online: nodeStatus.online,
+      updatedAt: nodeStatus.updatedAt,
+      ...(withStatus ? { status: nodeStatus.status } : {}),
+    })
     .from(nodes)
+    .leftJoin(nodeStatus, eq(nodeStatus.nodeId, nodes.id))
     .where(and(eq(nodes.siteId, site.id), isNull(nodes.removedAt)))
     .orderBy(asc(nodes.name));
-  const ids = rows.map((r) => r.id);
-  const statuses = ids.length ? await db.select().from(nodeStatus).where(inArray(nodeStatus.nodeId, ids)) : [];
-  const byId = new Map(statuses.map((s) => [s.nodeId, s]));
   return rows.map((r) => {
-    const s = byId.get(r.id);
+    const reported = r.reported !== null;
     return {
       nodeId: r.id,
       name: r.name,
       role: r.role,
       address: r.address,
       desiredRevision: r.desiredRevision,
-      appliedRevision: s?.appliedRevision ?? null,
-      online: s?.online ?? false,
-      inSync: s?.appliedRevision === r.desiredRevision,
-      lastSeen: s ? s.updatedAt.toISOString() : null,
-      status: (s?.status ?? {}) as Record<string, unknown>,
+      appliedRevision: reported ? r.appliedRevision : null,
+      online: reported ? r.online! : false,
+      inSync: reported && r.appliedRevision === r.desiredRevision,
+      lastSeen: reported ? r.updatedAt!.toISOString() : null,
+      status: ((reported && r.status) || {}) as Record<string, unknown>,
     };
   });
 }

@@ -1,5 +1,5 @@
 import { and, eq, gt } from 'drizzle-orm';
-import { evaluateSite, nextChangeAt, type StatusInput } from '#shared/status/evaluate.ts';
+import { evaluateSite, nextChangeAt, type NodeInput, type StatusInput } from '#shared/status/evaluate.ts';
 import type { SiteStatus } from '#shared/status/model.ts';
 import { iso } from '#shared/status/reasons.ts';
 import type { Db } from '../db/client.ts';
@@ -17,6 +17,12 @@ export interface SiteView {
   status: SiteStatus;
   /** The revision's `spec.statusPage` (defaults: private, addresses shown). */
   statusPage: StatusPage;
+  /**
+   * Each live node's last report by node name, as this evaluation read it: validated, and the very
+   * objects the book keeps between reads (so the status route does not read and parse them again).
+   * Never for a public page: it holds what the nodes reported, addresses and all.
+   */
+  reports: Readonly<Record<string, NodeInput | undefined>>;
 }
 
 /** A site's last evaluation: its answer, the inputs it was made of, when, and until when those inputs give the same answer. */
@@ -62,7 +68,7 @@ export class StatusBook {
     }
     // History is a record, not the answer: a failed write is logged and retried at the next evaluation.
     await this.history?.record(site.id, status, now).catch((err: Error) => this.log?.(`status history of ${site.name}: ${err.message}`));
-    return { siteId: site.id, revision: site.currentRevision, status, statusPage: input.site.spec.statusPage ?? {} };
+    return { siteId: site.id, revision: site.currentRevision, status, statusPage: input.site.spec.statusPage ?? {}, reports: input.nodes };
   }
 
   /** By name, for the public status pages (the name is their key; the first site of that name, as before orgs). */

@@ -1,3 +1,4 @@
+import { eq } from 'drizzle-orm';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { events, nodeStatus } from '../../db/schema.ts';
 import { requireSite } from '../../sites/queries.ts';
@@ -49,6 +50,46 @@ describe('GET /v1/sites/{site}/status', () => {
     expect(body.events).toEqual([
       { nodeId: 'bj-dc1.dr1', type: 'vrrp.transition', at, data: { instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'master down' } },
     ]);
+  });
+
+  it("answers each node's latest report, read again once it moved, and a malformed one as none", async () => {
+    const dr1 = (vrrpState: 'MASTER' | 'BACKUP', at: string) => ({
+      nodeId: 'bj-dc1.dr1',
+      online: true,
+      appliedRevision: 1,
+      updatedAt: new Date(at),
+      status: {
+        nodeId: 'bj-dc1.dr1',
+        online: true,
+        appliedRevision: 1,
+        vrrp: [{ instance: 'VI_1', vrid: 50, state: vrrpState, priority: 100, effectivePriority: 100 }],
+      },
+    });
+    const nodesNow = async () => {
+      const res = await t.req('/v1/sites/bj-dc1/status', { as: 'viewer' });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as {
+        nodes: { name: string; vrrp: { state: string }[]; services: unknown[]; online: boolean; lastSeen: string | null }[];
+      };
+      return new Map(body.nodes.map((n) => [n.name, n]));
+    };
+    expect((await nodesNow()).get('dr1')).toMatchObject({ online: false, lastSeen: null, vrrp: [] });
+    await t.db.db.insert(nodeStatus).values(dr1('MASTER', '2026-11-22T01:00:00Z'));
+    expect((await nodesNow()).get('dr1')!.vrrp.map((v) => v.state)).toEqual(['MASTER']);
+    // The same node's next report: the route's answer follows it, not what an earlier read kept.
+    const next = dr1('BACKUP', '2026-11-22T01:00:15Z');
+    await t.db.db.update(nodeStatus).set({ status: next.status, updatedAt: next.updatedAt }).where(eq(nodeStatus.nodeId, 'bj-dc1.dr1'));
+    // A report that is not one (a string where the VRRP list goes): the node is listed with its row's presence and time, and no report.
+    await t.db.db.insert(nodeStatus).values({
+      nodeId: 'bj-dc1.rs1',
+      online: true,
+      appliedRevision: 1,
+      updatedAt: new Date('2026-11-22T01:00:20Z'),
+      status: { nodeId: 'bj-dc1.rs1', online: true, vrrp: 'MASTER' },
+    });
+    const after = await nodesNow();
+    expect(after.get('dr1')!.vrrp.map((v) => v.state)).toEqual(['BACKUP']);
+    expect(after.get('rs1')).toMatchObject({ online: true, lastSeen: '2026-11-22T01:00:20.000Z', vrrp: [], services: [] });
   });
 
   it('needs a token', async () => {

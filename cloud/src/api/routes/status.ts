@@ -22,10 +22,13 @@ const route = createRoute({
 export function registerStatusRoutes(app: App, deps: AppDeps, book: StatusBook): void {
   app.openapi(route, async (c) => {
     const row = await requireSite(deps.db, c.get('auth').orgId, c.req.valid('param').site);
-    const nodes = (await listNodes(deps.db, row)).map((n): z.infer<typeof StatusNode> => {
-      // node_status.status holds what the agent reported; a malformed report shows as nothing.
-      const reported = NodeStatus.safeParse({ ...n.status, nodeId: n.nodeId, online: n.online });
-      const s = reported.success ? reported.data : null;
+    const view = await book.evaluate(row);
+    // The reports as the evaluation read them (validated once, kept while their rows stay the
+    // same); only a site without a valid revision, which the book does not evaluate, has its
+    // reports read here.
+    const nodes = (await listNodes(deps.db, row, { status: !view })).map((n): z.infer<typeof StatusNode> => {
+      // A malformed report shows as nothing.
+      const s = view ? (view.reports[n.name]?.status ?? null) : reportOf(n);
       return {
         nodeId: n.nodeId,
         name: n.name,
@@ -42,7 +45,6 @@ export function registerStatusRoutes(app: App, deps: AppDeps, book: StatusBook):
         overrides: s?.overrides ?? [],
       };
     });
-    const view = await book.evaluate(row);
     const health = view?.status ?? null;
     return c.json(
       {
@@ -65,4 +67,10 @@ export function registerStatusRoutes(app: App, deps: AppDeps, book: StatusBook):
       200,
     );
   });
+}
+
+/** node_status.status holds what the agent reported: validated here, null when it is not a report. */
+function reportOf(n: { nodeId: string; online: boolean; status: Record<string, unknown> }): NodeStatus | null {
+  const reported = NodeStatus.safeParse({ ...n.status, nodeId: n.nodeId, online: n.online });
+  return reported.success ? reported.data : null;
 }
