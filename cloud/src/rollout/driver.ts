@@ -2,7 +2,7 @@ import { startSerialLoop } from '#shared/util/serial-loop.ts';
 import type { Db } from '../db/client.ts';
 import { advanceRollout } from './advance.ts';
 import type { Rollout } from './plan.ts';
-import { loadReports } from './reports.ts';
+import { loadReports, ReportCache } from './reports.ts';
 import { activeRollouts } from './store.ts';
 
 export interface RolloutDriver {
@@ -30,10 +30,12 @@ export interface RolloutDriverOptions {
 export function startRolloutDriver(opts: RolloutDriverOptions): RolloutDriver {
   const { db } = opts;
   const log = opts.log ?? (() => {});
+  // The reports between ticks: only those that moved are read again.
+  const reports = new ReportCache();
 
   async function tickOnce(): Promise<void> {
     if (loop.closed) return;
-    await tickRollouts(db, opts.kickPublisher, log);
+    await tickRollouts(db, opts.kickPublisher, log, reports);
   }
 
   const loop = startSerialLoop(tickOnce, { pollMs: opts.pollMs ?? 1000, onError: (err) => log(`rollout: tick failed: ${err.message}`) });
@@ -44,14 +46,17 @@ export function startRolloutDriver(opts: RolloutDriverOptions): RolloutDriver {
 /**
  * One tick of every active rollout with its site's latest reports and the time (the Node driver's
  * poll, and the Workers cron). One site's trouble (a database error mid-step) is logged and does
- * not stall the other sites' rollouts.
+ * not stall the other sites' rollouts. `cache`: the reports of the last tick (the Node driver's),
+ * kept for the sites whose rollout still runs.
  */
-export async function tickRollouts(db: Db, kickPublisher: () => void, log: (line: string) => void): Promise<void> {
-  for (const row of await activeRollouts(db)) {
+export async function tickRollouts(db: Db, kickPublisher: () => void, log: (line: string) => void, cache?: ReportCache): Promise<void> {
+  const active = await activeRollouts(db);
+  cache?.keepOnly(new Set(active.map((r) => r.siteId)));
+  for (const row of active) {
     try {
       const now = new Date();
       const rolloutNodes = (row.plan as Rollout).nodes.map((n) => n.name);
-      const reports = await loadReports(db, row.siteId, row.revision, row.createdAt, now.getTime(), rolloutNodes);
+      const reports = await loadReports(db, row.siteId, row.revision, row.createdAt, now.getTime(), rolloutNodes, cache);
       await advanceRollout({ db, kick: kickPublisher, log }, row.id, { type: 'tick', reports }, now);
     } catch (err) {
       log(`rollout: tick of revision ${row.revision} (site ${row.siteId}) failed: ${(err as Error).message}`);

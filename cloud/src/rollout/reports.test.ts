@@ -1,9 +1,10 @@
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../db/test-db.test-support.ts';
 import { events, nodes, nodeStatus, orgs, sites } from '../db/schema.ts';
 import type { NodeStatus } from '#shared/wire/status.ts';
 import { newRollout, stepRollout, type Rollout } from './plan.ts';
-import { loadReports } from './reports.ts';
+import { loadReports, ReportCache } from './reports.ts';
 
 let d: TestDatabase;
 beforeAll(async () => {
@@ -67,5 +68,35 @@ describe('loadReports', () => {
     expect(stepRollout(fromSome.rollout, { type: 'tick', reports: some }, NOW.getTime() + 10)).toEqual(
       stepRollout(fromEvery.rollout, { type: 'tick', reports: every }, NOW.getTime() + 10),
     );
+  });
+
+  it('with a cache, answers as without one while reports move, and reads again only those whose stored time or presence moved', async () => {
+    const since = new Date(NOW.getTime() - 60_000);
+    const cache = new ReportCache();
+    const both = async (nodesOf?: string[]) => {
+      const cached = await loadReports(d.db, 's', 2, since, NOW.getTime(), nodesOf, cache);
+      expect(cached).toEqual(await loadReports(d.db, 's', 2, since, NOW.getTime(), nodesOf));
+      return cached;
+    };
+    expect((await both(['r1', 'r3'])).r1.appliedRevision).toBe(1);
+    // r1 applied revision 2 (a new report, stored later); d2 went offline (its will: same time, presence moved).
+    await d.db
+      .update(nodeStatus)
+      .set({ appliedRevision: 2, status: { nodeId: 's.r1', online: true, appliedRevision: 2, realServer: { ok: true } }, updatedAt: NOW })
+      .where(eq(nodeStatus.nodeId, 's.r1'));
+    await d.db.update(nodeStatus).set({ online: false }).where(eq(nodeStatus.nodeId, 's.d2'));
+    const moved = await both(['r1', 'r3']);
+    expect(moved.r1).toMatchObject({ appliedRevision: 2, fresh: true });
+    expect(moved.d2.fresh).toBe(false);
+    // A row rewritten in place with its stored time and presence unchanged is not read again: the
+    // cache's copy answers (ingest always moves the time; this shows the cache is what answered).
+    await d.db
+      .update(nodeStatus)
+      .set({ status: { nodeId: 's.r3', online: true, appliedRevision: 7, realServer: { ok: true } } })
+      .where(eq(nodeStatus.nodeId, 's.r3'));
+    expect((await loadReports(d.db, 's', 2, since, NOW.getTime(), ['r1', 'r3'], cache)).r3.appliedRevision).toBe(1);
+    // The rollout's view narrowed to r1: r3 leaves the cache, so a later view that has it again reads it.
+    await both(['r1']);
+    expect((await loadReports(d.db, 's', 2, since, NOW.getTime(), ['r1', 'r3'], cache)).r3.appliedRevision).toBe(7);
   });
 });

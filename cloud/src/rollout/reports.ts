@@ -1,4 +1,4 @@
-import { and, eq, gte, inArray, isNull, or } from 'drizzle-orm';
+import { and, eq, gte, isNull, or } from 'drizzle-orm';
 import { NodeStatus } from '#shared/wire/status.ts';
 import type { Db } from '../db/client.ts';
 import { inJsonList } from '../db/in-json.ts';
@@ -20,29 +20,44 @@ const FRESH_MS = 45_000;
  * checking every node's status added 7-12 ms (PostgreSQL) and 18 ms (PGlite) to a staged apply that
  * changes one real server's weight, and the driver reads them at every tick of a rollout.
  */
-export async function loadReports(db: Db | Tx, siteId: string, revision: number, since: Date, now: number, rolloutNodes?: readonly string[]): Promise<Reports> {
+export async function loadReports(
+  db: Db | Tx,
+  siteId: string,
+  revision: number,
+  since: Date,
+  now: number,
+  rolloutNodes?: readonly string[],
+  cache?: ReportCache,
+): Promise<Reports> {
   const ofSite = and(
     eq(nodes.siteId, siteId),
     isNull(nodes.removedAt),
     rolloutNodes ? or(eq(nodes.role, 'director'), inJsonList(nodes.name, rolloutNodes)) : undefined,
   );
-  // None of the three reads needs another's answer, so they go out together (in a transaction, one
-  // after another on its connection without waiting): a staged apply and each rollout tick wait
-  // one round trip instead of three. The statuses take the live nodes as a subquery, not 1,000
-  // bound ids (each bound value costs drizzle and the driver a parameter object).
-  const [live, rows, failures] = await Promise.all([
-    db.select({ id: nodes.id, name: nodes.name }).from(nodes).where(ofSite),
+  // Neither read needs the other's answer, so they go out together (in a transaction, one after the
+  // other on its connection without waiting). Without a cache the nodes come with their reports
+  // whole: a staged apply waits one round trip. With one, they come with their reports' stored
+  // time and presence only, and only the reports that moved since the cache's read are read whole.
+  const [live, failures] = await Promise.all([
     db
-      .select()
-      .from(nodeStatus)
-      .where(inArray(nodeStatus.nodeId, db.select({ id: nodes.id }).from(nodes).where(ofSite))),
+      .select({
+        id: nodes.id,
+        name: nodes.name,
+        reported: nodeStatus.nodeId,
+        online: nodeStatus.online,
+        updatedAt: nodeStatus.updatedAt,
+        ...(cache ? {} : { status: nodeStatus.status }),
+      })
+      .from(nodes)
+      .leftJoin(nodeStatus, eq(nodeStatus.nodeId, nodes.id))
+      .where(ofSite),
     db
       .select({ nodeId: events.nodeId, data: events.data })
       .from(events)
       .where(and(eq(events.siteId, siteId), eq(events.type, 'apply.failed'), gte(events.receivedAt, since))),
   ]);
   if (!live.length) return {};
-  const statusOf = new Map(rows.map((r) => [r.nodeId, r]));
+  const statusOf = await reportsOf(db, siteId, live, cache);
   // Each node's first failure of this revision, found once: not a scan of every failure per node.
   const failedOf = new Map<string, (typeof failures)[number]>();
   for (const f of failures)
@@ -50,18 +65,85 @@ export async function loadReports(db: Db | Tx, siteId: string, revision: number,
   const out: Record<string, NodeReport> = {};
   for (const n of live) {
     const row = statusOf.get(n.id);
-    const parsed = row ? NodeStatus.safeParse({ ...(row.status as object), nodeId: n.id, online: row.online }) : null;
-    const st = parsed?.success ? parsed.data : null;
+    const st = row?.status ?? null;
     const failedEvent = failedOf.get(n.id);
     let failed: NodeReport['failed'] = failedEvent ? { revision, error: String((failedEvent.data as { error?: unknown }).error ?? 'apply failed') } : null;
     if (!failed && st?.pendingRevision === revision && st.errors?.length) failed = { revision, error: st.errors[0] };
     out[n.name] = {
-      fresh: !!row && !!st && row.online && st.online && now - row.updatedAt.getTime() <= FRESH_MS,
+      fresh: !!row && !!st && row.online && st.online && now - row.updatedAt <= FRESH_MS,
       appliedRevision: st?.appliedRevision ?? null,
       failed,
       vrrp: (st?.vrrp ?? []).map((v) => ({ instance: v.instance, state: v.state })),
       down: (st?.services ?? []).flatMap((s) => s.realServers.filter((r) => !r.healthy && r.checked !== false).map((r) => `${s.name}/${r.address}:${r.port}`)),
     };
   }
+  return out;
+}
+
+/** A node's stored report: its presence, when it was stored, and the status validated (null when it is not one). */
+interface StoredReport {
+  online: boolean;
+  updatedAt: number;
+  status: NodeStatus | null;
+}
+
+/**
+ * What a rollout driver keeps between its ticks (every second while a rollout runs): each node's
+ * validated report with the stored time it was read at, per site. A 10,000-node rollout's tick
+ * read and validated every node's report whole, the directors' listing every real server: 164-268
+ * ms of CPU a tick on PostgreSQL, 69-134 with the cache. The agents report every 15 s, so a tick
+ * finds about one report in fifteen moved.
+ */
+export class ReportCache {
+  private readonly sites = new Map<string, Map<string, StoredReport>>();
+
+  get(siteId: string): ReadonlyMap<string, StoredReport> | undefined {
+    return this.sites.get(siteId);
+  }
+
+  set(siteId: string, reports: Map<string, StoredReport>): void {
+    this.sites.set(siteId, reports);
+  }
+
+  /** Drops every site but those in `live` (sites with a rollout running). */
+  keepOnly(live: ReadonlySet<string>): void {
+    for (const id of this.sites.keys()) if (!live.has(id)) this.sites.delete(id);
+  }
+}
+
+type LiveRow = { id: string; reported: string | null; online: boolean | null; updatedAt: Date | null; status?: unknown };
+
+/**
+ * Each live node's report, validated: from the rows' own documents without a cache; with one, the
+ * cache's where the stored time and presence are the same, and the rest read whole now. The cache
+ * then holds exactly these nodes (a node that left the rollout's view, or the site, is dropped).
+ */
+async function reportsOf(db: Db | Tx, siteId: string, live: readonly LiveRow[], cache?: ReportCache): Promise<Map<string, StoredReport>> {
+  const out = new Map<string, StoredReport>();
+  const validated = (nodeId: string, online: boolean, updatedAt: Date, status: unknown): StoredReport => {
+    const parsed = NodeStatus.safeParse({ ...(status as object), nodeId, online });
+    return { online, updatedAt: updatedAt.getTime(), status: parsed.success ? parsed.data : null };
+  };
+  const kept = cache?.get(siteId);
+  const moved: string[] = [];
+  for (const r of live) {
+    if (r.reported === null) continue;
+    if (!cache) {
+      out.set(r.id, validated(r.id, r.online!, r.updatedAt!, r.status));
+      continue;
+    }
+    const known = kept?.get(r.id);
+    if (known && known.updatedAt === r.updatedAt!.getTime() && known.online === r.online) out.set(r.id, known);
+    else moved.push(r.id);
+  }
+  if (moved.length) {
+    // Read at their state now: a row stored since the first read is taken at its newer time.
+    const rows = await db
+      .select({ nodeId: nodeStatus.nodeId, online: nodeStatus.online, status: nodeStatus.status, updatedAt: nodeStatus.updatedAt })
+      .from(nodeStatus)
+      .where(inJsonList(nodeStatus.nodeId, moved));
+    for (const r of rows) out.set(r.nodeId, validated(r.nodeId, r.online, r.updatedAt, r.status));
+  }
+  cache?.set(siteId, out);
   return out;
 }
