@@ -73,9 +73,21 @@ export async function loadDashboard(db: Db, views: SiteView[], now: number): Pro
     const page = pageView(v);
     return {
       ...page,
+      // Each node built whole, in the order its members are written: spread from the status entry,
+      // a 10,000-node site's nodes took about 20 ms of a read in a CPU profile (the dashboard reads every 10 s).
       nodes: page.nodes.map((n) => {
         const want = desired.get(`${v.siteId}|${n.name}`) ?? 0;
-        return { ...n, desiredRevision: want, drift: want > 0 && n.appliedRevision !== want };
+        return {
+          name: n.name,
+          role: n.role,
+          appliedRevision: n.appliedRevision,
+          lastReportAt: n.lastReportAt,
+          state: n.state,
+          since: n.since,
+          reasons: n.reasons,
+          desiredRevision: want,
+          drift: want > 0 && n.appliedRevision !== want,
+        };
       }),
       openAlerts: alertRows
         .filter((a) => a.siteId === v.siteId)
