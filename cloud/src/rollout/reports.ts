@@ -1,8 +1,8 @@
 import { and, eq, gte, isNull, or } from 'drizzle-orm';
-import { NodeStatus } from '#shared/wire/status.ts';
 import type { Db } from '../db/client.ts';
 import { inJsonList } from '../db/in-json.ts';
 import { events, nodes, nodeStatus } from '../db/schema.ts';
+import { refreshReports, validatedReport, type StoredReport } from '../status/stored-reports.ts';
 import type { NodeReport, Reports } from './plan.ts';
 import type { Tx } from './store.ts';
 
@@ -80,13 +80,6 @@ export async function loadReports(
   return out;
 }
 
-/** A node's stored report: its presence, when it was stored, and the status validated (null when it is not one). */
-interface StoredReport {
-  online: boolean;
-  updatedAt: number;
-  status: NodeStatus | null;
-}
-
 /**
  * What a rollout driver keeps between its ticks (every second while a rollout runs): each node's
  * validated report with the stored time it was read at, per site. A 10,000-node rollout's tick
@@ -119,31 +112,13 @@ type LiveRow = { id: string; reported: string | null; online: boolean | null; up
  * then holds exactly these nodes (a node that left the rollout's view, or the site, is dropped).
  */
 async function reportsOf(db: Db | Tx, siteId: string, live: readonly LiveRow[], cache?: ReportCache): Promise<Map<string, StoredReport>> {
-  const out = new Map<string, StoredReport>();
-  const validated = (nodeId: string, online: boolean, updatedAt: Date, status: unknown): StoredReport => {
-    const parsed = NodeStatus.safeParse({ ...(status as object), nodeId, online });
-    return { online, updatedAt: updatedAt.getTime(), status: parsed.success ? parsed.data : null };
-  };
-  const kept = cache?.get(siteId);
-  const moved: string[] = [];
-  for (const r of live) {
-    if (r.reported === null) continue;
-    if (!cache) {
-      out.set(r.id, validated(r.id, r.online!, r.updatedAt!, r.status));
-      continue;
-    }
-    const known = kept?.get(r.id);
-    if (known && known.updatedAt === r.updatedAt!.getTime() && known.online === r.online) out.set(r.id, known);
-    else moved.push(r.id);
-  }
-  if (moved.length) {
-    // Read at their state now: a row stored since the first read is taken at its newer time.
-    const rows = await db
-      .select({ nodeId: nodeStatus.nodeId, online: nodeStatus.online, status: nodeStatus.status, updatedAt: nodeStatus.updatedAt })
-      .from(nodeStatus)
-      .where(inJsonList(nodeStatus.nodeId, moved));
-    for (const r of rows) out.set(r.nodeId, validated(r.nodeId, r.online, r.updatedAt, r.status));
-  }
-  cache?.set(siteId, out);
+  const reported = live.filter((r) => r.reported !== null);
+  if (!cache) return new Map(reported.map((r) => [r.id, validatedReport({ nodeId: r.id, online: r.online!, updatedAt: r.updatedAt!, status: r.status })]));
+  const out = await refreshReports(
+    db,
+    reported.map((r) => ({ nodeId: r.id, online: r.online!, updatedAt: r.updatedAt! })),
+    cache.get(siteId),
+  );
+  cache.set(siteId, out);
   return out;
 }

@@ -1,13 +1,12 @@
 import { and, eq, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import type { NodeInput, StatusInput } from '#shared/status/evaluate.ts';
 import { Site } from '#shared/site/site.ts';
-import { NodeStatus } from '#shared/wire/status.ts';
 import type { Db } from '../db/client.ts';
-import { inJsonList } from '../db/in-json.ts';
 import { rowsOf } from '../db/rows.ts';
 import { activeOverrides } from '../overrides/active.ts';
 import { nextExpiry, type Override } from '#shared/overrides/override.ts';
 import { nodes, nodeStatus, outbox, siteRevisions } from '../db/schema.ts';
+import { refreshReports, type StoredReport } from './stored-reports.ts';
 
 export interface SiteRef {
   id: string;
@@ -25,13 +24,13 @@ export interface SiteRef {
  */
 export class StatusInputCache {
   readonly specs = new Map<string, { revision: number; site: Site }>();
-  readonly reports = new Map<string, Map<string, CachedReport>>();
+  readonly reports = new Map<string, Map<string, StoredReport>>();
   readonly fleets = new Map<string, Fleet>();
   /** The versions (`inputVersions`, fleet and reports) each site's `reports` were read at. */
   readonly reportVersions = new Map<string, string>();
   readonly overrides = new Map<string, ActiveOverrides>();
   /** Each site's last input with the fleet and reports it was built of (the objects above): handed out again while its parts are the same. */
-  readonly inputs = new Map<string, { fleet: Omit<Fleet, 'version'>; reports: Map<string, CachedReport>; input: Omit<StatusInput, 'revisionGraceMs'> }>();
+  readonly inputs = new Map<string, { fleet: Omit<Fleet, 'version'>; reports: Map<string, StoredReport>; input: Omit<StatusInput, 'revisionGraceMs'> }>();
 
   /** Drops what it holds of every site not in `live` (site ids). */
   forget(live: ReadonlySet<string>): void {
@@ -56,12 +55,6 @@ interface ActiveOverrides {
   at: number;
   list: Override[];
   expires: number | null;
-}
-
-interface CachedReport {
-  updatedAt: number;
-  online: boolean;
-  status: NodeStatus | null;
 }
 
 /**
@@ -89,7 +82,7 @@ export async function loadStatusInput(
   const versions = cache ? (opts.versions ?? (await inputVersions(db, site.id))) : undefined;
   const fleet = await fleetOf(db, site.id, cache, versions?.fleet);
   const { nodes: nodeRows, sentAt } = fleet;
-  const reports = nodeRows.length ? await reportsOf(db, site.id, cache, versions && `${versions.fleet}/${versions.reports}`) : new Map<string, CachedReport>();
+  const reports = nodeRows.length ? await reportsOf(db, site.id, cache, versions && `${versions.fleet}/${versions.reports}`) : new Map<string, StoredReport>();
   const overrides = await overridesOf(db, site.id, now, cache, versions?.overrides);
   // The very parts of the last read: the very input, not another 10,000 node entries to build and compare.
   const kept = cache?.inputs.get(site.id);
@@ -236,35 +229,17 @@ async function specOf(db: Db, site: SiteRef, cache?: StatusInputCache): Promise<
  * with a new cache) are then read whole, with the time they carry then (a row stored between the
  * two reads is taken at its newer state).
  */
-async function reportsOf(db: Db, siteId: string, cache = new StatusInputCache(), version?: string): Promise<Map<string, CachedReport>> {
+async function reportsOf(db: Db, siteId: string, cache = new StatusInputCache(), version?: string): Promise<Map<string, StoredReport>> {
   const kept = cache.reports.get(siteId);
   // No report and no node of the site moved: the very reports of the last read (the alerter's round over an idle fleet).
   if (kept && version !== undefined && cache.reportVersions.get(siteId) === version) return kept;
   const live = and(eq(nodes.siteId, siteId), isNull(nodes.removedAt));
-  const validated = (r: { nodeId: string; online: boolean; status: unknown; updatedAt: Date }): CachedReport => {
-    const parsed = NodeStatus.safeParse({ ...(r.status as object), nodeId: r.nodeId, online: r.online });
-    return { updatedAt: r.updatedAt.getTime(), online: r.online, status: parsed.success ? parsed.data : null };
-  };
-  const before = cache.reports.get(siteId);
   const stamps = await db
     .select({ nodeId: nodeStatus.nodeId, online: nodeStatus.online, updatedAt: nodeStatus.updatedAt })
     .from(nodeStatus)
     .innerJoin(nodes, eq(nodes.id, nodeStatus.nodeId))
     .where(live);
-  const now = new Map<string, CachedReport>();
-  const moved: string[] = [];
-  for (const r of stamps) {
-    const known = before?.get(r.nodeId);
-    if (known && known.updatedAt === r.updatedAt.getTime() && known.online === r.online) now.set(r.nodeId, known);
-    else moved.push(r.nodeId);
-  }
-  if (moved.length) {
-    const rows = await db
-      .select({ nodeId: nodeStatus.nodeId, online: nodeStatus.online, status: nodeStatus.status, updatedAt: nodeStatus.updatedAt })
-      .from(nodeStatus)
-      .where(inJsonList(nodeStatus.nodeId, moved));
-    for (const r of rows) now.set(r.nodeId, validated(r));
-  }
+  const now = await refreshReports(db, stamps, cache.reports.get(siteId));
   cache.reports.set(siteId, now);
   if (version !== undefined) cache.reportVersions.set(siteId, version);
   return now;

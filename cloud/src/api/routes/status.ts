@@ -1,6 +1,6 @@
 import { createRoute, type z } from '@hono/zod-openapi';
-import { NodeStatus } from '#shared/wire/status.ts';
 import type { StatusBook } from '../../status/book.ts';
+import { validatedStatus } from '../../status/stored-reports.ts';
 import { listOverrides } from '../../overrides/store.ts';
 import { listNodes, recentEvents, requireSite } from '../../sites/queries.ts';
 import type { App, AppDeps } from '../context.ts';
@@ -28,7 +28,7 @@ export function registerStatusRoutes(app: App, deps: AppDeps, book: StatusBook):
     // reports read here.
     const nodes = (await listNodes(deps.db, row, { status: !view })).map((n): z.infer<typeof StatusNode> => {
       // A malformed report shows as nothing.
-      const s = view ? (view.reports[n.name]?.status ?? null) : reportOf(n);
+      const s = view ? (view.reports[n.name]?.status ?? null) : validatedStatus(n.nodeId, n.online, n.status);
       return {
         nodeId: n.nodeId,
         name: n.name,
@@ -67,10 +67,4 @@ export function registerStatusRoutes(app: App, deps: AppDeps, book: StatusBook):
       200,
     );
   });
-}
-
-/** node_status.status holds what the agent reported: validated here, null when it is not a report. */
-function reportOf(n: { nodeId: string; online: boolean; status: Record<string, unknown> }): NodeStatus | null {
-  const reported = NodeStatus.safeParse({ ...n.status, nodeId: n.nodeId, online: n.online });
-  return reported.success ? reported.data : null;
 }
