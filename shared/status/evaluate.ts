@@ -101,7 +101,7 @@ export function evaluateSite(previous: SiteStatus | null, input: StatusInput, no
     evaluatedAt: iso(now),
     state,
     // The parts' times are read only when the site's state changed: otherwise its since is carried.
-    since: prev?.state === state ? prev.since : sinceOf(ctx, null, state, latestSince(reasons) ?? latestPartSince(nodes, groups, services)),
+    since: sinceOf(ctx, prev, state, () => latestSince(reasons) ?? latestPartSince(nodes, groups, services)),
     reasons,
     nodes,
     vrrp: groups,
@@ -197,10 +197,14 @@ function firstByKey<T>(items: readonly T[], key: (x: T) => string): Map<string, 
   return m;
 }
 
-/** Keeps `since` while the state is unchanged; otherwise the inputs' time, never in the future. */
-function sinceOf(ctx: Ctx, prev: { state: string; since: string } | undefined | null, state: string, derived: number | null): string {
+/**
+ * Keeps `since` while the state is unchanged; otherwise the inputs' time, never in the future.
+ * `derived` may be a function, called only when the state changed (the site's reads every part).
+ */
+function sinceOf(ctx: Ctx, prev: { state: string; since: string } | undefined | null, state: string, derived: number | null | (() => number | null)): string {
   if (prev && prev.state === state) return prev.since;
-  return iso(Math.min(ctx.now, derived ?? ctx.now));
+  const t = typeof derived === 'function' ? derived() : derived;
+  return iso(Math.min(ctx.now, t ?? ctx.now));
 }
 
 function seeNode(ctx: Ctx, n: Topology['nodes'][number]): Seen {

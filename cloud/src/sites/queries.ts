@@ -70,7 +70,6 @@ export async function listRevisions(db: Db, site: SiteRow) {
   return rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() }));
 }
 
-/** Live nodes of a site with what the agents last reported (node_status). */
 /**
  * The site's live nodes by name, each with its last report's row: one statement, the reports
  * joined in. As a second statement with every node id bound (a 10,000-node site's 10,000
