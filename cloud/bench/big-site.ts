@@ -1,4 +1,5 @@
 import type { Site } from '#shared/site/site.ts';
+import { nodeIdOf } from '#shared/wire/topics.ts';
 
 /**
  * A made-up DR site of `n` nodes for the publish benchmark: two directors sharing one VIP (VRRP)
@@ -52,4 +53,29 @@ export function bigSiteSpec(name: string, n: number, opts: { vipBase?: number; r
       services,
     },
   } satisfies Record<string, unknown> as unknown as Site;
+}
+
+/**
+ * A report of `node` of a `bigSiteSpec` site as its agent sends it, stamped `at`: a director lists
+ * every real server it checks (all healthy), a real server says its setup is in place.
+ */
+export function bigSiteStatus(site: string, spec: unknown, node: { name: string; role: string }, at = new Date().toISOString()): string {
+  const base = { nodeId: nodeIdOf(site, node.name), online: true, at, appliedRevision: 1 };
+  if (node.role !== 'director') return JSON.stringify({ ...base, realServer: { ok: true } });
+  const s = spec as { spec: { nodes: { name: string; address: string }[]; services: { name: string; realServers: { node: string; port: number }[] }[] } };
+  const address = new Map(s.spec.nodes.map((n) => [n.name, n.address]));
+  return JSON.stringify({
+    ...base,
+    site,
+    node: node.name,
+    pendingRevision: null,
+    errors: [],
+    vrrp: [{ instance: 'VI_1', vrid: 51, state: node.name === 'dr1' ? 'MASTER' : 'BACKUP', priority: 100, effectivePriority: 100 }],
+    services: s.spec.services.map((svc) => ({
+      name: svc.name,
+      quorum: true,
+      realServers: svc.realServers.map((rs) => ({ address: address.get(rs.node)!, port: rs.port, healthy: true, weight: 1, detail: 'tcp ok' })),
+    })),
+    ipvs: { ok: true },
+  });
 }

@@ -36,7 +36,7 @@ import { freePorts } from '../test/net.test-support.ts';
 import { infraBrokerLimits, OwnMosquitto } from '../test/mosquitto.test-support.ts';
 import { freshPostgres } from '../test/pg.test-support.ts';
 import { dbDelayArg, delayedUrl } from './delayed-link.ts';
-import { bigSiteSpec } from './big-site.ts';
+import { bigSiteSpec, bigSiteStatus } from './big-site.ts';
 import { cpuMs, procKb, START_ENV } from './serve-process.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -197,28 +197,6 @@ async function measure(label: string, external: boolean, token: string): Promise
   }
 }
 
-/** A report of `node` of the bench's site as its agent sends it (a director lists every real server it checks). */
-function statusOf(site: string, spec: ReturnType<typeof bigSiteSpec>, node: { name: string; role: string; address: string }): string {
-  const base = { nodeId: nodeIdOf(site, node.name), online: true, at: new Date().toISOString(), appliedRevision: 1 };
-  if (node.role !== 'director') return JSON.stringify({ ...base, realServer: { ok: true } });
-  const s = spec as { spec: { nodes: { name: string; address: string }[]; services: { name: string; realServers: { node: string; port: number }[] }[] } };
-  const address = new Map(s.spec.nodes.map((n) => [n.name, n.address]));
-  return JSON.stringify({
-    ...base,
-    site,
-    node: node.name,
-    pendingRevision: null,
-    errors: [],
-    vrrp: [{ instance: 'VI_1', vrid: 51, state: node.name === 'dr1' ? 'MASTER' : 'BACKUP', priority: 100, effectivePriority: 100 }],
-    services: s.spec.services.map((svc) => ({
-      name: svc.name,
-      quorum: true,
-      realServers: svc.realServers.map((rs) => ({ address: address.get(rs.node)!, port: rs.port, healthy: true, weight: 1, detail: 'tcp ok' })),
-    })),
-    ipvs: { ok: true },
-  });
-}
-
 /**
  * The site's nodes report through the external broker (the topic names the node; anonymous
  * publishing is the bench's broker's rule, not production's): a burst of one report per node,
@@ -235,7 +213,7 @@ async function reports(site: string, url: string, token: string, pid: number, sq
     return r.n;
   };
   const send = (nodes: typeof list) =>
-    Promise.all(nodes.map((n) => c.publishAsync(topics.status(nodeIdOf(site, n.name)), statusOf(site, spec, n), { qos: 1 })));
+    Promise.all(nodes.map((n) => c.publishAsync(topics.status(nodeIdOf(site, n.name)), bigSiteStatus(site, spec, n), { qos: 1 })));
   try {
     // The database's clock for "stored since": the bench's and the server's may differ by milliseconds.
     const [{ t: burstAt }] = await sql<{ t: Date }[]>`SELECT now() AS t`;

@@ -1,0 +1,136 @@
+import { cpuUsage } from 'node:process';
+import { loadavg } from 'node:os';
+import { eq } from 'drizzle-orm';
+import { nodeIdOf, topics } from '#shared/wire/topics.ts';
+import { createApp } from '../src/api/app.ts';
+import { ensureBootstrapAdmin } from '../src/auth/tokens.ts';
+import { openDatabase } from '../src/db/client.ts';
+import { sites } from '../src/db/schema.ts';
+import { classify } from '../src/ingest/decide.ts';
+import { recordReports, type Report } from '../src/ingest/record.ts';
+import { loadSigner } from '../src/keys/signing.ts';
+import { tickRollouts } from '../src/rollout/driver.ts';
+import { ReportCache } from '../src/rollout/reports.ts';
+import { listNodes, requireSite } from '../src/sites/queries.ts';
+import { validatedStatus } from '../src/status/stored-reports.ts';
+import { freshPostgres } from '../test/pg.test-support.ts';
+import { bigSiteSpec, bigSiteStatus } from './big-site.ts';
+
+/**
+ * `npm run bench:status-read [-- --nodes N --rounds R]`: what reading a large site's status costs
+ * the cloud while its nodes report (default 10,000 nodes, bench:publish's site), in-process through
+ * the API on a fresh PostgreSQL database (DATABASE_URL) or PGlite. Every node's report is stored
+ * (through ingest's `recordReports`, as the agents' heartbeats are), then, for each row, R reads
+ * with nothing moved and R with a seventh of the nodes reporting again before each (the agents
+ * report every 15 s; the alerter evaluates every 2 s). Prints the process's CPU per read, median,
+ * for:
+ * - `GET /v1/sites/{site}/status`, beside the reports' read the route no longer makes (every node's
+ *   stored report read whole and validated), measured in the same run;
+ * - `GET /dashboard/fleet.json`;
+ * - one tick of a staged rollout of every node (the site applied again, every VIP moved): the Node
+ *   driver's, which keeps the reports between ticks (`ReportCache`), beside the Workers cron's,
+ *   which reads them all at each tick.
+ * PostgreSQL's own work runs in its server and is not counted. No assertions on time.
+ */
+const arg = (name: string, dflt: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const N = arg('nodes', 10_000);
+const ROUNDS = arg('rounds', 5);
+const SITE = 'big';
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const cpuMs = async (fn: () => Promise<unknown>) => {
+  const c0 = cpuUsage();
+  await fn();
+  const d = cpuUsage(c0);
+  return (d.user + d.system) / 1000;
+};
+
+type SpecNode = { name: string; role: string };
+type BenchSpec = { spec: { nodes: SpecNode[] } };
+
+async function main(): Promise<void> {
+  const pg = process.env.DATABASE_URL ? await freshPostgres(process.env.DATABASE_URL) : null;
+  const db = await openDatabase({ url: pg?.url });
+  try {
+    const admin = await ensureBootstrapAdmin(db.db);
+    const app = createApp({ db: db.db, kick: () => {}, signer: await loadSigner(db.db) });
+    const auth = { authorization: `Bearer ${admin.secret}` };
+    const put = async (vipBase: number) => {
+      const res = await app.request(`/v1/sites/${SITE}/spec`, {
+        method: 'PUT',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify(bigSiteSpec(SITE, N, { vipBase })),
+      });
+      if (res.status !== 200) throw new Error(`apply: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
+      return (await res.json()) as { staged?: boolean; publishedNodes: string[] };
+    };
+    await put(10);
+    const spec = bigSiteSpec(SITE, N) as BenchSpec;
+    const [{ id: siteId }] = await db.db.select({ id: sites.id }).from(sites).where(eq(sites.name, SITE));
+    /** Stores a report of each of `nodes`, through ingest's classification and batched store. */
+    const report = async (nodes: SpecNode[]) => {
+      const at = new Date().toISOString();
+      for (let i = 0; i < nodes.length; i += 500) {
+        const batch = nodes.slice(i, i + 500).map((n): Report => {
+          const payload = Buffer.from(bigSiteStatus(SITE, spec, n, at));
+          const msg = classify(topics.status(nodeIdOf(SITE, n.name)), payload);
+          if (msg.kind !== 'status') throw new Error(`${n.name}: ${JSON.stringify(msg)}`);
+          return { siteId, msg, payload };
+        });
+        await recordReports(db.db, batch, new Date());
+      }
+    };
+    let round = 0;
+    /** A seventh of the nodes, a different seventh each round. */
+    const someReport = () => report(spec.spec.nodes.filter((_, j) => (j + ++round) % 7 === 0));
+    await report(spec.spec.nodes);
+
+    /** Median CPU of `op`, R times as it is and R times with a seventh of the reports moved before each. */
+    const series = async (op: () => Promise<unknown>) => {
+      await op(); // the first read fills the caches; not counted
+      const same: number[] = [];
+      const moved: number[] = [];
+      for (let i = 0; i < ROUNDS; i++) same.push(await cpuMs(op));
+      for (let i = 0; i < ROUNDS; i++) {
+        await someReport();
+        moved.push(await cpuMs(op));
+      }
+      return `nothing moved ${median(same).toFixed(1)} ms, a seventh moved ${median(moved).toFixed(1)} ms`;
+    };
+    const get = (path: string) => async () => {
+      const res = await app.request(path, { headers: auth });
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status} ${text.slice(0, 300)}`);
+      return text.length;
+    };
+    const row = await requireSite(db.db, 'default', SITE);
+    const lines = [
+      `bench:status-read: one site of ${N} nodes, every node reporting, ${pg ? 'PostgreSQL (its own CPU not counted)' : 'PGlite'}, Node ${process.version}; process CPU per read, median of ${ROUNDS}`,
+      `  GET /v1/sites/${SITE}/status (${((await get(`/v1/sites/${SITE}/status`)()) / 1e6).toFixed(1)} MB): ${await series(get(`/v1/sites/${SITE}/status`))}`,
+      `    beside it, every node's report read whole and validated (what the route read before it took the status book's): ${await series(async () => {
+        for (const n of await listNodes(db.db, row)) validatedStatus(n.nodeId, n.online, n.status);
+      })}`,
+      `  GET /dashboard/fleet.json: ${await series(get('/dashboard/fleet.json'))}`,
+    ];
+    const staged = await put(50);
+    if (!staged.staged || staged.publishedNodes.length !== N) throw new Error(`the second apply is not a staged rollout of every node`);
+    const cache = new ReportCache();
+    const quiet = () => {};
+    lines.push(
+      `  a staged rollout's tick, the Node driver's (reports kept between ticks): ${await series(() => tickRollouts(db.db, quiet, quiet, cache))}`,
+      `    beside it, the Workers cron's tick (every report read at each): ${await series(() => tickRollouts(db.db, quiet, quiet))}`,
+      `  load average: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
+    console.log(lines.join('\n'));
+  } finally {
+    await db.close();
+    await pg?.drop();
+  }
+}
+
+await main();
