@@ -16,6 +16,7 @@ import { stringify as stringifyYaml } from 'yaml';
 import { bigSiteSpec } from './big-site.ts';
 import { dbDelayArg, delayedUrl } from './delayed-link.ts';
 import { profiled } from './profiled.ts';
+import { median, numberArg } from './figures.ts';
 
 /**
  * `npm run bench:apply [-- --nodes N --rounds R --warmup W]`: the apply request alone (PUT of the spec
@@ -36,19 +37,14 @@ import { profiled } from './profiled.ts';
  * weight (only the two directors' configs change), R every-node rounds with the spec sent as YAML
  * instead of JSON, and the machine's load average.
  */
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const N = arg('nodes', 1000);
-const ROUNDS = arg('rounds', 9);
+const N = numberArg('nodes', 1000);
+const ROUNDS = numberArg('rounds', 9);
 /** Untimed requests before each series: the first ones compile the hot paths (one round of warm-up left a 10-15 % change inside the noise). */
-const WARMUP = Math.max(1, arg('warmup', 5));
+const WARMUP = Math.max(1, numberArg('warmup', 5));
 const SITE = 'bench';
 const DB_DELAY = dbDelayArg(process.argv);
 const PROF_DIR = process.argv.find((a) => a.startsWith('--cpu-prof='))?.slice('--cpu-prof='.length);
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mean = (xs: number[]) => xs.reduce((t, x) => t + x, 0) / xs.length;
 const f = (x: number) => x.toFixed(1);
 const cpuSince = (t: NodeJS.CpuUsage) => {

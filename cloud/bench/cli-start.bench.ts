@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { median } from './figures.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const RUNS = Number(process.env.RUNS ?? 5);
@@ -30,7 +31,6 @@ function once(args: string[], env: Record<string, string>): { wall: number; cpu:
   return { wall, cpu: user + sys, status: r.status ?? -1, stderr: readFileSync(`${work}/stderr`, 'utf8') };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (s: number) => Math.round(s * 1000);
 
 /** Median wall and CPU of RUNS runs after one warm-up; a failing command stops the bench. */

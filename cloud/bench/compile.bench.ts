@@ -2,6 +2,7 @@ import { cpuUsage } from 'node:process';
 import { compileSite } from '#shared/compiler/compile.ts';
 import { validateSite } from '#shared/site/validate.ts';
 import { bigSiteSpec } from './big-site.ts';
+import { median, numberArg } from './figures.ts';
 
 /**
  * `npm run bench:compile [-- --nodes N --runs R]`: CPU time of compileSite() for the publish
@@ -9,12 +10,8 @@ import { bigSiteSpec } from './big-site.ts';
  * beside a floor measured in the same run: a structuredClone of the compiled configs (the least
  * any compiler must spend to build that many objects).
  */
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const N = arg('nodes', 1000);
-const RUNS = arg('runs', 15);
+const N = numberArg('nodes', 1000);
+const RUNS = numberArg('runs', 15);
 
 const v = validateSite(bigSiteSpec('bench', N));
 if (!v.ok) throw new Error(`bench site invalid: ${JSON.stringify(v.issues)}`);
@@ -26,7 +23,6 @@ function cpuMs(fn: () => unknown): number {
   const d = cpuUsage(t);
   return (d.user + d.system) / 1000;
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x: number) => x.toFixed(1);
 
 const compiled = compileSite(site);

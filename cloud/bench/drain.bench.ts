@@ -12,6 +12,7 @@ import { startPublisher } from '../src/publisher/publisher.ts';
 import { freshPostgres } from '../test/pg.test-support.ts';
 import { bigSiteSpec } from './big-site.ts';
 import { profiled } from './profiled.ts';
+import { median, numberArg } from './figures.ts';
 
 /**
  * `npm run bench:drain [-- --nodes N --rounds R]`: the drain alone — from the apply's response
@@ -24,16 +25,11 @@ import { profiled } from './profiled.ts';
  * fresh PostgreSQL database beside it (dropped at the end) instead of PGlite. `--cpu-prof=DIR`: a
  * CPU profile of the last round's drain of handed-over rows, written to DIR and summarised.
  */
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const N = arg('nodes', 1000);
-const ROUNDS = arg('rounds', 7);
+const N = numberArg('nodes', 1000);
+const ROUNDS = numberArg('rounds', 7);
 const SITE = 'bench';
 const PROF_DIR = process.argv.find((a) => a.startsWith('--cpu-prof='))?.slice('--cpu-prof='.length);
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const f = (x: number) => x.toFixed(1);
 
 async function main(): Promise<void> {

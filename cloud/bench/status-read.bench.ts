@@ -15,6 +15,7 @@ import { listNodes, requireSite } from '../src/sites/queries.ts';
 import { validatedStatus } from '../src/status/stored-reports.ts';
 import { freshPostgres } from '../test/pg.test-support.ts';
 import { bigSiteSpec, bigSiteStatus } from './big-site.ts';
+import { median, numberArg } from './figures.ts';
 
 /**
  * `npm run bench:status-read [-- --nodes N --rounds R]`: what reading a large site's status costs
@@ -32,15 +33,10 @@ import { bigSiteSpec, bigSiteStatus } from './big-site.ts';
  *   which reads them all at each tick.
  * PostgreSQL's own work runs in its server and is not counted. No assertions on time.
  */
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const N = arg('nodes', 10_000);
-const ROUNDS = arg('rounds', 5);
+const N = numberArg('nodes', 10_000);
+const ROUNDS = numberArg('rounds', 5);
 const SITE = 'big';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const cpuMs = async (fn: () => Promise<unknown>) => {
   const c0 = cpuUsage();
   await fn();
