@@ -2,6 +2,7 @@ import { AgentError } from '../errors.ts';
 import type { IpvsTable } from '#shared/ipvs/model.ts';
 import { realServerKey, serviceKey } from '#shared/ipvs/model.ts';
 import { countMassDelete, removedKeys } from '#shared/ipvs/mass-delete.ts';
+import { nameList } from '#shared/util/name-list.ts';
 
 /**
  * Blast-radius guard (docs/architecture.md, "Blast radius"): the shared mass-delete rule
@@ -30,8 +31,8 @@ export function checkMassDelete(desired: IpvsTable, actual: IpvsTable, owned: Re
   if (!count.exceeded) return;
   const gone = removedKeys(before, after);
   const parts = [];
-  if (count.services.removed) parts.push(`${count.services.removed} of ${count.services.total} services (${gone.services.slice(0, 5).join(', ')})`);
-  if (count.realServers.removed)
-    parts.push(`${count.realServers.removed} of ${count.realServers.total} real servers (${gone.realServers.slice(0, 5).join(', ')})`);
+  // A few names and a count: a director losing its 10,000 real servers gets one readable line.
+  if (count.services.removed) parts.push(`${count.services.removed} of ${count.services.total} services (${nameList(gone.services, 5)})`);
+  if (count.realServers.removed) parts.push(`${count.realServers.removed} of ${count.realServers.total} real servers (${nameList(gone.realServers, 5)})`);
   throw new AgentError('MASS_DELETE', `refusing to remove ${parts.join(' and ')}; set spec.allowMassDelete or apply with force to allow it`);
 }
