@@ -128,6 +128,13 @@ describe(`the whole cloud on workerd (${kind})`, () => {
       );
       expect(node.appliedRevision).toBe(1);
       expect(pump.served.some((s) => s.startsWith('POST /v1/agent/status 204'))).toBe(true);
+      // What `apply --wait` polls, read through the Worker's own status book.
+      const progress = (await (await api('/v1/sites/wk1/revisions/1/progress')).json()) as {
+        nodes: { name: string; appliedRevision: number | null; pendingRevision: number | null; errors: string[] }[];
+        rollout: unknown;
+      };
+      expect(progress.nodes.find((n) => n.name === 'd1')).toMatchObject({ appliedRevision: 1, pendingRevision: null, errors: [] });
+      expect(progress.rollout).toBeNull();
 
       // The status page and the dashboard's data are the Worker's too.
       const page = await api('/status/wk1');

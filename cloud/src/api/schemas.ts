@@ -265,4 +265,29 @@ export const RolloutView = z
   })
   .openapi('Rollout');
 
+/** What `GET /v1/sites/{site}/revisions/{n}/progress` says of a node: its revisions and errors, not its whole report. */
+const NodeProgress = StatusNode.pick({
+  name: true,
+  role: true,
+  online: true,
+  desiredRevision: true,
+  appliedRevision: true,
+  pendingRevision: true,
+  inSync: true,
+  errors: true,
+});
+
+export const RevisionProgress = z
+  .object({
+    site: z.string(),
+    /** The revision asked about. */
+    revision: z.number().int(),
+    /** The site's revision now: later than `revision` once another apply or a rollback followed it. */
+    currentRevision: z.number().int(),
+    nodes: z.array(NodeProgress),
+    /** The revision's staged rollout; null when it was published at once. */
+    rollout: RolloutView.nullable(),
+  })
+  .openapi('RevisionProgress');
+
 export const RolloutStatus = z.object({ site: z.string(), current: RolloutView.nullable(), history: z.array(RolloutView) }).openapi('RolloutStatus');

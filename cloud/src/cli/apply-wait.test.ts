@@ -5,7 +5,7 @@ import type { ApiClient } from './client.ts';
 import { memoryIO } from './test-io.test-support.ts';
 
 /**
- * A site whose status answers take `costMs` each on a clock of the test's own, its one node
+ * A site whose progress answers take `costMs` each on a clock of the test's own, its one node
  * applying revision 2 at the `appliesAt`-th answer: the pauses the wait asks for are recorded.
  */
 function fixture(costMs: number, appliesAt: number) {
@@ -15,10 +15,10 @@ function fixture(costMs: number, appliesAt: number) {
   const client: ApiClient = {
     baseUrl: 'http://127.0.0.1:1',
     call: async <T>(method: string, path: string) => {
-      expect(`${method} ${path}`).toBe('GET /v1/sites/s/status');
+      expect(`${method} ${path}`).toBe('GET /v1/sites/s/revisions/2/progress');
       clock += costMs;
       answers += 1;
-      return { nodes: [{ name: 'rs1', appliedRevision: answers >= appliesAt ? 2 : 1, errors: [] }] } as T;
+      return { nodes: [{ name: 'rs1', appliedRevision: answers >= appliesAt ? 2 : 1, errors: [] }], rollout: null } as T;
     },
   };
   const result = { site: 's', revision: 2, previousRevision: 1, unchanged: false, dryRun: false, publishedNodes: ['rs1'] } as unknown as ApplyResult;

@@ -1,7 +1,7 @@
 import { formatDuration } from '#shared/util/duration.ts';
 import { nameList } from '#shared/util/name-list.ts';
 
-/** What `apply --wait` reads of a node (GET /v1/sites/{site}/status). */
+/** What `apply --wait` reads of a node (GET /v1/sites/{site}/revisions/{n}/progress). */
 export interface NodeView {
   name: string;
   appliedRevision: number | null;
@@ -9,7 +9,7 @@ export interface NodeView {
   errors: string[];
 }
 
-/** What it reads of the rollout (GET /v1/sites/{site}/rollout). */
+/** What it reads of the revision's rollout (the same answer). */
 export interface RolloutView {
   revision: number;
   previousRevision: number;

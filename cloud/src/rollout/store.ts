@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
 import type { DesiredClaims } from '#shared/wire/desired.ts';
@@ -33,9 +33,25 @@ export async function activeRollouts(db: Db): Promise<RolloutRow[]> {
     .where(inArray(rollouts.state, [...ACTIVE_STATES]));
 }
 
-/** The site's rollouts, newest first: the current one and its history. */
+/**
+ * A rollout's row as people read it: its plan without what only the driver reads (the nodes it
+ * changes, the nodes it watches, the health baseline). At 10,000 nodes those are most of the
+ * plan's bytes, parsed again at every read of `apply --wait`'s poll and of the rollout history.
+ */
+const viewColumns = { ...getTableColumns(rollouts), plan: sql<unknown>`${rollouts.plan} - 'nodes' - 'watched' - 'baseline'` };
+
+/** The site's rollouts, newest first: the current one and its history (plans as people read them). */
 export async function rolloutHistory(db: Db, siteId: string, limit: number): Promise<RolloutRow[]> {
-  return db.select().from(rollouts).where(eq(rollouts.siteId, siteId)).orderBy(desc(rollouts.revision)).limit(limit);
+  return db.select(viewColumns).from(rollouts).where(eq(rollouts.siteId, siteId)).orderBy(desc(rollouts.revision)).limit(limit);
+}
+
+/** The site's rollout of `revision`, if that revision had one (one at most: `rollouts_site_revision`), its plan as people read it. */
+export async function rolloutOf(db: Db, siteId: string, revision: number): Promise<RolloutRow | null> {
+  const [row] = await db
+    .select(viewColumns)
+    .from(rollouts)
+    .where(and(eq(rollouts.siteId, siteId), eq(rollouts.revision, revision)));
+  return row ?? null;
 }
 
 export async function lockRollout(tx: Tx, id: number): Promise<RolloutRow | null> {

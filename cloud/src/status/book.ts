@@ -6,7 +6,16 @@ import type { Db } from '../db/client.ts';
 import { sites } from '../db/schema.ts';
 import type { StatusPage } from '#shared/site/site.ts';
 import type { StatusHistory } from './history.ts';
-import { inputVersionsOf, loadStatusInput, sameStatusInput, StatusInputCache, type InputVersions, type SiteRef } from './load.ts';
+import {
+  inputVersionsOf,
+  loadNodeReports,
+  loadStatusInput,
+  sameStatusInput,
+  StatusInputCache,
+  type InputVersions,
+  type NodeReports,
+  type SiteRef,
+} from './load.ts';
 
 /** A report older than this is no report: three of the agents' 15 s heartbeats (agent/src/engine/engine.ts). */
 export const STALE_AFTER_MS = 45_000;
@@ -69,6 +78,15 @@ export class StatusBook {
     // History is a record, not the answer: a failed write is logged and retried at the next evaluation.
     await this.history?.record(site.id, status, now).catch((err: Error) => this.log?.(`status history of ${site.name}: ${err.message}`));
     return { siteId: site.id, revision: site.currentRevision, status, statusPage: input.site.spec.statusPage ?? {}, reports: input.nodes };
+  }
+
+  /**
+   * The site's live nodes and their last reports, validated, from the same kept rows as `evaluate`
+   * but without evaluating the site (nor needing a valid revision): for a reader of the nodes'
+   * revisions alone, as `apply --wait` polling a 10,000-node site every few seconds.
+   */
+  nodeReports(site: SiteRef): Promise<NodeReports> {
+    return loadNodeReports(this.db, site.id, this.inputs);
   }
 
   /** By name, for the public status pages (the name is their key; the first site of that name, as before orgs). */

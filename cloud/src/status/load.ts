@@ -39,13 +39,21 @@ export class StatusInputCache {
   }
 }
 
+/** A live node as the status input reads it. */
+interface FleetNode {
+  id: string;
+  name: string;
+  role: 'director' | 'realserver';
+  desiredRevision: number;
+}
+
 /**
  * A site's live nodes and when each one's desired revision went out, with the version of the rows
  * they were read from (`inputVersions`): read again only when that version moved.
  */
 interface Fleet {
   version: string;
-  nodes: { id: string; name: string; desiredRevision: number }[];
+  nodes: FleetNode[];
   sentAt: Map<string, number>;
 }
 
@@ -78,11 +86,8 @@ export async function loadStatusInput(
   if (site.currentRevision === 0) return null;
   const spec = await specOf(db, site, cache);
   if (!spec) return null;
-  // Read before the rows: a write between the two leaves the kept version behind, so the next read reads again.
-  const versions = cache ? (opts.versions ?? (await inputVersions(db, site.id))) : undefined;
-  const fleet = await fleetOf(db, site.id, cache, versions?.fleet);
+  const { versions, fleet, reports } = await fleetAndReports(db, site.id, cache, opts.versions);
   const { nodes: nodeRows, sentAt } = fleet;
-  const reports = nodeRows.length ? await reportsOf(db, site.id, cache, versions && `${versions.fleet}/${versions.reports}`) : new Map<string, StoredReport>();
   const overrides = await overridesOf(db, site.id, now, cache, versions?.overrides);
   // The very parts of the last read: the very input, not another 10,000 node entries to build and compare.
   const kept = cache?.inputs.get(site.id);
@@ -109,6 +114,33 @@ export async function loadStatusInput(
   const input = { site: spec, nodes: inputs, staleAfterMs, overrides };
   cache?.inputs.set(site.id, { fleet, reports, input });
   return input;
+}
+
+/** A site's live nodes and their reports as `loadStatusInput` reads them, with the versions they were read at (none without a cache). */
+async function fleetAndReports(db: Db, siteId: string, cache?: StatusInputCache, given?: InputVersions) {
+  // Read before the rows: a write between the two leaves the kept version behind, so the next read reads again.
+  const versions = cache ? (given ?? (await inputVersions(db, siteId))) : undefined;
+  const fleet = await fleetOf(db, siteId, cache, versions?.fleet);
+  const reports = fleet.nodes.length
+    ? await reportsOf(db, siteId, cache, versions && `${versions.fleet}/${versions.reports}`)
+    : new Map<string, StoredReport>();
+  return { versions, fleet, reports };
+}
+
+/** A site's live nodes and each one's last report by node id, validated (none where a node has not reported). */
+export interface NodeReports {
+  nodes: readonly FleetNode[];
+  reports: ReadonlyMap<string, StoredReport>;
+}
+
+/**
+ * The site's live nodes and their last reports, from the cache where their rows have not moved
+ * (`loadStatusInput`'s parts that need no valid revision): for a reader of the nodes' revisions
+ * that needs neither the spec nor an evaluation.
+ */
+export async function loadNodeReports(db: Db, siteId: string, cache?: StatusInputCache): Promise<NodeReports> {
+  const { fleet, reports } = await fleetAndReports(db, siteId, cache);
+  return { nodes: fleet.nodes, reports };
 }
 
 /** The site's overrides active at `now`; read again only when their rows' `version` moved or one of them expired (always without one). */
@@ -190,7 +222,7 @@ async function fleetOf(db: Db, siteId: string, cache?: StatusInputCache, version
   const known = cache?.fleets.get(siteId);
   if (known && version !== undefined && known.version === version) return known;
   const nodeRows = await db
-    .select({ id: nodes.id, name: nodes.name, desiredRevision: nodes.desiredRevision })
+    .select({ id: nodes.id, name: nodes.name, role: nodes.role, desiredRevision: nodes.desiredRevision })
     .from(nodes)
     .where(and(eq(nodes.siteId, siteId), isNull(nodes.removedAt)));
   // When each node's desired revision went out (or was queued, while the broker is away); a

@@ -104,6 +104,11 @@ describe('staged rollout through the API', () => {
     const view = await (await t.req(`/v1/sites/${SITE}/rollout`)).json();
     expect(view.current).toBeNull();
     expect(view.history[0]).toMatchObject({ revision: 2, state: 'completed', released: ['dr2', 'dr1'] });
+    // A revision's progress carries its own rollout; a revision published at once has none.
+    const two = await (await t.req(`/v1/sites/${SITE}/revisions/2/progress`, { as: 'viewer' })).json();
+    expect(two.rollout).toEqual(view.history[0]);
+    expect(two.nodes.find((n: { name: string }) => n.name === 'dr1')).toMatchObject({ desiredRevision: 2, appliedRevision: 2, inSync: true });
+    expect((await (await t.req(`/v1/sites/${SITE}/revisions/1/progress`, { as: 'viewer' })).json()).rollout).toBeNull();
   });
 
   it('refuses another apply while a rollout runs (409 rollout_in_progress) and writes nothing', async () => {

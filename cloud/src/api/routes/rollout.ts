@@ -52,7 +52,8 @@ function commandRoute(cmd: keyof typeof COMMANDS) {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-function view(row: RolloutRow): z.infer<typeof RolloutView> {
+/** A rollout row as the API answers it: none of the plan's parts that `rolloutHistory` and `rolloutOf` leave out. */
+export function rolloutView(row: RolloutRow): z.infer<typeof RolloutView> {
   const p = row.plan as Rollout;
   return {
     revision: row.revision,
@@ -78,7 +79,7 @@ export function registerRolloutRoutes(app: App, deps: AppDeps): void {
     const site = await requireSite(deps.db, c.get('auth').orgId, c.req.valid('param').site);
     const rows = await rolloutHistory(deps.db, site.id, HISTORY);
     const current = rows.find((r) => isActive(r)) ?? null;
-    return c.json({ site: site.name, current: current ? view(current) : null, history: rows.map(view) }, 200);
+    return c.json({ site: site.name, current: current ? rolloutView(current) : null, history: rows.map(rolloutView) }, 200);
   });
 
   for (const cmd of ['pause', 'resume', 'abort'] as const) {
@@ -89,7 +90,7 @@ export function registerRolloutRoutes(app: App, deps: AppDeps): void {
       if (!row) throw new DomainError('rollout_not_active', `site "${site.name}" has no rollout in progress`);
       const after = await advanceRollout({ db: deps.db, kick: deps.kick, log: deps.log }, row.id, { type: cmd, by: who.name }, new Date());
       if (!after) throw new DomainError('rollout_not_active', `site "${site.name}" has no rollout in progress`);
-      return c.json(view(after), 200);
+      return c.json(rolloutView(after), 200);
     });
   }
 }

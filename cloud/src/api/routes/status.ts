@@ -2,10 +2,13 @@ import { createRoute, type z } from '@hono/zod-openapi';
 import type { StatusBook } from '../../status/book.ts';
 import { validatedStatus } from '../../status/stored-reports.ts';
 import { listOverrides } from '../../overrides/store.ts';
+import { rolloutOf } from '../../rollout/store.ts';
+import { notFound } from '../../sites/errors.ts';
 import { listNodes, recentEvents, requireSite } from '../../sites/queries.ts';
 import type { App, AppDeps } from '../context.ts';
-import { SiteStatus, SiteParam, type StatusNode } from '../schemas.ts';
+import { RevisionParam, RevisionProgress, SiteStatus, SiteParam, type StatusNode } from '../schemas.ts';
 import { authErrors, notFoundError } from './common.ts';
+import { rolloutView } from './rollout.ts';
 
 const route = createRoute({
   method: 'get',
@@ -17,6 +20,22 @@ const route = createRoute({
   summary: "The site's state with its reasons (the status model), each node's last report, and recent events",
   request: { params: SiteParam },
   responses: { 200: { content: { 'application/json': { schema: SiteStatus } }, description: 'status' }, ...authErrors, ...notFoundError },
+});
+
+const progressRoute = createRoute({
+  method: 'get',
+  path: '/v1/sites/{site}/revisions/{n}/progress',
+  operationId: 'getRevisionProgress',
+  tags: ['status'],
+  description:
+    "Where revision n is on the site's nodes: each live node's desired, applied and pending revision, whether it is online and in sync, and the errors of its last apply; and the revision's staged rollout, if it had one. The nodes' revisions as the site's status gives them, without their whole reports (VRRP, services, real servers), which make a large site's status megabytes: what a client following an apply polls. Viewer token.",
+  summary: "Where a revision is: each node's applied and pending revision and errors, and the revision's rollout",
+  request: { params: RevisionParam },
+  responses: {
+    200: { content: { 'application/json': { schema: RevisionProgress } }, description: 'progress' },
+    ...authErrors,
+    ...notFoundError,
+  },
 });
 
 export function registerStatusRoutes(app: App, deps: AppDeps, book: StatusBook): void {
@@ -66,5 +85,33 @@ export function registerStatusRoutes(app: App, deps: AppDeps, book: StatusBook):
       },
       200,
     );
+  });
+
+  app.openapi(progressRoute, async (c) => {
+    const { site, n } = c.req.valid('param');
+    const row = await requireSite(deps.db, c.get('auth').orgId, site);
+    // Revisions are numbered from 1 and never removed: every one up to the current one exists.
+    if (n > row.currentRevision) throw notFound(`revision ${n} of site "${row.name}"`);
+    // The nodes and their reports as the status book keeps them: no row read again for a poll
+    // unless it moved, and no evaluation of the site.
+    const { nodes, reports } = await book.nodeReports(row);
+    const progress = nodes.map((node) => {
+      const r = reports.get(node.id);
+      const s = r?.status;
+      const applied = s?.appliedRevision ?? null;
+      return {
+        name: node.name,
+        role: node.role,
+        online: r?.online ?? false,
+        desiredRevision: node.desiredRevision,
+        appliedRevision: applied,
+        pendingRevision: s?.pendingRevision ?? null,
+        inSync: r !== undefined && applied === node.desiredRevision,
+        errors: s?.errors ?? [],
+      };
+    });
+    progress.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const rollout = await rolloutOf(deps.db, row.id, n);
+    return c.json({ site: row.name, revision: n, currentRevision: row.currentRevision, nodes: progress, rollout: rollout ? rolloutView(rollout) : null }, 200);
   });
 }
