@@ -1,7 +1,6 @@
 import { startSerialLoop } from '#shared/util/serial-loop.ts';
 import type { Db } from '../db/client.ts';
 import { advanceRollout } from './advance.ts';
-import type { Rollout } from './plan.ts';
 import { loadReports, ReportCache } from './reports.ts';
 import { activeRollouts } from './store.ts';
 
@@ -55,8 +54,7 @@ export async function tickRollouts(db: Db, kickPublisher: () => void, log: (line
   for (const row of active) {
     try {
       const now = new Date();
-      const rolloutNodes = (row.plan as Rollout).nodes.map((n) => n.name);
-      const reports = await loadReports(db, row.siteId, row.revision, row.createdAt, now.getTime(), rolloutNodes, cache);
+      const reports = await loadReports(db, row.siteId, row.revision, row.createdAt, now.getTime(), row.nodeNames, cache);
       await advanceRollout({ db, kick: kickPublisher, log }, row.id, { type: 'tick', reports }, now);
     } catch (err) {
       log(`rollout: tick of revision ${row.revision} (site ${row.siteId}) failed: ${(err as Error).message}`);

@@ -25,10 +25,30 @@ export async function activeRollout(db: Q, siteId: string, lock = false): Promis
   return row ?? null;
 }
 
-/** Every rollout that has not ended, across sites (the driver's work list). */
-export async function activeRollouts(db: Db): Promise<RolloutRow[]> {
+/** What a tick needs of a rollout before it locks the row. */
+export interface ActiveRollout {
+  id: number;
+  siteId: string;
+  revision: number;
+  createdAt: Date;
+  /** The names of the nodes it changes (the plan's `nodes`): whose reports the tick reads. */
+  nodeNames: string[];
+}
+
+/**
+ * Every rollout that has not ended, across sites (the driver's work list): each plan's node names
+ * without the rest of the plan, which the tick reads whole once, under its lock. A 10,000-node
+ * plan is about a megabyte of JSON; parsing it twice was a tenth of each tick.
+ */
+export async function activeRollouts(db: Db): Promise<ActiveRollout[]> {
   return db
-    .select()
+    .select({
+      id: rollouts.id,
+      siteId: rollouts.siteId,
+      revision: rollouts.revision,
+      createdAt: rollouts.createdAt,
+      nodeNames: sql<string[]>`jsonb_path_query_array(${rollouts.plan}, '$.nodes[*].name')`,
+    })
     .from(rollouts)
     .where(inArray(rollouts.state, [...ACTIVE_STATES]));
 }
