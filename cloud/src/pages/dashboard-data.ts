@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, inArray, isNull } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, isNull, sql } from 'drizzle-orm';
 import { fieldChanges, type FieldChange } from '#shared/util/field-diff.ts';
 import { Site } from '#shared/site/site.ts';
 import type { NodeStatusEntry } from '#shared/status/model.ts';
@@ -34,12 +34,43 @@ export interface Dashboard {
   sites: DashboardSite[];
 }
 
-/** Everything the dashboard shows, in one read: the fleet line and each site with its nodes, alerts, events and revisions. */
+/** The dashboard's sites as a one-column table `s(id)`, for a LATERAL read of each site's newest rows. */
+const siteTable = (ids: readonly string[]) => sql`(SELECT jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb) AS id) s`;
+const thisSite = sql`s.id`;
+
+/**
+ * Everything the dashboard shows, in one read: the fleet line and each site with its nodes, alerts,
+ * events and revisions. Each site's newest events and revisions are read as that many rows, and the
+ * day's failovers as a count: every event of the day came back for a 20-line list, and a day of a
+ * 10,000-node site's applies is 10,000 `apply.succeeded` events each (100,000 of them made each
+ * read of the dashboard, every 10 s, 0.8 s of the cloud's CPU).
+ */
 export async function loadDashboard(db: Db, views: SiteView[], now: number): Promise<Dashboard> {
   const ids = views.map((v) => v.siteId);
-  const none = !ids.length;
-  const [nodeRows, alertRows, eventRows, revisionRows] = none
-    ? [[], [], [], []]
+  const since = new Date(now - DAY_MS);
+  const recentEvents = db
+    .select()
+    .from(events)
+    .where(and(eq(events.siteId, thisSite), gte(events.at, since)))
+    .orderBy(desc(events.at), desc(events.id))
+    .limit(EVENTS_PER_SITE)
+    .as('e');
+  const recentRevisions = db
+    .select({
+      siteId: siteRevisions.siteId,
+      revision: siteRevisions.revision,
+      author: siteRevisions.author,
+      message: siteRevisions.message,
+      createdAt: siteRevisions.createdAt,
+      rolledBackFrom: siteRevisions.rolledBackFrom,
+    })
+    .from(siteRevisions)
+    .where(eq(siteRevisions.siteId, thisSite))
+    .orderBy(desc(siteRevisions.revision))
+    .limit(REVISIONS_PER_SITE)
+    .as('r');
+  const [nodeRows, alertRows, eventRows, revisionRows, [failovers]] = !ids.length
+    ? [[], [], [], [], [{ n: 0 }]]
     : await Promise.all([
         db
           .select({ siteId: nodes.siteId, name: nodes.name, desiredRevision: nodes.desiredRevision })
@@ -50,25 +81,28 @@ export async function loadDashboard(db: Db, views: SiteView[], now: number): Pro
           .from(alerts)
           .where(and(inArray(alerts.siteId, ids), isNull(alerts.resolvedAt))),
         db
-          .select()
-          .from(events)
-          .where(and(inArray(events.siteId, ids), gte(events.at, new Date(now - DAY_MS))))
-          .orderBy(desc(events.at), desc(events.id)),
+          .select({ siteId: recentEvents.siteId, nodeId: recentEvents.nodeId, type: recentEvents.type, at: recentEvents.at, data: recentEvents.data })
+          .from(siteTable(ids))
+          .crossJoinLateral(recentEvents)
+          .orderBy(desc(recentEvents.at), desc(recentEvents.id)),
         db
           .select({
-            siteId: siteRevisions.siteId,
-            revision: siteRevisions.revision,
-            author: siteRevisions.author,
-            message: siteRevisions.message,
-            createdAt: siteRevisions.createdAt,
-            rolledBackFrom: siteRevisions.rolledBackFrom,
+            siteId: recentRevisions.siteId,
+            revision: recentRevisions.revision,
+            author: recentRevisions.author,
+            message: recentRevisions.message,
+            createdAt: recentRevisions.createdAt,
+            rolledBackFrom: recentRevisions.rolledBackFrom,
           })
-          .from(siteRevisions)
-          .where(inArray(siteRevisions.siteId, ids))
-          .orderBy(desc(siteRevisions.revision)),
+          .from(siteTable(ids))
+          .crossJoinLateral(recentRevisions)
+          .orderBy(desc(recentRevisions.revision)),
+        db
+          .select({ n: sql<number>`count(*)::int` })
+          .from(events)
+          .where(and(inArray(events.siteId, ids), gte(events.at, since), eq(events.type, 'vrrp.transition'), sql`${events.data}->>'to' = 'MASTER'`)),
       ]);
   const desired = new Map(nodeRows.map((n) => [`${n.siteId}|${n.name}`, n.desiredRevision]));
-  const transitions = eventRows.filter((e) => e.type === 'vrrp.transition').map((e) => ({ to: String((e.data as { to?: unknown }).to) }));
   const sites = views.map((v): DashboardSite => {
     const page = pageView(v);
     return {
@@ -92,13 +126,9 @@ export async function loadDashboard(db: Db, views: SiteView[], now: number): Pro
       openAlerts: alertRows
         .filter((a) => a.siteId === v.siteId)
         .map((a) => ({ type: a.type, severity: a.severity, subject: a.subject, summary: a.summary, raisedAt: a.raisedAt.toISOString() })),
-      events: eventRows
-        .filter((e) => e.siteId === v.siteId)
-        .slice(0, EVENTS_PER_SITE)
-        .map((e) => ({ node: e.nodeId, type: e.type, at: e.at.toISOString(), data: e.data })),
+      events: eventRows.filter((e) => e.siteId === v.siteId).map((e) => ({ node: e.nodeId, type: e.type, at: e.at.toISOString(), data: e.data })),
       revisions: revisionRows
         .filter((r) => r.siteId === v.siteId)
-        .slice(0, REVISIONS_PER_SITE)
         .map((r) => ({ revision: r.revision, author: r.author, message: r.message, createdAt: r.createdAt.toISOString(), rolledBackFrom: r.rolledBackFrom })),
     };
   });
@@ -107,7 +137,7 @@ export async function loadDashboard(db: Db, views: SiteView[], now: number): Pro
     summary: fleetSummary(
       views.map((v) => v.status),
       alertRows,
-      transitions,
+      failovers?.n ?? 0,
     ),
     sites: worstFirst(sites.map((s) => ({ ...s, site: s.site }))),
   };

@@ -1,5 +1,6 @@
+import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { alerts, events, nodeStatus, statusHistory } from '../db/schema.ts';
+import { alerts, events, nodeStatus, siteRevisions, statusHistory } from '../db/schema.ts';
 import { useTestApp } from '../api/test-app.test-support.ts';
 import { requireSite } from '../sites/queries.ts';
 import { SEEDS_YAML } from '../../test/fixtures.test-support.ts';
@@ -259,6 +260,42 @@ describe('dashboard data', () => {
     expect(bj.openAlerts.map((a: { type: string }) => a.type).sort()).toEqual(['node.offline', 'realserver.down']);
     expect(bj.events.map((e: { type: string }) => e.type)).toEqual(['vrrp.transition', 'vrrp.transition']);
     expect(bj.revisions.map((r: { revision: number }) => r.revision)).toEqual([1]);
+  });
+
+  it("lists each site's 20 newest events and revisions, however many the day had, and counts the day's failovers", async () => {
+    await seed(SEEDS_YAML);
+    expect((await t.req('/v1/sites/a-site/spec', { method: 'PUT', yaml: withPage('{ public: true }', 'a-site') })).status).toBe(200);
+    const bj = await requireSite(t.db.db, 'default', 'bj-dc1');
+    const other = await requireSite(t.db.db, 'default', 'a-site');
+    const now = Date.now();
+    const ago = (ms: number) => new Date(now - ms);
+    const transition = (siteId: string, to: string, at: Date) => ({
+      siteId,
+      nodeId: null,
+      type: 'vrrp.transition',
+      data: { instance: 'VI_1', from: 'BACKUP', to, reason: 'test' },
+      at,
+    });
+    await t.db.db.insert(events).values([
+      // bj-dc1: a busy day of applies (the newest at 1 s ago), and failovers two days ago.
+      ...Array.from({ length: 30 }, (_, i) => ({ siteId: bj.id, nodeId: null, type: 'apply.succeeded', data: { revision: i }, at: ago((i + 1) * 1000) })),
+      transition(bj.id, 'MASTER', ago(2 * 86_400_000)),
+      transition(bj.id, 'MASTER', ago(2 * 86_400_000)),
+      // a-site: older than all of bj-dc1's today, yet its own: two failovers and a step down.
+      transition(other.id, 'MASTER', ago(3_600_000)),
+      transition(other.id, 'BACKUP', ago(3_600_000 + 1)),
+      transition(other.id, 'MASTER', ago(3_600_000 + 2)),
+    ]);
+    const [first] = await t.db.db.select().from(siteRevisions).where(eq(siteRevisions.siteId, bj.id));
+    await t.db.db.insert(siteRevisions).values(Array.from({ length: 24 }, (_, i) => ({ ...first, revision: i + 2, message: `r${i + 2}` })));
+    const d = await (await get('/dashboard/fleet.json', 'viewer')).json();
+    expect(d.summary.failovers).toBe(2);
+    const site = (name: string) => d.sites.find((x: { site: string }) => x.site === name);
+    const bjEvents = site('bj-dc1').events as { type: string; data: { revision: number } }[];
+    expect(bjEvents.map((e) => e.data.revision)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(site('a-site').events.map((e: { data: { to: string } }) => e.data.to)).toEqual(['MASTER', 'BACKUP', 'MASTER']);
+    expect(site('bj-dc1').revisions.map((r: { revision: number }) => r.revision)).toEqual(Array.from({ length: 20 }, (_, i) => 25 - i));
+    expect(site('a-site').revisions.map((r: { revision: number }) => r.revision)).toEqual([1]);
   });
 
   it('diffs two revisions field by field, secrets masked', async () => {

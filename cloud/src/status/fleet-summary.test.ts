@@ -31,7 +31,7 @@ describe('fleetSummary', () => {
         site('c', 'major_outage', []),
       ],
       [{ severity: 'critical' }, { severity: 'warning' }, { severity: 'critical' }],
-      [{ to: 'MASTER' }, { to: 'BACKUP' }, { to: 'MASTER' }, { to: 'FAULT' }],
+      2,
     );
     expect(f).toEqual({
       sites: 3,

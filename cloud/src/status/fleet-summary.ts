@@ -16,9 +16,9 @@ export interface FleetSummary {
 
 /**
  * The dashboard's fleet line (pure): how many sites are in each state, open alerts by severity,
- * nodes without a fresh report, and MASTER transitions in the last 24 h.
+ * nodes without a fresh report, and `failovers`: MASTER transitions in the last 24 h, counted by the caller.
  */
-export function fleetSummary(statuses: SiteStatus[], openAlerts: { severity: Severity }[], transitions: { to: string }[]): FleetSummary {
+export function fleetSummary(statuses: SiteStatus[], openAlerts: { severity: Severity }[], failovers: number): FleetSummary {
   const byState = Object.fromEntries(SITE_STATES.map((s) => [s, 0])) as Record<SiteState, number>;
   for (const s of statuses) byState[s.state]++;
   const alerts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
@@ -30,6 +30,6 @@ export function fleetSummary(statuses: SiteStatus[], openAlerts: { severity: Sev
     openAlerts: alerts,
     nodes: nodes.length,
     nodesOffline: nodes.filter((n) => n.state === 'offline' || n.state === 'unknown').length,
-    failovers: transitions.filter((t) => t.to === 'MASTER').length,
+    failovers,
   };
 }
