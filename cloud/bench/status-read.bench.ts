@@ -1,11 +1,11 @@
 import { cpuUsage } from 'node:process';
 import { loadavg } from 'node:os';
-import { eq } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray } from 'drizzle-orm';
 import { nodeIdOf, topics } from '#shared/wire/topics.ts';
 import { createApp } from '../src/api/app.ts';
 import { ensureBootstrapAdmin } from '../src/auth/tokens.ts';
-import { openDatabase } from '../src/db/client.ts';
-import { sites } from '../src/db/schema.ts';
+import { openDatabase, type Db } from '../src/db/client.ts';
+import { events, sites } from '../src/db/schema.ts';
 import { classify } from '../src/ingest/decide.ts';
 import { recordReports, type Report } from '../src/ingest/record.ts';
 import { loadSigner } from '../src/keys/signing.ts';
@@ -27,10 +27,14 @@ import { median, numberArg } from './figures.ts';
  * for:
  * - `GET /v1/sites/{site}/status`, beside the reports' read the route no longer makes (every node's
  *   stored report read whole and validated), measured in the same run;
- * - `GET /dashboard/fleet.json`;
- * - one tick of a staged rollout of every node (the site applied again, every VIP moved): the Node
- *   driver's, which keeps the reports between ticks (`ReportCache`), beside the Workers cron's,
- *   which reads them all at each tick.
+ * - `GET /dashboard/fleet.json`, and again after a day of ten applies' events is stored (an
+ *   `apply.succeeded` of every node for each), beside that day's events read whole, as the
+ *   dashboard read them before it read each site's newest 20;
+ * - `apply --wait`'s poll of a staged rollout of every node (the site applied again, every VIP
+ *   moved): `GET /v1/sites/{site}/revisions/{n}/progress`, beside the two reads it made before (the
+ *   site's status and its rollouts), measured in the same run;
+ * - one tick of that rollout: the Node driver's, which keeps the reports between ticks
+ *   (`ReportCache`), beside the Workers cron's, which reads them all at each tick.
  * PostgreSQL's own work runs in its server and is not counted. No assertions on time.
  */
 const N = numberArg('nodes', 10_000);
@@ -46,6 +50,24 @@ const cpuMs = async (fn: () => Promise<unknown>) => {
 
 type SpecNode = { name: string; role: string };
 type BenchSpec = { spec: { nodes: SpecNode[] } };
+
+/** `applies` applies' worth of `apply.succeeded` events of every node, spread over the last day; answers how many. */
+async function storeAppliedEvents(db: Db, siteId: string, nodes: SpecNode[], applies: number): Promise<number> {
+  const now = Date.now();
+  const rows = [];
+  for (let a = 0; a < applies; a++)
+    for (const n of nodes)
+      rows.push({
+        siteId,
+        nodeId: nodeIdOf(SITE, n.name),
+        type: 'apply.succeeded',
+        data: { revision: a + 1 },
+        at: new Date(now - (applies - a) * 3_600_000),
+        dedupeKey: `bench-${a}`,
+      });
+  for (let i = 0; i < rows.length; i += 2000) await db.insert(events).values(rows.slice(i, i + 2000));
+  return rows.length;
+}
 
 async function main(): Promise<void> {
   const pg = process.env.DATABASE_URL ? await freshPostgres(process.env.DATABASE_URL) : null;
@@ -111,8 +133,30 @@ async function main(): Promise<void> {
       })}`,
       `  GET /dashboard/fleet.json: ${await series(get('/dashboard/fleet.json'))}`,
     ];
+    const dayOfEvents = await storeAppliedEvents(db.db, siteId, spec.spec.nodes, 10);
+    lines.push(
+      `  GET /dashboard/fleet.json with a day of ten applies' events (${dayOfEvents}): ${await series(get('/dashboard/fleet.json'))}`,
+      `    beside it, that day's events read whole (what the dashboard read for its 20 newest): ${await series(() =>
+        db.db
+          .select()
+          .from(events)
+          .where(and(inArray(events.siteId, [siteId]), gte(events.at, new Date(Date.now() - 86_400_000))))
+          .orderBy(desc(events.at), desc(events.id)),
+      )}`,
+    );
     const staged = await put(50);
     if (!staged.staged || staged.publishedNodes.length !== N) throw new Error(`the second apply is not a staged rollout of every node`);
+    const progress = `/v1/sites/${SITE}/revisions/2/progress`;
+    const mb = async (path: string) => `${((await get(path)()) / 1e6).toFixed(2)} MB`;
+    lines.push(
+      `  apply --wait's poll, GET ${progress} (${await mb(progress)}): ${await series(get(progress))}`,
+      `    beside it, the two reads it made before, GET /v1/sites/${SITE}/status and /rollout (${await mb(`/v1/sites/${SITE}/rollout`)}): ${await series(
+        async () => {
+          await get(`/v1/sites/${SITE}/status`)();
+          await get(`/v1/sites/${SITE}/rollout`)();
+        },
+      )}`,
+    );
     const cache = new ReportCache();
     const quiet = () => {};
     lines.push(
