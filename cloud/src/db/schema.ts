@@ -208,7 +208,20 @@ export const events = pgTable(
      */
     dedupeKey: text('dedupe_key'),
   },
-  (t) => [index('events_site_at').on(t.siteId, t.at), index('events_node_at').on(t.nodeId, t.at), uniqueIndex('events_node_dedupe').on(t.nodeId, t.dedupeKey)],
+  (t) => [
+    index('events_site_at').on(t.siteId, t.at),
+    index('events_node_at').on(t.nodeId, t.at),
+    uniqueIndex('events_node_dedupe').on(t.nodeId, t.dedupeKey),
+    /**
+     * A rollout's tick (every second while it runs) asks for the site's `apply.failed` events
+     * received since it started. Without this, that was a scan of every event the site ever had
+     * (10,000 of them per apply of a 10,000-node site, and events are kept): 70 ms of the
+     * database's CPU a tick at 300,000 events. Partial: the other events never touch it.
+     */
+    index('events_apply_failed')
+      .on(t.siteId, t.receivedAt)
+      .where(sql`type = 'apply.failed'`),
+  ],
 );
 
 export const auditLog = pgTable(
