@@ -221,6 +221,10 @@ export const events = pgTable(
     index('events_apply_failed')
       .on(t.siteId, t.receivedAt)
       .where(sql`type = 'apply.failed'`),
+    /** The fleet metrics' count of MASTER transitions per site (every scrape): those events alone, not a scan of them all. */
+    index('events_became_master')
+      .on(t.siteId)
+      .where(sql`type = 'vrrp.transition' AND (data ->> 'to') = 'MASTER'`),
   ],
 );
 

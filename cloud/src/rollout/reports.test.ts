@@ -1,10 +1,10 @@
-import { eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../db/test-db.test-support.ts';
 import { events, nodes, nodeStatus, orgs, sites } from '../db/schema.ts';
 import type { NodeStatus } from '#shared/wire/status.ts';
 import { newRollout, stepRollout, type Rollout } from './plan.ts';
-import { rowsOf } from '../db/rows.ts';
+import { genericPlan } from '../db/plan.test-support.ts';
 import { failuresSince, loadReports, ReportCache } from './reports.ts';
 
 let d: TestDatabase;
@@ -104,18 +104,6 @@ describe('loadReports', () => {
 
 describe('failuresSince', () => {
   it('is answered by the partial index of apply.failed events, in a generic plan too (no scan of every event)', async () => {
-    const { sql: text, params } = failuresSince(d.db, 's', NOW).toSQL();
-    const literal = (v: unknown) => `'${String(v).replace(/'/g, "''")}'`;
-    const plan = await d.db.transaction(async (tx) => {
-      // Only the index can make this plan: a scan is ruled out, and the plan is the one a prepared
-      // statement settles on after its first runs (its parameters unknown when it is planned).
-      await tx.execute(sql`SET LOCAL enable_seqscan = off`);
-      await tx.execute(sql`SET LOCAL plan_cache_mode = force_generic_plan`);
-      await tx.execute(sql.raw(`PREPARE failures_plan AS ${text}`));
-      const rows = rowsOf<{ 'QUERY PLAN': string }>(await tx.execute(sql.raw(`EXPLAIN EXECUTE failures_plan(${params.map(literal).join(', ')})`)));
-      await tx.execute(sql.raw('DEALLOCATE failures_plan'));
-      return rows.map((r) => r['QUERY PLAN']).join('\n');
-    });
-    expect(plan).toMatch(/events_apply_failed/);
+    expect(await genericPlan(d.db, failuresSince(d.db, 's', NOW))).toMatch(/events_apply_failed/);
   });
 });
