@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { eq } from 'drizzle-orm';
+import { desc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../db/test-db.test-support.ts';
 import { events, orgs, sites, webhookDeliveries, webhooks } from '../db/schema.ts';
@@ -56,6 +56,36 @@ describe('webhook queue (real HTTP receiver on loopback)', () => {
 
   const addEvent = (siteId: string, type: string, data: Record<string, unknown>) =>
     tdb.db.insert(events).values({ siteId, nodeId: `${siteId === 's1' ? 'bj-dc1' : 'sh-dc2'}.dr1`, type, data, at: new Date('2026-01-01T00:00:00Z') });
+
+  it("queues its own org's events only, though the cursor walks every org's", async () => {
+    const { db } = tdb;
+    await db.insert(orgs).values({ id: 'o2', name: 'o2' });
+    await db.insert(sites).values({ id: 's3', orgId: 'o2', name: 'other-org-site', currentRevision: 1 });
+    await db.insert(webhooks).values({ id: 'w1', orgId: 'o', url, secret, eventTypes: [] });
+    const transition = { instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'x' };
+    await db.insert(events).values({ siteId: 's3', nodeId: 'other-org-site.dr1', type: 'vrrp.transition', data: transition, at: new Date() });
+    await addEvent('s1', 'vrrp.transition', transition);
+    expect(await enqueueDeliveries(db)).toBe(1);
+    const [d] = await db.select().from(webhookDeliveries);
+    expect(JSON.stringify(d.payload)).toContain('bj-dc1');
+    expect(JSON.stringify(d.payload)).not.toContain('other-org-site');
+  });
+
+  it('walks past thousands of events in one round: an alert after a large apply is queued in that round', async () => {
+    const { db } = tdb;
+    await db.insert(webhooks).values({ id: 'w1', orgId: 'o', url, secret, eventTypes: [], minSeverity: 'warning' });
+    // A 2,500-node apply's events (info: not wanted), then a warning reported after them.
+    await db
+      .insert(events)
+      .values(
+        Array.from({ length: 2500 }, (_, i) => ({ siteId: 's1', nodeId: `bj-dc1.rs${i}`, type: 'apply.succeeded', data: { revision: 2 }, at: new Date() })),
+      );
+    await addEvent('s1', 'agent.degraded', { what: 'garp', detail: 'helper restarting' });
+    expect(await enqueueDeliveries(db)).toBe(1);
+    const [w] = await db.select({ lastEventId: webhooks.lastEventId }).from(webhooks);
+    const [last] = await db.select({ id: events.id }).from(events).orderBy(desc(events.id)).limit(1);
+    expect(w.lastEventId).toBe(last.id);
+  });
 
   it('signs with Standard Webhooks, filters by type and site, queues each event once', async () => {
     const { db } = tdb;
