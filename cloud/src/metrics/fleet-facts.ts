@@ -1,5 +1,6 @@
 import { count, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
+import { isBecameMaster } from '../db/event-kinds.ts';
 import { alerts, events, OUTBOX_OPEN, outbox, sites } from '../db/schema.ts';
 import type { StatusBook } from '../status/book.ts';
 import type { FleetFacts } from './fleet-model.ts';
@@ -28,14 +29,10 @@ export async function readFleetFacts(db: Db, book: StatusBook, now: number): Pro
 /** Transitions to MASTER ever recorded, per site and VRRP instance (a counter's value). */
 export function becameMasterCounts(db: Db) {
   const instance = sql<string>`${events.data}->>'instance'`;
-  return (
-    db
-      .select({ site: sites.name, instance, n: count() })
-      .from(events)
-      .innerJoin(sites, eq(sites.id, events.siteId))
-      // Literals, not parameters: the partial index `events_became_master` answers them then (a
-      // prepared statement's generic plan too), where the count scanned every event ever stored.
-      .where(sql`${events.type} = 'vrrp.transition' AND (${events.data} ->> 'to') = 'MASTER'`)
-      .groupBy(sites.name, instance)
-  );
+  return db
+    .select({ site: sites.name, instance, n: count() })
+    .from(events)
+    .innerJoin(sites, eq(sites.id, events.siteId))
+    .where(isBecameMaster)
+    .groupBy(sites.name, instance);
 }

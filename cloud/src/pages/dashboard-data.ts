@@ -3,6 +3,7 @@ import { fieldChanges, type FieldChange } from '#shared/util/field-diff.ts';
 import { Site } from '#shared/site/site.ts';
 import type { NodeStatusEntry } from '#shared/status/model.ts';
 import type { Db } from '../db/client.ts';
+import { isBecameMaster } from '../db/event-kinds.ts';
 import { alerts, events, nodes, siteRevisions } from '../db/schema.ts';
 import { redactSecrets } from '../sites/secrets.ts';
 import type { SiteView } from '../status/book.ts';
@@ -100,7 +101,7 @@ export async function loadDashboard(db: Db, views: SiteView[], now: number): Pro
         db
           .select({ n: sql<number>`count(*)::int` })
           .from(events)
-          .where(and(inArray(events.siteId, ids), gte(events.at, since), eq(events.type, 'vrrp.transition'), sql`${events.data}->>'to' = 'MASTER'`)),
+          .where(and(inArray(events.siteId, ids), gte(events.at, since), isBecameMaster)),
       ]);
   const desired = new Map(nodeRows.map((n) => [`${n.siteId}|${n.name}`, n.desiredRevision]));
   const sites = views.map((v): DashboardSite => {

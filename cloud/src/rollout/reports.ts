@@ -1,5 +1,6 @@
-import { and, eq, gte, isNull, or, sql } from 'drizzle-orm';
+import { and, eq, gte, isNull, or } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
+import { isApplyFailed } from '../db/event-kinds.ts';
 import { inJsonList } from '../db/in-json.ts';
 import { events, nodes, nodeStatus } from '../db/schema.ts';
 import { refreshReports, validatedReport, type StoredReport } from '../status/stored-reports.ts';
@@ -77,16 +78,12 @@ export async function loadReports(
   return out;
 }
 
-/**
- * The site's `apply.failed` events received since `since`. The type is a literal, not a
- * parameter: the partial index `events_apply_failed` answers it then, in a prepared statement's
- * generic plan too, instead of a scan of every event the site ever had.
- */
+/** The site's `apply.failed` events received since `since` (through their partial index). */
 export function failuresSince(db: Db | Tx, siteId: string, since: Date) {
   return db
     .select({ nodeId: events.nodeId, data: events.data })
     .from(events)
-    .where(and(eq(events.siteId, siteId), sql`${events.type} = 'apply.failed'`, gte(events.receivedAt, since)));
+    .where(and(eq(events.siteId, siteId), isApplyFailed, gte(events.receivedAt, since)));
 }
 
 /**
