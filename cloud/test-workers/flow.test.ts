@@ -140,6 +140,8 @@ describe(`the whole cloud on workerd (${kind})`, () => {
       const page = await api('/status/wk1');
       expect(page.status).toBe(200);
       expect(await page.text()).toMatch(/wk1/);
+      const dashboard = (await (await api('/dashboard/fleet.json')).json()) as { sites: { site: string; revisions: { revision: number }[] }[] };
+      expect(dashboard.sites.find((s) => s.site === 'wk1')?.revisions.map((r) => r.revision)).toEqual([1]);
 
       // Key rotation, all on the Worker: `keys rotate` announces a key and kicks the KeyRotator,
       // which wakes the site's publisher; it signs the node's document again carrying the new key
