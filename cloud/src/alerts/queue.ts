@@ -24,9 +24,9 @@ const CLAIM_SLACK_TIMEOUTS = 3;
 const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
 
 /**
- * Queues every new event for every webhook that wants it, in one transaction per webhook with
- * the cursor (`last_event_id`), so an event is queued once even across restarts. `baseUrl` (the
- * server's public URL) makes Slack messages link to the site's status page.
+ * Queues every new event for every webhook that wants it, in one transaction per batch with the
+ * webhook's cursor (`last_event_id`), so an event is queued once even across restarts. `baseUrl`
+ * (the server's public URL) makes Slack messages link to the site's status page.
  */
 export async function enqueueDeliveries(db: Db, opts: { baseUrl?: string } = {}): Promise<number> {
   let queued = 0;
