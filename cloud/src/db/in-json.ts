@@ -11,3 +11,12 @@ export function inJsonList(column: Column | SQL, values: readonly (string | numb
     ? sql`${column} IN (SELECT jsonb_array_elements_text(${list}::jsonb)::bigint)`
     : sql`${column} IN (SELECT jsonb_array_elements_text(${list}::jsonb))`;
 }
+
+/**
+ * The ids, each once, as a one-column table `s(id)` from ONE JSON parameter: a statement that
+ * reads something per id names it `s.id` (a LATERAL read of each site's newest rows, a subquery
+ * per site).
+ */
+export function idTable(ids: readonly string[]): SQL {
+  return sql`(SELECT DISTINCT jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb) AS id) s`;
+}

@@ -4,6 +4,7 @@ import { Site } from '#shared/site/site.ts';
 import type { NodeStatusEntry } from '#shared/status/model.ts';
 import type { Db } from '../db/client.ts';
 import { isBecameMaster } from '../db/event-kinds.ts';
+import { idTable } from '../db/in-json.ts';
 import { alerts, events, nodes, siteRevisions } from '../db/schema.ts';
 import { redactSecrets } from '../sites/secrets.ts';
 import type { SiteView } from '../status/book.ts';
@@ -35,8 +36,7 @@ export interface Dashboard {
   sites: DashboardSite[];
 }
 
-/** The dashboard's sites as a one-column table `s(id)`, for a LATERAL read of each site's newest rows. */
-const siteTable = (ids: readonly string[]) => sql`(SELECT jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb) AS id) s`;
+/** The site a LATERAL read over `idTable(ids)` is reading. */
 const thisSite = sql`s.id`;
 
 /**
@@ -83,7 +83,7 @@ export async function loadDashboard(db: Db, views: SiteView[], now: number): Pro
           .where(and(inArray(alerts.siteId, ids), isNull(alerts.resolvedAt))),
         db
           .select({ siteId: recentEvents.siteId, nodeId: recentEvents.nodeId, type: recentEvents.type, at: recentEvents.at, data: recentEvents.data })
-          .from(siteTable(ids))
+          .from(idTable(ids))
           .crossJoinLateral(recentEvents)
           .orderBy(desc(recentEvents.at), desc(recentEvents.id)),
         db
@@ -95,7 +95,7 @@ export async function loadDashboard(db: Db, views: SiteView[], now: number): Pro
             createdAt: recentRevisions.createdAt,
             rolledBackFrom: recentRevisions.rolledBackFrom,
           })
-          .from(siteTable(ids))
+          .from(idTable(ids))
           .crossJoinLateral(recentRevisions)
           .orderBy(desc(recentRevisions.revision)),
         db

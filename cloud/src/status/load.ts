@@ -2,6 +2,7 @@ import { and, eq, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import type { NodeInput, StatusInput } from '#shared/status/evaluate.ts';
 import { Site } from '#shared/site/site.ts';
 import type { Db } from '../db/client.ts';
+import { idTable } from '../db/in-json.ts';
 import { rowsOf } from '../db/rows.ts';
 import { activeOverrides } from '../overrides/active.ts';
 import { nextExpiry, type Override } from '#shared/overrides/override.ts';
@@ -212,7 +213,7 @@ export async function inputVersionsOf(db: Db, siteIds: readonly string[]): Promi
                || '/' || ${part(sql`x.id::text`, sql`FROM outbox x JOIN nodes n ON n.id = x.node_id WHERE n.site_id = s.id`)} AS fleet,
              ${part(sql`x.node_id`, sql`FROM node_status x JOIN nodes n ON n.id = x.node_id WHERE n.site_id = s.id`)} AS reports,
              ${part(sql`x.id`, sql`FROM overrides x WHERE x.site_id = s.id AND x.ended_at IS NULL`)} AS overrides
-      FROM (SELECT DISTINCT jsonb_array_elements_text(${JSON.stringify(siteIds)}::jsonb) AS id) s`),
+      FROM ${idTable(siteIds)}`),
   );
   return new Map(rows.map(({ site_id, ...v }) => [site_id, v]));
 }
