@@ -18,6 +18,8 @@ import { sweepExpired } from './overrides/store.ts';
 import { tickRollouts } from './rollout/driver.ts';
 import { issueNodeCredentials } from './mqtt/credentials.ts';
 import { connectDynsec, issueWithDynsec } from './mqtt/dynsec.ts';
+import { DEFAULT_EVENT_RETENTION_DAYS, parseRetentionDays } from './retention/horizon.ts';
+import { retentionLine, retentionRound } from './retention/prune.ts';
 import { StatusBook } from './status/book.ts';
 import { AlertLoop } from './workers/alert-loop.ts';
 import { KeyRotator, keyStep } from './workers/key-rotator.ts';
@@ -55,6 +57,16 @@ function credentialIssuer(env: Env) {
       await dynsec.close();
     }
   };
+}
+
+/**
+ * Retention on the cron: a few batches a minute, which keeps up with 28 million events a day and
+ * keeps a step within an invocation's CPU. A bad EVENT_RETENTION_DAYS deletes nothing and says why.
+ */
+async function retentionStep(db: Db, env: Env): Promise<void> {
+  const days = env.EVENT_RETENTION_DAYS === undefined ? DEFAULT_EVENT_RETENTION_DAYS : parseRetentionDays(env.EVENT_RETENTION_DAYS, 'EVENT_RETENTION_DAYS');
+  const r = await retentionRound(db, { days, now: Date.now(), maxBatches: 4 });
+  if (r.events || r.deliveries) log(retentionLine(r, days));
 }
 
 export default {
@@ -97,7 +109,7 @@ export default {
    * The Cron Trigger (every minute): expired overrides ended, a tick of every staged rollout, a
    * key rotation step (which wakes every site's publisher when the key set moved), one alerting
    * round (node.offline from heartbeat age included), then a wake for every site with rows open
-   * (what those steps released, and retries).
+   * (what those steps released, and retries), and last a bounded step of retention.
    */
   async scheduled(_controller: unknown, env: Env): Promise<void> {
     const db = openWorkerDb(env);
@@ -109,5 +121,6 @@ export default {
     const round = await env.ALERT_LOOP.get(env.ALERT_LOOP.idFromName('alerts')).fetch('https://alert-loop/round', { method: 'POST' });
     if (!round.ok) log(`cron: alerting round answered ${round.status}: ${await round.text()}`);
     await wakePublishers(db, env);
+    await retentionStep(db, env).catch((err: Error) => log(`cron: retention: ${err.message}`));
   },
 };

@@ -1,7 +1,10 @@
 import { exports } from 'cloudflare:workers';
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from 'cloudflare:test';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { eq, inArray } from 'drizzle-orm';
+import { events, sites } from '../src/db/schema.ts';
 import worker from '../src/worker.ts';
+import { openWorkerDb } from '../src/workers/db.ts';
 import { natSite } from './site.test-support.ts';
 
 const token = inject('workersToken');
@@ -193,6 +196,38 @@ describe(`the whole cloud on workerd (${kind})`, () => {
       await cron();
       const after = await control<{ body: { type: string; data: { site?: string } } }[]>('/__webhooks');
       expect(after.filter(ours)).toHaveLength(1);
+
+      // Retention runs last in the cron: after this round's webhooks walked past the events, those
+      // older than the window (EVENT_RETENTION_DAYS unset: 30 days) go, the newer stay.
+      const db = openWorkerDb(env as never)!;
+      const [site] = await db.select({ id: sites.id }).from(sites).where(eq(sites.name, 'wk1'));
+      const aged = (days: number) => ({
+        siteId: site.id,
+        nodeId: 'wk1.d1',
+        type: 'apply.succeeded',
+        data: { revision: 1 },
+        at: new Date(Date.now() - days * 86_400_000),
+        receivedAt: new Date(Date.now() - days * 86_400_000),
+      });
+      const [old40, new29] = await db
+        .insert(events)
+        .values([aged(40), aged(29)])
+        .returning({ id: events.id });
+      // A round whose webhooks did not walk past the aged event yet keeps it (their cursor guards it): the next one deletes it.
+      const left = await until(
+        'the cron to delete the event older than 30 days',
+        async () => {
+          await cron();
+          const rows = await db
+            .select({ id: events.id })
+            .from(events)
+            .where(inArray(events.id, [old40.id, new29.id]));
+          return rows.some((e) => e.id === old40.id) ? null : rows;
+        },
+        30_000,
+        1000,
+      );
+      expect(left.map((e) => e.id)).toEqual([new29.id]);
     },
   );
 });

@@ -225,7 +225,24 @@ export const events = pgTable(
     index('events_became_master')
       .on(t.siteId)
       .where(sql`type = 'vrrp.transition' AND (data ->> 'to') = 'MASTER'`),
+    /** Retention (cloud/src/retention/): the oldest events first, without a scan of the newer ones at each round. */
+    index('events_received_at').on(t.receivedAt),
   ],
+);
+
+/**
+ * Transitions to MASTER whose events retention deleted, per site and VRRP instance: the fleet
+ * metrics' counter is this plus the events still stored, so deleting old events never makes it go
+ * down (which Prometheus would read as a reset). Added to in the statement that deletes them.
+ */
+export const prunedMasterTransitions = pgTable(
+  'pruned_master_transitions',
+  {
+    siteId: text('site_id').notNull(),
+    instance: text('instance').notNull(),
+    count: bigint('count', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.siteId, t.instance] })],
 );
 
 export const auditLog = pgTable(

@@ -1,7 +1,7 @@
 import { count, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { isBecameMaster } from '../db/event-kinds.ts';
-import { alerts, events, OUTBOX_OPEN, outbox, sites } from '../db/schema.ts';
+import { alerts, events, OUTBOX_OPEN, outbox, prunedMasterTransitions, sites } from '../db/schema.ts';
 import type { StatusBook } from '../status/book.ts';
 import type { FleetFacts } from './fleet-model.ts';
 
@@ -26,13 +26,24 @@ export async function readFleetFacts(db: Db, book: StatusBook, now: number): Pro
   return { sites: views.map((v) => v.status), openAlerts, becameMaster, outboxPending: pending?.n ?? 0 };
 }
 
-/** Transitions to MASTER ever recorded, per site and VRRP instance (a counter's value). */
+/**
+ * Transitions to MASTER ever recorded, per site and VRRP instance (a counter's value): the events
+ * stored and those retention deleted, in one statement, so a scrape never sees a batch of them in
+ * both places or in neither.
+ */
 export function becameMasterCounts(db: Db) {
-  const instance = sql<string>`${events.data}->>'instance'`;
-  return db
-    .select({ site: sites.name, instance, n: count() })
+  const stored = db
+    .select({ siteId: events.siteId, instance: sql<string>`coalesce(${events.data} ->> 'instance', '')`.as('instance'), n: sql<number>`count(*)`.as('n') })
     .from(events)
-    .innerJoin(sites, eq(sites.id, events.siteId))
     .where(isBecameMaster)
-    .groupBy(sites.name, instance);
+    .groupBy(sql`1, 2`);
+  const pruned = db
+    .select({ siteId: prunedMasterTransitions.siteId, instance: prunedMasterTransitions.instance, n: sql<number>`${prunedMasterTransitions.count}` })
+    .from(prunedMasterTransitions);
+  const all = stored.unionAll(pruned).as('all_transitions');
+  return db
+    .select({ site: sites.name, instance: all.instance, n: sql<number>`sum(${all.n})`.mapWith(Number) })
+    .from(all)
+    .innerJoin(sites, eq(sites.id, all.siteId))
+    .groupBy(sites.name, all.instance);
 }

@@ -12,7 +12,7 @@ export interface FleetFacts {
   sites: SiteStatus[];
   /** Alerts raised and not resolved, counted by site, type and severity. */
   openAlerts: { site: string; type: string; severity: string; n: number }[];
-  /** `vrrp.transition` events to MASTER in the stored history, counted by site and instance. */
+  /** `vrrp.transition` events to MASTER, stored or deleted by retention, counted by site and instance. */
   becameMaster: { site: string; instance: string; n: number }[];
   /** Outbox rows still to publish (pending or failed and due again). */
   outboxPending: number;
@@ -129,7 +129,7 @@ export function fleetSamples(facts: FleetFacts, now: number): Record<FleetFamily
     }
   }
   for (const o of facts.openAlerts) out.alertsOpen.push({ labels: { site: o.site, type: o.type, severity: o.severity }, value: o.n });
-  // A count of the stored history: monotonic while events are kept, as a counter must be.
+  // Stored events plus those retention deleted (tallied as it deletes them): monotonic, as a counter must be.
   for (const m of facts.becameMaster) out.becameMaster.push({ labels: { site: m.site, instance: m.instance }, value: m.n });
   return out;
 }

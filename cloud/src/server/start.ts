@@ -15,6 +15,8 @@ import { openSiteLeases } from '../publisher/site-leases.ts';
 import { startIngest } from '../ingest/ingest.ts';
 import { startRolloutDriver } from '../rollout/driver.ts';
 import { startAlerter } from '../alerts/alerter.ts';
+import { DEFAULT_EVENT_RETENTION_DAYS } from '../retention/horizon.ts';
+import { startRetention } from '../retention/retention-loop.ts';
 import { systemResolve } from '../alerts/webhook-transport.ts';
 import { DataDirInUseError, lockDataDir } from './data-dir-lock.ts';
 import { bucketLimits, DEFAULT_API_LIMITS } from '../api/rate-limit.ts';
@@ -44,6 +46,8 @@ export interface ServerOptions {
   webhookAllowPrivate?: boolean;
   /** `--webhook-timeout`: how long one webhook send may take before it is retried (default 10 s). */
   webhookTimeoutMs?: number;
+  /** `--event-retention-days`: days of events and finished webhook deliveries kept; 0 keeps them all (default 30). */
+  eventRetentionDays?: number;
   /** LVSFLEET_SIGNING_KEY_SECRET: private signing keys are stored sealed under it (cloud/src/keys/sealed-jwk.ts). */
   signingKeySecret?: string;
   /** LVSFLEET_ADMIN_TOKEN: the bootstrap admin token to register. */
@@ -231,6 +235,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     });
     closers.push(() => alerter.close());
     mark('alerter');
+    // PGlite runs no autovacuum: without one, the space of deleted events is never used again.
+    const retention = startRetention({ db, days: o.eventRetentionDays ?? DEFAULT_EVENT_RETENTION_DAYS, log: o.log, vacuum: database.kind === 'pglite' });
+    closers.push(() => retention.close());
 
     if (!o.publicMqttUrl && /^(0\.0\.0\.0|::)$/.test(o.host)) {
       o.log(`agents would be told ${broker.url} at enrollment: pass --public-mqtt-url with an address they can reach`);

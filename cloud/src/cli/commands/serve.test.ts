@@ -122,6 +122,14 @@ describe('lvsfleet serve (own process)', () => {
     }
   }, 60_000);
 
+  it('exits 2 for an --event-retention-days that is not a whole number of days', async () => {
+    for (const bad of ['30d', '1.5', '36501']) {
+      const s = serve(['--event-retention-days', bad]);
+      expect(await s.exit).toBe(2);
+      expect(s.err()).toContain(`--event-retention-days must be a whole number of days up to 36500, or 0 to keep every event; not "${bad}"`);
+    }
+  }, 60_000);
+
   // Needs a real PostgreSQL (DATABASE_URL) and the machine's broker (MQTT_URL): replicas share both.
   it.skipIf(!process.env.DATABASE_URL || !process.env.MQTT_URL)(
     'three replicas start together on one empty PostgreSQL; an apply through the API-only one is published once; a publisher killed with SIGKILL leaves the other publishing',

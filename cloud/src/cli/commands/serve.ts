@@ -5,6 +5,7 @@ import { parseFlags, UsageError, withUsage } from '../args.ts';
 import type { CliIO } from '../io.ts';
 import { logLine } from '../../server/log-line.ts';
 import { secretOption } from '../secret-option.ts';
+import { DEFAULT_EVENT_RETENTION_DAYS, parseRetentionDays } from '../../retention/horizon.ts';
 import { startProfile } from '../../server/start-profile.ts';
 import { ServeError, startServer, type RunningServer } from '../../server/start.ts';
 
@@ -21,6 +22,16 @@ function webhookTimeout(value: string | undefined): number | undefined {
   const ms = parseDuration(value);
   if (ms === null || ms < 1000 || ms > 60_000) throw new UsageError(`--webhook-timeout must be a duration from 1s to 60s, like 5s, not "${value}"`);
   return ms;
+}
+
+/** `--event-retention-days`: whole days of events kept, 0 for every event. */
+function retentionDays(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_EVENT_RETENTION_DAYS;
+  try {
+    return parseRetentionDays(value, '--event-retention-days');
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 function onOff(value: string | undefined, flag: string): boolean {
@@ -73,6 +84,7 @@ export async function run(argv: string[], io: CliIO, signals: NodeJS.EventEmitte
       'mqtt-dynsec': { type: 'boolean' },
       'webhook-allow-private': { type: 'boolean' },
       'webhook-timeout': { type: 'string' },
+      'event-retention-days': { type: 'string' },
       publisher: { type: 'string' },
     });
     const dataDir = resolve(io.cwd, values['data-dir'] ?? '.lvsfleet');
@@ -89,6 +101,7 @@ export async function run(argv: string[], io: CliIO, signals: NodeJS.EventEmitte
       mqttDynsec: values['mqtt-dynsec'],
       webhookAllowPrivate: values['webhook-allow-private'],
       webhookTimeoutMs: webhookTimeout(values['webhook-timeout']),
+      eventRetentionDays: retentionDays(values['event-retention-days']),
       // The same secret as the Workers deployment's SIGNING_KEY_SECRET when both share a database.
       signingKeySecret: secretOption(io, 'signing-key-secret', { env: 'LVSFLEET_SIGNING_KEY_SECRET' }),
       adminToken,

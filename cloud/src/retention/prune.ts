@@ -1,0 +1,106 @@
+import { and, asc, inArray, isNull, lt, lte, min, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { isBecameMaster } from '../db/event-kinds.ts';
+import { rowsOf } from '../db/rows.ts';
+import { events, rollouts, webhooks } from '../db/schema.ts';
+import { ACTIVE_STATES } from '../rollout/plan.ts';
+import { deliveryHorizon, eventHorizon, type EventHorizon, type RetentionFacts } from './horizon.ts';
+
+/** Rows one statement deletes at most: a round never holds a long lock, nor one huge transaction's WAL. */
+const BATCH = 5_000;
+
+export interface RetentionRound {
+  events: number;
+  deliveries: number;
+  /** The round stopped at its bound with more to delete: the caller runs another soon. */
+  more: boolean;
+}
+
+/** What a round deleted, as the log says it. */
+export function retentionLine(r: RetentionRound, days: number): string {
+  return `retention: deleted ${r.events} events and ${r.deliveries} finished webhook deliveries older than ${days} days${r.more ? '; more to go' : ''}`;
+}
+
+/** What still needs old events (the rollouts running, the webhooks' cursors), read now. */
+async function readRetentionFacts(db: Db, days: number, now: number): Promise<RetentionFacts> {
+  const [rollout] = await db
+    .select({ at: min(rollouts.createdAt) })
+    .from(rollouts)
+    .where(inArray(rollouts.state, [...ACTIVE_STATES]));
+  const [hook] = await db
+    .select({ cursor: min(webhooks.lastEventId) })
+    .from(webhooks)
+    .where(isNull(webhooks.disabledAt));
+  return { now, days, oldestActiveRollout: rollout?.at?.getTime() ?? null, webhookCursor: hook?.cursor == null ? null : Number(hook.cursor) };
+}
+
+/**
+ * Deletes up to `limit` of the oldest events within the horizon and answers how many went. The
+ * same statement adds the deleted transitions to MASTER to `pruned_master_transitions`, so the
+ * fleet metrics' counter (stored events plus that) reads the same before and after, in every
+ * snapshot. Replicas pruning at once each count only the rows their own statement deleted.
+ */
+export async function pruneEvents(db: Db, horizon: EventHorizon, limit = BATCH): Promise<number> {
+  const answer = await db.execute(sql`
+    WITH gone AS (
+      DELETE FROM events WHERE id IN (${oldestEvents(db, horizon, limit)})
+      RETURNING site_id, coalesce(data ->> 'instance', '') AS instance, (${isBecameMaster}) AS became_master
+    ), tallied AS (
+      INSERT INTO pruned_master_transitions (site_id, instance, count)
+        SELECT site_id, instance, count(*) FROM gone WHERE became_master AND site_id IS NOT NULL GROUP BY site_id, instance
+      ON CONFLICT (site_id, instance) DO UPDATE SET count = pruned_master_transitions.count + excluded.count
+    )
+    SELECT count(*)::int AS n FROM gone`);
+  return rowsOf<{ n: number }>(answer)[0]?.n ?? 0;
+}
+
+/** The ids of the oldest `limit` events within the horizon, through `events_received_at`. */
+export function oldestEvents(db: Db, horizon: EventHorizon, limit: number) {
+  return db
+    .select({ id: events.id })
+    .from(events)
+    .where(and(lt(events.receivedAt, horizon.before), horizon.throughId === null ? undefined : lte(events.id, horizon.throughId)))
+    .orderBy(asc(events.receivedAt))
+    .limit(limit);
+}
+
+/**
+ * Deletes up to `limit` finished deliveries (delivered, or given up) last tried before `before`.
+ * `next_attempt_at` is when each was last claimed for a send, and `webhook_deliveries_due`
+ * (status, next_attempt_at) finds them without reading the rest.
+ */
+async function pruneDeliveries(db: Db, before: Date, limit = BATCH): Promise<number> {
+  const answer = await db.execute(sql`
+    DELETE FROM webhook_deliveries WHERE id IN (
+      SELECT id FROM webhook_deliveries
+      WHERE status IN ('delivered', 'failed') AND next_attempt_at < ${before.toISOString()}::timestamptz
+      LIMIT ${limit}::integer)
+    RETURNING 1`);
+  return rowsOf(answer).length;
+}
+
+/**
+ * One round of retention: up to `maxBatches` batches of each kind, oldest first. PGlite runs no
+ * autovacuum, so there (`vacuum`) a round that deleted reclaims the space for new rows.
+ */
+export async function retentionRound(db: Db, o: { days: number; now: number; maxBatches: number; vacuum?: boolean; batch?: number }): Promise<RetentionRound> {
+  const batch = o.batch ?? BATCH;
+  const out: RetentionRound = { events: 0, deliveries: 0, more: false };
+  const horizon = eventHorizon(await readRetentionFacts(db, o.days, o.now));
+  const deliveries = deliveryHorizon(o);
+  for (let i = 0; horizon && i < o.maxBatches; i++) {
+    const n = await pruneEvents(db, horizon, batch);
+    out.events += n;
+    if (n < batch) break;
+    if (i === o.maxBatches - 1) out.more = true;
+  }
+  for (let i = 0; deliveries && i < o.maxBatches; i++) {
+    const n = await pruneDeliveries(db, deliveries, batch);
+    out.deliveries += n;
+    if (n < batch) break;
+    if (i === o.maxBatches - 1) out.more = true;
+  }
+  if (o.vacuum && out.events) await db.execute(sql`VACUUM events`);
+  if (o.vacuum && out.deliveries) await db.execute(sql`VACUUM webhook_deliveries`);
+  return out;
+}
