@@ -59,7 +59,8 @@ const deliveries = createRoute({
   path: '/v1/webhooks/{id}/deliveries',
   operationId: 'listWebhookDeliveries',
   tags: ['webhooks'],
-  description: "The webhook's recent deliveries, newest first, with attempts, the last status code or error and the next retry time.",
+  description:
+    "The webhook's recent deliveries, newest first, with attempts, the last status code or error and the next retry time. Finished deliveries are kept as long as events (the server's event retention, 30 days by default).",
   summary: "A webhook's delivery log, newest first (admin): status code, attempts, next retry, last error",
   request: { params: IdParam, query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }) },
   responses: {
@@ -87,7 +88,8 @@ const redeliver = createRoute({
   path: '/v1/webhooks/{id}/redeliver',
   operationId: 'redeliverWebhookEvent',
   tags: ['webhooks'],
-  description: 'Queues one past event for this webhook again as a new delivery, whatever became of the first.',
+  description:
+    "Queues one past event for this webhook again as a new delivery, whatever became of the first. An event older than the server's event retention (30 days by default) is gone: not found.",
   summary: 'Queue one past event for this webhook again, as a new delivery (admin)',
   request: { params: IdParam, body: { content: { 'application/json': { schema: z.strictObject({ event: z.number().int().min(1) }) } }, required: true } },
   responses: {
