@@ -1,5 +1,6 @@
 import { asc, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
+import { inJsonList } from '../db/in-json.ts';
 import { nodeStatus } from '../db/schema.ts';
 import { eventKey, statusWrite, type Incoming, type StoredStatusRow } from './decide.ts';
 
@@ -50,7 +51,8 @@ export async function recordReports(db: Db, reports: readonly Report[], now: Dat
   // Sorted: two replicas storing overlapping batches take the rows' locks in one order, so they
   // queue instead of deadlocking. Every statement takes the batch as one JSON parameter: 500
   // reports as five bound values each cost drizzle and the driver more than the database's work.
-  const ids = JSON.stringify([...statuses.keys()].sort());
+  const sorted = [...statuses.keys()].sort();
+  const ids = JSON.stringify(sorted);
   await db.transaction(async (tx) => {
     // The rows exist before they are read, so two replicas taking a node's first report queue on its lock.
     await tx.execute(sql`
@@ -59,7 +61,7 @@ export async function recordReports(db: Db, reports: readonly Report[], now: Dat
     const prevs = await tx
       .select()
       .from(nodeStatus)
-      .where(sql`${nodeStatus.nodeId} IN (SELECT jsonb_array_elements_text(${ids}::jsonb))`)
+      .where(inJsonList(nodeStatus.nodeId, sorted))
       .orderBy(asc(nodeStatus.nodeId))
       .for('update');
     const writes = [];
