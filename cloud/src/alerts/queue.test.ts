@@ -4,7 +4,7 @@ import { desc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../db/test-db.test-support.ts';
 import { events, orgs, sites, webhookDeliveries, webhooks } from '../db/schema.ts';
-import { deliverDue, enqueueDeliveries, type Fetch } from './queue.ts';
+import { deliverDue, enqueueDeliveries, ROUND_EVENTS, type Fetch } from './queue.ts';
 import { newWebhookSecret, verifyWebhook } from './standard-webhooks.ts';
 import { webhookFetch } from './webhook-transport.ts';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
@@ -164,6 +164,128 @@ describe('webhook queue (real HTTP receiver on loopback)', () => {
     expect(got('all')).toEqual([1, 3, 4, 5]);
     expect(got('loud')).toEqual([3, 4, 5]);
     expect(got('crit')).toEqual([3, 5]);
+  });
+
+  /** The event ids queued for each webhook, in order. */
+  const queuedFor = async (): Promise<Record<string, number[]>> => {
+    const rows = await tdb.db
+      .select({ w: webhookDeliveries.webhookId, e: webhookDeliveries.eventId })
+      .from(webhookDeliveries)
+      .orderBy(webhookDeliveries.eventId);
+    const out: Record<string, number[]> = {};
+    for (const r of rows) (out[r.w] ??= []).push(r.e);
+    return out;
+  };
+  const cursorOf = async (id: string) => (await tdb.db.select({ c: webhooks.lastEventId }).from(webhooks).where(eq(webhooks.id, id)))[0].c;
+  const newestEventId = async () => (await tdb.db.select({ id: events.id }).from(events).orderBy(desc(events.id)).limit(1))[0].id;
+  /** `n` events of site s1, the i-th of type `typeOf(i)`, in inserts of 2,000. */
+  const addEvents = async (n: number, typeOf: (i: number) => string) => {
+    const rows = Array.from({ length: n }, (_, i) => ({
+      siteId: 's1',
+      nodeId: `bj-dc1.rs${i}`,
+      type: typeOf(i),
+      data: { what: 'x', detail: 'y' },
+      at: new Date(),
+    }));
+    for (let i = 0; i < n; i += 2000) await tdb.db.insert(events).values(rows.slice(i, i + 2000));
+  };
+
+  it("a site filter never takes another org's site of the same name", async () => {
+    const { db } = tdb;
+    await db.insert(orgs).values({ id: 'o2', name: 'o2' });
+    await db.insert(sites).values({ id: 's3', orgId: 'o2', name: 'bj-dc1', currentRevision: 1 });
+    await db.insert(webhooks).values([
+      { id: 'site', orgId: 'o', url, secret, siteName: 'bj-dc1' },
+      { id: 'other-org', orgId: 'o2', url, secret },
+    ]);
+    await addEvent('s3', 'node.online', {});
+    await addEvent('s1', 'node.online', {});
+    await addEvent('s2', 'node.online', {});
+    expect(await enqueueDeliveries(db)).toBe(2);
+    expect(await queuedFor()).toEqual({ site: [2], 'other-org': [1] });
+  });
+
+  it('an event type list takes those types only; a resolution is a type of its own', async () => {
+    const { db } = tdb;
+    await db.insert(webhooks).values({ id: 'w1', orgId: 'o', url, secret, eventTypes: ['agent.degraded', 'node.offline.resolved'] });
+    const offline = { key: 'node.offline|node:dr1', subject: 'node:dr1', severity: 'warning', summary: 'dr1 offline' };
+    await addEvent('s1', 'agent.degraded', { what: 'garp', detail: 'x' });
+    await addEvent('s1', 'node.offline', offline);
+    await addEvent('s2', 'node.offline.resolved', offline);
+    await addEvent('s1', 'apply.succeeded', { revision: 2 });
+    expect(await enqueueDeliveries(db)).toBe(2);
+    expect(await queuedFor()).toEqual({ w1: [1, 3] });
+  });
+
+  it("severity: the cloud's stamp in the data wins over the type's; a stamp that is not a severity leaves the type's", async () => {
+    const { db } = tdb;
+    await db.insert(webhooks).values([
+      { id: 'crit', orgId: 'o', url, secret, minSeverity: 'critical' },
+      { id: 'warn', orgId: 'o', url, secret, minSeverity: 'warning' },
+    ]);
+    const quorum = { service: 'web', weight: 0, quorum: 1 };
+    await addEvent('s1', 'vrrp.transition', { instance: 'VI_1', from: 'MASTER', to: 'FAULT', reason: 'x', severity: 'critical' }); // 1: info type, stamped critical
+    await addEvent('s1', 'service.quorum_lost', { ...quorum, severity: 'info' }); // 2: critical type, stamped info
+    await addEvent('s1', 'service.quorum_lost', { ...quorum, severity: 'loud' }); // 3: not a severity: the type's critical
+    await addEvent('s1', 'service.quorum_lost', quorum); // 4: the type's critical
+    await addEvent('s1', 'config.rejected', { why: 'signature', detail: 'x' }); // 5: the type's warning
+    await addEvent('s1', 'apply.succeeded', { revision: 2, severity: 3 }); // 6: not a severity: the type's info
+    await addEvent('s1', 'node.offline.resolved', { key: 'node.offline|node:dr1' }); // 7: as loud as what it resolves: warning
+    await enqueueDeliveries(db);
+    expect(await queuedFor()).toEqual({ crit: [1, 3, 4], warn: [1, 3, 4, 5, 7] });
+  });
+
+  it("a condition's type without a string key is a director's own report: never delivered; its resolution is", async () => {
+    const { db } = tdb;
+    await db.insert(webhooks).values({ id: 'all', orgId: 'o', url, secret });
+    await addEvent('s1', 'apply.failed', { revision: 2, error: 'exit 1' }); // 1: an agent's
+    await addEvent('s1', 'apply.failed', { key: 'apply.failed|node:dr1', severity: 'warning', summary: 'x' }); // 2: the condition
+    await addEvent('s1', 'node.offline', {}); // 3: presence, no key
+    await addEvent('s1', 'node.offline', { key: 5 }); // 4: a key that is not a string
+    await addEvent('s1', 'site.no_master.resolved', { summary: 'x' }); // 5: a resolution is not a condition's type
+    await enqueueDeliveries(db);
+    expect(await queuedFor()).toEqual({ all: [2, 5] });
+  });
+
+  it('the cursor moves past events no webhook wants, so a round that wants none still ends and the next reads none of them', async () => {
+    const { db } = tdb;
+    await db.insert(webhooks).values([
+      { id: 'crit', orgId: 'o', url, secret, minSeverity: 'critical' },
+      { id: 'nowhere', orgId: 'o', url, secret, siteName: 'nowhere' },
+    ]);
+    // More than two batches of unwanted events: no batch fills, each round ends at its first.
+    await addEvents(450, () => 'apply.succeeded');
+    expect(await enqueueDeliveries(db)).toBe(0);
+    expect(await cursorOf('crit')).toBe(450);
+    expect(await cursorOf('nowhere')).toBe(450);
+    await addEvent('s1', 'service.quorum_lost', { service: 'web', weight: 0, quorum: 1 });
+    expect(await enqueueDeliveries(db)).toBe(1);
+    expect(await queuedFor()).toEqual({ crit: [451] });
+    expect(await cursorOf('crit')).toBe(451);
+    expect(await cursorOf('nowhere')).toBe(451);
+  });
+
+  it('more than a batch of wanted events among unwanted ones: all queued in one round, each once', async () => {
+    const { db } = tdb;
+    await db.insert(webhooks).values({ id: 'warn', orgId: 'o', url, secret, minSeverity: 'warning' });
+    // Every other event a warning: 300 of 600, so full batches come before the short one.
+    await addEvents(600, (i) => (i % 2 ? 'agent.degraded' : 'apply.succeeded'));
+    expect(await enqueueDeliveries(db)).toBe(300);
+    expect((await queuedFor()).warn).toEqual(Array.from({ length: 300 }, (_, i) => 2 * (i + 1)));
+    expect(await cursorOf('warn')).toBe(600);
+    expect(await enqueueDeliveries(db)).toBe(0);
+  });
+
+  it(`a round walks ${ROUND_EVENTS} events at most, wanted or not, and the next goes on from there`, async () => {
+    const { db } = tdb;
+    await db.insert(webhooks).values({ id: 'warn', orgId: 'o', url, secret, minSeverity: 'warning' });
+    // Wanted every other event at first (a full batch walks twice its size), then none, then one.
+    await addEvents(ROUND_EVENTS + 100, (i) => (i < 600 && i % 2 ? 'agent.degraded' : 'apply.succeeded'));
+    await addEvent('s1', 'agent.degraded', { what: 'garp', detail: 'x' });
+    expect(await enqueueDeliveries(db)).toBe(300);
+    expect(await cursorOf('warn')).toBe(ROUND_EVENTS);
+    expect(await enqueueDeliveries(db)).toBe(1);
+    expect(await cursorOf('warn')).toBe(await newestEventId());
   });
 
   it('Slack: a resolution says so and links to the status page', async () => {

@@ -1,17 +1,20 @@
-import { and, asc, eq, gt, inArray, isNull, lte } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, isNull, lte, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { events, sites, webhookDeliveries, webhooks } from '../db/schema.ts';
 import { alertOf, newDeliveryId, payloadFor, wants } from './payload.ts';
 import { classifyResponse, nextDelayMs } from './retry.ts';
 import { signWebhook } from './standard-webhooks.ts';
+import { walkFilter } from './walk-filter.ts';
 
+/** Matching events one batch reads and queues at most, in one transaction. */
 const BATCH = 200;
 /**
  * Events one round walks per webhook at most, batch after batch. One batch a round (every 2 s)
  * left a 10,000-node apply's `apply.succeeded` events 100 s ahead of an alert raised after them:
- * the cursor walks every event, wanted or not. A bound, so one round stays bounded too.
+ * the cursor walks every event, wanted or not (the unwanted ones only in SQL now). A bound, so one
+ * round stays bounded too.
  */
-const ROUND_EVENTS = 20_000;
+export const ROUND_EVENTS = 20_000;
 /** Deliveries one round claims and sends; a claim lasts as long as sending them all could take, plus slack. */
 const CLAIM_BATCH = 20;
 /**
@@ -32,46 +35,74 @@ export async function enqueueDeliveries(db: Db, opts: { baseUrl?: string } = {})
   let queued = 0;
   const hooks = await db.select().from(webhooks).where(isNull(webhooks.disabledAt));
   for (const hook of hooks) {
-    // Batch after batch, each in a transaction of its own, until the events run out (a short batch).
-    for (let walked = 0; walked < ROUND_EVENTS; walked += BATCH) {
-      const batch = await enqueueBatch(db, hook, opts.baseUrl);
+    // Batch after batch, each in a transaction of its own, until the events run out (a short batch)
+    // or the round has walked its ROUND_EVENTS.
+    for (let walked = 0; walked < ROUND_EVENTS;) {
+      const batch = await enqueueBatch(db, hook, ROUND_EVENTS - walked, opts.baseUrl);
       queued += batch.queued;
-      if (batch.read < BATCH) break;
+      walked += batch.walked;
+      if (batch.matched < BATCH) break;
     }
   }
   return queued;
 }
 
-/** Queues the next BATCH events after the webhook's cursor that it wants, and moves the cursor past them. */
-async function enqueueBatch(db: Db, hook: typeof webhooks.$inferSelect, baseUrl: string | undefined): Promise<{ read: number; queued: number }> {
+interface BatchOutcome {
+  /** Events the cursor moved past, wanted or not. */
+  walked: number;
+  /** Rows the SQL pre-filter let through to `wants`. */
+  matched: number;
+  queued: number;
+}
+
+/**
+ * Queues what the webhook wants among the next `budget` events after its cursor, BATCH matching
+ * rows at most, and moves the cursor past them. Only rows `walkFilter` lets through are read into
+ * JS; `wants` still decides each, so the filter can let an extra row through but never hide one.
+ */
+async function enqueueBatch(db: Db, hook: typeof webhooks.$inferSelect, budget: number, baseUrl: string | undefined): Promise<BatchOutcome> {
   return db.transaction(async (tx) => {
     // The webhook's row, locked: replicas queueing at once take turns, and each reads the
     // cursor the previous one moved, so no event is queued twice.
     const [cursor] = await tx.select({ lastEventId: webhooks.lastEventId }).from(webhooks).where(eq(webhooks.id, hook.id)).for('update');
-    if (!cursor) return { read: 0, queued: 0 };
+    if (!cursor) return { walked: 0, matched: 0, queued: 0 };
+    // The window this batch walks (the next `budget` events), read BEFORE the filtered read: that
+    // read, bounded by the window's end, sees every event of the window, so a short batch may move
+    // the cursor to the end without passing an event it did not look at. Read after it, the window
+    // could take in an event committed in between that the filtered read never saw.
+    const next = tx.select({ id: events.id }).from(events).where(gt(events.id, cursor.lastEventId)).orderBy(asc(events.id)).limit(budget).as('next');
+    const [window] = await tx.select({ end: sql<number>`max(${next.id})`.mapWith(Number), size: count() }).from(next);
+    if (!window.size) return { walked: 0, matched: 0, queued: 0 };
     const rows = await tx
-      .select({ e: events, siteName: sites.name, orgId: sites.orgId })
+      .select({ e: events, siteName: sites.name })
       .from(events)
-      .leftJoin(sites, eq(sites.id, events.siteId))
-      .where(gt(events.id, cursor.lastEventId))
+      .innerJoin(sites, eq(sites.id, events.siteId))
+      .where(and(gt(events.id, cursor.lastEventId), lte(events.id, window.end), walkFilter(hook)))
       .orderBy(asc(events.id))
       .limit(BATCH);
-    if (!rows.length) return { read: 0, queued: 0 };
     let queued = 0;
-    for (const { e, siteName, orgId } of rows) {
-      // The cursor walks every org's events; a webhook gets its own org's only.
-      if (orgId !== hook.orgId) continue;
+    for (const { e, siteName } of rows) {
       const alert = alertOf(e, siteName);
       if (!wants(hook, alert)) continue;
       await tx.insert(webhookDeliveries).values({ id: newDeliveryId(), webhookId: hook.id, eventId: e.id, payload: payloadFor(hook, alert, baseUrl) });
       queued++;
     }
-    await tx
-      .update(webhooks)
-      .set({ lastEventId: rows[rows.length - 1].e.id })
-      .where(eq(webhooks.id, hook.id));
-    return { read: rows.length, queued };
+    // A short batch read every row of its window the webhook could want; a full one, those up to its last.
+    const full = rows.length === BATCH;
+    const to = full ? rows[rows.length - 1].e.id : window.end;
+    const walked = full ? await eventsBetween(tx, cursor.lastEventId, to) : window.size;
+    await tx.update(webhooks).set({ lastEventId: to }).where(eq(webhooks.id, hook.id));
+    return { walked, matched: rows.length, queued };
   });
+}
+
+/** How many events have an id in (after, upTo]: what a full batch walked, for the round's bound. */
+async function eventsBetween(tx: Pick<Db, 'select'>, after: number, upTo: number): Promise<number> {
+  const [{ n }] = await tx
+    .select({ n: count() })
+    .from(events)
+    .where(and(gt(events.id, after), lte(events.id, upTo)));
+  return n;
 }
 
 export interface DeliveryCounts {
