@@ -58,12 +58,7 @@ export async function recordReports(db: Db, reports: readonly Report[], now: Dat
     await tx.execute(sql`
       INSERT INTO node_status (node_id) SELECT x FROM jsonb_array_elements_text(${ids}::jsonb) AS x ORDER BY x
       ON CONFLICT DO NOTHING`);
-    const prevs = await tx
-      .select()
-      .from(nodeStatus)
-      .where(inJsonList(nodeStatus.nodeId, sorted))
-      .orderBy(asc(nodeStatus.nodeId))
-      .for('update');
+    const prevs = await tx.select().from(nodeStatus).where(inJsonList(nodeStatus.nodeId, sorted)).orderBy(asc(nodeStatus.nodeId)).for('update');
     const writes = [];
     const presence = [];
     for (const prev of prevs) {
