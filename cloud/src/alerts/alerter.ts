@@ -4,7 +4,8 @@ import type { Db } from '../db/client.ts';
 import { alerts, events } from '../db/schema.ts';
 import { StatusBook } from '../status/book.ts';
 import { stepAlerts, type AlertChange, type AlertOptions, type AlertState } from './evaluate.ts';
-import { deliverDue, enqueueDeliveries, type DeliveryCounts, type Fetch } from './queue.ts';
+import { addCounts, CLAIM_BATCH, DEFAULT_WEBHOOK_TIMEOUT_MS, deliverDue, enqueueDeliveries, type DeliveryCounts, type Fetch } from './queue.ts';
+import { startSender } from './sender.ts';
 import type { WebhookTargetPolicy } from './webhook-target.ts';
 import { webhookFetch } from './webhook-transport.ts';
 
@@ -14,11 +15,15 @@ export interface Alerter {
   close(): Promise<void>;
 }
 
+/** Claims a sending round of the Workers cron makes at most while they come back full. */
+const SEND_CLAIMS = 10;
+
 /**
  * The cloud's alerting loop: every site's status (the same model the pages show) becomes alert
  * conditions; raises and resolutions become rows in `events` (so they show in the status API and
  * history like agent events) and in `alerts` (open ones survive a restart), and every event
- * reaches the webhooks that want it.
+ * reaches the webhooks that want it. Sending runs in a loop of its own: a receiver that never
+ * answers holds its sends for their timeout, and the next evaluation must not wait for them.
  */
 export function startAlerter(opts: {
   db: Db;
@@ -32,7 +37,7 @@ export function startAlerter(opts: {
   alerts?: AlertOptions;
   /** The public base URL, for links to status pages in Slack messages (read at each round: known once the server listens). */
   baseUrl?: () => string | undefined;
-  /** Each round's delivery outcomes (the metrics count them). */
+  /** Each sending round's delivery outcomes (the metrics count them). */
   onDeliveries?: (counts: DeliveryCounts) => void;
   log?: (l: string) => void;
   now?: () => Date;
@@ -42,40 +47,41 @@ export function startAlerter(opts: {
   const now = opts.now ?? (() => new Date());
   const fetchImpl: Fetch = opts.fetch ?? webhookFetch(opts.webhookTargets ?? { allowPrivate: false });
   let states: Map<string, AlertState> | null = null;
-  let running: Promise<void> | null = null;
+  let evaluating: Promise<void> | null = null;
   let closed = false;
-
-  async function round(): Promise<void> {
-    states = await alertRound(
-      {
-        db,
-        book,
-        fetch: fetchImpl,
-        now,
-        alerts: opts.alerts,
-        baseUrl: opts.baseUrl?.(),
-        webhookTimeoutMs: opts.webhookTimeoutMs,
-        onDeliveries: opts.onDeliveries,
-        log: opts.log,
-      },
-      states,
-    );
-  }
-
-  const tick = (): Promise<void> => {
-    running ??= round()
+  const every = opts.intervalMs ?? 2_000;
+  const sender = startSender({
+    db,
+    fetch: fetchImpl,
+    now,
+    timeoutMs: opts.webhookTimeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS,
+    intervalMs: every,
+    onDeliveries: opts.onDeliveries,
+    log: opts.log,
+  });
+  const evaluate = (): Promise<void> => {
+    evaluating ??= alertRound({ db, book, now, alerts: opts.alerts, baseUrl: opts.baseUrl?.(), log: opts.log }, states)
+      .then((next) => {
+        states = next;
+        // What this round queued goes out now, not at the sender's next tick.
+        sender.kick();
+      })
       .catch((err) => opts.log?.(`alerting round failed: ${err instanceof Error ? err.message : String(err)}`))
-      .finally(() => (running = null));
-    return running;
+      .finally(() => (evaluating = null));
+    return evaluating;
   };
-  const timer = setInterval(() => void (closed || tick()), opts.intervalMs ?? 2_000);
+  const timer = setInterval(() => void (closed || evaluate()), every);
   timer.unref();
   return {
-    tick,
+    async tick() {
+      await evaluate();
+      await sender.tick();
+    },
     async close() {
       closed = true;
       clearInterval(timer);
-      await running;
+      await evaluating;
+      await sender.close();
     },
   };
 }
@@ -84,22 +90,18 @@ export function startAlerter(opts: {
 export interface AlertRoundOptions {
   db: Db;
   book: StatusBook;
-  fetch: Fetch;
   now: () => Date;
   alerts?: AlertOptions;
   baseUrl?: string;
-  /** How long one webhook send may take (default 10 s). */
-  webhookTimeoutMs?: number;
-  onDeliveries?: (counts: DeliveryCounts) => void;
   log?: (l: string) => void;
 }
 
 /**
  * One alerting round: every site's conditions stepped from `states` (the watched conditions of
- * the round before; null: read the open alerts back), raises and resolutions recorded once,
- * events queued for webhooks and due deliveries sent. Answers the states for the next round, which
- * a caller without a long-lived process (the Workers cron) keeps in storage between rounds so a
- * condition's debounce spans them.
+ * the round before; null: read the open alerts back), raises and resolutions recorded once, and
+ * events queued for webhooks. Answers the states for the next round, which a caller without a
+ * long-lived process (the Workers cron) keeps in storage between rounds so a condition's debounce
+ * spans them.
  */
 export async function alertRound(o: AlertRoundOptions, states: Map<string, AlertState> | null): Promise<Map<string, AlertState>> {
   const { db } = o;
@@ -118,9 +120,32 @@ export async function alertRound(o: AlertRoundOptions, states: Map<string, Alert
     }
   }
   await enqueueDeliveries(db, { baseUrl: o.baseUrl });
-  const counts = await deliverDue(db, { fetch: o.fetch, now: o.now, timeoutMs: o.webhookTimeoutMs, log: o.log });
-  o.onDeliveries?.(counts);
   return next;
+}
+
+/** What one sending round needs. */
+export interface SendRoundOptions {
+  db: Db;
+  fetch: Fetch;
+  now: () => Date;
+  /** How long one webhook send may take (default 10 s). */
+  webhookTimeoutMs?: number;
+  log?: (l: string) => void;
+}
+
+/**
+ * Sends what is due, claim after claim while they come back full (SEND_CLAIMS at most): the
+ * Workers cron's sending, once a minute. One claim a round let a webhook that takes every event of
+ * a large apply drain 20 deliveries a round. (The Node process sends with `startSender`.)
+ */
+export async function sendRound(o: SendRoundOptions): Promise<DeliveryCounts> {
+  let out: DeliveryCounts = { delivered: 0, retried: 0, failed: 0 };
+  for (let i = 0; i < SEND_CLAIMS; i++) {
+    const c = await deliverDue(o.db, { fetch: o.fetch, now: o.now, timeoutMs: o.webhookTimeoutMs, log: o.log });
+    out = addCounts(out, c);
+    if (c.delivered + c.retried + c.failed < CLAIM_BATCH) break;
+  }
+  return out;
 }
 
 /** Open alerts from before a restart: they are not raised again, and their resolution is not lost. */

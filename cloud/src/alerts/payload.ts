@@ -19,6 +19,16 @@ function eventSeverity(type: string, data: Record<string, unknown>): Severity {
   return typeof s === 'string' && (SEVERITIES as readonly string[]).includes(s) ? (s as Severity) : severityOf(type);
 }
 
+/** A delivery's claim order (`webhook_deliveries.priority`): 0 critical, 1 warning, 2 info. */
+export function deliveryPriority(severity: Severity): number {
+  return SEVERITIES.length - 1 - SEVERITIES.indexOf(severity);
+}
+
+/** The claim order of an event's delivery, from its severity. */
+export function alertPriority(alert: Pick<AlertEvent, 'type' | 'data'>): number {
+  return deliveryPriority(eventSeverity(alert.type, alert.data));
+}
+
 /**
  * Whether a subscription gets an event. An event of a condition's type without the cloud's
  * `key` (one director's own `realserver.down`, an agent's `apply.failed`, ingest's presence

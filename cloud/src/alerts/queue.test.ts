@@ -338,6 +338,20 @@ describe('webhook queue (real HTTP receiver on loopback)', () => {
     expect(await after(10_001)).toEqual({ delivered: 1, retried: 0, failed: 0 });
   });
 
+  it('claims the most urgent first: a critical alert queued behind a backlog of info events goes out in the first claim', async () => {
+    const { db } = tdb;
+    await db.insert(webhooks).values({ id: 'w1', orgId: 'o', url, secret });
+    for (let i = 0; i < 30; i++) await addEvent('s1', 'node.online', { i });
+    await addEvent('s1', 'site.split_brain', { key: 'site.split_brain|vrrp:VI_1', subject: 'vrrp:VI_1', severity: 'critical', summary: 'both MASTER' });
+    await addEvent('s1', 'node.stale_revision', { key: 'node.stale_revision|node:dr1', subject: 'node:dr1', severity: 'warning', summary: 'behind' });
+    expect(await enqueueDeliveries(db)).toBe(32);
+    expect(await deliverDue(db, { fetch: realFetch })).toEqual({ delivered: 20, retried: 0, failed: 0 });
+    const types = received.map((r) => (JSON.parse(r.body) as { type: string }).type);
+    expect(types.slice(0, 3)).toEqual(['site.split_brain', 'node.stale_revision', 'node.online']);
+    // The info events keep their own order behind them.
+    expect(received.slice(2).map((r) => (JSON.parse(r.body) as { data: { data: { i: number } } }).data.data.i)).toEqual([...Array(18).keys()]);
+  });
+
   it('treats an unreachable receiver as retryable', async () => {
     const { db } = tdb;
     await db.insert(webhooks).values({ id: 'w1', orgId: 'o', url: 'http://127.0.0.1:1/closed', secret });

@@ -1,7 +1,8 @@
-import { and, asc, count, eq, gt, inArray, isNull, lte, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, isNull, lte, not, sql } from 'drizzle-orm';
+import { inJsonList } from '../db/in-json.ts';
 import type { Db } from '../db/client.ts';
 import { events, sites, webhookDeliveries, webhooks } from '../db/schema.ts';
-import { alertOf, newDeliveryId, payloadFor, wants } from './payload.ts';
+import { alertOf, alertPriority, newDeliveryId, payloadFor, wants } from './payload.ts';
 import { classifyResponse, nextDelayMs } from './retry.ts';
 import { signWebhook } from './standard-webhooks.ts';
 import { walkFilter } from './walk-filter.ts';
@@ -15,8 +16,8 @@ const BATCH = 200;
  * round stays bounded too.
  */
 export const ROUND_EVENTS = 20_000;
-/** Deliveries one round claims and sends; a claim lasts as long as sending them all could take, plus slack. */
-const CLAIM_BATCH = 20;
+/** Deliveries one claim takes and sends; a claim lasts as long as sending its webhook's share could take, plus slack. */
+export const CLAIM_BATCH = 20;
 /**
  * A claim's slack beyond its send's timeout, in timeouts: room for the replica's own writes and a
  * busy event loop around the send (30 s at the default 10 s timeout). It scales with the timeout
@@ -24,7 +25,7 @@ const CLAIM_BATCH = 20;
  */
 const CLAIM_SLACK_TIMEOUTS = 3;
 /** How long one webhook send may take before it counts as failed (`serve --webhook-timeout`). */
-const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
+export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
 
 /**
  * Queues every new event for every webhook that wants it, in one transaction per batch with the
@@ -82,7 +83,9 @@ async function enqueueBatch(db: Db, hook: typeof webhooks.$inferSelect, budget: 
       .limit(BATCH);
     const queue = rows.flatMap(({ e, siteName }) => {
       const alert = alertOf(e, siteName);
-      return wants(hook, alert) ? [{ id: newDeliveryId(), webhookId: hook.id, eventId: e.id, payload: payloadFor(hook, alert, baseUrl) }] : [];
+      return wants(hook, alert)
+        ? [{ id: newDeliveryId(), webhookId: hook.id, eventId: e.id, payload: payloadFor(hook, alert, baseUrl), priority: alertPriority(alert) }]
+        : [];
     });
     // One statement for the batch: a webhook that wants every event of a 10,000-node apply paid a
     // round trip and a statement per delivery, most of its walk.
@@ -113,44 +116,96 @@ export interface DeliveryCounts {
 
 export type Fetch = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{ status: number }>;
 
-/** Sends due deliveries once each; failures are rescheduled with back-off or given up. */
+/**
+ * Sends due deliveries once each, most urgent first; failures are rescheduled with back-off or
+ * given up. Each webhook's deliveries go one after another, in claim order; different webhooks'
+ * go at once, so a receiver that never answers holds back its own deliveries only.
+ */
 export async function deliverDue(db: Db, opts: { fetch: Fetch; now?: () => Date; timeoutMs?: number; log?: (l: string) => void }): Promise<DeliveryCounts> {
   const now = opts.now ?? (() => new Date());
-  const out = { delivered: 0, retried: 0, failed: 0 };
   const timeoutMs = opts.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
-  // Claim the due rows first (skipping rows another replica is claiming) by moving their next
-  // attempt past this round's sends: replicas never send one delivery at once, and a replica that
-  // dies mid-send leaves its claims to expire into an ordinary retry with the same webhook-id.
-  const ids = await db.transaction(async (tx) => {
-    const rows = await tx
-      .select({ id: webhookDeliveries.id })
+  const lanes = await claimDue(db, { at: now().getTime(), timeoutMs });
+  const counts = await Promise.all(lanes.map((lane) => sendLane(db, lane, { ...opts, now, timeoutMs })));
+  return counts.reduce(addCounts, { delivered: 0, retried: 0, failed: 0 });
+}
+
+export const addCounts = (a: DeliveryCounts, b: DeliveryCounts): DeliveryCounts => ({
+  delivered: a.delivered + b.delivered,
+  retried: a.retried + b.retried,
+  failed: a.failed + b.failed,
+});
+
+/** One webhook's claimed deliveries, in the order they are to be sent. */
+export interface Lane {
+  webhookId: string;
+  ids: string[];
+}
+
+/**
+ * Claims up to CLAIM_BATCH due deliveries, most urgent first (skipping rows another replica is
+ * claiming), by moving their next attempt past this round's sends: replicas never send one
+ * delivery at once, and a replica that dies mid-send leaves its claims to expire into an ordinary
+ * retry with the same webhook-id. `only` claims one webhook's; `busy` skips webhooks this process
+ * is sending to already. Answers them by webhook, each webhook's in claim order.
+ */
+export async function claimDue(db: Db, o: { at: number; timeoutMs?: number; only?: string; busy?: readonly string[] }): Promise<Lane[]> {
+  const timeoutMs = o.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
+  const rows = await db.transaction(async (tx) => {
+    const claimed = await tx
+      .select({ id: webhookDeliveries.id, webhookId: webhookDeliveries.webhookId })
       .from(webhookDeliveries)
-      .where(and(eq(webhookDeliveries.status, 'pending'), lte(webhookDeliveries.nextAttemptAt, now())))
-      .orderBy(asc(webhookDeliveries.nextAttemptAt), asc(webhookDeliveries.eventId))
+      .where(
+        and(
+          eq(webhookDeliveries.status, 'pending'),
+          lte(webhookDeliveries.nextAttemptAt, new Date(o.at)),
+          o.only === undefined ? undefined : eq(webhookDeliveries.webhookId, o.only),
+          o.busy?.length ? not(inJsonList(webhookDeliveries.webhookId, o.busy)) : undefined,
+        ),
+      )
+      .orderBy(asc(webhookDeliveries.priority), asc(webhookDeliveries.nextAttemptAt), asc(webhookDeliveries.eventId))
       .limit(CLAIM_BATCH)
       .for('update', { skipLocked: true });
-    const claimed = rows.map((r) => r.id);
-    // Each claim lasts until its turn in this round's sends is surely over (the i-th is sent after
+    // Each claim lasts until its turn in its webhook's sends is surely over (the i-th is sent after
     // at most i timeouts), so a replica that dies mid-send holds up the delivery it was sending for
     // one timeout and the slack, not for the whole batch's time.
-    const at = now().getTime();
-    for (const [i, id] of claimed.entries())
+    const turns = new Map<string, number>();
+    for (const r of claimed) {
+      const turn = turns.get(r.webhookId) ?? 0;
+      turns.set(r.webhookId, turn + 1);
       await tx
         .update(webhookDeliveries)
-        .set({ nextAttemptAt: new Date(at + (i + 1 + CLAIM_SLACK_TIMEOUTS) * timeoutMs) })
-        .where(eq(webhookDeliveries.id, id));
+        .set({ nextAttemptAt: new Date(o.at + (turn + 1 + CLAIM_SLACK_TIMEOUTS) * timeoutMs) })
+        .where(eq(webhookDeliveries.id, r.id));
+    }
     return claimed;
   });
-  if (!ids.length) return out;
+  const lanes = new Map<string, string[]>();
+  for (const r of rows) lanes.set(r.webhookId, [...(lanes.get(r.webhookId) ?? []), r.id]);
+  return [...lanes].map(([webhookId, ids]) => ({ webhookId, ids }));
+}
+
+/**
+ * Sends one webhook's claimed deliveries in claim order: the i-th claim is timed for the i-th
+ * send, so a send never outlives its claim. `stopped` ends it between sends (a closing server); the
+ * rest of its claims expire into ordinary retries.
+ */
+export async function sendLane(
+  db: Db,
+  lane: Lane,
+  opts: { fetch: Fetch; now: () => Date; timeoutMs: number; log?: (l: string) => void; stopped?: () => boolean },
+): Promise<DeliveryCounts> {
+  const { now, timeoutMs } = opts;
+  const out = { delivered: 0, retried: 0, failed: 0 };
+  const { ids } = lane;
   const due = await db
     .select({ d: webhookDeliveries, url: webhooks.url, secret: webhooks.secret, format: webhooks.format })
     .from(webhookDeliveries)
     .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
     .where(inArray(webhookDeliveries.id, ids));
-  // Sent in claim order: the i-th claim is timed for the i-th send, so a send never outlives its claim.
   const turn = new Map(ids.map((id, i) => [id, i]));
   due.sort((a, b) => turn.get(a.d.id)! - turn.get(b.d.id)!);
   for (const { d, url, secret, format } of due) {
+    if (opts.stopped?.()) break;
     const body = JSON.stringify(d.payload);
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'lvsfleet-webhooks/1' };
     if (format === 'standard') Object.assign(headers, signWebhook(secret, d.id, Math.floor(now().getTime() / 1000), body));

@@ -6,7 +6,7 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { useTestApp } from '../api/test-app.test-support.ts';
 import { BROKEN_YAML, SEEDS_YAML } from '../../test/fixtures.test-support.ts';
 import { eq } from 'drizzle-orm';
-import { apiTokens, events, nodeStatus } from '../db/schema.ts';
+import { apiTokens, events, nodeStatus, webhookDeliveries } from '../db/schema.ts';
 import { requireSite } from '../sites/queries.ts';
 import { main } from './main.ts';
 import { memoryIO } from './test-io.test-support.ts';
@@ -211,6 +211,15 @@ describe('lvsfleet get / status / enroll-token', () => {
     expect(list.out.split('\n')[0]).toMatch(/^DELIVERY +EVENT +TYPE +STATUS +CODE +ATTEMPTS +NEXT RETRY +LAST ERROR$/);
     expect(list.out).toMatch(new RegExp(`msg_\\w+ +${e.id} +site.no_master +pending +- +0 +\\d{4}-`));
     expect(list.out).toMatch(/msg_\w+ +test +webhook.test +pending/);
+    // Both go out first: the test because someone watches for it, the redelivery as the critical event it carries.
+    const queued = await t.db.db
+      .select({ eventId: webhookDeliveries.eventId, priority: webhookDeliveries.priority })
+      .from(webhookDeliveries)
+      .orderBy(webhookDeliveries.eventId);
+    expect(queued).toEqual([
+      { eventId: 0, priority: 0 },
+      { eventId: e.id, priority: 0 },
+    ]);
     expect((await cli(['webhook', 'redeliver', id, '999999'])).code).toBe(1);
     expect((await cli(['webhook', 'redeliver', id])).code).toBe(2);
     expect((await cli(['webhook', 'add', 'http://x', '--min-severity', 'loud'])).code).toBe(2);

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { SEVERITIES } from '#shared/wire/events.ts';
 import { KEY_STATES } from '#shared/wire/key-trust.ts';
-import { bigint, bigserial, boolean, index, integer, json, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, index, integer, json, jsonb, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 /**
  * Persistence for the control plane (drizzle, identical on PGlite and PostgreSQL).
@@ -298,6 +298,12 @@ export const webhookDeliveries = pgTable(
       .references(() => webhooks.id),
     eventId: bigint('event_id', { mode: 'number' }).notNull(),
     payload: jsonb('payload').notNull(),
+    /**
+     * The order a round claims in (0 critical, 1 warning, 2 info; cloud/src/alerts/payload.ts
+     * `deliveryPriority`): a webhook that takes every event of a 10,000-node apply has 10,000
+     * deliveries queued, and a critical alert raised after them must not wait for them all.
+     */
+    priority: smallint('priority').notNull().default(2),
     status: text('status', { enum: ['pending', 'delivered', 'failed'] })
       .notNull()
       .default('pending'),
@@ -308,7 +314,13 @@ export const webhookDeliveries = pgTable(
     deliveredAt: timestamp('delivered_at', { withTimezone: true, mode: 'date' }),
     createdAt: createdAt(),
   },
-  (t) => [index('webhook_deliveries_due').on(t.status, t.nextAttemptAt)],
+  (t) => [
+    index('webhook_deliveries_due').on(t.status, t.nextAttemptAt),
+    /** A round's claim: the most urgent due deliveries first, without sorting the whole backlog. */
+    index('webhook_deliveries_claim')
+      .on(t.priority, t.nextAttemptAt, t.eventId)
+      .where(sql`status = 'pending'`),
+  ],
 );
 
 /**

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm';
 import { EVENT_TYPES, SEVERITIES } from '#shared/wire/events.ts';
-import { alertOf, newDeliveryId, payloadFor } from '../../alerts/payload.ts';
+import { alertOf, alertPriority, deliveryPriority, newDeliveryId, payloadFor } from '../../alerts/payload.ts';
 import { newWebhookSecret } from '../../alerts/standard-webhooks.ts';
 import { webhookUrlRefusal } from '../../alerts/webhook-target.ts';
 import { events, sites, webhookDeliveries, webhooks } from '../../db/schema.ts';
@@ -266,8 +266,9 @@ export function registerWebhookRoutes(app: App, deps: AppDeps): void {
       data: { webhook: hook.id, summary },
     });
     const id = newDeliveryId();
-    // Event id 0: a test is no event of the fleet's history; it goes to this webhook only.
-    await deps.db.insert(webhookDeliveries).values({ id, webhookId: hook.id, eventId: 0, payload });
+    // Event id 0: a test is no event of the fleet's history; it goes to this webhook only, first,
+    // because someone is watching for it.
+    await deps.db.insert(webhookDeliveries).values({ id, webhookId: hook.id, eventId: 0, payload, priority: deliveryPriority('critical') });
     await audit(deps.db, { orgId: who.orgId, actor: who.name, action: 'webhook.test', target: hook.id });
     return c.json({ delivery: id }, 200);
   });
@@ -283,7 +284,8 @@ export function registerWebhookRoutes(app: App, deps: AppDeps): void {
       .where(eq(events.id, eventId));
     if (!row || row.orgId !== who.orgId) throw notFound(`event ${eventId}`);
     const id = newDeliveryId();
-    await deps.db.insert(webhookDeliveries).values({ id, webhookId: hook.id, eventId, payload: payloadFor(hook, alertOf(row.e, row.siteName)) });
+    const alert = alertOf(row.e, row.siteName);
+    await deps.db.insert(webhookDeliveries).values({ id, webhookId: hook.id, eventId, payload: payloadFor(hook, alert), priority: alertPriority(alert) });
     await audit(deps.db, { orgId: who.orgId, actor: who.name, action: 'webhook.redeliver', target: hook.id, detail: { event: eventId } });
     return c.json({ delivery: id }, 200);
   });

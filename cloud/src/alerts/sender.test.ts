@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { asc, eq } from 'drizzle-orm';
+import { parse } from 'yaml';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Site } from '#shared/site/site.ts';
+import { waitFor } from '#shared/util/wait-for.test-support.ts';
+import { openTestDatabase, type TestDatabase } from '../db/test-db.test-support.ts';
+import { alerts, events, nodeStatus, nodes, orgs, sites, webhookDeliveries, webhooks } from '../db/schema.ts';
+import { applySite } from '../sites/apply.ts';
+import { startAlerter } from './alerter.ts';
+import { enqueueDeliveries } from './queue.ts';
+import { startSender } from './sender.ts';
+import { newWebhookSecret } from './standard-webhooks.ts';
+import { webhookFetch } from './webhook-transport.ts';
+
+/** A receiver on loopback: `answer` false takes each request and never answers it (a black hole behind a firewall that lets the connection in). */
+async function receiver(answer: boolean): Promise<{ url: string; seen: string[]; open: Set<IncomingMessage>; server: Server }> {
+  const seen: string[] = [];
+  const open = new Set<IncomingMessage>();
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      seen.push(body);
+      if (answer) res.end();
+      else {
+        open.add(req);
+        req.socket.on('close', () => open.delete(req));
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, seen, open, server };
+}
+
+/** Long enough that no test here ever waits for it: a hung send ends when its receiver drops the connection. */
+const TIMEOUT_MS = 120_000;
+const fetchAny = webhookFetch({ allowPrivate: true });
+
+describe('webhook sending with a receiver that never answers', () => {
+  let tdb: TestDatabase;
+  let stuck: Awaited<ReturnType<typeof receiver>>;
+  let ok: Awaited<ReturnType<typeof receiver>>;
+  const seeds = Site.parse(parse(readFileSync(fileURLToPath(new URL('../../../examples/seeds-lvs-dr.yaml', import.meta.url)), 'utf8')));
+
+  beforeAll(async () => {
+    tdb = await openTestDatabase();
+    [stuck, ok] = await Promise.all([receiver(false), receiver(true)]);
+  });
+  afterAll(async () => {
+    stuck?.server.closeAllConnections();
+    stuck?.server.close();
+    ok?.server.close();
+    await tdb?.close();
+  });
+  beforeEach(async () => {
+    await tdb.truncate();
+    stuck.seen.length = 0;
+    ok.seen.length = 0;
+    await tdb.db.insert(orgs).values({ id: 'default', name: 'default' });
+    const secret = newWebhookSecret();
+    await tdb.db.insert(webhooks).values([
+      { id: 'w-stuck', orgId: 'default', url: stuck.url, secret },
+      { id: 'w-ok', orgId: 'default', url: ok.url, secret },
+    ]);
+  });
+
+  /** Ends a sender or alerter whose worker is inside a hung send: the receiver drops it, the send fails into a retry, the worker stops. */
+  async function closeWhileHung(c: { close(): Promise<void> }): Promise<void> {
+    const closing = c.close();
+    stuck.server.closeAllConnections();
+    await closing;
+  }
+
+  it("holds back that receiver's own deliveries only: the other webhook's go out while its first send hangs", async () => {
+    const { db } = tdb;
+    await db.insert(sites).values({ id: 's1', orgId: 'default', name: 'bj-dc1', currentRevision: 1 });
+    for (let i = 0; i < 3; i++) await db.insert(events).values({ siteId: 's1', nodeId: 'bj-dc1.dr1', type: 'node.online', data: { i }, at: new Date() });
+    expect(await enqueueDeliveries(db)).toBe(6);
+    const sender = startSender({ db, fetch: fetchAny, now: () => new Date(), timeoutMs: TIMEOUT_MS, intervalMs: 3_600_000 });
+    try {
+      sender.kick();
+      await waitFor(() => ok.seen.length === 3, { timeoutMs: 20_000, what: "the answering webhook's three deliveries" });
+      // Its own first send is still hanging, and the two behind it wait their turn.
+      expect(stuck.seen).toHaveLength(1);
+      expect(stuck.open.size).toBe(1);
+    } finally {
+      await closeWhileHung(sender);
+    }
+    const rows = await db
+      .select({ webhookId: webhookDeliveries.webhookId, status: webhookDeliveries.status, attempts: webhookDeliveries.attempts })
+      .from(webhookDeliveries)
+      .orderBy(asc(webhookDeliveries.webhookId), asc(webhookDeliveries.eventId));
+    expect(rows).toEqual([
+      { webhookId: 'w-ok', status: 'delivered', attempts: 1 },
+      { webhookId: 'w-ok', status: 'delivered', attempts: 1 },
+      { webhookId: 'w-ok', status: 'delivered', attempts: 1 },
+      // The hung send failed when the connection dropped: a retry with back-off. The other two were never tried.
+      { webhookId: 'w-stuck', status: 'pending', attempts: 1 },
+      { webhookId: 'w-stuck', status: 'pending', attempts: 0 },
+      { webhookId: 'w-stuck', status: 'pending', attempts: 0 },
+    ]);
+  }, 60_000);
+
+  it('does not hold back the alerting rounds: a site that goes dark meanwhile is alerted on while the send hangs', async () => {
+    const { db } = tdb;
+    const offline = async (name: string) => {
+      await applySite(db, { orgId: 'default', site: { ...seeds, metadata: { ...seeds.metadata, name } }, author: 'test' });
+      const [{ siteId }] = await db.select({ siteId: sites.id }).from(sites).where(eq(sites.name, name));
+      const ids = (await db.select({ id: nodes.id }).from(nodes).where(eq(nodes.siteId, siteId))).map((n) => n.id);
+      await db.insert(nodeStatus).values(ids.map((nodeId) => ({ nodeId, online: false, updatedAt: new Date(Date.now() - 60_000) })));
+      return siteId;
+    };
+    await offline('first');
+    const alerter = startAlerter({ db, intervalMs: 200, alerts: { debounceMs: 0 }, fetch: fetchAny, webhookTimeoutMs: TIMEOUT_MS });
+    try {
+      await waitFor(() => stuck.open.size === 1, { timeoutMs: 20_000, what: "the first site's alert hanging at the receiver" });
+      const later = await offline('later');
+      await waitFor(async () => (await db.select({ id: alerts.id }).from(alerts).where(eq(alerts.siteId, later))).length > 0, {
+        timeoutMs: 20_000,
+        what: "the second site's alerts raised while the send hangs",
+      });
+      // And sent to the receiver that answers.
+      await waitFor(() => ok.seen.some((body) => body.includes('"site":"later"')), { timeoutMs: 20_000, what: "the second site's alert at the other webhook" });
+      expect(stuck.open.size).toBe(1);
+    } finally {
+      await closeWhileHung(alerter);
+    }
+  }, 90_000);
+});
