@@ -223,20 +223,20 @@ export function createApp(deps: AppDeps): App {
   app.route(
     '/',
     createPagesRouter({
-      loadView: (site) => status.byName(site),
+      loadView: (site, of) => status.byName(site, Date.now(), of),
       listViews: () => status.all(),
       loadHistory: (siteId, subjects, since) => readHistory(deps.db, siteId, subjects, since),
       loadAlerts: (siteId, since) => readAlerts(deps.db, siteId, since),
-      loadDashboard: async () => loadDashboard(deps.db, await status.all(), Date.now()),
-      loadDiff: async (site, from, to) => {
-        const view = await status.byName(site);
+      loadDashboard: async (of) => loadDashboard(deps.db, await status.all(Date.now(), of), Date.now()),
+      loadDiff: async (site, from, to, of) => {
+        const view = await status.byName(site, Date.now(), of);
         return view ? revisionDiff(deps.db, view.siteId, from, to) : null;
       },
-      canView: async (authorization, cookie) => {
+      viewer: async (authorization, cookie) => {
         const secret = bearer(authorization);
-        if (secret) return (await findToken(deps.db, secret)) !== null;
-        const session = sessionFromCookieHeader(cookie);
-        return session ? (await findSession(deps.db, session)) !== null : false;
+        const session = secret ? null : sessionFromCookieHeader(cookie);
+        const who = secret ? await findToken(deps.db, secret) : session ? await findSession(deps.db, session) : null;
+        return who ? { orgId: who.orgId } : null;
       },
     }),
   );

@@ -1,7 +1,11 @@
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { alerts, events, nodeStatus, siteRevisions, statusHistory } from '../db/schema.ts';
+import { parse } from 'yaml';
+import { Site } from '#shared/site/site.ts';
 import { useTestApp } from '../api/test-app.test-support.ts';
+import { createApiToken } from '../auth/tokens.ts';
+import { applySite } from '../sites/apply.ts';
 import { requireSite } from '../sites/queries.ts';
 import { SEEDS_YAML } from '../../test/fixtures.test-support.ts';
 import { StatusBook } from '../status/book.ts';
@@ -316,5 +320,51 @@ describe('dashboard data', () => {
     const bad = await get('/dashboard/sites/bj-dc1/diff.json?from=x&to=2', 'viewer');
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.message).toMatch(/^from: /);
+  });
+});
+
+describe('pages with a second org', () => {
+  /** Another org's site of the same name as ours (bj-dc1, private) and a public one of its own, and a viewer token of that org. */
+  async function otherOrg(): Promise<string> {
+    const { secret } = await createApiToken(t.db.db, { orgId: 'other', name: 'other-viewer', scope: 'viewer' });
+    // Their bj-dc1 is at revision 2 (ours at 1): the dashboard's JSON has no title to tell them apart by.
+    for (const [name, page] of [
+      ['bj-dc1', '{ public: false, title: Theirs at first }'],
+      ['bj-dc1', '{ public: false, title: Theirs }'],
+      ['their-public', '{ public: true, title: Their public }'],
+    ])
+      await applySite(t.db.db, { orgId: 'other', site: Site.parse(parse(withPage(page, name))), author: 'test' });
+    return secret;
+  }
+  const as = (path: string, secret: string) => t.app.request(path, { headers: { authorization: `Bearer ${secret}` } });
+
+  it("shows a viewer its own org's sites only: the dashboard, a site's JSON and diff, a private page of the same name", async () => {
+    await seed(withPage('{ title: Ours }'));
+    const theirs = await otherOrg();
+    const ours = await (await get('/dashboard/fleet.json', 'viewer')).json();
+    expect(ours.sites.map((s: { site: string }) => s.site)).toEqual(['bj-dc1']);
+    const mine = await (await as('/dashboard/fleet.json', theirs)).json();
+    expect(mine.sites.map((s: { site: string }) => s.site).sort()).toEqual(['bj-dc1', 'their-public']);
+    // The same name, each org's own: titles tell them apart.
+    expect(await (await get('/status/bj-dc1', 'viewer')).text()).toContain('Ours');
+    expect(await (await as('/status/bj-dc1', theirs)).text()).toContain('Theirs');
+    expect(((await (await as('/dashboard/sites/bj-dc1.json', theirs)).json()) as { revision: number }).revision).toBe(2);
+    expect(((await (await get('/dashboard/sites/bj-dc1.json', 'viewer')).json()) as { revision: number }).revision).toBe(1);
+    expect((await as('/dashboard/sites/bj-dc1/diff.json?from=1&to=2', theirs)).status).toBe(200);
+    expect((await get('/dashboard/sites/bj-dc1/diff.json?from=1&to=2', 'viewer')).status).toBe(404);
+    // Our viewer asking for a site only the other org has: public, it is shown as to anyone; in the dashboard, no such site.
+    expect((await get('/status/their-public', 'viewer')).status).toBe(200);
+    expect((await get('/dashboard/sites/their-public.json', 'viewer')).status).toBe(404);
+    expect((await get('/dashboard/sites/their-public/diff.json?from=1&to=1', 'viewer')).status).toBe(404);
+  });
+
+  it("never shows a viewer another org's private site: not found, as a missing one", async () => {
+    await seed(withPage('{ title: Ours }', 'only-ours'), 'only-ours');
+    const theirs = await otherOrg();
+    for (const path of ['/status/only-ours', '/status/only-ours.json', '/status/only-ours/feed.atom', '/dashboard/sites/only-ours.json']) {
+      const res = await as(path, theirs);
+      expect(res.status, path).toBe(404);
+      expect(await res.text(), path).not.toContain('Ours');
+    }
   });
 });

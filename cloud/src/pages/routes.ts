@@ -14,21 +14,29 @@ import { renderStatusPage, STATE_WORD, STATUS_SCRIPT, STATUS_SCRIPT_PATH, groupW
 import { statusSummary } from './summary-json.ts';
 import { pageView } from './view.ts';
 
+/** Who a request is, for the pages: the org of its viewer token or dashboard session. */
+interface PageViewer {
+  orgId: string;
+}
+
 export interface PagesDeps {
-  /** The site's status, or null when there is no such site (or it has no revision yet). */
-  loadView: (site: string) => Promise<SiteView | null>;
+  /**
+   * The site's status, or null when there is no such site (or it has no revision yet): the org's
+   * site of that name, or without an org the first site of that name (a public page's address).
+   */
+  loadView: (site: string, of?: PageViewer) => Promise<SiteView | null>;
   /** Every site with a revision (for the public index). */
   listViews: () => Promise<SiteView[]>;
   /** Stored state spans of some subjects of a site reaching into the window since `since` (ms). */
   loadHistory: (siteId: string, subjects: string[], since: number) => Promise<ReadonlyMap<string, StateSpan[]>>;
   /** The site's alerts open at some moment since `since` (ms). */
   loadAlerts: (siteId: string, since: number) => Promise<AlertRecord[]>;
-  /** True when the request's bearer token or dashboard session (Cookie header) may read sites (viewer scope or above). */
-  canView: (authorization: string | undefined, cookie: string | undefined) => Promise<boolean>;
-  /** The dashboard's one read: fleet summary and every site, worst first. */
-  loadDashboard: () => Promise<Dashboard>;
-  /** The field-level diff between two revisions of a site (null: no such site or revision). */
-  loadDiff: (site: string, from: number, to: number) => Promise<{ from: number; to: number; changes: FieldChange[] } | null>;
+  /** The viewer the request's bearer token or dashboard session (Cookie header) is (any scope may read sites), or null. */
+  viewer: (authorization: string | undefined, cookie: string | undefined) => Promise<PageViewer | null>;
+  /** The dashboard's one read: the fleet summary and every site of the viewer's org, worst first. */
+  loadDashboard: (of: PageViewer) => Promise<Dashboard>;
+  /** The field-level diff between two revisions of the org's site (null: no such site or revision). */
+  loadDiff: (site: string, from: number, to: number, of: PageViewer) => Promise<{ from: number; to: number; changes: FieldChange[] } | null>;
   now?: () => number;
 }
 
@@ -42,13 +50,19 @@ export function createPagesRouter(deps: PagesDeps): Hono {
   const app = new Hono();
   const now = deps.now ?? Date.now;
 
-  /** A site's public status when this request may see it: public pages to anyone, private ones to a viewer token or dashboard session. */
+  const viewerOf = (c: Context) => deps.viewer(c.req.header('authorization'), c.req.header('cookie'));
+
+  /**
+   * A site's public status when this request may see it: a viewer's own org's site of that name,
+   * else a public page of that name to anyone. Another org's private site is no site at all.
+   */
   async function readable(c: Context, site: string): Promise<{ view: PublicStatus; at: number } | { status: 401 | 404; message: string }> {
-    const view = await deps.loadView(site);
-    if (!view?.statusPage.public && !(await deps.canView(c.req.header('authorization'), c.req.header('cookie')))) {
-      // The same answer whether the site is private or missing: a page never tells a stranger which private sites exist.
-      return { status: 401, message: `no public status page named ${site}; a private one needs a viewer token` };
-    }
+    const viewer = await viewerOf(c);
+    const own = viewer ? await deps.loadView(site, viewer) : null;
+    const found = own ?? (await deps.loadView(site));
+    const view = own ?? (found?.statusPage.public ? found : null);
+    // The same answer whether the site is private or missing: a page never tells a stranger which private sites exist.
+    if (!view && !viewer) return { status: 401, message: `no public status page named ${site}; a private one needs a viewer token` };
     if (!view) return { status: 404, message: `no site ${site}` };
     const at = now();
     const [spans, alerts] = await Promise.all([
@@ -129,13 +143,15 @@ export function createPagesRouter(deps: PagesDeps): Hono {
   const unauthorized = (c: Context) => c.json({ error: { code: 'unauthorized', message: 'a viewer token is required' } }, 401);
 
   app.get('/dashboard/fleet.json', async (c) => {
-    if (!(await deps.canView(c.req.header('authorization'), c.req.header('cookie')))) return unauthorized(c);
+    const viewer = await viewerOf(c);
+    if (!viewer) return unauthorized(c);
     c.header('cache-control', 'no-store');
-    return c.json(await deps.loadDashboard());
+    return c.json(await deps.loadDashboard(viewer));
   });
 
   app.get(`/dashboard/sites/:site{${SITE}}/diff.json`, async (c) => {
-    if (!(await deps.canView(c.req.header('authorization'), c.req.header('cookie')))) return unauthorized(c);
+    const viewer = await viewerOf(c);
+    if (!viewer) return unauthorized(c);
     const site = c.req.param('site');
     const [from, to] = ['from', 'to'].map((k) => Number(c.req.query(k)));
     for (const [k, n] of [
@@ -144,14 +160,15 @@ export function createPagesRouter(deps: PagesDeps): Hono {
     ] as const) {
       if (!Number.isInteger(n) || n < 1) return c.json({ error: { code: 'bad_request', message: `${k}: a revision number (1 or more) is required` } }, 400);
     }
-    const diff = await deps.loadDiff(site, from, to);
+    const diff = await deps.loadDiff(site, from, to, viewer);
     return diff ? c.json(diff) : c.json({ error: { code: 'not_found', message: `no revisions ${from} and ${to} of site ${site}` } }, 404);
   });
 
   app.get(`/dashboard/sites/:file{${SITE}\\.json}`, async (c) => {
-    if (!(await deps.canView(c.req.header('authorization'), c.req.header('cookie')))) return unauthorized(c);
+    const viewer = await viewerOf(c);
+    if (!viewer) return unauthorized(c);
     const site = c.req.param('file').slice(0, -'.json'.length);
-    const view = await deps.loadView(site);
+    const view = await deps.loadView(site, viewer);
     return view ? c.json(pageView(view)) : c.json({ error: { code: 'not_found', message: `no site ${site}` } }, 404);
   });
   return app;

@@ -1,4 +1,4 @@
-import { and, eq, gt } from 'drizzle-orm';
+import { and, asc, eq, gt } from 'drizzle-orm';
 import { evaluateSite, nextChangeAt, type NodeInput, type StatusInput } from '#shared/status/evaluate.ts';
 import type { SiteStatus } from '#shared/status/model.ts';
 import { iso } from '#shared/status/reasons.ts';
@@ -89,26 +89,32 @@ export class StatusBook {
     return loadNodeReports(this.db, site.id, this.inputs);
   }
 
-  /** By name, for the public status pages (the name is their key; the first site of that name, as before orgs). */
-  async byName(name: string, now = Date.now()): Promise<SiteView | null> {
+  /**
+   * By name, for the status pages and the dashboard: the org's site of that name, or without an
+   * org the first site of that name (a public page's address names no org).
+   */
+  async byName(name: string, now = Date.now(), of?: { orgId: string }): Promise<SiteView | null> {
     const [row] = await this.db
       .select({ id: sites.id, name: sites.name, currentRevision: sites.currentRevision })
       .from(sites)
-      .where(and(eq(sites.name, name), gt(sites.currentRevision, 0)))
+      .where(and(eq(sites.name, name), gt(sites.currentRevision, 0), of ? eq(sites.orgId, of.orgId) : undefined))
+      .orderBy(asc(sites.createdAt), asc(sites.id))
       .limit(1);
     return row ? this.evaluate(row, now) : null;
   }
 
-  /** Every site with a revision, with its row. */
-  async all(now = Date.now()): Promise<SiteView[]> {
+  /** Every site with a revision (of one org, when given), with its row. */
+  async all(now = Date.now(), of?: { orgId: string }): Promise<SiteView[]> {
     const rows = await this.db
       .select({ id: sites.id, name: sites.name, currentRevision: sites.currentRevision })
       .from(sites)
-      .where(gt(sites.currentRevision, 0));
-    // A site deleted, or without a revision any more, leaves this process's memory of it.
-    const live = new Set(rows.map((r) => r.id));
-    for (const id of this.last.keys()) if (!live.has(id)) this.last.delete(id);
-    this.inputs.forget(live);
+      .where(and(gt(sites.currentRevision, 0), of ? eq(sites.orgId, of.orgId) : undefined));
+    if (!of) {
+      // A site deleted, or without a revision any more, leaves this process's memory of it.
+      const live = new Set(rows.map((r) => r.id));
+      for (const id of this.last.keys()) if (!live.has(id)) this.last.delete(id);
+      this.inputs.forget(live);
+    }
     // Every site's versions in one statement, then each site's rows only where they moved.
     const versions = await inputVersionsOf(
       this.db,
