@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { openTestDatabase, type TestDatabase } from '../db/test-db.test-support.ts';
@@ -40,15 +41,18 @@ describe('startRetention', () => {
   });
 
   it('logs a round that fails', async () => {
-    const broken = await openTestDatabase();
-    await broken.close();
+    // A real failure, as a lost connection or a lock timeout would be: the database refuses the delete.
+    await d.db.insert(events).values(aged(30));
+    await d.db.execute(sql.raw("CREATE FUNCTION refuse_delete() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused for the test'; END $$"));
+    await d.db.execute(sql.raw('CREATE TRIGGER refuse_delete BEFORE DELETE ON events FOR EACH ROW EXECUTE FUNCTION refuse_delete()'));
     const lines: string[] = [];
-    const r = startRetention({ db: broken.db, days: 7, log: (l) => lines.push(l), firstAfterMs: 0 });
+    const r = startRetention({ db: d.db, days: 7, log: (l) => lines.push(l), firstAfterMs: 0 });
     try {
       await waitFor(() => lines.length > 0, { timeoutMs: 20_000 });
-      expect(lines[0]).toMatch(/^retention: round failed: /);
+      expect(lines).toEqual(['retention: round failed: refused for the test']);
     } finally {
       await r.close();
+      await d.db.execute(sql.raw('DROP TRIGGER refuse_delete ON events'));
     }
   });
 });

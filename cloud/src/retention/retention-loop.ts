@@ -36,7 +36,9 @@ export function startRetention(o: { db: Db; days: number; log: (line: string) =>
       if (r.events || r.deliveries) o.log(retentionLine(r, o.days));
       more = r.more;
     } catch (e) {
-      o.log(`retention: round failed: ${(e as Error).message}`);
+      // The database's own words: drizzle's message is the whole statement, its cause says what went wrong.
+      const cause = e instanceof Error && e.cause instanceof Error ? e.cause : e;
+      o.log(`retention: round failed: ${cause instanceof Error ? cause.message : String(cause)}`);
     }
     schedule(more ? CATCH_UP_MS : PERIOD_MS);
   };
