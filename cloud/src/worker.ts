@@ -107,9 +107,11 @@ export default {
 
   /**
    * The Cron Trigger (every minute): expired overrides ended, a tick of every staged rollout, a
-   * key rotation step (which wakes every site's publisher when the key set moved), one alerting
-   * round (node.offline from heartbeat age included), then a wake for every site with rows open
-   * (what those steps released, and retries), and last a bounded step of retention.
+   * key rotation step (which wakes every site's publisher when the key set moved), then at once
+   * one alerting round (node.offline from heartbeat age included, and the webhooks' sends) and a
+   * wake for every site with rows open (what those steps released, and retries) followed by a
+   * bounded step of retention. The alerting round runs beside them: a webhook receiver may take
+   * its whole timeout to answer, and publishing must not wait for it.
    */
   async scheduled(_controller: unknown, env: Env): Promise<void> {
     const db = openWorkerDb(env);
@@ -118,9 +120,12 @@ export default {
     if (swept) log(`overrides: ${swept} expired; republishing`);
     await tickRollouts(db, () => {}, log);
     await keyStep(env).catch((err: Error) => log(`cron: ${err.message}`));
-    const round = await env.ALERT_LOOP.get(env.ALERT_LOOP.idFromName('alerts')).fetch('https://alert-loop/round', { method: 'POST' });
-    if (!round.ok) log(`cron: alerting round answered ${round.status}: ${await round.text()}`);
+    const alerting = (async () => {
+      const round = await env.ALERT_LOOP.get(env.ALERT_LOOP.idFromName('alerts')).fetch('https://alert-loop/round', { method: 'POST' });
+      if (!round.ok) log(`cron: alerting round answered ${round.status}: ${await round.text()}`);
+    })();
     await wakePublishers(db, env);
     await retentionStep(db, env).catch((err: Error) => log(`cron: retention: ${err.message}`));
+    await alerting;
   },
 };

@@ -197,8 +197,9 @@ describe(`the whole cloud on workerd (${kind})`, () => {
       const after = await control<{ body: { type: string; data: { site?: string } } }[]>('/__webhooks');
       expect(after.filter(ours)).toHaveLength(1);
 
-      // Retention runs last in the cron: after this round's webhooks walked past the events, those
-      // older than the window (EVENT_RETENTION_DAYS unset: 30 days) go, the newer stay.
+      // Retention ends the cron: once the webhooks' cursor has walked past them (the alerting round
+      // runs beside it, so this may take a second cron), the events older than the window
+      // (EVENT_RETENTION_DAYS unset: 30 days) go, the newer stay.
       const db = openWorkerDb(env as never)!;
       const [site] = await db.select({ id: sites.id }).from(sites).where(eq(sites.name, 'wk1'));
       const aged = (days: number) => ({
@@ -213,7 +214,6 @@ describe(`the whole cloud on workerd (${kind})`, () => {
         .insert(events)
         .values([aged(40), aged(29)])
         .returning({ id: events.id });
-      // A round whose webhooks did not walk past the aged event yet keeps it (their cursor guards it): the next one deletes it.
       const left = await until(
         'the cron to delete the event older than 30 days',
         async () => {

@@ -13,8 +13,10 @@ import { nameList } from '#shared/util/name-list.ts';
  * the Node alerter's round (`alertRound`: the `alerts` row claims a raise or resolution), keeps the
  * watched conditions in its storage between rounds, so a condition's debounce spans cron runs, and
  * then sends what is due (`sendRound`: deliveries are claimed FOR UPDATE SKIP LOCKED, so a round
- * beside Node replicas on the same database records and sends each alert once). One object: rounds
- * never overlap.
+ * beside Node replicas on the same database records and sends each alert once). One object, a
+ * round a minute. The states are stored before the sends: a send may take its whole timeout, and
+ * an object takes its next request while it waits on the network, so the next cron's round, if it
+ * comes while a send still hangs, steps from the states this one wrote.
  */
 export class AlertLoop {
   constructor(
