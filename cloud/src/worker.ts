@@ -18,7 +18,7 @@ import { sweepExpired } from './overrides/store.ts';
 import { tickRollouts } from './rollout/driver.ts';
 import { issueNodeCredentials } from './mqtt/credentials.ts';
 import { connectDynsec, issueWithDynsec } from './mqtt/dynsec.ts';
-import { DEFAULT_EVENT_RETENTION_DAYS, parseRetentionDays } from './retention/horizon.ts';
+import { parseRetentionDays } from './retention/horizon.ts';
 import { retentionLine, retentionRound } from './retention/prune.ts';
 import { StatusBook } from './status/book.ts';
 import { AlertLoop } from './workers/alert-loop.ts';
@@ -64,7 +64,7 @@ function credentialIssuer(env: Env) {
  * keeps a step within an invocation's CPU. A bad EVENT_RETENTION_DAYS deletes nothing and says why.
  */
 async function retentionStep(db: Db, env: Env): Promise<void> {
-  const days = env.EVENT_RETENTION_DAYS === undefined ? DEFAULT_EVENT_RETENTION_DAYS : parseRetentionDays(env.EVENT_RETENTION_DAYS, 'EVENT_RETENTION_DAYS');
+  const days = parseRetentionDays(env.EVENT_RETENTION_DAYS, 'EVENT_RETENTION_DAYS');
   const r = await retentionRound(db, { days, now: Date.now(), maxBatches: 4 });
   if (r.events || r.deliveries) log(retentionLine(r, days));
 }

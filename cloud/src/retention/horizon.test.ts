@@ -31,10 +31,11 @@ describe('eventHorizon', () => {
 });
 
 describe('parseRetentionDays', () => {
-  it('takes whole days and 0', () => {
+  it('takes whole days and 0, and unset is the default', () => {
     expect(parseRetentionDays('30', '--event-retention-days')).toBe(30);
     expect(parseRetentionDays('0', '--event-retention-days')).toBe(0);
     expect(parseRetentionDays('36500', '--event-retention-days')).toBe(36_500);
+    expect(parseRetentionDays(undefined, '--event-retention-days')).toBe(30);
   });
 
   it.each(['', '-1', '1.5', '30d', ' 30', '36501', '1e3', '9999999'])('refuses %j, naming the setting', (text) => {

@@ -52,10 +52,11 @@ export function deliveryHorizon(f: Pick<RetentionFacts, 'now' | 'days'>): Date |
 }
 
 /**
- * The retention setting as an operator writes it: whole days (`30`), or `0` to keep every event.
- * Whole days, so the dashboard's last 24 h of events are always there.
+ * The retention setting as an operator writes it: whole days (`30`), or `0` to keep every event;
+ * unset, the default. Whole days, so the dashboard's last 24 h of events are always there.
  */
-export function parseRetentionDays(text: string, name: string): number {
+export function parseRetentionDays(text: string | undefined, name: string): number {
+  if (text === undefined) return DEFAULT_EVENT_RETENTION_DAYS;
   const n = /^\d{1,6}$/.test(text) ? Number(text) : NaN;
   if (!(n <= MAX_EVENT_RETENTION_DAYS))
     throw new RangeError(`${name} must be a whole number of days up to ${MAX_EVENT_RETENTION_DAYS}, or 0 to keep every event; not "${text}"`);

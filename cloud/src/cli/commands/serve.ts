@@ -5,7 +5,7 @@ import { parseFlags, UsageError, withUsage } from '../args.ts';
 import type { CliIO } from '../io.ts';
 import { logLine } from '../../server/log-line.ts';
 import { secretOption } from '../secret-option.ts';
-import { DEFAULT_EVENT_RETENTION_DAYS, parseRetentionDays } from '../../retention/horizon.ts';
+import { parseRetentionDays } from '../../retention/horizon.ts';
 import { startProfile } from '../../server/start-profile.ts';
 import { ServeError, startServer, type RunningServer } from '../../server/start.ts';
 
@@ -26,7 +26,6 @@ function webhookTimeout(value: string | undefined): number | undefined {
 
 /** `--event-retention-days`: whole days of events kept, 0 for every event. */
 function retentionDays(value: string | undefined): number {
-  if (value === undefined) return DEFAULT_EVENT_RETENTION_DAYS;
   try {
     return parseRetentionDays(value, '--event-retention-days');
   } catch (err) {
