@@ -4,7 +4,7 @@ import type { Db } from '../db/client.ts';
 import { alerts, events } from '../db/schema.ts';
 import { StatusBook } from '../status/book.ts';
 import { stepAlerts, type AlertChange, type AlertOptions, type AlertState } from './evaluate.ts';
-import { addCounts, CLAIM_BATCH, DEFAULT_WEBHOOK_TIMEOUT_MS, deliverDue, enqueueDeliveries, type DeliveryCounts, type Fetch } from './queue.ts';
+import { DEFAULT_WEBHOOK_TIMEOUT_MS, enqueueDeliveries, type DeliveryCounts, type Fetch } from './queue.ts';
 import { startSender } from './sender.ts';
 import type { WebhookTargetPolicy } from './webhook-target.ts';
 import { webhookFetch } from './webhook-transport.ts';
@@ -14,9 +14,6 @@ export interface Alerter {
   tick(): Promise<void>;
   close(): Promise<void>;
 }
-
-/** Claims a sending round of the Workers cron makes at most while they come back full. */
-const SEND_CLAIMS = 10;
 
 /**
  * The cloud's alerting loop: every site's status (the same model the pages show) becomes alert
@@ -121,31 +118,6 @@ export async function alertRound(o: AlertRoundOptions, states: Map<string, Alert
   }
   await enqueueDeliveries(db, { baseUrl: o.baseUrl });
   return next;
-}
-
-/** What one sending round needs. */
-export interface SendRoundOptions {
-  db: Db;
-  fetch: Fetch;
-  now: () => Date;
-  /** How long one webhook send may take (default 10 s). */
-  webhookTimeoutMs?: number;
-  log?: (l: string) => void;
-}
-
-/**
- * Sends what is due, claim after claim while they come back full (SEND_CLAIMS at most): the
- * Workers cron's sending, once a minute. One claim a round let a webhook that takes every event of
- * a large apply drain 20 deliveries a round. (The Node process sends with `startSender`.)
- */
-export async function sendRound(o: SendRoundOptions): Promise<DeliveryCounts> {
-  let out: DeliveryCounts = { delivered: 0, retried: 0, failed: 0 };
-  for (let i = 0; i < SEND_CLAIMS; i++) {
-    const c = await deliverDue(o.db, { fetch: o.fetch, now: o.now, timeoutMs: o.webhookTimeoutMs, log: o.log });
-    out = addCounts(out, c);
-    if (c.delivered + c.retried + c.failed < CLAIM_BATCH) break;
-  }
-  return out;
 }
 
 /** Open alerts from before a restart: they are not raised again, and their resolution is not lost. */

@@ -1,5 +1,8 @@
 import type { Db } from '../db/client.ts';
-import { claimDue, sendLane, type DeliveryCounts, type Fetch, type Lane } from './queue.ts';
+import { addCounts, CLAIM_BATCH, claimDue, deliverDue, sendLane, type DeliveryCounts, type Fetch, type Lane } from './queue.ts';
+
+/** Claims a sending round of the Workers cron makes at most while they come back full. */
+const SEND_CLAIMS = 10;
 
 export interface Sender {
   /** Claims what is due for webhooks not being sent to, and starts sending it; resolves once every send under way is done. */
@@ -74,4 +77,29 @@ export function startSender(o: {
       await Promise.all(workers.values());
     },
   };
+}
+
+/** What one sending round needs. */
+export interface SendRoundOptions {
+  db: Db;
+  fetch: Fetch;
+  now: () => Date;
+  /** How long one webhook send may take (default 10 s). */
+  webhookTimeoutMs?: number;
+  log?: (l: string) => void;
+}
+
+/**
+ * Sends what is due, claim after claim while they come back full (SEND_CLAIMS at most): the
+ * Workers cron's sending, once a minute. One claim a round let a webhook that takes every event of
+ * a large apply drain 20 deliveries a round. (The Node process sends with `startSender`.)
+ */
+export async function sendRound(o: SendRoundOptions): Promise<DeliveryCounts> {
+  let out: DeliveryCounts = { delivered: 0, retried: 0, failed: 0 };
+  for (let i = 0; i < SEND_CLAIMS; i++) {
+    const c = await deliverDue(o.db, { fetch: o.fetch, now: o.now, timeoutMs: o.webhookTimeoutMs, log: o.log });
+    out = addCounts(out, c);
+    if (c.delivered + c.retried + c.failed < CLAIM_BATCH) break;
+  }
+  return out;
 }

@@ -1,4 +1,5 @@
-import { alertRound, sendRound } from '../alerts/alerter.ts';
+import { alertRound } from '../alerts/alerter.ts';
+import { sendRound } from '../alerts/sender.ts';
 import type { AlertState } from '../alerts/evaluate.ts';
 import { expireSilentNodes } from '../ingest/silent-nodes.ts';
 import { STALE_AFTER_MS, StatusBook } from '../status/book.ts';
