@@ -79,27 +79,32 @@ async function pruneDeliveries(db: Db, before: Date, limit = BATCH): Promise<num
   return rowsOf(answer).length;
 }
 
+const NONE = { deleted: 0, more: false };
+
+/** Runs `prune` (one batch) until a batch comes back short or `maxBatches` ran; `more` when it stopped at the bound. */
+async function inBatches(prune: () => Promise<number>, batch: number, maxBatches: number): Promise<{ deleted: number; more: boolean }> {
+  let deleted = 0;
+  for (let i = 0; i < maxBatches; i++) {
+    const n = await prune();
+    deleted += n;
+    if (n < batch) return { deleted, more: false };
+  }
+  return { deleted, more: maxBatches > 0 };
+}
+
 /**
  * One round of retention: up to `maxBatches` batches of each kind, oldest first. PGlite runs no
  * autovacuum, so there (`vacuum`) a round that deleted reclaims the space for new rows.
  */
 export async function retentionRound(db: Db, o: { days: number; now: number; maxBatches: number; vacuum?: boolean; batch?: number }): Promise<RetentionRound> {
   const batch = o.batch ?? BATCH;
-  const out: RetentionRound = { events: 0, deliveries: 0, more: false };
+  // Retention off: nothing to read either.
+  if (o.days <= 0) return { events: 0, deliveries: 0, more: false };
   const horizon = eventHorizon(await readRetentionFacts(db, o.days, o.now));
   const deliveries = deliveryHorizon(o);
-  for (let i = 0; horizon && i < o.maxBatches; i++) {
-    const n = await pruneEvents(db, horizon, batch);
-    out.events += n;
-    if (n < batch) break;
-    if (i === o.maxBatches - 1) out.more = true;
-  }
-  for (let i = 0; deliveries && i < o.maxBatches; i++) {
-    const n = await pruneDeliveries(db, deliveries, batch);
-    out.deliveries += n;
-    if (n < batch) break;
-    if (i === o.maxBatches - 1) out.more = true;
-  }
+  const ev = horizon ? await inBatches(() => pruneEvents(db, horizon, batch), batch, o.maxBatches) : NONE;
+  const dl = deliveries ? await inBatches(() => pruneDeliveries(db, deliveries, batch), batch, o.maxBatches) : NONE;
+  const out: RetentionRound = { events: ev.deleted, deliveries: dl.deleted, more: ev.more || dl.more };
   if (o.vacuum && out.events) await db.execute(sql`VACUUM events`);
   if (o.vacuum && out.deliveries) await db.execute(sql`VACUUM webhook_deliveries`);
   return out;
