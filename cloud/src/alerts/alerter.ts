@@ -77,8 +77,8 @@ export function startAlerter(opts: {
     async close() {
       closed = true;
       clearInterval(timer);
-      await evaluating;
-      await sender.close();
+      // The sender stops now, not after the round: a send that fails meanwhile must not start the next.
+      await Promise.all([evaluating, sender.close()]);
     },
   };
 }

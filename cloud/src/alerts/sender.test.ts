@@ -10,6 +10,7 @@ import { waitFor } from '#shared/util/wait-for.test-support.ts';
 import { openTestDatabase, type TestDatabase } from '../db/test-db.test-support.ts';
 import { alerts, events, nodeStatus, nodes, orgs, sites, webhookDeliveries, webhooks } from '../db/schema.ts';
 import { applySite } from '../sites/apply.ts';
+import { StatusBook } from '../status/book.ts';
 import { startAlerter } from './alerter.ts';
 import { enqueueDeliveries } from './queue.ts';
 import { startSender } from './sender.ts';
@@ -130,4 +131,43 @@ describe('webhook sending with a receiver that never answers', () => {
       await closeWhileHung(alerter);
     }
   }, 90_000);
+
+  it('stops sending as soon as it is closed, while an alerting round is still under way: the dropped send does not start the next', async () => {
+    const { db } = tdb;
+    await applySite(db, { orgId: 'default', site: seeds, author: 'test' });
+    const ids = (await db.select({ id: nodes.id }).from(nodes)).map((n) => n.id);
+    await db.insert(nodeStatus).values(ids.map((nodeId) => ({ nodeId, online: false, updatedAt: new Date(Date.now() - 60_000) })));
+    // A round that waits for `release` once `hold` is set: the close below lands while it is under way.
+    let hold = false;
+    let held = false;
+    let release = () => {};
+    const released = new Promise<void>((r) => (release = r));
+    class HeldBook extends StatusBook {
+      override async all(now?: number, of?: { orgId: string }) {
+        if (hold) {
+          held = true;
+          await released;
+        }
+        return super.all(now, of);
+      }
+    }
+    const alerter = startAlerter({ db, status: new HeldBook(db), intervalMs: 200, alerts: { debounceMs: 0 }, fetch: fetchAny, webhookTimeoutMs: TIMEOUT_MS });
+    await waitFor(() => stuck.open.size === 1, { timeoutMs: 20_000, what: "the site's first alert hanging at the receiver" });
+    const queued = await db.select({ id: webhookDeliveries.id }).from(webhookDeliveries).where(eq(webhookDeliveries.webhookId, 'w-stuck'));
+    expect(queued.length).toBeGreaterThan(1); // more behind the hung one, or the next send could not start anyway
+    hold = true;
+    await waitFor(() => held, { timeoutMs: 20_000, what: 'an alerting round under way' });
+    const closing = alerter.close();
+    stuck.server.closeAllConnections();
+    const dropped = async () =>
+      (await db.select({ attempts: webhookDeliveries.attempts }).from(webhookDeliveries).where(eq(webhookDeliveries.webhookId, 'w-stuck'))).some(
+        (r) => r.attempts === 1,
+      );
+    await waitFor(dropped, { timeoutMs: 20_000, what: 'the dropped send recorded as a retry' });
+    // Had the sender kept going until the round ended, the next delivery would be at the receiver within milliseconds.
+    await expect(waitFor(() => stuck.seen.length > 1, { timeoutMs: 1_500, what: 'a second send' })).rejects.toThrow(/a second send/);
+    release();
+    await closing;
+    expect(stuck.seen).toHaveLength(1);
+  }, 60_000);
 });
