@@ -66,7 +66,8 @@ function credentialIssuer(env: Env) {
 async function retentionStep(db: Db, env: Env): Promise<void> {
   const days = parseRetentionDays(env.EVENT_RETENTION_DAYS, 'EVENT_RETENTION_DAYS');
   const r = await retentionRound(db, { days, now: Date.now(), maxBatches: 4 });
-  if (r.events || r.deliveries) log(retentionLine(r, days));
+  const line = retentionLine(r, days);
+  if (line) log(line);
 }
 
 export default {

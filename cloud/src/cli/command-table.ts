@@ -91,7 +91,11 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'mqtt-dynsec', help: 'manage node logins through Mosquitto dynamic security' },
       { name: 'webhook-allow-private', help: 'let webhooks target loopback and private addresses' },
       { name: 'webhook-timeout', value: 'DURATION', help: 'how long one webhook send may take before it is retried, 1s–60s (default 10s)' },
-      { name: 'event-retention-days', value: 'N', help: 'days of events and finished webhook deliveries kept, 0 for all (default 30)' },
+      {
+        name: 'event-retention-days',
+        value: 'N',
+        help: 'days of events and finished webhook deliveries kept (resolved alerts at least 30), 0 for all (default 30)',
+      },
     ],
     examples: [
       'lvsfleet serve',

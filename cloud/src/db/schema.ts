@@ -326,7 +326,7 @@ export const webhookDeliveries = pgTable(
 /**
  * Alerts raised from the status model's conditions (cloud/src/alerts/evaluate.ts): a row per
  * raise, open while `resolved_at` is null. Kept so a restart neither raises an open alert again
- * nor loses its resolution.
+ * nor loses its resolution; resolved ones go with the retention (`alerts_resolved`).
  */
 export const alerts = pgTable(
   'alerts',
@@ -350,6 +350,9 @@ export const alerts = pgTable(
     uniqueIndex('alerts_open')
       .on(t.siteId, t.key)
       .where(sql`${t.resolvedAt} IS NULL`),
+    index('alerts_resolved')
+      .on(t.resolvedAt)
+      .where(sql`${t.resolvedAt} IS NOT NULL`),
   ],
 );
 

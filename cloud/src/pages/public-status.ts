@@ -1,12 +1,11 @@
 import { siteRank, type GroupState, type Reason, type ServiceStatus, type SiteState, type SiteStatus } from '#shared/status/model.ts';
 import { uptimeBar, type StateSpan, type UptimeBar } from '#shared/status/uptime.ts';
 import type { SiteView } from '../status/book.ts';
-import { incidentTimeline, type AlertRecord, type Incident } from '../status/incidents.ts';
+import { INCIDENT_DAYS, incidentTimeline, type AlertRecord, type Incident } from '../status/incidents.ts';
 import { redactAddresses } from './redact.ts';
 
-/** How many days the uptime bars cover and how far back the incident timeline goes. */
+/** How many days the uptime bars cover. */
 export const UPTIME_DAYS = 90;
-export const INCIDENT_DAYS = 30;
 /** The history writer confirms a span at least this often; a newer confirmation means the span is live. */
 const LIVE_WITHIN_MS = 150_000;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deliveryHorizon, eventHorizon, parseRetentionDays } from './horizon.ts';
+import { alertHorizon, deliveryHorizon, eventHorizon, parseRetentionDays } from './horizon.ts';
 
 const DAY = 86_400_000;
 const now = Date.parse('2026-12-07T12:00:00Z');
@@ -23,6 +23,13 @@ describe('eventHorizon', () => {
   it('is null (delete nothing) when retention is off', () => {
     expect(eventHorizon({ ...facts, days: 0 })).toBeNull();
     expect(deliveryHorizon({ now, days: 0 })).toBeNull();
+    expect(alertHorizon({ now, days: 0 })).toBeNull();
+  });
+
+  it('dates resolved alerts by the retention, and never closer than the 30-day incident timeline', () => {
+    expect(alertHorizon({ now, days: 7 })).toEqual(new Date(now - 30 * DAY));
+    expect(alertHorizon({ now, days: 30 })).toEqual(new Date(now - 30 * DAY));
+    expect(alertHorizon({ now, days: 90 })).toEqual(new Date(now - 90 * DAY));
   });
 
   it('dates finished deliveries by the retention alone', () => {

@@ -4,6 +4,8 @@
  * bound the table, its indexes and every walk over it grow for ever.
  */
 
+import { INCIDENT_DAYS } from '../status/incidents.ts';
+
 const DAY_MS = 86_400_000;
 
 /** The default of `serve --event-retention-days` and of the Workers' EVENT_RETENTION_DAYS. */
@@ -49,6 +51,15 @@ export function eventHorizon(f: RetentionFacts): EventHorizon | null {
  */
 export function deliveryHorizon(f: Pick<RetentionFacts, 'now' | 'days'>): Date | null {
   return f.days > 0 ? new Date(f.now - f.days * DAY_MS) : null;
+}
+
+/**
+ * Resolved alerts older than this may go: kept as long as the events, and never less than the
+ * incident timeline the status pages show (an operator who keeps a week of events still gets a
+ * month of incidents). An open alert never goes, however old.
+ */
+export function alertHorizon(f: Pick<RetentionFacts, 'now' | 'days'>): Date | null {
+  return f.days > 0 ? new Date(f.now - Math.max(f.days, INCIDENT_DAYS) * DAY_MS) : null;
 }
 
 /**

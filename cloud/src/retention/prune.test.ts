@@ -2,10 +2,10 @@ import { asc } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { genericPlan } from '../db/plan.test-support.ts';
 import { openTestDatabase, type TestDatabase } from '../db/test-db.test-support.ts';
-import { events, orgs, rollouts, sites, webhookDeliveries, webhooks } from '../db/schema.ts';
+import { alerts, events, orgs, rollouts, sites, webhookDeliveries, webhooks } from '../db/schema.ts';
 import { becameMasterCounts } from '../metrics/fleet-facts.ts';
 import { failuresSince } from '../rollout/reports.ts';
-import { oldestEvents, retentionRound } from './prune.ts';
+import { oldestEvents, resolvedBefore, retentionLine, retentionRound } from './prune.ts';
 
 const DAY = 86_400_000;
 const now = Date.parse('2026-12-07T12:00:00Z');
@@ -43,13 +43,13 @@ describe('retentionRound', () => {
   it('deletes events received before the window and keeps the rest', async () => {
     await d.db.insert(events).values([applied('s1', 40), applied('s1', 31), applied('s2', 29), applied('s1', 1), event('s2', 'node.offline', {}, 100)]);
     const r = await retentionRound(d.db, { days: 30, now, maxBatches: 10 });
-    expect(r).toEqual({ events: 3, deliveries: 0, more: false });
+    expect(r).toEqual({ events: 3, deliveries: 0, alerts: 0, more: false });
     expect(await storedAges()).toEqual([29, 1]);
   });
 
   it('keeps every event when retention is off', async () => {
     await d.db.insert(events).values([applied('s1', 400), applied('s1', 40)]);
-    expect(await retentionRound(d.db, { days: 0, now, maxBatches: 10 })).toEqual({ events: 0, deliveries: 0, more: false });
+    expect(await retentionRound(d.db, { days: 0, now, maxBatches: 10 })).toEqual({ events: 0, deliveries: 0, alerts: 0, more: false });
     expect(await storedAges()).toEqual([400, 40]);
   });
 
@@ -130,14 +130,56 @@ describe('retentionRound', () => {
     expect(left.map((l) => l.id)).toEqual(['new-ok', 'old-pending']);
   });
 
+  it('deletes alerts resolved before the incident timeline or the retention, whichever is longer, and never an open one', async () => {
+    const alert = (key: string, raisedAge: number, resolvedAge: number | null) => ({
+      siteId: 's1',
+      key,
+      type: 'node.offline',
+      severity: 'warning' as const,
+      subject: key,
+      summary: key,
+      firstSeenAt: daysAgo(raisedAge),
+      raisedAt: daysAgo(raisedAge),
+      resolvedAt: resolvedAge === null ? null : daysAgo(resolvedAge),
+    });
+    await d.db
+      .insert(alerts)
+      .values([
+        alert('resolved-40', 41, 40),
+        alert('resolved-20', 21, 20),
+        alert('open-100', 100, null),
+        alert('resolved-3', 4, 3),
+        alert('resolved-31', 60, 31),
+      ]);
+    const left = async () => (await d.db.select({ key: alerts.key }).from(alerts).orderBy(asc(alerts.key))).map((a) => a.key);
+    // A week of events still keeps the month the status pages' incident timeline shows.
+    const week = await retentionRound(d.db, { days: 7, now, maxBatches: 10 });
+    expect(week).toEqual({ events: 0, deliveries: 0, alerts: 2, more: false });
+    expect(retentionLine(week, 7)).toBe(
+      'retention: deleted 0 events and 0 finished webhook deliveries older than 7 days, and 2 alerts resolved more than 30 days ago',
+    );
+    expect(await left()).toEqual(['open-100', 'resolved-20', 'resolved-3']);
+    // A longer retention keeps them longer; the open one stays whatever its age.
+    await d.db.insert(alerts).values([alert('resolved-40', 41, 40), alert('resolved-31', 60, 31)]);
+    expect((await retentionRound(d.db, { days: 35, now, maxBatches: 10 })).alerts).toBe(1);
+    expect(await left()).toEqual(['open-100', 'resolved-20', 'resolved-3', 'resolved-31']);
+    expect((await retentionRound(d.db, { days: 0, now, maxBatches: 10 })).alerts).toBe(0);
+    expect((await retentionRound(d.db, { days: 10, now, maxBatches: 10 })).alerts).toBe(1);
+    expect(await left()).toEqual(['open-100', 'resolved-20', 'resolved-3']);
+  });
+
   it('reports more to go when a round stops at its bound', async () => {
     await d.db.insert(events).values([applied('s1', 50), applied('s1', 49), applied('s1', 48), applied('s1', 47), applied('s1', 46)]);
-    expect(await retentionRound(d.db, { days: 30, now, maxBatches: 2, batch: 2 })).toEqual({ events: 4, deliveries: 0, more: true });
-    expect(await retentionRound(d.db, { days: 30, now, maxBatches: 2, batch: 2 })).toEqual({ events: 1, deliveries: 0, more: false });
+    expect(await retentionRound(d.db, { days: 30, now, maxBatches: 2, batch: 2 })).toEqual({ events: 4, deliveries: 0, alerts: 0, more: true });
+    expect(await retentionRound(d.db, { days: 30, now, maxBatches: 2, batch: 2 })).toEqual({ events: 1, deliveries: 0, alerts: 0, more: false });
   });
 
   it('finds the oldest events through their index (no walk of every event at each round)', async () => {
     const plan = await genericPlan(d.db, oldestEvents(d.db, { before: daysAgo(30), throughId: 10 }, 5000));
     expect(plan).toMatch(/events_received_at/);
+  });
+
+  it('finds the resolved alerts through their index', async () => {
+    expect(await genericPlan(d.db, resolvedBefore(d.db, daysAgo(30), 5000))).toMatch(/alerts_resolved/);
   });
 });

@@ -2,9 +2,10 @@ import { and, asc, inArray, isNull, lt, lte, min, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { isBecameMaster } from '../db/event-kinds.ts';
 import { rowsOf } from '../db/rows.ts';
-import { events, rollouts, webhooks } from '../db/schema.ts';
+import { alerts, events, rollouts, webhooks } from '../db/schema.ts';
 import { ACTIVE_STATES } from '../rollout/plan.ts';
-import { deliveryHorizon, eventHorizon, type EventHorizon, type RetentionFacts } from './horizon.ts';
+import { INCIDENT_DAYS } from '../status/incidents.ts';
+import { alertHorizon, deliveryHorizon, eventHorizon, type EventHorizon, type RetentionFacts } from './horizon.ts';
 
 /** Rows one statement deletes at most: a round never holds a long lock, nor one huge transaction's WAL. */
 const BATCH = 5_000;
@@ -12,13 +13,17 @@ const BATCH = 5_000;
 export interface RetentionRound {
   events: number;
   deliveries: number;
+  /** Resolved alerts (open ones never go). */
+  alerts: number;
   /** The round stopped at its bound with more to delete: the caller runs another soon. */
   more: boolean;
 }
 
-/** What a round deleted, as the log says it. */
-export function retentionLine(r: RetentionRound, days: number): string {
-  return `retention: deleted ${r.events} events and ${r.deliveries} finished webhook deliveries older than ${days} days${r.more ? '; more to go' : ''}`;
+/** What a round deleted, as the log says it; null when it deleted nothing (nothing to log). */
+export function retentionLine(r: RetentionRound, days: number): string | null {
+  if (!r.events && !r.deliveries && !r.alerts) return null;
+  const alerts = r.alerts ? `, and ${r.alerts} alerts resolved more than ${Math.max(days, INCIDENT_DAYS)} days ago` : '';
+  return `retention: deleted ${r.events} events and ${r.deliveries} finished webhook deliveries older than ${days} days${alerts}${r.more ? '; more to go' : ''}`;
 }
 
 /** What still needs old events (the rollouts running, the webhooks' cursors), read now. */
@@ -79,6 +84,20 @@ async function pruneDeliveries(db: Db, before: Date, limit = BATCH): Promise<num
   return rowsOf(answer).length;
 }
 
+/**
+ * Deletes up to `limit` alerts resolved before `before`, through `alerts_resolved`. An open alert
+ * (resolved_at null) is never among them: it is the row that keeps a restart from raising it again.
+ */
+async function pruneAlerts(db: Db, before: Date, limit = BATCH): Promise<number> {
+  const answer = await db.execute(sql`DELETE FROM alerts WHERE id IN (${resolvedBefore(db, before, limit)}) RETURNING 1`);
+  return rowsOf(answer).length;
+}
+
+/** The ids of up to `limit` alerts resolved before `before`. */
+export function resolvedBefore(db: Db, before: Date, limit: number) {
+  return db.select({ id: alerts.id }).from(alerts).where(lt(alerts.resolvedAt, before)).limit(limit);
+}
+
 const NONE = { deleted: 0, more: false };
 
 /** Runs `prune` (one batch) until a batch comes back short or `maxBatches` ran; `more` when it stopped at the bound. */
@@ -93,19 +112,23 @@ async function inBatches(prune: () => Promise<number>, batch: number, maxBatches
 }
 
 /**
- * One round of retention: up to `maxBatches` batches of each kind, oldest first. PGlite runs no
+ * One round of retention: up to `maxBatches` batches of each kind (events, finished deliveries,
+ * resolved alerts), oldest first. PGlite runs no
  * autovacuum, so there (`vacuum`) a round that deleted reclaims the space for new rows.
  */
 export async function retentionRound(db: Db, o: { days: number; now: number; maxBatches: number; vacuum?: boolean; batch?: number }): Promise<RetentionRound> {
   const batch = o.batch ?? BATCH;
   // Retention off: nothing to read either.
-  if (o.days <= 0) return { events: 0, deliveries: 0, more: false };
+  if (o.days <= 0) return { events: 0, deliveries: 0, alerts: 0, more: false };
   const horizon = eventHorizon(await readRetentionFacts(db, o.days, o.now));
   const deliveries = deliveryHorizon(o);
   const ev = horizon ? await inBatches(() => pruneEvents(db, horizon, batch), batch, o.maxBatches) : NONE;
   const dl = deliveries ? await inBatches(() => pruneDeliveries(db, deliveries, batch), batch, o.maxBatches) : NONE;
-  const out: RetentionRound = { events: ev.deleted, deliveries: dl.deleted, more: ev.more || dl.more };
+  const resolved = alertHorizon(o);
+  const al = resolved ? await inBatches(() => pruneAlerts(db, resolved, batch), batch, o.maxBatches) : NONE;
+  const out: RetentionRound = { events: ev.deleted, deliveries: dl.deleted, alerts: al.deleted, more: ev.more || dl.more || al.more };
   if (o.vacuum && out.events) await db.execute(sql`VACUUM events`);
   if (o.vacuum && out.deliveries) await db.execute(sql`VACUUM webhook_deliveries`);
+  if (o.vacuum && out.alerts) await db.execute(sql`VACUUM alerts`);
   return out;
 }

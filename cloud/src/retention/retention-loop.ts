@@ -33,7 +33,8 @@ export function startRetention(o: { db: Db; days: number; log: (line: string) =>
     let more = false;
     try {
       const r = await retentionRound(o.db, { days: o.days, now: now(), maxBatches: MAX_BATCHES, vacuum: o.vacuum });
-      if (r.events || r.deliveries) o.log(retentionLine(r, o.days));
+      const line = retentionLine(r, o.days);
+      if (line) o.log(line);
       more = r.more;
     } catch (e) {
       // The database's own words: drizzle's message is the whole statement, its cause says what went wrong.

@@ -46,7 +46,7 @@ export interface ServerOptions {
   webhookAllowPrivate?: boolean;
   /** `--webhook-timeout`: how long one webhook send may take before it is retried (default 10 s). */
   webhookTimeoutMs?: number;
-  /** `--event-retention-days`: days of events and finished webhook deliveries kept; 0 keeps them all (default 30). */
+  /** `--event-retention-days`: days of events and finished webhook deliveries kept (resolved alerts at least 30); 0 keeps them all (default 30). */
   eventRetentionDays?: number;
   /** LVSFLEET_SIGNING_KEY_SECRET: private signing keys are stored sealed under it (cloud/src/keys/sealed-jwk.ts). */
   signingKeySecret?: string;

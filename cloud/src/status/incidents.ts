@@ -29,11 +29,14 @@ export interface Incident {
 
 const DAY_MS = 86_400_000;
 
+/** How far back a site's incident timeline goes (the status pages'); resolved alerts are kept at least this long. */
+export const INCIDENT_DAYS = 30;
+
 /**
  * The incident timeline of a site: every alert open at some moment of the last `days` days,
  * newest first (by when its condition began), with how long it lasted or has lasted so far.
  */
-export function incidentTimeline(alerts: AlertRecord[], now: number, days = 30): Incident[] {
+export function incidentTimeline(alerts: AlertRecord[], now: number, days = INCIDENT_DAYS): Incident[] {
   const since = now - days * DAY_MS;
   return alerts
     .filter((a) => a.resolvedAt === null || a.resolvedAt.getTime() >= since)

@@ -36,7 +36,7 @@ export interface Env extends LimitBindings {
   SIGNING_KEY_SECRET?: string;
   /** The bearer token Prometheus scrapes `/metrics` with (a secret); without it `/metrics` is off. */
   METRICS_TOKEN?: string;
-  /** Whole days of events and finished webhook deliveries kept (default 30; "0" keeps them all), as `serve --event-retention-days`. */
+  /** Whole days of events and finished webhook deliveries kept, resolved alerts at least 30 (default 30; "0" keeps them all), as `serve --event-retention-days`. */
   EVENT_RETENTION_DAYS?: string;
   /** Public base URL of this deployment (links in Slack messages, the report URL agents are told). */
   PUBLIC_URL?: string;
