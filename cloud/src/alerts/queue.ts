@@ -146,9 +146,9 @@ export interface Lane {
  * claiming), by moving their next attempt past this round's sends: replicas never send one
  * delivery at once, and a replica that dies mid-send leaves its claims to expire into an ordinary
  * retry with the same webhook-id. `only` claims one webhook's; `busy` skips webhooks this process
- * is sending to already. Answers them by webhook, each webhook's in claim order.
+ * is sending to already; `limit` claims fewer than CLAIM_BATCH. Answers them by webhook, each webhook's in claim order.
  */
-export async function claimDue(db: Db, o: { at: number; timeoutMs?: number; only?: string; busy?: readonly string[] }): Promise<Lane[]> {
+export async function claimDue(db: Db, o: { at: number; timeoutMs?: number; only?: string; busy?: readonly string[]; limit?: number }): Promise<Lane[]> {
   const timeoutMs = o.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
   const rows = await db.transaction(async (tx) => {
     const claimed = await tx
@@ -163,7 +163,7 @@ export async function claimDue(db: Db, o: { at: number; timeoutMs?: number; only
         ),
       )
       .orderBy(asc(webhookDeliveries.priority), asc(webhookDeliveries.nextAttemptAt), asc(webhookDeliveries.eventId))
-      .limit(CLAIM_BATCH)
+      .limit(o.limit ?? CLAIM_BATCH)
       .for('update', { skipLocked: true });
     // Each claim lasts until its turn in its webhook's sends is surely over (the i-th is sent after
     // at most i timeouts), so a replica that dies mid-send holds up the delivery it was sending for

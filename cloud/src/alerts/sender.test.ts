@@ -13,7 +13,7 @@ import { applySite } from '../sites/apply.ts';
 import { StatusBook } from '../status/book.ts';
 import { startAlerter } from './alerter.ts';
 import { enqueueDeliveries } from './queue.ts';
-import { startSender } from './sender.ts';
+import { ROUND_SENDS, sendRound, startSender } from './sender.ts';
 import { newWebhookSecret } from './standard-webhooks.ts';
 import { webhookFetch } from './webhook-transport.ts';
 
@@ -104,6 +104,41 @@ describe('webhook sending with a receiver that never answers', () => {
       { webhookId: 'w-stuck', status: 'pending', attempts: 0 },
       { webhookId: 'w-stuck', status: 'pending', attempts: 0 },
     ]);
+  }, 60_000);
+
+  it("sendRound (the Workers cron's): the other webhook's deliveries go out claim after claim while the first send hangs", async () => {
+    const { db } = tdb;
+    await db.insert(sites).values({ id: 's1', orgId: 'default', name: 'bj-dc1', currentRevision: 1 });
+    // 30 events for both webhooks: the first claim takes ten of each, the answering webhook's other 20 need claims of their own.
+    await db
+      .insert(events)
+      .values(Array.from({ length: 30 }, (_, i) => ({ siteId: 's1', nodeId: 'bj-dc1.dr1', type: 'node.online', data: { i }, at: new Date() })));
+    expect(await enqueueDeliveries(db)).toBe(60);
+    const round = sendRound({ db, fetch: fetchAny, now: () => new Date(), webhookTimeoutMs: TIMEOUT_MS });
+    await waitFor(() => ok.seen.length === 30, { timeoutMs: 20_000, what: "the answering webhook's 30 deliveries" });
+    expect(stuck.seen).toHaveLength(1);
+    stuck.server.closeAllConnections();
+    // The dropped send is a retry; the round sends the stuck webhook's next ones, which hang in turn until dropped.
+    const dropping = setInterval(() => stuck.server.closeAllConnections(), 50);
+    try {
+      expect(await round).toEqual({ delivered: 30, retried: 30, failed: 0 });
+    } finally {
+      clearInterval(dropping);
+    }
+  }, 60_000);
+
+  it('sendRound claims ROUND_SENDS deliveries at most (a Workers invocation has a bounded number of subrequests)', async () => {
+    const { db } = tdb;
+    await db.insert(sites).values({ id: 's1', orgId: 'default', name: 'bj-dc1', currentRevision: 1 });
+    await db.delete(webhooks).where(eq(webhooks.id, 'w-stuck'));
+    const n = ROUND_SENDS + 15;
+    await db
+      .insert(events)
+      .values(Array.from({ length: n }, (_, i) => ({ siteId: 's1', nodeId: 'bj-dc1.dr1', type: 'node.online', data: { i }, at: new Date() })));
+    expect(await enqueueDeliveries(db)).toBe(n);
+    expect(await sendRound({ db, fetch: fetchAny, now: () => new Date() })).toEqual({ delivered: ROUND_SENDS, retried: 0, failed: 0 });
+    expect(await sendRound({ db, fetch: fetchAny, now: () => new Date() })).toEqual({ delivered: 15, retried: 0, failed: 0 });
+    expect(ok.seen).toHaveLength(n);
   }, 60_000);
 
   it('does not hold back the alerting rounds: a site that goes dark meanwhile is alerted on while the send hangs', async () => {

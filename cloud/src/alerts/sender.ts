@@ -1,8 +1,8 @@
 import type { Db } from '../db/client.ts';
-import { addCounts, CLAIM_BATCH, claimDue, deliverDue, sendLane, type DeliveryCounts, type Fetch, type Lane } from './queue.ts';
+import { addCounts, CLAIM_BATCH, claimDue, DEFAULT_WEBHOOK_TIMEOUT_MS, sendLane, type DeliveryCounts, type Fetch, type Lane } from './queue.ts';
 
-/** Claims a sending round of the Workers cron makes at most while they come back full. */
-const SEND_CLAIMS = 10;
+/** Deliveries a sending round of the Workers cron claims at most (each send is one of the invocation's subrequests). */
+export const ROUND_SENDS = 10 * CLAIM_BATCH;
 
 export interface Sender {
   /** Claims what is due for webhooks not being sent to, and starts sending it; resolves once every send under way is done. */
@@ -90,16 +90,39 @@ export interface SendRoundOptions {
 }
 
 /**
- * Sends what is due, claim after claim while they come back full (SEND_CLAIMS at most): the
- * Workers cron's sending, once a minute. One claim a round let a webhook that takes every event of
- * a large apply drain 20 deliveries a round. (The Node process sends with `startSender`.)
+ * Sends what is due, the Workers cron's sending (the Node process sends with `startSender`): a
+ * lane per webhook, as there, each claiming its webhook's next deliveries as it finishes its last,
+ * and claims across the other webhooks until nothing more is due, ROUND_SENDS at most. With one
+ * claim's sends awaited together, a receiver that never answers held every other webhook's next
+ * claim for its timeouts.
  */
 export async function sendRound(o: SendRoundOptions): Promise<DeliveryCounts> {
+  const timeoutMs = o.webhookTimeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
+  const send = { fetch: o.fetch, now: o.now, timeoutMs, log: o.log };
   let out: DeliveryCounts = { delivered: 0, retried: 0, failed: 0 };
-  for (let i = 0; i < SEND_CLAIMS; i++) {
-    const c = await deliverDue(o.db, { fetch: o.fetch, now: o.now, timeoutMs: o.webhookTimeoutMs, log: o.log });
-    out = addCounts(out, c);
-    if (c.delivered + c.retried + c.failed < CLAIM_BATCH) break;
+  let left = ROUND_SENDS;
+  const take = (lanes: Lane[]) => {
+    for (const l of lanes) left -= l.ids.length;
+    return lanes;
+  };
+  const claim = (which: { only?: string; busy?: string[] }) =>
+    claimDue(o.db, { at: o.now().getTime(), timeoutMs, ...which, limit: Math.min(CLAIM_BATCH, left) }).then(take);
+  const work = async (first: Lane): Promise<void> => {
+    for (let lane: Lane | undefined = first; lane;) {
+      // Awaited first: `out = addCounts(out, await …)` reads `out` before the await, and the lanes' counts overwrite each other.
+      const counts = await sendLane(o.db, lane, send);
+      out = addCounts(out, counts);
+      if (left <= 0) break;
+      [lane] = await claim({ only: first.webhookId });
+    }
+  };
+  const lanes = new Map<string, Promise<void>>();
+  while (left > 0) {
+    const claimed = await claim({ busy: [...lanes.keys()] });
+    for (const lane of claimed) lanes.set(lane.webhookId, work(lane));
+    // Short: everything due for the webhooks without a lane is claimed.
+    if (claimed.reduce((n, l) => n + l.ids.length, 0) < CLAIM_BATCH) break;
   }
+  await Promise.all(lanes.values());
   return out;
 }
