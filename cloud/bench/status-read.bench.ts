@@ -4,6 +4,7 @@ import { and, desc, eq, gte, inArray } from 'drizzle-orm';
 import { nodeIdOf, topics } from '#shared/wire/topics.ts';
 import { createApp } from '../src/api/app.ts';
 import { ensureBootstrapAdmin } from '../src/auth/tokens.ts';
+import { compressed } from '../src/server/compressed.ts';
 import { openDatabase, type Db } from '../src/db/client.ts';
 import { events, sites } from '../src/db/schema.ts';
 import { classify } from '../src/ingest/decide.ts';
@@ -25,7 +26,7 @@ import { median, numberArg } from './figures.ts';
  * with nothing moved and R with a seventh of the nodes reporting again before each (the agents
  * report every 15 s; the alerter evaluates every 2 s). Prints the process's CPU per read, median,
  * for:
- * - `GET /v1/sites/{site}/status`, beside the reports' read the route no longer makes (every node's
+ * - `GET /v1/sites/{site}/status`, and the same gzipped as `serve` sends it (cloud/src/server/compressed.ts), beside the reports' read the route no longer makes (every node's
  *   stored report read whole and validated), measured in the same run;
  * - `GET /dashboard/fleet.json`, and again after a day of ten applies' events is stored (an
  *   `apply.succeeded` of every node for each), beside that day's events read whole, as the
@@ -124,10 +125,20 @@ async function main(): Promise<void> {
       if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status} ${text.slice(0, 300)}`);
       return text.length;
     };
+    /** The same read through `serve`'s compression, to a client that takes gzip: the bytes on the wire. */
+    const served = compressed(app);
+    const getGzipped = (path: string) => async () => {
+      const res = await served(new Request(`http://bench${path}`, { headers: { ...auth, 'accept-encoding': 'gzip' } }));
+      const bytes = (await res.arrayBuffer()).byteLength;
+      if (res.status !== 200 || res.headers.get('content-encoding') !== 'gzip')
+        throw new Error(`${path}: HTTP ${res.status}, ${res.headers.get('content-encoding')}`);
+      return bytes;
+    };
     const row = await requireSite(db.db, 'default', SITE);
     const lines = [
       `bench:status-read: one site of ${N} nodes, every node reporting, ${pg ? 'PostgreSQL (its own CPU not counted)' : 'PGlite'}, Node ${process.version}; process CPU per read, median of ${ROUNDS}`,
       `  GET /v1/sites/${SITE}/status (${((await get(`/v1/sites/${SITE}/status`)()) / 1e6).toFixed(1)} MB): ${await series(get(`/v1/sites/${SITE}/status`))}`,
+      `    the same, gzipped as \`serve\` sends it (${((await getGzipped(`/v1/sites/${SITE}/status`)()) / 1e3).toFixed(0)} KB): ${await series(getGzipped(`/v1/sites/${SITE}/status`))}`,
       `    beside it, every node's report read whole and validated (what the route read before it took the status book's): ${await series(async () => {
         for (const n of await listNodes(db.db, row)) validatedStatus(n.nodeId, n.online, n.status);
       })}`,

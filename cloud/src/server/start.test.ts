@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { request, type IncomingHttpHeaders } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import mqtt from 'mqtt';
 import { SEEDS_YAML } from '../../test/fixtures.test-support.ts';
@@ -15,6 +17,20 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const mosquittoSkip = !MOSQUITTO_BIN ? 'mosquitto not installed' : !DYNSEC_PLUGIN ? 'mosquitto_dynamic_security.so not installed' : false;
 if (mosquittoSkip) console.log(`serve on Mosquitto skipped: ${mosquittoSkip}`);
+
+/** A GET with exactly these headers (fetch would add and undo its own accept-encoding), the body as sent. */
+function get(url: string, headers: Record<string, string>): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    request(url, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    })
+      .on('error', reject)
+      .end();
+  });
+}
 
 /** apply the seeds → enroll dr1 → dr1's MQTT client gets its signed document (what `serve` wires together). */
 async function enrollAndReceive(s: RunningServer, token: string): Promise<void> {
@@ -55,6 +71,20 @@ describe('startServer (what `lvsfleet serve` runs)', () => {
     try {
       expect(s.newAdminToken).toMatch(/^lvf_/);
       await enrollAndReceive(s, s.newAdminToken!);
+      // Answers of 1 KiB or more go gzipped to a client that takes it, and the same bytes unzipped.
+      const auth = { authorization: `Bearer ${s.newAdminToken}` };
+      const plain = await get(`${s.url}/v1/sites/bj-dc1`, { ...auth, 'accept-encoding': 'identity' });
+      const zipped = await get(`${s.url}/v1/sites/bj-dc1`, { ...auth, 'accept-encoding': 'gzip, deflate' });
+      expect(plain.headers['content-encoding']).toBeUndefined();
+      expect(zipped.headers['content-encoding']).toBe('gzip');
+      expect(zipped.headers.vary).toMatch(/accept-encoding/i);
+      expect(plain.body.length).toBeGreaterThan(1024);
+      expect(zipped.body.length).toBeLessThan(plain.body.length / 2);
+      expect(gunzipSync(zipped.body).toString()).toBe(plain.body.toString());
+      // A small answer is not worth it; fetch (the CLI's) takes either.
+      const small = await get(`${s.url}/v1/sites/nope`, { ...auth, 'accept-encoding': 'gzip' });
+      expect([small.status, small.headers['content-encoding']]).toEqual([404, undefined]);
+      expect(((await (await fetch(`${s.url}/v1/sites/bj-dc1`, { headers: auth })).json()) as { revision: number }).revision).toBe(1);
     } finally {
       await s.close();
     }

@@ -243,6 +243,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       o.log(`agents would be told ${broker.url} at enrollment: pass --public-mqtt-url with an address they can reach`);
     }
     const { createApp } = await import('../api/app.ts');
+    const { compressed } = await import('./compressed.ts');
     const app = createApp({
       db,
       kick: (after) => {
@@ -263,7 +264,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       log: o.log,
     });
     mark('app (Hono, routes, OpenAPI schemas)');
-    const http = createAdaptorServer({ fetch: app.fetch });
+    const http = createAdaptorServer({ fetch: compressed(app) });
     await new Promise<void>((resolve, reject) => {
       http.once('error', (err: NodeJS.ErrnoException) =>
         reject(err.code === 'EADDRINUSE' ? new ServeError(`HTTP port ${o.port} is already in use (pick another with --port)`) : err),
