@@ -101,18 +101,24 @@ export async function sendRound(o: SendRoundOptions): Promise<DeliveryCounts> {
   const send = { fetch: o.fetch, now: o.now, timeoutMs, log: o.log };
   let out: DeliveryCounts = { delivered: 0, retried: 0, failed: 0 };
   let left = ROUND_SENDS;
-  const take = (lanes: Lane[]) => {
-    for (const l of lanes) left -= l.ids.length;
+  // A claim's share of what is left is taken before it is made, so lanes claiming at once never claim more than ROUND_SENDS together.
+  const claim = async (which: { only?: string; busy?: string[] }): Promise<Lane[]> => {
+    const limit = Math.min(CLAIM_BATCH, left);
+    if (limit <= 0) return [];
+    left -= limit;
+    let lanes: Lane[] = [];
+    try {
+      lanes = await claimDue(o.db, { at: o.now().getTime(), timeoutMs, ...which, limit });
+    } finally {
+      left += limit - lanes.reduce((n, l) => n + l.ids.length, 0);
+    }
     return lanes;
   };
-  const claim = (which: { only?: string; busy?: string[] }) =>
-    claimDue(o.db, { at: o.now().getTime(), timeoutMs, ...which, limit: Math.min(CLAIM_BATCH, left) }).then(take);
   const work = async (first: Lane): Promise<void> => {
     for (let lane: Lane | undefined = first; lane;) {
       // Awaited first: `out = addCounts(out, await …)` reads `out` before the await, and the lanes' counts overwrite each other.
       const counts = await sendLane(o.db, lane, send);
       out = addCounts(out, counts);
-      if (left <= 0) break;
       [lane] = await claim({ only: first.webhookId });
     }
   };

@@ -113,8 +113,8 @@ async function inBatches(prune: () => Promise<number>, batch: number, maxBatches
 
 /**
  * One round of retention: up to `maxBatches` batches of each kind (events, finished deliveries,
- * resolved alerts), oldest first. PGlite runs no
- * autovacuum, so there (`vacuum`) a round that deleted reclaims the space for new rows.
+ * resolved alerts), oldest first. PGlite runs no autovacuum, so there (`vacuum`) a round that
+ * deleted reclaims the space for new rows.
  */
 export async function retentionRound(db: Db, o: { days: number; now: number; maxBatches: number; vacuum?: boolean; batch?: number }): Promise<RetentionRound> {
   const batch = o.batch ?? BATCH;
