@@ -131,6 +131,23 @@ describe('webhook sending with a receiver that never answers', () => {
     const { db } = tdb;
     await db.insert(sites).values({ id: 's1', orgId: 'default', name: 'bj-dc1', currentRevision: 1 });
     await db.delete(webhooks).where(eq(webhooks.id, 'w-stuck'));
+    // Four webhooks, each with more than its share: their lanes claim at once, and still only ROUND_SENDS go.
+    const secret = newWebhookSecret();
+    await db.insert(webhooks).values(['w-2', 'w-3', 'w-4'].map((id) => ({ id, orgId: 'default', url: ok.url, secret })));
+    const n = ROUND_SENDS / 2;
+    await db
+      .insert(events)
+      .values(Array.from({ length: n }, (_, i) => ({ siteId: 's1', nodeId: 'bj-dc1.dr1', type: 'node.online', data: { i }, at: new Date() })));
+    expect(await enqueueDeliveries(db)).toBe(4 * n);
+    expect(await sendRound({ db, fetch: fetchAny, now: () => new Date() })).toEqual({ delivered: ROUND_SENDS, retried: 0, failed: 0 });
+    expect(await sendRound({ db, fetch: fetchAny, now: () => new Date() })).toEqual({ delivered: ROUND_SENDS, retried: 0, failed: 0 });
+    expect(ok.seen).toHaveLength(4 * n);
+  }, 60_000);
+
+  it('sendRound: one webhook with more than a round can take goes on at the next round', async () => {
+    const { db } = tdb;
+    await db.insert(sites).values({ id: 's1', orgId: 'default', name: 'bj-dc1', currentRevision: 1 });
+    await db.delete(webhooks).where(eq(webhooks.id, 'w-stuck'));
     const n = ROUND_SENDS + 15;
     await db
       .insert(events)
