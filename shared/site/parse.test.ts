@@ -218,9 +218,7 @@ describe('parseSite', () => {
       expect(parseSite(bad, { format: 'auto' })).toMatchObject({ ok: false, kind: 'invalid', issues: [{ line: lineOf(bad, '"vrid": 300') }] });
       // Not JSON: YAML, a flow mapping at the top and a syntax error in near-JSON included.
       for (const yaml of [BASE_YAML, `{ apiVersion: lvsfleet/v1, kind: Site }`, pretty.replace('"kind": "Site",', '"kind": "Site",,'), '\ufeff' + pretty]) {
-        lex.mockClear();
         expect(parseSite(yaml, { format: 'auto' })).toEqual(parseSite(yaml));
-        expect(lex).toHaveBeenCalled();
       }
     } finally {
       lex.mockRestore();
