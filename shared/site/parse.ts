@@ -1,5 +1,19 @@
 import { CORE_SCHEMA, load } from 'js-yaml';
-import { Composer, CST, Lexer, LineCounter, Parser, YAMLParseError, isMap, isSeq, visit, type Document, type Node as YamlNode } from 'yaml';
+import {
+  Composer,
+  CST,
+  Lexer,
+  LineCounter,
+  Parser,
+  YAMLParseError,
+  isMap,
+  isScalar,
+  isSeq,
+  visit,
+  type Document,
+  type Node as YamlNode,
+  type YAMLMap,
+} from 'yaml';
 import type { SpecIssue } from './issues.ts';
 import type { Site } from './site.ts';
 import { validateSite, type ValidateOptions } from './validate.ts';
@@ -60,16 +74,18 @@ const CORE_FLOAT = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
 
 /**
  * Whether the value holds what js-yaml may have read unlike yaml: a mapping key "null" (js-yaml's
- * name for a null key; a quoted "null" too) or a string that is a core float beyond a double's
- * range (js-yaml's reading of such a plain scalar; a quoted one too).
+ * name for a null key; a quoted "null" too) or a string, or a key, that is a core float beyond a
+ * double's range (js-yaml's reading of such a plain scalar; a quoted one too).
  */
 function readsDifferently(v: unknown): boolean {
-  if (typeof v === 'string') return CORE_FLOAT.test(v) && !Number.isFinite(Number(v));
+  if (typeof v === 'string') return pastDouble(v);
   if (Array.isArray(v)) return v.some(readsDifferently);
   if (v === null || typeof v !== 'object') return false;
-  for (const k in v) if (k === 'null' || readsDifferently((v as Record<string, unknown>)[k])) return true;
+  for (const k in v) if (k === 'null' || pastDouble(k) || readsDifferently((v as Record<string, unknown>)[k])) return true;
   return false;
 }
+
+const pastDouble = (s: string) => CORE_FLOAT.test(s) && !Number.isFinite(Number(s));
 
 /** The yaml document's reading of the text: its value, and every path's line. */
 export function parseSpecDocument(text: string): SpecText {
@@ -85,12 +101,28 @@ export function parseSpecDocument(text: string): SpecText {
       }),
     };
   }
+  // A mapping's keys indexed at its first lookup: `get` walks every pair, and a refusal of a
+  // mapping of 20,000 unknown keys asks for each of them (two seconds, and growing as the square).
+  const indexes = new WeakMap<YAMLMap, Map<unknown, unknown>>();
+  const inMap = (map: YAMLMap, key: unknown): unknown => {
+    let index = indexes.get(map);
+    if (!index) {
+      index = new Map();
+      // As `get` finds a pair: the first whose key is the one asked, or a scalar of that value.
+      for (const p of map.items) {
+        const k = isScalar(p.key) ? p.key.value : p.key;
+        if (!index.has(k)) index.set(k, p.value);
+      }
+      indexes.set(map, index);
+    }
+    return index.get(key);
+  };
   const lineOf = (path: string): number | undefined => {
     const segs = splitPath(path);
     let node: unknown = doc.contents;
     let last: unknown = node;
     for (const seg of segs) {
-      if (isMap(node)) node = node.get(seg, true);
+      if (isMap(node)) node = inMap(node, seg);
       else if (isSeq(node) && typeof seg === 'number') node = node.get(seg, true);
       else break;
       if (node) last = node;
@@ -138,7 +170,9 @@ function parseDocumentGuarded(text: string, lineCounter: LineCounter): { doc: Do
     }
     yield* parser.end();
   }
-  const composer = new Composer({ prettyErrors: false, uniqueKeys: true });
+  // Keys are checked unique below, in one pass: yaml's own check compares each key with every
+  // earlier one of its mapping, and a mapping of 100,000 keys held the thread for two minutes.
+  const composer = new Composer({ prettyErrors: false, uniqueKeys: false });
   let doc: Document.Parsed | null = null;
   for (const d of composer.compose(tokens(), true, text.length)) {
     if (!doc) doc = d;
@@ -147,7 +181,33 @@ function parseDocumentGuarded(text: string, lineCounter: LineCounter): { doc: Do
       break;
     }
   }
+  if (doc && deep === null) {
+    const dupes = duplicateKeyErrors(doc);
+    if (dupes.length) doc.errors = [...doc.errors, ...dupes].sort((a, b) => a.pos[0] - b.pos[0]);
+  }
   return { doc: doc!, deep };
+}
+
+/**
+ * yaml's `uniqueKeys` errors, found with a set per mapping: a later key whose scalar value equals
+ * an earlier one's (yaml compares scalars by value, collections by identity, so those never), at
+ * the later key.
+ */
+function duplicateKeyErrors(doc: Document.Parsed): YAMLParseError[] {
+  const out: YAMLParseError[] = [];
+  visit(doc, {
+    Map(_key, map) {
+      const seen = new Set<unknown>();
+      for (const { key } of map.items) {
+        if (!isScalar(key)) continue;
+        // NaN never equals itself, as yaml's comparison has it; a set would call two of them one.
+        if (Number.isNaN(key.value)) continue;
+        if (!seen.has(key.value)) seen.add(key.value);
+        else if (key.range) out.push(new YAMLParseError([key.range[0], key.range[0] + 1], 'DUPLICATE_KEY', 'Map keys must be unique'));
+      }
+    },
+  });
+  return out;
 }
 
 /**
