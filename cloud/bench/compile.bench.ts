@@ -1,8 +1,7 @@
-import { cpuUsage } from 'node:process';
 import { compileSite } from '#shared/compiler/compile.ts';
 import { validateSite } from '#shared/site/validate.ts';
 import { bigSiteSpec } from './big-site.ts';
-import { median, numberArg } from './figures.ts';
+import { median, numberArg, syncCpuMs } from './figures.ts';
 
 /**
  * `npm run bench:compile [-- --nodes N --runs R]`: CPU time of compileSite() for the publish
@@ -17,20 +16,14 @@ const v = validateSite(bigSiteSpec('bench', N));
 if (!v.ok) throw new Error(`bench site invalid: ${JSON.stringify(v.issues)}`);
 const site = v.site;
 
-function cpuMs(fn: () => unknown): number {
-  const t = cpuUsage();
-  fn();
-  const d = cpuUsage(t);
-  return (d.user + d.system) / 1000;
-}
 const fmt = (x: number) => x.toFixed(1);
 
 const compiled = compileSite(site);
 const compile: number[] = [];
 const floor: number[] = [];
 for (let i = 0; i < RUNS; i++) {
-  compile.push(cpuMs(() => compileSite(site)));
-  floor.push(cpuMs(() => structuredClone(compiled)));
+  compile.push(syncCpuMs(() => compileSite(site)));
+  floor.push(syncCpuMs(() => structuredClone(compiled)));
 }
 console.log(`compileSite, ${N} nodes, ${RUNS} runs, CPU ms`);
 console.log(`  compile: median ${fmt(median(compile))}, min ${fmt(Math.min(...compile))} (${fmt((median(compile) / N) * 1000)} µs per node)`);

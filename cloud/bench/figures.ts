@@ -6,5 +6,13 @@ export const numberArg = (name: string, dflt: number): number => {
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 };
 
+/** This process's CPU time (user and system) running `fn`, ms. */
+export function syncCpuMs(fn: () => unknown): number {
+  const t = process.cpuUsage();
+  fn();
+  const d = process.cpuUsage(t);
+  return (d.user + d.system) / 1000;
+}
+
 /** The median (the upper one of an even count). */
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -1,9 +1,8 @@
-import { cpuUsage } from 'node:process';
 import { loadavg } from 'node:os';
 import { parseDocument, stringify } from 'yaml';
 import { parseSite, parseSpecDocument } from '#shared/site/parse.ts';
 import { bigSiteSpec } from './big-site.ts';
-import { median, numberArg } from './figures.ts';
+import { median, numberArg, syncCpuMs } from './figures.ts';
 
 /**
  * `npm run bench:spec-parse [-- --nodes N --runs R]`: CPU of reading a site spec's text
@@ -18,16 +17,10 @@ import { median, numberArg } from './figures.ts';
 const N = numberArg('nodes', 1000);
 const RUNS = numberArg('runs', 9);
 
-function cpuMs(fn: () => unknown): number {
-  const t = cpuUsage();
-  fn();
-  const d = cpuUsage(t);
-  return (d.user + d.system) / 1000;
-}
 const fmt = (x: number) => x.toFixed(1);
 const series = (fn: () => unknown) => {
-  const first = cpuMs(fn);
-  const rest = Array.from({ length: RUNS }, () => cpuMs(fn));
+  const first = syncCpuMs(fn);
+  const rest = Array.from({ length: RUNS }, () => syncCpuMs(fn));
   return `first ${fmt(first)}, then median ${fmt(median(rest))}`;
 };
 
@@ -49,10 +42,10 @@ const keys = (k: number) => Array.from({ length: k }, (_, i) => `k${i}: ${i}`).j
 console.log('  one mapping of K keys, refused (unknown fields), CPU ms:');
 for (const k of [5_000, 10_000, 20_000, 100_000]) {
   const text = keys(k);
-  const ours = cpuMs(() => {
+  const ours = syncCpuMs(() => {
     if (parseSite(text).ok) throw new Error('accepted');
   });
   // yaml's own check is quadratic: measured up to 20,000 keys (100,000 took about two minutes).
-  const theirs = k <= 20_000 ? `${fmt(cpuMs(() => parseDocument(text, { uniqueKeys: true })))}` : 'not run';
+  const theirs = k <= 20_000 ? `${fmt(syncCpuMs(() => parseDocument(text, { uniqueKeys: true })))}` : 'not run';
   console.log(`    K = ${k} (${(text.length / 1e6).toFixed(2)} MB): parseSite ${fmt(ours)}; yaml's check of unique keys ${theirs}`);
 }
