@@ -146,7 +146,8 @@ export interface Lane {
  * claiming), by moving their next attempt past this round's sends: replicas never send one
  * delivery at once, and a replica that dies mid-send leaves its claims to expire into an ordinary
  * retry with the same webhook-id. `only` claims one webhook's; `busy` skips webhooks this process
- * is sending to already; `limit` claims fewer than CLAIM_BATCH. Answers them by webhook, each webhook's in claim order.
+ * is sending to already; `limit` claims fewer than CLAIM_BATCH. Answers them by webhook, each
+ * webhook's in claim order.
  */
 export async function claimDue(db: Db, o: { at: number; timeoutMs?: number; only?: string; busy?: readonly string[]; limit?: number }): Promise<Lane[]> {
   const timeoutMs = o.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;

@@ -79,6 +79,8 @@ export function startSender(o: {
   };
 }
 
+const deliveriesIn = (lanes: Lane[]) => lanes.reduce((n, l) => n + l.ids.length, 0);
+
 /** What one sending round needs. */
 export interface SendRoundOptions {
   db: Db;
@@ -110,7 +112,7 @@ export async function sendRound(o: SendRoundOptions): Promise<DeliveryCounts> {
     try {
       lanes = await claimDue(o.db, { at: o.now().getTime(), timeoutMs, ...which, limit });
     } finally {
-      left += limit - lanes.reduce((n, l) => n + l.ids.length, 0);
+      left += limit - deliveriesIn(lanes);
     }
     return lanes;
   };
@@ -127,7 +129,7 @@ export async function sendRound(o: SendRoundOptions): Promise<DeliveryCounts> {
     const claimed = await claim({ busy: [...lanes.keys()] });
     for (const lane of claimed) lanes.set(lane.webhookId, work(lane));
     // Short: everything due for the webhooks without a lane is claimed.
-    if (claimed.reduce((n, l) => n + l.ids.length, 0) < CLAIM_BATCH) break;
+    if (deliveriesIn(claimed) < CLAIM_BATCH) break;
   }
   await Promise.all(lanes.values());
   return out;
