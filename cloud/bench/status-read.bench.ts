@@ -1,12 +1,13 @@
 import { cpuUsage } from 'node:process';
 import { loadavg } from 'node:os';
-import { and, desc, eq, gte, inArray } from 'drizzle-orm';
+import { readFileSync } from 'node:fs';
+import { and, desc, eq, gte, inArray, sql } from 'drizzle-orm';
 import { nodeIdOf, topics } from '#shared/wire/topics.ts';
 import { createApp } from '../src/api/app.ts';
 import { ensureBootstrapAdmin } from '../src/auth/tokens.ts';
 import { compressed } from '../src/server/compressed.ts';
 import { openDatabase, type Db } from '../src/db/client.ts';
-import { events, sites } from '../src/db/schema.ts';
+import { events, rollouts, sites } from '../src/db/schema.ts';
 import { classify } from '../src/ingest/decide.ts';
 import { recordReports, type Report } from '../src/ingest/record.ts';
 import { loadSigner } from '../src/keys/signing.ts';
@@ -35,7 +36,9 @@ import { median, numberArg } from './figures.ts';
  *   moved): `GET /v1/sites/{site}/revisions/{n}/progress`, beside the two reads it made before (the
  *   site's status and its rollouts), measured in the same run;
  * - one tick of that rollout: the Node driver's, which keeps the reports between ticks
- *   (`ReportCache`), beside the Workers cron's, which reads them all at each tick.
+ *   (`ReportCache`), beside the Workers cron's, which reads them all at each tick;
+ * - the dashboard's read of 20 ended rollouts of every node: `GET …/rollout` as they were kept
+ *   before migration 0020 and after it, beside `GET …/rollouts?limit=6`, what it reads now.
  * PostgreSQL's own work runs in its server and is not counted. No assertions on time.
  */
 const N = numberArg('nodes', 10_000);
@@ -68,6 +71,53 @@ async function storeAppliedEvents(db: Db, siteId: string, nodes: SpecNode[], app
       });
   for (let i = 0; i < rows.length; i += 2000) await db.insert(events).values(rows.slice(i, i + 2000));
   return rows.length;
+}
+
+/**
+ * The dashboard's read of a site's rollouts, with 20 ended ones of every node: the rollout running
+ * is aborted, and 19 copies of its whole plan stored as ended ones were before migration 0020.
+ * Reads `GET …/rollout` (its 20, each with its node lists) as the dashboard read it, then again
+ * once the migration's statement has dropped the driver's parts, beside what the dashboard reads
+ * now: `GET …/rollouts?limit=6` (counts, no names).
+ */
+async function rolloutHistoryRows(
+  db: Db,
+  siteId: string,
+  app: { request(path: string, init: RequestInit): Response | Promise<Response> },
+  auth: Record<string, string>,
+  series: (op: () => Promise<unknown>) => Promise<string>,
+  mb: (path: string) => Promise<string>,
+): Promise<string[]> {
+  const [running] = await db.select().from(rollouts).where(eq(rollouts.siteId, siteId)).orderBy(desc(rollouts.revision)).limit(1);
+  const abort = await app.request(`/v1/sites/${SITE}/rollout/abort`, { method: 'POST', headers: auth });
+  if (abort.status !== 200) throw new Error(`abort: HTTP ${abort.status} ${(await abort.text()).slice(0, 300)}`);
+  const plan = running.plan as { state: string };
+  await db.insert(rollouts).values(
+    Array.from({ length: 19 }, (_, i) => ({
+      ...running,
+      id: undefined,
+      revision: 1000 + i,
+      state: 'completed' as const,
+      plan: { ...plan, state: 'completed' },
+      endedAt: new Date(),
+    })),
+  );
+  const get = (path: string) => async () => {
+    const res = await app.request(path, { headers: auth });
+    if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status}`);
+    return (await res.text()).length;
+  };
+  const history = `/v1/sites/${SITE}/rollout`;
+  const summaries = `/v1/sites/${SITE}/rollouts?limit=6`;
+  const out = [
+    `  the dashboard's read of 20 ended rollouts of every node, GET ${history} (${await mb(history)}), as they were kept: ${await series(get(history))}`,
+  ];
+  await db.execute(sql.raw(readFileSync(new URL('../../migrations/0020_ended_rollouts_lean.sql', import.meta.url), 'utf8')));
+  out.push(
+    `    the same, kept without the driver's parts (migration 0020; ${await mb(history)}): ${await series(get(history))}`,
+    `    what the dashboard reads now, GET ${summaries} (${((await get(summaries)()) / 1e3).toFixed(1)} KB): ${await series(get(summaries))}`,
+  );
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -173,6 +223,9 @@ async function main(): Promise<void> {
     lines.push(
       `  a staged rollout's tick, the Node driver's (reports kept between ticks): ${await series(() => tickRollouts(db.db, quiet, quiet, cache))}`,
       `    beside it, the Workers cron's tick (every report read at each): ${await series(() => tickRollouts(db.db, quiet, quiet))}`,
+    );
+    lines.push(...(await rolloutHistoryRows(db.db, siteId, app, auth, series, mb)));
+    lines.push(
       `  load average: ${loadavg()
         .map((l) => l.toFixed(2))
         .join(' ')}`,

@@ -138,6 +138,8 @@ describe(`the whole cloud on workerd (${kind})`, () => {
       };
       expect(progress.nodes.find((n) => n.name === 'd1')).toMatchObject({ appliedRevision: 1, pendingRevision: null, errors: [] });
       expect(progress.rollout).toBeNull();
+      // The dashboard's read of the site's rollouts (a first revision has none).
+      expect(await (await api('/v1/sites/wk1/rollouts?limit=6')).json()).toEqual({ site: 'wk1', rollouts: [], next: null });
 
       // The status page and the dashboard's data are the Worker's too.
       const page = await api('/status/wk1');

@@ -291,3 +291,11 @@ export const RevisionProgress = z
   .openapi('RevisionProgress');
 
 export const RolloutStatus = z.object({ site: z.string(), current: RolloutView.nullable(), history: z.array(RolloutView) }).openapi('RolloutStatus');
+
+/** A rollout as its history lists it: `RolloutView` with counts in place of its lists of nodes. */
+export const RolloutSummary = RolloutView.omit({ stages: true, released: true })
+  .extend({
+    stages: z.array(z.object({ name: RolloutStage.shape.name, nodeCount: z.number().int() })),
+    releasedCount: z.number().int().openapi({ description: 'how many nodes got the revision: the ones a rollback restores' }),
+  })
+  .openapi('RolloutSummary');

@@ -81,6 +81,12 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     expect(rollout).toContain('1. masters: dr1, dr2 — published');
     // Abort it (revision 3 restores revision 1's spec where it went) so the next test may apply.
     expect((await t.req('/v1/sites/bj-dc1/rollout/abort', { method: 'POST' })).status).toBe(200);
+    // Once ended it is one line of the site's last rollouts, from their summaries.
+    await page.reload();
+    await page.waitForSelector('[data-rollout-state="aborted"]');
+    const ended = await site.locator('[data-rollout]').textContent();
+    expect(ended).toContain('no rollout in progress');
+    expect(ended).toContain('revision 2 (from 1) by test-admin: aborted — aborted by test-admin (revision 3 restored revision 1)');
 
     // The token is kept nowhere in the page: the session is an HttpOnly, SameSite=Strict cookie
     // the page's script cannot read, and a reload goes straight to the sites with it.

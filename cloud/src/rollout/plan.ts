@@ -91,6 +91,21 @@ export function newRollout(p: Pick<Rollout, 'revision' | 'previousRevision' | 'b
   return { ...p, state: 'pending', stages: [], stage: 0, stageStartedAt: null, bakeStartedAt: null, released: [], watched: [], baseline: null, reason: null };
 }
 
+/**
+ * A rollout as it is kept once it has ended: without the parts only the driver reads (the nodes it
+ * changes, the nodes it watches, the health baseline). Nothing reads them after the end, and they
+ * are most of a large site's plan: a 10,000-node rollout lists every node in `nodes` and
+ * `watched`, besides its stages and its released nodes.
+ */
+export type EndedRollout = Omit<Rollout, 'nodes' | 'watched' | 'baseline'>;
+
+/** The plan to store: the whole plan while the rollout runs, without the driver's parts once it has ended. */
+export function planToKeep(r: Rollout): Rollout | EndedRollout {
+  if (isActive(r)) return r;
+  const { nodes: _nodes, watched: _watched, baseline: _baseline, ...kept } = r;
+  return kept;
+}
+
 export function isActive(r: Pick<Rollout, 'state'>): boolean {
   return ACTIVE_STATES.includes(r.state);
 }

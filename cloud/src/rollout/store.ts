@@ -1,11 +1,11 @@
-import { and, desc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, inArray, lt, sql } from 'drizzle-orm';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
 import type { DesiredClaims } from '#shared/wire/desired.ts';
 import { sha256Hex } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
 import { nodes, outbox, rollouts, sites } from '../db/schema.ts';
-import { ACTIVE_STATES, type Rollout } from './plan.ts';
+import { ACTIVE_STATES, planToKeep, type Rollout } from './plan.ts';
 
 /** A transaction (or the db itself): everything here runs inside the caller's. */
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -57,12 +57,54 @@ export async function activeRollouts(db: Db): Promise<ActiveRollout[]> {
  * A rollout's row as people read it: its plan without what only the driver reads (the nodes it
  * changes, the nodes it watches, the health baseline). At 10,000 nodes those are most of the
  * plan's bytes, parsed again at every read of `apply --wait`'s poll and of the rollout history.
+ * An ended rollout is stored without them (`planToKeep`); the one running still has them.
  */
 const viewColumns = { ...getTableColumns(rollouts), plan: sql<unknown>`${rollouts.plan} - 'nodes' - 'watched' - 'baseline'` };
 
 /** The site's rollouts, newest first: the current one and its history (plans as people read them). */
 export async function rolloutHistory(db: Db, siteId: string, limit: number): Promise<RolloutRow[]> {
   return db.select(viewColumns).from(rollouts).where(eq(rollouts.siteId, siteId)).orderBy(desc(rollouts.revision)).limit(limit);
+}
+
+/** A rollout as its history lists it: each stage's name and node count, the released count, no node names. */
+export interface RolloutSummaryRow {
+  revision: number;
+  state: RolloutRow['state'];
+  author: string;
+  rollbackRevision: number | null;
+  createdAt: Date;
+  endedAt: Date | null;
+  /** The plan without any list of nodes. */
+  head: Pick<Rollout, 'previousRevision' | 'bakeMs' | 'stageTimeoutMs' | 'stage' | 'stageStartedAt' | 'bakeStartedAt' | 'reason'>;
+  stages: { name: Rollout['stages'][number]['name']; nodeCount: number }[];
+  releasedCount: number;
+}
+
+/**
+ * The site's rollouts newest first, below revision `before` when given, as summaries counted by
+ * the database: a 10,000-node rollout's stages and released nodes are about half a megabyte of
+ * names, which a history listing twenty of them read, parsed and sent for clients that show a line
+ * of each.
+ */
+export async function rolloutSummaries(db: Db, siteId: string, page: { before?: number; limit: number }): Promise<RolloutSummaryRow[]> {
+  return db
+    .select({
+      revision: rollouts.revision,
+      state: rollouts.state,
+      author: rollouts.author,
+      rollbackRevision: rollouts.rollbackRevision,
+      createdAt: rollouts.createdAt,
+      endedAt: rollouts.endedAt,
+      head: sql<RolloutSummaryRow['head']>`${rollouts.plan} - 'nodes' - 'watched' - 'baseline' - 'stages' - 'released'`,
+      stages: sql<RolloutSummaryRow['stages']>`coalesce((
+        select jsonb_agg(jsonb_build_object('name', s.stage->'name', 'nodeCount', jsonb_array_length(s.stage->'nodes')) order by s.at)
+        from jsonb_array_elements(${rollouts.plan}->'stages') with ordinality as s(stage, at)), '[]'::jsonb)`,
+      releasedCount: sql<number>`jsonb_array_length(${rollouts.plan}->'released')`.mapWith(Number),
+    })
+    .from(rollouts)
+    .where(and(eq(rollouts.siteId, siteId), page.before === undefined ? undefined : lt(rollouts.revision, page.before)))
+    .orderBy(desc(rollouts.revision))
+    .limit(page.limit);
 }
 
 /** The site's rollout of `revision`, if that revision had one (one at most: `rollouts_site_revision`), its plan as people read it. */
@@ -81,7 +123,10 @@ export async function lockRollout(tx: Tx, id: number): Promise<RolloutRow | null
 
 export async function saveRollout(tx: Q, id: number, plan: Rollout, now: Date, rollbackRevision: number | null): Promise<void> {
   const ended = ACTIVE_STATES.includes(plan.state) ? null : now;
-  await tx.update(rollouts).set({ state: plan.state, plan, updatedAt: now, endedAt: ended, rollbackRevision }).where(eq(rollouts.id, id));
+  await tx
+    .update(rollouts)
+    .set({ state: plan.state, plan: planToKeep(plan), updatedAt: now, endedAt: ended, rollbackRevision })
+    .where(eq(rollouts.id, id));
 }
 
 /** Makes the held documents of `names` (for `revision`) publishable now. */

@@ -11,7 +11,7 @@ import { Pipelined } from '../db/pipelined.ts';
 import { rowsOf } from '../db/rows.ts';
 import { events, nodes, rollouts, siteRevisions, sites, type outbox } from '../db/schema.ts';
 import { resolveRollout } from '#shared/site/rollout.ts';
-import { newRollout, stepRollout } from '../rollout/plan.ts';
+import { newRollout, planToKeep, stepRollout } from '../rollout/plan.ts';
 import { loadReports } from '../rollout/reports.ts';
 import { activeRollout } from '../rollout/store.ts';
 import { DomainError } from './errors.ts';
@@ -372,7 +372,8 @@ async function write(tx: Tx, w: Write): Promise<string> {
         siteId,
         revision: result.revision,
         state: plan.state,
-        plan,
+        // A rollout that ended at its first step (no node reporting: one stage, released at once) is kept as any ended one.
+        plan: planToKeep(plan),
         author: input.author,
         createdAt: now,
         updatedAt: now,

@@ -1,8 +1,9 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { readFileSync } from 'node:fs';
+import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import { parse, stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import type { NodeStatus } from '#shared/wire/status.ts';
-import { events, nodes, nodeStatus, outbox, sites } from '../../db/schema.ts';
+import { events, nodes, nodeStatus, outbox, rollouts, sites } from '../../db/schema.ts';
 import { advanceRollout } from '../../rollout/advance.ts';
 import { loadReports } from '../../rollout/reports.ts';
 import { activeRollout } from '../../rollout/store.ts';
@@ -201,6 +202,82 @@ describe('staged rollout through the API', () => {
     const off = await (await put(spec(4, (s) => (s.spec.rollout = { enabled: false })))).json();
     expect(off).toMatchObject({ revision: 3, staged: false });
     expect(await rowsOf(3)).toEqual({ dr1: 'pending', dr2: 'pending' });
+  });
+
+  it("keeps an ended rollout without the driver's parts; /rollout?history=N lists N, /rollouts lists them with counts, page by page", async () => {
+    const plans = async () => (await t.db.db.select().from(rollouts).orderBy(desc(rollouts.revision))).map((r) => r.plan as Record<string, unknown>);
+    const driverParts = (p: Record<string, unknown>) => ['nodes', 'watched', 'baseline'].filter((k) => k in p);
+    await revisionTwo();
+    await tick(new Date());
+    expect(driverParts((await plans())[0])).toEqual(['nodes', 'watched', 'baseline']);
+    const running = await (await t.req(`/v1/sites/${SITE}/rollouts`, { as: 'viewer' })).json();
+    expect(running).toMatchObject({
+      site: SITE,
+      next: null,
+      rollouts: [
+        {
+          revision: 2,
+          state: 'running',
+          stages: [
+            { name: 'backups', nodeCount: 1 },
+            { name: 'masters', nodeCount: 1 },
+          ],
+          releasedCount: 1,
+        },
+      ],
+    });
+    expect((await t.req(`/v1/sites/${SITE}/rollout/abort`, { method: 'POST' })).status).toBe(200);
+    // Revision 3 is the rollback's (no rollout of its own); revision 4 is staged and aborted too (5 restores it).
+    await t.db.db.update(outbox).set({ status: 'published', publishedAt: new Date() });
+    await report({ dr1: 1, dr2: 3 });
+    expect(await (await put(spec(8))).json()).toMatchObject({ revision: 4, staged: true });
+    await tick(new Date());
+    expect((await t.req(`/v1/sites/${SITE}/rollout/abort`, { method: 'POST' })).status).toBe(200);
+    expect((await plans()).map(driverParts)).toEqual([[], []]);
+
+    const full = await (await t.req(`/v1/sites/${SITE}/rollout`)).json();
+    expect(full.history.map((r: { revision: number }) => r.revision)).toEqual([4, 2]);
+    // Each summary is the full view with its lists of nodes counted.
+    const counted = full.history.map(({ stages, released, ...rest }: { stages: { name: string; nodes: string[] }[]; released: string[] }) => ({
+      ...rest,
+      stages: stages.map((st) => ({ name: st.name, nodeCount: st.nodes.length })),
+      releasedCount: released.length,
+    }));
+    const first = await (await t.req(`/v1/sites/${SITE}/rollouts?limit=1`, { as: 'viewer' })).json();
+    expect(first).toEqual({ site: SITE, rollouts: [counted[0]], next: 4 });
+    const second = await (await t.req(`/v1/sites/${SITE}/rollouts?limit=1&before=4`, { as: 'viewer' })).json();
+    expect(second).toEqual({ site: SITE, rollouts: [counted[1]], next: null });
+    expect(await (await t.req(`/v1/sites/${SITE}/rollout?history=1`)).json()).toEqual({ site: SITE, current: null, history: [full.history[0]] });
+    expect(await (await t.req(`/v1/sites/${SITE}/rollout?history=0`)).json()).toEqual({ site: SITE, current: null, history: [] });
+    for (const bad of ['rollouts?limit=0', 'rollouts?limit=101', 'rollouts?before=0', 'rollouts?before=x', 'rollout?history=101', 'rollout?history=-1']) {
+      const res = await t.req(`/v1/sites/${SITE}/${bad}`);
+      expect(res.status, bad).toBe(400);
+    }
+  });
+
+  it('the one in progress is `current` with ?history=0 too', async () => {
+    await revisionTwo();
+    const view = await (await t.req(`/v1/sites/${SITE}/rollout?history=0`)).json();
+    expect(view).toMatchObject({ current: { revision: 2, state: 'running', released: ['dr2'] }, history: [] });
+  });
+
+  it("the migration drops the driver's parts of rollouts that ended before it, and leaves a running one whole", async () => {
+    await revisionTwo();
+    await tick(new Date());
+    const [row] = await t.db.db.select().from(rollouts);
+    const plan = row.plan as Record<string, unknown>;
+    // As an older build kept an ended rollout: every part of its plan.
+    await t.db.db
+      .insert(rollouts)
+      .values({ ...row, id: undefined, revision: 1, state: 'completed', plan: { ...plan, state: 'completed' }, endedAt: new Date() });
+    const migration = readFileSync(new URL('../../../../migrations/0020_ended_rollouts_lean.sql', import.meta.url), 'utf8');
+    await t.db.db.execute(sql.raw(migration));
+    const after = await t.db.db.select().from(rollouts).orderBy(asc(rollouts.revision));
+    const { nodes: _n, watched: _w, baseline: _b, ...lean } = plan;
+    expect(after.map((r) => [r.revision, r.plan])).toEqual([
+      [1, { ...lean, state: 'completed' }],
+      [2, plan],
+    ]);
   });
 
   it('refuses a bad policy with its path', async () => {
