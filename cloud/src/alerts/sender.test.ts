@@ -13,7 +13,7 @@ import { applySite } from '../sites/apply.ts';
 import { StatusBook } from '../status/book.ts';
 import { startAlerter } from './alerter.ts';
 import { enqueueDeliveries } from './queue.ts';
-import { ROUND_SENDS, sendRound, startSender } from './sender.ts';
+import { ROUND_SENDS, ROUND_WEBHOOKS, SENDING_WEBHOOKS, sendRound, startSender } from './sender.ts';
 import { newWebhookSecret } from './standard-webhooks.ts';
 import { webhookFetch } from './webhook-transport.ts';
 
@@ -221,5 +221,83 @@ describe('webhook sending with a receiver that never answers', () => {
     release();
     await closing;
     expect(stuck.seen).toHaveLength(1);
+  }, 60_000);
+});
+
+describe('how many webhooks are sent to at once', () => {
+  let tdb: TestDatabase;
+  let server: Server;
+  let url: string;
+  /** Requests the receiver holds now, and the most it held at once. */
+  let held = 0;
+  let most = 0;
+  let answered = 0;
+
+  beforeAll(async () => {
+    tdb = await openTestDatabase();
+    // Each request is held 40 ms, so the sends to different webhooks overlap as far as the sender lets them.
+    server = createServer((req, res) => {
+      most = Math.max(most, ++held);
+      req.resume();
+      setTimeout(() => {
+        held--;
+        answered++;
+        res.end();
+      }, 40);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  });
+  afterAll(async () => {
+    server?.close();
+    await tdb?.close();
+  });
+  beforeEach(async () => {
+    await tdb.truncate();
+    held = most = answered = 0;
+    const { db } = tdb;
+    await db.insert(orgs).values({ id: 'default', name: 'default' });
+    const secret = newWebhookSecret();
+    await db.insert(webhooks).values(Array.from({ length: 8 }, (_, i) => ({ id: `w-${i}`, orgId: 'default', url, secret })));
+    await db.insert(sites).values({ id: 's1', orgId: 'default', name: 'bj-dc1', currentRevision: 1 });
+    await db.insert(events).values([0, 1].map((i) => ({ siteId: 's1', nodeId: 'bj-dc1.dr1', type: 'node.online', data: { i }, at: new Date() })));
+    expect(await enqueueDeliveries(db)).toBe(16);
+  });
+
+  const delivered = async () =>
+    (await tdb.db.select({ status: webhookDeliveries.status }).from(webhookDeliveries)).filter((d) => d.status === 'delivered').length;
+
+  it('serve sends to maxWebhooks webhooks at once; the others wait for a worker, and every delivery goes', async () => {
+    const sender = startSender({ db: tdb.db, fetch: fetchAny, now: () => new Date(), timeoutMs: 10_000, intervalMs: 3_600_000, maxWebhooks: 3 });
+    try {
+      await sender.tick();
+    } finally {
+      await sender.close();
+    }
+    expect(answered).toBe(16);
+    expect(await delivered()).toBe(16);
+    expect(most).toBe(3);
+  }, 60_000);
+
+  it('the Workers round sends to maxWebhooks webhooks at once, and every delivery goes', async () => {
+    expect(await sendRound({ db: tdb.db, fetch: fetchAny, now: () => new Date(), maxWebhooks: 3 })).toEqual({ delivered: 16, retried: 0, failed: 0 });
+    expect(answered).toBe(16);
+    expect(most).toBe(3);
+  }, 60_000);
+
+  it('the defaults: SENDING_WEBHOOKS for serve, ROUND_WEBHOOKS for a Workers round', async () => {
+    expect(SENDING_WEBHOOKS).toBeGreaterThanOrEqual(8);
+    const sender = startSender({ db: tdb.db, fetch: fetchAny, now: () => new Date(), timeoutMs: 10_000, intervalMs: 3_600_000 });
+    try {
+      await sender.tick();
+    } finally {
+      await sender.close();
+    }
+    // Eight webhooks, all under serve's bound: all eight at once.
+    expect(most).toBe(8);
+    await tdb.db.update(webhookDeliveries).set({ status: 'pending', nextAttemptAt: new Date(0) });
+    most = 0;
+    expect(await sendRound({ db: tdb.db, fetch: fetchAny, now: () => new Date() })).toEqual({ delivered: 16, retried: 0, failed: 0 });
+    expect(most).toBe(ROUND_WEBHOOKS);
   }, 60_000);
 });

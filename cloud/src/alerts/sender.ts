@@ -4,6 +4,20 @@ import { addCounts, CLAIM_BATCH, claimDue, DEFAULT_WEBHOOK_TIMEOUT_MS, sendLane,
 /** Deliveries a sending round of the Workers cron claims at most (each send is one of the invocation's subrequests). */
 export const ROUND_SENDS = 10 * CLAIM_BATCH;
 
+/**
+ * Webhooks the Node process sends to at once. A fleet's every webhook dead or slow at once (a
+ * receivers' outage) would otherwise hold as many connections and workers as there are webhooks,
+ * each for its timeouts; the rest wait for a worker, most urgent first, as their claims come.
+ */
+export const SENDING_WEBHOOKS = 32;
+
+/**
+ * Webhooks a Workers cron round sends to at once: an invocation has six connections waiting for
+ * response headers at most, and queues a seventh (Cloudflare's Workers limits), with its timeout
+ * already running. Its database connection is one of the six.
+ */
+export const ROUND_WEBHOOKS = 4;
+
 export interface Sender {
   /** Claims what is due for webhooks not being sent to, and starts sending it; resolves once every send under way is done. */
   tick(): Promise<void>;
@@ -24,9 +38,12 @@ export function startSender(o: {
   now: () => Date;
   timeoutMs: number;
   intervalMs?: number;
+  /** Webhooks sent to at once (default SENDING_WEBHOOKS). */
+  maxWebhooks?: number;
   onDeliveries?: (counts: DeliveryCounts) => void;
   log?: (l: string) => void;
 }): Sender {
+  const maxWebhooks = o.maxWebhooks ?? SENDING_WEBHOOKS;
   const workers = new Map<string, Promise<void>>();
   let claiming: Promise<void> | null = null;
   let closed = false;
@@ -48,14 +65,30 @@ export function startSender(o: {
     const w: Promise<void> = before
       .then(() => work(lane))
       .catch(failed)
-      .finally(() => workers.get(lane.webhookId) === w && workers.delete(lane.webhookId));
+      .finally(() => {
+        if (workers.get(lane.webhookId) !== w) return;
+        workers.delete(lane.webhookId);
+        // A worker is free: other webhooks' deliveries may be waiting for one.
+        if (!closed) void claim();
+      });
     workers.set(lane.webhookId, w);
   };
+  /** Claims for the webhooks without a worker while there is room for more workers and something due for them. */
+  const claimForIdle = async (): Promise<void> => {
+    for (;;) {
+      // Each new lane is a webhook without a worker, and a claim of `room` deliveries makes `room` lanes at most (fewer
+      // when one webhook has several of the most urgent: then the room left is claimed for again).
+      const room = maxWebhooks - workers.size;
+      if (room <= 0 || closed) return;
+      const limit = Math.min(CLAIM_BATCH, room);
+      const lanes = await claimDue(o.db, { at: o.now().getTime(), timeoutMs: o.timeoutMs, busy: [...workers.keys()], limit });
+      for (const lane of lanes) if (!closed) start(lane);
+      // Short: everything due for the webhooks without a worker is claimed.
+      if (deliveriesIn(lanes) < limit) return;
+    }
+  };
   const claim = (): Promise<void> => {
-    claiming ??= claimDue(o.db, { at: o.now().getTime(), timeoutMs: o.timeoutMs, busy: [...workers.keys()] })
-      .then((lanes) => {
-        for (const lane of lanes) if (!closed) start(lane);
-      })
+    claiming ??= claimForIdle()
       .catch(failed)
       .finally(() => (claiming = null));
     return claiming;
@@ -65,7 +98,8 @@ export function startSender(o: {
   return {
     async tick() {
       await claim();
-      while (workers.size) await Promise.all(workers.values());
+      // A worker that ends claims again (for the webhooks that waited for one): wait for that too.
+      while (workers.size || claiming) await Promise.all([...workers.values(), claiming]);
     },
     kick() {
       if (!closed) void claim();
@@ -88,6 +122,8 @@ export interface SendRoundOptions {
   now: () => Date;
   /** How long one webhook send may take (default 10 s). */
   webhookTimeoutMs?: number;
+  /** Webhooks sent to at once (default ROUND_WEBHOOKS). */
+  maxWebhooks?: number;
   log?: (l: string) => void;
 }
 
@@ -102,11 +138,12 @@ export async function sendRound(o: SendRoundOptions): Promise<DeliveryCounts> {
   const timeoutMs = o.webhookTimeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
   const send = { fetch: o.fetch, now: o.now, timeoutMs, log: o.log };
   let out: DeliveryCounts = { delivered: 0, retried: 0, failed: 0 };
+  const maxWebhooks = o.maxWebhooks ?? ROUND_WEBHOOKS;
   let left = ROUND_SENDS;
   // A claim's share of what is left is taken before it is made, so lanes claiming at once never claim more than ROUND_SENDS together.
-  const claim = async (which: { only?: string; busy?: string[] }): Promise<Lane[]> => {
-    const limit = Math.min(CLAIM_BATCH, left);
-    if (limit <= 0) return [];
+  const claim = async (which: { only?: string; busy?: string[] }, most = CLAIM_BATCH): Promise<{ lanes: Lane[]; asked: number }> => {
+    const limit = Math.min(most, left);
+    if (limit <= 0) return { lanes: [], asked: 0 };
     left -= limit;
     let lanes: Lane[] = [];
     try {
@@ -114,23 +151,40 @@ export async function sendRound(o: SendRoundOptions): Promise<DeliveryCounts> {
     } finally {
       left += limit - deliveriesIn(lanes);
     }
-    return lanes;
+    return { lanes, asked: limit };
   };
   const work = async (first: Lane): Promise<void> => {
     for (let lane: Lane | undefined = first; lane;) {
       // Awaited first: `out = addCounts(out, await …)` reads `out` before the await, and the lanes' counts overwrite each other.
       const counts = await sendLane(o.db, lane, send);
       out = addCounts(out, counts);
-      [lane] = await claim({ only: first.webhookId });
+      [lane] = (await claim({ only: first.webhookId })).lanes;
     }
   };
   const lanes = new Map<string, Promise<void>>();
-  while (left > 0) {
-    const claimed = await claim({ busy: [...lanes.keys()] });
-    for (const lane of claimed) lanes.set(lane.webhookId, work(lane));
-    // Short: everything due for the webhooks without a lane is claimed.
-    if (deliveriesIn(claimed) < CLAIM_BATCH) break;
+  // Whether the webhooks without a lane may have deliveries due.
+  let idleDue = true;
+  for (;;) {
+    const room = maxWebhooks - lanes.size;
+    if (idleDue && room > 0 && left > 0) {
+      // A claim of `room` deliveries makes `room` lanes at most.
+      const { lanes: claimed, asked } = await claim({ busy: [...lanes.keys()] }, room);
+      for (const lane of claimed)
+        lanes.set(
+          lane.webhookId,
+          work(lane).finally(() => lanes.delete(lane.webhookId)),
+        );
+      // Short: everything due for the webhooks without a lane is claimed. Asked for none: what is left of the
+      // round is promised to the lanes' claims under way, and may come back.
+      idleDue = asked > 0 && deliveriesIn(claimed) === asked;
+      // Full, with room for more lanes: one webhook's deliveries filled the claim; the others' are claimed for at once.
+      if (idleDue && lanes.size < maxWebhooks) continue;
+    }
+    if (!lanes.size) break;
+    await Promise.race(lanes.values());
+    // A lane that ended frees room, and may have ended on a claim of nothing while the others' claims held
+    // the rest of the round: its webhook's deliveries may still be due.
+    idleDue = true;
   }
-  await Promise.all(lanes.values());
   return out;
 }
