@@ -1,10 +1,11 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { desc, eq } from 'drizzle-orm';
+import { desc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../db/test-db.test-support.ts';
 import { events, orgs, sites, webhookDeliveries, webhooks } from '../db/schema.ts';
-import { deliverDue, enqueueDeliveries, ROUND_EVENTS, type Fetch } from './queue.ts';
+import { claimDue, enqueueDeliveries, ROUND_EVENTS, type Fetch } from './queue.ts';
+import { deliverDue } from './queue.test-support.ts';
 import { newWebhookSecret, verifyWebhook } from './standard-webhooks.ts';
 import { webhookFetch } from './webhook-transport.ts';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
@@ -350,6 +351,18 @@ describe('webhook queue (real HTTP receiver on loopback)', () => {
     expect(types.slice(0, 3)).toEqual(['site.split_brain', 'node.stale_revision', 'node.online']);
     // The info events keep their own order behind them.
     expect(received.slice(2).map((r) => (JSON.parse(r.body) as { data: { data: { i: number } } }).data.data.i)).toEqual([...Array(18).keys()]);
+  });
+
+  it('a delivery queued within the millisecond a claim names is due: the database keeps microseconds, a claim names milliseconds', async () => {
+    const { db } = tdb;
+    await db.insert(webhooks).values({ id: 'w1', orgId: 'o', url, secret });
+    await addEvent('s1', 'node.online', {});
+    expect(await enqueueDeliveries(db)).toBe(1);
+    // As the database's now() stamps it: half a millisecond into the millisecond the claim then reads off the clock.
+    await db.update(webhookDeliveries).set({ nextAttemptAt: sql`'2026-12-07 12:00:00.0005+00'::timestamptz` });
+    const at = Date.parse('2026-12-07T12:00:00.000Z');
+    expect(await claimDue(db, { at: at - 1 })).toEqual([]);
+    expect((await claimDue(db, { at })).map((l) => l.ids.length)).toEqual([1]);
   });
 
   it('treats an unreachable receiver as retryable', async () => {

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gt, inArray, isNull, lte, not, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, isNull, lt, lte, not, sql } from 'drizzle-orm';
 import { inJsonList } from '../db/in-json.ts';
 import type { Db } from '../db/client.ts';
 import { events, sites, webhookDeliveries, webhooks } from '../db/schema.ts';
@@ -116,19 +116,6 @@ export interface DeliveryCounts {
 
 export type Fetch = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{ status: number }>;
 
-/**
- * Sends due deliveries once each, most urgent first; failures are rescheduled with back-off or
- * given up. Each webhook's deliveries go one after another, in claim order; different webhooks'
- * go at once, so a receiver that never answers holds back its own deliveries only.
- */
-export async function deliverDue(db: Db, opts: { fetch: Fetch; now?: () => Date; timeoutMs?: number; log?: (l: string) => void }): Promise<DeliveryCounts> {
-  const now = opts.now ?? (() => new Date());
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
-  const lanes = await claimDue(db, { at: now().getTime(), timeoutMs });
-  const counts = await Promise.all(lanes.map((lane) => sendLane(db, lane, { ...opts, now, timeoutMs })));
-  return counts.reduce(addCounts, { delivered: 0, retried: 0, failed: 0 });
-}
-
 export const addCounts = (a: DeliveryCounts, b: DeliveryCounts): DeliveryCounts => ({
   delivered: a.delivered + b.delivered,
   retried: a.retried + b.retried,
@@ -158,7 +145,9 @@ export async function claimDue(db: Db, o: { at: number; timeoutMs?: number; only
       .where(
         and(
           eq(webhookDeliveries.status, 'pending'),
-          lte(webhookDeliveries.nextAttemptAt, new Date(o.at)),
+          // Due by the end of the millisecond `at` names: a delivery queued by the database's now() (microseconds)
+          // within the millisecond of a claim that follows it was otherwise not due, and waited for the next round.
+          lt(webhookDeliveries.nextAttemptAt, new Date(o.at + 1)),
           o.only === undefined ? undefined : eq(webhookDeliveries.webhookId, o.only),
           o.busy?.length ? not(inJsonList(webhookDeliveries.webhookId, o.busy)) : undefined,
         ),
