@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gt, inArray, isNull, lt, lte, not, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, isNull, lt, lte, not, or, sql } from 'drizzle-orm';
 import { inJsonList } from '../db/in-json.ts';
 import type { Db } from '../db/client.ts';
 import { events, sites, webhookDeliveries, webhooks } from '../db/schema.ts';
@@ -177,7 +177,8 @@ export async function claimDue(db: Db, o: { at: number; timeoutMs?: number; only
 /**
  * Sends one webhook's claimed deliveries in claim order: the i-th claim is timed for the i-th
  * send, so a send never outlives its claim. `stopped` ends it between sends (a closing server); the
- * rest of its claims expire into ordinary retries.
+ * rest of its claims expire into ordinary retries. A send to be retried ends it too, the rest
+ * deferred to that retry (`deferWebhook`).
  */
 export async function sendLane(
   db: Db,
@@ -224,12 +225,34 @@ export async function sendLane(
       opts.log?.(`webhook ${url}: gave up on ${d.id} after ${attempts} attempts (${lastError})`);
       out.failed++;
     } else {
-      await db
-        .update(webhookDeliveries)
-        .set({ attempts, lastStatus: status, lastError, nextAttemptAt: new Date(now().getTime() + delay) })
-        .where(eq(webhookDeliveries.id, d.id));
+      const retryAt = new Date(now().getTime() + delay);
+      await db.update(webhookDeliveries).set({ attempts, lastStatus: status, lastError, nextAttemptAt: retryAt }).where(eq(webhookDeliveries.id, d.id));
       out.retried++;
+      await deferWebhook(db, lane, d.id, retryAt);
+      break;
     }
   }
   return out;
+}
+
+/**
+ * After a send to be retried (a timeout, a refusal, a 5xx), the webhook's other pending deliveries
+ * wait for that retry too, in their order: the rest of this lane's claims, and any due before it.
+ * A receiver that is down then costs one send per back-off, not a timeout for each of its
+ * deliveries, and holds a sending worker (of a bounded number) for that one send only.
+ */
+async function deferWebhook(db: Db, lane: Lane, failedId: string, retryAt: Date): Promise<void> {
+  const rest = lane.ids.filter((id) => id !== failedId);
+  await db
+    .update(webhookDeliveries)
+    .set({ nextAttemptAt: retryAt })
+    .where(
+      and(
+        eq(webhookDeliveries.webhookId, lane.webhookId),
+        eq(webhookDeliveries.status, 'pending'),
+        not(eq(webhookDeliveries.id, failedId)),
+        // Ours (claimed past the retry) come back to it; the others only ever move later (another replica's claims stay its own).
+        rest.length ? or(inArray(webhookDeliveries.id, rest), lt(webhookDeliveries.nextAttemptAt, retryAt)) : lt(webhookDeliveries.nextAttemptAt, retryAt),
+      ),
+    );
 }

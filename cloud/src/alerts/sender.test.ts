@@ -118,13 +118,49 @@ describe('webhook sending with a receiver that never answers', () => {
     await waitFor(() => ok.seen.length === 30, { timeoutMs: 20_000, what: "the answering webhook's 30 deliveries" });
     expect(stuck.seen).toHaveLength(1);
     stuck.server.closeAllConnections();
-    // The dropped send is a retry; the round sends the stuck webhook's next ones, which hang in turn until dropped.
-    const dropping = setInterval(() => stuck.server.closeAllConnections(), 50);
-    try {
-      expect(await round).toEqual({ delivered: 30, retried: 30, failed: 0 });
-    } finally {
-      clearInterval(dropping);
-    }
+    // The dropped send is a retry, and the stuck webhook's other 29 wait for it, untried, in their order.
+    expect(await round).toEqual({ delivered: 30, retried: 1, failed: 0 });
+    expect(stuck.seen).toHaveLength(1);
+    const rows = await db
+      .select({ attempts: webhookDeliveries.attempts, status: webhookDeliveries.status, at: webhookDeliveries.nextAttemptAt })
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.webhookId, 'w-stuck'))
+      .orderBy(asc(webhookDeliveries.eventId));
+    expect(rows.map((r) => [r.status, r.attempts])).toEqual([['pending', 1], ...Array(29).fill(['pending', 0])]);
+    expect(new Set(rows.map((r) => r.at.getTime())).size).toBe(1);
+    expect(rows[0].at.getTime()).toBeGreaterThan(Date.now());
+  }, 60_000);
+
+  it('a send to be retried defers the rest of its webhook to that retry: a receiver that is down costs one send per back-off, not a timeout for each delivery', async () => {
+    const { db } = tdb;
+    await db.insert(sites).values({ id: 's1', orgId: 'default', name: 'bj-dc1', currentRevision: 1 });
+    await db
+      .insert(events)
+      .values(Array.from({ length: 5 }, (_, i) => ({ siteId: 's1', nodeId: 'bj-dc1.dr1', type: 'node.online', data: { i }, at: new Date() })));
+    expect(await enqueueDeliveries(db)).toBe(10);
+    const sender = startSender({ db, fetch: fetchAny, now: () => new Date(), timeoutMs: TIMEOUT_MS, intervalMs: 3_600_000 });
+    const ticking = sender.tick();
+    await waitFor(() => ok.seen.length === 5 && stuck.seen.length === 1, { timeoutMs: 20_000, what: "the answering webhook's five, the first of the other" });
+    stuck.server.closeAllConnections();
+    await ticking;
+    await sender.close();
+    expect(stuck.seen).toHaveLength(1);
+    const rows = await db
+      .select({ attempts: webhookDeliveries.attempts, at: webhookDeliveries.nextAttemptAt })
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.webhookId, 'w-stuck'))
+      .orderBy(asc(webhookDeliveries.eventId));
+    expect(rows.map((r) => r.attempts)).toEqual([1, 0, 0, 0, 0]);
+    expect(rows.every((r) => r.at.getTime() === rows[0].at.getTime())).toBe(true);
+    // Due again at the retry: the first goes first, then the rest in their order.
+    await db
+      .update(webhookDeliveries)
+      .set({ nextAttemptAt: new Date(0) })
+      .where(eq(webhookDeliveries.webhookId, 'w-stuck'));
+    await db.update(webhooks).set({ url: ok.url }).where(eq(webhooks.id, 'w-stuck'));
+    ok.seen.length = 0;
+    expect(await sendRound({ db, fetch: fetchAny, now: () => new Date() })).toEqual({ delivered: 5, retried: 0, failed: 0 });
+    expect(ok.seen.map((b) => (JSON.parse(b) as { data: { data: { i: number } } }).data.data.i)).toEqual([0, 1, 2, 3, 4]);
   }, 60_000);
 
   it('sendRound claims ROUND_SENDS deliveries at most (a Workers invocation has a bounded number of subrequests)', async () => {
