@@ -160,6 +160,14 @@ describe('lvsfleet rollout', () => {
     expect((await cli(['rollout', 'status', SITE])).out).toMatch(
       /^bj-dc1: no rollout in progress; the last one:\nrevision 2 \(from 1\) by test-admin: aborted, bake 1s\n/,
     );
+    // A second rollout (revision 4; 3 was the rollback): the newest with its stages, the one before as a line of the history.
+    await t.db.db.update(outbox).set({ status: 'published' });
+    await report({ dr2: 3 });
+    expect((await cli(['apply', '-f', specFile(8)])).code).toBe(0);
+    const two = (await cli(['rollout', 'status', SITE])).out;
+    expect(two).toMatch(/^revision 4 \(from 3\) by test-admin: running at stage 1\/2, bake 1s\n {2}stage 1 backups: dr2 — published\n/);
+    expect(two).toMatch(/\nhistory:\nREVISION +STATE +AUTHOR +STARTED +ENDED +REASON\n2 +aborted +test-admin +\S+ +\S+ +aborted by test-admin\n$/);
+    expect(JSON.parse((await cli(['rollout', 'status', SITE, '-o', 'json'])).out).history.map((r: { revision: number }) => r.revision)).toEqual([4, 2]);
   });
 
   it('exits 2 on a bad subcommand or a missing site', async () => {
