@@ -1,6 +1,7 @@
 import { badgeColour, GROUP_STATES, NODE_STATES, REALSERVER_STATES, SITE_STATES } from '#shared/status/model.ts';
 import { formatHostPort } from '#shared/util/ip.ts';
 import { nameList } from '#shared/util/name-list.ts';
+import { ACTIVE_STATES } from '../rollout/plan.ts';
 import { layout } from './layout.ts';
 
 export const DASHBOARD_SCRIPT_PATH = '/assets/dashboard.js';
@@ -39,6 +40,7 @@ const COLOUR = ${JSON.stringify(COLOURS)};
 const hostPort = ${formatHostPort.toString()};
 // A stage's nodes as the events and the CLI name them: eight, then how many more (shared/util/name-list.ts).
 const nameList = ${nameList.toString()};
+const ACTIVE_ROLLOUT_STATES = ${JSON.stringify(ACTIVE_STATES)};
 const badge = (state, text) => '<span class="badge ' + (COLOUR[state] || 'grey') + '">' + esc(text ?? state.replace('_', ' ')) + '</span>';
 // The model's texts carry ISO times; people read them as "2026-11-30 02:14 UTC".
 const tx = (s) => String(s).replace(/(\\d{4}-\\d{2}-\\d{2})T(\\d{2}:\\d{2})(:\\d{2}(\\.\\d+)?)?Z/g, '$1 $2 UTC');
@@ -62,7 +64,7 @@ function isReleased(stage, rollout) {
 async function siteRollouts(site) {
   const base = '/v1/sites/' + encodeURIComponent(site);
   const list = await api(base + '/rollouts?limit=6');
-  const active = list.rollouts[0] && ['pending', 'running', 'paused'].includes(list.rollouts[0].state);
+  const active = list.rollouts[0] && ACTIVE_ROLLOUT_STATES.includes(list.rollouts[0].state);
   return { current: active ? (await api(base + '/rollout?history=0')).current : null, history: list.rollouts };
 }
 function renderRollout(r) {

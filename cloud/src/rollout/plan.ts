@@ -91,13 +91,16 @@ export function newRollout(p: Pick<Rollout, 'revision' | 'previousRevision' | 'b
   return { ...p, state: 'pending', stages: [], stage: 0, stageStartedAt: null, bakeStartedAt: null, released: [], watched: [], baseline: null, reason: null };
 }
 
+/** The plan's parts only the driver reads, which `planToKeep` drops and the readers' queries leave out. */
+export const DRIVER_PARTS = ['nodes', 'watched', 'baseline'] as const;
+
 /**
  * A rollout as it is kept once it has ended: without the parts only the driver reads (the nodes it
  * changes, the nodes it watches, the health baseline). Nothing reads them after the end, and they
  * are most of a large site's plan: a 10,000-node rollout lists every node in `nodes` and
  * `watched`, besides its stages and its released nodes.
  */
-export type EndedRollout = Omit<Rollout, 'nodes' | 'watched' | 'baseline'>;
+export type EndedRollout = Omit<Rollout, (typeof DRIVER_PARTS)[number]>;
 
 /** The plan to store: the whole plan while the rollout runs, without the driver's parts once it has ended. */
 export function planToKeep(r: Rollout): Rollout | EndedRollout {

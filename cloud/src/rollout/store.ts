@@ -5,7 +5,7 @@ import type { DesiredClaims } from '#shared/wire/desired.ts';
 import { sha256Hex } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
 import { nodes, outbox, rollouts, sites } from '../db/schema.ts';
-import { ACTIVE_STATES, planToKeep, type Rollout } from './plan.ts';
+import { ACTIVE_STATES, DRIVER_PARTS, planToKeep, type Rollout } from './plan.ts';
 
 /** A transaction (or the db itself): everything here runs inside the caller's. */
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -59,7 +59,8 @@ export async function activeRollouts(db: Db): Promise<ActiveRollout[]> {
  * plan's bytes, parsed again at every read of `apply --wait`'s poll and of the rollout history.
  * An ended rollout is stored without them (`planToKeep`); the one running still has them.
  */
-const viewColumns = { ...getTableColumns(rollouts), plan: sql<unknown>`${rollouts.plan} - 'nodes' - 'watched' - 'baseline'` };
+const withoutDriverParts = sql`${rollouts.plan}${sql.raw(DRIVER_PARTS.map((k) => ` - '${k}'`).join(''))}`;
+const viewColumns = { ...getTableColumns(rollouts), plan: sql<unknown>`${withoutDriverParts}` };
 
 /** The site's rollouts, newest first: the current one and its history (plans as people read them). */
 export async function rolloutHistory(db: Db, siteId: string, limit: number): Promise<RolloutRow[]> {
@@ -95,7 +96,7 @@ export async function rolloutSummaries(db: Db, siteId: string, page: { before?: 
       rollbackRevision: rollouts.rollbackRevision,
       createdAt: rollouts.createdAt,
       endedAt: rollouts.endedAt,
-      head: sql<RolloutSummaryRow['head']>`${rollouts.plan} - 'nodes' - 'watched' - 'baseline' - 'stages' - 'released'`,
+      head: sql<RolloutSummaryRow['head']>`${withoutDriverParts} - 'stages' - 'released'`,
       stages: sql<RolloutSummaryRow['stages']>`coalesce((
         select jsonb_agg(jsonb_build_object('name', s.stage->'name', 'nodeCount', jsonb_array_length(s.stage->'nodes')) order by s.at)
         from jsonb_array_elements(${rollouts.plan}->'stages') with ordinality as s(stage, at)), '[]'::jsonb)`,
