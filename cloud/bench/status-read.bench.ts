@@ -1,7 +1,7 @@
 import { cpuUsage } from 'node:process';
 import { loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { and, desc, eq, gte, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, gte, inArray, sql } from 'drizzle-orm';
 import { nodeIdOf, topics } from '#shared/wire/topics.ts';
 import { createApp } from '../src/api/app.ts';
 import { ensureBootstrapAdmin } from '../src/auth/tokens.ts';
@@ -12,6 +12,8 @@ import { classify } from '../src/ingest/decide.ts';
 import { recordReports, type Report } from '../src/ingest/record.ts';
 import { loadSigner } from '../src/keys/signing.ts';
 import { tickRollouts } from '../src/rollout/driver.ts';
+import type { Rollout } from '../src/rollout/plan.ts';
+import { planSummary } from '../src/rollout/summary.ts';
 import { ReportCache } from '../src/rollout/reports.ts';
 import { listNodes, requireSite } from '../src/sites/queries.ts';
 import { validatedStatus } from '../src/status/stored-reports.ts';
@@ -38,7 +40,8 @@ import { median, numberArg } from './figures.ts';
  * - one tick of that rollout: the Node driver's, which keeps the reports between ticks
  *   (`ReportCache`), beside the Workers cron's, which reads them all at each tick;
  * - the dashboard's read of 20 ended rollouts of every node: `GET …/rollout` as they were kept
- *   before migration 0020 and after it, beside `GET …/rollouts?limit=6`, what it reads now.
+ *   before migration 0020 and after it; `GET …/rollouts?limit=6` on the stored summaries, beside
+ *   the same counted at the read; fleet.json listing them, beside the two requests it replaced.
  * PostgreSQL's own work runs in its server and is not counted. No assertions on time.
  */
 const N = numberArg('nodes', 10_000);
@@ -77,8 +80,11 @@ async function storeAppliedEvents(db: Db, siteId: string, nodes: SpecNode[], app
  * The dashboard's read of a site's rollouts, with 20 ended ones of every node: the rollout running
  * is aborted, and 19 copies of its whole plan stored as ended ones were before migration 0020.
  * Reads `GET …/rollout` (its 20, each with its node lists) as the dashboard read it, then again
- * once the migration's statement has dropped the driver's parts, beside what the dashboard reads
- * now: `GET …/rollouts?limit=6` (counts, no names).
+ * once the migration's statement has dropped the driver's parts; then `GET …/rollouts?limit=6`
+ * (counts, no names), which reads the summaries stored with the plans (migration 0021), beside the
+ * same six counted from their plans at the read, as it did before; then the dashboard's refresh of
+ * the site: `GET /dashboard/fleet.json`, which lists them now, beside fleet.json and `/rollouts?limit=6`,
+ * the two requests it made before.
  */
 async function rolloutHistoryRows(
   db: Db,
@@ -99,6 +105,7 @@ async function rolloutHistoryRows(
       revision: 1000 + i,
       state: 'completed' as const,
       plan: { ...plan, state: 'completed' },
+      summary: planSummary(plan as unknown as Rollout),
       endedAt: new Date(),
     })),
   );
@@ -106,6 +113,17 @@ async function rolloutHistoryRows(
     const res = await app.request(path, { headers: auth });
     if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status}`);
     return (await res.text()).length;
+  };
+  // On PostgreSQL the database's work (detoasting the plans, counting) is not the process's CPU: the wall time shows it.
+  const wallMs = async (op: () => Promise<unknown>) => {
+    await op();
+    const runs: number[] = [];
+    for (let i = 0; i < 2 * ROUNDS; i++) {
+      const t0 = performance.now();
+      await op();
+      runs.push(performance.now() - t0);
+    }
+    return `${median(runs).toFixed(1)} ms (median of ${runs.length})`;
   };
   const history = `/v1/sites/${SITE}/rollout`;
   const summaries = `/v1/sites/${SITE}/rollouts?limit=6`;
@@ -115,9 +133,34 @@ async function rolloutHistoryRows(
   await db.execute(sql.raw(readFileSync(new URL('../../migrations/0020_ended_rollouts_lean.sql', import.meta.url), 'utf8')));
   out.push(
     `    the same, kept without the driver's parts (migration 0020; ${await mb(history)}): ${await series(get(history))}`,
-    `    what the dashboard reads now, GET ${summaries} (${((await get(summaries)()) / 1e3).toFixed(1)} KB): ${await series(get(summaries))}`,
+    `  GET ${summaries} (${((await get(summaries)()) / 1e3).toFixed(1)} KB), the summaries stored with the plans (migration 0021): ${await series(get(summaries))}; wall ${await wallMs(get(summaries))}`,
+    `    beside it, the same six counted from their plans at the read (as before migration 0021): ${await series(() => countedSummaries(db, siteId, 6))}; wall ${await wallMs(() => countedSummaries(db, siteId, 6))}`,
+    `  the dashboard's refresh of the site, GET /dashboard/fleet.json listing them: ${await series(get('/dashboard/fleet.json'))}`,
+    `    beside it, fleet.json and GET ${summaries}, the two requests it made before: ${await series(async () => {
+      await get('/dashboard/fleet.json')();
+      await get(summaries)();
+    })}`,
   );
   return out;
+}
+
+const { plan: _plan, summary: _summary, ...rowColumns } = getTableColumns(rollouts);
+
+/** A site's newest rollouts as `rolloutSummaries` read them before migration 0021: each plan's lists counted by the database at the read. */
+function countedSummaries(db: Db, siteId: string, limit: number) {
+  return db
+    .select({
+      ...rowColumns,
+      head: sql`${rollouts.plan} - 'nodes' - 'watched' - 'baseline' - 'stages' - 'released'`,
+      stages: sql`coalesce((
+        select jsonb_agg(jsonb_build_object('name', s.stage->'name', 'nodeCount', jsonb_array_length(s.stage->'nodes')) order by s.at)
+        from jsonb_array_elements(${rollouts.plan}->'stages') with ordinality as s(stage, at)), '[]'::jsonb)`,
+      releasedCount: sql<number>`jsonb_array_length(${rollouts.plan}->'released')`,
+    })
+    .from(rollouts)
+    .where(eq(rollouts.siteId, siteId))
+    .orderBy(desc(rollouts.revision))
+    .limit(limit);
 }
 
 async function main(): Promise<void> {

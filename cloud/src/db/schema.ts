@@ -372,6 +372,13 @@ export const rollouts = pgTable(
     revision: integer('revision').notNull(),
     state: text('state', { enum: ['pending', 'running', 'paused', 'completed', 'rolled_back', 'aborted'] }).notNull(),
     plan: jsonb('plan').notNull(),
+    /**
+     * The plan as a history lists it, written with the plan (cloud/src/rollout/summary.ts
+     * `planSummary`): counts in place of its lists of nodes. Read by the history's listings and
+     * the dashboard, which never read the plan itself: at 10,000 nodes its stages and released
+     * nodes are about half a megabyte of names, detoasted and counted at every read before.
+     */
+    summary: jsonb('summary').notNull(),
     author: text('author').notNull(),
     /** The revision a rollback wrote (the previous spec again), when it rolled back or was aborted. */
     rollbackRevision: integer('rollback_revision'),

@@ -6,6 +6,8 @@ import type { Db } from '../db/client.ts';
 import { isBecameMaster } from '../db/event-kinds.ts';
 import { idTable } from '../db/in-json.ts';
 import { alerts, events, nodes, siteRevisions } from '../db/schema.ts';
+import { latestRolloutSummaries } from '../rollout/store.ts';
+import { summaryJson, type RolloutSummaryJson, type RolloutSummaryRow } from '../rollout/summary.ts';
 import { redactSecrets } from '../sites/secrets.ts';
 import type { SiteView } from '../status/book.ts';
 import { fleetSummary, type FleetSummary } from '../status/fleet-summary.ts';
@@ -15,6 +17,8 @@ import { pageView, type PageView } from './view.ts';
 const DAY_MS = 86_400_000;
 const EVENTS_PER_SITE = 20;
 const REVISIONS_PER_SITE = 20;
+/** The rollouts a site lists: the one in progress (always the newest) and the last five before it. */
+const ROLLOUTS_PER_SITE = 6;
 
 interface DashboardNode extends NodeStatusEntry {
   desiredRevision: number;
@@ -27,6 +31,8 @@ interface DashboardSite extends Omit<PageView, 'nodes'> {
   openAlerts: { type: string; severity: string; subject: string; summary: string; raisedAt: string }[];
   events: { node: string | null; type: string; at: string; data: unknown }[];
   revisions: { revision: number; author: string; message: string; createdAt: string; rolledBackFrom: number | null }[];
+  /** Newest first, as `GET /v1/sites/{site}/rollouts` lists them: counts, not node lists. */
+  rollouts: RolloutSummaryJson[];
 }
 
 export interface Dashboard {
@@ -70,8 +76,8 @@ export async function loadDashboard(db: Db, views: SiteView[], now: number): Pro
     .orderBy(desc(siteRevisions.revision))
     .limit(REVISIONS_PER_SITE)
     .as('r');
-  const [nodeRows, alertRows, eventRows, revisionRows, [failovers]] = !ids.length
-    ? [[], [], [], [], [{ n: 0 }]]
+  const [nodeRows, alertRows, eventRows, revisionRows, [failovers], rolloutRows] = !ids.length
+    ? [[], [], [], [], [{ n: 0 }], new Map<string, RolloutSummaryRow[]>()]
     : await Promise.all([
         db
           .select({ siteId: nodes.siteId, name: nodes.name, desiredRevision: nodes.desiredRevision })
@@ -102,6 +108,7 @@ export async function loadDashboard(db: Db, views: SiteView[], now: number): Pro
           .select({ n: sql<number>`count(*)::int` })
           .from(events)
           .where(and(inArray(events.siteId, ids), gte(events.at, since), isBecameMaster)),
+        latestRolloutSummaries(db, ids, ROLLOUTS_PER_SITE),
       ]);
   const desired = new Map(nodeRows.map((n) => [`${n.siteId}|${n.name}`, n.desiredRevision]));
   const sites = views.map((v): DashboardSite => {
@@ -131,6 +138,7 @@ export async function loadDashboard(db: Db, views: SiteView[], now: number): Pro
       revisions: revisionRows
         .filter((r) => r.siteId === v.siteId)
         .map((r) => ({ revision: r.revision, author: r.author, message: r.message, createdAt: r.createdAt.toISOString(), rolledBackFrom: r.rolledBackFrom })),
+      rollouts: (rolloutRows.get(v.siteId) ?? []).map(summaryJson),
     };
   });
   return {

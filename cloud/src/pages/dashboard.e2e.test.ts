@@ -71,6 +71,13 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     expect(await page.isHidden('#stale')).toBe(true);
     await page.screenshot({ path: join(OUTPUT, 'dashboard-login-390x844.png'), fullPage: true });
 
+    // What a refresh asks the API for: fleet.json lists each site's rollouts, and a site's rollout
+    // in progress is the only request of its own.
+    const asked: string[] = [];
+    page.on('request', (r) => {
+      const u = new URL(r.url());
+      if (u.pathname.startsWith('/v1/sites/') || u.pathname.startsWith('/dashboard/')) asked.push(u.pathname + u.search);
+    });
     // A staged revision: its rollout shows stage by stage.
     const second = SEEDS_YAML.replace('weight: 2', 'weight: 3');
     expect((await t.req('/v1/sites/bj-dc1/spec', { method: 'PUT', yaml: second })).status).toBe(200);
@@ -79,6 +86,8 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     const rollout = await site.locator('[data-rollout]').textContent();
     expect(rollout).toContain('revision 2 (from 1) by test-admin: running');
     expect(rollout).toContain('1. masters: dr1, dr2 — published');
+    expect(asked).toEqual(['/dashboard/fleet.json', '/v1/sites/bj-dc1/rollout?history=0']);
+    asked.length = 0;
     // Abort it (revision 3 restores revision 1's spec where it went) so the next test may apply.
     expect((await t.req('/v1/sites/bj-dc1/rollout/abort', { method: 'POST' })).status).toBe(200);
     // Once ended it is one line of the site's last rollouts, from their summaries.
@@ -87,6 +96,7 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     const ended = await site.locator('[data-rollout]').textContent();
     expect(ended).toContain('no rollout in progress');
     expect(ended).toContain('revision 2 (from 1) by test-admin: aborted — aborted by test-admin (revision 3 restored revision 1)');
+    expect(asked).toEqual(['/dashboard/fleet.json']);
 
     // The token is kept nowhere in the page: the session is an HttpOnly, SameSite=Strict cookie
     // the page's script cannot read, and a reload goes straight to the sites with it.

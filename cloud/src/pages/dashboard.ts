@@ -16,9 +16,10 @@ const COLOURS = Object.fromEntries([...SITE_STATES, ...GROUP_STATES, ...REALSERV
  * revision, drift), failover groups (one red badge for a split brain), services with each real
  * server's health, recent events and revisions with a field-level diff between any two. Says how
  * old the data is and raises a banner when the server cannot be reached, keeping the last data.
- * Each site also shows its staged rollouts: the last ones from `GET /v1/sites/{site}/rollouts` (counts,
- * not node lists: half a megabyte of names each at 10,000 nodes), and the one in progress, stage by
- * stage, from `GET /v1/sites/{site}/rollout?history=0` when there is one. Served at DASHBOARD_SCRIPT_PATH.
+ * Each site also shows its staged rollouts: the last ones as fleet.json lists them (counts, not node
+ * lists: half a megabyte of names each at 10,000 nodes), and the one in progress, stage by stage,
+ * from `GET /v1/sites/{site}/rollout?history=0` when there is one: the only request a refresh makes
+ * for a site. Served at DASHBOARD_SCRIPT_PATH.
  */
 export const DASHBOARD_SCRIPT = `
 const $ = (s) => document.querySelector(s);
@@ -60,12 +61,10 @@ function isReleased(stage, rollout) {
   const released = new Set(rollout.released);
   return stage.nodes.every((n) => released.has(n));
 }
-// The last rollouts as summaries; the one in progress (always the newest) read again with its stages' nodes.
-async function siteRollouts(site) {
-  const base = '/v1/sites/' + encodeURIComponent(site);
-  const list = await api(base + '/rollouts?limit=6');
-  const active = list.rollouts[0] && ACTIVE_ROLLOUT_STATES.includes(list.rollouts[0].state);
-  return { current: active ? (await api(base + '/rollout?history=0')).current : null, history: list.rollouts };
+// The last rollouts as fleet.json lists them; the one in progress (always the newest) read with its stages' nodes.
+async function siteRollouts(v) {
+  const active = v.rollouts[0] && ACTIVE_ROLLOUT_STATES.includes(v.rollouts[0].state);
+  return { current: active ? (await api('/v1/sites/' + encodeURIComponent(v.site) + '/rollout?history=0')).current : null, history: v.rollouts };
 }
 function renderRollout(r) {
   if (!r) return '';
@@ -131,7 +130,7 @@ async function load() {
   $('#login').hidden = true; $('#logout').hidden = false;
   try {
     const fleet = await api('/dashboard/fleet.json');
-    await Promise.all(fleet.sites.map(async (v) => { v.rollout = await siteRollouts(v.site).catch(() => null); }));
+    await Promise.all(fleet.sites.map(async (v) => { v.rollout = await siteRollouts(v).catch(() => null); }));
     // A diff the operator opened stays open across refreshes: the sites are re-rendered only when no form is in use.
     if (document.activeElement && document.activeElement.closest && document.activeElement.closest('.diff-form')) { lastOk = Date.now(); failing = null; freshness(); return; }
     const open = new Set([...document.querySelectorAll('details[open]')].map((d) => d.closest('.site').dataset.site + '|' + d.querySelector('summary').textContent.split(' (')[0]));

@@ -1,6 +1,8 @@
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { alerts, events, nodeStatus, siteRevisions, statusHistory } from '../db/schema.ts';
+import { alerts, events, nodeStatus, rollouts, siteRevisions, statusHistory } from '../db/schema.ts';
+import { newRollout } from '../rollout/plan.ts';
+import { planSummary } from '../rollout/summary.ts';
 import { parse } from 'yaml';
 import { Site } from '#shared/site/site.ts';
 import { useTestApp } from '../api/test-app.test-support.ts';
@@ -300,6 +302,55 @@ describe('dashboard data', () => {
     expect(site('a-site').events.map((e: { data: { to: string } }) => e.data.to)).toEqual(['MASTER', 'BACKUP', 'MASTER']);
     expect(site('bj-dc1').revisions.map((r: { revision: number }) => r.revision)).toEqual(Array.from({ length: 20 }, (_, i) => 25 - i));
     expect(site('a-site').revisions.map((r: { revision: number }) => r.revision)).toEqual([1]);
+  });
+
+  it("lists each site's six newest rollouts as the API's summaries list them, in the same read", async () => {
+    await seed(SEEDS_YAML);
+    expect((await t.req('/v1/sites/a-site/spec', { method: 'PUT', yaml: withPage('{ public: true }', 'a-site') })).status).toBe(200);
+    const bj = await requireSite(t.db.db, 'default', 'bj-dc1');
+    const other = await requireSite(t.db.db, 'default', 'a-site');
+    const ended = (revision: number, released: string[]) => ({
+      ...newRollout({ revision, previousRevision: revision - 1, bakeMs: 1000, stageTimeoutMs: 5000, nodes: [] }),
+      state: 'completed' as const,
+      stages: [
+        { name: 'backups' as const, nodes: ['rs1', 'rs2', 'dr2'] },
+        { name: 'masters' as const, nodes: ['dr1'] },
+      ],
+      stage: 1,
+      released,
+    });
+    const row = (siteId: string, plan: ReturnType<typeof ended>) => ({
+      siteId,
+      revision: plan.revision,
+      state: plan.state,
+      plan,
+      summary: planSummary(plan),
+      author: 'test',
+      endedAt: new Date(),
+    });
+    await t.db.db
+      .insert(rollouts)
+      .values([
+        ...Array.from({ length: 8 }, (_, i) => row(bj.id, ended(i + 2, ['rs1', 'rs2', 'dr2', 'dr1'].slice(0, (i % 4) + 1)))),
+        row(other.id, ended(5, ['rs1'])),
+      ]);
+    const d = await (await get('/dashboard/fleet.json', 'viewer')).json();
+    for (const [name, revisions] of [
+      ['bj-dc1', [9, 8, 7, 6, 5, 4]],
+      ['a-site', [5]],
+    ] as const) {
+      const listed = d.sites.find((x: { site: string }) => x.site === name).rollouts;
+      expect(listed.map((r: { revision: number }) => r.revision)).toEqual(revisions);
+      expect(listed).toEqual((await (await get(`/v1/sites/${name}/rollouts?limit=6`, 'viewer')).json()).rollouts);
+    }
+    expect(d.sites.find((x: { site: string }) => x.site === 'bj-dc1').rollouts[0]).toMatchObject({
+      state: 'completed',
+      stages: [
+        { name: 'backups', nodeCount: 3 },
+        { name: 'masters', nodeCount: 1 },
+      ],
+      releasedCount: 4,
+    });
   });
 
   it('diffs two revisions field by field, secrets masked', async () => {

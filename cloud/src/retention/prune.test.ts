@@ -99,8 +99,8 @@ describe('retentionRound', () => {
       .insert(events)
       .values([event('s1', 'apply.failed', { revision: 3, error: 'x' }, 50), event('s1', 'apply.failed', { revision: 3, error: 'y' }, 40), applied('s1', 60)]);
     await d.db.insert(rollouts).values([
-      { siteId: 's1', revision: 3, state: 'paused', plan: {}, author: 'a', createdAt: daysAgo(45) },
-      { siteId: 's1', revision: 2, state: 'completed', plan: {}, author: 'a', createdAt: daysAgo(90) },
+      { siteId: 's1', revision: 3, state: 'paused', plan: {}, summary: {}, author: 'a', createdAt: daysAgo(45) },
+      { siteId: 's1', revision: 2, state: 'completed', plan: {}, summary: {}, author: 'a', createdAt: daysAgo(90) },
     ]);
     await retentionRound(d.db, { days: 30, now, maxBatches: 10 });
     expect(await storedAges()).toEqual([40]);

@@ -4,8 +4,10 @@ import { nodeIdOf } from '#shared/wire/topics.ts';
 import type { DesiredClaims } from '#shared/wire/desired.ts';
 import { sha256Hex } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
+import { idTable } from '../db/in-json.ts';
 import { nodes, outbox, rollouts, sites } from '../db/schema.ts';
 import { ACTIVE_STATES, DRIVER_PARTS, planToKeep, type Rollout } from './plan.ts';
+import { planSummary, type PlanSummary, type RolloutSummaryRow } from './summary.ts';
 
 /** A transaction (or the db itself): everything here runs inside the caller's. */
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -67,45 +69,58 @@ export async function rolloutHistory(db: Db, siteId: string, limit: number): Pro
   return db.select(viewColumns).from(rollouts).where(eq(rollouts.siteId, siteId)).orderBy(desc(rollouts.revision)).limit(limit);
 }
 
-/** A rollout as its history lists it: each stage's name and node count, the released count, no node names. */
-export interface RolloutSummaryRow {
-  revision: number;
-  state: RolloutRow['state'];
-  author: string;
-  rollbackRevision: number | null;
-  createdAt: Date;
-  endedAt: Date | null;
-  /** The plan without any list of nodes. */
-  head: Pick<Rollout, 'previousRevision' | 'bakeMs' | 'stageTimeoutMs' | 'stage' | 'stageStartedAt' | 'bakeStartedAt' | 'reason'>;
-  stages: { name: Rollout['stages'][number]['name']; nodeCount: number }[];
-  releasedCount: number;
-}
+const summaryColumns = {
+  revision: rollouts.revision,
+  state: rollouts.state,
+  author: rollouts.author,
+  rollbackRevision: rollouts.rollbackRevision,
+  createdAt: rollouts.createdAt,
+  endedAt: rollouts.endedAt,
+  summary: sql<PlanSummary>`${rollouts.summary}`.as('summary'),
+};
 
 /**
- * The site's rollouts newest first, below revision `before` when given, as summaries counted by
- * the database: a 10,000-node rollout's stages and released nodes are about half a megabyte of
- * names, which a history listing twenty of them read, parsed and sent for clients that show a line
- * of each.
+ * The site's rollouts newest first, below revision `before` when given, as summaries (their
+ * `summary` column, written with the plan): a 10,000-node rollout's stages and released nodes are
+ * about half a megabyte of names, which a history listing twenty of them read, parsed and sent for
+ * clients that show a line of each, and which counting in each read still detoasted.
  */
 export async function rolloutSummaries(db: Db, siteId: string, page: { before?: number; limit: number }): Promise<RolloutSummaryRow[]> {
   return db
-    .select({
-      revision: rollouts.revision,
-      state: rollouts.state,
-      author: rollouts.author,
-      rollbackRevision: rollouts.rollbackRevision,
-      createdAt: rollouts.createdAt,
-      endedAt: rollouts.endedAt,
-      head: sql<RolloutSummaryRow['head']>`${withoutDriverParts} - 'stages' - 'released'`,
-      stages: sql<RolloutSummaryRow['stages']>`coalesce((
-        select jsonb_agg(jsonb_build_object('name', s.stage->'name', 'nodeCount', jsonb_array_length(s.stage->'nodes')) order by s.at)
-        from jsonb_array_elements(${rollouts.plan}->'stages') with ordinality as s(stage, at)), '[]'::jsonb)`,
-      releasedCount: sql<number>`jsonb_array_length(${rollouts.plan}->'released')`.mapWith(Number),
-    })
+    .select(summaryColumns)
     .from(rollouts)
     .where(and(eq(rollouts.siteId, siteId), page.before === undefined ? undefined : lt(rollouts.revision, page.before)))
     .orderBy(desc(rollouts.revision))
     .limit(page.limit);
+}
+
+/** The newest `limit` rollouts of each site of `siteIds` as summaries, in one statement (the dashboard's). */
+export async function latestRolloutSummaries(db: Db, siteIds: string[], limit: number): Promise<Map<string, RolloutSummaryRow[]>> {
+  const out = new Map<string, RolloutSummaryRow[]>(siteIds.map((id) => [id, []]));
+  if (!siteIds.length) return out;
+  const latest = db
+    .select({ siteId: rollouts.siteId, ...summaryColumns })
+    .from(rollouts)
+    .where(eq(rollouts.siteId, sql`s.id`))
+    .orderBy(desc(rollouts.revision))
+    .limit(limit)
+    .as('r');
+  const rows = await db
+    .select({
+      siteId: latest.siteId,
+      revision: latest.revision,
+      state: latest.state,
+      author: latest.author,
+      rollbackRevision: latest.rollbackRevision,
+      createdAt: latest.createdAt,
+      endedAt: latest.endedAt,
+      summary: latest.summary,
+    })
+    .from(idTable(siteIds))
+    .crossJoinLateral(latest)
+    .orderBy(desc(latest.revision));
+  for (const { siteId, ...r } of rows) out.get(siteId)!.push(r);
+  return out;
 }
 
 /** The site's rollout of `revision`, if that revision had one (one at most: `rollouts_site_revision`), its plan as people read it. */
@@ -126,7 +141,7 @@ export async function saveRollout(tx: Q, id: number, plan: Rollout, now: Date, r
   const ended = ACTIVE_STATES.includes(plan.state) ? null : now;
   await tx
     .update(rollouts)
-    .set({ state: plan.state, plan: planToKeep(plan), updatedAt: now, endedAt: ended, rollbackRevision })
+    .set({ state: plan.state, plan: planToKeep(plan), summary: planSummary(plan), updatedAt: now, endedAt: ended, rollbackRevision })
     .where(eq(rollouts.id, id));
 }
 

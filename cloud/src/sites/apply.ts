@@ -12,6 +12,7 @@ import { rowsOf } from '../db/rows.ts';
 import { events, nodes, rollouts, siteRevisions, sites, type outbox } from '../db/schema.ts';
 import { resolveRollout } from '#shared/site/rollout.ts';
 import { newRollout, planToKeep, stepRollout } from '../rollout/plan.ts';
+import { planSummary } from '../rollout/summary.ts';
 import { loadReports } from '../rollout/reports.ts';
 import { activeRollout } from '../rollout/store.ts';
 import { DomainError } from './errors.ts';
@@ -374,6 +375,7 @@ async function write(tx: Tx, w: Write): Promise<string> {
         state: plan.state,
         // A rollout that ended at its first step (no node reporting: one stage, released at once) is kept as any ended one.
         plan: planToKeep(plan),
+        summary: planSummary(plan),
         author: input.author,
         createdAt: now,
         updatedAt: now,

@@ -7,6 +7,8 @@ import { events, nodes, nodeStatus, outbox, rollouts, sites } from '../../db/sch
 import { advanceRollout } from '../../rollout/advance.ts';
 import { loadReports } from '../../rollout/reports.ts';
 import { activeRollout } from '../../rollout/store.ts';
+import type { Rollout } from '../../rollout/plan.ts';
+import { planSummary } from '../../rollout/summary.ts';
 import { SEEDS_YAML } from '../../../test/fixtures.test-support.ts';
 import { useTestApp } from '../test-app.test-support.ts';
 
@@ -278,6 +280,31 @@ describe('staged rollout through the API', () => {
       [1, { ...lean, state: 'completed' }],
       [2, plan],
     ]);
+  });
+
+  it('migration 0021 gives the rows written before it the summary planSummary writes, from the plan as each was kept', async () => {
+    await revisionTwo();
+    await tick(new Date());
+    const [running] = await t.db.db.select().from(rollouts);
+    const plan = running.plan as Rollout;
+    const { nodes: _n, watched: _w, baseline: _b, ...lean } = plan;
+    await t.db.db.insert(rollouts).values({
+      ...running,
+      id: undefined,
+      revision: 1,
+      state: 'rolled_back',
+      plan: { ...lean, state: 'rolled_back', released: ['dr2', 'rs1'], reason: 'dr2 failed' },
+      endedAt: new Date(),
+    });
+    const written = (await t.db.db.select().from(rollouts).orderBy(asc(rollouts.revision))).map((r) => planSummary(r.plan as Rollout));
+    expect(written[0]).toMatchObject({ releasedCount: 2, reason: 'dr2 failed' });
+    expect(written[1].stages.map((s) => s.nodeCount)).toEqual(plan.stages.map((s) => s.nodes.length));
+    // As an older build kept them: no summary (the column's statement aside, which the test database already ran).
+    await t.db.db.update(rollouts).set({ summary: {} });
+    const statements = readFileSync(new URL('../../../../migrations/0021_rollout_summaries.sql', import.meta.url), 'utf8').split('--> statement-breakpoint');
+    await t.db.db.execute(sql.raw(statements.find((x) => x.includes('UPDATE'))!));
+    const after = await t.db.db.select().from(rollouts).orderBy(asc(rollouts.revision));
+    expect(after.map((r) => r.summary)).toEqual(written);
   });
 
   it('refuses a bad policy with its path', async () => {

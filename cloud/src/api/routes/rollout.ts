@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { advanceRollout } from '../../rollout/advance.ts';
 import { isActive, type Rollout } from '../../rollout/plan.ts';
-import { activeRollout, rolloutHistory, rolloutSummaries, type RolloutRow, type RolloutSummaryRow } from '../../rollout/store.ts';
+import { activeRollout, rolloutHistory, rolloutSummaries, type RolloutRow } from '../../rollout/store.ts';
+import { summaryJson } from '../../rollout/summary.ts';
 import { DomainError } from '../../sites/errors.ts';
 import { requireSite } from '../../sites/queries.ts';
 import type { App, AppDeps } from '../context.ts';
@@ -109,28 +110,6 @@ export function rolloutView(row: RolloutRow): z.infer<typeof RolloutView> {
   };
 }
 
-/** A rollout's summary as the API answers it. */
-function summaryView(r: RolloutSummaryRow): z.infer<typeof RolloutSummary> {
-  const h = r.head;
-  return {
-    revision: r.revision,
-    previousRevision: h.previousRevision,
-    state: r.state,
-    author: r.author,
-    bakeMs: h.bakeMs,
-    stageTimeoutMs: h.stageTimeoutMs,
-    stages: r.stages,
-    stage: h.stage,
-    stageStartedAt: iso(h.stageStartedAt),
-    bakeStartedAt: iso(h.bakeStartedAt),
-    releasedCount: r.releasedCount,
-    reason: h.reason,
-    rollbackRevision: r.rollbackRevision,
-    createdAt: r.createdAt.toISOString(),
-    endedAt: r.endedAt?.toISOString() ?? null,
-  };
-}
-
 export function registerRolloutRoutes(app: App, deps: AppDeps): void {
   app.openapi(getRollout, async (c) => {
     const site = await requireSite(deps.db, c.get('auth').orgId, c.req.valid('param').site);
@@ -148,7 +127,7 @@ export function registerRolloutRoutes(app: App, deps: AppDeps): void {
     // One more than the page: whether there is a next one.
     const rows = await rolloutSummaries(deps.db, site.id, { before, limit: limit + 1 });
     const page = rows.slice(0, limit);
-    return c.json({ site: site.name, rollouts: page.map(summaryView), next: rows.length > limit ? page[page.length - 1].revision : null }, 200);
+    return c.json({ site: site.name, rollouts: page.map(summaryJson), next: rows.length > limit ? page[page.length - 1].revision : null }, 200);
   });
 
   for (const cmd of ['pause', 'resume', 'abort'] as const) {
