@@ -18,6 +18,13 @@ import { newWebhookSecret } from './standard-webhooks.ts';
 import { webhookFetch } from './webhook-transport.ts';
 
 /** A receiver on loopback: `answer` false takes each request and never answers it (a black hole behind a firewall that lets the connection in). */
+/** `n` `node.online` events of site s1's dr1 (data `{ i }`, 0 to n-1), in one statement: each is a delivery to every webhook. */
+function onlineEvents(db: TestDatabase['db'], n: number) {
+  return db
+    .insert(events)
+    .values(Array.from({ length: n }, (_, i) => ({ siteId: 's1', nodeId: 'bj-dc1.dr1', type: 'node.online', data: { i }, at: new Date() })));
+}
+
 async function receiver(answer: boolean): Promise<{ url: string; seen: string[]; open: Set<IncomingMessage>; server: Server }> {
   const seen: string[] = [];
   const open = new Set<IncomingMessage>();
@@ -110,9 +117,7 @@ describe('webhook sending with a receiver that never answers', () => {
     const { db } = tdb;
     await db.insert(sites).values({ id: 's1', orgId: 'default', name: 'bj-dc1', currentRevision: 1 });
     // 30 events for both webhooks: the first claim takes ten of each, the answering webhook's other 20 need claims of their own.
-    await db
-      .insert(events)
-      .values(Array.from({ length: 30 }, (_, i) => ({ siteId: 's1', nodeId: 'bj-dc1.dr1', type: 'node.online', data: { i }, at: new Date() })));
+    await onlineEvents(db, 30);
     expect(await enqueueDeliveries(db)).toBe(60);
     const round = sendRound({ db, fetch: fetchAny, now: () => new Date(), webhookTimeoutMs: TIMEOUT_MS });
     await waitFor(() => ok.seen.length === 30, { timeoutMs: 20_000, what: "the answering webhook's 30 deliveries" });
@@ -134,9 +139,7 @@ describe('webhook sending with a receiver that never answers', () => {
   it('a send to be retried defers the rest of its webhook to that retry: a receiver that is down costs one send per back-off, not a timeout for each delivery', async () => {
     const { db } = tdb;
     await db.insert(sites).values({ id: 's1', orgId: 'default', name: 'bj-dc1', currentRevision: 1 });
-    await db
-      .insert(events)
-      .values(Array.from({ length: 5 }, (_, i) => ({ siteId: 's1', nodeId: 'bj-dc1.dr1', type: 'node.online', data: { i }, at: new Date() })));
+    await onlineEvents(db, 5);
     expect(await enqueueDeliveries(db)).toBe(10);
     const sender = startSender({ db, fetch: fetchAny, now: () => new Date(), timeoutMs: TIMEOUT_MS, intervalMs: 3_600_000 });
     const ticking = sender.tick();
@@ -171,9 +174,7 @@ describe('webhook sending with a receiver that never answers', () => {
     const secret = newWebhookSecret();
     await db.insert(webhooks).values(['w-2', 'w-3', 'w-4'].map((id) => ({ id, orgId: 'default', url: ok.url, secret })));
     const n = ROUND_SENDS / 2;
-    await db
-      .insert(events)
-      .values(Array.from({ length: n }, (_, i) => ({ siteId: 's1', nodeId: 'bj-dc1.dr1', type: 'node.online', data: { i }, at: new Date() })));
+    await onlineEvents(db, n);
     expect(await enqueueDeliveries(db)).toBe(4 * n);
     expect(await sendRound({ db, fetch: fetchAny, now: () => new Date() })).toEqual({ delivered: ROUND_SENDS, retried: 0, failed: 0 });
     expect(await sendRound({ db, fetch: fetchAny, now: () => new Date() })).toEqual({ delivered: ROUND_SENDS, retried: 0, failed: 0 });
@@ -185,9 +186,7 @@ describe('webhook sending with a receiver that never answers', () => {
     await db.insert(sites).values({ id: 's1', orgId: 'default', name: 'bj-dc1', currentRevision: 1 });
     await db.delete(webhooks).where(eq(webhooks.id, 'w-stuck'));
     const n = ROUND_SENDS + 15;
-    await db
-      .insert(events)
-      .values(Array.from({ length: n }, (_, i) => ({ siteId: 's1', nodeId: 'bj-dc1.dr1', type: 'node.online', data: { i }, at: new Date() })));
+    await onlineEvents(db, n);
     expect(await enqueueDeliveries(db)).toBe(n);
     expect(await sendRound({ db, fetch: fetchAny, now: () => new Date() })).toEqual({ delivered: ROUND_SENDS, retried: 0, failed: 0 });
     expect(await sendRound({ db, fetch: fetchAny, now: () => new Date() })).toEqual({ delivered: 15, retried: 0, failed: 0 });
@@ -296,7 +295,7 @@ describe('how many webhooks are sent to at once', () => {
     const secret = newWebhookSecret();
     await db.insert(webhooks).values(Array.from({ length: 8 }, (_, i) => ({ id: `w-${i}`, orgId: 'default', url, secret })));
     await db.insert(sites).values({ id: 's1', orgId: 'default', name: 'bj-dc1', currentRevision: 1 });
-    await db.insert(events).values([0, 1].map((i) => ({ siteId: 's1', nodeId: 'bj-dc1.dr1', type: 'node.online', data: { i }, at: new Date() })));
+    await onlineEvents(db, 2);
     expect(await enqueueDeliveries(db)).toBe(16);
   });
 
