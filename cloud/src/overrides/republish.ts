@@ -37,9 +37,8 @@ export async function republishOverrides(tx: Tx, siteId: string, version: number
     const mine = overridesFor(claims, active);
     if (canonicalJson(mine) === canonicalJson(claims.overrides ?? [])) continue;
     const next: DesiredClaims = { ...claims, issuedAt: now.toISOString(), overridesVersion: version, overrides: mine };
-    // Due at `now`, as an apply's rows are: the column's default, the database's now(), keeps microseconds the
-    // drain's clock does not, and a drain within the same millisecond passed the row over.
-    rows.push({ nodeId: r.nodeId, siteId, revision: r.revision, overridesVersion: version, claims: next, nextAttemptAt: now });
+    // Due at the column's default, the database's now(), as an apply's rows are: the publisher reads due on that clock.
+    rows.push({ nodeId: r.nodeId, siteId, revision: r.revision, overridesVersion: version, claims: next });
   }
   if (rows.length) await tx.insert(outbox).values(rows);
   return rows.map((r) => r.nodeId);

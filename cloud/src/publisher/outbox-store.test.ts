@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { asc } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import { openTestDatabase, type TestDatabase } from '../db/test-db.test-support.ts';
 import { nodes, orgs, outbox, sites, type OutboxStatus } from '../db/schema.ts';
-import { lastPublished, latestPublishedRows, pruneSuperseded } from './outbox-store.ts';
+import { lastPublished, latestPublishedRows, markFailed, nextDueInMs, pendingForDueNodes, pruneSuperseded } from './outbox-store.ts';
 
 let d: TestDatabase;
 beforeAll(async () => {
@@ -91,5 +91,46 @@ describe('pruneSuperseded', () => {
       ['s.a', 3, 0, 'published'],
       ['t.a', 2, 0, 'published'],
     ]);
+  });
+});
+
+describe('due on the database clock', () => {
+  beforeEach(async () => {
+    await d.truncate();
+  });
+
+  it('reads a row as due right after the insert that wrote it, every time', async () => {
+    // Due at the column's default, the database's now(): judged on this process's clock, a read
+    // within the same millisecond passed the row over (on PostgreSQL: PGlite's clock showed no such gap).
+    // A node of its own each time: no open row before it makes the node due.
+    const names = Array.from({ length: 20 }, (_, i) => `s.n${i}`);
+    await given(names.map((n): Row => [n, 1, 0, 'published']));
+    for (const nodeId of names) {
+      const [row] = await d.db
+        .insert(outbox)
+        .values({ nodeId, siteId: 's', revision: 2, claims: { revision: 2 } })
+        .returning();
+      const read = await pendingForDueNodes(d.db, 100);
+      expect(read.rows.map((r) => r.id)).toEqual([row.id]);
+      expect(read.now.getTime()).toBeGreaterThanOrEqual(row.nextAttemptAt.getTime());
+      await d.db.update(outbox).set({ status: 'published' }).where(eq(outbox.id, row.id));
+    }
+  });
+
+  it("holds a failed row for its back-off on the database's clock, and says how long is left", async () => {
+    await given([['s.a', 1, 0, 'pending']]);
+    const [row] = await d.db.select().from(outbox);
+    expect(await nextDueInMs(d.db, 's')).toBe(0);
+    await markFailed(d.db, row.id, 1, 60_000, 'broker unreachable');
+    expect((await pendingForDueNodes(d.db, 100)).rows).toEqual([]);
+    const left = await nextDueInMs(d.db, 's');
+    expect(left).toBeGreaterThan(55_000);
+    expect(left).toBeLessThanOrEqual(60_000);
+    const [failed] = await d.db.select().from(outbox);
+    expect(failed).toMatchObject({ status: 'failed', attempts: 1, lastError: 'broker unreachable' });
+    await markFailed(d.db, row.id, 2, 0, 'broker unreachable');
+    expect((await pendingForDueNodes(d.db, 100)).rows.map((r) => [r.id, r.attempts])).toEqual([[row.id, 2]]);
+    expect(await nextDueInMs(d.db, 's')).toBe(0);
+    expect(await nextDueInMs(d.db, 't')).toBeNull();
   });
 });

@@ -15,21 +15,34 @@ const inJson = (column: typeof outbox.id | typeof outbox.nodeId, values: readonl
   inJsonList(column, values, column === outbox.id ? 'bigint' : 'text');
 
 /**
+ * Due is the database's clock on both sides: a row is written due at its now() (the column's
+ * default, or its now() plus a back-off: markFailed), and read against its now() here. A reader's
+ * own clock passed rows over: the default keeps microseconds a Date does not, so a drain in the
+ * same millisecond as the commit read it as not yet due (two reads in three right after an insert,
+ * on PostgreSQL here), and a clock behind the database's, a replica's or a Worker's, did so for the skew; the
+ * Workers publisher then slept a second before its next try.
+ */
+const dueNow = lte(outbox.nextAttemptAt, sql`now()`);
+
+/**
  * Open (pending or failed) rows of every node that has at least one row due now, in (node,
  * revision, id) order; only that site's with `siteId` (the Workers publisher drains one site).
+ * With them, the database's time of the read, which judged them: planDrain's `now`.
  */
-export async function pendingForDueNodes(db: Db, now: Date, limit: number, siteId?: string): Promise<OutboxRow[]> {
+export async function pendingForDueNodes(db: Db, limit: number, siteId?: string): Promise<{ rows: OutboxRow[]; now: Date }> {
   const ofSite = siteId === undefined ? undefined : eq(outbox.siteId, siteId);
   const dueNodes = db
     .selectDistinct({ n: outbox.nodeId })
     .from(outbox)
-    .where(and(open, ofSite, lte(outbox.nextAttemptAt, now)));
-  return db
-    .select()
+    .where(and(open, ofSite, dueNow));
+  const read = await db
+    .select({ row: outbox, now: sql<Date>`now()`.mapWith(outbox.nextAttemptAt) })
     .from(outbox)
     .where(and(open, ofSite, inArray(outbox.nodeId, dueNodes)))
     .orderBy(asc(outbox.nodeId), asc(outbox.revision), asc(outbox.overridesVersion), asc(outbox.id))
     .limit(limit);
+  // No row read: nothing to plan, and no time of the database's to give.
+  return { rows: read.map((r) => r.row), now: read[0]?.now ?? new Date() };
 }
 
 /** Newest document version (revision, then override generation) actually published (not skipped) for each of `nodeIds`. */
@@ -83,10 +96,16 @@ export async function markSkipped(db: Db, ids: number[], reason: string): Promis
     .where(and(inJson(outbox.id, ids), open));
 }
 
-export async function markFailed(db: Db, id: number, attempts: number, nextAttemptAt: Date, error: string): Promise<void> {
+/** Marks a row failed, due again `retryInMs` from now on the database's clock (`dueNow`). */
+export async function markFailed(db: Db, id: number, attempts: number, retryInMs: number, error: string): Promise<void> {
   await db
     .update(outbox)
-    .set({ status: 'failed', attempts, nextAttemptAt, lastError: error.slice(0, 500) })
+    .set({
+      status: 'failed',
+      attempts,
+      nextAttemptAt: sql`now() + ${Math.max(0, Math.round(retryInMs))}::integer * interval '1 millisecond'`,
+      lastError: error.slice(0, 500),
+    })
     .where(and(eq(outbox.id, id), open));
 }
 
@@ -121,13 +140,16 @@ export async function sitesWithOpenRows(db: Db): Promise<string[]> {
   return rows.map((r) => r.siteId);
 }
 
-/** When the site's earliest open row is due (its back-off), or null when it has none. */
-export async function nextDueAt(db: Db, siteId: string): Promise<Date | null> {
+/**
+ * How long until the site's earliest open row is due (its back-off), in ms from now on the
+ * database's clock (0 when one is due already), or null when it has none: the Workers publisher
+ * sets its alarm that far from its own now, so a clock apart from the database's moves nothing.
+ */
+export async function nextDueInMs(db: Db, siteId: string): Promise<number | null> {
   const [row] = await db
-    .select({ at: outbox.nextAttemptAt })
+    .select({ ms: sql<string | number | null>`extract(epoch from min(${outbox.nextAttemptAt}) - now()) * 1000` })
     .from(outbox)
-    .where(and(open, eq(outbox.siteId, siteId)))
-    .orderBy(asc(outbox.nextAttemptAt))
-    .limit(1);
-  return row?.at ?? null;
+    .where(and(open, eq(outbox.siteId, siteId)));
+  // numeric, which comes back as text; NULL without an open row (greatest() in SQL would make it 0).
+  return row?.ms == null ? null : Math.max(0, Math.ceil(Number(row.ms)));
 }

@@ -163,7 +163,6 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
 
   async function drainOnce(): Promise<number> {
     if (loop.closed) return 0;
-    const now = new Date();
     // Handed rows were committed before they were handed, so a drain that reads the outbox reads
     // them too; one that does not publishes them without the read-back (1,000 rows of claims).
     // Either way planDrain below orders them against what was published (floors read from the
@@ -173,7 +172,11 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
     const read = readDue || !taken.length;
     readDue = false;
     const batchSize = opts.batch ?? 5000;
-    const due = read ? await pendingForDueNodes(db, now, batchSize) : taken;
+    // Rows read are judged due on the database's clock (outbox-store.ts says why), and planned at
+    // its time of the read; rows handed over are due at once, on this process's clock.
+    const fromOutbox = read ? await pendingForDueNodes(db, batchSize) : { rows: taken, now: new Date() };
+    const due = fromOutbox.rows;
+    let now = fromOutbox.now;
     // A read that filled its batch left due rows behind: read again as soon as this drain is done
     // (if it moved any row on), not at the next poll (a 10,000-node site waited a poll for half).
     const more = read && due.length >= batchSize;
@@ -190,7 +193,11 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
     // row: a lease's previous holder can have published a newer one and died before marking it
     // (the floors below still say older). Sending what is in hand would take that node back, so
     // when a node has a newer open row, read the outbox again under the claim.
-    if (claim && pending.length && !(await holdsNewest(pending))) pending = mine(await pendingForDueNodes(db, now, batchSize));
+    if (claim && pending.length && !(await holdsNewest(pending))) {
+      const again = await pendingForDueNodes(db, batchSize);
+      pending = mine(again.rows);
+      now = again.now;
+    }
     if (connected && republishDue) {
       republishDue = false;
       // Read again under the claim: the rows read before it may be older than what the lease's
@@ -221,7 +228,7 @@ export async function startPublisher(opts: PublisherOptions): Promise<Publisher>
     for (const { row, err } of failures) {
       const attempts = row.attempts + 1;
       const wait = backoffDelayMs(attempts - 1, Math.random());
-      await markFailed(db, row.id, attempts, new Date(Date.now() + wait), err.message);
+      await markFailed(db, row.id, attempts, wait, err.message);
       log(`publisher: ${row.nodeId} r${row.revision} attempt ${attempts} failed (${err.message}); retry in ${wait} ms`);
     }
     const at = new Date();

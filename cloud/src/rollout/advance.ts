@@ -37,7 +37,7 @@ export async function advanceRollout(deps: AdvanceDeps, id: number, ev: RolloutE
     let plan = step.rollout;
     let rollbackRevision = row.rollbackRevision;
     for (const a of step.actions) {
-      if (a.type === 'release') await releaseHeld(tx, site.name, row.siteId, row.revision, a.nodes, now);
+      if (a.type === 'release') await releaseHeld(tx, site.name, row.siteId, row.revision, a.nodes);
       else if (a.type === 'rollback') {
         await withhold(tx, site.name, row.siteId, row.revision, a.withheld, `rollout of revision ${row.revision} ended: ${a.reason}`);
         const written = await writeRollback(tx, row, site, a, now);

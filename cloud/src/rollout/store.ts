@@ -145,13 +145,13 @@ export async function saveRollout(tx: Q, id: number, plan: Rollout, now: Date, r
     .where(eq(rollouts.id, id));
 }
 
-/** Makes the held documents of `names` (for `revision`) publishable now. */
-export async function releaseHeld(tx: Q, site: string, siteId: string, revision: number, names: string[], now: Date): Promise<void> {
+/** Makes the held documents of `names` (for `revision`) publishable now: due at the database's now(), as the publisher reads it. */
+export async function releaseHeld(tx: Q, site: string, siteId: string, revision: number, names: string[]): Promise<void> {
   if (!names.length) return;
   const ids = names.map((n) => nodeIdOf(site, n));
   await tx
     .update(outbox)
-    .set({ status: 'pending', nextAttemptAt: now })
+    .set({ status: 'pending', nextAttemptAt: sql`now()` })
     .where(and(eq(outbox.siteId, siteId), eq(outbox.revision, revision), eq(outbox.status, 'held'), inArray(outbox.nodeId, ids)));
 }
 

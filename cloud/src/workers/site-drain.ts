@@ -33,10 +33,10 @@ export async function drainSite(
   siteId: string,
   link: PublishLink,
   signer: Pick<Signer, 'sign'>,
-  now: Date,
   log: (line: string) => void,
 ): Promise<{ published: number; failed: number }> {
-  const pending = await pendingForDueNodes(db, now, BATCH, siteId);
+  // Due on the database's clock, and planned at its time of the read (outbox-store.ts says why).
+  const { rows: pending, now } = await pendingForDueNodes(db, BATCH, siteId);
   if (!pending.length) return { published: 0, failed: 0 };
   const connected = await link.ensure();
   const floors = await lastPublished(db, [...new Set(pending.map((r) => r.nodeId))]);
@@ -71,7 +71,7 @@ export async function drainSite(
   for (const { row, err } of failures) {
     const attempts = row.attempts + 1;
     const wait = backoffDelayMs(attempts - 1, Math.random());
-    await markFailed(db, row.id, attempts, new Date(now.getTime() + wait), err.message);
+    await markFailed(db, row.id, attempts, wait, err.message);
     log(`publisher: ${row.nodeId} r${row.revision} attempt ${attempts} failed (${err.message}); retry in ${wait} ms`);
   }
   const failed = failures.length;

@@ -1,7 +1,7 @@
 import { backoffDelayMs } from '#shared/util/backoff.ts';
 import { loadSigner } from '../keys/signing.ts';
 import { createPublishLink } from '../mqtt/link.ts';
-import { nextDueAt, sitesWithOpenRows } from '../publisher/outbox-store.ts';
+import { nextDueInMs, sitesWithOpenRows } from '../publisher/outbox-store.ts';
 import type { Db } from '../db/client.ts';
 import { sites } from '../db/schema.ts';
 import { openWorkerDb } from './db.ts';
@@ -97,15 +97,16 @@ export class SitePublisher {
         log(`publisher: ${siteId}: key set generation ${signedUnder}→${signer.generation}: ${again.published} document(s) signed and published again`);
         retryKeys = again.failed > 0;
       }
-      const r = await drainSite(db, siteId, link, signer, new Date(), log);
+      const r = await drainSite(db, siteId, link, signer, log);
       if (r.published) log(`publisher: ${siteId}: published ${r.published} desired document(s)`);
       if (!retryKeys) await this.state.storage.put('generation', signer.generation);
     } finally {
       await link.close();
     }
-    const next = await nextDueAt(db, siteId);
+    // The back-off left, measured on the database's clock, from this object's own now.
+    const dueIn = await nextDueInMs(db, siteId);
     const retryAt = retryKeys ? Date.now() + MIN_RETRY_MS : null;
-    const at = [next?.getTime(), retryAt].filter((t): t is number => t != null);
+    const at = [dueIn === null ? null : Date.now() + dueIn, retryAt].filter((t): t is number => t != null);
     if (at.length) await this.state.storage.setAlarm(Math.max(Math.min(...at), Date.now() + MIN_RETRY_MS));
   }
 }
