@@ -1,11 +1,11 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { desc, eq, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { desc, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../db/test-db.test-support.ts';
 import { events, orgs, sites, webhookDeliveries, webhooks } from '../db/schema.ts';
 import { claimDue, enqueueDeliveries, ROUND_EVENTS, type Fetch } from './queue.ts';
-import { deliverDue } from './queue.test-support.ts';
+import { deliverDue, elapse } from './queue.test-support.ts';
 import { newWebhookSecret, verifyWebhook } from './standard-webhooks.ts';
 import { webhookFetch } from './webhook-transport.ts';
 import { waitFor } from '#shared/util/wait-for.test-support.ts';
@@ -115,19 +115,20 @@ describe('webhook queue (real HTTP receiver on loopback)', () => {
     await addEvent('s1', 'node.offline', { key: 'node.offline|node:dr1', subject: 'node:dr1', severity: 'warning', summary: 'dr1 offline since 02:14' });
     expect(await enqueueDeliveries(db)).toBe(2);
     replies = [503, 404];
-    let t = new Date('2030-01-01T00:00:00Z');
-    const r1 = await deliverDue(db, { fetch: realFetch, now: () => t });
+    const t0 = Date.now();
+    const r1 = await deliverDue(db, { fetch: realFetch });
     expect(r1).toEqual({ delivered: 0, retried: 1, failed: 1 });
     const rows = await db.select().from(webhookDeliveries);
     const pending = rows.find((d) => d.status === 'pending')!;
     expect(pending.lastStatus).toBe(503);
-    const wait = pending.nextAttemptAt.getTime() - t.getTime();
+    // On the database's clock, which is this host's.
+    const wait = pending.nextAttemptAt.getTime() - t0;
     expect(wait).toBeGreaterThanOrEqual(4_000);
-    expect(wait).toBeLessThanOrEqual(6_000);
+    expect(wait).toBeLessThanOrEqual(6_000 + (Date.now() - t0));
     // Not due yet: nothing is sent.
-    expect(await deliverDue(db, { fetch: realFetch, now: () => t })).toEqual({ delivered: 0, retried: 0, failed: 0 });
-    t = new Date(t.getTime() + 6_000);
-    expect(await deliverDue(db, { fetch: realFetch, now: () => t })).toEqual({ delivered: 1, retried: 0, failed: 0 });
+    expect(await deliverDue(db, { fetch: realFetch })).toEqual({ delivered: 0, retried: 0, failed: 0 });
+    await elapse(db, 6_000);
+    expect(await deliverDue(db, { fetch: realFetch })).toEqual({ delivered: 1, retried: 0, failed: 0 });
     const slack = received.find((r) => r.body.includes('"blocks"'));
     expect(JSON.parse(slack!.body).text).toContain('*node.offline* on `bj-dc1`: dr1 offline since 02:14');
     expect(slack!.headers['webhook-signature']).toBeUndefined();
@@ -314,12 +315,18 @@ describe('webhook queue (real HTTP receiver on loopback)', () => {
     await db.insert(webhooks).values({ id: 'w1', orgId: 'o', url, secret });
     for (let i = 0; i < n; i++) await addEvent('s1', 'node.online', { i });
     await enqueueDeliveries(db);
-    const t0 = new Date(Date.now() + 1_000);
     let hung = false;
     const dying: Fetch = () => ((hung = true), new Promise(() => {}));
-    void deliverDue(db, { fetch: dying, now: () => t0, timeoutMs });
+    void deliverDue(db, { fetch: dying, timeoutMs });
     await waitFor(() => hung, { what: 'the first send under way' });
-    return (ms) => deliverDue(db, { fetch: realFetch, now: () => new Date(t0.getTime() + ms), timeoutMs });
+    // The claims were made on the database's clock a moment ago: a round `ms` after them is one
+    // after that much of it has passed (what has passed for real since is a few milliseconds more).
+    let passed = 0;
+    return async (ms) => {
+      await elapse(db, ms - passed);
+      passed = ms;
+      return deliverDue(db, { fetch: realFetch, timeoutMs });
+    };
   }
 
   it('a replica that dies mid-send holds up the delivery it was sending for one timeout and the slack, then another sends it with the same id', async () => {
@@ -334,7 +341,7 @@ describe('webhook queue (real HTTP receiver on loopback)', () => {
 
   it('a shorter send timeout shortens the claims with it: a dead replica holds its delivery back for one timeout and three of slack', async () => {
     const after = await claimedByDyingReplica(2, 2_000);
-    expect(await after(7_999)).toEqual({ delivered: 0, retried: 0, failed: 0 });
+    expect(await after(7_000)).toEqual({ delivered: 0, retried: 0, failed: 0 });
     expect(await after(8_001)).toEqual({ delivered: 1, retried: 0, failed: 0 });
     expect(await after(10_001)).toEqual({ delivered: 1, retried: 0, failed: 0 });
   });
@@ -353,16 +360,21 @@ describe('webhook queue (real HTTP receiver on loopback)', () => {
     expect(received.slice(2).map((r) => (JSON.parse(r.body) as { data: { data: { i: number } } }).data.data.i)).toEqual([...Array(18).keys()]);
   });
 
-  it('a delivery queued within the millisecond a claim names is due: the database keeps microseconds, a claim names milliseconds', async () => {
+  it("a delivery is due to a claim right after it is queued, on the database's clock, whatever this process's clock says", async () => {
     const { db } = tdb;
     await db.insert(webhooks).values({ id: 'w1', orgId: 'o', url, secret });
     await addEvent('s1', 'node.online', {});
-    expect(await enqueueDeliveries(db)).toBe(1);
-    // As the database's now() stamps it: half a millisecond into the millisecond the claim then reads off the clock.
-    await db.update(webhookDeliveries).set({ nextAttemptAt: sql`'2026-12-07 12:00:00.0005+00'::timestamptz` });
-    const at = Date.parse('2026-12-07T12:00:00.000Z');
-    expect(await claimDue(db, { at: at - 1 })).toEqual([]);
-    expect((await claimDue(db, { at })).map((l) => l.ids.length)).toEqual([1]);
+    // This process's clock a minute behind the database's, as a Worker's or a replica's may be off:
+    // the delivery is queued at the database's now(), and claimed at it. (On PostgreSQL: PGlite's
+    // clock is this process's, and moves with it.)
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() - 60_000);
+      expect(await enqueueDeliveries(db)).toBe(1);
+      expect((await claimDue(db, {})).map((l) => l.ids.length)).toEqual([1]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('treats an unreachable receiver as retryable', async () => {

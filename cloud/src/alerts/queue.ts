@@ -1,6 +1,7 @@
 import { and, asc, count, eq, gt, inArray, isNull, lt, lte, not, or, sql } from 'drizzle-orm';
 import { inJsonList } from '../db/in-json.ts';
 import type { Db } from '../db/client.ts';
+import { dbNow, dbNowPlus } from '../db/clock.ts';
 import { events, sites, webhookDeliveries, webhooks } from '../db/schema.ts';
 import { alertOf, alertPriority, newDeliveryId, payloadFor, wants } from './payload.ts';
 import { classifyResponse, nextDelayMs } from './retry.ts';
@@ -136,7 +137,7 @@ export interface Lane {
  * is sending to already; `limit` claims fewer than CLAIM_BATCH. Answers them by webhook, each
  * webhook's in claim order.
  */
-export async function claimDue(db: Db, o: { at: number; timeoutMs?: number; only?: string; busy?: readonly string[]; limit?: number }): Promise<Lane[]> {
+export async function claimDue(db: Db, o: { timeoutMs?: number; only?: string; busy?: readonly string[]; limit?: number }): Promise<Lane[]> {
   const timeoutMs = o.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
   const rows = await db.transaction(async (tx) => {
     const claimed = await tx
@@ -145,9 +146,10 @@ export async function claimDue(db: Db, o: { at: number; timeoutMs?: number; only
       .where(
         and(
           eq(webhookDeliveries.status, 'pending'),
-          // Due by the end of the millisecond `at` names: a delivery queued by the database's now() (microseconds)
-          // within the millisecond of a claim that follows it was otherwise not due, and waited for the next round.
-          lt(webhookDeliveries.nextAttemptAt, new Date(o.at + 1)),
+          // Due on the database's clock, as deliveries are queued and put off (../db/clock.ts): on this
+          // process's, a Worker's cron whose clock ran behind the database's left the deliveries its
+          // own round had queued for the next cron, a minute later.
+          lte(webhookDeliveries.nextAttemptAt, dbNow),
           o.only === undefined ? undefined : eq(webhookDeliveries.webhookId, o.only),
           o.busy?.length ? not(inJsonList(webhookDeliveries.webhookId, o.busy)) : undefined,
         ),
@@ -164,7 +166,7 @@ export async function claimDue(db: Db, o: { at: number; timeoutMs?: number; only
       turns.set(r.webhookId, turn + 1);
       await tx
         .update(webhookDeliveries)
-        .set({ nextAttemptAt: new Date(o.at + (turn + 1 + CLAIM_SLACK_TIMEOUTS) * timeoutMs) })
+        .set({ nextAttemptAt: dbNowPlus((turn + 1 + CLAIM_SLACK_TIMEOUTS) * timeoutMs) })
         .where(eq(webhookDeliveries.id, r.id));
     }
     return claimed;
@@ -225,8 +227,11 @@ export async function sendLane(
       opts.log?.(`webhook ${url}: gave up on ${d.id} after ${attempts} attempts (${lastError})`);
       out.failed++;
     } else {
-      const retryAt = new Date(now().getTime() + delay);
-      await db.update(webhookDeliveries).set({ attempts, lastStatus: status, lastError, nextAttemptAt: retryAt }).where(eq(webhookDeliveries.id, d.id));
+      const [{ retryAt }] = await db
+        .update(webhookDeliveries)
+        .set({ attempts, lastStatus: status, lastError, nextAttemptAt: dbNowPlus(delay) })
+        .where(eq(webhookDeliveries.id, d.id))
+        .returning({ retryAt: webhookDeliveries.nextAttemptAt });
       out.retried++;
       await deferWebhook(db, lane, d.id, retryAt);
       break;

@@ -56,7 +56,7 @@ export function startSender(o: {
       const counts = await sendLane(o.db, lane, { fetch: o.fetch, now: o.now, timeoutMs: o.timeoutMs, log: o.log, stopped });
       o.onDeliveries?.(counts);
       if (closed) break;
-      [lane] = await claimDue(o.db, { at: o.now().getTime(), timeoutMs: o.timeoutMs, only: first.webhookId });
+      [lane] = await claimDue(o.db, { timeoutMs: o.timeoutMs, only: first.webhookId });
     }
   };
   const start = (lane: Lane) => {
@@ -81,7 +81,7 @@ export function startSender(o: {
       const room = maxWebhooks - workers.size;
       if (room <= 0 || closed) return;
       const limit = Math.min(CLAIM_BATCH, room);
-      const lanes = await claimDue(o.db, { at: o.now().getTime(), timeoutMs: o.timeoutMs, busy: [...workers.keys()], limit });
+      const lanes = await claimDue(o.db, { timeoutMs: o.timeoutMs, busy: [...workers.keys()], limit });
       for (const lane of lanes) if (!closed) start(lane);
       // Short: everything due for the webhooks without a worker is claimed.
       if (deliveriesIn(lanes) < limit) return;
@@ -147,7 +147,7 @@ export async function sendRound(o: SendRoundOptions): Promise<DeliveryCounts> {
     left -= limit;
     let lanes: Lane[] = [];
     try {
-      lanes = await claimDue(o.db, { at: o.now().getTime(), timeoutMs, ...which, limit });
+      lanes = await claimDue(o.db, { timeoutMs, ...which, limit });
     } finally {
       left += limit - deliveriesIn(lanes);
     }

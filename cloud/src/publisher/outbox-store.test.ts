@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { asc, eq } from 'drizzle-orm';
 import { openTestDatabase, type TestDatabase } from '../db/test-db.test-support.ts';
 import { nodes, orgs, outbox, sites, type OutboxStatus } from '../db/schema.ts';
@@ -114,6 +114,19 @@ describe('due on the database clock', () => {
       expect(read.rows.map((r) => r.id)).toEqual([row.id]);
       expect(read.now.getTime()).toBeGreaterThanOrEqual(row.nextAttemptAt.getTime());
       await d.db.update(outbox).set({ status: 'published' }).where(eq(outbox.id, row.id));
+    }
+  });
+
+  it("reads a row as due whatever this process's clock says: a minute behind the database's", async () => {
+    // As a replica's or a Worker's clock may be off. (On PostgreSQL: PGlite's clock is this
+    // process's, and moves with it.)
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() - 60_000);
+      await given([['s.a', 1, 0, 'pending']]);
+      expect((await pendingForDueNodes(d.db, 100)).rows.map((r) => r.nodeId)).toEqual(['s.a']);
+    } finally {
+      vi.useRealTimers();
     }
   });
 

@@ -1,6 +1,7 @@
 import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
 import type { DocumentVersion } from '#shared/wire/desired.ts';
 import type { Db } from '../db/client.ts';
+import { dbNow, dbNowPlus } from '../db/clock.ts';
 import { inJsonList } from '../db/in-json.ts';
 import { rowsOf } from '../db/rows.ts';
 import { OUTBOX_OPEN, outbox } from '../db/schema.ts';
@@ -14,15 +15,8 @@ const open = inArray(outbox.status, OUTBOX_OPEN);
 const inJson = (column: typeof outbox.id | typeof outbox.nodeId, values: readonly (string | number)[]) =>
   inJsonList(column, values, column === outbox.id ? 'bigint' : 'text');
 
-/**
- * Due is the database's clock on both sides: a row is written due at its now() (the column's
- * default, or its now() plus a back-off: markFailed), and read against its now() here. A reader's
- * own clock passed rows over: the default keeps microseconds a Date does not, so a drain in the
- * same millisecond as the commit read it as not yet due (two reads in three right after an insert,
- * on PostgreSQL here), and a clock behind the database's, a replica's or a Worker's, did so for the skew; the
- * Workers publisher then slept a second before its next try.
- */
-const dueNow = lte(outbox.nextAttemptAt, sql`now()`);
+/** Due on the database's clock (../db/clock.ts says why): written due at its now(), read against it. */
+const dueNow = lte(outbox.nextAttemptAt, dbNow);
 
 /**
  * Open (pending or failed) rows of every node that has at least one row due now, in (node,
@@ -36,7 +30,7 @@ export async function pendingForDueNodes(db: Db, limit: number, siteId?: string)
     .from(outbox)
     .where(and(open, ofSite, dueNow));
   const read = await db
-    .select({ row: outbox, now: sql<Date>`now()`.mapWith(outbox.nextAttemptAt) })
+    .select({ row: outbox, now: sql<Date>`${dbNow}`.mapWith(outbox.nextAttemptAt) })
     .from(outbox)
     .where(and(open, ofSite, inArray(outbox.nodeId, dueNodes)))
     .orderBy(asc(outbox.nodeId), asc(outbox.revision), asc(outbox.overridesVersion), asc(outbox.id))
@@ -103,7 +97,7 @@ export async function markFailed(db: Db, id: number, attempts: number, retryInMs
     .set({
       status: 'failed',
       attempts,
-      nextAttemptAt: sql`now() + ${Math.max(0, Math.round(retryInMs))}::integer * interval '1 millisecond'`,
+      nextAttemptAt: dbNowPlus(retryInMs),
       lastError: error.slice(0, 500),
     })
     .where(and(eq(outbox.id, id), open));
