@@ -4,6 +4,7 @@ import { nodeIdOf } from '#shared/wire/topics.ts';
 import type { DesiredClaims } from '#shared/wire/desired.ts';
 import { sha256Hex } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
+import { dbNow } from '../db/clock.ts';
 import { idTable } from '../db/in-json.ts';
 import { nodes, outbox, rollouts, sites } from '../db/schema.ts';
 import { ACTIVE_STATES, DRIVER_PARTS, planToKeep, type Rollout } from './plan.ts';
@@ -145,13 +146,13 @@ export async function saveRollout(tx: Q, id: number, plan: Rollout, now: Date, r
     .where(eq(rollouts.id, id));
 }
 
-/** Makes the held documents of `names` (for `revision`) publishable now: due at the database's now(), as the publisher reads it. */
+/** Makes the held documents of `names` (for `revision`) publishable now: due on the database's clock, as the publisher reads it (../db/clock.ts). */
 export async function releaseHeld(tx: Q, site: string, siteId: string, revision: number, names: string[]): Promise<void> {
   if (!names.length) return;
   const ids = names.map((n) => nodeIdOf(site, n));
   await tx
     .update(outbox)
-    .set({ status: 'pending', nextAttemptAt: sql`now()` })
+    .set({ status: 'pending', nextAttemptAt: dbNow })
     .where(and(eq(outbox.siteId, siteId), eq(outbox.revision, revision), eq(outbox.status, 'held'), inArray(outbox.nodeId, ids)));
 }
 
