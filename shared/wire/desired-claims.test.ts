@@ -93,6 +93,16 @@ describe("checkClaimsInSteps with known services: those the schema took before (
     const moved = [known[0], known[1], known[3], known[2], ...known.slice(4)];
     expect((await checkClaimsInSteps(bad, none, Infinity, moved)).success).toBe(false);
   });
+
+  it('answers an equal service with the known object itself, and a changed one with its checked copy', async () => {
+    const next = structuredClone(claims);
+    next.config.services[1].port += 1;
+    const r = await checkClaimsInSteps(next, none, Infinity, claims.config.services);
+    expect(r.success).toBe(true);
+    if (!r.success) return;
+    expect(r.data).toEqual(DesiredClaims.parse(next));
+    r.data.config.services.forEach((s, i) => (i === 1 ? expect(s).not.toBe(claims.config.services[i]) : expect(s).toBe(claims.config.services[i])));
+  });
 });
 
 describe('checkClaimsBody: the claims without trust, each service object checked once', () => {

@@ -53,7 +53,8 @@ const atService = (i: number, issues: z.ZodError['issues']): z.ZodError['issues'
  * schemas answer their input (schemas.test.ts), so an equal value is taken as that one was, and the
  * answer is the same. A new revision changes few of a director's services: one real server's
  * weight, one of 40 in a 10,000-node site. Comparing is a walk that makes nothing; the check builds
- * its answer anew, object by object, and cost that director 30-40 ms of its intake.
+ * its answer anew, object by object, and cost that director 30-40 ms of its intake. An equal service
+ * is answered with the known object itself: configs are never changed in place, on either side.
  */
 export async function checkClaimsInSteps(json: unknown, between: () => Promise<void>, stepMs = 8, known: readonly unknown[] = []): Promise<ClaimsCheck> {
   const outline = ClaimsOutline.safeParse(json);
@@ -66,7 +67,9 @@ export async function checkClaimsInSteps(json: unknown, between: () => Promise<v
       stepStart = performance.now();
     }
     if (i < known.length && jsonEqual(raw, known[i])) {
-      services.push(raw as DesiredClaims['config']['services'][number]);
+      // The known object, not its equal copy: what the agent keeps per service object (the health
+      // checker's checked services and probe keys) carries over, and the copy dies young.
+      services.push(known[i] as DesiredClaims['config']['services'][number]);
       continue;
     }
     const s = Service.safeParse(raw);

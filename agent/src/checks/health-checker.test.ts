@@ -174,6 +174,17 @@ describe('startHealthChecker with real timers and real servers', () => {
     const bad = [{ ...service('x', [1], null), realServers: [{ address: 'nope' }] }];
     expect(() => startHealthChecker({ services: bad as never, onTransition: () => {} })).toThrow(/invalid services: 0\.realServers\.0/);
   });
+
+  it('checks each service object once: an object it took passes again unchecked, any other is checked, equal or not', () => {
+    const good = service('web', [80], null);
+    const { hc } = start([good]);
+    // Changed in place after it was taken (configs never are): the object is known, so it passes
+    // unchecked, which shows the check is passed over; an equal copy of it is checked and refused.
+    (good.realServers[0] as { address: string }).address = 'nope';
+    expect(() => hc.update([good])).not.toThrow();
+    expect(() => hc.update([structuredClone(good)])).toThrow(/invalid services: 0\.realServers\.0\.address/);
+    expect(() => hc.update([service('web', [80], null), { ...good, realServers: [] }, 'nope'] as never)).toThrow(/invalid services: 2: /);
+  });
 });
 
 describe('startHealthChecker with an injected clock', () => {

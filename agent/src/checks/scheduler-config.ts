@@ -1,4 +1,4 @@
-import type { ResolvedService } from '#shared/config/node-config.ts';
+import type { ResolvedCheck, ResolvedService } from '#shared/config/node-config.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { nextRandom, scheduleProbe, type SchedulerAction, type SchedulerState, type TargetState } from './scheduler-state.ts';
 import { targetKey } from './types.ts';
@@ -10,6 +10,18 @@ import { targetKey } from './types.ts';
  * `alpha`. A probe is shared by every target whose check resolves to the same
  * (type, address, port, bindTo, params, timing), so it runs once and feeds all of them.
  */
+/**
+ * A check's probe key, its canonical JSON, kept per check object: configs are never changed in place,
+ * and an unchanged service comes back as the same object (the intake's checkClaimsInSteps), so a
+ * director's apply writes the keys of the services that changed, not of its 1,000 real servers.
+ */
+const probeKeys = new WeakMap<ResolvedCheck, string>();
+function probeKeyOf(check: ResolvedCheck): string {
+  let k = probeKeys.get(check);
+  if (k === undefined) probeKeys.set(check, (k = canonicalJson(check)));
+  return k;
+}
+
 export function applyConfig(state: SchedulerState, services: ResolvedService[], now: number): SchedulerAction[] {
   const actions: SchedulerAction[] = [];
   state.version += 1;
@@ -19,7 +31,7 @@ export function applyConfig(state: SchedulerState, services: ResolvedService[], 
       const key = targetKey(svc.name, rs.address, rs.port);
       seen.add(key);
       const check = rs.healthCheck;
-      const probeKey = check ? canonicalJson(check) : null;
+      const probeKey = check ? probeKeyOf(check) : null;
       const old = state.targets.get(key);
       if (old && old.probe === probeKey) continue;
       if (old?.probe) unsubscribe(state, old, actions);
