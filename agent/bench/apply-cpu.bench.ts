@@ -4,8 +4,9 @@
  * cache and its backup) and the engine's apply on the dry-run dataplane (with its role file and its
  * status file). For a real server of a 100-node site whose VIPs all move at each revision, and for
  * a director of bench:publish's 1,000-node site with one real server's weight changed at each, with
- * its health checker as a director runs it (taking each config: the 1,000 real servers' checks); its
- * probes are never sent, since the site's addresses are made up and nothing may leave this machine.
+ * its health checker as a director runs it (taking each config: the 1,000 real servers' checks). Its
+ * probes are never sent (the site's addresses are made up, and nothing may leave this machine), and
+ * its checks' warmup of an hour keeps their scheduling, a director's steady work, out of the series.
  * Beside each, measured in the same run on the same documents: the floor, their verification alone
  * (signature and schema, no file). Then what a file step costs on libuv's threads, where a save's
  * steps that may wait for the disk run: an awaited fstat, beside the same call made directly.
@@ -145,7 +146,7 @@ async function fileStep(): Promise<string> {
 
 const key = await testKey();
 const rs = await documents(key, 100, 'rs1', numberArg('docs', 300), (r) => ({ vipBase: r % 200 }));
-const dr = await documents(key, 1000, 'dr1', Math.max(5, Math.round(numberArg('docs', 300) / 10)), (r) => ({ rs1Weight: r }));
+const dr = await documents(key, 1000, 'dr1', Math.max(5, Math.round(numberArg('docs', 300) / 10)), (r) => ({ rs1Weight: r, checkWarmup: '1h' }));
 console.log(`bench:agent-apply: one agent's documents one after another, state under ${DIR}, Node ${process.version}; medians of ${SERIES} series`);
 console.log(await row('a real server, every VIP moved', key, rs.nodeId, rs.docs));
 console.log(await row("a director of 1,000 nodes, one real server's weight, with its health checker", key, dr.nodeId, dr.docs, true));

@@ -4,10 +4,11 @@ import { nodeIdOf } from '#shared/wire/topics.ts';
 /**
  * A made-up DR site of `n` nodes for the publish benchmark: two directors sharing one VIP (VRRP)
  * and n−2 real servers spread over services of at most 250 real servers each. `rs1Weight` changes
- * one real server's weight (the one-real-server change). Addresses are
+ * one real server's weight (the one-real-server change); `checkWarmup` spreads the first health
+ * checks over that time (bench:agent-apply: a director's probes do not start while it is timed). Addresses are
  * documentation/made-up ranges; nothing is ever sent to them.
  */
-export function bigSiteSpec(name: string, n: number, opts: { vipBase?: number; rs1Weight?: number } = {}): unknown {
+export function bigSiteSpec(name: string, n: number, opts: { vipBase?: number; rs1Weight?: number; checkWarmup?: string } = {}): unknown {
   const realServers = Array.from({ length: n - 2 }, (_, i) => ({
     name: `rs${i + 1}`,
     role: 'realserver',
@@ -23,7 +24,7 @@ export function bigSiteSpec(name: string, n: number, opts: { vipBase?: number; r
       protocol: 'tcp',
       scheduler: 'wlc',
       forwarding: 'dr',
-      healthCheck: { type: 'tcp', interval: '5s', timeout: '2s' },
+      healthCheck: { type: 'tcp', interval: '5s', timeout: '2s', ...(opts.checkWarmup ? { warmup: opts.checkWarmup } : {}) },
       realServers: members.map((m) => ({ node: m.name, port: 80, weight: m.name === 'rs1' ? (opts.rs1Weight ?? 1) : 1 })),
     });
   }

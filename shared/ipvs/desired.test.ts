@@ -3,7 +3,7 @@ import { compileNode } from '../compiler/compile.ts';
 import type { NodeConfig } from '../config/node-config.ts';
 import { validateSite } from '../site/validate.ts';
 import { parseSave, renderSave } from './codec.ts';
-import { desiredIpvs, kernelRealServerKey, steadyIpvs } from './desired.ts';
+import { desiredIpvs, healthKey, kernelRealServerKey, steadyIpvs } from './desired.ts';
 import { realServerKey, serviceKey } from './model.ts';
 
 function configFor(spec: Record<string, unknown>, node: string): NodeConfig {
@@ -113,5 +113,17 @@ describe('desiredIpvs', () => {
       { address: '10.99.0.21', port: 80, forwarding: 'dr', weight: 4, upperThreshold: 0, lowerThreshold: 0 },
       { address: '10.99.0.31', port: 8080, forwarding: 'nat', weight: 2, upperThreshold: 0, lowerThreshold: 0 },
     ]);
+  });
+});
+
+describe('healthKey: the health key kept per real server object', () => {
+  it('is realServerKey(service name, rs), the same string again for the same object, and made anew under another service name', () => {
+    const rs = { address: '10.0.0.5', port: 80 };
+    const first = healthKey('web', rs);
+    expect(first).toBe(realServerKey('web', rs));
+    expect(healthKey('web', rs)).toBe(first);
+    // The same object under another service (a service renamed at its place): that service's key.
+    expect(healthKey('api', rs)).toBe(realServerKey('api', rs));
+    expect(healthKey('web', { ...rs, port: 81 })).toBe('web|10.0.0.5:81');
   });
 });

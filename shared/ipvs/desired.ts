@@ -53,10 +53,28 @@ export function kernelRealServerKey(s: ResolvedService, rs: Pick<ResolvedService
   return realServerKey(k.key, { address: rs.address, port: destPort(k.svc, rs.forwarding, rs.port) });
 }
 
+/** Each real server object's health key, with the service name it was made for. */
+const healthKeys = new WeakMap<object, { service: string; key: string }>();
+
+/**
+ * realServerKey(service name, rs): how the health checker names a configured real server, kept per
+ * real server object (configs are never changed in place, and an unchanged real server comes back
+ * as the same object from one revision to the next: checkClaimsInSteps). A director looks its
+ * 1,000 real servers up three times a pass (quorum, the desired table, the status): a key made anew
+ * each time was a new string hashed anew.
+ */
+export function healthKey(service: string, rs: Pick<ResolvedService['realServers'][number], 'address' | 'port'>): string {
+  const k = healthKeys.get(rs);
+  if (k?.service === service) return k.key;
+  const key = realServerKey(service, rs);
+  healthKeys.set(rs, { service, key });
+  return key;
+}
+
 /** Healthy weight sum of a service, as keepalived counts it for quorum. */
 export function aliveWeight(s: ResolvedService, health: (key: string) => RealServerHealth): number {
   return s.realServers.reduce((sum, rs) => {
-    const h = health(realServerKey(s.name, rs));
+    const h = health(healthKey(s.name, rs));
     return h.up ? sum + (h.weight ?? rs.weight) : sum;
   }, 0);
 }
@@ -74,7 +92,7 @@ export function desiredIpvs(services: ResolvedService[], health: (key: string) =
     const qUp = quorumUp(s.name);
     const dests = new Map<string, IpvsDest>();
     for (const rs of s.realServers) {
-      const h = health(realServerKey(s.name, rs));
+      const h = health(healthKey(s.name, rs));
       const inService = qUp && h.up;
       if (!inService && !rs.inhibitOnFailure) continue;
       const d: IpvsDest = {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compileNode } from '../compiler/compile.ts';
 import { baseDoc } from '../site/site.test-support.ts';
 import { validateSite } from '../site/validate.ts';
+import { expectSameRefusal } from '../util/same-refusal.test-support.ts';
 import { checkClaimsBody, checkClaimsInSteps, DesiredClaims } from './desired-claims.ts';
 
 const site = (() => {
@@ -50,13 +51,7 @@ describe('checkClaimsInSteps: DesiredClaims a service at a time', () => {
 
   it.each(EDITS)('refuses %s as DesiredClaims does, naming the same place', async (_name, edit) => {
     const bad = edited(edit);
-    const whole = DesiredClaims.safeParse(bad);
-    const steps = await checkClaimsInSteps(bad, async () => {}, 0);
-    expect(whole.success).toBe(false);
-    expect(steps.success).toBe(false);
-    if (whole.success || steps.success) return;
-    expect(steps.error.issues[0].path).toEqual(whole.error.issues[0].path);
-    expect(steps.error.issues[0].message).toBe(whole.error.issues[0].message);
+    expectSameRefusal(DesiredClaims.safeParse(bad), await checkClaimsInSteps(bad, async () => {}, 0));
   });
 });
 
@@ -70,13 +65,7 @@ describe("checkClaimsInSteps with known services: those the schema took before (
 
   it.each(EDITS)('refuses %s as DesiredClaims does, naming the same place, with every service of the unedited claims known', async (_name, edit) => {
     const bad = edited(edit);
-    const whole = DesiredClaims.safeParse(bad);
-    const steps = await checkClaimsInSteps(bad, none, Infinity, claims.config.services);
-    expect(whole.success).toBe(false);
-    expect(steps.success).toBe(false);
-    if (whole.success || steps.success) return;
-    expect(steps.error.issues[0].path).toEqual(whole.error.issues[0].path);
-    expect(steps.error.issues[0].message).toBe(whole.error.issues[0].message);
+    expectSameRefusal(DesiredClaims.safeParse(bad), await checkClaimsInSteps(bad, none, Infinity, claims.config.services));
   });
 
   it('passes over a service equal to the known one at its place, and checks one known only at another place', async () => {
@@ -103,6 +92,29 @@ describe("checkClaimsInSteps with known services: those the schema took before (
     expect(r.data).toEqual(DesiredClaims.parse(next));
     r.data.config.services.forEach((s, i) => (i === 1 ? expect(s).not.toBe(claims.config.services[i]) : expect(s).toBe(claims.config.services[i])));
   });
+
+  it("answers a changed service's real servers equal to the known ones at their place with the known objects, and checks the others", async () => {
+    const many = {
+      ...claims,
+      config: {
+        ...claims.config,
+        services: claims.config.services.map((s) => ({ ...s, realServers: [0, 1, 2].map((j) => ({ ...s.realServers[0], weight: j + 1 })) })),
+      },
+    };
+    const next = structuredClone(many);
+    next.config.services[4].realServers[1].weight = 9;
+    const r = await checkClaimsInSteps(next, none, Infinity, many.config.services);
+    expect(r.success).toBe(true);
+    if (!r.success) return;
+    expect(r.data).toEqual(DesiredClaims.parse(next));
+    const was = many.config.services[4].realServers;
+    const [a, b, c] = r.data.config.services[4].realServers;
+    expect([a === was[0], b === was[1] || b === next.config.services[4].realServers[1], c === was[2]]).toEqual([true, false, true]);
+    // A changed real server is checked: out of the schema, refused at its place.
+    next.config.services[4].realServers[1].weight = -1;
+    const bad = await checkClaimsInSteps(next, none, Infinity, many.config.services);
+    expect(!bad.success && bad.error.issues[0].path).toEqual(['config', 'services', 4, 'realServers', 1, 'weight']);
+  });
 });
 
 describe('checkClaimsBody: the claims without trust, each service object checked once', () => {
@@ -118,13 +130,9 @@ describe('checkClaimsBody: the claims without trust, each service object checked
   it.each(EDITS)('refuses %s as DesiredClaims does, naming the same place, and remembers no service it refused', (_name, edit) => {
     const bad = edited(edit);
     const checked = new WeakSet<object>();
-    const whole = Body.safeParse(bad);
     const body = checkClaimsBody(bad, checked);
-    expect(whole.success).toBe(false);
-    expect(body.success).toBe(false);
-    if (whole.success || body.success) return;
-    expect(body.error.issues[0].path).toEqual(whole.error.issues[0].path);
-    expect(body.error.issues[0].message).toBe(whole.error.issues[0].message);
+    expectSameRefusal(Body.safeParse(bad), body);
+    if (body.success) return;
     const services = (bad as { config?: { services?: unknown } }).config?.services;
     const refused = Array.isArray(services) ? services[body.error.issues[0].path[2] as number] : undefined;
     if (refused && typeof refused === 'object') expect(checked.has(refused)).toBe(false);

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { checkServiceInParts } from '../config/check-service.ts';
 import { NodeConfig } from '../config/node-config.ts';
 import { KeyTrust } from './key-trust.ts';
 import { OverrideList } from '../overrides/override.ts';
@@ -35,6 +36,7 @@ export type ClaimsCheck = { success: true; data: DesiredClaims } | { success: fa
 /** The claims with each service left unchecked: the first step of `checkClaimsInSteps`. */
 const ClaimsOutline = DesiredClaims.extend({ config: NodeConfig.extend({ services: z.array(z.unknown()) }) });
 const Service = NodeConfig.shape.services.element;
+type RealServer = DesiredClaims['config']['services'][number]['realServers'][number];
 
 /** A service's issues as the claims' issues: their paths under `config.services[i]`. */
 const atService = (i: number, issues: z.ZodError['issues']): z.ZodError['issues'] =>
@@ -54,7 +56,9 @@ const atService = (i: number, issues: z.ZodError['issues']): z.ZodError['issues'
  * answer is the same. A new revision changes few of a director's services: one real server's
  * weight, one of 40 in a 10,000-node site. Comparing is a walk that makes nothing; the check builds
  * its answer anew, object by object, and cost that director 30-40 ms of its intake. An equal service
- * is answered with the known object itself: configs are never changed in place, on either side.
+ * is answered with the known object itself: configs are never changed in place, on either side. In a
+ * service that changed, each real server equal to the known service's at its place is too
+ * (checkServiceInParts): one real server's weight is one of that service's 250.
  */
 export async function checkClaimsInSteps(json: unknown, between: () => Promise<void>, stepMs = 8, known: readonly unknown[] = []): Promise<ClaimsCheck> {
   const outline = ClaimsOutline.safeParse(json);
@@ -72,7 +76,12 @@ export async function checkClaimsInSteps(json: unknown, between: () => Promise<v
       services.push(known[i] as DesiredClaims['config']['services'][number]);
       continue;
     }
-    const s = Service.safeParse(raw);
+    // A service changed: its real servers equal to the known service's at their place are taken as
+    // the known objects, unchecked, as equal services are.
+    const was = i < known.length ? (known[i] as { realServers?: unknown }).realServers : undefined;
+    const s = Array.isArray(was)
+      ? checkServiceInParts(raw, (rs, j) => (j < was.length && jsonEqual(rs, was[j]) ? (was[j] as RealServer) : undefined))
+      : Service.safeParse(raw);
     if (!s.success) return { success: false, error: { issues: atService(i, s.error.issues) } };
     services.push(s.data);
   }

@@ -185,6 +185,17 @@ describe('startHealthChecker with real timers and real servers', () => {
     expect(() => hc.update([structuredClone(good)])).toThrow(/invalid services: 0\.realServers\.0\.address/);
     expect(() => hc.update([service('web', [80], null), { ...good, realServers: [] }, 'nope'] as never)).toThrow(/invalid services: 2: /);
   });
+
+  it("checks a changed service's real servers it has not taken before, and passes over those it has", () => {
+    const good = service('web', [80, 81], null);
+    const { hc } = start([good]);
+    const [taken, other] = good.realServers;
+    (taken as { address: string }).address = 'nope';
+    // A new service object (its port changed) holding the taken real server: passes.
+    expect(() => hc.update([{ ...good, port: 8080 }])).not.toThrow();
+    // Its equal copy is not one taken before: checked, and refused at its place.
+    expect(() => hc.update([{ ...good, port: 8081, realServers: [other, structuredClone(taken)] }])).toThrow(/invalid services: 0\.realServers\.1\.address/);
+  });
 });
 
 describe('startHealthChecker with an injected clock', () => {

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { ResolvedService } from '#shared/config/node-config.ts';
+import { checkServiceInParts } from '#shared/config/check-service.ts';
+import type { ResolvedService } from '#shared/config/node-config.ts';
 import { openFileLimit } from './fd-limit.ts';
 import { runCheck } from './run-check.ts';
 import { initialState, nextWakeAt, step, type SchedulerAction, type SchedulerEvent } from './scheduler.ts';
@@ -30,21 +31,25 @@ export interface HealthChecker {
 }
 
 /**
- * The services, each checked by the schema unless this very object was before (`checked`): configs
- * are never changed in place, and the intake hands an unchanged service over as the object it
- * accepted last (checkClaimsInSteps). A director's 1,000 real servers took 6 ms to check at every
- * apply. The schema answers its input (schemas.test.ts), so the input is what is kept.
+ * The services, each checked by the schema unless this very object was before (`checked`), and in
+ * a service that was not, each real server likewise: configs are never changed in place, and the
+ * intake hands an unchanged service or real server over as the object it accepted last
+ * (checkClaimsInSteps). A director's 1,000 real servers took 6 ms to check at every apply. The
+ * schema answers its input (shared/wire/schemas.test.ts), so the input is what is kept.
  */
 function validate(services: unknown, checked: WeakSet<object>): ResolvedService[] {
   if (!Array.isArray(services)) throw new CheckError('BAD_PARAMS', 'invalid services: not a list');
+  const taken = (o: unknown): o is object => o !== null && typeof o === 'object' && checked.has(o);
   for (const [n, s] of services.entries()) {
-    if (s !== null && typeof s === 'object' && checked.has(s)) continue;
-    const r = ResolvedService.safeParse(s);
+    if (taken(s)) continue;
+    // A changed service: its real servers this checker took before are not checked again.
+    const r = checkServiceInParts(s, (rs) => (taken(rs) ? (rs as ResolvedService['realServers'][number]) : undefined));
     if (!r.success) {
       const i = r.error.issues[0];
       throw new CheckError('BAD_PARAMS', `invalid services: ${[n, ...i.path].join('.')}: ${i.message}`);
     }
     checked.add(s as object);
+    for (const rs of (s as ResolvedService).realServers) checked.add(rs);
   }
   return services as ResolvedService[];
 }

@@ -1,7 +1,7 @@
 import type { ResolvedCheck, ResolvedService } from '#shared/config/node-config.ts';
+import { healthKey } from '#shared/ipvs/desired.ts';
 import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { nextRandom, scheduleProbe, type SchedulerAction, type SchedulerState, type TargetState } from './scheduler-state.ts';
-import { targetKey } from './types.ts';
 
 /**
  * Applies a new service list. Targets whose probe is unchanged keep everything (keepalived keeps
@@ -28,7 +28,7 @@ export function applyConfig(state: SchedulerState, services: ResolvedService[], 
   const seen = new Set<string>();
   for (const svc of services) {
     for (const rs of svc.realServers) {
-      const key = targetKey(svc.name, rs.address, rs.port);
+      const key = healthKey(svc.name, rs);
       seen.add(key);
       const check = rs.healthCheck;
       const probeKey = check ? probeKeyOf(check) : null;

@@ -1,6 +1,6 @@
 import type { NodeConfig } from '#shared/config/node-config.ts';
 import type { AgentHealth, NodeStatus, OverrideStatus } from '#shared/wire/status.ts';
-import { realServerKey } from '#shared/ipvs/model.ts';
+import { healthKey } from '#shared/ipvs/desired.ts';
 import type { IpvsResult } from '../ipvs/reconciler.ts';
 import type { RoleResult } from '../realserver/role.ts';
 
@@ -57,7 +57,7 @@ export function buildStatus(i: StatusInput, at = new Date()): NodeStatus {
       name: svc.name,
       quorum: i.quorumUp(svc.name),
       realServers: svc.realServers.map((rs) => {
-        const h = i.health?.get(realServerKey(svc.name, rs)) ?? {
+        const h = i.health?.get(healthKey(svc.name, rs)) ?? {
           up: true,
           weight: null,
           detail: rs.healthCheck ? 'not checked yet' : 'no health check',
