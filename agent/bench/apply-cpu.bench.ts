@@ -24,16 +24,13 @@ import type { DocumentVersion } from '#shared/wire/desired.ts';
 import { nodeIdOf } from '#shared/wire/topics.ts';
 import { bigSiteSpec } from '../../cloud/bench/big-site.ts';
 import { median, numberArg } from '../../cloud/bench/figures.ts';
-import { CHECK_TYPES } from '#shared/site/ipvs-words.ts';
-import { startHealthChecker } from '../src/checks/health-checker.ts';
 import { createDryRunDataplane } from '../src/dataplane/dry-run.ts';
 import { Engine } from '../src/engine/engine.ts';
-import type { StartHealthChecker } from '../src/engine/parts.ts';
-import type { Checker } from '../src/checks/types.ts';
 import { signDoc, testKey, type TestKey } from '../src/intake/keys.test-support.ts';
 import { Intake } from '../src/intake/intake.ts';
 import { verifyDesired } from '../src/intake/verify.ts';
 import { statePaths } from '../src/state/paths.ts';
+import { silentHealthChecker } from './silent-checker.ts';
 
 const DIR = process.argv.includes('--dir') ? process.argv[process.argv.indexOf('--dir') + 1] : tmpdir();
 const SERIES = 3;
@@ -60,13 +57,6 @@ async function documents(key: TestKey, nodes: number, name: string, count: numbe
 /** The process's voluntary context switches (all its threads'): each file step on libuv's threads makes some. */
 const switches = () => process.resourceUsage().voluntaryContextSwitches;
 
-/**
- * A director's health checker whose probes never go out: each waits until it is aborted (at its
- * timeout, or when the engine stops). What the apply then pays is the checker's taking of each config.
- */
-const unanswered: Checker = (_check, signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve({ ok: false, detail: 'aborted' })));
-const silentChecker: StartHealthChecker = async (o) => startHealthChecker({ ...o, checkers: Object.fromEntries(CHECK_TYPES.map((t) => [t, unanswered])) });
-
 async function series(
   key: TestKey,
   nodeId: string,
@@ -87,7 +77,7 @@ async function series(
     stateDir: dir,
     log: quiet,
     dataplane: createDryRunDataplane(quiet),
-    startHealthChecker: withChecker ? silentChecker : undefined,
+    startHealthChecker: withChecker ? silentHealthChecker : undefined,
   });
   const intake = new Intake({ nodeId, keys: [key.pub], paths: statePaths(dir), log: quiet, onReject: (r) => console.error(`rejected: ${r.why}: ${r.detail}`) });
   let receive = 0;

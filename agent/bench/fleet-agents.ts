@@ -4,8 +4,9 @@
  * desired topic, its last will), its verified intake (`Intake.receive`: signature, schema, node,
  * replay, then the document and revision written to its own state directory) and its engine
  * (`Engine.apply`: director sysctls, the IPVS planner and reconciler, the real-server role) on the
- * dry-run dataplane. No health checker, VRRP or BFD part runs: their probes and adverts would go
- * to the made-up addresses of the bench's site. Reports to the parent (IPC) when every agent has
+ * dry-run dataplane; a director's health checker takes each config as on a host, its probes never
+ * sent (./silent-checker.ts; the bench's checks warm up over an hour, so none is scheduled). No VRRP
+ * or BFD part runs: their adverts would go to the made-up addresses of the bench's site. Reports to the parent (IPC) when every agent has
  * applied the document the broker retained for it (that is also how it knows all are subscribed),
  * then the time each node applied the awaited revision: `done` once every expected node has, and
  * on `collect` every node that applied one (to find documents sent to nodes that should not get
@@ -28,6 +29,7 @@ import { createDryRunDataplane } from '../src/dataplane/dry-run.ts';
 import { Engine } from '../src/engine/engine.ts';
 import { Intake } from '../src/intake/intake.ts';
 import { statePaths } from '../src/state/paths.ts';
+import { silentHealthChecker } from './silent-checker.ts';
 
 interface Start {
   url: string;
@@ -96,7 +98,7 @@ function record(nodeId: string, a: Applied): void {
 
 async function startAgent(s: Start, nodeId: string): Promise<void> {
   const stateDir = join(root, nodeId);
-  const engine = new Engine({ nodeId, stateDir, log: quiet, dataplane: createDryRunDataplane(quiet) });
+  const engine = new Engine({ nodeId, stateDir, log: quiet, dataplane: createDryRunDataplane(quiet), startHealthChecker: silentHealthChecker });
   engines.push(engine);
   const intake = new Intake({
     nodeId,

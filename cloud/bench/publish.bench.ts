@@ -70,6 +70,12 @@ import { profiled } from './profiled.ts';
 import { startWorkersCloud, type BenchCloud } from './workers-cloud.ts';
 
 const QUICK = process.argv.includes('--quick');
+/**
+ * The 1,000-node site's checks warm up over an hour: the agents' directors run their health checker
+ * as on a host (../../agent/bench/silent-checker.ts), and none of its probes is to be scheduled while
+ * the rows time. The same site in every row, so the one-real-server change changes one weight only.
+ */
+const CHECK_WARMUP = '1h';
 /** The Node rows' Ed25519 call: Node's own, as `lvsfleet serve` signs, unless --webcrypto-signing. */
 const ED25519 = process.argv.includes('--webcrypto-signing') ? undefined : nodeEd25519();
 const PROF_DIR = process.argv.find((a) => a.startsWith('--cpu-prof='))?.slice('--cpu-prof='.length);
@@ -156,7 +162,7 @@ function checkReceipts(rows: Receipt[]): void {
 
 /** The documents lvsfleet's first apply publishes, compiled and signed before the clock starts. */
 async function preSigned(signer: Signer, site = SITE, n = N): Promise<[string, Buffer][]> {
-  const v = validateSite(bigSiteSpec(site, n, { vipBase: 10 }));
+  const v = validateSite(bigSiteSpec(site, n, { vipBase: 10, checkWarmup: CHECK_WARMUP }));
   if (!v.ok) throw new Error(`bench site is invalid: ${JSON.stringify(v.issues[0])}`);
   const issuedAt = new Date().toISOString();
   const docs: [string, Buffer][] = [];
@@ -288,7 +294,7 @@ async function run(
   if (runtime === 'workers')
     console.log(`[${label}] wrangler dev (workerd) started in ${Date.now() - t0w} ms; RSS figures below are this process's, workerd's not counted`);
   // The request body is made before the clock starts: a client sends a spec it already holds.
-  const body = (opts: { vipBase: number; rs1Weight?: number }) => JSON.stringify(bigSiteSpec(SITE, N, opts));
+  const body = (opts: { vipBase: number; rs1Weight?: number }) => JSON.stringify(bigSiteSpec(SITE, N, { ...opts, checkWarmup: CHECK_WARMUP }));
   const apply = async (text: string, query = '') => cloud.apply(SITE, text, admin.secret!, query);
 
   const spec = bigSiteSpec(SITE, N) as { spec: { nodes: { name: string }[] } };

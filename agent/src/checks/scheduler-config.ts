@@ -4,16 +4,9 @@ import { canonicalJson } from '#shared/util/canonical-json.ts';
 import { nextRandom, scheduleProbe, type SchedulerAction, type SchedulerState, type TargetState } from './scheduler-state.ts';
 
 /**
- * Applies a new service list. Targets whose probe is unchanged keep everything (keepalived keeps
- * the state of checkers that compare equal on reload); targets whose check changed keep their
- * up/down state and weight but restart the retry count; new targets start up, or down with
- * `alpha`. A probe is shared by every target whose check resolves to the same
- * (type, address, port, bindTo, params, timing), so it runs once and feeds all of them.
- */
-/**
  * A check's probe key, its canonical JSON, kept per check object: configs are never changed in place,
- * and an unchanged service comes back as the same object (the intake's checkClaimsInSteps), so a
- * director's apply writes the keys of the services that changed, not of its 1,000 real servers.
+ * and an unchanged real server comes back as the same object (the intake's checkClaimsInSteps), so
+ * a director's apply writes the keys of the real servers that changed, not of all its 1,000.
  */
 const probeKeys = new WeakMap<ResolvedCheck, string>();
 function probeKeyOf(check: ResolvedCheck): string {
@@ -22,6 +15,13 @@ function probeKeyOf(check: ResolvedCheck): string {
   return k;
 }
 
+/**
+ * Applies a new service list. Targets whose probe is unchanged keep everything (keepalived keeps
+ * the state of checkers that compare equal on reload); targets whose check changed keep their
+ * up/down state and weight but restart the retry count; new targets start up, or down with
+ * `alpha`. A probe is shared by every target whose check resolves to the same
+ * (type, address, port, bindTo, params, timing), so it runs once and feeds all of them.
+ */
 export function applyConfig(state: SchedulerState, services: ResolvedService[], now: number): SchedulerAction[] {
   const actions: SchedulerAction[] = [];
   state.version += 1;
