@@ -96,6 +96,17 @@ describe('desiredIpvs', () => {
     expect(new Set(fromTable).size).toBe(5);
   });
 
+  it("kernelRealServerKey: the same real server object in a changed service gets that service's key", () => {
+    const [web] = configFor({ nodes: NODES, services: [{ name: 'web', vip: '10.99.0.50', port: 80, realServers: [{ node: 'rs1' }] }] }, 'd1').services;
+    const rs = web.realServers[0];
+    expect(kernelRealServerKey(web, rs)).toBe('tcp:10.99.0.50:80|10.99.0.21:80');
+    // A new service object holding the very real server (as the intake hands an unchanged one on).
+    expect(kernelRealServerKey({ ...web, scheduler: 'rr' }, rs)).toBe('tcp:10.99.0.50:80|10.99.0.21:80');
+    expect(kernelRealServerKey({ ...web, port: 8080 }, rs)).toBe('tcp:10.99.0.50:8080|10.99.0.21:8080');
+    expect(kernelRealServerKey({ ...web, vip: '10.99.0.51' }, rs)).toBe('tcp:10.99.0.51:80|10.99.0.21:80');
+    expect(kernelRealServerKey(web, rs)).toBe('tcp:10.99.0.50:80|10.99.0.21:80');
+  });
+
   it('thresholds pass through as -x/-y', () => {
     const [s] = desiredIpvs(svc({ realServers: [{ node: 'rs1', upperThreshold: 100, lowerThreshold: 20 }] }), up, () => true);
     expect(s.dests[0]).toMatchObject({ upperThreshold: 100, lowerThreshold: 20 });

@@ -42,6 +42,13 @@ function destPort(svc: IpvsService, forwarding: IpvsDest['forwarding'], port: nu
  */
 const kernelServices = new WeakMap<ResolvedService, { svc: IpvsService; key: string }>();
 
+/**
+ * Each real server object's kernel key, with what it was made from beside its own fields: its
+ * service's key and port. A changed service is a new object whose unchanged real servers are the
+ * objects of before (checkClaimsInSteps), so their keys carry over.
+ */
+const kernelKeys = new WeakMap<object, { service: string; port: number; key: string }>();
+
 /** realServerKey(serviceKey, dest) of a configured real server: how the kernel state (active connections) names it. */
 export function kernelRealServerKey(s: ResolvedService, rs: Pick<ResolvedService['realServers'][number], 'address' | 'port' | 'forwarding'>): string {
   let k = kernelServices.get(s);
@@ -50,7 +57,11 @@ export function kernelRealServerKey(s: ResolvedService, rs: Pick<ResolvedService
     k = { svc, key: serviceKey(svc) };
     kernelServices.set(s, k);
   }
-  return realServerKey(k.key, { address: rs.address, port: destPort(k.svc, rs.forwarding, rs.port) });
+  const known = kernelKeys.get(rs);
+  if (known?.service === k.key && known.port === k.svc.port) return known.key;
+  const key = realServerKey(k.key, { address: rs.address, port: destPort(k.svc, rs.forwarding, rs.port) });
+  kernelKeys.set(rs, { service: k.key, port: k.svc.port, key });
+  return key;
 }
 
 /** Each real server object's health key, with the service name it was made for. */
