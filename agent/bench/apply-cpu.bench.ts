@@ -11,7 +11,8 @@
  * (signature and schema, no file). Then what a file step costs on libuv's threads, where a save's
  * steps that may wait for the disk run: an awaited fstat, beside the same call made directly.
  * State under DIR (default: the system's temporary directory), so the figures include that file
- * system's kernel time. Medians of 3 series of N documents (default 300 and 30), the first of each (the engine's start) not counted; asserts nothing.
+ * system's kernel time. Medians of 3 series of N documents (default 300 and 30), the first of each
+ * (the engine's start) not counted; asserts nothing.
  */
 import * as fs from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -85,8 +86,8 @@ async function series(
   let s0 = switches();
   try {
     for (const [n, d] of docs.entries()) {
-      // The first document starts the engine (a director's checker starts its 1,000 probes): not a
-      // change, so not counted; the switches are counted from the second on too.
+      // The first document starts the engine (and a director's checker, with its 1,000 targets): not
+      // a change, so not counted; the switches are counted from the second on too.
       if (n === 1) s0 = switches();
       const r0 = process.cpuUsage();
       const claims = await intake.receive(d);

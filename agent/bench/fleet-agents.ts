@@ -6,8 +6,8 @@
  * (`Engine.apply`: director sysctls, the IPVS planner and reconciler, the real-server role) on the
  * dry-run dataplane; a director's health checker takes each config as on a host, its probes never
  * sent (./silent-checker.ts; the bench's checks warm up over an hour, so none is scheduled). No VRRP
- * or BFD part runs: their adverts would go to the made-up addresses of the bench's site. Reports to the parent (IPC) when every agent has
- * applied the document the broker retained for it (that is also how it knows all are subscribed),
+ * or BFD part runs: their adverts would go to the made-up addresses of the bench's site. Reports to
+ * the parent (IPC) when every agent has applied the document the broker retained for it (that is also how it knows all are subscribed),
  * then the time each node applied the awaited revision: `done` once every expected node has, and
  * on `collect` every node that applied one (to find documents sent to nodes that should not get
  * one), each with this process's RSS; `done` also with what the round cost this process (its CPU

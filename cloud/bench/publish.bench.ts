@@ -71,9 +71,10 @@ import { startWorkersCloud, type BenchCloud } from './workers-cloud.ts';
 
 const QUICK = process.argv.includes('--quick');
 /**
- * The 1,000-node site's checks warm up over an hour: the agents' directors run their health checker
- * as on a host (../../agent/bench/silent-checker.ts), and none of its probes is to be scheduled while
- * the rows time. The same site in every row, so the one-real-server change changes one weight only.
+ * The sites' checks warm up over an hour: the agents' directors run their health checker as on a
+ * host (../../agent/bench/silent-checker.ts), and none of its probes is to be scheduled while the
+ * rows time. The same sites in every row and in the floors' documents, so the one-real-server change
+ * changes one weight only.
  */
 const CHECK_WARMUP = '1h';
 /** The Node rows' Ed25519 call: Node's own, as `lvsfleet serve` signs, unless --webcrypto-signing. */
@@ -486,7 +487,7 @@ async function runScale(
   const admin = await ensureBootstrapAdmin(db.db);
   const served = await servedApp(db, broker, signer);
   const { app } = served;
-  const body = (site: string, n: number, vipBase = 10) => JSON.stringify(bigSiteSpec(site, n, { vipBase }));
+  const body = (site: string, n: number, vipBase = 10) => JSON.stringify(bigSiteSpec(site, n, { vipBase, checkWarmup: CHECK_WARMUP }));
   const put = (site: string, n: number, text = body(site, n)) =>
     app.request(`/v1/sites/${site}/spec`, {
       method: 'PUT',
