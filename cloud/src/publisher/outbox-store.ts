@@ -141,7 +141,7 @@ export async function sitesWithOpenRows(db: Db): Promise<string[]> {
  */
 export async function nextDueInMs(db: Db, siteId: string): Promise<number | null> {
   const [row] = await db
-    .select({ ms: sql<string | number | null>`extract(epoch from min(${outbox.nextAttemptAt}) - now()) * 1000` })
+    .select({ ms: sql<string | number | null>`extract(epoch from min(${outbox.nextAttemptAt}) - ${dbNow}) * 1000` })
     .from(outbox)
     .where(and(open, eq(outbox.siteId, siteId)));
   // numeric, which comes back as text; NULL without an open row (greatest() in SQL would make it 0).
